@@ -1,0 +1,1571 @@
+/*
+ * mesh: ties discovery, sessions, peers and groups into the protocol of docs/protocol.md.
+ *
+ * Invariants:
+ * - a peer has at most one live session (live_sid) and at most one handshake we initiated
+ *   (pending_sid); each names a session in the table, or is 0;
+ * - a session's peer is known for an initiator from the start (expected_id, the beacon's ID)
+ *   and for a responder only once the handshake authenticated it; nothing is trusted before;
+ * - every application message a peer's queue holds is either sent or reported to the
+ *   application by a DROPPED event: nothing is discarded silently;
+ * - a DATA counter is never spent on a frame that was not sent: a frame that meets a full
+ *   socket is kept (session->stall) and goes out before anything else on that session.
+ */
+#include "mesh.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "discovery.h"
+#include "group.h"
+#include "session.h"
+#include "wire.h"
+
+#define PROLOGUE_TAG "meshnode/1 "
+#define PROTO_XX "Noise_XX_25519_ChaChaPoly_BLAKE2b"
+#define PROTO_XXPSK3 "Noise_XXpsk3_25519_ChaChaPoly_BLAKE2b"
+#define TICK_MS 20
+#define STALL_RETRY_MS 5
+#define RATE_SLOTS 64
+#define RATE_PER_SEC 10.0
+#define RATE_BURST 20.0
+#define EVENT_DROP_REASON_FULL "send queue full"
+
+/* HELLO token bucket per source address (protocol section 4). */
+struct rate_slot {
+	char addr[48];
+	double tokens;
+	uint64_t last_ms;
+};
+
+/* Log lines about bad input are limited per kind to one a second. */
+enum logkind { LK_BEACON, LK_FRAME, LK_HS, LK_MSG, LK_RATE, LK_COUNT };
+
+struct mesh {
+	struct mesh_config cfg;
+	char name[WIRE_MAX_NAME + 1];
+	const struct keys_identity *id;
+	uint64_t incarnation;
+	uint64_t last_msg_id;
+
+	void *router;
+	char endpoint[64];
+	struct in_addr ip;
+	uint16_t port;
+	struct discovery *disc;
+
+	uint8_t *psk;                  /* sodium_malloc'd, NULL for an open mesh */
+	uint8_t prologue[128];
+	size_t prologue_len;
+
+	struct session_table sessions;
+	struct peer_table peers;
+	struct group_set groups;
+	size_t handshakes;             /* in progress, both roles */
+
+	uint64_t next_beacon_ms;
+	unsigned burst;
+	bool any_stalled;
+
+	struct rate_slot rate[RATE_SLOTS];
+	uint64_t log_last[LK_COUNT];
+	unsigned log_suppressed[LK_COUNT];
+
+	struct mesh_stats stats;
+
+	/* poll item i >= 2 is the DEALER of session poll_sids[i - 2] */
+	uint32_t *poll_sids;
+	size_t poll_cap;
+
+	/* Scratch: frames are up to 64 KiB, too large for the stack. */
+	uint8_t fbuf[WIRE_MAX_FRAME];
+	uint8_t pbuf[WIRE_MAX_NOISE];
+	uint8_t hbuf[WIRE_MAX_NOISE];
+	uint8_t mbuf[WIRE_MAX_NOISE];
+	uint8_t rbuf[WIRE_MAX_FRAME + 1];
+	uint8_t ridbuf[256];
+};
+
+static void close_session(struct mesh *m, struct session *s, const char *reason, uint64_t now);
+static void pump(struct mesh *m, struct peer *p, uint64_t now);
+
+/* ---------- logging ---------- */
+
+static void logline(struct mesh *m, int level, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	if (level > m->cfg.log_level || !m->cfg.log)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	m->cfg.log(m->cfg.log_arg, level, line);
+}
+
+/* For input from the network: a flood must not become a log flood. */
+static void droplog(struct mesh *m, enum logkind k, uint64_t now, const char *fmt, ...)
+{
+	char line[400];
+	va_list ap;
+	if (m->log_last[k] && now - m->log_last[k] < 1000) {
+		m->log_suppressed[k]++;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (m->log_suppressed[k])
+		logline(m, 1, "%s (and %u similar since the last report)", line,
+		        m->log_suppressed[k]);
+	else
+		logline(m, 1, "%s", line);
+	m->log_last[k] = now;
+	m->log_suppressed[k] = 0;
+}
+
+static const char *fpr(const uint8_t id[WIRE_IDLEN], char buf[KEYS_FPR_LEN])
+{
+	keys_fingerprint(id, buf);
+	return buf;
+}
+
+/* ---------- events ---------- */
+
+static void emit(struct mesh *m, enum mesh_event_type type, const struct peer *p,
+                 const char *group, uint64_t msg_id, uint8_t *data, size_t len,
+                 const char *reason)
+{
+	struct mesh_event ev = {
+		.type = type, .peer = p, .group = group, .msg_id = msg_id,
+		.data = data, .len = len, .reason = reason,
+	};
+	if (m->cfg.event)
+		m->cfg.event(m->cfg.event_arg, &ev);
+	else
+		free(data);
+}
+
+/* Reports and removes every message queued for p. */
+static void drop_queue(struct mesh *m, struct peer *p, const char *reason)
+{
+	while (p->qhead) {
+		struct outmsg *om = p->qhead->m;
+		/* A shout parked during a handshake was never known to be for this peer. */
+		bool report = !p->qhead->if_member || group_set_has(&p->groups, om->group, om->glen);
+		if (report && (om->kind == OUTMSG_SHOUT || om->kind == OUTMSG_WHISPER))
+			emit(m, MESH_EV_DROPPED, p, om->kind == OUTMSG_SHOUT ? om->group : NULL,
+			     om->msg_id, NULL, 0, reason);
+		peer_dequeue(p);
+	}
+}
+
+/* ---------- sending ---------- */
+
+/* One complete frame on s: MESH_OK, MESH_ELIMIT (socket full), MESH_EIO (peer gone). */
+static enum mesh_err send_frame(struct mesh *m, struct session *s, const uint8_t *frame,
+                                size_t len)
+{
+	int rc;
+	if (s->dealer) {
+		rc = zmq_send(s->dealer, frame, len, ZMQ_DONTWAIT);
+	} else {
+		rc = zmq_send(m->router, s->rid, s->rid_len, ZMQ_DONTWAIT | ZMQ_SNDMORE);
+		if (rc >= 0)
+			rc = zmq_send(m->router, frame, len, ZMQ_DONTWAIT);
+	}
+	if (rc >= 0)
+		return MESH_OK;
+	return errno == EAGAIN ? MESH_ELIMIT : MESH_EIO;
+}
+
+/* Sends a stalled frame if there is one; MESH_OK when the way is clear. */
+static enum mesh_err unstall(struct mesh *m, struct session *s)
+{
+	if (!s->stall)
+		return MESH_OK;
+	enum mesh_err rc = send_frame(m, s, s->stall, s->stall_len);
+	if (rc != MESH_OK)
+		return rc;
+	free(s->stall);
+	s->stall = NULL;
+	return MESH_OK;
+}
+
+/* Seals one message and sends it. MESH_ELIMIT means nothing was sealed (the session is
+ * stalled; try later). A frame that meets a full socket after sealing is kept. */
+static enum mesh_err send_msg(struct mesh *m, struct session *s, const struct wire_msg *msg,
+                              uint64_t now)
+{
+	size_t len, flen;
+	enum mesh_err rc = unstall(m, s);
+	if (rc != MESH_OK)
+		return rc;
+	if ((rc = wire_msg_encode(msg, m->mbuf, sizeof m->mbuf, &len)) != MESH_OK)
+		return rc;
+	rc = session_seal(s, m->mbuf, len, m->fbuf, sizeof m->fbuf, &flen);
+	sodium_memzero(m->mbuf, len);
+	if (rc != MESH_OK)
+		return rc;
+	s->last_tx_ms = now;
+	rc = send_frame(m, s, m->fbuf, flen);
+	if (rc == MESH_ELIMIT) {
+		s->stall = malloc(flen);
+		if (!s->stall)
+			return MESH_ENOMEM;
+		memcpy(s->stall, m->fbuf, flen);
+		s->stall_len = flen;
+		m->any_stalled = true;
+		return MESH_OK;
+	}
+	return rc;
+}
+
+static enum mesh_err send_simple(struct mesh *m, struct session *s, uint64_t type,
+                                 uint64_t reason, uint64_t now)
+{
+	struct wire_msg msg = { .type = type, .reason = reason };
+	return send_msg(m, s, &msg, now);
+}
+
+/* ---------- setup ---------- */
+
+static void derive(const uint8_t key[MESH_KEYLEN], const char *label, uint8_t out[32])
+{
+	crypto_generichash(out, 32, (const uint8_t *)label, strlen(label), key, MESH_KEYLEN);
+}
+
+static void set_opt_int(void *sock, int opt, int v)
+{
+	(void)zmq_setsockopt(sock, opt, &v, sizeof v);
+}
+
+static void common_sockopts(void *sock)
+{
+	int64_t max = WIRE_MAX_FRAME;
+	(void)zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &max, sizeof max);
+	set_opt_int(sock, ZMQ_LINGER, 0);
+	set_opt_int(sock, ZMQ_SNDHWM, 1000);
+	set_opt_int(sock, ZMQ_RCVHWM, 1000);
+}
+
+struct mesh *mesh_new(const struct mesh_config *cfg, uint64_t now_ms, char *err, size_t errcap)
+{
+	struct mesh *m = calloc(1, sizeof *m);
+	uint8_t beacon_key[32], mesh_id[32] = { 0 };
+	char bind_ep[64];
+	size_t eplen;
+	if (!m) {
+		snprintf(err, errcap, "out of memory");
+		return NULL;
+	}
+	m->cfg = *cfg;
+	m->id = cfg->id;
+	snprintf(m->name, sizeof m->name, "%s", cfg->name ? cfg->name : "node");
+	do {
+		randombytes_buf(&m->incarnation, sizeof m->incarnation);
+	} while (m->incarnation == 0);
+	if (session_table_init(&m->sessions, MESH_MAX_SESSIONS) != MESH_OK ||
+	    peer_table_init(&m->peers, 1024) != MESH_OK) {
+		snprintf(err, errcap, "out of memory");
+		goto fail;
+	}
+	if (cfg->mesh_key) {
+		m->psk = sodium_malloc(NOISE_PSKLEN);
+		if (!m->psk) {
+			snprintf(err, errcap, "out of memory");
+			goto fail;
+		}
+		derive(cfg->mesh_key, "meshnode psk v1", m->psk);
+		derive(cfg->mesh_key, "meshnode beacon v1", beacon_key);
+		derive(cfg->mesh_key, "meshnode mesh-id v1", mesh_id);
+	}
+	/* prologue = "meshnode/1 " || protocol name || mesh_id (protocol section 3.1) */
+	{
+		const char *proto = m->psk ? PROTO_XXPSK3 : PROTO_XX;
+		size_t tl = strlen(PROLOGUE_TAG), pl = strlen(proto);
+		memcpy(m->prologue, PROLOGUE_TAG, tl);
+		memcpy(m->prologue + tl, proto, pl);
+		memcpy(m->prologue + tl + pl, mesh_id, sizeof mesh_id);
+		m->prologue_len = tl + pl + sizeof mesh_id;
+	}
+	struct discovery_config dc = {
+		.iface = cfg->iface, .group = cfg->mcast_group, .port = cfg->mcast_port,
+		.beacon_key = m->psk ? beacon_key : NULL,
+	};
+	m->disc = discovery_new(&dc, err, errcap);
+	sodium_memzero(beacon_key, sizeof beacon_key);
+	if (!m->disc)
+		goto fail;
+	m->ip = discovery_ifaddr(m->disc);
+
+	m->router = zmq_socket(cfg->zmq_ctx, ZMQ_ROUTER);
+	if (!m->router) {
+		snprintf(err, errcap, "zmq ROUTER socket: %s", zmq_strerror(errno));
+		goto fail;
+	}
+	common_sockopts(m->router);
+	set_opt_int(m->router, ZMQ_ROUTER_MANDATORY, 1);
+	{
+		char ipbuf[INET_ADDRSTRLEN];
+		inet_ntop(AF_INET, &m->ip, ipbuf, sizeof ipbuf);
+		if (cfg->port)
+			snprintf(bind_ep, sizeof bind_ep, "tcp://%s:%u", ipbuf, cfg->port);
+		else
+			snprintf(bind_ep, sizeof bind_ep, "tcp://%s:*", ipbuf);
+	}
+	if (zmq_bind(m->router, bind_ep) != 0) {
+		snprintf(err, errcap, "cannot bind %s: %s", bind_ep, zmq_strerror(errno));
+		goto fail;
+	}
+	eplen = sizeof m->endpoint;
+	if (zmq_getsockopt(m->router, ZMQ_LAST_ENDPOINT, m->endpoint, &eplen) != 0) {
+		snprintf(err, errcap, "cannot read the bound endpoint: %s", zmq_strerror(errno));
+		goto fail;
+	}
+	{
+		const char *colon = strrchr(m->endpoint, ':');
+		long port = colon ? strtol(colon + 1, NULL, 10) : 0;
+		if (port <= 0 || port > 65535) {
+			snprintf(err, errcap, "unexpected bound endpoint %s", m->endpoint);
+			goto fail;
+		}
+		m->port = (uint16_t)port;
+	}
+	m->next_beacon_ms = now_ms;
+	logline(m, 2, "node %s listening on %s", m->name, m->endpoint);
+	return m;
+fail:
+	mesh_destroy(&m);
+	return NULL;
+}
+
+static void close_dealer(struct session *s, void *arg)
+{
+	(void)arg;
+	if (s->dealer) {
+		zmq_close(s->dealer);
+		s->dealer = NULL;
+	}
+}
+
+void mesh_destroy(struct mesh **mp)
+{
+	struct mesh *m = mp ? *mp : NULL;
+	if (!m)
+		return;
+	if (m->sessions.slots) {
+		session_table_each(&m->sessions, close_dealer, NULL);
+		session_table_free(&m->sessions);
+	}
+	if (m->peers.buckets)
+		peer_table_free(&m->peers);
+	group_set_clear(&m->groups);
+	if (m->router)
+		zmq_close(m->router);
+	discovery_destroy(&m->disc);
+	if (m->psk)
+		sodium_free(m->psk);
+	free(m->poll_sids);
+	sodium_memzero(m->pbuf, sizeof m->pbuf);
+	sodium_memzero(m->mbuf, sizeof m->mbuf);
+	sodium_memzero(m->rbuf, sizeof m->rbuf);
+	free(m);
+	*mp = NULL;
+}
+
+const char *mesh_endpoint(const struct mesh *m)
+{
+	return m->endpoint;
+}
+
+uint64_t mesh_incarnation(const struct mesh *m)
+{
+	return m->incarnation;
+}
+
+/* ---------- peers and sessions ---------- */
+
+static bool id_lower(const uint8_t a[WIRE_IDLEN], const uint8_t b[WIRE_IDLEN])
+{
+	return memcmp(a, b, WIRE_IDLEN) < 0;
+}
+
+/* The peer a session belongs to, or NULL while a responder does not know yet. */
+static struct peer *session_peer(struct mesh *m, const struct session *s)
+{
+	if (s->authenticated)
+		return peer_table_get(&m->peers, s->peer_id);
+	if (s->role == NOISE_INITIATOR)
+		return peer_table_get(&m->peers, s->expected_id);
+	return NULL;
+}
+
+static enum mesh_err our_hello(struct mesh *m, uint8_t *out, size_t cap, size_t *len)
+{
+	/* 4 KiB of group pointers: heap, not stack, and not static (meshsim --inproc runs many
+	 * meshes in one process) */
+	struct wire_hello *hp = calloc(1, sizeof *hp);
+	if (!hp)
+		return MESH_ENOMEM;
+	memcpy(hp->node_id, m->id->id, WIRE_IDLEN);
+	hp->name.p = m->name;
+	hp->name.len = strlen(m->name);
+	hp->incarnation = m->incarnation;
+	hp->features = 0;
+	hp->ngroups = m->groups.n;
+	for (size_t i = 0; i < m->groups.n; i++) {
+		hp->groups[i].p = m->groups.names[i];
+		hp->groups[i].len = strlen(m->groups.names[i]);
+	}
+	enum mesh_err rc = wire_hello_encode(hp, out, cap, len);
+	free(hp);
+	return rc;
+}
+
+static void initiate(struct mesh *m, struct peer *p, uint64_t now)
+{
+	char ep[64], ipbuf[INET_ADDRSTRLEN], fp[KEYS_FPR_LEN];
+	size_t nlen, flen;
+	struct session *s;
+	if (m->handshakes >= MESH_MAX_HANDSHAKES)
+		return;
+	s = session_new(NOISE_INITIATOR, m->prologue, m->prologue_len, m->id->x_sk, m->psk, now);
+	if (!s)
+		return;
+	memcpy(s->expected_id, p->id, WIRE_IDLEN);
+	if (session_table_add(&m->sessions, s) != MESH_OK) {
+		session_destroy(&s);
+		return;
+	}
+	s->dealer = zmq_socket(m->cfg.zmq_ctx, ZMQ_DEALER);
+	if (!s->dealer)
+		goto fail;
+	common_sockopts(s->dealer);
+	set_opt_int(s->dealer, ZMQ_RECONNECT_IVL, 100);
+	set_opt_int(s->dealer, ZMQ_RECONNECT_IVL_MAX, 2000);
+	inet_ntop(AF_INET, p->ip, ipbuf, sizeof ipbuf);
+	snprintf(ep, sizeof ep, "tcp://%s:%u", ipbuf, p->port);
+	if (zmq_connect(s->dealer, ep) != 0)
+		goto fail;
+	if (session_write_hello(s, m->pbuf, sizeof m->pbuf, &nlen) != MESH_OK)
+		goto fail;
+	struct wire_frame f = { .type = WIRE_HELLO, .tx_sid = s->sid, .body = m->pbuf,
+	                        .body_len = nlen };
+	if (wire_frame_encode(&f, m->fbuf, sizeof m->fbuf, &flen) != MESH_OK)
+		goto fail;
+	/* queued by zmq until the TCP connection is up; should it fail, the handshake times out
+	 * and is tried again */
+	(void)zmq_send(s->dealer, m->fbuf, flen, ZMQ_DONTWAIT);
+	p->pending_sid = s->sid;
+	m->handshakes++;
+	logline(m, 3, "handshake -> %s at %s (sid %08x)", fpr(p->id, fp), ep, s->sid);
+	return;
+fail:
+	session_table_del(&m->sessions, s->sid);
+	close_dealer(s, NULL);
+	session_destroy(&s);
+}
+
+/* Starts a handshake with p if the rules of protocol section 4 say we should. */
+static void maybe_connect(struct mesh *m, struct peer *p, uint64_t now)
+{
+	bool needed = !p->live_sid || p->incarnation != p->beacon_incarnation;
+	if (!p->discovered || p->pending_sid || !needed)
+		return;
+	if (p->first_unlinked_ms == 0)
+		p->first_unlinked_ms = now;
+	/* the lower ID initiates; the higher steps in only if nothing happened for `fallback` */
+	if (!id_lower(m->id->id, p->id) && now - p->first_unlinked_ms < m->cfg.fallback_ms)
+		return;
+	initiate(m, p, now);
+}
+
+static void emit_groups(struct mesh *m, struct peer *p, enum mesh_event_type t)
+{
+	for (size_t i = 0; i < p->groups.n; i++)
+		emit(m, t, p, p->groups.names[i], 0, NULL, 0, NULL);
+}
+
+/* Queues JOIN/LEAVE for whatever changed in our groups since our hello was sent, ahead of
+ * anything else for p: a join made during the handshake must not be lost. */
+static void sync_groups(struct mesh *m, struct session *s, struct peer *p, uint64_t now)
+{
+	struct peer_qent *saved = p->qhead, *saved_tail = p->qtail;
+	size_t smsgs = p->qmsgs, sbytes = p->qbytes;
+	p->qhead = p->qtail = NULL;
+	p->qmsgs = p->qbytes = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		const struct group_set *from = pass == 0 ? &m->groups : &s->sent_groups;
+		const struct group_set *other = pass == 0 ? &s->sent_groups : &m->groups;
+		for (size_t i = 0; i < from->n; i++) {
+			if (group_set_has(other, from->names[i], strlen(from->names[i])))
+				continue;
+			struct outmsg *om = outmsg_new(pass == 0 ? OUTMSG_JOIN : OUTMSG_LEAVE, 0,
+			                               from->names[i], NULL, 0);
+			if (om && peer_enqueue(p, om, false, now, SIZE_MAX, SIZE_MAX) != MESH_OK)
+				logline(m, 0, "out of memory: group change not sent to %s", p->name);
+			outmsg_unref(&om);
+		}
+	}
+	group_set_clear(&s->sent_groups);
+	/* the group changes go first, then what was already waiting */
+	if (p->qtail) {
+		p->qtail->next = saved;
+		if (saved)
+			p->qtail = saved_tail;
+	} else {
+		p->qhead = saved;
+		p->qtail = saved_tail;
+	}
+	p->qmsgs += smsgs;
+	p->qbytes += sbytes;
+}
+
+/* s becomes the live session of its peer (protocol section 4). */
+static void go_live(struct mesh *m, struct session *s, uint64_t now)
+{
+	struct peer *p = peer_table_get_or_add(&m->peers, s->peer_id);
+	char fp[KEYS_FPR_LEN];
+	bool restarted = false;
+	if (!p) {
+		close_session(m, s, NULL, now);
+		return;
+	}
+	if (s->state != SESSION_LIVE)
+		m->handshakes--;
+	s->state = SESSION_LIVE;
+	m->stats.handshakes_done++;
+	if (p->pending_sid && p->pending_sid != s->sid) {
+		struct session *mine = session_table_get(&m->sessions, p->pending_sid);
+		p->pending_sid = 0;
+		if (mine)
+			close_session(m, mine, NULL, now);
+	}
+	if (p->pending_sid == s->sid)
+		p->pending_sid = 0;
+	if (p->live_sid && p->live_sid != s->sid) {
+		struct session *old = session_table_get(&m->sessions, p->live_sid);
+		restarted = p->present && p->incarnation != s->peer_incarnation;
+		if (restarted) {
+			emit_groups(m, p, MESH_EV_LEAVE);
+			emit(m, MESH_EV_EXIT, p, NULL, 0, NULL, 0, "restarted");
+			p->present = false;
+		}
+		p->live_sid = 0;
+		if (old)
+			close_session(m, old, NULL, now);
+	}
+	p->live_sid = s->sid;
+	p->first_unlinked_ms = 0;
+	p->evasive = false;
+	memcpy(p->name, s->peer_name, sizeof p->name);
+	if (p->rx_incarnation != s->peer_incarnation) {
+		p->rx_incarnation = s->peer_incarnation;
+		p->rx_last_id = 0;
+	}
+	/* the hello's groups replace what we knew; report the difference */
+	struct group_set old_groups = p->groups;
+	p->groups = s->hello_groups;
+	s->hello_groups = (struct group_set){ 0 };
+	bool was_present = p->present && p->incarnation == s->peer_incarnation;
+	p->incarnation = s->peer_incarnation;
+	if (!was_present) {
+		p->present = true;
+		logline(m, 2, "peer %s (%s) entered", p->name, fpr(p->id, fp));
+		emit(m, MESH_EV_ENTER, p, NULL, 0, NULL, 0, NULL);
+		emit_groups(m, p, MESH_EV_JOIN);
+	} else {
+		for (size_t i = 0; i < old_groups.n; i++)
+			if (!group_set_has(&p->groups, old_groups.names[i], strlen(old_groups.names[i])))
+				emit(m, MESH_EV_LEAVE, p, old_groups.names[i], 0, NULL, 0, NULL);
+		for (size_t i = 0; i < p->groups.n; i++)
+			if (!group_set_has(&old_groups, p->groups.names[i], strlen(p->groups.names[i])))
+				emit(m, MESH_EV_JOIN, p, p->groups.names[i], 0, NULL, 0, NULL);
+	}
+	group_set_clear(&old_groups);
+	sync_groups(m, s, p, now);
+	pump(m, p, now);
+}
+
+/*
+ * Removes s. With a reason, and if s was its peer's live session, the peer has left: EXIT
+ * (after a LEAVE per group) is reported and its queue is dropped with DROPPED events.
+ */
+static void close_session(struct mesh *m, struct session *s, const char *reason, uint64_t now)
+{
+	struct peer *p = session_peer(m, s);
+	if (s->state != SESSION_LIVE)
+		m->handshakes--;
+	session_table_del(&m->sessions, s->sid);
+	close_dealer(s, NULL);
+	if (p) {
+		if (p->pending_sid == s->sid)
+			p->pending_sid = 0;
+		if (p->live_sid == s->sid) {
+			p->live_sid = 0;
+			p->first_unlinked_ms = p->discovered ? now : 0;
+			if (reason && p->present) {
+				char fp[KEYS_FPR_LEN];
+				logline(m, 2, "peer %s (%s) left: %s", p->name, fpr(p->id, fp), reason);
+				emit_groups(m, p, MESH_EV_LEAVE);
+				emit(m, MESH_EV_EXIT, p, NULL, 0, NULL, 0, reason);
+				p->present = false;
+				group_set_clear(&p->groups);
+				drop_queue(m, p, "peer left");
+			}
+		}
+	}
+	session_destroy(&s);
+}
+
+/* ---------- discovery ---------- */
+
+static void on_beacon(struct mesh *m, const struct wire_beacon_body *b, uint64_t now)
+{
+	struct peer *p;
+	if (memcmp(b->node_id, m->id->id, WIRE_IDLEN) == 0)
+		return;
+	p = peer_table_get_or_add(&m->peers, b->node_id);
+	if (!p) {
+		droplog(m, LK_BEACON, now, "peer table full: beacon ignored");
+		return;
+	}
+	if (p->discovered && b->counter <= p->beacon_counter) {
+		m->stats.beacons_stale++;
+		return;
+	}
+	p->discovered = true;
+	p->beacon_counter = b->counter;
+	p->last_beacon_ms = now;
+	if (p->beacon_incarnation != b->incarnation || memcmp(p->ip, b->ip, 4) != 0 ||
+	    p->port != b->port) {
+		char fp[KEYS_FPR_LEN], ipbuf[INET_ADDRSTRLEN];
+		inet_ntop(AF_INET, b->ip, ipbuf, sizeof ipbuf);
+		logline(m, 3, "beacon: %s at %s:%u", fpr(b->node_id, fp), ipbuf, b->port);
+	}
+	memcpy(p->ip, b->ip, 4);
+	p->port = b->port;
+	p->beacon_incarnation = b->incarnation;
+	maybe_connect(m, p, now);
+}
+
+static void on_discovery_readable(struct mesh *m, uint64_t now)
+{
+	/* bounded so a flood cannot starve the links */
+	for (int i = 0; i < 64; i++) {
+		struct wire_beacon_body b;
+		bool got;
+		enum mesh_err rc = discovery_recv(m->disc, &b, &got);
+		if (!got)
+			return;
+		m->stats.beacons_rx++;
+		if (rc == MESH_OK) {
+			on_beacon(m, &b, now);
+		} else if (rc == MESH_ESTATE || rc == MESH_EAUTH) {
+			/* sealed for another mesh, or an open beacon in a closed one */
+			m->stats.beacons_foreign++;
+			droplog(m, LK_BEACON, now, "beacon of another mesh or with a bad signature "
+			        "dropped (%s)", mesh_strerror(rc));
+		} else {
+			m->stats.beacons_bad++;
+			droplog(m, LK_BEACON, now, "malformed beacon dropped (%s)", mesh_strerror(rc));
+		}
+	}
+}
+
+/* ---------- handshake frames ---------- */
+
+static bool rate_allow(struct mesh *m, const char *addr, uint64_t now)
+{
+	struct rate_slot *slot = NULL, *oldest = &m->rate[0];
+	for (int i = 0; i < RATE_SLOTS; i++) {
+		if (strcmp(m->rate[i].addr, addr) == 0) {
+			slot = &m->rate[i];
+			break;
+		}
+		if (m->rate[i].last_ms < oldest->last_ms)
+			oldest = &m->rate[i];
+	}
+	if (!slot) {
+		slot = oldest;
+		snprintf(slot->addr, sizeof slot->addr, "%s", addr);
+		slot->tokens = RATE_BURST;
+		slot->last_ms = now;
+	}
+	slot->tokens += (double)(now - slot->last_ms) * RATE_PER_SEC / 1000.0;
+	if (slot->tokens > RATE_BURST)
+		slot->tokens = RATE_BURST;
+	slot->last_ms = now;
+	if (slot->tokens < 1.0)
+		return false;
+	slot->tokens -= 1.0;
+	return true;
+}
+
+static void on_hello(struct mesh *m, const struct wire_frame *f, const uint8_t *rid,
+                     size_t rid_len, const char *addr, uint64_t now)
+{
+	size_t hlen, nlen, flen;
+	struct session *s;
+	if (!rate_allow(m, addr, now)) {
+		m->stats.hellos_limited++;
+		droplog(m, LK_RATE, now, "handshake from %s over the rate limit: dropped", addr);
+		return;
+	}
+	if (m->handshakes >= MESH_MAX_HANDSHAKES) {
+		m->stats.hellos_limited++;
+		droplog(m, LK_RATE, now, "%d handshakes in progress: HELLO from %s dropped",
+		        MESH_MAX_HANDSHAKES, addr);
+		return;
+	}
+	if (rid_len == 0 || rid_len > SESSION_MAX_RID)
+		return;
+	s = session_new(NOISE_RESPONDER, m->prologue, m->prologue_len, m->id->x_sk, m->psk, now);
+	if (!s)
+		return;
+	if (session_table_add(&m->sessions, s) != MESH_OK) {
+		session_destroy(&s);
+		droplog(m, LK_RATE, now, "session table full: HELLO from %s dropped", addr);
+		return;
+	}
+	m->handshakes++;
+	memcpy(s->rid, rid, rid_len);
+	s->rid_len = rid_len;
+	snprintf(s->src_addr, sizeof s->src_addr, "%s", addr);
+	s->remote_sid = f->tx_sid;
+	if (our_hello(m, m->hbuf, sizeof m->hbuf, &hlen) != MESH_OK ||
+	    group_set_copy(&s->sent_groups, &m->groups) != MESH_OK ||
+	    session_on_hello(s, f->body, f->body_len, m->hbuf, hlen, m->pbuf, sizeof m->pbuf,
+	                     &nlen) != MESH_OK) {
+		m->stats.handshakes_failed++;
+		droplog(m, LK_HS, now, "handshake message 1 from %s rejected", addr);
+		close_session(m, s, NULL, now);
+		return;
+	}
+	struct wire_frame r = { .type = WIRE_REPLY, .rx_sid = f->tx_sid, .tx_sid = s->sid,
+	                        .body = m->pbuf, .body_len = nlen };
+	if (wire_frame_encode(&r, m->fbuf, sizeof m->fbuf, &flen) != MESH_OK ||
+	    send_frame(m, s, m->fbuf, flen) != MESH_OK)
+		close_session(m, s, NULL, now);
+}
+
+static void on_reply(struct mesh *m, struct session *s, const struct wire_frame *f,
+                     uint64_t now)
+{
+	size_t hlen, nlen, flen;
+	char fp[KEYS_FPR_LEN];
+	enum mesh_err rc;
+	if (s->state != SESSION_INIT_SENT_HELLO) {
+		m->stats.frames_bad++;
+		return;
+	}
+	s->remote_sid = f->tx_sid;
+	rc = our_hello(m, m->hbuf, sizeof m->hbuf, &hlen);
+	if (rc == MESH_OK)
+		rc = group_set_copy(&s->sent_groups, &m->groups);
+	if (rc == MESH_OK)
+		rc = session_on_reply(s, f->body, f->body_len, m->hbuf, hlen, m->pbuf,
+		                      sizeof m->pbuf, &nlen);
+	if (rc != MESH_OK) {
+		m->stats.handshakes_failed++;
+		droplog(m, LK_HS, now, "handshake with %s failed at message 2: %s",
+		        fpr(s->expected_id, fp),
+		        rc == MESH_EAUTH ? "authentication or identity check failed"
+		                         : mesh_strerror(rc));
+		close_session(m, s, NULL, now);
+		return;
+	}
+	struct wire_frame r = { .type = WIRE_FINISH, .rx_sid = s->remote_sid, .body = m->pbuf,
+	                        .body_len = nlen };
+	if (wire_frame_encode(&r, m->fbuf, sizeof m->fbuf, &flen) != MESH_OK ||
+	    send_frame(m, s, m->fbuf, flen) != MESH_OK) {
+		close_session(m, s, NULL, now);
+		return;
+	}
+	s->last_rx_ms = now;
+}
+
+static void on_finish(struct mesh *m, struct session *s, const struct wire_frame *f,
+                      uint64_t now)
+{
+	char fp[KEYS_FPR_LEN];
+	enum mesh_err rc = session_on_finish(s, f->body, f->body_len);
+	if (rc != MESH_OK) {
+		m->stats.handshakes_failed++;
+		droplog(m, LK_HS, now, "handshake from %s failed at message 3: %s", s->src_addr,
+		        rc == MESH_EAUTH ? "authentication or identity check failed"
+		                         : mesh_strerror(rc));
+		close_session(m, s, NULL, now);
+		return;
+	}
+	s->last_rx_ms = now;
+	if (memcmp(s->peer_id, m->id->id, WIRE_IDLEN) == 0) {
+		/* our own identity from another process: two nodes share an identity file */
+		droplog(m, LK_HS, now, "handshake from %s carries our own identity: refused",
+		        s->src_addr);
+		close_session(m, s, NULL, now);
+		return;
+	}
+	struct peer *p = peer_table_get_or_add(&m->peers, s->peer_id);
+	if (!p) {
+		close_session(m, s, NULL, now);
+		return;
+	}
+	/* tie-break (protocol section 4): of two crossing handshakes, the lower initiator wins */
+	if (p->pending_sid && !id_lower(s->peer_id, m->id->id)) {
+		m->stats.sessions_rejected++;
+		logline(m, 3, "crossing handshakes with %s: ours wins", fpr(s->peer_id, fp));
+		(void)send_simple(m, s, WIRE_REJECT, 1, now);
+		close_session(m, s, NULL, now);
+		return;
+	}
+	if (send_simple(m, s, WIRE_ACCEPT, 0, now) != MESH_OK) {
+		close_session(m, s, NULL, now);
+		return;
+	}
+	go_live(m, s, now);
+}
+
+/* ---------- application messages ---------- */
+
+/* Completes or extends the reassembly of a SHOUT or WHISPER (protocol section 6). */
+static void on_fragment(struct mesh *m, struct session *s, struct peer *p,
+                        const struct wire_msg *msg, bool gap, uint64_t now)
+{
+	bool shout = msg->type == WIRE_SHOUT;
+	if (s->rs_count) {
+		bool continues = msg->msg_id == s->rs_msg_id && msg->index == s->rs_next &&
+		                 msg->count == s->rs_count && shout == s->rs_shout && !gap &&
+		                 (!shout || (msg->group.len == strlen(s->rs_group) &&
+		                             memcmp(msg->group.p, s->rs_group, msg->group.len) == 0));
+		if (!continues) {
+			m->stats.fragments_dropped++;
+			droplog(m, LK_MSG, now, "message %llu from %s lost a fragment: dropped whole",
+			        (unsigned long long)s->rs_msg_id, p->name);
+			session_reassembly_reset(s);
+		}
+	}
+	if (!s->rs_count) {
+		if (msg->index != 0) {
+			m->stats.fragments_dropped++;
+			return;
+		}
+		s->rs_msg_id = msg->msg_id;
+		s->rs_count = msg->count;
+		s->rs_next = 0;
+		s->rs_shout = shout;
+		s->rs_len = 0;
+		if (shout) {
+			memcpy(s->rs_group, msg->group.p, msg->group.len);
+			s->rs_group[msg->group.len] = '\0';
+		}
+	}
+	if (s->rs_len + msg->data_len > MESH_MAX_PAYLOAD) {
+		m->stats.msgs_bad++;
+		droplog(m, LK_MSG, now, "message from %s exceeds %u bytes: dropped", p->name,
+		        MESH_MAX_PAYLOAD);
+		session_reassembly_reset(s);
+		return;
+	}
+	if (s->rs_len + msg->data_len > s->rs_cap) {
+		size_t ncap = s->rs_cap ? s->rs_cap : 65536;
+		while (ncap < s->rs_len + msg->data_len)
+			ncap *= 2;
+		uint8_t *nb = malloc(ncap);
+		if (!nb) {
+			session_reassembly_reset(s);
+			return;
+		}
+		if (s->rs_buf) {
+			memcpy(nb, s->rs_buf, s->rs_len);
+			sodium_memzero(s->rs_buf, s->rs_cap);
+			free(s->rs_buf);
+		}
+		s->rs_buf = nb;
+		s->rs_cap = ncap;
+	}
+	if (msg->data_len)
+		memcpy(s->rs_buf + s->rs_len, msg->data, msg->data_len);
+	s->rs_len += msg->data_len;
+	s->rs_next++;
+	if (s->rs_next < s->rs_count)
+		return;
+
+	/* whole: deliver once, in order (protocol section 6) */
+	uint64_t id = s->rs_msg_id;
+	if (id <= p->rx_last_id) {
+		m->stats.msgs_dup++;
+		session_reassembly_reset(s);
+		return;
+	}
+	p->rx_last_id = id;
+	if (shout && !group_set_has(&m->groups, s->rs_group, strlen(s->rs_group))) {
+		/* we left the group while this was in flight */
+		session_reassembly_reset(s);
+		return;
+	}
+	uint8_t *data = malloc(s->rs_len ? s->rs_len : 1);
+	if (!data) {
+		session_reassembly_reset(s);
+		return;
+	}
+	memcpy(data, s->rs_buf, s->rs_len);
+	size_t len = s->rs_len;
+	char group[WIRE_MAX_GROUP + 1];
+	memcpy(group, s->rs_group, sizeof group);
+	session_reassembly_reset(s);
+	emit(m, shout ? MESH_EV_SHOUT : MESH_EV_WHISPER, p, shout ? group : NULL, id, data, len,
+	     NULL);
+}
+
+static void on_data(struct mesh *m, struct session *s, const struct wire_frame *f, uint64_t now)
+{
+	size_t ptlen = 0;
+	struct wire_msg msg;
+	enum mesh_err rc;
+	/* a counter gap means a frame was lost; any frame may sit between two fragments */
+	bool gap = s->tx && s->tx->recv_any && f->counter != s->tx->recv_last + 1;
+	if (s->tx && s->tx->recv_any && f->counter <= s->tx->recv_last) {
+		m->stats.frames_replayed++;
+		droplog(m, LK_FRAME, now, "replayed or reordered frame on session %08x dropped",
+		        s->sid);
+		return;
+	}
+	if (session_open(s, f, m->pbuf, sizeof m->pbuf, &ptlen) != MESH_OK) {
+		m->stats.frames_auth_failed++;
+		droplog(m, LK_FRAME, now, "frame on session %08x failed authentication: dropped",
+		        s->sid);
+		return;
+	}
+	s->last_rx_ms = now;
+	rc = wire_msg_decode(m->pbuf, ptlen, &msg);
+	if (rc != MESH_OK) {
+		m->stats.msgs_bad++;
+		droplog(m, LK_MSG, now, "malformed message on session %08x dropped (%s)", s->sid,
+		        mesh_strerror(rc));
+		goto done;
+	}
+	struct peer *p = session_peer(m, s);
+	if (s->evasive && p && p->live_sid == s->sid) {
+		s->evasive = false;
+		p->evasive = false;
+	}
+	switch (msg.type) {
+	case WIRE_ACCEPT:
+		if (s->role == NOISE_INITIATOR && s->state == SESSION_INIT_WAIT_ACCEPT)
+			go_live(m, s, now);
+		else
+			m->stats.msgs_bad++;
+		goto done;
+	case WIRE_REJECT:
+		if (s->role == NOISE_INITIATOR && s->state == SESSION_INIT_WAIT_ACCEPT) {
+			m->stats.sessions_rejected++;
+			close_session(m, s, NULL, now);
+		} else {
+			m->stats.msgs_bad++;
+		}
+		goto done;
+	default:
+		break;
+	}
+	if (s->state != SESSION_LIVE || !p || p->live_sid != s->sid) {
+		m->stats.msgs_bad++;
+		goto done;
+	}
+	switch (msg.type) {
+	case WIRE_HEARTBEAT:
+		break;
+	case WIRE_BYE:
+		close_session(m, s, "bye", now);
+		break;
+	case WIRE_JOIN:
+		if (group_set_add(&p->groups, msg.group.p, msg.group.len) == MESH_OK) {
+			char g[WIRE_MAX_GROUP + 1];
+			memcpy(g, msg.group.p, msg.group.len);
+			g[msg.group.len] = '\0';
+			emit(m, MESH_EV_JOIN, p, g, 0, NULL, 0, NULL);
+		}
+		break;
+	case WIRE_LEAVE:
+		if (group_set_remove(&p->groups, msg.group.p, msg.group.len) == MESH_OK) {
+			char g[WIRE_MAX_GROUP + 1];
+			memcpy(g, msg.group.p, msg.group.len);
+			g[msg.group.len] = '\0';
+			emit(m, MESH_EV_LEAVE, p, g, 0, NULL, 0, NULL);
+		}
+		break;
+	case WIRE_SHOUT:
+	case WIRE_WHISPER:
+		on_fragment(m, s, p, &msg, gap, now);
+		break;
+	default:
+		m->stats.msgs_unknown_type++;
+		break;
+	}
+done:
+	sodium_memzero(m->pbuf, ptlen);
+}
+
+/* ---------- socket input ---------- */
+
+/* Receives one whole zmq message into buf; -1 if none, or if it had more parts than allowed
+ * (the rest is drained). */
+static int recv_part(void *sock, uint8_t *buf, size_t cap, size_t *len, bool *more)
+{
+	int more_i = 0;
+	size_t ml = sizeof more_i;
+	int n = zmq_recv(sock, buf, cap, ZMQ_DONTWAIT);
+	if (n < 0)
+		return -1;
+	*len = (size_t)n;
+	zmq_getsockopt(sock, ZMQ_RCVMORE, &more_i, &ml);
+	*more = more_i != 0;
+	return 0;
+}
+
+static void drain_parts(void *sock)
+{
+	int more = 1;
+	size_t ml = sizeof more;
+	uint8_t junk[64];
+	while (zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &ml) == 0 && more)
+		if (zmq_recv(sock, junk, sizeof junk, ZMQ_DONTWAIT) < 0)
+			break;
+}
+
+static void on_router_readable(struct mesh *m, uint64_t now)
+{
+	for (int i = 0; i < 256; i++) {
+		size_t rid_len, len;
+		bool more;
+		zmq_msg_t body;
+		char addr[48] = "?";
+		if (recv_part(m->router, m->ridbuf, sizeof m->ridbuf, &rid_len, &more) != 0)
+			return;
+		if (!more)
+			continue;
+		if (rid_len > SESSION_MAX_RID) {
+			drain_parts(m->router);
+			continue;
+		}
+		zmq_msg_init(&body);
+		if (zmq_msg_recv(&body, m->router, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&body);
+			continue;
+		}
+		if (zmq_msg_more(&body)) {
+			drain_parts(m->router);
+			zmq_msg_close(&body);
+			m->stats.frames_bad++;
+			continue;
+		}
+		const char *pa = zmq_msg_gets(&body, "Peer-Address");
+		if (pa)
+			snprintf(addr, sizeof addr, "%s", pa);
+		len = zmq_msg_size(&body);
+		struct wire_frame f;
+		enum mesh_err rc = len > WIRE_MAX_FRAME ? MESH_EMALFORMED
+		                   : wire_frame_decode(zmq_msg_data(&body), len, &f);
+		if (rc != MESH_OK) {
+			m->stats.frames_bad++;
+			droplog(m, LK_FRAME, now, "malformed frame from %s dropped", addr);
+		} else if (f.type == WIRE_HELLO) {
+			on_hello(m, &f, m->ridbuf, rid_len, addr, now);
+		} else {
+			struct session *s = session_table_get(&m->sessions, f.rx_sid);
+			if (!s) {
+				m->stats.frames_unknown_sid++;
+				droplog(m, LK_FRAME, now, "frame for unknown session %08x from %s dropped",
+				        f.rx_sid, addr);
+			} else if (s->dealer || s->rid_len != rid_len ||
+			           memcmp(s->rid, m->ridbuf, rid_len) != 0) {
+				m->stats.frames_bad++;
+				droplog(m, LK_FRAME, now, "frame for session %08x from another connection "
+				        "(%s) dropped", f.rx_sid, addr);
+			} else if (f.type == WIRE_FINISH) {
+				on_finish(m, s, &f, now);
+			} else if (f.type == WIRE_DATA) {
+				on_data(m, s, &f, now);
+			} else {
+				m->stats.frames_bad++;
+			}
+		}
+		zmq_msg_close(&body);
+	}
+}
+
+static void on_dealer_readable(struct mesh *m, uint32_t sid, uint64_t now)
+{
+	for (int i = 0; i < 256; i++) {
+		struct session *s = session_table_get(&m->sessions, sid);
+		size_t len;
+		bool more;
+		if (!s || !s->dealer)
+			return;
+		if (recv_part(s->dealer, m->rbuf, sizeof m->rbuf, &len, &more) != 0)
+			return;
+		if (more) {
+			drain_parts(s->dealer);
+			m->stats.frames_bad++;
+			continue;
+		}
+		struct wire_frame f;
+		enum mesh_err rc = len > WIRE_MAX_FRAME ? MESH_EMALFORMED
+		                   : wire_frame_decode(m->rbuf, len, &f);
+		if (rc != MESH_OK) {
+			m->stats.frames_bad++;
+			droplog(m, LK_FRAME, now, "malformed frame on session %08x dropped", sid);
+			continue;
+		}
+		if (f.type == WIRE_HELLO || f.type == WIRE_FINISH || f.rx_sid != s->sid) {
+			m->stats.frames_bad++;
+			continue;
+		}
+		if (f.type == WIRE_REPLY)
+			on_reply(m, s, &f, now);
+		else
+			on_data(m, s, &f, now);
+	}
+}
+
+size_t mesh_pollitems_count(const struct mesh *m)
+{
+	return 2 + m->sessions.n;
+}
+
+size_t mesh_pollitems(struct mesh *m, zmq_pollitem_t *items, size_t cap)
+{
+	size_t n = 0;
+	if (cap < 2)
+		return 0;
+	if (m->poll_cap < m->sessions.n) {
+		size_t ncap = m->sessions.n * 2 + 16;
+		uint32_t *ns = realloc(m->poll_sids, ncap * sizeof *ns);
+		if (!ns)
+			return 0;
+		m->poll_sids = ns;
+		m->poll_cap = ncap;
+	}
+	items[n++] = (zmq_pollitem_t){ .socket = m->router, .events = ZMQ_POLLIN };
+	items[n++] = (zmq_pollitem_t){ .fd = discovery_fd(m->disc), .events = ZMQ_POLLIN };
+	for (size_t i = 0; i < m->sessions.cap && n < cap; i++) {
+		struct session *s = m->sessions.slots[i];
+		if (s && s->dealer) {
+			m->poll_sids[n - 2] = s->sid;
+			items[n++] = (zmq_pollitem_t){ .socket = s->dealer, .events = ZMQ_POLLIN };
+		}
+	}
+	return n;
+}
+
+void mesh_on_ready(struct mesh *m, const zmq_pollitem_t *items, size_t n, uint64_t now)
+{
+	if (n >= 1 && (items[0].revents & ZMQ_POLLIN))
+		on_router_readable(m, now);
+	if (n >= 2 && (items[1].revents & ZMQ_POLLIN))
+		on_discovery_readable(m, now);
+	for (size_t i = 2; i < n; i++)
+		if (items[i].revents & ZMQ_POLLIN)
+			on_dealer_readable(m, m->poll_sids[i - 2], now);
+}
+
+/* ---------- queues ---------- */
+
+/* Sends what p's queue holds, in order, as far as its socket takes it. */
+static void pump(struct mesh *m, struct peer *p, uint64_t now)
+{
+	struct session *s = p->live_sid ? session_table_get(&m->sessions, p->live_sid) : NULL;
+	if (!s || s->state != SESSION_LIVE)
+		return;
+	while (p->qhead) {
+		struct peer_qent *e = p->qhead;
+		struct outmsg *om = e->m;
+		if (e->if_member && !group_set_has(&p->groups, om->group, om->glen)) {
+			peer_dequeue(p);   /* parked during the handshake; not a member after all */
+			continue;
+		}
+		struct wire_msg msg = { .msg_id = om->msg_id };
+		if (om->kind == OUTMSG_JOIN || om->kind == OUTMSG_LEAVE) {
+			msg.type = om->kind == OUTMSG_JOIN ? WIRE_JOIN : WIRE_LEAVE;
+			msg.group.p = om->group;
+			msg.group.len = om->glen;
+			enum mesh_err rc = send_msg(m, s, &msg, now);
+			if (rc == MESH_ELIMIT) {
+				m->any_stalled = true;
+				return;
+			}
+			peer_dequeue(p);
+			continue;
+		}
+		uint32_t count = om->len ? (uint32_t)((om->len + WIRE_MAX_FRAGMENT - 1) /
+		                                       WIRE_MAX_FRAGMENT) : 1;
+		msg.type = om->kind == OUTMSG_SHOUT ? WIRE_SHOUT : WIRE_WHISPER;
+		msg.count = count;
+		if (om->kind == OUTMSG_SHOUT) {
+			msg.group.p = om->group;
+			msg.group.len = om->glen;
+		}
+		while (e->next_frag < count) {
+			size_t off = (size_t)e->next_frag * WIRE_MAX_FRAGMENT;
+			size_t flen = om->len - off < WIRE_MAX_FRAGMENT ? om->len - off : WIRE_MAX_FRAGMENT;
+			msg.index = e->next_frag;
+			msg.data = om->data + off;
+			msg.data_len = flen;
+			enum mesh_err rc = send_msg(m, s, &msg, now);
+			if (rc == MESH_ELIMIT) {
+				m->any_stalled = true;
+				return;
+			}
+			if (rc != MESH_OK) {
+				/* the session is unusable; expiry will report the peer */
+				return;
+			}
+			e->next_frag++;
+		}
+		peer_dequeue(p);
+	}
+}
+
+static enum mesh_err enqueue(struct mesh *m, struct peer *p, struct outmsg *om, bool if_member,
+                             uint64_t now)
+{
+	enum mesh_err rc;
+	bool control = om->kind == OUTMSG_JOIN || om->kind == OUTMSG_LEAVE;
+	/* control messages are tiny and must not be lost to a cap meant for payloads */
+	rc = peer_enqueue(p, om, if_member, now, control ? SIZE_MAX : m->cfg.queue_msgs,
+	                  control ? SIZE_MAX : m->cfg.queue_bytes);
+	if (rc != MESH_OK) {
+		if (!control)
+			emit(m, MESH_EV_DROPPED, p, om->kind == OUTMSG_SHOUT ? om->group : NULL,
+			     om->msg_id, NULL, 0, EVENT_DROP_REASON_FULL);
+		return rc;
+	}
+	pump(m, p, now);
+	return MESH_OK;
+}
+
+/* ---------- application requests ---------- */
+
+struct fanout {
+	struct mesh *m;
+	struct outmsg *om;
+	uint64_t now;
+};
+
+static void fan_control(struct peer *p, void *arg)
+{
+	struct fanout *fo = arg;
+	if (p->live_sid)
+		(void)enqueue(fo->m, p, fo->om, false, fo->now);
+}
+
+static enum mesh_err join_leave(struct mesh *m, const char *group, bool join, uint64_t now)
+{
+	size_t len = group ? strlen(group) : 0;
+	enum mesh_err rc;
+	if (!group_name_valid(group, len))
+		return MESH_EINVAL;
+	rc = join ? group_set_add(&m->groups, group, len) : group_set_remove(&m->groups, group, len);
+	if (rc != MESH_OK)
+		return rc;
+	struct outmsg *om = outmsg_new(join ? OUTMSG_JOIN : OUTMSG_LEAVE, 0, group, NULL, 0);
+	if (!om)
+		return MESH_ENOMEM;
+	struct fanout fo = { m, om, now };
+	peer_table_each(&m->peers, fan_control, &fo);
+	outmsg_unref(&om);
+	return MESH_OK;
+}
+
+enum mesh_err mesh_join(struct mesh *m, const char *group, uint64_t now_ms)
+{
+	return join_leave(m, group, true, now_ms);
+}
+
+enum mesh_err mesh_leave(struct mesh *m, const char *group, uint64_t now_ms)
+{
+	return join_leave(m, group, false, now_ms);
+}
+
+static void fan_shout(struct peer *p, void *arg)
+{
+	struct fanout *fo = arg;
+	struct outmsg *om = fo->om;
+	struct session *s = p->live_sid ? session_table_get(&fo->m->sessions, p->live_sid) : NULL;
+	if (s && s->state == SESSION_LIVE) {
+		if (group_set_has(&p->groups, om->group, om->glen))
+			(void)enqueue(fo->m, p, om, false, fo->now);
+	} else if (p->discovered) {
+		/* handshake in progress or about to start: park it until the hello shows whether
+		 * this peer is a member (protocol section 6, "Queues") */
+		(void)enqueue(fo->m, p, om, true, fo->now);
+	}
+}
+
+enum mesh_err mesh_shout(struct mesh *m, const char *group, const void *data, size_t len,
+                         uint64_t now_ms, uint64_t *msg_id)
+{
+	size_t glen = group ? strlen(group) : 0;
+	if (!group_name_valid(group, glen) || (len && !data))
+		return MESH_EINVAL;
+	if (len > MESH_MAX_PAYLOAD)
+		return MESH_ELIMIT;
+	struct outmsg *om = outmsg_new(OUTMSG_SHOUT, ++m->last_msg_id, group, data, len);
+	if (!om)
+		return MESH_ENOMEM;
+	if (msg_id)
+		*msg_id = om->msg_id;
+	struct fanout fo = { m, om, now_ms };
+	peer_table_each(&m->peers, fan_shout, &fo);
+	outmsg_unref(&om);
+	return MESH_OK;
+}
+
+enum mesh_err mesh_whisper(struct mesh *m, const uint8_t peer[WIRE_IDLEN], const void *data,
+                           size_t len, uint64_t now_ms, uint64_t *msg_id)
+{
+	struct peer *p = peer_table_get(&m->peers, peer);
+	if (len && !data)
+		return MESH_EINVAL;
+	if (len > MESH_MAX_PAYLOAD)
+		return MESH_ELIMIT;
+	if (!p || (!p->live_sid && !p->discovered))
+		return MESH_ENOTFOUND;
+	struct outmsg *om = outmsg_new(OUTMSG_WHISPER, ++m->last_msg_id, NULL, data, len);
+	if (!om)
+		return MESH_ENOMEM;
+	if (msg_id)
+		*msg_id = om->msg_id;
+	(void)enqueue(m, p, om, false, now_ms);
+	outmsg_unref(&om);
+	return MESH_OK;
+}
+
+/* ---------- timers ---------- */
+
+struct sweep {
+	struct mesh *m;
+	uint64_t now;
+	uint32_t *close_sids;
+	const char **close_reasons;
+	size_t nclose, capclose;
+	struct peer **gone;
+	size_t ngone, capgone;
+};
+
+static void sweep_add_close(struct sweep *sw, uint32_t sid, const char *reason)
+{
+	if (sw->nclose == sw->capclose) {
+		size_t ncap = sw->capclose ? sw->capclose * 2 : 16;
+		uint32_t *ns = realloc(sw->close_sids, ncap * sizeof *ns);
+		if (!ns)
+			return;
+		sw->close_sids = ns;
+		const char **nr = realloc(sw->close_reasons, ncap * sizeof *nr);
+		if (!nr)
+			return;
+		sw->close_reasons = nr;
+		sw->capclose = ncap;
+	}
+	sw->close_sids[sw->nclose] = sid;
+	sw->close_reasons[sw->nclose++] = reason;
+}
+
+static void sweep_session(struct session *s, void *arg)
+{
+	struct sweep *sw = arg;
+	struct mesh *m = sw->m;
+	uint64_t now = sw->now;
+	if (s->state != SESSION_LIVE) {
+		if (now - s->created_ms >= m->cfg.handshake_timeout_ms) {
+			m->stats.handshakes_failed++;
+			sweep_add_close(sw, s->sid, NULL);
+		}
+		return;
+	}
+	if (now - s->last_rx_ms >= m->cfg.expired_ms) {
+		sweep_add_close(sw, s->sid, "expired");
+		return;
+	}
+	struct peer *p = session_peer(m, s);
+	if (now - s->last_rx_ms >= m->cfg.evasive_ms && !s->evasive) {
+		s->evasive = true;
+		if (p && p->live_sid == s->sid && p->present) {
+			p->evasive = true;
+			emit(m, MESH_EV_EVASIVE, p, NULL, 0, NULL, 0, NULL);
+		}
+	}
+	if (s->stall && unstall(m, s) != MESH_OK)
+		m->any_stalled = true;
+	if (now - s->last_tx_ms >= m->cfg.heartbeat_ms && !s->stall)
+		(void)send_simple(m, s, WIRE_HEARTBEAT, 0, now);
+}
+
+static void sweep_peer(struct peer *p, void *arg)
+{
+	struct sweep *sw = arg;
+	struct mesh *m = sw->m;
+	uint64_t now = sw->now;
+	/* messages that waited too long for this peer */
+	while (p->qhead && now - p->qhead->enqueued_ms >= m->cfg.queue_timeout_ms &&
+	       p->qhead->next_frag == 0) {
+		struct peer_qent *e = p->qhead;
+		struct outmsg *om = e->m;
+		bool report = (om->kind == OUTMSG_SHOUT || om->kind == OUTMSG_WHISPER) &&
+		              (!e->if_member || group_set_has(&p->groups, om->group, om->glen));
+		if (report)
+			emit(m, MESH_EV_DROPPED, p, om->kind == OUTMSG_SHOUT ? om->group : NULL,
+			     om->msg_id, NULL, 0,
+			     p->live_sid ? "timed out in the send queue" : "peer unreachable");
+		peer_dequeue(p);
+	}
+	if (p->qhead)
+		pump(m, p, now);
+	maybe_connect(m, p, now);
+	/* forget peers that went quiet long ago, so the table stays bounded */
+	if (!p->live_sid && !p->pending_sid && !p->present && !p->qhead &&
+	    now - p->last_beacon_ms > 3 * (uint64_t)m->cfg.expired_ms) {
+		if (sw->ngone == sw->capgone) {
+			size_t ncap = sw->capgone ? sw->capgone * 2 : 16;
+			struct peer **ng = realloc(sw->gone, ncap * sizeof *ng);
+			if (!ng)
+				return;
+			sw->gone = ng;
+			sw->capgone = ncap;
+		}
+		sw->gone[sw->ngone++] = p;
+	}
+}
+
+static uint64_t jittered(uint64_t interval)
+{
+	/* +-20 % so that nodes started together do not beacon in lockstep */
+	uint64_t span = interval * 2 / 5;
+	if (span == 0)
+		return interval;
+	return interval - interval / 5 + randombytes_uniform((uint32_t)(span + 1));
+}
+
+uint64_t mesh_on_tick(struct mesh *m, uint64_t now)
+{
+	static const unsigned burst_ms[] = { 50, 100, 200 };  /* +50, +150, +350 from start */
+	if (now >= m->next_beacon_ms) {
+		if (discovery_send(m->disc, m->id, m->port, m->incarnation) != MESH_OK)
+			droplog(m, LK_BEACON, now, "cannot send beacon: %s", strerror(errno));
+		if (m->burst < sizeof burst_ms / sizeof burst_ms[0])
+			m->next_beacon_ms = now + burst_ms[m->burst++];
+		else
+			m->next_beacon_ms = now + jittered(m->cfg.beacon_interval_ms);
+	}
+	m->any_stalled = false;
+	struct sweep sw = { .m = m, .now = now };
+	session_table_each(&m->sessions, sweep_session, &sw);
+	for (size_t i = 0; i < sw.nclose; i++) {
+		struct session *s = session_table_get(&m->sessions, sw.close_sids[i]);
+		if (s)
+			close_session(m, s, sw.close_reasons[i], now);
+	}
+	peer_table_each(&m->peers, sweep_peer, &sw);
+	for (size_t i = 0; i < sw.ngone; i++)
+		peer_table_del(&m->peers, sw.gone[i]);
+	free(sw.close_sids);
+	free(sw.close_reasons);
+	free(sw.gone);
+	uint64_t next = now + (m->any_stalled ? STALL_RETRY_MS : TICK_MS);
+	return next < m->next_beacon_ms ? next : m->next_beacon_ms;
+}
+
+static void bye_one(struct session *s, void *arg)
+{
+	struct fanout *fo = arg;
+	if (s->state == SESSION_LIVE)
+		(void)send_simple(fo->m, s, WIRE_BYE, 0, fo->now);
+	/* let the BYE leave before the socket closes */
+	if (s->dealer)
+		set_opt_int(s->dealer, ZMQ_LINGER, 500);
+}
+
+void mesh_say_bye(struct mesh *m, uint64_t now_ms)
+{
+	struct fanout fo = { m, NULL, now_ms };
+	session_table_each(&m->sessions, bye_one, &fo);
+	set_opt_int(m->router, ZMQ_LINGER, 500);
+}
+
+/* ---------- queries ---------- */
+
+struct each_live {
+	struct mesh *m;
+	void (*fn)(const struct mesh_peer_info *, void *);
+	void *arg;
+};
+
+static void each_live_one(struct peer *p, void *arg)
+{
+	struct each_live *el = arg;
+	struct session *s = p->live_sid ? session_table_get(&el->m->sessions, p->live_sid) : NULL;
+	if (!s || s->state != SESSION_LIVE || !p->present)
+		return;
+	struct mesh_peer_info info = { .peer = p, .local_sid = s->sid,
+	                               .initiator = s->role == NOISE_INITIATOR };
+	el->fn(&info, el->arg);
+}
+
+void mesh_each_live_peer(struct mesh *m, void (*fn)(const struct mesh_peer_info *, void *),
+                         void *arg)
+{
+	struct each_live el = { m, fn, arg };
+	peer_table_each(&m->peers, each_live_one, &el);
+}
+
+const struct group_set *mesh_groups(const struct mesh *m)
+{
+	return &m->groups;
+}
+
+enum mesh_err mesh_sas(struct mesh *m, const uint8_t peer[WIRE_IDLEN], char out[KEYS_SAS_LEN])
+{
+	struct peer *p = peer_table_get(&m->peers, peer);
+	struct session *s = p && p->live_sid ? session_table_get(&m->sessions, p->live_sid) : NULL;
+	if (!s || s->state != SESSION_LIVE)
+		return MESH_ENOTFOUND;
+	keys_sas(s->hash, out);
+	return MESH_OK;
+}
+
+static void count_live(const struct mesh_peer_info *info, void *arg)
+{
+	(void)info;
+	(*(uint64_t *)arg)++;
+}
+
+void mesh_get_stats(const struct mesh *m, struct mesh_stats *out, uint64_t *sessions_live)
+{
+	*out = m->stats;
+	*sessions_live = 0;
+	mesh_each_live_peer((struct mesh *)m, count_live, sessions_live);
+}
+
+#ifdef MESH_TEST_HOOKS
+enum mesh_err mesh_test_send_raw(struct mesh *m, const uint8_t peer[WIRE_IDLEN],
+                                 const uint8_t *pt, size_t len, uint64_t now_ms)
+{
+	struct peer *p = peer_table_get(&m->peers, peer);
+	struct session *s = p && p->live_sid ? session_table_get(&m->sessions, p->live_sid) : NULL;
+	size_t flen;
+	if (!s || s->state != SESSION_LIVE)
+		return MESH_ENOTFOUND;
+	enum mesh_err rc = session_seal(s, pt, len, m->fbuf, sizeof m->fbuf, &flen);
+	if (rc != MESH_OK)
+		return rc;
+	s->last_tx_ms = now_ms;
+	return send_frame(m, s, m->fbuf, flen);
+}
+#endif

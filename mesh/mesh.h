@@ -1,0 +1,123 @@
+/*
+ * mesh: the protocol engine of one node. It owns the ROUTER socket, the DEALER socket of each
+ * session it initiated, the discovery socket and every table, and it knows how to handle each
+ * socket once it is readable; it never polls or sleeps. node/ runs the loop: it asks for the
+ * poll items, polls, hands back the ready ones, and calls mesh_on_tick() when the deadline it
+ * was given has come. Every call takes the current monotonic time in milliseconds, so tests
+ * can drive it with a fake clock. Events go out through a callback, synchronously.
+ *
+ * Everything here runs on one thread.
+ */
+#ifndef MESH_MESH_MESH_H
+#define MESH_MESH_MESH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <zmq.h>
+
+#include "keys.h"
+#include "mesh_err.h"
+#include "peer.h"
+
+#define MESH_MAX_PAYLOAD 1048576u       /* docs/protocol.md section 6 */
+#define MESH_MAX_HANDSHAKES 256         /* in progress at once (section 4) */
+#define MESH_MAX_SESSIONS 8192
+#define MESH_KEYLEN 32
+
+enum mesh_event_type {
+	MESH_EV_ENTER = 1,
+	MESH_EV_EXIT,
+	MESH_EV_EVASIVE,
+	MESH_EV_JOIN,
+	MESH_EV_LEAVE,
+	MESH_EV_SHOUT,
+	MESH_EV_WHISPER,
+	MESH_EV_DROPPED,
+	MESH_EV_ERROR,
+};
+
+struct mesh_event {
+	enum mesh_event_type type;
+	const struct peer *peer;      /* borrowed for the callback; NULL for ERROR */
+	const char *group;            /* JOIN, LEAVE, SHOUT, DROPPED of a shout */
+	uint64_t msg_id;
+	uint8_t *data;                /* SHOUT, WHISPER: malloc'd, the callback takes it */
+	size_t len;
+	const char *reason;           /* static text */
+};
+
+struct mesh_stats {
+	uint64_t beacons_rx, beacons_bad, beacons_stale, beacons_foreign;
+	uint64_t frames_bad, frames_unknown_sid, frames_auth_failed, frames_replayed;
+	uint64_t hellos_limited, handshakes_failed, handshakes_done, sessions_rejected;
+	uint64_t msgs_bad, msgs_unknown_type, msgs_dup, fragments_dropped;
+};
+
+struct mesh_config {
+	const struct keys_identity *id;     /* borrowed: must outlive the mesh */
+	const char *name;
+	const char *iface;
+	uint16_t port;
+	const char *mcast_group;
+	uint16_t mcast_port;
+	const uint8_t *mesh_key;            /* MESH_KEYLEN bytes or NULL; copied */
+	uint32_t beacon_interval_ms, heartbeat_ms, evasive_ms, expired_ms;
+	uint32_t handshake_timeout_ms, fallback_ms;
+	uint32_t queue_msgs;
+	size_t queue_bytes;
+	uint32_t queue_timeout_ms;
+	void *zmq_ctx;
+	int log_level;
+	void (*log)(void *arg, int level, const char *line);
+	void *log_arg;
+	void (*event)(void *arg, const struct mesh_event *ev);
+	void *event_arg;
+};
+
+/* Binds the ROUTER socket and opens discovery. NULL with a reason in err on failure. */
+struct mesh *mesh_new(const struct mesh_config *cfg, uint64_t now_ms, char *err, size_t errcap);
+/* Closes every socket at once (call mesh_say_bye first for a clean stop). */
+void mesh_destroy(struct mesh **mp);
+
+const char *mesh_endpoint(const struct mesh *m);  /* "tcp://IP:PORT" */
+uint64_t mesh_incarnation(const struct mesh *m);
+
+/* The sockets to poll for input; mesh_on_ready() takes the same array back after zmq_poll. */
+size_t mesh_pollitems(struct mesh *m, zmq_pollitem_t *items, size_t cap);
+size_t mesh_pollitems_count(const struct mesh *m);
+void mesh_on_ready(struct mesh *m, const zmq_pollitem_t *items, size_t n, uint64_t now_ms);
+/* Runs due timers; returns the time of the next deadline. */
+uint64_t mesh_on_tick(struct mesh *m, uint64_t now_ms);
+/* Sends BYE on every live session and gives the sockets time to flush it on close. */
+void mesh_say_bye(struct mesh *m, uint64_t now_ms);
+
+/* Application requests (docs/protocol.md section 6). */
+enum mesh_err mesh_join(struct mesh *m, const char *group, uint64_t now_ms);
+enum mesh_err mesh_leave(struct mesh *m, const char *group, uint64_t now_ms);
+enum mesh_err mesh_shout(struct mesh *m, const char *group, const void *data, size_t len,
+                         uint64_t now_ms, uint64_t *msg_id);
+enum mesh_err mesh_whisper(struct mesh *m, const uint8_t peer[WIRE_IDLEN], const void *data,
+                           size_t len, uint64_t now_ms, uint64_t *msg_id);
+
+/* Live peers: fn gets each peer and its live session's details. */
+struct mesh_peer_info {
+	const struct peer *peer;
+	uint32_t local_sid;
+	bool initiator;
+};
+void mesh_each_live_peer(struct mesh *m, void (*fn)(const struct mesh_peer_info *, void *),
+                         void *arg);
+const struct group_set *mesh_groups(const struct mesh *m);
+enum mesh_err mesh_sas(struct mesh *m, const uint8_t peer[WIRE_IDLEN], char out[KEYS_SAS_LEN]);
+void mesh_get_stats(const struct mesh *m, struct mesh_stats *out, uint64_t *sessions_live);
+
+#ifdef MESH_TEST_HOOKS
+/* Test-only: sends raw plaintext (any bytes, sealed correctly) on the live session with peer,
+ * so tests can put malformed application messages inside a valid session. */
+enum mesh_err mesh_test_send_raw(struct mesh *m, const uint8_t peer[WIRE_IDLEN],
+                                 const uint8_t *pt, size_t len, uint64_t now_ms);
+#endif
+
+#endif

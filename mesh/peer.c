@@ -1,0 +1,179 @@
+/* peer: a chained hash table keyed by node ID (public keys spread evenly, so their first bytes
+ * are the hash), and the per-peer FIFO send queue. */
+#include "peer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "keys.h"
+
+struct outmsg *outmsg_new(enum outmsg_kind kind, uint64_t msg_id, const char *group,
+                          const void *data, size_t len)
+{
+	struct outmsg *m = calloc(1, sizeof *m);
+	if (!m)
+		return NULL;
+	m->data = malloc(len ? len : 1);
+	if (!m->data) {
+		free(m);
+		return NULL;
+	}
+	if (len)
+		memcpy(m->data, data, len);
+	m->len = len;
+	m->refs = 1;
+	m->kind = kind;
+	m->msg_id = msg_id;
+	if (group) {
+		m->glen = strlen(group);
+		memcpy(m->group, group, m->glen + 1);
+	}
+	return m;
+}
+
+struct outmsg *outmsg_ref(struct outmsg *m)
+{
+	m->refs++;
+	return m;
+}
+
+void outmsg_unref(struct outmsg **mp)
+{
+	struct outmsg *m = mp ? *mp : NULL;
+	if (!m)
+		return;
+	*mp = NULL;
+	if (--m->refs > 0)
+		return;
+	sodium_memzero(m->data, m->len);   /* application plaintext */
+	free(m->data);
+	free(m);
+}
+
+static size_t bucket_of(const struct peer_table *t, const uint8_t id[WIRE_IDLEN])
+{
+	uint32_t h = (uint32_t)id[0] | (uint32_t)id[1] << 8 | (uint32_t)id[2] << 16 |
+	             (uint32_t)id[3] << 24;
+	return h % t->nbuckets;
+}
+
+enum mesh_err peer_table_init(struct peer_table *t, size_t nbuckets)
+{
+	t->buckets = calloc(nbuckets, sizeof *t->buckets);
+	if (!t->buckets)
+		return MESH_ENOMEM;
+	t->nbuckets = nbuckets;
+	t->n = 0;
+	return MESH_OK;
+}
+
+static void peer_free(struct peer *p)
+{
+	while (p->qhead)
+		peer_dequeue(p);
+	group_set_clear(&p->groups);
+	free(p);
+}
+
+void peer_table_free(struct peer_table *t)
+{
+	if (!t->buckets)
+		return;
+	for (size_t i = 0; i < t->nbuckets; i++) {
+		struct peer *p = t->buckets[i];
+		while (p) {
+			struct peer *next = p->hnext;
+			peer_free(p);
+			p = next;
+		}
+	}
+	free(t->buckets);
+	t->buckets = NULL;
+	t->n = 0;
+}
+
+struct peer *peer_table_get(const struct peer_table *t, const uint8_t id[WIRE_IDLEN])
+{
+	for (struct peer *p = t->buckets[bucket_of(t, id)]; p; p = p->hnext)
+		if (memcmp(p->id, id, WIRE_IDLEN) == 0)
+			return p;
+	return NULL;
+}
+
+struct peer *peer_table_get_or_add(struct peer_table *t, const uint8_t id[WIRE_IDLEN])
+{
+	struct peer *p = peer_table_get(t, id);
+	if (p)
+		return p;
+	if (t->n >= PEER_MAX)
+		return NULL;
+	p = calloc(1, sizeof *p);
+	if (!p)
+		return NULL;
+	memcpy(p->id, id, WIRE_IDLEN);
+	keys_id_hex(id, p->hex);
+	/* until its handshake tells us its name */
+	snprintf(p->name, sizeof p->name, "node-%.8s", p->hex);
+	size_t b = bucket_of(t, id);
+	p->hnext = t->buckets[b];
+	t->buckets[b] = p;
+	t->n++;
+	return p;
+}
+
+void peer_table_del(struct peer_table *t, struct peer *p)
+{
+	for (struct peer **pp = &t->buckets[bucket_of(t, p->id)]; *pp; pp = &(*pp)->hnext) {
+		if (*pp == p) {
+			*pp = p->hnext;
+			t->n--;
+			peer_free(p);
+			return;
+		}
+	}
+}
+
+void peer_table_each(const struct peer_table *t, void (*fn)(struct peer *, void *), void *arg)
+{
+	for (size_t i = 0; i < t->nbuckets; i++)
+		for (struct peer *p = t->buckets[i]; p; p = p->hnext)
+			fn(p, arg);
+}
+
+enum mesh_err peer_enqueue(struct peer *p, struct outmsg *m, bool if_member, uint64_t now_ms,
+                           size_t max_msgs, size_t max_bytes)
+{
+	if (p->qmsgs + 1 > max_msgs || p->qbytes + m->len > max_bytes)
+		return MESH_ELIMIT;
+	struct peer_qent *e = calloc(1, sizeof *e);
+	if (!e)
+		return MESH_ENOMEM;
+	e->m = outmsg_ref(m);
+	e->enqueued_ms = now_ms;
+	e->if_member = if_member;
+	if (p->qtail)
+		p->qtail->next = e;
+	else
+		p->qhead = e;
+	p->qtail = e;
+	p->qmsgs++;
+	p->qbytes += m->len;
+	return MESH_OK;
+}
+
+void peer_dequeue(struct peer *p)
+{
+	struct peer_qent *e = p->qhead;
+	if (!e)
+		return;
+	p->qhead = e->next;
+	if (!p->qhead)
+		p->qtail = NULL;
+	p->qmsgs--;
+	p->qbytes -= e->m->len;
+	outmsg_unref(&e->m);
+	free(e);
+}

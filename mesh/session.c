@@ -1,0 +1,331 @@
+/*
+ * session: Noise XX (or XXpsk3) handshake steps and the explicit-counter transport of one link,
+ * plus the session table. Every handshake step either completes every check or leaves the
+ * session failed (the engine then removes it): noise_hs_read works on a scratch copy, and a
+ * failed handshake is never continued.
+ */
+#include "session.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "keys.h"
+
+#define PROTO_XX "Noise_XX_25519_ChaChaPoly_BLAKE2b"
+#define PROTO_XXPSK3 "Noise_XXpsk3_25519_ChaChaPoly_BLAKE2b"
+
+/* --- table --- */
+
+enum mesh_err session_table_init(struct session_table *t, size_t cap)
+{
+	size_t c = 16;
+	while (c < cap * 2)
+		c <<= 1;
+	t->slots = calloc(c, sizeof *t->slots);
+	if (!t->slots)
+		return MESH_ENOMEM;
+	t->cap = c;
+	t->n = 0;
+	return MESH_OK;
+}
+
+static size_t slot_of(uint32_t sid, size_t cap)
+{
+	/* sids are random, so their low bits already spread well */
+	return (size_t)sid & (cap - 1);
+}
+
+struct session *session_table_get(const struct session_table *t, uint32_t sid)
+{
+	if (sid == 0)
+		return NULL;
+	for (size_t i = slot_of(sid, t->cap), k = 0; k < t->cap; i = (i + 1) & (t->cap - 1), k++) {
+		struct session *s = t->slots[i];
+		if (!s)
+			return NULL;
+		if (s->sid == sid)
+			return s;
+	}
+	return NULL;
+}
+
+enum mesh_err session_table_add(struct session_table *t, struct session *s)
+{
+	/* Keep the load at most one half so probes stay short and an empty slot always exists. */
+	if ((t->n + 1) * 2 > t->cap)
+		return MESH_ELIMIT;
+	uint32_t sid;
+	do {
+		sid = randombytes_random();
+	} while (sid == 0 || session_table_get(t, sid));
+	s->sid = sid;
+	size_t i = slot_of(sid, t->cap);
+	while (t->slots[i])
+		i = (i + 1) & (t->cap - 1);
+	t->slots[i] = s;
+	t->n++;
+	return MESH_OK;
+}
+
+void session_table_del(struct session_table *t, uint32_t sid)
+{
+	size_t i = slot_of(sid, t->cap);
+	while (t->slots[i] && t->slots[i]->sid != sid)
+		i = (i + 1) & (t->cap - 1);
+	if (!t->slots[i])
+		return;
+	t->slots[i] = NULL;
+	t->n--;
+	/* Backward-shift the rest of the cluster so lookups never stop early at the hole. */
+	size_t j = (i + 1) & (t->cap - 1);
+	while (t->slots[j]) {
+		struct session *s = t->slots[j];
+		size_t home = slot_of(s->sid, t->cap);
+		/* s may move into the hole i if its home is not cyclically in (i, j] */
+		bool between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+		if (!between) {
+			t->slots[i] = s;
+			t->slots[j] = NULL;
+			i = j;
+		}
+		j = (j + 1) & (t->cap - 1);
+	}
+}
+
+void session_table_each(const struct session_table *t, void (*fn)(struct session *, void *),
+                        void *arg)
+{
+	for (size_t i = 0; i < t->cap; i++)
+		if (t->slots[i])
+			fn(t->slots[i], arg);
+}
+
+void session_table_free(struct session_table *t)
+{
+	if (!t->slots)
+		return;
+	for (size_t i = 0; i < t->cap; i++)
+		if (t->slots[i])
+			session_destroy(&t->slots[i]);
+	free(t->slots);
+	t->slots = NULL;
+	t->cap = t->n = 0;
+}
+
+/* --- lifecycle --- */
+
+struct session *session_new(enum noise_role role, const uint8_t *prologue, size_t plen,
+                            const uint8_t s_priv[NOISE_DHLEN], const uint8_t *psk,
+                            uint64_t now_ms)
+{
+	struct session *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	s->hs = noise_hs_new(psk ? PROTO_XXPSK3 : PROTO_XX, role, prologue, plen, s_priv, NULL,
+	                     psk);
+	if (!s->hs) {
+		free(s);
+		return NULL;
+	}
+	s->role = role;
+	s->created_ms = s->last_rx_ms = s->last_tx_ms = now_ms;
+	return s;
+}
+
+void session_destroy(struct session **sp)
+{
+	struct session *s = sp ? *sp : NULL;
+	if (!s)
+		return;
+	noise_hs_destroy(&s->hs);
+	if (s->tx) {
+		noise_transport_wipe(s->tx);
+		sodium_free(s->tx);
+	}
+	group_set_clear(&s->hello_groups);
+	group_set_clear(&s->sent_groups);
+	free(s->stall);   /* ciphertext only */
+	if (s->rs_buf) {
+		/* a partial message is someone's plaintext */
+		sodium_memzero(s->rs_buf, s->rs_cap);
+		free(s->rs_buf);
+	}
+	sodium_memzero(s->hash, sizeof s->hash);
+	free(s);
+	*sp = NULL;
+}
+
+/* --- handshake --- */
+
+static enum mesh_err split(struct session *s)
+{
+	s->tx = sodium_malloc(sizeof *s->tx);
+	if (!s->tx)
+		return MESH_ENOMEM;
+	if (noise_hs_hash(s->hs, s->hash) != 0 || noise_hs_split(s->hs, s->tx) != 0)
+		return MESH_EAUTH;
+	noise_hs_destroy(&s->hs);
+	return MESH_OK;
+}
+
+/* Decodes the peer's hello payload and checks that its node ID is the key Noise authenticated. */
+static enum mesh_err accept_hello(struct session *s, const uint8_t *pl, size_t plen)
+{
+	static struct wire_hello h;  /* 4 KiB of borrowed pointers: the loop thread is the only user */
+	uint8_t rs[NOISE_DHLEN];
+	enum mesh_err rc = wire_hello_decode(pl, plen, &h);
+	if (rc != MESH_OK)
+		return rc;
+	if (noise_hs_remote_static(s->hs, rs) != 0 || keys_id_matches_static(h.node_id, rs) != 0)
+		return MESH_EAUTH;
+	if (s->role == NOISE_INITIATOR && sodium_memcmp(h.node_id, s->expected_id, WIRE_IDLEN) != 0)
+		return MESH_EAUTH;
+	memcpy(s->peer_id, h.node_id, WIRE_IDLEN);
+	memcpy(s->peer_name, h.name.p, h.name.len);
+	s->peer_name[h.name.len] = '\0';
+	s->peer_incarnation = h.incarnation;
+	group_set_clear(&s->hello_groups);
+	for (size_t i = 0; i < h.ngroups; i++) {
+		rc = group_set_add(&s->hello_groups, h.groups[i].p, h.groups[i].len);
+		if (rc != MESH_OK)
+			return rc == MESH_ENOMEM ? rc : MESH_EMALFORMED;
+	}
+	return MESH_OK;
+}
+
+enum mesh_err session_write_hello(struct session *s, uint8_t *out, size_t cap, size_t *len)
+{
+	if (s->role != NOISE_INITIATOR || !s->hs || !noise_hs_my_turn(s->hs))
+		return MESH_ESTATE;
+	/* -> e: the first message goes in the clear, so it carries nothing */
+	if (noise_hs_write(s->hs, NULL, 0, out, cap, len) != 0)
+		return MESH_EAUTH;
+	s->state = SESSION_INIT_SENT_HELLO;
+	return MESH_OK;
+}
+
+enum mesh_err session_on_hello(struct session *s, const uint8_t *msg, size_t len,
+                               const uint8_t *payload, size_t plen, uint8_t *out, size_t cap,
+                               size_t *outlen)
+{
+	uint8_t empty[1];
+	size_t got = 0;
+	if (s->role != NOISE_RESPONDER || !s->hs || s->state != 0)
+		return MESH_ESTATE;
+	/* -> e */
+	if (noise_hs_read(s->hs, msg, len, empty, sizeof empty, &got) != 0)
+		return MESH_EAUTH;
+	if (got != 0)
+		return MESH_EMALFORMED;
+	/* <- e, ee, s, es */
+	if (noise_hs_write(s->hs, payload, plen, out, cap, outlen) != 0)
+		return MESH_EAUTH;
+	s->state = SESSION_RESP_SENT_REPLY;
+	return MESH_OK;
+}
+
+enum mesh_err session_on_reply(struct session *s, const uint8_t *msg, size_t len,
+                               const uint8_t *payload, size_t plen, uint8_t *out, size_t cap,
+                               size_t *outlen)
+{
+	uint8_t pl[WIRE_MAX_NOISE];
+	size_t got = 0;
+	enum mesh_err rc = MESH_EAUTH;
+	if (s->state != SESSION_INIT_SENT_HELLO || !s->hs)
+		return MESH_ESTATE;
+	/* <- e, ee, s, es */
+	if (noise_hs_read(s->hs, msg, len, pl, sizeof pl, &got) != 0)
+		goto done;
+	rc = accept_hello(s, pl, got);
+	if (rc != MESH_OK)
+		goto done;
+	/* -> s, se (psk) */
+	rc = MESH_EAUTH;
+	if (noise_hs_write(s->hs, payload, plen, out, cap, outlen) != 0 || !noise_hs_done(s->hs))
+		goto done;
+	rc = split(s);
+	if (rc == MESH_OK) {
+		s->authenticated = true;
+		s->state = SESSION_INIT_WAIT_ACCEPT;
+	}
+done:
+	sodium_memzero(pl, got);
+	return rc;
+}
+
+enum mesh_err session_on_finish(struct session *s, const uint8_t *msg, size_t len)
+{
+	uint8_t pl[WIRE_MAX_NOISE];
+	size_t got = 0;
+	enum mesh_err rc = MESH_EAUTH;
+	if (s->state != SESSION_RESP_SENT_REPLY || !s->hs)
+		return MESH_ESTATE;
+	/* -> s, se (psk) */
+	if (noise_hs_read(s->hs, msg, len, pl, sizeof pl, &got) != 0 || !noise_hs_done(s->hs))
+		goto done;
+	rc = accept_hello(s, pl, got);
+	if (rc != MESH_OK)
+		goto done;
+	rc = split(s);
+	if (rc == MESH_OK)
+		s->authenticated = true;
+done:
+	sodium_memzero(pl, got);
+	return rc;
+}
+
+/* --- transport --- */
+
+static void sid_ad(uint32_t sid, uint8_t ad[SESSION_ID_LEN])
+{
+	ad[0] = (uint8_t)(sid >> 24);
+	ad[1] = (uint8_t)(sid >> 16);
+	ad[2] = (uint8_t)(sid >> 8);
+	ad[3] = (uint8_t)sid;
+}
+
+enum mesh_err session_seal(struct session *s, const uint8_t *pt, size_t ptlen, uint8_t *frame,
+                           size_t cap, size_t *flen)
+{
+	static uint8_t ct[WIRE_MAX_NOISE];
+	uint8_t ad[SESSION_ID_LEN];
+	size_t ctlen;
+	uint64_t counter;
+	if (!s->tx || s->remote_sid == 0)
+		return MESH_ESTATE;
+	if (ptlen + NOISE_TAGLEN > WIRE_MAX_NOISE)
+		return MESH_ELIMIT;
+	sid_ad(s->remote_sid, ad);
+	if (noise_transport_seal(s->tx, ad, sizeof ad, pt, ptlen, ct, sizeof ct, &ctlen,
+	                         &counter) != 0)
+		return MESH_ELIMIT;     /* counter exhausted: the engine closes the session */
+	struct wire_frame f = {
+		.type = WIRE_DATA, .rx_sid = s->remote_sid, .counter = counter,
+		.body = ct, .body_len = ctlen,
+	};
+	return wire_frame_encode(&f, frame, cap, flen);
+}
+
+enum mesh_err session_open(struct session *s, const struct wire_frame *f, uint8_t *pt,
+                           size_t cap, size_t *ptlen)
+{
+	uint8_t ad[SESSION_ID_LEN];
+	if (!s->tx)
+		return MESH_ESTATE;
+	sid_ad(s->sid, ad);
+	if (noise_transport_open(s->tx, f->counter, ad, sizeof ad, f->body, f->body_len, pt, cap,
+	                         ptlen) != 0)
+		return MESH_EAUTH;
+	return MESH_OK;
+}
+
+void session_reassembly_reset(struct session *s)
+{
+	if (s->rs_buf)
+		sodium_memzero(s->rs_buf, s->rs_len);
+	s->rs_len = 0;
+	s->rs_next = s->rs_count = 0;
+	s->rs_msg_id = 0;
+}

@@ -1,0 +1,126 @@
+/*
+ * session: one end of one Noise XX link (docs/protocol.md sections 3 and 4) and the table that
+ * finds it by our session ID in O(1). A session knows nothing of sockets: the mesh engine hands
+ * it bytes and sends what it returns. Keys live in sodium_malloc'd memory and are wiped by
+ * session_destroy().
+ *
+ * Invariants: sid != 0 and unique in its table; state only moves forward
+ * (INIT_SENT_HELLO -> INIT_WAIT_ACCEPT -> LIVE, RESP_SENT_REPLY -> LIVE); `tx` is non-NULL
+ * exactly from Split on; the peer's ID is trusted only once `authenticated` is set.
+ */
+#ifndef MESH_MESH_SESSION_H
+#define MESH_MESH_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "group.h"
+#include "mesh_err.h"
+#include "noise.h"
+#include "wire.h"
+
+#define SESSION_ID_LEN 4
+#define SESSION_MAX_RID 255          /* zmq routing ids are at most 255 bytes */
+
+enum session_state {
+	SESSION_INIT_SENT_HELLO = 1,
+	SESSION_INIT_WAIT_ACCEPT,
+	SESSION_RESP_SENT_REPLY,
+	SESSION_LIVE,
+};
+
+struct session {
+	uint32_t sid;                /* ours */
+	uint32_t remote_sid;         /* theirs, once known */
+	enum session_state state;
+	enum noise_role role;
+	struct noise_hs *hs;         /* until Split */
+	struct noise_transport *tx;  /* sodium_malloc'd, from Split */
+	uint8_t hash[NOISE_HASHLEN]; /* handshake hash, for the SAS */
+
+	/* Transport: the initiator owns a DEALER, the responder answers through the ROUTER. */
+	void *dealer;
+	uint8_t rid[SESSION_MAX_RID];
+	size_t rid_len;
+	char src_addr[48];           /* responder: peer address as zmq reports it, for logs */
+
+	/* Who is on the other end. For an initiator, expected_id is the beacon's ID; peer_id is
+	 * authenticated once `authenticated` is set. */
+	uint8_t expected_id[WIRE_IDLEN];
+	uint8_t peer_id[WIRE_IDLEN];
+	bool authenticated;
+	char peer_name[WIRE_MAX_NAME + 1];
+	uint64_t peer_incarnation;
+	struct group_set hello_groups;   /* from the hello payload, handed to the peer on LIVE */
+	struct group_set sent_groups;    /* what our own hello told the peer: a JOIN or LEAVE
+	                                  * made during the handshake is sent on LIVE */
+
+	uint64_t created_ms, last_rx_ms, last_tx_ms;
+	bool evasive;
+
+	/* A sealed frame that met a full socket: its counter is spent, so it is sent before
+	 * anything else rather than leaving a gap the receiver would read as a lost fragment. */
+	uint8_t *stall;
+	size_t stall_len;
+
+	/* Reassembly of the fragmented message in progress (protocol section 6). */
+	uint64_t rs_msg_id;
+	uint32_t rs_next, rs_count;
+	bool rs_shout;
+	char rs_group[WIRE_MAX_GROUP + 1];
+	uint8_t *rs_buf;
+	size_t rs_len, rs_cap;
+};
+
+/* A table keyed by our session ID: open addressing, linear probing, tombstone-free deletion. */
+struct session_table {
+	struct session **slots;
+	size_t cap;              /* power of two */
+	size_t n;
+};
+
+enum mesh_err session_table_init(struct session_table *t, size_t cap);
+/* Destroys every session and frees the table. Dealers must be closed by the caller first
+ * (session_destroy does not know zmq). */
+void session_table_free(struct session_table *t);
+struct session *session_table_get(const struct session_table *t, uint32_t sid);
+/* Gives s a fresh random nonzero sid unique in t and stores it. MESH_ELIMIT when full. */
+enum mesh_err session_table_add(struct session_table *t, struct session *s);
+/* Removes s from the table (does not destroy it). */
+void session_table_del(struct session_table *t, uint32_t sid);
+/* Calls fn on each session; fn may not modify the table. */
+void session_table_each(const struct session_table *t, void (*fn)(struct session *, void *),
+                        void *arg);
+
+/* Starts a handshake. psk NULL: Noise_XX, else Noise_XXpsk3. */
+struct session *session_new(enum noise_role role, const uint8_t *prologue, size_t plen,
+                            const uint8_t s_priv[NOISE_DHLEN], const uint8_t *psk,
+                            uint64_t now_ms);
+void session_destroy(struct session **sp);
+
+/* -> e (initiator). */
+enum mesh_err session_write_hello(struct session *s, uint8_t *out, size_t cap, size_t *len);
+/* Responder: reads msg 1 (empty payload required), writes msg 2 carrying our hello payload. */
+enum mesh_err session_on_hello(struct session *s, const uint8_t *msg, size_t len,
+                               const uint8_t *payload, size_t plen, uint8_t *out, size_t cap,
+                               size_t *outlen);
+/* Initiator: reads msg 2, checks the peer's ID against its static key and expected_id, writes
+ * msg 3 carrying our payload and splits. MESH_EAUTH on any identity mismatch. */
+enum mesh_err session_on_reply(struct session *s, const uint8_t *msg, size_t len,
+                               const uint8_t *payload, size_t plen, uint8_t *out, size_t cap,
+                               size_t *outlen);
+/* Responder: reads msg 3, checks the ID against the static key, splits. */
+enum mesh_err session_on_finish(struct session *s, const uint8_t *msg, size_t len);
+
+/* Encrypts one message into a complete DATA frame. */
+enum mesh_err session_seal(struct session *s, const uint8_t *pt, size_t ptlen, uint8_t *frame,
+                           size_t cap, size_t *flen);
+/* Decrypts a DATA frame (already decoded) into pt; MESH_EAUTH on failure or old counter. */
+enum mesh_err session_open(struct session *s, const struct wire_frame *f, uint8_t *pt,
+                           size_t cap, size_t *ptlen);
+
+/* Drops a partial reassembly. */
+void session_reassembly_reset(struct session *s);
+
+#endif

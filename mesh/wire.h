@@ -1,0 +1,143 @@
+/*
+ * wire: the msgpack encoding of everything meshnode sends (docs/protocol.md, sections 2, 3
+ * and 6). Decoding is strict and happens in two steps: wire_check() walks the raw bytes first
+ * (every count and length backed by bytes present, depth and element caps), because msgpack-c
+ * allocates whatever an array header claims; only then does msgpack_unpack_next run, and only
+ * MSGPACK_UNPACK_SUCCESS with no bytes left over is accepted. Types are exact, sizes bounded.
+ *
+ * Decoded structs borrow pointers into the input buffer: valid while it lives.
+ * Encoders write into caller buffers (out, cap) and fail with MESH_ELIMIT when it does not fit.
+ */
+#ifndef MESH_MESH_WIRE_H
+#define MESH_MESH_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mesh_err.h"
+
+#define WIRE_VERSION 1
+#define WIRE_MAGIC "meshnode"
+#define WIRE_BEACON_MAGIC "meshnode-beacon"
+#define WIRE_MAX_BEACON 512         /* whole datagram */
+#define WIRE_MAX_NOISE 65535        /* Noise message limit */
+#define WIRE_MAX_FRAME 66000        /* whole zmq frame: DATA header + Noise message */
+#define WIRE_MAX_FRAGMENT 60000     /* payload bytes per SHOUT/WHISPER fragment */
+#define WIRE_MAX_FRAGMENTS 18       /* ceil(MESH_MAX_PAYLOAD / WIRE_MAX_FRAGMENT) */
+#define WIRE_MAX_NAME 64            /* node name, bytes of UTF-8 */
+#define WIRE_MAX_GROUP 64           /* group name, bytes of UTF-8 */
+#define WIRE_MAX_GROUPS 256         /* groups per node */
+#define WIRE_MAX_DEPTH 3            /* deepest nesting any message needs */
+#define WIRE_IDLEN 32
+#define WIRE_SIGLEN 64
+#define WIRE_SEAL_NONCE 24
+
+struct wire_str {
+	const char *p;
+	size_t len;
+};
+
+/* Structural walk of exactly one msgpack object spanning all n bytes. */
+enum mesh_err wire_check(const uint8_t *p, size_t n, unsigned max_depth, size_t max_elems);
+
+/* True if s is valid UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF). */
+bool wire_utf8_valid(const char *s, size_t len);
+
+/* --- Beacons (section 2) --- */
+struct wire_beacon {
+	bool sealed;
+	const uint8_t *blob;
+	size_t blob_len;
+};
+enum mesh_err wire_beacon_decode(const uint8_t *p, size_t n, struct wire_beacon *out);
+enum mesh_err wire_beacon_encode(bool sealed, const uint8_t *blob, size_t blob_len,
+                                 uint8_t *out, size_t cap, size_t *outlen);
+
+struct wire_signed {
+	const uint8_t *body;
+	size_t body_len;
+	const uint8_t *sig;          /* WIRE_SIGLEN bytes */
+};
+enum mesh_err wire_signed_decode(const uint8_t *p, size_t n, struct wire_signed *out);
+enum mesh_err wire_signed_encode(const uint8_t *body, size_t body_len,
+                                 const uint8_t sig[WIRE_SIGLEN], uint8_t *out, size_t cap,
+                                 size_t *outlen);
+
+struct wire_beacon_body {
+	uint8_t node_id[WIRE_IDLEN];
+	uint8_t ip[4];               /* network order */
+	uint16_t port;
+	uint64_t counter;
+	uint64_t incarnation;
+};
+enum mesh_err wire_beacon_body_decode(const uint8_t *p, size_t n, struct wire_beacon_body *out);
+enum mesh_err wire_beacon_body_encode(const struct wire_beacon_body *b, uint8_t *out, size_t cap,
+                                      size_t *outlen);
+
+/* --- Frames (section 3) --- */
+enum wire_frame_type {
+	WIRE_HELLO = 1,
+	WIRE_REPLY = 2,
+	WIRE_FINISH = 3,
+	WIRE_DATA = 4,
+};
+
+/*
+ * rx_sid is the receiver's session ID (REPLY: initiator_sid, FINISH: responder_sid, DATA:
+ * receiver_sid); HELLO has none. tx_sid is the sender's (HELLO: initiator_sid, REPLY:
+ * responder_sid). body is the Noise message (handshake) or the ciphertext (DATA).
+ */
+struct wire_frame {
+	enum wire_frame_type type;
+	uint32_t rx_sid;
+	uint32_t tx_sid;
+	uint64_t counter;
+	const uint8_t *body;
+	size_t body_len;
+};
+enum mesh_err wire_frame_decode(const uint8_t *p, size_t n, struct wire_frame *out);
+enum mesh_err wire_frame_encode(const struct wire_frame *f, uint8_t *out, size_t cap,
+                                size_t *outlen);
+
+/* hello_payload (section 3.1). groups[] borrows from the input. */
+struct wire_hello {
+	uint8_t node_id[WIRE_IDLEN];
+	struct wire_str name;
+	uint64_t incarnation;
+	uint32_t features;
+	size_t ngroups;
+	struct wire_str groups[WIRE_MAX_GROUPS];
+};
+enum mesh_err wire_hello_decode(const uint8_t *p, size_t n, struct wire_hello *out);
+enum mesh_err wire_hello_encode(const struct wire_hello *h, uint8_t *out, size_t cap,
+                                size_t *outlen);
+
+/* Messages inside DATA (sections 3.2 and 6). */
+enum wire_msg_type {
+	WIRE_ACCEPT = 1,
+	WIRE_REJECT = 2,
+	WIRE_HEARTBEAT = 3,
+	WIRE_BYE = 4,
+	WIRE_JOIN = 5,
+	WIRE_LEAVE = 6,
+	WIRE_SHOUT = 7,
+	WIRE_WHISPER = 8,
+};
+
+struct wire_msg {
+	uint64_t type;               /* an unknown type decodes fine: the caller ignores it */
+	uint64_t reason;             /* REJECT */
+	struct wire_str group;       /* JOIN, LEAVE, SHOUT */
+	uint64_t msg_id;             /* SHOUT, WHISPER */
+	uint32_t index, count;       /* SHOUT, WHISPER fragments */
+	const uint8_t *data;         /* SHOUT, WHISPER */
+	size_t data_len;
+};
+/* MESH_OK also for an unknown type (with only m->type set): the caller counts and ignores it. */
+enum mesh_err wire_msg_decode(const uint8_t *p, size_t n, struct wire_msg *m);
+enum mesh_err wire_msg_encode(const struct wire_msg *m, uint8_t *out, size_t cap, size_t *outlen);
+/* Bytes needed to encode a SHOUT/WHISPER fragment of data_len bytes, group of glen bytes. */
+size_t wire_msg_overhead(size_t glen);
+
+#endif

@@ -1,0 +1,57 @@
+/*
+ * json: just enough JSON for the meshnode program's output (docs/usage.md, "JSON output"): a
+ * growable byte buffer, string escaping that turns any bytes into valid JSON, and RFC 4648
+ * base64. There is no parser: meshnode reads plain command lines, never JSON.
+ *
+ * Invariants:
+ * - json_str() always writes a valid JSON string, whatever the input: peer names and messages
+ *   are untrusted, so control characters, C1 controls, DEL and the JavaScript line separators
+ *   U+2028/U+2029 are escaped, and every byte that is not part of well-formed UTF-8 becomes
+ *   \ufffd. Well-formed UTF-8 passes through unchanged.
+ * - A buffer that failed to grow stays failed (and keeps what it had) until json_buf_clear(),
+ *   so a caller checks `failed` once, after building a whole line.
+ * - The buffer may hold message plaintext, so its old memory is wiped when it grows and when
+ *   it is freed.
+ */
+#ifndef MESH_NODE_JSON_H
+#define MESH_NODE_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct json_buf {
+	char *p;        /* NUL-terminated whenever len > 0 or cap > 0 */
+	size_t len;
+	size_t cap;
+	bool failed;    /* an append ran out of memory */
+};
+
+void json_buf_init(struct json_buf *b);
+/* Empties the buffer and clears `failed`; keeps (and wipes) the memory for reuse. */
+void json_buf_clear(struct json_buf *b);
+/* Wipes and frees; the buffer is then empty and may be reused. */
+void json_buf_free(struct json_buf *b);
+
+/* Appends bytes as they are (the caller vouches for them being JSON). */
+void json_raw(struct json_buf *b, const char *s);
+void json_raw_n(struct json_buf *b, const void *s, size_t len);
+/* Appends len bytes as a quoted, escaped JSON string. */
+void json_str(struct json_buf *b, const void *s, size_t len);
+/* json_str() of a NUL-terminated string. */
+void json_cstr(struct json_buf *b, const char *s);
+void json_u64(struct json_buf *b, uint64_t v);
+void json_bool(struct json_buf *b, bool v);
+/* Appends a quoted RFC 4648 base64 string (standard alphabet, '=' padding). */
+void json_base64(struct json_buf *b, const void *data, size_t len);
+
+/* Length of the base64 text of len bytes (without quotes or NUL); SIZE_MAX if it overflows. */
+size_t json_base64_len(size_t len);
+/* True when s is well-formed UTF-8 (no overlong forms, surrogates or code points above
+ * U+10FFFF) and contains no NUL byte: such a payload is shown as "text", any other as "data". */
+bool json_is_text(const void *s, size_t len);
+/* Length of the well-formed UTF-8 sequence at the start of s (1..4), or 0 if s does not start
+ * with one. len must be > 0. */
+size_t json_utf8_seq(const unsigned char *s, size_t len);
+
+#endif

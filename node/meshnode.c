@@ -1,0 +1,811 @@
+/*
+ * meshnode: the embeddable node. One loop thread owns the mesh engine and every socket; the
+ * API talks to it through a one-slot command channel (the caller waits for the loop, never
+ * for a peer), and the loop hands events back through a queue whose pipe is readable exactly
+ * while the queue is non-empty.
+ *
+ * Locks: `lock` guards the command slot and the event queue. The loop never holds it while it
+ * runs mesh code, because mesh code emits events, which take it.
+ */
+#include "meshnode.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+#include <zmq.h>
+
+#include "keyfile.h"
+#include "keys.h"
+#include "mesh.h"
+#include "wire.h"
+
+#define EVENT_QUEUE_MAX 200000     /* events the application has not read yet */
+
+enum cmd_kind {
+	CMD_STOP = 1,
+	CMD_JOIN,
+	CMD_LEAVE,
+	CMD_SHOUT,
+	CMD_WHISPER,
+	CMD_PEERS,
+	CMD_GROUPS,
+	CMD_SAS,
+	CMD_STATS,
+};
+
+struct cmd {
+	enum cmd_kind kind;
+	const char *group;
+	const uint8_t *peer;
+	const void *data;
+	size_t len;
+	/* results */
+	enum mesh_err rc;
+	uint64_t msg_id;
+	struct meshnode_peer *peers;
+	size_t npeers;
+	char **groups;
+	size_t ngroups;
+	char sas[KEYS_SAS_LEN];
+	struct meshnode_stats stats;
+	bool done;
+};
+
+struct evnode {
+	struct evnode *next;
+	struct meshnode_event *ev;
+};
+
+struct meshnode {
+	struct meshnode_config cfg;
+	char *iface, *identity_path, *mesh_key_path, *mcast_group;   /* owned copies */
+	char name[MESHNODE_MAX_NAME + 1];
+	char id_hex[MESHNODE_HEXID_LEN];
+	char fingerprint[KEYS_FPR_LEN];
+	char endpoint[64];
+	struct keys_identity *id;
+	uint8_t *mesh_key;          /* sodium_malloc'd, or NULL */
+
+	void *zctx;
+	struct mesh *mesh;
+	pthread_t thread;
+	bool started, stopped;
+
+	int wake[2];                /* API -> loop */
+	int evpipe[2];              /* readable while events are queued */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_mutex_t api_lock;   /* one command in flight */
+	struct cmd *cmd;
+	bool quit;                  /* loop thread only */
+	bool loop_done;
+
+	struct evnode *ev_head, *ev_tail;
+	size_t ev_count;
+	uint64_t ev_dropped;
+	time_t ev_dropped_logged;
+};
+
+/* ---------- small helpers ---------- */
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static const char *level_name(int level)
+{
+	static const char *names[] = { "error", "warn", "info", "debug" };
+	return level >= 0 && level <= 3 ? names[level] : "log";
+}
+
+static void node_log(void *arg, int level, const char *line)
+{
+	struct meshnode *n = arg;
+	if (level > n->cfg.log_level)
+		return;
+	if (n->cfg.log_fn)
+		n->cfg.log_fn(n->cfg.log_arg, level, line);
+	else
+		fprintf(stderr, "meshnode[%s] %s: %s\n", n->name, level_name(level), line);
+}
+
+static void logmsg(struct meshnode *n, int level, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	node_log(n, level, line);
+}
+
+static char *dupstr(const char *s)
+{
+	if (!s)
+		return NULL;
+	size_t l = strlen(s) + 1;
+	char *d = malloc(l);
+	if (d)
+		memcpy(d, s, l);
+	return d;
+}
+
+static int set_nonblock_cloexec(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0)
+		return -1;
+	return fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+static void drain_fd(int fd)
+{
+	char buf[64];
+	while (read(fd, buf, sizeof buf) > 0)
+		;
+}
+
+/* ---------- config and lifecycle ---------- */
+
+void meshnode_config_init(struct meshnode_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->log_level = MESHNODE_LOG_INFO;
+}
+
+const char *meshnode_strerror(enum mesh_err e)
+{
+	return mesh_strerror(e);
+}
+
+static bool name_valid(const char *s)
+{
+	size_t l = strlen(s);
+	return l >= 1 && l <= MESHNODE_MAX_NAME && wire_utf8_valid(s, l);
+}
+
+struct meshnode *meshnode_new(const struct meshnode_config *cfg, char *err, size_t errcap)
+{
+	char path[4096];
+	char kerr[512];
+	struct meshnode *n;
+	if (sodium_init() < 0) {
+		snprintf(err, errcap, "libsodium failed to initialise");
+		return NULL;
+	}
+	n = calloc(1, sizeof *n);
+	if (!n) {
+		snprintf(err, errcap, "out of memory");
+		return NULL;
+	}
+	n->cfg = *cfg;
+	n->wake[0] = n->wake[1] = n->evpipe[0] = n->evpipe[1] = -1;
+	pthread_mutex_init(&n->lock, NULL);
+	pthread_cond_init(&n->cond, NULL);
+	pthread_mutex_init(&n->api_lock, NULL);
+	n->iface = dupstr(cfg->iface);
+	n->mesh_key_path = dupstr(cfg->mesh_key_path);
+	n->mcast_group = dupstr(cfg->mcast_group);
+	n->cfg.iface = n->iface;
+	n->cfg.mesh_key_path = n->mesh_key_path;
+	n->cfg.mcast_group = n->mcast_group;
+	n->cfg.name = NULL;
+	n->cfg.identity_path = NULL;
+	if (!n->cfg.beacon_interval_ms) n->cfg.beacon_interval_ms = 1000;
+	if (!n->cfg.heartbeat_ms) n->cfg.heartbeat_ms = 1000;
+	if (!n->cfg.evasive_ms) n->cfg.evasive_ms = 3000;
+	if (!n->cfg.expired_ms) n->cfg.expired_ms = 10000;
+	if (!n->cfg.handshake_timeout_ms) n->cfg.handshake_timeout_ms = 5000;
+	if (!n->cfg.queue_msgs) n->cfg.queue_msgs = 1024;
+	if (!n->cfg.queue_bytes) n->cfg.queue_bytes = 16u << 20;
+	if (!n->cfg.queue_timeout_ms) n->cfg.queue_timeout_ms = 10000;
+	if (n->cfg.evasive_ms >= n->cfg.expired_ms || n->cfg.heartbeat_ms >= n->cfg.evasive_ms) {
+		snprintf(err, errcap, "timers must satisfy heartbeat < evasive < expired "
+		         "(got %u, %u, %u ms)", n->cfg.heartbeat_ms, n->cfg.evasive_ms,
+		         n->cfg.expired_ms);
+		goto fail;
+	}
+	if (cfg->name && !name_valid(cfg->name)) {
+		snprintf(err, errcap, "name must be 1 to %d bytes of UTF-8", MESHNODE_MAX_NAME);
+		goto fail;
+	}
+	if (cfg->identity_path) {
+		snprintf(path, sizeof path, "%s", cfg->identity_path);
+	} else if (keyfile_default_identity_path(path, sizeof path) != 0) {
+		snprintf(err, errcap, "identity: neither XDG_CONFIG_HOME nor HOME is set; "
+		         "give an identity file with --identity");
+		goto fail;
+	}
+	n->identity_path = dupstr(path);
+	n->id = keyfile_load_or_create_identity(path, kerr, sizeof kerr);
+	if (!n->id) {
+		snprintf(err, errcap, "identity: %s", kerr);
+		goto fail;
+	}
+	if (cfg->mesh_key_path) {
+		n->mesh_key = sodium_malloc(KEYFILE_MESHKEY_LEN);
+		if (!n->mesh_key) {
+			snprintf(err, errcap, "out of memory");
+			goto fail;
+		}
+		if (keyfile_load_mesh_key(cfg->mesh_key_path, n->mesh_key, kerr, sizeof kerr) != 0) {
+			snprintf(err, errcap, "mesh key: %s", kerr);
+			goto fail;
+		}
+	}
+	keys_id_hex(n->id->id, n->id_hex);
+	keys_fingerprint(n->id->id, n->fingerprint);
+	if (cfg->name)
+		snprintf(n->name, sizeof n->name, "%s", cfg->name);
+	else
+		snprintf(n->name, sizeof n->name, "node-%.8s", n->id_hex);
+	if (pipe(n->wake) != 0 || pipe(n->evpipe) != 0 || set_nonblock_cloexec(n->wake[0]) ||
+	    set_nonblock_cloexec(n->wake[1]) || set_nonblock_cloexec(n->evpipe[0]) ||
+	    set_nonblock_cloexec(n->evpipe[1])) {
+		snprintf(err, errcap, "pipe: %s", strerror(errno));
+		goto fail;
+	}
+	return n;
+fail:
+	meshnode_destroy(&n);
+	return NULL;
+}
+
+/* ---------- events (loop thread -> application) ---------- */
+
+static void push_event(struct meshnode *n, struct meshnode_event *ev)
+{
+	struct evnode *en = malloc(sizeof *en);
+	pthread_mutex_lock(&n->lock);
+	if (!en || n->ev_count >= EVENT_QUEUE_MAX) {
+		/* the application stopped reading: count and say so, never grow without bound */
+		n->ev_dropped++;
+		time_t now = time(NULL);
+		bool say = now != n->ev_dropped_logged;
+		n->ev_dropped_logged = now;
+		pthread_mutex_unlock(&n->lock);
+		if (say)
+			logmsg(n, MESHNODE_LOG_ERROR, "event queue full (%d events unread): %llu events "
+			       "discarded so far; read events faster", EVENT_QUEUE_MAX,
+			       (unsigned long long)n->ev_dropped);
+		free(en);
+		meshnode_event_destroy(&ev);
+		return;
+	}
+	en->ev = ev;
+	en->next = NULL;
+	if (n->ev_tail)
+		n->ev_tail->next = en;
+	else
+		n->ev_head = en;
+	n->ev_tail = en;
+	if (n->ev_count++ == 0)
+		(void)!write(n->evpipe[1], "e", 1);
+	pthread_cond_broadcast(&n->cond);
+	pthread_mutex_unlock(&n->lock);
+}
+
+static void on_mesh_event(void *arg, const struct mesh_event *me)
+{
+	struct meshnode *n = arg;
+	struct meshnode_event *ev = calloc(1, sizeof *ev);
+	if (!ev) {
+		free(me->data);
+		return;
+	}
+	ev->type = (enum meshnode_event_type)me->type;
+	if (me->peer) {
+		char ip[INET_ADDRSTRLEN];
+		memcpy(ev->peer, me->peer->id, MESHNODE_IDLEN);
+		memcpy(ev->peer_hex, me->peer->hex, sizeof ev->peer_hex);
+		snprintf(ev->name, sizeof ev->name, "%s", me->peer->name);
+		ev->incarnation = me->peer->incarnation;
+		inet_ntop(AF_INET, me->peer->ip, ip, sizeof ip);
+		snprintf(ev->endpoint, sizeof ev->endpoint, "%s:%u", ip, me->peer->port);
+	}
+	if (me->group)
+		snprintf(ev->group, sizeof ev->group, "%s", me->group);
+	ev->msg_id = me->msg_id;
+	ev->data = me->data;
+	ev->len = me->len;
+	ev->reason = me->reason;
+	push_event(n, ev);
+}
+
+struct meshnode_event *meshnode_next_event(struct meshnode *n, int timeout_ms)
+{
+	uint64_t deadline = timeout_ms >= 0 ? mono_ms() + (uint64_t)timeout_ms : 0;
+	pthread_mutex_lock(&n->lock);
+	for (;;) {
+		if (n->ev_head) {
+			struct evnode *en = n->ev_head;
+			struct meshnode_event *ev = en->ev;
+			n->ev_head = en->next;
+			if (!n->ev_head)
+				n->ev_tail = NULL;
+			if (--n->ev_count == 0)
+				drain_fd(n->evpipe[0]);
+			pthread_mutex_unlock(&n->lock);
+			free(en);
+			return ev;
+		}
+		if (n->loop_done || !n->started || timeout_ms == 0)
+			break;
+		if (timeout_ms < 0) {
+			pthread_cond_wait(&n->cond, &n->lock);
+			continue;
+		}
+		uint64_t now = mono_ms();
+		if (now >= deadline)
+			break;
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		uint64_t wait = deadline - now;
+		ts.tv_sec += (time_t)(wait / 1000);
+		ts.tv_nsec += (long)(wait % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&n->cond, &n->lock, &ts);
+	}
+	pthread_mutex_unlock(&n->lock);
+	return NULL;
+}
+
+void meshnode_event_destroy(struct meshnode_event **evp)
+{
+	struct meshnode_event *ev = evp ? *evp : NULL;
+	if (!ev)
+		return;
+	if (ev->data) {
+		sodium_memzero(ev->data, ev->len);   /* someone's plaintext */
+		free(ev->data);
+	}
+	free(ev);
+	*evp = NULL;
+}
+
+int meshnode_event_fd(const struct meshnode *n)
+{
+	return n->evpipe[0];
+}
+
+const char *meshnode_event_name(enum meshnode_event_type t)
+{
+	switch (t) {
+	case MESHNODE_EV_ENTER: return "enter";
+	case MESHNODE_EV_EXIT: return "exit";
+	case MESHNODE_EV_EVASIVE: return "evasive";
+	case MESHNODE_EV_JOIN: return "join";
+	case MESHNODE_EV_LEAVE: return "leave";
+	case MESHNODE_EV_SHOUT: return "shout";
+	case MESHNODE_EV_WHISPER: return "whisper";
+	case MESHNODE_EV_DROPPED: return "dropped";
+	case MESHNODE_EV_ERROR: return "error";
+	}
+	return "unknown";
+}
+
+/* ---------- commands (application -> loop thread) ---------- */
+
+struct peers_acc {
+	struct meshnode_peer *v;
+	size_t n, cap;
+	bool oom;
+};
+
+static void collect_peer(const struct mesh_peer_info *info, void *arg)
+{
+	struct peers_acc *acc = arg;
+	const struct peer *p = info->peer;
+	char ip[INET_ADDRSTRLEN];
+	if (acc->oom)
+		return;
+	if (acc->n == acc->cap) {
+		size_t ncap = acc->cap ? acc->cap * 2 : 16;
+		struct meshnode_peer *nv = realloc(acc->v, ncap * sizeof *nv);
+		if (!nv) {
+			acc->oom = true;
+			return;
+		}
+		acc->v = nv;
+		acc->cap = ncap;
+	}
+	struct meshnode_peer *mp = &acc->v[acc->n];
+	memset(mp, 0, sizeof *mp);
+	memcpy(mp->id, p->id, MESHNODE_IDLEN);
+	memcpy(mp->id_hex, p->hex, sizeof mp->id_hex);
+	snprintf(mp->name, sizeof mp->name, "%s", p->name);
+	keys_fingerprint(p->id, mp->fingerprint);
+	inet_ntop(AF_INET, p->ip, ip, sizeof ip);
+	snprintf(mp->endpoint, sizeof mp->endpoint, "%s:%u", ip, p->port);
+	mp->evasive = p->evasive;
+	mp->initiator = info->initiator;
+	mp->local_sid = info->local_sid;
+	mp->queued_msgs = p->qmsgs;
+	if (p->groups.n) {
+		mp->groups = calloc(p->groups.n, sizeof *mp->groups);
+		if (!mp->groups) {
+			acc->oom = true;
+			return;
+		}
+		for (size_t i = 0; i < p->groups.n; i++)
+			snprintf(mp->groups[i], sizeof mp->groups[i], "%s", p->groups.names[i]);
+		mp->ngroups = p->groups.n;
+	}
+	acc->n++;
+}
+
+static void run_cmd(struct meshnode *n, struct cmd *c, uint64_t now)
+{
+	switch (c->kind) {
+	case CMD_STOP:
+		n->quit = true;
+		c->rc = MESH_OK;
+		break;
+	case CMD_JOIN:
+		c->rc = mesh_join(n->mesh, c->group, now);
+		break;
+	case CMD_LEAVE:
+		c->rc = mesh_leave(n->mesh, c->group, now);
+		break;
+	case CMD_SHOUT:
+		c->rc = mesh_shout(n->mesh, c->group, c->data, c->len, now, &c->msg_id);
+		break;
+	case CMD_WHISPER:
+		c->rc = mesh_whisper(n->mesh, c->peer, c->data, c->len, now, &c->msg_id);
+		break;
+	case CMD_PEERS: {
+		struct peers_acc acc = { 0 };
+		mesh_each_live_peer(n->mesh, collect_peer, &acc);
+		if (acc.oom) {
+			meshnode_peers_free(&acc.v, acc.n);
+			c->rc = MESH_ENOMEM;
+		} else {
+			c->peers = acc.v;
+			c->npeers = acc.n;
+			c->rc = MESH_OK;
+		}
+		break;
+	}
+	case CMD_GROUPS: {
+		const struct group_set *gs = mesh_groups(n->mesh);
+		c->rc = MESH_OK;
+		c->groups = calloc(gs->n ? gs->n : 1, sizeof *c->groups);
+		if (!c->groups) {
+			c->rc = MESH_ENOMEM;
+			break;
+		}
+		for (size_t i = 0; i < gs->n; i++) {
+			c->groups[i] = dupstr(gs->names[i]);
+			if (!c->groups[i]) {
+				meshnode_groups_free(&c->groups, i);
+				c->rc = MESH_ENOMEM;
+				break;
+			}
+		}
+		if (c->rc == MESH_OK)
+			c->ngroups = gs->n;
+		break;
+	}
+	case CMD_SAS:
+		c->rc = mesh_sas(n->mesh, c->peer, c->sas);
+		break;
+	case CMD_STATS: {
+		struct mesh_stats ms;
+		uint64_t live;
+		mesh_get_stats(n->mesh, &ms, &live);
+		struct meshnode_stats *o = &c->stats;
+		o->beacons_rx = ms.beacons_rx; o->beacons_bad = ms.beacons_bad;
+		o->beacons_stale = ms.beacons_stale; o->beacons_foreign = ms.beacons_foreign;
+		o->frames_bad = ms.frames_bad; o->frames_unknown_sid = ms.frames_unknown_sid;
+		o->frames_auth_failed = ms.frames_auth_failed;
+		o->frames_replayed = ms.frames_replayed; o->hellos_limited = ms.hellos_limited;
+		o->handshakes_failed = ms.handshakes_failed;
+		o->handshakes_done = ms.handshakes_done;
+		o->sessions_rejected = ms.sessions_rejected; o->msgs_bad = ms.msgs_bad;
+		o->msgs_unknown_type = ms.msgs_unknown_type; o->msgs_dup = ms.msgs_dup;
+		o->fragments_dropped = ms.fragments_dropped; o->sessions_live = live;
+		c->rc = MESH_OK;
+		break;
+	}
+	}
+}
+
+/* Hands c to the loop and waits until it has run. */
+static enum mesh_err call(struct meshnode *n, struct cmd *c)
+{
+	pthread_mutex_lock(&n->api_lock);
+	pthread_mutex_lock(&n->lock);
+	if (!n->started || n->loop_done) {
+		pthread_mutex_unlock(&n->lock);
+		pthread_mutex_unlock(&n->api_lock);
+		return MESH_ESTATE;
+	}
+	n->cmd = c;
+	(void)!write(n->wake[1], "c", 1);
+	while (!c->done && !n->loop_done)
+		pthread_cond_wait(&n->cond, &n->lock);
+	n->cmd = NULL;
+	pthread_mutex_unlock(&n->lock);
+	pthread_mutex_unlock(&n->api_lock);
+	return c->done ? c->rc : MESH_ESTATE;
+}
+
+static void handle_wake(struct meshnode *n)
+{
+	drain_fd(n->wake[0]);
+	pthread_mutex_lock(&n->lock);
+	struct cmd *c = n->cmd && !n->cmd->done ? n->cmd : NULL;
+	pthread_mutex_unlock(&n->lock);
+	if (!c)
+		return;
+	run_cmd(n, c, mono_ms());
+	pthread_mutex_lock(&n->lock);
+	c->done = true;
+	pthread_cond_broadcast(&n->cond);
+	pthread_mutex_unlock(&n->lock);
+}
+
+/* ---------- the loop ---------- */
+
+static void *loop_main(void *arg)
+{
+	struct meshnode *n = arg;
+	zmq_pollitem_t *items = NULL;
+	size_t cap = 0;
+	uint64_t next_tick = 0;
+	while (!n->quit) {
+		uint64_t now = mono_ms();
+		if (now >= next_tick)
+			next_tick = mesh_on_tick(n->mesh, now);
+		size_t want = mesh_pollitems_count(n->mesh) + 1;
+		if (want > cap) {
+			zmq_pollitem_t *ni = realloc(items, want * 2 * sizeof *ni);
+			if (!ni) {
+				logmsg(n, MESHNODE_LOG_ERROR, "out of memory in the event loop");
+				struct timespec ts = { 0, 10000000L };
+				nanosleep(&ts, NULL);
+				continue;
+			}
+			items = ni;
+			cap = want * 2;
+		}
+		size_t k = mesh_pollitems(n->mesh, items, cap - 1);
+		items[k] = (zmq_pollitem_t){ .fd = n->wake[0], .events = ZMQ_POLLIN };
+		now = mono_ms();
+		long timeout = next_tick > now ? (long)(next_tick - now) : 0;
+		int rc = zmq_poll(items, (int)(k + 1), timeout);
+		if (rc < 0 && errno != EINTR) {
+			logmsg(n, MESHNODE_LOG_ERROR, "zmq_poll: %s", zmq_strerror(errno));
+			break;
+		}
+		if (rc > 0) {
+			now = mono_ms();
+			mesh_on_ready(n->mesh, items, k, now);
+			if (items[k].revents & ZMQ_POLLIN)
+				handle_wake(n);
+		}
+	}
+	free(items);
+	mesh_say_bye(n->mesh, mono_ms());
+	mesh_destroy(&n->mesh);
+	pthread_mutex_lock(&n->lock);
+	n->loop_done = true;
+	if (n->ev_count == 0)
+		(void)!write(n->evpipe[1], "e", 1);   /* wake pollers: next_event now returns NULL */
+	pthread_cond_broadcast(&n->cond);
+	pthread_mutex_unlock(&n->lock);
+	return NULL;
+}
+
+enum mesh_err meshnode_start(struct meshnode *n, char *err, size_t errcap)
+{
+	if (n->started || n->stopped) {
+		snprintf(err, errcap, "node already started");
+		return MESH_ESTATE;
+	}
+	n->zctx = zmq_ctx_new();
+	if (!n->zctx) {
+		snprintf(err, errcap, "zmq context: %s", zmq_strerror(errno));
+		return MESH_EIO;
+	}
+	struct mesh_config mc = {
+		.id = n->id, .name = n->name, .iface = n->cfg.iface, .port = n->cfg.port,
+		.mcast_group = n->cfg.mcast_group, .mcast_port = n->cfg.mcast_port,
+		.mesh_key = n->mesh_key,
+		.beacon_interval_ms = n->cfg.beacon_interval_ms, .heartbeat_ms = n->cfg.heartbeat_ms,
+		.evasive_ms = n->cfg.evasive_ms, .expired_ms = n->cfg.expired_ms,
+		.handshake_timeout_ms = n->cfg.handshake_timeout_ms,
+		.fallback_ms = 3 * n->cfg.beacon_interval_ms,
+		.queue_msgs = n->cfg.queue_msgs, .queue_bytes = n->cfg.queue_bytes,
+		.queue_timeout_ms = n->cfg.queue_timeout_ms,
+		.zmq_ctx = n->zctx, .log_level = n->cfg.log_level, .log = node_log, .log_arg = n,
+		.event = on_mesh_event, .event_arg = n,
+	};
+	n->mesh = mesh_new(&mc, mono_ms(), err, errcap);
+	if (!n->mesh) {
+		zmq_ctx_term(n->zctx);
+		n->zctx = NULL;
+		return MESH_EIO;
+	}
+	snprintf(n->endpoint, sizeof n->endpoint, "%s", mesh_endpoint(n->mesh));
+	n->started = true;
+	if (pthread_create(&n->thread, NULL, loop_main, n) != 0) {
+		snprintf(err, errcap, "cannot start the event loop thread");
+		n->started = false;
+		mesh_destroy(&n->mesh);
+		zmq_ctx_term(n->zctx);
+		n->zctx = NULL;
+		return MESH_EIO;
+	}
+	return MESH_OK;
+}
+
+void meshnode_stop(struct meshnode *n)
+{
+	if (!n || !n->started || n->stopped)
+		return;
+	struct cmd c = { .kind = CMD_STOP };
+	(void)call(n, &c);
+	pthread_join(n->thread, NULL);
+	n->stopped = true;
+	if (n->zctx) {
+		zmq_ctx_term(n->zctx);   /* waits at most the BYE linger */
+		n->zctx = NULL;
+	}
+}
+
+void meshnode_destroy(struct meshnode **np)
+{
+	struct meshnode *n = np ? *np : NULL;
+	if (!n)
+		return;
+	meshnode_stop(n);
+	while (n->ev_head) {
+		struct evnode *en = n->ev_head;
+		n->ev_head = en->next;
+		meshnode_event_destroy(&en->ev);
+		free(en);
+	}
+	keys_identity_destroy(&n->id);
+	if (n->mesh_key)
+		sodium_free(n->mesh_key);
+	for (int i = 0; i < 2; i++) {
+		if (n->wake[i] >= 0)
+			close(n->wake[i]);
+		if (n->evpipe[i] >= 0)
+			close(n->evpipe[i]);
+	}
+	free(n->iface);
+	free(n->identity_path);
+	free(n->mesh_key_path);
+	free(n->mcast_group);
+	pthread_mutex_destroy(&n->lock);
+	pthread_cond_destroy(&n->cond);
+	pthread_mutex_destroy(&n->api_lock);
+	free(n);
+	*np = NULL;
+}
+
+/* ---------- accessors and API ---------- */
+
+const uint8_t *meshnode_id(const struct meshnode *n) { return n->id->id; }
+const char *meshnode_id_hex(const struct meshnode *n) { return n->id_hex; }
+const char *meshnode_name(const struct meshnode *n) { return n->name; }
+const char *meshnode_fingerprint(const struct meshnode *n) { return n->fingerprint; }
+const char *meshnode_endpoint(const struct meshnode *n) { return n->endpoint; }
+
+enum mesh_err meshnode_join(struct meshnode *n, const char *group)
+{
+	struct cmd c = { .kind = CMD_JOIN, .group = group };
+	if (!group)
+		return MESH_EINVAL;
+	return call(n, &c);
+}
+
+enum mesh_err meshnode_leave(struct meshnode *n, const char *group)
+{
+	struct cmd c = { .kind = CMD_LEAVE, .group = group };
+	if (!group)
+		return MESH_EINVAL;
+	return call(n, &c);
+}
+
+enum mesh_err meshnode_shout(struct meshnode *n, const char *group, const void *data,
+                             size_t len, uint64_t *msg_id)
+{
+	struct cmd c = { .kind = CMD_SHOUT, .group = group, .data = data, .len = len };
+	if (!group)
+		return MESH_EINVAL;
+	if (len > MESHNODE_MAX_PAYLOAD)
+		return MESH_ELIMIT;
+	enum mesh_err rc = call(n, &c);
+	if (rc == MESH_OK && msg_id)
+		*msg_id = c.msg_id;
+	return rc;
+}
+
+enum mesh_err meshnode_whisper(struct meshnode *n, const uint8_t peer[MESHNODE_IDLEN],
+                               const void *data, size_t len, uint64_t *msg_id)
+{
+	struct cmd c = { .kind = CMD_WHISPER, .peer = peer, .data = data, .len = len };
+	if (!peer)
+		return MESH_EINVAL;
+	if (len > MESHNODE_MAX_PAYLOAD)
+		return MESH_ELIMIT;
+	enum mesh_err rc = call(n, &c);
+	if (rc == MESH_OK && msg_id)
+		*msg_id = c.msg_id;
+	return rc;
+}
+
+enum mesh_err meshnode_peers(struct meshnode *n, struct meshnode_peer **out, size_t *count)
+{
+	struct cmd c = { .kind = CMD_PEERS };
+	enum mesh_err rc = call(n, &c);
+	*out = rc == MESH_OK ? c.peers : NULL;
+	*count = rc == MESH_OK ? c.npeers : 0;
+	return rc;
+}
+
+void meshnode_peers_free(struct meshnode_peer **peers, size_t count)
+{
+	if (!peers || !*peers)
+		return;
+	for (size_t i = 0; i < count; i++)
+		free((*peers)[i].groups);
+	free(*peers);
+	*peers = NULL;
+}
+
+enum mesh_err meshnode_groups(struct meshnode *n, char ***out, size_t *count)
+{
+	struct cmd c = { .kind = CMD_GROUPS };
+	enum mesh_err rc = call(n, &c);
+	*out = rc == MESH_OK ? c.groups : NULL;
+	*count = rc == MESH_OK ? c.ngroups : 0;
+	return rc;
+}
+
+void meshnode_groups_free(char ***groups, size_t count)
+{
+	if (!groups || !*groups)
+		return;
+	for (size_t i = 0; i < count; i++)
+		free((*groups)[i]);
+	free(*groups);
+	*groups = NULL;
+}
+
+enum mesh_err meshnode_sas(struct meshnode *n, const uint8_t peer[MESHNODE_IDLEN], char out[32])
+{
+	struct cmd c = { .kind = CMD_SAS, .peer = peer };
+	enum mesh_err rc = call(n, &c);
+	if (rc == MESH_OK)
+		memcpy(out, c.sas, KEYS_SAS_LEN);
+	return rc;
+}
+
+enum mesh_err meshnode_stats(struct meshnode *n, struct meshnode_stats *out)
+{
+	struct cmd c = { .kind = CMD_STATS };
+	enum mesh_err rc = call(n, &c);
+	if (rc == MESH_OK)
+		*out = c.stats;
+	return rc;
+}

@@ -1,0 +1,180 @@
+/*
+ * meshnode.h: the embeddable meshnode. A node discovers its peers on the LAN by UDP multicast,
+ * holds one Noise XX authenticated, encrypted link to each, and carries group broadcasts
+ * (shout) and direct messages (whisper) over them. docs/protocol.md is the wire protocol.
+ *
+ * Threading: meshnode_start() spawns one event-loop thread that owns every socket. Every other
+ * function here may be called from any one application thread; none blocks on a peer. Events
+ * come out of a queue, read with meshnode_next_event() (blocking with a timeout) or after
+ * meshnode_event_fd() polls readable, so a node fits into another program's poll loop.
+ *
+ * Errors are enum mesh_err values (mesh_err.h); meshnode_strerror() gives the text.
+ *
+ * Typical use:
+ *     struct meshnode_config cfg;
+ *     meshnode_config_init(&cfg);
+ *     cfg.name = "alice"; cfg.iface = "eth0";
+ *     struct meshnode *n = meshnode_new(&cfg, err, sizeof err);
+ *     meshnode_start(n);
+ *     meshnode_join(n, "chat");
+ *     struct meshnode_event *ev;
+ *     while ((ev = meshnode_next_event(n, -1))) { ...; meshnode_event_destroy(&ev); }
+ *     meshnode_destroy(&n);   (stops, says BYE to every peer, wipes keys)
+ */
+#ifndef MESHNODE_H
+#define MESHNODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mesh_err.h"
+
+#define MESHNODE_IDLEN 32
+#define MESHNODE_HEXID_LEN 65          /* 64 hex digits + NUL */
+#define MESHNODE_MAX_NAME 64           /* bytes of UTF-8 */
+#define MESHNODE_MAX_GROUP 64          /* bytes of UTF-8 */
+#define MESHNODE_MAX_GROUPS 256        /* groups one node may join */
+#define MESHNODE_MAX_PAYLOAD 1048576u  /* 1 MiB: the largest shout or whisper */
+
+struct meshnode;
+
+struct meshnode_config {
+	const char *name;             /* shown to peers; NULL: "node-" + first 8 hex of the ID */
+	const char *iface;            /* interface name or IPv4 address; NULL: first up, multicast,
+	                               * non-loopback interface */
+	uint16_t port;                /* ROUTER TCP port; 0: ephemeral */
+	const char *identity_path;    /* NULL: $XDG_CONFIG_HOME/meshnode/identity */
+	const char *mesh_key_path;    /* NULL: open mesh (no psk, unsealed beacons) */
+	const char *mcast_group;      /* NULL: "239.192.7.7" */
+	uint16_t mcast_port;          /* 0: 47474 */
+	uint32_t beacon_interval_ms;  /* 0: 1000 */
+	uint32_t heartbeat_ms;        /* 0: 1000 */
+	uint32_t evasive_ms;          /* 0: 3000 */
+	uint32_t expired_ms;          /* 0: 10000 */
+	uint32_t handshake_timeout_ms;/* 0: 5000 */
+	uint32_t queue_msgs;          /* per-peer send queue cap in messages; 0: 1024 */
+	size_t queue_bytes;           /* per-peer send queue cap in bytes; 0: 16 MiB */
+	uint32_t queue_timeout_ms;    /* how long a message may wait for a peer; 0: 10000 */
+	int log_level;                /* MESHNODE_LOG_*; default MESHNODE_LOG_INFO */
+	/* Where log lines go; NULL: stderr. Lines never contain keys or message payloads. */
+	void (*log_fn)(void *arg, int level, const char *line);
+	void *log_arg;
+};
+
+enum meshnode_log_level {
+	MESHNODE_LOG_ERROR = 0,
+	MESHNODE_LOG_WARN = 1,
+	MESHNODE_LOG_INFO = 2,
+	MESHNODE_LOG_DEBUG = 3,
+};
+
+/* Fills every field with its default (zeros and NULLs, log_level INFO). */
+void meshnode_config_init(struct meshnode_config *cfg);
+
+/* Loads or creates the identity, reads the mesh key, checks the config. Opens no socket.
+ * NULL on failure, with a one-line reason in err. */
+struct meshnode *meshnode_new(const struct meshnode_config *cfg, char *err, size_t errcap);
+/* Binds the sockets and starts the event-loop thread. MESH_EIO when the interface or port
+ * cannot be used (the ERROR text says which). */
+enum mesh_err meshnode_start(struct meshnode *n, char *err, size_t errcap);
+/* Says BYE to every peer, stops the thread, closes every socket. Idempotent. */
+void meshnode_stop(struct meshnode *n);
+/* Stops if needed, wipes keys, frees; *np = NULL. NULL ok. */
+void meshnode_destroy(struct meshnode **np);
+
+/* Own identity. */
+const uint8_t *meshnode_id(const struct meshnode *n);               /* MESHNODE_IDLEN bytes */
+const char *meshnode_id_hex(const struct meshnode *n);
+const char *meshnode_name(const struct meshnode *n);
+const char *meshnode_fingerprint(const struct meshnode *n);
+/* "tcp://IP:PORT" of the bound ROUTER socket; valid after start. */
+const char *meshnode_endpoint(const struct meshnode *n);
+
+/* Groups. Names: 1..MESHNODE_MAX_GROUP bytes of UTF-8, case-sensitive. Joining a group
+ * already joined, or leaving one not joined, is MESH_ESTATE. */
+enum mesh_err meshnode_join(struct meshnode *n, const char *group);
+enum mesh_err meshnode_leave(struct meshnode *n, const char *group);
+
+/* Sends len bytes to every member of group (shout) or to one peer (whisper). The payload is
+ * copied; len > MESHNODE_MAX_PAYLOAD is MESH_ELIMIT. *msg_id (if not NULL) gets the message
+ * ID, which DROPPED events name. Delivery to each peer is reported only by a DROPPED event
+ * when it fails. A whisper to an unknown peer is MESH_ENOTFOUND. */
+enum mesh_err meshnode_shout(struct meshnode *n, const char *group, const void *data,
+                             size_t len, uint64_t *msg_id);
+enum mesh_err meshnode_whisper(struct meshnode *n, const uint8_t peer[MESHNODE_IDLEN],
+                               const void *data, size_t len, uint64_t *msg_id);
+
+/* Snapshots. */
+struct meshnode_peer {
+	uint8_t id[MESHNODE_IDLEN];
+	char id_hex[MESHNODE_HEXID_LEN];
+	char name[MESHNODE_MAX_NAME + 1];
+	char fingerprint[40];
+	char endpoint[32];            /* "IP:PORT" from its beacon */
+	bool evasive;
+	bool initiator;               /* we initiated the live session */
+	uint32_t local_sid;           /* our session ID of the live session */
+	size_t ngroups;
+	char (*groups)[MESHNODE_MAX_GROUP + 1];
+	size_t queued_msgs;           /* messages waiting in its send queue */
+};
+/* Peers with a live session. *out is an array of *count entries; free with
+ * meshnode_peers_free(). */
+enum mesh_err meshnode_peers(struct meshnode *n, struct meshnode_peer **out, size_t *count);
+void meshnode_peers_free(struct meshnode_peer **peers, size_t count);
+/* Own groups, sorted; free with meshnode_groups_free(). */
+enum mesh_err meshnode_groups(struct meshnode *n, char ***out, size_t *count);
+void meshnode_groups_free(char ***groups, size_t count);
+/* Short authentication string of the live link to peer (docs/crypto.md). */
+enum mesh_err meshnode_sas(struct meshnode *n, const uint8_t peer[MESHNODE_IDLEN],
+                           char out[32]);
+
+/* Counters of what was dropped, for tests and diagnostics. */
+struct meshnode_stats {
+	uint64_t beacons_rx, beacons_bad, beacons_stale, beacons_foreign;
+	uint64_t frames_bad, frames_unknown_sid, frames_auth_failed, frames_replayed;
+	uint64_t hellos_limited, handshakes_failed, handshakes_done, sessions_rejected;
+	uint64_t msgs_bad, msgs_unknown_type, msgs_dup, fragments_dropped;
+	uint64_t sessions_live;
+};
+enum mesh_err meshnode_stats(struct meshnode *n, struct meshnode_stats *out);
+
+/* Events. */
+enum meshnode_event_type {
+	MESHNODE_EV_ENTER = 1,   /* a peer's session became live */
+	MESHNODE_EV_EXIT,        /* a peer left: BYE, expiry, or replaced by its restart */
+	MESHNODE_EV_EVASIVE,     /* a peer has been silent for evasive_ms */
+	MESHNODE_EV_JOIN,        /* a peer joined group */
+	MESHNODE_EV_LEAVE,       /* a peer left group (also for each group when it exits) */
+	MESHNODE_EV_SHOUT,       /* a message to group */
+	MESHNODE_EV_WHISPER,     /* a message to us alone */
+	MESHNODE_EV_DROPPED,     /* our message msg_id was not delivered to peer; reason says why */
+	MESHNODE_EV_ERROR,       /* the node cannot go on as configured; text says why */
+};
+
+struct meshnode_event {
+	enum meshnode_event_type type;
+	uint8_t peer[MESHNODE_IDLEN];
+	char peer_hex[MESHNODE_HEXID_LEN];
+	char name[MESHNODE_MAX_NAME + 1];
+	char group[MESHNODE_MAX_GROUP + 1];   /* JOIN, LEAVE, SHOUT, DROPPED of a shout */
+	uint64_t msg_id;                      /* SHOUT, WHISPER, DROPPED */
+	uint64_t incarnation;                 /* the peer's incarnation (ENTER, EXIT) */
+	uint8_t *data;                        /* SHOUT, WHISPER payload (owned by the event) */
+	size_t len;
+	const char *reason;                   /* DROPPED, EXIT, ERROR: static text */
+	char endpoint[32];                    /* ENTER: "IP:PORT" */
+};
+
+/* Next event, waiting up to timeout_ms (-1: forever, 0: poll). NULL on timeout or once the
+ * node has stopped and the queue is empty. */
+struct meshnode_event *meshnode_next_event(struct meshnode *n, int timeout_ms);
+void meshnode_event_destroy(struct meshnode_event **evp);
+/* Readable while events are queued. Do not read from it: call meshnode_next_event(). */
+int meshnode_event_fd(const struct meshnode *n);
+
+const char *meshnode_event_name(enum meshnode_event_type t);  /* "enter", "exit", ... */
+const char *meshnode_strerror(enum mesh_err e);
+
+#endif

@@ -1,0 +1,443 @@
+/*
+ * fuzz_wire: every decoder of mesh/wire.c on the same input (docs/protocol.md, sections 2, 3,
+ * 3.1, 3.2 and 6). An input that decodes must satisfy the decoder's invariants, re-encode, and
+ * come back unchanged: decode(encode(x)) == x, and encoding is deterministic. Nested payloads
+ * (beacon blob -> signed -> body, handshake frame -> hello, DATA -> message) are followed as
+ * the node would. wire_check is checked against msgpack-c itself: bytes it passes must unpack
+ * to exactly one object within its depth and element caps.
+ *
+ * A violated property is a bug in wire.c, so abort() is the right answer here (a fuzz target,
+ * never product code). Built alone as a libFuzzer binary (-DMESH_FUZZ=ON), or with replay.c.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <msgpack.h>
+
+#include "wire.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+size_t fuzz_seeds(uint8_t *buf, size_t cap, unsigned i);
+
+#define REQUIRE(c)                  \
+	do {                        \
+		if (!(c))           \
+			abort();    \
+	} while (0)
+
+/* Re-encodings; static so that deep recursion into nested payloads stays cheap. */
+static uint8_t enc1[WIRE_MAX_FRAME];
+static uint8_t enc2[WIRE_MAX_FRAME];
+
+static bool inside(const void *q, size_t len, const uint8_t *p, size_t n)
+{
+	uintptr_t off = (uintptr_t)q - (uintptr_t)p;
+	return off <= n && len <= n - off;
+}
+
+static bool bytes_eq(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
+}
+
+static bool wstr_eq(struct wire_str a, struct wire_str b)
+{
+	return a.len == b.len && (a.len == 0 || memcmp(a.p, b.p, a.len) == 0);
+}
+
+static bool all_zero(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	for (size_t i = 0; i < n; i++)
+		if (b[i] != 0)
+			return false;
+	return true;
+}
+
+/* A second, differently written UTF-8 check: decode each code point, then judge it. */
+static bool utf8_reference(const uint8_t *s, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		uint32_t cp, min;
+		size_t k;
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		} else if ((s[i] & 0xe0) == 0xc0) {
+			k = 1, cp = s[i] & 0x1fu, min = 0x80;
+		} else if ((s[i] & 0xf0) == 0xe0) {
+			k = 2, cp = s[i] & 0x0fu, min = 0x800;
+		} else if ((s[i] & 0xf8) == 0xf0) {
+			k = 3, cp = s[i] & 0x07u, min = 0x10000;
+		} else {
+			return false;
+		}
+		if (n - i - 1 < k)
+			return false;
+		for (size_t j = 1; j <= k; j++) {
+			if ((s[i + j] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + j] & 0x3fu);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += k + 1;
+	}
+	return true;
+}
+
+/* Depth (a scalar is 1) and object count of a tree msgpack-c built; false on ext. */
+static bool tree_ok(const msgpack_object *o, unsigned depth, unsigned max_depth, size_t *elems)
+{
+	if (depth > max_depth)
+		return false;
+	(*elems)++;
+	switch (o->type) {
+	case MSGPACK_OBJECT_EXT:
+		return false;
+	case MSGPACK_OBJECT_ARRAY:
+		for (uint32_t i = 0; i < o->via.array.size; i++)
+			if (!tree_ok(&o->via.array.ptr[i], depth + 1, max_depth, elems))
+				return false;
+		return true;
+	case MSGPACK_OBJECT_MAP:
+		for (uint32_t i = 0; i < o->via.map.size; i++)
+			if (!tree_ok(&o->via.map.ptr[i].key, depth + 1, max_depth, elems) ||
+			    !tree_ok(&o->via.map.ptr[i].val, depth + 1, max_depth, elems))
+				return false;
+		return true;
+	default:
+		return true;
+	}
+}
+
+static void fuzz_check(const uint8_t *p, size_t n, unsigned max_depth, size_t max_elems)
+{
+	msgpack_unpacked u;
+	size_t off = 0, elems = 0;
+
+	if (wire_check(p, n, max_depth, max_elems) != MESH_OK)
+		return;
+	/* Only now is msgpack-c safe to run: every count is backed by bytes. */
+	msgpack_unpacked_init(&u);
+	REQUIRE(msgpack_unpack_next(&u, (const char *)p, n, &off) == MSGPACK_UNPACK_SUCCESS);
+	REQUIRE(off == n);
+	REQUIRE(tree_ok(&u.data, 1, max_depth, &elems) && elems <= max_elems);
+	msgpack_unpacked_destroy(&u);
+}
+
+static void fuzz_body(const uint8_t *p, size_t n)
+{
+	struct wire_beacon_body b, c;
+	size_t l1, l2;
+	enum mesh_err rc = wire_beacon_body_decode(p, n, &b);
+	if (rc != MESH_OK) {
+		REQUIRE(rc == MESH_EMALFORMED && all_zero(&b, sizeof b));
+		return;
+	}
+	REQUIRE(n <= WIRE_MAX_BEACON && b.port != 0 && b.incarnation != 0);
+	REQUIRE(wire_beacon_body_encode(&b, enc1, sizeof enc1, &l1) == MESH_OK);
+	REQUIRE(wire_beacon_body_decode(enc1, l1, &c) == MESH_OK);
+	REQUIRE(memcmp(&b, &c, sizeof b) == 0);
+	REQUIRE(wire_beacon_body_encode(&c, enc2, sizeof enc2, &l2) == MESH_OK);
+	REQUIRE(bytes_eq(enc1, l1, enc2, l2));
+}
+
+static void fuzz_signed(const uint8_t *p, size_t n)
+{
+	struct wire_signed s, t;
+	size_t l1, l2;
+	enum mesh_err rc = wire_signed_decode(p, n, &s);
+	if (rc != MESH_OK) {
+		REQUIRE(rc == MESH_EMALFORMED && all_zero(&s, sizeof s));
+		return;
+	}
+	REQUIRE(inside(s.body, s.body_len, p, n) && inside(s.sig, WIRE_SIGLEN, p, n));
+	REQUIRE(wire_signed_encode(s.body, s.body_len, s.sig, enc1, sizeof enc1, &l1) == MESH_OK);
+	REQUIRE(wire_signed_decode(enc1, l1, &t) == MESH_OK);
+	REQUIRE(bytes_eq(s.body, s.body_len, t.body, t.body_len));
+	REQUIRE(memcmp(s.sig, t.sig, WIRE_SIGLEN) == 0);
+	REQUIRE(wire_signed_encode(t.body, t.body_len, t.sig, enc2, sizeof enc2, &l2) == MESH_OK);
+	REQUIRE(bytes_eq(enc1, l1, enc2, l2));
+	fuzz_body(s.body, s.body_len);
+}
+
+static void fuzz_beacon(const uint8_t *p, size_t n)
+{
+	struct wire_beacon b, c;
+	size_t l1, l2;
+	enum mesh_err rc = wire_beacon_decode(p, n, &b);
+	if (rc != MESH_OK) {
+		REQUIRE(rc == MESH_EMALFORMED && all_zero(&b, sizeof b));
+		return;
+	}
+	REQUIRE(n <= WIRE_MAX_BEACON && inside(b.blob, b.blob_len, p, n));
+	REQUIRE(wire_beacon_encode(b.sealed, b.blob, b.blob_len, enc1, sizeof enc1, &l1) ==
+	        MESH_OK);
+	REQUIRE(wire_beacon_decode(enc1, l1, &c) == MESH_OK && c.sealed == b.sealed);
+	REQUIRE(bytes_eq(b.blob, b.blob_len, c.blob, c.blob_len));
+	REQUIRE(wire_beacon_encode(c.sealed, c.blob, c.blob_len, enc2, sizeof enc2, &l2) ==
+	        MESH_OK);
+	REQUIRE(bytes_eq(enc1, l1, enc2, l2));
+	if (!b.sealed)
+		fuzz_signed(b.blob, b.blob_len);
+}
+
+static bool hello_eq(const struct wire_hello *a, const struct wire_hello *b)
+{
+	if (memcmp(a->node_id, b->node_id, WIRE_IDLEN) != 0 || !wstr_eq(a->name, b->name) ||
+	    a->incarnation != b->incarnation || a->features != b->features ||
+	    a->ngroups != b->ngroups)
+		return false;
+	for (size_t i = 0; i < a->ngroups; i++)
+		if (!wstr_eq(a->groups[i], b->groups[i]))
+			return false;
+	return true;
+}
+
+static void fuzz_hello(const uint8_t *p, size_t n)
+{
+	static struct wire_hello h, g;
+	size_t l1, l2;
+	enum mesh_err rc = wire_hello_decode(p, n, &h);
+	if (rc != MESH_OK) {
+		REQUIRE(rc == MESH_EMALFORMED && all_zero(&h, sizeof h));
+		return;
+	}
+	REQUIRE(h.name.len >= 1 && h.name.len <= WIRE_MAX_NAME);
+	REQUIRE(inside(h.name.p, h.name.len, p, n));
+	REQUIRE(utf8_reference((const uint8_t *)h.name.p, h.name.len));
+	REQUIRE(h.incarnation != 0 && h.ngroups <= WIRE_MAX_GROUPS);
+	for (size_t i = 0; i < h.ngroups; i++) {
+		REQUIRE(h.groups[i].len >= 1 && h.groups[i].len <= WIRE_MAX_GROUP);
+		REQUIRE(inside(h.groups[i].p, h.groups[i].len, p, n));
+		REQUIRE(utf8_reference((const uint8_t *)h.groups[i].p, h.groups[i].len));
+		for (size_t j = 0; j < i; j++)
+			REQUIRE(!wstr_eq(h.groups[i], h.groups[j]));
+	}
+	REQUIRE(wire_hello_encode(&h, enc1, sizeof enc1, &l1) == MESH_OK);
+	REQUIRE(wire_hello_decode(enc1, l1, &g) == MESH_OK && hello_eq(&h, &g));
+	REQUIRE(wire_hello_encode(&g, enc2, sizeof enc2, &l2) == MESH_OK);
+	REQUIRE(bytes_eq(enc1, l1, enc2, l2));
+}
+
+static bool msg_eq(const struct wire_msg *a, const struct wire_msg *b)
+{
+	return a->type == b->type && a->reason == b->reason && wstr_eq(a->group, b->group) &&
+	       a->msg_id == b->msg_id && a->index == b->index && a->count == b->count &&
+	       bytes_eq(a->data, a->data_len, b->data, b->data_len);
+}
+
+static void fuzz_msg(const uint8_t *p, size_t n)
+{
+	struct wire_msg m, k;
+	size_t l1, l2;
+	enum mesh_err rc = wire_msg_decode(p, n, &m);
+	if (rc != MESH_OK) {
+		REQUIRE(rc == MESH_EMALFORMED && all_zero(&m, sizeof m));
+		return;
+	}
+	if (m.type < WIRE_ACCEPT || m.type > WIRE_WHISPER) {
+		k = m;
+		k.type = 0;
+		REQUIRE(all_zero(&k, sizeof k));
+		REQUIRE(wire_msg_encode(&m, enc1, sizeof enc1, &l1) == MESH_EINVAL);
+		return;
+	}
+	if (m.type == WIRE_JOIN || m.type == WIRE_LEAVE || m.type == WIRE_SHOUT) {
+		REQUIRE(m.group.len >= 1 && m.group.len <= WIRE_MAX_GROUP);
+		REQUIRE(inside(m.group.p, m.group.len, p, n));
+		REQUIRE(utf8_reference((const uint8_t *)m.group.p, m.group.len));
+	}
+	if (m.type == WIRE_SHOUT || m.type == WIRE_WHISPER) {
+		REQUIRE(m.msg_id != 0 && m.count >= 1 && m.count <= WIRE_MAX_FRAGMENTS);
+		REQUIRE(m.index < m.count && m.data_len <= WIRE_MAX_FRAGMENT);
+		REQUIRE(inside(m.data, m.data_len, p, n));
+	}
+	REQUIRE(wire_msg_encode(&m, enc1, sizeof enc1, &l1) == MESH_OK);
+	REQUIRE(l1 <= n);   /* shortest forms: never longer than what was received */
+	if (m.type == WIRE_SHOUT || m.type == WIRE_WHISPER)
+		REQUIRE(l1 <= wire_msg_overhead(m.group.len) + m.data_len);
+	REQUIRE(wire_msg_decode(enc1, l1, &k) == MESH_OK && msg_eq(&m, &k));
+	REQUIRE(wire_msg_encode(&k, enc2, sizeof enc2, &l2) == MESH_OK);
+	REQUIRE(bytes_eq(enc1, l1, enc2, l2));
+}
+
+static bool frame_eq(const struct wire_frame *a, const struct wire_frame *b)
+{
+	return a->type == b->type && a->rx_sid == b->rx_sid && a->tx_sid == b->tx_sid &&
+	       a->counter == b->counter && bytes_eq(a->body, a->body_len, b->body, b->body_len);
+}
+
+static void fuzz_frame(const uint8_t *p, size_t n)
+{
+	struct wire_frame f, g;
+	size_t l1, l2;
+	enum mesh_err rc = wire_frame_decode(p, n, &f);
+	if (rc != MESH_OK) {
+		REQUIRE(rc == MESH_EMALFORMED && all_zero(&f, sizeof f));
+		return;
+	}
+	REQUIRE(inside(f.body, f.body_len, p, n) && f.body_len <= WIRE_MAX_NOISE);
+	switch (f.type) {
+	case WIRE_HELLO:
+		REQUIRE(f.tx_sid != 0 && f.rx_sid == 0 && f.counter == 0);
+		break;
+	case WIRE_REPLY:
+		REQUIRE(f.tx_sid != 0 && f.rx_sid != 0 && f.counter == 0);
+		break;
+	case WIRE_FINISH:
+		REQUIRE(f.tx_sid == 0 && f.rx_sid != 0 && f.counter == 0);
+		break;
+	case WIRE_DATA:
+		REQUIRE(f.tx_sid == 0 && f.rx_sid != 0);
+		break;
+	default:
+		abort();
+	}
+	REQUIRE(wire_frame_encode(&f, enc1, sizeof enc1, &l1) == MESH_OK);
+	REQUIRE(l1 <= n);
+	REQUIRE(wire_frame_decode(enc1, l1, &g) == MESH_OK && frame_eq(&f, &g));
+	REQUIRE(wire_frame_encode(&g, enc2, sizeof enc2, &l2) == MESH_OK);
+	REQUIRE(bytes_eq(enc1, l1, enc2, l2));
+	if (f.type == WIRE_DATA)
+		fuzz_msg(f.body, f.body_len);
+	else
+		fuzz_hello(f.body, f.body_len);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	REQUIRE(wire_utf8_valid((const char *)data, size) == utf8_reference(data, size));
+	fuzz_check(data, size, WIRE_MAX_DEPTH, 64);
+	fuzz_check(data, size, 8, 4096);
+	fuzz_beacon(data, size);
+	fuzz_signed(data, size);
+	fuzz_body(data, size);
+	fuzz_frame(data, size);
+	fuzz_hello(data, size);
+	fuzz_msg(data, size);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ seeds for replay.c */
+
+static const uint8_t seed_id[WIRE_IDLEN] = { 0x01, 0x02, 0x03, 0xfe, 0xff };
+static const uint8_t seed_bytes[2048] = { 0x93, 0x01, 0xc4, 0x00, 0xa1, 0x61 };
+
+static enum mesh_err seed_hello(size_t ngroups, uint8_t *buf, size_t cap, size_t *len)
+{
+	static struct wire_hello h;
+	static char names[WIRE_MAX_GROUPS][4];
+	memset(&h, 0, sizeof h);
+	memcpy(h.node_id, seed_id, WIRE_IDLEN);
+	h.name.p = "n\xc3\xa9ud";
+	h.name.len = 5;
+	h.incarnation = 0x0123456789abcdefull;
+	h.features = 0;
+	for (size_t i = 0; i < ngroups && i < WIRE_MAX_GROUPS; i++) {
+		names[i][0] = 'g';
+		names[i][1] = (char)('a' + i / 26 % 26);
+		names[i][2] = (char)('a' + i % 26);
+		h.groups[i].p = names[i];
+		h.groups[i].len = 3;
+	}
+	h.ngroups = ngroups;
+	return wire_hello_encode(&h, buf, cap, len);
+}
+
+/*
+ * Valid encodings of every structure, built with the encoders, for replay.c to mutate.
+ * Returns the seed's length, or 0 past the last seed (or if cap is too small for it).
+ */
+size_t fuzz_seeds(uint8_t *buf, size_t cap, unsigned i)
+{
+	uint8_t tmp[WIRE_MAX_BEACON];
+	size_t len = 0, tlen = 0;
+	enum mesh_err rc;
+	struct wire_beacon_body body = { { 0 }, { 10, 1, 2, 3 }, 47474, 1700000000000ull, 99 };
+	struct wire_frame f = { WIRE_HELLO, 0, 0x11223344, 0, seed_bytes, 32 };
+	struct wire_msg m = { WIRE_ACCEPT, 0, { "chat", 4 }, 0, 0, 1, seed_bytes, 0 };
+
+	memcpy(body.node_id, seed_id, WIRE_IDLEN);
+	switch (i) {
+	case 0: rc = wire_beacon_body_encode(&body, buf, cap, &len); break;
+	case 1:
+	case 2:
+		rc = wire_beacon_body_encode(&body, tmp, sizeof tmp, &tlen);
+		if (rc == MESH_OK)
+			rc = wire_signed_encode(tmp, tlen, seed_bytes, i == 1 ? buf : tmp + tlen,
+			                        i == 1 ? cap : sizeof tmp - tlen, &len);
+		if (rc == MESH_OK && i == 2)
+			rc = wire_beacon_encode(false, tmp + tlen, len, buf, cap, &len);
+		break;
+	case 3: rc = wire_beacon_encode(true, seed_bytes, 24 + 16 + 148, buf, cap, &len); break;
+	case 4: rc = wire_frame_encode(&f, buf, cap, &len); break;
+	case 5:
+		f.type = WIRE_REPLY;
+		f.rx_sid = 0x11223344;
+		f.tx_sid = 0x55667788;
+		f.body_len = 200;
+		rc = wire_frame_encode(&f, buf, cap, &len);
+		break;
+	case 6:
+		f.type = WIRE_FINISH;
+		f.rx_sid = 0x55667788;
+		f.body_len = 100;
+		rc = wire_frame_encode(&f, buf, cap, &len);
+		break;
+	case 7:
+		f.type = WIRE_DATA;
+		f.rx_sid = 7;
+		f.counter = 1u << 20;
+		f.body_len = sizeof seed_bytes;
+		rc = wire_frame_encode(&f, buf, cap, &len);
+		break;
+	case 8:
+	case 9:
+		/* a handshake frame whose body is a hello, a DATA frame whose body is a SHOUT */
+		if (i == 8) {
+			rc = seed_hello(3, enc2, sizeof enc2, &tlen);
+			f.type = WIRE_REPLY;
+			f.rx_sid = 1;
+		} else {
+			m.type = WIRE_SHOUT;
+			m.msg_id = 5;
+			m.data_len = 10;
+			rc = wire_msg_encode(&m, enc2, sizeof enc2, &tlen);
+			f.type = WIRE_DATA;
+			f.rx_sid = 2;
+		}
+		f.body = enc2;
+		f.body_len = tlen;
+		if (rc == MESH_OK)
+			rc = wire_frame_encode(&f, buf, cap, &len);
+		break;
+	case 10: rc = seed_hello(0, buf, cap, &len); break;
+	case 11: rc = seed_hello(2, buf, cap, &len); break;
+	case 12: rc = seed_hello(40, buf, cap, &len); break;
+	case 13: case 14: case 15: case 16: case 17: case 18: case 19: case 20:
+		m.type = i - 12;   /* every message type, 1 to 8 */
+		m.reason = 1;
+		m.msg_id = 0x1000;
+		m.index = 1;
+		m.count = 3;
+		m.data_len = i == 19 ? 300 : 3;
+		rc = wire_msg_encode(&m, buf, cap, &len);
+		break;
+	case 21:
+		/* an unknown message type with a bit of everything in it */
+		if (cap < 24)
+			return 0;
+		memcpy(buf, "\x96\x63\xc0\xc3\xa1\x78\x92\xff\xd0\x80\x81\x01\xcb\x3f\xf0\0\0\0\0\0\0", 21);
+		len = 21;
+		rc = MESH_OK;
+		break;
+	default:
+		return 0;
+	}
+	return rc == MESH_OK ? len : 0;
+}

@@ -1,0 +1,1025 @@
+/*
+ * test_session: mesh/session.c against docs/protocol.md sections 3.1, 3.2 and 4, with no socket:
+ * every Noise XX (and XXpsk3) handshake runs in memory between an initiator and a responder
+ * session, with identities from keys_identity_generate() and hello payloads from
+ * wire_hello_encode().
+ *
+ * Happy paths: both ends authenticated, the right peer IDs, names, incarnations and groups, the
+ * same handshake hash; transport frames both ways. Hostile twins: wrong psk, wrong prologue,
+ * XX against XXpsk3, an unexpected node ID, a hello payload naming another valid identity (or
+ * an invalid point, or garbage), every byte of every handshake message flipped and every
+ * truncation, steps in the wrong state; replayed, reordered, flipped and misdirected DATA
+ * frames. The session table gets a model-checked random workout plus the 1000-session case.
+ *
+ * Output is counts and failing check locations only: no key, hash or plaintext is printed.
+ */
+#include "session.h"
+#include "testlib.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "keys.h"
+#include "wire.h"
+
+#define PROTO_XX "Noise_XX_25519_ChaChaPoly_BLAKE2b"
+#define PROTO_XXPSK3 "Noise_XXpsk3_25519_ChaChaPoly_BLAKE2b"
+#define MSGCAP 4096
+
+/* ------------------------------------------------------------------ parties */
+
+struct party {
+	struct keys_identity *k;
+	const char *name;
+	uint64_t incarnation;
+	const char *groups[4];
+	size_t ngroups;
+};
+
+static uint8_t prologue_a[128], prologue_b[128];
+static size_t prologue_len;
+static uint8_t psk_a[NOISE_PSKLEN], psk_b[NOISE_PSKLEN];
+
+static void make_prologue(uint8_t out[128], const char *proto, uint8_t mesh_id_byte)
+{
+	size_t tl = strlen("meshnode/1 "), pl = strlen(proto);
+	memcpy(out, "meshnode/1 ", tl);
+	memcpy(out + tl, proto, pl);
+	memset(out + tl + pl, mesh_id_byte, 32);
+	prologue_len = tl + pl + 32;
+}
+
+/* Encodes a hello payload for p that claims the node ID `claimed` (normally p's own). */
+static size_t make_payload(const struct party *p, const uint8_t claimed[WIRE_IDLEN],
+                           uint8_t *out, size_t cap)
+{
+	static struct wire_hello h;
+	size_t len = 0;
+	memset(&h, 0, sizeof h);
+	memcpy(h.node_id, claimed, WIRE_IDLEN);
+	h.name.p = p->name;
+	h.name.len = strlen(p->name);
+	h.incarnation = p->incarnation;
+	h.features = 0;
+	h.ngroups = p->ngroups;
+	for (size_t i = 0; i < p->ngroups; i++) {
+		h.groups[i].p = p->groups[i];
+		h.groups[i].len = strlen(p->groups[i]);
+	}
+	CHECK(wire_hello_encode(&h, out, cap, &len) == MESH_OK);
+	return len;
+}
+
+/* ------------------------------------------------------------------ handshake driver */
+
+/* One handshake's two sessions and the messages that passed between them. */
+struct hs {
+	struct session *i, *r;
+	uint8_t m1[MSGCAP], m2[MSGCAP], m3[MSGCAP];
+	size_t l1, l2, l3;
+	enum mesh_err rc1, rc2, rc3, rc4;   /* write_hello, on_hello, on_reply, on_finish */
+};
+
+struct hs_opts {
+	const uint8_t *ipsk, *rpsk;
+	const uint8_t *iprologue, *rprologue;
+	const uint8_t *expected;        /* initiator's expected_id; NULL: the responder's ID */
+	const uint8_t *iclaim, *rclaim; /* node_id each payload claims; NULL: its own */
+	const uint8_t *ipayload_raw, *rpayload_raw; /* replace a payload with raw bytes */
+	size_t ipayload_raw_len, rpayload_raw_len;
+	/* Mutation hooks: called on a message before it is delivered (step 1, 2 or 3). */
+	void (*mutate)(int step, uint8_t *msg, size_t *len, void *arg);
+	void *mutate_arg;
+};
+
+static void hs_free(struct hs *h)
+{
+	session_destroy(&h->i);
+	session_destroy(&h->r);
+}
+
+/* Runs as far as the handshake goes; rc1..rc4 say how far. Stops at the first failure. */
+static void hs_run(struct hs *h, const struct party *ini, const struct party *rsp,
+                   const struct hs_opts *o)
+{
+	uint8_t ipl[1024], rpl[1024];
+	size_t ipll, rpll;
+	memset(h, 0, sizeof *h);
+	h->rc1 = h->rc2 = h->rc3 = h->rc4 = MESH_EINVAL;   /* "not reached" */
+	h->i = session_new(NOISE_INITIATOR, o->iprologue ? o->iprologue : prologue_a,
+	                   prologue_len, ini->k->x_sk, o->ipsk, 1000);
+	h->r = session_new(NOISE_RESPONDER, o->rprologue ? o->rprologue : prologue_a,
+	                   prologue_len, rsp->k->x_sk, o->rpsk, 1000);
+	CHECK(h->i != NULL && h->r != NULL);
+	if (!h->i || !h->r)
+		return;
+	memcpy(h->i->expected_id, o->expected ? o->expected : rsp->k->id, WIRE_IDLEN);
+	if (o->ipayload_raw) {
+		memcpy(ipl, o->ipayload_raw, o->ipayload_raw_len);
+		ipll = o->ipayload_raw_len;
+	} else {
+		ipll = make_payload(ini, o->iclaim ? o->iclaim : ini->k->id, ipl, sizeof ipl);
+	}
+	if (o->rpayload_raw) {
+		memcpy(rpl, o->rpayload_raw, o->rpayload_raw_len);
+		rpll = o->rpayload_raw_len;
+	} else {
+		rpll = make_payload(rsp, o->rclaim ? o->rclaim : rsp->k->id, rpl, sizeof rpl);
+	}
+
+	/* -> e */
+	h->rc1 = session_write_hello(h->i, h->m1, sizeof h->m1, &h->l1);
+	if (h->rc1 != MESH_OK)
+		return;
+	if (o->mutate)
+		o->mutate(1, h->m1, &h->l1, o->mutate_arg);
+	/* <- e, ee, s, es */
+	h->rc2 = session_on_hello(h->r, h->m1, h->l1, rpl, rpll, h->m2, sizeof h->m2, &h->l2);
+	if (h->rc2 != MESH_OK)
+		return;
+	if (o->mutate)
+		o->mutate(2, h->m2, &h->l2, o->mutate_arg);
+	/* -> s, se (psk) */
+	h->rc3 = session_on_reply(h->i, h->m2, h->l2, ipl, ipll, h->m3, sizeof h->m3, &h->l3);
+	if (h->rc3 != MESH_OK)
+		return;
+	if (o->mutate)
+		o->mutate(3, h->m3, &h->l3, o->mutate_arg);
+	h->rc4 = session_on_finish(h->r, h->m3, h->l3);
+}
+
+static bool hs_complete(const struct hs *h)
+{
+	return h->rc1 == MESH_OK && h->rc2 == MESH_OK && h->rc3 == MESH_OK && h->rc4 == MESH_OK;
+}
+
+/* Neither end may think it is talking to someone after a failed handshake: the initiator may
+ * have finished its side (it cannot know msg 3 was damaged), the responder must not. */
+static bool hs_failed_cleanly(const struct hs *h)
+{
+	if (hs_complete(h))
+		return false;
+	if (h->rc3 != MESH_OK && (h->i->authenticated || h->i->tx))
+		return false;
+	if (h->rc4 != MESH_OK && (h->r->authenticated || h->r->tx))
+		return false;
+	return true;
+}
+
+static struct party alice, bob, carol;
+
+static void parties_init(void)
+{
+	alice = (struct party){ keys_identity_generate(), "alice", 0x1111222233334444ull,
+	                        { "chat", "ops", "\xc3\xa9t\xc3\xa9" }, 3 };
+	bob = (struct party){ keys_identity_generate(), "bob \xe2\x9c\x93", 7, { "chat" }, 1 };
+	carol = (struct party){ keys_identity_generate(), "carol", UINT64_MAX, { 0 }, 0 };
+	CHECK(alice.k && bob.k && carol.k);
+	make_prologue(prologue_a, PROTO_XX, 0);
+	make_prologue(prologue_b, PROTO_XX, 1);   /* another mesh_id */
+	randombytes_buf(psk_a, sizeof psk_a);
+	randombytes_buf(psk_b, sizeof psk_b);
+}
+
+static void parties_free(void)
+{
+	keys_identity_destroy(&alice.k);
+	keys_identity_destroy(&bob.k);
+	keys_identity_destroy(&carol.k);
+	sodium_memzero(psk_a, sizeof psk_a);
+	sodium_memzero(psk_b, sizeof psk_b);
+}
+
+static bool groups_are(const struct group_set *g, const char *const *want, size_t n)
+{
+	if (g->n != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!group_set_has(g, want[i], strlen(want[i])))
+			return false;
+	return true;
+}
+
+/* ------------------------------------------------------------------ happy paths */
+
+static void check_complete(const struct hs *h, const struct party *ini, const struct party *rsp)
+{
+	CHECK(hs_complete(h));
+	if (!hs_complete(h))
+		return;
+	CHECK(h->i->state == SESSION_INIT_WAIT_ACCEPT);
+	/* the responder goes LIVE only when the engine accepts; the session stays put */
+	CHECK(h->r->state == SESSION_RESP_SENT_REPLY);
+	CHECK(h->i->authenticated && h->r->authenticated);
+	CHECK(h->i->tx != NULL && h->r->tx != NULL);
+	CHECK(h->i->hs == NULL && h->r->hs == NULL);
+	CHECK(memcmp(h->i->peer_id, rsp->k->id, WIRE_IDLEN) == 0);
+	CHECK(memcmp(h->r->peer_id, ini->k->id, WIRE_IDLEN) == 0);
+	CHECK(strcmp(h->i->peer_name, rsp->name) == 0);
+	CHECK(strcmp(h->r->peer_name, ini->name) == 0);
+	CHECK(h->i->peer_incarnation == rsp->incarnation);
+	CHECK(h->r->peer_incarnation == ini->incarnation);
+	CHECK(groups_are(&h->i->hello_groups, rsp->groups, rsp->ngroups));
+	CHECK(groups_are(&h->r->hello_groups, ini->groups, ini->ngroups));
+	CHECK(sodium_memcmp(h->i->hash, h->r->hash, NOISE_HASHLEN) == 0);
+	uint8_t zero[NOISE_HASHLEN] = { 0 };
+	CHECK(sodium_memcmp(h->i->hash, zero, NOISE_HASHLEN) != 0);
+	char sas_i[KEYS_SAS_LEN], sas_r[KEYS_SAS_LEN];
+	keys_sas(h->i->hash, sas_i);
+	keys_sas(h->r->hash, sas_r);
+	CHECK(strcmp(sas_i, sas_r) == 0);
+}
+
+static void test_happy(void)
+{
+	struct hs h, h2;
+	struct hs_opts o = { 0 };
+	hs_run(&h, &alice, &bob, &o);
+	check_complete(&h, &alice, &bob);
+	/* msg 1 is a bare ephemeral key with an empty payload: it travels in the clear */
+	CHECK(h.l1 == NOISE_DHLEN);
+
+	/* Another run between the same keys gives another handshake hash (fresh ephemerals). */
+	hs_run(&h2, &alice, &bob, &o);
+	check_complete(&h2, &alice, &bob);
+	CHECK(memcmp(h.i->hash, h2.i->hash, NOISE_HASHLEN) != 0);
+	hs_free(&h);
+	hs_free(&h2);
+
+	/* Roles swapped, and a party with no groups and the largest incarnation. */
+	hs_run(&h, &carol, &alice, &o);
+	check_complete(&h, &carol, &alice);
+	hs_free(&h);
+	hs_run(&h, &bob, &carol, &o);
+	check_complete(&h, &bob, &carol);
+	hs_free(&h);
+
+	/* XXpsk3 with the same psk on both ends. */
+	o.ipsk = o.rpsk = psk_a;
+	hs_run(&h, &alice, &bob, &o);
+	check_complete(&h, &alice, &bob);
+	/* with psk, e also keys the cipher, so the empty payload gets a tag (Noise 9.2) */
+	CHECK(h.l1 == NOISE_DHLEN + NOISE_TAGLEN);
+	hs_free(&h);
+}
+
+/* ------------------------------------------------------------------ hostile handshakes */
+
+static void test_mismatch(void)
+{
+	struct hs h;
+	struct hs_opts o = { 0 };
+
+	/* Different psks: the psk token is in msg 3, so the responder is the one that fails. */
+	o.ipsk = psk_a;
+	o.rpsk = psk_b;
+	hs_run(&h, &alice, &bob, &o);
+	CHECK(!hs_complete(&h));
+	CHECK(h.rc3 == MESH_OK && h.rc4 == MESH_EAUTH);
+	CHECK(hs_failed_cleanly(&h));
+	hs_free(&h);
+
+	/* psk on one end only: two different protocol names, so it never completes. */
+	o.ipsk = psk_a;
+	o.rpsk = NULL;
+	hs_run(&h, &alice, &bob, &o);
+	CHECK(!hs_complete(&h));
+	CHECK(hs_failed_cleanly(&h));
+	hs_free(&h);
+	o.ipsk = NULL;
+	o.rpsk = psk_a;
+	hs_run(&h, &alice, &bob, &o);
+	CHECK(!hs_complete(&h));
+	CHECK(hs_failed_cleanly(&h));
+	hs_free(&h);
+
+	/* Different prologues (another mesh_id): msg 2 fails at the initiator. */
+	o = (struct hs_opts){ .iprologue = prologue_a, .rprologue = prologue_b };
+	hs_run(&h, &alice, &bob, &o);
+	CHECK(!hs_complete(&h));
+	CHECK(h.rc2 == MESH_OK && h.rc3 == MESH_EAUTH);
+	CHECK(hs_failed_cleanly(&h));
+	hs_free(&h);
+	o = (struct hs_opts){ .iprologue = prologue_a, .rprologue = prologue_b,
+	                      .ipsk = psk_a, .rpsk = psk_a };
+	hs_run(&h, &alice, &bob, &o);
+	CHECK(!hs_complete(&h));
+	CHECK(hs_failed_cleanly(&h));
+	hs_free(&h);
+}
+
+static void test_identity(void)
+{
+	struct hs h;
+	struct hs_opts o = { 0 };
+	uint8_t raw[8] = { 0xc1, 1, 2, 3 };
+	uint8_t not_a_point[WIRE_IDLEN] = { 2 };  /* y = 2 is not on the curve */
+
+	/* The initiator dialled carol's beacon, but bob answers (with his own, valid, ID). */
+	o.expected = carol.k->id;
+	hs_run(&h, &alice, &bob, &o);
+	CHECK(h.rc2 == MESH_OK && h.rc3 == MESH_EAUTH);
+	CHECK(hs_failed_cleanly(&h));
+	CHECK(!h.i->authenticated);
+	/* The failed handshake is terminal: the genuine message does not revive it. */
+	uint8_t m3[MSGCAP];
+	size_t l3;
+	uint8_t ipl[1024];
+	size_t ipll = make_payload(&alice, alice.k->id, ipl, sizeof ipl);
+	CHECK(session_on_reply(h.i, h.m2, h.l2, ipl, ipll, m3, sizeof m3, &l3) != MESH_OK);
+	CHECK(!h.i->authenticated && h.i->tx == NULL);
+	hs_free(&h);
+
+	/* Bob's payload claims carol's ID (a valid identity, but not his static key): whether the
+	 * initiator expects bob or carol, message 2 fails. */
+	o = (struct hs_opts){ .rclaim = carol.k->id };
+	hs_run(&h, &alice, &bob, &o);
+	CHECK(h.rc2 == MESH_OK && h.rc3 == MESH_EAUTH);
+	CHECK(hs_failed_cleanly(&h));
+	hs_free(&h);
+	o = (struct hs_opts){ .rclaim = carol.k->id, .expected = carol.k->id };
+	hs_run(&h, &alice, &bob, &o);
+	CHECK(h.rc2 == MESH_OK && h.rc3 == MESH_EAUTH);
+	CHECK(hs_failed_cleanly(&h));
+	hs_free(&h);
+
+	/* Alice's payload claims carol's ID: message 3 fails at the responder. */
+	o = (struct hs_opts){ .iclaim = carol.k->id };
+	hs_run(&h, &alice, &bob, &o);
+	CHECK(h.rc3 == MESH_OK && h.rc4 == MESH_EAUTH);
+	CHECK(hs_failed_cleanly(&h));
+	CHECK(!h.r->authenticated);
+	hs_free(&h);
+
+	/* A claimed ID that is not an Ed25519 point at all, on either side. */
+	o = (struct hs_opts){ .rclaim = not_a_point, .expected = not_a_point };
+	hs_run(&h, &alice, &bob, &o);
+	CHECK(h.rc3 == MESH_EAUTH);
+	CHECK(hs_failed_cleanly(&h));
+	hs_free(&h);
+	o = (struct hs_opts){ .iclaim = not_a_point };
+	hs_run(&h, &alice, &bob, &o);
+	CHECK(h.rc4 == MESH_EAUTH);
+	CHECK(hs_failed_cleanly(&h));
+	hs_free(&h);
+
+	/* The responder claims the initiator's own ID. */
+	o = (struct hs_opts){ .rclaim = alice.k->id, .expected = alice.k->id };
+	hs_run(&h, &alice, &bob, &o);
+	CHECK(h.rc3 == MESH_EAUTH);
+	CHECK(hs_failed_cleanly(&h));
+	hs_free(&h);
+
+	/* A payload that is not a hello at all (authenticated garbage), and an empty one. */
+	o = (struct hs_opts){ .rpayload_raw = raw, .rpayload_raw_len = sizeof raw };
+	hs_run(&h, &alice, &bob, &o);
+	CHECK(h.rc2 == MESH_OK && h.rc3 == MESH_EMALFORMED);
+	CHECK(hs_failed_cleanly(&h));
+	hs_free(&h);
+	o = (struct hs_opts){ .ipayload_raw = raw, .ipayload_raw_len = 0 };
+	hs_run(&h, &alice, &bob, &o);
+	CHECK(h.rc3 == MESH_OK && h.rc4 == MESH_EMALFORMED);
+	CHECK(hs_failed_cleanly(&h));
+	hs_free(&h);
+}
+
+/* Flips byte `pos` of message `step` with `x`, or truncates it to `pos` bytes (x == 0). */
+struct mut {
+	int step;
+	size_t pos;
+	uint8_t x;
+	bool extend;        /* instead: append one byte */
+	bool applied;
+};
+
+static void mutate(int step, uint8_t *msg, size_t *len, void *arg)
+{
+	struct mut *m = arg;
+	if (step != m->step)
+		return;
+	if (m->extend) {
+		msg[*len] = 0;
+		(*len)++;
+		m->applied = true;
+	} else if (m->x == 0) {
+		if (m->pos < *len) {
+			*len = m->pos;
+			m->applied = true;
+		}
+	} else if (m->pos < *len) {
+		msg[m->pos] ^= m->x;
+		m->applied = true;
+	}
+}
+
+static void test_flip_truncate(const uint8_t *psk)
+{
+	static const uint8_t xs[] = { 0x01, 0x80, 0xff };
+	struct hs h;
+	struct hs_opts o = { .ipsk = psk, .rpsk = psk };
+	size_t len[4];
+	unsigned long cases = 0, bad = 0, unapplied = 0;
+
+	hs_run(&h, &alice, &bob, &o);   /* no mutation yet: learn the message lengths */
+	o.mutate = mutate;
+	CHECK(hs_complete(&h));
+	len[1] = h.l1;
+	len[2] = h.l2;
+	len[3] = h.l3;
+	hs_free(&h);
+
+	for (int step = 1; step <= 3; step++) {
+		for (size_t pos = 0; pos < len[step]; pos++) {
+			for (size_t xi = 0; xi <= sizeof xs; xi++) {
+				/* xi == sizeof xs: truncate to pos bytes */
+				struct mut m = { step, pos, xi < sizeof xs ? xs[xi] : 0, false, false };
+				o.mutate_arg = &m;
+				hs_run(&h, &alice, &bob, &o);
+				cases++;
+				unapplied += !m.applied;
+				if (!hs_failed_cleanly(&h))
+					bad++;
+				/* msg 1 carries nothing the responder can check: the damage shows at the
+				 * initiator (different ee, different transcript) */
+				if (step == 1 && xi < sizeof xs && h.rc2 == MESH_OK && h.rc3 == MESH_OK)
+					bad++;
+				if (step == 2 && h.rc3 == MESH_OK)
+					bad++;
+				if (step == 3 && h.rc4 == MESH_OK)
+					bad++;
+				hs_free(&h);
+			}
+		}
+		/* one byte too many */
+		struct mut m = { step, 0, 0, true, false };
+		o.mutate_arg = &m;
+		hs_run(&h, &alice, &bob, &o);
+		cases++;
+		unapplied += !m.applied;
+		if (!hs_failed_cleanly(&h))
+			bad++;
+		hs_free(&h);
+	}
+	CHECK(bad == 0);
+	CHECK(unapplied == 0);
+	CHECK(cases > 3 * 4 * (NOISE_DHLEN + 48));
+	printf("  %s: %lu mutated handshakes, %lu not refused\n", psk ? "XXpsk3" : "XX", cases, bad);
+}
+
+/* Garbage does not damage a handshake in progress? The session API says: a failed step is
+ * terminal (the engine rebuilds from scratch), so check exactly that, on both ends. */
+static void test_terminal(void)
+{
+	struct hs h;
+	struct hs_opts o = { 0 };
+	hs_run(&h, &alice, &bob, &o);
+	CHECK(hs_complete(&h));
+	hs_free(&h);
+
+	struct session *i = session_new(NOISE_INITIATOR, prologue_a, prologue_len, alice.k->x_sk,
+	                                NULL, 0);
+	struct session *r = session_new(NOISE_RESPONDER, prologue_a, prologue_len, bob.k->x_sk,
+	                                NULL, 0);
+	uint8_t m1[MSGCAP], m2[MSGCAP], m3[MSGCAP], pl[1024], junk[MSGCAP];
+	size_t l1, l2, l3, pll;
+	CHECK(i && r);
+	if (!i || !r)
+		goto done;
+	memcpy(i->expected_id, bob.k->id, WIRE_IDLEN);
+	CHECK(session_write_hello(i, m1, sizeof m1, &l1) == MESH_OK);
+	pll = make_payload(&bob, bob.k->id, pl, sizeof pl);
+	CHECK(session_on_hello(r, m1, l1, pl, pll, m2, sizeof m2, &l2) == MESH_OK);
+	/* a forged msg 2 of the right length */
+	randombytes_buf(junk, l2);
+	pll = make_payload(&alice, alice.k->id, pl, sizeof pl);
+	CHECK(session_on_reply(i, junk, l2, pl, pll, m3, sizeof m3, &l3) == MESH_EAUTH);
+	CHECK(!i->authenticated && i->tx == NULL);
+	/* terminal: the real msg 2 no longer completes it */
+	CHECK(session_on_reply(i, m2, l2, pl, pll, m3, sizeof m3, &l3) != MESH_OK);
+	CHECK(!i->authenticated && i->tx == NULL);
+	/* and sealing on a session that never split is refused */
+	i->remote_sid = 1;
+	CHECK(session_seal(i, pl, 1, junk, sizeof junk, &l3) == MESH_ESTATE);
+done:
+	session_destroy(&i);
+	session_destroy(&r);
+	CHECK(i == NULL && r == NULL);
+	session_destroy(&i);       /* NULL is fine */
+	session_destroy(NULL);
+}
+
+static void test_wrong_state(void)
+{
+	uint8_t m1[MSGCAP], m2[MSGCAP], m3[MSGCAP], pli[1024], plr[1024], out[MSGCAP];
+	size_t l1, l2, l3, lo, pli_len, plr_len;
+	struct session *i = session_new(NOISE_INITIATOR, prologue_a, prologue_len, alice.k->x_sk,
+	                                NULL, 0);
+	struct session *r = session_new(NOISE_RESPONDER, prologue_a, prologue_len, bob.k->x_sk,
+	                                NULL, 0);
+	CHECK(i && r);
+	if (!i || !r)
+		goto done;
+	memcpy(i->expected_id, bob.k->id, WIRE_IDLEN);
+	pli_len = make_payload(&alice, alice.k->id, pli, sizeof pli);
+	plr_len = make_payload(&bob, bob.k->id, plr, sizeof plr);
+	memset(m1, 0x42, sizeof m1);
+
+	/* Before anything: only write_hello (initiator) and on_hello (responder) are allowed. */
+	CHECK(session_write_hello(r, out, sizeof out, &lo) == MESH_ESTATE);
+	CHECK(session_on_hello(i, m1, NOISE_DHLEN, plr, plr_len, out, sizeof out, &lo) ==
+	      MESH_ESTATE);
+	CHECK(session_on_reply(i, m1, 100, pli, pli_len, out, sizeof out, &lo) == MESH_ESTATE);
+	CHECK(session_on_reply(r, m1, 100, pli, pli_len, out, sizeof out, &lo) == MESH_ESTATE);
+	CHECK(session_on_finish(i, m1, 100) == MESH_ESTATE);
+	CHECK(session_on_finish(r, m1, 100) == MESH_ESTATE);
+	CHECK(session_seal(i, pli, 1, out, sizeof out, &lo) == MESH_ESTATE);
+	struct wire_frame f = { .type = WIRE_DATA, .rx_sid = 1, .body = m1, .body_len = 32 };
+	CHECK(session_open(r, &f, out, sizeof out, &lo) == MESH_ESTATE);
+
+	CHECK(session_write_hello(i, m1, sizeof m1, &l1) == MESH_OK);
+	CHECK(i->state == SESSION_INIT_SENT_HELLO);
+	/* write_hello twice, finish on an initiator */
+	CHECK(session_write_hello(i, out, sizeof out, &lo) == MESH_ESTATE);
+	CHECK(session_on_finish(i, m1, l1) == MESH_ESTATE);
+
+	CHECK(session_on_hello(r, m1, l1, plr, plr_len, m2, sizeof m2, &l2) == MESH_OK);
+	CHECK(r->state == SESSION_RESP_SENT_REPLY);
+	/* HELLO again (a replayed msg 1) and REPLY at the responder */
+	CHECK(session_on_hello(r, m1, l1, plr, plr_len, out, sizeof out, &lo) == MESH_ESTATE);
+	CHECK(session_on_reply(r, m2, l2, plr, plr_len, out, sizeof out, &lo) == MESH_ESTATE);
+	CHECK(session_write_hello(r, out, sizeof out, &lo) == MESH_ESTATE);
+
+	CHECK(session_on_reply(i, m2, l2, pli, pli_len, m3, sizeof m3, &l3) == MESH_OK);
+	CHECK(i->state == SESSION_INIT_WAIT_ACCEPT);
+	/* a replayed msg 2 */
+	CHECK(session_on_reply(i, m2, l2, pli, pli_len, out, sizeof out, &lo) == MESH_ESTATE);
+	CHECK(session_write_hello(i, out, sizeof out, &lo) == MESH_ESTATE);
+	CHECK(i->authenticated);
+
+	CHECK(session_on_finish(r, m3, l3) == MESH_OK);
+	/* a replayed msg 3, after the split */
+	CHECK(session_on_finish(r, m3, l3) == MESH_ESTATE);
+	CHECK(session_on_hello(r, m1, l1, plr, plr_len, out, sizeof out, &lo) == MESH_ESTATE);
+	CHECK(r->authenticated && r->tx != NULL);
+
+	/* sealing needs the remote sid */
+	CHECK(session_seal(i, pli, 1, out, sizeof out, &lo) == MESH_ESTATE);
+done:
+	session_destroy(&i);
+	session_destroy(&r);
+}
+
+/* ------------------------------------------------------------------ transport */
+
+static uint8_t frame_buf[WIRE_MAX_FRAME + 16];
+static uint8_t pt_buf[WIRE_MAX_NOISE + 16];
+
+/* Seals pt on `from` into a fresh heap frame; *len its size. */
+static uint8_t *seal(struct session *from, const void *pt, size_t ptlen, size_t *len)
+{
+	size_t flen = 0;
+	enum mesh_err rc = session_seal(from, pt, ptlen, frame_buf, sizeof frame_buf, &flen);
+	CHECK(rc == MESH_OK);
+	if (rc != MESH_OK)
+		return NULL;
+	uint8_t *f = malloc(flen);
+	CHECK(f != NULL);
+	if (f)
+		memcpy(f, frame_buf, flen);
+	*len = flen;
+	return f;
+}
+
+/* Decodes frame bytes and opens them on `to`: MESH_OK and the plaintext, or the error. */
+static enum mesh_err open_frame(struct session *to, const uint8_t *frame, size_t len,
+                                size_t *ptlen)
+{
+	struct wire_frame f;
+	enum mesh_err rc = wire_frame_decode(frame, len, &f);
+	if (rc != MESH_OK)
+		return rc;
+	if (f.type != WIRE_DATA)
+		return MESH_EMALFORMED;
+	return session_open(to, &f, pt_buf, sizeof pt_buf, ptlen);
+}
+
+static bool opens_to(struct session *to, const uint8_t *frame, size_t len, const void *want,
+                     size_t wantlen)
+{
+	size_t ptlen = 0;
+	if (open_frame(to, frame, len, &ptlen) != MESH_OK)
+		return false;
+	return ptlen == wantlen && (wantlen == 0 || memcmp(pt_buf, want, wantlen) == 0);
+}
+
+/* A completed pair with sids set the way the engine sets them. */
+static bool live_pair(struct hs *h, const struct party *ini, const struct party *rsp,
+                      uint32_t isid, uint32_t rsid)
+{
+	struct hs_opts o = { 0 };
+	hs_run(h, ini, rsp, &o);
+	CHECK(hs_complete(h));
+	if (!hs_complete(h))
+		return false;
+	h->i->sid = isid;
+	h->r->sid = rsid;
+	h->i->remote_sid = rsid;
+	h->r->remote_sid = isid;
+	return true;
+}
+
+static void test_transport(void)
+{
+	struct hs h, h2;
+	uint8_t *f[8] = { 0 };
+	size_t fl[8];
+	char msg[64];
+	size_t ptlen;
+
+	if (!live_pair(&h, &alice, &bob, 0x01020304, 0xa0b0c0d0))
+		return;
+
+	/* Round trips both ways, including the empty message. */
+	for (int k = 0; k < 4; k++) {
+		snprintf(msg, sizeof msg, "i->r %d", k);
+		f[0] = seal(h.i, msg, strlen(msg), &fl[0]);
+		CHECK(f[0] && opens_to(h.r, f[0], fl[0], msg, strlen(msg)));
+		free(f[0]);
+		snprintf(msg, sizeof msg, "r->i %d", k);
+		f[0] = seal(h.r, msg, strlen(msg), &fl[0]);
+		CHECK(f[0] && opens_to(h.i, f[0], fl[0], msg, strlen(msg)));
+		free(f[0]);
+	}
+	f[0] = seal(h.i, "", 0, &fl[0]);
+	CHECK(f[0] && opens_to(h.r, f[0], fl[0], "", 0));
+	free(f[0]);
+	f[0] = NULL;
+
+	/* The frame names the receiver's sid and carries the counter: 5 sent so far. */
+	{
+		struct wire_frame wf;
+		f[0] = seal(h.i, "x", 1, &fl[0]);
+		CHECK(f[0] && wire_frame_decode(f[0], fl[0], &wf) == MESH_OK);
+		CHECK(wf.type == WIRE_DATA && wf.rx_sid == 0xa0b0c0d0 && wf.counter == 5);
+		CHECK(opens_to(h.r, f[0], fl[0], "x", 1));
+		/* Replay of the very same frame. */
+		CHECK(open_frame(h.r, f[0], fl[0], &ptlen) == MESH_EAUTH);
+		free(f[0]);
+		f[0] = NULL;
+	}
+
+	/* Older after newer; a dropped frame does not desynchronise. */
+	for (int k = 0; k < 4; k++) {
+		snprintf(msg, sizeof msg, "seq %d", k);
+		f[k] = seal(h.i, msg, strlen(msg), &fl[k]);
+	}
+	CHECK(opens_to(h.r, f[1], fl[1], "seq 1", 5));   /* frame 0 is "lost" for now */
+	CHECK(open_frame(h.r, f[0], fl[0], &ptlen) == MESH_EAUTH);   /* arrives late: reordered */
+	CHECK(open_frame(h.r, f[1], fl[1], &ptlen) == MESH_EAUTH);   /* replay */
+	/* skip f[2] entirely */
+	CHECK(opens_to(h.r, f[3], fl[3], "seq 3", 5));
+	CHECK(open_frame(h.r, f[2], fl[2], &ptlen) == MESH_EAUTH);
+	for (int k = 0; k < 4; k++) {
+		free(f[k]);
+		f[k] = NULL;
+	}
+
+	/* Flip every byte of the ciphertext (and the tag): every one fails, and none of the
+	 * failures moves the replay window: the genuine frame opens afterwards. */
+	{
+		struct wire_frame wf;
+		unsigned long opened = 0, tried = 0;
+		const char *secret = "the quick brown fox";
+		f[0] = seal(h.i, secret, strlen(secret), &fl[0]);
+		CHECK(f[0] && wire_frame_decode(f[0], fl[0], &wf) == MESH_OK);
+		size_t body_off = (size_t)(wf.body - f[0]);
+		CHECK(wf.body_len == strlen(secret) + NOISE_TAGLEN);
+		static const uint8_t xs[] = { 0x01, 0x80, 0xff };
+		for (size_t pos = body_off; pos < fl[0]; pos++)
+			for (size_t xi = 0; xi < sizeof xs; xi++) {
+				uint8_t *copy = malloc(fl[0]);
+				memcpy(copy, f[0], fl[0]);
+				copy[pos] ^= xs[xi];
+				tried++;
+				opened += open_frame(h.r, copy, fl[0], &ptlen) == MESH_OK;
+				free(copy);
+			}
+		CHECK(tried == 3 * wf.body_len);
+		CHECK(opened == 0);
+		/* the same ciphertext under another counter (nonce) */
+		struct wire_frame moved = wf;
+		moved.counter = wf.counter + 1;
+		CHECK(session_open(h.r, &moved, pt_buf, sizeof pt_buf, &ptlen) == MESH_EAUTH);
+		moved.counter = wf.counter + 1000;
+		CHECK(session_open(h.r, &moved, pt_buf, sizeof pt_buf, &ptlen) == MESH_EAUTH);
+		/* truncated ciphertext */
+		moved = wf;
+		for (size_t k = 0; k < wf.body_len; k++) {
+			moved.body_len = k;
+			opened += session_open(h.r, &moved, pt_buf, sizeof pt_buf, &ptlen) == MESH_OK;
+		}
+		CHECK(opened == 0);
+		CHECK(opens_to(h.r, f[0], fl[0], secret, strlen(secret)));
+		free(f[0]);
+		f[0] = NULL;
+	}
+
+	/* The wrong direction: the initiator cannot open its own frames (different keys). */
+	f[0] = seal(h.i, "mine", 4, &fl[0]);
+	CHECK(f[0] && open_frame(h.i, f[0], fl[0], &ptlen) == MESH_EAUTH);
+	CHECK(f[0] && opens_to(h.r, f[0], fl[0], "mine", 4));
+	free(f[0]);
+	f[0] = NULL;
+
+	/* The AD binds the receiver's sid: the same keys under another sid refuse the frame. */
+	f[0] = seal(h.i, "bound", 5, &fl[0]);
+	h.r->sid = 0xa0b0c0d1;
+	CHECK(f[0] && open_frame(h.r, f[0], fl[0], &ptlen) == MESH_EAUTH);
+	h.r->sid = 0xa0b0c0d0;
+	CHECK(f[0] && opens_to(h.r, f[0], fl[0], "bound", 5));
+	free(f[0]);
+	f[0] = NULL;
+
+	/* A frame of one session does not open in another session, even one between the same two
+	 * nodes with the same sids (new keys), nor in a third party's. */
+	if (live_pair(&h2, &alice, &bob, 0x01020304, 0xa0b0c0d0)) {
+		f[0] = seal(h.i, "session one", 11, &fl[0]);
+		f[1] = seal(h2.i, "session two", 11, &fl[1]);
+		CHECK(open_frame(h2.r, f[0], fl[0], &ptlen) == MESH_EAUTH);
+		CHECK(open_frame(h.r, f[1], fl[1], &ptlen) == MESH_EAUTH);
+		CHECK(opens_to(h.r, f[0], fl[0], "session one", 11));
+		CHECK(opens_to(h2.r, f[1], fl[1], "session two", 11));
+		free(f[0]);
+		free(f[1]);
+		f[0] = f[1] = NULL;
+		hs_free(&h2);
+	}
+	if (live_pair(&h2, &carol, &bob, 0x55555555, 0x66666666)) {
+		f[0] = seal(h.r, "to alice", 8, &fl[0]);
+		CHECK(open_frame(h2.i, f[0], fl[0], &ptlen) == MESH_EAUTH);
+		CHECK(opens_to(h.i, f[0], fl[0], "to alice", 8));
+		free(f[0]);
+		f[0] = NULL;
+		hs_free(&h2);
+	}
+
+	/* Size limits: the largest message that fits a Noise message, and one byte more. */
+	{
+		size_t max = WIRE_MAX_NOISE - NOISE_TAGLEN, flen;
+		uint8_t *big = malloc(max + 1);
+		CHECK(big != NULL);
+		if (big) {
+			for (size_t k = 0; k < max + 1; k++)
+				big[k] = (uint8_t)(k * 31);
+			CHECK(session_seal(h.i, big, max + 1, frame_buf, sizeof frame_buf, &flen) ==
+			      MESH_ELIMIT);
+			f[0] = seal(h.i, big, max, &fl[0]);
+			CHECK(f[0] && fl[0] <= WIRE_MAX_FRAME);
+			CHECK(f[0] && opens_to(h.r, f[0], fl[0], big, max));
+			free(f[0]);
+			f[0] = NULL;
+			/* an output buffer too small for the frame */
+			CHECK(session_seal(h.i, big, 100, frame_buf, 50, &flen) != MESH_OK);
+			free(big);
+		}
+	}
+	hs_free(&h);
+}
+
+/* ------------------------------------------------------------------ session table */
+
+static struct session *blank_session(void)
+{
+	struct session *s = calloc(1, sizeof *s);
+	CHECK(s != NULL);
+	return s;
+}
+
+static void shuffle(size_t *a, size_t n)
+{
+	for (size_t i = n; i > 1; i--) {
+		size_t j = randombytes_uniform((uint32_t)i);
+		size_t t = a[i - 1];
+		a[i - 1] = a[j];
+		a[j] = t;
+	}
+}
+
+static void count_each(struct session *s, void *arg)
+{
+	(void)s;
+	(*(size_t *)arg)++;
+}
+
+static void test_table_1000(void)
+{
+	enum { N = 1000 };
+	struct session_table t;
+	struct session *s[N + 64];
+	uint32_t sid[N + 64];
+	size_t order[N];
+	size_t n = 0;
+	unsigned long missing = 0, wrong = 0;
+
+	CHECK(session_table_init(&t, N) == MESH_OK);
+	for (size_t k = 0; k < N; k++) {
+		s[k] = blank_session();
+		if (!s[k])
+			return;
+		CHECK(session_table_add(&t, s[k]) == MESH_OK);
+		sid[k] = s[k]->sid;
+		if (sid[k] == 0)
+			wrong++;
+	}
+	n = N;
+	CHECK(t.n == N);
+	CHECK(wrong == 0);
+	for (size_t k = 0; k < N; k++)
+		if (session_table_get(&t, sid[k]) != s[k])
+			missing++;
+	CHECK(missing == 0);
+	CHECK(session_table_get(&t, 0) == NULL);
+	size_t cnt = 0;
+	session_table_each(&t, count_each, &cnt);
+	CHECK(cnt == N);
+
+	/* sids unique */
+	for (size_t a = 0; a < N; a++)
+		for (size_t b = a + 1; b < N; b++)
+			if (sid[a] == sid[b])
+				wrong++;
+	CHECK(wrong == 0);
+
+	/* Delete half, in random order. */
+	for (size_t k = 0; k < N; k++)
+		order[k] = k;
+	shuffle(order, N);
+	bool deleted[N] = { false };
+	for (size_t k = 0; k < N / 2; k++) {
+		size_t v = order[k];
+		session_table_del(&t, sid[v]);
+		deleted[v] = true;
+		session_destroy(&s[v]);
+	}
+	CHECK(t.n == N - N / 2);
+	missing = wrong = 0;
+	for (size_t k = 0; k < N; k++) {
+		struct session *g = session_table_get(&t, sid[k]);
+		if (deleted[k] && g != NULL)
+			wrong++;
+		if (!deleted[k] && g != s[k])
+			missing++;
+	}
+	CHECK(missing == 0);
+	CHECK(wrong == 0);
+	CHECK(session_table_get(&t, 0) == NULL);
+	/* deleting what is absent (again, or never there, or 0) changes nothing */
+	session_table_del(&t, sid[order[0]]);
+	session_table_del(&t, 0);
+	CHECK(t.n == N - N / 2);
+
+	/* Refill to the cap: init(1000) has 2048 slots, half of which may be used. */
+	n = 0;
+	for (size_t k = 0; k < N; k++)
+		if (!deleted[k])
+			s[n++] = s[k];
+	enum mesh_err rc = MESH_OK;
+	size_t added = 0;
+	struct session *extra = NULL;
+	while (rc == MESH_OK && n < sizeof s / sizeof s[0]) {
+		extra = blank_session();
+		if (!extra)
+			break;
+		rc = session_table_add(&t, extra);
+		if (rc == MESH_OK) {
+			s[n++] = extra;
+			extra = NULL;
+			added++;
+		}
+	}
+	CHECK(rc == MESH_ELIMIT);
+	CHECK(t.n == t.cap / 2);
+	CHECK(extra != NULL && extra->sid == 0);   /* a refused session got no sid */
+	free(extra);
+	/* still full on a second try; every stored session still found */
+	extra = blank_session();
+	CHECK(extra && session_table_add(&t, extra) == MESH_ELIMIT);
+	free(extra);
+	missing = 0;
+	for (size_t k = 0; k < n; k++)
+		if (session_table_get(&t, s[k]->sid) != s[k])
+			missing++;
+	CHECK(missing == 0);
+	printf("  table: %zu slots, %zu stored at the cap\n", t.cap, t.n);
+
+	/* A real session with keys in the table too: free destroys it all (ASan checks). */
+	struct hs h;
+	struct hs_opts o = { 0 };
+	hs_run(&h, &alice, &bob, &o);
+	CHECK(hs_complete(&h));
+	session_table_del(&t, s[0]->sid);
+	session_destroy(&s[0]);
+	CHECK(session_table_add(&t, h.i) == MESH_OK);
+	h.i = NULL;
+	h.r->stall = malloc(16);          /* the extras session_destroy owns */
+	h.r->rs_buf = malloc(32);
+	h.r->rs_cap = 32;
+	CHECK(group_set_add(&h.r->hello_groups, "x", 1) == MESH_OK);
+	session_table_del(&t, s[1]->sid);
+	session_destroy(&s[1]);
+	CHECK(session_table_add(&t, h.r) == MESH_OK);
+	h.r = NULL;
+	session_table_free(&t);
+	CHECK(t.slots == NULL && t.n == 0);
+	session_table_free(&t);           /* twice is fine */
+}
+
+/* Random operations on a tiny table against a model: clusters and wrap-around are common with
+ * 16 slots, so the backward-shift deletion gets every case. */
+static void test_table_model(void)
+{
+	enum { OPS = 40000 };
+	struct session_table t;
+	struct session *in[16];
+	size_t n = 0;
+	unsigned long bad = 0;
+	CHECK(session_table_init(&t, 4) == MESH_OK);
+	CHECK(t.cap == 16);
+	for (int op = 0; op < OPS; op++) {
+		uint32_t r = randombytes_uniform(10);
+		if (r < 5) {
+			struct session *s = blank_session();
+			if (!s)
+				break;
+			enum mesh_err rc = session_table_add(&t, s);
+			if (n < t.cap / 2) {
+				if (rc != MESH_OK || s->sid == 0)
+					bad++;
+				if (rc == MESH_OK)
+					in[n++] = s;
+				else
+					free(s);
+			} else {
+				if (rc != MESH_ELIMIT)
+					bad++;
+				if (rc == MESH_OK)
+					in[n++] = s;   /* keep the model honest even when wrong */
+				else
+					free(s);
+			}
+		} else if (r < 9 && n > 0) {
+			size_t v = randombytes_uniform((uint32_t)n);
+			session_table_del(&t, in[v]->sid);
+			if (session_table_get(&t, in[v]->sid) != NULL)
+				bad++;
+			session_destroy(&in[v]);
+			in[v] = in[--n];
+		} else {
+			/* a sid that is absent: found nowhere, deleting it changes nothing */
+			uint32_t sid;
+			bool present;
+			do {
+				sid = randombytes_random();
+				present = false;
+				for (size_t k = 0; k < n; k++)
+					present |= in[k]->sid == sid;
+			} while (present);
+			session_table_del(&t, sid);
+			if (session_table_get(&t, sid) != NULL)
+				bad++;
+		}
+		if (t.n != n)
+			bad++;
+		for (size_t k = 0; k < n; k++)
+			if (session_table_get(&t, in[k]->sid) != in[k])
+				bad++;
+		if (session_table_get(&t, 0) != NULL)
+			bad++;
+	}
+	CHECK(bad == 0);
+	session_table_free(&t);
+}
+
+int main(void)
+{
+	if (sodium_init() < 0)
+		return 1;
+	parties_init();
+	if (alice.k && bob.k && carol.k) {
+		test_happy();
+		test_mismatch();
+		test_identity();
+		test_flip_truncate(NULL);
+		test_flip_truncate(psk_a);
+		test_terminal();
+		test_wrong_state();
+		test_transport();
+		test_table_1000();
+		test_table_model();
+	}
+	parties_free();
+	return testlib_done("test_session");
+}

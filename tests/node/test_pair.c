@@ -1,0 +1,145 @@
+/*
+ * Two embedded nodes in one process, on loopback inside the private network namespace that
+ * tests/integration/netns-run creates: discovery, one session per pair, the same SAS on both
+ * ends, join/shout/whisper through the public API, and a clean stop reported as EXIT.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "meshnode.h"
+#include "testlib.h"
+
+static char dir[] = "/tmp/test_pair.XXXXXX";
+
+static struct meshnode *start(const char *name)
+{
+	struct meshnode_config cfg;
+	char path[256], err[512];
+	meshnode_config_init(&cfg);
+	snprintf(path, sizeof path, "%s/%s.id", dir, name);
+	cfg.name = name;
+	cfg.iface = "lo";
+	cfg.identity_path = path;
+	cfg.mcast_port = 47611;
+	cfg.beacon_interval_ms = 200;
+	cfg.heartbeat_ms = 200;
+	cfg.evasive_ms = 1000;
+	cfg.expired_ms = 3000;
+	cfg.log_level = MESHNODE_LOG_WARN;
+	struct meshnode *n = meshnode_new(&cfg, err, sizeof err);
+	if (!n) {
+		fprintf(stderr, "meshnode_new: %s\n", err);
+		return NULL;
+	}
+	if (meshnode_start(n, err, sizeof err) != MESH_OK) {
+		fprintf(stderr, "meshnode_start: %s\n", err);
+		meshnode_destroy(&n);
+	}
+	return n;
+}
+
+/* Waits up to timeout_ms for an event of type t (and group/text if given). */
+static struct meshnode_event *wait_for(struct meshnode *n, enum meshnode_event_type t,
+                                       const char *text, int timeout_ms)
+{
+	for (int waited = 0; waited < timeout_ms; waited += 50) {
+		struct meshnode_event *ev;
+		while ((ev = meshnode_next_event(n, 50))) {
+			if (ev->type == t && (!text || (ev->len == strlen(text) &&
+			                                memcmp(ev->data, text, ev->len) == 0)))
+				return ev;
+			meshnode_event_destroy(&ev);
+		}
+	}
+	return NULL;
+}
+
+int main(void)
+{
+	if (!getenv("MN_IN_NETNS")) {
+		fprintf(stderr, "test_pair must run inside tests/integration/netns-run\n");
+		return 1;
+	}
+	if (!mkdtemp(dir))
+		return 1;
+	struct meshnode *a = start("alice"), *b = start("bob");
+	CHECK(a && b);
+	if (!a || !b)
+		return testlib_done("test_pair");
+
+	struct meshnode_event *ev = wait_for(a, MESHNODE_EV_ENTER, NULL, 5000);
+	CHECK(ev && memcmp(ev->peer, meshnode_id(b), MESHNODE_IDLEN) == 0);
+	CHECK(ev && strcmp(ev->name, "bob") == 0);
+	meshnode_event_destroy(&ev);
+	ev = wait_for(b, MESHNODE_EV_ENTER, NULL, 5000);
+	CHECK(ev && strcmp(ev->name, "alice") == 0);
+	meshnode_event_destroy(&ev);
+
+	/* one session per pair: exactly one side initiated */
+	struct meshnode_peer *pa = NULL, *pb = NULL;
+	size_t na = 0, nb = 0;
+	CHECK(meshnode_peers(a, &pa, &na) == MESH_OK && na == 1);
+	CHECK(meshnode_peers(b, &pb, &nb) == MESH_OK && nb == 1);
+	if (na == 1 && nb == 1)
+		CHECK(pa[0].initiator != pb[0].initiator);
+	meshnode_peers_free(&pa, na);
+	meshnode_peers_free(&pb, nb);
+
+	char sa[32], sb[32];
+	CHECK(meshnode_sas(a, meshnode_id(b), sa) == MESH_OK);
+	CHECK(meshnode_sas(b, meshnode_id(a), sb) == MESH_OK);
+	CHECK(strcmp(sa, sb) == 0);
+
+	/* groups and a shout */
+	CHECK(meshnode_join(b, "chat") == MESH_OK);
+	CHECK(meshnode_join(b, "chat") == MESH_ESTATE);
+	ev = wait_for(a, MESHNODE_EV_JOIN, NULL, 3000);
+	CHECK(ev && strcmp(ev->group, "chat") == 0);
+	meshnode_event_destroy(&ev);
+	CHECK(meshnode_join(a, "chat") == MESH_OK);
+	uint64_t id1 = 0, id2 = 0;
+	CHECK(meshnode_shout(a, "chat", "hello group", 11, &id1) == MESH_OK && id1 > 0);
+	ev = wait_for(b, MESHNODE_EV_SHOUT, "hello group", 3000);
+	CHECK(ev && strcmp(ev->group, "chat") == 0 && ev->msg_id == id1);
+	meshnode_event_destroy(&ev);
+
+	/* whisper, and the payload cap */
+	CHECK(meshnode_whisper(b, meshnode_id(a), "psst", 4, &id2) == MESH_OK);
+	ev = wait_for(a, MESHNODE_EV_WHISPER, "psst", 3000);
+	CHECK(ev != NULL);
+	meshnode_event_destroy(&ev);
+	CHECK(meshnode_shout(a, "chat", "x", MESHNODE_MAX_PAYLOAD + 1, NULL) == MESH_ELIMIT);
+
+	/* a 1 MiB shout is fragmented and reassembled intact */
+	uint8_t *big = malloc(MESHNODE_MAX_PAYLOAD);
+	CHECK(big != NULL);
+	if (big) {
+		for (size_t i = 0; i < MESHNODE_MAX_PAYLOAD; i++)
+			big[i] = (uint8_t)(i * 31 + 7);
+		CHECK(meshnode_shout(a, "chat", big, MESHNODE_MAX_PAYLOAD, NULL) == MESH_OK);
+		ev = NULL;
+		for (int i = 0; i < 100 && !ev; i++) {
+			ev = meshnode_next_event(b, 100);
+			if (ev && ev->type != MESHNODE_EV_SHOUT)
+				meshnode_event_destroy(&ev);
+		}
+		CHECK(ev && ev->len == MESHNODE_MAX_PAYLOAD &&
+		      memcmp(ev->data, big, MESHNODE_MAX_PAYLOAD) == 0);
+		meshnode_event_destroy(&ev);
+		free(big);
+	}
+
+	/* clean stop: the other side reports EXIT at once (well before expiry) */
+	meshnode_destroy(&b);
+	ev = wait_for(a, MESHNODE_EV_EXIT, NULL, 2000);
+	CHECK(ev && strcmp(ev->reason, "bye") == 0);
+	meshnode_event_destroy(&ev);
+	meshnode_destroy(&a);
+
+	char cmd[300];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	CHECK(system(cmd) == 0);
+	return testlib_done("test_pair");
+}

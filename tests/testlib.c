@@ -1,0 +1,83 @@
+#include "testlib.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+unsigned long testlib_checks;
+unsigned long testlib_failures;
+
+void testlib_check(int ok, const char *what, const char *file, int line)
+{
+	testlib_checks++;
+	if (!ok) {
+		testlib_failures++;
+		fprintf(stderr, "FAIL %s:%d: %s\n", file, line, what);
+	}
+}
+
+int testlib_done(const char *name)
+{
+	printf("%s: %lu checks, %lu failures\n", name, testlib_checks, testlib_failures);
+	if (testlib_checks == 0) {
+		fprintf(stderr, "%s: no check ran\n", name);
+		return 1;
+	}
+	return testlib_failures == 0 ? 0 : 1;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+long testlib_unhex(const char *hex, uint8_t *out, size_t cap)
+{
+	size_t n = strlen(hex);
+	if (n % 2 != 0 || n / 2 > cap)
+		return -1;
+	for (size_t i = 0; i < n / 2; i++) {
+		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return (long)(n / 2);
+}
+
+char *testlib_slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	char *buf = NULL;
+	size_t cap = 0, n = 0;
+	for (;;) {
+		if (n + 4096 + 1 > cap) {
+			size_t ncap = cap ? cap * 2 : 65536;
+			char *nb = realloc(buf, ncap);
+			if (!nb) {
+				free(buf);
+				fclose(f);
+				return NULL;
+			}
+			buf = nb;
+			cap = ncap;
+		}
+		size_t r = fread(buf + n, 1, 4096, f);
+		n += r;
+		if (r == 0)
+			break;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	if (len)
+		*len = n;
+	return buf;
+}

@@ -1,0 +1,28 @@
+#!/bin/sh
+# tools/setup.sh: everything a fresh Debian 12 machine needs, then a build in ./build.
+# Run as root (it installs packages with apt-get); safe to run again.
+#   MESH_WERROR=ON   treat warnings as errors (CI sets it)
+#   BUILD_DIR=dir    build somewhere else than ./build
+#   CMAKE_ARGS=...   extra cmake arguments (e.g. -DMESH_SANITIZE=ON)
+set -eu
+cd "$(dirname "$0")/.."
+pkgs="build-essential cmake pkg-config libsodium-dev libzmq3-dev libmsgpack-dev libedit-dev
+      python3 iproute2 util-linux tcpdump tmux"
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "setup: missing packages:$missing; run this script as root" >&2
+		exit 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update
+	# shellcheck disable=SC2086
+	apt-get install -y --no-install-recommends $missing
+fi
+build=${BUILD_DIR:-build}
+# shellcheck disable=SC2086
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMESH_WERROR="${MESH_WERROR:-OFF}" ${CMAKE_ARGS:-}
+cmake --build "$build" -j"$(nproc)"
