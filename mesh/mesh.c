@@ -418,6 +418,8 @@ static enum mesh_err our_hello(struct mesh *m, uint8_t *out, size_t cap, size_t 
 	hp->name.p = m->name;
 	hp->name.len = strlen(m->name);
 	hp->incarnation = m->incarnation;
+	memcpy(hp->ip, &m->ip.s_addr, 4);
+	hp->port = m->port;
 	hp->features = 0;
 	hp->ngroups = m->groups.n;
 	for (size_t i = 0; i < m->groups.n; i++) {
@@ -566,6 +568,11 @@ static void go_live(struct mesh *m, struct session *s, uint64_t now)
 	p->first_unlinked_ms = 0;
 	p->evasive = false;
 	memcpy(p->name, s->peer_name, sizeof p->name);
+	if (!p->discovered) {
+		/* no beacon yet: the authenticated hello says where it listens */
+		memcpy(p->ip, s->peer_ip, 4);
+		p->port = s->peer_port;
+	}
 	if (p->rx_incarnation != s->peer_incarnation) {
 		p->rx_incarnation = s->peer_incarnation;
 		p->rx_last_id = 0;

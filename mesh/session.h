@@ -52,6 +52,8 @@ struct session {
 	bool authenticated;
 	char peer_name[WIRE_MAX_NAME + 1];
 	uint64_t peer_incarnation;
+	uint8_t peer_ip[4];              /* its ROUTER endpoint, from the hello */
+	uint16_t peer_port;
 	struct group_set hello_groups;   /* from the hello payload, handed to the peer on LIVE */
 	struct group_set sent_groups;    /* what our own hello told the peer: a JOIN or LEAVE
 	                                  * made during the handshake is sent on LIVE */

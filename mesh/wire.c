@@ -40,7 +40,7 @@
 #define SIGNED_ELEMS 3               /* [ body, sig ] */
 #define BODY_ELEMS 8                 /* [ magic, version, id, ip, port, counter, incarnation ] */
 #define FRAME_ELEMS 5                /* REPLY and DATA: 4 fields */
-#define HELLO_ELEMS (7 + WIRE_MAX_GROUPS)
+#define HELLO_ELEMS (9 + WIRE_MAX_GROUPS)
 /*
  * A message of an unknown type is still bounded: at most MSG_MAX_FIELDS top-level fields and
  * MSG_MAX_ELEMS objects in all. Known types need at most 6 fields.
@@ -740,7 +740,7 @@ enum mesh_err wire_hello_decode(const uint8_t *p, size_t n, struct wire_hello *o
 	rc = unpack(p, n, WIRE_MAX_NOISE, HELLO_ELEMS, &u);
 	if (rc == MESH_OK) {
 		const msgpack_object *g;
-		arr_open(&a, &u.data, 6, p, n);
+		arr_open(&a, &u.data, 8, p, n);
 		arr_uint(&a, WIRE_VERSION, WIRE_VERSION);
 		arr_bin_fixed(&a, out->node_id, WIRE_IDLEN);
 		out->name = arr_str(&a, 1, WIRE_MAX_NAME);
@@ -757,6 +757,8 @@ enum mesh_err wire_hello_decode(const uint8_t *p, size_t n, struct wire_hello *o
 			if (!a.bad && !groups_unique(out->groups, out->ngroups))
 				a.bad = true;
 		}
+		arr_bin_fixed(&a, out->ip, sizeof out->ip);
+		out->port = (uint16_t)arr_uint(&a, 0, UINT16_MAX);
 		if (!arr_done(&a))
 			rc = MESH_EMALFORMED;
 	}
@@ -783,7 +785,7 @@ enum mesh_err wire_hello_encode(const struct wire_hello *h, uint8_t *out, size_t
 	if (!groups_unique(h->groups, h->ngroups))
 		return MESH_EINVAL;
 	wbuf_init(&w, &pk, out, cap);
-	msgpack_pack_array(&pk, 6);
+	msgpack_pack_array(&pk, 8);
 	msgpack_pack_uint64(&pk, WIRE_VERSION);
 	pack_bin(&pk, h->node_id, WIRE_IDLEN);
 	pack_str(&pk, h->name.p, h->name.len);
@@ -792,6 +794,8 @@ enum mesh_err wire_hello_encode(const struct wire_hello *h, uint8_t *out, size_t
 	msgpack_pack_array(&pk, h->ngroups);
 	for (size_t i = 0; i < h->ngroups; i++)
 		pack_str(&pk, h->groups[i].p, h->groups[i].len);
+	pack_bin(&pk, h->ip, sizeof h->ip);
+	msgpack_pack_uint64(&pk, h->port);
 	return wbuf_finish(&w, outlen);
 }
 

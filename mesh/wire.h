@@ -108,6 +108,8 @@ struct wire_hello {
 	uint32_t features;
 	size_t ngroups;
 	struct wire_str groups[WIRE_MAX_GROUPS];
+	uint8_t ip[4];               /* where the sender's ROUTER listens (network order) */
+	uint16_t port;
 };
 enum mesh_err wire_hello_decode(const uint8_t *p, size_t n, struct wire_hello *out);
 enum mesh_err wire_hello_encode(const struct wire_hello *h, uint8_t *out, size_t cap,

@@ -190,7 +190,7 @@ static bool hello_eq(const struct wire_hello *a, const struct wire_hello *b)
 {
 	if (memcmp(a->node_id, b->node_id, WIRE_IDLEN) != 0 || !wstr_eq(a->name, b->name) ||
 	    a->incarnation != b->incarnation || a->features != b->features ||
-	    a->ngroups != b->ngroups)
+	    a->ngroups != b->ngroups || memcmp(a->ip, b->ip, 4) != 0 || a->port != b->port)
 		return false;
 	for (size_t i = 0; i < a->ngroups; i++)
 		if (!wstr_eq(a->groups[i], b->groups[i]))

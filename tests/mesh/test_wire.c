@@ -92,7 +92,7 @@ static bool hello_eq(const struct wire_hello *a, const struct wire_hello *b)
 {
 	if (memcmp(a->node_id, b->node_id, WIRE_IDLEN) != 0 || !wstr_eq(a->name, b->name) ||
 	    a->incarnation != b->incarnation || a->features != b->features ||
-	    a->ngroups != b->ngroups)
+	    a->ngroups != b->ngroups || memcmp(a->ip, b->ip, 4) != 0 || a->port != b->port)
 		return false;
 	for (size_t i = 0; i < a->ngroups; i++)
 		if (!wstr_eq(a->groups[i], b->groups[i]))
@@ -360,7 +360,7 @@ static size_t pack(const struct el *els, size_t n, uint8_t *out, size_t cap)
 /* Replaces each element in turn with each value of another type: always malformed. */
 static void wrong_types(const char *what, decode_fn dec, const struct el *els, size_t n)
 {
-	struct el tmp[8];
+	struct el tmp[16];
 	bool ok = true;
 	size_t len = pack(els, n, buf, sizeof buf);
 	CHECK(dec(buf, len) == MESH_OK);
@@ -900,13 +900,15 @@ static void test_hello(void)
 	h.groups[0] = S("a");
 	h.groups[1] = S("b");
 	h.ngroups = 2;
-	n = unhex("96 01 c4 20 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-	          "a1 6e 09 00 92 a1 61 a1 62",
+	memcpy(h.ip, "\x7f\x00\x00\x01", 4);
+	h.port = 40000;
+	n = unhex("98 01 c4 20 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	          "a1 6e 09 00 92 a1 61 a1 62 c4 04 7f000001 cd 9c 40",
 	          want, sizeof want);
 	CHECK(wire_hello_encode(&h, buf, sizeof buf, &len) == MESH_OK);
 	CHECK(bytes_eq(buf, len, want, n));
 	CHECK(wire_hello_decode(buf, len, &g) == MESH_OK && hello_eq(&h, &g));
-	CHECK(g.name.p == (const char *)buf + 37 && g.groups[1].p == (const char *)buf + len - 1);
+	CHECK(g.name.p == (const char *)buf + 37 && g.groups[1].p == (const char *)buf + len - 10);
 	hostile("hello", dec_hello, buf, len);
 
 	/* UTF-8 names of exactly 64 bytes, features, no groups */
@@ -972,9 +974,10 @@ static void test_hello(void)
 
 	/* hostile shapes */
 	size_t gn = pack_groups(gl, sizeof gl, 2, NULL);
-	struct el e[] = { U(1), BIN(ID, 32), STR("node"), U(7), U(0), RAW(gl, gn) };
-	wrong_types("hello", dec_hello, e, 6);
-	struct el t[6];
+	struct el e[] = { U(1), BIN(ID, 32), STR("node"), U(7), U(0), RAW(gl, gn), BIN(ID, 4),
+	                  U(40000) };
+	wrong_types("hello", dec_hello, e, 8);
+	struct el t[8];
 	static const struct { const char *name; } badnames[] = {
 		{ "" }, { "\xc0\xaf" }, { "\xe0\x80\xaf" }, { "\xed\xa0\x80" }, { "\xed\xbf\xbf" },
 		{ "ab\xe2\x82" }, { "\xf4\x90\x80\x80" }, { "\x80" }, { "\xff" },
@@ -984,7 +987,7 @@ static void test_hello(void)
 		memcpy(t, e, sizeof e);
 		t[2].p = badnames[i].name;
 		t[2].len = strlen(badnames[i].name);
-		len = pack(t, 6, buf, sizeof buf);
+		len = pack(t, 8, buf, sizeof buf);
 		CHECK(dec_hello(buf, len) == MESH_EMALFORMED);
 		/* the same string as a group */
 		struct pk w = { gl, sizeof gl, 0 };
@@ -997,19 +1000,19 @@ static void test_hello(void)
 		msgpack_pack_str_body(&pk, t[2].p, t[2].len);
 		memcpy(t, e, sizeof e);
 		t[5].len = w.len;
-		len = pack(t, 6, buf, sizeof buf);
+		len = pack(t, 8, buf, sizeof buf);
 		CHECK(dec_hello(buf, len) == MESH_EMALFORMED);
 	}
 	memcpy(t, e, sizeof e);
 	t[2].p = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 	t[2].len = WIRE_MAX_NAME;
 	t[5].len = pack_groups(gl, sizeof gl, 2, NULL);
-	len = pack(t, 6, buf, sizeof buf);
+	len = pack(t, 8, buf, sizeof buf);
 	CHECK(dec_hello(buf, len) == MESH_OK);
 	/* version, node_id length, zero incarnation, features beyond uint32 */
 	static const struct { size_t pos; uint64_t u; size_t len; } bad[] = {
 		{ 0, 0, 0 }, { 0, 2, 0 }, { 1, 0, 31 }, { 1, 0, 33 }, { 1, 0, 0 }, { 3, 0, 0 },
-		{ 4, 0x100000000ull, 0 },
+		{ 4, 0x100000000ull, 0 }, { 6, 0, 3 }, { 6, 0, 5 }, { 7, 0x10000, 0 },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		memcpy(t, e, sizeof e);
@@ -1018,35 +1021,35 @@ static void test_hello(void)
 			t[bad[i].pos].u = bad[i].u;
 		else
 			t[bad[i].pos].len = bad[i].len;
-		len = pack(t, 6, buf, sizeof buf);
+		len = pack(t, 8, buf, sizeof buf);
 		CHECK(dec_hello(buf, len) == MESH_EMALFORMED);
 	}
 	/* group lists: 256 fine, 257 too many, duplicates, empty, a nested array */
 	memcpy(t, e, sizeof e);
 	t[5].len = pack_groups(gl, sizeof gl, WIRE_MAX_GROUPS, NULL);
-	len = pack(t, 6, buf, sizeof buf);
+	len = pack(t, 8, buf, sizeof buf);
 	CHECK(dec_hello(buf, len) == MESH_OK);
 	t[5].len = pack_groups(gl, sizeof gl, WIRE_MAX_GROUPS + 1, NULL);
-	len = pack(t, 6, buf, sizeof buf);
+	len = pack(t, 8, buf, sizeof buf);
 	CHECK(dec_hello(buf, len) == MESH_EMALFORMED);
 	t[5].len = pack_groups(gl, sizeof gl, 2, "dup");
-	len = pack(t, 6, buf, sizeof buf);
+	len = pack(t, 8, buf, sizeof buf);
 	CHECK(dec_hello(buf, len) == MESH_EMALFORMED);
 	t[5].len = pack_groups(gl, sizeof gl, 40, "dup");
-	len = pack(t, 6, buf, sizeof buf);
+	len = pack(t, 8, buf, sizeof buf);
 	CHECK(dec_hello(buf, len) == MESH_EMALFORMED);
 	t[5].len = pack_groups(gl, sizeof gl, 2, "");   /* two bad names that are also equal */
-	len = pack(t, 6, buf, sizeof buf);
+	len = pack(t, 8, buf, sizeof buf);
 	CHECK(dec_hello(buf, len) == MESH_EMALFORMED);
 	t[5].len = pack_groups(gl, sizeof gl, 0, NULL);
-	len = pack(t, 6, buf, sizeof buf);
+	len = pack(t, 8, buf, sizeof buf);
 	CHECK(dec_hello(buf, len) == MESH_OK);
 	memcpy(gl, "\x92\xa1\x61\x91\xa1\x62", 6);
 	t[5].len = 6;
-	len = pack(t, 6, buf, sizeof buf);
+	len = pack(t, 8, buf, sizeof buf);
 	CHECK(dec_hello(buf, len) == MESH_EMALFORMED);
 	memcpy(gl, "\x92\xa1\x61\xc4\x01\x62", 6);   /* bin where a str belongs */
-	len = pack(t, 6, buf, sizeof buf);
+	len = pack(t, 8, buf, sizeof buf);
 	CHECK(dec_hello(buf, len) == MESH_EMALFORMED);
 }
 
