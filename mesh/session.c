@@ -173,28 +173,37 @@ static enum mesh_err split(struct session *s)
 /* Decodes the peer's hello payload and checks that its node ID is the key Noise authenticated. */
 static enum mesh_err accept_hello(struct session *s, const uint8_t *pl, size_t plen)
 {
-	static struct wire_hello h;  /* 4 KiB of borrowed pointers: the loop thread is the only user */
+	/* 4 KiB of borrowed pointers: on the heap, not static, since several nodes may share a
+	 * process, each on its own thread */
+	struct wire_hello *h = malloc(sizeof *h);
 	uint8_t rs[NOISE_DHLEN];
-	enum mesh_err rc = wire_hello_decode(pl, plen, &h);
+	enum mesh_err rc;
+	if (!h)
+		return MESH_ENOMEM;
+	rc = wire_hello_decode(pl, plen, h);
 	if (rc != MESH_OK)
-		return rc;
-	if (noise_hs_remote_static(s->hs, rs) != 0 || keys_id_matches_static(h.node_id, rs) != 0)
-		return MESH_EAUTH;
-	if (s->role == NOISE_INITIATOR && sodium_memcmp(h.node_id, s->expected_id, WIRE_IDLEN) != 0)
-		return MESH_EAUTH;
-	memcpy(s->peer_id, h.node_id, WIRE_IDLEN);
-	memcpy(s->peer_name, h.name.p, h.name.len);
-	s->peer_name[h.name.len] = '\0';
-	s->peer_incarnation = h.incarnation;
-	memcpy(s->peer_ip, h.ip, sizeof s->peer_ip);
-	s->peer_port = h.port;
+		goto done;
+	rc = MESH_EAUTH;
+	if (noise_hs_remote_static(s->hs, rs) != 0 || keys_id_matches_static(h->node_id, rs) != 0)
+		goto done;
+	if (s->role == NOISE_INITIATOR && sodium_memcmp(h->node_id, s->expected_id, WIRE_IDLEN) != 0)
+		goto done;
+	memcpy(s->peer_id, h->node_id, WIRE_IDLEN);
+	memcpy(s->peer_name, h->name.p, h->name.len);
+	s->peer_name[h->name.len] = '\0';
+	s->peer_incarnation = h->incarnation;
+	memcpy(s->peer_ip, h->ip, sizeof s->peer_ip);
+	s->peer_port = h->port;
 	group_set_clear(&s->hello_groups);
-	for (size_t i = 0; i < h.ngroups; i++) {
-		rc = group_set_add(&s->hello_groups, h.groups[i].p, h.groups[i].len);
-		if (rc != MESH_OK)
-			return rc == MESH_ENOMEM ? rc : MESH_EMALFORMED;
+	rc = MESH_OK;
+	for (size_t i = 0; i < h->ngroups && rc == MESH_OK; i++) {
+		rc = group_set_add(&s->hello_groups, h->groups[i].p, h->groups[i].len);
+		if (rc != MESH_OK && rc != MESH_ENOMEM)
+			rc = MESH_EMALFORMED;
 	}
-	return MESH_OK;
+done:
+	free(h);
+	return rc;
 }
 
 enum mesh_err session_write_hello(struct session *s, uint8_t *out, size_t cap, size_t *len)
@@ -291,7 +300,8 @@ static void sid_ad(uint32_t sid, uint8_t ad[SESSION_ID_LEN])
 enum mesh_err session_seal(struct session *s, const uint8_t *pt, size_t ptlen, uint8_t *frame,
                            size_t cap, size_t *flen)
 {
-	static uint8_t ct[WIRE_MAX_NOISE];
+	/* per thread: several nodes (meshsim --inproc) seal at once, one per loop thread */
+	static _Thread_local uint8_t ct[WIRE_MAX_NOISE];
 	uint8_t ad[SESSION_ID_LEN];
 	size_t ctlen;
 	uint64_t counter;
