@@ -201,6 +201,16 @@ enum mesh_err discovery_send(struct discovery *d, const struct keys_identity *id
 
 enum mesh_err discovery_recv(struct discovery *d, struct wire_beacon_body *out, bool *got)
 {
+	bool skipped;
+	return discovery_recv_filtered(d, out, got, &skipped, NULL, NULL);
+}
+
+enum mesh_err discovery_recv_filtered(struct discovery *d, struct wire_beacon_body *out,
+                                      bool *got, bool *skipped,
+                                      bool (*known)(void *arg,
+                                                    const struct wire_beacon_body *unverified),
+                                      void *arg)
+{
 	uint8_t dgram[WIRE_MAX_BEACON + 1], plain[WIRE_MAX_BEACON];
 	struct wire_beacon wb;
 	struct wire_signed ws;
@@ -209,6 +219,7 @@ enum mesh_err discovery_recv(struct discovery *d, struct wire_beacon_body *out, 
 	enum mesh_err rc;
 	ssize_t n = recv(d->fd, dgram, sizeof dgram, 0);
 	*got = false;
+	*skipped = false;
 	if (n < 0)
 		return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? MESH_OK : MESH_EIO;
 	*got = true;
@@ -236,6 +247,10 @@ enum mesh_err discovery_recv(struct discovery *d, struct wire_beacon_body *out, 
 		return rc;
 	if ((rc = wire_beacon_body_decode(ws.body, ws.body_len, out)) != MESH_OK)
 		return rc;
+	if (known && known(arg, out)) {
+		*skipped = true;
+		return MESH_OK;
+	}
 	if (keys_verify(out->node_id, ws.body, ws.body_len, ws.sig) != 0)
 		return MESH_EAUTH;
 	return MESH_OK;

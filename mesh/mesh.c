@@ -79,9 +79,12 @@ struct mesh {
 
 	struct mesh_stats stats;
 
-	/* poll item i >= 2 is the DEALER of session poll_sids[i - 2] */
+	/* poll item i >= 2 is the DEALER of session poll_sids[i - 2]; the list is rebuilt only
+	 * when a DEALER comes or goes, not on every turn of the loop */
 	uint32_t *poll_sids;
-	size_t poll_cap;
+	void **poll_socks;
+	size_t poll_n, poll_cap;
+	bool poll_dirty;
 
 	/* Scratch: frames are up to 64 KiB, too large for the stack. */
 	uint8_t fbuf[WIRE_MAX_FRAME];
@@ -251,8 +254,10 @@ static void common_sockopts(void *sock)
 	int64_t max = WIRE_MAX_FRAME;
 	(void)zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &max, sizeof max);
 	set_opt_int(sock, ZMQ_LINGER, 0);
-	set_opt_int(sock, ZMQ_SNDHWM, 1000);
-	set_opt_int(sock, ZMQ_RCVHWM, 1000);
+	/* zmq counts messages, not bytes: this bounds what a stuck peer pins in zmq's pipes
+	 * (MESH_ZMQ_HWM frames of at most WIRE_MAX_FRAME) on top of our own queue_bytes */
+	set_opt_int(sock, ZMQ_SNDHWM, MESH_ZMQ_HWM);
+	set_opt_int(sock, ZMQ_RCVHWM, MESH_ZMQ_HWM);
 }
 
 struct mesh *mesh_new(const struct mesh_config *cfg, uint64_t now_ms, char *err, size_t errcap)
@@ -373,6 +378,7 @@ void mesh_destroy(struct mesh **mp)
 	if (m->psk)
 		sodium_free(m->psk);
 	free(m->poll_sids);
+	free(m->poll_socks);
 	sodium_memzero(m->pbuf, sizeof m->pbuf);
 	sodium_memzero(m->mbuf, sizeof m->mbuf);
 	sodium_memzero(m->rbuf, sizeof m->rbuf);
@@ -467,6 +473,7 @@ static void initiate(struct mesh *m, struct peer *p, uint64_t now)
 	(void)zmq_send(s->dealer, m->fbuf, flen, ZMQ_DONTWAIT);
 	p->pending_sid = s->sid;
 	m->handshakes++;
+	m->poll_dirty = true;
 	logline(m, 3, "handshake -> %s at %s (sid %08x)", fpr(p->id, fp), ep, s->sid);
 	return;
 fail:
@@ -543,6 +550,7 @@ static void go_live(struct mesh *m, struct session *s, uint64_t now)
 	if (s->state != SESSION_LIVE)
 		m->handshakes--;
 	s->state = SESSION_LIVE;
+	s->live_ms = now;
 	m->stats.handshakes_done++;
 	if (p->pending_sid && p->pending_sid != s->sid) {
 		struct session *mine = session_table_get(&m->sessions, p->pending_sid);
@@ -611,6 +619,8 @@ static void close_session(struct mesh *m, struct session *s, const char *reason,
 	if (s->state != SESSION_LIVE)
 		m->handshakes--;
 	session_table_del(&m->sessions, s->sid);
+	if (s->dealer)
+		m->poll_dirty = true;
 	close_dealer(s, NULL);
 	if (p) {
 		if (p->pending_sid == s->sid)
@@ -663,16 +673,29 @@ static void on_beacon(struct mesh *m, const struct wire_beacon_body *b, uint64_t
 	maybe_connect(m, p, now);
 }
 
+/* A beacon that could change nothing: from a linked peer, same endpoint and incarnation. */
+static bool beacon_known(void *arg, const struct wire_beacon_body *b)
+{
+	struct mesh *m = arg;
+	const struct peer *p = peer_table_get(&m->peers, b->node_id);
+	return p && p->discovered && p->live_sid && !p->pending_sid &&
+	       p->beacon_incarnation == b->incarnation && p->incarnation == b->incarnation &&
+	       p->port == b->port && memcmp(p->ip, b->ip, 4) == 0;
+}
+
 static void on_discovery_readable(struct mesh *m, uint64_t now)
 {
 	/* bounded so a flood cannot starve the links */
 	for (int i = 0; i < 64; i++) {
 		struct wire_beacon_body b;
-		bool got;
-		enum mesh_err rc = discovery_recv(m->disc, &b, &got);
+		bool got, skipped;
+		enum mesh_err rc = discovery_recv_filtered(m->disc, &b, &got, &skipped, beacon_known,
+		                                           m);
 		if (!got)
 			return;
 		m->stats.beacons_rx++;
+		if (rc == MESH_OK && skipped)
+			continue;
 		if (rc == MESH_OK) {
 			on_beacon(m, &b, now);
 		} else if (rc == MESH_ESTATE || rc == MESH_EAUTH) {
@@ -825,8 +848,19 @@ static void on_finish(struct mesh *m, struct session *s, const struct wire_frame
 		close_session(m, s, NULL, now);
 		return;
 	}
-	/* tie-break (protocol section 4): of two crossing handshakes, the lower initiator wins */
-	if (p->pending_sid && !id_lower(s->peer_id, m->id->id)) {
+	/*
+	 * Tie-break (protocol section 4): of two crossing handshakes, the lower initiator wins.
+	 * The losing half may reach us while ours is still in progress (pending), or just after
+	 * ours went live: the peer sent its FINISH before it accepted ours. A session we
+	 * initiated as the lower ID, live for less than a handshake timeout, with the same
+	 * incarnation, is that case, not a peer that lost its session and came back.
+	 */
+	struct session *live = p->live_sid ? session_table_get(&m->sessions, p->live_sid) : NULL;
+	bool lost_crossing = live && live->role == NOISE_INITIATOR &&
+	                     id_lower(m->id->id, s->peer_id) &&
+	                     live->peer_incarnation == s->peer_incarnation &&
+	                     now - live->live_ms < m->cfg.handshake_timeout_ms;
+	if ((p->pending_sid && !id_lower(s->peer_id, m->id->id)) || lost_crossing) {
 		m->stats.sessions_rejected++;
 		logline(m, 3, "crossing handshakes with %s: ours wins", fpr(s->peer_id, fp));
 		(void)send_simple(m, s, WIRE_REJECT, 1, now);
@@ -1147,28 +1181,42 @@ size_t mesh_pollitems_count(const struct mesh *m)
 	return 2 + m->sessions.n;
 }
 
+static void rebuild_poll_list(struct mesh *m)
+{
+	m->poll_n = 0;
+	if (m->poll_cap < m->sessions.n) {
+		size_t ncap = m->sessions.n * 2 + 16;
+		uint32_t *ns = realloc(m->poll_sids, ncap * sizeof *ns);
+		if (!ns)
+			return;
+		m->poll_sids = ns;
+		void **nk = realloc(m->poll_socks, ncap * sizeof *nk);
+		if (!nk)
+			return;
+		m->poll_socks = nk;
+		m->poll_cap = ncap;
+	}
+	for (size_t i = 0; i < m->sessions.cap; i++) {
+		struct session *s = m->sessions.slots[i];
+		if (s && s->dealer && m->poll_n < m->poll_cap) {
+			m->poll_sids[m->poll_n] = s->sid;
+			m->poll_socks[m->poll_n++] = s->dealer;
+		}
+	}
+	m->poll_dirty = false;
+}
+
 size_t mesh_pollitems(struct mesh *m, zmq_pollitem_t *items, size_t cap)
 {
 	size_t n = 0;
 	if (cap < 2)
 		return 0;
-	if (m->poll_cap < m->sessions.n) {
-		size_t ncap = m->sessions.n * 2 + 16;
-		uint32_t *ns = realloc(m->poll_sids, ncap * sizeof *ns);
-		if (!ns)
-			return 0;
-		m->poll_sids = ns;
-		m->poll_cap = ncap;
-	}
+	if (m->poll_dirty)
+		rebuild_poll_list(m);
 	items[n++] = (zmq_pollitem_t){ .socket = m->router, .events = ZMQ_POLLIN };
 	items[n++] = (zmq_pollitem_t){ .fd = discovery_fd(m->disc), .events = ZMQ_POLLIN };
-	for (size_t i = 0; i < m->sessions.cap && n < cap; i++) {
-		struct session *s = m->sessions.slots[i];
-		if (s && s->dealer) {
-			m->poll_sids[n - 2] = s->sid;
-			items[n++] = (zmq_pollitem_t){ .socket = s->dealer, .events = ZMQ_POLLIN };
-		}
-	}
+	for (size_t i = 0; i < m->poll_n && n < cap; i++)
+		items[n++] = (zmq_pollitem_t){ .socket = m->poll_socks[i], .events = ZMQ_POLLIN };
 	return n;
 }
 

@@ -24,6 +24,7 @@
 #define MESH_MAX_PAYLOAD 1048576u       /* docs/protocol.md section 6 */
 #define MESH_MAX_HANDSHAKES 256         /* in progress at once (section 4) */
 #define MESH_MAX_SESSIONS 8192
+#define MESH_ZMQ_HWM 256                /* ZMQ_SNDHWM and ZMQ_RCVHWM, in frames */
 #define MESH_KEYLEN 32
 
 enum mesh_event_type {

@@ -58,7 +58,7 @@ struct session {
 	struct group_set sent_groups;    /* what our own hello told the peer: a JOIN or LEAVE
 	                                  * made during the handshake is sent on LIVE */
 
-	uint64_t created_ms, last_rx_ms, last_tx_ms;
+	uint64_t created_ms, last_rx_ms, last_tx_ms, live_ms;
 	bool evasive;
 
 	/* A sealed frame that met a full socket: its counter is spent, so it is sent before

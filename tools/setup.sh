@@ -7,7 +7,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 pkgs="build-essential cmake pkg-config libsodium-dev libzmq3-dev libmsgpack-dev libedit-dev
-      python3 iproute2 util-linux tcpdump tmux"
+      python3 iproute2 util-linux tcpdump tmux nftables"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

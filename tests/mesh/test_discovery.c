@@ -563,6 +563,105 @@ done:
 	sodium_memzero(key, sizeof key);
 }
 
+/* ------------------------------------------------------------------ the filtered receive */
+
+struct known_probe {
+	bool answer;
+	unsigned calls;
+	struct wire_beacon_body seen;
+};
+
+static bool known_cb(void *arg, const struct wire_beacon_body *unverified)
+{
+	struct known_probe *k = arg;
+	k->calls++;
+	k->seen = *unverified;
+	return k->answer;
+}
+
+/* Like recv_one, through discovery_recv_filtered. */
+static bool recv_filtered(struct discovery *d, struct known_probe *k, struct wire_beacon_body *b,
+                          enum mesh_err *rc, bool *skipped)
+{
+	uint64_t deadline = now_ms() + WAIT_MS;
+	for (;;) {
+		bool got = false;
+		*rc = discovery_recv_filtered(d, b, &got, skipped, known_cb, k);
+		if (got)
+			return true;
+		if (!wait_readable(discovery_fd(d), deadline))
+			return false;
+	}
+}
+
+static void test_filtered(void)
+{
+	struct discovery *a = open_disc(NULL), *b = open_disc(NULL);
+	int cap = raw_socket(true), tx = raw_socket(false);
+	uint8_t good[WIRE_MAX_BEACON + 16], bad[WIRE_MAX_BEACON + 16];
+	size_t glen = 0;
+	struct wire_beacon_body body;
+	enum mesh_err rc;
+	bool skipped = true;
+	if (!a || !b || cap < 0 || tx < 0)
+		goto done;
+	drain(b);
+
+	/* known() says no: the beacon is verified as usual, and known() saw the parsed body */
+	struct known_probe k = { .answer = false };
+	CHECK(discovery_send(a, ida, 40030, 11) == MESH_OK);
+	glen = raw_recv(cap, good, sizeof good);
+	CHECK(glen > 0);
+	CHECK(recv_filtered(b, &k, &body, &rc, &skipped));
+	CHECK(rc == MESH_OK && !skipped && k.calls == 1);
+	CHECK(body_eq(&body, &k.seen) && body.port == 40030 && body.incarnation == 11);
+	if (glen == 0)
+		goto done;
+
+	/* known() says yes: skipped, no verification (the body must not be used) */
+	k = (struct known_probe){ .answer = true };
+	CHECK(raw_send(tx, good, glen));
+	CHECK(recv_filtered(b, &k, &body, &rc, &skipped));
+	CHECK(rc == MESH_OK && skipped && k.calls == 1);
+
+	/* a forged signature: refused when known() says no, skipped (never "verified") when yes */
+	memcpy(bad, good, glen);
+	bad[glen - 1] ^= 0x01;          /* the last byte is the signature's */
+	k = (struct known_probe){ .answer = false };
+	CHECK(raw_send(tx, bad, glen));
+	CHECK(recv_filtered(b, &k, &body, &rc, &skipped));
+	CHECK(rc == MESH_EAUTH && !skipped && k.calls == 1);
+	k.answer = true;
+	CHECK(raw_send(tx, bad, glen));
+	CHECK(recv_filtered(b, &k, &body, &rc, &skipped));
+	CHECK(rc == MESH_OK && skipped);
+
+	/* known() is never asked about what does not even parse, nor about every truncation */
+	k = (struct known_probe){ .answer = true };
+	unsigned long not_ok = 0, skipped_bad = 0;
+	for (size_t n = 0; n < glen; n++) {
+		CHECK(raw_send(tx, good, n));
+		if (!recv_filtered(b, &k, &body, &rc, &skipped))
+			continue;
+		not_ok += rc != MESH_OK;
+		skipped_bad += rc != MESH_OK && skipped;
+	}
+	CHECK(not_ok == glen);
+	CHECK(skipped_bad == 0);
+	CHECK(k.calls == 0);
+	/* nothing waiting */
+	bool got = true;
+	CHECK(discovery_recv_filtered(b, &body, &got, &skipped, known_cb, &k) == MESH_OK && !got &&
+	      !skipped);
+done:
+	if (cap >= 0)
+		close(cap);
+	if (tx >= 0)
+		close(tx);
+	discovery_destroy(&a);
+	discovery_destroy(&b);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -576,6 +675,7 @@ int main(void)
 		test_sealed();
 		test_hostile();
 		test_hostile_sealed();
+		test_filtered();
 	}
 	keys_identity_destroy(&ida);
 	keys_identity_destroy(&idb);

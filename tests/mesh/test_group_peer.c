@@ -163,6 +163,40 @@ static void test_group_cap(void)
 	group_set_clear(&s);
 }
 
+static void test_group_copy(void)
+{
+	struct group_set a = { 0 }, b = { 0 }, empty = { 0 };
+	CHECK(add(&a, "one") == MESH_OK && add(&a, "two") == MESH_OK && add(&a, "three") == MESH_OK);
+	CHECK(add(&b, "stale") == MESH_OK);
+	/* replaces what dst held (ASan: the old names are freed) */
+	CHECK(group_set_copy(&b, &a) == MESH_OK);
+	CHECK(b.n == 3 && sorted(&b) && !group_set_has(&b, "stale", 5));
+	for (size_t i = 0; i < a.n; i++)
+		CHECK(strcmp(a.names[i], b.names[i]) == 0 && a.names[i] != b.names[i]);
+	/* a deep copy: changing one leaves the other alone */
+	CHECK(group_set_remove(&a, "two", 3) == MESH_OK);
+	CHECK(add(&a, "four") == MESH_OK);
+	CHECK(group_set_has(&b, "two", 3) && !group_set_has(&b, "four", 4));
+	CHECK(add(&b, "five") == MESH_OK && !group_set_has(&a, "five", 4) && sorted(&b));
+	/* copying an empty set empties dst */
+	CHECK(group_set_copy(&b, &empty) == MESH_OK);
+	CHECK(b.n == 0 && !group_set_has(&b, "one", 3));
+	CHECK(add(&b, "again") == MESH_OK);
+	/* a full set copies whole */
+	struct group_set full = { 0 };
+	char name[16];
+	for (unsigned i = 0; i < GROUP_MAX_GROUPS; i++) {
+		snprintf(name, sizeof name, "n%03u", i);
+		CHECK(add(&full, name) == MESH_OK);
+	}
+	CHECK(group_set_copy(&b, &full) == MESH_OK && b.n == GROUP_MAX_GROUPS && sorted(&b));
+	CHECK(add(&b, "over") == MESH_ELIMIT);
+	group_set_clear(&full);
+	CHECK(b.n == GROUP_MAX_GROUPS && group_set_has(&b, "n255", 4));
+	group_set_clear(&a);
+	group_set_clear(&b);
+}
+
 /* ------------------------------------------------------------------ peer table */
 
 static void random_id(uint8_t id[WIRE_IDLEN])
@@ -451,6 +485,7 @@ int main(void)
 	test_group_basic();
 	test_group_invalid();
 	test_group_cap();
+	test_group_copy();
 	test_peer_table();
 	test_queue_caps();
 	test_queue_shared();

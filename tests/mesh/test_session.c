@@ -37,6 +37,8 @@ struct party {
 	uint64_t incarnation;
 	const char *groups[4];
 	size_t ngroups;
+	uint8_t ip[4];
+	uint16_t port;
 };
 
 static uint8_t prologue_a[128], prologue_b[128];
@@ -69,6 +71,8 @@ static size_t make_payload(const struct party *p, const uint8_t claimed[WIRE_IDL
 		h.groups[i].p = p->groups[i];
 		h.groups[i].len = strlen(p->groups[i]);
 	}
+	memcpy(h.ip, p->ip, sizeof h.ip);
+	h.port = p->port;
 	CHECK(wire_hello_encode(&h, out, cap, &len) == MESH_OK);
 	return len;
 }
@@ -174,9 +178,11 @@ static struct party alice, bob, carol;
 static void parties_init(void)
 {
 	alice = (struct party){ keys_identity_generate(), "alice", 0x1111222233334444ull,
-	                        { "chat", "ops", "\xc3\xa9t\xc3\xa9" }, 3 };
-	bob = (struct party){ keys_identity_generate(), "bob \xe2\x9c\x93", 7, { "chat" }, 1 };
-	carol = (struct party){ keys_identity_generate(), "carol", UINT64_MAX, { 0 }, 0 };
+	                        { "chat", "ops", "\xc3\xa9t\xc3\xa9" }, 3, { 10, 0, 0, 1 }, 40001 };
+	bob = (struct party){ keys_identity_generate(), "bob \xe2\x9c\x93", 7, { "chat" }, 1,
+	                      { 192, 168, 1, 2 }, 65535 };
+	carol = (struct party){ keys_identity_generate(), "carol", UINT64_MAX, { 0 }, 0,
+	                        { 127, 0, 0, 1 }, 1 };
 	CHECK(alice.k && bob.k && carol.k);
 	make_prologue(prologue_a, PROTO_XX, 0);
 	make_prologue(prologue_b, PROTO_XX, 1);   /* another mesh_id */
@@ -222,6 +228,8 @@ static void check_complete(const struct hs *h, const struct party *ini, const st
 	CHECK(strcmp(h->r->peer_name, ini->name) == 0);
 	CHECK(h->i->peer_incarnation == rsp->incarnation);
 	CHECK(h->r->peer_incarnation == ini->incarnation);
+	CHECK(memcmp(h->i->peer_ip, rsp->ip, 4) == 0 && h->i->peer_port == rsp->port);
+	CHECK(memcmp(h->r->peer_ip, ini->ip, 4) == 0 && h->r->peer_port == ini->port);
 	CHECK(groups_are(&h->i->hello_groups, rsp->groups, rsp->ngroups));
 	CHECK(groups_are(&h->r->hello_groups, ini->groups, ini->ngroups));
 	CHECK(sodium_memcmp(h->i->hash, h->r->hash, NOISE_HASHLEN) == 0);
@@ -928,6 +936,7 @@ static void test_table_1000(void)
 	h.r->rs_buf = malloc(32);
 	h.r->rs_cap = 32;
 	CHECK(group_set_add(&h.r->hello_groups, "x", 1) == MESH_OK);
+	CHECK(group_set_add(&h.r->sent_groups, "y", 1) == MESH_OK);
 	session_table_del(&t, s[1]->sid);
 	session_destroy(&s[1]);
 	CHECK(session_table_add(&t, h.r) == MESH_OK);
