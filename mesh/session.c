@@ -18,18 +18,23 @@
 
 /* --- table --- */
 
+#define SESSION_TABLE_START 64
+
 enum mesh_err session_table_init(struct session_table *t, size_t cap)
 {
 	size_t c = 16;
 	while (c < cap * 2)
 		c <<= 1;
-	t->slots = calloc(c, sizeof *t->slots);
+	t->cap_max = c;
+	t->cap = c < SESSION_TABLE_START ? c : SESSION_TABLE_START;
+	t->slots = calloc(t->cap, sizeof *t->slots);
 	if (!t->slots)
 		return MESH_ENOMEM;
-	t->cap = c;
 	t->n = 0;
 	return MESH_OK;
 }
+
+static void put(struct session **slots, size_t cap, struct session *s);
 
 static size_t slot_of(uint32_t sid, size_t cap)
 {
@@ -51,20 +56,37 @@ struct session *session_table_get(const struct session_table *t, uint32_t sid)
 	return NULL;
 }
 
+static void put(struct session **slots, size_t cap, struct session *s)
+{
+	size_t i = slot_of(s->sid, cap);
+	while (slots[i])
+		i = (i + 1) & (cap - 1);
+	slots[i] = s;
+}
+
 enum mesh_err session_table_add(struct session_table *t, struct session *s)
 {
 	/* Keep the load at most one half so probes stay short and an empty slot always exists. */
-	if ((t->n + 1) * 2 > t->cap)
-		return MESH_ELIMIT;
+	if ((t->n + 1) * 2 > t->cap) {
+		if (t->cap >= t->cap_max)
+			return MESH_ELIMIT;
+		size_t ncap = t->cap * 2;
+		struct session **ns = calloc(ncap, sizeof *ns);
+		if (!ns)
+			return MESH_ENOMEM;
+		for (size_t i = 0; i < t->cap; i++)
+			if (t->slots[i])
+				put(ns, ncap, t->slots[i]);
+		free(t->slots);
+		t->slots = ns;
+		t->cap = ncap;
+	}
 	uint32_t sid;
 	do {
 		sid = randombytes_random();
 	} while (sid == 0 || session_table_get(t, sid));
 	s->sid = sid;
-	size_t i = slot_of(sid, t->cap);
-	while (t->slots[i])
-		i = (i + 1) & (t->cap - 1);
-	t->slots[i] = s;
+	put(t->slots, t->cap, s);
 	t->n++;
 	return MESH_OK;
 }
@@ -111,7 +133,7 @@ void session_table_free(struct session_table *t)
 			session_destroy(&t->slots[i]);
 	free(t->slots);
 	t->slots = NULL;
-	t->cap = t->n = 0;
+	t->cap = t->cap_max = t->n = 0;
 }
 
 /* --- lifecycle --- */

@@ -75,13 +75,16 @@ struct session {
 	size_t rs_len, rs_cap;
 };
 
-/* A table keyed by our session ID: open addressing, linear probing, tombstone-free deletion. */
+/* A table keyed by our session ID: open addressing, linear probing, tombstone-free deletion.
+ * It starts small and doubles up to cap_max, so a node with few peers sweeps few slots. */
 struct session_table {
 	struct session **slots;
-	size_t cap;              /* power of two */
+	size_t cap;              /* power of two, load at most one half */
+	size_t cap_max;          /* the table holds at most cap_max / 2 sessions */
 	size_t n;
 };
 
+/* Room for at least `cap` sessions (exactly: half the power of two >= 2 * cap, min 16). */
 enum mesh_err session_table_init(struct session_table *t, size_t cap);
 /* Destroys every session and frees the table. Dealers must be closed by the caller first
  * (session_destroy does not know zmq). */
