@@ -605,6 +605,10 @@ static void go_live(struct mesh *m, struct session *s, uint64_t now)
 				emit(m, MESH_EV_JOIN, p, p->groups.names[i], 0, NULL, 0, NULL);
 	}
 	group_set_clear(&old_groups);
+	/* a message half sent on a previous session starts over: the receiver reassembles per
+	 * session, and its msg_id check keeps delivery exactly-once */
+	if (p->qhead)
+		p->qhead->next_frag = 0;
 	sync_groups(m, s, p, now);
 	pump(m, p, now);
 }

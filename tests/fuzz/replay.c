@@ -88,6 +88,8 @@ static size_t field_size(uint8_t b)
 /* Inserts k bytes at pos (from src, or random when src is NULL). */
 static size_t insert(size_t len, size_t pos, const uint8_t *src, size_t k)
 {
+	if (len > MAX_INPUT || pos > len)
+		return len;               /* cannot happen; also tells gcc len - pos cannot wrap */
 	if (k > MAX_INPUT - len)
 		k = MAX_INPUT - len;
 	memmove(work + pos + k, work + pos, len - pos);
