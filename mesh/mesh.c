@@ -1282,10 +1282,13 @@ static void pump(struct mesh *m, struct peer *p, uint64_t now)
 				m->any_stalled = true;
 				return;
 			}
-			if (rc != MESH_OK) {
-				/* the session is unusable; expiry will report the peer */
+			if (rc == MESH_ESTATE) {
+				/* send counter exhausted (2^64 frames): this session can never send again */
+				close_session(m, s, "send counter exhausted", now);
 				return;
 			}
+			if (rc != MESH_OK)
+				return;   /* out of memory: try again on the next tick */
 			e->next_frag++;
 		}
 		peer_dequeue(p);

@@ -334,7 +334,7 @@ enum mesh_err session_seal(struct session *s, const uint8_t *pt, size_t ptlen, u
 	sid_ad(s->remote_sid, ad);
 	if (noise_transport_seal(s->tx, ad, sizeof ad, pt, ptlen, ct, sizeof ct, &ctlen,
 	                         &counter) != 0)
-		return MESH_ELIMIT;     /* counter exhausted: the engine closes the session */
+		return MESH_ESTATE;     /* counter exhausted: the engine closes the session */
 	struct wire_frame f = {
 		.type = WIRE_DATA, .rx_sid = s->remote_sid, .counter = counter,
 		.body = ct, .body_len = ctlen,

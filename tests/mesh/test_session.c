@@ -791,6 +791,12 @@ static void test_transport(void)
 			f[0] = NULL;
 			/* an output buffer too small for the frame */
 			CHECK(session_seal(h.i, big, 100, frame_buf, 50, &flen) != MESH_OK);
+			/* an exhausted send counter: MESH_ESTATE, so the engine closes the session
+			 * rather than retrying as it would for a full socket (MESH_ELIMIT) */
+			uint64_t saved = h.i->tx->send_next;
+			h.i->tx->send_next = UINT64_MAX;
+			CHECK(session_seal(h.i, big, 10, frame_buf, sizeof frame_buf, &flen) == MESH_ESTATE);
+			h.i->tx->send_next = saved;
 			free(big);
 		}
 	}
