@@ -28,6 +28,7 @@ struct discovery {
 	bool sealed;
 	uint8_t *key;               /* sodium_malloc'd beacon key, or NULL */
 	uint64_t last_counter;
+	struct in_addr last_from;
 };
 
 enum mesh_err discovery_resolve_iface(const char *iface, struct in_addr *out, char *err,
@@ -146,6 +147,11 @@ int discovery_fd(const struct discovery *d)
 	return d->fd;
 }
 
+struct in_addr discovery_last_source(const struct discovery *d)
+{
+	return d->last_from;
+}
+
 struct in_addr discovery_ifaddr(const struct discovery *d)
 {
 	return d->ifaddr;
@@ -217,7 +223,11 @@ enum mesh_err discovery_recv_filtered(struct discovery *d, struct wire_beacon_bo
 	const uint8_t *sblob;
 	size_t sbloblen;
 	enum mesh_err rc;
-	ssize_t n = recv(d->fd, dgram, sizeof dgram, 0);
+	struct sockaddr_in from;
+	socklen_t fromlen = sizeof from;
+	memset(&from, 0, sizeof from);
+	ssize_t n = recvfrom(d->fd, dgram, sizeof dgram, 0, (struct sockaddr *)&from, &fromlen);
+	d->last_from = from.sin_addr;
 	*got = false;
 	*skipped = false;
 	if (n < 0)

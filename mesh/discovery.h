@@ -37,6 +37,8 @@ enum mesh_err discovery_resolve_iface(const char *iface, struct in_addr *out, ch
 struct discovery *discovery_new(const struct discovery_config *cfg, char *err, size_t errcap);
 void discovery_destroy(struct discovery **dp);
 int discovery_fd(const struct discovery *d);
+/* Source address of the datagram the last discovery_recv*() read. */
+struct in_addr discovery_last_source(const struct discovery *d);
 struct in_addr discovery_ifaddr(const struct discovery *d);
 
 /* Sends one beacon announcing ip:port. */

@@ -9,8 +9,7 @@
 
 bool group_name_valid(const char *name, size_t len)
 {
-	return name && len >= 1 && len <= GROUP_MAX_NAME && !memchr(name, '\0', len) &&
-	       wire_utf8_valid(name, len);
+	return name && len >= 1 && len <= GROUP_MAX_NAME && wire_name_valid(name, len);
 }
 
 static int cmp(const char *a, const char *name, size_t len)

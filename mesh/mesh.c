@@ -67,7 +67,8 @@ struct mesh {
 	struct session_table sessions;
 	struct peer_table peers;
 	struct group_set groups;
-	size_t handshakes;             /* in progress, both roles */
+	size_t hs_in, hs_out;          /* handshakes in progress, answered and initiated */
+	uint64_t now_ms;               /* time of the input being handled (for callbacks) */
 
 	uint64_t next_beacon_ms;
 	unsigned burst;
@@ -149,10 +150,12 @@ static void emit(struct mesh *m, enum mesh_event_type type, const struct peer *p
 		.type = type, .peer = p, .group = group, .msg_id = msg_id,
 		.data = data, .len = len, .reason = reason,
 	};
-	if (m->cfg.event)
+	if (m->cfg.event) {
 		m->cfg.event(m->cfg.event_arg, &ev);
-	else
+	} else if (data) {
+		sodium_memzero(data, len);
 		free(data);
+	}
 }
 
 /* Reports and removes every message queued for p. */
@@ -403,6 +406,15 @@ static bool id_lower(const uint8_t a[WIRE_IDLEN], const uint8_t b[WIRE_IDLEN])
 	return memcmp(a, b, WIRE_IDLEN) < 0;
 }
 
+/* A handshake stops being in progress: it went live or was removed. */
+static void handshake_done(struct mesh *m, const struct session *s)
+{
+	if (s->role == NOISE_INITIATOR)
+		m->hs_out--;
+	else
+		m->hs_in--;
+}
+
 /* The peer a session belongs to, or NULL while a responder does not know yet. */
 static struct peer *session_peer(struct mesh *m, const struct session *s)
 {
@@ -442,7 +454,7 @@ static void initiate(struct mesh *m, struct peer *p, uint64_t now)
 	char ep[64], ipbuf[INET_ADDRSTRLEN], fp[KEYS_FPR_LEN];
 	size_t nlen, flen;
 	struct session *s;
-	if (m->handshakes >= MESH_MAX_HANDSHAKES)
+	if (m->hs_out >= MESH_MAX_HANDSHAKES_OUT)
 		return;
 	s = session_new(NOISE_INITIATOR, m->prologue, m->prologue_len, m->id->x_sk, m->psk, now);
 	if (!s)
@@ -472,7 +484,7 @@ static void initiate(struct mesh *m, struct peer *p, uint64_t now)
 	 * and is tried again */
 	(void)zmq_send(s->dealer, m->fbuf, flen, ZMQ_DONTWAIT);
 	p->pending_sid = s->sid;
-	m->handshakes++;
+	m->hs_out++;
 	m->poll_dirty = true;
 	logline(m, 3, "handshake -> %s at %s (sid %08x)", fpr(p->id, fp), ep, s->sid);
 	return;
@@ -548,7 +560,7 @@ static void go_live(struct mesh *m, struct session *s, uint64_t now)
 		return;
 	}
 	if (s->state != SESSION_LIVE)
-		m->handshakes--;
+		handshake_done(m, s);
 	s->state = SESSION_LIVE;
 	s->live_ms = now;
 	m->stats.handshakes_done++;
@@ -621,7 +633,7 @@ static void close_session(struct mesh *m, struct session *s, const char *reason,
 {
 	struct peer *p = session_peer(m, s);
 	if (s->state != SESSION_LIVE)
-		m->handshakes--;
+		handshake_done(m, s);
 	session_table_del(&m->sessions, s->sid);
 	if (s->dealer)
 		m->poll_dirty = true;
@@ -648,12 +660,40 @@ static void close_session(struct mesh *m, struct session *s, const char *reason,
 
 /* ---------- discovery ---------- */
 
+struct oldest {
+	struct peer *p;
+};
+
+static void find_oldest_unlinked(struct peer *p, void *arg)
+{
+	struct oldest *o = arg;
+	if (p->live_sid || p->pending_sid || p->present || p->qhead)
+		return;
+	if (!o->p || p->last_beacon_ms < o->p->last_beacon_ms)
+		o->p = p;
+}
+
+/* The table is full (a flood of fresh identities, say): make room by forgetting the peer
+ * heard from least recently among those we have never linked with. */
+static bool evict_unlinked(struct mesh *m)
+{
+	struct oldest o = { NULL };
+	peer_table_each(&m->peers, find_oldest_unlinked, &o);
+	if (!o.p)
+		return false;
+	peer_table_del(&m->peers, o.p);
+	return true;
+}
+
 static void on_beacon(struct mesh *m, const struct wire_beacon_body *b, uint64_t now)
 {
 	struct peer *p;
 	if (memcmp(b->node_id, m->id->id, WIRE_IDLEN) == 0)
 		return;
 	p = peer_table_get_or_add(&m->peers, b->node_id);
+	if (!p && evict_unlinked(m)) {
+		p = peer_table_get_or_add(&m->peers, b->node_id);
+	}
 	if (!p) {
 		droplog(m, LK_BEACON, now, "peer table full: beacon ignored");
 		return;
@@ -681,14 +721,20 @@ static void on_beacon(struct mesh *m, const struct wire_beacon_body *b, uint64_t
 static bool beacon_known(void *arg, const struct wire_beacon_body *b)
 {
 	struct mesh *m = arg;
-	const struct peer *p = peer_table_get(&m->peers, b->node_id);
-	return p && p->discovered && p->live_sid && !p->pending_sid &&
-	       p->beacon_incarnation == b->incarnation && p->incarnation == b->incarnation &&
-	       p->port == b->port && memcmp(p->ip, b->ip, 4) == 0;
+	struct peer *p = peer_table_get(&m->peers, b->node_id);
+	bool known = p && p->discovered && p->live_sid && !p->pending_sid &&
+	             p->beacon_incarnation == b->incarnation && p->incarnation == b->incarnation &&
+	             p->port == b->port && memcmp(p->ip, b->ip, 4) == 0;
+	/* Only a timestamp, used to forget silent peers; nothing unverified is acted on. A
+	 * linked peer's entry must not be forgotten while it is linked, or its counter with it. */
+	if (known)
+		p->last_beacon_ms = m->now_ms;
+	return known;
 }
 
 static void on_discovery_readable(struct mesh *m, uint64_t now)
 {
+	m->now_ms = now;
 	/* bounded so a flood cannot starve the links */
 	for (int i = 0; i < 64; i++) {
 		struct wire_beacon_body b;
@@ -700,6 +746,15 @@ static void on_discovery_readable(struct mesh *m, uint64_t now)
 		m->stats.beacons_rx++;
 		if (rc == MESH_OK && skipped)
 			continue;
+		struct in_addr from = discovery_last_source(m->disc);
+		if (rc == MESH_OK && memcmp(&from.s_addr, b.ip, 4) != 0) {
+			/* A signed endpoint that is not where the beacon came from would make every
+			 * node dial an address of the signer's choosing (a reflector): refuse it. */
+			m->stats.beacons_bad++;
+			droplog(m, LK_BEACON, now, "beacon announcing another address than its source "
+			        "(%s) dropped", inet_ntoa(from));
+			continue;
+		}
 		if (rc == MESH_OK) {
 			on_beacon(m, &b, now);
 		} else if (rc == MESH_ESTATE || rc == MESH_EAUTH) {
@@ -743,6 +798,26 @@ static bool rate_allow(struct mesh *m, const char *addr, uint64_t now)
 	return true;
 }
 
+struct halfopen {
+	const char *addr;
+	size_t n;
+};
+
+static void count_halfopen(struct session *s, void *arg)
+{
+	struct halfopen *h = arg;
+	if (s->role == NOISE_RESPONDER && s->state != SESSION_LIVE && strcmp(s->src_addr, h->addr) == 0)
+		h->n++;
+}
+
+/* Answered handshakes in progress from one address: a source cannot hold every slot. */
+static size_t halfopen_from(struct mesh *m, const char *addr)
+{
+	struct halfopen h = { addr, 0 };
+	session_table_each(&m->sessions, count_halfopen, &h);
+	return h.n;
+}
+
 static void on_hello(struct mesh *m, const struct wire_frame *f, const uint8_t *rid,
                      size_t rid_len, const char *addr, uint64_t now)
 {
@@ -753,10 +828,10 @@ static void on_hello(struct mesh *m, const struct wire_frame *f, const uint8_t *
 		droplog(m, LK_RATE, now, "handshake from %s over the rate limit: dropped", addr);
 		return;
 	}
-	if (m->handshakes >= MESH_MAX_HANDSHAKES) {
+	if (m->hs_in >= MESH_MAX_HANDSHAKES_IN || halfopen_from(m, addr) >= MESH_MAX_HALFOPEN_PER_ADDR) {
 		m->stats.hellos_limited++;
-		droplog(m, LK_RATE, now, "%d handshakes in progress: HELLO from %s dropped",
-		        MESH_MAX_HANDSHAKES, addr);
+		droplog(m, LK_RATE, now, "too many handshakes in progress (from %s or in all): "
+		        "HELLO dropped", addr);
 		return;
 	}
 	if (rid_len == 0 || rid_len > SESSION_MAX_RID)
@@ -769,7 +844,7 @@ static void on_hello(struct mesh *m, const struct wire_frame *f, const uint8_t *
 		droplog(m, LK_RATE, now, "session table full: HELLO from %s dropped", addr);
 		return;
 	}
-	m->handshakes++;
+	m->hs_in++;
 	memcpy(s->rid, rid, rid_len);
 	s->rid_len = rid_len;
 	snprintf(s->src_addr, sizeof s->src_addr, "%s", addr);
@@ -830,6 +905,12 @@ static void on_finish(struct mesh *m, struct session *s, const struct wire_frame
                       uint64_t now)
 {
 	char fp[KEYS_FPR_LEN];
+	if (s->state != SESSION_RESP_SENT_REPLY) {
+		/* protocol section 3: a frame not expected in this state is dropped */
+		m->stats.frames_bad++;
+		droplog(m, LK_FRAME, now, "unexpected FINISH on session %08x dropped", s->sid);
+		return;
+	}
 	enum mesh_err rc = session_on_finish(s, f->body, f->body_len);
 	if (rc != MESH_OK) {
 		m->stats.handshakes_failed++;
@@ -940,6 +1021,7 @@ static void on_fragment(struct mesh *m, struct session *s, struct peer *p,
 		memcpy(s->rs_buf + s->rs_len, msg->data, msg->data_len);
 	s->rs_len += msg->data_len;
 	s->rs_next++;
+	s->rs_last_ms = now;
 	if (s->rs_next < s->rs_count)
 		return;
 
@@ -1455,6 +1537,13 @@ static void sweep_session(struct session *s, void *arg)
 	if (now - s->last_rx_ms >= m->cfg.expired_ms) {
 		sweep_add_close(sw, s->sid, "expired");
 		return;
+	}
+	if (s->rs_count && now - s->rs_last_ms >= m->cfg.queue_timeout_ms) {
+		/* a sender that stops half way must not pin the partial message */
+		m->stats.fragments_dropped++;
+		droplog(m, LK_MSG, now, "message %llu on session %08x incomplete for %u ms: dropped",
+		        (unsigned long long)s->rs_msg_id, s->sid, m->cfg.queue_timeout_ms);
+		session_reassembly_reset(s);
 	}
 	struct peer *p = session_peer(m, s);
 	if (now - s->last_rx_ms >= m->cfg.evasive_ms && !s->evasive) {

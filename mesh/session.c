@@ -359,6 +359,12 @@ void session_reassembly_reset(struct session *s)
 {
 	if (s->rs_buf)
 		sodium_memzero(s->rs_buf, s->rs_len);
+	/* keep a small buffer for the next message, but do not pin up to 1 MiB per session */
+	if (s->rs_cap > SESSION_RS_KEEP) {
+		free(s->rs_buf);
+		s->rs_buf = NULL;
+		s->rs_cap = 0;
+	}
 	s->rs_len = 0;
 	s->rs_next = s->rs_count = 0;
 	s->rs_msg_id = 0;

@@ -22,6 +22,7 @@
 
 #define SESSION_ID_LEN 4
 #define SESSION_MAX_RID 255          /* zmq routing ids are at most 255 bytes */
+#define SESSION_RS_KEEP 65536        /* reassembly buffer kept between messages */
 
 enum session_state {
 	SESSION_INIT_SENT_HELLO = 1,
@@ -73,6 +74,7 @@ struct session {
 	char rs_group[WIRE_MAX_GROUP + 1];
 	uint8_t *rs_buf;
 	size_t rs_len, rs_cap;
+	uint64_t rs_last_ms;         /* last fragment of the message in progress */
 };
 
 /* A table keyed by our session ID: open addressing, linear probing, tombstone-free deletion.

@@ -247,6 +247,19 @@ bool wire_utf8_valid(const char *s, size_t len)
 	return true;
 }
 
+bool wire_name_valid(const char *s, size_t len)
+{
+	if (!wire_utf8_valid(s, len))
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		uint8_t c = (uint8_t)s[i];
+		/* C0 and DEL; C1 (U+0080..U+009F) is encoded 0xc2 0x80..0x9f */
+		if (c < 0x20 || c == 0x7f || (c == 0xc2 && i + 1 < len && (uint8_t)s[i + 1] < 0xa0))
+			return false;
+	}
+	return true;
+}
+
 /* ------------------------------------------------------------------ object cursor */
 
 /* Reads the elements of one msgpack array in order; any mismatch sets bad for good. */
@@ -355,7 +368,7 @@ static struct wire_str str_in(struct arr *a, const msgpack_object *o, size_t min
 	struct wire_str s = { NULL, 0 };
 	const uint8_t *p = NULL;
 	if (o != NULL && o->type == MSGPACK_OBJECT_STR && o->via.str.size >= min &&
-	    o->via.str.size <= max && wire_utf8_valid(o->via.str.ptr, o->via.str.size))
+	    o->via.str.size <= max && wire_name_valid(o->via.str.ptr, o->via.str.size))
 		p = rebase(a, o->via.str.ptr, o->via.str.size);
 	if (p == NULL) {
 		a->bad = true;
@@ -467,7 +480,7 @@ static bool buf_ok(const void *p, size_t len, size_t max)
 
 static bool name_ok(struct wire_str s, size_t max)
 {
-	return s.len >= 1 && s.len <= max && s.p != NULL && wire_utf8_valid(s.p, s.len);
+	return s.len >= 1 && s.len <= max && s.p != NULL && wire_name_valid(s.p, s.len);
 }
 
 /* ------------------------------------------------------------------ beacons (section 2) */

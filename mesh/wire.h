@@ -43,6 +43,9 @@ enum mesh_err wire_check(const uint8_t *p, size_t n, unsigned max_depth, size_t 
 
 /* True if s is valid UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF). */
 bool wire_utf8_valid(const char *s, size_t len);
+/* True if s is valid UTF-8 without control characters (C0, DEL, C1): the rule for node and
+ * group names, which reach logs, terminals and JSON (docs/protocol.md section 3.1). */
+bool wire_name_valid(const char *s, size_t len);
 
 /* --- Beacons (section 2) --- */
 struct wire_beacon {

@@ -30,6 +30,7 @@
 #include "wire.h"
 
 #define EVENT_QUEUE_MAX 200000     /* events the application has not read yet */
+#define EVENT_QUEUE_MAX_BYTES (256u << 20)   /* payload bytes in those events */
 
 enum cmd_kind {
 	CMD_STOP = 1,
@@ -91,7 +92,7 @@ struct meshnode {
 	bool loop_done;
 
 	struct evnode *ev_head, *ev_tail;
-	size_t ev_count;
+	size_t ev_count, ev_bytes;
 	uint64_t ev_dropped;
 	time_t ev_dropped_logged;
 };
@@ -111,15 +112,30 @@ static const char *level_name(int level)
 	return level >= 0 && level <= 3 ? names[level] : "log";
 }
 
+/* Log lines may quote things that came from the network; no control byte gets through. */
+static void sanitize(const char *in, char *out, size_t cap)
+{
+	size_t o = 0;
+	for (const unsigned char *p = (const unsigned char *)in; *p && o + 5 < cap; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			o += (size_t)snprintf(out + o, cap - o, "\\x%02x", *p);
+		else
+			out[o++] = (char)*p;
+	}
+	out[o] = '\0';
+}
+
 static void node_log(void *arg, int level, const char *line)
 {
 	struct meshnode *n = arg;
+	char clean[2048];
 	if (level > n->cfg.log_level)
 		return;
+	sanitize(line, clean, sizeof clean);
 	if (n->cfg.log_fn)
-		n->cfg.log_fn(n->cfg.log_arg, level, line);
+		n->cfg.log_fn(n->cfg.log_arg, level, clean);
 	else
-		fprintf(stderr, "meshnode[%s] %s: %s\n", n->name, level_name(level), line);
+		fprintf(stderr, "meshnode[%s] %s: %s\n", n->name, level_name(level), clean);
 }
 
 static void logmsg(struct meshnode *n, int level, const char *fmt, ...)
@@ -174,7 +190,7 @@ const char *meshnode_strerror(enum mesh_err e)
 static bool name_valid(const char *s)
 {
 	size_t l = strlen(s);
-	return l >= 1 && l <= MESHNODE_MAX_NAME && wire_utf8_valid(s, l);
+	return l >= 1 && l <= MESHNODE_MAX_NAME && wire_name_valid(s, l);
 }
 
 struct meshnode *meshnode_new(const struct meshnode_config *cfg, char *err, size_t errcap)
@@ -194,7 +210,12 @@ struct meshnode *meshnode_new(const struct meshnode_config *cfg, char *err, size
 	n->cfg = *cfg;
 	n->wake[0] = n->wake[1] = n->evpipe[0] = n->evpipe[1] = -1;
 	pthread_mutex_init(&n->lock, NULL);
-	pthread_cond_init(&n->cond, NULL);
+	/* timed waits on the monotonic clock: a wall-clock step must not stretch a timeout */
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&n->cond, &ca);
+	pthread_condattr_destroy(&ca);
 	pthread_mutex_init(&n->api_lock, NULL);
 	n->iface = dupstr(cfg->iface);
 	n->mesh_key_path = dupstr(cfg->mesh_key_path);
@@ -219,7 +240,8 @@ struct meshnode *meshnode_new(const struct meshnode_config *cfg, char *err, size
 		goto fail;
 	}
 	if (cfg->name && !name_valid(cfg->name)) {
-		snprintf(err, errcap, "name must be 1 to %d bytes of UTF-8", MESHNODE_MAX_NAME);
+		snprintf(err, errcap, "name must be 1 to %d bytes of UTF-8 without control characters",
+		         MESHNODE_MAX_NAME);
 		goto fail;
 	}
 	if (cfg->identity_path) {
@@ -270,7 +292,11 @@ static void push_event(struct meshnode *n, struct meshnode_event *ev)
 {
 	struct evnode *en = malloc(sizeof *en);
 	pthread_mutex_lock(&n->lock);
-	if (!en || n->ev_count >= EVENT_QUEUE_MAX) {
+	/* A payload event over the byte budget is refused while the rest (ENTER, EXIT, DROPPED...)
+	 * still gets in: they are small, and the application needs them to stay in step. */
+	bool over = n->ev_count >= EVENT_QUEUE_MAX ||
+	            (ev->len && n->ev_bytes + ev->len > EVENT_QUEUE_MAX_BYTES);
+	if (!en || over) {
 		/* the application stopped reading: count and say so, never grow without bound */
 		n->ev_dropped++;
 		time_t now = time(NULL);
@@ -278,9 +304,9 @@ static void push_event(struct meshnode *n, struct meshnode_event *ev)
 		n->ev_dropped_logged = now;
 		pthread_mutex_unlock(&n->lock);
 		if (say)
-			logmsg(n, MESHNODE_LOG_ERROR, "event queue full (%d events unread): %llu events "
-			       "discarded so far; read events faster", EVENT_QUEUE_MAX,
-			       (unsigned long long)n->ev_dropped);
+			logmsg(n, MESHNODE_LOG_ERROR, "event queue full (%d events or %u MiB unread): "
+			       "%llu events discarded so far; read events faster", EVENT_QUEUE_MAX,
+			       EVENT_QUEUE_MAX_BYTES >> 20, (unsigned long long)n->ev_dropped);
 		free(en);
 		meshnode_event_destroy(&ev);
 		return;
@@ -292,6 +318,7 @@ static void push_event(struct meshnode *n, struct meshnode_event *ev)
 	else
 		n->ev_head = en;
 	n->ev_tail = en;
+	n->ev_bytes += ev->len;
 	if (n->ev_count++ == 0)
 		(void)!write(n->evpipe[1], "e", 1);
 	pthread_cond_broadcast(&n->cond);
@@ -303,7 +330,10 @@ static void on_mesh_event(void *arg, const struct mesh_event *me)
 	struct meshnode *n = arg;
 	struct meshnode_event *ev = calloc(1, sizeof *ev);
 	if (!ev) {
-		free(me->data);
+		if (me->data) {
+			sodium_memzero(me->data, me->len);   /* someone's plaintext */
+			free(me->data);
+		}
 		return;
 	}
 	ev->type = (enum meshnode_event_type)me->type;
@@ -336,6 +366,7 @@ struct meshnode_event *meshnode_next_event(struct meshnode *n, int timeout_ms)
 			n->ev_head = en->next;
 			if (!n->ev_head)
 				n->ev_tail = NULL;
+			n->ev_bytes -= ev->len;
 			if (--n->ev_count == 0)
 				drain_fd(n->evpipe[0]);
 			pthread_mutex_unlock(&n->lock);
@@ -352,7 +383,7 @@ struct meshnode_event *meshnode_next_event(struct meshnode *n, int timeout_ms)
 		if (now >= deadline)
 			break;
 		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
+		clock_gettime(CLOCK_MONOTONIC, &ts);
 		uint64_t wait = deadline - now;
 		ts.tv_sec += (time_t)(wait / 1000);
 		ts.tv_nsec += (long)(wait % 1000) * 1000000L;
@@ -592,6 +623,12 @@ static void *loop_main(void *arg)
 		int rc = zmq_poll(items, (int)(k + 1), timeout);
 		if (rc < 0 && errno != EINTR) {
 			logmsg(n, MESHNODE_LOG_ERROR, "zmq_poll: %s", zmq_strerror(errno));
+			struct meshnode_event *ev = calloc(1, sizeof *ev);
+			if (ev) {
+				ev->type = MESHNODE_EV_ERROR;
+				ev->reason = "the event loop failed (zmq_poll); the node has stopped";
+				push_event(n, ev);
+			}
 			break;
 		}
 		if (rc > 0) {

@@ -3,10 +3,19 @@
  * holds one Noise XX authenticated, encrypted link to each, and carries group broadcasts
  * (shout) and direct messages (whisper) over them. docs/protocol.md is the wire protocol.
  *
- * Threading: meshnode_start() spawns one event-loop thread that owns every socket. Every other
- * function here may be called from any one application thread; none blocks on a peer. Events
- * come out of a queue, read with meshnode_next_event() (blocking with a timeout) or after
- * meshnode_event_fd() polls readable, so a node fits into another program's poll loop.
+ * Threading: meshnode_start() spawns one event-loop thread that owns every socket. The other
+ * functions may be called from any application thread (calls are serialised; none blocks on a
+ * peer, only briefly on the loop thread), with three rules: meshnode_stop() and
+ * meshnode_destroy() must not race with any other call on the same node (stop it from the
+ * thread that owns it, after the others are done with it); log_fn runs on the loop thread
+ * and must not call back into meshnode_*; and the event queue holds at most 200000 events or
+ * 256 MiB of payloads: beyond that, payload events are discarded (counted, logged at ERROR)
+ * while ENTER/EXIT/DROPPED and the like still get in, so read events promptly.
+ *
+ * Events come out of a queue, read with meshnode_next_event() (blocking with a timeout) or
+ * after meshnode_event_fd() polls readable, so a node fits into another program's poll loop.
+ * If the loop ever fails, an ERROR event says so and the node stops: meshnode_next_event()
+ * then returns NULL while the fd stays readable.
  *
  * Errors are enum mesh_err values (mesh_err.h); meshnode_strerror() gives the text.
  *

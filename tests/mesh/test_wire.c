@@ -956,6 +956,12 @@ static void test_hello(void)
 	CHECK(wire_hello_encode(&h, buf, sizeof buf, &len) == MESH_EINVAL);
 	h.name = S("\xc0\xaf");
 	CHECK(wire_hello_encode(&h, buf, sizeof buf, &len) == MESH_EINVAL);
+	h.name = S("esc\x1b[2J");
+	CHECK(wire_hello_encode(&h, buf, sizeof buf, &len) == MESH_EINVAL);
+	h.name = S("c1\xc2\x9b");
+	CHECK(wire_hello_encode(&h, buf, sizeof buf, &len) == MESH_EINVAL);
+	h.name = S("caf\xc3\xa9 \xc2\xa0ok");
+	CHECK(wire_hello_encode(&h, buf, sizeof buf, &len) == MESH_OK);
 	h.name = S("node");
 	h.incarnation = 0;
 	CHECK(wire_hello_encode(&h, buf, sizeof buf, &len) == MESH_EINVAL);
@@ -982,6 +988,9 @@ static void test_hello(void)
 		{ "" }, { "\xc0\xaf" }, { "\xe0\x80\xaf" }, { "\xed\xa0\x80" }, { "\xed\xbf\xbf" },
 		{ "ab\xe2\x82" }, { "\xf4\x90\x80\x80" }, { "\x80" }, { "\xff" },
 		{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" },
+		/* control characters: valid UTF-8, but names reach logs and terminals */
+		{ "evil\x1b[31mred" }, { "a\nmeshnode[x] error: forged" }, { "\t" }, { "\x7f" },
+		{ "\xc2\x85" }, { "\xc2\x9b" }, { "cr\r" },
 	};
 	for (size_t i = 0; i < sizeof badnames / sizeof badnames[0]; i++) {
 		memcpy(t, e, sizeof e);
