@@ -25,6 +25,10 @@
 #include "mesh.h"
 #include "testlib.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1281,6 +1285,80 @@ static void test_crossing_adversarial(void)
 	       "%lu never converged\n", scheduled, RUNS, agreed, exits, timeouts);
 }
 
+/* ------------------------------------------------------------------ beacon source rule */
+
+/* Sends one valid, signed beacon of identity id that announces ip:port, from 127.0.0.1. */
+static bool send_beacon(uint16_t mport, const struct keys_identity *id, const char *ip,
+                        uint16_t port, uint64_t counter)
+{
+	struct wire_beacon_body b = { .port = port, .counter = counter, .incarnation = 7 };
+	uint8_t body[WIRE_MAX_BEACON], sig[WIRE_SIGLEN], sb[WIRE_MAX_BEACON], dg[WIRE_MAX_BEACON];
+	size_t blen, slen, dlen;
+	struct in_addr lo = { .s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(mport) };
+	memcpy(b.node_id, id->id, WIRE_IDLEN);
+	inet_pton(AF_INET, ip, b.ip);
+	inet_pton(AF_INET, MCAST_GROUP, &to.sin_addr);
+	if (wire_beacon_body_encode(&b, body, sizeof body, &blen) != MESH_OK ||
+	    keys_sign(id, body, blen, sig) != 0 ||
+	    wire_signed_encode(body, blen, sig, sb, sizeof sb, &slen) != MESH_OK ||
+	    wire_beacon_encode(false, sb, slen, dg, sizeof dg, &dlen) != MESH_OK)
+		return false;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0)
+		return false;
+	bool ok = setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &lo, sizeof lo) == 0 &&
+	          sendto(fd, dg, dlen, 0, (struct sockaddr *)&to, sizeof to) == (ssize_t)dlen;
+	close(fd);
+	return ok;
+}
+
+struct bad_wait {
+	struct node *n;
+	uint64_t rx, bad;
+};
+
+static bool beacons_counted(void *arg)
+{
+	struct bad_wait *w = arg;
+	struct mesh_stats st = stats(w->n);
+	return st.beacons_rx >= w->rx && st.beacons_bad >= w->bad;
+}
+
+/* A signed beacon announcing an address other than its source would make every node dial
+ * wherever the signer likes: it is dropped and counted, while the same beacon announcing
+ * its real source address is accepted. */
+static void test_beacon_source(void)
+{
+	struct node nodes[1] = { 0 };
+	struct node *ns[1] = { &nodes[0] };
+	struct node *A = &nodes[0];
+	uint16_t mport = MCAST_BASE + 10;
+	struct opts o = defaults(mport);
+	o.log_level = 0;
+	struct keys_identity *x = keys_identity_generate();
+	CHECK(x != NULL);
+	if (!x || !node_start(A, "listener", &o))
+		goto done;
+	struct mesh_stats st0 = stats(A);
+	CHECK(send_beacon(mport, x, "10.9.9.9", 4000, 1000));
+	struct bad_wait w = { A, st0.beacons_rx + 1, st0.beacons_bad + 1 };
+	CHECK(drive_until(ns, 1, 3000, beacons_counted, &w));
+	/* the control: the same identity announcing where it really is, is taken */
+	struct mesh_stats st1 = stats(A);
+	CHECK(send_beacon(mport, x, "127.0.0.1", 4000, 1001));
+	struct bad_wait w2 = { A, st1.beacons_rx + 1, 0 };
+	CHECK(drive_until(ns, 1, 3000, beacons_counted, &w2));
+	struct mesh_stats st2 = stats(A);
+	CHECK(st2.beacons_bad == st1.beacons_bad);
+	CHECK(st1.beacons_bad == st0.beacons_bad + 1);
+	printf("  beacon source: a beacon announcing 10.9.9.9 from 127.0.0.1 dropped, "
+	       "the same announcing 127.0.0.1 taken\n");
+done:
+	keys_identity_destroy(&x);
+	node_free(A);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -1297,6 +1375,7 @@ int main(void)
 		test_backpressure();
 		test_groups_during_handshake();
 		test_crossing_adversarial();
+		test_beacon_source();
 		zmq_ctx_term(zctx);
 	}
 	free(items);
