@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""check_meshsim: runs meshsim once and checks its exit status and JSON report.
+
+    check_meshsim.py --expect ok|drop|duplicate|usage -- MESHSIM [ARGS...]
+
+meshsim is run with --json into a temporary file (and --quiet); its own stdout and stderr are
+passed through, so a failure shows meshsim's summary table and violations. What is checked:
+
+  ok         exit status 0, and a report whose figures agree with each other: ok is true, the
+             mesh converged, every expected delivery arrived exactly once and in order
+             (deliveries == deliveries_expected, losses == duplicates == order_violations ==
+             misdeliveries == 0), no violation is listed, per-node usage is there, plus what
+             the scenario adds (latency figures, churn cycles, partition timings).
+  drop       (--inject-fault drop-delivery) exit status 1, ok false, exactly one loss, and
+             the violation list names it: the checker catches a lost delivery.
+  duplicate  (--inject-fault duplicate-delivery) exit status 1, ok false, one duplicate,
+             named in the violations.
+  usage      exit status 2 and no report: meshsim refused the arguments.
+
+Prints "check_meshsim: N passed, M failed" and exits non-zero on any failure.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+
+checks = 0
+failures = []
+
+
+def check(cond, what):
+    global checks
+    checks += 1
+    if not cond:
+        failures.append(what)
+        print("FAIL: " + what, flush=True)
+
+
+def main():
+    args = sys.argv[1:]
+    if len(args) < 4 or args[0] != "--expect" or args[2] != "--":
+        sys.stderr.write(__doc__)
+        return 2
+    expect, cmd = args[1], args[3:]
+    tmp = tempfile.mkdtemp(prefix="check-meshsim-")
+    report = os.path.join(tmp, "report.json")
+    plot = os.path.join(tmp, "plot.svg")
+    argv = cmd + ["--quiet", "--json", report, "--plot", plot]
+    print("check_meshsim: running " + " ".join(argv), flush=True)
+    try:
+        proc = subprocess.run(argv, timeout=600)
+    except subprocess.TimeoutExpired:
+        check(False, "meshsim did not finish within 600 s")
+        return finish(tmp)
+    rc = proc.returncode
+
+    if expect == "usage":
+        check(rc == 2, "exit status %d, expected 2 (usage error)" % rc)
+        check(not os.path.exists(report), "a usage error must not write a report")
+        return finish(tmp)
+
+    want_rc = 0 if expect == "ok" else 1
+    check(rc == want_rc, "exit status %d, expected %d" % (rc, want_rc))
+    try:
+        with open(report) as f:
+            r = json.load(f)
+    except (OSError, ValueError) as e:
+        check(False, "no readable JSON report: %s" % e)
+        return finish(tmp)
+
+    n = r.get("n")
+    for key in ("meshsim", "scenario", "n", "hosts", "seed", "inproc", "converged",
+                "convergence_ms", "sessions_curve", "messages", "deliveries_expected",
+                "deliveries", "losses", "duplicates", "order_violations", "latency_ms",
+                "throughput_per_s", "nodes", "churn", "partition", "violations", "ok"):
+        check(key in r, "report lacks %r" % key)
+    check(isinstance(n, int) and n >= 2, "n is %r" % n)
+    check(r.get("deliveries", -1) + r.get("losses", -1) == r.get("deliveries_expected"),
+          "deliveries %s + losses %s != deliveries_expected %s"
+          % (r.get("deliveries"), r.get("losses"), r.get("deliveries_expected")))
+    check(isinstance(r.get("nodes"), list) and len(r["nodes"]) == n,
+          "nodes has %s entries, expected %s" % (len(r.get("nodes") or []), n))
+    for node in r.get("nodes") or []:
+        check(node.get("cpu_s", -1) >= 0 and node.get("max_rss_kb", 0) > 0,
+              "implausible usage for %s: %s" % (node.get("name"), node))
+    check_plot(plot, r)
+
+    if expect == "ok":
+        check(r.get("ok") is True, "ok is %r" % r.get("ok"))
+        check(r.get("violations") == [], "violations: %s" % r.get("violations"))
+        check(r.get("converged") is True and r.get("convergence_ms", -1) >= 0,
+              "converged %r in %r ms" % (r.get("converged"), r.get("convergence_ms")))
+        full = n * (n - 1)
+        steps = [c for _, c in r.get("sessions_steps") or []]
+        check(steps and max(steps) == full, "sessions never reached %d: %s" % (full, steps[-5:]))
+        for key in ("losses", "duplicates", "order_violations", "misdeliveries",
+                    "payload_errors", "send_failures", "spurious_exits"):
+            check(r.get(key) == 0, "%s is %r" % (key, r.get(key)))
+        check(r.get("deliveries") == r.get("deliveries_expected"),
+              "deliveries %r != expected %r" % (r.get("deliveries"),
+                                                r.get("deliveries_expected")))
+        sc = r.get("scenario")
+        if sc in ("broadcast", "whisper", "churn"):
+            check(r.get("messages", 0) > 0 and r.get("deliveries_expected", 0) > 0,
+                  "no messages checked: %s sent, %s expected"
+                  % (r.get("messages"), r.get("deliveries_expected")))
+            lat = r.get("latency_ms") or {}
+            check(0 <= lat.get("p50", -1) <= lat.get("p95", -1) <= lat.get("p99", -1)
+                  <= lat.get("max", -1), "latency percentiles out of order: %s" % lat)
+            check(r.get("throughput_per_s", 0) > 0, "throughput %r" % r.get("throughput_per_s"))
+        if sc == "broadcast":
+            check(r.get("deliveries_expected") == r.get("messages") * (n - 1),
+                  "broadcast: expected %s deliveries for %s messages to %d members"
+                  % (r.get("deliveries_expected"), r.get("messages"), n - 1))
+        if sc == "whisper":
+            check(r.get("deliveries_expected") == r.get("messages"),
+                  "whisper: expected %s deliveries for %s messages"
+                  % (r.get("deliveries_expected"), r.get("messages")))
+        if sc == "churn":
+            c = r.get("churn") or {}
+            cycles = c.get("cycles") or []
+            check(c.get("kills", 0) >= 1 and len(cycles) == c.get("kills"),
+                  "churn: %s kills, %d cycles" % (c.get("kills"), len(cycles)))
+            for cy in cycles:
+                check(cy.get("reconverge_ms") is not None, "churn: cycle did not re-converge: %s"
+                      % cy)
+            check(c.get("reenters_seen", 0) >= c.get("kills", 0) * (n - 1),
+                  "churn: %s re-enters for %s kills of %d survivors"
+                  % (c.get("reenters_seen"), c.get("kills"), n - 1))
+        if sc == "partition":
+            p = r.get("partition") or {}
+            check(p.get("detect_ms") is not None and p.get("reconverge_ms") is not None,
+                  "partition timings missing: %s" % p)
+    else:
+        kind = "loss" if expect == "drop" else "duplicate"
+        key = "losses" if expect == "drop" else "duplicates"
+        check(r.get("ok") is False, "ok is %r with an injected fault" % r.get("ok"))
+        check(r.get(key) == 1, "%s is %r, expected exactly 1 (the injected fault)"
+              % (key, r.get(key)))
+        viol = r.get("violations") or []
+        check(any(v.startswith(kind) for v in viol),
+              "no %r violation listed: %s" % (kind, viol))
+    return finish(tmp)
+
+
+def check_plot(path, r):
+    try:
+        root = ET.parse(path).getroot()
+    except (OSError, ET.ParseError) as e:
+        check(False, "--plot did not write a well-formed SVG: %s" % e)
+        return
+    check(root.tag.endswith("svg"), "plot root element is %s" % root.tag)
+    lines = [e for e in root.iter() if e.tag.endswith("polyline")]
+    want = 2 if (r.get("latency_ms") or {}).get("samples") else 1
+    check(len(lines) >= want, "plot has %d curves, expected %d" % (len(lines), want))
+
+
+def finish(tmp):
+    for f in ("report.json", "plot.svg"):
+        try:
+            os.unlink(os.path.join(tmp, f))
+        except OSError:
+            pass
+    os.rmdir(tmp)
+    print("check_meshsim: %d passed, %d failed" % (checks - len(failures), len(failures)),
+          flush=True)
+    return 1 if failures or checks == 0 else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,176 @@
+/*
+ * meshsim.h: what meshsim's core (meshsim.c) shares with its two node backends: real
+ * `meshnode --json` processes (meshsim_proc.c) and node objects in this process
+ * (meshsim_inproc.c). The core owns the run: it decides what to send, keeps the observer's view
+ * of every node (sessions, memberships, deliveries) and checks the invariants. A backend only
+ * starts, drives and stops nodes, and turns whatever they report into struct meshsim_ev.
+ *
+ * Everything runs on one thread: the core calls backend->poll(), which calls meshsim_event()
+ * for each event it reads. Times are CLOCK_MONOTONIC microseconds (meshsim_now_us()).
+ */
+#ifndef MESHSIM_H
+#define MESHSIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "meshsim_json.h"
+#include "meshsim_net.h"
+
+#define MESHSIM_GROUP "sim"
+#define MESHSIM_HEX_LEN 64
+
+enum meshsim_scenario {
+	MESHSIM_CONVERGE = 0,
+	MESHSIM_BROADCAST,
+	MESHSIM_WHISPER,
+	MESHSIM_CHURN,
+	MESHSIM_PARTITION,
+};
+
+enum meshsim_fault {
+	MESHSIM_FAULT_NONE = 0,
+	MESHSIM_FAULT_DROP,        /* the observer ignores one delivery */
+	MESHSIM_FAULT_DUP,         /* the observer counts one delivery twice */
+};
+
+struct meshsim_opts {
+	int n;
+	enum meshsim_scenario scenario;
+	uint64_t seed;
+	int hosts;                 /* 0: loopback only */
+	unsigned loss_permille;
+	unsigned delay_ms, jitter_ms;
+	bool inproc;
+	long messages;
+	double rate;
+	size_t size;
+	double deadline_s;
+	const char *json_path, *plot_path, *meshnode;
+	uint32_t beacon_ms, heartbeat_ms, evasive_ms, expired_ms;
+	int churn_kills;
+	bool quiet;
+	bool keep;
+	enum meshsim_fault fault;
+	const char *log_level;
+};
+
+enum meshsim_ev_type {
+	MESHSIM_EV_READY = 1,      /* text: the node's own hex ID */
+	MESHSIM_EV_ENTER,
+	MESHSIM_EV_EXIT,           /* reason */
+	MESHSIM_EV_EVASIVE,
+	MESHSIM_EV_JOIN,           /* group */
+	MESHSIM_EV_LEAVE,          /* group */
+	MESHSIM_EV_SHOUT,          /* group, id, data/len */
+	MESHSIM_EV_WHISPER,        /* id, data/len */
+	MESHSIM_EV_DROPPED,        /* id, reason */
+	MESHSIM_EV_ERROR,          /* text; msg: the failed command's message, or -1 */
+	MESHSIM_EV_SENT,           /* id; msg: which message */
+	MESHSIM_EV_STOPPED,
+	MESHSIM_EV_OTHER,
+};
+
+struct meshsim_ev {
+	enum meshsim_ev_type type;
+	int64_t t_us;              /* when meshsim read it */
+	const char *peer;          /* hex ID, or NULL */
+	const char *group;
+	uint64_t id;
+	bool has_id;
+	const char *data;
+	size_t len;
+	bool binary;               /* the payload came as base64 "data" */
+	const char *reason;
+	const char *text;
+	long msg;                  /* SENT, ERROR: index of the message the command sent; -1 none */
+};
+
+struct meshsim_node {
+	int idx;
+	char name[16];
+	char hex[MESHSIM_HEX_LEN + 1];
+	bool have_id;
+	int host;
+	int gen;                   /* 0 for the first start, +1 per restart */
+	bool running;              /* started, and neither killed nor gone */
+	bool ready;                /* reported ready in this generation */
+	bool killed;               /* SIGKILLed by the churn scenario (this generation) */
+	bool stopping;             /* asked to quit */
+	bool failed;               /* something went wrong: show its log at the end */
+	int64_t start_us, ready_us;
+
+	/* process backend */
+	pid_t pid;
+	bool reaped, eof;
+	int in_fd, out_fd;
+	char *rbuf;
+	size_t rlen, rcap;
+	char *wbuf;
+	size_t wlen, wcap;         /* bytes waiting to be written to stdin */
+	struct meshsim_stamp { size_t end; long msg; } *stamps;
+	size_t nstamps, cstamps;
+	long *cmdq;                /* commands awaiting their reply: message index or -1 */
+	size_t qhead, qlen, qcap;
+	int status;                /* wait status of the last generation */
+	char stderr_path[512];
+
+	/* in-process backend */
+	struct meshnode *mn;
+
+	/* usage over every generation */
+	double cpu_s;
+	long max_rss_kb;
+};
+
+struct meshsim;
+
+struct meshsim_backend {
+	const char *name;
+	/* Starts generation nd->gen of nd. 0, or -1 with a reason in err. */
+	int (*start)(struct meshsim *s, struct meshsim_node *nd, char *err, size_t errcap);
+	/* Sends message msg from nd (meshsim_msg_payload() gives its text). */
+	int (*send)(struct meshsim *s, struct meshsim_node *nd, long msg);
+	void (*kill)(struct meshsim *s, struct meshsim_node *nd);
+	/* Waits up to timeout_ms for events and reports them with meshsim_event(). */
+	void (*poll)(struct meshsim *s, int timeout_ms);
+	/* Stops every node (cleanly, then by force after deadline_us) and fills cpu_s/max_rss_kb. */
+	void (*stop_all)(struct meshsim *s, int64_t deadline_us);
+	/* Prints the last lines a failed node logged. */
+	void (*show_log)(struct meshsim *s, struct meshsim_node *nd);
+};
+
+extern const struct meshsim_backend meshsim_proc_backend;
+extern const struct meshsim_backend meshsim_inproc_backend;
+
+/* The parts of the core a backend reads. */
+struct meshsim_env {
+	const struct meshsim_opts *o;
+	struct meshsim_node *nodes;
+	int n;
+	const char *tmpdir;
+	const char *meshnode;      /* process backend: the program */
+	uint16_t mcast_port;
+	uint32_t beacon_ms, heartbeat_ms, evasive_ms, expired_ms;
+	struct meshsim_net *net;   /* NULL without --hosts */
+	bool join_group;           /* nodes join MESHSIM_GROUP at start */
+};
+
+const struct meshsim_env *meshsim_env(const struct meshsim *s);
+int64_t meshsim_now_us(void);
+/* Reports one event of nd. */
+void meshsim_event(struct meshsim *s, struct meshsim_node *nd, const struct meshsim_ev *ev);
+/* The node's process is gone (its output was read to the end and it was reaped). */
+void meshsim_node_gone(struct meshsim *s, struct meshsim_node *nd, int status);
+/* The message's command went out (the whole line was written, or meshnode_shout returned). */
+void meshsim_msg_sent(struct meshsim *s, long msg, int64_t t_us);
+/* The payload of message msg (borrowed until the next call), and whom a whisper goes to. */
+const char *meshsim_msg_payload(struct meshsim *s, long msg, size_t *len);
+int meshsim_msg_target(const struct meshsim *s, long msg);
+/* In-process: the whole process's CPU seconds and peak RSS, which the core divides by n. */
+void meshsim_process_usage(struct meshsim *s, double cpu_s, long max_rss_kb);
+void meshsim_violation(struct meshsim *s, const char *fmt, ...);
+
+#endif

@@ -1,0 +1,502 @@
+/*
+ * meshsim_net: namespaces, veths, bridge, loss (see meshsim_net.h). Links are set up with the
+ * `ip` program of iproute2 and loss with `nft`, the same commands a person would type, so a
+ * failure message can be tried by hand.
+ */
+/* unshare(), CLONE_NEWNET/CLONE_NEWNS and struct ifreq's ifr_flags are GNU/Linux interfaces,
+ * not POSIX: this file is the only one that needs them. */
+#define _GNU_SOURCE
+#include "meshsim_net.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BRIDGE_A "msbr0"
+#define BRIDGE_B "msbr1"
+#define LINK_WAIT_MS 10000
+
+struct meshsim_net {
+	int hosts;
+	char (*ns)[16];
+	char (*addr)[16];
+	char (*hdev)[16];       /* host side of the veth, a bridge port here */
+	char (*ndev)[16];       /* the end inside the host namespace */
+	int ns_made;            /* namespaces created so far, for cleanup */
+	bool bridge_a, bridge_b;
+	bool netns_mounted;
+	int cut_first;          /* hosts >= this are on BRIDGE_B; hosts when healed */
+};
+
+/* ---------- running programs ---------- */
+
+int meshsim_net_run(const char *const argv[], char *out, size_t outcap, char *err, size_t errcap)
+{
+	int opipe[2] = { -1, -1 }, epipe[2] = { -1, -1 };
+	char ebuf[1024];
+	size_t olen = 0, elen = 0;
+	int status = 0;
+	pid_t pid;
+	if (out && outcap)
+		out[0] = 0;
+	if (pipe(opipe) != 0 || pipe(epipe) != 0) {
+		snprintf(err, errcap, "pipe: %s", strerror(errno));
+		goto fail_fds;
+	}
+	pid = fork();
+	if (pid < 0) {
+		snprintf(err, errcap, "fork: %s", strerror(errno));
+		goto fail_fds;
+	}
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDWR);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (devnull >= 0)
+			dup2(devnull, 0);
+		dup2(opipe[1], 1);
+		dup2(epipe[1], 2);
+		close(opipe[0]);
+		close(epipe[0]);
+		execvp(argv[0], (char *const *)argv);
+		fprintf(stderr, "cannot run %s: %s", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(opipe[1]);
+	close(epipe[1]);
+	opipe[1] = epipe[1] = -1;
+	{
+		struct pollfd pf[2] = { { opipe[0], POLLIN, 0 }, { epipe[0], POLLIN, 0 } };
+		int open_fds = 2;
+		while (open_fds > 0) {
+			if (poll(pf, 2, -1) < 0) {
+				if (errno == EINTR)
+					continue;
+				break;
+			}
+			for (int i = 0; i < 2; i++) {
+				char tmp[4096];
+				ssize_t r;
+				if (pf[i].fd < 0 || !(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
+					continue;
+				r = read(pf[i].fd, tmp, sizeof tmp);
+				if (r <= 0) {
+					if (r < 0 && errno == EINTR)
+						continue;
+					close(pf[i].fd);
+					pf[i].fd = -1;
+					open_fds--;
+					continue;
+				}
+				if (i == 0 && out && outcap > 1) {
+					size_t room = outcap - 1 - olen;
+					size_t n = (size_t)r < room ? (size_t)r : room;
+					memcpy(out + olen, tmp, n);
+					olen += n;
+					out[olen] = 0;
+				} else if (i == 1) {
+					size_t room = sizeof ebuf - 1 - elen;
+					size_t n = (size_t)r < room ? (size_t)r : room;
+					memcpy(ebuf + elen, tmp, n);
+					elen += n;
+				}
+			}
+		}
+		opipe[0] = epipe[0] = -1;
+	}
+	ebuf[elen] = 0;
+	while (elen > 0 && (ebuf[elen - 1] == '\n' || ebuf[elen - 1] == ' '))
+		ebuf[--elen] = 0;
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			snprintf(err, errcap, "waitpid: %s", strerror(errno));
+			return -1;
+		}
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	{
+		char cmd[256] = "";
+		size_t cl = 0;
+		for (int i = 0; argv[i] && cl < sizeof cmd - 1; i++) {
+			int w = snprintf(cmd + cl, sizeof cmd - cl, "%s%s", i ? " " : "", argv[i]);
+			if (w < 0)
+				break;
+			cl += (size_t)w;
+		}
+		if (WIFEXITED(status))
+			snprintf(err, errcap, "'%s' failed (exit %d): %s", cmd, WEXITSTATUS(status),
+			         elen ? ebuf : "no message");
+		else
+			snprintf(err, errcap, "'%s' killed by signal %d", cmd, WTERMSIG(status));
+	}
+	return -1;
+fail_fds:
+	for (int i = 0; i < 2; i++) {
+		if (opipe[i] >= 0)
+			close(opipe[i]);
+		if (epipe[i] >= 0)
+			close(epipe[i]);
+	}
+	return -1;
+}
+
+#define RUN(err, errcap, ...) \
+	meshsim_net_run((const char *const[]){ __VA_ARGS__, NULL }, NULL, 0, err, errcap)
+
+/* ---------- isolation ---------- */
+
+static int netns_inode(ino_t *ino)
+{
+	struct stat st;
+	if (stat("/proc/self/ns/net", &st) != 0)
+		return -1;
+	*ino = st.st_ino;
+	return 0;
+}
+
+/* Names of every interface in the current namespace, "a,b,c". Returns the count, -1 on error. */
+static int interfaces(char *list, size_t cap)
+{
+	struct if_nameindex *ifs = if_nameindex();
+	int n = 0;
+	size_t len = 0;
+	if (!ifs)
+		return -1;
+	list[0] = 0;
+	for (struct if_nameindex *i = ifs; i->if_index != 0; i++) {
+		int w = snprintf(list + len, cap - len, "%s%s", n ? "," : "", i->if_name);
+		if (w > 0 && (size_t)w < cap - len)
+			len += (size_t)w;
+		n++;
+	}
+	if_freenameindex(ifs);
+	return n;
+}
+
+int meshsim_net_isolate(char *err, size_t errcap)
+{
+	ino_t before, after;
+	char list[512];
+	struct ifreq ifr;
+	int fd;
+	if (netns_inode(&before) != 0) {
+		snprintf(err, errcap, "cannot read /proc/self/ns/net: %s", strerror(errno));
+		return -1;
+	}
+	if (unshare(CLONE_NEWNET | CLONE_NEWNS) != 0) {
+		snprintf(err, errcap, "cannot create a private network namespace (unshare: %s); "
+		         "meshsim needs root (CAP_SYS_ADMIN) and never runs nodes on the network it "
+		         "was started in", strerror(errno));
+		return -1;
+	}
+	if (netns_inode(&after) != 0 || after == before) {
+		snprintf(err, errcap, "unshare succeeded but the network namespace did not change: "
+		         "refusing to go on");
+		return -1;
+	}
+	/* Our mounts (the tmpfs for `ip netns`) must not leak into the namespace we came from. */
+	if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
+		snprintf(err, errcap, "cannot make the mount namespace private: %s", strerror(errno));
+		return -1;
+	}
+	int n = interfaces(list, sizeof list);
+	if (n != 1 || strcmp(list, "lo") != 0) {
+		snprintf(err, errcap, "the new network namespace has interfaces other than lo (%s): "
+		         "refusing to go on", n < 0 ? "unreadable" : list);
+		return -1;
+	}
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errcap, "socket: %s", strerror(errno));
+		return -1;
+	}
+	memset(&ifr, 0, sizeof ifr);
+	snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) != 0) {
+		snprintf(err, errcap, "SIOCGIFFLAGS lo: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	/* lo has no MULTICAST flag by default, and the beacons go to a multicast group on it. */
+	ifr.ifr_flags = (short)(ifr.ifr_flags | IFF_UP | IFF_MULTICAST);
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr) != 0) {
+		snprintf(err, errcap, "cannot bring lo up: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	if (RUN(err, errcap, "ip", "route", "replace", "224.0.0.0/4", "dev", "lo") != 0)
+		return -1;
+	n = interfaces(list, sizeof list);
+	if (n != 1 || strcmp(list, "lo") != 0) {
+		snprintf(err, errcap, "interfaces other than lo appeared (%s): refusing to go on",
+		         n < 0 ? "unreadable" : list);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---------- hosts ---------- */
+
+const char *meshsim_net_ns(const struct meshsim_net *net, int host)
+{
+	return net->ns[host];
+}
+
+const char *meshsim_net_addr(const struct meshsim_net *net, int host)
+{
+	return net->addr[host];
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Waits until every veth end in a host namespace is UP and every bridge port forwards.
+ * Polling link state is setup, not synchronisation of anything under test. */
+static int wait_links(struct meshsim_net *net, char *err, size_t errcap)
+{
+	long deadline = mono_ms() + LINK_WAIT_MS;
+	size_t cap = (size_t)net->hosts * 512 + 4096;
+	char *out = malloc(cap);
+	char pending[256];
+	int rc = -1;
+	if (!out) {
+		snprintf(err, errcap, "out of memory");
+		return -1;
+	}
+	for (;;) {
+		pending[0] = 0;
+		for (int i = 0; i < net->hosts && !pending[0]; i++) {
+			if (meshsim_net_run((const char *const[]){ "ip", "-n", net->ns[i], "-o", "link",
+			                    "show", net->ndev[i], NULL }, out, cap, err, errcap) != 0)
+				goto done;
+			if (!strstr(out, "state UP"))
+				snprintf(pending, sizeof pending, "%s in %s", net->ndev[i], net->ns[i]);
+		}
+		for (int b = 0; b < 2 && !pending[0]; b++) {
+			const char *br = b == 0 ? BRIDGE_A : BRIDGE_B;
+			if (b == 1 && !net->bridge_b)
+				break;
+			if (meshsim_net_run((const char *const[]){ "ip", "-d", "-o", "link", "show",
+			                    "master", br, NULL }, out, cap, err, errcap) != 0)
+				goto done;
+			for (int i = 0; i < net->hosts && !pending[0]; i++) {
+				bool on_b = i >= net->cut_first;
+				if (on_b != (b == 1))
+					continue;
+				char key[32];
+				snprintf(key, sizeof key, " %s@", net->hdev[i]);
+				const char *line = strstr(out, key);
+				const char *eol = line ? strchr(line, '\n') : NULL;
+				const char *fw = line ? strstr(line, "state forwarding") : NULL;
+				if (!line || !fw || (eol && fw > eol))
+					snprintf(pending, sizeof pending, "bridge port %s", net->hdev[i]);
+			}
+		}
+		if (!pending[0]) {
+			rc = 0;
+			goto done;
+		}
+		if (mono_ms() > deadline) {
+			snprintf(err, errcap, "links not ready within %d s: %s", LINK_WAIT_MS / 1000,
+			         pending);
+			goto done;
+		}
+		sleep_ms(20);
+	}
+done:
+	free(out);
+	return rc;
+}
+
+static int add_bridge(const char *br, char *err, size_t errcap)
+{
+	if (RUN(err, errcap, "ip", "link", "add", br, "type", "bridge", "mcast_snooping", "0",
+	        "stp_state", "0", "forward_delay", "0") != 0)
+		return -1;
+	return RUN(err, errcap, "ip", "link", "set", br, "multicast", "on", "up");
+}
+
+struct meshsim_net *meshsim_net_hosts_new(const struct meshsim_net_params *p, char *err,
+                                          size_t errcap, bool *usage)
+{
+	struct meshsim_net *net = calloc(1, sizeof *net);
+	int k = p->hosts;
+	*usage = false;
+	if (!net || k < 1 || k > MESHSIM_NET_MAX_HOSTS)
+		goto nomem;
+	net->hosts = k;
+	net->cut_first = k;
+	net->ns = calloc((size_t)k, sizeof *net->ns);
+	net->addr = calloc((size_t)k, sizeof *net->addr);
+	net->hdev = calloc((size_t)k, sizeof *net->hdev);
+	net->ndev = calloc((size_t)k, sizeof *net->ndev);
+	if (!net->ns || !net->addr || !net->hdev || !net->ndev)
+		goto nomem;
+	for (int i = 0; i < k; i++) {
+		snprintf(net->ns[i], sizeof net->ns[i], "mshost%d", i);
+		snprintf(net->addr[i], sizeof net->addr[i], "10.77.0.%d", i + 1);
+		snprintf(net->hdev[i], sizeof net->hdev[i], "msv%dh", i);
+		snprintf(net->ndev[i], sizeof net->ndev[i], "msv%dn", i);
+	}
+	/* `ip netns add` registers namespaces under /run/netns: keep them on a tmpfs of our own
+	 * mount namespace, so nothing is left behind in the host's /run/netns. */
+	if (mkdir("/run/netns", 0755) != 0 && errno != EEXIST) {
+		snprintf(err, errcap, "mkdir /run/netns: %s", strerror(errno));
+		goto fail;
+	}
+	if (mount("meshsim-netns", "/run/netns", "tmpfs", 0, "mode=0755") != 0) {
+		snprintf(err, errcap, "cannot mount a tmpfs on /run/netns: %s", strerror(errno));
+		goto fail;
+	}
+	net->netns_mounted = true;
+	if (mount("none", "/run/netns", NULL, MS_PRIVATE, NULL) != 0) {
+		snprintf(err, errcap, "cannot make /run/netns private: %s", strerror(errno));
+		goto fail;
+	}
+	if (add_bridge(BRIDGE_A, err, errcap) != 0)
+		goto fail;
+	net->bridge_a = true;
+	for (int i = 0; i < k; i++) {
+		const char *ns = net->ns[i], *h = net->hdev[i], *d = net->ndev[i];
+		char cidr[24];
+		snprintf(cidr, sizeof cidr, "%s/24", net->addr[i]);
+		if (RUN(err, errcap, "ip", "netns", "add", ns) != 0)
+			goto fail;
+		net->ns_made = i + 1;
+		if (RUN(err, errcap, "ip", "link", "add", h, "type", "veth", "peer", "name", d) ||
+		    RUN(err, errcap, "ip", "link", "set", d, "netns", ns) ||
+		    RUN(err, errcap, "ip", "link", "set", h, "master", BRIDGE_A) ||
+		    RUN(err, errcap, "ip", "link", "set", h, "multicast", "on", "up") ||
+		    RUN(err, errcap, "ip", "-n", ns, "link", "set", "lo", "up") ||
+		    RUN(err, errcap, "ip", "-n", ns, "addr", "add", cidr, "dev", d) ||
+		    RUN(err, errcap, "ip", "-n", ns, "link", "set", d, "multicast", "on", "up") ||
+		    RUN(err, errcap, "ip", "-n", ns, "route", "add", "224.0.0.0/4", "dev", d))
+			goto fail;
+		if (p->loss_permille > 0) {
+			char lim[16];
+			snprintf(lim, sizeof lim, "%u", p->loss_permille);
+			if (RUN(err, errcap, "ip", "netns", "exec", ns, "nft", "add", "table", "inet",
+			        "meshsim") ||
+			    RUN(err, errcap, "ip", "netns", "exec", ns, "nft", "add", "chain", "inet",
+			        "meshsim", "in", "{ type filter hook input priority 0; }") ||
+			    RUN(err, errcap, "ip", "netns", "exec", ns, "nft", "add", "rule", "inet",
+			        "meshsim", "in", "numgen", "random", "mod", "1000", "<", lim, "drop"))
+				goto fail;
+		}
+		if (p->delay_ms > 0 || p->jitter_ms > 0) {
+			char dl[24], jt[24];
+			int rc;
+			snprintf(dl, sizeof dl, "%ums", p->delay_ms);
+			snprintf(jt, sizeof jt, "%ums", p->jitter_ms);
+			if (p->jitter_ms > 0)
+				rc = RUN(err, errcap, "tc", "qdisc", "add", "dev", h, "root", "netem", "delay",
+				         dl, jt);
+			else
+				rc = RUN(err, errcap, "tc", "qdisc", "add", "dev", h, "root", "netem", "delay",
+				         dl);
+			if (rc != 0) {
+				if (strstr(err, "nknown") || strstr(err, "not supported") ||
+				    strstr(err, "No such file")) {
+					char why[512];
+					snprintf(why, sizeof why, "%s", err);
+					snprintf(err, errcap, "--delay/--jitter need the kernel's netem qdisc "
+					         "(sch_netem), which this kernel lacks (%s); --loss works "
+					         "without it (it uses nftables)", why);
+					*usage = true;
+				}
+				goto fail;
+			}
+		}
+	}
+	if (wait_links(net, err, errcap) != 0)
+		goto fail;
+	return net;
+nomem:
+	snprintf(err, errcap, "out of memory");
+fail:
+	meshsim_net_destroy(&net);
+	return NULL;
+}
+
+static int move_ports(struct meshsim_net *net, int first, char *err, size_t errcap)
+{
+	for (int i = 0; i < net->hosts; i++) {
+		bool want_b = i >= first;
+		bool is_b = i >= net->cut_first;
+		if (want_b == is_b)
+			continue;
+		if (RUN(err, errcap, "ip", "link", "set", net->hdev[i], "master",
+		        want_b ? BRIDGE_B : BRIDGE_A) != 0)
+			return -1;
+	}
+	net->cut_first = first;
+	return wait_links(net, err, errcap);
+}
+
+int meshsim_net_cut(struct meshsim_net *net, int first, char *err, size_t errcap)
+{
+	if (first <= 0 || first >= net->hosts) {
+		snprintf(err, errcap, "a cut needs hosts on both sides");
+		return -1;
+	}
+	if (!net->bridge_b) {
+		if (add_bridge(BRIDGE_B, err, errcap) != 0)
+			return -1;
+		net->bridge_b = true;
+	}
+	return move_ports(net, first, err, errcap);
+}
+
+int meshsim_net_heal(struct meshsim_net *net, char *err, size_t errcap)
+{
+	return move_ports(net, net->hosts, err, errcap);
+}
+
+void meshsim_net_destroy(struct meshsim_net **np)
+{
+	struct meshsim_net *net = *np;
+	char err[256];
+	if (!net)
+		return;
+	/* Deleting a namespace removes the veth end inside it, and with it the whole pair. */
+	for (int i = net->ns_made - 1; i >= 0; i--)
+		RUN(err, sizeof err, "ip", "netns", "del", net->ns[i]);
+	if (net->bridge_b)
+		RUN(err, sizeof err, "ip", "link", "del", BRIDGE_B);
+	if (net->bridge_a)
+		RUN(err, sizeof err, "ip", "link", "del", BRIDGE_A);
+	if (net->netns_mounted)
+		umount2("/run/netns", MNT_DETACH);
+	free(net->ns);
+	free(net->addr);
+	free(net->hdev);
+	free(net->ndev);
+	free(net);
+	*np = NULL;
+}

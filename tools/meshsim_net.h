@@ -1,0 +1,57 @@
+/*
+ * meshsim_net: the private network meshsim runs its nodes in. meshsim never uses the network
+ * it was started in: meshsim_net_isolate() moves the whole process into a new network and mount
+ * namespace first, and refuses to go on unless loopback is the only interface there. With
+ * --hosts, meshsim_net_hosts_new() builds a LAN inside that namespace: K network namespaces,
+ * each with one veth whose other end is a port of a bridge, so nodes on different hosts talk
+ * over a real (virtual) Ethernet segment that no physical interface is part of.
+ *
+ * Invariants:
+ * - Every address used is 127.0.0.0/8 or 10.77.0.0/24 on interfaces created here, and every
+ *   namespace is registered on a tmpfs mounted in meshsim's own mount namespace: when meshsim
+ *   dies, everything it built dies with it.
+ * - Loss is applied with nftables (numgen random) on input in each host namespace; delay and
+ *   jitter need the kernel's sch_netem, and their absence is reported, never ignored.
+ */
+#ifndef MESHSIM_NET_H
+#define MESHSIM_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define MESHSIM_NET_MAX_HOSTS 250
+
+/* Enters a new network and mount namespace, brings lo up with multicast and a 224.0.0.0/4
+ * route, and checks that lo is the only interface. 0, or -1 with a reason in err. */
+int meshsim_net_isolate(char *err, size_t errcap);
+
+struct meshsim_net;
+
+struct meshsim_net_params {
+	int hosts;
+	unsigned loss_permille;     /* 0..1000 */
+	unsigned delay_ms, jitter_ms;
+};
+
+/* Builds the hosts and links. On failure returns NULL, writes err, and sets *usage to true when
+ * the failure is a missing kernel feature that the options asked for (netem), which meshsim
+ * reports as a usage error. */
+struct meshsim_net *meshsim_net_hosts_new(const struct meshsim_net_params *p, char *err,
+                                          size_t errcap, bool *usage);
+/* Removes every namespace, veth and bridge it made. NULL ok; *np = NULL. */
+void meshsim_net_destroy(struct meshsim_net **np);
+
+const char *meshsim_net_ns(const struct meshsim_net *net, int host);      /* borrowed */
+const char *meshsim_net_addr(const struct meshsim_net *net, int host);    /* borrowed */
+
+/* Moves hosts [first, hosts) to a second bridge, so that the two halves cannot reach each
+ * other; heal puts them back. Both wait until the moved ports forward. */
+int meshsim_net_cut(struct meshsim_net *net, int first, char *err, size_t errcap);
+int meshsim_net_heal(struct meshsim_net *net, char *err, size_t errcap);
+
+/* Runs argv (argv[0] looked up in PATH) and waits for it; its stdout goes to out (up to cap - 1
+ * bytes, NUL-terminated) if out is not NULL. 0 if it exited with 0; otherwise -1 with its stderr
+ * or the reason in err. */
+int meshsim_net_run(const char *const argv[], char *out, size_t outcap, char *err, size_t errcap);
+
+#endif

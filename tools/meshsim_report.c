@@ -1,0 +1,459 @@
+/*
+ * meshsim_report: the summary table, the JSON report and the SVG picture of one run (see
+ * meshsim_report.h). The SVG is written by hand: two charts with axes, ticks and labels that any
+ * browser shows, with no script, font or stylesheet from elsewhere.
+ */
+#include "meshsim_report.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+double meshsim_report_percentile(const double *sorted, size_t n, double p)
+{
+	size_t rank;
+	if (n == 0)
+		return 0;
+	/* nearest rank: the smallest value with at least p% of the values at or below it */
+	rank = (size_t)ceil(p / 100.0 * (double)n);
+	if (rank < 1)
+		rank = 1;
+	if (rank > n)
+		rank = n;
+	return sorted[rank - 1];
+}
+
+/* ---------- table ---------- */
+
+static void row(FILE *f, const char *label, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(f, "  %-20s ", label);
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fputc('\n', f);
+}
+
+void meshsim_report_table(FILE *f, const struct meshsim_result *r)
+{
+	char net[160];
+	if (r->hosts > 0) {
+		int w = snprintf(net, sizeof net, "%d hosts on a bridge", r->hosts);
+		if (w > 0 && (size_t)w < sizeof net && (r->loss_pct > 0 || r->delay_ms || r->jitter_ms))
+			snprintf(net + w, sizeof net - (size_t)w, " (loss %.1f%%, delay %u ms, jitter %u ms)",
+			         r->loss_pct, r->delay_ms, r->jitter_ms);
+	} else {
+		snprintf(net, sizeof net, "loopback in a private namespace");
+	}
+	fprintf(f, "meshsim %s summary\n", r->version);
+	row(f, "scenario", "%s", r->scenario);
+	row(f, "nodes", "%d (%s), %s", r->n, r->inproc ? "in-process" : "processes", net);
+	row(f, "seed", "%llu (multicast port %u)", (unsigned long long)r->seed, r->mcast_port);
+	row(f, "timers", "beacon %u ms, heartbeat %u ms, evasive %u ms, expired %u ms",
+	    r->beacon_ms, r->heartbeat_ms, r->evasive_ms, r->expired_ms);
+	if (r->converged)
+		row(f, "convergence", "%.1f ms to full mesh (%ld sessions)", r->convergence_ms,
+		    r->sessions_full);
+	else
+		row(f, "convergence", "NOT reached within %.1f s", r->deadline_s);
+	if (r->ready_ms >= 0)
+		row(f, "nodes ready", "all by %.1f ms", r->ready_ms);
+	if (r->has_messages) {
+		row(f, "messages", "%ld sent (%zu bytes each, %.1f/s)", r->messages, r->size, r->rate);
+		row(f, "deliveries", "%ld/%ld expected (%ld delivered in total)", r->deliveries,
+		    r->deliveries_expected, r->deliveries_total);
+		row(f, "losses", "%ld", r->losses);
+		row(f, "duplicates", "%ld", r->duplicates);
+		row(f, "order violations", "%ld", r->order_violations);
+		if (r->misdeliveries)
+			row(f, "misdeliveries", "%ld", r->misdeliveries);
+		if (r->dropped_events)
+			row(f, "dropped events", "%ld", r->dropped_events);
+		if (r->nlat)
+			row(f, "latency", "p50 %.2f ms, p95 %.2f ms, p99 %.2f ms, max %.2f ms",
+			    r->lat_p50, r->lat_p95, r->lat_p99, r->lat_max);
+		else
+			row(f, "latency", "-");
+		row(f, "throughput", "%.1f deliveries/s", r->throughput_per_s);
+	}
+	if (r->nnodes) {
+		const char *how = r->usage_shared ? " (process total / n)" : "";
+		row(f, "CPU per node", "mean %.2f s, max %.2f s%s", r->cpu_mean, r->cpu_max, how);
+		row(f, "peak RSS per node", "mean %.0f KiB, max %.0f KiB%s", r->rss_mean, r->rss_max,
+		    how);
+	}
+	if (!r->inproc)
+		row(f, "meshsim CPU", "%.2f s", r->observer_cpu_s);
+	if (r->has_churn) {
+		row(f, "churn", "%d kill/restart cycles; window %.0f ms around each", r->kills,
+		    r->window_ms);
+		row(f, "", "exits seen %ld, re-enters seen %ld", r->exits_seen, r->reenters_seen);
+		row(f, "", "unchecked %ld (not connected), excluded %ld (window), excused %ld "
+		    "(DROPPED)", r->churn_unchecked, r->churn_excluded, r->churn_excused);
+		for (size_t i = 0; i < r->ncycles; i++) {
+			const struct meshsim_cycle *c = &r->cycles[i];
+			row(f, "", "#%zu %s: killed at %.0f ms, restarted %.0f, ready %.0f, "
+			    "mesh again %.0f", i + 1, c->name, c->kill_ms, c->restart_ms, c->ready_ms,
+			    c->reconverge_ms);
+		}
+	}
+	if (r->has_partition) {
+		if (r->detect_ms >= 0)
+			row(f, "partition", "split detected in %.1f ms", r->detect_ms);
+		else
+			row(f, "partition", "split NOT detected");
+		if (r->reconverge_ms >= 0)
+			row(f, "", "re-converged in %.1f ms after the heal", r->reconverge_ms);
+		else
+			row(f, "", "did NOT re-converge");
+	}
+	if (r->spurious_exits)
+		row(f, "spurious exits", "%ld", r->spurious_exits);
+	row(f, "duration", "%.1f s", r->duration_ms / 1000.0);
+	if (r->fault)
+		row(f, "injected fault", "%s (TEST ONLY: the observer faked one bad delivery)", r->fault);
+	if (r->ok) {
+		row(f, "result", "OK: every invariant held");
+	} else {
+		row(f, "result", "FAILED: %zu violated invariant(s)", r->nviolations);
+		for (size_t i = 0; i < r->nviolations; i++)
+			fprintf(f, "    - %s\n", r->violations[i]);
+	}
+}
+
+/* ---------- JSON ---------- */
+
+static void jstr(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+static void jnum(FILE *f, double v)
+{
+	if (!isfinite(v) || v < 0)
+		fputs("null", f);
+	else
+		fprintf(f, "%.3f", v);
+}
+
+static void jcurve(FILE *f, const struct meshsim_point *pts, size_t n)
+{
+	fputc('[', f);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s[%.1f,%ld]", i ? "," : "", pts[i].ms, pts[i].count);
+	fputc(']', f);
+}
+
+int meshsim_report_json(const char *path, const struct meshsim_result *r)
+{
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fputs("{\"meshsim\":", f);
+	jstr(f, r->version);
+	fputs(",\"scenario\":", f);
+	jstr(f, r->scenario);
+	fprintf(f, ",\"n\":%d,\"hosts\":%d,\"seed\":%llu,\"inproc\":%s", r->n, r->hosts,
+	        (unsigned long long)r->seed, r->inproc ? "true" : "false");
+	fprintf(f, ",\"loss_pct\":%.1f,\"delay_ms\":%u,\"jitter_ms\":%u", r->loss_pct, r->delay_ms,
+	        r->jitter_ms);
+	fprintf(f, ",\"timers_ms\":{\"beacon\":%u,\"heartbeat\":%u,\"evasive\":%u,\"expired\":%u}",
+	        r->beacon_ms, r->heartbeat_ms, r->evasive_ms, r->expired_ms);
+	fprintf(f, ",\"mcast_port\":%u,\"deadline_s\":%.3f", r->mcast_port, r->deadline_s);
+	fprintf(f, ",\"converged\":%s,\"convergence_ms\":", r->converged ? "true" : "false");
+	jnum(f, r->converged ? r->convergence_ms : -1);
+	fputs(",\"ready_ms\":", f);
+	jnum(f, r->ready_ms);
+	fprintf(f, ",\"sessions_full\":%ld,\"sessions_curve\":", r->sessions_full);
+	jcurve(f, r->curve, r->ncurve);
+	fputs(",\"sessions_steps\":", f);
+	jcurve(f, r->steps, r->nsteps);
+	fprintf(f, ",\"messages\":%ld,\"send_failures\":%ld,\"size\":%zu,\"rate\":%.3f",
+	        r->messages, r->send_failures, r->size, r->rate);
+	fprintf(f, ",\"deliveries_expected\":%ld,\"deliveries\":%ld,\"losses\":%ld,"
+	        "\"duplicates\":%ld,\"order_violations\":%ld,\"deliveries_total\":%ld,"
+	        "\"misdeliveries\":%ld,\"dropped_events\":%ld,\"payload_errors\":%ld",
+	        r->deliveries_expected, r->deliveries, r->losses, r->duplicates,
+	        r->order_violations, r->deliveries_total, r->misdeliveries, r->dropped_events,
+	        r->payload_errors);
+	if (r->nlat) {
+		fputs(",\"latency_ms\":{\"p50\":", f);
+		jnum(f, r->lat_p50);
+		fputs(",\"p95\":", f);
+		jnum(f, r->lat_p95);
+		fputs(",\"p99\":", f);
+		jnum(f, r->lat_p99);
+		fputs(",\"max\":", f);
+		jnum(f, r->lat_max);
+		fputs(",\"mean\":", f);
+		jnum(f, r->lat_mean);
+		fprintf(f, ",\"samples\":%zu}", r->nlat);
+	} else {
+		fputs(",\"latency_ms\":null", f);
+	}
+	fputs(",\"throughput_per_s\":", f);
+	jnum(f, r->has_messages ? r->throughput_per_s : -1);
+	fprintf(f, ",\"usage_per_node\":\"%s\"", r->usage_shared ? "process total divided by n"
+	        : "measured per process (wait4 rusage)");
+	fputs(",\"nodes\":[", f);
+	for (size_t i = 0; i < r->nnodes; i++) {
+		fprintf(f, "%s{\"name\":", i ? "," : "");
+		jstr(f, r->nodes[i].name);
+		fprintf(f, ",\"cpu_s\":%.3f,\"max_rss_kb\":%ld,\"restarts\":%d}", r->nodes[i].cpu_s,
+		        r->nodes[i].max_rss_kb, r->nodes[i].restarts);
+	}
+	fprintf(f, "],\"cpu_s_mean\":%.3f,\"cpu_s_max\":%.3f,\"max_rss_kb_mean\":%.0f,"
+	        "\"max_rss_kb_max\":%.0f,\"meshsim_cpu_s\":%.3f", r->cpu_mean, r->cpu_max,
+	        r->rss_mean, r->rss_max, r->observer_cpu_s);
+	fputs(",\"churn\":", f);
+	if (r->has_churn) {
+		fprintf(f, "{\"kills\":%d,\"window_ms\":%.0f,\"exits_seen\":%ld,\"reenters_seen\":%ld,"
+		        "\"unchecked\":%ld,\"excluded\":%ld,\"excused\":%ld,\"cycles\":[", r->kills,
+		        r->window_ms, r->exits_seen, r->reenters_seen, r->churn_unchecked,
+		        r->churn_excluded, r->churn_excused);
+		for (size_t i = 0; i < r->ncycles; i++) {
+			const struct meshsim_cycle *c = &r->cycles[i];
+			fprintf(f, "%s{\"node\":", i ? "," : "");
+			jstr(f, c->name);
+			fputs(",\"kill_ms\":", f);
+			jnum(f, c->kill_ms);
+			fputs(",\"restart_ms\":", f);
+			jnum(f, c->restart_ms);
+			fputs(",\"ready_ms\":", f);
+			jnum(f, c->ready_ms);
+			fputs(",\"reconverge_ms\":", f);
+			jnum(f, c->reconverge_ms);
+			fputc('}', f);
+		}
+		fputs("]}", f);
+	} else {
+		fputs("null", f);
+	}
+	fputs(",\"partition\":", f);
+	if (r->has_partition) {
+		fputs("{\"detect_ms\":", f);
+		jnum(f, r->detect_ms);
+		fputs(",\"reconverge_ms\":", f);
+		jnum(f, r->reconverge_ms);
+		fputc('}', f);
+	} else {
+		fputs("null", f);
+	}
+	fprintf(f, ",\"spurious_exits\":%ld,\"evasive_events\":%ld,\"duration_ms\":%.1f",
+	        r->spurious_exits, r->evasive_events, r->duration_ms);
+	fputs(",\"inject_fault\":", f);
+	if (r->fault)
+		jstr(f, r->fault);
+	else
+		fputs("null", f);
+	fputs(",\"violations\":[", f);
+	for (size_t i = 0; i < r->nviolations; i++) {
+		if (i)
+			fputc(',', f);
+		jstr(f, r->violations[i]);
+	}
+	fprintf(f, "],\"ok\":%s}\n", r->ok ? "true" : "false");
+	if (ferror(f)) {
+		int e = errno;
+		fclose(f);
+		errno = e ? e : EIO;
+		return -1;
+	}
+	return fclose(f) == 0 ? 0 : -1;
+}
+
+/* ---------- SVG ---------- */
+
+#define SVG_W 860
+#define PANEL_H 340
+#define ML 80       /* plot margins inside a panel */
+#define MR 30
+#define MT 50
+#define MB 55
+
+/* A "nice" tick step (1, 2 or 5 times a power of ten) for about `want` ticks over range. */
+static double nice_step(double range, int want)
+{
+	double raw, mag, norm;
+	if (!(range > 0))
+		return 1;
+	raw = range / want;
+	mag = pow(10, floor(log10(raw)));
+	norm = raw / mag;
+	if (norm < 1.5)
+		return mag;
+	if (norm < 3.5)
+		return 2 * mag;
+	if (norm < 7.5)
+		return 5 * mag;
+	return 10 * mag;
+}
+
+struct axes {
+	double x0, y0, w, h;        /* plot area in SVG units, y0 is the top */
+	double xmax, ymax;
+};
+
+static double px(const struct axes *a, double x)
+{
+	return a->x0 + (a->xmax > 0 ? x / a->xmax : 0) * a->w;
+}
+
+static double py(const struct axes *a, double y)
+{
+	return a->y0 + a->h - (a->ymax > 0 ? y / a->ymax : 0) * a->h;
+}
+
+static void fmt_tick(char *buf, size_t cap, double v, double step)
+{
+	if (step >= 1)
+		snprintf(buf, cap, "%.0f", v);
+	else if (step >= 0.1)
+		snprintf(buf, cap, "%.1f", v);
+	else
+		snprintf(buf, cap, "%.2f", v);
+}
+
+static void draw_axes(FILE *f, const struct axes *a, const char *title, const char *xlabel,
+                      const char *ylabel)
+{
+	double xs = nice_step(a->xmax, 8), ys = nice_step(a->ymax, 5);
+	char t[32];
+	fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"15\" font-weight=\"bold\">%s</text>\n",
+	        a->x0, a->y0 - 22, title);
+	fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#fafafa\" "
+	        "stroke=\"#999\"/>\n", a->x0, a->y0, a->w, a->h);
+	for (double v = 0; v <= a->xmax * 1.0001 && xs > 0; v += xs) {
+		double x = px(a, v);
+		fmt_tick(t, sizeof t, v, xs);
+		fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e2e2e2\"/>\n",
+		        x, a->y0, x, a->y0 + a->h);
+		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"middle\">%s"
+		        "</text>\n", x, a->y0 + a->h + 16, t);
+	}
+	for (double v = 0; v <= a->ymax * 1.0001 && ys > 0; v += ys) {
+		double y = py(a, v);
+		fmt_tick(t, sizeof t, v, ys);
+		fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e2e2e2\"/>\n",
+		        a->x0, y, a->x0 + a->w, y);
+		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\">%s</text>\n",
+		        a->x0 - 6, y + 4, t);
+	}
+	fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" text-anchor=\"middle\">%s</text>\n",
+	        a->x0 + a->w / 2, a->y0 + a->h + 38, xlabel);
+	fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" text-anchor=\"middle\" "
+	        "transform=\"rotate(-90 %.1f %.1f)\">%s</text>\n", a->x0 - 58, a->y0 + a->h / 2,
+	        a->x0 - 58, a->y0 + a->h / 2, ylabel);
+}
+
+static void sessions_chart(FILE *f, const struct meshsim_result *r, double top)
+{
+	struct axes a = { ML, top + MT, SVG_W - ML - MR, PANEL_H - MT - MB, 0, 0 };
+	const struct meshsim_point *pts = r->curve;
+	size_t n = r->ncurve;
+	char title[160];
+	for (size_t i = 0; i < n; i++)
+		if (pts[i].ms / 1000.0 > a.xmax)
+			a.xmax = pts[i].ms / 1000.0;
+	if (a.xmax <= 0)
+		a.xmax = 1;
+	a.ymax = r->sessions_full > 0 ? (double)r->sessions_full * 1.05 : 1;
+	snprintf(title, sizeof title, "Sessions over time (%s, n=%d, seed %llu)", r->scenario, r->n,
+	         (unsigned long long)r->seed);
+	draw_axes(f, &a, title, "time since the first node started (s)",
+	          "live sessions (node, peer)");
+	fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#2a7\" "
+	        "stroke-dasharray=\"6 4\"/>\n", a.x0, py(&a, (double)r->sessions_full),
+	        a.x0 + a.w, py(&a, (double)r->sessions_full));
+	fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"#2a7\" text-anchor=\"end\">"
+	        "full mesh: %ld</text>\n", a.x0 + a.w - 4, py(&a, (double)r->sessions_full) - 5,
+	        r->sessions_full);
+	if (n > 0) {
+		/* a step line: a count holds until the next sample */
+		fprintf(f, "<polyline fill=\"none\" stroke=\"#1f5fbf\" stroke-width=\"1.6\" points=\"");
+		for (size_t i = 0; i < n; i++) {
+			double x = px(&a, pts[i].ms / 1000.0), y = py(&a, (double)pts[i].count);
+			if (i > 0)
+				fprintf(f, "%.1f,%.1f ", x, py(&a, (double)pts[i - 1].count));
+			fprintf(f, "%.1f,%.1f ", x, y);
+		}
+		fputs("\"/>\n", f);
+	}
+	if (r->converged) {
+		double x = px(&a, r->convergence_ms / 1000.0);
+		fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#c33\" "
+		        "stroke-dasharray=\"3 3\"/>\n", x, a.y0, x, a.y0 + a.h);
+		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"#c33\">converged "
+		        "%.0f ms</text>\n", x + 4, a.y0 + 14, r->convergence_ms);
+	}
+}
+
+static void latency_chart(FILE *f, const struct meshsim_result *r, double top)
+{
+	struct axes a = { ML, top + MT, SVG_W - ML - MR, PANEL_H - MT - MB, 0, 100 };
+	size_t n = r->nlat;
+	char title[160];
+	a.xmax = r->lat_max > 0 ? r->lat_max * 1.02 : 1;
+	snprintf(title, sizeof title, "Delivery latency, cumulative (%zu deliveries: p50 %.2f, "
+	         "p95 %.2f, p99 %.2f, max %.2f ms)", n, r->lat_p50, r->lat_p95, r->lat_p99,
+	         r->lat_max);
+	draw_axes(f, &a, title, "latency from send to receipt (ms)",
+	          "deliveries at or below (%)");
+	/* at most ~2000 points: the CDF of a sorted array sampled evenly by rank */
+	size_t stride = n > 2000 ? n / 2000 : 1;
+	fprintf(f, "<polyline fill=\"none\" stroke=\"#b5531c\" stroke-width=\"1.6\" points=\"%.1f,%.1f ",
+	        px(&a, 0), py(&a, 0));
+	for (size_t i = 0; i < n; i += stride) {
+		fprintf(f, "%.1f,%.1f ", px(&a, r->latencies_ms[i]),
+		        py(&a, 100.0 * (double)(i + 1) / (double)n));
+	}
+	fprintf(f, "%.1f,%.1f\"/>\n", px(&a, r->latencies_ms[n - 1]), py(&a, 100));
+	const double marks[3] = { r->lat_p50, r->lat_p95, r->lat_p99 };
+	const char *names[3] = { "p50", "p95", "p99" };
+	for (int i = 0; i < 3; i++) {
+		double x = px(&a, marks[i]);
+		fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#777\" "
+		        "stroke-dasharray=\"2 3\"/>\n", x, a.y0, x, a.y0 + a.h);
+		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" fill=\"#555\">%s</text>\n",
+		        x + 3, a.y0 + a.h - 6 - 12.0 * i, names[i]);
+	}
+}
+
+int meshsim_report_svg(const char *path, const struct meshsim_result *r)
+{
+	bool lat = r->nlat > 0;
+	double h = PANEL_H * (lat ? 2 : 1) + 40;
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%.0f\" "
+	        "viewBox=\"0 0 %d %.0f\" font-family=\"sans-serif\">\n", SVG_W, h, SVG_W, h);
+	fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
+	sessions_chart(f, r, 0);
+	if (lat)
+		latency_chart(f, r, PANEL_H);
+	fprintf(f, "<text x=\"%d\" y=\"%.0f\" font-size=\"11\" fill=\"#555\">meshsim %s: %s, "
+	        "%d nodes%s, %s</text>\n", ML, h - 12, r->version, r->scenario, r->n,
+	        r->inproc ? " in-process" : "", r->ok ? "every invariant held" :
+	        "INVARIANTS VIOLATED (see the report)");
+	fputs("</svg>\n", f);
+	if (ferror(f)) {
+		fclose(f);
+		errno = EIO;
+		return -1;
+	}
+	return fclose(f) == 0 ? 0 : -1;
+}

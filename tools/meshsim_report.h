@@ -1,0 +1,102 @@
+/*
+ * meshsim_report: what a run found, and the three ways meshsim shows it: the summary table on
+ * stdout, the JSON report (--json, schema in docs/meshsim.md) and the SVG picture (--plot). The
+ * core fills struct meshsim_result once the run is over; nothing here decides pass or fail.
+ */
+#ifndef MESHSIM_REPORT_H
+#define MESHSIM_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct meshsim_point {
+	double ms;
+	long count;
+};
+
+struct meshsim_node_usage {
+	char name[16];
+	double cpu_s;
+	long max_rss_kb;
+	int restarts;
+};
+
+struct meshsim_cycle {
+	char name[16];
+	double kill_ms, restart_ms, ready_ms, reconverge_ms;   /* -1: did not happen */
+};
+
+struct meshsim_result {
+	const char *version;
+	const char *scenario;
+	int n, hosts;
+	uint64_t seed;
+	bool inproc;
+	double loss_pct;
+	unsigned delay_ms, jitter_ms;
+	uint32_t beacon_ms, heartbeat_ms, evasive_ms, expired_ms;
+	uint16_t mcast_port;
+	double deadline_s;
+
+	bool converged;
+	double convergence_ms;            /* -1 if not converged */
+	double ready_ms;                  /* last node ready; -1 if some never were */
+	long sessions_full;               /* n * (n - 1) */
+	struct meshsim_point *curve;      /* sampled every MESHSIM_SAMPLE_MS */
+	size_t ncurve;
+	struct meshsim_point *steps;      /* every change, at its event's time (1 ms resolution) */
+	size_t nsteps;
+
+	bool has_messages;
+	long messages;                    /* sent */
+	long send_failures;
+	size_t size;
+	double rate;
+	long deliveries_expected, deliveries, losses, duplicates, order_violations;
+	long deliveries_total;            /* every delivery of a message to its intended receiver */
+	long misdeliveries;               /* to the sender itself, or a whisper to a non-target */
+	long dropped_events;              /* DROPPED events the senders reported */
+	long payload_errors;
+	double *latencies_ms;             /* sorted, one per first delivery to an intended receiver */
+	size_t nlat;
+	double lat_p50, lat_p95, lat_p99, lat_max, lat_mean;
+	double throughput_per_s;
+
+	struct meshsim_node_usage *nodes;
+	size_t nnodes;
+	bool usage_shared;                /* in-process: process totals divided by n */
+	double cpu_mean, cpu_max, rss_mean, rss_max;
+	double observer_cpu_s;            /* meshsim itself (process mode) */
+
+	bool has_churn;
+	int kills;
+	struct meshsim_cycle *cycles;
+	size_t ncycles;
+	long churn_unchecked;             /* not connected at send time */
+	long churn_excluded;              /* sent within a window around a kill or restart */
+	long churn_excused;               /* the sender reported DROPPED for that receiver */
+	long exits_seen, reenters_seen;
+	double window_ms;
+
+	bool has_partition;
+	double detect_ms, reconverge_ms;  /* -1: not reached */
+
+	long spurious_exits;
+	long evasive_events;
+	double duration_ms;
+	const char *fault;                /* --inject-fault (tests only), or NULL */
+	char **violations;
+	size_t nviolations;
+	bool ok;
+};
+
+/* The p-th percentile (0..100, nearest rank) of sorted values. 0 if n == 0. */
+double meshsim_report_percentile(const double *sorted, size_t n, double p);
+void meshsim_report_table(FILE *f, const struct meshsim_result *r);
+/* 0, or -1 with errno set. */
+int meshsim_report_json(const char *path, const struct meshsim_result *r);
+int meshsim_report_svg(const char *path, const struct meshsim_result *r);
+
+#endif
