@@ -33,8 +33,8 @@
 #define TICK_MS 20
 #define STALL_RETRY_MS 5
 #define RATE_SLOTS 64
-#define RATE_PER_SEC 10.0
-#define RATE_BURST 20.0
+#define RATE_PER_SEC 20.0
+#define RATE_BURST 40.0
 #define EVENT_DROP_REASON_FULL "send queue full"
 
 /* HELLO token bucket per source address (protocol section 4). */
@@ -818,20 +818,56 @@ static size_t halfopen_from(struct mesh *m, const char *addr)
 	return h.n;
 }
 
+struct oldest_hs {
+	struct session *s;
+};
+
+static void find_oldest_halfopen(struct session *s, void *arg)
+{
+	struct oldest_hs *o = arg;
+	if (s->role == NOISE_RESPONDER && s->state == SESSION_RESP_SENT_REPLY &&
+	    (!o->s || s->created_ms < o->s->created_ms))
+		o->s = s;
+}
+
+/* All answered slots are taken: give the newcomer the slot of the oldest answered handshake.
+ * A real handshake finishes within a round trip, so a flood that keeps the slots full evicts
+ * mostly its own half-open sessions, while refusing newcomers would lock out every peer. */
+static bool evict_oldest_halfopen(struct mesh *m, uint64_t now)
+{
+	struct oldest_hs o = { NULL };
+	session_table_each(&m->sessions, find_oldest_halfopen, &o);
+	if (!o.s)
+		return false;
+	m->stats.handshakes_failed++;
+	close_session(m, o.s, NULL, now);
+	return true;
+}
+
 static void on_hello(struct mesh *m, const struct wire_frame *f, const uint8_t *rid,
                      size_t rid_len, const char *addr, uint64_t now)
 {
 	size_t hlen, nlen, flen;
 	struct session *s;
-	if (!rate_allow(m, addr, now)) {
+	/* Per-address limits stop a few LAN hosts from taking every handshake slot. Loopback is
+	 * exempt: there every node of this host shares one address (several applications, or a
+	 * simulation), and a local attacker has better tools than HELLOs. */
+	bool local = strncmp(addr, "127.", 4) == 0;
+	if (!local && !rate_allow(m, addr, now)) {
 		m->stats.hellos_limited++;
 		droplog(m, LK_RATE, now, "handshake from %s over the rate limit: dropped", addr);
 		return;
 	}
-	if (m->hs_in >= MESH_MAX_HANDSHAKES_IN || halfopen_from(m, addr) >= MESH_MAX_HALFOPEN_PER_ADDR) {
+	if (!local && halfopen_from(m, addr) >= MESH_MAX_HALFOPEN_PER_ADDR) {
 		m->stats.hellos_limited++;
-		droplog(m, LK_RATE, now, "too many handshakes in progress (from %s or in all): "
-		        "HELLO dropped", addr);
+		droplog(m, LK_RATE, now, "too many handshakes in progress from %s: HELLO dropped",
+		        addr);
+		return;
+	}
+	if (m->hs_in >= MESH_MAX_HANDSHAKES_IN && !evict_oldest_halfopen(m, now)) {
+		m->stats.hellos_limited++;
+		droplog(m, LK_RATE, now, "%d handshakes in progress: HELLO from %s dropped",
+		        MESH_MAX_HANDSHAKES_IN, addr);
 		return;
 	}
 	if (rid_len == 0 || rid_len > SESSION_MAX_RID)

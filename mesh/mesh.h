@@ -24,7 +24,7 @@
 #define MESH_MAX_PAYLOAD 1048576u       /* docs/protocol.md section 6 */
 #define MESH_MAX_HANDSHAKES_IN 128      /* answered and in progress at once (section 4) */
 #define MESH_MAX_HANDSHAKES_OUT 128     /* initiated and in progress at once */
-#define MESH_MAX_HALFOPEN_PER_ADDR 8    /* answered handshakes in progress per source address */
+#define MESH_MAX_HALFOPEN_PER_ADDR 32   /* answered handshakes in progress per source address */
 #define MESH_MAX_SESSIONS 8192
 #define MESH_ZMQ_HWM 256                /* ZMQ_SNDHWM and ZMQ_RCVHWM, in frames */
 #define MESH_KEYLEN 32
