@@ -1,5 +1,6 @@
 /*
- * json: output-side JSON helpers for the meshnode program (see json.h for the invariants).
+ * json: output-side JSON helpers for the meshnode program, and the terminal-safe form of the
+ * same untrusted text (see json.h for the invariants).
  */
 #include "json.h"
 
@@ -270,4 +271,90 @@ void json_base64(struct json_buf *b, const void *data, size_t len)
 	*w++ = '"';
 	b->len = (size_t)(w - b->p);
 	b->p[b->len] = '\0';
+}
+
+/* ---- Text for a terminal ---------------------------------------------------------------- */
+
+static const char REPLACEMENT[] = "\xef\xbf\xbd";   /* U+FFFD */
+
+/* Bidirectional overrides and isolates can make a name or message display as something
+ * else ("evil" shown as "live"), so they never reach the terminal. */
+static bool is_bidi_control(const unsigned char *s, size_t n)
+{
+	if (n == 2)
+		return s[0] == 0xd8 && s[1] == 0x9c;                          /* U+061C */
+	if (n != 3 || s[0] != 0xe2)
+		return false;
+	if (s[1] == 0x80)
+		return s[2] == 0x8e || s[2] == 0x8f ||                        /* U+200E, U+200F */
+		       (s[2] >= 0xa8 && s[2] <= 0xae);                        /* U+2028..U+202E */
+	return s[1] == 0x81 && s[2] >= 0xa6 && s[2] <= 0xa9;              /* U+2066..U+2069 */
+}
+
+/* The non-ASCII unit at the start of s (len > 0, s[0] >= 0x80): returns how many bytes it
+ * takes and sets *keep when they may reach the terminal as they are. */
+static size_t term_unit(const unsigned char *s, size_t len, bool *keep)
+{
+	size_t n = json_utf8_seq(s, len);
+	if (n == 0) {
+		*keep = false;
+		return 1;
+	}
+	*keep = !(n == 2 && s[0] == 0xc2 && s[1] < 0xa0) && !is_bidi_control(s, n);
+	return n;
+}
+
+void json_term(struct json_buf *b, const void *s, size_t len, bool multiline)
+{
+	const unsigned char *p = s;
+	size_t i = 0;
+	while (i < len) {
+		size_t run = i;
+		while (run < len && p[run] >= 0x20 && p[run] < 0x7f)
+			run++;
+		if (run > i) {
+			json_raw_n(b, p + i, run - i);
+			i = run;
+			continue;
+		}
+		unsigned char c = p[i];
+		if (c < 0x20 || c == 0x7f) {
+			if (multiline && c == '\n') {
+				json_raw(b, "\n    ");
+			} else if (multiline && c == '\t') {
+				json_raw(b, "\t");
+			} else {
+				char caret[2] = { '^', (char)(c ^ 0x40) };
+				json_raw_n(b, caret, 2);
+			}
+			i++;
+			continue;
+		}
+		bool keep;
+		size_t n = term_unit(p + i, len - i, &keep);
+		if (keep)
+			json_raw_n(b, p + i, n);
+		else
+			json_raw(b, REPLACEMENT);
+		i += n;
+	}
+}
+
+bool json_term_clean(const void *s, size_t len)
+{
+	const unsigned char *p = s;
+	size_t i = 0;
+	while (i < len) {
+		if (p[i] < 0x20 || p[i] == 0x7f)
+			return false;
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
+		bool keep;
+		i += term_unit(p + i, len - i, &keep);
+		if (!keep)
+			return false;
+	}
+	return true;
 }

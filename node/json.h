@@ -1,13 +1,17 @@
 /*
  * json: just enough JSON for the meshnode program's output (docs/usage.md, "JSON output"): a
  * growable byte buffer, string escaping that turns any bytes into valid JSON, and RFC 4648
- * base64. There is no parser: meshnode reads plain command lines, never JSON.
+ * base64. There is no parser: meshnode reads plain command lines, never JSON. The same buffer
+ * also builds the text lines for people, so the escaping of untrusted text for a terminal
+ * (json_term()) lives here too, where it can be tested beside the JSON escaping.
  *
  * Invariants:
  * - json_str() always writes a valid JSON string, whatever the input: peer names and messages
  *   are untrusted, so control characters, C1 controls, DEL and the JavaScript line separators
  *   U+2028/U+2029 are escaped, and every byte that is not part of well-formed UTF-8 becomes
  *   \ufffd. Well-formed UTF-8 passes through unchanged.
+ * - json_term() never passes on a byte that could drive a terminal: C0 controls and DEL become
+ *   caret notation, C1 controls, bidirectional controls and malformed UTF-8 become U+FFFD.
  * - A buffer that failed to grow stays failed (and keeps what it had) until json_buf_clear(),
  *   so a caller checks `failed` once, after building a whole line.
  * - The buffer may hold message plaintext, so its old memory is wiped when it grows and when
@@ -44,6 +48,16 @@ void json_u64(struct json_buf *b, uint64_t v);
 void json_bool(struct json_buf *b, bool v);
 /* Appends a quoted RFC 4648 base64 string (standard alphabet, '=' padding). */
 void json_base64(struct json_buf *b, const void *data, size_t len);
+
+/* Appends len untrusted bytes in a form that cannot drive a terminal (docs/usage.md, "What the
+ * interactive screen shows"): C0 controls and DEL become caret notation ("^[" for ESC), C1
+ * controls (U+0080..U+009F), bidirectional controls (U+061C, U+200E, U+200F, U+2028..U+202E,
+ * U+2066..U+2069) and every byte that is not part of well-formed UTF-8 become U+FFFD. With
+ * multiline, a newline stays a newline followed by four spaces of indent (so a message cannot
+ * forge a line of ours) and a tab stays a tab; without it they are ^J and ^I. */
+void json_term(struct json_buf *b, const void *s, size_t len, bool multiline);
+/* True when json_term(b, s, len, false) would append s unchanged. */
+bool json_term_clean(const void *s, size_t len);
 
 /* Length of the base64 text of len bytes (without quotes or NUL); SIZE_MAX if it overflows. */
 size_t json_base64_len(size_t len);

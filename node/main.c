@@ -9,7 +9,8 @@
  *   the SIGINT/SIGTERM/SIGWINCH handler writes to, and (on a terminal) a pipe that carries the
  *   node's log lines, so no other thread ever writes to the terminal while editline owns it.
  * - Everything a peer chose (its name, groups and payloads) is untrusted: in JSON it goes
- *   through json_str(), on a terminal through term_safe(), never out raw.
+ *   through json_str(), in the text modes (terminal and plain) through json_term(), and so
+ *   never out raw. Tab completion offers only names that json_term() would leave unchanged.
  * - Lines read from stdin and output lines may hold message plaintext; their buffers are
  *   wiped before they are freed or reused.
  * - Only main() exits, after meshnode_destroy() has wiped the node's keys.
@@ -22,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -80,6 +82,11 @@ struct linebuf {
 	bool discarding;    /* dropping the rest of an overlong line */
 };
 
+struct slice {
+	const char *p;
+	size_t len;
+};
+
 struct app {
 	struct meshnode *n;
 	enum mode mode;
@@ -87,6 +94,7 @@ struct app {
 	bool running;
 	int exit_code;
 	bool out_broken;                         /* stdout can no longer be written */
+	char last_error[128];                    /* reason of the node's last ERROR event */
 	char current[MESHNODE_MAX_GROUP + 1];    /* where a line without '/' goes; "" if none */
 	struct json_buf out;                     /* the output line being built */
 	struct json_buf scratch;
@@ -94,26 +102,24 @@ struct app {
 	bool stdin_open;
 	bool rl_installed;
 	bool rl_shown;                           /* the prompt and input line are on screen */
-	char prompt[4 * MESHNODE_MAX_GROUP + 8]; /* term_safe() may triple a group name */
+	char prompt[4 * MESHNODE_MAX_GROUP + 8]; /* json_term() may triple a group name */
 	int log_level;
 	int sig_rd, sig_wr;
 	int log_rd, log_wr;
 	char logbuf[2 * LOG_LINE_MAX];
 	size_t loglen;
-	/* Completion candidates, rebuilt on each Tab. */
+	/* Completion candidates, rebuilt on each Tab, and the argument typed so far. */
 	char **cand;
 	size_t ncand;
+	struct slice typed;
+	size_t typed_skip;
+	bool cand_peers;                         /* the candidates are PEER arguments */
 };
 
 /* editline calls back without a user pointer, so its callbacks find the app here. */
 static struct app *g_app;
 /* The signal handler's only state; set before the handler is installed. */
 static int g_sig_wr = -1;
-
-struct slice {
-	const char *p;
-	size_t len;
-};
 
 /* ---- Options ---------------------------------------------------------------------------- */
 
@@ -147,8 +153,8 @@ static const struct option long_options[] = {
 static void print_usage(FILE *f)
 {
 	fputs("usage: meshnode [options]\n"
-	      "  --name NAME            node name shown to peers (1..64 bytes UTF-8;\n"
-	      "                         default node-<first 8 hex digits of the ID>)\n"
+	      "  --name NAME            node name shown to peers (1..64 bytes UTF-8, no control\n"
+	      "                         characters; default node-<first 8 hex digits of the ID>)\n"
 	      "  --iface IFACE          interface name or IPv4 address (default: first up,\n"
 	      "                         multicast, non-loopback interface)\n"
 	      "  --port PORT            TCP port of the ROUTER socket (default 0 = ephemeral)\n"
@@ -160,7 +166,7 @@ static void print_usage(FILE *f)
 	      "  --beacon-interval MS   default 1000\n"
 	      "  --heartbeat MS         default 1000\n"
 	      "  --evasive MS           default 3000\n"
-	      "  --expired MS           default 10000\n"
+	      "  --expired MS           default 10000; heartbeat < evasive < expired\n"
 	      "  --group G              join G at start (repeatable)\n"
 	      "  --log-level LEVEL      error|warn|info|debug (default info); logs go to stderr\n"
 	      "  --json                 JSON lines on stdout, commands on stdin\n"
@@ -172,13 +178,19 @@ static void print_usage(FILE *f)
 	      f);
 }
 
-/* Says what was wrong, quoting the offending argument if there is one. */
+/* Says what was wrong, quoting the offending argument if there is one. The argument is
+ * escaped: a name refused for its control characters must not drive the terminal. */
 static int usage_error(const char *what, const char *arg)
 {
-	if (arg)
-		fprintf(stderr, "meshnode: %s: '%s'\n", what, arg);
-	else
+	if (arg) {
+		struct json_buf b;
+		json_buf_init(&b);
+		json_term(&b, arg, strlen(arg), false);
+		fprintf(stderr, "meshnode: %s: '%s'\n", what, b.failed || !b.p ? "" : b.p);
+		json_buf_free(&b);
+	} else {
 		fprintf(stderr, "meshnode: %s\n", what);
+	}
 	fputs("Try 'meshnode --help'.\n", stderr);
 	return EXIT_USAGE;
 }
@@ -196,10 +208,19 @@ static bool parse_ulong(const char *s, unsigned long min, unsigned long max, uns
 	return true;
 }
 
+/* The node's rule for names and groups (docs/protocol.md): UTF-8 without C0, DEL or C1
+ * controls. Checked here too so that a bad one is a usage error, not a runtime failure. */
 static bool valid_label(const char *s, size_t max)
 {
 	size_t len = strlen(s);
-	return len >= 1 && len <= max && json_is_text(s, len);
+	if (len < 1 || len > max || !json_is_text(s, len))
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c == 0x7f || (c == 0xc2 && (unsigned char)s[i + 1] < 0xa0))
+			return false;
+	}
+	return true;
 }
 
 /* Returns -1 to go on, or the exit code (0 after --help or --version). */
@@ -215,7 +236,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		switch (c) {
 		case OPT_NAME:
 			if (!valid_label(optarg, MESHNODE_MAX_NAME))
-				return usage_error("--name must be 1..64 bytes of UTF-8", optarg);
+				return usage_error("--name must be 1..64 bytes of UTF-8 without control "
+				                   "characters", optarg);
 			o->cfg.name = optarg;
 			break;
 		case OPT_IFACE:
@@ -270,7 +292,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_GROUP:
 			if (!valid_label(optarg, MESHNODE_MAX_GROUP))
-				return usage_error("--group must be 1..64 bytes of UTF-8", optarg);
+				return usage_error("--group must be 1..64 bytes of UTF-8 without control "
+				                   "characters", optarg);
 			if (o->ngroups == MESHNODE_MAX_GROUPS)
 				return usage_error("at most 256 --group options", NULL);
 			o->groups[o->ngroups++] = optarg;
@@ -307,76 +330,22 @@ static int parse_options(int argc, char **argv, struct options *o)
 	}
 	if (optind < argc)
 		return usage_error("unexpected argument", argv[optind]);
+	/* The node refuses these too, but only as a runtime failure (exit code 1). */
+	uint32_t heartbeat = o->cfg.heartbeat_ms ? o->cfg.heartbeat_ms : 1000;
 	uint32_t evasive = o->cfg.evasive_ms ? o->cfg.evasive_ms : 3000;
 	uint32_t expired = o->cfg.expired_ms ? o->cfg.expired_ms : 10000;
-	if (evasive >= expired)
-		return usage_error("--evasive must be shorter than --expired", NULL);
+	if (heartbeat >= evasive || evasive >= expired) {
+		char msg[160];
+		snprintf(msg, sizeof msg, "intervals must satisfy --heartbeat < --evasive < --expired "
+		         "(got %" PRIu32 ", %" PRIu32 ", %" PRIu32 " ms)", heartbeat, evasive, expired);
+		return usage_error(msg, NULL);
+	}
 	return -1;
 }
 
 /* ---- Terminal-safe text ------------------------------------------------------------------ */
 
-static const char REPLACEMENT[] = "\xef\xbf\xbd";   /* U+FFFD */
-
-/* Bidirectional overrides and isolates can make a name or message display as something
- * else ("evil" shown as "live"), so they never reach the terminal. */
-static bool is_bidi_control(const unsigned char *s, size_t n)
-{
-	if (n == 2)
-		return s[0] == 0xd8 && s[1] == 0x9c;                          /* U+061C */
-	if (n != 3 || s[0] != 0xe2)
-		return false;
-	if (s[1] == 0x80)
-		return s[2] == 0x8e || s[2] == 0x8f ||                        /* U+200E, U+200F */
-		       (s[2] >= 0xa8 && s[2] <= 0xae);                        /* U+2028..U+202E */
-	return s[1] == 0x81 && s[2] >= 0xa6 && s[2] <= 0xa9;              /* U+2066..U+2069 */
-}
-
-/* Appends s to b in a form that cannot drive the terminal: control characters become caret
- * notation (^[), malformed UTF-8, C1 controls and bidi controls become U+FFFD. With multiline,
- * a newline stays a newline but the next line is indented, so a message cannot forge a line
- * that looks like one of ours ("* bob entered"). */
-static void term_safe(struct json_buf *b, const void *s, size_t len, bool multiline)
-{
-	const unsigned char *p = s;
-	size_t i = 0;
-	while (i < len) {
-		size_t run = i;
-		while (run < len && p[run] >= 0x20 && p[run] < 0x7f)
-			run++;
-		if (run > i) {
-			json_raw_n(b, p + i, run - i);
-			i = run;
-			continue;
-		}
-		unsigned char c = p[i];
-		if (c < 0x20 || c == 0x7f) {
-			if (multiline && c == '\n') {
-				json_raw(b, "\n    ");
-			} else if (multiline && c == '\t') {
-				json_raw(b, "\t");
-			} else {
-				char caret[2] = { '^', (char)(c ^ 0x40) };
-				json_raw_n(b, caret, 2);
-			}
-			i++;
-			continue;
-		}
-		size_t n = json_utf8_seq(p + i, len - i);
-		if (n == 0) {
-			json_raw(b, REPLACEMENT);
-			i++;
-		} else if ((n == 2 && c == 0xc2 && p[i + 1] < 0xa0) || is_bidi_control(p + i, n)) {
-			json_raw(b, REPLACEMENT);
-			i += n;
-		} else {
-			json_raw_n(b, p + i, n);
-			i += n;
-		}
-	}
-}
-
-/* Display columns of text that went through term_safe(): one per code point, which is right
+/* Display columns of text that went through json_term(): one per code point, which is right
  * for everything but wide (CJK) and combining characters, good enough for a table. */
 static size_t text_width(const char *s, size_t len)
 {
@@ -436,11 +405,13 @@ static void emit(struct app *a, FILE *f)
 		fwrite(a->out.p, 1, a->out.len, f);
 	fflush(f);
 	if (ferror(f)) {
+		int err = errno;
 		clearerr(f);
-		if (f == stdout) {
+		if (f == stdout && !a->out_broken) {
 			/* Nobody reads us any more (a JSON client has gone): stop, and say so in
 			 * the exit code, since output was lost. */
 			a->out_broken = true;
+			fprintf(stderr, "meshnode: cannot write to stdout: %s\n", strerror(err));
 			app_stop(a, EXIT_RUNTIME);
 		}
 	}
@@ -455,18 +426,18 @@ static void put_name(struct app *a, const uint8_t id[MESHNODE_IDLEN], const char
 	static const char *const palette[] = { "32", "33", "34", "35", "36",
 	                                       "92", "93", "94", "95", "96" };
 	color(a, palette[id[0] % (sizeof palette / sizeof palette[0])]);
-	term_safe(&a->out, name, len, false);
+	json_term(&a->out, name, len, false);
 	color_off(a);
 }
 
 static void put_safe(struct app *a, const char *s, size_t len)
 {
-	term_safe(&a->out, s, len, false);
+	json_term(&a->out, s, len, false);
 }
 
 static void put_cstr(struct app *a, const char *s)
 {
-	term_safe(&a->out, s, strlen(s), false);
+	json_term(&a->out, s, strlen(s), false);
 }
 
 /* ---- JSON lines -------------------------------------------------------------------------- */
@@ -526,7 +497,7 @@ static void report_error(struct app *a, const char *msg, size_t len)
 	json_buf_clear(&a->out);
 	color(a, "31");
 	json_raw(&a->out, "error: ");
-	term_safe(&a->out, msg, len, false);
+	json_term(&a->out, msg, len, false);
 	color_off(a);
 	json_raw(&a->out, "\n");
 	emit(a, stderr);
@@ -655,7 +626,7 @@ static void json_event(struct app *a, const struct meshnode_event *ev)
 static void human_payload(struct app *a, const uint8_t *data, size_t len)
 {
 	if (json_is_text(data, len)) {
-		term_safe(&a->out, data, len, true);
+		json_term(&a->out, data, len, true);
 	} else {
 		json_raw(&a->out, "(");
 		json_u64(&a->out, len);
@@ -758,17 +729,21 @@ static void print_event(struct app *a, const struct meshnode_event *ev)
 		human_event(a, ev);
 }
 
-/* Returns false once no event is left. */
-static bool drain_events(struct app *a, int max)
+/* Prints up to max events (all with max < 0) and returns how many there were. */
+static int drain_events(struct app *a, int max)
 {
-	for (int i = 0; max < 0 || i < max; i++) {
+	int i = 0;
+	for (; max < 0 || i < max; i++) {
 		struct meshnode_event *ev = meshnode_next_event(a->n, 0);
 		if (!ev)
-			return false;
+			break;
+		if (ev->type == MESHNODE_EV_ERROR)
+			snprintf(a->last_error, sizeof a->last_error, "%s",
+			         ev->reason ? ev->reason : "unknown");
 		print_event(a, ev);
 		meshnode_event_destroy(&ev);
 	}
-	return true;
+	return i;
 }
 
 /* ---- Prompt ------------------------------------------------------------------------------ */
@@ -781,7 +756,7 @@ static void update_prompt(struct app *a)
 		struct json_buf b;
 		json_buf_init(&b);
 		json_raw(&b, "[");
-		term_safe(&b, a->current, strlen(a->current), false);
+		json_term(&b, a->current, strlen(a->current), false);
 		json_raw(&b, "]> ");
 		if (!b.failed && b.len < sizeof a->prompt)
 			memcpy(a->prompt, b.p, b.len + 1);
@@ -865,7 +840,8 @@ static bool group_arg(struct app *a, struct slice t, char out[MESHNODE_MAX_GROUP
 		return false;
 	}
 	if (t.len > MESHNODE_MAX_GROUP || memchr(t.p, '\0', t.len)) {
-		errorf(a, "group names are 1..%d bytes of UTF-8", MESHNODE_MAX_GROUP);
+		errorf(a, "group names are 1..%d bytes of UTF-8 without control characters",
+		       MESHNODE_MAX_GROUP);
 		return false;
 	}
 	memcpy(out, t.p, t.len);
@@ -895,8 +871,9 @@ static bool hex_prefix_of(struct slice t, const char *hex)
 	return true;
 }
 
+/* Lists the peers that what could name; hint (or NULL) says how to pick one. */
 static void report_ambiguous(struct app *a, struct slice what, const struct meshnode_peer *peers,
-                             const size_t *idx, size_t nidx)
+                             const size_t *idx, size_t nidx, const char *hint)
 {
 	struct json_buf m;
 	json_buf_init(&m);
@@ -912,6 +889,8 @@ static void report_ambiguous(struct app *a, struct slice what, const struct mesh
 		json_raw_n(&m, p->id_hex, ID_SHORT);
 		json_raw(&m, "...)");
 	}
+	if (hint)
+		json_raw(&m, hint);
 	if (m.failed)
 		errorf(a, "ambiguous name '%.*s'", shown(what.len), what.p);
 	else
@@ -920,18 +899,68 @@ static void report_ambiguous(struct app *a, struct slice what, const struct mesh
 }
 
 /*
- * Finds the peer that arg names: first by exact name, then as a hex prefix (>= 4 digits) of
- * its ID. With with_text, arg is "NAME TEXT" and the name is the longest peer name that arg
- * starts with followed by a blank, so that names with spaces work; *used says how much of arg
- * the name took. On success copies the peer into *out (without its groups) and returns true;
- * otherwise reports why.
+ * Takes the PEER argument of /msg or /verify off the front of *s (docs/usage.md, "PEER"): a
+ * name in double quotes, which may hold blanks and ends at the next '"', or else the first
+ * word. We never guess where a name with blanks ends from the peers we know: with peers "bob"
+ * and "bob the", "/msg bob the code is 1234" must not become "code is 1234" for "bob the".
+ * Returns false after reporting a malformed argument.
  */
-static bool resolve_peer(struct app *a, struct slice arg, bool with_text,
-                         struct meshnode_peer *out, size_t *used)
+static bool take_peer_arg(struct app *a, struct slice *s, struct slice *out, bool *quoted)
+{
+	*s = skip_blanks(*s);
+	*quoted = s->len && s->p[0] == '"';
+	if (!*quoted) {
+		*out = take_token(s);
+		return true;
+	}
+	const char *close = memchr(s->p + 1, '"', s->len - 1);
+	if (!close) {
+		errorf(a, "the quoted peer name has no closing '\"'");
+		return false;
+	}
+	out->p = s->p + 1;
+	out->len = (size_t)(close - out->p);
+	size_t used = out->len + 2;
+	if (out->len == 0) {
+		errorf(a, "empty peer name \"\"");
+		return false;
+	}
+	if (used < s->len && !is_blank(s->p[used])) {
+		errorf(a, "a blank must follow the closing '\"' of the peer name");
+		return false;
+	}
+	s->p += used;
+	s->len -= used;
+	return true;
+}
+
+static bool name_is(const struct meshnode_peer *p, struct slice what)
+{
+	size_t nl = strnlen(p->name, sizeof p->name);
+	return nl == what.len && nl > 0 && memcmp(p->name, what.p, nl) == 0;
+}
+
+/* p's name is what, a blank, and more: what someone might type unquoted, wanting p. */
+static bool name_extends(const struct meshnode_peer *p, struct slice what)
+{
+	size_t nl = strnlen(p->name, sizeof p->name);
+	return nl > what.len && what.len > 0 && memcmp(p->name, what.p, what.len) == 0 &&
+	       is_blank(p->name[what.len]);
+}
+
+/*
+ * Finds the peer that the argument what (from take_peer_arg()) names: by exact name, else,
+ * unquoted, as a hex prefix (>= 4 digits) of its ID. With text_follows (/msg), an unquoted name
+ * is refused when another peer's name starts with it and a blank, since the user may have
+ * meant that one and its first word would then be sent as text. On success copies the peer
+ * into *out (without its groups) and returns true; otherwise reports why.
+ */
+static bool resolve_peer(struct app *a, struct slice what, bool quoted, bool text_follows,
+                         struct meshnode_peer *out)
 {
 	struct meshnode_peer *peers = NULL;
-	size_t count = 0, *idx = NULL, nidx = 0, best = 0;
-	bool ok = false;
+	size_t count = 0, *idx = NULL, nidx = 0;
+	bool ok = false, longer = false;
 
 	enum mesh_err rc = meshnode_peers(a->n, &peers, &count);
 	if (rc != MESH_OK) {
@@ -944,43 +973,36 @@ static bool resolve_peer(struct app *a, struct slice arg, bool with_text,
 		goto done;
 	}
 
-	/* Exact name. */
-	for (size_t i = 0; i < count; i++) {
-		size_t nl = strnlen(peers[i].name, sizeof peers[i].name);
-		bool match;
-		if (with_text)
-			match = nl <= arg.len && memcmp(arg.p, peers[i].name, nl) == 0 &&
-			        (nl == arg.len || is_blank(arg.p[nl]));
-		else
-			match = nl == arg.len && memcmp(arg.p, peers[i].name, nl) == 0;
-		if (!match || nl == 0 || nl < best)
-			continue;
-		if (nl > best) {
-			best = nl;
-			nidx = 0;
-		}
-		idx[nidx++] = i;
-	}
-	struct slice what = { arg.p, best };
+	for (size_t i = 0; i < count; i++)
+		if (name_is(&peers[i], what))
+			idx[nidx++] = i;
+	for (size_t i = 0; !quoted && i < count && !longer; i++)
+		longer = name_extends(&peers[i], what);
 
-	/* Hex prefix of the ID. */
-	if (nidx == 0) {
-		struct slice t = arg;
-		what = with_text ? take_token(&t) : arg;
-		if (hex_token(what))
-			for (size_t i = 0; i < count; i++)
-				if (hex_prefix_of(what, peers[i].id_hex))
-					idx[nidx++] = i;
+	if (nidx > 0 && longer && text_follows) {
+		for (size_t i = 0; i < count; i++)
+			if (name_extends(&peers[i], what))
+				idx[nidx++] = i;
+		report_ambiguous(a, what, peers, idx, nidx,
+		                 "; put a name with blanks in double quotes (/msg \"NAME\" TEXT) "
+		                 "or use an ID prefix");
+		goto done;
 	}
+	if (nidx == 0 && !quoted && hex_token(what))
+		for (size_t i = 0; i < count; i++)
+			if (hex_prefix_of(what, peers[i].id_hex))
+				idx[nidx++] = i;
 
 	if (nidx == 1) {
 		*out = peers[idx[0]];
 		out->groups = NULL;
 		out->ngroups = 0;
-		*used = (size_t)(what.p - arg.p) + what.len;
 		ok = true;
 	} else if (nidx > 1) {
-		report_ambiguous(a, what, peers, idx, nidx);
+		report_ambiguous(a, what, peers, idx, nidx, NULL);
+	} else if (longer) {
+		errorf(a, "no peer named '%.*s' (put a name with blanks in double quotes)",
+		       shown(what.len), what.p);
 	} else {
 		errorf(a, "no peer named '%.*s'", shown(what.len), what.p);
 	}
@@ -1022,8 +1044,8 @@ static void do_join(struct app *a, const char *g)
 		errorf(a, "cannot join '%s': at most %d groups", g, MESHNODE_MAX_GROUPS);
 		break;
 	case MESH_EINVAL:
-		errorf(a, "cannot join '%s': group names are 1..%d bytes of UTF-8", g,
-		       MESHNODE_MAX_GROUP);
+		errorf(a, "cannot join '%s': group names are 1..%d bytes of UTF-8 without control "
+		       "characters", g, MESHNODE_MAX_GROUP);
 		break;
 	default:
 		errorf(a, "cannot join '%s': %s", g, meshnode_strerror(rc));
@@ -1126,23 +1148,24 @@ static void cmd_shout(struct app *a, struct slice args)
 static void cmd_msg(struct app *a, struct slice args)
 {
 	struct meshnode_peer p;
-	size_t used = 0;
+	struct slice who;
+	bool quoted;
 	uint64_t id = 0;
 
-	args = skip_blanks(args);
 	if (all_blank(args)) {
 		errorf(a, "usage: /msg NAME TEXT");
 		return;
 	}
-	if (!resolve_peer(a, args, true, &p, &used))
+	if (!take_peer_arg(a, &args, &who, &quoted))
 		return;
-	struct slice rest = { args.p + used, args.len - used };
-	struct slice text = take_text(&rest);
+	struct slice text = take_text(&args);
 	if (text.len == 0) {
 		errorf(a, "usage: /msg NAME TEXT");
 		return;
 	}
 	if (!payload_fits(a, text.len))
+		return;
+	if (!resolve_peer(a, who, quoted, true, &p))
 		return;
 	enum mesh_err rc = meshnode_whisper(a->n, p.id, text.p, text.len, &id);
 	if (rc == MESH_ENOTFOUND) {
@@ -1175,15 +1198,21 @@ static void cmd_msg(struct app *a, struct slice args)
 static void cmd_verify(struct app *a, struct slice args)
 {
 	struct meshnode_peer p;
-	size_t used = 0;
+	struct slice who;
+	bool quoted;
 	char sas[32];
 
-	args = trim(args);
-	if (args.len == 0) {
+	if (all_blank(args)) {
 		errorf(a, "usage: /verify NAME");
 		return;
 	}
-	if (!resolve_peer(a, args, false, &p, &used))
+	if (!take_peer_arg(a, &args, &who, &quoted))
+		return;
+	if (!all_blank(args)) {
+		errorf(a, "usage: /verify NAME (put a name with blanks in double quotes)");
+		return;
+	}
+	if (!resolve_peer(a, who, quoted, false, &p))
 		return;
 	enum mesh_err rc = meshnode_sas(a->n, p.id, sas);
 	if (rc != MESH_OK) {
@@ -1254,19 +1283,19 @@ static void peer_cell(struct json_buf *b, const struct meshnode_peer *p, int col
 	json_buf_clear(b);
 	switch (col) {
 	case COL_NAME:
-		term_safe(b, FIELD(p->name), false);
+		json_term(b, FIELD(p->name), false);
 		break;
 	case COL_FP:
-		term_safe(b, FIELD(p->fingerprint), false);
+		json_term(b, FIELD(p->fingerprint), false);
 		break;
 	case COL_ENDPOINT:
-		term_safe(b, FIELD(p->endpoint), false);
+		json_term(b, FIELD(p->endpoint), false);
 		break;
 	case COL_GROUPS:
 		for (size_t g = 0; g < p->ngroups; g++) {
 			if (g)
 				json_raw(b, ",");
-			term_safe(b, FIELD(p->groups[g]), false);
+			json_term(b, FIELD(p->groups[g]), false);
 		}
 		if (p->ngroups == 0)
 			json_raw(b, "-");
@@ -1455,7 +1484,8 @@ static const char help_text[] =
 	"/join GROUP          join GROUP and make it the current group\n"
 	"/leave GROUP         leave GROUP\n"
 	"/shout GROUP TEXT    send TEXT to every member of GROUP\n"
-	"/msg NAME TEXT       send TEXT to one peer (NAME, or 4+ hex digits of its ID)\n"
+	"/msg NAME TEXT       send TEXT to one peer: NAME, \"NAME WITH BLANKS\" in double\n"
+	"                     quotes, or 4+ hex digits of its ID\n"
 	"/peers               list the peers with a live link\n"
 	"/groups              list your groups\n"
 	"/whoami              show your ID, name, fingerprint and endpoint\n"
@@ -1629,15 +1659,13 @@ static void free_candidates(struct app *a)
 	a->ncand = 0;
 }
 
-/* Adds s (not NUL-terminated, len bytes) unless it is there already or would put control
- * characters into the edit line. */
+/* Adds s (not NUL-terminated, len bytes) unless it is there already or is not something
+ * json_term() would show as it is: a candidate goes into the edit line, and editline lists
+ * candidates on the terminal raw. */
 static void add_candidate(struct app *a, const char *s, size_t len)
 {
-	if (len == 0)
+	if (len == 0 || !json_term_clean(s, len))
 		return;
-	for (size_t i = 0; i < len; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return;
 	for (size_t i = 0; i < a->ncand; i++)
 		if (strlen(a->cand[i]) == len && memcmp(a->cand[i], s, len) == 0)
 			return;
@@ -1653,62 +1681,170 @@ static void add_candidate(struct app *a, const char *s, size_t len)
 	a->cand[a->ncand++] = dup;
 }
 
+/* A name that take_peer_arg() reads back only in double quotes. */
+static bool needs_quotes(const char *name)
+{
+	return name[0] == '"' || strchr(name, ' ') || strchr(name, '\t');
+}
+
+/* Peer names go in as they are; the generator quotes them. A name that needs quotes but holds
+ * a quote cannot be typed at all (only an ID prefix names that peer), so it is not offered. */
+static void add_peer_candidate(struct app *a, const char *name, size_t len)
+{
+	char n[MESHNODE_MAX_NAME + 1];
+	if (len == 0 || len > MESHNODE_MAX_NAME)
+		return;
+	memcpy(n, name, len);
+	n[len] = '\0';
+	if (needs_quotes(n) && strchr(n, '"'))
+		return;
+	add_candidate(a, n, len);
+}
+
+static bool starts_with(const char *s, struct slice prefix)
+{
+	return strlen(s) >= prefix.len && memcmp(s, prefix.p, prefix.len) == 0;
+}
+
+/* The completion of candidate c as typed: c itself, or for a peer name "c" in quotes, or NULL
+ * if c does not complete what was typed of the argument. */
+static char *candidate_form(const struct app *a, const char *c, bool quote_all)
+{
+	size_t cl = strlen(c);
+	bool typed_quote = a->typed.len && a->typed.p[0] == '"';
+	bool quoted = false;
+	if (a->cand_peers) {
+		quoted = typed_quote ? !strchr(c, '"') : needs_quotes(c) || (quote_all && !strchr(c, '"'));
+		if (typed_quote && !quoted)
+			return NULL;                /* a name holding a quote cannot be quoted */
+		/* An unquoted start ("bo") completes a name that needs quotes ("bob the") only
+		 * when editline replaces the whole argument, so that the quote can go in front. */
+		if (!typed_quote && quoted && a->typed_skip > 0)
+			return NULL;
+	}
+	size_t fl = cl + (quoted ? 2 : 0);
+	char *f = malloc(fl + 1);
+	if (!f)
+		return NULL;
+	if (quoted) {
+		f[0] = '"';
+		memcpy(f + 1, c, cl);
+		f[cl + 1] = '"';
+	} else {
+		memcpy(f, c, cl);
+	}
+	f[fl] = '\0';
+	/* What was typed is compared with the form, or with the bare name if the user has not
+	 * typed the opening quote that the form adds. */
+	if (!starts_with(quoted && !typed_quote ? c : f, a->typed) || a->typed_skip > fl) {
+		free(f);
+		return NULL;
+	}
+	memmove(f, f + a->typed_skip, fl - a->typed_skip + 1);
+	return f;
+}
+
+/* editline replaces the word that starts at its `start`, which is not always where our argument
+ * starts (it breaks words at quotes and other characters too). So the candidates are matched
+ * against what was typed of the whole argument, a->typed, and handed back without the first
+ * a->typed_skip bytes, which editline keeps. When a peer name that needs quotes matches an
+ * unquoted start, every match is handed back quoted, so that "bob" and "bob the" share the
+ * prefix "\"bob" that editline inserts. */
 static char *candidate_generator(const char *text, int state)
 {
 	static size_t next;
+	static bool quote_all;
 	struct app *a = g_app;
-	size_t tl = strlen(text);
-	if (state == 0)
+	(void)text;
+	if (state == 0) {
 		next = 0;
+		quote_all = false;
+		bool unquoted = a->typed.len > 0 && a->typed.p[0] != '"' && a->typed_skip == 0;
+		for (size_t i = 0; a->cand_peers && unquoted && i < a->ncand && !quote_all; i++)
+			quote_all = needs_quotes(a->cand[i]) && starts_with(a->cand[i], a->typed);
+	}
 	while (next < a->ncand) {
-		const char *c = a->cand[next++];
-		if (strncmp(c, text, tl) == 0)
-			return strdup(c);
+		char *f = candidate_form(a, a->cand[next++], quote_all);
+		if (f)
+			return f;
 	}
 	return NULL;
 }
 
 enum complete_what { COMPLETE_NOTHING, COMPLETE_PEERS, COMPLETE_OWN_GROUPS, COMPLETE_ALL_GROUPS };
 
+static bool has_blank(struct slice s)
+{
+	for (size_t i = 0; i < s.len; i++)
+		if (is_blank(s.p[i]))
+			return true;
+	return false;
+}
+
+/* True while the cursor is still inside the PEER argument typed so far: a word, or an opening
+ * quote and a name, possibly with its closing quote. */
+static bool in_peer_arg(struct slice typed)
+{
+	if (typed.len == 0 || typed.p[0] != '"')
+		return !has_blank(typed);
+	const char *close = memchr(typed.p + 1, '"', typed.len - 1);
+	return !close || (size_t)(close - typed.p) == typed.len - 1;
+}
+
 static char **complete(const char *text, int start, int end)
 {
 	struct app *a = g_app;
 	enum complete_what what = COMPLETE_NOTHING;
-	(void)end;
 
 	/* Never fall back to completing file names. */
 	rl_attempted_completion_over = 1;
 	free_candidates(a);
 
-	struct slice before = { rl_line_buffer ? rl_line_buffer : "", 0 };
-	before.len = strnlen(before.p, start > 0 ? (size_t)start : 0);
+	const char *line = rl_line_buffer ? rl_line_buffer : "";
+	size_t cur = strnlen(line, end > 0 ? (size_t)end : 0);
+	size_t word = start > 0 ? (size_t)start : 0;
+	if (word > cur)
+		word = cur;
+	struct slice before = { line, word };
 	struct slice cmd = take_token(&before);
-	bool first_word = cmd.len == 0;
-	bool second_word = !first_word && take_token(&before).len == 0;
 
-	if (first_word) {
+	if (cmd.len == 0) {
+		/* The first word: a command. */
+		a->typed = (struct slice){ line + word, cur - word };
+		a->typed_skip = 0;
 		for (size_t i = 0; i < NCOMMANDS; i++)
 			add_candidate(a, commands[i].name, strlen(commands[i].name));
-	} else if (second_word) {
+	} else {
+		/* The argument after the command, up to the cursor. */
+		struct slice rest = { cmd.p + cmd.len, cur - (size_t)(cmd.p + cmd.len - line) };
+		rest = skip_blanks(rest);
+		size_t arg = (size_t)(rest.p - line);
+		if (arg > word)
+			return NULL;
+		a->typed = rest;
+		a->typed_skip = word - arg;
 		for (size_t i = 0; i < NCOMMANDS; i++) {
 			const char *name = commands[i].name;
 			if (strlen(name) != cmd.len || memcmp(name, cmd.p, cmd.len) != 0)
 				continue;
 			if (strcmp(name, "/msg") == 0 || strcmp(name, "/verify") == 0)
-				what = COMPLETE_PEERS;
+				what = in_peer_arg(rest) ? COMPLETE_PEERS : COMPLETE_NOTHING;
+			else if (has_blank(rest))
+				what = COMPLETE_NOTHING;
 			else if (strcmp(name, "/join") == 0)
 				what = COMPLETE_ALL_GROUPS;
 			else if (strcmp(name, "/leave") == 0 || strcmp(name, "/shout") == 0)
 				what = COMPLETE_OWN_GROUPS;
 		}
 	}
+	a->cand_peers = what == COMPLETE_PEERS;
 	if (what == COMPLETE_PEERS || what == COMPLETE_ALL_GROUPS) {
 		struct meshnode_peer *peers = NULL;
 		size_t count = 0;
 		if (meshnode_peers(a->n, &peers, &count) == MESH_OK) {
 			for (size_t i = 0; i < count; i++) {
 				if (what == COMPLETE_PEERS)
-					add_candidate(a, FIELD(peers[i].name));
+					add_peer_candidate(a, FIELD(peers[i].name));
 				else
 					for (size_t g = 0; g < peers[i].ngroups; g++)
 						add_candidate(a, FIELD(peers[i].groups[g]));
@@ -1765,6 +1901,9 @@ static void rl_setup(struct app *a)
 	rl_instream = stdin;
 	rl_outstream = stdout;
 	rl_attempted_completion_function = complete;
+	/* Words end at blanks only, so that editline's word is our whole argument whenever it
+	 * can be: the default also breaks at quotes, '@', '=' and others that names may hold. */
+	rl_basic_word_break_characters = " \t";
 	stifle_history(HISTORY_MAX);
 	rl_callback_handler_install(a->prompt, on_line);
 	a->rl_installed = true;
@@ -1814,12 +1953,39 @@ static void log_to_pipe(void *arg, int level, const char *line)
 	(void)w;
 }
 
+/* Plain and JSON mode: runs on the node's thread (and on ours inside meshnode_new() and
+ * meshnode_destroy()). The node escapes only C0 controls in its lines, and a line may quote a
+ * peer's name, so it goes through json_term() like every other text for people. */
+static void log_to_stderr(void *arg, int level, const char *line)
+{
+	const struct app *a = arg;
+	struct json_buf b;
+	if (level > a->log_level)
+		return;
+	json_buf_init(&b);
+	json_raw(&b, "meshnode");
+	if (a->n) {
+		const char *name = meshnode_name(a->n);
+		json_raw(&b, "[");
+		json_term(&b, name, strlen(name), false);
+		json_raw(&b, "]");
+	}
+	json_raw(&b, " ");
+	json_raw(&b, level_name(level));
+	json_raw(&b, ": ");
+	json_term(&b, line, strlen(line), false);
+	json_raw(&b, "\n");
+	if (!b.failed)
+		fwrite(b.p, 1, b.len, stderr);
+	json_buf_free(&b);
+}
+
 static void print_log_line(struct app *a, const char *s, size_t len)
 {
 	json_buf_clear(&a->out);
 	color(a, "2;33");
 	json_raw(&a->out, "~ ");
-	term_safe(&a->out, s, len, false);
+	json_term(&a->out, s, len, false);
 	color_off(a);
 	json_raw(&a->out, "\n");
 	emit(a, stderr);
@@ -1941,7 +2107,7 @@ static int run_loop(struct app *a)
 		if (poll(pfd, nfds, -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			perror("meshnode: poll");
+			errorf(a, "poll: %s", strerror(errno));
 			app_stop(a, EXIT_RUNTIME);
 			break;
 		}
@@ -1949,8 +2115,14 @@ static int run_loop(struct app *a)
 			read_signals(a);
 		if (slot[P_LOG] >= 0 && pfd[slot[P_LOG]].revents)
 			read_log_pipe(a);
-		if (a->running && pfd[slot[P_EVENTS]].revents)
-			drain_events(a, EVENTS_PER_TURN);
+		if (a->running && pfd[slot[P_EVENTS]].revents &&
+		    drain_events(a, EVENTS_PER_TURN) == 0) {
+			/* The fd stays readable once the node's loop has ended, and only then with
+			 * no event queued: without this we would spin here. */
+			errorf(a, "node stopped: %s", a->last_error[0] ? a->last_error :
+			       "its event loop ended");
+			app_stop(a, EXIT_RUNTIME);
+		}
 		if (a->running && slot[P_STDIN] >= 0) {
 			short rev = pfd[slot[P_STDIN]].revents;
 			if (a->mode == MODE_TTY) {
@@ -2003,6 +2175,24 @@ static void disable_core_dumps(void)
 	struct rlimit none = { 0, 0 };
 	if (setrlimit(RLIMIT_CORE, &none) != 0)
 		perror("meshnode: warning: cannot disable core dumps");
+}
+
+/* Each peer needs a socket, and zmq needs a few fds of its own, so the usual soft limit of
+ * 1024 caps the mesh well below its size limit. The hard limit is ours to take. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+		perror("meshnode: warning: cannot read the open-file limit");
+		return;
+	}
+	if (rl.rlim_cur == rl.rlim_max)
+		return;
+	rlim_t old = rl.rlim_cur;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		fprintf(stderr, "meshnode: warning: cannot raise the open-file limit from %llu: %s\n",
+		        (unsigned long long)old, strerror(errno));
 }
 
 static int ignore_sigpipe(void)
@@ -2069,6 +2259,7 @@ int main(int argc, char **argv)
 		       "over a secure channel\n", opt.gen_mesh_key);
 		return EXIT_OK;
 	}
+	raise_fd_limit();
 	if (sodium_init() < 0) {
 		fputs("meshnode: libsodium failed to initialise\n", stderr);
 		return EXIT_RUNTIME;
@@ -2116,6 +2307,9 @@ int main(int argc, char **argv)
 		a->log_wr = fds[1];
 		opt.cfg.log_fn = log_to_pipe;
 		opt.cfg.log_arg = a;
+	} else {
+		opt.cfg.log_fn = log_to_stderr;
+		opt.cfg.log_arg = a;
 	}
 
 	a->n = meshnode_new(&opt.cfg, err, sizeof err);
@@ -2137,8 +2331,7 @@ int main(int argc, char **argv)
 		if (jr == MESH_ESTATE)
 			continue;                   /* the same --group twice */
 		if (jr != MESH_OK) {
-			fprintf(stderr, "meshnode: cannot join '%s': %s\n", opt.groups[i],
-			        meshnode_strerror(jr));
+			errorf(a, "cannot join '%s': %s", opt.groups[i], meshnode_strerror(jr));
 			a->running = false;
 			rc = jr == MESH_EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
 			goto out;
@@ -2158,7 +2351,8 @@ int main(int argc, char **argv)
 	drain_events(a, -1);
 	if (a->log_rd >= 0)
 		read_log_pipe(a);
-	if (a->mode == MODE_JSON) {
+	/* "stopped" promises a clean stop; a failure has already printed its error line. */
+	if (a->mode == MODE_JSON && rc == EXIT_OK && !a->out_broken) {
 		j_begin(a, "stopped");
 		j_end(a);
 	}

@@ -367,7 +367,8 @@ struct meshnode_event *meshnode_next_event(struct meshnode *n, int timeout_ms)
 			if (!n->ev_head)
 				n->ev_tail = NULL;
 			n->ev_bytes -= ev->len;
-			if (--n->ev_count == 0)
+			/* once the loop is gone the fd stays readable: that is how a poller learns it */
+			if (--n->ev_count == 0 && !n->loop_done)
 				drain_fd(n->evpipe[0]);
 			pthread_mutex_unlock(&n->lock);
 			free(en);
@@ -661,6 +662,9 @@ enum mesh_err meshnode_start(struct meshnode *n, char *err, size_t errcap)
 		snprintf(err, errcap, "zmq context: %s", zmq_strerror(errno));
 		return MESH_EIO;
 	}
+	/* one DEALER per peer we initiated to: zmq's default cap of 1023 sockets would stop a
+	 * node long before PEER_MAX */
+	(void)zmq_ctx_set(n->zctx, ZMQ_MAX_SOCKETS, 8192);
 	struct mesh_config mc = {
 		.id = n->id, .name = n->name, .iface = n->cfg.iface, .port = n->cfg.port,
 		.mcast_group = n->cfg.mcast_group, .mcast_port = n->cfg.mcast_port,

@@ -4,7 +4,9 @@
  * string, malformed UTF-8, random bytes) must always give a string that a strict decoder in
  * this file accepts, that is well-formed UTF-8 with no raw control bytes, and that decodes back
  * to the input whenever the input was text. Base64 runs the RFC 4648 section 10 vectors and is
- * compared with libsodium's encoder for every length up to 300.
+ * compared with libsodium's encoder for every length up to 300. The terminal form (json_term)
+ * gets the same treatment: exact strings, then every short and random input must come out as
+ * well-formed UTF-8 with no byte or code point that could drive a terminal.
  */
 #include "json.h"
 #include "testlib.h"
@@ -220,6 +222,147 @@ static void test_is_text(void)
 	CHECK(json_utf8_seq((const unsigned char *)"A", 1) == 1);
 }
 
+/* ---- json_term ------------------------------------------------------------------------- */
+
+static bool term_is(const void *in, size_t len, bool multiline, const char *want)
+{
+	struct json_buf b;
+	json_buf_init(&b);
+	json_term(&b, in, len, multiline);
+	bool ok = !b.failed && strlen(want) == b.len && (b.len == 0 || memcmp(b.p, want, b.len) == 0);
+	json_buf_free(&b);
+	return ok;
+}
+
+#define TERM(lit, want) term_is(lit, sizeof lit - 1, false, want)
+#define TERM_ML(lit, want) term_is(lit, sizeof lit - 1, true, want)
+#define FFFD "\xef\xbf\xbd"
+
+static void test_term_exact(void)
+{
+	CHECK(TERM("", ""));
+	CHECK(TERM("bob the builder", "bob the builder"));
+	CHECK(TERM("\"quoted\" \\ /", "\"quoted\" \\ /"));
+
+	/* C0 controls and DEL in caret notation; in a name even newline and tab. */
+	CHECK(TERM("evil\x1b[31mred", "evil^[[31mred"));
+	CHECK(TERM("a\rb\nc\td", "a^Mb^Jc^Id"));
+	CHECK(TERM("\x07\x7f", "^G^?"));
+	CHECK(TERM("a\0b", "a^@b"));
+	CHECK(TERM("\x1f", "^_"));
+
+	/* In a message, a newline starts an indented line and a tab stays; the rest as above. */
+	CHECK(TERM_ML("one\n* bob left (bye)", "one\n    * bob left (bye)"));
+	CHECK(TERM_ML("a\tb", "a\tb"));
+	CHECK(TERM_ML("a\r\nb", "a^M\n    b"));
+	CHECK(TERM_ML("\x1b]0;title\x07", "^[]0;title^G"));
+
+	/* Well-formed UTF-8 passes. */
+	CHECK(TERM("h\xc3\xa9llo", "h\xc3\xa9llo"));
+	CHECK(TERM("\xe6\x97\xa5\xf0\x9f\x98\x80", "\xe6\x97\xa5\xf0\x9f\x98\x80"));
+	CHECK(TERM("\xc2\xa0", "\xc2\xa0"));                 /* U+00A0, first after C1 */
+	CHECK(TERM("\xe2\x80\x8d", "\xe2\x80\x8d"));         /* U+200D is not a bidi control */
+	CHECK(TERM("\xe2\x80\xaf", "\xe2\x80\xaf"));         /* U+202F neither */
+
+	/* C1 controls and bidirectional controls become U+FFFD. */
+	CHECK(TERM("\xc2\x80", FFFD));
+	CHECK(TERM("\xc2\x9b" "2J", FFFD "2J"));               /* 8-bit CSI */
+	CHECK(TERM("\xc2\x9f", FFFD));
+	CHECK(TERM("\xd8\x9c", FFFD));                         /* U+061C */
+	CHECK(TERM("\xe2\x80\x8e\xe2\x80\x8f", FFFD FFFD));   /* U+200E, U+200F */
+	CHECK(TERM("\xe2\x80\xa8\xe2\x80\xae", FFFD FFFD));   /* U+2028, U+202E */
+	CHECK(TERM("\xe2\x81\xa6\xe2\x81\xa9", FFFD FFFD));   /* U+2066, U+2069 */
+	CHECK(TERM("\xe2\x81\xa5\xe2\x81\xaa", "\xe2\x81\xa5\xe2\x81\xaa")); /* neighbours */
+
+	/* Malformed UTF-8: one U+FFFD per byte, a raw 0x9b (CSI) included. */
+	CHECK(TERM("\x9b" "31m", FFFD "31m"));
+	CHECK(TERM("\xff\xfe", FFFD FFFD));
+	CHECK(TERM("\xc0\x9b", FFFD FFFD));
+	CHECK(TERM("\xed\xa0\x80", FFFD FFFD FFFD));
+	CHECK(TERM("a\xe6\x97", "a" FFFD FFFD));
+	CHECK(TERM("\xe2\x80\x1b", FFFD FFFD "^["));          /* a control cannot hide in a tail */
+
+	CHECK(json_term_clean("", 0));
+	CHECK(json_term_clean("bob the \"builder\"", 17));
+	CHECK(json_term_clean("h\xc3\xa9", 3));
+	CHECK(!json_term_clean("a\tb", 3));
+	CHECK(!json_term_clean("\x1b", 1));
+	CHECK(!json_term_clean("\x7f", 1));
+	CHECK(!json_term_clean("\xc2\x9b", 2));
+	CHECK(!json_term_clean("\xe2\x80\xae", 3));
+	CHECK(!json_term_clean("\x9b", 1));
+	CHECK(!json_term_clean("a\xe6\x97", 3));
+}
+
+/* Whatever the input: well-formed UTF-8 out, no C0 control (but newline and tab in multiline
+ * form), no DEL, C1 or bidi control; and json_term_clean() holds exactly when the single-line
+ * form is the input itself. */
+static void check_term_hostile(const unsigned char *in, size_t len)
+{
+	for (int ml = 0; ml < 2; ml++) {
+		struct json_buf b;
+		json_buf_init(&b);
+		json_term(&b, in, len, ml == 1);
+		CHECK(!b.failed);
+		const unsigned char *p = (const unsigned char *)(b.p ? b.p : "");
+		bool ok = json_is_text(p, b.len);
+		for (size_t i = 0; ok && i < b.len; i++) {
+			if (p[i] < 0x20 || p[i] == 0x7f)
+				ok = ml == 1 && (p[i] == '\n' || p[i] == '\t');
+			else if (p[i] == 0xc2 && i + 1 < b.len && p[i + 1] < 0xa0)
+				ok = false;
+		}
+		for (size_t i = 0; ok && i + 1 < b.len; i++) {
+			/* U+061C, U+200E, U+200F, U+2028..U+202E, U+2066..U+2069 */
+			if (p[i] == 0xd8 && p[i + 1] == 0x9c)
+				ok = false;
+			if (p[i] == 0xe2 && i + 2 < b.len &&
+			    ((p[i + 1] == 0x80 && (p[i + 2] == 0x8e || p[i + 2] == 0x8f ||
+			                           (p[i + 2] >= 0xa8 && p[i + 2] <= 0xae))) ||
+			     (p[i + 1] == 0x81 && p[i + 2] >= 0xa6 && p[i + 2] <= 0xa9)))
+				ok = false;
+		}
+		if (ml == 0) {
+			ok = ok && json_term_clean(p, b.len);
+			bool same = b.len == len && (len == 0 || memcmp(p, in, len) == 0);
+			ok = ok && same == json_term_clean(in, len);
+		}
+		CHECK(ok);
+		json_buf_free(&b);
+	}
+}
+
+static void test_term_hostile(void)
+{
+	unsigned char in[4];
+	for (unsigned a = 0; a < 256; a++) {
+		in[0] = (unsigned char)a;
+		check_term_hostile(in, 1);
+		for (unsigned c = 0; c < 256; c++) {
+			in[1] = (unsigned char)c;
+			check_term_hostile(in, 2);
+		}
+	}
+	static const unsigned char edge[] = { 0x00, 0x0a, 0x1b, 0x7f, 0x80, 0x81, 0x8e, 0x9b,
+	                                      0x9c, 0x9f, 0xa0, 0xa6, 0xa8, 0xae, 0xbf, 0xc0,
+	                                      0xc2, 0xd8, 0xe2, 0xed, 0xf0, 0xf4, 0xff };
+	size_t ne = sizeof edge;
+	for (size_t i = 0; i < ne; i++)
+		for (size_t j = 0; j < ne; j++)
+			for (size_t k = 0; k < ne; k++) {
+				in[0] = edge[i];
+				in[1] = edge[j];
+				in[2] = edge[k];
+				check_term_hostile(in, 3);
+			}
+	unsigned char rnd[257];
+	for (int r = 0; r < 2000; r++) {
+		size_t len = (size_t)randombytes_uniform((uint32_t)sizeof rnd);
+		randombytes_buf(rnd, len);
+		check_term_hostile(rnd, len);
+	}
+}
+
 static bool b64_is(const char *in, size_t len, const char *want)
 {
 	struct json_buf b;
@@ -307,6 +450,8 @@ int main(void)
 	test_escape_exact();
 	test_escape_hostile();
 	test_is_text();
+	test_term_exact();
+	test_term_hostile();
 	test_base64();
 	test_buffer();
 	return testlib_done("test_json");
