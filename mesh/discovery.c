@@ -120,6 +120,10 @@ struct discovery *discovery_new(const struct discovery_config *cfg, char *err, s
 		goto syserr;
 	/* Linux otherwise delivers every group any socket on the host joined. */
 	(void)setsockopt(d->fd, IPPROTO_IP, IP_MULTICAST_ALL, &zero, sizeof zero);
+	/* Many nodes starting together burst beacons at once; a beacon lost to a full receive
+	 * buffer costs a whole beacon interval of discovery. Best effort: the kernel caps it. */
+	int rcvbuf = DISCOVERY_RCVBUF;
+	(void)setsockopt(d->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
 	return d;
 syserr:
 	snprintf(err, errcap, "multicast socket on %s (group %s): %s", inet_ntoa(d->ifaddr),

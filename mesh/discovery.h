@@ -20,6 +20,7 @@
 #define DISCOVERY_DEFAULT_GROUP "239.192.7.7"
 #define DISCOVERY_DEFAULT_PORT 47474
 #define DISCOVERY_KEYLEN 32
+#define DISCOVERY_RCVBUF (1 << 20)      /* requested receive buffer, bytes */
 
 struct discovery;
 
