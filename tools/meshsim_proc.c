@@ -216,7 +216,9 @@ static void flush_out(struct meshsim *s, struct meshsim_node *nd)
 		meshsim_msg_sent(s, nd->stamps[k].msg, now);
 		k++;
 	}
-	memmove(nd->stamps, nd->stamps + k, (nd->nstamps - k) * sizeof *nd->stamps);
+	/* stamps is NULL until the first message: memmove with NULL is undefined even for 0 */
+	if (k > 0 && nd->nstamps > k)
+		memmove(nd->stamps, nd->stamps + k, (nd->nstamps - k) * sizeof *nd->stamps);
 	nd->nstamps -= k;
 	for (size_t i = 0; i < nd->nstamps; i++)
 		nd->stamps[i].end -= done;
