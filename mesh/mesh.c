@@ -864,14 +864,14 @@ static void on_hello(struct mesh *m, const struct wire_frame *f, const uint8_t *
 		        addr);
 		return;
 	}
+	if (rid_len == 0 || rid_len > SESSION_MAX_RID)
+		return;
 	if (m->hs_in >= MESH_MAX_HANDSHAKES_IN && !evict_oldest_halfopen(m, now)) {
 		m->stats.hellos_limited++;
 		droplog(m, LK_RATE, now, "%d handshakes in progress: HELLO from %s dropped",
 		        MESH_MAX_HANDSHAKES_IN, addr);
 		return;
 	}
-	if (rid_len == 0 || rid_len > SESSION_MAX_RID)
-		return;
 	s = session_new(NOISE_RESPONDER, m->prologue, m->prologue_len, m->id->x_sk, m->psk, now);
 	if (!s)
 		return;
@@ -965,7 +965,11 @@ static void on_finish(struct mesh *m, struct session *s, const struct wire_frame
 		return;
 	}
 	struct peer *p = peer_table_get_or_add(&m->peers, s->peer_id);
+	if (!p && evict_unlinked(m))
+		p = peer_table_get_or_add(&m->peers, s->peer_id);
 	if (!p) {
+		m->stats.sessions_rejected++;
+		droplog(m, LK_HS, now, "peer table full: handshake from %s dropped", s->src_addr);
 		close_session(m, s, NULL, now);
 		return;
 	}
@@ -1079,7 +1083,8 @@ static void on_fragment(struct mesh *m, struct session *s, struct peer *p,
 		session_reassembly_reset(s);
 		return;
 	}
-	memcpy(data, s->rs_buf, s->rs_len);
+	if (s->rs_len)
+		memcpy(data, s->rs_buf, s->rs_len);
 	size_t len = s->rs_len;
 	char group[WIRE_MAX_GROUP + 1];
 	memcpy(group, s->rs_group, sizeof group);
@@ -1574,11 +1579,12 @@ static void sweep_session(struct session *s, void *arg)
 		sweep_add_close(sw, s->sid, "expired");
 		return;
 	}
-	if (s->rs_count && now - s->rs_last_ms >= m->cfg.queue_timeout_ms) {
-		/* a sender that stops half way must not pin the partial message */
+	if (s->rs_count && now - s->rs_last_ms >= m->cfg.expired_ms) {
+		/* a sender that stops half way must not pin the partial message; a live sender
+		 * sends the next fragment long before it would be declared expired */
 		m->stats.fragments_dropped++;
 		droplog(m, LK_MSG, now, "message %llu on session %08x incomplete for %u ms: dropped",
-		        (unsigned long long)s->rs_msg_id, s->sid, m->cfg.queue_timeout_ms);
+		        (unsigned long long)s->rs_msg_id, s->sid, m->cfg.expired_ms);
 		session_reassembly_reset(s);
 	}
 	struct peer *p = session_peer(m, s);

@@ -8,9 +8,10 @@
  * peer, only briefly on the loop thread), with three rules: meshnode_stop() and
  * meshnode_destroy() must not race with any other call on the same node (stop it from the
  * thread that owns it, after the others are done with it); log_fn runs on the loop thread
- * and must not call back into meshnode_*; and the event queue holds at most 200000 events or
- * 256 MiB of payloads: beyond that, payload events are discarded (counted, logged at ERROR)
- * while ENTER/EXIT/DROPPED and the like still get in, so read events promptly.
+ * and must not call back into meshnode_*; and the event queue holds at most 200000 events and
+ * 256 MiB of payloads: past the byte budget, payload events are discarded while ENTER, EXIT,
+ * DROPPED and the like still get in; past the count, every event is discarded. Both are
+ * logged at ERROR. Read events promptly.
  *
  * Events come out of a queue, read with meshnode_next_event() (blocking with a timeout) or
  * after meshnode_event_fd() polls readable, so a node fits into another program's poll loop.
