@@ -1953,36 +1953,24 @@ static void log_to_pipe(void *arg, int level, const char *line)
 	(void)w;
 }
 
-/* Plain and JSON mode: runs on the node's thread (and on ours inside meshnode_new() and
- * meshnode_destroy()). The node escapes only C0 controls in its lines, and a line may quote a
- * peer's name, so it goes through json_term() like every other text for people. */
-static void log_to_stderr(void *arg, int level, const char *line)
-{
-	const struct app *a = arg;
-	struct json_buf b;
-	if (level > a->log_level)
-		return;
-	json_buf_init(&b);
-	json_raw(&b, "meshnode");
-	if (a->n) {
-		const char *name = meshnode_name(a->n);
-		json_raw(&b, "[");
-		json_term(&b, name, strlen(name), false);
-		json_raw(&b, "]");
-	}
-	json_raw(&b, " ");
-	json_raw(&b, level_name(level));
-	json_raw(&b, ": ");
-	json_term(&b, line, strlen(line), false);
-	json_raw(&b, "\n");
-	if (!b.failed)
-		fwrite(b.p, 1, b.len, stderr);
-	json_buf_free(&b);
-}
-
 static void print_log_line(struct app *a, const char *s, size_t len)
 {
 	json_buf_clear(&a->out);
+	if (a->mode != MODE_TTY) {
+		/* plain and JSON mode: the same format as the library's own stderr sink */
+		json_raw(&a->out, "meshnode");
+		if (a->n) {
+			const char *name = meshnode_name(a->n);
+			json_raw(&a->out, "[");
+			json_term(&a->out, name, strlen(name), false);
+			json_raw(&a->out, "]");
+		}
+		json_raw(&a->out, " ");
+		json_term(&a->out, s, len, false);
+		json_raw(&a->out, "\n");
+		emit(a, stderr);
+		return;
+	}
 	color(a, "2;33");
 	json_raw(&a->out, "~ ");
 	json_term(&a->out, s, len, false);
@@ -2295,22 +2283,18 @@ int main(int argc, char **argv)
 		rc = EXIT_RUNTIME;
 		goto out;
 	}
-	if (a->mode == MODE_TTY) {
-		/* Log lines reach the terminal through the loop, so they never cut into what the
-		 * user is typing. */
-		if (make_pipe(fds) != 0) {
-			perror("meshnode: pipe");
-			rc = EXIT_RUNTIME;
-			goto out;
-		}
-		a->log_rd = fds[0];
-		a->log_wr = fds[1];
-		opt.cfg.log_fn = log_to_pipe;
-		opt.cfg.log_arg = a;
-	} else {
-		opt.cfg.log_fn = log_to_stderr;
-		opt.cfg.log_arg = a;
+	/* Log lines go through a non-blocking pipe to the main loop, in every mode: on a terminal
+	 * they never cut into what the user is typing, and a stderr that nobody drains can stall
+	 * only this loop, never the node's, which keeps its peers' sessions alive. */
+	if (make_pipe(fds) != 0) {
+		perror("meshnode: pipe");
+		rc = EXIT_RUNTIME;
+		goto out;
 	}
+	a->log_rd = fds[0];
+	a->log_wr = fds[1];
+	opt.cfg.log_fn = log_to_pipe;
+	opt.cfg.log_arg = a;
 
 	a->n = meshnode_new(&opt.cfg, err, sizeof err);
 	if (!a->n) {
