@@ -67,7 +67,10 @@ struct meshnode_config {
 	size_t queue_bytes;           /* per-peer send queue cap in bytes; 0: 16 MiB */
 	uint32_t queue_timeout_ms;    /* how long a message may wait for a peer; 0: 10000 */
 	int log_level;                /* MESHNODE_LOG_*; default MESHNODE_LOG_INFO */
-	/* Where log lines go; NULL: stderr. Lines never contain keys or message payloads. */
+	/* Where log lines go; NULL: stderr, written by the loop thread itself (so a stderr that
+	 * nobody drains would stall the node: the meshnode program passes its own function that
+	 * hands lines to its main loop). Runs on the loop thread; must not block for long or call
+	 * meshnode_*. Lines never contain keys or message payloads, nor control characters. */
 	void (*log_fn)(void *arg, int level, const char *line);
 	void *log_arg;
 };
