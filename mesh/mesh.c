@@ -575,9 +575,12 @@ static void go_live(struct mesh *m, struct session *s, uint64_t now)
 	if (p->live_sid && p->live_sid != s->sid) {
 		struct session *old = session_table_get(&m->sessions, p->live_sid);
 		restarted = p->present && p->incarnation != s->peer_incarnation;
-		if (restarted) {
+		/* A replaced session that had gone silent was a broken link (its connection died,
+		 * say): the peer has already expired it and reports EXIT and ENTER, so do we. */
+		bool lost = p->present && old && old->evasive;
+		if (restarted || lost) {
 			emit_groups(m, p, MESH_EV_LEAVE);
-			emit(m, MESH_EV_EXIT, p, NULL, 0, NULL, 0, "restarted");
+			emit(m, MESH_EV_EXIT, p, NULL, 0, NULL, 0, restarted ? "restarted" : "link lost");
 			p->present = false;
 		}
 		p->live_sid = 0;
