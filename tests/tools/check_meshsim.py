@@ -22,6 +22,8 @@ Prints "check_meshsim: N passed, M failed" and exits non-zero on any failure.
 
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -48,14 +50,22 @@ def main():
     tmp = tempfile.mkdtemp(prefix="check-meshsim-")
     report = os.path.join(tmp, "report.json")
     plot = os.path.join(tmp, "plot.svg")
-    argv = cmd + ["--quiet", "--json", report, "--plot", plot]
+    # --keep, so that a failed run can show what its nodes logged (see finish())
+    argv = cmd + ["--quiet", "--keep", "--json", report, "--plot", plot]
     print("check_meshsim: running " + " ".join(argv), flush=True)
+    global kept
     try:
-        proc = subprocess.run(argv, timeout=600)
+        proc = subprocess.run(argv, timeout=600, stderr=subprocess.PIPE, text=True)
     except subprocess.TimeoutExpired:
         check(False, "meshsim did not finish within 600 s")
         return finish(tmp)
     rc = proc.returncode
+    for line in proc.stderr.splitlines():
+        m = re.search(r"files kept in (\S+)", line)
+        if m:
+            kept = m.group(1)
+        else:
+            sys.stderr.write(line + "\n")
 
     if expect == "usage":
         check(rc == 2, "exit status %d, expected 2 (usage error)" % rc)
@@ -158,7 +168,22 @@ def check_plot(path, r):
     check(len(lines) >= want, "plot has %d curves, expected %d" % (len(lines), want))
 
 
+kept = None
+
+
 def finish(tmp):
+    if kept and os.path.isdir(kept):
+        if failures:
+            # what each node logged: the only trace of a rare failure in a CI run
+            for name in sorted(os.listdir(kept)):
+                if name.endswith(".stderr"):
+                    path = os.path.join(kept, name)
+                    with open(path, errors="replace") as f:
+                        lines = f.readlines()
+                    sys.stdout.write("-- %s (last %d of %d lines)\n"
+                                     % (name, min(40, len(lines)), len(lines)))
+                    sys.stdout.write("".join(lines[-40:]))
+        shutil.rmtree(kept, ignore_errors=True)
     for f in ("report.json", "plot.svg"):
         try:
             os.unlink(os.path.join(tmp, f))
