@@ -126,8 +126,12 @@ struct discovery *discovery_new(const struct discovery_config *cfg, char *err, s
 	(void)setsockopt(d->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
 	return d;
 syserr:
-	snprintf(err, errcap, "multicast socket on %s (group %s): %s", inet_ntoa(d->ifaddr),
-	         group, strerror(errno));
+	{
+		int e = errno;
+		char ifa[INET_ADDRSTRLEN];
+		inet_ntop(AF_INET, &d->ifaddr, ifa, sizeof ifa);
+		snprintf(err, errcap, "multicast socket on %s (group %s): %s", ifa, group, strerror(e));
+	}
 fail:
 	discovery_destroy(&d);
 	return NULL;

@@ -677,7 +677,8 @@ static void find_oldest_unlinked(struct peer *p, void *arg)
 }
 
 /* The table is full (a flood of fresh identities, say): make room by forgetting the peer
- * heard from least recently among those we have never linked with. */
+ * heard from least recently among those we are not linked to, not handshaking with, and
+ * have nothing queued for. */
 static bool evict_unlinked(struct mesh *m)
 {
 	struct oldest o = { NULL };
@@ -753,9 +754,11 @@ static void on_discovery_readable(struct mesh *m, uint64_t now)
 		if (rc == MESH_OK && memcmp(&from.s_addr, b.ip, 4) != 0) {
 			/* A signed endpoint that is not where the beacon came from would make every
 			 * node dial an address of the signer's choosing (a reflector): refuse it. */
+			char src[INET_ADDRSTRLEN];
+			inet_ntop(AF_INET, &from, src, sizeof src);
 			m->stats.beacons_bad++;
 			droplog(m, LK_BEACON, now, "beacon announcing another address than its source "
-			        "(%s) dropped", inet_ntoa(from));
+			        "(%s) dropped", src);
 			continue;
 		}
 		if (rc == MESH_OK) {
@@ -1414,7 +1417,8 @@ static void pump(struct mesh *m, struct peer *p, uint64_t now)
 				return;
 			}
 			if (rc != MESH_OK)
-				return;   /* out of memory: try again on the next tick */
+				return;   /* out of memory, or the connection is gone: retry on the next
+				           * tick; a dead peer is expired and its queue reported */
 			e->next_frag++;
 		}
 		peer_dequeue(p);
