@@ -1501,6 +1501,42 @@ static void fan_shout(struct peer *p, void *arg)
 	}
 }
 
+/* A caller-assigned message ID must exceed every ID this mesh has sent: receivers deliver
+ * each sender's messages once, in increasing ID order. */
+static bool take_msg_id(struct mesh *m, uint64_t msg_id)
+{
+	if (msg_id <= m->last_msg_id)
+		return false;
+	m->last_msg_id = msg_id;
+	return true;
+}
+
+enum mesh_err mesh_shout_msg(struct mesh *m, struct outmsg *om, uint64_t now_ms)
+{
+	if (om->kind != OUTMSG_SHOUT || !group_name_valid(om->group, om->glen) ||
+	    om->len > MESH_MAX_PAYLOAD)
+		return MESH_EINVAL;
+	if (!take_msg_id(m, om->msg_id))
+		return MESH_ESTATE;
+	struct fanout fo = { m, om, now_ms };
+	peer_table_each(&m->peers, fan_shout, &fo);
+	return MESH_OK;
+}
+
+enum mesh_err mesh_whisper_msg(struct mesh *m, const uint8_t peer[WIRE_IDLEN],
+                               struct outmsg *om, uint64_t now_ms)
+{
+	struct peer *p = peer_table_get(&m->peers, peer);
+	if (om->kind != OUTMSG_WHISPER || om->len > MESH_MAX_PAYLOAD)
+		return MESH_EINVAL;
+	if (!p || (!p->live_sid && !p->discovered))
+		return MESH_ENOTFOUND;
+	if (!take_msg_id(m, om->msg_id))
+		return MESH_ESTATE;
+	(void)enqueue(m, p, om, false, now_ms);
+	return MESH_OK;
+}
+
 enum mesh_err mesh_shout(struct mesh *m, const char *group, const void *data, size_t len,
                          uint64_t now_ms, uint64_t *msg_id)
 {
@@ -1509,35 +1545,31 @@ enum mesh_err mesh_shout(struct mesh *m, const char *group, const void *data, si
 		return MESH_EINVAL;
 	if (len > MESH_MAX_PAYLOAD)
 		return MESH_ELIMIT;
-	struct outmsg *om = outmsg_new(OUTMSG_SHOUT, ++m->last_msg_id, group, data, len);
+	struct outmsg *om = outmsg_new(OUTMSG_SHOUT, m->last_msg_id + 1, group, data, len);
 	if (!om)
 		return MESH_ENOMEM;
-	if (msg_id)
+	enum mesh_err rc = mesh_shout_msg(m, om, now_ms);
+	if (rc == MESH_OK && msg_id)
 		*msg_id = om->msg_id;
-	struct fanout fo = { m, om, now_ms };
-	peer_table_each(&m->peers, fan_shout, &fo);
 	outmsg_unref(&om);
-	return MESH_OK;
+	return rc;
 }
 
 enum mesh_err mesh_whisper(struct mesh *m, const uint8_t peer[WIRE_IDLEN], const void *data,
                            size_t len, uint64_t now_ms, uint64_t *msg_id)
 {
-	struct peer *p = peer_table_get(&m->peers, peer);
 	if (len && !data)
 		return MESH_EINVAL;
 	if (len > MESH_MAX_PAYLOAD)
 		return MESH_ELIMIT;
-	if (!p || (!p->live_sid && !p->discovered))
-		return MESH_ENOTFOUND;
-	struct outmsg *om = outmsg_new(OUTMSG_WHISPER, ++m->last_msg_id, NULL, data, len);
+	struct outmsg *om = outmsg_new(OUTMSG_WHISPER, m->last_msg_id + 1, NULL, data, len);
 	if (!om)
 		return MESH_ENOMEM;
-	if (msg_id)
+	enum mesh_err rc = mesh_whisper_msg(m, peer, om, now_ms);
+	if (rc == MESH_OK && msg_id)
 		*msg_id = om->msg_id;
-	(void)enqueue(m, p, om, false, now_ms);
 	outmsg_unref(&om);
-	return MESH_OK;
+	return rc;
 }
 
 /* ---------- timers ---------- */

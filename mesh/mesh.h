@@ -103,6 +103,12 @@ enum mesh_err mesh_shout(struct mesh *m, const char *group, const void *data, si
                          uint64_t now_ms, uint64_t *msg_id);
 enum mesh_err mesh_whisper(struct mesh *m, const uint8_t peer[WIRE_IDLEN], const void *data,
                            size_t len, uint64_t now_ms, uint64_t *msg_id);
+/* The same with a message the caller built (outmsg_new, kind SHOUT or WHISPER), so that the
+ * payload is copied once, on the caller's thread. om->msg_id must exceed every ID sent before
+ * (MESH_ESTATE otherwise). The mesh takes its own references; the caller keeps its own. */
+enum mesh_err mesh_shout_msg(struct mesh *m, struct outmsg *om, uint64_t now_ms);
+enum mesh_err mesh_whisper_msg(struct mesh *m, const uint8_t peer[WIRE_IDLEN],
+                               struct outmsg *om, uint64_t now_ms);
 
 /* Live peers: fn gets each peer and its live session's details. */
 struct mesh_peer_info {

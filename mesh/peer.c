@@ -13,14 +13,14 @@
 struct outmsg *outmsg_new(enum outmsg_kind kind, uint64_t msg_id, const char *group,
                           const void *data, size_t len)
 {
-	struct outmsg *m = calloc(1, sizeof *m);
+	/* one allocation: the payload follows the header */
+	if (len > SIZE_MAX - sizeof(struct outmsg))
+		return NULL;
+	struct outmsg *m = malloc(sizeof *m + len);
 	if (!m)
 		return NULL;
-	m->data = malloc(len ? len : 1);
-	if (!m->data) {
-		free(m);
-		return NULL;
-	}
+	memset(m, 0, sizeof *m);
+	m->data = (uint8_t *)(m + 1);
 	if (len)
 		memcpy(m->data, data, len);
 	m->len = len;
@@ -49,7 +49,6 @@ void outmsg_unref(struct outmsg **mp)
 	if (--m->refs > 0)
 		return;
 	sodium_memzero(m->data, m->len);   /* application plaintext */
-	free(m->data);
 	free(m);
 }
 

@@ -28,7 +28,7 @@ struct outmsg {
 	uint64_t msg_id;
 	char group[WIRE_MAX_GROUP + 1];
 	size_t glen;
-	uint8_t *data;
+	uint8_t *data;            /* points just past the struct: one allocation */
 	size_t len;
 };
 

@@ -1,11 +1,18 @@
 /*
  * meshnode: the embeddable node. One loop thread owns the mesh engine and every socket; the
- * API talks to it through a one-slot command channel (the caller waits for the loop, never
- * for a peer), and the loop hands events back through a queue whose pipe is readable exactly
- * while the queue is non-empty.
+ * API talks to it through a FIFO of commands, and the loop hands events back through a queue
+ * whose pipe is readable exactly while the queue is non-empty.
  *
- * Locks: `lock` guards the command slot and the event queue. The loop never holds it while it
- * runs mesh code, because mesh code emits events, which take it.
+ * Sends do not wait for the loop: shout and whisper copy the payload into a message, give it
+ * its ID and append it to the FIFO, and the loop takes the whole FIFO at each turn. Every
+ * other command waits in the same FIFO until the loop has run it, so commands run in the
+ * order they were made and message IDs reach the wire in increasing order. A whisper to a
+ * peer that is not present (no ENTER, or EXIT since) waits too, so that the answer
+ * MESH_ENOTFOUND is exact. The loop collects the events of one turn and queues them under
+ * one lock, with at most one pipe write.
+ *
+ * Locks: `lock` guards the FIFO, the event queue and the set of present peers. The loop never
+ * holds it while it runs mesh code.
  */
 #include "meshnode.h"
 
@@ -27,10 +34,15 @@
 #include "keyfile.h"
 #include "keys.h"
 #include "mesh.h"
+#include "group.h"
+#include "peer.h"
 #include "wire.h"
 
 #define EVENT_QUEUE_MAX 200000     /* events the application has not read yet */
 #define EVENT_QUEUE_MAX_BYTES (256u << 20)   /* payload bytes in those events */
+#define SEND_QUEUE_MAX 65536       /* sends the loop has not taken yet; then the caller waits */
+#define SEND_QUEUE_MAX_BYTES (64u << 20)
+#define PRESENT_BUCKETS 1024
 
 enum cmd_kind {
 	CMD_STOP = 1,
@@ -45,11 +57,12 @@ enum cmd_kind {
 };
 
 struct cmd {
+	struct cmd *next;           /* in the FIFO */
 	enum cmd_kind kind;
+	bool async;                 /* a send nobody waits for: the loop frees it */
 	const char *group;
-	const uint8_t *peer;
-	const void *data;
-	size_t len;
+	uint8_t peer[MESHNODE_IDLEN];
+	struct outmsg *om;          /* SHOUT, WHISPER */
 	/* results */
 	enum mesh_err rc;
 	uint64_t msg_id;
@@ -62,9 +75,16 @@ struct cmd {
 	bool done;
 };
 
-struct evnode {
-	struct evnode *next;
-	struct meshnode_event *ev;
+/* An event and its link in the queue, in one allocation; ev comes first so that
+ * meshnode_event_destroy() frees the box. */
+struct evbox {
+	struct meshnode_event ev;
+	struct evbox *next;
+};
+
+struct present {
+	struct present *next;
+	uint8_t id[MESHNODE_IDLEN];
 };
 
 struct meshnode {
@@ -85,13 +105,22 @@ struct meshnode {
 	int wake[2];                /* API -> loop */
 	int evpipe[2];              /* readable while events are queued */
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	pthread_mutex_t api_lock;   /* one command in flight */
-	struct cmd *cmd;
+	pthread_cond_t cond;        /* a command done, room in the FIFO, or an event queued */
+
+	/* the command FIFO (under lock) */
+	struct cmd *cq_head, *cq_tail;
+	size_t cq_sends, cq_bytes;  /* async sends in it */
+	bool wake_pending;          /* a byte is in the wake pipe that the loop has not read */
+	uint64_t next_msg_id;
 	bool quit;                  /* loop thread only */
 	bool loop_done;
 
-	struct evnode *ev_head, *ev_tail;
+	/* peers with ENTER and no EXIT since (under lock) */
+	struct present *present[PRESENT_BUCKETS];
+
+	/* events of the current turn (loop thread only), then the queue (under lock) */
+	struct evbox *pend_head, *pend_tail;
+	struct evbox *ev_head, *ev_tail;
 	size_t ev_count, ev_bytes;
 	uint64_t ev_dropped;
 	time_t ev_dropped_logged;
@@ -216,7 +245,6 @@ struct meshnode *meshnode_new(const struct meshnode_config *cfg, char *err, size
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&n->cond, &ca);
 	pthread_condattr_destroy(&ca);
-	pthread_mutex_init(&n->api_lock, NULL);
 	n->iface = dupstr(cfg->iface);
 	n->mesh_key_path = dupstr(cfg->mesh_key_path);
 	n->mcast_group = dupstr(cfg->mcast_group);
@@ -286,49 +314,146 @@ fail:
 	return NULL;
 }
 
+/* ---------- present peers (under lock) ---------- */
+
+static size_t present_bucket(const uint8_t id[MESHNODE_IDLEN])
+{
+	/* IDs are public keys: their bytes are already uniform */
+	return ((size_t)id[0] | (size_t)id[1] << 8) % PRESENT_BUCKETS;
+}
+
+static bool present_has(const struct meshnode *n, const uint8_t id[MESHNODE_IDLEN])
+{
+	for (const struct present *e = n->present[present_bucket(id)]; e; e = e->next)
+		if (memcmp(e->id, id, MESHNODE_IDLEN) == 0)
+			return true;
+	return false;
+}
+
+static void present_set(struct meshnode *n, const uint8_t id[MESHNODE_IDLEN], bool on)
+{
+	struct present **pp = &n->present[present_bucket(id)];
+	for (; *pp; pp = &(*pp)->next) {
+		if (memcmp((*pp)->id, id, MESHNODE_IDLEN) == 0) {
+			if (!on) {
+				struct present *e = *pp;
+				*pp = e->next;
+				free(e);
+			}
+			return;
+		}
+	}
+	if (!on)
+		return;
+	struct present *e = malloc(sizeof *e);
+	if (!e)
+		return;   /* whispers to this peer take the waiting path, which is still exact */
+	memcpy(e->id, id, MESHNODE_IDLEN);
+	e->next = NULL;
+	*pp = e;
+}
+
+static void present_clear(struct meshnode *n)
+{
+	for (size_t i = 0; i < PRESENT_BUCKETS; i++)
+		while (n->present[i]) {
+			struct present *e = n->present[i];
+			n->present[i] = e->next;
+			free(e);
+		}
+}
+
 /* ---------- events (loop thread -> application) ---------- */
 
+static struct meshnode_event *event_new(void)
+{
+	struct evbox *b = calloc(1, sizeof *b);
+	return b ? &b->ev : NULL;
+}
+
+/* Loop thread: the event joins this turn's batch; flush_events() queues the batch. */
 static void push_event(struct meshnode *n, struct meshnode_event *ev)
 {
-	struct evnode *en = malloc(sizeof *en);
-	pthread_mutex_lock(&n->lock);
-	/* A payload event over the byte budget is refused while the rest (ENTER, EXIT, DROPPED...)
-	 * still gets in: they are small, and the application needs them to stay in step. */
-	bool over = n->ev_count >= EVENT_QUEUE_MAX ||
-	            (ev->len && n->ev_bytes + ev->len > EVENT_QUEUE_MAX_BYTES);
-	if (!en || over) {
-		/* the application stopped reading: count and say so, never grow without bound */
-		n->ev_dropped++;
-		time_t now = time(NULL);
-		bool say = now != n->ev_dropped_logged;
-		n->ev_dropped_logged = now;
-		pthread_mutex_unlock(&n->lock);
-		if (say)
-			logmsg(n, MESHNODE_LOG_ERROR, "event queue full (%d events or %u MiB unread): "
-			       "%llu events discarded so far; read events faster", EVENT_QUEUE_MAX,
-			       EVENT_QUEUE_MAX_BYTES >> 20, (unsigned long long)n->ev_dropped);
-		free(en);
-		meshnode_event_destroy(&ev);
-		return;
-	}
-	en->ev = ev;
-	en->next = NULL;
-	if (n->ev_tail)
-		n->ev_tail->next = en;
+	struct evbox *b = (struct evbox *)ev;
+	b->next = NULL;
+	if (n->pend_tail)
+		n->pend_tail->next = b;
 	else
-		n->ev_head = en;
-	n->ev_tail = en;
-	n->ev_bytes += ev->len;
-	if (n->ev_count++ == 0)
+		n->pend_head = b;
+	n->pend_tail = b;
+}
+
+/* Loop thread: queues this turn's events under one lock, with at most one pipe write. */
+static void flush_events(struct meshnode *n)
+{
+	struct evbox *b = n->pend_head, *drop = NULL;
+	size_t dropped = 0;
+	if (!b)
+		return;
+	n->pend_head = n->pend_tail = NULL;
+	pthread_mutex_lock(&n->lock);
+	bool was_empty = n->ev_count == 0;
+	while (b) {
+		struct evbox *next = b->next;
+		struct meshnode_event *ev = &b->ev;
+		b->next = NULL;
+		if (ev->type == MESHNODE_EV_ENTER || ev->type == MESHNODE_EV_EXIT)
+			present_set(n, ev->peer, ev->type == MESHNODE_EV_ENTER);
+		/* A payload event over the byte budget is refused while the rest (ENTER, EXIT,
+		 * DROPPED...) still gets in: they are small, and the application needs them to stay
+		 * in step. */
+		if (n->ev_count >= EVENT_QUEUE_MAX ||
+		    (ev->len && n->ev_bytes + ev->len > EVENT_QUEUE_MAX_BYTES)) {
+			b->next = drop;
+			drop = b;
+			dropped++;
+		} else {
+			if (n->ev_tail)
+				n->ev_tail->next = b;
+			else
+				n->ev_head = b;
+			n->ev_tail = b;
+			n->ev_bytes += ev->len;
+			n->ev_count++;
+		}
+		b = next;
+	}
+	if (was_empty && n->ev_count)
 		(void)!write(n->evpipe[1], "e", 1);
-	pthread_cond_broadcast(&n->cond);
+	if (n->ev_count)
+		pthread_cond_broadcast(&n->cond);
+	bool say = false;
+	if (dropped) {
+		/* the application stopped reading: count and say so, never grow without bound */
+		n->ev_dropped += dropped;
+		time_t now = time(NULL);
+		say = now != n->ev_dropped_logged;
+		n->ev_dropped_logged = now;
+	}
+	uint64_t total = n->ev_dropped;
 	pthread_mutex_unlock(&n->lock);
+	if (say)
+		logmsg(n, MESHNODE_LOG_ERROR, "event queue full (%d events or %u MiB unread): "
+		       "%llu events discarded so far; read events faster", EVENT_QUEUE_MAX,
+		       EVENT_QUEUE_MAX_BYTES >> 20, (unsigned long long)total);
+	while (drop) {
+		struct meshnode_event *ev = &drop->ev;
+		drop = drop->next;
+		meshnode_event_destroy(&ev);
+	}
+}
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+	size_t l = strnlen(src, cap - 1);
+	memcpy(dst, src, l);
+	dst[l] = '\0';
 }
 
 static void on_mesh_event(void *arg, const struct mesh_event *me)
 {
 	struct meshnode *n = arg;
-	struct meshnode_event *ev = calloc(1, sizeof *ev);
+	struct meshnode_event *ev = event_new();
 	if (!ev) {
 		if (me->data) {
 			sodium_memzero(me->data, me->len);   /* someone's plaintext */
@@ -338,16 +463,18 @@ static void on_mesh_event(void *arg, const struct mesh_event *me)
 	}
 	ev->type = (enum meshnode_event_type)me->type;
 	if (me->peer) {
-		char ip[INET_ADDRSTRLEN];
 		memcpy(ev->peer, me->peer->id, MESHNODE_IDLEN);
 		memcpy(ev->peer_hex, me->peer->hex, sizeof ev->peer_hex);
-		snprintf(ev->name, sizeof ev->name, "%s", me->peer->name);
+		copy_str(ev->name, sizeof ev->name, me->peer->name);
 		ev->incarnation = me->peer->incarnation;
-		inet_ntop(AF_INET, me->peer->ip, ip, sizeof ip);
-		snprintf(ev->endpoint, sizeof ev->endpoint, "%s:%u", ip, me->peer->port);
+		if (ev->type == MESHNODE_EV_ENTER) {   /* the header: endpoint is for ENTER */
+			char ip[INET_ADDRSTRLEN];
+			inet_ntop(AF_INET, me->peer->ip, ip, sizeof ip);
+			snprintf(ev->endpoint, sizeof ev->endpoint, "%s:%u", ip, me->peer->port);
+		}
 	}
 	if (me->group)
-		snprintf(ev->group, sizeof ev->group, "%s", me->group);
+		copy_str(ev->group, sizeof ev->group, me->group);
 	ev->msg_id = me->msg_id;
 	ev->data = me->data;
 	ev->len = me->len;
@@ -361,18 +488,17 @@ struct meshnode_event *meshnode_next_event(struct meshnode *n, int timeout_ms)
 	pthread_mutex_lock(&n->lock);
 	for (;;) {
 		if (n->ev_head) {
-			struct evnode *en = n->ev_head;
-			struct meshnode_event *ev = en->ev;
-			n->ev_head = en->next;
+			struct evbox *b = n->ev_head;
+			n->ev_head = b->next;
 			if (!n->ev_head)
 				n->ev_tail = NULL;
-			n->ev_bytes -= ev->len;
+			n->ev_bytes -= b->ev.len;
 			/* once the loop is gone the fd stays readable: that is how a poller learns it */
 			if (--n->ev_count == 0 && !n->loop_done)
 				drain_fd(n->evpipe[0]);
 			pthread_mutex_unlock(&n->lock);
-			free(en);
-			return ev;
+			b->next = NULL;
+			return &b->ev;
 		}
 		if (n->loop_done || !n->started || timeout_ms == 0)
 			break;
@@ -407,7 +533,7 @@ void meshnode_event_destroy(struct meshnode_event **evp)
 		sodium_memzero(ev->data, ev->len);   /* someone's plaintext */
 		free(ev->data);
 	}
-	free(ev);
+	free(ev);   /* the evbox around it: ev is its first member */
 	*evp = NULL;
 }
 
@@ -496,10 +622,10 @@ static void run_cmd(struct meshnode *n, struct cmd *c, uint64_t now)
 		c->rc = mesh_leave(n->mesh, c->group, now);
 		break;
 	case CMD_SHOUT:
-		c->rc = mesh_shout(n->mesh, c->group, c->data, c->len, now, &c->msg_id);
+		c->rc = mesh_shout_msg(n->mesh, c->om, now);
 		break;
 	case CMD_WHISPER:
-		c->rc = mesh_whisper(n->mesh, c->peer, c->data, c->len, now, &c->msg_id);
+		c->rc = mesh_whisper_msg(n->mesh, c->peer, c->om, now);
 		break;
 	case CMD_PEERS: {
 		struct peers_acc acc = { 0 };
@@ -558,39 +684,109 @@ static void run_cmd(struct meshnode *n, struct cmd *c, uint64_t now)
 	}
 }
 
+/* A send that nobody waits for failed in the loop: the application hears of it as DROPPED. */
+static void report_async_failure(struct meshnode *n, const struct cmd *c)
+{
+	struct meshnode_event *ev = event_new();
+	if (!ev)
+		return;
+	ev->type = MESHNODE_EV_DROPPED;
+	ev->msg_id = c->om->msg_id;
+	if (c->kind == CMD_SHOUT) {
+		copy_str(ev->group, sizeof ev->group, c->om->group);
+	} else {
+		memcpy(ev->peer, c->peer, MESHNODE_IDLEN);
+		keys_id_hex(c->peer, ev->peer_hex);
+	}
+	ev->reason = c->rc == MESH_ENOTFOUND ? "peer gone" : c->rc == MESH_ENOMEM
+	             ? "out of memory" : "not sent";
+	push_event(n, ev);
+}
+
+static void free_cmd(struct cmd *c)
+{
+	outmsg_unref(&c->om);
+	free(c);
+}
+
+/* Appends c to the FIFO, waking the loop if it is not awake already. An async send waits
+ * here while the FIFO is over its caps (the loop takes the whole FIFO at each turn, so that
+ * wait is short). MESH_ESTATE once the node is not running. Called with lock held. */
+static enum mesh_err enqueue_cmd(struct meshnode *n, struct cmd *c)
+{
+	size_t bytes = c->om ? c->om->len : 0;
+	while (c->async && !n->loop_done && n->started &&
+	       (n->cq_sends >= SEND_QUEUE_MAX || (n->cq_sends && n->cq_bytes + bytes >
+	                                          SEND_QUEUE_MAX_BYTES)))
+		pthread_cond_wait(&n->cond, &n->lock);
+	if (!n->started || n->loop_done)
+		return MESH_ESTATE;
+	c->next = NULL;
+	if (n->cq_tail)
+		n->cq_tail->next = c;
+	else
+		n->cq_head = c;
+	n->cq_tail = c;
+	if (c->async) {
+		n->cq_sends++;
+		n->cq_bytes += bytes;
+	}
+	if (!n->wake_pending) {
+		n->wake_pending = true;
+		(void)!write(n->wake[1], "c", 1);
+	}
+	return MESH_OK;
+}
+
 /* Hands c to the loop and waits until it has run. */
 static enum mesh_err call(struct meshnode *n, struct cmd *c)
 {
-	pthread_mutex_lock(&n->api_lock);
 	pthread_mutex_lock(&n->lock);
-	if (!n->started || n->loop_done) {
-		pthread_mutex_unlock(&n->lock);
-		pthread_mutex_unlock(&n->api_lock);
-		return MESH_ESTATE;
+	enum mesh_err rc = enqueue_cmd(n, c);
+	if (rc == MESH_OK) {
+		while (!c->done && !n->loop_done)
+			pthread_cond_wait(&n->cond, &n->lock);
+		rc = c->done ? c->rc : MESH_ESTATE;
 	}
-	n->cmd = c;
-	(void)!write(n->wake[1], "c", 1);
-	while (!c->done && !n->loop_done)
-		pthread_cond_wait(&n->cond, &n->lock);
-	n->cmd = NULL;
 	pthread_mutex_unlock(&n->lock);
-	pthread_mutex_unlock(&n->api_lock);
-	return c->done ? c->rc : MESH_ESTATE;
+	return rc;
 }
 
+/* Runs every command in the FIFO, in order. */
 static void handle_wake(struct meshnode *n)
 {
 	drain_fd(n->wake[0]);
 	pthread_mutex_lock(&n->lock);
-	struct cmd *c = n->cmd && !n->cmd->done ? n->cmd : NULL;
+	struct cmd *c = n->cq_head;
+	bool room = n->cq_sends > 0;
+	n->cq_head = n->cq_tail = NULL;
+	n->cq_sends = n->cq_bytes = 0;
+	n->wake_pending = false;
+	if (room)
+		pthread_cond_broadcast(&n->cond);
 	pthread_mutex_unlock(&n->lock);
-	if (!c)
-		return;
-	run_cmd(n, c, mono_ms());
-	pthread_mutex_lock(&n->lock);
-	c->done = true;
-	pthread_cond_broadcast(&n->cond);
-	pthread_mutex_unlock(&n->lock);
+	uint64_t now = mono_ms();
+	bool any_sync = false;
+	for (struct cmd *next; c; c = next) {
+		next = c->next;
+		run_cmd(n, c, now);
+		if (c->async) {
+			if (c->rc != MESH_OK)
+				report_async_failure(n, c);
+			free_cmd(c);
+			continue;
+		}
+		/* a waiter frees c as soon as it sees done: set it under the lock, last */
+		pthread_mutex_lock(&n->lock);
+		c->done = true;
+		pthread_mutex_unlock(&n->lock);
+		any_sync = true;
+	}
+	if (any_sync) {
+		pthread_mutex_lock(&n->lock);
+		pthread_cond_broadcast(&n->cond);
+		pthread_mutex_unlock(&n->lock);
+	}
 }
 
 /* ---------- the loop ---------- */
@@ -624,7 +820,7 @@ static void *loop_main(void *arg)
 		int rc = zmq_poll(items, (int)(k + 1), timeout);
 		if (rc < 0 && errno != EINTR) {
 			logmsg(n, MESHNODE_LOG_ERROR, "zmq_poll: %s", zmq_strerror(errno));
-			struct meshnode_event *ev = calloc(1, sizeof *ev);
+			struct meshnode_event *ev = event_new();
 			if (ev) {
 				ev->type = MESHNODE_EV_ERROR;
 				ev->reason = "the event loop failed (zmq_poll); the node has stopped";
@@ -638,12 +834,24 @@ static void *loop_main(void *arg)
 			if (items[k].revents & ZMQ_POLLIN)
 				handle_wake(n);
 		}
+		flush_events(n);
 	}
 	free(items);
 	mesh_say_bye(n->mesh, mono_ms());
 	mesh_destroy(&n->mesh);
+	flush_events(n);
 	pthread_mutex_lock(&n->lock);
 	n->loop_done = true;
+	/* sends still in the FIFO are never run (their callers were told MESH_OK: the node
+	 * stopped, as meshnode_stop() says); waiting callers see loop_done and get MESH_ESTATE */
+	struct cmd *left = n->cq_head;
+	n->cq_head = n->cq_tail = NULL;
+	n->cq_sends = n->cq_bytes = 0;
+	for (struct cmd *next; left; left = next) {
+		next = left->next;
+		if (left->async)
+			free_cmd(left);
+	}
 	if (n->ev_count == 0)
 		(void)!write(n->evpipe[1], "e", 1);   /* wake pollers: next_event now returns NULL */
 	pthread_cond_broadcast(&n->cond);
@@ -718,11 +926,11 @@ void meshnode_destroy(struct meshnode **np)
 		return;
 	meshnode_stop(n);
 	while (n->ev_head) {
-		struct evnode *en = n->ev_head;
-		n->ev_head = en->next;
-		meshnode_event_destroy(&en->ev);
-		free(en);
+		struct meshnode_event *ev = &n->ev_head->ev;
+		n->ev_head = n->ev_head->next;
+		meshnode_event_destroy(&ev);
 	}
+	present_clear(n);
 	keys_identity_destroy(&n->id);
 	if (n->mesh_key)
 		sodium_free(n->mesh_key);
@@ -738,7 +946,6 @@ void meshnode_destroy(struct meshnode **np)
 	free(n->mcast_group);
 	pthread_mutex_destroy(&n->lock);
 	pthread_cond_destroy(&n->cond);
-	pthread_mutex_destroy(&n->api_lock);
 	free(n);
 	*np = NULL;
 }
@@ -767,32 +974,63 @@ enum mesh_err meshnode_leave(struct meshnode *n, const char *group)
 	return call(n, &c);
 }
 
+/* Builds the message on the caller's thread (the one copy of the payload) and queues it. A
+ * whisper to a present peer, and every shout, returns without waiting for the loop. */
+static enum mesh_err send_cmd(struct meshnode *n, enum cmd_kind kind, const char *group,
+                              const uint8_t *peer, const void *data, size_t len,
+                              uint64_t *msg_id)
+{
+	if (len > MESHNODE_MAX_PAYLOAD)
+		return MESH_ELIMIT;
+	if (len && !data)
+		return MESH_EINVAL;
+	if (group && !group_name_valid(group, strlen(group)))
+		return MESH_EINVAL;
+	struct cmd *c = calloc(1, sizeof *c);
+	if (!c)
+		return MESH_ENOMEM;
+	c->kind = kind;
+	if (peer)
+		memcpy(c->peer, peer, MESHNODE_IDLEN);
+	c->om = outmsg_new(kind == CMD_SHOUT ? OUTMSG_SHOUT : OUTMSG_WHISPER, 0, group, data, len);
+	if (!c->om) {
+		free(c);
+		return MESH_ENOMEM;
+	}
+	pthread_mutex_lock(&n->lock);
+	/* IDs are given in FIFO order, under the lock that orders the FIFO */
+	uint64_t id = c->om->msg_id = ++n->next_msg_id;
+	c->async = kind == CMD_SHOUT || present_has(n, c->peer);
+	enum mesh_err rc = enqueue_cmd(n, c);
+	if (rc == MESH_OK && c->async) {
+		pthread_mutex_unlock(&n->lock);   /* the loop owns c now */
+	} else {
+		while (rc == MESH_OK && !c->done && !n->loop_done)
+			pthread_cond_wait(&n->cond, &n->lock);
+		if (rc == MESH_OK)
+			rc = c->done ? c->rc : MESH_ESTATE;
+		pthread_mutex_unlock(&n->lock);
+		free_cmd(c);
+	}
+	if (rc == MESH_OK && msg_id)
+		*msg_id = id;
+	return rc;
+}
+
 enum mesh_err meshnode_shout(struct meshnode *n, const char *group, const void *data,
                              size_t len, uint64_t *msg_id)
 {
-	struct cmd c = { .kind = CMD_SHOUT, .group = group, .data = data, .len = len };
 	if (!group)
 		return MESH_EINVAL;
-	if (len > MESHNODE_MAX_PAYLOAD)
-		return MESH_ELIMIT;
-	enum mesh_err rc = call(n, &c);
-	if (rc == MESH_OK && msg_id)
-		*msg_id = c.msg_id;
-	return rc;
+	return send_cmd(n, CMD_SHOUT, group, NULL, data, len, msg_id);
 }
 
 enum mesh_err meshnode_whisper(struct meshnode *n, const uint8_t peer[MESHNODE_IDLEN],
                                const void *data, size_t len, uint64_t *msg_id)
 {
-	struct cmd c = { .kind = CMD_WHISPER, .peer = peer, .data = data, .len = len };
 	if (!peer)
 		return MESH_EINVAL;
-	if (len > MESHNODE_MAX_PAYLOAD)
-		return MESH_ELIMIT;
-	enum mesh_err rc = call(n, &c);
-	if (rc == MESH_OK && msg_id)
-		*msg_id = c.msg_id;
-	return rc;
+	return send_cmd(n, CMD_WHISPER, NULL, peer, data, len, msg_id);
 }
 
 enum mesh_err meshnode_peers(struct meshnode *n, struct meshnode_peer **out, size_t *count)
@@ -835,7 +1073,10 @@ void meshnode_groups_free(char ***groups, size_t count)
 
 enum mesh_err meshnode_sas(struct meshnode *n, const uint8_t peer[MESHNODE_IDLEN], char out[32])
 {
-	struct cmd c = { .kind = CMD_SAS, .peer = peer };
+	struct cmd c = { .kind = CMD_SAS };
+	if (!peer)
+		return MESH_EINVAL;
+	memcpy(c.peer, peer, MESHNODE_IDLEN);
 	enum mesh_err rc = call(n, &c);
 	if (rc == MESH_OK)
 		memcpy(out, c.sas, KEYS_SAS_LEN);

@@ -4,8 +4,11 @@
  * (shout) and direct messages (whisper) over them. docs/protocol.md is the wire protocol.
  *
  * Threading: meshnode_start() spawns one event-loop thread that owns every socket. The other
- * functions may be called from any application thread (calls are serialised; none blocks on a
- * peer, only briefly on the loop thread), with three rules: meshnode_stop() and
+ * functions may be called from any application thread (commands run in the order they were
+ * made; none blocks on a peer). meshnode_shout(), and meshnode_whisper() to a peer whose ENTER
+ * has been reported, copy the payload and return without waiting for the loop thread, unless
+ * 65536 sends or 64 MiB are already waiting for it, in which case they wait for room; every
+ * other call waits briefly for the loop thread to run it. There are three rules: meshnode_stop() and
  * meshnode_destroy() must not race with any other call on the same node (stop it from the
  * thread that owns it, after the others are done with it); log_fn runs on the loop thread
  * and must not call back into meshnode_*; and the event queue holds at most 200000 events and
@@ -112,7 +115,8 @@ enum mesh_err meshnode_leave(struct meshnode *n, const char *group);
 /* Sends len bytes to every member of group (shout) or to one peer (whisper). The payload is
  * copied; len > MESHNODE_MAX_PAYLOAD is MESH_ELIMIT. *msg_id (if not NULL) gets the message
  * ID, which DROPPED events name. Delivery to each peer is reported only by a DROPPED event
- * when it fails. A whisper to an unknown peer is MESH_ENOTFOUND. */
+ * when it fails (also when the peer left between the call and the send: reason "peer gone").
+ * A whisper to an unknown peer is MESH_ENOTFOUND. */
 enum mesh_err meshnode_shout(struct meshnode *n, const char *group, const void *data,
                              size_t len, uint64_t *msg_id);
 enum mesh_err meshnode_whisper(struct meshnode *n, const uint8_t peer[MESHNODE_IDLEN],
