@@ -1800,4 +1800,18 @@ enum mesh_err mesh_test_send_raw(struct mesh *m, const uint8_t peer[WIRE_IDLEN],
 	s->last_tx_ms = now_ms;
 	return send_frame(m, s, m->fbuf, flen);
 }
+
+enum mesh_err mesh_test_relink(struct mesh *m, const uint8_t peer[WIRE_IDLEN], uint64_t now_ms)
+{
+	struct peer *p = peer_table_get(&m->peers, peer);
+	struct session *s = p && p->live_sid ? session_table_get(&m->sessions, p->live_sid) : NULL;
+	if (!s || s->state != SESSION_LIVE)
+		return MESH_ENOTFOUND;
+	if (p->pending_sid)
+		return MESH_ESTATE;
+	(void)send_simple(m, s, WIRE_BYE, 0, now_ms);
+	close_session(m, s, "relink", now_ms);
+	initiate(m, p, now_ms);
+	return p->pending_sid ? MESH_OK : MESH_ELIMIT;
+}
 #endif

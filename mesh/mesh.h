@@ -127,6 +127,9 @@ void mesh_get_stats(const struct mesh *m, struct mesh_stats *out, uint64_t *sess
  * so tests can put malformed application messages inside a valid session. */
 enum mesh_err mesh_test_send_raw(struct mesh *m, const uint8_t peer[WIRE_IDLEN],
                                  const uint8_t *pt, size_t len, uint64_t now_ms);
+/* Test-only: says BYE on the live session with peer and starts a new handshake with it at
+ * once, so a benchmark can count complete handshakes per second between two running nodes. */
+enum mesh_err mesh_test_relink(struct mesh *m, const uint8_t peer[WIRE_IDLEN], uint64_t now_ms);
 #endif
 
 #endif

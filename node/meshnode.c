@@ -54,6 +54,7 @@ enum cmd_kind {
 	CMD_GROUPS,
 	CMD_SAS,
 	CMD_STATS,
+	CMD_RELINK,
 };
 
 struct cmd {
@@ -663,6 +664,13 @@ static void run_cmd(struct meshnode *n, struct cmd *c, uint64_t now)
 	case CMD_SAS:
 		c->rc = mesh_sas(n->mesh, c->peer, c->sas);
 		break;
+	case CMD_RELINK:
+#ifdef MESH_TEST_HOOKS
+		c->rc = mesh_test_relink(n->mesh, c->peer, now);
+#else
+		c->rc = MESH_EINVAL;
+#endif
+		break;
 	case CMD_STATS: {
 		struct mesh_stats ms;
 		uint64_t live;
@@ -1091,3 +1099,12 @@ enum mesh_err meshnode_stats(struct meshnode *n, struct meshnode_stats *out)
 		*out = c.stats;
 	return rc;
 }
+
+#ifdef MESH_TEST_HOOKS
+enum mesh_err meshnode_test_relink(struct meshnode *n, const uint8_t peer[MESHNODE_IDLEN])
+{
+	struct cmd c = { .kind = CMD_RELINK };
+	memcpy(c.peer, peer, MESHNODE_IDLEN);
+	return call(n, &c);
+}
+#endif

@@ -192,6 +192,12 @@ void meshnode_event_destroy(struct meshnode_event **evp);
 int meshnode_event_fd(const struct meshnode *n);
 
 const char *meshnode_event_name(enum meshnode_event_type t);  /* "enter", "exit", ... */
+
+#ifdef MESH_TEST_HOOKS
+/* Test-hooks build only (mn_node_testhooks): says BYE to peer and starts a new handshake with
+ * it at once; meshbench uses it to count handshakes per second between running nodes. */
+enum mesh_err meshnode_test_relink(struct meshnode *n, const uint8_t peer[MESHNODE_IDLEN]);
+#endif
 const char *meshnode_strerror(enum mesh_err e);
 
 #endif

@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""check_meshbench.py MESHBENCH MESHSIM: runs `meshbench --quick --json` and checks that the
+benchmark works: exit status 0 (every message of every part arrived intact and in order),
+every figure of every part present with a plausible value, and every comparison carrying its
+ratio. It never asserts a speed: plausible means finite, positive and inside physical bounds
+(nothing faster than a nanosecond per message, no node smaller than 1 MiB), which only a
+broken measurement violates."""
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+
+FIGURES = [
+    "zmq_64_msgs", "zmq_1024_msgs", "zmq_65536_msgs", "zmq_rtt_p50_us", "zmq_rtt_p99_us",
+    "aead_enc_64_ops", "aead_dec_65536_ops", "x25519_us", "x25519_base_us",
+    "ed25519_to_x25519_us", "ed25519_sign_us", "ed25519_verify_us", "handshake_bound_per_s",
+    "whisper_64_msgs", "whisper_1024_msgs", "whisper_65536_msgs", "whisper_65536_mbs",
+    "whisper_rtt_p50_us", "whisper_rtt_p99_us",
+    "shout_8_64_msgs", "shout_8_64_deliveries", "shout_32_64_deliveries",
+    "shout_32_1024_deliveries", "shout_32_64_last_p50_us", "shout_32_64_last_p99_us",
+    "handshakes_per_s", "converge_8_ms", "ready_8_ms",
+    "rss_idle_kib", "rss_4_peers_kib", "rss_per_session_4_kib",
+]
+RATIOS = ["whisper 64 B msg/s / raw zmq", "whisper 1 KiB msg/s / raw zmq",
+          "whisper 64 KiB msg/s / encrypt rate", "round trip p50 / raw zmq",
+          "handshakes/s / X25519 bound"]
+
+
+def main():
+    bench, meshsim = sys.argv[1], sys.argv[2]
+    failed = []
+
+    def check(cond, what):
+        if not cond:
+            failed.append(what)
+
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "bench.json")
+        p = subprocess.run([bench, "--quick", "--json", out, "--meshsim", meshsim],
+                           capture_output=True, text=True, timeout=540)
+        sys.stdout.write(p.stdout)
+        sys.stderr.write(p.stderr)
+        check(p.returncode == 0, f"meshbench exited {p.returncode}")
+        with open(out) as f:
+            r = json.load(f)
+    check(r["failures"] == 0, f"{r['failures']} failed parts")
+    check(r["quick"] is True, "quick flag")
+    figs = r["figures"]
+    for k in FIGURES:
+        v = figs.get(k)
+        check(v is not None, f"figure {k} missing")
+        if v is None:
+            continue
+        m = v["median"]
+        check(math.isfinite(m) and m > 0, f"{k} = {m}: not a positive number")
+        check(v["min"] <= m <= v["max"], f"{k}: median outside its range")
+        check(len(v["runs"]) >= 1, f"{k}: no runs")
+    for k, v in figs.items():
+        m = v["median"]
+        if k.endswith("_msgs") or k.endswith("_deliveries") or k.endswith("_ops"):
+            check(m < 1e9, f"{k} = {m}/s: faster than a nanosecond each")
+        if k.endswith("_us"):
+            check(0.01 < m < 5e6, f"{k} = {m} us: implausible")
+        if k.startswith("rss_") and not k.startswith("rss_per_session"):
+            check(1024 < m < 4 * 1024 * 1024, f"{k} = {m} KiB: implausible")
+    # fan-out bookkeeping: deliveries are messages times members
+    s = figs.get("shout_8_64_msgs"), figs.get("shout_8_64_deliveries")
+    if all(s):
+        check(abs(s[1]["median"] - 8 * s[0]["median"]) < 1e-6 * s[1]["median"] + 1,
+              "shout to 8: deliveries != 8 x messages")
+    # the p99 can never be below the p50
+    for a, b in (("whisper_rtt_p50_us", "whisper_rtt_p99_us"),
+                 ("zmq_rtt_p50_us", "zmq_rtt_p99_us"),
+                 ("shout_32_64_last_p50_us", "shout_32_64_last_p99_us")):
+        if a in figs and b in figs:
+            check(figs[a]["median"] <= figs[b]["median"], f"{a} > {b}")
+    cmps = {c["name"]: c for c in r["comparisons"]}
+    for name in RATIOS:
+        c = cmps.get(name)
+        check(c is not None, f"comparison {name!r} missing")
+        if c:
+            check(math.isfinite(c["limit_ratio"]) and c["limit_ratio"] > 0,
+                  f"{name}: ratio {c['limit_ratio']}")
+            check(isinstance(c["met"], bool), f"{name}: no verdict")
+    for c in r["comparisons"]:
+        check(any("ratio" in k for k in c) or "target_value" in c,
+              f"{c['name']}: neither a ratio nor a target")
+    if failed:
+        print("check_meshbench: FAILED:\n  " + "\n  ".join(failed))
+        return 1
+    print(f"check_meshbench: {len(figs)} figures and {len(cmps)} comparisons present and "
+          f"plausible; exit status 0")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

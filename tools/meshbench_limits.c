@@ -1,0 +1,647 @@
+/*
+ * meshbench_limits: the ceilings meshbench compares the messenger with (see meshbench_limits.h).
+ *
+ * ZeroMQ runs get a fresh context each (default io threads), so one run's leftovers cannot slow
+ * the next. Sockets move between threads only across pthread_create and pthread_join, which are
+ * the full barriers zmq asks for when a socket changes thread; main opens and closes them all,
+ * so every path closes every socket. Crypto runs loop in batches that double until one batch
+ * takes a millisecond, so the clock is read rarely, and every result is folded into a volatile
+ * sink so that no call can be dropped as dead code.
+ */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
+
+#include "meshbench_limits.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+#include <zmq.h>
+
+/* the product's MESH_ZMQ_HWM (mesh/mesh.h); tools/ may not include mesh/ for this one number */
+#define LIMITS_HWM 256
+/* any blocking zmq call gives up after this, so a lost message fails the run */
+#define LIMITS_TIMEOUT_MS 5000
+#define LIMITS_RTT_WARMUP 100
+/* crypto loops read the clock once per batch, and grow a batch until it lasts this long */
+#define LIMITS_BATCH_S 1e-3
+
+static volatile uint8_t sink;
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int sodium_ready(void)
+{
+	if (sodium_init() < 0) {
+		fprintf(stderr, "limits: sodium_init failed\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---------- ZeroMQ ---------- */
+
+static int set_int(void *sock, int opt, int v)
+{
+	return zmq_setsockopt(sock, opt, &v, sizeof v);
+}
+
+static void *open_socket(void *ctx, int type)
+{
+	void *s = zmq_socket(ctx, type);
+	if (!s) {
+		fprintf(stderr, "limits: zmq_socket: %s\n", zmq_strerror(zmq_errno()));
+		return NULL;
+	}
+	if (set_int(s, ZMQ_SNDHWM, LIMITS_HWM) != 0 || set_int(s, ZMQ_RCVHWM, LIMITS_HWM) != 0 ||
+	    set_int(s, ZMQ_LINGER, 0) != 0 || set_int(s, ZMQ_SNDTIMEO, LIMITS_TIMEOUT_MS) != 0 ||
+	    set_int(s, ZMQ_RCVTIMEO, LIMITS_TIMEOUT_MS) != 0) {
+		fprintf(stderr, "limits: zmq_setsockopt: %s\n", zmq_strerror(zmq_errno()));
+		zmq_close(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* A ROUTER bound to a kernel-chosen port on 127.0.0.1 and a DEALER connected to it. Both or
+ * neither are returned. */
+static int open_pair(void *ctx, void **router, void **dealer)
+{
+	char ep[256];
+	size_t eplen = sizeof ep;
+	*router = open_socket(ctx, ZMQ_ROUTER);
+	*dealer = open_socket(ctx, ZMQ_DEALER);
+	if (!*router || !*dealer)
+		goto fail;
+	if (zmq_bind(*router, "tcp://127.0.0.1:*") != 0 ||
+	    zmq_getsockopt(*router, ZMQ_LAST_ENDPOINT, ep, &eplen) != 0 ||
+	    zmq_connect(*dealer, ep) != 0) {
+		fprintf(stderr, "limits: cannot set up tcp://127.0.0.1: %s\n", zmq_strerror(zmq_errno()));
+		goto fail;
+	}
+	return 0;
+fail:
+	if (*router)
+		zmq_close(*router);
+	if (*dealer)
+		zmq_close(*dealer);
+	*router = *dealer = NULL;
+	return -1;
+}
+
+static int recv_frame(void *sock, zmq_msg_t *m)
+{
+	int n;
+	do
+		n = zmq_msg_recv(m, sock, 0);
+	while (n < 0 && zmq_errno() == EINTR);
+	return n < 0 ? -1 : 0;
+}
+
+/* blocking send of size bytes, retried on EINTR; 0 or -1 */
+static int send_buf(void *sock, const void *buf, size_t size, int flags)
+{
+	int n;
+	do
+		n = zmq_send(sock, buf, size, flags);
+	while (n < 0 && zmq_errno() == EINTR);
+	return n >= 0 && (size_t)n == size ? 0 : -1;
+}
+
+/* One message at the ROUTER: a routing id frame then exactly one body frame of `size` bytes.
+ * The id stays in *id for a reply. 0, or -1 with the reason on stderr. */
+static int recv_routed(void *router, zmq_msg_t *id, zmq_msg_t *body, size_t size, long i)
+{
+	if (recv_frame(router, id) != 0 || recv_frame(router, body) != 0) {
+		fprintf(stderr, "limits: message %ld not received: %s\n", i, zmq_strerror(zmq_errno()));
+		return -1;
+	}
+	if (!zmq_msg_more(id) || zmq_msg_more(body) || zmq_msg_size(body) != size) {
+		fprintf(stderr, "limits: message %ld: %zu bytes%s, expected one frame of %zu\n", i,
+		        zmq_msg_size(body), zmq_msg_more(body) ? " and more frames" : "", size);
+		return -1;
+	}
+	return 0;
+}
+
+struct tput {
+	void *sock;
+	size_t size;
+	long count;
+	double t;  /* sender: time of the first send; receiver: time of the last receipt */
+	long done; /* messages sent or received */
+	int rc;
+};
+
+static void *tput_send(void *arg)
+{
+	struct tput *s = arg;
+	uint8_t *buf = malloc(s->size ? s->size : 1);
+	s->rc = -1;
+	if (!buf) {
+		fprintf(stderr, "limits: out of memory\n");
+		return NULL;
+	}
+	memset(buf, 0xa5, s->size);
+	s->t = now_s();
+	for (s->done = 0; s->done < s->count; s->done++) {
+		if (send_buf(s->sock, buf, s->size, 0) != 0) {
+			fprintf(stderr, "limits: send %ld of %ld failed: %s\n", s->done + 1, s->count,
+			        zmq_strerror(zmq_errno()));
+			goto done;
+		}
+	}
+	s->rc = 0;
+done:
+	free(buf);
+	return NULL;
+}
+
+static void *tput_recv(void *arg)
+{
+	struct tput *r = arg;
+	zmq_msg_t id, body;
+	zmq_msg_init(&id);
+	zmq_msg_init(&body);
+	r->rc = -1;
+	for (r->done = 0; r->done < r->count; r->done++)
+		if (recv_routed(r->sock, &id, &body, r->size, r->done + 1) != 0)
+			goto done;
+	r->t = now_s();
+	r->rc = 0;
+done:
+	zmq_msg_close(&id);
+	zmq_msg_close(&body);
+	return NULL;
+}
+
+double limits_zmq_throughput(size_t size, long count)
+{
+	void *ctx = zmq_ctx_new(), *router = NULL, *dealer = NULL;
+	struct tput tx = { 0 }, rx = { 0 };
+	pthread_t ttx, trx;
+	int have_tx = 0, have_rx = 0, err;
+	double rate = -1;
+	zmq_msg_t id, body;
+	zmq_msg_init(&id);
+	zmq_msg_init(&body);
+	if (count <= 0 || size > INT_MAX) {
+		fprintf(stderr, "limits: bad throughput run (%ld messages of %zu bytes)\n", count, size);
+		goto done;
+	}
+	if (!ctx) {
+		fprintf(stderr, "limits: zmq_ctx_new: %s\n", zmq_strerror(zmq_errno()));
+		goto done;
+	}
+	if (open_pair(ctx, &router, &dealer) != 0)
+		goto done;
+	/* one message through before the clock starts, so the TCP connection and the ZMTP
+	 * handshake are not part of the figure */
+	if (send_buf(dealer, "", 0, 0) != 0 || recv_routed(router, &id, &body, 0, 0) != 0) {
+		fprintf(stderr, "limits: DEALER and ROUTER did not connect\n");
+		goto done;
+	}
+	tx = (struct tput){ .sock = dealer, .size = size, .count = count };
+	rx = (struct tput){ .sock = router, .size = size, .count = count };
+	if ((err = pthread_create(&trx, NULL, tput_recv, &rx)) != 0) {
+		fprintf(stderr, "limits: pthread_create: %s\n", strerror(err));
+		goto done;
+	}
+	have_rx = 1;
+	/* if this fails the receiver times out on its own and is joined below */
+	if ((err = pthread_create(&ttx, NULL, tput_send, &tx)) != 0) {
+		fprintf(stderr, "limits: pthread_create: %s\n", strerror(err));
+		goto done;
+	}
+	have_tx = 1;
+done:
+	if (have_tx)
+		pthread_join(ttx, NULL);
+	if (have_rx)
+		pthread_join(trx, NULL);
+	if (have_tx && have_rx && tx.rc == 0 && rx.rc == 0) {
+		/* the receiver stops at `count`; anything already behind it would be a duplicate */
+		if (zmq_msg_recv(&id, router, ZMQ_DONTWAIT) >= 0)
+			fprintf(stderr, "limits: more than %ld messages arrived\n", count);
+		else if (rx.t > tx.t)
+			rate = (double)count / (rx.t - tx.t);
+	}
+	zmq_msg_close(&id);
+	zmq_msg_close(&body);
+	if (router)
+		zmq_close(router);
+	if (dealer)
+		zmq_close(dealer);
+	if (ctx)
+		zmq_ctx_term(ctx);
+	return rate;
+}
+
+struct echo {
+	void *router;
+	size_t size;
+	long count;
+	int rc;
+};
+
+/* Sends each message back to its routing id: the frames are forwarded, not copied. */
+static void *echo_run(void *arg)
+{
+	struct echo *e = arg;
+	zmq_msg_t id, body;
+	zmq_msg_init(&id);
+	zmq_msg_init(&body);
+	e->rc = -1;
+	for (long i = 1; i <= e->count; i++) {
+		if (recv_routed(e->router, &id, &body, e->size, i) != 0)
+			goto done;
+		/* zmq_msg_send empties the message it sends, so both are ready for the next recv */
+		if (zmq_msg_send(&id, e->router, ZMQ_SNDMORE) < 0 ||
+		    zmq_msg_send(&body, e->router, 0) < 0) {
+			fprintf(stderr, "limits: echo %ld failed: %s\n", i, zmq_strerror(zmq_errno()));
+			goto done;
+		}
+	}
+	e->rc = 0;
+done:
+	zmq_msg_close(&id);
+	zmq_msg_close(&body);
+	return NULL;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* nearest rank: the smallest sample with at least p of all samples at or below it */
+static double percentile(const double *sorted, long n, double p)
+{
+	long k = (long)(p * (double)n + 0.999999);
+	if (k < 1)
+		k = 1;
+	if (k > n)
+		k = n;
+	return sorted[k - 1];
+}
+
+int limits_zmq_rtt(size_t size, long count, double *p50_us, double *p99_us)
+{
+	void *ctx = NULL, *router = NULL, *dealer = NULL;
+	struct echo e = { 0 };
+	pthread_t techo;
+	int have_echo = 0, rc = -1, err;
+	uint8_t *buf = NULL;
+	double *us = NULL;
+	zmq_msg_t reply;
+	zmq_msg_init(&reply);
+	if (count <= 0 || size > INT_MAX || (unsigned long)count > SIZE_MAX / sizeof *us) {
+		fprintf(stderr, "limits: bad round-trip run (%ld of %zu bytes)\n", count, size);
+		goto done;
+	}
+	buf = malloc(size ? size : 1);
+	us = malloc((size_t)count * sizeof *us);
+	if (!buf || !us) {
+		fprintf(stderr, "limits: out of memory\n");
+		goto done;
+	}
+	memset(buf, 0x5a, size);
+	if (!(ctx = zmq_ctx_new())) {
+		fprintf(stderr, "limits: zmq_ctx_new: %s\n", zmq_strerror(zmq_errno()));
+		goto done;
+	}
+	if (open_pair(ctx, &router, &dealer) != 0)
+		goto done;
+	e = (struct echo){ .router = router, .size = size, .count = LIMITS_RTT_WARMUP + count };
+	if ((err = pthread_create(&techo, NULL, echo_run, &e)) != 0) {
+		fprintf(stderr, "limits: pthread_create: %s\n", strerror(err));
+		goto done;
+	}
+	have_echo = 1;
+	for (long i = -LIMITS_RTT_WARMUP; i < count; i++) {
+		double t0 = now_s();
+		if (send_buf(dealer, buf, size, 0) != 0 || recv_frame(dealer, &reply) != 0) {
+			fprintf(stderr, "limits: round trip %ld failed: %s\n", i + LIMITS_RTT_WARMUP + 1,
+			        zmq_strerror(zmq_errno()));
+			goto done;
+		}
+		double t1 = now_s();
+		if (zmq_msg_more(&reply) || zmq_msg_size(&reply) != size) {
+			fprintf(stderr, "limits: round trip %ld: reply of %zu bytes, expected %zu\n",
+			        i + LIMITS_RTT_WARMUP + 1, zmq_msg_size(&reply), size);
+			goto done;
+		}
+		/* contents checked on the warm-up only: a 64 KiB memcmp would be part of the figure */
+		if (i < 0 && size && memcmp(zmq_msg_data(&reply), buf, size) != 0) {
+			fprintf(stderr, "limits: round trip %ld: reply differs\n", i + LIMITS_RTT_WARMUP + 1);
+			goto done;
+		}
+		if (i >= 0)
+			us[i] = (t1 - t0) * 1e6;
+	}
+	rc = 0;
+done:
+	if (have_echo) {
+		/* on a client failure the echo thread gives up after its receive timeout */
+		pthread_join(techo, NULL);
+		if (e.rc != 0)
+			rc = -1;
+	}
+	if (rc == 0) {
+		qsort(us, (size_t)count, sizeof *us, cmp_double);
+		*p50_us = percentile(us, count, 0.50);
+		*p99_us = percentile(us, count, 0.99);
+	}
+	zmq_msg_close(&reply);
+	if (router)
+		zmq_close(router);
+	if (dealer)
+		zmq_close(dealer);
+	if (ctx)
+		zmq_ctx_term(ctx);
+	free(buf);
+	free(us);
+	return rc;
+}
+
+/* ---------- crypto ---------- */
+
+typedef int (*limits_op)(void *arg);
+
+/* Runs op in batches for about `seconds`; operations per second, or -1 if op failed once. */
+static double time_loop(limits_op op, void *arg, double seconds)
+{
+	long n = 0, batch = 1;
+	double t0 = now_s(), t = t0, prev;
+	do {
+		for (long i = 0; i < batch; i++)
+			if (op(arg) != 0)
+				return -1;
+		n += batch;
+		prev = t;
+		t = now_s();
+		if (t - prev < LIMITS_BATCH_S && batch < LONG_MAX / 4)
+			batch *= 2;
+	} while (t - t0 < seconds);
+	return (double)n / (t - t0);
+}
+
+/* A short untimed run first (a tenth of the time, at most 50 ms) so that caches, the branch
+ * predictor and the CPU clock have settled before we count. */
+static double rate(limits_op op, void *arg, double seconds)
+{
+	double warm = seconds / 10 < 0.05 ? seconds / 10 : 0.05;
+	if (sodium_ready() != 0)
+		return -1;
+	if (time_loop(op, arg, warm) < 0)
+		return -1;
+	return time_loop(op, arg, seconds);
+}
+
+static double us_per_op(limits_op op, void *arg, double seconds)
+{
+	double r = rate(op, arg, seconds);
+	return r > 0 ? 1e6 / r : -1;
+}
+
+struct aead {
+	uint8_t key[crypto_aead_chacha20poly1305_ietf_KEYBYTES];
+	uint8_t nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
+	uint64_t counter;
+	uint8_t *pt, *ct;
+	size_t size;
+};
+
+/* a counter nonce as a transport cipher uses it: each encryption is a fresh one */
+static int aead_encrypt(void *arg)
+{
+	struct aead *a = arg;
+	unsigned long long clen;
+	uint64_t c = a->counter++;
+	for (int i = 0; i < 8; i++)
+		a->nonce[4 + i] = (uint8_t)(c >> (8 * i));
+	crypto_aead_chacha20poly1305_ietf_encrypt(a->ct, &clen, a->pt, a->size, NULL, 0, NULL,
+	                                          a->nonce, a->key);
+	sink ^= a->ct[clen - 1];
+	return 0;
+}
+
+static int aead_decrypt(void *arg)
+{
+	struct aead *a = arg;
+	unsigned long long mlen;
+	if (crypto_aead_chacha20poly1305_ietf_decrypt(a->pt, &mlen, NULL, a->ct,
+	                                              a->size + crypto_aead_chacha20poly1305_ietf_ABYTES,
+	                                              NULL, 0, a->nonce, a->key) != 0 ||
+	    mlen != a->size) {
+		fprintf(stderr, "limits: decryption failed\n");
+		return -1;
+	}
+	sink ^= a->pt[0];
+	return 0;
+}
+
+static double aead_rate(size_t size, double seconds, int decrypt)
+{
+	struct aead a = { .size = size };
+	uint8_t *ref = NULL;
+	double r = -1;
+	if (size > SIZE_MAX - crypto_aead_chacha20poly1305_ietf_ABYTES - 1 || sodium_ready() != 0)
+		return -1;
+	a.pt = malloc(size + 1);
+	a.ct = malloc(size + crypto_aead_chacha20poly1305_ietf_ABYTES);
+	ref = malloc(size + 1);
+	if (!a.pt || !a.ct || !ref) {
+		fprintf(stderr, "limits: out of memory\n");
+		goto done;
+	}
+	crypto_aead_chacha20poly1305_ietf_keygen(a.key);
+	randombytes_buf(a.pt, size + 1);
+	memcpy(ref, a.pt, size + 1);
+	if (!decrypt) {
+		r = rate(aead_encrypt, &a, seconds);
+		goto done;
+	}
+	/* one ciphertext, opened again and again: the nonce stays that of the encryption */
+	(void)aead_encrypt(&a);
+	memset(a.pt, 0, size + 1);
+	r = rate(aead_decrypt, &a, seconds);
+	if (r > 0 && memcmp(a.pt, ref, size) != 0) {
+		fprintf(stderr, "limits: decryption gave the wrong plaintext\n");
+		r = -1;
+	}
+done:
+	sodium_memzero(a.key, sizeof a.key);
+	if (a.pt)
+		sodium_memzero(a.pt, size + 1);
+	if (ref)
+		sodium_memzero(ref, size + 1);
+	free(a.pt);
+	free(a.ct);
+	free(ref);
+	return r;
+}
+
+double limits_aead_encrypt_rate(size_t size, double seconds)
+{
+	return aead_rate(size, seconds, 0);
+}
+
+double limits_aead_decrypt_rate(size_t size, double seconds)
+{
+	return aead_rate(size, seconds, 1);
+}
+
+struct keys {
+	uint8_t x_sk[crypto_scalarmult_SCALARBYTES], x_pk[crypto_scalarmult_BYTES];
+	uint8_t ed_sk[crypto_sign_SECRETKEYBYTES], ed_pk[crypto_sign_PUBLICKEYBYTES];
+	uint8_t msg[64], sig[crypto_sign_BYTES];
+	uint8_t out[64];
+};
+
+static int keys_init(struct keys *k)
+{
+	if (sodium_ready() != 0)
+		return -1;
+	crypto_box_keypair(k->x_pk, k->x_sk);
+	crypto_sign_keypair(k->ed_pk, k->ed_sk);
+	randombytes_buf(k->msg, sizeof k->msg);
+	crypto_sign_detached(k->sig, NULL, k->msg, sizeof k->msg, k->ed_sk);
+	return 0;
+}
+
+static double keys_run(limits_op op, double seconds)
+{
+	struct keys k;
+	double us = -1;
+	if (keys_init(&k) == 0)
+		us = us_per_op(op, &k, seconds);
+	sodium_memzero(&k, sizeof k);
+	return us;
+}
+
+static int op_x25519(void *arg)
+{
+	struct keys *k = arg;
+	if (crypto_scalarmult(k->out, k->x_sk, k->x_pk) != 0) {
+		fprintf(stderr, "limits: crypto_scalarmult failed\n");
+		return -1;
+	}
+	sink ^= k->out[0];
+	return 0;
+}
+
+static int op_x25519_base(void *arg)
+{
+	struct keys *k = arg;
+	if (crypto_scalarmult_base(k->out, k->x_sk) != 0) {
+		fprintf(stderr, "limits: crypto_scalarmult_base failed\n");
+		return -1;
+	}
+	sink ^= k->out[0];
+	return 0;
+}
+
+static int op_sign(void *arg)
+{
+	struct keys *k = arg;
+	crypto_sign_detached(k->out, NULL, k->msg, sizeof k->msg, k->ed_sk);
+	sink ^= k->out[0];
+	return 0;
+}
+
+static int op_verify(void *arg)
+{
+	struct keys *k = arg;
+	if (crypto_sign_verify_detached(k->sig, k->msg, sizeof k->msg, k->ed_pk) != 0) {
+		fprintf(stderr, "limits: signature did not verify\n");
+		return -1;
+	}
+	sink ^= k->sig[0];
+	return 0;
+}
+
+static int op_ed_to_x(void *arg)
+{
+	struct keys *k = arg;
+	if (crypto_sign_ed25519_pk_to_curve25519(k->out, k->ed_pk) != 0) {
+		fprintf(stderr, "limits: crypto_sign_ed25519_pk_to_curve25519 failed\n");
+		return -1;
+	}
+	sink ^= k->out[0];
+	return 0;
+}
+
+double limits_x25519_us(double seconds)
+{
+	return keys_run(op_x25519, seconds);
+}
+
+double limits_x25519_base_us(double seconds)
+{
+	return keys_run(op_x25519_base, seconds);
+}
+
+double limits_ed25519_sign_us(double seconds)
+{
+	return keys_run(op_sign, seconds);
+}
+
+double limits_ed25519_verify_us(double seconds)
+{
+	return keys_run(op_verify, seconds);
+}
+
+double limits_ed25519_to_x25519_us(double seconds)
+{
+	return keys_run(op_ed_to_x, seconds);
+}
+
+struct hash {
+	const uint8_t *in;
+	size_t size;
+	uint8_t out[32];
+};
+
+static int op_blake2b(void *arg)
+{
+	struct hash *h = arg;
+	if (crypto_generichash(h->out, sizeof h->out, h->in, h->size, NULL, 0) != 0) {
+		fprintf(stderr, "limits: crypto_generichash failed\n");
+		return -1;
+	}
+	sink ^= h->out[0];
+	return 0;
+}
+
+double limits_blake2b_us(size_t size, double seconds)
+{
+	struct hash h = { .size = size };
+	uint8_t *in;
+	double us;
+	if (sodium_ready() != 0)
+		return -1;
+	if (!(in = malloc(size ? size : 1))) {
+		fprintf(stderr, "limits: out of memory\n");
+		return -1;
+	}
+	randombytes_buf(in, size);
+	h.in = in;
+	us = us_per_op(op_blake2b, &h, seconds);
+	free(in);
+	return us;
+}
