@@ -208,6 +208,14 @@ int noise_transport_seal(struct noise_transport *t, const uint8_t *ad, size_t ad
 	return 0;
 }
 
+int noise_transport_next_counter(const struct noise_transport *t, uint64_t *counter)
+{
+	if (!t || !counter || !t->send.has_key || t->send_next == NOISE_NONCE_MAX)
+		return -1;
+	*counter = t->send_next;
+	return 0;
+}
+
 int noise_transport_open(struct noise_transport *t, uint64_t counter, const uint8_t *ad,
                          size_t adlen, const uint8_t *ct, size_t ctlen, uint8_t *out,
                          size_t cap, size_t *outlen)

@@ -70,6 +70,8 @@ struct noise_transport {
 int noise_transport_seal(struct noise_transport *t, const uint8_t *ad, size_t adlen,
                          const uint8_t *pt, size_t ptlen, uint8_t *out, size_t cap,
                          size_t *outlen, uint64_t *counter);
+/* The counter the next seal will use: 0, or -1 once exhausted or without a key. */
+int noise_transport_next_counter(const struct noise_transport *t, uint64_t *counter);
 /* Decrypts a frame carrying `counter`; only on success does recv_last move. */
 int noise_transport_open(struct noise_transport *t, uint64_t counter, const uint8_t *ad,
                          size_t adlen, const uint8_t *ct, size_t ctlen, uint8_t *out,

@@ -92,7 +92,6 @@ struct mesh {
 	uint8_t pbuf[WIRE_MAX_NOISE];
 	uint8_t hbuf[WIRE_MAX_NOISE];
 	uint8_t mbuf[WIRE_MAX_NOISE];
-	uint8_t rbuf[WIRE_MAX_FRAME + 1];
 	uint8_t ridbuf[256];
 };
 
@@ -191,6 +190,36 @@ static enum mesh_err send_frame(struct mesh *m, struct session *s, const uint8_t
 	return errno == EAGAIN ? MESH_ELIMIT : MESH_EIO;
 }
 
+/* The same for a frame built in a zmq message, which goes out without a copy. *zm is sent or
+ * closed either way; a full socket keeps a copy as the session's stall. */
+static enum mesh_err send_zmsg(struct mesh *m, struct session *s, zmq_msg_t *zm)
+{
+	int rc;
+	if (s->dealer) {
+		rc = zmq_msg_send(zm, s->dealer, ZMQ_DONTWAIT);
+	} else {
+		rc = zmq_send(m->router, s->rid, s->rid_len, ZMQ_DONTWAIT | ZMQ_SNDMORE);
+		if (rc >= 0)
+			rc = zmq_msg_send(zm, m->router, ZMQ_DONTWAIT);
+	}
+	if (rc >= 0)
+		return MESH_OK;
+	enum mesh_err err = errno == EAGAIN ? MESH_ELIMIT : MESH_EIO;
+	if (err == MESH_ELIMIT) {
+		s->stall = malloc(zmq_msg_size(zm));
+		if (s->stall) {
+			memcpy(s->stall, zmq_msg_data(zm), zmq_msg_size(zm));
+			s->stall_len = zmq_msg_size(zm);
+			m->any_stalled = true;
+			err = MESH_OK;
+		} else {
+			err = MESH_ENOMEM;
+		}
+	}
+	zmq_msg_close(zm);
+	return err;
+}
+
 /* Sends a stalled frame if there is one; MESH_OK when the way is clear. */
 static enum mesh_err unstall(struct mesh *m, struct session *s)
 {
@@ -210,27 +239,26 @@ static enum mesh_err send_msg(struct mesh *m, struct session *s, const struct wi
                               uint64_t now)
 {
 	size_t len, flen;
+	zmq_msg_t zm;
 	enum mesh_err rc = unstall(m, s);
 	if (rc != MESH_OK)
 		return rc;
 	if ((rc = wire_msg_encode(msg, m->mbuf, sizeof m->mbuf, &len)) != MESH_OK)
 		return rc;
-	rc = session_seal(s, m->mbuf, len, m->fbuf, sizeof m->fbuf, &flen);
-	sodium_memzero(m->mbuf, len);
-	if (rc != MESH_OK)
-		return rc;
-	s->last_tx_ms = now;
-	rc = send_frame(m, s, m->fbuf, flen);
-	if (rc == MESH_ELIMIT) {
-		s->stall = malloc(flen);
-		if (!s->stall)
-			return MESH_ENOMEM;
-		memcpy(s->stall, m->fbuf, flen);
-		s->stall_len = flen;
-		m->any_stalled = true;
-		return MESH_OK;
+	/* sealed straight into the message zmq sends: no copy of the ciphertext */
+	size_t want = session_sealed_len(s, len);
+	if (zmq_msg_init_size(&zm, want ? want : 1) != 0) {
+		sodium_memzero(m->mbuf, len);
+		return MESH_ENOMEM;
 	}
-	return rc;
+	rc = session_seal(s, m->mbuf, len, zmq_msg_data(&zm), want, &flen);
+	sodium_memzero(m->mbuf, len);
+	if (rc != MESH_OK) {
+		zmq_msg_close(&zm);
+		return rc;
+	}
+	s->last_tx_ms = now;
+	return send_zmsg(m, s, &zm);
 }
 
 static enum mesh_err send_simple(struct mesh *m, struct session *s, uint64_t type,
@@ -384,7 +412,6 @@ void mesh_destroy(struct mesh **mp)
 	free(m->poll_socks);
 	sodium_memzero(m->pbuf, sizeof m->pbuf);
 	sodium_memzero(m->mbuf, sizeof m->mbuf);
-	sodium_memzero(m->rbuf, sizeof m->rbuf);
 	free(m);
 	*mp = NULL;
 }
@@ -1007,6 +1034,29 @@ static void on_finish(struct mesh *m, struct session *s, const struct wire_frame
 
 /* ---------- application messages ---------- */
 
+/* A whole message: delivered once, in order (protocol section 6). Takes data. */
+static void deliver(struct mesh *m, struct peer *p, bool shout, uint64_t id, const char *group,
+                    size_t glen, uint8_t *data, size_t len)
+{
+	char g[WIRE_MAX_GROUP + 1];
+	if (id <= p->rx_last_id) {
+		m->stats.msgs_dup++;
+		goto drop;
+	}
+	p->rx_last_id = id;
+	if (shout && !group_set_has(&m->groups, group, glen))
+		goto drop;   /* we left the group while this was in flight */
+	if (shout) {
+		memcpy(g, group, glen);
+		g[glen] = '\0';
+	}
+	emit(m, shout ? MESH_EV_SHOUT : MESH_EV_WHISPER, p, shout ? g : NULL, id, data, len, NULL);
+	return;
+drop:
+	sodium_memzero(data, len);
+	free(data);
+}
+
 /* Completes or extends the reassembly of a SHOUT or WHISPER (protocol section 6). */
 static void on_fragment(struct mesh *m, struct session *s, struct peer *p,
                         const struct wire_msg *msg, bool gap, uint64_t now)
@@ -1023,6 +1073,16 @@ static void on_fragment(struct mesh *m, struct session *s, struct peer *p,
 			        (unsigned long long)s->rs_msg_id, p->name);
 			session_reassembly_reset(s);
 		}
+	}
+	if (!s->rs_count && msg->index == 0 && msg->count == 1) {
+		/* the common case, a message in one frame: straight from the frame to the event */
+		uint8_t *data = malloc(msg->data_len ? msg->data_len : 1);
+		if (!data)
+			return;
+		if (msg->data_len)
+			memcpy(data, msg->data, msg->data_len);
+		deliver(m, p, shout, msg->msg_id, msg->group.p, msg->group.len, data, msg->data_len);
+		return;
 	}
 	if (!s->rs_count) {
 		if (msg->index != 0) {
@@ -1047,7 +1107,11 @@ static void on_fragment(struct mesh *m, struct session *s, struct peer *p,
 		return;
 	}
 	if (s->rs_len + msg->data_len > s->rs_cap) {
+		/* the first fragment says how many follow: room for all of them at once */
 		size_t ncap = s->rs_cap ? s->rs_cap : 65536;
+		size_t whole = (size_t)s->rs_count * WIRE_MAX_FRAGMENT;
+		if (ncap < whole)
+			ncap = whole < MESH_MAX_PAYLOAD ? whole : MESH_MAX_PAYLOAD;
 		while (ncap < s->rs_len + msg->data_len)
 			ncap *= 2;
 		uint8_t *nb = malloc(ncap);
@@ -1071,32 +1135,17 @@ static void on_fragment(struct mesh *m, struct session *s, struct peer *p,
 	if (s->rs_next < s->rs_count)
 		return;
 
-	/* whole: deliver once, in order (protocol section 6) */
-	uint64_t id = s->rs_msg_id;
-	if (id <= p->rx_last_id) {
-		m->stats.msgs_dup++;
-		session_reassembly_reset(s);
-		return;
-	}
-	p->rx_last_id = id;
-	if (shout && !group_set_has(&m->groups, s->rs_group, strlen(s->rs_group))) {
-		/* we left the group while this was in flight */
-		session_reassembly_reset(s);
-		return;
-	}
-	uint8_t *data = malloc(s->rs_len ? s->rs_len : 1);
-	if (!data) {
-		session_reassembly_reset(s);
-		return;
-	}
-	if (s->rs_len)
-		memcpy(data, s->rs_buf, s->rs_len);
+	/* whole: the reassembly buffer itself becomes the event's payload */
+	uint8_t *data = s->rs_buf ? s->rs_buf : malloc(1);
 	size_t len = s->rs_len;
+	uint64_t id = s->rs_msg_id;
 	char group[WIRE_MAX_GROUP + 1];
 	memcpy(group, s->rs_group, sizeof group);
+	s->rs_buf = NULL;
+	s->rs_cap = 0;
 	session_reassembly_reset(s);
-	emit(m, shout ? MESH_EV_SHOUT : MESH_EV_WHISPER, p, shout ? group : NULL, id, data, len,
-	     NULL);
+	if (data)
+		deliver(m, p, shout, id, group, strlen(group), data, len);
 }
 
 static void on_data(struct mesh *m, struct session *s, const struct wire_frame *f, uint64_t now)
@@ -1279,33 +1328,35 @@ static void on_dealer_readable(struct mesh *m, uint32_t sid, uint64_t now)
 {
 	for (int i = 0; i < 256; i++) {
 		struct session *s = session_table_get(&m->sessions, sid);
-		size_t len;
-		bool more;
+		zmq_msg_t body;
 		if (!s || !s->dealer)
 			return;
-		if (recv_part(s->dealer, m->rbuf, sizeof m->rbuf, &len, &more) != 0)
+		zmq_msg_init(&body);
+		if (zmq_msg_recv(&body, s->dealer, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&body);
 			return;
-		if (more) {
+		}
+		if (zmq_msg_more(&body)) {
 			drain_parts(s->dealer);
+			zmq_msg_close(&body);
 			m->stats.frames_bad++;
 			continue;
 		}
+		size_t len = zmq_msg_size(&body);
 		struct wire_frame f;
 		enum mesh_err rc = len > WIRE_MAX_FRAME ? MESH_EMALFORMED
-		                   : wire_frame_decode(m->rbuf, len, &f);
+		                   : wire_frame_decode(zmq_msg_data(&body), len, &f);
 		if (rc != MESH_OK) {
 			m->stats.frames_bad++;
 			droplog(m, LK_FRAME, now, "malformed frame on session %08x dropped", sid);
-			continue;
-		}
-		if (f.type == WIRE_HELLO || f.type == WIRE_FINISH || f.rx_sid != s->sid) {
+		} else if (f.type == WIRE_HELLO || f.type == WIRE_FINISH || f.rx_sid != s->sid) {
 			m->stats.frames_bad++;
-			continue;
-		}
-		if (f.type == WIRE_REPLY)
+		} else if (f.type == WIRE_REPLY) {
 			on_reply(m, s, &f, now);
-		else
+		} else {
 			on_data(m, s, &f, now);
+		}
+		zmq_msg_close(&body);
 	}
 }
 

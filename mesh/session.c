@@ -322,24 +322,41 @@ static void sid_ad(uint32_t sid, uint8_t ad[SESSION_ID_LEN])
 enum mesh_err session_seal(struct session *s, const uint8_t *pt, size_t ptlen, uint8_t *frame,
                            size_t cap, size_t *flen)
 {
-	/* per thread: several nodes (meshsim --inproc) seal at once, one per loop thread */
-	static _Thread_local uint8_t ct[WIRE_MAX_NOISE];
+	/* the header first, then the ciphertext straight after it: no copy of the message */
 	uint8_t ad[SESSION_ID_LEN];
-	size_t ctlen;
-	uint64_t counter;
+	size_t hlen, ctlen;
+	uint64_t counter, used;
+	*flen = 0;
 	if (!s->tx || s->remote_sid == 0)
 		return MESH_ESTATE;
 	if (ptlen + NOISE_TAGLEN > WIRE_MAX_NOISE)
 		return MESH_ELIMIT;
-	sid_ad(s->remote_sid, ad);
-	if (noise_transport_seal(s->tx, ad, sizeof ad, pt, ptlen, ct, sizeof ct, &ctlen,
-	                         &counter) != 0)
+	if (noise_transport_next_counter(s->tx, &counter) != 0)
 		return MESH_ESTATE;     /* counter exhausted: the engine closes the session */
-	struct wire_frame f = {
-		.type = WIRE_DATA, .rx_sid = s->remote_sid, .counter = counter,
-		.body = ct, .body_len = ctlen,
-	};
-	return wire_frame_encode(&f, frame, cap, flen);
+	enum mesh_err rc = wire_data_header(s->remote_sid, counter, ptlen + NOISE_TAGLEN, frame,
+	                                    cap, &hlen);
+	if (rc != MESH_OK)
+		return rc;
+	if (cap - hlen < ptlen + NOISE_TAGLEN)
+		return MESH_ELIMIT;
+	sid_ad(s->remote_sid, ad);
+	if (noise_transport_seal(s->tx, ad, sizeof ad, pt, ptlen, frame + hlen, cap - hlen, &ctlen,
+	                         &used) != 0 || used != counter)
+		return MESH_ESTATE;
+	*flen = hlen + ctlen;
+	return MESH_OK;
+}
+
+size_t session_sealed_len(const struct session *s, size_t ptlen)
+{
+	uint8_t hdr[32];
+	size_t hlen;
+	uint64_t counter;
+	if (!s->tx || s->remote_sid == 0 || noise_transport_next_counter(s->tx, &counter) != 0 ||
+	    wire_data_header(s->remote_sid, counter, ptlen + NOISE_TAGLEN, hdr, sizeof hdr,
+	                     &hlen) != MESH_OK)
+		return 0;
+	return hlen + ptlen + NOISE_TAGLEN;
 }
 
 enum mesh_err session_open(struct session *s, const struct wire_frame *f, uint8_t *pt,

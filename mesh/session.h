@@ -124,6 +124,8 @@ enum mesh_err session_on_finish(struct session *s, const uint8_t *msg, size_t le
  * for the buffer; MESH_ESTATE: no keys yet, or the send counter is exhausted (close it). */
 enum mesh_err session_seal(struct session *s, const uint8_t *pt, size_t ptlen, uint8_t *frame,
                            size_t cap, size_t *flen);
+/* The exact length session_seal() will produce for ptlen bytes next; 0 if it cannot seal. */
+size_t session_sealed_len(const struct session *s, size_t ptlen);
 /* Decrypts a DATA frame (already decoded) into pt; MESH_EAUTH on failure or old counter. */
 enum mesh_err session_open(struct session *s, const struct wire_frame *f, uint8_t *pt,
                            size_t cap, size_t *ptlen);

@@ -102,6 +102,11 @@ struct wire_frame {
 enum mesh_err wire_frame_decode(const uint8_t *p, size_t n, struct wire_frame *out);
 enum mesh_err wire_frame_encode(const struct wire_frame *f, uint8_t *out, size_t cap,
                                 size_t *outlen);
+/* The bytes of a DATA frame that come before its body: what wire_frame_encode() writes for
+ * {DATA, rx_sid, counter, body of body_len bytes} up to the body, so that a sealer can put the
+ * ciphertext straight after it. */
+enum mesh_err wire_data_header(uint32_t rx_sid, uint64_t counter, size_t body_len, uint8_t *out,
+                               size_t cap, size_t *outlen);
 
 /* hello_payload (section 3.1). groups[] borrows from the input. */
 struct wire_hello {
