@@ -1418,60 +1418,123 @@ void mesh_on_ready(struct mesh *m, const zmq_pollitem_t *items, size_t n, uint64
 /* ---------- queues ---------- */
 
 /* Sends what p's queue holds, in order, as far as its socket takes it. */
-static void pump(struct mesh *m, struct peer *p, uint64_t now)
+/* The plaintext of a one-frame shout is the same for every member: encoded once, kept with
+ * the message (and wiped with it), sealed once per member. */
+static const uint8_t *shout_plaintext(struct outmsg *om, const struct wire_msg *msg,
+                                      size_t *len)
+{
+	if (!om->enc) {
+		size_t need = om->len + om->glen + 64, l;
+		uint8_t *enc = malloc(need);
+		if (!enc)
+			return NULL;
+		if (wire_msg_encode(msg, enc, need, &l) != MESH_OK) {
+			free(enc);
+			return NULL;
+		}
+		om->enc = enc;
+		om->enc_len = l;
+	}
+	*len = om->enc_len;
+	return om->enc;
+}
+
+/* Seals and sends encoded plaintext on s; as send_msg() after its encoding. */
+static enum mesh_err send_plain(struct mesh *m, struct session *s, const uint8_t *pt,
+                                size_t len, uint64_t now)
+{
+	size_t flen;
+	zmq_msg_t zm;
+	enum mesh_err rc = unstall(m, s);
+	if (rc != MESH_OK)
+		return rc;
+	size_t want = session_sealed_len(s, len);
+	if (zmq_msg_init_size(&zm, want ? want : 1) != 0)
+		return MESH_ENOMEM;
+	rc = session_seal(s, pt, len, zmq_msg_data(&zm), want, &flen);
+	if (rc != MESH_OK) {
+		zmq_msg_close(&zm);
+		return rc;
+	}
+	s->last_tx_ms = now;
+	return send_zmsg(m, s, &zm);
+}
+
+/* Sends what is left of queue entry e on s: 1 when all of it is sent, 0 when the socket is
+ * full or the send failed for now (try later), -1 when s was closed. */
+static int send_entry(struct mesh *m, struct session *s, struct peer_qent *e, uint64_t now)
+{
+	struct outmsg *om = e->m;
+	struct wire_msg msg = { .msg_id = om->msg_id };
+	enum mesh_err rc;
+	if (om->kind == OUTMSG_JOIN || om->kind == OUTMSG_LEAVE) {
+		msg.type = om->kind == OUTMSG_JOIN ? WIRE_JOIN : WIRE_LEAVE;
+		msg.group.p = om->group;
+		msg.group.len = om->glen;
+		rc = send_msg(m, s, &msg, now);
+		if (rc == MESH_ELIMIT) {
+			m->any_stalled = true;
+			return 0;
+		}
+		return 1;
+	}
+	uint32_t count = om->len ? (uint32_t)((om->len + WIRE_MAX_FRAGMENT - 1) /
+	                                       WIRE_MAX_FRAGMENT) : 1;
+	msg.type = om->kind == OUTMSG_SHOUT ? WIRE_SHOUT : WIRE_WHISPER;
+	msg.count = count;
+	if (om->kind == OUTMSG_SHOUT) {
+		msg.group.p = om->group;
+		msg.group.len = om->glen;
+	}
+	while (e->next_frag < count) {
+		size_t off = (size_t)e->next_frag * WIRE_MAX_FRAGMENT;
+		size_t flen = om->len - off < WIRE_MAX_FRAGMENT ? om->len - off : WIRE_MAX_FRAGMENT;
+		msg.index = e->next_frag;
+		msg.data = om->data + off;
+		msg.data_len = flen;
+		const uint8_t *pt;
+		size_t ptlen;
+		if (count == 1 && om->kind == OUTMSG_SHOUT && (pt = shout_plaintext(om, &msg, &ptlen)))
+			rc = send_plain(m, s, pt, ptlen, now);
+		else
+			rc = send_msg(m, s, &msg, now);
+		if (rc == MESH_ELIMIT) {
+			m->any_stalled = true;
+			return 0;
+		}
+		if (rc == MESH_ESTATE) {
+			/* send counter exhausted (2^64 frames): this session can never send again */
+			close_session(m, s, "send counter exhausted", now);
+			return -1;
+		}
+		if (rc != MESH_OK)
+			return 0;   /* out of memory, or the connection is gone: retry on the next tick;
+			             * a dead peer is expired and its queue reported */
+		e->next_frag++;
+	}
+	return 1;
+}
+
+static struct session *live_session(struct mesh *m, const struct peer *p)
 {
 	struct session *s = p->live_sid ? session_table_get(&m->sessions, p->live_sid) : NULL;
-	if (!s || s->state != SESSION_LIVE)
+	return s && s->state == SESSION_LIVE ? s : NULL;
+}
+
+/* Sends what p's queue holds, in order, as far as its socket takes it. */
+static void pump(struct mesh *m, struct peer *p, uint64_t now)
+{
+	struct session *s = live_session(m, p);
+	if (!s)
 		return;
 	while (p->qhead) {
 		struct peer_qent *e = p->qhead;
-		struct outmsg *om = e->m;
-		if (e->if_member && !group_set_has(&p->groups, om->group, om->glen)) {
+		if (e->if_member && !group_set_has(&p->groups, e->m->group, e->m->glen)) {
 			peer_dequeue(p);   /* parked during the handshake; not a member after all */
 			continue;
 		}
-		struct wire_msg msg = { .msg_id = om->msg_id };
-		if (om->kind == OUTMSG_JOIN || om->kind == OUTMSG_LEAVE) {
-			msg.type = om->kind == OUTMSG_JOIN ? WIRE_JOIN : WIRE_LEAVE;
-			msg.group.p = om->group;
-			msg.group.len = om->glen;
-			enum mesh_err rc = send_msg(m, s, &msg, now);
-			if (rc == MESH_ELIMIT) {
-				m->any_stalled = true;
-				return;
-			}
-			peer_dequeue(p);
-			continue;
-		}
-		uint32_t count = om->len ? (uint32_t)((om->len + WIRE_MAX_FRAGMENT - 1) /
-		                                       WIRE_MAX_FRAGMENT) : 1;
-		msg.type = om->kind == OUTMSG_SHOUT ? WIRE_SHOUT : WIRE_WHISPER;
-		msg.count = count;
-		if (om->kind == OUTMSG_SHOUT) {
-			msg.group.p = om->group;
-			msg.group.len = om->glen;
-		}
-		while (e->next_frag < count) {
-			size_t off = (size_t)e->next_frag * WIRE_MAX_FRAGMENT;
-			size_t flen = om->len - off < WIRE_MAX_FRAGMENT ? om->len - off : WIRE_MAX_FRAGMENT;
-			msg.index = e->next_frag;
-			msg.data = om->data + off;
-			msg.data_len = flen;
-			enum mesh_err rc = send_msg(m, s, &msg, now);
-			if (rc == MESH_ELIMIT) {
-				m->any_stalled = true;
-				return;
-			}
-			if (rc == MESH_ESTATE) {
-				/* send counter exhausted (2^64 frames): this session can never send again */
-				close_session(m, s, "send counter exhausted", now);
-				return;
-			}
-			if (rc != MESH_OK)
-				return;   /* out of memory, or the connection is gone: retry on the next
-				           * tick; a dead peer is expired and its queue reported */
-			e->next_frag++;
-		}
+		if (send_entry(m, s, e, now) != 1)
+			return;
 		peer_dequeue(p);
 	}
 }
@@ -1481,6 +1544,17 @@ static enum mesh_err enqueue(struct mesh *m, struct peer *p, struct outmsg *om, 
 {
 	enum mesh_err rc;
 	bool control = om->kind == OUTMSG_JOIN || om->kind == OUTMSG_LEAVE;
+	struct peer_qent now_e = { .m = om, .if_member = if_member };
+	struct session *s;
+	/* Nothing waiting ahead of it and a live session: straight to the socket, without a
+	 * queue entry; whatever the socket does not take is queued as usual. */
+	if (!p->qhead && !if_member && (s = live_session(m, p)) && !s->stall) {
+		int r = send_entry(m, s, &now_e, now);
+		if (r == 1)
+			return MESH_OK;
+		if (r < 0)
+			now_e.next_frag = 0;   /* the session is gone: the next one starts afresh */
+	}
 	/* control messages are tiny and must not be lost to a cap meant for payloads */
 	rc = peer_enqueue(p, om, if_member, now, control ? SIZE_MAX : m->cfg.queue_msgs,
 	                  control ? SIZE_MAX : m->cfg.queue_bytes);
@@ -1490,6 +1564,7 @@ static enum mesh_err enqueue(struct mesh *m, struct peer *p, struct outmsg *om, 
 			     om->msg_id, NULL, 0, EVENT_DROP_REASON_FULL);
 		return rc;
 	}
+	p->qtail->next_frag = now_e.next_frag;
 	pump(m, p, now);
 	return MESH_OK;
 }

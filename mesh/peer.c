@@ -49,6 +49,10 @@ void outmsg_unref(struct outmsg **mp)
 	if (--m->refs > 0)
 		return;
 	sodium_memzero(m->data, m->len);   /* application plaintext */
+	if (m->enc) {
+		sodium_memzero(m->enc, m->enc_len);
+		free(m->enc);
+	}
 	free(m);
 }
 

@@ -30,6 +30,8 @@ struct outmsg {
 	size_t glen;
 	uint8_t *data;            /* points just past the struct: one allocation */
 	size_t len;
+	uint8_t *enc;             /* a one-frame shout's encoded plaintext, made on first send */
+	size_t enc_len;
 };
 
 struct outmsg *outmsg_new(enum outmsg_kind kind, uint64_t msg_id, const char *group,
