@@ -9,6 +9,7 @@
 #include "keys.h"
 
 #include <assert.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -89,14 +90,36 @@ int keys_id_to_x25519(const uint8_t id[KEYS_IDLEN], uint8_t x_pk[KEYS_XLEN])
 	return crypto_sign_ed25519_pk_to_curve25519(x_pk, id) == 0 ? 0 : -1;
 }
 
+/* Checked pairs (ID, X25519 key), so that the conversion (which includes a subgroup check,
+ * about the cost of one more scalar multiplication) runs once per peer, not once per
+ * handshake. Public values only; one table per thread, so nodes on different threads never
+ * share one. An entry is written only after the check passed, whole, and is found only by an
+ * exact match of both keys, so a wrong entry can never make a mismatch pass. */
+#define MATCH_CACHE 64
+
+struct match_entry {
+	uint8_t id[KEYS_IDLEN];
+	uint8_t x_pk[KEYS_XLEN];
+	bool used;
+};
+
+static _Thread_local struct match_entry match_cache[MATCH_CACHE];
+
 int keys_id_matches_static(const uint8_t id[KEYS_IDLEN], const uint8_t x_pk[KEYS_XLEN])
 {
+	struct match_entry *e = &match_cache[(id[0] | (unsigned)id[1] << 8) % MATCH_CACHE];
+	if (e->used && memcmp(e->id, id, KEYS_IDLEN) == 0 &&
+	    sodium_memcmp(e->x_pk, x_pk, KEYS_XLEN) == 0)
+		return 0;
 	uint8_t derived[KEYS_XLEN];
 	int rc = -1;
 	if (keys_id_to_x25519(id, derived) != 0)
 		goto done;
 	if (sodium_memcmp(derived, x_pk, KEYS_XLEN) != 0)
 		goto done;
+	memcpy(e->id, id, KEYS_IDLEN);
+	memcpy(e->x_pk, x_pk, KEYS_XLEN);
+	e->used = true;
 	rc = 0;
 done:
 	sodium_memzero(derived, sizeof derived);

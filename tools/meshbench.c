@@ -46,6 +46,9 @@
 #define MAX_FIGS 96
 #define MAX_MEMBERS 32
 
+/* shouts in flight (not yet delivered to every member) in the fan-out runs */
+static long shout_window = 16;
+
 /* ---------- figures ---------- */
 
 struct fig {
@@ -543,7 +546,7 @@ static void bench_shout(int runs, bool quick)
 		for (int s = 0; ok && s < 2; s++) {
 			size_t size = sizes[s];
 			long count = (quick ? 60000 : 600000) / fn.members / (size > 64 ? 2 : 1);
-			long window = 64;
+			long window = shout_window;
 			double *lat = calloc((size_t)count, sizeof *lat);
 			char key[48], label[64];
 			snprintf(key, sizeof key, "shout_%d_%zu_msgs", fn.members, size);
@@ -981,6 +984,7 @@ static void usage(FILE *f)
 "  --json FILE    the same figures as JSON (comparisons carry \"limit_ratio\")\n"
 "  --only LIST    comma-separated parts: limits,whisper,shout,handshake,converge,memory\n"
 "  --meshsim PATH the meshsim program (default: ../tools/meshsim beside this one)\n"
+"  --shout-window W  shouts in flight in the fan-out runs (default 16)\n"
 "Run as root: each part runs in a private network namespace made for it.\n");
 }
 
@@ -995,23 +999,25 @@ int main(int argc, char **argv)
 		{ "json", required_argument, NULL, 'j' },
 		{ "only", required_argument, NULL, 'o' },
 		{ "meshsim", required_argument, NULL, 'm' },
+		{ "shout-window", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 	meshsim_path[0] = '\0';
-	while ((c = getopt_long(argc, argv, "qr:j:o:m:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "qr:j:o:m:w:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'q': quick = true; break;
 		case 'r': runs = atoi(optarg); break;
 		case 'j': json = optarg; break;
 		case 'o': only = optarg; break;
 		case 'm': snprintf(meshsim_path, sizeof meshsim_path, "%s", optarg); break;
+		case 'w': shout_window = atol(optarg); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind != argc || runs < 1 || runs > MAX_RUNS) {
+	if (optind != argc || runs < 1 || runs > MAX_RUNS || shout_window < 1) {
 		usage(stderr);
 		return 2;
 	}

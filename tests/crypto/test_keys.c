@@ -82,6 +82,11 @@ static void test_x25519(void)
 		struct keys_identity *other = keys_identity_generate();
 		CHECK(other && keys_id_matches_static(other->id, k->x_pk) != 0);
 		CHECK(other && keys_id_matches_static(k->id, other->x_pk) != 0);
+		/* checked pairs are remembered (keys.c): a hit must still need both keys exact */
+		CHECK(other && keys_id_matches_static(other->id, other->x_pk) == 0);
+		CHECK(keys_id_matches_static(k->id, k->x_pk) == 0);
+		CHECK(other && keys_id_matches_static(other->id, k->x_pk) != 0);
+		CHECK(other && keys_id_matches_static(k->id, other->x_pk) != 0);
 		keys_identity_destroy(&other);
 		keys_identity_destroy(&k);
 	}
