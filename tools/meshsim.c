@@ -161,6 +161,7 @@ struct meshsim {
 	bool interrupted;
 	double proc_cpu_s;
 	long proc_rss_kb;
+	double rss_settle_ms;        /* -1: RSS at full mesh not measured */
 
 	/* Events about a peer whose 'ready' line has not been read yet (it may still sit in that
 	 * peer's pipe): kept, in order, and replayed once its ID is known. */
@@ -227,6 +228,30 @@ void meshsim_process_usage(struct meshsim *s, double cpu_s, long max_rss_kb)
 {
 	s->proc_cpu_s = cpu_s;
 	s->proc_rss_kb = max_rss_kb;
+}
+
+long meshsim_vmrss_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	if (pid > 0)
+		snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
+	else
+		snprintf(path, sizeof path, "/proc/self/status");
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof line, f)) {
+		if (strncmp(line, "VmRSS:", 6) == 0) {
+			char *end;
+			long v = strtol(line + 6, &end, 10);
+			if (end != line + 6 && v >= 0)
+				kb = v;
+			break;
+		}
+	}
+	fclose(f);
+	return kb;
 }
 
 /* xoshiro256**, seeded through splitmix64: small, fast, and the same on every machine. */
@@ -1092,14 +1117,23 @@ static bool run_until(struct meshsim *s, cond_fn done, int64_t deadline)
 	}
 }
 
+/* Needed as well as the session count: with one node, no sessions is already a full mesh. */
+static bool all_ready(const struct meshsim *s)
+{
+	for (int i = 0; i < s->n; i++)
+		if (!s->nodes[i].ready)
+			return false;
+	return true;
+}
+
 static bool cond_full(struct meshsim *s)
 {
-	return s->sessions == s->full;
+	return s->sessions == s->full && all_ready(s);
 }
 
 static bool cond_full_members(struct meshsim *s)
 {
-	return s->sessions == s->full && s->members == s->full;
+	return s->sessions == s->full && s->members == s->full && all_ready(s);
 }
 
 static bool cond_sent(struct meshsim *s)
@@ -1167,7 +1201,22 @@ static void start_node(struct meshsim *s, struct meshsim_node *nd)
 	}
 }
 
-/* Starts every node at once and waits for done(); records the convergence time. */
+/* "RSS at full mesh": once the mesh is full, wait two heartbeat intervals, so that every
+ * session has carried traffic both ways and the handshakes' scratch memory is gone, then read
+ * each node's current VmRSS. The observer keeps checking every invariant meanwhile. */
+static void measure_full_rss(struct meshsim *s)
+{
+	int64_t settle_us = 2 * (int64_t)s->env.heartbeat_ms * 1000;
+	(void)run_until(s, NULL, meshsim_now_us() + settle_us);
+	if (s->interrupted)
+		return;
+	s->rss_settle_ms = (double)settle_us / 1000.0;
+	for (int i = 0; i < s->n; i++)
+		s->nodes[i].full_rss_kb = s->be->rss_kb(s, &s->nodes[i]);
+}
+
+/* Starts every node at once and waits for done(); records the convergence time, then the
+ * memory at full mesh. */
 static bool converge(struct meshsim *s, cond_fn done)
 {
 	char miss[400];
@@ -1194,7 +1243,8 @@ static bool converge(struct meshsim *s, cond_fn done)
 	if (ok) {
 		s->converged = true;
 		s->converged_us = s->full_since ? s->full_since : meshsim_now_us();
-		return true;
+		measure_full_rss(s);
+		return !s->interrupted;
 	}
 	if (s->interrupted)
 		return false;
@@ -1643,8 +1693,11 @@ static void build_result(struct meshsim *s, struct meshsim_result *res, double o
 		res->reconverge_ms = s->reconverge_ms;
 	}
 	res->nodes = calloc((size_t)s->n, sizeof *res->nodes);
+	res->rss_full_mean = res->rss_full_max = -1;
+	res->rss_settle_ms = s->rss_settle_ms;
 	if (res->nodes) {
-		double sum_cpu = 0, sum_rss = 0;
+		double sum_cpu = 0, sum_rss = 0, sum_full = 0;
+		int nfull = 0;
 		res->nnodes = (size_t)s->n;
 		res->usage_shared = s->o.inproc;
 		for (int i = 0; i < s->n; i++) {
@@ -1658,6 +1711,16 @@ static void build_result(struct meshsim *s, struct meshsim_result *res, double o
 				u->max_rss_kb = s->nodes[i].max_rss_kb;
 			}
 			u->restarts = s->nodes[i].gen;
+			/* in-process every node reads the same process total */
+			u->full_rss_kb = s->nodes[i].full_rss_kb < 0 ? -1 :
+			                 s->o.inproc ? s->nodes[i].full_rss_kb / s->n :
+			                 s->nodes[i].full_rss_kb;
+			if (u->full_rss_kb >= 0) {
+				sum_full += (double)u->full_rss_kb;
+				nfull++;
+				if ((double)u->full_rss_kb > res->rss_full_max)
+					res->rss_full_max = (double)u->full_rss_kb;
+			}
 			sum_cpu += u->cpu_s;
 			sum_rss += (double)u->max_rss_kb;
 			if (u->cpu_s > res->cpu_max)
@@ -1667,6 +1730,11 @@ static void build_result(struct meshsim *s, struct meshsim_result *res, double o
 		}
 		res->cpu_mean = sum_cpu / s->n;
 		res->rss_mean = sum_rss / s->n;
+		/* a figure only when every node was measured: a mean over some would mislead */
+		if (nfull == s->n)
+			res->rss_full_mean = sum_full / s->n;
+		else
+			res->rss_full_max = -1;
 	}
 	res->observer_cpu_s = observer_cpu;
 	res->spurious_exits = s->spurious_exits;
@@ -1708,7 +1776,7 @@ static void usage(FILE *f)
 "             heal, time until full mesh again\n"
 "\n"
 "Options:\n"
-"  -n, --nodes N          number of nodes, 2..1000 (default 8)\n"
+"  -n, --nodes N          number of nodes, 1..1000 (default 8)\n"
 "  --seed S               seed of every random choice (default: from the clock; printed)\n"
 "  --hosts K              K network namespaces on one bridge (veth pairs), nodes spread\n"
 "                         round-robin; without it every node is on loopback\n"
@@ -1836,8 +1904,8 @@ static int parse_options(int argc, char **argv, struct meshsim_opts *o)
 		const char *a = optarg;
 		switch (c) {
 		case 'n':
-			if (!parse_ulong(a, 2, MAX_NODES, &v))
-				return usage_error("-n wants a node count from 2 to 1000", a);
+			if (!parse_ulong(a, 1, MAX_NODES, &v))
+				return usage_error("-n wants a node count from 1 to 1000", a);
 			o->n = (int)v;
 			break;
 		case OPT_SEED:
@@ -1975,6 +2043,10 @@ static int parse_options(int argc, char **argv, struct meshsim_opts *o)
 		             ((uint64_t)getpid() << 32);
 		o->seed = splitmix64(&x) % 1000000000ull;   /* short enough to type again */
 	}
+	/* one node: the idle figures of converge (docs/meshsim.md); nothing else has a meaning */
+	if (o->n < 2 && o->scenario != MESHSIM_CONVERGE)
+		return usage_error("only converge runs with one node; the other scenarios need -n 2 "
+		                   "or more", NULL);
 	if (o->hosts > o->n)
 		return usage_error("--hosts cannot exceed -n (a host without nodes proves nothing)",
 		                   NULL);
@@ -2146,9 +2218,11 @@ static int init_sim(struct meshsim *s)
 		snprintf(nd->name, sizeof nd->name, "n%03d", i);
 		nd->host = s->o.hosts ? i % s->o.hosts : 0;
 		nd->in_fd = nd->out_fd = -1;
+		nd->full_rss_kb = -1;
 	}
 	s->full = (long)s->n * (s->n - 1);
 	s->detect_ms = s->reconverge_ms = -1;
+	s->rss_settle_ms = -1;
 	return 0;
 }
 
