@@ -6,6 +6,7 @@
  */
 #include "session.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -259,17 +260,36 @@ enum mesh_err session_on_hello(struct session *s, const uint8_t *msg, size_t len
 	return MESH_OK;
 }
 
+/* The peer's hello payload is never longer than the Noise message that carries it. On the
+ * heap and only as large as that: a 64 KiB array on the stack would stay resident in the
+ * loop thread's stack for good after the first handshake. */
+static uint8_t *payload_buf(size_t msg_len)
+{
+	return malloc(msg_len ? msg_len : 1);
+}
+
+static void payload_free(uint8_t *pl, size_t got)
+{
+	if (pl) {
+		sodium_memzero(pl, got);
+		free(pl);
+	}
+}
+
 enum mesh_err session_on_reply(struct session *s, const uint8_t *msg, size_t len,
                                const uint8_t *payload, size_t plen, uint8_t *out, size_t cap,
                                size_t *outlen)
 {
-	uint8_t pl[WIRE_MAX_NOISE];
+	uint8_t *pl;
 	size_t got = 0;
 	enum mesh_err rc = MESH_EAUTH;
 	if (s->state != SESSION_INIT_SENT_HELLO || !s->hs)
 		return MESH_ESTATE;
+	pl = payload_buf(len);
+	if (!pl)
+		return MESH_ENOMEM;
 	/* <- e, ee, s, es */
-	if (noise_hs_read(s->hs, msg, len, pl, sizeof pl, &got) != 0)
+	if (noise_hs_read(s->hs, msg, len, pl, len, &got) != 0)
 		goto done;
 	rc = accept_hello(s, pl, got);
 	if (rc != MESH_OK)
@@ -284,19 +304,22 @@ enum mesh_err session_on_reply(struct session *s, const uint8_t *msg, size_t len
 		s->state = SESSION_INIT_WAIT_ACCEPT;
 	}
 done:
-	sodium_memzero(pl, got);
+	payload_free(pl, got);
 	return rc;
 }
 
 enum mesh_err session_on_finish(struct session *s, const uint8_t *msg, size_t len)
 {
-	uint8_t pl[WIRE_MAX_NOISE];
+	uint8_t *pl;
 	size_t got = 0;
 	enum mesh_err rc = MESH_EAUTH;
 	if (s->state != SESSION_RESP_SENT_REPLY || !s->hs)
 		return MESH_ESTATE;
+	pl = payload_buf(len);
+	if (!pl)
+		return MESH_ENOMEM;
 	/* -> s, se (psk) */
-	if (noise_hs_read(s->hs, msg, len, pl, sizeof pl, &got) != 0 || !noise_hs_done(s->hs))
+	if (noise_hs_read(s->hs, msg, len, pl, len, &got) != 0 || !noise_hs_done(s->hs))
 		goto done;
 	rc = accept_hello(s, pl, got);
 	if (rc != MESH_OK)
@@ -305,7 +328,7 @@ enum mesh_err session_on_finish(struct session *s, const uint8_t *msg, size_t le
 	if (rc == MESH_OK)
 		s->authenticated = true;
 done:
-	sodium_memzero(pl, got);
+	payload_free(pl, got);
 	return rc;
 }
 
@@ -322,24 +345,28 @@ static void sid_ad(uint32_t sid, uint8_t ad[SESSION_ID_LEN])
 enum mesh_err session_seal(struct session *s, const uint8_t *pt, size_t ptlen, uint8_t *frame,
                            size_t cap, size_t *flen)
 {
-	/* per thread: several nodes (meshsim --inproc) seal at once, one per loop thread */
-	static _Thread_local uint8_t ct[WIRE_MAX_NOISE];
 	uint8_t ad[SESSION_ID_LEN];
-	size_t ctlen;
+	size_t hlen, ctlen;
 	uint64_t counter;
+	*flen = 0;
 	if (!s->tx || s->remote_sid == 0)
 		return MESH_ESTATE;
 	if (ptlen + NOISE_TAGLEN > WIRE_MAX_NOISE)
 		return MESH_ELIMIT;
+	/* The ciphertext goes straight into the frame, behind a header that names the counter the
+	 * seal is about to use. (A 64 KiB scratch buffer for it, as thread-local storage, cost
+	 * every thread of the process 64 KiB of resident memory, zmq's threads included.) The
+	 * room is checked before the counter is spent. */
+	if (wire_data_header(s->remote_sid, s->tx->send_next, ptlen + NOISE_TAGLEN, frame, cap,
+	                     &hlen) != MESH_OK || cap - hlen < ptlen + NOISE_TAGLEN)
+		return MESH_ELIMIT;
 	sid_ad(s->remote_sid, ad);
-	if (noise_transport_seal(s->tx, ad, sizeof ad, pt, ptlen, ct, sizeof ct, &ctlen,
+	if (noise_transport_seal(s->tx, ad, sizeof ad, pt, ptlen, frame + hlen, cap - hlen, &ctlen,
 	                         &counter) != 0)
 		return MESH_ESTATE;     /* counter exhausted: the engine closes the session */
-	struct wire_frame f = {
-		.type = WIRE_DATA, .rx_sid = s->remote_sid, .counter = counter,
-		.body = ct, .body_len = ctlen,
-	};
-	return wire_frame_encode(&f, frame, cap, flen);
+	assert(ctlen == ptlen + NOISE_TAGLEN);
+	*flen = hlen + ctlen;
+	return MESH_OK;
 }
 
 enum mesh_err session_open(struct session *s, const struct wire_frame *f, uint8_t *pt,

@@ -120,8 +120,9 @@ enum mesh_err session_on_reply(struct session *s, const uint8_t *msg, size_t len
 /* Responder: reads msg 3, checks the ID against the static key, splits. */
 enum mesh_err session_on_finish(struct session *s, const uint8_t *msg, size_t len);
 
-/* Encrypts one message into a complete DATA frame. MESH_ELIMIT: too large for one frame or
- * for the buffer; MESH_ESTATE: no keys yet, or the send counter is exhausted (close it). */
+/* Encrypts one message into a complete DATA frame (pt and frame must not overlap). MESH_ELIMIT:
+ * too large for one frame or for the buffer, and no counter spent; MESH_ESTATE: no keys yet, or
+ * the send counter is exhausted (close it). */
 enum mesh_err session_seal(struct session *s, const uint8_t *pt, size_t ptlen, uint8_t *frame,
                            size_t cap, size_t *flen);
 /* Decrypts a DATA frame (already decoded) into pt; MESH_EAUTH on failure or old counter. */

@@ -725,6 +725,26 @@ enum mesh_err wire_frame_encode(const struct wire_frame *f, uint8_t *out, size_t
 	return wbuf_finish(&w, outlen);
 }
 
+enum mesh_err wire_data_header(uint32_t rx_sid, uint64_t counter, size_t body_len, uint8_t *out,
+                               size_t cap, size_t *outlen)
+{
+	struct wbuf w;
+	msgpack_packer pk;
+
+	assert(outlen != NULL);
+	*outlen = 0;
+	if (rx_sid == 0 || body_len > WIRE_MAX_NOISE)
+		return MESH_EINVAL;
+	/* the same calls, in the same order, as wire_frame_encode() for a DATA frame */
+	wbuf_init(&w, &pk, out, cap);
+	msgpack_pack_array(&pk, frame_fields(WIRE_DATA));
+	msgpack_pack_uint64(&pk, (uint64_t)WIRE_DATA);
+	msgpack_pack_uint64(&pk, rx_sid);
+	msgpack_pack_uint64(&pk, counter);
+	msgpack_pack_bin(&pk, body_len);
+	return wbuf_finish(&w, outlen);
+}
+
 /* ------------------------------------------------------------------ hello (section 3.1) */
 
 static bool str_eq(struct wire_str a, struct wire_str b)

@@ -789,8 +789,25 @@ static void test_transport(void)
 			CHECK(f[0] && opens_to(h.r, f[0], fl[0], big, max));
 			free(f[0]);
 			f[0] = NULL;
-			/* an output buffer too small for the frame */
-			CHECK(session_seal(h.i, big, 100, frame_buf, 50, &flen) != MESH_OK);
+			/* an output buffer too small for the frame, at every size short of it: refused
+			 * before a counter is spent, so the next frame follows without a gap */
+			uint64_t before = h.i->tx->send_next;
+			uint8_t hdr[WIRE_DATA_HDR_MAX];
+			size_t hlen = 0;
+			CHECK(wire_data_header(h.i->remote_sid, before, 100 + NOISE_TAGLEN, hdr, sizeof hdr,
+			                       &hlen) == MESH_OK);
+			for (size_t cap = 0; cap < hlen + 100 + NOISE_TAGLEN; cap++)
+				CHECK(session_seal(h.i, big, 100, frame_buf, cap, &flen) == MESH_ELIMIT &&
+				      flen == 0);
+			CHECK(h.i->tx->send_next == before);
+			f[0] = seal(h.i, big, 100, &fl[0]);
+			CHECK(f[0] && opens_to(h.r, f[0], fl[0], big, 100));
+			if (f[0]) {
+				struct wire_frame wf;
+				CHECK(wire_frame_decode(f[0], fl[0], &wf) == MESH_OK && wf.counter == before);
+			}
+			free(f[0]);
+			f[0] = NULL;
 			/* an exhausted send counter: MESH_ESTATE, so the engine closes the session
 			 * rather than retrying as it would for a full socket (MESH_ELIMIT) */
 			uint64_t saved = h.i->tx->send_next;
