@@ -29,9 +29,14 @@ enum mesh_err session_table_init(struct session_table *t, size_t cap)
 	t->cap_max = c;
 	t->cap = c < SESSION_TABLE_START ? c : SESSION_TABLE_START;
 	t->slots = calloc(t->cap, sizeof *t->slots);
-	if (!t->slots)
-		return MESH_ENOMEM;
+	t->keys = secpool_new(sizeof(struct noise_transport));
 	t->n = 0;
+	if (!t->slots || !t->keys) {
+		free(t->slots);
+		t->slots = NULL;
+		secpool_destroy(&t->keys);
+		return MESH_ENOMEM;
+	}
 	return MESH_OK;
 }
 
@@ -132,6 +137,7 @@ void session_table_free(struct session_table *t)
 	for (size_t i = 0; i < t->cap; i++)
 		if (t->slots[i])
 			session_destroy(&t->slots[i]);
+	secpool_destroy(&t->keys);
 	free(t->slots);
 	t->slots = NULL;
 	t->cap = t->cap_max = t->n = 0;
@@ -141,11 +147,14 @@ void session_table_free(struct session_table *t)
 
 struct session *session_new(enum noise_role role, const uint8_t *prologue, size_t plen,
                             const uint8_t s_priv[NOISE_DHLEN], const uint8_t *psk,
-                            uint64_t now_ms)
+                            struct secpool *keys, uint64_t now_ms)
 {
-	struct session *s = calloc(1, sizeof *s);
+	struct session *s;
+	assert(keys != NULL);
+	s = calloc(1, sizeof *s);
 	if (!s)
 		return NULL;
+	s->keys = keys;
 	s->hs = noise_hs_new(psk ? PROTO_XXPSK3 : PROTO_XX, role, prologue, plen, s_priv, NULL,
 	                     psk);
 	if (!s->hs) {
@@ -165,7 +174,7 @@ void session_destroy(struct session **sp)
 	noise_hs_destroy(&s->hs);
 	if (s->tx) {
 		noise_transport_wipe(s->tx);
-		sodium_free(s->tx);
+		secpool_free(s->keys, (void **)&s->tx);
 	}
 	group_set_clear(&s->hello_groups);
 	group_set_clear(&s->sent_groups);
@@ -184,7 +193,9 @@ void session_destroy(struct session **sp)
 
 static enum mesh_err split(struct session *s)
 {
-	s->tx = sodium_malloc(sizeof *s->tx);
+	/* one slot of a shared sodium_malloc'd block: a sodium_malloc of its own would cost two
+	 * resident pages per session (crypto/secpool.h) */
+	s->tx = secpool_alloc(s->keys);
 	if (!s->tx)
 		return MESH_ENOMEM;
 	if (noise_hs_hash(s->hs, s->hash) != 0 || noise_hs_split(s->hs, s->tx) != 0)

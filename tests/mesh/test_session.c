@@ -105,6 +105,9 @@ static void hs_free(struct hs *h)
 	session_destroy(&h->r);
 }
 
+/* Where every test session's transport keys live, as a session table's pool would hold them. */
+static struct secpool *g_keys;
+
 /* Runs as far as the handshake goes; rc1..rc4 say how far. Stops at the first failure. */
 static void hs_run(struct hs *h, const struct party *ini, const struct party *rsp,
                    const struct hs_opts *o)
@@ -114,9 +117,9 @@ static void hs_run(struct hs *h, const struct party *ini, const struct party *rs
 	memset(h, 0, sizeof *h);
 	h->rc1 = h->rc2 = h->rc3 = h->rc4 = MESH_EINVAL;   /* "not reached" */
 	h->i = session_new(NOISE_INITIATOR, o->iprologue ? o->iprologue : prologue_a,
-	                   prologue_len, ini->k->x_sk, o->ipsk, 1000);
+	                   prologue_len, ini->k->x_sk, o->ipsk, g_keys, 1000);
 	h->r = session_new(NOISE_RESPONDER, o->rprologue ? o->rprologue : prologue_a,
-	                   prologue_len, rsp->k->x_sk, o->rpsk, 1000);
+	                   prologue_len, rsp->k->x_sk, o->rpsk, g_keys, 1000);
 	CHECK(h->i != NULL && h->r != NULL);
 	if (!h->i || !h->r)
 		return;
@@ -254,8 +257,11 @@ static void test_happy(void)
 	hs_run(&h2, &alice, &bob, &o);
 	check_complete(&h2, &alice, &bob);
 	CHECK(memcmp(h.i->hash, h2.i->hash, NOISE_HASHLEN) != 0);
+	/* both ends of both sessions keep their transport keys in the pool, one slot each */
+	CHECK(secpool_used(g_keys) == 4 && secpool_blocks(g_keys) == 1);
 	hs_free(&h);
 	hs_free(&h2);
+	CHECK(secpool_used(g_keys) == 0 && secpool_blocks(g_keys) == 0);
 
 	/* Roles swapped, and a party with no groups and the largest incarnation. */
 	hs_run(&h, &carol, &alice, &o);
@@ -488,9 +494,9 @@ static void test_terminal(void)
 	hs_free(&h);
 
 	struct session *i = session_new(NOISE_INITIATOR, prologue_a, prologue_len, alice.k->x_sk,
-	                                NULL, 0);
+	                                NULL, g_keys, 0);
 	struct session *r = session_new(NOISE_RESPONDER, prologue_a, prologue_len, bob.k->x_sk,
-	                                NULL, 0);
+	                                NULL, g_keys, 0);
 	uint8_t m1[MSGCAP], m2[MSGCAP], m3[MSGCAP], pl[1024], junk[MSGCAP];
 	size_t l1, l2, l3, pll;
 	CHECK(i && r);
@@ -524,9 +530,9 @@ static void test_wrong_state(void)
 	uint8_t m1[MSGCAP], m2[MSGCAP], m3[MSGCAP], pli[1024], plr[1024], out[MSGCAP];
 	size_t l1, l2, l3, lo, pli_len, plr_len;
 	struct session *i = session_new(NOISE_INITIATOR, prologue_a, prologue_len, alice.k->x_sk,
-	                                NULL, 0);
+	                                NULL, g_keys, 0);
 	struct session *r = session_new(NOISE_RESPONDER, prologue_a, prologue_len, bob.k->x_sk,
-	                                NULL, 0);
+	                                NULL, g_keys, 0);
 	CHECK(i && r);
 	if (!i || !r)
 		goto done;
@@ -1040,7 +1046,9 @@ int main(void)
 	if (sodium_init() < 0)
 		return 1;
 	parties_init();
-	if (alice.k && bob.k && carol.k) {
+	g_keys = secpool_new(sizeof(struct noise_transport));
+	CHECK(g_keys != NULL);
+	if (alice.k && bob.k && carol.k && g_keys) {
 		test_happy();
 		test_mismatch();
 		test_identity();
@@ -1052,6 +1060,9 @@ int main(void)
 		test_table_1000();
 		test_table_model();
 	}
+	/* every session is gone, and with it every key slot */
+	CHECK(secpool_used(g_keys) == 0);
+	secpool_destroy(&g_keys);
 	parties_free();
 	return testlib_done("test_session");
 }
