@@ -1596,6 +1596,7 @@ static void sweep_session(struct session *s, void *arg)
 		        (unsigned long long)s->rs_msg_id, s->sid, m->cfg.expired_ms);
 		session_reassembly_reset(s);
 	}
+	session_reassembly_trim(s, now);
 	struct peer *p = session_peer(m, s);
 	if (now - s->last_rx_ms >= m->cfg.evasive_ms && !s->evasive) {
 		s->evasive = true;

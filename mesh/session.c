@@ -407,3 +407,13 @@ void session_reassembly_reset(struct session *s)
 	s->rs_next = s->rs_count = 0;
 	s->rs_msg_id = 0;
 }
+
+void session_reassembly_trim(struct session *s, uint64_t now_ms)
+{
+	if (!s->rs_buf || s->rs_count || now_ms - s->rs_last_ms < SESSION_RS_IDLE_MS)
+		return;
+	/* reset wiped the last message already; the buffer holds nothing of it */
+	free(s->rs_buf);
+	s->rs_buf = NULL;
+	s->rs_cap = 0;
+}

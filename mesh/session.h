@@ -25,6 +25,7 @@
 #define SESSION_ID_LEN 4
 #define SESSION_MAX_RID 255          /* zmq routing ids are at most 255 bytes */
 #define SESSION_RS_KEEP 65536        /* reassembly buffer kept between messages */
+#define SESSION_RS_IDLE_MS 5000      /* ... but not once no fragment came for this long */
 
 enum session_state {
 	SESSION_INIT_SENT_HELLO = 1,
@@ -137,5 +138,9 @@ enum mesh_err session_open(struct session *s, const struct wire_frame *f, uint8_
 
 /* Drops a partial reassembly. */
 void session_reassembly_reset(struct session *s);
+/* Frees the buffer kept between messages once no fragment arrived for SESSION_RS_IDLE_MS and
+ * no message is in progress: a burst of large messages must not pin up to 64 KiB in every
+ * session for good, while a stream of them still reuses one buffer. */
+void session_reassembly_trim(struct session *s, uint64_t now_ms);
 
 #endif

@@ -826,6 +826,39 @@ static void test_transport(void)
 	hs_free(&h);
 }
 
+/* The buffer a session keeps between large messages goes once it has been idle, and never
+ * while a message is being put together. */
+static void test_reassembly_trim(void)
+{
+	struct session *s = session_new(NOISE_RESPONDER, prologue_a, prologue_len, bob.k->x_sk,
+	                                NULL, g_keys, 0);
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	session_reassembly_trim(s, 1000000);          /* nothing kept: nothing to do */
+	CHECK(s->rs_buf == NULL);
+	s->rs_buf = malloc(SESSION_RS_KEEP);
+	CHECK(s->rs_buf != NULL);
+	if (s->rs_buf) {
+		memset(s->rs_buf, 'x', 100);
+		s->rs_cap = SESSION_RS_KEEP;
+		s->rs_len = 100;
+		s->rs_count = 2;                          /* a message in progress ... */
+		s->rs_next = 1;
+		s->rs_last_ms = 1000;
+		session_reassembly_trim(s, 1000 + 10 * SESSION_RS_IDLE_MS);
+		CHECK(s->rs_buf != NULL && s->rs_cap == SESSION_RS_KEEP);   /* ... is kept */
+		session_reassembly_reset(s);              /* done with it: the buffer stays */
+		CHECK(s->rs_buf != NULL && s->rs_count == 0 && s->rs_len == 0);
+		CHECK(s->rs_buf[0] == 0 && s->rs_buf[99] == 0);              /* wiped */
+		session_reassembly_trim(s, 1000 + SESSION_RS_IDLE_MS - 1);  /* not idle long enough */
+		CHECK(s->rs_buf != NULL);
+		session_reassembly_trim(s, 1000 + SESSION_RS_IDLE_MS);
+		CHECK(s->rs_buf == NULL && s->rs_cap == 0 && s->rs_len == 0);
+	}
+	session_destroy(&s);
+}
+
 /* ------------------------------------------------------------------ session table */
 
 static struct session *blank_session(void)
@@ -1057,6 +1090,7 @@ int main(void)
 		test_terminal();
 		test_wrong_state();
 		test_transport();
+		test_reassembly_trim();
 		test_table_1000();
 		test_table_model();
 	}
