@@ -1201,12 +1201,14 @@ static void start_node(struct meshsim *s, struct meshsim_node *nd)
 	}
 }
 
-/* "RSS at full mesh": once the mesh is full, wait two heartbeat intervals, so that every
- * session has carried traffic both ways and the handshakes' scratch memory is gone, then read
- * each node's current VmRSS. The observer keeps checking every invariant meanwhile. */
+/* "RSS at full mesh": once the mesh is full, wait two heartbeat intervals (or --rss-settle),
+ * so that every session has carried traffic both ways and the handshakes' scratch memory is
+ * gone, then read each node's current VmRSS. The observer keeps checking every invariant
+ * meanwhile. */
 static void measure_full_rss(struct meshsim *s)
 {
-	int64_t settle_us = 2 * (int64_t)s->env.heartbeat_ms * 1000;
+	int64_t settle_us = s->o.rss_settle_ms ? (int64_t)s->o.rss_settle_ms * 1000 :
+	                    2 * (int64_t)s->env.heartbeat_ms * 1000;
 	(void)run_until(s, NULL, meshsim_now_us() + settle_us);
 	if (s->interrupted)
 		return;
@@ -1774,7 +1776,8 @@ static void usage(FILE *f)
 "  partition  needs --hosts >= 2: converge, cut the bridge between two halves of the\n"
 "             hosts, time until every node reported every node of the other half gone,\n"
 "             heal, time until full mesh again\n"
-"\n"
+"\n", f);
+	fputs(
 "Options:\n"
 "  -n, --nodes N          number of nodes, 1..1000 (default 8)\n"
 "  --seed S               seed of every random choice (default: from the clock; printed)\n"
@@ -1799,6 +1802,8 @@ static void usage(FILE *f)
 "  --beacon-interval MS, --heartbeat MS, --evasive MS, --expired MS\n"
 "                         node timers (defaults 500, 500, 1500, 4000 for N <= 16, scaled\n"
 "                         up by N/16 beyond that so that CPU stays sane; see the report)\n"
+"  --rss-settle MS        read the nodes' RSS this long after full mesh (default: two\n"
+"                         heartbeats); a longer wait shows what traffic adds with time\n"
 "  --log-level LEVEL      the nodes' log level (default info); logs go to a temp dir\n"
 "  --keep                 keep the temp dir (identities, node logs) and print its path\n"
 "  --quiet                no live progress line\n"
@@ -1852,7 +1857,7 @@ enum {
 	OPT_SEED = 256, OPT_HOSTS, OPT_LOSS, OPT_DELAY, OPT_JITTER, OPT_INPROC, OPT_MESSAGES,
 	OPT_RATE, OPT_SIZE, OPT_DEADLINE, OPT_JSON, OPT_PLOT, OPT_MESHNODE, OPT_BEACON,
 	OPT_HEARTBEAT, OPT_EVASIVE, OPT_EXPIRED, OPT_CHURN_KILLS, OPT_QUIET, OPT_FAULT, OPT_KEEP,
-	OPT_LOG_LEVEL,
+	OPT_LOG_LEVEL, OPT_RSS_SETTLE,
 };
 
 static const struct option long_options[] = {
@@ -1879,6 +1884,7 @@ static const struct option long_options[] = {
 	{ "inject-fault", required_argument, NULL, OPT_FAULT },
 	{ "keep", no_argument, NULL, OPT_KEEP },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+	{ "rss-settle", required_argument, NULL, OPT_RSS_SETTLE },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -1992,6 +1998,11 @@ static int parse_options(int argc, char **argv, struct meshsim_opts *o)
 			break;
 		case OPT_KEEP:
 			o->keep = true;
+			break;
+		case OPT_RSS_SETTLE:
+			if (!parse_ulong(a, 1, 86400000, &v))
+				return usage_error("--rss-settle wants 1 to 86400000 ms", a);
+			o->rss_settle_ms = (uint32_t)v;
 			break;
 		case OPT_LOG_LEVEL:
 			if (strcmp(a, "error") && strcmp(a, "warn") && strcmp(a, "info") &&

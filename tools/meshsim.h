@@ -55,6 +55,7 @@ struct meshsim_opts {
 	bool keep;
 	enum meshsim_fault fault;
 	const char *log_level;
+	uint32_t rss_settle_ms;    /* 0: two heartbeats */
 };
 
 enum meshsim_ev_type {
