@@ -483,7 +483,8 @@ static void initiate(struct mesh *m, struct peer *p, uint64_t now)
 	struct session *s;
 	if (m->hs_out >= MESH_MAX_HANDSHAKES_OUT)
 		return;
-	s = session_new(NOISE_INITIATOR, m->prologue, m->prologue_len, m->id->x_sk, m->psk, now);
+	s = session_new(NOISE_INITIATOR, m->prologue, m->prologue_len, m->id->x_sk, m->psk,
+	                m->sessions.keys, now);
 	if (!s)
 		return;
 	memcpy(s->expected_id, p->id, WIRE_IDLEN);
@@ -905,7 +906,8 @@ static void on_hello(struct mesh *m, const struct wire_frame *f, const uint8_t *
 		        MESH_MAX_HANDSHAKES_IN, addr);
 		return;
 	}
-	s = session_new(NOISE_RESPONDER, m->prologue, m->prologue_len, m->id->x_sk, m->psk, now);
+	s = session_new(NOISE_RESPONDER, m->prologue, m->prologue_len, m->id->x_sk, m->psk,
+	                m->sessions.keys, now);
 	if (!s)
 		return;
 	if (session_table_add(&m->sessions, s) != MESH_OK) {
@@ -1752,6 +1754,7 @@ static void sweep_session(struct session *s, void *arg)
 		        (unsigned long long)s->rs_msg_id, s->sid, m->cfg.expired_ms);
 		session_reassembly_reset(s);
 	}
+	session_reassembly_trim(s, now);
 	struct peer *p = session_peer(m, s);
 	if (now - s->last_rx_ms >= m->cfg.evasive_ms && !s->evasive) {
 		s->evasive = true;

@@ -27,6 +27,11 @@
 #define MESH_MAX_HALFOPEN_PER_ADDR 32   /* answered handshakes in progress per source address */
 #define MESH_MAX_SESSIONS 8192
 #define MESH_ZMQ_HWM 256                /* ZMQ_SNDHWM and ZMQ_RCVHWM, in frames */
+/* zmq sockets one mesh holds at most: its ROUTER, a DEALER for the live session of each peer
+ * if we initiated it, one for each handshake we initiate, and room for closed ones zmq's
+ * reaper has not finished yet. A zmq context sets aside, and touches, 12 bytes per socket it
+ * may ever hold, so this is the ZMQ_MAX_SOCKETS to give it: 8192 cost 96 KiB of RSS. */
+#define MESH_ZMQ_SOCKETS (1 + PEER_MAX + MESH_MAX_HANDSHAKES_OUT + 64)
 #define MESH_KEYLEN 32
 
 enum mesh_event_type {

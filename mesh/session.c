@@ -6,6 +6,7 @@
  */
 #include "session.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,9 +29,14 @@ enum mesh_err session_table_init(struct session_table *t, size_t cap)
 	t->cap_max = c;
 	t->cap = c < SESSION_TABLE_START ? c : SESSION_TABLE_START;
 	t->slots = calloc(t->cap, sizeof *t->slots);
-	if (!t->slots)
-		return MESH_ENOMEM;
+	t->keys = secpool_new(sizeof(struct noise_transport));
 	t->n = 0;
+	if (!t->slots || !t->keys) {
+		free(t->slots);
+		t->slots = NULL;
+		secpool_destroy(&t->keys);
+		return MESH_ENOMEM;
+	}
 	return MESH_OK;
 }
 
@@ -131,6 +137,7 @@ void session_table_free(struct session_table *t)
 	for (size_t i = 0; i < t->cap; i++)
 		if (t->slots[i])
 			session_destroy(&t->slots[i]);
+	secpool_destroy(&t->keys);
 	free(t->slots);
 	t->slots = NULL;
 	t->cap = t->cap_max = t->n = 0;
@@ -140,11 +147,14 @@ void session_table_free(struct session_table *t)
 
 struct session *session_new(enum noise_role role, const uint8_t *prologue, size_t plen,
                             const uint8_t s_priv[NOISE_DHLEN], const uint8_t *psk,
-                            uint64_t now_ms)
+                            struct secpool *keys, uint64_t now_ms)
 {
-	struct session *s = calloc(1, sizeof *s);
+	struct session *s;
+	assert(keys != NULL);
+	s = calloc(1, sizeof *s);
 	if (!s)
 		return NULL;
+	s->keys = keys;
 	s->hs = noise_hs_new(psk ? PROTO_XXPSK3 : PROTO_XX, role, prologue, plen, s_priv, NULL,
 	                     psk);
 	if (!s->hs) {
@@ -164,7 +174,7 @@ void session_destroy(struct session **sp)
 	noise_hs_destroy(&s->hs);
 	if (s->tx) {
 		noise_transport_wipe(s->tx);
-		sodium_free(s->tx);
+		secpool_free(s->keys, (void **)&s->tx);
 	}
 	group_set_clear(&s->hello_groups);
 	group_set_clear(&s->sent_groups);
@@ -183,7 +193,9 @@ void session_destroy(struct session **sp)
 
 static enum mesh_err split(struct session *s)
 {
-	s->tx = sodium_malloc(sizeof *s->tx);
+	/* one slot of a shared sodium_malloc'd block: a sodium_malloc of its own would cost two
+	 * resident pages per session (crypto/secpool.h) */
+	s->tx = secpool_alloc(s->keys);
 	if (!s->tx)
 		return MESH_ENOMEM;
 	if (noise_hs_hash(s->hs, s->hash) != 0 || noise_hs_split(s->hs, s->tx) != 0)
@@ -259,17 +271,36 @@ enum mesh_err session_on_hello(struct session *s, const uint8_t *msg, size_t len
 	return MESH_OK;
 }
 
+/* The peer's hello payload is never longer than the Noise message that carries it. On the
+ * heap and only as large as that: a 64 KiB array on the stack would stay resident in the
+ * loop thread's stack for good after the first handshake. */
+static uint8_t *payload_buf(size_t msg_len)
+{
+	return malloc(msg_len ? msg_len : 1);
+}
+
+static void payload_free(uint8_t *pl, size_t got)
+{
+	if (pl) {
+		sodium_memzero(pl, got);
+		free(pl);
+	}
+}
+
 enum mesh_err session_on_reply(struct session *s, const uint8_t *msg, size_t len,
                                const uint8_t *payload, size_t plen, uint8_t *out, size_t cap,
                                size_t *outlen)
 {
-	uint8_t pl[WIRE_MAX_NOISE];
+	uint8_t *pl;
 	size_t got = 0;
 	enum mesh_err rc = MESH_EAUTH;
 	if (s->state != SESSION_INIT_SENT_HELLO || !s->hs)
 		return MESH_ESTATE;
+	pl = payload_buf(len);
+	if (!pl)
+		return MESH_ENOMEM;
 	/* <- e, ee, s, es */
-	if (noise_hs_read(s->hs, msg, len, pl, sizeof pl, &got) != 0)
+	if (noise_hs_read(s->hs, msg, len, pl, len, &got) != 0)
 		goto done;
 	rc = accept_hello(s, pl, got);
 	if (rc != MESH_OK)
@@ -284,19 +315,22 @@ enum mesh_err session_on_reply(struct session *s, const uint8_t *msg, size_t len
 		s->state = SESSION_INIT_WAIT_ACCEPT;
 	}
 done:
-	sodium_memzero(pl, got);
+	payload_free(pl, got);
 	return rc;
 }
 
 enum mesh_err session_on_finish(struct session *s, const uint8_t *msg, size_t len)
 {
-	uint8_t pl[WIRE_MAX_NOISE];
+	uint8_t *pl;
 	size_t got = 0;
 	enum mesh_err rc = MESH_EAUTH;
 	if (s->state != SESSION_RESP_SENT_REPLY || !s->hs)
 		return MESH_ESTATE;
+	pl = payload_buf(len);
+	if (!pl)
+		return MESH_ENOMEM;
 	/* -> s, se (psk) */
-	if (noise_hs_read(s->hs, msg, len, pl, sizeof pl, &got) != 0 || !noise_hs_done(s->hs))
+	if (noise_hs_read(s->hs, msg, len, pl, len, &got) != 0 || !noise_hs_done(s->hs))
 		goto done;
 	rc = accept_hello(s, pl, got);
 	if (rc != MESH_OK)
@@ -305,7 +339,7 @@ enum mesh_err session_on_finish(struct session *s, const uint8_t *msg, size_t le
 	if (rc == MESH_OK)
 		s->authenticated = true;
 done:
-	sodium_memzero(pl, got);
+	payload_free(pl, got);
 	return rc;
 }
 
@@ -385,4 +419,14 @@ void session_reassembly_reset(struct session *s)
 	s->rs_len = 0;
 	s->rs_next = s->rs_count = 0;
 	s->rs_msg_id = 0;
+}
+
+void session_reassembly_trim(struct session *s, uint64_t now_ms)
+{
+	if (!s->rs_buf || s->rs_count || now_ms - s->rs_last_ms < SESSION_RS_IDLE_MS)
+		return;
+	/* reset wiped the last message already; the buffer holds nothing of it */
+	free(s->rs_buf);
+	s->rs_buf = NULL;
+	s->rs_cap = 0;
 }

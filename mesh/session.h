@@ -1,7 +1,8 @@
 /*
  * session: one end of one Noise XX link (docs/protocol.md sections 3 and 4) and the table that
  * finds it by our session ID in O(1). A session knows nothing of sockets: the mesh engine hands
- * it bytes and sends what it returns. Keys live in sodium_malloc'd memory and are wiped by
+ * it bytes and sends what it returns. Keys live in sodium_malloc'd memory (the handshake state
+ * on its own, the transport keys in a slot of the table's secpool) and are wiped by
  * session_destroy().
  *
  * Invariants: sid != 0 and unique in its table; state only moves forward
@@ -18,11 +19,13 @@
 #include "group.h"
 #include "mesh_err.h"
 #include "noise.h"
+#include "secpool.h"
 #include "wire.h"
 
 #define SESSION_ID_LEN 4
 #define SESSION_MAX_RID 255          /* zmq routing ids are at most 255 bytes */
 #define SESSION_RS_KEEP 65536        /* reassembly buffer kept between messages */
+#define SESSION_RS_IDLE_MS 5000      /* ... but not once no fragment came for this long */
 
 enum session_state {
 	SESSION_INIT_SENT_HELLO = 1,
@@ -37,7 +40,8 @@ struct session {
 	enum session_state state;
 	enum noise_role role;
 	struct noise_hs *hs;         /* until Split */
-	struct noise_transport *tx;  /* sodium_malloc'd, from Split */
+	struct noise_transport *tx;  /* a slot of `keys`, from Split */
+	struct secpool *keys;        /* borrowed: where tx lives */
 	uint8_t hash[NOISE_HASHLEN]; /* handshake hash, for the SAS */
 
 	/* Transport: the initiator owns a DEALER, the responder answers through the ROUTER. */
@@ -84,12 +88,14 @@ struct session_table {
 	size_t cap;              /* power of two, load at most one half */
 	size_t cap_max;          /* the table holds at most cap_max / 2 sessions */
 	size_t n;
+	struct secpool *keys;    /* transport keys of its sessions: pass to session_new() */
 };
 
-/* Room for at least `cap` sessions (exactly: half the power of two >= 2 * cap, min 16). */
+/* Room for at least `cap` sessions (exactly: half the power of two >= 2 * cap, min 16), and
+ * the key pool. */
 enum mesh_err session_table_init(struct session_table *t, size_t cap);
-/* Destroys every session and frees the table. Dealers must be closed by the caller first
- * (session_destroy does not know zmq). */
+/* Destroys every session, then the key pool, and frees the table. Dealers must be closed by
+ * the caller first (session_destroy does not know zmq). */
 void session_table_free(struct session_table *t);
 struct session *session_table_get(const struct session_table *t, uint32_t sid);
 /* Gives s a fresh random nonzero sid unique in t and stores it. MESH_ELIMIT when full. */
@@ -100,10 +106,11 @@ void session_table_del(struct session_table *t, uint32_t sid);
 void session_table_each(const struct session_table *t, void (*fn)(struct session *, void *),
                         void *arg);
 
-/* Starts a handshake. psk NULL: Noise_XX, else Noise_XXpsk3. */
+/* Starts a handshake. psk NULL: Noise_XX, else Noise_XXpsk3. keys (borrowed, must outlive the
+ * session; normally the table's): where the transport keys will live from Split on. */
 struct session *session_new(enum noise_role role, const uint8_t *prologue, size_t plen,
                             const uint8_t s_priv[NOISE_DHLEN], const uint8_t *psk,
-                            uint64_t now_ms);
+                            struct secpool *keys, uint64_t now_ms);
 void session_destroy(struct session **sp);
 
 /* -> e (initiator). */
@@ -120,8 +127,9 @@ enum mesh_err session_on_reply(struct session *s, const uint8_t *msg, size_t len
 /* Responder: reads msg 3, checks the ID against the static key, splits. */
 enum mesh_err session_on_finish(struct session *s, const uint8_t *msg, size_t len);
 
-/* Encrypts one message into a complete DATA frame. MESH_ELIMIT: too large for one frame or
- * for the buffer; MESH_ESTATE: no keys yet, or the send counter is exhausted (close it). */
+/* Encrypts one message into a complete DATA frame (pt and frame must not overlap). MESH_ELIMIT:
+ * too large for one frame or for the buffer, and no counter spent; MESH_ESTATE: no keys yet, or
+ * the send counter is exhausted (close it). */
 enum mesh_err session_seal(struct session *s, const uint8_t *pt, size_t ptlen, uint8_t *frame,
                            size_t cap, size_t *flen);
 /* The exact length session_seal() will produce for ptlen bytes next; 0 if it cannot seal. */
@@ -132,5 +140,9 @@ enum mesh_err session_open(struct session *s, const struct wire_frame *f, uint8_
 
 /* Drops a partial reassembly. */
 void session_reassembly_reset(struct session *s);
+/* Frees the buffer kept between messages once no fragment arrived for SESSION_RS_IDLE_MS and
+ * no message is in progress: a burst of large messages must not pin up to 64 KiB in every
+ * session for good, while a stream of them still reuses one buffer. */
+void session_reassembly_trim(struct session *s, uint64_t now_ms);
 
 #endif

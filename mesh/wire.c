@@ -683,24 +683,6 @@ enum mesh_err wire_frame_decode(const uint8_t *p, size_t n, struct wire_frame *o
 	return rc;
 }
 
-enum mesh_err wire_data_header(uint32_t rx_sid, uint64_t counter, size_t body_len, uint8_t *out,
-                               size_t cap, size_t *outlen)
-{
-	struct wbuf w;
-	msgpack_packer pk;
-	assert(outlen != NULL);
-	*outlen = 0;
-	if (rx_sid == 0 || body_len > WIRE_MAX_NOISE)
-		return MESH_EINVAL;
-	wbuf_init(&w, &pk, out, cap);
-	msgpack_pack_array(&pk, frame_fields(WIRE_DATA));
-	msgpack_pack_uint64(&pk, WIRE_DATA);
-	msgpack_pack_uint64(&pk, rx_sid);
-	msgpack_pack_uint64(&pk, counter);
-	msgpack_pack_bin(&pk, body_len);
-	return wbuf_finish(&w, outlen);
-}
-
 enum mesh_err wire_frame_encode(const struct wire_frame *f, uint8_t *out, size_t cap,
                                 size_t *outlen)
 {
@@ -740,6 +722,26 @@ enum mesh_err wire_frame_encode(const struct wire_frame *f, uint8_t *out, size_t
 		break;
 	}
 	pack_bin(&pk, f->body, f->body_len);
+	return wbuf_finish(&w, outlen);
+}
+
+enum mesh_err wire_data_header(uint32_t rx_sid, uint64_t counter, size_t body_len, uint8_t *out,
+                               size_t cap, size_t *outlen)
+{
+	struct wbuf w;
+	msgpack_packer pk;
+
+	assert(outlen != NULL);
+	*outlen = 0;
+	if (rx_sid == 0 || body_len > WIRE_MAX_NOISE)
+		return MESH_EINVAL;
+	/* the same calls, in the same order, as wire_frame_encode() for a DATA frame */
+	wbuf_init(&w, &pk, out, cap);
+	msgpack_pack_array(&pk, frame_fields(WIRE_DATA));
+	msgpack_pack_uint64(&pk, (uint64_t)WIRE_DATA);
+	msgpack_pack_uint64(&pk, rx_sid);
+	msgpack_pack_uint64(&pk, counter);
+	msgpack_pack_bin(&pk, body_len);
 	return wbuf_finish(&w, outlen);
 }
 

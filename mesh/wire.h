@@ -102,9 +102,10 @@ struct wire_frame {
 enum mesh_err wire_frame_decode(const uint8_t *p, size_t n, struct wire_frame *out);
 enum mesh_err wire_frame_encode(const struct wire_frame *f, uint8_t *out, size_t cap,
                                 size_t *outlen);
-/* The bytes of a DATA frame that come before its body: what wire_frame_encode() writes for
- * {DATA, rx_sid, counter, body of body_len bytes} up to the body, so that a sealer can put the
- * ciphertext straight after it. */
+/* The bytes of a DATA frame that precede its body_len bytes of ciphertext: with them the
+ * sender can seal straight into the frame, behind the header, instead of into a scratch buffer
+ * that is then copied. header || body is exactly wire_frame_encode()'s output. */
+#define WIRE_DATA_HDR_MAX 19        /* fixarray, type, uint32, uint64, bin16 header */
 enum mesh_err wire_data_header(uint32_t rx_sid, uint64_t counter, size_t body_len, uint8_t *out,
                                size_t cap, size_t *outlen);
 

@@ -33,7 +33,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <editline/readline.h>
 #include <sodium.h>
@@ -57,6 +61,8 @@ enum exit_code {
 /* Events handled per loop turn, so that a flood of them cannot starve stdin or signals. */
 #define EVENTS_PER_TURN 256
 #define HISTORY_MAX 500
+/* Quiet time (no event, input or log line) after which the heap is trimmed (trim_heap()). */
+#define TRIM_QUIET_MS 10000
 #define ID_SHORT 8          /* hex digits of an ID shown to tell two same-named peers apart */
 #define HEX_PREFIX_MIN 4
 
@@ -2069,9 +2075,32 @@ static void read_signals(struct app *a)
 	}
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Large messages and bursts of handshakes leave freed memory in glibc's arenas (the node's loop
+ * thread and zmq's I/O thread each have one), between blocks still in use, where free()'s own
+ * trimming of the top never reaches: measured 0.6 MiB of 2.4 MiB after a few 64 KB shouts in
+ * a 17-node mesh. malloc_trim() hands those pages back. It is a glibc extension, and a
+ * policy for the whole process, so the program does it, not the embeddable node. */
+static void trim_heap(void)
+{
+#ifdef __GLIBC__
+	(void)malloc_trim(0);
+#endif
+}
+
 static int run_loop(struct app *a)
 {
 	enum { P_SIG, P_EVENTS, P_LOG, P_STDIN, NPOLL };
+	/* trim once per quiet spell: after TRIM_QUIET_MS without activity, then not again until
+	 * something happened (an idle node sleeps in poll() for good) */
+	int64_t last_busy = mono_ms();
+	bool trimmed = false;
 	while (a->running) {
 		struct pollfd pfd[NPOLL];
 		nfds_t nfds = 0;
@@ -2092,13 +2121,28 @@ static int run_loop(struct app *a)
 			pfd[nfds++] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };
 		}
 
-		if (poll(pfd, nfds, -1) < 0) {
+		int timeout = -1;
+		if (!trimmed) {
+			int64_t left = last_busy + TRIM_QUIET_MS - mono_ms();
+			timeout = left > 0 ? (int)left : 0;
+		}
+		int ready = poll(pfd, nfds, timeout);
+		if (ready < 0) {
 			if (errno == EINTR)
 				continue;
 			errorf(a, "poll: %s", strerror(errno));
 			app_stop(a, EXIT_RUNTIME);
 			break;
 		}
+		if (ready == 0) {
+			if (!trimmed && mono_ms() - last_busy >= TRIM_QUIET_MS) {
+				trim_heap();
+				trimmed = true;
+			}
+			continue;
+		}
+		last_busy = mono_ms();
+		trimmed = false;
 		if (pfd[slot[P_SIG]].revents)
 			read_signals(a);
 		if (slot[P_LOG] >= 0 && pfd[slot[P_LOG]].revents)

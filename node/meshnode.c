@@ -880,7 +880,7 @@ enum mesh_err meshnode_start(struct meshnode *n, char *err, size_t errcap)
 	}
 	/* one DEALER per peer we initiated to: zmq's default cap of 1023 sockets would stop a
 	 * node long before PEER_MAX */
-	(void)zmq_ctx_set(n->zctx, ZMQ_MAX_SOCKETS, 8192);
+	(void)zmq_ctx_set(n->zctx, ZMQ_MAX_SOCKETS, MESH_ZMQ_SOCKETS);
 	struct mesh_config mc = {
 		.id = n->id, .name = n->name, .iface = n->cfg.iface, .port = n->cfg.port,
 		.mcast_group = n->cfg.mcast_group, .mcast_port = n->cfg.mcast_port,

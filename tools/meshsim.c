@@ -161,6 +161,7 @@ struct meshsim {
 	bool interrupted;
 	double proc_cpu_s;
 	long proc_rss_kb;
+	double rss_settle_ms;        /* -1: RSS at full mesh not measured */
 
 	/* Events about a peer whose 'ready' line has not been read yet (it may still sit in that
 	 * peer's pipe): kept, in order, and replayed once its ID is known. */
@@ -227,6 +228,30 @@ void meshsim_process_usage(struct meshsim *s, double cpu_s, long max_rss_kb)
 {
 	s->proc_cpu_s = cpu_s;
 	s->proc_rss_kb = max_rss_kb;
+}
+
+long meshsim_vmrss_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	if (pid > 0)
+		snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
+	else
+		snprintf(path, sizeof path, "/proc/self/status");
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof line, f)) {
+		if (strncmp(line, "VmRSS:", 6) == 0) {
+			char *end;
+			long v = strtol(line + 6, &end, 10);
+			if (end != line + 6 && v >= 0)
+				kb = v;
+			break;
+		}
+	}
+	fclose(f);
+	return kb;
 }
 
 /* xoshiro256**, seeded through splitmix64: small, fast, and the same on every machine. */
@@ -1092,14 +1117,23 @@ static bool run_until(struct meshsim *s, cond_fn done, int64_t deadline)
 	}
 }
 
+/* Needed as well as the session count: with one node, no sessions is already a full mesh. */
+static bool all_ready(const struct meshsim *s)
+{
+	for (int i = 0; i < s->n; i++)
+		if (!s->nodes[i].ready)
+			return false;
+	return true;
+}
+
 static bool cond_full(struct meshsim *s)
 {
-	return s->sessions == s->full;
+	return s->sessions == s->full && all_ready(s);
 }
 
 static bool cond_full_members(struct meshsim *s)
 {
-	return s->sessions == s->full && s->members == s->full;
+	return s->sessions == s->full && s->members == s->full && all_ready(s);
 }
 
 static bool cond_sent(struct meshsim *s)
@@ -1167,7 +1201,24 @@ static void start_node(struct meshsim *s, struct meshsim_node *nd)
 	}
 }
 
-/* Starts every node at once and waits for done(); records the convergence time. */
+/* "RSS at full mesh": once the mesh is full, wait two heartbeat intervals (or --rss-settle),
+ * so that every session has carried traffic both ways and the handshakes' scratch memory is
+ * gone, then read each node's current VmRSS. The observer keeps checking every invariant
+ * meanwhile. */
+static void measure_full_rss(struct meshsim *s)
+{
+	int64_t settle_us = s->o.rss_settle_ms ? (int64_t)s->o.rss_settle_ms * 1000 :
+	                    2 * (int64_t)s->env.heartbeat_ms * 1000;
+	(void)run_until(s, NULL, meshsim_now_us() + settle_us);
+	if (s->interrupted)
+		return;
+	s->rss_settle_ms = (double)settle_us / 1000.0;
+	for (int i = 0; i < s->n; i++)
+		s->nodes[i].full_rss_kb = s->be->rss_kb(s, &s->nodes[i]);
+}
+
+/* Starts every node at once and waits for done(); records the convergence time, then the
+ * memory at full mesh. */
 static bool converge(struct meshsim *s, cond_fn done)
 {
 	char miss[400];
@@ -1194,7 +1245,8 @@ static bool converge(struct meshsim *s, cond_fn done)
 	if (ok) {
 		s->converged = true;
 		s->converged_us = s->full_since ? s->full_since : meshsim_now_us();
-		return true;
+		measure_full_rss(s);
+		return !s->interrupted;
 	}
 	if (s->interrupted)
 		return false;
@@ -1643,8 +1695,11 @@ static void build_result(struct meshsim *s, struct meshsim_result *res, double o
 		res->reconverge_ms = s->reconverge_ms;
 	}
 	res->nodes = calloc((size_t)s->n, sizeof *res->nodes);
+	res->rss_full_mean = res->rss_full_max = -1;
+	res->rss_settle_ms = s->rss_settle_ms;
 	if (res->nodes) {
-		double sum_cpu = 0, sum_rss = 0;
+		double sum_cpu = 0, sum_rss = 0, sum_full = 0;
+		int nfull = 0;
 		res->nnodes = (size_t)s->n;
 		res->usage_shared = s->o.inproc;
 		for (int i = 0; i < s->n; i++) {
@@ -1658,6 +1713,16 @@ static void build_result(struct meshsim *s, struct meshsim_result *res, double o
 				u->max_rss_kb = s->nodes[i].max_rss_kb;
 			}
 			u->restarts = s->nodes[i].gen;
+			/* in-process every node reads the same process total */
+			u->full_rss_kb = s->nodes[i].full_rss_kb < 0 ? -1 :
+			                 s->o.inproc ? s->nodes[i].full_rss_kb / s->n :
+			                 s->nodes[i].full_rss_kb;
+			if (u->full_rss_kb >= 0) {
+				sum_full += (double)u->full_rss_kb;
+				nfull++;
+				if ((double)u->full_rss_kb > res->rss_full_max)
+					res->rss_full_max = (double)u->full_rss_kb;
+			}
 			sum_cpu += u->cpu_s;
 			sum_rss += (double)u->max_rss_kb;
 			if (u->cpu_s > res->cpu_max)
@@ -1667,6 +1732,11 @@ static void build_result(struct meshsim *s, struct meshsim_result *res, double o
 		}
 		res->cpu_mean = sum_cpu / s->n;
 		res->rss_mean = sum_rss / s->n;
+		/* a figure only when every node was measured: a mean over some would mislead */
+		if (nfull == s->n)
+			res->rss_full_mean = sum_full / s->n;
+		else
+			res->rss_full_max = -1;
 	}
 	res->observer_cpu_s = observer_cpu;
 	res->spurious_exits = s->spurious_exits;
@@ -1706,9 +1776,10 @@ static void usage(FILE *f)
 "  partition  needs --hosts >= 2: converge, cut the bridge between two halves of the\n"
 "             hosts, time until every node reported every node of the other half gone,\n"
 "             heal, time until full mesh again\n"
-"\n"
+"\n", f);
+	fputs(
 "Options:\n"
-"  -n, --nodes N          number of nodes, 2..1000 (default 8)\n"
+"  -n, --nodes N          number of nodes, 1..1000 (default 8)\n"
 "  --seed S               seed of every random choice (default: from the clock; printed)\n"
 "  --hosts K              K network namespaces on one bridge (veth pairs), nodes spread\n"
 "                         round-robin; without it every node is on loopback\n"
@@ -1731,6 +1802,8 @@ static void usage(FILE *f)
 "  --beacon-interval MS, --heartbeat MS, --evasive MS, --expired MS\n"
 "                         node timers (defaults 500, 500, 1500, 4000 for N <= 16, scaled\n"
 "                         up by N/16 beyond that so that CPU stays sane; see the report)\n"
+"  --rss-settle MS        read the nodes' RSS this long after full mesh (default: two\n"
+"                         heartbeats); a longer wait shows what traffic adds with time\n"
 "  --log-level LEVEL      the nodes' log level (default info); logs go to a temp dir\n"
 "  --keep                 keep the temp dir (identities, node logs) and print its path\n"
 "  --quiet                no live progress line\n"
@@ -1784,7 +1857,7 @@ enum {
 	OPT_SEED = 256, OPT_HOSTS, OPT_LOSS, OPT_DELAY, OPT_JITTER, OPT_INPROC, OPT_MESSAGES,
 	OPT_RATE, OPT_SIZE, OPT_DEADLINE, OPT_JSON, OPT_PLOT, OPT_MESHNODE, OPT_BEACON,
 	OPT_HEARTBEAT, OPT_EVASIVE, OPT_EXPIRED, OPT_CHURN_KILLS, OPT_QUIET, OPT_FAULT, OPT_KEEP,
-	OPT_LOG_LEVEL,
+	OPT_LOG_LEVEL, OPT_RSS_SETTLE,
 };
 
 static const struct option long_options[] = {
@@ -1811,6 +1884,7 @@ static const struct option long_options[] = {
 	{ "inject-fault", required_argument, NULL, OPT_FAULT },
 	{ "keep", no_argument, NULL, OPT_KEEP },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+	{ "rss-settle", required_argument, NULL, OPT_RSS_SETTLE },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -1836,8 +1910,8 @@ static int parse_options(int argc, char **argv, struct meshsim_opts *o)
 		const char *a = optarg;
 		switch (c) {
 		case 'n':
-			if (!parse_ulong(a, 2, MAX_NODES, &v))
-				return usage_error("-n wants a node count from 2 to 1000", a);
+			if (!parse_ulong(a, 1, MAX_NODES, &v))
+				return usage_error("-n wants a node count from 1 to 1000", a);
 			o->n = (int)v;
 			break;
 		case OPT_SEED:
@@ -1925,6 +1999,11 @@ static int parse_options(int argc, char **argv, struct meshsim_opts *o)
 		case OPT_KEEP:
 			o->keep = true;
 			break;
+		case OPT_RSS_SETTLE:
+			if (!parse_ulong(a, 1, 86400000, &v))
+				return usage_error("--rss-settle wants 1 to 86400000 ms", a);
+			o->rss_settle_ms = (uint32_t)v;
+			break;
 		case OPT_LOG_LEVEL:
 			if (strcmp(a, "error") && strcmp(a, "warn") && strcmp(a, "info") &&
 			    strcmp(a, "debug"))
@@ -1975,6 +2054,10 @@ static int parse_options(int argc, char **argv, struct meshsim_opts *o)
 		             ((uint64_t)getpid() << 32);
 		o->seed = splitmix64(&x) % 1000000000ull;   /* short enough to type again */
 	}
+	/* one node: the idle figures of converge (docs/meshsim.md); nothing else has a meaning */
+	if (o->n < 2 && o->scenario != MESHSIM_CONVERGE)
+		return usage_error("only converge runs with one node; the other scenarios need -n 2 "
+		                   "or more", NULL);
 	if (o->hosts > o->n)
 		return usage_error("--hosts cannot exceed -n (a host without nodes proves nothing)",
 		                   NULL);
@@ -2146,9 +2229,11 @@ static int init_sim(struct meshsim *s)
 		snprintf(nd->name, sizeof nd->name, "n%03d", i);
 		nd->host = s->o.hosts ? i % s->o.hosts : 0;
 		nd->in_fd = nd->out_fd = -1;
+		nd->full_rss_kb = -1;
 	}
 	s->full = (long)s->n * (s->n - 1);
 	s->detect_ms = s->reconverge_ms = -1;
+	s->rss_settle_ms = -1;
 	return 0;
 }
 

@@ -55,6 +55,7 @@ struct meshsim_opts {
 	bool keep;
 	enum meshsim_fault fault;
 	const char *log_level;
+	uint32_t rss_settle_ms;    /* 0: two heartbeats */
 };
 
 enum meshsim_ev_type {
@@ -123,6 +124,7 @@ struct meshsim_node {
 	/* usage over every generation */
 	double cpu_s;
 	long max_rss_kb;
+	long full_rss_kb;          /* VmRSS once the mesh was full and had settled; -1: unknown */
 };
 
 struct meshsim;
@@ -140,6 +142,8 @@ struct meshsim_backend {
 	void (*stop_all)(struct meshsim *s, int64_t deadline_us);
 	/* Prints the last lines a failed node logged. */
 	void (*show_log)(struct meshsim *s, struct meshsim_node *nd);
+	/* Current resident set of nd in KiB, or -1. In-process: the whole process's. */
+	long (*rss_kb)(struct meshsim *s, struct meshsim_node *nd);
 };
 
 extern const struct meshsim_backend meshsim_proc_backend;
@@ -172,5 +176,7 @@ int meshsim_msg_target(const struct meshsim *s, long msg);
 /* In-process: the whole process's CPU seconds and peak RSS, which the core divides by n. */
 void meshsim_process_usage(struct meshsim *s, double cpu_s, long max_rss_kb);
 void meshsim_violation(struct meshsim *s, const char *fmt, ...);
+/* VmRSS of process pid (0: this one) from /proc/PID/status, in KiB; -1 if unreadable. */
+long meshsim_vmrss_kb(pid_t pid);
 
 #endif

@@ -314,6 +314,13 @@ static void inproc_show_log(struct meshsim *s, struct meshsim_node *nd)
 		free(ring[i]);
 }
 
+/* The nodes share the process: the core divides this total by n, as for the peak RSS. */
+static long inproc_rss_kb(struct meshsim *s, struct meshsim_node *nd)
+{
+	(void)s;
+	return nd->mn ? meshsim_vmrss_kb(0) : -1;
+}
+
 const struct meshsim_backend meshsim_inproc_backend = {
 	.name = "in-process",
 	.start = inproc_start,
@@ -322,4 +329,5 @@ const struct meshsim_backend meshsim_inproc_backend = {
 	.poll = inproc_poll,
 	.stop_all = inproc_stop_all,
 	.show_log = inproc_show_log,
+	.rss_kb = inproc_rss_kb,
 };

@@ -585,6 +585,13 @@ static void proc_show_log(struct meshsim *s, struct meshsim_node *nd)
 	free(ring);
 }
 
+static long proc_rss_kb(struct meshsim *s, struct meshsim_node *nd)
+{
+	(void)s;
+	/* pid is meshnode itself: `ip netns exec` execs it without forking */
+	return nd->pid > 0 && !nd->reaped ? meshsim_vmrss_kb(nd->pid) : -1;
+}
+
 const struct meshsim_backend meshsim_proc_backend = {
 	.name = "process",
 	.start = proc_start,
@@ -593,4 +600,5 @@ const struct meshsim_backend meshsim_proc_backend = {
 	.poll = proc_poll,
 	.stop_all = proc_stop_all,
 	.show_log = proc_show_log,
+	.rss_kb = proc_rss_kb,
 };

@@ -84,6 +84,11 @@ void meshsim_report_table(FILE *f, const struct meshsim_result *r)
 		row(f, "CPU per node", "mean %.2f s, max %.2f s%s", r->cpu_mean, r->cpu_max, how);
 		row(f, "peak RSS per node", "mean %.0f KiB, max %.0f KiB%s", r->rss_mean, r->rss_max,
 		    how);
+		if (r->rss_full_mean >= 0)
+			row(f, "RSS at full mesh", "mean %.0f KiB, max %.0f KiB%s, %.0f ms after it",
+			    r->rss_full_mean, r->rss_full_max, how, r->rss_settle_ms);
+		else
+			row(f, "RSS at full mesh", "not measured");
 	}
 	if (!r->inproc)
 		row(f, "meshsim CPU", "%.2f s", r->observer_cpu_s);
@@ -146,6 +151,15 @@ static void jnum(FILE *f, double v)
 		fputs("null", f);
 	else
 		fprintf(f, "%.3f", v);
+}
+
+/* A whole number (KiB, ms), or null when negative (not measured). */
+static void jint(FILE *f, double v)
+{
+	if (!isfinite(v) || v < 0)
+		fputs("null", f);
+	else
+		fprintf(f, "%.0f", v);
 }
 
 static void jcurve(FILE *f, const struct meshsim_point *pts, size_t n)
@@ -211,12 +225,21 @@ int meshsim_report_json(const char *path, const struct meshsim_result *r)
 	for (size_t i = 0; i < r->nnodes; i++) {
 		fprintf(f, "%s{\"name\":", i ? "," : "");
 		jstr(f, r->nodes[i].name);
-		fprintf(f, ",\"cpu_s\":%.3f,\"max_rss_kb\":%ld,\"restarts\":%d}", r->nodes[i].cpu_s,
+		fprintf(f, ",\"cpu_s\":%.3f,\"max_rss_kb\":%ld,\"restarts\":%d", r->nodes[i].cpu_s,
 		        r->nodes[i].max_rss_kb, r->nodes[i].restarts);
+		fputs(",\"rss_full_kb\":", f);
+		jint(f, (double)r->nodes[i].full_rss_kb);
+		fputc('}', f);
 	}
 	fprintf(f, "],\"cpu_s_mean\":%.3f,\"cpu_s_max\":%.3f,\"max_rss_kb_mean\":%.0f,"
 	        "\"max_rss_kb_max\":%.0f,\"meshsim_cpu_s\":%.3f", r->cpu_mean, r->cpu_max,
 	        r->rss_mean, r->rss_max, r->observer_cpu_s);
+	fputs(",\"rss_full_kb_mean\":", f);
+	jint(f, r->rss_full_mean);
+	fputs(",\"rss_full_kb_max\":", f);
+	jint(f, r->rss_full_max);
+	fputs(",\"rss_full_settle_ms\":", f);
+	jint(f, r->rss_settle_ms);
 	fputs(",\"churn\":", f);
 	if (r->has_churn) {
 		fprintf(f, "{\"kills\":%d,\"window_ms\":%.0f,\"exits_seen\":%ld,\"reenters_seen\":%ld,"

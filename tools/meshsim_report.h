@@ -20,6 +20,7 @@ struct meshsim_node_usage {
 	char name[16];
 	double cpu_s;
 	long max_rss_kb;
+	long full_rss_kb;                 /* VmRSS at full mesh after the settle; -1: unknown */
 	int restarts;
 };
 
@@ -69,6 +70,8 @@ struct meshsim_result {
 	bool usage_shared;                /* in-process: process totals divided by n */
 	double cpu_mean, cpu_max, rss_mean, rss_max;
 	double observer_cpu_s;            /* meshsim itself (process mode) */
+	double rss_full_mean, rss_full_max; /* VmRSS at full mesh, KiB; -1: not measured */
+	double rss_settle_ms;             /* how long after full mesh it was read; -1: not */
 
 	bool has_churn;
 	int kills;

@@ -105,6 +105,9 @@ static void hs_free(struct hs *h)
 	session_destroy(&h->r);
 }
 
+/* Where every test session's transport keys live, as a session table's pool would hold them. */
+static struct secpool *g_keys;
+
 /* Runs as far as the handshake goes; rc1..rc4 say how far. Stops at the first failure. */
 static void hs_run(struct hs *h, const struct party *ini, const struct party *rsp,
                    const struct hs_opts *o)
@@ -114,9 +117,9 @@ static void hs_run(struct hs *h, const struct party *ini, const struct party *rs
 	memset(h, 0, sizeof *h);
 	h->rc1 = h->rc2 = h->rc3 = h->rc4 = MESH_EINVAL;   /* "not reached" */
 	h->i = session_new(NOISE_INITIATOR, o->iprologue ? o->iprologue : prologue_a,
-	                   prologue_len, ini->k->x_sk, o->ipsk, 1000);
+	                   prologue_len, ini->k->x_sk, o->ipsk, g_keys, 1000);
 	h->r = session_new(NOISE_RESPONDER, o->rprologue ? o->rprologue : prologue_a,
-	                   prologue_len, rsp->k->x_sk, o->rpsk, 1000);
+	                   prologue_len, rsp->k->x_sk, o->rpsk, g_keys, 1000);
 	CHECK(h->i != NULL && h->r != NULL);
 	if (!h->i || !h->r)
 		return;
@@ -254,8 +257,11 @@ static void test_happy(void)
 	hs_run(&h2, &alice, &bob, &o);
 	check_complete(&h2, &alice, &bob);
 	CHECK(memcmp(h.i->hash, h2.i->hash, NOISE_HASHLEN) != 0);
+	/* both ends of both sessions keep their transport keys in the pool, one slot each */
+	CHECK(secpool_used(g_keys) == 4 && secpool_blocks(g_keys) == 1);
 	hs_free(&h);
 	hs_free(&h2);
+	CHECK(secpool_used(g_keys) == 0 && secpool_blocks(g_keys) == 0);
 
 	/* Roles swapped, and a party with no groups and the largest incarnation. */
 	hs_run(&h, &carol, &alice, &o);
@@ -488,9 +494,9 @@ static void test_terminal(void)
 	hs_free(&h);
 
 	struct session *i = session_new(NOISE_INITIATOR, prologue_a, prologue_len, alice.k->x_sk,
-	                                NULL, 0);
+	                                NULL, g_keys, 0);
 	struct session *r = session_new(NOISE_RESPONDER, prologue_a, prologue_len, bob.k->x_sk,
-	                                NULL, 0);
+	                                NULL, g_keys, 0);
 	uint8_t m1[MSGCAP], m2[MSGCAP], m3[MSGCAP], pl[1024], junk[MSGCAP];
 	size_t l1, l2, l3, pll;
 	CHECK(i && r);
@@ -524,9 +530,9 @@ static void test_wrong_state(void)
 	uint8_t m1[MSGCAP], m2[MSGCAP], m3[MSGCAP], pli[1024], plr[1024], out[MSGCAP];
 	size_t l1, l2, l3, lo, pli_len, plr_len;
 	struct session *i = session_new(NOISE_INITIATOR, prologue_a, prologue_len, alice.k->x_sk,
-	                                NULL, 0);
+	                                NULL, g_keys, 0);
 	struct session *r = session_new(NOISE_RESPONDER, prologue_a, prologue_len, bob.k->x_sk,
-	                                NULL, 0);
+	                                NULL, g_keys, 0);
 	CHECK(i && r);
 	if (!i || !r)
 		goto done;
@@ -789,8 +795,25 @@ static void test_transport(void)
 			CHECK(f[0] && opens_to(h.r, f[0], fl[0], big, max));
 			free(f[0]);
 			f[0] = NULL;
-			/* an output buffer too small for the frame */
-			CHECK(session_seal(h.i, big, 100, frame_buf, 50, &flen) != MESH_OK);
+			/* an output buffer too small for the frame, at every size short of it: refused
+			 * before a counter is spent, so the next frame follows without a gap */
+			uint64_t before = h.i->tx->send_next;
+			uint8_t hdr[WIRE_DATA_HDR_MAX];
+			size_t hlen = 0;
+			CHECK(wire_data_header(h.i->remote_sid, before, 100 + NOISE_TAGLEN, hdr, sizeof hdr,
+			                       &hlen) == MESH_OK);
+			for (size_t cap = 0; cap < hlen + 100 + NOISE_TAGLEN; cap++)
+				CHECK(session_seal(h.i, big, 100, frame_buf, cap, &flen) == MESH_ELIMIT &&
+				      flen == 0);
+			CHECK(h.i->tx->send_next == before);
+			f[0] = seal(h.i, big, 100, &fl[0]);
+			CHECK(f[0] && opens_to(h.r, f[0], fl[0], big, 100));
+			if (f[0]) {
+				struct wire_frame wf;
+				CHECK(wire_frame_decode(f[0], fl[0], &wf) == MESH_OK && wf.counter == before);
+			}
+			free(f[0]);
+			f[0] = NULL;
 			/* an exhausted send counter: MESH_ESTATE, so the engine closes the session
 			 * rather than retrying as it would for a full socket (MESH_ELIMIT) */
 			uint64_t saved = h.i->tx->send_next;
@@ -801,6 +824,39 @@ static void test_transport(void)
 		}
 	}
 	hs_free(&h);
+}
+
+/* The buffer a session keeps between large messages goes once it has been idle, and never
+ * while a message is being put together. */
+static void test_reassembly_trim(void)
+{
+	struct session *s = session_new(NOISE_RESPONDER, prologue_a, prologue_len, bob.k->x_sk,
+	                                NULL, g_keys, 0);
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	session_reassembly_trim(s, 1000000);          /* nothing kept: nothing to do */
+	CHECK(s->rs_buf == NULL);
+	s->rs_buf = malloc(SESSION_RS_KEEP);
+	CHECK(s->rs_buf != NULL);
+	if (s->rs_buf) {
+		memset(s->rs_buf, 'x', 100);
+		s->rs_cap = SESSION_RS_KEEP;
+		s->rs_len = 100;
+		s->rs_count = 2;                          /* a message in progress ... */
+		s->rs_next = 1;
+		s->rs_last_ms = 1000;
+		session_reassembly_trim(s, 1000 + 10 * SESSION_RS_IDLE_MS);
+		CHECK(s->rs_buf != NULL && s->rs_cap == SESSION_RS_KEEP);   /* ... is kept */
+		session_reassembly_reset(s);              /* done with it: the buffer stays */
+		CHECK(s->rs_buf != NULL && s->rs_count == 0 && s->rs_len == 0);
+		CHECK(s->rs_buf[0] == 0 && s->rs_buf[99] == 0);              /* wiped */
+		session_reassembly_trim(s, 1000 + SESSION_RS_IDLE_MS - 1);  /* not idle long enough */
+		CHECK(s->rs_buf != NULL);
+		session_reassembly_trim(s, 1000 + SESSION_RS_IDLE_MS);
+		CHECK(s->rs_buf == NULL && s->rs_cap == 0 && s->rs_len == 0);
+	}
+	session_destroy(&s);
 }
 
 /* ------------------------------------------------------------------ session table */
@@ -1023,7 +1079,9 @@ int main(void)
 	if (sodium_init() < 0)
 		return 1;
 	parties_init();
-	if (alice.k && bob.k && carol.k) {
+	g_keys = secpool_new(sizeof(struct noise_transport));
+	CHECK(g_keys != NULL);
+	if (alice.k && bob.k && carol.k && g_keys) {
 		test_happy();
 		test_mismatch();
 		test_identity();
@@ -1032,9 +1090,13 @@ int main(void)
 		test_terminal();
 		test_wrong_state();
 		test_transport();
+		test_reassembly_trim();
 		test_table_1000();
 		test_table_model();
 	}
+	/* every session is gone, and with it every key slot */
+	CHECK(secpool_used(g_keys) == 0);
+	secpool_destroy(&g_keys);
 	parties_free();
 	return testlib_done("test_session");
 }

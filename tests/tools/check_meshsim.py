@@ -9,8 +9,10 @@ passed through, so a failure shows meshsim's summary table and violations. What 
   ok         exit status 0, and a report whose figures agree with each other: ok is true, the
              mesh converged, every expected delivery arrived exactly once and in order
              (deliveries == deliveries_expected, losses == duplicates == order_violations ==
-             misdeliveries == 0), no violation is listed, per-node usage is there, plus what
-             the scenario adds (latency figures, churn cycles, partition timings).
+             misdeliveries == 0), no violation is listed, per-node usage is there (including
+             the RSS at full mesh: positive, mean <= max), plus what the scenario adds
+             (latency figures, churn cycles, partition timings). Sizes are only checked for
+             being there and consistent, never against a bound.
   drop       (--inject-fault drop-delivery) exit status 1, ok false, exactly one loss, and
              the violation list names it: the checker catches a lost delivery.
   duplicate  (--inject-fault duplicate-delivery) exit status 1, ok false, one duplicate,
@@ -85,9 +87,10 @@ def main():
     for key in ("meshsim", "scenario", "n", "hosts", "seed", "inproc", "converged",
                 "convergence_ms", "sessions_curve", "messages", "deliveries_expected",
                 "deliveries", "losses", "duplicates", "order_violations", "latency_ms",
-                "throughput_per_s", "nodes", "churn", "partition", "violations", "ok"):
+                "throughput_per_s", "nodes", "churn", "partition", "violations", "ok",
+                "rss_full_kb_mean", "rss_full_kb_max", "rss_full_settle_ms"):
         check(key in r, "report lacks %r" % key)
-    check(isinstance(n, int) and n >= 2, "n is %r" % n)
+    check(isinstance(n, int) and n >= 1, "n is %r" % n)
     check(r.get("deliveries", -1) + r.get("losses", -1) == r.get("deliveries_expected"),
           "deliveries %s + losses %s != deliveries_expected %s"
           % (r.get("deliveries"), r.get("losses"), r.get("deliveries_expected")))
@@ -112,6 +115,7 @@ def main():
         check(r.get("deliveries") == r.get("deliveries_expected"),
               "deliveries %r != expected %r" % (r.get("deliveries"),
                                                 r.get("deliveries_expected")))
+        check_rss_full(r, "--rss-settle" in cmd)
         sc = r.get("scenario")
         if sc in ("broadcast", "whisper", "churn"):
             check(r.get("messages", 0) > 0 and r.get("deliveries_expected", 0) > 0,
@@ -154,6 +158,23 @@ def main():
         check(any(v.startswith(kind) for v in viol),
               "no %r violation listed: %s" % (kind, viol))
     return finish(tmp)
+
+
+def check_rss_full(r, settle_given):
+    """RSS at full mesh: measured for every node of a converged run, and consistent."""
+    mean, top = r.get("rss_full_kb_mean"), r.get("rss_full_kb_max")
+    check(isinstance(mean, int) and isinstance(top, int) and 0 < mean <= top,
+          "rss_full_kb_mean %r, rss_full_kb_max %r" % (mean, top))
+    settle = r.get("rss_full_settle_ms")
+    check(isinstance(settle, int) and settle > 0, "rss_full_settle_ms %r" % settle)
+    hb = (r.get("timers_ms") or {}).get("heartbeat")
+    if not settle_given and isinstance(hb, int):
+        check(settle == 2 * hb, "rss_full_settle_ms %r is not two heartbeats (%r)" % (settle, hb))
+    per = [node.get("rss_full_kb") for node in r.get("nodes") or []]
+    check(per and all(isinstance(v, int) and v > 0 for v in per),
+          "per-node rss_full_kb: %s" % per[:5])
+    if per and all(isinstance(v, int) for v in per):
+        check(max(per) == top, "rss_full_kb_max %r is not the largest node's %r" % (top, max(per)))
 
 
 def check_plot(path, r):
