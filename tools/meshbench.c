@@ -748,6 +748,15 @@ static void bench_memory(int runs, bool quick)
 
 /* ---------- limits ---------- */
 
+/* A negative figure is a failed run (one line on stderr already): counted, never a value. */
+static void add_or_fail(struct fig *f, double v)
+{
+	if (v < 0)
+		failures++;
+	else
+		fig_add(f, v);
+}
+
 static void bench_limits(int runs, bool quick)
 {
 	static const size_t sizes[] = { 64, 1024, 65536 };
@@ -775,8 +784,8 @@ static void bench_limits(int runs, bool quick)
 				failures++;
 			else
 				fig_add(fz, v);
-			fig_add(fe, limits_aead_encrypt_rate(size, secs));
-			fig_add(fd, limits_aead_decrypt_rate(size, secs));
+			add_or_fail(fe, limits_aead_encrypt_rate(size, secs));
+			add_or_fail(fd, limits_aead_decrypt_rate(size, secs));
 		}
 	}
 	struct fig *p50 = fig_get("zmq_rtt_p50_us", "raw zmq round trip 64 B p50", "us");
@@ -795,12 +804,12 @@ static void bench_limits(int runs, bool quick)
 		} else {
 			failures++;
 		}
-		fig_add(x, limits_x25519_us(secs));
-		fig_add(xb, limits_x25519_base_us(secs));
-		fig_add(conv, limits_ed25519_to_x25519_us(secs));
-		fig_add(sg, limits_ed25519_sign_us(secs));
-		fig_add(vf, limits_ed25519_verify_us(secs));
-		fig_add(bl, limits_blake2b_us(64, secs));
+		add_or_fail(x, limits_x25519_us(secs));
+		add_or_fail(xb, limits_x25519_base_us(secs));
+		add_or_fail(conv, limits_ed25519_to_x25519_us(secs));
+		add_or_fail(sg, limits_ed25519_sign_us(secs));
+		add_or_fail(vf, limits_ed25519_verify_us(secs));
+		add_or_fail(bl, limits_blake2b_us(64, secs));
 	}
 	/* The handshake bound: each side of a Noise XX handshake makes 4 X25519 operations (one
 	 * of them a key generation) and checks the peer's identity (Ed25519 public key to X25519)

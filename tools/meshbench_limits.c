@@ -288,15 +288,12 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* nearest rank: the smallest sample with at least p of all samples at or below it */
-static double percentile(const double *sorted, long n, double p)
+/* nearest rank: the smallest sample with at least per_mille/1000 of all samples at or below
+ * it, in integers so that 0.99 * 100 cannot round up to the 100th sample */
+static double percentile(const double *sorted, long n, long per_mille)
 {
-	long k = (long)(p * (double)n + 0.999999);
-	if (k < 1)
-		k = 1;
-	if (k > n)
-		k = n;
-	return sorted[k - 1];
+	long k = (n * per_mille + 999) / 1000;
+	return sorted[k < 1 ? 0 : k - 1];
 }
 
 int limits_zmq_rtt(size_t size, long count, double *p50_us, double *p99_us)
@@ -363,8 +360,8 @@ done:
 	}
 	if (rc == 0) {
 		qsort(us, (size_t)count, sizeof *us, cmp_double);
-		*p50_us = percentile(us, count, 0.50);
-		*p99_us = percentile(us, count, 0.99);
+		*p50_us = percentile(us, count, 500);
+		*p99_us = percentile(us, count, 990);
 	}
 	zmq_msg_close(&reply);
 	if (router)
@@ -380,10 +377,8 @@ done:
 
 /* ---------- crypto ---------- */
 
-typedef int (*limits_op)(void *arg);
-
 /* Runs op in batches for about `seconds`; operations per second, or -1 if op failed once. */
-static double time_loop(limits_op op, void *arg, double seconds)
+static double time_loop(int (*op)(void *), void *arg, double seconds)
 {
 	long n = 0, batch = 1;
 	double t0 = now_s(), t = t0, prev;
@@ -397,12 +392,12 @@ static double time_loop(limits_op op, void *arg, double seconds)
 		if (t - prev < LIMITS_BATCH_S && batch < LONG_MAX / 4)
 			batch *= 2;
 	} while (t - t0 < seconds);
-	return (double)n / (t - t0);
+	return t > t0 ? (double)n / (t - t0) : -1;
 }
 
 /* A short untimed run first (a tenth of the time, at most 50 ms) so that caches, the branch
  * predictor and the CPU clock have settled before we count. */
-static double rate(limits_op op, void *arg, double seconds)
+static double ops_per_s(int (*op)(void *), void *arg, double seconds)
 {
 	double warm = seconds / 10 < 0.05 ? seconds / 10 : 0.05;
 	if (sodium_ready() != 0)
@@ -412,9 +407,9 @@ static double rate(limits_op op, void *arg, double seconds)
 	return time_loop(op, arg, seconds);
 }
 
-static double us_per_op(limits_op op, void *arg, double seconds)
+static double us_per_op(int (*op)(void *), void *arg, double seconds)
 {
-	double r = rate(op, arg, seconds);
+	double r = ops_per_s(op, arg, seconds);
 	return r > 0 ? 1e6 / r : -1;
 }
 
@@ -473,13 +468,13 @@ static double aead_rate(size_t size, double seconds, int decrypt)
 	randombytes_buf(a.pt, size + 1);
 	memcpy(ref, a.pt, size + 1);
 	if (!decrypt) {
-		r = rate(aead_encrypt, &a, seconds);
+		r = ops_per_s(aead_encrypt, &a, seconds);
 		goto done;
 	}
 	/* one ciphertext, opened again and again: the nonce stays that of the encryption */
 	(void)aead_encrypt(&a);
 	memset(a.pt, 0, size + 1);
-	r = rate(aead_decrypt, &a, seconds);
+	r = ops_per_s(aead_decrypt, &a, seconds);
 	if (r > 0 && memcmp(a.pt, ref, size) != 0) {
 		fprintf(stderr, "limits: decryption gave the wrong plaintext\n");
 		r = -1;
@@ -524,7 +519,7 @@ static int keys_init(struct keys *k)
 	return 0;
 }
 
-static double keys_run(limits_op op, double seconds)
+static double keys_run(int (*op)(void *), double seconds)
 {
 	struct keys k;
 	double us = -1;
