@@ -588,7 +588,7 @@ static void bench_shout(int runs, bool quick)
 
 /* ---------- handshakes ---------- */
 
-#define HS_PEERS 4
+#define HS_PEERS 8
 
 /* Node 0 re-links with each of HS_PEERS peers (BYE, then a new Noise XX handshake), all at
  * once, again and again; handshakes completed per second, counted by ENTER at node 0. */
