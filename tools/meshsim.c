@@ -365,8 +365,11 @@ static void sess_set(struct meshsim *s, int i, int j, bool on, int64_t t)
 		return;
 	s->sess[k] = on;
 	s->sessions += on ? 1 : -1;
+	s->nodes[i].seen += on ? 1 : -1;
 	if (on)
 		s->sess_t[k] = t;
+	if (on && s->nodes[i].seen == s->n - 1 && !s->nodes[i].full_us)
+		s->nodes[i].full_us = t;
 	if (cross(s, i, j))
 		s->cross_sessions += on ? 1 : -1;
 	if (!on && s->member[k]) {
@@ -893,6 +896,8 @@ void meshsim_event(struct meshsim *s, struct meshsim_node *nd, const struct mesh
 		}
 		nd->ready = true;
 		nd->ready_us = ev->t_us;
+		if (!nd->first_ready_us)
+			nd->first_ready_us = ev->t_us;
 		if (s->ndeferred)
 			replay_deferred(s);
 		break;
@@ -1156,6 +1161,8 @@ static void start_node(struct meshsim *s, struct meshsim_node *nd)
 {
 	char err[512];
 	nd->start_us = meshsim_now_us();
+	if (!nd->first_start_us)
+		nd->first_start_us = nd->start_us;
 	nd->running = true;
 	nd->ready = false;
 	nd->killed = false;
@@ -1658,6 +1665,9 @@ static void build_result(struct meshsim *s, struct meshsim_result *res, double o
 				u->max_rss_kb = s->nodes[i].max_rss_kb;
 			}
 			u->restarts = s->nodes[i].gen;
+			u->start_ms = s->nodes[i].first_start_us ? ms_of(s, s->nodes[i].first_start_us) : -1;
+			u->ready_ms = s->nodes[i].first_ready_us ? ms_of(s, s->nodes[i].first_ready_us) : -1;
+			u->full_ms = s->nodes[i].full_us ? ms_of(s, s->nodes[i].full_us) : -1;
 			sum_cpu += u->cpu_s;
 			sum_rss += (double)u->max_rss_kb;
 			if (u->cpu_s > res->cpu_max)

@@ -101,6 +101,10 @@ struct meshsim_node {
 	bool stopping;             /* asked to quit */
 	bool failed;               /* something went wrong: show its log at the end */
 	int64_t start_us, ready_us;
+	/* for the report: the first generation's start and ready, and when this node first had
+	 * every other in its view (0: not yet) */
+	int64_t first_start_us, first_ready_us, full_us;
+	int seen;                  /* peers whose enter it reported, exit not (yet) */
 
 	/* process backend */
 	pid_t pid;

@@ -211,8 +211,15 @@ int meshsim_report_json(const char *path, const struct meshsim_result *r)
 	for (size_t i = 0; i < r->nnodes; i++) {
 		fprintf(f, "%s{\"name\":", i ? "," : "");
 		jstr(f, r->nodes[i].name);
-		fprintf(f, ",\"cpu_s\":%.3f,\"max_rss_kb\":%ld,\"restarts\":%d}", r->nodes[i].cpu_s,
+		fprintf(f, ",\"cpu_s\":%.3f,\"max_rss_kb\":%ld,\"restarts\":%d", r->nodes[i].cpu_s,
 		        r->nodes[i].max_rss_kb, r->nodes[i].restarts);
+		fputs(",\"start_ms\":", f);
+		jnum(f, r->nodes[i].start_ms);
+		fputs(",\"ready_ms\":", f);
+		jnum(f, r->nodes[i].ready_ms);
+		fputs(",\"full_ms\":", f);
+		jnum(f, r->nodes[i].full_ms);
+		fputc('}', f);
 	}
 	fprintf(f, "],\"cpu_s_mean\":%.3f,\"cpu_s_max\":%.3f,\"max_rss_kb_mean\":%.0f,"
 	        "\"max_rss_kb_max\":%.0f,\"meshsim_cpu_s\":%.3f", r->cpu_mean, r->cpu_max,

@@ -21,6 +21,7 @@ struct meshsim_node_usage {
 	double cpu_s;
 	long max_rss_kb;
 	int restarts;
+	double start_ms, ready_ms, full_ms;  /* first generation; -1: did not happen */
 };
 
 struct meshsim_cycle {
