@@ -35,6 +35,7 @@
 #define RATE_SLOTS 64
 #define RATE_PER_SEC 20.0
 #define RATE_BURST 40.0
+#define ANSWER_GAP_MS 100      /* answer beacons: at most one per this, after any beacon */
 #define EVENT_DROP_REASON_FULL "send queue full"
 
 /* HELLO token bucket per source address (protocol section 4). */
@@ -72,6 +73,8 @@ struct mesh {
 
 	uint64_t next_beacon_ms;
 	unsigned burst;
+	uint64_t last_beacon_ms;       /* when we last sent one; 0: never */
+	bool answer_due;               /* a new lower peer may have missed our beacons */
 	bool any_stalled;
 
 	struct rate_slot rate[RATE_SLOTS];
@@ -706,6 +709,15 @@ static void on_beacon(struct mesh *m, const struct wire_beacon_body *b, uint64_t
 		m->stats.beacons_stale++;
 		return;
 	}
+	/*
+	 * A node we have not heard before (or a new incarnation) may have started listening
+	 * after our last beacon went out. If its ID is the lower one it is the one to dial, and
+	 * it would wait for our next periodic beacon: answer early instead (protocol section 2).
+	 */
+	bool fresh = !p->discovered || p->beacon_incarnation != b->incarnation;
+	bool linked = p->live_sid && p->incarnation == b->incarnation;
+	if (fresh && !linked && id_lower(b->node_id, m->id->id))
+		m->answer_due = true;
 	p->discovered = true;
 	p->beacon_counter = b->counter;
 	p->last_beacon_ms = now;
@@ -721,17 +733,28 @@ static void on_beacon(struct mesh *m, const struct wire_beacon_body *b, uint64_t
 	maybe_connect(m, p, now);
 }
 
-/* A beacon that could change nothing: from a linked peer, same endpoint and incarnation. */
+/*
+ * A beacon that could change nothing: ours, or one whose endpoint and incarnation are those
+ * of the last verified beacon of that node ID, while a live session, if any, is with that
+ * incarnation. Its signature need not be checked (protocol section 2): acting on it would only
+ * record a newer counter, and whatever a verified beacon would start (a dial) the timers start
+ * anyway. With N nodes starting together every node hears each peer's burst and answers, so
+ * this keeps the Ed25519 verifications to about one per peer instead of one per beacon.
+ */
 static bool beacon_known(void *arg, const struct wire_beacon_body *b)
 {
 	struct mesh *m = arg;
+	/* our own beacons come back (multicast loopback); they are ignored unread */
+	if (memcmp(b->node_id, m->id->id, WIRE_IDLEN) == 0)
+		return true;
 	struct peer *p = peer_table_get(&m->peers, b->node_id);
-	bool known = p && p->discovered && p->live_sid && !p->pending_sid &&
-	             p->beacon_incarnation == b->incarnation && p->incarnation == b->incarnation &&
+	bool known = p && p->discovered && p->beacon_incarnation == b->incarnation &&
+	             (!p->live_sid || p->incarnation == b->incarnation) &&
 	             p->port == b->port && memcmp(p->ip, b->ip, 4) == 0;
-	/* Only a timestamp, used to forget silent peers; nothing unverified is acted on. A
-	 * linked peer's entry must not be forgotten while it is linked, or its counter with it. */
-	if (known)
+	/* Only a timestamp, used to forget silent peers, and only for a linked peer: its entry
+	 * must not be forgotten while it is linked, or its counter with it. An unlinked peer is
+	 * forgotten 3 x expired after its last verified beacon, whatever replays of it arrive. */
+	if (known && p->live_sid)
 		p->last_beacon_ms = m->now_ms;
 	return known;
 }
@@ -750,6 +773,8 @@ static void on_discovery_readable(struct mesh *m, uint64_t now)
 		m->stats.beacons_rx++;
 		if (rc == MESH_OK && skipped)
 			continue;
+		if (rc == MESH_OK)
+			m->stats.beacons_verified++;
 		struct in_addr from = discovery_last_source(m->disc);
 		if (rc == MESH_OK && memcmp(&from.s_addr, b.ip, 4) != 0) {
 			/* A signed endpoint that is not where the beacon came from would make every
@@ -1656,12 +1681,24 @@ static uint64_t jittered(uint64_t interval)
 uint64_t mesh_on_tick(struct mesh *m, uint64_t now)
 {
 	static const unsigned burst_ms[] = { 50, 100, 200 };  /* +50, +150, +350 from start */
-	if (now >= m->next_beacon_ms) {
-		if (discovery_send(m->disc, m->id, m->port, m->incarnation) != MESH_OK)
+	/* An answer is an ordinary beacon sent early; any beacon sent answers every new peer
+	 * heard before it, so answers coalesce, and they are spaced ANSWER_GAP_MS apart so a
+	 * crowd starting together cannot make us beacon at its rate. */
+	bool answer = m->answer_due && now - m->last_beacon_ms >= ANSWER_GAP_MS;
+	if (now >= m->next_beacon_ms || answer) {
+		bool early = now < m->next_beacon_ms;
+		if (discovery_send(m->disc, m->id, m->port, m->incarnation) != MESH_OK) {
 			droplog(m, LK_BEACON, now, "cannot send beacon: %s", strerror(errno));
-		if (m->burst < sizeof burst_ms / sizeof burst_ms[0])
+		} else {
+			m->stats.beacons_tx++;
+			m->stats.beacons_answered += early;
+		}
+		m->last_beacon_ms = now;
+		m->answer_due = false;
+		/* an answer leaves the periodic schedule as it was */
+		if (!early && m->burst < sizeof burst_ms / sizeof burst_ms[0])
 			m->next_beacon_ms = now + burst_ms[m->burst++];
-		else
+		else if (!early)
 			m->next_beacon_ms = now + jittered(m->cfg.beacon_interval_ms);
 	}
 	m->any_stalled = false;
@@ -1679,6 +1716,8 @@ uint64_t mesh_on_tick(struct mesh *m, uint64_t now)
 	free(sw.close_reasons);
 	free(sw.gone);
 	uint64_t next = now + (m->any_stalled ? STALL_RETRY_MS : TICK_MS);
+	if (m->answer_due && m->last_beacon_ms + ANSWER_GAP_MS < next)
+		next = m->last_beacon_ms + ANSWER_GAP_MS;
 	return next < m->next_beacon_ms ? next : m->next_beacon_ms;
 }
 

@@ -53,6 +53,8 @@ struct mesh_event {
 
 struct mesh_stats {
 	uint64_t beacons_rx, beacons_bad, beacons_stale, beacons_foreign;
+	uint64_t beacons_tx, beacons_answered;  /* sent; of those, sent early to answer a new peer */
+	uint64_t beacons_verified;              /* signature checked and good (then maybe stale) */
 	uint64_t frames_bad, frames_unknown_sid, frames_auth_failed, frames_replayed;
 	uint64_t hellos_limited, handshakes_failed, handshakes_done, sessions_rejected;
 	uint64_t msgs_bad, msgs_unknown_type, msgs_dup, fragments_dropped;
