@@ -66,6 +66,7 @@ struct mesh {
 	size_t prologue_len;
 
 	struct session_table sessions;
+	struct session_keymem keymem;  /* every session's secrets; outlives the table */
 	struct peer_table peers;
 	struct group_set groups;
 	size_t hs_in, hs_out;          /* handshakes in progress, answered and initiated */
@@ -283,6 +284,7 @@ struct mesh *mesh_new(const struct mesh_config *cfg, uint64_t now_ms, char *err,
 		randombytes_buf(&m->incarnation, sizeof m->incarnation);
 	} while (m->incarnation == 0);
 	if (session_table_init(&m->sessions, MESH_MAX_SESSIONS) != MESH_OK ||
+	    session_keymem_init(&m->keymem) != MESH_OK ||
 	    peer_table_init(&m->peers, 1024) != MESH_OK) {
 		snprintf(err, errcap, "out of memory");
 		goto fail;
@@ -375,6 +377,7 @@ void mesh_destroy(struct mesh **mp)
 		session_table_each(&m->sessions, close_dealer, NULL);
 		session_table_free(&m->sessions);
 	}
+	session_keymem_free(&m->keymem);
 	if (m->peers.buckets)
 		peer_table_free(&m->peers);
 	group_set_clear(&m->groups);
@@ -459,7 +462,8 @@ static void initiate(struct mesh *m, struct peer *p, uint64_t now)
 	struct session *s;
 	if (m->hs_out >= MESH_MAX_HANDSHAKES_OUT)
 		return;
-	s = session_new(NOISE_INITIATOR, m->prologue, m->prologue_len, m->id->x_sk, m->psk, now);
+	s = session_new(NOISE_INITIATOR, m->prologue, m->prologue_len, m->id->x_sk, m->id->x_pk,
+	                m->psk, &m->keymem, now);
 	if (!s)
 		return;
 	memcpy(s->expected_id, p->id, WIRE_IDLEN);
@@ -903,7 +907,8 @@ static void on_hello(struct mesh *m, const struct wire_frame *f, const uint8_t *
 		        MESH_MAX_HANDSHAKES_IN, addr);
 		return;
 	}
-	s = session_new(NOISE_RESPONDER, m->prologue, m->prologue_len, m->id->x_sk, m->psk, now);
+	s = session_new(NOISE_RESPONDER, m->prologue, m->prologue_len, m->id->x_sk, m->id->x_pk,
+	                m->psk, &m->keymem, now);
 	if (!s)
 		return;
 	if (session_table_add(&m->sessions, s) != MESH_OK) {

@@ -1,8 +1,8 @@
 /*
  * session: one end of one Noise XX link (docs/protocol.md sections 3 and 4) and the table that
  * finds it by our session ID in O(1). A session knows nothing of sockets: the mesh engine hands
- * it bytes and sends what it returns. Keys live in sodium_malloc'd memory and are wiped by
- * session_destroy().
+ * it bytes and sends what it returns. Keys live in locked memory (the owner's pools, or
+ * sodium_malloc) and are wiped by session_destroy().
  *
  * Invariants: sid != 0 and unique in its table; state only moves forward
  * (INIT_SENT_HELLO -> INIT_WAIT_ACCEPT -> LIVE, RESP_SENT_REPLY -> LIVE); `tx` is non-NULL
@@ -24,6 +24,18 @@
 #define SESSION_MAX_RID 255          /* zmq routing ids are at most 255 bytes */
 #define SESSION_RS_KEEP 65536        /* reassembly buffer kept between messages */
 
+/* Where sessions keep their secrets: two pools of locked memory (crypto/secmem.h) that their
+ * owner keeps, one for handshake states and one for link keys, instead of a sodium_malloc
+ * (several system calls) for each. Sessions borrow it: it must outlive them. */
+struct secmem;
+struct session_keymem {
+	struct secmem *hs;      /* noise_hs_size() slots */
+	struct secmem *tx;      /* struct noise_transport slots */
+};
+
+enum mesh_err session_keymem_init(struct session_keymem *km);
+void session_keymem_free(struct session_keymem *km);     /* wipes everything; NULLs ok */
+
 enum session_state {
 	SESSION_INIT_SENT_HELLO = 1,
 	SESSION_INIT_WAIT_ACCEPT,
@@ -36,8 +48,9 @@ struct session {
 	uint32_t remote_sid;         /* theirs, once known */
 	enum session_state state;
 	enum noise_role role;
+	const struct session_keymem *km;  /* where hs and tx live; NULL: sodium_malloc */
 	struct noise_hs *hs;         /* until Split */
-	struct noise_transport *tx;  /* sodium_malloc'd, from Split */
+	struct noise_transport *tx;  /* from Split */
 	uint8_t hash[NOISE_HASHLEN]; /* handshake hash, for the SAS */
 
 	/* Transport: the initiator owns a DEALER, the responder answers through the ROUTER. */
@@ -100,9 +113,12 @@ void session_table_del(struct session_table *t, uint32_t sid);
 void session_table_each(const struct session_table *t, void (*fn)(struct session *, void *),
                         void *arg);
 
-/* Starts a handshake. psk NULL: Noise_XX, else Noise_XXpsk3. */
+/* Starts a handshake. psk NULL: Noise_XX, else Noise_XXpsk3. s_pub: our static public key
+ * if the caller has it (saves an X25519 multiplication), else NULL. km: the owner's pools, or
+ * NULL for a sodium_malloc per secret. */
 struct session *session_new(enum noise_role role, const uint8_t *prologue, size_t plen,
-                            const uint8_t s_priv[NOISE_DHLEN], const uint8_t *psk,
+                            const uint8_t s_priv[NOISE_DHLEN], const uint8_t *s_pub,
+                            const uint8_t *psk, const struct session_keymem *km,
                             uint64_t now_ms);
 void session_destroy(struct session **sp);
 
