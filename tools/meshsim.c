@@ -148,6 +148,7 @@ struct meshsim {
 
 	bool converged;
 	int64_t converged_us;
+	double cpu_start_s, cpu_converge_s;   /* nodes' CPU when starting and at full mesh */
 	int64_t ready_all_us;
 	double detect_ms, reconverge_ms;
 
@@ -1178,6 +1179,7 @@ static void start_node(struct meshsim *s, struct meshsim_node *nd)
 static bool converge(struct meshsim *s, cond_fn done)
 {
 	char miss[400];
+	s->cpu_start_s = s->be->cpu_now(s);     /* in-process: whatever meshsim used so far */
 	s->t0 = meshsim_now_us();
 	s->next_sample_us = s->t0;
 	push_point(&s->steps, &s->nsteps, &s->csteps, 0, 0);
@@ -1188,6 +1190,9 @@ static bool converge(struct meshsim *s, cond_fn done)
 			s->be->poll(s, 0);
 	}
 	bool ok = run_until(s, done, s->t0 + (int64_t)(s->o.deadline_s * 1e6));
+	/* read at once: the loop stops as soon as the last enter event is read */
+	double cpu = ok ? s->be->cpu_now(s) : -1;
+	s->cpu_converge_s = cpu >= 0 && s->cpu_start_s >= 0 ? cpu - s->cpu_start_s : -1;
 	int64_t ready = 0;
 	for (int i = 0; i < s->n; i++) {
 		if (!s->nodes[i].ready) {
@@ -1627,6 +1632,8 @@ static void build_result(struct meshsim *s, struct meshsim_result *res, double o
 	res->converged = s->converged;
 	res->convergence_ms = s->converged ? ms_of(s, s->converged_us) : -1;
 	res->ready_ms = s->ready_all_us ? ms_of(s, s->ready_all_us) : -1;
+	res->cpu_converge_s = s->converged ? s->cpu_converge_s : -1;
+	res->online_cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	res->sessions_full = s->full;
 	res->curve = s->curve;
 	res->ncurve = s->ncurve;

@@ -144,6 +144,8 @@ struct meshsim_backend {
 	void (*stop_all)(struct meshsim *s, int64_t deadline_us);
 	/* Prints the last lines a failed node logged. */
 	void (*show_log)(struct meshsim *s, struct meshsim_node *nd);
+	/* CPU seconds the running nodes have used so far (all their threads), or -1. */
+	double (*cpu_now)(struct meshsim *s);
 };
 
 extern const struct meshsim_backend meshsim_proc_backend;

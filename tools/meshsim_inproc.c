@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/resource.h>
 
 #include "meshnode.h"
@@ -314,6 +315,16 @@ static void inproc_show_log(struct meshsim *s, struct meshsim_node *nd)
 		free(ring[i]);
 }
 
+/* The whole process: the nodes' threads and meshsim's own. */
+static double inproc_cpu_now(struct meshsim *s)
+{
+	struct timespec ts;
+	(void)s;
+	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) != 0)
+		return -1;
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 const struct meshsim_backend meshsim_inproc_backend = {
 	.name = "in-process",
 	.start = inproc_start,
@@ -322,4 +333,5 @@ const struct meshsim_backend meshsim_inproc_backend = {
 	.poll = inproc_poll,
 	.stop_all = inproc_stop_all,
 	.show_log = inproc_show_log,
+	.cpu_now = inproc_cpu_now,
 };

@@ -70,6 +70,8 @@ struct meshsim_result {
 	bool usage_shared;                /* in-process: process totals divided by n */
 	double cpu_mean, cpu_max, rss_mean, rss_max;
 	double observer_cpu_s;            /* meshsim itself (process mode) */
+	double cpu_converge_s;            /* nodes' CPU from the first start to full mesh; -1 */
+	long online_cpus;
 
 	bool has_churn;
 	int kills;

@@ -105,6 +105,8 @@ def main():
               "converged %r in %r ms" % (r.get("converged"), r.get("convergence_ms")))
         full = n * (n - 1)
         conv = r.get("convergence_ms") or 0
+        cpu = r.get("cpu_to_converge_s")
+        check(isinstance(cpu, (int, float)) and cpu > 0, "cpu_to_converge_s is %r" % cpu)
         for node in r.get("nodes") or []:
             st, rd, fl = node.get("start_ms"), node.get("ready_ms"), node.get("full_ms")
             check(isinstance(st, (int, float)) and isinstance(rd, (int, float)) and
