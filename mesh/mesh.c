@@ -19,6 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -84,12 +87,12 @@ struct mesh {
 
 	struct mesh_stats stats;
 
-	/* poll item i >= 2 is the DEALER of session poll_sids[i - 2]; the list is rebuilt only
-	 * when a DEALER comes or goes, not on every turn of the loop */
-	uint32_t *poll_sids;
-	void **poll_socks;
-	size_t poll_n, poll_cap;
-	bool poll_dirty;
+	/* DEALER readiness ("dealers" below): one epoll set over every DEALER's ZMQ_FD and
+	 * kick_fd, handed to the loop as a single poll item */
+	int dealer_epfd;
+	int kick_fd;                   /* eventfd: readable while rechecks wait */
+	uint32_t *recheck;             /* sids of DEALERs to look at again */
+	size_t nrecheck, caprecheck;
 
 	/* Scratch: frames are up to 64 KiB, too large for the stack. */
 	uint8_t fbuf[WIRE_MAX_FRAME];
@@ -176,6 +179,79 @@ static void drop_queue(struct mesh *m, struct peer *p, const char *reason)
 	}
 }
 
+/* ---------- dealers ----------
+ *
+ * Every session we initiate has its own DEALER socket, and zmq_poll() costs one ZMQ_EVENTS
+ * query and one poll() entry per socket on every turn of the loop: with 63 peers that was about
+ * 100 us a turn, the largest single cost of forming a mesh. Instead, each DEALER's ZMQ_FD sits
+ * in one epoll set, which the loop polls as a single descriptor, so a turn costs the same with
+ * 3 peers or 1000 and only DEALERs that have something are read.
+ *
+ * ZMQ_FD is edge-like: it signals that the socket's state may have changed, and any zmq call on
+ * the socket (a send, an events query) may consume that signal. So:
+ * - a DEALER that is readable is read until zmq says EAGAIN (or 256 frames, then it is
+ *   rechecked), and only then does its descriptor go quiet;
+ * - a DEALER we sent on, whose signal the send may have swallowed, is queued for a recheck
+ *   (a ZMQ_EVENTS query), and the kick eventfd, also in the set, keeps the set readable until
+ *   the rechecks are done, so the loop comes straight back instead of sleeping on a frame that
+ *   has already arrived.
+ */
+
+static void kick(struct mesh *m)
+{
+	uint64_t one = 1;
+	(void)!write(m->kick_fd, &one, sizeof one);
+}
+
+/* s's DEALER joins the epoll set (before anything is sent on it). */
+static int watch_dealer(struct mesh *m, struct session *s)
+{
+	int fd;
+	size_t fl = sizeof fd;
+	if (zmq_getsockopt(s->dealer, ZMQ_FD, &fd, &fl) != 0)
+		return -1;
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = s->sid };
+	if (epoll_ctl(m->dealer_epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
+		return -1;
+	s->dealer_fd = fd;
+	return 0;
+}
+
+/* Leaves the set before zmq closes the socket (and, later, its descriptor). */
+static void drop_dealer(struct mesh *m, struct session *s)
+{
+	if (!s->dealer)
+		return;
+	if (s->dealer_fd >= 0)
+		(void)epoll_ctl(m->dealer_epfd, EPOLL_CTL_DEL, s->dealer_fd, NULL);
+	s->dealer_fd = -1;
+	zmq_close(s->dealer);
+	s->dealer = NULL;
+}
+
+/* s's DEALER may hold frames its descriptor no longer announces: look again soon. */
+static void dealer_recheck(struct mesh *m, struct session *s)
+{
+	if (!s->dealer || s->recheck)
+		return;
+	if (m->nrecheck == m->caprecheck) {
+		size_t ncap = m->caprecheck ? m->caprecheck * 2 : 64;
+		uint32_t *nr = realloc(m->recheck, ncap * sizeof *nr);
+		if (!nr) {
+			/* cannot queue it: the handshake timeout or expiry will clear this session
+			 * up if a frame is really stuck; keep the loop awake meanwhile */
+			kick(m);
+			return;
+		}
+		m->recheck = nr;
+		m->caprecheck = ncap;
+	}
+	s->recheck = true;
+	m->recheck[m->nrecheck++] = s->sid;
+	if (m->nrecheck == 1)
+		kick(m);
+}
+
 /* ---------- sending ---------- */
 
 /* One complete frame on s: MESH_OK, MESH_ELIMIT (socket full), MESH_EIO (peer gone). */
@@ -185,6 +261,7 @@ static enum mesh_err send_frame(struct mesh *m, struct session *s, const uint8_t
 	int rc;
 	if (s->dealer) {
 		rc = zmq_send(s->dealer, frame, len, ZMQ_DONTWAIT);
+		dealer_recheck(m, s);
 	} else {
 		rc = zmq_send(m->router, s->rid, s->rid_len, ZMQ_DONTWAIT | ZMQ_SNDMORE);
 		if (rc >= 0)
@@ -279,6 +356,7 @@ struct mesh *mesh_new(const struct mesh_config *cfg, uint64_t now_ms, char *err,
 	}
 	m->cfg = *cfg;
 	m->id = cfg->id;
+	m->dealer_epfd = m->kick_fd = -1;
 	snprintf(m->name, sizeof m->name, "%s", cfg->name ? cfg->name : "node");
 	do {
 		randombytes_buf(&m->incarnation, sizeof m->incarnation);
@@ -316,6 +394,17 @@ struct mesh *mesh_new(const struct mesh_config *cfg, uint64_t now_ms, char *err,
 	sodium_memzero(beacon_key, sizeof beacon_key);
 	if (!m->disc)
 		goto fail;
+	m->dealer_epfd = epoll_create1(EPOLL_CLOEXEC);
+	m->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	{
+		/* the kick is registered as sid 0, which no session has */
+		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 0 };
+		if (m->dealer_epfd < 0 || m->kick_fd < 0 ||
+		    epoll_ctl(m->dealer_epfd, EPOLL_CTL_ADD, m->kick_fd, &ev) != 0) {
+			snprintf(err, errcap, "epoll: %s", strerror(errno));
+			goto fail;
+		}
+	}
 	m->ip = discovery_ifaddr(m->disc);
 
 	m->router = zmq_socket(cfg->zmq_ctx, ZMQ_ROUTER);
@@ -386,8 +475,11 @@ void mesh_destroy(struct mesh **mp)
 	discovery_destroy(&m->disc);
 	if (m->psk)
 		sodium_free(m->psk);
-	free(m->poll_sids);
-	free(m->poll_socks);
+	if (m->dealer_epfd >= 0)
+		close(m->dealer_epfd);
+	if (m->kick_fd >= 0)
+		close(m->kick_fd);
+	free(m->recheck);
 	sodium_memzero(m->pbuf, sizeof m->pbuf);
 	sodium_memzero(m->mbuf, sizeof m->mbuf);
 	sodium_memzero(m->rbuf, sizeof m->rbuf);
@@ -472,7 +564,7 @@ static void initiate(struct mesh *m, struct peer *p, uint64_t now)
 		return;
 	}
 	s->dealer = zmq_socket(m->cfg.zmq_ctx, ZMQ_DEALER);
-	if (!s->dealer)
+	if (!s->dealer || watch_dealer(m, s) != 0)
 		goto fail;
 	common_sockopts(s->dealer);
 	set_opt_int(s->dealer, ZMQ_RECONNECT_IVL, 100);
@@ -490,14 +582,14 @@ static void initiate(struct mesh *m, struct peer *p, uint64_t now)
 	/* queued by zmq until the TCP connection is up; should it fail, the handshake times out
 	 * and is tried again */
 	(void)zmq_send(s->dealer, m->fbuf, flen, ZMQ_DONTWAIT);
+	dealer_recheck(m, s);
 	p->pending_sid = s->sid;
 	m->hs_out++;
-	m->poll_dirty = true;
 	logline(m, 3, "handshake -> %s at %s (sid %08x)", fpr(p->id, fp), ep, s->sid);
 	return;
 fail:
 	session_table_del(&m->sessions, s->sid);
-	close_dealer(s, NULL);
+	drop_dealer(m, s);
 	session_destroy(&s);
 }
 
@@ -645,9 +737,7 @@ static void close_session(struct mesh *m, struct session *s, const char *reason,
 	if (s->state != SESSION_LIVE)
 		handshake_done(m, s);
 	session_table_del(&m->sessions, s->sid);
-	if (s->dealer)
-		m->poll_dirty = true;
-	close_dealer(s, NULL);
+	drop_dealer(m, s);
 	if (p) {
 		if (p->pending_sid == s->sid)
 			p->pending_sid = 0;
@@ -1341,46 +1431,61 @@ static void on_dealer_readable(struct mesh *m, uint32_t sid, uint64_t now)
 
 size_t mesh_pollitems_count(const struct mesh *m)
 {
-	return 2 + m->sessions.n;
-}
-
-static void rebuild_poll_list(struct mesh *m)
-{
-	m->poll_n = 0;
-	if (m->poll_cap < m->sessions.n) {
-		size_t ncap = m->sessions.n * 2 + 16;
-		uint32_t *ns = realloc(m->poll_sids, ncap * sizeof *ns);
-		if (!ns)
-			return;
-		m->poll_sids = ns;
-		void **nk = realloc(m->poll_socks, ncap * sizeof *nk);
-		if (!nk)
-			return;
-		m->poll_socks = nk;
-		m->poll_cap = ncap;
-	}
-	for (size_t i = 0; i < m->sessions.cap; i++) {
-		struct session *s = m->sessions.slots[i];
-		if (s && s->dealer && m->poll_n < m->poll_cap) {
-			m->poll_sids[m->poll_n] = s->sid;
-			m->poll_socks[m->poll_n++] = s->dealer;
-		}
-	}
-	m->poll_dirty = false;
+	(void)m;
+	return 3;
 }
 
 size_t mesh_pollitems(struct mesh *m, zmq_pollitem_t *items, size_t cap)
 {
 	size_t n = 0;
-	if (cap < 2)
+	if (cap < 3)
 		return 0;
-	if (m->poll_dirty)
-		rebuild_poll_list(m);
 	items[n++] = (zmq_pollitem_t){ .socket = m->router, .events = ZMQ_POLLIN };
 	items[n++] = (zmq_pollitem_t){ .fd = discovery_fd(m->disc), .events = ZMQ_POLLIN };
-	for (size_t i = 0; i < m->poll_n && n < cap; i++)
-		items[n++] = (zmq_pollitem_t){ .socket = m->poll_socks[i], .events = ZMQ_POLLIN };
+	items[n++] = (zmq_pollitem_t){ .fd = m->dealer_epfd, .events = ZMQ_POLLIN };
 	return n;
+}
+
+/* Reads s's DEALER, and queues a recheck if it still has frames (it stopped at its limit). */
+static void read_dealer(struct mesh *m, uint32_t sid, uint64_t now)
+{
+	on_dealer_readable(m, sid, now);
+	struct session *s = session_table_get(&m->sessions, sid);
+	int events = 0;
+	size_t el = sizeof events;
+	if (s && s->dealer && zmq_getsockopt(s->dealer, ZMQ_EVENTS, &events, &el) == 0 &&
+	    (events & ZMQ_POLLIN))
+		dealer_recheck(m, s);
+}
+
+static void on_dealers_readable(struct mesh *m, uint64_t now)
+{
+	struct epoll_event evs[64];
+	uint64_t junk;
+	(void)!read(m->kick_fd, &junk, sizeof junk);
+	int k = epoll_wait(m->dealer_epfd, evs, 64, 0);
+	for (int i = 0; i < k; i++)
+		if (evs[i].data.u64 != 0)
+			read_dealer(m, (uint32_t)evs[i].data.u64, now);
+	/* The rechecks queued so far; those that reading them queues again wait for the next
+	 * turn (the kick keeps it immediate), so one busy peer cannot hold the loop here. */
+	size_t n = m->nrecheck;
+	for (size_t i = 0; i < n; i++) {
+		struct session *s = session_table_get(&m->sessions, m->recheck[i]);
+		int events = 0;
+		size_t el = sizeof events;
+		if (!s)
+			continue;
+		s->recheck = false;
+		if (s->dealer && zmq_getsockopt(s->dealer, ZMQ_EVENTS, &events, &el) == 0 &&
+		    (events & ZMQ_POLLIN))
+			read_dealer(m, s->sid, now);
+	}
+	if (m->nrecheck > n)
+		memmove(m->recheck, m->recheck + n, (m->nrecheck - n) * sizeof *m->recheck);
+	m->nrecheck -= n;
+	if (m->nrecheck)
+		kick(m);
 }
 
 void mesh_on_ready(struct mesh *m, const zmq_pollitem_t *items, size_t n, uint64_t now)
@@ -1389,9 +1494,8 @@ void mesh_on_ready(struct mesh *m, const zmq_pollitem_t *items, size_t n, uint64
 		on_router_readable(m, now);
 	if (n >= 2 && (items[1].revents & ZMQ_POLLIN))
 		on_discovery_readable(m, now);
-	for (size_t i = 2; i < n; i++)
-		if (items[i].revents & ZMQ_POLLIN)
-			on_dealer_readable(m, m->poll_sids[i - 2], now);
+	if (n >= 3 && (items[2].revents & ZMQ_POLLIN))
+		on_dealers_readable(m, now);
 }
 
 /* ---------- queues ---------- */
@@ -1811,5 +1915,18 @@ enum mesh_err mesh_test_send_raw(struct mesh *m, const uint8_t peer[WIRE_IDLEN],
 		return rc;
 	s->last_tx_ms = now_ms;
 	return send_frame(m, s, m->fbuf, flen);
+}
+
+static void count_dealer(struct session *s, void *arg)
+{
+	size_t *n = arg;
+	*n += s->dealer != NULL;
+}
+
+void mesh_test_sessions(const struct mesh *m, size_t *all, size_t *dealers)
+{
+	*all = m->sessions.n;
+	*dealers = 0;
+	session_table_each(&m->sessions, count_dealer, dealers);
 }
 #endif

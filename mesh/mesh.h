@@ -123,6 +123,8 @@ void mesh_get_stats(const struct mesh *m, struct mesh_stats *out, uint64_t *sess
  * so tests can put malformed application messages inside a valid session. */
 enum mesh_err mesh_test_send_raw(struct mesh *m, const uint8_t peer[WIRE_IDLEN],
                                  const uint8_t *pt, size_t len, uint64_t now_ms);
+/* Test-only: sessions in the table, and how many of them own a DEALER (we initiated). */
+void mesh_test_sessions(const struct mesh *m, size_t *all, size_t *dealers);
 #endif
 
 #endif

@@ -55,6 +55,8 @@ struct session {
 
 	/* Transport: the initiator owns a DEALER, the responder answers through the ROUTER. */
 	void *dealer;
+	int dealer_fd;               /* its ZMQ_FD while the engine watches it; else -1 */
+	bool recheck;                /* queued for a readiness recheck by the engine */
 	uint8_t rid[SESSION_MAX_RID];
 	size_t rid_len;
 	char src_addr[48];           /* responder: peer address as zmq reports it, for logs */
