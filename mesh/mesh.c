@@ -35,6 +35,7 @@
 #define PROTO_XXPSK3 "Noise_XXpsk3_25519_ChaChaPoly_BLAKE2b"
 #define TICK_MS 20
 #define STALL_RETRY_MS 5
+#define SWEEP_MAX_MS 100       /* session and peer timers: at least this often, see mesh_new */
 #define RATE_SLOTS 64
 #define RATE_PER_SEC 20.0
 #define RATE_BURST 40.0
@@ -77,6 +78,7 @@ struct mesh {
 
 	uint64_t next_beacon_ms;
 	unsigned burst;
+	uint64_t next_sweep_ms, sweep_ms;
 	uint64_t last_beacon_ms;       /* when we last sent one; 0: never */
 	bool answer_due;               /* a new lower peer may have missed our beacons */
 	bool any_stalled;
@@ -441,6 +443,15 @@ struct mesh *mesh_new(const struct mesh_config *cfg, uint64_t now_ms, char *err,
 		m->port = (uint16_t)port;
 	}
 	m->next_beacon_ms = now_ms;
+	/* Sweeping every session and peer is the only per-tick cost that grows with the mesh, and
+	 * its timers (heartbeat, evasive, expired, handshake and queue timeouts, fallback) are
+	 * hundreds of milliseconds: a quarter of a heartbeat, within [TICK_MS, SWEEP_MAX_MS], is
+	 * soon enough. Stalled sends are retried on every tick regardless. */
+	m->sweep_ms = cfg->heartbeat_ms / 4;
+	if (m->sweep_ms < TICK_MS)
+		m->sweep_ms = TICK_MS;
+	if (m->sweep_ms > SWEEP_MAX_MS)
+		m->sweep_ms = SWEEP_MAX_MS;
 	logline(m, 2, "node %s listening on %s", m->name, m->endpoint);
 	return m;
 fail:
@@ -1810,20 +1821,23 @@ uint64_t mesh_on_tick(struct mesh *m, uint64_t now)
 		else if (!early)
 			m->next_beacon_ms = now + jittered(m->cfg.beacon_interval_ms);
 	}
-	m->any_stalled = false;
-	struct sweep sw = { .m = m, .now = now };
-	session_table_each(&m->sessions, sweep_session, &sw);
-	for (size_t i = 0; i < sw.nclose; i++) {
-		struct session *s = session_table_get(&m->sessions, sw.close_sids[i]);
-		if (s)
-			close_session(m, s, sw.close_reasons[i], now);
+	if (now >= m->next_sweep_ms || m->any_stalled) {
+		m->next_sweep_ms = now + m->sweep_ms;
+		m->any_stalled = false;
+		struct sweep sw = { .m = m, .now = now };
+		session_table_each(&m->sessions, sweep_session, &sw);
+		for (size_t i = 0; i < sw.nclose; i++) {
+			struct session *s = session_table_get(&m->sessions, sw.close_sids[i]);
+			if (s)
+				close_session(m, s, sw.close_reasons[i], now);
+		}
+		peer_table_each(&m->peers, sweep_peer, &sw);
+		for (size_t i = 0; i < sw.ngone; i++)
+			peer_table_del(&m->peers, sw.gone[i]);
+		free(sw.close_sids);
+		free(sw.close_reasons);
+		free(sw.gone);
 	}
-	peer_table_each(&m->peers, sweep_peer, &sw);
-	for (size_t i = 0; i < sw.ngone; i++)
-		peer_table_del(&m->peers, sw.gone[i]);
-	free(sw.close_sids);
-	free(sw.close_reasons);
-	free(sw.gone);
 	uint64_t next = now + (m->any_stalled ? STALL_RETRY_MS : TICK_MS);
 	if (m->answer_due && m->last_beacon_ms + ANSWER_GAP_MS < next)
 		next = m->last_beacon_ms + ANSWER_GAP_MS;
