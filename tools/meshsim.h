@@ -131,6 +131,9 @@ struct meshsim_node {
 
 struct meshsim;
 
+/* meshsim's own nice value in process mode; nodes run at 0 (docs/meshsim.md). */
+#define MESHSIM_NICE (-10)
+
 struct meshsim_backend {
 	const char *name;
 	/* Starts generation nd->gen of nd. 0, or -1 with a reason in err. */

@@ -162,6 +162,8 @@ static int proc_start(struct meshsim *s, struct meshsim_node *nd, char *err, siz
 			_exit(127);           /* meshsim died between fork and prctl */
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		/* meshsim runs at MESHSIM_NICE; the node runs at the normal priority */
+		(void)setpriority(PRIO_PROCESS, 0, 0);
 		signal(SIGPIPE, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
