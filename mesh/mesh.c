@@ -699,6 +699,7 @@ static void go_live(struct mesh *m, struct session *s, uint64_t now)
 	}
 	p->live_sid = s->sid;
 	p->first_unlinked_ms = 0;
+	p->first_heard_ms = 0;
 	p->evasive = false;
 	memcpy(p->name, s->peer_name, sizeof p->name);
 	if (!p->discovered) {
@@ -823,6 +824,9 @@ static void on_beacon(struct mesh *m, const struct wire_beacon_body *b, uint64_t
 	bool linked = p->live_sid && p->incarnation == b->incarnation;
 	if (fresh && !linked && id_lower(b->node_id, m->id->id))
 		m->answer_due = true;
+	/* heard (unchecked) since before: the fallback counts from then */
+	if (!p->discovered && p->first_heard_ms && !p->live_sid && !p->first_unlinked_ms)
+		p->first_unlinked_ms = p->first_heard_ms;
 	p->discovered = true;
 	p->beacon_counter = b->counter;
 	p->last_beacon_ms = now;
@@ -839,29 +843,70 @@ static void on_beacon(struct mesh *m, const struct wire_beacon_body *b, uint64_t
 }
 
 /*
- * A beacon that could change nothing: ours, or one whose endpoint and incarnation are those
- * of the last verified beacon of that node ID, while a live session, if any, is with that
- * incarnation. Its signature need not be checked (protocol section 2): acting on it would only
- * record a newer counter, and whatever a verified beacon would start (a dial) the timers start
- * anyway. With N nodes starting together every node hears each peer's burst and answers, so
- * this keeps the Ed25519 verifications to about one per peer instead of one per beacon.
+ * Decides, before its signature is checked, whether a beacon needs checking at all (protocol
+ * section 2). It does not when acting on it could change nothing:
+ * - it is ours (multicast loopback brings our own beacons back);
+ * - its endpoint and incarnation are those of the last verified beacon of that node ID, while
+ *   a live session, if any, is with that incarnation: acting on it would only record a newer
+ *   counter, and whatever a verified beacon would start (a dial) the timers start anyway;
+ * - we are linked to that incarnation through a handshake, which authenticated the same
+ *   endpoint, and have not verified a beacon of it yet.
+ * Nor does a beacon of a lower node ID we are not linked to, until the fallback is due: that
+ * node is the one to dial, so all we do is note when we first heard it (the fallback counts
+ * from then) and answer it, and an answer needs no proof (it is rate-limited, and a forged
+ * beacon gains nothing but one of our beacons). Then we check only the beacons we act on: the
+ * first of each higher node, and changes. With N nodes starting together every node hears
+ * every other's burst and answers, so this is about N(N-1)/2 Ed25519 verifications in all,
+ * instead of several per pair.
  */
-static bool beacon_known(void *arg, const struct wire_beacon_body *b)
+static bool beacon_skip(void *arg, const struct wire_beacon_body *b)
 {
 	struct mesh *m = arg;
-	/* our own beacons come back (multicast loopback); they are ignored unread */
+	uint64_t now = m->now_ms;
 	if (memcmp(b->node_id, m->id->id, WIRE_IDLEN) == 0)
 		return true;
 	struct peer *p = peer_table_get(&m->peers, b->node_id);
-	bool known = p && p->discovered && p->beacon_incarnation == b->incarnation &&
-	             (!p->live_sid || p->incarnation == b->incarnation) &&
-	             p->port == b->port && memcmp(p->ip, b->ip, 4) == 0;
-	/* Only a timestamp, used to forget silent peers, and only for a linked peer: its entry
-	 * must not be forgotten while it is linked, or its counter with it. An unlinked peer is
-	 * forgotten 3 x expired after its last verified beacon, whatever replays of it arrive. */
-	if (known && p->live_sid)
-		p->last_beacon_ms = m->now_ms;
-	return known;
+	bool same_place = p && p->port == b->port && memcmp(p->ip, b->ip, 4) == 0;
+	bool linked = p && p->live_sid && p->incarnation == b->incarnation;
+	if (p && p->discovered) {
+		bool known = same_place && p->beacon_incarnation == b->incarnation &&
+		             (!p->live_sid || linked);
+		/* Only a timestamp, used to forget silent peers, and only for a linked peer: its
+		 * entry must not be forgotten while it is linked, or its counter with it. An
+		 * unlinked peer is forgotten 3 x expired after its last verified beacon. */
+		if (known && linked)
+			p->last_beacon_ms = now;
+		return known;
+	}
+	if (linked && same_place) {
+		p->last_beacon_ms = now;
+		return true;
+	}
+	if (!id_lower(b->node_id, m->id->id))
+		return false;                   /* we are to dial it: check it */
+	/* one announcing another address than its source is checked, so that the source rule
+	 * drops and counts it as always */
+	struct in_addr from = discovery_last_source(m->disc);
+	if (memcmp(&from.s_addr, b->ip, 4) != 0)
+		return false;
+	if (!p) {
+		/* only a free slot: an unchecked beacon never evicts a peer */
+		if (m->peers.n >= PEER_MAX)
+			return false;
+		p = peer_table_get_or_add(&m->peers, b->node_id);
+		if (!p)
+			return false;
+	}
+	if (!p->first_heard_ms || p->heard_incarnation != b->incarnation) {
+		if (!linked)
+			m->answer_due = true;
+		p->first_heard_ms = now ? now : 1;
+		p->heard_incarnation = b->incarnation;
+	}
+	if (now - p->first_heard_ms >= m->cfg.fallback_ms)
+		return false;                   /* it has not dialled us: time to check and dial */
+	p->last_beacon_ms = now;            /* an entry of its own, forgotten like any other */
+	return true;
 }
 
 static void on_discovery_readable(struct mesh *m, uint64_t now)
@@ -871,7 +916,7 @@ static void on_discovery_readable(struct mesh *m, uint64_t now)
 	for (int i = 0; i < 64; i++) {
 		struct wire_beacon_body b;
 		bool got, skipped;
-		enum mesh_err rc = discovery_recv_filtered(m->disc, &b, &got, &skipped, beacon_known,
+		enum mesh_err rc = discovery_recv_filtered(m->disc, &b, &got, &skipped, beacon_skip,
 		                                           m);
 		if (!got)
 			return;

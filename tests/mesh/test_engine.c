@@ -921,6 +921,18 @@ static void test_queue_handshake(void)
 	struct opts o = defaults(MCAST_BASE + 6);
 	struct opts oa = o;
 	oa.log_level = 3;     /* A's "beacon:" line tells us when it has discovered B */
+	/* A has the lower ID: it checks B's beacon (a higher node would only note it, protocol
+	 * section 2, and learn of A through A's handshake) */
+	A->id = keys_identity_generate();
+	B->id = keys_identity_generate();
+	CHECK(A->id && B->id);
+	if (!A->id || !B->id)
+		goto done;
+	if (memcmp(A->id->id, B->id->id, WIRE_IDLEN) > 0) {
+		struct keys_identity *t = A->id;
+		A->id = B->id;
+		B->id = t;
+	}
 	if (!node_start(A, "early", &oa) || !node_start(B, "late", &o))
 		goto done;
 	CHECK(mesh_join(A->m, "q", now_ms()) == MESH_OK);
@@ -929,7 +941,7 @@ static void test_queue_handshake(void)
 	/*
 	 * A parks shouts only for peers it has discovered, so: B sends its first beacon (one
 	 * tick) and is then left alone; A runs until it has read that beacon. B has read nothing,
-	 * so no session can be live yet, whoever initiates. Then A shouts.
+	 * so no session can be live yet. Then A shouts.
 	 */
 	B->next_tick = mesh_on_tick(B->m, now_ms());
 	B->paused = true;
@@ -1518,17 +1530,20 @@ static struct keys_identity *identity_beside(const uint8_t id[WIRE_IDLEN], bool 
 }
 
 /*
- * The hostile twin of the late starter. Answers are rate-limited (one per 100 ms however many
- * new nodes appear); replays, forged signatures and new higher IDs cause none. A beacon that
- * changes nothing is not verified (cheap), but neither does it move the node's counter: a
- * forged one with a huge counter, same endpoint, cannot make the real next beacon look stale.
+ * The hostile twin of the late starter. Beacons of new lower IDs (which are to dial us) are
+ * answered without being checked, and answers are rate-limited: one per 100 ms however many
+ * new nodes appear, forged or not. Replays and new higher IDs get no answer, and a higher ID's
+ * beacon is checked (a forged one is refused). A beacon that changes nothing is not checked,
+ * but neither does it move the node's counter: a forged one with a huge counter, same
+ * endpoint, cannot make the real next beacon look stale.
  */
 static void test_answer_limits(void)
 {
 	enum { FLOOD = 60, FORGED = 20 };
 	struct node nodes[1] = { 0 };
 	struct node *L = &nodes[0], *ns[1] = { L };
-	struct keys_identity *flood[FLOOD] = { 0 }, *forged[FORGED] = { 0 };
+	struct keys_identity *flood[FLOOD] = { 0 }, *forged_lo[FORGED] = { 0 };
+	struct keys_identity *forged_hi[FORGED] = { 0 };
 	struct keys_identity *x = NULL, *hi = NULL;
 	uint16_t mport = MCAST_BASE + 12;
 	struct opts o = defaults(mport);
@@ -1541,15 +1556,18 @@ static void test_answer_limits(void)
 	CHECK(drive_until(ns, 1, 5000, bursts_done, &tw));
 	for (int i = 0; i < FLOOD; i++)
 		CHECK((flood[i] = identity_beside(L->id->id, true)) != NULL);
-	for (int i = 0; i < FORGED; i++)
-		CHECK((forged[i] = identity_beside(L->id->id, true)) != NULL);
-	x = identity_beside(L->id->id, true);
+	for (int i = 0; i < FORGED; i++) {
+		CHECK((forged_lo[i] = identity_beside(L->id->id, true)) != NULL);
+		CHECK((forged_hi[i] = identity_beside(L->id->id, false)) != NULL);
+	}
+	x = identity_beside(L->id->id, false);
 	hi = identity_beside(L->id->id, false);
 	CHECK(x && hi);
 	if (!x || !hi)
 		goto done;
 
-	/* 60 new lower nodes at once: answered, but at most once per 100 ms */
+	/* 60 new lower nodes at once: answered, at most once per 100 ms, and not checked (they
+	 * are to dial us; the handshake will authenticate them) */
 	struct mesh_stats s0 = stats(L);
 	uint64_t t0 = now_ms();
 	for (int i = 0; i < FLOOD && flood[i]; i++)
@@ -1559,22 +1577,23 @@ static void test_answer_limits(void)
 	settle_answers(ns, 1, L);
 	struct mesh_stats s1 = stats(L);
 	uint64_t elapsed = now_ms() - t0;
-	CHECK(s1.beacons_verified == s0.beacons_verified + FLOOD);
+	CHECK(s1.beacons_verified == s0.beacons_verified);
 	CHECK(s1.beacons_answered >= s0.beacons_answered + 1);
 	CHECK(s1.beacons_answered <= s0.beacons_answered + elapsed / 100 + 1);
 
-	/* replays of the same, forged signatures from new lower IDs, a new higher ID: no answer */
+	/* replays of the same, forged signatures from new higher IDs, a new higher ID: no
+	 * answer; the higher IDs are checked, and the forgeries refused */
 	for (int i = 0; i < FLOOD && flood[i]; i++)
 		CHECK(send_beacon(mport, flood[i], "127.0.0.1", (uint16_t)(20000 + i), 1000));
-	for (int i = 0; i < FORGED && forged[i]; i++)
-		CHECK(send_beacon_ex(mport, forged[i], "127.0.0.1", 21000, 1000, 7, true));
+	for (int i = 0; i < FORGED && forged_hi[i]; i++)
+		CHECK(send_beacon_ex(mport, forged_hi[i], "127.0.0.1", 21000, 1000, 7, true));
 	CHECK(send_beacon(mport, hi, "127.0.0.1", 9, 1000));
 	rw.rx = s1.beacons_rx + FLOOD + FORGED + 1;
 	CHECK(drive_until(ns, 1, 5000, beacons_reached, &rw));
 	settle_answers(ns, 1, L);
 	struct mesh_stats s2 = stats(L);
 	CHECK(s2.beacons_answered == s1.beacons_answered);
-	CHECK(s2.beacons_verified == s1.beacons_verified + 1);   /* only the higher ID's */
+	CHECK(s2.beacons_verified == s1.beacons_verified + 1);   /* only the genuine higher ID */
 	CHECK(s2.beacons_foreign == s1.beacons_foreign + FORGED);
 
 	/* an unchanged beacon is skipped; a forged one, unchanged but for a huge counter, too,
@@ -1592,16 +1611,88 @@ static void test_answer_limits(void)
 	CHECK(s3.beacons_verified == s2.beacons_verified + 3);
 	CHECK(s3.beacons_stale == s2.beacons_stale + 1);
 	CHECK(s3.beacons_foreign == s2.beacons_foreign);        /* the forgery was never checked */
-	printf("  answers: %llu for %d new nodes in %llu ms; none for replays, forgeries or a "
-	       "higher ID\n", (unsigned long long)(s1.beacons_answered - s0.beacons_answered),
+
+	/* forged beacons of new lower IDs cost us what genuine ones do: at most one answer per
+	 * 100 ms, no signature check */
+	uint64_t t4 = now_ms();
+	for (int i = 0; i < FORGED && forged_lo[i]; i++)
+		CHECK(send_beacon_ex(mport, forged_lo[i], "127.0.0.1", 21000, 1000, 7, true));
+	rw.rx = s3.beacons_rx + FORGED;
+	CHECK(drive_until(ns, 1, 5000, beacons_reached, &rw));
+	settle_answers(ns, 1, L);
+	struct mesh_stats s4 = stats(L);
+	CHECK(s4.beacons_answered <= s3.beacons_answered + (now_ms() - t4) / 100 + 1);
+	CHECK(s4.beacons_verified == s3.beacons_verified && s4.beacons_foreign == s3.beacons_foreign);
+	printf("  answers: %llu for %d new nodes in %llu ms, none checked; none for replays or "
+	       "higher IDs\n", (unsigned long long)(s1.beacons_answered - s0.beacons_answered),
 	       FLOOD, (unsigned long long)elapsed);
 done:
 	for (int i = 0; i < FLOOD; i++)
 		keys_identity_destroy(&flood[i]);
-	for (int i = 0; i < FORGED; i++)
-		keys_identity_destroy(&forged[i]);
+	for (int i = 0; i < FORGED; i++) {
+		keys_identity_destroy(&forged_lo[i]);
+		keys_identity_destroy(&forged_hi[i]);
+	}
 	keys_identity_destroy(&x);
 	keys_identity_destroy(&hi);
+	node_free(L);
+}
+
+struct check_wait {
+	struct node *n;
+	uint16_t mport;
+	const struct keys_identity *id;
+	uint64_t verified0, next_send, counter;
+};
+
+/* Keeps the fake lower node beaconing every 50 ms until the listener checks one of them. */
+static bool checked_one(void *arg)
+{
+	struct check_wait *w = arg;
+	if (stats(w->n).beacons_verified > w->verified0)
+		return true;
+	if (now_ms() >= w->next_send) {
+		(void)send_beacon(w->mport, w->id, "127.0.0.1", 4002, w->counter++);
+		w->next_send = now_ms() + 50;
+	}
+	return false;
+}
+
+/*
+ * A lower node that beacons but never dials (multicast reaches us but not it, say): its
+ * beacons are not checked until the fallback is due, counted from when it was first heard;
+ * then one is, and we dial it.
+ */
+static void test_fallback_checks_late(void)
+{
+	struct node nodes[1] = { 0 };
+	struct node *L = &nodes[0], *ns[1] = { L };
+	struct keys_identity *y = NULL;
+	uint16_t mport = MCAST_BASE + 13;
+	struct opts o = defaults(mport);
+	o.beacon_ms = 10000;
+	o.fallback_ms = 400;
+	o.log_level = 0;
+	if (!node_start(L, "listener", &o))
+		goto done;
+	y = identity_beside(L->id->id, true);
+	CHECK(y != NULL);
+	if (!y)
+		goto done;
+	struct check_wait w = { L, mport, y, stats(L).beacons_verified, 0, 1000 };
+	uint64_t t0 = now_ms();
+	CHECK(drive_until(ns, 1, 5000, checked_one, &w));
+	uint64_t waited = now_ms() - t0;
+	CHECK(waited >= 400);               /* not before the fallback */
+	CHECK(w.counter > 1000 + 3);        /* several went unchecked before that */
+	size_t all = 0, dealers = 0;
+	mesh_test_sessions(L->m, &all, &dealers);
+	CHECK(dealers == 1);                /* and then we dialled it */
+	printf("  fallback: a lower node that never dials is checked and dialled after %llu ms "
+	       "(fallback 400 ms), %llu of its beacons unchecked before\n",
+	       (unsigned long long)waited, (unsigned long long)(w.counter - 1001));
+done:
+	keys_identity_destroy(&y);
 	node_free(L);
 }
 
@@ -1624,6 +1715,7 @@ int main(void)
 		test_beacon_source();
 		test_late_starter();
 		test_answer_limits();
+		test_fallback_checks_late();
 		zmq_ctx_term(zctx);
 	}
 	free(items);
