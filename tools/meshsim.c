@@ -2019,7 +2019,8 @@ static int parse_options(int argc, char **argv, struct meshsim_opts *o)
 }
 
 /* Defaults fit small simulations; beyond 16 nodes every timer grows with N/16, because the
- * heartbeats alone cost n*(n-1)/heartbeat encrypted frames a second on two cores. */
+ * heartbeats alone cost n*(n-1)/heartbeat encrypted frames a second on two cores. Convergence
+ * does not depend on it: new nodes are answered, not left to wait for a periodic beacon. */
 static void choose_timers(struct meshsim *s)
 {
 	double f = s->n > 16 ? s->n / 16.0 : 1.0;
