@@ -427,6 +427,7 @@ struct noise_hs {
 	bool psk_mode;           /* any pskN modifier: e tokens also MixKey (spec 9.2) */
 	bool done;
 	bool failed;
+	bool owned;              /* sodium_malloc'd by noise_hs_new (else the caller's memory) */
 	enum noise_role role;
 	bool has_s, has_e, has_rs, has_re;
 	uint8_t s_priv[NOISE_DHLEN], s_pub[NOISE_DHLEN];
@@ -559,22 +560,25 @@ static bool needs_local_static(const struct pattern *pat, enum noise_role role)
 	return false;
 }
 
-struct noise_hs *noise_hs_new(const char *protocol_name, enum noise_role role,
-                              const uint8_t *prologue, size_t prologue_len,
-                              const uint8_t *s_priv, const uint8_t *rs, const uint8_t *psk)
+size_t noise_hs_size(void)
 {
-	struct noise_hs *hs = NULL;
+	return sizeof(struct noise_hs);
+}
+
+/* Checks the arguments and fills the zeroed state hs; -1 leaves it to be wiped. */
+static int hs_setup(struct noise_hs *hs, const char *protocol_name, enum noise_role role,
+                    const uint8_t *prologue, size_t prologue_len, const uint8_t *s_priv,
+                    const uint8_t *s_pub, const uint8_t *rs, const uint8_t *psk)
+{
 	struct parsed_name pn;
 	bool need_s, need_rs;
 
 	if (!protocol_name || (prologue_len > 0 && !prologue))
-		return NULL;
+		return -1;
 	if (role != NOISE_INITIATOR && role != NOISE_RESPONDER)
-		return NULL;
-	if (sodium_init() < 0)
-		return NULL;
+		return -1;
 	if (parse_name(protocol_name, &pn) != 0)
-		return NULL;
+		return -1;
 
 	/*
 	 * A key the pattern does not use is a caller mistake worth refusing: an rs passed to XX
@@ -583,20 +587,19 @@ struct noise_hs *noise_hs_new(const char *protocol_name, enum noise_role role,
 	need_s = needs_local_static(pn.pat, role);
 	need_rs = role == NOISE_INITIATOR ? pn.pat->pre_r_s : pn.pat->pre_i_s;
 	if (need_s != (s_priv != NULL) || need_rs != (rs != NULL) ||
-	    (pn.psk_mask != 0) != (psk != NULL))
-		return NULL;
+	    (pn.psk_mask != 0) != (psk != NULL) || (s_pub && !s_priv))
+		return -1;
 
-	hs = sodium_malloc(sizeof *hs);
-	if (!hs)
-		return NULL;
-	sodium_memzero(hs, sizeof *hs);
 	hs->role = role;
 	if (build_tokens(hs, &pn) != 0)
-		goto fail;
+		return -1;
 	if (s_priv) {
 		memcpy(hs->s_priv, s_priv, NOISE_DHLEN);
-		if (crypto_scalarmult_base(hs->s_pub, hs->s_priv) != 0)
-			goto fail;
+		/* the caller's copy saves an X25519 multiplication per handshake */
+		if (s_pub)
+			memcpy(hs->s_pub, s_pub, NOISE_DHLEN);
+		else if (crypto_scalarmult_base(hs->s_pub, hs->s_priv) != 0)
+			return -1;
 		hs->has_s = true;
 	}
 	if (rs) {
@@ -613,18 +616,61 @@ struct noise_hs *noise_hs_new(const char *protocol_name, enum noise_role role,
 		mix_hash(&hs->ss, role == NOISE_INITIATOR ? hs->s_pub : hs->rs, NOISE_DHLEN);
 	if (pn.pat->pre_r_s)
 		mix_hash(&hs->ss, role == NOISE_RESPONDER ? hs->s_pub : hs->rs, NOISE_DHLEN);
+	return 0;
+}
+
+struct noise_hs *noise_hs_new(const char *protocol_name, enum noise_role role,
+                              const uint8_t *prologue, size_t prologue_len,
+                              const uint8_t *s_priv, const uint8_t *rs, const uint8_t *psk)
+{
+	struct noise_hs *hs;
+
+	if (sodium_init() < 0)
+		return NULL;
+	hs = sodium_malloc(sizeof *hs);
+	if (!hs)
+		return NULL;
+	sodium_memzero(hs, sizeof *hs);
+	hs->owned = true;
+	if (hs_setup(hs, protocol_name, role, prologue, prologue_len, s_priv, NULL, rs, psk) != 0)
+		noise_hs_destroy(&hs);
 	return hs;
-fail:
-	noise_hs_destroy(&hs);
-	return NULL;
+}
+
+struct noise_hs *noise_hs_init(void *mem, size_t memlen, const char *protocol_name,
+                               enum noise_role role, const uint8_t *prologue,
+                               size_t prologue_len, const uint8_t *s_priv,
+                               const uint8_t *s_pub, const uint8_t *rs, const uint8_t *psk)
+{
+	struct noise_hs *hs = mem;
+
+	if (!mem || memlen < sizeof *hs || (uintptr_t)mem % _Alignof(struct noise_hs) != 0 ||
+	    sodium_init() < 0)
+		return NULL;
+	sodium_memzero(hs, sizeof *hs);
+	if (hs_setup(hs, protocol_name, role, prologue, prologue_len, s_priv, s_pub, rs,
+	             psk) != 0) {
+		sodium_memzero(hs, sizeof *hs);
+		return NULL;
+	}
+	return hs;
+}
+
+void noise_hs_wipe(struct noise_hs *hs)
+{
+	if (hs)
+		sodium_memzero(hs, sizeof *hs);
 }
 
 void noise_hs_destroy(struct noise_hs **hsp)
 {
 	if (!hsp || !*hsp)
 		return;
+	bool owned = (*hsp)->owned;
 	sodium_memzero(*hsp, sizeof **hsp);
-	sodium_free(*hsp);
+	/* a state in the caller's memory is only wiped: the memory is the caller's to free */
+	if (owned)
+		sodium_free(*hsp);
 	*hsp = NULL;
 }
 
@@ -646,8 +692,10 @@ bool noise_hs_failed(const struct noise_hs *hs)
 /* Terminal: nothing of the handshake survives, so no later call can use a half-run state. */
 static void fail_hs(struct noise_hs *hs)
 {
+	bool owned = hs->owned;
 	sodium_memzero(hs, sizeof *hs);
 	hs->failed = true;
+	hs->owned = owned;
 }
 
 /* DH (spec 12.1); libsodium refuses an all-zero result, i.e. a low-order point from the peer. */

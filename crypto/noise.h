@@ -7,7 +7,8 @@
  * Every function returns 0 or -1 and never says why a decryption failed: only an attacker gains
  * from that. A handshake that fails once is terminal; every later call returns -1.
  *
- * Secrets: struct noise_hs lives in sodium_malloc'd memory and is wiped by noise_hs_destroy().
+ * Secrets: struct noise_hs lives in sodium_malloc'd memory (or, through noise_hs_init(), in
+ * locked memory the caller provides) and is wiped by noise_hs_destroy() or noise_hs_wipe().
  * A struct noise_transport holds link keys: callers keep it in sodium_malloc'd memory (the mesh
  * session does) and call noise_transport_wipe() when done.
  */
@@ -93,7 +94,25 @@ struct noise_hs;
 struct noise_hs *noise_hs_new(const char *protocol_name, enum noise_role role,
                               const uint8_t *prologue, size_t prologue_len,
                               const uint8_t *s_priv, const uint8_t *rs, const uint8_t *psk);
+/* Wipes the state (and frees it if noise_hs_new made it); *hsp = NULL; NULL is fine. */
 void noise_hs_destroy(struct noise_hs **hsp);
+
+/*
+ * For callers that run many handshakes with one static key (a node linking to N peers):
+ * - the state lives in mem, noise_hs_size() bytes of the caller's own locked memory (a
+ *   secmem slot), aligned for any type, instead of a sodium_malloc per handshake;
+ * - s_pub, if not NULL, is our static public key, derived once by the caller from s_priv,
+ *   instead of an X25519 multiplication per handshake. It must belong to s_priv: a wrong one
+ *   only makes the peer's checks fail.
+ * Otherwise as noise_hs_new. Release with noise_hs_wipe() (or noise_hs_destroy(), which then
+ * only wipes); mem stays the caller's to free.
+ */
+size_t noise_hs_size(void);
+struct noise_hs *noise_hs_init(void *mem, size_t memlen, const char *protocol_name,
+                               enum noise_role role, const uint8_t *prologue,
+                               size_t prologue_len, const uint8_t *s_priv,
+                               const uint8_t *s_pub, const uint8_t *rs, const uint8_t *psk);
+void noise_hs_wipe(struct noise_hs *hs);
 
 /* True when it is our turn to write the next handshake message. */
 bool noise_hs_my_turn(const struct noise_hs *hs);

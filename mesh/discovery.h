@@ -55,9 +55,10 @@ enum mesh_err discovery_recv(struct discovery *d, struct wire_beacon_body *out, 
 
 /*
  * The same, but first asks known(arg, body) with the parsed, NOT yet verified body: when it
- * returns true (the sender is linked and nothing in the beacon would change), the signature
- * check is skipped, *skipped is set and the body must not be used. With many nodes this
- * saves an Ed25519 verification per beacon per receiver; nothing unverified is acted on.
+ * returns true (the engine has no need of this beacon checked: docs/protocol.md section 2),
+ * the signature check is skipped, *skipped is set and the body must not be used as if it were
+ * verified. With many nodes this saves an Ed25519 verification per beacon per receiver.
+ * discovery_last_source() already gives the datagram's source when known() runs.
  */
 enum mesh_err discovery_recv_filtered(struct discovery *d, struct wire_beacon_body *out,
                                       bool *got, bool *skipped,

@@ -19,6 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -32,9 +35,11 @@
 #define PROTO_XXPSK3 "Noise_XXpsk3_25519_ChaChaPoly_BLAKE2b"
 #define TICK_MS 20
 #define STALL_RETRY_MS 5
+#define SWEEP_MAX_MS 100       /* session and peer timers: at least this often, see mesh_new */
 #define RATE_SLOTS 64
 #define RATE_PER_SEC 20.0
 #define RATE_BURST 40.0
+#define ANSWER_GAP_MS 100      /* answer beacons: at most one per this, after any beacon */
 #define EVENT_DROP_REASON_FULL "send queue full"
 
 /* HELLO token bucket per source address (protocol section 4). */
@@ -65,6 +70,7 @@ struct mesh {
 	size_t prologue_len;
 
 	struct session_table sessions;
+	struct session_keymem keymem;  /* every session's secrets; outlives the table */
 	struct peer_table peers;
 	struct group_set groups;
 	size_t hs_in, hs_out;          /* handshakes in progress, answered and initiated */
@@ -72,6 +78,9 @@ struct mesh {
 
 	uint64_t next_beacon_ms;
 	unsigned burst;
+	uint64_t next_sweep_ms, sweep_ms;
+	uint64_t last_beacon_ms;       /* when we last sent one; 0: never */
+	bool answer_due;               /* a new lower peer may have missed our beacons */
 	bool any_stalled;
 
 	struct rate_slot rate[RATE_SLOTS];
@@ -80,12 +89,12 @@ struct mesh {
 
 	struct mesh_stats stats;
 
-	/* poll item i >= 2 is the DEALER of session poll_sids[i - 2]; the list is rebuilt only
-	 * when a DEALER comes or goes, not on every turn of the loop */
-	uint32_t *poll_sids;
-	void **poll_socks;
-	size_t poll_n, poll_cap;
-	bool poll_dirty;
+	/* DEALER readiness ("dealers" below): one epoll set over every DEALER's ZMQ_FD and
+	 * kick_fd, handed to the loop as a single poll item */
+	int dealer_epfd;
+	int kick_fd;                   /* eventfd: readable while rechecks wait */
+	uint32_t *recheck;             /* sids of DEALERs to look at again */
+	size_t nrecheck, caprecheck;
 
 	/* Scratch: frames are up to 64 KiB, too large for the stack. */
 	uint8_t fbuf[WIRE_MAX_FRAME];
@@ -171,6 +180,79 @@ static void drop_queue(struct mesh *m, struct peer *p, const char *reason)
 	}
 }
 
+/* ---------- dealers ----------
+ *
+ * Every session we initiate has its own DEALER socket, and zmq_poll() costs one ZMQ_EVENTS
+ * query and one poll() entry per socket on every turn of the loop: with 63 peers that was about
+ * 100 us a turn, the largest single cost of forming a mesh. Instead, each DEALER's ZMQ_FD sits
+ * in one epoll set, which the loop polls as a single descriptor, so a turn costs the same with
+ * 3 peers or 1000 and only DEALERs that have something are read.
+ *
+ * ZMQ_FD is edge-like: it signals that the socket's state may have changed, and any zmq call on
+ * the socket (a send, an events query) may consume that signal. So:
+ * - a DEALER that is readable is read until zmq says EAGAIN (or 256 frames, then it is
+ *   rechecked), and only then does its descriptor go quiet;
+ * - a DEALER we sent on, whose signal the send may have swallowed, is queued for a recheck
+ *   (a ZMQ_EVENTS query), and the kick eventfd, also in the set, keeps the set readable until
+ *   the rechecks are done, so the loop comes straight back instead of sleeping on a frame that
+ *   has already arrived.
+ */
+
+static void kick(struct mesh *m)
+{
+	uint64_t one = 1;
+	(void)!write(m->kick_fd, &one, sizeof one);
+}
+
+/* s's DEALER joins the epoll set (before anything is sent on it). */
+static int watch_dealer(struct mesh *m, struct session *s)
+{
+	int fd;
+	size_t fl = sizeof fd;
+	if (zmq_getsockopt(s->dealer, ZMQ_FD, &fd, &fl) != 0)
+		return -1;
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = s->sid };
+	if (epoll_ctl(m->dealer_epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
+		return -1;
+	s->dealer_fd = fd;
+	return 0;
+}
+
+/* Leaves the set before zmq closes the socket (and, later, its descriptor). */
+static void drop_dealer(struct mesh *m, struct session *s)
+{
+	if (!s->dealer)
+		return;
+	if (s->dealer_fd >= 0)
+		(void)epoll_ctl(m->dealer_epfd, EPOLL_CTL_DEL, s->dealer_fd, NULL);
+	s->dealer_fd = -1;
+	zmq_close(s->dealer);
+	s->dealer = NULL;
+}
+
+/* s's DEALER may hold frames its descriptor no longer announces: look again soon. */
+static void dealer_recheck(struct mesh *m, struct session *s)
+{
+	if (!s->dealer || s->recheck)
+		return;
+	if (m->nrecheck == m->caprecheck) {
+		size_t ncap = m->caprecheck ? m->caprecheck * 2 : 64;
+		uint32_t *nr = realloc(m->recheck, ncap * sizeof *nr);
+		if (!nr) {
+			/* cannot queue it: the handshake timeout or expiry will clear this session
+			 * up if a frame is really stuck; keep the loop awake meanwhile */
+			kick(m);
+			return;
+		}
+		m->recheck = nr;
+		m->caprecheck = ncap;
+	}
+	s->recheck = true;
+	m->recheck[m->nrecheck++] = s->sid;
+	if (m->nrecheck == 1)
+		kick(m);
+}
+
 /* ---------- sending ---------- */
 
 /* One complete frame on s: MESH_OK, MESH_ELIMIT (socket full), MESH_EIO (peer gone). */
@@ -180,6 +262,7 @@ static enum mesh_err send_frame(struct mesh *m, struct session *s, const uint8_t
 	int rc;
 	if (s->dealer) {
 		rc = zmq_send(s->dealer, frame, len, ZMQ_DONTWAIT);
+		dealer_recheck(m, s);
 	} else {
 		rc = zmq_send(m->router, s->rid, s->rid_len, ZMQ_DONTWAIT | ZMQ_SNDMORE);
 		if (rc >= 0)
@@ -197,6 +280,7 @@ static enum mesh_err send_zmsg(struct mesh *m, struct session *s, zmq_msg_t *zm)
 	int rc;
 	if (s->dealer) {
 		rc = zmq_msg_send(zm, s->dealer, ZMQ_DONTWAIT);
+		dealer_recheck(m, s);   /* the send may have swallowed its readiness signal */
 	} else {
 		rc = zmq_send(m->router, s->rid, s->rid_len, ZMQ_DONTWAIT | ZMQ_SNDMORE);
 		if (rc >= 0)
@@ -303,11 +387,13 @@ struct mesh *mesh_new(const struct mesh_config *cfg, uint64_t now_ms, char *err,
 	}
 	m->cfg = *cfg;
 	m->id = cfg->id;
+	m->dealer_epfd = m->kick_fd = -1;
 	snprintf(m->name, sizeof m->name, "%s", cfg->name ? cfg->name : "node");
 	do {
 		randombytes_buf(&m->incarnation, sizeof m->incarnation);
 	} while (m->incarnation == 0);
 	if (session_table_init(&m->sessions, MESH_MAX_SESSIONS) != MESH_OK ||
+	    session_keymem_init(&m->keymem) != MESH_OK ||
 	    peer_table_init(&m->peers, 1024) != MESH_OK) {
 		snprintf(err, errcap, "out of memory");
 		goto fail;
@@ -339,6 +425,17 @@ struct mesh *mesh_new(const struct mesh_config *cfg, uint64_t now_ms, char *err,
 	sodium_memzero(beacon_key, sizeof beacon_key);
 	if (!m->disc)
 		goto fail;
+	m->dealer_epfd = epoll_create1(EPOLL_CLOEXEC);
+	m->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	{
+		/* the kick is registered as sid 0, which no session has */
+		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 0 };
+		if (m->dealer_epfd < 0 || m->kick_fd < 0 ||
+		    epoll_ctl(m->dealer_epfd, EPOLL_CTL_ADD, m->kick_fd, &ev) != 0) {
+			snprintf(err, errcap, "epoll: %s", strerror(errno));
+			goto fail;
+		}
+	}
 	m->ip = discovery_ifaddr(m->disc);
 
 	m->router = zmq_socket(cfg->zmq_ctx, ZMQ_ROUTER);
@@ -375,6 +472,15 @@ struct mesh *mesh_new(const struct mesh_config *cfg, uint64_t now_ms, char *err,
 		m->port = (uint16_t)port;
 	}
 	m->next_beacon_ms = now_ms;
+	/* Sweeping every session and peer is the only per-tick cost that grows with the mesh, and
+	 * its timers (heartbeat, evasive, expired, handshake and queue timeouts, fallback) are
+	 * hundreds of milliseconds: a quarter of a heartbeat, within [TICK_MS, SWEEP_MAX_MS], is
+	 * soon enough. Stalled sends are retried on every tick regardless. */
+	m->sweep_ms = cfg->heartbeat_ms / 4;
+	if (m->sweep_ms < TICK_MS)
+		m->sweep_ms = TICK_MS;
+	if (m->sweep_ms > SWEEP_MAX_MS)
+		m->sweep_ms = SWEEP_MAX_MS;
 	logline(m, 2, "node %s listening on %s", m->name, m->endpoint);
 	return m;
 fail:
@@ -400,6 +506,7 @@ void mesh_destroy(struct mesh **mp)
 		session_table_each(&m->sessions, close_dealer, NULL);
 		session_table_free(&m->sessions);
 	}
+	session_keymem_free(&m->keymem);
 	if (m->peers.buckets)
 		peer_table_free(&m->peers);
 	group_set_clear(&m->groups);
@@ -408,8 +515,11 @@ void mesh_destroy(struct mesh **mp)
 	discovery_destroy(&m->disc);
 	if (m->psk)
 		sodium_free(m->psk);
-	free(m->poll_sids);
-	free(m->poll_socks);
+	if (m->dealer_epfd >= 0)
+		close(m->dealer_epfd);
+	if (m->kick_fd >= 0)
+		close(m->kick_fd);
+	free(m->recheck);
 	sodium_memzero(m->pbuf, sizeof m->pbuf);
 	sodium_memzero(m->mbuf, sizeof m->mbuf);
 	free(m);
@@ -483,8 +593,8 @@ static void initiate(struct mesh *m, struct peer *p, uint64_t now)
 	struct session *s;
 	if (m->hs_out >= MESH_MAX_HANDSHAKES_OUT)
 		return;
-	s = session_new(NOISE_INITIATOR, m->prologue, m->prologue_len, m->id->x_sk, m->psk,
-	                m->sessions.keys, now);
+	s = session_new(NOISE_INITIATOR, m->prologue, m->prologue_len, m->id->x_sk, m->id->x_pk,
+	                m->psk, &m->keymem, now);
 	if (!s)
 		return;
 	memcpy(s->expected_id, p->id, WIRE_IDLEN);
@@ -493,7 +603,7 @@ static void initiate(struct mesh *m, struct peer *p, uint64_t now)
 		return;
 	}
 	s->dealer = zmq_socket(m->cfg.zmq_ctx, ZMQ_DEALER);
-	if (!s->dealer)
+	if (!s->dealer || watch_dealer(m, s) != 0)
 		goto fail;
 	common_sockopts(s->dealer);
 	set_opt_int(s->dealer, ZMQ_RECONNECT_IVL, 100);
@@ -511,14 +621,14 @@ static void initiate(struct mesh *m, struct peer *p, uint64_t now)
 	/* queued by zmq until the TCP connection is up; should it fail, the handshake times out
 	 * and is tried again */
 	(void)zmq_send(s->dealer, m->fbuf, flen, ZMQ_DONTWAIT);
+	dealer_recheck(m, s);
 	p->pending_sid = s->sid;
 	m->hs_out++;
-	m->poll_dirty = true;
 	logline(m, 3, "handshake -> %s at %s (sid %08x)", fpr(p->id, fp), ep, s->sid);
 	return;
 fail:
 	session_table_del(&m->sessions, s->sid);
-	close_dealer(s, NULL);
+	drop_dealer(m, s);
 	session_destroy(&s);
 }
 
@@ -617,6 +727,7 @@ static void go_live(struct mesh *m, struct session *s, uint64_t now)
 	}
 	p->live_sid = s->sid;
 	p->first_unlinked_ms = 0;
+	p->first_heard_ms = 0;
 	p->evasive = false;
 	memcpy(p->name, s->peer_name, sizeof p->name);
 	if (!p->discovered) {
@@ -666,9 +777,7 @@ static void close_session(struct mesh *m, struct session *s, const char *reason,
 	if (s->state != SESSION_LIVE)
 		handshake_done(m, s);
 	session_table_del(&m->sessions, s->sid);
-	if (s->dealer)
-		m->poll_dirty = true;
-	close_dealer(s, NULL);
+	drop_dealer(m, s);
 	if (p) {
 		if (p->pending_sid == s->sid)
 			p->pending_sid = 0;
@@ -734,6 +843,18 @@ static void on_beacon(struct mesh *m, const struct wire_beacon_body *b, uint64_t
 		m->stats.beacons_stale++;
 		return;
 	}
+	/*
+	 * A node we have not heard before (or a new incarnation) may have started listening
+	 * after our last beacon went out. If its ID is the lower one it is the one to dial, and
+	 * it would wait for our next periodic beacon: answer early instead (protocol section 2).
+	 */
+	bool fresh = !p->discovered || p->beacon_incarnation != b->incarnation;
+	bool linked = p->live_sid && p->incarnation == b->incarnation;
+	if (fresh && !linked && id_lower(b->node_id, m->id->id))
+		m->answer_due = true;
+	/* heard (unchecked) since before: the fallback counts from then */
+	if (!p->discovered && p->first_heard_ms && !p->live_sid && !p->first_unlinked_ms)
+		p->first_unlinked_ms = p->first_heard_ms;
 	p->discovered = true;
 	p->beacon_counter = b->counter;
 	p->last_beacon_ms = now;
@@ -749,19 +870,71 @@ static void on_beacon(struct mesh *m, const struct wire_beacon_body *b, uint64_t
 	maybe_connect(m, p, now);
 }
 
-/* A beacon that could change nothing: from a linked peer, same endpoint and incarnation. */
-static bool beacon_known(void *arg, const struct wire_beacon_body *b)
+/*
+ * Decides, before its signature is checked, whether a beacon needs checking at all (protocol
+ * section 2). It does not when acting on it could change nothing:
+ * - it is ours (multicast loopback brings our own beacons back);
+ * - its endpoint and incarnation are those of the last verified beacon of that node ID, while
+ *   a live session, if any, is with that incarnation: acting on it would only record a newer
+ *   counter, and whatever a verified beacon would start (a dial) the timers start anyway;
+ * - we are linked to that incarnation through a handshake, which authenticated the same
+ *   endpoint, and have not verified a beacon of it yet.
+ * Nor does a beacon of a lower node ID we are not linked to, until the fallback is due: that
+ * node is the one to dial, so all we do is note when we first heard it (the fallback counts
+ * from then) and answer it, and an answer needs no proof (it is rate-limited, and a forged
+ * beacon gains nothing but one of our beacons). Then we check only the beacons we act on: the
+ * first of each higher node, and changes. With N nodes starting together every node hears
+ * every other's burst and answers, so this is about N(N-1)/2 Ed25519 verifications in all,
+ * instead of several per pair.
+ */
+static bool beacon_skip(void *arg, const struct wire_beacon_body *b)
 {
 	struct mesh *m = arg;
+	uint64_t now = m->now_ms;
+	if (memcmp(b->node_id, m->id->id, WIRE_IDLEN) == 0)
+		return true;
 	struct peer *p = peer_table_get(&m->peers, b->node_id);
-	bool known = p && p->discovered && p->live_sid && !p->pending_sid &&
-	             p->beacon_incarnation == b->incarnation && p->incarnation == b->incarnation &&
-	             p->port == b->port && memcmp(p->ip, b->ip, 4) == 0;
-	/* Only a timestamp, used to forget silent peers; nothing unverified is acted on. A
-	 * linked peer's entry must not be forgotten while it is linked, or its counter with it. */
-	if (known)
-		p->last_beacon_ms = m->now_ms;
-	return known;
+	bool same_place = p && p->port == b->port && memcmp(p->ip, b->ip, 4) == 0;
+	bool linked = p && p->live_sid && p->incarnation == b->incarnation;
+	if (p && p->discovered) {
+		bool known = same_place && p->beacon_incarnation == b->incarnation &&
+		             (!p->live_sid || linked);
+		/* Only a timestamp, used to forget silent peers, and only for a linked peer: its
+		 * entry must not be forgotten while it is linked, or its counter with it. An
+		 * unlinked peer is forgotten 3 x expired after its last verified beacon. */
+		if (known && linked)
+			p->last_beacon_ms = now;
+		return known;
+	}
+	if (linked && same_place) {
+		p->last_beacon_ms = now;
+		return true;
+	}
+	if (!id_lower(b->node_id, m->id->id))
+		return false;                   /* we are to dial it: check it */
+	/* one announcing another address than its source is checked, so that the source rule
+	 * drops and counts it as always */
+	struct in_addr from = discovery_last_source(m->disc);
+	if (memcmp(&from.s_addr, b->ip, 4) != 0)
+		return false;
+	if (!p) {
+		/* only a free slot: an unchecked beacon never evicts a peer */
+		if (m->peers.n >= PEER_MAX)
+			return false;
+		p = peer_table_get_or_add(&m->peers, b->node_id);
+		if (!p)
+			return false;
+	}
+	if (!p->first_heard_ms || p->heard_incarnation != b->incarnation) {
+		if (!linked)
+			m->answer_due = true;
+		p->first_heard_ms = now ? now : 1;
+		p->heard_incarnation = b->incarnation;
+	}
+	if (now - p->first_heard_ms >= m->cfg.fallback_ms)
+		return false;                   /* it has not dialled us: time to check and dial */
+	p->last_beacon_ms = now;            /* an entry of its own, forgotten like any other */
+	return true;
 }
 
 static void on_discovery_readable(struct mesh *m, uint64_t now)
@@ -771,13 +944,15 @@ static void on_discovery_readable(struct mesh *m, uint64_t now)
 	for (int i = 0; i < 64; i++) {
 		struct wire_beacon_body b;
 		bool got, skipped;
-		enum mesh_err rc = discovery_recv_filtered(m->disc, &b, &got, &skipped, beacon_known,
+		enum mesh_err rc = discovery_recv_filtered(m->disc, &b, &got, &skipped, beacon_skip,
 		                                           m);
 		if (!got)
 			return;
 		m->stats.beacons_rx++;
 		if (rc == MESH_OK && skipped)
 			continue;
+		if (rc == MESH_OK)
+			m->stats.beacons_verified++;
 		struct in_addr from = discovery_last_source(m->disc);
 		if (rc == MESH_OK && memcmp(&from.s_addr, b.ip, 4) != 0) {
 			/* A signed endpoint that is not where the beacon came from would make every
@@ -906,8 +1081,8 @@ static void on_hello(struct mesh *m, const struct wire_frame *f, const uint8_t *
 		        MESH_MAX_HANDSHAKES_IN, addr);
 		return;
 	}
-	s = session_new(NOISE_RESPONDER, m->prologue, m->prologue_len, m->id->x_sk, m->psk,
-	                m->sessions.keys, now);
+	s = session_new(NOISE_RESPONDER, m->prologue, m->prologue_len, m->id->x_sk, m->id->x_pk,
+	                m->psk, &m->keymem, now);
 	if (!s)
 		return;
 	if (session_table_add(&m->sessions, s) != MESH_OK) {
@@ -1364,46 +1539,61 @@ static void on_dealer_readable(struct mesh *m, uint32_t sid, uint64_t now)
 
 size_t mesh_pollitems_count(const struct mesh *m)
 {
-	return 2 + m->sessions.n;
-}
-
-static void rebuild_poll_list(struct mesh *m)
-{
-	m->poll_n = 0;
-	if (m->poll_cap < m->sessions.n) {
-		size_t ncap = m->sessions.n * 2 + 16;
-		uint32_t *ns = realloc(m->poll_sids, ncap * sizeof *ns);
-		if (!ns)
-			return;
-		m->poll_sids = ns;
-		void **nk = realloc(m->poll_socks, ncap * sizeof *nk);
-		if (!nk)
-			return;
-		m->poll_socks = nk;
-		m->poll_cap = ncap;
-	}
-	for (size_t i = 0; i < m->sessions.cap; i++) {
-		struct session *s = m->sessions.slots[i];
-		if (s && s->dealer && m->poll_n < m->poll_cap) {
-			m->poll_sids[m->poll_n] = s->sid;
-			m->poll_socks[m->poll_n++] = s->dealer;
-		}
-	}
-	m->poll_dirty = false;
+	(void)m;
+	return 3;
 }
 
 size_t mesh_pollitems(struct mesh *m, zmq_pollitem_t *items, size_t cap)
 {
 	size_t n = 0;
-	if (cap < 2)
+	if (cap < 3)
 		return 0;
-	if (m->poll_dirty)
-		rebuild_poll_list(m);
 	items[n++] = (zmq_pollitem_t){ .socket = m->router, .events = ZMQ_POLLIN };
 	items[n++] = (zmq_pollitem_t){ .fd = discovery_fd(m->disc), .events = ZMQ_POLLIN };
-	for (size_t i = 0; i < m->poll_n && n < cap; i++)
-		items[n++] = (zmq_pollitem_t){ .socket = m->poll_socks[i], .events = ZMQ_POLLIN };
+	items[n++] = (zmq_pollitem_t){ .fd = m->dealer_epfd, .events = ZMQ_POLLIN };
 	return n;
+}
+
+/* Reads s's DEALER, and queues a recheck if it still has frames (it stopped at its limit). */
+static void read_dealer(struct mesh *m, uint32_t sid, uint64_t now)
+{
+	on_dealer_readable(m, sid, now);
+	struct session *s = session_table_get(&m->sessions, sid);
+	int events = 0;
+	size_t el = sizeof events;
+	if (s && s->dealer && zmq_getsockopt(s->dealer, ZMQ_EVENTS, &events, &el) == 0 &&
+	    (events & ZMQ_POLLIN))
+		dealer_recheck(m, s);
+}
+
+static void on_dealers_readable(struct mesh *m, uint64_t now)
+{
+	struct epoll_event evs[64];
+	uint64_t junk;
+	(void)!read(m->kick_fd, &junk, sizeof junk);
+	int k = epoll_wait(m->dealer_epfd, evs, 64, 0);
+	for (int i = 0; i < k; i++)
+		if (evs[i].data.u64 != 0)
+			read_dealer(m, (uint32_t)evs[i].data.u64, now);
+	/* The rechecks queued so far; those that reading them queues again wait for the next
+	 * turn (the kick keeps it immediate), so one busy peer cannot hold the loop here. */
+	size_t n = m->nrecheck;
+	for (size_t i = 0; i < n; i++) {
+		struct session *s = session_table_get(&m->sessions, m->recheck[i]);
+		int events = 0;
+		size_t el = sizeof events;
+		if (!s)
+			continue;
+		s->recheck = false;
+		if (s->dealer && zmq_getsockopt(s->dealer, ZMQ_EVENTS, &events, &el) == 0 &&
+		    (events & ZMQ_POLLIN))
+			read_dealer(m, s->sid, now);
+	}
+	if (m->nrecheck > n)
+		memmove(m->recheck, m->recheck + n, (m->nrecheck - n) * sizeof *m->recheck);
+	m->nrecheck -= n;
+	if (m->nrecheck)
+		kick(m);
 }
 
 void mesh_on_ready(struct mesh *m, const zmq_pollitem_t *items, size_t n, uint64_t now)
@@ -1412,9 +1602,8 @@ void mesh_on_ready(struct mesh *m, const zmq_pollitem_t *items, size_t n, uint64
 		on_router_readable(m, now);
 	if (n >= 2 && (items[1].revents & ZMQ_POLLIN))
 		on_discovery_readable(m, now);
-	for (size_t i = 2; i < n; i++)
-		if (items[i].revents & ZMQ_POLLIN)
-			on_dealer_readable(m, m->poll_sids[i - 2], now);
+	if (n >= 3 && (items[2].revents & ZMQ_POLLIN))
+		on_dealers_readable(m, now);
 }
 
 /* ---------- queues ---------- */
@@ -1817,29 +2006,46 @@ static uint64_t jittered(uint64_t interval)
 uint64_t mesh_on_tick(struct mesh *m, uint64_t now)
 {
 	static const unsigned burst_ms[] = { 50, 100, 200 };  /* +50, +150, +350 from start */
-	if (now >= m->next_beacon_ms) {
-		if (discovery_send(m->disc, m->id, m->port, m->incarnation) != MESH_OK)
+	/* An answer is an ordinary beacon sent early; any beacon sent answers every new peer
+	 * heard before it, so answers coalesce, and they are spaced ANSWER_GAP_MS apart so a
+	 * crowd starting together cannot make us beacon at its rate. */
+	bool answer = m->answer_due && now - m->last_beacon_ms >= ANSWER_GAP_MS;
+	if (now >= m->next_beacon_ms || answer) {
+		bool early = now < m->next_beacon_ms;
+		if (discovery_send(m->disc, m->id, m->port, m->incarnation) != MESH_OK) {
 			droplog(m, LK_BEACON, now, "cannot send beacon: %s", strerror(errno));
-		if (m->burst < sizeof burst_ms / sizeof burst_ms[0])
+		} else {
+			m->stats.beacons_tx++;
+			m->stats.beacons_answered += early;
+		}
+		m->last_beacon_ms = now;
+		m->answer_due = false;
+		/* an answer leaves the periodic schedule as it was */
+		if (!early && m->burst < sizeof burst_ms / sizeof burst_ms[0])
 			m->next_beacon_ms = now + burst_ms[m->burst++];
-		else
+		else if (!early)
 			m->next_beacon_ms = now + jittered(m->cfg.beacon_interval_ms);
 	}
-	m->any_stalled = false;
-	struct sweep sw = { .m = m, .now = now };
-	session_table_each(&m->sessions, sweep_session, &sw);
-	for (size_t i = 0; i < sw.nclose; i++) {
-		struct session *s = session_table_get(&m->sessions, sw.close_sids[i]);
-		if (s)
-			close_session(m, s, sw.close_reasons[i], now);
+	if (now >= m->next_sweep_ms || m->any_stalled) {
+		m->next_sweep_ms = now + m->sweep_ms;
+		m->any_stalled = false;
+		struct sweep sw = { .m = m, .now = now };
+		session_table_each(&m->sessions, sweep_session, &sw);
+		for (size_t i = 0; i < sw.nclose; i++) {
+			struct session *s = session_table_get(&m->sessions, sw.close_sids[i]);
+			if (s)
+				close_session(m, s, sw.close_reasons[i], now);
+		}
+		peer_table_each(&m->peers, sweep_peer, &sw);
+		for (size_t i = 0; i < sw.ngone; i++)
+			peer_table_del(&m->peers, sw.gone[i]);
+		free(sw.close_sids);
+		free(sw.close_reasons);
+		free(sw.gone);
 	}
-	peer_table_each(&m->peers, sweep_peer, &sw);
-	for (size_t i = 0; i < sw.ngone; i++)
-		peer_table_del(&m->peers, sw.gone[i]);
-	free(sw.close_sids);
-	free(sw.close_reasons);
-	free(sw.gone);
 	uint64_t next = now + (m->any_stalled ? STALL_RETRY_MS : TICK_MS);
+	if (m->answer_due && m->last_beacon_ms + ANSWER_GAP_MS < next)
+		next = m->last_beacon_ms + ANSWER_GAP_MS;
 	return next < m->next_beacon_ms ? next : m->next_beacon_ms;
 }
 
@@ -1942,5 +2148,18 @@ enum mesh_err mesh_test_relink(struct mesh *m, const uint8_t peer[WIRE_IDLEN], u
 	close_session(m, s, "relink", now_ms);
 	initiate(m, p, now_ms);
 	return p->pending_sid ? MESH_OK : MESH_ELIMIT;
+}
+
+static void count_dealer(struct session *s, void *arg)
+{
+	size_t *n = arg;
+	*n += s->dealer != NULL;
+}
+
+void mesh_test_sessions(const struct mesh *m, size_t *all, size_t *dealers)
+{
+	*all = m->sessions.n;
+	*dealers = 0;
+	session_table_each(&m->sessions, count_dealer, dealers);
 }
 #endif

@@ -58,6 +58,8 @@ struct mesh_event {
 
 struct mesh_stats {
 	uint64_t beacons_rx, beacons_bad, beacons_stale, beacons_foreign;
+	uint64_t beacons_tx, beacons_answered;  /* sent; of those, sent early to answer a new peer */
+	uint64_t beacons_verified;              /* signature checked and good (then maybe stale) */
 	uint64_t frames_bad, frames_unknown_sid, frames_auth_failed, frames_replayed;
 	uint64_t hellos_limited, handshakes_failed, handshakes_done, sessions_rejected;
 	uint64_t msgs_bad, msgs_unknown_type, msgs_dup, fragments_dropped;
@@ -135,6 +137,8 @@ enum mesh_err mesh_test_send_raw(struct mesh *m, const uint8_t peer[WIRE_IDLEN],
 /* Test-only: says BYE on the live session with peer and starts a new handshake with it at
  * once, so a benchmark can count complete handshakes per second between two running nodes. */
 enum mesh_err mesh_test_relink(struct mesh *m, const uint8_t peer[WIRE_IDLEN], uint64_t now_ms);
+/* Test-only: sessions in the table, and how many of them own a DEALER (we initiated). */
+void mesh_test_sessions(const struct mesh *m, size_t *all, size_t *dealers);
 #endif
 
 #endif

@@ -61,6 +61,10 @@ struct peer {
 	uint64_t beacon_incarnation;
 	uint64_t first_unlinked_ms;   /* when we first saw it without any session; 0 if linked */
 	uint64_t last_beacon_ms;
+	/* Heard but not checked (a lower ID that is to dial us, protocol section 2): when it was
+	 * first heard since it was last linked (0: not), and the incarnation it claimed. */
+	uint64_t first_heard_ms;
+	uint64_t heard_incarnation;
 
 	/* Sessions: at most one live and one we initiated that is in progress. */
 	uint32_t live_sid;

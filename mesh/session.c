@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "keys.h"
+#include "secmem.h"
 
 #define PROTO_XX "Noise_XX_25519_ChaChaPoly_BLAKE2b"
 #define PROTO_XXPSK3 "Noise_XXpsk3_25519_ChaChaPoly_BLAKE2b"
@@ -29,14 +30,9 @@ enum mesh_err session_table_init(struct session_table *t, size_t cap)
 	t->cap_max = c;
 	t->cap = c < SESSION_TABLE_START ? c : SESSION_TABLE_START;
 	t->slots = calloc(t->cap, sizeof *t->slots);
-	t->keys = secpool_new(sizeof(struct noise_transport));
 	t->n = 0;
-	if (!t->slots || !t->keys) {
-		free(t->slots);
-		t->slots = NULL;
-		secpool_destroy(&t->keys);
+	if (!t->slots)
 		return MESH_ENOMEM;
-	}
 	return MESH_OK;
 }
 
@@ -137,7 +133,6 @@ void session_table_free(struct session_table *t)
 	for (size_t i = 0; i < t->cap; i++)
 		if (t->slots[i])
 			session_destroy(&t->slots[i]);
-	secpool_destroy(&t->keys);
 	free(t->slots);
 	t->slots = NULL;
 	t->cap = t->cap_max = t->n = 0;
@@ -145,18 +140,43 @@ void session_table_free(struct session_table *t)
 
 /* --- lifecycle --- */
 
-struct session *session_new(enum noise_role role, const uint8_t *prologue, size_t plen,
-                            const uint8_t s_priv[NOISE_DHLEN], const uint8_t *psk,
-                            struct secpool *keys, uint64_t now_ms)
+enum mesh_err session_keymem_init(struct session_keymem *km)
 {
-	struct session *s;
-	assert(keys != NULL);
-	s = calloc(1, sizeof *s);
+	km->hs = secmem_new(noise_hs_size());
+	km->tx = secmem_new(sizeof(struct noise_transport));
+	if (!km->hs || !km->tx) {
+		session_keymem_free(km);
+		return MESH_ENOMEM;
+	}
+	return MESH_OK;
+}
+
+void session_keymem_free(struct session_keymem *km)
+{
+	secmem_destroy(&km->hs);
+	secmem_destroy(&km->tx);
+}
+
+struct session *session_new(enum noise_role role, const uint8_t *prologue, size_t plen,
+                            const uint8_t s_priv[NOISE_DHLEN], const uint8_t *s_pub,
+                            const uint8_t *psk, const struct session_keymem *km,
+                            uint64_t now_ms)
+{
+	const char *proto = psk ? PROTO_XXPSK3 : PROTO_XX;
+	struct session *s = calloc(1, sizeof *s);
 	if (!s)
 		return NULL;
-	s->keys = keys;
-	s->hs = noise_hs_new(psk ? PROTO_XXPSK3 : PROTO_XX, role, prologue, plen, s_priv, NULL,
-	                     psk);
+	s->km = km;
+	s->dealer_fd = -1;
+	if (km) {
+		void *mem = secmem_alloc(km->hs);
+		s->hs = noise_hs_init(mem, noise_hs_size(), proto, role, prologue, plen, s_priv, s_pub,
+		                      NULL, psk);
+		if (!s->hs)
+			secmem_free(km->hs, mem);
+	} else {
+		s->hs = noise_hs_new(proto, role, prologue, plen, s_priv, NULL, psk);
+	}
 	if (!s->hs) {
 		free(s);
 		return NULL;
@@ -166,15 +186,32 @@ struct session *session_new(enum noise_role role, const uint8_t *prologue, size_
 	return s;
 }
 
+/* The handshake state goes once Split has the link keys, or with the session. */
+static void release_hs(struct session *s)
+{
+	if (!s->hs)
+		return;
+	if (s->km) {
+		noise_hs_wipe(s->hs);
+		secmem_free(s->km->hs, s->hs);
+		s->hs = NULL;
+	} else {
+		noise_hs_destroy(&s->hs);
+	}
+}
+
 void session_destroy(struct session **sp)
 {
 	struct session *s = sp ? *sp : NULL;
 	if (!s)
 		return;
-	noise_hs_destroy(&s->hs);
+	release_hs(s);
 	if (s->tx) {
 		noise_transport_wipe(s->tx);
-		secpool_free(s->keys, (void **)&s->tx);
+		if (s->km)
+			secmem_free(s->km->tx, s->tx);
+		else
+			sodium_free(s->tx);
 	}
 	group_set_clear(&s->hello_groups);
 	group_set_clear(&s->sent_groups);
@@ -193,14 +230,12 @@ void session_destroy(struct session **sp)
 
 static enum mesh_err split(struct session *s)
 {
-	/* one slot of a shared sodium_malloc'd block: a sodium_malloc of its own would cost two
-	 * resident pages per session (crypto/secpool.h) */
-	s->tx = secpool_alloc(s->keys);
+	s->tx = s->km ? secmem_alloc(s->km->tx) : sodium_malloc(sizeof *s->tx);
 	if (!s->tx)
 		return MESH_ENOMEM;
 	if (noise_hs_hash(s->hs, s->hash) != 0 || noise_hs_split(s->hs, s->tx) != 0)
 		return MESH_EAUTH;
-	noise_hs_destroy(&s->hs);
+	release_hs(s);
 	return MESH_OK;
 }
 

@@ -1,9 +1,8 @@
 /*
  * session: one end of one Noise XX link (docs/protocol.md sections 3 and 4) and the table that
  * finds it by our session ID in O(1). A session knows nothing of sockets: the mesh engine hands
- * it bytes and sends what it returns. Keys live in sodium_malloc'd memory (the handshake state
- * on its own, the transport keys in a slot of the table's secpool) and are wiped by
- * session_destroy().
+ * it bytes and sends what it returns. Keys live in locked memory (the owner's pools, or
+ * sodium_malloc) and are wiped by session_destroy().
  *
  * Invariants: sid != 0 and unique in its table; state only moves forward
  * (INIT_SENT_HELLO -> INIT_WAIT_ACCEPT -> LIVE, RESP_SENT_REPLY -> LIVE); `tx` is non-NULL
@@ -19,13 +18,24 @@
 #include "group.h"
 #include "mesh_err.h"
 #include "noise.h"
-#include "secpool.h"
 #include "wire.h"
 
 #define SESSION_ID_LEN 4
 #define SESSION_MAX_RID 255          /* zmq routing ids are at most 255 bytes */
 #define SESSION_RS_KEEP 65536        /* reassembly buffer kept between messages */
 #define SESSION_RS_IDLE_MS 5000      /* ... but not once no fragment came for this long */
+
+/* Where sessions keep their secrets: two pools of locked memory (crypto/secmem.h) that their
+ * owner keeps, one for handshake states and one for link keys, instead of a sodium_malloc
+ * (several system calls) for each. Sessions borrow it: it must outlive them. */
+struct secmem;
+struct session_keymem {
+	struct secmem *hs;      /* noise_hs_size() slots */
+	struct secmem *tx;      /* struct noise_transport slots */
+};
+
+enum mesh_err session_keymem_init(struct session_keymem *km);
+void session_keymem_free(struct session_keymem *km);     /* wipes everything; NULLs ok */
 
 enum session_state {
 	SESSION_INIT_SENT_HELLO = 1,
@@ -39,13 +49,15 @@ struct session {
 	uint32_t remote_sid;         /* theirs, once known */
 	enum session_state state;
 	enum noise_role role;
+	const struct session_keymem *km;  /* where hs and tx live; NULL: sodium_malloc */
 	struct noise_hs *hs;         /* until Split */
-	struct noise_transport *tx;  /* a slot of `keys`, from Split */
-	struct secpool *keys;        /* borrowed: where tx lives */
+	struct noise_transport *tx;  /* from Split */
 	uint8_t hash[NOISE_HASHLEN]; /* handshake hash, for the SAS */
 
 	/* Transport: the initiator owns a DEALER, the responder answers through the ROUTER. */
 	void *dealer;
+	int dealer_fd;               /* its ZMQ_FD while the engine watches it; else -1 */
+	bool recheck;                /* queued for a readiness recheck by the engine */
 	uint8_t rid[SESSION_MAX_RID];
 	size_t rid_len;
 	char src_addr[48];           /* responder: peer address as zmq reports it, for logs */
@@ -88,14 +100,11 @@ struct session_table {
 	size_t cap;              /* power of two, load at most one half */
 	size_t cap_max;          /* the table holds at most cap_max / 2 sessions */
 	size_t n;
-	struct secpool *keys;    /* transport keys of its sessions: pass to session_new() */
 };
 
-/* Room for at least `cap` sessions (exactly: half the power of two >= 2 * cap, min 16), and
- * the key pool. */
+/* Room for at least `cap` sessions (exactly: half the power of two >= 2 * cap, min 16). */
 enum mesh_err session_table_init(struct session_table *t, size_t cap);
-/* Destroys every session, then the key pool, and frees the table. Dealers must be closed by
- * the caller first (session_destroy does not know zmq). */
+/* Destroys every session and frees the table. Dealers must be closed by the caller first (session_destroy does not know zmq). */
 void session_table_free(struct session_table *t);
 struct session *session_table_get(const struct session_table *t, uint32_t sid);
 /* Gives s a fresh random nonzero sid unique in t and stores it. MESH_ELIMIT when full. */
@@ -106,11 +115,13 @@ void session_table_del(struct session_table *t, uint32_t sid);
 void session_table_each(const struct session_table *t, void (*fn)(struct session *, void *),
                         void *arg);
 
-/* Starts a handshake. psk NULL: Noise_XX, else Noise_XXpsk3. keys (borrowed, must outlive the
- * session; normally the table's): where the transport keys will live from Split on. */
+/* Starts a handshake. psk NULL: Noise_XX, else Noise_XXpsk3. s_pub: our static public key
+ * if the caller has it (saves an X25519 multiplication), else NULL. km: the owner's pools, or
+ * NULL for a sodium_malloc per secret. */
 struct session *session_new(enum noise_role role, const uint8_t *prologue, size_t plen,
-                            const uint8_t s_priv[NOISE_DHLEN], const uint8_t *psk,
-                            struct secpool *keys, uint64_t now_ms);
+                            const uint8_t s_priv[NOISE_DHLEN], const uint8_t *s_pub,
+                            const uint8_t *psk, const struct session_keymem *km,
+                            uint64_t now_ms);
 void session_destroy(struct session **sp);
 
 /* -> e (initiator). */

@@ -102,6 +102,10 @@ struct meshsim_node {
 	bool stopping;             /* asked to quit */
 	bool failed;               /* something went wrong: show its log at the end */
 	int64_t start_us, ready_us;
+	/* for the report: the first generation's start and ready, and when this node first had
+	 * every other in its view (0: not yet) */
+	int64_t first_start_us, first_ready_us, full_us;
+	int seen;                  /* peers whose enter it reported, exit not (yet) */
 
 	/* process backend */
 	pid_t pid;
@@ -129,6 +133,9 @@ struct meshsim_node {
 
 struct meshsim;
 
+/* meshsim's own nice value in process mode; nodes run at 0 (docs/meshsim.md). */
+#define MESHSIM_NICE (-10)
+
 struct meshsim_backend {
 	const char *name;
 	/* Starts generation nd->gen of nd. 0, or -1 with a reason in err. */
@@ -144,6 +151,8 @@ struct meshsim_backend {
 	void (*show_log)(struct meshsim *s, struct meshsim_node *nd);
 	/* Current resident set of nd in KiB, or -1. In-process: the whole process's. */
 	long (*rss_kb)(struct meshsim *s, struct meshsim_node *nd);
+	/* CPU seconds the running nodes have used so far (all their threads), or -1. */
+	double (*cpu_now)(struct meshsim *s);
 };
 
 extern const struct meshsim_backend meshsim_proc_backend;

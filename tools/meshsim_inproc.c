@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/resource.h>
 
 #include "meshnode.h"
@@ -321,6 +322,16 @@ static long inproc_rss_kb(struct meshsim *s, struct meshsim_node *nd)
 	return nd->mn ? meshsim_vmrss_kb(0) : -1;
 }
 
+/* The whole process: the nodes' threads and meshsim's own. */
+static double inproc_cpu_now(struct meshsim *s)
+{
+	struct timespec ts;
+	(void)s;
+	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) != 0)
+		return -1;
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 const struct meshsim_backend meshsim_inproc_backend = {
 	.name = "in-process",
 	.start = inproc_start,
@@ -330,4 +341,5 @@ const struct meshsim_backend meshsim_inproc_backend = {
 	.stop_all = inproc_stop_all,
 	.show_log = inproc_show_log,
 	.rss_kb = inproc_rss_kb,
+	.cpu_now = inproc_cpu_now,
 };

@@ -61,6 +61,11 @@ void meshsim_report_table(FILE *f, const struct meshsim_result *r)
 		row(f, "convergence", "NOT reached within %.1f s", r->deadline_s);
 	if (r->ready_ms >= 0)
 		row(f, "nodes ready", "all by %.1f ms", r->ready_ms);
+	if (r->cpu_converge_s >= 0 && r->convergence_ms > 0)
+		row(f, "CPU to full mesh", "%.2f s, all nodes%s (%.0f%% of %ld CPUs meanwhile)",
+		    r->cpu_converge_s, r->inproc ? " and meshsim" : "",
+		    100.0 * r->cpu_converge_s / (r->convergence_ms / 1000.0 * (double)r->online_cpus),
+		    r->online_cpus);
 	if (r->has_messages) {
 		row(f, "messages", "%ld sent (%zu bytes each, %.1f/s)", r->messages, r->size, r->rate);
 		row(f, "deliveries", "%ld/%ld expected (%ld delivered in total)", r->deliveries,
@@ -190,6 +195,9 @@ int meshsim_report_json(const char *path, const struct meshsim_result *r)
 	jnum(f, r->converged ? r->convergence_ms : -1);
 	fputs(",\"ready_ms\":", f);
 	jnum(f, r->ready_ms);
+	fputs(",\"cpu_to_converge_s\":", f);
+	jnum(f, r->cpu_converge_s);
+	fprintf(f, ",\"online_cpus\":%ld", r->online_cpus);
 	fprintf(f, ",\"sessions_full\":%ld,\"sessions_curve\":", r->sessions_full);
 	jcurve(f, r->curve, r->ncurve);
 	fputs(",\"sessions_steps\":", f);
@@ -229,6 +237,12 @@ int meshsim_report_json(const char *path, const struct meshsim_result *r)
 		        r->nodes[i].max_rss_kb, r->nodes[i].restarts);
 		fputs(",\"rss_full_kb\":", f);
 		jint(f, (double)r->nodes[i].full_rss_kb);
+		fputs(",\"start_ms\":", f);
+		jnum(f, r->nodes[i].start_ms);
+		fputs(",\"ready_ms\":", f);
+		jnum(f, r->nodes[i].ready_ms);
+		fputs(",\"full_ms\":", f);
+		jnum(f, r->nodes[i].full_ms);
 		fputc('}', f);
 	}
 	fprintf(f, "],\"cpu_s_mean\":%.3f,\"cpu_s_max\":%.3f,\"max_rss_kb_mean\":%.0f,"

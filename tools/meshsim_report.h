@@ -22,6 +22,7 @@ struct meshsim_node_usage {
 	long max_rss_kb;
 	long full_rss_kb;                 /* VmRSS at full mesh after the settle; -1: unknown */
 	int restarts;
+	double start_ms, ready_ms, full_ms;  /* first generation; -1: did not happen */
 };
 
 struct meshsim_cycle {
@@ -72,6 +73,8 @@ struct meshsim_result {
 	double observer_cpu_s;            /* meshsim itself (process mode) */
 	double rss_full_mean, rss_full_max; /* VmRSS at full mesh, KiB; -1: not measured */
 	double rss_settle_ms;             /* how long after full mesh it was read; -1: not */
+	double cpu_converge_s;            /* nodes' CPU from the first start to full mesh; -1 */
+	long online_cpus;
 
 	bool has_churn;
 	int kills;

@@ -372,7 +372,8 @@ static enum vec_result run_vector(const struct jv *v)
 	struct hexbuf ipro, rpro, ie, re, is, rs, irs, rrs, ipsk, rpsk, hash, pl, ct;
 	struct noise_hs *ini = NULL, *rsp = NULL;
 	struct noise_transport ti, tr;
-	uint8_t h[NOISE_HASHLEN];
+	uint8_t h[NOISE_HASHLEN], rpub[NOISE_DHLEN];
+	void *rmem = NULL;
 	bool multi = false, one_way, ok = true;
 	enum vec_result res = VEC_FAIL;
 
@@ -394,7 +395,13 @@ static enum vec_result run_vector(const struct jv *v)
 		goto done;
 	}
 	ini = noise_hs_new(name, NOISE_INITIATOR, ipro.b, ipro.len, opt(&is), opt(&irs), opt(&ipsk));
-	rsp = noise_hs_new(name, NOISE_RESPONDER, rpro.b, rpro.len, opt(&rs), opt(&rrs), opt(&rpsk));
+	/* the responder runs in caller memory with its public key given, as the mesh runs it:
+	 * every vector must come out byte for byte the same */
+	rmem = sodium_malloc(noise_hs_size());
+	if (rs.present && crypto_scalarmult_base(rpub, rs.b) != 0)
+		goto done;
+	rsp = noise_hs_init(rmem, noise_hs_size(), name, NOISE_RESPONDER, rpro.b, rpro.len,
+	                    opt(&rs), rs.present ? rpub : NULL, opt(&rrs), opt(&rpsk));
 	if (!ini && !rsp) {
 		res = VEC_UNSUPPORTED;
 		goto done;
@@ -468,7 +475,8 @@ static enum vec_result run_vector(const struct jv *v)
 	res = ok ? VEC_PASS : VEC_FAIL;
 done:
 	noise_hs_destroy(&ini);
-	noise_hs_destroy(&rsp);
+	noise_hs_destroy(&rsp);         /* in rmem: only wiped */
+	sodium_free(rmem);
 	noise_transport_wipe(&ti);
 	noise_transport_wipe(&tr);
 	sodium_memzero(h, sizeof h);
@@ -1247,6 +1255,35 @@ static void test_names(void)
 	                  keys.psk);
 	CHECK(hs != NULL);
 	noise_hs_destroy(&hs);
+
+	/* noise_hs_init: the same checks, plus the memory it is given and the public key */
+	size_t sz = noise_hs_size();
+	uint8_t *mem = sodium_malloc(sz + 16);
+	CHECK(mem != NULL && sz > 0);
+	if (mem) {
+		CHECK(noise_hs_init(NULL, sz, XX, NOISE_INITIATOR, NULL, 0, s, NULL, NULL, NULL) ==
+		      NULL);
+		CHECK(noise_hs_init(mem, sz - 1, XX, NOISE_INITIATOR, NULL, 0, s, NULL, NULL, NULL) ==
+		      NULL);
+		CHECK(noise_hs_init(mem + 1, sz, XX, NOISE_INITIATOR, NULL, 0, s, NULL, NULL, NULL) ==
+		      NULL);
+		CHECK(noise_hs_init(mem, sz, XX, NOISE_INITIATOR, NULL, 0, s, NULL, NULL,
+		                    keys.psk) == NULL);
+		/* a public key without the private one */
+		CHECK(noise_hs_init(mem, sz, "Noise_NN" SUITE, NOISE_INITIATOR, NULL, 0, NULL,
+		                    keys.i_pub, NULL, NULL) == NULL);
+		hs = noise_hs_init(mem, sz, XX, NOISE_INITIATOR, NULL, 0, keys.i_s, keys.i_pub, NULL,
+		                   NULL);
+		CHECK(hs == (struct noise_hs *)(void *)mem);
+		noise_hs_destroy(&hs);          /* wipes only: mem is ours */
+		CHECK(hs == NULL && sodium_is_zero(mem, sz));
+		hs = noise_hs_init(mem, sz, XX, NOISE_INITIATOR, NULL, 0, keys.i_s, NULL, NULL, NULL);
+		CHECK(hs != NULL);
+		noise_hs_wipe(hs);
+		CHECK(sodium_is_zero(mem, sz));
+		noise_hs_wipe(NULL);
+		sodium_free(mem);
+	}
 	sodium_memzero(s, sizeof s);
 }
 

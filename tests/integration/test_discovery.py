@@ -80,6 +80,45 @@ def test_simultaneous_start_one_session_x20(ctx):
     print("  %d simultaneous starts, one session per pair each time" % reps)
 
 
+def test_late_starter_is_answered(ctx):
+    """docs/protocol.md section 2, answers. A node that starts after the others' start-up
+    bursts cannot have heard their beacons; with the lowest ID it is the one to dial them all.
+    With a 10 s beacon interval (fallback 30 s) it used to wait 8 to 12 s for their next
+    periodic beacons; now each of them answers its first beacon with an early one. The bound
+    (3 s) is generous: it only tells an answer (milliseconds) from the next periodic beacon."""
+    timers = dict(mt.FAST_TIMERS, **{"beacon-interval": 10000})
+    made = []
+    for i in range(4):
+        path = ctx.path("late-id%d.id" % i)
+        n = Node(ctx, "idgen%d" % i, identity=path, timers=timers, mcast_port=ctx.new_port())
+        made.append((n.id, path))
+        n.quit_cleanly()
+    made.sort()                      # by node ID: made[0] is the lowest
+    port = ctx.new_port()
+    early = [Node(ctx, name, identity=path, timers=timers, mcast_port=port, wait_ready=False)
+             for name, (_, path) in zip(("early-a", "early-b", "early-c"), made[1:])]
+    for n in early:
+        n.wait_ready()
+    wait_mesh(early, timeout=5.0)
+    # The start-up bursts end 350 ms after a node starts; after that each node beacons
+    # only on its 10 s schedule.
+    t_bursts_over = max(n.started_at for n in early) + 0.5
+    while time.monotonic() < t_bursts_over:
+        time.sleep(0.05)
+    marks = {n: n.mark() for n in early}
+    late = Node(ctx, "late", identity=made[0][1], timers=timers, mcast_port=port)
+    t_ready = late.ready_event["_t"]
+    last = wait_mesh([late], others=early, timeout=3.0)
+    wait_mesh(early, others=[late], timeout=3.0, start=marks)
+    check(all(p.get("initiator") is True for p in late.peers()),
+          "the late node, lowest ID, did not initiate every session: %s" % late.peers())
+    mt.check_one_session_per_pair(early + [late])
+    print("  late starter with the lowest ID: linked to all %d others %.3fs after its ready "
+          "(beacon interval 10 s)" % (len(early), max(0.0, last - t_ready)))
+    for n in early + [late]:
+        n.quit_cleanly()
+
+
 def test_sigkill_expires_then_restart_reenters(ctx):
     a, b, c = start_nodes(ctx, ["kilo", "lima", "mike"])
     wait_mesh([a, b, c], timeout=5.0)
@@ -167,6 +206,7 @@ if __name__ == "__main__":
     mt.run([
         test_three_nodes_discover,
         test_simultaneous_start_one_session_x20,
+        test_late_starter_is_answered,
         test_sigkill_expires_then_restart_reenters,
         test_restart_before_expiry_replaces_session,
         test_quit_reports_exit_at_once,

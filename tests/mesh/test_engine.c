@@ -18,7 +18,12 @@
  * - restart with the same identity: EXIT then ENTER, never two ENTERs in a row;
  * - a shout made while the handshake is in progress is parked and delivered once, in order;
  * - backpressure: a peer that stops reading gets DROPPED events (send queue full) while the
- *   other peer receives everything, and every message is either delivered or reported.
+ *   other peer receives everything, and every message is either delivered or reported;
+ * - answers: a node started after the others' bursts, with the lowest ID, is linked through
+ *   their answer beacons well within one (10 s) beacon interval; one with the highest ID is
+ *   dialled at once and answered by nobody. Hostile twin: 60 new nodes at once get answers at
+ *   most once per 100 ms; replays, forged signatures and higher IDs get none; a beacon that
+ *   changes nothing is not verified, and a forged one cannot move the sender's counter.
  *
  * Output is counts only: no key, SAS or payload is printed.
  */
@@ -88,15 +93,15 @@ struct node {
 
 struct opts {
 	uint16_t mcast_port;
-	uint32_t fallback_ms, evasive_ms, expired_ms, queue_timeout_ms;
+	uint32_t beacon_ms, fallback_ms, evasive_ms, expired_ms, queue_timeout_ms;
 	size_t queue_bytes;
 	int log_level;
 };
 
 static struct opts defaults(uint16_t port)
 {
-	return (struct opts){ .mcast_port = port, .fallback_ms = 300, .evasive_ms = 500,
-	                      .expired_ms = 1500, .queue_timeout_ms = 3000,
+	return (struct opts){ .mcast_port = port, .beacon_ms = 100, .fallback_ms = 300,
+	                      .evasive_ms = 500, .expired_ms = 1500, .queue_timeout_ms = 3000,
 	                      .queue_bytes = 1u << 20, .log_level = 1 };
 }
 
@@ -159,7 +164,7 @@ static bool node_start(struct node *n, const char *label, const struct opts *o)
 		return false;
 	n->cfg = (struct mesh_config){
 		.id = n->id, .name = label, .iface = "lo", .port = 0, .mcast_group = MCAST_GROUP,
-		.mcast_port = o->mcast_port, .mesh_key = NULL, .beacon_interval_ms = 100,
+		.mcast_port = o->mcast_port, .mesh_key = NULL, .beacon_interval_ms = o->beacon_ms,
 		.heartbeat_ms = 100, .evasive_ms = o->evasive_ms, .expired_ms = o->expired_ms,
 		.handshake_timeout_ms = 2000, .fallback_ms = o->fallback_ms, .queue_msgs = 64,
 		.queue_bytes = o->queue_bytes, .queue_timeout_ms = o->queue_timeout_ms,
@@ -364,7 +369,9 @@ static bool converged(void *arg)
 	struct group_of_nodes *g = arg;
 	for (size_t i = 0; i < g->n; i++) {
 		struct node *a = g->ns[i];
-		if (live_count(a) != g->n - 1 || mesh_pollitems_count(a->m) != 2 + g->n - 1)
+		size_t all, dealers;
+		mesh_test_sessions(a->m, &all, &dealers);
+		if (live_count(a) != g->n - 1 || all != g->n - 1)
 			return false;
 		for (size_t j = 0; j < g->n; j++)
 			if (j != i && !is_present(a, g->ns[j]->id->id))
@@ -914,6 +921,18 @@ static void test_queue_handshake(void)
 	struct opts o = defaults(MCAST_BASE + 6);
 	struct opts oa = o;
 	oa.log_level = 3;     /* A's "beacon:" line tells us when it has discovered B */
+	/* A has the lower ID: it checks B's beacon (a higher node would only note it, protocol
+	 * section 2, and learn of A through A's handshake) */
+	A->id = keys_identity_generate();
+	B->id = keys_identity_generate();
+	CHECK(A->id && B->id);
+	if (!A->id || !B->id)
+		goto done;
+	if (memcmp(A->id->id, B->id->id, WIRE_IDLEN) > 0) {
+		struct keys_identity *t = A->id;
+		A->id = B->id;
+		B->id = t;
+	}
 	if (!node_start(A, "early", &oa) || !node_start(B, "late", &o))
 		goto done;
 	CHECK(mesh_join(A->m, "q", now_ms()) == MESH_OK);
@@ -922,7 +941,7 @@ static void test_queue_handshake(void)
 	/*
 	 * A parks shouts only for peers it has discovered, so: B sends its first beacon (one
 	 * tick) and is then left alone; A runs until it has read that beacon. B has read nothing,
-	 * so no session can be live yet, whoever initiates. Then A shouts.
+	 * so no session can be live yet. Then A shouts.
 	 */
 	B->next_tick = mesh_on_tick(B->m, now_ms());
 	B->paused = true;
@@ -1096,10 +1115,17 @@ done:
 
 /* ------------------------------------------------------------------ 8. groups during a handshake */
 
+static size_t sessions_of(const struct node *n)
+{
+	size_t all, dealers;
+	mesh_test_sessions(n->m, &all, &dealers);
+	return all;
+}
+
 static bool has_responder_session(void *arg)
 {
 	struct node *n = arg;
-	return mesh_pollitems_count(n->m) == 3;
+	return sessions_of(n) == 1;
 }
 
 static void test_groups_during_handshake(void)
@@ -1170,7 +1196,7 @@ done:
 static bool sessions_are(void *arg)
 {
 	struct node *n = arg;
-	return mesh_pollitems_count(n->m) == 2 + 2;
+	return sessions_of(n) == 2;
 }
 
 static bool pending_router(void *arg)
@@ -1287,11 +1313,12 @@ static void test_crossing_adversarial(void)
 
 /* ------------------------------------------------------------------ beacon source rule */
 
-/* Sends one valid, signed beacon of identity id that announces ip:port, from 127.0.0.1. */
-static bool send_beacon(uint16_t mport, const struct keys_identity *id, const char *ip,
-                        uint16_t port, uint64_t counter)
+/* Sends one beacon of identity id that announces ip:port, from 127.0.0.1: signed, or with
+ * its signature spoilt (bad_sig). */
+static bool send_beacon_ex(uint16_t mport, const struct keys_identity *id, const char *ip,
+                           uint16_t port, uint64_t counter, uint64_t incarnation, bool bad_sig)
 {
-	struct wire_beacon_body b = { .port = port, .counter = counter, .incarnation = 7 };
+	struct wire_beacon_body b = { .port = port, .counter = counter, .incarnation = incarnation };
 	uint8_t body[WIRE_MAX_BEACON], sig[WIRE_SIGLEN], sb[WIRE_MAX_BEACON], dg[WIRE_MAX_BEACON];
 	size_t blen, slen, dlen;
 	struct in_addr lo = { .s_addr = htonl(INADDR_LOOPBACK) };
@@ -1300,8 +1327,11 @@ static bool send_beacon(uint16_t mport, const struct keys_identity *id, const ch
 	inet_pton(AF_INET, ip, b.ip);
 	inet_pton(AF_INET, MCAST_GROUP, &to.sin_addr);
 	if (wire_beacon_body_encode(&b, body, sizeof body, &blen) != MESH_OK ||
-	    keys_sign(id, body, blen, sig) != 0 ||
-	    wire_signed_encode(body, blen, sig, sb, sizeof sb, &slen) != MESH_OK ||
+	    keys_sign(id, body, blen, sig) != 0)
+		return false;
+	if (bad_sig)
+		sig[5] ^= 0x40;
+	if (wire_signed_encode(body, blen, sig, sb, sizeof sb, &slen) != MESH_OK ||
 	    wire_beacon_encode(false, sb, slen, dg, sizeof dg, &dlen) != MESH_OK)
 		return false;
 	int fd = socket(AF_INET, SOCK_DGRAM, 0);
@@ -1311,6 +1341,13 @@ static bool send_beacon(uint16_t mport, const struct keys_identity *id, const ch
 	          sendto(fd, dg, dlen, 0, (struct sockaddr *)&to, sizeof to) == (ssize_t)dlen;
 	close(fd);
 	return ok;
+}
+
+/* A valid, signed beacon of identity id announcing ip:port (incarnation 7). */
+static bool send_beacon(uint16_t mport, const struct keys_identity *id, const char *ip,
+                        uint16_t port, uint64_t counter)
+{
+	return send_beacon_ex(mport, id, ip, port, counter, 7, false);
 }
 
 struct bad_wait {
@@ -1359,6 +1396,306 @@ done:
 	node_free(A);
 }
 
+/* ------------------------------------------------------------------ answers (section 2) */
+
+static int id_cmp(const void *a, const void *b)
+{
+	const struct keys_identity *const *x = a, *const *y = b;
+	return memcmp((*x)->id, (*y)->id, WIRE_IDLEN);
+}
+
+struct tx_wait {
+	struct node **ns;
+	size_t n;
+	uint64_t min_plain;          /* beacons sent on schedule (not answers), each */
+};
+
+/* Every node has sent its start-up beacons (the first and the burst of three). */
+static bool bursts_done(void *arg)
+{
+	struct tx_wait *w = arg;
+	for (size_t i = 0; i < w->n; i++) {
+		struct mesh_stats st = stats(w->ns[i]);
+		if (st.beacons_tx - st.beacons_answered < w->min_plain)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * A node that starts once the others' start-up bursts are over used to wait for their next
+ * periodic beacon when its ID is the lowest (it is the one to dial). Now every node that hears
+ * a new, lower node answers with an early beacon. With a 10 s beacon interval (and a 30 s
+ * fallback) nothing but an answer can link the late node within 3 s; the answer itself takes
+ * tens of milliseconds, so the bound is generous. A late node with the highest ID needs no
+ * answer: the others dial it as soon as they hear it, and nobody answers.
+ */
+static void test_late_starter(void)
+{
+	struct node nodes[4] = { 0 };
+	struct node *A = &nodes[0], *B = &nodes[1], *C = &nodes[2], *D = &nodes[3];
+	struct node *early[2] = { A, B }, *three[3] = { A, B, C }, *all[4] = { A, B, C, D };
+	struct keys_identity *ids[4];
+	struct opts o = defaults(MCAST_BASE + 11);
+	o.beacon_ms = 10000;
+	o.fallback_ms = 30000;
+	for (int i = 0; i < 4; i++) {
+		ids[i] = keys_identity_generate();
+		CHECK(ids[i] != NULL);
+		if (!ids[i])
+			return;
+	}
+	qsort(ids, 4, sizeof ids[0], id_cmp);
+	C->id = ids[0];     /* the lowest: dials everyone */
+	A->id = ids[1];
+	B->id = ids[2];
+	D->id = ids[3];     /* the highest: everyone dials it */
+
+	struct group_of_nodes g2 = { early, 2 }, g3 = { three, 3 }, g4 = { all, 4 };
+	struct tx_wait tw = { early, 2, 4 };
+	if (!node_start(A, "early-a", &o) || !node_start(B, "early-b", &o))
+		goto done;
+	CHECK(drive_until(early, 2, 5000, converged, &g2));
+	CHECK(drive_until(early, 2, 5000, bursts_done, &tw));
+	uint64_t a0 = stats(A).beacons_answered, b0 = stats(B).beacons_answered;
+
+	if (!node_start(C, "late-lowest", &o))
+		goto done;
+	CHECK(drive_until(three, 3, 3000, converged, &g3));
+	CHECK(stats(A).beacons_answered > a0);
+	CHECK(stats(B).beacons_answered > b0);
+	CHECK(stats(C).beacons_answered == 0);
+	CHECK(initiator_of(C, A->id->id) == 1 && initiator_of(C, B->id->id) == 1);
+
+	struct tx_wait tw3 = { three, 3, 4 };
+	CHECK(drive_until(three, 3, 5000, bursts_done, &tw3));
+	uint64_t a1 = stats(A).beacons_answered, b1 = stats(B).beacons_answered;
+	uint64_t c1 = stats(C).beacons_answered;
+	if (!node_start(D, "late-highest", &o))
+		goto done;
+	CHECK(drive_until(all, 4, 3000, converged, &g4));
+	CHECK(stats(A).beacons_answered == a1 && stats(B).beacons_answered == b1 &&
+	      stats(C).beacons_answered == c1 && stats(D).beacons_answered == 0);
+	CHECK(initiator_of(D, A->id->id) == 0 && initiator_of(D, C->id->id) == 0);
+	printf("  late starter: the lowest found through answers, the highest dialled at once\n");
+done:
+	for (int i = 0; i < 4; i++)
+		node_free(&nodes[i]);
+}
+
+struct brx_wait {
+	struct node *n;
+	uint64_t rx;
+};
+
+static bool beacons_reached(void *arg)
+{
+	struct brx_wait *w = arg;
+	return stats(w->n).beacons_rx >= w->rx;
+}
+
+/* Drives until n has sent no answer for 300 ms of its own ticks: a round that starts 300 ms
+ * after the last answer runs n's timers (an answer is never due later than 100 ms after the
+ * previous beacon), so an answer still owed would have gone out in it. */
+static void settle_answers(struct node **ns, size_t count, struct node *n)
+{
+	uint64_t last = stats(n).beacons_answered, since = now_ms();
+	uint64_t deadline = since + 5000;
+	while (now_ms() < deadline) {
+		uint64_t t = now_ms();
+		drive_round(ns, count, 5);
+		uint64_t a = stats(n).beacons_answered;
+		if (a != last) {
+			last = a;
+			since = t;
+		} else if (t - since >= 300) {
+			return;
+		}
+	}
+	CHECK(!"answers did not settle");
+}
+
+/* An identity whose ID is below (lower) or above the given one. */
+static struct keys_identity *identity_beside(const uint8_t id[WIRE_IDLEN], bool lower)
+{
+	for (int tries = 0; tries < 200; tries++) {
+		struct keys_identity *k = keys_identity_generate();
+		if (!k)
+			return NULL;
+		if ((memcmp(k->id, id, WIRE_IDLEN) < 0) == lower)
+			return k;
+		keys_identity_destroy(&k);
+	}
+	return NULL;
+}
+
+/*
+ * The hostile twin of the late starter. Beacons of new lower IDs (which are to dial us) are
+ * answered without being checked, and answers are rate-limited: one per 100 ms however many
+ * new nodes appear, forged or not. Replays and new higher IDs get no answer, and a higher ID's
+ * beacon is checked (a forged one is refused). A beacon that changes nothing is not checked,
+ * but neither does it move the node's counter: a forged one with a huge counter, same
+ * endpoint, cannot make the real next beacon look stale.
+ */
+static void test_answer_limits(void)
+{
+	enum { FLOOD = 60, FORGED = 20 };
+	struct node nodes[1] = { 0 };
+	struct node *L = &nodes[0], *ns[1] = { L };
+	struct keys_identity *flood[FLOOD] = { 0 }, *forged_lo[FORGED] = { 0 };
+	struct keys_identity *forged_hi[FORGED] = { 0 };
+	struct keys_identity *x = NULL, *hi = NULL;
+	uint16_t mport = MCAST_BASE + 12;
+	struct opts o = defaults(mport);
+	o.beacon_ms = 10000;
+	o.fallback_ms = 30000;
+	o.log_level = 0;
+	if (!node_start(L, "listener", &o))
+		goto done;
+	struct tx_wait tw = { ns, 1, 4 };
+	CHECK(drive_until(ns, 1, 5000, bursts_done, &tw));
+	for (int i = 0; i < FLOOD; i++)
+		CHECK((flood[i] = identity_beside(L->id->id, true)) != NULL);
+	for (int i = 0; i < FORGED; i++) {
+		CHECK((forged_lo[i] = identity_beside(L->id->id, true)) != NULL);
+		CHECK((forged_hi[i] = identity_beside(L->id->id, false)) != NULL);
+	}
+	x = identity_beside(L->id->id, false);
+	hi = identity_beside(L->id->id, false);
+	CHECK(x && hi);
+	if (!x || !hi)
+		goto done;
+
+	/* 60 new lower nodes at once: answered, at most once per 100 ms, and not checked (they
+	 * are to dial us; the handshake will authenticate them) */
+	struct mesh_stats s0 = stats(L);
+	uint64_t t0 = now_ms();
+	for (int i = 0; i < FLOOD && flood[i]; i++)
+		CHECK(send_beacon(mport, flood[i], "127.0.0.1", (uint16_t)(20000 + i), 1000));
+	struct brx_wait rw = { L, s0.beacons_rx + FLOOD };
+	CHECK(drive_until(ns, 1, 5000, beacons_reached, &rw));
+	settle_answers(ns, 1, L);
+	struct mesh_stats s1 = stats(L);
+	uint64_t elapsed = now_ms() - t0;
+	CHECK(s1.beacons_verified == s0.beacons_verified);
+	CHECK(s1.beacons_answered >= s0.beacons_answered + 1);
+	CHECK(s1.beacons_answered <= s0.beacons_answered + elapsed / 100 + 1);
+
+	/* replays of the same, forged signatures from new higher IDs, a new higher ID: no
+	 * answer; the higher IDs are checked, and the forgeries refused */
+	for (int i = 0; i < FLOOD && flood[i]; i++)
+		CHECK(send_beacon(mport, flood[i], "127.0.0.1", (uint16_t)(20000 + i), 1000));
+	for (int i = 0; i < FORGED && forged_hi[i]; i++)
+		CHECK(send_beacon_ex(mport, forged_hi[i], "127.0.0.1", 21000, 1000, 7, true));
+	CHECK(send_beacon(mport, hi, "127.0.0.1", 9, 1000));
+	rw.rx = s1.beacons_rx + FLOOD + FORGED + 1;
+	CHECK(drive_until(ns, 1, 5000, beacons_reached, &rw));
+	settle_answers(ns, 1, L);
+	struct mesh_stats s2 = stats(L);
+	CHECK(s2.beacons_answered == s1.beacons_answered);
+	CHECK(s2.beacons_verified == s1.beacons_verified + 1);   /* only the genuine higher ID */
+	CHECK(s2.beacons_foreign == s1.beacons_foreign + FORGED);
+
+	/* an unchanged beacon is skipped; a forged one, unchanged but for a huge counter, too,
+	 * and it leaves the counter alone: the real next beacon (new port) is taken, not stale */
+	CHECK(send_beacon(mport, x, "127.0.0.1", 4000, 5000));
+	CHECK(send_beacon(mport, x, "127.0.0.1", 4000, 5001));
+	CHECK(send_beacon_ex(mport, x, "127.0.0.1", 4000, 900000, 7, true));
+	CHECK(send_beacon(mport, x, "127.0.0.1", 4001, 5002));
+	CHECK(send_beacon(mport, x, "127.0.0.1", 4000, 5001));  /* a replay of an older one */
+	rw.rx = s2.beacons_rx + 5;
+	CHECK(drive_until(ns, 1, 5000, beacons_reached, &rw));
+	struct mesh_stats s3 = stats(L);
+	/* checked: the first, the new port, and the replay (its endpoint differs from the one
+	 * recorded, so it could change something) which is then found stale */
+	CHECK(s3.beacons_verified == s2.beacons_verified + 3);
+	CHECK(s3.beacons_stale == s2.beacons_stale + 1);
+	CHECK(s3.beacons_foreign == s2.beacons_foreign);        /* the forgery was never checked */
+
+	/* forged beacons of new lower IDs cost us what genuine ones do: at most one answer per
+	 * 100 ms, no signature check */
+	uint64_t t4 = now_ms();
+	for (int i = 0; i < FORGED && forged_lo[i]; i++)
+		CHECK(send_beacon_ex(mport, forged_lo[i], "127.0.0.1", 21000, 1000, 7, true));
+	rw.rx = s3.beacons_rx + FORGED;
+	CHECK(drive_until(ns, 1, 5000, beacons_reached, &rw));
+	settle_answers(ns, 1, L);
+	struct mesh_stats s4 = stats(L);
+	CHECK(s4.beacons_answered <= s3.beacons_answered + (now_ms() - t4) / 100 + 1);
+	CHECK(s4.beacons_verified == s3.beacons_verified && s4.beacons_foreign == s3.beacons_foreign);
+	printf("  answers: %llu for %d new nodes in %llu ms, none checked; none for replays or "
+	       "higher IDs\n", (unsigned long long)(s1.beacons_answered - s0.beacons_answered),
+	       FLOOD, (unsigned long long)elapsed);
+done:
+	for (int i = 0; i < FLOOD; i++)
+		keys_identity_destroy(&flood[i]);
+	for (int i = 0; i < FORGED; i++) {
+		keys_identity_destroy(&forged_lo[i]);
+		keys_identity_destroy(&forged_hi[i]);
+	}
+	keys_identity_destroy(&x);
+	keys_identity_destroy(&hi);
+	node_free(L);
+}
+
+struct check_wait {
+	struct node *n;
+	uint16_t mport;
+	const struct keys_identity *id;
+	uint64_t verified0, next_send, counter;
+};
+
+/* Keeps the fake lower node beaconing every 50 ms until the listener checks one of them. */
+static bool checked_one(void *arg)
+{
+	struct check_wait *w = arg;
+	if (stats(w->n).beacons_verified > w->verified0)
+		return true;
+	if (now_ms() >= w->next_send) {
+		(void)send_beacon(w->mport, w->id, "127.0.0.1", 4002, w->counter++);
+		w->next_send = now_ms() + 50;
+	}
+	return false;
+}
+
+/*
+ * A lower node that beacons but never dials (multicast reaches us but not it, say): its
+ * beacons are not checked until the fallback is due, counted from when it was first heard;
+ * then one is, and we dial it.
+ */
+static void test_fallback_checks_late(void)
+{
+	struct node nodes[1] = { 0 };
+	struct node *L = &nodes[0], *ns[1] = { L };
+	struct keys_identity *y = NULL;
+	uint16_t mport = MCAST_BASE + 13;
+	struct opts o = defaults(mport);
+	o.beacon_ms = 10000;
+	o.fallback_ms = 400;
+	o.log_level = 0;
+	if (!node_start(L, "listener", &o))
+		goto done;
+	y = identity_beside(L->id->id, true);
+	CHECK(y != NULL);
+	if (!y)
+		goto done;
+	struct check_wait w = { L, mport, y, stats(L).beacons_verified, 0, 1000 };
+	uint64_t t0 = now_ms();
+	CHECK(drive_until(ns, 1, 5000, checked_one, &w));
+	uint64_t waited = now_ms() - t0;
+	CHECK(waited >= 400);               /* not before the fallback */
+	CHECK(w.counter > 1000 + 3);        /* several went unchecked before that */
+	size_t all = 0, dealers = 0;
+	mesh_test_sessions(L->m, &all, &dealers);
+	CHECK(dealers == 1);                /* and then we dialled it */
+	printf("  fallback: a lower node that never dials is checked and dialled after %llu ms "
+	       "(fallback 400 ms), %llu of its beacons unchecked before\n",
+	       (unsigned long long)waited, (unsigned long long)(w.counter - 1001));
+done:
+	keys_identity_destroy(&y);
+	node_free(L);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -1376,6 +1713,9 @@ int main(void)
 		test_groups_during_handshake();
 		test_crossing_adversarial();
 		test_beacon_source();
+		test_late_starter();
+		test_answer_limits();
+		test_fallback_checks_late();
 		zmq_ctx_term(zctx);
 	}
 	free(items);

@@ -23,6 +23,7 @@
 #include <sodium.h>
 
 #include "keys.h"
+#include "secmem.h"
 #include "wire.h"
 
 #define PROTO_XX "Noise_XX_25519_ChaChaPoly_BLAKE2b"
@@ -44,6 +45,7 @@ struct party {
 static uint8_t prologue_a[128], prologue_b[128];
 static size_t prologue_len;
 static uint8_t psk_a[NOISE_PSKLEN], psk_b[NOISE_PSKLEN];
+static struct session_keymem km;    /* the pools a mesh would own */
 
 static void make_prologue(uint8_t out[128], const char *proto, uint8_t mesh_id_byte)
 {
@@ -94,6 +96,11 @@ struct hs_opts {
 	const uint8_t *iclaim, *rclaim; /* node_id each payload claims; NULL: its own */
 	const uint8_t *ipayload_raw, *rpayload_raw; /* replace a payload with raw bytes */
 	size_t ipayload_raw_len, rpayload_raw_len;
+	/* The initiator always takes its secrets from the pools (km) and is given its static
+	 * public key; the responder uses sodium_malloc and derives it, unless rpool. ipub
+	 * replaces the initiator's public key (a wrong one must fail cleanly). */
+	bool rpool;
+	const uint8_t *ipub;
 	/* Mutation hooks: called on a message before it is delivered (step 1, 2 or 3). */
 	void (*mutate)(int step, uint8_t *msg, size_t *len, void *arg);
 	void *mutate_arg;
@@ -105,8 +112,6 @@ static void hs_free(struct hs *h)
 	session_destroy(&h->r);
 }
 
-/* Where every test session's transport keys live, as a session table's pool would hold them. */
-static struct secpool *g_keys;
 
 /* Runs as far as the handshake goes; rc1..rc4 say how far. Stops at the first failure. */
 static void hs_run(struct hs *h, const struct party *ini, const struct party *rsp,
@@ -117,9 +122,11 @@ static void hs_run(struct hs *h, const struct party *ini, const struct party *rs
 	memset(h, 0, sizeof *h);
 	h->rc1 = h->rc2 = h->rc3 = h->rc4 = MESH_EINVAL;   /* "not reached" */
 	h->i = session_new(NOISE_INITIATOR, o->iprologue ? o->iprologue : prologue_a,
-	                   prologue_len, ini->k->x_sk, o->ipsk, g_keys, 1000);
+	                   prologue_len, ini->k->x_sk, o->ipub ? o->ipub : ini->k->x_pk, o->ipsk,
+	                   &km, 1000);
 	h->r = session_new(NOISE_RESPONDER, o->rprologue ? o->rprologue : prologue_a,
-	                   prologue_len, rsp->k->x_sk, o->rpsk, g_keys, 1000);
+	                   prologue_len, rsp->k->x_sk, o->rpool ? rsp->k->x_pk : NULL, o->rpsk,
+	                   o->rpool ? &km : NULL, 1000);
 	CHECK(h->i != NULL && h->r != NULL);
 	if (!h->i || !h->r)
 		return;
@@ -257,11 +264,8 @@ static void test_happy(void)
 	hs_run(&h2, &alice, &bob, &o);
 	check_complete(&h2, &alice, &bob);
 	CHECK(memcmp(h.i->hash, h2.i->hash, NOISE_HASHLEN) != 0);
-	/* both ends of both sessions keep their transport keys in the pool, one slot each */
-	CHECK(secpool_used(g_keys) == 4 && secpool_blocks(g_keys) == 1);
 	hs_free(&h);
 	hs_free(&h2);
-	CHECK(secpool_used(g_keys) == 0 && secpool_blocks(g_keys) == 0);
 
 	/* Roles swapped, and a party with no groups and the largest incarnation. */
 	hs_run(&h, &carol, &alice, &o);
@@ -271,6 +275,15 @@ static void test_happy(void)
 	check_complete(&h, &bob, &carol);
 	hs_free(&h);
 
+	/* Both ends on pools, and the pools empty again once the sessions are gone. */
+	o.rpool = true;
+	hs_run(&h, &alice, &bob, &o);
+	check_complete(&h, &alice, &bob);
+	CHECK(secmem_in_use(km.hs) == 0 && secmem_in_use(km.tx) == 2);
+	hs_free(&h);
+	CHECK(secmem_in_use(km.hs) == 0 && secmem_in_use(km.tx) == 0);
+	o.rpool = false;
+
 	/* XXpsk3 with the same psk on both ends. */
 	o.ipsk = o.rpsk = psk_a;
 	hs_run(&h, &alice, &bob, &o);
@@ -278,6 +291,22 @@ static void test_happy(void)
 	/* with psk, e also keys the cipher, so the empty payload gets a tag (Noise 9.2) */
 	CHECK(h.l1 == NOISE_DHLEN + NOISE_TAGLEN);
 	hs_free(&h);
+}
+
+/* The initiator was handed a static public key that is not its own (a caller's mistake): the
+ * responder, which checks message 3 against it, refuses; nothing crashes and the pools are
+ * given back. */
+static void test_wrong_static_pub(void)
+{
+	struct hs h;
+	struct hs_opts o = { 0 };
+	o.ipub = carol.k->x_pk;
+	o.rpool = true;
+	hs_run(&h, &alice, &bob, &o);
+	CHECK(h.rc1 == MESH_OK && h.rc2 == MESH_OK && h.rc3 == MESH_OK);
+	CHECK(h.rc4 == MESH_EAUTH && !h.r->authenticated && h.r->tx == NULL);
+	hs_free(&h);
+	CHECK(secmem_in_use(km.hs) == 0 && secmem_in_use(km.tx) == 0);
 }
 
 /* ------------------------------------------------------------------ hostile handshakes */
@@ -494,9 +523,9 @@ static void test_terminal(void)
 	hs_free(&h);
 
 	struct session *i = session_new(NOISE_INITIATOR, prologue_a, prologue_len, alice.k->x_sk,
-	                                NULL, g_keys, 0);
+	                                alice.k->x_pk, NULL, &km, 0);
 	struct session *r = session_new(NOISE_RESPONDER, prologue_a, prologue_len, bob.k->x_sk,
-	                                NULL, g_keys, 0);
+	                                NULL, NULL, NULL, 0);
 	uint8_t m1[MSGCAP], m2[MSGCAP], m3[MSGCAP], pl[1024], junk[MSGCAP];
 	size_t l1, l2, l3, pll;
 	CHECK(i && r);
@@ -530,9 +559,9 @@ static void test_wrong_state(void)
 	uint8_t m1[MSGCAP], m2[MSGCAP], m3[MSGCAP], pli[1024], plr[1024], out[MSGCAP];
 	size_t l1, l2, l3, lo, pli_len, plr_len;
 	struct session *i = session_new(NOISE_INITIATOR, prologue_a, prologue_len, alice.k->x_sk,
-	                                NULL, g_keys, 0);
+	                                alice.k->x_pk, NULL, &km, 0);
 	struct session *r = session_new(NOISE_RESPONDER, prologue_a, prologue_len, bob.k->x_sk,
-	                                NULL, g_keys, 0);
+	                                NULL, NULL, NULL, 0);
 	CHECK(i && r);
 	if (!i || !r)
 		goto done;
@@ -831,7 +860,7 @@ static void test_transport(void)
 static void test_reassembly_trim(void)
 {
 	struct session *s = session_new(NOISE_RESPONDER, prologue_a, prologue_len, bob.k->x_sk,
-	                                NULL, g_keys, 0);
+	                                NULL, NULL, NULL, 0);
 	CHECK(s != NULL);
 	if (!s)
 		return;
@@ -1079,10 +1108,10 @@ int main(void)
 	if (sodium_init() < 0)
 		return 1;
 	parties_init();
-	g_keys = secpool_new(sizeof(struct noise_transport));
-	CHECK(g_keys != NULL);
-	if (alice.k && bob.k && carol.k && g_keys) {
+	CHECK(session_keymem_init(&km) == MESH_OK);
+	if (alice.k && bob.k && carol.k && km.hs && km.tx) {
 		test_happy();
+		test_wrong_static_pub();
 		test_mismatch();
 		test_identity();
 		test_flip_truncate(NULL);
@@ -1093,10 +1122,11 @@ int main(void)
 		test_reassembly_trim();
 		test_table_1000();
 		test_table_model();
+		/* every session is gone, and so are its secrets */
+		CHECK(secmem_in_use(km.hs) == 0 && secmem_in_use(km.tx) == 0);
 	}
-	/* every session is gone, and with it every key slot */
-	CHECK(secpool_used(g_keys) == 0);
-	secpool_destroy(&g_keys);
+	session_keymem_free(&km);
+	session_keymem_free(&km);       /* twice is fine */
 	parties_free();
 	return testlib_done("test_session");
 }

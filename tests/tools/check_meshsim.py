@@ -107,6 +107,14 @@ def main():
         check(r.get("converged") is True and r.get("convergence_ms", -1) >= 0,
               "converged %r in %r ms" % (r.get("converged"), r.get("convergence_ms")))
         full = n * (n - 1)
+        conv = r.get("convergence_ms") or 0
+        cpu = r.get("cpu_to_converge_s")
+        check(isinstance(cpu, (int, float)) and cpu > 0, "cpu_to_converge_s is %r" % cpu)
+        for node in r.get("nodes") or []:
+            st, rd, fl = node.get("start_ms"), node.get("ready_ms"), node.get("full_ms")
+            check(isinstance(st, (int, float)) and isinstance(rd, (int, float)) and
+                  isinstance(fl, (int, float)) and 0 <= st <= rd <= fl <= conv + 1,
+                  "implausible start/ready/full times for %s: %s" % (node.get("name"), node))
         steps = [c for _, c in r.get("sessions_steps") or []]
         check(steps and max(steps) == full, "sessions never reached %d: %s" % (full, steps[-5:]))
         for key in ("losses", "duplicates", "order_violations", "misdeliveries",

@@ -1,0 +1,164 @@
+/*
+ * secmem: fixed-size slots carved from sodium_malloc'd chunks (see secmem.h for why).
+ *
+ * Invariants: slot is a multiple of ALIGN, so every slot of a chunk is aligned when the chunk
+ * is; a slot is either in use (used[] set) or on the free stack, never both; a free slot holds
+ * zeros. Under AddressSanitizer free slots are poisoned, so a use after secmem_free() is caught
+ * as it would be with sodium_free().
+ */
+#include "secmem.h"
+
+#include <assert.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SECMEM_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SECMEM_ASAN 1
+#endif
+#endif
+#ifdef SECMEM_ASAN
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define POISON(p, n) ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+#define ALIGN _Alignof(max_align_t)
+
+struct secmem {
+	size_t slot;                /* bytes per slot, a multiple of ALIGN */
+	uint8_t **chunks;
+	size_t nchunks, capchunks;
+	uint8_t *used;              /* one per slot: chunk c, slot i is used[c * SLOTS + i] */
+	void **stack;               /* free slots */
+	size_t nfree, capfree;
+	size_t in_use;
+};
+
+struct secmem *secmem_new(size_t slot_size)
+{
+	if (slot_size == 0 || slot_size > SECMEM_MAX_SLOT || sodium_init() < 0)
+		return NULL;
+	struct secmem *p = calloc(1, sizeof *p);
+	if (!p)
+		return NULL;
+	p->slot = (slot_size + ALIGN - 1) / ALIGN * ALIGN;
+	return p;
+}
+
+void secmem_destroy(struct secmem **pp)
+{
+	struct secmem *p = pp ? *pp : NULL;
+	if (!p)
+		return;
+	for (size_t c = 0; c < p->nchunks; c++) {
+		UNPOISON(p->chunks[c], p->slot * SECMEM_CHUNK_SLOTS);
+		sodium_free(p->chunks[c]);      /* wipes the chunk */
+	}
+	free(p->chunks);
+	free(p->used);
+	free(p->stack);
+	free(p);
+	*pp = NULL;
+}
+
+/* One more chunk, its slots pushed so that the lowest address comes out first. */
+static bool grow(struct secmem *p)
+{
+	size_t bytes = p->slot * SECMEM_CHUNK_SLOTS;
+	if (p->nchunks == p->capchunks) {
+		size_t ncap = p->capchunks ? p->capchunks * 2 : 4;
+		uint8_t **nc = realloc(p->chunks, ncap * sizeof *nc);
+		if (!nc)
+			return false;
+		p->chunks = nc;
+		uint8_t *nu = realloc(p->used, ncap * SECMEM_CHUNK_SLOTS);
+		if (!nu)
+			return false;
+		p->used = nu;
+		p->capchunks = ncap;
+	}
+	/* the stack must hold every slot of every chunk: all may be free at once */
+	if ((p->nchunks + 1) * SECMEM_CHUNK_SLOTS > p->capfree) {
+		size_t ncap = p->capchunks * SECMEM_CHUNK_SLOTS;
+		void **ns = realloc(p->stack, ncap * sizeof *ns);
+		if (!ns)
+			return false;
+		p->stack = ns;
+		p->capfree = ncap;
+	}
+	uint8_t *chunk = sodium_malloc(bytes);
+	if (!chunk)
+		return false;
+	/* sodium_malloc puts the region's end against its guard page, so the start is aligned
+	 * only because bytes is a multiple of ALIGN; check rather than trust it */
+	if ((uintptr_t)chunk % ALIGN != 0) {
+		sodium_free(chunk);
+		return false;
+	}
+	sodium_memzero(chunk, bytes);       /* sodium_malloc fills with garbage */
+	POISON(chunk, bytes);
+	memset(p->used + p->nchunks * SECMEM_CHUNK_SLOTS, 0, SECMEM_CHUNK_SLOTS);
+	p->chunks[p->nchunks++] = chunk;
+	for (size_t i = SECMEM_CHUNK_SLOTS; i-- > 0;)
+		p->stack[p->nfree++] = chunk + i * p->slot;
+	return true;
+}
+
+/* Index of slot in used[]; the slot must belong to the pool. */
+static size_t slot_index(const struct secmem *p, const void *slot)
+{
+	uintptr_t a = (uintptr_t)slot;
+	for (size_t c = 0; c < p->nchunks; c++) {
+		uintptr_t base = (uintptr_t)p->chunks[c];
+		if (a >= base && a - base < p->slot * SECMEM_CHUNK_SLOTS) {
+			assert((a - base) % p->slot == 0);
+			return c * SECMEM_CHUNK_SLOTS + (a - base) / p->slot;
+		}
+	}
+	assert(!"secmem_free: slot not from this pool");
+	return SIZE_MAX;
+}
+
+void *secmem_alloc(struct secmem *p)
+{
+	assert(p);
+	if (p->nfree == 0 && !grow(p))
+		return NULL;
+	void *s = p->stack[--p->nfree];
+	UNPOISON(s, p->slot);
+	p->used[slot_index(p, s)] = 1;
+	p->in_use++;
+	return s;                           /* free slots hold zeros */
+}
+
+void secmem_free(struct secmem *p, void *slot)
+{
+	if (!slot)
+		return;
+	assert(p);
+	size_t i = slot_index(p, slot);
+	if (i == SIZE_MAX)
+		return;
+	assert(p->used[i]);                 /* a double free is our own mistake */
+	sodium_memzero(slot, p->slot);
+	POISON(slot, p->slot);
+	p->used[i] = 0;
+	p->in_use--;
+	/* the stack has room for every slot of every chunk */
+	p->stack[p->nfree++] = slot;
+}
+
+size_t secmem_in_use(const struct secmem *p)
+{
+	return p ? p->in_use : 0;
+}
