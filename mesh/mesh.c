@@ -864,9 +864,22 @@ static void on_beacon(struct mesh *m, const struct wire_beacon_body *b, uint64_t
 		inet_ntop(AF_INET, b->ip, ipbuf, sizeof ipbuf);
 		logline(m, 3, "beacon: %s at %s:%u", fpr(b->node_id, fp), ipbuf, b->port);
 	}
+	/* A handshake we started towards the old endpoint (or the old incarnation: a node we
+	 * dialled when its link expired, which was restarting) can only time out; a verified
+	 * beacon says where the node is now, so dial there at once (protocol section 4). */
+	bool moved = p->beacon_incarnation != b->incarnation || memcmp(p->ip, b->ip, 4) != 0 ||
+	             p->port != b->port;
 	memcpy(p->ip, b->ip, 4);
 	p->port = b->port;
 	p->beacon_incarnation = b->incarnation;
+	if (moved && p->pending_sid) {
+		struct session *ps = session_table_get(&m->sessions, p->pending_sid);
+		if (ps && ps->state != SESSION_LIVE) {
+			logline(m, 3, "handshake with %s abandoned: its beacon names a new endpoint",
+			        p->name[0] ? p->name : "a peer");
+			close_session(m, ps, NULL, now);
+		}
+	}
 	maybe_connect(m, p, now);
 }
 
