@@ -1325,9 +1325,30 @@ static void on_fragment(struct mesh *m, struct session *s, struct peer *p,
 	if (s->rs_next < s->rs_count)
 		return;
 
-	/* whole: the reassembly buffer itself becomes the event's payload */
-	uint8_t *data = s->rs_buf ? s->rs_buf : malloc(1);
+	/* whole: the reassembly buffer itself becomes the event's payload, shrunk to the message
+	 * (in place: no copy), so that the event queue's byte budget counts what it holds */
+	uint8_t *data = s->rs_buf;
 	size_t len = s->rs_len;
+	if (data && s->rs_cap > len) {
+		uint8_t *shrunk = realloc(data, len ? len : 1);
+		if (!shrunk) {
+			shrunk = malloc(len ? len : 1);   /* an exact copy, then the big one wiped */
+			if (shrunk && len)
+				memcpy(shrunk, data, len);
+			if (shrunk) {
+				sodium_memzero(data, len);
+				free(data);
+			}
+		}
+		if (!shrunk) {
+			session_reassembly_reset(s);
+			return;
+		}
+		data = s->rs_buf = shrunk;
+		s->rs_cap = len ? len : 1;
+	}
+	if (!data)
+		data = malloc(1);
 	uint64_t id = s->rs_msg_id;
 	char group[WIRE_MAX_GROUP + 1];
 	memcpy(group, s->rs_group, sizeof group);
@@ -1633,6 +1654,7 @@ static const uint8_t *shout_plaintext(struct outmsg *om, const struct wire_msg *
 		if (!enc)
 			return NULL;
 		if (wire_msg_encode(msg, enc, need, &l) != MESH_OK) {
+			sodium_memzero(enc, need);
 			free(enc);
 			return NULL;
 		}
@@ -1756,8 +1778,13 @@ static enum mesh_err enqueue(struct mesh *m, struct peer *p, struct outmsg *om, 
 		int r = send_entry(m, s, &now_e, now);
 		if (r == 1)
 			return MESH_OK;
-		if (r < 0)
-			now_e.next_frag = 0;   /* the session is gone: the next one starts afresh */
+		if (r < 0) {
+			/* the session just closed (and reported the peer gone): so is this message */
+			if (!control)
+				emit(m, MESH_EV_DROPPED, p, om->kind == OUTMSG_SHOUT ? om->group : NULL,
+				     om->msg_id, NULL, 0, "peer left");
+			return MESH_ENOTFOUND;
+		}
 	}
 	/* control messages are tiny and must not be lost to a cap meant for payloads */
 	rc = peer_enqueue(p, om, if_member, now, control ? SIZE_MAX : m->cfg.queue_msgs,

@@ -729,6 +729,10 @@ static enum mesh_err enqueue_cmd(struct meshnode *n, struct cmd *c)
 		pthread_cond_wait(&n->cond, &n->lock);
 	if (!n->started || n->loop_done)
 		return MESH_ESTATE;
+	/* the ID is given here, after any wait and under the lock that orders the FIFO, so IDs
+	 * reach the loop in increasing order whatever the threads do */
+	if (c->om)
+		c->om->msg_id = ++n->next_msg_id;
 	c->next = NULL;
 	if (n->cq_tail)
 		n->cq_tail->next = c;
@@ -784,6 +788,9 @@ static void handle_wake(struct meshnode *n)
 			free_cmd(c);
 			continue;
 		}
+		/* the message's references are counted on this thread only: drop ours here, not on
+		 * the waiter's thread, while the mesh may hold another in a peer's queue */
+		outmsg_unref(&c->om);
 		/* a waiter frees c as soon as it sees done: set it under the lock, last */
 		pthread_mutex_lock(&n->lock);
 		c->done = true;
@@ -1006,10 +1013,9 @@ static enum mesh_err send_cmd(struct meshnode *n, enum cmd_kind kind, const char
 		return MESH_ENOMEM;
 	}
 	pthread_mutex_lock(&n->lock);
-	/* IDs are given in FIFO order, under the lock that orders the FIFO */
-	uint64_t id = c->om->msg_id = ++n->next_msg_id;
 	c->async = kind == CMD_SHOUT || present_has(n, c->peer);
 	enum mesh_err rc = enqueue_cmd(n, c);
+	uint64_t id = c->om->msg_id;   /* still ours: the loop needs the lock to take c */
 	if (rc == MESH_OK && c->async) {
 		pthread_mutex_unlock(&n->lock);   /* the loop owns c now */
 	} else {
@@ -1104,6 +1110,8 @@ enum mesh_err meshnode_stats(struct meshnode *n, struct meshnode_stats *out)
 enum mesh_err meshnode_test_relink(struct meshnode *n, const uint8_t peer[MESHNODE_IDLEN])
 {
 	struct cmd c = { .kind = CMD_RELINK };
+	if (!peer)
+		return MESH_EINVAL;
 	memcpy(c.peer, peer, MESHNODE_IDLEN);
 	return call(n, &c);
 }
