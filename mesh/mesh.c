@@ -317,32 +317,40 @@ static enum mesh_err unstall(struct mesh *m, struct session *s)
 	return MESH_OK;
 }
 
-/* Seals one message and sends it. MESH_ELIMIT means nothing was sealed (the session is
- * stalled; try later). A frame that meets a full socket after sealing is kept. */
-static enum mesh_err send_msg(struct mesh *m, struct session *s, const struct wire_msg *msg,
-                              uint64_t now)
+/* Seals encoded plaintext straight into the zmq message that carries it (no copy of the
+ * ciphertext) and sends it. MESH_ELIMIT means nothing was sealed (the session is stalled;
+ * try later). A frame that meets a full socket after sealing is kept. */
+static enum mesh_err send_plain(struct mesh *m, struct session *s, const uint8_t *pt,
+                                size_t len, uint64_t now)
 {
-	size_t len, flen;
+	size_t flen;
 	zmq_msg_t zm;
 	enum mesh_err rc = unstall(m, s);
 	if (rc != MESH_OK)
 		return rc;
-	if ((rc = wire_msg_encode(msg, m->mbuf, sizeof m->mbuf, &len)) != MESH_OK)
-		return rc;
-	/* sealed straight into the message zmq sends: no copy of the ciphertext */
 	size_t want = session_sealed_len(s, len);
-	if (zmq_msg_init_size(&zm, want ? want : 1) != 0) {
-		sodium_memzero(m->mbuf, len);
+	if (zmq_msg_init_size(&zm, want ? want : 1) != 0)
 		return MESH_ENOMEM;
-	}
-	rc = session_seal(s, m->mbuf, len, zmq_msg_data(&zm), want, &flen);
-	sodium_memzero(m->mbuf, len);
+	rc = session_seal(s, pt, len, zmq_msg_data(&zm), want, &flen);
 	if (rc != MESH_OK) {
 		zmq_msg_close(&zm);
 		return rc;
 	}
 	s->last_tx_ms = now;
 	return send_zmsg(m, s, &zm);
+}
+
+/* Encodes one message and sends it as send_plain() does. */
+static enum mesh_err send_msg(struct mesh *m, struct session *s, const struct wire_msg *msg,
+                              uint64_t now)
+{
+	size_t len;
+	enum mesh_err rc = wire_msg_encode(msg, m->mbuf, sizeof m->mbuf, &len);
+	if (rc != MESH_OK)
+		return rc;
+	rc = send_plain(m, s, m->mbuf, len, now);
+	sodium_memzero(m->mbuf, len);
+	return rc;
 }
 
 static enum mesh_err send_simple(struct mesh *m, struct session *s, uint64_t type,
@@ -1663,27 +1671,6 @@ static const uint8_t *shout_plaintext(struct outmsg *om, const struct wire_msg *
 	}
 	*len = om->enc_len;
 	return om->enc;
-}
-
-/* Seals and sends encoded plaintext on s; as send_msg() after its encoding. */
-static enum mesh_err send_plain(struct mesh *m, struct session *s, const uint8_t *pt,
-                                size_t len, uint64_t now)
-{
-	size_t flen;
-	zmq_msg_t zm;
-	enum mesh_err rc = unstall(m, s);
-	if (rc != MESH_OK)
-		return rc;
-	size_t want = session_sealed_len(s, len);
-	if (zmq_msg_init_size(&zm, want ? want : 1) != 0)
-		return MESH_ENOMEM;
-	rc = session_seal(s, pt, len, zmq_msg_data(&zm), want, &flen);
-	if (rc != MESH_OK) {
-		zmq_msg_close(&zm);
-		return rc;
-	}
-	s->last_tx_ms = now;
-	return send_zmsg(m, s, &zm);
 }
 
 /* Sends what is left of queue entry e on s: 1 when all of it is sent, 0 when the socket is
