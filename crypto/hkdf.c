@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * hkdf: HMAC-BLAKE2b-512 (RFC 2104 with a 128-byte block) and the Noise HKDF (spec section 4.3).
  *

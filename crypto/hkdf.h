@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * hkdf: HMAC (RFC 2104) over unkeyed BLAKE2b-512 with a 128-byte block, and the Noise HKDF
  * (spec section 4.3) built on it. libsodium has no HMAC-BLAKE2b, and keyed BLAKE2b is a

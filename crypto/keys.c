@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * keys: the node identity (one Ed25519 key pair), its X25519 form for Noise, and the two strings
  * people compare: the fingerprint of a node ID and the SAS of a handshake (docs/crypto.md).

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * keys: a node's identity and what people compare. One Ed25519 key pair per node: its public
  * key is the node ID (signs beacons), and its X25519 form is the Noise static key, so a peer's

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * noise: Noise Protocol Framework revision 34, Noise_*_25519_ChaChaPoly_BLAKE2b only.
  *

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * noise: the Noise Protocol Framework (revision 34) for DH 25519, cipher ChaChaPoly and hash
  * BLAKE2b, on libsodium primitives. The handshake is an interpreter over pattern tables (tokens

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * secmem: fixed-size slots carved from sodium_malloc'd chunks (see secmem.h for why).
  *

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * secmem: many small secrets of one size in locked, guarded memory, without system calls for
  * each. sodium_malloc() maps a fresh region with guard pages and locks it for every allocation

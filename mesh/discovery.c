@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * discovery: one UDP socket bound to the multicast group and port, joined on one interface.
  * Several nodes on one host share the port (SO_REUSEADDR/SO_REUSEPORT), which is what lets

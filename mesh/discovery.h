@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * discovery: UDP multicast beacons (docs/protocol.md section 2). Opens the multicast socket on
  * one interface, builds signed (and, with a mesh key, sealed) beacons, and turns received

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /* group: sorted array of owned names; binary search keeps membership checks cheap on the
  * shout fan-out path. */
 #include "group.h"

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * group: a sorted set of group names (docs/protocol.md section 6). Names are 1..GROUP_MAX_NAME
  * bytes of UTF-8, compared bytewise; a set holds at most GROUP_MAX_GROUPS. Used for our own

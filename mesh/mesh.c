@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * mesh: ties discovery, sessions, peers and groups into the protocol of docs/protocol.md.
  *

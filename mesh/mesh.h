@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * mesh: the protocol engine of one node. It owns the ROUTER socket, the DEALER socket of each
  * session it initiated, the discovery socket and every table, and it knows how to handle each

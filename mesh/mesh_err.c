@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 #include "mesh_err.h"
 
 const char *mesh_strerror(enum mesh_err e)

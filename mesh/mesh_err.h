@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /* mesh_err: the error codes of mesh/ and node/ (STYLE.md, "Errors"). */
 #ifndef MESH_MESH_ERR_H
 #define MESH_MESH_ERR_H

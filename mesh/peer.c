@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /* peer: a chained hash table keyed by node ID (public keys spread evenly, so their first bytes
  * are the hash), and the per-peer FIFO send queue. */
 #include "peer.h"

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * peer: what we know of another node ID, whether or not a session is up: its beacon (where to
  * connect, last counter), its live and pending sessions, its groups, the delivery state that

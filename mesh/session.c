@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * session: Noise XX (or XXpsk3) handshake steps and the explicit-counter transport of one link,
  * plus the session table. Every handshake step either completes every check or leaves the

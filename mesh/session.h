@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * session: one end of one Noise XX link (docs/protocol.md sections 3 and 4) and the table that
  * finds it by our session ID in O(1). A session knows nothing of sockets: the mesh engine hands

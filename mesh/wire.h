@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * wire: the msgpack encoding of everything meshnode sends (docs/protocol.md, sections 2, 3
  * and 6). Decoding is strict and happens in two steps: wire_check() walks the raw bytes first

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * json: output-side JSON helpers for the meshnode program, and the terminal-safe form of the
  * same untrusted text (see json.h for the invariants).

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * json: just enough JSON for the meshnode program's output (docs/usage.md, "JSON output"): a
  * growable byte buffer, string escaping that turns any bytes into valid JSON, and RFC 4648

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * keyfile: the identity and mesh-key files (layouts in docs/crypto.md).
  *

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * keyfile: the identity and mesh-key files on disk. The identity file holds the Ed25519 seed
  * in a fixed binary layout (docs/crypto.md) with a checksum; it is created on first use,

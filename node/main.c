@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * main: the meshnode program, a thin front end over the embeddable node (meshnode.h). It reads
  * command lines from stdin and prints node events, either as JSON lines for programs (--json)

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * meshnode: the embeddable node. One loop thread owns the mesh engine and every socket; the
  * API talks to it through a FIFO of commands, and the loop hands events back through a queue

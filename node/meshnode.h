@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * meshnode.h: the embeddable meshnode. A node discovers its peers on the LAN by UDP multicast,
  * holds one Noise XX authenticated, encrypted link to each, and carries group broadcasts

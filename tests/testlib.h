@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /* testlib: the few helpers every unit test shares. A test that checks nothing is a defect, so
  * every test ends with testlib_done(), which fails when no check ran. */
 #ifndef MESH_TESTS_TESTLIB_H

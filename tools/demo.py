@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE)
 """The README's demo: a small mesh on this machine, inside its own network namespace.
 
 Starts three real meshnode processes (alice, bob, carol) on the loopback interface of a

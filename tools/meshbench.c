@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * meshbench: the messenger's speed and memory, side by side with the limits of this machine,
  * measured in one run (docs/performance.md).

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * meshbench_limits: the ceilings meshbench compares the messenger with (see meshbench_limits.h).
  *

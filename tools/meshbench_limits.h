@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * meshbench_limits: what the machine allows, measured in the same run as the messenger so that
  * meshbench can print the two side by side. Two kinds of ceiling:

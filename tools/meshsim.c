@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * meshsim: starts many meshnode nodes on this machine, drives a scenario (converge, broadcast,
  * whisper, churn, partition), checks the mesh's invariants and reports what happened, with

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * meshsim.h: what meshsim's core (meshsim.c) shares with its two node backends: real
  * `meshnode --json` processes (meshsim_proc.c) and node objects in this process

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * meshsim_inproc: nodes as struct meshnode objects in this process, through the public API of
  * node/meshnode.h (meshnode_new/start/join/shout/whisper/next_event), the same one any

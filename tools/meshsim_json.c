@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * meshsim_json: a strict reader for meshnode's flat JSON lines (see meshsim_json.h). All reads
  * go through a cursor that cannot run past the end and remembers that it failed, so one check

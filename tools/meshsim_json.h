@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * meshsim_json: reads the flat JSON objects that `meshnode --json` prints, one per line
  * (docs/usage.md, "JSON output"). Only top-level members are decoded: strings (with every JSON

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * meshsim_net: namespaces, veths, bridge, loss (see meshsim_net.h). Links are set up with the
  * `ip` program of iproute2 and loss with `nft`, the same commands a person would type, so a

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * meshsim_net: the private network meshsim runs its nodes in. meshsim never uses the network
  * it was started in: meshsim_net_isolate() moves the whole process into a new network and mount

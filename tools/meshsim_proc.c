@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * meshsim_proc: nodes as real `meshnode --json` processes, driven through pipes exactly as a
  * script would drive them (docs/usage.md): commands are written to stdin, the JSON lines on

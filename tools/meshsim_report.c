@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * meshsim_report: the summary table, the JSON report and the SVG picture of one run (see
  * meshsim_report.h). The SVG is written by hand: two charts with axes, ticks and labels that any

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * meshsim_report: what a run found, and the three ways meshsim shows it: the summary table on
  * stdout, the JSON report (--json, schema in docs/meshsim.md) and the SVG picture (--plot). The

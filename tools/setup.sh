@@ -1,4 +1,5 @@
 #!/bin/sh
+# Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE)
 # tools/setup.sh: everything a fresh Debian 12 machine needs, then a build in ./build.
 # Run as root (it installs packages with apt-get); safe to run again.
 #   MESH_WERROR=ON   treat warnings as errors (CI sets it)

@@ -1,4 +1,5 @@
 #!/bin/sh
+# Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE)
 # tools/test.sh [BUILD_DIR]: runs the whole suite with ctest, then lists what each test
 # checked: its own closing line (the Noise vector counts, check counts, passed/failed).
 # Networked tests create their own private network namespaces; run as root.

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * test_hkdf: HMAC-BLAKE2b and the Noise HKDF against answers computed independently with
  * Python's hmac module (RFC 2104, BLAKE2b-512, 128-byte block) and the spec 4.3 definition.

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /* test_keys: crypto/keys.c. Known answers come from RFC 8032 (test 1) and from the derivations in
  * docs/crypto.md, recomputed independently; every happy check has a hostile twin (flipped bits,
  * malformed hex). Nothing secret is printed: a failing check shows only its expression. */

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * test_noise: crypto/noise.c against the official cacophony vectors (every
  * *_25519_ChaChaPoly_BLAKE2b vector whose pattern the tables know, in both roles, byte for byte),

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * test_secmem: crypto/secmem.c. Slots are distinct, aligned, zeroed when handed out, do not
  * overlap (filling one leaves every other intact), are wiped when given back and reused; the

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * fuzz_wire: every decoder of mesh/wire.c on the same input (docs/protocol.md, sections 2, 3,
  * 3.1, 3.2 and 6). An input that decodes must satisfy the decoder's invariants, re-encode, and

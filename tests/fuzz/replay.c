@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * replay: drives any libFuzzer target without libFuzzer, so that every ctest run exercises it
  * (ASan/UBSan included when the build has them). Link it with one target, which provides

@@ -1,3 +1,4 @@
+# Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE)
 """meshtest: the harness for meshnode integration tests (Python 3 standard library only).
 
 Every test script runs as `netns-run python3 test_x.py [MESHNODE]`: netns-run puts it in a

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE)
 """What an eavesdropper on the LAN sees: capture every packet on lo (inside the private
 namespace) while two nodes discover each other, shout and whisper, then check that no name,
 group, payload (or mesh key) appears anywhere in the capture file.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE)
 """Discovery, sessions and liveness between real meshnode processes on lo.
 
 Run: tests/integration/netns-run python3 test_discovery.py [MESHNODE]

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE)
 """docs/example.c, the embedding example, against a real --json meshnode.
 
 The example takes no port option, so both it and the peer use the default discovery group

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE)
 """meshnode's interactive mode (editline on a terminal), driven through a real pty.
 
 The interactive node ("alice") runs on a pane of a private tmux server (its own socket in the

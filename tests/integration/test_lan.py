@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE)
 """Nodes on a small LAN: three network namespaces joined by veth pairs to a bridge (all
 inside the private namespace netns-run made), one node per namespace, each on its own
 address. This exercises multicast and TCP between hosts instead of over one loopback.

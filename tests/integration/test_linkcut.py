@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE)
 """A link whose TCP connection is cut recovers, visibly.
 
 The connection of a live session is destroyed under both nodes (ss -K, inside this test's

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE)
 """Closed meshes: nodes with a mesh key talk only to nodes with the same key; key files are
 checked before use.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE)
 """Groups, shouts and whispers between real nodes: delivery to exactly the members, once and
 in order; large payloads and the payload limit; messages sent the moment a session comes up;
 and a stalled peer that must not hold up the others.

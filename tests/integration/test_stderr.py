@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE)
 """A meshnode whose stderr nobody drains must not stall its node.
 
 The node's log lines travel through a pipe to the program's main loop, so a full stderr can

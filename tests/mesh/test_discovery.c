@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * test_discovery: mesh/discovery.c against docs/protocol.md section 2, on loopback inside a
  * private network namespace (run only through tests/integration/netns-run).

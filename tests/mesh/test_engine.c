@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * test_engine: mesh/mesh.c, several engines in one process on loopback inside a private network
  * namespace (run only through tests/integration/netns-run), driven by a small loop of our own:

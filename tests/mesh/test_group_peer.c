@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * test_group_peer: mesh/group.c and mesh/peer.c (docs/protocol.md sections 4 to 6).
  *

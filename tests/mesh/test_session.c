@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * test_session: mesh/session.c against docs/protocol.md sections 3.1, 3.2 and 4, with no socket:
  * every Noise XX (and XXpsk3) handshake runs in memory between an initiator and a responder

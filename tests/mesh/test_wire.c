@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * test_wire: mesh/wire.c against docs/protocol.md sections 2, 3, 3.1, 3.2 and 6.
  *

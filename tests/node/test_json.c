@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * test_json: the JSON escaper and base64 encoder that meshnode's --json output relies on.
  * Escaping is checked against exact expected strings, then hostile inputs (every 1- and 2-byte

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /* test_keyfile: node/keyfile.c against real files in a private temp directory. The happy paths
  * (create, load, no overwrite, 0700/0600) each face their hostile twins: loose permissions,
  * every truncation, every flipped byte, oversize, symlink, directory, FIFO, foreign owner. Every

@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * Two embedded nodes in one process, on loopback inside the private network namespace that
  * tests/integration/netns-run creates: discovery, one session per pair, the same SAS on both

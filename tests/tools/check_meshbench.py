@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE)
 """check_meshbench.py MESHBENCH MESHSIM: runs `meshbench --quick --json` and checks that the
 benchmark works: exit status 0 (every message of every part arrived intact and in order),
 every figure of every part present with a plausible value, and every comparison carrying its

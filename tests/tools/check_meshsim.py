@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE)
 """check_meshsim: runs meshsim once and checks its exit status and JSON report.
 
     check_meshsim.py --expect ok|drop|duplicate|usage -- MESHSIM [ARGS...]

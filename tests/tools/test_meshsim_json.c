@@ -1,3 +1,4 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * test_meshsim_json: meshsim's reader for meshnode's JSON lines. Every event shape of
  * docs/usage.md must decode to the right members (escapes, surrogate pairs, big IDs, nested
