@@ -7,20 +7,23 @@
  *
  *     example IFACE GROUP [COUNT]
  *
- * It stops after COUNT shouts (default: never). Run it inside a network namespace on a
+ * It stops after COUNT shouts (default: never). It is also valid C++: tests/install builds it
+ * both ways against an installed copy of the library. Run it inside a network namespace on a
  * machine whose real network must not be used: unshare --net sh -c 'ip link set lo up; ...'
+ *
+ *     cc example.c $(pkg-config --cflags --libs meshnode) -o example
  */
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "meshnode.h"
+#include <meshnode/meshnode.h>
 
 /* Payloads and names come from the network: never send their raw bytes to a terminal. */
 static void print_safe(const void *data, size_t len)
 {
-	const unsigned char *p = data;
+	const unsigned char *p = (const unsigned char *)data;
 	for (size_t i = 0; i < len; i++)
 		if (p[i] >= 0x20 && p[i] < 0x7f)
 			putchar(p[i]);
@@ -56,7 +59,9 @@ int main(int argc, char **argv)
 	printf("example %s listening, in group %s\n", meshnode_id_hex(node), argv[2]);
 	fflush(stdout);
 
-	struct pollfd pfd = { .fd = meshnode_event_fd(node), .events = POLLIN };
+	struct pollfd pfd;
+	pfd.fd = meshnode_event_fd(node);
+	pfd.events = POLLIN;
 	long shouts = 0;
 	while (want < 0 || shouts < want) {
 		if (poll(&pfd, 1, -1) < 0)

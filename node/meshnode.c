@@ -16,6 +16,9 @@
  * holds it while it runs mesh code.
  */
 #include "meshnode.h"
+#ifdef MESH_TEST_HOOKS
+#include "meshnode_testhooks.h"
+#endif
 
 #include <arpa/inet.h>
 #include <errno.h>

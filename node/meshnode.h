@@ -22,18 +22,35 @@
  * If the loop ever fails, an ERROR event says so and the node stops: meshnode_next_event()
  * then returns NULL while the fd stays readable.
  *
- * Errors are enum mesh_err values (mesh_err.h); meshnode_strerror() gives the text.
+ * Errors are enum mesh_err values (mesh/mesh_err.h in the source tree, copied into the installed
+ * header); meshnode_strerror() gives the text.
  *
- * Typical use:
+ * Installed, this header is <meshnode/meshnode.h>, self-contained (the build copies enum
+ * mesh_err into it from mesh/mesh_err.h); link with `pkg-config --cflags --libs meshnode` or,
+ * in CMake, find_package(meshnode) and the target meshnode::meshnode. The man page is
+ * meshnode(3).
+ *
+ * Typical use (tests/install compiles these lines, as C and as C++, so they cannot rot):
+ *     char err[256];
  *     struct meshnode_config cfg;
  *     meshnode_config_init(&cfg);
- *     cfg.name = "alice"; cfg.iface = "eth0";
+ *     cfg.name = "alice";
+ *     cfg.iface = "eth0";
  *     struct meshnode *n = meshnode_new(&cfg, err, sizeof err);
- *     meshnode_start(n);
+ *     if (!n || meshnode_start(n, err, sizeof err) != MESH_OK) {
+ *         fprintf(stderr, "meshnode: %s\n", err);
+ *         meshnode_destroy(&n);
+ *         return 1;
+ *     }
  *     meshnode_join(n, "chat");
+ *     meshnode_shout(n, "chat", "hello", 5, NULL);
  *     struct meshnode_event *ev;
- *     while ((ev = meshnode_next_event(n, -1))) { ...; meshnode_event_destroy(&ev); }
- *     meshnode_destroy(&n);   (stops, says BYE to every peer, wipes keys)
+ *     while ((ev = meshnode_next_event(n, -1))) {
+ *         if (ev->type == MESHNODE_EV_SHOUT)
+ *             printf("%s: %.*s\n", ev->name, (int)ev->len, (const char *)ev->data);
+ *         meshnode_event_destroy(&ev);
+ *     }
+ *     meshnode_destroy(&n);   // stops, says BYE to every peer, wipes keys
  */
 #ifndef MESHNODE_H
 #define MESHNODE_H
@@ -43,6 +60,10 @@
 #include <stdint.h>
 
 #include "mesh_err.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 #define MESHNODE_IDLEN 32
 #define MESHNODE_HEXID_LEN 65          /* 64 hex digits + NUL */
@@ -194,11 +215,10 @@ int meshnode_event_fd(const struct meshnode *n);
 
 const char *meshnode_event_name(enum meshnode_event_type t);  /* "enter", "exit", ... */
 
-#ifdef MESH_TEST_HOOKS
-/* Test-hooks build only (mn_node_testhooks): says BYE to peer and starts a new handshake with
- * it at once; meshbench uses it to count handshakes per second between running nodes. */
-enum mesh_err meshnode_test_relink(struct meshnode *n, const uint8_t peer[MESHNODE_IDLEN]);
-#endif
 const char *meshnode_strerror(enum mesh_err e);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

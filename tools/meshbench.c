@@ -41,7 +41,7 @@
 #include <zmq.h>
 
 #include "meshbench_limits.h"
-#include "meshnode.h"
+#include "meshnode_testhooks.h"
 
 #define MAX_RUNS 15
 #define MAX_FIGS 96

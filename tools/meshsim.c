@@ -1821,7 +1821,8 @@ static void usage(FILE *f)
 "  --churn-kills K        churn: kill/restart cycles (default 3)\n"
 "  --json FILE            write the whole report as JSON (docs/meshsim.md)\n"
 "  --plot FILE.svg        write an SVG picture: sessions over time, latency CDF\n"
-"  --meshnode PATH        the meshnode program (default: ../node/meshnode next to meshsim)\n"
+"  --meshnode PATH        the meshnode program (default: meshnode beside meshsim, else\n"
+"                         ../node/meshnode as in the build tree)\n"
 "  --beacon-interval MS, --heartbeat MS, --evasive MS, --expired MS\n"
 "                         node timers (defaults 500, 500, 1500, 4000 for N <= 16, scaled\n"
 "                         up by N/16 beyond that so that CPU stays sane; see the report)\n"
@@ -2153,7 +2154,10 @@ static int find_meshnode(const struct meshsim_opts *o, char *out, size_t cap)
 		char *slash = strrchr(self, '/');
 		if (slash)
 			*slash = 0;
-		int w = snprintf(out, cap, "%s/../node/meshnode", self);
+		/* installed: meshnode beside meshsim in bin/; in the build tree: ../node/meshnode */
+		int w = snprintf(out, cap, "%s/meshnode", self);
+		if (w >= 0 && (size_t)w < cap && access(out, X_OK) != 0)
+			w = snprintf(out, cap, "%s/../node/meshnode", self);
 		if (w < 0 || (size_t)w >= cap) {
 			fprintf(stderr, "meshsim: path of meshnode too long; use --meshnode\n");
 			return -1;

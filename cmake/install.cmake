@@ -1,0 +1,66 @@
+# Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE)
+# What `cmake --install` (and `make install`) puts where, and the packages CPack makes from it:
+#   bin/meshnode, bin/meshsim, bin/meshbench          (with MESHNODE_BUILD_TOOLS)
+#   lib/libmeshnode.so.0 (SONAME), .so.0.x.y, .so; lib/libmeshnode.a
+#   include/meshnode/meshnode.h                        (self-contained, extern "C")
+#   lib/pkgconfig/meshnode.pc                          (relocatable: paths from ${pcfiledir})
+#   lib/cmake/meshnode/                                (find_package(meshnode): meshnode::meshnode,
+#                                                       meshnode::meshnode_static)
+#   share/doc/meshnode/                                (README, LICENSE, docs, example.c)
+# tests/install checks this list, the exported symbols, and programs built against it.
+include(CMakePackageConfigHelpers)
+
+set(MESHNODE_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/meshnode)
+
+if(MESHNODE_BUILD_TOOLS)
+  install(TARGETS meshnode meshsim meshbench RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+endif()
+
+install(TARGETS meshnode_shared meshnode_static EXPORT meshnodeTargets
+        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+install(FILES ${MESHNODE_PUBLIC_INCLUDE}/meshnode/meshnode.h
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/meshnode)
+
+# pkg-config: the prefix is found from where the .pc file lies, so the same file works in
+# /usr, /usr/local, a DESTDIR or an extracted package.
+file(RELATIVE_PATH MESHNODE_PC_TO_PREFIX
+     /prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig /prefix)
+configure_file(cmake/meshnode.pc.in ${PROJECT_BINARY_DIR}/meshnode.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/meshnode.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+
+install(EXPORT meshnodeTargets NAMESPACE meshnode:: DESTINATION ${MESHNODE_CMAKEDIR})
+configure_package_config_file(cmake/meshnodeConfig.cmake.in
+                              ${PROJECT_BINARY_DIR}/meshnodeConfig.cmake
+                              INSTALL_DESTINATION ${MESHNODE_CMAKEDIR})
+# 0.x: a new minor version may change the API, so only the same minor is compatible.
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/meshnodeConfigVersion.cmake
+                                 COMPATIBILITY SameMinorVersion)
+install(FILES ${PROJECT_BINARY_DIR}/meshnodeConfig.cmake
+        ${PROJECT_BINARY_DIR}/meshnodeConfigVersion.cmake DESTINATION ${MESHNODE_CMAKEDIR})
+
+install(FILES README.md LICENSE docs/protocol.md docs/crypto.md docs/usage.md docs/meshsim.md
+        docs/performance.md docs/example.c DESTINATION ${CMAKE_INSTALL_DOCDIR})
+
+# ---- packages: cpack -G DEB (or TGZ) in the build directory ------------------------------
+set(CPACK_PACKAGE_NAME meshnode)
+set(CPACK_PACKAGE_VENDOR "The meshnode authors")
+set(CPACK_PACKAGE_CONTACT "The meshnode authors <meshnode@localhost>")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "${PROJECT_DESCRIPTION}")
+set(CPACK_PACKAGE_DESCRIPTION
+    "meshnode finds its peers on the LAN by signed UDP multicast beacons, holds one Noise XX
+authenticated, encrypted link to each over ZeroMQ, and carries group broadcasts and direct
+messages. This package has the meshnode chat and JSON-lines program, meshsim and meshbench,
+and the embeddable library libmeshnode with its header, pkg-config file and CMake package.")
+set(CPACK_RESOURCE_FILE_LICENSE ${PROJECT_SOURCE_DIR}/LICENSE)
+set(CPACK_GENERATOR DEB TGZ)        # the .deb installs under /usr, its generator's default
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_PACKAGE_SECTION net)
+# dpkg-shlibdeps (dpkg-dev) names the exact libsodium, libzmq, libmsgpackc and libedit
+# packages the binaries were linked against.
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
+# The source package: what a machine without git can unpack and build.
+set(CPACK_SOURCE_GENERATOR TGZ)
+set(CPACK_SOURCE_IGNORE_FILES "/\\\\.git/" "/build[^/]*/" "\\\\.swp$" "/__pycache__/")
+include(CPack)

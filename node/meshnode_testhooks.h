@@ -1,0 +1,17 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
+/* meshnode_testhooks: what only the test-hooks build of the node (mn_node_testhooks) has. Not
+ * installed and not in libmeshnode: a program that includes it must link mn_node_testhooks. */
+#ifndef MESHNODE_TESTHOOKS_H
+#define MESHNODE_TESTHOOKS_H
+
+#include "meshnode.h"
+
+#ifndef MESH_TEST_HOOKS
+#error "meshnode_testhooks.h is for the test-hooks build only (link mn_node_testhooks)"
+#endif
+
+/* Says BYE to peer and starts a new handshake with it at once; meshbench uses it to count
+ * handshakes per second between running nodes. */
+enum mesh_err meshnode_test_relink(struct meshnode *n, const uint8_t peer[MESHNODE_IDLEN]);
+
+#endif
