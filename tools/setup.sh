@@ -7,8 +7,10 @@
 #   CMAKE_ARGS=...   extra cmake arguments (e.g. -DMESH_SANITIZE=ON)
 set -eu
 cd "$(dirname "$0")/.."
+# (The README lists exactly these; tests/check_readme.sh keeps the two equal. man-db and
+# groff-base render the man pages in the tests; file is what cpack's .deb generator needs.)
 pkgs="build-essential cmake pkg-config libsodium-dev libzmq3-dev libmsgpack-dev libedit-dev
-      python3 iproute2 util-linux tcpdump tmux nftables"
+      python3 iproute2 util-linux tcpdump tmux nftables man-db groff-base file"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
