@@ -109,7 +109,7 @@ struct app {
 	bool stdin_open;
 	bool rl_installed;
 	bool rl_shown;                           /* the prompt and input line are on screen */
-	char prompt[4 * MESHNODE_MAX_GROUP + 8]; /* json_term() may triple a group name */
+	char prompt[4 * MESHNODE_MAX_GROUP + 8]; /* json_term() writes up to 4 bytes a byte */
 	int log_level;
 	int sig_rd, sig_wr;
 	int log_rd, log_wr;
@@ -192,7 +192,7 @@ static int usage_error(const char *what, const char *arg)
 	if (arg) {
 		struct json_buf b;
 		json_buf_init(&b);
-		json_term(&b, arg, strlen(arg), false);
+		json_term(&b, arg, strlen(arg), 0);
 		fprintf(stderr, "meshnode: %s: '%s'\n", what, b.failed || !b.p ? "" : b.p);
 		json_buf_free(&b);
 	} else {
@@ -433,18 +433,18 @@ static void put_name(struct app *a, const uint8_t id[MESHNODE_IDLEN], const char
 	static const char *const palette[] = { "32", "33", "34", "35", "36",
 	                                       "92", "93", "94", "95", "96" };
 	color(a, palette[id[0] % (sizeof palette / sizeof palette[0])]);
-	json_term(&a->out, name, len, false);
+	json_term(&a->out, name, len, 0);
 	color_off(a);
 }
 
 static void put_safe(struct app *a, const char *s, size_t len)
 {
-	json_term(&a->out, s, len, false);
+	json_term(&a->out, s, len, 0);
 }
 
 static void put_cstr(struct app *a, const char *s)
 {
-	json_term(&a->out, s, strlen(s), false);
+	json_term(&a->out, s, strlen(s), 0);
 }
 
 /* ---- JSON lines -------------------------------------------------------------------------- */
@@ -504,7 +504,7 @@ static void report_error(struct app *a, const char *msg, size_t len)
 	json_buf_clear(&a->out);
 	color(a, "31");
 	json_raw(&a->out, "error: ");
-	json_term(&a->out, msg, len, false);
+	json_term(&a->out, msg, len, 0);
 	color_off(a);
 	json_raw(&a->out, "\n");
 	emit(a, stderr);
@@ -633,7 +633,7 @@ static void json_event(struct app *a, const struct meshnode_event *ev)
 static void human_payload(struct app *a, const uint8_t *data, size_t len)
 {
 	if (json_is_text(data, len)) {
-		json_term(&a->out, data, len, true);
+		json_term(&a->out, data, len, JSON_TERM_MULTILINE);
 	} else {
 		json_raw(&a->out, "(");
 		json_u64(&a->out, len);
@@ -763,7 +763,7 @@ static void update_prompt(struct app *a)
 		struct json_buf b;
 		json_buf_init(&b);
 		json_raw(&b, "[");
-		json_term(&b, a->current, strlen(a->current), false);
+		json_term(&b, a->current, strlen(a->current), 0);
 		json_raw(&b, "]> ");
 		if (!b.failed && b.len < sizeof a->prompt)
 			memcpy(a->prompt, b.p, b.len + 1);
@@ -1290,19 +1290,19 @@ static void peer_cell(struct json_buf *b, const struct meshnode_peer *p, int col
 	json_buf_clear(b);
 	switch (col) {
 	case COL_NAME:
-		json_term(b, FIELD(p->name), false);
+		json_term(b, FIELD(p->name), 0);
 		break;
 	case COL_FP:
-		json_term(b, FIELD(p->fingerprint), false);
+		json_term(b, FIELD(p->fingerprint), 0);
 		break;
 	case COL_ENDPOINT:
-		json_term(b, FIELD(p->endpoint), false);
+		json_term(b, FIELD(p->endpoint), 0);
 		break;
 	case COL_GROUPS:
 		for (size_t g = 0; g < p->ngroups; g++) {
 			if (g)
 				json_raw(b, ",");
-			json_term(b, FIELD(p->groups[g]), false);
+			json_term(b, FIELD(p->groups[g]), 0);
 		}
 		if (p->ngroups == 0)
 			json_raw(b, "-");
@@ -1671,7 +1671,7 @@ static void free_candidates(struct app *a)
  * candidates on the terminal raw. */
 static void add_candidate(struct app *a, const char *s, size_t len)
 {
-	if (len == 0 || !json_term_clean(s, len))
+	if (len == 0 || !json_term_clean(s, len, 0))
 		return;
 	for (size_t i = 0; i < a->ncand; i++)
 		if (strlen(a->cand[i]) == len && memcmp(a->cand[i], s, len) == 0)
@@ -1969,18 +1969,18 @@ static void print_log_line(struct app *a, const char *s, size_t len)
 		if (a->n) {
 			const char *name = meshnode_name(a->n);
 			json_raw(&a->out, "[");
-			json_term(&a->out, name, strlen(name), false);
+			json_term(&a->out, name, strlen(name), 0);
 			json_raw(&a->out, "]");
 		}
 		json_raw(&a->out, " ");
-		json_term(&a->out, s, len, false);
+		json_term(&a->out, s, len, 0);
 		json_raw(&a->out, "\n");
 		emit(a, stderr);
 		return;
 	}
 	color(a, "2;33");
 	json_raw(&a->out, "~ ");
-	json_term(&a->out, s, len, false);
+	json_term(&a->out, s, len, 0);
 	color_off(a);
 	json_raw(&a->out, "\n");
 	emit(a, stderr);
