@@ -140,15 +140,20 @@ def test_typed_utf8_reaches_peers(ctx):
         ev = zoe.wait_event("whisper", alice_id, start=z0)
         check(ev.get("text") == "\u00f1a\u00f1d\u00fa", "after editing, zoë got %s, expected "
               "'ñañdú'" % mt.describe(ev))
+        # History gives the line back as it was typed.
+        term.keys("Up")
+        term.wait_cursor_line("[caf\u00e9]> /msg zo\u00eb \u00f1a\u00f1d\u00fa",
+                              what="the edit line after Up")
+        term.keys("C-u")
 
         # What zoë sends is shown as it is.
         s = term.mark()
         zoe.shout("team", TEXT)
         term.wait(r"^\[team\] zo\u00eb: %s$" % re.escape(TEXT), start=s, what="zoë's shout")
-        zoe.whisper(alice_id, TEXT)
-        term.wait(r"^-> \(whisper\) zo\u00eb: %s$" % re.escape(TEXT), start=s,
+        zoe.whisper(alice_id, TEXT + " (whisper)")
+        term.wait(r"^-> \(whisper\) zo\u00eb: %s \(whisper\)$" % re.escape(TEXT), start=s,
                   what="zoë's whisper")
-        wait_raw(term, ("zo\u00eb: " + TEXT).encode())
+        wait_raw(term, (TEXT + " (whisper)").encode())
 
         term.line("/quit")
         check(term.wait_exit() == 0, "exit status after /quit is not 0")
@@ -189,13 +194,18 @@ def test_completion_of_non_ascii_names(ctx):
               % (mt.describe(ev), TEXT))
 
         # "zoë" and "zoé" share the first byte of their third character (0xc3): Tab may add
-        # only whole characters, so "zo" stays; then "é" Tab completes "zoé".
+        # only whole characters, so "zo" stays, and a second Tab lists both; then "é" Tab
+        # completes "zoé".
         zoe2 = Node(ctx, "zo\u00e9")
         term.wait(r"^\* zo\u00e9 entered \(", what="'* zoé entered'")
         zoe2.wait_event("enter", alice_id)
         z0 = zoe2.mark()
+        s = term.mark()
         term.type("/msg zo")
         term.keys("Tab")
+        term.keys("Tab")
+        term.wait(r"^zo\u00e9\s+zo\u00eb$", start=s, what="the list of 'zoé' and 'zoë'")
+        term.wait_cursor_line("> /msg zo", what="the edit line after the list")
         term.type("\u00e9")
         term.keys("Tab")
         term.wait_cursor_line("> /msg zo\u00e9", what="'/msg zo' Tab 'é' Tab")
@@ -219,8 +229,8 @@ def test_completion_of_non_ascii_names(ctx):
             check(width(r[:m.start()]) == col, "/peers row %r: the fingerprint starts at column "
                   "%d, the header's at %d" % (r, width(r[:m.start()]), col))
 
-        term.line("/quit")
-        check(term.wait_exit() == 0, "exit status after /quit is not 0")
+        term.keys("C-d")
+        check(term.wait_exit() == 0, "exit status after Ctrl-D is not 0")
     for n in (zoe, zoe2, nihon):
         n.quit_cleanly()
 
