@@ -995,6 +995,7 @@ static void usage(FILE *f)
 "  --only LIST    comma-separated parts: limits,whisper,shout,handshake,converge,memory\n"
 "  --meshsim PATH the meshsim program (default: ../tools/meshsim beside this one)\n"
 "  --shout-window W  shouts in flight in the fan-out runs (default 16)\n"
+"  -h, --help     show this help\n"
 "Run as root: each part runs in a private network namespace made for it.\n");
 }
 
