@@ -114,7 +114,9 @@ void meshnode_config_init(struct meshnode_config *cfg);
  * NULL on failure, with a one-line reason in err. */
 struct meshnode *meshnode_new(const struct meshnode_config *cfg, char *err, size_t errcap);
 /* Binds the sockets and starts the event-loop thread. MESH_EIO when the interface or port
- * cannot be used (the ERROR text says which). */
+ * cannot be used (err says which); MESH_ESTATE when the node was already started or stopped.
+ * Every command below (join, leave, shout, whisper, the snapshots) is MESH_ESTATE before
+ * start and after stop. */
 enum mesh_err meshnode_start(struct meshnode *n, char *err, size_t errcap);
 /* Says BYE to every peer, stops the thread, closes every socket. Idempotent. */
 void meshnode_stop(struct meshnode *n);
