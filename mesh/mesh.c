@@ -28,6 +28,7 @@
 
 #include "discovery.h"
 #include "group.h"
+#include "ratelimit.h"
 #include "session.h"
 #include "wire.h"
 
@@ -37,18 +38,8 @@
 #define TICK_MS 20
 #define STALL_RETRY_MS 5
 #define SWEEP_MAX_MS 100       /* session and peer timers: at least this often, see mesh_new */
-#define RATE_SLOTS 64
-#define RATE_PER_SEC 20.0
-#define RATE_BURST 40.0
 #define ANSWER_GAP_MS 100      /* answer beacons: at most one per this, after any beacon */
 #define EVENT_DROP_REASON_FULL "send queue full"
-
-/* HELLO token bucket per source address (protocol section 4). */
-struct rate_slot {
-	char addr[48];
-	double tokens;
-	uint64_t last_ms;
-};
 
 /* Log lines about bad input are limited per kind to one a second. */
 enum logkind { LK_BEACON, LK_FRAME, LK_HS, LK_MSG, LK_RATE, LK_COUNT };
@@ -84,7 +75,7 @@ struct mesh {
 	bool answer_due;               /* a new lower peer may have missed our beacons */
 	bool any_stalled;
 
-	struct rate_slot rate[RATE_SLOTS];
+	struct ratelimit hello_rate;   /* HELLOs per source address */
 	uint64_t log_last[LK_COUNT];
 	unsigned log_suppressed[LK_COUNT];
 
@@ -1002,33 +993,6 @@ static void on_discovery_readable(struct mesh *m, uint64_t now)
 
 /* ---------- handshake frames ---------- */
 
-static bool rate_allow(struct mesh *m, const char *addr, uint64_t now)
-{
-	struct rate_slot *slot = NULL, *oldest = &m->rate[0];
-	for (int i = 0; i < RATE_SLOTS; i++) {
-		if (strcmp(m->rate[i].addr, addr) == 0) {
-			slot = &m->rate[i];
-			break;
-		}
-		if (m->rate[i].last_ms < oldest->last_ms)
-			oldest = &m->rate[i];
-	}
-	if (!slot) {
-		slot = oldest;
-		snprintf(slot->addr, sizeof slot->addr, "%s", addr);
-		slot->tokens = RATE_BURST;
-		slot->last_ms = now;
-	}
-	slot->tokens += (double)(now - slot->last_ms) * RATE_PER_SEC / 1000.0;
-	if (slot->tokens > RATE_BURST)
-		slot->tokens = RATE_BURST;
-	slot->last_ms = now;
-	if (slot->tokens < 1.0)
-		return false;
-	slot->tokens -= 1.0;
-	return true;
-}
-
 struct halfopen {
 	const char *addr;
 	size_t n;
@@ -1084,7 +1048,7 @@ static void on_hello(struct mesh *m, const struct wire_frame *f, const uint8_t *
 	 * exempt: there every node of this host shares one address (several applications, or a
 	 * simulation), and a local attacker has better tools than HELLOs. */
 	bool local = strncmp(addr, "127.", 4) == 0;
-	if (!local && !rate_allow(m, addr, now)) {
+	if (!local && !ratelimit_allow(&m->hello_rate, addr, now)) {
 		m->stats.hellos_limited++;
 		droplog(m, LK_RATE, now, "handshake from %s over the rate limit: dropped", addr);
 		return;
