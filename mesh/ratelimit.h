@@ -7,6 +7,7 @@
  * A fixed table of RATELIMIT_SLOTS sources; a new source takes the slot of the one heard from
  * least recently, so the table never grows, and a flood of fresh addresses can only evict.
  * Addresses are kept to RATELIMIT_ADDR_MAX - 1 bytes: two that agree that far share a bucket.
+ * Time only counts forwards: a clock that steps back refills no bucket.
  */
 #ifndef MESH_MESH_RATELIMIT_H
 #define MESH_MESH_RATELIMIT_H
@@ -21,6 +22,7 @@
 
 struct ratelimit_slot {
 	char addr[RATELIMIT_ADDR_MAX];
+	bool used;
 	double tokens;
 	uint64_t last_ms;
 };

@@ -17,6 +17,9 @@
 
 #define BURST ((unsigned)RATELIMIT_BURST)
 #define MS_PER_TOKEN ((uint64_t)(1000.0 / RATELIMIT_PER_SEC))   /* 50 ms */
+/* 69 characters, past the 47 a slot keeps; its first 47 are LONG_ADDR_CUT */
+#define LONG_ADDR "fe80:0000:0000:0000:0000:0000:0000:0001%some-long-interface-name-here"
+#define LONG_ADDR_CUT "fe80:0000:0000:0000:0000:0000:0000:0001%some-lo"
 
 struct step {
 	const char *addr;
@@ -75,6 +78,29 @@ static const struct scenario scenarios[] = {
 	    { "10.0.0.1", UINT64_MAX, 1, 0, 0 } } },
 	{ "huge gap: a source first heard at the end of time",
 	  { { "10.0.0.1", UINT64_MAX - 1, BURST + 1, BURST, 0 } } },
+	{ "clock backwards: a step back refills nothing",
+	  { { "10.0.0.1", 100000, BURST, BURST, 0 },
+	    { "10.0.0.1", 50000, 3, 0, 0 },
+	    { "10.0.0.1", 0, 3, 0, 0 },
+	    /* ... and time counts on from the new reading */
+	    { "10.0.0.1", 2 * MS_PER_TOKEN, 3, 2, 0 } } },
+	{ "clock backwards: a source at time 0 is a source, not a free slot",
+	  { { "10.0.0.1", 0, BURST + 1, BURST, 0 },
+	    { "10.0.0.2", 0, 1, 1, 0 },
+	    { "10.0.0.1", 0, 1, 0, 0 } } },
+	{ "the empty address has a bucket like any other",
+	  { { "", 0, BURST + 1, BURST, 0 }, { "", 10, 1, 0, 0 } } },
+	{ "long address: cut to the slot, still one bucket",
+	  { { LONG_ADDR, 1000, BURST + 10, BURST, 0 }, { LONG_ADDR, 1000, 1, 0, 0 } } },
+	{ "long address: cannot flush the table by coming back",
+	  /* each HELLO of a long address that found no bucket would take the oldest slot */
+	  { { "10.0.0.1", 1000, BURST, BURST, 0 },
+	    { "10.0.1.", 1001, 1, 1, RATELIMIT_SLOTS - 2 },
+	    { LONG_ADDR, 1001 + RATELIMIT_SLOTS, 5, 5, 0 },
+	    { "10.0.0.1", 1001 + RATELIMIT_SLOTS, 2, 1, 0 } } },
+	{ "long addresses that agree as far as a slot holds share it",
+	  { { LONG_ADDR "a", 1000, BURST, BURST, 0 }, { LONG_ADDR "b", 1000, 1, 0, 0 },
+	    { LONG_ADDR_CUT, 1000, 1, 0, 0 }, { "fe80:0000:0000", 1000, 1, 1, 0 } } },
 };
 
 static unsigned run_step(struct ratelimit *rl, const char *addr, uint64_t t, unsigned tries)
@@ -94,7 +120,7 @@ static void run(const struct scenario *sc)
 		const struct step *st = &sc->steps[k];
 		unsigned n = st->span ? st->span : 1;
 		for (unsigned i = 0; i < n; i++) {
-			char addr[64];
+			char addr[128];
 			if (st->span)
 				snprintf(addr, sizeof addr, "%s%u", st->addr, i);
 			else
