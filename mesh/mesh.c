@@ -29,6 +29,7 @@
 #include "discovery.h"
 #include "group.h"
 #include "ratelimit.h"
+#include "reasm.h"
 #include "session.h"
 #include "wire.h"
 
@@ -1224,112 +1225,32 @@ drop:
 static void on_fragment(struct mesh *m, struct session *s, struct peer *p,
                         const struct wire_msg *msg, bool gap, uint64_t now)
 {
-	bool shout = msg->type == WIRE_SHOUT;
-	if (s->rs_count) {
-		bool continues = msg->msg_id == s->rs_msg_id && msg->index == s->rs_next &&
-		                 msg->count == s->rs_count && shout == s->rs_shout && !gap &&
-		                 (!shout || (msg->group.len == strlen(s->rs_group) &&
-		                             memcmp(msg->group.p, s->rs_group, msg->group.len) == 0));
-		if (!continues) {
-			m->stats.fragments_dropped++;
-			droplog(m, LK_MSG, now, "message %llu from %s lost a fragment: dropped whole",
-			        (unsigned long long)s->rs_msg_id, p->name);
-			session_reassembly_reset(s);
-		}
+	struct reasm_out out;
+	enum reasm_status st = reasm_add(&s->rs, msg, gap, now, &out);
+	if (out.lost) {
+		m->stats.fragments_dropped++;
+		droplog(m, LK_MSG, now, "message %llu from %s lost a fragment: dropped whole",
+		        (unsigned long long)out.lost_msg_id, p->name);
 	}
-	if (!s->rs_count && msg->index == 0 && msg->count == 1) {
-		/* the common case, a message in one frame: straight from the frame to the event */
-		uint8_t *data = malloc(msg->data_len ? msg->data_len : 1);
-		if (!data)
-			return;
-		if (msg->data_len)
-			memcpy(data, msg->data, msg->data_len);
-		deliver(m, p, shout, msg->msg_id, msg->group.p, msg->group.len, data, msg->data_len);
-		return;
-	}
-	if (!s->rs_count) {
-		if (msg->index != 0) {
-			m->stats.fragments_dropped++;
-			return;
-		}
-		s->rs_msg_id = msg->msg_id;
-		s->rs_count = msg->count;
-		s->rs_next = 0;
-		s->rs_shout = shout;
-		s->rs_len = 0;
-		if (shout) {
-			memcpy(s->rs_group, msg->group.p, msg->group.len);
-			s->rs_group[msg->group.len] = '\0';
-		}
-	}
-	if (s->rs_len + msg->data_len > MESH_MAX_PAYLOAD) {
+	switch (st) {
+	case REASM_WHOLE:
+		deliver(m, p, out.shout, out.msg_id, out.group, out.glen, out.data, out.len);
+		break;
+	case REASM_STRAY:
+		m->stats.fragments_dropped++;
+		break;
+	case REASM_TOO_BIG:
 		m->stats.msgs_bad++;
 		droplog(m, LK_MSG, now, "message from %s exceeds %u bytes: dropped", p->name,
 		        MESH_MAX_PAYLOAD);
-		session_reassembly_reset(s);
-		return;
+		break;
+	case REASM_BAD:
+		m->stats.msgs_bad++;
+		break;
+	case REASM_MORE:
+	case REASM_NOMEM:
+		break;
 	}
-	if (s->rs_len + msg->data_len > s->rs_cap) {
-		/* the first fragment says how many follow: room for all of them at once */
-		size_t ncap = s->rs_cap ? s->rs_cap : 65536;
-		size_t whole = (size_t)s->rs_count * WIRE_MAX_FRAGMENT;
-		if (ncap < whole)
-			ncap = whole < MESH_MAX_PAYLOAD ? whole : MESH_MAX_PAYLOAD;
-		while (ncap < s->rs_len + msg->data_len)
-			ncap *= 2;
-		uint8_t *nb = malloc(ncap);
-		if (!nb) {
-			session_reassembly_reset(s);
-			return;
-		}
-		if (s->rs_buf) {
-			memcpy(nb, s->rs_buf, s->rs_len);
-			sodium_memzero(s->rs_buf, s->rs_cap);
-			free(s->rs_buf);
-		}
-		s->rs_buf = nb;
-		s->rs_cap = ncap;
-	}
-	if (msg->data_len)
-		memcpy(s->rs_buf + s->rs_len, msg->data, msg->data_len);
-	s->rs_len += msg->data_len;
-	s->rs_next++;
-	s->rs_last_ms = now;
-	if (s->rs_next < s->rs_count)
-		return;
-
-	/* whole: the reassembly buffer itself becomes the event's payload, shrunk to the message
-	 * (in place: no copy), so that the event queue's byte budget counts what it holds */
-	uint8_t *data = s->rs_buf;
-	size_t len = s->rs_len;
-	if (data && s->rs_cap > len) {
-		uint8_t *shrunk = realloc(data, len ? len : 1);
-		if (!shrunk) {
-			shrunk = malloc(len ? len : 1);   /* an exact copy, then the big one wiped */
-			if (shrunk && len)
-				memcpy(shrunk, data, len);
-			if (shrunk) {
-				sodium_memzero(data, len);
-				free(data);
-			}
-		}
-		if (!shrunk) {
-			session_reassembly_reset(s);
-			return;
-		}
-		data = s->rs_buf = shrunk;
-		s->rs_cap = len ? len : 1;
-	}
-	if (!data)
-		data = malloc(1);
-	uint64_t id = s->rs_msg_id;
-	char group[WIRE_MAX_GROUP + 1];
-	memcpy(group, s->rs_group, sizeof group);
-	s->rs_buf = NULL;
-	s->rs_cap = 0;
-	session_reassembly_reset(s);
-	if (data)
-		deliver(m, p, shout, id, group, strlen(group), data, len);
 }
 
 static void on_data(struct mesh *m, struct session *s, const struct wire_frame *f, uint64_t now)
@@ -1927,15 +1848,14 @@ static void sweep_session(struct session *s, void *arg)
 		sweep_add_close(sw, s->sid, "expired");
 		return;
 	}
-	if (s->rs_count && now - s->rs_last_ms >= m->cfg.expired_ms) {
-		/* a sender that stops half way must not pin the partial message; a live sender
-		 * sends the next fragment long before it would be declared expired */
+	uint64_t lost_id;
+	/* a live sender sends the next fragment long before it would be declared expired */
+	if (reasm_expire(&s->rs, now, m->cfg.expired_ms, &lost_id)) {
 		m->stats.fragments_dropped++;
 		droplog(m, LK_MSG, now, "message %llu on session %08x incomplete for %u ms: dropped",
-		        (unsigned long long)s->rs_msg_id, s->sid, m->cfg.expired_ms);
-		session_reassembly_reset(s);
+		        (unsigned long long)lost_id, s->sid, m->cfg.expired_ms);
 	}
-	session_reassembly_trim(s, now);
+	reasm_trim(&s->rs, now);
 	struct peer *p = session_peer(m, s);
 	if (now - s->last_rx_ms >= m->cfg.evasive_ms && !s->evasive) {
 		s->evasive = true;

@@ -19,12 +19,11 @@
 #include "group.h"
 #include "mesh_err.h"
 #include "noise.h"
+#include "reasm.h"
 #include "wire.h"
 
 #define SESSION_ID_LEN 4
 #define SESSION_MAX_RID 255          /* zmq routing ids are at most 255 bytes */
-#define SESSION_RS_KEEP 65536        /* reassembly buffer kept between messages */
-#define SESSION_RS_IDLE_MS 5000      /* ... but not once no fragment came for this long */
 
 /* Where sessions keep their secrets: two pools of locked memory (crypto/secmem.h) that their
  * owner keeps, one for handshake states and one for link keys, instead of a sodium_malloc
@@ -84,14 +83,7 @@ struct session {
 	uint8_t *stall;
 	size_t stall_len;
 
-	/* Reassembly of the fragmented message in progress (protocol section 6). */
-	uint64_t rs_msg_id;
-	uint32_t rs_next, rs_count;
-	bool rs_shout;
-	char rs_group[WIRE_MAX_GROUP + 1];
-	uint8_t *rs_buf;
-	size_t rs_len, rs_cap;
-	uint64_t rs_last_ms;         /* last fragment of the message in progress */
+	struct reasm rs;             /* the fragmented message in progress (protocol section 6) */
 };
 
 /* A table keyed by our session ID: open addressing, linear probing, tombstone-free deletion.
@@ -149,12 +141,5 @@ size_t session_sealed_len(const struct session *s, size_t ptlen);
 /* Decrypts a DATA frame (already decoded) into pt; MESH_EAUTH on failure or old counter. */
 enum mesh_err session_open(struct session *s, const struct wire_frame *f, uint8_t *pt,
                            size_t cap, size_t *ptlen);
-
-/* Drops a partial reassembly. */
-void session_reassembly_reset(struct session *s);
-/* Frees the buffer kept between messages once no fragment arrived for SESSION_RS_IDLE_MS and
- * no message is in progress: a burst of large messages must not pin up to 64 KiB in every
- * session for good, while a stream of them still reuses one buffer. */
-void session_reassembly_trim(struct session *s, uint64_t now_ms);
 
 #endif
