@@ -168,7 +168,6 @@ struct session *session_new(enum noise_role role, const uint8_t *prologue, size_
 	if (!s)
 		return NULL;
 	s->km = km;
-	s->dealer_fd = -1;
 	if (km) {
 		void *mem = secmem_alloc(km->hs);
 		s->hs = noise_hs_init(mem, noise_hs_size(), proto, role, prologue, plen, s_priv, s_pub,

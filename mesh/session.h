@@ -23,7 +23,7 @@
 #include "wire.h"
 
 #define SESSION_ID_LEN 4
-#define SESSION_MAX_RID 255          /* zmq routing ids are at most 255 bytes */
+#define SESSION_MAX_RID 255          /* a transport's name for a connection (LINK_MAX_RID) */
 
 /* Where sessions keep their secrets: two pools of locked memory (crypto/secmem.h) that their
  * owner keeps, one for handshake states and one for link keys, instead of a sodium_malloc
@@ -54,13 +54,12 @@ struct session {
 	struct noise_transport *tx;  /* from Split */
 	uint8_t hash[NOISE_HASHLEN]; /* handshake hash, for the SAS */
 
-	/* Transport: the initiator owns a DEALER, the responder answers through the ROUTER. */
-	void *dealer;
-	int dealer_fd;               /* its ZMQ_FD while the engine watches it; else -1 */
-	bool recheck;                /* queued for a readiness recheck by the engine */
+	/* Transport: an initiator's frames go on the connection dialled for its sid; a
+	 * responder's go back on the incoming connection its HELLO came on, which the transport
+	 * names by these opaque bytes. */
 	uint8_t rid[SESSION_MAX_RID];
 	size_t rid_len;
-	char src_addr[48];           /* responder: peer address as zmq reports it, for logs */
+	char src_addr[48];           /* responder: peer address as the transport reports it */
 
 	/* Who is on the other end. For an initiator, expected_id is the beacon's ID; peer_id is
 	 * authenticated once `authenticated` is set. */
@@ -97,7 +96,7 @@ struct session_table {
 
 /* Room for at least `cap` sessions (exactly: half the power of two >= 2 * cap, min 16). */
 enum mesh_err session_table_init(struct session_table *t, size_t cap);
-/* Destroys every session and frees the table. Dealers must be closed by the caller first (session_destroy does not know zmq). */
+/* Destroys every session and frees the table. */
 void session_table_free(struct session_table *t);
 struct session *session_table_get(const struct session_table *t, uint32_t sid);
 /* Gives s a fresh random nonzero sid unique in t and stores it. MESH_ELIMIT when full. */
