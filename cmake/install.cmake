@@ -7,6 +7,8 @@
 #   lib/cmake/meshnode/                                (find_package(meshnode): meshnode::meshnode,
 #                                                       meshnode::meshnode_static)
 #   share/doc/meshnode/                                (README, LICENSE, docs, example.c)
+#   share/man/man1/meshnode.1, meshsim.1, meshbench.1  (with MESHNODE_BUILD_TOOLS)
+#   share/man/man3/meshnode.3
 # tests/install checks this list, the exported symbols, and programs built against it.
 include(CMakePackageConfigHelpers)
 
@@ -14,6 +16,8 @@ set(MESHNODE_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/meshnode)
 
 if(MESHNODE_BUILD_TOOLS)
   install(TARGETS meshnode meshsim meshbench RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+  install(FILES docs/man/meshnode.1 docs/man/meshsim.1 docs/man/meshbench.1
+          DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 endif()
 
 install(TARGETS meshnode_shared meshnode_static EXPORT meshnodeTargets
@@ -21,6 +25,7 @@ install(TARGETS meshnode_shared meshnode_static EXPORT meshnodeTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(FILES ${MESHNODE_PUBLIC_INCLUDE}/meshnode/meshnode.h
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/meshnode)
+install(FILES docs/man/meshnode.3 DESTINATION ${CMAKE_INSTALL_MANDIR}/man3)
 
 # pkg-config: the prefix is found from where the .pc file lies, so the same file works in
 # /usr, /usr/local, a DESTDIR or an extracted package.

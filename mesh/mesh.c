@@ -20,14 +20,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include <sodium.h>
 
 #include "discovery.h"
 #include "group.h"
+#include "link.h"
+#include "ratelimit.h"
+#include "reasm.h"
 #include "session.h"
 #include "wire.h"
 
@@ -37,18 +37,8 @@
 #define TICK_MS 20
 #define STALL_RETRY_MS 5
 #define SWEEP_MAX_MS 100       /* session and peer timers: at least this often, see mesh_new */
-#define RATE_SLOTS 64
-#define RATE_PER_SEC 20.0
-#define RATE_BURST 40.0
 #define ANSWER_GAP_MS 100      /* answer beacons: at most one per this, after any beacon */
 #define EVENT_DROP_REASON_FULL "send queue full"
-
-/* HELLO token bucket per source address (protocol section 4). */
-struct rate_slot {
-	char addr[48];
-	double tokens;
-	uint64_t last_ms;
-};
 
 /* Log lines about bad input are limited per kind to one a second. */
 enum logkind { LK_BEACON, LK_FRAME, LK_HS, LK_MSG, LK_RATE, LK_COUNT };
@@ -60,8 +50,8 @@ struct mesh {
 	uint64_t incarnation;
 	uint64_t last_msg_id;
 
-	void *router;
-	char endpoint[64];
+	const struct link_ops *lops;   /* the transport (link.h) */
+	void *link;
 	struct in_addr ip;
 	uint16_t port;
 	struct discovery *disc;
@@ -84,29 +74,26 @@ struct mesh {
 	bool answer_due;               /* a new lower peer may have missed our beacons */
 	bool any_stalled;
 
-	struct rate_slot rate[RATE_SLOTS];
+	struct ratelimit hello_rate;   /* HELLOs per source address */
 	uint64_t log_last[LK_COUNT];
 	unsigned log_suppressed[LK_COUNT];
 
 	struct mesh_stats stats;
-
-	/* DEALER readiness ("dealers" below): one epoll set over every DEALER's ZMQ_FD and
-	 * kick_fd, handed to the loop as a single poll item */
-	int dealer_epfd;
-	int kick_fd;                   /* eventfd: readable while rechecks wait */
-	uint32_t *recheck;             /* sids of DEALERs to look at again */
-	size_t nrecheck, caprecheck;
 
 	/* Scratch: frames are up to 64 KiB, too large for the stack. */
 	uint8_t fbuf[WIRE_MAX_FRAME];
 	uint8_t pbuf[WIRE_MAX_NOISE];
 	uint8_t hbuf[WIRE_MAX_NOISE];
 	uint8_t mbuf[WIRE_MAX_NOISE];
-	uint8_t ridbuf[256];
 };
+
+_Static_assert(LINK_MAX_RID <= SESSION_MAX_RID, "a session keeps the route it answers on");
 
 static void close_session(struct mesh *m, struct session *s, const char *reason, uint64_t now);
 static void pump(struct mesh *m, struct peer *p, uint64_t now);
+static void on_link_frame(void *arg, const struct link_route *from, const char *addr,
+                          const uint8_t *frame, size_t len);
+static void on_link_malformed(void *arg);
 
 /* ---------- logging ---------- */
 
@@ -181,127 +168,42 @@ static void drop_queue(struct mesh *m, struct peer *p, const char *reason)
 	}
 }
 
-/* ---------- dealers ----------
- *
- * Every session we initiate has its own DEALER socket, and zmq_poll() costs one ZMQ_EVENTS
- * query and one poll() entry per socket on every turn of the loop: with 63 peers that was about
- * 100 us a turn, the largest single cost of forming a mesh. Instead, each DEALER's ZMQ_FD sits
- * in one epoll set, which the loop polls as a single descriptor, so a turn costs the same with
- * 3 peers or 1000 and only DEALERs that have something are read.
- *
- * ZMQ_FD is edge-like: it signals that the socket's state may have changed, and any zmq call on
- * the socket (a send, an events query) may consume that signal. So:
- * - a DEALER that is readable is read until zmq says EAGAIN (or 256 frames, then it is
- *   rechecked), and only then does its descriptor go quiet;
- * - a DEALER we sent on, whose signal the send may have swallowed, is queued for a recheck
- *   (a ZMQ_EVENTS query), and the kick eventfd, also in the set, keeps the set readable until
- *   the rechecks are done, so the loop comes straight back instead of sleeping on a frame that
- *   has already arrived.
- */
-
-static void kick(struct mesh *m)
-{
-	uint64_t one = 1;
-	(void)!write(m->kick_fd, &one, sizeof one);
-}
-
-/* s's DEALER joins the epoll set (before anything is sent on it). */
-static int watch_dealer(struct mesh *m, struct session *s)
-{
-	int fd;
-	size_t fl = sizeof fd;
-	if (zmq_getsockopt(s->dealer, ZMQ_FD, &fd, &fl) != 0)
-		return -1;
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = s->sid };
-	if (epoll_ctl(m->dealer_epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
-		return -1;
-	s->dealer_fd = fd;
-	return 0;
-}
-
-/* Leaves the set before zmq closes the socket (and, later, its descriptor). */
-static void drop_dealer(struct mesh *m, struct session *s)
-{
-	if (!s->dealer)
-		return;
-	if (s->dealer_fd >= 0)
-		(void)epoll_ctl(m->dealer_epfd, EPOLL_CTL_DEL, s->dealer_fd, NULL);
-	s->dealer_fd = -1;
-	zmq_close(s->dealer);
-	s->dealer = NULL;
-}
-
-/* s's DEALER may hold frames its descriptor no longer announces: look again soon. */
-static void dealer_recheck(struct mesh *m, struct session *s)
-{
-	if (!s->dealer || s->recheck)
-		return;
-	if (m->nrecheck == m->caprecheck) {
-		size_t ncap = m->caprecheck ? m->caprecheck * 2 : 64;
-		uint32_t *nr = realloc(m->recheck, ncap * sizeof *nr);
-		if (!nr) {
-			/* cannot queue it: the handshake timeout or expiry will clear this session
-			 * up if a frame is really stuck; keep the loop awake meanwhile */
-			kick(m);
-			return;
-		}
-		m->recheck = nr;
-		m->caprecheck = ncap;
-	}
-	s->recheck = true;
-	m->recheck[m->nrecheck++] = s->sid;
-	if (m->nrecheck == 1)
-		kick(m);
-}
-
 /* ---------- sending ---------- */
+
+/* Where s's frames go: the connection we dialled for it, or the one its HELLO came on. */
+static struct link_route route_of(const struct session *s)
+{
+	if (s->role == NOISE_INITIATOR)
+		return (struct link_route){ .sid = s->sid };
+	return (struct link_route){ .rid = s->rid, .rid_len = s->rid_len };
+}
 
 /* One complete frame on s: MESH_OK, MESH_ELIMIT (socket full), MESH_EIO (peer gone). */
 static enum mesh_err send_frame(struct mesh *m, struct session *s, const uint8_t *frame,
                                 size_t len)
 {
-	int rc;
-	if (s->dealer) {
-		rc = zmq_send(s->dealer, frame, len, ZMQ_DONTWAIT);
-		dealer_recheck(m, s);
-	} else {
-		rc = zmq_send(m->router, s->rid, s->rid_len, ZMQ_DONTWAIT | ZMQ_SNDMORE);
-		if (rc >= 0)
-			rc = zmq_send(m->router, frame, len, ZMQ_DONTWAIT);
-	}
-	if (rc >= 0)
-		return MESH_OK;
-	return errno == EAGAIN ? MESH_ELIMIT : MESH_EIO;
+	struct link_route to = route_of(s);
+	return m->lops->send(m->link, &to, frame, len);
 }
 
-/* The same for a frame built in a zmq message, which goes out without a copy. *zm is sent or
- * closed either way; a full socket keeps a copy as the session's stall. */
-static enum mesh_err send_zmsg(struct mesh *m, struct session *s, zmq_msg_t *zm)
+/* The same for the frame in the link's frame_buf() (len bytes), which goes out without a copy;
+ * a full socket keeps a copy as the session's stall. */
+static enum mesh_err send_sealed(struct mesh *m, struct session *s, const uint8_t *frame,
+                                 size_t len)
 {
-	int rc;
-	if (s->dealer) {
-		rc = zmq_msg_send(zm, s->dealer, ZMQ_DONTWAIT);
-		dealer_recheck(m, s);   /* the send may have swallowed its readiness signal */
-	} else {
-		rc = zmq_send(m->router, s->rid, s->rid_len, ZMQ_DONTWAIT | ZMQ_SNDMORE);
-		if (rc >= 0)
-			rc = zmq_msg_send(zm, m->router, ZMQ_DONTWAIT);
-	}
-	if (rc >= 0)
-		return MESH_OK;
-	enum mesh_err err = errno == EAGAIN ? MESH_ELIMIT : MESH_EIO;
+	struct link_route to = route_of(s);
+	enum mesh_err err = m->lops->send_buf(m->link, &to);
 	if (err == MESH_ELIMIT) {
-		s->stall = malloc(zmq_msg_size(zm));
+		s->stall = malloc(len);
 		if (s->stall) {
-			memcpy(s->stall, zmq_msg_data(zm), zmq_msg_size(zm));
-			s->stall_len = zmq_msg_size(zm);
+			memcpy(s->stall, frame, len);
+			s->stall_len = len;
 			m->any_stalled = true;
 			err = MESH_OK;
 		} else {
 			err = MESH_ENOMEM;
 		}
 	}
-	zmq_msg_close(zm);
 	return err;
 }
 
@@ -318,27 +220,25 @@ static enum mesh_err unstall(struct mesh *m, struct session *s)
 	return MESH_OK;
 }
 
-/* Seals encoded plaintext straight into the zmq message that carries it (no copy of the
+/* Seals encoded plaintext straight into the buffer the link sends (no copy of the
  * ciphertext) and sends it. MESH_ELIMIT means nothing was sealed (the session is stalled;
  * try later). A frame that meets a full socket after sealing is kept. */
 static enum mesh_err send_plain(struct mesh *m, struct session *s, const uint8_t *pt,
                                 size_t len, uint64_t now)
 {
 	size_t flen;
-	zmq_msg_t zm;
 	enum mesh_err rc = unstall(m, s);
 	if (rc != MESH_OK)
 		return rc;
 	size_t want = session_sealed_len(s, len);
-	if (zmq_msg_init_size(&zm, want ? want : 1) != 0)
+	uint8_t *frame = m->lops->frame_buf(m->link, want ? want : 1);
+	if (!frame)
 		return MESH_ENOMEM;
-	rc = session_seal(s, pt, len, zmq_msg_data(&zm), want, &flen);
-	if (rc != MESH_OK) {
-		zmq_msg_close(&zm);
+	rc = session_seal(s, pt, len, frame, want, &flen);
+	if (rc != MESH_OK)
 		return rc;
-	}
 	s->last_tx_ms = now;
-	return send_zmsg(m, s, &zm);
+	return send_sealed(m, s, frame, want);
 }
 
 /* Encodes one message and sends it as send_plain() does. */
@@ -368,35 +268,16 @@ static void derive(const uint8_t key[MESH_KEYLEN], const char *label, uint8_t ou
 	crypto_generichash(out, 32, (const uint8_t *)label, strlen(label), key, MESH_KEYLEN);
 }
 
-static void set_opt_int(void *sock, int opt, int v)
-{
-	(void)zmq_setsockopt(sock, opt, &v, sizeof v);
-}
-
-static void common_sockopts(void *sock)
-{
-	int64_t max = WIRE_MAX_FRAME;
-	(void)zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &max, sizeof max);
-	set_opt_int(sock, ZMQ_LINGER, 0);
-	/* zmq counts messages, not bytes: this bounds what a stuck peer pins in zmq's pipes
-	 * (MESH_ZMQ_HWM frames of at most WIRE_MAX_FRAME) on top of our own queue_bytes */
-	set_opt_int(sock, ZMQ_SNDHWM, MESH_ZMQ_HWM);
-	set_opt_int(sock, ZMQ_RCVHWM, MESH_ZMQ_HWM);
-}
-
 struct mesh *mesh_new(const struct mesh_config *cfg, uint64_t now_ms, char *err, size_t errcap)
 {
 	struct mesh *m = calloc(1, sizeof *m);
 	uint8_t beacon_key[32], mesh_id[32] = { 0 };
-	char bind_ep[64];
-	size_t eplen;
 	if (!m) {
 		snprintf(err, errcap, "out of memory");
 		return NULL;
 	}
 	m->cfg = *cfg;
 	m->id = cfg->id;
-	m->dealer_epfd = m->kick_fd = -1;
 	snprintf(m->name, sizeof m->name, "%s", cfg->name ? cfg->name : "node");
 	do {
 		randombytes_buf(&m->incarnation, sizeof m->incarnation);
@@ -434,52 +315,16 @@ struct mesh *mesh_new(const struct mesh_config *cfg, uint64_t now_ms, char *err,
 	sodium_memzero(beacon_key, sizeof beacon_key);
 	if (!m->disc)
 		goto fail;
-	m->dealer_epfd = epoll_create1(EPOLL_CLOEXEC);
-	m->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	{
-		/* the kick is registered as sid 0, which no session has */
-		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 0 };
-		if (m->dealer_epfd < 0 || m->kick_fd < 0 ||
-		    epoll_ctl(m->dealer_epfd, EPOLL_CTL_ADD, m->kick_fd, &ev) != 0) {
-			snprintf(err, errcap, "epoll: %s", strerror(errno));
-			goto fail;
-		}
-	}
 	m->ip = discovery_ifaddr(m->disc);
-
-	m->router = zmq_socket(cfg->zmq_ctx, ZMQ_ROUTER);
-	if (!m->router) {
-		snprintf(err, errcap, "zmq ROUTER socket: %s", zmq_strerror(errno));
+	m->lops = cfg->link_ops ? cfg->link_ops : &link_zmq;
+	struct link_config lc = {
+		.env = cfg->link_ops ? cfg->link_env : cfg->zmq_ctx, .port = cfg->port,
+		.sink = { .arg = m, .frame = on_link_frame, .malformed = on_link_malformed },
+	};
+	memcpy(lc.ip, &m->ip.s_addr, 4);
+	m->link = m->lops->open(&lc, &m->port, err, errcap);
+	if (!m->link)
 		goto fail;
-	}
-	common_sockopts(m->router);
-	set_opt_int(m->router, ZMQ_ROUTER_MANDATORY, 1);
-	{
-		char ipbuf[INET_ADDRSTRLEN];
-		inet_ntop(AF_INET, &m->ip, ipbuf, sizeof ipbuf);
-		if (cfg->port)
-			snprintf(bind_ep, sizeof bind_ep, "tcp://%s:%u", ipbuf, cfg->port);
-		else
-			snprintf(bind_ep, sizeof bind_ep, "tcp://%s:*", ipbuf);
-	}
-	if (zmq_bind(m->router, bind_ep) != 0) {
-		snprintf(err, errcap, "cannot bind %s: %s", bind_ep, zmq_strerror(errno));
-		goto fail;
-	}
-	eplen = sizeof m->endpoint;
-	if (zmq_getsockopt(m->router, ZMQ_LAST_ENDPOINT, m->endpoint, &eplen) != 0) {
-		snprintf(err, errcap, "cannot read the bound endpoint: %s", zmq_strerror(errno));
-		goto fail;
-	}
-	{
-		const char *colon = strrchr(m->endpoint, ':');
-		long port = colon ? strtol(colon + 1, NULL, 10) : 0;
-		if (port <= 0 || port > 65535) {
-			snprintf(err, errcap, "unexpected bound endpoint %s", m->endpoint);
-			goto fail;
-		}
-		m->port = (uint16_t)port;
-	}
 	m->next_beacon_ms = now_ms;
 	/* Sweeping every session and peer is the only per-tick cost that grows with the mesh, and
 	 * its timers (heartbeat, evasive, expired, handshake and queue timeouts, fallback) are
@@ -490,20 +335,11 @@ struct mesh *mesh_new(const struct mesh_config *cfg, uint64_t now_ms, char *err,
 		m->sweep_ms = TICK_MS;
 	if (m->sweep_ms > SWEEP_MAX_MS)
 		m->sweep_ms = SWEEP_MAX_MS;
-	logline(m, 2, "node %s listening on %s", m->name, m->endpoint);
+	logline(m, 2, "node %s listening on %s", m->name, m->lops->endpoint(m->link));
 	return m;
 fail:
 	mesh_destroy(&m);
 	return NULL;
-}
-
-static void close_dealer(struct session *s, void *arg)
-{
-	(void)arg;
-	if (s->dealer) {
-		zmq_close(s->dealer);
-		s->dealer = NULL;
-	}
 }
 
 void mesh_destroy(struct mesh **mp)
@@ -511,24 +347,17 @@ void mesh_destroy(struct mesh **mp)
 	struct mesh *m = mp ? *mp : NULL;
 	if (!m)
 		return;
-	if (m->sessions.slots) {
-		session_table_each(&m->sessions, close_dealer, NULL);
+	if (m->sessions.slots)
 		session_table_free(&m->sessions);
-	}
 	session_keymem_free(&m->keymem);
 	if (m->peers.buckets)
 		peer_table_free(&m->peers);
 	group_set_clear(&m->groups);
-	if (m->router)
-		zmq_close(m->router);
+	if (m->link)
+		m->lops->close(m->link);
 	discovery_destroy(&m->disc);
 	if (m->psk)
 		sodium_free(m->psk);
-	if (m->dealer_epfd >= 0)
-		close(m->dealer_epfd);
-	if (m->kick_fd >= 0)
-		close(m->kick_fd);
-	free(m->recheck);
 	sodium_memzero(m->pbuf, sizeof m->pbuf);
 	sodium_memzero(m->mbuf, sizeof m->mbuf);
 	free(m);
@@ -537,7 +366,7 @@ void mesh_destroy(struct mesh **mp)
 
 const char *mesh_endpoint(const struct mesh *m)
 {
-	return m->endpoint;
+	return m->lops->endpoint(m->link);
 }
 
 uint64_t mesh_incarnation(const struct mesh *m)
@@ -597,7 +426,7 @@ static enum mesh_err our_hello(struct mesh *m, uint8_t *out, size_t cap, size_t 
 
 static void initiate(struct mesh *m, struct peer *p, uint64_t now)
 {
-	char ep[64], ipbuf[INET_ADDRSTRLEN], fp[KEYS_FPR_LEN];
+	char ipbuf[INET_ADDRSTRLEN], fp[KEYS_FPR_LEN];
 	size_t nlen, flen;
 	struct session *s;
 	if (m->hs_out >= MESH_MAX_HANDSHAKES_OUT)
@@ -611,15 +440,7 @@ static void initiate(struct mesh *m, struct peer *p, uint64_t now)
 		session_destroy(&s);
 		return;
 	}
-	s->dealer = zmq_socket(m->cfg.zmq_ctx, ZMQ_DEALER);
-	if (!s->dealer || watch_dealer(m, s) != 0)
-		goto fail;
-	common_sockopts(s->dealer);
-	set_opt_int(s->dealer, ZMQ_RECONNECT_IVL, 100);
-	set_opt_int(s->dealer, ZMQ_RECONNECT_IVL_MAX, 2000);
-	inet_ntop(AF_INET, p->ip, ipbuf, sizeof ipbuf);
-	snprintf(ep, sizeof ep, "tcp://%s:%u", ipbuf, p->port);
-	if (zmq_connect(s->dealer, ep) != 0)
+	if (m->lops->dial(m->link, s->sid, p->ip, p->port) != MESH_OK)
 		goto fail;
 	if (session_write_hello(s, m->pbuf, sizeof m->pbuf, &nlen) != MESH_OK)
 		goto fail;
@@ -627,17 +448,18 @@ static void initiate(struct mesh *m, struct peer *p, uint64_t now)
 	                        .body_len = nlen };
 	if (wire_frame_encode(&f, m->fbuf, sizeof m->fbuf, &flen) != MESH_OK)
 		goto fail;
-	/* queued by zmq until the TCP connection is up; should it fail, the handshake times out
+	/* queued by the link until the connection is up; should it fail, the handshake times out
 	 * and is tried again */
-	(void)zmq_send(s->dealer, m->fbuf, flen, ZMQ_DONTWAIT);
-	dealer_recheck(m, s);
+	(void)send_frame(m, s, m->fbuf, flen);
 	p->pending_sid = s->sid;
 	m->hs_out++;
-	logline(m, 3, "handshake -> %s at %s (sid %08x)", fpr(p->id, fp), ep, s->sid);
+	inet_ntop(AF_INET, p->ip, ipbuf, sizeof ipbuf);
+	logline(m, 3, "handshake -> %s at %s:%u (sid %08x)", fpr(p->id, fp), ipbuf, p->port,
+	        s->sid);
 	return;
 fail:
 	session_table_del(&m->sessions, s->sid);
-	drop_dealer(m, s);
+	m->lops->hangup(m->link, s->sid);
 	session_destroy(&s);
 }
 
@@ -786,7 +608,8 @@ static void close_session(struct mesh *m, struct session *s, const char *reason,
 	if (s->state != SESSION_LIVE)
 		handshake_done(m, s);
 	session_table_del(&m->sessions, s->sid);
-	drop_dealer(m, s);
+	if (s->role == NOISE_INITIATOR)
+		m->lops->hangup(m->link, s->sid);
 	if (p) {
 		if (p->pending_sid == s->sid)
 			p->pending_sid = 0;
@@ -1002,33 +825,6 @@ static void on_discovery_readable(struct mesh *m, uint64_t now)
 
 /* ---------- handshake frames ---------- */
 
-static bool rate_allow(struct mesh *m, const char *addr, uint64_t now)
-{
-	struct rate_slot *slot = NULL, *oldest = &m->rate[0];
-	for (int i = 0; i < RATE_SLOTS; i++) {
-		if (strcmp(m->rate[i].addr, addr) == 0) {
-			slot = &m->rate[i];
-			break;
-		}
-		if (m->rate[i].last_ms < oldest->last_ms)
-			oldest = &m->rate[i];
-	}
-	if (!slot) {
-		slot = oldest;
-		snprintf(slot->addr, sizeof slot->addr, "%s", addr);
-		slot->tokens = RATE_BURST;
-		slot->last_ms = now;
-	}
-	slot->tokens += (double)(now - slot->last_ms) * RATE_PER_SEC / 1000.0;
-	if (slot->tokens > RATE_BURST)
-		slot->tokens = RATE_BURST;
-	slot->last_ms = now;
-	if (slot->tokens < 1.0)
-		return false;
-	slot->tokens -= 1.0;
-	return true;
-}
-
 struct halfopen {
 	const char *addr;
 	size_t n;
@@ -1084,7 +880,7 @@ static void on_hello(struct mesh *m, const struct wire_frame *f, const uint8_t *
 	 * exempt: there every node of this host shares one address (several applications, or a
 	 * simulation), and a local attacker has better tools than HELLOs. */
 	bool local = strncmp(addr, "127.", 4) == 0;
-	if (!local && !rate_allow(m, addr, now)) {
+	if (!local && !ratelimit_allow(&m->hello_rate, addr, now)) {
 		m->stats.hellos_limited++;
 		droplog(m, LK_RATE, now, "handshake from %s over the rate limit: dropped", addr);
 		return;
@@ -1260,112 +1056,32 @@ drop:
 static void on_fragment(struct mesh *m, struct session *s, struct peer *p,
                         const struct wire_msg *msg, bool gap, uint64_t now)
 {
-	bool shout = msg->type == WIRE_SHOUT;
-	if (s->rs_count) {
-		bool continues = msg->msg_id == s->rs_msg_id && msg->index == s->rs_next &&
-		                 msg->count == s->rs_count && shout == s->rs_shout && !gap &&
-		                 (!shout || (msg->group.len == strlen(s->rs_group) &&
-		                             memcmp(msg->group.p, s->rs_group, msg->group.len) == 0));
-		if (!continues) {
-			m->stats.fragments_dropped++;
-			droplog(m, LK_MSG, now, "message %llu from %s lost a fragment: dropped whole",
-			        (unsigned long long)s->rs_msg_id, p->name);
-			session_reassembly_reset(s);
-		}
+	struct reasm_out out;
+	enum reasm_status st = reasm_add(&s->rs, msg, gap, now, &out);
+	if (out.lost) {
+		m->stats.fragments_dropped++;
+		droplog(m, LK_MSG, now, "message %llu from %s lost a fragment: dropped whole",
+		        (unsigned long long)out.lost_msg_id, p->name);
 	}
-	if (!s->rs_count && msg->index == 0 && msg->count == 1) {
-		/* the common case, a message in one frame: straight from the frame to the event */
-		uint8_t *data = malloc(msg->data_len ? msg->data_len : 1);
-		if (!data)
-			return;
-		if (msg->data_len)
-			memcpy(data, msg->data, msg->data_len);
-		deliver(m, p, shout, msg->msg_id, msg->group.p, msg->group.len, data, msg->data_len);
-		return;
-	}
-	if (!s->rs_count) {
-		if (msg->index != 0) {
-			m->stats.fragments_dropped++;
-			return;
-		}
-		s->rs_msg_id = msg->msg_id;
-		s->rs_count = msg->count;
-		s->rs_next = 0;
-		s->rs_shout = shout;
-		s->rs_len = 0;
-		if (shout) {
-			memcpy(s->rs_group, msg->group.p, msg->group.len);
-			s->rs_group[msg->group.len] = '\0';
-		}
-	}
-	if (s->rs_len + msg->data_len > MESH_MAX_PAYLOAD) {
+	switch (st) {
+	case REASM_WHOLE:
+		deliver(m, p, out.shout, out.msg_id, out.group, out.glen, out.data, out.len);
+		break;
+	case REASM_STRAY:
+		m->stats.fragments_dropped++;
+		break;
+	case REASM_TOO_BIG:
 		m->stats.msgs_bad++;
 		droplog(m, LK_MSG, now, "message from %s exceeds %u bytes: dropped", p->name,
 		        MESH_MAX_PAYLOAD);
-		session_reassembly_reset(s);
-		return;
+		break;
+	case REASM_BAD:
+		m->stats.msgs_bad++;
+		break;
+	case REASM_MORE:
+	case REASM_NOMEM:
+		break;
 	}
-	if (s->rs_len + msg->data_len > s->rs_cap) {
-		/* the first fragment says how many follow: room for all of them at once */
-		size_t ncap = s->rs_cap ? s->rs_cap : 65536;
-		size_t whole = (size_t)s->rs_count * WIRE_MAX_FRAGMENT;
-		if (ncap < whole)
-			ncap = whole < MESH_MAX_PAYLOAD ? whole : MESH_MAX_PAYLOAD;
-		while (ncap < s->rs_len + msg->data_len)
-			ncap *= 2;
-		uint8_t *nb = malloc(ncap);
-		if (!nb) {
-			session_reassembly_reset(s);
-			return;
-		}
-		if (s->rs_buf) {
-			memcpy(nb, s->rs_buf, s->rs_len);
-			sodium_memzero(s->rs_buf, s->rs_cap);
-			free(s->rs_buf);
-		}
-		s->rs_buf = nb;
-		s->rs_cap = ncap;
-	}
-	if (msg->data_len)
-		memcpy(s->rs_buf + s->rs_len, msg->data, msg->data_len);
-	s->rs_len += msg->data_len;
-	s->rs_next++;
-	s->rs_last_ms = now;
-	if (s->rs_next < s->rs_count)
-		return;
-
-	/* whole: the reassembly buffer itself becomes the event's payload, shrunk to the message
-	 * (in place: no copy), so that the event queue's byte budget counts what it holds */
-	uint8_t *data = s->rs_buf;
-	size_t len = s->rs_len;
-	if (data && s->rs_cap > len) {
-		uint8_t *shrunk = realloc(data, len ? len : 1);
-		if (!shrunk) {
-			shrunk = malloc(len ? len : 1);   /* an exact copy, then the big one wiped */
-			if (shrunk && len)
-				memcpy(shrunk, data, len);
-			if (shrunk) {
-				sodium_memzero(data, len);
-				free(data);
-			}
-		}
-		if (!shrunk) {
-			session_reassembly_reset(s);
-			return;
-		}
-		data = s->rs_buf = shrunk;
-		s->rs_cap = len ? len : 1;
-	}
-	if (!data)
-		data = malloc(1);
-	uint64_t id = s->rs_msg_id;
-	char group[WIRE_MAX_GROUP + 1];
-	memcpy(group, s->rs_group, sizeof group);
-	s->rs_buf = NULL;
-	s->rs_cap = 0;
-	session_reassembly_reset(s);
-	if (data)
-		deliver(m, p, shout, id, group, strlen(group), data, len);
 }
 
 static void on_data(struct mesh *m, struct session *s, const struct wire_frame *f, uint64_t now)
@@ -1456,197 +1172,114 @@ done:
 	sodium_memzero(m->pbuf, ptlen);
 }
 
-/* ---------- socket input ---------- */
+/* ---------- input from the link ---------- */
 
-/* Receives one whole zmq message into buf; -1 if none, or if it had more parts than allowed
- * (the rest is drained). */
-static int recv_part(void *sock, uint8_t *buf, size_t cap, size_t *len, bool *more)
+/* A frame on a connection we dialled: a REPLY or DATA for the session we dialled it for. */
+static void on_dialled_frame(struct mesh *m, uint32_t sid, const uint8_t *p, size_t len,
+                             uint64_t now)
 {
-	int more_i = 0;
-	size_t ml = sizeof more_i;
-	int n = zmq_recv(sock, buf, cap, ZMQ_DONTWAIT);
-	if (n < 0)
-		return -1;
-	*len = (size_t)n;
-	zmq_getsockopt(sock, ZMQ_RCVMORE, &more_i, &ml);
-	*more = more_i != 0;
-	return 0;
-}
-
-static void drain_parts(void *sock)
-{
-	int more = 1;
-	size_t ml = sizeof more;
-	uint8_t junk[64];
-	while (zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &ml) == 0 && more)
-		if (zmq_recv(sock, junk, sizeof junk, ZMQ_DONTWAIT) < 0)
-			break;
-}
-
-static void on_router_readable(struct mesh *m, uint64_t now)
-{
-	for (int i = 0; i < 256; i++) {
-		size_t rid_len, len;
-		bool more;
-		zmq_msg_t body;
-		char addr[48] = "?";
-		if (recv_part(m->router, m->ridbuf, sizeof m->ridbuf, &rid_len, &more) != 0)
-			return;
-		if (!more)
-			continue;
-		if (rid_len > SESSION_MAX_RID) {
-			drain_parts(m->router);
-			continue;
-		}
-		zmq_msg_init(&body);
-		if (zmq_msg_recv(&body, m->router, ZMQ_DONTWAIT) < 0) {
-			zmq_msg_close(&body);
-			continue;
-		}
-		if (zmq_msg_more(&body)) {
-			drain_parts(m->router);
-			zmq_msg_close(&body);
-			m->stats.frames_bad++;
-			continue;
-		}
-		const char *pa = zmq_msg_gets(&body, "Peer-Address");
-		if (pa)
-			snprintf(addr, sizeof addr, "%s", pa);
-		len = zmq_msg_size(&body);
-		struct wire_frame f;
-		enum mesh_err rc = len > WIRE_MAX_FRAME ? MESH_EMALFORMED
-		                   : wire_frame_decode(zmq_msg_data(&body), len, &f);
-		if (rc != MESH_OK) {
-			m->stats.frames_bad++;
-			droplog(m, LK_FRAME, now, "malformed frame from %s dropped", addr);
-		} else if (f.type == WIRE_HELLO) {
-			on_hello(m, &f, m->ridbuf, rid_len, addr, now);
-		} else {
-			struct session *s = session_table_get(&m->sessions, f.rx_sid);
-			if (!s) {
-				m->stats.frames_unknown_sid++;
-				droplog(m, LK_FRAME, now, "frame for unknown session %08x from %s dropped",
-				        f.rx_sid, addr);
-			} else if (s->dealer || s->rid_len != rid_len ||
-			           memcmp(s->rid, m->ridbuf, rid_len) != 0) {
-				m->stats.frames_bad++;
-				droplog(m, LK_FRAME, now, "frame for session %08x from another connection "
-				        "(%s) dropped", f.rx_sid, addr);
-			} else if (f.type == WIRE_FINISH) {
-				on_finish(m, s, &f, now);
-			} else if (f.type == WIRE_DATA) {
-				on_data(m, s, &f, now);
-			} else {
-				m->stats.frames_bad++;
-			}
-		}
-		zmq_msg_close(&body);
+	struct session *s = session_table_get(&m->sessions, sid);
+	struct wire_frame f;
+	if (!s || s->role != NOISE_INITIATOR)
+		return;
+	enum mesh_err rc = len > WIRE_MAX_FRAME ? MESH_EMALFORMED : wire_frame_decode(p, len, &f);
+	if (rc != MESH_OK) {
+		m->stats.frames_bad++;
+		droplog(m, LK_FRAME, now, "malformed frame on session %08x dropped", sid);
+	} else if (f.type == WIRE_HELLO || f.type == WIRE_FINISH || f.rx_sid != s->sid) {
+		m->stats.frames_bad++;
+	} else if (f.type == WIRE_REPLY) {
+		on_reply(m, s, &f, now);
+	} else {
+		on_data(m, s, &f, now);
 	}
 }
 
-static void on_dealer_readable(struct mesh *m, uint32_t sid, uint64_t now)
+/* A frame on an incoming connection: a HELLO, or a FINISH or DATA for a session we answered
+ * on that same connection. */
+static void on_incoming_frame(struct mesh *m, const struct link_route *from, const char *addr,
+                              const uint8_t *p, size_t len, uint64_t now)
 {
-	for (int i = 0; i < 256; i++) {
-		struct session *s = session_table_get(&m->sessions, sid);
-		zmq_msg_t body;
-		if (!s || !s->dealer)
-			return;
-		zmq_msg_init(&body);
-		if (zmq_msg_recv(&body, s->dealer, ZMQ_DONTWAIT) < 0) {
-			zmq_msg_close(&body);
-			return;
-		}
-		if (zmq_msg_more(&body)) {
-			drain_parts(s->dealer);
-			zmq_msg_close(&body);
-			m->stats.frames_bad++;
-			continue;
-		}
-		size_t len = zmq_msg_size(&body);
-		struct wire_frame f;
-		enum mesh_err rc = len > WIRE_MAX_FRAME ? MESH_EMALFORMED
-		                   : wire_frame_decode(zmq_msg_data(&body), len, &f);
-		if (rc != MESH_OK) {
-			m->stats.frames_bad++;
-			droplog(m, LK_FRAME, now, "malformed frame on session %08x dropped", sid);
-		} else if (f.type == WIRE_HELLO || f.type == WIRE_FINISH || f.rx_sid != s->sid) {
-			m->stats.frames_bad++;
-		} else if (f.type == WIRE_REPLY) {
-			on_reply(m, s, &f, now);
-		} else {
-			on_data(m, s, &f, now);
-		}
-		zmq_msg_close(&body);
+	struct wire_frame f;
+	enum mesh_err rc = len > WIRE_MAX_FRAME ? MESH_EMALFORMED : wire_frame_decode(p, len, &f);
+	if (rc != MESH_OK) {
+		m->stats.frames_bad++;
+		droplog(m, LK_FRAME, now, "malformed frame from %s dropped", addr);
+		return;
+	}
+	if (f.type == WIRE_HELLO) {
+		on_hello(m, &f, from->rid, from->rid_len, addr, now);
+		return;
+	}
+	struct session *s = session_table_get(&m->sessions, f.rx_sid);
+	if (!s) {
+		m->stats.frames_unknown_sid++;
+		droplog(m, LK_FRAME, now, "frame for unknown session %08x from %s dropped", f.rx_sid,
+		        addr);
+	} else if (s->role != NOISE_RESPONDER || s->rid_len != from->rid_len ||
+	           memcmp(s->rid, from->rid, from->rid_len) != 0) {
+		m->stats.frames_bad++;
+		droplog(m, LK_FRAME, now, "frame for session %08x from another connection (%s) "
+		        "dropped", f.rx_sid, addr);
+	} else if (f.type == WIRE_FINISH) {
+		on_finish(m, s, &f, now);
+	} else if (f.type == WIRE_DATA) {
+		on_data(m, s, &f, now);
+	} else {
+		m->stats.frames_bad++;
 	}
 }
 
+/* The link's sink: every frame arrives here, during mesh_on_ready(). */
+static void on_link_frame(void *arg, const struct link_route *from, const char *addr,
+                          const uint8_t *frame, size_t len)
+{
+	struct mesh *m = arg;
+	if (from->sid)
+		on_dialled_frame(m, from->sid, frame, len, m->now_ms);
+	else
+		on_incoming_frame(m, from, addr, frame, len, m->now_ms);
+}
+
+static void on_link_malformed(void *arg)
+{
+	struct mesh *m = arg;
+	m->stats.frames_bad++;
+}
+
+/* The link's items, with discovery's second: the link's listening socket stays first. */
 size_t mesh_pollitems_count(const struct mesh *m)
 {
-	(void)m;
-	return 3;
+	return m->lops->pollitems(m->link, NULL, 0) + 1;
 }
 
 size_t mesh_pollitems(struct mesh *m, zmq_pollitem_t *items, size_t cap)
 {
-	size_t n = 0;
-	if (cap < 3)
+	size_t k = m->lops->pollitems(m->link, NULL, 0);
+	if (cap < k + 1)
 		return 0;
-	items[n++] = (zmq_pollitem_t){ .socket = m->router, .events = ZMQ_POLLIN };
-	items[n++] = (zmq_pollitem_t){ .fd = discovery_fd(m->disc), .events = ZMQ_POLLIN };
-	items[n++] = (zmq_pollitem_t){ .fd = m->dealer_epfd, .events = ZMQ_POLLIN };
-	return n;
-}
-
-/* Reads s's DEALER, and queues a recheck if it still has frames (it stopped at its limit). */
-static void read_dealer(struct mesh *m, uint32_t sid, uint64_t now)
-{
-	on_dealer_readable(m, sid, now);
-	struct session *s = session_table_get(&m->sessions, sid);
-	int events = 0;
-	size_t el = sizeof events;
-	if (s && s->dealer && zmq_getsockopt(s->dealer, ZMQ_EVENTS, &events, &el) == 0 &&
-	    (events & ZMQ_POLLIN))
-		dealer_recheck(m, s);
-}
-
-static void on_dealers_readable(struct mesh *m, uint64_t now)
-{
-	struct epoll_event evs[64];
-	uint64_t junk;
-	(void)!read(m->kick_fd, &junk, sizeof junk);
-	int k = epoll_wait(m->dealer_epfd, evs, 64, 0);
-	for (int i = 0; i < k; i++)
-		if (evs[i].data.u64 != 0)
-			read_dealer(m, (uint32_t)evs[i].data.u64, now);
-	/* The rechecks queued so far; those that reading them queues again wait for the next
-	 * turn (the kick keeps it immediate), so one busy peer cannot hold the loop here. */
-	size_t n = m->nrecheck;
-	for (size_t i = 0; i < n; i++) {
-		struct session *s = session_table_get(&m->sessions, m->recheck[i]);
-		int events = 0;
-		size_t el = sizeof events;
-		if (!s)
-			continue;
-		s->recheck = false;
-		if (s->dealer && zmq_getsockopt(s->dealer, ZMQ_EVENTS, &events, &el) == 0 &&
-		    (events & ZMQ_POLLIN))
-			read_dealer(m, s->sid, now);
-	}
-	if (m->nrecheck > n)
-		memmove(m->recheck, m->recheck + n, (m->nrecheck - n) * sizeof *m->recheck);
-	m->nrecheck -= n;
-	if (m->nrecheck)
-		kick(m);
+	(void)m->lops->pollitems(m->link, items, k);
+	size_t d = k ? 1 : 0;
+	if (k > 1)
+		memmove(items + 2, items + 1, (k - 1) * sizeof *items);
+	items[d] = (zmq_pollitem_t){ .fd = discovery_fd(m->disc), .events = ZMQ_POLLIN };
+	return k + 1;
 }
 
 void mesh_on_ready(struct mesh *m, const zmq_pollitem_t *items, size_t n, uint64_t now)
 {
-	if (n >= 1 && (items[0].revents & ZMQ_POLLIN))
-		on_router_readable(m, now);
-	if (n >= 2 && (items[1].revents & ZMQ_POLLIN))
+	size_t d = m->lops->pollitems(m->link, NULL, 0) ? 1 : 0;
+	m->now_ms = now;
+	/* in the order of the items: the listening socket, discovery, the rest of the link; the
+	 * link's turn comes even with no items of its own (a simulated one delivers then) */
+	if (d && n >= 1)
+		m->lops->on_ready(m->link, items, 1);
+	if (n > d && (items[d].revents & ZMQ_POLLIN))
 		on_discovery_readable(m, now);
-	if (n >= 3 && (items[2].revents & ZMQ_POLLIN))
-		on_dealers_readable(m, now);
+	if (n > d + 1)
+		m->lops->on_ready(m->link, items + d + 1, n - d - 1);
+	else
+		m->lops->on_ready(m->link, NULL, 0);
 }
 
 /* ---------- queues ---------- */
@@ -1963,15 +1596,14 @@ static void sweep_session(struct session *s, void *arg)
 		sweep_add_close(sw, s->sid, "expired");
 		return;
 	}
-	if (s->rs_count && now - s->rs_last_ms >= m->cfg.expired_ms) {
-		/* a sender that stops half way must not pin the partial message; a live sender
-		 * sends the next fragment long before it would be declared expired */
+	uint64_t lost_id;
+	/* a live sender sends the next fragment long before it would be declared expired */
+	if (reasm_expire(&s->rs, now, m->cfg.expired_ms, &lost_id)) {
 		m->stats.fragments_dropped++;
 		droplog(m, LK_MSG, now, "message %llu on session %08x incomplete for %u ms: dropped",
-		        (unsigned long long)s->rs_msg_id, s->sid, m->cfg.expired_ms);
-		session_reassembly_reset(s);
+		        (unsigned long long)lost_id, s->sid, m->cfg.expired_ms);
 	}
-	session_reassembly_trim(s, now);
+	reasm_trim(&s->rs, now);
 	struct peer *p = session_peer(m, s);
 	if (now - s->last_rx_ms >= m->cfg.evasive_ms && !s->evasive) {
 		s->evasive = true;
@@ -2082,16 +1714,14 @@ static void bye_one(struct session *s, void *arg)
 	struct fanout *fo = arg;
 	if (s->state == SESSION_LIVE)
 		(void)send_simple(fo->m, s, WIRE_BYE, 0, fo->now);
-	/* let the BYE leave before the socket closes */
-	if (s->dealer)
-		set_opt_int(s->dealer, ZMQ_LINGER, 500);
 }
 
 void mesh_say_bye(struct mesh *m, uint64_t now_ms)
 {
 	struct fanout fo = { m, NULL, now_ms };
 	session_table_each(&m->sessions, bye_one, &fo);
-	set_opt_int(m->router, ZMQ_LINGER, 500);
+	/* let the BYEs leave before the connections close */
+	m->lops->linger(m->link, 500);
 }
 
 /* ---------- queries ---------- */
@@ -2178,16 +1808,9 @@ enum mesh_err mesh_test_relink(struct mesh *m, const uint8_t peer[WIRE_IDLEN], u
 	return p->pending_sid ? MESH_OK : MESH_ELIMIT;
 }
 
-static void count_dealer(struct session *s, void *arg)
-{
-	size_t *n = arg;
-	*n += s->dealer != NULL;
-}
-
 void mesh_test_sessions(const struct mesh *m, size_t *all, size_t *dealers)
 {
 	*all = m->sessions.n;
-	*dealers = 0;
-	session_table_each(&m->sessions, count_dealer, dealers);
+	*dealers = m->lops->dialled(m->link);
 }
 #endif

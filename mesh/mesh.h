@@ -1,10 +1,10 @@
 /* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
- * mesh: the protocol engine of one node. It owns the ROUTER socket, the DEALER socket of each
- * session it initiated, the discovery socket and every table, and it knows how to handle each
- * socket once it is readable; it never polls or sleeps. node/ runs the loop: it asks for the
- * poll items, polls, hands back the ready ones, and calls mesh_on_tick() when the deadline it
- * was given has come. Every call takes the current monotonic time in milliseconds, so tests
+ * mesh: the protocol engine of one node. It owns its transport (mesh/link.h: by default
+ * ZeroMQ, a ROUTER and a DEALER per session it initiated), the discovery socket and every
+ * table, and it knows how to handle each once it is readable; it never polls or sleeps. node/
+ * runs the loop: it asks for the poll items, polls, hands back the ready ones, and calls
+ * mesh_on_tick() when the deadline it was given has come. Every call takes the current monotonic time in milliseconds, so tests
  * can drive it with a fake clock. Events go out through a callback, synchronously.
  *
  * Everything here runs on one thread.
@@ -19,15 +19,17 @@
 #include <zmq.h>
 
 #include "keys.h"
+#include "link.h"
 #include "mesh_err.h"
 #include "peer.h"
+#include "wire.h"
 
-#define MESH_MAX_PAYLOAD 1048576u       /* docs/protocol.md section 6 */
+#define MESH_MAX_PAYLOAD WIRE_MAX_PAYLOAD  /* 1 MiB: docs/protocol.md section 6 */
 #define MESH_MAX_HANDSHAKES_IN 128      /* answered and in progress at once (section 4) */
 #define MESH_MAX_HANDSHAKES_OUT 128     /* initiated and in progress at once */
 #define MESH_MAX_HALFOPEN_PER_ADDR 32   /* answered handshakes in progress per source address */
 #define MESH_MAX_SESSIONS 8192
-#define MESH_ZMQ_HWM 256                /* ZMQ_SNDHWM and ZMQ_RCVHWM, in frames */
+#define MESH_ZMQ_HWM LINK_ZMQ_HWM       /* ZMQ_SNDHWM and ZMQ_RCVHWM, in frames */
 /* zmq sockets one mesh holds at most: its ROUTER, a DEALER for the live session of each peer
  * if we initiated it, one for each handshake we initiate, and room for closed ones zmq's
  * reaper has not finished yet. A zmq context sets aside, and touches, 12 bytes per socket it
@@ -80,6 +82,10 @@ struct mesh_config {
 	size_t queue_bytes;
 	uint32_t queue_timeout_ms;
 	void *zmq_ctx;
+	/* The transport (mesh/link.h): NULL for ZeroMQ (link_zmq over zmq_ctx), as the product
+	 * runs; a simulated network passes its own ops and the env they open with. */
+	const struct link_ops *link_ops;
+	void *link_env;
 	int log_level;
 	void (*log)(void *arg, int level, const char *line);
 	void *log_arg;

@@ -17,6 +17,9 @@ struct outmsg *outmsg_new(enum outmsg_kind kind, uint64_t msg_id, const char *gr
 	/* one allocation: the payload follows the header */
 	if (len > SIZE_MAX - sizeof(struct outmsg))
 		return NULL;
+	size_t glen = group ? strlen(group) : 0;
+	if (glen > WIRE_MAX_GROUP)
+		return NULL;
 	struct outmsg *m = malloc(sizeof *m + len);
 	if (!m)
 		return NULL;
@@ -29,8 +32,8 @@ struct outmsg *outmsg_new(enum outmsg_kind kind, uint64_t msg_id, const char *gr
 	m->kind = kind;
 	m->msg_id = msg_id;
 	if (group) {
-		m->glen = strlen(group);
-		memcpy(m->group, group, m->glen + 1);
+		m->glen = glen;
+		memcpy(m->group, group, glen + 1);
 	}
 	return m;
 }

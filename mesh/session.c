@@ -168,7 +168,6 @@ struct session *session_new(enum noise_role role, const uint8_t *prologue, size_
 	if (!s)
 		return NULL;
 	s->km = km;
-	s->dealer_fd = -1;
 	if (km) {
 		void *mem = secmem_alloc(km->hs);
 		s->hs = noise_hs_init(mem, noise_hs_size(), proto, role, prologue, plen, s_priv, s_pub,
@@ -217,11 +216,7 @@ void session_destroy(struct session **sp)
 	group_set_clear(&s->hello_groups);
 	group_set_clear(&s->sent_groups);
 	free(s->stall);   /* ciphertext only */
-	if (s->rs_buf) {
-		/* a partial message is someone's plaintext */
-		sodium_memzero(s->rs_buf, s->rs_cap);
-		free(s->rs_buf);
-	}
+	reasm_free(&s->rs);
 	sodium_memzero(s->hash, sizeof s->hash);
 	free(s);
 	*sp = NULL;
@@ -440,29 +435,4 @@ enum mesh_err session_open(struct session *s, const struct wire_frame *f, uint8_
 	                         ptlen) != 0)
 		return MESH_EAUTH;
 	return MESH_OK;
-}
-
-void session_reassembly_reset(struct session *s)
-{
-	if (s->rs_buf)
-		sodium_memzero(s->rs_buf, s->rs_len);
-	/* keep a small buffer for the next message, but do not pin up to 1 MiB per session */
-	if (s->rs_cap > SESSION_RS_KEEP) {
-		free(s->rs_buf);
-		s->rs_buf = NULL;
-		s->rs_cap = 0;
-	}
-	s->rs_len = 0;
-	s->rs_next = s->rs_count = 0;
-	s->rs_msg_id = 0;
-}
-
-void session_reassembly_trim(struct session *s, uint64_t now_ms)
-{
-	if (!s->rs_buf || s->rs_count || now_ms - s->rs_last_ms < SESSION_RS_IDLE_MS)
-		return;
-	/* reset wiped the last message already; the buffer holds nothing of it */
-	free(s->rs_buf);
-	s->rs_buf = NULL;
-	s->rs_cap = 0;
 }

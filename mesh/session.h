@@ -19,12 +19,11 @@
 #include "group.h"
 #include "mesh_err.h"
 #include "noise.h"
+#include "reasm.h"
 #include "wire.h"
 
 #define SESSION_ID_LEN 4
-#define SESSION_MAX_RID 255          /* zmq routing ids are at most 255 bytes */
-#define SESSION_RS_KEEP 65536        /* reassembly buffer kept between messages */
-#define SESSION_RS_IDLE_MS 5000      /* ... but not once no fragment came for this long */
+#define SESSION_MAX_RID 255          /* a transport's name for a connection (LINK_MAX_RID) */
 
 /* Where sessions keep their secrets: two pools of locked memory (crypto/secmem.h) that their
  * owner keeps, one for handshake states and one for link keys, instead of a sodium_malloc
@@ -55,13 +54,12 @@ struct session {
 	struct noise_transport *tx;  /* from Split */
 	uint8_t hash[NOISE_HASHLEN]; /* handshake hash, for the SAS */
 
-	/* Transport: the initiator owns a DEALER, the responder answers through the ROUTER. */
-	void *dealer;
-	int dealer_fd;               /* its ZMQ_FD while the engine watches it; else -1 */
-	bool recheck;                /* queued for a readiness recheck by the engine */
+	/* Transport: an initiator's frames go on the connection dialled for its sid; a
+	 * responder's go back on the incoming connection its HELLO came on, which the transport
+	 * names by these opaque bytes. */
 	uint8_t rid[SESSION_MAX_RID];
 	size_t rid_len;
-	char src_addr[48];           /* responder: peer address as zmq reports it, for logs */
+	char src_addr[48];           /* responder: peer address as the transport reports it */
 
 	/* Who is on the other end. For an initiator, expected_id is the beacon's ID; peer_id is
 	 * authenticated once `authenticated` is set. */
@@ -84,14 +82,7 @@ struct session {
 	uint8_t *stall;
 	size_t stall_len;
 
-	/* Reassembly of the fragmented message in progress (protocol section 6). */
-	uint64_t rs_msg_id;
-	uint32_t rs_next, rs_count;
-	bool rs_shout;
-	char rs_group[WIRE_MAX_GROUP + 1];
-	uint8_t *rs_buf;
-	size_t rs_len, rs_cap;
-	uint64_t rs_last_ms;         /* last fragment of the message in progress */
+	struct reasm rs;             /* the fragmented message in progress (protocol section 6) */
 };
 
 /* A table keyed by our session ID: open addressing, linear probing, tombstone-free deletion.
@@ -105,7 +96,7 @@ struct session_table {
 
 /* Room for at least `cap` sessions (exactly: half the power of two >= 2 * cap, min 16). */
 enum mesh_err session_table_init(struct session_table *t, size_t cap);
-/* Destroys every session and frees the table. Dealers must be closed by the caller first (session_destroy does not know zmq). */
+/* Destroys every session and frees the table. */
 void session_table_free(struct session_table *t);
 struct session *session_table_get(const struct session_table *t, uint32_t sid);
 /* Gives s a fresh random nonzero sid unique in t and stores it. MESH_ELIMIT when full. */
@@ -149,12 +140,5 @@ size_t session_sealed_len(const struct session *s, size_t ptlen);
 /* Decrypts a DATA frame (already decoded) into pt; MESH_EAUTH on failure or old counter. */
 enum mesh_err session_open(struct session *s, const struct wire_frame *f, uint8_t *pt,
                            size_t cap, size_t *ptlen);
-
-/* Drops a partial reassembly. */
-void session_reassembly_reset(struct session *s);
-/* Frees the buffer kept between messages once no fragment arrived for SESSION_RS_IDLE_MS and
- * no message is in progress: a burst of large messages must not pin up to 64 KiB in every
- * session for good, while a stream of them still reuses one buffer. */
-void session_reassembly_trim(struct session *s, uint64_t now_ms);
 
 #endif

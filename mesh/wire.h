@@ -24,8 +24,9 @@
 #define WIRE_MAX_BEACON 512         /* whole datagram */
 #define WIRE_MAX_NOISE 65535        /* Noise message limit */
 #define WIRE_MAX_FRAME 66000        /* whole zmq frame: DATA header + Noise message */
+#define WIRE_MAX_PAYLOAD 1048576u   /* application payload: section 6, MESH_MAX_PAYLOAD */
 #define WIRE_MAX_FRAGMENT 60000     /* payload bytes per SHOUT/WHISPER fragment */
-#define WIRE_MAX_FRAGMENTS 18       /* ceil(MESH_MAX_PAYLOAD / WIRE_MAX_FRAGMENT) */
+#define WIRE_MAX_FRAGMENTS 18       /* ceil(WIRE_MAX_PAYLOAD / WIRE_MAX_FRAGMENT) */
 #define WIRE_MAX_NAME 64            /* node name, bytes of UTF-8 */
 #define WIRE_MAX_GROUP 64           /* group name, bytes of UTF-8 */
 #define WIRE_MAX_GROUPS 256         /* groups per node */

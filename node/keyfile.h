@@ -2,7 +2,8 @@
 /*
  * keyfile: the identity and mesh-key files on disk. The identity file holds the Ed25519 seed
  * in a fixed binary layout (docs/crypto.md) with a checksum; it is created on first use,
- * written atomically (temp file in the same directory, fsync, rename) with mode 0600, and any
+ * written atomically (temp file in the same directory, fsync, then link() to its name, which
+ * never replaces an existing file) with mode 0600, and any
  * file that is group- or world-accessible, truncated, oversized or corrupt is refused with a
  * message naming the file and the fix. Nothing secret ever reaches the error text.
  */

@@ -2,7 +2,7 @@
 /*
  * meshnode: the embeddable node. One loop thread owns the mesh engine and every socket; the
  * API talks to it through a FIFO of commands, and the loop hands events back through a queue
- * whose pipe is readable exactly while the queue is non-empty.
+ * whose pipe is readable while the queue is non-empty, and for good once the loop has ended.
  *
  * Sends do not wait for the loop: shout and whisper copy the payload into a message, give it
  * its ID and append it to the FIFO, and the loop takes the whole FIFO at each turn. Every

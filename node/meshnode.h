@@ -114,7 +114,9 @@ void meshnode_config_init(struct meshnode_config *cfg);
  * NULL on failure, with a one-line reason in err. */
 struct meshnode *meshnode_new(const struct meshnode_config *cfg, char *err, size_t errcap);
 /* Binds the sockets and starts the event-loop thread. MESH_EIO when the interface or port
- * cannot be used (the ERROR text says which). */
+ * cannot be used (err says which); MESH_ESTATE when the node was already started or stopped.
+ * Every command below (join, leave, shout, whisper, the snapshots) is MESH_ESTATE before
+ * start and after stop. */
 enum mesh_err meshnode_start(struct meshnode *n, char *err, size_t errcap);
 /* Says BYE to every peer, stops the thread, closes every socket. Idempotent. */
 void meshnode_stop(struct meshnode *n);
@@ -137,7 +139,10 @@ enum mesh_err meshnode_leave(struct meshnode *n, const char *group);
 /* Sends len bytes to every member of group (shout) or to one peer (whisper). The payload is
  * copied; len > MESHNODE_MAX_PAYLOAD is MESH_ELIMIT. *msg_id (if not NULL) gets the message
  * ID, which DROPPED events name. Delivery to each peer is reported only by a DROPPED event
- * when it fails (also when the peer left between the call and the send: reason "peer gone").
+ * when it fails. Its reason is one of: "peer gone" (the peer left between the call and the
+ * send), "peer left" (it said BYE or expired with the message queued), "peer unreachable" (no
+ * link came up in time), "timed out in the send queue", "send queue full", "out of memory",
+ * "not sent".
  * A whisper to an unknown peer is MESH_ENOTFOUND. */
 enum mesh_err meshnode_shout(struct meshnode *n, const char *group, const void *data,
                              size_t len, uint64_t *msg_id);
@@ -150,7 +155,8 @@ struct meshnode_peer {
 	char id_hex[MESHNODE_HEXID_LEN];
 	char name[MESHNODE_MAX_NAME + 1];
 	char fingerprint[40];
-	char endpoint[32];            /* "IP:PORT" from its beacon */
+	char endpoint[32];            /* "IP:PORT" from its beacon, or from its HELLO if no beacon
+	                               * was heard */
 	bool evasive;
 	bool initiator;               /* we initiated the live session */
 	uint32_t local_sid;           /* our session ID of the live session */

@@ -989,12 +989,14 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: meshbench [--quick] [--runs R] [--json FILE] [--only LIST] [--meshsim PATH]\n"
+"                 [--shout-window W]\n"
 "  --quick        short counts and one run per figure (a smoke test, about 30 s)\n"
 "  --runs R       runs per figure (default 5; the median and the range are printed)\n"
 "  --json FILE    the same figures as JSON (comparisons carry \"limit_ratio\")\n"
 "  --only LIST    comma-separated parts: limits,whisper,shout,handshake,converge,memory\n"
-"  --meshsim PATH the meshsim program (default: ../tools/meshsim beside this one)\n"
+"  --meshsim PATH the meshsim program (default: the meshsim beside this program)\n"
 "  --shout-window W  shouts in flight in the fan-out runs (default 16)\n"
+"  -h, --help     show this help\n"
 "Run as root: each part runs in a private network namespace made for it.\n");
 }
 

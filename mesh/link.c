@@ -1,0 +1,570 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
+/*
+ * link: the ZeroMQ transport behind link_zmq (see link.h).
+ *
+ * Every session we initiate has its own DEALER socket, and zmq_poll() costs one ZMQ_EVENTS
+ * query and one poll() entry per socket on every turn of the loop: with 63 peers that was about
+ * 100 us a turn, the largest single cost of forming a mesh. Instead, each DEALER's ZMQ_FD sits
+ * in one epoll set, which the loop polls as a single descriptor, so a turn costs the same with
+ * 3 peers or 1000 and only DEALERs that have something are read.
+ *
+ * ZMQ_FD is edge-like: it signals that the socket's state may have changed, and any zmq call on
+ * the socket (a send, an events query) may consume that signal. So:
+ * - a DEALER that is readable is read until zmq says EAGAIN (or 256 frames, then it is
+ *   rechecked), and only then does its descriptor go quiet;
+ * - a DEALER we sent on, whose signal the send may have swallowed, is queued for a recheck
+ *   (a ZMQ_EVENTS query), and the kick eventfd, also in the set, keeps the set readable until
+ *   the rechecks are done, so the loop comes straight back instead of sleeping on a frame that
+ *   has already arrived.
+ *
+ * Invariants: a dialled connection is in the table under its sid exactly from dial() to
+ * hangup(); its descriptor is in the epoll set, registered as its sid (the kick as 0, which no
+ * session has), and leaves the set before zmq closes the socket. Anything that names a
+ * connection after a call into the sink (epoll events, rechecks) names it by sid and looks it
+ * up again, because the sink may have hung it up.
+ */
+#include "link.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "wire.h"
+
+#define READ_BATCH 256               /* frames read from one socket before the others' turn */
+#define CONNS_START 64
+
+/* A DEALER we dialled for one session. */
+struct conn {
+	uint32_t sid;
+	void *sock;
+	int fd;                      /* its ZMQ_FD while in the epoll set; else -1 */
+	bool recheck;                /* queued for a readiness recheck */
+	char addr[32];               /* "IP:PORT" it dialled, for the sink */
+};
+
+struct link {
+	void *ctx;
+	struct link_sink sink;
+	void *router;
+	char endpoint[64];
+
+	struct conn **conns;         /* by sid: open addressing, load at most one half */
+	size_t cap, n;
+
+	int epfd;
+	int kick_fd;                 /* eventfd: readable while rechecks wait */
+	uint32_t *recheck;           /* sids of DEALERs to look at again */
+	size_t nrecheck, caprecheck;
+
+	zmq_msg_t txmsg;             /* frame_buf()'s buffer; always initialised */
+	uint8_t ridbuf[LINK_MAX_RID + 1];
+};
+
+/* ---------- connections by sid ---------- */
+
+static size_t home_of(uint32_t sid, size_t cap)
+{
+	/* the engine's sids are random, but a transport should not depend on it */
+	return (size_t)(sid * 2654435761u) & (cap - 1);
+}
+
+static struct conn *conn_get(const struct link *l, uint32_t sid)
+{
+	if (sid == 0)
+		return NULL;
+	for (size_t i = home_of(sid, l->cap);; i = (i + 1) & (l->cap - 1)) {
+		struct conn *c = l->conns[i];
+		if (!c || c->sid == sid)
+			return c;
+	}
+}
+
+static void put(struct conn **slots, size_t cap, struct conn *c)
+{
+	size_t i = home_of(c->sid, cap);
+	while (slots[i])
+		i = (i + 1) & (cap - 1);
+	slots[i] = c;
+}
+
+static enum mesh_err conn_add(struct link *l, struct conn *c)
+{
+	if ((l->n + 1) * 2 > l->cap) {
+		size_t ncap = l->cap * 2;
+		struct conn **ns = calloc(ncap, sizeof *ns);
+		if (!ns)
+			return MESH_ENOMEM;
+		for (size_t i = 0; i < l->cap; i++)
+			if (l->conns[i])
+				put(ns, ncap, l->conns[i]);
+		free(l->conns);
+		l->conns = ns;
+		l->cap = ncap;
+	}
+	put(l->conns, l->cap, c);
+	l->n++;
+	return MESH_OK;
+}
+
+static void conn_del(struct link *l, uint32_t sid)
+{
+	size_t mask = l->cap - 1, i = home_of(sid, l->cap);
+	while (l->conns[i] && l->conns[i]->sid != sid)
+		i = (i + 1) & mask;
+	if (!l->conns[i])
+		return;
+	l->conns[i] = NULL;
+	l->n--;
+	/* Backward-shift the rest of the cluster so lookups never stop early at the hole. */
+	for (size_t j = (i + 1) & mask; l->conns[j]; j = (j + 1) & mask) {
+		size_t home = home_of(l->conns[j]->sid, l->cap);
+		bool between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+		if (!between) {
+			l->conns[i] = l->conns[j];
+			l->conns[j] = NULL;
+			i = j;
+		}
+	}
+}
+
+/* ---------- the epoll set ---------- */
+
+static void kick(struct link *l)
+{
+	uint64_t one = 1;
+	(void)!write(l->kick_fd, &one, sizeof one);
+}
+
+/* c's DEALER joins the epoll set (before anything is sent on it). */
+static int watch(struct link *l, struct conn *c)
+{
+	int fd;
+	size_t fl = sizeof fd;
+	if (zmq_getsockopt(c->sock, ZMQ_FD, &fd, &fl) != 0)
+		return -1;
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = c->sid };
+	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
+		return -1;
+	c->fd = fd;
+	return 0;
+}
+
+/* Leaves the set before zmq closes the socket (and, later, its descriptor). */
+static void conn_close(struct link *l, struct conn *c)
+{
+	if (c->fd >= 0)
+		(void)epoll_ctl(l->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	if (c->sock)
+		zmq_close(c->sock);
+	free(c);
+}
+
+/* c's DEALER may hold frames its descriptor no longer announces: look again soon. */
+static void recheck(struct link *l, struct conn *c)
+{
+	if (c->recheck)
+		return;
+	if (l->nrecheck == l->caprecheck) {
+		size_t ncap = l->caprecheck ? l->caprecheck * 2 : 64;
+		uint32_t *nr = realloc(l->recheck, ncap * sizeof *nr);
+		if (!nr) {
+			/* cannot queue it: the handshake timeout or expiry will clear this session
+			 * up if a frame is really stuck; keep the loop awake meanwhile */
+			kick(l);
+			return;
+		}
+		l->recheck = nr;
+		l->caprecheck = ncap;
+	}
+	c->recheck = true;
+	l->recheck[l->nrecheck++] = c->sid;
+	if (l->nrecheck == 1)
+		kick(l);
+}
+
+/* ---------- setup ---------- */
+
+static void set_opt_int(void *sock, int opt, int v)
+{
+	(void)zmq_setsockopt(sock, opt, &v, sizeof v);
+}
+
+static void common_sockopts(void *sock)
+{
+	int64_t max = WIRE_MAX_FRAME;
+	(void)zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &max, sizeof max);
+	set_opt_int(sock, ZMQ_LINGER, 0);
+	/* zmq counts messages, not bytes: this bounds what a stuck peer pins in zmq's pipes
+	 * (LINK_ZMQ_HWM frames of at most WIRE_MAX_FRAME) on top of the engine's queue_bytes */
+	set_opt_int(sock, ZMQ_SNDHWM, LINK_ZMQ_HWM);
+	set_opt_int(sock, ZMQ_RCVHWM, LINK_ZMQ_HWM);
+}
+
+static void close_all(void *lv)
+{
+	struct link *l = lv;
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->cap; i++)
+		if (l->conns[i])
+			conn_close(l, l->conns[i]);
+	free(l->conns);
+	if (l->router)
+		zmq_close(l->router);
+	if (l->epfd >= 0)
+		close(l->epfd);
+	if (l->kick_fd >= 0)
+		close(l->kick_fd);
+	free(l->recheck);
+	zmq_msg_close(&l->txmsg);
+	free(l);
+}
+
+static void *listen_on(const struct link_config *cfg, uint16_t *port, char *err, size_t errcap)
+{
+	struct link *l = calloc(1, sizeof *l);
+	char bind_ep[64], ipbuf[INET_ADDRSTRLEN];
+	size_t eplen;
+	if (!l) {
+		snprintf(err, errcap, "out of memory");
+		return NULL;
+	}
+	l->ctx = cfg->env;
+	l->sink = cfg->sink;
+	l->epfd = l->kick_fd = -1;
+	zmq_msg_init(&l->txmsg);
+	l->cap = CONNS_START;
+	l->conns = calloc(l->cap, sizeof *l->conns);
+	if (!l->conns) {
+		snprintf(err, errcap, "out of memory");
+		goto fail;
+	}
+	l->epfd = epoll_create1(EPOLL_CLOEXEC);
+	l->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	{
+		/* the kick is registered as sid 0, which no session has */
+		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 0 };
+		if (l->epfd < 0 || l->kick_fd < 0 ||
+		    epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->kick_fd, &ev) != 0) {
+			snprintf(err, errcap, "epoll: %s", strerror(errno));
+			goto fail;
+		}
+	}
+	l->router = zmq_socket(l->ctx, ZMQ_ROUTER);
+	if (!l->router) {
+		snprintf(err, errcap, "zmq ROUTER socket: %s", zmq_strerror(errno));
+		goto fail;
+	}
+	common_sockopts(l->router);
+	set_opt_int(l->router, ZMQ_ROUTER_MANDATORY, 1);
+	inet_ntop(AF_INET, cfg->ip, ipbuf, sizeof ipbuf);
+	if (cfg->port)
+		snprintf(bind_ep, sizeof bind_ep, "tcp://%s:%u", ipbuf, cfg->port);
+	else
+		snprintf(bind_ep, sizeof bind_ep, "tcp://%s:*", ipbuf);
+	if (zmq_bind(l->router, bind_ep) != 0) {
+		snprintf(err, errcap, "cannot bind %s: %s", bind_ep, zmq_strerror(errno));
+		goto fail;
+	}
+	eplen = sizeof l->endpoint;
+	if (zmq_getsockopt(l->router, ZMQ_LAST_ENDPOINT, l->endpoint, &eplen) != 0) {
+		snprintf(err, errcap, "cannot read the bound endpoint: %s", zmq_strerror(errno));
+		goto fail;
+	}
+	{
+		const char *colon = strrchr(l->endpoint, ':');
+		long p = colon ? strtol(colon + 1, NULL, 10) : 0;
+		if (p <= 0 || p > 65535) {
+			snprintf(err, errcap, "unexpected bound endpoint %s", l->endpoint);
+			goto fail;
+		}
+		*port = (uint16_t)p;
+	}
+	return l;
+fail:
+	close_all(l);
+	return NULL;
+}
+
+static const char *endpoint_of(const void *lv)
+{
+	const struct link *l = lv;
+	return l->endpoint;
+}
+
+/* ---------- connections ---------- */
+
+static enum mesh_err dial_peer(void *lv, uint32_t sid, const uint8_t ip[4], uint16_t port)
+{
+	struct link *l = lv;
+	char ipbuf[INET_ADDRSTRLEN], ep[64];
+	if (sid == 0 || conn_get(l, sid))
+		return MESH_ESTATE;
+	struct conn *c = calloc(1, sizeof *c);
+	if (!c)
+		return MESH_ENOMEM;
+	c->sid = sid;
+	c->fd = -1;
+	inet_ntop(AF_INET, ip, ipbuf, sizeof ipbuf);
+	snprintf(c->addr, sizeof c->addr, "%s:%u", ipbuf, port);
+	snprintf(ep, sizeof ep, "tcp://%s", c->addr);
+	c->sock = zmq_socket(l->ctx, ZMQ_DEALER);
+	if (!c->sock || watch(l, c) != 0)
+		goto fail;
+	common_sockopts(c->sock);
+	set_opt_int(c->sock, ZMQ_RECONNECT_IVL, 100);
+	set_opt_int(c->sock, ZMQ_RECONNECT_IVL_MAX, 2000);
+	if (zmq_connect(c->sock, ep) != 0 || conn_add(l, c) != MESH_OK)
+		goto fail;
+	return MESH_OK;
+fail:
+	conn_close(l, c);
+	return MESH_EIO;
+}
+
+static void hang_up(void *lv, uint32_t sid)
+{
+	struct link *l = lv;
+	struct conn *c = conn_get(l, sid);
+	if (!c)
+		return;
+	conn_del(l, sid);
+	conn_close(l, c);   /* a recheck queued for sid finds nothing and is skipped */
+}
+
+static size_t dialled_count(const void *lv)
+{
+	const struct link *l = lv;
+	return l->n;
+}
+
+static void set_linger(void *lv, int ms)
+{
+	struct link *l = lv;
+	for (size_t i = 0; i < l->cap; i++)
+		if (l->conns[i])
+			set_opt_int(l->conns[i]->sock, ZMQ_LINGER, ms);
+	set_opt_int(l->router, ZMQ_LINGER, ms);
+}
+
+/* ---------- sending ---------- */
+
+static enum mesh_err send_err(int rc, int err)
+{
+	if (rc >= 0)
+		return MESH_OK;
+	return err == EAGAIN ? MESH_ELIMIT : MESH_EIO;
+}
+
+/* Sends frame (or, with frame NULL, txmsg) on its route. */
+static enum mesh_err send_on(struct link *l, const struct link_route *to, const uint8_t *frame,
+                             size_t len)
+{
+	int rc, err;
+	if (to->sid) {
+		struct conn *c = conn_get(l, to->sid);
+		if (!c)
+			return MESH_EIO;
+		rc = frame ? zmq_send(c->sock, frame, len, ZMQ_DONTWAIT)
+		           : zmq_msg_send(&l->txmsg, c->sock, ZMQ_DONTWAIT);
+		err = errno;        /* before recheck() makes calls of its own */
+		recheck(l, c);      /* the send may have swallowed its readiness signal */
+	} else {
+		rc = zmq_send(l->router, to->rid, to->rid_len, ZMQ_DONTWAIT | ZMQ_SNDMORE);
+		if (rc >= 0)
+			rc = frame ? zmq_send(l->router, frame, len, ZMQ_DONTWAIT)
+			           : zmq_msg_send(&l->txmsg, l->router, ZMQ_DONTWAIT);
+		err = errno;
+	}
+	return send_err(rc, err);
+}
+
+static enum mesh_err send_copy(void *lv, const struct link_route *to, const uint8_t *frame,
+                               size_t len)
+{
+	return send_on(lv, to, frame, len);
+}
+
+static uint8_t *frame_buffer(void *lv, size_t len)
+{
+	struct link *l = lv;
+	zmq_msg_close(&l->txmsg);
+	if (zmq_msg_init_size(&l->txmsg, len) != 0) {
+		zmq_msg_init(&l->txmsg);
+		return NULL;
+	}
+	return zmq_msg_data(&l->txmsg);
+}
+
+/* zmq_msg_send() takes the message on success and leaves it, bytes and all, on failure. */
+static enum mesh_err send_buffer(void *lv, const struct link_route *to)
+{
+	return send_on(lv, to, NULL, 0);
+}
+
+/* ---------- receiving ---------- */
+
+/* Receives one whole zmq message part into buf; -1 if none. */
+static int recv_part(void *sock, uint8_t *buf, size_t cap, size_t *len, bool *more)
+{
+	int more_i = 0;
+	size_t ml = sizeof more_i;
+	int n = zmq_recv(sock, buf, cap, ZMQ_DONTWAIT);
+	if (n < 0)
+		return -1;
+	*len = (size_t)n;
+	zmq_getsockopt(sock, ZMQ_RCVMORE, &more_i, &ml);
+	*more = more_i != 0;
+	return 0;
+}
+
+static void drain_parts(void *sock)
+{
+	int more = 1;
+	size_t ml = sizeof more;
+	uint8_t junk[64];
+	while (zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &ml) == 0 && more)
+		if (zmq_recv(sock, junk, sizeof junk, ZMQ_DONTWAIT) < 0)
+			break;
+}
+
+/* ROUTER messages are [routing id, frame]; anything else is dropped. */
+static void read_router(struct link *l)
+{
+	for (int i = 0; i < READ_BATCH; i++) {
+		size_t rid_len;
+		bool more;
+		zmq_msg_t body;
+		char addr[48] = "?";
+		if (recv_part(l->router, l->ridbuf, sizeof l->ridbuf, &rid_len, &more) != 0)
+			return;
+		if (!more)
+			continue;
+		if (rid_len > LINK_MAX_RID) {
+			drain_parts(l->router);
+			continue;
+		}
+		zmq_msg_init(&body);
+		if (zmq_msg_recv(&body, l->router, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&body);
+			continue;
+		}
+		if (zmq_msg_more(&body)) {
+			drain_parts(l->router);
+			zmq_msg_close(&body);
+			l->sink.malformed(l->sink.arg);
+			continue;
+		}
+		const char *pa = zmq_msg_gets(&body, "Peer-Address");
+		if (pa)
+			snprintf(addr, sizeof addr, "%s", pa);
+		struct link_route from = { .rid = l->ridbuf, .rid_len = rid_len };
+		l->sink.frame(l->sink.arg, &from, addr, zmq_msg_data(&body), zmq_msg_size(&body));
+		zmq_msg_close(&body);
+	}
+}
+
+/* Reads sid's DEALER, and queues a recheck if it still has frames (it stopped at its limit). */
+static void read_dealer(struct link *l, uint32_t sid)
+{
+	struct conn *c;
+	for (int i = 0; i < READ_BATCH; i++) {
+		zmq_msg_t body;
+		char addr[sizeof c->addr];
+		if (!(c = conn_get(l, sid)))
+			return;     /* hung up while we were handing over its frames */
+		zmq_msg_init(&body);
+		if (zmq_msg_recv(&body, c->sock, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&body);
+			break;
+		}
+		if (zmq_msg_more(&body)) {
+			drain_parts(c->sock);
+			zmq_msg_close(&body);
+			l->sink.malformed(l->sink.arg);
+			continue;
+		}
+		memcpy(addr, c->addr, sizeof addr);   /* c may be gone when the sink returns */
+		struct link_route from = { .sid = sid };
+		l->sink.frame(l->sink.arg, &from, addr, zmq_msg_data(&body), zmq_msg_size(&body));
+		zmq_msg_close(&body);
+	}
+	int events = 0;
+	size_t el = sizeof events;
+	if ((c = conn_get(l, sid)) && zmq_getsockopt(c->sock, ZMQ_EVENTS, &events, &el) == 0 &&
+	    (events & ZMQ_POLLIN))
+		recheck(l, c);
+}
+
+static void read_dealers(struct link *l)
+{
+	struct epoll_event evs[64];
+	uint64_t junk;
+	(void)!read(l->kick_fd, &junk, sizeof junk);
+	int k = epoll_wait(l->epfd, evs, 64, 0);
+	for (int i = 0; i < k; i++)
+		if (evs[i].data.u64 != 0)
+			read_dealer(l, (uint32_t)evs[i].data.u64);
+	/* The rechecks queued so far; those that reading them queues again wait for the next
+	 * turn (the kick keeps it immediate), so one busy peer cannot hold the loop here. */
+	size_t n = l->nrecheck;
+	for (size_t i = 0; i < n; i++) {
+		struct conn *c = conn_get(l, l->recheck[i]);
+		int events = 0;
+		size_t el = sizeof events;
+		if (!c)
+			continue;
+		c->recheck = false;
+		if (zmq_getsockopt(c->sock, ZMQ_EVENTS, &events, &el) == 0 && (events & ZMQ_POLLIN))
+			read_dealer(l, c->sid);
+	}
+	if (l->nrecheck > n)
+		memmove(l->recheck, l->recheck + n, (l->nrecheck - n) * sizeof *l->recheck);
+	l->nrecheck -= n;
+	if (l->nrecheck)
+		kick(l);
+}
+
+static size_t poll_items(void *lv, zmq_pollitem_t *items, size_t cap)
+{
+	struct link *l = lv;
+	if (cap >= 2) {
+		items[0] = (zmq_pollitem_t){ .socket = l->router, .events = ZMQ_POLLIN };
+		items[1] = (zmq_pollitem_t){ .fd = l->epfd, .events = ZMQ_POLLIN };
+	}
+	return 2;
+}
+
+static void read_ready(void *lv, const zmq_pollitem_t *items, size_t n)
+{
+	struct link *l = lv;
+	for (size_t i = 0; i < n; i++) {
+		if (!(items[i].revents & ZMQ_POLLIN))
+			continue;
+		if (items[i].socket == l->router)
+			read_router(l);
+		else if (!items[i].socket && items[i].fd == l->epfd)
+			read_dealers(l);
+	}
+}
+
+const struct link_ops link_zmq = {
+	.open = listen_on,
+	.close = close_all,
+	.endpoint = endpoint_of,
+	.dial = dial_peer,
+	.hangup = hang_up,
+	.send = send_copy,
+	.frame_buf = frame_buffer,
+	.send_buf = send_buffer,
+	.linger = set_linger,
+	.pollitems = poll_items,
+	.on_ready = read_ready,
+	.dialled = dialled_count,
+};

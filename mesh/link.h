@@ -1,0 +1,95 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
+/*
+ * link: how the engine reaches other engines. The engine sees its transport only through
+ * struct link_ops: it listens, dials one connection for each session it initiates, sends whole
+ * frames along a route, and gets whole frames back through a struct link_sink. It never sees a
+ * socket, and the frames it sends and gets are the bytes of docs/protocol.md section 3, one
+ * frame per transport message. link_zmq is the product's transport; a simulated network can
+ * implement the same ops.
+ *
+ * A route names a connection: the one dialled for a session we initiated (by that session's
+ * ID), or an incoming one (by up to LINK_MAX_RID opaque bytes the transport chose, which the
+ * engine keeps with the session it answered). Frames from an incoming connection come with the
+ * sender's address as text, for logs and per-address limits.
+ *
+ * link_zmq: a ROUTER bound to the address we announce, which every peer dials, and a DEALER
+ * per session we initiate. Every DEALER's ZMQ_FD sits in one epoll set, polled as a single
+ * descriptor, so a turn of the loop costs the same with 3 peers or 1000.
+ */
+#ifndef MESH_MESH_LINK_H
+#define MESH_MESH_LINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <zmq.h>
+
+#include "mesh_err.h"
+
+#define LINK_MAX_RID 255             /* zmq routing ids are at most 255 bytes */
+#define LINK_ZMQ_HWM 256             /* ZMQ_SNDHWM and ZMQ_RCVHWM, in frames */
+
+struct link_route {
+	uint32_t sid;                /* nonzero: the connection dialled for this session */
+	const uint8_t *rid;          /* sid 0: the incoming connection these bytes name */
+	size_t rid_len;
+};
+
+/* Where input goes: called from on_ready(), synchronously. */
+struct link_sink {
+	void *arg;
+	/* One whole frame, not parsed yet, of any length. addr: the sender's address as text
+	 * ("?" if unknown). Everything is borrowed for the call. The engine may call any op from
+	 * here, hangup(from->sid) included. */
+	void (*frame)(void *arg, const struct link_route *from, const char *addr,
+	              const uint8_t *frame, size_t len);
+	/* A transport message that was not one frame (several parts) was dropped. */
+	void (*malformed)(void *arg);
+};
+
+struct link_config {
+	void *env;                   /* the transport's own: link_zmq takes the zmq context */
+	uint8_t ip[4];               /* where to listen, network order */
+	uint16_t port;               /* 0: any free port */
+	struct link_sink sink;
+};
+
+struct link_ops {
+	/* Starts listening; *port is the port it got. NULL with a reason in err on failure. */
+	void *(*open)(const struct link_config *cfg, uint16_t *port, char *err, size_t errcap);
+	/* Closes every connection at once (linger() first for a clean stop); NULL ok. */
+	void (*close)(void *l);
+	/* Where peers reach us, for logs and mesh_endpoint(): "tcp://IP:PORT". Borrowed. */
+	const char *(*endpoint)(const void *l);
+	/* Opens the connection for session sid towards a peer's listening address. Frames sent
+	 * on it before it is up wait for it. MESH_ESTATE if sid has one already. */
+	enum mesh_err (*dial)(void *l, uint32_t sid, const uint8_t ip[4], uint16_t port);
+	/* Closes sid's connection, dropping what it has not sent; unknown sids are ignored. */
+	void (*hangup)(void *l, uint32_t sid);
+	/* Sends one whole frame, never blocking: MESH_OK, MESH_ELIMIT (the connection's queue is
+	 * full: try later), MESH_EIO (no such connection any more). */
+	enum mesh_err (*send)(void *l, const struct link_route *to, const uint8_t *frame,
+	                      size_t len);
+	/* Zero-copy sending: a buffer of exactly len bytes to build the next frame in, which
+	 * send_buf() then sends as a whole without a copy. It stays valid, and keeps its bytes
+	 * when send_buf() fails, until the next frame_buf() call. NULL if out of memory. */
+	uint8_t *(*frame_buf)(void *l, size_t len);
+	enum mesh_err (*send_buf)(void *l, const struct link_route *to);
+	/* Lets frames still queued leave for up to ms once their connection is closed. */
+	void (*linger)(void *l, int ms);
+	/* What the loop polls for input: writes them if cap allows and returns how many there
+	 * are (0 for a transport that needs none), the listening socket first. on_ready() takes
+	 * any of them back after zmq_poll, whatever their order, and reads the ready ones; the
+	 * engine calls it on every mesh_on_ready(), with no items if none of them is the link's,
+	 * so a transport without items delivers what it holds then. */
+	size_t (*pollitems)(void *l, zmq_pollitem_t *items, size_t cap);
+	void (*on_ready)(void *l, const zmq_pollitem_t *items, size_t n);
+	/* Connections dialled and not hung up (tests count them). */
+	size_t (*dialled)(const void *l);
+};
+
+/* The product's transport, over ZeroMQ; env is the zmq context. */
+extern const struct link_ops link_zmq;
+
+#endif

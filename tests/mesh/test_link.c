@@ -1,0 +1,507 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
+/*
+ * test_link: the seam between the engine and its transport (mesh/link.h). Two engines run over
+ * a transport of this file's own, an in-memory network that implements struct link_ops with no
+ * socket and no zmq: frames go into the other end's inbox and come out on its next
+ * mesh_on_ready(). It has no poll items, so an engine that reached a socket of its own behind
+ * the ops would never link. Discovery still sends real beacons, so this runs in a private
+ * network namespace (netns-run) like test_engine, which covers the ZeroMQ transport.
+ *
+ * Cases: two engines link, one dialled connection for the one live session; a whisper and a
+ * shout of five fragments arrive whole, the shout sealed in place in the transport's buffer
+ * (frame_buf, no copy); a transport that says "full" (MESH_ELIMIT) holds messages back without
+ * losing or reordering one, and they flow when it drains; a malformed transport message and a
+ * garbage frame are counted and change nothing; BYE is reported as EXIT, and closing hangs up
+ * and frees every connection (ASan checks).
+ *
+ * Output is counts only.
+ */
+#include "link.h"
+#include "mesh.h"
+#include "testlib.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+#include <zmq.h>
+
+#include "keys.h"
+#include "wire.h"
+
+#define MCAST_GROUP "239.192.7.81"
+#define MCAST_PORT 47790
+#define MAXLINKS 4
+#define MAXCONNS 64
+#define INBOX_MAX 128               /* frames an inbox holds before send says MESH_ELIMIT */
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* ------------------------------------------------------------------ the simulated network */
+
+struct fmsg {
+	struct fmsg *next;
+	uint32_t sid;                   /* arrives on the connection dialled for sid, or ... */
+	uint8_t rid[4];                 /* ... (sid 0) on the incoming connection with this id */
+	bool malformed;
+	size_t len;
+	uint8_t data[];
+};
+
+struct fconn {
+	uint32_t sid;
+	uint16_t to_port;
+	uint32_t cid;                   /* names this connection at the other end */
+};
+
+struct flink {
+	struct link_sink sink;
+	uint16_t port;
+	char endpoint[40];
+	struct fconn conns[MAXCONNS];
+	size_t nconns;
+	struct fmsg *head, *tail;
+	size_t queued;
+	bool stuck;                     /* says MESH_ELIMIT to everyone sending to it */
+	uint8_t *buf;                   /* frame_buf() */
+	size_t buflen;
+	unsigned long zero_copy, copied, refused;
+};
+
+static struct {
+	struct flink *links[MAXLINKS];
+	uint16_t next_port;
+	uint32_t next_cid;
+} net = { .next_port = 40000 };
+
+static struct flink *link_at(uint16_t port)
+{
+	for (size_t i = 0; i < MAXLINKS; i++)
+		if (net.links[i] && net.links[i]->port == port)
+			return net.links[i];
+	return NULL;
+}
+
+static struct fconn *conn_of(struct flink *l, uint32_t sid)
+{
+	for (size_t i = 0; i < l->nconns; i++)
+		if (l->conns[i].sid == sid)
+			return &l->conns[i];
+	return NULL;
+}
+
+static void *sim_open(const struct link_config *cfg, uint16_t *port, char *err, size_t errcap)
+{
+	struct flink *l = calloc(1, sizeof *l);
+	size_t slot = 0;
+	while (slot < MAXLINKS && net.links[slot])
+		slot++;
+	if (!l || slot == MAXLINKS) {
+		free(l);
+		snprintf(err, errcap, "simulated network full");
+		return NULL;
+	}
+	CHECK(cfg->env == &net);
+	l->sink = cfg->sink;
+	l->port = net.next_port++;
+	snprintf(l->endpoint, sizeof l->endpoint, "sim://%u.%u.%u.%u:%u", cfg->ip[0], cfg->ip[1],
+	         cfg->ip[2], cfg->ip[3], l->port);
+	net.links[slot] = l;
+	*port = l->port;
+	return l;
+}
+
+static void sim_close(void *lv)
+{
+	struct flink *l = lv;
+	if (!l)
+		return;
+	for (size_t i = 0; i < MAXLINKS; i++)
+		if (net.links[i] == l)
+			net.links[i] = NULL;
+	while (l->head) {
+		struct fmsg *f = l->head;
+		l->head = f->next;
+		free(f);
+	}
+	free(l->buf);
+	free(l);
+}
+
+static const char *sim_endpoint(const void *lv)
+{
+	return ((const struct flink *)lv)->endpoint;
+}
+
+static enum mesh_err sim_dial(void *lv, uint32_t sid, const uint8_t ip[4], uint16_t port)
+{
+	struct flink *l = lv;
+	(void)ip;
+	if (sid == 0 || conn_of(l, sid))
+		return MESH_ESTATE;
+	if (l->nconns == MAXCONNS)
+		return MESH_ELIMIT;
+	l->conns[l->nconns++] = (struct fconn){ .sid = sid, .to_port = port, .cid = ++net.next_cid };
+	return MESH_OK;
+}
+
+static void sim_hangup(void *lv, uint32_t sid)
+{
+	struct flink *l = lv;
+	struct fconn *c = conn_of(l, sid);
+	if (c)
+		*c = l->conns[--l->nconns];
+}
+
+static enum mesh_err enqueue(struct flink *to, uint32_t sid, uint32_t cid, const uint8_t *p,
+                             size_t len, bool malformed)
+{
+	if (to->stuck || to->queued >= INBOX_MAX)
+		return MESH_ELIMIT;
+	struct fmsg *f = calloc(1, sizeof *f + len);
+	if (!f)
+		return MESH_ENOMEM;
+	f->sid = sid;
+	memcpy(f->rid, &cid, sizeof cid);
+	f->malformed = malformed;
+	f->len = len;
+	if (len)
+		memcpy(f->data, p, len);
+	if (to->tail)
+		to->tail->next = f;
+	else
+		to->head = f;
+	to->tail = f;
+	to->queued++;
+	return MESH_OK;
+}
+
+static enum mesh_err sim_send(void *lv, const struct link_route *to, const uint8_t *frame,
+                              size_t len)
+{
+	struct flink *l = lv;
+	if (to->sid) {
+		/* on our connection: it arrives at the other end as an incoming one */
+		struct fconn *c = conn_of(l, to->sid);
+		if (!c)
+			return MESH_EIO;
+		struct flink *peer = link_at(c->to_port);
+		if (!peer)
+			return MESH_OK;             /* nobody listens there: lost, as on a network */
+		enum mesh_err rc = enqueue(peer, 0, c->cid, frame, len, false);
+		l->refused += rc == MESH_ELIMIT;
+		return rc;
+	}
+	/* back on an incoming connection: to the end that dialled it */
+	uint32_t cid;
+	if (to->rid_len != sizeof cid)
+		return MESH_EIO;
+	memcpy(&cid, to->rid, sizeof cid);
+	for (size_t i = 0; i < MAXLINKS; i++) {
+		struct flink *peer = net.links[i];
+		for (size_t k = 0; peer && k < peer->nconns; k++) {
+			if (peer->conns[k].cid != cid)
+				continue;
+			enum mesh_err rc = enqueue(peer, peer->conns[k].sid, 0, frame, len, false);
+			l->refused += rc == MESH_ELIMIT;
+			return rc;
+		}
+	}
+	return MESH_EIO;
+}
+
+static enum mesh_err sim_send_copy(void *lv, const struct link_route *to, const uint8_t *frame,
+                                   size_t len)
+{
+	struct flink *l = lv;
+	l->copied++;
+	return sim_send(lv, to, frame, len);
+}
+
+static uint8_t *sim_frame_buf(void *lv, size_t len)
+{
+	struct flink *l = lv;
+	uint8_t *nb = realloc(l->buf, len);
+	if (!nb)
+		return NULL;
+	l->buf = nb;
+	l->buflen = len;
+	return nb;
+}
+
+static enum mesh_err sim_send_buf(void *lv, const struct link_route *to)
+{
+	struct flink *l = lv;
+	l->zero_copy++;
+	return sim_send(lv, to, l->buf, l->buflen);
+}
+
+static void sim_linger(void *lv, int ms)
+{
+	(void)lv;
+	(void)ms;
+}
+
+static size_t sim_pollitems(void *lv, zmq_pollitem_t *items, size_t cap)
+{
+	(void)lv;
+	(void)items;
+	(void)cap;
+	return 0;
+}
+
+/* Delivers what was queued before the call; what the engine answers waits for the next one. */
+static void sim_on_ready(void *lv, const zmq_pollitem_t *items, size_t n)
+{
+	struct flink *l = lv;
+	CHECK(n == 0 && items == NULL);      /* none of the items is ours */
+	for (size_t k = l->queued; k > 0 && l->head; k--) {
+		struct fmsg *f = l->head;
+		l->head = f->next;
+		if (!l->head)
+			l->tail = NULL;
+		l->queued--;
+		if (f->malformed) {
+			l->sink.malformed(l->sink.arg);
+		} else {
+			struct link_route from = { .sid = f->sid };
+			if (!f->sid) {
+				from.rid = f->rid;
+				from.rid_len = sizeof f->rid;
+			}
+			l->sink.frame(l->sink.arg, &from, "127.0.0.1", f->data, f->len);
+		}
+		free(f);
+	}
+}
+
+static size_t sim_dialled(const void *lv)
+{
+	return ((const struct flink *)lv)->nconns;
+}
+
+static const struct link_ops sim_ops = {
+	.open = sim_open, .close = sim_close, .endpoint = sim_endpoint, .dial = sim_dial,
+	.hangup = sim_hangup, .send = sim_send_copy, .frame_buf = sim_frame_buf,
+	.send_buf = sim_send_buf, .linger = sim_linger, .pollitems = sim_pollitems,
+	.on_ready = sim_on_ready, .dialled = sim_dialled,
+};
+
+/* ------------------------------------------------------------------ engines */
+
+struct node {
+	struct keys_identity *id;
+	struct mesh *m;
+	struct flink *link;
+	uint64_t next_tick;
+	unsigned long enters, exits, dropped, msgs;
+	uint64_t last_msg_id;
+	bool out_of_order;
+	size_t last_len;
+	uint32_t last_sum;
+};
+
+static uint32_t fnv(const uint8_t *p, size_t n)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
+static void on_event(void *arg, const struct mesh_event *e)
+{
+	struct node *n = arg;
+	switch (e->type) {
+	case MESH_EV_ENTER: n->enters++; break;
+	case MESH_EV_EXIT: n->exits++; break;
+	case MESH_EV_DROPPED: n->dropped++; break;
+	case MESH_EV_SHOUT:
+	case MESH_EV_WHISPER:
+		n->msgs++;
+		n->out_of_order |= e->msg_id <= n->last_msg_id;
+		n->last_msg_id = e->msg_id;
+		n->last_len = e->len;
+		n->last_sum = fnv(e->data, e->len);
+		break;
+	default: break;
+	}
+	free(e->data);
+}
+
+static bool node_start(struct node *n, const char *name)
+{
+	char err[256] = "";
+	n->id = keys_identity_generate();
+	CHECK(n->id != NULL);
+	if (!n->id)
+		return false;
+	struct mesh_config cfg = {
+		.id = n->id, .name = name, .iface = "lo", .mcast_group = MCAST_GROUP,
+		.mcast_port = MCAST_PORT, .beacon_interval_ms = 100, .heartbeat_ms = 100,
+		.evasive_ms = 1000, .expired_ms = 3000, .handshake_timeout_ms = 2000,
+		.fallback_ms = 300, .queue_msgs = 64, .queue_bytes = 4u << 20,
+		.queue_timeout_ms = 10000, .link_ops = &sim_ops, .link_env = &net, .log_level = 0,
+		.event = on_event, .event_arg = n,
+	};
+	n->m = mesh_new(&cfg, now_ms(), err, sizeof err);
+	CHECK(n->m != NULL);
+	if (!n->m) {
+		fprintf(stderr, "mesh_new(%s): %s\n", name, err);
+		return false;
+	}
+	n->link = NULL;
+	for (size_t i = 0; i < MAXLINKS; i++)
+		if (net.links[i] && strcmp(mesh_endpoint(n->m), net.links[i]->endpoint) == 0)
+			n->link = net.links[i];
+	CHECK(n->link != NULL && strncmp(mesh_endpoint(n->m), "sim://", 6) == 0);
+	CHECK(mesh_join(n->m, "g", now_ms()) == MESH_OK);
+	return n->link != NULL;
+}
+
+static void drive_round(struct node *ns, size_t n)
+{
+	zmq_pollitem_t items[MAXLINKS * 2];
+	size_t cnt[MAXLINKS], total = 0, running = 0;
+	for (size_t i = 0; i < n; i++) {
+		cnt[i] = ns[i].m ? mesh_pollitems(ns[i].m, items + total, 2) : 0;
+		total += cnt[i];
+		running += ns[i].m != NULL;
+	}
+	CHECK(total == running);             /* discovery's socket, and nothing of the link's */
+	(void)zmq_poll(items, (int)total, 2);
+	uint64_t t = now_ms();
+	for (size_t i = 0, off = 0; i < n; off += cnt[i], i++) {
+		if (!ns[i].m)
+			continue;
+		mesh_on_ready(ns[i].m, items + off, cnt[i], t);
+		if (t >= ns[i].next_tick)
+			ns[i].next_tick = mesh_on_tick(ns[i].m, t);
+	}
+}
+
+typedef bool (*pred_fn)(struct node *ns);
+
+static bool drive_until(struct node *ns, size_t n, uint64_t timeout_ms, pred_fn pred)
+{
+	uint64_t deadline = now_ms() + timeout_ms;
+	while (!pred(ns)) {
+		if (now_ms() >= deadline)
+			return false;
+		drive_round(ns, n);
+	}
+	return true;
+}
+
+static bool both_entered(struct node *ns)
+{
+	return ns[0].enters == 1 && ns[1].enters == 1 &&
+	       ns[0].link->nconns + ns[1].link->nconns == 1;
+}
+
+static unsigned long want_msgs;
+static bool b_has_all(struct node *ns)
+{
+	return ns[1].msgs >= want_msgs;
+}
+
+static bool b_saw_exit(struct node *ns)
+{
+	return ns[1].exits >= 1;
+}
+
+static uint64_t stat_frames_bad(struct node *n)
+{
+	struct mesh_stats st;
+	uint64_t live;
+	mesh_get_stats(n->m, &st, &live);
+	return st.frames_bad;
+}
+
+/* ------------------------------------------------------------------ the cases */
+
+static void run(struct node *ns)
+{
+	struct node *a = &ns[0], *b = &ns[1];
+	uint8_t *big = malloc(5 * WIRE_MAX_FRAGMENT - 1000);
+	uint8_t b_id[WIRE_IDLEN];
+	uint64_t id;
+	CHECK(big != NULL);
+	if (!big)
+		return;
+	memcpy(b_id, b->id->id, WIRE_IDLEN);
+
+	/* link: one live session, one dialled connection (the initiator's) */
+	CHECK(drive_until(ns, 2, 5000, both_entered));
+	printf("  linked: %zu + %zu dialled connections\n", a->link->nconns, b->link->nconns);
+
+	/* a whisper and a shout of five fragments, sealed in place */
+	unsigned long zc = a->link->zero_copy;
+	CHECK(mesh_whisper(a->m, b_id, "hello", 5, now_ms(), &id) == MESH_OK);
+	want_msgs = b->msgs + 1;
+	CHECK(drive_until(ns, 2, 5000, b_has_all));
+	CHECK(b->last_len == 5 && b->last_sum == fnv((const uint8_t *)"hello", 5));
+	randombytes_buf(big, 5 * WIRE_MAX_FRAGMENT - 1000);
+	CHECK(mesh_shout(a->m, "g", big, 5 * WIRE_MAX_FRAGMENT - 1000, now_ms(), &id) == MESH_OK);
+	want_msgs = b->msgs + 1;
+	CHECK(drive_until(ns, 2, 5000, b_has_all));
+	CHECK(b->last_len == 5 * WIRE_MAX_FRAGMENT - 1000 &&
+	      b->last_sum == fnv(big, 5 * WIRE_MAX_FRAGMENT - 1000));
+	CHECK(a->link->zero_copy - zc >= 6);
+
+	/* a transport that is full holds messages back; none is lost or reordered */
+	b->link->stuck = true;
+	unsigned long refused = a->link->refused;
+	for (int i = 0; i < 20; i++)
+		CHECK(mesh_whisper(a->m, b_id, big, 1000 + (size_t)i, now_ms(), &id) == MESH_OK);
+	for (int i = 0; i < 50; i++)
+		drive_round(ns, 2);
+	CHECK(a->link->refused > refused);
+	b->link->stuck = false;
+	want_msgs = b->msgs + 20;
+	CHECK(drive_until(ns, 2, 5000, b_has_all));
+	CHECK(b->msgs == want_msgs && b->last_len == 1019 && !b->out_of_order);
+	CHECK(a->dropped == 0 && b->exits == 0);
+
+	/* a malformed transport message and a garbage frame: counted, nothing else */
+	uint64_t bad = stat_frames_bad(b);
+	CHECK(enqueue(b->link, 0, 0, NULL, 0, true) == MESH_OK);
+	CHECK(enqueue(b->link, 0, 12345, (const uint8_t *)"\x93\x01\x02", 3, false) == MESH_OK);
+	drive_round(ns, 2);
+	CHECK(stat_frames_bad(b) == bad + 2);
+	CHECK(mesh_whisper(a->m, b_id, "still", 5, now_ms(), &id) == MESH_OK);
+	want_msgs = b->msgs + 1;
+	CHECK(drive_until(ns, 2, 5000, b_has_all));
+
+	/* BYE, then closing: every connection is hung up and freed */
+	mesh_say_bye(a->m, now_ms());
+	drive_round(ns, 2);
+	mesh_destroy(&a->m);
+	CHECK(drive_until(ns, 2, 5000, b_saw_exit));
+	CHECK(b->link->nconns == 0);         /* b closed whatever it had dialled towards a */
+	free(big);
+}
+
+int main(void)
+{
+	struct node ns[2];
+	memset(ns, 0, sizeof ns);
+	if (sodium_init() < 0)
+		return 1;
+	if (node_start(&ns[0], "a") && node_start(&ns[1], "b"))
+		run(ns);
+	for (size_t i = 0; i < 2; i++) {
+		mesh_destroy(&ns[i].m);
+		keys_identity_destroy(&ns[i].id);
+	}
+	for (size_t i = 0; i < MAXLINKS; i++)
+		CHECK(net.links[i] == NULL);     /* every link closed with its engine */
+	return testlib_done("test_link");
+}
