@@ -34,8 +34,11 @@ UTF8 = "C.UTF-8"       # shipped with Debian's libc-bin, so always there
 # text through unchanged.
 os.environ["LC_ALL"] = UTF8
 
-TEXT = "h\u00e9llo w\u00f6rld \u2713 \u65e5\u672c\u8a9e"          # héllo wörld ✓ 日本語
-TEXT_ASCII = "h<U+00E9>llo w<U+00F6>rld <U+2713> <U+65E5><U+672C><U+8A9E>"
+# The issue's text: Latin with diacritics, an em dash, CJK and an emoji outside the BMP.
+TEXT = "h\u00e9llo w\u00f6rld \u2014 \u65e5\u672c\u8a9e \U0001f389"   # héllo wörld — 日本語 🎉
+TEXT_ASCII = "h<U+00E9>llo w<U+00F6>rld <U+2014> <U+65E5><U+672C><U+8A9E> <U+1F389>"
+# The issue's peer: a capital, a diacritic, a blank and an emoji, so /msg needs it quoted.
+ROCKET = "Zo\u00eb \U0001f680"                                          # Zoë 🚀
 
 
 def start_chat(ctx, locale, name="alice", groups=()):
@@ -74,6 +77,51 @@ def wait_raw(term, needle):
 
 
 # --------------------------------------------------------------------------------------------
+
+
+def test_issue_example(ctx):
+    """The issue's own case: type TEXT to a peer named "Zoë 🚀", its name completed by Tab."""
+    rocket = Node(ctx, ROCKET, groups=["team"])
+
+    with start_chat(ctx, UTF8, groups=["team"]) as term:
+        ti.expect_prompt(term, "[team]> ", "prompt with --group team")
+        term.wait(r"^\* %s entered \(" % re.escape(ROCKET), what="'* Zoë 🚀 entered'")
+        term.wait(r"^\* %s joined \[team\]$" % re.escape(ROCKET), what="'* Zoë 🚀 joined [team]'")
+        alice_id = rocket.wait_event("enter", None, name="alice")["peer"]
+        rocket.wait_event("join", alice_id, group="team")
+
+        # "/msg Zo" Tab: the name holds a blank, so it comes back in double quotes, whole.
+        r0 = rocket.mark()
+        s = term.mark()
+        term.type("/msg Zo")
+        term.keys("Tab")
+        term.wait_cursor_line('[team]> /msg "%s"' % ROCKET, what="'/msg Zo' + Tab")
+        term.type(TEXT)
+        term.wait_cursor_line('[team]> /msg "%s" %s' % (ROCKET, TEXT),
+                              what="the typed whisper on the edit line")
+        term.keys("Enter")
+        ev = rocket.wait_event("whisper", alice_id, start=r0)
+        check(mt.payload_of(ev) == TEXT.encode("utf-8"),
+              "Zoë 🚀 got whisper %s, expected the bytes %r" % (mt.describe(ev), TEXT.encode()))
+        term.wait(r"^\(whisper to %s\) %s$" % (re.escape(ROCKET), re.escape(TEXT)), start=s,
+                  what="alice's own whisper")
+
+        # The same text as a plain line to the group: byte for byte too.
+        r0 = rocket.mark()
+        term.line(TEXT)
+        ev = rocket.wait_event("shout", alice_id, start=r0, group="team")
+        check(mt.payload_of(ev) == TEXT.encode("utf-8"),
+              "Zoë 🚀 got shout %s, expected the bytes %r" % (mt.describe(ev), TEXT.encode()))
+
+        # And back: what Zoë 🚀 sends is shown as it is, under its name.
+        s = term.mark()
+        rocket.whisper(alice_id, TEXT)
+        term.wait(r"^-> \(whisper\) %s: %s$" % (re.escape(ROCKET), re.escape(TEXT)), start=s,
+                  what="Zoë 🚀's whisper")
+
+        term.line("/quit")
+        check(term.wait_exit() == 0, "exit status after /quit is not 0")
+    rocket.quit_cleanly()
 
 
 def test_typed_utf8_reaches_peers(ctx):
@@ -365,6 +413,7 @@ def test_c_locale(ctx):
 
 if __name__ == "__main__":
     mt.run([
+        test_issue_example,
         test_typed_utf8_reaches_peers,
         test_completion_of_non_ascii_names,
         test_hidden_characters_are_shown_escaped,
