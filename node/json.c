@@ -278,36 +278,90 @@ void json_base64(struct json_buf *b, const void *data, size_t len)
 
 static const char REPLACEMENT[] = "\xef\xbf\xbd";   /* U+FFFD */
 
-/* Bidirectional overrides and isolates can make a name or message display as something
- * else ("evil" shown as "live"), so they never reach the terminal. */
-static bool is_bidi_control(const unsigned char *s, size_t n)
+uint32_t json_utf8_decode(const unsigned char *s, size_t n)
 {
-	if (n == 2)
-		return s[0] == 0xd8 && s[1] == 0x9c;                          /* U+061C */
-	if (n != 3 || s[0] != 0xe2)
-		return false;
-	if (s[1] == 0x80)
-		return s[2] == 0x8e || s[2] == 0x8f ||                        /* U+200E, U+200F */
-		       (s[2] >= 0xa8 && s[2] <= 0xae);                        /* U+2028..U+202E */
-	return s[1] == 0x81 && s[2] >= 0xa6 && s[2] <= 0xa9;              /* U+2066..U+2069 */
+	static const unsigned char lead_mask[5] = { 0, 0x7f, 0x1f, 0x0f, 0x07 };
+	uint32_t cp = s[0] & lead_mask[n];
+	for (size_t i = 1; i < n; i++)
+		cp = cp << 6 | (s[i] & 0x3fu);
+	return cp;
 }
 
-/* The non-ASCII unit at the start of s (len > 0, s[0] >= 0x80): returns how many bytes it
- * takes and sets *keep when they may reach the terminal as they are. */
-static size_t term_unit(const unsigned char *s, size_t len, bool *keep)
+/* Sorted, disjoint. Default_Ignorable_Code_Point (Unicode 15.1 DerivedCoreProperties.txt)
+ * without U+200C, U+200D and the variation selectors (U+180B..U+180D, U+180F, U+FE00..U+FE0F,
+ * U+E0100..U+E01EF), plus C1, the line and paragraph separators and the interlinear annotation
+ * characters. Terminals draw these as nothing (or reorder the text around them), so a name or a
+ * message could hide text or pass for another ("evil" shown as "live"). */
+static const struct { uint32_t lo, hi; } hidden[] = {
+	{ 0x0080, 0x009f },     /* C1 controls: 0x9b is CSI on an 8-bit terminal */
+	{ 0x00ad, 0x00ad },     /* soft hyphen */
+	{ 0x034f, 0x034f },     /* combining grapheme joiner */
+	{ 0x061c, 0x061c },     /* arabic letter mark */
+	{ 0x115f, 0x1160 },     /* hangul choseong and jungseong fillers */
+	{ 0x17b4, 0x17b5 },     /* khmer inherent vowels */
+	{ 0x180e, 0x180e },     /* mongolian vowel separator */
+	{ 0x200b, 0x200b },     /* zero width space */
+	{ 0x200e, 0x200f },     /* left-to-right and right-to-left marks */
+	{ 0x2028, 0x202e },     /* line and paragraph separators, bidi embeddings and overrides */
+	{ 0x2060, 0x206f },     /* word joiner, invisible operators, bidi isolates, old format */
+	{ 0x3164, 0x3164 },     /* hangul filler */
+	{ 0xfeff, 0xfeff },     /* zero width no-break space (byte order mark) */
+	{ 0xffa0, 0xffa0 },     /* halfwidth hangul filler */
+	{ 0xfff0, 0xfffb },     /* unassigned specials, interlinear annotation */
+	{ 0x1bca0, 0x1bca3 },   /* shorthand format controls */
+	{ 0x1d173, 0x1d17a },   /* musical symbol format controls */
+	{ 0xe0000, 0xe00ff },   /* tags, which can spell out invisible ASCII */
+	{ 0xe01f0, 0xe0fff },   /* unassigned, default ignorable */
+};
+
+bool json_term_hidden(uint32_t cp)
+{
+	size_t lo = 0, hi = sizeof hidden / sizeof hidden[0];
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (cp < hidden[mid].lo)
+			hi = mid;
+		else if (cp > hidden[mid].hi)
+			lo = mid + 1;
+		else
+			return true;
+	}
+	return false;
+}
+
+static void put_code_point(struct json_buf *b, uint32_t cp)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char e[12] = "<U+";
+	size_t n = 3;
+	int digits = cp > 0xfffff ? 6 : cp > 0xffff ? 5 : 4;
+	for (int d = digits - 1; d >= 0; d--)
+		e[n++] = hex[(cp >> (4 * d)) & 15];
+	e[n++] = '>';
+	json_raw_n(b, e, n);
+}
+
+/* The non-ASCII unit at the start of s (len > 0, s[0] >= 0x80): how many bytes it takes, and
+ * in *cp what it shows as: its code point, or U+FFFD for a byte that is not well-formed UTF-8.
+ * Returns in *keep whether its bytes may reach the terminal as they are. */
+static size_t term_unit(const unsigned char *s, size_t len, unsigned flags, uint32_t *cp,
+                        bool *keep)
 {
 	size_t n = json_utf8_seq(s, len);
 	if (n == 0) {
+		*cp = 0xfffd;
 		*keep = false;
 		return 1;
 	}
-	*keep = !(n == 2 && s[0] == 0xc2 && s[1] < 0xa0) && !is_bidi_control(s, n);
+	*cp = json_utf8_decode(s, n);
+	*keep = !(flags & JSON_TERM_ASCII) && !json_term_hidden(*cp);
 	return n;
 }
 
-void json_term(struct json_buf *b, const void *s, size_t len, bool multiline)
+void json_term(struct json_buf *b, const void *s, size_t len, unsigned flags)
 {
 	const unsigned char *p = s;
+	bool multiline = flags & JSON_TERM_MULTILINE;
 	size_t i = 0;
 	while (i < len) {
 		size_t run = i;
@@ -331,17 +385,20 @@ void json_term(struct json_buf *b, const void *s, size_t len, bool multiline)
 			i++;
 			continue;
 		}
+		uint32_t cp;
 		bool keep;
-		size_t n = term_unit(p + i, len - i, &keep);
+		size_t n = term_unit(p + i, len - i, flags, &cp, &keep);
 		if (keep)
 			json_raw_n(b, p + i, n);
-		else
+		else if (cp == 0xfffd && !(flags & JSON_TERM_ASCII))
 			json_raw(b, REPLACEMENT);
+		else
+			put_code_point(b, cp);
 		i += n;
 	}
 }
 
-bool json_term_clean(const void *s, size_t len)
+bool json_term_clean(const void *s, size_t len, unsigned flags)
 {
 	const unsigned char *p = s;
 	size_t i = 0;
@@ -352,8 +409,9 @@ bool json_term_clean(const void *s, size_t len)
 			i++;
 			continue;
 		}
+		uint32_t cp;
 		bool keep;
-		i += term_unit(p + i, len - i, &keep);
+		i += term_unit(p + i, len - i, flags, &cp, &keep);
 		if (!keep)
 			return false;
 	}

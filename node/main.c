@@ -12,10 +12,17 @@
  * - Everything a peer chose (its name, groups and payloads) is untrusted: in JSON it goes
  *   through json_str(), in the text modes (terminal and plain) through json_term(), and so
  *   never out raw. Tab completion offers only names that json_term() would leave unchanged.
+ * - Only the terminal mode depends on the locale (LC_CTYPE from the environment): editline
+ *   decodes keys in it, and a locale that is not UTF-8 means an ASCII terminal, which gets
+ *   only ASCII (JSON_TERM_ASCII). JSON and plain output are the same bytes in every locale.
+ *   Text inside the program is UTF-8 throughout; lines are converted as they leave editline.
  * - Lines read from stdin and output lines may hold message plaintext; their buffers are
  *   wiped before they are freed or reused.
  * - Only main() exits, after meshnode_destroy() has wiped the node's keys.
  */
+/* wcwidth() is XSI: _POSIX_C_SOURCE, which the build defines, does not declare it. */
+#define _XOPEN_SOURCE 700
+
 #include "json.h"
 #include "keyfile.h"
 #include "meshnode.h"
@@ -25,6 +32,8 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <langinfo.h>
+#include <locale.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -36,12 +45,19 @@
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
+#include <wchar.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
 
-#include <editline/readline.h>
+#include <histedit.h>
 #include <sodium.h>
+
+/* Typed characters are sent as UTF-8 whatever the locale's charset, which needs wchar_t to hold
+ * Unicode code points: true of glibc and musl, and this program runs on Linux only (epoll). */
+#ifndef __STDC_ISO_10646__
+#error "meshnode needs wchar_t to hold Unicode code points (__STDC_ISO_10646__)"
+#endif
 
 #ifndef MESHNODE_VERSION
 #define MESHNODE_VERSION "unknown"
@@ -107,24 +123,27 @@ struct app {
 	struct json_buf scratch;
 	struct linebuf in;
 	bool stdin_open;
-	bool rl_installed;
-	bool rl_shown;                           /* the prompt and input line are on screen */
-	char prompt[4 * MESHNODE_MAX_GROUP + 8]; /* json_term() may triple a group name */
+	EditLine *el;                            /* the line editor, in terminal mode */
+	HistoryW *hist;
+	bool edit_shown;                         /* the prompt and input line are on screen */
+	unsigned term_flags;                     /* for json_term(): JSON_TERM_ASCII or 0 */
+	char locale_note[96];                    /* why the terminal gets ASCII, or "" */
+	char prompt[8 * MESHNODE_MAX_GROUP + 8]; /* json_term() writes up to 8 bytes a byte */
 	int log_level;
 	int sig_rd, sig_wr;
 	int log_rd, log_wr;
 	char logbuf[2 * LOG_LINE_MAX];
 	size_t loglen;
-	/* Completion candidates, rebuilt on each Tab, and the argument typed so far. */
+	/* Completion candidates, rebuilt on each Tab. */
 	char **cand;
 	size_t ncand;
-	struct slice typed;
-	size_t typed_skip;
 	bool cand_peers;                         /* the candidates are PEER arguments */
+	/* The line up to the cursor when Tab last found several matches and nothing to add: a
+	 * second Tab there lists them. */
+	char tab_seen[512];
+	size_t tab_seen_len;
 };
 
-/* editline calls back without a user pointer, so its callbacks find the app here. */
-static struct app *g_app;
 /* The signal handler's only state; set before the handler is installed. */
 static int g_sig_wr = -1;
 
@@ -192,7 +211,7 @@ static int usage_error(const char *what, const char *arg)
 	if (arg) {
 		struct json_buf b;
 		json_buf_init(&b);
-		json_term(&b, arg, strlen(arg), false);
+		json_term(&b, arg, strlen(arg), 0);
 		fprintf(stderr, "meshnode: %s: '%s'\n", what, b.failed || !b.p ? "" : b.p);
 		json_buf_free(&b);
 	} else {
@@ -352,14 +371,20 @@ static int parse_options(int argc, char **argv, struct options *o)
 
 /* ---- Terminal-safe text ------------------------------------------------------------------ */
 
-/* Display columns of text that went through json_term(): one per code point, which is right
- * for everything but wide (CJK) and combining characters, good enough for a table. */
+/* Display columns of text that went through json_term(), as wcwidth() counts them: two for a
+ * wide (CJK) character, none for a combining one. That needs a UTF-8 locale's tables, which
+ * only terminal mode loads; elsewhere wcwidth() knows only ASCII, and any other character
+ * counts one column, good enough for a table. */
 static size_t text_width(const char *s, size_t len)
 {
+	const unsigned char *u = (const unsigned char *)s;
 	size_t w = 0;
-	for (size_t i = 0; i < len; i++)
-		if (((unsigned char)s[i] & 0xc0) != 0x80)
-			w++;
+	for (size_t i = 0; i < len;) {
+		size_t n = json_utf8_seq(u + i, len - i);
+		int cw = n ? wcwidth((wchar_t)json_utf8_decode(u + i, n)) : -1;
+		w += cw < 0 ? 1 : (size_t)cw;
+		i += n ? n : 1;
+	}
 	return w;
 }
 
@@ -373,7 +398,7 @@ static void app_stop(struct app *a, int code);
 /* Before writing under the prompt: erase the prompt line. editline redraws it in ui_end(). */
 static void ui_begin(struct app *a)
 {
-	if (a->rl_shown) {
+	if (a->edit_shown) {
 		fputs("\r\033[K", stdout);
 		fflush(stdout);
 	}
@@ -383,8 +408,8 @@ static void ui_end(struct app *a)
 {
 	fflush(stdout);
 	fflush(stderr);
-	if (a->rl_shown)
-		rl_forced_update_display();
+	if (a->edit_shown)
+		el_set(a->el, EL_REFRESH);
 }
 
 static void color(struct app *a, const char *sgr)
@@ -433,18 +458,18 @@ static void put_name(struct app *a, const uint8_t id[MESHNODE_IDLEN], const char
 	static const char *const palette[] = { "32", "33", "34", "35", "36",
 	                                       "92", "93", "94", "95", "96" };
 	color(a, palette[id[0] % (sizeof palette / sizeof palette[0])]);
-	json_term(&a->out, name, len, false);
+	json_term(&a->out, name, len, a->term_flags);
 	color_off(a);
 }
 
 static void put_safe(struct app *a, const char *s, size_t len)
 {
-	json_term(&a->out, s, len, false);
+	json_term(&a->out, s, len, a->term_flags);
 }
 
 static void put_cstr(struct app *a, const char *s)
 {
-	json_term(&a->out, s, strlen(s), false);
+	json_term(&a->out, s, strlen(s), a->term_flags);
 }
 
 /* ---- JSON lines -------------------------------------------------------------------------- */
@@ -504,7 +529,7 @@ static void report_error(struct app *a, const char *msg, size_t len)
 	json_buf_clear(&a->out);
 	color(a, "31");
 	json_raw(&a->out, "error: ");
-	json_term(&a->out, msg, len, false);
+	json_term(&a->out, msg, len, a->term_flags);
 	color_off(a);
 	json_raw(&a->out, "\n");
 	emit(a, stderr);
@@ -633,7 +658,7 @@ static void json_event(struct app *a, const struct meshnode_event *ev)
 static void human_payload(struct app *a, const uint8_t *data, size_t len)
 {
 	if (json_is_text(data, len)) {
-		json_term(&a->out, data, len, true);
+		json_term(&a->out, data, len, a->term_flags | JSON_TERM_MULTILINE);
 	} else {
 		json_raw(&a->out, "(");
 		json_u64(&a->out, len);
@@ -763,7 +788,7 @@ static void update_prompt(struct app *a)
 		struct json_buf b;
 		json_buf_init(&b);
 		json_raw(&b, "[");
-		json_term(&b, a->current, strlen(a->current), false);
+		json_term(&b, a->current, strlen(a->current), a->term_flags);
 		json_raw(&b, "]> ");
 		if (!b.failed && b.len < sizeof a->prompt)
 			memcpy(a->prompt, b.p, b.len + 1);
@@ -773,8 +798,7 @@ static void update_prompt(struct app *a)
 	} else {
 		snprintf(a->prompt, sizeof a->prompt, "> ");
 	}
-	if (a->rl_installed)
-		rl_set_prompt(a->prompt);
+	/* editline asks prompt_of() for the prompt each time it draws it. */
 }
 
 static void set_current(struct app *a, const char *group)
@@ -1285,24 +1309,24 @@ static void peers_json(struct app *a, const struct meshnode_peer *peers, size_t 
 enum { COL_NAME, COL_FP, COL_ENDPOINT, COL_GROUPS, COL_STATE, NCOLS };
 
 /* Builds the terminal-safe text of one cell of the /peers table into b. */
-static void peer_cell(struct json_buf *b, const struct meshnode_peer *p, int col)
+static void peer_cell(struct json_buf *b, const struct meshnode_peer *p, int col, unsigned flags)
 {
 	json_buf_clear(b);
 	switch (col) {
 	case COL_NAME:
-		json_term(b, FIELD(p->name), false);
+		json_term(b, FIELD(p->name), flags);
 		break;
 	case COL_FP:
-		json_term(b, FIELD(p->fingerprint), false);
+		json_term(b, FIELD(p->fingerprint), flags);
 		break;
 	case COL_ENDPOINT:
-		json_term(b, FIELD(p->endpoint), false);
+		json_term(b, FIELD(p->endpoint), flags);
 		break;
 	case COL_GROUPS:
 		for (size_t g = 0; g < p->ngroups; g++) {
 			if (g)
 				json_raw(b, ",");
-			json_term(b, FIELD(p->groups[g]), false);
+			json_term(b, FIELD(p->groups[g]), flags);
 		}
 		if (p->ngroups == 0)
 			json_raw(b, "-");
@@ -1335,7 +1359,7 @@ static void peers_table(struct app *a, const struct meshnode_peer *peers, size_t
 		width[k] = strlen(head[k]);
 	for (size_t i = 0; i < count; i++)
 		for (int k = 0; k < NCOLS; k++) {
-			peer_cell(c, &peers[i], k);
+			peer_cell(c, &peers[i], k, a->term_flags);
 			size_t w = text_width(c->p ? c->p : "", c->len);
 			if (w > width[k])
 				width[k] = w;
@@ -1351,7 +1375,7 @@ static void peers_table(struct app *a, const struct meshnode_peer *peers, size_t
 	json_raw(&a->out, "\n");
 	for (size_t i = 0; i < count; i++) {
 		for (int k = 0; k < NCOLS; k++) {
-			peer_cell(c, &peers[i], k);
+			peer_cell(c, &peers[i], k, a->term_flags);
 			size_t w = text_width(c->p ? c->p : "", c->len);
 			if (k == COL_NAME)
 				put_name(a, peers[i].id, FIELD(peers[i].name)); /* by ID */
@@ -1657,6 +1681,103 @@ static void read_stdin(struct app *a)
 
 /* ---- editline ---------------------------------------------------------------------------- */
 
+/*
+ * editline works in wide characters, decoded in the locale that main() set; the rest of the
+ * program in UTF-8. A finished line is converted as it leaves editline (edit_read()). Tab
+ * completion (on_tab()) is ours, not editline's file-name completion: it converts the line up to
+ * the cursor to UTF-8, matches there in bytes, and puts the completion back as wide characters,
+ * replacing what was typed counted in characters. It converts the completion before it deletes
+ * anything, so that a completion the line cannot hold never costs what was typed.
+ */
+
+static struct app *app_of(EditLine *el)
+{
+	void *a = NULL;
+	el_get(el, EL_CLIENTDATA, &a);
+	return a;
+}
+
+/* editline draws the prompt from here each time, decoding it in the locale: a->prompt went
+ * through json_term(), so it is UTF-8 in a UTF-8 locale and ASCII otherwise. */
+static char *prompt_of(EditLine *el)
+{
+	return app_of(el)->prompt;
+}
+
+/* One character as UTF-8 in out (returns 1..4). wchar_t holds its code point whatever the
+ * locale's charset (__STDC_ISO_10646__), so a line typed under ISO 8859-1 goes out as UTF-8
+ * too. What is not a Unicode scalar value becomes U+FFFD. */
+static size_t wc_utf8(wchar_t wc, char out[static 4])
+{
+	long v = (long)wc;
+	uint32_t c = v < 0 || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff) ? 0xfffdu : (uint32_t)v;
+	if (c < 0x80) {
+		out[0] = (char)c;
+		return 1;
+	}
+	if (c < 0x800) {
+		out[0] = (char)(0xc0 | c >> 6);
+		out[1] = (char)(0x80 | (c & 0x3f));
+		return 2;
+	}
+	if (c < 0x10000) {
+		out[0] = (char)(0xe0 | c >> 12);
+		out[1] = (char)(0x80 | (c >> 6 & 0x3f));
+		out[2] = (char)(0x80 | (c & 0x3f));
+		return 3;
+	}
+	out[0] = (char)(0xf0 | c >> 18);
+	out[1] = (char)(0x80 | (c >> 12 & 0x3f));
+	out[2] = (char)(0x80 | (c >> 6 & 0x3f));
+	out[3] = (char)(0x80 | (c & 0x3f));
+	return 4;
+}
+
+/* n characters from editline as UTF-8 on the heap, NUL-terminated, *len bytes; NULL when out
+ * of memory. It may hold a message: the caller wipes *len bytes before freeing it. */
+static char *wide_utf8(const wchar_t *w, size_t n, size_t *len)
+{
+	if (n > (SIZE_MAX - 1) / 4)
+		return NULL;
+	char *s = malloc(4 * n + 1);
+	if (!s)
+		return NULL;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += wc_utf8(w[i], s + k);
+	s[k] = '\0';
+	*len = k;
+	return s;
+}
+
+/* len bytes of well-formed UTF-8 as NUL-terminated wide characters on the heap; NULL when out
+ * of memory or when s is not well-formed. */
+static wchar_t *utf8_wide(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	wchar_t *w = calloc(len + 1, sizeof *w);
+	size_t k = 0;
+	for (size_t i = 0; w && i < len;) {
+		size_t n = json_utf8_seq(u + i, len - i);
+		if (n == 0) {
+			free(w);
+			return NULL;
+		}
+		w[k++] = (wchar_t)json_utf8_decode(u + i, n);
+		i += n;
+	}
+	return w;
+}
+
+/* Characters in UTF-8 that wide_utf8() wrote: one per byte that does not continue one. */
+static size_t utf8_chars(struct slice s)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < s.len; i++)
+		n += ((unsigned char)s.p[i] & 0xc0) != 0x80;
+	return n;
+}
+
 static void free_candidates(struct app *a)
 {
 	for (size_t i = 0; i < a->ncand; i++)
@@ -1667,11 +1788,11 @@ static void free_candidates(struct app *a)
 }
 
 /* Adds s (not NUL-terminated, len bytes) unless it is there already or is not something
- * json_term() would show as it is: a candidate goes into the edit line, and editline lists
- * candidates on the terminal raw. */
+ * json_term() would show as it is on this terminal: a candidate goes into the edit line, and
+ * a second Tab lists the candidates on the terminal raw. */
 static void add_candidate(struct app *a, const char *s, size_t len)
 {
-	if (len == 0 || !json_term_clean(s, len))
+	if (len == 0 || !json_term_clean(s, len, a->term_flags))
 		return;
 	for (size_t i = 0; i < a->ncand; i++)
 		if (strlen(a->cand[i]) == len && memcmp(a->cand[i], s, len) == 0)
@@ -1694,8 +1815,9 @@ static bool needs_quotes(const char *name)
 	return name[0] == '"' || strchr(name, ' ') || strchr(name, '\t');
 }
 
-/* Peer names go in as they are; the generator quotes them. A name that needs quotes but holds
- * a quote cannot be typed at all (only an ID prefix names that peer), so it is not offered. */
+/* Peer names go in as they are; candidate_form() quotes them. A name that needs quotes but
+ * holds a quote cannot be typed at all (only an ID prefix names that peer), so it is not
+ * offered. */
 static void add_peer_candidate(struct app *a, const char *name, size_t len)
 {
 	char n[MESHNODE_MAX_NAME + 1];
@@ -1713,21 +1835,18 @@ static bool starts_with(const char *s, struct slice prefix)
 	return strlen(s) >= prefix.len && memcmp(s, prefix.p, prefix.len) == 0;
 }
 
-/* The completion of candidate c as typed: c itself, or for a peer name "c" in quotes, or NULL
- * if c does not complete what was typed of the argument. */
-static char *candidate_form(const struct app *a, const char *c, bool quote_all)
+/* What candidate c puts in place of the argument typed so far: c itself, or for a peer name
+ * "c" in quotes; NULL if c does not complete typed. */
+static char *candidate_form(const struct app *a, const char *c, struct slice typed,
+                            bool quote_all)
 {
 	size_t cl = strlen(c);
-	bool typed_quote = a->typed.len && a->typed.p[0] == '"';
+	bool typed_quote = typed.len && typed.p[0] == '"';
 	bool quoted = false;
 	if (a->cand_peers) {
 		quoted = typed_quote ? !strchr(c, '"') : needs_quotes(c) || (quote_all && !strchr(c, '"'));
 		if (typed_quote && !quoted)
 			return NULL;                /* a name holding a quote cannot be quoted */
-		/* An unquoted start ("bo") completes a name that needs quotes ("bob the") only
-		 * when editline replaces the whole argument, so that the quote can go in front. */
-		if (!typed_quote && quoted && a->typed_skip > 0)
-			return NULL;
 	}
 	size_t fl = cl + (quoted ? 2 : 0);
 	char *f = malloc(fl + 1);
@@ -1743,42 +1862,17 @@ static char *candidate_form(const struct app *a, const char *c, bool quote_all)
 	f[fl] = '\0';
 	/* What was typed is compared with the form, or with the bare name if the user has not
 	 * typed the opening quote that the form adds. */
-	if (!starts_with(quoted && !typed_quote ? c : f, a->typed) || a->typed_skip > fl) {
+	if (!starts_with(quoted && !typed_quote ? c : f, typed)) {
 		free(f);
 		return NULL;
 	}
-	memmove(f, f + a->typed_skip, fl - a->typed_skip + 1);
 	return f;
 }
 
-/* editline replaces the word that starts at its `start`, which is not always where our argument
- * starts (it breaks words at quotes and other characters too). So the candidates are matched
- * against what was typed of the whole argument, a->typed, and handed back without the first
- * a->typed_skip bytes, which editline keeps. When a peer name that needs quotes matches an
- * unquoted start, every match is handed back quoted, so that "bob" and "bob the" share the
- * prefix "\"bob" that editline inserts. */
-static char *candidate_generator(const char *text, int state)
-{
-	static size_t next;
-	static bool quote_all;
-	struct app *a = g_app;
-	(void)text;
-	if (state == 0) {
-		next = 0;
-		quote_all = false;
-		bool unquoted = a->typed.len > 0 && a->typed.p[0] != '"' && a->typed_skip == 0;
-		for (size_t i = 0; a->cand_peers && unquoted && i < a->ncand && !quote_all; i++)
-			quote_all = needs_quotes(a->cand[i]) && starts_with(a->cand[i], a->typed);
-	}
-	while (next < a->ncand) {
-		char *f = candidate_form(a, a->cand[next++], quote_all);
-		if (f)
-			return f;
-	}
-	return NULL;
-}
-
-enum complete_what { COMPLETE_NOTHING, COMPLETE_PEERS, COMPLETE_OWN_GROUPS, COMPLETE_ALL_GROUPS };
+enum complete_what {
+	COMPLETE_NOTHING, COMPLETE_COMMANDS, COMPLETE_PEERS, COMPLETE_OWN_GROUPS,
+	COMPLETE_ALL_GROUPS,
+};
 
 static bool has_blank(struct slice s)
 {
@@ -1798,53 +1892,43 @@ static bool in_peer_arg(struct slice typed)
 	return !close || (size_t)(close - typed.p) == typed.len - 1;
 }
 
-static char **complete(const char *text, int start, int end)
+/* What Tab completes, given the line up to the cursor, and in *typed the end of the line that
+ * the completion replaces: the command name, or the argument after it. */
+static enum complete_what complete_context(struct slice line, struct slice *typed)
 {
-	struct app *a = g_app;
-	enum complete_what what = COMPLETE_NOTHING;
+	if (!has_blank(line)) {
+		*typed = line;
+		return COMPLETE_COMMANDS;
+	}
+	if (line.p[0] != '/')
+		return COMPLETE_NOTHING;        /* a message (handle_line() sees it so too) */
+	struct slice rest = line;
+	struct slice cmd = take_token(&rest);
+	rest = skip_blanks(rest);
+	*typed = rest;
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		const char *name = commands[i].name;
+		if (strlen(name) != cmd.len || memcmp(name, cmd.p, cmd.len) != 0)
+			continue;
+		if (strcmp(name, "/msg") == 0 || strcmp(name, "/verify") == 0)
+			return in_peer_arg(rest) ? COMPLETE_PEERS : COMPLETE_NOTHING;
+		if (has_blank(rest))
+			return COMPLETE_NOTHING;
+		if (strcmp(name, "/join") == 0)
+			return COMPLETE_ALL_GROUPS;
+		if (strcmp(name, "/leave") == 0 || strcmp(name, "/shout") == 0)
+			return COMPLETE_OWN_GROUPS;
+	}
+	return COMPLETE_NOTHING;
+}
 
-	/* Never fall back to completing file names. */
-	rl_attempted_completion_over = 1;
+static void gather_candidates(struct app *a, enum complete_what what)
+{
 	free_candidates(a);
-
-	const char *line = rl_line_buffer ? rl_line_buffer : "";
-	size_t cur = strnlen(line, end > 0 ? (size_t)end : 0);
-	size_t word = start > 0 ? (size_t)start : 0;
-	if (word > cur)
-		word = cur;
-	struct slice before = { line, word };
-	struct slice cmd = take_token(&before);
-
-	if (cmd.len == 0) {
-		/* The first word: a command. */
-		a->typed = (struct slice){ line + word, cur - word };
-		a->typed_skip = 0;
+	a->cand_peers = what == COMPLETE_PEERS;
+	if (what == COMPLETE_COMMANDS)
 		for (size_t i = 0; i < NCOMMANDS; i++)
 			add_candidate(a, commands[i].name, strlen(commands[i].name));
-	} else {
-		/* The argument after the command, up to the cursor. */
-		struct slice rest = { cmd.p + cmd.len, cur - (size_t)(cmd.p + cmd.len - line) };
-		rest = skip_blanks(rest);
-		size_t arg = (size_t)(rest.p - line);
-		if (arg > word)
-			return NULL;
-		a->typed = rest;
-		a->typed_skip = word - arg;
-		for (size_t i = 0; i < NCOMMANDS; i++) {
-			const char *name = commands[i].name;
-			if (strlen(name) != cmd.len || memcmp(name, cmd.p, cmd.len) != 0)
-				continue;
-			if (strcmp(name, "/msg") == 0 || strcmp(name, "/verify") == 0)
-				what = in_peer_arg(rest) ? COMPLETE_PEERS : COMPLETE_NOTHING;
-			else if (has_blank(rest))
-				what = COMPLETE_NOTHING;
-			else if (strcmp(name, "/join") == 0)
-				what = COMPLETE_ALL_GROUPS;
-			else if (strcmp(name, "/leave") == 0 || strcmp(name, "/shout") == 0)
-				what = COMPLETE_OWN_GROUPS;
-		}
-	}
-	a->cand_peers = what == COMPLETE_PEERS;
 	if (what == COMPLETE_PEERS || what == COMPLETE_ALL_GROUPS) {
 		struct meshnode_peer *peers = NULL;
 		size_t count = 0;
@@ -1868,67 +1952,265 @@ static char **complete(const char *text, int start, int end)
 			meshnode_groups_free(&groups, count);
 		}
 	}
-	if (a->ncand == 0)
-		return NULL;
-	return rl_completion_matches(text, candidate_generator);
 }
 
-static void on_line(char *line)
+static int compare_strings(const void *x, const void *y)
 {
-	struct app *a = g_app;
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
 
-	a->rl_shown = false;
-	if (!line) {
-		/* Ctrl-D on an empty line. */
+/* Lists the forms below the edit line, in columns; editline then draws the line again. The
+ * forms come from candidates that json_term() leaves unchanged, so they go out as they are. */
+static void list_forms(EditLine *el, char **forms, size_t nf)
+{
+	int cols = 0;
+	size_t width = 0;
+	if (el_get(el, EL_GETTC, "co", &cols) != 0 || cols < 1)
+		cols = 80;
+	qsort(forms, nf, sizeof *forms, compare_strings);
+	for (size_t i = 0; i < nf; i++) {
+		size_t w = text_width(forms[i], strlen(forms[i]));
+		width = w > width ? w : width;
+	}
+	size_t per_row = (size_t)cols / (width + 2);
+	per_row = per_row ? per_row : 1;
+	fputs("\n", stdout);
+	for (size_t i = 0; i < nf; i++) {
+		fputs(forms[i], stdout);
+		if ((i + 1) % per_row == 0 || i + 1 == nf)
+			fputs("\n", stdout);
+		else
+			for (size_t w = text_width(forms[i], strlen(forms[i])); w < width + 2; w++)
+				fputc(' ', stdout);
+	}
+	fflush(stdout);
+}
+
+/* Puts the longest text that all nf forms share in place of typed, or the only form and a
+ * blank. With several forms and nothing to add, a second Tab lists them. */
+static unsigned char fill_in(struct app *a, EditLine *el, struct slice line, struct slice typed,
+                             char **forms, size_t nf)
+{
+	size_t common = strlen(forms[0]);
+	for (size_t i = 1; i < nf; i++) {
+		size_t k = 0;
+		while (k < common && forms[i][k] == forms[0][k])
+			k++;
+		common = k;
+	}
+	/* Never stop inside a character: "zoë" and "zoé" share the first byte of their last. */
+	while (common > 0 && ((unsigned char)forms[0][common] & 0xc0) == 0x80)
+		common--;
+	if (nf > 1 && common <= typed.len) {
+		bool again = a->tab_seen_len > 0 && a->tab_seen_len == line.len &&
+		             memcmp(a->tab_seen, line.p, line.len) == 0;
+		a->tab_seen_len = 0;
+		if (again) {
+			list_forms(el, forms, nf);
+			return CC_REDISPLAY;
+		}
+		if (line.len > 0 && line.len <= sizeof a->tab_seen) {
+			memcpy(a->tab_seen, line.p, line.len);
+			a->tab_seen_len = line.len;
+		}
+		return CC_REFRESH_BEEP;
+	}
+	a->tab_seen_len = 0;
+	char *text = malloc(common + 2);
+	if (!text)
+		return CC_ERROR;
+	memcpy(text, forms[0], common);
+	size_t tl = common;
+	if (nf == 1)
+		text[tl++] = ' ';
+	wchar_t *w = utf8_wide(text, tl);
+	free(text);
+	if (!w)
+		return CC_ERROR;
+	el_wdeletestr(el, (int)utf8_chars(typed));
+	el_winsertstr(el, w);
+	free(w);
+	return CC_REFRESH;
+}
+
+/* Tab (bound in edit_setup()): completes a command name, or the argument of /msg and /verify
+ * (a peer name), /join (any group known in the mesh), /leave and /shout (our groups). */
+static unsigned char on_tab(EditLine *el, int ch)
+{
+	struct app *a = app_of(el);
+	const LineInfoW *li = el_wline(el);
+	unsigned char rc = CC_ERROR;
+	size_t len = 0;
+	(void)ch;
+
+	char *buf = wide_utf8(li->buffer, (size_t)(li->cursor - li->buffer), &len);
+	if (!buf)
+		return CC_ERROR;
+	struct slice line = { buf, len }, typed = { buf + len, 0 };
+	enum complete_what what = complete_context(line, &typed);
+	gather_candidates(a, what);
+	char **forms = calloc(a->ncand ? a->ncand : 1, sizeof *forms);
+	size_t nf = 0;
+	if (forms) {
+		/* When a peer name that needs quotes matches an unquoted start, every match is put
+		 * in quotes, so that "bob" and "bob the" share the prefix "\"bob". */
+		bool quote_all = false;
+		bool unquoted = typed.len > 0 && typed.p[0] != '"';
+		for (size_t i = 0; a->cand_peers && unquoted && i < a->ncand && !quote_all; i++)
+			quote_all = needs_quotes(a->cand[i]) && starts_with(a->cand[i], typed);
+		for (size_t i = 0; i < a->ncand; i++) {
+			char *f = candidate_form(a, a->cand[i], typed, quote_all);
+			if (f)
+				forms[nf++] = f;
+		}
+		if (nf > 0)
+			rc = fill_in(a, el, line, typed, forms, nf);
+		else
+			a->tab_seen_len = 0;
+		for (size_t i = 0; i < nf; i++)
+			free(forms[i]);
+		free(forms);
+	}
+	free_candidates(a);
+	sodium_memzero(buf, len);
+	free(buf);
+	return rc;
+}
+
+/* ^Z: editline turns the terminal's suspend character off while it edits, so the key does what
+ * the terminal would have done. */
+static unsigned char on_suspend(EditLine *el, int ch)
+{
+	(void)el;
+	(void)ch;
+	kill(0, SIGTSTP);
+	return CC_NORM;
+}
+
+static void remember_line(struct app *a, const wchar_t *w, size_t n)
+{
+	HistEventW ev;
+	wchar_t *copy = calloc(n + 1, sizeof *copy);
+	if (!copy)
+		return;
+	memcpy(copy, w, n * sizeof *copy);
+	history_w(a->hist, &ev, H_ENTER, copy);
+	sodium_memzero(copy, n * sizeof *copy);
+	free(copy);
+}
+
+/* Input is waiting on the terminal: editline takes one key (one character), and a finished line
+ * is run. */
+static void edit_read(struct app *a)
+{
+	int count = 0;
+	const wchar_t *w = el_wgets(a->el, &count);
+	if (!w || count <= 0)
+		return;
+	/* A key at a time, editline returns the whole line so far: it is finished when it ends in
+	 * a newline, and Ctrl-D on an empty line comes back as a lone ^D. */
+	size_t n = (size_t)count;
+	bool eof = n == 1 && w[0] == 0x04;
+	if (!eof && w[n - 1] != L'\n' && w[n - 1] != L'\r')
+		return;
+	size_t len = 0;
+	char *line = NULL;
+	if (!eof) {
+		line = wide_utf8(w, n - 1, &len);
+		if (line && !all_blank((struct slice){ line, len }))
+			remember_line(a, w, n - 1);
+	}
+	/* Out of character mode until the line has run: its output then goes to a terminal in
+	 * its usual state, below a prompt line that is finished. */
+	el_set(a->el, EL_UNBUFFERED, 0);
+	a->edit_shown = false;
+	if (eof) {
 		fputs("\n", stdout);
 		app_stop(a, EXIT_OK);
 		return;
 	}
-	size_t len = strlen(line);
-	struct slice s = { line, len };
-	if (!all_blank(s))
-		add_history(line);
-	handle_line(a, line, len);
-	sodium_memzero(line, len);
-	free(line);
-	/* Installing again puts editline back into character mode and shows the prompt; some
-	 * libedit versions leave line mode on after the callback, which would block poll(). */
-	if (a->running && a->rl_installed) {
-		rl_callback_handler_install(a->prompt, on_line);
-		a->rl_shown = true;
+	if (line) {
+		handle_line(a, line, len);
+		sodium_memzero(line, len);
+		free(line);
+	} else {
+		errorf(a, "out of memory reading a line");
+	}
+	if (a->running) {
+		el_set(a->el, EL_UNBUFFERED, 1);     /* shows the prompt again */
+		a->edit_shown = true;
 	}
 }
 
-static void rl_setup(struct app *a)
+/* The keys that editline's readline front end, which this program used before, binds. */
+static const char *const readline_keys[][2] = {
+	{ "^R", "em-inc-search-prev" },
+	{ "\\e[1~", "ed-move-to-beg" }, { "\\e[4~", "ed-move-to-end" },
+	{ "\\e[7~", "ed-move-to-beg" }, { "\\e[8~", "ed-move-to-end" },
+	{ "\\e[H", "ed-move-to-beg" },  { "\\e[F", "ed-move-to-end" },
+	{ "\\e[3~", "ed-delete-next-char" }, { "\\e[2~", "em-toggle-overwrite" },
+	{ "\\e[1;5C", "em-next-word" }, { "\\e[1;5D", "ed-prev-word" },
+	{ "\\e[5C", "em-next-word" },   { "\\e[5D", "ed-prev-word" },
+	{ "\\e\\e[C", "em-next-word" }, { "\\e\\e[D", "ed-prev-word" },
+};
+
+static int edit_setup(struct app *a)
 {
+	HistEventW ev;
+	a->el = el_init("meshnode", stdin, stdout, stderr);
+	a->hist = history_winit();
+	if (!a->el || !a->hist) {
+		if (a->el)
+			el_end(a->el);
+		if (a->hist)
+			history_wend(a->hist);
+		a->el = NULL;
+		a->hist = NULL;
+		return -1;
+	}
+	history_w(a->hist, &ev, H_SETSIZE, HISTORY_MAX);
+	el_set(a->el, EL_CLIENTDATA, a);
+	el_set(a->el, EL_EDITOR, "emacs");
 	/* Our own handlers deal with signals; editline's would re-raise them to the whole
 	 * process group. */
-	rl_catch_signals = 0;
-	rl_readline_name = "meshnode";
-	rl_instream = stdin;
-	rl_outstream = stdout;
-	rl_attempted_completion_function = complete;
-	/* Words end at blanks only, so that editline's word is our whole argument whenever it
-	 * can be: the default also breaks at quotes, '@', '=' and others that names may hold. */
-	rl_basic_word_break_characters = " \t";
-	stifle_history(HISTORY_MAX);
-	rl_callback_handler_install(a->prompt, on_line);
-	a->rl_installed = true;
-	a->rl_shown = true;
+	el_set(a->el, EL_SIGNAL, 0);
+	el_set(a->el, EL_PROMPT, prompt_of);
+	el_wset(a->el, EL_HIST, history_w, a->hist);
+	/* Wide names: editline keeps these pointers, where el_set() would hand it copies that
+	 * el_end() never frees. */
+	el_wset(a->el, EL_ADDFN, L"meshnode-complete", L"Complete a command, peer or group name",
+	        on_tab);
+	el_set(a->el, EL_BIND, "^I", "meshnode-complete", (const char *)NULL);
+	el_wset(a->el, EL_ADDFN, L"meshnode-suspend", L"Suspend the program", on_suspend);
+	el_set(a->el, EL_BIND, "^Z", "meshnode-suspend", (const char *)NULL);
+	for (size_t i = 0; i < sizeof readline_keys / sizeof readline_keys[0]; i++) {
+		const char *const *k = readline_keys[i];
+		el_set(a->el, EL_BIND, k[0], k[1], (const char *)NULL);
+	}
+	/* ~/.editrc (or $EDITRC) may change all of that; its lines for us start "meshnode:". */
+	el_source(a->el, NULL);
+	/* A key at a time, so that poll() stays in charge; this also shows the prompt. */
+	el_set(a->el, EL_UNBUFFERED, 1);
+	a->edit_shown = true;
+	return 0;
 }
 
-static void rl_teardown(struct app *a)
+static void edit_teardown(struct app *a)
 {
-	if (!a->rl_installed)
+	if (!a->el)
 		return;
-	if (a->rl_shown)
+	if (a->edit_shown)
 		fputs("\n", stdout);
-	a->rl_shown = false;
-	a->rl_installed = false;
-	rl_callback_handler_remove();
+	a->edit_shown = false;
+	el_set(a->el, EL_UNBUFFERED, 0);
+	el_end(a->el);                          /* the terminal as we found it */
+	a->el = NULL;
 	fflush(stdout);
-	clear_history();
+	history_wend(a->hist);
+	a->hist = NULL;
 	free_candidates(a);
+	sodium_memzero(a->tab_seen, sizeof a->tab_seen);
+	a->tab_seen_len = 0;
 }
 
 /* ---- Log lines on a terminal ------------------------------------------------------------- */
@@ -1969,18 +2251,18 @@ static void print_log_line(struct app *a, const char *s, size_t len)
 		if (a->n) {
 			const char *name = meshnode_name(a->n);
 			json_raw(&a->out, "[");
-			json_term(&a->out, name, strlen(name), false);
+			json_term(&a->out, name, strlen(name), a->term_flags);
 			json_raw(&a->out, "]");
 		}
 		json_raw(&a->out, " ");
-		json_term(&a->out, s, len, false);
+		json_term(&a->out, s, len, a->term_flags);
 		json_raw(&a->out, "\n");
 		emit(a, stderr);
 		return;
 	}
 	color(a, "2;33");
 	json_raw(&a->out, "~ ");
-	json_term(&a->out, s, len, false);
+	json_term(&a->out, s, len, a->term_flags);
 	color_off(a);
 	json_raw(&a->out, "\n");
 	emit(a, stderr);
@@ -2069,8 +2351,8 @@ static void read_signals(struct app *a)
 	char buf[64];
 	ssize_t r = read(a->sig_rd, buf, sizeof buf);
 	for (ssize_t i = 0; i < r; i++) {
-		if (buf[i] == 'w' && a->rl_installed)
-			rl_resize_terminal();
+		if (buf[i] == 'w' && a->el)
+			el_resize(a->el);
 		else if (buf[i] == 'q')
 			app_stop(a, EXIT_OK);
 	}
@@ -2163,7 +2445,7 @@ static int run_loop(struct app *a)
 				if (rev & (POLLHUP | POLLERR | POLLNVAL))
 					app_stop(a, EXIT_OK);
 				else if (rev & POLLIN)
-					rl_callback_read_char();
+					edit_read(a);
 			} else if (rev & POLLNVAL) {
 				a->stdin_open = false;
 				app_stop(a, EXIT_OK);
@@ -2176,6 +2458,24 @@ static int run_loop(struct app *a)
 }
 
 /* ---- Start and stop ---------------------------------------------------------------------- */
+
+/* Terminal mode takes LC_CTYPE from the environment: editline decodes keys in it, and
+ * wcwidth() needs its tables. A locale that is not UTF-8 says that the terminal is not either,
+ * so it gets only ASCII; a.locale_note then says why, for the banner. */
+static void setup_locale(struct app *a)
+{
+	if (!setlocale(LC_CTYPE, "")) {
+		snprintf(a->locale_note, sizeof a->locale_note,
+		         "the one the environment names is not installed");
+	} else {
+		const char *cs = nl_langinfo(CODESET);
+		if (strcmp(cs, "UTF-8") == 0 || strcmp(cs, "utf-8") == 0 || strcmp(cs, "UTF8") == 0 ||
+		    strcmp(cs, "utf8") == 0)
+			return;
+		snprintf(a->locale_note, sizeof a->locale_note, "its character set is %s", cs);
+	}
+	a->term_flags = JSON_TERM_ASCII;
+}
 
 static void announce_ready(struct app *a)
 {
@@ -2199,6 +2499,12 @@ static void announce_ready(struct app *a)
 	json_raw(&a->out, "\n");
 	if (a->mode == MODE_TTY)
 		json_raw(&a->out, "* type /help for the commands, /quit or Ctrl-D to leave\n");
+	if (a->locale_note[0]) {
+		json_raw(&a->out, "* your locale is not UTF-8 (");
+		put_cstr(a, a->locale_note);
+		json_raw(&a->out, "): characters beyond ASCII are shown as <U+XXXX>; for non-ASCII "
+		         "text use a UTF-8 locale (such as C.UTF-8, in LC_ALL or LANG)\n");
+	}
 	emit(a, stdout);
 }
 
@@ -2299,7 +2605,6 @@ int main(int argc, char **argv)
 	}
 
 	memset(a, 0, sizeof *a);
-	g_app = a;
 	json_buf_init(&a->out);
 	json_buf_init(&a->scratch);
 	a->sig_rd = a->sig_wr = a->log_rd = a->log_wr = -1;
@@ -2311,6 +2616,8 @@ int main(int argc, char **argv)
 	else
 		a->mode = MODE_PLAIN;
 	const char *no_color = getenv("NO_COLOR"), *term = getenv("TERM");
+	if (a->mode == MODE_TTY)
+		setup_locale(a);
 	a->color = a->mode == MODE_TTY && !(no_color && *no_color) &&
 	           !(term && strcmp(term, "dumb") == 0);
 	snprintf(a->prompt, sizeof a->prompt, "> ");
@@ -2369,12 +2676,15 @@ int main(int argc, char **argv)
 	}
 	if (opt.ngroups)
 		set_current(a, opt.groups[0]);
-	if (a->mode == MODE_TTY)
-		rl_setup(a);
+	if (a->mode == MODE_TTY && edit_setup(a) != 0) {
+		/* The terminal still works line by line, without editing. */
+		errorf(a, "cannot start the line editor; reading plain lines");
+		a->mode = MODE_PLAIN;
+	}
 
 	rc = run_loop(a);
 
-	rl_teardown(a);
+	edit_teardown(a);
 	meshnode_stop(a->n);
 	/* What the node reported while stopping still belongs to the output. */
 	drain_events(a, -1);

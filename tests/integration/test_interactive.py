@@ -533,8 +533,8 @@ def test_peer_controlled_text_is_escaped(ctx):
         # Payloads: an escape sequence, a bell, DEL and a right-to-left override.
         s = term.mark()
         evil.shout("team", "\x1b[2Jwiped\x07\x7f\u202eevil")
-        term.wait(r"^\[team\] %s: \^\[\[2Jwiped\^G\^\?\ufffdevil$" % re.escape(shown), start=s,
-                  what="the shout in caret notation, the RLO as U+FFFD")
+        term.wait(r"^\[team\] %s: \^\[\[2Jwiped\^G\^\?<U\+202E>evil$" % re.escape(shown),
+                  start=s, what="the shout in caret notation, the RLO as <U+202E>")
         s = term.mark()
         evil.whisper(alice_id, "\x1b]0;title\x07psst")
         term.wait(r"^-> \(whisper\) %s: \^\[\]0;title\^Gpsst$" % re.escape(shown), start=s,

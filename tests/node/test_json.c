@@ -6,8 +6,9 @@
  * this file accepts, that is well-formed UTF-8 with no raw control bytes, and that decodes back
  * to the input whenever the input was text. Base64 runs the RFC 4648 section 10 vectors and is
  * compared with libsodium's encoder for every length up to 300. The terminal form (json_term)
- * gets the same treatment: exact strings, then every short and random input must come out as
- * well-formed UTF-8 with no byte or code point that could drive a terminal.
+ * gets the same treatment: exact strings, then every short and random input, and every code
+ * point, must come out as well-formed UTF-8 with no byte that could drive a terminal and no
+ * invisible or bidi character (only ASCII for a terminal that is not UTF-8).
  */
 #include "json.h"
 #include "testlib.h"
@@ -225,18 +226,21 @@ static void test_is_text(void)
 
 /* ---- json_term ------------------------------------------------------------------------- */
 
-static bool term_is(const void *in, size_t len, bool multiline, const char *want)
+static bool term_is(const void *in, size_t len, unsigned flags, const char *want)
 {
 	struct json_buf b;
 	json_buf_init(&b);
-	json_term(&b, in, len, multiline);
+	json_term(&b, in, len, flags);
 	bool ok = !b.failed && strlen(want) == b.len && (b.len == 0 || memcmp(b.p, want, b.len) == 0);
 	json_buf_free(&b);
 	return ok;
 }
 
-#define TERM(lit, want) term_is(lit, sizeof lit - 1, false, want)
-#define TERM_ML(lit, want) term_is(lit, sizeof lit - 1, true, want)
+#define TERM(lit, want) term_is(lit, sizeof lit - 1, 0, want)
+#define TERM_ML(lit, want) term_is(lit, sizeof lit - 1, JSON_TERM_MULTILINE, want)
+#define TERM_A(lit, want) term_is(lit, sizeof lit - 1, JSON_TERM_ASCII, want)
+#define TERM_AML(lit, want) \
+	term_is(lit, sizeof lit - 1, JSON_TERM_ASCII | JSON_TERM_MULTILINE, want)
 #define FFFD "\xef\xbf\xbd"
 
 static void test_term_exact(void)
@@ -258,22 +262,47 @@ static void test_term_exact(void)
 	CHECK(TERM_ML("a\r\nb", "a^M\n    b"));
 	CHECK(TERM_ML("\x1b]0;title\x07", "^[]0;title^G"));
 
-	/* Well-formed UTF-8 passes. */
+	/* Well-formed, visible UTF-8 passes, joiners and variation selectors included. */
 	CHECK(TERM("h\xc3\xa9llo", "h\xc3\xa9llo"));
 	CHECK(TERM("\xe6\x97\xa5\xf0\x9f\x98\x80", "\xe6\x97\xa5\xf0\x9f\x98\x80"));
 	CHECK(TERM("\xc2\xa0", "\xc2\xa0"));                 /* U+00A0, first after C1 */
-	CHECK(TERM("\xe2\x80\x8d", "\xe2\x80\x8d"));         /* U+200D is not a bidi control */
-	CHECK(TERM("\xe2\x80\xaf", "\xe2\x80\xaf"));         /* U+202F neither */
+	CHECK(TERM("\xc2\xac\xc2\xae", "\xc2\xac\xc2\xae")); /* U+00AC, U+00AE around U+00AD */
+	CHECK(TERM("\xe2\x80\x8c\xe2\x80\x8d", "\xe2\x80\x8c\xe2\x80\x8d")); /* U+200C, U+200D */
+	CHECK(TERM("\xe2\x80\x8a\xe2\x80\xa7", "\xe2\x80\x8a\xe2\x80\xa7")); /* U+200A, U+2027 */
+	CHECK(TERM("\xe2\x80\xaf\xe2\x81\x9f", "\xe2\x80\xaf\xe2\x81\x9f")); /* U+202F, U+205F */
+	CHECK(TERM("\xe2\x81\xb0", "\xe2\x81\xb0"));         /* U+2070 */
+	CHECK(TERM("\xe2\x9d\xa4\xef\xb8\x8f", "\xe2\x9d\xa4\xef\xb8\x8f")); /* heart + VS16 */
+	CHECK(TERM("\xe1\xa0\x8b\xe1\xa0\x8f", "\xe1\xa0\x8b\xe1\xa0\x8f")); /* U+180B, U+180F */
+	CHECK(TERM("\xf3\xa0\x84\x80\xf3\xa0\x87\xaf", "\xf3\xa0\x84\x80\xf3\xa0\x87\xaf"));
+	                                                     /* U+E0100, U+E01EF */
+	CHECK(TERM("\xef\xbf\xbc\xef\xbf\xbd", "\xef\xbf\xbc" FFFD)); /* U+FFFC, a real U+FFFD */
 
-	/* C1 controls and bidirectional controls become U+FFFD. */
-	CHECK(TERM("\xc2\x80", FFFD));
-	CHECK(TERM("\xc2\x9b" "2J", FFFD "2J"));               /* 8-bit CSI */
-	CHECK(TERM("\xc2\x9f", FFFD));
-	CHECK(TERM("\xd8\x9c", FFFD));                         /* U+061C */
-	CHECK(TERM("\xe2\x80\x8e\xe2\x80\x8f", FFFD FFFD));   /* U+200E, U+200F */
-	CHECK(TERM("\xe2\x80\xa8\xe2\x80\xae", FFFD FFFD));   /* U+2028, U+202E */
-	CHECK(TERM("\xe2\x81\xa6\xe2\x81\xa9", FFFD FFFD));   /* U+2066, U+2069 */
-	CHECK(TERM("\xe2\x81\xa5\xe2\x81\xaa", "\xe2\x81\xa5\xe2\x81\xaa")); /* neighbours */
+	/* C1 controls, bidi controls and invisible format characters become <U+XXXX>. */
+	CHECK(TERM("\xc2\x80", "<U+0080>"));
+	CHECK(TERM("\xc2\x9b" "2J", "<U+009B>2J"));             /* 8-bit CSI */
+	CHECK(TERM("\xc2\x9f", "<U+009F>"));
+	CHECK(TERM("\xc2\xad", "<U+00AD>"));                    /* soft hyphen */
+	CHECK(TERM("\xcd\x8f", "<U+034F>"));
+	CHECK(TERM("\xd8\x9c", "<U+061C>"));
+	CHECK(TERM("\xe1\x85\x9f\xe1\x85\xa0", "<U+115F><U+1160>"));
+	CHECK(TERM("\xe1\x9e\xb4\xe1\x9e\xb5", "<U+17B4><U+17B5>"));
+	CHECK(TERM("\xe1\xa0\x8e", "<U+180E>"));
+	CHECK(TERM("\xe2\x80\x8b", "<U+200B>"));
+	CHECK(TERM("\xe2\x80\x8e\xe2\x80\x8f", "<U+200E><U+200F>"));
+	CHECK(TERM("\xe2\x80\xa8\xe2\x80\xae", "<U+2028><U+202E>"));
+	CHECK(TERM("evil\xe2\x80\xaeoll", "evil<U+202E>oll"));
+	CHECK(TERM("\xe2\x81\xa0\xe2\x81\xa6\xe2\x81\xa9\xe2\x81\xaf",
+	           "<U+2060><U+2066><U+2069><U+206F>"));
+	CHECK(TERM("\xe3\x85\xa4", "<U+3164>"));
+	CHECK(TERM("\xef\xbb\xbf", "<U+FEFF>"));
+	CHECK(TERM("\xef\xbe\xa0", "<U+FFA0>"));
+	CHECK(TERM("\xef\xbf\xb0\xef\xbf\xbb", "<U+FFF0><U+FFFB>"));
+	CHECK(TERM("\xf0\x9b\xb2\xa0", "<U+1BCA0>"));
+	CHECK(TERM("\xf0\x9d\x85\xb3\xf0\x9d\x85\xba", "<U+1D173><U+1D17A>"));
+	CHECK(TERM("\xf3\xa0\x80\x81\xf3\xa0\x81\x81", "<U+E0001><U+E0041>")); /* tags */
+	CHECK(TERM("\xf3\xa0\x83\xbf\xf3\xa0\x87\xb0", "<U+E00FF><U+E01F0>"));
+	CHECK(TERM("\xf3\xa0\xbf\xbf", "<U+E0FFF>"));
+	CHECK(TERM("\xf3\xa1\x80\x80", "\xf3\xa1\x80\x80"));  /* U+E1000, past the range */
 
 	/* Malformed UTF-8: one U+FFFD per byte, a raw 0x9b (CSI) included. */
 	CHECK(TERM("\x9b" "31m", FFFD "31m"));
@@ -283,50 +312,85 @@ static void test_term_exact(void)
 	CHECK(TERM("a\xe6\x97", "a" FFFD FFFD));
 	CHECK(TERM("\xe2\x80\x1b", FFFD FFFD "^["));          /* a control cannot hide in a tail */
 
-	CHECK(json_term_clean("", 0));
-	CHECK(json_term_clean("bob the \"builder\"", 17));
-	CHECK(json_term_clean("h\xc3\xa9", 3));
-	CHECK(!json_term_clean("a\tb", 3));
-	CHECK(!json_term_clean("\x1b", 1));
-	CHECK(!json_term_clean("\x7f", 1));
-	CHECK(!json_term_clean("\xc2\x9b", 2));
-	CHECK(!json_term_clean("\xe2\x80\xae", 3));
-	CHECK(!json_term_clean("\x9b", 1));
-	CHECK(!json_term_clean("a\xe6\x97", 3));
+	/* For a terminal that is not UTF-8, every non-ASCII character as <U+XXXX>. */
+	CHECK(TERM_A("plain ASCII", "plain ASCII"));
+	CHECK(TERM_A("h\xc3\xa9llo \xe2\x9c\x93 \xe6\x97\xa5", "h<U+00E9>llo <U+2713> <U+65E5>"));
+	CHECK(TERM_A("\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf", "<U+1F600><U+10FFFF>"));
+	CHECK(TERM_A("\xc2\x9b\xe2\x80\xae", "<U+009B><U+202E>"));
+	CHECK(TERM_A("\x9b\xff", "<U+FFFD><U+FFFD>"));
+	CHECK(TERM_A("\x1b\x7f", "^[^?"));
+	CHECK(TERM_AML("a\n\t\xc3\xa9", "a\n    \t<U+00E9>"));
+
+	CHECK(json_term_clean("", 0, 0));
+	CHECK(json_term_clean("bob the \"builder\"", 17, 0));
+	CHECK(json_term_clean("h\xc3\xa9", 3, 0));
+	CHECK(!json_term_clean("h\xc3\xa9", 3, JSON_TERM_ASCII));
+	CHECK(json_term_clean("bob", 3, JSON_TERM_ASCII));
+	CHECK(!json_term_clean("a\tb", 3, 0));
+	CHECK(!json_term_clean("a\tb", 3, JSON_TERM_MULTILINE));
+	CHECK(!json_term_clean("\x1b", 1, 0));
+	CHECK(!json_term_clean("\x7f", 1, 0));
+	CHECK(!json_term_clean("\xc2\x9b", 2, 0));
+	CHECK(!json_term_clean("\xe2\x80\xae", 3, 0));
+	CHECK(!json_term_clean("\xe2\x80\x8b", 3, 0));
+	CHECK(!json_term_clean("\x9b", 1, 0));
+	CHECK(!json_term_clean("a\xe6\x97", 3, 0));
+
+	CHECK(json_utf8_decode((const unsigned char *)"A", 1) == 0x41);
+	CHECK(json_utf8_decode((const unsigned char *)"\xc3\xa9", 2) == 0xe9);
+	CHECK(json_utf8_decode((const unsigned char *)"\xe2\x80\xae", 3) == 0x202e);
+	CHECK(json_utf8_decode((const unsigned char *)"\xf4\x8f\xbf\xbf", 4) == 0x10ffff);
+}
+
+/* The oracle for hidden code points, written out from docs/usage.md rather than shared with
+ * json.c, so that a slip in either shows up. */
+static bool oracle_hidden(uint32_t c)
+{
+	return (c >= 0x80 && c <= 0x9f) || c == 0xad || c == 0x34f || c == 0x61c ||
+	       c == 0x115f || c == 0x1160 || c == 0x17b4 || c == 0x17b5 || c == 0x180e ||
+	       c == 0x200b || c == 0x200e || c == 0x200f || (c >= 0x2028 && c <= 0x202e) ||
+	       (c >= 0x2060 && c <= 0x206f) || c == 0x3164 || c == 0xfeff || c == 0xffa0 ||
+	       (c >= 0xfff0 && c <= 0xfffb) || (c >= 0x1bca0 && c <= 0x1bca3) ||
+	       (c >= 0x1d173 && c <= 0x1d17a) || (c >= 0xe0000 && c <= 0xe00ff) ||
+	       (c >= 0xe01f0 && c <= 0xe0fff);
+}
+
+static void test_term_hidden_table(void)
+{
+	bool ok = true;
+	for (uint32_t c = 0; c <= 0x10ffff && ok; c++)
+		ok = json_term_hidden(c) == oracle_hidden(c);
+	CHECK(ok);
 }
 
 /* Whatever the input: well-formed UTF-8 out, no C0 control (but newline and tab in multiline
- * form), no DEL, C1 or bidi control; and json_term_clean() holds exactly when the single-line
- * form is the input itself. */
+ * form), no DEL and no hidden code point, only ASCII with JSON_TERM_ASCII; and
+ * json_term_clean() holds exactly when the single-line form is the input itself. */
 static void check_term_hostile(const unsigned char *in, size_t len)
 {
-	for (int ml = 0; ml < 2; ml++) {
+	for (unsigned flags = 0; flags < 4; flags++) {
+		bool ml = flags & JSON_TERM_MULTILINE, ascii = flags & JSON_TERM_ASCII;
 		struct json_buf b;
 		json_buf_init(&b);
-		json_term(&b, in, len, ml == 1);
+		json_term(&b, in, len, flags);
 		CHECK(!b.failed);
 		const unsigned char *p = (const unsigned char *)(b.p ? b.p : "");
 		bool ok = json_is_text(p, b.len);
-		for (size_t i = 0; ok && i < b.len; i++) {
+		for (size_t i = 0; ok && i < b.len;) {
 			if (p[i] < 0x20 || p[i] == 0x7f)
-				ok = ml == 1 && (p[i] == '\n' || p[i] == '\t');
-			else if (p[i] == 0xc2 && i + 1 < b.len && p[i + 1] < 0xa0)
-				ok = false;
+				ok = ml && (p[i] == '\n' || p[i] == '\t');
+			else if (p[i] >= 0x80)
+				ok = !ascii;
+			size_t n = json_utf8_seq(p + i, b.len - i);
+			if (n == 0)
+				break;                     /* json_is_text() has failed already */
+			ok = ok && !oracle_hidden(json_utf8_decode(p + i, n));
+			i += n;
 		}
-		for (size_t i = 0; ok && i + 1 < b.len; i++) {
-			/* U+061C, U+200E, U+200F, U+2028..U+202E, U+2066..U+2069 */
-			if (p[i] == 0xd8 && p[i + 1] == 0x9c)
-				ok = false;
-			if (p[i] == 0xe2 && i + 2 < b.len &&
-			    ((p[i + 1] == 0x80 && (p[i + 2] == 0x8e || p[i + 2] == 0x8f ||
-			                           (p[i + 2] >= 0xa8 && p[i + 2] <= 0xae))) ||
-			     (p[i + 1] == 0x81 && p[i + 2] >= 0xa6 && p[i + 2] <= 0xa9)))
-				ok = false;
-		}
-		if (ml == 0) {
-			ok = ok && json_term_clean(p, b.len);
+		if (!ml) {
+			ok = ok && json_term_clean(p, b.len, flags);
 			bool same = b.len == len && (len == 0 || memcmp(p, in, len) == 0);
-			ok = ok && same == json_term_clean(in, len);
+			ok = ok && same == json_term_clean(in, len, flags);
 		}
 		CHECK(ok);
 		json_buf_free(&b);
@@ -346,7 +410,7 @@ static void test_term_hostile(void)
 	}
 	static const unsigned char edge[] = { 0x00, 0x0a, 0x1b, 0x7f, 0x80, 0x81, 0x8e, 0x9b,
 	                                      0x9c, 0x9f, 0xa0, 0xa6, 0xa8, 0xae, 0xbf, 0xc0,
-	                                      0xc2, 0xd8, 0xe2, 0xed, 0xf0, 0xf4, 0xff };
+	                                      0xc2, 0xd8, 0xe2, 0xed, 0xf0, 0xf3, 0xf4, 0xff };
 	size_t ne = sizeof edge;
 	for (size_t i = 0; i < ne; i++)
 		for (size_t j = 0; j < ne; j++)
@@ -356,6 +420,17 @@ static void test_term_hostile(void)
 				in[2] = edge[k];
 				check_term_hostile(in, 3);
 			}
+	/* Every code point, alone, as well-formed UTF-8. */
+	for (uint32_t c = 0x80; c <= 0x10ffff; c++) {
+		if (c >= 0xd800 && c <= 0xdfff)
+			continue;
+		size_t n = c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+		static const unsigned char lead[5] = { 0, 0, 0xc0, 0xe0, 0xf0 };
+		for (size_t k = n - 1; k > 0; k--)
+			in[k] = (unsigned char)(0x80 | ((c >> (6 * (n - 1 - k))) & 0x3f));
+		in[0] = (unsigned char)(lead[n] | (c >> (6 * (n - 1))));
+		check_term_hostile(in, n);
+	}
 	unsigned char rnd[257];
 	for (int r = 0; r < 2000; r++) {
 		size_t len = (size_t)randombytes_uniform((uint32_t)sizeof rnd);
@@ -452,6 +527,7 @@ int main(void)
 	test_escape_hostile();
 	test_is_text();
 	test_term_exact();
+	test_term_hidden_table();
 	test_term_hostile();
 	test_base64();
 	test_buffer();
