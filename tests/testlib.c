@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 unsigned long testlib_checks;
 unsigned long testlib_failures;
@@ -81,4 +82,37 @@ char *testlib_slurp(const char *path, size_t *len)
 	if (len)
 		*len = n;
 	return buf;
+}
+
+/* The link /proc/PID/ns/net reads as, "net:[INODE]"; "" if it cannot be read. */
+static void netns_of(const char *pid, char *out, size_t cap)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%s/ns/net", pid);
+	ssize_t n = readlink(path, out, cap - 1);
+	out[n > 0 ? (size_t)n : 0] = 0;
+}
+
+void testlib_require_netns(const char *name)
+{
+	char self[64], init[64];
+	const char *in = getenv("MN_IN_NETNS"), *id = getenv("MN_NETNS_ID");
+	const char *outer = getenv("MN_OUTER_NETNS");
+	const char *why = NULL;
+	netns_of("self", self, sizeof self);
+	netns_of("1", init, sizeof init);
+	if (!self[0])
+		why = "cannot read /proc/self/ns/net";
+	else if (init[0] && strcmp(self, init) == 0)
+		why = "this is the network namespace of pid 1";
+	else if (!in || strcmp(in, "1") != 0 || !id || strcmp(id, self) != 0)
+		why = "MN_IN_NETNS/MN_NETNS_ID do not name this namespace";
+	else if (!outer || strcmp(outer, self) == 0)
+		why = "MN_OUTER_NETNS is unset or this namespace";
+	if (!why)
+		return;
+	fprintf(stderr, "%s: refusing to run outside a namespace made by netns-run (%s): it opens "
+	        "sockets; run it as tests/integration/netns-run %s, or through ctest\n", name, why,
+	        name);
+	exit(2);
 }

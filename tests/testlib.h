@@ -20,4 +20,10 @@ long testlib_unhex(const char *hex, uint8_t *out, size_t cap);
 /* Reads a whole file into a malloc'd NUL-terminated buffer; NULL if it cannot. */
 char *testlib_slurp(const char *path, size_t *len);
 
+/* For a test that opens sockets: returns only inside a network namespace that netns-run made
+ * (its markers MN_IN_NETNS, MN_NETNS_ID and MN_OUTER_NETNS agree with /proc/self/ns/net, and it
+ * is not the namespace of pid 1 when that can be read). Anywhere else it prints one line that
+ * says how to run the test and exits with status 2, before any socket is opened. */
+void testlib_require_netns(const char *name);
+
 #endif

@@ -665,6 +665,7 @@ done:
 
 int main(void)
 {
+	testlib_require_netns("test_discovery");
 	if (sodium_init() < 0)
 		return 1;
 	ida = keys_identity_generate();

@@ -1699,6 +1699,7 @@ done:
 
 int main(void)
 {
+	testlib_require_netns("test_engine");
 	if (sodium_init() < 0)
 		return 1;
 	zctx = zmq_ctx_new();

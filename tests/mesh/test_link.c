@@ -493,6 +493,7 @@ int main(void)
 {
 	struct node ns[2];
 	memset(ns, 0, sizeof ns);
+	testlib_require_netns("test_link");
 	if (sodium_init() < 0)
 		return 1;
 	if (node_start(&ns[0], "a") && node_start(&ns[1], "b"))
