@@ -358,6 +358,13 @@ static size_t term_unit(const unsigned char *s, size_t len, unsigned flags, uint
 	return n;
 }
 
+/* A '<' that starts "<U+" in the text itself: shown as <U+003C>, or it could pass for one of
+ * our escapes ("zo<U+00EB>" for "zoë" on an ASCII terminal). */
+static bool forged_escape(const unsigned char *p, size_t len, size_t i)
+{
+	return p[i] == '<' && len - i >= 3 && p[i + 1] == 'U' && p[i + 2] == '+';
+}
+
 void json_term(struct json_buf *b, const void *s, size_t len, unsigned flags)
 {
 	const unsigned char *p = s;
@@ -365,7 +372,7 @@ void json_term(struct json_buf *b, const void *s, size_t len, unsigned flags)
 	size_t i = 0;
 	while (i < len) {
 		size_t run = i;
-		while (run < len && p[run] >= 0x20 && p[run] < 0x7f)
+		while (run < len && p[run] >= 0x20 && p[run] < 0x7f && !forged_escape(p, len, run))
 			run++;
 		if (run > i) {
 			json_raw_n(b, p + i, run - i);
@@ -373,6 +380,11 @@ void json_term(struct json_buf *b, const void *s, size_t len, unsigned flags)
 			continue;
 		}
 		unsigned char c = p[i];
+		if (c == '<') {
+			put_code_point(b, '<');
+			i++;
+			continue;
+		}
 		if (c < 0x20 || c == 0x7f) {
 			if (multiline && c == '\n') {
 				json_raw(b, "\n    ");
@@ -403,7 +415,7 @@ bool json_term_clean(const void *s, size_t len, unsigned flags)
 	const unsigned char *p = s;
 	size_t i = 0;
 	while (i < len) {
-		if (p[i] < 0x20 || p[i] == 0x7f)
+		if (p[i] < 0x20 || p[i] == 0x7f || forged_escape(p, len, i))
 			return false;
 		if (p[i] < 0x80) {
 			i++;
