@@ -26,6 +26,7 @@
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -974,37 +975,84 @@ static void add_comparisons(void)
 	        16, "< 16 KiB");
 }
 
-static bool wanted(const char *only, const char *part)
+static const char *const part_names[] = {
+	"limits", "whisper", "shout", "handshake", "converge", "memory",
+};
+#define NPARTS (sizeof part_names / sizeof part_names[0])
+
+/* Which parts --only names, into want[NPARTS]. NULL if all is well, else the first name that
+ * is no part, copied into bad. */
+static const char *parse_only(const char *only, bool want[NPARTS], char *bad, size_t badcap)
 {
-	if (!only)
-		return true;
-	size_t l = strlen(part);
-	for (const char *p = only; (p = strstr(p, part)); p += l)
-		if ((p == only || p[-1] == ',') && (p[l] == ',' || p[l] == '\0'))
-			return true;
-	return false;
+	const char *p = only;
+	for (;;) {
+		size_t l = strcspn(p, ",");
+		size_t i = 0;
+		while (i < NPARTS && !(strlen(part_names[i]) == l && memcmp(part_names[i], p, l) == 0))
+			i++;
+		if (i == NPARTS) {
+			snprintf(bad, badcap, "%.*s", (int)(l < 64 ? l : 64), p);
+			return bad;
+		}
+		want[i] = true;
+		if (!p[l])
+			return NULL;
+		p += l + 1;
+	}
+}
+
+/* A whole decimal number in [min, max]: strtol() alone would take "3x" as 3. */
+static bool parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	if (!*s || strspn(s, "0123456789") != strlen(s))
+		return false;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* Says what is wrong with the command line, in one line and a hint; returns the exit status. */
+static int bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int bad_usage(const char *fmt, ...)
+{
+	va_list ap;
+	fputs("meshbench: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry 'meshbench --help'.\n", stderr);
+	return 2;
 }
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: meshbench [--quick] [--runs R] [--json FILE] [--only LIST] [--meshsim PATH]\n"
-"                 [--shout-window W]\n"
+"                 [--shout-window W] [-h | --help] [-V | --version]\n"
 "  --quick        short counts and one run per figure (a smoke test, about 30 s)\n"
-"  --runs R       runs per figure (default 5; the median and the range are printed)\n"
+"  --runs R       runs per figure, 1 to %d (default 5, 1 with --quick; the median and\n"
+"                 the range are printed)\n"
 "  --json FILE    the same figures as JSON (comparisons carry \"limit_ratio\")\n"
 "  --only LIST    comma-separated parts: limits,whisper,shout,handshake,converge,memory\n"
 "  --meshsim PATH the meshsim program (default: the meshsim beside this program)\n"
 "  --shout-window W  shouts in flight in the fan-out runs (default 16)\n"
 "  -h, --help     show this help\n"
-"Run as root: each part runs in a private network namespace made for it.\n");
+"  -V, --version  show the version\n"
+"Run as root: each part runs in a private network namespace made for it.\n", MAX_RUNS);
 }
 
 int main(int argc, char **argv)
 {
-	int runs = 5;
+	int runs = 0;
+	long v;
 	bool quick = false;
+	bool want[NPARTS] = { false };
 	const char *json = NULL, *only = NULL;
+	char bad[80];
 	static const struct option opts[] = {
 		{ "quick", no_argument, NULL, 'q' },
 		{ "runs", required_argument, NULL, 'r' },
@@ -1013,28 +1061,43 @@ int main(int argc, char **argv)
 		{ "meshsim", required_argument, NULL, 'm' },
 		{ "shout-window", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 	meshsim_path[0] = '\0';
-	while ((c = getopt_long(argc, argv, "qr:j:o:m:w:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "qr:j:o:m:w:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'q': quick = true; break;
-		case 'r': runs = atoi(optarg); break;
+		case 'r':
+			if (!parse_long(optarg, 1, MAX_RUNS, &v))
+				return bad_usage("--runs: '%s' is not a whole number from 1 to %d",
+				                 optarg, MAX_RUNS);
+			runs = (int)v;
+			break;
 		case 'j': json = optarg; break;
 		case 'o': only = optarg; break;
 		case 'm': snprintf(meshsim_path, sizeof meshsim_path, "%s", optarg); break;
-		case 'w': shout_window = atol(optarg); break;
+		case 'w':
+			if (!parse_long(optarg, 1, LONG_MAX, &v))
+				return bad_usage("--shout-window: '%s' is not a whole number above 0",
+				                 optarg);
+			shout_window = v;
+			break;
 		case 'h': usage(stdout); return 0;
+		case 'V': printf("meshbench %s\n", MESHNODE_VERSION); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind != argc || runs < 1 || runs > MAX_RUNS || shout_window < 1) {
-		usage(stderr);
-		return 2;
-	}
-	if (quick && runs == 5)
-		runs = 1;
+	if (optind != argc)
+		return bad_usage("unexpected argument '%s'", argv[optind]);
+	if (!only)
+		memset(want, 1, sizeof want);
+	else if (parse_only(only, want, bad, sizeof bad))
+		return bad_usage("--only: unknown part '%s' (the parts: limits, whisper, shout, "
+		                 "handshake, converge, memory)", bad);
+	if (runs == 0)
+		runs = quick ? 1 : 5;
 	if (sodium_init() < 0 || make_pattern() != 0)
 		return 1;
 	if (!meshsim_path[0]) {
@@ -1065,18 +1128,18 @@ int main(int argc, char **argv)
 	       quick ? " (quick: short counts, figures are not comparable)" : "");
 	fflush(stdout);
 	double t0 = now_s();
-	static const struct { const char *name; void (*fn)(int, bool); } parts[] = {
-		{ "limits", bench_limits }, { "whisper", bench_whisper }, { "shout", bench_shout },
-		{ "handshake", bench_handshake }, { "converge", bench_converge },
-		{ "memory", bench_memory },
+	/* in the order of part_names */
+	static void (*const part_fn[NPARTS])(int, bool) = {
+		bench_limits, bench_whisper, bench_shout, bench_handshake, bench_converge,
+		bench_memory,
 	};
-	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
-		if (!wanted(only, parts[i].name))
+	for (size_t i = 0; i < NPARTS; i++) {
+		if (!want[i])
 			continue;
 		double ts = now_s();
-		fprintf(stderr, "meshbench: %s...\n", parts[i].name);
-		parts[i].fn(runs, quick);
-		fprintf(stderr, "meshbench: %s done in %.1f s\n", parts[i].name, now_s() - ts);
+		fprintf(stderr, "meshbench: %s...\n", part_names[i]);
+		part_fn[i](runs, quick);
+		fprintf(stderr, "meshbench: %s done in %.1f s\n", part_names[i], now_s() - ts);
 	}
 	add_comparisons();
 	print_table(stdout, runs);
