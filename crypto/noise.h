@@ -10,8 +10,9 @@
  *
  * Secrets: struct noise_hs lives in sodium_malloc'd memory (or, through noise_hs_init(), in
  * locked memory the caller provides) and is wiped by noise_hs_destroy() or noise_hs_wipe().
- * A struct noise_transport holds link keys: callers keep it in sodium_malloc'd memory (the mesh
- * session does) and call noise_transport_wipe() when done.
+ * A struct noise_transport holds link keys: callers keep it in locked memory (the mesh session
+ * keeps it in a slot of crypto/secmem.h, locked, its chunk guarded) and call
+ * noise_transport_wipe() when done.
  */
 #ifndef MESH_CRYPTO_NOISE_H
 #define MESH_CRYPTO_NOISE_H
