@@ -7,8 +7,9 @@
  *
  * Invariants:
  * - One thread runs all of this: a poll() loop over stdin, the node's event fd, a self-pipe that
- *   the SIGINT/SIGTERM/SIGWINCH handler writes to, and (on a terminal) a pipe that carries the
- *   node's log lines, so no other thread ever writes to the terminal while editline owns it.
+ *   the SIGINT/SIGTERM/SIGWINCH/SIGCONT handler writes to, and (on a terminal) a pipe that
+ *   carries the node's log lines, so no other thread ever writes to the terminal while
+ *   editline owns it.
  * - Everything a peer chose (its name, groups and payloads) is untrusted: in JSON it goes
  *   through json_str(), in the text modes (terminal and plain) through json_term(), and so
  *   never out raw. Tab completion offers only names that json_term() would leave unchanged.
@@ -2077,14 +2078,32 @@ static unsigned char on_tab(EditLine *el, int ch)
 	return rc;
 }
 
-/* ^Z: editline turns the terminal's suspend character off while it edits, so the key does what
- * the terminal would have done. */
+/* ^Z, when it reaches editline (the terminal's suspend character usually stops us before, and
+ * read_signals() handles the SIGCONT): the key does what the terminal would have done. The
+ * terminal goes back to its own mode while we are stopped and into editline's again when `fg`
+ * resumes us, and the line is drawn anew (the SIGCONT does the same). raise() sends
+ * the signal to this thread, which then stops the process before raise() returns; kill(0, ...)
+ * could be taken by another thread and return at once, and we would prepare the terminal
+ * before the stop instead of after it. (The rest of a pipeline is not stopped with us.) */
 static unsigned char on_suspend(EditLine *el, int ch)
 {
-	(void)el;
 	(void)ch;
-	kill(0, SIGTSTP);
-	return CC_NORM;
+	el_set(el, EL_PREP_TERM, 0);
+	raise(SIGTSTP);
+	el_set(el, EL_PREP_TERM, 1);
+	return CC_REDISPLAY;
+}
+
+/* ^V: the next key goes on the line as it is, like editline's ed-quoted-insert, except the
+ * keys that end a line (^J, ^M) and ^D: a chat line cannot hold a newline, and edit_read()
+ * takes a line that ends in one, or a lone ^D, for finished. */
+static unsigned char on_quoted_insert(EditLine *el, int ch)
+{
+	(void)ch;
+	wchar_t k[2] = { 0, 0 };
+	if (el_wgetc(el, &k[0]) != 1 || k[0] == L'\n' || k[0] == L'\r' || k[0] == 0x04)
+		return CC_REFRESH_BEEP;
+	return el_winsertstr(el, k) == 0 ? CC_REFRESH : CC_REFRESH_BEEP;
 }
 
 static void remember_line(struct app *a, const wchar_t *w, size_t n)
@@ -2183,6 +2202,9 @@ static int edit_setup(struct app *a)
 	el_set(a->el, EL_BIND, "^I", "meshnode-complete", (const char *)NULL);
 	el_wset(a->el, EL_ADDFN, L"meshnode-suspend", L"Suspend the program", on_suspend);
 	el_set(a->el, EL_BIND, "^Z", "meshnode-suspend", (const char *)NULL);
+	el_wset(a->el, EL_ADDFN, L"meshnode-quoted-insert", L"Insert the next key as it is",
+	        on_quoted_insert);
+	el_set(a->el, EL_BIND, "^V", "meshnode-quoted-insert", (const char *)NULL);
 	for (size_t i = 0; i < sizeof readline_keys / sizeof readline_keys[0]; i++) {
 		const char *const *k = readline_keys[i];
 		el_set(a->el, EL_BIND, k[0], k[1], (const char *)NULL);
@@ -2295,7 +2317,7 @@ static void read_log_pipe(struct app *a)
 static void on_signal(int sig)
 {
 	int saved = errno;
-	char c = sig == SIGWINCH ? 'w' : 'q';
+	char c = sig == SIGWINCH ? 'w' : sig == SIGCONT ? 'c' : 'q';
 	ssize_t w = write(g_sig_wr, &c, 1);
 	(void)w;
 	errno = saved;
@@ -2326,7 +2348,7 @@ static int install_signals(bool winch)
 	sa.sa_flags = SA_RESTART;
 	if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
 		return -1;
-	if (winch && sigaction(SIGWINCH, &sa, NULL) != 0)
+	if (winch && (sigaction(SIGWINCH, &sa, NULL) != 0 || sigaction(SIGCONT, &sa, NULL) != 0))
 		return -1;
 	return 0;
 }
@@ -2351,8 +2373,16 @@ static void read_signals(struct app *a)
 	char buf[64];
 	ssize_t r = read(a->sig_rd, buf, sizeof buf);
 	for (ssize_t i = 0; i < r; i++) {
-		if (buf[i] == 'w' && a->el)
+		if (buf[i] == 'w' && a->el) {
 			el_resize(a->el);
+		} else if (buf[i] == 'c' && a->el) {
+			/* Resumed after a stop (^Z, whoever sent it): the shell has put the terminal
+			 * back in its own mode. Into editline's again, and the line drawn anew;
+			 * editline still believes it is in its mode, so it leaves it first. */
+			el_set(a->el, EL_PREP_TERM, 0);
+			el_set(a->el, EL_PREP_TERM, 1);
+			el_set(a->el, EL_REFRESH);
+		}
 		else if (buf[i] == 'q')
 			app_stop(a, EXIT_OK);
 	}
@@ -2550,8 +2580,8 @@ static bool keyfile_problem(const char *err)
 	return strncmp(err, "identity", 8) == 0 || strncmp(err, "mesh key", 8) == 0;
 }
 
-/* Starts the node with our signals blocked, so that its thread inherits a mask without them
- * and they always reach this thread and its self-pipe. */
+/* Starts the node with our signals blocked, so that its thread (and ZeroMQ's, which it starts)
+ * inherits a mask without them and they always reach this thread and its self-pipe. */
 static enum mesh_err start_node(struct meshnode *n, char *err, size_t errcap)
 {
 	sigset_t block, old;
@@ -2559,6 +2589,7 @@ static enum mesh_err start_node(struct meshnode *n, char *err, size_t errcap)
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGWINCH);
+	sigaddset(&block, SIGCONT);
 	pthread_sigmask(SIG_BLOCK, &block, &old);
 	enum mesh_err rc = meshnode_start(n, err, errcap);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);

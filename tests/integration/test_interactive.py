@@ -577,10 +577,83 @@ def test_peer_controlled_text_is_escaped(ctx):
 
 
 
+def test_quoted_newline_does_not_end_the_line(ctx):
+    """Ctrl-V then Ctrl-J (or Ctrl-M, Ctrl-D) puts nothing on the line and sends nothing: only
+    Enter ends a line. The line used to count as finished whenever it ended in a newline."""
+    zoe = Node(ctx, "zoe", groups=["team"])
+    with start_alice(ctx, groups=["team"]) as term:
+        expect_prompt(term, "[team]> ", "prompt with --group team")
+        alice_id = zoe.wait_event("enter", None, name="alice")["peer"]
+        zoe.wait_event("join", alice_id, group="team")
+        z0 = zoe.mark()
+        term.type("xyz")
+        term.keys("C-v", "C-j")
+        term.keys("C-v", "C-m")
+        term.type("!")
+        term.wait_cursor_line("[team]> xyz!", what="the edit line after C-v C-j, C-v C-m, '!'")
+        term.keys("Enter")
+        ev = zoe.wait_event("shout", alice_id, start=z0, group="team")
+        check(ev.get("text") == "xyz!", "zoe's first shout is %s, expected 'xyz!'"
+              % mt.describe(ev))
+        # Ctrl-V Ctrl-D on an empty line is not Ctrl-D: the chat goes on.
+        term.keys("C-v", "C-d")
+        z0 = zoe.mark()
+        term.line("still-here")
+        ev = zoe.wait_event("shout", alice_id, start=z0, group="team")
+        check(ev.get("text") == "still-here", "after C-v C-d zoe got %s" % mt.describe(ev))
+        term.line("/quit")
+        check(term.wait_exit() == 0, "exit status after /quit is not 0")
+    zoe.quit_cleanly()
+
+
+def test_suspend_and_resume(ctx):
+    """Ctrl-Z stops the chat like any program, and after `fg` the line editor works at once:
+    the terminal is back in character mode (Tab completes, keys are not echoed twice). It used
+    to come back in line mode, dead to Tab until the next Enter."""
+    zoe = Node(ctx, "zoe", groups=["team"])
+    term = Term(ctx, ["env", "PS1=$ ", "bash", "--norc", "--noprofile", "-i"], name="alice")
+    with term:
+        term.wait(r"^\$ ?$", what="the shell's prompt")
+        term.line(" ".join(shlex.quote(a) for a in alice_argv(ctx, groups=["team"])))
+        term.wait(r"^\* type /help for the commands", what="the help hint")
+        expect_prompt(term, "[team]> ", "prompt with --group team")
+        alice_id = zoe.wait_event("enter", None, name="alice")["peer"]
+        zoe.wait_event("join", alice_id, group="team")
+
+        s = term.mark()
+        term.type("before ")
+        term.keys("C-z")
+        term.wait(r"Stopped", start=s, what="bash's note that the job stopped")
+        term.wait_cursor_line("$", what="the shell's prompt after C-z")
+        term.line("fg")
+        expect_prompt(term, "[team]> before", "the edit line back after fg")
+        tty = term.tmux("display-message", "-p", "-t", term.name, "#{pane_tty}").strip()
+        flags = subprocess.run(["stty", "-F", tty, "-a"], capture_output=True,
+                               text=True).stdout.split()
+        check("-icanon" in flags and "-echo" in flags,
+              "after fg the terminal is not in character mode: %s"
+              % " ".join(f for f in flags if f.endswith("icanon") or f.endswith("echo")))
+        # Tab works before any Enter: "/msg zo" completes at once.
+        term.keys("C-u")
+        term.type("/msg zo")
+        term.keys("Tab")
+        term.wait_cursor_line("[team]> /msg zoe", what="'/msg zo' + Tab after fg")
+        z0 = zoe.mark()
+        term.type("back")
+        term.keys("Enter")
+        ev = zoe.wait_event("whisper", alice_id, start=z0)
+        check(ev.get("text") == "back", "after fg zoe got %s" % mt.describe(ev))
+        term.line("/quit")
+        term.wait_cursor_line("$", what="the shell's prompt after /quit")
+    zoe.quit_cleanly()
+
+
 if __name__ == "__main__":
     mt.run([
         test_chat_with_a_json_peer,
         test_tab_completion,
         test_ambiguous_peer_name,
         test_peer_controlled_text_is_escaped,
+        test_quoted_newline_does_not_end_the_line,
+        test_suspend_and_resume,
     ])
