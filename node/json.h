@@ -67,9 +67,9 @@ enum json_term_flags {
  * controls and the characters json_term_hidden() names become <U+XXXX> (upper-case hex, at
  * least four digits), and so does a '<' that starts "<U+" in the text, as <U+003C>, so that
  * text cannot pass for an escape; every byte that is not part of well-formed UTF-8 becomes
- * U+FFFD. The
- * rest of the text is kept as it is, except that with JSON_TERM_ASCII every non-ASCII
- * character (U+FFFD included) is written <U+XXXX> too. flags is a set of enum json_term_flags. */
+ * U+FFFD. The rest of the text is kept as it is, except that with JSON_TERM_ASCII every
+ * non-ASCII character (U+FFFD included) is written <U+XXXX> too. flags is a set of enum
+ * json_term_flags. */
 void json_term(struct json_buf *b, const void *s, size_t len, unsigned flags);
 /* True when json_term(b, s, len, flags & ~JSON_TERM_MULTILINE) would append s unchanged. */
 bool json_term_clean(const void *s, size_t len, unsigned flags);

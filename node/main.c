@@ -2580,8 +2580,8 @@ static bool keyfile_problem(const char *err)
 	return strncmp(err, "identity", 8) == 0 || strncmp(err, "mesh key", 8) == 0;
 }
 
-/* Starts the node with our signals blocked, so that its thread (and ZeroMQ's, which it starts)
- * inherits a mask without them and they always reach this thread and its self-pipe. */
+/* Starts the node with our signals blocked, so that its thread inherits a mask without them
+ * and they always reach this thread and its self-pipe. */
 static enum mesh_err start_node(struct meshnode *n, char *err, size_t errcap)
 {
 	sigset_t block, old;
