@@ -1,6 +1,6 @@
 /* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
-/* peer: a chained hash table keyed by node ID (public keys spread evenly, so their first bytes
- * are the hash), and the per-peer FIFO send queue. */
+/* peer: a chained hash table keyed by node ID (hashed with a secret random key, so that
+ * nobody can choose IDs that share a bucket), and the per-peer FIFO send queue. */
 #include "peer.h"
 
 #include <stdio.h>
@@ -60,11 +60,16 @@ void outmsg_unref(struct outmsg **mp)
 	free(m);
 }
 
+/* SipHash of the ID under the table's own random key: anyone can make IDs (a key pair is
+ * cheap) and grind them to share a prefix, but not to share a bucket they cannot see. */
 static size_t bucket_of(const struct peer_table *t, const uint8_t id[WIRE_IDLEN])
 {
-	uint32_t h = (uint32_t)id[0] | (uint32_t)id[1] << 8 | (uint32_t)id[2] << 16 |
-	             (uint32_t)id[3] << 24;
-	return h % t->nbuckets;
+	uint8_t h[crypto_shorthash_BYTES];
+	crypto_shorthash(h, id, WIRE_IDLEN, t->key);
+	uint64_t v = 0;
+	for (size_t i = 0; i < sizeof h; i++)
+		v = v << 8 | h[i];
+	return (size_t)(v % t->nbuckets);
 }
 
 enum mesh_err peer_table_init(struct peer_table *t, size_t nbuckets)
@@ -72,6 +77,7 @@ enum mesh_err peer_table_init(struct peer_table *t, size_t nbuckets)
 	t->buckets = calloc(nbuckets, sizeof *t->buckets);
 	if (!t->buckets)
 		return MESH_ENOMEM;
+	crypto_shorthash_keygen(t->key);
 	t->nbuckets = nbuckets;
 	t->n = 0;
 	return MESH_OK;
@@ -97,6 +103,7 @@ void peer_table_free(struct peer_table *t)
 			p = next;
 		}
 	}
+	sodium_memzero(t->key, sizeof t->key);
 	free(t->buckets);
 	t->buckets = NULL;
 	t->n = 0;

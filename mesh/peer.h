@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sodium.h>
+
 #include "group.h"
 #include "mesh_err.h"
 #include "wire.h"
@@ -88,6 +90,7 @@ struct peer_table {
 	struct peer **buckets;
 	size_t nbuckets;
 	size_t n;
+	uint8_t key[crypto_shorthash_KEYBYTES];  /* the bucket hash's, random per table */
 };
 
 enum mesh_err peer_table_init(struct peer_table *t, size_t nbuckets);
