@@ -4,10 +4,15 @@
  * ZeroMQ, a ROUTER and a DEALER per session it initiated), the discovery socket and every
  * table, and it knows how to handle each once it is readable; it never polls or sleeps. node/
  * runs the loop: it asks for the poll items, polls, hands back the ready ones, and calls
- * mesh_on_tick() when the deadline it was given has come. Every call takes the current monotonic time in milliseconds, so tests
- * can drive it with a fake clock. Events go out through a callback, synchronously.
+ * mesh_on_tick() when the deadline it was given has come. Every call takes the current
+ * monotonic time in milliseconds and every timer runs on it, so tests can drive the engine
+ * with a fake clock; the one real clock read is the wall time that beacon counters start from
+ * (discovery.c), so that they keep increasing across restarts. Events go out through a
+ * callback, synchronously.
  *
- * Everything here runs on one thread.
+ * A mesh and everything it owns belong to one thread, the node's loop. The one exception is
+ * outmsg_new() (peer.h), which touches no mesh: callers build a message on their own thread
+ * and hand it over with mesh_shout_msg() or mesh_whisper_msg() on the loop's.
  */
 #ifndef MESH_MESH_MESH_H
 #define MESH_MESH_MESH_H
@@ -46,12 +51,11 @@ enum mesh_event_type {
 	MESH_EV_SHOUT,
 	MESH_EV_WHISPER,
 	MESH_EV_DROPPED,
-	MESH_EV_ERROR,
 };
 
 struct mesh_event {
 	enum mesh_event_type type;
-	const struct peer *peer;      /* borrowed for the callback; NULL for ERROR */
+	const struct peer *peer;      /* borrowed for the callback */
 	const char *group;            /* JOIN, LEAVE, SHOUT, DROPPED of a shout */
 	uint64_t msg_id;
 	uint8_t *data;                /* SHOUT, WHISPER: malloc'd, the callback takes it */
