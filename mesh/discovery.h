@@ -1,9 +1,10 @@
 /* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
- * discovery: UDP multicast beacons (docs/protocol.md section 2). Opens the multicast socket on
- * one interface, builds signed (and, with a mesh key, sealed) beacons, and turns received
- * datagrams into verified beacon bodies. It does not decide what to do with a beacon, nor
- * keep per-peer state: the engine checks counters against its peer table.
+ * discovery: beacons (docs/protocol.md section 2). Builds signed (and, with a mesh key,
+ * sealed) beacons, and turns received datagrams into verified beacon bodies, over a datagram
+ * transport it sees only through struct mcast_ops (mcast.h: UDP multicast in the product, a
+ * simulated LAN in tests). It does not decide what to do with a beacon, nor keep per-peer
+ * state: the engine checks counters against its peer table.
  */
 #ifndef MESH_MESH_DISCOVERY_H
 #define MESH_MESH_DISCOVERY_H
@@ -15,29 +16,23 @@
 #include <netinet/in.h>
 
 #include "keys.h"
+#include "mcast.h"
 #include "mesh_err.h"
 #include "wire.h"
 
-#define DISCOVERY_DEFAULT_GROUP "239.192.7.7"
-#define DISCOVERY_DEFAULT_PORT 47474
 #define DISCOVERY_KEYLEN 32
-#define DISCOVERY_RCVBUF (1 << 20)      /* requested receive buffer, bytes */
 
 struct discovery;
 
 struct discovery_config {
-	const char *iface;              /* name or IPv4; NULL: first up multicast non-loopback */
-	const char *group;              /* NULL: DISCOVERY_DEFAULT_GROUP */
-	uint16_t port;                  /* 0: DISCOVERY_DEFAULT_PORT */
+	struct mcast_config mcast;      /* where beacons go: interface, group, port */
+	const struct mcast_ops *ops;    /* NULL: mcast_udp */
 	const uint8_t *beacon_key;      /* DISCOVERY_KEYLEN bytes, or NULL for unsealed beacons */
 };
 
-/* Finds the IPv4 address of an interface given by name or address (see config). */
-enum mesh_err discovery_resolve_iface(const char *iface, struct in_addr *out, char *err,
-                                      size_t errcap);
-
 struct discovery *discovery_new(const struct discovery_config *cfg, char *err, size_t errcap);
 void discovery_destroy(struct discovery **dp);
+/* What to poll for input, or -1: then call discovery_recv*() on every turn of the loop. */
 int discovery_fd(const struct discovery *d);
 /* Source address of the datagram the last discovery_recv*() read. */
 struct in_addr discovery_last_source(const struct discovery *d);

@@ -308,8 +308,9 @@ struct mesh *mesh_new(const struct mesh_config *cfg, uint64_t now_ms, char *err,
 		m->prologue_len = tl + pl + sizeof mesh_id;
 	}
 	struct discovery_config dc = {
-		.iface = cfg->iface, .group = cfg->mcast_group, .port = cfg->mcast_port,
-		.beacon_key = m->psk ? beacon_key : NULL,
+		.mcast = { .env = cfg->mcast_env, .iface = cfg->iface, .group = cfg->mcast_group,
+		           .port = cfg->mcast_port },
+		.ops = cfg->mcast_ops, .beacon_key = m->psk ? beacon_key : NULL,
 	};
 	m->disc = discovery_new(&dc, err, errcap);
 	sodium_memzero(beacon_key, sizeof beacon_key);
@@ -1247,15 +1248,24 @@ static void on_link_malformed(void *arg)
 	m->stats.frames_bad++;
 }
 
-/* The link's items, with discovery's second: the link's listening socket stays first. */
+/* The link's items, with discovery's second (if it has one): the link's listening socket stays
+ * first. A transport with no item is read on every turn. */
+static bool disc_polled(const struct mesh *m)
+{
+	return discovery_fd(m->disc) >= 0;
+}
+
 size_t mesh_pollitems_count(const struct mesh *m)
 {
-	return m->lops->pollitems(m->link, NULL, 0) + 1;
+	return m->lops->pollitems(m->link, NULL, 0) + disc_polled(m);
 }
 
 size_t mesh_pollitems(struct mesh *m, zmq_pollitem_t *items, size_t cap)
 {
 	size_t k = m->lops->pollitems(m->link, NULL, 0);
+	if (!disc_polled(m)) {
+		return cap < k ? 0 : m->lops->pollitems(m->link, items, k);
+	}
 	if (cap < k + 1)
 		return 0;
 	(void)m->lops->pollitems(m->link, items, k);
@@ -1269,15 +1279,16 @@ size_t mesh_pollitems(struct mesh *m, zmq_pollitem_t *items, size_t cap)
 void mesh_on_ready(struct mesh *m, const zmq_pollitem_t *items, size_t n, uint64_t now)
 {
 	size_t d = m->lops->pollitems(m->link, NULL, 0) ? 1 : 0;
+	size_t nd = disc_polled(m);
 	m->now_ms = now;
 	/* in the order of the items: the listening socket, discovery, the rest of the link; the
 	 * link's turn comes even with no items of its own (a simulated one delivers then) */
 	if (d && n >= 1)
 		m->lops->on_ready(m->link, items, 1);
-	if (n > d && (items[d].revents & ZMQ_POLLIN))
+	if (!nd || (n > d && (items[d].revents & ZMQ_POLLIN)))
 		on_discovery_readable(m, now);
-	if (n > d + 1)
-		m->lops->on_ready(m->link, items + d + 1, n - d - 1);
+	if (n > d + nd)
+		m->lops->on_ready(m->link, items + d + nd, n - d - nd);
 	else
 		m->lops->on_ready(m->link, NULL, 0);
 }
@@ -1672,8 +1683,10 @@ uint64_t mesh_on_tick(struct mesh *m, uint64_t now)
 	bool answer = m->answer_due && now - m->last_beacon_ms >= ANSWER_GAP_MS;
 	if (now >= m->next_beacon_ms || answer) {
 		bool early = now < m->next_beacon_ms;
-		if (discovery_send(m->disc, m->id, m->port, m->incarnation) != MESH_OK) {
-			droplog(m, LK_BEACON, now, "cannot send beacon: %s", strerror(errno));
+		enum mesh_err rc = discovery_send(m->disc, m->id, m->port, m->incarnation);
+		if (rc != MESH_OK) {
+			droplog(m, LK_BEACON, now, "cannot send beacon: %s",
+			        rc == MESH_EIO ? strerror(errno) : mesh_strerror(rc));
 		} else {
 			m->stats.beacons_tx++;
 			m->stats.beacons_answered += early;

@@ -25,6 +25,7 @@
 
 #include "keys.h"
 #include "link.h"
+#include "mcast.h"
 #include "mesh_err.h"
 #include "peer.h"
 #include "wire.h"
@@ -90,6 +91,9 @@ struct mesh_config {
 	 * runs; a simulated network passes its own ops and the env they open with. */
 	const struct link_ops *link_ops;
 	void *link_env;
+	/* The same for discovery's datagrams (mesh/mcast.h): NULL for UDP multicast. */
+	const struct mcast_ops *mcast_ops;
+	void *mcast_env;
 	int log_level;
 	void (*log)(void *arg, int level, const char *line);
 	void *log_arg;

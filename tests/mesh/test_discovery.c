@@ -87,7 +87,7 @@ static void drain(struct discovery *d)
 static struct discovery *open_disc(const uint8_t *key)
 {
 	char err[256] = "";
-	struct discovery_config c = { .iface = "lo", .group = GROUP, .port = PORT,
+	struct discovery_config c = { .mcast = { .iface = "lo", .group = GROUP, .port = PORT },
 	                              .beacon_key = key };
 	struct discovery *d = discovery_new(&c, err, sizeof err);
 	CHECK(d != NULL);
@@ -155,45 +155,46 @@ static void test_resolve(void)
 	uint32_t lo = htonl(INADDR_LOOPBACK);
 
 	err[0] = '\0';
-	CHECK(discovery_resolve_iface("lo", &a, err, sizeof err) == MESH_OK);
+	CHECK(mcast_resolve_iface("lo", &a, err, sizeof err) == MESH_OK);
 	CHECK(a.s_addr == lo);
-	CHECK(discovery_resolve_iface("127.0.0.1", &a, err, sizeof err) == MESH_OK);
+	CHECK(mcast_resolve_iface("127.0.0.1", &a, err, sizeof err) == MESH_OK);
 	CHECK(a.s_addr == lo);
 
 	err[0] = '\0';
-	CHECK(discovery_resolve_iface("nonexistent0", &a, err, sizeof err) == MESH_ENOTFOUND);
+	CHECK(mcast_resolve_iface("nonexistent0", &a, err, sizeof err) == MESH_ENOTFOUND);
 	CHECK(strlen(err) > 0 && strstr(err, "nonexistent0") != NULL);
 	err[0] = '\0';
-	CHECK(discovery_resolve_iface("10.255.255.1", &a, err, sizeof err) == MESH_ENOTFOUND);
+	CHECK(mcast_resolve_iface("10.255.255.1", &a, err, sizeof err) == MESH_ENOTFOUND);
 	CHECK(strlen(err) > 0 && strstr(err, "10.255.255.1") != NULL);
 	/* an address-looking name that is no address, and an empty name */
 	err[0] = '\0';
-	CHECK(discovery_resolve_iface("127.0.0.1.5", &a, err, sizeof err) == MESH_ENOTFOUND);
+	CHECK(mcast_resolve_iface("127.0.0.1.5", &a, err, sizeof err) == MESH_ENOTFOUND);
 	CHECK(strlen(err) > 0);
 	err[0] = '\0';
-	CHECK(discovery_resolve_iface("", &a, err, sizeof err) == MESH_ENOTFOUND);
+	CHECK(mcast_resolve_iface("", &a, err, sizeof err) == MESH_ENOTFOUND);
 	CHECK(strlen(err) > 0);
 	/* the namespace has only lo: "first non-loopback" finds nothing, and says so */
 	err[0] = '\0';
-	CHECK(discovery_resolve_iface(NULL, &a, err, sizeof err) == MESH_ENOTFOUND);
+	CHECK(mcast_resolve_iface(NULL, &a, err, sizeof err) == MESH_ENOTFOUND);
 	CHECK(strlen(err) > 0);
 	/* a tiny error buffer is still NUL-terminated */
 	char small[8];
 	memset(small, 'z', sizeof small);
-	CHECK(discovery_resolve_iface("nonexistent0", &a, small, sizeof small) == MESH_ENOTFOUND);
+	CHECK(mcast_resolve_iface("nonexistent0", &a, small, sizeof small) == MESH_ENOTFOUND);
 	CHECK(memchr(small, '\0', sizeof small) != NULL);
 
 	/* discovery_new refuses a bad interface and a group that is not multicast */
-	struct discovery_config c = { .iface = "nonexistent0", .group = GROUP, .port = PORT };
+	struct discovery_config c = { .mcast = { .iface = "nonexistent0", .group = GROUP,
+	                                         .port = PORT } };
 	err[0] = '\0';
 	struct discovery *d = discovery_new(&c, err, sizeof err);
 	CHECK(d == NULL && strlen(err) > 0);
-	c.iface = "lo";
-	c.group = "10.1.2.3";
+	c.mcast.iface = "lo";
+	c.mcast.group = "10.1.2.3";
 	err[0] = '\0';
 	d = discovery_new(&c, err, sizeof err);
 	CHECK(d == NULL && strlen(err) > 0);
-	c.group = "not-an-address";
+	c.mcast.group = "not-an-address";
 	err[0] = '\0';
 	d = discovery_new(&c, err, sizeof err);
 	CHECK(d == NULL && strlen(err) > 0);

@@ -1,0 +1,58 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
+/*
+ * mcast: the datagram transport under discovery, seen only through struct mcast_ops, as the
+ * engine sees its links through struct link_ops (link.h). It sends a datagram to every node on
+ * the segment and reads the ones that arrive, with their source address; it knows nothing of
+ * beacons. mcast_udp is the product's: one UDP socket bound to the multicast group and port,
+ * joined on one interface. Several nodes on one host share the port (SO_REUSEADDR and
+ * SO_REUSEPORT), which is what lets tests and meshsim run many nodes on loopback in one
+ * namespace. A simulated LAN implements the same ops with no socket.
+ */
+#ifndef MESH_MESH_MCAST_H
+#define MESH_MESH_MCAST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <netinet/in.h>
+
+#include "mesh_err.h"
+
+#define MCAST_DEFAULT_GROUP "239.192.7.7"
+#define MCAST_DEFAULT_PORT 47474
+#define MCAST_RCVBUF (1 << 20)          /* requested receive buffer, bytes */
+
+struct mcast_config {
+	void *env;                      /* the transport's own; mcast_udp takes none */
+	const char *iface;              /* name or IPv4; NULL: first up multicast non-loopback */
+	const char *group;              /* NULL: MCAST_DEFAULT_GROUP */
+	uint16_t port;                  /* 0: MCAST_DEFAULT_PORT */
+};
+
+struct mcast_ops {
+	/* Joins the group; *ifaddr is our address on the segment, which beacons announce. NULL
+	 * with a reason in err on failure. */
+	void *(*open)(const struct mcast_config *cfg, struct in_addr *ifaddr, char *err,
+	              size_t errcap);
+	void (*close)(void *t);                      /* NULL ok */
+	/* What to poll for input, or -1: then recv() is tried on every turn of the loop. */
+	int (*fd)(const void *t);
+	/* Sends one datagram to the group, never blocking. MESH_EIO with errno set on failure. */
+	enum mesh_err (*send)(void *t, const uint8_t *dgram, size_t len);
+	/* Reads one datagram into buf: *got false when nothing is waiting; else *len its length,
+	 * or cap + 1 when it was longer than cap (the rest is lost), and *from its source. */
+	enum mesh_err (*recv)(void *t, uint8_t *buf, size_t cap, bool *got, size_t *len,
+	                      struct in_addr *from);
+	/* The wall clock, in milliseconds, that beacon counters start from (docs/protocol.md
+	 * section 2); NULL: CLOCK_REALTIME. */
+	uint64_t (*wall_ms)(void *t);
+};
+
+extern const struct mcast_ops mcast_udp;
+
+/* Finds the IPv4 address of an interface given by name or address (see config). */
+enum mesh_err mcast_resolve_iface(const char *iface, struct in_addr *out, char *err,
+                                  size_t errcap);
+
+#endif
