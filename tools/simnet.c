@@ -1,0 +1,885 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
+/*
+ * simnet: see simnet.h. The world is a heap of timed events; each step takes the earliest
+ * (ties in the order they were scheduled), sets the virtual clock to it and runs it: a datagram
+ * or frame arriving at a node (then the node's engine reads its inbox, as after zmq_poll), a
+ * node's timer, a connection coming up, an application send, or a fault. Nothing reads a real
+ * clock, and every random choice comes from the seed, so a history replays exactly.
+ */
+#include "simnet_impl.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "peer.h"
+
+/* ------------------------------------------------------------------ deterministic random */
+
+static struct {
+	uint8_t key[crypto_stream_chacha20_KEYBYTES];
+	uint64_t nonce;
+	bool installed;
+} rng;
+
+static const char *rng_name(void)
+{
+	return "simnet";
+}
+
+static void rng_buf(void *const buf, const size_t size)
+{
+	uint8_t nonce[crypto_stream_chacha20_NONCEBYTES] = { 0 };
+	memcpy(nonce, &rng.nonce, sizeof rng.nonce);
+	rng.nonce++;
+	crypto_stream_chacha20(buf, size, nonce, rng.key);
+}
+
+static uint32_t rng_random(void)
+{
+	uint32_t v;
+	rng_buf(&v, sizeof v);
+	return v;
+}
+
+static void rng_stir(void)
+{
+}
+
+static int rng_close(void)
+{
+	return 0;
+}
+
+static struct randombytes_implementation rng_impl = {
+	.implementation_name = rng_name, .random = rng_random, .stir = rng_stir,
+	.uniform = NULL, .buf = rng_buf, .close = rng_close,
+};
+
+void simnet_seed_rng(uint64_t seed)
+{
+	memset(rng.key, 0, sizeof rng.key);
+	memcpy(rng.key, &seed, sizeof seed);
+	memcpy(rng.key + 8, "simnet-rng", 10);
+	rng.nonce = 0;
+	if (!rng.installed) {
+		randombytes_set_implementation(&rng_impl);
+		rng.installed = true;
+	}
+}
+
+/* The scheduler's own choices, apart from the engines' draws, so that a change in how often
+ * an engine draws does not move every fault. splitmix64. */
+static uint64_t prng_state;
+
+static uint64_t prng(void)
+{
+	uint64_t z = (prng_state += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+uint64_t below(uint64_t n)
+{
+	return n ? prng() % n : 0;
+}
+
+struct world *W;              /* the run in progress: the ops' callbacks reach it */
+
+void problem(const char *fmt, ...)
+{
+	if (W->r->first_problem[0])
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int k = snprintf(W->r->first_problem, sizeof W->r->first_problem, "t=%" PRIu64 " ms: ",
+	                 W->now);
+	vsnprintf(W->r->first_problem + k, sizeof W->r->first_problem - (size_t)k, fmt, ap);
+	va_end(ap);
+}
+
+void *grow(void *p, size_t *cap, size_t need, size_t size)
+{
+	if (need <= *cap)
+		return p;
+	size_t ncap = *cap ? *cap * 2 : 16;
+	while (ncap < need)
+		ncap *= 2;
+	void *np = realloc(p, ncap * size);
+	if (!np) {
+		W->oom = true;
+		return NULL;
+	}
+	*cap = ncap;
+	return np;
+}
+
+/* ------------------------------------------------------------------ the event heap */
+
+static bool before(const struct ev *a, const struct ev *b)
+{
+	return a->t < b->t || (a->t == b->t && a->seq < b->seq);
+}
+
+struct ev *schedule(uint64_t t, enum ev_kind kind)
+{
+	size_t cap = W->capheap;
+	struct ev **h = grow(W->heap, &cap, W->nheap + 1, sizeof *h);
+	struct ev *e = calloc(1, sizeof *e);
+	if (!h || !e) {
+		free(e);
+		W->oom = true;
+		return NULL;
+	}
+	W->heap = h;
+	W->capheap = cap;
+	e->t = t;
+	e->seq = W->seq++;
+	e->kind = kind;
+	size_t i = W->nheap++;
+	while (i > 0 && before(e, h[(i - 1) / 2])) {
+		h[i] = h[(i - 1) / 2];
+		i = (i - 1) / 2;
+	}
+	h[i] = e;
+	return e;
+}
+
+struct ev *take(void)
+{
+	struct ev **h = W->heap, *top = h[0], *last = h[--W->nheap];
+	size_t i = 0;
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= W->nheap)
+			break;
+		if (c + 1 < W->nheap && before(h[c + 1], h[c]))
+			c++;
+		if (!before(h[c], last))
+			break;
+		h[i] = h[c];
+		i = c;
+	}
+	if (W->nheap)
+		h[i] = last;
+	return top;
+}
+
+/* ------------------------------------------------------------------ the record of messages */
+
+static uint64_t rec_hash(uint32_t s, uint32_t life, uint64_t id, uint32_t d)
+{
+	uint64_t h = ((uint64_t)s * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)life << 32) ^
+	             (id * 0xbf58476d1ce4e5b9ull) ^ ((uint64_t)d * 0x94d049bb133111ebull);
+	return h ^ (h >> 29);
+}
+
+static struct rec *rec_find(uint32_t s, uint32_t life, uint64_t id, uint32_t d)
+{
+	if (!W->capindex)
+		return NULL;
+	size_t mask = W->capindex - 1;
+	for (size_t i = rec_hash(s, life, id, d) & mask;; i = (i + 1) & mask) {
+		size_t k = W->rec_index[i];
+		if (!k)
+			return NULL;
+		struct rec *r = &W->recs[k - 1];
+		if (r->sender_ident == s && r->sender_life == life && r->msg_id == id &&
+		    r->dest_ident == d)
+			return r;
+	}
+}
+
+/* The index is kept at most half full, so there is always a free slot. */
+static void rec_index_put(size_t *index, size_t cap, const struct rec *r, size_t k)
+{
+	size_t mask = cap - 1;
+	size_t i = rec_hash(r->sender_ident, r->sender_life, r->msg_id, r->dest_ident) & mask;
+	while (index[i])
+		i = (i + 1) & mask;
+	index[i] = k;
+}
+
+static void rec_add(uint32_t s, uint32_t life, uint64_t id, uint32_t d)
+{
+	size_t cap = W->caprecs;
+	struct rec *rs = grow(W->recs, &cap, W->nrecs + 1, sizeof *rs);
+	if (!rs)
+		return;
+	W->recs = rs;
+	W->caprecs = cap;
+	if (2 * (W->nrecs + 1) > W->capindex) {
+		size_t ncap = W->capindex ? 2 * W->capindex : 1024;
+		size_t *ni = calloc(ncap, sizeof *ni);
+		if (!ni) {
+			W->oom = true;
+			return;
+		}
+		for (size_t k = 0; k < W->nrecs; k++)
+			rec_index_put(ni, ncap, &W->recs[k], k + 1);
+		free(W->rec_index);
+		W->rec_index = ni;
+		W->capindex = ncap;
+	}
+	struct rec *r = &W->recs[W->nrecs++];
+	*r = (struct rec){ .sender_ident = s, .sender_life = life, .msg_id = id, .dest_ident = d };
+	rec_index_put(W->rec_index, W->capindex, r, W->nrecs);
+}
+
+static size_t ident_slot(const uint8_t id[WIRE_IDLEN])
+{
+	uint64_t h;
+	memcpy(&h, id, sizeof h);
+	return (size_t)(h ^ (h >> 31)) & (W->capidx - 1);
+}
+
+/* The identity number of a node ID; UINT32_MAX if it is none of ours. */
+static uint32_t ident_of(const uint8_t id[WIRE_IDLEN])
+{
+	for (size_t i = ident_slot(id);; i = (i + 1) & (W->capidx - 1)) {
+		uint32_t k = W->idx[i];
+		if (!k)
+			return UINT32_MAX;
+		if (memcmp(W->ident_id[k - 1], id, WIRE_IDLEN) == 0)
+			return k - 1;
+	}
+}
+
+static bool ident_index(uint32_t ident)
+{
+	if (2 * (W->nident + 1) > W->capidx) {
+		size_t ncap = W->capidx ? 2 * W->capidx : 256;
+		uint32_t *ni = calloc(ncap, sizeof *ni);
+		if (!ni) {
+			W->oom = true;
+			return false;
+		}
+		free(W->idx);
+		W->idx = ni;
+		W->capidx = ncap;
+		for (uint32_t k = 0; k < W->nident; k++)
+			if (k != ident)
+				(void)ident_index(k);
+	}
+	size_t i = ident_slot(W->ident_id[ident]);
+	while (W->idx[i])
+		i = (i + 1) & (W->capidx - 1);
+	W->idx[i] = ident + 1;
+	return true;
+}
+
+/* ------------------------------------------------------------------ the application */
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+static void on_received(struct node *nd, const uint8_t *data, size_t len)
+{
+	if (len < HDR) {
+		problem("node %u got a message of %zu bytes, shorter than its header", nd->idx, len);
+		W->r->reordered++;
+		return;
+	}
+	uint32_t s = (uint32_t)get64(data), life = (uint32_t)get64(data + 8);
+	uint64_t id = get64(data + 16);
+	if (s >= W->nident) {
+		problem("node %u got a message naming no sender", nd->idx);
+		W->r->reordered++;
+		return;
+	}
+	struct last *l = &W->lasts[nd->idx][s];
+	if (l->sender_life == life && id <= l->msg_id) {
+		struct rec *r = rec_find(s, life, id, nd->ident);
+		bool again = r && r->delivered;
+		if (again)
+			W->r->duplicates++;
+		else
+			W->r->reordered++;
+		problem("node %u got message %" PRIu64 " of identity %u life %u %s (last %" PRIu64
+		        ")", nd->idx, id, s, life, again ? "twice" : "out of order", l->msg_id);
+	}
+	if (l->sender_life != life || id > l->msg_id) {
+		l->sender_life = life;
+		l->msg_id = id;
+	}
+	struct rec *r = rec_find(s, life, id, nd->ident);
+	if (r)
+		r->delivered++;
+}
+
+static void on_event(void *arg, const struct mesh_event *ev)
+{
+	struct node *nd = arg;
+	switch (ev->type) {
+	case MESH_EV_ENTER:
+		nd->live++;
+		if (nd->live + 1 == W->up)
+			W->complete++;
+		break;
+	case MESH_EV_EXIT:
+		if (nd->live + 1 == W->up)
+			W->complete--;
+		nd->live--;
+		break;
+	case MESH_EV_SHOUT:
+	case MESH_EV_WHISPER:
+		on_received(nd, ev->data, ev->len);
+		break;
+	case MESH_EV_DROPPED: {
+		uint32_t d = ident_of(ev->peer->id);
+		struct rec *r = d == UINT32_MAX ? NULL
+		                                : rec_find(nd->ident, nd->life, ev->msg_id, d);
+		if (r)
+			r->reported++;
+		break;
+	}
+	default:
+		break;
+	}
+	free(ev->data);
+}
+
+struct members {
+	uint32_t *ident;
+	size_t n, cap;
+	bool shout;
+};
+
+static void collect_member(const struct mesh_peer_info *info, void *arg)
+{
+	struct members *ms = arg;
+	if (ms->shout && !group_set_has(&info->peer->groups, GROUP, strlen(GROUP)))
+		return;
+	uint32_t d = ident_of(info->peer->id);
+	if (d == UINT32_MAX)
+		return;
+	uint32_t *ni = grow(ms->ident, &ms->cap, ms->n + 1, sizeof *ni);
+	if (!ni)
+		return;
+	ms->ident = ni;
+	ms->ident[ms->n++] = d;
+}
+
+static void app_send(struct node *nd)
+{
+	const struct simnet_config *c = W->cfg;
+	struct members ms = { .shout = below(4) == 0 };
+	mesh_each_live_peer(nd->m, collect_member, &ms);
+	size_t len = HDR + below(200);
+	if (below(100) < c->big_pct)
+		len = HDR + WIRE_MAX_FRAGMENT * (1 + below(4)) + below(1000);
+	uint64_t id = ++nd->msg_id;
+	put64(W->payload, nd->ident);
+	put64(W->payload + 8, nd->life);
+	put64(W->payload + 16, id);
+	memset(W->payload + HDR, (int)(id & 0xff), len - HDR);
+	struct outmsg *om;
+	enum mesh_err rc;
+	if (ms.shout) {
+		om = outmsg_new(OUTMSG_SHOUT, id, GROUP, W->payload, len);
+		rc = om ? mesh_shout_msg(nd->m, om, W->now) : MESH_ENOMEM;
+		for (size_t i = 0; rc == MESH_OK && i < ms.n; i++)
+			rec_add(nd->ident, nd->life, id, ms.ident[i]);
+	} else if (ms.n) {
+		uint32_t d = ms.ident[below(ms.n)];
+		om = outmsg_new(OUTMSG_WHISPER, id, NULL, W->payload, len);
+		rc = om ? mesh_whisper_msg(nd->m, W->ident_id[d], om, W->now) : MESH_ENOMEM;
+		if (rc == MESH_OK)
+			rec_add(nd->ident, nd->life, id, d);
+	} else {
+		om = NULL;
+		rc = MESH_ENOTFOUND;
+	}
+	outmsg_unref(&om);
+	if (rc == MESH_OK)
+		W->r->accepted += ms.shout ? ms.n : 1;
+	else
+		W->r->refused++;
+	free(ms.ident);
+}
+
+/* ------------------------------------------------------------------ nodes */
+
+static void engine_log(void *arg, int level, const char *line)
+{
+	const struct node *nd = arg;
+	fprintf(stderr, "%8" PRIu64 " node %u: [%d] %s\n", W->now, nd->idx, level, line);
+}
+
+static void schedule_tick(struct node *nd, uint64_t t)
+{
+	nd->next_tick = t;
+	struct ev *e = schedule(t, EV_TICK);
+	if (e) {
+		e->node = nd->idx;
+		e->gen = ++nd->tick_gen;
+	}
+}
+
+static bool node_start(struct node *nd, bool new_identity)
+{
+	const struct simnet_config *c = W->cfg;
+	if (new_identity || !nd->id) {
+		keys_identity_destroy(&nd->id);
+		nd->id = keys_identity_generate();
+		size_t cap = W->capident, cap2 = W->capident;
+		uint32_t *in = grow(W->ident_node, &cap, W->nident + 1, sizeof *in);
+		if (!in || !nd->id)
+			return false;
+		W->ident_node = in;
+		uint8_t (*ii)[WIRE_IDLEN] = grow(W->ident_id, &cap2, W->nident + 1, sizeof *ii);
+		if (!ii)
+			return false;
+		W->ident_id = ii;
+		W->capident = (uint32_t)cap;
+		for (uint32_t i = 0; i < W->n; i++) {
+			struct last *nl = realloc(W->lasts[i], (W->nident + 1) * sizeof *nl);
+			if (!nl)
+				return false;
+			nl[W->nident] = (struct last){ 0 };
+			W->lasts[i] = nl;
+		}
+		nd->ident = W->nident;
+		W->ident_node[nd->ident] = nd->idx;
+		memcpy(W->ident_id[nd->ident], nd->id->id, WIRE_IDLEN);
+		if (!ident_index(nd->ident))
+			return false;
+		W->nident++;
+	}
+	char name[16], err[256];
+	snprintf(name, sizeof name, "n%u", nd->idx);
+	struct mesh_config mc = {
+		.id = nd->id, .name = name, .beacon_interval_ms = 1000, .heartbeat_ms = 1000,
+		.evasive_ms = 3000, .expired_ms = 10000, .handshake_timeout_ms = 5000,
+		.fallback_ms = 3000, .queue_msgs = 1024, .queue_bytes = 16u << 20,
+		.queue_timeout_ms = 10000, .link_ops = &simnet_link, .link_env = nd,
+		.mcast_ops = &simnet_mcast, .mcast_env = nd, .log_level = c->log_level,
+		.log = c->log_level >= 0 ? engine_log : NULL, .log_arg = nd,
+		.event = on_event, .event_arg = nd,
+	};
+	nd->life++;
+	nd->msg_id = 0;
+	nd->live = 0;
+	nd->m = mesh_new(&mc, W->now, err, sizeof err);
+	if (!nd->m) {
+		problem("node %u cannot start: %s", nd->idx, err);
+		return false;
+	}
+	if (mesh_join(nd->m, GROUP, W->now) != MESH_OK)
+		problem("node %u cannot join the group", nd->idx);
+	W->up++;
+	W->complete = 0;            /* recounted below: every node now lacks one peer */
+	for (uint32_t i = 0; i < W->n; i++)
+		if (W->nodes[i].m && W->nodes[i].live + 1 == W->up)
+			W->complete++;
+	schedule_tick(nd, W->now);
+	return true;
+}
+
+/* Every message this process accepted and nobody answered for dies with it. */
+static void node_crash(struct node *nd)
+{
+	for (size_t k = 0; k < W->nrecs; k++) {
+		struct rec *r = &W->recs[k];
+		if (r->sender_ident == nd->ident && r->sender_life == nd->life)
+			r->sender_died = true;
+	}
+	mesh_destroy(&nd->m);
+	free_items(&nd->fhead, &nd->ftail);
+	free_items(&nd->dhead, &nd->dtail);
+	nd->paused = false;
+	nd->tick_gen++;
+	W->up--;
+	W->complete = 0;
+	for (uint32_t i = 0; i < W->n; i++)
+		if (W->nodes[i].m && W->nodes[i].live + 1 == W->up)
+			W->complete++;
+}
+
+/* What a loop turn after zmq_poll does: the engine reads everything waiting. */
+static void node_ready(struct node *nd)
+{
+	for (int i = 0; i < 1000 && nd->m && !nd->paused && (nd->fhead || nd->dhead); i++)
+		mesh_on_ready(nd->m, NULL, 0, W->now);
+}
+
+/* ------------------------------------------------------------------ faults */
+
+static void fault_cut(void)
+{
+	uint32_t ups = 0;
+	for (uint32_t i = 0; i < W->nconns; i++)
+		ups += W->conns[i]->up;
+	if (!ups)
+		return;
+	uint32_t k = (uint32_t)below(ups);
+	for (uint32_t i = 0; i < W->nconns; i++)
+		if (W->conns[i]->up && k-- == 0) {
+			W->r->cuts++;
+			conn_break(i, W->conns[i]);
+			return;
+		}
+}
+
+static void fault_partition(uint64_t until)
+{
+	W->r->partitions++;
+	W->partition_until = until;
+	for (uint32_t i = 0; i < W->n; i++)
+		W->nodes[i].side = (uint32_t)below(2);
+	struct ev *e = schedule(until, EV_HEAL);
+	(void)e;
+}
+
+static void heal(void)
+{
+	W->partition_until = 0;
+	for (uint32_t i = 0; i < W->n; i++)
+		W->nodes[i].side = 0;
+}
+
+static void plan_faults(void)
+{
+	const struct simnet_config *c = W->cfg;
+	uint64_t d = c->duration_ms;
+	for (uint32_t i = 0; i < c->cuts; i++)
+		schedule(below(d), EV_CUT);
+	for (uint32_t i = 0; i < c->partitions; i++) {
+		struct ev *e = schedule(below(d), EV_PARTITION);
+		if (e)
+			e->len = 500 + below(5000);   /* how long it lasts */
+	}
+	for (uint32_t i = 0; i < c->crashes; i++) {
+		struct ev *e = schedule(below(d), EV_CRASH);
+		if (e)
+			e->node = (uint32_t)below(W->n);
+	}
+	for (uint32_t i = 0; i < c->pauses; i++) {
+		struct ev *e = schedule(below(d), EV_PAUSE);
+		if (e)
+			e->node = (uint32_t)below(W->n);
+	}
+}
+
+/* ------------------------------------------------------------------ the run */
+
+static void step(struct ev *e)
+{
+	struct node *nd = e->kind == EV_DGRAM || e->kind == EV_TICK || e->kind == EV_APP ||
+	                  e->kind == EV_CRASH || e->kind == EV_RESTART ||
+	                  e->kind == EV_PAUSE || e->kind == EV_RESUME
+	                  ? &W->nodes[e->node] : NULL;
+	bool calm = W->settling;
+	switch (e->kind) {
+	case EV_DGRAM:
+		if (nd->m) {
+			struct item *it = item_new(e->data, e->len);
+			if (it) {
+				memcpy(it->src, e->src, 4);
+				append(&nd->dhead, &nd->dtail, it);
+			}
+			node_ready(nd);
+		}
+		break;
+	case EV_FRAME: {
+		struct conn *c = W->conns[e->conn];
+		if (c->epoch != e->gen)
+			break;                  /* lost in a break */
+		struct node *to = &W->nodes[e->back ? c->from : c->to];
+		if (!to->m || (e->back ? c->from_life : c->to_life) != to->life)
+			break;
+		struct item *it = item_new(e->data, e->len);
+		if (it) {
+			it->conn = e->conn;
+			it->epoch = e->gen;
+			it->back = e->back;
+			append(&to->fhead, &to->ftail, it);
+		}
+		node_ready(to);
+		break;
+	}
+	case EV_CONNECT:
+		on_connect(e->conn, e->gen);
+		break;
+	case EV_TICK:
+		if (nd->m && !nd->paused && e->gen == nd->tick_gen) {
+			uint64_t next = mesh_on_tick(nd->m, W->now);
+			schedule_tick(nd, next > W->now ? next : W->now + 1);
+		}
+		break;
+	case EV_APP: {
+		if (nd->m && !nd->paused && !calm)
+			app_send(nd);
+		uint64_t mean = W->cfg->msg_interval_ms;
+		struct ev *n2 = calm ? NULL : schedule(W->now + 1 + below(2 * mean), EV_APP);
+		if (n2)
+			n2->node = nd->idx;
+		break;
+	}
+	case EV_CUT:
+		if (!calm)
+			fault_cut();
+		break;
+	case EV_PARTITION:
+		if (!calm && !W->partition_until)
+			fault_partition(W->now + e->len);
+		break;
+	case EV_HEAL:
+		if (W->partition_until && W->partition_until <= W->now)
+			heal();
+		break;
+	case EV_CRASH:
+		if (!calm && nd->m) {
+			W->r->crashes++;
+			node_crash(nd);
+			struct ev *r = schedule(W->now + 100 + below(3000), EV_RESTART);
+			if (r)
+				r->node = nd->idx;
+		}
+		break;
+	case EV_RESTART:
+		if (!nd->m) {
+			W->r->restarts += nd->life > 0;
+			node_start(nd, nd->life > 0 && below(5) == 0);
+		}
+		break;
+	case EV_PAUSE:
+		if (!calm && nd->m && !nd->paused) {
+			W->r->pauses++;
+			nd->paused = true;
+			struct ev *r = schedule(W->now + 200 + below(4000), EV_RESUME);
+			if (r)
+				r->node = nd->idx;
+		}
+		break;
+	case EV_RESUME:
+		if (nd->m && nd->paused) {
+			nd->paused = false;
+			node_ready(nd);
+			schedule_tick(nd, W->now);
+		}
+		break;
+	case EV_END:
+		break;
+	}
+}
+
+static void settle(void)
+{
+	W->settling = true;
+	heal();
+	for (uint32_t i = 0; i < W->n; i++) {
+		struct node *nd = &W->nodes[i];
+		if (!nd->m) {
+			W->r->restarts++;
+			node_start(nd, false);
+		} else if (nd->paused) {
+			nd->paused = false;
+			node_ready(nd);
+			schedule_tick(nd, W->now);
+		}
+	}
+}
+
+struct count_live {
+	uint32_t *seen;
+	uint32_t n;
+};
+
+static void mark_live(const struct mesh_peer_info *info, void *arg)
+{
+	struct count_live *cl = arg;
+	uint32_t d = ident_of(info->peer->id);
+	if (d != UINT32_MAX && W->ident_node[d] < W->n &&
+	    W->nodes[W->ident_node[d]].ident == d)
+		cl->seen[W->ident_node[d]]++;
+	cl->n++;
+}
+
+static void final_checks(void)
+{
+	struct simnet_report *r = W->r;
+	uint32_t *seen = calloc(W->n, sizeof *seen);
+	if (!seen) {
+		W->oom = true;
+		return;
+	}
+	/* links: every running pair, one live session each way, and nothing else */
+	for (uint32_t i = 0; i < W->n; i++) {
+		memset(seen, 0, W->n * sizeof *seen);
+		struct count_live cl = { seen, 0 };
+		mesh_each_live_peer(W->nodes[i].m, mark_live, &cl);
+		for (uint32_t j = 0; j < W->n; j++)
+			if (j != i && seen[j] != 1) {
+				r->pairs_unlinked++;
+				problem("after settling, node %u sees node %u live %u times", i, j,
+				        seen[j]);
+			}
+		if (cl.n > W->n - 1) {
+			r->stray_sessions += cl.n - (W->n - 1);
+			problem("after settling, node %u has %u live peers, %u of them not running", i,
+			        cl.n, cl.n - (W->n - 1));
+		}
+		size_t all, dealers;
+		mesh_test_sessions(W->nodes[i].m, &all, &dealers);
+		if (all > cl.n) {
+			r->stray_sessions += all - cl.n;
+			problem("after settling, node %u holds %zu sessions for %u live peers", i, all,
+			        cl.n);
+		}
+	}
+	free(seen);
+	/* messages: every one delivered once, or reported, or gone with its sender */
+	for (size_t k = 0; k < W->nrecs; k++) {
+		const struct rec *m = &W->recs[k];
+		if (m->delivered && m->reported)
+			r->reported_delivered++;
+		if (m->delivered)
+			r->delivered++;
+		else if (m->reported)
+			r->reported++;
+		else if (m->sender_died)
+			r->with_sender++;
+		else {
+			r->lost++;
+			problem("message %" PRIu64 " of identity %u (life %u) to identity %u: neither "
+			        "delivered nor reported", m->msg_id, m->sender_ident, m->sender_life,
+			        m->dest_ident);
+		}
+	}
+}
+
+void simnet_config_init(struct simnet_config *c, uint32_t nodes, uint64_t seed)
+{
+	*c = (struct simnet_config){
+		.nodes = nodes, .seed = seed, .duration_ms = 20000, .settle_ms = 40000,
+		.latency_ms = 1, .jitter_ms = 2, .beacon_loss_pct = 5, .cuts = 4, .partitions = 1,
+		.crashes = 2, .pauses = 2, .msg_interval_ms = 200, .big_pct = 2, .log_level = -1,
+	};
+}
+
+unsigned simnet_broken(const struct simnet_report *r)
+{
+	unsigned bad = 0;
+	if (r->duplicates || r->reordered)
+		bad |= SIMNET_BAD_ORDER;
+	if (r->pairs_unlinked)
+		bad |= SIMNET_BAD_UNLINKED;
+	if (r->stray_sessions)
+		bad |= SIMNET_BAD_STRAY;
+	if (r->lost)
+		bad |= SIMNET_BAD_DELIVERY;
+	return bad;
+}
+
+static void world_free(struct world *w)
+{
+	for (uint32_t i = 0; i < w->n; i++) {
+		struct node *nd = &w->nodes[i];
+		mesh_destroy(&nd->m);
+		keys_identity_destroy(&nd->id);
+		free_items(&nd->fhead, &nd->ftail);
+		free_items(&nd->dhead, &nd->dtail);
+		free(nd->dialled);
+		free(nd->fbuf);
+		if (w->lasts)
+			free(w->lasts[i]);
+	}
+	for (uint32_t i = 0; i < w->nconns; i++) {
+		free_items(&w->conns[i]->wait_head, &w->conns[i]->wait_tail);
+		free(w->conns[i]);
+	}
+	while (w->nheap) {
+		struct ev *e = take();
+		free(e->data);
+		free(e);
+	}
+	free(w->heap);
+	free(w->nodes);
+	free(w->conns);
+	free(w->route_conn);
+	free(w->ident_node);
+	free(w->ident_id);
+	free(w->idx);
+	free(w->recs);
+	free(w->rec_index);
+	free(w->lasts);
+	free(w->payload);
+}
+
+int simnet_run(const struct simnet_config *c, struct simnet_report *r)
+{
+	struct world w = { .cfg = c, .r = r };
+	memset(r, 0, sizeof *r);
+	W = &w;
+	prng_state = c->seed;
+	w.n = c->nodes;
+	w.nodes = calloc(w.n, sizeof *w.nodes);
+	w.lasts = calloc(w.n, sizeof *w.lasts);
+	w.payload = malloc(HDR + 5 * WIRE_MAX_FRAGMENT + 1000);
+	if (!w.nodes || !w.lasts || !w.payload || w.n > 65000) {
+		world_free(&w);
+		W = NULL;
+		return -1;
+	}
+	for (uint32_t i = 0; i < w.n; i++) {
+		struct node *nd = &w.nodes[i];
+		nd->idx = i;
+		nd->ip[0] = 10;
+		nd->ip[1] = (uint8_t)((i + 1) >> 16);
+		nd->ip[2] = (uint8_t)((i + 1) >> 8);
+		nd->ip[3] = (uint8_t)(i + 1);
+	}
+	/* nodes start within the first 200 ms, as a crowd started by a script would */
+	for (uint32_t i = 0; i < w.n; i++) {
+		struct ev *e = schedule(below(200), EV_RESTART);
+		if (e)
+			e->node = i;
+		if (c->msg_interval_ms && (e = schedule(1000 + below(c->msg_interval_ms), EV_APP)))
+			e->node = i;
+	}
+	plan_faults();
+	schedule((uint64_t)c->duration_ms, EV_END);
+	uint64_t end = (uint64_t)c->duration_ms + c->settle_ms;
+	bool settled = false;
+	while (w.nheap && !w.oom) {
+		if (w.heap[0]->t > end)
+			break;
+		struct ev *e = take();
+		w.now = e->t;
+		if (!settled && w.now >= c->duration_ms) {
+			settled = true;
+			settle();
+		}
+		step(e);
+		r->events++;
+		free(e->data);
+		free(e);
+		if (!r->converged_ms && w.up == w.n && w.complete == w.n)
+			r->converged_ms = w.now ? w.now : 1;
+	}
+	w.now = end;
+	r->virtual_ms = end;
+	int rc = w.oom ? -1 : 0;
+	if (!w.oom)
+		final_checks();
+	world_free(&w);
+	W = NULL;
+	return rc;
+}

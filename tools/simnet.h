@@ -1,0 +1,82 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
+/*
+ * simnet: whole meshes in one process, in virtual time. N real engines (mesh.h) with real
+ * crypto and the real wire format run over a simulated LAN of this module's own: a struct
+ * link_ops whose connections keep order as TCP does, can be cut, reconnect as a ZeroMQ DEALER
+ * does and hold frames across a partition as TCP retransmission would; and a struct mcast_ops
+ * whose beacons reach every node on the same side of a partition, or are lost. One seeded
+ * scheduler orders every delivery, timer, application send and fault (link cuts, partitions,
+ * crashes and restarts with or without the identity, paused nodes), and libsodium's random
+ * source is replaced by a stream from the same seed, so one seed replays one history exactly.
+ *
+ * While it runs, it checks: no message is delivered twice or out of order per sender, and
+ * (after a settling time with no fault and no traffic) every pair of running nodes shares
+ * exactly one live session, and every message a sender accepted was delivered to each of its
+ * recipients or reported to the sender (DROPPED). Messages accepted by a process that then
+ * crashed are counted apart: nobody is left to tell.
+ *
+ * Not thread-safe, and one run at a time per process (the random source is global).
+ * simnet_seed_rng() must run before sodium_init().
+ */
+#ifndef MESH_TOOLS_SIMNET_H
+#define MESH_TOOLS_SIMNET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct simnet_config {
+	uint32_t nodes;
+	uint64_t seed;
+	uint32_t duration_ms;        /* traffic and faults, in virtual time */
+	uint32_t settle_ms;          /* then no fault and no traffic, before the final checks */
+	uint32_t latency_ms;         /* one way, for every frame and datagram */
+	uint32_t jitter_ms;          /* plus 0..jitter, drawn per datagram and per frame */
+	uint32_t beacon_loss_pct;    /* datagrams lost */
+	uint32_t cuts;               /* faults spread over the duration */
+	uint32_t partitions;
+	uint32_t crashes;            /* each followed by a restart, 80 % with the same identity */
+	uint32_t pauses;
+	uint32_t msg_interval_ms;    /* mean time between two sends of one node; 0: no traffic */
+	uint32_t big_pct;            /* of messages, this many span several fragments */
+	int log_level;               /* engine log lines to stderr at this level and below; -1 */
+};
+
+/* Sensible values for a fault scenario of n nodes. */
+void simnet_config_init(struct simnet_config *c, uint32_t nodes, uint64_t seed);
+
+struct simnet_report {
+	uint64_t events;             /* scheduler steps */
+	uint64_t virtual_ms;
+	uint64_t converged_ms;       /* first time every running pair was linked; 0: never */
+	uint64_t cuts, partitions, crashes, restarts, pauses;
+	/* messages: (message, recipient) pairs */
+	uint64_t accepted;           /* the sender's engine took it */
+	uint64_t refused;            /* the sender's engine refused it at once (counted, fine) */
+	uint64_t delivered;          /* exactly once */
+	uint64_t reported;           /* DROPPED to the sender, and not delivered */
+	uint64_t reported_delivered; /* DROPPED to the sender, though it was delivered */
+	uint64_t with_sender;        /* neither, but its sender's process crashed */
+	uint64_t lost;               /* neither: silently lost */
+	uint64_t duplicates, reordered;
+	/* links at the end */
+	uint64_t pairs_unlinked;     /* running pairs without a live session both ways */
+	uint64_t stray_sessions;     /* sessions beyond one per live peer */
+	char first_problem[256];     /* the first invariant broken, or "" */
+};
+
+/* Replaces libsodium's random source with a stream from seed (call before sodium_init()). */
+void simnet_seed_rng(uint64_t seed);
+
+/* Runs one history. 0 if it ran (check the report), -1 if it could not (out of memory). */
+int simnet_run(const struct simnet_config *c, struct simnet_report *r);
+
+/* Which invariants the report breaks: SIMNET_BAD_* bits, 0 for none. */
+enum {
+	SIMNET_BAD_ORDER = 1,        /* a duplicate or a reordering */
+	SIMNET_BAD_UNLINKED = 2,     /* a running pair without its live session */
+	SIMNET_BAD_STRAY = 4,        /* a session or live peer beyond one per running peer */
+	SIMNET_BAD_DELIVERY = 8,     /* a message silently lost */
+};
+unsigned simnet_broken(const struct simnet_report *r);
+
+#endif

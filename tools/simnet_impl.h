@@ -1,0 +1,162 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
+/*
+ * simnet_impl: what simnet.c (the world: scheduler, application, faults, checks) and
+ * simnet_net.c (the simulated LAN: link_ops and mcast_ops) share. Private to those two files.
+ */
+#ifndef MESH_TOOLS_SIMNET_IMPL_H
+#define MESH_TOOLS_SIMNET_IMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "keys.h"
+#include "link.h"
+#include "mcast.h"
+#include "mesh.h"
+#include "simnet.h"
+#include "wire.h"
+
+#define PORT 7000
+#define HWM 256                      /* frames per connection and direction, as LINK_ZMQ_HWM */
+#define RECONNECT_MS 100
+#define RECONNECT_MAX_MS 2000
+#define WALL_BASE_MS 1800000000000ull /* the wall clock beacon counters see at virtual time 0 */
+#define GROUP "sim"
+#define HDR 24                        /* payload header: sender identity, life, msg_id */
+
+
+enum ev_kind {
+	EV_DGRAM, EV_FRAME, EV_CONNECT, EV_TICK, EV_APP, EV_CUT, EV_PARTITION, EV_HEAL,
+	EV_CRASH, EV_RESTART, EV_PAUSE, EV_RESUME, EV_END,
+};
+
+struct ev {
+	uint64_t t, seq;
+	enum ev_kind kind;
+	uint32_t node;                   /* DGRAM, TICK, APP, CRASH, RESTART, PAUSE, RESUME */
+	uint32_t conn;                   /* FRAME, CONNECT */
+	uint32_t gen;                    /* TICK: the node's tick generation; CONNECT, FRAME:
+	                                  * the connection's epoch */
+	bool back;                       /* FRAME: responder to dialler */
+	uint8_t src[4];                  /* DGRAM */
+	size_t len;
+	uint8_t *data;
+};
+
+/* A datagram or frame waiting in a node's inbox for its engine. */
+struct item {
+	struct item *next;
+	uint32_t conn, epoch;            /* frames */
+	bool back;
+	uint8_t src[4];                  /* datagrams */
+	size_t len;
+	uint8_t data[];
+};
+
+struct conn {
+	uint32_t from, from_life;        /* the dialler and its process */
+	uint32_t sid;
+	uint8_t ip[4];
+	bool open;                       /* the dialler has not hung up */
+	bool up;
+	uint32_t to, to_life;            /* while up */
+	uint32_t route;                  /* while up: how the responder names it (unique) */
+	uint32_t epoch;                  /* bumped when it breaks: frames in flight are lost */
+	uint32_t backoff;
+	uint64_t last_fwd, last_back;    /* arrival of the last frame each way (order) */
+	uint32_t unread_fwd, unread_back;/* sent, not yet read by the other engine (HWM) */
+	struct item *wait_head, *wait_tail;  /* sent before it was up */
+	uint32_t nwait;
+};
+
+struct node {
+	uint32_t idx;
+	uint8_t ip[4];
+	char endpoint[40];
+	struct keys_identity *id;
+	uint32_t ident;                  /* number of the identity, unique in the run */
+	uint32_t life;                   /* processes started on this node so far */
+	struct mesh *m;                  /* NULL while crashed */
+	bool paused;
+	uint32_t side;                   /* partition side */
+	uint32_t tick_gen;
+	uint64_t next_tick;
+	uint64_t msg_id;
+	uint32_t live;                   /* peers present (ENTER minus EXIT) */
+	struct link_sink sink;
+	uint32_t *dialled;               /* conn numbers of open connections */
+	size_t ndialled, capdialled;
+	struct item *fhead, *ftail;      /* frames */
+	struct item *dhead, *dtail;      /* datagrams */
+	uint8_t *fbuf;                   /* frame_buf() */
+	size_t fbufcap, fbuflen;         /* its size, and the length asked for last */
+};
+
+/* One (message, recipient) the sender's engine accepted. */
+struct rec {
+	uint32_t sender_ident, sender_life, dest_ident;
+	uint64_t msg_id;
+	uint32_t delivered, reported;
+	bool sender_died;
+};
+
+/* What a receiver last took from one sender's process. */
+struct last {
+	uint32_t sender_ident, sender_life;
+	uint64_t msg_id;
+};
+
+struct world {
+	const struct simnet_config *cfg;
+	struct simnet_report *r;
+	uint64_t now, seq;
+	struct ev **heap;
+	size_t nheap, capheap;
+	struct node *nodes;
+	uint32_t n;
+	struct conn **conns;
+	uint32_t nconns, capconns;
+	uint32_t *route_conn;            /* route -> conn + 1 */
+	uint32_t nroutes, caproutes;
+	/* identities: ident -> node (UINT32_MAX when retired) and the ID bytes */
+	uint32_t *ident_node;
+	uint8_t (*ident_id)[WIRE_IDLEN];
+	uint32_t nident, capident;
+	uint32_t *idx;                   /* open addressing: ident + 1, keyed by the ID */
+	size_t capidx;
+	struct rec *recs;
+	size_t nrecs, caprecs;
+	size_t *rec_index;               /* open addressing over recs, key: sender, life, id, dest */
+	size_t capindex;
+	struct last **lasts;             /* per receiving node: per sender identity */
+	uint64_t partition_until;        /* 0: no partition */
+	uint32_t up, complete;           /* running nodes, of them those linked to all others */
+	bool settling, oom;
+	uint8_t *payload;
+};
+
+/* The run in progress: the transport's callbacks reach the world through it. */
+extern struct world *W;
+
+/* simnet.c */
+void problem(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Grows an array to hold need elements (W->oom and NULL if it cannot). */
+void *grow(void *p, size_t *cap, size_t need, size_t size);
+struct ev *schedule(uint64_t t, enum ev_kind kind);   /* NULL (W->oom) if out of memory */
+struct ev *take(void);
+uint64_t below(uint64_t n);                           /* the scheduler's draw in [0, n) */
+
+/* simnet_net.c */
+extern const struct link_ops simnet_link;
+extern const struct mcast_ops simnet_mcast;
+uint64_t delay(void);                                 /* one way, with jitter */
+bool reachable(const struct node *a, const struct node *b);
+struct item *item_new(const uint8_t *data, size_t len);
+void append(struct item **head, struct item **tail, struct item *it);
+void free_items(struct item **head, struct item **tail);
+struct node *node_at(const uint8_t ip[4]);
+void conn_break(uint32_t cn, struct conn *c);
+void on_connect(uint32_t cn, uint32_t epoch);
+
+#endif

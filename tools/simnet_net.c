@@ -1,0 +1,472 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
+/*
+ * simnet_net: the simulated LAN under simnet's engines: struct link_ops (connections) and
+ * struct mcast_ops (beacons), with no socket and no clock of their own.
+ *
+ * - A connection is dialled by the session's initiator (a ZeroMQ DEALER) to an ip:port. It
+ *   comes up one latency later if something listens there and is reachable, else the dialler
+ *   retries after 100 ms, doubling up to 2 s (ZMQ_RECONNECT_IVL, _MAX). Frames sent before it
+ *   is up wait at the dialler (up to the HWM), as ZeroMQ queues them in the pipe.
+ * - Frames keep their order per direction (TCP). A frame arrives latency + jitter after it was
+ *   sent, never before the one sent ahead of it; one sent across a partition arrives once it
+ *   heals (TCP retransmits).
+ * - A cut (ss -K) loses what is in flight both ways; the responder's route for it is gone at
+ *   once (its sends fail, as ZMQ_ROUTER_MANDATORY says EHOSTUNREACH), and the dialler
+ *   reconnects by itself, arriving at the responder under a new route: exactly what ZeroMQ
+ *   does, and what the engine must cope with.
+ * - A crash closes every connection of the node without a word; its peers' dialled ones
+ *   reconnect to whatever listens at that address later (a restarted process).
+ * - A paused node (SIGSTOP) takes nothing and runs no timer; frames to it pile up until the
+ *   sender's HWM says "full".
+ * - A beacon goes to every running node on the same side of a partition, each copy lost with
+ *   beacon_loss_pct.
+ */
+#include "simnet_impl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+uint64_t delay(void)
+{
+	return W->cfg->latency_ms + below(W->cfg->jitter_ms + 1ull);
+}
+
+bool reachable(const struct node *a, const struct node *b)
+{
+	return !W->partition_until || a->side == b->side;
+}
+
+struct item *item_new(const uint8_t *data, size_t len)
+{
+	struct item *it = calloc(1, sizeof *it + len);
+	if (!it) {
+		W->oom = true;
+		return NULL;
+	}
+	it->len = len;
+	if (len)
+		memcpy(it->data, data, len);
+	return it;
+}
+
+void append(struct item **head, struct item **tail, struct item *it)
+{
+	if (*tail)
+		(*tail)->next = it;
+	else
+		*head = it;
+	*tail = it;
+}
+
+void free_items(struct item **head, struct item **tail)
+{
+	while (*head) {
+		struct item *it = *head;
+		*head = it->next;
+		free(it);
+	}
+	*tail = NULL;
+}
+
+/* ------------------------------------------------------------------ connections */
+
+struct node *node_at(const uint8_t ip[4])
+{
+	uint32_t k = ((uint32_t)ip[1] << 16 | (uint32_t)ip[2] << 8 | ip[3]) - 1;
+	return ip[0] == 10 && k < W->n ? &W->nodes[k] : NULL;
+}
+
+static struct conn *conn_of(const struct node *nd, uint32_t sid, size_t *at)
+{
+	for (size_t i = 0; i < nd->ndialled; i++) {
+		struct conn *c = W->conns[nd->dialled[i]];
+		if (c->sid == sid) {
+			if (at)
+				*at = i;
+			return c;
+		}
+	}
+	return NULL;
+}
+
+/* Sends one frame on c, which is up. */
+static void frame_out(uint32_t cn, struct conn *c, bool back, const uint8_t *p, size_t len)
+{
+	uint64_t at = W->now + delay();
+	struct node *a = &W->nodes[c->from], *b = &W->nodes[c->to];
+	if (!reachable(a, b) && at < W->partition_until + W->cfg->latency_ms)
+		at = W->partition_until + W->cfg->latency_ms;   /* retransmitted after the heal */
+	uint64_t *last = back ? &c->last_back : &c->last_fwd;
+	if (at < *last)
+		at = *last;
+	*last = at;
+	struct ev *e = schedule(at, EV_FRAME);
+	if (!e)
+		return;
+	e->conn = cn;
+	e->gen = c->epoch;
+	e->back = back;
+	e->data = malloc(len ? len : 1);
+	if (!e->data) {
+		W->oom = true;
+		return;
+	}
+	memcpy(e->data, p, len);
+	e->len = len;
+	if (back)
+		c->unread_back++;
+	else
+		c->unread_fwd++;
+}
+
+/* The connection broke: in flight is lost; the dialler, if it still wants it, reconnects. */
+void conn_break(uint32_t cn, struct conn *c)
+{
+	if (c->up && c->route < W->nroutes)
+		W->route_conn[c->route] = 0;
+	c->up = false;
+	c->epoch++;
+	c->unread_fwd = c->unread_back = 0;
+	c->last_fwd = c->last_back = 0;
+	if (c->open) {
+		c->backoff = RECONNECT_MS;
+		struct ev *e = schedule(W->now + RECONNECT_MS, EV_CONNECT);
+		if (e) {
+			e->conn = cn;
+			e->gen = c->epoch;
+		}
+	}
+}
+
+void on_connect(uint32_t cn, uint32_t epoch)
+{
+	struct conn *c = W->conns[cn];
+	if (!c->open || c->up || c->epoch != epoch)
+		return;
+	struct node *to = node_at(c->ip);
+	if (!to || !to->m || !reachable(&W->nodes[c->from], to)) {
+		struct ev *e = schedule(W->now + c->backoff, EV_CONNECT);
+		if (e) {
+			e->conn = cn;
+			e->gen = c->epoch;
+		}
+		c->backoff = c->backoff * 2 > RECONNECT_MAX_MS ? RECONNECT_MAX_MS : c->backoff * 2;
+		return;
+	}
+	size_t cap = W->caproutes;
+	uint32_t *rc = grow(W->route_conn, &cap, W->nroutes + 1, sizeof *rc);
+	if (!rc)
+		return;
+	W->route_conn = rc;
+	W->caproutes = (uint32_t)cap;
+	c->route = W->nroutes++;
+	W->route_conn[c->route] = cn + 1;
+	c->up = true;
+	c->to = to->idx;
+	c->to_life = to->life;
+	while (c->wait_head) {
+		struct item *it = c->wait_head;
+		c->wait_head = it->next;
+		frame_out(cn, c, false, it->data, it->len);
+		free(it);
+	}
+	c->wait_tail = NULL;
+	c->nwait = 0;
+}
+
+/* ------------------------------------------------------------------ link_ops */
+
+static void *sl_open(const struct link_config *cfg, uint16_t *port, char *err, size_t errcap)
+{
+	struct node *nd = cfg->env;
+	(void)err;
+	(void)errcap;
+	nd->sink = cfg->sink;
+	snprintf(nd->endpoint, sizeof nd->endpoint, "sim://%u.%u.%u.%u:%u", nd->ip[0], nd->ip[1],
+	         nd->ip[2], nd->ip[3], PORT);
+	*port = PORT;
+	return nd;
+}
+
+static void sl_close(void *l)
+{
+	struct node *nd = l;
+	if (!nd)
+		return;
+	/* every connection of this process breaks: those it dialled are gone for good, those
+	 * dialled to it reconnect (to whatever listens here next) */
+	for (uint32_t i = 0; i < W->nconns; i++) {
+		struct conn *c = W->conns[i];
+		if (c->open && c->from == nd->idx) {
+			c->open = false;
+			free_items(&c->wait_head, &c->wait_tail);
+			conn_break(i, c);
+		} else if (c->up && c->to == nd->idx) {
+			conn_break(i, c);
+		}
+	}
+	nd->ndialled = 0;
+	free_items(&nd->fhead, &nd->ftail);
+	free(nd->fbuf);
+	nd->fbuf = NULL;
+	nd->fbufcap = nd->fbuflen = 0;
+}
+
+static const char *sl_endpoint(const void *l)
+{
+	return ((const struct node *)l)->endpoint;
+}
+
+static enum mesh_err sl_dial(void *l, uint32_t sid, const uint8_t ip[4], uint16_t port)
+{
+	struct node *nd = l;
+	(void)port;
+	if (sid == 0 || conn_of(nd, sid, NULL))
+		return MESH_ESTATE;
+	size_t cap = W->capconns, dcap = nd->capdialled;
+	struct conn **cs = grow(W->conns, &cap, W->nconns + 1, sizeof *cs);
+	if (!cs)
+		return MESH_ENOMEM;
+	W->conns = cs;
+	W->capconns = (uint32_t)cap;
+	uint32_t *ds = grow(nd->dialled, &dcap, nd->ndialled + 1, sizeof *ds);
+	if (!ds)
+		return MESH_ENOMEM;
+	nd->dialled = ds;
+	nd->capdialled = dcap;
+	struct conn *c = calloc(1, sizeof *c);
+	if (!c)
+		return MESH_ENOMEM;
+	c->from = nd->idx;
+	c->from_life = nd->life;
+	c->sid = sid;
+	memcpy(c->ip, ip, 4);
+	c->open = true;
+	c->backoff = RECONNECT_MS;
+	uint32_t cn = W->nconns++;
+	W->conns[cn] = c;
+	nd->dialled[nd->ndialled++] = cn;
+	struct ev *e = schedule(W->now + delay(), EV_CONNECT);
+	if (e)
+		e->conn = cn;
+	return MESH_OK;
+}
+
+static void sl_hangup(void *l, uint32_t sid)
+{
+	struct node *nd = l;
+	size_t at;
+	struct conn *c = conn_of(nd, sid, &at);
+	if (!c)
+		return;
+	uint32_t cn = nd->dialled[at];
+	nd->dialled[at] = nd->dialled[--nd->ndialled];
+	c->open = false;
+	free_items(&c->wait_head, &c->wait_tail);
+	/* what is in flight still arrives (TCP sends it before the FIN); the responder's route
+	 * goes when the connection does */
+	if (c->up && c->route < W->nroutes)
+		W->route_conn[c->route] = 0;
+	c->up = false;
+	(void)cn;
+}
+
+static enum mesh_err sl_send(void *l, const struct link_route *to, const uint8_t *frame,
+                             size_t len)
+{
+	struct node *nd = l;
+	if (to->sid) {
+		size_t at;
+		struct conn *c = conn_of(nd, to->sid, &at);
+		if (!c)
+			return MESH_EIO;
+		uint32_t cn = nd->dialled[at];
+		if (!c->up) {
+			if (c->nwait >= HWM)
+				return MESH_ELIMIT;
+			struct item *it = item_new(frame, len);
+			if (!it)
+				return MESH_ENOMEM;
+			append(&c->wait_head, &c->wait_tail, it);
+			c->nwait++;
+			return MESH_OK;
+		}
+		if (c->unread_fwd >= 2 * HWM)
+			return MESH_ELIMIT;
+		frame_out(cn, c, false, frame, len);
+		return MESH_OK;
+	}
+	uint32_t route;
+	if (to->rid_len != sizeof route)
+		return MESH_EIO;
+	memcpy(&route, to->rid, sizeof route);
+	uint32_t cn1 = route < W->nroutes ? W->route_conn[route] : 0;
+	if (!cn1)
+		return MESH_EIO;            /* ZMQ_ROUTER_MANDATORY: no such peer any more */
+	struct conn *c = W->conns[cn1 - 1];
+	if (!c->up || c->to != nd->idx)
+		return MESH_EIO;
+	if (c->unread_back >= 2 * HWM)
+		return MESH_ELIMIT;
+	frame_out(cn1 - 1, c, true, frame, len);
+	return MESH_OK;
+}
+
+static uint8_t *sl_frame_buf(void *l, size_t len)
+{
+	struct node *nd = l;
+	if (len > nd->fbufcap) {
+		uint8_t *b = realloc(nd->fbuf, len);
+		if (!b)
+			return NULL;
+		nd->fbuf = b;
+		nd->fbufcap = len;
+	}
+	nd->fbuflen = len;
+	return nd->fbuf;
+}
+
+static enum mesh_err sl_send_buf(void *l, const struct link_route *to)
+{
+	struct node *nd = l;
+	return sl_send(l, to, nd->fbuf, nd->fbuflen);
+}
+
+static void sl_linger(void *l, int ms)
+{
+	(void)l;
+	(void)ms;
+}
+
+static size_t sl_pollitems(void *l, zmq_pollitem_t *items, size_t cap)
+{
+	(void)l;
+	(void)items;
+	(void)cap;
+	return 0;
+}
+
+/* The engine's turn: every frame in the inbox, in order. */
+static void sl_on_ready(void *l, const zmq_pollitem_t *items, size_t n)
+{
+	struct node *nd = l;
+	(void)items;
+	(void)n;
+	while (nd->fhead && nd->m) {
+		struct item *it = nd->fhead;
+		nd->fhead = it->next;
+		if (!nd->fhead)
+			nd->ftail = NULL;
+		struct conn *c = W->conns[it->conn];
+		if (c->epoch != it->epoch) {
+			free(it);
+			continue;           /* the connection broke while this waited */
+		}
+		if (it->back) {
+			c->unread_back -= c->unread_back > 0;
+			struct link_route from = { .sid = c->sid };
+			if (c->open && c->from == nd->idx)
+				nd->sink.frame(nd->sink.arg, &from, "sim", it->data, it->len);
+		} else {
+			c->unread_fwd -= c->unread_fwd > 0;
+			uint8_t rid[4];
+			memcpy(rid, &c->route, sizeof rid);
+			struct link_route from = { .rid = rid, .rid_len = sizeof rid };
+			char addr[24];
+			const struct node *a = &W->nodes[c->from];
+			snprintf(addr, sizeof addr, "%u.%u.%u.%u", a->ip[0], a->ip[1], a->ip[2], a->ip[3]);
+			nd->sink.frame(nd->sink.arg, &from, addr, it->data, it->len);
+		}
+		free(it);
+	}
+}
+
+static size_t sl_dialled(const void *l)
+{
+	return ((const struct node *)l)->ndialled;
+}
+
+const struct link_ops simnet_link = {
+	.open = sl_open, .close = sl_close, .endpoint = sl_endpoint, .dial = sl_dial,
+	.hangup = sl_hangup, .send = sl_send, .frame_buf = sl_frame_buf, .send_buf = sl_send_buf,
+	.linger = sl_linger, .pollitems = sl_pollitems, .on_ready = sl_on_ready,
+	.dialled = sl_dialled,
+};
+
+/* ------------------------------------------------------------------ mcast_ops */
+
+static void *sm_open(const struct mcast_config *cfg, struct in_addr *ifaddr, char *err,
+                     size_t errcap)
+{
+	struct node *nd = cfg->env;
+	(void)err;
+	(void)errcap;
+	memcpy(&ifaddr->s_addr, nd->ip, 4);
+	return nd;
+}
+
+static void sm_close(void *t)
+{
+	struct node *nd = t;
+	if (nd)
+		free_items(&nd->dhead, &nd->dtail);
+}
+
+static int sm_fd(const void *t)
+{
+	(void)t;
+	return -1;
+}
+
+static enum mesh_err sm_send(void *t, const uint8_t *dgram, size_t len)
+{
+	struct node *from = t;
+	for (uint32_t i = 0; i < W->n; i++) {
+		struct node *to = &W->nodes[i];
+		if (to == from || !to->m || !reachable(from, to) ||
+		    below(100) < W->cfg->beacon_loss_pct)
+			continue;
+		struct ev *e = schedule(W->now + delay(), EV_DGRAM);
+		if (!e)
+			return MESH_ENOMEM;
+		e->node = i;
+		memcpy(e->src, from->ip, 4);
+		e->data = malloc(len);
+		if (!e->data)
+			return MESH_ENOMEM;
+		memcpy(e->data, dgram, len);
+		e->len = len;
+	}
+	return MESH_OK;
+}
+
+static enum mesh_err sm_recv(void *t, uint8_t *buf, size_t cap, bool *got, size_t *len,
+                             struct in_addr *from)
+{
+	struct node *nd = t;
+	struct item *it = nd->dhead;
+	*got = it != NULL;
+	*len = 0;
+	if (!it)
+		return MESH_OK;
+	nd->dhead = it->next;
+	if (!nd->dhead)
+		nd->dtail = NULL;
+	memcpy(&from->s_addr, it->src, 4);
+	*len = it->len > cap ? cap + 1 : it->len;
+	memcpy(buf, it->data, it->len > cap ? cap : it->len);
+	free(it);
+	return MESH_OK;
+}
+
+static uint64_t sm_wall_ms(void *t)
+{
+	(void)t;
+	return WALL_BASE_MS + W->now;
+}
+
+const struct mcast_ops simnet_mcast = {
+	.open = sm_open, .close = sm_close, .fd = sm_fd, .send = sm_send, .recv = sm_recv,
+	.wall_ms = sm_wall_ms,
+};
