@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "meshsim_report.h"
+#include "meshsim_sim.h"
 
 #include "keyfile.h"
 #include "keys.h"
@@ -1813,6 +1814,11 @@ static void usage(FILE *f)
 "                         instead of meshnode processes; for large N. Not with churn\n"
 "                         (nodes share a process, so one cannot be SIGKILLed), partition\n"
 "                         or --hosts (a node's threads cannot sit in another namespace)\n"
+"  --sim                  run the scenario on simnet (docs/simulation.md): the real engines\n"
+"                         on a simulated LAN in one process, in virtual time; no socket,\n"
+"                         no namespace, one seed one history. --loss is beacon loss,\n"
+"                         --delay/--jitter every frame's; churn crashes and restarts\n"
+"                         nodes, partition splits them in two; times are virtual\n"
 "  --messages M           shouts or whispers to send (default 100; churn: at least M)\n"
 "  --rate R               messages per second, all senders together (default 50)\n"
 "  --size BYTES           payload size, 1..1048576 (default 64; at least the tag)\n"
@@ -1878,7 +1884,7 @@ static bool parse_double(const char *s, double min, double max, double *out)
 }
 
 enum {
-	OPT_SEED = 256, OPT_HOSTS, OPT_LOSS, OPT_DELAY, OPT_JITTER, OPT_INPROC, OPT_MESSAGES,
+	OPT_SEED = 256, OPT_HOSTS, OPT_LOSS, OPT_DELAY, OPT_JITTER, OPT_INPROC, OPT_SIM, OPT_MESSAGES,
 	OPT_RATE, OPT_SIZE, OPT_DEADLINE, OPT_JSON, OPT_PLOT, OPT_MESHNODE, OPT_BEACON,
 	OPT_HEARTBEAT, OPT_EVASIVE, OPT_EXPIRED, OPT_CHURN_KILLS, OPT_QUIET, OPT_FAULT, OPT_KEEP,
 	OPT_LOG_LEVEL, OPT_RSS_SETTLE,
@@ -1892,6 +1898,7 @@ static const struct option long_options[] = {
 	{ "delay", required_argument, NULL, OPT_DELAY },
 	{ "jitter", required_argument, NULL, OPT_JITTER },
 	{ "inproc", no_argument, NULL, OPT_INPROC },
+	{ "sim", no_argument, NULL, OPT_SIM },
 	{ "messages", required_argument, NULL, OPT_MESSAGES },
 	{ "rate", required_argument, NULL, OPT_RATE },
 	{ "size", required_argument, NULL, OPT_SIZE },
@@ -1967,6 +1974,9 @@ static int parse_options(int argc, char **argv, struct meshsim_opts *o)
 			break;
 		case OPT_INPROC:
 			o->inproc = true;
+			break;
+		case OPT_SIM:
+			o->sim = true;
 			break;
 		case OPT_MESSAGES:
 			if (!parse_ulong(a, 0, 10000000, &v))
@@ -2085,6 +2095,17 @@ static int parse_options(int argc, char **argv, struct meshsim_opts *o)
 	if (o->hosts > o->n)
 		return usage_error("--hosts cannot exceed -n (a host without nodes proves nothing)",
 		                   NULL);
+	if (o->sim) {
+		if (o->inproc || o->hosts)
+			return usage_error("--sim runs engines on a simulated LAN: it takes neither "
+			                   "--inproc nor --hosts", NULL);
+		if (o->fault)
+			return usage_error("--inject-fault tests the observer of the other back-ends, "
+			                   "not --sim", NULL);
+		if (o->n < 2)
+			return usage_error("--sim needs -n 2 or more", NULL);
+		return -1;
+	}
 	if ((have_loss || have_delay) && o->hosts == 0)
 		return usage_error("--loss, --delay and --jitter apply to host links: they need "
 		                   "--hosts", NULL);
@@ -2331,6 +2352,14 @@ int main(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	s->n = s->o.n;
+	if (s->o.sim) {
+		/* no socket, no process, no namespace: the engines run in virtual time here */
+		choose_timers(s);
+		if (s->env.expired_ms <= s->env.evasive_ms)
+			return usage_error("--expired must be longer than --evasive", NULL);
+		return meshsim_sim_run(&s->o, scenario_name(s->o.scenario), s->env.beacon_ms,
+		                       s->env.heartbeat_ms, s->env.evasive_ms, s->env.expired_ms);
+	}
 	s->be = s->o.inproc ? &meshsim_inproc_backend : &meshsim_proc_backend;
 	if (!s->o.inproc && find_meshnode(&s->o, s->meshnode, sizeof s->meshnode) != 0)
 		return EXIT_FAIL;

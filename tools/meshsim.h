@@ -45,6 +45,7 @@ struct meshsim_opts {
 	unsigned loss_permille;
 	unsigned delay_ms, jitter_ms;
 	bool inproc;
+	bool sim;                  /* --sim: simnet, virtual time (meshsim_sim.c) */
 	long messages;
 	double rate;
 	size_t size;

@@ -46,12 +46,16 @@ void meshsim_report_table(FILE *f, const struct meshsim_result *r)
 		if (w > 0 && (size_t)w < sizeof net && (r->loss_pct > 0 || r->delay_ms || r->jitter_ms))
 			snprintf(net + w, sizeof net - (size_t)w, " (loss %.1f%%, delay %u ms, jitter %u ms)",
 			         r->loss_pct, r->delay_ms, r->jitter_ms);
+	} else if (r->sim) {
+		snprintf(net, sizeof net, "a simulated LAN in virtual time (latency %u ms, jitter %u "
+		         "ms, beacon loss %.0f%%)", r->delay_ms, r->jitter_ms, r->loss_pct);
 	} else {
 		snprintf(net, sizeof net, "loopback in a private namespace");
 	}
 	fprintf(f, "meshsim %s summary\n", r->version);
 	row(f, "scenario", "%s", r->scenario);
-	row(f, "nodes", "%d (%s), %s", r->n, r->inproc ? "in-process" : "processes", net);
+	row(f, "nodes", "%d (%s), %s", r->n,
+	    r->sim ? "engines in one process" : r->inproc ? "in-process" : "processes", net);
 	row(f, "seed", "%llu (multicast port %u)", (unsigned long long)r->seed, r->mcast_port);
 	row(f, "timers", "beacon %u ms, heartbeat %u ms, evasive %u ms, expired %u ms",
 	    r->beacon_ms, r->heartbeat_ms, r->evasive_ms, r->expired_ms);
@@ -96,7 +100,7 @@ void meshsim_report_table(FILE *f, const struct meshsim_result *r)
 		else
 			row(f, "RSS at full mesh", "not measured");
 	}
-	if (!r->inproc)
+	if (!r->inproc && !r->sim)
 		row(f, "meshsim CPU", "%.2f s", r->observer_cpu_s);
 	if (r->has_churn) {
 		row(f, "churn", "%d kill/restart cycles; window %.0f ms around each", r->kills,
@@ -185,8 +189,9 @@ int meshsim_report_json(const char *path, const struct meshsim_result *r)
 	jstr(f, r->version);
 	fputs(",\"scenario\":", f);
 	jstr(f, r->scenario);
-	fprintf(f, ",\"n\":%d,\"hosts\":%d,\"seed\":%llu,\"inproc\":%s", r->n, r->hosts,
-	        (unsigned long long)r->seed, r->inproc ? "true" : "false");
+	fprintf(f, ",\"n\":%d,\"hosts\":%d,\"seed\":%llu,\"inproc\":%s,\"sim\":%s", r->n,
+	        r->hosts, (unsigned long long)r->seed, r->inproc ? "true" : "false",
+	        r->sim ? "true" : "false");
 	fprintf(f, ",\"loss_pct\":%.1f,\"delay_ms\":%u,\"jitter_ms\":%u", r->loss_pct, r->delay_ms,
 	        r->jitter_ms);
 	fprintf(f, ",\"timers_ms\":{\"beacon\":%u,\"heartbeat\":%u,\"evasive\":%u,\"expired\":%u}",

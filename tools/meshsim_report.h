@@ -37,6 +37,7 @@ struct meshsim_result {
 	int n, hosts;
 	uint64_t seed;
 	bool inproc;
+	bool sim;                         /* --sim: virtual time, no CPU or memory figures */
 	double loss_pct;
 	unsigned delay_ms, jitter_ms;
 	uint32_t beacon_ms, heartbeat_ms, evasive_ms, expired_ms;

@@ -227,7 +227,8 @@ static void rec_add(uint32_t s, uint32_t life, uint64_t id, uint32_t d)
 		W->capindex = ncap;
 	}
 	struct rec *r = &W->recs[W->nrecs++];
-	*r = (struct rec){ .sender_ident = s, .sender_life = life, .msg_id = id, .dest_ident = d };
+	*r = (struct rec){ .sender_ident = s, .sender_life = life, .msg_id = id, .dest_ident = d,
+	                   .sent_ms = W->now };
 	rec_index_put(W->rec_index, W->capindex, r, W->nrecs);
 }
 
@@ -319,8 +320,29 @@ static void on_received(struct node *nd, const uint8_t *data, size_t len)
 		l->msg_id = id;
 	}
 	struct rec *r = rec_find(s, life, id, nd->ident);
-	if (r)
-		r->delivered++;
+	if (r && r->delivered++ == 0 && W->cfg->record) {
+		double *nl = grow(W->r->latencies_ms, &W->caplat, W->r->nlat + 1, sizeof *nl);
+		if (nl) {
+			W->r->latencies_ms = nl;
+			nl[W->r->nlat++] = (double)(W->now - r->sent_ms);
+		}
+	}
+}
+
+static void record_step(void)
+{
+	struct simnet_report *r = W->r;
+	if (!W->cfg->record)
+		return;
+	if (r->nsteps && r->steps[r->nsteps - 1].ms == W->now) {
+		r->steps[r->nsteps - 1].live = W->live_total;
+		return;
+	}
+	struct simnet_step *ns = grow(r->steps, &W->capsteps, r->nsteps + 1, sizeof *ns);
+	if (!ns)
+		return;
+	r->steps = ns;
+	ns[r->nsteps++] = (struct simnet_step){ W->now, W->live_total };
 }
 
 static void on_event(void *arg, const struct mesh_event *ev)
@@ -329,13 +351,17 @@ static void on_event(void *arg, const struct mesh_event *ev)
 	switch (ev->type) {
 	case MESH_EV_ENTER:
 		nd->live++;
+		W->live_total++;
 		if (nd->live + 1 == W->up)
 			W->complete++;
+		record_step();
 		break;
 	case MESH_EV_EXIT:
 		if (nd->live + 1 == W->up)
 			W->complete--;
 		nd->live--;
+		W->live_total--;
+		record_step();
 		break;
 	case MESH_EV_SHOUT:
 	case MESH_EV_WHISPER:
@@ -379,7 +405,7 @@ static void collect_member(const struct mesh_peer_info *info, void *arg)
 static void app_send(struct node *nd)
 {
 	const struct simnet_config *c = W->cfg;
-	struct members ms = { .shout = below(4) == 0 };
+	struct members ms = { .shout = below(100) < c->shout_pct };
 	mesh_each_live_peer(nd->m, collect_member, &ms);
 	size_t len = HDR + below(200);
 	if (below(100) < c->big_pct)
@@ -464,10 +490,13 @@ static bool node_start(struct node *nd, bool new_identity)
 	}
 	char name[16], err[256];
 	snprintf(name, sizeof name, "n%u", nd->idx);
+	uint32_t beacon = c->beacon_ms ? c->beacon_ms : 1000;
 	struct mesh_config mc = {
-		.id = nd->id, .name = name, .beacon_interval_ms = 1000, .heartbeat_ms = 1000,
-		.evasive_ms = 3000, .expired_ms = 10000, .handshake_timeout_ms = 5000,
-		.fallback_ms = 3000, .queue_msgs = 1024, .queue_bytes = 16u << 20,
+		.id = nd->id, .name = name, .beacon_interval_ms = beacon,
+		.heartbeat_ms = c->heartbeat_ms ? c->heartbeat_ms : 1000,
+		.evasive_ms = c->evasive_ms ? c->evasive_ms : 3000,
+		.expired_ms = c->expired_ms ? c->expired_ms : 10000, .handshake_timeout_ms = 5000,
+		.fallback_ms = 3 * beacon, .queue_msgs = 1024, .queue_bytes = 16u << 20,
 		.queue_timeout_ms = 10000, .link_ops = &simnet_link, .link_env = nd,
 		.mcast_ops = &simnet_mcast, .mcast_env = nd, .log_level = c->log_level,
 		.log = c->log_level >= 0 ? engine_log : NULL, .log_arg = nd,
@@ -501,6 +530,9 @@ static void node_crash(struct node *nd)
 			r->sender_died = true;
 	}
 	mesh_destroy(&nd->m);
+	W->live_total -= nd->live;
+	nd->live = 0;
+	record_step();
 	free_items(&nd->fhead, &nd->ftail);
 	free_items(&nd->dhead, &nd->dtail);
 	nd->paused = false;
@@ -541,8 +573,17 @@ static void fault_partition(uint64_t until)
 {
 	W->r->partitions++;
 	W->partition_until = until;
-	for (uint32_t i = 0; i < W->n; i++)
+	uint64_t side1 = 0;
+	for (uint32_t i = 0; i < W->n; i++) {
 		W->nodes[i].side = (uint32_t)below(2);
+		side1 += W->nodes[i].side;
+	}
+	if (!W->r->part_start_ms) {
+		uint64_t side0 = W->n - side1;
+		W->r->part_start_ms = W->now;
+		W->r->part_heal_ms = until;
+		W->r->part_live = side0 * (side0 ? side0 - 1 : 0) + side1 * (side1 ? side1 - 1 : 0);
+	}
 	struct ev *e = schedule(until, EV_HEAL);
 	(void)e;
 }
@@ -770,7 +811,8 @@ void simnet_config_init(struct simnet_config *c, uint32_t nodes, uint64_t seed)
 	*c = (struct simnet_config){
 		.nodes = nodes, .seed = seed, .duration_ms = 20000, .settle_ms = 40000,
 		.latency_ms = 1, .jitter_ms = 2, .beacon_loss_pct = 5, .cuts = 4, .partitions = 1,
-		.crashes = 2, .pauses = 2, .msg_interval_ms = 200, .big_pct = 2, .log_level = -1,
+		.crashes = 2, .pauses = 2, .msg_interval_ms = 200, .big_pct = 2, .shout_pct = 25,
+		.log_level = -1,
 	};
 }
 
@@ -786,6 +828,15 @@ unsigned simnet_broken(const struct simnet_report *r)
 	if (r->lost)
 		bad |= SIMNET_BAD_DELIVERY;
 	return bad;
+}
+
+void simnet_report_free(struct simnet_report *r)
+{
+	free(r->steps);
+	free(r->latencies_ms);
+	r->steps = NULL;
+	r->latencies_ms = NULL;
+	r->nsteps = r->nlat = 0;
 }
 
 static void world_free(struct world *w)

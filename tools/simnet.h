@@ -22,6 +22,7 @@
 #define MESH_TOOLS_SIMNET_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct simnet_config {
@@ -38,6 +39,10 @@ struct simnet_config {
 	uint32_t pauses;
 	uint32_t msg_interval_ms;    /* mean time between two sends of one node; 0: no traffic */
 	uint32_t big_pct;            /* of messages, this many span several fragments */
+	uint32_t shout_pct;          /* of messages, this many are shouts, the rest whispers */
+	bool record;                 /* keep the steps and latencies in the report */
+	/* node timers; 0: the node's defaults (1000, 1000, 3000, 10000 ms) */
+	uint32_t beacon_ms, heartbeat_ms, evasive_ms, expired_ms;
 	int log_level;               /* engine log lines to stderr at this level and below; -1 */
 };
 
@@ -62,7 +67,19 @@ struct simnet_report {
 	uint64_t pairs_unlinked;     /* running pairs without a live session both ways */
 	uint64_t stray_sessions;     /* sessions beyond one per live peer */
 	char first_problem[256];     /* the first invariant broken, or "" */
+	/* with config.record: live sessions (summed over nodes) at each change, and the virtual
+	 * latency of each first delivery to a recipient, in order of delivery; malloc'd */
+	struct simnet_step { uint64_t ms; uint64_t live; } *steps;
+	/* the first partition: when it began and healed, and the live sessions (summed) that
+	 * its sides allow; 0 if there was none */
+	uint64_t part_start_ms, part_heal_ms, part_live;
+	size_t nsteps;
+	double *latencies_ms;
+	size_t nlat;
 };
+
+/* Frees what a report holds (steps, latencies); the report itself is the caller's. */
+void simnet_report_free(struct simnet_report *r);
 
 /* Replaces libsodium's random source with a stream from seed (call before sodium_init()). */
 void simnet_seed_rng(uint64_t seed);

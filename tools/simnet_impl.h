@@ -97,6 +97,7 @@ struct node {
 struct rec {
 	uint32_t sender_ident, sender_life, dest_ident;
 	uint64_t msg_id;
+	uint64_t sent_ms;
 	uint32_t delivered, reported;
 	bool sender_died;
 };
@@ -132,6 +133,8 @@ struct world {
 	struct last **lasts;             /* per receiving node: per sender identity */
 	uint64_t partition_until;        /* 0: no partition */
 	uint32_t up, complete;           /* running nodes, of them those linked to all others */
+	uint64_t live_total;             /* live peers summed over running nodes */
+	size_t capsteps, caplat;
 	bool settling, oom;
 	uint8_t *payload;
 };
