@@ -25,6 +25,7 @@
 
 #include "discovery.h"
 #include "group.h"
+#include "heard.h"
 #include "link.h"
 #include "ratelimit.h"
 #include "reasm.h"
@@ -63,6 +64,7 @@ struct mesh {
 	struct session_table sessions;
 	struct session_keymem keymem;  /* every session's secrets; outlives the table */
 	struct peer_table peers;
+	struct heard_table heard;      /* IDs of unchecked beacons: not peers (heard.h) */
 	struct group_set groups;
 	size_t hs_in, hs_out;          /* handshakes in progress, answered and initiated */
 	uint64_t now_ms;               /* time of the input being handled (for callbacks) */
@@ -288,6 +290,7 @@ struct mesh *mesh_new(const struct mesh_config *cfg, uint64_t now_ms, char *err,
 		snprintf(err, errcap, "out of memory");
 		goto fail;
 	}
+	heard_init(&m->heard);
 	if (cfg->mesh_key) {
 		m->psk = sodium_malloc(NOISE_PSKLEN);
 		if (!m->psk) {
@@ -560,6 +563,7 @@ static void go_live(struct mesh *m, struct session *s, uint64_t now)
 	p->live_sid = s->sid;
 	p->first_unlinked_ms = 0;
 	p->first_heard_ms = 0;
+	heard_del(&m->heard, p->id);
 	p->evasive = false;
 	memcpy(p->name, s->peer_name, sizeof p->name);
 	if (!p->discovered) {
@@ -676,6 +680,15 @@ static void on_beacon(struct mesh *m, const struct wire_beacon_body *b, uint64_t
 		m->stats.beacons_stale++;
 		return;
 	}
+	/* heard unchecked before: the fallback counts from then */
+	struct heard *h = heard_get(&m->heard, b->node_id);
+	if (h) {
+		if (!p->first_heard_ms && h->incarnation == b->incarnation) {
+			p->first_heard_ms = h->first_ms;
+			p->heard_incarnation = h->incarnation;
+		}
+		heard_del(&m->heard, b->node_id);
+	}
 	/*
 	 * A node we have not heard before (or a new incarnation) may have started listening
 	 * after our last beacon went out. If its ID is the lower one it is the one to dial, and
@@ -764,12 +777,16 @@ static bool beacon_skip(void *arg, const struct wire_beacon_body *b)
 	if (memcmp(&from.s_addr, b->ip, 4) != 0)
 		return false;
 	if (!p) {
-		/* only a free slot: an unchecked beacon never evicts a peer */
-		if (m->peers.n >= PEER_MAX)
-			return false;
-		p = peer_table_get_or_add(&m->peers, b->node_id);
-		if (!p)
-			return false;
+		/* unproven: remembered apart (heard.h), never as a peer */
+		struct heard *h = heard_add(&m->heard, b->node_id, now);
+		if (!h->first_ms || h->incarnation != b->incarnation) {
+			m->answer_due = true;
+			h->first_ms = now ? now : 1;
+			h->incarnation = b->incarnation;
+		}
+		h->last_ms = now;
+		/* once the fallback is due, check it: it has not dialled us */
+		return now - h->first_ms < m->cfg.fallback_ms;
 	}
 	if (!p->first_heard_ms || p->heard_incarnation != b->incarnation) {
 		if (!linked)
@@ -1825,5 +1842,10 @@ void mesh_test_sessions(const struct mesh *m, size_t *all, size_t *dealers)
 {
 	*all = m->sessions.n;
 	*dealers = m->lops->dialled(m->link);
+}
+
+size_t mesh_test_peer_entries(const struct mesh *m)
+{
+	return m->peers.n;
 }
 #endif

@@ -154,6 +154,8 @@ enum mesh_err mesh_test_send_raw(struct mesh *m, const uint8_t peer[WIRE_IDLEN],
 enum mesh_err mesh_test_relink(struct mesh *m, const uint8_t peer[WIRE_IDLEN], uint64_t now_ms);
 /* Test-only: sessions in the table, and how many of them own a DEALER (we initiated). */
 void mesh_test_sessions(const struct mesh *m, size_t *all, size_t *dealers);
+/* Test-only: entries in the peer table. */
+size_t mesh_test_peer_entries(const struct mesh *m);
 #endif
 
 #endif

@@ -1570,6 +1570,7 @@ static void test_answer_limits(void)
 	/* 60 new lower nodes at once: answered, at most once per 100 ms, and not checked (they
 	 * are to dial us; the handshake will authenticate them) */
 	struct mesh_stats s0 = stats(L);
+	size_t entries0 = mesh_test_peer_entries(L->m);
 	uint64_t t0 = now_ms();
 	for (int i = 0; i < FLOOD && flood[i]; i++)
 		CHECK(send_beacon(mport, flood[i], "127.0.0.1", (uint16_t)(20000 + i), 1000));
@@ -1579,6 +1580,8 @@ static void test_answer_limits(void)
 	struct mesh_stats s1 = stats(L);
 	uint64_t elapsed = now_ms() - t0;
 	CHECK(s1.beacons_verified == s0.beacons_verified);
+	/* and an unchecked beacon is no peer: the table holds only what was proven */
+	CHECK(mesh_test_peer_entries(L->m) == entries0);
 	CHECK(s1.beacons_answered >= s0.beacons_answered + 1);
 	CHECK(s1.beacons_answered <= s0.beacons_answered + elapsed / 100 + 1);
 
@@ -1624,6 +1627,8 @@ static void test_answer_limits(void)
 	struct mesh_stats s4 = stats(L);
 	CHECK(s4.beacons_answered <= s3.beacons_answered + (now_ms() - t4) / 100 + 1);
 	CHECK(s4.beacons_verified == s3.beacons_verified && s4.beacons_foreign == s3.beacons_foreign);
+	/* of all these, only the two higher IDs whose beacons were genuine made entries */
+	CHECK(mesh_test_peer_entries(L->m) == entries0 + 2);
 	printf("  answers: %llu for %d new nodes in %llu ms, none checked; none for replays or "
 	       "higher IDs\n", (unsigned long long)(s1.beacons_answered - s0.beacons_answered),
 	       FLOOD, (unsigned long long)elapsed);
