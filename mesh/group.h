@@ -11,9 +11,11 @@
 #include <stddef.h>
 
 #include "mesh_err.h"
+#include "wire.h"
 
-#define GROUP_MAX_NAME 64
-#define GROUP_MAX_GROUPS 256
+/* the wire's limits (docs/protocol.md section 6): one home, wire.h */
+#define GROUP_MAX_NAME WIRE_MAX_GROUP
+#define GROUP_MAX_GROUPS WIRE_MAX_GROUPS
 
 struct group_set {
 	size_t n;

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "keys.h"
 #include "mesh_err.h"
 
 #define WIRE_VERSION 1
@@ -31,7 +32,7 @@
 #define WIRE_MAX_GROUP 64           /* group name, bytes of UTF-8 */
 #define WIRE_MAX_GROUPS 256         /* groups per node */
 #define WIRE_MAX_DEPTH 3            /* deepest nesting any message needs */
-#define WIRE_IDLEN 32
+#define WIRE_IDLEN KEYS_IDLEN         /* a node ID is its Ed25519 public key */
 #define WIRE_SIGLEN 64
 #define WIRE_SEAL_NONCE 24
 

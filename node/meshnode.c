@@ -42,6 +42,34 @@
 #include "peer.h"
 #include "wire.h"
 
+/* The public header cannot include the layers below (it is installed alone), so its values
+ * are written out there; these tie each to its one home below, at build time. */
+_Static_assert(MESHNODE_IDLEN == WIRE_IDLEN, "node ID length");
+_Static_assert(MESHNODE_HEXID_LEN == KEYS_HEXID_LEN, "hex node ID length");
+_Static_assert(MESHNODE_MAX_NAME == WIRE_MAX_NAME, "node name limit");
+_Static_assert(MESHNODE_MAX_GROUP == WIRE_MAX_GROUP, "group name limit");
+_Static_assert(MESHNODE_MAX_GROUPS == WIRE_MAX_GROUPS, "groups per node");
+_Static_assert(MESHNODE_MAX_PAYLOAD == WIRE_MAX_PAYLOAD, "payload limit");
+_Static_assert(sizeof ((struct meshnode_peer *)0)->fingerprint == KEYS_FPR_LEN,
+               "fingerprint text");
+_Static_assert(KEYS_SAS_LEN == 32, "meshnode_sas() writes char out[32]");
+/* on_mesh_event() passes the engine's event type through as the public one */
+_Static_assert((int)MESHNODE_EV_ENTER == (int)MESH_EV_ENTER &&
+               (int)MESHNODE_EV_EXIT == (int)MESH_EV_EXIT &&
+               (int)MESHNODE_EV_EVASIVE == (int)MESH_EV_EVASIVE &&
+               (int)MESHNODE_EV_JOIN == (int)MESH_EV_JOIN &&
+               (int)MESHNODE_EV_LEAVE == (int)MESH_EV_LEAVE &&
+               (int)MESHNODE_EV_SHOUT == (int)MESH_EV_SHOUT &&
+               (int)MESHNODE_EV_WHISPER == (int)MESH_EV_WHISPER &&
+               (int)MESHNODE_EV_DROPPED == (int)MESH_EV_DROPPED,
+               "event types");
+/* every public counter is copied from the engine's list, and there is nothing else in it */
+#define COUNT_ONE(name) +1
+_Static_assert(sizeof(struct meshnode_stats) ==
+               (0 MESH_STATS_PUBLIC(COUNT_ONE) + 1) * sizeof(uint64_t),
+               "struct meshnode_stats is MESH_STATS_PUBLIC and sessions_live");
+#undef COUNT_ONE
+
 #define EVENT_QUEUE_MAX 200000     /* events the application has not read yet */
 #define EVENT_QUEUE_MAX_BYTES (256u << 20)   /* payload bytes in those events */
 #define SEND_QUEUE_MAX 65536       /* sends the loop has not taken yet; then the caller waits */
@@ -680,16 +708,10 @@ static void run_cmd(struct meshnode *n, struct cmd *c, uint64_t now)
 		uint64_t live;
 		mesh_get_stats(n->mesh, &ms, &live);
 		struct meshnode_stats *o = &c->stats;
-		o->beacons_rx = ms.beacons_rx; o->beacons_bad = ms.beacons_bad;
-		o->beacons_stale = ms.beacons_stale; o->beacons_foreign = ms.beacons_foreign;
-		o->frames_bad = ms.frames_bad; o->frames_unknown_sid = ms.frames_unknown_sid;
-		o->frames_auth_failed = ms.frames_auth_failed;
-		o->frames_replayed = ms.frames_replayed; o->hellos_limited = ms.hellos_limited;
-		o->handshakes_failed = ms.handshakes_failed;
-		o->handshakes_done = ms.handshakes_done;
-		o->sessions_rejected = ms.sessions_rejected; o->msgs_bad = ms.msgs_bad;
-		o->msgs_unknown_type = ms.msgs_unknown_type; o->msgs_dup = ms.msgs_dup;
-		o->fragments_dropped = ms.fragments_dropped; o->sessions_live = live;
+#define COPY_COUNTER(name) o->name = ms.name;
+		MESH_STATS_PUBLIC(COPY_COUNTER)
+#undef COPY_COUNTER
+		o->sessions_live = live;
 		c->rc = MESH_OK;
 		break;
 	}
