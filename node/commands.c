@@ -1,0 +1,786 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
+/*
+ * commands: a command line (typed, or piped in, or sent by a program in --json mode) parsed
+ * into its command and arguments, peers resolved by name, hex ID or fingerprint, and the
+ * command table with each command.
+ */
+/* wcwidth() is XSI: _POSIX_C_SOURCE, which the build defines, does not declare it. */
+#define _XOPEN_SOURCE 700
+
+#include "app.h"
+
+/* ---- Command line parsing ---------------------------------------------------------------- */
+
+bool is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+struct slice skip_blanks(struct slice s)
+{
+	while (s.len && is_blank(*s.p)) {
+		s.p++;
+		s.len--;
+	}
+	return s;
+}
+
+/* Takes the next blank-separated token; *s is left at the blank after it. */
+struct slice take_token(struct slice *s)
+{
+	*s = skip_blanks(*s);
+	struct slice t = { s->p, 0 };
+	while (t.len < s->len && !is_blank(s->p[t.len]))
+		t.len++;
+	s->p += t.len;
+	s->len -= t.len;
+	return t;
+}
+
+/* The message after a token: exactly one separating blank is dropped, so a message keeps
+ * any leading spaces it has. */
+static struct slice take_text(struct slice *s)
+{
+	struct slice t = *s;
+	if (t.len && is_blank(*t.p)) {
+		t.p++;
+		t.len--;
+	}
+	s->p += s->len;
+	s->len = 0;
+	return t;
+}
+
+static struct slice trim(struct slice s)
+{
+	s = skip_blanks(s);
+	while (s.len && is_blank(s.p[s.len - 1]))
+		s.len--;
+	return s;
+}
+
+bool all_blank(struct slice s)
+{
+	return skip_blanks(s).len == 0;
+}
+
+/* Copies a group argument into out; reports and returns false if it cannot be one. */
+static bool group_arg(struct app *a, struct slice t, char out[MESHNODE_MAX_GROUP + 1],
+                      const char *usage)
+{
+	if (t.len == 0) {
+		errorf(a, "usage: %s", usage);
+		return false;
+	}
+	if (t.len > MESHNODE_MAX_GROUP || memchr(t.p, '\0', t.len)) {
+		errorf(a, "group names are 1..%d bytes of UTF-8 without control characters",
+		       MESHNODE_MAX_GROUP);
+		return false;
+	}
+	memcpy(out, t.p, t.len);
+	out[t.len] = '\0';
+	return true;
+}
+
+static bool hex_token(struct slice t)
+{
+	if (t.len < HEX_PREFIX_MIN || t.len > 2 * MESHNODE_IDLEN)
+		return false;
+	for (size_t i = 0; i < t.len; i++)
+		if (!strchr("0123456789abcdefABCDEF", t.p[i]) || t.p[i] == '\0')
+			return false;
+	return true;
+}
+
+static bool hex_prefix_of(struct slice t, const char *hex)
+{
+	for (size_t i = 0; i < t.len; i++) {
+		char c = t.p[i];
+		if (c >= 'A' && c <= 'F')
+			c = (char)(c - 'A' + 'a');
+		if (hex[i] != c)
+			return false;
+	}
+	return true;
+}
+
+/* Lists the peers that what could name; hint (or NULL) says how to pick one. */
+static void report_ambiguous(struct app *a, struct slice what, const struct meshnode_peer *peers,
+                             const size_t *idx, size_t nidx, const char *hint)
+{
+	struct json_buf m;
+	json_buf_init(&m);
+	json_raw(&m, "ambiguous name '");
+	json_raw_n(&m, what.p, what.len);
+	json_raw(&m, "': ");
+	for (size_t i = 0; i < nidx; i++) {
+		const struct meshnode_peer *p = &peers[idx[i]];
+		if (i)
+			json_raw(&m, ", ");
+		json_raw_n(&m, FIELD(p->name));
+		json_raw(&m, " (");
+		json_raw_n(&m, p->id_hex, ID_SHORT);
+		json_raw(&m, "...)");
+	}
+	if (hint)
+		json_raw(&m, hint);
+	if (m.failed)
+		errorf(a, "ambiguous name '%.*s'", shown(what.len), what.p);
+	else
+		report_error(a, m.p, m.len);
+	json_buf_free(&m);
+}
+
+/*
+ * Takes the PEER argument of /msg or /verify off the front of *s (docs/usage.md, "PEER"): a
+ * name in double quotes, which may hold blanks and ends at the next '"', or else the first
+ * word. We never guess where a name with blanks ends from the peers we know: with peers "bob"
+ * and "bob the", "/msg bob the code is 1234" must not become "code is 1234" for "bob the".
+ * Returns false after reporting a malformed argument.
+ */
+static bool take_peer_arg(struct app *a, struct slice *s, struct slice *out, bool *quoted)
+{
+	*s = skip_blanks(*s);
+	*quoted = s->len && s->p[0] == '"';
+	if (!*quoted) {
+		*out = take_token(s);
+		return true;
+	}
+	const char *close = memchr(s->p + 1, '"', s->len - 1);
+	if (!close) {
+		errorf(a, "the quoted peer name has no closing '\"'");
+		return false;
+	}
+	out->p = s->p + 1;
+	out->len = (size_t)(close - out->p);
+	size_t used = out->len + 2;
+	if (out->len == 0) {
+		errorf(a, "empty peer name \"\"");
+		return false;
+	}
+	if (used < s->len && !is_blank(s->p[used])) {
+		errorf(a, "a blank must follow the closing '\"' of the peer name");
+		return false;
+	}
+	s->p += used;
+	s->len -= used;
+	return true;
+}
+
+static bool name_is(const struct meshnode_peer *p, struct slice what)
+{
+	size_t nl = strnlen(p->name, sizeof p->name);
+	return nl == what.len && nl > 0 && memcmp(p->name, what.p, nl) == 0;
+}
+
+/* p's name is what, a blank, and more: what someone might type unquoted, wanting p. */
+static bool name_extends(const struct meshnode_peer *p, struct slice what)
+{
+	size_t nl = strnlen(p->name, sizeof p->name);
+	return nl > what.len && what.len > 0 && memcmp(p->name, what.p, what.len) == 0 &&
+	       is_blank(p->name[what.len]);
+}
+
+/*
+ * Finds the peer that the argument what (from take_peer_arg()) names: by exact name, else,
+ * unquoted, as a hex prefix (>= 4 digits) of its ID. With text_follows (/msg), an unquoted name
+ * is refused when another peer's name starts with it and a blank, since the user may have
+ * meant that one and its first word would then be sent as text. On success copies the peer
+ * into *out (without its groups) and returns true; otherwise reports why.
+ */
+static bool resolve_peer(struct app *a, struct slice what, bool quoted, bool text_follows,
+                         struct meshnode_peer *out)
+{
+	struct meshnode_peer *peers = NULL;
+	size_t count = 0, *idx = NULL, nidx = 0;
+	bool ok = false, longer = false;
+
+	enum mesh_err rc = meshnode_peers(a->n, &peers, &count);
+	if (rc != MESH_OK) {
+		errorf(a, "cannot list peers: %s", meshnode_strerror(rc));
+		return false;
+	}
+	idx = calloc(count ? count : 1, sizeof *idx);
+	if (!idx) {
+		errorf(a, "out of memory");
+		goto done;
+	}
+
+	for (size_t i = 0; i < count; i++)
+		if (name_is(&peers[i], what))
+			idx[nidx++] = i;
+	for (size_t i = 0; !quoted && i < count && !longer; i++)
+		longer = name_extends(&peers[i], what);
+
+	if (nidx > 0 && longer && text_follows) {
+		for (size_t i = 0; i < count; i++)
+			if (name_extends(&peers[i], what))
+				idx[nidx++] = i;
+		report_ambiguous(a, what, peers, idx, nidx,
+		                 "; put a name with blanks in double quotes (/msg \"NAME\" TEXT) "
+		                 "or use an ID prefix");
+		goto done;
+	}
+	if (nidx == 0 && !quoted && hex_token(what))
+		for (size_t i = 0; i < count; i++)
+			if (hex_prefix_of(what, peers[i].id_hex))
+				idx[nidx++] = i;
+
+	if (nidx == 1) {
+		*out = peers[idx[0]];
+		out->groups = NULL;
+		out->ngroups = 0;
+		ok = true;
+	} else if (nidx > 1) {
+		report_ambiguous(a, what, peers, idx, nidx, NULL);
+	} else if (longer) {
+		errorf(a, "no peer named '%.*s' (put a name with blanks in double quotes)",
+		       shown(what.len), what.p);
+	} else {
+		errorf(a, "no peer named '%.*s'", shown(what.len), what.p);
+	}
+done:
+	free(idx);
+	meshnode_peers_free(&peers, count);
+	return ok;
+}
+
+/* ---- Commands ---------------------------------------------------------------------------- */
+
+void reply_group(struct app *a, const char *event, const char *group)
+{
+	if (a->mode == MODE_JSON) {
+		j_begin(a, event);
+		j_cstr(a, "group", group);
+		j_end(a);
+		return;
+	}
+	json_buf_clear(&a->out);
+	json_raw(&a->out, strcmp(event, "joined") == 0 ? "* you joined [" : "* you left [");
+	put_cstr(a, group);
+	json_raw(&a->out, "]\n");
+	emit(a, stdout);
+}
+
+static void do_join(struct app *a, const char *g)
+{
+	enum mesh_err rc = meshnode_join(a->n, g);
+	switch (rc) {
+	case MESH_OK:
+		set_current(a, g);
+		reply_group(a, "joined", g);
+		break;
+	case MESH_ESTATE:
+		errorf(a, "already in group '%s'", g);
+		break;
+	case MESH_ELIMIT:
+		errorf(a, "cannot join '%s': at most %d groups", g, MESHNODE_MAX_GROUPS);
+		break;
+	case MESH_EINVAL:
+		errorf(a, "cannot join '%s': group names are 1..%d bytes of UTF-8 without control "
+		       "characters", g, MESHNODE_MAX_GROUP);
+		break;
+	default:
+		errorf(a, "cannot join '%s': %s", g, meshnode_strerror(rc));
+		break;
+	}
+}
+
+static void cmd_join(struct app *a, struct slice args)
+{
+	char g[MESHNODE_MAX_GROUP + 1];
+	if (group_arg(a, trim(args), g, "/join GROUP"))
+		do_join(a, g);
+}
+
+static void cmd_leave(struct app *a, struct slice args)
+{
+	char g[MESHNODE_MAX_GROUP + 1];
+	if (!group_arg(a, trim(args), g, "/leave GROUP"))
+		return;
+	enum mesh_err rc = meshnode_leave(a->n, g);
+	if (rc == MESH_ESTATE) {
+		errorf(a, "not in group '%s'", g);
+		return;
+	}
+	if (rc != MESH_OK) {
+		errorf(a, "cannot leave '%s': %s", g, meshnode_strerror(rc));
+		return;
+	}
+	if (strcmp(a->current, g) == 0) {
+		/* Lines without a command now go to the first group still joined, if any. */
+		char **groups = NULL;
+		size_t count = 0;
+		if (meshnode_groups(a->n, &groups, &count) == MESH_OK && count > 0)
+			set_current(a, groups[0]);
+		else
+			set_current(a, "");
+		meshnode_groups_free(&groups, count);
+	}
+	reply_group(a, "left", g);
+}
+
+static bool payload_fits(struct app *a, size_t len)
+{
+	if (len == 0) {
+		errorf(a, "nothing to send");
+		return false;
+	}
+	if (len > MESHNODE_MAX_PAYLOAD) {
+		errorf(a, "message too long: %zu bytes, at most %u", len, MESHNODE_MAX_PAYLOAD);
+		return false;
+	}
+	return true;
+}
+
+static void do_shout(struct app *a, const char *g, struct slice text)
+{
+	uint64_t id = 0;
+	if (!payload_fits(a, text.len))
+		return;
+	enum mesh_err rc = meshnode_shout(a->n, g, text.p, text.len, &id);
+	if (rc != MESH_OK) {
+		errorf(a, "cannot shout to '%s': %s", g, meshnode_strerror(rc));
+		return;
+	}
+	if (a->mode == MODE_JSON) {
+		j_begin(a, "sent");
+		j_cstr(a, "kind", "shout");
+		j_cstr(a, "group", g);
+		j_u64(a, "id", id);
+		j_end(a);
+		return;
+	}
+	json_buf_clear(&a->out);
+	color(a, "2");
+	json_raw(&a->out, "[");
+	put_cstr(a, g);
+	json_raw(&a->out, "] ");
+	put_cstr(a, meshnode_name(a->n));
+	json_raw(&a->out, ": ");
+	human_payload(a, (const uint8_t *)text.p, text.len);
+	color_off(a);
+	json_raw(&a->out, "\n");
+	emit(a, stdout);
+}
+
+static void cmd_shout(struct app *a, struct slice args)
+{
+	char g[MESHNODE_MAX_GROUP + 1];
+	struct slice t = take_token(&args);
+	if (!group_arg(a, t, g, "/shout GROUP TEXT"))
+		return;
+	struct slice text = take_text(&args);
+	if (text.len == 0) {
+		errorf(a, "usage: /shout GROUP TEXT");
+		return;
+	}
+	do_shout(a, g, text);
+}
+
+static void cmd_msg(struct app *a, struct slice args)
+{
+	struct meshnode_peer p;
+	struct slice who;
+	bool quoted;
+	uint64_t id = 0;
+
+	if (all_blank(args)) {
+		errorf(a, "usage: /msg NAME TEXT");
+		return;
+	}
+	if (!take_peer_arg(a, &args, &who, &quoted))
+		return;
+	struct slice text = take_text(&args);
+	if (text.len == 0) {
+		errorf(a, "usage: /msg NAME TEXT");
+		return;
+	}
+	if (!payload_fits(a, text.len))
+		return;
+	if (!resolve_peer(a, who, quoted, true, &p))
+		return;
+	enum mesh_err rc = meshnode_whisper(a->n, p.id, text.p, text.len, &id);
+	if (rc == MESH_ENOTFOUND) {
+		errorf(a, "peer '%s' is gone", p.name);
+		return;
+	}
+	if (rc != MESH_OK) {
+		errorf(a, "cannot whisper to '%s': %s", p.name, meshnode_strerror(rc));
+		return;
+	}
+	if (a->mode == MODE_JSON) {
+		j_begin(a, "sent");
+		j_cstr(a, "kind", "whisper");
+		j_str(a, "peer", FIELD(p.id_hex));
+		j_u64(a, "id", id);
+		j_end(a);
+		return;
+	}
+	json_buf_clear(&a->out);
+	color(a, "2");
+	json_raw(&a->out, "(whisper to ");
+	put_safe(a, FIELD(p.name));
+	json_raw(&a->out, ") ");
+	human_payload(a, (const uint8_t *)text.p, text.len);
+	color_off(a);
+	json_raw(&a->out, "\n");
+	emit(a, stdout);
+}
+
+static void cmd_verify(struct app *a, struct slice args)
+{
+	struct meshnode_peer p;
+	struct slice who;
+	bool quoted;
+	char sas[32];
+
+	if (all_blank(args)) {
+		errorf(a, "usage: /verify NAME");
+		return;
+	}
+	if (!take_peer_arg(a, &args, &who, &quoted))
+		return;
+	if (!all_blank(args)) {
+		errorf(a, "usage: /verify NAME (put a name with blanks in double quotes)");
+		return;
+	}
+	if (!resolve_peer(a, who, quoted, false, &p))
+		return;
+	enum mesh_err rc = meshnode_sas(a->n, p.id, sas);
+	if (rc != MESH_OK) {
+		errorf(a, "no security code for '%s': %s", p.name, meshnode_strerror(rc));
+		return;
+	}
+	if (a->mode == MODE_JSON) {
+		j_begin(a, "verify");
+		j_str(a, "peer", FIELD(p.id_hex));
+		j_str(a, "name", FIELD(p.name));
+		j_str(a, "sas", FIELD(sas));
+		j_end(a);
+		return;
+	}
+	json_buf_clear(&a->out);
+	json_raw(&a->out, "Security code of your link with ");
+	put_name(a, p.id, FIELD(p.name));
+	json_raw(&a->out, " (");
+	put_safe(a, FIELD(p.fingerprint));
+	json_raw(&a->out, "):\n    ");
+	color(a, "1");
+	put_safe(a, FIELD(sas));
+	color_off(a);
+	json_raw(&a->out, "\nCompare it with ");
+	put_safe(a, FIELD(p.name));
+	json_raw(&a->out, " out of band (in person or on the phone, not through this chat):\n"
+	         "their /verify for you must show the same code. If it differs, someone is in\n"
+	         "the middle: do not trust this link.\n");
+	emit(a, stdout);
+}
+
+static void peers_json(struct app *a, const struct meshnode_peer *peers, size_t count)
+{
+	j_begin(a, "peers");
+	j_key(a, "peers");
+	json_raw(&a->out, "[");
+	for (size_t i = 0; i < count; i++) {
+		const struct meshnode_peer *p = &peers[i];
+		json_raw(&a->out, i ? ",{\"peer\":" : "{\"peer\":");
+		json_str(&a->out, FIELD(p->id_hex));
+		j_str(a, "name", FIELD(p->name));
+		j_str(a, "endpoint", FIELD(p->endpoint));
+		j_key(a, "evasive");
+		json_bool(&a->out, p->evasive);
+		j_key(a, "groups");
+		json_raw(&a->out, "[");
+		for (size_t g = 0; g < p->ngroups; g++) {
+			if (g)
+				json_raw(&a->out, ",");
+			json_str(&a->out, FIELD(p->groups[g]));
+		}
+		json_raw(&a->out, "]");
+		j_u64(a, "sid", p->local_sid);
+		j_key(a, "initiator");
+		json_bool(&a->out, p->initiator);
+		j_u64(a, "queued", p->queued_msgs);
+		json_raw(&a->out, "}");
+	}
+	json_raw(&a->out, "]");
+	j_end(a);
+}
+
+enum { COL_NAME, COL_FP, COL_ENDPOINT, COL_GROUPS, COL_STATE, NCOLS };
+
+/* Builds the terminal-safe text of one cell of the /peers table into b. */
+static void peer_cell(struct json_buf *b, const struct meshnode_peer *p, int col, unsigned flags)
+{
+	json_buf_clear(b);
+	switch (col) {
+	case COL_NAME:
+		json_term(b, FIELD(p->name), flags);
+		break;
+	case COL_FP:
+		json_term(b, FIELD(p->fingerprint), flags);
+		break;
+	case COL_ENDPOINT:
+		json_term(b, FIELD(p->endpoint), flags);
+		break;
+	case COL_GROUPS:
+		for (size_t g = 0; g < p->ngroups; g++) {
+			if (g)
+				json_raw(b, ",");
+			json_term(b, FIELD(p->groups[g]), flags);
+		}
+		if (p->ngroups == 0)
+			json_raw(b, "-");
+		break;
+	default:
+		json_raw(b, p->evasive ? "evasive" : "live");
+		if (p->queued_msgs) {
+			json_raw(b, ", ");
+			json_u64(b, p->queued_msgs);
+			json_raw(b, " queued");
+		}
+		break;
+	}
+}
+
+static void peers_table(struct app *a, const struct meshnode_peer *peers, size_t count)
+{
+	static const char *const head[NCOLS] = { "NAME", "FINGERPRINT", "ENDPOINT", "GROUPS",
+	                                         "STATE" };
+	size_t width[NCOLS];
+	struct json_buf *c = &a->scratch;
+
+	json_buf_clear(&a->out);
+	if (count == 0) {
+		json_raw(&a->out, "(no peers)\n");
+		emit(a, stdout);
+		return;
+	}
+	for (int k = 0; k < NCOLS; k++)
+		width[k] = strlen(head[k]);
+	for (size_t i = 0; i < count; i++)
+		for (int k = 0; k < NCOLS; k++) {
+			peer_cell(c, &peers[i], k, a->term_flags);
+			size_t w = text_width(c->p ? c->p : "", c->len);
+			if (w > width[k])
+				width[k] = w;
+		}
+
+	color(a, "1");
+	for (int k = 0; k < NCOLS; k++) {
+		json_raw(&a->out, head[k]);
+		for (size_t w = strlen(head[k]); k + 1 < NCOLS && w < width[k] + 2; w++)
+			json_raw(&a->out, " ");
+	}
+	color_off(a);
+	json_raw(&a->out, "\n");
+	for (size_t i = 0; i < count; i++) {
+		for (int k = 0; k < NCOLS; k++) {
+			peer_cell(c, &peers[i], k, a->term_flags);
+			size_t w = text_width(c->p ? c->p : "", c->len);
+			if (k == COL_NAME)
+				put_name(a, peers[i].id, FIELD(peers[i].name)); /* by ID */
+			else
+				json_raw_n(&a->out, c->p ? c->p : "", c->len);
+			for (; k + 1 < NCOLS && w < width[k] + 2; w++)
+				json_raw(&a->out, " ");
+		}
+		json_raw(&a->out, "\n");
+	}
+	json_buf_clear(c);
+	emit(a, stdout);
+}
+
+static void cmd_peers(struct app *a, struct slice args)
+{
+	struct meshnode_peer *peers = NULL;
+	size_t count = 0;
+	(void)args;
+	enum mesh_err rc = meshnode_peers(a->n, &peers, &count);
+	if (rc != MESH_OK) {
+		errorf(a, "cannot list peers: %s", meshnode_strerror(rc));
+		return;
+	}
+	if (a->mode == MODE_JSON)
+		peers_json(a, peers, count);
+	else
+		peers_table(a, peers, count);
+	meshnode_peers_free(&peers, count);
+}
+
+static void cmd_groups(struct app *a, struct slice args)
+{
+	char **groups = NULL;
+	size_t count = 0;
+	(void)args;
+	enum mesh_err rc = meshnode_groups(a->n, &groups, &count);
+	if (rc != MESH_OK) {
+		errorf(a, "cannot list groups: %s", meshnode_strerror(rc));
+		return;
+	}
+	if (a->mode == MODE_JSON) {
+		j_begin(a, "groups");
+		j_key(a, "groups");
+		json_raw(&a->out, "[");
+		for (size_t i = 0; i < count; i++) {
+			if (i)
+				json_raw(&a->out, ",");
+			json_cstr(&a->out, groups[i]);
+		}
+		json_raw(&a->out, "]");
+		j_end(a);
+	} else {
+		json_buf_clear(&a->out);
+		if (count == 0)
+			json_raw(&a->out, "(no groups; /join GROUP)");
+		for (size_t i = 0; i < count; i++) {
+			if (i)
+				json_raw(&a->out, ", ");
+			json_raw(&a->out, "[");
+			put_cstr(a, groups[i]);
+			json_raw(&a->out, "]");
+			if (strcmp(groups[i], a->current) == 0)
+				json_raw(&a->out, " (current)");
+		}
+		json_raw(&a->out, "\n");
+		emit(a, stdout);
+	}
+	meshnode_groups_free(&groups, count);
+}
+
+static void cmd_whoami(struct app *a, struct slice args)
+{
+	const char *endpoint = meshnode_endpoint(a->n);
+	(void)args;
+	if (a->mode == MODE_JSON) {
+		j_begin(a, "whoami");
+		j_cstr(a, "id", meshnode_id_hex(a->n));
+		j_cstr(a, "name", meshnode_name(a->n));
+		j_cstr(a, "fingerprint", meshnode_fingerprint(a->n));
+		j_cstr(a, "endpoint", endpoint);
+		j_end(a);
+		return;
+	}
+	json_buf_clear(&a->out);
+	json_raw(&a->out, "you are ");
+	put_name(a, meshnode_id(a->n), meshnode_name(a->n), strlen(meshnode_name(a->n)));
+	json_raw(&a->out, "\n  id:          ");
+	put_cstr(a, meshnode_id_hex(a->n));
+	json_raw(&a->out, "\n  fingerprint: ");
+	put_cstr(a, meshnode_fingerprint(a->n));
+	json_raw(&a->out, "\n  endpoint:    ");
+	put_cstr(a, endpoint ? endpoint : "");
+	json_raw(&a->out, "\n");
+	emit(a, stdout);
+}
+
+/* Every counter of struct meshnode_stats, in order: one list so JSON and text stay complete. */
+#define STATS_FIELDS(X) \
+	X(beacons_rx) X(beacons_bad) X(beacons_stale) X(beacons_foreign) \
+	X(frames_bad) X(frames_unknown_sid) X(frames_auth_failed) X(frames_replayed) \
+	X(hellos_limited) X(handshakes_failed) X(handshakes_done) X(sessions_rejected) \
+	X(msgs_bad) X(msgs_unknown_type) X(msgs_dup) X(fragments_dropped) \
+	X(sessions_live)
+
+static void cmd_stats(struct app *a, struct slice args)
+{
+	struct meshnode_stats st;
+	(void)args;
+	memset(&st, 0, sizeof st);
+	enum mesh_err rc = meshnode_stats(a->n, &st);
+	if (rc != MESH_OK) {
+		errorf(a, "cannot read stats: %s", meshnode_strerror(rc));
+		return;
+	}
+	if (a->mode == MODE_JSON) {
+		j_begin(a, "stats");
+#define X(f) j_u64(a, #f, st.f);
+		STATS_FIELDS(X)
+#undef X
+		j_end(a);
+		return;
+	}
+	json_buf_clear(&a->out);
+#define X(f) \
+	json_raw(&a->out, "  " #f); \
+	for (size_t w = sizeof #f; w < 22; w++) \
+		json_raw(&a->out, " "); \
+	json_u64(&a->out, st.f); \
+	json_raw(&a->out, "\n");
+	STATS_FIELDS(X)
+#undef X
+	emit(a, stdout);
+}
+
+static const char help_text[] =
+	"/join GROUP          join GROUP and make it the current group\n"
+	"/leave GROUP         leave GROUP\n"
+	"/shout GROUP TEXT    send TEXT to every member of GROUP\n"
+	"/msg NAME TEXT       send TEXT to one peer: NAME, \"NAME WITH BLANKS\" in double\n"
+	"                     quotes, or 4+ hex digits of its ID\n"
+	"/peers               list the peers with a live link\n"
+	"/groups              list your groups\n"
+	"/whoami              show your ID, name, fingerprint and endpoint\n"
+	"/verify NAME         show the security code of your link with a peer\n"
+	"/stats               show the node's drop counters\n"
+	"/help                show this list\n"
+	"/quit                leave the mesh and exit\n"
+	"Any other line is sent to the current group.\n";
+
+static void cmd_help(struct app *a, struct slice args)
+{
+	(void)args;
+	/* The JSON contract has no help reply, so in --json mode the text goes to stderr. */
+	json_buf_clear(&a->out);
+	json_raw(&a->out, help_text);
+	emit(a, a->mode == MODE_JSON ? stderr : stdout);
+}
+
+static void cmd_quit(struct app *a, struct slice args)
+{
+	(void)args;
+	app_stop(a, EXIT_OK);
+}
+
+struct command {
+	const char *name;          /* with its slash, as typed */
+	void (*run)(struct app *a, struct slice args);
+};
+
+static const struct command commands[] = {
+	{ "/join", cmd_join },     { "/leave", cmd_leave },   { "/shout", cmd_shout },
+	{ "/msg", cmd_msg },       { "/peers", cmd_peers },   { "/groups", cmd_groups },
+	{ "/whoami", cmd_whoami }, { "/verify", cmd_verify }, { "/stats", cmd_stats },
+	{ "/help", cmd_help },     { "/quit", cmd_quit },
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+const char *command_name(size_t i)
+{
+	return i < NCOMMANDS ? commands[i].name : NULL;
+}
+
+void handle_line(struct app *a, const char *line, size_t len)
+{
+	struct slice s = { line, len };
+
+	if (all_blank(s))
+		return;
+	if (line[0] != '/') {
+		if (!a->current[0]) {
+			errorf(a, "no current group: /join GROUP first, or use /shout GROUP TEXT");
+			return;
+		}
+		do_shout(a, a->current, s);
+		return;
+	}
+	struct slice cmd = take_token(&s);
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strlen(commands[i].name) == cmd.len &&
+		    memcmp(commands[i].name, cmd.p, cmd.len) == 0) {
+			commands[i].run(a, s);
+			return;
+		}
+	errorf(a, "unknown command '%.*s'; /help lists the commands", shown(cmd.len), cmd.p);
+}

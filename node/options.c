@@ -1,0 +1,231 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
+/*
+ * options: the command line of meshnode (print_usage, parse_options). Nothing here
+ * touches the node; main() acts on struct options.
+ */
+/* wcwidth() is XSI: _POSIX_C_SOURCE, which the build defines, does not declare it. */
+#define _XOPEN_SOURCE 700
+
+#include "app.h"
+
+/* ---- Options ---------------------------------------------------------------------------- */
+
+enum {
+	OPT_NAME = 256, OPT_IFACE, OPT_PORT, OPT_IDENTITY, OPT_MESH_KEY_FILE, OPT_GEN_MESH_KEY,
+	OPT_MCAST_GROUP, OPT_MCAST_PORT, OPT_BEACON, OPT_HEARTBEAT, OPT_EVASIVE, OPT_EXPIRED,
+	OPT_GROUP, OPT_LOG_LEVEL, OPT_JSON, OPT_HELP, OPT_VERSION,
+};
+
+static const struct option long_options[] = {
+	{ "name", required_argument, NULL, OPT_NAME },
+	{ "iface", required_argument, NULL, OPT_IFACE },
+	{ "port", required_argument, NULL, OPT_PORT },
+	{ "identity", required_argument, NULL, OPT_IDENTITY },
+	{ "mesh-key-file", required_argument, NULL, OPT_MESH_KEY_FILE },
+	{ "gen-mesh-key", required_argument, NULL, OPT_GEN_MESH_KEY },
+	{ "mcast-group", required_argument, NULL, OPT_MCAST_GROUP },
+	{ "mcast-port", required_argument, NULL, OPT_MCAST_PORT },
+	{ "beacon-interval", required_argument, NULL, OPT_BEACON },
+	{ "heartbeat", required_argument, NULL, OPT_HEARTBEAT },
+	{ "evasive", required_argument, NULL, OPT_EVASIVE },
+	{ "expired", required_argument, NULL, OPT_EXPIRED },
+	{ "group", required_argument, NULL, OPT_GROUP },
+	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void print_usage(FILE *f)
+{
+	fputs("usage: meshnode [options]\n"
+	      "  --name NAME            node name shown to peers (1..64 bytes UTF-8, no control\n"
+	      "                         characters; default node-<first 8 hex digits of the ID>)\n"
+	      "  --iface IFACE          interface name or IPv4 address (default: first up,\n"
+	      "                         multicast, non-loopback interface)\n"
+	      "  --port PORT            TCP port of the ROUTER socket (default 0 = ephemeral)\n"
+	      "  --identity PATH        identity file (default $XDG_CONFIG_HOME/meshnode/identity)\n"
+	      "  --mesh-key-file PATH   closed mesh: 64-hex-char key file, mode 0600\n"
+	      "  --gen-mesh-key PATH    create a new mesh key file (0600) and exit\n"
+	      "  --mcast-group ADDR     multicast group (default 239.192.7.7)\n"
+	      "  --mcast-port PORT      multicast port (default 47474)\n"
+	      "  --beacon-interval MS   default 1000\n"
+	      "  --heartbeat MS         default 1000\n"
+	      "  --evasive MS           default 3000\n"
+	      "  --expired MS           default 10000; heartbeat < evasive < expired\n"
+	      "  --group G              join G at start (repeatable)\n"
+	      "  --log-level LEVEL      error|warn|info|debug (default info); logs go to stderr\n"
+	      "  --json                 JSON lines on stdout, commands on stdin\n"
+	      "  -h, --help             show this help\n"
+	      "  -V, --version          show the version\n"
+	      "Commands: /join G, /leave G, /shout G TEXT, /msg NAME TEXT, /peers, /groups,\n"
+	      "/whoami, /verify NAME, /stats, /help, /quit; other lines go to the current group.\n"
+	      "Exit codes: 0 clean stop, 1 runtime failure, 2 usage error, 3 key file refused.\n",
+	      f);
+}
+
+/* Says what was wrong, quoting the offending argument if there is one. The argument is
+ * escaped: a name refused for its control characters must not drive the terminal. */
+static int usage_error(const char *what, const char *arg)
+{
+	if (arg) {
+		struct json_buf b;
+		json_buf_init(&b);
+		json_term(&b, arg, strlen(arg), 0);
+		fprintf(stderr, "meshnode: %s: '%s'\n", what, b.failed || !b.p ? "" : b.p);
+		json_buf_free(&b);
+	} else {
+		fprintf(stderr, "meshnode: %s\n", what);
+	}
+	fputs("Try 'meshnode --help'.\n", stderr);
+	return EXIT_USAGE;
+}
+
+/* Decimal digits only: strtoul() would also take signs, spaces and hex. */
+static bool parse_ulong(const char *s, unsigned long min, unsigned long max, unsigned long *out)
+{
+	if (!*s || strspn(s, "0123456789") != strlen(s))
+		return false;
+	errno = 0;
+	unsigned long v = strtoul(s, NULL, 10);
+	if (errno || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* The node's rule for names and groups (docs/protocol.md): UTF-8 without C0, DEL or C1
+ * controls. Checked here too so that a bad one is a usage error, not a runtime failure. */
+static bool valid_label(const char *s, size_t max)
+{
+	size_t len = strlen(s);
+	if (len < 1 || len > max || !json_is_text(s, len))
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c == 0x7f || (c == 0xc2 && (unsigned char)s[i + 1] < 0xa0))
+			return false;
+	}
+	return true;
+}
+
+/* Returns -1 to go on, or the exit code (0 after --help or --version). */
+int parse_options(int argc, char **argv, struct options *o)
+{
+	unsigned long v;
+	int c;
+
+	memset(o, 0, sizeof *o);
+	meshnode_config_init(&o->cfg);
+	opterr = 1;
+	while ((c = getopt_long(argc, argv, "hV", long_options, NULL)) != -1) {
+		switch (c) {
+		case OPT_NAME:
+			if (!valid_label(optarg, MESHNODE_MAX_NAME))
+				return usage_error("--name must be 1..64 bytes of UTF-8 without control "
+				                   "characters", optarg);
+			o->cfg.name = optarg;
+			break;
+		case OPT_IFACE:
+			if (!*optarg)
+				return usage_error("--iface must not be empty", NULL);
+			o->cfg.iface = optarg;
+			break;
+		case OPT_PORT:
+			if (!parse_ulong(optarg, 0, 65535, &v))
+				return usage_error("--port must be 0..65535", optarg);
+			o->cfg.port = (uint16_t)v;
+			break;
+		case OPT_IDENTITY:
+			o->cfg.identity_path = optarg;
+			break;
+		case OPT_MESH_KEY_FILE:
+			o->cfg.mesh_key_path = optarg;
+			break;
+		case OPT_GEN_MESH_KEY:
+			o->gen_mesh_key = optarg;
+			break;
+		case OPT_MCAST_GROUP: {
+			struct in_addr addr;
+			if (inet_pton(AF_INET, optarg, &addr) != 1 ||
+			    (ntohl(addr.s_addr) >> 28) != 0xe)
+				return usage_error("--mcast-group must be a multicast IPv4 address",
+				                   optarg);
+			o->cfg.mcast_group = optarg;
+			break;
+		}
+		case OPT_MCAST_PORT:
+			if (!parse_ulong(optarg, 1, 65535, &v))
+				return usage_error("--mcast-port must be 1..65535", optarg);
+			o->cfg.mcast_port = (uint16_t)v;
+			break;
+		case OPT_BEACON:
+		case OPT_HEARTBEAT:
+		case OPT_EVASIVE:
+		case OPT_EXPIRED:
+			/* 0 would silently mean "default" to the node, so we refuse it here. */
+			if (!parse_ulong(optarg, 1, UINT32_MAX, &v))
+				return usage_error("intervals are milliseconds, 1..4294967295",
+				                   optarg);
+			if (c == OPT_BEACON)
+				o->cfg.beacon_interval_ms = (uint32_t)v;
+			else if (c == OPT_HEARTBEAT)
+				o->cfg.heartbeat_ms = (uint32_t)v;
+			else if (c == OPT_EVASIVE)
+				o->cfg.evasive_ms = (uint32_t)v;
+			else
+				o->cfg.expired_ms = (uint32_t)v;
+			break;
+		case OPT_GROUP:
+			if (!valid_label(optarg, MESHNODE_MAX_GROUP))
+				return usage_error("--group must be 1..64 bytes of UTF-8 without control "
+				                   "characters", optarg);
+			if (o->ngroups == MESHNODE_MAX_GROUPS)
+				return usage_error("at most 256 --group options", NULL);
+			o->groups[o->ngroups++] = optarg;
+			break;
+		case OPT_LOG_LEVEL:
+			if (strcmp(optarg, "error") == 0)
+				o->cfg.log_level = MESHNODE_LOG_ERROR;
+			else if (strcmp(optarg, "warn") == 0)
+				o->cfg.log_level = MESHNODE_LOG_WARN;
+			else if (strcmp(optarg, "info") == 0)
+				o->cfg.log_level = MESHNODE_LOG_INFO;
+			else if (strcmp(optarg, "debug") == 0)
+				o->cfg.log_level = MESHNODE_LOG_DEBUG;
+			else
+				return usage_error("--log-level must be error, warn, info or debug",
+				                   optarg);
+			break;
+		case OPT_JSON:
+			o->json = true;
+			break;
+		case 'h':
+		case OPT_HELP:
+			print_usage(stdout);
+			return EXIT_OK;
+		case 'V':
+		case OPT_VERSION:
+			printf("meshnode %s\n", MESHNODE_VERSION);
+			return EXIT_OK;
+		default:
+			/* getopt_long has already said what was wrong. */
+			fputs("Try 'meshnode --help'.\n", stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument", argv[optind]);
+	/* The node refuses these too, but only as a runtime failure (exit code 1). */
+	uint32_t heartbeat = o->cfg.heartbeat_ms ? o->cfg.heartbeat_ms : 1000;
+	uint32_t evasive = o->cfg.evasive_ms ? o->cfg.evasive_ms : 3000;
+	uint32_t expired = o->cfg.expired_ms ? o->cfg.expired_ms : 10000;
+	if (heartbeat >= evasive || evasive >= expired) {
+		char msg[160];
+		snprintf(msg, sizeof msg, "intervals must satisfy --heartbeat < --evasive < --expired "
+		         "(got %" PRIu32 ", %" PRIu32 ", %" PRIu32 " ms)", heartbeat, evasive, expired);
+		return usage_error(msg, NULL);
+	}
+	return -1;
+}

@@ -1,0 +1,435 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
+/*
+ * output: everything meshnode writes: the terminal-safe text of the human modes, the
+ * JSON lines of --json, errors, the node's events in either form, and the prompt. Whatever a
+ * peer chose goes through json_term() or json_str(), never out raw.
+ */
+/* wcwidth() is XSI: _POSIX_C_SOURCE, which the build defines, does not declare it. */
+#define _XOPEN_SOURCE 700
+
+#include "app.h"
+
+/* ---- Terminal-safe text ------------------------------------------------------------------ */
+
+/* Display columns of text that went through json_term(), as wcwidth() counts them: two for a
+ * wide (CJK) character, none for a combining one. That needs a UTF-8 locale's tables, which
+ * only terminal mode loads; elsewhere wcwidth() knows only ASCII, and any other character
+ * counts one column, good enough for a table. */
+size_t text_width(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t w = 0;
+	for (size_t i = 0; i < len;) {
+		size_t n = json_utf8_seq(u + i, len - i);
+		int cw = n ? wcwidth((wchar_t)json_utf8_decode(u + i, n)) : -1;
+		w += cw < 0 ? 1 : (size_t)cw;
+		i += n ? n : 1;
+	}
+	return w;
+}
+
+/* ---- Output ------------------------------------------------------------------------------ */
+
+/* Before writing under the prompt: erase the prompt line. editline redraws it in ui_end(). */
+static void ui_begin(struct app *a)
+{
+	if (a->edit_shown) {
+		fputs("\r\033[K", stdout);
+		fflush(stdout);
+	}
+}
+
+static void ui_end(struct app *a)
+{
+	fflush(stdout);
+	fflush(stderr);
+	if (a->edit_shown)
+		el_set(a->el, EL_REFRESH);
+}
+
+void color(struct app *a, const char *sgr)
+{
+	if (a->color) {
+		json_raw(&a->out, "\033[");
+		json_raw(&a->out, sgr);
+		json_raw(&a->out, "m");
+	}
+}
+
+void color_off(struct app *a)
+{
+	if (a->color)
+		json_raw(&a->out, "\033[0m");
+}
+
+/* Writes the line built in a->out to f, around the prompt. */
+void emit(struct app *a, FILE *f)
+{
+	ui_begin(a);
+	if (a->out.failed)
+		fputs("meshnode: out of memory formatting a line\n", f);
+	else
+		fwrite(a->out.p, 1, a->out.len, f);
+	fflush(f);
+	if (ferror(f)) {
+		int err = errno;
+		clearerr(f);
+		if (f == stdout && !a->out_broken) {
+			/* Nobody reads us any more (a JSON client has gone): stop, and say so in
+			 * the exit code, since output was lost. */
+			a->out_broken = true;
+			fprintf(stderr, "meshnode: cannot write to stdout: %s\n", strerror(err));
+			app_stop(a, EXIT_RUNTIME);
+		}
+	}
+	ui_end(a);
+	json_buf_clear(&a->out);
+}
+
+/* Peer names are coloured by ID, so two peers with the same name look different. */
+void put_name(struct app *a, const uint8_t id[MESHNODE_IDLEN], const char *name,
+              size_t len)
+{
+	static const char *const palette[] = { "32", "33", "34", "35", "36",
+	                                       "92", "93", "94", "95", "96" };
+	color(a, palette[id[0] % (sizeof palette / sizeof palette[0])]);
+	json_term(&a->out, name, len, a->term_flags);
+	color_off(a);
+}
+
+void put_safe(struct app *a, const char *s, size_t len)
+{
+	json_term(&a->out, s, len, a->term_flags);
+}
+
+void put_cstr(struct app *a, const char *s)
+{
+	json_term(&a->out, s, strlen(s), a->term_flags);
+}
+
+/* ---- JSON lines -------------------------------------------------------------------------- */
+
+void j_begin(struct app *a, const char *event)
+{
+	json_buf_clear(&a->out);
+	json_raw(&a->out, "{\"event\":\"");
+	json_raw(&a->out, event);
+	json_raw(&a->out, "\"");
+}
+
+void j_key(struct app *a, const char *key)
+{
+	json_raw(&a->out, ",\"");
+	json_raw(&a->out, key);
+	json_raw(&a->out, "\":");
+}
+
+void j_str(struct app *a, const char *key, const char *s, size_t len)
+{
+	j_key(a, key);
+	json_str(&a->out, s, len);
+}
+
+void j_cstr(struct app *a, const char *key, const char *s)
+{
+	j_str(a, key, s ? s : "", s ? strlen(s) : 0);
+}
+
+void j_u64(struct app *a, const char *key, uint64_t v)
+{
+	j_key(a, key);
+	json_u64(&a->out, v);
+}
+
+void j_end(struct app *a)
+{
+	json_raw(&a->out, "}\n");
+	if (a->out.failed) {
+		json_buf_clear(&a->out);
+		json_raw(&a->out, "{\"event\":\"error\",\"message\":\"out of memory\"}\n");
+	}
+	emit(a, stdout);
+}
+
+/* ---- Errors ------------------------------------------------------------------------------ */
+
+void report_error(struct app *a, const char *msg, size_t len)
+{
+	if (a->mode == MODE_JSON) {
+		j_begin(a, "error");
+		j_str(a, "message", msg, len);
+		j_end(a);
+		return;
+	}
+	json_buf_clear(&a->out);
+	color(a, "31");
+	json_raw(&a->out, "error: ");
+	json_term(&a->out, msg, len, a->term_flags);
+	color_off(a);
+	json_raw(&a->out, "\n");
+	emit(a, stderr);
+}
+
+/* The message may quote what the user typed; report_error() makes it safe. */
+void errorf(struct app *a, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	report_error(a, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1);
+}
+
+/* A length for "%.*s" of something the user typed: long tokens are cut in messages. */
+int shown(size_t len)
+{
+	return len > 80 ? 80 : (int)len;
+}
+
+/* ---- Node events ------------------------------------------------------------------------- */
+
+/* The fingerprint is not part of an event; the peer table has it while the peer is live. */
+static void peer_fingerprint(struct app *a, const uint8_t id[MESHNODE_IDLEN], char *out,
+                             size_t cap)
+{
+	struct meshnode_peer *peers = NULL;
+	size_t count = 0;
+	out[0] = '\0';
+	if (meshnode_peers(a->n, &peers, &count) == MESH_OK) {
+		for (size_t i = 0; i < count; i++)
+			if (memcmp(peers[i].id, id, MESHNODE_IDLEN) == 0) {
+				snprintf(out, cap, "%.*s", (int)strnlen(peers[i].fingerprint,
+				         sizeof peers[i].fingerprint), peers[i].fingerprint);
+				break;
+			}
+		meshnode_peers_free(&peers, count);
+	}
+}
+
+static void json_event(struct app *a, const struct meshnode_event *ev)
+{
+	const char *reason = ev->reason ? ev->reason : "unknown";
+	switch (ev->type) {
+	case MESHNODE_EV_ENTER:
+		j_begin(a, "enter");
+		break;
+	case MESHNODE_EV_EXIT:
+		j_begin(a, "exit");
+		break;
+	case MESHNODE_EV_EVASIVE:
+		j_begin(a, "evasive");
+		break;
+	case MESHNODE_EV_JOIN:
+		j_begin(a, "join");
+		break;
+	case MESHNODE_EV_LEAVE:
+		j_begin(a, "leave");
+		break;
+	case MESHNODE_EV_SHOUT:
+		j_begin(a, "shout");
+		break;
+	case MESHNODE_EV_WHISPER:
+		j_begin(a, "whisper");
+		break;
+	case MESHNODE_EV_DROPPED:
+		j_begin(a, "dropped");
+		break;
+	case MESHNODE_EV_ERROR:
+		j_begin(a, "error");
+		j_cstr(a, "message", reason);
+		j_end(a);
+		return;
+	default:
+		return;
+	}
+	j_str(a, "peer", FIELD(ev->peer_hex));
+	j_str(a, "name", FIELD(ev->name));
+	switch (ev->type) {
+	case MESHNODE_EV_ENTER:
+		j_str(a, "endpoint", FIELD(ev->endpoint));
+		break;
+	case MESHNODE_EV_EXIT:
+		j_cstr(a, "reason", reason);
+		break;
+	case MESHNODE_EV_JOIN:
+	case MESHNODE_EV_LEAVE:
+		j_str(a, "group", FIELD(ev->group));
+		break;
+	case MESHNODE_EV_SHOUT:
+	case MESHNODE_EV_WHISPER:
+		if (ev->type == MESHNODE_EV_SHOUT)
+			j_str(a, "group", FIELD(ev->group));
+		j_u64(a, "id", ev->msg_id);
+		if (json_is_text(ev->data, ev->len)) {
+			j_str(a, "text", (const char *)ev->data, ev->len);
+		} else {
+			j_key(a, "data");
+			json_base64(&a->out, ev->data, ev->len);
+		}
+		break;
+	case MESHNODE_EV_DROPPED:
+		j_u64(a, "id", ev->msg_id);
+		if (ev->group[0])
+			j_str(a, "group", FIELD(ev->group));
+		j_cstr(a, "reason", reason);
+		break;
+	default:
+		break;
+	}
+	j_end(a);
+}
+
+void human_payload(struct app *a, const uint8_t *data, size_t len)
+{
+	if (json_is_text(data, len)) {
+		json_term(&a->out, data, len, a->term_flags | JSON_TERM_MULTILINE);
+	} else {
+		json_raw(&a->out, "(");
+		json_u64(&a->out, len);
+		json_raw(&a->out, " bytes of binary data)");
+	}
+}
+
+static void human_event(struct app *a, const struct meshnode_event *ev)
+{
+	const char *reason = ev->reason ? ev->reason : "unknown";
+	FILE *f = stdout;
+
+	json_buf_clear(&a->out);
+	switch (ev->type) {
+	case MESHNODE_EV_ENTER: {
+		char fp[64];
+		peer_fingerprint(a, ev->peer, fp, sizeof fp);
+		json_raw(&a->out, "* ");
+		put_name(a, ev->peer, FIELD(ev->name));
+		json_raw(&a->out, " entered (");
+		if (fp[0])
+			put_cstr(a, fp);
+		else
+			put_safe(a, ev->peer_hex, ID_SHORT);
+		json_raw(&a->out, ")");
+		break;
+	}
+	case MESHNODE_EV_EXIT:
+		json_raw(&a->out, "* ");
+		put_name(a, ev->peer, FIELD(ev->name));
+		json_raw(&a->out, " left (");
+		put_cstr(a, reason);
+		json_raw(&a->out, ")");
+		break;
+	case MESHNODE_EV_EVASIVE:
+		json_raw(&a->out, "* ");
+		put_name(a, ev->peer, FIELD(ev->name));
+		json_raw(&a->out, " is silent (evasive)");
+		break;
+	case MESHNODE_EV_JOIN:
+	case MESHNODE_EV_LEAVE:
+		json_raw(&a->out, "* ");
+		put_name(a, ev->peer, FIELD(ev->name));
+		json_raw(&a->out, ev->type == MESHNODE_EV_JOIN ? " joined [" : " left [");
+		put_safe(a, FIELD(ev->group));
+		json_raw(&a->out, "]");
+		break;
+	case MESHNODE_EV_SHOUT:
+		json_raw(&a->out, "[");
+		put_safe(a, FIELD(ev->group));
+		json_raw(&a->out, "] ");
+		put_name(a, ev->peer, FIELD(ev->name));
+		json_raw(&a->out, ": ");
+		human_payload(a, ev->data, ev->len);
+		break;
+	case MESHNODE_EV_WHISPER:
+		json_raw(&a->out, "-> (whisper) ");
+		put_name(a, ev->peer, FIELD(ev->name));
+		json_raw(&a->out, ": ");
+		human_payload(a, ev->data, ev->len);
+		break;
+	case MESHNODE_EV_DROPPED:
+		color(a, "33");
+		if (ev->group[0]) {
+			json_raw(&a->out, "! shout ");
+			json_u64(&a->out, ev->msg_id);
+			json_raw(&a->out, " to [");
+			put_safe(a, FIELD(ev->group));
+			json_raw(&a->out, "]");
+		} else {
+			json_raw(&a->out, "! whisper ");
+			json_u64(&a->out, ev->msg_id);
+		}
+		json_raw(&a->out, " was not delivered to ");
+		put_safe(a, FIELD(ev->name));
+		json_raw(&a->out, " (");
+		put_cstr(a, reason);
+		json_raw(&a->out, ")");
+		color_off(a);
+		break;
+	case MESHNODE_EV_ERROR:
+		f = stderr;
+		color(a, "31");
+		json_raw(&a->out, "error: ");
+		put_cstr(a, reason);
+		color_off(a);
+		break;
+	default:
+		return;
+	}
+	json_raw(&a->out, "\n");
+	emit(a, f);
+}
+
+static void print_event(struct app *a, const struct meshnode_event *ev)
+{
+	if (a->mode == MODE_JSON)
+		json_event(a, ev);
+	else
+		human_event(a, ev);
+}
+
+/* Prints up to max events (all with max < 0) and returns how many there were. */
+int drain_events(struct app *a, int max)
+{
+	int i = 0;
+	for (; max < 0 || i < max; i++) {
+		struct meshnode_event *ev = meshnode_next_event(a->n, 0);
+		if (!ev)
+			break;
+		if (ev->type == MESHNODE_EV_ERROR)
+			snprintf(a->last_error, sizeof a->last_error, "%s",
+			         ev->reason ? ev->reason : "unknown");
+		print_event(a, ev);
+		meshnode_event_destroy(&ev);
+	}
+	return i;
+}
+
+/* ---- Prompt ------------------------------------------------------------------------------ */
+
+static void update_prompt(struct app *a)
+{
+	if (a->mode != MODE_TTY)
+		return;
+	if (a->current[0]) {
+		struct json_buf b;
+		json_buf_init(&b);
+		json_raw(&b, "[");
+		json_term(&b, a->current, strlen(a->current), a->term_flags);
+		json_raw(&b, "]> ");
+		if (!b.failed && b.len < sizeof a->prompt)
+			memcpy(a->prompt, b.p, b.len + 1);
+		else
+			snprintf(a->prompt, sizeof a->prompt, "> ");
+		json_buf_free(&b);
+	} else {
+		snprintf(a->prompt, sizeof a->prompt, "> ");
+	}
+	/* editline asks prompt_of() for the prompt each time it draws it. */
+}
+
+void set_current(struct app *a, const char *group)
+{
+	snprintf(a->current, sizeof a->current, "%s", group);
+	update_prompt(a);
+}
