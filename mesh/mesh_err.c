@@ -13,6 +13,7 @@ const char *mesh_strerror(enum mesh_err e)
 	case MESH_EIO: return "system call failed";
 	case MESH_EINVAL: return "invalid argument";
 	case MESH_ENOTFOUND: return "not found";
+	case MESH_EKEYFILE: return "key file refused";
 	}
 	return "unknown error";
 }

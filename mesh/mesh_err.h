@@ -13,6 +13,7 @@ enum mesh_err {
 	MESH_EIO = -6,        /* system call failed; errno says why */
 	MESH_EINVAL = -7,     /* bad argument from our own caller (API misuse, bad config) */
 	MESH_ENOTFOUND = -8,  /* no such peer, group or session */
+	MESH_EKEYFILE = -9,   /* an identity or mesh key file could not be used */
 };
 
 const char *mesh_strerror(enum mesh_err e);

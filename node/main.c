@@ -347,12 +347,6 @@ static int ignore_sigpipe(void)
 	return sigaction(SIGPIPE, &sa, NULL);
 }
 
-/* meshnode_new() says why it failed in words; these prefixes mean a key file was refused. */
-static bool keyfile_problem(const char *err)
-{
-	return strncmp(err, "identity", 8) == 0 || strncmp(err, "mesh key", 8) == 0;
-}
-
 /* Starts the node with our signals blocked, so that its thread inherits a mask without them
  * and they always reach this thread and its self-pipe. */
 static enum mesh_err start_node(struct meshnode *n, char *err, size_t errcap)
@@ -452,10 +446,10 @@ int main(int argc, char **argv)
 	opt.cfg.log_fn = log_to_pipe;
 	opt.cfg.log_arg = a;
 
-	a->n = meshnode_new(&opt.cfg, err, sizeof err);
-	if (!a->n) {
+	enum mesh_err made = meshnode_create(&opt.cfg, &a->n, err, sizeof err);
+	if (made != MESH_OK) {
 		fprintf(stderr, "meshnode: %s\n", err[0] ? err : "cannot create the node");
-		rc = keyfile_problem(err) ? EXIT_KEYFILE : EXIT_RUNTIME;
+		rc = made == MESH_EKEYFILE ? EXIT_KEYFILE : EXIT_RUNTIME;
 		goto out;
 	}
 	if (start_node(a->n, err, sizeof err) != MESH_OK) {

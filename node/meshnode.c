@@ -255,19 +255,22 @@ static bool name_valid(const char *s)
 	return l >= 1 && l <= MESHNODE_MAX_NAME && wire_name_valid(s, l);
 }
 
-struct meshnode *meshnode_new(const struct meshnode_config *cfg, char *err, size_t errcap)
+enum mesh_err meshnode_create(const struct meshnode_config *cfg, struct meshnode **out,
+                              char *err, size_t errcap)
 {
 	char path[4096];
 	char kerr[512];
 	struct meshnode *n;
+	enum mesh_err rc = MESH_EINVAL;
+	*out = NULL;
 	if (sodium_init() < 0) {
 		snprintf(err, errcap, "libsodium failed to initialise");
-		return NULL;
+		return MESH_EIO;
 	}
 	n = calloc(1, sizeof *n);
 	if (!n) {
 		snprintf(err, errcap, "out of memory");
-		return NULL;
+		return MESH_ENOMEM;
 	}
 	n->cfg = *cfg;
 	n->wake[0] = n->wake[1] = n->evpipe[0] = n->evpipe[1] = -1;
@@ -310,22 +313,26 @@ struct meshnode *meshnode_new(const struct meshnode_config *cfg, char *err, size
 	} else if (keyfile_default_identity_path(path, sizeof path) != 0) {
 		snprintf(err, errcap, "identity: neither XDG_CONFIG_HOME nor HOME is set; "
 		         "give an identity file with --identity");
+		rc = MESH_EKEYFILE;
 		goto fail;
 	}
 	n->identity_path = dupstr(path);
 	n->id = keyfile_load_or_create_identity(path, kerr, sizeof kerr);
 	if (!n->id) {
 		snprintf(err, errcap, "identity: %s", kerr);
+		rc = MESH_EKEYFILE;
 		goto fail;
 	}
 	if (cfg->mesh_key_path) {
 		n->mesh_key = sodium_malloc(KEYFILE_MESHKEY_LEN);
 		if (!n->mesh_key) {
 			snprintf(err, errcap, "out of memory");
+			rc = MESH_ENOMEM;
 			goto fail;
 		}
 		if (keyfile_load_mesh_key(cfg->mesh_key_path, n->mesh_key, kerr, sizeof kerr) != 0) {
 			snprintf(err, errcap, "mesh key: %s", kerr);
+			rc = MESH_EKEYFILE;
 			goto fail;
 		}
 	}
@@ -339,12 +346,21 @@ struct meshnode *meshnode_new(const struct meshnode_config *cfg, char *err, size
 	    set_nonblock_cloexec(n->wake[1]) || set_nonblock_cloexec(n->evpipe[0]) ||
 	    set_nonblock_cloexec(n->evpipe[1])) {
 		snprintf(err, errcap, "pipe: %s", strerror(errno));
+		rc = MESH_EIO;
 		goto fail;
 	}
-	return n;
+	*out = n;
+	return MESH_OK;
 fail:
 	meshnode_destroy(&n);
-	return NULL;
+	return rc;
+}
+
+struct meshnode *meshnode_new(const struct meshnode_config *cfg, char *err, size_t errcap)
+{
+	struct meshnode *n;
+	(void)meshnode_create(cfg, &n, err, errcap);
+	return n;
 }
 
 /* ---------- present peers (under lock) ---------- */

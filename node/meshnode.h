@@ -113,6 +113,11 @@ void meshnode_config_init(struct meshnode_config *cfg);
 /* Loads or creates the identity, reads the mesh key, checks the config. Opens no socket.
  * NULL on failure, with a one-line reason in err. */
 struct meshnode *meshnode_new(const struct meshnode_config *cfg, char *err, size_t errcap);
+/* The same, saying why by code too: MESH_OK (*out is the node), MESH_EKEYFILE (the identity
+ * or mesh key file could not be loaded, created or trusted), MESH_EINVAL (a bad config),
+ * MESH_ENOMEM, MESH_EIO; *out is NULL and err holds a one-line reason on failure. */
+enum mesh_err meshnode_create(const struct meshnode_config *cfg, struct meshnode **out,
+                              char *err, size_t errcap);
 /* Binds the sockets and starts the event-loop thread. MESH_EIO when the interface or port
  * cannot be used (err says which); MESH_ESTATE when the node was already started or stopped.
  * Every command below (join, leave, shout, whisper, the snapshots) is MESH_ESTATE before
