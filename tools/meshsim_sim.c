@@ -94,6 +94,10 @@ int meshsim_sim_run(const struct meshsim_opts *o, const char *scenario, uint32_t
 		c.partitions = 1;
 	/* after the traffic: long enough for a queue timeout and an expiry, twice over */
 	c.settle_ms = traffic || c.crashes || c.partitions ? 4 * expired_ms + 20000 : 0;
+	/* converge measures the time to full mesh: once there, two handshake timeouts more let
+	 * any crossing handshake finish before the checks */
+	if (o->scenario == MESHSIM_CONVERGE)
+		c.end_after_converged_ms = 10000;
 	simnet_seed_rng(o->seed);
 	if (sodium_init() < 0) {
 		fprintf(stderr, "meshsim: libsodium cannot start\n");

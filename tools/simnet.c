@@ -922,8 +922,12 @@ int simnet_run(const struct simnet_config *c, struct simnet_report *r)
 		r->events++;
 		free(e->data);
 		free(e);
-		if (!r->converged_ms && w.up == w.n && w.complete == w.n)
+		if (!r->converged_ms && w.up == w.n && w.complete == w.n) {
 			r->converged_ms = w.now ? w.now : 1;
+			if (c->end_after_converged_ms &&
+			    w.now + c->end_after_converged_ms < end)
+				end = w.now + c->end_after_converged_ms;
+		}
 	}
 	w.now = end;
 	r->virtual_ms = end;

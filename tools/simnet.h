@@ -41,6 +41,9 @@ struct simnet_config {
 	uint32_t big_pct;            /* of messages, this many span several fragments */
 	uint32_t shout_pct;          /* of messages, this many are shouts, the rest whispers */
 	bool record;                 /* keep the steps and latencies in the report */
+	/* nonzero: end the run this long after the first full mesh, if that comes earlier (a
+	 * convergence measurement needs no more) */
+	uint32_t end_after_converged_ms;
 	/* node timers; 0: the node's defaults (1000, 1000, 3000, 10000 ms) */
 	uint32_t beacon_ms, heartbeat_ms, evasive_ms, expired_ms;
 	int log_level;               /* engine log lines to stderr at this level and below; -1 */
