@@ -200,51 +200,51 @@ enum mesh_err wire_check(const uint8_t *p, size_t n, unsigned max_depth, size_t 
 	return walk(p, n, max_depth, max_elems, false);
 }
 
+size_t wire_utf8_seq(const unsigned char *s, size_t len)
+{
+	unsigned char c = s[0];
+	size_t n;
+	unsigned char lo = 0x80, hi = 0xbf;    /* allowed range of the second byte (RFC 3629) */
+
+	if (c < 0x80)
+		return 1;
+	if (c < 0xc2)                           /* continuation byte, or overlong C0/C1 */
+		return 0;
+	if (c < 0xe0) {
+		n = 2;
+	} else if (c < 0xf0) {
+		n = 3;
+		if (c == 0xe0)
+			lo = 0xa0;                      /* overlong */
+		else if (c == 0xed)
+			hi = 0x9f;                      /* UTF-16 surrogates */
+	} else if (c < 0xf5) {
+		n = 4;
+		if (c == 0xf0)
+			lo = 0x90;                      /* overlong */
+		else if (c == 0xf4)
+			hi = 0x8f;                      /* above U+10FFFF */
+	} else {
+		return 0;
+	}
+	if (len < n)
+		return 0;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
 bool wire_utf8_valid(const char *s, size_t len)
 {
 	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0;
-
 	if (s == NULL)
 		return len == 0;
-	while (i < len) {
-		unsigned c = u[i];
-		size_t need;
-		unsigned lo = 0x80, hi = 0xbf;   /* range of the second byte (RFC 3629, table) */
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if (c >= 0xc2 && c <= 0xdf) {
-			need = 1;
-		} else if (c == 0xe0) {
-			need = 2;
-			lo = 0xa0;               /* no overlongs */
-		} else if ((c >= 0xe1 && c <= 0xec) || c == 0xee || c == 0xef) {
-			need = 2;
-		} else if (c == 0xed) {
-			need = 2;
-			hi = 0x9f;               /* no surrogates */
-		} else if (c == 0xf0) {
-			need = 3;
-			lo = 0x90;               /* no overlongs */
-		} else if (c >= 0xf1 && c <= 0xf3) {
-			need = 3;
-		} else if (c == 0xf4) {
-			need = 3;
-			hi = 0x8f;               /* nothing above U+10FFFF */
-		} else {
-			return false;            /* continuation byte, C0, C1, F5..FF */
-		}
-		if (need > len - i - 1)
+	for (size_t i = 0, n; i < len; i += n)
+		if ((n = wire_utf8_seq(u + i, len - i)) == 0)
 			return false;
-		if (u[i + 1] < lo || u[i + 1] > hi)
-			return false;
-		for (size_t k = 2; k <= need; k++)
-			if ((u[i + k] & 0xc0) != 0x80)
-				return false;
-		i += need + 1;
-	}
 	return true;
 }
 

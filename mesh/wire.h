@@ -44,7 +44,11 @@ struct wire_str {
 /* Structural walk of exactly one msgpack object spanning all n bytes. */
 enum mesh_err wire_check(const uint8_t *p, size_t n, unsigned max_depth, size_t max_elems);
 
-/* True if s is valid UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF). */
+/* The one UTF-8 decoder of the code (RFC 3629: no overlongs, no surrogates, nothing above
+ * U+10FFFF). wire_utf8_seq: length of the well-formed sequence at the start of s (1..4), or 0
+ * if s does not start with one; len must be > 0, and it never reads past len. */
+size_t wire_utf8_seq(const unsigned char *s, size_t len);
+/* True if all of s is well-formed UTF-8. */
 bool wire_utf8_valid(const char *s, size_t len);
 /* True if s is valid UTF-8 without control characters (C0, DEL, C1): the rule for node and
  * group names, which reach logs, terminals and JSON (docs/protocol.md section 3.1). */

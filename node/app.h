@@ -10,6 +10,7 @@
 #include "json.h"
 #include "keyfile.h"
 #include "meshnode.h"
+#include "wire.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -4,6 +4,7 @@
  * same untrusted text (see json.h for the invariants).
  */
 #include "json.h"
+#include "wire.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -86,43 +87,6 @@ void json_raw(struct json_buf *b, const char *s)
 	json_raw_n(b, s, strlen(s));
 }
 
-size_t json_utf8_seq(const unsigned char *s, size_t len)
-{
-	unsigned char c = s[0];
-	size_t n;
-	unsigned char lo = 0x80, hi = 0xbf;    /* allowed range of the second byte */
-
-	if (c < 0x80)
-		return 1;
-	if (c < 0xc2)                           /* continuation byte, or overlong C0/C1 */
-		return 0;
-	if (c < 0xe0) {
-		n = 2;
-	} else if (c < 0xf0) {
-		n = 3;
-		if (c == 0xe0)
-			lo = 0xa0;                      /* overlong */
-		else if (c == 0xed)
-			hi = 0x9f;                      /* UTF-16 surrogates */
-	} else if (c < 0xf5) {
-		n = 4;
-		if (c == 0xf0)
-			lo = 0x90;                      /* overlong */
-		else if (c == 0xf4)
-			hi = 0x8f;                      /* above U+10FFFF */
-	} else {
-		return 0;
-	}
-	if (len < n)
-		return 0;
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return n;
-}
-
 bool json_is_text(const void *s, size_t len)
 {
 	const unsigned char *p = s;
@@ -130,7 +94,7 @@ bool json_is_text(const void *s, size_t len)
 	while (i < len) {
 		if (p[i] == 0)
 			return false;
-		size_t n = json_utf8_seq(p + i, len - i);
+		size_t n = wire_utf8_seq(p + i, len - i);
 		if (n == 0)
 			return false;
 		i += n;
@@ -183,7 +147,7 @@ void json_str(struct json_buf *b, const void *s, size_t len)
 			}
 			i++;
 		} else {
-			size_t n = json_utf8_seq(p + i, len - i);
+			size_t n = wire_utf8_seq(p + i, len - i);
 			if (n == 0) {
 				put_u_escape(b, 0xfffd);
 				i++;
@@ -347,7 +311,7 @@ static void put_code_point(struct json_buf *b, uint32_t cp)
 static size_t term_unit(const unsigned char *s, size_t len, unsigned flags, uint32_t *cp,
                         bool *keep)
 {
-	size_t n = json_utf8_seq(s, len);
+	size_t n = wire_utf8_seq(s, len);
 	if (n == 0) {
 		*cp = 0xfffd;
 		*keep = false;

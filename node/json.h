@@ -85,10 +85,7 @@ size_t json_base64_len(size_t len);
 /* True when s is well-formed UTF-8 (no overlong forms, surrogates or code points above
  * U+10FFFF) and contains no NUL byte: such a payload is shown as "text", any other as "data". */
 bool json_is_text(const void *s, size_t len);
-/* Length of the well-formed UTF-8 sequence at the start of s (1..4), or 0 if s does not start
- * with one. len must be > 0. */
-size_t json_utf8_seq(const unsigned char *s, size_t len);
-/* The code point of the well-formed sequence of n bytes (from json_utf8_seq()) at s. */
+/* The code point of the well-formed sequence of n bytes (from wire_utf8_seq(), wire.h) at s. */
 uint32_t json_utf8_decode(const unsigned char *s, size_t n);
 
 #endif

@@ -189,7 +189,7 @@ static wchar_t *utf8_wide(const char *s, size_t len)
 	wchar_t *w = calloc(len + 1, sizeof *w);
 	size_t k = 0;
 	for (size_t i = 0; w && i < len;) {
-		size_t n = json_utf8_seq(u + i, len - i);
+		size_t n = wire_utf8_seq(u + i, len - i);
 		if (n == 0) {
 			free(w);
 			return NULL;

@@ -96,18 +96,12 @@ static bool parse_ulong(const char *s, unsigned long min, unsigned long max, uns
 }
 
 /* The node's rule for names and groups (docs/protocol.md): UTF-8 without C0, DEL or C1
- * controls. Checked here too so that a bad one is a usage error, not a runtime failure. */
+ * controls, wire_name_valid(), the one home of that rule. Checked here too so that a bad one is
+ * a usage error, not a runtime failure. */
 static bool valid_label(const char *s, size_t max)
 {
 	size_t len = strlen(s);
-	if (len < 1 || len > max || !json_is_text(s, len))
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c < 0x20 || c == 0x7f || (c == 0xc2 && (unsigned char)s[i + 1] < 0xa0))
-			return false;
-	}
-	return true;
+	return len >= 1 && len <= max && wire_name_valid(s, len);
 }
 
 /* Returns -1 to go on, or the exit code (0 after --help or --version). */

@@ -20,7 +20,7 @@ size_t text_width(const char *s, size_t len)
 	const unsigned char *u = (const unsigned char *)s;
 	size_t w = 0;
 	for (size_t i = 0; i < len;) {
-		size_t n = json_utf8_seq(u + i, len - i);
+		size_t n = wire_utf8_seq(u + i, len - i);
 		int cw = n ? wcwidth((wchar_t)json_utf8_decode(u + i, n)) : -1;
 		w += cw < 0 ? 1 : (size_t)cw;
 		i += n ? n : 1;

@@ -12,6 +12,7 @@
  */
 #include "json.h"
 #include "testlib.h"
+#include "wire.h"
 
 #include <sodium.h>
 #include <stdlib.h>
@@ -219,9 +220,9 @@ static void test_is_text(void)
 	CHECK(!json_is_text("\xff\xfe", 2));
 
 	unsigned char s[4] = { 0xe2, 0x82, 0xac, 0 };
-	CHECK(json_utf8_seq(s, 3) == 3);
-	CHECK(json_utf8_seq(s, 2) == 0);             /* never reads past len */
-	CHECK(json_utf8_seq((const unsigned char *)"A", 1) == 1);
+	CHECK(wire_utf8_seq(s, 3) == 3);
+	CHECK(wire_utf8_seq(s, 2) == 0);             /* never reads past len */
+	CHECK(wire_utf8_seq((const unsigned char *)"A", 1) == 1);
 }
 
 /* ---- json_term ------------------------------------------------------------------------- */
@@ -392,7 +393,7 @@ static void check_term_hostile(const unsigned char *in, size_t len)
 				ok = ml && (p[i] == '\n' || p[i] == '\t');
 			else if (p[i] >= 0x80)
 				ok = !ascii;
-			size_t n = json_utf8_seq(p + i, b.len - i);
+			size_t n = wire_utf8_seq(p + i, b.len - i);
 			if (n == 0)
 				break;                     /* json_is_text() has failed already */
 			ok = ok && !oracle_hidden(json_utf8_decode(p + i, n));
