@@ -36,6 +36,7 @@
 #include <zmq.h>
 
 #include "keyfile.h"
+#include "monoclock.h"
 #include "keys.h"
 #include "mesh.h"
 #include "group.h"
@@ -160,13 +161,6 @@ struct meshnode {
 };
 
 /* ---------- small helpers ---------- */
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static const char *level_name(int level)
 {
@@ -533,7 +527,7 @@ static void on_mesh_event(void *arg, const struct mesh_event *me)
 
 struct meshnode_event *meshnode_next_event(struct meshnode *n, int timeout_ms)
 {
-	uint64_t deadline = timeout_ms >= 0 ? mono_ms() + (uint64_t)timeout_ms : 0;
+	uint64_t deadline = timeout_ms >= 0 ? monoclock_ms() + (uint64_t)timeout_ms : 0;
 	pthread_mutex_lock(&n->lock);
 	for (;;) {
 		if (n->ev_head) {
@@ -555,7 +549,7 @@ struct meshnode_event *meshnode_next_event(struct meshnode *n, int timeout_ms)
 			pthread_cond_wait(&n->cond, &n->lock);
 			continue;
 		}
-		uint64_t now = mono_ms();
+		uint64_t now = monoclock_ms();
 		if (now >= deadline)
 			break;
 		struct timespec ts;
@@ -819,7 +813,7 @@ static void handle_wake(struct meshnode *n)
 	if (room)
 		pthread_cond_broadcast(&n->cond);
 	pthread_mutex_unlock(&n->lock);
-	uint64_t now = mono_ms();
+	uint64_t now = monoclock_ms();
 	bool any_sync = false;
 	for (struct cmd *next; c; c = next) {
 		next = c->next;
@@ -855,7 +849,7 @@ static void *loop_main(void *arg)
 	size_t cap = 0;
 	uint64_t next_tick = 0;
 	while (!n->quit) {
-		uint64_t now = mono_ms();
+		uint64_t now = monoclock_ms();
 		if (now >= next_tick)
 			next_tick = mesh_on_tick(n->mesh, now);
 		size_t want = mesh_pollitems_count(n->mesh) + 1;
@@ -872,7 +866,7 @@ static void *loop_main(void *arg)
 		}
 		size_t k = mesh_pollitems(n->mesh, items, cap - 1);
 		items[k] = (zmq_pollitem_t){ .fd = n->wake[0], .events = ZMQ_POLLIN };
-		now = mono_ms();
+		now = monoclock_ms();
 		long timeout = next_tick > now ? (long)(next_tick - now) : 0;
 		int rc = zmq_poll(items, (int)(k + 1), timeout);
 		if (rc < 0 && errno != EINTR) {
@@ -886,7 +880,7 @@ static void *loop_main(void *arg)
 			break;
 		}
 		if (rc > 0) {
-			now = mono_ms();
+			now = monoclock_ms();
 			mesh_on_ready(n->mesh, items, k, now);
 			if (items[k].revents & ZMQ_POLLIN)
 				handle_wake(n);
@@ -894,7 +888,7 @@ static void *loop_main(void *arg)
 		flush_events(n);
 	}
 	free(items);
-	mesh_say_bye(n->mesh, mono_ms());
+	mesh_say_bye(n->mesh, monoclock_ms());
 	mesh_destroy(&n->mesh);
 	flush_events(n);
 	pthread_mutex_lock(&n->lock);
@@ -943,7 +937,7 @@ enum mesh_err meshnode_start(struct meshnode *n, char *err, size_t errcap)
 		.zmq_ctx = n->zctx, .log_level = n->cfg.log_level, .log = node_log, .log_arg = n,
 		.event = on_mesh_event, .event_arg = n,
 	};
-	n->mesh = mesh_new(&mc, mono_ms(), err, errcap);
+	n->mesh = mesh_new(&mc, monoclock_ms(), err, errcap);
 	if (!n->mesh) {
 		zmq_ctx_term(n->zctx);
 		n->zctx = NULL;

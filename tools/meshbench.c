@@ -43,6 +43,7 @@
 
 #include "meshbench_limits.h"
 #include "meshnode_testhooks.h"
+#include "monoclock.h"
 
 #define MAX_RUNS 15
 #define MAX_FIGS 96
@@ -79,13 +80,6 @@ static int nfigs;
 static struct cmp cmps[MAX_FIGS];
 static int ncmps;
 static int failures;
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -234,9 +228,9 @@ static struct meshnode *start_node(const char *name)
 static int wait_events(struct meshnode *n, enum meshnode_event_type t, const char *group,
                        int want, double timeout)
 {
-	double end = now_s() + timeout;
+	double end = monoclock_s() + timeout;
 	int got = 0;
-	while (got < want && now_s() < end) {
+	while (got < want && monoclock_s() < end) {
 		struct meshnode_event *ev = meshnode_next_event(n, 100);
 		if (!ev)
 			continue;
@@ -294,7 +288,7 @@ static double whisper_run(struct meshnode *a, struct meshnode *b, size_t size, l
 	if (!payload)
 		return -1;
 	fill_payload(payload, size, 0);
-	double t0 = now_s();
+	double t0 = monoclock_s();
 	while (got < count) {
 		while (sent < count && sent - got < window) {
 			if (size >= 8)
@@ -317,7 +311,7 @@ static double whisper_run(struct meshnode *a, struct meshnode *b, size_t size, l
 		}
 		meshnode_event_destroy(&ev);
 	}
-	double secs = now_s() - t0;
+	double secs = monoclock_s() - t0;
 	struct meshnode_event *ev;
 	while ((ev = meshnode_next_event(a, 0))) {
 		if (ev->type == MESHNODE_EV_DROPPED)
@@ -341,7 +335,7 @@ static int rtt_run(struct meshnode *a, struct meshnode *b, size_t size, long cou
 	if (!payload)
 		return -1;
 	for (long i = -100; i < count; i++) {
-		double t0 = now_s();
+		double t0 = monoclock_s();
 		struct meshnode *from = a, *to = b;
 		for (int leg = 0; leg < 2; leg++) {
 			if (meshnode_whisper(from, meshnode_id(to), payload, size, NULL) != MESH_OK) {
@@ -366,7 +360,7 @@ static int rtt_run(struct meshnode *a, struct meshnode *b, size_t size, long cou
 			to = a;
 		}
 		if (i >= 0)
-			lat_us[i] = (now_s() - t0) * 1e6;
+			lat_us[i] = (monoclock_s() - t0) * 1e6;
 	}
 	free(payload);
 	qsort(lat_us, (size_t)count, sizeof lat_us[0], cmp_double);
@@ -469,13 +463,13 @@ static int shout_run(struct fan *fn, size_t size, long count, long window, doubl
 	fill_payload(payload, size, 0);
 	for (int i = 0; i < fn->members; i++)
 		pfd[i] = (struct pollfd){ .fd = meshnode_event_fd(fn->member[i]), .events = POLLIN };
-	double t0 = now_s(), last_progress = t0;
+	double t0 = monoclock_s(), last_progress = t0;
 	while (done < count) {
 		while (sent < count && sent - done < window) {
 			uint64_t seq = (uint64_t)sent;
 			if (size >= 8)
 				memcpy(payload, &seq, 8);
-			t_sent[sent] = now_s();
+			t_sent[sent] = monoclock_s();
 			if (meshnode_shout(fn->sender, "fan", payload, size, NULL) != MESH_OK)
 				goto out;
 			sent++;
@@ -491,7 +485,7 @@ static int shout_run(struct fan *fn, size_t size, long count, long window, doubl
 					if (seq >= (uint64_t)sent || !payload_ok(ev->data, ev->len, size, seq)) {
 						bad++;
 					} else if (++have[seq] == fn->members) {
-						lat_us[nlat++] = (now_s() - t_sent[seq]) * 1e6;
+						lat_us[nlat++] = (monoclock_s() - t_sent[seq]) * 1e6;
 						done++;
 					}
 					any = true;
@@ -500,8 +494,8 @@ static int shout_run(struct fan *fn, size_t size, long count, long window, doubl
 			}
 		}
 		if (any) {
-			last_progress = now_s();
-		} else if (now_s() - last_progress > 5) {
+			last_progress = monoclock_s();
+		} else if (monoclock_s() - last_progress > 5) {
 			fprintf(stderr, "meshbench: shout stalled at %ld of %ld delivered to all\n", done,
 			        count);
 			goto out;
@@ -509,7 +503,7 @@ static int shout_run(struct fan *fn, size_t size, long count, long window, doubl
 			(void)poll(pfd, (nfds_t)fn->members, 100);
 		}
 	}
-	*msgs_s = (double)count / (now_s() - t0);
+	*msgs_s = (double)count / (monoclock_s() - t0);
 	qsort(lat_us, (size_t)nlat, sizeof lat_us[0], cmp_double);
 	struct meshnode_event *ev;
 	while ((ev = meshnode_next_event(fn->sender, 0))) {
@@ -610,7 +604,7 @@ static void bench_handshake(int runs, bool quick)
 	struct fig *f = fig_get("handshakes_per_s", "Noise XX handshakes", "hs/s");
 	long rounds = quick ? 10 : 150;
 	for (int r = 0; ok && r < runs; r++) {
-		double t0 = now_s();
+		double t0 = monoclock_s();
 		for (long k = 0; ok && k < rounds; k++) {
 			for (int i = 0; ok && i < HS_PEERS; i++)
 				ok = meshnode_test_relink(hub, meshnode_id(peer[i])) == MESH_OK;
@@ -622,7 +616,7 @@ static void bench_handshake(int runs, bool quick)
 				drain_events(peer[i]);
 		}
 		if (ok)
-			fig_add(f, (double)(rounds * HS_PEERS) / (now_s() - t0));
+			fig_add(f, (double)(rounds * HS_PEERS) / (monoclock_s() - t0));
 	}
 	if (!ok)
 		failures++;
@@ -1127,7 +1121,7 @@ int main(int argc, char **argv)
 	       ZMQ_VERSION_PATCH, sodium_version_string(), runs, runs > 1 ? "s" : "",
 	       quick ? " (quick: short counts, figures are not comparable)" : "");
 	fflush(stdout);
-	double t0 = now_s();
+	double t0 = monoclock_s();
 	/* in the order of part_names */
 	static void (*const part_fn[NPARTS])(int, bool) = {
 		bench_limits, bench_whisper, bench_shout, bench_handshake, bench_converge,
@@ -1136,14 +1130,14 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < NPARTS; i++) {
 		if (!want[i])
 			continue;
-		double ts = now_s();
+		double ts = monoclock_s();
 		fprintf(stderr, "meshbench: %s...\n", part_names[i]);
 		part_fn[i](runs, quick);
-		fprintf(stderr, "meshbench: %s done in %.1f s\n", part_names[i], now_s() - ts);
+		fprintf(stderr, "meshbench: %s done in %.1f s\n", part_names[i], monoclock_s() - ts);
 	}
 	add_comparisons();
 	print_table(stdout, runs);
-	double wall = now_s() - t0;
+	double wall = monoclock_s() - t0;
 	printf("\n%d failure%s; %.1f s\n", failures, failures == 1 ? "" : "s", wall);
 	int rc = failures ? 1 : 0;
 	if (json && write_json(json, runs, quick, wall) != 0)

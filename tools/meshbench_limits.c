@@ -27,6 +27,8 @@
 #include <sodium.h>
 #include <zmq.h>
 
+#include "monoclock.h"
+
 /* the product's MESH_ZMQ_HWM (mesh/mesh.h); tools/ may not include mesh/ for this one number */
 #define LIMITS_HWM 256
 /* any blocking zmq call gives up after this, so a lost message fails the run */
@@ -36,13 +38,6 @@
 #define LIMITS_BATCH_S 1e-3
 
 static volatile uint8_t sink;
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int sodium_ready(void)
 {
@@ -157,7 +152,7 @@ static void *tput_send(void *arg)
 		return NULL;
 	}
 	memset(buf, 0xa5, s->size);
-	s->t = now_s();
+	s->t = monoclock_s();
 	for (s->done = 0; s->done < s->count; s->done++) {
 		if (send_buf(s->sock, buf, s->size, 0) != 0) {
 			fprintf(stderr, "limits: send %ld of %ld failed: %s\n", s->done + 1, s->count,
@@ -181,7 +176,7 @@ static void *tput_recv(void *arg)
 	for (r->done = 0; r->done < r->count; r->done++)
 		if (recv_routed(r->sock, &id, &body, r->size, r->done + 1) != 0)
 			goto done;
-	r->t = now_s();
+	r->t = monoclock_s();
 	r->rc = 0;
 done:
 	zmq_msg_close(&id);
@@ -331,13 +326,13 @@ int limits_zmq_rtt(size_t size, long count, double *p50_us, double *p99_us)
 	}
 	have_echo = 1;
 	for (long i = -LIMITS_RTT_WARMUP; i < count; i++) {
-		double t0 = now_s();
+		double t0 = monoclock_s();
 		if (send_buf(dealer, buf, size, 0) != 0 || recv_frame(dealer, &reply) != 0) {
 			fprintf(stderr, "limits: round trip %ld failed: %s\n", i + LIMITS_RTT_WARMUP + 1,
 			        zmq_strerror(zmq_errno()));
 			goto done;
 		}
-		double t1 = now_s();
+		double t1 = monoclock_s();
 		if (zmq_msg_more(&reply) || zmq_msg_size(&reply) != size) {
 			fprintf(stderr, "limits: round trip %ld: reply of %zu bytes, expected %zu\n",
 			        i + LIMITS_RTT_WARMUP + 1, zmq_msg_size(&reply), size);
@@ -382,14 +377,14 @@ done:
 static double time_loop(int (*op)(void *), void *arg, double seconds)
 {
 	long n = 0, batch = 1;
-	double t0 = now_s(), t = t0, prev;
+	double t0 = monoclock_s(), t = t0, prev;
 	do {
 		for (long i = 0; i < batch; i++)
 			if (op(arg) != 0)
 				return -1;
 		n += batch;
 		prev = t;
-		t = now_s();
+		t = monoclock_s();
 		if (t - prev < LIMITS_BATCH_S && batch < LONG_MAX / 4)
 			batch *= 2;
 	} while (t - t0 < seconds);

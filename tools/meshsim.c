@@ -42,6 +42,7 @@
 
 #include "keyfile.h"
 #include "keys.h"
+#include "monoclock.h"
 
 #ifndef MESHNODE_VERSION
 #define MESHNODE_VERSION "unknown"
@@ -191,9 +192,7 @@ static void on_signal(int sig)
 
 int64_t meshsim_now_us(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	return monoclock_us();
 }
 
 const struct meshsim_env *meshsim_env(const struct meshsim *s)

@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "monoclock.h"
+
 #define BRIDGE_A "msbr0"
 #define BRIDGE_B "msbr1"
 #define LINK_WAIT_MS 10000
@@ -270,18 +272,11 @@ static void sleep_ms(long ms)
 		;
 }
 
-static long mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /* Waits until every veth end in a host namespace is UP and every bridge port forwards.
  * Polling link state is setup, not synchronisation of anything under test. */
 static int wait_links(struct meshsim_net *net, char *err, size_t errcap)
 {
-	long deadline = mono_ms() + LINK_WAIT_MS;
+	long deadline = (long)monoclock_ms() + LINK_WAIT_MS;
 	size_t cap = (size_t)net->hosts * 512 + 4096;
 	char *out = malloc(cap);
 	char pending[256];
@@ -323,7 +318,7 @@ static int wait_links(struct meshsim_net *net, char *err, size_t errcap)
 			rc = 0;
 			goto done;
 		}
-		if (mono_ms() > deadline) {
+		if ((long)monoclock_ms() > deadline) {
 			snprintf(err, errcap, "links not ready within %d s: %s", LINK_WAIT_MS / 1000,
 			         pending);
 			goto done;

@@ -19,6 +19,7 @@
 #include <sodium.h>
 
 #include "meshsim_report.h"
+#include "monoclock.h"
 #include "simnet.h"
 
 #ifndef MESHNODE_VERSION
@@ -28,13 +29,6 @@
 #define EXIT_OK 0
 #define EXIT_FAIL 1
 #define SAMPLE_MS 50            /* the sessions curve's resolution, as meshsim.c's */
-
-static double wall_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -107,13 +101,13 @@ int meshsim_sim_run(const struct meshsim_opts *o, const char *scenario, uint32_t
 		fprintf(stderr, "meshsim: %s, %d nodes (simulated, virtual time), seed %llu, timers "
 		        "%u/%u/%u/%u ms\n", scenario, o->n, (unsigned long long)o->seed, beacon_ms,
 		        heartbeat_ms, evasive_ms, expired_ms);
-	double t0 = wall_s();
+	double t0 = monoclock_s();
 	if (simnet_run(&c, &r) != 0) {
 		fprintf(stderr, "meshsim: out of memory in the simulation\n");
 		simnet_report_free(&r);
 		return EXIT_FAIL;
 	}
-	double wall = wall_s() - t0;
+	double wall = monoclock_s() - t0;
 
 	memset(&res, 0, sizeof res);
 	res.version = MESHNODE_VERSION;

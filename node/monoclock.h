@@ -1,0 +1,17 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
+/*
+ * monoclock: the monotonic clock, read in one place. The engine (mesh/) never reads a clock:
+ * its callers pass it the time, which comes from here in the node and the tools (a simulation
+ * passes virtual time instead). CLOCK_MONOTONIC, so a wall-clock step never stretches or
+ * shortens a timer.
+ */
+#ifndef MESHNODE_MONOCLOCK_H
+#define MESHNODE_MONOCLOCK_H
+
+#include <stdint.h>
+
+uint64_t monoclock_ms(void);
+int64_t monoclock_us(void);
+double monoclock_s(void);
+
+#endif
