@@ -27,6 +27,7 @@
 #include "link.h"
 #include "mcast.h"
 #include "mesh_err.h"
+#include "mesh_stats.h"
 #include "peer.h"
 #include "wire.h"
 
@@ -64,26 +65,6 @@ struct mesh_event {
 	const char *reason;           /* static text */
 };
 
-/*
- * The engine's counters, listed once. MESH_STATS_PUBLIC are those struct meshnode_stats
- * (node/meshnode.h) carries, in its order: node/ copies them with this list, so a counter
- * added here and not there does not build. MESH_STATS_ENGINE are the engine's own: beacons
- * sent (tx), of those sent early to answer a new peer (answered), and beacons whose signature
- * was checked and good (verified, then maybe stale).
- */
-#define MESH_STATS_PUBLIC(X) \
-	X(beacons_rx) X(beacons_bad) X(beacons_stale) X(beacons_foreign) \
-	X(frames_bad) X(frames_unknown_sid) X(frames_auth_failed) X(frames_replayed) \
-	X(hellos_limited) X(handshakes_failed) X(handshakes_done) X(sessions_rejected) \
-	X(msgs_bad) X(msgs_unknown_type) X(msgs_dup) X(fragments_dropped)
-#define MESH_STATS_ENGINE(X) X(beacons_tx) X(beacons_answered) X(beacons_verified)
-
-#define MESH_STATS_FIELD(name) uint64_t name;
-struct mesh_stats {
-	MESH_STATS_PUBLIC(MESH_STATS_FIELD)
-	MESH_STATS_ENGINE(MESH_STATS_FIELD)
-};
-#undef MESH_STATS_FIELD
 
 struct mesh_config {
 	const struct keys_identity *id;     /* borrowed: must outlive the mesh */

@@ -8,6 +8,7 @@
 #define _XOPEN_SOURCE 700
 
 #include "app.h"
+#include "mesh_stats.h"
 
 /* ---- Command line parsing ---------------------------------------------------------------- */
 
@@ -676,12 +677,8 @@ static void cmd_whoami(struct app *a, struct slice args)
 }
 
 /* Every counter of struct meshnode_stats, in order: one list so JSON and text stay complete. */
-#define STATS_FIELDS(X) \
-	X(beacons_rx) X(beacons_bad) X(beacons_stale) X(beacons_foreign) \
-	X(frames_bad) X(frames_unknown_sid) X(frames_auth_failed) X(frames_replayed) \
-	X(hellos_limited) X(handshakes_failed) X(handshakes_done) X(sessions_rejected) \
-	X(msgs_bad) X(msgs_unknown_type) X(msgs_dup) X(fragments_dropped) \
-	X(sessions_live)
+/* struct meshnode_stats, in its order: the engine's one list and the live sessions */
+#define STATS_FIELDS(X) MESH_STATS_PUBLIC(X) X(sessions_live)
 
 static void cmd_stats(struct app *a, struct slice args)
 {

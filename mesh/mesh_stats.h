@@ -1,0 +1,29 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
+/* mesh_stats: the engine's counters (struct mesh_stats), one list for every use of them. */
+#ifndef MESH_MESH_STATS_H
+#define MESH_MESH_STATS_H
+
+#include <stdint.h>
+
+/*
+ * The engine's counters, listed once. MESH_STATS_PUBLIC are those struct meshnode_stats
+ * (node/meshnode.h) carries, in its order: node/ copies them with this list, so a counter
+ * added here and not there does not build, and the meshnode program prints them with it. MESH_STATS_ENGINE are the engine's own: beacons
+ * sent (tx), of those sent early to answer a new peer (answered), and beacons whose signature
+ * was checked and good (verified, then maybe stale).
+ */
+#define MESH_STATS_PUBLIC(X) \
+	X(beacons_rx) X(beacons_bad) X(beacons_stale) X(beacons_foreign) \
+	X(frames_bad) X(frames_unknown_sid) X(frames_auth_failed) X(frames_replayed) \
+	X(hellos_limited) X(handshakes_failed) X(handshakes_done) X(sessions_rejected) \
+	X(msgs_bad) X(msgs_unknown_type) X(msgs_dup) X(fragments_dropped)
+#define MESH_STATS_ENGINE(X) X(beacons_tx) X(beacons_answered) X(beacons_verified)
+
+#define MESH_STATS_FIELD(name) uint64_t name;
+struct mesh_stats {
+	MESH_STATS_PUBLIC(MESH_STATS_FIELD)
+	MESH_STATS_ENGINE(MESH_STATS_FIELD)
+};
+#undef MESH_STATS_FIELD
+
+#endif
