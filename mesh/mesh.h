@@ -11,7 +11,7 @@
  * callback, synchronously.
  *
  * A mesh and everything it owns belong to one thread, the node's loop. The one exception is
- * outmsg_new() (peer.h), which touches no mesh: callers build a message on their own thread
+ * outmsg_new() (outmsg.h), which touches no mesh: callers build a message on their own thread
  * and hand it over with mesh_shout_msg() or mesh_whisper_msg() on the loop's.
  */
 #ifndef MESH_MESH_MESH_H

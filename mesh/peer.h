@@ -5,7 +5,7 @@
  * stops duplicates across sessions, and its bounded send queue (docs/protocol.md 4 to 6).
  *
  * Outgoing payloads are shared between peers (one SHOUT fans out to many queues) through a
- * reference-counted struct outmsg, so a 1 MiB shout to 50 members is stored once.
+ * reference-counted struct outmsg (outmsg.h), so a 1 MiB shout to 50 members is stored once.
  */
 #ifndef MESH_MESH_PEER_H
 #define MESH_MESH_PEER_H
@@ -18,29 +18,10 @@
 
 #include "group.h"
 #include "mesh_err.h"
+#include "outmsg.h"
 #include "wire.h"
 
 #define PEER_MAX 4096             /* peers tracked at once (beacon floods stop here) */
-
-/* JOIN and LEAVE travel in the same queue so that a peer sees them in order with shouts. */
-enum outmsg_kind { OUTMSG_SHOUT = 1, OUTMSG_WHISPER = 2, OUTMSG_JOIN = 3, OUTMSG_LEAVE = 4 };
-
-struct outmsg {
-	unsigned refs;
-	enum outmsg_kind kind;
-	uint64_t msg_id;
-	char group[WIRE_MAX_GROUP + 1];
-	size_t glen;
-	uint8_t *data;            /* points just past the struct: one allocation */
-	size_t len;
-	uint8_t *enc;             /* a one-frame shout's encoded plaintext, made on first send */
-	size_t enc_len;
-};
-
-struct outmsg *outmsg_new(enum outmsg_kind kind, uint64_t msg_id, const char *group,
-                          const void *data, size_t len);
-struct outmsg *outmsg_ref(struct outmsg *m);
-void outmsg_unref(struct outmsg **mp);
 
 struct peer_qent {
 	struct peer_qent *next;
