@@ -11,8 +11,12 @@
  *   application by a DROPPED event: nothing is discarded silently;
  * - a DATA counter is never spent on a frame that was not sent: a frame that meets a full
  *   socket is kept (session->stall) and goes out before anything else on that session.
+ *
+ * The engine is one struct mesh (mesh_impl.h) and one file per concern. This one holds setup,
+ * logging and events, session transitions, the handshake, input from the link, the
+ * application's requests and queries, and the timers; send.c sends and queues.
  */
-#include "mesh.h"
+#include "mesh_impl.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,83 +27,20 @@
 
 #include <sodium.h>
 
-#include "discovery.h"
-#include "group.h"
-#include "heard.h"
-#include "link.h"
-#include "ratelimit.h"
 #include "reasm.h"
-#include "session.h"
-#include "wire.h"
 
 #define PROLOGUE_TAG "meshnode/1 "
 #define PROTO_XX "Noise_XX_25519_ChaChaPoly_BLAKE2b"
 #define PROTO_XXPSK3 "Noise_XXpsk3_25519_ChaChaPoly_BLAKE2b"
-#define TICK_MS 20
-#define STALL_RETRY_MS 5
-#define SWEEP_MAX_MS 100       /* session and peer timers: at least this often, see mesh_new */
 #define ANSWER_GAP_MS 100      /* answer beacons: at most one per this, after any beacon */
-#define EVENT_DROP_REASON_FULL "send queue full"
 
-/* Log lines about bad input are limited per kind to one a second. */
-enum logkind { LK_BEACON, LK_FRAME, LK_HS, LK_MSG, LK_RATE, LK_COUNT };
-
-struct mesh {
-	struct mesh_config cfg;
-	char name[WIRE_MAX_NAME + 1];
-	const struct keys_identity *id;
-	uint64_t incarnation;
-	uint64_t last_msg_id;
-
-	const struct link_ops *lops;   /* the transport (link.h) */
-	void *link;
-	struct in_addr ip;
-	uint16_t port;
-	struct discovery *disc;
-
-	uint8_t *psk;                  /* sodium_malloc'd, NULL for an open mesh */
-	uint8_t prologue[128];
-	size_t prologue_len;
-
-	struct session_table sessions;
-	struct session_keymem keymem;  /* every session's secrets; outlives the table */
-	struct peer_table peers;
-	struct heard_table heard;      /* IDs of unchecked beacons: not peers (heard.h) */
-	struct group_set groups;
-	size_t hs_in, hs_out;          /* handshakes in progress, answered and initiated */
-	uint64_t now_ms;               /* time of the input being handled (for callbacks) */
-
-	uint64_t next_beacon_ms;
-	unsigned burst;
-	uint64_t next_sweep_ms, sweep_ms;
-	uint64_t last_beacon_ms;       /* when we last sent one; 0: never */
-	bool answer_due;               /* a new lower peer may have missed our beacons */
-	bool any_stalled;
-
-	struct ratelimit hello_rate;   /* HELLOs per source address */
-	uint64_t log_last[LK_COUNT];
-	unsigned log_suppressed[LK_COUNT];
-
-	struct mesh_stats stats;
-
-	/* Scratch: frames are up to 64 KiB, too large for the stack. */
-	uint8_t fbuf[WIRE_MAX_FRAME];
-	uint8_t pbuf[WIRE_MAX_NOISE];
-	uint8_t hbuf[WIRE_MAX_NOISE];
-	uint8_t mbuf[WIRE_MAX_NOISE];
-};
-
-_Static_assert(LINK_MAX_RID <= SESSION_MAX_RID, "a session keeps the route it answers on");
-
-static void close_session(struct mesh *m, struct session *s, const char *reason, uint64_t now);
-static void pump(struct mesh *m, struct peer *p, uint64_t now);
 static void on_link_frame(void *arg, const struct link_route *from, const char *addr,
                           const uint8_t *frame, size_t len);
 static void on_link_malformed(void *arg);
 
 /* ---------- logging ---------- */
 
-static void logline(struct mesh *m, int level, const char *fmt, ...)
+static void mesh_logline(struct mesh *m, int level, const char *fmt, ...)
 {
 	char line[512];
 	va_list ap;
@@ -112,7 +53,7 @@ static void logline(struct mesh *m, int level, const char *fmt, ...)
 }
 
 /* For input from the network: a flood must not become a log flood. */
-static void droplog(struct mesh *m, enum logkind k, uint64_t now, const char *fmt, ...)
+static void mesh_droplog(struct mesh *m, enum logkind k, uint64_t now, const char *fmt, ...)
 {
 	char line[400];
 	va_list ap;
@@ -124,15 +65,15 @@ static void droplog(struct mesh *m, enum logkind k, uint64_t now, const char *fm
 	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
 	if (m->log_suppressed[k])
-		logline(m, 1, "%s (and %u similar since the last report)", line,
-		        m->log_suppressed[k]);
+		mesh_logline(m, 1, "%s (and %u similar since the last report)", line,
+		             m->log_suppressed[k]);
 	else
-		logline(m, 1, "%s", line);
+		mesh_logline(m, 1, "%s", line);
 	m->log_last[k] = now;
 	m->log_suppressed[k] = 0;
 }
 
-static const char *fpr(const uint8_t id[WIRE_IDLEN], char buf[KEYS_FPR_LEN])
+static const char *mesh_fpr(const uint8_t id[WIRE_IDLEN], char buf[KEYS_FPR_LEN])
 {
 	keys_fingerprint(id, buf);
 	return buf;
@@ -140,9 +81,9 @@ static const char *fpr(const uint8_t id[WIRE_IDLEN], char buf[KEYS_FPR_LEN])
 
 /* ---------- events ---------- */
 
-static void emit(struct mesh *m, enum mesh_event_type type, const struct peer *p,
-                 const char *group, uint64_t msg_id, uint8_t *data, size_t len,
-                 const char *reason)
+void mesh_emit(struct mesh *m, enum mesh_event_type type, const struct peer *p,
+               const char *group, uint64_t msg_id, uint8_t *data, size_t len,
+               const char *reason)
 {
 	struct mesh_event ev = {
 		.type = type, .peer = p, .group = group, .msg_id = msg_id,
@@ -156,112 +97,7 @@ static void emit(struct mesh *m, enum mesh_event_type type, const struct peer *p
 	}
 }
 
-/* Reports and removes every message queued for p. */
-static void drop_queue(struct mesh *m, struct peer *p, const char *reason)
-{
-	while (p->qhead) {
-		struct outmsg *om = p->qhead->m;
-		/* A shout parked during a handshake was never known to be for this peer. */
-		bool report = !p->qhead->if_member || group_set_has(&p->groups, om->group, om->glen);
-		if (report && (om->kind == OUTMSG_SHOUT || om->kind == OUTMSG_WHISPER))
-			emit(m, MESH_EV_DROPPED, p, om->kind == OUTMSG_SHOUT ? om->group : NULL,
-			     om->msg_id, NULL, 0, reason);
-		peer_dequeue(p);
-	}
-}
-
 /* ---------- sending ---------- */
-
-/* Where s's frames go: the connection we dialled for it, or the one its HELLO came on. */
-static struct link_route route_of(const struct session *s)
-{
-	if (s->role == NOISE_INITIATOR)
-		return (struct link_route){ .sid = s->sid };
-	return (struct link_route){ .rid = s->rid, .rid_len = s->rid_len };
-}
-
-/* One complete frame on s: MESH_OK, MESH_ELIMIT (socket full), MESH_EIO (peer gone). */
-static enum mesh_err send_frame(struct mesh *m, struct session *s, const uint8_t *frame,
-                                size_t len)
-{
-	struct link_route to = route_of(s);
-	return m->lops->send(m->link, &to, frame, len);
-}
-
-/* The same for the frame in the link's frame_buf() (len bytes), which goes out without a copy;
- * a full socket keeps a copy as the session's stall. */
-static enum mesh_err send_sealed(struct mesh *m, struct session *s, const uint8_t *frame,
-                                 size_t len)
-{
-	struct link_route to = route_of(s);
-	enum mesh_err err = m->lops->send_buf(m->link, &to);
-	if (err == MESH_ELIMIT) {
-		s->stall = malloc(len);
-		if (s->stall) {
-			memcpy(s->stall, frame, len);
-			s->stall_len = len;
-			m->any_stalled = true;
-			err = MESH_OK;
-		} else {
-			err = MESH_ENOMEM;
-		}
-	}
-	return err;
-}
-
-/* Sends a stalled frame if there is one; MESH_OK when the way is clear. */
-static enum mesh_err unstall(struct mesh *m, struct session *s)
-{
-	if (!s->stall)
-		return MESH_OK;
-	enum mesh_err rc = send_frame(m, s, s->stall, s->stall_len);
-	if (rc != MESH_OK)
-		return rc;
-	free(s->stall);
-	s->stall = NULL;
-	return MESH_OK;
-}
-
-/* Seals encoded plaintext straight into the buffer the link sends (no copy of the
- * ciphertext) and sends it. MESH_ELIMIT means nothing was sealed (the session is stalled;
- * try later). A frame that meets a full socket after sealing is kept. */
-static enum mesh_err send_plain(struct mesh *m, struct session *s, const uint8_t *pt,
-                                size_t len, uint64_t now)
-{
-	size_t flen;
-	enum mesh_err rc = unstall(m, s);
-	if (rc != MESH_OK)
-		return rc;
-	size_t want = session_sealed_len(s, len);
-	uint8_t *frame = m->lops->frame_buf(m->link, want ? want : 1);
-	if (!frame)
-		return MESH_ENOMEM;
-	rc = session_seal(s, pt, len, frame, want, &flen);
-	if (rc != MESH_OK)
-		return rc;
-	s->last_tx_ms = now;
-	return send_sealed(m, s, frame, want);
-}
-
-/* Encodes one message and sends it as send_plain() does. */
-static enum mesh_err send_msg(struct mesh *m, struct session *s, const struct wire_msg *msg,
-                              uint64_t now)
-{
-	size_t len;
-	enum mesh_err rc = wire_msg_encode(msg, m->mbuf, sizeof m->mbuf, &len);
-	if (rc != MESH_OK)
-		return rc;
-	rc = send_plain(m, s, m->mbuf, len, now);
-	sodium_memzero(m->mbuf, len);
-	return rc;
-}
-
-static enum mesh_err send_simple(struct mesh *m, struct session *s, uint64_t type,
-                                 uint64_t reason, uint64_t now)
-{
-	struct wire_msg msg = { .type = type, .reason = reason };
-	return send_msg(m, s, &msg, now);
-}
 
 /* ---------- setup ---------- */
 
@@ -339,7 +175,7 @@ struct mesh *mesh_new(const struct mesh_config *cfg, uint64_t now_ms, char *err,
 		m->sweep_ms = TICK_MS;
 	if (m->sweep_ms > SWEEP_MAX_MS)
 		m->sweep_ms = SWEEP_MAX_MS;
-	logline(m, 2, "node %s listening on %s", m->name, m->lops->endpoint(m->link));
+	mesh_logline(m, 2, "node %s listening on %s", m->name, m->lops->endpoint(m->link));
 	return m;
 fail:
 	mesh_destroy(&m);
@@ -380,7 +216,7 @@ uint64_t mesh_incarnation(const struct mesh *m)
 
 /* ---------- peers and sessions ---------- */
 
-static bool id_lower(const uint8_t a[WIRE_IDLEN], const uint8_t b[WIRE_IDLEN])
+static bool mesh_id_lower(const uint8_t a[WIRE_IDLEN], const uint8_t b[WIRE_IDLEN])
 {
 	return memcmp(a, b, WIRE_IDLEN) < 0;
 }
@@ -395,7 +231,7 @@ static void handshake_done(struct mesh *m, const struct session *s)
 }
 
 /* The peer a session belongs to, or NULL while a responder does not know yet. */
-static struct peer *session_peer(struct mesh *m, const struct session *s)
+static struct peer *mesh_session_peer(struct mesh *m, const struct session *s)
 {
 	if (s->authenticated)
 		return peer_table_get(&m->peers, s->peer_id);
@@ -458,8 +294,8 @@ static void initiate(struct mesh *m, struct peer *p, uint64_t now)
 	p->pending_sid = s->sid;
 	m->hs_out++;
 	inet_ntop(AF_INET, p->ip, ipbuf, sizeof ipbuf);
-	logline(m, 3, "handshake -> %s at %s:%u (sid %08x)", fpr(p->id, fp), ipbuf, p->port,
-	        s->sid);
+	mesh_logline(m, 3, "handshake -> %s at %s:%u (sid %08x)", mesh_fpr(p->id, fp), ipbuf, p->port,
+	             s->sid);
 	return;
 fail:
 	session_table_del(&m->sessions, s->sid);
@@ -468,7 +304,7 @@ fail:
 }
 
 /* Starts a handshake with p if the rules of protocol section 4 say we should. */
-static void maybe_connect(struct mesh *m, struct peer *p, uint64_t now)
+static void mesh_maybe_connect(struct mesh *m, struct peer *p, uint64_t now)
 {
 	bool needed = !p->live_sid || p->incarnation != p->beacon_incarnation;
 	if (!p->discovered || p->pending_sid || !needed)
@@ -476,7 +312,7 @@ static void maybe_connect(struct mesh *m, struct peer *p, uint64_t now)
 	if (p->first_unlinked_ms == 0)
 		p->first_unlinked_ms = now;
 	/* the lower ID initiates; the higher steps in only if nothing happened for `fallback` */
-	if (!id_lower(m->id->id, p->id) && now - p->first_unlinked_ms < m->cfg.fallback_ms)
+	if (!mesh_id_lower(m->id->id, p->id) && now - p->first_unlinked_ms < m->cfg.fallback_ms)
 		return;
 	initiate(m, p, now);
 }
@@ -484,7 +320,7 @@ static void maybe_connect(struct mesh *m, struct peer *p, uint64_t now)
 static void emit_groups(struct mesh *m, struct peer *p, enum mesh_event_type t)
 {
 	for (size_t i = 0; i < p->groups.n; i++)
-		emit(m, t, p, p->groups.names[i], 0, NULL, 0, NULL);
+		mesh_emit(m, t, p, p->groups.names[i], 0, NULL, 0, NULL);
 }
 
 /* Queues JOIN/LEAVE for whatever changed in our groups since our hello was sent, ahead of
@@ -504,7 +340,7 @@ static void sync_groups(struct mesh *m, struct session *s, struct peer *p, uint6
 			struct outmsg *om = outmsg_new(pass == 0 ? OUTMSG_JOIN : OUTMSG_LEAVE, 0,
 			                               from->names[i], NULL, 0);
 			if (om && peer_enqueue(p, om, false, now, SIZE_MAX, SIZE_MAX) != MESH_OK)
-				logline(m, 0, "out of memory: group change not sent to %s", p->name);
+				mesh_logline(m, 0, "out of memory: group change not sent to %s", p->name);
 			outmsg_unref(&om);
 		}
 	}
@@ -523,13 +359,13 @@ static void sync_groups(struct mesh *m, struct session *s, struct peer *p, uint6
 }
 
 /* s becomes the live session of its peer (protocol section 4). */
-static void go_live(struct mesh *m, struct session *s, uint64_t now)
+static void mesh_go_live(struct mesh *m, struct session *s, uint64_t now)
 {
 	struct peer *p = peer_table_get_or_add(&m->peers, s->peer_id);
 	char fp[KEYS_FPR_LEN];
 	bool restarted = false;
 	if (!p) {
-		close_session(m, s, NULL, now);
+		mesh_close_session(m, s, NULL, now);
 		return;
 	}
 	if (s->state != SESSION_LIVE)
@@ -541,7 +377,7 @@ static void go_live(struct mesh *m, struct session *s, uint64_t now)
 		struct session *mine = session_table_get(&m->sessions, p->pending_sid);
 		p->pending_sid = 0;
 		if (mine)
-			close_session(m, mine, NULL, now);
+			mesh_close_session(m, mine, NULL, now);
 	}
 	if (p->pending_sid == s->sid)
 		p->pending_sid = 0;
@@ -553,12 +389,12 @@ static void go_live(struct mesh *m, struct session *s, uint64_t now)
 		bool lost = p->present && old && old->evasive;
 		if (restarted || lost) {
 			emit_groups(m, p, MESH_EV_LEAVE);
-			emit(m, MESH_EV_EXIT, p, NULL, 0, NULL, 0, restarted ? "restarted" : "link lost");
+			mesh_emit(m, MESH_EV_EXIT, p, NULL, 0, NULL, 0, restarted ? "restarted" : "link lost");
 			p->present = false;
 		}
 		p->live_sid = 0;
 		if (old)
-			close_session(m, old, NULL, now);
+			mesh_close_session(m, old, NULL, now);
 	}
 	p->live_sid = s->sid;
 	p->first_unlinked_ms = 0;
@@ -583,16 +419,16 @@ static void go_live(struct mesh *m, struct session *s, uint64_t now)
 	p->incarnation = s->peer_incarnation;
 	if (!was_present) {
 		p->present = true;
-		logline(m, 2, "peer %s (%s) entered", p->name, fpr(p->id, fp));
-		emit(m, MESH_EV_ENTER, p, NULL, 0, NULL, 0, NULL);
+		mesh_logline(m, 2, "peer %s (%s) entered", p->name, mesh_fpr(p->id, fp));
+		mesh_emit(m, MESH_EV_ENTER, p, NULL, 0, NULL, 0, NULL);
 		emit_groups(m, p, MESH_EV_JOIN);
 	} else {
 		for (size_t i = 0; i < old_groups.n; i++)
 			if (!group_set_has(&p->groups, old_groups.names[i], strlen(old_groups.names[i])))
-				emit(m, MESH_EV_LEAVE, p, old_groups.names[i], 0, NULL, 0, NULL);
+				mesh_emit(m, MESH_EV_LEAVE, p, old_groups.names[i], 0, NULL, 0, NULL);
 		for (size_t i = 0; i < p->groups.n; i++)
 			if (!group_set_has(&old_groups, p->groups.names[i], strlen(p->groups.names[i])))
-				emit(m, MESH_EV_JOIN, p, p->groups.names[i], 0, NULL, 0, NULL);
+				mesh_emit(m, MESH_EV_JOIN, p, p->groups.names[i], 0, NULL, 0, NULL);
 	}
 	group_set_clear(&old_groups);
 	/* a message half sent on a previous session starts over: the receiver reassembles per
@@ -600,16 +436,16 @@ static void go_live(struct mesh *m, struct session *s, uint64_t now)
 	if (p->qhead)
 		p->qhead->next_frag = 0;
 	sync_groups(m, s, p, now);
-	pump(m, p, now);
+	send_pump(m, p, now);
 }
 
 /*
  * Removes s. With a reason, and if s was its peer's live session, the peer has left: EXIT
  * (after a LEAVE per group) is reported and its queue is dropped with DROPPED events.
  */
-static void close_session(struct mesh *m, struct session *s, const char *reason, uint64_t now)
+void mesh_close_session(struct mesh *m, struct session *s, const char *reason, uint64_t now)
 {
-	struct peer *p = session_peer(m, s);
+	struct peer *p = mesh_session_peer(m, s);
 	if (s->state != SESSION_LIVE)
 		handshake_done(m, s);
 	session_table_del(&m->sessions, s->sid);
@@ -623,12 +459,12 @@ static void close_session(struct mesh *m, struct session *s, const char *reason,
 			p->first_unlinked_ms = p->discovered ? now : 0;
 			if (reason && p->present) {
 				char fp[KEYS_FPR_LEN];
-				logline(m, 2, "peer %s (%s) left: %s", p->name, fpr(p->id, fp), reason);
+				mesh_logline(m, 2, "peer %s (%s) left: %s", p->name, mesh_fpr(p->id, fp), reason);
 				emit_groups(m, p, MESH_EV_LEAVE);
-				emit(m, MESH_EV_EXIT, p, NULL, 0, NULL, 0, reason);
+				mesh_emit(m, MESH_EV_EXIT, p, NULL, 0, NULL, 0, reason);
 				p->present = false;
 				group_set_clear(&p->groups);
-				drop_queue(m, p, "peer left");
+				send_drop_queue(m, p, "peer left");
 			}
 		}
 	}
@@ -673,7 +509,7 @@ static void on_beacon(struct mesh *m, const struct wire_beacon_body *b, uint64_t
 		p = peer_table_get_or_add(&m->peers, b->node_id);
 	}
 	if (!p) {
-		droplog(m, LK_BEACON, now, "peer table full: beacon ignored");
+		mesh_droplog(m, LK_BEACON, now, "peer table full: beacon ignored");
 		return;
 	}
 	if (p->discovered && b->counter <= p->beacon_counter) {
@@ -696,7 +532,7 @@ static void on_beacon(struct mesh *m, const struct wire_beacon_body *b, uint64_t
 	 */
 	bool fresh = !p->discovered || p->beacon_incarnation != b->incarnation;
 	bool linked = p->live_sid && p->incarnation == b->incarnation;
-	if (fresh && !linked && id_lower(b->node_id, m->id->id))
+	if (fresh && !linked && mesh_id_lower(b->node_id, m->id->id))
 		m->answer_due = true;
 	/* heard (unchecked) since before: the fallback counts from then */
 	if (!p->discovered && p->first_heard_ms && !p->live_sid && !p->first_unlinked_ms)
@@ -708,7 +544,7 @@ static void on_beacon(struct mesh *m, const struct wire_beacon_body *b, uint64_t
 	    p->port != b->port) {
 		char fp[KEYS_FPR_LEN], ipbuf[INET_ADDRSTRLEN];
 		inet_ntop(AF_INET, b->ip, ipbuf, sizeof ipbuf);
-		logline(m, 3, "beacon: %s at %s:%u", fpr(b->node_id, fp), ipbuf, b->port);
+		mesh_logline(m, 3, "beacon: %s at %s:%u", mesh_fpr(b->node_id, fp), ipbuf, b->port);
 	}
 	/* A handshake we started towards the old endpoint (or the old incarnation: a node we
 	 * dialled when its link expired, which was restarting) can only time out; a verified
@@ -721,12 +557,12 @@ static void on_beacon(struct mesh *m, const struct wire_beacon_body *b, uint64_t
 	if (moved && p->pending_sid) {
 		struct session *ps = session_table_get(&m->sessions, p->pending_sid);
 		if (ps && ps->state != SESSION_LIVE) {
-			logline(m, 3, "handshake with %s abandoned: its beacon names a new endpoint",
-			        p->name[0] ? p->name : "a peer");
-			close_session(m, ps, NULL, now);
+			mesh_logline(m, 3, "handshake with %s abandoned: its beacon names a new endpoint",
+			             p->name[0] ? p->name : "a peer");
+			mesh_close_session(m, ps, NULL, now);
 		}
 	}
-	maybe_connect(m, p, now);
+	mesh_maybe_connect(m, p, now);
 }
 
 /*
@@ -769,7 +605,7 @@ static bool beacon_skip(void *arg, const struct wire_beacon_body *b)
 		p->last_beacon_ms = now;
 		return true;
 	}
-	if (!id_lower(b->node_id, m->id->id))
+	if (!mesh_id_lower(b->node_id, m->id->id))
 		return false;                   /* we are to dial it: check it */
 	/* one announcing another address than its source is checked, so that the source rule
 	 * drops and counts it as always */
@@ -823,8 +659,8 @@ static void on_discovery_readable(struct mesh *m, uint64_t now)
 			char src[INET_ADDRSTRLEN];
 			inet_ntop(AF_INET, &from, src, sizeof src);
 			m->stats.beacons_bad++;
-			droplog(m, LK_BEACON, now, "beacon announcing another address than its source "
-			        "(%s) dropped", src);
+			mesh_droplog(m, LK_BEACON, now, "beacon announcing another address than its source "
+			             "(%s) dropped", src);
 			continue;
 		}
 		if (rc == MESH_OK) {
@@ -832,11 +668,11 @@ static void on_discovery_readable(struct mesh *m, uint64_t now)
 		} else if (rc == MESH_ESTATE || rc == MESH_EAUTH) {
 			/* sealed for another mesh, or an open beacon in a closed one */
 			m->stats.beacons_foreign++;
-			droplog(m, LK_BEACON, now, "beacon of another mesh or with a bad signature "
-			        "dropped (%s)", mesh_strerror(rc));
+			mesh_droplog(m, LK_BEACON, now, "beacon of another mesh or with a bad signature "
+			             "dropped (%s)", mesh_strerror(rc));
 		} else {
 			m->stats.beacons_bad++;
-			droplog(m, LK_BEACON, now, "malformed beacon dropped (%s)", mesh_strerror(rc));
+			mesh_droplog(m, LK_BEACON, now, "malformed beacon dropped (%s)", mesh_strerror(rc));
 		}
 	}
 }
@@ -885,7 +721,7 @@ static bool evict_oldest_halfopen(struct mesh *m, uint64_t now)
 	if (!o.s)
 		return false;
 	m->stats.handshakes_failed++;
-	close_session(m, o.s, NULL, now);
+	mesh_close_session(m, o.s, NULL, now);
 	return true;
 }
 
@@ -900,21 +736,21 @@ static void on_hello(struct mesh *m, const struct wire_frame *f, const uint8_t *
 	bool local = strncmp(addr, "127.", 4) == 0;
 	if (!local && !ratelimit_allow(&m->hello_rate, addr, now)) {
 		m->stats.hellos_limited++;
-		droplog(m, LK_RATE, now, "handshake from %s over the rate limit: dropped", addr);
+		mesh_droplog(m, LK_RATE, now, "handshake from %s over the rate limit: dropped", addr);
 		return;
 	}
 	if (!local && halfopen_from(m, addr) >= MESH_MAX_HALFOPEN_PER_ADDR) {
 		m->stats.hellos_limited++;
-		droplog(m, LK_RATE, now, "too many handshakes in progress from %s: HELLO dropped",
-		        addr);
+		mesh_droplog(m, LK_RATE, now, "too many handshakes in progress from %s: HELLO dropped",
+		             addr);
 		return;
 	}
 	if (rid_len == 0 || rid_len > SESSION_MAX_RID)
 		return;
 	if (m->hs_in >= MESH_MAX_HANDSHAKES_IN && !evict_oldest_halfopen(m, now)) {
 		m->stats.hellos_limited++;
-		droplog(m, LK_RATE, now, "%d handshakes in progress: HELLO from %s dropped",
-		        MESH_MAX_HANDSHAKES_IN, addr);
+		mesh_droplog(m, LK_RATE, now, "%d handshakes in progress: HELLO from %s dropped",
+		             MESH_MAX_HANDSHAKES_IN, addr);
 		return;
 	}
 	s = session_new(NOISE_RESPONDER, m->prologue, m->prologue_len, m->id->x_sk, m->id->x_pk,
@@ -923,7 +759,7 @@ static void on_hello(struct mesh *m, const struct wire_frame *f, const uint8_t *
 		return;
 	if (session_table_add(&m->sessions, s) != MESH_OK) {
 		session_destroy(&s);
-		droplog(m, LK_RATE, now, "session table full: HELLO from %s dropped", addr);
+		mesh_droplog(m, LK_RATE, now, "session table full: HELLO from %s dropped", addr);
 		return;
 	}
 	m->hs_in++;
@@ -936,15 +772,15 @@ static void on_hello(struct mesh *m, const struct wire_frame *f, const uint8_t *
 	    session_on_hello(s, f->body, f->body_len, m->hbuf, hlen, m->pbuf, sizeof m->pbuf,
 	                     &nlen) != MESH_OK) {
 		m->stats.handshakes_failed++;
-		droplog(m, LK_HS, now, "handshake message 1 from %s rejected", addr);
-		close_session(m, s, NULL, now);
+		mesh_droplog(m, LK_HS, now, "handshake message 1 from %s rejected", addr);
+		mesh_close_session(m, s, NULL, now);
 		return;
 	}
 	struct wire_frame r = { .type = WIRE_REPLY, .rx_sid = f->tx_sid, .tx_sid = s->sid,
 	                        .body = m->pbuf, .body_len = nlen };
 	if (wire_frame_encode(&r, m->fbuf, sizeof m->fbuf, &flen) != MESH_OK ||
 	    send_frame(m, s, m->fbuf, flen) != MESH_OK)
-		close_session(m, s, NULL, now);
+		mesh_close_session(m, s, NULL, now);
 }
 
 static void on_reply(struct mesh *m, struct session *s, const struct wire_frame *f,
@@ -966,18 +802,18 @@ static void on_reply(struct mesh *m, struct session *s, const struct wire_frame 
 		                      sizeof m->pbuf, &nlen);
 	if (rc != MESH_OK) {
 		m->stats.handshakes_failed++;
-		droplog(m, LK_HS, now, "handshake with %s failed at message 2: %s",
-		        fpr(s->expected_id, fp),
-		        rc == MESH_EAUTH ? "authentication or identity check failed"
-		                         : mesh_strerror(rc));
-		close_session(m, s, NULL, now);
+		mesh_droplog(m, LK_HS, now, "handshake with %s failed at message 2: %s",
+		             mesh_fpr(s->expected_id, fp),
+		             rc == MESH_EAUTH ? "authentication or identity check failed"
+		                              : mesh_strerror(rc));
+		mesh_close_session(m, s, NULL, now);
 		return;
 	}
 	struct wire_frame r = { .type = WIRE_FINISH, .rx_sid = s->remote_sid, .body = m->pbuf,
 	                        .body_len = nlen };
 	if (wire_frame_encode(&r, m->fbuf, sizeof m->fbuf, &flen) != MESH_OK ||
 	    send_frame(m, s, m->fbuf, flen) != MESH_OK) {
-		close_session(m, s, NULL, now);
+		mesh_close_session(m, s, NULL, now);
 		return;
 	}
 	s->last_rx_ms = now;
@@ -990,24 +826,24 @@ static void on_finish(struct mesh *m, struct session *s, const struct wire_frame
 	if (s->state != SESSION_RESP_SENT_REPLY) {
 		/* protocol section 3: a frame not expected in this state is dropped */
 		m->stats.frames_bad++;
-		droplog(m, LK_FRAME, now, "unexpected FINISH on session %08x dropped", s->sid);
+		mesh_droplog(m, LK_FRAME, now, "unexpected FINISH on session %08x dropped", s->sid);
 		return;
 	}
 	enum mesh_err rc = session_on_finish(s, f->body, f->body_len);
 	if (rc != MESH_OK) {
 		m->stats.handshakes_failed++;
-		droplog(m, LK_HS, now, "handshake from %s failed at message 3: %s", s->src_addr,
-		        rc == MESH_EAUTH ? "authentication or identity check failed"
-		                         : mesh_strerror(rc));
-		close_session(m, s, NULL, now);
+		mesh_droplog(m, LK_HS, now, "handshake from %s failed at message 3: %s", s->src_addr,
+		             rc == MESH_EAUTH ? "authentication or identity check failed"
+		                              : mesh_strerror(rc));
+		mesh_close_session(m, s, NULL, now);
 		return;
 	}
 	s->last_rx_ms = now;
 	if (memcmp(s->peer_id, m->id->id, WIRE_IDLEN) == 0) {
 		/* our own identity from another process: two nodes share an identity file */
-		droplog(m, LK_HS, now, "handshake from %s carries our own identity: refused",
-		        s->src_addr);
-		close_session(m, s, NULL, now);
+		mesh_droplog(m, LK_HS, now, "handshake from %s carries our own identity: refused",
+		             s->src_addr);
+		mesh_close_session(m, s, NULL, now);
 		return;
 	}
 	struct peer *p = peer_table_get_or_add(&m->peers, s->peer_id);
@@ -1015,8 +851,8 @@ static void on_finish(struct mesh *m, struct session *s, const struct wire_frame
 		p = peer_table_get_or_add(&m->peers, s->peer_id);
 	if (!p) {
 		m->stats.sessions_rejected++;
-		droplog(m, LK_HS, now, "peer table full: handshake from %s dropped", s->src_addr);
-		close_session(m, s, NULL, now);
+		mesh_droplog(m, LK_HS, now, "peer table full: handshake from %s dropped", s->src_addr);
+		mesh_close_session(m, s, NULL, now);
 		return;
 	}
 	/*
@@ -1028,21 +864,21 @@ static void on_finish(struct mesh *m, struct session *s, const struct wire_frame
 	 */
 	struct session *live = p->live_sid ? session_table_get(&m->sessions, p->live_sid) : NULL;
 	bool lost_crossing = live && live->role == NOISE_INITIATOR &&
-	                     id_lower(m->id->id, s->peer_id) &&
+	                     mesh_id_lower(m->id->id, s->peer_id) &&
 	                     live->peer_incarnation == s->peer_incarnation &&
 	                     now - live->live_ms < m->cfg.handshake_timeout_ms;
-	if ((p->pending_sid && !id_lower(s->peer_id, m->id->id)) || lost_crossing) {
+	if ((p->pending_sid && !mesh_id_lower(s->peer_id, m->id->id)) || lost_crossing) {
 		m->stats.sessions_rejected++;
-		logline(m, 3, "crossing handshakes with %s: ours wins", fpr(s->peer_id, fp));
+		mesh_logline(m, 3, "crossing handshakes with %s: ours wins", mesh_fpr(s->peer_id, fp));
 		(void)send_simple(m, s, WIRE_REJECT, 1, now);
-		close_session(m, s, NULL, now);
+		mesh_close_session(m, s, NULL, now);
 		return;
 	}
 	if (send_simple(m, s, WIRE_ACCEPT, 0, now) != MESH_OK) {
-		close_session(m, s, NULL, now);
+		mesh_close_session(m, s, NULL, now);
 		return;
 	}
-	go_live(m, s, now);
+	mesh_go_live(m, s, now);
 }
 
 /* ---------- application messages ---------- */
@@ -1063,7 +899,7 @@ static void deliver(struct mesh *m, struct peer *p, bool shout, uint64_t id, con
 		memcpy(g, group, glen);
 		g[glen] = '\0';
 	}
-	emit(m, shout ? MESH_EV_SHOUT : MESH_EV_WHISPER, p, shout ? g : NULL, id, data, len, NULL);
+	mesh_emit(m, shout ? MESH_EV_SHOUT : MESH_EV_WHISPER, p, shout ? g : NULL, id, data, len, NULL);
 	return;
 drop:
 	sodium_memzero(data, len);
@@ -1078,8 +914,8 @@ static void on_fragment(struct mesh *m, struct session *s, struct peer *p,
 	enum reasm_status st = reasm_add(&s->rs, msg, gap, now, &out);
 	if (out.lost) {
 		m->stats.fragments_dropped++;
-		droplog(m, LK_MSG, now, "message %llu from %s lost a fragment: dropped whole",
-		        (unsigned long long)out.lost_msg_id, p->name);
+		mesh_droplog(m, LK_MSG, now, "message %llu from %s lost a fragment: dropped whole",
+		             (unsigned long long)out.lost_msg_id, p->name);
 	}
 	switch (st) {
 	case REASM_WHOLE:
@@ -1090,8 +926,8 @@ static void on_fragment(struct mesh *m, struct session *s, struct peer *p,
 		break;
 	case REASM_TOO_BIG:
 		m->stats.msgs_bad++;
-		droplog(m, LK_MSG, now, "message from %s exceeds %u bytes: dropped", p->name,
-		        MESH_MAX_PAYLOAD);
+		mesh_droplog(m, LK_MSG, now, "message from %s exceeds %u bytes: dropped", p->name,
+		             MESH_MAX_PAYLOAD);
 		break;
 	case REASM_BAD:
 		m->stats.msgs_bad++;
@@ -1111,25 +947,25 @@ static void on_data(struct mesh *m, struct session *s, const struct wire_frame *
 	bool gap = s->tx && s->tx->recv_any && f->counter != s->tx->recv_last + 1;
 	if (s->tx && s->tx->recv_any && f->counter <= s->tx->recv_last) {
 		m->stats.frames_replayed++;
-		droplog(m, LK_FRAME, now, "replayed or reordered frame on session %08x dropped",
-		        s->sid);
+		mesh_droplog(m, LK_FRAME, now, "replayed or reordered frame on session %08x dropped",
+		             s->sid);
 		return;
 	}
 	if (session_open(s, f, m->pbuf, sizeof m->pbuf, &ptlen) != MESH_OK) {
 		m->stats.frames_auth_failed++;
-		droplog(m, LK_FRAME, now, "frame on session %08x failed authentication: dropped",
-		        s->sid);
+		mesh_droplog(m, LK_FRAME, now, "frame on session %08x failed authentication: dropped",
+		             s->sid);
 		return;
 	}
 	s->last_rx_ms = now;
 	rc = wire_msg_decode(m->pbuf, ptlen, &msg);
 	if (rc != MESH_OK) {
 		m->stats.msgs_bad++;
-		droplog(m, LK_MSG, now, "malformed message on session %08x dropped (%s)", s->sid,
-		        mesh_strerror(rc));
+		mesh_droplog(m, LK_MSG, now, "malformed message on session %08x dropped (%s)", s->sid,
+		             mesh_strerror(rc));
 		goto done;
 	}
-	struct peer *p = session_peer(m, s);
+	struct peer *p = mesh_session_peer(m, s);
 	if (s->evasive && p && p->live_sid == s->sid) {
 		s->evasive = false;
 		p->evasive = false;
@@ -1137,14 +973,14 @@ static void on_data(struct mesh *m, struct session *s, const struct wire_frame *
 	switch (msg.type) {
 	case WIRE_ACCEPT:
 		if (s->role == NOISE_INITIATOR && s->state == SESSION_INIT_WAIT_ACCEPT)
-			go_live(m, s, now);
+			mesh_go_live(m, s, now);
 		else
 			m->stats.msgs_bad++;
 		goto done;
 	case WIRE_REJECT:
 		if (s->role == NOISE_INITIATOR && s->state == SESSION_INIT_WAIT_ACCEPT) {
 			m->stats.sessions_rejected++;
-			close_session(m, s, NULL, now);
+			mesh_close_session(m, s, NULL, now);
 		} else {
 			m->stats.msgs_bad++;
 		}
@@ -1160,14 +996,14 @@ static void on_data(struct mesh *m, struct session *s, const struct wire_frame *
 	case WIRE_HEARTBEAT:
 		break;
 	case WIRE_BYE:
-		close_session(m, s, "bye", now);
+		mesh_close_session(m, s, "bye", now);
 		break;
 	case WIRE_JOIN:
 		if (group_set_add(&p->groups, msg.group.p, msg.group.len) == MESH_OK) {
 			char g[WIRE_MAX_GROUP + 1];
 			memcpy(g, msg.group.p, msg.group.len);
 			g[msg.group.len] = '\0';
-			emit(m, MESH_EV_JOIN, p, g, 0, NULL, 0, NULL);
+			mesh_emit(m, MESH_EV_JOIN, p, g, 0, NULL, 0, NULL);
 		}
 		break;
 	case WIRE_LEAVE:
@@ -1175,7 +1011,7 @@ static void on_data(struct mesh *m, struct session *s, const struct wire_frame *
 			char g[WIRE_MAX_GROUP + 1];
 			memcpy(g, msg.group.p, msg.group.len);
 			g[msg.group.len] = '\0';
-			emit(m, MESH_EV_LEAVE, p, g, 0, NULL, 0, NULL);
+			mesh_emit(m, MESH_EV_LEAVE, p, g, 0, NULL, 0, NULL);
 		}
 		break;
 	case WIRE_SHOUT:
@@ -1203,7 +1039,7 @@ static void on_dialled_frame(struct mesh *m, uint32_t sid, const uint8_t *p, siz
 	enum mesh_err rc = len > WIRE_MAX_FRAME ? MESH_EMALFORMED : wire_frame_decode(p, len, &f);
 	if (rc != MESH_OK) {
 		m->stats.frames_bad++;
-		droplog(m, LK_FRAME, now, "malformed frame on session %08x dropped", sid);
+		mesh_droplog(m, LK_FRAME, now, "malformed frame on session %08x dropped", sid);
 	} else if (f.type == WIRE_HELLO || f.type == WIRE_FINISH || f.rx_sid != s->sid) {
 		m->stats.frames_bad++;
 	} else if (f.type == WIRE_REPLY) {
@@ -1222,7 +1058,7 @@ static void on_incoming_frame(struct mesh *m, const struct link_route *from, con
 	enum mesh_err rc = len > WIRE_MAX_FRAME ? MESH_EMALFORMED : wire_frame_decode(p, len, &f);
 	if (rc != MESH_OK) {
 		m->stats.frames_bad++;
-		droplog(m, LK_FRAME, now, "malformed frame from %s dropped", addr);
+		mesh_droplog(m, LK_FRAME, now, "malformed frame from %s dropped", addr);
 		return;
 	}
 	if (f.type == WIRE_HELLO) {
@@ -1232,13 +1068,13 @@ static void on_incoming_frame(struct mesh *m, const struct link_route *from, con
 	struct session *s = session_table_get(&m->sessions, f.rx_sid);
 	if (!s) {
 		m->stats.frames_unknown_sid++;
-		droplog(m, LK_FRAME, now, "frame for unknown session %08x from %s dropped", f.rx_sid,
-		        addr);
+		mesh_droplog(m, LK_FRAME, now, "frame for unknown session %08x from %s dropped", f.rx_sid,
+		             addr);
 	} else if (s->role != NOISE_RESPONDER || s->rid_len != from->rid_len ||
 	           memcmp(s->rid, from->rid, from->rid_len) != 0) {
 		m->stats.frames_bad++;
-		droplog(m, LK_FRAME, now, "frame for session %08x from another connection (%s) "
-		        "dropped", f.rx_sid, addr);
+		mesh_droplog(m, LK_FRAME, now, "frame for session %08x from another connection (%s) "
+		             "dropped", f.rx_sid, addr);
 	} else if (f.type == WIRE_FINISH) {
 		on_finish(m, s, &f, now);
 	} else if (f.type == WIRE_DATA) {
@@ -1312,143 +1148,6 @@ void mesh_on_ready(struct mesh *m, const zmq_pollitem_t *items, size_t n, uint64
 
 /* ---------- queues ---------- */
 
-/* Sends what p's queue holds, in order, as far as its socket takes it. */
-/* The plaintext of a one-frame shout is the same for every member: encoded once, kept with
- * the message (and wiped with it), sealed once per member. */
-static const uint8_t *shout_plaintext(struct outmsg *om, const struct wire_msg *msg,
-                                      size_t *len)
-{
-	if (!om->enc) {
-		size_t need = om->len + om->glen + 64, l;
-		uint8_t *enc = malloc(need);
-		if (!enc)
-			return NULL;
-		if (wire_msg_encode(msg, enc, need, &l) != MESH_OK) {
-			sodium_memzero(enc, need);
-			free(enc);
-			return NULL;
-		}
-		om->enc = enc;
-		om->enc_len = l;
-	}
-	*len = om->enc_len;
-	return om->enc;
-}
-
-/* Sends what is left of queue entry e on s: 1 when all of it is sent, 0 when the socket is
- * full or the send failed for now (try later), -1 when s was closed. */
-static int send_entry(struct mesh *m, struct session *s, struct peer_qent *e, uint64_t now)
-{
-	struct outmsg *om = e->m;
-	struct wire_msg msg = { .msg_id = om->msg_id };
-	enum mesh_err rc;
-	if (om->kind == OUTMSG_JOIN || om->kind == OUTMSG_LEAVE) {
-		msg.type = om->kind == OUTMSG_JOIN ? WIRE_JOIN : WIRE_LEAVE;
-		msg.group.p = om->group;
-		msg.group.len = om->glen;
-		rc = send_msg(m, s, &msg, now);
-		if (rc == MESH_ELIMIT) {
-			m->any_stalled = true;
-			return 0;
-		}
-		return 1;
-	}
-	uint32_t count = om->len ? (uint32_t)((om->len + WIRE_MAX_FRAGMENT - 1) /
-	                                       WIRE_MAX_FRAGMENT) : 1;
-	msg.type = om->kind == OUTMSG_SHOUT ? WIRE_SHOUT : WIRE_WHISPER;
-	msg.count = count;
-	if (om->kind == OUTMSG_SHOUT) {
-		msg.group.p = om->group;
-		msg.group.len = om->glen;
-	}
-	while (e->next_frag < count) {
-		size_t off = (size_t)e->next_frag * WIRE_MAX_FRAGMENT;
-		size_t flen = om->len - off < WIRE_MAX_FRAGMENT ? om->len - off : WIRE_MAX_FRAGMENT;
-		msg.index = e->next_frag;
-		msg.data = om->data + off;
-		msg.data_len = flen;
-		const uint8_t *pt;
-		size_t ptlen;
-		if (count == 1 && om->kind == OUTMSG_SHOUT && (pt = shout_plaintext(om, &msg, &ptlen)))
-			rc = send_plain(m, s, pt, ptlen, now);
-		else
-			rc = send_msg(m, s, &msg, now);
-		if (rc == MESH_ELIMIT) {
-			m->any_stalled = true;
-			return 0;
-		}
-		if (rc == MESH_ESTATE) {
-			/* send counter exhausted (2^64 frames): this session can never send again */
-			close_session(m, s, "send counter exhausted", now);
-			return -1;
-		}
-		if (rc != MESH_OK)
-			return 0;   /* out of memory, or the connection is gone: retry on the next tick;
-			             * a dead peer is expired and its queue reported */
-		e->next_frag++;
-	}
-	return 1;
-}
-
-static struct session *live_session(struct mesh *m, const struct peer *p)
-{
-	struct session *s = p->live_sid ? session_table_get(&m->sessions, p->live_sid) : NULL;
-	return s && s->state == SESSION_LIVE ? s : NULL;
-}
-
-/* Sends what p's queue holds, in order, as far as its socket takes it. */
-static void pump(struct mesh *m, struct peer *p, uint64_t now)
-{
-	struct session *s = live_session(m, p);
-	if (!s)
-		return;
-	while (p->qhead) {
-		struct peer_qent *e = p->qhead;
-		if (e->if_member && !group_set_has(&p->groups, e->m->group, e->m->glen)) {
-			peer_dequeue(p);   /* parked during the handshake; not a member after all */
-			continue;
-		}
-		if (send_entry(m, s, e, now) != 1)
-			return;
-		peer_dequeue(p);
-	}
-}
-
-static enum mesh_err enqueue(struct mesh *m, struct peer *p, struct outmsg *om, bool if_member,
-                             uint64_t now)
-{
-	enum mesh_err rc;
-	bool control = om->kind == OUTMSG_JOIN || om->kind == OUTMSG_LEAVE;
-	struct peer_qent now_e = { .m = om, .if_member = if_member };
-	struct session *s;
-	/* Nothing waiting ahead of it and a live session: straight to the socket, without a
-	 * queue entry; whatever the socket does not take is queued as usual. */
-	if (!p->qhead && !if_member && (s = live_session(m, p)) && !s->stall) {
-		int r = send_entry(m, s, &now_e, now);
-		if (r == 1)
-			return MESH_OK;
-		if (r < 0) {
-			/* the session just closed (and reported the peer gone): so is this message */
-			if (!control)
-				emit(m, MESH_EV_DROPPED, p, om->kind == OUTMSG_SHOUT ? om->group : NULL,
-				     om->msg_id, NULL, 0, "peer left");
-			return MESH_ENOTFOUND;
-		}
-	}
-	/* control messages are tiny and must not be lost to a cap meant for payloads */
-	rc = peer_enqueue(p, om, if_member, now, control ? SIZE_MAX : m->cfg.queue_msgs,
-	                  control ? SIZE_MAX : m->cfg.queue_bytes);
-	if (rc != MESH_OK) {
-		if (!control)
-			emit(m, MESH_EV_DROPPED, p, om->kind == OUTMSG_SHOUT ? om->group : NULL,
-			     om->msg_id, NULL, 0, EVENT_DROP_REASON_FULL);
-		return rc;
-	}
-	p->qtail->next_frag = now_e.next_frag;
-	pump(m, p, now);
-	return MESH_OK;
-}
-
 /* ---------- application requests ---------- */
 
 struct fanout {
@@ -1461,7 +1160,7 @@ static void fan_control(struct peer *p, void *arg)
 {
 	struct fanout *fo = arg;
 	if (p->live_sid)
-		(void)enqueue(fo->m, p, fo->om, false, fo->now);
+		(void)send_enqueue(fo->m, p, fo->om, false, fo->now);
 }
 
 static enum mesh_err join_leave(struct mesh *m, const char *group, bool join, uint64_t now)
@@ -1499,11 +1198,11 @@ static void fan_shout(struct peer *p, void *arg)
 	struct session *s = p->live_sid ? session_table_get(&fo->m->sessions, p->live_sid) : NULL;
 	if (s && s->state == SESSION_LIVE) {
 		if (group_set_has(&p->groups, om->group, om->glen))
-			(void)enqueue(fo->m, p, om, false, fo->now);
+			(void)send_enqueue(fo->m, p, om, false, fo->now);
 	} else if (p->discovered) {
 		/* handshake in progress or about to start: park it until the hello shows whether
 		 * this peer is a member (protocol section 6, "Queues") */
-		(void)enqueue(fo->m, p, om, true, fo->now);
+		(void)send_enqueue(fo->m, p, om, true, fo->now);
 	}
 }
 
@@ -1539,7 +1238,7 @@ enum mesh_err mesh_whisper_msg(struct mesh *m, const uint8_t peer[WIRE_IDLEN],
 		return MESH_ENOTFOUND;
 	if (!take_msg_id(m, om->msg_id))
 		return MESH_ESTATE;
-	(void)enqueue(m, p, om, false, now_ms);
+	(void)send_enqueue(m, p, om, false, now_ms);
 	return MESH_OK;
 }
 
@@ -1628,19 +1327,19 @@ static void sweep_session(struct session *s, void *arg)
 	/* a live sender sends the next fragment long before it would be declared expired */
 	if (reasm_expire(&s->rs, now, m->cfg.expired_ms, &lost_id)) {
 		m->stats.fragments_dropped++;
-		droplog(m, LK_MSG, now, "message %llu on session %08x incomplete for %u ms: dropped",
-		        (unsigned long long)lost_id, s->sid, m->cfg.expired_ms);
+		mesh_droplog(m, LK_MSG, now, "message %llu on session %08x incomplete for %u ms: dropped",
+		             (unsigned long long)lost_id, s->sid, m->cfg.expired_ms);
 	}
 	reasm_trim(&s->rs, now);
-	struct peer *p = session_peer(m, s);
+	struct peer *p = mesh_session_peer(m, s);
 	if (now - s->last_rx_ms >= m->cfg.evasive_ms && !s->evasive) {
 		s->evasive = true;
 		if (p && p->live_sid == s->sid && p->present) {
 			p->evasive = true;
-			emit(m, MESH_EV_EVASIVE, p, NULL, 0, NULL, 0, NULL);
+			mesh_emit(m, MESH_EV_EVASIVE, p, NULL, 0, NULL, 0, NULL);
 		}
 	}
-	if (s->stall && unstall(m, s) != MESH_OK)
+	if (s->stall && send_unstall(m, s) != MESH_OK)
 		m->any_stalled = true;
 	if (now - s->last_tx_ms >= m->cfg.heartbeat_ms && !s->stall)
 		(void)send_simple(m, s, WIRE_HEARTBEAT, 0, now);
@@ -1659,14 +1358,14 @@ static void sweep_peer(struct peer *p, void *arg)
 		bool report = (om->kind == OUTMSG_SHOUT || om->kind == OUTMSG_WHISPER) &&
 		              (!e->if_member || group_set_has(&p->groups, om->group, om->glen));
 		if (report)
-			emit(m, MESH_EV_DROPPED, p, om->kind == OUTMSG_SHOUT ? om->group : NULL,
-			     om->msg_id, NULL, 0,
-			     p->live_sid ? "timed out in the send queue" : "peer unreachable");
+			mesh_emit(m, MESH_EV_DROPPED, p, om->kind == OUTMSG_SHOUT ? om->group : NULL,
+			          om->msg_id, NULL, 0,
+			          p->live_sid ? "timed out in the send queue" : "peer unreachable");
 		peer_dequeue(p);
 	}
 	if (p->qhead)
-		pump(m, p, now);
-	maybe_connect(m, p, now);
+		send_pump(m, p, now);
+	mesh_maybe_connect(m, p, now);
 	/* forget peers that went quiet long ago, so the table stays bounded */
 	if (!p->live_sid && !p->pending_sid && !p->present && !p->qhead &&
 	    now - p->last_beacon_ms > 3 * (uint64_t)m->cfg.expired_ms) {
@@ -1702,8 +1401,8 @@ uint64_t mesh_on_tick(struct mesh *m, uint64_t now)
 		bool early = now < m->next_beacon_ms;
 		enum mesh_err rc = discovery_send(m->disc, m->id, m->port, m->incarnation);
 		if (rc != MESH_OK) {
-			droplog(m, LK_BEACON, now, "cannot send beacon: %s",
-			        rc == MESH_EIO ? strerror(errno) : mesh_strerror(rc));
+			mesh_droplog(m, LK_BEACON, now, "cannot send beacon: %s",
+			             rc == MESH_EIO ? strerror(errno) : mesh_strerror(rc));
 		} else {
 			m->stats.beacons_tx++;
 			m->stats.beacons_answered += early;
@@ -1724,7 +1423,7 @@ uint64_t mesh_on_tick(struct mesh *m, uint64_t now)
 		for (size_t i = 0; i < sw.nclose; i++) {
 			struct session *s = session_table_get(&m->sessions, sw.close_sids[i]);
 			if (s)
-				close_session(m, s, sw.close_reasons[i], now);
+				mesh_close_session(m, s, sw.close_reasons[i], now);
 		}
 		peer_table_each(&m->peers, sweep_peer, &sw);
 		for (size_t i = 0; i < sw.ngone; i++)
@@ -1833,7 +1532,7 @@ enum mesh_err mesh_test_relink(struct mesh *m, const uint8_t peer[WIRE_IDLEN], u
 	if (p->pending_sid)
 		return MESH_ESTATE;
 	(void)send_simple(m, s, WIRE_BYE, 0, now_ms);
-	close_session(m, s, "relink", now_ms);
+	mesh_close_session(m, s, "relink", now_ms);
 	initiate(m, p, now_ms);
 	return p->pending_sid ? MESH_OK : MESH_ELIMIT;
 }

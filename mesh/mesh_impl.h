@@ -1,0 +1,101 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
+/*
+ * mesh_impl: the inside of one protocol engine, shared by the files that make it up (mesh.c,
+ * send.c, ...). Private to mesh/: node/ and tools/ never include it; they see only mesh.h.
+ *
+ * Every function declared here runs on the mesh's thread (mesh.h). Each is defined in the
+ * file its prefix names, mesh_ for mesh.c's own (logging, events, session transitions), which
+ * mesh.h does not declare: no short name is global, since a program that links mn_mesh has
+ * names of its own (the meshnode program has an emit()).
+ */
+#ifndef MESH_MESH_IMPL_H
+#define MESH_MESH_IMPL_H
+
+#include <arpa/inet.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "discovery.h"
+#include "group.h"
+#include "heard.h"
+#include "link.h"
+#include "mesh.h"
+#include "peer.h"
+#include "ratelimit.h"
+#include "session.h"
+#include "wire.h"
+
+#define TICK_MS 20
+#define STALL_RETRY_MS 5
+#define SWEEP_MAX_MS 100       /* session and peer timers: at least this often, see mesh_new */
+
+/* Log lines about bad input are limited per kind to one a second. */
+enum logkind { LK_BEACON, LK_FRAME, LK_HS, LK_MSG, LK_RATE, LK_COUNT };
+
+struct mesh {
+	struct mesh_config cfg;
+	char name[WIRE_MAX_NAME + 1];
+	const struct keys_identity *id;
+	uint64_t incarnation;
+	uint64_t last_msg_id;
+
+	const struct link_ops *lops;   /* the transport (link.h) */
+	void *link;
+	struct in_addr ip;
+	uint16_t port;
+	struct discovery *disc;
+
+	uint8_t *psk;                  /* sodium_malloc'd, NULL for an open mesh */
+	uint8_t prologue[128];
+	size_t prologue_len;
+
+	struct session_table sessions;
+	struct session_keymem keymem;  /* every session's secrets; outlives the table */
+	struct peer_table peers;
+	struct heard_table heard;      /* IDs of unchecked beacons: not peers (heard.h) */
+	struct group_set groups;
+	size_t hs_in, hs_out;          /* handshakes in progress, answered and initiated */
+	uint64_t now_ms;               /* time of the input being handled (for callbacks) */
+
+	uint64_t next_beacon_ms;
+	unsigned burst;
+	uint64_t next_sweep_ms, sweep_ms;
+	uint64_t last_beacon_ms;       /* when we last sent one; 0: never */
+	bool answer_due;               /* a new lower peer may have missed our beacons */
+	bool any_stalled;
+
+	struct ratelimit hello_rate;   /* HELLOs per source address */
+	uint64_t log_last[LK_COUNT];
+	unsigned log_suppressed[LK_COUNT];
+
+	struct mesh_stats stats;
+
+	/* Scratch: frames are up to 64 KiB, too large for the stack. */
+	uint8_t fbuf[WIRE_MAX_FRAME];
+	uint8_t pbuf[WIRE_MAX_NOISE];
+	uint8_t hbuf[WIRE_MAX_NOISE];
+	uint8_t mbuf[WIRE_MAX_NOISE];
+};
+
+_Static_assert(LINK_MAX_RID <= SESSION_MAX_RID, "a session keeps the route it answers on");
+
+/* ---------- mesh.c: logging, events, sessions ---------- */
+
+/* The peer's queue is dropped (send_drop_queue) when its live session closes with a reason. */
+void mesh_close_session(struct mesh *m, struct session *s, const char *reason, uint64_t now);
+void mesh_emit(struct mesh *m, enum mesh_event_type type, const struct peer *p, const char *group,
+               uint64_t msg_id, uint8_t *data, size_t len, const char *reason);
+
+/* ---------- send.c: frames, sealing, queues ---------- */
+
+enum mesh_err send_frame(struct mesh *m, struct session *s, const uint8_t *frame, size_t len);
+enum mesh_err send_unstall(struct mesh *m, struct session *s);
+enum mesh_err send_simple(struct mesh *m, struct session *s, uint64_t type, uint64_t reason,
+                          uint64_t now);
+void send_pump(struct mesh *m, struct peer *p, uint64_t now);
+enum mesh_err send_enqueue(struct mesh *m, struct peer *p, struct outmsg *om, bool if_member,
+                           uint64_t now);
+void send_drop_queue(struct mesh *m, struct peer *p, const char *reason);
+
+#endif
