@@ -82,6 +82,13 @@ _Static_assert(LINK_MAX_RID <= SESSION_MAX_RID, "a session keeps the route it an
 
 /* ---------- mesh.c: logging, events, sessions ---------- */
 
+/* For input from the network: at most one line a second per kind, so that a flood does not
+ * become a log flood. */
+void mesh_droplog(struct mesh *m, enum logkind k, uint64_t now, const char *fmt, ...);
+/* The peer a session belongs to, or NULL while a responder does not know yet. */
+struct peer *mesh_session_peer(struct mesh *m, const struct session *s);
+/* s becomes the live session of its peer (protocol section 4). */
+void mesh_go_live(struct mesh *m, struct session *s, uint64_t now);
 /* The peer's queue is dropped (send_drop_queue) when its live session closes with a reason. */
 void mesh_close_session(struct mesh *m, struct session *s, const char *reason, uint64_t now);
 void mesh_emit(struct mesh *m, enum mesh_event_type type, const struct peer *p, const char *group,
@@ -97,5 +104,10 @@ void send_pump(struct mesh *m, struct peer *p, uint64_t now);
 enum mesh_err send_enqueue(struct mesh *m, struct peer *p, struct outmsg *om, bool if_member,
                            uint64_t now);
 void send_drop_queue(struct mesh *m, struct peer *p, const char *reason);
+
+/* ---------- deliver.c: DATA frames and application messages in ---------- */
+
+void deliver_on_data(struct mesh *m, struct session *s, const struct wire_frame *f,
+                     uint64_t now);
 
 #endif
