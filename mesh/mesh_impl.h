@@ -82,9 +82,14 @@ _Static_assert(LINK_MAX_RID <= SESSION_MAX_RID, "a session keeps the route it an
 
 /* ---------- mesh.c: logging, events, sessions ---------- */
 
+void mesh_logline(struct mesh *m, int level, const char *fmt, ...);
 /* For input from the network: at most one line a second per kind, so that a flood does not
  * become a log flood. */
 void mesh_droplog(struct mesh *m, enum logkind k, uint64_t now, const char *fmt, ...);
+const char *mesh_fpr(const uint8_t id[WIRE_IDLEN], char buf[KEYS_FPR_LEN]);
+bool mesh_id_lower(const uint8_t a[WIRE_IDLEN], const uint8_t b[WIRE_IDLEN]);
+/* Starts a handshake with p if the rules of protocol section 4 say we should. */
+void mesh_maybe_connect(struct mesh *m, struct peer *p, uint64_t now);
 /* The peer a session belongs to, or NULL while a responder does not know yet. */
 struct peer *mesh_session_peer(struct mesh *m, const struct session *s);
 /* s becomes the live session of its peer (protocol section 4). */
@@ -104,6 +109,14 @@ void send_pump(struct mesh *m, struct peer *p, uint64_t now);
 enum mesh_err send_enqueue(struct mesh *m, struct peer *p, struct outmsg *om, bool if_member,
                            uint64_t now);
 void send_drop_queue(struct mesh *m, struct peer *p, const char *reason);
+
+/* ---------- beacon.c: what the engine does with beacons ---------- */
+
+void beacon_on_readable(struct mesh *m, uint64_t now);
+void beacon_on_tick(struct mesh *m, uint64_t now);
+uint64_t beacon_next_due(const struct mesh *m);
+/* Forgets the least recently heard peer we have nothing to do with; false if there is none. */
+bool beacon_evict_unlinked(struct mesh *m);
 
 /* ---------- deliver.c: DATA frames and application messages in ---------- */
 

@@ -1,0 +1,272 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
+/*
+ * beacon: what the engine does with beacons (docs/protocol.md section 2). discovery.c signs,
+ * seals and opens them; this file decides which to check (beacon_skip), what a verified one
+ * changes (on_beacon: endpoint, incarnation, an early answer, a dial), and when ours go out
+ * (beacon_on_tick: a burst at start, then every interval +-20 %, and answers in between).
+ *
+ * Invariants:
+ * - a beacon is acted on only once its signature is checked and its signed address is its
+ *   source; an unchecked one may only note when it was heard (heard.h, first_heard_ms,
+ *   last_beacon_ms) and make us answer early, and never makes a peer entry;
+ * - its counter must exceed the last one verified from that node ID, or it is stale;
+ * - answers are ordinary beacons sent early, at most one per ANSWER_GAP_MS after any beacon,
+ *   and leave the periodic schedule as it was.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "mesh_impl.h"
+
+#define ANSWER_GAP_MS 100      /* answer beacons: at most one per this, after any beacon */
+
+struct oldest {
+	struct peer *p;
+};
+
+static void find_oldest_unlinked(struct peer *p, void *arg)
+{
+	struct oldest *o = arg;
+	if (p->live_sid || p->pending_sid || p->present || p->qhead)
+		return;
+	if (!o->p || p->last_beacon_ms < o->p->last_beacon_ms)
+		o->p = p;
+}
+
+/* The table is full (a flood of fresh identities, say): make room by forgetting the peer
+ * heard from least recently among those we are not linked to, not handshaking with, and
+ * have nothing queued for. */
+bool beacon_evict_unlinked(struct mesh *m)
+{
+	struct oldest o = { NULL };
+	peer_table_each(&m->peers, find_oldest_unlinked, &o);
+	if (!o.p)
+		return false;
+	peer_table_del(&m->peers, o.p);
+	return true;
+}
+
+static void on_beacon(struct mesh *m, const struct wire_beacon_body *b, uint64_t now)
+{
+	struct peer *p;
+	if (memcmp(b->node_id, m->id->id, WIRE_IDLEN) == 0)
+		return;
+	p = peer_table_get_or_add(&m->peers, b->node_id);
+	if (!p && beacon_evict_unlinked(m)) {
+		p = peer_table_get_or_add(&m->peers, b->node_id);
+	}
+	if (!p) {
+		mesh_droplog(m, LK_BEACON, now, "peer table full: beacon ignored");
+		return;
+	}
+	if (p->discovered && b->counter <= p->beacon_counter) {
+		m->stats.beacons_stale++;
+		return;
+	}
+	/* heard unchecked before: the fallback counts from then */
+	struct heard *h = heard_get(&m->heard, b->node_id);
+	if (h) {
+		if (!p->first_heard_ms && h->incarnation == b->incarnation) {
+			p->first_heard_ms = h->first_ms;
+			p->heard_incarnation = h->incarnation;
+		}
+		heard_del(&m->heard, b->node_id);
+	}
+	/*
+	 * A node we have not heard before (or a new incarnation) may have started listening
+	 * after our last beacon went out. If its ID is the lower one it is the one to dial, and
+	 * it would wait for our next periodic beacon: answer early instead (protocol section 2).
+	 */
+	bool fresh = !p->discovered || p->beacon_incarnation != b->incarnation;
+	bool linked = p->live_sid && p->incarnation == b->incarnation;
+	if (fresh && !linked && mesh_id_lower(b->node_id, m->id->id))
+		m->answer_due = true;
+	/* heard (unchecked) since before: the fallback counts from then */
+	if (!p->discovered && p->first_heard_ms && !p->live_sid && !p->first_unlinked_ms)
+		p->first_unlinked_ms = p->first_heard_ms;
+	p->discovered = true;
+	p->beacon_counter = b->counter;
+	p->last_beacon_ms = now;
+	if (p->beacon_incarnation != b->incarnation || memcmp(p->ip, b->ip, 4) != 0 ||
+	    p->port != b->port) {
+		char fp[KEYS_FPR_LEN], ipbuf[INET_ADDRSTRLEN];
+		inet_ntop(AF_INET, b->ip, ipbuf, sizeof ipbuf);
+		mesh_logline(m, 3, "beacon: %s at %s:%u", mesh_fpr(b->node_id, fp), ipbuf, b->port);
+	}
+	/* A handshake we started towards the old endpoint (or the old incarnation: a node we
+	 * dialled when its link expired, which was restarting) can only time out; a verified
+	 * beacon says where the node is now, so dial there at once (protocol section 4). */
+	bool moved = p->beacon_incarnation != b->incarnation || memcmp(p->ip, b->ip, 4) != 0 ||
+	             p->port != b->port;
+	memcpy(p->ip, b->ip, 4);
+	p->port = b->port;
+	p->beacon_incarnation = b->incarnation;
+	if (moved && p->pending_sid) {
+		struct session *ps = session_table_get(&m->sessions, p->pending_sid);
+		if (ps && ps->state != SESSION_LIVE) {
+			mesh_logline(m, 3, "handshake with %s abandoned: its beacon names a new endpoint",
+			             p->name[0] ? p->name : "a peer");
+			mesh_close_session(m, ps, NULL, now);
+		}
+	}
+	mesh_maybe_connect(m, p, now);
+}
+
+/*
+ * Decides, before its signature is checked, whether a beacon needs checking at all (protocol
+ * section 2). It does not when acting on it could change nothing:
+ * - it is ours (multicast loopback brings our own beacons back);
+ * - its endpoint and incarnation are those of the last verified beacon of that node ID, while
+ *   a live session, if any, is with that incarnation: acting on it would only record a newer
+ *   counter, and whatever a verified beacon would start (a dial) the timers start anyway;
+ * - we are linked to that incarnation through a handshake, which authenticated the same
+ *   endpoint, and have not verified a beacon of it yet.
+ * Nor does a beacon of a lower node ID we are not linked to, until the fallback is due: that
+ * node is the one to dial, so all we do is note when we first heard it (the fallback counts
+ * from then) and answer it, and an answer needs no proof (it is rate-limited, and a forged
+ * beacon gains nothing but one of our beacons). Then we check only the beacons we act on: the
+ * first of each higher node, and changes. With N nodes starting together every node hears
+ * every other's burst and answers, so this is about N(N-1)/2 Ed25519 verifications in all,
+ * instead of several per pair.
+ */
+static bool beacon_skip(void *arg, const struct wire_beacon_body *b)
+{
+	struct mesh *m = arg;
+	uint64_t now = m->now_ms;
+	if (memcmp(b->node_id, m->id->id, WIRE_IDLEN) == 0)
+		return true;
+	struct peer *p = peer_table_get(&m->peers, b->node_id);
+	bool same_place = p && p->port == b->port && memcmp(p->ip, b->ip, 4) == 0;
+	bool linked = p && p->live_sid && p->incarnation == b->incarnation;
+	if (p && p->discovered) {
+		bool known = same_place && p->beacon_incarnation == b->incarnation &&
+		             (!p->live_sid || linked);
+		/* Only a timestamp, used to forget silent peers, and only for a linked peer: its
+		 * entry must not be forgotten while it is linked, or its counter with it. An
+		 * unlinked peer is forgotten 3 x expired after its last verified beacon. */
+		if (known && linked)
+			p->last_beacon_ms = now;
+		return known;
+	}
+	if (linked && same_place) {
+		p->last_beacon_ms = now;
+		return true;
+	}
+	if (!mesh_id_lower(b->node_id, m->id->id))
+		return false;                   /* we are to dial it: check it */
+	/* one announcing another address than its source is checked, so that the source rule
+	 * drops and counts it as always */
+	struct in_addr from = discovery_last_source(m->disc);
+	if (memcmp(&from.s_addr, b->ip, 4) != 0)
+		return false;
+	if (!p) {
+		/* unproven: remembered apart (heard.h), never as a peer */
+		struct heard *h = heard_add(&m->heard, b->node_id, now);
+		if (!h->first_ms || h->incarnation != b->incarnation) {
+			m->answer_due = true;
+			h->first_ms = now ? now : 1;
+			h->incarnation = b->incarnation;
+		}
+		h->last_ms = now;
+		/* once the fallback is due, check it: it has not dialled us */
+		return now - h->first_ms < m->cfg.fallback_ms;
+	}
+	if (!p->first_heard_ms || p->heard_incarnation != b->incarnation) {
+		if (!linked)
+			m->answer_due = true;
+		p->first_heard_ms = now ? now : 1;
+		p->heard_incarnation = b->incarnation;
+	}
+	if (now - p->first_heard_ms >= m->cfg.fallback_ms)
+		return false;                   /* it has not dialled us: time to check and dial */
+	p->last_beacon_ms = now;            /* an entry of its own, forgotten like any other */
+	return true;
+}
+
+void beacon_on_readable(struct mesh *m, uint64_t now)
+{
+	m->now_ms = now;
+	/* bounded so a flood cannot starve the links */
+	for (int i = 0; i < 64; i++) {
+		struct wire_beacon_body b;
+		bool got, skipped;
+		enum mesh_err rc = discovery_recv_filtered(m->disc, &b, &got, &skipped, beacon_skip,
+		                                           m);
+		if (!got)
+			return;
+		m->stats.beacons_rx++;
+		if (rc == MESH_OK && skipped)
+			continue;
+		if (rc == MESH_OK)
+			m->stats.beacons_verified++;
+		struct in_addr from = discovery_last_source(m->disc);
+		if (rc == MESH_OK && memcmp(&from.s_addr, b.ip, 4) != 0) {
+			/* A signed endpoint that is not where the beacon came from would make every
+			 * node dial an address of the signer's choosing (a reflector): refuse it. */
+			char src[INET_ADDRSTRLEN];
+			inet_ntop(AF_INET, &from, src, sizeof src);
+			m->stats.beacons_bad++;
+			mesh_droplog(m, LK_BEACON, now, "beacon announcing another address than its source "
+			             "(%s) dropped", src);
+			continue;
+		}
+		if (rc == MESH_OK) {
+			on_beacon(m, &b, now);
+		} else if (rc == MESH_ESTATE || rc == MESH_EAUTH) {
+			/* sealed for another mesh, or an open beacon in a closed one */
+			m->stats.beacons_foreign++;
+			mesh_droplog(m, LK_BEACON, now, "beacon of another mesh or with a bad signature "
+			             "dropped (%s)", mesh_strerror(rc));
+		} else {
+			m->stats.beacons_bad++;
+			mesh_droplog(m, LK_BEACON, now, "malformed beacon dropped (%s)", mesh_strerror(rc));
+		}
+	}
+}
+
+static uint64_t jittered(uint64_t interval)
+{
+	/* +-20 % so that nodes started together do not beacon in lockstep */
+	uint64_t span = interval * 2 / 5;
+	if (span == 0)
+		return interval;
+	return interval - interval / 5 + randombytes_uniform((uint32_t)(span + 1));
+}
+
+/* Sends a beacon when one is due: at start, the burst, then the periodic one; or an answer. */
+void beacon_on_tick(struct mesh *m, uint64_t now)
+{
+	static const unsigned burst_ms[] = { 50, 100, 200 };  /* +50, +150, +350 from start */
+	/* An answer is an ordinary beacon sent early; any beacon sent answers every new peer
+	 * heard before it, so answers coalesce, and they are spaced ANSWER_GAP_MS apart so a
+	 * crowd starting together cannot make us beacon at its rate. */
+	bool answer = m->answer_due && now - m->last_beacon_ms >= ANSWER_GAP_MS;
+	if (now >= m->next_beacon_ms || answer) {
+		bool early = now < m->next_beacon_ms;
+		enum mesh_err rc = discovery_send(m->disc, m->id, m->port, m->incarnation);
+		if (rc != MESH_OK) {
+			mesh_droplog(m, LK_BEACON, now, "cannot send beacon: %s",
+			             rc == MESH_EIO ? strerror(errno) : mesh_strerror(rc));
+		} else {
+			m->stats.beacons_tx++;
+			m->stats.beacons_answered += early;
+		}
+		m->last_beacon_ms = now;
+		m->answer_due = false;
+		/* an answer leaves the periodic schedule as it was */
+		if (!early && m->burst < sizeof burst_ms / sizeof burst_ms[0])
+			m->next_beacon_ms = now + burst_ms[m->burst++];
+		else if (!early)
+			m->next_beacon_ms = now + jittered(m->cfg.beacon_interval_ms);
+	}
+}
+
+/* When beacon_on_tick() has work next: the periodic beacon, or an answer due sooner. */
+uint64_t beacon_next_due(const struct mesh *m)
+{
+	if (m->answer_due && m->last_beacon_ms + ANSWER_GAP_MS < m->next_beacon_ms)
+		return m->last_beacon_ms + ANSWER_GAP_MS;
+	return m->next_beacon_ms;
+}
