@@ -1,0 +1,144 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
+/*
+ * timers: mesh_on_tick(), the engine's work that is due by the clock. Beacons are beacon.c's
+ * (beacon_on_tick); the rest is the sweep: every session (heartbeat, evasive, expired,
+ * handshake timeout, stalled frames, reassembly) and every peer (queue timeout, dialling,
+ * forgetting a silent one), at most every sweep_ms and on every tick while a send is stalled.
+ *
+ * Invariants:
+ * - sessions are closed and peers forgotten after the walk of their table, never during it
+ *   (the walk only notes them);
+ * - a queued message dropped for its age is reported by a DROPPED event, as in send.c;
+ * - the deadline returned is never more than TICK_MS away (STALL_RETRY_MS while stalled).
+ */
+#include <stdlib.h>
+
+#include "mesh_impl.h"
+#include "reasm.h"
+
+struct sweep {
+	struct mesh *m;
+	uint64_t now;
+	uint32_t *close_sids;
+	const char **close_reasons;
+	size_t nclose, capclose;
+	struct peer **gone;
+	size_t ngone, capgone;
+};
+
+static void sweep_add_close(struct sweep *sw, uint32_t sid, const char *reason)
+{
+	if (sw->nclose == sw->capclose) {
+		size_t ncap = sw->capclose ? sw->capclose * 2 : 16;
+		uint32_t *ns = realloc(sw->close_sids, ncap * sizeof *ns);
+		if (!ns)
+			return;
+		sw->close_sids = ns;
+		const char **nr = realloc(sw->close_reasons, ncap * sizeof *nr);
+		if (!nr)
+			return;
+		sw->close_reasons = nr;
+		sw->capclose = ncap;
+	}
+	sw->close_sids[sw->nclose] = sid;
+	sw->close_reasons[sw->nclose++] = reason;
+}
+
+static void sweep_session(struct session *s, void *arg)
+{
+	struct sweep *sw = arg;
+	struct mesh *m = sw->m;
+	uint64_t now = sw->now;
+	if (s->state != SESSION_LIVE) {
+		if (now - s->created_ms >= m->cfg.handshake_timeout_ms) {
+			m->stats.handshakes_failed++;
+			sweep_add_close(sw, s->sid, NULL);
+		}
+		return;
+	}
+	if (now - s->last_rx_ms >= m->cfg.expired_ms) {
+		sweep_add_close(sw, s->sid, "expired");
+		return;
+	}
+	uint64_t lost_id;
+	/* a live sender sends the next fragment long before it would be declared expired */
+	if (reasm_expire(&s->rs, now, m->cfg.expired_ms, &lost_id)) {
+		m->stats.fragments_dropped++;
+		mesh_droplog(m, LK_MSG, now, "message %llu on session %08x incomplete for %u ms: dropped",
+		             (unsigned long long)lost_id, s->sid, m->cfg.expired_ms);
+	}
+	reasm_trim(&s->rs, now);
+	struct peer *p = mesh_session_peer(m, s);
+	if (now - s->last_rx_ms >= m->cfg.evasive_ms && !s->evasive) {
+		s->evasive = true;
+		if (p && p->live_sid == s->sid && p->present) {
+			p->evasive = true;
+			mesh_emit(m, MESH_EV_EVASIVE, p, NULL, 0, NULL, 0, NULL);
+		}
+	}
+	if (s->stall && send_unstall(m, s) != MESH_OK)
+		m->any_stalled = true;
+	if (now - s->last_tx_ms >= m->cfg.heartbeat_ms && !s->stall)
+		(void)send_simple(m, s, WIRE_HEARTBEAT, 0, now);
+}
+
+static void sweep_peer(struct peer *p, void *arg)
+{
+	struct sweep *sw = arg;
+	struct mesh *m = sw->m;
+	uint64_t now = sw->now;
+	/* messages that waited too long for this peer */
+	while (p->qhead && now - p->qhead->enqueued_ms >= m->cfg.queue_timeout_ms &&
+	       p->qhead->next_frag == 0) {
+		struct peer_qent *e = p->qhead;
+		struct outmsg *om = e->m;
+		bool report = (om->kind == OUTMSG_SHOUT || om->kind == OUTMSG_WHISPER) &&
+		              (!e->if_member || group_set_has(&p->groups, om->group, om->glen));
+		if (report)
+			mesh_emit(m, MESH_EV_DROPPED, p, om->kind == OUTMSG_SHOUT ? om->group : NULL,
+			          om->msg_id, NULL, 0,
+			          p->live_sid ? "timed out in the send queue" : "peer unreachable");
+		peer_dequeue(p);
+	}
+	if (p->qhead)
+		send_pump(m, p, now);
+	mesh_maybe_connect(m, p, now);
+	/* forget peers that went quiet long ago, so the table stays bounded */
+	if (!p->live_sid && !p->pending_sid && !p->present && !p->qhead &&
+	    now - p->last_beacon_ms > 3 * (uint64_t)m->cfg.expired_ms) {
+		if (sw->ngone == sw->capgone) {
+			size_t ncap = sw->capgone ? sw->capgone * 2 : 16;
+			struct peer **ng = realloc(sw->gone, ncap * sizeof *ng);
+			if (!ng)
+				return;
+			sw->gone = ng;
+			sw->capgone = ncap;
+		}
+		sw->gone[sw->ngone++] = p;
+	}
+}
+
+uint64_t mesh_on_tick(struct mesh *m, uint64_t now)
+{
+	beacon_on_tick(m, now);
+	if (now >= m->next_sweep_ms || m->any_stalled) {
+		m->next_sweep_ms = now + m->sweep_ms;
+		m->any_stalled = false;
+		struct sweep sw = { .m = m, .now = now };
+		session_table_each(&m->sessions, sweep_session, &sw);
+		for (size_t i = 0; i < sw.nclose; i++) {
+			struct session *s = session_table_get(&m->sessions, sw.close_sids[i]);
+			if (s)
+				mesh_close_session(m, s, sw.close_reasons[i], now);
+		}
+		peer_table_each(&m->peers, sweep_peer, &sw);
+		for (size_t i = 0; i < sw.ngone; i++)
+			peer_table_del(&m->peers, sw.gone[i]);
+		free(sw.close_sids);
+		free(sw.close_reasons);
+		free(sw.gone);
+	}
+	uint64_t next = now + (m->any_stalled ? STALL_RETRY_MS : TICK_MS);
+	uint64_t beacon = beacon_next_due(m);
+	return next < beacon ? next : beacon;
+}
