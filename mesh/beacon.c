@@ -111,7 +111,7 @@ static void on_beacon(struct mesh *m, const struct wire_beacon_body *b, uint64_t
 			mesh_close_session(m, ps, NULL, now);
 		}
 	}
-	mesh_maybe_connect(m, p, now);
+	handshake_maybe_connect(m, p, now);
 }
 
 /*

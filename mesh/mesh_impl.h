@@ -88,8 +88,6 @@ void mesh_logline(struct mesh *m, int level, const char *fmt, ...);
 void mesh_droplog(struct mesh *m, enum logkind k, uint64_t now, const char *fmt, ...);
 const char *mesh_fpr(const uint8_t id[WIRE_IDLEN], char buf[KEYS_FPR_LEN]);
 bool mesh_id_lower(const uint8_t a[WIRE_IDLEN], const uint8_t b[WIRE_IDLEN]);
-/* Starts a handshake with p if the rules of protocol section 4 say we should. */
-void mesh_maybe_connect(struct mesh *m, struct peer *p, uint64_t now);
 /* The peer a session belongs to, or NULL while a responder does not know yet. */
 struct peer *mesh_session_peer(struct mesh *m, const struct session *s);
 /* s becomes the live session of its peer (protocol section 4). */
@@ -98,6 +96,20 @@ void mesh_go_live(struct mesh *m, struct session *s, uint64_t now);
 void mesh_close_session(struct mesh *m, struct session *s, const char *reason, uint64_t now);
 void mesh_emit(struct mesh *m, enum mesh_event_type type, const struct peer *p, const char *group,
                uint64_t msg_id, uint8_t *data, size_t len, const char *reason);
+
+/* ---------- handshake.c: protocol section 4 ---------- */
+
+/* Starts a handshake with p if the rules of protocol section 4 say we should. */
+void handshake_maybe_connect(struct mesh *m, struct peer *p, uint64_t now);
+void handshake_initiate(struct mesh *m, struct peer *p, uint64_t now);
+/* A handshake stops being in progress: it went live or was removed. */
+void handshake_done(struct mesh *m, const struct session *s);
+void handshake_on_hello(struct mesh *m, const struct wire_frame *f, const uint8_t *rid,
+                        size_t rid_len, const char *addr, uint64_t now);
+void handshake_on_reply(struct mesh *m, struct session *s, const struct wire_frame *f,
+                        uint64_t now);
+void handshake_on_finish(struct mesh *m, struct session *s, const struct wire_frame *f,
+                         uint64_t now);
 
 /* ---------- send.c: frames, sealing, queues ---------- */
 

@@ -102,7 +102,7 @@ static void sweep_peer(struct peer *p, void *arg)
 	}
 	if (p->qhead)
 		send_pump(m, p, now);
-	mesh_maybe_connect(m, p, now);
+	handshake_maybe_connect(m, p, now);
 	/* forget peers that went quiet long ago, so the table stays bounded */
 	if (!p->live_sid && !p->pending_sid && !p->present && !p->qhead &&
 	    now - p->last_beacon_ms > 3 * (uint64_t)m->cfg.expired_ms) {

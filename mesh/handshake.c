@@ -1,0 +1,310 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
+/*
+ * handshake: implements docs/protocol.md section 4 on the engine's side. Who dials whom
+ * (handshake_maybe_connect, handshake_initiate: HELLO), the responder's limits on HELLOs and
+ * its REPLY (handshake_on_hello), the initiator's FINISH (handshake_on_reply), and the
+ * responder's checks and tie-break before ACCEPT (handshake_on_finish). The Noise steps
+ * themselves are session.c's; a session that passes them goes live in mesh_go_live() (mesh.c).
+ *
+ * Invariants:
+ * - hs_in and hs_out count the answered and the initiated handshakes in progress: each is
+ *   raised here for a session in the table, and lowered once, by handshake_done(), when that
+ *   session goes live or is closed;
+ * - a source address holds at most MESH_MAX_HALFOPEN_PER_ADDR answered handshakes and all of
+ *   them at most MESH_MAX_HANDSHAKES_IN, the oldest evicted first (loopback is exempt from the
+ *   per-address limits);
+ * - a handshake that fails any check is closed without a reason: no event, no peer changed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mesh_impl.h"
+
+/* A handshake stops being in progress: it went live or was removed. */
+void handshake_done(struct mesh *m, const struct session *s)
+{
+	if (s->role == NOISE_INITIATOR)
+		m->hs_out--;
+	else
+		m->hs_in--;
+}
+
+static enum mesh_err our_hello(struct mesh *m, uint8_t *out, size_t cap, size_t *len)
+{
+	/* 4 KiB of group pointers: heap, not stack, and not static (meshsim --inproc runs many
+	 * meshes in one process) */
+	struct wire_hello *hp = calloc(1, sizeof *hp);
+	if (!hp)
+		return MESH_ENOMEM;
+	memcpy(hp->node_id, m->id->id, WIRE_IDLEN);
+	hp->name.p = m->name;
+	hp->name.len = strlen(m->name);
+	hp->incarnation = m->incarnation;
+	memcpy(hp->ip, &m->ip.s_addr, 4);
+	hp->port = m->port;
+	hp->features = 0;
+	hp->ngroups = m->groups.n;
+	for (size_t i = 0; i < m->groups.n; i++) {
+		hp->groups[i].p = m->groups.names[i];
+		hp->groups[i].len = strlen(m->groups.names[i]);
+	}
+	enum mesh_err rc = wire_hello_encode(hp, out, cap, len);
+	free(hp);
+	return rc;
+}
+
+void handshake_initiate(struct mesh *m, struct peer *p, uint64_t now)
+{
+	char ipbuf[INET_ADDRSTRLEN], fp[KEYS_FPR_LEN];
+	size_t nlen, flen;
+	struct session *s;
+	if (m->hs_out >= MESH_MAX_HANDSHAKES_OUT)
+		return;
+	s = session_new(NOISE_INITIATOR, m->prologue, m->prologue_len, m->id->x_sk, m->id->x_pk,
+	                m->psk, &m->keymem, now);
+	if (!s)
+		return;
+	memcpy(s->expected_id, p->id, WIRE_IDLEN);
+	if (session_table_add(&m->sessions, s) != MESH_OK) {
+		session_destroy(&s);
+		return;
+	}
+	if (m->lops->dial(m->link, s->sid, p->ip, p->port) != MESH_OK)
+		goto fail;
+	if (session_write_hello(s, m->pbuf, sizeof m->pbuf, &nlen) != MESH_OK)
+		goto fail;
+	struct wire_frame f = { .type = WIRE_HELLO, .tx_sid = s->sid, .body = m->pbuf,
+	                        .body_len = nlen };
+	if (wire_frame_encode(&f, m->fbuf, sizeof m->fbuf, &flen) != MESH_OK)
+		goto fail;
+	/* queued by the link until the connection is up; should it fail, the handshake times out
+	 * and is tried again */
+	(void)send_frame(m, s, m->fbuf, flen);
+	p->pending_sid = s->sid;
+	m->hs_out++;
+	inet_ntop(AF_INET, p->ip, ipbuf, sizeof ipbuf);
+	mesh_logline(m, 3, "handshake -> %s at %s:%u (sid %08x)", mesh_fpr(p->id, fp), ipbuf, p->port,
+	             s->sid);
+	return;
+fail:
+	session_table_del(&m->sessions, s->sid);
+	m->lops->hangup(m->link, s->sid);
+	session_destroy(&s);
+}
+
+/* Starts a handshake with p if the rules of protocol section 4 say we should. */
+void handshake_maybe_connect(struct mesh *m, struct peer *p, uint64_t now)
+{
+	bool needed = !p->live_sid || p->incarnation != p->beacon_incarnation;
+	if (!p->discovered || p->pending_sid || !needed)
+		return;
+	if (p->first_unlinked_ms == 0)
+		p->first_unlinked_ms = now;
+	/* the lower ID initiates; the higher steps in only if nothing happened for `fallback` */
+	if (!mesh_id_lower(m->id->id, p->id) && now - p->first_unlinked_ms < m->cfg.fallback_ms)
+		return;
+	handshake_initiate(m, p, now);
+}
+
+struct halfopen {
+	const char *addr;
+	size_t n;
+};
+
+static void count_halfopen(struct session *s, void *arg)
+{
+	struct halfopen *h = arg;
+	if (s->role == NOISE_RESPONDER && s->state != SESSION_LIVE && strcmp(s->src_addr, h->addr) == 0)
+		h->n++;
+}
+
+/* Answered handshakes in progress from one address: a source cannot hold every slot. */
+static size_t halfopen_from(struct mesh *m, const char *addr)
+{
+	struct halfopen h = { addr, 0 };
+	session_table_each(&m->sessions, count_halfopen, &h);
+	return h.n;
+}
+
+struct oldest_hs {
+	struct session *s;
+};
+
+static void find_oldest_halfopen(struct session *s, void *arg)
+{
+	struct oldest_hs *o = arg;
+	if (s->role == NOISE_RESPONDER && s->state == SESSION_RESP_SENT_REPLY &&
+	    (!o->s || s->created_ms < o->s->created_ms))
+		o->s = s;
+}
+
+/* All answered slots are taken: give the newcomer the slot of the oldest answered handshake.
+ * A real handshake finishes within a round trip, so a flood that keeps the slots full evicts
+ * mostly its own half-open sessions, while refusing newcomers would lock out every peer. */
+static bool evict_oldest_halfopen(struct mesh *m, uint64_t now)
+{
+	struct oldest_hs o = { NULL };
+	session_table_each(&m->sessions, find_oldest_halfopen, &o);
+	if (!o.s)
+		return false;
+	m->stats.handshakes_failed++;
+	mesh_close_session(m, o.s, NULL, now);
+	return true;
+}
+
+void handshake_on_hello(struct mesh *m, const struct wire_frame *f, const uint8_t *rid,
+                        size_t rid_len, const char *addr, uint64_t now)
+{
+	size_t hlen, nlen, flen;
+	struct session *s;
+	/* Per-address limits stop a few LAN hosts from taking every handshake slot. Loopback is
+	 * exempt: there every node of this host shares one address (several applications, or a
+	 * simulation), and a local attacker has better tools than HELLOs. */
+	bool local = strncmp(addr, "127.", 4) == 0;
+	if (!local && !ratelimit_allow(&m->hello_rate, addr, now)) {
+		m->stats.hellos_limited++;
+		mesh_droplog(m, LK_RATE, now, "handshake from %s over the rate limit: dropped", addr);
+		return;
+	}
+	if (!local && halfopen_from(m, addr) >= MESH_MAX_HALFOPEN_PER_ADDR) {
+		m->stats.hellos_limited++;
+		mesh_droplog(m, LK_RATE, now, "too many handshakes in progress from %s: HELLO dropped",
+		             addr);
+		return;
+	}
+	if (rid_len == 0 || rid_len > SESSION_MAX_RID)
+		return;
+	if (m->hs_in >= MESH_MAX_HANDSHAKES_IN && !evict_oldest_halfopen(m, now)) {
+		m->stats.hellos_limited++;
+		mesh_droplog(m, LK_RATE, now, "%d handshakes in progress: HELLO from %s dropped",
+		             MESH_MAX_HANDSHAKES_IN, addr);
+		return;
+	}
+	s = session_new(NOISE_RESPONDER, m->prologue, m->prologue_len, m->id->x_sk, m->id->x_pk,
+	                m->psk, &m->keymem, now);
+	if (!s)
+		return;
+	if (session_table_add(&m->sessions, s) != MESH_OK) {
+		session_destroy(&s);
+		mesh_droplog(m, LK_RATE, now, "session table full: HELLO from %s dropped", addr);
+		return;
+	}
+	m->hs_in++;
+	memcpy(s->rid, rid, rid_len);
+	s->rid_len = rid_len;
+	snprintf(s->src_addr, sizeof s->src_addr, "%s", addr);
+	s->remote_sid = f->tx_sid;
+	if (our_hello(m, m->hbuf, sizeof m->hbuf, &hlen) != MESH_OK ||
+	    group_set_copy(&s->sent_groups, &m->groups) != MESH_OK ||
+	    session_on_hello(s, f->body, f->body_len, m->hbuf, hlen, m->pbuf, sizeof m->pbuf,
+	                     &nlen) != MESH_OK) {
+		m->stats.handshakes_failed++;
+		mesh_droplog(m, LK_HS, now, "handshake message 1 from %s rejected", addr);
+		mesh_close_session(m, s, NULL, now);
+		return;
+	}
+	struct wire_frame r = { .type = WIRE_REPLY, .rx_sid = f->tx_sid, .tx_sid = s->sid,
+	                        .body = m->pbuf, .body_len = nlen };
+	if (wire_frame_encode(&r, m->fbuf, sizeof m->fbuf, &flen) != MESH_OK ||
+	    send_frame(m, s, m->fbuf, flen) != MESH_OK)
+		mesh_close_session(m, s, NULL, now);
+}
+
+void handshake_on_reply(struct mesh *m, struct session *s, const struct wire_frame *f,
+                        uint64_t now)
+{
+	size_t hlen, nlen, flen;
+	char fp[KEYS_FPR_LEN];
+	enum mesh_err rc;
+	if (s->state != SESSION_INIT_SENT_HELLO) {
+		m->stats.frames_bad++;
+		return;
+	}
+	s->remote_sid = f->tx_sid;
+	rc = our_hello(m, m->hbuf, sizeof m->hbuf, &hlen);
+	if (rc == MESH_OK)
+		rc = group_set_copy(&s->sent_groups, &m->groups);
+	if (rc == MESH_OK)
+		rc = session_on_reply(s, f->body, f->body_len, m->hbuf, hlen, m->pbuf,
+		                      sizeof m->pbuf, &nlen);
+	if (rc != MESH_OK) {
+		m->stats.handshakes_failed++;
+		mesh_droplog(m, LK_HS, now, "handshake with %s failed at message 2: %s",
+		             mesh_fpr(s->expected_id, fp),
+		             rc == MESH_EAUTH ? "authentication or identity check failed"
+		                              : mesh_strerror(rc));
+		mesh_close_session(m, s, NULL, now);
+		return;
+	}
+	struct wire_frame r = { .type = WIRE_FINISH, .rx_sid = s->remote_sid, .body = m->pbuf,
+	                        .body_len = nlen };
+	if (wire_frame_encode(&r, m->fbuf, sizeof m->fbuf, &flen) != MESH_OK ||
+	    send_frame(m, s, m->fbuf, flen) != MESH_OK) {
+		mesh_close_session(m, s, NULL, now);
+		return;
+	}
+	s->last_rx_ms = now;
+}
+
+void handshake_on_finish(struct mesh *m, struct session *s, const struct wire_frame *f,
+                         uint64_t now)
+{
+	char fp[KEYS_FPR_LEN];
+	if (s->state != SESSION_RESP_SENT_REPLY) {
+		/* protocol section 3: a frame not expected in this state is dropped */
+		m->stats.frames_bad++;
+		mesh_droplog(m, LK_FRAME, now, "unexpected FINISH on session %08x dropped", s->sid);
+		return;
+	}
+	enum mesh_err rc = session_on_finish(s, f->body, f->body_len);
+	if (rc != MESH_OK) {
+		m->stats.handshakes_failed++;
+		mesh_droplog(m, LK_HS, now, "handshake from %s failed at message 3: %s", s->src_addr,
+		             rc == MESH_EAUTH ? "authentication or identity check failed"
+		                              : mesh_strerror(rc));
+		mesh_close_session(m, s, NULL, now);
+		return;
+	}
+	s->last_rx_ms = now;
+	if (memcmp(s->peer_id, m->id->id, WIRE_IDLEN) == 0) {
+		/* our own identity from another process: two nodes share an identity file */
+		mesh_droplog(m, LK_HS, now, "handshake from %s carries our own identity: refused",
+		             s->src_addr);
+		mesh_close_session(m, s, NULL, now);
+		return;
+	}
+	struct peer *p = peer_table_get_or_add(&m->peers, s->peer_id);
+	if (!p && beacon_evict_unlinked(m))
+		p = peer_table_get_or_add(&m->peers, s->peer_id);
+	if (!p) {
+		m->stats.sessions_rejected++;
+		mesh_droplog(m, LK_HS, now, "peer table full: handshake from %s dropped", s->src_addr);
+		mesh_close_session(m, s, NULL, now);
+		return;
+	}
+	/*
+	 * Tie-break (protocol section 4): of two crossing handshakes, the lower initiator wins.
+	 * The losing half may reach us while ours is still in progress (pending), or just after
+	 * ours went live: the peer sent its FINISH before it accepted ours. A session we
+	 * initiated as the lower ID, live for less than a handshake timeout, with the same
+	 * incarnation, is that case, not a peer that lost its session and came back.
+	 */
+	struct session *live = p->live_sid ? session_table_get(&m->sessions, p->live_sid) : NULL;
+	bool lost_crossing = live && live->role == NOISE_INITIATOR &&
+	                     mesh_id_lower(m->id->id, s->peer_id) &&
+	                     live->peer_incarnation == s->peer_incarnation &&
+	                     now - live->live_ms < m->cfg.handshake_timeout_ms;
+	if ((p->pending_sid && !mesh_id_lower(s->peer_id, m->id->id)) || lost_crossing) {
+		m->stats.sessions_rejected++;
+		mesh_logline(m, 3, "crossing handshakes with %s: ours wins", mesh_fpr(s->peer_id, fp));
+		(void)send_simple(m, s, WIRE_REJECT, 1, now);
+		mesh_close_session(m, s, NULL, now);
+		return;
+	}
+	if (send_simple(m, s, WIRE_ACCEPT, 0, now) != MESH_OK) {
+		mesh_close_session(m, s, NULL, now);
+		return;
+	}
+	mesh_go_live(m, s, now);
+}
