@@ -15,8 +15,8 @@
  * The engine is one struct mesh (mesh_impl.h) and one file per concern. This one holds setup,
  * logging and events, session transitions (mesh_go_live, mesh_close_session), input from the
  * link, the application's requests and the queries. handshake.c runs the handshake, send.c
- * sends and queues, deliver.c takes DATA frames in, beacon.c acts on beacons and sends ours, and
- * timers.c does the clock's work (mesh_on_tick).
+ * sends and queues, deliver.c takes DATA frames in, beacon.c acts on beacons and sends ours,
+ * timers.c does the clock's work (mesh_on_tick), and mesh_test.c holds the test hooks.
  */
 #include "mesh_impl.h"
 
@@ -699,45 +699,3 @@ void mesh_get_stats(const struct mesh *m, struct mesh_stats *out, uint64_t *sess
 	*sessions_live = 0;
 	mesh_each_live_peer((struct mesh *)m, count_live, sessions_live);
 }
-
-#ifdef MESH_TEST_HOOKS
-enum mesh_err mesh_test_send_raw(struct mesh *m, const uint8_t peer[WIRE_IDLEN],
-                                 const uint8_t *pt, size_t len, uint64_t now_ms)
-{
-	struct peer *p = peer_table_get(&m->peers, peer);
-	struct session *s = p && p->live_sid ? session_table_get(&m->sessions, p->live_sid) : NULL;
-	size_t flen;
-	if (!s || s->state != SESSION_LIVE)
-		return MESH_ENOTFOUND;
-	enum mesh_err rc = session_seal(s, pt, len, m->fbuf, sizeof m->fbuf, &flen);
-	if (rc != MESH_OK)
-		return rc;
-	s->last_tx_ms = now_ms;
-	return send_frame(m, s, m->fbuf, flen);
-}
-
-enum mesh_err mesh_test_relink(struct mesh *m, const uint8_t peer[WIRE_IDLEN], uint64_t now_ms)
-{
-	struct peer *p = peer_table_get(&m->peers, peer);
-	struct session *s = p && p->live_sid ? session_table_get(&m->sessions, p->live_sid) : NULL;
-	if (!s || s->state != SESSION_LIVE)
-		return MESH_ENOTFOUND;
-	if (p->pending_sid)
-		return MESH_ESTATE;
-	(void)send_simple(m, s, WIRE_BYE, 0, now_ms);
-	mesh_close_session(m, s, "relink", now_ms);
-	handshake_initiate(m, p, now_ms);
-	return p->pending_sid ? MESH_OK : MESH_ELIMIT;
-}
-
-void mesh_test_sessions(const struct mesh *m, size_t *all, size_t *dealers)
-{
-	*all = m->sessions.n;
-	*dealers = m->lops->dialled(m->link);
-}
-
-size_t mesh_test_peer_entries(const struct mesh *m)
-{
-	return m->peers.n;
-}
-#endif

@@ -1,0 +1,50 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
+/*
+ * mesh_test: the engine's test-only entry points (mesh.h, under MESH_TEST_HOOKS), built only
+ * into mn_mesh_testhooks, which only tests and tools link; in mn_mesh this file compiles to
+ * nothing. They reach inside a running engine (raw plaintext on a live session, a relink,
+ * table counts) and, like everything else in it, belong to the mesh's thread.
+ */
+#include "mesh_impl.h"
+
+#ifdef MESH_TEST_HOOKS
+enum mesh_err mesh_test_send_raw(struct mesh *m, const uint8_t peer[WIRE_IDLEN],
+                                 const uint8_t *pt, size_t len, uint64_t now_ms)
+{
+	struct peer *p = peer_table_get(&m->peers, peer);
+	struct session *s = p && p->live_sid ? session_table_get(&m->sessions, p->live_sid) : NULL;
+	size_t flen;
+	if (!s || s->state != SESSION_LIVE)
+		return MESH_ENOTFOUND;
+	enum mesh_err rc = session_seal(s, pt, len, m->fbuf, sizeof m->fbuf, &flen);
+	if (rc != MESH_OK)
+		return rc;
+	s->last_tx_ms = now_ms;
+	return send_frame(m, s, m->fbuf, flen);
+}
+
+enum mesh_err mesh_test_relink(struct mesh *m, const uint8_t peer[WIRE_IDLEN], uint64_t now_ms)
+{
+	struct peer *p = peer_table_get(&m->peers, peer);
+	struct session *s = p && p->live_sid ? session_table_get(&m->sessions, p->live_sid) : NULL;
+	if (!s || s->state != SESSION_LIVE)
+		return MESH_ENOTFOUND;
+	if (p->pending_sid)
+		return MESH_ESTATE;
+	(void)send_simple(m, s, WIRE_BYE, 0, now_ms);
+	mesh_close_session(m, s, "relink", now_ms);
+	handshake_initiate(m, p, now_ms);
+	return p->pending_sid ? MESH_OK : MESH_ELIMIT;
+}
+
+void mesh_test_sessions(const struct mesh *m, size_t *all, size_t *dealers)
+{
+	*all = m->sessions.n;
+	*dealers = m->lops->dialled(m->link);
+}
+
+size_t mesh_test_peer_entries(const struct mesh *m)
+{
+	return m->peers.n;
+}
+#endif
