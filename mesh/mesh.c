@@ -78,12 +78,30 @@ const char *mesh_fpr(const uint8_t id[WIRE_IDLEN], char buf[KEYS_FPR_LEN])
 
 /* ---------- events ---------- */
 
+_Static_assert(MESH_MAX_PEERS == PEER_MAX, "the peer table's cap, which mesh.h sizes by");
+
+void mesh_peer_view(const struct peer *p, struct mesh_peer_view *out)
+{
+	memcpy(out->id, p->id, sizeof out->id);
+	memcpy(out->hex, p->hex, sizeof out->hex);
+	memcpy(out->name, p->name, sizeof out->name);
+	memcpy(out->ip, p->ip, sizeof out->ip);
+	out->port = p->port;
+	out->incarnation = p->incarnation;
+	out->evasive = p->evasive;
+	out->queued_msgs = p->qmsgs;
+	out->groups = &p->groups;
+}
+
 void mesh_emit(struct mesh *m, enum mesh_event_type type, const struct peer *p,
                const char *group, uint64_t msg_id, uint8_t *data, size_t len,
                const char *reason)
 {
+	struct mesh_peer_view view;
+	if (p)
+		mesh_peer_view(p, &view);
 	struct mesh_event ev = {
-		.type = type, .peer = p, .group = group, .msg_id = msg_id,
+		.type = type, .peer = p ? &view : NULL, .group = group, .msg_id = msg_id,
 		.data = data, .len = len, .reason = reason,
 	};
 	if (m->cfg.event) {
@@ -660,7 +678,9 @@ static void each_live_one(struct peer *p, void *arg)
 	struct session *s = p->live_sid ? session_table_get(&el->m->sessions, p->live_sid) : NULL;
 	if (!s || s->state != SESSION_LIVE || !p->present)
 		return;
-	struct mesh_peer_info info = { .peer = p, .local_sid = s->sid,
+	struct mesh_peer_view view;
+	mesh_peer_view(p, &view);
+	struct mesh_peer_info info = { .peer = &view, .local_sid = s->sid,
 	                               .initiator = s->role == NOISE_INITIATOR };
 	el->fn(&info, el->arg);
 }

@@ -28,7 +28,8 @@
 #include "mcast.h"
 #include "mesh_err.h"
 #include "mesh_stats.h"
-#include "peer.h"
+#include "group.h"
+#include "outmsg.h"
 #include "wire.h"
 
 #define MESH_MAX_PAYLOAD WIRE_MAX_PAYLOAD  /* 1 MiB: docs/protocol.md section 6 */
@@ -36,12 +37,13 @@
 #define MESH_MAX_HANDSHAKES_OUT 128     /* initiated and in progress at once */
 #define MESH_MAX_HALFOPEN_PER_ADDR 32   /* answered handshakes in progress per source address */
 #define MESH_MAX_SESSIONS 8192
+#define MESH_MAX_PEERS 4096         /* PEER_MAX (peer.h), to which mesh.c ties it */
 #define MESH_ZMQ_HWM LINK_ZMQ_HWM       /* ZMQ_SNDHWM and ZMQ_RCVHWM, in frames */
 /* zmq sockets one mesh holds at most: its ROUTER, a DEALER for the live session of each peer
  * if we initiated it, one for each handshake we initiate, and room for closed ones zmq's
  * reaper has not finished yet. A zmq context sets aside, and touches, 12 bytes per socket it
  * may ever hold, so this is the ZMQ_MAX_SOCKETS to give it: 8192 cost 96 KiB of RSS. */
-#define MESH_ZMQ_SOCKETS (1 + PEER_MAX + MESH_MAX_HANDSHAKES_OUT + 64)
+#define MESH_ZMQ_SOCKETS (1 + MESH_MAX_PEERS + MESH_MAX_HANDSHAKES_OUT + 64)
 #define MESH_KEYLEN 32
 
 enum mesh_event_type {
@@ -55,9 +57,25 @@ enum mesh_event_type {
 	MESH_EV_DROPPED,
 };
 
+/*
+ * What the engine tells of a peer: a copy of its public facts, made for the one callback or
+ * iteration step that receives it. struct peer stays private to mesh/.
+ */
+struct mesh_peer_view {
+	uint8_t id[WIRE_IDLEN];
+	char hex[2 * WIRE_IDLEN + 1];
+	char name[WIRE_MAX_NAME + 1];
+	uint8_t ip[4];                      /* where it listens, from its beacon or hello */
+	uint16_t port;
+	uint64_t incarnation;               /* of its live session's node; 0: none */
+	bool evasive;
+	size_t queued_msgs;                 /* waiting in our send queue for it */
+	const struct group_set *groups;     /* its groups: borrowed for the call */
+};
+
 struct mesh_event {
 	enum mesh_event_type type;
-	const struct peer *peer;      /* borrowed for the callback */
+	const struct mesh_peer_view *peer;  /* borrowed for the callback */
 	const char *group;            /* JOIN, LEAVE, SHOUT, DROPPED of a shout */
 	uint64_t msg_id;
 	uint8_t *data;                /* SHOUT, WHISPER: malloc'd, the callback takes it */
@@ -127,7 +145,7 @@ enum mesh_err mesh_whisper_msg(struct mesh *m, const uint8_t peer[WIRE_IDLEN],
 
 /* Live peers: fn gets each peer and its live session's details. */
 struct mesh_peer_info {
-	const struct peer *peer;
+	const struct mesh_peer_view *peer;
 	uint32_t local_sid;
 	bool initiator;
 };

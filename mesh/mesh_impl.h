@@ -94,6 +94,8 @@ struct peer *mesh_session_peer(struct mesh *m, const struct session *s);
 void mesh_go_live(struct mesh *m, struct session *s, uint64_t now);
 /* The peer's queue is dropped (send_drop_queue) when its live session closes with a reason. */
 void mesh_close_session(struct mesh *m, struct session *s, const char *reason, uint64_t now);
+/* The copy of p that events and iterations hand out (mesh.h). */
+void mesh_peer_view(const struct peer *p, struct mesh_peer_view *out);
 void mesh_emit(struct mesh *m, enum mesh_event_type type, const struct peer *p, const char *group,
                uint64_t msg_id, uint8_t *data, size_t len, const char *reason);
 

@@ -40,7 +40,6 @@
 #include "keys.h"
 #include "mesh.h"
 #include "group.h"
-#include "peer.h"
 #include "wire.h"
 
 /* The public header cannot include the layers below (it is installed alone), so its values
@@ -612,7 +611,7 @@ struct peers_acc {
 static void collect_peer(const struct mesh_peer_info *info, void *arg)
 {
 	struct peers_acc *acc = arg;
-	const struct peer *p = info->peer;
+	const struct mesh_peer_view *p = info->peer;
 	char ip[INET_ADDRSTRLEN];
 	if (acc->oom)
 		return;
@@ -637,16 +636,16 @@ static void collect_peer(const struct mesh_peer_info *info, void *arg)
 	mp->evasive = p->evasive;
 	mp->initiator = info->initiator;
 	mp->local_sid = info->local_sid;
-	mp->queued_msgs = p->qmsgs;
-	if (p->groups.n) {
-		mp->groups = calloc(p->groups.n, sizeof *mp->groups);
+	mp->queued_msgs = p->queued_msgs;
+	if (p->groups->n) {
+		mp->groups = calloc(p->groups->n, sizeof *mp->groups);
 		if (!mp->groups) {
 			acc->oom = true;
 			return;
 		}
-		for (size_t i = 0; i < p->groups.n; i++)
-			snprintf(mp->groups[i], sizeof mp->groups[i], "%s", p->groups.names[i]);
-		mp->ngroups = p->groups.n;
+		for (size_t i = 0; i < p->groups->n; i++)
+			snprintf(mp->groups[i], sizeof mp->groups[i], "%s", p->groups->names[i]);
+		mp->ngroups = p->groups->n;
 	}
 	acc->n++;
 }

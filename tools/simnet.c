@@ -16,7 +16,6 @@
 
 #include <sodium.h>
 
-#include "peer.h"
 
 /* ------------------------------------------------------------------ deterministic random */
 
@@ -390,7 +389,7 @@ struct members {
 static void collect_member(const struct mesh_peer_info *info, void *arg)
 {
 	struct members *ms = arg;
-	if (ms->shout && !group_set_has(&info->peer->groups, GROUP, strlen(GROUP)))
+	if (ms->shout && !group_set_has(info->peer->groups, GROUP, strlen(GROUP)))
 		return;
 	uint32_t d = ident_of(info->peer->id);
 	if (d == UINT32_MAX)
