@@ -391,7 +391,7 @@ void mesh_close_session(struct mesh *m, struct session *s, const char *reason, u
 				mesh_emit(m, MESH_EV_EXIT, p, NULL, 0, NULL, 0, reason);
 				p->present = false;
 				group_set_clear(&p->groups);
-				send_drop_queue(m, p, "peer left");
+				send_drop_queue(m, p, MESH_DROP_PEER_LEFT);
 			}
 		}
 	}

@@ -26,6 +26,7 @@
 #include "keys.h"
 #include "link.h"
 #include "mcast.h"
+#include "mesh_drop.h"
 #include "mesh_err.h"
 #include "mesh_stats.h"
 #include "group.h"

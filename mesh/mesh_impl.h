@@ -21,6 +21,7 @@
 #include "heard.h"
 #include "link.h"
 #include "mesh.h"
+#include "mesh_drop.h"
 #include "peer.h"
 #include "ratelimit.h"
 #include "session.h"
@@ -122,7 +123,7 @@ enum mesh_err send_simple(struct mesh *m, struct session *s, uint64_t type, uint
 void send_pump(struct mesh *m, struct peer *p, uint64_t now);
 enum mesh_err send_enqueue(struct mesh *m, struct peer *p, struct outmsg *om, bool if_member,
                            uint64_t now);
-void send_drop_queue(struct mesh *m, struct peer *p, const char *reason);
+void send_drop_queue(struct mesh *m, struct peer *p, enum mesh_drop reason);
 
 /* ---------- beacon.c: what the engine does with beacons ---------- */
 

@@ -19,7 +19,6 @@
 
 #include "mesh_impl.h"
 
-#define EVENT_DROP_REASON_FULL "send queue full"
 
 /* Where s's frames go: the connection we dialled for it, or the one its HELLO came on. */
 static struct link_route route_of(const struct session *s)
@@ -230,7 +229,7 @@ enum mesh_err send_enqueue(struct mesh *m, struct peer *p, struct outmsg *om, bo
 			/* the session just closed (and reported the peer gone): so is this message */
 			if (!control)
 				mesh_emit(m, MESH_EV_DROPPED, p, om->kind == OUTMSG_SHOUT ? om->group : NULL,
-				          om->msg_id, NULL, 0, "peer left");
+				          om->msg_id, NULL, 0, mesh_drop_reason(MESH_DROP_PEER_LEFT));
 			return MESH_ENOTFOUND;
 		}
 	}
@@ -240,7 +239,7 @@ enum mesh_err send_enqueue(struct mesh *m, struct peer *p, struct outmsg *om, bo
 	if (rc != MESH_OK) {
 		if (!control)
 			mesh_emit(m, MESH_EV_DROPPED, p, om->kind == OUTMSG_SHOUT ? om->group : NULL,
-			          om->msg_id, NULL, 0, EVENT_DROP_REASON_FULL);
+			          om->msg_id, NULL, 0, mesh_drop_reason(MESH_DROP_QUEUE_FULL));
 		return rc;
 	}
 	p->qtail->next_frag = now_e.next_frag;
@@ -249,7 +248,7 @@ enum mesh_err send_enqueue(struct mesh *m, struct peer *p, struct outmsg *om, bo
 }
 
 /* Reports and removes every message queued for p. */
-void send_drop_queue(struct mesh *m, struct peer *p, const char *reason)
+void send_drop_queue(struct mesh *m, struct peer *p, enum mesh_drop reason)
 {
 	while (p->qhead) {
 		struct outmsg *om = p->qhead->m;
@@ -257,7 +256,7 @@ void send_drop_queue(struct mesh *m, struct peer *p, const char *reason)
 		bool report = !p->qhead->if_member || group_set_has(&p->groups, om->group, om->glen);
 		if (report && (om->kind == OUTMSG_SHOUT || om->kind == OUTMSG_WHISPER))
 			mesh_emit(m, MESH_EV_DROPPED, p, om->kind == OUTMSG_SHOUT ? om->group : NULL,
-			          om->msg_id, NULL, 0, reason);
+			          om->msg_id, NULL, 0, mesh_drop_reason(reason));
 		peer_dequeue(p);
 	}
 }

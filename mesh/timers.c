@@ -97,7 +97,8 @@ static void sweep_peer(struct peer *p, void *arg)
 		if (report)
 			mesh_emit(m, MESH_EV_DROPPED, p, om->kind == OUTMSG_SHOUT ? om->group : NULL,
 			          om->msg_id, NULL, 0,
-			          p->live_sid ? "timed out in the send queue" : "peer unreachable");
+			          mesh_drop_reason(p->live_sid ? MESH_DROP_QUEUE_TIMEOUT
+			                                       : MESH_DROP_UNREACHABLE));
 		peer_dequeue(p);
 	}
 	if (p->qhead)

@@ -741,8 +741,9 @@ static void report_async_failure(struct meshnode *n, const struct cmd *c)
 		memcpy(ev->peer, c->peer, MESHNODE_IDLEN);
 		keys_id_hex(c->peer, ev->peer_hex);
 	}
-	ev->reason = c->rc == MESH_ENOTFOUND ? "peer gone" : c->rc == MESH_ENOMEM
-	             ? "out of memory" : "not sent";
+	ev->reason = mesh_drop_reason(c->rc == MESH_ENOTFOUND ? MESH_DROP_PEER_GONE
+	                              : c->rc == MESH_ENOMEM ? MESH_DROP_NO_MEMORY
+	                              : MESH_DROP_NOT_SENT);
 	push_event(n, ev);
 }
 

@@ -10,6 +10,7 @@
  * several queues freed exactly once (ASan and the refcount say so).
  */
 #include "group.h"
+#include "mesh_drop.h"
 #include "peer.h"
 #include "testlib.h"
 
@@ -511,6 +512,19 @@ static void test_outmsg_group_bound(void)
 	CHECK(outmsg_new(OUTMSG_SHOUT, 2, too_long, "x", 1) == NULL);
 }
 
+/* Every DROPPED reason has a text of its own, and an unknown value still gets one. */
+static void test_drop_reasons(void)
+{
+	for (int i = 0; i < MESH_DROP_COUNT; i++) {
+		const char *a = mesh_drop_reason((enum mesh_drop)i);
+		CHECK(a && a[0] && strcmp(a, "not delivered") != 0);
+		for (int j = 0; j < i; j++)
+			CHECK(strcmp(a, mesh_drop_reason((enum mesh_drop)j)) != 0);
+	}
+	CHECK(strcmp(mesh_drop_reason(MESH_DROP_COUNT), "not delivered") == 0);
+	CHECK(strcmp(mesh_drop_reason(MESH_DROP_QUEUE_FULL), "send queue full") == 0);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -523,5 +537,6 @@ int main(void)
 	test_queue_caps();
 	test_queue_shared();
 	test_outmsg_group_bound();
+	test_drop_reasons();
 	return testlib_done("test_group_peer");
 }
