@@ -181,7 +181,14 @@ void edit_read(struct app *a);
 int edit_setup(struct app *a);
 void edit_teardown(struct app *a);
 
-/* main.c: the loop */
-void app_stop(struct app *a, int code);
+/* Ends the loop after this turn with exit status code; the first call decides it. Every file
+ * may call it; main.c's loop acts on it, so nothing here calls up into main.c. */
+static inline void app_stop(struct app *a, int code)
+{
+	if (!a->running)
+		return;
+	a->running = false;
+	a->exit_code = code;
+}
 
 #endif

@@ -126,13 +126,10 @@ static int install_signals(bool winch)
 	return 0;
 }
 
-void app_stop(struct app *a, int code)
+/* Once the loop has ended: saying BYE can take a moment, and a second Ctrl-C then ends the
+ * program at once. */
+static void default_signals(void)
 {
-	if (!a->running)
-		return;
-	a->running = false;
-	a->exit_code = code;
-	/* Saying BYE can take a moment; a second Ctrl-C then ends the program at once. */
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = SIG_DFL;
@@ -251,6 +248,7 @@ static int run_loop(struct app *a)
 			}
 		}
 	}
+	default_signals();
 	return a->exit_code;
 }
 
