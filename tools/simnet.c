@@ -83,26 +83,27 @@ static uint64_t prng(void)
 	return z ^ (z >> 31);
 }
 
-uint64_t below(uint64_t n)
+uint64_t sim_below(uint64_t n)
 {
 	return n ? prng() % n : 0;
 }
 
-struct world *W;              /* the run in progress: the ops' callbacks reach it */
+struct world *simnet_w;              /* the run in progress: the ops' callbacks reach it */
 
-void problem(const char *fmt, ...)
+void sim_problem(const char *fmt, ...)
 {
-	if (W->r->first_problem[0])
+	if (simnet_w->r->first_problem[0])
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	int k = snprintf(W->r->first_problem, sizeof W->r->first_problem, "t=%" PRIu64 " ms: ",
-	                 W->now);
-	vsnprintf(W->r->first_problem + k, sizeof W->r->first_problem - (size_t)k, fmt, ap);
+	char *out = simnet_w->r->first_problem;
+	size_t cap = sizeof simnet_w->r->first_problem;
+	int k = snprintf(out, cap, "t=%" PRIu64 " ms: ", simnet_w->now);
+	vsnprintf(out + k, cap - (size_t)k, fmt, ap);
 	va_end(ap);
 }
 
-void *grow(void *p, size_t *cap, size_t need, size_t size)
+void *sim_grow(void *p, size_t *cap, size_t need, size_t size)
 {
 	if (need <= *cap)
 		return p;
@@ -111,7 +112,7 @@ void *grow(void *p, size_t *cap, size_t need, size_t size)
 		ncap *= 2;
 	void *np = realloc(p, ncap * size);
 	if (!np) {
-		W->oom = true;
+		simnet_w->oom = true;
 		return NULL;
 	}
 	*cap = ncap;
@@ -125,22 +126,22 @@ static bool before(const struct ev *a, const struct ev *b)
 	return a->t < b->t || (a->t == b->t && a->seq < b->seq);
 }
 
-struct ev *schedule(uint64_t t, enum ev_kind kind)
+struct ev *sim_schedule(uint64_t t, enum ev_kind kind)
 {
-	size_t cap = W->capheap;
-	struct ev **h = grow(W->heap, &cap, W->nheap + 1, sizeof *h);
+	size_t cap = simnet_w->capheap;
+	struct ev **h = sim_grow(simnet_w->heap, &cap, simnet_w->nheap + 1, sizeof *h);
 	struct ev *e = calloc(1, sizeof *e);
 	if (!h || !e) {
 		free(e);
-		W->oom = true;
+		simnet_w->oom = true;
 		return NULL;
 	}
-	W->heap = h;
-	W->capheap = cap;
+	simnet_w->heap = h;
+	simnet_w->capheap = cap;
 	e->t = t;
-	e->seq = W->seq++;
+	e->seq = simnet_w->seq++;
 	e->kind = kind;
-	size_t i = W->nheap++;
+	size_t i = simnet_w->nheap++;
 	while (i > 0 && before(e, h[(i - 1) / 2])) {
 		h[i] = h[(i - 1) / 2];
 		i = (i - 1) / 2;
@@ -149,22 +150,22 @@ struct ev *schedule(uint64_t t, enum ev_kind kind)
 	return e;
 }
 
-struct ev *take(void)
+struct ev *sim_take(void)
 {
-	struct ev **h = W->heap, *top = h[0], *last = h[--W->nheap];
+	struct ev **h = simnet_w->heap, *top = h[0], *last = h[--simnet_w->nheap];
 	size_t i = 0;
 	for (;;) {
 		size_t c = 2 * i + 1;
-		if (c >= W->nheap)
+		if (c >= simnet_w->nheap)
 			break;
-		if (c + 1 < W->nheap && before(h[c + 1], h[c]))
+		if (c + 1 < simnet_w->nheap && before(h[c + 1], h[c]))
 			c++;
 		if (!before(h[c], last))
 			break;
 		h[i] = h[c];
 		i = c;
 	}
-	if (W->nheap)
+	if (simnet_w->nheap)
 		h[i] = last;
 	return top;
 }
@@ -180,14 +181,14 @@ static uint64_t rec_hash(uint32_t s, uint32_t life, uint64_t id, uint32_t d)
 
 static struct rec *rec_find(uint32_t s, uint32_t life, uint64_t id, uint32_t d)
 {
-	if (!W->capindex)
+	if (!simnet_w->capindex)
 		return NULL;
-	size_t mask = W->capindex - 1;
+	size_t mask = simnet_w->capindex - 1;
 	for (size_t i = rec_hash(s, life, id, d) & mask;; i = (i + 1) & mask) {
-		size_t k = W->rec_index[i];
+		size_t k = simnet_w->rec_index[i];
 		if (!k)
 			return NULL;
-		struct rec *r = &W->recs[k - 1];
+		struct rec *r = &simnet_w->recs[k - 1];
 		if (r->sender_ident == s && r->sender_life == life && r->msg_id == id &&
 		    r->dest_ident == d)
 			return r;
@@ -206,70 +207,70 @@ static void rec_index_put(size_t *index, size_t cap, const struct rec *r, size_t
 
 static void rec_add(uint32_t s, uint32_t life, uint64_t id, uint32_t d)
 {
-	size_t cap = W->caprecs;
-	struct rec *rs = grow(W->recs, &cap, W->nrecs + 1, sizeof *rs);
+	size_t cap = simnet_w->caprecs;
+	struct rec *rs = sim_grow(simnet_w->recs, &cap, simnet_w->nrecs + 1, sizeof *rs);
 	if (!rs)
 		return;
-	W->recs = rs;
-	W->caprecs = cap;
-	if (2 * (W->nrecs + 1) > W->capindex) {
-		size_t ncap = W->capindex ? 2 * W->capindex : 1024;
+	simnet_w->recs = rs;
+	simnet_w->caprecs = cap;
+	if (2 * (simnet_w->nrecs + 1) > simnet_w->capindex) {
+		size_t ncap = simnet_w->capindex ? 2 * simnet_w->capindex : 1024;
 		size_t *ni = calloc(ncap, sizeof *ni);
 		if (!ni) {
-			W->oom = true;
+			simnet_w->oom = true;
 			return;
 		}
-		for (size_t k = 0; k < W->nrecs; k++)
-			rec_index_put(ni, ncap, &W->recs[k], k + 1);
-		free(W->rec_index);
-		W->rec_index = ni;
-		W->capindex = ncap;
+		for (size_t k = 0; k < simnet_w->nrecs; k++)
+			rec_index_put(ni, ncap, &simnet_w->recs[k], k + 1);
+		free(simnet_w->rec_index);
+		simnet_w->rec_index = ni;
+		simnet_w->capindex = ncap;
 	}
-	struct rec *r = &W->recs[W->nrecs++];
+	struct rec *r = &simnet_w->recs[simnet_w->nrecs++];
 	*r = (struct rec){ .sender_ident = s, .sender_life = life, .msg_id = id, .dest_ident = d,
-	                   .sent_ms = W->now };
-	rec_index_put(W->rec_index, W->capindex, r, W->nrecs);
+	                   .sent_ms = simnet_w->now };
+	rec_index_put(simnet_w->rec_index, simnet_w->capindex, r, simnet_w->nrecs);
 }
 
 static size_t ident_slot(const uint8_t id[WIRE_IDLEN])
 {
 	uint64_t h;
 	memcpy(&h, id, sizeof h);
-	return (size_t)(h ^ (h >> 31)) & (W->capidx - 1);
+	return (size_t)(h ^ (h >> 31)) & (simnet_w->capidx - 1);
 }
 
 /* The identity number of a node ID; UINT32_MAX if it is none of ours. */
 static uint32_t ident_of(const uint8_t id[WIRE_IDLEN])
 {
-	for (size_t i = ident_slot(id);; i = (i + 1) & (W->capidx - 1)) {
-		uint32_t k = W->idx[i];
+	for (size_t i = ident_slot(id);; i = (i + 1) & (simnet_w->capidx - 1)) {
+		uint32_t k = simnet_w->idx[i];
 		if (!k)
 			return UINT32_MAX;
-		if (memcmp(W->ident_id[k - 1], id, WIRE_IDLEN) == 0)
+		if (memcmp(simnet_w->ident_id[k - 1], id, WIRE_IDLEN) == 0)
 			return k - 1;
 	}
 }
 
 static bool ident_index(uint32_t ident)
 {
-	if (2 * (W->nident + 1) > W->capidx) {
-		size_t ncap = W->capidx ? 2 * W->capidx : 256;
+	if (2 * (simnet_w->nident + 1) > simnet_w->capidx) {
+		size_t ncap = simnet_w->capidx ? 2 * simnet_w->capidx : 256;
 		uint32_t *ni = calloc(ncap, sizeof *ni);
 		if (!ni) {
-			W->oom = true;
+			simnet_w->oom = true;
 			return false;
 		}
-		free(W->idx);
-		W->idx = ni;
-		W->capidx = ncap;
-		for (uint32_t k = 0; k < W->nident; k++)
+		free(simnet_w->idx);
+		simnet_w->idx = ni;
+		simnet_w->capidx = ncap;
+		for (uint32_t k = 0; k < simnet_w->nident; k++)
 			if (k != ident)
 				(void)ident_index(k);
 	}
-	size_t i = ident_slot(W->ident_id[ident]);
-	while (W->idx[i])
-		i = (i + 1) & (W->capidx - 1);
-	W->idx[i] = ident + 1;
+	size_t i = ident_slot(simnet_w->ident_id[ident]);
+	while (simnet_w->idx[i])
+		i = (i + 1) & (simnet_w->capidx - 1);
+	simnet_w->idx[i] = ident + 1;
 	return true;
 }
 
@@ -292,26 +293,26 @@ static uint64_t get64(const uint8_t *p)
 static void on_received(struct node *nd, const uint8_t *data, size_t len)
 {
 	if (len < HDR) {
-		problem("node %u got a message of %zu bytes, shorter than its header", nd->idx, len);
-		W->r->reordered++;
+		sim_problem("node %u got a message of %zu bytes, shorter than its header", nd->idx, len);
+		simnet_w->r->reordered++;
 		return;
 	}
 	uint32_t s = (uint32_t)get64(data), life = (uint32_t)get64(data + 8);
 	uint64_t id = get64(data + 16);
-	if (s >= W->nident) {
-		problem("node %u got a message naming no sender", nd->idx);
-		W->r->reordered++;
+	if (s >= simnet_w->nident) {
+		sim_problem("node %u got a message naming no sender", nd->idx);
+		simnet_w->r->reordered++;
 		return;
 	}
-	struct last *l = &W->lasts[nd->idx][s];
+	struct last *l = &simnet_w->lasts[nd->idx][s];
 	if (l->sender_life == life && id <= l->msg_id) {
 		struct rec *r = rec_find(s, life, id, nd->ident);
 		bool again = r && r->delivered;
 		if (again)
-			W->r->duplicates++;
+			simnet_w->r->duplicates++;
 		else
-			W->r->reordered++;
-		problem("node %u got message %" PRIu64 " of identity %u life %u %s (last %" PRIu64
+			simnet_w->r->reordered++;
+		sim_problem("node %u got message %" PRIu64 " of identity %u life %u %s (last %" PRIu64
 		        ")", nd->idx, id, s, life, again ? "twice" : "out of order", l->msg_id);
 	}
 	if (l->sender_life != life || id > l->msg_id) {
@@ -319,29 +320,30 @@ static void on_received(struct node *nd, const uint8_t *data, size_t len)
 		l->msg_id = id;
 	}
 	struct rec *r = rec_find(s, life, id, nd->ident);
-	if (r && r->delivered++ == 0 && W->cfg->record) {
-		double *nl = grow(W->r->latencies_ms, &W->caplat, W->r->nlat + 1, sizeof *nl);
+	if (r && r->delivered++ == 0 && simnet_w->cfg->record) {
+		struct simnet_report *rep = simnet_w->r;
+		double *nl = sim_grow(rep->latencies_ms, &simnet_w->caplat, rep->nlat + 1, sizeof *nl);
 		if (nl) {
-			W->r->latencies_ms = nl;
-			nl[W->r->nlat++] = (double)(W->now - r->sent_ms);
+			rep->latencies_ms = nl;
+			nl[rep->nlat++] = (double)(simnet_w->now - r->sent_ms);
 		}
 	}
 }
 
 static void record_step(void)
 {
-	struct simnet_report *r = W->r;
-	if (!W->cfg->record)
+	struct simnet_report *r = simnet_w->r;
+	if (!simnet_w->cfg->record)
 		return;
-	if (r->nsteps && r->steps[r->nsteps - 1].ms == W->now) {
-		r->steps[r->nsteps - 1].live = W->live_total;
+	if (r->nsteps && r->steps[r->nsteps - 1].ms == simnet_w->now) {
+		r->steps[r->nsteps - 1].live = simnet_w->live_total;
 		return;
 	}
-	struct simnet_step *ns = grow(r->steps, &W->capsteps, r->nsteps + 1, sizeof *ns);
+	struct simnet_step *ns = sim_grow(r->steps, &simnet_w->capsteps, r->nsteps + 1, sizeof *ns);
 	if (!ns)
 		return;
 	r->steps = ns;
-	ns[r->nsteps++] = (struct simnet_step){ W->now, W->live_total };
+	ns[r->nsteps++] = (struct simnet_step){ simnet_w->now, simnet_w->live_total };
 }
 
 static void on_event(void *arg, const struct mesh_event *ev)
@@ -350,16 +352,16 @@ static void on_event(void *arg, const struct mesh_event *ev)
 	switch (ev->type) {
 	case MESH_EV_ENTER:
 		nd->live++;
-		W->live_total++;
-		if (nd->live + 1 == W->up)
-			W->complete++;
+		simnet_w->live_total++;
+		if (nd->live + 1 == simnet_w->up)
+			simnet_w->complete++;
 		record_step();
 		break;
 	case MESH_EV_EXIT:
-		if (nd->live + 1 == W->up)
-			W->complete--;
+		if (nd->live + 1 == simnet_w->up)
+			simnet_w->complete--;
 		nd->live--;
-		W->live_total--;
+		simnet_w->live_total--;
 		record_step();
 		break;
 	case MESH_EV_SHOUT:
@@ -394,7 +396,7 @@ static void collect_member(const struct mesh_peer_info *info, void *arg)
 	uint32_t d = ident_of(info->peer->id);
 	if (d == UINT32_MAX)
 		return;
-	uint32_t *ni = grow(ms->ident, &ms->cap, ms->n + 1, sizeof *ni);
+	uint32_t *ni = sim_grow(ms->ident, &ms->cap, ms->n + 1, sizeof *ni);
 	if (!ni)
 		return;
 	ms->ident = ni;
@@ -403,28 +405,28 @@ static void collect_member(const struct mesh_peer_info *info, void *arg)
 
 static void app_send(struct node *nd)
 {
-	const struct simnet_config *c = W->cfg;
-	struct members ms = { .shout = below(100) < c->shout_pct };
+	const struct simnet_config *c = simnet_w->cfg;
+	struct members ms = { .shout = sim_below(100) < c->shout_pct };
 	mesh_each_live_peer(nd->m, collect_member, &ms);
-	size_t len = HDR + below(200);
-	if (below(100) < c->big_pct)
-		len = HDR + WIRE_MAX_FRAGMENT * (1 + below(4)) + below(1000);
+	size_t len = HDR + sim_below(200);
+	if (sim_below(100) < c->big_pct)
+		len = HDR + WIRE_MAX_FRAGMENT * (1 + sim_below(4)) + sim_below(1000);
 	uint64_t id = ++nd->msg_id;
-	put64(W->payload, nd->ident);
-	put64(W->payload + 8, nd->life);
-	put64(W->payload + 16, id);
-	memset(W->payload + HDR, (int)(id & 0xff), len - HDR);
+	put64(simnet_w->payload, nd->ident);
+	put64(simnet_w->payload + 8, nd->life);
+	put64(simnet_w->payload + 16, id);
+	memset(simnet_w->payload + HDR, (int)(id & 0xff), len - HDR);
 	struct outmsg *om;
 	enum mesh_err rc;
 	if (ms.shout) {
-		om = outmsg_new(OUTMSG_SHOUT, id, GROUP, W->payload, len);
-		rc = om ? mesh_shout_msg(nd->m, om, W->now) : MESH_ENOMEM;
+		om = outmsg_new(OUTMSG_SHOUT, id, GROUP, simnet_w->payload, len);
+		rc = om ? mesh_shout_msg(nd->m, om, simnet_w->now) : MESH_ENOMEM;
 		for (size_t i = 0; rc == MESH_OK && i < ms.n; i++)
 			rec_add(nd->ident, nd->life, id, ms.ident[i]);
 	} else if (ms.n) {
-		uint32_t d = ms.ident[below(ms.n)];
-		om = outmsg_new(OUTMSG_WHISPER, id, NULL, W->payload, len);
-		rc = om ? mesh_whisper_msg(nd->m, W->ident_id[d], om, W->now) : MESH_ENOMEM;
+		uint32_t d = ms.ident[sim_below(ms.n)];
+		om = outmsg_new(OUTMSG_WHISPER, id, NULL, simnet_w->payload, len);
+		rc = om ? mesh_whisper_msg(nd->m, simnet_w->ident_id[d], om, simnet_w->now) : MESH_ENOMEM;
 		if (rc == MESH_OK)
 			rec_add(nd->ident, nd->life, id, d);
 	} else {
@@ -433,9 +435,9 @@ static void app_send(struct node *nd)
 	}
 	outmsg_unref(&om);
 	if (rc == MESH_OK)
-		W->r->accepted += ms.shout ? ms.n : 1;
+		simnet_w->r->accepted += ms.shout ? ms.n : 1;
 	else
-		W->r->refused++;
+		simnet_w->r->refused++;
 	free(ms.ident);
 }
 
@@ -444,13 +446,13 @@ static void app_send(struct node *nd)
 static void engine_log(void *arg, int level, const char *line)
 {
 	const struct node *nd = arg;
-	fprintf(stderr, "%8" PRIu64 " node %u: [%d] %s\n", W->now, nd->idx, level, line);
+	fprintf(stderr, "%8" PRIu64 " node %u: [%d] %s\n", simnet_w->now, nd->idx, level, line);
 }
 
 static void schedule_tick(struct node *nd, uint64_t t)
 {
 	nd->next_tick = t;
-	struct ev *e = schedule(t, EV_TICK);
+	struct ev *e = sim_schedule(t, EV_TICK);
 	if (e) {
 		e->node = nd->idx;
 		e->gen = ++nd->tick_gen;
@@ -459,33 +461,33 @@ static void schedule_tick(struct node *nd, uint64_t t)
 
 static bool node_start(struct node *nd, bool new_identity)
 {
-	const struct simnet_config *c = W->cfg;
+	const struct simnet_config *c = simnet_w->cfg;
 	if (new_identity || !nd->id) {
 		keys_identity_destroy(&nd->id);
 		nd->id = keys_identity_generate();
-		size_t cap = W->capident, cap2 = W->capident;
-		uint32_t *in = grow(W->ident_node, &cap, W->nident + 1, sizeof *in);
+		size_t cap = simnet_w->capident, cap2 = simnet_w->capident;
+		uint32_t *in = sim_grow(simnet_w->ident_node, &cap, simnet_w->nident + 1, sizeof *in);
 		if (!in || !nd->id)
 			return false;
-		W->ident_node = in;
-		uint8_t (*ii)[WIRE_IDLEN] = grow(W->ident_id, &cap2, W->nident + 1, sizeof *ii);
+		simnet_w->ident_node = in;
+		uint8_t (*ii)[WIRE_IDLEN] = sim_grow(simnet_w->ident_id, &cap2, simnet_w->nident + 1, sizeof *ii);
 		if (!ii)
 			return false;
-		W->ident_id = ii;
-		W->capident = (uint32_t)cap;
-		for (uint32_t i = 0; i < W->n; i++) {
-			struct last *nl = realloc(W->lasts[i], (W->nident + 1) * sizeof *nl);
+		simnet_w->ident_id = ii;
+		simnet_w->capident = (uint32_t)cap;
+		for (uint32_t i = 0; i < simnet_w->n; i++) {
+			struct last *nl = realloc(simnet_w->lasts[i], (simnet_w->nident + 1) * sizeof *nl);
 			if (!nl)
 				return false;
-			nl[W->nident] = (struct last){ 0 };
-			W->lasts[i] = nl;
+			nl[simnet_w->nident] = (struct last){ 0 };
+			simnet_w->lasts[i] = nl;
 		}
-		nd->ident = W->nident;
-		W->ident_node[nd->ident] = nd->idx;
-		memcpy(W->ident_id[nd->ident], nd->id->id, WIRE_IDLEN);
+		nd->ident = simnet_w->nident;
+		simnet_w->ident_node[nd->ident] = nd->idx;
+		memcpy(simnet_w->ident_id[nd->ident], nd->id->id, WIRE_IDLEN);
 		if (!ident_index(nd->ident))
 			return false;
-		W->nident++;
+		simnet_w->nident++;
 	}
 	char name[16], err[256];
 	snprintf(name, sizeof name, "n%u", nd->idx);
@@ -504,50 +506,50 @@ static bool node_start(struct node *nd, bool new_identity)
 	nd->life++;
 	nd->msg_id = 0;
 	nd->live = 0;
-	nd->m = mesh_new(&mc, W->now, err, sizeof err);
+	nd->m = mesh_new(&mc, simnet_w->now, err, sizeof err);
 	if (!nd->m) {
-		problem("node %u cannot start: %s", nd->idx, err);
+		sim_problem("node %u cannot start: %s", nd->idx, err);
 		return false;
 	}
-	if (mesh_join(nd->m, GROUP, W->now) != MESH_OK)
-		problem("node %u cannot join the group", nd->idx);
-	W->up++;
-	W->complete = 0;            /* recounted below: every node now lacks one peer */
-	for (uint32_t i = 0; i < W->n; i++)
-		if (W->nodes[i].m && W->nodes[i].live + 1 == W->up)
-			W->complete++;
-	schedule_tick(nd, W->now);
+	if (mesh_join(nd->m, GROUP, simnet_w->now) != MESH_OK)
+		sim_problem("node %u cannot join the group", nd->idx);
+	simnet_w->up++;
+	simnet_w->complete = 0;            /* recounted below: every node now lacks one peer */
+	for (uint32_t i = 0; i < simnet_w->n; i++)
+		if (simnet_w->nodes[i].m && simnet_w->nodes[i].live + 1 == simnet_w->up)
+			simnet_w->complete++;
+	schedule_tick(nd, simnet_w->now);
 	return true;
 }
 
 /* Every message this process accepted and nobody answered for dies with it. */
 static void node_crash(struct node *nd)
 {
-	for (size_t k = 0; k < W->nrecs; k++) {
-		struct rec *r = &W->recs[k];
+	for (size_t k = 0; k < simnet_w->nrecs; k++) {
+		struct rec *r = &simnet_w->recs[k];
 		if (r->sender_ident == nd->ident && r->sender_life == nd->life)
 			r->sender_died = true;
 	}
 	mesh_destroy(&nd->m);
-	W->live_total -= nd->live;
+	simnet_w->live_total -= nd->live;
 	nd->live = 0;
 	record_step();
-	free_items(&nd->fhead, &nd->ftail);
-	free_items(&nd->dhead, &nd->dtail);
+	sim_free_items(&nd->fhead, &nd->ftail);
+	sim_free_items(&nd->dhead, &nd->dtail);
 	nd->paused = false;
 	nd->tick_gen++;
-	W->up--;
-	W->complete = 0;
-	for (uint32_t i = 0; i < W->n; i++)
-		if (W->nodes[i].m && W->nodes[i].live + 1 == W->up)
-			W->complete++;
+	simnet_w->up--;
+	simnet_w->complete = 0;
+	for (uint32_t i = 0; i < simnet_w->n; i++)
+		if (simnet_w->nodes[i].m && simnet_w->nodes[i].live + 1 == simnet_w->up)
+			simnet_w->complete++;
 }
 
 /* What a loop turn after zmq_poll does: the engine reads everything waiting. */
 static void node_ready(struct node *nd)
 {
 	for (int i = 0; i < 1000 && nd->m && !nd->paused && (nd->fhead || nd->dhead); i++)
-		mesh_on_ready(nd->m, NULL, 0, W->now);
+		mesh_on_ready(nd->m, NULL, 0, simnet_w->now);
 }
 
 /* ------------------------------------------------------------------ faults */
@@ -555,65 +557,65 @@ static void node_ready(struct node *nd)
 static void fault_cut(void)
 {
 	uint32_t ups = 0;
-	for (uint32_t i = 0; i < W->nconns; i++)
-		ups += W->conns[i]->up;
+	for (uint32_t i = 0; i < simnet_w->nconns; i++)
+		ups += simnet_w->conns[i]->up;
 	if (!ups)
 		return;
-	uint32_t k = (uint32_t)below(ups);
-	for (uint32_t i = 0; i < W->nconns; i++)
-		if (W->conns[i]->up && k-- == 0) {
-			W->r->cuts++;
-			conn_break(i, W->conns[i]);
+	uint32_t k = (uint32_t)sim_below(ups);
+	for (uint32_t i = 0; i < simnet_w->nconns; i++)
+		if (simnet_w->conns[i]->up && k-- == 0) {
+			simnet_w->r->cuts++;
+			sim_conn_break(i, simnet_w->conns[i]);
 			return;
 		}
 }
 
 static void fault_partition(uint64_t until)
 {
-	W->r->partitions++;
-	W->partition_until = until;
+	simnet_w->r->partitions++;
+	simnet_w->partition_until = until;
 	uint64_t side1 = 0;
-	for (uint32_t i = 0; i < W->n; i++) {
-		W->nodes[i].side = (uint32_t)below(2);
-		side1 += W->nodes[i].side;
+	for (uint32_t i = 0; i < simnet_w->n; i++) {
+		simnet_w->nodes[i].side = (uint32_t)sim_below(2);
+		side1 += simnet_w->nodes[i].side;
 	}
-	if (!W->r->part_start_ms) {
-		uint64_t side0 = W->n - side1;
-		W->r->part_start_ms = W->now;
-		W->r->part_heal_ms = until;
-		W->r->part_live = side0 * (side0 ? side0 - 1 : 0) + side1 * (side1 ? side1 - 1 : 0);
+	if (!simnet_w->r->part_start_ms) {
+		uint64_t side0 = simnet_w->n - side1;
+		simnet_w->r->part_start_ms = simnet_w->now;
+		simnet_w->r->part_heal_ms = until;
+		simnet_w->r->part_live = side0 * (side0 ? side0 - 1 : 0) + side1 * (side1 ? side1 - 1 : 0);
 	}
-	struct ev *e = schedule(until, EV_HEAL);
+	struct ev *e = sim_schedule(until, EV_HEAL);
 	(void)e;
 }
 
 static void heal(void)
 {
-	W->partition_until = 0;
-	for (uint32_t i = 0; i < W->n; i++)
-		W->nodes[i].side = 0;
+	simnet_w->partition_until = 0;
+	for (uint32_t i = 0; i < simnet_w->n; i++)
+		simnet_w->nodes[i].side = 0;
 }
 
 static void plan_faults(void)
 {
-	const struct simnet_config *c = W->cfg;
+	const struct simnet_config *c = simnet_w->cfg;
 	uint64_t d = c->duration_ms;
 	for (uint32_t i = 0; i < c->cuts; i++)
-		schedule(below(d), EV_CUT);
+		sim_schedule(sim_below(d), EV_CUT);
 	for (uint32_t i = 0; i < c->partitions; i++) {
-		struct ev *e = schedule(below(d), EV_PARTITION);
+		struct ev *e = sim_schedule(sim_below(d), EV_PARTITION);
 		if (e)
-			e->len = 500 + below(5000);   /* how long it lasts */
+			e->len = 500 + sim_below(5000);   /* how long it lasts */
 	}
 	for (uint32_t i = 0; i < c->crashes; i++) {
-		struct ev *e = schedule(below(d), EV_CRASH);
+		struct ev *e = sim_schedule(sim_below(d), EV_CRASH);
 		if (e)
-			e->node = (uint32_t)below(W->n);
+			e->node = (uint32_t)sim_below(simnet_w->n);
 	}
 	for (uint32_t i = 0; i < c->pauses; i++) {
-		struct ev *e = schedule(below(d), EV_PAUSE);
+		struct ev *e = sim_schedule(sim_below(d), EV_PAUSE);
 		if (e)
-			e->node = (uint32_t)below(W->n);
+			e->node = (uint32_t)sim_below(simnet_w->n);
 	}
 }
 
@@ -624,50 +626,50 @@ static void step(struct ev *e)
 	struct node *nd = e->kind == EV_DGRAM || e->kind == EV_TICK || e->kind == EV_APP ||
 	                  e->kind == EV_CRASH || e->kind == EV_RESTART ||
 	                  e->kind == EV_PAUSE || e->kind == EV_RESUME
-	                  ? &W->nodes[e->node] : NULL;
-	bool calm = W->settling;
+	                  ? &simnet_w->nodes[e->node] : NULL;
+	bool calm = simnet_w->settling;
 	switch (e->kind) {
 	case EV_DGRAM:
 		if (nd->m) {
-			struct item *it = item_new(e->data, e->len);
+			struct item *it = sim_item_new(e->data, e->len);
 			if (it) {
 				memcpy(it->src, e->src, 4);
-				append(&nd->dhead, &nd->dtail, it);
+				sim_append(&nd->dhead, &nd->dtail, it);
 			}
 			node_ready(nd);
 		}
 		break;
 	case EV_FRAME: {
-		struct conn *c = W->conns[e->conn];
+		struct conn *c = simnet_w->conns[e->conn];
 		if (c->epoch != e->gen)
 			break;                  /* lost in a break */
-		struct node *to = &W->nodes[e->back ? c->from : c->to];
+		struct node *to = &simnet_w->nodes[e->back ? c->from : c->to];
 		if (!to->m || (e->back ? c->from_life : c->to_life) != to->life)
 			break;
-		struct item *it = item_new(e->data, e->len);
+		struct item *it = sim_item_new(e->data, e->len);
 		if (it) {
 			it->conn = e->conn;
 			it->epoch = e->gen;
 			it->back = e->back;
-			append(&to->fhead, &to->ftail, it);
+			sim_append(&to->fhead, &to->ftail, it);
 		}
 		node_ready(to);
 		break;
 	}
 	case EV_CONNECT:
-		on_connect(e->conn, e->gen);
+		sim_on_connect(e->conn, e->gen);
 		break;
 	case EV_TICK:
 		if (nd->m && !nd->paused && e->gen == nd->tick_gen) {
-			uint64_t next = mesh_on_tick(nd->m, W->now);
-			schedule_tick(nd, next > W->now ? next : W->now + 1);
+			uint64_t next = mesh_on_tick(nd->m, simnet_w->now);
+			schedule_tick(nd, next > simnet_w->now ? next : simnet_w->now + 1);
 		}
 		break;
 	case EV_APP: {
 		if (nd->m && !nd->paused && !calm)
 			app_send(nd);
-		uint64_t mean = W->cfg->msg_interval_ms;
-		struct ev *n2 = calm ? NULL : schedule(W->now + 1 + below(2 * mean), EV_APP);
+		uint64_t mean = simnet_w->cfg->msg_interval_ms;
+		struct ev *n2 = calm ? NULL : sim_schedule(simnet_w->now + 1 + sim_below(2 * mean), EV_APP);
 		if (n2)
 			n2->node = nd->idx;
 		break;
@@ -677,33 +679,33 @@ static void step(struct ev *e)
 			fault_cut();
 		break;
 	case EV_PARTITION:
-		if (!calm && !W->partition_until)
-			fault_partition(W->now + e->len);
+		if (!calm && !simnet_w->partition_until)
+			fault_partition(simnet_w->now + e->len);
 		break;
 	case EV_HEAL:
-		if (W->partition_until && W->partition_until <= W->now)
+		if (simnet_w->partition_until && simnet_w->partition_until <= simnet_w->now)
 			heal();
 		break;
 	case EV_CRASH:
 		if (!calm && nd->m) {
-			W->r->crashes++;
+			simnet_w->r->crashes++;
 			node_crash(nd);
-			struct ev *r = schedule(W->now + 100 + below(3000), EV_RESTART);
+			struct ev *r = sim_schedule(simnet_w->now + 100 + sim_below(3000), EV_RESTART);
 			if (r)
 				r->node = nd->idx;
 		}
 		break;
 	case EV_RESTART:
 		if (!nd->m) {
-			W->r->restarts += nd->life > 0;
-			node_start(nd, nd->life > 0 && below(5) == 0);
+			simnet_w->r->restarts += nd->life > 0;
+			node_start(nd, nd->life > 0 && sim_below(5) == 0);
 		}
 		break;
 	case EV_PAUSE:
 		if (!calm && nd->m && !nd->paused) {
-			W->r->pauses++;
+			simnet_w->r->pauses++;
 			nd->paused = true;
-			struct ev *r = schedule(W->now + 200 + below(4000), EV_RESUME);
+			struct ev *r = sim_schedule(simnet_w->now + 200 + sim_below(4000), EV_RESUME);
 			if (r)
 				r->node = nd->idx;
 		}
@@ -712,7 +714,7 @@ static void step(struct ev *e)
 		if (nd->m && nd->paused) {
 			nd->paused = false;
 			node_ready(nd);
-			schedule_tick(nd, W->now);
+			schedule_tick(nd, simnet_w->now);
 		}
 		break;
 	case EV_END:
@@ -722,17 +724,17 @@ static void step(struct ev *e)
 
 static void settle(void)
 {
-	W->settling = true;
+	simnet_w->settling = true;
 	heal();
-	for (uint32_t i = 0; i < W->n; i++) {
-		struct node *nd = &W->nodes[i];
+	for (uint32_t i = 0; i < simnet_w->n; i++) {
+		struct node *nd = &simnet_w->nodes[i];
 		if (!nd->m) {
-			W->r->restarts++;
+			simnet_w->r->restarts++;
 			node_start(nd, false);
 		} else if (nd->paused) {
 			nd->paused = false;
 			node_ready(nd);
-			schedule_tick(nd, W->now);
+			schedule_tick(nd, simnet_w->now);
 		}
 	}
 }
@@ -746,48 +748,48 @@ static void mark_live(const struct mesh_peer_info *info, void *arg)
 {
 	struct count_live *cl = arg;
 	uint32_t d = ident_of(info->peer->id);
-	if (d != UINT32_MAX && W->ident_node[d] < W->n &&
-	    W->nodes[W->ident_node[d]].ident == d)
-		cl->seen[W->ident_node[d]]++;
+	if (d != UINT32_MAX && simnet_w->ident_node[d] < simnet_w->n &&
+	    simnet_w->nodes[simnet_w->ident_node[d]].ident == d)
+		cl->seen[simnet_w->ident_node[d]]++;
 	cl->n++;
 }
 
 static void final_checks(void)
 {
-	struct simnet_report *r = W->r;
-	uint32_t *seen = calloc(W->n, sizeof *seen);
+	struct simnet_report *r = simnet_w->r;
+	uint32_t *seen = calloc(simnet_w->n, sizeof *seen);
 	if (!seen) {
-		W->oom = true;
+		simnet_w->oom = true;
 		return;
 	}
 	/* links: every running pair, one live session each way, and nothing else */
-	for (uint32_t i = 0; i < W->n; i++) {
-		memset(seen, 0, W->n * sizeof *seen);
+	for (uint32_t i = 0; i < simnet_w->n; i++) {
+		memset(seen, 0, simnet_w->n * sizeof *seen);
 		struct count_live cl = { seen, 0 };
-		mesh_each_live_peer(W->nodes[i].m, mark_live, &cl);
-		for (uint32_t j = 0; j < W->n; j++)
+		mesh_each_live_peer(simnet_w->nodes[i].m, mark_live, &cl);
+		for (uint32_t j = 0; j < simnet_w->n; j++)
 			if (j != i && seen[j] != 1) {
 				r->pairs_unlinked++;
-				problem("after settling, node %u sees node %u live %u times", i, j,
+				sim_problem("after settling, node %u sees node %u live %u times", i, j,
 				        seen[j]);
 			}
-		if (cl.n > W->n - 1) {
-			r->stray_sessions += cl.n - (W->n - 1);
-			problem("after settling, node %u has %u live peers, %u of them not running", i,
-			        cl.n, cl.n - (W->n - 1));
+		if (cl.n > simnet_w->n - 1) {
+			r->stray_sessions += cl.n - (simnet_w->n - 1);
+			sim_problem("after settling, node %u has %u live peers, %u of them not running", i,
+			        cl.n, cl.n - (simnet_w->n - 1));
 		}
 		size_t all, dealers;
-		mesh_test_sessions(W->nodes[i].m, &all, &dealers);
+		mesh_test_sessions(simnet_w->nodes[i].m, &all, &dealers);
 		if (all > cl.n) {
 			r->stray_sessions += all - cl.n;
-			problem("after settling, node %u holds %zu sessions for %u live peers", i, all,
+			sim_problem("after settling, node %u holds %zu sessions for %u live peers", i, all,
 			        cl.n);
 		}
 	}
 	free(seen);
 	/* messages: every one delivered once, or reported, or gone with its sender */
-	for (size_t k = 0; k < W->nrecs; k++) {
-		const struct rec *m = &W->recs[k];
+	for (size_t k = 0; k < simnet_w->nrecs; k++) {
+		const struct rec *m = &simnet_w->recs[k];
 		if (m->delivered && m->reported)
 			r->reported_delivered++;
 		if (m->delivered)
@@ -798,7 +800,7 @@ static void final_checks(void)
 			r->with_sender++;
 		else {
 			r->lost++;
-			problem("message %" PRIu64 " of identity %u (life %u) to identity %u: neither "
+			sim_problem("message %" PRIu64 " of identity %u (life %u) to identity %u: neither "
 			        "delivered nor reported", m->msg_id, m->sender_ident, m->sender_life,
 			        m->dest_ident);
 		}
@@ -844,19 +846,19 @@ static void world_free(struct world *w)
 		struct node *nd = &w->nodes[i];
 		mesh_destroy(&nd->m);
 		keys_identity_destroy(&nd->id);
-		free_items(&nd->fhead, &nd->ftail);
-		free_items(&nd->dhead, &nd->dtail);
+		sim_free_items(&nd->fhead, &nd->ftail);
+		sim_free_items(&nd->dhead, &nd->dtail);
 		free(nd->dialled);
 		free(nd->fbuf);
 		if (w->lasts)
 			free(w->lasts[i]);
 	}
 	for (uint32_t i = 0; i < w->nconns; i++) {
-		free_items(&w->conns[i]->wait_head, &w->conns[i]->wait_tail);
+		sim_free_items(&w->conns[i]->wait_head, &w->conns[i]->wait_tail);
 		free(w->conns[i]);
 	}
 	while (w->nheap) {
-		struct ev *e = take();
+		struct ev *e = sim_take();
 		free(e->data);
 		free(e);
 	}
@@ -877,7 +879,7 @@ int simnet_run(const struct simnet_config *c, struct simnet_report *r)
 {
 	struct world w = { .cfg = c, .r = r };
 	memset(r, 0, sizeof *r);
-	W = &w;
+	simnet_w = &w;
 	prng_state = c->seed;
 	w.n = c->nodes;
 	w.nodes = calloc(w.n, sizeof *w.nodes);
@@ -885,7 +887,7 @@ int simnet_run(const struct simnet_config *c, struct simnet_report *r)
 	w.payload = malloc(HDR + 5 * WIRE_MAX_FRAGMENT + 1000);
 	if (!w.nodes || !w.lasts || !w.payload || w.n > 65000) {
 		world_free(&w);
-		W = NULL;
+		simnet_w = NULL;
 		return -1;
 	}
 	for (uint32_t i = 0; i < w.n; i++) {
@@ -898,20 +900,20 @@ int simnet_run(const struct simnet_config *c, struct simnet_report *r)
 	}
 	/* nodes start within the first 200 ms, as a crowd started by a script would */
 	for (uint32_t i = 0; i < w.n; i++) {
-		struct ev *e = schedule(below(200), EV_RESTART);
+		struct ev *e = sim_schedule(sim_below(200), EV_RESTART);
 		if (e)
 			e->node = i;
-		if (c->msg_interval_ms && (e = schedule(1000 + below(c->msg_interval_ms), EV_APP)))
+		if (c->msg_interval_ms && (e = sim_schedule(1000 + sim_below(c->msg_interval_ms), EV_APP)))
 			e->node = i;
 	}
 	plan_faults();
-	schedule((uint64_t)c->duration_ms, EV_END);
+	sim_schedule((uint64_t)c->duration_ms, EV_END);
 	uint64_t end = (uint64_t)c->duration_ms + c->settle_ms;
 	bool settled = false;
 	while (w.nheap && !w.oom) {
 		if (w.heap[0]->t > end)
 			break;
-		struct ev *e = take();
+		struct ev *e = sim_take();
 		w.now = e->t;
 		if (!settled && w.now >= c->duration_ms) {
 			settled = true;
@@ -934,6 +936,6 @@ int simnet_run(const struct simnet_config *c, struct simnet_report *r)
 	if (!w.oom)
 		final_checks();
 	world_free(&w);
-	W = NULL;
+	simnet_w = NULL;
 	return rc;
 }

@@ -140,26 +140,27 @@ struct world {
 };
 
 /* The run in progress: the transport's callbacks reach the world through it. */
-extern struct world *W;
+extern struct world *simnet_w;
 
 /* simnet.c */
-void problem(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Grows an array to hold need elements (W->oom and NULL if it cannot). */
-void *grow(void *p, size_t *cap, size_t need, size_t size);
-struct ev *schedule(uint64_t t, enum ev_kind kind);   /* NULL (W->oom) if out of memory */
-struct ev *take(void);
-uint64_t below(uint64_t n);                           /* the scheduler's draw in [0, n) */
+void sim_problem(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Grows an array to hold need elements (simnet_w->oom and NULL if it cannot). */
+void *sim_grow(void *p, size_t *cap, size_t need, size_t size);
+/* NULL (simnet_w->oom set) if out of memory */
+struct ev *sim_schedule(uint64_t t, enum ev_kind kind);
+struct ev *sim_take(void);
+uint64_t sim_below(uint64_t n);                           /* the scheduler's draw in [0, n) */
 
 /* simnet_net.c */
 extern const struct link_ops simnet_link;
 extern const struct mcast_ops simnet_mcast;
-uint64_t delay(void);                                 /* one way, with jitter */
-bool reachable(const struct node *a, const struct node *b);
-struct item *item_new(const uint8_t *data, size_t len);
-void append(struct item **head, struct item **tail, struct item *it);
-void free_items(struct item **head, struct item **tail);
-struct node *node_at(const uint8_t ip[4]);
-void conn_break(uint32_t cn, struct conn *c);
-void on_connect(uint32_t cn, uint32_t epoch);
+uint64_t sim_delay(void);                                 /* one way, with jitter */
+bool sim_reachable(const struct node *a, const struct node *b);
+struct item *sim_item_new(const uint8_t *data, size_t len);
+void sim_append(struct item **head, struct item **tail, struct item *it);
+void sim_free_items(struct item **head, struct item **tail);
+struct node *sim_node_at(const uint8_t ip[4]);
+void sim_conn_break(uint32_t cn, struct conn *c);
+void sim_on_connect(uint32_t cn, uint32_t epoch);
 
 #endif

@@ -27,21 +27,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-uint64_t delay(void)
+uint64_t sim_delay(void)
 {
-	return W->cfg->latency_ms + below(W->cfg->jitter_ms + 1ull);
+	return simnet_w->cfg->latency_ms + sim_below(simnet_w->cfg->jitter_ms + 1ull);
 }
 
-bool reachable(const struct node *a, const struct node *b)
+bool sim_reachable(const struct node *a, const struct node *b)
 {
-	return !W->partition_until || a->side == b->side;
+	return !simnet_w->partition_until || a->side == b->side;
 }
 
-struct item *item_new(const uint8_t *data, size_t len)
+struct item *sim_item_new(const uint8_t *data, size_t len)
 {
 	struct item *it = calloc(1, sizeof *it + len);
 	if (!it) {
-		W->oom = true;
+		simnet_w->oom = true;
 		return NULL;
 	}
 	it->len = len;
@@ -50,7 +50,7 @@ struct item *item_new(const uint8_t *data, size_t len)
 	return it;
 }
 
-void append(struct item **head, struct item **tail, struct item *it)
+void sim_append(struct item **head, struct item **tail, struct item *it)
 {
 	if (*tail)
 		(*tail)->next = it;
@@ -59,7 +59,7 @@ void append(struct item **head, struct item **tail, struct item *it)
 	*tail = it;
 }
 
-void free_items(struct item **head, struct item **tail)
+void sim_free_items(struct item **head, struct item **tail)
 {
 	while (*head) {
 		struct item *it = *head;
@@ -71,16 +71,16 @@ void free_items(struct item **head, struct item **tail)
 
 /* ------------------------------------------------------------------ connections */
 
-struct node *node_at(const uint8_t ip[4])
+struct node *sim_node_at(const uint8_t ip[4])
 {
 	uint32_t k = ((uint32_t)ip[1] << 16 | (uint32_t)ip[2] << 8 | ip[3]) - 1;
-	return ip[0] == 10 && k < W->n ? &W->nodes[k] : NULL;
+	return ip[0] == 10 && k < simnet_w->n ? &simnet_w->nodes[k] : NULL;
 }
 
 static struct conn *conn_of(const struct node *nd, uint32_t sid, size_t *at)
 {
 	for (size_t i = 0; i < nd->ndialled; i++) {
-		struct conn *c = W->conns[nd->dialled[i]];
+		struct conn *c = simnet_w->conns[nd->dialled[i]];
 		if (c->sid == sid) {
 			if (at)
 				*at = i;
@@ -93,15 +93,15 @@ static struct conn *conn_of(const struct node *nd, uint32_t sid, size_t *at)
 /* Sends one frame on c, which is up. */
 static void frame_out(uint32_t cn, struct conn *c, bool back, const uint8_t *p, size_t len)
 {
-	uint64_t at = W->now + delay();
-	struct node *a = &W->nodes[c->from], *b = &W->nodes[c->to];
-	if (!reachable(a, b) && at < W->partition_until + W->cfg->latency_ms)
-		at = W->partition_until + W->cfg->latency_ms;   /* retransmitted after the heal */
+	uint64_t at = simnet_w->now + sim_delay();
+	struct node *a = &simnet_w->nodes[c->from], *b = &simnet_w->nodes[c->to];
+	if (!sim_reachable(a, b) && at < simnet_w->partition_until + simnet_w->cfg->latency_ms)
+		at = simnet_w->partition_until + simnet_w->cfg->latency_ms;   /* retransmitted after the heal */
 	uint64_t *last = back ? &c->last_back : &c->last_fwd;
 	if (at < *last)
 		at = *last;
 	*last = at;
-	struct ev *e = schedule(at, EV_FRAME);
+	struct ev *e = sim_schedule(at, EV_FRAME);
 	if (!e)
 		return;
 	e->conn = cn;
@@ -109,7 +109,7 @@ static void frame_out(uint32_t cn, struct conn *c, bool back, const uint8_t *p, 
 	e->back = back;
 	e->data = malloc(len ? len : 1);
 	if (!e->data) {
-		W->oom = true;
+		simnet_w->oom = true;
 		return;
 	}
 	memcpy(e->data, p, len);
@@ -121,17 +121,17 @@ static void frame_out(uint32_t cn, struct conn *c, bool back, const uint8_t *p, 
 }
 
 /* The connection broke: in flight is lost; the dialler, if it still wants it, reconnects. */
-void conn_break(uint32_t cn, struct conn *c)
+void sim_conn_break(uint32_t cn, struct conn *c)
 {
-	if (c->up && c->route < W->nroutes)
-		W->route_conn[c->route] = 0;
+	if (c->up && c->route < simnet_w->nroutes)
+		simnet_w->route_conn[c->route] = 0;
 	c->up = false;
 	c->epoch++;
 	c->unread_fwd = c->unread_back = 0;
 	c->last_fwd = c->last_back = 0;
 	if (c->open) {
 		c->backoff = RECONNECT_MS;
-		struct ev *e = schedule(W->now + RECONNECT_MS, EV_CONNECT);
+		struct ev *e = sim_schedule(simnet_w->now + RECONNECT_MS, EV_CONNECT);
 		if (e) {
 			e->conn = cn;
 			e->gen = c->epoch;
@@ -139,14 +139,14 @@ void conn_break(uint32_t cn, struct conn *c)
 	}
 }
 
-void on_connect(uint32_t cn, uint32_t epoch)
+void sim_on_connect(uint32_t cn, uint32_t epoch)
 {
-	struct conn *c = W->conns[cn];
+	struct conn *c = simnet_w->conns[cn];
 	if (!c->open || c->up || c->epoch != epoch)
 		return;
-	struct node *to = node_at(c->ip);
-	if (!to || !to->m || !reachable(&W->nodes[c->from], to)) {
-		struct ev *e = schedule(W->now + c->backoff, EV_CONNECT);
+	struct node *to = sim_node_at(c->ip);
+	if (!to || !to->m || !sim_reachable(&simnet_w->nodes[c->from], to)) {
+		struct ev *e = sim_schedule(simnet_w->now + c->backoff, EV_CONNECT);
 		if (e) {
 			e->conn = cn;
 			e->gen = c->epoch;
@@ -154,14 +154,14 @@ void on_connect(uint32_t cn, uint32_t epoch)
 		c->backoff = c->backoff * 2 > RECONNECT_MAX_MS ? RECONNECT_MAX_MS : c->backoff * 2;
 		return;
 	}
-	size_t cap = W->caproutes;
-	uint32_t *rc = grow(W->route_conn, &cap, W->nroutes + 1, sizeof *rc);
+	size_t cap = simnet_w->caproutes;
+	uint32_t *rc = sim_grow(simnet_w->route_conn, &cap, simnet_w->nroutes + 1, sizeof *rc);
 	if (!rc)
 		return;
-	W->route_conn = rc;
-	W->caproutes = (uint32_t)cap;
-	c->route = W->nroutes++;
-	W->route_conn[c->route] = cn + 1;
+	simnet_w->route_conn = rc;
+	simnet_w->caproutes = (uint32_t)cap;
+	c->route = simnet_w->nroutes++;
+	simnet_w->route_conn[c->route] = cn + 1;
 	c->up = true;
 	c->to = to->idx;
 	c->to_life = to->life;
@@ -196,18 +196,18 @@ static void sl_close(void *l)
 		return;
 	/* every connection of this process breaks: those it dialled are gone for good, those
 	 * dialled to it reconnect (to whatever listens here next) */
-	for (uint32_t i = 0; i < W->nconns; i++) {
-		struct conn *c = W->conns[i];
+	for (uint32_t i = 0; i < simnet_w->nconns; i++) {
+		struct conn *c = simnet_w->conns[i];
 		if (c->open && c->from == nd->idx) {
 			c->open = false;
-			free_items(&c->wait_head, &c->wait_tail);
-			conn_break(i, c);
+			sim_free_items(&c->wait_head, &c->wait_tail);
+			sim_conn_break(i, c);
 		} else if (c->up && c->to == nd->idx) {
-			conn_break(i, c);
+			sim_conn_break(i, c);
 		}
 	}
 	nd->ndialled = 0;
-	free_items(&nd->fhead, &nd->ftail);
+	sim_free_items(&nd->fhead, &nd->ftail);
 	free(nd->fbuf);
 	nd->fbuf = NULL;
 	nd->fbufcap = nd->fbuflen = 0;
@@ -224,13 +224,13 @@ static enum mesh_err sl_dial(void *l, uint32_t sid, const uint8_t ip[4], uint16_
 	(void)port;
 	if (sid == 0 || conn_of(nd, sid, NULL))
 		return MESH_ESTATE;
-	size_t cap = W->capconns, dcap = nd->capdialled;
-	struct conn **cs = grow(W->conns, &cap, W->nconns + 1, sizeof *cs);
+	size_t cap = simnet_w->capconns, dcap = nd->capdialled;
+	struct conn **cs = sim_grow(simnet_w->conns, &cap, simnet_w->nconns + 1, sizeof *cs);
 	if (!cs)
 		return MESH_ENOMEM;
-	W->conns = cs;
-	W->capconns = (uint32_t)cap;
-	uint32_t *ds = grow(nd->dialled, &dcap, nd->ndialled + 1, sizeof *ds);
+	simnet_w->conns = cs;
+	simnet_w->capconns = (uint32_t)cap;
+	uint32_t *ds = sim_grow(nd->dialled, &dcap, nd->ndialled + 1, sizeof *ds);
 	if (!ds)
 		return MESH_ENOMEM;
 	nd->dialled = ds;
@@ -244,10 +244,10 @@ static enum mesh_err sl_dial(void *l, uint32_t sid, const uint8_t ip[4], uint16_
 	memcpy(c->ip, ip, 4);
 	c->open = true;
 	c->backoff = RECONNECT_MS;
-	uint32_t cn = W->nconns++;
-	W->conns[cn] = c;
+	uint32_t cn = simnet_w->nconns++;
+	simnet_w->conns[cn] = c;
 	nd->dialled[nd->ndialled++] = cn;
-	struct ev *e = schedule(W->now + delay(), EV_CONNECT);
+	struct ev *e = sim_schedule(simnet_w->now + sim_delay(), EV_CONNECT);
 	if (e)
 		e->conn = cn;
 	return MESH_OK;
@@ -263,11 +263,11 @@ static void sl_hangup(void *l, uint32_t sid)
 	uint32_t cn = nd->dialled[at];
 	nd->dialled[at] = nd->dialled[--nd->ndialled];
 	c->open = false;
-	free_items(&c->wait_head, &c->wait_tail);
+	sim_free_items(&c->wait_head, &c->wait_tail);
 	/* what is in flight still arrives (TCP sends it before the FIN); the responder's route
 	 * goes when the connection does */
-	if (c->up && c->route < W->nroutes)
-		W->route_conn[c->route] = 0;
+	if (c->up && c->route < simnet_w->nroutes)
+		simnet_w->route_conn[c->route] = 0;
 	c->up = false;
 	(void)cn;
 }
@@ -285,10 +285,10 @@ static enum mesh_err sl_send(void *l, const struct link_route *to, const uint8_t
 		if (!c->up) {
 			if (c->nwait >= HWM)
 				return MESH_ELIMIT;
-			struct item *it = item_new(frame, len);
+			struct item *it = sim_item_new(frame, len);
 			if (!it)
 				return MESH_ENOMEM;
-			append(&c->wait_head, &c->wait_tail, it);
+			sim_append(&c->wait_head, &c->wait_tail, it);
 			c->nwait++;
 			return MESH_OK;
 		}
@@ -301,10 +301,10 @@ static enum mesh_err sl_send(void *l, const struct link_route *to, const uint8_t
 	if (to->rid_len != sizeof route)
 		return MESH_EIO;
 	memcpy(&route, to->rid, sizeof route);
-	uint32_t cn1 = route < W->nroutes ? W->route_conn[route] : 0;
+	uint32_t cn1 = route < simnet_w->nroutes ? simnet_w->route_conn[route] : 0;
 	if (!cn1)
 		return MESH_EIO;            /* ZMQ_ROUTER_MANDATORY: no such peer any more */
-	struct conn *c = W->conns[cn1 - 1];
+	struct conn *c = simnet_w->conns[cn1 - 1];
 	if (!c->up || c->to != nd->idx)
 		return MESH_EIO;
 	if (c->unread_back >= 2 * HWM)
@@ -358,7 +358,7 @@ static void sl_on_ready(void *l, const zmq_pollitem_t *items, size_t n)
 		nd->fhead = it->next;
 		if (!nd->fhead)
 			nd->ftail = NULL;
-		struct conn *c = W->conns[it->conn];
+		struct conn *c = simnet_w->conns[it->conn];
 		if (c->epoch != it->epoch) {
 			free(it);
 			continue;           /* the connection broke while this waited */
@@ -374,7 +374,7 @@ static void sl_on_ready(void *l, const zmq_pollitem_t *items, size_t n)
 			memcpy(rid, &c->route, sizeof rid);
 			struct link_route from = { .rid = rid, .rid_len = sizeof rid };
 			char addr[24];
-			const struct node *a = &W->nodes[c->from];
+			const struct node *a = &simnet_w->nodes[c->from];
 			snprintf(addr, sizeof addr, "%u.%u.%u.%u", a->ip[0], a->ip[1], a->ip[2], a->ip[3]);
 			nd->sink.frame(nd->sink.arg, &from, addr, it->data, it->len);
 		}
@@ -410,7 +410,7 @@ static void sm_close(void *t)
 {
 	struct node *nd = t;
 	if (nd)
-		free_items(&nd->dhead, &nd->dtail);
+		sim_free_items(&nd->dhead, &nd->dtail);
 }
 
 static int sm_fd(const void *t)
@@ -422,12 +422,12 @@ static int sm_fd(const void *t)
 static enum mesh_err sm_send(void *t, const uint8_t *dgram, size_t len)
 {
 	struct node *from = t;
-	for (uint32_t i = 0; i < W->n; i++) {
-		struct node *to = &W->nodes[i];
-		if (to == from || !to->m || !reachable(from, to) ||
-		    below(100) < W->cfg->beacon_loss_pct)
+	for (uint32_t i = 0; i < simnet_w->n; i++) {
+		struct node *to = &simnet_w->nodes[i];
+		if (to == from || !to->m || !sim_reachable(from, to) ||
+		    sim_below(100) < simnet_w->cfg->beacon_loss_pct)
 			continue;
-		struct ev *e = schedule(W->now + delay(), EV_DGRAM);
+		struct ev *e = sim_schedule(simnet_w->now + sim_delay(), EV_DGRAM);
 		if (!e)
 			return MESH_ENOMEM;
 		e->node = i;
@@ -463,7 +463,7 @@ static enum mesh_err sm_recv(void *t, uint8_t *buf, size_t cap, bool *got, size_
 static uint64_t sm_wall_ms(void *t)
 {
 	(void)t;
-	return WALL_BASE_MS + W->now;
+	return WALL_BASE_MS + simnet_w->now;
 }
 
 const struct mcast_ops simnet_mcast = {
