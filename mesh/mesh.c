@@ -295,9 +295,11 @@ void mesh_go_live(struct mesh *m, struct session *s, uint64_t now)
 		mesh_close_session(m, s, NULL, now);
 		return;
 	}
-	if (s->state != SESSION_LIVE)
-		handshake_done(m, s);
-	s->state = SESSION_LIVE;
+	if (session_go_live(s) != MESH_OK) {
+		mesh_close_session(m, s, NULL, now);   /* not reached: its callers checked */
+		return;
+	}
+	handshake_done(m, s);
 	s->live_ms = now;
 	m->stats.handshakes_done++;
 	if (p->pending_sid && p->pending_sid != s->sid) {

@@ -273,7 +273,8 @@ done:
 
 enum mesh_err session_write_hello(struct session *s, uint8_t *out, size_t cap, size_t *len)
 {
-	if (s->role != NOISE_INITIATOR || !s->hs || !noise_hs_my_turn(s->hs))
+	if (s->state != SESSION_NEW || s->role != NOISE_INITIATOR || !s->hs ||
+	    !noise_hs_my_turn(s->hs))
 		return MESH_ESTATE;
 	/* -> e: the first message goes in the clear, so it carries nothing */
 	if (noise_hs_write(s->hs, NULL, 0, out, cap, len) != 0)
@@ -288,7 +289,7 @@ enum mesh_err session_on_hello(struct session *s, const uint8_t *msg, size_t len
 {
 	uint8_t empty[1];
 	size_t got = 0;
-	if (s->role != NOISE_RESPONDER || !s->hs || s->state != 0)
+	if (s->state != SESSION_NEW || s->role != NOISE_RESPONDER || !s->hs)
 		return MESH_ESTATE;
 	/* -> e */
 	if (noise_hs_read(s->hs, msg, len, empty, sizeof empty, &got) != 0)
@@ -372,6 +373,17 @@ enum mesh_err session_on_finish(struct session *s, const uint8_t *msg, size_t le
 done:
 	payload_free(pl, got);
 	return rc;
+}
+
+enum mesh_err session_go_live(struct session *s)
+{
+	bool ready = s->role == NOISE_INITIATOR ? s->state == SESSION_INIT_WAIT_ACCEPT
+	                                        : s->state == SESSION_RESP_SENT_REPLY &&
+	                                          s->authenticated;
+	if (!ready || !s->tx)
+		return MESH_ESTATE;
+	s->state = SESSION_LIVE;
+	return MESH_OK;
 }
 
 /* --- transport --- */

@@ -37,8 +37,19 @@ struct session_keymem {
 enum mesh_err session_keymem_init(struct session_keymem *km);
 void session_keymem_free(struct session_keymem *km);     /* wipes everything; NULLs ok */
 
+/*
+ * One end of a link moves only forward, and only in session.c, each step guarded at its top
+ * (docs/protocol.md section 4):
+ *   initiator: NEW -> INIT_SENT_HELLO (session_write_hello) -> INIT_WAIT_ACCEPT
+ *              (session_on_reply: REPLY checked, FINISH written, keys split) -> LIVE
+ *              (session_go_live, on ACCEPT)
+ *   responder: NEW -> RESP_SENT_REPLY (session_on_hello) -> LIVE (session_on_finish checked
+ *              FINISH and split the keys; session_go_live once ACCEPT is sent)
+ * Any failure or REJECT ends the session instead (the engine closes it).
+ */
 enum session_state {
-	SESSION_INIT_SENT_HELLO = 1,
+	SESSION_NEW = 0,             /* made by session_new(); no handshake message yet */
+	SESSION_INIT_SENT_HELLO,
 	SESSION_INIT_WAIT_ACCEPT,
 	SESSION_RESP_SENT_REPLY,
 	SESSION_LIVE,
@@ -129,6 +140,10 @@ enum mesh_err session_on_reply(struct session *s, const uint8_t *msg, size_t len
                                size_t *outlen);
 /* Responder: reads msg 3, checks the ID against the static key, splits. */
 enum mesh_err session_on_finish(struct session *s, const uint8_t *msg, size_t len);
+/* The handshake is over and, for a responder, ACCEPT is on its way: the session carries
+ * application messages from now on. MESH_ESTATE unless the keys are split and it is an
+ * initiator waiting for ACCEPT or a responder whose FINISH was checked. */
+enum mesh_err session_go_live(struct session *s);
 
 /* Encrypts one message into a complete DATA frame (pt and frame must not overlap). MESH_ELIMIT:
  * too large for one frame or for the buffer, and no counter spent; MESH_ESTATE: no keys yet, or

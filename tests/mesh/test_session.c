@@ -580,6 +580,8 @@ static void test_wrong_state(void)
 	CHECK(session_on_finish(i, m1, 100) == MESH_ESTATE);
 	CHECK(session_on_finish(r, m1, 100) == MESH_ESTATE);
 	CHECK(session_seal(i, pli, 1, out, sizeof out, &lo) == MESH_ESTATE);
+	CHECK(i->state == SESSION_NEW && r->state == SESSION_NEW);
+	CHECK(session_go_live(i) == MESH_ESTATE && session_go_live(r) == MESH_ESTATE);
 	struct wire_frame f = { .type = WIRE_DATA, .rx_sid = 1, .body = m1, .body_len = 32 };
 	CHECK(session_open(r, &f, out, sizeof out, &lo) == MESH_ESTATE);
 
@@ -588,6 +590,7 @@ static void test_wrong_state(void)
 	/* write_hello twice, finish on an initiator */
 	CHECK(session_write_hello(i, out, sizeof out, &lo) == MESH_ESTATE);
 	CHECK(session_on_finish(i, m1, l1) == MESH_ESTATE);
+	CHECK(session_go_live(i) == MESH_ESTATE);            /* no REPLY yet */
 
 	CHECK(session_on_hello(r, m1, l1, plr, plr_len, m2, sizeof m2, &l2) == MESH_OK);
 	CHECK(r->state == SESSION_RESP_SENT_REPLY);
@@ -595,6 +598,7 @@ static void test_wrong_state(void)
 	CHECK(session_on_hello(r, m1, l1, plr, plr_len, out, sizeof out, &lo) == MESH_ESTATE);
 	CHECK(session_on_reply(r, m2, l2, plr, plr_len, out, sizeof out, &lo) == MESH_ESTATE);
 	CHECK(session_write_hello(r, out, sizeof out, &lo) == MESH_ESTATE);
+	CHECK(session_go_live(r) == MESH_ESTATE);            /* FINISH not checked yet */
 
 	CHECK(session_on_reply(i, m2, l2, pli, pli_len, m3, sizeof m3, &l3) == MESH_OK);
 	CHECK(i->state == SESSION_INIT_WAIT_ACCEPT);
@@ -608,6 +612,13 @@ static void test_wrong_state(void)
 	CHECK(session_on_finish(r, m3, l3) == MESH_ESTATE);
 	CHECK(session_on_hello(r, m1, l1, plr, plr_len, out, sizeof out, &lo) == MESH_ESTATE);
 	CHECK(r->authenticated && r->tx != NULL);
+
+	/* both go live once, and only once */
+	CHECK(session_go_live(i) == MESH_OK && i->state == SESSION_LIVE);
+	CHECK(session_go_live(r) == MESH_OK && r->state == SESSION_LIVE);
+	CHECK(session_go_live(i) == MESH_ESTATE && session_go_live(r) == MESH_ESTATE);
+	CHECK(session_on_reply(i, m2, l2, pli, pli_len, out, sizeof out, &lo) == MESH_ESTATE);
+	CHECK(session_on_finish(r, m3, l3) == MESH_ESTATE);
 
 	/* sealing needs the remote sid */
 	CHECK(session_seal(i, pli, 1, out, sizeof out, &lo) == MESH_ESTATE);
