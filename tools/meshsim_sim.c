@@ -162,7 +162,8 @@ int meshsim_sim_run(const struct meshsim_opts *o, const char *scenario, uint32_t
 	res.duplicates = (long)r.duplicates;
 	res.order_violations = (long)r.reordered;
 	res.dropped_events = (long)r.reported;
-	qsort(r.latencies_ms, r.nlat, sizeof *r.latencies_ms, cmp_double);
+	if (r.nlat)                     /* qsort(NULL, 0, ...) is undefined */
+		qsort(r.latencies_ms, r.nlat, sizeof *r.latencies_ms, cmp_double);
 	res.latencies_ms = r.latencies_ms;
 	res.nlat = r.nlat;
 	if (r.nlat) {
