@@ -1,0 +1,429 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
+/*
+ * test_beacon: the engine's beacon policy (mesh/beacon.c, docs/protocol.md section 2), table
+ * by table, with no socket and no real clock. One engine runs over a transport of this file's
+ * own: its mcast_ops reads datagrams the test queues and counts what it sends, its link_ops
+ * counts dials and sends nothing anywhere. Beacons are made by discovery.c itself (a
+ * discovery over a capturing mcast_ops), so they are the real wire format, really signed.
+ *
+ * Each row of the table is a scenario: beacons from other identities (lower or higher than
+ * the engine's, at their source address or not, forged, replayed, ours), at given times; and
+ * what the engine must have done in the end: how many beacons it checked, refused, found stale
+ * or dropped, how many it answered early, how many handshakes it dialled, and how many peer
+ * entries it holds.
+ */
+#include "discovery.h"
+#include "link.h"
+#include "mcast.h"
+#include "mesh.h"
+#include "testlib.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "keys.h"
+#include "wire.h"
+
+#define MAXQ 64
+#define FALLBACK_MS 3000
+#define BEACON_MS 1000
+#define WALL0 1800000000000ull
+
+/* ------------------------------------------------------------------ the engine's transport */
+
+struct dgram {
+	uint8_t data[WIRE_MAX_BEACON + 8];
+	size_t len;
+	uint8_t src[4];
+};
+
+static struct {
+	struct dgram q[MAXQ];
+	size_t head, n;
+	unsigned sent;             /* beacons the engine sent */
+	unsigned dials;
+	uint64_t now;
+} t;
+
+static void *fm_open(const struct mcast_config *cfg, struct in_addr *ifaddr, char *err,
+                     size_t errcap)
+{
+	(void)cfg;
+	(void)err;
+	(void)errcap;
+	const uint8_t ip[4] = { 10, 0, 0, 1 };
+	memcpy(&ifaddr->s_addr, ip, 4);
+	return &t;
+}
+
+static void fm_close(void *p)
+{
+	(void)p;
+}
+
+static int fm_fd(const void *p)
+{
+	(void)p;
+	return -1;
+}
+
+static enum mesh_err fm_send(void *p, const uint8_t *d, size_t len)
+{
+	(void)p;
+	(void)d;
+	(void)len;
+	t.sent++;
+	return MESH_OK;
+}
+
+static enum mesh_err fm_recv(void *p, uint8_t *buf, size_t cap, bool *got, size_t *len,
+                             struct in_addr *from)
+{
+	(void)p;
+	*got = t.n > 0;
+	*len = 0;
+	if (!t.n)
+		return MESH_OK;
+	struct dgram *d = &t.q[t.head];
+	t.head = (t.head + 1) % MAXQ;
+	t.n--;
+	*len = d->len > cap ? cap + 1 : d->len;
+	memcpy(buf, d->data, d->len > cap ? cap : d->len);
+	memcpy(&from->s_addr, d->src, 4);
+	return MESH_OK;
+}
+
+static uint64_t fm_wall(void *p)
+{
+	(void)p;
+	return WALL0 + t.now;
+}
+
+static const struct mcast_ops engine_mcast = {
+	.open = fm_open, .close = fm_close, .fd = fm_fd, .send = fm_send, .recv = fm_recv,
+	.wall_ms = fm_wall,
+};
+
+static uint8_t fbuf[WIRE_MAX_FRAME];
+
+static void *fl_open(const struct link_config *cfg, uint16_t *port, char *err, size_t errcap)
+{
+	(void)cfg;
+	(void)err;
+	(void)errcap;
+	*port = 7000;
+	return &t;
+}
+
+static void fl_close(void *l)
+{
+	(void)l;
+}
+
+static const char *fl_endpoint(const void *l)
+{
+	(void)l;
+	return "test://10.0.0.1:7000";
+}
+
+static enum mesh_err fl_dial(void *l, uint32_t sid, const uint8_t ip[4], uint16_t port)
+{
+	(void)l;
+	(void)sid;
+	(void)ip;
+	(void)port;
+	t.dials++;
+	return MESH_OK;
+}
+
+static void fl_hangup(void *l, uint32_t sid)
+{
+	(void)l;
+	(void)sid;
+}
+
+static enum mesh_err fl_send(void *l, const struct link_route *to, const uint8_t *f, size_t n)
+{
+	(void)l;
+	(void)to;
+	(void)f;
+	(void)n;
+	return MESH_OK;
+}
+
+static uint8_t *fl_frame_buf(void *l, size_t len)
+{
+	(void)l;
+	return len <= sizeof fbuf ? fbuf : NULL;
+}
+
+static enum mesh_err fl_send_buf(void *l, const struct link_route *to)
+{
+	(void)l;
+	(void)to;
+	return MESH_OK;
+}
+
+static void fl_linger(void *l, int ms)
+{
+	(void)l;
+	(void)ms;
+}
+
+static size_t fl_pollitems(void *l, zmq_pollitem_t *items, size_t cap)
+{
+	(void)l;
+	(void)items;
+	(void)cap;
+	return 0;
+}
+
+static void fl_on_ready(void *l, const zmq_pollitem_t *items, size_t n)
+{
+	(void)l;
+	(void)items;
+	(void)n;
+}
+
+static size_t fl_dialled(const void *l)
+{
+	(void)l;
+	return t.dials;
+}
+
+static const struct link_ops engine_link = {
+	.open = fl_open, .close = fl_close, .endpoint = fl_endpoint, .dial = fl_dial,
+	.hangup = fl_hangup, .send = fl_send, .frame_buf = fl_frame_buf, .send_buf = fl_send_buf,
+	.linger = fl_linger, .pollitems = fl_pollitems, .on_ready = fl_on_ready,
+	.dialled = fl_dialled,
+};
+
+/* ------------------------------------------------------------------ making beacons */
+
+/* A discovery whose transport keeps what it is asked to send. */
+static struct {
+	uint8_t ip[4];
+	uint64_t wall;
+	uint8_t data[WIRE_MAX_BEACON + 8];
+	size_t len;
+} cap;
+
+static void *cap_open(const struct mcast_config *cfg, struct in_addr *ifaddr, char *err,
+                      size_t errcap)
+{
+	(void)cfg;
+	(void)err;
+	(void)errcap;
+	memcpy(&ifaddr->s_addr, cap.ip, 4);
+	return &cap;
+}
+
+static enum mesh_err cap_send(void *p, const uint8_t *d, size_t len)
+{
+	(void)p;
+	memcpy(cap.data, d, len);
+	cap.len = len;
+	return MESH_OK;
+}
+
+static uint64_t cap_wall(void *p)
+{
+	(void)p;
+	return cap.wall;
+}
+
+static const struct mcast_ops capture = {
+	.open = cap_open, .close = fm_close, .fd = fm_fd, .send = cap_send, .recv = fm_recv,
+	.wall_ms = cap_wall,
+};
+
+/* Who sends a beacon in a scenario. */
+enum who { US, LOW1, LOW2, HIGH1, HIGH2, NWHO };
+
+enum how {
+	GOOD,        /* as the node sends it */
+	FORGED,      /* one bit of the signature flipped */
+	ELSEWHERE,   /* announcing another address than the datagram's source */
+};
+
+struct beacon {
+	uint64_t at_ms;            /* virtual time it arrives */
+	enum who who;
+	enum how how;
+	uint16_t port;             /* announced port; 0: 7001 */
+	uint64_t counter_ms;       /* the wall clock it is signed at; 0: now */
+};
+
+static struct keys_identity *ids[NWHO];
+
+static void queue_beacon(const struct beacon *b)
+{
+	uint8_t ip[4] = { 10, 0, 0, (uint8_t)(2 + b->who) };
+	memcpy(cap.ip, b->how == ELSEWHERE ? (const uint8_t[4]){ 10, 9, 9, 9 } : ip, 4);
+	cap.wall = WALL0 + (b->counter_ms ? b->counter_ms : b->at_ms);
+	char err[128];
+	struct discovery_config dc = { .ops = &capture };
+	struct discovery *d = discovery_new(&dc, err, sizeof err);
+	CHECK(d != NULL);
+	if (!d)
+		return;
+	CHECK(discovery_send(d, ids[b->who], b->port ? b->port : 7001, 1000 + b->who) == MESH_OK);
+	discovery_destroy(&d);
+	if (b->how == FORGED)
+		cap.data[cap.len - 1] ^= 1;      /* the signature is the datagram's last field */
+	CHECK(t.n < MAXQ);
+	struct dgram *q = &t.q[(t.head + t.n++) % MAXQ];
+	memcpy(q->data, cap.data, cap.len);
+	q->len = cap.len;
+	memcpy(q->src, ip, 4);
+}
+
+/* ------------------------------------------------------------------ the table */
+
+#define ANY 999u               /* a count the row does not fix */
+
+struct expect {
+	unsigned verified, foreign, bad, stale;
+	unsigned answered;         /* beacons sent early, to answer; ANY: not fixed */
+	unsigned dials;
+	size_t entries;            /* in the peer table */
+};
+
+struct row {
+	const char *what;
+	struct beacon b[8];
+	size_t nb;
+	uint64_t until_ms;         /* run the engine's timers this far */
+	struct expect want;
+};
+
+static const struct row rows[] = {
+	{ "a higher node's first beacon is checked and dialled (we are the lower ID)",
+	  { { 100, HIGH1, GOOD, 0, 0 } }, 1, 500,
+	  { .verified = 1, .dials = 1, .entries = 1 } },
+	{ "its next beacons, same place, are not checked again",
+	  { { 100, HIGH1, GOOD, 0, 0 }, { 300, HIGH1, GOOD, 0, 0 }, { 600, HIGH1, GOOD, 0, 0 } },
+	  3, 900, { .verified = 1, .dials = 1, .entries = 1 } },
+	{ "a move to another port is checked",
+	  { { 100, HIGH1, GOOD, 0, 0 }, { 300, HIGH1, GOOD, 7002, 0 } }, 2, 600,
+	  { .verified = 2, .dials = 2, .entries = 1 } },
+	{ "a replay of an older beacon at the old port is checked and found stale",
+	  { { 100, HIGH1, GOOD, 0, 0 }, { 300, HIGH1, GOOD, 7002, 0 },
+	    { 400, HIGH1, GOOD, 0, 150 } }, 3, 600,
+	  { .verified = 3, .stale = 1, .dials = 2, .entries = 1 } },
+	{ "a lower node is answered, not checked, not dialled, and makes no peer entry",
+	  { { 500, LOW1, GOOD, 0, 0 }, { 800, LOW1, GOOD, 0, 0 } }, 2, 1000,
+	  { .answered = 1 } },
+	{ "two lower nodes at once get one answer between them",
+	  { { 500, LOW1, GOOD, 0, 0 }, { 500, LOW2, GOOD, 0, 0 } }, 2, 1000,
+	  { .answered = 1 } },
+	/* (its answers depend on where the jittered periodic beacons fall: not counted) */
+	{ "a lower node that never dials is checked and dialled once the fallback is due",
+	  { { 100, LOW1, GOOD, 0, 0 }, { 1100, LOW1, GOOD, 0, 0 }, { 3200, LOW1, GOOD, 0, 0 } },
+	  3, 3500, { .verified = 1, .answered = ANY, .dials = 1, .entries = 1 } },
+	{ "a forged beacon of a higher node is refused and leaves nothing",
+	  { { 100, HIGH2, FORGED, 0, 0 } }, 1, 500, { .verified = 0, .foreign = 1 } },
+	{ "a forged beacon of a lower node costs at most an answer",
+	  { { 500, LOW2, FORGED, 0, 0 } }, 1, 1000, { .answered = 1 } },
+	{ "a beacon announcing another address than its source is dropped",
+	  { { 100, HIGH2, ELSEWHERE, 0, 0 } }, 1, 500, { .verified = 1, .bad = 1 } },
+	{ "our own beacon, looped back, is nothing",
+	  { { 100, US, GOOD, 0, 0 } }, 1, 500, { 0 } },
+};
+
+/* ------------------------------------------------------------------ running a row */
+
+static void on_event(void *arg, const struct mesh_event *ev)
+{
+	(void)arg;
+	free(ev->data);
+}
+
+static void run_row(const struct row *row)
+{
+	char err[256];
+	memset(&t, 0, sizeof t);
+	struct mesh_config cfg = {
+		.id = ids[US], .name = "under-test", .beacon_interval_ms = BEACON_MS,
+		.heartbeat_ms = 1000, .evasive_ms = 3000, .expired_ms = 10000,
+		.handshake_timeout_ms = 5000, .fallback_ms = FALLBACK_MS, .queue_msgs = 16,
+		.queue_bytes = 1 << 20, .queue_timeout_ms = 10000, .link_ops = &engine_link,
+		.mcast_ops = &engine_mcast, .log_level = -1, .event = on_event,
+	};
+	struct mesh *m = mesh_new(&cfg, 0, err, sizeof err);
+	CHECK(m != NULL);
+	if (!m)
+		return;
+	/* The engine beacons at 0, 50, 150 and 350 ms (its start-up burst), then every second
+	 * +-20 %: a beacon sent before the next periodic one is an answer, counted apart, and a
+	 * burst beacon answers whatever came before it. Rows that count answers send after the
+	 * burst and stop before the first periodic beacon (1,150 ms at the earliest). */
+	uint64_t next = mesh_on_tick(m, 0);
+	size_t k = 0;
+	for (t.now = 0; t.now <= row->until_ms; t.now++) {
+		while (k < row->nb && row->b[k].at_ms == t.now)
+			queue_beacon(&row->b[k++]);
+		if (t.n)
+			mesh_on_ready(m, NULL, 0, t.now);
+		if (t.now >= next)
+			next = mesh_on_tick(m, t.now);
+	}
+	struct mesh_stats s;
+	uint64_t live;
+	mesh_get_stats(m, &s, &live);
+	const struct expect *w = &row->want;
+	bool ok = s.beacons_verified == w->verified && s.beacons_foreign == w->foreign &&
+	          s.beacons_bad == w->bad && s.beacons_stale == w->stale &&
+	          (w->answered == ANY || s.beacons_answered == w->answered) &&
+	          t.dials == w->dials &&
+	          mesh_test_peer_entries(m) == w->entries;
+	CHECK(ok);
+	printf("  %s %s: checked %llu, refused %llu, dropped %llu, stale %llu, answered %llu, "
+	       "dialled %u, entries %zu\n", ok ? "ok  " : "FAIL", row->what,
+	       (unsigned long long)s.beacons_verified, (unsigned long long)s.beacons_foreign,
+	       (unsigned long long)s.beacons_bad, (unsigned long long)s.beacons_stale,
+	       (unsigned long long)s.beacons_answered, t.dials, mesh_test_peer_entries(m));
+	mesh_destroy(&m);
+}
+
+/* An identity whose ID is above (or below) ours, found by trying. */
+static struct keys_identity *beside(const uint8_t id[WIRE_IDLEN], bool lower)
+{
+	for (int tries = 0; tries < 1000; tries++) {
+		struct keys_identity *k = keys_identity_generate();
+		if (!k)
+			return NULL;
+		if ((memcmp(k->id, id, WIRE_IDLEN) < 0) == lower)
+			return k;
+		keys_identity_destroy(&k);
+	}
+	return NULL;
+}
+
+int main(void)
+{
+	if (sodium_init() < 0)
+		return 1;
+	/* ours in the middle of the ID space, so that lower and higher ones are easy to find */
+	do {
+		keys_identity_destroy(&ids[US]);
+		ids[US] = keys_identity_generate();
+	} while (ids[US] && (ids[US]->id[0] < 0x40 || ids[US]->id[0] >= 0xc0));
+	CHECK(ids[US] != NULL);
+	if (!ids[US])
+		return testlib_done("test_beacon");
+	ids[LOW1] = beside(ids[US]->id, true);
+	ids[LOW2] = beside(ids[US]->id, true);
+	ids[HIGH1] = beside(ids[US]->id, false);
+	ids[HIGH2] = beside(ids[US]->id, false);
+	CHECK(ids[LOW1] && ids[LOW2] && ids[HIGH1] && ids[HIGH2]);
+	if (ids[LOW1] && ids[LOW2] && ids[HIGH1] && ids[HIGH2])
+		for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+			run_row(&rows[i]);
+	for (int i = 0; i < NWHO; i++)
+		keys_identity_destroy(&ids[i]);
+	return testlib_done("test_beacon");
+}
