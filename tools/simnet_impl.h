@@ -1,7 +1,8 @@
 /* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
- * simnet_impl: what simnet.c (the world: scheduler, application, faults, checks) and
- * simnet_net.c (the simulated LAN: link_ops and mcast_ops) share. Private to those two files.
+ * simnet_impl: what simnet.c (the world: scheduler, nodes, faults, the run), simnet_app.c (the
+ * application and the checks) and simnet_net.c (the simulated LAN: link_ops and mcast_ops)
+ * share. Private to those three files.
  */
 #ifndef MESH_TOOLS_SIMNET_IMPL_H
 #define MESH_TOOLS_SIMNET_IMPL_H
@@ -150,6 +151,13 @@ void *sim_grow(void *p, size_t *cap, size_t need, size_t size);
 struct ev *sim_schedule(uint64_t t, enum ev_kind kind);
 struct ev *sim_take(void);
 uint64_t sim_below(uint64_t n);                           /* the scheduler's draw in [0, n) */
+
+/* simnet_app.c */
+bool sim_ident_index(uint32_t ident);          /* indexes a new identity's ID */
+void sim_on_event(void *arg, const struct mesh_event *ev);   /* the engines' event callback */
+void sim_app_send(struct node *nd);            /* one whisper or shout, recorded */
+void sim_record_step(void);                    /* live sessions changed: a step (record) */
+void sim_final_checks(void);                   /* after settling: links and messages */
 
 /* simnet_net.c */
 extern const struct link_ops simnet_link;
