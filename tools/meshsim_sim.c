@@ -64,6 +64,8 @@ int meshsim_sim_run(const struct meshsim_opts *o, const char *scenario, uint32_t
 	c.latency_ms = o->delay_ms ? o->delay_ms : 1;
 	c.jitter_ms = o->delay_ms || o->jitter_ms ? o->jitter_ms : 1;
 	c.big_pct = 0;
+	/* --size, but never less than the 24 bytes that name a message (as meshsim's tag) */
+	c.msg_size = o->size < 24 ? 24 : (uint32_t)o->size;
 	c.record = true;
 	c.beacon_ms = beacon_ms;
 	c.heartbeat_ms = heartbeat_ms;
@@ -151,9 +153,9 @@ int meshsim_sim_run(const struct meshsim_opts *o, const char *scenario, uint32_t
 	}
 	res.detect_ms = res.reconverge_ms = -1;
 	res.has_messages = traffic;
-	res.messages = (long)(r.accepted + r.refused);
+	res.messages = (long)(r.sent + r.refused);
 	res.send_failures = (long)r.refused;
-	res.size = 24;
+	res.size = c.msg_size;
 	res.rate = o->rate;
 	res.deliveries_expected = (long)r.accepted;
 	res.deliveries = (long)r.delivered;

@@ -531,8 +531,10 @@ int simnet_run(const struct simnet_config *c, struct simnet_report *r)
 	w.n = c->nodes;
 	w.nodes = calloc(w.n, sizeof *w.nodes);
 	w.lasts = calloc(w.n, sizeof *w.lasts);
-	w.payload = malloc(HDR + 5 * WIRE_MAX_FRAGMENT + 1000);
-	if (!w.nodes || !w.lasts || !w.payload || w.n > 65000) {
+	w.payload = malloc(HDR + 5 * WIRE_MAX_FRAGMENT + 1000 > (size_t)c->msg_size
+	                   ? HDR + 5 * WIRE_MAX_FRAGMENT + 1000 : c->msg_size);
+	if (!w.nodes || !w.lasts || !w.payload || w.n > 65000 ||
+	    c->msg_size > WIRE_MAX_PAYLOAD) {
 		world_free(&w);
 		simnet_w = NULL;
 		return -1;

@@ -40,6 +40,9 @@ struct simnet_config {
 	uint32_t msg_interval_ms;    /* mean time between two sends of one node; 0: no traffic */
 	uint32_t big_pct;            /* of messages, this many span several fragments */
 	uint32_t shout_pct;          /* of messages, this many are shouts, the rest whispers */
+	uint32_t msg_size;           /* every payload this many bytes (24 at least, for the
+	                              * header that names the message; 1 MiB at most); 0: 24 to
+	                              * 223, and big_pct of them of several fragments */
 	bool record;                 /* keep the steps and latencies in the report */
 	/* nonzero: end the run this long after the first full mesh, if that comes earlier (a
 	 * convergence measurement needs no more) */
@@ -57,9 +60,11 @@ struct simnet_report {
 	uint64_t virtual_ms;
 	uint64_t converged_ms;       /* first time every running pair was linked; 0: never */
 	uint64_t cuts, partitions, crashes, restarts, pauses;
+	uint64_t sent;               /* messages the senders' engines took */
 	/* messages: (message, recipient) pairs */
 	uint64_t accepted;           /* the sender's engine took it */
-	uint64_t refused;            /* the sender's engine refused it at once (counted, fine) */
+	uint64_t refused;            /* messages refused at once, or not sent for want of a
+	                              * live peer (counted, not a fault) */
 	uint64_t delivered;          /* exactly once */
 	uint64_t reported;           /* DROPPED to the sender, and not delivered */
 	uint64_t reported_delivered; /* DROPPED to the sender, though it was delivered */

@@ -253,7 +253,9 @@ void sim_app_send(struct node *nd)
 	struct members ms = { .shout = sim_below(100) < c->shout_pct };
 	mesh_each_live_peer(nd->m, collect_member, &ms);
 	size_t len = HDR + sim_below(200);
-	if (sim_below(100) < c->big_pct)
+	if (c->msg_size)
+		len = c->msg_size < HDR ? HDR : c->msg_size;
+	else if (sim_below(100) < c->big_pct)
 		len = HDR + WIRE_MAX_FRAGMENT * (1 + sim_below(4)) + sim_below(1000);
 	uint64_t id = ++nd->msg_id;
 	put64(simnet_w->payload, nd->ident);
@@ -278,8 +280,10 @@ void sim_app_send(struct node *nd)
 		rc = MESH_ENOTFOUND;
 	}
 	outmsg_unref(&om);
-	if (rc == MESH_OK)
+	if (rc == MESH_OK) {
+		simnet_w->r->sent++;
 		simnet_w->r->accepted += ms.shout ? ms.n : 1;
+	}
 	else
 		simnet_w->r->refused++;
 	free(ms.ident);
