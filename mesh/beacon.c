@@ -111,6 +111,8 @@ static void on_beacon(struct mesh *m, const struct wire_beacon_body *b, uint64_t
 			mesh_close_session(m, ps, NULL, now);
 		}
 	}
+	if (moved)
+		handshake_dial_now(p);
 	handshake_maybe_connect(m, p, now);
 }
 

@@ -133,6 +133,9 @@ void deliver_on_data(struct mesh *m, struct session *s, const struct wire_frame 
 		break;
 	case WIRE_BYE:
 		mesh_close_session(m, s, "bye", now);
+		/* it left: dial it only once a beacon shows it back (section 4, "Redialling") */
+		if (p)
+			p->next_dial_ms = UINT64_MAX;
 		break;
 	case WIRE_JOIN:
 		if (group_set_add(&p->groups, msg.group.p, msg.group.len) == MESH_OK) {

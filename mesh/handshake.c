@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "mesh_impl.h"
 
 /* A handshake stops being in progress: it went live or was removed. */
@@ -93,11 +95,33 @@ fail:
 	session_destroy(&s);
 }
 
+/* A handshake we started with p ended without a live session (it failed a check, timed out
+ * or was refused): the next may start after REDIAL_BASE_MS x 2^(failures - 1), at most
+ * REDIAL_MAX_MS, each drawn between half and one and a half times that (protocol section 4),
+ * so that a peer that cannot be linked costs a few handshakes a minute, not ten a second. */
+void handshake_backoff(struct peer *p, uint64_t now)
+{
+	if (p->dial_failures < 32)
+		p->dial_failures++;
+	uint64_t d = p->dial_failures > 8 ? REDIAL_MAX_MS
+	                                  : (uint64_t)REDIAL_BASE_MS << (p->dial_failures - 1);
+	if (d > REDIAL_MAX_MS)
+		d = REDIAL_MAX_MS;
+	if (p->next_dial_ms != UINT64_MAX)
+		p->next_dial_ms = now + d / 2 + randombytes_uniform((uint32_t)d);
+}
+
+void handshake_dial_now(struct peer *p)
+{
+	p->dial_failures = 0;
+	p->next_dial_ms = 0;
+}
+
 /* Starts a handshake with p if the rules of protocol section 4 say we should. */
 void handshake_maybe_connect(struct mesh *m, struct peer *p, uint64_t now)
 {
 	bool needed = !p->live_sid || p->incarnation != p->beacon_incarnation;
-	if (!p->discovered || p->pending_sid || !needed)
+	if (!p->discovered || p->pending_sid || !needed || now < p->next_dial_ms)
 		return;
 	if (p->first_unlinked_ms == 0)
 		p->first_unlinked_ms = now;

@@ -328,6 +328,7 @@ void mesh_go_live(struct mesh *m, struct session *s, uint64_t now)
 	p->live_sid = s->sid;
 	p->first_unlinked_ms = 0;
 	p->first_heard_ms = 0;
+	handshake_dial_now(p);
 	heard_del(&m->heard, p->id);
 	p->evasive = false;
 	memcpy(p->name, s->peer_name, sizeof p->name);
@@ -381,8 +382,10 @@ void mesh_close_session(struct mesh *m, struct session *s, const char *reason, u
 	if (s->role == NOISE_INITIATOR)
 		m->lops->hangup(m->link, s->sid);
 	if (p) {
-		if (p->pending_sid == s->sid)
+		if (p->pending_sid == s->sid) {
 			p->pending_sid = 0;
+			handshake_backoff(p, now);   /* it never went live */
+		}
 		if (p->live_sid == s->sid) {
 			p->live_sid = 0;
 			p->first_unlinked_ms = p->discovered ? now : 0;

@@ -50,6 +50,11 @@ struct peer {
 	uint64_t first_heard_ms;
 	uint64_t heard_incarnation;
 
+	/* Redialling (protocol section 4): handshakes we started that failed in a row, and when
+	 * we may start the next; UINT64_MAX after its BYE, until a beacon says it moved. */
+	uint32_t dial_failures;
+	uint64_t next_dial_ms;
+
 	/* Sessions: at most one live and one we initiated that is in progress. */
 	uint32_t live_sid;
 	uint32_t pending_sid;
