@@ -7,7 +7,8 @@
  * discovery over a capturing mcast_ops), so they are the real wire format, really signed.
  *
  * Each row of the table is a scenario: beacons from other identities (lower or higher than
- * the engine's, at their source address or not, forged, replayed, ours), at given times; and
+ * the engine's, at their source address or not, forged, replayed, ours), at given times, and
+ * for one row a link that answers every HELLO with a REPLY that fails at once; and
  * what the engine must have done in the end: how many beacons it checked, refused, found stale
  * or dropped, how many it answered early, how many handshakes it dialled, and how many peer
  * entries it holds.
@@ -46,6 +47,10 @@ static struct {
 	unsigned sent;             /* beacons the engine sent */
 	unsigned dials;
 	uint64_t now;
+	struct link_sink sink;
+	bool bad_replies;          /* answer every HELLO with a REPLY that fails its checks */
+	uint32_t reply_to[MAXQ];   /* sessions owed such a REPLY */
+	size_t nreply;
 } t;
 
 static void *fm_open(const struct mcast_config *cfg, struct in_addr *ifaddr, char *err,
@@ -111,7 +116,7 @@ static uint8_t fbuf[WIRE_MAX_FRAME];
 
 static void *fl_open(const struct link_config *cfg, uint16_t *port, char *err, size_t errcap)
 {
-	(void)cfg;
+	t.sink = cfg->sink;
 	(void)err;
 	(void)errcap;
 	*port = 7000;
@@ -147,10 +152,11 @@ static void fl_hangup(void *l, uint32_t sid)
 
 static enum mesh_err fl_send(void *l, const struct link_route *to, const uint8_t *f, size_t n)
 {
+	struct wire_frame fr;
 	(void)l;
-	(void)to;
-	(void)f;
-	(void)n;
+	if (t.bad_replies && to->sid && wire_frame_decode(f, n, &fr) == MESH_OK &&
+	    fr.type == WIRE_HELLO && t.nreply < MAXQ)
+		t.reply_to[t.nreply++] = to->sid;
 	return MESH_OK;
 }
 
@@ -181,11 +187,25 @@ static size_t fl_pollitems(void *l, zmq_pollitem_t *items, size_t cap)
 	return 0;
 }
 
+/* The answers owed: a REPLY whose Noise message is garbage, so the handshake fails at once
+ * (as when another identity answers at the address we dialled). */
 static void fl_on_ready(void *l, const zmq_pollitem_t *items, size_t n)
 {
 	(void)l;
 	(void)items;
 	(void)n;
+	while (t.nreply) {
+		uint32_t sid = t.reply_to[--t.nreply];
+		uint8_t body[96], frame[256];
+		size_t len;
+		memset(body, 0x5a, sizeof body);
+		struct wire_frame r = { .type = WIRE_REPLY, .rx_sid = sid, .tx_sid = 4242,
+		                        .body = body, .body_len = sizeof body };
+		if (wire_frame_encode(&r, frame, sizeof frame, &len) == MESH_OK) {
+			struct link_route from = { .sid = sid };
+			t.sink.frame(t.sink.arg, &from, "10.0.0.9", frame, len);
+		}
+	}
 }
 
 static size_t fl_dialled(const void *l)
@@ -290,6 +310,7 @@ struct expect {
 	unsigned answered;         /* beacons sent early, to answer; ANY: not fixed */
 	unsigned dials;
 	size_t entries;            /* in the peer table */
+	unsigned dials_max;        /* nonzero: dials may be 1..dials_max instead of exactly dials */
 };
 
 struct row {
@@ -298,40 +319,46 @@ struct row {
 	size_t nb;
 	uint64_t until_ms;         /* run the engine's timers this far */
 	struct expect want;
+	bool bad_replies;          /* every handshake we start fails at message 2 */
 };
 
 static const struct row rows[] = {
 	{ "a higher node's first beacon is checked and dialled (we are the lower ID)",
 	  { { 100, HIGH1, GOOD, 0, 0 } }, 1, 500,
-	  { .verified = 1, .dials = 1, .entries = 1 } },
+	  { .verified = 1, .dials = 1, .entries = 1 }, false },
 	{ "its next beacons, same place, are not checked again",
 	  { { 100, HIGH1, GOOD, 0, 0 }, { 300, HIGH1, GOOD, 0, 0 }, { 600, HIGH1, GOOD, 0, 0 } },
-	  3, 900, { .verified = 1, .dials = 1, .entries = 1 } },
+	  3, 900, { .verified = 1, .dials = 1, .entries = 1 }, false },
 	{ "a move to another port is checked",
 	  { { 100, HIGH1, GOOD, 0, 0 }, { 300, HIGH1, GOOD, 7002, 0 } }, 2, 600,
-	  { .verified = 2, .dials = 2, .entries = 1 } },
+	  { .verified = 2, .dials = 2, .entries = 1 }, false },
 	{ "a replay of an older beacon at the old port is checked and found stale",
 	  { { 100, HIGH1, GOOD, 0, 0 }, { 300, HIGH1, GOOD, 7002, 0 },
 	    { 400, HIGH1, GOOD, 0, 150 } }, 3, 600,
-	  { .verified = 3, .stale = 1, .dials = 2, .entries = 1 } },
+	  { .verified = 3, .stale = 1, .dials = 2, .entries = 1 }, false },
 	{ "a lower node is answered, not checked, not dialled, and makes no peer entry",
 	  { { 500, LOW1, GOOD, 0, 0 }, { 800, LOW1, GOOD, 0, 0 } }, 2, 1000,
-	  { .answered = 1 } },
+	  { .answered = 1 }, false },
 	{ "two lower nodes at once get one answer between them",
 	  { { 500, LOW1, GOOD, 0, 0 }, { 500, LOW2, GOOD, 0, 0 } }, 2, 1000,
-	  { .answered = 1 } },
+	  { .answered = 1 }, false },
 	/* (its answers depend on where the jittered periodic beacons fall: not counted) */
 	{ "a lower node that never dials is checked and dialled once the fallback is due",
 	  { { 100, LOW1, GOOD, 0, 0 }, { 1100, LOW1, GOOD, 0, 0 }, { 3200, LOW1, GOOD, 0, 0 } },
-	  3, 3500, { .verified = 1, .answered = ANY, .dials = 1, .entries = 1 } },
+	  3, 3500, { .verified = 1, .answered = ANY, .dials = 1, .entries = 1 }, false },
 	{ "a forged beacon of a higher node is refused and leaves nothing",
-	  { { 100, HIGH2, FORGED, 0, 0 } }, 1, 500, { .verified = 0, .foreign = 1 } },
+	  { { 100, HIGH2, FORGED, 0, 0 } }, 1, 500, { .verified = 0, .foreign = 1 }, false },
 	{ "a forged beacon of a lower node costs at most an answer",
-	  { { 500, LOW2, FORGED, 0, 0 } }, 1, 1000, { .answered = 1 } },
+	  { { 500, LOW2, FORGED, 0, 0 } }, 1, 1000, { .answered = 1 }, false },
 	{ "a beacon announcing another address than its source is dropped",
-	  { { 100, HIGH2, ELSEWHERE, 0, 0 } }, 1, 500, { .verified = 1, .bad = 1 } },
+	  { { 100, HIGH2, ELSEWHERE, 0, 0 } }, 1, 500, { .verified = 1, .bad = 1 }, false },
 	{ "our own beacon, looped back, is nothing",
-	  { { 100, US, GOOD, 0, 0 } }, 1, 500, { 0 } },
+	  { { 100, US, GOOD, 0, 0 } }, 1, 500, { 0 }, false },
+	/* docs/protocol.md section 4, "Redialling": 500 ms x 2^(k-1) in [d/2, 3d/2), so within
+	 * 20 s at most 7 dials (the 7th failure's wait is 16 s at least); it was one per sweep */
+	{ "a node whose handshakes fail at once is redialled with backoff, not at every sweep",
+	  { { 100, HIGH1, GOOD, 0, 0 } }, 1, 20000,
+	  { .verified = 1, .dials_max = 7, .entries = 1 }, true },
 };
 
 /* ------------------------------------------------------------------ running a row */
@@ -346,6 +373,7 @@ static void run_row(const struct row *row)
 {
 	char err[256];
 	memset(&t, 0, sizeof t);
+	t.bad_replies = row->bad_replies;
 	struct mesh_config cfg = {
 		.id = ids[US], .name = "under-test", .beacon_interval_ms = BEACON_MS,
 		.heartbeat_ms = 1000, .evasive_ms = 3000, .expired_ms = 10000,
@@ -366,7 +394,7 @@ static void run_row(const struct row *row)
 	for (t.now = 0; t.now <= row->until_ms; t.now++) {
 		while (k < row->nb && row->b[k].at_ms == t.now)
 			queue_beacon(&row->b[k++]);
-		if (t.n)
+		if (t.n || t.nreply)
 			mesh_on_ready(m, NULL, 0, t.now);
 		if (t.now >= next)
 			next = mesh_on_tick(m, t.now);
@@ -378,7 +406,7 @@ static void run_row(const struct row *row)
 	bool ok = s.beacons_verified == w->verified && s.beacons_foreign == w->foreign &&
 	          s.beacons_bad == w->bad && s.beacons_stale == w->stale &&
 	          (w->answered == ANY || s.beacons_answered == w->answered) &&
-	          t.dials == w->dials &&
+	          (w->dials_max ? t.dials >= 1 && t.dials <= w->dials_max : t.dials == w->dials) &&
 	          mesh_test_peer_entries(m) == w->entries;
 	CHECK(ok);
 	printf("  %s %s: checked %llu, refused %llu, dropped %llu, stale %llu, answered %llu, "
