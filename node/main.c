@@ -444,6 +444,11 @@ int main(int argc, char **argv)
 		rc = made == MESH_EKEYFILE ? EXIT_KEYFILE : EXIT_RUNTIME;
 		goto out;
 	}
+	/* --group is joined before the start, so that the node's first beacon and hello carry
+	 * it; the replies follow the ready line, in order, as they always have */
+	enum mesh_err joined[MESHNODE_MAX_GROUPS];
+	for (size_t i = 0; i < opt.ngroups; i++)
+		joined[i] = meshnode_join(a->n, opt.groups[i]);
 	if (start_node(a->n, err, sizeof err) != MESH_OK) {
 		fprintf(stderr, "meshnode: %s\n", err[0] ? err : "cannot start the node");
 		rc = EXIT_RUNTIME;
@@ -453,7 +458,7 @@ int main(int argc, char **argv)
 	a->stdin_open = true;
 	announce_ready(a);
 	for (size_t i = 0; i < opt.ngroups; i++) {
-		enum mesh_err jr = meshnode_join(a->n, opt.groups[i]);
+		enum mesh_err jr = joined[i];
 		if (jr == MESH_ESTATE)
 			continue;                   /* the same --group twice */
 		if (jr != MESH_OK) {

@@ -134,6 +134,9 @@ struct meshnode {
 	struct mesh *mesh;
 	pthread_t thread;
 	bool started, stopped;
+	/* Groups joined before meshnode_start(): the mesh starts in them, so that its first
+	 * beacon and hello carry them. Touched only before the loop thread exists. */
+	struct group_set start_groups;
 
 	int wake[2];                /* API -> loop */
 	int evpipe[2];              /* readable while events are queued */
@@ -937,12 +940,26 @@ enum mesh_err meshnode_start(struct meshnode *n, char *err, size_t errcap)
 		.zmq_ctx = n->zctx, .log_level = n->cfg.log_level, .log = node_log, .log_arg = n,
 		.event = on_mesh_event, .event_arg = n,
 	};
-	n->mesh = mesh_new(&mc, monoclock_ms(), err, errcap);
+	uint64_t now = monoclock_ms();
+	n->mesh = mesh_new(&mc, now, err, errcap);
 	if (!n->mesh) {
 		zmq_ctx_term(n->zctx);
 		n->zctx = NULL;
 		return MESH_EIO;
 	}
+	/* the groups joined before the start, before any beacon or hello goes out */
+	for (size_t i = 0; i < n->start_groups.n; i++) {
+		enum mesh_err rc = mesh_join(n->mesh, n->start_groups.names[i], now);
+		if (rc != MESH_OK) {
+			snprintf(err, errcap, "cannot join '%s': %s", n->start_groups.names[i],
+			         mesh_strerror(rc));
+			mesh_destroy(&n->mesh);
+			zmq_ctx_term(n->zctx);
+			n->zctx = NULL;
+			return rc;
+		}
+	}
+	group_set_clear(&n->start_groups);
 	snprintf(n->endpoint, sizeof n->endpoint, "%s", mesh_endpoint(n->mesh));
 	n->started = true;
 	if (pthread_create(&n->thread, NULL, loop_main, n) != 0) {
@@ -991,6 +1008,7 @@ void meshnode_destroy(struct meshnode **np)
 		if (n->evpipe[i] >= 0)
 			close(n->evpipe[i]);
 	}
+	group_set_clear(&n->start_groups);
 	free(n->iface);
 	free(n->identity_path);
 	free(n->mesh_key_path);
@@ -1009,11 +1027,23 @@ const char *meshnode_name(const struct meshnode *n) { return n->name; }
 const char *meshnode_fingerprint(const struct meshnode *n) { return n->fingerprint; }
 const char *meshnode_endpoint(const struct meshnode *n) { return n->endpoint; }
 
+/* Before the start there is no loop: the group is recorded, and meshnode_start() joins it. */
+static enum mesh_err start_group(struct meshnode *n, const char *group, bool join)
+{
+	size_t len = strlen(group);
+	if (!group_name_valid(group, len))
+		return MESH_EINVAL;
+	return join ? group_set_add(&n->start_groups, group, len)
+	            : group_set_remove(&n->start_groups, group, len);
+}
+
 enum mesh_err meshnode_join(struct meshnode *n, const char *group)
 {
 	struct cmd c = { .kind = CMD_JOIN, .group = group };
 	if (!group)
 		return MESH_EINVAL;
+	if (!n->started && !n->stopped)
+		return start_group(n, group, true);
 	return call(n, &c);
 }
 
@@ -1022,6 +1052,8 @@ enum mesh_err meshnode_leave(struct meshnode *n, const char *group)
 	struct cmd c = { .kind = CMD_LEAVE, .group = group };
 	if (!group)
 		return MESH_EINVAL;
+	if (!n->started && !n->stopped)
+		return start_group(n, group, false);
 	return call(n, &c);
 }
 

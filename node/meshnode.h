@@ -120,8 +120,9 @@ enum mesh_err meshnode_create(const struct meshnode_config *cfg, struct meshnode
                               char *err, size_t errcap);
 /* Binds the sockets and starts the event-loop thread. MESH_EIO when the interface or port
  * cannot be used (err says which); MESH_ESTATE when the node was already started or stopped.
- * Every command below (join, leave, shout, whisper, the snapshots) is MESH_ESTATE before
- * start and after stop. */
+ * Every command below (join, leave, shout, whisper, the snapshots) is MESH_ESTATE after
+ * stop, and all but join and leave before start: joined before the start (on the thread that
+ * then calls meshnode_start), a group is the node's from its first beacon and hello on. */
 enum mesh_err meshnode_start(struct meshnode *n, char *err, size_t errcap);
 /* Says BYE to every peer, stops the thread, closes every socket. Idempotent. */
 void meshnode_stop(struct meshnode *n);

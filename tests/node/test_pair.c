@@ -17,7 +17,8 @@
 
 static char dir[] = "/tmp/test_pair.XXXXXX";
 
-static struct meshnode *start(const char *name)
+/* pre_group: joined before meshnode_start(), so that the node starts in it */
+static struct meshnode *start(const char *name, const char *pre_group)
 {
 	struct meshnode_config cfg;
 	char path[256], err[512];
@@ -36,6 +37,14 @@ static struct meshnode *start(const char *name)
 	if (!n) {
 		fprintf(stderr, "meshnode_new: %s\n", err);
 		return NULL;
+	}
+	if (pre_group) {
+		CHECK(meshnode_join(n, pre_group) == MESH_OK);
+		CHECK(meshnode_join(n, pre_group) == MESH_ESTATE);
+		CHECK(meshnode_join(n, "bad\tname") == MESH_EINVAL);
+		CHECK(meshnode_join(n, "passing") == MESH_OK);
+		CHECK(meshnode_leave(n, "passing") == MESH_OK);
+		CHECK(meshnode_leave(n, "passing") == MESH_ESTATE);
 	}
 	if (meshnode_start(n, err, sizeof err) != MESH_OK) {
 		fprintf(stderr, "meshnode_start: %s\n", err);
@@ -110,7 +119,7 @@ int main(void)
 	}
 	if (!mkdtemp(dir))
 		return 1;
-	struct meshnode *a = start("alice"), *b = start("bob");
+	struct meshnode *a = start("alice", "early"), *b = start("bob", NULL);
 	CHECK(a && b);
 	if (!a || !b)
 		return testlib_done("test_pair");
@@ -128,6 +137,9 @@ int main(void)
 	size_t na = 0, nb = 0;
 	CHECK(meshnode_peers(a, &pa, &na) == MESH_OK && na == 1);
 	CHECK(meshnode_peers(b, &pb, &nb) == MESH_OK && nb == 1);
+	/* alice joined "early" before she started: her very first hello carried it, so bob
+	 * knows it as soon as she entered, whoever dialled */
+	CHECK(nb == 1 && pb[0].ngroups == 1 && strcmp(pb[0].groups[0], "early") == 0);
 	if (na == 1 && nb == 1)
 		CHECK(pa[0].initiator != pb[0].initiator);
 	meshnode_peers_free(&pa, na);
