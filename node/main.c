@@ -444,7 +444,7 @@ int main(int argc, char **argv)
 		rc = made == MESH_EKEYFILE ? EXIT_KEYFILE : EXIT_RUNTIME;
 		goto out;
 	}
-	/* --group is joined before the start, so that the node's first beacon and hello carry
+	/* --group is joined before the start, so that the node's very first hello carries
 	 * it; the replies follow the ready line, in order, as they always have */
 	enum mesh_err joined[MESHNODE_MAX_GROUPS];
 	for (size_t i = 0; i < opt.ngroups; i++)

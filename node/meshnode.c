@@ -135,7 +135,7 @@ struct meshnode {
 	pthread_t thread;
 	bool started, stopped;
 	/* Groups joined before meshnode_start(): the mesh starts in them, so that its first
-	 * beacon and hello carry them. Touched only before the loop thread exists. */
+	 * hello carries them. Touched only before the loop thread exists. */
 	struct group_set start_groups;
 
 	int wake[2];                /* API -> loop */
@@ -947,7 +947,7 @@ enum mesh_err meshnode_start(struct meshnode *n, char *err, size_t errcap)
 		n->zctx = NULL;
 		return MESH_EIO;
 	}
-	/* the groups joined before the start, before any beacon or hello goes out */
+	/* the groups joined before the start, before any hello goes out */
 	for (size_t i = 0; i < n->start_groups.n; i++) {
 		enum mesh_err rc = mesh_join(n->mesh, n->start_groups.names[i], now);
 		if (rc != MESH_OK) {

@@ -122,7 +122,7 @@ enum mesh_err meshnode_create(const struct meshnode_config *cfg, struct meshnode
  * cannot be used (err says which); MESH_ESTATE when the node was already started or stopped.
  * Every command below (join, leave, shout, whisper, the snapshots) is MESH_ESTATE after
  * stop, and all but join and leave before start: joined before the start (on the thread that
- * then calls meshnode_start), a group is the node's from its first beacon and hello on. */
+ * then calls meshnode_start), a group is in the node's very first hello. */
 enum mesh_err meshnode_start(struct meshnode *n, char *err, size_t errcap);
 /* Says BYE to every peer, stops the thread, closes every socket. Idempotent. */
 void meshnode_stop(struct meshnode *n);
