@@ -168,7 +168,10 @@ static bool beacon_skip(void *arg, const struct wire_beacon_body *b)
 		struct heard *h = heard_add(&m->heard, b->node_id, now);
 		if (!h->first_ms || h->incarnation != b->incarnation) {
 			m->answer_due = true;
-			h->first_ms = now ? now : 1;
+			/* never later: an unchecked beacon, a forged one say, must not put off the
+			 * fallback; a new incarnation is answered, counted from the first */
+			if (!h->first_ms)
+				h->first_ms = now ? now : 1;
 			h->incarnation = b->incarnation;
 		}
 		h->last_ms = now;
@@ -178,7 +181,8 @@ static bool beacon_skip(void *arg, const struct wire_beacon_body *b)
 	if (!p->first_heard_ms || p->heard_incarnation != b->incarnation) {
 		if (!linked)
 			m->answer_due = true;
-		p->first_heard_ms = now ? now : 1;
+		if (!p->first_heard_ms)         /* never later, as above */
+			p->first_heard_ms = now ? now : 1;
 		p->heard_incarnation = b->incarnation;
 	}
 	if (now - p->first_heard_ms >= m->cfg.fallback_ms)

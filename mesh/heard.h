@@ -5,9 +5,11 @@
  * due (docs/protocol.md section 2); what we must remember meanwhile is when we first heard it.
  * Nothing proves such a node exists, so it never enters the peer table: it lives here, in a
  * fixed set-associative table placed by SipHash under a random key of its own, where a full
- * set forgets the entry heard from least recently. Its memory is fixed whatever arrives, and a
- * flood of fresh IDs can at worst make us forget when a genuine lower node was first heard,
- * which delays our fallback dial towards it; it can take no peer's place.
+ * set forgets the entry heard from least recently. Its memory is fixed whatever arrives. An
+ * unchecked beacon never moves an entry's first-heard time later (a forged new incarnation
+ * cannot put the fallback off), but a flood of fresh IDs that fills a set can make us forget
+ * a genuine lower node's entry, and with it when it was first heard, which delays our
+ * fallback dial towards it; it can take no peer's place.
  */
 #ifndef MESH_MESH_HEARD_H
 #define MESH_MESH_HEARD_H

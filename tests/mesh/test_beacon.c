@@ -275,6 +275,7 @@ struct beacon {
 	enum how how;
 	uint16_t port;             /* announced port; 0: 7001 */
 	uint64_t counter_ms;       /* the wall clock it is signed at; 0: now */
+	uint64_t incarnation;      /* 0: the sender's own */
 };
 
 static struct keys_identity *ids[NWHO];
@@ -290,7 +291,8 @@ static void queue_beacon(const struct beacon *b)
 	CHECK(d != NULL);
 	if (!d)
 		return;
-	CHECK(discovery_send(d, ids[b->who], b->port ? b->port : 7001, 1000 + b->who) == MESH_OK);
+	CHECK(discovery_send(d, ids[b->who], b->port ? b->port : 7001,
+	                     b->incarnation ? b->incarnation : 1000 + b->who) == MESH_OK);
 	discovery_destroy(&d);
 	if (b->how == FORGED)
 		cap.data[cap.len - 1] ^= 1;      /* the signature is the datagram's last field */
@@ -324,40 +326,50 @@ struct row {
 
 static const struct row rows[] = {
 	{ "a higher node's first beacon is checked and dialled (we are the lower ID)",
-	  { { 100, HIGH1, GOOD, 0, 0 } }, 1, 500,
+	  { { 100, HIGH1, GOOD, 0, 0, 0 } }, 1, 500,
 	  { .verified = 1, .dials = 1, .entries = 1 }, false },
 	{ "its next beacons, same place, are not checked again",
-	  { { 100, HIGH1, GOOD, 0, 0 }, { 300, HIGH1, GOOD, 0, 0 }, { 600, HIGH1, GOOD, 0, 0 } },
+	  { { 100, HIGH1, GOOD, 0, 0, 0 }, { 300, HIGH1, GOOD, 0, 0, 0 }, { 600, HIGH1, GOOD, 0, 0, 0 } },
 	  3, 900, { .verified = 1, .dials = 1, .entries = 1 }, false },
 	{ "a move to another port is checked",
-	  { { 100, HIGH1, GOOD, 0, 0 }, { 300, HIGH1, GOOD, 7002, 0 } }, 2, 600,
+	  { { 100, HIGH1, GOOD, 0, 0, 0 }, { 300, HIGH1, GOOD, 7002, 0, 0 } }, 2, 600,
 	  { .verified = 2, .dials = 2, .entries = 1 }, false },
 	{ "a replay of an older beacon at the old port is checked and found stale",
-	  { { 100, HIGH1, GOOD, 0, 0 }, { 300, HIGH1, GOOD, 7002, 0 },
-	    { 400, HIGH1, GOOD, 0, 150 } }, 3, 600,
+	  { { 100, HIGH1, GOOD, 0, 0, 0 }, { 300, HIGH1, GOOD, 7002, 0, 0 },
+	    { 400, HIGH1, GOOD, 0, 150, 0 } }, 3, 600,
 	  { .verified = 3, .stale = 1, .dials = 2, .entries = 1 }, false },
 	{ "a lower node is answered, not checked, not dialled, and makes no peer entry",
-	  { { 500, LOW1, GOOD, 0, 0 }, { 800, LOW1, GOOD, 0, 0 } }, 2, 1000,
+	  { { 500, LOW1, GOOD, 0, 0, 0 }, { 800, LOW1, GOOD, 0, 0, 0 } }, 2, 1000,
 	  { .answered = 1 }, false },
 	{ "two lower nodes at once get one answer between them",
-	  { { 500, LOW1, GOOD, 0, 0 }, { 500, LOW2, GOOD, 0, 0 } }, 2, 1000,
+	  { { 500, LOW1, GOOD, 0, 0, 0 }, { 500, LOW2, GOOD, 0, 0, 0 } }, 2, 1000,
 	  { .answered = 1 }, false },
 	/* (its answers depend on where the jittered periodic beacons fall: not counted) */
 	{ "a lower node that never dials is checked and dialled once the fallback is due",
-	  { { 100, LOW1, GOOD, 0, 0 }, { 1100, LOW1, GOOD, 0, 0 }, { 3200, LOW1, GOOD, 0, 0 } },
+	  { { 100, LOW1, GOOD, 0, 0, 0 }, { 1100, LOW1, GOOD, 0, 0, 0 }, { 3200, LOW1, GOOD, 0, 0, 0 } },
 	  3, 3500, { .verified = 1, .answered = ANY, .dials = 1, .entries = 1 }, false },
 	{ "a forged beacon of a higher node is refused and leaves nothing",
-	  { { 100, HIGH2, FORGED, 0, 0 } }, 1, 500, { .verified = 0, .foreign = 1 }, false },
+	  { { 100, HIGH2, FORGED, 0, 0, 0 } }, 1, 500, { .verified = 0, .foreign = 1 }, false },
 	{ "a forged beacon of a lower node costs at most an answer",
-	  { { 500, LOW2, FORGED, 0, 0 } }, 1, 1000, { .answered = 1 }, false },
+	  { { 500, LOW2, FORGED, 0, 0, 0 } }, 1, 1000, { .answered = 1 }, false },
 	{ "a beacon announcing another address than its source is dropped",
-	  { { 100, HIGH2, ELSEWHERE, 0, 0 } }, 1, 500, { .verified = 1, .bad = 1 }, false },
+	  { { 100, HIGH2, ELSEWHERE, 0, 0, 0 } }, 1, 500, { .verified = 1, .bad = 1 }, false },
 	{ "our own beacon, looped back, is nothing",
-	  { { 100, US, GOOD, 0, 0 } }, 1, 500, { 0 }, false },
+	  { { 100, US, GOOD, 0, 0, 0 } }, 1, 500, { 0 }, false },
+	/* unchecked beacons (here forged, naming new incarnations) cannot push the fallback back:
+	 * when it is due the genuine node is checked and dialled all the same (and the forgery
+	 * that comes after, now checked, is refused) */
+	{ "forged beacons of a lower node cannot put off the fallback dial",
+	  { { 100, LOW1, GOOD, 0, 0, 0 }, { 1500, LOW1, FORGED, 0, 0, 77 },
+	    { 2100, LOW1, GOOD, 0, 0, 0 }, { 2500, LOW1, FORGED, 0, 0, 78 },
+	    { 3200, LOW1, GOOD, 0, 0, 0 }, { 3500, LOW1, FORGED, 0, 0, 79 },
+	    { 4200, LOW1, GOOD, 0, 0, 0 } },
+	  7, 4500, { .verified = 1, .foreign = 1, .answered = ANY, .dials = 1, .entries = 1 },
+	  false },
 	/* docs/protocol.md section 4, "Redialling": 500 ms x 2^(k-1) in [d/2, 3d/2), so within
 	 * 20 s at most 7 dials (the 7th failure's wait is 16 s at least); it was one per sweep */
 	{ "a node whose handshakes fail at once is redialled with backoff, not at every sweep",
-	  { { 100, HIGH1, GOOD, 0, 0 } }, 1, 20000,
+	  { { 100, HIGH1, GOOD, 0, 0, 0 } }, 1, 20000,
 	  { .verified = 1, .dials_max = 7, .entries = 1 }, true },
 };
 
