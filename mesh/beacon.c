@@ -150,6 +150,8 @@ static bool beacon_skip(void *arg, const struct wire_beacon_body *b)
 		 * unlinked peer is forgotten 3 x expired after its last verified beacon. */
 		if (known && linked)
 			p->last_beacon_ms = now;
+		if (known)
+			p->last_heard_ms = now;
 		return known;
 	}
 	if (linked && same_place) {

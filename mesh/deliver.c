@@ -131,12 +131,15 @@ void deliver_on_data(struct mesh *m, struct session *s, const struct wire_frame 
 	switch (msg.type) {
 	case WIRE_HEARTBEAT:
 		break;
-	case WIRE_BYE:
-		mesh_close_session(m, s, "bye", now);
-		/* it left: dial it only once a beacon shows it back (section 4, "Redialling") */
-		if (p)
+	case WIRE_BYE: {
+		/* it left: dial it only once a beacon shows it back (section 4, "Redialling"), unless
+		 * a beacon of its next incarnation came first (a BYE can lag behind a restart) */
+		bool gone = p->beacon_incarnation == s->peer_incarnation;
+		mesh_close_session(m, s, "bye", now);     /* s is freed */
+		if (gone)
 			p->next_dial_ms = UINT64_MAX;
 		break;
+	}
 	case WIRE_JOIN:
 		if (group_set_add(&p->groups, msg.group.p, msg.group.len) == MESH_OK) {
 			char g[WIRE_MAX_GROUP + 1];

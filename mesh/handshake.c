@@ -93,6 +93,7 @@ fail:
 	session_table_del(&m->sessions, s->sid);
 	m->lops->hangup(m->link, s->sid);
 	session_destroy(&s);
+	handshake_backoff(p, now);          /* a dial that cannot even start is a failure too */
 }
 
 /* A handshake we started with p ended without a live session (it failed a check, timed out

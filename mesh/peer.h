@@ -54,6 +54,9 @@ struct peer {
 	 * we may start the next; UINT64_MAX after its BYE, until a beacon says it moved. */
 	uint32_t dial_failures;
 	uint64_t next_dial_ms;
+	/* when a beacon of the recorded endpoint and incarnation was last heard, checked or not:
+	 * a node we fail to link but still hear is not forgotten, nor its backoff with it */
+	uint64_t last_heard_ms;
 
 	/* Sessions: at most one live and one we initiated that is in progress. */
 	uint32_t live_sid;

@@ -105,8 +105,10 @@ static void sweep_peer(struct peer *p, void *arg)
 		send_pump(m, p, now);
 	handshake_maybe_connect(m, p, now);
 	/* forget peers that went quiet long ago, so the table stays bounded */
+	uint64_t quiet = 3 * (uint64_t)m->cfg.expired_ms;
 	if (!p->live_sid && !p->pending_sid && !p->present && !p->qhead &&
-	    now - p->last_beacon_ms > 3 * (uint64_t)m->cfg.expired_ms) {
+	    now - p->last_beacon_ms > quiet &&
+	    (p->dial_failures == 0 || now - p->last_heard_ms > quiet)) {
 		if (sw->ngone == sw->capgone) {
 			size_t ncap = sw->capgone ? sw->capgone * 2 : 16;
 			struct peer **ng = realloc(sw->gone, ncap * sizeof *ng);

@@ -49,6 +49,7 @@ static struct {
 	uint64_t now;
 	struct link_sink sink;
 	bool bad_replies;          /* answer every HELLO with a REPLY that fails its checks */
+	bool fail_dials;           /* every dial fails at once */
 	uint32_t reply_to[MAXQ];   /* sessions owed such a REPLY */
 	size_t nreply;
 } t;
@@ -141,7 +142,7 @@ static enum mesh_err fl_dial(void *l, uint32_t sid, const uint8_t ip[4], uint16_
 	(void)ip;
 	(void)port;
 	t.dials++;
-	return MESH_OK;
+	return t.fail_dials ? MESH_EIO : MESH_OK;
 }
 
 static void fl_hangup(void *l, uint32_t sid)
@@ -276,6 +277,7 @@ struct beacon {
 	uint16_t port;             /* announced port; 0: 7001 */
 	uint64_t counter_ms;       /* the wall clock it is signed at; 0: now */
 	uint64_t incarnation;      /* 0: the sender's own */
+	uint64_t every_ms;         /* nonzero: sent again this often, to the end of the row */
 };
 
 static struct keys_identity *ids[NWHO];
@@ -284,7 +286,7 @@ static void queue_beacon(const struct beacon *b)
 {
 	uint8_t ip[4] = { 10, 0, 0, (uint8_t)(2 + b->who) };
 	memcpy(cap.ip, b->how == ELSEWHERE ? (const uint8_t[4]){ 10, 9, 9, 9 } : ip, 4);
-	cap.wall = WALL0 + (b->counter_ms ? b->counter_ms : b->at_ms);
+	cap.wall = WALL0 + (b->counter_ms ? b->counter_ms : t.now);
 	char err[128];
 	struct discovery_config dc = { .ops = &capture };
 	struct discovery *d = discovery_new(&dc, err, sizeof err);
@@ -322,55 +324,64 @@ struct row {
 	uint64_t until_ms;         /* run the engine's timers this far */
 	struct expect want;
 	bool bad_replies;          /* every handshake we start fails at message 2 */
+	bool fail_dials;           /* every dial fails at once */
 };
 
 static const struct row rows[] = {
 	{ "a higher node's first beacon is checked and dialled (we are the lower ID)",
-	  { { 100, HIGH1, GOOD, 0, 0, 0 } }, 1, 500,
-	  { .verified = 1, .dials = 1, .entries = 1 }, false },
+	  { { 100, HIGH1, GOOD, 0, 0, 0, 0 } }, 1, 500,
+	  { .verified = 1, .dials = 1, .entries = 1 }, false, false },
 	{ "its next beacons, same place, are not checked again",
-	  { { 100, HIGH1, GOOD, 0, 0, 0 }, { 300, HIGH1, GOOD, 0, 0, 0 }, { 600, HIGH1, GOOD, 0, 0, 0 } },
-	  3, 900, { .verified = 1, .dials = 1, .entries = 1 }, false },
+	  { { 100, HIGH1, GOOD, 0, 0, 0, 0 }, { 300, HIGH1, GOOD, 0, 0, 0, 0 }, { 600, HIGH1, GOOD, 0, 0, 0, 0 } },
+	  3, 900, { .verified = 1, .dials = 1, .entries = 1 }, false, false },
 	{ "a move to another port is checked",
-	  { { 100, HIGH1, GOOD, 0, 0, 0 }, { 300, HIGH1, GOOD, 7002, 0, 0 } }, 2, 600,
-	  { .verified = 2, .dials = 2, .entries = 1 }, false },
+	  { { 100, HIGH1, GOOD, 0, 0, 0, 0 }, { 300, HIGH1, GOOD, 7002, 0, 0, 0 } }, 2, 600,
+	  { .verified = 2, .dials = 2, .entries = 1 }, false, false },
 	{ "a replay of an older beacon at the old port is checked and found stale",
-	  { { 100, HIGH1, GOOD, 0, 0, 0 }, { 300, HIGH1, GOOD, 7002, 0, 0 },
-	    { 400, HIGH1, GOOD, 0, 150, 0 } }, 3, 600,
-	  { .verified = 3, .stale = 1, .dials = 2, .entries = 1 }, false },
+	  { { 100, HIGH1, GOOD, 0, 0, 0, 0 }, { 300, HIGH1, GOOD, 7002, 0, 0, 0 },
+	    { 400, HIGH1, GOOD, 0, 150, 0, 0 } }, 3, 600,
+	  { .verified = 3, .stale = 1, .dials = 2, .entries = 1 }, false, false },
 	{ "a lower node is answered, not checked, not dialled, and makes no peer entry",
-	  { { 500, LOW1, GOOD, 0, 0, 0 }, { 800, LOW1, GOOD, 0, 0, 0 } }, 2, 1000,
-	  { .answered = 1 }, false },
+	  { { 500, LOW1, GOOD, 0, 0, 0, 0 }, { 800, LOW1, GOOD, 0, 0, 0, 0 } }, 2, 1000,
+	  { .answered = 1 }, false, false },
 	{ "two lower nodes at once get one answer between them",
-	  { { 500, LOW1, GOOD, 0, 0, 0 }, { 500, LOW2, GOOD, 0, 0, 0 } }, 2, 1000,
-	  { .answered = 1 }, false },
+	  { { 500, LOW1, GOOD, 0, 0, 0, 0 }, { 500, LOW2, GOOD, 0, 0, 0, 0 } }, 2, 1000,
+	  { .answered = 1 }, false, false },
 	/* (its answers depend on where the jittered periodic beacons fall: not counted) */
 	{ "a lower node that never dials is checked and dialled once the fallback is due",
-	  { { 100, LOW1, GOOD, 0, 0, 0 }, { 1100, LOW1, GOOD, 0, 0, 0 }, { 3200, LOW1, GOOD, 0, 0, 0 } },
-	  3, 3500, { .verified = 1, .answered = ANY, .dials = 1, .entries = 1 }, false },
+	  { { 100, LOW1, GOOD, 0, 0, 0, 0 }, { 1100, LOW1, GOOD, 0, 0, 0, 0 }, { 3200, LOW1, GOOD, 0, 0, 0, 0 } },
+	  3, 3500, { .verified = 1, .answered = ANY, .dials = 1, .entries = 1 }, false, false },
 	{ "a forged beacon of a higher node is refused and leaves nothing",
-	  { { 100, HIGH2, FORGED, 0, 0, 0 } }, 1, 500, { .verified = 0, .foreign = 1 }, false },
+	  { { 100, HIGH2, FORGED, 0, 0, 0, 0 } }, 1, 500, { .verified = 0, .foreign = 1 }, false, false },
 	{ "a forged beacon of a lower node costs at most an answer",
-	  { { 500, LOW2, FORGED, 0, 0, 0 } }, 1, 1000, { .answered = 1 }, false },
+	  { { 500, LOW2, FORGED, 0, 0, 0, 0 } }, 1, 1000, { .answered = 1 }, false, false },
 	{ "a beacon announcing another address than its source is dropped",
-	  { { 100, HIGH2, ELSEWHERE, 0, 0, 0 } }, 1, 500, { .verified = 1, .bad = 1 }, false },
+	  { { 100, HIGH2, ELSEWHERE, 0, 0, 0, 0 } }, 1, 500, { .verified = 1, .bad = 1 }, false, false },
 	{ "our own beacon, looped back, is nothing",
-	  { { 100, US, GOOD, 0, 0, 0 } }, 1, 500, { 0 }, false },
+	  { { 100, US, GOOD, 0, 0, 0, 0 } }, 1, 500, { 0 }, false, false },
 	/* unchecked beacons (here forged, naming new incarnations) cannot push the fallback back:
 	 * when it is due the genuine node is checked and dialled all the same (and the forgery
 	 * that comes after, now checked, is refused) */
 	{ "forged beacons of a lower node cannot put off the fallback dial",
-	  { { 100, LOW1, GOOD, 0, 0, 0 }, { 1500, LOW1, FORGED, 0, 0, 77 },
-	    { 2100, LOW1, GOOD, 0, 0, 0 }, { 2500, LOW1, FORGED, 0, 0, 78 },
-	    { 3200, LOW1, GOOD, 0, 0, 0 }, { 3500, LOW1, FORGED, 0, 0, 79 },
-	    { 4200, LOW1, GOOD, 0, 0, 0 } },
-	  7, 4500, { .verified = 1, .foreign = 1, .answered = ANY, .dials = 1, .entries = 1 },
-	  false },
+	  { { 100, LOW1, GOOD, 0, 0, 0, 0 }, { 1500, LOW1, FORGED, 0, 0, 77, 0 },
+	    { 2100, LOW1, GOOD, 0, 0, 0, 0 }, { 2500, LOW1, FORGED, 0, 0, 78, 0 },
+	    { 3200, LOW1, GOOD, 0, 0, 0, 0 }, { 3500, LOW1, FORGED, 0, 0, 79, 0 },
+	    { 4200, LOW1, GOOD, 0, 0, 0, 0 } },
+	  7, 4500, { .verified = 1, .foreign = 1, .answered = ANY, .dials = 1, .entries = 1 }, false, false },
+	/* a dial that fails at once (the transport refuses it) is a failure like any other */
+	{ "a node we cannot even dial is tried with backoff, not at every sweep",
+	  { { 100, HIGH1, GOOD, 0, 0, 0, 0 } }, 1, 20000,
+	  { .verified = 1, .dials_max = 7, .entries = 1 }, false, true },
+	/* a node that still beacons but can never be linked keeps its backoff: its entry is not
+	 * forgotten (and the count with it) before the waits reach their cap */
+	{ "a beaconing node that cannot be linked costs a few handshakes a minute",
+	  { { 100, HIGH1, GOOD, 0, 0, 0, 1000 } }, 1, 120000,
+	  { .verified = ANY, .dials_max = 11, .entries = 1 }, true, false },
 	/* docs/protocol.md section 4, "Redialling": 500 ms x 2^(k-1) in [d/2, 3d/2), so within
 	 * 20 s at most 7 dials (the 7th failure's wait is 16 s at least); it was one per sweep */
 	{ "a node whose handshakes fail at once is redialled with backoff, not at every sweep",
-	  { { 100, HIGH1, GOOD, 0, 0, 0 } }, 1, 20000,
-	  { .verified = 1, .dials_max = 7, .entries = 1 }, true },
+	  { { 100, HIGH1, GOOD, 0, 0, 0, 0 } }, 1, 20000,
+	  { .verified = 1, .dials_max = 7, .entries = 1 }, true, false },
 };
 
 /* ------------------------------------------------------------------ running a row */
@@ -386,6 +397,7 @@ static void run_row(const struct row *row)
 	char err[256];
 	memset(&t, 0, sizeof t);
 	t.bad_replies = row->bad_replies;
+	t.fail_dials = row->fail_dials;
 	struct mesh_config cfg = {
 		.id = ids[US], .name = "under-test", .beacon_interval_ms = BEACON_MS,
 		.heartbeat_ms = 1000, .evasive_ms = 3000, .expired_ms = 10000,
@@ -406,6 +418,10 @@ static void run_row(const struct row *row)
 	for (t.now = 0; t.now <= row->until_ms; t.now++) {
 		while (k < row->nb && row->b[k].at_ms == t.now)
 			queue_beacon(&row->b[k++]);
+		for (size_t r = 0; r < k; r++)
+			if (row->b[r].every_ms && t.now > row->b[r].at_ms &&
+			    (t.now - row->b[r].at_ms) % row->b[r].every_ms == 0)
+				queue_beacon(&row->b[r]);
 		if (t.n || t.nreply)
 			mesh_on_ready(m, NULL, 0, t.now);
 		if (t.now >= next)
@@ -415,7 +431,8 @@ static void run_row(const struct row *row)
 	uint64_t live;
 	mesh_get_stats(m, &s, &live);
 	const struct expect *w = &row->want;
-	bool ok = s.beacons_verified == w->verified && s.beacons_foreign == w->foreign &&
+	bool ok = (w->verified == ANY || s.beacons_verified == w->verified) &&
+	          s.beacons_foreign == w->foreign &&
 	          s.beacons_bad == w->bad && s.beacons_stale == w->stale &&
 	          (w->answered == ANY || s.beacons_answered == w->answered) &&
 	          (w->dials_max ? t.dials >= 1 && t.dials <= w->dials_max : t.dials == w->dials) &&
