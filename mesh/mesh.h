@@ -56,6 +56,7 @@ enum mesh_event_type {
 	MESH_EV_SHOUT,
 	MESH_EV_WHISPER,
 	MESH_EV_DROPPED,
+	MESH_EV_COUNT                 /* not an event: one past the last */
 };
 
 /*

@@ -104,11 +104,11 @@ void mesh_emit(struct mesh *m, enum mesh_event_type type, const struct peer *p, 
 
 /* ---------- handshake.c: protocol section 4 ---------- */
 
-/* Starts a handshake with p if the rules of protocol section 4 say we should. */
 /* A handshake we started with p failed: the next waits (protocol section 4). */
 void handshake_backoff(struct peer *p, uint64_t now);
 /* p can be dialled again at once: it went live, or a verified beacon says it moved. */
 void handshake_dial_now(struct peer *p);
+/* Starts a handshake with p if the rules of protocol section 4 say we should. */
 void handshake_maybe_connect(struct mesh *m, struct peer *p, uint64_t now);
 void handshake_initiate(struct mesh *m, struct peer *p, uint64_t now);
 /* A handshake stops being in progress: it went live or was removed. */

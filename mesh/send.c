@@ -19,7 +19,6 @@
 
 #include "mesh_impl.h"
 
-
 /* Where s's frames go: the connection we dialled for it, or the one its HELLO came on. */
 static struct link_route route_of(const struct session *s)
 {

@@ -378,8 +378,8 @@ done:
 enum mesh_err session_go_live(struct session *s)
 {
 	bool ready = s->role == NOISE_INITIATOR ? s->state == SESSION_INIT_WAIT_ACCEPT
-	                                        : s->state == SESSION_RESP_SENT_REPLY &&
-	                                          s->authenticated;
+	                                        : (s->state == SESSION_RESP_SENT_REPLY &&
+	                                           s->authenticated);
 	if (!ready || !s->tx)
 		return MESH_ESTATE;
 	s->state = SESSION_LIVE;

@@ -61,8 +61,11 @@ _Static_assert((int)MESHNODE_EV_ENTER == (int)MESH_EV_ENTER &&
                (int)MESHNODE_EV_LEAVE == (int)MESH_EV_LEAVE &&
                (int)MESHNODE_EV_SHOUT == (int)MESH_EV_SHOUT &&
                (int)MESHNODE_EV_WHISPER == (int)MESH_EV_WHISPER &&
-               (int)MESHNODE_EV_DROPPED == (int)MESH_EV_DROPPED,
-               "event types");
+               (int)MESHNODE_EV_DROPPED == (int)MESH_EV_DROPPED &&
+               (int)MESH_EV_COUNT == (int)MESHNODE_EV_ERROR,
+               "event types: the engine's are the node's, and ERROR is the node's own");
+_Static_assert(sizeof ((struct mesh_peer_view *)0)->hex == MESHNODE_HEXID_LEN,
+               "on_mesh_event() copies the hex ID whole");
 /* every public counter is copied from the engine's list, and there is nothing else in it */
 #define COUNT_ONE(name) +1
 _Static_assert(sizeof(struct meshnode_stats) ==
@@ -258,7 +261,14 @@ enum mesh_err meshnode_create(const struct meshnode_config *cfg, struct meshnode
 	char kerr[512];
 	struct meshnode *n;
 	enum mesh_err rc = MESH_EINVAL;
+	if (!out)
+		return MESH_EINVAL;
 	*out = NULL;
+	if (!cfg || (!err && errcap)) {
+		if (err && errcap)
+			snprintf(err, errcap, "no configuration");
+		return MESH_EINVAL;
+	}
 	if (sodium_init() < 0) {
 		snprintf(err, errcap, "libsodium failed to initialise");
 		return MESH_EIO;
@@ -280,6 +290,13 @@ enum mesh_err meshnode_create(const struct meshnode_config *cfg, struct meshnode
 	n->iface = dupstr(cfg->iface);
 	n->mesh_key_path = dupstr(cfg->mesh_key_path);
 	n->mcast_group = dupstr(cfg->mcast_group);
+	/* a copy that failed would silently mean the default interface, group or an open mesh */
+	if ((cfg->iface && !n->iface) || (cfg->mesh_key_path && !n->mesh_key_path) ||
+	    (cfg->mcast_group && !n->mcast_group)) {
+		snprintf(err, errcap, "out of memory");
+		rc = MESH_ENOMEM;
+		goto fail;
+	}
 	n->cfg.iface = n->iface;
 	n->cfg.mesh_key_path = n->mesh_key_path;
 	n->cfg.mcast_group = n->mcast_group;
@@ -305,6 +322,12 @@ enum mesh_err meshnode_create(const struct meshnode_config *cfg, struct meshnode
 		goto fail;
 	}
 	if (cfg->identity_path) {
+		if (strlen(cfg->identity_path) >= sizeof path) {
+			/* cut short, it would name another file */
+			snprintf(err, errcap, "identity: the file name is longer than %zu bytes",
+			         sizeof path - 1);
+			goto fail;
+		}
 		snprintf(path, sizeof path, "%s", cfg->identity_path);
 	} else if (keyfile_default_identity_path(path, sizeof path) != 0) {
 		snprintf(err, errcap, "identity: neither XDG_CONFIG_HOME nor HOME is set; "
@@ -313,6 +336,11 @@ enum mesh_err meshnode_create(const struct meshnode_config *cfg, struct meshnode
 		goto fail;
 	}
 	n->identity_path = dupstr(path);
+	if (!n->identity_path) {
+		snprintf(err, errcap, "out of memory");
+		rc = MESH_ENOMEM;
+		goto fail;
+	}
 	n->id = keyfile_load_or_create_identity(path, kerr, sizeof kerr);
 	if (!n->id) {
 		snprintf(err, errcap, "identity: %s", kerr);

@@ -114,7 +114,8 @@ void meshnode_config_init(struct meshnode_config *cfg);
  * NULL on failure, with a one-line reason in err. */
 struct meshnode *meshnode_new(const struct meshnode_config *cfg, char *err, size_t errcap);
 /* The same, saying why by code too: MESH_OK (*out is the node), MESH_EKEYFILE (the identity
- * or mesh key file could not be loaded, created or trusted), MESH_EINVAL (a bad config),
+ * or mesh key file could not be loaded, created or trusted), MESH_EINVAL (a bad config, an
+ * identity file name of 4096 bytes or more, or a NULL cfg or out),
  * MESH_ENOMEM, MESH_EIO; *out is NULL and err holds a one-line reason on failure. */
 enum mesh_err meshnode_create(const struct meshnode_config *cfg, struct meshnode **out,
                               char *err, size_t errcap);

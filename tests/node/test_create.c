@@ -82,6 +82,18 @@ int main(void)
 	CHECK(create(&cfg, err, sizeof err) == MESH_EINVAL);
 	cfg.name = NULL;
 
+	/* misuse is MESH_EINVAL, never a crash, and a path too long is refused, never cut short
+	 * (a cut path names another file) */
+	struct meshnode *none = NULL;
+	CHECK(meshnode_create(NULL, &none, err, sizeof err) == MESH_EINVAL && none == NULL);
+	CHECK(meshnode_create(&cfg, NULL, err, sizeof err) == MESH_EINVAL);
+	static char longpath[5000];
+	memset(longpath, 'a', sizeof longpath - 1);
+	longpath[0] = '/';
+	cfg.identity_path = longpath;
+	CHECK(create(&cfg, err, sizeof err) == MESH_EINVAL);
+	cfg.identity_path = id;
+
 	/* meshnode_new: the same failure, the same words, no node */
 	char err2[512];
 	cfg.mesh_key_path = key;
