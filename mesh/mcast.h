@@ -40,8 +40,9 @@ struct mcast_ops {
 	int (*fd)(const void *t);
 	/* Sends one datagram to the group, never blocking. MESH_EIO with errno set on failure. */
 	enum mesh_err (*send)(void *t, const uint8_t *dgram, size_t len);
-	/* Reads one datagram into buf: *got false when nothing is waiting; else *len its length,
-	 * or cap + 1 when it was longer than cap (the rest is lost), and *from its source. */
+	/* Reads one datagram into buf: *got false when nothing is waiting, and on any error
+	 * (MESH_EIO, errno set); else *len its length, or cap + 1 when it was longer than cap
+	 * (the rest is lost), and *from its source. */
 	enum mesh_err (*recv)(void *t, uint8_t *buf, size_t cap, bool *got, size_t *len,
 	                      struct in_addr *from);
 	/* The wall clock, in milliseconds, that beacon counters start from (docs/protocol.md

@@ -69,7 +69,8 @@ struct mesh_peer_view {
 	char name[WIRE_MAX_NAME + 1];
 	uint8_t ip[4];                      /* where it listens, from its beacon or hello */
 	uint16_t port;
-	uint64_t incarnation;               /* of its live session's node; 0: none */
+	uint64_t incarnation;               /* of the node its last live session was with; 0:
+	                                     * never linked */
 	bool evasive;
 	size_t queued_msgs;                 /* waiting in our send queue for it */
 	const struct group_set *groups;     /* its groups: borrowed for the call */
