@@ -846,6 +846,9 @@ static size_t msg_fields(uint64_t type)
 	case WIRE_LEAVE: return 2;
 	case WIRE_SHOUT: return 6;
 	case WIRE_WHISPER: return 5;
+	case WIRE_ACK: return 3;
+	case WIRE_RESEND: return 3;
+	case WIRE_MARK: return 2;
 	}
 	return 0;
 }
@@ -903,6 +906,14 @@ enum mesh_err wire_msg_decode(const uint8_t *p, size_t n, struct wire_msg *m)
 			m->msg_id = arr_uint(&a, 1, UINT64_MAX);
 			arr_fragment(&a, m);
 			break;
+		case WIRE_ACK:
+		case WIRE_RESEND:
+			m->incarnation = arr_uint(&a, 1, UINT64_MAX);
+			m->msg_id = arr_uint(&a, 0, UINT64_MAX);
+			break;
+		case WIRE_MARK:
+			m->msg_id = arr_uint(&a, 0, UINT64_MAX);
+			break;
 		}
 		if (!arr_done(&a))
 			rc = MESH_EMALFORMED;
@@ -932,6 +943,8 @@ enum mesh_err wire_msg_encode(const struct wire_msg *m, uint8_t *out, size_t cap
 	if ((m->type == WIRE_JOIN || m->type == WIRE_LEAVE || m->type == WIRE_SHOUT) &&
 	    !name_ok(m->group, WIRE_MAX_GROUP))
 		return MESH_EINVAL;
+	if ((m->type == WIRE_ACK || m->type == WIRE_RESEND) && m->incarnation == 0)
+		return MESH_EINVAL;
 	if (fragment && (m->msg_id == 0 || m->count < 1 || m->count > WIRE_MAX_FRAGMENTS ||
 	                 m->index >= m->count || !buf_ok(m->data, m->data_len, WIRE_MAX_FRAGMENT)))
 		return MESH_EINVAL;
@@ -954,6 +967,14 @@ enum mesh_err wire_msg_encode(const struct wire_msg *m, uint8_t *out, size_t cap
 		msgpack_pack_uint64(&pk, m->index);
 		msgpack_pack_uint64(&pk, m->count);
 		pack_bin(&pk, m->data, m->data_len);
+		break;
+	case WIRE_ACK:
+	case WIRE_RESEND:
+		msgpack_pack_uint64(&pk, m->incarnation);
+		msgpack_pack_uint64(&pk, m->msg_id);
+		break;
+	case WIRE_MARK:
+		msgpack_pack_uint64(&pk, m->msg_id);
 		break;
 	}
 	return wbuf_finish(&w, outlen);

@@ -141,16 +141,20 @@ enum wire_msg_type {
 	WIRE_LEAVE = 6,
 	WIRE_SHOUT = 7,
 	WIRE_WHISPER = 8,
+	WIRE_ACK = 9,                /* delivery (section 6, "Acknowledgement") */
+	WIRE_RESEND = 10,
+	WIRE_MARK = 11,
 };
 
 struct wire_msg {
 	uint64_t type;               /* an unknown type decodes fine: the caller ignores it */
 	uint64_t reason;             /* REJECT */
 	struct wire_str group;       /* JOIN, LEAVE, SHOUT */
-	uint64_t msg_id;             /* SHOUT, WHISPER */
+	uint64_t msg_id;             /* SHOUT, WHISPER (>= 1); ACK, RESEND, MARK (>= 0) */
 	uint32_t index, count;       /* SHOUT, WHISPER fragments */
 	const uint8_t *data;         /* SHOUT, WHISPER */
 	size_t data_len;
+	uint64_t incarnation;        /* ACK, RESEND: the acknowledged sender's (>= 1) */
 };
 /* MESH_OK also for an unknown type (with only m->type set): the caller counts and ignores it. */
 enum mesh_err wire_msg_decode(const uint8_t *p, size_t n, struct wire_msg *m);

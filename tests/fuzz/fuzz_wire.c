@@ -229,7 +229,7 @@ static bool msg_eq(const struct wire_msg *a, const struct wire_msg *b)
 {
 	return a->type == b->type && a->reason == b->reason && wstr_eq(a->group, b->group) &&
 	       a->msg_id == b->msg_id && a->index == b->index && a->count == b->count &&
-	       bytes_eq(a->data, a->data_len, b->data, b->data_len);
+	       a->incarnation == b->incarnation && bytes_eq(a->data, a->data_len, b->data, b->data_len);
 }
 
 static void fuzz_msg(const uint8_t *p, size_t n)
@@ -241,7 +241,7 @@ static void fuzz_msg(const uint8_t *p, size_t n)
 		REQUIRE(rc == MESH_EMALFORMED && all_zero(&m, sizeof m));
 		return;
 	}
-	if (m.type < WIRE_ACCEPT || m.type > WIRE_WHISPER) {
+	if (m.type < WIRE_ACCEPT || m.type > WIRE_MARK) {
 		k = m;
 		k.type = 0;
 		REQUIRE(all_zero(&k, sizeof k));
@@ -361,7 +361,7 @@ size_t fuzz_seeds(uint8_t *buf, size_t cap, unsigned i)
 	enum mesh_err rc;
 	struct wire_beacon_body body = { { 0 }, { 10, 1, 2, 3 }, 47474, 1700000000000ull, 99 };
 	struct wire_frame f = { WIRE_HELLO, 0, 0x11223344, 0, seed_bytes, 32 };
-	struct wire_msg m = { WIRE_ACCEPT, 0, { "chat", 4 }, 0, 0, 1, seed_bytes, 0 };
+	struct wire_msg m = { WIRE_ACCEPT, 0, { "chat", 4 }, 0, 0, 1, seed_bytes, 0, 0 };
 
 	memcpy(body.node_id, seed_id, WIRE_IDLEN);
 	switch (i) {
@@ -420,8 +420,10 @@ size_t fuzz_seeds(uint8_t *buf, size_t cap, unsigned i)
 	case 10: rc = seed_hello(0, buf, cap, &len); break;
 	case 11: rc = seed_hello(2, buf, cap, &len); break;
 	case 12: rc = seed_hello(40, buf, cap, &len); break;
-	case 13: case 14: case 15: case 16: case 17: case 18: case 19: case 20:
-		m.type = i - 12;   /* every message type, 1 to 8 */
+	case 13: case 14: case 15: case 16: case 17: case 18: case 19: case 20: case 22: case 23:
+	case 24:
+		m.type = i <= 20 ? i - 12 : i - 13;   /* every message type, 1 to 11 */
+		m.incarnation = 77;
 		m.reason = 1;
 		m.msg_id = 0x1000;
 		m.index = 1;

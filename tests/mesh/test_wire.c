@@ -104,7 +104,7 @@ static bool hello_eq(const struct wire_hello *a, const struct wire_hello *b)
 static bool msg_eq(const struct wire_msg *a, const struct wire_msg *b)
 {
 	return a->type == b->type && a->reason == b->reason && wstr_eq(a->group, b->group) &&
-	       a->msg_id == b->msg_id && a->index == b->index && a->count == b->count &&
+	       a->msg_id == b->msg_id && a->incarnation == b->incarnation && a->index == b->index && a->count == b->count &&
 	       bytes_eq(a->data, a->data_len, b->data, b->data_len);
 }
 
@@ -211,7 +211,7 @@ static enum mesh_err dec_msg(const uint8_t *p, size_t n)
 		INV(rc == MESH_EMALFORMED && zeroed(&m, sizeof m));
 		return rc;
 	}
-	if (m.type < WIRE_ACCEPT || m.type > WIRE_WHISPER) {
+	if (m.type < WIRE_ACCEPT || m.type > WIRE_MARK) {
 		struct wire_msg z = m;
 		z.type = 0;
 		INV(zeroed(&z, sizeof z));
@@ -227,8 +227,14 @@ static enum mesh_err dec_msg(const uint8_t *p, size_t n)
 		INV(m.msg_id != 0 && m.count >= 1 && m.count <= WIRE_MAX_FRAGMENTS &&
 		    m.index < m.count && m.data_len <= WIRE_MAX_FRAGMENT &&
 		    inside(m.data, m.data_len, p, n));
-	else
+	else if (m.type != WIRE_ACK && m.type != WIRE_RESEND && m.type != WIRE_MARK)
 		INV(m.msg_id == 0 && m.count == 0 && m.index == 0 && m.data == NULL);
+	else
+		INV(m.count == 0 && m.index == 0 && m.data == NULL);
+	if (m.type == WIRE_ACK || m.type == WIRE_RESEND)
+		INV(m.incarnation != 0);
+	else
+		INV(m.incarnation == 0);
 	if (m.type != WIRE_REJECT)
 		INV(m.reason == 0);
 	INV(wire_msg_encode(&m, rt, sizeof rt, &len) == MESH_OK);
@@ -1113,21 +1119,27 @@ static void test_msgs(void)
 		struct wire_msg m;
 		const char *hex;
 	} golden[] = {
-		{ { WIRE_ACCEPT, 0, { NULL, 0 }, 0, 0, 0, NULL, 0 }, "91 01" },
-		{ { WIRE_REJECT, 1, { NULL, 0 }, 0, 0, 0, NULL, 0 }, "92 02 01" },
-		{ { WIRE_REJECT, UINT64_MAX, { NULL, 0 }, 0, 0, 0, NULL, 0 },
+		{ { WIRE_ACCEPT, 0, { NULL, 0 }, 0, 0, 0, NULL, 0, 0 }, "91 01" },
+		{ { WIRE_REJECT, 1, { NULL, 0 }, 0, 0, 0, NULL, 0, 0 }, "92 02 01" },
+		{ { WIRE_REJECT, UINT64_MAX, { NULL, 0 }, 0, 0, 0, NULL, 0, 0 },
 		  "92 02 cf ffffffffffffffff" },
-		{ { WIRE_HEARTBEAT, 0, { NULL, 0 }, 0, 0, 0, NULL, 0 }, "91 03" },
-		{ { WIRE_BYE, 0, { NULL, 0 }, 0, 0, 0, NULL, 0 }, "91 04" },
-		{ { WIRE_JOIN, 0, { "chat", 4 }, 0, 0, 0, NULL, 0 }, "92 05 a4 63686174" },
-		{ { WIRE_LEAVE, 0, { "\xc3\xa9t\xc3\xa9", 5 }, 0, 0, 0, NULL, 0 },
+		{ { WIRE_HEARTBEAT, 0, { NULL, 0 }, 0, 0, 0, NULL, 0, 0 }, "91 03" },
+		{ { WIRE_BYE, 0, { NULL, 0 }, 0, 0, 0, NULL, 0, 0 }, "91 04" },
+		{ { WIRE_JOIN, 0, { "chat", 4 }, 0, 0, 0, NULL, 0, 0 }, "92 05 a4 63686174" },
+		{ { WIRE_LEAVE, 0, { "\xc3\xa9t\xc3\xa9", 5 }, 0, 0, 0, NULL, 0, 0 },
 		  "92 06 a5 c3a974c3a9" },
-		{ { WIRE_SHOUT, 0, { "g", 1 }, 1, 0, 1, (const uint8_t *)"hi", 2 },
+		{ { WIRE_SHOUT, 0, { "g", 1 }, 1, 0, 1, (const uint8_t *)"hi", 2, 0 },
 		  "96 07 01 a1 67 00 01 c4 02 6869" },
-		{ { WIRE_WHISPER, 0, { NULL, 0 }, 0x100, 2, 3, (const uint8_t *)"", 0 },
+		{ { WIRE_WHISPER, 0, { NULL, 0 }, 0x100, 2, 3, (const uint8_t *)"", 0, 0 },
 		  "95 08 cd 0100 02 03 c4 00" },
-		{ { WIRE_WHISPER, 0, { NULL, 0 }, UINT64_MAX, 17, 18, (const uint8_t *)"z", 1 },
+		{ { WIRE_WHISPER, 0, { NULL, 0 }, UINT64_MAX, 17, 18, (const uint8_t *)"z", 1, 0 },
 		  "95 08 cf ffffffffffffffff 11 12 c4 01 7a" },
+		{ { WIRE_ACK, 0, { NULL, 0 }, 0, 0, 0, NULL, 0, 7 }, "93 09 07 00" },
+		{ { WIRE_ACK, 0, { NULL, 0 }, UINT64_MAX, 0, 0, NULL, 0, UINT64_MAX },
+		  "93 09 cf ffffffffffffffff cf ffffffffffffffff" },
+		{ { WIRE_RESEND, 0, { NULL, 0 }, 300, 0, 0, NULL, 0, 1 }, "93 0a 01 cd 012c" },
+		{ { WIRE_MARK, 0, { NULL, 0 }, 0, 0, 0, NULL, 0, 0 }, "92 0b 00" },
+		{ { WIRE_MARK, 0, { NULL, 0 }, 65536, 0, 0, NULL, 0, 0 }, "92 0b ce 00010000" },
 	};
 	struct wire_msg m;
 	uint8_t want[64];
@@ -1140,15 +1152,28 @@ static void test_msgs(void)
 		CHECK(wire_msg_decode(buf, len, &m) == MESH_OK && msg_eq(&m, &golden[i].m));
 		hostile("msg", dec_msg, buf, len);
 	}
+	/* an ACK or RESEND names an incarnation, and incarnations start at 1 */
+	{
+		struct wire_msg a = { WIRE_ACK, 0, { NULL, 0 }, 5, 0, 0, NULL, 0, 0 };
+		CHECK(wire_msg_encode(&a, buf, sizeof buf, &len) == MESH_EINVAL);
+		a.type = WIRE_RESEND;
+		CHECK(wire_msg_encode(&a, buf, sizeof buf, &len) == MESH_EINVAL);
+		static const char *bad[] = { "93 09 00 05", "93 0a 00 05", "92 09 01", "94 09 01 02 03",
+		                             "91 0b", "93 0b 01 02", "93 09 01 d0 ff", "92 0b a1 78" };
+		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+			n = unhex(bad[i], want, sizeof want);
+			CHECK(dec_msg(want, n) == MESH_EMALFORMED);
+		}
+	}
 	/* fields a type does not carry are ignored by the encoder and zero after decoding */
 	{
-		struct wire_msg j = { WIRE_HEARTBEAT, 5, { "x", 1 }, 3, 1, 2, big, 4 };
+		struct wire_msg j = { WIRE_HEARTBEAT, 5, { "x", 1 }, 3, 1, 2, big, 4, 0 };
 		CHECK(wire_msg_encode(&j, buf, sizeof buf, &len) == MESH_OK && len == 2);
 	}
 
 	/* the largest fragment, and one byte more */
 	{
-		struct wire_msg s = { WIRE_SHOUT, 0, { "g", 1 }, 1, 0, 1, big, WIRE_MAX_FRAGMENT };
+		struct wire_msg s = { WIRE_SHOUT, 0, { "g", 1 }, 1, 0, 1, big, WIRE_MAX_FRAGMENT, 0 };
 		CHECK(wire_msg_encode(&s, buf, sizeof buf, &len) == MESH_OK);
 		CHECK(dec_msg(buf, len) == MESH_OK);
 		CHECK(wire_msg_decode(buf, len, &m) == MESH_OK && m.data == buf + len - WIRE_MAX_FRAGMENT);
@@ -1184,7 +1209,7 @@ static void test_msgs(void)
 			if (fr[i].index <= UINT32_MAX && fr[i].count <= UINT32_MAX) {
 				struct wire_msg x = { WIRE_WHISPER, 0, { NULL, 0 }, 1,
 				                      (uint32_t)fr[i].index, (uint32_t)fr[i].count,
-				                      (const uint8_t *)"d", 1 };
+				                      (const uint8_t *)"d", 1, 0 };
 				CHECK(wire_msg_encode(&x, buf, sizeof buf, &len) ==
 				      (fr[i].ok ? MESH_OK : MESH_EINVAL));
 			}
@@ -1199,7 +1224,7 @@ static void test_msgs(void)
 		struct el w[] = { U(8), U(0), U(0), U(1), BIN("d", 1) };
 		len = pack(w, 5, buf, sizeof buf);
 		CHECK(dec_msg(buf, len) == MESH_EMALFORMED);
-		struct wire_msg x = { WIRE_SHOUT, 0, { "g", 1 }, 0, 0, 1, NULL, 0 };
+		struct wire_msg x = { WIRE_SHOUT, 0, { "g", 1 }, 0, 0, 1, NULL, 0, 0 };
 		CHECK(wire_msg_encode(&x, buf, sizeof buf, &len) == MESH_EINVAL);
 		x.msg_id = 1;
 		CHECK(wire_msg_encode(&x, buf, sizeof buf, &len) == MESH_OK);
@@ -1239,17 +1264,17 @@ static void test_msgs(void)
 	/* unknown types decode, with only the type set; the encoder will not make them */
 	{
 		static const char *hex[] = {
-			"91 63", "93 63 a1 78 92 01 02", "91 00", "91 09", "92 cf ffffffffffffffff c0",
+			"91 63", "93 63 a1 78 92 01 02", "91 00", "91 0c", "92 cf ffffffffffffffff c0",
 			"9f 63 00 00 00 00 00 00 00 00 00 00 00 00 00 00", "92 63 81 01 02",
 			"92 63 ca 3f800000",
 		};
-		static const uint64_t types[] = { 99, 99, 0, 9, UINT64_MAX, 99, 99, 99 };
+		static const uint64_t types[] = { 99, 99, 0, 12, UINT64_MAX, 99, 99, 99 };
 		for (size_t i = 0; i < sizeof hex / sizeof hex[0]; i++) {
 			n = unhex(hex[i], want, sizeof want);
 			CHECK(wire_msg_decode(want, n, &m) == MESH_OK && m.type == types[i]);
 			CHECK(dec_msg(want, n) == MESH_OK);
 		}
-		struct wire_msg u = { 99, 0, { NULL, 0 }, 0, 0, 0, NULL, 0 };
+		struct wire_msg u = { 99, 0, { NULL, 0 }, 0, 0, 0, NULL, 0, 0 };
 		CHECK(wire_msg_encode(&u, buf, sizeof buf, &len) == MESH_EINVAL);
 		u.type = 0;
 		CHECK(wire_msg_encode(&u, buf, sizeof buf, &len) == MESH_EINVAL);
@@ -1293,7 +1318,7 @@ static void test_msgs(void)
 		memset(g, 'g', sizeof g);
 		for (size_t glen = 1; glen <= WIRE_MAX_GROUP; glen++) {
 			for (size_t d = 0; d <= WIRE_MAX_FRAGMENT; d += WIRE_MAX_FRAGMENT / 4) {
-				struct wire_msg s = { WIRE_SHOUT, 0, { g, glen }, UINT64_MAX, 17, 18, big, d };
+				struct wire_msg s = { WIRE_SHOUT, 0, { g, glen }, UINT64_MAX, 17, 18, big, d, 0 };
 				CHECK(wire_msg_encode(&s, buf, sizeof buf, &len) == MESH_OK);
 				CHECK(len <= wire_msg_overhead(glen) + d);
 				s.type = WIRE_WHISPER;
@@ -1344,7 +1369,7 @@ static enum mesh_err enc_hello(uint8_t *out, size_t cap, size_t *outlen)
 
 static enum mesh_err enc_msg(uint8_t *out, size_t cap, size_t *outlen)
 {
-	struct wire_msg m = { WIRE_SHOUT, 0, { "room", 4 }, 5, 1, 2, big, 300 };
+	struct wire_msg m = { WIRE_SHOUT, 0, { "room", 4 }, 5, 1, 2, big, 300, 0 };
 	return wire_msg_encode(&m, out, cap, outlen);
 }
 
