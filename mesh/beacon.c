@@ -61,7 +61,7 @@ static void on_beacon(struct mesh *m, const struct wire_beacon_body *b, uint64_t
 		mesh_droplog(m, LK_BEACON, now, "peer table full: beacon ignored");
 		return;
 	}
-	if (p->discovered && b->counter <= p->beacon_counter) {
+	if ((p->discovered || p->beacon_counter) && b->counter <= p->beacon_counter) {
 		m->stats.beacons_stale++;
 		return;
 	}

@@ -8,7 +8,9 @@
  * Invariants:
  * - application messages are taken only on a LIVE session that is its peer's live one;
  * - each sender's messages are delivered once, in increasing msg_id order, per incarnation
- *   (peer.rx_last_id); a message with a lost fragment is dropped whole, and counted;
+ *   (peer.rx_last_id), and none is skipped: one that cannot be taken (no room) or that was
+ *   lost (a DATA counter gap) stops delivery from that sender until its resend begins
+ *   (RESEND, MARK); what the application has taken is acknowledged (ACK);
  * - decrypted plaintext is wiped from the scratch buffer on every path.
  */
 #include <stdlib.h>
@@ -19,27 +21,121 @@
 #include "mesh_impl.h"
 #include "reasm.h"
 
+void deliver_ack_soon(struct mesh *m, struct peer *p, bool force, uint64_t now)
+{
+	if (!p->rx_taken_id || (!force && p->rx_taken_id == p->rx_acked_id))
+		return;
+	if (p->rx_taken_id - p->rx_acked_id >= ACK_EVERY ||
+	    p->rx_unacked_bytes >= ACK_EVERY_BYTES) {
+		send_ack(m, p, now);
+	} else if (!p->ack_due_ms) {
+		p->ack_due_ms = now + ACK_DELAY_MS;
+		m->any_ack_due = true;
+	}
+}
+
+/* No more of p's messages are taken until the MARK that answers our RESEND: the sender
+ * sends again all that we have not delivered (protocol section 6, "Delivery"). */
+static void refuse(struct mesh *m, struct peer *p, uint64_t now)
+{
+	if (!p->rx_refusing) {
+		p->rx_refusing = true;
+		p->rx_asked = false;
+	}
+	m->any_ack_due = true;   /* the tick asks once there is room */
+	(void)now;
+}
+
 /* A whole message: delivered once, in order (protocol section 6). Takes data. */
 static void deliver(struct mesh *m, struct peer *p, bool shout, uint64_t id, const char *group,
-                    size_t glen, uint8_t *data, size_t len)
+                    size_t glen, uint8_t *data, size_t len, uint64_t now)
 {
 	char g[WIRE_MAX_GROUP + 1];
 	if (id <= p->rx_last_id) {
+		/* sent again: our ACK was lost with a session, or is on its way */
 		m->stats.msgs_dup++;
+		deliver_ack_soon(m, p, true, now);
+		goto drop;
+	}
+	if (m->cfg.can_take && !m->cfg.can_take(m->cfg.event_arg, len)) {
+		m->stats.msgs_refused++;
+		refuse(m, p, now);
 		goto drop;
 	}
 	p->rx_last_id = id;
-	if (shout && !group_set_has(&m->groups, group, glen))
-		goto drop;   /* we left the group while this was in flight */
+	p->rx_last_ms = now;
+	if (shout && !group_set_has(&m->groups, group, glen)) {
+		/* we left the group while this was in flight: done with, as if taken */
+		if (p->rx_taken_id == p->rx_emitted_id) {
+			p->rx_taken_id = p->rx_emitted_id = id;
+			deliver_ack_soon(m, p, false, now);
+		}
+		goto drop;
+	}
 	if (shout) {
 		memcpy(g, group, glen);
 		g[glen] = '\0';
 	}
+	p->rx_emitted_id = id;
 	mesh_emit(m, shout ? MESH_EV_SHOUT : MESH_EV_WHISPER, p, shout ? g : NULL, id, data, len, NULL);
+	if (!m->cfg.manual_ack) {
+		p->rx_taken_id = id;
+		p->rx_unacked_bytes += len;
+		deliver_ack_soon(m, p, false, now);
+	}
 	return;
 drop:
 	sodium_memzero(data, len);
 	free(data);
+}
+
+void mesh_taken(struct mesh *m, const uint8_t peer[WIRE_IDLEN], uint64_t incarnation,
+                uint64_t msg_id, size_t len, uint64_t now_ms)
+{
+	struct peer *p = peer_table_get(&m->peers, peer);
+	if (!p || p->rx_incarnation != incarnation || msg_id <= p->rx_taken_id ||
+	    msg_id > p->rx_emitted_id)
+		return;
+	/* once all it was given is taken, so are the ones it never saw (left groups) */
+	p->rx_taken_id = msg_id == p->rx_emitted_id ? p->rx_last_id : msg_id;
+	p->rx_unacked_bytes += len;
+	deliver_ack_soon(m, p, false, now_ms);
+}
+
+struct tick_ctx {
+	struct mesh *m;
+	uint64_t now;
+	bool room;
+	bool more;
+};
+
+static void tick_peer(struct peer *p, void *arg)
+{
+	struct tick_ctx *t = arg;
+	if (p->ack_due_ms && p->ack_due_ms <= t->now)
+		send_ack(t->m, p, t->now);
+	if (p->rx_refusing && !p->rx_asked && t->room) {
+		send_ask_resend(t->m, p, t->now);
+		if (p->rx_asked)
+			t->m->stats.resends_asked++;
+	}
+	if (p->ack_due_ms || (p->rx_refusing && !p->rx_asked))
+		t->more = true;
+}
+
+void deliver_on_tick(struct mesh *m, uint64_t now)
+{
+	if (!m->any_ack_due)
+		return;
+	struct tick_ctx t = { m, now, !m->cfg.can_take || m->cfg.can_take(m->cfg.event_arg, 0),
+	                      false };
+	peer_table_each(&m->peers, tick_peer, &t);
+	m->any_ack_due = t.more;
+}
+
+void mesh_room(struct mesh *m, uint64_t now_ms)
+{
+	deliver_on_tick(m, now_ms);
 }
 
 /* Completes or extends the reassembly of a SHOUT or WHISPER (protocol section 6). */
@@ -55,7 +151,7 @@ static void on_fragment(struct mesh *m, struct session *s, struct peer *p,
 	}
 	switch (st) {
 	case REASM_WHOLE:
-		deliver(m, p, out.shout, out.msg_id, out.group, out.glen, out.data, out.len);
+		deliver(m, p, out.shout, out.msg_id, out.group, out.glen, out.data, out.len, now);
 		break;
 	case REASM_STRAY:
 		m->stats.fragments_dropped++;
@@ -128,6 +224,12 @@ void deliver_on_data(struct mesh *m, struct session *s, const struct wire_frame 
 		m->stats.msgs_bad++;
 		goto done;
 	}
+	if (gap && !p->rx_refusing) {
+		/* a frame was lost, maybe a message: it comes again after our RESEND */
+		mesh_droplog(m, LK_FRAME, now, "frames lost on session %08x: asking %s to resend",
+		             s->sid, p->name);
+		refuse(m, p, now);
+	}
 	switch (msg.type) {
 	case WIRE_HEARTBEAT:
 		break;
@@ -158,7 +260,20 @@ void deliver_on_data(struct mesh *m, struct session *s, const struct wire_frame 
 		break;
 	case WIRE_SHOUT:
 	case WIRE_WHISPER:
-		on_fragment(m, s, p, &msg, gap, now);
+		if (p->rx_refusing)
+			m->stats.msgs_refused += msg.index == 0;
+		else
+			on_fragment(m, s, p, &msg, gap, now);
+		break;
+	case WIRE_ACK:
+		send_on_ack(m, p, msg.incarnation, msg.msg_id);
+		break;
+	case WIRE_RESEND:
+		send_on_resend(m, p, msg.incarnation, msg.msg_id, now);
+		break;
+	case WIRE_MARK:
+		if (p->rx_refusing && p->rx_asked && msg.msg_id == p->rx_last_id)
+			p->rx_refusing = p->rx_asked = false;
 		break;
 	default:
 		m->stats.msgs_unknown_type++;

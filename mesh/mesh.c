@@ -89,7 +89,8 @@ void mesh_peer_view(const struct peer *p, struct mesh_peer_view *out)
 	out->port = p->port;
 	out->incarnation = p->incarnation;
 	out->evasive = p->evasive;
-	out->queued_msgs = p->qmsgs;
+	out->queued_msgs = p->qmsgs - p->qinflight;
+	out->unacked_msgs = p->qinflight;
 	out->groups = &p->groups;
 }
 
@@ -112,6 +113,21 @@ void mesh_emit(struct mesh *m, enum mesh_event_type type, const struct peer *p,
 	}
 }
 
+void mesh_emit_answer(struct mesh *m, const struct peer *p, const struct outmsg *om,
+                      enum mesh_drop why, bool maybe)
+{
+	struct mesh_peer_view view;
+	mesh_peer_view(p, &view);
+	bool delivered = why == MESH_DROP_COUNT;
+	struct mesh_event ev = {
+		.type = delivered ? MESH_EV_DELIVERED : MESH_EV_DROPPED, .peer = &view,
+		.group = om->kind == OUTMSG_SHOUT ? om->group : NULL, .msg_id = om->msg_id,
+		.reason = delivered ? NULL : mesh_drop_reason(why), .maybe_delivered = maybe,
+	};
+	if (m->cfg.event)
+		m->cfg.event(m->cfg.event_arg, &ev);
+}
+
 /* ---------- setup ---------- */
 
 static void derive(const uint8_t key[MESH_KEYLEN], const char *label, uint8_t out[32])
@@ -128,6 +144,10 @@ struct mesh *mesh_new(const struct mesh_config *cfg, uint64_t now_ms, char *err,
 		return NULL;
 	}
 	m->cfg = *cfg;
+	if (!m->cfg.ttl_ms)
+		m->cfg.ttl_ms = TTL_DEFAULT_MS;
+	if (m->cfg.ttl_ms > MESH_TTL_MAX_MS)
+		m->cfg.ttl_ms = MESH_TTL_MAX_MS;
 	m->id = cfg->id;
 	snprintf(m->name, sizeof m->name, "%s", cfg->name ? cfg->name : "node");
 	do {
@@ -254,10 +274,7 @@ static void emit_groups(struct mesh *m, struct peer *p, enum mesh_event_type t)
  * anything else for p: a join made during the handshake must not be lost. */
 static void sync_groups(struct mesh *m, struct session *s, struct peer *p, uint64_t now)
 {
-	struct peer_qent *saved = p->qhead, *saved_tail = p->qtail;
-	size_t smsgs = p->qmsgs, sbytes = p->qbytes;
-	p->qhead = p->qtail = NULL;
-	p->qmsgs = p->qbytes = 0;
+	struct peer_qent *old_head = p->qhead, *old_tail = p->qtail;
 	for (int pass = 0; pass < 2; pass++) {
 		const struct group_set *from = pass == 0 ? &m->groups : &s->sent_groups;
 		const struct group_set *other = pass == 0 ? &s->sent_groups : &m->groups;
@@ -266,23 +283,23 @@ static void sync_groups(struct mesh *m, struct session *s, struct peer *p, uint6
 				continue;
 			struct outmsg *om = outmsg_new(pass == 0 ? OUTMSG_JOIN : OUTMSG_LEAVE, 0,
 			                               from->names[i], NULL, 0);
-			if (om && peer_enqueue(p, om, false, now, SIZE_MAX, SIZE_MAX) != MESH_OK)
+			if (!om || peer_enqueue(p, om, false, now, SIZE_MAX, SIZE_MAX) != MESH_OK)
 				mesh_logline(m, 0, "out of memory: group change not sent to %s", p->name);
 			outmsg_unref(&om);
 		}
 	}
 	group_set_clear(&s->sent_groups);
-	/* the group changes go first, then what was already waiting */
-	if (p->qtail) {
-		p->qtail->next = saved;
-		if (saved)
-			p->qtail = saved_tail;
-	} else {
-		p->qhead = saved;
-		p->qtail = saved_tail;
+	/* the group changes go first, then what was already waiting: move them to the front */
+	if (old_head && p->qtail != old_tail) {
+		struct peer_qent *first = old_tail->next, *last = p->qtail;
+		old_tail->next = NULL;
+		p->qtail = old_tail;
+		first->prev = NULL;
+		last->next = old_head;
+		old_head->prev = last;
+		p->qhead = first;
 	}
-	p->qmsgs += smsgs;
-	p->qbytes += sbytes;
+	peer_qsend_back(p, NULL);
 }
 
 /* s becomes the live session of its peer (protocol section 4). */
@@ -339,8 +356,14 @@ void mesh_go_live(struct mesh *m, struct session *s, uint64_t now)
 	}
 	if (p->rx_incarnation != s->peer_incarnation) {
 		p->rx_incarnation = s->peer_incarnation;
-		p->rx_last_id = 0;
+		p->rx_last_id = p->rx_taken_id = p->rx_emitted_id = p->rx_acked_id = 0;
+		p->ack_due_ms = 0;
 	}
+	p->rx_refusing = p->rx_asked = false;
+	p->mark_due = false;
+	/* messages sent whole to an earlier run of the peer that never acknowledged them may or
+	 * may not have reached its application: say so rather than send them twice */
+	send_forget_run(m, p, s->peer_incarnation);
 	/* the hello's groups replace what we knew; report the difference */
 	struct group_set old_groups = p->groups;
 	p->groups = s->hello_groups;
@@ -361,17 +384,18 @@ void mesh_go_live(struct mesh *m, struct session *s, uint64_t now)
 				mesh_emit(m, MESH_EV_JOIN, p, p->groups.names[i], 0, NULL, 0, NULL);
 	}
 	group_set_clear(&old_groups);
-	/* a message half sent on a previous session starts over: the receiver reassembles per
-	 * session, and its msg_id check keeps delivery exactly-once */
-	if (p->qhead)
-		p->qhead->next_frag = 0;
+	/* every message not yet acknowledged is sent again, from the oldest and from fragment
+	 * 0 (sync_groups sets qsend): the receiver reassembles per session, and its msg_id check
+	 * keeps delivery exactly-once; what it has already taken, it says first (ACK) */
 	sync_groups(m, s, p, now);
+	if (p->rx_taken_id)
+		send_ack(m, p, now);
 	send_pump(m, p, now);
 }
 
 /*
  * Removes s. With a reason, and if s was its peer's live session, the peer has left: EXIT
- * (after a LEAVE per group) is reported and its queue is dropped with DROPPED events.
+ * (after a LEAVE per group) is reported. Its queue stays (protocol section 6, "Delivery").
  */
 void mesh_close_session(struct mesh *m, struct session *s, const char *reason, uint64_t now)
 {
@@ -396,7 +420,7 @@ void mesh_close_session(struct mesh *m, struct session *s, const char *reason, u
 				mesh_emit(m, MESH_EV_EXIT, p, NULL, 0, NULL, 0, reason);
 				p->present = false;
 				group_set_clear(&p->groups);
-				send_drop_queue(m, p, MESH_DROP_PEER_LEFT);
+				/* its messages wait for its return until their time-to-live ends */
 			}
 		}
 	}
@@ -594,7 +618,7 @@ static bool take_msg_id(struct mesh *m, uint64_t msg_id)
 enum mesh_err mesh_shout_msg(struct mesh *m, struct outmsg *om, uint64_t now_ms)
 {
 	if (om->kind != OUTMSG_SHOUT || !group_name_valid(om->group, om->glen) ||
-	    om->len > MESH_MAX_PAYLOAD)
+	    om->len > MESH_MAX_PAYLOAD || om->ttl_ms > MESH_TTL_MAX_MS)
 		return MESH_EINVAL;
 	if (!take_msg_id(m, om->msg_id))
 		return MESH_ESTATE;
@@ -607,7 +631,7 @@ enum mesh_err mesh_whisper_msg(struct mesh *m, const uint8_t peer[WIRE_IDLEN],
                                struct outmsg *om, uint64_t now_ms)
 {
 	struct peer *p = peer_table_get(&m->peers, peer);
-	if (om->kind != OUTMSG_WHISPER || om->len > MESH_MAX_PAYLOAD)
+	if (om->kind != OUTMSG_WHISPER || om->len > MESH_MAX_PAYLOAD || om->ttl_ms > MESH_TTL_MAX_MS)
 		return MESH_EINVAL;
 	if (!p || (!p->live_sid && !p->discovered))
 		return MESH_ENOTFOUND;

@@ -46,6 +46,8 @@
  * may ever hold, so this is the ZMQ_MAX_SOCKETS to give it: 8192 cost 96 KiB of RSS. */
 #define MESH_ZMQ_SOCKETS (1 + MESH_MAX_PEERS + MESH_MAX_HANDSHAKES_OUT + 64)
 #define MESH_KEYLEN 32
+#define MESH_TTL_MAX_MS 600000          /* the longest time-to-live of a message */
+#define MESH_RX_MEMORY_MS 600000        /* how long a sender's last delivered msg_id is kept */
 
 enum mesh_event_type {
 	MESH_EV_ENTER = 1,
@@ -56,6 +58,7 @@ enum mesh_event_type {
 	MESH_EV_SHOUT,
 	MESH_EV_WHISPER,
 	MESH_EV_DROPPED,
+	MESH_EV_DELIVERED,            /* receipts: the peer's application took our message */
 	MESH_EV_COUNT                 /* not an event: one past the last */
 };
 
@@ -72,7 +75,8 @@ struct mesh_peer_view {
 	uint64_t incarnation;               /* of the node its last live session was with; 0:
 	                                     * never linked */
 	bool evasive;
-	size_t queued_msgs;                 /* waiting in our send queue for it */
+	size_t queued_msgs;                 /* waiting in our send queue for it, not yet sent */
+	size_t unacked_msgs;                /* sent to it, waiting for its ACK */
 	const struct group_set *groups;     /* its groups: borrowed for the call */
 };
 
@@ -84,6 +88,7 @@ struct mesh_event {
 	uint8_t *data;                /* SHOUT, WHISPER: malloc'd, the callback takes it */
 	size_t len;
 	const char *reason;           /* static text */
+	bool maybe_delivered;         /* DROPPED: it was sent and may have been delivered */
 };
 
 
@@ -99,7 +104,14 @@ struct mesh_config {
 	uint32_t handshake_timeout_ms, fallback_ms;
 	uint32_t queue_msgs;
 	size_t queue_bytes;
-	uint32_t queue_timeout_ms;
+	uint32_t ttl_ms;                    /* a message's time-to-live unless it has its own */
+	bool receipts;                      /* report DELIVERED events */
+	/* Acknowledgement (protocol section 6, "Delivery"). manual_ack: a delivered message is
+	 * acknowledged only once mesh_taken() says the application took it; otherwise as it is
+	 * emitted. can_take (NULL: always): whether a message of len bytes may be emitted now;
+	 * when not, it is refused and the sender resends it later (len 0: any room at all). */
+	bool manual_ack;
+	bool (*can_take)(void *arg, size_t len);
 	void *zmq_ctx;
 	/* The transport (mesh/link.h): NULL for ZeroMQ (link_zmq over zmq_ctx), as the product
 	 * runs; a simulated network passes its own ops and the env they open with. */
@@ -145,6 +157,13 @@ enum mesh_err mesh_whisper(struct mesh *m, const uint8_t peer[WIRE_IDLEN], const
 enum mesh_err mesh_shout_msg(struct mesh *m, struct outmsg *om, uint64_t now_ms);
 enum mesh_err mesh_whisper_msg(struct mesh *m, const uint8_t peer[WIRE_IDLEN],
                                struct outmsg *om, uint64_t now_ms);
+
+/* The application took message msg_id (len bytes) of peer's incarnation (manual_ack): it
+ * and every earlier one from that run are acknowledged. */
+void mesh_taken(struct mesh *m, const uint8_t peer[WIRE_IDLEN], uint64_t incarnation,
+                uint64_t msg_id, size_t len, uint64_t now_ms);
+/* Room opened for messages (can_take): peers that were refused are asked to resend. */
+void mesh_room(struct mesh *m, uint64_t now_ms);
 
 /* Live peers: fn gets each peer and its live session's details. */
 struct mesh_peer_info {

@@ -4,9 +4,9 @@
 
 static const char *const names[MESH_DROP_COUNT] = {
 	[MESH_DROP_QUEUE_FULL] = "send queue full",
-	[MESH_DROP_PEER_LEFT] = "peer left",
-	[MESH_DROP_QUEUE_TIMEOUT] = "timed out in the send queue",
-	[MESH_DROP_UNREACHABLE] = "peer unreachable",
+	[MESH_DROP_EXPIRED] = "expired",
+	[MESH_DROP_UNCONFIRMED] = "not confirmed in time",
+	[MESH_DROP_PEER_RESTARTED] = "peer restarted",
 	[MESH_DROP_PEER_GONE] = "peer gone",
 	[MESH_DROP_NO_MEMORY] = "out of memory",
 	[MESH_DROP_NOT_SENT] = "not sent",

@@ -9,16 +9,17 @@
 
 enum mesh_drop {
 	MESH_DROP_QUEUE_FULL,      /* the peer's send queue was at its cap */
-	MESH_DROP_PEER_LEFT,       /* the peer left (BYE, expiry) with the message queued */
-	MESH_DROP_QUEUE_TIMEOUT,   /* linked, but the message waited queue_timeout */
-	MESH_DROP_UNREACHABLE,     /* no link came up within queue_timeout */
+	MESH_DROP_EXPIRED,         /* its time-to-live ended before it was sent */
+	MESH_DROP_UNCONFIRMED,     /* sent, but not acknowledged within its time-to-live */
+	MESH_DROP_PEER_RESTARTED,  /* sent to a run of the peer that ended without acknowledging */
 	MESH_DROP_PEER_GONE,       /* node: the peer was not there when the send ran */
 	MESH_DROP_NO_MEMORY,       /* node: out of memory */
 	MESH_DROP_NOT_SENT,        /* node: the engine refused it for another reason */
 	MESH_DROP_COUNT
 };
 
-/* The reason's text: static, lower case, no trailing period. */
+/* The reason's text: static, lower case, no trailing period. MESH_DROP_COUNT (not a
+ * reason) stands for "delivered" where an answer is either (mesh_emit_answer). */
 const char *mesh_drop_reason(enum mesh_drop d);
 
 #endif

@@ -32,6 +32,10 @@
 #define REDIAL_MAX_MS 60000
 #define STALL_RETRY_MS 5
 #define SWEEP_MAX_MS 100       /* session and peer timers: at least this often, see mesh_new */
+#define ACK_DELAY_MS 20        /* protocol section 6, "Delivery": an ACK waits at most this, */
+#define ACK_EVERY 32           /* or until this many messages are taken, */
+#define ACK_EVERY_BYTES 65536  /* or this many bytes of them */
+#define TTL_DEFAULT_MS 60000
 
 /* Log lines about bad input are limited per kind to one a second. */
 enum logkind { LK_BEACON, LK_FRAME, LK_HS, LK_MSG, LK_RATE, LK_COUNT };
@@ -67,6 +71,7 @@ struct mesh {
 	uint64_t last_beacon_ms;       /* when we last sent one; 0: never */
 	bool answer_due;               /* a new lower peer may have missed our beacons */
 	bool any_stalled;
+	bool any_ack_due;              /* some peer's ACK or RESEND waits (peer.ack_due_ms) */
 
 	struct ratelimit hello_rate;   /* HELLOs per source address */
 	uint64_t log_last[LK_COUNT];
@@ -95,12 +100,16 @@ bool mesh_id_lower(const uint8_t a[WIRE_IDLEN], const uint8_t b[WIRE_IDLEN]);
 struct peer *mesh_session_peer(struct mesh *m, const struct session *s);
 /* s becomes the live session of its peer (protocol section 4). */
 void mesh_go_live(struct mesh *m, struct session *s, uint64_t now);
-/* The peer's queue is dropped (send_drop_queue) when its live session closes with a reason. */
+/* With a reason, a live session's close is reported (EXIT); the peer's queue stays. */
 void mesh_close_session(struct mesh *m, struct session *s, const char *reason, uint64_t now);
 /* The copy of p that events and iterations hand out (mesh.h). */
 void mesh_peer_view(const struct peer *p, struct mesh_peer_view *out);
 void mesh_emit(struct mesh *m, enum mesh_event_type type, const struct peer *p, const char *group,
                uint64_t msg_id, uint8_t *data, size_t len, const char *reason);
+/* The answer for one of our messages to p: DROPPED for why (maybe: it was sent, and may have
+ * been delivered), or DELIVERED when why is MESH_DROP_COUNT. */
+void mesh_emit_answer(struct mesh *m, const struct peer *p, const struct outmsg *om,
+                      enum mesh_drop why, bool maybe);
 
 /* ---------- handshake.c: protocol section 4 ---------- */
 
@@ -126,10 +135,22 @@ enum mesh_err send_frame(struct mesh *m, struct session *s, const uint8_t *frame
 enum mesh_err send_unstall(struct mesh *m, struct session *s);
 enum mesh_err send_simple(struct mesh *m, struct session *s, uint64_t type, uint64_t reason,
                           uint64_t now);
+struct session *send_live_session(struct mesh *m, const struct peer *p);
 void send_pump(struct mesh *m, struct peer *p, uint64_t now);
 enum mesh_err send_enqueue(struct mesh *m, struct peer *p, struct outmsg *om, bool if_member,
                            uint64_t now);
-void send_drop_queue(struct mesh *m, struct peer *p, enum mesh_drop reason);
+/* Reports and removes the messages whose time-to-live has ended. */
+void send_expire(struct mesh *m, struct peer *p, uint64_t now);
+/* Reports and removes the messages sent whole to a run of p other than incarnation. */
+void send_forget_run(struct mesh *m, struct peer *p, uint64_t incarnation);
+/* The peer's ACK and RESEND of our messages. */
+void send_on_ack(struct mesh *m, struct peer *p, uint64_t incarnation, uint64_t msg_id);
+void send_on_resend(struct mesh *m, struct peer *p, uint64_t incarnation, uint64_t msg_id,
+                    uint64_t now);
+/* Our ACK of p's messages (rx_taken_id), and our RESEND when we refused some. A send that
+ * cannot go now is retried by the tick. */
+void send_ack(struct mesh *m, struct peer *p, uint64_t now);
+void send_ask_resend(struct mesh *m, struct peer *p, uint64_t now);
 
 /* ---------- beacon.c: what the engine does with beacons ---------- */
 
@@ -143,5 +164,10 @@ bool beacon_evict_unlinked(struct mesh *m);
 
 void deliver_on_data(struct mesh *m, struct session *s, const struct wire_frame *f,
                      uint64_t now);
+/* p's application took more (rx_taken_id moved): an ACK now or within ACK_DELAY_MS. force:
+ * say it again even if nothing moved (the sender resent what we had). */
+void deliver_ack_soon(struct mesh *m, struct peer *p, bool force, uint64_t now);
+/* The tick's part: due ACKs, and RESENDs once there is room again. */
+void deliver_on_tick(struct mesh *m, uint64_t now);
 
 #endif

@@ -10,14 +10,16 @@
  * (node/meshnode.h) carries, in its order: node/ copies them with this list, so a counter
  * added here and not there does not build, and the meshnode program prints them with it. MESH_STATS_ENGINE are the engine's own: beacons
  * sent (tx), of those sent early to answer a new peer (answered), and beacons whose signature
- * was checked and good (verified, then maybe stale).
+ * was checked and good (verified, then maybe stale); messages refused for want of room (or
+ * after a lost frame) that their senders will send again, and the RESENDs that asked.
  */
 #define MESH_STATS_PUBLIC(X) \
 	X(beacons_rx) X(beacons_bad) X(beacons_stale) X(beacons_foreign) \
 	X(frames_bad) X(frames_unknown_sid) X(frames_auth_failed) X(frames_replayed) \
 	X(hellos_limited) X(handshakes_failed) X(handshakes_done) X(sessions_rejected) \
 	X(msgs_bad) X(msgs_unknown_type) X(msgs_dup) X(fragments_dropped)
-#define MESH_STATS_ENGINE(X) X(beacons_tx) X(beacons_answered) X(beacons_verified)
+#define MESH_STATS_ENGINE(X) X(beacons_tx) X(beacons_answered) X(beacons_verified) \
+	X(msgs_refused) X(resends_asked)
 
 #define MESH_STATS_FIELD(name) uint64_t name;
 struct mesh_stats {

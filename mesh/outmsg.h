@@ -26,6 +26,7 @@ struct outmsg {
 	unsigned refs;
 	enum outmsg_kind kind;
 	uint64_t msg_id;
+	uint32_t ttl_ms;          /* time-to-live (<= MESH_TTL_MAX_MS); 0: the mesh's default */
 	char group[WIRE_MAX_GROUP + 1];
 	size_t glen;
 	uint8_t *data;            /* points just past the struct: one allocation */

@@ -118,27 +118,70 @@ enum mesh_err peer_enqueue(struct peer *p, struct outmsg *m, bool if_member, uin
 		return MESH_ENOMEM;
 	e->m = outmsg_ref(m);
 	e->enqueued_ms = now_ms;
+	e->deadline_ms = UINT64_MAX;   /* the caller sets an application message's */
 	e->if_member = if_member;
+	e->prev = p->qtail;
 	if (p->qtail)
 		p->qtail->next = e;
 	else
 		p->qhead = e;
 	p->qtail = e;
+	if (!p->qsend)
+		p->qsend = e;
 	p->qmsgs++;
 	p->qbytes += m->len;
 	return MESH_OK;
 }
 
-void peer_dequeue(struct peer *p)
+void peer_unlink(struct peer *p, struct peer_qent *e)
 {
-	struct peer_qent *e = p->qhead;
-	if (!e)
-		return;
-	p->qhead = e->next;
-	if (!p->qhead)
-		p->qtail = NULL;
+	if (p->qsend == e) {
+		p->qsend = e->next;
+		if (p->qsend)
+			p->qsend->next_frag = 0;
+	}
+	if (e->prev)
+		e->prev->next = e->next;
+	else
+		p->qhead = e->next;
+	if (e->next)
+		e->next->prev = e->prev;
+	else
+		p->qtail = e->prev;
 	p->qmsgs--;
 	p->qbytes -= e->m->len;
+	p->qinflight -= e->inflight;
 	outmsg_unref(&e->m);
 	free(e);
+}
+
+void peer_qsend_next(struct peer *p)
+{
+	struct peer_qent *e = p->qsend;
+	if (!e)
+		return;
+	e->inflight = true;
+	p->qinflight++;
+	p->qsend = e->next;
+	if (p->qsend)
+		p->qsend->next_frag = 0;
+}
+
+void peer_qsend_back(struct peer *p, struct peer_qent *e)
+{
+	if (!e)
+		e = p->qhead;
+	for (struct peer_qent *x = e; x && x != p->qsend; x = x->next) {
+		p->qinflight -= x->inflight;
+		x->inflight = false;
+	}
+	p->qsend = e;
+	if (e)
+		e->next_frag = 0;
+}
+
+void peer_dequeue(struct peer *p)
+{
+	if (p->qhead)
+		peer_unlink(p, p->qhead);
 }

@@ -23,11 +23,19 @@
 
 #define PEER_MAX 4096             /* peers tracked at once (beacon floods stop here) */
 
+/*
+ * One message in a peer's queue (docs/protocol.md section 6, "Delivery"). The queue is in
+ * msg_id order; entries before peer.qsend have been sent and wait for the peer's ACK, the
+ * rest wait to be sent. An entry leaves the queue when it is acknowledged or reported.
+ */
 struct peer_qent {
-	struct peer_qent *next;
+	struct peer_qent *next, *prev;
 	struct outmsg *m;
-	uint32_t next_frag;       /* fragments before this one are sent */
+	uint32_t next_frag;       /* fragments before this one are sent (while it is qsend) */
 	uint64_t enqueued_ms;
+	uint64_t deadline_ms;     /* its time-to-live ends: reported if not acknowledged */
+	uint64_t sent_inc;        /* the peer incarnation it was last sent whole to; 0: never */
+	bool inflight;            /* before qsend: sent, waiting for the ACK */
 	bool if_member;           /* queued during a handshake: send only if the peer is a member */
 };
 
@@ -66,13 +74,30 @@ struct peer {
 	struct group_set groups;
 	bool evasive;
 
-	/* Delivery: highest msg_id delivered from rx_incarnation. */
+	/* Receiving (protocol section 6, "Delivery"): of the node's rx_incarnation, the highest
+	 * msg_id delivered to the application (rx_last_id) and taken by it (rx_taken_id, what
+	 * ACK says), the last ACK sent and when the next is due (0: none). rx_refusing: a message
+	 * was refused (no room) or lost, so none is taken until the MARK that answers our RESEND
+	 * (rx_asked: sent). rx_last_ms: when rx_last_id last changed; the record is kept for
+	 * MESH_RX_MEMORY_MS after that, so that a resend from the same run is not delivered
+	 * twice. */
 	uint64_t rx_incarnation;
 	uint64_t rx_last_id;
+	uint64_t rx_taken_id;
+	uint64_t rx_emitted_id;       /* the last delivered one that reached the application */
+	uint64_t rx_acked_id;
+	size_t rx_unacked_bytes;      /* taken since the last ACK */
+	uint64_t ack_due_ms;
+	uint64_t rx_last_ms;
+	bool rx_refusing, rx_asked;
 
-	/* Send queue. */
-	struct peer_qent *qhead, *qtail;
+	/* Sending: the queue (peer_qent), qsend the next entry to send (NULL: all sent), and a
+	 * MARK owed to the peer's RESEND (mark_due, for its msg_id mark_id). */
+	struct peer_qent *qhead, *qtail, *qsend;
 	size_t qmsgs, qbytes;
+	size_t qinflight;             /* entries before qsend */
+	bool mark_due;
+	uint64_t mark_id;
 };
 
 struct peer_table {
@@ -94,7 +119,13 @@ void peer_table_each(const struct peer_table *t, void (*fn)(struct peer *, void 
 /* Appends a message; MESH_ELIMIT if it would exceed either cap (the message is not queued). */
 enum mesh_err peer_enqueue(struct peer *p, struct outmsg *m, bool if_member, uint64_t now_ms,
                            size_t max_msgs, size_t max_bytes);
-/* Removes the head entry (sent or dropped). */
+/* Removes the head entry (acknowledged or dropped). */
 void peer_dequeue(struct peer *p);
+/* Removes e, wherever it is in the queue (qsend moves on to the next if it was e). */
+void peer_unlink(struct peer *p, struct peer_qent *e);
+/* qsend moves on past its entry (sent whole), or back to e (NULL: the head), so that
+ * everything from there on is sent again. */
+void peer_qsend_next(struct peer *p);
+void peer_qsend_back(struct peer *p, struct peer_qent *e);
 
 #endif

@@ -3,14 +3,20 @@
  * send: everything that leaves on a session. Frames go out through the link (send_frame);
  * application messages are sealed straight into the link's buffer (send_plain), cut into
  * fragments from each peer's queue (send_entry), and the queue is pumped as far as the socket
- * takes it (send_pump). Queued messages that cannot be sent are reported (send_drop_queue).
+ * takes it (send_pump). Delivery (protocol section 6): a message stays queued until the peer
+ * acknowledges it (send_on_ack), is sent again on every new session and after a RESEND
+ * (send_on_resend), and is reported when its time-to-live ends (send_expire) or the peer's
+ * run it was sent to is gone (send_forget_run). The receiving side's ACK and RESEND go out
+ * here too (send_ack, send_ask_resend).
  *
  * Invariants:
  * - a DATA counter is never spent on a frame that was not sent: a frame that meets a full
  *   socket after sealing is kept (session->stall) and goes out before anything else on that
  *   session (send_unstall); a full socket before sealing leaves the message queued;
- * - every application message a peer's queue holds is either sent or reported by a DROPPED
- *   event; JOIN and LEAVE are not reported, and are never refused by the caps.
+ * - every application message a peer's queue holds leaves it acknowledged (DELIVERED, with
+ *   receipts) or reported (DROPPED); JOIN and LEAVE are not reported, and are never refused
+ *   by the caps;
+ * - the queue is in msg_id order, entries before qsend have been sent whole.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -187,75 +193,176 @@ static int send_entry(struct mesh *m, struct session *s, struct peer_qent *e, ui
 	return 1;
 }
 
-static struct session *live_session(struct mesh *m, const struct peer *p)
+struct session *send_live_session(struct mesh *m, const struct peer *p)
 {
 	struct session *s = p->live_sid ? session_table_get(&m->sessions, p->live_sid) : NULL;
 	return s && s->state == SESSION_LIVE ? s : NULL;
 }
 
-/* Sends what p's queue holds, in order, as far as its socket takes it. */
+static bool is_control(const struct outmsg *om)
+{
+	return om->kind == OUTMSG_JOIN || om->kind == OUTMSG_LEAVE;
+}
+
+/* Sends what p's queue holds from qsend on, in order, as far as its socket takes it: first a
+ * MARK that a RESEND is owed. A message sent whole stays queued until it is acknowledged; a
+ * group change leaves the queue once sent (a new session's hello carries the groups). */
 void send_pump(struct mesh *m, struct peer *p, uint64_t now)
 {
-	struct session *s = live_session(m, p);
+	struct session *s = send_live_session(m, p);
 	if (!s)
 		return;
-	while (p->qhead) {
-		struct peer_qent *e = p->qhead;
+	if (p->mark_due) {
+		struct wire_msg mk = { .type = WIRE_MARK, .msg_id = p->mark_id };
+		enum mesh_err rc = send_msg(m, s, &mk, now);
+		if (rc == MESH_ELIMIT)
+			m->any_stalled = true;
+		if (rc != MESH_OK)
+			return;
+		p->mark_due = false;
+	}
+	while (p->qsend) {
+		struct peer_qent *e = p->qsend;
 		if (e->if_member && !group_set_has(&p->groups, e->m->group, e->m->glen)) {
-			peer_dequeue(p);   /* parked during the handshake; not a member after all */
+			peer_unlink(p, e);   /* parked during the handshake; not a member after all */
 			continue;
 		}
 		if (send_entry(m, s, e, now) != 1)
 			return;
-		peer_dequeue(p);
+		if (is_control(e->m)) {
+			peer_unlink(p, e);
+			continue;
+		}
+		e->sent_inc = s->peer_incarnation;
+		e->if_member = false;    /* it was for this peer after all */
+		peer_qsend_next(p);
 	}
 }
 
 enum mesh_err send_enqueue(struct mesh *m, struct peer *p, struct outmsg *om, bool if_member,
                            uint64_t now)
 {
-	enum mesh_err rc;
-	bool control = om->kind == OUTMSG_JOIN || om->kind == OUTMSG_LEAVE;
-	struct peer_qent now_e = { .m = om, .if_member = if_member };
-	struct session *s;
-	/* Nothing waiting ahead of it and a live session: straight to the socket, without a
-	 * queue entry; whatever the socket does not take is queued as usual. */
-	if (!p->qhead && !if_member && (s = live_session(m, p)) && !s->stall) {
-		int r = send_entry(m, s, &now_e, now);
-		if (r == 1)
-			return MESH_OK;
-		if (r < 0) {
-			/* the session just closed (and reported the peer gone): so is this message */
-			if (!control)
-				mesh_emit(m, MESH_EV_DROPPED, p, om->kind == OUTMSG_SHOUT ? om->group : NULL,
-				          om->msg_id, NULL, 0, mesh_drop_reason(MESH_DROP_PEER_LEFT));
-			return MESH_ENOTFOUND;
-		}
-	}
+	bool control = is_control(om);
 	/* control messages are tiny and must not be lost to a cap meant for payloads */
-	rc = peer_enqueue(p, om, if_member, now, control ? SIZE_MAX : m->cfg.queue_msgs,
-	                  control ? SIZE_MAX : m->cfg.queue_bytes);
+	enum mesh_err rc = peer_enqueue(p, om, if_member, now,
+	                                control ? SIZE_MAX : m->cfg.queue_msgs,
+	                                control ? SIZE_MAX : m->cfg.queue_bytes);
 	if (rc != MESH_OK) {
 		if (!control)
-			mesh_emit(m, MESH_EV_DROPPED, p, om->kind == OUTMSG_SHOUT ? om->group : NULL,
-			          om->msg_id, NULL, 0, mesh_drop_reason(MESH_DROP_QUEUE_FULL));
+			mesh_emit_answer(m, p, om, rc == MESH_ENOMEM ? MESH_DROP_NO_MEMORY
+			                                             : MESH_DROP_QUEUE_FULL, false);
 		return rc;
 	}
-	p->qtail->next_frag = now_e.next_frag;
+	if (!control)
+		p->qtail->deadline_ms = now + (om->ttl_ms ? om->ttl_ms : m->cfg.ttl_ms);
 	send_pump(m, p, now);
 	return MESH_OK;
 }
 
-/* Reports and removes every message queued for p. */
-void send_drop_queue(struct mesh *m, struct peer *p, enum mesh_drop reason)
+/* An entry is reported to the application unless it was a shout parked during a handshake
+ * for a peer that turned out not to be a member. */
+static bool reportable(const struct peer *p, const struct peer_qent *e)
 {
-	while (p->qhead) {
-		struct outmsg *om = p->qhead->m;
-		/* A shout parked during a handshake was never known to be for this peer. */
-		bool report = !p->qhead->if_member || group_set_has(&p->groups, om->group, om->glen);
-		if (report && (om->kind == OUTMSG_SHOUT || om->kind == OUTMSG_WHISPER))
-			mesh_emit(m, MESH_EV_DROPPED, p, om->kind == OUTMSG_SHOUT ? om->group : NULL,
-			          om->msg_id, NULL, 0, mesh_drop_reason(reason));
+	return !is_control(e->m) &&
+	       (!e->if_member || group_set_has(&p->groups, e->m->group, e->m->glen));
+}
+
+void send_expire(struct mesh *m, struct peer *p, uint64_t now)
+{
+	struct peer_qent *e = p->qhead, *next;
+	for (; e; e = next) {
+		next = e->next;
+		if (is_control(e->m) || now < e->deadline_ms)
+			continue;
+		if (e == p->qsend && e->next_frag > 0 && send_live_session(m, p))
+			continue;   /* a message being sent finishes first */
+		if (reportable(p, e))
+			mesh_emit_answer(m, p, e->m, e->sent_inc ? MESH_DROP_UNCONFIRMED
+			                                         : MESH_DROP_EXPIRED, e->sent_inc != 0);
+		peer_unlink(p, e);
+	}
+}
+
+void send_forget_run(struct mesh *m, struct peer *p, uint64_t incarnation)
+{
+	struct peer_qent *e = p->qhead, *next;
+	for (; e; e = next) {
+		next = e->next;
+		if (!e->sent_inc || e->sent_inc == incarnation)
+			continue;
+		if (reportable(p, e))
+			mesh_emit_answer(m, p, e->m, MESH_DROP_PEER_RESTARTED, true);
+		peer_unlink(p, e);
+	}
+}
+
+void send_on_ack(struct mesh *m, struct peer *p, uint64_t incarnation, uint64_t msg_id)
+{
+	if (incarnation != m->incarnation) {
+		m->stats.msgs_bad++;
+		return;
+	}
+	while (p->qhead && p->qhead != p->qsend) {
+		struct peer_qent *e = p->qhead;
+		if (e->m->msg_id > msg_id || e->sent_inc != p->incarnation)
+			break;
+		if (m->cfg.receipts)
+			mesh_emit_answer(m, p, e->m, MESH_DROP_COUNT, false);
 		peer_dequeue(p);
 	}
+	/* a resend pass may have put qsend back on entries it now acknowledges */
+	while (p->qhead && p->qhead == p->qsend && !is_control(p->qhead->m) &&
+	       p->qhead->m->msg_id <= msg_id && p->qhead->sent_inc == p->incarnation &&
+	       p->qhead->next_frag == 0) {
+		if (m->cfg.receipts)
+			mesh_emit_answer(m, p, p->qhead->m, MESH_DROP_COUNT, false);
+		peer_dequeue(p);
+	}
+}
+
+void send_on_resend(struct mesh *m, struct peer *p, uint64_t incarnation, uint64_t msg_id,
+                    uint64_t now)
+{
+	if (incarnation != m->incarnation) {
+		m->stats.msgs_bad++;
+		return;
+	}
+	struct peer_qent *e = p->qhead;
+	while (e && e != p->qsend && (is_control(e->m) || e->m->msg_id <= msg_id))
+		e = e->next;
+	if (e != p->qsend)
+		peer_qsend_back(p, e);
+	else if (e)
+		e->next_frag = 0;
+	p->mark_due = true;
+	p->mark_id = msg_id;
+	send_pump(m, p, now);
+}
+
+void send_ack(struct mesh *m, struct peer *p, uint64_t now)
+{
+	struct session *s = send_live_session(m, p);
+	if (!s || !p->rx_incarnation)
+		return;
+	struct wire_msg a = { .type = WIRE_ACK, .incarnation = p->rx_incarnation,
+	                      .msg_id = p->rx_taken_id };
+	if (send_msg(m, s, &a, now) == MESH_OK) {
+		p->rx_acked_id = p->rx_taken_id;
+		p->rx_unacked_bytes = 0;
+		p->ack_due_ms = 0;
+	} else if (!p->ack_due_ms) {
+		p->ack_due_ms = now + ACK_DELAY_MS;
+		m->any_ack_due = true;
+	}
+}
+
+void send_ask_resend(struct mesh *m, struct peer *p, uint64_t now)
+{
+	struct session *s = send_live_session(m, p);
+	if (!s || !p->rx_refusing || p->rx_asked)
+		return;
+	struct wire_msg r = { .type = WIRE_RESEND, .incarnation = p->rx_incarnation,
+	                      .msg_id = p->rx_last_id };
+	if (send_msg(m, s, &r, now) == MESH_OK)
+		p->rx_asked = true;
 }

@@ -2,13 +2,16 @@
 /*
  * timers: mesh_on_tick(), the engine's work that is due by the clock. Beacons are beacon.c's
  * (beacon_on_tick); the rest is the sweep: every session (heartbeat, evasive, expired,
- * handshake timeout, stalled frames, reassembly) and every peer (queue timeout, dialling,
- * forgetting a silent one), at most every sweep_ms and on every tick while a send is stalled.
+ * handshake timeout, stalled frames, reassembly) and every peer (time-to-live of its queued
+ * messages, dialling, forgetting a silent one), at most every sweep_ms and on every tick while
+ * a send is stalled. Due ACKs and RESENDs go out on every tick (deliver_on_tick).
  *
  * Invariants:
  * - sessions are closed and peers forgotten after the walk of their table, never during it
  *   (the walk only notes them);
  * - a queued message dropped for its age is reported by a DROPPED event, as in send.c;
+ * - a peer we delivered messages from is remembered MESH_RX_MEMORY_MS, so that its resends
+ *   are not delivered twice;
  * - the deadline returned is never more than TICK_MS away (STALL_RETRY_MS while stalled).
  */
 #include <stdlib.h>
@@ -87,28 +90,21 @@ static void sweep_peer(struct peer *p, void *arg)
 	struct sweep *sw = arg;
 	struct mesh *m = sw->m;
 	uint64_t now = sw->now;
-	/* messages that waited too long for this peer */
-	while (p->qhead && now - p->qhead->enqueued_ms >= m->cfg.queue_timeout_ms &&
-	       p->qhead->next_frag == 0) {
-		struct peer_qent *e = p->qhead;
-		struct outmsg *om = e->m;
-		bool report = (om->kind == OUTMSG_SHOUT || om->kind == OUTMSG_WHISPER) &&
-		              (!e->if_member || group_set_has(&p->groups, om->group, om->glen));
-		if (report)
-			mesh_emit(m, MESH_EV_DROPPED, p, om->kind == OUTMSG_SHOUT ? om->group : NULL,
-			          om->msg_id, NULL, 0,
-			          mesh_drop_reason(p->live_sid ? MESH_DROP_QUEUE_TIMEOUT
-			                                       : MESH_DROP_UNREACHABLE));
-		peer_dequeue(p);
-	}
-	if (p->qhead)
+	send_expire(m, p, now);
+	if (p->qsend || p->mark_due)
 		send_pump(m, p, now);
 	handshake_maybe_connect(m, p, now);
-	/* forget peers that went quiet long ago, so the table stays bounded */
+	/* forget peers that went quiet long ago, so the table stays bounded; one we delivered
+	 * messages from is only put to sleep (not dialled, not offered) until its delivery record
+	 * has been kept MESH_RX_MEMORY_MS */
 	uint64_t quiet = 3 * (uint64_t)m->cfg.expired_ms;
 	if (!p->live_sid && !p->pending_sid && !p->present && !p->qhead &&
 	    now - p->last_beacon_ms > quiet &&
 	    (p->dial_failures == 0 || now - p->last_heard_ms > quiet)) {
+		if (p->rx_last_id && now - p->rx_last_ms <= MESH_RX_MEMORY_MS) {
+			p->discovered = false;
+			return;
+		}
 		if (sw->ngone == sw->capgone) {
 			size_t ncap = sw->capgone ? sw->capgone * 2 : 16;
 			struct peer **ng = realloc(sw->gone, ncap * sizeof *ng);
@@ -124,6 +120,7 @@ static void sweep_peer(struct peer *p, void *arg)
 uint64_t mesh_on_tick(struct mesh *m, uint64_t now)
 {
 	beacon_on_tick(m, now);
+	deliver_on_tick(m, now);
 	if (now >= m->next_sweep_ms || m->any_stalled) {
 		m->next_sweep_ms = now + m->sweep_ms;
 		m->any_stalled = false;

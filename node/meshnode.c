@@ -62,8 +62,10 @@ _Static_assert((int)MESHNODE_EV_ENTER == (int)MESH_EV_ENTER &&
                (int)MESHNODE_EV_SHOUT == (int)MESH_EV_SHOUT &&
                (int)MESHNODE_EV_WHISPER == (int)MESH_EV_WHISPER &&
                (int)MESHNODE_EV_DROPPED == (int)MESH_EV_DROPPED &&
-               (int)MESH_EV_COUNT == (int)MESHNODE_EV_ERROR,
-               "event types: the engine's are the node's, and ERROR is the node's own");
+               (int)MESH_EV_DELIVERED == (int)MESHNODE_EV_ERROR &&
+               (int)MESH_EV_COUNT == (int)MESHNODE_EV_DELIVERED,
+               "event types: the engine's are the node's up to DROPPED; ERROR is the node's "
+               "own, so the engine's DELIVERED is renumbered (on_mesh_event)");
 _Static_assert(sizeof ((struct mesh_peer_view *)0)->hex == MESHNODE_HEXID_LEN,
                "on_mesh_event() copies the hex ID whole");
 /* every public counter is copied from the engine's list, and there is nothing else in it */
@@ -75,6 +77,7 @@ _Static_assert(sizeof(struct meshnode_stats) ==
 
 #define EVENT_QUEUE_MAX 200000     /* events the application has not read yet */
 #define EVENT_QUEUE_MAX_BYTES (256u << 20)   /* payload bytes in those events */
+#define TTL_DEFAULT_MS 60000
 #define SEND_QUEUE_MAX 65536       /* sends the loop has not taken yet; then the caller waits */
 #define SEND_QUEUE_MAX_BYTES (64u << 20)
 #define PRESENT_BUCKETS 1024
@@ -123,6 +126,13 @@ struct present {
 	uint8_t id[MESHNODE_IDLEN];
 };
 
+/* A message event handed to the queue, to acknowledge once the application has taken it. */
+struct untaken {
+	uint8_t peer[MESHNODE_IDLEN];
+	uint64_t incarnation, msg_id;
+	size_t len;
+};
+
 struct meshnode {
 	struct meshnode_config cfg;
 	char *iface, *identity_path, *mesh_key_path, *mcast_group;   /* owned copies */
@@ -163,6 +173,18 @@ struct meshnode {
 	size_t ev_count, ev_bytes;
 	uint64_t ev_dropped;
 	time_t ev_dropped_logged;
+
+	/* Acknowledgement (docs/protocol.md section 6): message events are acknowledged once
+	 * meshnode_next_event() returned them. The application counts what it took (under
+	 * lock); the loop keeps, in order, what it handed over and not yet acknowledged (a ring),
+	 * and catches up each turn (ack_taken). The loop's copy of the counts decides whether a
+	 * new message may be taken at all (can_take): the queue's budget is never exceeded, so no
+	 * message is ever discarded. */
+	uint64_t msg_taken, msg_taken_bytes;        /* under lock */
+	uint64_t msg_given, msg_given_bytes;        /* loop thread */
+	uint64_t seen_taken, seen_taken_bytes;      /* loop thread: its copy of the above */
+	struct untaken *ut;                         /* loop thread: ring of ut_cap */
+	size_t ut_cap, ut_head, ut_len;
 };
 
 /* ---------- small helpers ---------- */
@@ -309,7 +331,13 @@ enum mesh_err meshnode_create(const struct meshnode_config *cfg, struct meshnode
 	if (!n->cfg.handshake_timeout_ms) n->cfg.handshake_timeout_ms = 5000;
 	if (!n->cfg.queue_msgs) n->cfg.queue_msgs = 1024;
 	if (!n->cfg.queue_bytes) n->cfg.queue_bytes = 16u << 20;
-	if (!n->cfg.queue_timeout_ms) n->cfg.queue_timeout_ms = 10000;
+	if (!n->cfg.ttl_ms) n->cfg.ttl_ms = n->cfg.queue_timeout_ms ? n->cfg.queue_timeout_ms
+	                                                             : TTL_DEFAULT_MS;
+	if (n->cfg.ttl_ms > MESH_TTL_MAX_MS) {
+		snprintf(err, errcap, "ttl must be at most %u ms (got %u)", MESH_TTL_MAX_MS,
+		         n->cfg.ttl_ms);
+		goto fail;
+	}
 	if (n->cfg.evasive_ms >= n->cfg.expired_ms || n->cfg.heartbeat_ms >= n->cfg.evasive_ms) {
 		snprintf(err, errcap, "timers must satisfy heartbeat < evasive < expired "
 		         "(got %u, %u, %u ms)", n->cfg.heartbeat_ms, n->cfg.evasive_ms,
@@ -472,11 +500,11 @@ static void flush_events(struct meshnode *n)
 		b->next = NULL;
 		if (ev->type == MESHNODE_EV_ENTER || ev->type == MESHNODE_EV_EXIT)
 			present_set(n, ev->peer, ev->type == MESHNODE_EV_ENTER);
-		/* A payload event over the byte budget is refused while the rest (ENTER, EXIT,
-		 * DROPPED...) still gets in: they are small, and the application needs them to stay
-		 * in step. */
-		if (n->ev_count >= EVENT_QUEUE_MAX ||
-		    (ev->len && n->ev_bytes + ev->len > EVENT_QUEUE_MAX_BYTES)) {
+		/* Message events always get in: can_take() kept them within the budget, and each
+		 * will be acknowledged. The rest (ENTER, EXIT, DROPPED...) past the count cap are
+		 * discarded, counted and reported. */
+		bool message = ev->type == MESHNODE_EV_SHOUT || ev->type == MESHNODE_EV_WHISPER;
+		if (!message && n->ev_count >= EVENT_QUEUE_MAX) {
 			b->next = drop;
 			drop = b;
 			dropped++;
@@ -506,9 +534,9 @@ static void flush_events(struct meshnode *n)
 	uint64_t total = n->ev_dropped;
 	pthread_mutex_unlock(&n->lock);
 	if (say)
-		logmsg(n, MESHNODE_LOG_ERROR, "event queue full (%d events or %u MiB unread): "
-		       "%llu events discarded so far; read events faster", EVENT_QUEUE_MAX,
-		       EVENT_QUEUE_MAX_BYTES >> 20, (unsigned long long)total);
+		logmsg(n, MESHNODE_LOG_ERROR, "event queue full (%d events unread): %llu events "
+		       "other than messages discarded so far; read events faster", EVENT_QUEUE_MAX,
+		       (unsigned long long)total);
 	while (drop) {
 		struct meshnode_event *ev = &drop->ev;
 		drop = drop->next;
@@ -523,6 +551,59 @@ static void copy_str(char *dst, size_t cap, const char *src)
 	dst[l] = '\0';
 }
 
+/* Loop thread: records a message event handed over, to acknowledge once it is taken. */
+static bool untaken_push(struct meshnode *n, const uint8_t *peer, uint64_t incarnation,
+                         uint64_t msg_id, size_t len)
+{
+	if (n->ut_len == n->ut_cap) {
+		size_t ncap = n->ut_cap ? 2 * n->ut_cap : 256;
+		struct untaken *nu = malloc(ncap * sizeof *nu);
+		if (!nu)
+			return false;
+		for (size_t i = 0; i < n->ut_len; i++)
+			nu[i] = n->ut[(n->ut_head + i) % n->ut_cap];
+		free(n->ut);
+		n->ut = nu;
+		n->ut_cap = ncap;
+		n->ut_head = 0;
+	}
+	struct untaken *u = &n->ut[(n->ut_head + n->ut_len++) % n->ut_cap];
+	memcpy(u->peer, peer, MESHNODE_IDLEN);
+	u->incarnation = incarnation;
+	u->msg_id = msg_id;
+	u->len = len;
+	n->msg_given++;
+	n->msg_given_bytes += len;
+	return true;
+}
+
+/* Loop thread: acknowledges what the application took since the last turn. */
+static void ack_taken(struct meshnode *n, uint64_t now)
+{
+	pthread_mutex_lock(&n->lock);
+	uint64_t taken = n->msg_taken;
+	n->seen_taken_bytes = n->msg_taken_bytes;
+	pthread_mutex_unlock(&n->lock);
+	for (; n->seen_taken < taken && n->ut_len; n->seen_taken++) {
+		struct untaken *u = &n->ut[n->ut_head];
+		n->ut_head = (n->ut_head + 1) % n->ut_cap;
+		n->ut_len--;
+		mesh_taken(n->mesh, u->peer, u->incarnation, u->msg_id, u->len, now);
+	}
+}
+
+/* Loop thread, from the engine: may a message of len bytes be handed over now? len 0: is
+ * there room enough to ask refused senders to resend (half the budget free)? */
+static bool can_take(void *arg, size_t len)
+{
+	struct meshnode *n = arg;
+	uint64_t count = n->msg_given - n->seen_taken;
+	uint64_t bytes = n->msg_given_bytes - n->seen_taken_bytes;
+	if (!len)
+		return count <= EVENT_QUEUE_MAX / 2 && bytes <= EVENT_QUEUE_MAX_BYTES / 2;
+	return count < EVENT_QUEUE_MAX && bytes + len <= EVENT_QUEUE_MAX_BYTES;
+}
+
 static void on_mesh_event(void *arg, const struct mesh_event *me)
 {
 	struct meshnode *n = arg;
@@ -534,7 +615,20 @@ static void on_mesh_event(void *arg, const struct mesh_event *me)
 		}
 		return;
 	}
-	ev->type = (enum meshnode_event_type)me->type;
+	ev->type = me->type == MESH_EV_DELIVERED ? MESHNODE_EV_DELIVERED
+	                                         : (enum meshnode_event_type)me->type;
+	ev->maybe_delivered = me->maybe_delivered;
+	if ((me->type == MESH_EV_SHOUT || me->type == MESH_EV_WHISPER) && me->peer &&
+	    !untaken_push(n, me->peer->id, me->peer->incarnation, me->msg_id, me->len)) {
+		/* it cannot be tracked, so it would never be acknowledged: the sender will
+		 * report it, and the application never sees it */
+		logmsg(n, MESHNODE_LOG_ERROR, "out of memory: a message from %s not taken",
+		       me->peer->name);
+		sodium_memzero(me->data, me->len);
+		free(me->data);
+		free((struct evbox *)ev);
+		return;
+	}
 	if (me->peer) {
 		memcpy(ev->peer, me->peer->id, MESHNODE_IDLEN);
 		memcpy(ev->peer_hex, me->peer->hex, sizeof ev->peer_hex);
@@ -566,6 +660,10 @@ struct meshnode_event *meshnode_next_event(struct meshnode *n, int timeout_ms)
 			if (!n->ev_head)
 				n->ev_tail = NULL;
 			n->ev_bytes -= b->ev.len;
+			if (b->ev.type == MESHNODE_EV_SHOUT || b->ev.type == MESHNODE_EV_WHISPER) {
+				n->msg_taken++;
+				n->msg_taken_bytes += b->ev.len;
+			}
 			/* once the loop is gone the fd stays readable: that is how a poller learns it */
 			if (--n->ev_count == 0 && !n->loop_done)
 				drain_fd(n->evpipe[0]);
@@ -627,6 +725,7 @@ const char *meshnode_event_name(enum meshnode_event_type t)
 	case MESHNODE_EV_WHISPER: return "whisper";
 	case MESHNODE_EV_DROPPED: return "dropped";
 	case MESHNODE_EV_ERROR: return "error";
+	case MESHNODE_EV_DELIVERED: return "delivered";
 	}
 	return "unknown";
 }
@@ -881,6 +980,7 @@ static void *loop_main(void *arg)
 	uint64_t next_tick = 0;
 	while (!n->quit) {
 		uint64_t now = monoclock_ms();
+		ack_taken(n, now);
 		if (now >= next_tick)
 			next_tick = mesh_on_tick(n->mesh, now);
 		size_t want = mesh_pollitems_count(n->mesh) + 1;
@@ -964,7 +1064,8 @@ enum mesh_err meshnode_start(struct meshnode *n, char *err, size_t errcap)
 		.handshake_timeout_ms = n->cfg.handshake_timeout_ms,
 		.fallback_ms = 3 * n->cfg.beacon_interval_ms,
 		.queue_msgs = n->cfg.queue_msgs, .queue_bytes = n->cfg.queue_bytes,
-		.queue_timeout_ms = n->cfg.queue_timeout_ms,
+		.ttl_ms = n->cfg.ttl_ms, .receipts = n->cfg.receipts, .manual_ack = true,
+		.can_take = can_take,
 		.zmq_ctx = n->zctx, .log_level = n->cfg.log_level, .log = node_log, .log_arg = n,
 		.event = on_mesh_event, .event_arg = n,
 	};
@@ -1041,6 +1142,7 @@ void meshnode_destroy(struct meshnode **np)
 	free(n->identity_path);
 	free(n->mesh_key_path);
 	free(n->mcast_group);
+	free(n->ut);
 	pthread_mutex_destroy(&n->lock);
 	pthread_cond_destroy(&n->cond);
 	free(n);
@@ -1089,10 +1191,12 @@ enum mesh_err meshnode_leave(struct meshnode *n, const char *group)
  * whisper to a present peer, and every shout, returns without waiting for the loop. */
 static enum mesh_err send_cmd(struct meshnode *n, enum cmd_kind kind, const char *group,
                               const uint8_t *peer, const void *data, size_t len,
-                              uint64_t *msg_id)
+                              uint32_t ttl_ms, uint64_t *msg_id)
 {
 	if (len > MESHNODE_MAX_PAYLOAD)
 		return MESH_ELIMIT;
+	if (ttl_ms > MESH_TTL_MAX_MS)
+		return MESH_EINVAL;
 	if (len && !data)
 		return MESH_EINVAL;
 	if (group && !group_name_valid(group, strlen(group)))
@@ -1108,6 +1212,7 @@ static enum mesh_err send_cmd(struct meshnode *n, enum cmd_kind kind, const char
 		free(c);
 		return MESH_ENOMEM;
 	}
+	c->om->ttl_ms = ttl_ms;
 	pthread_mutex_lock(&n->lock);
 	c->async = kind == CMD_SHOUT || present_has(n, c->peer);
 	enum mesh_err rc = enqueue_cmd(n, c);
@@ -1132,7 +1237,15 @@ enum mesh_err meshnode_shout(struct meshnode *n, const char *group, const void *
 {
 	if (!group)
 		return MESH_EINVAL;
-	return send_cmd(n, CMD_SHOUT, group, NULL, data, len, msg_id);
+	return send_cmd(n, CMD_SHOUT, group, NULL, data, len, 0, msg_id);
+}
+
+enum mesh_err meshnode_shout_ttl(struct meshnode *n, const char *group, const void *data,
+                                 size_t len, uint32_t ttl_ms, uint64_t *msg_id)
+{
+	if (!group)
+		return MESH_EINVAL;
+	return send_cmd(n, CMD_SHOUT, group, NULL, data, len, ttl_ms, msg_id);
 }
 
 enum mesh_err meshnode_whisper(struct meshnode *n, const uint8_t peer[MESHNODE_IDLEN],
@@ -1140,7 +1253,16 @@ enum mesh_err meshnode_whisper(struct meshnode *n, const uint8_t peer[MESHNODE_I
 {
 	if (!peer)
 		return MESH_EINVAL;
-	return send_cmd(n, CMD_WHISPER, NULL, peer, data, len, msg_id);
+	return send_cmd(n, CMD_WHISPER, NULL, peer, data, len, 0, msg_id);
+}
+
+enum mesh_err meshnode_whisper_ttl(struct meshnode *n, const uint8_t peer[MESHNODE_IDLEN],
+                                   const void *data, size_t len, uint32_t ttl_ms,
+                                   uint64_t *msg_id)
+{
+	if (!peer)
+		return MESH_EINVAL;
+	return send_cmd(n, CMD_WHISPER, NULL, peer, data, len, ttl_ms, msg_id);
 }
 
 enum mesh_err meshnode_peers(struct meshnode *n, struct meshnode_peer **out, size_t *count)

@@ -13,9 +13,11 @@
  * meshnode_destroy() must not race with any other call on the same node (stop it from the
  * thread that owns it, after the others are done with it); log_fn runs on the loop thread
  * and must not call back into meshnode_*; and the event queue holds at most 200000 events and
- * 256 MiB of payloads: past the byte budget, payload events are discarded while ENTER, EXIT,
- * DROPPED and the like still get in; past the count, every event is discarded. Both are
- * logged at ERROR. Read events promptly.
+ * 256 MiB of payloads. A message is acknowledged to its sender only once
+ * meshnode_next_event() has returned it; when the queue is full the node takes no more
+ * messages (their senders keep them and send them again once there is room, or are told
+ * "send queue full"), so no message is discarded. Other events past 200000 unread are
+ * discarded, counted and logged at ERROR with the total. Read events promptly.
  *
  * Events come out of a queue, read with meshnode_next_event() (blocking with a timeout) or
  * after meshnode_event_fd() polls readable, so a node fits into another program's poll loop.
@@ -90,7 +92,7 @@ struct meshnode_config {
 	uint32_t handshake_timeout_ms;/* 0: 5000 */
 	uint32_t queue_msgs;          /* per-peer send queue cap in messages; 0: 1024 */
 	size_t queue_bytes;           /* per-peer send queue cap in bytes; 0: 16 MiB */
-	uint32_t queue_timeout_ms;    /* how long a message may wait for a peer; 0: 10000 */
+	uint32_t queue_timeout_ms;    /* older name of ttl_ms, used when ttl_ms is 0 */
 	int log_level;                /* MESHNODE_LOG_*; default MESHNODE_LOG_INFO */
 	/* Where log lines go; NULL: stderr, written by the loop thread itself (so a stderr that
 	 * nobody drains would stall the node: the meshnode program passes its own function that
@@ -98,6 +100,12 @@ struct meshnode_config {
 	 * meshnode_*. Lines never contain keys or message payloads, nor control characters. */
 	void (*log_fn)(void *arg, int level, const char *line);
 	void *log_arg;
+	/* Delivery (docs/protocol.md section 6). ttl_ms: how long a message may take to be
+	 * acknowledged by a peer's application before it is reported DROPPED; 0: queue_timeout_ms
+	 * if set, else 60000; at most 600000. receipts: report a DELIVERED event for each peer
+	 * that acknowledged a message. */
+	uint32_t ttl_ms;
+	bool receipts;
 };
 
 enum meshnode_log_level {
@@ -145,16 +153,32 @@ enum mesh_err meshnode_leave(struct meshnode *n, const char *group);
 
 /* Sends len bytes to every member of group (shout) or to one peer (whisper). The payload is
  * copied; len > MESHNODE_MAX_PAYLOAD is MESH_ELIMIT. *msg_id (if not NULL) gets the message
- * ID, which DROPPED events name. Delivery to each peer is reported only by a DROPPED event
- * when it fails. Its reason is one of: "peer gone" (the peer left between the call and the
- * send), "peer left" (it said BYE or expired with the message queued), "peer unreachable" (no
- * link came up in time), "timed out in the send queue", "send queue full", "out of memory",
- * "not sent".
+ * ID, which DELIVERED and DROPPED events name. A shout goes to every peer that is a member of
+ * group when the node's loop handles it (live, or linking and then shown a member).
+ *
+ * Every message to every one of its peers ends in exactly one answer: it is delivered once,
+ * in order, to the peer's application, which acknowledges it (a DELIVERED event when receipts
+ * is on, nothing otherwise), or the sender gets a DROPPED event. The node keeps a message
+ * until it is acknowledged, across lost connections and restarts of the peer, for at most its
+ * time-to-live (ttl_ms). A DROPPED event's reason is one of: "send queue full" (the peer's
+ * queue of unacknowledged messages is at queue_msgs or queue_bytes: a slow or stopped
+ * reader), "expired" (its time-to-live ended before it could be sent), "not confirmed in
+ * time" (sent, not acknowledged within its time-to-live), "peer restarted" (sent to a run of
+ * the peer that ended without acknowledging it), "peer gone" (no such peer when the send
+ * ran), "out of memory", "not sent". maybe_delivered is true for "not confirmed in time" and
+ * "peer restarted": the message may have been shown all the same.
  * A whisper to an unknown peer is MESH_ENOTFOUND. */
 enum mesh_err meshnode_shout(struct meshnode *n, const char *group, const void *data,
                              size_t len, uint64_t *msg_id);
 enum mesh_err meshnode_whisper(struct meshnode *n, const uint8_t peer[MESHNODE_IDLEN],
                                const void *data, size_t len, uint64_t *msg_id);
+/* The same with this message's own time-to-live (1 to 600000 ms; 0: the node's ttl_ms;
+ * more is MESH_EINVAL). */
+enum mesh_err meshnode_shout_ttl(struct meshnode *n, const char *group, const void *data,
+                                 size_t len, uint32_t ttl_ms, uint64_t *msg_id);
+enum mesh_err meshnode_whisper_ttl(struct meshnode *n, const uint8_t peer[MESHNODE_IDLEN],
+                                   const void *data, size_t len, uint32_t ttl_ms,
+                                   uint64_t *msg_id);
 
 /* Snapshots. */
 struct meshnode_peer {
@@ -203,6 +227,7 @@ enum meshnode_event_type {
 	MESHNODE_EV_WHISPER,     /* a message to us alone */
 	MESHNODE_EV_DROPPED,     /* our message msg_id was not delivered to peer; reason says why */
 	MESHNODE_EV_ERROR,       /* the node cannot go on as configured; text says why */
+	MESHNODE_EV_DELIVERED,   /* receipts: peer's application took our message msg_id */
 };
 
 struct meshnode_event {
@@ -217,6 +242,7 @@ struct meshnode_event {
 	size_t len;
 	const char *reason;                   /* DROPPED, EXIT, ERROR: static text */
 	char endpoint[32];                    /* ENTER: "IP:PORT" */
+	bool maybe_delivered;                 /* DROPPED: it was sent and may have arrived */
 };
 
 /* Next event, waiting up to timeout_ms (-1: forever, 0: poll). NULL on timeout or once the

@@ -13,7 +13,7 @@
 enum {
 	OPT_NAME = 256, OPT_IFACE, OPT_PORT, OPT_IDENTITY, OPT_MESH_KEY_FILE, OPT_GEN_MESH_KEY,
 	OPT_MCAST_GROUP, OPT_MCAST_PORT, OPT_BEACON, OPT_HEARTBEAT, OPT_EVASIVE, OPT_EXPIRED,
-	OPT_GROUP, OPT_LOG_LEVEL, OPT_JSON, OPT_HELP, OPT_VERSION,
+	OPT_GROUP, OPT_LOG_LEVEL, OPT_JSON, OPT_HELP, OPT_VERSION, OPT_TTL, OPT_RECEIPTS,
 };
 
 static const struct option long_options[] = {
@@ -32,6 +32,8 @@ static const struct option long_options[] = {
 	{ "group", required_argument, NULL, OPT_GROUP },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "ttl", required_argument, NULL, OPT_TTL },
+	{ "receipts", no_argument, NULL, OPT_RECEIPTS },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -57,6 +59,9 @@ static void print_usage(FILE *f)
 	      "  --group G              join G at start (repeatable)\n"
 	      "  --log-level LEVEL      error|warn|info|debug (default info); logs go to stderr\n"
 	      "  --json                 JSON lines on stdout, commands on stdin\n"
+	      "  --ttl MS               how long a message may wait for its peer's acknowledgement\n"
+	      "                         before it is reported dropped (default 60000, max 600000)\n"
+	      "  --receipts             report each peer's acknowledgement (\"delivered\")\n"
 	      "  -h, --help             show this help\n"
 	      "  -V, --version          show the version\n"
 	      "Commands: /join G, /leave G, /shout G TEXT, /msg NAME TEXT, /peers, /groups,\n"
@@ -194,6 +199,14 @@ int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_JSON:
 			o->json = true;
+			break;
+		case OPT_TTL:
+			if (!parse_ulong(optarg, 1, 600000, &v))
+				return usage_error("--ttl is milliseconds, 1..600000", optarg);
+			o->cfg.ttl_ms = (uint32_t)v;
+			break;
+		case OPT_RECEIPTS:
+			o->cfg.receipts = true;
 			break;
 		case 'h':
 		case OPT_HELP:

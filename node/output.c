@@ -237,6 +237,9 @@ static void json_event(struct app *a, const struct meshnode_event *ev)
 	case MESHNODE_EV_DROPPED:
 		j_begin(a, "dropped");
 		break;
+	case MESHNODE_EV_DELIVERED:
+		j_begin(a, "delivered");
+		break;
 	case MESHNODE_EV_ERROR:
 		j_begin(a, "error");
 		j_cstr(a, "message", reason);
@@ -271,10 +274,15 @@ static void json_event(struct app *a, const struct meshnode_event *ev)
 		}
 		break;
 	case MESHNODE_EV_DROPPED:
+	case MESHNODE_EV_DELIVERED:
 		j_u64(a, "id", ev->msg_id);
 		if (ev->group[0])
 			j_str(a, "group", FIELD(ev->group));
+		if (ev->type == MESHNODE_EV_DELIVERED)
+			break;
 		j_cstr(a, "reason", reason);
+		j_key(a, "maybe_delivered");
+		json_bool(&a->out, ev->maybe_delivered);
 		break;
 	default:
 		break;
@@ -359,10 +367,20 @@ static void human_event(struct app *a, const struct meshnode_event *ev)
 			json_raw(&a->out, "! whisper ");
 			json_u64(&a->out, ev->msg_id);
 		}
-		json_raw(&a->out, " was not delivered to ");
+		json_raw(&a->out, ev->maybe_delivered ? " may not have been delivered to "
+		                                      : " was not delivered to ");
 		put_safe(a, FIELD(ev->name));
 		json_raw(&a->out, " (");
 		put_cstr(a, reason);
+		json_raw(&a->out, ")");
+		color_off(a);
+		break;
+	case MESHNODE_EV_DELIVERED:
+		color(a, "2");
+		json_raw(&a->out, ev->group[0] ? "  (shout " : "  (whisper ");
+		json_u64(&a->out, ev->msg_id);
+		json_raw(&a->out, " delivered to ");
+		put_safe(a, FIELD(ev->name));
 		json_raw(&a->out, ")");
 		color_off(a);
 		break;

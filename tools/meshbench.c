@@ -401,10 +401,13 @@ static void bench_whisper(int runs, bool quick)
 	for (int k = 0; k < 3; k++) {
 		size_t size = sizes[k];
 		long count = quick ? full[k] / 30 : full[k];
-		/* in flight at most what the per-peer queue holds (1024 messages, 16 MiB) */
-		long window = (long)((16u << 20) / size);
-		if (window > 1000)
-			window = 1000;
+		/* in flight at most a quarter of what the per-peer queue holds (1024 messages,
+		 * 16 MiB): the queue also keeps each message until the receiver's acknowledgement
+		 * comes back (docs/protocol.md section 6), which trails its delivery by a loop turn
+		 * of the receiver, a batch of up to 32, and one of the sender */
+		long window = (long)((4u << 20) / size);
+		if (window > 256)
+			window = 256;
 		char key[48], label[64];
 		snprintf(key, sizeof key, "whisper_%zu_msgs", size);
 		snprintf(label, sizeof label, "whisper %zu B", size);

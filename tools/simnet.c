@@ -227,7 +227,7 @@ static bool node_start(struct node *nd, bool new_identity)
 		.evasive_ms = c->evasive_ms ? c->evasive_ms : 3000,
 		.expired_ms = c->expired_ms ? c->expired_ms : 10000, .handshake_timeout_ms = 5000,
 		.fallback_ms = 3 * beacon, .queue_msgs = 1024, .queue_bytes = 16u << 20,
-		.queue_timeout_ms = 10000, .link_ops = &simnet_link, .link_env = nd,
+		.ttl_ms = 10000, .receipts = true, .link_ops = &simnet_link, .link_env = nd,
 		.mcast_ops = &simnet_mcast, .mcast_env = nd, .log_level = c->log_level,
 		.log = c->log_level >= 0 ? engine_log : NULL, .log_arg = nd,
 		.event = sim_on_event, .event_arg = nd,

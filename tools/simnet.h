@@ -70,6 +70,11 @@ struct simnet_report {
 	uint64_t reported_delivered; /* DROPPED to the sender, though it was delivered */
 	uint64_t with_sender;        /* neither, but its sender's process crashed */
 	uint64_t lost;               /* neither: silently lost */
+	/* answers (the engine runs with receipts): each (message, recipient) whose sender still
+	 * runs gets exactly one, DELIVERED or DROPPED, and it is true */
+	uint64_t unanswered;         /* none, or more than one */
+	uint64_t false_answers;      /* DELIVERED but not delivered, or DROPPED as certainly not
+	                              * delivered but delivered */
 	uint64_t duplicates, reordered;
 	/* links at the end */
 	uint64_t pairs_unlinked;     /* running pairs without a live session both ways */
@@ -101,6 +106,7 @@ enum {
 	SIMNET_BAD_UNLINKED = 2,     /* a running pair without its live session */
 	SIMNET_BAD_STRAY = 4,        /* a session or live peer beyond one per running peer */
 	SIMNET_BAD_DELIVERY = 8,     /* a message silently lost */
+	SIMNET_BAD_ANSWER = 16,      /* a message without exactly one true answer */
 };
 unsigned simnet_broken(const struct simnet_report *r);
 

@@ -212,12 +212,17 @@ void sim_on_event(void *arg, const struct mesh_event *ev)
 	case MESH_EV_WHISPER:
 		on_received(nd, ev->data, ev->len);
 		break;
-	case MESH_EV_DROPPED: {
+	case MESH_EV_DROPPED:
+	case MESH_EV_DELIVERED: {
 		uint32_t d = ident_of(ev->peer->id);
 		struct rec *r = d == UINT32_MAX ? NULL
 		                                : rec_find(nd->ident, nd->life, ev->msg_id, d);
-		if (r)
+		if (r && ev->type == MESH_EV_DELIVERED)
+			r->receipts++;
+		else if (r) {
 			r->reported++;
+			r->reported_sure += !ev->maybe_delivered;
+		}
 		break;
 	}
 	default:
@@ -354,6 +359,22 @@ void sim_final_checks(void)
 			        "delivered nor reported", m->msg_id, m->sender_ident, m->sender_life,
 			        m->dest_ident);
 		}
+		if (m->sender_died)
+			continue;
+		if (m->receipts + m->reported != 1) {
+			r->unanswered++;
+			sim_problem("message %" PRIu64 " of identity %u (life %u) to identity %u: %u "
+			            "answers (%u delivered, %u dropped)", m->msg_id, m->sender_ident,
+			            m->sender_life, m->dest_ident, m->receipts + m->reported, m->receipts,
+			            m->reported);
+		}
+		if ((m->receipts && !m->delivered) || (m->reported_sure && m->delivered)) {
+			r->false_answers++;
+			sim_problem("message %" PRIu64 " of identity %u (life %u) to identity %u: "
+			            "delivered %u times, yet answered %s", m->msg_id, m->sender_ident,
+			            m->sender_life, m->dest_ident, m->delivered,
+			            m->receipts ? "delivered" : "certainly not delivered");
+		}
 	}
 }
 
@@ -366,6 +387,8 @@ unsigned simnet_broken(const struct simnet_report *r)
 		bad |= SIMNET_BAD_UNLINKED;
 	if (r->stray_sessions)
 		bad |= SIMNET_BAD_STRAY;
+	if (r->unanswered || r->false_answers)
+		bad |= SIMNET_BAD_ANSWER;
 	if (r->lost)
 		bad |= SIMNET_BAD_DELIVERY;
 	return bad;

@@ -100,6 +100,8 @@ struct rec {
 	uint64_t msg_id;
 	uint64_t sent_ms;
 	uint32_t delivered, reported;
+	uint32_t reported_sure;      /* DROPPED saying it certainly was not delivered */
+	uint32_t receipts;           /* DELIVERED */
 	bool sender_died;
 };
 

@@ -402,7 +402,7 @@ static void run_row(const struct row *row)
 		.id = ids[US], .name = "under-test", .beacon_interval_ms = BEACON_MS,
 		.heartbeat_ms = 1000, .evasive_ms = 3000, .expired_ms = 10000,
 		.handshake_timeout_ms = 5000, .fallback_ms = FALLBACK_MS, .queue_msgs = 16,
-		.queue_bytes = 1 << 20, .queue_timeout_ms = 10000, .link_ops = &engine_link,
+		.queue_bytes = 1 << 20, .ttl_ms = 10000, .link_ops = &engine_link,
 		.mcast_ops = &engine_mcast, .log_level = -1, .event = on_event,
 	};
 	struct mesh *m = mesh_new(&cfg, 0, err, sizeof err);

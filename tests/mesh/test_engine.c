@@ -168,7 +168,7 @@ static bool node_start(struct node *n, const char *label, const struct opts *o)
 		.mcast_port = o->mcast_port, .mesh_key = NULL, .beacon_interval_ms = o->beacon_ms,
 		.heartbeat_ms = 100, .evasive_ms = o->evasive_ms, .expired_ms = o->expired_ms,
 		.handshake_timeout_ms = 2000, .fallback_ms = o->fallback_ms, .queue_msgs = 64,
-		.queue_bytes = o->queue_bytes, .queue_timeout_ms = o->queue_timeout_ms,
+		.queue_bytes = o->queue_bytes, .ttl_ms = o->queue_timeout_ms,
 		.zmq_ctx = zctx, .log_level = o->log_level, .log = on_log, .log_arg = n,
 		.event = on_event, .event_arg = n,
 	};

@@ -348,7 +348,7 @@ static bool node_start(struct node *n, const char *name)
 		.mcast_port = MCAST_PORT, .beacon_interval_ms = 100, .heartbeat_ms = 100,
 		.evasive_ms = 1000, .expired_ms = 3000, .handshake_timeout_ms = 2000,
 		.fallback_ms = 300, .queue_msgs = 64, .queue_bytes = 4u << 20,
-		.queue_timeout_ms = 10000, .link_ops = &sim_ops, .link_env = &net, .log_level = 0,
+		.ttl_ms = 10000, .link_ops = &sim_ops, .link_env = &net, .log_level = 0,
 		.event = on_event, .event_arg = n,
 	};
 	n->m = mesh_new(&cfg, now_ms(), err, sizeof err);

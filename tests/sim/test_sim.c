@@ -149,10 +149,12 @@ int main(int argc, char **argv)
 			       PRIu64 "; accepted %" PRIu64 ": delivered %" PRIu64 ", reported %" PRIu64
 			       " (%" PRIu64 " of them delivered too), with crashed sender %" PRIu64
 			       ", LOST %" PRIu64 ", duplicated %" PRIu64 ", reordered %" PRIu64
+			       ", unanswered %" PRIu64 ", answered falsely %" PRIu64
 			       "; unlinked pairs %" PRIu64 ", stray sessions %" PRIu64 "\n",
 			       s, r.events, r.converged_ms, r.cuts, r.partitions, r.crashes, r.pauses,
 			       r.accepted, r.delivered, r.reported, r.reported_delivered, r.with_sender,
-			       r.lost, r.duplicates, r.reordered, r.pairs_unlinked, r.stray_sessions);
+			       r.lost, r.duplicates, r.reordered, r.unanswered, r.false_answers,
+			       r.pairs_unlinked, r.stray_sessions);
 		if (r.first_problem[0] && show)
 			printf("  first problem: %s\n", r.first_problem);
 		if (bad) {
@@ -168,6 +170,9 @@ int main(int argc, char **argv)
 		sum.lost += r.lost;
 		sum.duplicates += r.duplicates;
 		sum.reordered += r.reordered;
+		sum.unanswered += r.unanswered;
+		sum.false_answers += r.false_answers;
+		sum.reported_delivered += r.reported_delivered;
 		sum.cuts += r.cuts;
 		sum.crashes += r.crashes;
 		sum.partitions += r.partitions;
@@ -177,11 +182,14 @@ int main(int argc, char **argv)
 	printf("test_sim %s: %" PRIu64 " seeds x %" PRIu64 " nodes in %.1f s wall (%.0f events/s); "
 	       "faults: %" PRIu64 " cuts, %" PRIu64 " partitions, %" PRIu64 " crashes, %" PRIu64
 	       " pauses; accepted %" PRIu64 ": delivered %" PRIu64 ", reported %" PRIu64
+	       " (%" PRIu64 " of them delivered too, as they said they might be)"
 	       ", with crashed sender %" PRIu64 ", LOST %" PRIu64 " (in %" PRIu64 " seeds), "
-	       "duplicated %" PRIu64 ", reordered %" PRIu64 "; %" PRIu64 " seeds failed\n",
+	       "duplicated %" PRIu64 ", reordered %" PRIu64 ", unanswered %" PRIu64
+	       ", answered falsely %" PRIu64 "; %" PRIu64 " seeds failed\n",
 	       scen, ran, nodes, wall, wall > 0 ? (double)sum.events / wall : 0.0, sum.cuts,
 	       sum.partitions, sum.crashes, sum.pauses, sum.accepted, sum.delivered, sum.reported,
-	       sum.with_sender, sum.lost, lossy, sum.duplicates, sum.reordered, failed);
+	       sum.reported_delivered, sum.with_sender, sum.lost, lossy, sum.duplicates,
+	       sum.reordered, sum.unanswered, sum.false_answers, failed);
 	if (sum.accepted == 0) {
 		printf("test_sim: no message was accepted at all: the run checked nothing\n");
 		return 1;
