@@ -342,8 +342,10 @@ void send_on_resend(struct mesh *m, struct peer *p, uint64_t incarnation, uint64
 void send_ack(struct mesh *m, struct peer *p, uint64_t now)
 {
 	struct session *s = send_live_session(m, p);
-	if (!s || !p->rx_incarnation)
+	if (!s || !p->rx_incarnation) {
+		p->ack_due_ms = 0;   /* the next session starts with an ACK (mesh_go_live) */
 		return;
+	}
 	struct wire_msg a = { .type = WIRE_ACK, .incarnation = p->rx_incarnation,
 	                      .msg_id = p->rx_taken_id };
 	if (send_msg(m, s, &a, now) == MESH_OK) {

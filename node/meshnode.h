@@ -133,7 +133,8 @@ enum mesh_err meshnode_create(const struct meshnode_config *cfg, struct meshnode
  * stop, and all but join and leave before start: joined before the start (on the thread that
  * then calls meshnode_start), a group is in the node's very first hello. */
 enum mesh_err meshnode_start(struct meshnode *n, char *err, size_t errcap);
-/* Says BYE to every peer, stops the thread, closes every socket. Idempotent. */
+/* Says BYE to every peer, stops the thread, closes every socket. Idempotent. Messages still
+ * waiting for a peer's acknowledgement are abandoned without an event: the node is gone. */
 void meshnode_stop(struct meshnode *n);
 /* Stops if needed, wipes keys, frees; *np = NULL. NULL ok. */
 void meshnode_destroy(struct meshnode **np);

@@ -58,7 +58,7 @@ int meshsim_sim_run(const struct meshsim_opts *o, const char *scenario, uint32_t
 	struct meshsim_result res;
 	char line[512];
 	simnet_config_init(&c, (uint32_t)o->n, o->seed);
-	c.cuts = c.partitions = c.crashes = c.pauses = 0;
+	c.cuts = c.partitions = c.crashes = c.pauses = c.slow_readers = 0;
 	c.beacon_loss_pct = o->loss_permille / 10;
 	/* a LAN is never instant: without --delay, 1 ms one way with up to 1 ms of jitter */
 	c.latency_ms = o->delay_ms ? o->delay_ms : 1;

@@ -227,7 +227,8 @@ static bool node_start(struct node *nd, bool new_identity)
 		.evasive_ms = c->evasive_ms ? c->evasive_ms : 3000,
 		.expired_ms = c->expired_ms ? c->expired_ms : 10000, .handshake_timeout_ms = 5000,
 		.fallback_ms = 3 * beacon, .queue_msgs = 1024, .queue_bytes = 16u << 20,
-		.ttl_ms = 10000, .receipts = true, .link_ops = &simnet_link, .link_env = nd,
+		.ttl_ms = 10000, .receipts = true, .manual_ack = true, .can_take = sim_can_take,
+		.link_ops = &simnet_link, .link_env = nd,
 		.mcast_ops = &simnet_mcast, .mcast_env = nd, .log_level = c->log_level,
 		.log = c->log_level >= 0 ? engine_log : NULL, .log_arg = nd,
 		.event = sim_on_event, .event_arg = nd,
@@ -260,6 +261,8 @@ static void node_crash(struct node *nd)
 			r->sender_died = true;
 	}
 	mesh_destroy(&nd->m);
+	nd->ninbox = 0;                    /* never taken: their senders hear "peer restarted" */
+	nd->slow_until = 0;
 	simnet_w->live_total -= nd->live;
 	nd->live = 0;
 	sim_record_step();
@@ -346,6 +349,11 @@ static void plan_faults(void)
 		if (e)
 			e->node = (uint32_t)sim_below(simnet_w->n);
 	}
+	for (uint32_t i = 0; i < c->slow_readers; i++) {
+		struct ev *e = sim_schedule(sim_below(d), EV_SLOW);
+		if (e)
+			e->node = (uint32_t)sim_below(simnet_w->n);
+	}
 }
 
 /* ------------------------------------------------------------------ the run */
@@ -354,7 +362,8 @@ static void step(struct ev *e)
 {
 	struct node *nd = e->kind == EV_DGRAM || e->kind == EV_TICK || e->kind == EV_APP ||
 	                  e->kind == EV_CRASH || e->kind == EV_RESTART ||
-	                  e->kind == EV_PAUSE || e->kind == EV_RESUME
+	                  e->kind == EV_PAUSE || e->kind == EV_RESUME || e->kind == EV_SLOW ||
+	                  e->kind == EV_TAKE
 	                  ? &simnet_w->nodes[e->node] : NULL;
 	bool calm = simnet_w->settling;
 	switch (e->kind) {
@@ -446,6 +455,16 @@ static void step(struct ev *e)
 			schedule_tick(nd, simnet_w->now);
 		}
 		break;
+	case EV_SLOW:
+		/* the application stops reading for a while; the engine keeps running */
+		if (!calm && nd->m && nd->slow_until <= simnet_w->now) {
+			simnet_w->r->slow_readers++;
+			nd->slow_until = simnet_w->now + 500 + sim_below(6000);
+		}
+		break;
+	case EV_TAKE:
+		sim_app_take(nd);
+		break;
 	case EV_END:
 		break;
 	}
@@ -465,6 +484,8 @@ static void settle(void)
 			node_ready(nd);
 			schedule_tick(nd, simnet_w->now);
 		}
+		if (nd->slow_until > simnet_w->now)
+			nd->slow_until = simnet_w->now;   /* its pending EV_TAKE comes at its time */
 	}
 }
 
@@ -473,7 +494,7 @@ void simnet_config_init(struct simnet_config *c, uint32_t nodes, uint64_t seed)
 	*c = (struct simnet_config){
 		.nodes = nodes, .seed = seed, .duration_ms = 20000, .settle_ms = 40000,
 		.latency_ms = 1, .jitter_ms = 2, .beacon_loss_pct = 5, .cuts = 4, .partitions = 1,
-		.crashes = 2, .pauses = 2, .msg_interval_ms = 200, .big_pct = 2, .shout_pct = 25,
+		.crashes = 2, .pauses = 2, .slow_readers = 2, .msg_interval_ms = 200, .big_pct = 2, .shout_pct = 25,
 		.log_level = -1,
 	};
 }
@@ -497,6 +518,7 @@ static void world_free(struct world *w)
 		sim_free_items(&nd->dhead, &nd->dtail);
 		free(nd->dialled);
 		free(nd->fbuf);
+		free(nd->inbox);
 		if (w->lasts)
 			free(w->lasts[i]);
 	}

@@ -37,6 +37,7 @@ struct simnet_config {
 	uint32_t partitions;
 	uint32_t crashes;            /* each followed by a restart, 80 % with the same identity */
 	uint32_t pauses;
+	uint32_t slow_readers;       /* an application stops reading for 0.5 to 6.5 s */
 	uint32_t msg_interval_ms;    /* mean time between two sends of one node; 0: no traffic */
 	uint32_t big_pct;            /* of messages, this many span several fragments */
 	uint32_t shout_pct;          /* of messages, this many are shouts, the rest whispers */
@@ -59,7 +60,7 @@ struct simnet_report {
 	uint64_t events;             /* scheduler steps */
 	uint64_t virtual_ms;
 	uint64_t converged_ms;       /* first time every running pair was linked; 0: never */
-	uint64_t cuts, partitions, crashes, restarts, pauses;
+	uint64_t cuts, partitions, crashes, restarts, pauses, slow_readers;
 	uint64_t sent;               /* messages the senders' engines took */
 	/* messages: (message, recipient) pairs */
 	uint64_t accepted;           /* the sender's engine took it */
@@ -73,6 +74,8 @@ struct simnet_report {
 	/* answers (the engine runs with receipts): each (message, recipient) whose sender still
 	 * runs gets exactly one, DELIVERED or DROPPED, and it is true */
 	uint64_t unanswered;         /* none, or more than one */
+	uint64_t msgs_refused;       /* engines' refusals for want of room or after a loss (summed
+	                              * over the nodes running at the end) */
 	uint64_t false_answers;      /* DELIVERED but not delivered, or DROPPED as certainly not
 	                              * delivered but delivered */
 	uint64_t duplicates, reordered;

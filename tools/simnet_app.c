@@ -209,9 +209,31 @@ void sim_on_event(void *arg, const struct mesh_event *ev)
 		sim_record_step();
 		break;
 	case MESH_EV_SHOUT:
-	case MESH_EV_WHISPER:
-		on_received(nd, ev->data, ev->len);
+	case MESH_EV_WHISPER: {
+		/* into the inbox; the application takes it later (EV_TAKE), never inside the
+		 * engine's callback */
+		struct inmsg *in = sim_grow(nd->inbox, &nd->capinbox, nd->ninbox + 1, sizeof *in);
+		if (!in)
+			break;
+		nd->inbox = in;
+		in = &nd->inbox[nd->ninbox++];
+		memcpy(in->peer, ev->peer->id, WIRE_IDLEN);
+		in->incarnation = ev->peer->incarnation;
+		in->msg_id = ev->msg_id;
+		in->len = ev->len;
+		memset(in->hdr, 0, HDR);
+		memcpy(in->hdr, ev->data, ev->len < HDR ? ev->len : HDR);
+		if (!nd->take_due) {
+			struct ev *t = sim_schedule(simnet_w->now > nd->slow_until ? simnet_w->now
+			                                                            : nd->slow_until,
+			                            EV_TAKE);
+			if (t) {
+				t->node = nd->idx;
+				nd->take_due = true;
+			}
+		}
 		break;
+	}
 	case MESH_EV_DROPPED:
 	case MESH_EV_DELIVERED: {
 		uint32_t d = ident_of(ev->peer->id);
@@ -229,6 +251,33 @@ void sim_on_event(void *arg, const struct mesh_event *ev)
 		break;
 	}
 	free(ev->data);
+}
+
+void sim_app_take(struct node *nd)
+{
+	nd->take_due = false;
+	if (!nd->m)
+		return;
+	if (simnet_w->now < nd->slow_until) {
+		struct ev *t = sim_schedule(nd->slow_until, EV_TAKE);
+		if (t) {
+			t->node = nd->idx;
+			nd->take_due = true;
+		}
+		return;
+	}
+	for (size_t i = 0; i < nd->ninbox; i++) {
+		struct inmsg *in = &nd->inbox[i];
+		on_received(nd, in->hdr, in->len);
+		mesh_taken(nd->m, in->peer, in->incarnation, in->msg_id, in->len, simnet_w->now);
+	}
+	nd->ninbox = 0;
+}
+
+bool sim_can_take(void *arg, size_t len)
+{
+	struct node *nd = arg;
+	return len ? nd->ninbox < INBOX_MAX : nd->ninbox <= INBOX_MAX / 2;
 }
 
 struct members {
@@ -334,6 +383,10 @@ void sim_final_checks(void)
 			        cl.n, cl.n - (simnet_w->n - 1));
 		}
 		size_t all, dealers;
+		struct mesh_stats st;
+		uint64_t live_sessions;
+		mesh_get_stats(simnet_w->nodes[i].m, &st, &live_sessions);
+		r->msgs_refused += st.msgs_refused;
 		mesh_test_sessions(simnet_w->nodes[i].m, &all, &dealers);
 		if (all > cl.n) {
 			r->stray_sessions += all - cl.n;

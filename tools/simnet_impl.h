@@ -29,13 +29,14 @@
 
 enum ev_kind {
 	EV_DGRAM, EV_FRAME, EV_CONNECT, EV_TICK, EV_APP, EV_CUT, EV_PARTITION, EV_HEAL,
-	EV_CRASH, EV_RESTART, EV_PAUSE, EV_RESUME, EV_END,
+	EV_CRASH, EV_RESTART, EV_PAUSE, EV_RESUME, EV_SLOW, EV_TAKE, EV_END,
 };
 
 struct ev {
 	uint64_t t, seq;
 	enum ev_kind kind;
-	uint32_t node;                   /* DGRAM, TICK, APP, CRASH, RESTART, PAUSE, RESUME */
+	uint32_t node;                   /* DGRAM, TICK, APP, CRASH, RESTART, PAUSE, RESUME, SLOW,
+	                                  * TAKE */
 	uint32_t conn;                   /* FRAME, CONNECT */
 	uint32_t gen;                    /* TICK: the node's tick generation; CONNECT, FRAME:
 	                                  * the connection's epoch */
@@ -88,11 +89,26 @@ struct node {
 	struct link_sink sink;
 	uint32_t *dialled;               /* conn numbers of open connections */
 	size_t ndialled, capdialled;
+	/* The application's inbox: messages the engine handed over that the application has not
+	 * taken yet (EV_TAKE takes them all, unless the reader is slow until slow_until). */
+	struct inmsg *inbox;
+	size_t ninbox, capinbox;
+	bool take_due;
+	uint64_t slow_until;
 	struct item *fhead, *ftail;      /* frames */
 	struct item *dhead, *dtail;      /* datagrams */
 	uint8_t *fbuf;                   /* frame_buf() */
 	size_t fbufcap, fbuflen;         /* its size, and the length asked for last */
 };
+
+/* A message in an application's inbox: its header (which names it) and length. */
+struct inmsg {
+	uint8_t peer[WIRE_IDLEN];
+	uint64_t incarnation, msg_id;
+	size_t len;
+	uint8_t hdr[HDR];
+};
+#define INBOX_MAX 64                 /* the application's budget: beyond it the engine refuses */
 
 /* One (message, recipient) the sender's engine accepted. */
 struct rec {
@@ -159,6 +175,9 @@ bool sim_ident_index(uint32_t ident);          /* indexes a new identity's ID */
 void sim_on_event(void *arg, const struct mesh_event *ev);   /* the engines' event callback */
 void sim_app_send(struct node *nd);            /* one whisper or shout, recorded */
 void sim_record_step(void);                    /* live sessions changed: a step (record) */
+/* The application takes what its inbox holds (EV_TAKE), and the engine's room callback. */
+void sim_app_take(struct node *nd);
+bool sim_can_take(void *arg, size_t len);
 void sim_final_checks(void);                   /* after settling: links and messages */
 
 /* simnet_net.c */

@@ -4,7 +4,7 @@
  * real clock: each seed is one exact history, and a failure prints its seed and the command
  * that replays it.
  *
- *   test_sim [--scenario calm|faults|crashes|cuts] [--nodes N] [--seeds K] [--seed S]
+ *   test_sim [--scenario calm|faults|crashes|cuts|slow] [--nodes N] [--seeds K] [--seed S]
  *            [--known loss,stray] [--log LEVEL] [--quiet]
  *
  * Runs K seeds from S (default 200 from 1). Every scenario checks, on every seed: no message
@@ -35,7 +35,7 @@ static double mono_s(void)
 
 static int usage(const char *why)
 {
-	fprintf(stderr, "test_sim: %s\nusage: test_sim [--scenario calm|faults|crashes|cuts] "
+	fprintf(stderr, "test_sim: %s\nusage: test_sim [--scenario calm|faults|crashes|cuts|slow] "
 	        "[--nodes N] [--seeds K] [--seed S] [--known loss,stray] [--log LEVEL] [--quiet]\n",
 	        why);
 	return 2;
@@ -47,14 +47,17 @@ static bool scenario(struct simnet_config *c, const char *name)
 	uint64_t seed = c->seed;
 	simnet_config_init(c, n, seed);
 	if (strcmp(name, "calm") == 0) {
-		c->cuts = c->partitions = c->crashes = c->pauses = 0;
+		c->cuts = c->partitions = c->crashes = c->pauses = c->slow_readers = 0;
 		c->beacon_loss_pct = 0;
 	} else if (strcmp(name, "cuts") == 0) {
-		c->partitions = c->crashes = c->pauses = 0;
+		c->partitions = c->crashes = c->pauses = c->slow_readers = 0;
 		c->cuts = 6;
 	} else if (strcmp(name, "crashes") == 0) {
-		c->cuts = c->partitions = c->pauses = 0;
+		c->cuts = c->partitions = c->pauses = c->slow_readers = 0;
 		c->crashes = 3;
+	} else if (strcmp(name, "slow") == 0) {
+		c->cuts = c->partitions = c->crashes = c->pauses = 0;
+		c->slow_readers = 6;
 	} else if (strcmp(name, "faults") != 0) {
 		return false;
 	}
@@ -146,12 +149,13 @@ int main(int argc, char **argv)
 		if (show)
 			printf("seed %" PRIu64 ": %" PRIu64 " events, converged at %" PRIu64 " ms; "
 			       "cuts %" PRIu64 ", partitions %" PRIu64 ", crashes %" PRIu64 ", pauses %"
-			       PRIu64 "; accepted %" PRIu64 ": delivered %" PRIu64 ", reported %" PRIu64
+			       PRIu64 ", slow readers %" PRIu64 " (refusals %" PRIu64 "); accepted %" PRIu64 ": delivered %" PRIu64 ", reported %" PRIu64
 			       " (%" PRIu64 " of them delivered too), with crashed sender %" PRIu64
 			       ", LOST %" PRIu64 ", duplicated %" PRIu64 ", reordered %" PRIu64
 			       ", unanswered %" PRIu64 ", answered falsely %" PRIu64
 			       "; unlinked pairs %" PRIu64 ", stray sessions %" PRIu64 "\n",
 			       s, r.events, r.converged_ms, r.cuts, r.partitions, r.crashes, r.pauses,
+			       r.slow_readers, r.msgs_refused,
 			       r.accepted, r.delivered, r.reported, r.reported_delivered, r.with_sender,
 			       r.lost, r.duplicates, r.reordered, r.unanswered, r.false_answers,
 			       r.pairs_unlinked, r.stray_sessions);
@@ -177,18 +181,21 @@ int main(int argc, char **argv)
 		sum.crashes += r.crashes;
 		sum.partitions += r.partitions;
 		sum.pauses += r.pauses;
+		sum.slow_readers += r.slow_readers;
+		sum.msgs_refused += r.msgs_refused;
 	}
 	double wall = mono_s() - t0;
 	printf("test_sim %s: %" PRIu64 " seeds x %" PRIu64 " nodes in %.1f s wall (%.0f events/s); "
 	       "faults: %" PRIu64 " cuts, %" PRIu64 " partitions, %" PRIu64 " crashes, %" PRIu64
-	       " pauses; accepted %" PRIu64 ": delivered %" PRIu64 ", reported %" PRIu64
+	       " pauses, %" PRIu64 " slow readers (%" PRIu64 " messages refused and sent again); "
+	       "accepted %" PRIu64 ": delivered %" PRIu64 ", reported %" PRIu64
 	       " (%" PRIu64 " of them delivered too, as they said they might be)"
 	       ", with crashed sender %" PRIu64 ", LOST %" PRIu64 " (in %" PRIu64 " seeds), "
 	       "duplicated %" PRIu64 ", reordered %" PRIu64 ", unanswered %" PRIu64
 	       ", answered falsely %" PRIu64 "; %" PRIu64 " seeds failed\n",
 	       scen, ran, nodes, wall, wall > 0 ? (double)sum.events / wall : 0.0, sum.cuts,
-	       sum.partitions, sum.crashes, sum.pauses, sum.accepted, sum.delivered, sum.reported,
-	       sum.reported_delivered, sum.with_sender, sum.lost, lossy, sum.duplicates,
+	       sum.partitions, sum.crashes, sum.pauses, sum.slow_readers, sum.msgs_refused,
+	       sum.accepted, sum.delivered, sum.reported, sum.reported_delivered, sum.with_sender, sum.lost, lossy, sum.duplicates,
 	       sum.reordered, sum.unanswered, sum.false_answers, failed);
 	if (sum.accepted == 0) {
 		printf("test_sim: no message was accepted at all: the run checked nothing\n");
