@@ -415,7 +415,7 @@ void mesh_close_session(struct mesh *m, struct session *s, const char *reason, u
 			p->first_unlinked_ms = p->discovered ? now : 0;
 			/* a refusal, a MARK or an ACK owed belong to this session; the next starts
 			 * afresh (protocol section 6, "Delivery") */
-			p->rx_refusing = p->rx_asked = p->mark_due = false;
+			p->rx_refusing = p->rx_asked = p->mark_due = p->resend_wait = false;
 			p->ack_due_ms = 0;
 			if (reason && p->present) {
 				char fp[KEYS_FPR_LEN];

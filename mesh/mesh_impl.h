@@ -36,6 +36,7 @@
 #define ACK_EVERY 32           /* or until this many messages are taken, */
 #define ACK_EVERY_BYTES 65536  /* or this many bytes of them */
 #define TTL_DEFAULT_MS 60000
+#define RESEND_MIN_MS 1000     /* a peer's RESENDs are answered at most this often */
 
 /* Log lines about bad input are limited per kind to one a second. */
 enum logkind { LK_BEACON, LK_FRAME, LK_HS, LK_MSG, LK_RATE, LK_COUNT };

@@ -98,6 +98,11 @@ struct peer {
 	size_t qinflight;             /* entries before qsend */
 	bool mark_due;
 	uint64_t mark_id;
+	/* RESENDs are answered at most once per RESEND_MIN_MS (protocol section 6, "Delivery"
+	 * 4): when the last was, and one that waits (resend_wait, for its msg_id resend_id). */
+	uint64_t resend_last_ms;
+	bool resend_wait;
+	uint64_t resend_id;
 };
 
 struct peer_table {

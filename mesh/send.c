@@ -327,6 +327,15 @@ void send_on_resend(struct mesh *m, struct peer *p, uint64_t incarnation, uint64
 		m->stats.msgs_bad++;
 		return;
 	}
+	/* each RESEND may send the whole window again: a peer gets that once a second at most,
+	 * and a RESEND that comes sooner waits for its turn (the sweep answers it) */
+	if (p->resend_last_ms && now - p->resend_last_ms < RESEND_MIN_MS) {
+		p->resend_wait = true;
+		p->resend_id = msg_id;
+		return;
+	}
+	p->resend_wait = false;
+	p->resend_last_ms = now;
 	struct peer_qent *e = p->qhead;
 	while (e && e != p->qsend && (is_control(e->m) || e->m->msg_id <= msg_id))
 		e = e->next;

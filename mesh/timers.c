@@ -91,6 +91,8 @@ static void sweep_peer(struct peer *p, void *arg)
 	struct mesh *m = sw->m;
 	uint64_t now = sw->now;
 	send_expire(m, p, now);
+	if (p->resend_wait && now - p->resend_last_ms >= RESEND_MIN_MS)
+		send_on_resend(m, p, m->incarnation, p->resend_id, now);
 	if (p->qsend || p->mark_due)
 		send_pump(m, p, now);
 	handshake_maybe_connect(m, p, now);

@@ -97,6 +97,7 @@ struct opts {
 	uint32_t beacon_ms, fallback_ms, evasive_ms, expired_ms, queue_timeout_ms;
 	size_t queue_bytes;
 	int log_level;
+	bool manual_ack;        /* acknowledge only what the test says was taken: nothing */
 };
 
 static struct opts defaults(uint16_t port)
@@ -169,6 +170,7 @@ static bool node_start(struct node *n, const char *label, const struct opts *o)
 		.heartbeat_ms = 100, .evasive_ms = o->evasive_ms, .expired_ms = o->expired_ms,
 		.handshake_timeout_ms = 2000, .fallback_ms = o->fallback_ms, .queue_msgs = 64,
 		.queue_bytes = o->queue_bytes, .ttl_ms = o->queue_timeout_ms,
+		.manual_ack = o->manual_ack,
 		.zmq_ctx = zctx, .log_level = o->log_level, .log = on_log, .log_arg = n,
 		.event = on_event, .event_arg = n,
 	};
@@ -982,6 +984,62 @@ done:
 	node_free(B);
 }
 
+/* ------------------------------------------------------------------ resend limit */
+
+/*
+ * A peer's RESEND may make us send our whole window again, so a peer gets one answered a
+ * second (docs/protocol.md section 6, "Delivery" 4): a burst of five is one pass at once and
+ * one more, when the second is up, never five. B acknowledges nothing (manual_ack, never
+ * taken), so A keeps all ten whispers; each pass reaches B as ten duplicates.
+ */
+static void test_resend_limit(void)
+{
+	struct node nodes[2] = { 0 };
+	struct node *ns[2] = { &nodes[0], &nodes[1] };
+	struct node *A = &nodes[0], *B = &nodes[1];
+	static const char *const labels[] = { "sender", "asker" };
+	struct opts o = defaults(MCAST_BASE + 14);
+	o.expired_ms = 20000;   /* nothing may expire while B asks */
+	o.evasive_ms = 10000;
+	o.queue_timeout_ms = 60000;
+	struct opts ob = o;
+	ob.manual_ack = true;
+	A->id = keys_identity_generate();
+	if (!node_start(A, labels[0], &o) || !node_start(B, labels[1], &ob))
+		goto done;
+	struct group_of_nodes g = { ns, 2 };
+	CHECK(drive_until(ns, 2, 10000, converged, &g));
+	if (!converged(&g))
+		goto done;
+	for (int i = 0; i < 10; i++)
+		CHECK(mesh_whisper(A->m, B->id->id, "w", 1, now_ms(), NULL) == MESH_OK);
+	CHECK(wait_events(ns, 2, B, MESH_EV_WHISPER, A->id->id, 0, 10, 5000));
+	struct mesh_stats s0;
+	uint64_t live;
+	mesh_get_stats(B->m, &s0, &live);
+	uint8_t buf[64];
+	size_t len = 0;
+	struct wire_msg r = { .type = WIRE_RESEND, .incarnation = mesh_incarnation(A->m),
+	                      .msg_id = 0 };
+	CHECK(wire_msg_encode(&r, buf, sizeof buf, &len) == MESH_OK);
+	for (int i = 0; i < 5; i++)
+		CHECK(raw(B, A, buf, len));
+	/* 2.5 s: the waiting one is answered after 1 s; a sixth pass would show by then */
+	uint64_t until = now_ms() + 2500;
+	while (now_ms() < until)
+		drive_round(ns, 2, 20);
+	struct mesh_stats s1;
+	mesh_get_stats(B->m, &s1, &live);
+	CHECK(s1.msgs_dup - s0.msgs_dup == 20);
+	CHECK(count_ev(B, 0, MESH_EV_WHISPER, A->id->id) == 10);
+	CHECK(count_ev(A, 0, MESH_EV_DROPPED, NULL) == 0);
+	printf("  resend limit: 5 RESENDs at once gave %llu duplicates (want 2 passes of 10)\n",
+	       (unsigned long long)(s1.msgs_dup - s0.msgs_dup));
+done:
+	node_free(A);
+	node_free(B);
+}
+
 /* ------------------------------------------------------------------ 7. backpressure */
 
 struct rx_wait {
@@ -1741,6 +1799,7 @@ int main(void)
 		test_late_starter();
 		test_answer_limits();
 		test_fallback_checks_late();
+		test_resend_limit();
 		zmq_ctx_term(zctx);
 	}
 	free(items);
