@@ -104,6 +104,7 @@ struct app {
 	bool out_broken;                         /* stdout can no longer be written */
 	char last_error[128];                    /* reason of the node's last ERROR event */
 	char current[MESHNODE_MAX_GROUP + 1];    /* where a line without '/' goes; "" if none */
+	uint32_t ttl_ms;                         /* /ttl: for the messages sent next; 0: --ttl */
 	struct json_buf out;                     /* the output line being built */
 	struct json_buf scratch;
 	struct linebuf in;
@@ -140,6 +141,8 @@ struct app {
 #endif
 
 /* options.c: the command line */
+/* A decimal number in [min, max], digits only (no sign, blank or hex); false otherwise. */
+bool parse_ulong(const char *s, unsigned long min, unsigned long max, unsigned long *out);
 int parse_options(int argc, char **argv, struct options *o);
 
 /* output.c: everything written to stdout and stderr */

@@ -339,7 +339,7 @@ static void do_shout(struct app *a, const char *g, struct slice text)
 	uint64_t id = 0;
 	if (!payload_fits(a, text.len))
 		return;
-	enum mesh_err rc = meshnode_shout(a->n, g, text.p, text.len, &id);
+	enum mesh_err rc = meshnode_shout_ttl(a->n, g, text.p, text.len, a->ttl_ms, &id);
 	if (rc != MESH_OK) {
 		errorf(a, "cannot shout to '%s': %s", g, meshnode_strerror(rc));
 		return;
@@ -401,7 +401,7 @@ static void cmd_msg(struct app *a, struct slice args)
 		return;
 	if (!resolve_peer(a, who, quoted, true, &p))
 		return;
-	enum mesh_err rc = meshnode_whisper(a->n, p.id, text.p, text.len, &id);
+	enum mesh_err rc = meshnode_whisper_ttl(a->n, p.id, text.p, text.len, a->ttl_ms, &id);
 	if (rc == MESH_ENOTFOUND) {
 		errorf(a, "peer '%s' is gone", p.name);
 		return;
@@ -710,6 +710,42 @@ static void cmd_stats(struct app *a, struct slice args)
 	emit(a, stdout);
 }
 
+/* /ttl [MS]: the time-to-live of the messages sent from now on; without MS, says it. */
+static void cmd_ttl(struct app *a, struct slice args)
+{
+	struct slice t = take_token(&args);
+	if (t.len) {
+		char buf[16];
+		unsigned long v;
+		if (t.len >= sizeof buf || !all_blank(args)) {
+			errorf(a, "usage: /ttl [MS]  (1 to 600000, or 0 for the node's --ttl)");
+			return;
+		}
+		memcpy(buf, t.p, t.len);
+		buf[t.len] = '\0';
+		if (!parse_ulong(buf, 0, 600000, &v)) {
+			errorf(a, "usage: /ttl [MS]  (1 to 600000, or 0 for the node's --ttl)");
+			return;
+		}
+		a->ttl_ms = (uint32_t)v;
+	}
+	if (a->mode == MODE_JSON) {
+		j_begin(a, "ttl");
+		j_u64(a, "ms", a->ttl_ms);
+		j_end(a);
+		return;
+	}
+	json_buf_clear(&a->out);
+	if (a->ttl_ms) {
+		json_raw(&a->out, "* messages you send now wait ");
+		json_u64(&a->out, a->ttl_ms);
+		json_raw(&a->out, " ms at most for each peer\n");
+	} else {
+		json_raw(&a->out, "* messages you send now wait as long as --ttl says\n");
+	}
+	emit(a, stdout);
+}
+
 static const char help_text[] =
 	"/join GROUP          join GROUP and make it the current group\n"
 	"/leave GROUP         leave GROUP\n"
@@ -721,6 +757,7 @@ static const char help_text[] =
 	"/whoami              show your ID, name, fingerprint and endpoint\n"
 	"/verify NAME         show the security code of your link with a peer\n"
 	"/stats               show the node's drop counters\n"
+	"/ttl [MS]            how long your next messages may wait for each peer (0: --ttl)\n"
 	"/help                show this list\n"
 	"/quit                leave the mesh and exit\n"
 	"Any other line is sent to the current group.\n";
@@ -749,7 +786,7 @@ static const struct command commands[] = {
 	{ "/join", cmd_join },     { "/leave", cmd_leave },   { "/shout", cmd_shout },
 	{ "/msg", cmd_msg },       { "/peers", cmd_peers },   { "/groups", cmd_groups },
 	{ "/whoami", cmd_whoami }, { "/verify", cmd_verify }, { "/stats", cmd_stats },
-	{ "/help", cmd_help },     { "/quit", cmd_quit },
+	{ "/help", cmd_help },     { "/quit", cmd_quit },     { "/ttl", cmd_ttl },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

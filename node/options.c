@@ -65,7 +65,8 @@ static void print_usage(FILE *f)
 	      "  -h, --help             show this help\n"
 	      "  -V, --version          show the version\n"
 	      "Commands: /join G, /leave G, /shout G TEXT, /msg NAME TEXT, /peers, /groups,\n"
-	      "/whoami, /verify NAME, /stats, /help, /quit; other lines go to the current group.\n"
+	      "/whoami, /verify NAME, /stats, /ttl [MS], /help, /quit; other lines go to the current\n"
+	      "group.\n"
 	      "Exit codes: 0 clean stop, 1 runtime failure, 2 usage error, 3 key file refused.\n",
 	      f);
 }
@@ -88,7 +89,7 @@ static int usage_error(const char *what, const char *arg)
 }
 
 /* Decimal digits only: strtoul() would also take signs, spaces and hex. */
-static bool parse_ulong(const char *s, unsigned long min, unsigned long max, unsigned long *out)
+bool parse_ulong(const char *s, unsigned long min, unsigned long max, unsigned long *out)
 {
 	if (!*s || strspn(s, "0123456789") != strlen(s))
 		return false;
