@@ -173,6 +173,7 @@ struct meshnode {
 	size_t ev_count, ev_bytes;
 	uint64_t ev_dropped;
 	time_t ev_dropped_logged;
+	size_t ev_max, ev_max_bytes;  /* EVENT_QUEUE_MAX, EVENT_QUEUE_MAX_BYTES (tests: smaller) */
 
 	/* Acknowledgement (docs/protocol.md section 6): message events are acknowledged once
 	 * meshnode_next_event() returned them. The application counts what it took (under
@@ -302,6 +303,8 @@ enum mesh_err meshnode_create(const struct meshnode_config *cfg, struct meshnode
 	}
 	n->cfg = *cfg;
 	n->wake[0] = n->wake[1] = n->evpipe[0] = n->evpipe[1] = -1;
+	n->ev_max = EVENT_QUEUE_MAX;
+	n->ev_max_bytes = EVENT_QUEUE_MAX_BYTES;
 	pthread_mutex_init(&n->lock, NULL);
 	/* timed waits on the monotonic clock: a wall-clock step must not stretch a timeout */
 	pthread_condattr_t ca;
@@ -501,10 +504,13 @@ static void flush_events(struct meshnode *n)
 		if (ev->type == MESHNODE_EV_ENTER || ev->type == MESHNODE_EV_EXIT)
 			present_set(n, ev->peer, ev->type == MESHNODE_EV_ENTER);
 		/* Message events always get in: can_take() kept them within the budget, and each
-		 * will be acknowledged. The rest (ENTER, EXIT, DROPPED...) past the count cap are
-		 * discarded, counted and reported. */
-		bool message = ev->type == MESHNODE_EV_SHOUT || ev->type == MESHNODE_EV_WHISPER;
-		if (!message && n->ev_count >= EVENT_QUEUE_MAX) {
+		 * will be acknowledged. So do the answers to our own messages (DELIVERED, DROPPED):
+		 * each is owed, and new sends are refused while the queue is full (send_cmd), which
+		 * bounds them. The rest (ENTER, EXIT, JOIN...) past the count cap are discarded,
+		 * counted and reported. */
+		bool owed = ev->type == MESHNODE_EV_SHOUT || ev->type == MESHNODE_EV_WHISPER ||
+		            ev->type == MESHNODE_EV_DELIVERED || ev->type == MESHNODE_EV_DROPPED;
+		if (!owed && n->ev_count >= n->ev_max) {
 			b->next = drop;
 			drop = b;
 			dropped++;
@@ -535,8 +541,8 @@ static void flush_events(struct meshnode *n)
 	pthread_mutex_unlock(&n->lock);
 	if (say)
 		logmsg(n, MESHNODE_LOG_ERROR, "event queue full (%d events unread): %llu events "
-		       "other than messages discarded so far; read events faster", EVENT_QUEUE_MAX,
-		       (unsigned long long)total);
+		       "about peers and groups discarded so far; read events faster",
+		       (int)n->ev_max, (unsigned long long)total);
 	while (drop) {
 		struct meshnode_event *ev = &drop->ev;
 		drop = drop->next;
@@ -600,8 +606,8 @@ static bool can_take(void *arg, size_t len)
 	uint64_t count = n->msg_given - n->seen_taken;
 	uint64_t bytes = n->msg_given_bytes - n->seen_taken_bytes;
 	if (!len)
-		return count <= EVENT_QUEUE_MAX / 2 && bytes <= EVENT_QUEUE_MAX_BYTES / 2;
-	return count < EVENT_QUEUE_MAX && bytes + len <= EVENT_QUEUE_MAX_BYTES;
+		return count <= n->ev_max / 2 && bytes <= n->ev_max_bytes / 2;
+	return count < n->ev_max && bytes + len <= n->ev_max_bytes;
 }
 
 static void on_mesh_event(void *arg, const struct mesh_event *me)
@@ -895,6 +901,10 @@ static enum mesh_err enqueue_cmd(struct meshnode *n, struct cmd *c)
 		pthread_cond_wait(&n->cond, &n->lock);
 	if (!n->started || n->loop_done)
 		return MESH_ESTATE;
+	/* an application that reads none of its events gets no more sends: each would owe it
+	 * an answer it does not read (flush_events keeps every answer) */
+	if (c->om && n->ev_count >= n->ev_max)
+		return MESH_ELIMIT;
 	/* the ID is given here, after any wait and under the lock that orders the FIFO, so IDs
 	 * reach the loop in increasing order whatever the threads do */
 	if (c->om)
@@ -1332,5 +1342,11 @@ enum mesh_err meshnode_test_relink(struct meshnode *n, const uint8_t peer[MESHNO
 		return MESH_EINVAL;
 	memcpy(c.peer, peer, MESHNODE_IDLEN);
 	return call(n, &c);
+}
+
+void meshnode_test_event_caps(struct meshnode *n, size_t events, size_t bytes)
+{
+	n->ev_max = events;
+	n->ev_max_bytes = bytes;
 }
 #endif

@@ -16,8 +16,10 @@
  * 256 MiB of payloads. A message is acknowledged to its sender only once
  * meshnode_next_event() has returned it; when the queue is full the node takes no more
  * messages (their senders keep them and send them again once there is room, or are told
- * "send queue full"), so no message is discarded. Other events past 200000 unread are
- * discarded, counted and logged at ERROR with the total. Read events promptly.
+ * "send queue full"), so no message is discarded; nor is an answer to one of ours (DELIVERED,
+ * DROPPED): instead meshnode_shout() and meshnode_whisper() return MESH_ELIMIT while 200000
+ * events are unread. Other events (ENTER, EXIT, JOIN...) past 200000 unread are discarded,
+ * counted and logged at ERROR with the total. Read events promptly.
  *
  * Events come out of a queue, read with meshnode_next_event() (blocking with a timeout) or
  * after meshnode_event_fd() polls readable, so a node fits into another program's poll loop.
@@ -153,7 +155,8 @@ enum mesh_err meshnode_join(struct meshnode *n, const char *group);
 enum mesh_err meshnode_leave(struct meshnode *n, const char *group);
 
 /* Sends len bytes to every member of group (shout) or to one peer (whisper). The payload is
- * copied; len > MESHNODE_MAX_PAYLOAD is MESH_ELIMIT. *msg_id (if not NULL) gets the message
+ * copied; len > MESHNODE_MAX_PAYLOAD is MESH_ELIMIT, and so is any send while the event
+ * queue holds 200000 unread events (the answers of earlier sends would be among them). *msg_id (if not NULL) gets the message
  * ID, which DELIVERED and DROPPED events name. A shout goes to every peer that is a member of
  * group when the node's loop handles it (live, or linking and then shown a member).
  *

@@ -13,5 +13,8 @@
 /* Says BYE to peer and starts a new handshake with it at once; meshbench uses it to count
  * handshakes per second between running nodes. */
 enum mesh_err meshnode_test_relink(struct meshnode *n, const uint8_t peer[MESHNODE_IDLEN]);
+/* The event queue's caps (200000 events, 256 MiB), made small so that a test can fill it;
+ * before meshnode_start(). */
+void meshnode_test_event_caps(struct meshnode *n, size_t events, size_t bytes);
 
 #endif
