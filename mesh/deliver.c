@@ -57,7 +57,8 @@ static void deliver(struct mesh *m, struct peer *p, bool shout, uint64_t id, con
 		deliver_ack_soon(m, p, true, now);
 		goto drop;
 	}
-	if (m->cfg.can_take && !m->cfg.can_take(m->cfg.event_arg, len)) {
+	/* a sender that does not follow "Delivery" would never send it again: take it anyway */
+	if (p->acks && m->cfg.can_take && !m->cfg.can_take(m->cfg.event_arg, len)) {
 		m->stats.msgs_refused++;
 		refuse(m, p, now);
 		goto drop;
@@ -224,7 +225,7 @@ void deliver_on_data(struct mesh *m, struct session *s, const struct wire_frame 
 		m->stats.msgs_bad++;
 		goto done;
 	}
-	if (gap && !p->rx_refusing) {
+	if (gap && !p->rx_refusing && p->acks) {
 		/* a frame was lost, maybe a message: it comes again after our RESEND */
 		mesh_droplog(m, LK_FRAME, now, "frames lost on session %08x: asking %s to resend",
 		             s->sid, p->name);

@@ -370,6 +370,7 @@ void mesh_go_live(struct mesh *m, struct session *s, uint64_t now)
 	s->hello_groups = (struct group_set){ 0 };
 	bool was_present = p->present && p->incarnation == s->peer_incarnation;
 	p->incarnation = s->peer_incarnation;
+	p->acks = (s->peer_features & WIRE_FEATURE_ACK) && !m->cfg.test_no_ack;
 	if (!was_present) {
 		p->present = true;
 		mesh_logline(m, 2, "peer %s (%s) entered", p->name, mesh_fpr(p->id, fp));

@@ -112,6 +112,9 @@ struct mesh_config {
 	 * when not, it is refused and the sender resends it later (len 0: any room at all). */
 	bool manual_ack;
 	bool (*can_take)(void *arg, size_t len);
+	/* Tests: behave as a node that predates "Delivery" (no ACK feature in the hello, no ACK,
+	 * RESEND or refusal), to check that we still work with one. */
+	bool test_no_ack;
 	void *zmq_ctx;
 	/* The transport (mesh/link.h): NULL for ZeroMQ (link_zmq over zmq_ctx), as the product
 	 * runs; a simulated network passes its own ops and the env they open with. */

@@ -71,6 +71,7 @@ struct peer {
 	uint32_t pending_sid;
 	bool present;                 /* ENTER reported, EXIT not yet */
 	uint64_t incarnation;         /* of the live session's node */
+	bool acks;                    /* its hello has WIRE_FEATURE_ACK (protocol section 6) */
 	struct group_set groups;
 	bool evasive;
 

@@ -229,7 +229,9 @@ void send_pump(struct mesh *m, struct peer *p, uint64_t now)
 		}
 		if (send_entry(m, s, e, now) != 1)
 			return;
-		if (is_control(e->m)) {
+		if (is_control(e->m) || !p->acks) {
+			/* a peer that does not acknowledge (protocol section 6, "Delivery"): what is
+			 * sent whole is done with, and only a failure is reported */
 			peer_unlink(p, e);
 			continue;
 		}
@@ -351,7 +353,7 @@ void send_on_resend(struct mesh *m, struct peer *p, uint64_t incarnation, uint64
 void send_ack(struct mesh *m, struct peer *p, uint64_t now)
 {
 	struct session *s = send_live_session(m, p);
-	if (!s || !p->rx_incarnation) {
+	if (!s || !p->rx_incarnation || !p->acks) {
 		p->ack_due_ms = 0;   /* the next session starts with an ACK (mesh_go_live) */
 		return;
 	}

@@ -257,6 +257,7 @@ static enum mesh_err accept_hello(struct session *s, const uint8_t *pl, size_t p
 	memcpy(s->peer_name, h->name.p, h->name.len);
 	s->peer_name[h->name.len] = '\0';
 	s->peer_incarnation = h->incarnation;
+	s->peer_features = h->features;
 	memcpy(s->peer_ip, h->ip, sizeof s->peer_ip);
 	s->peer_port = h->port;
 	group_set_clear(&s->hello_groups);

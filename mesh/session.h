@@ -79,6 +79,7 @@ struct session {
 	bool authenticated;
 	char peer_name[WIRE_MAX_NAME + 1];
 	uint64_t peer_incarnation;
+	uint32_t peer_features;          /* WIRE_FEATURE_* of its hello */
 	uint8_t peer_ip[4];              /* its ROUTER endpoint, from the hello */
 	uint16_t peer_port;
 	struct group_set hello_groups;   /* from the hello payload, handed to the peer on LIVE */

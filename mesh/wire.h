@@ -117,6 +117,8 @@ enum mesh_err wire_data_header(uint32_t rx_sid, uint64_t counter, size_t body_le
                                size_t cap, size_t *outlen);
 
 /* hello_payload (section 3.1). groups[] borrows from the input. */
+#define WIRE_FEATURE_ACK 1u         /* hello features: follows section 6, "Delivery" */
+
 struct wire_hello {
 	uint8_t node_id[WIRE_IDLEN];
 	struct wire_str name;

@@ -98,6 +98,7 @@ struct opts {
 	size_t queue_bytes;
 	int log_level;
 	bool manual_ack;        /* acknowledge only what the test says was taken: nothing */
+	bool old;               /* a node that predates "Delivery" (mesh_config.test_no_ack) */
 };
 
 static struct opts defaults(uint16_t port)
@@ -170,7 +171,7 @@ static bool node_start(struct node *n, const char *label, const struct opts *o)
 		.heartbeat_ms = 100, .evasive_ms = o->evasive_ms, .expired_ms = o->expired_ms,
 		.handshake_timeout_ms = 2000, .fallback_ms = o->fallback_ms, .queue_msgs = 64,
 		.queue_bytes = o->queue_bytes, .ttl_ms = o->queue_timeout_ms,
-		.manual_ack = o->manual_ack,
+		.manual_ack = o->manual_ack, .test_no_ack = o->old,
 		.zmq_ctx = zctx, .log_level = o->log_level, .log = on_log, .log_arg = n,
 		.event = on_event, .event_arg = n,
 	};
@@ -1040,6 +1041,73 @@ done:
 	node_free(B);
 }
 
+/* ------------------------------------------------------------------ an older peer */
+
+struct rx_count {
+	struct node *n;
+	const uint8_t *from;
+	size_t want;
+};
+
+static bool got_whispers(void *arg)
+{
+	struct rx_count *w = arg;
+	return count_ev(w->n, 0, MESH_EV_WHISPER, w->from) >= w->want;
+}
+
+/*
+ * A node that predates "Delivery" (docs/protocol.md section 6: no ACK feature in its hello,
+ * no ACK ever) must still get everything: messages to it are done with once sent whole, so
+ * they neither fill the queue (64 messages here) waiting for ACKs that never come, nor are
+ * reported "not confirmed in time" when their time-to-live ends. And it gets no ACK, RESEND
+ * or refusal from us. Before the feature bit, the queue filled after 64 whispers.
+ */
+static void test_old_peer(void)
+{
+	enum { N = 1000, BATCH = 32 };
+	struct node nodes[2] = { 0 };
+	struct node *ns[2] = { &nodes[0], &nodes[1] };
+	struct node *A = &nodes[0], *B = &nodes[1];
+	struct opts o = defaults(MCAST_BASE + 15);
+	struct opts ob = o;
+	ob.old = true;
+	if (!node_start(A, "new", &o) || !node_start(B, "old", &ob))
+		goto done;
+	struct group_of_nodes g = { ns, 2 };
+	CHECK(drive_until(ns, 2, 10000, converged, &g));
+	if (!converged(&g))
+		goto done;
+	size_t sent = 0;
+	unsigned long stalls = 0;
+	while (sent < N) {
+		for (int k = 0; k < BATCH && sent < N; k++, sent++)
+			CHECK(mesh_whisper(A->m, B->id->id, "old", 3, now_ms(), NULL) == MESH_OK);
+		struct rx_count w = { B, A->id->id, sent };
+		stalls += !drive_until(ns, 2, 5000, got_whispers, &w);
+	}
+	CHECK(stalls == 0);
+	CHECK(count_ev(B, 0, MESH_EV_WHISPER, A->id->id) == N);
+	/* the other way too: the old node's whispers are taken, never refused */
+	for (int k = 0; k < BATCH; k++)
+		CHECK(mesh_whisper(B->m, A->id->id, "new", 3, now_ms(), NULL) == MESH_OK);
+	struct rx_count wa = { A, B->id->id, BATCH };
+	CHECK(drive_until(ns, 2, 5000, got_whispers, &wa));
+	/* past the time-to-live (3 s): nothing is reported, for nothing waits */
+	uint64_t until = now_ms() + o.queue_timeout_ms + 500;
+	while (now_ms() < until)
+		drive_round(ns, 2, 20);
+	CHECK(count_ev(A, 0, MESH_EV_DROPPED, NULL) == 0);
+	CHECK(count_ev(B, 0, MESH_EV_DROPPED, NULL) == 0);
+	CHECK(count_ev(A, 0, MESH_EV_DELIVERED, NULL) == 0);
+	CHECK(stats(A).msgs_refused == 0);
+	printf("  older peer: %zu whispers in batches of %d, %lu stalls, %zu received, "
+	       "no DROPPED after the time-to-live\n", sent, BATCH, stalls,
+	       count_ev(B, 0, MESH_EV_WHISPER, A->id->id));
+done:
+	node_free(A);
+	node_free(B);
+}
+
 /* ------------------------------------------------------------------ 7. backpressure */
 
 struct rx_wait {
@@ -1800,6 +1868,7 @@ int main(void)
 		test_answer_limits();
 		test_fallback_checks_late();
 		test_resend_limit();
+		test_old_peer();
 		zmq_ctx_term(zctx);
 	}
 	free(items);
