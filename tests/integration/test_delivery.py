@@ -285,9 +285,10 @@ class Ledger:
         """analyse(), print the counts, and fail with every kind of violation found."""
         v, s = self.analyse(receipts, allow_drop)
         print("  %s: %s" % (what or self.tag, ", ".join("%s %s" % (k, s[k]) for k in s)))
-        check(not v, lambda: "%s: %s" % (what or self.tag, "; ".join(
-            "%s: %d (first: %s)" % (k, len(x), ", ".join(map(str, x[:4])))
-            for k, x in sorted(v.items()))))
+        check(not v, lambda: "%s: %s\n%s" % (
+            what or self.tag, ", ".join("%s: %d" % (k, len(x)) for k, x in sorted(v.items())),
+            "\n".join("    %s, first: %s" % (k, "; ".join(map(str, x[:3])))
+                      for k, x in sorted(v.items()))))
         return s
 
 
