@@ -11,7 +11,10 @@ message the sender accepted (a "sent" reply) must be, with no exclusion window:
 - reported to the sender by one "dropped" event, and if it was delivered all the same, that
   event must say maybe_delivered=true.
 
-A message neither delivered nor reported is a silent loss. With --receipts (given to every
+A message neither delivered nor reported is a silent loss. A /msg the program refuses (an
+"error" reply) was never accepted, so it is no loss; that is allowed only while the sender
+itself shows the peer away (after its "exit", before the next "enter"), since the program
+names only the peers it shows. With --receipts (given to every
 sender when the binary knows it) each message gets exactly one answer at the sender: a
 "delivered" receipt (only for a message the receiver printed) or a "dropped" event. The
 last message of each stream is a barrier: sent once the fault is over, and since one
@@ -183,6 +186,34 @@ class Ledger:
             out.setdefault(ev.get("id"), []).append(ev)
         return out
 
+    def away(self):
+        """[(i, j)]: the sender's event indices between its "exit" for rid and the next
+        "enter" (j is infinite while none came), each widened back to the first of the
+        refusals that came right before the exit with no "sent" in between. The spec's
+        checker counts only accepted messages: a /msg refused with an error reply in such a
+        window is no loss, since the program refuses peers it does not show (resolve_peer()
+        in node/commands.c)."""
+        out, start, first_refusal = [], None, None
+        for ev in self.sender.select(lambda e: e.get("event") in ("exit", "enter", "sent",
+                                                                  "error"), self.smark):
+            if ev["event"] == "sent":
+                first_refusal = None
+            elif ev["event"] == "error":
+                if first_refusal is None:
+                    first_refusal = ev["_i"] - 1
+            elif ev.get("peer") != self.rid:
+                continue
+            elif ev["event"] == "exit" and start is None:
+                # Refusals right before the exit line count too: the program's peer list can
+                # lose the peer before the line is printed.
+                start = ev["_i"] if first_refusal is None else first_refusal
+            elif ev["event"] == "enter" and start is not None:
+                out.append((start, ev["_i"]))
+                start = first_refusal = None
+        if start is not None:
+            out.append((start, float("inf")))
+        return out
+
     def accepted(self):
         return {seq: ev["id"] for seq, ev in enumerate(self.replies()) if ev["event"] == "sent"}
 
@@ -215,11 +246,15 @@ class Ledger:
 
         rs = self.replies()
         acc = {}
+        away = self.away()
+        refused = 0
         for seq, ev in enumerate(rs):
             if ev["event"] == "sent":
                 acc[seq] = ev["id"]
+            elif any(a < ev["_i"] < b for a, b in away):
+                refused += 1     # not accepted, and the sender was told at once
             else:
-                bad("refused by the sender (error reply)", "#%d: %s" % (seq, ev.get("message")))
+                bad("refused while the peer was there", "#%d: %s" % (seq, ev.get("message")))
         if len(rs) < self.count():
             bad("no reply", "%d of %d /msg lines unanswered" % (self.count() - len(rs),
                                                                  self.count()))
@@ -250,6 +285,7 @@ class Ledger:
         for i in set(drops) | set(rcpts):
             if i not in id2seq:
                 bad("answer for an id never sent to this peer", "id %s" % i)
+        names = self.sender.ctx.names
         reasons = {}
         for seq, mid in acc.items():
             d = drops.get(mid, [])
@@ -263,18 +299,19 @@ class Ledger:
                 bad("silently lost", "#%d (id %s)" % (seq, mid))
             if delivered and d and d[0].get("maybe_delivered") is not True:
                 bad("delivered, yet dropped without maybe_delivered=true",
-                    "#%d: %s" % (seq, mt.describe(d[0], self.sender.ctx.names)))
+                    "#%d: %s" % (seq, mt.describe(d[0], names)))
             if d and allow_drop:
                 why = allow_drop(seq, d[0])
                 if why:
-                    bad("drop not allowed here", "#%d: %s (%s)" % (seq, mt.describe(d[0], self.sender.ctx.names), why))
+                    bad("drop not allowed here", "#%d: %s (%s)"
+                        % (seq, mt.describe(d[0], names), why))
             if receipts:
                 if len(d) + len(r) != 1:
                     bad("not exactly one answer", "#%d: %d receipts, %d drops"
                         % (seq, len(r), len(d)))
                 if r and not delivered:
                     bad("receipt for a message the receiver never printed", "#%d" % seq)
-        summary = {"sent": self.count(), "accepted": len(acc),
+        summary = {"sent": self.count(), "accepted": len(acc), "refused while away": refused,
                    "delivered": len(got), "dropped": sum(len(x) for x in drops.values()),
                    "receipts": sum(len(x) for x in rcpts.values()), "reasons": reasons,
                    "per run": [sum(1 for k, _, _ in dels if k == i)
