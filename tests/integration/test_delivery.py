@@ -511,14 +511,15 @@ def test_restart_receiver_responder(ctx):
 # 3. Messages sent into a stopped receiver that is then killed
 
 
-def test_stopped_then_killed_receiver(ctx):
+def stop_then_kill_receiver(ctx, receiver_initiates):
     # Expiry far away: the sender keeps the stopped run's session live and transmits into it.
     receipts = receipts_extra(ctx)
     a, b = mt.start_nodes(ctx, ["sk-a", "sk-b"], timers=mt.SLOW_EXPIRY, extra=receipts)
     lo, hi = by_id([a, b])
     mt.wait_mesh([a, b], timeout=5.0)
-    # The receiver is the initiator: its new run dials the sender at once.
-    snd, rcv = hi, lo
+    # As initiator the new run dials the sender at once; as responder it is dialled when the
+    # sender hears its beacon with the new incarnation.
+    snd, rcv = (hi, lo) if receiver_initiates else (lo, hi)
     led = Ledger(snd, rcv.id, "sk")
     led.add_run(rcv)
     led.send()
@@ -547,9 +548,18 @@ def test_stopped_then_killed_receiver(ctx):
         if seq in (1, 2, 3, 4, 5, 6):
             return None if ev.get("maybe_delivered") is True else "maybe_delivered is not true"
         return "only the 6 messages sent into the stopped run may be dropped"
-    led.verdict(receipts, allow, "stopped then killed")
+    led.verdict(receipts, allow, "stopped then killed, receiver %s"
+                % ("initiator" if receiver_initiates else "responder"))
     check(settled, "the 6 messages did not settle")
     check_receipts_option(ctx)
+
+
+def test_stopped_then_killed_receiver_initiator(ctx):
+    stop_then_kill_receiver(ctx, True)
+
+
+def test_stopped_then_killed_receiver_responder(ctx):
+    stop_then_kill_receiver(ctx, False)
 
 
 # --------------------------------------------------------------------------------------------
@@ -752,7 +762,8 @@ if __name__ == "__main__":
         test_cut_sender_responder,
         test_restart_receiver_initiator,
         test_restart_receiver_responder,
-        test_stopped_then_killed_receiver,
+        test_stopped_then_killed_receiver_initiator,
+        test_stopped_then_killed_receiver_responder,
         test_unread_application,
         test_bad_peer_is_redialled_with_backoff,
     ])
