@@ -12,9 +12,10 @@ message the sender accepted (a "sent" reply) must be, with no exclusion window:
   event must say maybe_delivered=true.
 
 A message neither delivered nor reported is a silent loss. A /msg the program refuses (an
-"error" reply) was never accepted, so it is no loss; that is allowed only while the sender
-itself shows the peer away (after its "exit", before the next "enter"), since the program
-names only the peers it shows. With --receipts (given to every
+"error" reply) was never accepted, so it is no loss; that, and its late form, a "dropped"
+with reason "peer gone", are allowed only while the sender itself shows the peer away
+(around its "exit", before the next "enter": Ledger.away()), since the program names only
+the peers it shows and the engine takes sends only for peers it knows. With --receipts (given to every
 sender when the binary knows it) each message gets exactly one answer at the sender: a
 "delivered" receipt (only for a message the receiver printed) or a "dropped" event. The
 last message of each stream is a barrier: sent once the fault is over, and since one
@@ -187,32 +188,40 @@ class Ledger:
         return out
 
     def away(self):
-        """[(i, j)]: the sender's event indices between its "exit" for rid and the next
-        "enter" (j is infinite while none came), each widened back to the first of the
-        refusals that came right before the exit with no "sent" in between. The spec's
-        checker counts only accepted messages: a /msg refused with an error reply in such a
-        window is no loss, since the program refuses peers it does not show (resolve_peer()
-        in node/commands.c)."""
-        out, start, first_refusal = [], None, None
+        """[(i, j)]: the sender's event indices from its "exit" for rid to the next "enter"
+        (j is infinite while none came): while the sender shows the peer away. Each window
+        is widened back over the refusals and "peer gone" drops that came right before the
+        exit line, since the program's and the engine's peer lists can lose the peer before
+        that line is printed. The spec's checker counts only accepted messages: a /msg
+        refused with an error reply (the program names only the peers it shows: resolve_peer()
+        in node/commands.c) is no loss, and "peer gone" (the engine had no such peer when the
+        send ran) is the same answer, given a moment later."""
+        gone = set(i for i, evs in self.answers("dropped").items()
+                   if any(e.get("reason") == "peer gone" for e in evs))
+        out, start, first = [], None, None
         for ev in self.sender.select(lambda e: e.get("event") in ("exit", "enter", "sent",
                                                                   "error"), self.smark):
-            if ev["event"] == "sent":
-                first_refusal = None
-            elif ev["event"] == "error":
-                if first_refusal is None:
-                    first_refusal = ev["_i"] - 1
+            kind = ev["event"]
+            if kind in ("sent", "error"):
+                if kind == "sent" and ev.get("id") not in gone:
+                    first = None
+                elif first is None:
+                    first = ev["_i"] - 1
             elif ev.get("peer") != self.rid:
                 continue
-            elif ev["event"] == "exit" and start is None:
-                # Refusals right before the exit line count too: the program's peer list can
-                # lose the peer before the line is printed.
-                start = ev["_i"] if first_refusal is None else first_refusal
-            elif ev["event"] == "enter" and start is not None:
+            elif kind == "exit" and start is None:
+                start = ev["_i"] if first is None else first
+            elif kind == "enter" and start is not None:
                 out.append((start, ev["_i"]))
-                start = first_refusal = None
+                start = first = None
         if start is not None:
             out.append((start, float("inf")))
         return out
+
+    def in_away(self, seq):
+        """Whether the reply to message seq came in an away() window."""
+        rs = self.replies()
+        return seq < len(rs) and any(a < rs[seq]["_i"] < b for a, b in self.away())
 
     def accepted(self):
         return {seq: ev["id"] for seq, ev in enumerate(self.replies()) if ev["event"] == "sent"}
@@ -417,7 +426,12 @@ def cut_link_while_streaming(ctx, sender_initiates):
           % (at_cut, back, ok, [e["event"] for e in ex]))
     # 0 lost, 0 duplicates, and nothing dropped either: the link came back well inside the
     # TTL, so every message must have been delivered.
-    led.verdict(receipts, lambda seq, ev: "the link came back within the TTL",
+    def allow(seq, ev):
+        if ev.get("reason") == "peer gone" and ev.get("maybe_delivered") is False and \
+                led.in_away(seq):
+            return None     # accepted as the peer went away: as good as refused
+        return "the link came back within the TTL"
+    led.verdict(receipts, allow,
                 "cut, sender %s" % ("initiator" if sender_initiates else "responder"))
     check(ok and settled, "the stream did not settle after the cut")
     check_receipts_option(ctx)
@@ -445,7 +459,6 @@ def restart_receiver_while_streaming(ctx, receiver_initiates):
     led.add_run(rcv)
     # 100 a second: what waits for the new run stays well inside the default send queue
     st = Stream(led, rate=100)
-    windows = []   # (first sender event index, last) in which sends must reach the new run
     try:
         # Crash, restart at once (well before expiry: the sender may still hold the dead
         # run's session when the new one appears).
@@ -470,28 +483,28 @@ def restart_receiver_while_streaming(ctx, receiver_initiates):
         r3 = r2.respawn()
         led.add_run(r3)
         e3 = snd.wait_event("enter", r3, timeout=10.0, start=x["_i"] + 1)
-        windows.append((x["_i"], e3["_i"]))
         st.wait_delivered(50, 10.0)
     finally:
         st.stop()
     led.send()  # the barrier
     settled = led.settle(receipts, 15.0)
-    windows.append((e3["_i"], None))
     print("  restart %.2fs after the kill; away from sender event #%d to #%d"
           % (gap, x["_i"], e3["_i"]))
-    # A message the sender accepted while the receiver was away (after its exit, before the
-    # next run's enter) or after the last run entered was never transmitted to a dead run:
-    # it cannot be "maybe delivered", and the new run is there to take it.
     reply_at = {seq: ev["_i"] for seq, ev in enumerate(led.replies())}
 
     def allow(seq, ev):
-        # Within the TTL, the only drop is of a message transmitted to a run that died.
+        # Accepted as the peer went away, or while it was away: never transmitted to a dead
+        # run, so never "maybe delivered"; "peer gone" is the program's refusal, a moment late.
+        if led.in_away(seq):
+            if ev.get("reason") == "peer gone" and ev.get("maybe_delivered") is False:
+                return None
+            return "accepted while %s was away, when no run had it" % rcv.name
+        # Accepted once the last run had entered: it is there to take it.
+        if reply_at.get(seq, -1) > e3["_i"]:
+            return "accepted after the last run of %s entered" % rcv.name
+        # Else, within the TTL, the only drop is of a message transmitted to a run that died.
         if ev.get("maybe_delivered") is not True:
             return "maybe_delivered is not true, yet the receiver came back within the TTL"
-        i = reply_at.get(seq)
-        for lo_i, hi_i in windows:
-            if i is not None and i > lo_i and (hi_i is None or i < hi_i):
-                return "accepted at sender event #%d, when no run of %s had it" % (i, rcv.name)
         return None
     led.verdict(receipts, allow, "restart, receiver %s"
                 % ("initiator" if receiver_initiates else "responder"))
