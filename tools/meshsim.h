@@ -135,6 +135,17 @@ struct meshsim_node {
 
 struct meshsim;
 
+/* Exit statuses (docs/meshsim.md). */
+#define EXIT_OK 0
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+
+/* meshsim_options.c: the command line. meshsim_parse_options() returns -1 to go on, or the
+ * exit status (help, version, a usage error already reported on stderr). */
+int meshsim_parse_options(int argc, char **argv, struct meshsim_opts *o);
+int meshsim_usage_error(const char *what, const char *arg);
+const char *meshsim_scenario_name(enum meshsim_scenario sc);
+
 /* meshsim's own nice value in process mode; nodes run at 0 (docs/meshsim.md). */
 #define MESHSIM_NICE (-10)
 

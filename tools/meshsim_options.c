@@ -1,0 +1,377 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
+/*
+ * meshsim_options: meshsim's command line: `meshsim --help`, the options and what may be
+ * combined with what (docs/meshsim.md, "Options", is the long form). Parsing ends either in a
+ * complete struct meshsim_opts or in an exit status; nothing here starts anything.
+ */
+#include "meshsim.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef MESHNODE_VERSION
+#define MESHNODE_VERSION "unknown"
+#endif
+
+#define MAX_NODES 1000
+
+static const char *names[] = { "converge", "broadcast", "whisper", "churn", "partition" };
+
+const char *meshsim_scenario_name(enum meshsim_scenario sc)
+{
+	return names[sc];
+}
+
+static void usage(FILE *f)
+{
+	fputs(
+"usage: meshsim -n N [SCENARIO] [options]\n"
+"Starts N meshnode nodes in a private network namespace of its own (never on a real\n"
+"network), runs SCENARIO, checks the mesh's invariants and reports figures.\n"
+"\n"
+"Scenarios:\n"
+"  converge   (default) start all nodes at once; time until every node has a live session\n"
+"             with every other (full mesh), and the curve of sessions over time\n"
+"  broadcast  every node joins group 'sim'; after full mesh and membership, --messages\n"
+"             shouts from random senders at --rate; each member must receive each exactly\n"
+"             once, in per-sender order, and no one else; latency and throughput\n"
+"  whisper    --messages whispers between random distinct pairs at --rate; only the target\n"
+"             receives, exactly once, in per-sender order\n"
+"  churn      broadcast while --churn-kills times a random node is SIGKILLed and restarted\n"
+"             (same identity) after 0.5-3 s; survivors must get every shout sent while\n"
+"             they and the sender were connected (a window of 2 x expired around each\n"
+"             kill/restart is excluded, DROPPED reports are excused, both counted), and\n"
+"             every survivor must report exactly one exit and one new enter per kill\n"
+"  partition  needs --hosts >= 2: converge, cut the bridge between two halves of the\n"
+"             hosts, time until every node reported every node of the other half gone,\n"
+"             heal, time until full mesh again\n"
+"\n", f);
+	fputs(
+"Options:\n"
+"  -n, --nodes N          number of nodes, 1..1000 (default 8)\n"
+"  --seed S               seed of every random choice (default: from the clock; printed)\n"
+"  --hosts K              K network namespaces on one bridge (veth pairs), nodes spread\n"
+"                         round-robin; without it every node is on loopback\n"
+"  --loss PCT             drop PCT% (0..100, step 0.1) of packets entering each host\n"
+"                         (nftables); needs --hosts\n"
+"  --delay MS, --jitter MS  netem delay on every host link; needs --hosts and sch_netem\n"
+"  --inproc               run the nodes as objects in this process (node/meshnode.h)\n"
+"                         instead of meshnode processes; for large N. Not with churn\n"
+"                         (nodes share a process, so one cannot be SIGKILLed), partition\n"
+"                         or --hosts (a node's threads cannot sit in another namespace)\n"
+"  --sim                  run the scenario on simnet (docs/simulation.md): the real engines\n"
+"                         on a simulated LAN in one process, in virtual time; no socket,\n"
+"                         no namespace, one seed one history. --loss is beacon loss,\n"
+"                         --delay/--jitter every frame's; churn crashes and restarts\n"
+"                         nodes, partition splits them in two; times are virtual\n"
+"  --messages M           shouts or whispers to send (default 100; churn: at least M)\n"
+"  --rate R               messages per second, all senders together (default 50)\n"
+"  --size BYTES           payload size, 1..1048576 (default 64; at least the tag)\n"
+"  --deadline SEC         convergence deadline, also per churn cycle and partition step\n"
+"                         (default 30)\n"
+"  --churn-kills K        churn: kill/restart cycles (default 3)\n"
+"  --json FILE            write the whole report as JSON (docs/meshsim.md)\n"
+"  --plot FILE.svg        write an SVG picture: sessions over time, latency CDF\n"
+"  --meshnode PATH        the meshnode program (default: meshnode beside meshsim, else\n"
+"                         ../node/meshnode as in the build tree)\n"
+"  --beacon-interval MS, --heartbeat MS, --evasive MS, --expired MS\n"
+"                         node timers (defaults 500, 500, 1500, 4000 for N <= 16, scaled\n"
+"                         up by N/16 beyond that so that CPU stays sane; see the report)\n"
+"  --rss-settle MS        read the nodes' RSS this long after full mesh (default: two\n"
+"                         heartbeats); a longer wait shows what traffic adds with time\n"
+"  --log-level LEVEL      the nodes' log level (default info); logs go to a temp dir\n"
+"  --keep                 keep the temp dir (identities, node logs) and print its path\n"
+"  --quiet                no live progress line\n"
+"  --inject-fault KIND    TEST ONLY: make the observer pretend one delivery was lost\n"
+"                         (drop-delivery) or duplicated (duplicate-delivery), to prove the\n"
+"                         checks catch it; broadcast and whisper only. Never in real runs\n"
+"  -h, --help             this help\n"
+"  -V, --version          the version\n"
+"\n"
+"Output: a live progress line on a terminal (stderr), then a summary table on stdout.\n"
+"Exit status: 0 if every invariant held and the mesh converged in time, 1 if not (the\n"
+"violated invariants are listed on stderr), 2 for usage errors. Needs root: it creates\n"
+"its own network and mount namespaces.\n", f);
+}
+
+int meshsim_usage_error(const char *what, const char *arg)
+{
+	if (arg)
+		fprintf(stderr, "meshsim: %s: '%s'\n", what, arg);
+	else
+		fprintf(stderr, "meshsim: %s\n", what);
+	fputs("Try 'meshsim --help'.\n", stderr);
+	return EXIT_USAGE;
+}
+
+static bool parse_ulong(const char *s, unsigned long min, unsigned long max, unsigned long *out)
+{
+	char *end;
+	if (!*s || strspn(s, "0123456789") != strlen(s))
+		return false;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || v < min || v > max)
+		return false;
+	*out = (unsigned long)v;
+	return true;
+}
+
+static bool parse_double(const char *s, double min, double max, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (!*s || *end || errno || !isfinite(v) || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+enum {
+	OPT_SEED = 256, OPT_HOSTS, OPT_LOSS, OPT_DELAY, OPT_JITTER, OPT_INPROC, OPT_SIM, OPT_MESSAGES,
+	OPT_RATE, OPT_SIZE, OPT_DEADLINE, OPT_JSON, OPT_PLOT, OPT_MESHNODE, OPT_BEACON,
+	OPT_HEARTBEAT, OPT_EVASIVE, OPT_EXPIRED, OPT_CHURN_KILLS, OPT_QUIET, OPT_FAULT, OPT_KEEP,
+	OPT_LOG_LEVEL, OPT_RSS_SETTLE,
+};
+
+static const struct option long_options[] = {
+	{ "nodes", required_argument, NULL, 'n' },
+	{ "seed", required_argument, NULL, OPT_SEED },
+	{ "hosts", required_argument, NULL, OPT_HOSTS },
+	{ "loss", required_argument, NULL, OPT_LOSS },
+	{ "delay", required_argument, NULL, OPT_DELAY },
+	{ "jitter", required_argument, NULL, OPT_JITTER },
+	{ "inproc", no_argument, NULL, OPT_INPROC },
+	{ "sim", no_argument, NULL, OPT_SIM },
+	{ "messages", required_argument, NULL, OPT_MESSAGES },
+	{ "rate", required_argument, NULL, OPT_RATE },
+	{ "size", required_argument, NULL, OPT_SIZE },
+	{ "deadline", required_argument, NULL, OPT_DEADLINE },
+	{ "json", required_argument, NULL, OPT_JSON },
+	{ "plot", required_argument, NULL, OPT_PLOT },
+	{ "meshnode", required_argument, NULL, OPT_MESHNODE },
+	{ "beacon-interval", required_argument, NULL, OPT_BEACON },
+	{ "heartbeat", required_argument, NULL, OPT_HEARTBEAT },
+	{ "evasive", required_argument, NULL, OPT_EVASIVE },
+	{ "expired", required_argument, NULL, OPT_EXPIRED },
+	{ "churn-kills", required_argument, NULL, OPT_CHURN_KILLS },
+	{ "quiet", no_argument, NULL, OPT_QUIET },
+	{ "inject-fault", required_argument, NULL, OPT_FAULT },
+	{ "keep", no_argument, NULL, OPT_KEEP },
+	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+	{ "rss-settle", required_argument, NULL, OPT_RSS_SETTLE },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+int meshsim_parse_options(int argc, char **argv, struct meshsim_opts *o)
+{
+	unsigned long v;
+	double d;
+	bool seed_set = false, have_loss = false, have_delay = false;
+	int c;
+	memset(o, 0, sizeof *o);
+	o->n = 8;
+	o->messages = 100;
+	o->rate = 50;
+	o->size = 64;
+	o->deadline_s = 30;
+	o->churn_kills = 3;
+	o->log_level = "info";
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":n:hV", long_options, NULL)) != -1) {
+		const char *a = optarg;
+		switch (c) {
+		case 'n':
+			if (!parse_ulong(a, 1, MAX_NODES, &v))
+				return meshsim_usage_error("-n wants a node count from 1 to 1000", a);
+			o->n = (int)v;
+			break;
+		case OPT_SEED:
+			if (!parse_ulong(a, 0, ULONG_MAX, &v))
+				return meshsim_usage_error("--seed wants an unsigned integer", a);
+			o->seed = v;
+			seed_set = true;
+			break;
+		case OPT_HOSTS:
+			if (!parse_ulong(a, 1, MESHSIM_NET_MAX_HOSTS, &v))
+				return meshsim_usage_error("--hosts wants 1 to 250", a);
+			o->hosts = (int)v;
+			break;
+		case OPT_LOSS:
+			if (!parse_double(a, 0, 100, &d))
+				return meshsim_usage_error("--loss wants a percentage from 0 to 100", a);
+			o->loss_permille = (unsigned)lround(d * 10);
+			have_loss = true;
+			break;
+		case OPT_DELAY:
+		case OPT_JITTER:
+			if (!parse_ulong(a, 0, 60000, &v))
+				return meshsim_usage_error("--delay/--jitter want milliseconds from 0 to 60000", a);
+			if (c == OPT_DELAY)
+				o->delay_ms = (unsigned)v;
+			else
+				o->jitter_ms = (unsigned)v;
+			have_delay = true;
+			break;
+		case OPT_INPROC:
+			o->inproc = true;
+			break;
+		case OPT_SIM:
+			o->sim = true;
+			break;
+		case OPT_MESSAGES:
+			if (!parse_ulong(a, 0, 10000000, &v))
+				return meshsim_usage_error("--messages wants 0 to 10000000", a);
+			o->messages = (long)v;
+			break;
+		case OPT_RATE:
+			if (!parse_double(a, 0.01, 1e6, &d))
+				return meshsim_usage_error("--rate wants messages per second, 0.01 to 1000000", a);
+			o->rate = d;
+			break;
+		case OPT_SIZE:
+			if (!parse_ulong(a, 1, 1048576, &v))
+				return meshsim_usage_error("--size wants 1 to 1048576 bytes", a);
+			o->size = v;
+			break;
+		case OPT_DEADLINE:
+			if (!parse_double(a, 0.1, 86400, &d))
+				return meshsim_usage_error("--deadline wants seconds, 0.1 to 86400", a);
+			o->deadline_s = d;
+			break;
+		case OPT_JSON:
+			o->json_path = a;
+			break;
+		case OPT_PLOT:
+			o->plot_path = a;
+			break;
+		case OPT_MESHNODE:
+			o->meshnode = a;
+			break;
+		case OPT_BEACON:
+		case OPT_HEARTBEAT:
+		case OPT_EVASIVE:
+		case OPT_EXPIRED:
+			if (!parse_ulong(a, 1, 4294967295ul, &v))
+				return meshsim_usage_error("timer options want 1 to 4294967295 ms", a);
+			if (c == OPT_BEACON)
+				o->beacon_ms = (uint32_t)v;
+			else if (c == OPT_HEARTBEAT)
+				o->heartbeat_ms = (uint32_t)v;
+			else if (c == OPT_EVASIVE)
+				o->evasive_ms = (uint32_t)v;
+			else
+				o->expired_ms = (uint32_t)v;
+			break;
+		case OPT_CHURN_KILLS:
+			if (!parse_ulong(a, 0, 10000, &v))
+				return meshsim_usage_error("--churn-kills wants 0 to 10000", a);
+			o->churn_kills = (int)v;
+			break;
+		case OPT_QUIET:
+			o->quiet = true;
+			break;
+		case OPT_KEEP:
+			o->keep = true;
+			break;
+		case OPT_RSS_SETTLE:
+			if (!parse_ulong(a, 1, 86400000, &v))
+				return meshsim_usage_error("--rss-settle wants 1 to 86400000 ms", a);
+			o->rss_settle_ms = (uint32_t)v;
+			break;
+		case OPT_LOG_LEVEL:
+			if (strcmp(a, "error") && strcmp(a, "warn") && strcmp(a, "info") &&
+			    strcmp(a, "debug"))
+				return meshsim_usage_error("--log-level wants error, warn, info or debug", a);
+			o->log_level = a;
+			break;
+		case OPT_FAULT:
+			if (strcmp(a, "drop-delivery") == 0)
+				o->fault = MESHSIM_FAULT_DROP;
+			else if (strcmp(a, "duplicate-delivery") == 0)
+				o->fault = MESHSIM_FAULT_DUP;
+			else
+				return meshsim_usage_error("--inject-fault wants drop-delivery or duplicate-delivery",
+				                   a);
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case 'V':
+			printf("meshsim %s\n", MESHNODE_VERSION);
+			return EXIT_OK;
+		case ':':
+			return meshsim_usage_error("option needs a value", argv[optind - 1]);
+		default:
+			return meshsim_usage_error("unknown option", argv[optind - 1]);
+		}
+	}
+	if (optind < argc) {
+		bool found = false;
+		for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++) {
+			if (strcmp(argv[optind], names[i]) == 0) {
+				o->scenario = (enum meshsim_scenario)i;
+				found = true;
+			}
+		}
+		if (!found)
+			return meshsim_usage_error("unknown scenario (converge, broadcast, whisper, churn, "
+			                   "partition)", argv[optind]);
+		if (optind + 1 < argc)
+			return meshsim_usage_error("more than one scenario or a stray argument", argv[optind + 1]);
+	}
+	if (!seed_set) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		uint64_t x = ((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec) ^
+		             ((uint64_t)getpid() << 32);
+		x = (x ^ (x >> 31)) * 0x7fb5d329728ea185ull;
+		o->seed = (x ^ (x >> 27)) % 1000000000ull;   /* short enough to type again */
+	}
+	/* one node: the idle figures of converge (docs/meshsim.md); nothing else has a meaning */
+	if (o->n < 2 && o->scenario != MESHSIM_CONVERGE)
+		return meshsim_usage_error("only converge runs with one node; the other scenarios need -n 2 "
+		                   "or more", NULL);
+	if (o->hosts > o->n)
+		return meshsim_usage_error("--hosts cannot exceed -n (a host without nodes proves nothing)",
+		                   NULL);
+	if (o->sim) {
+		if (o->inproc || o->hosts)
+			return meshsim_usage_error("--sim runs engines on a simulated LAN: it takes neither "
+			                   "--inproc nor --hosts", NULL);
+		if (o->fault)
+			return meshsim_usage_error("--inject-fault tests the observer of the other back-ends, "
+			                   "not --sim", NULL);
+		if (o->n < 2)
+			return meshsim_usage_error("--sim needs -n 2 or more", NULL);
+		return -1;
+	}
+	if ((have_loss || have_delay) && o->hosts == 0)
+		return meshsim_usage_error("--loss, --delay and --jitter apply to host links: they need "
+		                   "--hosts", NULL);
+	if (o->inproc && o->hosts)
+		return meshsim_usage_error("--inproc cannot use --hosts: the nodes' threads all live in one "
+		                   "network namespace", NULL);
+	if (o->inproc && o->scenario == MESHSIM_CHURN)
+		return meshsim_usage_error("churn needs real processes (one in-process node cannot be "
+		                   "SIGKILLed): drop --inproc", NULL);
+	if (o->inproc && o->scenario == MESHSIM_PARTITION)
+		return meshsim_usage_error("partition needs --hosts, which --inproc cannot use", NULL);
+	if (o->scenario == MESHSIM_PARTITION && o->hosts < 2)
+		return meshsim_usage_error("partition needs --hosts 2 or more", NULL);
+	if (o->fault && o->scenario != MESHSIM_BROADCAST && o->scenario != MESHSIM_WHISPER)
+		return meshsim_usage_error("--inject-fault works with broadcast and whisper only", NULL);
+	if (o->fault && o->messages == 0)
+		return meshsim_usage_error("--inject-fault needs messages", NULL);
+	return -1;
+}
