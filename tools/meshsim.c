@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "meshsim_check.h"
 #include "meshsim_report.h"
 #include "meshsim_sim.h"
 
@@ -56,7 +57,6 @@
 #define DRAIN_MIN_MS 5000       /* how long to wait for late deliveries, at least */
 
 /* per (message, receiver) slot */
-#define SLOT_CONNECTED 1u       /* both ends had seen each other enter when it was sent */
 #define SLOT_DROPPED 2u         /* the sender reported DROPPED for this receiver */
 #define SLOT_AWAITED 4u         /* a delivery the drain phase waits for */
 
@@ -111,6 +111,7 @@ struct meshsim {
 	/* partition */
 	int cut_first;               /* hosts >= this are on the far side; 0: no cut yet */
 	bool cut_active;
+	int64_t cut_us;              /* faults: when the observer learnt of the cut */
 	long cross_sessions;
 	int64_t last_cross_exit_us;
 
@@ -139,6 +140,11 @@ struct meshsim {
 
 	struct kill_rec *kills;
 	int nkills;
+
+	/* faults and churn: the account of every message; NULL in the other scenarios */
+	struct meshsim_check *check;
+	int64_t open_at_us;          /* when meshsim_check_open() was last asked */
+	long open_pairs;             /* and what it said */
 
 	int64_t t0, end_us;
 	struct meshsim_point *curve, *steps;
@@ -337,7 +343,7 @@ static void index_node(struct meshsim *s, int i)
 
 static bool node_up(const struct meshsim_node *nd)
 {
-	return nd->running && nd->ready && !nd->stopping;
+	return nd->running && nd->ready && !nd->stopping && !nd->frozen;
 }
 
 static int side_of(const struct meshsim *s, int i)
@@ -504,12 +510,31 @@ static int pick_node(struct meshsim *s, int exclude)
 	return chosen;
 }
 
+/* faults: half of the messages are whispers, to a node the sender has entered */
+static int pick_present(struct meshsim *s, int snd)
+{
+	int count = 0, k;
+	for (int r = 0; r < s->n; r++)
+		count += r != snd && s->sess[(size_t)snd * (size_t)s->n + (size_t)r];
+	if (count == 0)
+		return -1;
+	k = (int)rng_below(s, (uint64_t)count);
+	for (int r = 0; r < s->n; r++)
+		if (r != snd && s->sess[(size_t)snd * (size_t)s->n + (size_t)r] && k-- == 0)
+			return r;
+	return -1;
+}
+
 static void send_one(struct meshsim *s, int64_t now)
 {
 	bool whisper = s->o.scenario == MESHSIM_WHISPER;
 	int snd = pick_node(s, -1), tgt = -1;
 	if (snd >= 0 && whisper)
 		tgt = pick_node(s, snd);
+	if (snd >= 0 && s->o.scenario == MESHSIM_FAULTS && rng_below(s, 2)) {
+		tgt = pick_present(s, snd);
+		whisper = tgt >= 0;
+	}
 	if (snd < 0 || (whisper && tgt < 0)) {
 		s->send_skipped++;
 		return;
@@ -526,6 +551,12 @@ static void send_one(struct meshsim *s, int64_t now)
 	msg->target = tgt;
 	msg->gen = s->nodes[snd].gen;
 	msg->issued_us = now;
+	if (s->check && meshsim_check_msg(s->check, m, snd, msg->gen, tgt, now) != 0) {
+		meshsim_violation(s, "out of memory for the account of messages");
+		s->sending = false;
+		s->nmsgs--;
+		return;
+	}
 	for (int r = 0; r < s->n; r++) {
 		size_t k = (size_t)m * (size_t)s->n + (size_t)r;
 		bool intended = whisper ? r == tgt : r != snd;
@@ -533,12 +564,9 @@ static void send_one(struct meshsim *s, int64_t now)
 		s->rcount[k] = 0;
 		s->rtime[k] = 0;
 		if (intended) {
-			bool conn = connected(s, r, snd);
 			s->intended_total++;
-			if (conn)
-				f |= SLOT_CONNECTED;
-			/* Only churn may lose a message legitimately; elsewhere every one is awaited. */
-			if (conn || s->o.scenario != MESHSIM_CHURN) {
+			/* churn and faults wait for answers instead (the account, meshsim_check.c) */
+			if (!s->check) {
 				f |= SLOT_AWAITED;
 				s->awaited_open++;
 			}
@@ -553,6 +581,8 @@ static void send_one(struct meshsim *s, int64_t now)
 		                  msg_label(s, m, lb, sizeof lb), s->nodes[snd].name);
 		for (int r = 0; r < s->n; r++)
 			unawait(s, m, r);
+		if (s->check)
+			meshsim_check_refused(s->check, m);
 	}
 }
 
@@ -603,10 +633,14 @@ static void on_enter(struct meshsim *s, int i, int j, int64_t t)
 		s->sess_t[k] = t;
 		return;
 	}
-	if (s->cut_active && cross(s, i, j) && s->phase == PHASE_RUN)
+	/* faults cuts while handshakes are in flight: an enter printed just before the cut may
+	 * be read just after it */
+	if (s->cut_active && cross(s, i, j) && s->phase == PHASE_RUN && t - s->cut_us > 1000000)
 		meshsim_violation(s, "%s reported %s entered across the partition (at %.0f ms)",
 		                  s->nodes[i].name, s->nodes[j].name, ms_of(s, t));
 	sess_set(s, i, j, true, t);
+	if (s->check)
+		meshsim_check_enter(s->check, i, j);
 	struct kill_rec *kr = latest_kill(s, j);
 	if (kr && kr->restart_us && t >= kr->restart_us && !kr->reentered[i]) {
 		kr->reentered[i] = 1;
@@ -627,7 +661,11 @@ static void on_exit_ev(struct meshsim *s, int i, int j, const char *reason, int6
 	}
 	bool was_cross = cross(s, i, j);
 	sess_set(s, i, j, false, t);
-	if (s->phase != PHASE_RUN)
+	if (s->check)
+		meshsim_check_exit(s->check, i, j);
+	/* faults cuts links, stops nodes and partitions on purpose: every exit is legitimate
+	 * there, and what it costs shows in the account */
+	if (s->phase != PHASE_RUN || s->o.scenario == MESHSIM_FAULTS)
 		return;
 	struct kill_rec *kr = latest_kill(s, j);
 	if (kr && t >= kr->kill_us && kr->had[i] && !kr->exits[i] && !kr->reentered[i]) {
@@ -708,6 +746,8 @@ static void record_delivery(struct meshsim *s, long m, int r, const struct meshs
 	bool intended = msg->target < 0 ? r != msg->sender : r == msg->target;
 	if (intended)
 		s->intended_delivered++;
+	if (s->check)
+		return;   /* the account checks the order, per sender generation */
 	/* per-sender order: within one incarnation of the sender, later sends arrive later and
 	 * carry larger message IDs */
 	size_t o = (size_t)r * (size_t)s->n + (size_t)msg->sender;
@@ -785,6 +825,8 @@ static void on_delivery(struct meshsim *s, int r, int peer, const struct meshsim
 		return;
 	}
 	record_delivery(s, m, r, ev);
+	if (s->check)
+		meshsim_check_delivery(s->check, m, r);
 	if (s->o.fault == MESHSIM_FAULT_DUP && !s->fault_done) {
 		s->fault_done = true;
 		record_delivery(s, m, r, ev);
@@ -954,8 +996,14 @@ void meshsim_event(struct meshsim *s, struct meshsim_node *nd, const struct mesh
 	case MESHSIM_EV_WHISPER:
 		on_delivery(s, i, j, ev);
 		break;
+	case MESHSIM_EV_DELIVERED:
+		if (j >= 0 && ev->has_id && s->check)
+			meshsim_check_answer(s->check, i, nd->gen, j, ev->id, true, false);
+		break;
 	case MESHSIM_EV_DROPPED:
 		s->dropped_events++;
+		if (j >= 0 && ev->has_id && s->check)
+			meshsim_check_answer(s->check, i, nd->gen, j, ev->id, false, ev->maybe);
 		if (j >= 0 && ev->has_id && !apply_drop(s, i, nd->gen, j, ev->id)) {
 			if (s->npdrops == s->cpdrops) {
 				size_t ncap = s->cpdrops ? s->cpdrops * 2 : 64;
@@ -972,9 +1020,14 @@ void meshsim_event(struct meshsim *s, struct meshsim_node *nd, const struct mesh
 		if (ev->msg >= 0 && ev->msg < s->nmsgs) {
 			char lb[48];
 			s->msgs[ev->msg].failed = true;
-			s->send_failures++;
-			meshsim_violation(s, "%s could not send %s: %s", nd->name,
-			                  msg_label(s, ev->msg, lb, sizeof lb), ev->text ? ev->text : "?");
+			if (s->check)
+				meshsim_check_refused(s->check, ev->msg);
+			/* faults whispers to a peer that may have left meanwhile: refusing is right, and
+			 * the account counts it */
+			if (s->o.scenario != MESHSIM_FAULTS && ++s->send_failures)
+				meshsim_violation(s, "%s could not send %s: %s", nd->name,
+				                  msg_label(s, ev->msg, lb, sizeof lb),
+				                  ev->text ? ev->text : "?");
 			for (int r = 0; r < s->n; r++)
 				unawait(s, ev->msg, r);
 		} else if (s->phase == PHASE_RUN) {
@@ -989,6 +1042,8 @@ void meshsim_event(struct meshsim *s, struct meshsim_node *nd, const struct mesh
 			char lb[48];
 			msg->id = ev->id;
 			msg->id_known = true;
+			if (s->check)
+				meshsim_check_accepted(s->check, ev->msg, ev->id);
 			if (msg->rx_id_seen && msg->rx_id != ev->id)
 				payload_error(s, "%s was received with message ID %llu, but its sender "
 				              "reported ID %llu", msg_label(s, ev->msg, lb, sizeof lb),
@@ -1025,6 +1080,9 @@ void meshsim_node_gone(struct meshsim *s, struct meshsim_node *nd, int status)
 	}
 	nd->running = false;
 	nd->ready = false;
+	nd->frozen = false;
+	if (s->check)
+		meshsim_check_gone(s->check, i, nd->gen, nd->killed);
 	/* what it knew died with it */
 	for (int j = 0; j < s->n; j++) {
 		sess_set(s, i, j, false, t);
@@ -1158,9 +1216,23 @@ static bool cond_split(struct meshsim *s)
 	return s->cross_sessions == 0;
 }
 
+/* Every accepted message has its answer (the account), and the mesh is whole. The account
+ * walks every (message, node), so it is asked at most every 100 ms. */
+static bool cond_answered(struct meshsim *s)
+{
+	int64_t now = meshsim_now_us();
+	if (!meshsim_mesh_whole(s))
+		return false;
+	if (s->open_at_us == 0 || now - s->open_at_us >= 100000) {
+		s->open_pairs = meshsim_check_open(s->check);
+		s->open_at_us = now;
+	}
+	return s->open_pairs == 0;
+}
+
 /* ---------- scenarios ---------- */
 
-static void describe_missing(struct meshsim *s, char *buf, size_t cap)
+void meshsim_describe_missing(struct meshsim *s, char *buf, size_t cap)
 {
 	size_t len = 0;
 	int shown = 0, not_ready = 0;
@@ -1263,7 +1335,7 @@ static bool converge(struct meshsim *s, cond_fn done)
 	}
 	if (s->interrupted)
 		return false;
-	describe_missing(s, miss, sizeof miss);
+	meshsim_describe_missing(s, miss, sizeof miss);
 	meshsim_violation(s, "no full mesh within the %.1f s deadline: %ld of %ld sessions%s%s",
 	                  s->o.deadline_s, s->sessions, s->full,
 	                  done == cond_full_members && s->sessions == s->full ?
@@ -1355,9 +1427,29 @@ static struct kill_rec *new_kill(struct meshsim *s, int v, int64_t now)
 	return kr;
 }
 
+/* After the faults: the mesh must become whole again and every accepted message get its
+ * answer. What may take longest is an answer the TTL gives, so the wait allows --deadline
+ * beyond the TTL (and two expiries); when it ends, what still has no answer is lost. */
+bool meshsim_wait_answers(struct meshsim *s, const char *scenario)
+{
+	char miss[400];
+	int64_t wait = (int64_t)(s->o.deadline_s * 1e6) + 2 * (int64_t)s->env.expired_ms * 1000 +
+	               (s->env.receipts ? (int64_t)s->env.ttl_ms * 1000 : 0);
+	if (run_until(s, cond_answered, meshsim_now_us() + wait))
+		return true;
+	if (s->interrupted)
+		return false;
+	if (!meshsim_mesh_whole(s)) {
+		meshsim_describe_missing(s, miss, sizeof miss);
+		meshsim_violation(s, "%s: the mesh was not whole again %.1f s after the last fault: "
+		                  "%ld of %ld sessions, %ld of %ld memberships%s", scenario,
+		                  (double)wait / 1e6, s->sessions, s->full, s->members, s->full, miss);
+	}
+	return false;   /* the account names what has no answer */
+}
+
 static void scenario_churn(struct meshsim *s)
 {
-	int64_t window = 2 * (int64_t)s->env.expired_ms * 1000;
 	if (!converge(s, cond_full_members))
 		return;
 	start_sending(s, true);
@@ -1381,16 +1473,8 @@ static void scenario_churn(struct meshsim *s)
 			kr->had[r] = s->sess[(size_t)r * (size_t)s->n + (size_t)v];
 		}
 		struct meshsim_node *nd = &s->nodes[v];
-		nd->killed = true;
-		nd->running = false;
-		s->be->kill(s, nd);
-		/* Deliveries to it, and its own recent sends, can no longer be waited for. */
-		for (long m = 0; m < s->nmsgs; m++) {
-			unawait(s, m, v);
-			if (s->msgs[m].sender == v && s->msgs[m].issued_us >= now - window)
-				for (int r = 0; r < s->n; r++)
-					unawait(s, m, r);
-		}
+		int fault = meshsim_check_fault(s->check, MESHSIM_KIND_KILL, now);
+		meshsim_kill_node(s, nd);
 		int64_t restart_at = now + rng_between_us(s, 500, 3000);
 		if (!run_until(s, cond_victim_gone, now + 10 * 1000000)) {
 			if (!s->interrupted)
@@ -1400,9 +1484,8 @@ static void scenario_churn(struct meshsim *s)
 		(void)run_until(s, NULL, restart_at);
 		if (s->interrupted)
 			break;
-		nd->gen++;
 		kr->restart_us = meshsim_now_us();
-		start_node(s, nd);
+		meshsim_restart_node(s, nd);
 		bool back = run_until(s, cond_victim_back,
 		                      kr->restart_us + (int64_t)(s->o.deadline_s * 1e6));
 		kr->ready_us = nd->ready ? nd->ready_us : 0;
@@ -1410,7 +1493,7 @@ static void scenario_churn(struct meshsim *s)
 			char miss[400];
 			if (s->interrupted)
 				break;
-			describe_missing(s, miss, sizeof miss);
+			meshsim_describe_missing(s, miss, sizeof miss);
 			meshsim_violation(s, "churn: no full mesh within %.1f s after restarting %s "
 			                  "(kill #%d): %ld of %ld sessions%s", s->o.deadline_s, nd->name,
 			                  c + 1, s->sessions, s->full, miss);
@@ -1427,15 +1510,99 @@ static void scenario_churn(struct meshsim *s)
 			if (s->sess_t[vr] > kr->reconv_us)
 				kr->reconv_us = s->sess_t[vr];
 		}
+		meshsim_check_fault_end(s->check, fault, kr->reconv_us);
 	}
-	/* Send until at least --messages went out, then wait for what is still on its way. */
+	/* Send until at least --messages went out, then wait for every answer. */
 	s->send_unbounded = false;
 	if (s->sending && s->nmsgs < s->o.messages)
 		(void)run_until(s, cond_sent, meshsim_now_us() +
 		                (int64_t)((double)(s->o.messages - s->nmsgs) / s->o.rate * 1e6) +
 		                drain_us(s));
 	s->sending = false;
-	(void)run_until(s, cond_drained, meshsim_now_us() + drain_us(s));
+	(void)meshsim_wait_answers(s, "churn");
+}
+
+/* ---------- for scenarios in other files ---------- */
+
+bool meshsim_run_until(struct meshsim *s, meshsim_cond done, int64_t deadline_us)
+{
+	return run_until(s, done, deadline_us);
+}
+
+bool meshsim_converge(struct meshsim *s)
+{
+	return converge(s, cond_full_members);
+}
+
+bool meshsim_mesh_whole(struct meshsim *s)
+{
+	for (int i = 0; i < s->n; i++)
+		if (s->nodes[i].frozen)
+			return false;
+	return cond_full_members(s);
+}
+
+void meshsim_start_sending(struct meshsim *s)
+{
+	start_sending(s, true);
+}
+
+void meshsim_stop_sending(struct meshsim *s)
+{
+	s->sending = false;
+}
+
+uint64_t meshsim_rng_below(struct meshsim *s, uint64_t bound)
+{
+	return rng_below(s, bound);
+}
+
+int meshsim_pick_node(struct meshsim *s, int exclude)
+{
+	return pick_node(s, exclude);
+}
+
+void meshsim_kill_node(struct meshsim *s, struct meshsim_node *nd)
+{
+	nd->killed = true;
+	nd->running = false;
+	s->be->kill(s, nd);
+	/* deliveries to it can no longer be waited for (broadcast's drain) */
+	for (long m = 0; m < s->nmsgs; m++)
+		unawait(s, m, nd->idx);
+}
+
+void meshsim_restart_node(struct meshsim *s, struct meshsim_node *nd)
+{
+	nd->gen++;
+	start_node(s, nd);
+}
+
+void meshsim_set_cut(struct meshsim *s, int first)
+{
+	s->cut_first = first;
+	s->cut_active = first > 0;
+	s->cut_us = meshsim_now_us();
+	s->cross_sessions = 0;
+	for (int i = 0; first > 0 && i < s->n; i++)
+		for (int j = 0; j < s->n; j++)
+			if (s->sess[(size_t)i * (size_t)s->n + (size_t)j] && cross(s, i, j))
+				s->cross_sessions++;
+}
+
+struct meshsim_check *meshsim_checker(struct meshsim *s)
+{
+	return s->check;
+}
+
+bool meshsim_interrupted(const struct meshsim *s)
+{
+	return s->interrupted;
+}
+
+double meshsim_ms(const struct meshsim *s, int64_t t_us)
+{
+	return ms_of(s, t_us);
 }
 
 static void scenario_partition(struct meshsim *s)
@@ -1475,7 +1642,7 @@ static void scenario_partition(struct meshsim *s)
 		char miss[400];
 		if (s->interrupted)
 			return;
-		describe_missing(s, miss, sizeof miss);
+		meshsim_describe_missing(s, miss, sizeof miss);
 		meshsim_violation(s, "partition: no full mesh within %.1f s after the heal: %ld of %ld "
 		                  "sessions%s", s->o.deadline_s, s->sessions, s->full, miss);
 		return;
@@ -1485,20 +1652,6 @@ static void scenario_partition(struct meshsim *s)
 
 /* ---------- results ---------- */
 
-static bool in_window(const struct meshsim *s, const struct msg *msg, int r, int64_t w)
-{
-	int64_t t = msg->issued_us;
-	for (int k = 0; k < s->nkills; k++) {
-		const struct kill_rec *kr = &s->kills[k];
-		if (kr->node != msg->sender && kr->node != r)
-			continue;
-		int64_t back = kr->ready_us ? kr->ready_us : s->end_us;
-		if (t >= kr->kill_us - w && t <= back + w)
-			return true;
-	}
-	return false;
-}
-
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -1507,8 +1660,6 @@ static int cmp_double(const void *a, const void *b)
 
 static void check_messages(struct meshsim *s, struct meshsim_result *res)
 {
-	bool churn = s->o.scenario == MESHSIM_CHURN;
-	int64_t w = 2 * (int64_t)s->env.expired_ms * 1000;
 	int64_t first_send = 0, last_rx = 0;
 	int loss_ex = 0, dup_ex = 0, mis_ex = 0;
 	char lb[48];
@@ -1524,7 +1675,7 @@ static void check_messages(struct meshsim *s, struct meshsim_result *res)
 			size_t k = (size_t)m * (size_t)s->n + (size_t)r;
 			unsigned cnt = s->rcount[k];
 			bool intended = msg->target < 0 ? r != msg->sender : r == msg->target;
-			if (cnt > 1) {
+			if (cnt > 1 && !s->check) {
 				res->duplicates += cnt - 1;
 				if (dup_ex++ < MAX_EXAMPLES)
 					meshsim_violation(s, "duplicate: %s received %s %u times", s->nodes[r].name,
@@ -1546,22 +1697,8 @@ static void check_messages(struct meshsim *s, struct meshsim_result *res)
 				if (s->rtime[k] > last_rx)
 					last_rx = s->rtime[k];
 			}
-			if (msg->failed)
-				continue;   /* its sender refused it: reported already */
-			if (churn) {
-				if (!(s->sflags[k] & SLOT_CONNECTED)) {
-					res->churn_unchecked++;
-					continue;
-				}
-				if (in_window(s, msg, r, w)) {
-					res->churn_excluded++;
-					continue;
-				}
-				if (s->sflags[k] & SLOT_DROPPED) {
-					res->churn_excused++;
-					continue;
-				}
-			}
+			if (msg->failed || s->check)
+				continue;   /* refused: reported already; or the account decides */
 			res->deliveries_expected++;
 			if (cnt) {
 				res->deliveries++;
@@ -1576,12 +1713,21 @@ static void check_messages(struct meshsim *s, struct meshsim_result *res)
 			}
 		}
 	}
-	if (res->losses)
+	if (s->check) {
+		/* faults, churn: what was owed is the account's (meshsim_check.c) */
+		const struct meshsim_account_row *t = &res->account.total;
+		res->deliveries = t->delivered + t->maybe + t->unanswered;
+		res->losses = t->lost;
+		res->deliveries_expected = res->deliveries + res->losses;
+		res->duplicates = t->duplicates;
+		s->order_violations = res->account.order_violations;
+	}
+	if (res->losses && !s->check)
 		meshsim_violation(s, "losses: %ld of %ld expected deliveries never arrived",
 		                  res->losses, res->deliveries_expected);
-	if (res->duplicates)
+	if (res->duplicates && !s->check)
 		meshsim_violation(s, "duplicates: %ld deliveries more than once", res->duplicates);
-	if (s->order_violations)
+	if (s->order_violations && !s->check)
 		meshsim_violation(s, "order: %ld deliveries out of per-sender order",
 		                  s->order_violations);
 	if (res->misdeliveries)
@@ -1655,7 +1801,6 @@ static void check_churn(struct meshsim *s, struct meshsim_result *res)
 	res->kills = s->nkills;
 	res->exits_seen = s->exits_seen;
 	res->reenters_seen = s->reenters_seen;
-	res->window_ms = 2.0 * s->env.expired_ms;
 }
 
 static void build_result(struct meshsim *s, struct meshsim_result *res, double observer_cpu)
@@ -1689,12 +1834,19 @@ static void build_result(struct meshsim *s, struct meshsim_result *res, double o
 	res->detect_ms = -1;
 	res->reconverge_ms = -1;
 	res->has_messages = s->o.scenario == MESHSIM_BROADCAST || s->o.scenario == MESHSIM_WHISPER ||
-	                    s->o.scenario == MESHSIM_CHURN;
+	                    s->o.scenario == MESHSIM_CHURN || s->o.scenario == MESHSIM_FAULTS;
 	res->messages = s->nmsgs;
 	res->send_failures = s->send_failures;
 	res->size = s->o.size;
 	res->rate = s->o.rate;
 	res->dropped_events = s->dropped_events;
+	if (s->check) {
+		/* a message counts under a fault until the mesh had time to notice it was over */
+		meshsim_check_account(s->check, s, 2 * (int64_t)s->env.expired_ms * 1000,
+		                      &res->account);
+		res->has_account = true;
+		meshsim_faults_result(s, &res->account);
+	}
 	check_messages(s, res);
 	if (s->o.scenario == MESHSIM_CHURN)
 		check_churn(s, res);
@@ -1945,6 +2097,7 @@ static int init_sim(struct meshsim *s)
 
 static void free_sim(struct meshsim *s)
 {
+	meshsim_check_destroy(&s->check);
 	for (int i = 0; s->nodes && i < s->n; i++) {
 		struct meshsim_node *nd = &s->nodes[i];
 		free(nd->rbuf);
@@ -2025,7 +2178,19 @@ int main(int argc, char **argv)
 	s->env.n = s->n;
 	s->env.meshnode = s->meshnode;
 	s->env.mcast_port = (uint16_t)(40000 + rng_below(s, 20001));
-	s->env.join_group = s->o.scenario == MESHSIM_BROADCAST || s->o.scenario == MESHSIM_CHURN;
+	s->env.join_group = s->o.scenario == MESHSIM_BROADCAST || s->o.scenario == MESHSIM_CHURN ||
+	                    s->o.scenario == MESHSIM_FAULTS;
+	if (s->o.scenario == MESHSIM_CHURN || s->o.scenario == MESHSIM_FAULTS) {
+		/* every message is accounted: with receipts, each recipient's answer is printed */
+		s->env.receipts = !s->o.no_receipts;
+		s->env.ttl_ms = s->o.ttl_ms;
+		s->check = meshsim_check_new(s->n, s->env.receipts);
+		if (!s->check) {
+			fprintf(stderr, "meshsim: out of memory\n");
+			free_sim(s);
+			return EXIT_FAIL;
+		}
+	}
 	const char *tmp = getenv("TMPDIR");
 	snprintf(s->tmpdir, sizeof s->tmpdir, "%s/meshsim-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(s->tmpdir)) {
@@ -2096,10 +2261,15 @@ int main(int argc, char **argv)
 	case MESHSIM_PARTITION:
 		scenario_partition(s);
 		break;
+	case MESHSIM_FAULTS:
+		meshsim_scenario_faults(s);
+		break;
 	}
 	s->end_us = meshsim_now_us();
 	s->sending = false;
 	s->phase = PHASE_TEARDOWN;
+	if (s->check)
+		meshsim_check_freeze(s->check);
 	progress(s, s->end_us, true);
 	s->be->stop_all(s, s->end_us + 10 * 1000000 + (int64_t)s->n * 50000);
 	flush_deferred(s);

@@ -29,6 +29,7 @@ enum meshsim_scenario {
 	MESHSIM_WHISPER,
 	MESHSIM_CHURN,
 	MESHSIM_PARTITION,
+	MESHSIM_FAULTS,            /* meshsim_faults.c */
 };
 
 enum meshsim_fault {
@@ -58,6 +59,10 @@ struct meshsim_opts {
 	enum meshsim_fault fault;
 	const char *log_level;
 	uint32_t rss_settle_ms;    /* 0: two heartbeats */
+	/* faults and churn: the account of every message (meshsim_check.h) */
+	int cuts, kills, stops, partitions;   /* faults: how many of each */
+	uint32_t ttl_ms;           /* the nodes' --ttl */
+	bool no_receipts;          /* run nodes without --receipts and --ttl */
 };
 
 enum meshsim_ev_type {
@@ -69,7 +74,8 @@ enum meshsim_ev_type {
 	MESHSIM_EV_LEAVE,          /* group */
 	MESHSIM_EV_SHOUT,          /* group, id, data/len */
 	MESHSIM_EV_WHISPER,        /* id, data/len */
-	MESHSIM_EV_DROPPED,        /* id, reason */
+	MESHSIM_EV_DROPPED,        /* id, reason, maybe */
+	MESHSIM_EV_DELIVERED,      /* id: the peer took our message (--receipts) */
 	MESHSIM_EV_ERROR,          /* text; msg: the failed command's message, or -1 */
 	MESHSIM_EV_SENT,           /* id; msg: which message */
 	MESHSIM_EV_STOPPED,
@@ -87,6 +93,7 @@ struct meshsim_ev {
 	size_t len;
 	bool binary;               /* the payload came as base64 "data" */
 	const char *reason;
+	bool maybe;                /* DROPPED: maybe_delivered */
 	const char *text;
 	long msg;                  /* SENT, ERROR: index of the message the command sent; -1 none */
 };
@@ -100,7 +107,8 @@ struct meshsim_node {
 	int gen;                   /* 0 for the first start, +1 per restart */
 	bool running;              /* started, and neither killed nor gone */
 	bool ready;                /* reported ready in this generation */
-	bool killed;               /* SIGKILLed by the churn scenario (this generation) */
+	bool killed;               /* SIGKILLed by churn or faults (this generation) */
+	bool frozen;               /* SIGSTOPped by faults, not yet continued */
 	bool stopping;             /* asked to quit */
 	bool failed;               /* something went wrong: show its log at the end */
 	int64_t start_us, ready_us;
@@ -182,6 +190,8 @@ struct meshsim_env {
 	uint32_t beacon_ms, heartbeat_ms, evasive_ms, expired_ms;
 	struct meshsim_net *net;   /* NULL without --hosts */
 	bool join_group;           /* nodes join MESHSIM_GROUP at start */
+	bool receipts;             /* nodes run with --receipts and --ttl ttl_ms */
+	uint32_t ttl_ms;
 };
 
 const struct meshsim_env *meshsim_env(const struct meshsim *s);
@@ -200,5 +210,38 @@ void meshsim_process_usage(struct meshsim *s, double cpu_s, long max_rss_kb);
 void meshsim_violation(struct meshsim *s, const char *fmt, ...);
 /* VmRSS of process pid (0: this one) from /proc/PID/status, in KiB; -1 if unreadable. */
 long meshsim_vmrss_kb(pid_t pid);
+
+/* For scenarios in files of their own (meshsim_faults.c): the core's loop and its view. */
+typedef bool (*meshsim_cond)(struct meshsim *s);
+/* Runs the mesh (sending, reading, checking) until done(s) or the deadline; see run_until. */
+bool meshsim_run_until(struct meshsim *s, meshsim_cond done, int64_t deadline_us);
+/* Starts every node and waits for full mesh with every membership; false if not reached. */
+bool meshsim_converge(struct meshsim *s);
+/* Full mesh, every membership, every node ready and none stopped. */
+bool meshsim_mesh_whole(struct meshsim *s);
+void meshsim_start_sending(struct meshsim *s);     /* at --rate, until stopped */
+void meshsim_stop_sending(struct meshsim *s);
+uint64_t meshsim_rng_below(struct meshsim *s, uint64_t bound);
+/* A random node that is up (ready, not stopped) other than exclude, or -1. */
+int meshsim_pick_node(struct meshsim *s, int exclude);
+/* SIGKILLs nd (its generation's messages are then "gone with their sender"). */
+void meshsim_kill_node(struct meshsim *s, struct meshsim_node *nd);
+/* Starts nd's next generation, same identity and name. */
+void meshsim_restart_node(struct meshsim *s, struct meshsim_node *nd);
+/* The partition the observer knows of: hosts >= first are cut off; 0: healed. */
+void meshsim_set_cut(struct meshsim *s, int first);
+/* Why the mesh is not whole (for a violation), into buf. */
+void meshsim_describe_missing(struct meshsim *s, char *buf, size_t cap);
+/* Waits until the mesh is whole and every message has its answer; false (with a violation
+ * if the mesh is not whole) when the deadline passed first. */
+bool meshsim_wait_answers(struct meshsim *s, const char *scenario);
+struct meshsim_check *meshsim_checker(struct meshsim *s);
+bool meshsim_interrupted(const struct meshsim *s);      /* by SIGINT or SIGTERM */
+double meshsim_ms(const struct meshsim *s, int64_t t_us);   /* ms since the first start */
+
+/* meshsim_faults.c: the scenario, and what it adds to the account (faults injected) */
+struct meshsim_account;
+void meshsim_scenario_faults(struct meshsim *s);
+void meshsim_faults_result(struct meshsim *s, struct meshsim_account *acc);
 
 #endif

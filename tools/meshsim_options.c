@@ -22,7 +22,8 @@
 
 #define MAX_NODES 1000
 
-static const char *names[] = { "converge", "broadcast", "whisper", "churn", "partition" };
+static const char *names[] = { "converge", "broadcast", "whisper", "churn", "partition",
+                               "faults" };
 
 const char *meshsim_scenario_name(enum meshsim_scenario sc)
 {
@@ -45,13 +46,19 @@ static void usage(FILE *f)
 "  whisper    --messages whispers between random distinct pairs at --rate; only the target\n"
 "             receives, exactly once, in per-sender order\n"
 "  churn      broadcast while --churn-kills times a random node is SIGKILLed and restarted\n"
-"             (same identity) after 0.5-3 s; survivors must get every shout sent while\n"
-"             they and the sender were connected (a window of 2 x expired around each\n"
-"             kill/restart is excluded, DROPPED reports are excused, both counted), and\n"
-"             every survivor must report exactly one exit and one new enter per kill\n"
+"             (same identity) after 0.5-3 s; every shout is accounted per recipient\n"
+"             (see faults), and every survivor must report exactly one exit and one\n"
+"             new enter per kill\n"
 "  partition  needs --hosts >= 2: converge, cut the bridge between two halves of the\n"
 "             hosts, time until every node reported every node of the other half gone,\n"
 "             heal, time until full mesh again\n"
+"  faults     every node joins 'sim'; shouts and whispers at --rate while meshsim cuts\n"
+"             TCP connections (ss -K), SIGKILLs and restarts nodes, SIGSTOPs and\n"
+"             SIGCONTs them and partitions the LAN (--cuts, --kills, --stops,\n"
+"             --partitions); then, once the mesh is whole and every message answered,\n"
+"             every accepted message must have been delivered exactly once and in order\n"
+"             to each recipient or reported dropped to its sender, unless its sender was\n"
+"             SIGKILLed first; no exclusion window. Nodes run with --receipts\n"
 "\n", f);
 	fputs(
 "Options:\n"
@@ -77,6 +84,15 @@ static void usage(FILE *f)
 "  --deadline SEC         convergence deadline, also per churn cycle and partition step\n"
 "                         (default 30)\n"
 "  --churn-kills K        churn: kill/restart cycles (default 3)\n"
+"  --cuts N, --kills N, --stops N, --partitions N\n"
+"                         faults: TCP connections cut, nodes SIGKILLed and restarted,\n"
+"                         nodes stopped (SIGSTOP, then SIGCONT, or 1 in 4 SIGKILLed while\n"
+"                         stopped and restarted), partitions (defaults 20, 5, 5, 2).\n"
+"                         Partitions need hosts: without --hosts, faults uses min(N, 4)\n"
+"  --ttl MS               churn, faults: the nodes' message TTL (default 60000)\n"
+"  --no-receipts          churn, faults: run the nodes without --receipts and --ttl (a\n"
+"                         meshnode from before them); a delivery then needs no receipt,\n"
+"                         and a shout's recipients are only those continuously present\n"
 "  --json FILE            write the whole report as JSON (docs/meshsim.md)\n"
 "  --plot FILE.svg        write an SVG picture: sessions over time, latency CDF\n"
 "  --meshnode PATH        the meshnode program (default: meshnode beside meshsim, else\n"
@@ -139,7 +155,8 @@ enum {
 	OPT_SEED = 256, OPT_HOSTS, OPT_LOSS, OPT_DELAY, OPT_JITTER, OPT_INPROC, OPT_SIM, OPT_MESSAGES,
 	OPT_RATE, OPT_SIZE, OPT_DEADLINE, OPT_JSON, OPT_PLOT, OPT_MESHNODE, OPT_BEACON,
 	OPT_HEARTBEAT, OPT_EVASIVE, OPT_EXPIRED, OPT_CHURN_KILLS, OPT_QUIET, OPT_FAULT, OPT_KEEP,
-	OPT_LOG_LEVEL, OPT_RSS_SETTLE,
+	OPT_LOG_LEVEL, OPT_RSS_SETTLE, OPT_CUTS, OPT_KILLS, OPT_STOPS, OPT_PARTITIONS, OPT_TTL,
+	OPT_NO_RECEIPTS,
 };
 
 static const struct option long_options[] = {
@@ -168,6 +185,12 @@ static const struct option long_options[] = {
 	{ "keep", no_argument, NULL, OPT_KEEP },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "rss-settle", required_argument, NULL, OPT_RSS_SETTLE },
+	{ "cuts", required_argument, NULL, OPT_CUTS },
+	{ "kills", required_argument, NULL, OPT_KILLS },
+	{ "stops", required_argument, NULL, OPT_STOPS },
+	{ "partitions", required_argument, NULL, OPT_PARTITIONS },
+	{ "ttl", required_argument, NULL, OPT_TTL },
+	{ "no-receipts", no_argument, NULL, OPT_NO_RECEIPTS },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -186,6 +209,11 @@ int meshsim_parse_options(int argc, char **argv, struct meshsim_opts *o)
 	o->size = 64;
 	o->deadline_s = 30;
 	o->churn_kills = 3;
+	o->cuts = 20;
+	o->kills = 5;
+	o->stops = 5;
+	o->partitions = 2;
+	o->ttl_ms = 60000;
 	o->log_level = "info";
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":n:hV", long_options, NULL)) != -1) {
@@ -278,6 +306,25 @@ int meshsim_parse_options(int argc, char **argv, struct meshsim_opts *o)
 				return meshsim_usage_error("--churn-kills wants 0 to 10000", a);
 			o->churn_kills = (int)v;
 			break;
+		case OPT_CUTS:
+		case OPT_KILLS:
+		case OPT_STOPS:
+		case OPT_PARTITIONS:
+			if (!parse_ulong(a, 0, 100000, &v))
+				return meshsim_usage_error("--cuts, --kills, --stops and --partitions want 0 "
+				                           "to 100000", a);
+			*(c == OPT_CUTS ? &o->cuts : c == OPT_KILLS ? &o->kills :
+			  c == OPT_STOPS ? &o->stops : &o->partitions) = (int)v;
+			break;
+		case OPT_TTL:
+			/* meshnode's own bounds (docs/usage.md) */
+			if (!parse_ulong(a, 1, 600000, &v))
+				return meshsim_usage_error("--ttl wants 1 to 600000 ms", a);
+			o->ttl_ms = (uint32_t)v;
+			break;
+		case OPT_NO_RECEIPTS:
+			o->no_receipts = true;
+			break;
 		case OPT_QUIET:
 			o->quiet = true;
 			break;
@@ -326,7 +373,7 @@ int meshsim_parse_options(int argc, char **argv, struct meshsim_opts *o)
 		}
 		if (!found)
 			return meshsim_usage_error("unknown scenario (converge, broadcast, whisper, churn, "
-			                   "partition)", argv[optind]);
+			                   "partition, faults)", argv[optind]);
 		if (optind + 1 < argc)
 			return meshsim_usage_error("more than one scenario or a stray argument", argv[optind + 1]);
 	}
@@ -354,6 +401,9 @@ int meshsim_parse_options(int argc, char **argv, struct meshsim_opts *o)
 			                   "not --sim", NULL);
 		if (o->n < 2)
 			return meshsim_usage_error("--sim needs -n 2 or more", NULL);
+		if (o->scenario == MESHSIM_FAULTS)
+			return meshsim_usage_error("faults signals real processes; the simulation has "
+			                           "fault seeds of its own (docs/simulation.md)", NULL);
 		return -1;
 	}
 	if ((have_loss || have_delay) && o->hosts == 0)
@@ -365,6 +415,17 @@ int meshsim_parse_options(int argc, char **argv, struct meshsim_opts *o)
 	if (o->inproc && o->scenario == MESHSIM_CHURN)
 		return meshsim_usage_error("churn needs real processes (one in-process node cannot be "
 		                   "SIGKILLed): drop --inproc", NULL);
+	if (o->scenario == MESHSIM_FAULTS && o->inproc)
+		return meshsim_usage_error("faults needs real processes (to SIGKILL and SIGSTOP "
+		                           "them): drop --inproc", NULL);
+	if (o->scenario == MESHSIM_FAULTS && o->partitions > 0) {
+		/* a partition needs two sides of a LAN: hosts on a bridge */
+		if (o->hosts == 0)
+			o->hosts = o->n < 4 ? o->n : 4;
+		if (o->hosts < 2)
+			return meshsim_usage_error("faults with --partitions needs --hosts 2 or more (or "
+			                           "--partitions 0)", NULL);
+	}
 	if (o->inproc && o->scenario == MESHSIM_PARTITION)
 		return meshsim_usage_error("partition needs --hosts, which --inproc cannot use", NULL);
 	if (o->scenario == MESHSIM_PARTITION && o->hosts < 2)

@@ -93,7 +93,7 @@ static void close_fd(int *fd)
 static int proc_start(struct meshsim *s, struct meshsim_node *nd, char *err, size_t errcap)
 {
 	const struct meshsim_env *e = meshsim_env(s);
-	char idpath[600], port[16], beacon[16], hb[16], ev[16], ex[16];
+	char idpath[600], port[16], beacon[16], hb[16], ev[16], ex[16], ttl[16];
 	const char *argv[48];
 	int a = 0, in[2] = { -1, -1 }, out[2] = { -1, -1 }, errfd = -1;
 	pid_t parent = getpid(), pid;
@@ -132,6 +132,12 @@ static int proc_start(struct meshsim *s, struct meshsim_node *nd, char *err, siz
 	if (e->join_group) {
 		argv[a++] = "--group";
 		argv[a++] = MESHSIM_GROUP;
+	}
+	if (e->receipts) {
+		snprintf(ttl, sizeof ttl, "%u", e->ttl_ms);
+		argv[a++] = "--receipts";
+		argv[a++] = "--ttl";
+		argv[a++] = ttl;
 	}
 	argv[a] = NULL;
 
@@ -296,6 +302,7 @@ static enum meshsim_ev_type ev_type(const char *name)
 		{ "shout", MESHSIM_EV_SHOUT },     { "whisper", MESHSIM_EV_WHISPER },
 		{ "dropped", MESHSIM_EV_DROPPED }, { "error", MESHSIM_EV_ERROR },
 		{ "sent", MESHSIM_EV_SENT },       { "stopped", MESHSIM_EV_STOPPED },
+		{ "delivered", MESHSIM_EV_DELIVERED },
 	};
 	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
 		if (strcmp(map[i].name, name) == 0)
@@ -325,6 +332,8 @@ static void line(struct meshsim *s, struct meshsim_node *nd, const char *p, size
 	ev.group = meshsim_json_str(&g_json, "group", NULL);
 	ev.reason = meshsim_json_str(&g_json, "reason", NULL);
 	ev.has_id = meshsim_json_uint(&g_json, "id", &ev.id);
+	const struct meshsim_json_field *maybe = meshsim_json_get(&g_json, "maybe_delivered");
+	ev.maybe = maybe && maybe->type == MESHSIM_JSON_BOOL && maybe->b;
 	switch (ev.type) {
 	case MESHSIM_EV_READY:
 		ev.has_id = false;

@@ -38,6 +38,38 @@ static void row(FILE *f, const char *label, const char *fmt, ...)
 	fputc('\n', f);
 }
 
+static void account_row(FILE *f, const char *name, const struct meshsim_account_row *a)
+{
+	fprintf(f, "    %-10s %7ld %7ld %9ld %6ld %8ld %6ld %6ld %10ld %5ld %5ld\n", name,
+	        a->messages, a->pairs, a->delivered, a->maybe, a->reported, a->gone, a->lost,
+	        a->unanswered, a->bad, a->duplicates);
+}
+
+/* Per fault kind and in total: every accepted message, per recipient (meshsim_check.h). */
+static void account_table(FILE *f, const struct meshsim_account *a)
+{
+	if (a->faults[MESHSIM_KIND_CUT] || a->faults[MESHSIM_KIND_STOP] ||
+	    a->faults[MESHSIM_KIND_PARTITION])
+		row(f, "faults", "%ld cuts (%ld found no connection), %ld kills, %ld stops (%ld ended "
+		    "in SIGKILL), %ld partitions", a->faults[MESHSIM_KIND_CUT], a->cuts_missed,
+		    a->faults[MESHSIM_KIND_KILL], a->faults[MESHSIM_KIND_STOP], a->stop_kills,
+		    a->faults[MESHSIM_KIND_PARTITION]);
+	row(f, "account", "every accepted message, per recipient (%s); by the fault in effect "
+	    "when sent", a->receipts ? "nodes with --receipts" : "nodes WITHOUT receipts");
+	fprintf(f, "    %-10s %7s %7s %9s %6s %8s %6s %6s %10s %5s %5s\n", "fault", "sent",
+	        "pairs", "delivered", "maybe", "reported", "gone", "LOST", "unanswered", "bad",
+	        "dup");
+	for (int k = 0; k < MESHSIM_KINDS; k++)
+		if (a->kind[k].messages)
+			account_row(f, meshsim_kind_name(k), &a->kind[k]);
+	account_row(f, "total", &a->total);
+	row(f, "", "maybe: delivered and reported maybe_delivered; gone: with its SIGKILLed "
+	    "sender; LOST: silently");
+	if (a->refused || a->order_violations || a->late_answers)
+		row(f, "", "%ld refused by their sender, %ld out of order, %ld answers during "
+		    "teardown (not counted)", a->refused, a->order_violations, a->late_answers);
+}
+
 void meshsim_report_table(FILE *f, const struct meshsim_result *r)
 {
 	char net[160];
@@ -103,11 +135,8 @@ void meshsim_report_table(FILE *f, const struct meshsim_result *r)
 	if (!r->inproc && !r->sim)
 		row(f, "meshsim CPU", "%.2f s", r->observer_cpu_s);
 	if (r->has_churn) {
-		row(f, "churn", "%d kill/restart cycles; window %.0f ms around each", r->kills,
-		    r->window_ms);
+		row(f, "churn", "%d kill/restart cycles", r->kills);
 		row(f, "", "exits seen %ld, re-enters seen %ld", r->exits_seen, r->reenters_seen);
-		row(f, "", "unchecked %ld (not connected), excluded %ld (window), excused %ld "
-		    "(DROPPED)", r->churn_unchecked, r->churn_excluded, r->churn_excused);
 		for (size_t i = 0; i < r->ncycles; i++) {
 			const struct meshsim_cycle *c = &r->cycles[i];
 			row(f, "", "#%zu %s: killed at %.0f ms, restarted %.0f, ready %.0f, "
@@ -115,6 +144,8 @@ void meshsim_report_table(FILE *f, const struct meshsim_result *r)
 			    c->reconverge_ms);
 		}
 	}
+	if (r->has_account)
+		account_table(f, &r->account);
 	if (r->has_partition) {
 		if (r->detect_ms >= 0)
 			row(f, "partition", "split detected in %.1f ms", r->detect_ms);
@@ -178,6 +209,32 @@ static void jcurve(FILE *f, const struct meshsim_point *pts, size_t n)
 	for (size_t i = 0; i < n; i++)
 		fprintf(f, "%s[%.1f,%ld]", i ? "," : "", pts[i].ms, pts[i].count);
 	fputc(']', f);
+}
+
+static void account_row_json(FILE *f, const struct meshsim_account_row *a)
+{
+	fprintf(f, "{\"messages\":%ld,\"pairs\":%ld,\"delivered\":%ld,\"maybe\":%ld,"
+	        "\"reported\":%ld,\"gone\":%ld,\"lost\":%ld,\"unanswered\":%ld,\"bad\":%ld,"
+	        "\"duplicates\":%ld}", a->messages, a->pairs, a->delivered, a->maybe, a->reported,
+	        a->gone, a->lost, a->unanswered, a->bad, a->duplicates);
+}
+
+static void account_json(FILE *f, const struct meshsim_account *a)
+{
+	fprintf(f, "{\"receipts\":%s,\"refused\":%ld,\"order_violations\":%ld,"
+	        "\"late_answers\":%ld,\"faults\":{", a->receipts ? "true" : "false", a->refused,
+	        a->order_violations, a->late_answers);
+	for (int k = 1; k < MESHSIM_KINDS; k++)
+		fprintf(f, "\"%s\":%ld,", meshsim_kind_name(k), a->faults[k]);
+	fprintf(f, "\"stop_kills\":%ld,\"cuts_missed\":%ld},\"by_fault\":{", a->stop_kills,
+	        a->cuts_missed);
+	for (int k = 0; k < MESHSIM_KINDS; k++) {
+		fprintf(f, "%s\"%s\":", k ? "," : "", meshsim_kind_name(k));
+		account_row_json(f, &a->kind[k]);
+	}
+	fputs("},\"total\":", f);
+	account_row_json(f, &a->total);
+	fputc('}', f);
 }
 
 int meshsim_report_json(const char *path, const struct meshsim_result *r)
@@ -262,10 +319,8 @@ int meshsim_report_json(const char *path, const struct meshsim_result *r)
 	jint(f, r->rss_settle_ms);
 	fputs(",\"churn\":", f);
 	if (r->has_churn) {
-		fprintf(f, "{\"kills\":%d,\"window_ms\":%.0f,\"exits_seen\":%ld,\"reenters_seen\":%ld,"
-		        "\"unchecked\":%ld,\"excluded\":%ld,\"excused\":%ld,\"cycles\":[", r->kills,
-		        r->window_ms, r->exits_seen, r->reenters_seen, r->churn_unchecked,
-		        r->churn_excluded, r->churn_excused);
+		fprintf(f, "{\"kills\":%d,\"exits_seen\":%ld,\"reenters_seen\":%ld,\"cycles\":[",
+		        r->kills, r->exits_seen, r->reenters_seen);
 		for (size_t i = 0; i < r->ncycles; i++) {
 			const struct meshsim_cycle *c = &r->cycles[i];
 			fprintf(f, "%s{\"node\":", i ? "," : "");
@@ -284,6 +339,11 @@ int meshsim_report_json(const char *path, const struct meshsim_result *r)
 	} else {
 		fputs("null", f);
 	}
+	fputs(",\"account\":", f);
+	if (r->has_account)
+		account_json(f, &r->account);
+	else
+		fputs("null", f);
 	fputs(",\"partition\":", f);
 	if (r->has_partition) {
 		fputs("{\"detect_ms\":", f);

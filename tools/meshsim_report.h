@@ -31,6 +31,36 @@ struct meshsim_cycle {
 	double kill_ms, restart_ms, ready_ms, reconverge_ms;   /* -1: did not happen */
 };
 
+/* Kinds of fault a message is attributed to in the account (meshsim_check.h). */
+enum meshsim_kind {
+	MESHSIM_KIND_NONE = 0,            /* sent while no fault was in effect */
+	MESHSIM_KIND_CUT,                 /* a TCP connection cut (ss -K) */
+	MESHSIM_KIND_KILL,                /* a node SIGKILLed and restarted */
+	MESHSIM_KIND_STOP,                /* a node SIGSTOPped, then SIGCONT (or SIGKILL) */
+	MESHSIM_KIND_PARTITION,           /* the LAN cut in two, then healed */
+	MESHSIM_KINDS
+};
+
+struct meshsim_account_row {
+	long messages;                    /* accepted by their sender (a "sent" reply) */
+	long pairs;                       /* (message, recipient) accounted */
+	long delivered, maybe, reported, gone, lost, unanswered, bad;   /* one per pair */
+	long duplicates;                  /* deliveries beyond the first, on top */
+};
+
+struct meshsim_account {
+	bool receipts;                    /* the nodes ran with --receipts */
+	struct meshsim_account_row kind[MESHSIM_KINDS], total;
+	long faults[MESHSIM_KINDS];       /* faults injected, per kind */
+	long stop_kills;                  /* stops that ended in SIGKILL (counted as stops) */
+	long cuts_missed;                 /* cuts that found no connection to destroy */
+	long refused;                     /* messages their sender refused (an error reply) */
+	long order_violations;
+	long late_answers;                /* answers read during teardown: not counted */
+};
+
+const char *meshsim_kind_name(int kind);
+
 struct meshsim_result {
 	const char *version;
 	const char *scenario;
@@ -82,11 +112,10 @@ struct meshsim_result {
 	int kills;
 	struct meshsim_cycle *cycles;
 	size_t ncycles;
-	long churn_unchecked;             /* not connected at send time */
-	long churn_excluded;              /* sent within a window around a kill or restart */
-	long churn_excused;               /* the sender reported DROPPED for that receiver */
 	long exits_seen, reenters_seen;
-	double window_ms;
+
+	bool has_account;                 /* faults, churn: the account of every message */
+	struct meshsim_account account;
 
 	bool has_partition;
 	double detect_ms, reconverge_ms;  /* -1: not reached */
