@@ -12,8 +12,10 @@ passed through, so a failure shows meshsim's summary table and violations. What 
              (deliveries == deliveries_expected, losses == duplicates == order_violations ==
              misdeliveries == 0), no violation is listed, per-node usage is there (including
              the RSS at full mesh: positive, mean <= max), plus what the scenario adds
-             (latency figures, churn cycles, partition timings). Sizes are only checked for
-             being there and consistent, never against a bound.
+             (latency figures, churn cycles, partition timings, and for churn and faults an
+             account whose outcomes add up, with no loss, unanswered delivery, contradiction
+             or duplicate). Sizes are only checked for being there and consistent, never
+             against a bound.
   drop       (--inject-fault drop-delivery) exit status 1, ok false, exactly one loss, and
              the violation list names it: the checker catches a lost delivery.
   duplicate  (--inject-fault duplicate-delivery) exit status 1, ok false, one duplicate,
@@ -135,7 +137,7 @@ def main():
         if not sim:
             check_rss_full(r, "--rss-settle" in cmd)
         sc = r.get("scenario")
-        if sc in ("broadcast", "whisper", "churn"):
+        if sc in ("broadcast", "whisper", "churn", "faults"):
             check(r.get("messages", 0) > 0 and r.get("deliveries_expected", 0) > 0,
                   "no messages checked: %s sent, %s expected"
                   % (r.get("messages"), r.get("deliveries_expected")))
@@ -162,6 +164,8 @@ def main():
             check(c.get("reenters_seen", 0) >= c.get("kills", 0) * (n - 1),
                   "churn: %s re-enters for %s kills of %d survivors"
                   % (c.get("reenters_seen"), c.get("kills"), n - 1))
+        if sc in ("churn", "faults"):
+            check_account(r, cmd)
         if sc == "partition":
             p = r.get("partition") or {}
             check(p.get("detect_ms") is not None and p.get("reconverge_ms") is not None,
@@ -176,6 +180,41 @@ def main():
         check(any(v.startswith(kind) for v in viol),
               "no %r violation listed: %s" % (kind, viol))
     return finish(tmp)
+
+
+ROW = ("messages", "pairs", "delivered", "maybe", "reported", "gone", "lost", "unanswered",
+       "bad", "duplicates")
+
+
+def check_account(r, cmd):
+    """churn, faults: every accepted message accounted per recipient, and nothing wrong."""
+    a = r.get("account")
+    if not check(isinstance(a, dict), "no account in the report: %r" % a):
+        return
+    total, by = a.get("total") or {}, a.get("by_fault") or {}
+    for key in ROW:
+        check(total.get(key) == sum((row or {}).get(key, 0) for row in by.values()),
+              "account: total %s %r is not the sum over the faults" % (key, total.get(key)))
+    outcomes = sum(total.get(k, 0) for k in ("delivered", "maybe", "reported", "gone", "lost",
+                                             "unanswered", "bad"))
+    check(total.get("pairs") == outcomes,
+          "account: %r pairs but %r outcomes" % (total.get("pairs"), outcomes))
+    check(total.get("messages", 0) > 0 and total.get("pairs", 0) > 0,
+          "account: nothing accounted: %s" % total)
+    for key in ("lost", "unanswered", "bad", "duplicates"):
+        check(total.get(key) == 0, "account: %s is %r" % (key, total.get(key)))
+    check(a.get("order_violations") == 0, "account: order_violations %r"
+          % a.get("order_violations"))
+    check(a.get("receipts") is ("--no-receipts" not in cmd),
+          "account: receipts is %r" % a.get("receipts"))
+    if r.get("scenario") == "faults":
+        f = a.get("faults") or {}
+        for kind, opt in (("cut", "--cuts"), ("kill", "--kills"), ("stop", "--stops"),
+                          ("partition", "--partitions")):
+            if opt in cmd:
+                want = int(cmd[cmd.index(opt) + 1])
+                check(f.get(kind) == want, "faults: %r %s injected, asked for %d"
+                      % (f.get(kind), kind, want))
 
 
 def check_rss_full(r, settle_given):
