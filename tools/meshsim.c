@@ -166,6 +166,8 @@ struct meshsim {
 	long send_failures, exits_seen, reenters_seen;
 	int order_examples, payload_examples, exit_examples;
 	bool fault_done;
+	long fault_msg;              /* faults: the pair whose delivery and receipt were ignored */
+	int fault_rx;
 	bool interrupted;
 	double proc_cpu_s;
 	long proc_rss_kb;
@@ -821,7 +823,10 @@ static void on_delivery(struct meshsim *s, int r, int peer, const struct meshsim
 	}
 	/* --inject-fault (tests only): pretend the observer lost or doubled this delivery */
 	if (s->o.fault == MESHSIM_FAULT_DROP && !s->fault_done) {
+		/* with the account, its receipt is ignored too: together, a silent loss */
 		s->fault_done = true;
+		s->fault_msg = m;
+		s->fault_rx = r;
 		return;
 	}
 	record_delivery(s, m, r, ev);
@@ -997,6 +1002,10 @@ void meshsim_event(struct meshsim *s, struct meshsim_node *nd, const struct mesh
 		on_delivery(s, i, j, ev);
 		break;
 	case MESHSIM_EV_DELIVERED:
+		if (s->fault_done && s->o.fault == MESHSIM_FAULT_DROP && j == s->fault_rx &&
+		    s->msgs[s->fault_msg].sender == i && s->msgs[s->fault_msg].id == ev->id &&
+		    s->msgs[s->fault_msg].gen == nd->gen)
+			break;
 		if (j >= 0 && ev->has_id && s->check)
 			meshsim_check_answer(s->check, i, nd->gen, j, ev->id, true, false);
 		break;
@@ -1513,12 +1522,7 @@ static void scenario_churn(struct meshsim *s)
 		meshsim_check_fault_end(s->check, fault, kr->reconv_us);
 	}
 	/* Send until at least --messages went out, then wait for every answer. */
-	s->send_unbounded = false;
-	if (s->sending && s->nmsgs < s->o.messages)
-		(void)run_until(s, cond_sent, meshsim_now_us() +
-		                (int64_t)((double)(s->o.messages - s->nmsgs) / s->o.rate * 1e6) +
-		                drain_us(s));
-	s->sending = false;
+	meshsim_finish_sending(s);
 	(void)meshsim_wait_answers(s, "churn");
 }
 
@@ -1547,8 +1551,13 @@ void meshsim_start_sending(struct meshsim *s)
 	start_sending(s, true);
 }
 
-void meshsim_stop_sending(struct meshsim *s)
+void meshsim_finish_sending(struct meshsim *s)
 {
+	s->send_unbounded = false;
+	if (s->sending && s->nmsgs < s->o.messages)
+		(void)run_until(s, cond_sent, meshsim_now_us() +
+		                (int64_t)((double)(s->o.messages - s->nmsgs) / s->o.rate * 1e6) +
+		                drain_us(s));
 	s->sending = false;
 }
 

@@ -220,7 +220,8 @@ bool meshsim_converge(struct meshsim *s);
 /* Full mesh, every membership, every node ready and none stopped. */
 bool meshsim_mesh_whole(struct meshsim *s);
 void meshsim_start_sending(struct meshsim *s);     /* at --rate, until stopped */
-void meshsim_stop_sending(struct meshsim *s);
+/* Goes on until at least --messages were sent, then stops sending. */
+void meshsim_finish_sending(struct meshsim *s);
 uint64_t meshsim_rng_below(struct meshsim *s, uint64_t bound);
 /* A random node that is up (ready, not stopped) other than exclude, or -1. */
 int meshsim_pick_node(struct meshsim *s, int exclude);

@@ -14,13 +14,14 @@
  *   partition  the hosts from a random one on are moved to a second bridge for expired / 2
  *              to 2 x expired, then back (one partition at a time)
  *
- * When the last fault is undone, sending stops and meshsim waits until the mesh is whole and
+ * When the last fault is undone and at least --messages were sent, sending stops and meshsim
+ * waits until the mesh is whole and
  * every accepted message has its answer; then the account (meshsim_check.c) judges every
  * message, with no exclusion window.
  *
  * Invariants:
- * - At most (N - 1) / 2 nodes are down (killed or stopped) at once, so that the others keep
- *   sending and a mesh is there to cut.
+ * - At most (N - 1) / 2 nodes (at least one) are down (killed or stopped) at once, so that
+ *   the others keep sending and a mesh is there to cut.
  * - Every signal goes to a PID meshsim started, and only while it has not been reaped.
  * - Every random choice comes from the core's seeded generator: one seed, one schedule (the
  *   nodes' own timing still varies from run to run).
@@ -190,7 +191,8 @@ static bool inject_cut(struct faults *f)
 
 static bool may_take_down(const struct faults *f)
 {
-	return f->down + 1 <= (f->e->n - 1) / 2;
+	int most = (f->e->n - 1) / 2;
+	return f->down < (most > 0 ? most : 1);
 }
 
 static bool inject_kill(struct faults *f)
@@ -402,7 +404,7 @@ void meshsim_scenario_faults(struct meshsim *s)
 	}
 	free(d);
 	free(f.acts);
-	meshsim_stop_sending(s);
+	meshsim_finish_sending(s);
 	(void)meshsim_wait_answers(s, "faults");
 }
 

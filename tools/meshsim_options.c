@@ -78,7 +78,10 @@ static void usage(FILE *f)
 "                         no namespace, one seed one history. --loss is beacon loss,\n"
 "                         --delay/--jitter every frame's; churn crashes and restarts\n"
 "                         nodes, partition splits them in two; times are virtual\n"
-"  --messages M           shouts or whispers to send (default 100; churn: at least M)\n"
+"", f);
+	fputs(
+"  --messages M           shouts or whispers to send (default 100; churn and faults:\n"
+"                         at least M, and faults as long as the faults last)\n"
 "  --rate R               messages per second, all senders together (default 50)\n"
 "  --size BYTES           payload size, 1..1048576 (default 64; at least the tag)\n"
 "  --deadline SEC         convergence deadline, also per churn cycle and partition step\n"
@@ -106,8 +109,9 @@ static void usage(FILE *f)
 "  --keep                 keep the temp dir (identities, node logs) and print its path\n"
 "  --quiet                no live progress line\n"
 "  --inject-fault KIND    TEST ONLY: make the observer pretend one delivery was lost\n"
-"                         (drop-delivery) or duplicated (duplicate-delivery), to prove the\n"
-"                         checks catch it; broadcast and whisper only. Never in real runs\n"
+"                         (drop-delivery; in faults its receipt too) or duplicated\n"
+"                         (duplicate-delivery), to prove the checks catch it; broadcast,\n"
+"                         whisper and faults only. Never in real runs\n"
 "  -h, --help             this help\n"
 "  -V, --version          the version\n"
 "\n"
@@ -430,8 +434,10 @@ int meshsim_parse_options(int argc, char **argv, struct meshsim_opts *o)
 		return meshsim_usage_error("partition needs --hosts, which --inproc cannot use", NULL);
 	if (o->scenario == MESHSIM_PARTITION && o->hosts < 2)
 		return meshsim_usage_error("partition needs --hosts 2 or more", NULL);
-	if (o->fault && o->scenario != MESHSIM_BROADCAST && o->scenario != MESHSIM_WHISPER)
-		return meshsim_usage_error("--inject-fault works with broadcast and whisper only", NULL);
+	if (o->fault && o->scenario != MESHSIM_BROADCAST && o->scenario != MESHSIM_WHISPER &&
+	    o->scenario != MESHSIM_FAULTS)
+		return meshsim_usage_error("--inject-fault works with broadcast, whisper and faults "
+		                           "only", NULL);
 	if (o->fault && o->messages == 0)
 		return meshsim_usage_error("--inject-fault needs messages", NULL);
 	return -1;
