@@ -402,6 +402,13 @@ void meshsim_scenario_faults(struct meshsim *s)
 			next++;
 		next_fault = now + (done ? between_us(s, GAP_MIN_MS, GAP_MAX_MS) : RETRY_MS * 1000);
 	}
+	/* interrupted: nodes still stopped could not obey /quit */
+	for (int i = 0; i < f.e->n; i++) {
+		struct meshsim_node *nd = &f.e->nodes[i];
+		if (nd->frozen && nd->pid > 0 && !nd->reaped)
+			kill(nd->pid, SIGCONT);
+		nd->frozen = false;
+	}
 	free(d);
 	free(f.acts);
 	meshsim_finish_sending(s);
