@@ -1,12 +1,15 @@
 /* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * meshsim: starts many meshnode nodes on this machine, drives a scenario (converge, broadcast,
- * whisper, churn, partition), checks the mesh's invariants and reports what happened, with
- * figures and a picture (docs/meshsim.md is the user's guide, `meshsim --help` the summary).
+ * whisper, churn, partition, faults), checks the mesh's invariants and reports what happened,
+ * with figures and a picture (docs/meshsim.md is the user's guide, `meshsim --help` the
+ * summary).
  *
  * This file is the core: the observer's view of the mesh, the scenarios and the checks.
- * meshsim_options.c reads the command line, meshsim_proc.c and meshsim_inproc.c start and drive the nodes, meshsim_net.c builds
- * the private network, meshsim_report.c prints the results.
+ * meshsim_options.c reads the command line, meshsim_faults.c is the faults scenario,
+ * meshsim_check.c the account of every message (faults, churn), meshsim_proc.c and
+ * meshsim_inproc.c start and drive the nodes, meshsim_net.c builds the private network,
+ * meshsim_report.c prints the results.
  *
  * Invariants:
  * - Nodes only ever run in a network namespace meshsim made for itself (meshsim_net_isolate()
@@ -14,8 +17,9 @@
  * - Every random choice comes from one generator seeded with --seed, which the report prints.
  * - The observer only believes what nodes report (ENTER/EXIT/JOIN/...) and what it did itself
  *   (send, kill, restart, cut, heal); each invariant is checked against exactly that, and none
- *   is relaxed to let a run pass. A window is excused only where the scenario itself makes
- *   loss legitimate (a node was SIGKILLed), and every excused item is counted in the report.
+ *   is relaxed to let a run pass. No message is excused by a time window: a loss is
+ *   legitimate only if its sender reported it, or if its sender was SIGKILLed before it could
+ *   (the account, meshsim_check.c), and every such message is counted in the report.
  * - Exit status: 0 only if every invariant held and the mesh converged before the deadline;
  *   1 otherwise; 2 for usage errors.
  */
@@ -1033,10 +1037,12 @@ void meshsim_event(struct meshsim *s, struct meshsim_node *nd, const struct mesh
 				meshsim_check_refused(s->check, ev->msg);
 			/* faults whispers to a peer that may have left meanwhile: refusing is right, and
 			 * the account counts it */
-			if (s->o.scenario != MESHSIM_FAULTS && ++s->send_failures)
+			if (s->o.scenario != MESHSIM_FAULTS) {
+				s->send_failures++;
 				meshsim_violation(s, "%s could not send %s: %s", nd->name,
 				                  msg_label(s, ev->msg, lb, sizeof lb),
 				                  ev->text ? ev->text : "?");
+			}
 			for (int r = 0; r < s->n; r++)
 				unawait(s, ev->msg, r);
 		} else if (s->phase == PHASE_RUN) {
@@ -1609,10 +1615,6 @@ bool meshsim_interrupted(const struct meshsim *s)
 	return s->interrupted;
 }
 
-double meshsim_ms(const struct meshsim *s, int64_t t_us)
-{
-	return ms_of(s, t_us);
-}
 
 static void scenario_partition(struct meshsim *s)
 {
@@ -1854,7 +1856,8 @@ static void build_result(struct meshsim *s, struct meshsim_result *res, double o
 		meshsim_check_account(s->check, s, 2 * (int64_t)s->env.expired_ms * 1000,
 		                      &res->account);
 		res->has_account = true;
-		meshsim_faults_result(s, &res->account);
+		if (s->o.scenario == MESHSIM_FAULTS)
+			meshsim_faults_result(s, &res->account);
 	}
 	check_messages(s, res);
 	if (s->o.scenario == MESHSIM_CHURN)

@@ -238,7 +238,6 @@ void meshsim_describe_missing(struct meshsim *s, char *buf, size_t cap);
 bool meshsim_wait_answers(struct meshsim *s, const char *scenario);
 struct meshsim_check *meshsim_checker(struct meshsim *s);
 bool meshsim_interrupted(const struct meshsim *s);      /* by SIGINT or SIGTERM */
-double meshsim_ms(const struct meshsim *s, int64_t t_us);   /* ms since the first start */
 
 /* meshsim_faults.c: the scenario, and what it adds to the account (faults injected) */
 struct meshsim_account;
