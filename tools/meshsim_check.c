@@ -69,12 +69,6 @@ struct meshsim_check {
 	bool oom;
 };
 
-const char *meshsim_kind_name(int kind)
-{
-	static const char *names[MESHSIM_KINDS] = { "none", "cut", "kill", "stop", "partition" };
-	return kind >= 0 && kind < MESHSIM_KINDS ? names[kind] : "?";
-}
-
 struct meshsim_check *meshsim_check_new(int n, bool receipts)
 {
 	size_t nn = (size_t)n * (size_t)n;

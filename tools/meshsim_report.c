@@ -26,6 +26,12 @@ double meshsim_report_percentile(const double *sorted, size_t n, double p)
 	return sorted[rank - 1];
 }
 
+const char *meshsim_report_kind_name(int kind)
+{
+	static const char *names[MESHSIM_KINDS] = { "none", "cut", "kill", "stop", "partition" };
+	return kind >= 0 && kind < MESHSIM_KINDS ? names[kind] : "?";
+}
+
 /* ---------- table ---------- */
 
 static void row(FILE *f, const char *label, const char *fmt, ...)
@@ -61,7 +67,7 @@ static void account_table(FILE *f, const struct meshsim_account *a)
 	        "dup");
 	for (int k = 0; k < MESHSIM_KINDS; k++)
 		if (a->kind[k].messages)
-			account_row(f, meshsim_kind_name(k), &a->kind[k]);
+			account_row(f, meshsim_report_kind_name(k), &a->kind[k]);
 	account_row(f, "total", &a->total);
 	row(f, "", "maybe: delivered and reported maybe_delivered; gone: with its SIGKILLed "
 	    "sender; LOST: silently");
@@ -225,11 +231,11 @@ static void account_json(FILE *f, const struct meshsim_account *a)
 	        "\"late_answers\":%ld,\"faults\":{", a->receipts ? "true" : "false", a->refused,
 	        a->order_violations, a->late_answers);
 	for (int k = 1; k < MESHSIM_KINDS; k++)
-		fprintf(f, "\"%s\":%ld,", meshsim_kind_name(k), a->faults[k]);
+		fprintf(f, "\"%s\":%ld,", meshsim_report_kind_name(k), a->faults[k]);
 	fprintf(f, "\"stop_kills\":%ld,\"cuts_missed\":%ld},\"by_fault\":{", a->stop_kills,
 	        a->cuts_missed);
 	for (int k = 0; k < MESHSIM_KINDS; k++) {
-		fprintf(f, "%s\"%s\":", k ? "," : "", meshsim_kind_name(k));
+		fprintf(f, "%s\"%s\":", k ? "," : "", meshsim_report_kind_name(k));
 		account_row_json(f, &a->kind[k]);
 	}
 	fputs("},\"total\":", f);

@@ -59,7 +59,7 @@ struct meshsim_account {
 	long late_answers;                /* answers read during teardown: not counted */
 };
 
-const char *meshsim_kind_name(int kind);
+const char *meshsim_report_kind_name(int kind);   /* "none", "cut", ... */
 
 struct meshsim_result {
 	const char *version;
