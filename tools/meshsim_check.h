@@ -34,6 +34,7 @@
 #define MESHSIM_CHECK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "meshsim_report.h"
@@ -72,8 +73,12 @@ int meshsim_check_fault(struct meshsim_check *c, int kind, int64_t start_us);
 void meshsim_check_fault_end(struct meshsim_check *c, int handle, int64_t end_us);
 /* From now on answers are not taken (teardown). */
 void meshsim_check_freeze(struct meshsim_check *c);
-/* (message, recipient) pairs still waiting for their answer, whose sender is still running. */
-long meshsim_check_open(const struct meshsim_check *c);
+/* (message, recipient) pairs still waiting for their answer, whose sender is still running:
+ * a whisper's, and a shout's to a node that delivered it or was continuously present at the
+ * sender; example (if not NULL) names the first. *unsure: with receipts, shouts' pairs with
+ * a node that was present when the sender replied "sent" but left since, which the sender
+ * has most likely (not surely) queued. */
+long meshsim_check_open(const struct meshsim_check *c, long *unsure, char *example, size_t cap);
 /* Sorts every pair, reports violations through meshsim_violation() and fills acc.
  * linger_us: how long after a fault ends messages are still attributed to it. */
 void meshsim_check_account(struct meshsim_check *c, struct meshsim *s, int64_t linger_us,
