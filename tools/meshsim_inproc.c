@@ -156,7 +156,7 @@ static enum meshsim_ev_type ev_type(enum meshnode_event_type t)
 	case MESHNODE_EV_WHISPER: return MESHSIM_EV_WHISPER;
 	case MESHNODE_EV_DROPPED: return MESHSIM_EV_DROPPED;
 	case MESHNODE_EV_ERROR: return MESHSIM_EV_ERROR;
-	case MESHNODE_EV_DELIVERED: return MESHSIM_EV_OTHER;
+	case MESHNODE_EV_DELIVERED: return MESHSIM_EV_DELIVERED;
 	}
 	return MESHSIM_EV_OTHER;
 }
@@ -175,8 +175,9 @@ static void drain(struct meshsim *s, struct meshsim_node *nd)
 		ev.peer = me->peer_hex;
 		ev.group = me->group[0] ? me->group : NULL;
 		ev.reason = me->reason;
+		ev.maybe = me->type == MESHNODE_EV_DROPPED && me->maybe_delivered;
 		if (me->type == MESHNODE_EV_SHOUT || me->type == MESHNODE_EV_WHISPER ||
-		    me->type == MESHNODE_EV_DROPPED) {
+		    me->type == MESHNODE_EV_DROPPED || me->type == MESHNODE_EV_DELIVERED) {
 			ev.id = me->msg_id;
 			ev.has_id = true;
 		}
