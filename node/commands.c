@@ -7,7 +7,10 @@
 /* wcwidth() is XSI: _POSIX_C_SOURCE, which the build defines, does not declare it. */
 #define _XOPEN_SOURCE 700
 
+#include <ctype.h>
+
 #include "app.h"
+#include "keys.h"
 #include "mesh_stats.h"
 
 /* ---- Command line parsing ---------------------------------------------------------------- */
@@ -232,6 +235,19 @@ static bool resolve_peer(struct app *a, struct slice what, bool quoted, bool tex
 		out->groups = NULL;
 		out->ngroups = 0;
 		ok = true;
+	} else if (!quoted && what.len == 2 * MESHNODE_IDLEN && hex_token(what)) {
+		/* a whole ID names a peer that is away too: its messages wait for it (protocol
+		 * section 6, "Delivery"); the node says whether it knows the ID at all */
+		char hex[2 * MESHNODE_IDLEN + 1];
+		memset(out, 0, sizeof *out);
+		for (size_t i = 0; i < what.len; i++)
+			hex[i] = (char)tolower((unsigned char)what.p[i]);
+		hex[what.len] = '\0';
+		ok = keys_id_from_hex(hex, out->id) == 0;
+		memcpy(out->id_hex, hex, sizeof out->id_hex);
+		snprintf(out->name, sizeof out->name, "%.8s", hex);
+		if (!ok)
+			errorf(a, "no peer named '%.*s'", shown(what.len), what.p);
 	} else if (nidx > 1) {
 		report_ambiguous(a, what, peers, idx, nidx, NULL);
 	} else if (longer) {

@@ -344,6 +344,27 @@ def test_ttl_and_receipts(ctx):
           "a message reported dropped was also reported delivered")
 
 
+def test_whisper_waits_for_an_away_peer(ctx):
+    # A peer that left (here: SIGKILLed, its exit seen) can still be whispered to by its whole
+    # ID: the message waits for it (docs/protocol.md section 6, "Delivery") and reaches its
+    # next run, with a receipt. An ID the node never met is an error, not a wait.
+    a = Node(ctx, "away-a", extra=["--receipts"])
+    b = Node(ctx, "away-b")
+    wait_mesh([a, b], timeout=5.0)
+    ma = a.mark()
+    b.kill()
+    a.wait_event("exit", b, timeout=10.0, start=ma)
+    wid = a.whisper(b.id, "while-you-were-away")
+    b2 = b.respawn()
+    b2.wait_event("whisper", a, timeout=10.0, text="while-you-were-away")
+    a.wait_event("delivered", b2, timeout=5.0, start=ma, id=wid)
+    check(not a.select(lambda e: e.get("event") == "dropped", ma), "a message was dropped")
+    m = a.mark()
+    a.send("/msg %s nobody" % ("ab" * 32))
+    ev = a.wait_for(lambda e: e.get("event") in ("error", "sent"), 5.0, m, "reply to /msg")
+    check(ev["event"] == "error", "a whisper to an unknown ID: %s" % mt.describe(ev))
+
+
 if __name__ == "__main__":
     mt.run([
         test_group_shouts_exactly_once_in_order,
@@ -354,4 +375,5 @@ if __name__ == "__main__":
         test_simultaneous_start_immediate_shouts,
         test_stalled_peer_does_not_block_others,
         test_ttl_and_receipts,
+        test_whisper_waits_for_an_away_peer,
     ])
