@@ -10,10 +10,11 @@
  * order they were made and message IDs reach the wire in increasing order. A whisper to a
  * peer that is not present (no ENTER, or EXIT since) waits too, so that the answer
  * MESH_ENOTFOUND is exact. The loop collects the events of one turn and queues them under
- * one lock, with at most one pipe write.
+ * one lock, with at most one pipe write (events.c, with the acknowledgement of what the
+ * application took).
  *
- * Locks: `lock` guards the FIFO, the event queue and the set of present peers. The loop never
- * holds it while it runs mesh code.
+ * Locks: `lock` guards the FIFO, the event queue and the set of present peers (node_impl.h).
+ * The loop never holds it while it runs mesh code.
  */
 #include "meshnode.h"
 #ifdef MESH_TEST_HOOKS
@@ -37,6 +38,7 @@
 
 #include "keyfile.h"
 #include "monoclock.h"
+#include "node_impl.h"
 #include "keys.h"
 #include "mesh.h"
 #include "group.h"
@@ -53,7 +55,7 @@ _Static_assert(MESHNODE_MAX_PAYLOAD == WIRE_MAX_PAYLOAD, "payload limit");
 _Static_assert(sizeof ((struct meshnode_peer *)0)->fingerprint == KEYS_FPR_LEN,
                "fingerprint text");
 _Static_assert(KEYS_SAS_LEN == 32, "meshnode_sas() writes char out[32]");
-/* on_mesh_event() passes the engine's event type through as the public one */
+/* events_on_mesh() passes the engine's event type through as the public one */
 _Static_assert((int)MESHNODE_EV_ENTER == (int)MESH_EV_ENTER &&
                (int)MESHNODE_EV_EXIT == (int)MESH_EV_EXIT &&
                (int)MESHNODE_EV_EVASIVE == (int)MESH_EV_EVASIVE &&
@@ -65,128 +67,15 @@ _Static_assert((int)MESHNODE_EV_ENTER == (int)MESH_EV_ENTER &&
                (int)MESH_EV_DELIVERED == (int)MESHNODE_EV_ERROR &&
                (int)MESH_EV_COUNT == (int)MESHNODE_EV_DELIVERED,
                "event types: the engine's are the node's up to DROPPED; ERROR is the node's "
-               "own, so the engine's DELIVERED is renumbered (on_mesh_event)");
+               "own, so the engine's DELIVERED is renumbered (events_on_mesh)");
 _Static_assert(sizeof ((struct mesh_peer_view *)0)->hex == MESHNODE_HEXID_LEN,
-               "on_mesh_event() copies the hex ID whole");
+               "events_on_mesh() copies the hex ID whole");
 /* every public counter is copied from the engine's list, and there is nothing else in it */
 #define COUNT_ONE(name) +1
 _Static_assert(sizeof(struct meshnode_stats) ==
                (0 MESH_STATS_PUBLIC(COUNT_ONE) + 1) * sizeof(uint64_t),
                "struct meshnode_stats is MESH_STATS_PUBLIC and sessions_live");
 #undef COUNT_ONE
-
-#define EVENT_QUEUE_MAX 200000     /* events the application has not read yet */
-#define EVENT_QUEUE_MAX_BYTES (256u << 20)   /* payload bytes in those events */
-#define TTL_DEFAULT_MS 60000
-#define SEND_QUEUE_MAX 65536       /* sends the loop has not taken yet; then the caller waits */
-#define SEND_QUEUE_MAX_BYTES (64u << 20)
-#define PRESENT_BUCKETS 1024
-
-enum cmd_kind {
-	CMD_STOP = 1,
-	CMD_JOIN,
-	CMD_LEAVE,
-	CMD_SHOUT,
-	CMD_WHISPER,
-	CMD_PEERS,
-	CMD_GROUPS,
-	CMD_SAS,
-	CMD_STATS,
-	CMD_RELINK,
-};
-
-struct cmd {
-	struct cmd *next;           /* in the FIFO */
-	enum cmd_kind kind;
-	bool async;                 /* a send nobody waits for: the loop frees it */
-	const char *group;
-	uint8_t peer[MESHNODE_IDLEN];
-	struct outmsg *om;          /* SHOUT, WHISPER */
-	/* results */
-	enum mesh_err rc;
-	uint64_t msg_id;
-	struct meshnode_peer *peers;
-	size_t npeers;
-	char **groups;
-	size_t ngroups;
-	char sas[KEYS_SAS_LEN];
-	struct meshnode_stats stats;
-	bool done;
-};
-
-/* An event and its link in the queue, in one allocation; ev comes first so that
- * meshnode_event_destroy() frees the box. */
-struct evbox {
-	struct meshnode_event ev;
-	struct evbox *next;
-};
-
-struct present {
-	struct present *next;
-	uint8_t id[MESHNODE_IDLEN];
-};
-
-/* A message event handed to the queue, to acknowledge once the application has taken it. */
-struct untaken {
-	uint8_t peer[MESHNODE_IDLEN];
-	uint64_t incarnation, msg_id;
-	size_t len;
-};
-
-struct meshnode {
-	struct meshnode_config cfg;
-	char *iface, *identity_path, *mesh_key_path, *mcast_group;   /* owned copies */
-	char name[MESHNODE_MAX_NAME + 1];
-	char id_hex[MESHNODE_HEXID_LEN];
-	char fingerprint[KEYS_FPR_LEN];
-	char endpoint[64];
-	struct keys_identity *id;
-	uint8_t *mesh_key;          /* sodium_malloc'd, or NULL */
-
-	void *zctx;
-	struct mesh *mesh;
-	pthread_t thread;
-	bool started, stopped;
-	/* Groups joined before meshnode_start(): the mesh starts in them, so that its first
-	 * hello carries them. Touched only before the loop thread exists. */
-	struct group_set start_groups;
-
-	int wake[2];                /* API -> loop */
-	int evpipe[2];              /* readable while events are queued */
-	pthread_mutex_t lock;
-	pthread_cond_t cond;        /* a command done, room in the FIFO, or an event queued */
-
-	/* the command FIFO (under lock) */
-	struct cmd *cq_head, *cq_tail;
-	size_t cq_sends, cq_bytes;  /* async sends in it */
-	bool wake_pending;          /* a byte is in the wake pipe that the loop has not read */
-	uint64_t next_msg_id;
-	bool quit;                  /* loop thread only */
-	bool loop_done;
-
-	/* peers with ENTER and no EXIT since (under lock) */
-	struct present *present[PRESENT_BUCKETS];
-
-	/* events of the current turn (loop thread only), then the queue (under lock) */
-	struct evbox *pend_head, *pend_tail;
-	struct evbox *ev_head, *ev_tail;
-	size_t ev_count, ev_bytes;
-	uint64_t ev_dropped;
-	time_t ev_dropped_logged;
-	size_t ev_max, ev_max_bytes;  /* EVENT_QUEUE_MAX, EVENT_QUEUE_MAX_BYTES (tests: smaller) */
-
-	/* Acknowledgement (docs/protocol.md section 6): message events are acknowledged once
-	 * meshnode_next_event() returned them. The application counts what it took (under
-	 * lock); the loop keeps, in order, what it handed over and not yet acknowledged (a ring),
-	 * and catches up each turn (ack_taken). The loop's copy of the counts decides whether a
-	 * new message may be taken at all (can_take): the queue's budget is never exceeded, so no
-	 * message is ever discarded. */
-	uint64_t msg_taken, msg_taken_bytes;        /* under lock */
-	uint64_t msg_given, msg_given_bytes;        /* loop thread */
-	uint64_t seen_taken, seen_taken_bytes;      /* loop thread: its copy of the above */
-	struct untaken *ut;                         /* loop thread: ring of ut_cap */
-	size_t ut_cap, ut_head, ut_len;
-};
 
 /* ---------- small helpers ---------- */
 
@@ -222,7 +111,7 @@ static void node_log(void *arg, int level, const char *line)
 		fprintf(stderr, "meshnode[%s] %s: %s\n", n->name, level_name(level), clean);
 }
 
-static void logmsg(struct meshnode *n, int level, const char *fmt, ...)
+void node_logmsg(struct meshnode *n, int level, const char *fmt, ...)
 {
 	char line[512];
 	va_list ap;
@@ -251,7 +140,7 @@ static int set_nonblock_cloexec(int fd)
 	return fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
-static void drain_fd(int fd)
+void node_drain_fd(int fd)
 {
 	char buf[64];
 	while (read(fd, buf, sizeof buf) > 0)
@@ -418,324 +307,6 @@ struct meshnode *meshnode_new(const struct meshnode_config *cfg, char *err, size
 	return n;
 }
 
-/* ---------- present peers (under lock) ---------- */
-
-static size_t present_bucket(const uint8_t id[MESHNODE_IDLEN])
-{
-	/* IDs are public keys: their bytes are already uniform */
-	return ((size_t)id[0] | (size_t)id[1] << 8) % PRESENT_BUCKETS;
-}
-
-static bool present_has(const struct meshnode *n, const uint8_t id[MESHNODE_IDLEN])
-{
-	for (const struct present *e = n->present[present_bucket(id)]; e; e = e->next)
-		if (memcmp(e->id, id, MESHNODE_IDLEN) == 0)
-			return true;
-	return false;
-}
-
-static void present_set(struct meshnode *n, const uint8_t id[MESHNODE_IDLEN], bool on)
-{
-	struct present **pp = &n->present[present_bucket(id)];
-	for (; *pp; pp = &(*pp)->next) {
-		if (memcmp((*pp)->id, id, MESHNODE_IDLEN) == 0) {
-			if (!on) {
-				struct present *e = *pp;
-				*pp = e->next;
-				free(e);
-			}
-			return;
-		}
-	}
-	if (!on)
-		return;
-	struct present *e = malloc(sizeof *e);
-	if (!e)
-		return;   /* whispers to this peer take the waiting path, which is still exact */
-	memcpy(e->id, id, MESHNODE_IDLEN);
-	e->next = NULL;
-	*pp = e;
-}
-
-static void present_clear(struct meshnode *n)
-{
-	for (size_t i = 0; i < PRESENT_BUCKETS; i++)
-		while (n->present[i]) {
-			struct present *e = n->present[i];
-			n->present[i] = e->next;
-			free(e);
-		}
-}
-
-/* ---------- events (loop thread -> application) ---------- */
-
-static struct meshnode_event *event_new(void)
-{
-	struct evbox *b = calloc(1, sizeof *b);
-	return b ? &b->ev : NULL;
-}
-
-/* Loop thread: the event joins this turn's batch; flush_events() queues the batch. */
-static void push_event(struct meshnode *n, struct meshnode_event *ev)
-{
-	struct evbox *b = (struct evbox *)ev;
-	b->next = NULL;
-	if (n->pend_tail)
-		n->pend_tail->next = b;
-	else
-		n->pend_head = b;
-	n->pend_tail = b;
-}
-
-/* Loop thread: queues this turn's events under one lock, with at most one pipe write. */
-static void flush_events(struct meshnode *n)
-{
-	struct evbox *b = n->pend_head, *drop = NULL;
-	size_t dropped = 0;
-	if (!b)
-		return;
-	n->pend_head = n->pend_tail = NULL;
-	pthread_mutex_lock(&n->lock);
-	bool was_empty = n->ev_count == 0;
-	while (b) {
-		struct evbox *next = b->next;
-		struct meshnode_event *ev = &b->ev;
-		b->next = NULL;
-		if (ev->type == MESHNODE_EV_ENTER || ev->type == MESHNODE_EV_EXIT)
-			present_set(n, ev->peer, ev->type == MESHNODE_EV_ENTER);
-		/* Message events always get in: can_take() kept them within the budget, and each
-		 * will be acknowledged. So do the answers to our own messages (DELIVERED, DROPPED):
-		 * each is owed, and new sends are refused while the queue is full (send_cmd), which
-		 * bounds them. The rest (ENTER, EXIT, JOIN...) past the count cap are discarded,
-		 * counted and reported. */
-		bool owed = ev->type == MESHNODE_EV_SHOUT || ev->type == MESHNODE_EV_WHISPER ||
-		            ev->type == MESHNODE_EV_DELIVERED || ev->type == MESHNODE_EV_DROPPED;
-		if (!owed && n->ev_count >= n->ev_max) {
-			b->next = drop;
-			drop = b;
-			dropped++;
-		} else {
-			if (n->ev_tail)
-				n->ev_tail->next = b;
-			else
-				n->ev_head = b;
-			n->ev_tail = b;
-			n->ev_bytes += ev->len;
-			n->ev_count++;
-		}
-		b = next;
-	}
-	if (was_empty && n->ev_count)
-		(void)!write(n->evpipe[1], "e", 1);
-	if (n->ev_count)
-		pthread_cond_broadcast(&n->cond);
-	bool say = false;
-	if (dropped) {
-		/* the application stopped reading: count and say so, never grow without bound */
-		n->ev_dropped += dropped;
-		time_t now = time(NULL);
-		say = now != n->ev_dropped_logged;
-		n->ev_dropped_logged = now;
-	}
-	uint64_t total = n->ev_dropped;
-	pthread_mutex_unlock(&n->lock);
-	if (say)
-		logmsg(n, MESHNODE_LOG_ERROR, "event queue full (%d events unread): %llu events "
-		       "about peers and groups discarded so far; read events faster",
-		       (int)n->ev_max, (unsigned long long)total);
-	while (drop) {
-		struct meshnode_event *ev = &drop->ev;
-		drop = drop->next;
-		meshnode_event_destroy(&ev);
-	}
-}
-
-static void copy_str(char *dst, size_t cap, const char *src)
-{
-	size_t l = strnlen(src, cap - 1);
-	memcpy(dst, src, l);
-	dst[l] = '\0';
-}
-
-/* Loop thread: records a message event handed over, to acknowledge once it is taken. */
-static bool untaken_push(struct meshnode *n, const uint8_t *peer, uint64_t incarnation,
-                         uint64_t msg_id, size_t len)
-{
-	if (n->ut_len == n->ut_cap) {
-		size_t ncap = n->ut_cap ? 2 * n->ut_cap : 256;
-		struct untaken *nu = malloc(ncap * sizeof *nu);
-		if (!nu)
-			return false;
-		for (size_t i = 0; i < n->ut_len; i++)
-			nu[i] = n->ut[(n->ut_head + i) % n->ut_cap];
-		free(n->ut);
-		n->ut = nu;
-		n->ut_cap = ncap;
-		n->ut_head = 0;
-	}
-	struct untaken *u = &n->ut[(n->ut_head + n->ut_len++) % n->ut_cap];
-	memcpy(u->peer, peer, MESHNODE_IDLEN);
-	u->incarnation = incarnation;
-	u->msg_id = msg_id;
-	u->len = len;
-	n->msg_given++;
-	n->msg_given_bytes += len;
-	return true;
-}
-
-/* Loop thread: acknowledges what the application took since the last turn. */
-static void ack_taken(struct meshnode *n, uint64_t now)
-{
-	pthread_mutex_lock(&n->lock);
-	uint64_t taken = n->msg_taken;
-	n->seen_taken_bytes = n->msg_taken_bytes;
-	pthread_mutex_unlock(&n->lock);
-	for (; n->seen_taken < taken && n->ut_len; n->seen_taken++) {
-		struct untaken *u = &n->ut[n->ut_head];
-		n->ut_head = (n->ut_head + 1) % n->ut_cap;
-		n->ut_len--;
-		mesh_taken(n->mesh, u->peer, u->incarnation, u->msg_id, u->len, now);
-	}
-}
-
-/* Loop thread, from the engine: may a message of len bytes be handed over now? len 0: is
- * there room enough to ask refused senders to resend (half the budget free)? */
-static bool can_take(void *arg, size_t len)
-{
-	struct meshnode *n = arg;
-	uint64_t count = n->msg_given - n->seen_taken;
-	uint64_t bytes = n->msg_given_bytes - n->seen_taken_bytes;
-	if (!len)
-		return count <= n->ev_max / 2 && bytes <= n->ev_max_bytes / 2;
-	return count < n->ev_max && bytes + len <= n->ev_max_bytes;
-}
-
-static void on_mesh_event(void *arg, const struct mesh_event *me)
-{
-	struct meshnode *n = arg;
-	struct meshnode_event *ev = event_new();
-	if (!ev) {
-		if (me->data) {
-			sodium_memzero(me->data, me->len);   /* someone's plaintext */
-			free(me->data);
-		}
-		return;
-	}
-	ev->type = me->type == MESH_EV_DELIVERED ? MESHNODE_EV_DELIVERED
-	                                         : (enum meshnode_event_type)me->type;
-	ev->maybe_delivered = me->maybe_delivered;
-	if ((me->type == MESH_EV_SHOUT || me->type == MESH_EV_WHISPER) && me->peer &&
-	    !untaken_push(n, me->peer->id, me->peer->incarnation, me->msg_id, me->len)) {
-		/* it cannot be tracked, so it would never be acknowledged: the sender will
-		 * report it, and the application never sees it */
-		logmsg(n, MESHNODE_LOG_ERROR, "out of memory: a message from %s not taken",
-		       me->peer->name);
-		sodium_memzero(me->data, me->len);
-		free(me->data);
-		free((struct evbox *)ev);
-		return;
-	}
-	if (me->peer) {
-		memcpy(ev->peer, me->peer->id, MESHNODE_IDLEN);
-		memcpy(ev->peer_hex, me->peer->hex, sizeof ev->peer_hex);
-		copy_str(ev->name, sizeof ev->name, me->peer->name);
-		ev->incarnation = me->peer->incarnation;
-		if (ev->type == MESHNODE_EV_ENTER) {   /* the header: endpoint is for ENTER */
-			char ip[INET_ADDRSTRLEN];
-			inet_ntop(AF_INET, me->peer->ip, ip, sizeof ip);
-			snprintf(ev->endpoint, sizeof ev->endpoint, "%s:%u", ip, me->peer->port);
-		}
-	}
-	if (me->group)
-		copy_str(ev->group, sizeof ev->group, me->group);
-	ev->msg_id = me->msg_id;
-	ev->data = me->data;
-	ev->len = me->len;
-	ev->reason = me->reason;
-	push_event(n, ev);
-}
-
-struct meshnode_event *meshnode_next_event(struct meshnode *n, int timeout_ms)
-{
-	uint64_t deadline = timeout_ms >= 0 ? monoclock_ms() + (uint64_t)timeout_ms : 0;
-	pthread_mutex_lock(&n->lock);
-	for (;;) {
-		if (n->ev_head) {
-			struct evbox *b = n->ev_head;
-			n->ev_head = b->next;
-			if (!n->ev_head)
-				n->ev_tail = NULL;
-			n->ev_bytes -= b->ev.len;
-			if (b->ev.type == MESHNODE_EV_SHOUT || b->ev.type == MESHNODE_EV_WHISPER) {
-				n->msg_taken++;
-				n->msg_taken_bytes += b->ev.len;
-			}
-			/* once the loop is gone the fd stays readable: that is how a poller learns it */
-			if (--n->ev_count == 0 && !n->loop_done)
-				drain_fd(n->evpipe[0]);
-			pthread_mutex_unlock(&n->lock);
-			b->next = NULL;
-			return &b->ev;
-		}
-		if (n->loop_done || !n->started || timeout_ms == 0)
-			break;
-		if (timeout_ms < 0) {
-			pthread_cond_wait(&n->cond, &n->lock);
-			continue;
-		}
-		uint64_t now = monoclock_ms();
-		if (now >= deadline)
-			break;
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		uint64_t wait = deadline - now;
-		ts.tv_sec += (time_t)(wait / 1000);
-		ts.tv_nsec += (long)(wait % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&n->cond, &n->lock, &ts);
-	}
-	pthread_mutex_unlock(&n->lock);
-	return NULL;
-}
-
-void meshnode_event_destroy(struct meshnode_event **evp)
-{
-	struct meshnode_event *ev = evp ? *evp : NULL;
-	if (!ev)
-		return;
-	if (ev->data) {
-		sodium_memzero(ev->data, ev->len);   /* someone's plaintext */
-		free(ev->data);
-	}
-	free(ev);   /* the evbox around it: ev is its first member */
-	*evp = NULL;
-}
-
-int meshnode_event_fd(const struct meshnode *n)
-{
-	return n->evpipe[0];
-}
-
-const char *meshnode_event_name(enum meshnode_event_type t)
-{
-	switch (t) {
-	case MESHNODE_EV_ENTER: return "enter";
-	case MESHNODE_EV_EXIT: return "exit";
-	case MESHNODE_EV_EVASIVE: return "evasive";
-	case MESHNODE_EV_JOIN: return "join";
-	case MESHNODE_EV_LEAVE: return "leave";
-	case MESHNODE_EV_SHOUT: return "shout";
-	case MESHNODE_EV_WHISPER: return "whisper";
-	case MESHNODE_EV_DROPPED: return "dropped";
-	case MESHNODE_EV_ERROR: return "error";
-	case MESHNODE_EV_DELIVERED: return "delivered";
-	}
-	return "unknown";
-}
-
 /* ---------- commands (application -> loop thread) ---------- */
 
 struct peers_acc {
@@ -866,13 +437,13 @@ static void run_cmd(struct meshnode *n, struct cmd *c, uint64_t now)
 /* A send that nobody waits for failed in the loop: the application hears of it as DROPPED. */
 static void report_async_failure(struct meshnode *n, const struct cmd *c)
 {
-	struct meshnode_event *ev = event_new();
+	struct meshnode_event *ev = events_new();
 	if (!ev)
 		return;
 	ev->type = MESHNODE_EV_DROPPED;
 	ev->msg_id = c->om->msg_id;
 	if (c->kind == CMD_SHOUT) {
-		copy_str(ev->group, sizeof ev->group, c->om->group);
+		events_copy_str(ev->group, sizeof ev->group, c->om->group);
 	} else {
 		memcpy(ev->peer, c->peer, MESHNODE_IDLEN);
 		keys_id_hex(c->peer, ev->peer_hex);
@@ -880,7 +451,7 @@ static void report_async_failure(struct meshnode *n, const struct cmd *c)
 	ev->reason = mesh_drop_reason(c->rc == MESH_ENOTFOUND ? MESH_DROP_PEER_GONE
 	                              : c->rc == MESH_ENOMEM ? MESH_DROP_NO_MEMORY
 	                              : MESH_DROP_NOT_SENT);
-	push_event(n, ev);
+	events_push(n, ev);
 }
 
 static void free_cmd(struct cmd *c)
@@ -943,7 +514,7 @@ static enum mesh_err call(struct meshnode *n, struct cmd *c)
 /* Runs every command in the FIFO, in order. */
 static void handle_wake(struct meshnode *n)
 {
-	drain_fd(n->wake[0]);
+	node_drain_fd(n->wake[0]);
 	pthread_mutex_lock(&n->lock);
 	struct cmd *c = n->cq_head;
 	bool room = n->cq_sends > 0;
@@ -990,14 +561,14 @@ static void *loop_main(void *arg)
 	uint64_t next_tick = 0;
 	while (!n->quit) {
 		uint64_t now = monoclock_ms();
-		ack_taken(n, now);
+		events_ack_taken(n, now);
 		if (now >= next_tick)
 			next_tick = mesh_on_tick(n->mesh, now);
 		size_t want = mesh_pollitems_count(n->mesh) + 1;
 		if (want > cap) {
 			zmq_pollitem_t *ni = realloc(items, want * 2 * sizeof *ni);
 			if (!ni) {
-				logmsg(n, MESHNODE_LOG_ERROR, "out of memory in the event loop");
+				node_logmsg(n, MESHNODE_LOG_ERROR, "out of memory in the event loop");
 				struct timespec ts = { 0, 10000000L };
 				nanosleep(&ts, NULL);
 				continue;
@@ -1011,12 +582,12 @@ static void *loop_main(void *arg)
 		long timeout = next_tick > now ? (long)(next_tick - now) : 0;
 		int rc = zmq_poll(items, (int)(k + 1), timeout);
 		if (rc < 0 && errno != EINTR) {
-			logmsg(n, MESHNODE_LOG_ERROR, "zmq_poll: %s", zmq_strerror(errno));
-			struct meshnode_event *ev = event_new();
+			node_logmsg(n, MESHNODE_LOG_ERROR, "zmq_poll: %s", zmq_strerror(errno));
+			struct meshnode_event *ev = events_new();
 			if (ev) {
 				ev->type = MESHNODE_EV_ERROR;
 				ev->reason = "the event loop failed (zmq_poll); the node has stopped";
-				push_event(n, ev);
+				events_push(n, ev);
 			}
 			break;
 		}
@@ -1026,12 +597,12 @@ static void *loop_main(void *arg)
 			if (items[k].revents & ZMQ_POLLIN)
 				handle_wake(n);
 		}
-		flush_events(n);
+		events_flush(n);
 	}
 	free(items);
 	mesh_say_bye(n->mesh, monoclock_ms());
 	mesh_destroy(&n->mesh);
-	flush_events(n);
+	events_flush(n);
 	pthread_mutex_lock(&n->lock);
 	n->loop_done = true;
 	/* sends still in the FIFO are never run (their callers were told MESH_OK: the node
@@ -1075,9 +646,9 @@ enum mesh_err meshnode_start(struct meshnode *n, char *err, size_t errcap)
 		.fallback_ms = 3 * n->cfg.beacon_interval_ms,
 		.queue_msgs = n->cfg.queue_msgs, .queue_bytes = n->cfg.queue_bytes,
 		.ttl_ms = n->cfg.ttl_ms, .receipts = n->cfg.receipts, .manual_ack = true,
-		.can_take = can_take,
+		.can_take = events_can_take,
 		.zmq_ctx = n->zctx, .log_level = n->cfg.log_level, .log = node_log, .log_arg = n,
-		.event = on_mesh_event, .event_arg = n,
+		.event = events_on_mesh, .event_arg = n,
 	};
 	uint64_t now = monoclock_ms();
 	n->mesh = mesh_new(&mc, now, err, errcap);
@@ -1137,7 +708,7 @@ void meshnode_destroy(struct meshnode **np)
 		n->ev_head = n->ev_head->next;
 		meshnode_event_destroy(&ev);
 	}
-	present_clear(n);
+	events_present_clear(n);
 	keys_identity_destroy(&n->id);
 	if (n->mesh_key)
 		sodium_free(n->mesh_key);
@@ -1224,7 +795,7 @@ static enum mesh_err send_cmd(struct meshnode *n, enum cmd_kind kind, const char
 	}
 	c->om->ttl_ms = ttl_ms;
 	pthread_mutex_lock(&n->lock);
-	c->async = kind == CMD_SHOUT || present_has(n, c->peer);
+	c->async = kind == CMD_SHOUT || events_present_has(n, c->peer);
 	enum mesh_err rc = enqueue_cmd(n, c);
 	uint64_t id = c->om->msg_id;   /* still ours: the loop needs the lock to take c */
 	if (rc == MESH_OK && c->async) {

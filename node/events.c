@@ -1,0 +1,342 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
+/*
+ * events: what the loop thread hands the application. The engine's events become
+ * struct meshnode_event (events_on_mesh), are batched per loop turn (events_push) and queued
+ * under one lock with at most one pipe write (events_flush); meshnode_next_event() takes them
+ * out. The set of present peers follows ENTER and EXIT as they are queued.
+ *
+ * Acknowledgement (docs/protocol.md section 6, "Delivery"): a message is acknowledged to its
+ * sender only once meshnode_next_event() has returned it. The application counts what it took
+ * (msg_taken, under lock); the loop keeps, in order, a record of each message it handed over
+ * (the ring ut, loop thread only) and catches up once a turn (events_ack_taken). The engine
+ * asks before it hands a message over (events_can_take), so the queue never holds more than
+ * its budget of messages and none is discarded; nor is an answer to one of our own messages.
+ */
+#include "node_impl.h"
+#include "monoclock.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+/* ---------- present peers (under lock) ---------- */
+
+static size_t present_bucket(const uint8_t id[MESHNODE_IDLEN])
+{
+	/* IDs are public keys: their bytes are already uniform */
+	return ((size_t)id[0] | (size_t)id[1] << 8) % PRESENT_BUCKETS;
+}
+
+bool events_present_has(const struct meshnode *n, const uint8_t id[MESHNODE_IDLEN])
+{
+	for (const struct present *e = n->present[present_bucket(id)]; e; e = e->next)
+		if (memcmp(e->id, id, MESHNODE_IDLEN) == 0)
+			return true;
+	return false;
+}
+
+void events_present_set(struct meshnode *n, const uint8_t id[MESHNODE_IDLEN], bool on)
+{
+	struct present **pp = &n->present[present_bucket(id)];
+	for (; *pp; pp = &(*pp)->next) {
+		if (memcmp((*pp)->id, id, MESHNODE_IDLEN) == 0) {
+			if (!on) {
+				struct present *e = *pp;
+				*pp = e->next;
+				free(e);
+			}
+			return;
+		}
+	}
+	if (!on)
+		return;
+	struct present *e = malloc(sizeof *e);
+	if (!e)
+		return;   /* whispers to this peer take the waiting path, which is still exact */
+	memcpy(e->id, id, MESHNODE_IDLEN);
+	e->next = NULL;
+	*pp = e;
+}
+
+void events_present_clear(struct meshnode *n)
+{
+	for (size_t i = 0; i < PRESENT_BUCKETS; i++)
+		while (n->present[i]) {
+			struct present *e = n->present[i];
+			n->present[i] = e->next;
+			free(e);
+		}
+}
+
+/* ---------- events (loop thread -> application) ---------- */
+
+struct meshnode_event *events_new(void)
+{
+	struct evbox *b = calloc(1, sizeof *b);
+	return b ? &b->ev : NULL;
+}
+
+/* Loop thread: the event joins this turn's batch; events_flush() queues the batch. */
+void events_push(struct meshnode *n, struct meshnode_event *ev)
+{
+	struct evbox *b = (struct evbox *)ev;
+	b->next = NULL;
+	if (n->pend_tail)
+		n->pend_tail->next = b;
+	else
+		n->pend_head = b;
+	n->pend_tail = b;
+}
+
+/* Loop thread: queues this turn's events under one lock, with at most one pipe write. */
+void events_flush(struct meshnode *n)
+{
+	struct evbox *b = n->pend_head, *drop = NULL;
+	size_t dropped = 0;
+	if (!b)
+		return;
+	n->pend_head = n->pend_tail = NULL;
+	pthread_mutex_lock(&n->lock);
+	bool was_empty = n->ev_count == 0;
+	while (b) {
+		struct evbox *next = b->next;
+		struct meshnode_event *ev = &b->ev;
+		b->next = NULL;
+		if (ev->type == MESHNODE_EV_ENTER || ev->type == MESHNODE_EV_EXIT)
+			events_present_set(n, ev->peer, ev->type == MESHNODE_EV_ENTER);
+		/* Message events always get in: events_can_take() kept them within the budget, and each
+		 * will be acknowledged. So do the answers to our own messages (DELIVERED, DROPPED):
+		 * each is owed, and new sends are refused while the queue is full (send_cmd), which
+		 * bounds them. The rest (ENTER, EXIT, JOIN...) past the count cap are discarded,
+		 * counted and reported. */
+		bool owed = ev->type == MESHNODE_EV_SHOUT || ev->type == MESHNODE_EV_WHISPER ||
+		            ev->type == MESHNODE_EV_DELIVERED || ev->type == MESHNODE_EV_DROPPED;
+		if (!owed && n->ev_count >= n->ev_max) {
+			b->next = drop;
+			drop = b;
+			dropped++;
+		} else {
+			if (n->ev_tail)
+				n->ev_tail->next = b;
+			else
+				n->ev_head = b;
+			n->ev_tail = b;
+			n->ev_bytes += ev->len;
+			n->ev_count++;
+		}
+		b = next;
+	}
+	if (was_empty && n->ev_count)
+		(void)!write(n->evpipe[1], "e", 1);
+	if (n->ev_count)
+		pthread_cond_broadcast(&n->cond);
+	bool say = false;
+	if (dropped) {
+		/* the application stopped reading: count and say so, never grow without bound */
+		n->ev_dropped += dropped;
+		time_t now = time(NULL);
+		say = now != n->ev_dropped_logged;
+		n->ev_dropped_logged = now;
+	}
+	uint64_t total = n->ev_dropped;
+	pthread_mutex_unlock(&n->lock);
+	if (say)
+		node_logmsg(n, MESHNODE_LOG_ERROR, "event queue full (%d events unread): %llu events "
+		       "about peers and groups discarded so far; read events faster",
+		       (int)n->ev_max, (unsigned long long)total);
+	while (drop) {
+		struct meshnode_event *ev = &drop->ev;
+		drop = drop->next;
+		meshnode_event_destroy(&ev);
+	}
+}
+
+void events_copy_str(char *dst, size_t cap, const char *src)
+{
+	size_t l = strnlen(src, cap - 1);
+	memcpy(dst, src, l);
+	dst[l] = '\0';
+}
+
+/* Loop thread: records a message event handed over, to acknowledge once it is taken. */
+static bool untaken_push(struct meshnode *n, const uint8_t *peer, uint64_t incarnation,
+                         uint64_t msg_id, size_t len)
+{
+	if (n->ut_len == n->ut_cap) {
+		size_t ncap = n->ut_cap ? 2 * n->ut_cap : 256;
+		struct untaken *nu = malloc(ncap * sizeof *nu);
+		if (!nu)
+			return false;
+		for (size_t i = 0; i < n->ut_len; i++)
+			nu[i] = n->ut[(n->ut_head + i) % n->ut_cap];
+		free(n->ut);
+		n->ut = nu;
+		n->ut_cap = ncap;
+		n->ut_head = 0;
+	}
+	struct untaken *u = &n->ut[(n->ut_head + n->ut_len++) % n->ut_cap];
+	memcpy(u->peer, peer, MESHNODE_IDLEN);
+	u->incarnation = incarnation;
+	u->msg_id = msg_id;
+	u->len = len;
+	n->msg_given++;
+	n->msg_given_bytes += len;
+	return true;
+}
+
+/* Loop thread: acknowledges what the application took since the last turn. */
+void events_ack_taken(struct meshnode *n, uint64_t now)
+{
+	pthread_mutex_lock(&n->lock);
+	uint64_t taken = n->msg_taken;
+	n->seen_taken_bytes = n->msg_taken_bytes;
+	pthread_mutex_unlock(&n->lock);
+	for (; n->seen_taken < taken && n->ut_len; n->seen_taken++) {
+		struct untaken *u = &n->ut[n->ut_head];
+		n->ut_head = (n->ut_head + 1) % n->ut_cap;
+		n->ut_len--;
+		mesh_taken(n->mesh, u->peer, u->incarnation, u->msg_id, u->len, now);
+	}
+}
+
+/* Loop thread, from the engine: may a message of len bytes be handed over now? len 0: is
+ * there room enough to ask refused senders to resend (half the budget free)? */
+bool events_can_take(void *arg, size_t len)
+{
+	struct meshnode *n = arg;
+	uint64_t count = n->msg_given - n->seen_taken;
+	uint64_t bytes = n->msg_given_bytes - n->seen_taken_bytes;
+	if (!len)
+		return count <= n->ev_max / 2 && bytes <= n->ev_max_bytes / 2;
+	return count < n->ev_max && bytes + len <= n->ev_max_bytes;
+}
+
+void events_on_mesh(void *arg, const struct mesh_event *me)
+{
+	struct meshnode *n = arg;
+	struct meshnode_event *ev = events_new();
+	if (!ev) {
+		if (me->data) {
+			sodium_memzero(me->data, me->len);   /* someone's plaintext */
+			free(me->data);
+		}
+		return;
+	}
+	ev->type = me->type == MESH_EV_DELIVERED ? MESHNODE_EV_DELIVERED
+	                                         : (enum meshnode_event_type)me->type;
+	ev->maybe_delivered = me->maybe_delivered;
+	if ((me->type == MESH_EV_SHOUT || me->type == MESH_EV_WHISPER) && me->peer &&
+	    !untaken_push(n, me->peer->id, me->peer->incarnation, me->msg_id, me->len)) {
+		/* it cannot be tracked, so it would never be acknowledged: the sender will
+		 * report it, and the application never sees it */
+		node_logmsg(n, MESHNODE_LOG_ERROR, "out of memory: a message from %s not taken",
+		       me->peer->name);
+		sodium_memzero(me->data, me->len);
+		free(me->data);
+		free((struct evbox *)ev);
+		return;
+	}
+	if (me->peer) {
+		memcpy(ev->peer, me->peer->id, MESHNODE_IDLEN);
+		memcpy(ev->peer_hex, me->peer->hex, sizeof ev->peer_hex);
+		events_copy_str(ev->name, sizeof ev->name, me->peer->name);
+		ev->incarnation = me->peer->incarnation;
+		if (ev->type == MESHNODE_EV_ENTER) {   /* the header: endpoint is for ENTER */
+			char ip[INET_ADDRSTRLEN];
+			inet_ntop(AF_INET, me->peer->ip, ip, sizeof ip);
+			snprintf(ev->endpoint, sizeof ev->endpoint, "%s:%u", ip, me->peer->port);
+		}
+	}
+	if (me->group)
+		events_copy_str(ev->group, sizeof ev->group, me->group);
+	ev->msg_id = me->msg_id;
+	ev->data = me->data;
+	ev->len = me->len;
+	ev->reason = me->reason;
+	events_push(n, ev);
+}
+
+struct meshnode_event *meshnode_next_event(struct meshnode *n, int timeout_ms)
+{
+	uint64_t deadline = timeout_ms >= 0 ? monoclock_ms() + (uint64_t)timeout_ms : 0;
+	pthread_mutex_lock(&n->lock);
+	for (;;) {
+		if (n->ev_head) {
+			struct evbox *b = n->ev_head;
+			n->ev_head = b->next;
+			if (!n->ev_head)
+				n->ev_tail = NULL;
+			n->ev_bytes -= b->ev.len;
+			if (b->ev.type == MESHNODE_EV_SHOUT || b->ev.type == MESHNODE_EV_WHISPER) {
+				n->msg_taken++;
+				n->msg_taken_bytes += b->ev.len;
+			}
+			/* once the loop is gone the fd stays readable: that is how a poller learns it */
+			if (--n->ev_count == 0 && !n->loop_done)
+				node_drain_fd(n->evpipe[0]);
+			pthread_mutex_unlock(&n->lock);
+			b->next = NULL;
+			return &b->ev;
+		}
+		if (n->loop_done || !n->started || timeout_ms == 0)
+			break;
+		if (timeout_ms < 0) {
+			pthread_cond_wait(&n->cond, &n->lock);
+			continue;
+		}
+		uint64_t now = monoclock_ms();
+		if (now >= deadline)
+			break;
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		uint64_t wait = deadline - now;
+		ts.tv_sec += (time_t)(wait / 1000);
+		ts.tv_nsec += (long)(wait % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&n->cond, &n->lock, &ts);
+	}
+	pthread_mutex_unlock(&n->lock);
+	return NULL;
+}
+
+void meshnode_event_destroy(struct meshnode_event **evp)
+{
+	struct meshnode_event *ev = evp ? *evp : NULL;
+	if (!ev)
+		return;
+	if (ev->data) {
+		sodium_memzero(ev->data, ev->len);   /* someone's plaintext */
+		free(ev->data);
+	}
+	free(ev);   /* the evbox around it: ev is its first member */
+	*evp = NULL;
+}
+
+int meshnode_event_fd(const struct meshnode *n)
+{
+	return n->evpipe[0];
+}
+
+const char *meshnode_event_name(enum meshnode_event_type t)
+{
+	switch (t) {
+	case MESHNODE_EV_ENTER: return "enter";
+	case MESHNODE_EV_EXIT: return "exit";
+	case MESHNODE_EV_EVASIVE: return "evasive";
+	case MESHNODE_EV_JOIN: return "join";
+	case MESHNODE_EV_LEAVE: return "leave";
+	case MESHNODE_EV_SHOUT: return "shout";
+	case MESHNODE_EV_WHISPER: return "whisper";
+	case MESHNODE_EV_DROPPED: return "dropped";
+	case MESHNODE_EV_ERROR: return "error";
+	case MESHNODE_EV_DELIVERED: return "delivered";
+	}
+	return "unknown";
+}

@@ -1,0 +1,170 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
+/*
+ * node_impl: the inside of the embeddable node, shared by meshnode.c (configuration, the loop
+ * thread, commands, the API) and events.c (the event queue, the set of present peers, and the
+ * acknowledgement of what the application took). Private to node/: the library installs only
+ * meshnode.h.
+ *
+ * Threads (docs/architecture.md): `lock` guards the command FIFO, the event queue, the present
+ * set and the application's count of messages taken; everything marked "loop thread" belongs
+ * to the loop thread alone. node_ functions are meshnode.c's, events_ functions events.c's.
+ */
+#ifndef NODE_NODE_IMPL_H
+#define NODE_NODE_IMPL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "group.h"
+#include "keys.h"
+#include "mesh.h"
+#include "meshnode.h"
+
+#define EVENT_QUEUE_MAX 200000     /* events the application has not read yet */
+#define EVENT_QUEUE_MAX_BYTES (256u << 20)   /* payload bytes in those events */
+#define TTL_DEFAULT_MS 60000
+#define SEND_QUEUE_MAX 65536       /* sends the loop has not taken yet; then the caller waits */
+#define SEND_QUEUE_MAX_BYTES (64u << 20)
+#define PRESENT_BUCKETS 1024
+
+enum cmd_kind {
+	CMD_STOP = 1,
+	CMD_JOIN,
+	CMD_LEAVE,
+	CMD_SHOUT,
+	CMD_WHISPER,
+	CMD_PEERS,
+	CMD_GROUPS,
+	CMD_SAS,
+	CMD_STATS,
+	CMD_RELINK,
+};
+
+struct cmd {
+	struct cmd *next;           /* in the FIFO */
+	enum cmd_kind kind;
+	bool async;                 /* a send nobody waits for: the loop frees it */
+	const char *group;
+	uint8_t peer[MESHNODE_IDLEN];
+	struct outmsg *om;          /* SHOUT, WHISPER */
+	/* results */
+	enum mesh_err rc;
+	uint64_t msg_id;
+	struct meshnode_peer *peers;
+	size_t npeers;
+	char **groups;
+	size_t ngroups;
+	char sas[KEYS_SAS_LEN];
+	struct meshnode_stats stats;
+	bool done;
+};
+
+/* An event and its link in the queue, in one allocation; ev comes first so that
+ * meshnode_event_destroy() frees the box. */
+struct evbox {
+	struct meshnode_event ev;
+	struct evbox *next;
+};
+
+struct present {
+	struct present *next;
+	uint8_t id[MESHNODE_IDLEN];
+};
+
+/* A message event handed to the queue, to acknowledge once the application has taken it. */
+struct untaken {
+	uint8_t peer[MESHNODE_IDLEN];
+	uint64_t incarnation, msg_id;
+	size_t len;
+};
+
+struct meshnode {
+	struct meshnode_config cfg;
+	char *iface, *identity_path, *mesh_key_path, *mcast_group;   /* owned copies */
+	char name[MESHNODE_MAX_NAME + 1];
+	char id_hex[MESHNODE_HEXID_LEN];
+	char fingerprint[KEYS_FPR_LEN];
+	char endpoint[64];
+	struct keys_identity *id;
+	uint8_t *mesh_key;          /* sodium_malloc'd, or NULL */
+
+	void *zctx;
+	struct mesh *mesh;
+	pthread_t thread;
+	bool started, stopped;
+	/* Groups joined before meshnode_start(): the mesh starts in them, so that its first
+	 * hello carries them. Touched only before the loop thread exists. */
+	struct group_set start_groups;
+
+	int wake[2];                /* API -> loop */
+	int evpipe[2];              /* readable while events are queued */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;        /* a command done, room in the FIFO, or an event queued */
+
+	/* the command FIFO (under lock) */
+	struct cmd *cq_head, *cq_tail;
+	size_t cq_sends, cq_bytes;  /* async sends in it */
+	bool wake_pending;          /* a byte is in the wake pipe that the loop has not read */
+	uint64_t next_msg_id;
+	bool quit;                  /* loop thread only */
+	bool loop_done;
+
+	/* peers with ENTER and no EXIT since (under lock) */
+	struct present *present[PRESENT_BUCKETS];
+
+	/* events of the current turn (loop thread only), then the queue (under lock) */
+	struct evbox *pend_head, *pend_tail;
+	struct evbox *ev_head, *ev_tail;
+	size_t ev_count, ev_bytes;
+	uint64_t ev_dropped;
+	time_t ev_dropped_logged;
+	size_t ev_max, ev_max_bytes;  /* EVENT_QUEUE_MAX, EVENT_QUEUE_MAX_BYTES (tests: smaller) */
+
+	/* Acknowledgement (docs/protocol.md section 6): message events are acknowledged once
+	 * meshnode_next_event() returned them. The application counts what it took (under
+	 * lock); the loop keeps, in order, what it handed over and not yet acknowledged (a ring),
+	 * and catches up each turn (ack_taken). The loop's copy of the counts decides whether a
+	 * new message may be taken at all (can_take): the queue's budget is never exceeded, so no
+	 * message is ever discarded. */
+	uint64_t msg_taken, msg_taken_bytes;        /* under lock */
+	uint64_t msg_given, msg_given_bytes;        /* loop thread */
+	uint64_t seen_taken, seen_taken_bytes;      /* loop thread: its copy of the above */
+	struct untaken *ut;                         /* loop thread: ring of ut_cap */
+	size_t ut_cap, ut_head, ut_len;
+};
+
+/* ---------- meshnode.c ---------- */
+
+/* A log line at level (MESHNODE_LOG_*), sanitized, to the configured log function. */
+void node_logmsg(struct meshnode *n, int level, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+	__attribute__((format(printf, 3, 4)))
+#endif
+	;
+/* Reads a non-blocking fd until it is empty. */
+void node_drain_fd(int fd);
+
+/* ---------- events.c ---------- */
+
+/* The set of present peers (ENTER and no EXIT since), under lock. */
+bool events_present_has(const struct meshnode *n, const uint8_t id[MESHNODE_IDLEN]);
+void events_present_set(struct meshnode *n, const uint8_t id[MESHNODE_IDLEN], bool on);
+void events_present_clear(struct meshnode *n);
+/* A zeroed event in its box (meshnode_event_destroy frees it); NULL when out of memory. */
+struct meshnode_event *events_new(void);
+/* Loop thread: the event joins this turn's batch; events_flush() queues the batch. */
+void events_push(struct meshnode *n, struct meshnode_event *ev);
+void events_flush(struct meshnode *n);
+/* Copies a NUL-terminated string into a fixed array, cut to fit. */
+void events_copy_str(char *dst, size_t cap, const char *src);
+/* Loop thread: the engine's event callback (mesh_config.event). */
+void events_on_mesh(void *arg, const struct mesh_event *me);
+/* Loop thread: acknowledges what the application took since the last turn (mesh_taken). */
+void events_ack_taken(struct meshnode *n, uint64_t now);
+/* Loop thread, the engine's room callback (mesh_config.can_take). */
+bool events_can_take(void *arg, size_t len);
+
+#endif
