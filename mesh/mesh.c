@@ -413,6 +413,7 @@ void mesh_close_session(struct mesh *m, struct session *s, const char *reason, u
 		}
 		if (p->live_sid == s->sid) {
 			p->live_sid = 0;
+			p->last_live_ms = now;
 			p->first_unlinked_ms = p->discovered ? now : 0;
 			/* a refusal, a MARK or an ACK owed belong to this session; the next starts
 			 * afresh (protocol section 6, "Delivery") */
@@ -638,7 +639,9 @@ enum mesh_err mesh_whisper_msg(struct mesh *m, const uint8_t peer[WIRE_IDLEN],
 	struct peer *p = peer_table_get(&m->peers, peer);
 	if (om->kind != OUTMSG_WHISPER || om->len > MESH_MAX_PAYLOAD || om->ttl_ms > MESH_TTL_MAX_MS)
 		return MESH_EINVAL;
-	if (!p || (!p->live_sid && !p->discovered))
+	/* one we have linked with before is known even if we never checked its beacons (it is
+	 * the lower ID, and dials us): its message waits for its return (protocol section 6) */
+	if (!p || (!p->live_sid && !p->discovered && !p->incarnation))
 		return MESH_ENOTFOUND;
 	if (!take_msg_id(m, om->msg_id))
 		return MESH_ESTATE;

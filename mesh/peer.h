@@ -72,6 +72,7 @@ struct peer {
 	bool present;                 /* ENTER reported, EXIT not yet */
 	uint64_t incarnation;         /* of the live session's node */
 	bool acks;                    /* its hello has WIRE_FEATURE_ACK (protocol section 6) */
+	uint64_t last_live_ms;        /* when its last live session ended (0: never linked) */
 	struct group_set groups;
 	bool evasive;
 

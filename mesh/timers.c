@@ -96,14 +96,16 @@ static void sweep_peer(struct peer *p, void *arg)
 	if (p->qsend || p->mark_due)
 		send_pump(m, p, now);
 	handshake_maybe_connect(m, p, now);
-	/* forget peers that went quiet long ago, so the table stays bounded; one we delivered
-	 * messages from is only put to sleep (not dialled, not offered) until its delivery record
-	 * has been kept MESH_RX_MEMORY_MS */
+	/* forget peers that went quiet long ago, so the table stays bounded; some are only put
+	 * to sleep (not dialled, not offered shouts) for a while first */
 	uint64_t quiet = 3 * (uint64_t)m->cfg.expired_ms;
 	if (!p->live_sid && !p->pending_sid && !p->present && !p->qhead &&
 	    now - p->last_beacon_ms > quiet &&
 	    (p->dial_failures == 0 || now - p->last_heard_ms > quiet)) {
-		if (p->rx_last_id && now - p->rx_last_ms <= MESH_RX_MEMORY_MS) {
+		/* asleep, not gone: a message may still be sent to it to wait for its return (its
+		 * last session ended lately), or its resends must not be delivered twice */
+		if ((p->rx_last_id && now - p->rx_last_ms <= MESH_RX_MEMORY_MS) ||
+		    (p->last_live_ms && now - p->last_live_ms <= quiet)) {
 			p->discovered = false;
 			return;
 		}

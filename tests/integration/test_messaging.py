@@ -347,22 +347,29 @@ def test_ttl_and_receipts(ctx):
 def test_whisper_waits_for_an_away_peer(ctx):
     # A peer that left (here: SIGKILLed, its exit seen) can still be whispered to by its whole
     # ID: the message waits for it (docs/protocol.md section 6, "Delivery") and reaches its
-    # next run, with a receipt. An ID the node never met is an error, not a wait.
-    a = Node(ctx, "away-a", extra=["--receipts"])
-    b = Node(ctx, "away-b")
-    wait_mesh([a, b], timeout=5.0)
-    ma = a.mark()
-    b.kill()
-    a.wait_event("exit", b, timeout=10.0, start=ma)
-    wid = a.whisper(b.id, "while-you-were-away")
-    b2 = b.respawn()
-    b2.wait_event("whisper", a, timeout=10.0, text="while-you-were-away")
-    a.wait_event("delivered", b2, timeout=5.0, start=ma, id=wid)
-    check(not a.select(lambda e: e.get("event") == "dropped", ma), "a message was dropped")
-    m = a.mark()
-    a.send("/msg %s nobody" % ("ab" * 32))
-    ev = a.wait_for(lambda e: e.get("event") in ("error", "sent"), 5.0, m, "reply to /msg")
-    check(ev["event"] == "error", "a whisper to an unknown ID: %s" % mt.describe(ev))
+    # next run, with a receipt. Both ways round: the sender the lower ID (it checked the
+    # peer's beacons and dials it) and the higher (it never checked them; the peer dials it).
+    # An ID the node never met is an error, not a wait.
+    for sender_lower in (True, False):
+        x = Node(ctx, "away-x", extra=["--receipts"])
+        y = Node(ctx, "away-y", extra=["--receipts"])
+        wait_mesh([x, y], timeout=5.0)
+        lo, hi = sorted([x, y], key=lambda n: n.id)
+        a, b = (lo, hi) if sender_lower else (hi, lo)
+        ma = a.mark()
+        b.kill()
+        a.wait_event("exit", b, timeout=10.0, start=ma)
+        wid = a.whisper(b.id, "while-you-were-away")
+        b2 = b.respawn()
+        b2.wait_event("whisper", a, timeout=10.0, text="while-you-were-away")
+        a.wait_event("delivered", b2, timeout=5.0, start=ma, id=wid)
+        check(not a.select(lambda e: e.get("event") == "dropped", ma), "a message was dropped")
+        m = a.mark()
+        a.send("/msg %s nobody" % ("ab" * 32))
+        ev = a.wait_for(lambda e: e.get("event") in ("error", "sent"), 5.0, m, "reply to /msg")
+        check(ev["event"] == "error", "a whisper to an unknown ID: %s" % mt.describe(ev))
+        for n in (a, b2):
+            n.quit_cleanly()
 
 
 if __name__ == "__main__":
