@@ -1241,6 +1241,86 @@ done:
 		node_free(&nodes[i]);
 }
 
+/* ------------------------------------------------------------------ 9b. stale group changes */
+
+struct peer_q {
+	const uint8_t *id;
+	size_t unsent, unacked;
+	bool member;            /* of group "stale" */
+	bool seen;
+};
+
+static void look_peer(const struct mesh_peer_info *info, void *arg)
+{
+	struct peer_q *q = arg;
+	if (memcmp(info->peer->id, q->id, WIRE_IDLEN) != 0)
+		return;
+	q->seen = true;
+	q->unsent = info->peer->queued_msgs;
+	q->unacked = info->peer->unacked_msgs;
+	q->member = group_set_has(info->peer->groups, "stale", 5);
+}
+
+static bool a_drained(void *arg)
+{
+	struct node **ab = arg;
+	struct group_of_nodes g = { ab, 2 };
+	struct peer_q q = { .id = ab[1]->id->id };
+	mesh_each_live_peer(ab[0]->m, look_peer, &q);
+	return converged(&g) && q.seen && q.unsent == 0 && q.unacked == 0;
+}
+
+/*
+ * A JOIN queued behind messages a stuck peer's socket would not take outlives the session
+ * (protocol section 6, "Queues": a new session's hello carries the groups). We join "stale"
+ * while B's socket is full, B expires, we leave "stale", B comes back: B must not end up
+ * believing we are a member (the hello says we are not, and no LEAVE will ever follow).
+ */
+static void test_stale_group_change(void)
+{
+	enum { BIG = 1u << 20 };
+	struct node nodes[2] = { 0 };
+	struct node *ns[2] = { &nodes[0], &nodes[1] };
+	struct node *A = &nodes[0], *B = &nodes[1];
+	static const char *const labels[] = { "joiner", "stuck" };
+	struct opts o = defaults(MCAST_BASE + 15);
+	o.queue_bytes = 80u << 20;
+	o.queue_timeout_ms = 60000;     /* nothing expires: only the group change is under test */
+	uint8_t *payload = calloc(1, BIG);
+	if (!payload || !start_all(nodes, 2, labels, &o))
+		goto done;
+	struct group_of_nodes g = { ns, 2 };
+	CHECK(drive_until(ns, 2, 10000, converged, &g));
+	if (!converged(&g))
+		goto done;
+	B->paused = true;
+	struct peer_q q = { .id = B->id->id };
+	for (int i = 0; i < 64 && q.unsent == 0; i++) {
+		CHECK(mesh_whisper(A->m, B->id->id, payload, BIG, now_ms(), NULL) == MESH_OK);
+		for (int k = 0; k < 20; k++)
+			drive_round(ns, 1, 1);
+		q = (struct peer_q){ .id = B->id->id };
+		mesh_each_live_peer(A->m, look_peer, &q);
+	}
+	CHECK(q.unsent > 0);   /* B's socket is full: A holds messages not yet sent */
+	size_t a0 = A->nev;
+	CHECK(mesh_join(A->m, "stale", now_ms()) == MESH_OK);
+	CHECK(wait_events(ns, 1, A, MESH_EV_EXIT, B->id->id, a0, 1, 10000));
+	CHECK(mesh_leave(A->m, "stale", now_ms()) == MESH_OK);
+	B->paused = false;
+	CHECK(drive_until(ns, 2, 30000, a_drained, ns));
+	q = (struct peer_q){ .id = A->id->id };
+	mesh_each_live_peer(B->m, look_peer, &q);
+	CHECK(q.seen);
+	CHECK(!q.member);
+	printf("  stale group change: %s; B sees A in \"stale\": %s\n",
+	       q.seen ? "relinked" : "NOT relinked", q.member ? "yes (WRONG)" : "no");
+done:
+	free(payload);
+	node_free(A);
+	node_free(B);
+}
+
 /* ------------------------------------------------------------------ 8. groups during a handshake */
 
 static size_t sessions_of(const struct node *n)
@@ -1870,6 +1950,7 @@ int main(void)
 		test_fallback_checks_late();
 		test_resend_limit();
 		test_old_peer();
+		test_stale_group_change();
 		zmq_ctx_term(zctx);
 	}
 	free(items);
