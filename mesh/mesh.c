@@ -274,6 +274,7 @@ static void emit_groups(struct mesh *m, struct peer *p, enum mesh_event_type t)
  * anything else for p: a join made during the handshake must not be lost. */
 static void sync_groups(struct mesh *m, struct session *s, struct peer *p, uint64_t now)
 {
+	send_drop_controls(p);   /* queued for an earlier session: the hello supersedes them */
 	struct peer_qent *old_head = p->qhead, *old_tail = p->qtail;
 	for (int pass = 0; pass < 2; pass++) {
 		const struct group_set *from = pass == 0 ? &m->groups : &s->sent_groups;
@@ -419,6 +420,7 @@ void mesh_close_session(struct mesh *m, struct session *s, const char *reason, u
 			 * afresh (protocol section 6, "Delivery") */
 			p->rx_refusing = p->rx_asked = p->mark_due = p->resend_wait = false;
 			p->ack_due_ms = 0;
+			send_drop_controls(p);   /* a peer kept by a JOIN alone is never forgotten */
 			if (reason && p->present) {
 				char fp[KEYS_FPR_LEN];
 				mesh_logline(m, 2, "peer %s (%s) left: %s", p->name, mesh_fpr(p->id, fp), reason);

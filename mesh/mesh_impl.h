@@ -140,6 +140,8 @@ struct session *send_live_session(struct mesh *m, const struct peer *p);
 void send_pump(struct mesh *m, struct peer *p, uint64_t now);
 enum mesh_err send_enqueue(struct mesh *m, struct peer *p, struct outmsg *om, bool if_member,
                            uint64_t now);
+/* Removes the queued JOIN and LEAVE of a session that ended (its successor's hello says). */
+void send_drop_controls(struct peer *p);
 /* Reports and removes the messages whose time-to-live has ended. */
 void send_expire(struct mesh *m, struct peer *p, uint64_t now);
 /* Reports and removes the messages sent whole to a run of p other than incarnation. */

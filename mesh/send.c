@@ -261,6 +261,19 @@ enum mesh_err send_enqueue(struct mesh *m, struct peer *p, struct outmsg *om, bo
 	return MESH_OK;
 }
 
+/* JOIN and LEAVE belong to the session they were queued on: the next session's hello carries
+ * the groups, and mesh_go_live queues what changed since (protocol section 6, "Queues"). One
+ * left over would be sent after that hello and undo it. */
+void send_drop_controls(struct peer *p)
+{
+	struct peer_qent *e = p->qhead, *next;
+	for (; e; e = next) {
+		next = e->next;
+		if (is_control(e->m))
+			peer_unlink(p, e);
+	}
+}
+
 /* An entry is reported to the application unless it was a shout parked during a handshake
  * for a peer that turned out not to be a member. */
 static bool reportable(const struct peer *p, const struct peer_qent *e)
