@@ -24,6 +24,7 @@
 
 struct oldest {
 	struct peer *p;
+	uint64_t now;
 };
 
 static void find_oldest_unlinked(struct peer *p, void *arg)
@@ -31,16 +32,20 @@ static void find_oldest_unlinked(struct peer *p, void *arg)
 	struct oldest *o = arg;
 	if (p->live_sid || p->pending_sid || p->present || p->qhead)
 		return;
+	/* its delivery record must outlive the sender's resends (protocol section 6), as in
+	 * timers.c: forgotten, the next resend of a message it delivered is delivered twice */
+	if (p->rx_last_id && o->now - p->rx_last_ms <= MESH_RX_MEMORY_MS)
+		return;
 	if (!o->p || p->last_beacon_ms < o->p->last_beacon_ms)
 		o->p = p;
 }
 
 /* The table is full (a flood of fresh identities, say): make room by forgetting the peer
- * heard from least recently among those we are not linked to, not handshaking with, and
- * have nothing queued for. */
+ * heard from least recently among those we are not linked to, not handshaking with, have
+ * nothing queued for, and have no recent delivery record of. */
 bool beacon_evict_unlinked(struct mesh *m)
 {
-	struct oldest o = { NULL };
+	struct oldest o = { NULL, m->now_ms };
 	peer_table_each(&m->peers, find_oldest_unlinked, &o);
 	if (!o.p)
 		return false;
