@@ -1321,6 +1321,59 @@ done:
 	node_free(B);
 }
 
+/*
+ * Every message is answered within its time-to-live (protocol section 6, "Delivery" 5), even
+ * when its peer stays live but stops reading: B still sends heartbeats, so its session never
+ * expires, while A's socket to it is full in the middle of a message of many fragments.
+ */
+static void test_ttl_stuck_reader(void)
+{
+	enum { BIG = 1u << 20 };
+	struct node nodes[2] = { 0 };
+	struct node *ns[2] = { &nodes[0], &nodes[1] };
+	struct node *A = &nodes[0], *B = &nodes[1];
+	static const char *const labels[] = { "sender", "deaf" };
+	struct opts o = defaults(MCAST_BASE + 16);
+	o.queue_bytes = 80u << 20;
+	o.queue_timeout_ms = 1000;
+	struct opts ob = o;
+	ob.evasive_ms = 20000;    /* B reads nothing, and must not expire A for it */
+	ob.expired_ms = 60000;
+	uint8_t *payload = calloc(1, BIG);
+	if (!payload || !node_start(A, labels[0], &o) || !node_start(B, labels[1], &ob))
+		goto done;
+	struct group_of_nodes g = { ns, 2 };
+	CHECK(drive_until(ns, 2, 10000, converged, &g));
+	if (!converged(&g))
+		goto done;
+	B->block_router = B->block_dealers = true;
+	struct peer_q q = { .id = B->id->id };
+	size_t a0 = A->nev, sent = 0;
+	for (int i = 0; i < 64 && q.unsent == 0; i++) {
+		CHECK(mesh_whisper(A->m, B->id->id, payload, BIG, now_ms(), NULL) == MESH_OK);
+		sent++;
+		for (int k = 0; k < 20; k++)
+			drive_round(ns, 2, 1);
+		q = (struct peer_q){ .id = B->id->id };
+		mesh_each_live_peer(A->m, look_peer, &q);
+	}
+	CHECK(q.unsent > 0);
+	/* 5 s: five times the time-to-live */
+	uint64_t until = now_ms() + 5000;
+	while (now_ms() < until)
+		drive_round(ns, 2, 5);
+	size_t answers = count_ev(A, a0, MESH_EV_DROPPED, B->id->id) +
+	                 count_ev(A, a0, MESH_EV_DELIVERED, B->id->id);
+	CHECK(count_ev(A, a0, MESH_EV_EXIT, B->id->id) == 0);
+	CHECK(answers == sent);
+	printf("  stuck reader: %zu of %zu messages answered within 5 times their time-to-live\n",
+	       answers, sent);
+done:
+	free(payload);
+	node_free(A);
+	node_free(B);
+}
+
 /* ------------------------------------------------------------------ 8. groups during a handshake */
 
 static size_t sessions_of(const struct node *n)
@@ -1951,6 +2004,7 @@ int main(void)
 		test_resend_limit();
 		test_old_peer();
 		test_stale_group_change();
+		test_ttl_stuck_reader();
 		zmq_ctx_term(zctx);
 	}
 	free(items);
