@@ -289,8 +289,12 @@ void send_expire(struct mesh *m, struct peer *p, uint64_t now)
 		next = e->next;
 		if (is_control(e->m) || now < e->deadline_ms)
 			continue;
-		if (e == p->qsend && e->next_frag > 0 && send_live_session(m, p))
-			continue;   /* a message being sent finishes first */
+		/* a message being sent finishes first, unless its peer has stopped taking it: a
+		 * live peer that reads nothing must not keep it unanswered for ever (the receiver
+		 * drops the part it has when the next message begins) */
+		if (e == p->qsend && e->next_frag > 0 && send_live_session(m, p) &&
+		    now - e->deadline_ms < m->cfg.expired_ms)
+			continue;
 		if (reportable(p, e))
 			mesh_emit_answer(m, p, e->m, e->sent_inc ? MESH_DROP_UNCONFIRMED
 			                                         : MESH_DROP_EXPIRED, e->sent_inc != 0);
