@@ -165,8 +165,13 @@ static void on_fragment(struct mesh *m, struct session *s, struct peer *p,
 	case REASM_BAD:
 		m->stats.msgs_bad++;
 		break;
-	case REASM_MORE:
 	case REASM_NOMEM:
+		/* not delivered, and the next one would be, and acknowledged with it: refuse, so
+		 * that it comes again after our RESEND */
+		m->stats.msgs_refused++;
+		refuse(m, p, now);
+		break;
+	case REASM_MORE:
 		break;
 	}
 }

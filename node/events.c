@@ -163,8 +163,7 @@ void events_copy_str(char *dst, size_t cap, const char *src)
 }
 
 /* Loop thread: records a message event handed over, to acknowledge once it is taken. */
-static bool untaken_push(struct meshnode *n, const uint8_t *peer, uint64_t incarnation,
-                         uint64_t msg_id, size_t len)
+static bool untaken_room(struct meshnode *n)
 {
 	if (n->ut_len == n->ut_cap) {
 		size_t ncap = n->ut_cap ? 2 * n->ut_cap : 256;
@@ -178,6 +177,14 @@ static bool untaken_push(struct meshnode *n, const uint8_t *peer, uint64_t incar
 		n->ut_cap = ncap;
 		n->ut_head = 0;
 	}
+	return true;
+}
+
+static bool untaken_push(struct meshnode *n, const uint8_t *peer, uint64_t incarnation,
+                         uint64_t msg_id, size_t len)
+{
+	if (!untaken_room(n))
+		return false;
 	struct untaken *u = &n->ut[(n->ut_head + n->ut_len++) % n->ut_cap];
 	memcpy(u->peer, peer, MESHNODE_IDLEN);
 	u->incarnation = incarnation;
@@ -212,13 +219,27 @@ bool events_can_take(void *arg, size_t len)
 	uint64_t bytes = n->msg_given_bytes - n->seen_taken_bytes;
 	if (!len)
 		return count <= n->ev_max / 2 && bytes <= n->ev_max_bytes / 2;
-	return count < n->ev_max && bytes + len <= n->ev_max_bytes;
+	if (count >= n->ev_max || bytes + len > n->ev_max_bytes)
+		return false;
+	/* what events_on_mesh needs for the message, reserved now: out of memory there would
+	 * lose it after the engine counted it delivered, and the next one's ACK would cover it
+	 * (a false DELIVERED); refused here, it comes again */
+	if (!n->spare)
+		n->spare = calloc(1, sizeof *n->spare);
+	return n->spare && untaken_room(n);
 }
 
 void events_on_mesh(void *arg, const struct mesh_event *me)
 {
 	struct meshnode *n = arg;
-	struct meshnode_event *ev = events_new();
+	bool message = me->type == MESH_EV_SHOUT || me->type == MESH_EV_WHISPER;
+	struct meshnode_event *ev = NULL;
+	if (message && n->spare) {   /* reserved by events_can_take */
+		ev = &n->spare->ev;
+		n->spare = NULL;
+	} else {
+		ev = events_new();
+	}
 	if (!ev) {
 		if (me->data) {
 			sodium_memzero(me->data, me->len);   /* someone's plaintext */

@@ -724,6 +724,7 @@ void meshnode_destroy(struct meshnode **np)
 	free(n->mesh_key_path);
 	free(n->mcast_group);
 	free(n->ut);
+	free(n->spare);
 	pthread_mutex_destroy(&n->lock);
 	pthread_cond_destroy(&n->cond);
 	free(n);

@@ -134,6 +134,7 @@ struct meshnode {
 	uint64_t seen_taken, seen_taken_bytes;      /* loop thread: its copy of the above */
 	struct untaken *ut;                         /* loop thread: ring of ut_cap */
 	size_t ut_cap, ut_head, ut_len;
+	struct evbox *spare;                        /* loop thread: events_can_take's reserve */
 };
 
 /* ---------- meshnode.c ---------- */
