@@ -98,6 +98,7 @@ struct peer {
 	struct peer_qent *qhead, *qtail, *qsend;
 	size_t qmsgs, qbytes;
 	size_t qinflight;             /* entries before qsend */
+	uint64_t qdeadline_ms;        /* no queued message's time-to-live ends before this */
 	bool mark_due;
 	uint64_t mark_id;
 	/* RESENDs are answered at most once per RESEND_MIN_MS (protocol section 6, "Delivery"

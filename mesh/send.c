@@ -255,8 +255,12 @@ enum mesh_err send_enqueue(struct mesh *m, struct peer *p, struct outmsg *om, bo
 			                                             : MESH_DROP_QUEUE_FULL, false);
 		return rc;
 	}
-	if (!control)
-		p->qtail->deadline_ms = now + (om->ttl_ms ? om->ttl_ms : m->cfg.ttl_ms);
+	if (!control) {
+		uint64_t d = now + (om->ttl_ms ? om->ttl_ms : m->cfg.ttl_ms);
+		p->qtail->deadline_ms = d;
+		if (p->qmsgs == 1 || d < p->qdeadline_ms)
+			p->qdeadline_ms = d;
+	}
 	send_pump(m, p, now);
 	return MESH_OK;
 }
@@ -284,22 +288,35 @@ static bool reportable(const struct peer *p, const struct peer_qent *e)
 
 void send_expire(struct mesh *m, struct peer *p, uint64_t now)
 {
+	/* the sweep runs every STALL_RETRY_MS while a socket is full: walk the queue only when
+	 * something in it is due */
+	if (!p->qhead || now < p->qdeadline_ms)
+		return;
 	struct peer_qent *e = p->qhead, *next;
+	uint64_t soonest = UINT64_MAX;
 	for (; e; e = next) {
 		next = e->next;
-		if (is_control(e->m) || now < e->deadline_ms)
+		if (is_control(e->m))
 			continue;
+		if (now < e->deadline_ms) {
+			if (e->deadline_ms < soonest)
+				soonest = e->deadline_ms;
+			continue;
+		}
 		/* a message being sent finishes first, unless its peer has stopped taking it: a
 		 * live peer that reads nothing must not keep it unanswered for ever (the receiver
 		 * drops the part it has when the next message begins) */
 		if (e == p->qsend && e->next_frag > 0 && send_live_session(m, p) &&
-		    now - e->deadline_ms < m->cfg.expired_ms)
+		    now - e->deadline_ms < m->cfg.expired_ms) {
+			soonest = now;   /* looked at again on every sweep until it is done */
 			continue;
+		}
 		if (reportable(p, e))
 			mesh_emit_answer(m, p, e->m, e->sent_inc ? MESH_DROP_UNCONFIRMED
 			                                         : MESH_DROP_EXPIRED, e->sent_inc != 0);
 		peer_unlink(p, e);
 	}
+	p->qdeadline_ms = soonest;
 }
 
 void send_forget_run(struct mesh *m, struct peer *p, uint64_t incarnation)
