@@ -57,8 +57,10 @@ static void deliver(struct mesh *m, struct peer *p, bool shout, uint64_t id, con
 		deliver_ack_soon(m, p, true, now);
 		goto drop;
 	}
-	/* a sender that does not follow "Delivery" would never send it again: take it anyway */
-	if (p->acks && m->cfg.can_take && !m->cfg.can_take(m->cfg.event_arg, len)) {
+	/* a sender that does not follow "Delivery" would never send it again: take it anyway.
+	 * len 0 asks can_take another question (any room to ask for resends?): an empty
+	 * message is asked about as one byte */
+	if (p->acks && m->cfg.can_take && !m->cfg.can_take(m->cfg.event_arg, len ? len : 1)) {
 		m->stats.msgs_refused++;
 		refuse(m, p, now);
 		goto drop;
