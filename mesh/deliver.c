@@ -25,7 +25,7 @@ void deliver_ack_soon(struct mesh *m, struct peer *p, bool force, uint64_t now)
 {
 	if (!p->rx_taken_id || (!force && p->rx_taken_id == p->rx_acked_id))
 		return;
-	if (p->rx_taken_id - p->rx_acked_id >= ACK_EVERY ||
+	if (p->rx_unacked_msgs >= ACK_EVERY ||
 	    p->rx_unacked_bytes >= ACK_EVERY_BYTES) {
 		send_ack(m, p, now);
 	} else if (!p->ack_due_ms) {
@@ -84,6 +84,7 @@ static void deliver(struct mesh *m, struct peer *p, bool shout, uint64_t id, con
 	if (!m->cfg.manual_ack) {
 		p->rx_taken_id = id;
 		p->rx_unacked_bytes += len;
+		p->rx_unacked_msgs++;
 		deliver_ack_soon(m, p, false, now);
 	}
 	return;
@@ -102,6 +103,7 @@ void mesh_taken(struct mesh *m, const uint8_t peer[WIRE_IDLEN], uint64_t incarna
 	/* once all it was given is taken, so are the ones it never saw (left groups) */
 	p->rx_taken_id = msg_id == p->rx_emitted_id ? p->rx_last_id : msg_id;
 	p->rx_unacked_bytes += len;
+	p->rx_unacked_msgs++;
 	deliver_ack_soon(m, p, false, now_ms);
 }
 

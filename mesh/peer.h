@@ -89,6 +89,7 @@ struct peer {
 	uint64_t rx_emitted_id;       /* the last delivered one that reached the application */
 	uint64_t rx_acked_id;
 	size_t rx_unacked_bytes;      /* taken since the last ACK */
+	size_t rx_unacked_msgs;       /* the same in messages (msg_ids are the sender's, not ours) */
 	uint64_t ack_due_ms;
 	uint64_t rx_last_ms;
 	bool rx_refusing, rx_asked;

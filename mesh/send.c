@@ -395,7 +395,7 @@ void send_ack(struct mesh *m, struct peer *p, uint64_t now)
 	                      .msg_id = p->rx_taken_id };
 	if (send_msg(m, s, &a, now) == MESH_OK) {
 		p->rx_acked_id = p->rx_taken_id;
-		p->rx_unacked_bytes = 0;
+		p->rx_unacked_bytes = p->rx_unacked_msgs = 0;
 		p->ack_due_ms = 0;
 	} else if (!p->ack_due_ms) {
 		p->ack_due_ms = now + ACK_DELAY_MS;
