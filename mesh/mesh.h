@@ -8,7 +8,8 @@
  * monotonic time in milliseconds and every timer runs on it, so tests can drive the engine
  * with a fake clock; the one real clock read is the wall time that beacon counters start from
  * (discovery.c), so that they keep increasing across restarts. Events go out through a
- * callback, synchronously.
+ * callback, synchronously; it must not call back into the mesh (the engine emits while it
+ * walks its queues and tables: a send from the callback could free the entry it is on).
  *
  * A mesh and everything it owns belong to one thread, the node's loop. The one exception is
  * outmsg_new() (outmsg.h), which touches no mesh: callers build a message on their own thread
