@@ -1374,6 +1374,87 @@ done:
 	node_free(B);
 }
 
+static bool send_beacon(uint16_t mport, const struct keys_identity *id, const char *ip,
+                        uint16_t port, uint64_t counter);
+
+/*
+ * A delivery record outlives a full peer table (protocol section 6: the last msg_id
+ * delivered from a sender's run is kept 10 minutes). B delivered 3 whispers of A's and has
+ * not acknowledged them (manual ack, never taken); A goes silent, B expires and then puts A
+ * to sleep; a flood of fresh identities fills B's table; A comes back with the same run and
+ * sends the 3 again: B must not deliver them a second time.
+ */
+static void test_record_survives_flood(void)
+{
+	enum { FLOOD = PEER_MAX + 8 };
+	struct node nodes[2] = { 0 };
+	struct node *ns[2] = { &nodes[0], &nodes[1] };
+	struct node *A = &nodes[0], *B = &nodes[1];
+	struct opts o = defaults(MCAST_BASE + 17);
+	o.queue_timeout_ms = 60000;
+	struct opts ob = o;
+	ob.manual_ack = true;
+	struct keys_identity **flood = calloc(FLOOD, sizeof *flood);
+	if (!flood)
+		goto done;
+	for (int tries = 0; tries < 5000 && !B->id; tries++) {
+		struct keys_identity *k = keys_identity_generate();
+		if (k && k->id[0] < 0x04)
+			B->id = k;
+		else
+			keys_identity_destroy(&k);
+	}
+	CHECK(B->id != NULL);
+	if (!B->id || !node_start(A, "returning", &o) || !node_start(B, "flooded", &ob))
+		goto done;
+	struct group_of_nodes g = { ns, 2 };
+	CHECK(drive_until(ns, 2, 10000, converged, &g));
+	if (!converged(&g))
+		goto done;
+	for (int i = 0; i < 3; i++)
+		CHECK(mesh_whisper(A->m, B->id->id, "w", 1, now_ms(), NULL) == MESH_OK);
+	CHECK(wait_events(ns, 2, B, MESH_EV_WHISPER, A->id->id, 0, 3, 5000));
+	A->paused = true;
+	/* B expires A (1.5 s), then puts it to sleep once its beacons have stopped 3 x 1.5 s */
+	uint64_t until = now_ms() + 6500;
+	while (now_ms() < until)
+		drive_round(ns, 2, 5);
+	CHECK(count_ev(B, 0, MESH_EV_EXIT, A->id->id) == 1);
+	size_t sent = 0;
+	for (int i = 0; i < FLOOD; i++) {
+		for (int tries = 0; tries < 100 && !flood[i]; tries++) {
+			struct keys_identity *k = keys_identity_generate();
+			if (k && memcmp(k->id, B->id->id, WIRE_IDLEN) > 0)
+				flood[i] = k;
+			else
+				keys_identity_destroy(&k);
+		}
+		if (flood[i] && send_beacon(o.mcast_port, flood[i], "127.0.0.1", 9, 1))
+			sent++;
+		if (i % 16 == 15)
+			for (int k = 0; k < 3; k++)
+				drive_round(ns, 2, 1);
+	}
+	for (int k = 0; k < 50; k++)
+		drive_round(ns, 2, 2);
+	CHECK(mesh_test_peer_entries(B->m) == PEER_MAX);
+	A->paused = false;
+	CHECK(drive_until(ns, 2, 20000, converged, &g));
+	until = now_ms() + 1500;
+	while (now_ms() < until)
+		drive_round(ns, 2, 5);
+	size_t got = count_ev(B, 0, MESH_EV_WHISPER, A->id->id);
+	CHECK(got == 3);
+	printf("  delivery record: %zu flood beacons, table %zu, A's 3 whispers delivered %zu "
+	       "times in all\n", sent, mesh_test_peer_entries(B->m), got);
+done:
+	for (int i = 0; flood && i < FLOOD; i++)
+		keys_identity_destroy(&flood[i]);
+	free(flood);
+	node_free(A);
+	node_free(B);
+}
+
 /* ------------------------------------------------------------------ 8. groups during a handshake */
 
 static size_t sessions_of(const struct node *n)
@@ -2005,6 +2086,7 @@ int main(void)
 		test_old_peer();
 		test_stale_group_change();
 		test_ttl_stuck_reader();
+		test_record_survives_flood();
 		zmq_ctx_term(zctx);
 	}
 	free(items);
