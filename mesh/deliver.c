@@ -172,8 +172,10 @@ static void on_fragment(struct mesh *m, struct session *s, struct peer *p,
 	case REASM_NOMEM:
 		/* not delivered, and the next one would be, and acknowledged with it: refuse, so
 		 * that it comes again after our RESEND */
-		m->stats.msgs_refused++;
-		refuse(m, p, now);
+		if (p->acks) {   /* a sender that predates "Delivery" would not resend it */
+			m->stats.msgs_refused++;
+			refuse(m, p, now);
+		}
 		break;
 	case REASM_MORE:
 		break;

@@ -1283,7 +1283,7 @@ static void test_stale_group_change(void)
 	struct node *ns[2] = { &nodes[0], &nodes[1] };
 	struct node *A = &nodes[0], *B = &nodes[1];
 	static const char *const labels[] = { "joiner", "stuck" };
-	struct opts o = defaults(MCAST_BASE + 15);
+	struct opts o = defaults(MCAST_BASE + 18);
 	o.queue_bytes = 80u << 20;
 	o.queue_timeout_ms = 60000;     /* nothing expires: only the group change is under test */
 	uint8_t *payload = calloc(1, BIG);
@@ -1333,7 +1333,7 @@ static void test_ttl_stuck_reader(void)
 	struct node *ns[2] = { &nodes[0], &nodes[1] };
 	struct node *A = &nodes[0], *B = &nodes[1];
 	static const char *const labels[] = { "sender", "deaf" };
-	struct opts o = defaults(MCAST_BASE + 16);
+	struct opts o = defaults(MCAST_BASE + 19);
 	o.queue_bytes = 80u << 20;
 	o.queue_timeout_ms = 1000;
 	struct opts ob = o;
@@ -1390,7 +1390,7 @@ static void test_record_survives_flood(void)
 	struct node nodes[2] = { 0 };
 	struct node *ns[2] = { &nodes[0], &nodes[1] };
 	struct node *A = &nodes[0], *B = &nodes[1];
-	struct opts o = defaults(MCAST_BASE + 17);
+	struct opts o = defaults(MCAST_BASE + 20);
 	o.queue_timeout_ms = 60000;
 	struct opts ob = o;
 	ob.manual_ack = true;
