@@ -2,8 +2,9 @@
 /*
  * monoclock: the monotonic clock, read in one place. The engine (mesh/) never reads a clock:
  * its callers pass it the time, which comes from here in the node and the tools (a simulation
- * passes virtual time instead). CLOCK_MONOTONIC, so a wall-clock step never stretches or
- * shortens a timer.
+ * passes virtual time instead). CLOCK_BOOTTIME (CLOCK_MONOTONIC where there is none), so a
+ * wall-clock step never stretches or shortens a timer, and a suspension counts: a message's
+ * time-to-live and a peer's silence run while the machine sleeps, as they do for the peers.
  */
 #ifndef MESHNODE_MONOCLOCK_H
 #define MESHNODE_MONOCLOCK_H
