@@ -138,11 +138,6 @@ void deliver_on_tick(struct mesh *m, uint64_t now)
 	m->any_ack_due = t.more;
 }
 
-void mesh_room(struct mesh *m, uint64_t now_ms)
-{
-	deliver_on_tick(m, now_ms);
-}
-
 /* Completes or extends the reassembly of a SHOUT or WHISPER (protocol section 6). */
 static void on_fragment(struct mesh *m, struct session *s, struct peer *p,
                         const struct wire_msg *msg, bool gap, uint64_t now)

@@ -110,7 +110,8 @@ struct mesh_config {
 	/* Acknowledgement (protocol section 6, "Delivery"). manual_ack: a delivered message is
 	 * acknowledged only once mesh_taken() says the application took it; otherwise as it is
 	 * emitted. can_take (NULL: always): whether a message of len bytes may be emitted now;
-	 * when not, it is refused and the sender resends it later (len 0: any room at all). */
+	 * when not, it is refused and the sender resends it later. len 0 asks whether there is
+	 * room enough to ask refused senders to resend; mesh_on_tick() asks it, and does so. */
 	bool manual_ack;
 	bool (*can_take)(void *arg, size_t len);
 	/* Tests: behave as a node that predates "Delivery" (no ACK feature in the hello, no ACK,
@@ -166,8 +167,6 @@ enum mesh_err mesh_whisper_msg(struct mesh *m, const uint8_t peer[WIRE_IDLEN],
  * and every earlier one from that run are acknowledged. */
 void mesh_taken(struct mesh *m, const uint8_t peer[WIRE_IDLEN], uint64_t incarnation,
                 uint64_t msg_id, size_t len, uint64_t now_ms);
-/* Room opened for messages (can_take): peers that were refused are asked to resend. */
-void mesh_room(struct mesh *m, uint64_t now_ms);
 
 /* Live peers: fn gets each peer and its live session's details. */
 struct mesh_peer_info {
