@@ -57,10 +57,8 @@ static void deliver(struct mesh *m, struct peer *p, bool shout, uint64_t id, con
 		deliver_ack_soon(m, p, true, now);
 		goto drop;
 	}
-	/* a sender that does not follow "Delivery" would never send it again: take it anyway.
-	 * len 0 asks can_take another question (any room to ask for resends?): an empty
-	 * message is asked about as one byte */
-	if (p->acks && m->cfg.can_take && !m->cfg.can_take(m->cfg.event_arg, len ? len : 1)) {
+	/* a sender that does not follow "Delivery" would never send it again: take it anyway */
+	if (p->acks && m->cfg.can_take && !m->cfg.can_take(m->cfg.event_arg, len)) {
 		m->stats.msgs_refused++;
 		refuse(m, p, now);
 		goto drop;
@@ -132,7 +130,7 @@ void deliver_on_tick(struct mesh *m, uint64_t now)
 {
 	if (!m->any_ack_due)
 		return;
-	struct tick_ctx t = { m, now, !m->cfg.can_take || m->cfg.can_take(m->cfg.event_arg, 0),
+	struct tick_ctx t = { m, now, !m->cfg.can_resume || m->cfg.can_resume(m->cfg.event_arg),
 	                      false };
 	peer_table_each(&m->peers, tick_peer, &t);
 	m->any_ack_due = t.more;
@@ -250,21 +248,17 @@ void deliver_on_data(struct mesh *m, struct session *s, const struct wire_frame 
 		break;
 	}
 	case WIRE_JOIN:
-		if (group_set_add(&p->groups, msg.group.p, msg.group.len) == MESH_OK) {
+	case WIRE_LEAVE: {
+		bool join = msg.type == WIRE_JOIN;
+		if ((join ? group_set_add : group_set_remove)(&p->groups, msg.group.p,
+		                                              msg.group.len) == MESH_OK) {
 			char g[WIRE_MAX_GROUP + 1];
 			memcpy(g, msg.group.p, msg.group.len);
 			g[msg.group.len] = '\0';
-			mesh_emit(m, MESH_EV_JOIN, p, g, 0, NULL, 0, NULL);
+			mesh_emit(m, join ? MESH_EV_JOIN : MESH_EV_LEAVE, p, g, 0, NULL, 0, NULL);
 		}
 		break;
-	case WIRE_LEAVE:
-		if (group_set_remove(&p->groups, msg.group.p, msg.group.len) == MESH_OK) {
-			char g[WIRE_MAX_GROUP + 1];
-			memcpy(g, msg.group.p, msg.group.len);
-			g[msg.group.len] = '\0';
-			mesh_emit(m, MESH_EV_LEAVE, p, g, 0, NULL, 0, NULL);
-		}
-		break;
+	}
 	case WIRE_SHOUT:
 	case WIRE_WHISPER:
 		if (p->rx_refusing)

@@ -110,10 +110,12 @@ struct mesh_config {
 	/* Acknowledgement (protocol section 6, "Delivery"). manual_ack: a delivered message is
 	 * acknowledged only once mesh_taken() says the application took it; otherwise as it is
 	 * emitted. can_take (NULL: always): whether a message of len bytes may be emitted now;
-	 * when not, it is refused and the sender resends it later. len 0 asks whether there is
-	 * room enough to ask refused senders to resend; mesh_on_tick() asks it, and does so. */
+	 * when not, it is refused and the sender resends it later. can_resume (NULL: always):
+	 * whether there is room enough again to ask refused senders to resend (mesh_on_tick()
+	 * asks, and does so). Both get event_arg. */
 	bool manual_ack;
 	bool (*can_take)(void *arg, size_t len);
+	bool (*can_resume)(void *arg);
 	/* Tests: behave as a node that predates "Delivery" (no ACK feature in the hello, no ACK,
 	 * RESEND or refusal), to check that we still work with one. */
 	bool test_no_ack;

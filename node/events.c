@@ -210,15 +210,21 @@ void events_ack_taken(struct meshnode *n, uint64_t now)
 	}
 }
 
-/* Loop thread, from the engine: may a message of len bytes be handed over now? len 0: is
- * there room enough to ask refused senders to resend (half the budget free)? */
+/* Loop thread, from the engine: is there room enough again to ask refused senders to resend?
+ * Half the budget free, so that a reader at the edge does not refuse and ask in turn. */
+bool events_can_resume(void *arg)
+{
+	struct meshnode *n = arg;
+	return n->msg_given - n->seen_taken <= n->ev_max / 2 &&
+	       n->msg_given_bytes - n->seen_taken_bytes <= n->ev_max_bytes / 2;
+}
+
+/* Loop thread, from the engine: may a message of len bytes be handed over now? */
 bool events_can_take(void *arg, size_t len)
 {
 	struct meshnode *n = arg;
 	uint64_t count = n->msg_given - n->seen_taken;
 	uint64_t bytes = n->msg_given_bytes - n->seen_taken_bytes;
-	if (!len)
-		return count <= n->ev_max / 2 && bytes <= n->ev_max_bytes / 2;
 	if (count >= n->ev_max || bytes + len > n->ev_max_bytes)
 		return false;
 	/* what events_on_mesh needs for the message, reserved now: out of memory there would

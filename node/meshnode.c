@@ -646,7 +646,7 @@ enum mesh_err meshnode_start(struct meshnode *n, char *err, size_t errcap)
 		.fallback_ms = 3 * n->cfg.beacon_interval_ms,
 		.queue_msgs = n->cfg.queue_msgs, .queue_bytes = n->cfg.queue_bytes,
 		.ttl_ms = n->cfg.ttl_ms, .receipts = n->cfg.receipts, .manual_ack = true,
-		.can_take = events_can_take,
+		.can_take = events_can_take, .can_resume = events_can_resume,
 		.zmq_ctx = n->zctx, .log_level = n->cfg.log_level, .log = node_log, .log_arg = n,
 		.event = events_on_mesh, .event_arg = n,
 	};

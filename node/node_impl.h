@@ -165,7 +165,8 @@ void events_copy_str(char *dst, size_t cap, const char *src);
 void events_on_mesh(void *arg, const struct mesh_event *me);
 /* Loop thread: acknowledges what the application took since the last turn (mesh_taken). */
 void events_ack_taken(struct meshnode *n, uint64_t now);
-/* Loop thread, the engine's room callback (mesh_config.can_take). */
+/* Loop thread, the engine's room callbacks (mesh_config.can_take, can_resume). */
 bool events_can_take(void *arg, size_t len);
+bool events_can_resume(void *arg);
 
 #endif

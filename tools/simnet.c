@@ -228,6 +228,7 @@ static bool node_start(struct node *nd, bool new_identity)
 		.expired_ms = c->expired_ms ? c->expired_ms : 10000, .handshake_timeout_ms = 5000,
 		.fallback_ms = 3 * beacon, .queue_msgs = 1024, .queue_bytes = 16u << 20,
 		.ttl_ms = 10000, .receipts = true, .manual_ack = true, .can_take = sim_can_take,
+		.can_resume = sim_can_resume,
 		.link_ops = &simnet_link, .link_env = nd,
 		.mcast_ops = &simnet_mcast, .mcast_env = nd, .log_level = c->log_level,
 		.log = c->log_level >= 0 ? engine_log : NULL, .log_arg = nd,

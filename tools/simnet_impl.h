@@ -178,6 +178,7 @@ void sim_record_step(void);                    /* live sessions changed: a step 
 /* The application takes what its inbox holds (EV_TAKE), and the engine's room callback. */
 void sim_app_take(struct node *nd);
 bool sim_can_take(void *arg, size_t len);
+bool sim_can_resume(void *arg);
 void sim_final_checks(void);                   /* after settling: links and messages */
 
 /* simnet_net.c */

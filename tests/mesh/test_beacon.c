@@ -17,6 +17,7 @@
 #include "link.h"
 #include "mcast.h"
 #include "mesh.h"
+#include "testid.h"
 #include "testlib.h"
 
 #include <stdio.h>
@@ -446,20 +447,6 @@ static void run_row(const struct row *row)
 	mesh_destroy(&m);
 }
 
-/* An identity whose ID is above (or below) ours, found by trying. */
-static struct keys_identity *beside(const uint8_t id[WIRE_IDLEN], bool lower)
-{
-	for (int tries = 0; tries < 1000; tries++) {
-		struct keys_identity *k = keys_identity_generate();
-		if (!k)
-			return NULL;
-		if ((memcmp(k->id, id, WIRE_IDLEN) < 0) == lower)
-			return k;
-		keys_identity_destroy(&k);
-	}
-	return NULL;
-}
-
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -472,10 +459,10 @@ int main(void)
 	CHECK(ids[US] != NULL);
 	if (!ids[US])
 		return testlib_done("test_beacon");
-	ids[LOW1] = beside(ids[US]->id, true);
-	ids[LOW2] = beside(ids[US]->id, true);
-	ids[HIGH1] = beside(ids[US]->id, false);
-	ids[HIGH2] = beside(ids[US]->id, false);
+	ids[LOW1] = testid_beside(ids[US]->id, true);
+	ids[LOW2] = testid_beside(ids[US]->id, true);
+	ids[HIGH1] = testid_beside(ids[US]->id, false);
+	ids[HIGH2] = testid_beside(ids[US]->id, false);
 	CHECK(ids[LOW1] && ids[LOW2] && ids[HIGH1] && ids[HIGH2]);
 	if (ids[LOW1] && ids[LOW2] && ids[HIGH1] && ids[HIGH2])
 		for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)

@@ -29,6 +29,7 @@
  * Output is counts only: no key, SAS or payload is printed.
  */
 #include "mesh.h"
+#include "testid.h"
 #include "testlib.h"
 
 #include <arpa/inet.h>
@@ -1859,7 +1860,7 @@ static void settle_answers(struct node **ns, size_t count, struct node *n)
 
 /* An identity whose ID is below (lower) or above the given one. */
 /* An identity whose ID is in the middle half of the ID space, for a node that tests then
- * surround with IDs on either side: identity_beside() finds one in a few tries, where for a
+ * surround with IDs on either side: testid_beside() finds one in a few tries, where for a
  * random ID that happened to start 0x00 it failed more often than not. */
 static struct keys_identity *identity_mid(void)
 {
@@ -1868,19 +1869,6 @@ static struct keys_identity *identity_mid(void)
 		if (!k)
 			return NULL;
 		if (k->id[0] >= 0x40 && k->id[0] < 0xc0)
-			return k;
-		keys_identity_destroy(&k);
-	}
-	return NULL;
-}
-
-static struct keys_identity *identity_beside(const uint8_t id[WIRE_IDLEN], bool lower)
-{
-	for (int tries = 0; tries < 200; tries++) {
-		struct keys_identity *k = keys_identity_generate();
-		if (!k)
-			return NULL;
-		if ((memcmp(k->id, id, WIRE_IDLEN) < 0) == lower)
 			return k;
 		keys_identity_destroy(&k);
 	}
@@ -1914,13 +1902,13 @@ static void test_answer_limits(void)
 	struct tx_wait tw = { ns, 1, 4 };
 	CHECK(drive_until(ns, 1, 5000, bursts_done, &tw));
 	for (int i = 0; i < FLOOD; i++)
-		CHECK((flood[i] = identity_beside(L->id->id, true)) != NULL);
+		CHECK((flood[i] = testid_beside(L->id->id, true)) != NULL);
 	for (int i = 0; i < FORGED; i++) {
-		CHECK((forged_lo[i] = identity_beside(L->id->id, true)) != NULL);
-		CHECK((forged_hi[i] = identity_beside(L->id->id, false)) != NULL);
+		CHECK((forged_lo[i] = testid_beside(L->id->id, true)) != NULL);
+		CHECK((forged_hi[i] = testid_beside(L->id->id, false)) != NULL);
 	}
-	x = identity_beside(L->id->id, false);
-	hi = identity_beside(L->id->id, false);
+	x = testid_beside(L->id->id, false);
+	hi = testid_beside(L->id->id, false);
 	CHECK(x && hi);
 	if (!x || !hi)
 		goto done;
@@ -2040,7 +2028,7 @@ static void test_fallback_checks_late(void)
 	L->id = identity_mid();
 	if (!node_start(L, "listener", &o))
 		goto done;
-	y = identity_beside(L->id->id, true);
+	y = testid_beside(L->id->id, true);
 	CHECK(y != NULL);
 	if (!y)
 		goto done;
