@@ -56,8 +56,13 @@ bool beacon_evict_unlinked(struct mesh *m)
 static void on_beacon(struct mesh *m, const struct wire_beacon_body *b, uint64_t now)
 {
 	struct peer *p;
-	if (memcmp(b->node_id, m->id->id, WIRE_IDLEN) == 0)
+	if (memcmp(b->node_id, m->id->id, WIRE_IDLEN) == 0) {
+		/* signed with our key by another run: someone copied our identity file */
+		if (b->incarnation != m->incarnation)
+			mesh_alarm(m, MESH_ALARM_OWN_ID, b->node_id, b->ip, b->port, b->incarnation,
+			           &m->own_alarm_ms, now);
 		return;
+	}
 	p = peer_table_get_or_add(&m->peers, b->node_id);
 	if (!p && beacon_evict_unlinked(m)) {
 		p = peer_table_get_or_add(&m->peers, b->node_id);
@@ -70,6 +75,9 @@ static void on_beacon(struct mesh *m, const struct wire_beacon_body *b, uint64_t
 		m->stats.beacons_stale++;
 		return;
 	}
+	/* two nodes share this ID (mesh.c, shared_id): the other one's beacons change nothing */
+	if (now < p->shared_until_ms && p->live_sid && b->incarnation != p->incarnation)
+		return;
 	/* heard unchecked before: the fallback counts from then */
 	struct heard *h = heard_get(&m->heard, b->node_id);
 	if (h) {
@@ -124,7 +132,8 @@ static void on_beacon(struct mesh *m, const struct wire_beacon_body *b, uint64_t
 /*
  * Decides, before its signature is checked, whether a beacon needs checking at all (protocol
  * section 2). It does not when acting on it could change nothing:
- * - it is ours (multicast loopback brings our own beacons back);
+ * - it is ours (multicast loopback brings our own beacons back); one with our ID from another
+ *   run or endpoint is checked (at most once a second): signed, it means a copied identity;
  * - its endpoint and incarnation are those of the last verified beacon of that node ID, while
  *   a live session, if any, is with that incarnation: acting on it would only record a newer
  *   counter, and whatever a verified beacon would start (a dial) the timers start anyway;
@@ -142,8 +151,16 @@ static bool beacon_skip(void *arg, const struct wire_beacon_body *b)
 {
 	struct mesh *m = arg;
 	uint64_t now = m->now_ms;
-	if (memcmp(b->node_id, m->id->id, WIRE_IDLEN) == 0)
-		return true;
+	if (memcmp(b->node_id, m->id->id, WIRE_IDLEN) == 0) {
+		/* ours, back through multicast loopback; with our ID but another run or endpoint, it
+		 * is forged or a copy of our identity: check it, at most once a second */
+		bool mine = b->incarnation == m->incarnation && b->port == m->port &&
+		            memcmp(b->ip, &m->ip.s_addr, 4) == 0;
+		if (mine || (m->own_check_ms && now - m->own_check_ms < 1000))
+			return true;
+		m->own_check_ms = now ? now : 1;
+		return false;
+	}
 	struct peer *p = peer_table_get(&m->peers, b->node_id);
 	bool same_place = p && p->port == b->port && memcmp(p->ip, b->ip, 4) == 0;
 	bool linked = p && p->live_sid && p->incarnation == b->incarnation;

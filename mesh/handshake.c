@@ -124,6 +124,8 @@ void handshake_maybe_connect(struct mesh *m, struct peer *p, uint64_t now)
 	bool needed = !p->live_sid || p->incarnation != p->beacon_incarnation;
 	if (!p->discovered || p->pending_sid || !needed || now < p->next_dial_ms)
 		return;
+	if (m->cfg.may_link && !m->cfg.may_link(m->cfg.event_arg, p->id))
+		return;
 	if (p->first_unlinked_ms == 0)
 		p->first_unlinked_ms = now;
 	/* the lower ID initiates; the higher steps in only if nothing happened for `fallback` */
@@ -296,6 +298,17 @@ void handshake_on_finish(struct mesh *m, struct session *s, const struct wire_fr
 		/* our own identity from another process: two nodes share an identity file */
 		mesh_droplog(m, LK_HS, now, "handshake from %s carries our own identity: refused",
 		             s->src_addr);
+		mesh_alarm(m, MESH_ALARM_OWN_ID, s->peer_id, s->peer_ip, s->peer_port,
+		           s->peer_incarnation, &m->own_alarm_ms, now);
+		mesh_close_session(m, s, NULL, now);
+		return;
+	}
+	if (m->cfg.may_link && !m->cfg.may_link(m->cfg.event_arg, s->peer_id)) {
+		/* the user's list of peers (known-only mode or an allow-list) */
+		m->stats.sessions_rejected++;
+		mesh_droplog(m, LK_HS, now, "handshake from %s (%s) refused: not a peer we link with",
+		             mesh_fpr(s->peer_id, fp), s->src_addr);
+		(void)send_simple(m, s, WIRE_REJECT, 2, now);
 		mesh_close_session(m, s, NULL, now);
 		return;
 	}

@@ -20,6 +20,8 @@
  */
 #include "mesh_impl.h"
 
+#include <arpa/inet.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,6 +113,40 @@ void mesh_emit(struct mesh *m, enum mesh_event_type type, const struct peer *p,
 		sodium_memzero(data, len);
 		free(data);
 	}
+}
+
+/* One node ID in two places (mesh.h, enum mesh_alarm): a warning line and an ALARM event, at
+ * most one per ALARM_GAP_MS for each kind and ID, since whatever causes it goes on. The view
+ * is the other node's: its ID, where it is, its run. */
+void mesh_alarm(struct mesh *m, enum mesh_alarm kind, const uint8_t id[WIRE_IDLEN],
+                const uint8_t ip[4], uint16_t port, uint64_t incarnation, uint64_t *last_ms,
+                uint64_t now)
+{
+	if (*last_ms && now - *last_ms < ALARM_GAP_MS)
+		return;
+	*last_ms = now ? now : 1;
+	char fp[KEYS_FPR_LEN], ipbuf[INET_ADDRSTRLEN];
+	inet_ntop(AF_INET, ip, ipbuf, sizeof ipbuf);
+	struct mesh_peer_view view = { .port = port, .incarnation = incarnation };
+	memcpy(view.id, id, WIRE_IDLEN);
+	keys_id_hex(id, view.hex);
+	memcpy(view.ip, ip, 4);
+	m->stats.alarms++;
+	const char *reason;
+	if (kind == MESH_ALARM_OWN_ID) {
+		reason = "another node uses our own identity";
+		mesh_logline(m, 1, "another node, at %s:%u, announces our own node ID %s: the identity "
+		             "file was copied, and the two nodes will disturb each other's links; give "
+		             "one of them its own identity", ipbuf, port, mesh_fpr(id, fp));
+	} else {
+		reason = "two nodes share one identity";
+		mesh_logline(m, 1, "two nodes take turns as %s (one now at %s:%u): an identity file was "
+		             "copied; keeping the link we have", mesh_fpr(id, fp), ipbuf, port);
+	}
+	struct mesh_event ev = { .type = MESH_EV_ALARM, .alarm = kind, .peer = &view,
+	                         .reason = reason };
+	if (m->cfg.event)
+		m->cfg.event(m->cfg.event_arg, &ev);
 }
 
 void mesh_emit_answer(struct mesh *m, const struct peer *p, const struct outmsg *om,
@@ -303,6 +339,28 @@ static void sync_groups(struct mesh *m, struct session *s, struct peer *p, uint6
 	peer_qsend_back(p, NULL);
 }
 
+/*
+ * Two nodes with one ID (a copied identity file) would take turns as p: each handshake of one
+ * replaces the other's session, and every other node would show them leaving and entering
+ * for as long as both run. A restart never brings back the run before: a session with p's
+ * previous incarnation, while a working one with another stands, is the second node. Then
+ * say so (ALARM), keep the link we have for SHARED_HOLD_MS, and refuse the newcomer's.
+ */
+static bool shared_id(struct mesh *m, struct peer *p, const struct session *s, uint64_t now)
+{
+	struct session *live = p->live_sid ? session_table_get(&m->sessions, p->live_sid) : NULL;
+	if (!live || live == s || live->evasive || s->peer_incarnation == p->incarnation)
+		return false;
+	bool back = p->prev_incarnation && s->peer_incarnation == p->prev_incarnation;
+	if (!back && now >= p->shared_until_ms)
+		return false;
+	p->shared_until_ms = now + SHARED_HOLD_MS;
+	mesh_alarm(m, MESH_ALARM_SHARED_ID, p->id, s->peer_ip, s->peer_port, s->peer_incarnation,
+	           &p->shared_alarm_ms, now);
+	m->stats.sessions_rejected++;
+	return true;
+}
+
 /* s becomes the live session of its peer (protocol section 4). */
 void mesh_go_live(struct mesh *m, struct session *s, uint64_t now)
 {
@@ -310,6 +368,10 @@ void mesh_go_live(struct mesh *m, struct session *s, uint64_t now)
 	char fp[KEYS_FPR_LEN];
 	bool restarted = false;
 	if (!p) {
+		mesh_close_session(m, s, NULL, now);
+		return;
+	}
+	if (shared_id(m, p, s, now)) {
 		mesh_close_session(m, s, NULL, now);
 		return;
 	}
@@ -370,6 +432,8 @@ void mesh_go_live(struct mesh *m, struct session *s, uint64_t now)
 	p->groups = s->hello_groups;
 	s->hello_groups = (struct group_set){ 0 };
 	bool was_present = p->present && p->incarnation == s->peer_incarnation;
+	if (p->incarnation && p->incarnation != s->peer_incarnation)
+		p->prev_incarnation = p->incarnation;
 	p->incarnation = s->peer_incarnation;
 	p->acks = (s->peer_features & WIRE_FEATURE_ACK) && !m->cfg.test_no_ack;
 	if (!was_present) {

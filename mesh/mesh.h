@@ -60,6 +60,7 @@ enum mesh_event_type {
 	MESH_EV_WHISPER,
 	MESH_EV_DROPPED,
 	MESH_EV_DELIVERED,            /* receipts: the peer's application took our message */
+	MESH_EV_ALARM,                /* one node ID in two places: mesh_event.alarm says which */
 	MESH_EV_COUNT                 /* not an event: one past the last */
 };
 
@@ -81,8 +82,17 @@ struct mesh_peer_view {
 	const struct group_set *groups;     /* its groups: borrowed for the call */
 };
 
+/* What an ALARM is about. Both mean that an identity file was copied: whoever holds a node's
+ * key can be that node, and two nodes with one ID make each other's links flap. */
+enum mesh_alarm {
+	MESH_ALARM_NONE = 0,
+	MESH_ALARM_OWN_ID,            /* another node announces our own ID (peer: it, where it is) */
+	MESH_ALARM_SHARED_ID,         /* two nodes take turns as the peer with one ID */
+};
+
 struct mesh_event {
 	enum mesh_event_type type;
+	enum mesh_alarm alarm;        /* ALARM */
 	const struct mesh_peer_view *peer;  /* borrowed for the callback */
 	const char *group;            /* JOIN, LEAVE, SHOUT, DROPPED of a shout */
 	uint64_t msg_id;
@@ -119,6 +129,10 @@ struct mesh_config {
 	/* Tests: behave as a node that predates "Delivery" (no ACK feature in the hello, no ACK,
 	 * RESEND or refusal), to check that we still work with one. */
 	bool test_no_ack;
+	/* Whom we link with (NULL: anyone who proves an ID): consulted before we dial a peer and
+	 * once a peer's handshake has proved its ID; false means no link (the user's allow-list or
+	 * known-only mode). Gets event_arg; runs on the mesh's thread. */
+	bool (*may_link)(void *arg, const uint8_t id[WIRE_IDLEN]);
 	void *zmq_ctx;
 	/* The transport (mesh/link.h): NULL for ZeroMQ (link_zmq over zmq_ctx), as the product
 	 * runs; a simulated network passes its own ops and the env they open with. */

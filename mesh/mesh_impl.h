@@ -36,6 +36,8 @@
 #define ACK_EVERY 32           /* or until this many messages are taken, */
 #define ACK_EVERY_BYTES 65536  /* or this many bytes of them */
 #define TTL_DEFAULT_MS 60000
+#define ALARM_GAP_MS 30000     /* an ALARM about one ID is repeated at most this often */
+#define SHARED_HOLD_MS 60000   /* two nodes with one ID: keep the link we have this long */
 #define RESEND_MIN_MS 1000     /* a peer's RESENDs are answered at most this often */
 
 /* Log lines about bad input are limited per kind to one a second. */
@@ -71,6 +73,8 @@ struct mesh {
 	uint64_t next_sweep_ms, sweep_ms;
 	uint64_t last_beacon_ms;       /* when we last sent one; 0: never */
 	bool answer_due;               /* a new lower peer may have missed our beacons */
+	uint64_t own_alarm_ms;         /* last ALARM_OWN_ID (mesh_alarm) */
+	uint64_t own_check_ms;         /* last check of a beacon with our ID from elsewhere */
 	bool any_stalled;
 	bool any_ack_due;              /* some peer's ACK or RESEND waits (peer.ack_due_ms) */
 
@@ -111,6 +115,11 @@ void mesh_emit(struct mesh *m, enum mesh_event_type type, const struct peer *p, 
  * been delivered), or DELIVERED when why is MESH_DROP_COUNT. */
 void mesh_emit_answer(struct mesh *m, const struct peer *p, const struct outmsg *om,
                       enum mesh_drop why, bool maybe);
+
+/* An ALARM (mesh.h): a warning line and the event, at most once per ALARM_GAP_MS per *last_ms. */
+void mesh_alarm(struct mesh *m, enum mesh_alarm kind, const uint8_t id[WIRE_IDLEN],
+                const uint8_t ip[4], uint16_t port, uint64_t incarnation, uint64_t *last_ms,
+                uint64_t now);
 
 /* ---------- handshake.c: protocol section 4 ---------- */
 

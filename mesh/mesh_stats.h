@@ -11,7 +11,8 @@
  * added here and not there does not build, and the meshnode program prints them with it. MESH_STATS_ENGINE are the engine's own: beacons
  * sent (tx), of those sent early to answer a new peer (answered), and beacons whose signature
  * was checked and good (verified, then maybe stale); messages refused for want of room (or
- * after a lost frame) that their senders will send again, and the RESENDs that asked.
+ * after a lost frame) that their senders will send again, and the RESENDs that asked; ALARM
+ * events (one node ID in two places).
  */
 #define MESH_STATS_PUBLIC(X) \
 	X(beacons_rx) X(beacons_bad) X(beacons_stale) X(beacons_foreign) \
@@ -19,7 +20,7 @@
 	X(hellos_limited) X(handshakes_failed) X(handshakes_done) X(sessions_rejected) \
 	X(msgs_bad) X(msgs_unknown_type) X(msgs_dup) X(fragments_dropped)
 #define MESH_STATS_ENGINE(X) X(beacons_tx) X(beacons_answered) X(beacons_verified) \
-	X(msgs_refused) X(resends_asked)
+	X(msgs_refused) X(resends_asked) X(alarms)
 
 #define MESH_STATS_FIELD(name) uint64_t name;
 struct mesh_stats {

@@ -71,6 +71,9 @@ struct peer {
 	uint32_t pending_sid;
 	bool present;                 /* ENTER reported, EXIT not yet */
 	uint64_t incarnation;         /* of the live session's node */
+	uint64_t prev_incarnation;    /* the one before: a run that never comes back (shared_id) */
+	uint64_t shared_until_ms;     /* two nodes share this ID: keep our link until then */
+	uint64_t shared_alarm_ms;     /* last ALARM about it */
 	bool acks;                    /* its hello has WIRE_FEATURE_ACK (protocol section 6) */
 	uint64_t last_live_ms;        /* when its last live session ended (0: never linked) */
 	struct group_set groups;

@@ -65,8 +65,9 @@ enum exit_code {
 #define HISTORY_MAX 500
 /* Quiet time (no event, input or log line) after which the heap is trimmed (trim_heap()). */
 #define TRIM_QUIET_MS 10000
-#define ID_SHORT 8          /* hex digits of an ID shown to tell two same-named peers apart */
-#define HEX_PREFIX_MIN 4
+#define FPR_SHORT 9         /* fingerprint characters ("abcd-efgh") that tell two same-named
+                             * peers apart in messages */
+#define HEX_PREFIX_MIN 4    /* the shortest fingerprint or hex ID prefix that names a peer */
 
 enum mode {
 	MODE_JSON,   /* --json: JSON lines out, command lines in */
@@ -150,8 +151,11 @@ size_t text_width(const char *s, size_t len);
 void color(struct app *a, const char *sgr);
 void color_off(struct app *a);
 void emit(struct app *a, FILE *f);
-void put_name(struct app *a, const uint8_t id[MESHNODE_IDLEN], const char *name,
-              size_t len);
+/* Before the name of a peer the user verified; ASCII when the terminal is not UTF-8. */
+#define VERIFIED_MARK "\xe2\x9c\x93"  /* U+2713 CHECK MARK */
+#define VERIFIED_MARK_ASCII "+"
+void put_name(struct app *a, const uint8_t id[MESHNODE_IDLEN], const char *name, size_t len,
+              bool verified);
 void put_safe(struct app *a, const char *s, size_t len);
 void put_cstr(struct app *a, const char *s);
 void j_begin(struct app *a, const char *event);

@@ -96,6 +96,40 @@ static bool hex_token(struct slice t)
 	return true;
 }
 
+/*
+ * A fingerprint prefix as a person types it: at least HEX_PREFIX_MIN characters of the base32
+ * alphabet (docs/crypto.md section 6), either case, with or without the dashes. Written into
+ * out without dashes, lowercase; false if t is not one.
+ */
+static bool fpr_token(struct slice t, char out[KEYS_FPR_LEN])
+{
+	size_t n = 0;
+	for (size_t i = 0; i < t.len; i++) {
+		char c = (char)tolower((unsigned char)t.p[i]);
+		if (c == '-' && i > 0)
+			continue;
+		if (!((c >= 'a' && c <= 'z') || (c >= '2' && c <= '7')) || n + 1 >= KEYS_FPR_LEN)
+			return false;
+		out[n++] = c;
+	}
+	out[n] = '\0';
+	return n >= HEX_PREFIX_MIN;
+}
+
+/* Whether typed (from fpr_token) starts the fingerprint fpr ("abcd-efgh-..."). */
+static bool fpr_prefix_of(const char *typed, const char *fpr, size_t cap)
+{
+	size_t j = 0;
+	for (size_t i = 0; typed[i]; i++) {
+		while (j < cap && fpr[j] == '-')
+			j++;
+		if (j >= cap || fpr[j] != typed[i])
+			return false;
+		j++;
+	}
+	return true;
+}
+
 static bool hex_prefix_of(struct slice t, const char *hex)
 {
 	for (size_t i = 0; i < t.len; i++) {
@@ -123,7 +157,7 @@ static void report_ambiguous(struct app *a, struct slice what, const struct mesh
 			json_raw(&m, ", ");
 		json_raw_n(&m, FIELD(p->name));
 		json_raw(&m, " (");
-		json_raw_n(&m, p->id_hex, ID_SHORT);
+		json_raw_n(&m, p->fingerprint, FPR_SHORT);
 		json_raw(&m, "...)");
 	}
 	if (hint)
@@ -187,7 +221,7 @@ static bool name_extends(const struct meshnode_peer *p, struct slice what)
 
 /*
  * Finds the peer that the argument what (from take_peer_arg()) names: by exact name, else,
- * unquoted, as a hex prefix (>= 4 digits) of its ID. With text_follows (/msg), an unquoted name
+ * unquoted, as a prefix (>= 4 characters) of its fingerprint or hex ID. With text_follows (/msg), an unquoted name
  * is refused when another peer's name starts with it and a blank, since the user may have
  * meant that one and its first word would then be sent as text. On success copies the peer
  * into *out (without its groups) and returns true; otherwise reports why.
@@ -222,13 +256,19 @@ static bool resolve_peer(struct app *a, struct slice what, bool quoted, bool tex
 				idx[nidx++] = i;
 		report_ambiguous(a, what, peers, idx, nidx,
 		                 "; put a name with blanks in double quotes (/msg \"NAME\" TEXT) "
-		                 "or use an ID prefix");
+		                 "or use a fingerprint prefix");
 		goto done;
 	}
-	if (nidx == 0 && !quoted && hex_token(what))
-		for (size_t i = 0; i < count; i++)
-			if (hex_prefix_of(what, peers[i].id_hex))
-				idx[nidx++] = i;
+	/* not a name: the start of the fingerprint a person sees, or of the hex ID that --json
+	 * reports; a word that is both names every peer it starts either of */
+	char typed[KEYS_FPR_LEN];
+	bool as_fpr = nidx == 0 && !quoted && fpr_token(what, typed);
+	bool as_hex = nidx == 0 && !quoted && hex_token(what);
+	for (size_t i = 0; (as_fpr || as_hex) && i < count; i++)
+		if ((as_fpr && fpr_prefix_of(typed, peers[i].fingerprint,
+		                             sizeof peers[i].fingerprint)) ||
+		    (as_hex && hex_prefix_of(what, peers[i].id_hex)))
+			idx[nidx++] = i;
 
 	if (nidx == 1) {
 		*out = peers[idx[0]];
@@ -245,7 +285,10 @@ static bool resolve_peer(struct app *a, struct slice what, bool quoted, bool tex
 		hex[what.len] = '\0';
 		ok = keys_id_from_hex(hex, out->id) == 0;
 		memcpy(out->id_hex, hex, sizeof out->id_hex);
-		snprintf(out->name, sizeof out->name, "%.8s", hex);
+		if (ok) {
+			keys_fingerprint(out->id, out->fingerprint);
+			snprintf(out->name, sizeof out->name, "%.*s", FPR_SHORT, out->fingerprint);
+		}
 		if (!ok)
 			errorf(a, "no peer named '%.*s'", shown(what.len), what.p);
 	} else if (nidx > 1) {
@@ -479,7 +522,7 @@ static void cmd_verify(struct app *a, struct slice args)
 	}
 	json_buf_clear(&a->out);
 	json_raw(&a->out, "Security code of your link with ");
-	put_name(a, p.id, FIELD(p.name));
+	put_name(a, p.id, FIELD(p.name), false);
 	json_raw(&a->out, " (");
 	put_safe(a, FIELD(p.fingerprint));
 	json_raw(&a->out, "):\n    ");
@@ -597,7 +640,8 @@ static void peers_table(struct app *a, const struct meshnode_peer *peers, size_t
 			peer_cell(c, &peers[i], k, a->term_flags);
 			size_t w = text_width(c->p ? c->p : "", c->len);
 			if (k == COL_NAME)
-				put_name(a, peers[i].id, FIELD(peers[i].name)); /* by ID */
+				put_name(a, peers[i].id, FIELD(peers[i].name),
+				         false); /* by ID */
 			else
 				json_raw_n(&a->out, c->p ? c->p : "", c->len);
 			for (; k + 1 < NCOLS && w < width[k] + 2; w++)
@@ -681,7 +725,7 @@ static void cmd_whoami(struct app *a, struct slice args)
 	}
 	json_buf_clear(&a->out);
 	json_raw(&a->out, "you are ");
-	put_name(a, meshnode_id(a->n), meshnode_name(a->n), strlen(meshnode_name(a->n)));
+	put_name(a, meshnode_id(a->n), meshnode_name(a->n), strlen(meshnode_name(a->n)), false);
 	json_raw(&a->out, "\n  id:          ");
 	put_cstr(a, meshnode_id_hex(a->n));
 	json_raw(&a->out, "\n  fingerprint: ");
@@ -767,7 +811,7 @@ static const char help_text[] =
 	"/leave GROUP         leave GROUP\n"
 	"/shout GROUP TEXT    send TEXT to every member of GROUP\n"
 	"/msg NAME TEXT       send TEXT to one peer: NAME, \"NAME WITH BLANKS\" in double\n"
-	"                     quotes, or 4+ hex digits of its ID\n"
+	"                     quotes, or 4+ characters of its fingerprint\n"
 	"/peers               list the peers with a live link\n"
 	"/groups              list your groups\n"
 	"/whoami              show your ID, name, fingerprint and endpoint\n"

@@ -254,7 +254,9 @@ void events_on_mesh(void *arg, const struct mesh_event *me)
 		return;
 	}
 	ev->type = me->type == MESH_EV_DELIVERED ? MESHNODE_EV_DELIVERED
+	         : me->type == MESH_EV_ALARM     ? MESHNODE_EV_ALARM
 	                                         : (enum meshnode_event_type)me->type;
+	ev->alarm = (enum meshnode_alarm)me->alarm;
 	ev->maybe_delivered = me->maybe_delivered;
 	if ((me->type == MESH_EV_SHOUT || me->type == MESH_EV_WHISPER) && me->peer &&
 	    !untaken_push(n, me->peer->id, me->peer->incarnation, me->msg_id, me->len)) {
@@ -272,7 +274,8 @@ void events_on_mesh(void *arg, const struct mesh_event *me)
 		memcpy(ev->peer_hex, me->peer->hex, sizeof ev->peer_hex);
 		events_copy_str(ev->name, sizeof ev->name, me->peer->name);
 		ev->incarnation = me->peer->incarnation;
-		if (ev->type == MESHNODE_EV_ENTER) {   /* the header: endpoint is for ENTER */
+		if (ev->type == MESHNODE_EV_ENTER || ev->type == MESHNODE_EV_ALARM) {
+			/* the header: endpoint is for ENTER and ALARM */
 			char ip[INET_ADDRSTRLEN];
 			inet_ntop(AF_INET, me->peer->ip, ip, sizeof ip);
 			snprintf(ev->endpoint, sizeof ev->endpoint, "%s:%u", ip, me->peer->port);
@@ -364,6 +367,7 @@ const char *meshnode_event_name(enum meshnode_event_type t)
 	case MESHNODE_EV_DROPPED: return "dropped";
 	case MESHNODE_EV_ERROR: return "error";
 	case MESHNODE_EV_DELIVERED: return "delivered";
+	case MESHNODE_EV_ALARM: return "alarm";
 	}
 	return "unknown";
 }

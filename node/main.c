@@ -286,7 +286,7 @@ static void announce_ready(struct app *a)
 	}
 	json_buf_clear(&a->out);
 	json_raw(&a->out, "* meshnode " MESHNODE_VERSION ": you are ");
-	put_name(a, meshnode_id(a->n), meshnode_name(a->n), strlen(meshnode_name(a->n)));
+	put_name(a, meshnode_id(a->n), meshnode_name(a->n), strlen(meshnode_name(a->n)), false);
 	json_raw(&a->out, " (");
 	put_cstr(a, meshnode_fingerprint(a->n));
 	json_raw(&a->out, ") on ");

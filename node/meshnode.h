@@ -232,6 +232,22 @@ enum meshnode_event_type {
 	MESHNODE_EV_DROPPED,     /* our message msg_id was not delivered to peer; reason says why */
 	MESHNODE_EV_ERROR,       /* the node cannot go on as configured; text says why */
 	MESHNODE_EV_DELIVERED,   /* receipts: peer's application took our message msg_id */
+	MESHNODE_EV_ALARM,       /* someone may not be who they seem: alarm says what, reason
+	                          * says it in words (docs/usage.md, "Alarms") */
+};
+
+/* What an ALARM is about. Names are labels anyone can take; only the key (the node ID, the
+ * fingerprint) says who a peer is. */
+enum meshnode_alarm {
+	MESHNODE_ALARM_NONE = 0,
+	MESHNODE_ALARM_OWN_ID,   /* another node (peer, endpoint) announces our own node ID: our
+	                          * identity file was copied */
+	MESHNODE_ALARM_SHARED_ID,/* two nodes take turns as peer: its identity file was copied;
+	                          * the node keeps the link it has */
+	MESHNODE_ALARM_NAME_TAKEN, /* peer uses a name that another remembered key (other) used
+	                          * before; other_verified: that one was verified by the user */
+	MESHNODE_ALARM_VERIFIED_RENAMED, /* a peer the user verified comes back with another name
+	                          * (name; other_name: the one it had) */
 };
 
 struct meshnode_event {
@@ -247,6 +263,12 @@ struct meshnode_event {
 	const char *reason;                   /* DROPPED, EXIT, ERROR: static text */
 	char endpoint[32];                    /* ENTER: "IP:PORT" */
 	bool maybe_delivered;                 /* DROPPED: it was sent and may have arrived */
+	bool verified;                        /* the user verified peer (meshnode_trust) */
+	enum meshnode_alarm alarm;            /* ALARM */
+	uint8_t other[MESHNODE_IDLEN];        /* ALARM NAME_TAKEN: the key that had the name */
+	char other_hex[MESHNODE_HEXID_LEN];
+	bool other_verified;
+	char other_name[MESHNODE_MAX_NAME + 1]; /* ALARM VERIFIED_RENAMED: the name it had */
 };
 
 /* Next event, waiting up to timeout_ms (-1: forever, 0: poll). NULL on timeout or once the

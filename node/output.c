@@ -8,6 +8,7 @@
 #define _XOPEN_SOURCE 700
 
 #include "app.h"
+#include "keys.h"
 
 /* ---- Terminal-safe text ------------------------------------------------------------------ */
 
@@ -87,12 +88,30 @@ void emit(struct app *a, FILE *f)
 }
 
 /* Peer names are coloured by ID, so two peers with the same name look different. */
-void put_name(struct app *a, const uint8_t id[MESHNODE_IDLEN], const char *name,
-              size_t len)
+/*
+ * A peer's name, in its colour, after the mark of a peer the user verified (docs/usage.md,
+ * "Remembered peers"). The mark comes first so that no name can draw it after itself, and a
+ * name that begins with it is shown with '?' in its place: "✓bob" is a name someone chose,
+ * never a verified bob.
+ */
+void put_name(struct app *a, const uint8_t id[MESHNODE_IDLEN], const char *name, size_t len,
+              bool verified)
 {
 	static const char *const palette[] = { "32", "33", "34", "35", "36",
 	                                       "92", "93", "94", "95", "96" };
+	const char *mark = (a->term_flags & JSON_TERM_ASCII) ? VERIFIED_MARK_ASCII : VERIFIED_MARK;
+	size_t ml = strlen(mark);
+	if (verified) {
+		color(a, "1;32");
+		json_raw(&a->out, mark);
+		color_off(a);
+	}
 	color(a, palette[id[0] % (sizeof palette / sizeof palette[0])]);
+	if (len >= ml && memcmp(name, mark, ml) == 0) {
+		json_raw(&a->out, "?");
+		name += ml;
+		len -= ml;
+	}
 	json_term(&a->out, name, len, a->term_flags);
 	color_off(a);
 }
@@ -191,22 +210,109 @@ int shown(size_t len)
 
 /* ---- Node events ------------------------------------------------------------------------- */
 
-/* The fingerprint is not part of an event; the peer table has it while the peer is live. */
-static void peer_fingerprint(struct app *a, const uint8_t id[MESHNODE_IDLEN], char *out,
-                             size_t cap)
+static const char *alarm_kind(enum meshnode_alarm k)
 {
-	struct meshnode_peer *peers = NULL;
-	size_t count = 0;
-	out[0] = '\0';
-	if (meshnode_peers(a->n, &peers, &count) == MESH_OK) {
-		for (size_t i = 0; i < count; i++)
-			if (memcmp(peers[i].id, id, MESHNODE_IDLEN) == 0) {
-				snprintf(out, cap, "%.*s", (int)strnlen(peers[i].fingerprint,
-				         sizeof peers[i].fingerprint), peers[i].fingerprint);
-				break;
-			}
-		meshnode_peers_free(&peers, count);
+	switch (k) {
+	case MESHNODE_ALARM_OWN_ID: return "own_id";
+	case MESHNODE_ALARM_SHARED_ID: return "shared_id";
+	case MESHNODE_ALARM_NAME_TAKEN: return "name_taken";
+	case MESHNODE_ALARM_VERIFIED_RENAMED: return "verified_renamed";
+	case MESHNODE_ALARM_NONE: break;
 	}
+	return "unknown";
+}
+
+/* An alarm in plain words (docs/usage.md, "Alarms"), into a->out after what is there. */
+static void alarm_text(struct app *a, const struct meshnode_event *ev)
+{
+	char fp[KEYS_FPR_LEN], ofp[KEYS_FPR_LEN];
+	keys_fingerprint(ev->peer, fp);
+	keys_fingerprint(ev->other, ofp);
+	switch (ev->alarm) {
+	case MESHNODE_ALARM_OWN_ID:
+		json_raw(&a->out, "another node, at ");
+		put_safe(a, FIELD(ev->endpoint));
+		json_raw(&a->out, ", uses YOUR identity (");
+		put_cstr(a, fp);
+		json_raw(&a->out, "): your identity file was copied, and whoever has it can be you. "
+		         "Give one of the two nodes its own identity (move its identity file away).");
+		break;
+	case MESHNODE_ALARM_SHARED_ID:
+		json_raw(&a->out, "two nodes use the identity of ");
+		put_name(a, ev->peer, FIELD(ev->name), false);
+		json_raw(&a->out, " (");
+		put_cstr(a, fp);
+		json_raw(&a->out, "), one of them at ");
+		put_safe(a, FIELD(ev->endpoint));
+		json_raw(&a->out, ": its identity file was copied. This node keeps the link it has; "
+		         "check with /verify before you trust either.");
+		break;
+	case MESHNODE_ALARM_NAME_TAKEN:
+		json_raw(&a->out, "the name '");
+		put_safe(a, FIELD(ev->name));
+		json_raw(&a->out, "' is now used by another key (");
+		put_cstr(a, fp);
+		json_raw(&a->out, ev->other_verified ? ") than the one you verified ("
+		                                     : ") than the one you met before (");
+		put_cstr(a, ofp);
+		json_raw(&a->out, "). Names are only labels and anyone can take one: this may be "
+		         "someone else. Compare /verify with the person before you trust it.");
+		break;
+	case MESHNODE_ALARM_VERIFIED_RENAMED:
+		json_raw(&a->out, "the peer you verified as '");
+		put_safe(a, FIELD(ev->other_name));
+		json_raw(&a->out, "' (");
+		put_cstr(a, fp);
+		json_raw(&a->out, ") now calls itself '");
+		put_safe(a, FIELD(ev->name));
+		json_raw(&a->out, "'. It holds the same key, so it is the peer you verified; only "
+		         "its name changed.");
+		break;
+	case MESHNODE_ALARM_NONE:
+		put_cstr(a, ev->reason ? ev->reason : "unknown");
+		break;
+	}
+}
+
+static void json_alarm(struct app *a, const struct meshnode_event *ev)
+{
+	char fp[KEYS_FPR_LEN];
+	struct json_buf text;
+	/* the sentence, as the chat shows it, without colours or terminal escapes */
+	unsigned flags = a->term_flags;
+	bool colour = a->color;
+	struct json_buf saved = a->out;
+	json_buf_init(&text);
+	a->out = text;
+	a->term_flags = 0;
+	a->color = false;
+	alarm_text(a, ev);
+	text = a->out;
+	a->out = saved;
+	a->term_flags = flags;
+	a->color = colour;
+
+	j_begin(a, "alarm");
+	j_cstr(a, "kind", alarm_kind(ev->alarm));
+	j_str(a, "peer", FIELD(ev->peer_hex));
+	keys_fingerprint(ev->peer, fp);
+	j_cstr(a, "fingerprint", fp);
+	j_str(a, "name", FIELD(ev->name));
+	if (ev->endpoint[0])
+		j_str(a, "endpoint", FIELD(ev->endpoint));
+	if (ev->alarm == MESHNODE_ALARM_NAME_TAKEN) {
+		j_str(a, "other", FIELD(ev->other_hex));
+		keys_fingerprint(ev->other, fp);
+		j_cstr(a, "other_fingerprint", fp);
+		j_key(a, "other_verified");
+		json_bool(&a->out, ev->other_verified);
+	}
+	if (ev->alarm == MESHNODE_ALARM_VERIFIED_RENAMED)
+		j_str(a, "other_name", FIELD(ev->other_name));
+	if (!text.failed)
+		j_str(a, "text", text.p, text.len);
+	json_buf_free(&text);
+	j_end(a);
 }
 
 static void json_event(struct app *a, const struct meshnode_event *ev)
@@ -240,6 +346,9 @@ static void json_event(struct app *a, const struct meshnode_event *ev)
 	case MESHNODE_EV_DELIVERED:
 		j_begin(a, "delivered");
 		break;
+	case MESHNODE_EV_ALARM:
+		json_alarm(a, ev);
+		return;
 	case MESHNODE_EV_ERROR:
 		j_begin(a, "error");
 		j_cstr(a, "message", reason);
@@ -250,6 +359,10 @@ static void json_event(struct app *a, const struct meshnode_event *ev)
 	}
 	j_str(a, "peer", FIELD(ev->peer_hex));
 	j_str(a, "name", FIELD(ev->name));
+	if (ev->verified) {
+		j_key(a, "verified");
+		json_bool(&a->out, true);
+	}
 	switch (ev->type) {
 	case MESHNODE_EV_ENTER:
 		j_str(a, "endpoint", FIELD(ev->endpoint));
@@ -309,34 +422,31 @@ static void human_event(struct app *a, const struct meshnode_event *ev)
 	json_buf_clear(&a->out);
 	switch (ev->type) {
 	case MESHNODE_EV_ENTER: {
-		char fp[64];
-		peer_fingerprint(a, ev->peer, fp, sizeof fp);
+		char fp[KEYS_FPR_LEN];
+		keys_fingerprint(ev->peer, fp);
 		json_raw(&a->out, "* ");
-		put_name(a, ev->peer, FIELD(ev->name));
+		put_name(a, ev->peer, FIELD(ev->name), ev->verified);
 		json_raw(&a->out, " entered (");
-		if (fp[0])
-			put_cstr(a, fp);
-		else
-			put_safe(a, ev->peer_hex, ID_SHORT);
+		put_cstr(a, fp);
 		json_raw(&a->out, ")");
 		break;
 	}
 	case MESHNODE_EV_EXIT:
 		json_raw(&a->out, "* ");
-		put_name(a, ev->peer, FIELD(ev->name));
+		put_name(a, ev->peer, FIELD(ev->name), ev->verified);
 		json_raw(&a->out, " left (");
 		put_cstr(a, reason);
 		json_raw(&a->out, ")");
 		break;
 	case MESHNODE_EV_EVASIVE:
 		json_raw(&a->out, "* ");
-		put_name(a, ev->peer, FIELD(ev->name));
+		put_name(a, ev->peer, FIELD(ev->name), ev->verified);
 		json_raw(&a->out, " is silent (evasive)");
 		break;
 	case MESHNODE_EV_JOIN:
 	case MESHNODE_EV_LEAVE:
 		json_raw(&a->out, "* ");
-		put_name(a, ev->peer, FIELD(ev->name));
+		put_name(a, ev->peer, FIELD(ev->name), ev->verified);
 		json_raw(&a->out, ev->type == MESHNODE_EV_JOIN ? " joined [" : " left [");
 		put_safe(a, FIELD(ev->group));
 		json_raw(&a->out, "]");
@@ -345,13 +455,13 @@ static void human_event(struct app *a, const struct meshnode_event *ev)
 		json_raw(&a->out, "[");
 		put_safe(a, FIELD(ev->group));
 		json_raw(&a->out, "] ");
-		put_name(a, ev->peer, FIELD(ev->name));
+		put_name(a, ev->peer, FIELD(ev->name), ev->verified);
 		json_raw(&a->out, ": ");
 		human_payload(a, ev->data, ev->len);
 		break;
 	case MESHNODE_EV_WHISPER:
 		json_raw(&a->out, "-> (whisper) ");
-		put_name(a, ev->peer, FIELD(ev->name));
+		put_name(a, ev->peer, FIELD(ev->name), ev->verified);
 		json_raw(&a->out, ": ");
 		human_payload(a, ev->data, ev->len);
 		break;
@@ -383,6 +493,13 @@ static void human_event(struct app *a, const struct meshnode_event *ev)
 		put_safe(a, FIELD(ev->name));
 		json_raw(&a->out, ")");
 		color_off(a);
+		break;
+	case MESHNODE_EV_ALARM:
+		color(a, "1;31");
+		json_raw(&a->out, ev->alarm == MESHNODE_ALARM_VERIFIED_RENAMED ? "! NOTE: "
+		                                                              : "!!! ALARM: ");
+		color_off(a);
+		alarm_text(a, ev);
 		break;
 	case MESHNODE_EV_ERROR:
 		f = stderr;

@@ -460,7 +460,8 @@ def test_ambiguous_peer_name(ctx):
         bob2.wait_event("enter", alice_id)
         b1, b2 = bob1.mark(), bob2.mark()
 
-        want = sorted("bob (%s...)" % b.id[:8] for b in (bob1, bob2))
+        b1_fpr, b2_fpr = bob1.ready_event["fingerprint"], bob2.ready_event["fingerprint"]
+        want = sorted("bob (%s...)" % f[:9] for f in (b1_fpr, b2_fpr))
         s = term.line("/msg bob x-ambiguous")
         m = term.wait(r"^error: ambiguous name 'bob': (.*)$", start=s,
                       what="\"error: ambiguous name 'bob': ...\" for /msg bob")
@@ -473,14 +474,16 @@ def test_ambiguous_peer_name(ctx):
         got = sorted(m.group(1).split(", "))
         check(got == want, "/verify bob: candidates %s, expected %s" % (got, want))
 
-        # An ID prefix picks one; those whispers are also the barrier for "x-ambiguous went
-        # nowhere" (one sender's messages arrive in order).
-        for b, start in ((bob1, b1), (bob2, b2)):
-            term.line("/msg %s after-%s" % (b.id[:8], b.id[:8]))
+        # The start of the fingerprint the chat shows picks one, with or without its dash;
+        # those whispers are also the barrier for "x-ambiguous went nowhere" (one sender's
+        # messages arrive in order).
+        for b, start, typed in ((bob1, b1, b1_fpr[:9]), (bob2, b2, b2_fpr[:9].replace("-", ""))):
+            term.line("/msg %s after-%s" % (typed, b.id[:8]))
             ev = b.wait_event("whisper", alice_id, start=start)
             check(ev.get("text") == "after-%s" % b.id[:8],
                   "%s: first whisper after the ambiguous /msg is %s" % (mt.short(b.id),
                                                                        mt.describe(ev)))
+        # and so does the start of the hex ID, which --json reports
         s = term.line("/verify %s" % bob2.id[:6])
         m = term.wait(r"^Security code of your link with bob \((\S+)\):\n\s+(.+)$", start=s,
                       what="/verify by ID prefix")

@@ -53,6 +53,8 @@ static struct {
 	bool fail_dials;           /* every dial fails at once */
 	uint32_t reply_to[MAXQ];   /* sessions owed such a REPLY */
 	size_t nreply;
+	uint64_t self_inc;         /* the engine's incarnation */
+	unsigned alarms;           /* ALARM events */
 } t;
 
 static void *fm_open(const struct mcast_config *cfg, struct in_addr *ifaddr, char *err,
@@ -286,6 +288,14 @@ static struct keys_identity *ids[NWHO];
 static void queue_beacon(const struct beacon *b)
 {
 	uint8_t ip[4] = { 10, 0, 0, (uint8_t)(2 + b->who) };
+	uint16_t port = b->port ? b->port : 7001;
+	uint64_t inc = b->incarnation ? b->incarnation : 1000 + b->who;
+	if (b->who == US && !b->incarnation) {
+		/* the engine's own, back through multicast loopback */
+		ip[3] = 1;
+		port = 7000;
+		inc = t.self_inc;
+	}
 	memcpy(cap.ip, b->how == ELSEWHERE ? (const uint8_t[4]){ 10, 9, 9, 9 } : ip, 4);
 	cap.wall = WALL0 + (b->counter_ms ? b->counter_ms : t.now);
 	char err[128];
@@ -294,8 +304,7 @@ static void queue_beacon(const struct beacon *b)
 	CHECK(d != NULL);
 	if (!d)
 		return;
-	CHECK(discovery_send(d, ids[b->who], b->port ? b->port : 7001,
-	                     b->incarnation ? b->incarnation : 1000 + b->who) == MESH_OK);
+	CHECK(discovery_send(d, ids[b->who], port, inc) == MESH_OK);
 	discovery_destroy(&d);
 	if (b->how == FORGED)
 		cap.data[cap.len - 1] ^= 1;      /* the signature is the datagram's last field */
@@ -316,6 +325,7 @@ struct expect {
 	unsigned dials;
 	size_t entries;            /* in the peer table */
 	unsigned dials_max;        /* nonzero: dials may be 1..dials_max instead of exactly dials */
+	unsigned alarms;           /* ALARM events */
 };
 
 struct row {
@@ -360,6 +370,13 @@ static const struct row rows[] = {
 	  { { 100, HIGH2, ELSEWHERE, 0, 0, 0, 0 } }, 1, 500, { .verified = 1, .bad = 1 }, false, false },
 	{ "our own beacon, looped back, is nothing",
 	  { { 100, US, GOOD, 0, 0, 0, 0 } }, 1, 500, { 0 }, false, false },
+	/* docs/protocol.md section 4.1: a copied identity file; said once (30 s apart), and
+	 * checked at most once a second */
+	{ "our ID from another run is checked and raises an alarm, once",
+	  { { 100, US, GOOD, 7002, 0, 77, 100 } }, 1, 3000,
+	  { .verified = 3, .alarms = 1 }, false, false },
+	{ "a forged beacon with our ID raises no alarm",
+	  { { 100, US, FORGED, 7002, 0, 77, 0 } }, 1, 500, { .foreign = 1 }, false, false },
 	/* unchecked beacons (here forged, naming new incarnations) cannot push the fallback back:
 	 * when it is due the genuine node is checked and dialled all the same (and the forgery
 	 * that comes after, now checked, is refused) */
@@ -390,6 +407,7 @@ static const struct row rows[] = {
 static void on_event(void *arg, const struct mesh_event *ev)
 {
 	(void)arg;
+	t.alarms += ev->type == MESH_EV_ALARM;
 	free(ev->data);
 }
 
@@ -410,6 +428,7 @@ static void run_row(const struct row *row)
 	CHECK(m != NULL);
 	if (!m)
 		return;
+	t.self_inc = mesh_incarnation(m);
 	/* The engine beacons at 0, 50, 150 and 350 ms (its start-up burst), then every second
 	 * +-20 %: a beacon sent before the next periodic one is an answer, counted apart, and a
 	 * burst beacon answers whatever came before it. Rows that count answers send after the
@@ -437,7 +456,7 @@ static void run_row(const struct row *row)
 	          s.beacons_bad == w->bad && s.beacons_stale == w->stale &&
 	          (w->answered == ANY || s.beacons_answered == w->answered) &&
 	          (w->dials_max ? t.dials >= 1 && t.dials <= w->dials_max : t.dials == w->dials) &&
-	          mesh_test_peer_entries(m) == w->entries;
+	          mesh_test_peer_entries(m) == w->entries && t.alarms == w->alarms;
 	CHECK(ok);
 	printf("  %s %s: checked %llu, refused %llu, dropped %llu, stale %llu, answered %llu, "
 	       "dialled %u, entries %zu\n", ok ? "ok  " : "FAIL", row->what,

@@ -75,6 +75,7 @@ struct ev {
 	uint8_t head[32];           /* first bytes of a SHOUT/WHISPER payload */
 	uint32_t sum;               /* FNV-1a of the whole payload */
 	char reason[48];
+	enum mesh_alarm alarm;
 };
 
 struct node {
@@ -91,6 +92,7 @@ struct node {
 	size_t nev, evcap;
 	unsigned long log_lines[4]; /* by level */
 	unsigned long beacon_lines; /* level-3 "beacon:" lines: a peer was discovered */
+	const uint8_t *refuse;      /* mesh_config.may_link says no to this ID */
 };
 
 struct opts {
@@ -140,6 +142,7 @@ static void on_event(void *arg, const struct mesh_event *e)
 	if (e->reason)
 		snprintf(v->reason, sizeof v->reason, "%s", e->reason);
 	v->msg_id = e->msg_id;
+	v->alarm = e->alarm;
 	v->len = e->len;
 	if (e->data) {
 		memcpy(v->head, e->data, e->len < sizeof v->head ? e->len : sizeof v->head);
@@ -155,6 +158,12 @@ static void on_log(void *arg, int level, const char *line)
 		n->log_lines[level]++;
 	if (strncmp(line, "beacon:", 7) == 0)
 		n->beacon_lines++;
+}
+
+static bool may_link(void *arg, const uint8_t id[WIRE_IDLEN])
+{
+	struct node *n = arg;
+	return !n->refuse || memcmp(id, n->refuse, WIRE_IDLEN) != 0;
 }
 
 static bool node_start(struct node *n, const char *label, const struct opts *o)
@@ -174,7 +183,7 @@ static bool node_start(struct node *n, const char *label, const struct opts *o)
 		.queue_bytes = o->queue_bytes, .ttl_ms = o->queue_timeout_ms,
 		.manual_ack = o->manual_ack, .test_no_ack = o->old,
 		.zmq_ctx = zctx, .log_level = o->log_level, .log = on_log, .log_arg = n,
-		.event = on_event, .event_arg = n,
+		.event = on_event, .event_arg = n, .may_link = may_link,
 	};
 	n->next_tick = 0;
 	n->paused = false;
@@ -2049,6 +2058,110 @@ done:
 	node_free(L);
 }
 
+/* ------------------------------------------------------------------ one ID, two nodes */
+
+static size_t count_alarm(const struct node *n, size_t from, enum mesh_alarm kind)
+{
+	size_t c = 0;
+	for (size_t i = from; i < n->nev; i++)
+		c += n->ev[i].type == MESH_EV_ALARM && n->ev[i].alarm == kind;
+	return c;
+}
+
+struct twins {
+	struct node *x1, *x2, *c;
+};
+
+static bool twins_alarmed(void *arg)
+{
+	struct twins *t = arg;
+	return count_alarm(t->x1, 0, MESH_ALARM_OWN_ID) && count_alarm(t->x2, 0, MESH_ALARM_OWN_ID) &&
+	       count_alarm(t->c, 0, MESH_ALARM_SHARED_ID);
+}
+
+static bool never(void *arg)
+{
+	(void)arg;
+	return false;
+}
+
+/*
+ * A copied identity file: X2 runs with X1's key. Both are told (OWN_ID), from each other's
+ * beacons and handshakes; a third node C is told (SHARED_ID) and keeps one link instead of
+ * letting the two replace each other for as long as both run. Before the fix: no event at
+ * all, and C showed X leaving and entering several times a second.
+ */
+static void test_shared_identity(void)
+{
+	struct node nodes[3] = { 0 };
+	struct node *ns[3] = { &nodes[0], &nodes[1], &nodes[2] };
+	struct node *X1 = &nodes[0], *C = &nodes[1], *X2 = &nodes[2];
+	struct opts o = defaults(MCAST_BASE + 23);
+	uint8_t seed[KEYS_SEEDLEN];
+	if (!node_start(X1, "x", &o) || !node_start(C, "c", &o))
+		goto done;
+	struct group_of_nodes g = { ns, 2 };
+	CHECK(drive_until(ns, 2, 10000, converged, &g));
+	keys_identity_seed(X1->id, seed);
+	X2->id = keys_identity_from_seed(seed);
+	sodium_memzero(seed, sizeof seed);
+	CHECK(X2->id != NULL);
+	if (!X2->id || !node_start(X2, "x", &o))
+		goto done;
+	struct twins t = { X1, X2, C };
+	CHECK(drive_until(ns, 3, 15000, twins_alarmed, &t));
+	size_t c_from = C->nev;
+	/* 5 s more: C's view of X must not change any more */
+	(void)drive_until(ns, 3, 5000, never, NULL);
+	size_t enters = count_ev(C, c_from, MESH_EV_ENTER, X1->id->id);
+	size_t exits = count_ev(C, c_from, MESH_EV_EXIT, X1->id->id);
+	CHECK(enters == 0 && exits == 0);
+	CHECK(is_present(C, X1->id->id));
+	CHECK(enter_exit_alternate(C, X1->id->id));
+	/* repeated at most once per ALARM_GAP_MS (30 s) */
+	CHECK(count_alarm(C, 0, MESH_ALARM_SHARED_ID) == 1);
+	CHECK(count_alarm(X1, 0, MESH_ALARM_OWN_ID) == 1);
+	printf("  shared identity: both twins told, the third node keeps one link "
+	       "(%zu enter, %zu exit in the last 5 s)\n", enters, exits);
+done:
+	for (size_t i = 0; i < 3; i++)
+		node_free(&nodes[i]);
+}
+
+static bool c_links_both(void *arg)
+{
+	struct node **ns = arg;
+	return is_present(ns[2], ns[0]->id->id) && is_present(ns[2], ns[1]->id->id) &&
+	       is_present(ns[0], ns[2]->id->id) && is_present(ns[1], ns[2]->id->id);
+}
+
+/* mesh_config.may_link: a node that refuses an ID neither dials it nor accepts its
+ * handshakes, whichever side dials; the others link as usual. */
+static void test_may_link(void)
+{
+	struct node nodes[3] = { 0 };
+	struct node *ns[3] = { &nodes[0], &nodes[1], &nodes[2] };
+	struct node *A = &nodes[0], *B = &nodes[1], *C = &nodes[2];
+	struct opts o = defaults(MCAST_BASE + 24);
+	static const char *const labels[] = { "a", "b", "c" };
+	for (size_t i = 0; i < 3; i++)
+		nodes[i].id = keys_identity_generate();
+	A->refuse = B->id->id;
+	if (!start_all(nodes, 3, labels, &o))
+		goto done;
+	CHECK(drive_until(ns, 3, 10000, c_links_both, ns));
+	(void)drive_until(ns, 3, 3000, never, NULL);
+	CHECK(count_ev(A, 0, MESH_EV_ENTER, B->id->id) == 0);
+	CHECK(count_ev(B, 0, MESH_EV_ENTER, A->id->id) == 0);
+	/* whichever dialled first, B's handshakes reach A (B's fallback) and are refused */
+	CHECK(stats(A).sessions_rejected > 0);
+	CHECK(is_present(A, C->id->id) && is_present(B, C->id->id));
+	printf("  may_link: a refused peer is never linked; the others are\n");
+done:
+	for (size_t i = 0; i < 3; i++)
+		node_free(&nodes[i]);
+}
+
 int main(void)
 {
 	testlib_require_netns("test_engine");
@@ -2075,6 +2188,8 @@ int main(void)
 		test_stale_group_change();
 		test_ttl_stuck_reader();
 		test_record_survives_flood();
+		test_shared_identity();
+		test_may_link();
 		zmq_ctx_term(zctx);
 	}
 	free(items);
