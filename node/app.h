@@ -65,6 +65,7 @@ enum exit_code {
 #define HISTORY_MAX 500
 /* Quiet time (no event, input or log line) after which the heap is trimmed (trim_heap()). */
 #define TRIM_QUIET_MS 10000
+#define ID_SHORT 8          /* hex digits of an ID shown in short */
 #define FPR_SHORT 9         /* fingerprint characters ("abcd-efgh") that tell two same-named
                              * peers apart in messages */
 #define HEX_PREFIX_MIN 4    /* the shortest fingerprint or hex ID prefix that names a peer */
@@ -156,6 +157,7 @@ void emit(struct app *a, FILE *f);
 #define VERIFIED_MARK_ASCII "+"
 void put_name(struct app *a, const uint8_t id[MESHNODE_IDLEN], const char *name, size_t len,
               bool verified);
+void put_time(struct app *a);
 void put_safe(struct app *a, const char *s, size_t len);
 void put_cstr(struct app *a, const char *s);
 void j_begin(struct app *a, const char *event);

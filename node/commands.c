@@ -316,6 +316,7 @@ void reply_group(struct app *a, const char *event, const char *group)
 		return;
 	}
 	json_buf_clear(&a->out);
+	put_time(a);
 	json_raw(&a->out, strcmp(event, "joined") == 0 ? "* you joined [" : "* you left [");
 	put_cstr(a, group);
 	json_raw(&a->out, "]\n");
@@ -412,6 +413,7 @@ static void do_shout(struct app *a, const char *g, struct slice text)
 		return;
 	}
 	json_buf_clear(&a->out);
+	put_time(a);
 	color(a, "2");
 	json_raw(&a->out, "[");
 	put_cstr(a, g);
@@ -478,6 +480,7 @@ static void cmd_msg(struct app *a, struct slice args)
 		return;
 	}
 	json_buf_clear(&a->out);
+	put_time(a);
 	color(a, "2");
 	json_raw(&a->out, "(whisper to ");
 	put_safe(a, FIELD(p.name));

@@ -413,6 +413,8 @@ int main(int argc, char **argv)
 	snprintf(a->prompt, sizeof a->prompt, "> ");
 	if (a->mode == MODE_JSON)
 		setvbuf(stdout, NULL, _IOLBF, 0);
+	else
+		tzset();   /* for put_time(): localtime_r() need not read the time zone itself */
 
 	if (make_pipe(fds) != 0) {
 		perror("meshnode: pipe");

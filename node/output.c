@@ -116,6 +116,21 @@ void put_name(struct app *a, const uint8_t id[MESHNODE_IDLEN], const char *name,
 	color_off(a);
 }
 
+/* The local time at the start of a line that tells of something that happened (a message, a
+ * peer coming or going, a group change), so that a conversation read back later says when:
+ * "HH:MM:SS ", dim. Replies to commands (tables, /whoami, /verify) carry none. */
+void put_time(struct app *a)
+{
+	char ts[16];
+	time_t now = time(NULL);
+	struct tm tm;
+	if (!localtime_r(&now, &tm) || strftime(ts, sizeof ts, "%H:%M:%S ", &tm) != 9)
+		snprintf(ts, sizeof ts, "--:--:-- ");
+	color(a, "2");
+	json_raw(&a->out, ts);
+	color_off(a);
+}
+
 void put_safe(struct app *a, const char *s, size_t len)
 {
 	json_term(&a->out, s, len, a->term_flags);
@@ -420,6 +435,7 @@ static void human_event(struct app *a, const struct meshnode_event *ev)
 	FILE *f = stdout;
 
 	json_buf_clear(&a->out);
+	put_time(a);
 	switch (ev->type) {
 	case MESHNODE_EV_ENTER: {
 		char fp[KEYS_FPR_LEN];

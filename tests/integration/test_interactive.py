@@ -26,6 +26,8 @@ from meshtest import Node, check, fail  # noqa: E402
 WIDTH, HEIGHT = 160, 50
 FPR_RE = r"[a-z2-7]{4}(?:-[a-z2-7]{4}){7}"      # docs/crypto.md: 8 groups of 4 base32
 SAS_RE = r"\d{5}(?: \d{5}){4}"                  # 5 groups of 5 decimal digits
+# The local time, "HH:MM:SS ", that starts every line telling of something that happened.
+TS = r"(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d "
 COMMANDS = ["/join", "/leave", "/shout", "/msg", "/peers", "/groups", "/whoami", "/verify",
             "/stats", "/help", "/quit"]
 # Screen polling interval: how often we look, not how long we wait (that is the deadline).
@@ -255,6 +257,16 @@ def expect_prompt(term, prompt, what):
     term.wait_cursor_line(prompt.rstrip(), what=what)
 
 
+def check_recent(stamp, what):
+    """stamp, "HH:MM:SS" at the start of a line already on screen, is the local time of a
+    moment ago: not in the future, and at most a (scaled) 30 s old."""
+    h, m, s = (int(x) for x in stamp.split(":"))
+    now = time.localtime()
+    age = (now.tm_hour * 3600 + now.tm_min * 60 + now.tm_sec - (h * 3600 + m * 60 + s)) % 86400
+    check(age <= mt.T(30), "%s: time %s is not the local time of a moment ago (now %s)"
+          % (what, stamp, time.strftime("%H:%M:%S", now)))
+
+
 # --------------------------------------------------------------------------------------------
 
 
@@ -277,16 +289,17 @@ def test_chat_with_a_json_peer(ctx):
         expect_prompt(term, "> ", "prompt without a current group")
 
         # alice sees bob enter, with bob's fingerprint; bob sees alice.
-        m = term.wait(r"^\* bob entered \((\S+)\)$", what="'* bob entered (FP)'")
+        m = term.wait(r"^" + TS + r"\* bob entered \((\S+)\)$", what="'* bob entered (FP)'")
         check(m.group(1) == bob_fp, "enter line shows fingerprint %r for bob, bob's is %r"
               % (m.group(1), bob_fp))
         ev = bob.wait_event("enter", alice_id)
         check(ev.get("name") == "alice", "bob: enter names %r" % ev.get("name"))
-        term.wait(r"^\* bob joined \[team\]$", what="'* bob joined [team]'")
+        m = term.wait(r"^(%s)\* bob joined \[team\]$" % TS, what="'* bob joined [team]'")
+        check_recent(m.group(1).strip(), "'* bob joined [team]'")
 
         # /join makes the group current (the prompt says so); bob sees the join.
         s = term.line("/join team")
-        term.wait(r"^\* you joined \[team\]$", start=s, what="'* you joined [team]'")
+        term.wait(r"^" + TS + r"\* you joined \[team\]$", start=s, what="'* you joined [team]'")
         expect_prompt(term, "[team]> ", "prompt after /join team")
         bob.wait_event("join", alice_id, group="team")
 
@@ -296,12 +309,13 @@ def test_chat_with_a_json_peer(ctx):
         ev = bob.wait_event("shout", alice_id, start=b0, group="team")
         check(ev.get("text") == "hello-from-tmux" and ev.get("name") == "alice",
               "bob got shout %s, expected text 'hello-from-tmux' from alice" % mt.describe(ev))
-        term.wait(r"^\[team\] alice: hello-from-tmux$", start=s, what="alice's own shout line")
+        term.wait(r"^" + TS + r"\[team\] alice: hello-from-tmux$", start=s,
+                  what="alice's own shout line")
 
         # bob's shout shows up with bob's name.
         s = term.mark()
         bob.shout("team", "hi-alice")
-        term.wait(r"^\[team\] bob: hi-alice$", start=s, what="'[team] bob: hi-alice'")
+        term.wait(r"^" + TS + r"\[team\] bob: hi-alice$", start=s, what="'[team] bob: hi-alice'")
 
         # A line without a command goes to the current group.
         b0 = bob.mark()
@@ -310,7 +324,8 @@ def test_chat_with_a_json_peer(ctx):
         check(ev.get("group") == "team" and ev.get("text") == "plain line from tmux",
               "plain text line: bob got %s, expected a shout to team with "
               "'plain line from tmux'" % mt.describe(ev))
-        term.wait(r"^\[team\] alice: plain line from tmux$", start=s, what="the echo of it")
+        term.wait(r"^" + TS + r"\[team\] alice: plain line from tmux$", start=s,
+                  what="the echo of it")
 
         # /msg whispers to bob alone.
         b0 = bob.mark()
@@ -318,14 +333,15 @@ def test_chat_with_a_json_peer(ctx):
         ev = bob.wait_event("whisper", alice_id, start=b0)
         check(ev.get("text") == "psst-tmux", "bob got whisper %s, expected 'psst-tmux'"
               % mt.describe(ev))
-        term.wait(r"^\(whisper to bob\) psst-tmux$", start=s, what="'(whisper to bob) psst-tmux'")
+        term.wait(r"^" + TS + r"\(whisper to bob\) psst-tmux$", start=s,
+                  what="'(whisper to bob) psst-tmux'")
         check(not bob.select(lambda e: e.get("event") == "shout" and
                              e.get("text", "").endswith("psst-tmux"), b0),
               "the whisper also arrived as a shout")
 
         s = term.mark()
         bob.whisper(alice_id, "back-at-you")
-        term.wait(r"^-> \(whisper\) bob: back-at-you$", start=s, what="bob's whisper")
+        term.wait(r"^" + TS + r"-> \(whisper\) bob: back-at-you$", start=s, what="bob's whisper")
 
         # /peers: a table with bob's row.
         s = term.line("/peers")
@@ -394,8 +410,8 @@ def test_tab_completion(ctx):
     bob = Node(ctx, "bob", groups=["team", "ops-42"])
 
     with start_alice(ctx) as term:
-        term.wait(r"^\* bob entered ", what="'* bob entered'")
-        term.wait(r"^\* bob joined \[ops-42\]$", what="'* bob joined [ops-42]'")
+        term.wait(r"^" + TS + r"\* bob entered ", what="'* bob entered'")
+        term.wait(r"^" + TS + r"\* bob joined \[ops-42\]$", what="'* bob joined [ops-42]'")
         ev = bob.wait_event("enter", None, name="alice")
         alice_id = ev["peer"]
         expect_prompt(term, "> ", "empty prompt")
@@ -406,7 +422,8 @@ def test_tab_completion(ctx):
         term.wait_cursor_line("> /join", what="'/jo' + Tab")
         term.type("team")
         term.keys("Enter")
-        term.wait(r"^\* you joined \[team\]$", what="'* you joined [team]' (after /jo Tab team)")
+        term.wait(r"^" + TS + r"\* you joined \[team\]$",
+                  what="'* you joined [team]' (after /jo Tab team)")
         bob.wait_event("join", alice_id, group="team")
 
         # A group known in the mesh but not joined, after /join.
@@ -414,7 +431,7 @@ def test_tab_completion(ctx):
         term.keys("Tab")
         term.wait_cursor_line("[team]> /join ops-42", what="'/join op' + Tab")
         term.keys("Enter")
-        term.wait(r"^\* you joined \[ops-42\]$", what="'* you joined [ops-42]'")
+        term.wait(r"^" + TS + r"\* you joined \[ops-42\]$", what="'* you joined [ops-42]'")
         bob.wait_event("join", alice_id, group="ops-42")
 
         # A peer name after /msg.
@@ -454,7 +471,8 @@ def test_ambiguous_peer_name(ctx):
 
     with start_alice(ctx) as term:
         for b in (bob1, bob2):
-            term.wait(r"^\* bob entered \(%s\)$" % re.escape(b.ready_event["fingerprint"]),
+            term.wait(r"^" + TS + r"\* bob entered \(%s\)$"
+                      % re.escape(b.ready_event["fingerprint"]),
                       what="'* bob entered' for %s" % mt.short(b.id))
         alice_id = bob1.wait_event("enter", None, name="alice")["peer"]
         bob2.wait_event("enter", alice_id)
@@ -496,7 +514,7 @@ def test_ambiguous_peer_name(ctx):
         # Once the second bob has left, the name is no longer ambiguous.
         s = term.mark()
         bob2.quit_cleanly()
-        term.wait(r"^\* bob left \(bye\)$", start=s, what="'* bob left (bye)'")
+        term.wait(r"^" + TS + r"\* bob left \(bye\)$", start=s, what="'* bob left (bye)'")
         b1 = bob1.mark()
         s = term.line("/msg bob only-one-left")
         ev = bob1.wait_event("whisper", alice_id, start=b1)
@@ -528,20 +546,21 @@ def test_peer_controlled_text_is_escaped(ctx):
         expect_prompt(term, "[team]> ", "prompt with --group team")
         evil = Node(ctx, evil_name, groups=["team"], identity=ctx.path("evil.id"))
         check(evil.name == evil_name, "the CLI changed the name")
-        term.wait(r"^\* %s entered \(" % re.escape(shown),
+        term.wait(r"^" + TS + r"\* %s entered \(" % re.escape(shown),
                   what="the enter line with the name in caret notation (%r)" % shown)
         alice_id = evil.wait_event("enter", None, name="alice")["peer"]
-        term.wait(r"^\* %s joined \[team\]$" % re.escape(shown), what="the escaped join line")
+        term.wait(r"^" + TS + r"\* %s joined \[team\]$" % re.escape(shown),
+                  what="the escaped join line")
 
         # Payloads: an escape sequence, a bell, DEL and a right-to-left override.
         s = term.mark()
         evil.shout("team", "\x1b[2Jwiped\x07\x7f\u202eevil")
-        term.wait(r"^\[team\] %s: \^\[\[2Jwiped\^G\^\?<U\+202E>evil$" % re.escape(shown),
+        term.wait(r"^" + TS + r"\[team\] %s: \^\[\[2Jwiped\^G\^\?<U\+202E>evil$" % re.escape(shown),
                   start=s, what="the shout in caret notation, the RLO as <U+202E>")
         s = term.mark()
         evil.whisper(alice_id, "\x1b]0;title\x07psst")
-        term.wait(r"^-> \(whisper\) %s: \^\[\]0;title\^Gpsst$" % re.escape(shown), start=s,
-                  what="the whisper in caret notation")
+        term.wait(r"^" + TS + r"-> \(whisper\) %s: \^\[\]0;title\^Gpsst$" % re.escape(shown),
+                  start=s, what="the whisper in caret notation")
 
         s = term.line("/peers")
         term.wait(r"^%s\s+\S+\s+127\.0\.0\.1:\d+\s+team\s+live$" % re.escape(shown), start=s,

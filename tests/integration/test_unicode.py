@@ -85,8 +85,10 @@ def test_issue_example(ctx):
 
     with start_chat(ctx, UTF8, groups=["team"]) as term:
         ti.expect_prompt(term, "[team]> ", "prompt with --group team")
-        term.wait(r"^\* %s entered \(" % re.escape(ROCKET), what="'* Zoë 🚀 entered'")
-        term.wait(r"^\* %s joined \[team\]$" % re.escape(ROCKET), what="'* Zoë 🚀 joined [team]'")
+        term.wait(r"^" + ti.TS + r"\* %s entered \(" % re.escape(ROCKET),
+                  what="'* Zoë 🚀 entered'")
+        term.wait(r"^" + ti.TS + r"\* %s joined \[team\]$" % re.escape(ROCKET),
+                  what="'* Zoë 🚀 joined [team]'")
         alice_id = rocket.wait_event("enter", None, name="alice")["peer"]
         rocket.wait_event("join", alice_id, group="team")
 
@@ -103,8 +105,8 @@ def test_issue_example(ctx):
         ev = rocket.wait_event("whisper", alice_id, start=r0)
         check(mt.payload_of(ev) == TEXT.encode("utf-8"),
               "Zoë 🚀 got whisper %s, expected the bytes %r" % (mt.describe(ev), TEXT.encode()))
-        term.wait(r"^\(whisper to %s\) %s$" % (re.escape(ROCKET), re.escape(TEXT)), start=s,
-                  what="alice's own whisper")
+        term.wait(r"^" + ti.TS + r"\(whisper to %s\) %s$" % (re.escape(ROCKET), re.escape(TEXT)),
+                  start=s, what="alice's own whisper")
 
         # The same text as a plain line to the group: byte for byte too.
         r0 = rocket.mark()
@@ -116,8 +118,8 @@ def test_issue_example(ctx):
         # And back: what Zoë 🚀 sends is shown as it is, under its name.
         s = term.mark()
         rocket.whisper(alice_id, TEXT)
-        term.wait(r"^-> \(whisper\) %s: %s$" % (re.escape(ROCKET), re.escape(TEXT)), start=s,
-                  what="Zoë 🚀's whisper")
+        term.wait(r"^" + ti.TS + r"-> \(whisper\) %s: %s$" % (re.escape(ROCKET), re.escape(TEXT)),
+                  start=s, what="Zoë 🚀's whisper")
 
         term.line("/quit")
         check(term.wait_exit() == 0, "exit status after /quit is not 0")
@@ -129,8 +131,9 @@ def test_typed_utf8_reaches_peers(ctx):
 
     with start_chat(ctx, UTF8, groups=["team"]) as term:
         ti.expect_prompt(term, "[team]> ", "prompt with --group team")
-        term.wait(r"^\* zo\u00eb entered \(", what="'* zoë entered' (the name as it is)")
-        term.wait(r"^\* zo\u00eb joined \[team\]$", what="'* zoë joined [team]'")
+        term.wait(r"^" + ti.TS + r"\* zo\u00eb entered \(",
+                  what="'* zoë entered' (the name as it is)")
+        term.wait(r"^" + ti.TS + r"\* zo\u00eb joined \[team\]$", what="'* zoë joined [team]'")
         alice_id = zoe.wait_event("enter", None, name="alice")["peer"]
         zoe.wait_event("join", alice_id, group="team")
 
@@ -143,13 +146,16 @@ def test_typed_utf8_reaches_peers(ctx):
         ev = zoe.wait_event("shout", alice_id, start=z0, group="team")
         check(mt.payload_of(ev) == TEXT.encode(), "zoë got shout %s, expected %r"
               % (mt.describe(ev), TEXT))
-        term.wait(r"^\[team\] alice: %s$" % re.escape(TEXT), start=s, what="alice's own shout")
+        term.wait(r"^" + ti.TS + r"\[team\] alice: %s$" % re.escape(TEXT), start=s,
+                  what="alice's own shout")
 
         # A group with a non-ASCII name, typed; /shout to it, its name completed by Tab.
         zoe.command("/join caf\u00e9", "joined")
-        term.wait(r"^\* zo\u00eb joined \[caf\u00e9\]$", what="'* zoë joined [café]'")
+        term.wait(r"^" + ti.TS + r"\* zo\u00eb joined \[caf\u00e9\]$",
+                  what="'* zoë joined [café]'")
         s = term.line("/join caf\u00e9")
-        term.wait(r"^\* you joined \[caf\u00e9\]$", start=s, what="'* you joined [café]'")
+        term.wait(r"^" + ti.TS + r"\* you joined \[caf\u00e9\]$", start=s,
+                  what="'* you joined [café]'")
         ti.expect_prompt(term, "[caf\u00e9]> ", "prompt after /join café")
         zoe.wait_event("join", alice_id, group="caf\u00e9")
         z0 = zoe.mark()
@@ -173,7 +179,7 @@ def test_typed_utf8_reaches_peers(ctx):
         ev = zoe.wait_event("whisper", alice_id, start=z0)
         check(mt.payload_of(ev) == TEXT.encode(), "zoë got whisper %s, expected %r"
               % (mt.describe(ev), TEXT))
-        term.wait(r"^\(whisper to zo\u00eb\) %s$" % re.escape(TEXT), start=s,
+        term.wait(r"^" + ti.TS + r"\(whisper to zo\u00eb\) %s$" % re.escape(TEXT), start=s,
                   what="alice's own whisper")
 
         # Editing moves and deletes whole characters: "ñandú", two Lefts, BSpace (the "n"),
@@ -197,10 +203,11 @@ def test_typed_utf8_reaches_peers(ctx):
         # What zoë sends is shown as it is.
         s = term.mark()
         zoe.shout("team", TEXT)
-        term.wait(r"^\[team\] zo\u00eb: %s$" % re.escape(TEXT), start=s, what="zoë's shout")
+        term.wait(r"^" + ti.TS + r"\[team\] zo\u00eb: %s$" % re.escape(TEXT), start=s,
+                  what="zoë's shout")
         zoe.whisper(alice_id, TEXT + " (whisper)")
-        term.wait(r"^-> \(whisper\) zo\u00eb: %s \(whisper\)$" % re.escape(TEXT), start=s,
-                  what="zoë's whisper")
+        term.wait(r"^" + ti.TS + r"-> \(whisper\) zo\u00eb: %s \(whisper\)$" % re.escape(TEXT),
+                  start=s, what="zoë's whisper")
         wait_raw(term, (TEXT + " (whisper)").encode())
 
         term.line("/quit")
@@ -214,8 +221,9 @@ def test_completion_of_non_ascii_names(ctx):
 
     with start_chat(ctx, UTF8) as term:
         ti.expect_prompt(term, "> ", "empty prompt")
-        term.wait(r"^\* zo\u00eb entered \(", what="'* zoë entered'")
-        term.wait(r"^\* \u65e5\u672c\u8a9e\u3055\u3093 entered \(", what="'* 日本語さん entered'")
+        term.wait(r"^" + ti.TS + r"\* zo\u00eb entered \(", what="'* zoë entered'")
+        term.wait(r"^" + ti.TS + r"\* \u65e5\u672c\u8a9e\u3055\u3093 entered \(",
+                  what="'* 日本語さん entered'")
         alice_id = zoe.wait_event("enter", None, name="alice")["peer"]
         nihon.wait_event("enter", alice_id)
 
@@ -245,7 +253,7 @@ def test_completion_of_non_ascii_names(ctx):
         # only whole characters, so "zo" stays, and a second Tab lists both; then "é" Tab
         # completes "zoé".
         zoe2 = Node(ctx, "zo\u00e9")
-        term.wait(r"^\* zo\u00e9 entered \(", what="'* zoé entered'")
+        term.wait(r"^" + ti.TS + r"\* zo\u00e9 entered \(", what="'* zoé entered'")
         zoe2.wait_event("enter", alice_id)
         z0 = zoe2.mark()
         s = term.mark()
@@ -305,9 +313,9 @@ def test_hidden_characters_are_shown_escaped(ctx):
         ti.expect_prompt(term, "[team]> ", "prompt with --group team")
         evil = Node(ctx, evil_name, groups=["team"], identity=ctx.path("evil.id"))
         watcher = Node(ctx, "watcher", groups=["team"])
-        term.wait(r"^\* ab<U\+202E>cd entered \(", what="the name with <U+202E>")
-        term.wait(r"^\* ab<U\+202E>cd joined \[team\]$", what="the escaped join line")
-        term.wait(r"^\* watcher joined \[team\]$", what="'* watcher joined [team]'")
+        term.wait(r"^" + ti.TS + r"\* ab<U\+202E>cd entered \(", what="the name with <U+202E>")
+        term.wait(r"^" + ti.TS + r"\* ab<U\+202E>cd joined \[team\]$", what="the escaped join line")
+        term.wait(r"^" + ti.TS + r"\* watcher joined \[team\]$", what="'* watcher joined [team]'")
         alice_id = evil.wait_event("enter", None, name="alice")["peer"]
         watcher.wait_event("enter", evil.id)
 
@@ -316,7 +324,7 @@ def test_hidden_characters_are_shown_escaped(ctx):
         w0 = watcher.mark()
         s = term.mark()
         evil.shout("team", hostile)
-        term.wait(r"^\[team\] ab<U\+202E>cd: %s$" % re.escape(shown), start=s,
+        term.wait(r"^" + ti.TS + r"\[team\] ab<U\+202E>cd: %s$" % re.escape(shown), start=s,
                   what="the hostile shout with every hidden character as <U+XXXX>")
         # JSON mode is lossless, whatever the locale.
         ev = watcher.wait_event("shout", evil.id, start=w0, group="team")
@@ -359,18 +367,19 @@ def test_c_locale(ctx):
     with start_chat(ctx, "C", groups=["team"]) as term:
         term.wait(r"^\* your locale is not UTF-8", what="the notice about the locale")
         ti.expect_prompt(term, "[team]> ", "prompt with --group team")
-        term.wait(r"^\* zo<U\+00EB> entered \(", what="'* zo<U+00EB> entered'")
-        term.wait(r"^\* zo<U\+00EB> joined \[team\]$", what="'* zo<U+00EB> joined [team]'")
+        term.wait(r"^" + ti.TS + r"\* zo<U\+00EB> entered \(", what="'* zo<U+00EB> entered'")
+        term.wait(r"^" + ti.TS + r"\* zo<U\+00EB> joined \[team\]$",
+                  what="'* zo<U+00EB> joined [team]'")
         alice_id = zoe.wait_event("enter", None, name="alice")["peer"]
         zoe.wait_event("join", alice_id, group="team")
 
         # Received UTF-8: every non-ASCII character as <U+XXXX>, controls too.
         s = term.mark()
         zoe.shout("team", TEXT)
-        term.wait(r"^\[team\] zo<U\+00EB>: %s$" % re.escape(TEXT_ASCII), start=s,
+        term.wait(r"^" + ti.TS + r"\[team\] zo<U\+00EB>: %s$" % re.escape(TEXT_ASCII), start=s,
                   what="zoë's shout in ASCII")
         zoe.whisper(alice_id, "a\u202eb\u00adc")
-        term.wait(r"^-> \(whisper\) zo<U\+00EB>: a<U\+202E>b<U\+00AD>c$", start=s,
+        term.wait(r"^" + ti.TS + r"-> \(whisper\) zo<U\+00EB>: a<U\+202E>b<U\+00AD>c$", start=s,
                   what="zoë's whisper in ASCII")
 
         # Typed ASCII goes through, also around characters this terminal cannot type.
@@ -380,7 +389,8 @@ def test_c_locale(ctx):
         got = ev.get("text", "")
         check("".join(c for c in got if ord(c) < 128) == "plain ascii, then hllo",
               "zoë got %s, expected the ASCII of 'plain ascii, then héllo'" % mt.describe(ev))
-        term.wait(r"^\[team\] alice: plain ascii, then h", start=s, what="alice's own shout")
+        term.wait(r"^" + ti.TS + r"\[team\] alice: plain ascii, then h", start=s,
+                  what="alice's own shout")
 
         # A name that cannot be shown as it is is not completed, and what was typed stays.
         term.type("/msg zo")
