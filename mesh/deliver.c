@@ -205,7 +205,10 @@ void deliver_on_data(struct mesh *m, struct session *s, const struct wire_frame 
 	struct peer *p = mesh_session_peer(m, s);
 	if (s->evasive && p && p->live_sid == s->sid) {
 		s->evasive = false;
-		p->evasive = false;
+		if (p->evasive) {   /* reported EVASIVE (timers.c): say that it is heard again */
+			p->evasive = false;
+			mesh_emit(m, MESH_EV_BACK, p, NULL, 0, NULL, 0, NULL);
+		}
 	}
 	switch (msg.type) {
 	case WIRE_ACCEPT:

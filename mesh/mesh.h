@@ -61,6 +61,7 @@ enum mesh_event_type {
 	MESH_EV_DROPPED,
 	MESH_EV_DELIVERED,            /* receipts: the peer's application took our message */
 	MESH_EV_ALARM,                /* one node ID in two places: mesh_event.alarm says which */
+	MESH_EV_BACK,                 /* a peer reported EVASIVE was heard again on its link */
 	MESH_EV_COUNT                 /* not an event: one past the last */
 };
 

@@ -255,6 +255,7 @@ void events_on_mesh(void *arg, const struct mesh_event *me)
 	}
 	ev->type = me->type == MESH_EV_DELIVERED ? MESHNODE_EV_DELIVERED
 	         : me->type == MESH_EV_ALARM     ? MESHNODE_EV_ALARM
+	         : me->type == MESH_EV_BACK      ? MESHNODE_EV_BACK
 	                                         : (enum meshnode_event_type)me->type;
 	ev->alarm = (enum meshnode_alarm)me->alarm;
 	ev->maybe_delivered = me->maybe_delivered;
@@ -368,6 +369,7 @@ const char *meshnode_event_name(enum meshnode_event_type t)
 	case MESHNODE_EV_ERROR: return "error";
 	case MESHNODE_EV_DELIVERED: return "delivered";
 	case MESHNODE_EV_ALARM: return "alarm";
+	case MESHNODE_EV_BACK: return "back";
 	}
 	return "unknown";
 }

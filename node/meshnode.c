@@ -65,9 +65,11 @@ _Static_assert((int)MESHNODE_EV_ENTER == (int)MESH_EV_ENTER &&
                (int)MESHNODE_EV_WHISPER == (int)MESH_EV_WHISPER &&
                (int)MESHNODE_EV_DROPPED == (int)MESH_EV_DROPPED &&
                (int)MESH_EV_DELIVERED == (int)MESHNODE_EV_ERROR &&
-               (int)MESH_EV_ALARM == (int)MESHNODE_EV_DELIVERED,
+               (int)MESH_EV_ALARM == (int)MESHNODE_EV_DELIVERED &&
+               (int)MESH_EV_BACK == (int)MESHNODE_EV_ALARM &&
+               (int)MESH_EV_COUNT == (int)MESHNODE_EV_BACK,
                "event types: the engine's are the node's up to DROPPED; ERROR is the node's "
-               "own, so the engine's DELIVERED and ALARM are renumbered (events_on_mesh)");
+               "own, so the engine's DELIVERED, ALARM and BACK are renumbered (events_on_mesh)");
 _Static_assert((int)MESHNODE_ALARM_OWN_ID == (int)MESH_ALARM_OWN_ID &&
                (int)MESHNODE_ALARM_SHARED_ID == (int)MESH_ALARM_SHARED_ID,
                "alarm kinds: the engine's are the node's first ones");

@@ -234,6 +234,7 @@ enum meshnode_event_type {
 	MESHNODE_EV_DELIVERED,   /* receipts: peer's application took our message msg_id */
 	MESHNODE_EV_ALARM,       /* someone may not be who they seem: alarm says what, reason
 	                          * says it in words (docs/usage.md, "Alarms") */
+	MESHNODE_EV_BACK,        /* a peer reported EVASIVE was heard again on its live link */
 };
 
 /* What an ALARM is about. Names are labels anyone can take; only the key (the node ID, the

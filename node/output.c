@@ -343,6 +343,9 @@ static void json_event(struct app *a, const struct meshnode_event *ev)
 	case MESHNODE_EV_EVASIVE:
 		j_begin(a, "evasive");
 		break;
+	case MESHNODE_EV_BACK:
+		j_begin(a, "back");
+		break;
 	case MESHNODE_EV_JOIN:
 		j_begin(a, "join");
 		break;
@@ -458,6 +461,11 @@ static void human_event(struct app *a, const struct meshnode_event *ev)
 		json_raw(&a->out, "* ");
 		put_name(a, ev->peer, FIELD(ev->name), ev->verified);
 		json_raw(&a->out, " is silent (evasive)");
+		break;
+	case MESHNODE_EV_BACK:
+		json_raw(&a->out, "* ");
+		put_name(a, ev->peer, FIELD(ev->name), ev->verified);
+		json_raw(&a->out, " is back");
 		break;
 	case MESHNODE_EV_JOIN:
 	case MESHNODE_EV_LEAVE:

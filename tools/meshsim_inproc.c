@@ -158,6 +158,7 @@ static enum meshsim_ev_type ev_type(enum meshnode_event_type t)
 	case MESHNODE_EV_ERROR: return MESHSIM_EV_ERROR;
 	case MESHNODE_EV_DELIVERED: return MESHSIM_EV_DELIVERED;
 	case MESHNODE_EV_ALARM: return MESHSIM_EV_OTHER;
+	case MESHNODE_EV_BACK: return MESHSIM_EV_OTHER;
 	}
 	return MESHSIM_EV_OTHER;
 }

@@ -861,6 +861,86 @@ done:
 		node_free(&nodes[i]);
 }
 
+struct saw_wait {
+	const struct node *watcher;
+	size_t since;
+	enum mesh_event_type type;
+	const uint8_t *peer;
+};
+
+static bool saw_event(void *arg)
+{
+	const struct saw_wait *w = arg;
+	return count_ev(w->watcher, w->since, w->type, w->peer) > 0;
+}
+
+struct evasive_probe {
+	const uint8_t *peer;
+	int evasive;            /* -1: not a live peer */
+};
+
+static void probe_evasive(const struct mesh_peer_info *info, void *arg)
+{
+	struct evasive_probe *pr = arg;
+	if (memcmp(info->peer->id, pr->peer, WIRE_IDLEN) == 0)
+		pr->evasive = info->peer->evasive;
+}
+
+/* Whether n sees peer as evasive: 1, 0, or -1 if it has no live session with it. */
+static int evasive_of(struct node *n, const uint8_t *peer)
+{
+	struct evasive_probe pr = { peer, -1 };
+	mesh_each_live_peer(n->m, probe_evasive, &pr);
+	return pr.evasive;
+}
+
+/* A peer that falls silent long enough to be reported EVASIVE, and then speaks again on the
+ * same session, is reported BACK: once, after the EVASIVE, with no EXIT in between. */
+static void test_back(void)
+{
+	struct node nodes[2] = { 0 };
+	struct node *ns[2] = { &nodes[0], &nodes[1] };
+	struct node *A = &nodes[0], *B = &nodes[1];
+	static const char *const labels[] = { "watcher", "napper" };
+	struct opts o = defaults(MCAST_BASE + 21);
+	o.expired_ms = 5000;    /* B's nap outlasts evasive (500 ms), never expired */
+	struct group_of_nodes g = { ns, 2 };
+	if (!start_all(nodes, 2, labels, &o))
+		goto done;
+	CHECK(drive_until(ns, 2, 10000, converged, &g));
+	size_t since = A->nev;
+	CHECK(count_ev(A, 0, MESH_EV_BACK, B->id->id) == 0);
+
+	struct saw_wait w = { A, since, MESH_EV_EVASIVE, B->id->id };
+	B->paused = true;
+	CHECK(drive_until(ns, 2, 5000, saw_event, &w));
+	CHECK(evasive_of(A, B->id->id) == 1);
+	CHECK(count_ev(A, since, MESH_EV_BACK, B->id->id) == 0);
+
+	B->paused = false;
+	w.type = MESH_EV_BACK;
+	CHECK(drive_until(ns, 2, 5000, saw_event, &w));
+	size_t ev = find_ev(A, since, MESH_EV_EVASIVE, B->id->id);
+	size_t back = find_ev(A, since, MESH_EV_BACK, B->id->id);
+	CHECK(ev != SIZE_MAX && back != SIZE_MAX && ev < back);
+	CHECK(evasive_of(A, B->id->id) == 0);
+
+	/* B keeps talking (heartbeats): nothing more to report, and the same session holds */
+	uint64_t until = now_ms() + 1000;
+	while (now_ms() < until)
+		drive_round(ns, 2, 5);
+	CHECK(count_ev(A, since, MESH_EV_EVASIVE, B->id->id) == 1);
+	CHECK(count_ev(A, since, MESH_EV_BACK, B->id->id) == 1);
+	CHECK(count_ev(A, since, MESH_EV_EXIT, B->id->id) == 0);
+	CHECK(count_ev(A, since, MESH_EV_ENTER, B->id->id) == 0);
+	CHECK(converged(&g));
+	printf("  back: EVASIVE then BACK for a peer that paused, %zu BACK, no EXIT\n",
+	       count_ev(A, since, MESH_EV_BACK, B->id->id));
+done:
+	for (size_t i = 0; i < 2; i++)
+		node_free(&nodes[i]);
+}
+
 /* ------------------------------------------------------------------ 5. restart */
 
 static void test_restart(void)
@@ -2174,6 +2254,7 @@ int main(void)
 		test_crossing();
 		test_hostile();
 		test_liveness();
+		test_back();
 		test_restart();
 		test_queue_handshake();
 		test_backpressure();

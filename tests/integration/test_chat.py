@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+# Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE)
+"""meshnode's chat as a person reads it, in plain mode (stdin and stdout are pipes, no --json):
+what each line says and when, with stdout and stderr kept apart. The peers are ordinary
+--json nodes (meshtest.Node). Everything runs inside netns-run's private namespace.
+
+Run: tests/integration/netns-run python3 test_chat.py [MESHNODE]
+"""
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import meshtest as mt  # noqa: E402
+from meshtest import Node, check, fail  # noqa: E402
+
+# The local time, "HH:MM:SS ", that starts every line telling of something that happened.
+TS = r"(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d "
+# Evasive after 1 s of silence, expired only after 10 s: room to stop a peer and resume it.
+NAP_TIMERS = {"beacon-interval": 200, "heartbeat": 200, "evasive": 1000, "expired": 10000}
+
+
+class Chat:
+    """One meshnode in plain mode. Its stdout and stderr lines are kept, in order, in
+    self.out and self.err (str, without the newline); waits are conditions with deadlines."""
+
+    def __init__(self, ctx, name, *, groups=(), timers=None, identity=None, extra=(),
+                 env=None):
+        self.ctx = ctx
+        self.name = name
+        self.argv = [ctx.binary, "--iface", "lo", "--name", name,
+                     "--mcast-port", str(ctx.mcast_port)]
+        if identity is not False:     # False: the default identity file
+            self.argv += ["--identity", identity or ctx.path(name + ".id")]
+        for k, v in (mt.FAST_TIMERS if timers is None else timers).items():
+            self.argv += ["--" + k, str(v)]
+        for g in groups:
+            self.argv += ["--group", g]
+        self.argv += list(extra)
+        self.out, self.err = [], []
+        self.cv = threading.Condition()
+        self.open_streams = 2
+        self.proc = ctx.popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, env=env)
+        for stream, lines in ((self.proc.stdout, self.out), (self.proc.stderr, self.err)):
+            threading.Thread(target=self._read, args=(stream, lines), daemon=True).start()
+
+    def _read(self, stream, lines):
+        try:
+            for raw in iter(stream.readline, b""):
+                with self.cv:
+                    lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
+                    self.cv.notify_all()
+        finally:
+            with self.cv:
+                self.open_streams -= 1
+                self.cv.notify_all()
+
+    def describe(self):
+        with self.cv:
+            return ("stdout:\n%s\nstderr:\n%s"
+                    % ("\n".join("    | " + l for l in self.out[-30:]) or "    | (empty)",
+                       "\n".join("    | " + l for l in self.err[-30:]) or "    | (empty)"))
+
+    def mark(self, err=False):
+        with self.cv:
+            return len(self.err if err else self.out)
+
+    def wait(self, pattern, timeout=10.0, start=0, err=False, what=None):
+        """The match of the first line (from index start) that matches regex pattern whole."""
+        rx = re.compile(pattern)
+        lines = self.err if err else self.out
+        deadline = time.monotonic() + mt.T(timeout)
+        i = start
+        with self.cv:
+            while True:
+                while i < len(lines):
+                    m = rx.fullmatch(lines[i])
+                    i += 1
+                    if m:
+                        return m
+                if self.open_streams == 0:
+                    fail("%s: meshnode exited (rc=%s) before %s\n%s"
+                         % (self.name, self.proc.poll(), what or repr(pattern),
+                            self.describe()))
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    fail("%s: no %s within %.1fs\n%s" % (self.name, what or repr(pattern),
+                                                       mt.T(timeout), self.describe()))
+                self.cv.wait(min(left, 0.5))
+
+    def send(self, line):
+        self.proc.stdin.write(line.encode("utf-8") + b"\n")
+        self.proc.stdin.flush()
+
+    def quit(self, timeout=10.0):
+        """/quit; waits until it has exited and both its streams have ended. Returns rc."""
+        self.send("/quit")
+        try:
+            rc = self.proc.wait(mt.T(timeout))
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            fail("%s: still running %.1fs after /quit\n%s" % (self.name, mt.T(timeout),
+                                                              self.describe()))
+        deadline = time.monotonic() + mt.T(timeout)
+        with self.cv:
+            while self.open_streams:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    fail("%s: its output did not end after it exited" % self.name)
+                self.cv.wait(min(left, 0.5))
+        return rc
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def test_back_after_silence(ctx):
+    """A peer stopped (SIGSTOP) until it is reported silent, then resumed (SIGCONT): the chat
+    says "* bob is back", a --json watcher gets {"event":"back","peer":HEX,"name":S}, and
+    nobody reports it gone."""
+    bob = Node(ctx, "bob", timers=NAP_TIMERS)
+    carol = Node(ctx, "carol", timers=NAP_TIMERS)
+    alice = Chat(ctx, "alice", timers=NAP_TIMERS)
+    alice.wait(TS + r"\* bob entered \(\S+\)", what="'* bob entered'")
+    mt.wait_mesh([bob, carol])
+    c0 = carol.mark()
+    s = alice.mark()
+    os.kill(bob.pid, signal.SIGSTOP)
+    try:
+        alice.wait(TS + r"\* bob is silent \(evasive\)", start=s, timeout=5.0,
+                   what="'* bob is silent (evasive)'")
+        carol.wait_event("evasive", bob, start=c0, timeout=5.0)
+    finally:
+        os.kill(bob.pid, signal.SIGCONT)
+    alice.wait(TS + r"\* bob is back", start=s, timeout=5.0, what="'* bob is back'")
+    ev = carol.wait_event("back", bob, start=c0, timeout=5.0)
+    check(set(ev) - {"_t", "_i"} == {"event", "peer", "name"} and ev["name"] == "bob",
+          "carol: the back event is not {\"event\",\"peer\",\"name\"}: %s" % mt.describe(ev))
+    evasive = carol.select(lambda e: e.get("event") == "evasive" and e.get("peer") == bob.id, c0)
+    check(evasive and evasive[0]["_i"] < ev["_i"], "carol: back did not follow evasive")
+
+    # Back, not gone and entered again: whispers from bob come through on the same links.
+    alice_id = bob.wait_event("enter", None, name="alice")["peer"]
+    bob.whisper(alice_id, "still-here")
+    bob.whisper(carol, "still-here")
+    alice.wait(TS + r"-> \(whisper\) bob: still-here", start=s, what="bob's whisper")
+    carol.wait_event("whisper", bob, start=c0)
+    lines = alice.out[s:]
+    check(not [l for l in lines if re.search(r"\* bob (left|entered)", l)],
+          "alice reports bob gone or new after the nap:\n%s" % "\n".join(lines))
+    check(not carol.select(lambda e: e.get("event") in ("exit", "enter") and
+                           e.get("peer") == bob.id, c0),
+          "carol reports bob gone or new after the nap: %s" % carol.summary(c0))
+    check(alice.quit() == 0, "alice: exit code after /quit is not 0")
+    bob.quit_cleanly()
+    carol.quit_cleanly()
+
+
+if __name__ == "__main__":
+    mt.run([
+        test_back_after_silence,
+    ])
