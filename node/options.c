@@ -57,7 +57,8 @@ static void print_usage(FILE *f)
 	      "  --evasive MS           default 3000\n"
 	      "  --expired MS           default 10000; heartbeat < evasive < expired\n"
 	      "  --group G              join G at start (repeatable)\n"
-	      "  --log-level LEVEL      error|warn|info|debug (default info); logs go to stderr\n"
+	      "  --log-level LEVEL      error|warn|info|debug (default warn, info with --json);\n"
+	      "                         logs go to stderr\n"
 	      "  --json                 JSON lines on stdout, commands on stdin\n"
 	      "  --ttl MS               how long a message may wait for its peer's acknowledgement\n"
 	      "                         before it is reported dropped (default 60000, max 600000)\n"
@@ -115,6 +116,7 @@ int parse_options(int argc, char **argv, struct options *o)
 {
 	unsigned long v;
 	int c;
+	bool log_level_given = false;
 
 	memset(o, 0, sizeof *o);
 	meshnode_config_init(&o->cfg);
@@ -197,6 +199,7 @@ int parse_options(int argc, char **argv, struct options *o)
 			else
 				return usage_error("--log-level must be error, warn, info or debug",
 				                   optarg);
+			log_level_given = true;
 			break;
 		case OPT_JSON:
 			o->json = true;
@@ -225,6 +228,10 @@ int parse_options(int argc, char **argv, struct options *o)
 	}
 	if (optind < argc)
 		return usage_error("unexpected argument", argv[optind]);
+	/* The chat shows each peer's coming and going, and each message, as a line of its own;
+	 * the node's info lines would say the same again on stderr, which shares the screen. */
+	if (!o->json && !log_level_given)
+		o->cfg.log_level = MESHNODE_LOG_WARN;
 	/* The node refuses these too, but only as a runtime failure (exit code 1). */
 	uint32_t heartbeat = o->cfg.heartbeat_ms ? o->cfg.heartbeat_ms : 1000;
 	uint32_t evasive = o->cfg.evasive_ms ? o->cfg.evasive_ms : 3000;

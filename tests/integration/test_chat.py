@@ -161,7 +161,44 @@ def test_back_after_silence(ctx):
     carol.quit_cleanly()
 
 
+def test_one_line_per_arrival(ctx):
+    """At the default log level the chat shows each arrival once: bob entering, joining and
+    each of his messages is one line on stdout and nothing on stderr (the node's info lines
+    said "entered" again there). --log-level info still brings them back, and --json keeps
+    info as its default."""
+    alice = Chat(ctx, "alice", groups=["team"])
+    info = Chat(ctx, "ivan", extra=["--log-level", "info"])
+    dave = Chat(ctx, "dave", extra=["--json"])
+    alice.wait(TS + r"\* you joined \[team\]", what="'* you joined [team]'")
+    bob = Node(ctx, "bob", groups=["team"])
+    alice.wait(TS + r"\* bob joined \[team\]", what="'* bob joined [team]'")
+    alice_id = bob.wait_event("enter", None, name="alice")["peer"]
+    bob.wait_event("join", alice_id, group="team")
+    bob.shout("team", "one")
+    bob.whisper(alice_id, "two")
+    alice.wait(TS + r"-> \(whisper\) bob: two", what="bob's whisper")
+    info.wait(r"meshnode\[ivan\] info: peer bob \(\S+\) entered", err=True,
+              what="ivan's info log line for bob (--log-level info)")
+    dave.wait(r"meshnode\[dave\] info: peer bob \(\S+\) entered", err=True,
+              what="dave's info log line for bob (--json, no --log-level)")
+    check(alice.quit() == 0, "alice: exit code after /quit is not 0")
+    for pattern, what in ((r"\* bob entered \(\S+\)", "bob entered"),
+                          (r"\* bob joined \[team\]", "bob joined"),
+                          (r"\[team\] bob: one", "bob's shout"),
+                          (r"-> \(whisper\) bob: two", "bob's whisper")):
+        got = [l for l in alice.out if re.fullmatch(TS + pattern, l)]
+        check(len(got) == 1, "alice: %d lines for %s, expected one\n%s"
+              % (len(got), what, alice.describe()))
+    check(alice.err == [], "alice wrote to stderr at the default log level:\n%s"
+          % alice.describe())
+    check(not [l for l in alice.out if "bob" in l and not re.match(TS, l)],
+          "alice: a line about bob without the time\n%s" % alice.describe())
+    check(info.quit() == 0 and dave.quit() == 0, "ivan or dave: exit code after /quit not 0")
+    bob.quit_cleanly()
+
+
 if __name__ == "__main__":
     mt.run([
         test_back_after_silence,
+        test_one_line_per_arrival,
     ])
