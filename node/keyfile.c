@@ -419,9 +419,12 @@ struct keys_identity *keyfile_load_identity(const char *path, char *err, size_t 
 	return load_identity(path, &missing, err, errcap);
 }
 
-struct keys_identity *keyfile_load_or_create_identity(const char *path, char *err, size_t errcap)
+struct keys_identity *keyfile_load_or_create_identity(const char *path, bool *created, char *err,
+                                                      size_t errcap)
 {
 	bool missing;
+	if (created)
+		*created = false;
 	struct keys_identity *k = load_identity(path, &missing, err, errcap);
 	if (k || !missing)
 		return k;
@@ -431,8 +434,11 @@ struct keys_identity *keyfile_load_or_create_identity(const char *path, char *er
 		return NULL;
 	}
 	enum write_result w = write_identity(path, k, err, errcap);
-	if (w == WRITE_OK)
+	if (w == WRITE_OK) {
+		if (created)
+			*created = true;
 		return k;
+	}
 	keys_identity_destroy(&k);
 	/* Another process created it between our open and our link: use that one, so both
 	 * agree on a single identity. */

@@ -10,6 +10,7 @@
 #ifndef MESH_NODE_KEYFILE_H
 #define MESH_NODE_KEYFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,8 +23,11 @@
 int keyfile_default_identity_path(char *out, size_t cap);
 
 /* Loads the identity at path, or creates it (and missing parent directories, mode 0700) when
- * it does not exist. On failure returns NULL and writes a one-line reason to err. */
-struct keys_identity *keyfile_load_or_create_identity(const char *path, char *err, size_t errcap);
+ * it does not exist. *created (if not NULL) says whether this call created the file: false
+ * when it loaded one, also one that another process created at the same moment. On failure
+ * returns NULL and writes a one-line reason to err. */
+struct keys_identity *keyfile_load_or_create_identity(const char *path, bool *created, char *err,
+                                                      size_t errcap);
 
 /* Loads an existing identity; never creates. */
 struct keys_identity *keyfile_load_identity(const char *path, char *err, size_t errcap);

@@ -272,6 +272,32 @@ static void setup_locale(struct app *a)
 	a->term_flags = JSON_TERM_ASCII;
 }
 
+/* The identity file as an absolute path, to say where a new one is; malloc'd, or NULL if it
+ * cannot be resolved (the caller then names it as given). */
+static char *identity_where(struct app *a)
+{
+	return realpath(meshnode_identity_path(a->n), NULL);
+}
+
+/* A first run made a new identity: the user learns that it exists, where, and that it is who
+ * they are to their peers, once, before anything else. In JSON mode the ready line says it. */
+static void announce_new_identity(struct app *a)
+{
+	if (a->mode == MODE_JSON || !meshnode_identity_created(a->n))
+		return;
+	char *where = identity_where(a);
+	json_buf_clear(&a->out);
+	json_raw(&a->out, "meshnode: created a new identity in ");
+	put_cstr(a, where ? where : meshnode_identity_path(a->n));
+	json_raw(&a->out, " (ID ");
+	put_safe(a, meshnode_id_hex(a->n), ID_SHORT);
+	json_raw(&a->out, "..., fingerprint ");
+	put_cstr(a, meshnode_fingerprint(a->n));
+	json_raw(&a->out, "); keep this file private: whoever has a copy can act as you\n");
+	emit(a, stderr);
+	free(where);
+}
+
 static void announce_ready(struct app *a)
 {
 	const char *endpoint = meshnode_endpoint(a->n);
@@ -281,6 +307,11 @@ static void announce_ready(struct app *a)
 		j_cstr(a, "name", meshnode_name(a->n));
 		j_cstr(a, "endpoint", endpoint);
 		j_cstr(a, "fingerprint", meshnode_fingerprint(a->n));
+		if (meshnode_identity_created(a->n)) {
+			char *where = identity_where(a);
+			j_cstr(a, "created_identity", where ? where : meshnode_identity_path(a->n));
+			free(where);
+		}
 		j_end(a);
 		return;
 	}
@@ -446,6 +477,7 @@ int main(int argc, char **argv)
 		rc = made == MESH_EKEYFILE ? EXIT_KEYFILE : EXIT_RUNTIME;
 		goto out;
 	}
+	announce_new_identity(a);
 	/* --group is joined before the start, so that the node's very first hello carries
 	 * it; the replies follow the ready line, in order, as they always have */
 	enum mesh_err joined[MESHNODE_MAX_GROUPS];

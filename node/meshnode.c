@@ -266,7 +266,7 @@ enum mesh_err meshnode_create(const struct meshnode_config *cfg, struct meshnode
 		rc = MESH_ENOMEM;
 		goto fail;
 	}
-	n->id = keyfile_load_or_create_identity(path, kerr, sizeof kerr);
+	n->id = keyfile_load_or_create_identity(path, &n->identity_created, kerr, sizeof kerr);
 	if (!n->id) {
 		snprintf(err, errcap, "identity: %s", kerr);
 		rc = MESH_EKEYFILE;
@@ -743,6 +743,8 @@ const char *meshnode_id_hex(const struct meshnode *n) { return n->id_hex; }
 const char *meshnode_name(const struct meshnode *n) { return n->name; }
 const char *meshnode_fingerprint(const struct meshnode *n) { return n->fingerprint; }
 const char *meshnode_endpoint(const struct meshnode *n) { return n->endpoint; }
+const char *meshnode_identity_path(const struct meshnode *n) { return n->identity_path; }
+bool meshnode_identity_created(const struct meshnode *n) { return n->identity_created; }
 
 /* Before the start there is no loop: the group is recorded, and meshnode_start() joins it. */
 static enum mesh_err start_group(struct meshnode *n, const char *group, bool join)

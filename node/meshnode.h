@@ -148,6 +148,12 @@ const char *meshnode_name(const struct meshnode *n);
 const char *meshnode_fingerprint(const struct meshnode *n);
 /* "tcp://IP:PORT" of the bound ROUTER socket; valid after start. */
 const char *meshnode_endpoint(const struct meshnode *n);
+/* The identity file: identity_path, or the default one, as the node used it. */
+const char *meshnode_identity_path(const struct meshnode *n);
+/* Whether meshnode_create() (or meshnode_new()) created the identity file, because none was
+ * there: a new identity, which a program should tell its user about (where it is, and that
+ * it is private). False when an existing file was loaded. */
+bool meshnode_identity_created(const struct meshnode *n);
 
 /* Groups. Names: 1..MESHNODE_MAX_GROUP bytes of UTF-8, case-sensitive. Joining a group
  * already joined, or leaving one not joined, is MESH_ESTATE. */

@@ -89,6 +89,7 @@ struct meshnode {
 	char fingerprint[KEYS_FPR_LEN];
 	char endpoint[64];
 	struct keys_identity *id;
+	bool identity_created;      /* meshnode_create() made the identity file at identity_path */
 	uint8_t *mesh_key;          /* sodium_malloc'd, or NULL */
 
 	void *zctx;

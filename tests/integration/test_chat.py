@@ -6,6 +6,7 @@ what each line says and when, with stdout and stderr kept apart. The peers are o
 
 Run: tests/integration/netns-run python3 test_chat.py [MESHNODE]
 """
+import json
 import os
 import re
 import signal
@@ -166,6 +167,8 @@ def test_one_line_per_arrival(ctx):
     each of his messages is one line on stdout and nothing on stderr (the node's info lines
     said "entered" again there). --log-level info still brings them back, and --json keeps
     info as its default."""
+    # alice has run before: a first run would also say that it made her identity (stderr)
+    check(Chat(ctx, "alice").quit() == 0, "alice's first run: exit code after /quit not 0")
     alice = Chat(ctx, "alice", groups=["team"])
     info = Chat(ctx, "ivan", extra=["--log-level", "info"])
     dave = Chat(ctx, "dave", extra=["--json"])
@@ -197,8 +200,73 @@ def test_one_line_per_arrival(ctx):
     bob.quit_cleanly()
 
 
+def fresh_env(ctx, tag, xdg):
+    """The environment of a first run: a HOME of its own, and XDG_CONFIG_HOME (if xdg) too.
+    Returns (env, the identity file meshnode must make)."""
+    home = ctx.path(tag + "-home")
+    os.mkdir(home)
+    env = dict(os.environ)
+    env["HOME"] = home
+    env.pop("XDG_CONFIG_HOME", None)
+    if xdg:
+        env["XDG_CONFIG_HOME"] = ctx.path(tag + "-xdg")
+        want = os.path.join(env["XDG_CONFIG_HOME"], "meshnode", "identity")
+    else:
+        want = os.path.join(home, ".config", "meshnode", "identity")
+    # as meshnode names it: absolute, with no symbolic link (TMPDIR may hold one)
+    return env, os.path.join(os.path.realpath(os.path.dirname(os.path.dirname(want))),
+                             "meshnode", "identity")
+
+
+def test_first_run_names_the_new_identity(ctx):
+    """The run that creates the identity file says so, with the file's absolute path, the ID
+    and the fingerprint, on stderr before anything else (chat) or as "created_identity" in the
+    ready line (--json); the next run, which loads it, says nothing of it."""
+    created = (r"meshnode: created a new identity in (\S+) \(ID ([0-9a-f]{8})\.\.\., "
+               r"fingerprint (\S+)\); keep this file private: whoever has a copy can act as you")
+    banner = r"\* meshnode \S+: you are %s \((\S+)\) on tcp://\S+"
+    for tag, xdg in (("xdg", True), ("home", False)):
+        env, want = fresh_env(ctx, tag, xdg)
+        check(not os.path.exists(want), "%s exists before the first run" % want)
+        first = Chat(ctx, "alice", identity=False, env=env)
+        fp = first.wait(banner % "alice", what="the banner").group(1)
+        check(first.quit() == 0, "first run: exit code after /quit is not 0")
+        check(os.path.isfile(want), "the first run made no %s" % want)
+        m = re.fullmatch(created, first.err[0]) if first.err else None
+        check(m, "first run (%s): stderr does not start with the notice:\n%s"
+              % (tag, first.describe()))
+        check(m.group(1) == want and m.group(3) == fp,
+              "first run (%s): notice names %s and %s, expected %s and %s (the banner's)"
+              % (tag, m.group(1), m.group(3), want, fp))
+        check(len([l for l in first.err if "created a new identity" in l]) == 1,
+              "first run: the notice more than once\n%s" % first.describe())
+
+        again = Chat(ctx, "alice", identity=False, env=env)
+        fp2 = again.wait(banner % "alice", what="the banner").group(1)
+        check(again.quit() == 0, "second run: exit code after /quit is not 0")
+        check(fp2 == fp, "second run: fingerprint %s, the first run's was %s" % (fp2, fp))
+        check(not [l for l in again.out + again.err if "identity" in l],
+              "second run (%s) mentions the identity:\n%s" % (tag, again.describe()))
+
+    # --json: the ready line carries it on the first run only, and nothing goes to stderr.
+    env, want = fresh_env(ctx, "json", True)
+    for run in (1, 2):
+        node = Chat(ctx, "bot", identity=False, env=env, extra=["--json", "--log-level", "warn"])
+        ready = json.loads(node.wait(r"\{\"event\":\"ready\".*", what="the ready line").group(0))
+        check(node.quit() == 0, "json run %d: exit code after /quit is not 0" % run)
+        if run == 1:
+            check(ready.get("created_identity") == want,
+                  "json run 1: created_identity is %r, expected %r"
+                  % (ready.get("created_identity"), want))
+        else:
+            check("created_identity" not in ready,
+                  "json run 2 (identity loaded): ready has created_identity: %s" % ready)
+        check(node.err == [], "json run %d wrote to stderr:\n%s" % (run, node.describe()))
+
+
 if __name__ == "__main__":
     mt.run([
         test_back_after_silence,
         test_one_line_per_arrival,
+        test_first_run_names_the_new_identity,
     ])

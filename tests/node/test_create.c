@@ -2,7 +2,8 @@
 /*
  * test_create: meshnode_create() says why it failed by code, so that a program chooses its
  * exit status without reading the message (the meshnode program exits 3 for MESH_EKEYFILE).
- * It opens no socket. Cases: a fresh identity (created); a missing, and a world-readable, mesh
+ * It opens no socket. Cases: a fresh identity (created, and meshnode_identity_created() says
+ * so, with the path, only that first time); a missing, and a world-readable, mesh
  * key file; an identity file that is a directory; bad timers and a bad name; and
  * meshnode_new() failing the same way, with the same message.
  */
@@ -22,15 +23,26 @@ static void path(char *out, size_t cap, const char *name)
 	snprintf(out, cap, "%s/%s", dir, name);
 }
 
-static enum mesh_err create(const struct meshnode_config *cfg, char *err, size_t errcap)
+/* *created (if not NULL): meshnode_identity_created() of the node made */
+static enum mesh_err create_ex(const struct meshnode_config *cfg, bool *created, char *err,
+                               size_t errcap)
 {
 	struct meshnode *n = (struct meshnode *)1;
 	enum mesh_err rc = meshnode_create(cfg, &n, err, errcap);
 	CHECK((rc == MESH_OK) == (n != NULL));
 	if (rc != MESH_OK)
 		CHECK(err[0] != '\0');
+	if (n && created) {
+		*created = meshnode_identity_created(n);
+		CHECK(cfg->identity_path && strcmp(meshnode_identity_path(n), cfg->identity_path) == 0);
+	}
 	meshnode_destroy(&n);
 	return rc;
+}
+
+static enum mesh_err create(const struct meshnode_config *cfg, char *err, size_t errcap)
+{
+	return create_ex(cfg, NULL, err, errcap);
 }
 
 int main(void)
@@ -47,8 +59,9 @@ int main(void)
 
 	meshnode_config_init(&cfg);
 	cfg.identity_path = id;
-	CHECK(create(&cfg, err, sizeof err) == MESH_OK);          /* created */
-	CHECK(create(&cfg, err, sizeof err) == MESH_OK);          /* loaded */
+	bool created = false;
+	CHECK(create_ex(&cfg, &created, err, sizeof err) == MESH_OK && created);
+	CHECK(create_ex(&cfg, &created, err, sizeof err) == MESH_OK && !created);   /* loaded */
 
 	cfg.mesh_key_path = key;                                    /* no such file */
 	CHECK(create(&cfg, err, sizeof err) == MESH_EKEYFILE);

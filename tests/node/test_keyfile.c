@@ -167,8 +167,9 @@ static void test_create_load(void)
 	CHECK(strstr(err, path) && strstr(err, "does not exist"));
 
 	err[0] = '\0';
-	struct keys_identity *k = keyfile_load_or_create_identity(path, err, sizeof err);
-	CHECK(k != NULL);
+	bool created = false;
+	struct keys_identity *k = keyfile_load_or_create_identity(path, &created, err, sizeof err);
+	CHECK(k != NULL && created);
 	if (!k) {
 		fprintf(stderr, "load_or_create: %s\n", err);
 		return;
@@ -202,8 +203,8 @@ static void test_create_load(void)
 	CHECK(k2 && sodium_memcmp(k2->ed_sk, k->ed_sk, sizeof k->ed_sk) == 0);
 	CHECK(k2 && sodium_memcmp(k2->x_sk, k->x_sk, KEYS_XLEN) == 0);
 	keys_identity_destroy(&k2);
-	k2 = keyfile_load_or_create_identity(path, err, sizeof err);
-	CHECK(k2 && memcmp(k2->id, k->id, KEYS_IDLEN) == 0);
+	k2 = keyfile_load_or_create_identity(path, &created, err, sizeof err);
+	CHECK(k2 && memcmp(k2->id, k->id, KEYS_IDLEN) == 0 && !created);
 	keys_identity_destroy(&k2);
 
 	/* A second create refuses, and the file is left exactly as it was. */
@@ -255,7 +256,7 @@ static void test_identity_hostile(void)
 	path_in(good, sizeof good, "good");
 	path_in(path, sizeof path, "hostile");
 
-	struct keys_identity *k = keyfile_load_or_create_identity(good, err, sizeof err);
+	struct keys_identity *k = keyfile_load_or_create_identity(good, NULL, err, sizeof err);
 	CHECK(k != NULL);
 	if (!k)
 		return;
@@ -280,7 +281,7 @@ static void test_identity_hostile(void)
 	CHECK(strstr(err, "(mode 0644)") != NULL);
 	/* ...and load_or_create does not replace a refused file. */
 	err[0] = '\0';
-	CHECK(keyfile_load_or_create_identity(path, err, sizeof err) == NULL);
+	CHECK(keyfile_load_or_create_identity(path, NULL, err, sizeof err) == NULL);
 	CHECK(strstr(err, "chmod 600") != NULL);
 	screen_err();
 	static const mode_t strict[] = { 0600, 0400 };
@@ -300,7 +301,7 @@ static void test_identity_hostile(void)
 	}
 	CHECK(accepted == 0 && unnamed == 0);
 	CHECK(write_file(path, file, 40, 0600) == 0);
-	CHECK(keyfile_load_or_create_identity(path, err, sizeof err) == NULL);
+	CHECK(keyfile_load_or_create_identity(path, NULL, err, sizeof err) == NULL);
 	screen_err();
 	struct stat st;
 	CHECK(lstat(path, &st) == 0 && st.st_size == 40);
@@ -348,7 +349,7 @@ static void test_identity_hostile(void)
 	path_in(target, sizeof target, "target");
 	CHECK(symlink(target, bad) == 0);
 	err[0] = '\0';
-	CHECK(keyfile_load_or_create_identity(bad, err, sizeof err) == NULL);
+	CHECK(keyfile_load_or_create_identity(bad, NULL, err, sizeof err) == NULL);
 	CHECK(strstr(err, bad) != NULL);
 	CHECK(lstat(target, &st) != 0 && errno == ENOENT);
 
@@ -357,13 +358,13 @@ static void test_identity_hostile(void)
 	CHECK(mkdir(bad, 0700) == 0);
 	CHECK(id_refused(bad));
 	CHECK(strstr(err, "not a regular file") != NULL);
-	CHECK(keyfile_load_or_create_identity(bad, err, sizeof err) == NULL);
+	CHECK(keyfile_load_or_create_identity(bad, NULL, err, sizeof err) == NULL);
 	path_in(bad, sizeof bad, "fifo");
 	CHECK(mkfifo(bad, 0600) == 0);
 	CHECK(id_refused(bad));
 	CHECK(strstr(err, "not a regular file") != NULL);
 	path_in(bad, sizeof bad, "good/identity");
-	CHECK(keyfile_load_or_create_identity(bad, err, sizeof err) == NULL);
+	CHECK(keyfile_load_or_create_identity(bad, NULL, err, sizeof err) == NULL);
 	screen_err();
 
 	/* Owned by someone else: only root can set that up. */
