@@ -1,9 +1,12 @@
 /* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 #include "testlib.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 unsigned long testlib_checks;
@@ -82,6 +85,54 @@ char *testlib_slurp(const char *path, size_t *len)
 	if (len)
 		*len = n;
 	return buf;
+}
+
+int testlib_write_file(const char *path, const void *data, size_t len, unsigned mode)
+{
+	unlink(path);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, (mode_t)mode);
+	if (fd < 0)
+		return -1;
+	int rc = fchmod(fd, (mode_t)mode) == 0 && write(fd, data, len) == (ssize_t)len ? 0 : -1;
+	close(fd);
+	return rc;
+}
+
+size_t testlib_count_entries(const char *dir)
+{
+	size_t n = 0;
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	if (!d)
+		return 0;
+	while ((e = readdir(d)) != NULL)
+		n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+	closedir(d);
+	return n;
+}
+
+void testlib_remove_tree(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st) != 0)
+		return;
+	if (!S_ISDIR(st.st_mode)) {
+		unlink(path);
+		return;
+	}
+	chmod(path, 0700);
+	DIR *d = opendir(path);
+	struct dirent *e;
+	char sub[4096];
+	while (d && (e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+		testlib_remove_tree(sub);
+	}
+	if (d)
+		closedir(d);
+	rmdir(path);
 }
 
 /* The link /proc/PID/ns/net reads as, "net:[INODE]"; "" if it cannot be read. */

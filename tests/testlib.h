@@ -20,6 +20,13 @@ long testlib_unhex(const char *hex, uint8_t *out, size_t cap);
 /* Reads a whole file into a malloc'd NUL-terminated buffer; NULL if it cannot. */
 char *testlib_slurp(const char *path, size_t *len);
 
+/* Files for the tests of file code: writes exactly these bytes with exactly this mode (replacing
+ * whatever was at path; 0 or -1), counts the entries of a directory (. and .. aside), and
+ * removes a tree (making its directories writable first). */
+int testlib_write_file(const char *path, const void *data, size_t len, unsigned mode);
+size_t testlib_count_entries(const char *dir);
+void testlib_remove_tree(const char *path);
+
 /* For a test that opens sockets: returns only inside a network namespace that netns-run made
  * (its markers MN_IN_NETNS, MN_NETNS_ID and MN_OUTER_NETNS agree with /proc/self/ns/net, and it
  * is not the namespace of pid 1 when that can be read). Anywhere else it prints one line that
