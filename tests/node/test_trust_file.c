@@ -1,13 +1,14 @@
 /* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
- * test_trust_file: the file of node/trust.c under attack. Every kind of bad line is refused
- * with its line number and the file left byte for byte as it was; a saved file is truncated at
- * every offset and has every bit flipped; loose modes, symlinks, FIFOs, directories and
- * failed saves. Every error is one line that names the file and never
+ * test_trust_file: the files of node/trust.c and node/trust_allow.c under attack. Every kind
+ * of bad line is refused with its line number and the file left byte for byte as it was; a
+ * saved file is truncated at every offset and has every bit flipped; loose modes, symlinks,
+ * FIFOs, directories and failed saves. Every error is one line that names the file and never
  * repeats its contents (MARK and the IDs below never show up in one).
  */
 #include "testlib.h"
 #include "trust.h"
+#include "trust_allow.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -133,8 +134,8 @@ static void test_corrupt(void)
 		{ HDR HEXA "\tseen\t1\t2\t0\t" MARK "\xc2\x9b\n", 2, "name 1 is not" },
 		{ HDR HEXA "\tseen\t1\t2\t0\t" MARK "\xff\n", 2, "name 1 is not" },
 		{ HDR HEXA "\tseen\t1\t2\t0\t" MARK "\xed\xa0\x80\n", 2, "name 1 is not" },
-		{ HDR HEXA "\tseen\t1\t2\t0\t" MARK "0123456789012345678901234567890123456789012345678901234567890\n",
-		  2, "name 1 is not" },
+		{ HDR HEXA "\tseen\t1\t2\t0\t" MARK "0123456789012345678901234567890"
+		  "123456789012345678901234567890\n", 2, "name 1 is not" },      /* 67 bytes */
 		{ HDR HEXA "\tseen\t1\t2\t0\t" MARK "\t" MARK "\n", 2, "name 2 is there twice" },
 		{ HDR HEXA "\tseen\t1\t2\t0\t" MARK "\r\n", 2, "carriage return" },
 		{ "# meshnode known peers v1\r\n", 1, "carriage return" },
@@ -339,6 +340,109 @@ static void test_file_checks(void)
 	CHECK(trust_open(path, NULL, 0) == NULL);
 }
 
+static bool allow_refused(const char *path, int line, const char *why)
+{
+	err[0] = '\0';
+	struct trust_allow *a = trust_allow_load(path, err, sizeof err);
+	char at[32];
+	snprintf(at, sizeof at, ", line %d: ", line);
+	bool ok = a == NULL && (line == 0 || strstr(err, at)) && (!why || strstr(err, why));
+	if (!ok)
+		fprintf(stderr, "allow list not refused as expected (%d, %s): %s\n", line,
+		        why ? why : "-", err);
+	screen_err(path);
+	trust_allow_destroy(&a);
+	return ok;
+}
+
+static void test_allow(void)
+{
+	char path[512], link[512];
+	path_in(path, sizeof path, "allow");
+	path_in(link, sizeof link, "allow.link");
+	const char *good = "# team\n\n" HEXA "\n  " HEXB " bob the builder\n"
+	                   "0123456789ABCDEFabcdef0123456789abcdef0123456789ABCDEF0123456789\t# " MARK
+	                   "\n\t\n" "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a";
+	CHECK(testlib_write_file(path, good, strlen(good), 0644) == 0);
+	struct trust_allow *a = trust_allow_load(path, err, sizeof err);
+	uint8_t id[TRUST_ID_LEN];
+	CHECK(a && trust_allow_count(a) == 4);
+	memset(id, 0xaa, sizeof id);
+	CHECK(a && trust_allow_contains(a, id));
+	memset(id, 0xbb, sizeof id);
+	CHECK(a && trust_allow_contains(a, id));
+	memset(id, 0x5a, sizeof id);
+	CHECK(a && trust_allow_contains(a, id));
+	CHECK(testlib_unhex("0123456789abcdefabcdef0123456789abcdef0123456789abcdef0123456789", id,
+	                    sizeof id) == TRUST_ID_LEN);
+	CHECK(a && trust_allow_contains(a, id));
+	id[31] ^= 1;
+	CHECK(a && !trust_allow_contains(a, id));
+	trust_allow_destroy(&a);
+	trust_allow_destroy(&a);
+
+	/* A symlink is followed: it holds no secret. An empty list is a list. */
+	CHECK(symlink(path, link) == 0);
+	a = trust_allow_load(link, err, sizeof err);
+	CHECK(a && trust_allow_count(a) == 4);
+	trust_allow_destroy(&a);
+	CHECK(testlib_write_file(path, "# nobody yet\n", 13, 0600) == 0);
+	a = trust_allow_load(path, err, sizeof err);
+	CHECK(a && trust_allow_count(a) == 0);
+	memset(id, 0, sizeof id);
+	CHECK(a && !trust_allow_contains(a, id));
+	trust_allow_destroy(&a);
+
+	static const struct {
+		const char *text;
+		int line;
+		const char *why;
+	} cases[] = {
+		{ HEXA "\n" MARK "\n", 2, "not an ID" },
+		{ "\n\n" HEXA "a\n", 3, "not an ID" },
+		{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n", 1, "not an ID" },
+		{ HEXA "," MARK "\n", 1, "not an ID" },
+		{ "0x" HEXA "\n", 1, "not an ID" },
+		{ HEXA "\r\n", 1, "carriage return" },
+		{ HEXB "\n# x\n" HEXA "\n" HEXB " again\n", 4, "the same ID as line 1" },
+		{ HEXA "\n" "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n", 2,
+		  "the same ID as line 1" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		CHECK(testlib_write_file(path, cases[i].text, strlen(cases[i].text), 0600) == 0);
+		CHECK(allow_refused(path, cases[i].line, cases[i].why));
+		CHECK(allow_refused(path, cases[i].line, "; fix it"));
+	}
+	/* Writable by others, through the symlink too; a directory; missing. */
+	CHECK(testlib_write_file(path, HEXA "\n", 65, 0664) == 0);
+	CHECK(allow_refused(path, 0, "chmod go-w"));
+	CHECK(allow_refused(link, 0, "(mode 0664)"));
+	CHECK(testlib_write_file(path, HEXA "\n", 65, 0602) == 0);
+	CHECK(allow_refused(path, 0, "chmod go-w"));
+	unlink(path);
+	CHECK(allow_refused(path, 0, "No such file"));
+	CHECK(mkdir(path, 0700) == 0);
+	CHECK(allow_refused(path, 0, "not a regular file"));
+	rmdir(path);
+	/* More than TRUST_ALLOW_MAX IDs. */
+	FILE *f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	for (unsigned i = 0; i <= TRUST_ALLOW_MAX; i++) {
+		char hex[65];
+		memset(id, 0, sizeof id);
+		id[0] = (uint8_t)(i >> 16);
+		id[1] = (uint8_t)(i >> 8);
+		id[2] = (uint8_t)i;
+		sodium_bin2hex(hex, sizeof hex, id, sizeof id);
+		fprintf(f, "%s\n", hex);
+	}
+	fclose(f);
+	CHECK(chmod(path, 0600) == 0);
+	CHECK(allow_refused(path, TRUST_ALLOW_MAX + 1, "more than 16384 IDs"));
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -352,6 +456,7 @@ int main(void)
 	test_too_many();
 	test_hostile_bytes();
 	test_file_checks();
+	test_allow();
 	CHECK(unclean == 0);
 	testlib_remove_tree(tmpdir);
 	struct stat st;
