@@ -525,7 +525,7 @@ static void cmd_verify(struct app *a, struct slice args)
 	}
 	json_buf_clear(&a->out);
 	json_raw(&a->out, "Security code of your link with ");
-	put_name(a, p.id, FIELD(p.name), false);
+	put_name(a, p.id, FIELD(p.name), meshnode_is_verified(a->n, p.id));
 	json_raw(&a->out, " (");
 	put_safe(a, FIELD(p.fingerprint));
 	json_raw(&a->out, "):\n    ");
@@ -538,6 +538,68 @@ static void cmd_verify(struct app *a, struct slice args)
 	         "their /verify for you must show the same code. If it differs, someone is in\n"
 	         "the middle: do not trust this link.\n");
 	emit(a, stdout);
+}
+
+/* /trust and /untrust: the verified mark of a peer (docs/usage.md, "Remembered peers"). */
+static void set_trust(struct app *a, struct slice args, bool verified)
+{
+	const char *cmd = verified ? "/trust" : "/untrust";
+	struct meshnode_peer p;
+	struct slice who;
+	bool quoted;
+	if (all_blank(args)) {
+		errorf(a, "usage: %s NAME", cmd);
+		return;
+	}
+	if (!take_peer_arg(a, &args, &who, &quoted))
+		return;
+	if (!all_blank(args)) {
+		errorf(a, "usage: %s NAME (put a name with blanks in double quotes)", cmd);
+		return;
+	}
+	if (!resolve_peer(a, who, quoted, false, &p))
+		return;
+	enum mesh_err rc = meshnode_trust(a->n, p.id, verified);
+	if (rc == MESH_ESTATE) {
+		errorf(a, "%s: this node remembers no one (--no-known-peers)", cmd);
+		return;
+	}
+	if (rc == MESH_ENOTFOUND) {
+		errorf(a, "%s: '%s' is not among the peers this node remembers", cmd, p.name);
+		return;
+	}
+	if (rc != MESH_OK) {
+		errorf(a, "%s '%s': %s", cmd, p.name, meshnode_strerror(rc));
+		return;
+	}
+	if (a->mode == MODE_JSON) {
+		j_begin(a, "trust");
+		j_str(a, "peer", FIELD(p.id_hex));
+		j_str(a, "name", FIELD(p.name));
+		j_key(a, "verified");
+		json_bool(&a->out, verified);
+		j_end(a);
+		return;
+	}
+	json_buf_clear(&a->out);
+	json_raw(&a->out, "* ");
+	put_name(a, p.id, FIELD(p.name), verified);
+	json_raw(&a->out, " (");
+	put_safe(a, FIELD(p.fingerprint));
+	json_raw(&a->out, verified ? ") is verified: its name carries the mark from now on, and "
+	                             "another key that takes its name raises an alarm\n"
+	                           : ") is no longer marked verified\n");
+	emit(a, stdout);
+}
+
+static void cmd_trust(struct app *a, struct slice args)
+{
+	set_trust(a, args, true);
+}
+
+static void cmd_untrust(struct app *a, struct slice args)
+{
+	set_trust(a, args, false);
 }
 
 static void peers_json(struct app *a, const struct meshnode_peer *peers, size_t count)
@@ -565,6 +627,8 @@ static void peers_json(struct app *a, const struct meshnode_peer *peers, size_t 
 		j_key(a, "initiator");
 		json_bool(&a->out, p->initiator);
 		j_u64(a, "queued", p->queued_msgs);
+		j_key(a, "verified");
+		json_bool(&a->out, meshnode_is_verified(a->n, p->id));
 		json_raw(&a->out, "}");
 	}
 	json_raw(&a->out, "]");
@@ -607,6 +671,14 @@ static void peer_cell(struct json_buf *b, const struct meshnode_peer *p, int col
 	}
 }
 
+/* Whether peers[i] is verified: from the array filled in the first pass, or asked again when
+ * it could not be allocated. */
+static bool verified_at(struct app *a, const bool *verified, size_t i,
+                        const struct meshnode_peer *peers)
+{
+	return verified ? verified[i] : meshnode_is_verified(a->n, peers[i].id);
+}
+
 static void peers_table(struct app *a, const struct meshnode_peer *peers, size_t count)
 {
 	static const char *const head[NCOLS] = { "NAME", "FINGERPRINT", "ENDPOINT", "GROUPS",
@@ -622,13 +694,18 @@ static void peers_table(struct app *a, const struct meshnode_peer *peers, size_t
 	}
 	for (int k = 0; k < NCOLS; k++)
 		width[k] = strlen(head[k]);
-	for (size_t i = 0; i < count; i++)
+	bool *verified = calloc(count, sizeof *verified);
+	for (size_t i = 0; i < count; i++) {
+		if (verified)
+			verified[i] = meshnode_is_verified(a->n, peers[i].id);
+		bool v = verified_at(a, verified, i, peers);
 		for (int k = 0; k < NCOLS; k++) {
 			peer_cell(c, &peers[i], k, a->term_flags);
-			size_t w = text_width(c->p ? c->p : "", c->len);
+			size_t w = text_width(c->p ? c->p : "", c->len) + (k == COL_NAME && v);
 			if (w > width[k])
 				width[k] = w;
 		}
+	}
 
 	color(a, "1");
 	for (int k = 0; k < NCOLS; k++) {
@@ -641,10 +718,10 @@ static void peers_table(struct app *a, const struct meshnode_peer *peers, size_t
 	for (size_t i = 0; i < count; i++) {
 		for (int k = 0; k < NCOLS; k++) {
 			peer_cell(c, &peers[i], k, a->term_flags);
-			size_t w = text_width(c->p ? c->p : "", c->len);
+			bool v = verified_at(a, verified, i, peers);
+			size_t w = text_width(c->p ? c->p : "", c->len) + (k == COL_NAME && v);
 			if (k == COL_NAME)
-				put_name(a, peers[i].id, FIELD(peers[i].name),
-				         false); /* by ID */
+				put_name(a, peers[i].id, FIELD(peers[i].name), v); /* by ID */
 			else
 				json_raw_n(&a->out, c->p ? c->p : "", c->len);
 			for (; k + 1 < NCOLS && w < width[k] + 2; w++)
@@ -652,6 +729,7 @@ static void peers_table(struct app *a, const struct meshnode_peer *peers, size_t
 		}
 		json_raw(&a->out, "\n");
 	}
+	free(verified);
 	json_buf_clear(c);
 	emit(a, stdout);
 }
@@ -819,6 +897,8 @@ static const char help_text[] =
 	"/groups              list your groups\n"
 	"/whoami              show your ID, name, fingerprint and endpoint\n"
 	"/verify NAME         show the security code of your link with a peer\n"
+	"/trust NAME          mark a peer verified, once /verify matched on both ends\n"
+	"/untrust NAME        take the mark away\n"
 	"/stats               show the node's drop counters\n"
 	"/ttl [MS]            how long your next messages may wait for each peer (0: --ttl)\n"
 	"/help                show this list\n"
@@ -850,6 +930,7 @@ static const struct command commands[] = {
 	{ "/msg", cmd_msg },       { "/peers", cmd_peers },   { "/groups", cmd_groups },
 	{ "/whoami", cmd_whoami }, { "/verify", cmd_verify }, { "/stats", cmd_stats },
 	{ "/help", cmd_help },     { "/quit", cmd_quit },     { "/ttl", cmd_ttl },
+	{ "/trust", cmd_trust },   { "/untrust", cmd_untrust },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -12,6 +12,7 @@
  * asks before it hands a message over (events_can_take), so the queue never holds more than
  * its budget of messages and none is discarded; nor is an answer to one of our own messages.
  */
+#include "known.h"
 #include "node_impl.h"
 #include "monoclock.h"
 
@@ -288,6 +289,7 @@ void events_on_mesh(void *arg, const struct mesh_event *me)
 	ev->data = me->data;
 	ev->len = me->len;
 	ev->reason = me->reason;
+	known_on_event(n, ev);
 	events_push(n, ev);
 }
 

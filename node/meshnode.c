@@ -37,6 +37,7 @@
 #include <zmq.h>
 
 #include "keyfile.h"
+#include "known.h"
 #include "monoclock.h"
 #include "node_impl.h"
 #include "keys.h"
@@ -209,9 +210,12 @@ enum mesh_err meshnode_create(const struct meshnode_config *cfg, struct meshnode
 	n->iface = dupstr(cfg->iface);
 	n->mesh_key_path = dupstr(cfg->mesh_key_path);
 	n->mcast_group = dupstr(cfg->mcast_group);
+	n->known_peers_path = dupstr(cfg->known_peers_path);
+	n->allow_path = dupstr(cfg->allow_path);
 	/* a copy that failed would silently mean the default interface, group or an open mesh */
 	if ((cfg->iface && !n->iface) || (cfg->mesh_key_path && !n->mesh_key_path) ||
-	    (cfg->mcast_group && !n->mcast_group)) {
+	    (cfg->mcast_group && !n->mcast_group) ||
+	    (cfg->known_peers_path && !n->known_peers_path) || (cfg->allow_path && !n->allow_path)) {
 		snprintf(err, errcap, "out of memory");
 		rc = MESH_ENOMEM;
 		goto fail;
@@ -219,6 +223,8 @@ enum mesh_err meshnode_create(const struct meshnode_config *cfg, struct meshnode
 	n->cfg.iface = n->iface;
 	n->cfg.mesh_key_path = n->mesh_key_path;
 	n->cfg.mcast_group = n->mcast_group;
+	n->cfg.known_peers_path = n->known_peers_path;
+	n->cfg.allow_path = n->allow_path;
 	n->cfg.name = NULL;
 	n->cfg.identity_path = NULL;
 	if (!n->cfg.beacon_interval_ms) n->cfg.beacon_interval_ms = 1000;
@@ -285,6 +291,10 @@ enum mesh_err meshnode_create(const struct meshnode_config *cfg, struct meshnode
 			goto fail;
 		}
 	}
+	rc = known_open(n, cfg->identity_path ? path : NULL, err, errcap);
+	if (rc != MESH_OK)
+		goto fail;
+	rc = MESH_EINVAL;
 	keys_id_hex(n->id->id, n->id_hex);
 	keys_fingerprint(n->id->id, n->fingerprint);
 	if (cfg->name)
@@ -569,6 +579,7 @@ static void *loop_main(void *arg)
 		events_ack_taken(n, now);
 		if (now >= next_tick)
 			next_tick = mesh_on_tick(n->mesh, now);
+		known_on_tick(n, now);
 		size_t want = mesh_pollitems_count(n->mesh) + 1;
 		if (want > cap) {
 			zmq_pollitem_t *ni = realloc(items, want * 2 * sizeof *ni);
@@ -653,7 +664,7 @@ enum mesh_err meshnode_start(struct meshnode *n, char *err, size_t errcap)
 		.ttl_ms = n->cfg.ttl_ms, .receipts = n->cfg.receipts, .manual_ack = true,
 		.can_take = events_can_take, .can_resume = events_can_resume,
 		.zmq_ctx = n->zctx, .log_level = n->cfg.log_level, .log = node_log, .log_arg = n,
-		.event = events_on_mesh, .event_arg = n,
+		.event = events_on_mesh, .event_arg = n, .may_link = known_may_link,
 	};
 	uint64_t now = monoclock_ms();
 	n->mesh = mesh_new(&mc, now, err, errcap);
@@ -696,6 +707,7 @@ void meshnode_stop(struct meshnode *n)
 	(void)call(n, &c);
 	pthread_join(n->thread, NULL);
 	n->stopped = true;
+	known_on_tick(n, 0);
 	if (n->zctx) {
 		zmq_ctx_term(n->zctx);   /* waits at most the BYE linger */
 		n->zctx = NULL;
@@ -714,6 +726,7 @@ void meshnode_destroy(struct meshnode **np)
 		meshnode_event_destroy(&ev);
 	}
 	events_present_clear(n);
+	known_close(n);
 	keys_identity_destroy(&n->id);
 	if (n->mesh_key)
 		sodium_free(n->mesh_key);
@@ -728,6 +741,8 @@ void meshnode_destroy(struct meshnode **np)
 	free(n->identity_path);
 	free(n->mesh_key_path);
 	free(n->mcast_group);
+	free(n->known_peers_path);
+	free(n->allow_path);
 	free(n->ut);
 	free(n->spare);
 	pthread_mutex_destroy(&n->lock);

@@ -108,6 +108,15 @@ struct meshnode_config {
 	 * that acknowledged a message. */
 	uint32_t ttl_ms;
 	bool receipts;
+	/* Remembered peers (docs/usage.md, "Remembered peers"). known_peers_path: the file; NULL:
+	 * identity_path + ".known_peers" when identity_path is set, else
+	 * $XDG_DATA_HOME/meshnode/known_peers (or ~/.local/share/meshnode/known_peers); "": remember
+	 * no one. known_only: link only with remembered peers. allow_path (NULL: none): a file of
+	 * node IDs, one per line; with it the node links only with those (and, with known_only,
+	 * the remembered ones too). */
+	const char *known_peers_path;
+	bool known_only;
+	const char *allow_path;
 };
 
 enum meshnode_log_level {
@@ -124,7 +133,8 @@ void meshnode_config_init(struct meshnode_config *cfg);
  * NULL on failure, with a one-line reason in err. */
 struct meshnode *meshnode_new(const struct meshnode_config *cfg, char *err, size_t errcap);
 /* The same, saying why by code too: MESH_OK (*out is the node), MESH_EKEYFILE (the identity
- * or mesh key file could not be loaded, created or trusted), MESH_EINVAL (a bad config, an
+ * or mesh key file could not be loaded, created or trusted, or the known peers file or allow
+ * list could not be read), MESH_EINVAL (a bad config, an
  * identity file name of 4096 bytes or more, or a NULL cfg or out),
  * MESH_ENOMEM, MESH_EIO; *out is NULL and err holds a one-line reason on failure. */
 enum mesh_err meshnode_create(const struct meshnode_config *cfg, struct meshnode **out,
@@ -215,6 +225,17 @@ void meshnode_groups_free(char ***groups, size_t count);
 /* Short authentication string of the live link to peer (docs/crypto.md). */
 enum mesh_err meshnode_sas(struct meshnode *n, const uint8_t peer[MESHNODE_IDLEN],
                            char out[32]);
+
+/* Marks peer verified (the user compared meshnode_sas() out of band) or not, in the known
+ * peers, saved before the call returns. An ID never met can be verified (pinned) too.
+ * MESH_ESTATE: remembering is off; MESH_ENOTFOUND: unverifying an unknown ID; MESH_ELIMIT:
+ * the store is full of verified peers; MESH_EIO: it could not be saved (logged). Any thread. */
+enum mesh_err meshnode_trust(struct meshnode *n, const uint8_t peer[MESHNODE_IDLEN],
+                             bool verified);
+/* Whether the user verified peer. Any thread. */
+bool meshnode_is_verified(struct meshnode *n, const uint8_t peer[MESHNODE_IDLEN]);
+/* The known peers file, or NULL when remembering is off (borrowed). */
+const char *meshnode_known_peers_path(const struct meshnode *n);
 
 /* Counters of what was dropped, for tests and diagnostics. */
 struct meshnode_stats {

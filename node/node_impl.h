@@ -84,6 +84,7 @@ struct untaken {
 struct meshnode {
 	struct meshnode_config cfg;
 	char *iface, *identity_path, *mesh_key_path, *mcast_group;   /* owned copies */
+	char *known_peers_path, *allow_path;                         /* owned copies */
 	char name[MESHNODE_MAX_NAME + 1];
 	char id_hex[MESHNODE_HEXID_LEN];
 	char fingerprint[KEYS_FPR_LEN];
@@ -136,6 +137,15 @@ struct meshnode {
 	struct untaken *ut;                         /* loop thread: ring of ut_cap */
 	size_t ut_cap, ut_head, ut_len;
 	struct evbox *spare;                        /* loop thread: events_can_take's reserve */
+
+	/* Remembered peers (known.c): the store and the allow list, under known_lock, which
+	 * nothing else takes. known is NULL when remembering is off, allow without a list. */
+	pthread_mutex_t known_lock;
+	bool known_lock_init;
+	struct trust *known;
+	struct trust_allow *allow;
+	uint64_t known_saved_ms;                    /* loop thread: last save */
+	bool known_save_failed;                     /* under known_lock */
 };
 
 /* ---------- meshnode.c ---------- */

@@ -14,6 +14,7 @@ enum {
 	OPT_NAME = 256, OPT_IFACE, OPT_PORT, OPT_IDENTITY, OPT_MESH_KEY_FILE, OPT_GEN_MESH_KEY,
 	OPT_MCAST_GROUP, OPT_MCAST_PORT, OPT_BEACON, OPT_HEARTBEAT, OPT_EVASIVE, OPT_EXPIRED,
 	OPT_GROUP, OPT_LOG_LEVEL, OPT_JSON, OPT_HELP, OPT_VERSION, OPT_TTL, OPT_RECEIPTS,
+	OPT_KNOWN_PEERS, OPT_NO_KNOWN_PEERS, OPT_KNOWN_ONLY, OPT_ALLOW,
 };
 
 static const struct option long_options[] = {
@@ -34,6 +35,10 @@ static const struct option long_options[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "ttl", required_argument, NULL, OPT_TTL },
 	{ "receipts", no_argument, NULL, OPT_RECEIPTS },
+	{ "known-peers", required_argument, NULL, OPT_KNOWN_PEERS },
+	{ "no-known-peers", no_argument, NULL, OPT_NO_KNOWN_PEERS },
+	{ "known-only", no_argument, NULL, OPT_KNOWN_ONLY },
+	{ "allow", required_argument, NULL, OPT_ALLOW },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -63,11 +68,16 @@ static void print_usage(FILE *f)
 	      "  --ttl MS               how long a message may wait for its peer's acknowledgement\n"
 	      "                         before it is reported dropped (default 60000, max 600000)\n"
 	      "  --receipts             report each peer's acknowledgement (\"delivered\")\n"
+	      "  --known-peers PATH     the peers this node remembers (default: beside --identity,\n"
+	      "                         or $XDG_DATA_HOME/meshnode/known_peers)\n"
+	      "  --no-known-peers       remember no one (no alarms about names, no verified marks)\n"
+	      "  --known-only           link only with remembered peers\n"
+	      "  --allow PATH           link only with the node IDs listed in PATH\n"
 	      "  -h, --help             show this help\n"
 	      "  -V, --version          show the version\n"
 	      "Commands: /join G, /leave G, /shout G TEXT, /msg NAME TEXT, /peers, /groups,\n"
-	      "/whoami, /verify NAME, /stats, /ttl [MS], /help, /quit; other lines go to the current\n"
-	      "group.\n"
+	      "/whoami, /verify NAME, /trust NAME, /untrust NAME, /stats, /ttl [MS], /help, /quit;\n"
+	      "other lines go to the current group.\n"
 	      "Exit codes: 0 clean stop, 1 runtime failure, 2 usage error, 3 key file refused.\n",
 	      f);
 }
@@ -212,6 +222,23 @@ int parse_options(int argc, char **argv, struct options *o)
 		case OPT_RECEIPTS:
 			o->cfg.receipts = true;
 			break;
+		case OPT_KNOWN_PEERS:
+			if (!optarg[0])
+				return usage_error("--known-peers must not be empty (--no-known-peers "
+				                   "remembers no one)", NULL);
+			o->cfg.known_peers_path = optarg;
+			break;
+		case OPT_NO_KNOWN_PEERS:
+			o->cfg.known_peers_path = "";
+			break;
+		case OPT_KNOWN_ONLY:
+			o->cfg.known_only = true;
+			break;
+		case OPT_ALLOW:
+			if (!optarg[0])
+				return usage_error("--allow must not be empty", NULL);
+			o->cfg.allow_path = optarg;
+			break;
 		case 'h':
 		case OPT_HELP:
 			print_usage(stdout);
@@ -232,6 +259,8 @@ int parse_options(int argc, char **argv, struct options *o)
 	 * the node's info lines would say the same again on stderr, which shares the screen. */
 	if (!o->json && !log_level_given)
 		o->cfg.log_level = MESHNODE_LOG_WARN;
+	if (o->cfg.known_only && o->cfg.known_peers_path && !o->cfg.known_peers_path[0])
+		return usage_error("--known-only needs the known peers (not --no-known-peers)", NULL);
 	/* The node refuses these too, but only as a runtime failure (exit code 1). */
 	uint32_t heartbeat = o->cfg.heartbeat_ms ? o->cfg.heartbeat_ms : 1000;
 	uint32_t evasive = o->cfg.evasive_ms ? o->cfg.evasive_ms : 3000;

@@ -1,0 +1,234 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
+/*
+ * known: what the node makes of the peers it remembers (trust.h, trust_allow.h). It records
+ * every peer whose link goes live, raises the alarms about names (a name that another key
+ * used, a verified peer with a new name), marks events from verified peers, keeps strangers
+ * out in known-only or allow-list mode (mesh_config.may_link), and saves the store, at most
+ * every KNOWN_SAVE_MS, on the loop thread. The store is shared with the API's threads
+ * (meshnode_trust, meshnode_is_verified) under known_lock; nothing else takes that lock, and
+ * nothing is called while holding it but the store's own functions.
+ */
+#include "known.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "trust.h"
+#include "trust_allow.h"
+
+#define KNOWN_SAVE_MS 5000      /* a changed store is written at most this often */
+#define KNOWN_SUFFIX ".known_peers"
+
+static uint64_t unix_now(void)
+{
+	time_t t = time(NULL);
+	return t > 0 ? (uint64_t)t : 1;
+}
+
+enum mesh_err known_open(struct meshnode *n, const char *identity_path, char *err,
+                         size_t errcap)
+{
+	char path[4096], terr[512];
+	const char *want = n->cfg.known_peers_path;
+	pthread_mutex_init(&n->known_lock, NULL);
+	n->known_lock_init = true;
+	if (want && !want[0]) {
+		path[0] = '\0';                 /* remember no one */
+	} else if (want) {
+		if (snprintf(path, sizeof path, "%s", want) >= (int)sizeof path) {
+			snprintf(err, errcap, "known peers: the file name is too long");
+			return MESH_EINVAL;
+		}
+	} else if (identity_path) {
+		/* an identity of its own has its own memory beside it: several nodes on one
+		 * account, each with its --identity, must not share one */
+		if (snprintf(path, sizeof path, "%s" KNOWN_SUFFIX, identity_path) >=
+		    (int)sizeof path) {
+			snprintf(err, errcap, "known peers: the file name is too long");
+			return MESH_EINVAL;
+		}
+	} else if (trust_default_path(path, sizeof path) != 0) {
+		snprintf(err, errcap, "known peers: neither XDG_DATA_HOME nor HOME is set; give a "
+		         "file with --known-peers");
+		return MESH_EKEYFILE;
+	}
+	if (path[0]) {
+		n->known = trust_open(path, terr, sizeof terr);
+		if (!n->known) {
+			snprintf(err, errcap, "%s", terr);   /* it names the file */
+			return MESH_EKEYFILE;
+		}
+	}
+	if (n->cfg.known_only && !n->known) {
+		snprintf(err, errcap, "known-only mode needs the known peers file (it was switched "
+		         "off)");
+		return MESH_EINVAL;
+	}
+	if (n->cfg.allow_path) {
+		n->allow = trust_allow_load(n->cfg.allow_path, terr, sizeof terr);
+		if (!n->allow) {
+			snprintf(err, errcap, "%s", terr);
+			return MESH_EKEYFILE;
+		}
+	}
+	return MESH_OK;
+}
+
+/* Saves a changed store; the caller holds known_lock. */
+static void save_locked(struct meshnode *n)
+{
+	char err[512];
+	if (!n->known || !trust_dirty(n->known))
+		return;
+	if (trust_save(n->known, err, sizeof err) != MESH_OK) {
+		/* said once until a save works again; the node goes on remembering in memory */
+		if (!n->known_save_failed)
+			node_logmsg(n, MESHNODE_LOG_ERROR, "cannot save the known peers: %s", err);
+		n->known_save_failed = true;
+	} else {
+		n->known_save_failed = false;
+	}
+}
+
+void known_close(struct meshnode *n)
+{
+	if (!n->known_lock_init)
+		return;
+	pthread_mutex_lock(&n->known_lock);
+	save_locked(n);
+	trust_destroy(&n->known);
+	trust_allow_destroy(&n->allow);
+	pthread_mutex_unlock(&n->known_lock);
+	pthread_mutex_destroy(&n->known_lock);
+	n->known_lock_init = false;
+}
+
+void known_on_tick(struct meshnode *n, uint64_t now_ms)
+{
+	if (!n->known || (now_ms && now_ms - n->known_saved_ms < KNOWN_SAVE_MS))
+		return;
+	n->known_saved_ms = now_ms;
+	pthread_mutex_lock(&n->known_lock);
+	save_locked(n);
+	pthread_mutex_unlock(&n->known_lock);
+}
+
+bool known_may_link(void *arg, const uint8_t id[MESHNODE_IDLEN])
+{
+	struct meshnode *n = arg;
+	if (!n->allow && !n->cfg.known_only)
+		return true;
+	bool ok = n->allow && trust_allow_contains(n->allow, id);
+	if (!ok && n->cfg.known_only) {
+		pthread_mutex_lock(&n->known_lock);
+		ok = trust_lookup(n->known, id) != NULL;
+		pthread_mutex_unlock(&n->known_lock);
+	}
+	return ok;
+}
+
+static void push_alarm(struct meshnode *n, const struct meshnode_event *about,
+                       enum meshnode_alarm kind, const struct trust_seen_result *res,
+                       const char *old_name)
+{
+	struct meshnode_event *ev = events_new();
+	if (!ev) {
+		node_logmsg(n, MESHNODE_LOG_ERROR, "out of memory: an alarm about %s not reported",
+		            about->name);
+		return;
+	}
+	ev->type = MESHNODE_EV_ALARM;
+	ev->alarm = kind;
+	memcpy(ev->peer, about->peer, sizeof ev->peer);
+	memcpy(ev->peer_hex, about->peer_hex, sizeof ev->peer_hex);
+	memcpy(ev->name, about->name, sizeof ev->name);
+	memcpy(ev->endpoint, about->endpoint, sizeof ev->endpoint);
+	ev->incarnation = about->incarnation;
+	ev->verified = about->verified;
+	if (kind == MESHNODE_ALARM_NAME_TAKEN) {
+		memcpy(ev->other, res->other_id, sizeof ev->other);
+		keys_id_hex(ev->other, ev->other_hex);
+		ev->other_verified = res->other_verified;
+		ev->reason = res->other_verified ? "a verified peer's name is used by another key"
+		                                 : "a known peer's name is used by another key";
+	} else {
+		events_copy_str(ev->other_name, sizeof ev->other_name, old_name);
+		ev->reason = "a verified peer has another name";
+	}
+	char fp[KEYS_FPR_LEN];
+	keys_fingerprint(ev->peer, fp);
+	node_logmsg(n, MESHNODE_LOG_WARN, "%s: %s (%s)", ev->reason, ev->name, fp);
+	events_push(n, ev);
+}
+
+void known_on_event(struct meshnode *n, struct meshnode_event *ev)
+{
+	if (!n->known || ev->type == MESHNODE_EV_ERROR || ev->type == MESHNODE_EV_ALARM)
+		return;
+	struct trust_seen_result res = { 0 };
+	char old_name[MESHNODE_MAX_NAME + 1] = "";
+	bool recorded = false;
+	pthread_mutex_lock(&n->known_lock);
+	if (ev->type == MESHNODE_EV_ENTER) {
+		/* the ID is proven (the handshake), the name is only what it says */
+		const struct trust_entry *e = trust_lookup(n->known, ev->peer);
+		bool was_verified = e && e->verified;
+		if (e && e->nnames)
+			snprintf(old_name, sizeof old_name, "%s", e->names[0].s);
+		enum mesh_err rc = trust_seen(n->known, ev->peer, ev->name, strlen(ev->name),
+		                              unix_now(), &res);
+		recorded = rc == MESH_OK || rc == MESH_ELIMIT;
+		if (rc == MESH_ELIMIT)
+			node_logmsg(n, MESHNODE_LOG_WARN, "the known peers are full of verified peers: "
+			            "%s is not remembered", ev->name);
+		if (!(was_verified && res.new_name && old_name[0]))
+			old_name[0] = '\0';
+	}
+	const struct trust_entry *e = trust_lookup(n->known, ev->peer);
+	ev->verified = e && e->verified;
+	pthread_mutex_unlock(&n->known_lock);
+	if (!recorded)
+		return;
+	/* said when this key first uses the name, not at every return */
+	if (res.others && res.new_name)
+		push_alarm(n, ev, MESHNODE_ALARM_NAME_TAKEN, &res, NULL);
+	if (old_name[0])
+		push_alarm(n, ev, MESHNODE_ALARM_VERIFIED_RENAMED, &res, old_name);
+}
+
+enum mesh_err meshnode_trust(struct meshnode *n, const uint8_t peer[MESHNODE_IDLEN],
+                             bool verified)
+{
+	if (!n || !peer)
+		return MESH_EINVAL;
+	if (!n->known)
+		return MESH_ESTATE;
+	char err[512];
+	pthread_mutex_lock(&n->known_lock);
+	enum mesh_err rc = trust_set_verified(n->known, peer, verified, unix_now());
+	if (rc == MESH_OK && trust_dirty(n->known)) {
+		/* the user's decision is on disk when the call returns */
+		rc = trust_save(n->known, err, sizeof err);
+		if (rc != MESH_OK)
+			node_logmsg(n, MESHNODE_LOG_ERROR, "cannot save the known peers: %s", err);
+	}
+	pthread_mutex_unlock(&n->known_lock);
+	return rc;
+}
+
+bool meshnode_is_verified(struct meshnode *n, const uint8_t peer[MESHNODE_IDLEN])
+{
+	if (!n || !peer || !n->known)
+		return false;
+	pthread_mutex_lock(&n->known_lock);
+	const struct trust_entry *e = trust_lookup(n->known, peer);
+	bool v = e && e->verified;
+	pthread_mutex_unlock(&n->known_lock);
+	return v;
+}
+
+const char *meshnode_known_peers_path(const struct meshnode *n)
+{
+	return n && n->known ? trust_path(n->known) : NULL;
+}

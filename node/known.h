@@ -1,0 +1,31 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
+/*
+ * known: the node's remembered peers (trust.h) and what it makes of them: alarms about names,
+ * the verified mark on events, known-only and allow-list mode, and saving the store. See
+ * known.c for the threads.
+ */
+#ifndef NODE_KNOWN_H
+#define NODE_KNOWN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "node_impl.h"
+
+/* meshnode_create: opens the store (cfg.known_peers_path; NULL: beside identity_path, the
+ * identity file the configuration named, or the XDG default when it named none) and the allow
+ * list. */
+enum mesh_err known_open(struct meshnode *n, const char *identity_path, char *err,
+                         size_t errcap);
+/* Saves what changed and frees everything; safe to call twice. */
+void known_close(struct meshnode *n);
+/* Saves what changed: at once with now_ms 0 (as the node stops), else at most every 5 s. */
+void known_on_tick(struct meshnode *n, uint64_t now_ms);
+/* Loop thread: records an ENTER's peer and pushes the alarms it raises (before ev), and sets
+ * ev->verified for any event about a peer. */
+void known_on_event(struct meshnode *n, struct meshnode_event *ev);
+/* mesh_config.may_link (arg: the node). */
+bool known_may_link(void *arg, const uint8_t id[MESHNODE_IDLEN]);
+
+#endif
