@@ -115,7 +115,8 @@ void mesh_emit(struct mesh *m, enum mesh_event_type type, const struct peer *p,
 	}
 }
 
-/* One node ID in two places (mesh.h, enum mesh_alarm): a warning line and an ALARM event, at
+/* One node ID in two places (mesh.h, enum mesh_alarm): an info line and an ALARM event (which
+ * the application shows: a warning line too would say it twice in the chat), at
  * most one per ALARM_GAP_MS for each kind and ID, since whatever causes it goes on. The view
  * is the other node's: its ID, where it is, its run. */
 void mesh_alarm(struct mesh *m, enum mesh_alarm kind, const uint8_t id[WIRE_IDLEN],
@@ -135,12 +136,12 @@ void mesh_alarm(struct mesh *m, enum mesh_alarm kind, const uint8_t id[WIRE_IDLE
 	const char *reason;
 	if (kind == MESH_ALARM_OWN_ID) {
 		reason = "another node uses our own identity";
-		mesh_logline(m, 1, "another node, at %s:%u, announces our own node ID %s: the identity "
+		mesh_logline(m, 2, "another node, at %s:%u, announces our own node ID %s: the identity "
 		             "file was copied, and the two nodes will disturb each other's links; give "
 		             "one of them its own identity", ipbuf, port, mesh_fpr(id, fp));
 	} else {
 		reason = "two nodes share one identity";
-		mesh_logline(m, 1, "two nodes take turns as %s (one now at %s:%u): an identity file was "
+		mesh_logline(m, 2, "two nodes take turns as %s (one now at %s:%u): an identity file was "
 		             "copied; keeping the link we have", mesh_fpr(id, fp), ipbuf, port);
 	}
 	struct mesh_event ev = { .type = MESH_EV_ALARM, .alarm = kind, .peer = &view,

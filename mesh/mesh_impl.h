@@ -116,7 +116,7 @@ void mesh_emit(struct mesh *m, enum mesh_event_type type, const struct peer *p, 
 void mesh_emit_answer(struct mesh *m, const struct peer *p, const struct outmsg *om,
                       enum mesh_drop why, bool maybe);
 
-/* An ALARM (mesh.h): a warning line and the event, at most once per ALARM_GAP_MS per *last_ms. */
+/* An ALARM (mesh.h): an info line and the event, at most once per ALARM_GAP_MS per *last_ms. */
 void mesh_alarm(struct mesh *m, enum mesh_alarm kind, const uint8_t id[WIRE_IDLEN],
                 const uint8_t ip[4], uint16_t port, uint64_t incarnation, uint64_t *last_ms,
                 uint64_t now);

@@ -158,7 +158,7 @@ static void push_alarm(struct meshnode *n, const struct meshnode_event *about,
 	}
 	char fp[KEYS_FPR_LEN];
 	keys_fingerprint(ev->peer, fp);
-	node_logmsg(n, MESHNODE_LOG_WARN, "%s: %s (%s)", ev->reason, ev->name, fp);
+	node_logmsg(n, MESHNODE_LOG_INFO, "%s: %s (%s)", ev->reason, ev->name, fp);
 	events_push(n, ev);
 }
 
