@@ -341,7 +341,8 @@ static enum complete_what complete_context(struct slice line, struct slice *type
 	for (size_t i = 0; (name = command_name(i)) != NULL; i++) {
 		if (strlen(name) != cmd.len || memcmp(name, cmd.p, cmd.len) != 0)
 			continue;
-		if (strcmp(name, "/msg") == 0 || strcmp(name, "/verify") == 0)
+		if (strcmp(name, "/msg") == 0 || strcmp(name, "/verify") == 0 ||
+		    strcmp(name, "/trust") == 0 || strcmp(name, "/untrust") == 0)
 			return in_peer_arg(rest) ? COMPLETE_PEERS : COMPLETE_NOTHING;
 		if (has_blank(rest))
 			return COMPLETE_NOTHING;
@@ -464,8 +465,9 @@ static unsigned char fill_in(struct app *a, EditLine *el, struct slice line, str
 	return CC_REFRESH;
 }
 
-/* Tab (bound in edit_setup()): completes a command name, or the argument of /msg and /verify
- * (a peer name), /join (any group known in the mesh), /leave and /shout (our groups). */
+/* Tab (bound in edit_setup()): completes a command name, or the argument of /msg, /verify,
+ * /trust and /untrust (a peer name), /join (any group known in the mesh), /leave and /shout
+ * (our groups). */
 static unsigned char on_tab(EditLine *el, int ch)
 {
 	struct app *a = app_of(el);

@@ -264,9 +264,46 @@ def test_first_run_names_the_new_identity(ctx):
         check(node.err == [], "json run %d wrote to stderr:\n%s" % (run, node.describe()))
 
 
+def test_verified_mark_and_alarm(ctx):
+    """/trust puts the mark before bob's name on his lines and in /peers; a peer that calls
+    itself "✓bob" to look verified shows "?bob"; an impostor named bob raises the red
+    alarm line, once, before its "entered" line."""
+    env = dict(os.environ, LC_ALL="C.UTF-8")
+    alice = Chat(ctx, "alice", env=env)
+    bob = Node(ctx, "bob")
+    alice.wait(TS + r"\* bob entered \(\S+\)", what="'* bob entered'")
+    alice_id = bob.wait_event("enter", None, name="alice")["peer"]
+    s = alice.mark()
+    alice.send("/trust bob")
+    alice.wait(r"\* ✓bob \(\S+\) is verified: .*", start=s, what="the /trust reply")
+    bob.whisper(alice_id, "marked")
+    alice.wait(TS + r"-> \(whisper\) ✓bob: marked", start=s, what="bob's marked whisper")
+    faker = Node(ctx, "✓bob", identity=ctx.path("faker.id"))
+    alice.wait(TS + r"\* \?bob entered \(\S+\)", start=s, what="the faker shown as ?bob")
+    faker.whisper(alice_id, "fake")
+    alice.wait(TS + r"-> \(whisper\) \?bob: fake", start=s, what="the faker's whisper")
+    s2 = alice.mark()
+    alice.send("/peers")
+    alice.wait(r"✓bob +\S+ +127\.0\.0\.1:\d+ +- +live", start=s2, what="/peers row of bob")
+    mallory = Node(ctx, "bob", identity=ctx.path("mallory.id"))
+    m = alice.wait(TS + r"!!! ALARM: the name 'bob' is now used by another key \((\S+)\) than "
+                   r"the one you verified \((\S+)\)\..*", start=s2, what="the alarm line")
+    check(m.group(1) == mallory.ready_event["fingerprint"] and
+          m.group(2) == bob.ready_event["fingerprint"], "alarm names %s and %s"
+          % (m.group(1), m.group(2)))
+    alice.wait(TS + r"\* bob entered \(%s\)" % re.escape(mallory.ready_event["fingerprint"]),
+               start=s2, what="mallory entering, unmarked")
+    check(alice.quit() == 0, "alice: exit code after /quit is not 0")
+    alarms = [l for l in alice.out if "ALARM" in l]
+    check(len(alarms) == 1, "alice: %d alarm lines\n%s" % (len(alarms), alice.describe()))
+    for n in (bob, faker, mallory):
+        n.quit_cleanly()
+
+
 if __name__ == "__main__":
     mt.run([
         test_back_after_silence,
+        test_verified_mark_and_alarm,
         test_one_line_per_arrival,
         test_first_run_names_the_new_identity,
     ])
