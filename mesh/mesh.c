@@ -397,9 +397,13 @@ void mesh_go_live(struct mesh *m, struct session *s, uint64_t now)
 		/* A replaced session that had gone silent was a broken link (its connection died,
 		 * say): the peer has already expired it and reports EXIT and ENTER, so do we. */
 		bool lost = p->present && old && old->evasive;
-		if (restarted || lost) {
+		/* Another name in the new hello: the application must hear of it as it hears of a
+		 * new peer (it shows names, and remembers who used which), not find it changed. */
+		bool renamed = p->present && strcmp(p->name, s->peer_name) != 0;
+		if (restarted || lost || renamed) {
 			emit_groups(m, p, MESH_EV_LEAVE);
-			mesh_emit(m, MESH_EV_EXIT, p, NULL, 0, NULL, 0, restarted ? "restarted" : "link lost");
+			mesh_emit(m, MESH_EV_EXIT, p, NULL, 0, NULL, 0,
+			          restarted ? "restarted" : lost ? "link lost" : "renamed");
 			p->present = false;
 		}
 		p->live_sid = 0;

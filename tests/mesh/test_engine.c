@@ -48,6 +48,7 @@
 
 #include "group.h"
 #include "keys.h"
+#include "mesh_impl.h"
 #include "peer.h"
 #include "wire.h"
 
@@ -2242,6 +2243,71 @@ done:
 		node_free(&nodes[i]);
 }
 
+struct namecheck {
+	struct node *at;
+	const uint8_t *id;
+	const char *want;
+	bool ok;
+};
+
+static void look_name(const struct mesh_peer_info *info, void *arg)
+{
+	struct namecheck *c = arg;
+	if (memcmp(info->peer->id, c->id, WIRE_IDLEN) == 0 && strcmp(info->peer->name, c->want) == 0)
+		c->ok = true;
+}
+
+static bool has_name(void *arg)
+{
+	struct namecheck *c = arg;
+	c->ok = false;
+	mesh_each_live_peer(c->at->m, look_name, c);
+	return c->ok;
+}
+
+/*
+ * A peer that handshakes again with the same incarnation and another name is reported as
+ * leaving and entering under the new name, so that the application sees the name it will
+ * show (and the node's remembered peers can raise their alarm). Found by review: before, the
+ * new session replaced the old one silently and every later line showed the new name with
+ * no ENTER at all.
+ */
+static void test_rename_is_reported(void)
+{
+	struct node nodes[2] = { 0 };
+	struct node *ns[2] = { &nodes[0], &nodes[1] };
+	struct opts o = defaults(MCAST_BASE + 25);
+	static const char *const labels[] = { "mallory", "carol" };
+	if (!start_all(nodes, 2, labels, &o))
+		goto done;
+	struct group_of_nodes g = { ns, 2 };
+	CHECK(drive_until(ns, 2, 10000, converged, &g));
+	(void)drive_until(ns, 2, 2500, never, NULL);   /* past handshake_timeout */
+	struct node *X = initiator_of(ns[0], ns[1]->id->id) == 1 ? ns[0] : ns[1];
+	struct node *Y = X == ns[0] ? ns[1] : ns[0];
+	size_t from = Y->nev;
+	snprintf(X->m->name, sizeof X->m->name, "bob");
+	struct peer *p = peer_table_get(&X->m->peers, Y->id->id);
+	struct session *s = p ? session_table_get(&X->m->sessions, p->live_sid) : NULL;
+	CHECK(s != NULL);
+	if (!s)
+		goto done;
+	uint64_t t = now_ms();
+	mesh_close_session(X->m, s, NULL, t);      /* forget it quietly, no BYE */
+	handshake_initiate(X->m, p, t);
+	struct namecheck c = { Y, X->id->id, "bob", false };
+	CHECK(drive_until(ns, 2, 5000, has_name, &c));
+	size_t ex = find_ev(Y, from, MESH_EV_EXIT, X->id->id);
+	size_t en = find_ev(Y, from, MESH_EV_ENTER, X->id->id);
+	CHECK(ex != SIZE_MAX && en != SIZE_MAX && ex < en);
+	CHECK(ex != SIZE_MAX && strcmp(Y->ev[ex].reason, "renamed") == 0);
+	CHECK(enter_exit_alternate(Y, X->id->id));
+	printf("  rename: EXIT (renamed) then ENTER under the new name\n");
+done:
+	for (size_t i = 0; i < 2; i++)
+		node_free(&nodes[i]);
+}
+
 int main(void)
 {
 	testlib_require_netns("test_engine");
@@ -2271,6 +2337,7 @@ int main(void)
 		test_record_survives_flood();
 		test_shared_identity();
 		test_may_link();
+		test_rename_is_reported();
 		zmq_ctx_term(zctx);
 	}
 	free(items);
