@@ -57,9 +57,10 @@ static void on_beacon(struct mesh *m, const struct wire_beacon_body *b, uint64_t
 {
 	struct peer *p;
 	if (memcmp(b->node_id, m->id->id, WIRE_IDLEN) == 0) {
-		/* signed with our key by another run: someone copied our identity file */
-		if (b->incarnation != m->incarnation)
-			mesh_alarm(m, MESH_ALARM_OWN_ID, b->node_id, b->ip, b->port, b->incarnation,
+		/* signed with our key by another run since we started: someone copied our
+		 * identity file */
+		if (b->incarnation != m->incarnation && b->counter >= discovery_first_counter(m->disc))
+			mesh_alarm(m, MESH_ALARM_OWN_ID, b->node_id, NULL, b->ip, b->port, b->incarnation,
 			           &m->own_alarm_ms, now);
 		return;
 	}
@@ -132,8 +133,10 @@ static void on_beacon(struct mesh *m, const struct wire_beacon_body *b, uint64_t
 /*
  * Decides, before its signature is checked, whether a beacon needs checking at all (protocol
  * section 2). It does not when acting on it could change nothing:
- * - it is ours (multicast loopback brings our own beacons back); one with our ID from another
- *   run or endpoint is checked (at most once a second): signed, it means a copied identity;
+ * - it is ours (multicast loopback brings our own beacons back), or has our ID and was signed
+ *   before we started (a replay of an earlier run); one with our ID from another run or
+ *   endpoint since is checked (at most OWN_CHECKS_PER_S a second): signed, it means a copied
+ *   identity;
  * - its endpoint and incarnation are those of the last verified beacon of that node ID, while
  *   a live session, if any, is with that incarnation: acting on it would only record a newer
  *   counter, and whatever a verified beacon would start (a dial) the timers start anyway;
@@ -156,9 +159,21 @@ static bool beacon_skip(void *arg, const struct wire_beacon_body *b)
 		 * is forged or a copy of our identity: check it, at most once a second */
 		bool mine = b->incarnation == m->incarnation && b->port == m->port &&
 		            memcmp(b->ip, &m->ip.s_addr, 4) == 0;
-		if (mine || (m->own_check_ms && now - m->own_check_ms < 1000))
+		/* signed before we started: a replay of an earlier run of ours, not a copy */
+		bool old = b->counter < discovery_first_counter(m->disc);
+		if (mine || old)
 			return true;
-		m->own_check_ms = now ? now : 1;
+		/* a token bucket, so that forged beacons cannot take every check from a copy's
+		 * genuine ones for long */
+		uint64_t fill = (now - m->own_check_ms) * OWN_CHECKS_PER_S / 1000;
+		if (fill) {
+			m->own_check_tokens = m->own_check_tokens + fill > OWN_CHECKS_PER_S
+			                      ? OWN_CHECKS_PER_S : m->own_check_tokens + (unsigned)fill;
+			m->own_check_ms = now;
+		}
+		if (!m->own_check_tokens)
+			return true;
+		m->own_check_tokens--;
 		return false;
 	}
 	struct peer *p = peer_table_get(&m->peers, b->node_id);

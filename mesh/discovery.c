@@ -19,8 +19,11 @@ struct discovery {
 	bool sealed;
 	uint8_t *key;               /* sodium_malloc'd beacon key, or NULL */
 	uint64_t last_counter;
+	uint64_t first_counter;     /* the wall clock when we opened: our run's beacons count from */
 	struct in_addr last_from;
 };
+
+static uint64_t wall_ms(void);
 
 struct discovery *discovery_new(const struct discovery_config *cfg, char *err, size_t errcap)
 {
@@ -42,6 +45,7 @@ struct discovery *discovery_new(const struct discovery_config *cfg, char *err, s
 	d->t = d->ops->open(&cfg->mcast, &d->ifaddr, err, errcap);
 	if (!d->t)
 		goto fail;
+	d->first_counter = d->ops->wall_ms ? d->ops->wall_ms(d->t) : wall_ms();
 	return d;
 fail:
 	discovery_destroy(&d);
@@ -69,6 +73,11 @@ int discovery_fd(const struct discovery *d)
 struct in_addr discovery_last_source(const struct discovery *d)
 {
 	return d->last_from;
+}
+
+uint64_t discovery_first_counter(const struct discovery *d)
+{
+	return d->first_counter;
 }
 
 struct in_addr discovery_ifaddr(const struct discovery *d)

@@ -37,6 +37,9 @@ int discovery_fd(const struct discovery *d);
 /* Source address of the datagram the last discovery_recv*() read. */
 struct in_addr discovery_last_source(const struct discovery *d);
 struct in_addr discovery_ifaddr(const struct discovery *d);
+/* The wall clock (ms) when the discovery opened: every beacon of this run counts from it, so a
+ * beacon with our ID and a lower counter is one of an earlier run (a replay). */
+uint64_t discovery_first_counter(const struct discovery *d);
 
 /* Sends one beacon announcing ip:port. */
 enum mesh_err discovery_send(struct discovery *d, const struct keys_identity *id,

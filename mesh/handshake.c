@@ -298,7 +298,7 @@ void handshake_on_finish(struct mesh *m, struct session *s, const struct wire_fr
 		/* our own identity from another process: two nodes share an identity file */
 		mesh_droplog(m, LK_HS, now, "handshake from %s carries our own identity: refused",
 		             s->src_addr);
-		mesh_alarm(m, MESH_ALARM_OWN_ID, s->peer_id, s->peer_ip, s->peer_port,
+		mesh_alarm(m, MESH_ALARM_OWN_ID, s->peer_id, s->peer_name, s->peer_ip, s->peer_port,
 		           s->peer_incarnation, &m->own_alarm_ms, now);
 		mesh_close_session(m, s, NULL, now);
 		return;

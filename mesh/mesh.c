@@ -120,8 +120,8 @@ void mesh_emit(struct mesh *m, enum mesh_event_type type, const struct peer *p,
  * most one per ALARM_GAP_MS for each kind and ID, since whatever causes it goes on. The view
  * is the other node's: its ID, where it is, its run. */
 void mesh_alarm(struct mesh *m, enum mesh_alarm kind, const uint8_t id[WIRE_IDLEN],
-                const uint8_t ip[4], uint16_t port, uint64_t incarnation, uint64_t *last_ms,
-                uint64_t now)
+                const char *name, const uint8_t ip[4], uint16_t port, uint64_t incarnation,
+                uint64_t *last_ms, uint64_t now)
 {
 	if (*last_ms && now - *last_ms < ALARM_GAP_MS)
 		return;
@@ -132,6 +132,8 @@ void mesh_alarm(struct mesh *m, enum mesh_alarm kind, const uint8_t id[WIRE_IDLE
 	memcpy(view.id, id, WIRE_IDLEN);
 	keys_id_hex(id, view.hex);
 	memcpy(view.ip, ip, 4);
+	if (name)
+		snprintf(view.name, sizeof view.name, "%s", name);
 	m->stats.alarms++;
 	const char *reason;
 	if (kind == MESH_ALARM_OWN_ID) {
@@ -356,8 +358,8 @@ static bool shared_id(struct mesh *m, struct peer *p, const struct session *s, u
 	if (!back && now >= p->shared_until_ms)
 		return false;
 	p->shared_until_ms = now + SHARED_HOLD_MS;
-	mesh_alarm(m, MESH_ALARM_SHARED_ID, p->id, s->peer_ip, s->peer_port, s->peer_incarnation,
-	           &p->shared_alarm_ms, now);
+	mesh_alarm(m, MESH_ALARM_SHARED_ID, p->id, s->peer_name, s->peer_ip, s->peer_port,
+	           s->peer_incarnation, &p->shared_alarm_ms, now);
 	m->stats.sessions_rejected++;
 	return true;
 }

@@ -38,6 +38,7 @@
 #define TTL_DEFAULT_MS 60000
 #define ALARM_GAP_MS 30000     /* an ALARM about one ID is repeated at most this often */
 #define SHARED_HOLD_MS 60000   /* two nodes with one ID: keep the link we have this long */
+#define OWN_CHECKS_PER_S 10    /* beacons with our own ID from elsewhere checked, per second */
 #define RESEND_MIN_MS 1000     /* a peer's RESENDs are answered at most this often */
 
 /* Log lines about bad input are limited per kind to one a second. */
@@ -74,7 +75,8 @@ struct mesh {
 	uint64_t last_beacon_ms;       /* when we last sent one; 0: never */
 	bool answer_due;               /* a new lower peer may have missed our beacons */
 	uint64_t own_alarm_ms;         /* last ALARM_OWN_ID (mesh_alarm) */
-	uint64_t own_check_ms;         /* last check of a beacon with our ID from elsewhere */
+	uint64_t own_check_ms;         /* beacons with our ID from elsewhere: the token bucket */
+	unsigned own_check_tokens;
 	bool any_stalled;
 	bool any_ack_due;              /* some peer's ACK or RESEND waits (peer.ack_due_ms) */
 
@@ -118,8 +120,8 @@ void mesh_emit_answer(struct mesh *m, const struct peer *p, const struct outmsg 
 
 /* An ALARM (mesh.h): an info line and the event, at most once per ALARM_GAP_MS per *last_ms. */
 void mesh_alarm(struct mesh *m, enum mesh_alarm kind, const uint8_t id[WIRE_IDLEN],
-                const uint8_t ip[4], uint16_t port, uint64_t incarnation, uint64_t *last_ms,
-                uint64_t now);
+                const char *name, const uint8_t ip[4], uint16_t port, uint64_t incarnation,
+                uint64_t *last_ms, uint64_t now);
 
 /* ---------- handshake.c: protocol section 4 ---------- */
 

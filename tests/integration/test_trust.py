@@ -39,8 +39,9 @@ def test_copied_identity(ctx):
               "own_id alarm text: %r" % ev.get("text"))
     ev = alice.wait_for(lambda e: e.get("event") == "alarm" and e.get("kind") == "shared_id",
                         timeout=mt.T(10.0), what="alarm shared_id at alice")
-    check(ev.get("peer") == bob.id and ev.get("fingerprint") == bob.ready_event["fingerprint"],
-          "shared_id alarm: %s" % mt.describe(ev))
+    check(ev.get("peer") == bob.id and ev.get("fingerprint") == bob.ready_event["fingerprint"]
+          and ev.get("name") == "bob", "shared_id alarm: %s" % mt.describe(ev))
+    check(" bob (" in ev.get("text", ""), "shared_id alarm text: %r" % ev.get("text"))
     # From the alarm on, alice's view of bob's ID stays put for 6 s (it flapped several
     # times a second before).
     since = ev["_i"]
