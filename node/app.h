@@ -68,7 +68,10 @@ enum exit_code {
 #define ID_SHORT 8          /* hex digits of an ID shown in short */
 #define FPR_SHORT 9         /* fingerprint characters ("abcd-efgh") that tell two same-named
                              * peers apart in messages */
-#define HEX_PREFIX_MIN 4    /* the shortest fingerprint or hex ID prefix that names a peer */
+/* The shortest fingerprint (without dashes) or hex ID prefix that names a peer: 40 and 32
+ * bits, so that nobody makes a key to match what someone is likely to type (a 4-character
+ * prefix is 2^20 tries, seconds of work); and a name the node remembers is never a prefix. */
+#define HEX_PREFIX_MIN 8
 
 enum mode {
 	MODE_JSON,   /* --json: JSON lines out, command lines in */

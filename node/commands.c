@@ -169,6 +169,33 @@ static void report_ambiguous(struct app *a, struct slice what, const struct mesh
 	json_buf_free(&m);
 }
 
+/* A name that only peers away from us have used: say who they are and how to reach one. */
+static void report_away(struct app *a, struct slice what, uint8_t (*ids)[MESHNODE_IDLEN],
+                        size_t n, size_t total)
+{
+	struct json_buf m;
+	json_buf_init(&m);
+	json_raw(&m, "'");
+	json_raw_n(&m, what.p, what.len);
+	json_raw(&m, "' is not linked now; the name was used by ");
+	for (size_t i = 0; i < n; i++) {
+		char fp[KEYS_FPR_LEN];
+		keys_fingerprint(ids[i], fp);
+		if (i)
+			json_raw(&m, ", ");
+		json_raw_n(&m, fp, FPR_SHORT);
+		json_raw(&m, "...");
+	}
+	if (total > n)
+		json_raw(&m, " and others");
+	json_raw(&m, ". To leave a message for one, use its whole 64-digit ID");
+	if (m.failed)
+		errorf(a, "'%.*s' is not linked now", shown(what.len), what.p);
+	else
+		report_error(a, m.p, m.len);
+	json_buf_free(&m);
+}
+
 /*
  * Takes the PEER argument of /msg or /verify off the front of *s (docs/usage.md, "PEER"): a
  * name in double quotes, which may hold blanks and ends at the next '"', or else the first
@@ -221,9 +248,10 @@ static bool name_extends(const struct meshnode_peer *p, struct slice what)
 
 /*
  * Finds the peer that the argument what (from take_peer_arg()) names: by exact name, else,
- * unquoted, as a prefix (>= 4 characters) of its fingerprint or hex ID. With text_follows (/msg), an unquoted name
- * is refused when another peer's name starts with it and a blank, since the user may have
- * meant that one and its first word would then be sent as text. On success copies the peer
+ * unquoted and not a remembered name, as a prefix (>= 8 characters) of its fingerprint or hex
+ * ID. With text_follows (/msg), an unquoted name is refused when another peer's name starts
+ * with it and a blank, since the user may have meant that one and its first word would then
+ * be sent as text. On success copies the peer
  * into *out (without its groups) and returns true; otherwise reports why.
  */
 static bool resolve_peer(struct app *a, struct slice what, bool quoted, bool text_follows,
@@ -258,6 +286,20 @@ static bool resolve_peer(struct app *a, struct slice what, bool quoted, bool tex
 		                 "; put a name with blanks in double quotes (/msg \"NAME\" TEXT) "
 		                 "or use a fingerprint prefix");
 		goto done;
+	}
+	/* The name of a remembered peer that is not linked now: never read as a prefix, or
+	 * whoever made a key whose fingerprint starts with "dave" would get dave's messages
+	 * while dave is away. */
+	if (nidx == 0 && !longer && what.len <= MESHNODE_MAX_NAME) {
+		char name[MESHNODE_MAX_NAME + 1];
+		uint8_t ids[4][MESHNODE_IDLEN];
+		memcpy(name, what.p, what.len);
+		name[what.len] = '\0';
+		size_t known = meshnode_known_by_name(a->n, name, ids, 4);
+		if (known) {
+			report_away(a, what, ids, known < 4 ? known : 4, known);
+			goto done;
+		}
 	}
 	/* not a name: the start of the fingerprint a person sees, or of the hex ID that --json
 	 * reports; a word that is both names every peer it starts either of */
@@ -892,7 +934,7 @@ static const char help_text[] =
 	"/leave GROUP         leave GROUP\n"
 	"/shout GROUP TEXT    send TEXT to every member of GROUP\n"
 	"/msg NAME TEXT       send TEXT to one peer: NAME, \"NAME WITH BLANKS\" in double\n"
-	"                     quotes, or 4+ characters of its fingerprint\n"
+	"                     quotes, or 8+ characters of its fingerprint\n"
 	"/peers               list the peers with a live link\n"
 	"/groups              list your groups\n"
 	"/whoami              show your ID, name, fingerprint and endpoint\n"

@@ -228,6 +228,21 @@ bool meshnode_is_verified(struct meshnode *n, const uint8_t peer[MESHNODE_IDLEN]
 	return v;
 }
 
+size_t meshnode_known_by_name(struct meshnode *n, const char *name,
+                              uint8_t (*ids)[MESHNODE_IDLEN], size_t cap)
+{
+	const struct trust_entry *found[16];
+	size_t len = name ? strlen(name) : 0, total;
+	if (!n || !n->known || !len)
+		return 0;
+	pthread_mutex_lock(&n->known_lock);
+	total = trust_find_by_name(n->known, name, len, found, sizeof found / sizeof found[0]);
+	for (size_t i = 0; ids && i < cap && i < total && i < sizeof found / sizeof found[0]; i++)
+		memcpy(ids[i], found[i]->id, MESHNODE_IDLEN);
+	pthread_mutex_unlock(&n->known_lock);
+	return total;
+}
+
 const char *meshnode_known_peers_path(const struct meshnode *n)
 {
 	return n && n->known ? trust_path(n->known) : NULL;

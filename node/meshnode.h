@@ -234,6 +234,10 @@ enum mesh_err meshnode_trust(struct meshnode *n, const uint8_t peer[MESHNODE_IDL
                              bool verified);
 /* Whether the user verified peer. Any thread. */
 bool meshnode_is_verified(struct meshnode *n, const uint8_t peer[MESHNODE_IDLEN]);
+/* The remembered peers that have used name (byte for byte): how many, and the IDs of up to
+ * cap of them in ids (ids may be NULL). 0 when remembering is off. Any thread. */
+size_t meshnode_known_by_name(struct meshnode *n, const char *name,
+                              uint8_t (*ids)[MESHNODE_IDLEN], size_t cap);
 /* The known peers file, or NULL when remembering is off (borrowed). */
 const char *meshnode_known_peers_path(const struct meshnode *n);
 

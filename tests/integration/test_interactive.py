@@ -502,11 +502,11 @@ def test_ambiguous_peer_name(ctx):
                   "%s: first whisper after the ambiguous /msg is %s" % (mt.short(b.id),
                                                                        mt.describe(ev)))
         # and so does the start of the hex ID, which --json reports
-        s = term.line("/verify %s" % bob2.id[:6])
+        s = term.line("/verify %s" % bob2.id[:8])
         m = term.wait(r"^Security code of your link with bob \((\S+)\):\n\s+(.+)$", start=s,
                       what="/verify by ID prefix")
         check(m.group(1) == bob2.ready_event["fingerprint"],
-              "/verify %s shows fingerprint %s, not the second bob's" % (bob2.id[:6], m.group(1)))
+              "/verify %s shows fingerprint %s, not the second bob's" % (bob2.id[:8], m.group(1)))
         ev = bob2.command("/verify alice", "verify")
         check(ev.get("sas") == m.group(2).strip(), "SAS: alice shows %r, bob #2 says %r"
               % (m.group(2).strip(), ev.get("sas")))

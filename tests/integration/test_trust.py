@@ -167,6 +167,42 @@ def test_corrupt_store_is_refused(ctx):
     check(open(path, "rb").read() == before, "the corrupt file was changed")
 
 
+def error_after(node, cmd, timeout=5.0):
+    start = node.mark()
+    node.send(cmd)
+    return node.wait_for(lambda e: e.get("event") in ("error", "sent", "verify", "trust"),
+                         timeout=mt.T(timeout), start=start, what="a reply to %r" % cmd)
+
+
+def test_an_away_name_is_not_a_prefix(ctx):
+    """Found by review: while a peer was away, its name, read as a fingerprint prefix, could
+    name whoever made a key whose fingerprint starts that way (4 characters: seconds of
+    work). Here carol plays that key: eve's name is the start of carol's fingerprint."""
+    alice = Node(ctx, "alice")
+    carol = Node(ctx, "carol")
+    word = carol.ready_event["fingerprint"][:4]
+    eve = Node(ctx, word, identity=ctx.path("eve.id"))
+    wait_mesh([alice, carol, eve], timeout=5.0)
+    eve.quit_cleanly()
+    alice.wait_event("exit", eve, timeout=mt.T(5.0))
+    ev = error_after(alice, "/msg %s the door code is 4711" % word)
+    check(ev.get("event") == "error" and "is not linked now" in ev.get("message", ""),
+          "/msg %s while eve is away: %s" % (word, mt.describe(ev)))
+    check(eve.ready_event["fingerprint"][:9] in ev.get("message", ""),
+          "the error does not name eve's fingerprint: %s" % ev.get("message"))
+    ev = error_after(alice, "/trust %s" % word)
+    check(ev.get("event") == "error", "/trust %s while eve is away: %s" % (word, mt.describe(ev)))
+    # a short prefix names no one; 8 characters name carol
+    ev = error_after(alice, "/msg %s hi" % carol.ready_event["fingerprint"][:6])
+    check(ev.get("event") == "error", "a 5-character prefix named a peer: %s" % mt.describe(ev))
+    ev = error_after(alice, "/msg %s hi" % carol.ready_event["fingerprint"][:9])
+    check(ev.get("event") == "sent" and ev.get("peer") == carol.id,
+          "an 8-character prefix: %s" % mt.describe(ev))
+    time.sleep(0.5)
+    check(not carol.select(lambda e: e.get("event") == "whisper" and
+                           "4711" in e.get("text", "")), "carol got the door code")
+
+
 if __name__ == "__main__":
     mt.run([
         test_copied_identity,
@@ -174,4 +210,5 @@ if __name__ == "__main__":
         test_verified_peer_renamed,
         test_known_only_and_allow_list,
         test_corrupt_store_is_refused,
+        test_an_away_name_is_not_a_prefix,
     ])
