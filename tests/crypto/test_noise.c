@@ -13,7 +13,8 @@
  *
  * The vectors live in tests/crypto/vectors (origins in SOURCES there). A missing or unreadable
  * file fails, and so does a file from which no Noise_XX or Noise_XXpsk3 vector ran: a silent
- * skip would hide a broken build. A vector without handshake_hash is still checked message by
+ * skip would hide a broken build. The main file must also have run Noise_KK, the pattern that
+ * rekeys a live link (docs/crypto.md, "Rekeying"). A vector without handshake_hash is still checked message by
  * message and counted; noise-c's older `name` field is read like `protocol_name`.
  * Output is counts and failing check locations only: no key, hash or plaintext is printed.
  */
@@ -28,6 +29,7 @@
 #define SUITE "_25519_ChaChaPoly_BLAKE2b"
 #define XX "Noise_XX" SUITE
 #define XXPSK3 "Noise_XXpsk3" SUITE
+#define KK "Noise_KK" SUITE        /* the rekey of a live link (docs/crypto.md) */
 #define BUFSZ 1024
 #define MESH_MSGS 3         /* handshake messages of XX and XXpsk3 */
 #define JSON_MAX_DEPTH 32
@@ -524,6 +526,10 @@ done:
 	return res;
 }
 
+/* KK vectors that passed in the last file test_vector_file() read: the mesh rekeys its links
+ * with Noise_KK, so the main file must prove that pattern too (test_vectors). */
+static unsigned long kk_passed;
+
 /* Runs every vector of one file; returns false (and says why) when the file proved nothing. */
 static bool test_vector_file(const char *path)
 {
@@ -533,6 +539,7 @@ static bool test_vector_file(const char *path)
 	unsigned long n_xx = 0, n_xxpsk3 = 0, n_other = 0, n_unsupported = 0, n_failed = 0;
 	unsigned long n_xx_seen = 0, n_xxpsk3_seen = 0, n_fallback = 0, n_other_suites = 0;
 	unsigned long n_no_hash = 0, n_name_field = 0, failures_before = testlib_failures;
+	unsigned long n_kk = 0, n_kk_seen = 0;
 
 	text = testlib_slurp(path, NULL);
 	if (!text) {
@@ -558,6 +565,7 @@ static bool test_vector_file(const char *path)
 		is_xxpsk3 = strcmp(name, XXPSK3) == 0;
 		n_xx_seen += is_xx;
 		n_xxpsk3_seen += is_xxpsk3;
+		n_kk_seen += strcmp(name, KK) == 0;
 		r = run_vector(&vecs->v[i], &no_hash);
 		if (r == VEC_UNSUPPORTED) {
 			/* fallback needs a pre-message e this API cannot take; anything else is a gap */
@@ -574,6 +582,7 @@ static bool test_vector_file(const char *path)
 			continue;
 		}
 		n_no_hash += no_hash;
+		n_kk += strcmp(name, KK) == 0;
 		n_name_field += !jstr(&vecs->v[i], "protocol_name");
 		if (is_xx)
 			n_xx++;
@@ -598,6 +607,8 @@ static bool test_vector_file(const char *path)
 	CHECK(n_xx + n_xxpsk3 > 0);
 	CHECK(n_xx == n_xx_seen);
 	CHECK(n_xxpsk3 == n_xxpsk3_seen);
+	CHECK(n_kk == n_kk_seen);
+	kk_passed = n_kk;
 	CHECK(n_failed == 0);
 	CHECK(n_unsupported == 0);
 	jv_free(&root);
@@ -618,9 +629,12 @@ static void test_vectors(void)
 		return;
 	}
 	test_vector_file(path);
-	/* both of the mesh's patterns must be in the main file */
+	/* all three of the mesh's patterns must be in the main file, and KK must have run */
+	printf("vectors %s: %s=%lu\n", path, KK, kk_passed);
+	CHECK(kk_passed > 0);
 	text = testlib_slurp(path, NULL);
-	CHECK(text && strstr(text, "\"" XX "\"") && strstr(text, "\"" XXPSK3 "\""));
+	CHECK(text && strstr(text, "\"" XX "\"") && strstr(text, "\"" XXPSK3 "\"") &&
+	      strstr(text, "\"" KK "\""));
 	free(text);
 }
 
