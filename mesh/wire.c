@@ -1,7 +1,7 @@
 /* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * wire: strict msgpack encoding and decoding of beacons, frames, hello payloads and messages
- * (docs/protocol.md, sections 2, 3, 3.1, 3.2 and 6).
+ * (docs/protocol.md, sections 2, 3, 3.1, 3.2, 3.3 and 6).
  *
  * Every decoder runs the same three steps: bound n by the structure's cap, walk the raw bytes
  * (walk(): every count and length backed by bytes present, depth and element caps, exactly one
@@ -833,7 +833,7 @@ enum mesh_err wire_hello_encode(const struct wire_hello *h, uint8_t *out, size_t
 	return wbuf_finish(&w, outlen);
 }
 
-/* ------------------------------------------------------------------ messages (3.2, 6) */
+/* ------------------------------------------------------------------ messages (3.2, 3.3, 6) */
 
 static size_t msg_fields(uint64_t type)
 {
@@ -849,6 +849,8 @@ static size_t msg_fields(uint64_t type)
 	case WIRE_ACK: return 3;
 	case WIRE_RESEND: return 3;
 	case WIRE_MARK: return 2;
+	case WIRE_REKEY: return 3;
+	case WIRE_REKEY_REPLY: return 3;
 	}
 	return 0;
 }
@@ -914,6 +916,13 @@ enum mesh_err wire_msg_decode(const uint8_t *p, size_t n, struct wire_msg *m)
 		case WIRE_MARK:
 			m->msg_id = arr_uint(&a, 0, UINT64_MAX);
 			break;
+		case WIRE_REKEY:
+		case WIRE_REKEY_REPLY: {
+			size_t len;
+			m->rekey_n = arr_uint(&a, 1, UINT64_MAX);
+			m->noise = arr_bin(&a, WIRE_REKEY_NOISE, WIRE_REKEY_NOISE, &len);
+			break;
+		}
 		}
 		if (!arr_done(&a))
 			rc = MESH_EMALFORMED;
@@ -945,6 +954,9 @@ enum mesh_err wire_msg_encode(const struct wire_msg *m, uint8_t *out, size_t cap
 		return MESH_EINVAL;
 	if ((m->type == WIRE_ACK || m->type == WIRE_RESEND) && m->incarnation == 0)
 		return MESH_EINVAL;
+	if ((m->type == WIRE_REKEY || m->type == WIRE_REKEY_REPLY) &&
+	    (m->rekey_n == 0 || m->noise == NULL))
+		return MESH_EINVAL;
 	if (fragment && (m->msg_id == 0 || m->count < 1 || m->count > WIRE_MAX_FRAGMENTS ||
 	                 m->index >= m->count || !buf_ok(m->data, m->data_len, WIRE_MAX_FRAGMENT)))
 		return MESH_EINVAL;
@@ -975,6 +987,11 @@ enum mesh_err wire_msg_encode(const struct wire_msg *m, uint8_t *out, size_t cap
 		break;
 	case WIRE_MARK:
 		msgpack_pack_uint64(&pk, m->msg_id);
+		break;
+	case WIRE_REKEY:
+	case WIRE_REKEY_REPLY:
+		msgpack_pack_uint64(&pk, m->rekey_n);
+		pack_bin(&pk, m->noise, WIRE_REKEY_NOISE);
 		break;
 	}
 	return wbuf_finish(&w, outlen);

@@ -118,6 +118,7 @@ enum mesh_err wire_data_header(uint32_t rx_sid, uint64_t counter, size_t body_le
 
 /* hello_payload (section 3.1). groups[] borrows from the input. */
 #define WIRE_FEATURE_ACK 1u         /* hello features: follows section 6, "Delivery" */
+#define WIRE_FEATURE_REKEY 2u       /* ... and section 3.3: replaces its link keys in place */
 
 struct wire_hello {
 	uint8_t node_id[WIRE_IDLEN];
@@ -146,7 +147,12 @@ enum wire_msg_type {
 	WIRE_ACK = 9,                /* delivery (section 6, "Acknowledgement") */
 	WIRE_RESEND = 10,
 	WIRE_MARK = 11,
+	WIRE_REKEY = 12,             /* rekeying (section 3.3): Noise_KK message 1 */
+	WIRE_REKEY_REPLY = 13,       /* ... and message 2 */
 };
+
+/* Both KK messages of a rekey: an ephemeral key and the tag of an empty payload. */
+#define WIRE_REKEY_NOISE 48
 
 struct wire_msg {
 	uint64_t type;               /* an unknown type decodes fine: the caller ignores it */
@@ -157,6 +163,8 @@ struct wire_msg {
 	const uint8_t *data;         /* SHOUT, WHISPER */
 	size_t data_len;
 	uint64_t incarnation;        /* ACK, RESEND: the acknowledged sender's (>= 1) */
+	uint64_t rekey_n;            /* REKEY, REKEY_REPLY: the attempt (>= 1) */
+	const uint8_t *noise;        /* REKEY, REKEY_REPLY: WIRE_REKEY_NOISE bytes */
 };
 /* MESH_OK also for an unknown type (with only m->type set): the caller counts and ignores it. */
 enum mesh_err wire_msg_decode(const uint8_t *p, size_t n, struct wire_msg *m);

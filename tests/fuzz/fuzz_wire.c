@@ -1,7 +1,7 @@
 /* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * fuzz_wire: every decoder of mesh/wire.c on the same input (docs/protocol.md, sections 2, 3,
- * 3.1, 3.2 and 6). An input that decodes must satisfy the decoder's invariants, re-encode, and
+ * 3.1, 3.2, 3.3 and 6). An input that decodes must satisfy the decoder's invariants, re-encode, and
  * come back unchanged: decode(encode(x)) == x, and encoding is deterministic. Nested payloads
  * (beacon blob -> signed -> body, handshake frame -> hello, DATA -> message) are followed as
  * the node would. wire_check is checked against msgpack-c itself: bytes it passes must unpack
@@ -229,7 +229,9 @@ static bool msg_eq(const struct wire_msg *a, const struct wire_msg *b)
 {
 	return a->type == b->type && a->reason == b->reason && wstr_eq(a->group, b->group) &&
 	       a->msg_id == b->msg_id && a->index == b->index && a->count == b->count &&
-	       a->incarnation == b->incarnation && bytes_eq(a->data, a->data_len, b->data, b->data_len);
+	       a->incarnation == b->incarnation && bytes_eq(a->data, a->data_len, b->data, b->data_len) &&
+	       a->rekey_n == b->rekey_n && (a->noise == NULL) == (b->noise == NULL) &&
+	       (a->noise == NULL || memcmp(a->noise, b->noise, WIRE_REKEY_NOISE) == 0);
 }
 
 static void fuzz_msg(const uint8_t *p, size_t n)
@@ -241,7 +243,7 @@ static void fuzz_msg(const uint8_t *p, size_t n)
 		REQUIRE(rc == MESH_EMALFORMED && all_zero(&m, sizeof m));
 		return;
 	}
-	if (m.type < WIRE_ACCEPT || m.type > WIRE_MARK) {
+	if (m.type < WIRE_ACCEPT || m.type > WIRE_REKEY_REPLY) {
 		k = m;
 		k.type = 0;
 		REQUIRE(all_zero(&k, sizeof k));
@@ -258,6 +260,10 @@ static void fuzz_msg(const uint8_t *p, size_t n)
 		REQUIRE(m.index < m.count && m.data_len <= WIRE_MAX_FRAGMENT);
 		REQUIRE(inside(m.data, m.data_len, p, n));
 	}
+	if (m.type == WIRE_REKEY || m.type == WIRE_REKEY_REPLY)
+		REQUIRE(m.rekey_n >= 1 && m.noise && inside(m.noise, WIRE_REKEY_NOISE, p, n));
+	else
+		REQUIRE(m.rekey_n == 0 && m.noise == NULL);
 	REQUIRE(wire_msg_encode(&m, enc1, sizeof enc1, &l1) == MESH_OK);
 	REQUIRE(l1 <= n);   /* shortest forms: never longer than what was received */
 	if (m.type == WIRE_SHOUT || m.type == WIRE_WHISPER)
@@ -361,7 +367,7 @@ size_t fuzz_seeds(uint8_t *buf, size_t cap, unsigned i)
 	enum mesh_err rc;
 	struct wire_beacon_body body = { { 0 }, { 10, 1, 2, 3 }, 47474, 1700000000000ull, 99 };
 	struct wire_frame f = { WIRE_HELLO, 0, 0x11223344, 0, seed_bytes, 32 };
-	struct wire_msg m = { WIRE_ACCEPT, 0, { "chat", 4 }, 0, 0, 1, seed_bytes, 0, 0 };
+	struct wire_msg m = { WIRE_ACCEPT, 0, { "chat", 4 }, 0, 0, 1, seed_bytes, 0, 0, 0, NULL };
 
 	memcpy(body.node_id, seed_id, WIRE_IDLEN);
 	switch (i) {
@@ -429,6 +435,14 @@ size_t fuzz_seeds(uint8_t *buf, size_t cap, unsigned i)
 		m.index = 1;
 		m.count = 3;
 		m.data_len = i == 19 ? 300 : 3;
+		rc = wire_msg_encode(&m, buf, cap, &len);
+		break;
+	case 25:
+	case 26:
+		/* REKEY and REKEY_REPLY (section 3.3) */
+		m.type = i == 25 ? WIRE_REKEY : WIRE_REKEY_REPLY;
+		m.rekey_n = i == 25 ? 1 : 0x10000;
+		m.noise = seed_bytes;
 		rc = wire_msg_encode(&m, buf, cap, &len);
 		break;
 	case 21:

@@ -1,6 +1,6 @@
 /* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
- * test_wire: mesh/wire.c against docs/protocol.md sections 2, 3, 3.1, 3.2 and 6.
+ * test_wire: mesh/wire.c against docs/protocol.md sections 2, 3, 3.1, 3.2, 3.3 and 6.
  *
  * Every happy path has hostile twins: each valid encoding is truncated at every offset (each
  * prefix in an exact-size heap buffer, so ASan sees any over-read), gets each byte xor'ed with
@@ -105,7 +105,9 @@ static bool msg_eq(const struct wire_msg *a, const struct wire_msg *b)
 {
 	return a->type == b->type && a->reason == b->reason && wstr_eq(a->group, b->group) &&
 	       a->msg_id == b->msg_id && a->incarnation == b->incarnation && a->index == b->index && a->count == b->count &&
-	       bytes_eq(a->data, a->data_len, b->data, b->data_len);
+	       bytes_eq(a->data, a->data_len, b->data, b->data_len) && a->rekey_n == b->rekey_n &&
+	       (a->noise == NULL) == (b->noise == NULL) &&
+	       (a->noise == NULL || memcmp(a->noise, b->noise, WIRE_REKEY_NOISE) == 0);
 }
 
 static enum mesh_err dec_beacon(const uint8_t *p, size_t n)
@@ -211,7 +213,7 @@ static enum mesh_err dec_msg(const uint8_t *p, size_t n)
 		INV(rc == MESH_EMALFORMED && zeroed(&m, sizeof m));
 		return rc;
 	}
-	if (m.type < WIRE_ACCEPT || m.type > WIRE_MARK) {
+	if (m.type < WIRE_ACCEPT || m.type > WIRE_REKEY_REPLY) {
 		struct wire_msg z = m;
 		z.type = 0;
 		INV(zeroed(&z, sizeof z));
@@ -237,6 +239,10 @@ static enum mesh_err dec_msg(const uint8_t *p, size_t n)
 		INV(m.incarnation == 0);
 	if (m.type != WIRE_REJECT)
 		INV(m.reason == 0);
+	if (m.type == WIRE_REKEY || m.type == WIRE_REKEY_REPLY)
+		INV(m.rekey_n >= 1 && m.noise != NULL && inside(m.noise, WIRE_REKEY_NOISE, p, n));
+	else
+		INV(m.rekey_n == 0 && m.noise == NULL);
 	INV(wire_msg_encode(&m, rt, sizeof rt, &len) == MESH_OK);
 	INV(wire_msg_decode(rt, len, &k) == MESH_OK && msg_eq(&m, &k));
 	return rc;
@@ -1119,27 +1125,27 @@ static void test_msgs(void)
 		struct wire_msg m;
 		const char *hex;
 	} golden[] = {
-		{ { WIRE_ACCEPT, 0, { NULL, 0 }, 0, 0, 0, NULL, 0, 0 }, "91 01" },
-		{ { WIRE_REJECT, 1, { NULL, 0 }, 0, 0, 0, NULL, 0, 0 }, "92 02 01" },
-		{ { WIRE_REJECT, UINT64_MAX, { NULL, 0 }, 0, 0, 0, NULL, 0, 0 },
+		{ { WIRE_ACCEPT, 0, { NULL, 0 }, 0, 0, 0, NULL, 0, 0, 0, NULL }, "91 01" },
+		{ { WIRE_REJECT, 1, { NULL, 0 }, 0, 0, 0, NULL, 0, 0, 0, NULL }, "92 02 01" },
+		{ { WIRE_REJECT, UINT64_MAX, { NULL, 0 }, 0, 0, 0, NULL, 0, 0, 0, NULL },
 		  "92 02 cf ffffffffffffffff" },
-		{ { WIRE_HEARTBEAT, 0, { NULL, 0 }, 0, 0, 0, NULL, 0, 0 }, "91 03" },
-		{ { WIRE_BYE, 0, { NULL, 0 }, 0, 0, 0, NULL, 0, 0 }, "91 04" },
-		{ { WIRE_JOIN, 0, { "chat", 4 }, 0, 0, 0, NULL, 0, 0 }, "92 05 a4 63686174" },
-		{ { WIRE_LEAVE, 0, { "\xc3\xa9t\xc3\xa9", 5 }, 0, 0, 0, NULL, 0, 0 },
+		{ { WIRE_HEARTBEAT, 0, { NULL, 0 }, 0, 0, 0, NULL, 0, 0, 0, NULL }, "91 03" },
+		{ { WIRE_BYE, 0, { NULL, 0 }, 0, 0, 0, NULL, 0, 0, 0, NULL }, "91 04" },
+		{ { WIRE_JOIN, 0, { "chat", 4 }, 0, 0, 0, NULL, 0, 0, 0, NULL }, "92 05 a4 63686174" },
+		{ { WIRE_LEAVE, 0, { "\xc3\xa9t\xc3\xa9", 5 }, 0, 0, 0, NULL, 0, 0, 0, NULL },
 		  "92 06 a5 c3a974c3a9" },
-		{ { WIRE_SHOUT, 0, { "g", 1 }, 1, 0, 1, (const uint8_t *)"hi", 2, 0 },
+		{ { WIRE_SHOUT, 0, { "g", 1 }, 1, 0, 1, (const uint8_t *)"hi", 2, 0, 0, NULL },
 		  "96 07 01 a1 67 00 01 c4 02 6869" },
-		{ { WIRE_WHISPER, 0, { NULL, 0 }, 0x100, 2, 3, (const uint8_t *)"", 0, 0 },
+		{ { WIRE_WHISPER, 0, { NULL, 0 }, 0x100, 2, 3, (const uint8_t *)"", 0, 0, 0, NULL },
 		  "95 08 cd 0100 02 03 c4 00" },
-		{ { WIRE_WHISPER, 0, { NULL, 0 }, UINT64_MAX, 17, 18, (const uint8_t *)"z", 1, 0 },
+		{ { WIRE_WHISPER, 0, { NULL, 0 }, UINT64_MAX, 17, 18, (const uint8_t *)"z", 1, 0, 0, NULL },
 		  "95 08 cf ffffffffffffffff 11 12 c4 01 7a" },
-		{ { WIRE_ACK, 0, { NULL, 0 }, 0, 0, 0, NULL, 0, 7 }, "93 09 07 00" },
-		{ { WIRE_ACK, 0, { NULL, 0 }, UINT64_MAX, 0, 0, NULL, 0, UINT64_MAX },
+		{ { WIRE_ACK, 0, { NULL, 0 }, 0, 0, 0, NULL, 0, 7, 0, NULL }, "93 09 07 00" },
+		{ { WIRE_ACK, 0, { NULL, 0 }, UINT64_MAX, 0, 0, NULL, 0, UINT64_MAX, 0, NULL },
 		  "93 09 cf ffffffffffffffff cf ffffffffffffffff" },
-		{ { WIRE_RESEND, 0, { NULL, 0 }, 300, 0, 0, NULL, 0, 1 }, "93 0a 01 cd 012c" },
-		{ { WIRE_MARK, 0, { NULL, 0 }, 0, 0, 0, NULL, 0, 0 }, "92 0b 00" },
-		{ { WIRE_MARK, 0, { NULL, 0 }, 65536, 0, 0, NULL, 0, 0 }, "92 0b ce 00010000" },
+		{ { WIRE_RESEND, 0, { NULL, 0 }, 300, 0, 0, NULL, 0, 1, 0, NULL }, "93 0a 01 cd 012c" },
+		{ { WIRE_MARK, 0, { NULL, 0 }, 0, 0, 0, NULL, 0, 0, 0, NULL }, "92 0b 00" },
+		{ { WIRE_MARK, 0, { NULL, 0 }, 65536, 0, 0, NULL, 0, 0, 0, NULL }, "92 0b ce 00010000" },
 	};
 	struct wire_msg m;
 	uint8_t want[64];
@@ -1154,7 +1160,7 @@ static void test_msgs(void)
 	}
 	/* an ACK or RESEND names an incarnation, and incarnations start at 1 */
 	{
-		struct wire_msg a = { WIRE_ACK, 0, { NULL, 0 }, 5, 0, 0, NULL, 0, 0 };
+		struct wire_msg a = { WIRE_ACK, 0, { NULL, 0 }, 5, 0, 0, NULL, 0, 0, 0, NULL };
 		CHECK(wire_msg_encode(&a, buf, sizeof buf, &len) == MESH_EINVAL);
 		a.type = WIRE_RESEND;
 		CHECK(wire_msg_encode(&a, buf, sizeof buf, &len) == MESH_EINVAL);
@@ -1165,15 +1171,70 @@ static void test_msgs(void)
 			CHECK(dec_msg(want, n) == MESH_EMALFORMED);
 		}
 	}
+	/* REKEY and REKEY_REPLY (section 3.3): an attempt >= 1 and exactly 48 bytes of Noise */
+	{
+		uint8_t kk[WIRE_REKEY_NOISE + 1];
+		char hex[2 * sizeof kk + 32];
+		for (size_t i = 0; i < sizeof kk; i++)
+			kk[i] = (uint8_t)i;
+		for (uint64_t t = WIRE_REKEY; t <= WIRE_REKEY_REPLY; t++) {
+			struct wire_msg r = { t, 0, { NULL, 0 }, 0, 0, 0, NULL, 0, 0, 1, kk };
+			size_t o = (size_t)snprintf(hex, sizeof hex, "93 %02x 01 c4 30 ", (unsigned)t);
+			for (size_t i = 0; i < WIRE_REKEY_NOISE; i++)
+				o += (size_t)snprintf(hex + o, sizeof hex - o, "%02x", kk[i]);
+			uint8_t want_r[96];
+			n = unhex(hex, want_r, sizeof want_r);
+			CHECK(wire_msg_encode(&r, buf, sizeof buf, &len) == MESH_OK);
+			CHECK(bytes_eq(buf, len, want_r, n));
+			CHECK(wire_msg_decode(buf, len, &m) == MESH_OK && msg_eq(&m, &r) &&
+			      m.noise == buf + len - WIRE_REKEY_NOISE);
+			hostile("msg", dec_msg, buf, len);
+			r.rekey_n = UINT64_MAX;
+			CHECK(wire_msg_encode(&r, buf, sizeof buf, &len) == MESH_OK);
+			CHECK(dec_msg(buf, len) == MESH_OK);
+			/* the encoder refuses attempt 0 and a missing Noise message */
+			r.rekey_n = 0;
+			CHECK(wire_msg_encode(&r, buf, sizeof buf, &len) == MESH_EINVAL);
+			r.rekey_n = 1;
+			r.noise = NULL;
+			CHECK(wire_msg_encode(&r, buf, sizeof buf, &len) == MESH_EINVAL);
+			/* the decoder: n = 0, a Noise message one byte short or long, a str, a
+			 * missing or extra field, a negative n */
+			struct el ok[] = { U(t), U(7), BIN(kk, WIRE_REKEY_NOISE) };
+			len = pack(ok, 3, buf, sizeof buf);
+			CHECK(dec_msg(buf, len) == MESH_OK);
+			struct el zero[] = { U(t), U(0), BIN(kk, WIRE_REKEY_NOISE) };
+			len = pack(zero, 3, buf, sizeof buf);
+			CHECK(dec_msg(buf, len) == MESH_EMALFORMED);
+			struct el shorter[] = { U(t), U(1), BIN(kk, WIRE_REKEY_NOISE - 1) };
+			len = pack(shorter, 3, buf, sizeof buf);
+			CHECK(dec_msg(buf, len) == MESH_EMALFORMED);
+			struct el longer[] = { U(t), U(1), BIN(kk, WIRE_REKEY_NOISE + 1) };
+			len = pack(longer, 3, buf, sizeof buf);
+			CHECK(dec_msg(buf, len) == MESH_EMALFORMED);
+			struct el str[] = { U(t), U(1), { K_STR, 0, "x", 1 } };
+			len = pack(str, 3, buf, sizeof buf);
+			CHECK(dec_msg(buf, len) == MESH_EMALFORMED);
+			len = pack(ok, 2, buf, sizeof buf);
+			CHECK(dec_msg(buf, len) == MESH_EMALFORMED);
+			struct el extra[] = { U(t), U(1), BIN(kk, WIRE_REKEY_NOISE), U(0) };
+			len = pack(extra, 4, buf, sizeof buf);
+			CHECK(dec_msg(buf, len) == MESH_EMALFORMED);
+			n = unhex(t == WIRE_REKEY ? "93 0c ff c4 01 00" : "93 0d d0 ff c4 01 00", want,
+			          sizeof want);
+			CHECK(dec_msg(want, n) == MESH_EMALFORMED);
+		}
+	}
+
 	/* fields a type does not carry are ignored by the encoder and zero after decoding */
 	{
-		struct wire_msg j = { WIRE_HEARTBEAT, 5, { "x", 1 }, 3, 1, 2, big, 4, 0 };
+		struct wire_msg j = { WIRE_HEARTBEAT, 5, { "x", 1 }, 3, 1, 2, big, 4, 0, 9, big };
 		CHECK(wire_msg_encode(&j, buf, sizeof buf, &len) == MESH_OK && len == 2);
 	}
 
 	/* the largest fragment, and one byte more */
 	{
-		struct wire_msg s = { WIRE_SHOUT, 0, { "g", 1 }, 1, 0, 1, big, WIRE_MAX_FRAGMENT, 0 };
+		struct wire_msg s = { WIRE_SHOUT, 0, { "g", 1 }, 1, 0, 1, big, WIRE_MAX_FRAGMENT, 0, 0, NULL };
 		CHECK(wire_msg_encode(&s, buf, sizeof buf, &len) == MESH_OK);
 		CHECK(dec_msg(buf, len) == MESH_OK);
 		CHECK(wire_msg_decode(buf, len, &m) == MESH_OK && m.data == buf + len - WIRE_MAX_FRAGMENT);
@@ -1209,7 +1270,7 @@ static void test_msgs(void)
 			if (fr[i].index <= UINT32_MAX && fr[i].count <= UINT32_MAX) {
 				struct wire_msg x = { WIRE_WHISPER, 0, { NULL, 0 }, 1,
 				                      (uint32_t)fr[i].index, (uint32_t)fr[i].count,
-				                      (const uint8_t *)"d", 1, 0 };
+				                      (const uint8_t *)"d", 1, 0, 0, NULL };
 				CHECK(wire_msg_encode(&x, buf, sizeof buf, &len) ==
 				      (fr[i].ok ? MESH_OK : MESH_EINVAL));
 			}
@@ -1224,7 +1285,7 @@ static void test_msgs(void)
 		struct el w[] = { U(8), U(0), U(0), U(1), BIN("d", 1) };
 		len = pack(w, 5, buf, sizeof buf);
 		CHECK(dec_msg(buf, len) == MESH_EMALFORMED);
-		struct wire_msg x = { WIRE_SHOUT, 0, { "g", 1 }, 0, 0, 1, NULL, 0, 0 };
+		struct wire_msg x = { WIRE_SHOUT, 0, { "g", 1 }, 0, 0, 1, NULL, 0, 0, 0, NULL };
 		CHECK(wire_msg_encode(&x, buf, sizeof buf, &len) == MESH_EINVAL);
 		x.msg_id = 1;
 		CHECK(wire_msg_encode(&x, buf, sizeof buf, &len) == MESH_OK);
@@ -1264,17 +1325,17 @@ static void test_msgs(void)
 	/* unknown types decode, with only the type set; the encoder will not make them */
 	{
 		static const char *hex[] = {
-			"91 63", "93 63 a1 78 92 01 02", "91 00", "91 0c", "92 cf ffffffffffffffff c0",
+			"91 63", "93 63 a1 78 92 01 02", "91 00", "91 0e", "92 cf ffffffffffffffff c0",
 			"9f 63 00 00 00 00 00 00 00 00 00 00 00 00 00 00", "92 63 81 01 02",
 			"92 63 ca 3f800000",
 		};
-		static const uint64_t types[] = { 99, 99, 0, 12, UINT64_MAX, 99, 99, 99 };
+		static const uint64_t types[] = { 99, 99, 0, 14, UINT64_MAX, 99, 99, 99 };
 		for (size_t i = 0; i < sizeof hex / sizeof hex[0]; i++) {
 			n = unhex(hex[i], want, sizeof want);
 			CHECK(wire_msg_decode(want, n, &m) == MESH_OK && m.type == types[i]);
 			CHECK(dec_msg(want, n) == MESH_OK);
 		}
-		struct wire_msg u = { 99, 0, { NULL, 0 }, 0, 0, 0, NULL, 0, 0 };
+		struct wire_msg u = { 99, 0, { NULL, 0 }, 0, 0, 0, NULL, 0, 0, 0, NULL };
 		CHECK(wire_msg_encode(&u, buf, sizeof buf, &len) == MESH_EINVAL);
 		u.type = 0;
 		CHECK(wire_msg_encode(&u, buf, sizeof buf, &len) == MESH_EINVAL);
@@ -1318,7 +1379,7 @@ static void test_msgs(void)
 		memset(g, 'g', sizeof g);
 		for (size_t glen = 1; glen <= WIRE_MAX_GROUP; glen++) {
 			for (size_t d = 0; d <= WIRE_MAX_FRAGMENT; d += WIRE_MAX_FRAGMENT / 4) {
-				struct wire_msg s = { WIRE_SHOUT, 0, { g, glen }, UINT64_MAX, 17, 18, big, d, 0 };
+				struct wire_msg s = { WIRE_SHOUT, 0, { g, glen }, UINT64_MAX, 17, 18, big, d, 0, 0, NULL };
 				CHECK(wire_msg_encode(&s, buf, sizeof buf, &len) == MESH_OK);
 				CHECK(len <= wire_msg_overhead(glen) + d);
 				s.type = WIRE_WHISPER;
@@ -1369,7 +1430,7 @@ static enum mesh_err enc_hello(uint8_t *out, size_t cap, size_t *outlen)
 
 static enum mesh_err enc_msg(uint8_t *out, size_t cap, size_t *outlen)
 {
-	struct wire_msg m = { WIRE_SHOUT, 0, { "room", 4 }, 5, 1, 2, big, 300, 0 };
+	struct wire_msg m = { WIRE_SHOUT, 0, { "room", 4 }, 5, 1, 2, big, 300, 0, 0, NULL };
 	return wire_msg_encode(&m, out, cap, outlen);
 }
 
