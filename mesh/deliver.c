@@ -179,21 +179,22 @@ void deliver_on_data(struct mesh *m, struct session *s, const struct wire_frame 
 {
 	size_t ptlen = 0;
 	struct wire_msg msg;
+	struct session_rx rx;
 	enum mesh_err rc;
+	if (session_open(s, f, m->pbuf, sizeof m->pbuf, &ptlen, now, &rx) != MESH_OK) {
+		if (rx.old) {
+			m->stats.frames_replayed++;
+			mesh_droplog(m, LK_FRAME, now, "replayed or reordered frame on session %08x "
+			             "dropped", s->sid);
+		} else {
+			m->stats.frames_auth_failed++;
+			mesh_droplog(m, LK_FRAME, now, "frame on session %08x failed authentication: "
+			             "dropped", s->sid);
+		}
+		return;
+	}
 	/* a counter gap means a frame was lost; any frame may sit between two fragments */
-	bool gap = s->tx && s->tx->recv_any && f->counter != s->tx->recv_last + 1;
-	if (s->tx && s->tx->recv_any && f->counter <= s->tx->recv_last) {
-		m->stats.frames_replayed++;
-		mesh_droplog(m, LK_FRAME, now, "replayed or reordered frame on session %08x dropped",
-		             s->sid);
-		return;
-	}
-	if (session_open(s, f, m->pbuf, sizeof m->pbuf, &ptlen) != MESH_OK) {
-		m->stats.frames_auth_failed++;
-		mesh_droplog(m, LK_FRAME, now, "frame on session %08x failed authentication: dropped",
-		             s->sid);
-		return;
-	}
+	bool gap = rx.gap;
 	s->last_rx_ms = now;
 	rc = wire_msg_decode(m->pbuf, ptlen, &msg);
 	if (rc != MESH_OK) {

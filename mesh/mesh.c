@@ -378,12 +378,11 @@ void mesh_go_live(struct mesh *m, struct session *s, uint64_t now)
 		mesh_close_session(m, s, NULL, now);
 		return;
 	}
-	if (session_go_live(s) != MESH_OK) {
+	if (session_go_live(s, now) != MESH_OK) {
 		mesh_close_session(m, s, NULL, now);   /* not reached: its callers checked */
 		return;
 	}
 	handshake_done(m, s);
-	s->live_ms = now;
 	m->stats.handshakes_done++;
 	if (p->pending_sid && p->pending_sid != s->sid) {
 		struct session *mine = session_table_get(&m->sessions, p->pending_sid);

@@ -1,9 +1,11 @@
 /* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
- * session: Noise XX (or XXpsk3) handshake steps and the explicit-counter transport of one link,
- * plus the session table. Every handshake step either completes every check or leaves the
- * session failed (the engine then removes it): noise_hs_read works on a scratch copy, and a
- * failed handshake is never continued.
+ * session: Noise XX (or XXpsk3) handshake steps, the explicit-counter transport of one link and
+ * its rekeying (Noise KK inside the session, docs/protocol.md section 3.3), plus the session
+ * table. Every handshake step either completes every check or leaves the session failed (the
+ * engine then removes it): noise_hs_read works on a scratch copy, and a failed handshake is
+ * never continued. A failed rekey changes nothing the session already uses: its keys stay, the
+ * exchange is dropped, and the link goes on.
  */
 #include "session.h"
 
@@ -18,6 +20,7 @@
 
 #define PROTO_XX "Noise_XX_25519_ChaChaPoly_BLAKE2b"
 #define PROTO_XXPSK3 "Noise_XXpsk3_25519_ChaChaPoly_BLAKE2b"
+#define PROTO_KK "Noise_KK_25519_ChaChaPoly_BLAKE2b"
 
 /* --- table --- */
 
@@ -186,18 +189,42 @@ struct session *session_new(enum noise_role role, const uint8_t *prologue, size_
 	return s;
 }
 
-/* The handshake state goes once Split has the link keys, or with the session. */
-static void release_hs(struct session *s)
+/* A handshake state (the XX one once Split has the link keys, a rekey's once done), wiped
+ * and given back; NULL is fine. */
+static void free_hs(const struct session *s, struct noise_hs **hsp)
 {
-	if (!s->hs)
+	if (!*hsp)
 		return;
 	if (s->km) {
-		noise_hs_wipe(s->hs);
-		secmem_free(s->km->hs, s->hs);
-		s->hs = NULL;
+		noise_hs_wipe(*hsp);
+		secmem_free(s->km->hs, *hsp);
+		*hsp = NULL;
 	} else {
-		noise_hs_destroy(&s->hs);
+		noise_hs_destroy(hsp);
 	}
+}
+
+static void release_hs(struct session *s)
+{
+	free_hs(s, &s->hs);
+}
+
+static struct noise_transport *alloc_tx(const struct session *s)
+{
+	return s->km ? secmem_alloc(s->km->tx) : sodium_malloc(sizeof(struct noise_transport));
+}
+
+/* Link keys, wiped and given back; NULL is fine. */
+static void free_tx(const struct session *s, struct noise_transport **tp)
+{
+	if (!*tp)
+		return;
+	noise_transport_wipe(*tp);
+	if (s->km)
+		secmem_free(s->km->tx, *tp);
+	else
+		sodium_free(*tp);
+	*tp = NULL;
 }
 
 void session_destroy(struct session **sp)
@@ -206,18 +233,16 @@ void session_destroy(struct session **sp)
 	if (!s)
 		return;
 	release_hs(s);
-	if (s->tx) {
-		noise_transport_wipe(s->tx);
-		if (s->km)
-			secmem_free(s->km->tx, s->tx);
-		else
-			sodium_free(s->tx);
-	}
+	free_hs(s, &s->rekey_hs);
+	free_tx(s, &s->tx);
+	free_tx(s, &s->tx_next);
 	group_set_clear(&s->hello_groups);
 	group_set_clear(&s->sent_groups);
 	free(s->stall);   /* ciphertext only */
 	reasm_free(&s->rs);
 	sodium_memzero(s->hash, sizeof s->hash);
+	sodium_memzero(s->chain, sizeof s->chain);
+	sodium_memzero(s->chain_next, sizeof s->chain_next);
 	free(s);
 	*sp = NULL;
 }
@@ -226,11 +251,14 @@ void session_destroy(struct session **sp)
 
 static enum mesh_err split(struct session *s)
 {
-	s->tx = s->km ? secmem_alloc(s->km->tx) : sodium_malloc(sizeof *s->tx);
+	s->tx = alloc_tx(s);
 	if (!s->tx)
 		return MESH_ENOMEM;
-	if (noise_hs_hash(s->hs, s->hash) != 0 || noise_hs_split(s->hs, s->tx) != 0)
+	if (noise_hs_hash(s->hs, s->hash) != 0 || noise_hs_split(s->hs, s->tx) != 0 ||
+	    noise_hs_remote_static(s->hs, s->peer_static) != 0)
 		return MESH_EAUTH;
+	/* the first rekey binds this handshake (protocol section 3.3) */
+	memcpy(s->chain, s->hash, sizeof s->chain);
 	release_hs(s);
 	return MESH_OK;
 }
@@ -376,7 +404,7 @@ done:
 	return rc;
 }
 
-enum mesh_err session_go_live(struct session *s)
+enum mesh_err session_go_live(struct session *s, uint64_t now_ms)
 {
 	bool ready = s->role == NOISE_INITIATOR ? s->state == SESSION_INIT_WAIT_ACCEPT
 	                                        : (s->state == SESSION_RESP_SENT_REPLY &&
@@ -384,6 +412,7 @@ enum mesh_err session_go_live(struct session *s)
 	if (!ready || !s->tx)
 		return MESH_ESTATE;
 	s->state = SESSION_LIVE;
+	s->live_ms = s->keys_ms = now_ms;
 	return MESH_OK;
 }
 
@@ -397,6 +426,13 @@ static void sid_ad(uint32_t sid, uint8_t ad[SESSION_ID_LEN])
 	ad[3] = (uint8_t)sid;
 }
 
+/* The keys our sends use: the initiator moves to new keys as soon as it has them, the
+ * responder once a frame under them has come (protocol section 3.3). */
+static struct noise_transport *send_tx(const struct session *s)
+{
+	return s->tx_next && s->tx_next_sends ? s->tx_next : s->tx;
+}
+
 enum mesh_err session_seal(struct session *s, const uint8_t *pt, size_t ptlen, uint8_t *frame,
                            size_t cap, size_t *flen)
 {
@@ -404,12 +440,13 @@ enum mesh_err session_seal(struct session *s, const uint8_t *pt, size_t ptlen, u
 	uint8_t ad[SESSION_ID_LEN];
 	size_t hlen, ctlen;
 	uint64_t counter, used;
+	struct noise_transport *t = send_tx(s);
 	*flen = 0;
-	if (!s->tx || s->remote_sid == 0)
+	if (!t || s->remote_sid == 0)
 		return MESH_ESTATE;
 	if (ptlen + NOISE_TAGLEN > WIRE_MAX_NOISE)
 		return MESH_ELIMIT;
-	if (noise_transport_next_counter(s->tx, &counter) != 0)
+	if (noise_transport_next_counter(t, &counter) != 0)
 		return MESH_ESTATE;     /* counter exhausted: the engine closes the session */
 	enum mesh_err rc = wire_data_header(s->remote_sid, counter, ptlen + NOISE_TAGLEN, frame,
 	                                    cap, &hlen);
@@ -418,7 +455,7 @@ enum mesh_err session_seal(struct session *s, const uint8_t *pt, size_t ptlen, u
 	if (cap - hlen < ptlen + NOISE_TAGLEN)
 		return MESH_ELIMIT;
 	sid_ad(s->remote_sid, ad);
-	if (noise_transport_seal(s->tx, ad, sizeof ad, pt, ptlen, frame + hlen, cap - hlen, &ctlen,
+	if (noise_transport_seal(t, ad, sizeof ad, pt, ptlen, frame + hlen, cap - hlen, &ctlen,
 	                         &used) != 0 || used != counter)
 		return MESH_ESTATE;
 	*flen = hlen + ctlen;
@@ -430,22 +467,184 @@ size_t session_sealed_len(const struct session *s, size_t ptlen)
 	uint8_t hdr[32];
 	size_t hlen;
 	uint64_t counter;
-	if (!s->tx || s->remote_sid == 0 || noise_transport_next_counter(s->tx, &counter) != 0 ||
+	const struct noise_transport *t = send_tx(s);
+	if (!t || s->remote_sid == 0 || noise_transport_next_counter(t, &counter) != 0 ||
 	    wire_data_header(s->remote_sid, counter, ptlen + NOISE_TAGLEN, hdr, sizeof hdr,
 	                     &hlen) != MESH_OK)
 		return 0;
 	return hlen + ptlen + NOISE_TAGLEN;
 }
 
+/* tx_next becomes the current keys: the old ones are wiped, and no frame under them opens
+ * again (the connection keeps order, so none can legitimately follow one under the new). */
+static void promote(struct session *s, uint64_t now_ms)
+{
+	free_tx(s, &s->tx);
+	s->tx = s->tx_next;
+	s->tx_next = NULL;
+	s->tx_next_sends = false;
+	memcpy(s->chain, s->chain_next, sizeof s->chain);
+	sodium_memzero(s->chain_next, sizeof s->chain_next);
+	s->keys_ms = now_ms;
+}
+
 enum mesh_err session_open(struct session *s, const struct wire_frame *f, uint8_t *pt,
-                           size_t cap, size_t *ptlen)
+                           size_t cap, size_t *ptlen, uint64_t now_ms, struct session_rx *rx)
 {
 	uint8_t ad[SESSION_ID_LEN];
+	memset(rx, 0, sizeof *rx);
 	if (!s->tx)
 		return MESH_ESTATE;
 	sid_ad(s->sid, ad);
-	if (noise_transport_open(s->tx, f->counter, ad, sizeof ad, f->body, f->body_len, pt, cap,
-	                         ptlen) != 0)
+	const struct noise_transport *t = s->tx;
+	bool old = t->recv_any && f->counter <= t->recv_last;
+	bool gap = t->recv_any && !old && f->counter != t->recv_last + 1;
+	if (!old && noise_transport_open(s->tx, f->counter, ad, sizeof ad, f->body, f->body_len, pt,
+	                                 cap, ptlen) == 0) {
+		rx->gap = gap;
+		return MESH_OK;
+	}
+	/* the peer's first frames under new keys start again at counter 0 */
+	if (s->tx_next && noise_transport_open(s->tx_next, f->counter, ad, sizeof ad, f->body,
+	                                       f->body_len, pt, cap, ptlen) == 0) {
+		rx->gap = f->counter != 0;
+		rx->promoted = true;
+		promote(s, now_ms);
+		return MESH_OK;
+	}
+	rx->old = old;
+	return MESH_EAUTH;
+}
+
+/* --- rekeying (protocol section 3.3) --- */
+
+#define REKEY_PROLOGUE_LEN (sizeof SESSION_REKEY_TAG - 1 + NOISE_HASHLEN + 8)
+
+/* A fresh KK state for attempt n: SESSION_REKEY_TAG || chain || n (big-endian). */
+static struct noise_hs *rekey_hs_new(const struct session *s, uint64_t n,
+                                     const uint8_t s_priv[NOISE_DHLEN], const uint8_t *s_pub)
+{
+	uint8_t pro[REKEY_PROLOGUE_LEN];
+	struct noise_hs *hs = NULL;
+	size_t tl = sizeof SESSION_REKEY_TAG - 1;
+	memcpy(pro, SESSION_REKEY_TAG, tl);
+	memcpy(pro + tl, s->chain, NOISE_HASHLEN);
+	for (size_t i = 0; i < 8; i++)
+		pro[tl + NOISE_HASHLEN + i] = (uint8_t)(n >> (56 - 8 * i));
+	if (s->km) {
+		void *mem = secmem_alloc(s->km->hs);
+		if (mem) {
+			hs = noise_hs_init(mem, noise_hs_size(), PROTO_KK, s->role, pro, sizeof pro,
+			                   s_priv, s_pub, s->peer_static, NULL);
+			if (!hs)
+				secmem_free(s->km->hs, mem);
+		}
+	} else {
+		hs = noise_hs_new(PROTO_KK, s->role, pro, sizeof pro, s_priv, s->peer_static, NULL);
+	}
+	sodium_memzero(pro, sizeof pro);
+	return hs;
+}
+
+/* Split of a completed exchange into tx_next, and its h kept for the chain. */
+static enum mesh_err rekey_split(struct session *s, struct noise_hs *hs)
+{
+	uint8_t h[NOISE_HASHLEN];
+	enum mesh_err rc = MESH_EAUTH;
+	struct noise_transport *t = alloc_tx(s);
+	if (!t)
+		return MESH_ENOMEM;
+	if (noise_hs_hash(hs, h) != 0 || noise_hs_split(hs, t) != 0) {
+		free_tx(s, &t);
+		goto done;
+	}
+	free_tx(s, &s->tx_next);
+	s->tx_next = t;
+	memcpy(s->chain_next, h, sizeof h);
+	rc = MESH_OK;
+done:
+	sodium_memzero(h, sizeof h);
+	return rc;
+}
+
+bool session_rekey_waiting(const struct session *s)
+{
+	return s->rekey_waiting;
+}
+
+enum mesh_err session_rekey_start(struct session *s, const uint8_t s_priv[NOISE_DHLEN],
+                                  const uint8_t *s_pub, uint64_t now_ms,
+                                  uint8_t out[WIRE_REKEY_NOISE], uint64_t *n)
+{
+	size_t len = 0;
+	if (s->state != SESSION_LIVE || s->role != NOISE_INITIATOR || !s->tx || s->tx_next ||
+	    s->rekey_n == UINT64_MAX)
+		return MESH_ESTATE;
+	/* every attempt is a fresh exchange: the one in flight, if any, is given up */
+	free_hs(s, &s->rekey_hs);
+	s->rekey_waiting = false;
+	s->rekey_hs = rekey_hs_new(s, s->rekey_n + 1, s_priv, s_pub);
+	if (!s->rekey_hs)
+		return MESH_ENOMEM;
+	/* -> e, es, ss */
+	if (noise_hs_write(s->rekey_hs, NULL, 0, out, WIRE_REKEY_NOISE, &len) != 0 ||
+	    len != WIRE_REKEY_NOISE) {
+		free_hs(s, &s->rekey_hs);
 		return MESH_EAUTH;
+	}
+	*n = ++s->rekey_n;
+	s->rekey_sent_ms = now_ms;
+	s->rekey_waiting = true;
 	return MESH_OK;
+}
+
+enum mesh_err session_on_rekey(struct session *s, uint64_t n, const uint8_t msg[WIRE_REKEY_NOISE],
+                               const uint8_t s_priv[NOISE_DHLEN], const uint8_t *s_pub,
+                               uint8_t out[WIRE_REKEY_NOISE])
+{
+	uint8_t empty[1];
+	size_t got = 0, len = 0;
+	enum mesh_err rc = MESH_EAUTH;
+	if (s->state != SESSION_LIVE || s->role != NOISE_RESPONDER || !s->tx || n <= s->rekey_n)
+		return MESH_ESTATE;
+	struct noise_hs *hs = rekey_hs_new(s, n, s_priv, s_pub);
+	if (!hs)
+		return MESH_ENOMEM;
+	/* -> e, es, ss */
+	if (noise_hs_read(hs, msg, WIRE_REKEY_NOISE, empty, sizeof empty, &got) != 0 || got != 0)
+		goto done;
+	/* <- e, ee, se */
+	if (noise_hs_write(hs, NULL, 0, out, WIRE_REKEY_NOISE, &len) != 0 ||
+	    len != WIRE_REKEY_NOISE || !noise_hs_done(hs))
+		goto done;
+	/* keys of an earlier REKEY whose REPLY was lost are replaced: the initiator never used
+	 * them, since it uses new keys only after a REPLY */
+	rc = rekey_split(s, hs);
+	if (rc == MESH_OK)
+		s->rekey_n = n;
+done:
+	free_hs(s, &hs);
+	return rc;
+}
+
+enum mesh_err session_on_rekey_reply(struct session *s, uint64_t n,
+                                     const uint8_t msg[WIRE_REKEY_NOISE])
+{
+	uint8_t empty[1];
+	size_t got = 0;
+	enum mesh_err rc = MESH_EAUTH;
+	if (s->state != SESSION_LIVE || s->role != NOISE_INITIATOR || !s->rekey_waiting ||
+	    !s->rekey_hs || n != s->rekey_n)
+		return MESH_ESTATE;
+	/* <- e, ee, se */
+	if (noise_hs_read(s->rekey_hs, msg, WIRE_REKEY_NOISE, empty, sizeof empty, &got) == 0 &&
+	    got == 0 && noise_hs_done(s->rekey_hs))
+		rc = rekey_split(s, s->rekey_hs);
+	/* done either way: a failed attempt stays "waiting" until it is retried */
+	free_hs(s, &s->rekey_hs);
+	if (rc == MESH_OK) {
+		s->rekey_waiting = false;
+		s->tx_next_sends = true;
+	}
+	return rc;
 }

@@ -1,13 +1,16 @@
 /* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
- * session: one end of one Noise XX link (docs/protocol.md sections 3 and 4) and the table that
- * finds it by our session ID in O(1). A session knows nothing of sockets: the mesh engine hands
- * it bytes and sends what it returns. Keys live in locked memory (the owner's pools, or
- * sodium_malloc) and are wiped by session_destroy().
+ * session: one end of one Noise XX link (docs/protocol.md sections 3 and 4), its rekeying
+ * (section 3.3), and the table that finds it by our session ID in O(1). A session knows nothing
+ * of sockets or clocks: the mesh engine hands it bytes and the time, and sends what it returns.
+ * Keys live in locked memory (the owner's pools, or sodium_malloc) and are wiped by
+ * session_destroy().
  *
  * Invariants: sid != 0 and unique in its table; state only moves forward
  * (INIT_SENT_HELLO -> INIT_WAIT_ACCEPT -> LIVE, RESP_SENT_REPLY -> LIVE); `tx` is non-NULL
- * exactly from Split on; the peer's ID is trusted only once `authenticated` is set.
+ * exactly from Split on; the peer's ID is trusted only once `authenticated` is set; `tx_next`
+ * exists only on a LIVE session, and only the initiator's sends ever use it before it
+ * replaces `tx` (tx_next_sends); `rekey_hs` exists only on a LIVE initiator.
  */
 #ifndef MESH_MESH_SESSION_H
 #define MESH_MESH_SESSION_H
@@ -62,8 +65,27 @@ struct session {
 	enum noise_role role;
 	const struct session_keymem *km;  /* where hs and tx live; NULL: sodium_malloc */
 	struct noise_hs *hs;         /* until Split */
-	struct noise_transport *tx;  /* from Split */
+	struct noise_transport *tx;  /* from Split: the current keys */
 	uint8_t hash[NOISE_HASHLEN]; /* handshake hash, for the SAS */
+
+	/*
+	 * Rekeying (docs/protocol.md section 3.3). A Noise_KK exchange inside the session makes
+	 * tx_next; a frame that opens with it promotes it to tx (the old keys are wiped). The
+	 * initiator's sends use tx_next from the REKEY_REPLY on (tx_next_sends), the responder's
+	 * only once promoted. `chain` is the h the next exchange's prologue binds: the XX
+	 * handshake hash, then the h of the last exchange promoted (chain_next until then).
+	 */
+	struct noise_transport *tx_next;
+	bool tx_next_sends;
+	uint8_t chain[NOISE_HASHLEN];
+	uint8_t chain_next[NOISE_HASHLEN];
+	uint8_t peer_static[NOISE_DHLEN];   /* the X25519 key the XX handshake authenticated */
+	struct noise_hs *rekey_hs;       /* initiator: the exchange waiting for its REKEY_REPLY */
+	uint64_t rekey_n;                /* initiator: the last attempt started; responder: the
+	                                  * last REKEY answered */
+	uint64_t rekey_sent_ms;          /* initiator: when the last attempt started */
+	bool rekey_waiting;              /* initiator: that attempt has no good REPLY yet */
+	uint64_t keys_ms;                /* when tx became current: LIVE, or its promotion */
 
 	/* Transport: an initiator's frames go on the connection dialled for its sid; a
 	 * responder's go back on the incoming connection its HELLO came on, which the transport
@@ -142,19 +164,59 @@ enum mesh_err session_on_reply(struct session *s, const uint8_t *msg, size_t len
 /* Responder: reads msg 3, checks the ID against the static key, splits. */
 enum mesh_err session_on_finish(struct session *s, const uint8_t *msg, size_t len);
 /* The handshake is over and, for a responder, ACCEPT is on its way: the session carries
- * application messages from now on. MESH_ESTATE unless the keys are split and it is an
- * initiator waiting for ACCEPT or a responder whose FINISH was checked. */
-enum mesh_err session_go_live(struct session *s);
+ * application messages from now on, and its keys' age counts from now_ms. MESH_ESTATE unless
+ * the keys are split and it is an initiator waiting for ACCEPT or a responder whose FINISH was
+ * checked. */
+enum mesh_err session_go_live(struct session *s, uint64_t now_ms);
 
-/* Encrypts one message into a complete DATA frame (pt and frame must not overlap). MESH_ELIMIT:
- * too large for one frame or for the buffer, and no counter spent; MESH_ESTATE: no keys yet, or
- * the send counter is exhausted (close it). */
+/* Encrypts one message into a complete DATA frame (pt and frame must not overlap), under the
+ * keys our sends use (tx, or tx_next once tx_next_sends). MESH_ELIMIT: too large for one frame
+ * or for the buffer, and no counter spent; MESH_ESTATE: no keys yet, or the send counter is
+ * exhausted (close it). */
 enum mesh_err session_seal(struct session *s, const uint8_t *pt, size_t ptlen, uint8_t *frame,
                            size_t cap, size_t *flen);
 /* The exact length session_seal() will produce for ptlen bytes next; 0 if it cannot seal. */
 size_t session_sealed_len(const struct session *s, size_t ptlen);
-/* Decrypts a DATA frame (already decoded) into pt; MESH_EAUTH on failure or old counter. */
+/* What session_open() saw, for the engine's counters and its delivery rules. */
+struct session_rx {
+	bool old;        /* refused: its counter is not above the last one accepted (replayed or
+	                  * reordered) under the current keys */
+	bool gap;        /* opened, and frames are missing before it under its keys */
+	bool promoted;   /* opened with tx_next, which replaced tx from now_ms on (a rekey is
+	                  * complete on our side) */
+};
+/* Decrypts a DATA frame (already decoded) into pt with the current keys, or else with tx_next
+ * (then promoted). MESH_EAUTH on failure or an old counter, MESH_ESTATE before Split. */
 enum mesh_err session_open(struct session *s, const struct wire_frame *f, uint8_t *pt,
-                           size_t cap, size_t *ptlen);
+                           size_t cap, size_t *ptlen, uint64_t now_ms, struct session_rx *rx);
+
+/*
+ * Rekeying (docs/protocol.md section 3.3): Noise_KK_25519_ChaChaPoly_BLAKE2b between the two
+ * static keys the XX handshake authenticated, prologue SESSION_REKEY_TAG || chain || n (8
+ * bytes, big-endian), empty payloads. s_priv and s_pub are our static key pair (s_pub NULL:
+ * derived). Every message is exactly WIRE_REKEY_NOISE bytes.
+ */
+#define SESSION_REKEY_TAG "meshnode rekey v1"
+
+/* Initiator: starts attempt n = rekey_n + 1 (an attempt still in flight is dropped) and writes
+ * its KK message 1 (-> e, es, ss). MESH_ESTATE: not a LIVE initiator, or new keys are still
+ * pending (tx_next: the last exchange is not done both ways). */
+enum mesh_err session_rekey_start(struct session *s, const uint8_t s_priv[NOISE_DHLEN],
+                                  const uint8_t *s_pub, uint64_t now_ms,
+                                  uint8_t out[WIRE_REKEY_NOISE], uint64_t *n);
+/* Responder: REKEY n. Reads message 1, writes message 2 (<- e, ee, se) into out, and keeps the
+ * new keys as tx_next (replacing any pending ones: their REKEY_REPLY was lost); our sends stay
+ * on tx. MESH_ESTATE: not a LIVE responder, or n is not above the last REKEY answered;
+ * MESH_EAUTH: the KK message failed (nothing changed). */
+enum mesh_err session_on_rekey(struct session *s, uint64_t n, const uint8_t msg[WIRE_REKEY_NOISE],
+                               const uint8_t s_priv[NOISE_DHLEN], const uint8_t *s_pub,
+                               uint8_t out[WIRE_REKEY_NOISE]);
+/* Initiator: REKEY_REPLY n. Completes the exchange, keeps the keys as tx_next and sends with
+ * them from now on. MESH_ESTATE: no attempt waits, or it is another n (a stale reply: ignore
+ * it); MESH_EAUTH: the KK message failed (the attempt is dropped; it is retried later). */
+enum mesh_err session_on_rekey_reply(struct session *s, uint64_t n,
+                                     const uint8_t msg[WIRE_REKEY_NOISE]);
+/* Initiator: whether an attempt waits for its REKEY_REPLY. */
+bool session_rekey_waiting(const struct session *s);
 
 #endif

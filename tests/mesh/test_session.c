@@ -1,6 +1,6 @@
 /* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
- * test_session: mesh/session.c against docs/protocol.md sections 3.1, 3.2 and 4, with no socket:
+ * test_session: mesh/session.c against docs/protocol.md sections 3.1 to 3.3 and 4, no socket:
  * every Noise XX (and XXpsk3) handshake runs in memory between an initiator and a responder
  * session, with identities from keys_identity_generate() and hello payloads from
  * wire_hello_encode().
@@ -10,7 +10,10 @@
  * XX against XXpsk3, an unexpected node ID, a hello payload naming another valid identity (or
  * an invalid point, or garbage), every byte of every handshake message flipped and every
  * truncation, steps in the wrong state; replayed, reordered, flipped and misdirected DATA
- * frames. The session table gets a model-checked random workout plus the 1000-session case.
+ * frames. Rekeying (section 3.3): 50 rekeys in a row with data in flight both ways across every
+ * switch, every frame once and in order; a lost REKEY_REPLY and its retry, stale replies,
+ * frames under replaced keys refused, flipped KK messages, wrong roles, attempts and chains.
+ * The session table gets a model-checked random workout plus the 1000-session case.
  *
  * Output is counts and failing check locations only: no key, hash or plaintext is printed.
  */
@@ -47,6 +50,7 @@ static uint8_t prologue_a[128], prologue_b[128];
 static size_t prologue_len;
 static uint8_t psk_a[NOISE_PSKLEN], psk_b[NOISE_PSKLEN];
 static struct session_keymem km;    /* the pools a mesh would own */
+static struct session_rx last_rx;   /* what the last session_open() saw */
 
 static void make_prologue(uint8_t out[128], const char *proto, uint8_t mesh_id_byte)
 {
@@ -581,16 +585,16 @@ static void test_wrong_state(void)
 	CHECK(session_on_finish(r, m1, 100) == MESH_ESTATE);
 	CHECK(session_seal(i, pli, 1, out, sizeof out, &lo) == MESH_ESTATE);
 	CHECK(i->state == SESSION_NEW && r->state == SESSION_NEW);
-	CHECK(session_go_live(i) == MESH_ESTATE && session_go_live(r) == MESH_ESTATE);
+	CHECK(session_go_live(i, 1000) == MESH_ESTATE && session_go_live(r, 1000) == MESH_ESTATE);
 	struct wire_frame f = { .type = WIRE_DATA, .rx_sid = 1, .body = m1, .body_len = 32 };
-	CHECK(session_open(r, &f, out, sizeof out, &lo) == MESH_ESTATE);
+	CHECK(session_open(r, &f, out, sizeof out, &lo, 1000, &last_rx) == MESH_ESTATE);
 
 	CHECK(session_write_hello(i, m1, sizeof m1, &l1) == MESH_OK);
 	CHECK(i->state == SESSION_INIT_SENT_HELLO);
 	/* write_hello twice, finish on an initiator */
 	CHECK(session_write_hello(i, out, sizeof out, &lo) == MESH_ESTATE);
 	CHECK(session_on_finish(i, m1, l1) == MESH_ESTATE);
-	CHECK(session_go_live(i) == MESH_ESTATE);            /* no REPLY yet */
+	CHECK(session_go_live(i, 1000) == MESH_ESTATE);      /* no REPLY yet */
 
 	CHECK(session_on_hello(r, m1, l1, plr, plr_len, m2, sizeof m2, &l2) == MESH_OK);
 	CHECK(r->state == SESSION_RESP_SENT_REPLY);
@@ -598,7 +602,7 @@ static void test_wrong_state(void)
 	CHECK(session_on_hello(r, m1, l1, plr, plr_len, out, sizeof out, &lo) == MESH_ESTATE);
 	CHECK(session_on_reply(r, m2, l2, plr, plr_len, out, sizeof out, &lo) == MESH_ESTATE);
 	CHECK(session_write_hello(r, out, sizeof out, &lo) == MESH_ESTATE);
-	CHECK(session_go_live(r) == MESH_ESTATE);            /* FINISH not checked yet */
+	CHECK(session_go_live(r, 1000) == MESH_ESTATE);      /* FINISH not checked yet */
 
 	CHECK(session_on_reply(i, m2, l2, pli, pli_len, m3, sizeof m3, &l3) == MESH_OK);
 	CHECK(i->state == SESSION_INIT_WAIT_ACCEPT);
@@ -614,9 +618,9 @@ static void test_wrong_state(void)
 	CHECK(r->authenticated && r->tx != NULL);
 
 	/* both go live once, and only once */
-	CHECK(session_go_live(i) == MESH_OK && i->state == SESSION_LIVE);
-	CHECK(session_go_live(r) == MESH_OK && r->state == SESSION_LIVE);
-	CHECK(session_go_live(i) == MESH_ESTATE && session_go_live(r) == MESH_ESTATE);
+	CHECK(session_go_live(i, 1000) == MESH_OK && i->state == SESSION_LIVE);
+	CHECK(session_go_live(r, 1000) == MESH_OK && r->state == SESSION_LIVE);
+	CHECK(session_go_live(i, 1000) == MESH_ESTATE && session_go_live(r, 1000) == MESH_ESTATE);
 	CHECK(session_on_reply(i, m2, l2, pli, pli_len, out, sizeof out, &lo) == MESH_ESTATE);
 	CHECK(session_on_finish(r, m3, l3) == MESH_ESTATE);
 
@@ -658,7 +662,7 @@ static enum mesh_err open_frame(struct session *to, const uint8_t *frame, size_t
 		return rc;
 	if (f.type != WIRE_DATA)
 		return MESH_EMALFORMED;
-	return session_open(to, &f, pt_buf, sizeof pt_buf, ptlen);
+	return session_open(to, &f, pt_buf, sizeof pt_buf, ptlen, 1000, &last_rx);
 }
 
 static bool opens_to(struct session *to, const uint8_t *frame, size_t len, const void *want,
@@ -767,14 +771,17 @@ static void test_transport(void)
 		/* the same ciphertext under another counter (nonce) */
 		struct wire_frame moved = wf;
 		moved.counter = wf.counter + 1;
-		CHECK(session_open(h.r, &moved, pt_buf, sizeof pt_buf, &ptlen) == MESH_EAUTH);
+		CHECK(session_open(h.r, &moved, pt_buf, sizeof pt_buf, &ptlen, 1000, &last_rx) ==
+		      MESH_EAUTH);
 		moved.counter = wf.counter + 1000;
-		CHECK(session_open(h.r, &moved, pt_buf, sizeof pt_buf, &ptlen) == MESH_EAUTH);
+		CHECK(session_open(h.r, &moved, pt_buf, sizeof pt_buf, &ptlen, 1000, &last_rx) ==
+		      MESH_EAUTH);
 		/* truncated ciphertext */
 		moved = wf;
 		for (size_t k = 0; k < wf.body_len; k++) {
 			moved.body_len = k;
-			opened += session_open(h.r, &moved, pt_buf, sizeof pt_buf, &ptlen) == MESH_OK;
+			opened += session_open(h.r, &moved, pt_buf, sizeof pt_buf, &ptlen, 1000,
+			                       &last_rx) == MESH_OK;
 		}
 		CHECK(opened == 0);
 		CHECK(opens_to(h.r, f[0], fl[0], secret, strlen(secret)));
@@ -865,6 +872,397 @@ static void test_transport(void)
 		}
 	}
 	hs_free(&h);
+}
+
+/* ------------------------------------------------------------------ rekeying (3.3) */
+
+/*
+ * Two live sessions and a connection between them: a queue of sealed frames each way, kept
+ * in order as ZeroMQ keeps them. Plaintexts are 'D' + a sequence number (data, checked to
+ * arrive exactly once and in order), 'H' (what the engine sends at once on new keys), or a
+ * REKEY / REKEY_REPLY message, which the receiving end acts on as the engine does.
+ */
+#define RK_QMAX 4096
+
+struct rk_frame {
+	uint8_t *p;
+	size_t len;
+};
+
+struct rk_dir {
+	struct session *from, *to;
+	struct rk_frame q[RK_QMAX];
+	size_t head, tail;
+	uint64_t sent, got;          /* data frames: sealed, and opened in order */
+	unsigned long bad;           /* a data frame out of order, twice, or refused */
+};
+
+struct rk_link {
+	struct hs h;
+	struct rk_dir i2r, r2i;
+	const struct party *ini, *rsp;
+	bool drop_replies;           /* the connection loses the next REKEY_REPLY */
+	unsigned long replies_dropped, promoted_i, promoted_r, stale, gaps;
+	unsigned long switch_i_behind, switch_r_behind;  /* old-key frames still in flight
+	                                                  * when each side changed its sends */
+};
+
+static void rk_push(struct rk_dir *d, uint8_t *frame, size_t len)
+{
+	CHECK(frame != NULL && d->tail - d->head < RK_QMAX);
+	if (!frame || d->tail - d->head >= RK_QMAX) {
+		free(frame);
+		return;
+	}
+	d->q[d->tail++ % RK_QMAX] = (struct rk_frame){ frame, len };
+}
+
+static void rk_send_data(struct rk_dir *d)
+{
+	uint8_t pt[9] = { 'D' };
+	size_t len;
+	uint64_t seq = ++d->sent;
+	memcpy(pt + 1, &seq, sizeof seq);
+	uint8_t *f = seal(d->from, pt, sizeof pt, &len);
+	rk_push(d, f, len);
+}
+
+static void rk_send_msg(struct rk_dir *d, uint64_t type, uint64_t n, const uint8_t *noise)
+{
+	struct wire_msg m = { .type = type, .rekey_n = n, .noise = noise };
+	uint8_t enc[128];
+	size_t elen = 0, len;
+	CHECK(wire_msg_encode(&m, enc, sizeof enc, &elen) == MESH_OK);
+	uint8_t *f = seal(d->from, enc, elen, &len);
+	rk_push(d, f, len);
+}
+
+static void rk_send_h(struct rk_dir *d)
+{
+	size_t len;
+	uint8_t *f = seal(d->from, "H", 1, &len);
+	rk_push(d, f, len);
+}
+
+/* Starts a rekey on the initiator and puts its REKEY on the connection. */
+static bool rk_start(struct rk_link *l)
+{
+	uint8_t m1[WIRE_REKEY_NOISE];
+	uint64_t n = 0;
+	if (session_rekey_start(l->h.i, l->ini->k->x_sk, l->ini->k->x_pk, 5000, m1, &n) != MESH_OK)
+		return false;
+	CHECK(n == l->h.i->rekey_n && session_rekey_waiting(l->h.i));
+	rk_send_msg(&l->i2r, WIRE_REKEY, n, m1);
+	return true;
+}
+
+/* Delivers the next frame of d, if any, and does what the engine would with it. */
+static void rk_deliver(struct rk_link *l, struct rk_dir *d)
+{
+	if (d->head == d->tail)
+		return;
+	struct rk_frame fr = d->q[d->head++ % RK_QMAX];
+	bool to_r = d->to == l->h.r;
+	size_t ptlen = 0;
+	enum mesh_err rc = open_frame(d->to, fr.p, fr.len, &ptlen);
+	free(fr.p);
+	CHECK(rc == MESH_OK);     /* in order on one connection: every frame opens */
+	if (rc != MESH_OK) {
+		d->bad++;
+		return;
+	}
+	if (last_rx.promoted) {
+		/* new keys both ways on this side; the responder says so under them at once */
+		CHECK(d->to->tx_next == NULL && !d->to->tx_next_sends);
+		if (to_r) {
+			l->promoted_r++;
+			l->switch_r_behind += l->r2i.tail - l->r2i.head;
+			rk_send_h(&l->r2i);
+		} else {
+			l->promoted_i++;
+		}
+	}
+	l->gaps += last_rx.gap;
+	if (ptlen == 9 && pt_buf[0] == 'D') {
+		uint64_t seq;
+		memcpy(&seq, pt_buf + 1, sizeof seq);
+		if (seq != d->got + 1)
+			d->bad++;
+		d->got = seq;
+		return;
+	}
+	if (ptlen == 1 && pt_buf[0] == 'H')
+		return;
+	struct wire_msg m;
+	uint8_t out[WIRE_REKEY_NOISE];
+	CHECK(wire_msg_decode(pt_buf, ptlen, &m) == MESH_OK);
+	if (m.type == WIRE_REKEY && to_r) {
+		CHECK(session_on_rekey(l->h.r, m.rekey_n, m.noise, l->rsp->k->x_sk, NULL, out) ==
+		      MESH_OK);
+		CHECK(l->h.r->tx_next != NULL && !l->h.r->tx_next_sends);
+		if (l->drop_replies) {
+			l->drop_replies = false;
+			l->replies_dropped++;
+		} else {
+			rk_send_msg(&l->r2i, WIRE_REKEY_REPLY, m.rekey_n, out);
+		}
+	} else if (m.type == WIRE_REKEY_REPLY && !to_r) {
+		rc = session_on_rekey_reply(l->h.i, m.rekey_n, m.noise);
+		if (rc == MESH_ESTATE) {
+			l->stale++;
+			return;
+		}
+		CHECK(rc == MESH_OK && l->h.i->tx_next && l->h.i->tx_next_sends &&
+		      !session_rekey_waiting(l->h.i));
+		l->switch_i_behind += l->i2r.tail - l->i2r.head;
+		/* the initiator sends under the new keys at once, so the responder learns them */
+		rk_send_h(&l->i2r);
+	} else {
+		CHECK(!"unexpected message");
+	}
+}
+
+/* rpool: the responder keeps its secrets in the pools too (else sodium_malloc). */
+static bool rk_link_up(struct rk_link *l, const struct party *ini, const struct party *rsp,
+                       bool rpool)
+{
+	struct hs_opts o = { .rpool = rpool };
+	memset(l, 0, sizeof *l);
+	l->ini = ini;
+	l->rsp = rsp;
+	hs_run(&l->h, ini, rsp, &o);
+	CHECK(hs_complete(&l->h));
+	if (!hs_complete(&l->h))
+		return false;
+	l->h.i->sid = l->h.r->remote_sid = 0x0a0b0c0d;
+	l->h.r->sid = l->h.i->remote_sid = 0x01020304;
+	CHECK(session_go_live(l->h.i, 1000) == MESH_OK && session_go_live(l->h.r, 1000) == MESH_OK);
+	l->i2r.from = l->r2i.to = l->h.i;
+	l->i2r.to = l->r2i.from = l->h.r;
+	return true;
+}
+
+static void rk_drain(struct rk_link *l)
+{
+	while (l->i2r.head != l->i2r.tail || l->r2i.head != l->r2i.tail) {
+		rk_deliver(l, &l->i2r);
+		rk_deliver(l, &l->r2i);
+	}
+}
+
+static void rk_link_down(struct rk_link *l)
+{
+	rk_drain(l);
+	hs_free(&l->h);
+}
+
+/* Both ends hold the same current keys, oriented, and nothing pending. */
+static bool rk_agree(const struct rk_link *l)
+{
+	const struct session *i = l->h.i, *r = l->h.r;
+	return i->tx && r->tx && !i->tx_next && !r->tx_next && !i->rekey_hs &&
+	       !session_rekey_waiting(i) &&
+	       sodium_memcmp(i->tx->send.k, r->tx->recv.k, NOISE_KEYLEN) == 0 &&
+	       sodium_memcmp(i->tx->recv.k, r->tx->send.k, NOISE_KEYLEN) == 0 &&
+	       sodium_memcmp(i->chain, r->chain, NOISE_HASHLEN) == 0;
+}
+
+/* 50 rekeys in a row, data flowing both ways across every switch in a random interleaving:
+ * every data frame opens exactly once, in order; each rekey makes keys and chain new. */
+static void test_rekey_stream(void)
+{
+	struct rk_link *l = calloc(1, sizeof *l);
+	CHECK(l != NULL);
+	if (!l || !rk_link_up(l, &alice, &bob, false)) {
+		free(l);
+		return;
+	}
+	uint8_t old_send[NOISE_KEYLEN], old_recv[NOISE_KEYLEN], old_chain[NOISE_HASHLEN];
+	char sas[KEYS_SAS_LEN], sas_after[KEYS_SAS_LEN];
+	keys_sas(l->h.i->hash, sas);
+	CHECK(rk_agree(l));
+	CHECK(sodium_memcmp(l->h.i->chain, l->h.i->hash, NOISE_HASHLEN) == 0);
+	for (int round = 0; round < 50; round++) {
+		memcpy(old_send, l->h.i->tx->send.k, sizeof old_send);
+		memcpy(old_recv, l->h.i->tx->recv.k, sizeof old_recv);
+		memcpy(old_chain, l->h.i->chain, sizeof old_chain);
+		unsigned long pi = l->promoted_i, pr = l->promoted_r;
+		/* frames under the old keys in flight both ways before the REKEY, and after it */
+		for (uint32_t k = randombytes_uniform(4); k > 0; k--) {
+			rk_send_data(&l->i2r);
+			rk_send_data(&l->r2i);
+		}
+		CHECK(rk_start(l));
+		/* no second exchange while one is on its way */
+		uint8_t m1[WIRE_REKEY_NOISE];
+		uint64_t n;
+		for (int steps = 0; l->promoted_i == pi || l->promoted_r == pr ||
+		                    l->i2r.head != l->i2r.tail || l->r2i.head != l->r2i.tail;
+		     steps++) {
+			CHECK(steps < 1000);
+			if (steps >= 1000)
+				break;
+			switch (randombytes_uniform(6)) {
+			case 0: rk_send_data(&l->i2r); break;
+			case 1: rk_send_data(&l->r2i); break;
+			case 2: case 3: rk_deliver(l, &l->i2r); break;
+			default: rk_deliver(l, &l->r2i); break;
+			}
+			if (l->h.i->tx_next)
+				CHECK(session_rekey_start(l->h.i, alice.k->x_sk, alice.k->x_pk, 6000, m1,
+				                          &n) == MESH_ESTATE);
+		}
+		CHECK(l->promoted_i == pi + 1 && l->promoted_r == pr + 1);
+		CHECK(rk_agree(l));
+		CHECK(sodium_memcmp(old_send, l->h.i->tx->send.k, NOISE_KEYLEN) != 0);
+		CHECK(sodium_memcmp(old_recv, l->h.i->tx->recv.k, NOISE_KEYLEN) != 0);
+		CHECK(sodium_memcmp(old_chain, l->h.i->chain, NOISE_HASHLEN) != 0);
+		CHECK(l->h.i->rekey_n == (uint64_t)round + 1 && l->h.r->rekey_n == l->h.i->rekey_n);
+		CHECK(l->h.i->keys_ms == 1000 && l->h.r->keys_ms == 1000);
+		/* the pools hold the initiator's one set of link keys and no handshake state (the
+		 * responder here uses sodium_malloc) */
+		CHECK(secmem_in_use(km.tx) == 1 && secmem_in_use(km.hs) == 0);
+	}
+	CHECK(l->i2r.got == l->i2r.sent && l->r2i.got == l->r2i.sent && l->i2r.sent > 50);
+	CHECK(l->switch_i_behind > 0 && l->switch_r_behind > 0);
+	CHECK(l->i2r.bad == 0 && l->r2i.bad == 0 && l->stale == 0 && l->gaps == 0);
+	/* the SAS names the XX handshake, which a rekey does not change */
+	keys_sas(l->h.r->hash, sas_after);
+	CHECK(strcmp(sas, sas_after) == 0);
+	printf("  rekey: 50 rekeys, %llu + %llu data frames in order across them (%lu + %lu under "
+	       "old keys still in flight at the switches)\n", (unsigned long long)l->i2r.got,
+	       (unsigned long long)l->r2i.got, l->switch_i_behind, l->switch_r_behind);
+	sodium_memzero(old_send, sizeof old_send);
+	sodium_memzero(old_recv, sizeof old_recv);
+	rk_link_down(l);
+	free(l);
+}
+
+/* Retries, stale replies, frames under keys that were replaced, and hostile twins. */
+static void test_rekey_hostile(void)
+{
+	struct rk_link *l = calloc(1, sizeof *l);
+	uint8_t m1[WIRE_REKEY_NOISE], m2[WIRE_REKEY_NOISE], out[WIRE_REKEY_NOISE];
+	uint64_t n = 0;
+	size_t len, ptlen;
+	CHECK(l != NULL);
+	if (!l || !rk_link_up(l, &alice, &bob, true)) {
+		free(l);
+		return;
+	}
+	struct session *i = l->h.i, *r = l->h.r;
+
+	/* wrong roles and states */
+	CHECK(session_rekey_start(r, bob.k->x_sk, NULL, 0, m1, &n) == MESH_ESTATE);
+	CHECK(session_on_rekey_reply(i, 1, m1) == MESH_ESTATE);     /* nothing awaited */
+	CHECK(session_rekey_start(i, alice.k->x_sk, alice.k->x_pk, 0, m1, &n) == MESH_OK && n == 1);
+	CHECK(session_on_rekey(i, 1, m1, alice.k->x_sk, NULL, out) == MESH_ESTATE);
+	CHECK(session_on_rekey_reply(r, 1, m1) == MESH_ESTATE);
+	CHECK(session_on_rekey(r, 0, m1, bob.k->x_sk, NULL, out) == MESH_ESTATE);
+
+	/* every flipped byte of REKEY fails and changes nothing; so do a wrong n (it is in the
+	 * prologue) and the wrong static key */
+	unsigned long opened = 0;
+	for (size_t pos = 0; pos < WIRE_REKEY_NOISE; pos++) {
+		uint8_t bad[WIRE_REKEY_NOISE];
+		memcpy(bad, m1, sizeof bad);
+		bad[pos] ^= 0x01;
+		opened += session_on_rekey(r, 1, bad, bob.k->x_sk, NULL, out) == MESH_OK;
+	}
+	opened += session_on_rekey(r, 2, m1, bob.k->x_sk, NULL, out) == MESH_OK;
+	opened += session_on_rekey(r, 1, m1, carol.k->x_sk, NULL, out) == MESH_OK;
+	CHECK(opened == 0 && r->tx_next == NULL && r->rekey_n == 0);
+
+	/* the good one; every flipped byte of its REPLY fails at the initiator, which keeps
+	 * its keys and waits (the retry timer starts a new exchange) */
+	CHECK(session_on_rekey(r, 1, m1, bob.k->x_sk, NULL, m2) == MESH_OK && r->tx_next);
+	uint8_t bad2[WIRE_REKEY_NOISE];
+	memcpy(bad2, m2, sizeof bad2);
+	bad2[WIRE_REKEY_NOISE - 1] ^= 0x80;
+	CHECK(session_on_rekey_reply(i, 1, bad2) == MESH_EAUTH);
+	CHECK(i->tx_next == NULL && !i->tx_next_sends && i->rekey_hs == NULL &&
+	      session_rekey_waiting(i));
+	CHECK(session_on_rekey_reply(i, 1, m2) == MESH_ESTATE);     /* that attempt is over */
+	/* REKEY 1 again (a replay inside a valid frame cannot happen, but the rule holds) */
+	CHECK(session_on_rekey(r, 1, m1, bob.k->x_sk, NULL, out) == MESH_ESTATE);
+
+	/* a lost REKEY_REPLY, then the retry: the responder replaces its pending keys */
+	l->drop_replies = true;
+	CHECK(rk_start(l) && i->rekey_n == 2);
+	rk_drain(l);
+	CHECK(l->replies_dropped == 1 && r->tx_next != NULL && i->tx_next == NULL);
+	/* both ends' secrets are in the pools here: i's keys, r's keys and pending keys, and the
+	 * initiator's exchange waiting for its reply */
+	CHECK(secmem_in_use(km.tx) == 3 && secmem_in_use(km.hs) == 1);
+	/* the initiator's frames still open with the current keys on both sides */
+	rk_send_data(&l->i2r);
+	rk_send_data(&l->r2i);
+	rk_drain(l);
+	CHECK(r->tx_next != NULL && l->promoted_r == 0);
+	/* retry with n = 3; REPLY 2 was lost, so that of 3 completes */
+	CHECK(rk_start(l) && i->rekey_n == 3);
+	rk_drain(l);
+	CHECK(rk_agree(l) && l->promoted_i == 1 && l->promoted_r == 1 && r->rekey_n == 3);
+	/* the replaced pending keys, the old keys and the exchange were all given back */
+	CHECK(secmem_in_use(km.tx) == 2 && secmem_in_use(km.hs) == 0);
+
+	/* a stale REPLY (another n) is ignored while an attempt waits, and after it */
+	CHECK(rk_start(l) && i->rekey_n == 4);
+	uint8_t stale_reply[WIRE_REKEY_NOISE];
+	{
+		/* the responder answers attempt 4, but the initiator has moved on to 5 */
+		struct rk_frame fr = l->i2r.q[l->i2r.head++ % RK_QMAX];
+		struct wire_msg m;
+		CHECK(open_frame(r, fr.p, fr.len, &ptlen) == MESH_OK);
+		free(fr.p);
+		CHECK(wire_msg_decode(pt_buf, ptlen, &m) == MESH_OK && m.type == WIRE_REKEY);
+		CHECK(session_on_rekey(r, m.rekey_n, m.noise, bob.k->x_sk, NULL, stale_reply) ==
+		      MESH_OK);
+	}
+	CHECK(rk_start(l) && i->rekey_n == 5);
+	CHECK(session_on_rekey_reply(i, 4, stale_reply) == MESH_ESTATE);
+	CHECK(session_rekey_waiting(i) && i->tx_next == NULL && i->rekey_hs != NULL);
+	rk_drain(l);
+	CHECK(rk_agree(l) && l->promoted_i == 2 && l->promoted_r == 2);
+	CHECK(session_on_rekey_reply(i, 4, stale_reply) == MESH_ESTATE);
+	CHECK(session_on_rekey_reply(i, 5, stale_reply) == MESH_ESTATE);
+
+	/* frames sealed under keys that have since been replaced are refused, both ways, and
+	 * the link goes on */
+	uint8_t *held_i = seal(i, "old i", 5, &len), *held_r;
+	size_t held_i_len = len, held_r_len;
+	held_r = seal(r, "old r", 5, &held_r_len);
+	CHECK(rk_start(l));
+	rk_drain(l);
+	CHECK(rk_agree(l) && l->promoted_i == 3 && l->promoted_r == 3);
+	/* each side saw the gap the held frame left in the old keys' counters */
+	CHECK(l->gaps == 2);
+	CHECK(held_i && open_frame(r, held_i, held_i_len, &ptlen) == MESH_EAUTH);
+	CHECK(held_r && open_frame(i, held_r, held_r_len, &ptlen) == MESH_EAUTH);
+	free(held_i);
+	free(held_r);
+	rk_send_data(&l->i2r);
+	rk_send_data(&l->r2i);
+	rk_drain(l);
+	CHECK(l->i2r.got == l->i2r.sent && l->r2i.got == l->r2i.sent && !l->i2r.bad && !l->r2i.bad);
+
+	/* new keys count from 0 again, both ways, and the sealed length follows them */
+	CHECK(i->tx->send_next == 2 && r->tx->send_next == 2);   /* 'H' or 'D', then 'D' */
+	CHECK(session_sealed_len(i, 3) == len - 2);
+
+	/* a REKEY made on another link between the same two nodes (another chain) fails */
+	struct rk_link *o = calloc(1, sizeof *o);
+	if (o && rk_link_up(o, &alice, &bob, false)) {
+		CHECK(session_rekey_start(o->h.i, alice.k->x_sk, alice.k->x_pk, 0, m1, &n) ==
+		      MESH_OK && n == 1);
+		uint64_t before = r->rekey_n;
+		CHECK(session_on_rekey(r, before + 1, m1, bob.k->x_sk, NULL, out) == MESH_EAUTH);
+		CHECK(r->tx_next == NULL && r->rekey_n == before);
+		rk_link_down(o);
+	}
+	free(o);
+	rk_link_down(l);
+	free(l);
 }
 
 /* ------------------------------------------------------------------ session table */
@@ -1098,6 +1496,8 @@ int main(void)
 		test_terminal();
 		test_wrong_state();
 		test_transport();
+		test_rekey_stream();
+		test_rekey_hostile();
 		test_table_1000();
 		test_table_model();
 		/* every session is gone, and so are its secrets */
