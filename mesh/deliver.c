@@ -1,9 +1,10 @@
 /* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
- * deliver: DATA frames in (docs/protocol.md sections 5 and 6). deliver_on_data drops an old
- * counter, opens the frame, decodes the message and acts on it: ACCEPT and REJECT finish a
- * handshake we initiated, control messages act on the peer, and SHOUT and WHISPER fragments
- * are reassembled per session and delivered whole.
+ * deliver: DATA frames in (docs/protocol.md sections 3.3, 5 and 6). deliver_on_data opens the
+ * frame (session_open: an old counter or a failed tag drops it, the first frame under new keys
+ * completes a rekey), decodes the message and acts on it: ACCEPT and REJECT finish a handshake
+ * we initiated, control messages act on the peer (REKEY and REKEY_REPLY go to rekey.c), and
+ * SHOUT and WHISPER fragments are reassembled per session and delivered whole.
  *
  * Invariants:
  * - application messages are taken only on a LIVE session that is its peer's live one;
@@ -203,6 +204,8 @@ void deliver_on_data(struct mesh *m, struct session *s, const struct wire_frame 
 		             mesh_strerror(rc));
 		goto done;
 	}
+	if (rx.promoted)
+		rekey_on_promoted(m, s, now);
 	struct peer *p = mesh_session_peer(m, s);
 	if (s->evasive && p && p->live_sid == s->sid) {
 		s->evasive = false;
@@ -279,6 +282,10 @@ void deliver_on_data(struct mesh *m, struct session *s, const struct wire_frame 
 	case WIRE_MARK:
 		if (p->rx_refusing && p->rx_asked && msg.msg_id == p->rx_last_id)
 			p->rx_refusing = p->rx_asked = false;
+		break;
+	case WIRE_REKEY:
+	case WIRE_REKEY_REPLY:
+		rekey_on_msg(m, s, p, &msg, now);
 		break;
 	default:
 		m->stats.msgs_unknown_type++;

@@ -45,7 +45,7 @@ static enum mesh_err our_hello(struct mesh *m, uint8_t *out, size_t cap, size_t 
 	hp->incarnation = m->incarnation;
 	memcpy(hp->ip, &m->ip.s_addr, 4);
 	hp->port = m->port;
-	hp->features = m->cfg.test_no_ack ? 0 : WIRE_FEATURE_ACK;
+	hp->features = m->cfg.test_no_ack ? 0 : WIRE_FEATURE_ACK | WIRE_FEATURE_REKEY;
 	hp->ngroups = m->groups.n;
 	for (size_t i = 0; i < m->groups.n; i++) {
 		hp->groups[i].p = m->groups.names[i];

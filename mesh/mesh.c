@@ -174,6 +174,21 @@ static void derive(const uint8_t key[MESH_KEYLEN], const char *label, uint8_t ou
 	crypto_generichash(out, 32, (const uint8_t *)label, strlen(label), key, MESH_KEYLEN);
 }
 
+/*
+ * Keys older than this close their session (protocol section 3.3): the rekey interval plus
+ * half of it, but at least two REKEY_TIMEOUT_MS (an attempt and its retry fit before it) and
+ * at most 60 s (WireGuard's REJECT_AFTER_TIME, 180 s, with the default 120 s interval).
+ */
+static uint64_t reject_after(uint32_t rekey_ms)
+{
+	uint64_t margin = rekey_ms / 2;
+	if (margin < REKEY_MARGIN_MIN_MS)
+		margin = REKEY_MARGIN_MIN_MS;
+	if (margin > REKEY_MARGIN_MAX_MS)
+		margin = REKEY_MARGIN_MAX_MS;
+	return (uint64_t)rekey_ms + margin;
+}
+
 struct mesh *mesh_new(const struct mesh_config *cfg, uint64_t now_ms, char *err, size_t errcap)
 {
 	struct mesh *m = calloc(1, sizeof *m);
@@ -187,6 +202,11 @@ struct mesh *mesh_new(const struct mesh_config *cfg, uint64_t now_ms, char *err,
 		m->cfg.ttl_ms = TTL_DEFAULT_MS;
 	if (m->cfg.ttl_ms > MESH_TTL_MAX_MS)
 		m->cfg.ttl_ms = MESH_TTL_MAX_MS;
+	if (!m->cfg.rekey_after_ms)
+		m->cfg.rekey_after_ms = MESH_REKEY_AFTER_MS;
+	if (!m->cfg.rekey_after_msgs)
+		m->cfg.rekey_after_msgs = MESH_REKEY_AFTER_MSGS;
+	m->reject_after_ms = reject_after(m->cfg.rekey_after_ms);
 	m->id = cfg->id;
 	snprintf(m->name, sizeof m->name, "%s", cfg->name ? cfg->name : "node");
 	do {

@@ -49,6 +49,8 @@
 #define MESH_KEYLEN 32
 #define MESH_TTL_MAX_MS 600000          /* the longest time-to-live of a message */
 #define MESH_RX_MEMORY_MS 600000        /* how long a sender's last delivered msg_id is kept */
+#define MESH_REKEY_AFTER_MS 120000      /* link keys are replaced this often (protocol 3.3), */
+#define MESH_REKEY_AFTER_MSGS (1u << 20)  /* or after this many frames either way */
 
 enum mesh_event_type {
 	MESH_EV_ENTER = 1,
@@ -117,6 +119,13 @@ struct mesh_config {
 	uint32_t queue_msgs;
 	size_t queue_bytes;
 	uint32_t ttl_ms;                    /* a message's time-to-live unless it has its own */
+	/* Rekeying (protocol section 3.3): the initiator of a live session replaces its keys
+	 * once they are rekey_after_ms old or have carried rekey_after_msgs frames one way (0:
+	 * MESH_REKEY_AFTER_MS, MESH_REKEY_AFTER_MSGS); keys older than rekey_after_ms plus
+	 * half of it, at least 10 s and at most 60 s more, close the session (mesh.c's
+	 * reject_after()). */
+	uint32_t rekey_after_ms;
+	uint64_t rekey_after_msgs;
 	bool receipts;                      /* report DELIVERED events */
 	/* Acknowledgement (protocol section 6, "Delivery"). manual_ack: a delivered message is
 	 * acknowledged only once mesh_taken() says the application took it; otherwise as it is
@@ -127,8 +136,8 @@ struct mesh_config {
 	bool manual_ack;
 	bool (*can_take)(void *arg, size_t len);
 	bool (*can_resume)(void *arg);
-	/* Tests: behave as a node that predates "Delivery" (no ACK feature in the hello, no ACK,
-	 * RESEND or refusal), to check that we still work with one. */
+	/* Tests: behave as a node that predates "Delivery" and rekeying (no feature in the
+	 * hello, no ACK, RESEND or refusal, no rekey), to check that we still work with one. */
 	bool test_no_ack;
 	/* Whom we link with (NULL: anyone who proves an ID): consulted before we dial a peer and
 	 * once a peer's handshake has proved its ID; false means no link (the user's allow-list or

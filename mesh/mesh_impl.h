@@ -40,6 +40,9 @@
 #define SHARED_HOLD_MS 60000   /* two nodes with one ID: keep the link we have this long */
 #define OWN_CHECKS_PER_S 10    /* beacons with our own ID from elsewhere checked, per second */
 #define RESEND_MIN_MS 1000     /* a peer's RESENDs are answered at most this often */
+#define REKEY_TIMEOUT_MS 5000  /* protocol section 3.3: a REKEY without REPLY is made again */
+#define REKEY_MARGIN_MIN_MS (2 * REKEY_TIMEOUT_MS)   /* keys too old: see reject_after() */
+#define REKEY_MARGIN_MAX_MS 60000
 
 /* Log lines about bad input are limited per kind to one a second. */
 enum logkind { LK_BEACON, LK_FRAME, LK_HS, LK_MSG, LK_RATE, LK_COUNT };
@@ -72,6 +75,7 @@ struct mesh {
 	uint64_t next_beacon_ms;
 	unsigned burst;
 	uint64_t next_sweep_ms, sweep_ms;
+	uint64_t reject_after_ms;      /* keys this old close their session (protocol 3.3) */
 	uint64_t last_beacon_ms;       /* when we last sent one; 0: never */
 	bool answer_due;               /* a new lower peer may have missed our beacons */
 	uint64_t own_alarm_ms;         /* last ALARM_OWN_ID (mesh_alarm) */
@@ -147,6 +151,9 @@ enum mesh_err send_frame(struct mesh *m, struct session *s, const uint8_t *frame
 enum mesh_err send_unstall(struct mesh *m, struct session *s);
 enum mesh_err send_simple(struct mesh *m, struct session *s, uint64_t type, uint64_t reason,
                           uint64_t now);
+/* Encodes one message and seals and sends it on s (a full socket: MESH_ELIMIT, not sent). */
+enum mesh_err send_msg(struct mesh *m, struct session *s, const struct wire_msg *msg,
+                       uint64_t now);
 struct session *send_live_session(struct mesh *m, const struct peer *p);
 void send_pump(struct mesh *m, struct peer *p, uint64_t now);
 enum mesh_err send_enqueue(struct mesh *m, struct peer *p, struct outmsg *om, bool if_member,
@@ -165,6 +172,19 @@ void send_on_resend(struct mesh *m, struct peer *p, uint64_t incarnation, uint64
  * cannot go now is retried by the tick. */
 void send_ack(struct mesh *m, struct peer *p, uint64_t now);
 void send_ask_resend(struct mesh *m, struct peer *p, uint64_t now);
+
+/* ---------- rekey.c: replacing a live link's keys (protocol section 3.3) ---------- */
+
+/* Whether s rekeys: a LIVE session with a peer whose hello says it does, and so do we. */
+bool rekey_enabled(const struct mesh *m, const struct session *s);
+/* The sweep's part on a LIVE session: starts or retries an exchange (initiator), and returns
+ * the reason to close s when its keys have outlived reject_after_ms, else NULL. */
+const char *rekey_on_sweep(struct mesh *m, struct session *s, uint64_t now);
+/* A REKEY or REKEY_REPLY on p's live session s. */
+void rekey_on_msg(struct mesh *m, struct session *s, struct peer *p, const struct wire_msg *msg,
+                  uint64_t now);
+/* A frame opened with s's new keys, which are now its current ones. */
+void rekey_on_promoted(struct mesh *m, struct session *s, uint64_t now);
 
 /* ---------- beacon.c: what the engine does with beacons ---------- */
 

@@ -12,7 +12,9 @@
  * sent (tx), of those sent early to answer a new peer (answered), and beacons whose signature
  * was checked and good (verified, then maybe stale); messages refused for want of room (or
  * after a lost frame) that their senders will send again, and the RESENDs that asked; ALARM
- * events (one node ID in two places).
+ * events (one node ID in two places); link keys replaced (rekeys: one per completed rekey on
+ * each side), attempts given up for want of a REKEY_REPLY and made again, and REKEY_REPLYs
+ * for an attempt no longer awaited.
  */
 #define MESH_STATS_PUBLIC(X) \
 	X(beacons_rx) X(beacons_bad) X(beacons_stale) X(beacons_foreign) \
@@ -20,7 +22,8 @@
 	X(hellos_limited) X(handshakes_failed) X(handshakes_done) X(sessions_rejected) \
 	X(msgs_bad) X(msgs_unknown_type) X(msgs_dup) X(fragments_dropped)
 #define MESH_STATS_ENGINE(X) X(beacons_tx) X(beacons_answered) X(beacons_verified) \
-	X(msgs_refused) X(resends_asked) X(alarms)
+	X(msgs_refused) X(resends_asked) X(alarms) X(rekeys) X(rekeys_retried) \
+	X(rekey_replies_stale)
 
 #define MESH_STATS_FIELD(name) uint64_t name;
 struct mesh_stats {

@@ -97,8 +97,8 @@ static enum mesh_err send_plain(struct mesh *m, struct session *s, const uint8_t
 }
 
 /* Encodes one message and sends it as send_plain() does. */
-static enum mesh_err send_msg(struct mesh *m, struct session *s, const struct wire_msg *msg,
-                              uint64_t now)
+enum mesh_err send_msg(struct mesh *m, struct session *s, const struct wire_msg *msg,
+                       uint64_t now)
 {
 	size_t len;
 	enum mesh_err rc = wire_msg_encode(msg, m->mbuf, sizeof m->mbuf, &len);

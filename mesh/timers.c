@@ -2,9 +2,10 @@
 /*
  * timers: mesh_on_tick(), the engine's work that is due by the clock. Beacons are beacon.c's
  * (beacon_on_tick); the rest is the sweep: every session (heartbeat, evasive, expired,
- * handshake timeout, stalled frames, reassembly) and every peer (time-to-live of its queued
- * messages, dialling, forgetting a silent one), at most every sweep_ms and on every tick while
- * a send is stalled. Due ACKs and RESENDs go out on every tick (deliver_on_tick).
+ * handshake timeout, rekeying and keys too old (rekey_on_sweep), stalled frames, reassembly)
+ * and every peer (time-to-live of its queued messages, dialling, forgetting a silent one), at
+ * most every sweep_ms and on every tick while a send is stalled. Due ACKs and RESENDs go out on
+ * every tick (deliver_on_tick).
  *
  * Invariants:
  * - sessions are closed and peers forgotten after the walk of their table, never during it
@@ -61,6 +62,11 @@ static void sweep_session(struct session *s, void *arg)
 	}
 	if (now - s->last_rx_ms >= m->cfg.expired_ms) {
 		sweep_add_close(sw, s->sid, "expired");
+		return;
+	}
+	const char *too_old = rekey_on_sweep(m, s, now);
+	if (too_old) {
+		sweep_add_close(sw, s->sid, too_old);
 		return;
 	}
 	uint64_t lost_id;

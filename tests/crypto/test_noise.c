@@ -14,8 +14,9 @@
  * The vectors live in tests/crypto/vectors (origins in SOURCES there). A missing or unreadable
  * file fails, and so does a file from which no Noise_XX or Noise_XXpsk3 vector ran: a silent
  * skip would hide a broken build. The main file must also have run Noise_KK, the pattern that
- * rekeys a live link (docs/crypto.md, "Rekeying"). A vector without handshake_hash is still checked message by
- * message and counted; noise-c's older `name` field is read like `protocol_name`.
+ * rekeys a live link (docs/crypto.md, "Rekeying"). A vector without handshake_hash is still
+ * checked message by message and counted; noise-c's older `name` field is read like
+ * `protocol_name`.
  * Output is counts and failing check locations only: no key, hash or plaintext is printed.
  */
 #include "noise.h"

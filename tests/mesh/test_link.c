@@ -7,12 +7,20 @@
  * the ops would never link. Discovery still sends real beacons, so this runs in a private
  * network namespace (netns-run) like test_engine, which covers the ZeroMQ transport.
  *
+ * Time is injected: every engine runs on this file's clock, which each round of the loop moves
+ * on by one millisecond, so waits of seconds take only as long as the work in them.
+ *
  * Cases: two engines link, one dialled connection for the one live session; a whisper and a
  * shout of five fragments arrive whole, the shout sealed in place in the transport's buffer
  * (frame_buf, no copy); a transport that says "full" (MESH_ELIMIT) holds messages back without
  * losing or reordering one, and they flow when it drains; a malformed transport message and a
  * garbage frame are counted and change nothing; BYE is reported as EXIT, and closing hangs up
  * and frees every connection (ASan checks).
+ * Rekeying (docs/protocol.md section 3.3): with keys replaced every 200 ms, 50 and more rekeys
+ * on both sides while whispers stream both ways, each delivered once and in order, and the
+ * session never closed; with a node that predates rekeying (no feature bit), no rekey and no
+ * close for old keys; and when every REKEY is lost, retries, then both sides close the session
+ * for keys too old and link again with a fresh handshake, messages still delivered.
  *
  * Output is counts only.
  */
@@ -37,11 +45,12 @@
 #define MAXCONNS 64
 #define INBOX_MAX 128               /* frames an inbox holds before send says MESH_ELIMIT */
 
+/* The injected clock: drive_round() moves it on, nothing else does. */
+static uint64_t vclock = 1000000;
+
 static uint64_t now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return vclock;
 }
 
 /* ------------------------------------------------------------------ the simulated network */
@@ -70,6 +79,9 @@ struct flink {
 	struct fmsg *head, *tail;
 	size_t queued;
 	bool stuck;                     /* says MESH_ELIMIT to everyone sending to it */
+	size_t drop_body;               /* loses DATA frames sent from here with a ciphertext of
+	                                 * this many bytes (0: none) */
+	unsigned long dropped;
 	uint8_t *buf;                   /* frame_buf() */
 	size_t buflen;
 	unsigned long zero_copy, copied, refused;
@@ -187,6 +199,12 @@ static enum mesh_err sim_send(void *lv, const struct link_route *to, const uint8
                               size_t len)
 {
 	struct flink *l = lv;
+	struct wire_frame wf;
+	if (l->drop_body && wire_frame_decode(frame, len, &wf) == MESH_OK &&
+	    wf.type == WIRE_DATA && wf.body_len == l->drop_body) {
+		l->dropped++;
+		return MESH_OK;                 /* sent, and lost on the way */
+	}
 	if (to->sid) {
 		/* on our connection: it arrives at the other end as an incoming one */
 		struct fconn *c = conn_of(l, to->sid);
@@ -306,6 +324,16 @@ struct node {
 	bool out_of_order;
 	size_t last_len;
 	uint32_t last_sum;
+	char exit_reason[64];       /* of the last EXIT */
+	/* streams: whispers whose 8-byte payload counts 1, 2, 3... from the peer */
+	uint64_t seq_sent, seq_got;
+	unsigned long seq_bad;      /* one not the next of its stream: lost, twice or reordered */
+};
+
+/* How node_start() makes an engine; all zero: the defaults of the first cases. */
+struct nopts {
+	uint32_t rekey_ms;          /* mesh_config.rekey_after_ms */
+	bool old;                   /* a node that predates rekeying (test_no_ack) */
 };
 
 static uint32_t fnv(const uint8_t *p, size_t n)
@@ -321,7 +349,10 @@ static void on_event(void *arg, const struct mesh_event *e)
 	struct node *n = arg;
 	switch (e->type) {
 	case MESH_EV_ENTER: n->enters++; break;
-	case MESH_EV_EXIT: n->exits++; break;
+	case MESH_EV_EXIT:
+		n->exits++;
+		snprintf(n->exit_reason, sizeof n->exit_reason, "%s", e->reason ? e->reason : "");
+		break;
 	case MESH_EV_DROPPED: n->dropped++; break;
 	case MESH_EV_SHOUT:
 	case MESH_EV_WHISPER:
@@ -330,15 +361,24 @@ static void on_event(void *arg, const struct mesh_event *e)
 		n->last_msg_id = e->msg_id;
 		n->last_len = e->len;
 		n->last_sum = fnv(e->data, e->len);
+		if (e->len == sizeof(uint64_t)) {
+			uint64_t seq;
+			memcpy(&seq, e->data, sizeof seq);
+			n->seq_bad += seq != n->seq_got + 1;
+			n->seq_got = seq;
+		}
 		break;
 	default: break;
 	}
 	free(e->data);
 }
 
-static bool node_start(struct node *n, const char *name)
+static bool node_start(struct node *n, const char *name, const struct nopts *o)
 {
+	static const struct nopts none;
 	char err[256] = "";
+	if (!o)
+		o = &none;
 	n->id = keys_identity_generate();
 	CHECK(n->id != NULL);
 	if (!n->id)
@@ -349,7 +389,8 @@ static bool node_start(struct node *n, const char *name)
 		.evasive_ms = 1000, .expired_ms = 3000, .handshake_timeout_ms = 2000,
 		.fallback_ms = 300, .queue_msgs = 64, .queue_bytes = 4u << 20,
 		.ttl_ms = 10000, .link_ops = &sim_ops, .link_env = &net, .log_level = 0,
-		.event = on_event, .event_arg = n,
+		.event = on_event, .event_arg = n, .rekey_after_ms = o->rekey_ms,
+		.test_no_ack = o->old,
 	};
 	n->m = mesh_new(&cfg, now_ms(), err, sizeof err);
 	CHECK(n->m != NULL);
@@ -376,8 +417,8 @@ static void drive_round(struct node *ns, size_t n)
 		running += ns[i].m != NULL;
 	}
 	CHECK(total == running);             /* discovery's socket, and nothing of the link's */
-	(void)zmq_poll(items, (int)total, 2);
-	uint64_t t = now_ms();
+	(void)zmq_poll(items, (int)total, 0);
+	uint64_t t = ++vclock;
 	for (size_t i = 0, off = 0; i < n; off += cnt[i], i++) {
 		if (!ns[i].m)
 			continue;
@@ -496,6 +537,142 @@ static void run(struct node *ns)
 	free(big);
 }
 
+/* ------------------------------------------------------------------ rekeying */
+
+static struct mesh_stats stats_of(const struct node *n)
+{
+	struct mesh_stats st;
+	uint64_t live;
+	mesh_get_stats(n->m, &st, &live);
+	return st;
+}
+
+/* Each node whispers the next number of its stream to the other every 4 ms of the clock;
+ * the payload is the number (8 bytes), so the receiver checks order and completeness. */
+static void stream_round(struct node *ns)
+{
+	if (vclock % 4 == 0)
+		for (size_t k = 0; k < 2; k++) {
+			struct node *from = &ns[k], *to = &ns[1 - k];
+			uint64_t seq = from->seq_sent + 1, id;
+			if (mesh_whisper(from->m, to->id->id, &seq, sizeof seq, now_ms(), &id) ==
+			    MESH_OK)
+				from->seq_sent = seq;
+		}
+	drive_round(ns, 2);
+}
+
+static bool streams_done(struct node *ns)
+{
+	return ns[1].seq_got == ns[0].seq_sent && ns[0].seq_got == ns[1].seq_sent;
+}
+
+/* Two nodes, started with o, linked; false (and a failed check) if they could not be. */
+static bool pair_up(struct node *ns, const struct nopts *oa, const struct nopts *ob)
+{
+	memset(ns, 0, 2 * sizeof *ns);
+	if (!node_start(&ns[0], "a", oa) || !node_start(&ns[1], "b", ob))
+		return false;
+	CHECK(drive_until(ns, 2, 5000, both_entered));
+	return ns[0].enters == 1 && ns[1].enters == 1;
+}
+
+static void pair_down(struct node *ns)
+{
+	for (size_t i = 0; i < 2; i++) {
+		mesh_destroy(&ns[i].m);
+		keys_identity_destroy(&ns[i].id);
+	}
+}
+
+/* Keys replaced every 200 ms while whispers stream both ways: 50 rekeys and more on both
+ * sides, every whisper once and in order, and the one session never closed. */
+static void run_rekey(void)
+{
+	struct node ns[2];
+	const struct nopts fast = { .rekey_ms = 200 };
+	if (pair_up(ns, &fast, &fast)) {
+		while (stats_of(&ns[0]).rekeys < 55 || stats_of(&ns[1]).rekeys < 55) {
+			stream_round(ns);
+			if (vclock > 1000000 + 60000)
+				break;
+		}
+		CHECK(drive_until(ns, 2, 5000, streams_done));
+		struct mesh_stats sa = stats_of(&ns[0]), sb = stats_of(&ns[1]);
+		CHECK(sa.rekeys >= 50 && sb.rekeys >= 50);
+		/* they complete in pairs: one side may be one ahead */
+		CHECK((sa.rekeys > sb.rekeys ? sa.rekeys - sb.rekeys : sb.rekeys - sa.rekeys) <= 1);
+		CHECK(ns[0].seq_sent > 1000 && ns[1].seq_sent > 1000);
+		CHECK(ns[0].seq_bad == 0 && ns[1].seq_bad == 0);
+		CHECK(ns[0].dropped == 0 && ns[1].dropped == 0);
+		CHECK(ns[0].exits == 0 && ns[1].exits == 0 && ns[0].enters == 1 && ns[1].enters == 1);
+		CHECK(sa.frames_auth_failed == 0 && sb.frames_auth_failed == 0);
+		CHECK(sa.frames_replayed == 0 && sb.frames_replayed == 0);
+		CHECK(sa.msgs_bad == 0 && sb.msgs_bad == 0 && sa.handshakes_done == 1);
+		CHECK(sa.rekeys_retried == 0 && sb.rekeys_retried == 0);
+		printf("  rekey: %llu and %llu rekeys in %llu ms, %llu + %llu whispers in order\n",
+		       (unsigned long long)sa.rekeys, (unsigned long long)sb.rekeys,
+		       (unsigned long long)(vclock - 1000000), (unsigned long long)ns[0].seq_sent,
+		       (unsigned long long)ns[1].seq_sent);
+	}
+	pair_down(ns);
+}
+
+/* A node that predates rekeying (no feature bit) and one that rekeys every 200 ms: no rekey
+ * either way, and the session outlives the time after which old keys would close it. */
+static void run_rekey_old_peer(void)
+{
+	struct node ns[2];
+	const struct nopts fast = { .rekey_ms = 200 }, old = { .rekey_ms = 200, .old = true };
+	if (pair_up(ns, &fast, &old)) {
+		uint64_t until = vclock + 15000;       /* past 200 + 10000 ms */
+		while (vclock < until)
+			stream_round(ns);
+		CHECK(drive_until(ns, 2, 5000, streams_done));
+		struct mesh_stats sa = stats_of(&ns[0]), sb = stats_of(&ns[1]);
+		CHECK(sa.rekeys == 0 && sb.rekeys == 0 && sa.rekeys_retried == 0);
+		CHECK(sa.msgs_unknown_type == 0 && sb.msgs_unknown_type == 0);
+		CHECK(ns[0].exits == 0 && ns[1].exits == 0 && sa.handshakes_done == 1);
+		CHECK(ns[0].seq_bad == 0 && ns[1].seq_bad == 0 && ns[0].seq_sent > 1000);
+	}
+	pair_down(ns);
+}
+
+/* Every REKEY is lost on the way (the transport drops DATA frames of exactly its size): the
+ * initiator tries again every 5 s, then the keys are too old and the session closes; the
+ * nodes link again with a fresh handshake, and no whisper is lost or doubled. */
+static void run_rekey_lost(void)
+{
+	struct node ns[2];
+	const struct nopts fast = { .rekey_ms = 200 };
+	/* REKEY: fixarray, type, n (fixint), bin8 header, 48 bytes; and the tag */
+	const size_t rekey_body = 1 + 1 + 1 + 2 + WIRE_REKEY_NOISE + 16;
+	if (pair_up(ns, &fast, &fast)) {
+		ns[0].link->drop_body = ns[1].link->drop_body = rekey_body;
+		uint64_t until = vclock + 12000;       /* past 200 + 10000 ms */
+		while (vclock < until)
+			stream_round(ns);
+		ns[0].link->drop_body = ns[1].link->drop_body = 0;
+		CHECK(drive_until(ns, 2, 10000, streams_done));
+		struct mesh_stats sa = stats_of(&ns[0]), sb = stats_of(&ns[1]);
+		CHECK(ns[0].link->dropped + ns[1].link->dropped >= 3);
+		CHECK(sa.rekeys_retried + sb.rekeys_retried >= 1);
+		/* at least one side reported the close for old keys, and both are linked again */
+		bool too_old = strcmp(ns[0].exit_reason, "keys too old: rekey did not complete") == 0 ||
+		               strcmp(ns[1].exit_reason, "keys too old: rekey did not complete") == 0;
+		CHECK(too_old);
+		CHECK(sa.handshakes_done >= 2 || sb.handshakes_done >= 2);
+		CHECK(ns[0].enters == ns[0].exits + 1 && ns[1].enters == ns[1].exits + 1);
+		CHECK(ns[0].seq_bad == 0 && ns[1].seq_bad == 0);
+		CHECK(ns[0].dropped == 0 && ns[1].dropped == 0);
+		printf("  rekey lost: %lu REKEYs dropped, %llu retries, then relinked (%s)\n",
+		       ns[0].link->dropped + ns[1].link->dropped,
+		       (unsigned long long)(sa.rekeys_retried + sb.rekeys_retried),
+		       too_old ? "keys too old" : "?");
+	}
+	pair_down(ns);
+}
+
 int main(void)
 {
 	struct node ns[2];
@@ -503,12 +680,15 @@ int main(void)
 	testlib_require_netns("test_link");
 	if (sodium_init() < 0)
 		return 1;
-	if (node_start(&ns[0], "a") && node_start(&ns[1], "b"))
+	if (node_start(&ns[0], "a", NULL) && node_start(&ns[1], "b", NULL))
 		run(ns);
 	for (size_t i = 0; i < 2; i++) {
 		mesh_destroy(&ns[i].m);
 		keys_identity_destroy(&ns[i].id);
 	}
+	run_rekey();
+	run_rekey_old_peer();
+	run_rekey_lost();
 	for (size_t i = 0; i < MAXLINKS; i++)
 		CHECK(net.links[i] == NULL);     /* every link closed with its engine */
 	return testlib_done("test_link");

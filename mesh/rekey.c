@@ -1,0 +1,138 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
+/*
+ * rekey: the engine's side of rekeying (docs/protocol.md section 3.3). The initiator of a live
+ * session starts a Noise_KK exchange inside it once its keys are rekey_after_ms old or have
+ * carried rekey_after_msgs frames one way, and starts a new one (the next n) when a REKEY_REPLY
+ * does not come within REKEY_TIMEOUT_MS; the responder answers; either side closes a session
+ * whose keys have outlived reject_after_ms, and the peers link again with a fresh handshake.
+ * The key transitions themselves are session.c's (session_rekey_start, session_on_rekey,
+ * session_on_rekey_reply, and the promotion in session_open).
+ *
+ * Invariants:
+ * - nothing happens with a peer whose hello lacks WIRE_FEATURE_REKEY, or when we act as a node
+ *   that predates it (test_no_ack): no exchange, no close for old keys;
+ * - one exchange at a time per session: a new one starts only when the last is done on both
+ *   sides (no tx_next left);
+ * - a bad or stale REKEY or REKEY_REPLY is dropped and counted, never the session;
+ * - log lines name the peer by fingerprint; no key byte is ever logged.
+ */
+#include <sodium.h>
+
+#include "mesh_impl.h"
+
+#define KEYS_TOO_OLD "keys too old: rekey did not complete"
+
+bool rekey_enabled(const struct mesh *m, const struct session *s)
+{
+	return s->state == SESSION_LIVE && !m->cfg.test_no_ack &&
+	       (s->peer_features & WIRE_FEATURE_REKEY);
+}
+
+/* Whether the current keys have done their time: age, or frames either way. */
+static bool rekey_due(const struct mesh *m, const struct session *s, uint64_t now)
+{
+	const struct noise_transport *t = s->tx;
+	return now - s->keys_ms >= m->cfg.rekey_after_ms ||
+	       t->send_next >= m->cfg.rekey_after_msgs ||
+	       (t->recv_any && t->recv_last >= m->cfg.rekey_after_msgs);
+}
+
+/* A new exchange, attempt rekey_n + 1: a REKEY under the current keys. A REKEY that cannot go
+ * out now (a full socket) is made again when the attempt times out. */
+static void start(struct mesh *m, struct session *s, uint64_t now)
+{
+	uint8_t kk[WIRE_REKEY_NOISE];
+	uint64_t n = 0;
+	enum mesh_err rc = session_rekey_start(s, m->id->x_sk, m->id->x_pk, now, kk, &n);
+	if (rc != MESH_OK) {
+		mesh_droplog(m, LK_HS, now, "rekey of session %08x not started: %s", s->sid,
+		             mesh_strerror(rc));
+		return;
+	}
+	struct wire_msg msg = { .type = WIRE_REKEY, .rekey_n = n, .noise = kk };
+	(void)send_msg(m, s, &msg, now);
+}
+
+const char *rekey_on_sweep(struct mesh *m, struct session *s, uint64_t now)
+{
+	if (!rekey_enabled(m, s) || !s->tx)
+		return NULL;
+	if (now - s->keys_ms >= m->reject_after_ms) {
+		char fp[KEYS_FPR_LEN];
+		mesh_logline(m, 1, "session %08x with %s: " KEYS_TOO_OLD " in %llu ms; linking "
+		             "again", s->sid, mesh_fpr(s->peer_id, fp),
+		             (unsigned long long)m->reject_after_ms);
+		return KEYS_TOO_OLD;
+	}
+	/* only the initiator starts one, and only once the last is done both ways */
+	if (s->role != NOISE_INITIATOR || s->tx_next)
+		return NULL;
+	if (session_rekey_waiting(s)) {
+		if (now - s->rekey_sent_ms >= REKEY_TIMEOUT_MS) {
+			m->stats.rekeys_retried++;
+			start(m, s, now);
+		}
+	} else if (rekey_due(m, s, now)) {
+		start(m, s, now);
+	}
+	return NULL;
+}
+
+void rekey_on_msg(struct mesh *m, struct session *s, struct peer *p, const struct wire_msg *msg,
+                  uint64_t now)
+{
+	uint8_t out[WIRE_REKEY_NOISE];
+	enum mesh_err rc;
+	if (m->cfg.test_no_ack) {
+		m->stats.msgs_unknown_type++;   /* what a node that predates rekeying does */
+		return;
+	}
+	if (!rekey_enabled(m, s)) {
+		/* its hello did not offer it: the peer breaks its own word */
+		m->stats.msgs_bad++;
+		mesh_droplog(m, LK_MSG, now, "rekey message from %s, which did not offer rekeying: "
+		             "dropped", p->name);
+		return;
+	}
+	if (msg->type == WIRE_REKEY) {
+		rc = session_on_rekey(s, msg->rekey_n, msg->noise, m->id->x_sk, m->id->x_pk, out);
+		if (rc != MESH_OK) {
+			m->stats.msgs_bad += rc != MESH_ENOMEM;
+			mesh_droplog(m, LK_MSG, now, "REKEY %llu from %s on session %08x refused (%s)",
+			             (unsigned long long)msg->rekey_n, p->name, s->sid,
+			             mesh_strerror(rc));
+			return;
+		}
+		/* under the current keys: ours change once a frame under the new ones arrives */
+		struct wire_msg reply = { .type = WIRE_REKEY_REPLY, .rekey_n = msg->rekey_n,
+		                          .noise = out };
+		(void)send_msg(m, s, &reply, now);
+		return;
+	}
+	rc = session_on_rekey_reply(s, msg->rekey_n, msg->noise);
+	if (rc == MESH_ESTATE) {
+		/* the answer to an attempt given up on, or a duplicate: the retry goes on */
+		m->stats.rekey_replies_stale++;
+		return;
+	}
+	if (rc != MESH_OK) {
+		m->stats.msgs_bad += rc != MESH_ENOMEM;
+		mesh_droplog(m, LK_MSG, now, "REKEY_REPLY %llu from %s on session %08x refused (%s)",
+		             (unsigned long long)msg->rekey_n, p->name, s->sid, mesh_strerror(rc));
+		return;
+	}
+	/* our sends use the new keys from here; the responder moves to them on this frame */
+	(void)send_simple(m, s, WIRE_HEARTBEAT, 0, now);
+}
+
+void rekey_on_promoted(struct mesh *m, struct session *s, uint64_t now)
+{
+	char fp[KEYS_FPR_LEN];
+	m->stats.rekeys++;
+	mesh_logline(m, 3, "rekey: session %08x with %s has new keys (attempt %llu)", s->sid,
+	             mesh_fpr(s->peer_id, fp), (unsigned long long)s->rekey_n);
+	/* the responder's sends move now; a frame under them at once lets the initiator drop its
+	 * old keys and start the next exchange without waiting for traffic */
+	if (s->role == NOISE_RESPONDER)
+		(void)send_simple(m, s, WIRE_HEARTBEAT, 0, now);
+}
