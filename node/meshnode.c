@@ -241,6 +241,11 @@ enum mesh_err meshnode_create(const struct meshnode_config *cfg, struct meshnode
 		         n->cfg.ttl_ms);
 		goto fail;
 	}
+	if (n->cfg.rekey_ms && n->cfg.rekey_ms < MESHNODE_REKEY_MIN_MS) {
+		snprintf(err, errcap, "rekey_ms must be 0 or at least %u ms (got %u)",
+		         MESHNODE_REKEY_MIN_MS, n->cfg.rekey_ms);
+		goto fail;
+	}
 	if (n->cfg.evasive_ms >= n->cfg.expired_ms || n->cfg.heartbeat_ms >= n->cfg.evasive_ms) {
 		snprintf(err, errcap, "timers must satisfy heartbeat < evasive < expired "
 		         "(got %u, %u, %u ms)", n->cfg.heartbeat_ms, n->cfg.evasive_ms,
@@ -662,6 +667,7 @@ enum mesh_err meshnode_start(struct meshnode *n, char *err, size_t errcap)
 		.fallback_ms = 3 * n->cfg.beacon_interval_ms,
 		.queue_msgs = n->cfg.queue_msgs, .queue_bytes = n->cfg.queue_bytes,
 		.ttl_ms = n->cfg.ttl_ms, .receipts = n->cfg.receipts, .manual_ack = true,
+		.rekey_after_ms = n->cfg.rekey_ms,
 		.can_take = events_can_take, .can_resume = events_can_resume,
 		.zmq_ctx = n->zctx, .log_level = n->cfg.log_level, .log = node_log, .log_arg = n,
 		.event = events_on_mesh, .event_arg = n, .may_link = known_may_link,

@@ -75,6 +75,7 @@ extern "C" {
 #define MESHNODE_MAX_GROUP 64          /* bytes of UTF-8 */
 #define MESHNODE_MAX_GROUPS 256        /* groups one node may join */
 #define MESHNODE_MAX_PAYLOAD 1048576u  /* 1 MiB: the largest shout or whisper */
+#define MESHNODE_REKEY_MIN_MS 100u     /* the shortest rekey_ms */
 
 struct meshnode;
 
@@ -117,6 +118,11 @@ struct meshnode_config {
 	const char *known_peers_path;
 	bool known_only;
 	const char *allow_path;
+	/* How often a link replaces its keys with a fresh key exchange (docs/protocol.md section
+	 * 3.3), in ms; 0: 120000; else at least 100. A link whose rekey has not completed within
+	 * half as long again (at least 10 s, at most 60 s more) is closed and made anew. Only
+	 * links to peers that rekey too; keys are also replaced after 2^20 frames either way. */
+	uint32_t rekey_ms;
 };
 
 enum meshnode_log_level {

@@ -15,6 +15,7 @@ enum {
 	OPT_MCAST_GROUP, OPT_MCAST_PORT, OPT_BEACON, OPT_HEARTBEAT, OPT_EVASIVE, OPT_EXPIRED,
 	OPT_GROUP, OPT_LOG_LEVEL, OPT_JSON, OPT_HELP, OPT_VERSION, OPT_TTL, OPT_RECEIPTS,
 	OPT_KNOWN_PEERS, OPT_NO_KNOWN_PEERS, OPT_KNOWN_ONLY, OPT_ALLOW,
+	OPT_REKEY,
 };
 
 static const struct option long_options[] = {
@@ -39,6 +40,7 @@ static const struct option long_options[] = {
 	{ "no-known-peers", no_argument, NULL, OPT_NO_KNOWN_PEERS },
 	{ "known-only", no_argument, NULL, OPT_KNOWN_ONLY },
 	{ "allow", required_argument, NULL, OPT_ALLOW },
+	{ "rekey-interval", required_argument, NULL, OPT_REKEY },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -73,6 +75,8 @@ static void print_usage(FILE *f)
 	      "  --no-known-peers       remember no one (no alarms about names, no verified marks)\n"
 	      "  --known-only           link only with remembered peers\n"
 	      "  --allow PATH           link only with the node IDs listed in PATH\n"
+	      "  --rekey-interval MS    replace each link's keys with a fresh key exchange this\n"
+	      "                         often (default 120000, at least 100)\n"
 	      "  -h, --help             show this help\n"
 	      "  -V, --version          show the version\n"
 	      "Commands: /join G, /leave G, /shout G TEXT, /msg NAME TEXT, /peers, /groups,\n"
@@ -238,6 +242,12 @@ int parse_options(int argc, char **argv, struct options *o)
 			if (!optarg[0])
 				return usage_error("--allow must not be empty", NULL);
 			o->cfg.allow_path = optarg;
+			break;
+		case OPT_REKEY:
+			if (!parse_ulong(optarg, MESHNODE_REKEY_MIN_MS, UINT32_MAX, &v))
+				return usage_error("--rekey-interval is milliseconds, 100..4294967295",
+				                   optarg);
+			o->cfg.rekey_ms = (uint32_t)v;
 			break;
 		case 'h':
 		case OPT_HELP:

@@ -4,8 +4,8 @@
  * exit status without reading the message (the meshnode program exits 3 for MESH_EKEYFILE).
  * It opens no socket. Cases: a fresh identity (created, and meshnode_identity_created() says
  * so, with the path, only that first time); a missing, and a world-readable, mesh
- * key file; an identity file that is a directory; bad timers and a bad name; and
- * meshnode_new() failing the same way, with the same message.
+ * key file; an identity file that is a directory; bad timers, a bad name and a rekey interval
+ * below the least; and meshnode_new() failing the same way, with the same message.
  */
 #include "meshnode.h"
 #include "testlib.h"
@@ -94,6 +94,12 @@ int main(void)
 	cfg.name = "tab\there";
 	CHECK(create(&cfg, err, sizeof err) == MESH_EINVAL);
 	cfg.name = NULL;
+	/* rekey_ms: 0 is the default, below MESHNODE_REKEY_MIN_MS is refused */
+	cfg.rekey_ms = MESHNODE_REKEY_MIN_MS - 1;
+	CHECK(create(&cfg, err, sizeof err) == MESH_EINVAL && strstr(err, "rekey_ms") != NULL);
+	cfg.rekey_ms = MESHNODE_REKEY_MIN_MS;
+	CHECK(create(&cfg, err, sizeof err) == MESH_OK);
+	cfg.rekey_ms = 0;
 
 	/* misuse is MESH_EINVAL, never a crash, and a path too long is refused, never cut short
 	 * (a cut path names another file) */
