@@ -179,7 +179,7 @@ static void derive(const uint8_t key[MESH_KEYLEN], const char *label, uint8_t ou
  * half of it, but at least two REKEY_TIMEOUT_MS (an attempt and its retry fit before it) and
  * at most 60 s (WireGuard's REJECT_AFTER_TIME, 180 s, with the default 120 s interval).
  */
-static uint64_t reject_after(uint32_t rekey_ms)
+uint64_t mesh_reject_after(uint32_t rekey_ms)
 {
 	uint64_t margin = rekey_ms / 2;
 	if (margin < REKEY_MARGIN_MIN_MS)
@@ -206,7 +206,7 @@ struct mesh *mesh_new(const struct mesh_config *cfg, uint64_t now_ms, char *err,
 		m->cfg.rekey_after_ms = MESH_REKEY_AFTER_MS;
 	if (!m->cfg.rekey_after_msgs)
 		m->cfg.rekey_after_msgs = MESH_REKEY_AFTER_MSGS;
-	m->reject_after_ms = reject_after(m->cfg.rekey_after_ms);
+	m->reject_after_ms = mesh_reject_after(m->cfg.rekey_after_ms);
 	m->id = cfg->id;
 	snprintf(m->name, sizeof m->name, "%s", cfg->name ? cfg->name : "node");
 	do {

@@ -214,6 +214,10 @@ enum mesh_err mesh_test_send_raw(struct mesh *m, const uint8_t peer[WIRE_IDLEN],
 /* Test-only: says BYE on the live session with peer and starts a new handshake with it at
  * once, so a benchmark can count complete handshakes per second between two running nodes. */
 enum mesh_err mesh_test_relink(struct mesh *m, const uint8_t peer[WIRE_IDLEN], uint64_t now_ms);
+/* Test-only: the rekey interval (mesh_config.rekey_after_ms, 0: the default) from now on,
+ * and the time after which old keys close a session with it: a simulation rekeys often while
+ * its faults run, and saves the work while it settles. */
+void mesh_test_set_rekey(struct mesh *m, uint32_t rekey_after_ms);
 /* Test-only: sessions in the table, and how many of them own a DEALER (we initiated). */
 void mesh_test_sessions(const struct mesh *m, size_t *all, size_t *dealers);
 /* Test-only: entries in the peer table. */

@@ -113,6 +113,8 @@ struct peer *mesh_session_peer(struct mesh *m, const struct session *s);
 void mesh_go_live(struct mesh *m, struct session *s, uint64_t now);
 /* With a reason, a live session's close is reported (EXIT); the peer's queue stays. */
 void mesh_close_session(struct mesh *m, struct session *s, const char *reason, uint64_t now);
+/* How old keys may get before they close their session, for a rekey interval (rekey.c). */
+uint64_t mesh_reject_after(uint32_t rekey_ms);
 /* The copy of p that events and iterations hand out (mesh.h). */
 void mesh_peer_view(const struct peer *p, struct mesh_peer_view *out);
 void mesh_emit(struct mesh *m, enum mesh_event_type type, const struct peer *p, const char *group,

@@ -3,7 +3,7 @@
  * mesh_test: the engine's test-only entry points (mesh.h, under MESH_TEST_HOOKS), built only
  * into mn_mesh_testhooks, which only tests and tools link; in mn_mesh this file compiles to
  * nothing. They reach inside a running engine (raw plaintext on a live session, a relink,
- * table counts) and, like everything else in it, belong to the mesh's thread.
+ * the rekey interval, table counts) and, like everything else in it, belong to the mesh's thread.
  */
 #include "mesh_impl.h"
 
@@ -35,6 +35,12 @@ enum mesh_err mesh_test_relink(struct mesh *m, const uint8_t peer[WIRE_IDLEN], u
 	mesh_close_session(m, s, "relink", now_ms);
 	handshake_initiate(m, p, now_ms);
 	return p->pending_sid ? MESH_OK : MESH_ELIMIT;
+}
+
+void mesh_test_set_rekey(struct mesh *m, uint32_t rekey_after_ms)
+{
+	m->cfg.rekey_after_ms = rekey_after_ms ? rekey_after_ms : MESH_REKEY_AFTER_MS;
+	m->reject_after_ms = mesh_reject_after(m->cfg.rekey_after_ms);
 }
 
 void mesh_test_sessions(const struct mesh *m, size_t *all, size_t *dealers)

@@ -226,6 +226,7 @@ static bool node_start(struct node *nd, bool new_identity)
 		.heartbeat_ms = c->heartbeat_ms ? c->heartbeat_ms : 1000,
 		.evasive_ms = c->evasive_ms ? c->evasive_ms : 3000,
 		.expired_ms = c->expired_ms ? c->expired_ms : 10000, .handshake_timeout_ms = 5000,
+		.rekey_after_ms = c->rekey_ms,
 		.fallback_ms = 3 * beacon, .queue_msgs = 1024, .queue_bytes = 16u << 20,
 		.ttl_ms = 10000, .receipts = true, .manual_ack = true, .can_take = sim_can_take,
 		.can_resume = sim_can_resume,
@@ -261,6 +262,10 @@ static void node_crash(struct node *nd)
 		if (r->sender_ident == nd->ident && r->sender_life == nd->life)
 			r->sender_died = true;
 	}
+	struct mesh_stats st;
+	uint64_t live_sessions;
+	mesh_get_stats(nd->m, &st, &live_sessions);
+	simnet_w->r->rekeys += st.rekeys;
 	mesh_destroy(&nd->m);
 	nd->ninbox = 0;                    /* never taken: their senders hear "peer restarted" */
 	nd->slow_until = 0;
@@ -487,6 +492,9 @@ static void settle(void)
 		}
 		if (nd->slow_until > simnet_w->now)
 			nd->slow_until = simnet_w->now;   /* its pending EV_TAKE comes at its time */
+		/* rekeys ran under the faults; settling need not pay for one every rekey_ms */
+		if (nd->m)
+			mesh_test_set_rekey(nd->m, 0);
 	}
 }
 
@@ -496,7 +504,7 @@ void simnet_config_init(struct simnet_config *c, uint32_t nodes, uint64_t seed)
 		.nodes = nodes, .seed = seed, .duration_ms = 20000, .settle_ms = 40000,
 		.latency_ms = 1, .jitter_ms = 2, .beacon_loss_pct = 5, .cuts = 4, .partitions = 1,
 		.crashes = 2, .pauses = 2, .slow_readers = 2, .msg_interval_ms = 200, .big_pct = 2, .shout_pct = 25,
-		.log_level = -1,
+		.rekey_ms = SIMNET_REKEY_MS, .log_level = -1,
 	};
 }
 

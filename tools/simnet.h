@@ -50,6 +50,10 @@ struct simnet_config {
 	uint32_t end_after_converged_ms;
 	/* node timers; 0: the node's defaults (1000, 1000, 3000, 10000 ms) */
 	uint32_t beacon_ms, heartbeat_ms, evasive_ms, expired_ms;
+	/* how often links replace their keys (docs/protocol.md section 3.3) while traffic and
+	 * faults run; 0: the node's default, 120000 ms, which settling always uses.
+	 * simnet_config_init() makes it short, so that rekeys run under every fault. */
+	uint32_t rekey_ms;
 	int log_level;               /* engine log lines to stderr at this level and below; -1 */
 };
 
@@ -76,6 +80,8 @@ struct simnet_report {
 	uint64_t unanswered;         /* none, or more than one */
 	uint64_t msgs_refused;       /* engines' refusals for want of room or after a loss (summed
 	                              * over the nodes running at the end) */
+	uint64_t rekeys;             /* link keys replaced (each side counts its own), summed over
+	                              * every engine that ran, crashed ones included */
 	uint64_t false_answers;      /* DELIVERED but not delivered, or DROPPED as certainly not
 	                              * delivered but delivered */
 	uint64_t duplicates, reordered;

@@ -394,6 +394,7 @@ void sim_final_checks(void)
 		uint64_t live_sessions;
 		mesh_get_stats(simnet_w->nodes[i].m, &st, &live_sessions);
 		r->msgs_refused += st.msgs_refused;
+		r->rekeys += st.rekeys;
 		mesh_test_sessions(simnet_w->nodes[i].m, &all, &dealers);
 		if (all > cl.n) {
 			r->stray_sessions += all - cl.n;

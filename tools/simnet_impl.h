@@ -25,6 +25,9 @@
 #define WALL_BASE_MS 1800000000000ull /* the wall clock beacon counters see at virtual time 0 */
 #define GROUP "sim"
 #define HDR 24                        /* payload header: sender identity, life, msg_id */
+/* simnet_config_init()'s rekey interval: about a dozen rekeys per link during the 20 s of traffic
+ * and faults of a default run (each costs some ten X25519 operations) */
+#define SIMNET_REKEY_MS 1500
 
 
 enum ev_kind {
