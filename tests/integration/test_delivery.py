@@ -21,6 +21,12 @@ sender when the binary knows it) each message gets exactly one answer at the sen
 last message of each stream is a barrier: sent once the fault is over, and since one
 sender's messages arrive in order, a late duplicate would show up as an order violation.
 
+The nodes of the streaming tests (1 to 4) replace their link keys every 300 ms
+(--rekey-interval, docs/protocol.md section 3.3), so every fault above strikes links that are
+rekeying, and the same accounting must hold. The cut test also reads the nodes' debug logs:
+the link rekeys at least 3 times with the stream flowing before the cut, and the new link 3
+times after, on both sides, and no link is closed for keys too old.
+
 test_bad_peer_is_redialled_with_backoff checks the redial rule (docs/protocol.md section 4,
 "Redialling") with forged beacons: the ID's key is ours, the endpoint is a real node's that
 does not hold it, so every handshake fails its identity check at message 2.
@@ -69,6 +75,34 @@ def receipts_extra(ctx):
 def check_receipts_option(ctx):
     check(supports(ctx, "--receipts"), "this meshnode has no --receipts option (issue 12): "
           "the receipt checks were skipped")
+
+
+REKEY_MS = 300
+
+
+def stream_extra(ctx):
+    """The options of every node of a streaming test: --receipts (receipts_extra), and links
+    that replace their keys every REKEY_MS, if this meshnode can."""
+    rekey = ["--rekey-interval", str(REKEY_MS)] if supports(ctx, "--rekey-interval") else []
+    return receipts_extra(ctx) + rekey
+
+
+def check_rekey_option(ctx):
+    check(supports(ctx, "--rekey-interval"), "this meshnode has no --rekey-interval option: "
+          "the links did not rekey while the stream ran")
+
+
+def rekeys_logged(node):
+    """(completed rekeys, closes for keys too old) in a node's debug log (its stderr)."""
+    with open(node.stderr_path, "rb") as f:
+        text = f.read().decode("utf-8", "replace")
+    done = len(re.findall(r"rekey: session [0-9a-f]{8} with [a-z2-7-]+ has new keys", text))
+    return done, text.count("keys too old")
+
+
+def wait_rekeys(nodes, n, timeout):
+    """Waits until each node's debug log shows n completed rekeys."""
+    return wait_until(lambda: all(rekeys_logged(x)[0] >= n for x in nodes), timeout)
 
 
 def by_id(nodes):
@@ -392,7 +426,9 @@ def cut_link_while_streaming(ctx, sender_initiates):
     if not ss:
         fail("ss (iproute2) not found: cannot cut a TCP connection")
     receipts = receipts_extra(ctx)
-    a, b = mt.start_nodes(ctx, ["cut-a", "cut-b"], extra=receipts)
+    # debug: one log line per completed rekey, counted below
+    a, b = mt.start_nodes(ctx, ["cut-a", "cut-b"],
+                          extra=stream_extra(ctx) + ["--log-level", "debug"])
     lo, hi = by_id([a, b])
     mt.wait_mesh([a, b], timeout=5.0)
     snd, rcv = (lo, hi) if sender_initiates else (hi, lo)
@@ -403,9 +439,14 @@ def cut_link_while_streaming(ctx, sender_initiates):
     led = Ledger(snd, rcv.id, "cut")
     led.add_run(rcv)
     sm = snd.mark()
+    rekeying = supports(ctx, "--rekey-interval")
     st = Stream(led, rate=200)
     try:
         st.wait_delivered(100, 5.0)
+        # the link replaces its keys a few times with the stream flowing, then is cut
+        if rekeying:
+            check(wait_rekeys((a, b), 3, 5.0), "fewer than 3 rekeys on each side in 5s of "
+                  "streaming at --rekey-interval %d" % REKEY_MS)
         at_cut = led.count()
         r = subprocess.run([ss, "-K", "-t", "state", "established"], capture_output=True,
                            timeout=mt.T(10))
@@ -416,6 +457,10 @@ def cut_link_while_streaming(ctx, sender_initiates):
         ok = wait_until(lambda: any(seq >= at_cut + 100 for _, seq, _ in led.deliveries()),
                         15.0)
         back = time.monotonic() - t_cut
+        # and the new link rekeys with the stream flowing too
+        if rekeying:
+            check(wait_rekeys((a, b), 6, 5.0), "fewer than 3 rekeys on each side of the new "
+                  "link in 5s of streaming")
     finally:
         st.stop()
     led.send()  # the barrier
@@ -435,6 +480,15 @@ def cut_link_while_streaming(ctx, sender_initiates):
                 "cut, sender %s" % ("initiator" if sender_initiates else "responder"))
     check(ok and settled, "the stream did not settle after the cut")
     check_receipts_option(ctx)
+    check_rekey_option(ctx)
+    # Every rekey shows on both sides; a link of some seconds at 300 ms makes several, and
+    # none may have failed long enough to close a link.
+    logged = [rekeys_logged(n) for n in (a, b)]
+    print("  rekeys while streaming: %s %d, %s %d; closed for keys too old: %d"
+          % (a.name, logged[0][0], b.name, logged[1][0], logged[0][1] + logged[1][1]))
+    for n, (done, too_old) in zip((a, b), logged):
+        check(done >= 6, "%s completed only %d rekeys at %d ms" % (n.name, done, REKEY_MS))
+        check(too_old == 0, "%s closed a link for keys too old" % n.name)
 
 
 def test_cut_sender_initiator(ctx):
@@ -451,7 +505,7 @@ def test_cut_sender_responder(ctx):
 
 def restart_receiver_while_streaming(ctx, receiver_initiates):
     receipts = receipts_extra(ctx)
-    a, b = mt.start_nodes(ctx, ["rs-a", "rs-b"], extra=receipts)
+    a, b = mt.start_nodes(ctx, ["rs-a", "rs-b"], extra=stream_extra(ctx))
     lo, hi = by_id([a, b])
     mt.wait_mesh([a, b], timeout=5.0)
     snd, rcv = (hi, lo) if receiver_initiates else (lo, hi)
@@ -527,7 +581,7 @@ def test_restart_receiver_responder(ctx):
 def stop_then_kill_receiver(ctx, receiver_initiates):
     # Expiry far away: the sender keeps the stopped run's session live and transmits into it.
     receipts = receipts_extra(ctx)
-    a, b = mt.start_nodes(ctx, ["sk-a", "sk-b"], timers=mt.SLOW_EXPIRY, extra=receipts)
+    a, b = mt.start_nodes(ctx, ["sk-a", "sk-b"], timers=mt.SLOW_EXPIRY, extra=stream_extra(ctx))
     lo, hi = by_id([a, b])
     mt.wait_mesh([a, b], timeout=5.0)
     # As initiator the new run dials the sender at once; as responder it is dialled when the
@@ -585,7 +639,8 @@ def test_unread_application(ctx):
     # payload budget (256 MiB), so a node that does not push back on the sender must discard.
     n_msgs, size = 320, mt.MAX_PAYLOAD
     receipts = receipts_extra(ctx)
-    snd, rcv = mt.start_nodes(ctx, ["ur-snd", "ur-rcv"], timers=mt.SLOW_EXPIRY, extra=receipts)
+    snd, rcv = mt.start_nodes(ctx, ["ur-snd", "ur-rcv"], timers=mt.SLOW_EXPIRY,
+                              extra=stream_extra(ctx))
     mt.wait_mesh([snd, rcv], timeout=5.0)
     rcv.on_event.append(slim)
     gate = threading.Event()
