@@ -197,6 +197,8 @@ void deliver_on_data(struct mesh *m, struct session *s, const struct wire_frame 
 	/* a counter gap means a frame was lost; any frame may sit between two fragments */
 	bool gap = rx.gap;
 	s->last_rx_ms = now;
+	if (rx.promoted)
+		rekey_on_promoted(m, s, now);   /* whatever the frame holds: the keys are in use */
 	rc = wire_msg_decode(m->pbuf, ptlen, &msg);
 	if (rc != MESH_OK) {
 		m->stats.msgs_bad++;
@@ -204,8 +206,6 @@ void deliver_on_data(struct mesh *m, struct session *s, const struct wire_frame 
 		             mesh_strerror(rc));
 		goto done;
 	}
-	if (rx.promoted)
-		rekey_on_promoted(m, s, now);
 	struct peer *p = mesh_session_peer(m, s);
 	if (s->evasive && p && p->live_sid == s->sid) {
 		s->evasive = false;
