@@ -12,7 +12,8 @@
  * truncation, steps in the wrong state; replayed, reordered, flipped and misdirected DATA
  * frames. Rekeying (section 3.3): 50 rekeys in a row with data in flight both ways across every
  * switch, every frame once and in order; a lost REKEY_REPLY and its retry, stale replies,
- * frames under replaced keys refused, flipped KK messages, wrong roles, attempts and chains.
+ * frames under replaced keys refused, flipped KK messages, wrong roles, attempts and chains;
+ * and a responder built from the protocol text alone interoperates.
  * The session table gets a model-checked random workout plus the 1000-session case.
  *
  * Output is counts and failing check locations only: no key, hash or plaintext is printed.
@@ -1265,6 +1266,68 @@ static void test_rekey_hostile(void)
 	free(l);
 }
 
+/* The bytes docs/protocol.md section 3.3 gives, built here from the text alone: a responder
+ * made directly with crypto/noise.c from the documented name, keys and prologue answers the
+ * session's REKEY, and the session accepts its REKEY_REPLY, twice, the second bound to the
+ * h of the first. So an implementation that follows the text interoperates. */
+static void test_rekey_as_documented(void)
+{
+	struct rk_link *l = calloc(1, sizeof *l);
+	CHECK(l != NULL);
+	if (!l || !rk_link_up(l, &alice, &bob, false)) {
+		free(l);
+		return;
+	}
+	struct session *i = l->h.i;
+	uint8_t chain[NOISE_HASHLEN];
+	memcpy(chain, l->h.r->hash, sizeof chain);          /* the XX handshake hash */
+	for (uint64_t n = 1; n <= 2; n++) {
+		uint8_t pro[89], m1[WIRE_REKEY_NOISE], m2[WIRE_REKEY_NOISE], pl[1];
+		size_t len = 0;
+		uint64_t got_n = 0;
+		memcpy(pro, "meshnode rekey v1", 17);
+		memcpy(pro + 17, chain, 64);
+		for (int k = 0; k < 8; k++)
+			pro[81 + k] = (uint8_t)(n >> (56 - 8 * k));
+		CHECK(session_rekey_start(i, alice.k->x_sk, alice.k->x_pk, 0, m1, &got_n) == MESH_OK &&
+		      got_n == n);
+		struct noise_hs *out = noise_hs_new("Noise_KK_25519_ChaChaPoly_BLAKE2b",
+		                                    NOISE_RESPONDER, pro, sizeof pro, bob.k->x_sk,
+		                                    alice.k->x_pk, NULL);
+		CHECK(out != NULL);
+		if (!out)
+			break;
+		CHECK(noise_hs_read(out, m1, sizeof m1, pl, sizeof pl, &len) == 0 && len == 0);
+		CHECK(noise_hs_write(out, NULL, 0, m2, sizeof m2, &len) == 0 &&
+		      len == WIRE_REKEY_NOISE && noise_hs_done(out));
+		struct noise_transport t;
+		CHECK(noise_hs_split(out, &t) == 0 && noise_hs_hash(out, chain) == 0);
+		noise_hs_destroy(&out);
+		CHECK(session_on_rekey_reply(i, n, m2) == MESH_OK);
+		CHECK(i->tx_next && sodium_memcmp(i->tx_next->send.k, t.recv.k, NOISE_KEYLEN) == 0 &&
+		      sodium_memcmp(i->tx_next->recv.k, t.send.k, NOISE_KEYLEN) == 0);
+		/* its first DATA frame, counter 0, AD the receiver's sid: promotes, and the chain
+		 * becomes this exchange's h */
+		uint8_t ad[4] = { (uint8_t)(i->sid >> 24), (uint8_t)(i->sid >> 16),
+		                  (uint8_t)(i->sid >> 8), (uint8_t)i->sid };
+		uint8_t ct[64], frame[128];
+		size_t ctlen = 0, flen = 0, ptlen = 0;
+		uint64_t ctr = 99;
+		CHECK(noise_transport_seal(&t, ad, sizeof ad, (const uint8_t *)"H", 1, ct, sizeof ct,
+		                           &ctlen, &ctr) == 0 && ctr == 0);
+		struct wire_frame wf = { .type = WIRE_DATA, .rx_sid = i->sid, .counter = ctr,
+		                         .body = ct, .body_len = ctlen };
+		CHECK(wire_frame_encode(&wf, frame, sizeof frame, &flen) == MESH_OK);
+		CHECK(open_frame(i, frame, flen, &ptlen) == MESH_OK && last_rx.promoted &&
+		      ptlen == 1 && pt_buf[0] == 'H');
+		CHECK(sodium_memcmp(i->chain, chain, NOISE_HASHLEN) == 0);
+		noise_transport_wipe(&t);
+	}
+	sodium_memzero(chain, sizeof chain);
+	hs_free(&l->h);
+	free(l);
+}
+
 /* ------------------------------------------------------------------ session table */
 
 static struct session *blank_session(void)
@@ -1498,6 +1561,7 @@ int main(void)
 		test_transport();
 		test_rekey_stream();
 		test_rekey_hostile();
+		test_rekey_as_documented();
 		test_table_1000();
 		test_table_model();
 		/* every session is gone, and so are its secrets */
