@@ -98,7 +98,7 @@ static bool hex_token(struct slice t)
 
 /*
  * A fingerprint prefix as a person types it: at least HEX_PREFIX_MIN characters of the base32
- * alphabet (docs/crypto.md section 6), either case, with or without the dashes. Written into
+ * alphabet (docs/crypto.md section 7), either case, with or without the dashes. Written into
  * out without dashes, lowercase; false if t is not one.
  */
 static bool fpr_token(struct slice t, char out[KEYS_FPR_LEN])
