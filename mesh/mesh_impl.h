@@ -41,6 +41,7 @@
 #define OWN_CHECKS_PER_S 10    /* beacons with our own ID from elsewhere checked, per second */
 #define RESEND_MIN_MS 1000     /* a peer's RESENDs are answered at most this often */
 #define REKEY_TIMEOUT_MS 5000  /* protocol section 3.3: a REKEY without REPLY is made again */
+#define REKEY_ANSWER_MIN_MS 50 /* a responder answers at most one REKEY this often per session */
 #define REKEY_MARGIN_MIN_MS (2 * REKEY_TIMEOUT_MS)   /* keys too old: see reject_after() */
 #define REKEY_MARGIN_MAX_MS 60000
 

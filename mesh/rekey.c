@@ -95,6 +95,13 @@ void rekey_on_msg(struct mesh *m, struct session *s, struct peer *p, const struc
 		return;
 	}
 	if (msg->type == WIRE_REKEY) {
+		if (s->rekey_answered_ms && now - s->rekey_answered_ms < REKEY_ANSWER_MIN_MS) {
+			/* a key exchange per frame would be the peer's to ask for */
+			m->stats.msgs_bad++;
+			mesh_droplog(m, LK_MSG, now, "REKEY from %s on session %08x too soon after the "
+			             "last: dropped", p->name, s->sid);
+			return;
+		}
 		rc = session_on_rekey(s, msg->rekey_n, msg->noise, m->id->x_sk, m->id->x_pk, out);
 		if (rc != MESH_OK) {
 			m->stats.msgs_bad += rc != MESH_ENOMEM;
@@ -107,6 +114,7 @@ void rekey_on_msg(struct mesh *m, struct session *s, struct peer *p, const struc
 		struct wire_msg reply = { .type = WIRE_REKEY_REPLY, .rekey_n = msg->rekey_n,
 		                          .noise = out };
 		(void)send_msg(m, s, &reply, now);
+		s->rekey_answered_ms = now ? now : 1;
 		return;
 	}
 	rc = session_on_rekey_reply(s, msg->rekey_n, msg->noise);

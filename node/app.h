@@ -161,6 +161,11 @@ void emit(struct app *a, FILE *f);
 void put_name(struct app *a, const uint8_t id[MESHNODE_IDLEN], const char *name, size_t len,
               bool verified);
 void put_time(struct app *a);
+/* A peer's name, terminal-safe, with whatever at its start could pass for the verified mark
+ * shown as '?' (no colour, no mark: put_name adds those). */
+void put_peer_name(struct app *a, const char *name, size_t len);
+/* How many bytes at the start of name put_peer_name shows as '?'. */
+size_t fake_mark_len(unsigned term_flags, const char *name, size_t len);
 void put_safe(struct app *a, const char *s, size_t len);
 void put_cstr(struct app *a, const char *s);
 void j_begin(struct app *a, const char *event);

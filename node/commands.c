@@ -525,7 +525,7 @@ static void cmd_msg(struct app *a, struct slice args)
 	put_time(a);
 	color(a, "2");
 	json_raw(&a->out, "(whisper to ");
-	put_safe(a, FIELD(p.name));
+	put_name(a, p.id, FIELD(p.name), meshnode_is_verified(a->n, p.id));
 	json_raw(&a->out, ") ");
 	human_payload(a, (const uint8_t *)text.p, text.len);
 	color_off(a);
@@ -575,7 +575,7 @@ static void cmd_verify(struct app *a, struct slice args)
 	put_safe(a, FIELD(sas));
 	color_off(a);
 	json_raw(&a->out, "\nCompare it with ");
-	put_safe(a, FIELD(p.name));
+	put_peer_name(a, FIELD(p.name));
 	json_raw(&a->out, " out of band (in person or on the phone, not through this chat):\n"
 	         "their /verify for you must show the same code. If it differs, someone is in\n"
 	         "the middle: do not trust this link.\n");
@@ -684,9 +684,15 @@ static void peer_cell(struct json_buf *b, const struct meshnode_peer *p, int col
 {
 	json_buf_clear(b);
 	switch (col) {
-	case COL_NAME:
-		json_term(b, FIELD(p->name), flags);
+	case COL_NAME: {
+		/* as put_name() shows it, for the width */
+		size_t len = strnlen(p->name, sizeof p->name);
+		size_t fake = fake_mark_len(flags, p->name, len);
+		if (fake)
+			json_raw(b, "?");
+		json_term(b, p->name + fake, len - fake, flags);
 		break;
+	}
 	case COL_FP:
 		json_term(b, FIELD(p->fingerprint), flags);
 		break;

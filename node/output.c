@@ -9,6 +9,7 @@
 
 #include "app.h"
 #include "keys.h"
+#include "wire.h"
 
 /* ---- Terminal-safe text ------------------------------------------------------------------ */
 
@@ -88,31 +89,92 @@ void emit(struct app *a, FILE *f)
 }
 
 /* Peer names are coloured by ID, so two peers with the same name look different. */
+/* The code point of the well-formed UTF-8 sequence of n bytes at p. */
+static uint32_t code_point(const unsigned char *p, size_t n)
+{
+	static const unsigned char lead_mask[] = { 0, 0x7f, 0x1f, 0x0f, 0x07 };
+	uint32_t c = p[0] & lead_mask[n];
+	for (size_t i = 1; i < n; i++)
+		c = c << 6 | (p[i] & 0x3f);
+	return c;
+}
+
+/* Drawn as nothing, or nearly: zero-width and joining characters, direction marks and
+ * embeddings, variation selectors, invisible fillers. */
+static bool invisible(uint32_t c)
+{
+	return c == 0x00ad || c == 0x034f || c == 0x061c || c == 0x115f || c == 0x1160 ||
+	       c == 0x180e || (c >= 0x200b && c <= 0x200f) || (c >= 0x202a && c <= 0x202e) ||
+	       (c >= 0x2060 && c <= 0x2069) || c == 0x3164 || (c >= 0xfe00 && c <= 0xfe0f) ||
+	       c == 0xfeff || c == 0xffa0 || (c >= 0xe0100 && c <= 0xe01ef);
+}
+
+/* Looks like the verified mark: check marks, ticks, a square root. */
+static bool check_like(uint32_t c)
+{
+	return c == 0x2713 || c == 0x2714 || c == 0x2705 || c == 0x2611 || c == 0x221a ||
+	       c == 0x1f5f8 || c == 0x1f5f9 || c == 0x2e19;
+}
+
+/*
+ * How many bytes at the start of a peer's name could pass for our verified mark, or hide
+ * what comes first: invisible characters, then at most one check-like one, or the ASCII mark
+ * in ASCII mode. Those are shown as one '?', so that "✓bob", "\u200d✓bob" and "✔bob" never
+ * look like a verified bob.
+ */
+size_t fake_mark_len(unsigned term_flags, const char *name, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)name;
+	size_t at = 0;
+	if (term_flags & JSON_TERM_ASCII) {
+		size_t ml = strlen(VERIFIED_MARK_ASCII);
+		return len >= ml && memcmp(name, VERIFIED_MARK_ASCII, ml) == 0 ? ml : 0;
+	}
+	while (at < len) {
+		size_t n = wire_utf8_seq(p + at, len - at);
+		if (n == 0)
+			break;
+		uint32_t c = code_point(p + at, n);
+		if (invisible(c)) {
+			at += n;
+			continue;
+		}
+		if (check_like(c))
+			at += n;
+		break;
+	}
+	return at;
+}
+
+void put_peer_name(struct app *a, const char *name, size_t len)
+{
+	size_t fake = fake_mark_len(a->term_flags, name, len);
+	if (fake) {
+		json_raw(&a->out, "?");
+		name += fake;
+		len -= fake;
+	}
+	json_term(&a->out, name, len, a->term_flags);
+}
+
 /*
  * A peer's name, in its colour, after the mark of a peer the user verified (docs/usage.md,
- * "Remembered peers"). The mark comes first so that no name can draw it after itself, and a
- * name that begins with it is shown with '?' in its place: "✓bob" is a name someone chose,
- * never a verified bob.
+ * "Remembered peers"). The mark comes first so that no name can draw it after itself, and
+ * what at the start of a name could pass for it is shown as '?' (fake_mark_len).
  */
 void put_name(struct app *a, const uint8_t id[MESHNODE_IDLEN], const char *name, size_t len,
               bool verified)
 {
 	static const char *const palette[] = { "32", "33", "34", "35", "36",
 	                                       "92", "93", "94", "95", "96" };
-	const char *mark = (a->term_flags & JSON_TERM_ASCII) ? VERIFIED_MARK_ASCII : VERIFIED_MARK;
-	size_t ml = strlen(mark);
 	if (verified) {
 		color(a, "1;32");
-		json_raw(&a->out, mark);
+		json_raw(&a->out, (a->term_flags & JSON_TERM_ASCII) ? VERIFIED_MARK_ASCII
+		                                                    : VERIFIED_MARK);
 		color_off(a);
 	}
 	color(a, palette[id[0] % (sizeof palette / sizeof palette[0])]);
-	if (len >= ml && memcmp(name, mark, ml) == 0) {
-		json_raw(&a->out, "?");
-		name += ml;
-		len -= ml;
-	}
-	json_term(&a->out, name, len, a->term_flags);
+	put_peer_name(a, name, len);
 	color_off(a);
 }
 
@@ -264,7 +326,7 @@ static void alarm_text(struct app *a, const struct meshnode_event *ev)
 		break;
 	case MESHNODE_ALARM_NAME_TAKEN:
 		json_raw(&a->out, "the name '");
-		put_safe(a, FIELD(ev->name));
+		put_peer_name(a, FIELD(ev->name));
 		json_raw(&a->out, "' is now used by another key (");
 		put_cstr(a, fp);
 		json_raw(&a->out, ev->other_verified ? ") than the one you verified ("
@@ -275,11 +337,11 @@ static void alarm_text(struct app *a, const struct meshnode_event *ev)
 		break;
 	case MESHNODE_ALARM_VERIFIED_RENAMED:
 		json_raw(&a->out, "the peer you verified as '");
-		put_safe(a, FIELD(ev->other_name));
+		put_peer_name(a, FIELD(ev->other_name));
 		json_raw(&a->out, "' (");
 		put_cstr(a, fp);
 		json_raw(&a->out, ") now calls itself '");
-		put_safe(a, FIELD(ev->name));
+		put_peer_name(a, FIELD(ev->name));
 		json_raw(&a->out, "'. It holds the same key, so it is the peer you verified; only "
 		         "its name changed.");
 		break;
@@ -503,7 +565,7 @@ static void human_event(struct app *a, const struct meshnode_event *ev)
 		}
 		json_raw(&a->out, ev->maybe_delivered ? " may not have been delivered to "
 		                                      : " was not delivered to ");
-		put_safe(a, FIELD(ev->name));
+		put_name(a, ev->peer, FIELD(ev->name), ev->verified);
 		json_raw(&a->out, " (");
 		put_cstr(a, reason);
 		json_raw(&a->out, ")");
@@ -514,7 +576,7 @@ static void human_event(struct app *a, const struct meshnode_event *ev)
 		json_raw(&a->out, ev->group[0] ? "  (shout " : "  (whisper ");
 		json_u64(&a->out, ev->msg_id);
 		json_raw(&a->out, " delivered to ");
-		put_safe(a, FIELD(ev->name));
+		put_name(a, ev->peer, FIELD(ev->name), ev->verified);
 		json_raw(&a->out, ")");
 		color_off(a);
 		break;
