@@ -240,7 +240,8 @@ enum mesh_err meshnode_trust(struct meshnode *n, const uint8_t peer[MESHNODE_IDL
                              bool verified);
 /* Whether the user verified peer. Any thread. */
 bool meshnode_is_verified(struct meshnode *n, const uint8_t peer[MESHNODE_IDLEN]);
-/* The remembered peers that have used name (byte for byte): how many, and the IDs of up to
+/* The remembered peers that have used name (or one the same but for ASCII case and blanks at
+ * either end): how many, and the IDs of up to
  * cap of them in ids (ids may be NULL). 0 when remembering is off. Any thread. */
 size_t meshnode_known_by_name(struct meshnode *n, const char *name,
                               uint8_t (*ids)[MESHNODE_IDLEN], size_t cap);

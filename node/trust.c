@@ -18,6 +18,7 @@
 #include "secfile.h"
 
 #include <inttypes.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,41 @@ static int name_index(const struct trust_entry *e, const char *s, size_t len)
 {
 	for (size_t i = 0; i < e->nnames; i++)
 		if (e->names[i].len == len && memcmp(e->names[i].s, s, len) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Trims ASCII blanks at both ends. */
+static void trim(const char **s, size_t *len)
+{
+	while (*len && (**s == ' '))
+		(*s)++, (*len)--;
+	while (*len && (*s)[*len - 1] == ' ')
+		(*len)--;
+}
+
+/*
+ * Whether two names would pass for each other to a reader: the same but for ASCII case and
+ * blanks at either end ("Bob", "bob "). Look-alike letters of other scripts ("bоb" with a
+ * Cyrillic о) are not caught: docs/usage.md says so.
+ */
+static bool name_alike(const char *a, size_t alen, const char *b, size_t blen)
+{
+	trim(&a, &alen);
+	trim(&b, &blen);
+	if (alen != blen)
+		return false;
+	for (size_t i = 0; i < alen; i++)
+		if (tolower((unsigned char)a[i]) != tolower((unsigned char)b[i]))
+			return false;
+	return true;
+}
+
+/* Index of a name in e that passes for this one (name_alike), or -1. */
+static int alike_index(const struct trust_entry *e, const char *s, size_t len)
+{
+	for (size_t i = 0; i < e->nnames; i++)
+		if (name_alike(e->names[i].s, e->names[i].len, s, len))
 			return (int)i;
 	return -1;
 }
@@ -378,7 +414,7 @@ enum mesh_err trust_seen(struct trust *t, const uint8_t id[TRUST_ID_LEN], const 
 	/* The others first: an eviction below must not hide that one of them used the name. */
 	for (size_t i = 0; i < t->n; i++) {
 		const struct trust_entry *o = t->v[i];
-		if (memcmp(o->id, id, TRUST_ID_LEN) == 0 || name_index(o, name, len) < 0)
+		if (memcmp(o->id, id, TRUST_ID_LEN) == 0 || alike_index(o, name, len) < 0)
 			continue;
 		res->others++;
 		res->other_verified |= o->verified;
@@ -440,7 +476,7 @@ size_t trust_find_by_name(const struct trust *t, const char *name, size_t len,
 {
 	size_t n = 0;
 	for (size_t i = 0; i < t->n; i++)
-		if (name_index(t->v[i], name, len) >= 0) {
+		if (alike_index(t->v[i], name, len) >= 0) {
 			if (n < cap)
 				out[n] = t->v[i];
 			n++;

@@ -72,7 +72,8 @@ struct trust_seen_result {
 	bool new_entry;          /* the ID was not in the store before */
 	bool new_name;           /* this ID had not used this name before */
 	bool evicted;            /* an unverified entry made room for this one */
-	size_t others;           /* other IDs in the store that used this name (before eviction) */
+	size_t others;           /* other IDs in the store that used this name, or one that passes
+	                          * for it (trust_find_by_name), counted before any eviction */
 	bool other_verified;     /* one of them is verified */
 	uint8_t other_id[TRUST_ID_LEN]; /* when others > 0: a verified one if any, else the one
 	                                   seen last */
@@ -96,8 +97,9 @@ enum mesh_err trust_seen(struct trust *t, const uint8_t id[TRUST_ID_LEN], const 
 enum mesh_err trust_set_verified(struct trust *t, const uint8_t id[TRUST_ID_LEN], bool verified,
                                  uint64_t now);
 
-/* The entries whose names include this one (byte for byte), in order of ID: fills up to cap
- * of them into out and returns how many there are in all. */
+/* The entries whose names include this one or one that passes for it (the same but for
+ * ASCII case and blanks at either end), in order of ID: fills up to cap of them into out and
+ * returns how many there are in all. */
 size_t trust_find_by_name(const struct trust *t, const char *name, size_t len,
                           const struct trust_entry **out, size_t cap);
 
