@@ -10,14 +10,16 @@
  */
 #include "known.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include "monoclock.h"
 #include "trust.h"
 #include "trust_allow.h"
 
-#define KNOWN_SAVE_MS 5000      /* a changed store is written at most this often */
+#define KNOWN_SAVE_MS 30000     /* a changed store is written at most this often */
 #define KNOWN_SUFFIX ".known_peers"
 
 static uint64_t unix_now(void)
@@ -162,15 +164,66 @@ static void push_alarm(struct meshnode *n, const struct meshnode_event *about,
 	events_push(n, ev);
 }
 
+/*
+ * Whether a name alarm about this name may go out now: at most one a minute per name (as
+ * name_alike in trust.c sees names), so that a flood of fresh keys all calling themselves
+ * "bob" cannot bury the chat; the ones held back are logged and counted in the next.
+ */
+static bool name_alarm_due(struct meshnode *n, const char *name, uint64_t now_ms,
+                           unsigned *held)
+{
+	char key[MESHNODE_MAX_NAME + 1];
+	size_t len = 0;
+	for (const char *p = name; *p && len < MESHNODE_MAX_NAME; p++)
+		key[len++] = (char)tolower((unsigned char)*p);
+	while (len && key[len - 1] == ' ')
+		len--;
+	size_t start = 0;
+	while (start < len && key[start] == ' ')
+		start++;
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = start; i < len; i++)
+		h = (h ^ (unsigned char)key[i]) * 1099511628211ull;
+	struct name_alarm *slot = NULL, *oldest = &n->name_alarms[0];
+	for (size_t i = 0; i < NAME_ALARM_SLOTS; i++) {
+		struct name_alarm *a = &n->name_alarms[i];
+		if (a->hash == h && a->last_ms) {
+			slot = a;
+			break;
+		}
+		if (a->last_ms < oldest->last_ms)
+			oldest = a;
+	}
+	if (slot && now_ms - slot->last_ms < NAME_ALARM_GAP_MS) {
+		slot->held++;
+		return false;
+	}
+	if (!slot) {
+		slot = oldest;
+		slot->held = 0;
+	}
+	*held = slot->held;
+	slot->hash = h;
+	slot->last_ms = now_ms ? now_ms : 1;
+	slot->held = 0;
+	return true;
+}
+
 void known_on_event(struct meshnode *n, struct meshnode_event *ev)
 {
 	if (!n->known || ev->type == MESHNODE_EV_ERROR || ev->type == MESHNODE_EV_ALARM)
 		return;
 	struct trust_seen_result res = { 0 };
 	char old_name[MESHNODE_MAX_NAME + 1] = "";
-	bool recorded = false;
+	bool entered = ev->type == MESHNODE_EV_ENTER, full = false, new_name = false;
 	pthread_mutex_lock(&n->known_lock);
-	if (ev->type == MESHNODE_EV_ENTER) {
+	if (ev->type == MESHNODE_EV_EXIT && ev->name[0]) {
+		/* last seen now: a peer linked for hours is not the one a flood evicts first */
+		struct trust_seen_result ignored;
+		(void)trust_seen(n->known, ev->peer, ev->name, strlen(ev->name), unix_now(),
+		                 &ignored);
+	}
+	if (entered) {
 		/* the ID is proven (the handshake), the name is only what it says */
 		const struct trust_entry *e = trust_lookup(n->known, ev->peer);
 		bool was_verified = e && e->verified;
@@ -178,21 +231,34 @@ void known_on_event(struct meshnode *n, struct meshnode_event *ev)
 			snprintf(old_name, sizeof old_name, "%s", e->names[0].s);
 		enum mesh_err rc = trust_seen(n->known, ev->peer, ev->name, strlen(ev->name),
 		                              unix_now(), &res);
-		recorded = rc == MESH_OK || rc == MESH_ELIMIT;
-		if (rc == MESH_ELIMIT)
-			node_logmsg(n, MESHNODE_LOG_WARN, "the known peers are full of verified peers: "
-			            "%s is not remembered", ev->name);
+		/* not remembered for want of room: every return of that key is a first */
+		full = rc == MESH_ELIMIT;
+		new_name = res.new_name || full;
+		entered = rc == MESH_OK || full;
 		if (!(was_verified && res.new_name && old_name[0]))
 			old_name[0] = '\0';
 	}
 	const struct trust_entry *e = trust_lookup(n->known, ev->peer);
 	ev->verified = e && e->verified;
 	pthread_mutex_unlock(&n->known_lock);
-	if (!recorded)
+	if (!entered)
 		return;
+	if (full)
+		node_logmsg(n, MESHNODE_LOG_WARN, "the known peers are full of peers verified or met "
+		            "within a day: %s is not remembered", ev->name);
 	/* said when this key first uses the name, not at every return */
-	if (res.others && res.new_name)
-		push_alarm(n, ev, MESHNODE_ALARM_NAME_TAKEN, &res, NULL);
+	unsigned held = 0;
+	if (res.others && new_name) {
+		if (name_alarm_due(n, ev->name, monoclock_ms(), &held)) {
+			if (held)
+				node_logmsg(n, MESHNODE_LOG_INFO, "%u more keys used a name like '%s' in the "
+				            "last minute (alarms held back)", held, ev->name);
+			push_alarm(n, ev, MESHNODE_ALARM_NAME_TAKEN, &res, NULL);
+		} else {
+			node_logmsg(n, MESHNODE_LOG_INFO, "another key uses a name like '%s' (alarm held "
+			            "back: at most one a minute per name)", ev->name);
+		}
+	}
 	if (old_name[0])
 		push_alarm(n, ev, MESHNODE_ALARM_VERIFIED_RENAMED, &res, old_name);
 }

@@ -20,7 +20,7 @@ enum mesh_err known_open(struct meshnode *n, const char *identity_path, char *er
                          size_t errcap);
 /* Saves what changed and frees everything; safe to call twice. */
 void known_close(struct meshnode *n);
-/* Saves what changed: at once with now_ms 0 (as the node stops), else at most every 5 s. */
+/* Saves what changed: at once with now_ms 0 (as the node stops), else at most every 30 s. */
 void known_on_tick(struct meshnode *n, uint64_t now_ms);
 /* Loop thread: records an ENTER's peer and pushes the alarms it raises (before ev), and sets
  * ev->verified for any event about a peer. */

@@ -81,6 +81,15 @@ struct untaken {
 	size_t len;
 };
 
+/* The last name alarm about one name (known.c, name_alarm_due). */
+#define NAME_ALARM_SLOTS 32
+#define NAME_ALARM_GAP_MS 60000
+struct name_alarm {
+	uint64_t hash;              /* of the name, lowercased, without blanks at the ends */
+	uint64_t last_ms;           /* 0: free */
+	unsigned held;              /* alarms held back since */
+};
+
 struct meshnode {
 	struct meshnode_config cfg;
 	char *iface, *identity_path, *mesh_key_path, *mcast_group;   /* owned copies */
@@ -146,6 +155,7 @@ struct meshnode {
 	struct trust_allow *allow;
 	uint64_t known_saved_ms;                    /* loop thread: last save */
 	bool known_save_failed;                     /* under known_lock */
+	struct name_alarm name_alarms[NAME_ALARM_SLOTS];   /* loop thread (known.c) */
 };
 
 /* ---------- meshnode.c ---------- */

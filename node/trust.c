@@ -365,15 +365,17 @@ const struct trust_entry *trust_lookup(const struct trust *t, const uint8_t id[T
 }
 
 /* Adds a fresh entry for id (not in the store), evicting the unverified entry seen longest
- * ago when full; NULL with *rc set when it cannot. */
-static struct trust_entry *add(struct trust *t, const uint8_t id[TRUST_ID_LEN], bool *evicted,
-                               enum mesh_err *rc)
+ * ago when full, if that was more than TRUST_EVICT_AGE before now: a flood of fresh keys
+ * must not make the store forget the peers met today, whose names the alarms watch. NULL
+ * with *rc set when it cannot. */
+static struct trust_entry *add(struct trust *t, const uint8_t id[TRUST_ID_LEN], uint64_t now,
+                               bool *evicted, enum mesh_err *rc)
 {
 	size_t victim = t->n;
 	*evicted = false;
 	if (t->n == TRUST_MAX_PEERS) {
 		for (size_t i = 0; i < t->n; i++)
-			if (!t->v[i]->verified &&
+			if (!t->v[i]->verified && t->v[i]->last_seen + TRUST_EVICT_AGE <= now &&
 			    (victim == t->n || t->v[i]->last_seen < t->v[victim]->last_seen))
 				victim = i;
 		if (victim == t->n) {
@@ -427,7 +429,7 @@ enum mesh_err trust_seen(struct trust *t, const uint8_t id[TRUST_ID_LEN], const 
 
 	struct trust_entry *e = (struct trust_entry *)trust_lookup(t, id);
 	if (!e) {
-		e = add(t, id, &res->evicted, &rc);
+		e = add(t, id, now, &res->evicted, &rc);
 		if (!e)
 			return rc;
 		res->new_entry = true;
@@ -461,7 +463,7 @@ enum mesh_err trust_set_verified(struct trust *t, const uint8_t id[TRUST_ID_LEN]
 	struct trust_entry *e = (struct trust_entry *)trust_lookup(t, id);
 	if (!e && !verified)
 		return MESH_ENOTFOUND;
-	if (!e && !(e = add(t, id, &evicted, &rc)))
+	if (!e && !(e = add(t, id, now, &evicted, &rc)))
 		return rc;
 	if (e->verified == verified)
 		return MESH_OK;

@@ -8,7 +8,8 @@
  * was first and last seen, and whether the user verified it. Its point is trust_seen()'s
  * answer: which OTHER IDs already used the name a peer just authenticated with, so that the
  * caller can warn "the name bob was used by another key before". At most TRUST_MAX_PEERS
- * entries; a new one then evicts the unverified entry seen longest ago, never a verified one.
+ * entries; a new one then evicts the unverified entry seen longest ago if that was over a day
+ * ago (TRUST_EVICT_AGE), never a verified one, and is not remembered otherwise.
  *
  * The file (docs/usage.md, "Remembered peers") is text, one peer per line, read strictly: any
  * bad line refuses the whole file with its line number, and a refused file is never
@@ -29,6 +30,7 @@
 #define TRUST_ID_LEN KEYS_IDLEN
 #define TRUST_MAX_PEERS 4096
 #define TRUST_MAX_NAMES 8                  /* names remembered per ID */
+#define TRUST_EVICT_AGE 86400u             /* s: an entry seen since then is never evicted */
 #define TRUST_MAX_NAME WIRE_MAX_NAME       /* bytes; the rule is wire_name_valid() */
 #define TRUST_MAX_FILE (4u << 20)          /* bytes of known_peers, and of an allow list */
 #define TRUST_MAX_TIME 253402300799u       /* 9999-12-31T23:59:59Z: larger is corruption */
@@ -84,8 +86,8 @@ struct trust_seen_result {
  * new, moves the name to the front (the oldest of TRUST_MAX_NAMES falls off), and updates the
  * times. MESH_EINVAL if the name breaks wire_name_valid() or its size limits (nothing
  * changes), also for a now above TRUST_MAX_TIME; MESH_ELIMIT if the store is full of verified
- * entries (nothing is recorded, but res->others is filled in); MESH_ENOMEM. res is always
- * written.
+ * entries and entries seen within TRUST_EVICT_AGE (nothing is recorded, but res->others is
+ * filled in); MESH_ENOMEM. res is always written.
  */
 enum mesh_err trust_seen(struct trust *t, const uint8_t id[TRUST_ID_LEN], const char *name,
                          size_t len, uint64_t now, struct trust_seen_result *res);

@@ -203,6 +203,25 @@ def test_an_away_name_is_not_a_prefix(ctx):
                            "4711" in e.get("text", "")), "carol got the door code")
 
 
+def test_name_alarms_are_limited(ctx):
+    """Found by review: one alarm per fresh key that takes a known name let a flood of keys
+    called "bob" bury the chat. Now one a minute per name; "Bob" and "bob " are that name."""
+    alice = Node(ctx, "alice")
+    bob = Node(ctx, "bob")
+    wait_mesh([alice, bob], timeout=5.0)
+    bob.quit_cleanly()
+    start = alice.mark()
+    fakes = [Node(ctx, name, identity=ctx.path("fake%d.id" % i))
+             for i, name in enumerate(("bob", "Bob", "bob "))]
+    for f in fakes:
+        alice.wait_event("enter", f, timeout=mt.T(10.0), start=start)
+    time.sleep(1.0)
+    got = alarms(alice, "name_taken", start)
+    check(len(got) == 1, "alice: %d name_taken alarms for 3 keys in a minute (expected 1): %s"
+          % (len(got), [mt.describe(e) for e in got]))
+    check(got and got[0].get("other") == bob.id, "the alarm names %s" % got)
+
+
 if __name__ == "__main__":
     mt.run([
         test_copied_identity,
@@ -211,4 +230,5 @@ if __name__ == "__main__":
         test_known_only_and_allow_list,
         test_corrupt_store_is_refused,
         test_an_away_name_is_not_a_prefix,
+        test_name_alarms_are_limited,
     ])
