@@ -263,6 +263,14 @@ static void *listen_on(const struct link_config *cfg, uint16_t *port, char *err,
 	}
 	common_sockopts(l->router);
 	set_opt_int(l->router, ZMQ_ROUTER_MANDATORY, 1);
+	/* Anyone on the LAN can connect, and each connection holds a descriptor and zmq's
+	 * buffers (about 23 KiB) until zmq closes it. zmq's default gives a connection that
+	 * never completes the greeting 30 s, and one that does then says nothing for ever. A
+	 * libzmq peer completes the greeting in one round trip and answers a PING from its I/O
+	 * thread whatever its application does, so neither bound can close a working link. */
+	set_opt_int(l->router, ZMQ_HANDSHAKE_IVL, LINK_HANDSHAKE_IVL_MS);
+	set_opt_int(l->router, ZMQ_HEARTBEAT_IVL, LINK_HEARTBEAT_IVL_MS);
+	set_opt_int(l->router, ZMQ_HEARTBEAT_TIMEOUT, LINK_HEARTBEAT_TIMEOUT_MS);
 	inet_ntop(AF_INET, cfg->ip, ipbuf, sizeof ipbuf);
 	if (cfg->port)
 		snprintf(bind_ep, sizeof bind_ep, "tcp://%s:%u", ipbuf, cfg->port);

@@ -29,6 +29,12 @@
 
 #define LINK_MAX_RID 255             /* zmq routing ids are at most 255 bytes */
 #define LINK_ZMQ_HWM 256             /* ZMQ_SNDHWM and ZMQ_RCVHWM, in frames */
+/* The ROUTER's bounds on connections that never become a session (docs/protocol.md
+ * sections 3 and 7): the ZMTP greeting must complete within LINK_HANDSHAKE_IVL_MS, and a
+ * ZMTP PING unanswered (no traffic at all) for LINK_HEARTBEAT_TIMEOUT_MS closes it. */
+#define LINK_HANDSHAKE_IVL_MS 2000
+#define LINK_HEARTBEAT_IVL_MS 2000
+#define LINK_HEARTBEAT_TIMEOUT_MS 6000
 
 struct link_route {
 	uint32_t sid;                /* nonzero: the connection dialled for this session */
