@@ -142,7 +142,22 @@ static void on_fragment(struct mesh *m, struct session *s, struct peer *p,
                         const struct wire_msg *msg, bool gap, uint64_t now)
 {
 	struct reasm_out out;
-	enum reasm_status st = reasm_add(&s->rs, msg, gap, now, &out);
+	enum reasm_status st = reasm_add(&m->rpool, &s->rs, msg, gap, now, &out);
+	if (out.evicted) {
+		m->stats.partials_evicted += out.evicted;
+		mesh_droplog(m, LK_MSG, now, "%zu partial message(s) of other peers dropped: more "
+		             "than %zu bytes held in partial messages", out.evicted, m->rpool.budget);
+	}
+	if (st == REASM_EVICTED) {
+		/* its partial message went for room: it comes again after our RESEND, as when
+		 * memory ran out (below), and nothing of the sender is taken before it does */
+		m->stats.fragments_dropped++;
+		if (p->acks) {
+			m->stats.msgs_refused++;
+			refuse(m, p, now);
+		}
+		return;
+	}
 	if (out.lost) {
 		m->stats.fragments_dropped++;
 		mesh_droplog(m, LK_MSG, now, "message %llu from %s lost a fragment: dropped whole",
@@ -172,6 +187,7 @@ static void on_fragment(struct mesh *m, struct session *s, struct peer *p,
 		}
 		break;
 	case REASM_MORE:
+	case REASM_EVICTED:
 		break;
 	}
 }

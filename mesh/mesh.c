@@ -207,6 +207,7 @@ struct mesh *mesh_new(const struct mesh_config *cfg, uint64_t now_ms, char *err,
 	if (!m->cfg.rekey_after_msgs)
 		m->cfg.rekey_after_msgs = MESH_REKEY_AFTER_MSGS;
 	m->reject_after_ms = mesh_reject_after(m->cfg.rekey_after_ms);
+	m->rpool.budget = REASM_BUDGET;
 	m->id = cfg->id;
 	snprintf(m->name, sizeof m->name, "%s", cfg->name ? cfg->name : "node");
 	do {

@@ -66,6 +66,7 @@ struct mesh {
 	size_t prologue_len;
 
 	struct session_table sessions;
+	struct reasm_pool rpool;       /* every session's partial messages (reasm.h) */
 	struct session_keymem keymem;  /* every session's secrets; outlives the table */
 	struct peer_table peers;
 	struct heard_table heard;      /* IDs of unchecked beacons: not peers (heard.h) */

@@ -14,7 +14,8 @@
  * after a lost frame) that their senders will send again, and the RESENDs that asked; ALARM
  * events (one node ID in two places); link keys replaced (rekeys: one per completed rekey on
  * each side), attempts given up for want of a REKEY_REPLY and made again, and REKEY_REPLYs
- * for an attempt no longer awaited.
+ * for an attempt no longer awaited; partial messages dropped to keep the bytes all sessions
+ * hold in them within REASM_BUDGET (their senders send them again after a RESEND).
  */
 #define MESH_STATS_PUBLIC(X) \
 	X(beacons_rx) X(beacons_bad) X(beacons_stale) X(beacons_foreign) \
@@ -23,7 +24,7 @@
 	X(msgs_bad) X(msgs_unknown_type) X(msgs_dup) X(fragments_dropped)
 #define MESH_STATS_ENGINE(X) X(beacons_tx) X(beacons_answered) X(beacons_verified) \
 	X(msgs_refused) X(resends_asked) X(alarms) X(rekeys) X(rekeys_retried) \
-	X(rekey_replies_stale)
+	X(rekey_replies_stale) X(partials_evicted)
 
 #define MESH_STATS_FIELD(name) uint64_t name;
 struct mesh_stats {

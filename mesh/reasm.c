@@ -10,6 +10,64 @@
 
 #include <sodium.h>
 
+/* ---------- the pool ---------- */
+
+static void unlink_pool(struct reasm *r)
+{
+	struct reasm_pool *pool = r->pool;
+	if (!pool)
+		return;
+	pool->held -= r->charged;
+	if (r->older)
+		r->older->newer = r->newer;
+	else
+		pool->oldest = r->newer;
+	if (r->newer)
+		r->newer->older = r->older;
+	else
+		pool->newest = r->older;
+	r->pool = NULL;
+	r->older = r->newer = NULL;
+	r->charged = 0;
+}
+
+static void link_pool(struct reasm_pool *pool, struct reasm *r)
+{
+	r->pool = pool;
+	r->older = pool->newest;
+	r->newer = NULL;
+	if (pool->newest)
+		pool->newest->newer = r;
+	else
+		pool->oldest = r;
+	pool->newest = r;
+	r->charged = 0;
+}
+
+/* r's buffer is charged to its pool; the oldest others go while the pool is over budget. r
+ * itself never does: one message fits any budget (at least WIRE_MAX_PAYLOAD). */
+static size_t charge(struct reasm *r)
+{
+	struct reasm_pool *pool = r->pool;
+	size_t evicted = 0;
+	if (!pool)
+		return 0;
+	pool->held += r->cap - r->charged;
+	r->charged = r->cap;
+	while (pool->held > pool->budget && pool->oldest && pool->oldest != r) {
+		struct reasm *old = pool->oldest;
+		uint64_t id = old->msg_id;
+		reasm_reset(old);        /* unlinks it, and frees its (large) buffer */
+		reasm_trim(old, UINT64_MAX);
+		old->evicted = true;
+		old->evicted_id = id;
+		evicted++;
+	}
+	return evicted;
+}
+
+/* ---------- one session's message ---------- */
+
 /* What wire_msg_decode() guarantees, checked again because a violation would write past
  * group[] or let a buffer grow without bound. */
 static bool valid_fragment(const struct wire_msg *msg)
@@ -112,11 +170,18 @@ static enum reasm_status hand_over(struct reasm *r, struct reasm_out *out)
 	return data ? REASM_WHOLE : REASM_NOMEM;
 }
 
-enum reasm_status reasm_add(struct reasm *r, const struct wire_msg *msg, bool gap,
-                            uint64_t now_ms, struct reasm_out *out)
+enum reasm_status reasm_add(struct reasm_pool *pool, struct reasm *r, const struct wire_msg *msg,
+                            bool gap, uint64_t now_ms, struct reasm_out *out)
 {
 	bool shout = msg->type == WIRE_SHOUT;
 	memset(out, 0, sizeof *out);
+	if (r->evicted) {
+		/* whatever this is, something of its sender is missing: the caller decides */
+		r->evicted = false;
+		out->lost = true;
+		out->lost_msg_id = r->evicted_id;
+		return REASM_EVICTED;
+	}
 	if (r->count && !continues(r, msg, shout, gap)) {
 		out->lost = true;
 		out->lost_msg_id = r->msg_id;
@@ -139,14 +204,19 @@ enum reasm_status reasm_add(struct reasm *r, const struct wire_msg *msg, bool ga
 			memcpy(r->group, msg->group.p, msg->group.len);
 			r->group[msg->group.len] = '\0';
 		}
+		if (pool)
+			link_pool(pool, r);
 	}
 	if (r->len + msg->data_len > WIRE_MAX_PAYLOAD) {
 		reasm_reset(r);
 		return REASM_TOO_BIG;
 	}
-	if (r->len + msg->data_len > r->cap && !grow(r, r->len + msg->data_len)) {
-		reasm_reset(r);
-		return REASM_NOMEM;
+	if (r->len + msg->data_len > r->cap) {
+		if (!grow(r, r->len + msg->data_len)) {
+			reasm_reset(r);
+			return REASM_NOMEM;
+		}
+		out->evicted = charge(r);
 	}
 	if (msg->data_len)
 		memcpy(r->buf + r->len, msg->data, msg->data_len);
@@ -169,6 +239,7 @@ bool reasm_expire(struct reasm *r, uint64_t now_ms, uint64_t max_idle_ms, uint64
 
 void reasm_reset(struct reasm *r)
 {
+	unlink_pool(r);
 	if (r->buf)
 		sodium_memzero(r->buf, r->len);
 	/* keep a small buffer for the next message, but do not pin up to 1 MiB per session */
@@ -194,6 +265,7 @@ void reasm_trim(struct reasm *r, uint64_t now_ms)
 
 void reasm_free(struct reasm *r)
 {
+	unlink_pool(r);
 	if (r->buf) {
 		/* a partial message is someone's plaintext */
 		sodium_memzero(r->buf, r->cap);

@@ -11,6 +11,14 @@
  * buffer of up to REASM_KEEP bytes is kept for the next one, until REASM_IDLE_MS pass without a
  * fragment. Buffers hold plaintext and are wiped before they are reused or freed.
  *
+ * Node-wide budget: every session's partial messages belong to one struct reasm_pool, which
+ * holds at most its budget (REASM_BUDGET) in buffers of messages in progress, however many
+ * peers each keep one incomplete. Adding a message that would pass it drops the oldest others
+ * first (by first fragment). The session whose message went learns it on its next fragment
+ * (REASM_EVICTED), before anything else of that sender can be delivered, so the caller can
+ * refuse it and have it sent again (docs/protocol.md section 6, "Delivery" 4) rather than skip
+ * it.
+ *
  * The caller counts and logs what the results say; reasm keeps no counters.
  */
 #ifndef MESH_MESH_REASM_H
@@ -25,6 +33,18 @@
 #define REASM_KEEP 65536             /* buffer kept between messages */
 #define REASM_IDLE_MS 5000           /* ... but not once no fragment came for this long */
 
+/* Bytes held in partial messages by all sessions together (docs/protocol.md section 7): 32
+ * messages of the largest size, so that many legitimate large messages at once still fit. */
+#define REASM_BUDGET (32u * WIRE_MAX_PAYLOAD)
+
+struct reasm;
+
+/* All zero but budget is an empty pool. */
+struct reasm_pool {
+	size_t held, budget;             /* bytes charged to messages in progress */
+	struct reasm *oldest, *newest;   /* the messages in progress, by first fragment */
+};
+
 /* All zero is an empty reassembly. */
 struct reasm {
 	uint64_t msg_id;
@@ -34,6 +54,12 @@ struct reasm {
 	uint8_t *buf;
 	size_t len, cap;
 	uint64_t last_ms;                /* last fragment of the message in progress */
+	/* while a message is in progress with a pool: its place there and what it is charged */
+	struct reasm_pool *pool;
+	struct reasm *older, *newer;
+	size_t charged;
+	bool evicted;                    /* the pool dropped evicted_id to make room */
+	uint64_t evicted_id;
 };
 
 enum reasm_status {
@@ -43,6 +69,8 @@ enum reasm_status {
 	REASM_TOO_BIG,      /* the message passed WIRE_MAX_PAYLOAD bytes: dropped whole */
 	REASM_BAD,          /* not a fragment wire_msg_decode() would return: dropped */
 	REASM_NOMEM,        /* out of memory: the message is dropped */
+	REASM_EVICTED,      /* the pool dropped the message in progress (lost_msg_id) for room
+	                     * since the last fragment; this fragment is dropped too */
 };
 
 struct reasm_out {
@@ -50,6 +78,8 @@ struct reasm_out {
 	 * so that message was dropped first (the fragment may still start a new one). */
 	bool lost;
 	uint64_t lost_msg_id;
+	/* messages of other sessions this fragment's message dropped from the pool for room */
+	size_t evicted;
 	/* REASM_WHOLE */
 	bool shout;
 	uint64_t msg_id;
@@ -60,9 +90,10 @@ struct reasm_out {
 };
 
 /* Adds one SHOUT or WHISPER (decoded by wire_msg_decode) received at now_ms. gap: a DATA frame
- * went missing between the previous frame on this session and this one. */
-enum reasm_status reasm_add(struct reasm *r, const struct wire_msg *msg, bool gap,
-                            uint64_t now_ms, struct reasm_out *out);
+ * went missing between the previous frame on this session and this one. pool: where a
+ * message of several fragments is charged, the same for every call on r; NULL: none. */
+enum reasm_status reasm_add(struct reasm_pool *pool, struct reasm *r, const struct wire_msg *msg,
+                            bool gap, uint64_t now_ms, struct reasm_out *out);
 /* Drops a message in progress that has had no fragment for max_idle_ms: true if there was one,
  * and its ID in *msg_id. A sender that stops half way must not pin a partial message. */
 bool reasm_expire(struct reasm *r, uint64_t now_ms, uint64_t max_idle_ms, uint64_t *msg_id);

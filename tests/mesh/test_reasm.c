@@ -214,7 +214,7 @@ static void step_fragment(struct run *rn, const struct step *st, size_t k, const
 	msg.data_len = st->len;
 	rn->off += st->len;
 	bool gap = next_frame(rn, st->lost_before);
-	enum reasm_status got = reasm_add(&rn->r, &msg, gap, st->t, &out);
+	enum reasm_status got = reasm_add(NULL, &rn->r, &msg, gap, st->t, &out);
 	CHECK(got == st->want);
 	CHECK(out.lost == (st->want_lost != 0));
 	CHECK(!out.lost || out.lost_msg_id == st->want_lost);
@@ -314,10 +314,10 @@ static void test_kept_buffer(void)
 	struct reasm_out out;
 	struct wire_msg msg = { .type = WIRE_WHISPER, .msg_id = 3, .index = 0, .count = 5,
 	                        .data = fragbuf, .data_len = FRAG };
-	CHECK(reasm_add(&r, &msg, false, 0, &out) == REASM_MORE);
+	CHECK(reasm_add(NULL, &r, &msg, false, 0, &out) == REASM_MORE);
 	CHECK(r.cap > REASM_KEEP && r.cap <= WIRE_MAX_PAYLOAD);
 	msg.index = 1;
-	CHECK(reasm_add(&r, &msg, true, 0, &out) == REASM_STRAY && out.lost);
+	CHECK(reasm_add(NULL, &r, &msg, true, 0, &out) == REASM_STRAY && out.lost);
 	CHECK(r.buf == NULL && r.cap == 0);
 	reasm_free(&r);
 	reasm_free(&r);                             /* twice is fine */
@@ -356,7 +356,7 @@ static void test_random_walk(void)
 			fragbuf[k] = pattern(st.msg_id, rn.off + k);
 		rn.off += st.len;
 		struct reasm_out out;
-		enum reasm_status got = reasm_add(&rn.r, &msg, next_frame(&rn, st.lost_before), st.t,
+		enum reasm_status got = reasm_add(NULL, &rn.r, &msg, next_frame(&rn, st.lost_before), st.t,
 		                                  &out);
 		if (got == REASM_WHOLE) {
 			whole++;
@@ -382,6 +382,98 @@ static void test_random_walk(void)
 	reasm_free(&rn.r);
 }
 
+/* One fragment of a 1 MiB whisper (18 fragments), its bytes pattern(id, offset). */
+static enum reasm_status add_1mib(struct reasm_pool *pool, struct reasm *r, uint64_t id,
+                                  uint32_t index, uint64_t t, struct reasm_out *out)
+{
+	size_t len = index == 17 ? LAST_OF_1MIB : FRAG;
+	struct wire_msg msg = { .type = WIRE_WHISPER, .msg_id = id, .index = index, .count = 18,
+	                        .data = fragbuf, .data_len = len };
+	for (size_t i = 0; i < len; i++)
+		fragbuf[i] = pattern(id, (size_t)index * FRAG + i);
+	return reasm_add(pool, r, &msg, false, t, out);
+}
+
+/* Issue 14: 300 peers each keep one 1 MiB message incomplete. The pool holds at most
+ * REASM_BUDGET bytes of them, dropping the oldest first; a peer whose message went learns it
+ * on its next fragment (REASM_EVICTED), and the message, sent again from fragment 0 (as after
+ * the engine's RESEND), comes out whole. Nothing is lost. */
+#define PEERS 300
+static void test_pool(void)
+{
+	static struct reasm rs[PEERS];
+	struct reasm_pool pool = { .budget = REASM_BUDGET };
+	struct reasm_out out;
+	size_t evicted = 0, over = 0, whole = 0, bad = 0, kept = REASM_BUDGET / WIRE_MAX_PAYLOAD;
+	memset(rs, 0, sizeof rs);
+	for (size_t i = 0; i < PEERS; i++) {
+		CHECK(add_1mib(&pool, &rs[i], 100 + i, 0, i, &out) == REASM_MORE);
+		evicted += out.evicted;
+		over += pool.held > pool.budget;
+	}
+	CHECK(over == 0);
+	CHECK(pool.held == kept * WIRE_MAX_PAYLOAD);
+	CHECK(evicted == PEERS - kept);
+	for (size_t i = 0; i < PEERS; i++) {
+		bool gone = i < PEERS - kept;     /* the oldest went */
+		CHECK(rs[i].evicted == gone && (rs[i].count == 0) == gone);
+		CHECK(!gone || rs[i].buf == NULL);
+	}
+	printf("  ok   pool: %d partial messages of 1 MiB hold %zu bytes (budget %u), %zu evicted\n",
+	       PEERS, pool.held, REASM_BUDGET, evicted);
+	/* each sender goes on; those whose message went hear so, and send it again whole */
+	for (size_t i = 0; i < PEERS; i++) {
+		uint64_t id = 100 + i, t = 1000 + i;
+		enum reasm_status st = add_1mib(&pool, &rs[i], id, 1, t, &out);
+		uint32_t from = 2;
+		if (st == REASM_EVICTED) {
+			CHECK(out.lost && out.lost_msg_id == id);
+			CHECK(add_1mib(&pool, &rs[i], id, 1, t, &out) == REASM_STRAY);   /* once only */
+			from = 0;
+		} else {
+			CHECK(st == REASM_MORE);
+		}
+		for (uint32_t k = from; k < 18; k++) {
+			st = add_1mib(&pool, &rs[i], id, k, t, &out);
+			over += pool.held > pool.budget;
+			if (st != (k == 17 ? REASM_WHOLE : REASM_MORE))
+				bad++;
+		}
+		if (st == REASM_WHOLE) {
+			whole++;
+			bad += out.len != WIRE_MAX_PAYLOAD;
+			for (size_t k = 0; k < out.len; k++)
+				bad += out.data[k] != pattern(id, k);
+			free(out.data);
+		}
+	}
+	CHECK(bad == 0 && over == 0);
+	CHECK(whole == PEERS);
+	/* every message is done with: nothing is charged any more */
+	CHECK(pool.held == 0 && pool.oldest == NULL && pool.newest == NULL);
+	for (size_t i = 0; i < PEERS; i++)
+		reasm_free(&rs[i]);
+	printf("  ok   pool: all %d messages whole after their senders sent them again\n", PEERS);
+}
+
+/* A session that closes with a message in progress leaves the pool; so does one whose message
+ * expires. */
+static void test_pool_leave(void)
+{
+	struct reasm a = { 0 }, b = { 0 };
+	struct reasm_pool pool = { .budget = REASM_BUDGET };
+	struct reasm_out out;
+	uint64_t id;
+	CHECK(add_1mib(&pool, &a, 1, 0, 0, &out) == REASM_MORE);
+	CHECK(add_1mib(&pool, &b, 2, 0, 10, &out) == REASM_MORE);
+	CHECK(pool.held == 2 * WIRE_MAX_PAYLOAD && pool.oldest == &a && pool.newest == &b);
+	reasm_free(&a);
+	CHECK(pool.held == WIRE_MAX_PAYLOAD && pool.oldest == &b && pool.newest == &b);
+	CHECK(reasm_expire(&b, 5000, 3000, &id) && id == 2);
+	CHECK(pool.held == 0 && pool.oldest == NULL && pool.newest == NULL);
+	reasm_free(&b);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -390,5 +482,7 @@ int main(void)
 		run(&scenarios[i]);
 	test_kept_buffer();
 	test_random_walk();
+	test_pool();
+	test_pool_leave();
 	return testlib_done("test_reasm");
 }
