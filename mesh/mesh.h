@@ -218,6 +218,9 @@ enum mesh_err mesh_test_relink(struct mesh *m, const uint8_t peer[WIRE_IDLEN], u
  * and the time after which old keys close a session with it: a simulation rekeys often while
  * its faults run, and saves the work while it settles. */
 void mesh_test_set_rekey(struct mesh *m, uint32_t rekey_after_ms);
+/* Test-only: the bytes all sessions' partial messages may hold (REASM_BUDGET; at least
+ * WIRE_MAX_PAYLOAD), so that a test can fill it with a few peers. */
+void mesh_test_set_reasm_budget(struct mesh *m, size_t bytes);
 /* Test-only: sessions in the table, and how many of them own a DEALER (we initiated). */
 void mesh_test_sessions(const struct mesh *m, size_t *all, size_t *dealers);
 /* Test-only: entries in the peer table. */

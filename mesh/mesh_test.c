@@ -43,6 +43,11 @@ void mesh_test_set_rekey(struct mesh *m, uint32_t rekey_after_ms)
 	m->reject_after_ms = mesh_reject_after(m->cfg.rekey_after_ms);
 }
 
+void mesh_test_set_reasm_budget(struct mesh *m, size_t bytes)
+{
+	m->rpool.budget = bytes < WIRE_MAX_PAYLOAD ? WIRE_MAX_PAYLOAD : bytes;
+}
+
 void mesh_test_sessions(const struct mesh *m, size_t *all, size_t *dealers)
 {
 	*all = m->sessions.n;

@@ -2308,6 +2308,86 @@ done:
 		node_free(&nodes[i]);
 }
 
+/* ------------------------------------------------------------------ partial messages */
+
+/* Sends one fragment of a 1 MiB whisper (18 fragments) from a to b, raw, as an attacker that
+ * never finishes it would. */
+static bool raw_fragment(struct node *a, struct node *b, uint64_t id, uint32_t index)
+{
+	static uint8_t data[WIRE_MAX_FRAGMENT], frame[WIRE_MAX_FRAME];
+	size_t len = 0;
+	memset(data, 'p', sizeof data);
+	struct wire_msg w = { .type = WIRE_WHISPER, .msg_id = id, .index = index, .count = 18,
+	                      .data = data, .data_len = sizeof data };
+	return wire_msg_encode(&w, frame, sizeof frame, &len) == MESH_OK && raw(a, b, frame, len);
+}
+
+/* Issue 14: partial messages held by peers count against one node-wide budget (REASM_BUDGET,
+ * here one message). A peer's partial message that another's needs room for goes, the other
+ * is delivered, and the peer whose message went is refused on its next fragment and then
+ * taken again after RESEND and MARK: nothing of it is skipped, nobody is stuck. */
+static void test_reasm_budget(void)
+{
+	struct node nodes[3] = { 0 };
+	struct node *ns[3] = { &nodes[0], &nodes[1], &nodes[2] };
+	struct node *A = &nodes[0], *B = &nodes[1], *C = &nodes[2];
+	static const char *const labels[] = { "legit", "receiver", "holder" };
+	struct opts o = defaults(MCAST_BASE + 26);
+	o.expired_ms = 20000;   /* the held message must not simply expire */
+	o.evasive_ms = 10000;
+	o.queue_bytes = 4u << 20;
+	uint8_t *big = malloc(MESH_MAX_PAYLOAD);
+	CHECK(big != NULL);
+	if (!big)
+		return;
+	memset(big, 'L', MESH_MAX_PAYLOAD);
+	for (size_t i = 0; i < 3; i++)
+		if (!node_start(&nodes[i], labels[i], &o))
+			goto done;
+	struct group_of_nodes g = { ns, 3 };
+	CHECK(drive_until(ns, 3, 10000, converged, &g));
+	if (!converged(&g))
+		goto done;
+	mesh_test_set_reasm_budget(B->m, MESH_MAX_PAYLOAD);
+	struct mesh_stats s0;
+	uint64_t live;
+	mesh_get_stats(B->m, &s0, &live);
+	/* C holds a partial message at B: the whole budget */
+	CHECK(raw_fragment(C, B, 1, 0));
+	uint64_t until = now_ms() + 300;
+	while (now_ms() < until)
+		drive_round(ns, 3, 20);
+	/* A's message needs the room: C's goes, A's arrives whole */
+	CHECK(mesh_whisper(A->m, B->id->id, big, MESH_MAX_PAYLOAD, now_ms(), NULL) == MESH_OK);
+	CHECK(wait_events(ns, 3, B, MESH_EV_WHISPER, A->id->id, 0, 1, 5000));
+	size_t k = find_ev(B, 0, MESH_EV_WHISPER, A->id->id);
+	CHECK(k != SIZE_MAX && B->ev[k].len == MESH_MAX_PAYLOAD &&
+	      B->ev[k].sum == fnv(big, MESH_MAX_PAYLOAD));
+	struct mesh_stats s1;
+	mesh_get_stats(B->m, &s1, &live);
+	CHECK(s1.partials_evicted - s0.partials_evicted == 1);
+	/* C goes on with its message: refused (it would be skipped otherwise), then asked to
+	 * resend, and taken again once it has answered */
+	CHECK(raw_fragment(C, B, 1, 1));
+	CHECK(wait_stat(ns, 3, B, STAT_OFF(resends_asked), s1.resends_asked + 1));
+	until = now_ms() + 300;
+	while (now_ms() < until)
+		drive_round(ns, 3, 20);
+	CHECK(mesh_whisper(C->m, B->id->id, "after", 5, now_ms(), NULL) == MESH_OK);
+	CHECK(wait_events(ns, 3, B, MESH_EV_WHISPER, C->id->id, 0, 1, 5000));
+	struct mesh_stats s2;
+	mesh_get_stats(B->m, &s2, &live);
+	CHECK(s2.msgs_refused - s0.msgs_refused >= 1);
+	CHECK(count_ev(B, 0, MESH_EV_EXIT, NULL) == 0);
+	printf("  reassembly budget: a held partial message made room for a peer's 1 MiB "
+	       "(%llu evicted), its holder was refused and then heard again\n",
+	       (unsigned long long)(s1.partials_evicted - s0.partials_evicted));
+done:
+	free(big);
+	for (size_t i = 0; i < 3; i++)
+		node_free(&nodes[i]);
+}
+
 int main(void)
 {
 	testlib_require_netns("test_engine");
@@ -2338,6 +2418,7 @@ int main(void)
 		test_shared_identity();
 		test_may_link();
 		test_rename_is_reported();
+		test_reasm_budget();
 		zmq_ctx_term(zctx);
 	}
 	free(items);
