@@ -12,6 +12,10 @@
  * what the engine must have done in the end: how many beacons it checked, refused, found stale
  * or dropped, how many it answered early, how many handshakes it dialled, and how many peer
  * entries it holds.
+ *
+ * A second table (crowds, issue 14) plays what anyone on the LAN can do at scale: hundreds of
+ * identities that beacon and never link, or a flood of fresh ones, and asserts the bounds of
+ * docs/protocol.md section 7 (dials stop once they are forgotten, checks a second).
  */
 #include "discovery.h"
 #include "link.h"
@@ -29,7 +33,7 @@
 #include "keys.h"
 #include "wire.h"
 
-#define MAXQ 64
+#define MAXQ 256
 #define FALLBACK_MS 3000
 #define BEACON_MS 1000
 #define WALL0 1800000000000ull
@@ -55,6 +59,12 @@ static struct {
 	size_t nreply;
 	uint64_t self_inc;         /* the engine's incarnation */
 	unsigned alarms;           /* ALARM events */
+	/* the crowd scenarios: dials from window_ms on, and the first dial to watch_ip then */
+	uint64_t window_ms;
+	unsigned window_dials;
+	uint8_t watch_ip[4];
+	uint64_t watch_from_ms;
+	uint64_t watch_dial_ms;    /* 0: none yet */
 } t;
 
 static void *fm_open(const struct mcast_config *cfg, struct in_addr *ifaddr, char *err,
@@ -142,9 +152,12 @@ static enum mesh_err fl_dial(void *l, uint32_t sid, const uint8_t ip[4], uint16_
 {
 	(void)l;
 	(void)sid;
-	(void)ip;
 	(void)port;
 	t.dials++;
+	if (t.now >= t.window_ms)
+		t.window_dials++;
+	if (!t.watch_dial_ms && t.watch_from_ms && t.now >= t.watch_from_ms && memcmp(ip, t.watch_ip, 4) == 0)
+		t.watch_dial_ms = t.now ? t.now : 1;
 	return t.fail_dials ? MESH_EIO : MESH_OK;
 }
 
@@ -316,6 +329,28 @@ static void queue_beacon(const struct beacon *b)
 	memcpy(q->src, ip, 4);
 }
 
+/* A beacon of id, signed now, from ip (and announcing it), port 7001. */
+static void queue_id(const struct keys_identity *id, const uint8_t ip[4], uint64_t inc)
+{
+	memcpy(cap.ip, ip, 4);
+	cap.wall = WALL0 + t.now;
+	char err[128];
+	struct discovery_config dc = { .ops = &capture };
+	struct discovery *d = discovery_new(&dc, err, sizeof err);
+	CHECK(d != NULL);
+	if (!d)
+		return;
+	CHECK(discovery_send(d, id, 7001, inc) == MESH_OK);
+	discovery_destroy(&d);
+	CHECK(t.n < MAXQ);
+	if (t.n >= MAXQ)
+		return;
+	struct dgram *q = &t.q[(t.head + t.n++) % MAXQ];
+	memcpy(q->data, cap.data, cap.len);
+	q->len = cap.len;
+	memcpy(q->src, ip, 4);
+}
+
 /* ------------------------------------------------------------------ the table */
 
 #define ANY 999u               /* a count the row does not fix */
@@ -416,12 +451,9 @@ static void on_event(void *arg, const struct mesh_event *ev)
 	free(ev->data);
 }
 
-static void run_row(const struct row *row)
+static struct mesh *engine_new(void)
 {
 	char err[256];
-	memset(&t, 0, sizeof t);
-	t.bad_replies = row->bad_replies;
-	t.fail_dials = row->fail_dials;
 	struct mesh_config cfg = {
 		.id = ids[US], .name = "under-test", .beacon_interval_ms = BEACON_MS,
 		.heartbeat_ms = 1000, .evasive_ms = 3000, .expired_ms = 10000,
@@ -431,9 +463,19 @@ static void run_row(const struct row *row)
 	};
 	struct mesh *m = mesh_new(&cfg, 0, err, sizeof err);
 	CHECK(m != NULL);
+	if (m)
+		t.self_inc = mesh_incarnation(m);
+	return m;
+}
+
+static void run_row(const struct row *row)
+{
+	memset(&t, 0, sizeof t);
+	t.bad_replies = row->bad_replies;
+	t.fail_dials = row->fail_dials;
+	struct mesh *m = engine_new();
 	if (!m)
 		return;
-	t.self_inc = mesh_incarnation(m);
 	/* The engine beacons at 0, 50, 150 and 350 ms (its start-up burst), then every second
 	 * +-20 %: a beacon sent before the next periodic one is an answer, counted apart, and a
 	 * burst beacon answers whatever came before it. Rows that count answers send after the
@@ -471,6 +513,116 @@ static void run_row(const struct row *row)
 	mesh_destroy(&m);
 }
 
+
+/* ------------------------------------------------------------------ crowds and floods */
+
+/*
+ * Issue 14: what anyone on the LAN can make the engine hold or spend. A crowd is n
+ * identities above ours (so we are the one to dial), each beaconing every second from an
+ * address of its own until stop_ms; no handshake with them ever completes (the transport
+ * answers nothing: each times out after 5 s). A flood is fresh_per_s beacons a second, each of
+ * a new identity above ours, until flood_until_ms. A genuine new node (HIGH1) may beacon every
+ * second from legit_ms on.
+ */
+struct crowd {
+	const char *what;
+	unsigned n;
+	uint64_t stop_ms;
+	unsigned fresh_per_s;
+	uint64_t flood_until_ms;
+	uint64_t legit_ms;         /* 0: none */
+	uint64_t until_ms;
+	bool lower;                /* the crowd's IDs are below ours (they are to dial us) */
+	/* what must hold */
+	unsigned dials_max;        /* dials in all at most this (0: not fixed) */
+	uint64_t quiet_from_ms;    /* no dial from then on (0: not fixed) */
+	size_t entries;            /* peer entries at the end */
+	uint64_t legit_within_ms;  /* the genuine node dialled this soon after its first beacon */
+	unsigned verified_per_s;   /* signatures checked in any one second at most (0: not fixed) */
+};
+
+static const struct crowd crowds[] = {
+	/* protocol.md section 4, "Redialling": a node that went away (SIGKILLed before it ever
+	 * linked) is redialled with backoff, 5 s timeouts included, and forgotten 3 x expired
+	 * (30 s) after its last beacon: 0.1, ~5.6, ~11.6, ~18.6, ~27.6 s, and none from 40.3 s */
+	{ "a node that stops beaconing is redialled with backoff, then forgotten",
+	  1, 10000, 0, 0, 0, 60000, .dials_max = 7, .quiet_from_ms = 40300, .entries = 0 },
+	{ "200 nodes that cannot be linked are forgotten 3 x expired after they stop",
+	  200, 30000, 0, 0, 0, 75000, .quiet_from_ms = 65000, .entries = 0 },
+	{ "200 lower nodes that cannot be linked are forgotten 3 x expired after they stop",
+	  200, 30000, 0, 0, 0, 75000, .quiet_from_ms = 65000, .entries = 0, .lower = true },
+};
+
+static struct keys_identity crowd_ids[400];   /* 200 above ours, then 200 below */
+
+static void ip_of(unsigned i, uint8_t net, uint8_t ip[4])
+{
+	ip[0] = 10;
+	ip[1] = net;
+	ip[2] = (uint8_t)(i >> 8);
+	ip[3] = (uint8_t)i;
+}
+
+static void run_crowd(const struct crowd *c)
+{
+	memset(&t, 0, sizeof t);
+	struct mesh *m = engine_new();
+	if (!m)
+		return;
+	const uint8_t legit_ip[4] = { 10, 0, 0, 5 };
+	memcpy(t.watch_ip, legit_ip, 4);
+	t.watch_from_ms = c->legit_ms;
+	t.window_ms = c->quiet_from_ms ? c->quiet_from_ms : UINT64_MAX;
+	static struct keys_identity fresh;
+	unsigned nfresh = 0, max_checks = 0;
+	uint64_t checked_at_s = 0;
+	uint64_t next = mesh_on_tick(m, 0);
+	for (t.now = 0; t.now <= c->until_ms; t.now++) {
+		if (t.now < c->stop_ms)
+			for (unsigned i = 0; i < c->n; i++)
+				if (t.now % 1000 == (100 + i * 4) % 1000) {
+					uint8_t ip[4];
+					ip_of(i, 2, ip);
+					queue_id(&crowd_ids[i + 200 * c->lower], ip, 5000 + i);
+				}
+		if (t.now < c->flood_until_ms)
+			for (unsigned k = 0; k < c->fresh_per_s / 1000; k++) {
+				uint8_t ip[4];
+				do
+					crypto_sign_keypair(fresh.id, fresh.ed_sk);
+				while (memcmp(fresh.id, ids[US]->id, WIRE_IDLEN) < 0);
+				ip_of(nfresh++ & 0xffff, 3, ip);
+				queue_id(&fresh, ip, 7);
+			}
+		if (c->legit_ms && t.now >= c->legit_ms && (t.now - c->legit_ms) % 1000 == 0)
+			queue_id(ids[HIGH1], legit_ip, 1003);
+		if (t.n || t.nreply)
+			mesh_on_ready(m, NULL, 0, t.now);
+		if (t.now >= next)
+			next = mesh_on_tick(m, t.now);
+		if (t.now % 1000 == 999) {
+			struct mesh_stats s;
+			uint64_t live;
+			mesh_get_stats(m, &s, &live);
+			if (s.beacons_verified - checked_at_s > max_checks)
+				max_checks = (unsigned)(s.beacons_verified - checked_at_s);
+			checked_at_s = s.beacons_verified;
+		}
+	}
+	size_t entries = mesh_test_peer_entries(m);
+	uint64_t legit_wait = t.watch_dial_ms ? t.watch_dial_ms - c->legit_ms : UINT64_MAX;
+	bool ok = (!c->dials_max || t.dials <= c->dials_max) &&
+	          (!c->quiet_from_ms || t.window_dials == 0) &&
+	          (c->entries == ANY || entries == c->entries) &&
+	          (!c->legit_ms || legit_wait <= c->legit_within_ms) &&
+	          (!c->verified_per_s || max_checks <= c->verified_per_s);
+	CHECK(ok);
+	printf("  %s %s: dialled %u (%u late), entries %zu, genuine node dialled after %lld ms, "
+	       "at most %u checks a second\n", ok ? "ok  " : "FAIL", c->what, t.dials,
+	       t.window_dials, entries, t.watch_dial_ms ? (long long)legit_wait : -1LL, max_checks);
+	mesh_destroy(&m);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -491,6 +643,13 @@ int main(void)
 	if (ids[LOW1] && ids[LOW2] && ids[HIGH1] && ids[HIGH2])
 		for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
 			run_row(&rows[i]);
+	for (size_t i = 0; i < sizeof crowd_ids / sizeof crowd_ids[0]; i++)
+		do
+			crypto_sign_keypair(crowd_ids[i].id, crowd_ids[i].ed_sk);
+		while ((memcmp(crowd_ids[i].id, ids[US]->id, WIRE_IDLEN) < 0) != (i >= 200));
+	if (ids[HIGH1])
+		for (size_t i = 0; i < sizeof crowds / sizeof crowds[0]; i++)
+			run_crowd(&crowds[i]);
 	for (int i = 0; i < NWHO; i++)
 		keys_identity_destroy(&ids[i]);
 	return testlib_done("test_beacon");
