@@ -130,9 +130,108 @@ static void on_beacon(struct mesh *m, const struct wire_beacon_body *b, uint64_t
 	handshake_maybe_connect(m, p, now);
 }
 
+static bool unchanged(struct mesh *m, const struct wire_beacon_body *b, struct peer *p,
+                      uint64_t now);
+
+/* Takes a token from a bucket that fills at per_s a second up to per_s, if more than floor
+ * are left. */
+static bool take_token(uint64_t *at_ms, unsigned *n, unsigned per_s, unsigned floor,
+                       uint64_t now)
+{
+	uint64_t fill = (now - *at_ms) * per_s / 1000;
+	if (fill) {
+		*n = *n + fill > per_s ? per_s : *n + (unsigned)fill;
+		*at_ms = now;
+	}
+	if (*n <= floor)
+		return false;
+	(*n)--;
+	return true;
+}
+
+/* Whether a beacon of this ID was seen in this second or the last (a bit pair in one of two
+ * filters, so a few of a flood's fresh IDs pass for seen), and notes it in this second's. */
+static bool seen_again(struct mesh *m, const uint8_t id[WIRE_IDLEN], uint64_t now)
+{
+	uint64_t epoch = now / 1000;
+	if (epoch != m->seen_epoch) {
+		if (epoch == m->seen_epoch + 1)
+			memcpy(m->seen[1], m->seen[0], sizeof m->seen[0]);
+		else
+			memset(m->seen[1], 0, sizeof m->seen[1]);
+		memset(m->seen[0], 0, sizeof m->seen[0]);
+		m->seen_epoch = epoch;
+	}
+	uint8_t h8[crypto_shorthash_BYTES];
+	crypto_shorthash(h8, id, WIRE_IDLEN, m->seen_key);
+	uint32_t i = (uint32_t)(h8[0] | h8[1] << 8 | h8[2] << 16) % SEEN_BITS;
+	uint32_t j = (uint32_t)(h8[3] | h8[4] << 8 | h8[5] << 16) % SEEN_BITS;
+	bool seen = true;
+	for (int g = 0; g < 2; g++) {
+		bool here = (m->seen[g][i / 8] >> (i % 8) & 1) && (m->seen[g][j / 8] >> (j % 8) & 1);
+		if (here)
+			break;
+		if (g == 1)
+			seen = false;
+	}
+	m->seen[0][i / 8] |= (uint8_t)(1u << (i % 8));
+	m->seen[0][j / 8] |= (uint8_t)(1u << (j % 8));
+	return seen;
+}
+
+/*
+ * A beacon that needs its signature checked (unchanged() said so) first passes the cheap
+ * checks, then the budget (protocol section 7): its source must be the address it announces,
+ * and its counter newer than the last verified of that ID; and a token must be left, from
+ * KNOWN_CHECKS_PER_S for an ID with a peer entry, else from UNKNOWN_CHECKS_PER_S, the second
+ * half of which is kept for IDs heard before in this or the last second, so that a flood of
+ * fresh identities (each heard once) cannot take every check from a new node that beacons
+ * every second. What fails is dropped unchecked and counted.
+ */
+static bool beacon_skip(void *arg, const struct wire_beacon_body *b)
+{
+	struct mesh *m = arg;
+	uint64_t now = m->now_ms;
+	if (memcmp(b->node_id, m->id->id, WIRE_IDLEN) == 0)
+		return unchanged(m, b, NULL, now);
+	struct peer *p = peer_table_get(&m->peers, b->node_id);
+	if (unchanged(m, b, p, now))
+		return true;
+	struct in_addr from = discovery_last_source(m->disc);
+	if (memcmp(&from.s_addr, b->ip, 4) != 0) {
+		/* A signed endpoint that is not where the beacon came from would make every node
+		 * dial an address of the signer's choosing (a reflector): refuse it, unchecked. */
+		char src[INET_ADDRSTRLEN];
+		inet_ntop(AF_INET, &from, src, sizeof src);
+		m->stats.beacons_bad++;
+		mesh_droplog(m, LK_BEACON, now, "beacon announcing another address than its source "
+		             "(%s) dropped", src);
+		return true;
+	}
+	if (p && (p->discovered || p->beacon_counter) && b->counter <= p->beacon_counter) {
+		m->stats.beacons_stale++;
+		return true;
+	}
+	bool known = p && (p->discovered || p->live_sid || p->last_live_ms);
+	bool ok = known ? take_token(&m->known_checks.at_ms, &m->known_checks.n, KNOWN_CHECKS_PER_S,
+	                             0, now)
+	                : take_token(&m->unknown_checks.at_ms, &m->unknown_checks.n,
+	                             UNKNOWN_CHECKS_PER_S,
+	                             seen_again(m, b->node_id, now) ? 0 : UNKNOWN_CHECKS_PER_S / 2,
+	                             now);
+	if (!ok && m->test_unlimited_checks)
+		ok = true;
+	if (!ok) {
+		m->stats.beacons_limited++;
+		mesh_droplog(m, LK_BEACON, now, "beacon checks over budget: beacon dropped unchecked");
+	}
+	return !ok;
+}
+
 /*
  * Decides, before its signature is checked, whether a beacon needs checking at all (protocol
- * section 2). It does not when acting on it could change nothing:
+ * section 2); p is the peer entry of a node ID other than ours, or NULL. It does not when
+ * acting on it could change nothing:
  * - it is ours (multicast loopback brings our own beacons back), or has our ID and was signed
  *   before we started (a replay of an earlier run); one with our ID from another run or
  *   endpoint since is checked (at most OWN_CHECKS_PER_S a second): signed, it means a copied
@@ -150,10 +249,9 @@ static void on_beacon(struct mesh *m, const struct wire_beacon_body *b, uint64_t
  * every other's burst and answers, so this is about N(N-1)/2 Ed25519 verifications in all,
  * instead of several per pair.
  */
-static bool beacon_skip(void *arg, const struct wire_beacon_body *b)
+static bool unchanged(struct mesh *m, const struct wire_beacon_body *b, struct peer *p,
+                      uint64_t now)
 {
-	struct mesh *m = arg;
-	uint64_t now = m->now_ms;
 	if (memcmp(b->node_id, m->id->id, WIRE_IDLEN) == 0) {
 		/* ours, back through multicast loopback; with our ID but another run or endpoint, it
 		 * is forged or a copy of our identity: check it, at most once a second */
@@ -176,7 +274,6 @@ static bool beacon_skip(void *arg, const struct wire_beacon_body *b)
 		m->own_check_tokens--;
 		return false;
 	}
-	struct peer *p = peer_table_get(&m->peers, b->node_id);
 	bool same_place = p && p->port == b->port && memcmp(p->ip, b->ip, 4) == 0;
 	bool linked = p && p->live_sid && p->incarnation == b->incarnation;
 	if (p && p->discovered) {
@@ -197,8 +294,7 @@ static bool beacon_skip(void *arg, const struct wire_beacon_body *b)
 	}
 	if (!mesh_id_lower(b->node_id, m->id->id))
 		return false;                   /* we are to dial it: check it */
-	/* one announcing another address than its source is checked, so that the source rule
-	 * drops and counts it as always */
+	/* one announcing another address than its source is dropped by the source rule */
 	struct in_addr from = discovery_last_source(m->disc);
 	if (memcmp(&from.s_addr, b->ip, 4) != 0)
 		return false;

@@ -225,6 +225,9 @@ void mesh_test_set_reasm_budget(struct mesh *m, size_t bytes);
 void mesh_test_sessions(const struct mesh *m, size_t *all, size_t *dealers);
 /* Test-only: entries in the peer table. */
 size_t mesh_test_peer_entries(const struct mesh *m);
+/* Test-only: no budget on beacon checks (protocol section 2) from now on, so that a test can
+ * fill the peer table in a moment, as a flood of many seconds would. */
+void mesh_test_unlimit_checks(struct mesh *m);
 #endif
 
 #endif

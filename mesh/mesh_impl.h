@@ -39,6 +39,12 @@
 #define ALARM_GAP_MS 30000     /* an ALARM about one ID is repeated at most this often */
 #define SHARED_HOLD_MS 60000   /* two nodes with one ID: keep the link we have this long */
 #define OWN_CHECKS_PER_S 10    /* beacons with our own ID from elsewhere checked, per second */
+/* Beacon signatures checked per second (protocol section 7): of node IDs with a peer entry
+ * (verified before, or linked), and of the rest, half of which only IDs heard in this or
+ * the last second may take (beacon_seen) */
+#define KNOWN_CHECKS_PER_S 200
+#define UNKNOWN_CHECKS_PER_S 200
+#define SEEN_BITS (1u << 19)   /* beacon_seen: two generations of a one-hash-pair filter */
 #define RESEND_MIN_MS 1000     /* a peer's RESENDs are answered at most this often */
 #define REKEY_TIMEOUT_MS 5000  /* protocol section 3.3: a REKEY without REPLY is made again */
 #define REKEY_ANSWER_MIN_MS 50 /* a responder answers at most one REKEY this often per session */
@@ -83,6 +89,11 @@ struct mesh {
 	uint64_t own_alarm_ms;         /* last ALARM_OWN_ID (mesh_alarm) */
 	uint64_t own_check_ms;         /* beacons with our ID from elsewhere: the token bucket */
 	unsigned own_check_tokens;
+	struct { uint64_t at_ms; unsigned n; } known_checks, unknown_checks;   /* token buckets */
+	uint64_t seen_epoch;           /* the second seen[0] is of */
+	uint8_t seen_key[crypto_shorthash_KEYBYTES];
+	uint8_t seen[2][SEEN_BITS / 8];
+	bool test_unlimited_checks;    /* mesh_test_unlimit_checks() */
 	bool any_stalled;
 	bool any_ack_due;              /* some peer's ACK or RESEND waits (peer.ack_due_ms) */
 

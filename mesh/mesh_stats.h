@@ -10,7 +10,8 @@
  * (node/meshnode.h) carries, in its order: node/ copies them with this list, so a counter
  * added here and not there does not build, and the meshnode program prints them with it. MESH_STATS_ENGINE are the engine's own: beacons
  * sent (tx), of those sent early to answer a new peer (answered), and beacons whose signature
- * was checked and good (verified, then maybe stale); messages refused for want of room (or
+ * was checked and good (verified, then maybe stale), and those left unchecked and dropped
+because the second's budget of checks was spent (limited, protocol.md section 7); messages refused for want of room (or
  * after a lost frame) that their senders will send again, and the RESENDs that asked; ALARM
  * events (one node ID in two places); link keys replaced (rekeys: one per completed rekey on
  * each side), attempts given up for want of a REKEY_REPLY and made again, and REKEY_REPLYs
@@ -23,6 +24,7 @@
 	X(hellos_limited) X(handshakes_failed) X(handshakes_done) X(sessions_rejected) \
 	X(msgs_bad) X(msgs_unknown_type) X(msgs_dup) X(fragments_dropped)
 #define MESH_STATS_ENGINE(X) X(beacons_tx) X(beacons_answered) X(beacons_verified) \
+	X(beacons_limited) \
 	X(msgs_refused) X(resends_asked) X(alarms) X(rekeys) X(rekeys_retried) \
 	X(rekey_replies_stale) X(partials_evicted)
 

@@ -58,4 +58,9 @@ size_t mesh_test_peer_entries(const struct mesh *m)
 {
 	return m->peers.n;
 }
+
+void mesh_test_unlimit_checks(struct mesh *m)
+{
+	m->test_unlimited_checks = true;
+}
 #endif
