@@ -101,6 +101,8 @@ static void on_beacon(struct mesh *m, const struct wire_beacon_body *b, uint64_t
 	if (!p->discovered && p->first_heard_ms && !p->live_sid && !p->first_unlinked_ms)
 		p->first_unlinked_ms = p->first_heard_ms;
 	p->discovered = true;
+	if (m->check_seen)
+		p->heard_again = true;         /* heard in the last second: not a one-off */
 	p->beacon_counter = b->counter;
 	p->last_beacon_ms = now;
 	if (p->beacon_incarnation != b->incarnation || memcmp(p->ip, b->ip, 4) != 0 ||
@@ -192,6 +194,7 @@ static bool beacon_skip(void *arg, const struct wire_beacon_body *b)
 {
 	struct mesh *m = arg;
 	uint64_t now = m->now_ms;
+	m->check_seen = false;
 	if (memcmp(b->node_id, m->id->id, WIRE_IDLEN) == 0)
 		return unchanged(m, b, NULL, now);
 	struct peer *p = peer_table_get(&m->peers, b->node_id);
@@ -213,12 +216,13 @@ static bool beacon_skip(void *arg, const struct wire_beacon_body *b)
 		return true;
 	}
 	bool known = p && (p->discovered || p->live_sid || p->last_live_ms);
+	if (!known)
+		m->check_seen = seen_again(m, b->node_id, now);
 	bool ok = known ? take_token(&m->known_checks.at_ms, &m->known_checks.n, KNOWN_CHECKS_PER_S,
 	                             0, now)
 	                : take_token(&m->unknown_checks.at_ms, &m->unknown_checks.n,
 	                             UNKNOWN_CHECKS_PER_S,
-	                             seen_again(m, b->node_id, now) ? 0 : UNKNOWN_CHECKS_PER_S / 2,
-	                             now);
+	                             m->check_seen ? 0 : UNKNOWN_CHECKS_PER_S / 2, now);
 	if (!ok && m->test_unlimited_checks)
 		ok = true;
 	if (!ok) {
@@ -284,8 +288,10 @@ static bool unchanged(struct mesh *m, const struct wire_beacon_body *b, struct p
 		 * unlinked peer is forgotten 3 x expired after its last verified beacon. */
 		if (known && linked)
 			p->last_beacon_ms = now;
-		if (known)
+		if (known) {
 			p->last_heard_ms = now;
+			p->heard_again = true;
+		}
 		return known;
 	}
 	if (linked && same_place) {

@@ -10,6 +10,7 @@
  * - hs_in and hs_out count the answered and the initiated handshakes in progress: each is
  *   raised here for a session in the table, and lowered once, by handshake_done(), when that
  *   session goes live or is closed;
+ * - hs_out_class[c] counts those of hs_out whose session has dial_class c;
  * - a source address holds at most MESH_MAX_HALFOPEN_PER_ADDR answered handshakes and all of
  *   them at most MESH_MAX_HANDSHAKES_IN, the oldest evicted first (loopback is exempt from the
  *   per-address limits);
@@ -26,9 +27,10 @@
 /* A handshake stops being in progress: it went live or was removed. */
 void handshake_done(struct mesh *m, const struct session *s)
 {
-	if (s->role == NOISE_INITIATOR)
+	if (s->role == NOISE_INITIATOR) {
 		m->hs_out--;
-	else
+		m->hs_out_class[s->dial_class]--;
+	} else
 		m->hs_in--;
 }
 
@@ -56,18 +58,35 @@ static enum mesh_err our_hello(struct mesh *m, uint8_t *out, size_t cap, size_t 
 	return rc;
 }
 
+/* Whose slots a dial to p may take (protocol section 4, "Dial slots"). */
+static enum dial_class dial_class_of(const struct peer *p, uint64_t now)
+{
+	if (p->live_sid || (p->last_live_ms && now - p->last_live_ms <= RECENT_LINK_MS))
+		return DIAL_RECENT;
+	if (p->heard_again && p->dial_failures == 0)
+		return DIAL_HEARD;
+	return DIAL_OTHER;
+}
+
 void handshake_initiate(struct mesh *m, struct peer *p, uint64_t now)
 {
 	char ipbuf[INET_ADDRSTRLEN], fp[KEYS_FPR_LEN];
 	size_t nlen, flen;
 	struct session *s;
-	if (m->hs_out >= MESH_MAX_HANDSHAKES_OUT)
+	enum dial_class c = dial_class_of(p, now);
+	size_t unlinked = m->hs_out_class[DIAL_HEARD] + m->hs_out_class[DIAL_OTHER];
+	if (m->hs_out >= MESH_MAX_HANDSHAKES_OUT ||
+	    (c != DIAL_RECENT && unlinked >= MESH_MAX_HANDSHAKES_OUT - DIAL_RESERVED) ||
+	    (c == DIAL_OTHER && m->hs_out_class[DIAL_OTHER] >= DIAL_OTHER_MAX)) {
+		m->stats.dials_deferred++;      /* tried again at the next sweep */
 		return;
+	}
 	s = session_new(NOISE_INITIATOR, m->prologue, m->prologue_len, m->id->x_sk, m->id->x_pk,
 	                m->psk, &m->keymem, now);
 	if (!s)
 		return;
 	memcpy(s->expected_id, p->id, WIRE_IDLEN);
+	s->dial_class = (uint8_t)c;
 	if (session_table_add(&m->sessions, s) != MESH_OK) {
 		session_destroy(&s);
 		return;
@@ -85,6 +104,7 @@ void handshake_initiate(struct mesh *m, struct peer *p, uint64_t now)
 	(void)send_frame(m, s, m->fbuf, flen);
 	p->pending_sid = s->sid;
 	m->hs_out++;
+	m->hs_out_class[c]++;
 	inet_ntop(AF_INET, p->ip, ipbuf, sizeof ipbuf);
 	mesh_logline(m, 3, "handshake -> %s at %s:%u (sid %08x)", mesh_fpr(p->id, fp), ipbuf, p->port,
 	             s->sid);

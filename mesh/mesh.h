@@ -228,6 +228,9 @@ size_t mesh_test_peer_entries(const struct mesh *m);
 /* Test-only: no budget on beacon checks (protocol section 2) from now on, so that a test can
  * fill the peer table in a moment, as a flood of many seconds would. */
 void mesh_test_unlimit_checks(struct mesh *m);
+/* Test-only: makes (or finds) the peer entry of id as if its link had just ended: a node
+ * linked recently (protocol section 4, "Dial slots"), without a handshake. */
+void mesh_test_linked_before(struct mesh *m, const uint8_t id[WIRE_IDLEN], uint64_t now_ms);
 #endif
 
 #endif

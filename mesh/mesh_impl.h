@@ -44,6 +44,14 @@
  * the last second may take (beacon_seen) */
 #define KNOWN_CHECKS_PER_S 200
 #define UNKNOWN_CHECKS_PER_S 200
+/* Initiated handshakes in progress by class (protocol section 4, "Dial slots"): a peer linked
+ * within RECENT_LINK_MS (or now) may take any of the MESH_MAX_HANDSHAKES_OUT; one whose beacons
+ * were heard more than once and that never failed, all but DIAL_RESERVED; the rest, never
+ * more than DIAL_OTHER_MAX at once. */
+enum dial_class { DIAL_RECENT, DIAL_HEARD, DIAL_OTHER, DIAL_CLASSES };
+#define RECENT_LINK_MS 600000
+#define DIAL_RESERVED 16
+#define DIAL_OTHER_MAX (MESH_MAX_HANDSHAKES_OUT / 2)
 #define SEEN_BITS (1u << 19)   /* beacon_seen: two generations of a one-hash-pair filter */
 #define RESEND_MIN_MS 1000     /* a peer's RESENDs are answered at most this often */
 #define REKEY_TIMEOUT_MS 5000  /* protocol section 3.3: a REKEY without REPLY is made again */
@@ -78,6 +86,8 @@ struct mesh {
 	struct heard_table heard;      /* IDs of unchecked beacons: not peers (heard.h) */
 	struct group_set groups;
 	size_t hs_in, hs_out;          /* handshakes in progress, answered and initiated */
+	size_t hs_out_class[DIAL_CLASSES];   /* hs_out by class (enum dial_class) */
+	bool check_seen;               /* the beacon being checked was heard in the last second */
 	uint64_t now_ms;               /* time of the input being handled (for callbacks) */
 
 	uint64_t next_beacon_ms;

@@ -63,4 +63,11 @@ void mesh_test_unlimit_checks(struct mesh *m)
 {
 	m->test_unlimited_checks = true;
 }
+
+void mesh_test_linked_before(struct mesh *m, const uint8_t id[WIRE_IDLEN], uint64_t now_ms)
+{
+	struct peer *p = peer_table_get_or_add(&m->peers, id);
+	if (p)
+		p->last_live_ms = now_ms ? now_ms : 1;
+}
 #endif

@@ -65,6 +65,9 @@ struct peer {
 	/* when a beacon of the recorded endpoint and incarnation was last heard, checked or not:
 	 * a node we fail to link but still hear is not forgotten, nor its backoff with it */
 	uint64_t last_heard_ms;
+	/* a beacon of it was heard again after one was verified, or one was verified because it
+	 * had been heard in the last second: not a one-off identity (its dials' class) */
+	bool heard_again;
 
 	/* Sessions: at most one live and one we initiated that is in progress. */
 	uint32_t live_sid;

@@ -63,6 +63,7 @@ struct session {
 	uint32_t remote_sid;         /* theirs, once known */
 	enum session_state state;
 	enum noise_role role;
+	uint8_t dial_class;        /* initiator: whose slots it holds (mesh_impl.h, DIAL_*) */
 	const struct session_keymem *km;  /* where hs and tx live; NULL: sodium_malloc */
 	struct noise_hs *hs;         /* until Split */
 	struct noise_transport *tx;  /* from Split: the current keys */

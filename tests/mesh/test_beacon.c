@@ -534,6 +534,8 @@ struct crowd {
 	uint64_t legit_ms;         /* 0: none */
 	uint64_t until_ms;
 	bool lower;                /* the crowd's IDs are below ours (they are to dial us) */
+	bool twice;                /* each fresh identity of the flood beacons twice */
+	bool recent;               /* the genuine node was linked until legit_ms */
 	/* what must hold */
 	unsigned dials_max;        /* dials in all at most this (0: not fixed) */
 	uint64_t quiet_from_ms;    /* no dial from then on (0: not fixed) */
@@ -555,7 +557,17 @@ static const struct crowd crowds[] = {
 	/* protocol.md section 7: 200 checks a second for IDs without a peer entry, from a bucket
 	 * of 200, so at most 400 in any one second (it was every beacon: 10,000) */
 	{ "a flood of 10,000 fresh identities a second costs a bounded number of checks",
-	  0, 0, 10000, 3000, 1500, 4000, .entries = ANY, .verified_per_s = 400 },
+	  0, 0, 10000, 3000, 1500, 4000, .entries = ANY, .verified_per_s = 400,
+	  .legit_within_ms = 2000 },
+	/* protocol.md section 4, "Dial slots": the crowd's dials (first heard once, then failing)
+	 * hold at most 64 slots, so a new node heard twice is dialled at once */
+	{ "a new node is dialled within 2 s while 200 that cannot be linked hold dials",
+	  200, 30000, 0, 0, 20000, 25000, .entries = ANY, .legit_within_ms = 2000 },
+	/* fresh identities heard twice pass for nodes heard beaconing and hold 112 slots; the
+	 * last 16 are kept for nodes linked within 10 minutes */
+	{ "a node whose link was just cut is dialled within 2 s under a flood heard twice",
+	  0, 0, 10000, 8000, 6000, 9000, .entries = ANY, .legit_within_ms = 2000,
+	  .verified_per_s = 400, .twice = true, .recent = true },
 };
 
 static struct keys_identity crowd_ids[400];   /* 200 above ours, then 200 below */
@@ -598,7 +610,11 @@ static void run_crowd(const struct crowd *c)
 				while (memcmp(fresh.id, ids[US]->id, WIRE_IDLEN) < 0);
 				ip_of(nfresh++ & 0xffff, 3, ip);
 				queue_id(&fresh, ip, 7);
+				if (c->twice)
+					queue_id(&fresh, ip, 7);
 			}
+		if (c->recent && t.now == c->legit_ms)
+			mesh_test_linked_before(m, ids[HIGH1]->id, t.now);
 		if (c->legit_ms && t.now >= c->legit_ms && (t.now - c->legit_ms) % 1000 == 0)
 			queue_id(ids[HIGH1], legit_ip, 1003);
 		if (t.n || t.nreply)
