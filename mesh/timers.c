@@ -9,7 +9,7 @@
  *
  * Invariants:
  * - sessions are closed and peers forgotten after the walk of their table, never during it
- *   (the walk only notes them);
+ *   (the walk only notes them), and a peer is checked for forgetting before it is dialled;
  * - a queued message dropped for its age is reported by a DROPPED event, as in send.c;
  * - a peer we delivered messages from is remembered MESH_RX_MEMORY_MS, so that its resends
  *   are not delivered twice;
@@ -101,7 +101,6 @@ static void sweep_peer(struct peer *p, void *arg)
 		send_on_resend(m, p, m->incarnation, p->resend_id, now);
 	if (p->qsend || p->mark_due)
 		send_pump(m, p, now);
-	handshake_maybe_connect(m, p, now);
 	/* forget peers that went quiet long ago, so the table stays bounded; some are only put
 	 * to sleep (not dialled, not offered shouts) for a while first */
 	uint64_t quiet = 3 * (uint64_t)m->cfg.expired_ms;
@@ -124,7 +123,11 @@ static void sweep_peer(struct peer *p, void *arg)
 			sw->capgone = ncap;
 		}
 		sw->gone[sw->ngone++] = p;
+		return;
 	}
+	/* only after the forget check: a peer due to be forgotten is not dialled first (its
+	 * handshake would keep it another handshake_timeout) */
+	handshake_maybe_connect(m, p, now);
 }
 
 uint64_t mesh_on_tick(struct mesh *m, uint64_t now)
