@@ -124,10 +124,19 @@ _Static_assert(LINK_MAX_RID <= SESSION_MAX_RID, "a session keeps the route it an
 
 /* ---------- mesh.c: logging, events, sessions ---------- */
 
-void mesh_logline(struct mesh *m, int level, const char *fmt, ...);
+/* Lets the compiler check every log line's arguments; clang's -Wformat=2 also insists on it
+ * before it accepts a forwarded format. */
+#if defined(__GNUC__)
+#define MESH_PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
+#else
+#define MESH_PRINTF_LIKE(f, a)
+#endif
+
+void mesh_logline(struct mesh *m, int level, const char *fmt, ...) MESH_PRINTF_LIKE(3, 4);
 /* For input from the network: at most one line a second per kind, so that a flood does not
  * become a log flood. */
-void mesh_droplog(struct mesh *m, enum logkind k, uint64_t now, const char *fmt, ...);
+void mesh_droplog(struct mesh *m, enum logkind k, uint64_t now, const char *fmt, ...)
+	MESH_PRINTF_LIKE(4, 5);
 const char *mesh_fpr(const uint8_t id[WIRE_IDLEN], char buf[KEYS_FPR_LEN]);
 bool mesh_id_lower(const uint8_t a[WIRE_IDLEN], const uint8_t b[WIRE_IDLEN]);
 /* The peer a session belongs to, or NULL while a responder does not know yet. */

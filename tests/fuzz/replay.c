@@ -7,21 +7,25 @@
  *   size_t fuzz_seeds(uint8_t *buf, size_t cap, unsigned i);   (0 past the last seed; a
  *                                                               target without seeds returns 0)
  *
- * Usage: <target>_replay N [file ...]   runs the seeds, then N deterministic inputs: mostly
+ * Usage: <target>_replay N [path ...]   runs the seeds, then N deterministic inputs: mostly
  *                                       mutations of the seeds (bit flips, interesting bytes,
  *                                       truncation, insertion, deletion, duplication, splicing,
  *                                       length and count fields pushed to their limits), some
  *                                       pseudo-random bytes; then each file as one input (to
- *                                       replay a crash that libFuzzer found).
+ *                                       replay a crash that libFuzzer found), and each file of
+ *                                       a directory, in name order (the target's corpus in
+ *                                       tests/fuzz/corpus/, regressions included).
  *        <target>_replay -seeds DIR     writes the seeds as files, a starting corpus for
  *                                       libFuzzer.
  * Every input is passed in a heap buffer of exactly its size, so ASan sees any over-read.
  * A crash ends the process, so reaching the last line means none happened.
  */
+#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 size_t fuzz_seeds(uint8_t *buf, size_t cap, unsigned i);
@@ -194,6 +198,8 @@ static int write_seeds(const char *dir)
 	return 0;
 }
 
+static unsigned long nfiles;
+
 static int replay_file(const char *path)
 {
 	FILE *f = fopen(path, "rb");
@@ -205,7 +211,55 @@ static int replay_file(const char *path)
 	n = fread(work, 1, sizeof work, f);
 	fclose(f);
 	run(work, n);
+	nfiles++;
 	return 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A file, or every file of a directory (not its subdirectories or dot files), sorted. */
+static int replay_path(const char *path)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *e;
+	char **names = NULL, full[4096];
+	size_t n = 0, cap = 0;
+	int rc = 0;
+
+	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+		return replay_file(path);
+	d = opendir(path);
+	if (d == NULL) {
+		fprintf(stderr, "replay: cannot open %s\n", path);
+		return 1;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (n == cap) {
+			char **nn = realloc(names, (cap = cap ? 2 * cap : 64) * sizeof *names);
+			if (nn == NULL)
+				break;
+			names = nn;
+		}
+		if ((names[n] = strdup(e->d_name)) == NULL)
+			break;
+		n++;
+	}
+	closedir(d);
+	qsort(names, n, sizeof *names, by_name);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(full, sizeof full, "%s/%s", path, names[i]);
+		if (rc == 0 && stat(full, &st) == 0 && S_ISREG(st.st_mode))
+			rc = replay_file(full);
+		free(names[i]);
+	}
+	free(names);
+	return rc;
 }
 
 int main(int argc, char **argv)
@@ -254,12 +308,11 @@ int main(int argc, char **argv)
 		run(work, len);
 	}
 	for (int i = 2; i < argc; i++)
-		if (replay_file(argv[i]) != 0)
+		if (replay_path(argv[i]) != 0)
 			return 1;
 
-	printf("%s: %lu inputs (%u seeds, %d files), 0 crashes\n", name,
-	       iters + nseeds + (unsigned long)(argc > 2 ? argc - 2 : 0), nseeds,
-	       argc > 2 ? argc - 2 : 0);
+	printf("%s: %lu inputs (%u seeds, %lu files), 0 crashes\n", name,
+	       iters + nseeds + nfiles, nseeds, nfiles);
 	for (unsigned i = 0; i < nseeds; i++)
 		free(seeds[i]);
 	return 0;
