@@ -7,6 +7,11 @@
  * the node would. wire_check is checked against msgpack-c itself: bytes it passes must unpack
  * to exactly one object within its depth and element caps.
  *
+ * The text rules are checked against second implementations written here: wire_utf8_seq and
+ * wire_utf8_valid against a code point decoder, wire_name_valid against "valid UTF-8 and no C0,
+ * DEL or C1 code point". wire_data_header, followed by that many body bytes, must be exactly
+ * the DATA frame wire_frame_encode makes, and decode back to its fields.
+ *
  * A violated property is a bug in wire.c, so abort() is the right answer here (a fuzz target,
  * never product code). Built alone as a libFuzzer binary (-DMESH_FUZZ=ON), or with replay.c.
  */
@@ -88,6 +93,42 @@ static bool utf8_reference(const uint8_t *s, size_t n)
 		i += k + 1;
 	}
 	return true;
+}
+
+/* Length of the one code point at the start of s if it is well-formed, else 0 (reference for
+ * wire_utf8_seq). */
+static size_t utf8_seq_reference(const uint8_t *s, size_t n)
+{
+	size_t k = s[0] < 0x80 ? 1 : (s[0] & 0xe0) == 0xc0 ? 2 : (s[0] & 0xf0) == 0xe0 ? 3
+	         : (s[0] & 0xf8) == 0xf0 ? 4 : 0;
+	if (k == 0 || k > n)
+		return 0;
+	return utf8_reference(s, k) ? k : 0;
+}
+
+/* Valid UTF-8 and no C0, DEL or C1 code point (reference for wire_name_valid). */
+static bool name_reference(const uint8_t *s, size_t n)
+{
+	if (!utf8_reference(s, n))
+		return false;
+	for (size_t i = 0; i < n;) {
+		size_t k = utf8_seq_reference(s + i, n - i);
+		uint32_t cp = k == 1 ? s[i] : k == 2 ? (uint32_t)(s[i] & 0x1f) << 6 | (s[i + 1] & 0x3f)
+		                                     : 0x800;   /* longer: not a control */
+		if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
+			return false;
+		i += k;
+	}
+	return true;
+}
+
+static void fuzz_text(const uint8_t *p, size_t n)
+{
+	REQUIRE(wire_utf8_valid((const char *)p, n) == utf8_reference(p, n));
+	REQUIRE(wire_name_valid((const char *)p, n) == name_reference(p, n));
+	/* every position: the decoder's one sequence against the reference's */
+	for (size_t i = 0; i < n && i < 64; i++)
+		REQUIRE(wire_utf8_seq(p + i, n - i) == utf8_seq_reference(p + i, n - i));
 }
 
 /* Depth (a scalar is 1) and object count of a tree msgpack-c built; false on ext. */
@@ -316,9 +357,44 @@ static void fuzz_frame(const uint8_t *p, size_t n)
 		fuzz_hello(f.body, f.body_len);
 }
 
+/* The first bytes as rx_sid, counter and body length of a DATA header. */
+static void fuzz_data_header(const uint8_t *p, size_t n)
+{
+	static uint8_t body[WIRE_MAX_NOISE + 1];
+	struct wire_frame f = { .type = WIRE_DATA }, g;
+	uint64_t v[3] = { 0, 0, 0 };
+	size_t hlen, flen;
+	enum mesh_err rc;
+	if (n < 14)
+		return;
+	for (size_t i = 0; i < 4; i++)
+		v[0] = v[0] << 8 | p[i];
+	for (size_t i = 4; i < 12; i++)
+		v[1] = v[1] << 8 | p[i];
+	v[2] = (uint64_t)p[12] << 8 | p[13];
+	f.rx_sid = (uint32_t)v[0];
+	f.counter = v[1];
+	f.body = body;
+	f.body_len = (size_t)v[2] + (v[2] == 0xffff && (p[0] & 1));   /* one past the limit */
+	rc = wire_data_header(f.rx_sid, f.counter, f.body_len, enc1, sizeof enc1, &hlen);
+	if (f.rx_sid == 0 || f.body_len > WIRE_MAX_NOISE) {
+		REQUIRE(rc == MESH_EINVAL);
+		return;
+	}
+	REQUIRE(rc == MESH_OK && hlen <= WIRE_DATA_HDR_MAX);
+	memset(body, p[13], f.body_len);
+	REQUIRE(wire_frame_encode(&f, enc2, sizeof enc2, &flen) == MESH_OK);
+	REQUIRE(flen == hlen + f.body_len && memcmp(enc1, enc2, hlen) == 0);
+	REQUIRE(wire_frame_decode(enc2, flen, &g) == MESH_OK && frame_eq(&f, &g));
+	/* too small a buffer is refused, never overrun */
+	REQUIRE(wire_data_header(f.rx_sid, f.counter, f.body_len, enc1, hlen - 1, &flen) ==
+	        MESH_ELIMIT);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	REQUIRE(wire_utf8_valid((const char *)data, size) == utf8_reference(data, size));
+	fuzz_text(data, size);
+	fuzz_data_header(data, size);
 	fuzz_check(data, size, WIRE_MAX_DEPTH, 64);
 	fuzz_check(data, size, 8, 4096);
 	fuzz_beacon(data, size);
