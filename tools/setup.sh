@@ -4,13 +4,22 @@
 # Run as root (it installs packages with apt-get); safe to run again.
 #   MESH_WERROR=ON   treat warnings as errors (CI sets it)
 #   BUILD_DIR=dir    build somewhere else than ./build
-#   CMAKE_ARGS=...   extra cmake arguments (e.g. -DMESH_SANITIZE=ON)
+#   CMAKE_ARGS=...   extra cmake arguments (e.g. -DMESH_SANITIZE=ON); with -DMESH_FUZZ=ON (a
+#                    fuzzing build, tests/fuzz/README.md) clang and its libFuzzer and sanitizer
+#                    runtimes are installed too, and used unless CC says otherwise
 set -eu
 cd "$(dirname "$0")/.."
 # (The README lists exactly these; tests/check_readme.sh keeps the two equal. man-db and
 # groff-base render the man pages in the tests; file is what cpack's .deb generator needs.)
 pkgs="build-essential cmake pkg-config libsodium-dev libzmq3-dev libmsgpack-dev libedit-dev
       python3 iproute2 util-linux tcpdump tmux nftables man-db groff-base file"
+case " ${CMAKE_ARGS:-} " in
+*" -DMESH_FUZZ=ON "*)
+	# only a fuzzing build needs them (the README says so beside the list above)
+	pkgs="$pkgs clang libclang-rt-dev"
+	export CC="${CC:-clang}"
+	;;
+esac
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
