@@ -19,6 +19,7 @@
  */
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,10 +29,13 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 size_t fuzz_seeds(uint8_t *buf, size_t cap, unsigned i);
 
-#define REQUIRE(c)                  \
-	do {                        \
-		if (!(c))           \
-			abort();    \
+#define REQUIRE(c)                                                                  \
+	do {                                                                        \
+		if (!(c)) {                                                         \
+			fprintf(stderr, "fuzz_reasm: %s:%d: %s\n", __FILE__,       \
+			        __LINE__, #c);                                      \
+			abort();                                                    \
+		}                                                                   \
 	} while (0)
 
 #define REC 8
