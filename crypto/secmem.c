@@ -126,7 +126,7 @@ static size_t slot_index(const struct secmem *p, const void *slot)
 			return c * SECMEM_CHUNK_SLOTS + (a - base) / p->slot;
 		}
 	}
-	assert(!"secmem_free: slot not from this pool");
+	assert(0 && "secmem_free: slot not from this pool");
 	return SIZE_MAX;
 }
 
