@@ -10,14 +10,19 @@ void heard_init(struct heard_table *t)
 	crypto_shorthash_keygen(t->key);
 }
 
-static struct heard *set_of(struct heard_table *t, const uint8_t id[WIRE_IDLEN])
+size_t heard_set(const struct heard_table *t, const uint8_t id[WIRE_IDLEN])
 {
 	uint8_t h[crypto_shorthash_BYTES];
 	crypto_shorthash(h, id, WIRE_IDLEN, t->key);
 	uint64_t v = 0;
 	for (size_t i = 0; i < sizeof h; i++)
 		v = v << 8 | h[i];
-	return &t->slots[(v % HEARD_SETS) * HEARD_WAYS];
+	return (size_t)(v % HEARD_SETS);
+}
+
+static struct heard *set_of(struct heard_table *t, const uint8_t id[WIRE_IDLEN])
+{
+	return &t->slots[heard_set(t, id) * HEARD_WAYS];
 }
 
 struct heard *heard_get(struct heard_table *t, const uint8_t id[WIRE_IDLEN])
