@@ -10,7 +10,6 @@
  */
 #include "known.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -77,31 +76,39 @@ enum mesh_err known_open(struct meshnode *n, const char *identity_path, char *er
 	return MESH_OK;
 }
 
-/* Saves a changed store; the caller holds known_lock. */
-static void save_locked(struct meshnode *n)
+/* Saves a changed store; the caller holds known_lock. False, with the reason in err, when
+ * a failure is to be said: once until a save works again (the node goes on remembering in
+ * memory). The caller says it after letting the lock go (node_logmsg may call the embedder). */
+static bool save_locked(struct meshnode *n, char *err, size_t errcap)
 {
-	char err[512];
 	if (!n->known || !trust_dirty(n->known))
-		return;
-	if (trust_save(n->known, err, sizeof err) != MESH_OK) {
-		/* said once until a save works again; the node goes on remembering in memory */
-		if (!n->known_save_failed)
-			node_logmsg(n, MESHNODE_LOG_ERROR, "cannot save the known peers: %s", err);
-		n->known_save_failed = true;
-	} else {
+		return true;
+	if (trust_save(n->known, err, errcap) == MESH_OK) {
 		n->known_save_failed = false;
+		return true;
 	}
+	bool said = n->known_save_failed;
+	n->known_save_failed = true;
+	return said;
+}
+
+static void say_save_failed(struct meshnode *n, const char *err)
+{
+	node_logmsg(n, MESHNODE_LOG_ERROR, "cannot save the known peers: %s", err);
 }
 
 void known_close(struct meshnode *n)
 {
 	if (!n->known_lock_init)
 		return;
+	char err[512];
 	pthread_mutex_lock(&n->known_lock);
-	save_locked(n);
+	bool ok = save_locked(n, err, sizeof err);
 	trust_destroy(&n->known);
 	trust_allow_destroy(&n->allow);
 	pthread_mutex_unlock(&n->known_lock);
+	if (!ok)
+		say_save_failed(n, err);
 	pthread_mutex_destroy(&n->known_lock);
 	n->known_lock_init = false;
 }
@@ -111,9 +118,12 @@ void known_on_tick(struct meshnode *n, uint64_t now_ms)
 	if (!n->known || (now_ms && now_ms - n->known_saved_ms < KNOWN_SAVE_MS))
 		return;
 	n->known_saved_ms = now_ms;
+	char err[512];
 	pthread_mutex_lock(&n->known_lock);
-	save_locked(n);
+	bool ok = save_locked(n, err, sizeof err);
 	pthread_mutex_unlock(&n->known_lock);
+	if (!ok)
+		say_save_failed(n, err);
 }
 
 bool known_may_link(void *arg, const uint8_t id[MESHNODE_IDLEN])
@@ -166,24 +176,13 @@ static void push_alarm(struct meshnode *n, const struct meshnode_event *about,
 
 /*
  * Whether a name alarm about this name may go out now: at most one a minute per name (as
- * name_alike in trust.c sees names), so that a flood of fresh keys all calling themselves
+ * trust_name_key sees names), so that a flood of fresh keys all calling themselves
  * "bob" cannot bury the chat; the ones held back are logged and counted in the next.
  */
 static bool name_alarm_due(struct meshnode *n, const char *name, uint64_t now_ms,
                            unsigned *held)
 {
-	char key[MESHNODE_MAX_NAME + 1];
-	size_t len = 0;
-	for (const char *p = name; *p && len < MESHNODE_MAX_NAME; p++)
-		key[len++] = (char)tolower((unsigned char)*p);
-	while (len && key[len - 1] == ' ')
-		len--;
-	size_t start = 0;
-	while (start < len && key[start] == ' ')
-		start++;
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = start; i < len; i++)
-		h = (h ^ (unsigned char)key[i]) * 1099511628211ull;
+	uint64_t h = trust_name_key(name, strlen(name));
 	struct name_alarm *slot = NULL, *oldest = &n->name_alarms[0];
 	for (size_t i = 0; i < NAME_ALARM_SLOTS; i++) {
 		struct name_alarm *a = &n->name_alarms[i];
@@ -271,15 +270,17 @@ enum mesh_err meshnode_trust(struct meshnode *n, const uint8_t peer[MESHNODE_IDL
 	if (!n->known)
 		return MESH_ESTATE;
 	char err[512];
+	bool save_failed = false;
 	pthread_mutex_lock(&n->known_lock);
 	enum mesh_err rc = trust_set_verified(n->known, peer, verified, unix_now());
 	if (rc == MESH_OK && trust_dirty(n->known)) {
 		/* the user's decision is on disk when the call returns */
 		rc = trust_save(n->known, err, sizeof err);
-		if (rc != MESH_OK)
-			node_logmsg(n, MESHNODE_LOG_ERROR, "cannot save the known peers: %s", err);
+		save_failed = rc != MESH_OK;
 	}
 	pthread_mutex_unlock(&n->known_lock);
+	if (save_failed)
+		say_save_failed(n, err);
 	return rc;
 }
 

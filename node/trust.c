@@ -103,6 +103,15 @@ static bool name_alike(const char *a, size_t alen, const char *b, size_t blen)
 	return true;
 }
 
+uint64_t trust_name_key(const char *name, size_t len)
+{
+	trim(&name, &len);
+	uint64_t h = 1469598103934665603ull;        /* FNV-1a */
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)tolower((unsigned char)name[i])) * 1099511628211ull;
+	return h;
+}
+
 /* Index of a name in e that passes for this one (name_alike), or -1. */
 static int alike_index(const struct trust_entry *e, const char *s, size_t len)
 {

@@ -105,6 +105,10 @@ enum mesh_err trust_set_verified(struct trust *t, const uint8_t id[TRUST_ID_LEN]
 size_t trust_find_by_name(const struct trust *t, const char *name, size_t len,
                           const struct trust_entry **out, size_t cap);
 
+/* A hash that names passing for each other share (the same but for ASCII case and blanks at
+ * either end, as trust_find_by_name sees them): a key for what is said about "a name". */
+uint64_t trust_name_key(const char *name, size_t len);
+
 /* True when the store has changed since it was loaded or last saved. */
 bool trust_dirty(const struct trust *t);
 /* Writes the whole store to its path atomically, mode 0600 (missing directories are made,

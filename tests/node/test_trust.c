@@ -273,6 +273,17 @@ static void test_collision(void)
 	trust_destroy(&t);
 }
 
+/* Names that pass for each other share one key (the alarms' rate limit counts by it). */
+static void test_name_key(void)
+{
+	uint64_t bob = trust_name_key("bob", 3);
+	CHECK(trust_name_key("Bob", 3) == bob);
+	CHECK(trust_name_key("  BOB ", 6) == bob);
+	CHECK(trust_name_key("bob2", 4) != bob);
+	CHECK(trust_name_key("b ob", 4) != bob);
+	CHECK(trust_name_key("   ", 3) == trust_name_key("", 0));
+}
+
 static void test_verified(void)
 {
 	char path[512];
@@ -380,6 +391,7 @@ int main(void)
 	test_round_trip();
 	test_seen();
 	test_collision();
+	test_name_key();
 	test_verified();
 	test_eviction();
 	testlib_remove_tree(tmpdir);
