@@ -7,6 +7,7 @@
  * clock, and every random choice comes from the seed, so a history replays exactly.
  */
 #include "simnet_impl.h"
+#include "seedrng.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -19,56 +20,9 @@
 
 /* ------------------------------------------------------------------ deterministic random */
 
-static struct {
-	uint8_t key[crypto_stream_chacha20_KEYBYTES];
-	uint64_t nonce;
-	bool installed;
-} rng;
-
-static const char *rng_name(void)
-{
-	return "simnet";
-}
-
-static void rng_buf(void *const buf, const size_t size)
-{
-	uint8_t nonce[crypto_stream_chacha20_NONCEBYTES] = { 0 };
-	memcpy(nonce, &rng.nonce, sizeof rng.nonce);
-	rng.nonce++;
-	crypto_stream_chacha20(buf, size, nonce, rng.key);
-}
-
-static uint32_t rng_random(void)
-{
-	uint32_t v;
-	rng_buf(&v, sizeof v);
-	return v;
-}
-
-static void rng_stir(void)
-{
-}
-
-static int rng_close(void)
-{
-	return 0;
-}
-
-static struct randombytes_implementation rng_impl = {
-	.implementation_name = rng_name, .random = rng_random, .stir = rng_stir,
-	.uniform = NULL, .buf = rng_buf, .close = rng_close,
-};
-
 void simnet_seed_rng(uint64_t seed)
 {
-	memset(rng.key, 0, sizeof rng.key);
-	memcpy(rng.key, &seed, sizeof seed);
-	memcpy(rng.key + 8, "simnet-rng", 10);
-	rng.nonce = 0;
-	if (!rng.installed) {
-		randombytes_set_implementation(&rng_impl);
-		rng.installed = true;
-	}
+	seedrng_seed(seed, "simnet-rng");
 }
 
 /* The scheduler's own choices, apart from the engines' draws, so that a change in how often
