@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "fuzz_input.h"
 #include "group.h"
 #include "json.h"
 #include "keys.h"
@@ -327,19 +328,6 @@ static void check_help_only(const char *s, size_t len)
 }
 
 /* ------------------------------------------------------------------ one input */
-
-struct in {
-	const uint8_t *p;
-	size_t left;
-};
-
-static uint8_t in_u8(struct in *c)
-{
-	if (c->left == 0)
-		return 0;
-	c->left--;
-	return *c->p++;
-}
 
 static void make_peers(struct in *c, size_t n)
 {

@@ -39,6 +39,7 @@
 #include <sodium.h>
 
 #include "discovery.h"
+#include "fuzz_input.h"
 #include "fuzz_rng.h"
 #include "keys.h"
 #include "link.h"
@@ -769,37 +770,6 @@ static void check_limits(void)
 	REQUIRE(t.m->hs_in <= MESH_MAX_HANDSHAKES_IN && t.m->hs_out <= MESH_MAX_HANDSHAKES_OUT);
 	REQUIRE(all <= MESH_MAX_SESSIONS && dialled <= all);
 	REQUIRE(mesh_test_peer_entries(t.m) <= MESH_MAX_PEERS);
-}
-
-struct in {
-	const uint8_t *p;
-	size_t left;
-};
-
-static uint8_t in_u8(struct in *c)
-{
-	if (c->left == 0)
-		return 0;
-	c->left--;
-	return *c->p++;
-}
-
-static uint64_t in_uint(struct in *c, size_t bytes)
-{
-	uint64_t v = 0;
-	for (size_t i = 0; i < bytes; i++)
-		v = v << 8 | in_u8(c);
-	return v;
-}
-
-static const uint8_t *in_chunk(struct in *c, size_t *got)
-{
-	size_t n = (size_t)in_uint(c, 2);
-	const uint8_t *p = c->p;
-	*got = n < c->left ? n : c->left;
-	c->p += *got;
-	c->left -= *got;
-	return p;
 }
 
 /* A link that can carry DATA, picked by b among those that can. */

@@ -35,6 +35,7 @@
 
 #include <sodium.h>
 
+#include "fuzz_input.h"
 #include "fuzz_rng.h"
 #include "keys.h"
 #include "noise.h"
@@ -73,43 +74,6 @@ static uint8_t m1[NOISE_MAX_MSG], m2[NOISE_MAX_MSG], m3[NOISE_MAX_MSG], pl[NOISE
 static uint8_t frame[WIRE_MAX_FRAME], pt[WIRE_MAX_FRAME];
 
 /* ------------------------------------------------------------------ reading the input */
-
-struct in {
-	const uint8_t *p;
-	size_t left;
-};
-
-static uint8_t in_u8(struct in *c)
-{
-	if (c->left == 0)
-		return 0;
-	c->left--;
-	return *c->p++;
-}
-
-static uint64_t in_uint(struct in *c, size_t bytes)
-{
-	uint64_t v = 0;
-	for (size_t i = 0; i < bytes; i++)
-		v = v << 8 | in_u8(c);
-	return v;
-}
-
-/* Up to n bytes (fewer at the end of the input). */
-static const uint8_t *in_bytes(struct in *c, size_t n, size_t *got)
-{
-	const uint8_t *p = c->p;
-	*got = n < c->left ? n : c->left;
-	c->p += *got;
-	c->left -= *got;
-	return p;
-}
-
-/* A chunk: a 16-bit length, then that many bytes (or what is left). */
-static const uint8_t *in_chunk(struct in *c, size_t *got)
-{
-	return in_bytes(c, (size_t)in_uint(c, 2), got);
-}
 
 /* ------------------------------------------------------------------ hello payloads */
 
