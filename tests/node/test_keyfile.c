@@ -95,29 +95,6 @@ static size_t count_entries(const char *dir)
 	return n;
 }
 
-static void remove_tree(const char *path)
-{
-	struct stat st;
-	if (lstat(path, &st) != 0)
-		return;
-	if (S_ISDIR(st.st_mode)) {
-		DIR *d = opendir(path);
-		struct dirent *e;
-		char sub[1024];
-		while (d && (e = readdir(d)) != NULL) {
-			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-				continue;
-			snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-			remove_tree(sub);
-		}
-		if (d)
-			closedir(d);
-		rmdir(path);
-	} else {
-		unlink(path);
-	}
-}
-
 /* Expects a refused identity load: NULL, an error naming the file, and no secret in it. */
 static bool id_refused(const char *path)
 {
@@ -524,7 +501,7 @@ int main(void)
 	test_mesh_key();
 	CHECK(nsecrets >= 3);
 	CHECK(leaks == 0);
-	remove_tree(tmpdir);
+	testlib_remove_tree(tmpdir);
 	struct stat st;
 	CHECK(lstat(tmpdir, &st) != 0);
 	sodium_memzero(secrets, sizeof secrets);
