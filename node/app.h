@@ -191,6 +191,15 @@ bool all_blank(struct slice s);
 void reply_group(struct app *a, const char *event, const char *group);
 void handle_line(struct app *a, const char *line, size_t len);
 
+/* peerarg.c: the PEER argument of a command */
+/* Takes it off the front of *s: a quoted name (*quoted), else the first word. False after
+ * reporting a malformed one. */
+bool take_peer_arg(struct app *a, struct slice *s, struct slice *out, bool *quoted);
+/* The one peer it names, copied into *out without its groups; false after saying why not
+ * (text_follows: a /msg, whose unquoted name must not be the start of another's). */
+bool resolve_peer(struct app *a, struct slice what, bool quoted, bool text_follows,
+                  struct meshnode_peer *out);
+
 /* lineedit.c: reading lines, with editline or without */
 void linebuf_free(struct linebuf *lb);
 void read_stdin(struct app *a);
