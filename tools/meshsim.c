@@ -1,12 +1,13 @@
 /* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * meshsim: starts many meshnode nodes on this machine, drives a scenario (converge, broadcast,
- * whisper, churn, partition, faults), checks the mesh's invariants and reports what happened,
+ * whisper, churn, partition, faults, attack), checks the mesh's invariants and reports what happened,
  * with figures and a picture (docs/meshsim.md is the user's guide, `meshsim --help` the
  * summary).
  *
  * This file is the core: the observer's view of the mesh, the scenarios and the checks.
  * meshsim_options.c reads the command line, meshsim_faults.c is the faults scenario,
+ * meshsim_attack.c the attack scenario (its attackers in meshsim_attackers.c),
  * meshsim_check.c the account of every message (faults, churn), meshsim_proc.c and
  * meshsim_inproc.c start and drive the nodes, meshsim_net.c builds the private network,
  * meshsim_report.c prints the results.
@@ -182,6 +183,9 @@ struct meshsim {
 	 * peer's pipe): kept, in order, and replayed once its ID is known. */
 	struct deferred *deferred;
 	size_t ndeferred, cdeferred;
+
+	meshsim_hook hook;           /* attack: sees every event first */
+	void *hook_arg;
 
 	uint64_t rng[4];
 	char tmpdir[512];
@@ -538,7 +542,8 @@ static void send_one(struct meshsim *s, int64_t now)
 	int snd = pick_node(s, -1), tgt = -1;
 	if (snd >= 0 && whisper)
 		tgt = pick_node(s, snd);
-	if (snd >= 0 && s->o.scenario == MESHSIM_FAULTS && rng_below(s, 2)) {
+	if (snd >= 0 && (s->o.scenario == MESHSIM_FAULTS || s->o.scenario == MESHSIM_ATTACK) &&
+	    rng_below(s, 2)) {
 		tgt = pick_present(s, snd);
 		whisper = tgt >= 0;
 	}
@@ -671,8 +676,10 @@ static void on_exit_ev(struct meshsim *s, int i, int j, const char *reason, int6
 	if (s->check)
 		meshsim_check_exit(s->check, i, j);
 	/* faults cuts links, stops nodes and partitions on purpose: every exit is legitimate
-	 * there, and what it costs shows in the account */
-	if (s->phase != PHASE_RUN || s->o.scenario == MESHSIM_FAULTS)
+	 * there, and what it costs shows in the account; attack counts them per attack in its
+	 * report (meshsim_attack.c) */
+	if (s->phase != PHASE_RUN || s->o.scenario == MESHSIM_FAULTS ||
+	    s->o.scenario == MESHSIM_ATTACK)
 		return;
 	struct kill_rec *kr = latest_kill(s, j);
 	if (kr && t >= kr->kill_us && kr->had[i] && !kr->exits[i] && !kr->reentered[i]) {
@@ -944,6 +951,10 @@ void meshsim_event(struct meshsim *s, struct meshsim_node *nd, const struct mesh
 				meshsim_violation(s, "%s reported an event about itself", nd->name);
 			return;
 		}
+	}
+	if (s->hook && s->hook(s->hook_arg, nd, j, ev))
+		return;
+	if (ev->peer && ev->type != MESHSIM_EV_READY) {
 		if (j < 0) {
 			defer_event(s, i, ev);
 			return;
@@ -973,6 +984,7 @@ void meshsim_event(struct meshsim *s, struct meshsim_node *nd, const struct mesh
 		}
 		nd->ready = true;
 		nd->ready_us = ev->t_us;
+		snprintf(nd->endpoint, sizeof nd->endpoint, "%s", ev->endpoint ? ev->endpoint : "");
 		if (!nd->first_ready_us)
 			nd->first_ready_us = ev->t_us;
 		if (s->n == 1 && !nd->full_us)
@@ -1647,6 +1659,17 @@ bool meshsim_interrupted(const struct meshsim *s)
 	return s->interrupted;
 }
 
+double meshsim_ms_of(const struct meshsim *s, int64_t t_us)
+{
+	return ms_of(s, t_us);
+}
+
+void meshsim_set_hook(struct meshsim *s, meshsim_hook fn, void *arg)
+{
+	s->hook = fn;
+	s->hook_arg = arg;
+}
+
 
 static void scenario_partition(struct meshsim *s)
 {
@@ -1877,7 +1900,8 @@ static void build_result(struct meshsim *s, struct meshsim_result *res, double o
 	res->detect_ms = -1;
 	res->reconverge_ms = -1;
 	res->has_messages = s->o.scenario == MESHSIM_BROADCAST || s->o.scenario == MESHSIM_WHISPER ||
-	                    s->o.scenario == MESHSIM_CHURN || s->o.scenario == MESHSIM_FAULTS;
+	                    s->o.scenario == MESHSIM_CHURN || s->o.scenario == MESHSIM_FAULTS ||
+	                    s->o.scenario == MESHSIM_ATTACK;
 	res->messages = s->nmsgs;
 	res->send_failures = s->send_failures;
 	res->size = s->o.size;
@@ -1894,6 +1918,8 @@ static void build_result(struct meshsim *s, struct meshsim_result *res, double o
 	check_messages(s, res);
 	if (s->o.scenario == MESHSIM_CHURN)
 		check_churn(s, res);
+	if (s->o.scenario == MESHSIM_ATTACK)
+		meshsim_attack_result(s, res);
 	if (s->o.scenario == MESHSIM_PARTITION) {
 		res->has_partition = true;
 		res->detect_ms = s->detect_ms;
@@ -2223,8 +2249,9 @@ int main(int argc, char **argv)
 	s->env.meshnode = s->meshnode;
 	s->env.mcast_port = (uint16_t)(40000 + rng_below(s, 20001));
 	s->env.join_group = s->o.scenario == MESHSIM_BROADCAST || s->o.scenario == MESHSIM_CHURN ||
-	                    s->o.scenario == MESHSIM_FAULTS;
-	if (s->o.scenario == MESHSIM_CHURN || s->o.scenario == MESHSIM_FAULTS) {
+	                    s->o.scenario == MESHSIM_FAULTS || s->o.scenario == MESHSIM_ATTACK;
+	if (s->o.scenario == MESHSIM_CHURN || s->o.scenario == MESHSIM_FAULTS ||
+	    s->o.scenario == MESHSIM_ATTACK) {
 		/* every message is accounted: with receipts, each recipient's answer is printed */
 		s->env.receipts = !s->o.no_receipts;
 		s->env.ttl_ms = s->o.ttl_ms;
@@ -2307,6 +2334,9 @@ int main(int argc, char **argv)
 		break;
 	case MESHSIM_FAULTS:
 		meshsim_scenario_faults(s);
+		break;
+	case MESHSIM_ATTACK:
+		meshsim_scenario_attack(s);
 		break;
 	}
 	s->end_us = meshsim_now_us();

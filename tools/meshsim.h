@@ -30,6 +30,7 @@ enum meshsim_scenario {
 	MESHSIM_CHURN,
 	MESHSIM_PARTITION,
 	MESHSIM_FAULTS,            /* meshsim_faults.c */
+	MESHSIM_ATTACK,            /* meshsim_attack.c */
 };
 
 enum meshsim_fault {
@@ -63,6 +64,11 @@ struct meshsim_opts {
 	int cuts, kills, stops, partitions;   /* faults: how many of each */
 	uint32_t ttl_ms;           /* the nodes' --ttl */
 	bool no_receipts;          /* run nodes without --receipts and --ttl */
+	/* attack (meshsim_attack.c) */
+	double attack_secs;        /* how long each attack lasts */
+	uint32_t attack_link_ms;   /* the bound on a fresh node's link with the victim */
+	int attack_conns;          /* conn-flood: connections held at once */
+	unsigned attacks;          /* bit per enum meshsim_attacker to run; 0: all */
 };
 
 enum meshsim_ev_type {
@@ -96,6 +102,7 @@ struct meshsim_ev {
 	bool maybe;                /* DROPPED: maybe_delivered */
 	const char *text;
 	long msg;                  /* SENT, ERROR: index of the message the command sent; -1 none */
+	const char *endpoint;      /* READY: the node's ROUTER, "tcp://IP:PORT", or NULL */
 };
 
 struct meshsim_node {
@@ -116,6 +123,7 @@ struct meshsim_node {
 	 * every other in its view (0: not yet) */
 	int64_t first_start_us, first_ready_us, full_us;
 	int seen;                  /* peers whose enter it reported, exit not (yet) */
+	char endpoint[64];         /* its ROUTER, from its ready line ("" if not said) */
 
 	/* process backend */
 	pid_t pid;
@@ -196,6 +204,8 @@ struct meshsim_env {
 
 const struct meshsim_env *meshsim_env(const struct meshsim *s);
 int64_t meshsim_now_us(void);
+/* t as milliseconds since the first node was started (the report's clock). */
+double meshsim_ms_of(const struct meshsim *s, int64_t t_us);
 /* Reports one event of nd. */
 void meshsim_event(struct meshsim *s, struct meshsim_node *nd, const struct meshsim_ev *ev);
 /* The node's process is gone (its output was read to the end and it was reaped). */
@@ -239,9 +249,21 @@ bool meshsim_wait_answers(struct meshsim *s, const char *scenario);
 struct meshsim_check *meshsim_checker(struct meshsim *s);
 bool meshsim_interrupted(const struct meshsim *s);      /* by SIGINT or SIGTERM */
 
+/* A scenario's look at every event before the core's: peer is the node the event is about
+ * (-1: none of meshsim's nodes, or not known yet). Returning true takes the event away from
+ * the core; the attack scenario takes those about its own identities (attackers, the fresh
+ * node), which would otherwise wait for a ready line that never comes. */
+typedef bool (*meshsim_hook)(void *arg, struct meshsim_node *nd, int peer,
+                             const struct meshsim_ev *ev);
+void meshsim_set_hook(struct meshsim *s, meshsim_hook fn, void *arg);
 /* meshsim_faults.c: the scenario, and what it adds to the account (faults injected) */
 struct meshsim_account;
 void meshsim_scenario_faults(struct meshsim *s);
 void meshsim_faults_result(struct meshsim *s, struct meshsim_account *acc);
+
+/* meshsim_attack.c: the scenario, and its part of the report (after the account) */
+struct meshsim_result;
+void meshsim_scenario_attack(struct meshsim *s);
+void meshsim_attack_result(struct meshsim *s, struct meshsim_result *res);
 
 #endif

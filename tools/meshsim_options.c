@@ -5,6 +5,7 @@
  * complete struct meshsim_opts or in an exit status; nothing here starts anything.
  */
 #include "meshsim.h"
+#include "meshsim_attackers.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -23,7 +24,7 @@
 #define MAX_NODES 1000
 
 static const char *names[] = { "converge", "broadcast", "whisper", "churn", "partition",
-                               "faults" };
+                               "faults", "attack" };
 
 const char *meshsim_scenario_name(enum meshsim_scenario sc)
 {
@@ -59,6 +60,14 @@ static void usage(FILE *f)
 "             every accepted message must have been delivered exactly once and in order\n"
 "             to each recipient or reported dropped to its sender, unless its sender was\n"
 "             SIGKILLed first; no exclusion window. Nodes run with --receipts\n"
+"  attack     process mode on loopback only. Every node joins 'sim'; shouts and whispers\n"
+"             at --rate, accounted as in faults, while attacker processes run one\n"
+"             after another against one victim node, each for --attack-secs:\n"
+"             conn-flood, beacon-flood, hello-flood, garbage (--attacks). Per attack:\n"
+"             the victim's peak fds, RSS and CPU, how long a fresh node started during\n"
+"             it takes to link with the victim (and whisper to it), exits between\n"
+"             linked nodes, and messages lost. Fails if a message is lost, the fresh\n"
+"             node does not link within --attack-link-ms, or the victim dies\n"
 "\n", f);
 	fputs(
 "Options:\n"
@@ -92,10 +101,16 @@ static void usage(FILE *f)
 "                         nodes stopped (SIGSTOP, then SIGCONT, or 1 in 4 SIGKILLed while\n"
 "                         stopped and restarted), partitions (defaults 20, 5, 5, 2).\n"
 "                         Partitions need hosts: without --hosts, faults uses min(N, 4)\n"
-"  --ttl MS               churn, faults: the nodes' message TTL (default 60000)\n"
+"  --ttl MS               churn, faults, attack: the nodes' message TTL (default 60000)\n"
 "  --no-receipts          churn, faults: run the nodes without --receipts and --ttl (a\n"
 "                         meshnode from before them); a delivery then needs no receipt,\n"
 "                         and a shout's recipients are only those continuously present\n"
+"  --attack-secs SEC      attack: how long each attack lasts (default 5, 0.5..3600)\n"
+"  --attack-link-ms MS    attack: the bound on a fresh node's link with the victim\n"
+"                         during an attack (default 2000)\n"
+"  --attack-conns N       attack: conn-flood's connections held at once (default 4000)\n"
+"  --attacks LIST         attack: which attacks, comma-separated, in this order\n"
+"                         (default conn-flood,beacon-flood,hello-flood,garbage)\n"
 "  --json FILE            write the whole report as JSON (docs/meshsim.md)\n"
 "  --plot FILE.svg        write an SVG picture: sessions over time, latency CDF\n"
 "  --meshnode PATH        the meshnode program (default: meshnode beside meshsim, else\n"
@@ -160,7 +175,7 @@ enum {
 	OPT_RATE, OPT_SIZE, OPT_DEADLINE, OPT_JSON, OPT_PLOT, OPT_MESHNODE, OPT_BEACON,
 	OPT_HEARTBEAT, OPT_EVASIVE, OPT_EXPIRED, OPT_CHURN_KILLS, OPT_QUIET, OPT_FAULT, OPT_KEEP,
 	OPT_LOG_LEVEL, OPT_RSS_SETTLE, OPT_CUTS, OPT_KILLS, OPT_STOPS, OPT_PARTITIONS, OPT_TTL,
-	OPT_NO_RECEIPTS,
+	OPT_NO_RECEIPTS, OPT_ATTACK_SECS, OPT_ATTACK_LINK, OPT_ATTACK_CONNS, OPT_ATTACKS,
 };
 
 static const struct option long_options[] = {
@@ -195,6 +210,10 @@ static const struct option long_options[] = {
 	{ "partitions", required_argument, NULL, OPT_PARTITIONS },
 	{ "ttl", required_argument, NULL, OPT_TTL },
 	{ "no-receipts", no_argument, NULL, OPT_NO_RECEIPTS },
+	{ "attack-secs", required_argument, NULL, OPT_ATTACK_SECS },
+	{ "attack-link-ms", required_argument, NULL, OPT_ATTACK_LINK },
+	{ "attack-conns", required_argument, NULL, OPT_ATTACK_CONNS },
+	{ "attacks", required_argument, NULL, OPT_ATTACKS },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -218,6 +237,9 @@ int meshsim_parse_options(int argc, char **argv, struct meshsim_opts *o)
 	o->stops = 5;
 	o->partitions = 2;
 	o->ttl_ms = 60000;
+	o->attack_secs = 5;
+	o->attack_link_ms = 2000;
+	o->attack_conns = 4000;
 	o->log_level = "info";
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":n:hV", long_options, NULL)) != -1) {
@@ -329,6 +351,39 @@ int meshsim_parse_options(int argc, char **argv, struct meshsim_opts *o)
 		case OPT_NO_RECEIPTS:
 			o->no_receipts = true;
 			break;
+		case OPT_ATTACK_SECS:
+			if (!parse_double(a, 0.5, 3600, &d))
+				return meshsim_usage_error("--attack-secs wants seconds, 0.5 to 3600", a);
+			o->attack_secs = d;
+			break;
+		case OPT_ATTACK_LINK:
+			if (!parse_ulong(a, 1, 600000, &v))
+				return meshsim_usage_error("--attack-link-ms wants 1 to 600000 ms", a);
+			o->attack_link_ms = (uint32_t)v;
+			break;
+		case OPT_ATTACK_CONNS:
+			if (!parse_ulong(a, 1, 100000, &v))
+				return meshsim_usage_error("--attack-conns wants 1 to 100000", a);
+			o->attack_conns = (int)v;
+			break;
+		case OPT_ATTACKS: {
+			char list[256], *save = NULL;
+			if (strlen(a) >= sizeof list)
+				return meshsim_usage_error("--attacks: list too long", a);
+			memcpy(list, a, strlen(a) + 1);
+			o->attacks = 0;
+			for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+				int k = meshsim_attacker_parse(t);
+				if (k < 0)
+					return meshsim_usage_error("--attacks wants a comma-separated list of "
+					                           "conn-flood, beacon-flood, hello-flood, "
+					                           "garbage", t);
+				o->attacks |= 1u << k;
+			}
+			if (!o->attacks)
+				return meshsim_usage_error("--attacks wants at least one attack", a);
+			break;
+		}
 		case OPT_QUIET:
 			o->quiet = true;
 			break;
@@ -377,7 +432,7 @@ int meshsim_parse_options(int argc, char **argv, struct meshsim_opts *o)
 		}
 		if (!found)
 			return meshsim_usage_error("unknown scenario (converge, broadcast, whisper, churn, "
-			                   "partition, faults)", argv[optind]);
+			                   "partition, faults, attack)", argv[optind]);
 		if (optind + 1 < argc)
 			return meshsim_usage_error("more than one scenario or a stray argument", argv[optind + 1]);
 	}
@@ -408,6 +463,9 @@ int meshsim_parse_options(int argc, char **argv, struct meshsim_opts *o)
 		if (o->scenario == MESHSIM_FAULTS)
 			return meshsim_usage_error("faults signals real processes; the simulation has "
 			                           "fault seeds of its own (docs/simulation.md)", NULL);
+		if (o->scenario == MESHSIM_ATTACK)
+			return meshsim_usage_error("attack needs real processes and sockets (attackers "
+			                           "connect to a real victim): drop --sim", NULL);
 		return -1;
 	}
 	if ((have_loss || have_delay) && o->hosts == 0)
@@ -430,6 +488,12 @@ int meshsim_parse_options(int argc, char **argv, struct meshsim_opts *o)
 			return meshsim_usage_error("faults with --partitions needs --hosts 2 or more (or "
 			                           "--partitions 0)", NULL);
 	}
+	if (o->scenario == MESHSIM_ATTACK && o->inproc)
+		return meshsim_usage_error("attack needs real processes (the victim's fds, RSS and "
+		                           "CPU are measured per process): drop --inproc", NULL);
+	if (o->scenario == MESHSIM_ATTACK && o->hosts)
+		return meshsim_usage_error("attack runs on loopback, where its attackers reach the "
+		                           "victim: drop --hosts", NULL);
 	if (o->inproc && o->scenario == MESHSIM_PARTITION)
 		return meshsim_usage_error("partition needs --hosts, which --inproc cannot use", NULL);
 	if (o->scenario == MESHSIM_PARTITION && o->hosts < 2)

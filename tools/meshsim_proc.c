@@ -338,6 +338,7 @@ static void line(struct meshsim *s, struct meshsim_node *nd, const char *p, size
 	case MESHSIM_EV_READY:
 		ev.has_id = false;
 		ev.text = meshsim_json_str(&g_json, "id", NULL);
+		ev.endpoint = meshsim_json_str(&g_json, "endpoint", NULL);
 		break;
 	case MESHSIM_EV_SHOUT:
 	case MESHSIM_EV_WHISPER:

@@ -28,7 +28,9 @@ double meshsim_report_percentile(const double *sorted, size_t n, double p)
 
 const char *meshsim_report_kind_name(int kind)
 {
-	static const char *names[MESHSIM_KINDS] = { "none", "cut", "kill", "stop", "partition" };
+	static const char *names[MESHSIM_KINDS] = { "none", "cut", "kill", "stop", "partition",
+	                                                    "conn-flood", "beacon-flood",
+	                                                    "hello-flood", "garbage" };
 	return kind >= 0 && kind < MESHSIM_KINDS ? names[kind] : "?";
 }
 
@@ -74,6 +76,39 @@ static void account_table(FILE *f, const struct meshsim_account *a)
 	if (a->refused || a->order_violations || a->late_answers)
 		row(f, "", "%ld refused by their sender, %ld out of order, %ld answers during "
 		    "teardown (not counted)", a->refused, a->order_violations, a->late_answers);
+}
+
+/* attack: one block per attack (docs/meshsim.md, "Attack") */
+static void attack_table(FILE *f, const struct meshsim_result *r)
+{
+	row(f, "attack", "victim %s; a fresh node must link with it within %.0f ms",
+	    r->attack_victim, r->attack_link_bound_ms);
+	fprintf(f, "    %-12s %5s %11s %17s %15s %8s %8s %5s %5s %s\n", "attack", "secs",
+	        "fds", "RSS KiB", "CPU % mean/max", "link ms", "whisper", "exits", "LOST",
+	        "victim");
+	for (size_t i = 0; i < r->nattacks; i++) {
+		const struct meshsim_attack_row *a = &r->attacks[i];
+		char fds[32], rss[40], cpu[32], link[16], wh[16];
+		snprintf(fds, sizeof fds, "%ld->%ld", a->base_fds, a->peak_fds);
+		snprintf(rss, sizeof rss, "%ld->%ld", a->base_rss_kb, a->peak_rss_kb);
+		snprintf(cpu, sizeof cpu, "%.0f/%.0f", a->cpu_mean_pct, a->cpu_peak_pct);
+		if (a->link_ms >= 0)
+			snprintf(link, sizeof link, "%.0f", a->link_ms);
+		else
+			snprintf(link, sizeof link, "NEVER");
+		if (a->whisper_ms >= 0)
+			snprintf(wh, sizeof wh, "%.0f ms", a->whisper_ms);
+		else
+			snprintf(wh, sizeof wh, "NO");
+		fprintf(f, "    %-12s %5.1f %11s %17s %15s %8s %8s %5ld %5ld %s\n", a->name, a->secs,
+		        fds, rss, cpu, link, wh, a->exits, a->account.lost,
+		        a->victim_alive ? "alive" : "DIED");
+		fprintf(f, "      %s%s\n", a->attacker_ok ? "" : "ATTACKER FAILED: ", a->what);
+		if (a->exits)
+			fprintf(f, "      exits between linked nodes meanwhile, e.g. %s\n", a->exit_example);
+	}
+	row(f, "", "fds, RSS: before -> peak; link: the fresh node's start to linked both ways; "
+	    "whisper: linked to the victim printing it");
 }
 
 void meshsim_report_table(FILE *f, const struct meshsim_result *r)
@@ -152,6 +187,8 @@ void meshsim_report_table(FILE *f, const struct meshsim_result *r)
 	}
 	if (r->has_account)
 		account_table(f, &r->account);
+	if (r->has_attack)
+		attack_table(f, r);
 	if (r->has_partition) {
 		if (r->detect_ms >= 0)
 			row(f, "partition", "split detected in %.1f ms", r->detect_ms);
@@ -241,6 +278,35 @@ static void account_json(FILE *f, const struct meshsim_account *a)
 	fputs("},\"total\":", f);
 	account_row_json(f, &a->total);
 	fputc('}', f);
+}
+
+static void attack_json(FILE *f, const struct meshsim_result *r)
+{
+	fputs("{\"victim\":", f);
+	jstr(f, r->attack_victim);
+	fprintf(f, ",\"link_bound_ms\":%.0f,\"attacks\":[", r->attack_link_bound_ms);
+	for (size_t i = 0; i < r->nattacks; i++) {
+		const struct meshsim_attack_row *a = &r->attacks[i];
+		fprintf(f, "%s{\"name\":", i ? "," : "");
+		jstr(f, a->name);
+		fputs(",\"start_ms\":", f);
+		jnum(f, a->start_ms);
+		fprintf(f, ",\"secs\":%.3f,\"fds_before\":%ld,\"fds_peak\":%ld,"
+		        "\"rss_kb_before\":%ld,\"rss_kb_peak\":%ld,\"cpu_pct_mean\":%.1f,"
+		        "\"cpu_pct_peak\":%.1f,\"samples\":%ld,\"link_ms\":", a->secs, a->base_fds,
+		        a->peak_fds, a->base_rss_kb, a->peak_rss_kb, a->cpu_mean_pct, a->cpu_peak_pct,
+		        a->samples);
+		jnum(f, a->link_ms);
+		fputs(",\"whisper_ms\":", f);
+		jnum(f, a->whisper_ms);
+		fprintf(f, ",\"exits\":%ld,\"victim_alive\":%s,\"attacker_ok\":%s,\"account\":",
+		        a->exits, a->victim_alive ? "true" : "false", a->attacker_ok ? "true" : "false");
+		account_row_json(f, &a->account);
+		fputs(",\"what\":", f);
+		jstr(f, a->what);
+		fputc('}', f);
+	}
+	fputs("]}", f);
 }
 
 int meshsim_report_json(const char *path, const struct meshsim_result *r)
@@ -348,6 +414,11 @@ int meshsim_report_json(const char *path, const struct meshsim_result *r)
 	fputs(",\"account\":", f);
 	if (r->has_account)
 		account_json(f, &r->account);
+	else
+		fputs("null", f);
+	fputs(",\"attack\":", f);
+	if (r->has_attack)
+		attack_json(f, r);
 	else
 		fputs("null", f);
 	fputs(",\"partition\":", f);

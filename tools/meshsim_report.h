@@ -38,6 +38,11 @@ enum meshsim_kind {
 	MESHSIM_KIND_KILL,                /* a node SIGKILLed and restarted */
 	MESHSIM_KIND_STOP,                /* a node SIGSTOPped, then SIGCONT (or SIGKILL) */
 	MESHSIM_KIND_PARTITION,           /* the LAN cut in two, then healed */
+	/* attack (meshsim_attack.c): one kind per attacker, in enum meshsim_attacker's order */
+	MESHSIM_KIND_CONN_FLOOD,
+	MESHSIM_KIND_BEACON_FLOOD,
+	MESHSIM_KIND_HELLO_FLOOD,
+	MESHSIM_KIND_GARBAGE,
 	MESHSIM_KINDS
 };
 
@@ -60,6 +65,24 @@ struct meshsim_account {
 };
 
 const char *meshsim_report_kind_name(int kind);   /* "none", "cut", ... */
+
+/* attack: what one attack did to the victim (docs/meshsim.md, "Attack"). */
+struct meshsim_attack_row {
+	char name[16];
+	double start_ms, secs;            /* when it began, how long the attacker ran */
+	long base_fds, peak_fds;          /* the victim's open fds before it and at most during */
+	long base_rss_kb, peak_rss_kb;
+	double cpu_mean_pct, cpu_peak_pct; /* the victim's CPU (100 = one core), 200 ms samples */
+	long samples;
+	double link_ms;                   /* the fresh node's start to linked both ways; -1 never */
+	double whisper_ms;                /* linked to the victim printing its whisper; -1 never */
+	long exits;                       /* exits between meshsim's nodes in the attack's window */
+	char exit_example[64];
+	bool victim_alive;                /* the victim was still running when it ended */
+	bool attacker_ok;                 /* the attacker process ran and reported */
+	struct meshsim_account_row account;  /* messages sent while it was in effect */
+	char what[480];                   /* what the attacker did, in its own words */
+};
 
 struct meshsim_result {
 	const char *version;
@@ -116,6 +139,12 @@ struct meshsim_result {
 
 	bool has_account;                 /* faults, churn: the account of every message */
 	struct meshsim_account account;
+
+	bool has_attack;                  /* attack: per attack, what it did to the victim */
+	char attack_victim[16];
+	double attack_link_bound_ms;
+	struct meshsim_attack_row *attacks;
+	size_t nattacks;
 
 	bool has_partition;
 	double detect_ms, reconverge_ms;  /* -1: not reached */

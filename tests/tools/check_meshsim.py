@@ -137,7 +137,7 @@ def main():
         if not sim:
             check_rss_full(r, "--rss-settle" in cmd)
         sc = r.get("scenario")
-        if sc in ("broadcast", "whisper", "churn", "faults"):
+        if sc in ("broadcast", "whisper", "churn", "faults", "attack"):
             check(r.get("messages", 0) > 0 and r.get("deliveries_expected", 0) > 0,
                   "no messages checked: %s sent, %s expected"
                   % (r.get("messages"), r.get("deliveries_expected")))
@@ -164,8 +164,10 @@ def main():
             check(c.get("reenters_seen", 0) >= c.get("kills", 0) * (n - 1),
                   "churn: %s re-enters for %s kills of %d survivors"
                   % (c.get("reenters_seen"), c.get("kills"), n - 1))
-        if sc in ("churn", "faults") and not sim:   # --sim has simnet's checks instead
+        if sc in ("churn", "faults", "attack") and not sim:   # --sim: simnet's checks
             check_account(r, cmd)
+        if sc == "attack":
+            check_attack(r, cmd)
         if sc == "partition":
             p = r.get("partition") or {}
             check(p.get("detect_ms") is not None and p.get("reconverge_ms") is not None,
@@ -215,6 +217,53 @@ def check_account(r, cmd):
                 want = int(cmd[cmd.index(opt) + 1])
                 check(f.get(kind) == want, "faults: %r %s injected, asked for %d"
                       % (f.get(kind), kind, want))
+
+
+ATTACKS = ("conn-flood", "beacon-flood", "hello-flood", "garbage")
+
+
+def check_attack(r, cmd):
+    """attack: the baseline, then every attack asked for, each with the victim's figures, a
+    fresh node that linked and whispered within the bound, and no message lost."""
+    at = r.get("attack")
+    if not check(isinstance(at, dict), "no attack object in the report: %r" % at):
+        return
+    want = ATTACKS
+    if "--attacks" in cmd:
+        asked = cmd[cmd.index("--attacks") + 1].split(",")
+        want = tuple(a for a in ATTACKS if a in asked)
+    rows = at.get("attacks") or []
+    check([a.get("name") for a in rows] == ["baseline"] + list(want),
+          "attack: ran %s, expected baseline then %s" % ([a.get("name") for a in rows], want))
+    bound = at.get("link_bound_ms")
+    check(isinstance(at.get("victim"), str) and at.get("victim"), "attack: no victim named")
+    by = (r.get("account") or {}).get("by_fault") or {}
+    for a in rows:
+        name = a.get("name")
+        link, whisper = a.get("link_ms"), a.get("whisper_ms")
+        check(isinstance(link, (int, float)) and 0 <= link <= bound,
+              "attack %s: link_ms %r, bound %r" % (name, link, bound))
+        check(isinstance(whisper, (int, float)) and 0 <= whisper <= bound,
+              "attack %s: whisper_ms %r, bound %r" % (name, whisper, bound))
+        check(a.get("victim_alive") is True and a.get("attacker_ok") is True,
+              "attack %s: victim_alive %r, attacker_ok %r (%s)" % (name, a.get("victim_alive"),
+                                                                   a.get("attacker_ok"),
+                                                                   a.get("what")))
+        check(0 < a.get("fds_before", 0) <= a.get("fds_peak", 0) and
+              0 < a.get("rss_kb_before", 0) <= a.get("rss_kb_peak", 0),
+              "attack %s: implausible fds or RSS: %s" % (name, a))
+        check((a.get("account") or {}).get("lost") == 0, "attack %s: lost %r"
+              % (name, (a.get("account") or {}).get("lost")))
+        if name != "baseline":
+            check(a.get("samples", 0) > 0 and a.get("secs", 0) > 0,
+                  "attack %s: %r samples in %r s" % (name, a.get("samples"), a.get("secs")))
+            check((a.get("account") or {}) == by.get(name),
+                  "attack %s: its account %s is not the report's %s"
+                  % (name, a.get("account"), by.get(name)))
+        if name == "conn-flood":
+            # the attacker's connections reached the victim: not a bound, a sign it ran
+            check(a.get("fds_peak", 0) > a.get("fds_before", 0),
+                  "attack conn-flood: the victim's fds never rose: %s" % a)
 
 
 def check_rss_full(r, settle_given):
