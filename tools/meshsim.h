@@ -68,6 +68,7 @@ struct meshsim_opts {
 	double attack_secs;        /* how long each attack lasts */
 	uint32_t attack_link_ms;   /* the bound on a fresh node's link with the victim */
 	int attack_conns;          /* conn-flood: connections held at once */
+	int attack_peers;          /* partial-hold: linked peers of the attacker's own */
 	unsigned attacks;          /* bit per enum meshsim_attacker to run; 0: all */
 };
 

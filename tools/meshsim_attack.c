@@ -172,6 +172,17 @@ static bool ours(const struct attack *a, const char *hex)
 	return false;
 }
 
+/* Registers an ID of ours with the hook; -1 if out of memory. */
+static int add_id(struct attack *a, const char hex[MESHSIM_HEX_LEN + 1])
+{
+	void *ni = realloc(a->ids, (a->nids + 1) * sizeof *a->ids);
+	if (!ni)
+		return -1;
+	a->ids = ni;
+	memcpy(a->ids[a->nids++], hex, MESHSIM_HEX_LEN + 1);
+	return 0;
+}
+
 /* Events about our identities: the victim's view of the fresh node is measured, the rest
  * (other nodes linking with it) only kept from the core. Exits between meshsim's nodes are
  * counted for the attack in effect, and left to the core. */
@@ -220,13 +231,10 @@ static int probe_start(struct attack *a, int k, char *err, size_t errcap)
 	keys_identity_destroy(&id);
 	if (rc != 0)
 		return -1;
-	void *ni = realloc(a->ids, (a->nids + 1) * sizeof *a->ids);
-	if (!ni) {
+	if (add_id(a, p->hex) != 0) {
 		snprintf(err, errcap, "out of memory");
 		return -1;
 	}
-	a->ids = ni;
-	memcpy(a->ids[a->nids++], p->hex, sizeof p->hex);
 	snprintf(port, sizeof port, "%u", e->mcast_port);
 	snprintf(beacon, sizeof beacon, "%u", e->beacon_ms);
 	snprintf(hb, sizeof hb, "%u", e->heartbeat_ms);
@@ -372,6 +380,45 @@ static void probe_close(struct probe *p)
 
 /* ---------- one attack ---------- */
 
+static void holders_free(struct meshsim_attack_target *t)
+{
+	struct keys_identity **h = (struct keys_identity **)t->holders;
+	for (int k = 0; h && k < t->nholders; k++)
+		keys_identity_destroy(&h[k]);
+	free(h);
+	t->holders = NULL;
+	t->nholders = 0;
+}
+
+/* partial-hold's identities, made here so that the hook knows them before any event. */
+static int holders_make(struct attack *a, struct meshsim_attack_target *t, char *err,
+                        size_t errcap)
+{
+	int n = a->e->o->attack_peers;
+	struct keys_identity **h = calloc((size_t)n, sizeof *h);
+	if (!h) {
+		snprintf(err, errcap, "out of memory");
+		return -1;
+	}
+	t->holders = h;
+	t->nholders = n;
+	for (int k = 0; k < n; k++) {
+		char hex[KEYS_HEXID_LEN];
+		if (!(h[k] = keys_identity_generate())) {
+			snprintf(err, errcap, "out of memory for identities");
+			holders_free(t);
+			return -1;
+		}
+		keys_id_hex(h[k]->id, hex);
+		if (add_id(a, hex) != 0) {
+			snprintf(err, errcap, "out of memory");
+			holders_free(t);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static pid_t attacker_start(struct attack *a, enum meshsim_attacker kind, int rfd[1],
                             char *err, size_t errcap)
 {
@@ -392,8 +439,15 @@ static pid_t attacker_start(struct attack *a, enum meshsim_attacker kind, int rf
 	t.secs = a->e->o->attack_secs;
 	t.conns = a->e->o->attack_conns;
 	t.seed = meshsim_rng_below(a->s, UINT64_MAX);
+	if (keys_id_from_hex(v->hex, t.victim_id) != 0) {
+		snprintf(err, errcap, "the victim's ID is not valid hex");
+		return -1;
+	}
+	if (kind == MESHSIM_ATK_PARTIAL_HOLD && holders_make(a, &t, err, errcap) != 0)
+		return -1;
 	if (pipe(pfd) != 0) {
 		snprintf(err, errcap, "pipe: %s", strerror(errno));
+		holders_free(&t);
 		return -1;
 	}
 	pid_t parent = getpid(), pid = fork();
@@ -416,6 +470,7 @@ static pid_t attacker_start(struct attack *a, enum meshsim_attacker kind, int rf
 		_exit(rc == 0 ? 0 : 1);
 	}
 	close(pfd[1]);
+	holders_free(&t);           /* the child has its copy; ours are wiped */
 	if (pid < 0) {
 		close(pfd[0]);
 		snprintf(err, errcap, "fork: %s", strerror(errno));

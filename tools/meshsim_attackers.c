@@ -12,6 +12,7 @@
  *                 fresh identity every 5 beacons, announcing a port nobody listens on
  *   hello-flood   100 ZeroMQ DEALERs each send a Noise HELLO (a random ephemeral key) every
  *                 20 ms; every second REPLY gets a FINISH of random bytes, the rest nothing
+ *   partial-hold  linked peers that each keep a fragmented message in progress (meshsim_hold.c)
  *   garbage       malformed beacons (random, truncated, bit-flipped), replayed beacons
  *                 captured from the mesh, raw TCP garbage, a ZMTP greeting followed by a
  *                 frame header claiming 2^40 bytes, and msgpack that lies (random bytes, a
@@ -49,7 +50,7 @@
 #define DEAD_PORT 9             /* beacon-flood announces it: nothing listens there */
 
 static const char *names[MESHSIM_ATK_COUNT] = { "conn-flood", "beacon-flood", "hello-flood",
-                                                "garbage" };
+                                                "partial-hold", "garbage" };
 
 const char *meshsim_attacker_name(enum meshsim_attacker a)
 {
@@ -557,6 +558,8 @@ int meshsim_attacker_run(enum meshsim_attacker a, const struct meshsim_attack_ta
 		return beacon_flood(t, end, &r, desc, cap);
 	case MESHSIM_ATK_HELLO_FLOOD:
 		return hello_flood(t, end, &r, desc, cap);
+	case MESHSIM_ATK_PARTIAL_HOLD:
+		return meshsim_attacker_hold(t, end, desc, cap);
 	case MESHSIM_ATK_GARBAGE:
 		return garbage(t, end, &r, desc, cap);
 	default:

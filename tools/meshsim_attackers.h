@@ -6,9 +6,10 @@
  * did as one line of text. meshsim_attack.c schedules them and measures the victim.
  *
  * Layering: a tool normally sees only node/ and crypto/keys.h. The attackers are the one
- * exception that includes mesh/ headers beyond simnet's (discovery.h, mcast.h, wire.h): they
- * must speak the protocol's own encodings, badly on purpose, and sign beacons with fresh
- * identities through the same code a node uses. They never include mesh_impl.h.
+ * exception that includes mesh/ headers beyond simnet's (discovery.h, mcast.h, wire.h, and
+ * session.h in meshsim_hold.c): they must speak the protocol's own encodings, badly on
+ * purpose, sign beacons with fresh identities and complete real handshakes through the same
+ * code a node uses. They never include mesh_impl.h.
  *
  * Invariants:
  * - Every packet goes to 127.0.0.0/8 or to the multicast group on `lo`: the victim's ROUTER
@@ -24,10 +25,13 @@
 
 #include <netinet/in.h>
 
+#include "keys.h"
+
 enum meshsim_attacker {
 	MESHSIM_ATK_CONN_FLOOD = 0,  /* TCP connections that never finish ZMTP */
 	MESHSIM_ATK_BEACON_FLOOD,    /* validly signed beacons from many fresh identities */
 	MESHSIM_ATK_HELLO_FLOOD,     /* ZMTP connections sending Noise HELLOs, some a bad FINISH */
+	MESHSIM_ATK_PARTIAL_HOLD,    /* linked peers of our own, each a message never finished */
 	MESHSIM_ATK_GARBAGE,         /* malformed and replayed beacons, garbage ZMTP and msgpack */
 	MESHSIM_ATK_COUNT
 };
@@ -39,6 +43,11 @@ struct meshsim_attack_target {
 	double secs;                 /* how long the attack lasts */
 	int conns;                   /* conn-flood: connections held at once */
 	uint64_t seed;
+	/* partial-hold: the identities of its peers (meshsim made them, so it knows their IDs)
+	 * and the victim's ID, which the handshake checks */
+	struct keys_identity *const *holders;
+	int nholders;
+	uint8_t victim_id[KEYS_IDLEN];
 };
 
 const char *meshsim_attacker_name(enum meshsim_attacker a);
@@ -49,5 +58,8 @@ int meshsim_attacker_parse(const char *name);
  * reason in desc. Called in a forked child only. */
 int meshsim_attacker_run(enum meshsim_attacker a, const struct meshsim_attack_target *t,
                          char *desc, size_t cap);
+/* meshsim_hold.c: partial-hold, until end_ms (monoclock). */
+int meshsim_attacker_hold(const struct meshsim_attack_target *t, uint64_t end_ms, char *desc,
+                          size_t cap);
 
 #endif

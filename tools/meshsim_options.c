@@ -63,7 +63,8 @@ static void usage(FILE *f)
 "  attack     process mode on loopback only. Every node joins 'sim'; shouts and whispers\n"
 "             at --rate, accounted as in faults, while attacker processes run one\n"
 "             after another against one victim node, each for --attack-secs:\n"
-"             conn-flood, beacon-flood, hello-flood, garbage (--attacks). Per attack:\n"
+"             conn-flood, beacon-flood, hello-flood, partial-hold, garbage\n"
+"             (--attacks). Per attack:\n"
 "             the victim's peak fds, RSS and CPU, how long a fresh node started during\n"
 "             it takes to link with the victim (and whisper to it), exits between\n"
 "             linked nodes, and messages lost. Fails if a message is lost, the fresh\n"
@@ -109,8 +110,11 @@ static void usage(FILE *f)
 "  --attack-link-ms MS    attack: the bound on a fresh node's link with the victim\n"
 "                         during an attack (default 2000)\n"
 "  --attack-conns N       attack: conn-flood's connections held at once (default 4000)\n"
+"  --attack-peers N       attack: partial-hold's linked peers, each keeping a message\n"
+"                         unfinished (default 100)\n"
 "  --attacks LIST         attack: which attacks, comma-separated, in this order\n"
-"                         (default conn-flood,beacon-flood,hello-flood,garbage)\n"
+"                         (default conn-flood,beacon-flood,hello-flood,partial-hold,\n"
+"                         garbage)\n"
 "  --json FILE            write the whole report as JSON (docs/meshsim.md)\n"
 "  --plot FILE.svg        write an SVG picture: sessions over time, latency CDF\n"
 "  --meshnode PATH        the meshnode program (default: meshnode beside meshsim, else\n"
@@ -175,7 +179,8 @@ enum {
 	OPT_RATE, OPT_SIZE, OPT_DEADLINE, OPT_JSON, OPT_PLOT, OPT_MESHNODE, OPT_BEACON,
 	OPT_HEARTBEAT, OPT_EVASIVE, OPT_EXPIRED, OPT_CHURN_KILLS, OPT_QUIET, OPT_FAULT, OPT_KEEP,
 	OPT_LOG_LEVEL, OPT_RSS_SETTLE, OPT_CUTS, OPT_KILLS, OPT_STOPS, OPT_PARTITIONS, OPT_TTL,
-	OPT_NO_RECEIPTS, OPT_ATTACK_SECS, OPT_ATTACK_LINK, OPT_ATTACK_CONNS, OPT_ATTACKS,
+	OPT_NO_RECEIPTS, OPT_ATTACK_SECS, OPT_ATTACK_LINK, OPT_ATTACK_CONNS, OPT_ATTACK_PEERS,
+	OPT_ATTACKS,
 };
 
 static const struct option long_options[] = {
@@ -213,6 +218,7 @@ static const struct option long_options[] = {
 	{ "attack-secs", required_argument, NULL, OPT_ATTACK_SECS },
 	{ "attack-link-ms", required_argument, NULL, OPT_ATTACK_LINK },
 	{ "attack-conns", required_argument, NULL, OPT_ATTACK_CONNS },
+	{ "attack-peers", required_argument, NULL, OPT_ATTACK_PEERS },
 	{ "attacks", required_argument, NULL, OPT_ATTACKS },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -240,6 +246,7 @@ int meshsim_parse_options(int argc, char **argv, struct meshsim_opts *o)
 	o->attack_secs = 5;
 	o->attack_link_ms = 2000;
 	o->attack_conns = 4000;
+	o->attack_peers = 100;
 	o->log_level = "info";
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":n:hV", long_options, NULL)) != -1) {
@@ -366,6 +373,11 @@ int meshsim_parse_options(int argc, char **argv, struct meshsim_opts *o)
 				return meshsim_usage_error("--attack-conns wants 1 to 100000", a);
 			o->attack_conns = (int)v;
 			break;
+		case OPT_ATTACK_PEERS:
+			if (!parse_ulong(a, 1, 1000, &v))
+				return meshsim_usage_error("--attack-peers wants 1 to 1000", a);
+			o->attack_peers = (int)v;
+			break;
 		case OPT_ATTACKS: {
 			char list[256], *save = NULL;
 			if (strlen(a) >= sizeof list)
@@ -377,7 +389,7 @@ int meshsim_parse_options(int argc, char **argv, struct meshsim_opts *o)
 				if (k < 0)
 					return meshsim_usage_error("--attacks wants a comma-separated list of "
 					                           "conn-flood, beacon-flood, hello-flood, "
-					                           "garbage", t);
+					                           "partial-hold, garbage", t);
 				o->attacks |= 1u << k;
 			}
 			if (!o->attacks)

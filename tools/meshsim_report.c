@@ -30,7 +30,7 @@ const char *meshsim_report_kind_name(int kind)
 {
 	static const char *names[MESHSIM_KINDS] = { "none", "cut", "kill", "stop", "partition",
 	                                                    "conn-flood", "beacon-flood",
-	                                                    "hello-flood", "garbage" };
+	                                                    "hello-flood", "partial-hold", "garbage" };
 	return kind >= 0 && kind < MESHSIM_KINDS ? names[kind] : "?";
 }
 

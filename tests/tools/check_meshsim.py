@@ -219,7 +219,7 @@ def check_account(r, cmd):
                       % (f.get(kind), kind, want))
 
 
-ATTACKS = ("conn-flood", "beacon-flood", "hello-flood", "garbage")
+ATTACKS = ("conn-flood", "beacon-flood", "hello-flood", "partial-hold", "garbage")
 
 
 def check_attack(r, cmd):
