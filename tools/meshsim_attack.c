@@ -40,45 +40,29 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "keyfile.h"
 #include "keys.h"
 #include "meshsim_attackers.h"
 #include "meshsim_check.h"
+#include "meshsim_fresh.h"
 #include "meshsim_report.h"
 
 #define SAMPLE_MS 200           /* the victim's fds, RSS and CPU */
 #define SLICE_MS 20             /* how often the fresh node's output is read */
 #define PROBE_LEAD_MS 1000      /* the fresh node starts this long into an attack, at most */
-#define PROBE_QUIT_MS 2000      /* after /quit, SIGKILL */
 #define ATTACKER_GRACE_MS 3000  /* past its deadline, an attacker is SIGKILLed */
-
-struct probe {
-	pid_t pid;
-	bool reaped;
-	int in_fd, out_fd;
-	char name[16];
-	char hex[MESHSIM_HEX_LEN + 1];
-	char buf[16384];
-	size_t len;
-	int64_t start_us, quit_us;
-	int64_t saw_victim_us;       /* it reported the victim entered */
-	int64_t victim_saw_us;       /* the victim reported it entered */
-	int64_t whisper_us;          /* the victim printed its whisper */
-	bool whisper_sent;
-};
 
 struct attack {
 	struct meshsim *s;
 	const struct meshsim_env *e;
 	struct meshsim_check *check;
 	int victim;
+	long victim_nofile;
 	struct meshsim_attack_row *rows;
 	size_t nrows;
 	struct meshsim_attack_row *cur;  /* exits are counted for it while set */
 	char (*ids)[MESHSIM_HEX_LEN + 1];  /* every fresh node's ID, for the hook */
 	size_t nids;
-	struct probe p;
-	struct meshsim_json json;
+	struct meshsim_fresh p;     /* the fresh node of the attack in progress */
 	long long last_ticks;
 	int64_t last_sample_us;
 	double cpu_sum;
@@ -131,6 +115,24 @@ static long long cpu_ticks(pid_t pid)
 		}
 	}
 	return ut < 0 || st < 0 ? -1 : ut + st;
+}
+
+/* The soft "Max open files" of pid from /proc/PID/limits, or -1. */
+static long nofile_of(pid_t pid)
+{
+	char path[64], line[256];
+	long v = -1;
+	snprintf(path, sizeof path, "/proc/%ld/limits", (long)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof line, f))
+		if (strncmp(line, "Max open files", 14) == 0) {
+			v = strtol(line + 14, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return v > 0 ? v : -1;
 }
 
 static pid_t victim_pid(const struct attack *a)
@@ -197,7 +199,7 @@ static bool hook(void *arg, struct meshsim_node *nd, int peer, const struct mesh
 	}
 	if (peer >= 0 || !ev->peer || ev->type == MESHSIM_EV_READY || !ours(a, ev->peer))
 		return false;
-	struct probe *p = &a->p;
+	struct meshsim_fresh *p = &a->p;
 	if (nd->idx == a->victim && p->pid > 0 && strcmp(ev->peer, p->hex) == 0) {
 		if (ev->type == MESHSIM_EV_ENTER && !p->victim_saw_us)
 			p->victim_saw_us = ev->t_us;
@@ -206,176 +208,6 @@ static bool hook(void *arg, struct meshsim_node *nd, int peer, const struct mesh
 			p->whisper_us = ev->t_us;
 	}
 	return true;
-}
-
-static int probe_start(struct attack *a, int k, char *err, size_t errcap)
-{
-	const struct meshsim_env *e = a->e;
-	struct probe *p = &a->p;
-	char idpath[600], errpath[600], port[16], beacon[16], hb[16], ev[16], ex[16];
-	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, errfd;
-	memset(p, 0, sizeof *p);
-	p->pid = -1;
-	p->in_fd = p->out_fd = -1;
-	snprintf(p->name, sizeof p->name, "fresh%d", k);
-	snprintf(idpath, sizeof idpath, "%s/%s.id", e->tmpdir, p->name);
-	snprintf(errpath, sizeof errpath, "%s/%s.stderr", e->tmpdir, p->name);
-	/* the identity is ours before it runs, so that no event about it can come first */
-	struct keys_identity *id = keys_identity_generate();
-	if (!id) {
-		snprintf(err, errcap, "out of memory");
-		return -1;
-	}
-	int rc = keyfile_write_identity(idpath, id, err, errcap);
-	keys_id_hex(id->id, p->hex);
-	keys_identity_destroy(&id);
-	if (rc != 0)
-		return -1;
-	if (add_id(a, p->hex) != 0) {
-		snprintf(err, errcap, "out of memory");
-		return -1;
-	}
-	snprintf(port, sizeof port, "%u", e->mcast_port);
-	snprintf(beacon, sizeof beacon, "%u", e->beacon_ms);
-	snprintf(hb, sizeof hb, "%u", e->heartbeat_ms);
-	snprintf(ev, sizeof ev, "%u", e->evasive_ms);
-	snprintf(ex, sizeof ex, "%u", e->expired_ms);
-	const char *argv[] = { e->meshnode, "--json", "--iface", "lo", "--name", p->name,
-	                       "--identity", idpath, "--no-known-peers", "--mcast-port", port,
-	                       "--beacon-interval", beacon, "--heartbeat", hb, "--evasive", ev,
-	                       "--expired", ex, "--log-level", e->o->log_level, NULL };
-	if (pipe(in) != 0 || pipe(out) != 0) {
-		snprintf(err, errcap, "pipe: %s", strerror(errno));
-		goto fail;
-	}
-	errfd = open(errpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	if (errfd < 0) {
-		snprintf(err, errcap, "%s: %s", errpath, strerror(errno));
-		goto fail;
-	}
-	pid_t parent = getpid();
-	p->start_us = meshsim_now_us();
-	p->pid = fork();
-	if (p->pid == 0) {
-		sigset_t none;
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		(void)setpriority(PRIO_PROCESS, 0, 0);
-		signal(SIGPIPE, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0 || dup2(errfd, 2) < 0)
-			_exit(127);
-		execvp(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	close(errfd);
-	if (p->pid < 0) {
-		snprintf(err, errcap, "fork: %s", strerror(errno));
-		goto fail;
-	}
-	close(in[0]);
-	close(out[1]);
-	p->in_fd = in[1];
-	p->out_fd = out[0];
-	(void)fcntl(p->out_fd, F_SETFL, O_NONBLOCK);
-	(void)fcntl(p->in_fd, F_SETFD, FD_CLOEXEC);
-	(void)fcntl(p->out_fd, F_SETFD, FD_CLOEXEC);
-	return 0;
-fail:
-	for (int i = 0; i < 2; i++) {
-		if (in[i] >= 0)
-			close(in[i]);
-		if (out[i] >= 0)
-			close(out[i]);
-	}
-	p->pid = -1;
-	return -1;
-}
-
-static void probe_line(struct attack *a, const char *line, size_t len, int64_t now)
-{
-	struct probe *p = &a->p;
-	const char *ev, *peer;
-	if (meshsim_json_parse(&a->json, line, len) != 0 ||
-	    !(ev = meshsim_json_str(&a->json, "event", NULL)))
-		return;
-	peer = meshsim_json_str(&a->json, "peer", NULL);
-	if (strcmp(ev, "enter") == 0 && peer && !p->saw_victim_us &&
-	    strcmp(peer, a->e->nodes[a->victim].hex) == 0)
-		p->saw_victim_us = now;
-}
-
-static void probe_read(struct attack *a)
-{
-	struct probe *p = &a->p;
-	int64_t now = meshsim_now_us();
-	while (p->out_fd >= 0) {
-		ssize_t r = read(p->out_fd, p->buf + p->len, sizeof p->buf - p->len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			if (r == 0) {
-				close(p->out_fd);
-				p->out_fd = -1;
-			}
-			break;
-		}
-		p->len += (size_t)r;
-		size_t start = 0;
-		for (size_t i = 0; i < p->len; i++) {
-			if (p->buf[i] != '\n')
-				continue;
-			probe_line(a, p->buf + start, i - start, now);
-			start = i + 1;
-		}
-		if (start == 0 && p->len == sizeof p->buf)
-			start = p->len;      /* a line longer than the buffer: not one we want */
-		memmove(p->buf, p->buf + start, p->len - start);
-		p->len -= start;
-	}
-}
-
-static void probe_say(struct probe *p, const char *line)
-{
-	if (p->in_fd >= 0 && write(p->in_fd, line, strlen(line)) < 0) {
-		close(p->in_fd);
-		p->in_fd = -1;
-	}
-}
-
-static bool probe_linked(const struct probe *p)
-{
-	return p->saw_victim_us && p->victim_saw_us;
-}
-
-/* Reaps the fresh node if it is gone; true when it is. */
-static bool probe_reap(struct probe *p)
-{
-	int st;
-	if (p->pid <= 0 || p->reaped)
-		return true;
-	if (waitpid(p->pid, &st, WNOHANG) == p->pid)
-		p->reaped = true;
-	return p->reaped;
-}
-
-static void probe_close(struct probe *p)
-{
-	if (p->pid > 0 && !p->reaped) {
-		kill(p->pid, SIGKILL);
-		while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR)
-			;
-		p->reaped = true;
-	}
-	if (p->in_fd >= 0)
-		close(p->in_fd);
-	if (p->out_fd >= 0)
-		close(p->out_fd);
-	p->in_fd = p->out_fd = -1;
 }
 
 /* ---------- one attack ---------- */
@@ -499,7 +331,7 @@ static void run_attack(struct attack *a, enum meshsim_attacker kind, int k)
 	struct meshsim *s = a->s;
 	const struct meshsim_opts *o = a->e->o;
 	struct meshsim_attack_row *row = &a->rows[a->nrows++];
-	struct probe *p = &a->p;
+	struct meshsim_fresh *p = &a->p;
 	char err[600];
 	int rfd = -1, st = 0;
 	bool attacker_done = false, probe_done = false;
@@ -572,22 +404,25 @@ static void run_attack(struct attack *a, enum meshsim_attacker kind, int k)
 		/* the fresh node: start it, see it link, have it whisper, send it away */
 		if (!probe_started && now >= probe_at) {
 			probe_started = true;
-			if (probe_start(a, k, err, sizeof err) != 0) {
+			if (meshsim_fresh_start(p, a->e, k, err, sizeof err) != 0) {
 				meshsim_violation(s, "attack %s: cannot start a fresh node: %s", row->name, err);
+				probe_done = true;
+			} else if (add_id(a, p->hex) != 0) {
+				meshsim_violation(s, "attack %s: out of memory", row->name);
 				probe_done = true;
 			}
 		}
 		if (probe_started && !probe_done) {
-			probe_read(a);
-			if (probe_linked(p) && row->link_ms < 0) {
+			meshsim_fresh_read(p, a->e->nodes[a->victim].hex);
+			if (meshsim_fresh_linked(p) && row->link_ms < 0) {
 				int64_t l = p->saw_victim_us > p->victim_saw_us ? p->saw_victim_us :
 				            p->victim_saw_us;
 				row->link_ms = (double)(l - p->start_us) / 1000.0;
 			}
-			if (probe_linked(p) && !p->whisper_sent) {
+			if (meshsim_fresh_linked(p) && !p->whisper_sent) {
 				char cmd[160];
 				snprintf(cmd, sizeof cmd, "/msg %s %s\n", a->e->nodes[a->victim].hex, p->name);
-				probe_say(p, cmd);
+				meshsim_fresh_say(p, cmd);
 				p->whisper_sent = true;
 			}
 			if (p->whisper_us && row->whisper_ms < 0) {
@@ -600,11 +435,11 @@ static void run_attack(struct attack *a, enum meshsim_attacker kind, int k)
 			 * reported with its time, since damage that outlasts the attacker is worse */
 			int64_t give_up = end + 2 * bound;
 			if (!p->quit_us && (p->whisper_us || now >= give_up || !row->victim_alive)) {
-				probe_say(p, "/quit\n");
+				meshsim_fresh_say(p, "/quit\n");
 				p->quit_us = now;
 			}
-			if (p->quit_us && (probe_reap(p) || now >= p->quit_us + PROBE_QUIT_MS * 1000)) {
-				probe_close(p);
+			if (p->quit_us && (meshsim_fresh_reap(p) || now >= p->quit_us + MESHSIM_FRESH_QUIT_MS * 1000)) {
+				meshsim_fresh_close(p);
 				probe_done = true;
 			}
 		}
@@ -616,7 +451,7 @@ static void run_attack(struct attack *a, enum meshsim_attacker kind, int k)
 		meshsim_check_fault_end(a->check, fault, meshsim_now_us());
 	}
 	if (probe_started)
-		probe_close(p);
+		meshsim_fresh_close(p);
 	if (baseline) {
 		row->secs = (double)(meshsim_now_us() - t0) / 1e6;
 		row->attacker_ok = true;
@@ -660,13 +495,14 @@ void meshsim_scenario_attack(struct meshsim *s)
 	struct attack *a = &g;
 	const struct meshsim_opts *o;
 	memset(a, 0, sizeof *a);
+	a->victim = -1;
+	a->victim_nofile = -1;
 	a->s = s;
 	a->e = meshsim_env(s);
 	o = a->e->o;
 	a->check = meshsim_checker(s);
 	a->p.pid = -1;
 	a->p.in_fd = a->p.out_fd = -1;
-	meshsim_json_init(&a->json);
 	a->rows = calloc(MESHSIM_ATK_COUNT + 1, sizeof *a->rows);
 	if (!a->rows) {
 		meshsim_violation(s, "attack: out of memory");
@@ -681,6 +517,7 @@ void meshsim_scenario_attack(struct meshsim *s)
 		                  "endpoint)");
 		return;
 	}
+	a->victim_nofile = victim_pid(a) ? nofile_of(victim_pid(a)) : -1;
 	meshsim_start_sending(s);
 	/* first the baseline: a fresh node on the quiet mesh (its messages are the control) */
 	int order[MESHSIM_ATK_COUNT + 1];
@@ -723,6 +560,7 @@ void meshsim_attack_result(struct meshsim *s, struct meshsim_result *res)
 	(void)s;
 	res->has_attack = true;
 	res->attack_link_bound_ms = a->e ? a->e->o->attack_link_ms : 0;
+	res->attack_victim_nofile = a->victim_nofile;
 	if (a->e && a->victim >= 0 && a->victim < a->e->n)
 		snprintf(res->attack_victim, sizeof res->attack_victim, "%s",
 		         a->e->nodes[a->victim].name);
@@ -737,7 +575,6 @@ void meshsim_attack_result(struct meshsim *s, struct meshsim_result *res)
 	}
 	res->attacks = a->rows;
 	res->nattacks = a->nrows;
-	meshsim_json_free(&a->json);
 	free(a->ids);
 	a->ids = NULL;
 }

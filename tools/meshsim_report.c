@@ -81,8 +81,8 @@ static void account_table(FILE *f, const struct meshsim_account *a)
 /* attack: one block per attack (docs/meshsim.md, "Attack") */
 static void attack_table(FILE *f, const struct meshsim_result *r)
 {
-	row(f, "attack", "victim %s; a fresh node must link with it within %.0f ms",
-	    r->attack_victim, r->attack_link_bound_ms);
+	row(f, "attack", "victim %s (open-file limit %ld); a fresh node must link with it "
+	    "within %.0f ms", r->attack_victim, r->attack_victim_nofile, r->attack_link_bound_ms);
 	fprintf(f, "    %-12s %5s %11s %17s %15s %8s %8s %5s %5s %s\n", "attack", "secs",
 	        "fds", "RSS KiB", "CPU % mean/max", "link ms", "whisper", "exits", "LOST",
 	        "victim");
@@ -284,6 +284,8 @@ static void attack_json(FILE *f, const struct meshsim_result *r)
 {
 	fputs("{\"victim\":", f);
 	jstr(f, r->attack_victim);
+	fputs(",\"victim_nofile\":", f);
+	jint(f, (double)r->attack_victim_nofile);
 	fprintf(f, ",\"link_bound_ms\":%.0f,\"attacks\":[", r->attack_link_bound_ms);
 	for (size_t i = 0; i < r->nattacks; i++) {
 		const struct meshsim_attack_row *a = &r->attacks[i];

@@ -143,6 +143,7 @@ struct meshsim_result {
 
 	bool has_attack;                  /* attack: per attack, what it did to the victim */
 	char attack_victim[16];
+	long attack_victim_nofile;        /* the victim's open-file limit (soft); -1 unknown */
 	double attack_link_bound_ms;
 	struct meshsim_attack_row *attacks;
 	size_t nattacks;

@@ -237,6 +237,8 @@ def check_attack(r, cmd):
           "attack: ran %s, expected baseline then %s" % ([a.get("name") for a in rows], want))
     bound = at.get("link_bound_ms")
     check(isinstance(at.get("victim"), str) and at.get("victim"), "attack: no victim named")
+    check(isinstance(at.get("victim_nofile"), int) and at["victim_nofile"] > 0,
+          "attack: victim_nofile %r" % at.get("victim_nofile"))
     by = (r.get("account") or {}).get("by_fault") or {}
     for a in rows:
         name = a.get("name")
