@@ -54,6 +54,12 @@ int meshsim_fresh_start(struct meshsim_fresh *p, const struct meshsim_env *e, in
 		snprintf(err, errcap, "pipe: %s", strerror(errno));
 		goto fail;
 	}
+	/* no other process (a node, an attacker) may hold its pipes: dup2() clears the flag on
+	 * the copies the node gets as 0 and 1 */
+	for (int i = 0; i < 2; i++) {
+		(void)fcntl(in[i], F_SETFD, FD_CLOEXEC);
+		(void)fcntl(out[i], F_SETFD, FD_CLOEXEC);
+	}
 	errfd = open(errpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	if (errfd < 0) {
 		snprintf(err, errcap, "%s: %s", errpath, strerror(errno));
@@ -88,8 +94,6 @@ int meshsim_fresh_start(struct meshsim_fresh *p, const struct meshsim_env *e, in
 	p->in_fd = in[1];
 	p->out_fd = out[0];
 	(void)fcntl(p->out_fd, F_SETFL, O_NONBLOCK);
-	(void)fcntl(p->in_fd, F_SETFD, FD_CLOEXEC);
-	(void)fcntl(p->out_fd, F_SETFD, FD_CLOEXEC);
 	return 0;
 fail:
 	for (int i = 0; i < 2; i++) {
