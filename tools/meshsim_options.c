@@ -128,9 +128,9 @@ static void usage(FILE *f)
 "  --keep                 keep the temp dir (identities, node logs) and print its path\n"
 "  --quiet                no live progress line\n"
 "  --inject-fault KIND    TEST ONLY: make the observer pretend one delivery was lost\n"
-"                         (drop-delivery; in faults its receipt too) or duplicated\n"
-"                         (duplicate-delivery), to prove the checks catch it; broadcast,\n"
-"                         whisper and faults only. Never in real runs\n"
+"                         (drop-delivery; in faults and attack its receipt too) or\n"
+"                         duplicated (duplicate-delivery), to prove the checks catch it;\n"
+"                         broadcast, whisper, faults and attack only. Never in real runs\n"
 "  -h, --help             this help\n"
 "  -V, --version          the version\n"
 "\n"
@@ -511,9 +511,9 @@ int meshsim_parse_options(int argc, char **argv, struct meshsim_opts *o)
 	if (o->scenario == MESHSIM_PARTITION && o->hosts < 2)
 		return meshsim_usage_error("partition needs --hosts 2 or more", NULL);
 	if (o->fault && o->scenario != MESHSIM_BROADCAST && o->scenario != MESHSIM_WHISPER &&
-	    o->scenario != MESHSIM_FAULTS)
-		return meshsim_usage_error("--inject-fault works with broadcast, whisper and faults "
-		                           "only", NULL);
+	    o->scenario != MESHSIM_FAULTS && o->scenario != MESHSIM_ATTACK)
+		return meshsim_usage_error("--inject-fault works with broadcast, whisper, faults and "
+		                           "attack only", NULL);
 	if (o->fault && o->messages == 0)
 		return meshsim_usage_error("--inject-fault needs messages", NULL);
 	return -1;
