@@ -14,7 +14,7 @@
  *                 20 ms; every second REPLY gets a FINISH of random bytes, the rest nothing
  *   partial-hold  linked peers that each keep a fragmented message in progress (meshsim_hold.c)
  *   garbage       malformed beacons (random, truncated, bit-flipped), replayed beacons
- *                 captured from the mesh, raw TCP garbage, a ZMTP greeting followed by a
+ *                 captured from the mesh, forged beacons claiming the victim's ID, raw TCP garbage, a ZMTP greeting followed by a
  *                 frame header claiming 2^40 bytes, and msgpack that lies (random bytes, a
  *                 2^32-element array, deep nesting, unknown frame types, DATA for sids
  *                 that do not exist)
@@ -369,13 +369,38 @@ struct garbage {
 	struct rng *r;
 	void *mc;                    /* mcast_udp on lo: sends garbage, captures real beacons */
 	void *ctx, *dealer;
+	struct keys_identity *forger;  /* signs beacons that claim the victim's ID */
 	uint8_t cap[CAPTURED_MAX][WIRE_MAX_BEACON];
 	size_t cap_len[CAPTURED_MAX], ncap;
-	long n[10];
+	long n[11];
 };
 
 enum { G_RANDOM_BEACON, G_FLIPPED_BEACON, G_TRUNCATED_BEACON, G_REPLAYED_BEACON, G_TCP_RANDOM,
-       G_OVERSIZE_ZMTP, G_RANDOM_FRAME, G_LYING_MSGPACK, G_DATA_NO_SID, G_ODD_FRAME };
+       G_OVERSIZE_ZMTP, G_RANDOM_FRAME, G_LYING_MSGPACK, G_DATA_NO_SID, G_ODD_FRAME,
+       G_FORGED_BEACON, G_KINDS };
+
+/* A well-formed beacon that claims the victim's ID and address, signed with another key:
+ * only the signature check can tell (protocol section 2). */
+static void forged_beacon(struct garbage *g)
+{
+	uint8_t body[WIRE_MAX_BEACON], sig[WIRE_SIGLEN], sgn[WIRE_MAX_BEACON], dgram[WIRE_MAX_BEACON];
+	size_t blen, slen, dlen;
+	struct timespec ts;
+	struct wire_beacon_body b;
+	memset(&b, 0, sizeof b);
+	memcpy(b.node_id, g->t->victim_id, WIRE_IDLEN);
+	memcpy(b.ip, &g->t->addr.s_addr, 4);
+	b.port = g->t->port;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	b.counter = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	b.incarnation = rnd(g->r) | 1;
+	if (wire_beacon_body_encode(&b, body, sizeof body, &blen) != MESH_OK ||
+	    keys_sign(g->forger, body, blen, sig) != 0 ||
+	    wire_signed_encode(body, blen, sig, sgn, sizeof sgn, &slen) != MESH_OK ||
+	    wire_beacon_encode(false, sgn, slen, dgram, sizeof dgram, &dlen) != MESH_OK)
+		return;
+	(void)mcast_udp.send(g->mc, dgram, dlen);
+}
 
 static void capture(struct garbage *g)
 {
@@ -475,6 +500,9 @@ static void garbage_one(struct garbage *g, int what)
 			(void)zmq_send(g->dealer, b, len, ZMQ_DONTWAIT);
 		break;
 	}
+	case G_FORGED_BEACON:
+		forged_beacon(g);
+		break;
 	case G_ODD_FRAME:
 		if (rnd(r) % 2) {
 			/* nesting 200 deep */
@@ -512,32 +540,38 @@ static int garbage(const struct meshsim_attack_target *t, uint64_t end_ms, struc
 	g->mc = mcast_udp.open(&mc, &ifaddr, err, sizeof err);
 	g->ctx = zmq_ctx_new();
 	g->dealer = g->ctx ? dealer(g->ctx, endpoint(t, ep, sizeof ep)) : NULL;
-	if (!g->mc || !g->dealer) {
-		snprintf(desc, cap, "cannot open: %s", g->mc ? "a zmq DEALER" : err);
+	g->forger = keys_identity_generate();
+	if (!g->mc || !g->dealer || !g->forger) {
+		snprintf(desc, cap, "cannot open: %s", !g->mc ? err : !g->dealer ? "a zmq DEALER" :
+		         "out of memory");
+		if (g->dealer)
+			zmq_close(g->dealer);
 		mcast_udp.close(g->mc);
 		if (g->ctx)
 			zmq_ctx_term(g->ctx);
+		keys_identity_destroy(&g->forger);
 		free(g);
 		return -1;
 	}
 	while (monoclock_ms() < end_ms) {
 		capture(g);
 		for (int i = 0; i < GARBAGE_PER_ROUND; i++)
-			garbage_one(g, (int)(rnd(r) % 10));
+			garbage_one(g, (int)(rnd(r) % G_KINDS));
 		uint8_t sink[WIRE_MAX_FRAME];
 		while (zmq_recv(g->dealer, sink, sizeof sink, ZMQ_DONTWAIT) >= 0)
 			;
 		sleep_ms(ROUND_MS);
 	}
 	snprintf(desc, cap, "beacons: %ld random, %ld bit-flipped, %ld truncated, %ld replayed "
-	         "(%zu captured); TCP: %ld random, %ld oversize ZMTP frames; frames: %ld random, "
+	         "(%zu captured), %ld forged with the victim's ID; TCP: %ld random, %ld oversize ZMTP frames; frames: %ld random, "
 	         "%ld lying msgpack, %ld DATA for unknown sids, %ld odd shapes",
 	         g->n[G_RANDOM_BEACON], g->n[G_FLIPPED_BEACON], g->n[G_TRUNCATED_BEACON],
-	         g->n[G_REPLAYED_BEACON], g->ncap, g->n[G_TCP_RANDOM], g->n[G_OVERSIZE_ZMTP],
+	         g->n[G_REPLAYED_BEACON], g->ncap, g->n[G_FORGED_BEACON], g->n[G_TCP_RANDOM], g->n[G_OVERSIZE_ZMTP],
 	         g->n[G_RANDOM_FRAME], g->n[G_LYING_MSGPACK], g->n[G_DATA_NO_SID], g->n[G_ODD_FRAME]);
 	zmq_close(g->dealer);
 	zmq_ctx_term(g->ctx);
 	mcast_udp.close(g->mc);
+	keys_identity_destroy(&g->forger);
 	free(g);
 	return 0;
 }
