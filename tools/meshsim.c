@@ -1,9 +1,9 @@
 /* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * meshsim: starts many meshnode nodes on this machine, drives a scenario (converge, broadcast,
- * whisper, churn, partition, faults, attack), checks the mesh's invariants and reports what happened,
- * with figures and a picture (docs/meshsim.md is the user's guide, `meshsim --help` the
- * summary).
+ * whisper, churn, partition, faults, attack), checks the mesh's invariants and reports what
+ * happened, with figures and a picture (docs/meshsim.md is the user's guide, `meshsim --help`
+ * the summary).
  *
  * This file is the core: the observer's view of the mesh, the scenarios and the checks.
  * meshsim_options.c reads the command line, meshsim_faults.c is the faults scenario,

@@ -14,10 +14,10 @@
  *                 20 ms; every second REPLY gets a FINISH of random bytes, the rest nothing
  *   partial-hold  linked peers that each keep a fragmented message in progress (meshsim_hold.c)
  *   garbage       malformed beacons (random, truncated, bit-flipped), replayed beacons
- *                 captured from the mesh, forged beacons claiming the victim's ID, raw TCP garbage, a ZMTP greeting followed by a
- *                 frame header claiming 2^40 bytes, and msgpack that lies (random bytes, a
- *                 2^32-element array, deep nesting, unknown frame types, DATA for sids
- *                 that do not exist)
+ *                 captured from the mesh, forged beacons claiming the victim's ID, raw
+ *                 TCP garbage, a ZMTP greeting followed by a frame header claiming 2^40
+ *                 bytes, and msgpack that lies (random bytes, a 2^32-element array, deep
+ *                 nesting, unknown frame types, DATA for sids that do not exist)
  */
 #include "meshsim_attackers.h"
 
@@ -563,11 +563,12 @@ static int garbage(const struct meshsim_attack_target *t, uint64_t end_ms, struc
 		sleep_ms(ROUND_MS);
 	}
 	snprintf(desc, cap, "beacons: %ld random, %ld bit-flipped, %ld truncated, %ld replayed "
-	         "(%zu captured), %ld forged with the victim's ID; TCP: %ld random, %ld oversize ZMTP frames; frames: %ld random, "
-	         "%ld lying msgpack, %ld DATA for unknown sids, %ld odd shapes",
-	         g->n[G_RANDOM_BEACON], g->n[G_FLIPPED_BEACON], g->n[G_TRUNCATED_BEACON],
-	         g->n[G_REPLAYED_BEACON], g->ncap, g->n[G_FORGED_BEACON], g->n[G_TCP_RANDOM], g->n[G_OVERSIZE_ZMTP],
-	         g->n[G_RANDOM_FRAME], g->n[G_LYING_MSGPACK], g->n[G_DATA_NO_SID], g->n[G_ODD_FRAME]);
+	         "(%zu captured), %ld forged with the victim's ID; TCP: %ld random, %ld oversize "
+	         "ZMTP frames; frames: %ld random, %ld lying msgpack, %ld DATA for unknown sids, "
+	         "%ld odd shapes", g->n[G_RANDOM_BEACON], g->n[G_FLIPPED_BEACON],
+	         g->n[G_TRUNCATED_BEACON], g->n[G_REPLAYED_BEACON], g->ncap, g->n[G_FORGED_BEACON],
+	         g->n[G_TCP_RANDOM], g->n[G_OVERSIZE_ZMTP], g->n[G_RANDOM_FRAME],
+	         g->n[G_LYING_MSGPACK], g->n[G_DATA_NO_SID], g->n[G_ODD_FRAME]);
 	zmq_close(g->dealer);
 	zmq_ctx_term(g->ctx);
 	mcast_udp.close(g->mc);
