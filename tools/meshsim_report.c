@@ -48,7 +48,7 @@ static void row(FILE *f, const char *label, const char *fmt, ...)
 
 static void account_row(FILE *f, const char *name, const struct meshsim_account_row *a)
 {
-	fprintf(f, "    %-10s %7ld %7ld %9ld %6ld %8ld %6ld %6ld %10ld %5ld %5ld\n", name,
+	fprintf(f, "    %-12s %7ld %7ld %9ld %6ld %8ld %6ld %6ld %10ld %5ld %5ld\n", name,
 	        a->messages, a->pairs, a->delivered, a->maybe, a->reported, a->gone, a->lost,
 	        a->unanswered, a->bad, a->duplicates);
 }
@@ -64,7 +64,7 @@ static void account_table(FILE *f, const struct meshsim_account *a)
 		    a->faults[MESHSIM_KIND_PARTITION]);
 	row(f, "account", "every accepted message, per recipient (%s); by the fault in effect "
 	    "when sent", a->receipts ? "nodes with --receipts" : "nodes WITHOUT receipts");
-	fprintf(f, "    %-10s %7s %7s %9s %6s %8s %6s %6s %10s %5s %5s\n", "fault", "sent",
+	fprintf(f, "    %-12s %7s %7s %9s %6s %8s %6s %6s %10s %5s %5s\n", "fault", "sent",
 	        "pairs", "delivered", "maybe", "reported", "gone", "LOST", "unanswered", "bad",
 	        "dup");
 	for (int k = 0; k < MESHSIM_KINDS; k++)
