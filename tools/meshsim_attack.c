@@ -438,7 +438,8 @@ static void run_attack(struct attack *a, enum meshsim_attacker kind, int k)
 				meshsim_fresh_say(p, "/quit\n");
 				p->quit_us = now;
 			}
-			if (p->quit_us && (meshsim_fresh_reap(p) || now >= p->quit_us + MESHSIM_FRESH_QUIT_MS * 1000)) {
+			if (p->quit_us && (meshsim_fresh_reap(p) ||
+			                   now >= p->quit_us + MESHSIM_FRESH_QUIT_MS * 1000)) {
 				meshsim_fresh_close(p);
 				probe_done = true;
 			}
