@@ -8,7 +8,7 @@
  * This file is the core: the observer's view of the mesh, the scenarios and the checks.
  * meshsim_options.c reads the command line, meshsim_faults.c is the faults scenario,
  * meshsim_attack.c the attack scenario (its attackers in meshsim_attackers.c),
- * meshsim_check.c the account of every message (faults, churn), meshsim_proc.c and
+ * meshsim_check.c the account of every message (faults, churn, attack), meshsim_proc.c and
  * meshsim_inproc.c start and drive the nodes, meshsim_net.c builds the private network,
  * meshsim_report.c prints the results.
  *

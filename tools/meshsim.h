@@ -257,6 +257,7 @@ bool meshsim_interrupted(const struct meshsim *s);      /* by SIGINT or SIGTERM 
 typedef bool (*meshsim_hook)(void *arg, struct meshsim_node *nd, int peer,
                              const struct meshsim_ev *ev);
 void meshsim_set_hook(struct meshsim *s, meshsim_hook fn, void *arg);
+
 /* meshsim_faults.c: the scenario, and what it adds to the account (faults injected) */
 struct meshsim_account;
 void meshsim_scenario_faults(struct meshsim *s);

@@ -1,9 +1,9 @@
 /* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * meshsim_check: the account of every message a sender accepted, per recipient, by the
- * delivery contract of issue 12 (docs/meshsim.md, "The account"). The faults and churn
- * scenarios feed it what the nodes printed; at the end it sorts every (message, recipient)
- * into exactly one outcome and reports each violation:
+ * delivery contract of issue 12 (docs/meshsim.md, "The account"). The faults, churn and
+ * attack scenarios feed it what the nodes printed; at the end it sorts every (message,
+ * recipient) into exactly one outcome and reports each violation:
  *
  *   delivered   delivered exactly once, in per-sender order, with a "delivered" receipt (or
  *               with no answer at all when the nodes run without --receipts)
