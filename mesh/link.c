@@ -17,6 +17,12 @@
  *   the rechecks are done, so the loop comes straight back instead of sleeping on a frame that
  *   has already arrived.
  *
+ * Incoming connections are the ROUTER's, and zmq alone knows them: connwatch.c watches them
+ * through a socket monitor, read on this thread like the ROUTER, and closes those beyond its
+ * bounds. It reads the monitor before the ROUTER on every turn, so it has heard of a
+ * connection before the first message from it is handed over, and learns each connection's
+ * routing id from the descriptor the message came in on (ZMQ_SRCFD).
+ *
  * Invariants: a dialled connection is in the table under its sid exactly from dial() to
  * hangup(); its descriptor is in the epoll set, registered as its sid (the kick as 0, which no
  * session has), and leaves the set before zmq closes the socket. Anything that names a
@@ -34,7 +40,13 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "connwatch.h"
 #include "wire.h"
+
+_Static_assert((int)LINK_CLOSED_SOURCE == (int)CONNWATCH_SOURCE &&
+               (int)LINK_CLOSED_TOTAL == (int)CONNWATCH_TOTAL &&
+               (int)LINK_CLOSED_UNAUTH_TIMEOUT == (int)CONNWATCH_TIMEOUT &&
+               LINK_MAX_RID == CONNWATCH_MAX_RID, "connwatch's reasons are the link's");
 
 #define READ_BATCH 256               /* frames read from one socket before the others' turn */
 #define CONNS_START 64
@@ -53,6 +65,8 @@ struct link {
 	struct link_sink sink;
 	void *router;
 	char endpoint[64];
+	struct connwatch *watch;     /* the ROUTER's connections not yet authenticated */
+	uint64_t now_ms;             /* the engine's time, from clock() */
 
 	struct conn **conns;         /* by sid: open addressing, load at most one half */
 	size_t cap, n;
@@ -215,6 +229,7 @@ static void close_all(void *lv)
 		if (l->conns[i])
 			conn_close(l, l->conns[i]);
 	free(l->conns);
+	connwatch_destroy(&l->watch);   /* the monitor goes before its socket */
 	if (l->router)
 		zmq_close(l->router);
 	if (l->epfd >= 0)
@@ -224,6 +239,13 @@ static void close_all(void *lv)
 	free(l->recheck);
 	zmq_msg_close(&l->txmsg);
 	free(l);
+}
+
+static void on_watch_closed(void *arg, enum connwatch_why why, const char *addr)
+{
+	struct link *l = arg;
+	if (l->sink.closed)
+		l->sink.closed(l->sink.arg, (enum link_closed)why, addr);
 }
 
 static void *listen_on(const struct link_config *cfg, uint16_t *port, char *err, size_t errcap)
@@ -271,6 +293,11 @@ static void *listen_on(const struct link_config *cfg, uint16_t *port, char *err,
 	set_opt_int(l->router, ZMQ_HANDSHAKE_IVL, LINK_HANDSHAKE_IVL_MS);
 	set_opt_int(l->router, ZMQ_HEARTBEAT_IVL, LINK_HEARTBEAT_IVL_MS);
 	set_opt_int(l->router, ZMQ_HEARTBEAT_TIMEOUT, LINK_HEARTBEAT_TIMEOUT_MS);
+	/* Those intervals close no connection that keeps talking ZMTP; connwatch bounds how
+	 * many of them we hold. It watches from before the bind, so that it misses none. */
+	l->watch = connwatch_new(l->ctx, l->router, on_watch_closed, l, err, errcap);
+	if (!l->watch)
+		goto fail;
 	inet_ntop(AF_INET, cfg->ip, ipbuf, sizeof ipbuf);
 	if (cfg->port)
 		snprintf(bind_ep, sizeof bind_ep, "tcp://%s:%u", ipbuf, cfg->port);
@@ -294,6 +321,7 @@ static void *listen_on(const struct link_config *cfg, uint16_t *port, char *err,
 		}
 		*port = (uint16_t)p;
 	}
+	connwatch_set_port(l->watch, *port);
 	return l;
 fail:
 	close_all(l);
@@ -445,6 +473,8 @@ static void drain_parts(void *sock)
 /* ROUTER messages are [routing id, frame]; anything else is dropped. */
 static void read_router(struct link *l)
 {
+	/* what the monitor has said so far first: every connection a message below came over */
+	(void)connwatch_on_readable(l->watch, l->now_ms);
 	for (int i = 0; i < READ_BATCH; i++) {
 		size_t rid_len;
 		bool more;
@@ -469,6 +499,7 @@ static void read_router(struct link *l)
 			l->sink.malformed(l->sink.arg);
 			continue;
 		}
+		connwatch_on_frame(l->watch, zmq_msg_get(&body, ZMQ_SRCFD), l->ridbuf, rid_len);
 		const char *pa = zmq_msg_gets(&body, "Peer-Address");
 		if (pa)
 			snprintf(addr, sizeof addr, "%s", pa);
@@ -542,11 +573,13 @@ static void read_dealers(struct link *l)
 static size_t poll_items(void *lv, zmq_pollitem_t *items, size_t cap)
 {
 	struct link *l = lv;
-	if (cap >= 2) {
+	if (cap >= 3) {
 		items[0] = (zmq_pollitem_t){ .socket = l->router, .events = ZMQ_POLLIN };
 		items[1] = (zmq_pollitem_t){ .fd = l->epfd, .events = ZMQ_POLLIN };
+		items[2] = (zmq_pollitem_t){ .socket = connwatch_socket(l->watch),
+		                             .events = ZMQ_POLLIN };
 	}
-	return 2;
+	return 3;
 }
 
 static void read_ready(void *lv, const zmq_pollitem_t *items, size_t n)
@@ -559,7 +592,23 @@ static void read_ready(void *lv, const zmq_pollitem_t *items, size_t n)
 			read_router(l);
 		else if (!items[i].socket && items[i].fd == l->epfd)
 			read_dealers(l);
+		else if (items[i].socket == connwatch_socket(l->watch))
+			(void)connwatch_on_readable(l->watch, l->now_ms);
 	}
+}
+
+static void on_clock(void *lv, uint64_t now_ms)
+{
+	struct link *l = lv;
+	l->now_ms = now_ms;
+	connwatch_on_clock(l->watch, now_ms);
+}
+
+static void on_proven(void *lv, const struct link_route *from)
+{
+	struct link *l = lv;
+	if (!from->sid)
+		connwatch_proven(l->watch, from->rid, from->rid_len);
 }
 
 const struct link_ops link_zmq = {
@@ -575,4 +624,6 @@ const struct link_ops link_zmq = {
 	.pollitems = poll_items,
 	.on_ready = read_ready,
 	.dialled = dialled_count,
+	.clock = on_clock,
+	.proven = on_proven,
 };

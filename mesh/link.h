@@ -14,7 +14,9 @@
  *
  * link_zmq: a ROUTER bound to the address we announce, which every peer dials, and a DEALER
  * per session we initiate. Every DEALER's ZMQ_FD sits in one epoll set, polled as a single
- * descriptor, so a turn of the loop costs the same with 3 peers or 1000.
+ * descriptor, so a turn of the loop costs the same with 3 peers or 1000. A monitor on the
+ * ROUTER (connwatch.h), read on the same thread, bounds the incoming connections that no
+ * session has authenticated yet.
  */
 #ifndef MESH_MESH_LINK_H
 #define MESH_MESH_LINK_H
@@ -36,6 +38,14 @@
 #define LINK_HEARTBEAT_IVL_MS 2000
 #define LINK_HEARTBEAT_TIMEOUT_MS 6000
 
+/* Why the transport closed an incoming connection no session had authenticated yet
+ * (docs/protocol.md section 7; link_zmq's bounds are connwatch.h's). */
+enum link_closed {
+	LINK_CLOSED_SOURCE = 1,      /* its source address had the most such connections */
+	LINK_CLOSED_TOTAL,           /* there were the most such connections in all */
+	LINK_CLOSED_UNAUTH_TIMEOUT,  /* no session completed over it in time */
+};
+
 struct link_route {
 	uint32_t sid;                /* nonzero: the connection dialled for this session */
 	const uint8_t *rid;          /* sid 0: the incoming connection these bytes name */
@@ -52,6 +62,9 @@ struct link_sink {
 	              const uint8_t *frame, size_t len);
 	/* A transport message that was not one frame (several parts) was dropped. */
 	void (*malformed)(void *arg);
+	/* The transport closed an incoming connection that no session had authenticated, the
+	 * oldest beyond a bound or one too old (addr: its source, borrowed). NULL ok. */
+	void (*closed)(void *arg, enum link_closed why, const char *addr);
 };
 
 struct link_config {
@@ -93,6 +106,12 @@ struct link_ops {
 	void (*on_ready)(void *l, const zmq_pollitem_t *items, size_t n);
 	/* Connections dialled and not hung up (tests count them). */
 	size_t (*dialled)(const void *l);
+	/* The engine's time, given first thing on every mesh_on_ready() and mesh_on_tick(): a
+	 * transport with deadlines of its own meets them here. NULL for one without. */
+	void (*clock)(void *l, uint64_t now_ms);
+	/* A session we answered over the incoming connection from has completed its handshake:
+	 * that connection is authenticated, and no longer bounded as a stranger's. NULL ok. */
+	void (*proven)(void *l, const struct link_route *from);
 };
 
 /* The product's transport, over ZeroMQ; env is the zmq context. */

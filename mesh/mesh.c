@@ -36,6 +36,7 @@
 static void on_link_frame(void *arg, const struct link_route *from, const char *addr,
                           const uint8_t *frame, size_t len);
 static void on_link_malformed(void *arg);
+static void on_link_closed(void *arg, enum link_closed why, const char *addr);
 
 /* ---------- logging ---------- */
 
@@ -255,7 +256,8 @@ struct mesh *mesh_new(const struct mesh_config *cfg, uint64_t now_ms, char *err,
 	m->lops = cfg->link_ops ? cfg->link_ops : &link_zmq;
 	struct link_config lc = {
 		.env = cfg->link_ops ? cfg->link_env : cfg->zmq_ctx, .port = cfg->port,
-		.sink = { .arg = m, .frame = on_link_frame, .malformed = on_link_malformed },
+		.sink = { .arg = m, .frame = on_link_frame, .malformed = on_link_malformed,
+		          .closed = on_link_closed },
 	};
 	memcpy(lc.ip, &m->ip.s_addr, 4);
 	m->link = m->lops->open(&lc, &m->port, err, errcap);
@@ -408,6 +410,11 @@ void mesh_go_live(struct mesh *m, struct session *s, uint64_t now)
 	}
 	handshake_done(m, s);
 	m->stats.handshakes_done++;
+	if (s->role == NOISE_RESPONDER && m->lops->proven) {
+		/* its connection is a proven peer's now, out of the strangers' bounds */
+		struct link_route from = { .rid = s->rid, .rid_len = s->rid_len };
+		m->lops->proven(m->link, &from);
+	}
 	if (p->pending_sid && p->pending_sid != s->sid) {
 		struct session *mine = session_table_get(&m->sessions, p->pending_sid);
 		p->pending_sid = 0;
@@ -604,6 +611,28 @@ static void on_link_malformed(void *arg)
 	m->stats.frames_bad++;
 }
 
+/* The link closed a connection no session had authenticated (protocol section 7). */
+static void on_link_closed(void *arg, enum link_closed why, const char *addr)
+{
+	struct mesh *m = arg;
+	const char *what = "?";
+	switch (why) {
+	case LINK_CLOSED_SOURCE:
+		m->stats.conns_closed_source++;
+		what = "too many unauthenticated connections from its address";
+		break;
+	case LINK_CLOSED_TOTAL:
+		m->stats.conns_closed_total++;
+		what = "too many unauthenticated connections";
+		break;
+	case LINK_CLOSED_UNAUTH_TIMEOUT:
+		m->stats.conns_closed_unauth_timeout++;
+		what = "no handshake completed in time";
+		break;
+	}
+	mesh_droplog(m, LK_CONN, m->now_ms, "connection from %s closed: %s", addr, what);
+}
+
 /* The link's items, with discovery's second (if it has one): the link's listening socket stays
  * first. A transport with no item is read on every turn. */
 static bool disc_polled(const struct mesh *m)
@@ -637,6 +666,8 @@ void mesh_on_ready(struct mesh *m, const zmq_pollitem_t *items, size_t n, uint64
 	size_t d = m->lops->pollitems(m->link, NULL, 0) ? 1 : 0;
 	size_t nd = disc_polled(m);
 	m->now_ms = now;
+	if (m->lops->clock)
+		m->lops->clock(m->link, now);
 	/* in the order of the items: the listening socket, discovery, the rest of the link; the
 	 * link's turn comes even with no items of its own (a simulated one delivers then) */
 	if (d && n >= 1)

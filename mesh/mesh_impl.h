@@ -60,7 +60,7 @@ enum dial_class { DIAL_RECENT, DIAL_HEARD, DIAL_OTHER, DIAL_CLASSES };
 #define REKEY_MARGIN_MAX_MS 60000
 
 /* Log lines about bad input are limited per kind to one a second. */
-enum logkind { LK_BEACON, LK_FRAME, LK_HS, LK_MSG, LK_RATE, LK_COUNT };
+enum logkind { LK_BEACON, LK_FRAME, LK_HS, LK_MSG, LK_RATE, LK_CONN, LK_COUNT };
 
 struct mesh {
 	struct mesh_config cfg;

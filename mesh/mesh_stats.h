@@ -11,19 +11,24 @@
  * added here and not there does not build, and the meshnode program prints them with it. MESH_STATS_ENGINE are the engine's own: beacons
  * sent (tx), of those sent early to answer a new peer (answered), and beacons whose signature
  * was checked and good (verified, then maybe stale), and those left unchecked and dropped
-because the second's budget of checks was spent (limited, protocol.md section 7); dials put off at a sweep because the
+ * because the second's budget of checks was spent (limited, protocol.md section 7); dials put off at a sweep because the
  * slots of their class were taken (deferred: protocol.md section 4, "Dial slots"); messages refused for want of room (or
  * after a lost frame) that their senders will send again, and the RESENDs that asked; ALARM
  * events (one node ID in two places); link keys replaced (rekeys: one per completed rekey on
  * each side), attempts given up for want of a REKEY_REPLY and made again, and REKEY_REPLYs
  * for an attempt no longer awaited; partial messages dropped to keep the bytes all sessions
  * hold in them within REASM_BUDGET (their senders send them again after a RESEND).
+ * The conns_closed_ ones are public: incoming connections that no session had authenticated,
+ * closed by the link as the oldest beyond the bound per source address (source) or in all
+ * (total), or for having lived CONNWATCH_LIFETIME_MS unauthenticated (unauth_timeout),
+ * protocol.md section 7.
  */
 #define MESH_STATS_PUBLIC(X) \
 	X(beacons_rx) X(beacons_bad) X(beacons_stale) X(beacons_foreign) \
 	X(frames_bad) X(frames_unknown_sid) X(frames_auth_failed) X(frames_replayed) \
 	X(hellos_limited) X(handshakes_failed) X(handshakes_done) X(sessions_rejected) \
-	X(msgs_bad) X(msgs_unknown_type) X(msgs_dup) X(fragments_dropped)
+	X(msgs_bad) X(msgs_unknown_type) X(msgs_dup) X(fragments_dropped) \
+	X(conns_closed_source) X(conns_closed_total) X(conns_closed_unauth_timeout)
 #define MESH_STATS_ENGINE(X) X(beacons_tx) X(beacons_answered) X(beacons_verified) \
 	X(beacons_limited) X(dials_deferred) \
 	X(msgs_refused) X(resends_asked) X(alarms) X(rekeys) X(rekeys_retried) \

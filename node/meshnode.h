@@ -254,6 +254,10 @@ struct meshnode_stats {
 	uint64_t frames_bad, frames_unknown_sid, frames_auth_failed, frames_replayed;
 	uint64_t hellos_limited, handshakes_failed, handshakes_done, sessions_rejected;
 	uint64_t msgs_bad, msgs_unknown_type, msgs_dup, fragments_dropped;
+	/* incoming connections closed before any handshake completed over them, as the oldest
+	 * beyond a bound (per source address, in all) or for their age (docs/protocol.md
+	 * section 7) */
+	uint64_t conns_closed_source, conns_closed_total, conns_closed_unauth_timeout;
 	uint64_t sessions_live;
 };
 enum mesh_err meshnode_stats(struct meshnode *n, struct meshnode_stats *out);

@@ -1,0 +1,328 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
+/*
+ * connwatch: bounds on the ROUTER's connections not yet authenticated (see connwatch.h).
+ *
+ * Invariants: the table holds at most CONNWATCH_MAX_TOTAL records, in the order their
+ * ACCEPTED events were read (so by accepted time), at most CONNWATCH_MAX_PER_SOURCE of them
+ * with one source address, and at most one per descriptor number. Records are removed before
+ * their connection is shut down, so a closure is counted once. Only the thread that owns the
+ * ROUTER calls in here: the PAIR socket, like every zmq socket, is used by one thread.
+ */
+#include "connwatch.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <sodium.h>
+#include <zmq.h>
+
+#define EVENT_BATCH 1024             /* monitor events read per call */
+
+struct watched {
+	int fd;
+	struct sockaddr_storage peer;
+	socklen_t peer_len;
+	uint64_t accepted_ms;
+	uint8_t rid[CONNWATCH_MAX_RID];
+	size_t rid_len;              /* 0: no message seen yet */
+};
+
+struct connwatch {
+	void *router;
+	void *pair;
+	uint16_t local_port;         /* 0 until bound: nothing is closed before */
+	connwatch_closed_fn *closed;
+	void *arg;
+	size_t n;
+	struct watched w[CONNWATCH_MAX_TOTAL];
+};
+
+/* ---------- addresses ---------- */
+
+static uint16_t port_of(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)(const void *)ss)->sin_port);
+	if (ss->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)(const void *)ss)->sin6_port);
+	return 0;
+}
+
+/* Same source address (the port aside). */
+static bool same_source(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)(const void *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)(const void *)b)->sin_addr.s_addr;
+	if (a->ss_family == AF_INET6)
+		return memcmp(&((const struct sockaddr_in6 *)(const void *)a)->sin6_addr,
+		              &((const struct sockaddr_in6 *)(const void *)b)->sin6_addr,
+		              sizeof(struct in6_addr)) == 0;
+	return false;
+}
+
+/* Same source address and port. */
+static bool same_peer(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	return same_source(a, b) && port_of(a) == port_of(b);
+}
+
+static void addr_text(const struct sockaddr_storage *ss, char *buf, size_t cap)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+	if (ss->ss_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ss)->sin_addr, ip,
+		          sizeof ip);
+	else if (ss->ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)ss)->sin6_addr, ip,
+		          sizeof ip);
+	snprintf(buf, cap, "%s:%u", ip, port_of(ss));
+}
+
+/* The socket behind fd is a connection to our ROUTER's port; its peer in *peer. */
+static bool is_ours(const struct connwatch *cw, int fd, struct sockaddr_storage *peer,
+                    socklen_t *peer_len)
+{
+	struct sockaddr_storage local;
+	socklen_t ll = sizeof local;
+	*peer_len = sizeof *peer;
+	memset(peer, 0, sizeof *peer);
+	if (getsockname(fd, (struct sockaddr *)&local, &ll) != 0 ||
+	    port_of(&local) != cw->local_port || cw->local_port == 0)
+		return false;
+	return getpeername(fd, (struct sockaddr *)peer, peer_len) == 0 &&
+	       (peer->ss_family == AF_INET || peer->ss_family == AF_INET6);
+}
+
+/* ---------- the table ---------- */
+
+static void remove_at(struct connwatch *cw, size_t i)
+{
+	memmove(cw->w + i, cw->w + i + 1, (cw->n - i - 1) * sizeof *cw->w);
+	cw->n--;
+}
+
+static size_t find_fd(const struct connwatch *cw, int fd)
+{
+	size_t i = 0;
+	while (i < cw->n && cw->w[i].fd != fd)
+		i++;
+	return i;
+}
+
+/*
+ * Closes the connection of record i, if its descriptor still is that connection, and removes
+ * the record either way. The check and the shutdown go through a duplicate: the descriptor
+ * number may be closed by zmq's I/O thread and reused at any moment, but the duplicate keeps
+ * naming the socket we checked. Without a descriptor to spare (the very case an fd flood
+ * makes likely) the number itself is checked and shut down, with that small window open.
+ */
+static void close_at(struct connwatch *cw, size_t i, enum connwatch_why why)
+{
+	struct watched w = cw->w[i];
+	struct sockaddr_storage peer;
+	socklen_t pl;
+	char addr[INET6_ADDRSTRLEN + 8];
+	remove_at(cw, i);
+	int dup_fd = fcntl(w.fd, F_DUPFD_CLOEXEC, 0);
+	int fd = dup_fd >= 0 ? dup_fd : w.fd;
+	bool ours = is_ours(cw, fd, &peer, &pl) && same_peer(&peer, &w.peer);
+	if (ours)
+		(void)shutdown(fd, SHUT_RDWR);   /* zmq reads the end of stream and closes it */
+	if (dup_fd >= 0)
+		close(dup_fd);                   /* ours: zmq's descriptor stays open */
+	if (!ours)
+		return;                          /* gone already, or another socket now */
+	addr_text(&w.peer, addr, sizeof addr);
+	if (cw->closed)
+		cw->closed(cw->arg, why, addr);
+}
+
+static void on_accepted(struct connwatch *cw, int fd, uint64_t now)
+{
+	struct watched w = { .fd = fd, .accepted_ms = now };
+	size_t i = find_fd(cw, fd);
+	if (i < cw->n)
+		remove_at(cw, i);           /* its end was not reported yet; the number is reused */
+	if (!is_ours(cw, fd, &w.peer, &w.peer_len))
+		return;                     /* ended before we looked */
+	/* The oldest of its source first: a crowd from one address cannot push out the others. */
+	size_t same = 0, oldest = cw->n;
+	for (i = 0; i < cw->n; i++) {
+		if (same_source(&cw->w[i].peer, &w.peer)) {
+			if (same++ == 0)
+				oldest = i;
+		}
+	}
+	if (same >= CONNWATCH_MAX_PER_SOURCE)
+		close_at(cw, oldest, CONNWATCH_SOURCE);
+	if (cw->n >= CONNWATCH_MAX_TOTAL)
+		close_at(cw, 0, CONNWATCH_TOTAL);
+	cw->w[cw->n++] = w;
+}
+
+static void on_ended(struct connwatch *cw, int fd)
+{
+	size_t i = find_fd(cw, fd);
+	if (i < cw->n)
+		remove_at(cw, i);
+}
+
+/* ---------- the monitor ---------- */
+
+struct connwatch *connwatch_new(void *ctx, void *router, connwatch_closed_fn *closed, void *arg,
+                                char *err, size_t errcap)
+{
+	char ep[64];
+	struct connwatch *cw = calloc(1, sizeof *cw);
+	if (!cw) {
+		snprintf(err, errcap, "out of memory");
+		return NULL;
+	}
+	cw->router = router;
+	cw->closed = closed;
+	cw->arg = arg;
+	/* inproc names live in the context, and a closed monitor's lingers a moment: a random
+	 * name, not the address of cw, which the next connwatch may get */
+	snprintf(ep, sizeof ep, "inproc://meshnode-connwatch-%08" PRIx32 "%08" PRIx32,
+	         randombytes_random(), randombytes_random());
+	if (zmq_socket_monitor(router, ep, ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED |
+	                                   ZMQ_EVENT_CLOSED) != 0) {
+		snprintf(err, errcap, "zmq socket monitor: %s", zmq_strerror(errno));
+		free(cw);
+		return NULL;
+	}
+	cw->pair = zmq_socket(ctx, ZMQ_PAIR);
+	if (!cw->pair) {
+		snprintf(err, errcap, "zmq PAIR socket: %s", zmq_strerror(errno));
+		goto fail;
+	}
+	{
+		/* An event lost is a connection never bounded, so the queue has no limit of its
+		 * own: what waits in it is bounded by what one turn of the loop lets zmq accept,
+		 * and every event read removes or closes something. */
+		int zero = 0;
+		(void)zmq_setsockopt(cw->pair, ZMQ_RCVHWM, &zero, sizeof zero);
+		(void)zmq_setsockopt(cw->pair, ZMQ_LINGER, &zero, sizeof zero);
+	}
+	if (zmq_connect(cw->pair, ep) != 0) {
+		snprintf(err, errcap, "zmq monitor connect: %s", zmq_strerror(errno));
+		goto fail;
+	}
+	return cw;
+fail:
+	connwatch_destroy(&cw);
+	return NULL;
+}
+
+void connwatch_set_port(struct connwatch *cw, uint16_t local_port)
+{
+	cw->local_port = local_port;
+}
+
+void connwatch_destroy(struct connwatch **cwp)
+{
+	struct connwatch *cw = *cwp;
+	if (!cw)
+		return;
+	(void)zmq_socket_monitor(cw->router, NULL, 0);
+	if (cw->pair)
+		zmq_close(cw->pair);
+	free(cw);
+	*cwp = NULL;
+}
+
+void *connwatch_socket(const struct connwatch *cw)
+{
+	return cw->pair;
+}
+
+/* One event: [uint16 event, uint32 value] in host order, then the endpoint, which we skip. */
+static bool read_event(struct connwatch *cw, uint16_t *event, uint32_t *value)
+{
+	zmq_msg_t m;
+	bool ok = false;
+	zmq_msg_init(&m);
+	if (zmq_msg_recv(&m, cw->pair, ZMQ_DONTWAIT) < 0) {
+		zmq_msg_close(&m);
+		return false;
+	}
+	if (zmq_msg_size(&m) == 6) {
+		const uint8_t *p = zmq_msg_data(&m);
+		memcpy(event, p, 2);
+		memcpy(value, p + 2, 4);
+		ok = true;
+	} else {
+		*event = 0;
+	}
+	while (zmq_msg_more(&m)) {
+		zmq_msg_close(&m);
+		zmq_msg_init(&m);
+		if (zmq_msg_recv(&m, cw->pair, ZMQ_DONTWAIT) < 0)
+			break;
+	}
+	zmq_msg_close(&m);
+	if (!ok)
+		*event = 0;                 /* not an event we know: skipped */
+	return true;
+}
+
+bool connwatch_on_readable(struct connwatch *cw, uint64_t now_ms)
+{
+	for (int i = 0; i < EVENT_BATCH; i++) {
+		uint16_t ev;
+		uint32_t val;
+		if (!read_event(cw, &ev, &val))
+			return false;
+		if (val > INT32_MAX)
+			continue;
+		if (ev == ZMQ_EVENT_ACCEPTED)
+			on_accepted(cw, (int)val, now_ms);
+		else if (ev == ZMQ_EVENT_DISCONNECTED || ev == ZMQ_EVENT_CLOSED)
+			on_ended(cw, (int)val);
+	}
+	return true;
+}
+
+void connwatch_on_clock(struct connwatch *cw, uint64_t now_ms)
+{
+	while (cw->n && now_ms >= cw->w[0].accepted_ms &&
+	       now_ms - cw->w[0].accepted_ms >= CONNWATCH_LIFETIME_MS)
+		close_at(cw, 0, CONNWATCH_TIMEOUT);
+}
+
+void connwatch_on_frame(struct connwatch *cw, int fd, const uint8_t *rid, size_t rid_len)
+{
+	size_t i = find_fd(cw, fd);
+	if (i == cw->n || rid_len == 0 || rid_len > CONNWATCH_MAX_RID)
+		return;
+	/* the latest wins: if the number was reused, the new connection's messages come last */
+	memcpy(cw->w[i].rid, rid, rid_len);
+	cw->w[i].rid_len = rid_len;
+}
+
+void connwatch_proven(struct connwatch *cw, const uint8_t *rid, size_t rid_len)
+{
+	for (size_t i = 0; i < cw->n; i++) {
+		if (cw->w[i].rid_len == rid_len && memcmp(cw->w[i].rid, rid, rid_len) == 0) {
+			remove_at(cw, i);
+			return;
+		}
+	}
+}
+
+size_t connwatch_count(const struct connwatch *cw)
+{
+	return cw->n;
+}
