@@ -1,0 +1,338 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
+/*
+ * test_connwatch: the bounds on the ROUTER's connections that no session has authenticated
+ * (mesh/connwatch.c, through link_zmq; docs/protocol.md section 7). The product's transport
+ * runs on its own, without an engine: this file polls it, hands it a clock of its own and
+ * opens plain TCP connections to it from 127.0.0.2 and up, in a private network namespace.
+ *
+ * Cases: 40 connections from one address leave the newest 32 open, the 8 oldest closed and
+ * counted as "source"; those 32 are closed once they have lived the lifetime, counted as
+ * "timeout"; 300 from ten addresses leave the newest 256, the 44 oldest counted as "total";
+ * a connection over which a session completed (proven, by the routing id its frame came
+ * with) outlives the lifetime while an unproven one beside it that sent a frame too does not;
+ * a connection that its client closed is forgotten, never counted.
+ *
+ * Output is counts only.
+ */
+#include "connwatch.h"
+#include "link.h"
+#include "testlib.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+static uint64_t vclock = 1000000;   /* the link's clock: only the cases move it */
+
+struct sinkstate {
+	unsigned closed[4];             /* by enum link_closed */
+	unsigned frames;
+	uint8_t rid[LINK_MAX_RID];
+	size_t rid_len;
+};
+
+static void on_frame(void *arg, const struct link_route *from, const char *addr,
+                     const uint8_t *frame, size_t len)
+{
+	struct sinkstate *st = arg;
+	(void)addr;
+	(void)frame;
+	(void)len;
+	st->frames++;
+	memcpy(st->rid, from->rid, from->rid_len);
+	st->rid_len = from->rid_len;
+}
+
+static void on_malformed(void *arg)
+{
+	(void)arg;
+}
+
+static void on_closed(void *arg, enum link_closed why, const char *addr)
+{
+	struct sinkstate *st = arg;
+	(void)addr;
+	if ((unsigned)why < 4)
+		st->closed[why]++;
+}
+
+/* One turn of a loop over the link: poll up to ms, read, tell the time. */
+static void pump(void *l, int ms)
+{
+	zmq_pollitem_t items[8];
+	size_t n = link_zmq.pollitems(l, items, 8);
+	(void)zmq_poll(items, (int)n, ms);
+	link_zmq.on_ready(l, items, n);
+	link_zmq.clock(l, vclock);
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static unsigned total_closed(const struct sinkstate *st)
+{
+	return st->closed[1] + st->closed[2] + st->closed[3];
+}
+
+/* Pumps until want closures were counted, for up to 3 s of real time. */
+static void pump_until_closed(void *l, const struct sinkstate *st, unsigned want)
+{
+	uint64_t end = mono_ms() + 3000;
+	while (total_closed(st) < want && mono_ms() < end)
+		pump(l, 5);
+	for (int i = 0; i < 10; i++)
+		pump(l, 2);             /* and a little more, so that extra closures show */
+}
+
+static const uint8_t ready_body[] = "\x05READY\x0bSocket-Type\x00\x00\x00\x06"
+                                    "DEALER";
+#define READY_LEN (sizeof ready_body - 1)
+
+/* ZMTP 3.0 greeting and READY of a DEALER with the NULL mechanism: once the ROUTER has them,
+ * its handshake interval no longer applies, and only the bounds under test close the
+ * connection within the few seconds of a case (its heartbeat timeout is 8 s away). */
+static void greeting(uint8_t out[64 + 2 + READY_LEN])
+{
+	memset(out, 0, 64);
+	out[0] = 0xff;
+	out[9] = 0x7f;
+	out[10] = 3;
+	memcpy(out + 12, "NULL", 4);
+	out[64] = 0x04;
+	out[65] = (uint8_t)READY_LEN;
+	memcpy(out + 66, ready_body, READY_LEN);
+}
+
+/* A TCP connection from 127.0.0.src to port, greeted. */
+static int connect_from(int src, uint16_t port)
+{
+	uint8_t hello[64 + 2 + READY_LEN];
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	if (fd < 0)
+		return -1;
+	a.sin_addr.s_addr = htonl(0x7f000000u | (unsigned)src);
+	if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0)
+		goto fail;
+	a.sin_addr.s_addr = htonl(0x7f000001u);
+	a.sin_port = htons(port);
+	if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0)
+		goto fail;
+	greeting(hello);
+	if (send(fd, hello, sizeof hello, MSG_NOSIGNAL) != (ssize_t)sizeof hello)
+		goto fail;
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+/* Whether the node ended this connection (its greeting bytes aside), without waiting. */
+static bool ended(int fd)
+{
+	uint8_t buf[512];
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+		if (n > 0)
+			continue;
+		if (n == 0)
+			return true;
+		return errno != EAGAIN && errno != EWOULDBLOCK;
+	}
+}
+
+static bool read_exact(int fd, uint8_t *buf, size_t n)
+{
+	size_t got = 0;
+	while (got < n) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		if (poll(&p, 1, 2000) <= 0)
+			return false;
+		ssize_t k = recv(fd, buf + got, n - got, 0);
+		if (k <= 0)
+			return false;
+		got += (size_t)k;
+	}
+	return true;
+}
+
+/* After the greeting, one message of one byte: a connection the ROUTER hands frames from.
+ * The ROUTER's READY must be in first (zmq drops a peer whose message comes before the
+ * handshake is done). */
+static bool zmtp_message(void *l, int fd)
+{
+	uint8_t in[300];
+	for (int i = 0; i < 20; i++)
+		pump(l, 2);
+	if (!read_exact(fd, in, 64) || !read_exact(fd, in, 2) || !read_exact(fd, in + 2, in[1]))
+		return false;
+	return send(fd, "\x00\x01\x2a", 3, MSG_NOSIGNAL) == 3;
+}
+
+static void close_all(int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+static void case_per_source(void *l, struct sinkstate *st, uint16_t port)
+{
+	int fds[CONNWATCH_MAX_PER_SOURCE + 8];
+	size_t n = sizeof fds / sizeof *fds;
+	memset(st->closed, 0, sizeof st->closed);
+	for (size_t i = 0; i < n; i++) {
+		fds[i] = connect_from(2, port);
+		CHECK(fds[i] >= 0);
+		pump(l, 1);
+	}
+	pump_until_closed(l, st, 8);
+	CHECK(st->closed[LINK_CLOSED_SOURCE] == 8 && total_closed(st) == 8);
+	size_t oldest_ended = 0, newest_open = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (i < 8)
+			oldest_ended += ended(fds[i]);
+		else
+			newest_open += !ended(fds[i]);
+	}
+	CHECK(oldest_ended == 8);
+	CHECK(newest_open == CONNWATCH_MAX_PER_SOURCE);
+	printf("  per source: %zu from one address, the %zu oldest closed (source %u), %zu open\n",
+	       n, oldest_ended, st->closed[LINK_CLOSED_SOURCE], newest_open);
+
+	/* the lifetime: nothing before it, all of them at it */
+	vclock += CONNWATCH_LIFETIME_MS - 1;
+	pump_until_closed(l, st, 9);
+	CHECK(total_closed(st) == 8);
+	vclock += 1;
+	pump_until_closed(l, st, 8 + CONNWATCH_MAX_PER_SOURCE);
+	CHECK(st->closed[LINK_CLOSED_UNAUTH_TIMEOUT] == CONNWATCH_MAX_PER_SOURCE);
+	size_t still = 0;
+	for (size_t i = 8; i < n; i++)
+		still += !ended(fds[i]);
+	CHECK(still == 0);
+	printf("  lifetime: %u closed at %d ms, %zu left\n", st->closed[LINK_CLOSED_UNAUTH_TIMEOUT],
+	       CONNWATCH_LIFETIME_MS, still);
+	close_all(fds, n);
+}
+
+static void case_total(void *l, struct sinkstate *st, uint16_t port)
+{
+	enum { SOURCES = 10, EACH = 30 };
+	static int fds[SOURCES * EACH];
+	size_t n = SOURCES * EACH;
+	memset(st->closed, 0, sizeof st->closed);
+	for (size_t i = 0; i < n; i++) {
+		fds[i] = connect_from(3 + (int)(i % SOURCES), port);
+		CHECK(fds[i] >= 0);
+		pump(l, 0);
+	}
+	unsigned over = (unsigned)(n - CONNWATCH_MAX_TOTAL);
+	pump_until_closed(l, st, over);
+	CHECK(st->closed[LINK_CLOSED_TOTAL] == over && total_closed(st) == over);
+	size_t oldest_ended = 0, newest_open = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (i < over)
+			oldest_ended += ended(fds[i]);
+		else
+			newest_open += !ended(fds[i]);
+	}
+	CHECK(oldest_ended == over);
+	CHECK(newest_open == CONNWATCH_MAX_TOTAL);
+	printf("  total: %zu from %d addresses, the %zu oldest closed (total %u), %zu open\n", n,
+	       SOURCES, oldest_ended, st->closed[LINK_CLOSED_TOTAL], newest_open);
+	vclock += CONNWATCH_LIFETIME_MS;
+	pump_until_closed(l, st, over + CONNWATCH_MAX_TOTAL);
+	CHECK(st->closed[LINK_CLOSED_UNAUTH_TIMEOUT] == CONNWATCH_MAX_TOTAL);
+	close_all(fds, n);
+}
+
+static void case_proven(void *l, struct sinkstate *st, uint16_t port)
+{
+	int proven = connect_from(20, port), stranger = connect_from(20, port);
+	uint8_t rid[LINK_MAX_RID];
+	size_t rid_len;
+	memset(st->closed, 0, sizeof st->closed);
+	CHECK(proven >= 0 && stranger >= 0);
+	st->frames = 0;
+	CHECK(zmtp_message(l, proven));
+	uint64_t end = mono_ms() + 2000;
+	while (st->frames < 1 && mono_ms() < end)
+		pump(l, 5);
+	CHECK(st->frames == 1);
+	memcpy(rid, st->rid, st->rid_len);
+	rid_len = st->rid_len;
+	CHECK(zmtp_message(l, stranger));
+	end = mono_ms() + 2000;
+	while (st->frames < 2 && mono_ms() < end)
+		pump(l, 5);
+	CHECK(st->frames == 2);
+	struct link_route from = { .rid = rid, .rid_len = rid_len };
+	link_zmq.proven(l, &from);
+	vclock += CONNWATCH_LIFETIME_MS;
+	pump_until_closed(l, st, 1);
+	CHECK(st->closed[LINK_CLOSED_UNAUTH_TIMEOUT] == 1 && total_closed(st) == 1);
+	CHECK(!ended(proven));
+	CHECK(ended(stranger));
+	printf("  proven: the connection a session completed over outlives the lifetime, the "
+	       "other does not (%u closed)\n", total_closed(st));
+	close(proven);
+	close(stranger);
+}
+
+static void case_client_closed(void *l, struct sinkstate *st, uint16_t port)
+{
+	int fd = connect_from(21, port);
+	memset(st->closed, 0, sizeof st->closed);
+	CHECK(fd >= 0);
+	for (int i = 0; i < 20; i++)
+		pump(l, 2);
+	close(fd);
+	for (int i = 0; i < 50; i++)
+		pump(l, 2);
+	vclock += CONNWATCH_LIFETIME_MS;
+	for (int i = 0; i < 20; i++)
+		pump(l, 2);
+	CHECK(total_closed(st) == 0);
+}
+
+int main(void)
+{
+	testlib_require_netns("test_connwatch");
+	void *ctx = zmq_ctx_new();
+	struct sinkstate st = { .frames = 0 };
+	struct link_config cfg = {
+		.env = ctx, .ip = { 127, 0, 0, 1 }, .port = 0,
+		.sink = { .arg = &st, .frame = on_frame, .malformed = on_malformed,
+		          .closed = on_closed },
+	};
+	char err[200];
+	uint16_t port = 0;
+	void *l = link_zmq.open(&cfg, &port, err, sizeof err);
+	CHECK(l != NULL);
+	if (!l) {
+		fprintf(stderr, "open: %s\n", err);
+		return testlib_done("test_connwatch");
+	}
+	link_zmq.clock(l, vclock);
+	case_per_source(l, &st, port);
+	case_total(l, &st, port);
+	case_proven(l, &st, port);
+	case_client_closed(l, &st, port);
+	link_zmq.close(l);
+	zmq_ctx_term(ctx);
+	return testlib_done("test_connwatch");
+}
