@@ -2,7 +2,7 @@
 /*
  * connwatch: the bounds on connections to the ROUTER that no session has authenticated yet
  * (docs/protocol.md section 7), for link_zmq. Anyone on the LAN can open TCP connections to
- * the ROUTER, greet ZMTP and answer its PINGs, or send a HELLO and never FINISH: zmq's own
+ * the ROUTER, greet ZMTP and then say nothing, or send a HELLO and never FINISH: zmq's own
  * intervals close none of those, and each holds a descriptor and zmq's buffers.
  *
  * A zmq socket monitor on the ROUTER reports every accepted connection with its descriptor

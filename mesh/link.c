@@ -218,6 +218,11 @@ static void common_sockopts(void *sock)
 	 * (LINK_ZMQ_HWM frames of at most WIRE_MAX_FRAME) on top of the engine's queue_bytes */
 	set_opt_int(sock, ZMQ_SNDHWM, LINK_ZMQ_HWM);
 	set_opt_int(sock, ZMQ_RCVHWM, LINK_ZMQ_HWM);
+	/* a peer that vanished (power, cable) never closes its end: the kernel finds out */
+	set_opt_int(sock, ZMQ_TCP_KEEPALIVE, 1);
+	set_opt_int(sock, ZMQ_TCP_KEEPALIVE_IDLE, LINK_KEEPALIVE_IDLE_S);
+	set_opt_int(sock, ZMQ_TCP_KEEPALIVE_INTVL, LINK_KEEPALIVE_INTVL_S);
+	set_opt_int(sock, ZMQ_TCP_KEEPALIVE_CNT, LINK_KEEPALIVE_CNT);
 }
 
 static void close_all(void *lv)
@@ -287,14 +292,11 @@ static void *listen_on(const struct link_config *cfg, uint16_t *port, char *err,
 	set_opt_int(l->router, ZMQ_ROUTER_MANDATORY, 1);
 	/* Anyone on the LAN can connect, and each connection holds a descriptor and zmq's
 	 * buffers (about 23 KiB) until zmq closes it. zmq's default gives a connection that
-	 * never completes the greeting 30 s, and one that does then says nothing for ever. A
-	 * libzmq peer completes the greeting in one round trip and answers a PING from its I/O
-	 * thread whatever its application does, so neither bound can close a working link. */
+	 * never completes the greeting 30 s; a libzmq peer completes it in one round trip, so
+	 * this bound cannot close a working link. No ZMTP heartbeats (link.h says why). */
 	set_opt_int(l->router, ZMQ_HANDSHAKE_IVL, LINK_HANDSHAKE_IVL_MS);
-	set_opt_int(l->router, ZMQ_HEARTBEAT_IVL, LINK_HEARTBEAT_IVL_MS);
-	set_opt_int(l->router, ZMQ_HEARTBEAT_TIMEOUT, LINK_HEARTBEAT_TIMEOUT_MS);
-	/* Those intervals close no connection that keeps talking ZMTP; connwatch bounds how
-	 * many of them we hold. It watches from before the bind, so that it misses none. */
+	/* A greeted connection that says nothing, or only ZMTP, or a HELLO and never a FINISH,
+	 * is connwatch's to bound. It watches from before the bind, so that it misses none. */
 	l->watch = connwatch_new(l->ctx, l->router, on_watch_closed, l, err, errcap);
 	if (!l->watch)
 		goto fail;

@@ -31,12 +31,17 @@
 
 #define LINK_MAX_RID 255             /* zmq routing ids are at most 255 bytes */
 #define LINK_ZMQ_HWM 256             /* ZMQ_SNDHWM and ZMQ_RCVHWM, in frames */
-/* The ROUTER's bounds on connections that never become a session (docs/protocol.md
- * sections 3 and 7): the ZMTP greeting must complete within LINK_HANDSHAKE_IVL_MS, and a
- * ZMTP PING unanswered (no traffic at all) for LINK_HEARTBEAT_TIMEOUT_MS closes it. */
+/* The ROUTER's bound on connections that never become a session (docs/protocol.md
+ * sections 3 and 7): the ZMTP greeting must complete within LINK_HANDSHAKE_IVL_MS (the rest
+ * are connwatch.h's). No ZMTP heartbeats: in libzmq 4.3.4 a heartbeat timer that fires while
+ * a reset connection's full pipe drains aborts the process (libzmq issues 4364 and 3937), and
+ * any peer can bring that about. TCP keepalive finds peers that vanished instead: a
+ * connection idle for LINK_KEEPALIVE_IDLE_S whose LINK_KEEPALIVE_CNT probes, one every
+ * LINK_KEEPALIVE_INTVL_S, all go unanswered is closed by the kernel. */
 #define LINK_HANDSHAKE_IVL_MS 2000
-#define LINK_HEARTBEAT_IVL_MS 2000
-#define LINK_HEARTBEAT_TIMEOUT_MS 6000
+#define LINK_KEEPALIVE_IDLE_S 10
+#define LINK_KEEPALIVE_INTVL_S 2
+#define LINK_KEEPALIVE_CNT 3
 
 /* Why the transport closed an incoming connection no session had authenticated yet
  * (docs/protocol.md section 7; link_zmq's bounds are connwatch.h's). */
