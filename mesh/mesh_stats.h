@@ -8,7 +8,9 @@
 /*
  * The engine's counters, listed once. MESH_STATS_PUBLIC are those struct meshnode_stats
  * (node/meshnode.h) carries, in its order: node/ copies them with this list, so a counter
- * added here and not there does not build, and the meshnode program prints them with it. MESH_STATS_ENGINE are the engine's own: beacons
+ * added here and not there does not build. That struct keeps its size (programs built
+ * against it allocate it), so new counters go to MESH_STATS_ENGINE, the engine's own, which
+ * meshnode_counters() gives by name after the public ones, and /stats prints: beacons
  * sent (tx), of those sent early to answer a new peer (answered), and beacons whose signature
  * was checked and good (verified, then maybe stale), and those left unchecked and dropped
  * because the second's budget of checks was spent (limited, protocol.md section 7); dials put off at a sweep because the
@@ -18,7 +20,7 @@
  * each side), attempts given up for want of a REKEY_REPLY and made again, and REKEY_REPLYs
  * for an attempt no longer awaited; partial messages dropped to keep the bytes all sessions
  * hold in them within REASM_BUDGET (their senders send them again after a RESEND).
- * The conns_closed_ ones are public: incoming connections that no session had authenticated,
+ * And incoming connections that no session had authenticated,
  * closed by the link as the oldest beyond the bound per source address (source) or in all
  * (total), or for having lived CONNWATCH_LIFETIME_MS unauthenticated (unauth_timeout),
  * protocol.md section 7.
@@ -27,12 +29,12 @@
 	X(beacons_rx) X(beacons_bad) X(beacons_stale) X(beacons_foreign) \
 	X(frames_bad) X(frames_unknown_sid) X(frames_auth_failed) X(frames_replayed) \
 	X(hellos_limited) X(handshakes_failed) X(handshakes_done) X(sessions_rejected) \
-	X(msgs_bad) X(msgs_unknown_type) X(msgs_dup) X(fragments_dropped) \
-	X(conns_closed_source) X(conns_closed_total) X(conns_closed_unauth_timeout)
+	X(msgs_bad) X(msgs_unknown_type) X(msgs_dup) X(fragments_dropped)
 #define MESH_STATS_ENGINE(X) X(beacons_tx) X(beacons_answered) X(beacons_verified) \
 	X(beacons_limited) X(dials_deferred) \
 	X(msgs_refused) X(resends_asked) X(alarms) X(rekeys) X(rekeys_retried) \
-	X(rekey_replies_stale) X(partials_evicted)
+	X(rekey_replies_stale) X(partials_evicted) \
+	X(conns_closed_source) X(conns_closed_total) X(conns_closed_unauth_timeout)
 
 #define MESH_STATS_FIELD(name) uint64_t name;
 struct mesh_stats {

@@ -11,7 +11,6 @@
 
 #include "app.h"
 #include "keys.h"
-#include "mesh_stats.h"
 
 /* ---- Command line parsing ---------------------------------------------------------------- */
 
@@ -604,37 +603,35 @@ static void cmd_whoami(struct app *a, struct slice args)
 	emit(a, stdout);
 }
 
-/* Every counter of struct meshnode_stats, in order: one list so JSON and text stay complete. */
-/* struct meshnode_stats, in its order: the engine's one list and the live sessions */
-#define STATS_FIELDS(X) MESH_STATS_PUBLIC(X) X(sessions_live)
-
+/* /stats: every counter the node keeps (meshnode_counters), by name, in its order. */
 static void cmd_stats(struct app *a, struct slice args)
 {
-	struct meshnode_stats st;
+	struct meshnode_counter cs[96];
+	size_t n = 0;
 	(void)args;
-	memset(&st, 0, sizeof st);
-	enum mesh_err rc = meshnode_stats(a->n, &st);
+	enum mesh_err rc = meshnode_counters(a->n, cs, sizeof cs / sizeof cs[0], &n);
 	if (rc != MESH_OK) {
 		errorf(a, "cannot read stats: %s", meshnode_strerror(rc));
 		return;
 	}
+	if (n > sizeof cs / sizeof cs[0])
+		n = sizeof cs / sizeof cs[0];
 	if (a->mode == MODE_JSON) {
 		j_begin(a, "stats");
-#define X(f) j_u64(a, #f, st.f);
-		STATS_FIELDS(X)
-#undef X
+		for (size_t i = 0; i < n; i++)
+			j_u64(a, cs[i].name, cs[i].value);
 		j_end(a);
 		return;
 	}
 	json_buf_clear(&a->out);
-#define X(f) \
-	json_raw(&a->out, "  " #f); \
-	for (size_t w = sizeof #f; w < 22; w++) \
-		json_raw(&a->out, " "); \
-	json_u64(&a->out, st.f); \
-	json_raw(&a->out, "\n");
-	STATS_FIELDS(X)
-#undef X
+	for (size_t i = 0; i < n; i++) {
+		json_raw(&a->out, "  ");
+		json_raw(&a->out, cs[i].name);
+		for (size_t w = strlen(cs[i].name) + 1; w < 28; w++)
+			json_raw(&a->out, " ");
+		json_u64(&a->out, cs[i].value);
+		json_raw(&a->out, "\n");
+	}
 	emit(a, stdout);
 }
 

@@ -439,18 +439,10 @@ static void run_cmd(struct meshnode *n, struct cmd *c, uint64_t now)
 		c->rc = MESH_EINVAL;
 #endif
 		break;
-	case CMD_STATS: {
-		struct mesh_stats ms;
-		uint64_t live;
-		mesh_get_stats(n->mesh, &ms, &live);
-		struct meshnode_stats *o = &c->stats;
-#define COPY_COUNTER(name) o->name = ms.name;
-		MESH_STATS_PUBLIC(COPY_COUNTER)
-#undef COPY_COUNTER
-		o->sessions_live = live;
+	case CMD_STATS:
+		mesh_get_stats(n->mesh, &c->stats, &c->sessions_live);
 		c->rc = MESH_OK;
 		break;
-	}
 	}
 }
 
@@ -928,10 +920,42 @@ enum mesh_err meshnode_sas(struct meshnode *n, const uint8_t peer[MESHNODE_IDLEN
 enum mesh_err meshnode_stats(struct meshnode *n, struct meshnode_stats *out)
 {
 	struct cmd c = { .kind = CMD_STATS };
+	if (!n || !out)
+		return MESH_EINVAL;
 	enum mesh_err rc = call(n, &c);
-	if (rc == MESH_OK)
-		*out = c.stats;
-	return rc;
+	if (rc != MESH_OK)
+		return rc;
+#define COPY_COUNTER(name) out->name = c.stats.name;
+	MESH_STATS_PUBLIC(COPY_COUNTER)
+#undef COPY_COUNTER
+	out->sessions_live = c.sessions_live;
+	return MESH_OK;
+}
+
+enum mesh_err meshnode_counters(struct meshnode *n, struct meshnode_counter *out, size_t cap,
+                                size_t *count)
+{
+	struct cmd c = { .kind = CMD_STATS };
+	if (!n || !count || (cap && !out))
+		return MESH_EINVAL;
+	enum mesh_err rc = call(n, &c);
+	if (rc != MESH_OK)
+		return rc;
+	size_t i = 0;
+#define PUT_COUNTER(f) \
+	do { \
+		if (i < cap) \
+			out[i] = (struct meshnode_counter){ #f, c.stats.f }; \
+		i++; \
+	} while (0);
+	MESH_STATS_PUBLIC(PUT_COUNTER)
+	if (i < cap)
+		out[i] = (struct meshnode_counter){ "sessions_live", c.sessions_live };
+	i++;
+	MESH_STATS_ENGINE(PUT_COUNTER)
+#undef PUT_COUNTER
+	*count = i;
+	return MESH_OK;
 }
 
 #ifdef MESH_TEST_HOOKS

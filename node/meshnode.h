@@ -254,13 +254,22 @@ struct meshnode_stats {
 	uint64_t frames_bad, frames_unknown_sid, frames_auth_failed, frames_replayed;
 	uint64_t hellos_limited, handshakes_failed, handshakes_done, sessions_rejected;
 	uint64_t msgs_bad, msgs_unknown_type, msgs_dup, fragments_dropped;
-	/* incoming connections closed before any handshake completed over them, as the oldest
-	 * beyond a bound (per source address, in all) or for their age (docs/protocol.md
-	 * section 7) */
-	uint64_t conns_closed_source, conns_closed_total, conns_closed_unauth_timeout;
 	uint64_t sessions_live;
 };
 enum mesh_err meshnode_stats(struct meshnode *n, struct meshnode_stats *out);
+
+/* One of the node's counters, by name (docs/usage.md, "Counters"). */
+struct meshnode_counter {
+	const char *name;             /* static, e.g. "beacons_limited" */
+	uint64_t value;
+};
+/* Every counter the node keeps: those of struct meshnode_stats first, in its order, then the
+ * engine's own (the refusals of docs/protocol.md section 7 among them). Fills up to cap of
+ * them into out and sets *count to how many there are in all. New versions add counters at
+ * the end and never rename one, so a program looks them up by name; struct meshnode_stats
+ * keeps its size. Any thread. */
+enum mesh_err meshnode_counters(struct meshnode *n, struct meshnode_counter *out, size_t cap,
+                                size_t *count);
 
 /* Events. */
 enum meshnode_event_type {

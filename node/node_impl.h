@@ -58,7 +58,8 @@ struct cmd {
 	char **groups;
 	size_t ngroups;
 	char sas[KEYS_SAS_LEN];
-	struct meshnode_stats stats;
+	struct mesh_stats stats;    /* STATS: all the engine's counters */
+	uint64_t sessions_live;
 	bool done;
 };
 

