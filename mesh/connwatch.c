@@ -32,6 +32,7 @@ struct watched {
 	struct sockaddr_storage peer;
 	socklen_t peer_len;
 	uint64_t accepted_ms;
+	bool local;                  /* from our own address: a node on this host */
 	uint8_t rid[CONNWATCH_MAX_RID];
 	size_t rid_len;              /* 0: no message seen yet */
 };
@@ -90,9 +91,10 @@ static void addr_text(const struct sockaddr_storage *ss, char *buf, size_t cap)
 	snprintf(buf, cap, "%s:%u", ip, port_of(ss));
 }
 
-/* The socket behind fd is a connection to our ROUTER's port; its peer in *peer. */
+/* The socket behind fd is a connection to our ROUTER's port; its peer in *peer, and in
+ * *from_us whether that peer has our own address (another node on this host). */
 static bool is_ours(const struct connwatch *cw, int fd, struct sockaddr_storage *peer,
-                    socklen_t *peer_len)
+                    socklen_t *peer_len, bool *from_us)
 {
 	struct sockaddr_storage local;
 	socklen_t ll = sizeof local;
@@ -101,8 +103,12 @@ static bool is_ours(const struct connwatch *cw, int fd, struct sockaddr_storage 
 	if (getsockname(fd, (struct sockaddr *)&local, &ll) != 0 ||
 	    port_of(&local) != cw->local_port || cw->local_port == 0)
 		return false;
-	return getpeername(fd, (struct sockaddr *)peer, peer_len) == 0 &&
-	       (peer->ss_family == AF_INET || peer->ss_family == AF_INET6);
+	if (getpeername(fd, (struct sockaddr *)peer, peer_len) != 0 ||
+	    (peer->ss_family != AF_INET && peer->ss_family != AF_INET6))
+		return false;
+	if (from_us)
+		*from_us = same_source(peer, &local);
+	return true;
 }
 
 /* ---------- the table ---------- */
@@ -137,7 +143,7 @@ static void close_at(struct connwatch *cw, size_t i, enum connwatch_why why)
 	remove_at(cw, i);
 	int dup_fd = fcntl(w.fd, F_DUPFD_CLOEXEC, 0);
 	int fd = dup_fd >= 0 ? dup_fd : w.fd;
-	bool ours = is_ours(cw, fd, &peer, &pl) && same_peer(&peer, &w.peer);
+	bool ours = is_ours(cw, fd, &peer, &pl, NULL) && same_peer(&peer, &w.peer);
 	if (ours)
 		(void)shutdown(fd, SHUT_RDWR);   /* zmq reads the end of stream and closes it */
 	if (dup_fd >= 0)
@@ -155,11 +161,13 @@ static void on_accepted(struct connwatch *cw, int fd, uint64_t now)
 	size_t i = find_fd(cw, fd);
 	if (i < cw->n)
 		remove_at(cw, i);           /* its end was not reported yet; the number is reused */
-	if (!is_ours(cw, fd, &w.peer, &w.peer_len))
+	if (!is_ours(cw, fd, &w.peer, &w.peer_len, &w.local))
 		return;                     /* ended before we looked */
-	/* The oldest of its source first: a crowd from one address cannot push out the others. */
+	/* The oldest of its source first: a crowd from one address cannot push out the others.
+	 * Not for our own address: every node on this host has it, and a hundred of them
+	 * starting together all dial us at once (the bound in all still holds). */
 	size_t same = 0, oldest = cw->n;
-	for (i = 0; i < cw->n; i++) {
+	for (i = 0; i < cw->n && !w.local; i++) {
 		if (same_source(&cw->w[i].peer, &w.peer)) {
 			if (same++ == 0)
 				oldest = i;

@@ -9,7 +9,8 @@
  * (ZMQ_EVENT_ACCEPTED) and every one that ends (DISCONNECTED, CLOSED), on an inproc PAIR that
  * the owner of the ROUTER reads on its own thread. The table holds the connections accepted
  * and not yet authenticated, oldest first, with their source address: at most
- * CONNWATCH_MAX_PER_SOURCE from one address and CONNWATCH_MAX_TOTAL in all, a newcomer beyond
+ * CONNWATCH_MAX_PER_SOURCE from one address (but our own: this host's nodes all have it) and
+ * CONNWATCH_MAX_TOTAL in all, a newcomer beyond
  * either bound closing the oldest (of its source, or of all), and none older than
  * CONNWATCH_LIFETIME_MS. A connection leaves the table when a session completes over it
  * (connwatch_proven, by its zmq routing id, which connwatch_on_frame learnt from the
