@@ -366,6 +366,13 @@ void beacon_on_readable(struct mesh *m, uint64_t now)
 			m->stats.beacons_foreign++;
 			mesh_droplog(m, LK_BEACON, now, "beacon of another mesh or with a bad signature "
 			             "dropped (%s)", mesh_strerror(rc));
+		} else if (discovery_last_version(m->disc) != 0) {
+			/* a node of another protocol version: it and we never link (section 2), and
+			 * its user, or ours, needs to know why */
+			m->stats.beacons_version++;
+			mesh_droplog(m, LK_VERSION, now, "beacon of protocol version %llu dropped: this "
+			             "node speaks version %d", (unsigned long long)discovery_last_version(
+			             m->disc), WIRE_VERSION);
 		} else {
 			m->stats.beacons_bad++;
 			mesh_droplog(m, LK_BEACON, now, "malformed beacon dropped (%s)", mesh_strerror(rc));

@@ -216,6 +216,16 @@ void deliver_on_data(struct mesh *m, struct session *s, const struct wire_frame 
 	if (rx.promoted)
 		rekey_on_promoted(m, s, now);   /* whatever the frame holds: the keys are in use */
 	rc = wire_msg_decode(m->pbuf, ptlen, &msg);
+	if (rc != MESH_OK && s->state == SESSION_INIT_WAIT_ACCEPT) {
+		/* the responder's first word is ACCEPT or REJECT: anything malformed in its place
+		 * ends the handshake (protocol section 3.2) */
+		m->stats.msgs_bad++;
+		m->stats.handshakes_failed++;
+		mesh_droplog(m, LK_HS, now, "malformed ACCEPT on session %08x: handshake dropped",
+		             s->sid);
+		mesh_close_session(m, s, NULL, now);
+		goto done;
+	}
 	if (rc != MESH_OK) {
 		m->stats.msgs_bad++;
 		mesh_droplog(m, LK_MSG, now, "malformed message on session %08x dropped (%s)", s->sid,
@@ -232,10 +242,17 @@ void deliver_on_data(struct mesh *m, struct session *s, const struct wire_frame 
 	}
 	switch (msg.type) {
 	case WIRE_ACCEPT:
-		if (s->role == NOISE_INITIATOR && s->state == SESSION_INIT_WAIT_ACCEPT)
-			mesh_go_live(m, s, now);
-		else
+		if (s->role != NOISE_INITIATOR || s->state != SESSION_INIT_WAIT_ACCEPT) {
 			m->stats.msgs_bad++;
+		} else if ((rc = session_on_accept(s, m->pbuf, ptlen)) != MESH_OK) {
+			/* it checked once already (wire_msg_decode): only memory can fail here */
+			m->stats.handshakes_failed++;
+			mesh_droplog(m, LK_HS, now, "ACCEPT on session %08x not taken (%s): handshake "
+			             "dropped", s->sid, mesh_strerror(rc));
+			mesh_close_session(m, s, NULL, now);
+		} else {
+			mesh_go_live(m, s, now);
+		}
 		goto done;
 	case WIRE_REJECT:
 		if (s->role == NOISE_INITIATOR && s->state == SESSION_INIT_WAIT_ACCEPT) {

@@ -21,6 +21,7 @@ struct discovery {
 	uint64_t last_counter;
 	uint64_t first_counter;     /* the wall clock when we opened: our run's beacons count from */
 	struct in_addr last_from;
+	uint64_t last_version;      /* of the last datagram dropped as another version's, or 0 */
 };
 
 static uint64_t wall_ms(void);
@@ -73,6 +74,11 @@ int discovery_fd(const struct discovery *d)
 struct in_addr discovery_last_source(const struct discovery *d)
 {
 	return d->last_from;
+}
+
+uint64_t discovery_last_version(const struct discovery *d)
+{
+	return d->last_version;
 }
 
 uint64_t discovery_first_counter(const struct discovery *d)
@@ -151,13 +157,16 @@ enum mesh_err discovery_recv_filtered(struct discovery *d, struct wire_beacon_bo
 	enum mesh_err rc;
 	size_t n;
 	*skipped = false;
+	d->last_version = 0;
 	rc = d->ops->recv(d->t, dgram, sizeof dgram, got, &n, &d->last_from);
 	if (rc != MESH_OK || !*got)
 		return rc;
 	if (n > WIRE_MAX_BEACON)
 		return MESH_EMALFORMED;
-	if ((rc = wire_beacon_decode(dgram, n, &wb)) != MESH_OK)
+	if ((rc = wire_beacon_decode(dgram, n, &wb)) != MESH_OK) {
+		(void)wire_beacon_version(dgram, n, &d->last_version);
 		return rc;
+	}
 	if (wb.sealed != d->sealed)
 		return MESH_ESTATE;
 	if (d->sealed) {

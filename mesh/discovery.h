@@ -41,14 +41,19 @@ struct in_addr discovery_ifaddr(const struct discovery *d);
  * beacon with our ID and a lower counter is one of an earlier run (a replay). */
 uint64_t discovery_first_counter(const struct discovery *d);
 
+/* The protocol version of the datagram the last read dropped as another version's (section
+ * 2: [ "meshnode", version, ... ] with a version not ours), or 0. */
+uint64_t discovery_last_version(const struct discovery *d);
+
 /* Sends one beacon announcing ip:port. */
 enum mesh_err discovery_send(struct discovery *d, const struct keys_identity *id,
                              uint16_t port, uint64_t incarnation);
 
 /*
  * Reads one datagram. *got is false when nothing was waiting. Otherwise the result says what
- * it was: MESH_OK (out holds a verified body), MESH_EMALFORMED (garbage, wrong version),
- * MESH_ESTATE (other sealing mode: another mesh), MESH_EAUTH (bad seal or signature).
+ * it was: MESH_OK (out holds a verified body), MESH_EMALFORMED (garbage, or another protocol
+ * version: then discovery_last_version() says which), MESH_ESTATE (other sealing mode: another
+ * mesh), MESH_EAUTH (bad seal or signature).
  */
 enum mesh_err discovery_recv(struct discovery *d, struct wire_beacon_body *out, bool *got);
 

@@ -3,7 +3,11 @@
  * handshake: implements docs/protocol.md section 4 on the engine's side. Who dials whom
  * (handshake_maybe_connect, handshake_initiate: HELLO), the responder's limits on HELLOs and
  * its REPLY (handshake_on_hello), the initiator's FINISH (handshake_on_reply), and the
- * responder's checks and tie-break before ACCEPT (handshake_on_finish). The Noise steps
+ * responder's checks and tie-break before ACCEPT (handshake_on_finish). What each side says of
+ * itself follows who has proven what (protocol section 3.1): the responder's REPLY carries only
+ * what its beacon publishes and its features (our_reply), the initiator's FINISH its whole
+ * hello (our_hello), and the responder's name and groups go in ACCEPT (send_accept), after
+ * every check of message 3. The Noise steps
  * themselves are session.c's; a session that passes them goes live in mesh_go_live() (mesh.c).
  *
  * Invariants:
@@ -34,6 +38,22 @@ void handshake_done(struct mesh *m, const struct session *s)
 		m->hs_in--;
 }
 
+static uint32_t our_features(const struct mesh *m)
+{
+	return m->cfg.test_no_ack ? 0 : WIRE_FEATURE_ACK | WIRE_FEATURE_REKEY;
+}
+
+/* Message 2 goes to whoever sent a HELLO: nothing our signed beacon does not publish. */
+static enum mesh_err our_reply(struct mesh *m, uint8_t *out, size_t cap, size_t *len)
+{
+	struct wire_reply_payload r = { .incarnation = m->incarnation,
+	                                .features = our_features(m), .port = m->port };
+	memcpy(r.node_id, m->id->id, WIRE_IDLEN);
+	memcpy(r.ip, &m->ip.s_addr, 4);
+	return wire_reply_payload_encode(&r, out, cap, len);
+}
+
+/* Message 3 goes to the node we dialled, which message 2 has just authenticated. */
 static enum mesh_err our_hello(struct mesh *m, uint8_t *out, size_t cap, size_t *len)
 {
 	/* 4 KiB of group pointers: heap, not stack, and not static (meshsim --inproc runs many
@@ -47,7 +67,7 @@ static enum mesh_err our_hello(struct mesh *m, uint8_t *out, size_t cap, size_t 
 	hp->incarnation = m->incarnation;
 	memcpy(hp->ip, &m->ip.s_addr, 4);
 	hp->port = m->port;
-	hp->features = m->cfg.test_no_ack ? 0 : WIRE_FEATURE_ACK | WIRE_FEATURE_REKEY;
+	hp->features = our_features(m);
 	hp->ngroups = m->groups.n;
 	for (size_t i = 0; i < m->groups.n; i++) {
 		hp->groups[i].p = m->groups.names[i];
@@ -242,8 +262,7 @@ void handshake_on_hello(struct mesh *m, const struct wire_frame *f, const uint8_
 	s->rid_len = rid_len;
 	snprintf(s->src_addr, sizeof s->src_addr, "%s", addr);
 	s->remote_sid = f->tx_sid;
-	if (our_hello(m, m->hbuf, sizeof m->hbuf, &hlen) != MESH_OK ||
-	    group_set_copy(&s->sent_groups, &m->groups) != MESH_OK ||
+	if (our_reply(m, m->hbuf, sizeof m->hbuf, &hlen) != MESH_OK ||
 	    session_on_hello(s, f->body, f->body_len, m->hbuf, hlen, m->pbuf, sizeof m->pbuf,
 	                     &nlen) != MESH_OK) {
 		m->stats.handshakes_failed++;
@@ -360,7 +379,9 @@ void handshake_on_finish(struct mesh *m, struct session *s, const struct wire_fr
 		mesh_close_session(m, s, NULL, now);
 		return;
 	}
-	if (send_simple(m, s, WIRE_ACCEPT, 0, now) != MESH_OK) {
+	/* only now, the initiator proven and admitted, our name and groups */
+	if (group_set_copy(&s->sent_groups, &m->groups) != MESH_OK ||
+	    send_accept(m, s, now) != MESH_OK) {
 		mesh_close_session(m, s, NULL, now);
 		return;
 	}

@@ -29,7 +29,8 @@
 
 #include <sodium.h>
 
-#define PROLOGUE_TAG "meshnode/1 "
+#define PROLOGUE_TAG "meshnode/2 "     /* the protocol version, WIRE_VERSION */
+_Static_assert(WIRE_VERSION == 2, "PROLOGUE_TAG names the protocol version");
 #define PROTO_XX "Noise_XX_25519_ChaChaPoly_BLAKE2b"
 #define PROTO_XXPSK3 "Noise_XXpsk3_25519_ChaChaPoly_BLAKE2b"
 
@@ -234,7 +235,7 @@ struct mesh *mesh_new(const struct mesh_config *cfg, uint64_t now_ms, char *err,
 		derive(cfg->mesh_key, "meshnode beacon v1", beacon_key);
 		derive(cfg->mesh_key, "meshnode mesh-id v1", mesh_id);
 	}
-	/* prologue = "meshnode/1 " || protocol name || mesh_id (protocol section 3.1) */
+	/* prologue = "meshnode/2 " || protocol name || mesh_id (protocol section 3.1) */
 	{
 		const char *proto = m->psk ? PROTO_XXPSK3 : PROTO_XX;
 		size_t tl = strlen(PROLOGUE_TAG), pl = strlen(proto);

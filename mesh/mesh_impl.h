@@ -60,7 +60,7 @@ enum dial_class { DIAL_RECENT, DIAL_HEARD, DIAL_OTHER, DIAL_CLASSES };
 #define REKEY_MARGIN_MAX_MS 60000
 
 /* Log lines about bad input are limited per kind to one a second. */
-enum logkind { LK_BEACON, LK_FRAME, LK_HS, LK_MSG, LK_RATE, LK_CONN, LK_COUNT };
+enum logkind { LK_BEACON, LK_VERSION, LK_FRAME, LK_HS, LK_MSG, LK_RATE, LK_CONN, LK_COUNT };
 
 struct mesh {
 	struct mesh_config cfg;
@@ -183,6 +183,7 @@ void handshake_on_finish(struct mesh *m, struct session *s, const struct wire_fr
 
 enum mesh_err send_frame(struct mesh *m, struct session *s, const uint8_t *frame, size_t len);
 enum mesh_err send_unstall(struct mesh *m, struct session *s);
+enum mesh_err send_accept(struct mesh *m, struct session *s, uint64_t now);
 enum mesh_err send_simple(struct mesh *m, struct session *s, uint64_t type, uint64_t reason,
                           uint64_t now);
 /* Encodes one message and seals and sends it on s (a full socket: MESH_ELIMIT, not sent). */

@@ -13,7 +13,8 @@
  * meshnode_counters() gives by name after the public ones, and /stats prints: beacons
  * sent (tx), of those sent early to answer a new peer (answered), and beacons whose signature
  * was checked and good (verified, then maybe stale), and those left unchecked and dropped
- * because the second's budget of checks was spent (limited, protocol.md section 7); dials put off at a sweep because the
+ * because the second's budget of checks was spent (limited, protocol.md section 7), beacons of
+ * another protocol version (version, section 2); dials put off at a sweep because the
  * slots of their class were taken (deferred: protocol.md section 4, "Dial slots"); messages refused for want of room (or
  * after a lost frame) that their senders will send again, and the RESENDs that asked; ALARM
  * events (one node ID in two places); link keys replaced (rekeys: one per completed rekey on
@@ -31,7 +32,7 @@
 	X(hellos_limited) X(handshakes_failed) X(handshakes_done) X(sessions_rejected) \
 	X(msgs_bad) X(msgs_unknown_type) X(msgs_dup) X(fragments_dropped)
 #define MESH_STATS_ENGINE(X) X(beacons_tx) X(beacons_answered) X(beacons_verified) \
-	X(beacons_limited) X(dials_deferred) \
+	X(beacons_limited) X(beacons_version) X(dials_deferred) \
 	X(msgs_refused) X(resends_asked) X(alarms) X(rekeys) X(rekeys_retried) \
 	X(rekey_replies_stale) X(partials_evicted) \
 	X(conns_closed_source) X(conns_closed_total) X(conns_closed_unauth_timeout)

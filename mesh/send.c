@@ -116,6 +116,28 @@ enum mesh_err send_simple(struct mesh *m, struct session *s, uint64_t type,
 	return send_msg(m, s, &msg, now);
 }
 
+/* ACCEPT with our name and groups (protocol section 3.2): the responder's last word of the
+ * handshake, sent once message 3 has proven the initiator and every check has passed. */
+enum mesh_err send_accept(struct mesh *m, struct session *s, uint64_t now)
+{
+	/* 4 KiB of group pointers: heap, as our_hello() in handshake.c */
+	struct wire_accept *a = calloc(1, sizeof *a);
+	size_t len = 0;
+	enum mesh_err rc;
+	if (!a)
+		return MESH_ENOMEM;
+	a->name = (struct wire_str){ m->name, strlen(m->name) };
+	a->ngroups = m->groups.n;
+	for (size_t i = 0; i < m->groups.n; i++)
+		a->groups[i] = (struct wire_str){ m->groups.names[i], strlen(m->groups.names[i]) };
+	rc = wire_accept_encode(a, m->mbuf, sizeof m->mbuf, &len);
+	free(a);
+	if (rc == MESH_OK)
+		rc = send_plain(m, s, m->mbuf, len, now);
+	sodium_memzero(m->mbuf, len);
+	return rc;
+}
+
 /* The plaintext of a one-frame shout is the same for every member: encoded once, kept with
  * the message (and wiped with it), sealed once per member. */
 static const uint8_t *shout_plaintext(struct outmsg *om, const struct wire_msg *msg,

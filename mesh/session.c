@@ -263,13 +263,63 @@ static enum mesh_err split(struct session *s)
 	return MESH_OK;
 }
 
-/* Decodes the peer's hello payload and checks that its node ID is the key Noise authenticated. */
+/* Whether id is the key Noise authenticated and, for an initiator, the node it dialled. */
+static bool id_is_peer(const struct session *s, const uint8_t id[WIRE_IDLEN])
+{
+	uint8_t rs[NOISE_DHLEN];
+	bool ok = noise_hs_remote_static(s->hs, rs) == 0 && keys_id_matches_static(id, rs) == 0 &&
+	          (s->role != NOISE_INITIATOR ||
+	           sodium_memcmp(id, s->expected_id, WIRE_IDLEN) == 0);
+	sodium_memzero(rs, sizeof rs);
+	return ok;
+}
+
+/* Copies a name and groups, checked by the decoder, into the session; on failure (memory)
+ * the session names nobody. */
+static enum mesh_err take_name(struct session *s, struct wire_str name,
+                               const struct wire_str *groups, size_t ngroups)
+{
+	enum mesh_err rc = MESH_OK;
+	group_set_clear(&s->hello_groups);
+	for (size_t i = 0; i < ngroups && rc == MESH_OK; i++) {
+		rc = group_set_add(&s->hello_groups, groups[i].p, groups[i].len);
+		if (rc != MESH_OK && rc != MESH_ENOMEM)
+			rc = MESH_EMALFORMED;
+	}
+	if (rc != MESH_OK) {
+		group_set_clear(&s->hello_groups);
+		return rc;
+	}
+	memcpy(s->peer_name, name.p, name.len);
+	s->peer_name[name.len] = '\0';
+	s->named = true;
+	return MESH_OK;
+}
+
+/* Initiator: the responder's reply_payload, which names no more than its beacon does. */
+static enum mesh_err accept_reply(struct session *s, const uint8_t *pl, size_t plen)
+{
+	struct wire_reply_payload r;
+	enum mesh_err rc = wire_reply_payload_decode(pl, plen, &r);
+	if (rc != MESH_OK)
+		return rc;
+	if (!id_is_peer(s, r.node_id))
+		return MESH_EAUTH;
+	memcpy(s->peer_id, r.node_id, WIRE_IDLEN);
+	s->peer_incarnation = r.incarnation;
+	s->peer_features = r.features;
+	memcpy(s->peer_ip, r.ip, sizeof s->peer_ip);
+	s->peer_port = r.port;
+	return MESH_OK;
+}
+
+/* Responder: the initiator's hello payload, and that its node ID is the key Noise
+ * authenticated. */
 static enum mesh_err accept_hello(struct session *s, const uint8_t *pl, size_t plen)
 {
 	/* 4 KiB of borrowed pointers: on the heap, not static, since several nodes may share a
 	 * process, each on its own thread */
 	struct wire_hello *h = malloc(sizeof *h);
-	uint8_t rs[NOISE_DHLEN];
 	enum mesh_err rc;
 	if (!h)
 		return MESH_ENOMEM;
@@ -277,24 +327,14 @@ static enum mesh_err accept_hello(struct session *s, const uint8_t *pl, size_t p
 	if (rc != MESH_OK)
 		goto done;
 	rc = MESH_EAUTH;
-	if (noise_hs_remote_static(s->hs, rs) != 0 || keys_id_matches_static(h->node_id, rs) != 0)
-		goto done;
-	if (s->role == NOISE_INITIATOR && sodium_memcmp(h->node_id, s->expected_id, WIRE_IDLEN) != 0)
+	if (!id_is_peer(s, h->node_id))
 		goto done;
 	memcpy(s->peer_id, h->node_id, WIRE_IDLEN);
-	memcpy(s->peer_name, h->name.p, h->name.len);
-	s->peer_name[h->name.len] = '\0';
 	s->peer_incarnation = h->incarnation;
 	s->peer_features = h->features;
 	memcpy(s->peer_ip, h->ip, sizeof s->peer_ip);
 	s->peer_port = h->port;
-	group_set_clear(&s->hello_groups);
-	rc = MESH_OK;
-	for (size_t i = 0; i < h->ngroups && rc == MESH_OK; i++) {
-		rc = group_set_add(&s->hello_groups, h->groups[i].p, h->groups[i].len);
-		if (rc != MESH_OK && rc != MESH_ENOMEM)
-			rc = MESH_EMALFORMED;
-	}
+	rc = take_name(s, h->name, h->groups, h->ngroups);
 done:
 	free(h);
 	return rc;
@@ -363,7 +403,7 @@ enum mesh_err session_on_reply(struct session *s, const uint8_t *msg, size_t len
 	/* <- e, ee, s, es */
 	if (noise_hs_read(s->hs, msg, len, pl, len, &got) != 0)
 		goto done;
-	rc = accept_hello(s, pl, got);
+	rc = accept_reply(s, pl, got);
 	if (rc != MESH_OK)
 		goto done;
 	/* -> s, se (psk) */
@@ -404,12 +444,27 @@ done:
 	return rc;
 }
 
+enum mesh_err session_on_accept(struct session *s, const uint8_t *pt, size_t len)
+{
+	/* 4 KiB of borrowed pointers: on the heap, as in accept_hello() */
+	struct wire_accept *a;
+	enum mesh_err rc;
+	if (s->role != NOISE_INITIATOR || s->state != SESSION_INIT_WAIT_ACCEPT || s->named)
+		return MESH_ESTATE;
+	if (!(a = malloc(sizeof *a)))
+		return MESH_ENOMEM;
+	rc = wire_accept_decode(pt, len, a);
+	if (rc == MESH_OK)
+		rc = take_name(s, a->name, a->groups, a->ngroups);
+	free(a);
+	return rc;
+}
+
 enum mesh_err session_go_live(struct session *s, uint64_t now_ms)
 {
 	bool ready = s->role == NOISE_INITIATOR ? s->state == SESSION_INIT_WAIT_ACCEPT
-	                                        : (s->state == SESSION_RESP_SENT_REPLY &&
-	                                           s->authenticated);
-	if (!ready || !s->tx)
+	                                        : s->state == SESSION_RESP_SENT_REPLY;
+	if (!ready || !s->authenticated || !s->named || !s->tx)
 		return MESH_ESTATE;
 	s->state = SESSION_LIVE;
 	s->live_ms = s->keys_ms = now_ms;

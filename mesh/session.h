@@ -45,7 +45,7 @@ void session_keymem_free(struct session_keymem *km);     /* wipes everything; NU
  * (docs/protocol.md section 4):
  *   initiator: NEW -> INIT_SENT_HELLO (session_write_hello) -> INIT_WAIT_ACCEPT
  *              (session_on_reply: REPLY checked, FINISH written, keys split) -> LIVE
- *              (session_go_live, on ACCEPT)
+ *              (session_on_accept: name and groups; then session_go_live)
  *   responder: NEW -> RESP_SENT_REPLY (session_on_hello) -> LIVE (session_on_finish checked
  *              FINISH and split the keys; session_go_live once ACCEPT is sent)
  * Any failure or REJECT ends the session instead (the engine closes it).
@@ -101,14 +101,18 @@ struct session {
 	uint8_t expected_id[WIRE_IDLEN];
 	uint8_t peer_id[WIRE_IDLEN];
 	bool authenticated;
+	/* The peer's name and groups: a responder has them from the initiator's hello (message
+	 * 3), an initiator only from ACCEPT, which the responder sends once it has checked
+	 * message 3 (protocol section 3.1); `named` says they are here. */
+	bool named;
 	char peer_name[WIRE_MAX_NAME + 1];
 	uint64_t peer_incarnation;
-	uint32_t peer_features;          /* WIRE_FEATURE_* of its hello */
-	uint8_t peer_ip[4];              /* its ROUTER endpoint, from the hello */
+	uint32_t peer_features;          /* WIRE_FEATURE_* of its payload */
+	uint8_t peer_ip[4];              /* its ROUTER endpoint, from its payload */
 	uint16_t peer_port;
-	struct group_set hello_groups;   /* from the hello payload, handed to the peer on LIVE */
-	struct group_set sent_groups;    /* what our own hello told the peer: a JOIN or LEAVE
-	                                  * made during the handshake is sent on LIVE */
+	struct group_set hello_groups;   /* from its hello or ACCEPT, handed to the peer on LIVE */
+	struct group_set sent_groups;    /* what our own hello or ACCEPT told the peer: a JOIN or
+	                                  * LEAVE made during the handshake is sent on LIVE */
 
 	uint64_t created_ms, last_rx_ms, last_tx_ms, live_ms;
 	bool evasive;
@@ -154,21 +158,28 @@ void session_destroy(struct session **sp);
 
 /* -> e (initiator). */
 enum mesh_err session_write_hello(struct session *s, uint8_t *out, size_t cap, size_t *len);
-/* Responder: reads msg 1 (empty payload required), writes msg 2 carrying our hello payload. */
+/* Responder: reads msg 1 (empty payload required), writes msg 2 carrying our reply_payload
+ * (wire_reply_payload_encode: nothing the beacon does not say, protocol section 3.1). */
 enum mesh_err session_on_hello(struct session *s, const uint8_t *msg, size_t len,
                                const uint8_t *payload, size_t plen, uint8_t *out, size_t cap,
                                size_t *outlen);
-/* Initiator: reads msg 2, checks the peer's ID against its static key and expected_id, writes
- * msg 3 carrying our payload and splits. MESH_EAUTH on any identity mismatch. */
+/* Initiator: reads msg 2 (the responder's reply_payload), checks the peer's ID against its
+ * static key and expected_id, writes msg 3 carrying our hello payload and splits. MESH_EAUTH on
+ * any identity mismatch. The peer's name and groups come later, in ACCEPT. */
 enum mesh_err session_on_reply(struct session *s, const uint8_t *msg, size_t len,
                                const uint8_t *payload, size_t plen, uint8_t *out, size_t cap,
                                size_t *outlen);
-/* Responder: reads msg 3, checks the ID against the static key, splits. */
+/* Responder: reads msg 3 (the initiator's hello payload), checks the ID against the static
+ * key, splits. */
 enum mesh_err session_on_finish(struct session *s, const uint8_t *msg, size_t len);
+/* Initiator: the plaintext of the responder's ACCEPT, which carries its name and groups (the
+ * whole message: wire_accept_decode). MESH_ESTATE unless we wait for ACCEPT and have none yet;
+ * MESH_EMALFORMED if it does not decode. */
+enum mesh_err session_on_accept(struct session *s, const uint8_t *pt, size_t len);
 /* The handshake is over and, for a responder, ACCEPT is on its way: the session carries
  * application messages from now on, and its keys' age counts from now_ms. MESH_ESTATE unless
- * the keys are split and it is an initiator waiting for ACCEPT or a responder whose FINISH was
- * checked. */
+ * the keys are split and it is an initiator that has read ACCEPT or a responder whose FINISH
+ * was checked. */
 enum mesh_err session_go_live(struct session *s, uint64_t now_ms);
 
 /* Encrypts one message into a complete DATA frame (pt and frame must not overlap), under the

@@ -1,6 +1,6 @@
 /* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
- * wire: strict msgpack encoding and decoding of beacons, frames, hello payloads and messages
+ * wire: strict msgpack encoding and decoding of beacons, frames, payloads and messages
  * (docs/protocol.md, sections 2, 3, 3.1, 3.2, 3.3 and 6).
  *
  * Every decoder runs the same three steps: bound n by the structure's cap, walk the raw bytes
@@ -41,10 +41,13 @@
 #define SIGNED_ELEMS 3               /* [ body, sig ] */
 #define BODY_ELEMS 8                 /* [ magic, version, id, ip, port, counter, incarnation ] */
 #define FRAME_ELEMS 5                /* REPLY and DATA: 4 fields */
+#define REPLY_PAYLOAD_ELEMS 7        /* [ version, id, incarnation, features, ip, port ] */
 #define HELLO_ELEMS (9 + WIRE_MAX_GROUPS)
+#define ACCEPT_ELEMS (4 + WIRE_MAX_GROUPS)  /* [ 1, name, [ group, ... ] ] */
 /*
  * A message of an unknown type is still bounded: at most MSG_MAX_FIELDS top-level fields and
- * MSG_MAX_ELEMS objects in all. Known types need at most 6 fields.
+ * MSG_MAX_ELEMS objects in all. Known types need at most 6 fields, and all but ACCEPT (a name
+ * and up to WIRE_MAX_GROUPS groups: ACCEPT_ELEMS) stay within MSG_MAX_ELEMS too.
  */
 #define MSG_MAX_FIELDS 16
 #define MSG_MAX_ELEMS 64
@@ -510,6 +513,30 @@ enum mesh_err wire_beacon_decode(const uint8_t *p, size_t n, struct wire_beacon 
 	return rc;
 }
 
+enum mesh_err wire_beacon_version(const uint8_t *p, size_t n, uint64_t *version)
+{
+	msgpack_unpacked u;
+	struct arr a;
+	enum mesh_err rc;
+
+	assert(version != NULL);
+	*version = 0;
+	rc = unpack(p, n, WIRE_MAX_BEACON, BEACON_ELEMS, &u);
+	if (rc == MESH_OK) {
+		arr_open(&a, &u.data, 4, p, n);
+		arr_magic(&a, WIRE_MAGIC);
+		*version = arr_uint(&a, 0, UINT64_MAX);
+		(void)arr_next(&a);
+		(void)arr_next(&a);
+		if (!arr_done(&a) || *version == 0 || *version == WIRE_VERSION)
+			rc = MESH_EMALFORMED;
+	}
+	msgpack_unpacked_destroy(&u);
+	if (rc != MESH_OK)
+		*version = 0;
+	return rc == MESH_OK ? MESH_OK : MESH_EMALFORMED;
+}
+
 enum mesh_err wire_beacon_encode(bool sealed, const uint8_t *blob, size_t blob_len,
                                  uint8_t *out, size_t cap, size_t *outlen)
 {
@@ -746,7 +773,7 @@ enum mesh_err wire_data_header(uint32_t rx_sid, uint64_t counter, size_t body_le
 	return wbuf_finish(&w, outlen);
 }
 
-/* ------------------------------------------------------------------ hello (section 3.1) */
+/* ------------------------------------------------------------------ payloads (section 3.1) */
 
 static bool str_eq(struct wire_str a, struct wire_str b)
 {
@@ -763,6 +790,101 @@ static bool groups_unique(const struct wire_str *g, size_t n)
 	return true;
 }
 
+/*
+ * The next element as a list of at most WIRE_MAX_GROUPS distinct group names (section 6), as
+ * the hello payload and ACCEPT carry it. With out NULL it is only checked: uniqueness is then
+ * compared on msgpack's own objects, so that a caller needs no room for the names.
+ */
+static size_t arr_groups(struct arr *a, struct wire_str *out)
+{
+	const msgpack_object *g = arr_next(a);
+	if (g == NULL || g->type != MSGPACK_OBJECT_ARRAY || g->via.array.size > WIRE_MAX_GROUPS) {
+		a->bad = true;
+		return 0;
+	}
+	size_t n = g->via.array.size;
+	for (size_t i = 0; i < n && !a->bad; i++) {
+		const msgpack_object *o = &g->via.array.ptr[i];
+		struct wire_str si = str_in(a, o, 1, WIRE_MAX_GROUP);
+		if (out)
+			out[i] = si;
+		for (size_t j = 0; j < i && !a->bad && !out; j++) {
+			const msgpack_object *q = &g->via.array.ptr[j];
+			if (str_eq(si, (struct wire_str){ q->via.str.ptr, q->via.str.size }))
+				a->bad = true;
+		}
+	}
+	if (!a->bad && out && !groups_unique(out, n))
+		a->bad = true;
+	return a->bad ? 0 : n;
+}
+
+/* Checks a list of groups we are about to encode by the decoder's rules. */
+static bool groups_ok(const struct wire_str *g, size_t n)
+{
+	if (n > WIRE_MAX_GROUPS || (n > 0 && g == NULL))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!name_ok(g[i], WIRE_MAX_GROUP))
+			return false;
+	return groups_unique(g, n);
+}
+
+static void pack_groups(msgpack_packer *pk, const struct wire_str *g, size_t n)
+{
+	msgpack_pack_array(pk, n);
+	for (size_t i = 0; i < n; i++)
+		pack_str(pk, g[i].p, g[i].len);
+}
+
+enum mesh_err wire_reply_payload_decode(const uint8_t *p, size_t n,
+                                        struct wire_reply_payload *out)
+{
+	msgpack_unpacked u;
+	struct arr a;
+	enum mesh_err rc;
+
+	assert(out != NULL);
+	memset(out, 0, sizeof *out);
+	rc = unpack(p, n, WIRE_MAX_NOISE, REPLY_PAYLOAD_ELEMS, &u);
+	if (rc == MESH_OK) {
+		arr_open(&a, &u.data, 6, p, n);
+		arr_uint(&a, WIRE_VERSION, WIRE_VERSION);
+		arr_bin_fixed(&a, out->node_id, WIRE_IDLEN);
+		out->incarnation = arr_uint(&a, 1, UINT64_MAX);
+		out->features = (uint32_t)arr_uint(&a, 0, UINT32_MAX);
+		arr_bin_fixed(&a, out->ip, sizeof out->ip);
+		out->port = (uint16_t)arr_uint(&a, 0, UINT16_MAX);
+		if (!arr_done(&a))
+			rc = MESH_EMALFORMED;
+	}
+	msgpack_unpacked_destroy(&u);
+	if (rc != MESH_OK)
+		memset(out, 0, sizeof *out);
+	return rc;
+}
+
+enum mesh_err wire_reply_payload_encode(const struct wire_reply_payload *r, uint8_t *out,
+                                        size_t cap, size_t *outlen)
+{
+	struct wbuf w;
+	msgpack_packer pk;
+
+	assert(outlen != NULL);
+	*outlen = 0;
+	if (r == NULL || r->incarnation == 0)
+		return MESH_EINVAL;
+	wbuf_init(&w, &pk, out, cap);
+	msgpack_pack_array(&pk, 6);
+	msgpack_pack_uint64(&pk, WIRE_VERSION);
+	pack_bin(&pk, r->node_id, WIRE_IDLEN);
+	msgpack_pack_uint64(&pk, r->incarnation);
+	msgpack_pack_uint64(&pk, r->features);
+	pack_bin(&pk, r->ip, sizeof r->ip);
+	msgpack_pack_uint64(&pk, r->port);
+	return wbuf_finish(&w, outlen);
+}
+
 enum mesh_err wire_hello_decode(const uint8_t *p, size_t n, struct wire_hello *out)
 {
 	msgpack_unpacked u;
@@ -773,24 +895,13 @@ enum mesh_err wire_hello_decode(const uint8_t *p, size_t n, struct wire_hello *o
 	memset(out, 0, sizeof *out);
 	rc = unpack(p, n, WIRE_MAX_NOISE, HELLO_ELEMS, &u);
 	if (rc == MESH_OK) {
-		const msgpack_object *g;
 		arr_open(&a, &u.data, 8, p, n);
 		arr_uint(&a, WIRE_VERSION, WIRE_VERSION);
 		arr_bin_fixed(&a, out->node_id, WIRE_IDLEN);
 		out->name = arr_str(&a, 1, WIRE_MAX_NAME);
 		out->incarnation = arr_uint(&a, 1, UINT64_MAX);
 		out->features = (uint32_t)arr_uint(&a, 0, UINT32_MAX);
-		g = arr_next(&a);
-		if (g == NULL || g->type != MSGPACK_OBJECT_ARRAY ||
-		    g->via.array.size > WIRE_MAX_GROUPS) {
-			a.bad = true;
-		} else {
-			for (size_t i = 0; i < g->via.array.size; i++)
-				out->groups[i] = str_in(&a, &g->via.array.ptr[i], 1, WIRE_MAX_GROUP);
-			out->ngroups = g->via.array.size;
-			if (!a.bad && !groups_unique(out->groups, out->ngroups))
-				a.bad = true;
-		}
+		out->ngroups = arr_groups(&a, out->groups);
 		arr_bin_fixed(&a, out->ip, sizeof out->ip);
 		out->port = (uint16_t)arr_uint(&a, 0, UINT16_MAX);
 		if (!arr_done(&a))
@@ -811,12 +922,7 @@ enum mesh_err wire_hello_encode(const struct wire_hello *h, uint8_t *out, size_t
 	assert(outlen != NULL);
 	*outlen = 0;
 	if (h == NULL || !name_ok(h->name, WIRE_MAX_NAME) || h->incarnation == 0 ||
-	    h->ngroups > WIRE_MAX_GROUPS)
-		return MESH_EINVAL;
-	for (size_t i = 0; i < h->ngroups; i++)
-		if (!name_ok(h->groups[i], WIRE_MAX_GROUP))
-			return MESH_EINVAL;
-	if (!groups_unique(h->groups, h->ngroups))
+	    !groups_ok(h->groups, h->ngroups))
 		return MESH_EINVAL;
 	wbuf_init(&w, &pk, out, cap);
 	msgpack_pack_array(&pk, 8);
@@ -825,9 +931,7 @@ enum mesh_err wire_hello_encode(const struct wire_hello *h, uint8_t *out, size_t
 	pack_str(&pk, h->name.p, h->name.len);
 	msgpack_pack_uint64(&pk, h->incarnation);
 	msgpack_pack_uint64(&pk, h->features);
-	msgpack_pack_array(&pk, h->ngroups);
-	for (size_t i = 0; i < h->ngroups; i++)
-		pack_str(&pk, h->groups[i].p, h->groups[i].len);
+	pack_groups(&pk, h->groups, h->ngroups);
 	pack_bin(&pk, h->ip, sizeof h->ip);
 	msgpack_pack_uint64(&pk, h->port);
 	return wbuf_finish(&w, outlen);
@@ -838,7 +942,7 @@ enum mesh_err wire_hello_encode(const struct wire_hello *h, uint8_t *out, size_t
 static size_t msg_fields(uint64_t type)
 {
 	switch (type) {
-	case WIRE_ACCEPT: return 1;
+	case WIRE_ACCEPT: return 3;
 	case WIRE_REJECT: return 2;
 	case WIRE_HEARTBEAT: return 1;
 	case WIRE_BYE: return 1;
@@ -872,7 +976,8 @@ enum mesh_err wire_msg_decode(const uint8_t *p, size_t n, struct wire_msg *m)
 
 	assert(m != NULL);
 	memset(m, 0, sizeof *m);
-	rc = unpack(p, n, WIRE_MAX_FRAME, MSG_MAX_ELEMS, &u);
+	/* ACCEPT may hold WIRE_MAX_GROUPS names; every other type stays within MSG_MAX_ELEMS */
+	rc = unpack(p, n, WIRE_MAX_FRAME, ACCEPT_ELEMS, &u);
 	if (rc == MESH_OK) {
 		const msgpack_object *o = &u.data;
 		uint64_t type = 0;
@@ -884,6 +989,10 @@ enum mesh_err wire_msg_decode(const uint8_t *p, size_t n, struct wire_msg *m)
 			goto done;
 		}
 		type = o->via.array.ptr[0].via.u64;
+		if (type != WIRE_ACCEPT && walk(p, n, WIRE_MAX_DEPTH, MSG_MAX_ELEMS, true) != MESH_OK) {
+			rc = MESH_EMALFORMED;
+			goto done;
+		}
 		fields = msg_fields(type);
 		if (fields == 0) {
 			m->type = type;  /* unknown: the caller counts and ignores it */
@@ -892,6 +1001,10 @@ enum mesh_err wire_msg_decode(const uint8_t *p, size_t n, struct wire_msg *m)
 		arr_open(&a, o, fields, p, n);
 		m->type = arr_uint(&a, type, type);
 		switch (type) {
+		case WIRE_ACCEPT:
+			m->name = arr_str(&a, 1, WIRE_MAX_NAME);
+			m->ngroups = arr_groups(&a, NULL);
+			break;
 		case WIRE_REJECT:
 			m->reason = arr_uint(&a, 0, UINT64_MAX);
 			break;
@@ -947,7 +1060,7 @@ enum mesh_err wire_msg_encode(const struct wire_msg *m, uint8_t *out, size_t cap
 		return MESH_EINVAL;
 	fields = msg_fields(m->type);
 	fragment = m->type == WIRE_SHOUT || m->type == WIRE_WHISPER;
-	if (fields == 0)
+	if (fields == 0 || m->type == WIRE_ACCEPT)
 		return MESH_EINVAL;
 	if ((m->type == WIRE_JOIN || m->type == WIRE_LEAVE || m->type == WIRE_SHOUT) &&
 	    !name_ok(m->group, WIRE_MAX_GROUP))
@@ -994,6 +1107,47 @@ enum mesh_err wire_msg_encode(const struct wire_msg *m, uint8_t *out, size_t cap
 		pack_bin(&pk, m->noise, WIRE_REKEY_NOISE);
 		break;
 	}
+	return wbuf_finish(&w, outlen);
+}
+
+enum mesh_err wire_accept_decode(const uint8_t *p, size_t n, struct wire_accept *out)
+{
+	msgpack_unpacked u;
+	struct arr a;
+	enum mesh_err rc;
+
+	assert(out != NULL);
+	memset(out, 0, sizeof *out);
+	rc = unpack(p, n, WIRE_MAX_FRAME, ACCEPT_ELEMS, &u);
+	if (rc == MESH_OK) {
+		arr_open(&a, &u.data, msg_fields(WIRE_ACCEPT), p, n);
+		arr_uint(&a, WIRE_ACCEPT, WIRE_ACCEPT);
+		out->name = arr_str(&a, 1, WIRE_MAX_NAME);
+		out->ngroups = arr_groups(&a, out->groups);
+		if (!arr_done(&a))
+			rc = MESH_EMALFORMED;
+	}
+	msgpack_unpacked_destroy(&u);
+	if (rc != MESH_OK)
+		memset(out, 0, sizeof *out);
+	return rc;
+}
+
+enum mesh_err wire_accept_encode(const struct wire_accept *acc, uint8_t *out, size_t cap,
+                                 size_t *outlen)
+{
+	struct wbuf w;
+	msgpack_packer pk;
+
+	assert(outlen != NULL);
+	*outlen = 0;
+	if (acc == NULL || !name_ok(acc->name, WIRE_MAX_NAME) || !groups_ok(acc->groups, acc->ngroups))
+		return MESH_EINVAL;
+	wbuf_init(&w, &pk, out, cap);
+	msgpack_pack_array(&pk, msg_fields(WIRE_ACCEPT));
+	msgpack_pack_uint64(&pk, WIRE_ACCEPT);
+	pack_str(&pk, acc->name.p, acc->name.len);
+	pack_groups(&pk, acc->groups, acc->ngroups);
 	return wbuf_finish(&w, outlen);
 }
 

@@ -19,7 +19,7 @@
 #include "keys.h"
 #include "mesh_err.h"
 
-#define WIRE_VERSION 1
+#define WIRE_VERSION 2             /* protocol version: beacons, payloads, prologue */
 #define WIRE_MAGIC "meshnode"
 #define WIRE_BEACON_MAGIC "meshnode-beacon"
 #define WIRE_MAX_BEACON 512         /* whole datagram */
@@ -61,6 +61,10 @@ struct wire_beacon {
 	size_t blob_len;
 };
 enum mesh_err wire_beacon_decode(const uint8_t *p, size_t n, struct wire_beacon *out);
+/* For a datagram wire_beacon_decode() refused: MESH_OK and *version if it is one of another
+ * protocol version ([ "meshnode", version:uint, and two elements more ], version neither ours
+ * nor 0), so that the receiver can say why it drops it; MESH_EMALFORMED (and 0) otherwise. */
+enum mesh_err wire_beacon_version(const uint8_t *p, size_t n, uint64_t *version);
 enum mesh_err wire_beacon_encode(bool sealed, const uint8_t *blob, size_t blob_len,
                                  uint8_t *out, size_t cap, size_t *outlen);
 
@@ -116,9 +120,26 @@ enum mesh_err wire_frame_encode(const struct wire_frame *f, uint8_t *out, size_t
 enum mesh_err wire_data_header(uint32_t rx_sid, uint64_t counter, size_t body_len, uint8_t *out,
                                size_t cap, size_t *outlen);
 
-/* hello_payload (section 3.1). groups[] borrows from the input. */
-#define WIRE_FEATURE_ACK 1u         /* hello features: follows section 6, "Delivery" */
+/* Payloads (section 3.1). features: */
+#define WIRE_FEATURE_ACK 1u         /* follows section 6, "Delivery" */
 #define WIRE_FEATURE_REKEY 2u       /* ... and section 3.3: replaces its link keys in place */
+
+/* reply_payload: what the responder tells an initiator it has not authenticated yet (message
+ * 2): no more than its signed beacon publishes, and its feature bits. */
+struct wire_reply_payload {
+	uint8_t node_id[WIRE_IDLEN];
+	uint64_t incarnation;
+	uint32_t features;
+	uint8_t ip[4];               /* where the sender's ROUTER listens (network order) */
+	uint16_t port;
+};
+enum mesh_err wire_reply_payload_decode(const uint8_t *p, size_t n,
+                                        struct wire_reply_payload *out);
+enum mesh_err wire_reply_payload_encode(const struct wire_reply_payload *r, uint8_t *out,
+                                        size_t cap, size_t *outlen);
+
+/* hello_payload: the initiator's, in message 3, once it has authenticated the responder.
+ * groups[] borrows from the input. */
 
 struct wire_hello {
 	uint8_t node_id[WIRE_IDLEN];
@@ -151,11 +172,22 @@ enum wire_msg_type {
 	WIRE_REKEY_REPLY = 13,       /* ... and message 2 */
 };
 
+/* ACCEPT (section 3.2): the responder's name and groups, sent only once message 3 has proven
+ * the initiator. groups[] borrows from the input. */
+struct wire_accept {
+	struct wire_str name;
+	size_t ngroups;
+	struct wire_str groups[WIRE_MAX_GROUPS];
+};
+enum mesh_err wire_accept_decode(const uint8_t *p, size_t n, struct wire_accept *out);
+enum mesh_err wire_accept_encode(const struct wire_accept *a, uint8_t *out, size_t cap,
+                                 size_t *outlen);
+
 /* Both KK messages of a rekey: an ephemeral key and the tag of an empty payload. */
 #define WIRE_REKEY_NOISE 48
 
 struct wire_msg {
-	uint64_t type;               /* an unknown type decodes fine: the caller ignores it */
+	uint64_t type;               /* an unknown type decodes fine: the caller counts and ignores it */
 	uint64_t reason;             /* REJECT */
 	struct wire_str group;       /* JOIN, LEAVE, SHOUT */
 	uint64_t msg_id;             /* SHOUT, WHISPER (>= 1); ACK, RESEND, MARK (>= 0) */
@@ -165,9 +197,12 @@ struct wire_msg {
 	uint64_t incarnation;        /* ACK, RESEND: the acknowledged sender's (>= 1) */
 	uint64_t rekey_n;            /* REKEY, REKEY_REPLY: the attempt (>= 1) */
 	const uint8_t *noise;        /* REKEY, REKEY_REPLY: WIRE_REKEY_NOISE bytes */
+	struct wire_str name;        /* ACCEPT: checked whole, but only the name and the number */
+	size_t ngroups;              /* of groups kept: wire_accept_decode() gives the groups */
 };
 /* MESH_OK also for an unknown type (with only m->type set): the caller counts and ignores it. */
 enum mesh_err wire_msg_decode(const uint8_t *p, size_t n, struct wire_msg *m);
+/* Every type but ACCEPT, which wire_accept_encode() writes (MESH_EINVAL here). */
 enum mesh_err wire_msg_encode(const struct wire_msg *m, uint8_t *out, size_t cap, size_t *outlen);
 /* Bytes needed to encode a SHOUT/WHISPER fragment of data_len bytes, group of glen bytes. */
 size_t wire_msg_overhead(size_t glen);

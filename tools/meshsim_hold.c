@@ -36,7 +36,8 @@
 #define HOLD_DEAD_PORT 9        /* the hellos' ROUTER port: nobody listens there */
 
 /* protocol section 3.1: "meshnode/1 " || protocol name || mesh_id (zeros in an open mesh) */
-#define HOLD_PROLOGUE_TAG "meshnode/1 "
+#define HOLD_PROLOGUE_TAG "meshnode/2 "    /* protocol version 2 (WIRE_VERSION) */
+_Static_assert(WIRE_VERSION == 2, "HOLD_PROLOGUE_TAG names the protocol version");
 #define HOLD_PROTO "Noise_XX_25519_ChaChaPoly_BLAKE2b"
 
 enum hold_state { H_HELLO, H_WAIT_ACCEPT, H_LIVE, H_DEAD };
@@ -173,7 +174,9 @@ static void hold_read(struct hold *h, struct holder *x, const struct keys_identi
 		if (session_open(x->s, &f, h->pt, WIRE_MAX_FRAME, &ptlen, now, &rx) != MESH_OK ||
 		    wire_msg_decode(h->pt, ptlen, &m) != MESH_OK)
 			continue;
-		if (m.type == WIRE_ACCEPT && session_go_live(x->s, now) == MESH_OK) {
+		/* ACCEPT carries the victim's name and groups (protocol section 3.1) */
+		if (m.type == WIRE_ACCEPT && session_on_accept(x->s, h->pt, ptlen) == MESH_OK &&
+		    session_go_live(x->s, now) == MESH_OK) {
 			x->st = H_LIVE;
 			x->next_ms = now;
 			h->linked++;

@@ -233,7 +233,45 @@ static bool seal_msg(struct hlink *l, const struct wire_msg *msg)
 	return seal_on(l, ptbuf, n, false);
 }
 
-/* The hello payload identity k sends: its run, its groups, where it listens. */
+/* The reply_payload identity k sends in message 2 when the engine dials it: its ID, run,
+ * features and where it listens (raw bytes instead, if the input gave some). */
+static size_t reply_of(int k, uint8_t *out, size_t cap)
+{
+	struct wire_reply_payload r = { .incarnation = t.inc[k],
+	                                .features = t.setup & S_NO_ACK ? 0 : WIRE_FEATURE_ACK,
+	                                .ip = { 10, 0, 0, (uint8_t)(10 + k) },
+	                                .port = (uint16_t)(PORT0 + k) };
+	size_t n = 0;
+	if (t.fake_hello) {
+		n = t.fake_hello_len < cap ? t.fake_hello_len : cap;
+		memcpy(out, t.fake_hello, n);
+		free(t.fake_hello);
+		t.fake_hello = NULL;
+		return n;
+	}
+	memcpy(r.node_id, peer_id[k]->id, WIRE_IDLEN);
+	REQUIRE(wire_reply_payload_encode(&r, out, cap, &n) == MESH_OK);
+	return n;
+}
+
+/* The ACCEPT identity k sends once the engine's message 3 checked out: its name and groups. */
+static size_t accept_of(int k, uint8_t *out, size_t cap)
+{
+	static struct wire_accept a;
+	size_t n = 0;
+	memset(&a, 0, sizeof a);
+	a.name.p = k == 0 ? "p0" : k == 1 ? "p1" : "p2";
+	a.name.len = 2;
+	for (size_t g = 0; g < NGROUPS; g++)
+		if (t.groups[k] & (1u << g)) {
+			a.groups[a.ngroups].p = group_names[g];
+			a.groups[a.ngroups++].len = strlen(group_names[g]);
+		}
+	REQUIRE(wire_accept_encode(&a, out, cap, &n) == MESH_OK);
+	return n;
+}
+
+/* The hello payload identity k sends in message 3: its run, its groups, where it listens. */
 static size_t hello_of(int k, uint8_t *out, size_t cap)
 {
 	static struct wire_hello h;
@@ -343,7 +381,10 @@ static void on_engine_data(struct hlink *l, const struct wire_frame *f)
 	REQUIRE(msg.type >= WIRE_ACCEPT && msg.type <= WIRE_REKEY_REPLY);
 	switch (msg.type) {
 	case WIRE_ACCEPT:
-		REQUIRE(l->s->role == NOISE_INITIATOR);
+		/* only now, our message 3 checked, does the engine name itself and its groups */
+		REQUIRE(l->s->role == NOISE_INITIATOR && !l->s->named);
+		REQUIRE(session_on_accept(l->s, ptbuf, n) == MESH_OK);
+		REQUIRE(strcmp(l->s->peer_name, "engine") == 0);
 		REQUIRE(session_go_live(l->s, 1000) == MESH_OK);
 		l->live = true;
 		break;
@@ -375,7 +416,7 @@ static void on_engine_frame(const struct link_route *to, const uint8_t *p, size_
 		l->s = new_session(l->peer, NOISE_RESPONDER);
 		l->s->sid = 0x2000 + (uint32_t)(l - t.link);
 		l->s->remote_sid = f.tx_sid;
-		len = hello_of(l->peer, scratch2, sizeof scratch2);
+		len = reply_of(l->peer, scratch2, sizeof scratch2);
 		if (session_on_hello(l->s, f.body, f.body_len, scratch2, len, scratch, sizeof scratch,
 		                     &len) != MESH_OK) {
 			l->dead = true;
@@ -395,9 +436,10 @@ static void on_engine_frame(const struct link_route *to, const uint8_t *p, size_
 		len = hello_of(l->peer, scratch2, sizeof scratch2);
 		if (session_on_reply(l->s, f.body, f.body_len, scratch2, len, scratch, sizeof scratch,
 		                     &len) != MESH_OK) {
-			l->dead = true;              /* its hello was not the one we expected */
+			l->dead = true;              /* its payload was not the one we expected */
 			break;
 		}
+		REQUIRE(!l->s->named);               /* message 2 names nobody */
 		struct wire_frame fin = { .type = WIRE_FINISH, .rx_sid = f.tx_sid, .body = scratch,
 		                          .body_len = len };
 		send_frame_on(l, &fin);
@@ -408,9 +450,13 @@ static void on_engine_frame(const struct link_route *to, const uint8_t *p, size_
 			l->dead = true;
 			break;
 		}
-		struct wire_msg acc = { .type = l->refuse ? WIRE_REJECT : WIRE_ACCEPT,
-		                        .reason = l->refuse ? 2 : 0 };
-		REQUIRE(seal_msg(l, &acc));
+		if (l->refuse) {
+			struct wire_msg rej = { .type = WIRE_REJECT, .reason = 2 };
+			REQUIRE(seal_msg(l, &rej));
+		} else {
+			len = accept_of(l->peer, scratch2, sizeof scratch2);
+			REQUIRE(seal_on(l, scratch2, len, false));
+		}
 		if (l->refuse) {
 			l->dead = true;
 		} else {

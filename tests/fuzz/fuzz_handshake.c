@@ -6,11 +6,13 @@
  *
  *   0  HELLO bytes for R's session_on_hello, then FINISH bytes for its session_on_finish;
  *   1  REPLY bytes for I's session_on_reply, after I's real HELLO;
- *   2  a hello payload that an honest R carries in its REPLY: I must check it;
+ *   2  a reply_payload that an honest R carries in its REPLY: I must check it;
  *   3  a hello payload that an honest I carries in its FINISH: R must check it;
  *   4  FINISH bytes for R, after a real HELLO and REPLY;
  *   5  a finished handshake, then a sequence of DATA frames: sealed by I and delivered in any
- *      order, repeated, altered, or made of raw bytes, for R's session_open.
+ *      order, repeated, altered, or made of raw bytes, for R's session_open;
+ *   6  the plaintext of R's ACCEPT (its name and groups) for I's session_on_accept, after a
+ *      real handshake.
  *
  * The second byte sets the variant: the closed mesh's Noise_XXpsk3 or Noise_XX, keys in the
  * engine's locked pools or in sodium_malloc, whom I expects, whose key R answers with, and
@@ -20,6 +22,8 @@
  * What must hold, beyond no crash, leak or undefined behaviour:
  * - a handshake passes exactly when the payload decodes and names the key Noise proved, and
  *   (initiator) the ID it expected; then both ends agree on the handshake hash and can talk;
+ * - the initiator knows the responder's name and groups only from an ACCEPT that decodes, and
+ *   goes live only after one; message 2 never gives them (it carries no more than a beacon);
  * - a failed handshake stays failed: the genuine message after a bad one is refused too;
  * - a step in the wrong state is MESH_ESTATE and changes nothing;
  * - a DATA frame opens exactly when it is one I sealed, unaltered, with a counter above every
@@ -54,7 +58,10 @@ size_t fuzz_seeds(uint8_t *buf, size_t cap, unsigned i);
 		}                                                                   \
 	} while (0)
 
-enum { MODE_HELLO, MODE_REPLY, MODE_PAYLOAD_R, MODE_PAYLOAD_I, MODE_FINISH, MODE_DATA, NMODES };
+enum {
+	MODE_HELLO, MODE_REPLY, MODE_PAYLOAD_R, MODE_PAYLOAD_I, MODE_FINISH, MODE_DATA, MODE_ACCEPT,
+	NMODES
+};
 enum {
 	V_PSK = 1, V_POOLS = 2, V_EXPECT_X = 4, V_R_IS_X = 8, V_FIELDS = 16, V_I_IS_R = 32,
 };
@@ -75,12 +82,37 @@ static uint8_t frame[WIRE_MAX_FRAME], pt[WIRE_MAX_FRAME];
 
 /* ------------------------------------------------------------------ reading the input */
 
-/* ------------------------------------------------------------------ hello payloads */
+/* ------------------------------------------------------------------ payloads */
 
+static const char *const names[NIDS] = { "initiator", "responder", "other" };
+
+/* What an honest responder says in message 2: no more than its beacon. */
+static enum mesh_err honest_reply(int who, uint8_t *out, size_t cap, size_t *len)
+{
+	struct wire_reply_payload r = { .incarnation = 1000 + (uint64_t)who,
+	                                .features = WIRE_FEATURE_ACK, .ip = { 10, 0, 0, 1 },
+	                                .port = 7000 };
+	memcpy(r.node_id, ids[who]->id, WIRE_IDLEN);
+	return wire_reply_payload_encode(&r, out, cap, len);
+}
+
+/* ... and in ACCEPT, once message 3 has proven the initiator. */
+static enum mesh_err honest_accept(int who, uint8_t *out, size_t cap, size_t *len)
+{
+	static struct wire_accept a;
+	memset(&a, 0, sizeof a);
+	a.name.p = names[who];
+	a.name.len = strlen(names[who]);
+	a.groups[0].p = "chat";
+	a.groups[0].len = 4;
+	a.ngroups = 1;
+	return wire_accept_encode(&a, out, cap, len);
+}
+
+/* What an honest initiator says in message 3: its whole hello. */
 static enum mesh_err honest_payload(int who, uint8_t *out, size_t cap, size_t *len)
 {
 	static struct wire_hello h;
-	static const char *const names[NIDS] = { "initiator", "responder", "other" };
 	memset(&h, 0, sizeof h);
 	memcpy(h.node_id, ids[who]->id, WIRE_IDLEN);
 	h.name.p = names[who];
@@ -95,8 +127,9 @@ static enum mesh_err honest_payload(int who, uint8_t *out, size_t cap, size_t *l
 	return wire_hello_encode(&h, out, cap, len);
 }
 
-/* A payload from the input: raw bytes, or a hello built from fields the input gives. */
-static size_t fuzzed_payload(struct in *c, bool fields, int sender)
+/* A payload from the input: raw bytes, or one built from fields the input gives: a hello, or
+ * with reply a reply_payload (the name and groups read and left out). */
+static size_t fuzzed_payload(struct in *c, bool fields, int sender, bool reply)
 {
 	static struct wire_hello h;
 	static char text[WIRE_MAX_GROUPS + 1][80];
@@ -143,29 +176,71 @@ static size_t fuzzed_payload(struct in *c, bool fields, int sender)
 	}
 	h.ip[0] = in_u8(c);
 	h.port = (uint16_t)in_uint(c, 2);
+	if (reply) {
+		struct wire_reply_payload r = { .incarnation = h.incarnation, .features = h.features,
+		                                .port = h.port };
+		memcpy(r.node_id, h.node_id, WIRE_IDLEN);
+		memcpy(r.ip, h.ip, 4);
+		if (wire_reply_payload_encode(&r, pl, sizeof pl, &len) != MESH_OK)
+			return 0;
+		return len;
+	}
 	if (wire_hello_encode(&h, pl, sizeof pl, &len) != MESH_OK)
 		return 0;   /* fields the encoder refuses: an empty payload */
 	return len;
 }
 
-/* Whether a session must accept this payload from the key whose ID is `proved`. */
+/* Whether a session must accept this payload (a reply_payload at the initiator, a hello at
+ * the responder) from the key whose ID is `proved`. */
 static bool payload_acceptable(const uint8_t *p, size_t n, const uint8_t proved[WIRE_IDLEN],
                                const uint8_t *expected)
 {
 	static struct wire_hello h;
-	if (wire_hello_decode(p, n, &h) != MESH_OK)
+	struct wire_reply_payload r;
+	const uint8_t *id;
+	if (expected) {
+		if (wire_reply_payload_decode(p, n, &r) != MESH_OK)
+			return false;
+		id = r.node_id;
+	} else {
+		if (wire_hello_decode(p, n, &h) != MESH_OK)
+			return false;
+		id = h.node_id;
+	}
+	if (memcmp(id, proved, WIRE_IDLEN) != 0)
 		return false;
-	if (memcmp(h.node_id, proved, WIRE_IDLEN) != 0)
-		return false;
-	return !expected || memcmp(h.node_id, expected, WIRE_IDLEN) == 0;
+	return !expected || memcmp(id, expected, WIRE_IDLEN) == 0;
 }
 
-/* After a session accepted a payload, it holds exactly what the payload said. */
+/* After an initiator accepted a reply_payload: what it said, and no name or group yet. */
+static void check_reply_peer(const struct session *s, const uint8_t *p, size_t n)
+{
+	struct wire_reply_payload r;
+	REQUIRE(wire_reply_payload_decode(p, n, &r) == MESH_OK);
+	REQUIRE(s->authenticated && memcmp(s->peer_id, r.node_id, WIRE_IDLEN) == 0);
+	REQUIRE(s->peer_incarnation == r.incarnation && s->peer_features == r.features);
+	REQUIRE(s->peer_port == r.port && memcmp(s->peer_ip, r.ip, 4) == 0);
+	REQUIRE(!s->named && s->peer_name[0] == '\0' && s->hello_groups.n == 0);
+}
+
+/* After an initiator took an ACCEPT: exactly the name and groups it carried. */
+static void check_accept_peer(const struct session *s, const uint8_t *p, size_t n)
+{
+	static struct wire_accept a;
+	REQUIRE(wire_accept_decode(p, n, &a) == MESH_OK);
+	REQUIRE(s->named && strlen(s->peer_name) == a.name.len &&
+	        memcmp(s->peer_name, a.name.p, a.name.len) == 0);
+	REQUIRE(s->hello_groups.n == a.ngroups);
+	for (size_t i = 0; i < a.ngroups; i++)
+		REQUIRE(group_set_has(&s->hello_groups, a.groups[i].p, a.groups[i].len));
+}
+
+/* After a responder accepted a hello payload, it holds exactly what the payload said. */
 static void check_peer(const struct session *s, const uint8_t *p, size_t n)
 {
 	static struct wire_hello h;
 	REQUIRE(wire_hello_decode(p, n, &h) == MESH_OK);
-	REQUIRE(s->authenticated && memcmp(s->peer_id, h.node_id, WIRE_IDLEN) == 0);
+	REQUIRE(s->authenticated && s->named && memcmp(s->peer_id, h.node_id, WIRE_IDLEN) == 0);
 	REQUIRE(strlen(s->peer_name) == h.name.len &&
 	        memcmp(s->peer_name, h.name.p, h.name.len) == 0);
 	REQUIRE(s->peer_incarnation == h.incarnation && s->peer_features == h.features);
@@ -215,6 +290,10 @@ static void check_out_of_turn(struct session *s)
 		REQUIRE(session_on_reply(s, m2, 96, NULL, 0, m3, sizeof m3, &n) == MESH_ESTATE);
 	if (s->state != SESSION_RESP_SENT_REPLY)
 		REQUIRE(session_on_finish(s, m3, 64) == MESH_ESTATE);
+	if (s->state != SESSION_INIT_WAIT_ACCEPT || s->named)
+		REQUIRE(session_on_accept(s, m3, 64) == MESH_ESTATE);
+	if (s->role == NOISE_INITIATOR && !s->named)
+		REQUIRE(session_go_live(s, 1000) == MESH_ESTATE);   /* not before ACCEPT */
 	if (!s->tx) {
 		REQUIRE(session_go_live(s, 1000) == MESH_ESTATE);
 		REQUIRE(session_seal(s, pt, 1, frame, sizeof frame, &n) == MESH_ESTATE);
@@ -223,7 +302,17 @@ static void check_out_of_turn(struct session *s)
 	REQUIRE(s->state == st);
 }
 
-/* Both ends split: they agree on the hash, and a message goes each way. */
+/* I takes R's honest ACCEPT. */
+static void accept_honest(struct ends *e)
+{
+	uint8_t acc[256];
+	size_t n;
+	REQUIRE(honest_accept(e->r_who, acc, sizeof acc, &n) == MESH_OK);
+	REQUIRE(session_on_accept(e->i, acc, n) == MESH_OK);
+	check_accept_peer(e->i, acc, n);
+}
+
+/* Both ends split and I has R's ACCEPT: they agree on the hash, and a message goes each way. */
 static void check_link(struct ends *e)
 {
 	uint8_t msg[3] = { 1, 2, 3 };
@@ -366,7 +455,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			const char *proto = k ? "Noise_XXpsk3_25519_ChaChaPoly_BLAKE2b"
 			                      : "Noise_XX_25519_ChaChaPoly_BLAKE2b";
 			prologue_len[k] = (size_t)snprintf((char *)prologue[k], sizeof prologue[k],
-			                                   "meshnode/1 %s", proto) + 32;
+			                                   "meshnode/2 %s", proto) + 32;
 		}
 	}
 	uint8_t mode = in_u8(&c) % NMODES, v = in_u8(&c);
@@ -387,7 +476,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	switch (mode) {
 	case MODE_HELLO:
 		p = in_chunk(&c, &n1);
-		REQUIRE(honest_payload(e.r_who, own, sizeof own, &ownlen) == MESH_OK);
+		REQUIRE(honest_reply(e.r_who, own, sizeof own, &ownlen) == MESH_OK);
 		rc = session_on_hello(e.r, p, n1, own, ownlen, m2, sizeof m2, &n2);
 		/* -> e: 32 bytes, any but a low-order point (ee fails on it), and an empty payload;
 		 * with psk3 that payload is sealed under a key of public values (16 bytes), which
@@ -411,14 +500,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rc = session_on_reply(e.i, m2, n2, NULL, 0, m3, sizeof m3, &n3);
 		REQUIRE(rc != MESH_OK);      /* cannot know the key our ephemeral made */
 		/* and the genuine REPLY after it is refused too */
-		REQUIRE(honest_payload(e.r_who, own, sizeof own, &ownlen) == MESH_OK);
+		REQUIRE(honest_reply(e.r_who, own, sizeof own, &ownlen) == MESH_OK);
 		n2 = reply(&e, n1, own, ownlen);
 		if (e.i->state == SESSION_INIT_SENT_HELLO)
 			REQUIRE(session_on_reply(e.i, m2, n2, NULL, 0, m3, sizeof m3, &n3) != MESH_OK);
 		check_out_of_turn(e.i);
 		break;
 	case MODE_PAYLOAD_R:
-		plen = fuzzed_payload(&c, v & V_FIELDS, e.r_who);
+		plen = fuzzed_payload(&c, v & V_FIELDS, e.r_who, true);
 		n1 = hello(&e);
 		n2 = reply(&e, n1, pl, plen);
 		if (!n2)
@@ -432,22 +521,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			REQUIRE(!e.i->authenticated && !e.i->tx);
 			break;
 		}
-		check_peer(e.i, pl, plen);
+		check_reply_peer(e.i, pl, plen);
 		REQUIRE(session_on_finish(e.r, m3, n3) == MESH_OK);
 		check_peer(e.r, own, ownlen);
+		accept_honest(&e);
 		check_link(&e);
 		break;
 	case MODE_PAYLOAD_I:
-		plen = fuzzed_payload(&c, v & V_FIELDS, e.i_who);
+		plen = fuzzed_payload(&c, v & V_FIELDS, e.i_who, false);
 		n1 = hello(&e);
-		REQUIRE(honest_payload(e.r_who, own, sizeof own, &ownlen) == MESH_OK);
+		REQUIRE(honest_reply(e.r_who, own, sizeof own, &ownlen) == MESH_OK);
 		n2 = reply(&e, n1, own, ownlen);
 		rc = session_on_reply(e.i, m2, n2, pl, plen, m3, sizeof m3, &n3);
 		REQUIRE((rc == MESH_OK) ==
 		        (e.r_who == (v & V_EXPECT_X ? ID_X : ID_R) && plen <= FINISH_ROOM));
 		if (rc != MESH_OK)
 			break;
-		check_peer(e.i, own, ownlen);
+		check_reply_peer(e.i, own, ownlen);
 		rc = session_on_finish(e.r, m3, n3);
 		REQUIRE((rc == MESH_OK) == payload_acceptable(pl, plen, ids[e.i_who]->id, NULL));
 		check_out_of_turn(e.r);
@@ -456,11 +546,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		}
 		check_peer(e.r, pl, plen);
+		accept_honest(&e);
 		check_link(&e);
 		break;
 	case MODE_FINISH:
 		n1 = hello(&e);
-		REQUIRE(honest_payload(e.r_who, own, sizeof own, &ownlen) == MESH_OK);
+		REQUIRE(honest_reply(e.r_who, own, sizeof own, &ownlen) == MESH_OK);
 		n2 = reply(&e, n1, own, ownlen);
 		p = in_chunk(&c, &n3);
 		memcpy(m3, p, n3);
@@ -472,14 +563,52 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (e.r_who != (v & V_EXPECT_X ? ID_X : ID_R))
 			break;                   /* I would refuse R */
 		n1 = hello(&e);
-		REQUIRE(honest_payload(e.r_who, own, sizeof own, &ownlen) == MESH_OK);
+		REQUIRE(honest_reply(e.r_who, own, sizeof own, &ownlen) == MESH_OK);
 		n2 = reply(&e, n1, own, ownlen);
 		REQUIRE(honest_payload(e.i_who, pl, sizeof pl, &plen) == MESH_OK);
 		REQUIRE(session_on_reply(e.i, m2, n2, pl, plen, m3, sizeof m3, &n3) == MESH_OK);
 		REQUIRE(session_on_finish(e.r, m3, n3) == MESH_OK);
+		accept_honest(&e);
 		REQUIRE(session_go_live(e.i, 1000) == MESH_OK && session_go_live(e.r, 1000) == MESH_OK);
 		fuzz_data(&e, &c);
 		break;
+	case MODE_ACCEPT: {
+		/* raw bytes, or (V_FIELDS) an ACCEPT of a fuzzed name and groups */
+		static struct wire_hello h;
+		static struct wire_accept a;
+		if (e.r_who != (v & V_EXPECT_X ? ID_X : ID_R))
+			break;                   /* I would refuse R */
+		plen = fuzzed_payload(&c, v & V_FIELDS, e.r_who, false);
+		if ((v & V_FIELDS) && plen) {
+			/* the hello's name and groups, as an ACCEPT */
+			REQUIRE(wire_hello_decode(pl, plen, &h) == MESH_OK);
+			memset(&a, 0, sizeof a);
+			a.name = h.name;
+			a.ngroups = h.ngroups;
+			memcpy(a.groups, h.groups, h.ngroups * sizeof h.groups[0]);
+			REQUIRE(wire_accept_encode(&a, own, sizeof own, &ownlen) == MESH_OK ||
+			        ownlen == 0);
+			plen = ownlen;
+			if (plen)
+				memcpy(pl, own, plen);
+		}
+		n1 = hello(&e);
+		REQUIRE(honest_reply(e.r_who, own, sizeof own, &ownlen) == MESH_OK);
+		n2 = reply(&e, n1, own, ownlen);
+		REQUIRE(honest_payload(e.i_who, own, sizeof own, &ownlen) == MESH_OK);
+		REQUIRE(session_on_reply(e.i, m2, n2, own, ownlen, m3, sizeof m3, &n3) == MESH_OK);
+		REQUIRE(session_on_finish(e.r, m3, n3) == MESH_OK);
+		rc = session_on_accept(e.i, pl, plen);
+		REQUIRE((rc == MESH_OK) == (wire_accept_decode(pl, plen, &a) == MESH_OK));
+		check_out_of_turn(e.i);
+		if (rc != MESH_OK) {
+			REQUIRE(!e.i->named && e.i->peer_name[0] == '\0' && e.i->hello_groups.n == 0);
+			break;
+		}
+		check_accept_peer(e.i, pl, plen);
+		check_link(&e);
+		break;
+	}
 	}
 	(void)n;
 	session_destroy(&e.i);
@@ -542,7 +671,8 @@ size_t fuzz_seeds(uint8_t *buf, size_t cap, unsigned i)
 			n += 3;
 			return n;
 		}
-		if (honest_payload(i < 6 ? ID_R : ID_I, tmp, sizeof tmp, &len) != MESH_OK)
+		if ((i < 6 ? honest_reply(ID_R, tmp, sizeof tmp, &len)
+		           : honest_payload(ID_I, tmp, sizeof tmp, &len)) != MESH_OK)
 			return 0;
 		return put_chunk(buf, n, tmp, len);
 	case 8:
@@ -556,6 +686,28 @@ size_t fuzz_seeds(uint8_t *buf, size_t cap, unsigned i)
 		memcpy(buf + n, "\x00\x05\x00\x0e\x01\x05\x01\x06\x02\x05\x09\x03\x01\x05\x00\x00"
 		                "\x01\x00\x03\x05\x94\x04\x01\x02\x03", 25);
 		return n + 25;
+	case 11: case 12:                        /* an ACCEPT: honest bytes, then as fields */
+		buf[n++] = MODE_ACCEPT;
+		buf[n++] = (uint8_t)(i == 12 ? V_FIELDS | V_PSK : V_POOLS);
+		if (i == 12) {
+			buf[n++] = 0xff;
+			buf[n++] = 3;
+			memcpy(buf + n, "bob", 3);
+			n += 3;
+			memset(buf + n, 0, 12);
+			buf[n + 7] = 1;
+			n += 12;
+			buf[n++] = 2;                /* two groups */
+			buf[n++] = 4;
+			memcpy(buf + n, "chat", 4);
+			n += 4;
+			buf[n++] = 0x81;
+			memcpy(buf + n, "\x0a\x1b\x58", 3);
+			return n + 3;
+		}
+		if (honest_accept(ID_R, tmp, sizeof tmp, &len) != MESH_OK)
+			return 0;
+		return put_chunk(buf, n, tmp, len);
 	default:
 		return 0;
 	}

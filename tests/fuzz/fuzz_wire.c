@@ -3,7 +3,8 @@
  * fuzz_wire: every decoder of mesh/wire.c on the same input (docs/protocol.md, sections 2, 3,
  * 3.1, 3.2, 3.3 and 6). An input that decodes must satisfy the decoder's invariants, re-encode, and
  * come back unchanged: decode(encode(x)) == x, and encoding is deterministic. Nested payloads
- * (beacon blob -> signed -> body, handshake frame -> hello, DATA -> message) are followed as
+ * (beacon blob -> signed -> body, REPLY -> reply_payload, other handshake frames -> hello,
+ * DATA -> message, an ACCEPT -> wire_accept_decode, which must agree) are followed as
  * the node would. wire_check is checked against msgpack-c itself: bytes it passes must unpack
  * to exactly one object within its depth and element caps.
  *
@@ -211,11 +212,16 @@ static void fuzz_beacon(const uint8_t *p, size_t n)
 {
 	struct wire_beacon b, c;
 	size_t l1, l2;
+	uint64_t v = 99;
 	enum mesh_err rc = wire_beacon_decode(p, n, &b);
+	enum mesh_err vrc = wire_beacon_version(p, n, &v);
 	if (rc != MESH_OK) {
 		REQUIRE(rc == MESH_EMALFORMED && all_zero(&b, sizeof b));
+		/* another version is named, never ours and never 0; anything else is not */
+		REQUIRE(vrc == MESH_OK ? v != 0 && v != WIRE_VERSION : vrc == MESH_EMALFORMED && v == 0);
 		return;
 	}
+	REQUIRE(vrc == MESH_EMALFORMED && v == 0);
 	REQUIRE(n <= WIRE_MAX_BEACON && inside(b.blob, b.blob_len, p, n));
 	REQUIRE(wire_beacon_encode(b.sealed, b.blob, b.blob_len, enc1, sizeof enc1, &l1) ==
 	        MESH_OK);
@@ -266,13 +272,72 @@ static void fuzz_hello(const uint8_t *p, size_t n)
 	REQUIRE(bytes_eq(enc1, l1, enc2, l2));
 }
 
+static void fuzz_reply(const uint8_t *p, size_t n)
+{
+	struct wire_reply_payload r, q;
+	size_t l1, l2;
+	enum mesh_err rc = wire_reply_payload_decode(p, n, &r);
+	if (rc != MESH_OK) {
+		REQUIRE(rc == MESH_EMALFORMED && all_zero(&r, sizeof r));
+		return;
+	}
+	REQUIRE(r.incarnation != 0);
+	REQUIRE(wire_reply_payload_encode(&r, enc1, sizeof enc1, &l1) == MESH_OK && l1 <= n);
+	REQUIRE(wire_reply_payload_decode(enc1, l1, &q) == MESH_OK && memcmp(&r, &q, sizeof r) == 0);
+	REQUIRE(wire_reply_payload_encode(&q, enc2, sizeof enc2, &l2) == MESH_OK);
+	REQUIRE(bytes_eq(enc1, l1, enc2, l2));
+}
+
+static bool accept_eq(const struct wire_accept *a, const struct wire_accept *b)
+{
+	if (!wstr_eq(a->name, b->name) || a->ngroups != b->ngroups)
+		return false;
+	for (size_t i = 0; i < a->ngroups; i++)
+		if (!wstr_eq(a->groups[i], b->groups[i]))
+			return false;
+	return true;
+}
+
+/* An ACCEPT, and wire_msg_decode's view of the same bytes, which must agree. */
+static void fuzz_accept(const uint8_t *p, size_t n)
+{
+	static struct wire_accept a, b;
+	struct wire_msg m;
+	size_t l1, l2;
+	enum mesh_err rc = wire_accept_decode(p, n, &a);
+	enum mesh_err mrc = wire_msg_decode(p, n, &m);
+	if (rc != MESH_OK) {
+		REQUIRE(rc == MESH_EMALFORMED && all_zero(&a, sizeof a));
+		REQUIRE(mrc != MESH_OK || m.type != WIRE_ACCEPT);
+		return;
+	}
+	REQUIRE(mrc == MESH_OK && m.type == WIRE_ACCEPT && wstr_eq(m.name, a.name) &&
+	        m.ngroups == a.ngroups);
+	REQUIRE(a.name.len >= 1 && a.name.len <= WIRE_MAX_NAME);
+	REQUIRE(inside(a.name.p, a.name.len, p, n));
+	REQUIRE(utf8_reference((const uint8_t *)a.name.p, a.name.len));
+	REQUIRE(a.ngroups <= WIRE_MAX_GROUPS);
+	for (size_t i = 0; i < a.ngroups; i++) {
+		REQUIRE(a.groups[i].len >= 1 && a.groups[i].len <= WIRE_MAX_GROUP);
+		REQUIRE(inside(a.groups[i].p, a.groups[i].len, p, n));
+		REQUIRE(utf8_reference((const uint8_t *)a.groups[i].p, a.groups[i].len));
+		for (size_t j = 0; j < i; j++)
+			REQUIRE(!wstr_eq(a.groups[i], a.groups[j]));
+	}
+	REQUIRE(wire_accept_encode(&a, enc1, sizeof enc1, &l1) == MESH_OK && l1 <= n);
+	REQUIRE(wire_accept_decode(enc1, l1, &b) == MESH_OK && accept_eq(&a, &b));
+	REQUIRE(wire_accept_encode(&b, enc2, sizeof enc2, &l2) == MESH_OK);
+	REQUIRE(bytes_eq(enc1, l1, enc2, l2));
+}
+
 static bool msg_eq(const struct wire_msg *a, const struct wire_msg *b)
 {
 	return a->type == b->type && a->reason == b->reason && wstr_eq(a->group, b->group) &&
 	       a->msg_id == b->msg_id && a->index == b->index && a->count == b->count &&
 	       a->incarnation == b->incarnation && bytes_eq(a->data, a->data_len, b->data, b->data_len) &&
 	       a->rekey_n == b->rekey_n && (a->noise == NULL) == (b->noise == NULL) &&
-	       (a->noise == NULL || memcmp(a->noise, b->noise, WIRE_REKEY_NOISE) == 0);
+	       (a->noise == NULL || memcmp(a->noise, b->noise, WIRE_REKEY_NOISE) == 0) &&
+	       wstr_eq(a->name, b->name) && a->ngroups == b->ngroups;
 }
 
 static void fuzz_msg(const uint8_t *p, size_t n)
@@ -291,6 +356,13 @@ static void fuzz_msg(const uint8_t *p, size_t n)
 		REQUIRE(wire_msg_encode(&m, enc1, sizeof enc1, &l1) == MESH_EINVAL);
 		return;
 	}
+	if (m.type == WIRE_ACCEPT) {
+		/* written by its own encoder: fuzz_accept checks the round trip */
+		REQUIRE(wire_msg_encode(&m, enc1, sizeof enc1, &l1) == MESH_EINVAL);
+		fuzz_accept(p, n);
+		return;
+	}
+	REQUIRE(m.name.p == NULL && m.name.len == 0 && m.ngroups == 0);
 	if (m.type == WIRE_JOIN || m.type == WIRE_LEAVE || m.type == WIRE_SHOUT) {
 		REQUIRE(m.group.len >= 1 && m.group.len <= WIRE_MAX_GROUP);
 		REQUIRE(inside(m.group.p, m.group.len, p, n));
@@ -353,6 +425,8 @@ static void fuzz_frame(const uint8_t *p, size_t n)
 	REQUIRE(bytes_eq(enc1, l1, enc2, l2));
 	if (f.type == WIRE_DATA)
 		fuzz_msg(f.body, f.body_len);
+	else if (f.type == WIRE_REPLY)
+		fuzz_reply(f.body, f.body_len);
 	else
 		fuzz_hello(f.body, f.body_len);
 }
@@ -402,6 +476,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_body(data, size);
 	fuzz_frame(data, size);
 	fuzz_hello(data, size);
+	fuzz_reply(data, size);
+	fuzz_accept(data, size);
 	fuzz_msg(data, size);
 	return 0;
 }
@@ -432,6 +508,32 @@ static enum mesh_err seed_hello(size_t ngroups, uint8_t *buf, size_t cap, size_t
 	return wire_hello_encode(&h, buf, cap, len);
 }
 
+static enum mesh_err seed_reply(uint8_t *buf, size_t cap, size_t *len)
+{
+	struct wire_reply_payload r = { .incarnation = 0x0123456789abcdefull, .features = 3,
+	                                .ip = { 10, 1, 2, 3 }, .port = 47000 };
+	memcpy(r.node_id, seed_id, WIRE_IDLEN);
+	return wire_reply_payload_encode(&r, buf, cap, len);
+}
+
+static enum mesh_err seed_accept(size_t ngroups, uint8_t *buf, size_t cap, size_t *len)
+{
+	static struct wire_accept a;
+	static char names[WIRE_MAX_GROUPS][4];
+	memset(&a, 0, sizeof a);
+	a.name.p = "n\xc3\xa9ud";
+	a.name.len = 5;
+	for (size_t i = 0; i < ngroups && i < WIRE_MAX_GROUPS; i++) {
+		names[i][0] = 'g';
+		names[i][1] = (char)('a' + i / 26 % 26);
+		names[i][2] = (char)('a' + i % 26);
+		a.groups[i].p = names[i];
+		a.groups[i].len = 3;
+	}
+	a.ngroups = ngroups;
+	return wire_accept_encode(&a, buf, cap, len);
+}
+
 /*
  * Valid encodings of every structure, built with the encoders, for replay.c to mutate.
  * Returns the seed's length, or 0 past the last seed (or if cap is too small for it).
@@ -443,7 +545,7 @@ size_t fuzz_seeds(uint8_t *buf, size_t cap, unsigned i)
 	enum mesh_err rc;
 	struct wire_beacon_body body = { { 0 }, { 10, 1, 2, 3 }, 47474, 1700000000000ull, 99 };
 	struct wire_frame f = { WIRE_HELLO, 0, 0x11223344, 0, seed_bytes, 32 };
-	struct wire_msg m = { WIRE_ACCEPT, 0, { "chat", 4 }, 0, 0, 1, seed_bytes, 0, 0, 0, NULL };
+	struct wire_msg m = { WIRE_ACCEPT, 0, { "chat", 4 }, 0, 0, 1, seed_bytes, 0, 0, 0, NULL, { NULL, 0 }, 0 };
 
 	memcpy(body.node_id, seed_id, WIRE_IDLEN);
 	switch (i) {
@@ -483,7 +585,7 @@ size_t fuzz_seeds(uint8_t *buf, size_t cap, unsigned i)
 	case 9:
 		/* a handshake frame whose body is a hello, a DATA frame whose body is a SHOUT */
 		if (i == 8) {
-			rc = seed_hello(3, enc2, sizeof enc2, &tlen);
+			rc = seed_reply(enc2, sizeof enc2, &tlen);
 			f.type = WIRE_REPLY;
 			f.rx_sid = 1;
 		} else {
@@ -511,7 +613,29 @@ size_t fuzz_seeds(uint8_t *buf, size_t cap, unsigned i)
 		m.index = 1;
 		m.count = 3;
 		m.data_len = i == 19 ? 300 : 3;
-		rc = wire_msg_encode(&m, buf, cap, &len);
+		if (m.type == WIRE_ACCEPT)
+			rc = seed_accept(2, buf, cap, &len);   /* its own encoder */
+		else
+			rc = wire_msg_encode(&m, buf, cap, &len);
+		break;
+	case 27: rc = seed_reply(buf, cap, &len); break;
+	case 28: rc = seed_accept(0, buf, cap, &len); break;
+	case 29: rc = seed_accept(40, buf, cap, &len); break;
+	case 30:
+		/* a FINISH frame whose body is a hello */
+		rc = seed_hello(3, enc2, sizeof enc2, &tlen);
+		f.type = WIRE_FINISH;
+		f.rx_sid = 3;
+		f.body = enc2;
+		f.body_len = tlen;
+		if (rc == MESH_OK)
+			rc = wire_frame_encode(&f, buf, cap, &len);
+		break;
+	case 31:
+		/* a beacon datagram of protocol version 1, as such a node sends it */
+		rc = wire_beacon_encode(false, seed_bytes, 100, buf, cap, &len);
+		if (rc == MESH_OK && len > 10 && buf[10] == WIRE_VERSION)
+			buf[10] = 1;
 		break;
 	case 25:
 	case 26:

@@ -698,6 +698,9 @@ def test_unread_application(ctx):
 # 5. Redialling: a peer that always fails its check, and a peer that said BYE
 
 
+PROTOCOL_VERSION = 2   # docs/protocol.md: beacon datagram and body
+
+
 class Forger:
     """Signed beacons (docs/protocol.md section 2, open mesh) for a node ID whose key we hold,
     naming an endpoint of our choosing. libsodium through ctypes: the library under test
@@ -741,13 +744,14 @@ class Forger:
 
     def beacon(self, ip, port):
         self.counter = max(self.counter + 1, int(time.time() * 1000))
-        body = (bytes([0x97]) + self._str("meshnode-beacon") + self._uint(1) +
+        body = (bytes([0x97]) + self._str("meshnode-beacon") + self._uint(PROTOCOL_VERSION) +
                 self._bin(self.pk.raw) + self._bin(socket.inet_aton(ip)) + self._uint(port) +
                 self._uint(self.counter) + self._uint(self.incarnation))
         sig = ctypes.create_string_buffer(64)
         self.na.crypto_sign_detached(sig, None, body, ctypes.c_ulonglong(len(body)), self.sk)
         signed = bytes([0x92]) + self._bin(body) + self._bin(sig.raw)
-        return bytes([0x94]) + self._str("meshnode") + self._uint(1) + b"\xc2" + self._bin(signed)
+        return (bytes([0x94]) + self._str("meshnode") + self._uint(PROTOCOL_VERSION) + b"\xc2" +
+                self._bin(signed))
 
 
 def max_redials(window):

@@ -11,7 +11,8 @@
  * for one row a link that answers every HELLO with a REPLY that fails at once; and
  * what the engine must have done in the end: how many beacons it checked, refused, found stale
  * or dropped, how many it answered early, how many handshakes it dialled, and how many peer
- * entries it holds.
+ * entries it holds. Then a node of protocol version 1: its beacons are dropped and counted
+ * apart, a log line a second names both versions, and it is never dialled.
  *
  * A second table (crowds, issue 14) plays what anyone on the LAN can do at scale: hundreds of
  * identities that beacon and never link, or a flood of fresh ones, and asserts the bounds of
@@ -515,6 +516,71 @@ static void run_row(const struct row *row)
 }
 
 
+/* ------------------------------------------------------------------ another version */
+
+static unsigned version_lines;
+
+static void on_log_version(void *arg, int level, const char *line)
+{
+	(void)arg;
+	(void)level;
+	if (strstr(line, "protocol version 1") && strstr(line, "version 2"))
+		version_lines++;
+}
+
+/*
+ * A node of protocol version 1 beacons as it always did: ours drops every one of them,
+ * counts them (beacons_version, not as malformed), says once a second why, naming both
+ * versions, and never dials it, so the two never half-link (protocol section 2).
+ */
+static void test_old_version(void)
+{
+	memset(&t, 0, sizeof t);
+	version_lines = 0;
+	char err[256];
+	struct mesh_config cfg = {
+		.id = ids[US], .name = "under-test", .beacon_interval_ms = BEACON_MS,
+		.heartbeat_ms = 1000, .evasive_ms = 3000, .expired_ms = 10000,
+		.handshake_timeout_ms = 5000, .fallback_ms = FALLBACK_MS, .queue_msgs = 16,
+		.queue_bytes = 1 << 20, .ttl_ms = 10000, .link_ops = &engine_link,
+		.mcast_ops = &engine_mcast, .log_level = 1, .log = on_log_version,
+		.event = on_event,
+	};
+	struct mesh *m = mesh_new(&cfg, 0, err, sizeof err);
+	CHECK(m != NULL);
+	if (!m)
+		return;
+	uint8_t ip[4] = { 10, 0, 0, 9 };
+	uint64_t next = mesh_on_tick(m, 0);
+	unsigned sent = 0;
+	for (t.now = 0; t.now <= 3000; t.now++) {
+		if (t.now % 100 == 50) {
+			/* a genuine beacon of ours, its datagram version turned into 1: [ fixarray,
+			 * fixstr "meshnode" (9 bytes), version, ... ] */
+			queue_id(ids[LOW1], ip, 1000);
+			struct dgram *q = &t.q[(t.head + t.n - 1) % MAXQ];
+			CHECK(q->data[10] == WIRE_VERSION);
+			q->data[10] = 1;
+			sent++;
+		}
+		if (t.n)
+			mesh_on_ready(m, NULL, 0, t.now);
+		if (t.now >= next)
+			next = mesh_on_tick(m, t.now);
+	}
+	struct mesh_stats st;
+	uint64_t live;
+	mesh_get_stats(m, &st, &live);
+	bool ok = st.beacons_version == sent && st.beacons_bad == 0 && st.beacons_verified == 0 &&
+	          t.dials == 0 && mesh_test_peer_entries(m) == 0 && version_lines >= 1 &&
+	          version_lines <= 4;
+	CHECK(ok);
+	printf("  %s a node of protocol version 1: %llu beacons dropped and counted, %u log "
+	       "lines, dialled %u\n", ok ? "ok  " : "FAIL", (unsigned long long)st.beacons_version,
+	       version_lines, t.dials);
+	mesh_destroy(&m);
+}
+
 /* ------------------------------------------------------------------ crowds and floods */
 
 /*
@@ -664,6 +730,8 @@ int main(void)
 	if (ids[LOW1] && ids[LOW2] && ids[HIGH1] && ids[HIGH2])
 		for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
 			run_row(&rows[i]);
+	if (ids[LOW1])
+		test_old_version();
 	for (size_t i = 0; i < sizeof crowd_ids / sizeof crowd_ids[0]; i++)
 		do
 			crypto_sign_keypair(crowd_ids[i].id, crowd_ids[i].ed_sk);

@@ -447,27 +447,33 @@ static void test_hostile(void)
 	probe(tx, b, dg, WIRE_MAX_BEACON, NULL, &t);
 	probe(tx, b, dg, 1000, NULL, &t);
 
-	/* Wrong version, outer: the genuine blob under version 0, 2 and 2^64-1; the wrong magic. */
+	/* Wrong version, outer: the genuine blob under version 0, 1 (a node of protocol version
+	 * 1), 3, 255 and 2^64-1, each named by discovery_last_version but 0; the wrong magic. */
 	{
 		struct wire_beacon wb;
 		CHECK(wire_beacon_decode(good, glen, &wb) == MESH_OK);
 		uint8_t blob[WIRE_MAX_BEACON];
 		size_t bl = wb.blob_len;
 		memcpy(blob, wb.blob, bl);
-		static const uint64_t versions[] = { 0, 2, 255, UINT64_MAX };
+		static const uint64_t versions[] = { 0, 1, 3, 255, UINT64_MAX };
 		for (size_t k = 0; k < sizeof versions / sizeof versions[0]; k++) {
 			size_t n = pack_datagram(WIRE_MAGIC, versions[k], false, blob, bl, dg, sizeof dg);
 			CHECK(n > 0);
+			unsigned long malformed = t.rc_count[-MESH_EMALFORMED];
 			probe(tx, b, dg, n, NULL, &t);
+			CHECK(t.rc_count[-MESH_EMALFORMED] == malformed + 1);
+			CHECK(discovery_last_version(b) == versions[k]);
 		}
 		size_t n = pack_datagram("meshnodf", 1, false, blob, bl, dg, sizeof dg);
 		probe(tx, b, dg, n, NULL, &t);
+		CHECK(discovery_last_version(b) == 0);
 		/* our own packer reproduces the genuine datagram: the control for the above */
-		n = pack_datagram(WIRE_MAGIC, 1, false, blob, bl, dg, sizeof dg);
+		n = pack_datagram(WIRE_MAGIC, WIRE_VERSION, false, blob, bl, dg, sizeof dg);
 		CHECK(n == glen && memcmp(dg, good, glen) == 0);
 	}
 
-	/* Inside a correct signature: a body of version 2, and a body signed by someone else. */
+	/* Inside a correct signature: a body of another version, and a body signed by someone
+	 * else. */
 	{
 		struct wire_beacon_body bb = genuine;
 		uint8_t bodyb[WIRE_MAX_BEACON];
@@ -475,19 +481,23 @@ static void test_hostile(void)
 		unsigned long ok_before = t.ok_diff + t.ok_same;
 		bb.counter++;
 		CHECK(wire_beacon_body_encode(&bb, bodyb, sizeof bodyb, &blen) == MESH_OK);
-		/* [ "meshnode-beacon", 1, ... ]: fixarray, fixstr header + 15 bytes, then version */
+		/* [ "meshnode-beacon", 2, ... ]: fixarray, fixstr header + 15 bytes, then version */
 		size_t vpos = 1 + 1 + strlen(WIRE_BEACON_MAGIC);
 		CHECK(blen > vpos && bodyb[vpos] == WIRE_VERSION);
-		/* control: correctly signed version 1 verifies */
+		/* control: a correctly signed body of our version verifies */
 		size_t n = signed_datagram(bodyb, blen, ida, dg, sizeof dg);
 		probe(tx, b, dg, n, &bb, &t);
 		CHECK(t.ok_same + t.ok_diff == ok_before + 1);
 		ok_before++;
 		struct tally t2 = { 0 };
-		bodyb[vpos] = 2;
+		bodyb[vpos] = 1;
 		n = signed_datagram(bodyb, blen, ida, dg, sizeof dg);
 		probe(tx, b, dg, n, NULL, &t2);
 		CHECK(t2.rc_count[-MESH_EMALFORMED] == 1);
+		bodyb[vpos] = 3;
+		n = signed_datagram(bodyb, blen, ida, dg, sizeof dg);
+		probe(tx, b, dg, n, NULL, &t2);
+		CHECK(t2.rc_count[-MESH_EMALFORMED] == 2);
 		bodyb[vpos] = WIRE_VERSION;
 		/* alice's ID, bob's signature */
 		n = signed_datagram(bodyb, blen, idb, dg, sizeof dg);

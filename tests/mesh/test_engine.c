@@ -24,7 +24,13 @@
  *   their answer beacons well within one (10 s) beacon interval; one with the highest ID is
  *   dialled at once and answered by nobody. Hostile twin: 60 new nodes at once get answers at
  *   most once per 100 ms; replays, forged signatures and higher IDs get none; a beacon that
- *   changes nothing is not verified, and a forged one cannot move the sender's counter.
+ *   changes nothing is not verified, and a forged one cannot move the sender's counter;
+ * - what a stranger learns (protocol section 3.1): an initiator nobody authenticated, driven by
+ *   hand with its own identity, decrypts message 2 and finds neither the node's name nor any of
+ *   its groups, in an open mesh and in a closed one (knowing the mesh ID, not the psk); a
+ *   refused one gets REJECT(2) and nothing more; an accepted one gets them in ACCEPT;
+ * - group changes during a handshake: the responder's are in its ACCEPT, the initiator's come
+ *   after as JOIN and LEAVE.
  *
  * Output is counts only: no key, SAS or payload is printed.
  */
@@ -104,6 +110,7 @@ struct opts {
 	int log_level;
 	bool manual_ack;        /* acknowledge only what the test says was taken: nothing */
 	bool old;               /* a node that predates "Delivery" (mesh_config.test_no_ack) */
+	const uint8_t *mesh_key;    /* MESH_KEYLEN bytes: a closed mesh; NULL: open */
 };
 
 static struct opts defaults(uint16_t port)
@@ -179,7 +186,7 @@ static bool node_start(struct node *n, const char *label, const struct opts *o)
 		return false;
 	n->cfg = (struct mesh_config){
 		.id = n->id, .name = label, .iface = "lo", .port = 0, .mcast_group = MCAST_GROUP,
-		.mcast_port = o->mcast_port, .mesh_key = NULL, .beacon_interval_ms = o->beacon_ms,
+		.mcast_port = o->mcast_port, .mesh_key = o->mesh_key, .beacon_interval_ms = o->beacon_ms,
 		.heartbeat_ms = 100, .evasive_ms = o->evasive_ms, .expired_ms = o->expired_ms,
 		.handshake_timeout_ms = 2000, .fallback_ms = o->fallback_ms, .queue_msgs = 64,
 		.queue_bytes = o->queue_bytes, .ttl_ms = o->queue_timeout_ms,
@@ -1564,6 +1571,38 @@ static bool has_responder_session(void *arg)
 	return sessions_of(n) == 1;
 }
 
+static void find_waiting(struct session *s, void *arg)
+{
+	if (s->state == SESSION_INIT_WAIT_ACCEPT)
+		*(bool *)arg = true;
+}
+
+/* n has sent FINISH and waits for ACCEPT. */
+static bool waits_accept(void *arg)
+{
+	struct node *n = arg;
+	bool w = false;
+	session_table_each(&n->m->sessions, find_waiting, &w);
+	return w;
+}
+
+static unsigned long group_events(const struct node *n, const uint8_t *peer,
+                                  enum mesh_event_type type, const char *group, size_t after)
+{
+	unsigned long c = 0;
+	for (size_t i = after; i < n->nev; i++)
+		c += memcmp(n->ev[i].peer, peer, WIRE_IDLEN) == 0 && n->ev[i].type == type &&
+		     strcmp(n->ev[i].group, group) == 0;
+	return c;
+}
+
+/*
+ * Group changes while a handshake is in progress are never lost (protocol section 6). The
+ * responder's groups travel in its ACCEPT, written when it goes live, so a change it makes
+ * before that is simply in it: the initiator sees the groups as they are then, and never one
+ * that was left in between. The initiator's travel in its FINISH, before it learns whether it
+ * is accepted: a change it makes while it waits for ACCEPT is sent after it, as JOIN or LEAVE.
+ */
 static void test_groups_during_handshake(void)
 {
 	struct node nodes[2] = { 0 };
@@ -1587,41 +1626,51 @@ static void test_groups_during_handshake(void)
 		goto done;
 	CHECK(mesh_join(A->m, "early", now_ms()) == MESH_OK);
 	CHECK(mesh_join(A->m, "kept", now_ms()) == MESH_OK);
-	CHECK(mesh_join(B->m, "late", now_ms()) == MESH_OK);
+	CHECK(mesh_join(B->m, "b-early", now_ms()) == MESH_OK);
+	CHECK(mesh_join(B->m, "b-kept", now_ms()) == MESH_OK);
 
-	/* A has answered B's HELLO: its hello payload (early, kept) is on its way, and the
-	 * session cannot be live before A reads FINISH in a later round */
+	/* A has answered B's HELLO (its REPLY names no group), and the session cannot be live
+	 * before A reads FINISH in a later round: A changes its groups now */
 	CHECK(drive_until(ns, 2, 5000, has_responder_session, A));
 	CHECK(live_count(A) == 0);
 	CHECK(mesh_join(A->m, "late", now_ms()) == MESH_OK);
 	CHECK(mesh_leave(A->m, "early", now_ms()) == MESH_OK);
+	/* A reads nothing more until B has sent its FINISH (groups b-early, b-kept) and waits for
+	 * ACCEPT: B changes its groups now */
+	A->block_router = true;
+	CHECK(drive_until(ns, 2, 5000, waits_accept, B));
+	CHECK(live_count(A) == 0 && live_count(B) == 0);
+	CHECK(mesh_join(B->m, "b-late", now_ms()) == MESH_OK);
+	CHECK(mesh_leave(B->m, "b-early", now_ms()) == MESH_OK);
+	A->block_router = false;
 
 	struct group_of_nodes g = { ns, 2 };
 	CHECK(drive_until(ns, 2, 10000, converged, &g));
 	CHECK(initiator_of(B, A->id->id) == 1);
-	/* B learns both changes after A entered: JOIN early, JOIN kept (hello), then JOIN late
-	 * and LEAVE early */
-	CHECK(wait_events(ns, 2, B, MESH_EV_JOIN, A->id->id, 0, 3, 5000));
-	CHECK(wait_events(ns, 2, B, MESH_EV_LEAVE, A->id->id, 0, 1, 5000));
-	size_t enter = find_ev(B, 0, MESH_EV_ENTER, A->id->id);
-	unsigned long joined_late = 0, left_early = 0, joined_kept = 0;
-	for (size_t i = 0; i < B->nev; i++) {
-		const struct ev *v = &B->ev[i];
-		if (memcmp(v->peer, A->id->id, WIRE_IDLEN) != 0)
-			continue;
-		joined_late += v->type == MESH_EV_JOIN && strcmp(v->group, "late") == 0 && i > enter;
-		joined_kept += v->type == MESH_EV_JOIN && strcmp(v->group, "kept") == 0;
-		left_early += v->type == MESH_EV_LEAVE && strcmp(v->group, "early") == 0 && i > enter;
-	}
-	CHECK(joined_late == 1 && joined_kept == 1 && left_early == 1);
-	/* and it acts on them: a shout to "late" from A reaches B */
-	size_t b0 = B->nev;
-	CHECK(mesh_shout(A->m, "late", "hi", 2, now_ms(), NULL) == MESH_OK);
+	/* B: A's ACCEPT gave kept and late with the ENTER; "early" never showed */
+	CHECK(wait_events(ns, 2, B, MESH_EV_JOIN, A->id->id, 0, 2, 5000));
+	size_t enter_b = find_ev(B, 0, MESH_EV_ENTER, A->id->id);
+	CHECK(enter_b != SIZE_MAX);
+	CHECK(group_events(B, A->id->id, MESH_EV_JOIN, "kept", 0) == 1 &&
+	      group_events(B, A->id->id, MESH_EV_JOIN, "late", 0) == 1);
+	CHECK(group_events(B, A->id->id, MESH_EV_JOIN, "early", 0) == 0 &&
+	      group_events(B, A->id->id, MESH_EV_LEAVE, "early", 0) == 0);
+	/* A: B's FINISH gave b-early and b-kept; then JOIN b-late and LEAVE b-early */
+	CHECK(wait_events(ns, 2, A, MESH_EV_JOIN, B->id->id, 0, 3, 5000));
+	CHECK(wait_events(ns, 2, A, MESH_EV_LEAVE, B->id->id, 0, 1, 5000));
+	size_t enter_a = find_ev(A, 0, MESH_EV_ENTER, B->id->id);
+	unsigned long joined_late = group_events(A, B->id->id, MESH_EV_JOIN, "b-late", enter_a);
+	unsigned long left_early = group_events(A, B->id->id, MESH_EV_LEAVE, "b-early", enter_a);
+	CHECK(enter_a != SIZE_MAX && joined_late == 1 && left_early == 1 &&
+	      group_events(A, B->id->id, MESH_EV_JOIN, "b-kept", 0) == 1);
+	/* and both act on them: B's shout to "late" reaches A, A's to "b-late" reaches B */
+	size_t b0 = B->nev, a0 = A->nev;
+	CHECK(mesh_shout(B->m, "late", "hi", 2, now_ms(), NULL) == MESH_OK);
+	CHECK(wait_shouts(ns, 2, A, B, a0, 1));
+	CHECK(mesh_shout(A->m, "b-late", "hi", 2, now_ms(), NULL) == MESH_OK);
 	CHECK(wait_shouts(ns, 2, B, A, b0, 1));
-	/* the other direction needed nothing: A knew B's groups from B's hello */
-	CHECK(count_ev(A, 0, MESH_EV_JOIN, B->id->id) == 1);
-	printf("  groups during the handshake: JOIN %lu, LEAVE %lu delivered after ENTER\n",
-	       joined_late, left_early);
+	printf("  groups during the handshake: the responder's are in its ACCEPT; the initiator's "
+	       "JOIN %lu, LEAVE %lu delivered after ENTER\n", joined_late, left_early);
 done:
 	node_free(A);
 	node_free(B);
@@ -2404,6 +2453,201 @@ done:
 		node_free(&nodes[i]);
 }
 
+/* ------------------------------------------------------------------ what a stranger learns */
+
+#define SECRET_NAME "victim-name-7f3a"
+static const char *const secret_groups[] = { "secret-group-one", "secret-group-two" };
+
+/* Whether any of the victim's name or group names occurs in p. */
+static bool shows_secrets(const uint8_t *p, size_t n)
+{
+	const char *want[] = { SECRET_NAME, secret_groups[0], secret_groups[1] };
+	for (size_t w = 0; w < 3; w++) {
+		size_t k = strlen(want[w]);
+		for (size_t i = 0; i + k <= n; i++)
+			if (memcmp(p + i, want[w], k) == 0)
+				return true;
+	}
+	return false;
+}
+
+struct stranger {
+	bool reply;         /* a REPLY came back */
+	bool m2_open;       /* its Noise message 2 decrypted */
+	bool m2_leak;       /* ... and showed the name or a group */
+	bool data;          /* a DATA frame came after our message 3, and opened */
+	uint64_t data_type; /* its message type (ACCEPT, REJECT) */
+	bool data_leak;     /* ... and showed the name or a group */
+};
+
+/* Receives one frame on the stranger's DEALER, driving the victim meanwhile. */
+static bool stranger_recv(struct node **ns, size_t nn, void *dealer, uint8_t *buf, size_t cap,
+                          size_t *len)
+{
+	uint64_t deadline = now_ms() + 3000;
+	while (now_ms() < deadline) {
+		int r = zmq_recv(dealer, buf, cap, ZMQ_DONTWAIT);
+		if (r >= 0) {
+			*len = (size_t)r < cap ? (size_t)r : cap;
+			return true;
+		}
+		drive_round(ns, nn, 5);
+	}
+	return false;
+}
+
+/*
+ * A node that nobody has authenticated dials victim by hand, as anyone on the LAN can: its own
+ * identity, the prologue and psk of its choice (NULL psk: Noise_XX). It reads message 2 and,
+ * with finish, answers with message 3 carrying a hello of its own and reads the first DATA
+ * frame. Records what it could decrypt and whether the victim's name or groups were in it.
+ */
+static void stranger_dial(struct node **ns, size_t nn, struct node *victim,
+                          const struct keys_identity *me, const uint8_t *prologue, size_t plen,
+                          const uint8_t *psk, bool finish, struct stranger *out)
+{
+	static uint8_t fbuf[WIRE_MAX_FRAME], msg[WIRE_MAX_FRAME], pt[WIRE_MAX_FRAME];
+	static struct wire_hello h;
+	struct noise_transport t;
+	struct wire_frame f;
+	size_t len = 0, flen = 0, ptlen = 0;
+	int linger = 0;
+	memset(out, 0, sizeof *out);
+	memset(&t, 0, sizeof t);
+	struct session *s = session_new(NOISE_INITIATOR, prologue, plen, me->x_sk, me->x_pk, psk,
+	                                NULL, now_ms());
+	void *dealer = zmq_socket(zctx, ZMQ_DEALER);
+	CHECK(s != NULL && dealer != NULL);
+	if (!s || !dealer)
+		goto done;
+	(void)zmq_setsockopt(dealer, ZMQ_LINGER, &linger, sizeof linger);
+	CHECK(zmq_connect(dealer, mesh_endpoint(victim->m)) == 0);
+	s->sid = 0x5157a9e1;
+	/* -> e */
+	CHECK(session_write_hello(s, msg, sizeof msg, &len) == MESH_OK);
+	f = (struct wire_frame){ .type = WIRE_HELLO, .tx_sid = s->sid, .body = msg, .body_len = len };
+	CHECK(wire_frame_encode(&f, fbuf, sizeof fbuf, &flen) == MESH_OK);
+	CHECK(zmq_send(dealer, fbuf, flen, 0) == (int)flen);
+	if (!stranger_recv(ns, nn, dealer, fbuf, sizeof fbuf, &flen) ||
+	    wire_frame_decode(fbuf, flen, &f) != MESH_OK || f.type != WIRE_REPLY)
+		goto done;
+	out->reply = true;
+	/* <- e, ee, s, es: what anyone who dials may decrypt */
+	if (noise_hs_read(s->hs, f.body, f.body_len, pt, sizeof pt, &ptlen) != 0)
+		goto done;
+	out->m2_open = true;
+	out->m2_leak = shows_secrets(pt, ptlen);
+	uint32_t responder_sid = f.tx_sid;
+	if (!finish)
+		goto done;
+	/* -> s, se (psk): our own hello */
+	memset(&h, 0, sizeof h);
+	memcpy(h.node_id, me->id, WIRE_IDLEN);
+	h.name = (struct wire_str){ "stranger", 8 };
+	h.incarnation = 99;
+	h.ip[0] = 127;
+	h.ip[3] = 1;
+	h.port = 9;
+	CHECK(wire_hello_encode(&h, pt, sizeof pt, &ptlen) == MESH_OK);
+	CHECK(noise_hs_write(s->hs, pt, ptlen, msg, sizeof msg, &len) == 0);
+	CHECK(noise_hs_done(s->hs) && noise_hs_split(s->hs, &t) == 0);
+	f = (struct wire_frame){ .type = WIRE_FINISH, .rx_sid = responder_sid, .body = msg,
+	                         .body_len = len };
+	CHECK(wire_frame_encode(&f, fbuf, sizeof fbuf, &flen) == MESH_OK);
+	CHECK(zmq_send(dealer, fbuf, flen, 0) == (int)flen);
+	if (!stranger_recv(ns, nn, dealer, fbuf, sizeof fbuf, &flen) ||
+	    wire_frame_decode(fbuf, flen, &f) != MESH_OK || f.type != WIRE_DATA)
+		goto done;
+	uint8_t ad[4] = { (uint8_t)(s->sid >> 24), (uint8_t)(s->sid >> 16), (uint8_t)(s->sid >> 8),
+	                  (uint8_t)s->sid };
+	struct wire_msg m;
+	if (noise_transport_open(&t, f.counter, ad, sizeof ad, f.body, f.body_len, pt, sizeof pt,
+	                         &ptlen) != 0)
+		goto done;
+	out->data = true;
+	out->data_leak = shows_secrets(pt, ptlen);
+	if (wire_msg_decode(pt, ptlen, &m) == MESH_OK)
+		out->data_type = m.type;
+done:
+	noise_transport_wipe(&t);
+	sodium_memzero(pt, sizeof pt);
+	if (dealer)
+		zmq_close(dealer);
+	session_destroy(&s);
+}
+
+/*
+ * Before a node has authenticated whoever dialled it, it reveals only what its signed beacon
+ * publishes (ID, endpoint, incarnation) and its feature bits; its name and groups go in ACCEPT,
+ * once message 3 has proven the initiator (protocol section 3.1, crypto.md section 9). Failed
+ * on protocol version 1, where message 2 carried the whole hello: in an open mesh to anyone who
+ * sent a HELLO, in a closed one to anyone who knew the mesh ID without the psk, and to a peer
+ * that the allow-list or known-only mode was about to refuse.
+ */
+static void test_stranger_learns_little(void)
+{
+	struct node nodes[1] = { 0 };
+	struct node *ns[1] = { &nodes[0] };
+	struct node *V = &nodes[0];
+	struct keys_identity *me = keys_identity_generate();
+	uint8_t key[MESH_KEYLEN], wrong_psk[NOISE_PSKLEN], prologue[128];
+	struct stranger st;
+	CHECK(me != NULL);
+	if (!me)
+		return;
+	randombytes_buf(key, sizeof key);
+	randombytes_buf(wrong_psk, sizeof wrong_psk);
+	for (int closed = 0; closed < 2; closed++) {
+		struct opts o = defaults(MCAST_BASE + 27);
+		o.mesh_key = closed ? key : NULL;
+		if (!node_start(V, SECRET_NAME, &o))
+			break;
+		for (size_t i = 0; i < 2; i++)
+			CHECK(mesh_join(V->m, secret_groups[i], now_ms()) == MESH_OK);
+		/* the prologue is the victim's own: in a closed mesh, a stranger who knows the mesh
+		 * ID (but not the psk, which enters only at message 3) */
+		memcpy(prologue, V->m->prologue, V->m->prologue_len);
+		size_t plen = V->m->prologue_len;
+		const uint8_t *psk = closed ? wrong_psk : NULL;
+
+		/* message 2 decrypts, and shows neither the name nor a group */
+		stranger_dial(ns, 1, V, me, prologue, plen, psk, false, &st);
+		CHECK(st.reply && st.m2_open);
+		CHECK(!st.m2_leak);
+
+		/* a refused initiator (allow-list, known-only) completes the handshake and gets
+		 * REJECT(2), which shows nothing either */
+		V->refuse = me->id;
+		stranger_dial(ns, 1, V, me, prologue, plen, psk, true, &st);
+		CHECK(st.reply && st.m2_open && !st.m2_leak);
+		if (!closed) {
+			CHECK(st.data && st.data_type == WIRE_REJECT && !st.data_leak);
+		} else {
+			/* no psk: message 3 fails at the victim, which answers nothing */
+			CHECK(!st.data);
+		}
+		V->refuse = NULL;
+
+		/* admitted (in a closed mesh: with the psk), it learns them from ACCEPT */
+		stranger_dial(ns, 1, V, me, prologue, plen, closed ? V->m->psk : NULL, true, &st);
+		CHECK(st.reply && st.m2_open && !st.m2_leak);
+		CHECK(st.data && st.data_type == WIRE_ACCEPT && st.data_leak);
+
+		/* in a closed mesh, a wrong mesh ID: psk3 encrypts message 1's empty payload under
+		 * the prologue already, so the victim drops the HELLO and answers nothing */
+		if (closed) {
+			prologue[plen - 1] ^= 1;
+			stranger_dial(ns, 1, V, me, prologue, plen, psk, false, &st);
+			CHECK(!st.reply && !st.m2_open);
+		}
+		node_free(V);
+		V->id = NULL;
+	}
+	printf("  a stranger's HELLO: message 2 shows no name or group, open and closed mesh; "
+	       "ACCEPT does, to an admitted peer only\n");
+	keys_identity_destroy(&me);
+}
+
 int main(void)
 {
 	testlib_require_netns("test_engine");
@@ -2435,6 +2679,7 @@ int main(void)
 		test_may_link();
 		test_rename_is_reported();
 		test_reasm_budget();
+		test_stranger_learns_little();
 		zmq_ctx_term(zctx);
 	}
 	free(items);

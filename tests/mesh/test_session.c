@@ -2,11 +2,13 @@
 /*
  * test_session: mesh/session.c against docs/protocol.md sections 3.1 to 3.3 and 4, no socket:
  * every Noise XX (and XXpsk3) handshake runs in memory between an initiator and a responder
- * session, with identities from keys_identity_generate() and hello payloads from
- * wire_hello_encode().
+ * session, with identities from keys_identity_generate(), the responder's reply_payload
+ * (message 2), the initiator's hello payload (message 3) and the responder's ACCEPT from
+ * wire.h's encoders.
  *
  * Happy paths: both ends authenticated, the right peer IDs, names, incarnations and groups, the
- * same handshake hash; transport frames both ways. Hostile twins: wrong psk, wrong prologue,
+ * same handshake hash; transport frames both ways; the initiator learns the responder's name
+ * and groups only from ACCEPT (section 3.1). Hostile twins: wrong psk, wrong prologue,
  * XX against XXpsk3, an unexpected node ID, a hello payload naming another valid identity (or
  * an invalid point, or garbage), every byte of every handshake message flipped and every
  * truncation, steps in the wrong state; replayed, reordered, flipped and misdirected DATA
@@ -55,8 +57,8 @@ static struct session_rx last_rx;   /* what the last session_open() saw */
 
 static void make_prologue(uint8_t out[128], const char *proto, uint8_t mesh_id_byte)
 {
-	size_t tl = strlen("meshnode/1 "), pl = strlen(proto);
-	memcpy(out, "meshnode/1 ", tl);
+	size_t tl = strlen("meshnode/2 "), pl = strlen(proto);
+	memcpy(out, "meshnode/2 ", tl);
 	memcpy(out + tl, proto, pl);
 	memset(out + tl + pl, mesh_id_byte, 32);
 	prologue_len = tl + pl + 32;
@@ -85,6 +87,32 @@ static size_t make_payload(const struct party *p, const uint8_t claimed[WIRE_IDL
 	return len;
 }
 
+/* The reply_payload of p (message 2), claiming `claimed`: no name, no groups. */
+static size_t make_reply(const struct party *p, const uint8_t claimed[WIRE_IDLEN], uint8_t *out,
+                         size_t cap)
+{
+	struct wire_reply_payload r = { .incarnation = p->incarnation, .port = p->port };
+	size_t len = 0;
+	memcpy(r.node_id, claimed, WIRE_IDLEN);
+	memcpy(r.ip, p->ip, sizeof r.ip);
+	CHECK(wire_reply_payload_encode(&r, out, cap, &len) == MESH_OK);
+	return len;
+}
+
+/* p's ACCEPT: its name and groups. */
+static size_t make_accept(const struct party *p, uint8_t *out, size_t cap)
+{
+	static struct wire_accept a;
+	size_t len = 0;
+	memset(&a, 0, sizeof a);
+	a.name = (struct wire_str){ p->name, strlen(p->name) };
+	a.ngroups = p->ngroups;
+	for (size_t i = 0; i < p->ngroups; i++)
+		a.groups[i] = (struct wire_str){ p->groups[i], strlen(p->groups[i]) };
+	CHECK(wire_accept_encode(&a, out, cap, &len) == MESH_OK);
+	return len;
+}
+
 /* ------------------------------------------------------------------ handshake driver */
 
 /* One handshake's two sessions and the messages that passed between them. */
@@ -92,7 +120,8 @@ struct hs {
 	struct session *i, *r;
 	uint8_t m1[MSGCAP], m2[MSGCAP], m3[MSGCAP];
 	size_t l1, l2, l3;
-	enum mesh_err rc1, rc2, rc3, rc4;   /* write_hello, on_hello, on_reply, on_finish */
+	/* write_hello, on_hello, on_reply, on_finish, and the initiator's on_accept */
+	enum mesh_err rc1, rc2, rc3, rc4, rc5;
 };
 
 struct hs_opts {
@@ -102,6 +131,8 @@ struct hs_opts {
 	const uint8_t *iclaim, *rclaim; /* node_id each payload claims; NULL: its own */
 	const uint8_t *ipayload_raw, *rpayload_raw; /* replace a payload with raw bytes */
 	size_t ipayload_raw_len, rpayload_raw_len;
+	const uint8_t *accept_raw;      /* replace the responder's ACCEPT with raw bytes */
+	size_t accept_raw_len;
 	/* The initiator always takes its secrets from the pools (km) and is given its static
 	 * public key; the responder uses sodium_malloc and derives it, unless rpool. ipub
 	 * replaces the initiator's public key (a wrong one must fail cleanly). */
@@ -123,10 +154,10 @@ static void hs_free(struct hs *h)
 static void hs_run(struct hs *h, const struct party *ini, const struct party *rsp,
                    const struct hs_opts *o)
 {
-	uint8_t ipl[1024], rpl[1024];
-	size_t ipll, rpll;
+	uint8_t ipl[1024], rpl[1024], acc[1024];
+	size_t ipll, rpll, accl;
 	memset(h, 0, sizeof *h);
-	h->rc1 = h->rc2 = h->rc3 = h->rc4 = MESH_EINVAL;   /* "not reached" */
+	h->rc1 = h->rc2 = h->rc3 = h->rc4 = h->rc5 = MESH_EINVAL;   /* "not reached" */
 	h->i = session_new(NOISE_INITIATOR, o->iprologue ? o->iprologue : prologue_a,
 	                   prologue_len, ini->k->x_sk, o->ipub ? o->ipub : ini->k->x_pk, o->ipsk,
 	                   &km, 1000);
@@ -147,7 +178,13 @@ static void hs_run(struct hs *h, const struct party *ini, const struct party *rs
 		memcpy(rpl, o->rpayload_raw, o->rpayload_raw_len);
 		rpll = o->rpayload_raw_len;
 	} else {
-		rpll = make_payload(rsp, o->rclaim ? o->rclaim : rsp->k->id, rpl, sizeof rpl);
+		rpll = make_reply(rsp, o->rclaim ? o->rclaim : rsp->k->id, rpl, sizeof rpl);
+	}
+	if (o->accept_raw) {
+		memcpy(acc, o->accept_raw, o->accept_raw_len);
+		accl = o->accept_raw_len;
+	} else {
+		accl = make_accept(rsp, acc, sizeof acc);
 	}
 
 	/* -> e */
@@ -169,11 +206,18 @@ static void hs_run(struct hs *h, const struct party *ini, const struct party *rs
 	if (o->mutate)
 		o->mutate(3, h->m3, &h->l3, o->mutate_arg);
 	h->rc4 = session_on_finish(h->r, h->m3, h->l3);
+	if (h->rc4 != MESH_OK)
+		return;
+	/* ACCEPT, which the engine seals in the first DATA frame: the responder's name and groups
+	 * reach the initiator only now that message 3 has proven it */
+	CHECK(!h->i->named && h->i->peer_name[0] == '\0' && h->i->hello_groups.n == 0);
+	h->rc5 = session_on_accept(h->i, acc, accl);
 }
 
 static bool hs_complete(const struct hs *h)
 {
-	return h->rc1 == MESH_OK && h->rc2 == MESH_OK && h->rc3 == MESH_OK && h->rc4 == MESH_OK;
+	return h->rc1 == MESH_OK && h->rc2 == MESH_OK && h->rc3 == MESH_OK && h->rc4 == MESH_OK &&
+	       h->rc5 == MESH_OK;
 }
 
 /* Neither end may think it is talking to someone after a failed handshake: the initiator may
@@ -185,6 +229,8 @@ static bool hs_failed_cleanly(const struct hs *h)
 	if (h->rc3 != MESH_OK && (h->i->authenticated || h->i->tx))
 		return false;
 	if (h->rc4 != MESH_OK && (h->r->authenticated || h->r->tx))
+		return false;
+	if (h->rc5 != MESH_OK && h->i->named)
 		return false;
 	return true;
 }
@@ -235,7 +281,7 @@ static void check_complete(const struct hs *h, const struct party *ini, const st
 	CHECK(h->i->state == SESSION_INIT_WAIT_ACCEPT);
 	/* the responder goes LIVE only when the engine accepts; the session stays put */
 	CHECK(h->r->state == SESSION_RESP_SENT_REPLY);
-	CHECK(h->i->authenticated && h->r->authenticated);
+	CHECK(h->i->authenticated && h->r->authenticated && h->i->named && h->r->named);
 	CHECK(h->i->tx != NULL && h->r->tx != NULL);
 	CHECK(h->i->hs == NULL && h->r->hs == NULL);
 	CHECK(memcmp(h->i->peer_id, rsp->k->id, WIRE_IDLEN) == 0);
@@ -422,7 +468,8 @@ static void test_identity(void)
 	CHECK(hs_failed_cleanly(&h));
 	hs_free(&h);
 
-	/* A payload that is not a hello at all (authenticated garbage), and an empty one. */
+	/* A payload that is not a reply_payload or a hello at all (authenticated garbage), and an
+	 * empty one. */
 	o = (struct hs_opts){ .rpayload_raw = raw, .rpayload_raw_len = sizeof raw };
 	hs_run(&h, &alice, &bob, &o);
 	CHECK(h.rc2 == MESH_OK && h.rc3 == MESH_EMALFORMED);
@@ -433,6 +480,38 @@ static void test_identity(void)
 	CHECK(h.rc3 == MESH_OK && h.rc4 == MESH_EMALFORMED);
 	CHECK(hs_failed_cleanly(&h));
 	hs_free(&h);
+
+	/* No way back to telling strangers: a message 2 that carries a whole hello (name and
+	 * groups, as in protocol version 1) is refused, not read. */
+	uint8_t full[1024];
+	size_t full_len = make_payload(&bob, bob.k->id, full, sizeof full);
+	o = (struct hs_opts){ .rpayload_raw = full, .rpayload_raw_len = full_len };
+	hs_run(&h, &alice, &bob, &o);
+	CHECK(h.rc2 == MESH_OK && h.rc3 == MESH_EMALFORMED);
+	CHECK(hs_failed_cleanly(&h) && h.i->peer_name[0] == '\0');
+	hs_free(&h);
+	/* ... nor may message 3 be a reply_payload (no name, no groups) */
+	uint8_t bare[256];
+	size_t bare_len = make_reply(&alice, alice.k->id, bare, sizeof bare);
+	o = (struct hs_opts){ .ipayload_raw = bare, .ipayload_raw_len = bare_len };
+	hs_run(&h, &alice, &bob, &o);
+	CHECK(h.rc3 == MESH_OK && h.rc4 == MESH_EMALFORMED);
+	CHECK(hs_failed_cleanly(&h));
+	hs_free(&h);
+	/* an ACCEPT that does not decode (garbage, protocol version 1's bare [ 1 ], a hello)
+	 * names nobody, and the session cannot go live */
+	static const uint8_t accept_v1[] = { 0x91, 0x01 };
+	const struct { const uint8_t *p; size_t n; } bad_acc[] = {
+		{ raw, sizeof raw }, { accept_v1, sizeof accept_v1 }, { full, full_len }, { raw, 0 },
+	};
+	for (size_t k = 0; k < sizeof bad_acc / sizeof bad_acc[0]; k++) {
+		o = (struct hs_opts){ .accept_raw = bad_acc[k].p, .accept_raw_len = bad_acc[k].n };
+		hs_run(&h, &alice, &bob, &o);
+		CHECK(h.rc4 == MESH_OK && h.rc5 == MESH_EMALFORMED);
+		CHECK(hs_failed_cleanly(&h) && h.i->peer_name[0] == '\0' && h.i->hello_groups.n == 0);
+		CHECK(session_go_live(h.i, 1000) == MESH_ESTATE);
+		hs_free(&h);
+	}
 }
 
 /* Flips byte `pos` of message `step` with `x`, or truncates it to `pos` bytes (x == 0). */
@@ -539,7 +618,7 @@ static void test_terminal(void)
 		goto done;
 	memcpy(i->expected_id, bob.k->id, WIRE_IDLEN);
 	CHECK(session_write_hello(i, m1, sizeof m1, &l1) == MESH_OK);
-	pll = make_payload(&bob, bob.k->id, pl, sizeof pl);
+	pll = make_reply(&bob, bob.k->id, pl, sizeof pl);
 	CHECK(session_on_hello(r, m1, l1, pl, pll, m2, sizeof m2, &l2) == MESH_OK);
 	/* a forged msg 2 of the right length */
 	randombytes_buf(junk, l2);
@@ -572,8 +651,10 @@ static void test_wrong_state(void)
 	if (!i || !r)
 		goto done;
 	memcpy(i->expected_id, bob.k->id, WIRE_IDLEN);
+	uint8_t acc[1024];
+	size_t acc_len = make_accept(&bob, acc, sizeof acc);
 	pli_len = make_payload(&alice, alice.k->id, pli, sizeof pli);
-	plr_len = make_payload(&bob, bob.k->id, plr, sizeof plr);
+	plr_len = make_reply(&bob, bob.k->id, plr, sizeof plr);
 	memset(m1, 0x42, sizeof m1);
 
 	/* Before anything: only write_hello (initiator) and on_hello (responder) are allowed. */
@@ -584,6 +665,8 @@ static void test_wrong_state(void)
 	CHECK(session_on_reply(r, m1, 100, pli, pli_len, out, sizeof out, &lo) == MESH_ESTATE);
 	CHECK(session_on_finish(i, m1, 100) == MESH_ESTATE);
 	CHECK(session_on_finish(r, m1, 100) == MESH_ESTATE);
+	CHECK(session_on_accept(i, acc, acc_len) == MESH_ESTATE);
+	CHECK(session_on_accept(r, acc, acc_len) == MESH_ESTATE);
 	CHECK(session_seal(i, pli, 1, out, sizeof out, &lo) == MESH_ESTATE);
 	CHECK(i->state == SESSION_NEW && r->state == SESSION_NEW);
 	CHECK(session_go_live(i, 1000) == MESH_ESTATE && session_go_live(r, 1000) == MESH_ESTATE);
@@ -595,6 +678,7 @@ static void test_wrong_state(void)
 	/* write_hello twice, finish on an initiator */
 	CHECK(session_write_hello(i, out, sizeof out, &lo) == MESH_ESTATE);
 	CHECK(session_on_finish(i, m1, l1) == MESH_ESTATE);
+	CHECK(session_on_accept(i, acc, acc_len) == MESH_ESTATE);
 	CHECK(session_go_live(i, 1000) == MESH_ESTATE);      /* no REPLY yet */
 
 	CHECK(session_on_hello(r, m1, l1, plr, plr_len, m2, sizeof m2, &l2) == MESH_OK);
@@ -610,13 +694,23 @@ static void test_wrong_state(void)
 	/* a replayed msg 2 */
 	CHECK(session_on_reply(i, m2, l2, pli, pli_len, out, sizeof out, &lo) == MESH_ESTATE);
 	CHECK(session_write_hello(i, out, sizeof out, &lo) == MESH_ESTATE);
-	CHECK(i->authenticated);
+	CHECK(i->authenticated && !i->named);
+	/* authenticated, but not live before ACCEPT has named the peer */
+	CHECK(session_go_live(i, 1000) == MESH_ESTATE);
 
 	CHECK(session_on_finish(r, m3, l3) == MESH_OK);
 	/* a replayed msg 3, after the split */
 	CHECK(session_on_finish(r, m3, l3) == MESH_ESTATE);
 	CHECK(session_on_hello(r, m1, l1, plr, plr_len, out, sizeof out, &lo) == MESH_ESTATE);
-	CHECK(r->authenticated && r->tx != NULL);
+	CHECK(r->authenticated && r->named && r->tx != NULL);
+	/* ACCEPT is the initiator's to read, once: not the responder's, not twice, and one that
+	 * does not decode names nobody */
+	CHECK(session_on_accept(r, acc, acc_len) == MESH_ESTATE);
+	CHECK(session_on_accept(i, plr, plr_len) == MESH_EMALFORMED && !i->named);
+	CHECK(session_on_accept(i, acc, acc_len - 1) == MESH_EMALFORMED && !i->named);
+	CHECK(session_on_accept(i, acc, acc_len) == MESH_OK && i->named);
+	CHECK(strcmp(i->peer_name, bob.name) == 0);
+	CHECK(session_on_accept(i, acc, acc_len) == MESH_ESTATE);
 
 	/* both go live once, and only once */
 	CHECK(session_go_live(i, 1000) == MESH_OK && i->state == SESSION_LIVE);
@@ -624,6 +718,7 @@ static void test_wrong_state(void)
 	CHECK(session_go_live(i, 1000) == MESH_ESTATE && session_go_live(r, 1000) == MESH_ESTATE);
 	CHECK(session_on_reply(i, m2, l2, pli, pli_len, out, sizeof out, &lo) == MESH_ESTATE);
 	CHECK(session_on_finish(r, m3, l3) == MESH_ESTATE);
+	CHECK(session_on_accept(i, acc, acc_len) == MESH_ESTATE);
 
 	/* sealing needs the remote sid */
 	CHECK(session_seal(i, pli, 1, out, sizeof out, &lo) == MESH_ESTATE);

@@ -107,7 +107,18 @@ static bool msg_eq(const struct wire_msg *a, const struct wire_msg *b)
 	       a->msg_id == b->msg_id && a->incarnation == b->incarnation && a->index == b->index && a->count == b->count &&
 	       bytes_eq(a->data, a->data_len, b->data, b->data_len) && a->rekey_n == b->rekey_n &&
 	       (a->noise == NULL) == (b->noise == NULL) &&
-	       (a->noise == NULL || memcmp(a->noise, b->noise, WIRE_REKEY_NOISE) == 0);
+	       (a->noise == NULL || memcmp(a->noise, b->noise, WIRE_REKEY_NOISE) == 0) &&
+	       wstr_eq(a->name, b->name) && a->ngroups == b->ngroups;
+}
+
+static bool accept_eq(const struct wire_accept *a, const struct wire_accept *b)
+{
+	if (!wstr_eq(a->name, b->name) || a->ngroups != b->ngroups)
+		return false;
+	for (size_t i = 0; i < a->ngroups; i++)
+		if (!wstr_eq(a->groups[i], b->groups[i]))
+			return false;
+	return true;
 }
 
 static enum mesh_err dec_beacon(const uint8_t *p, size_t n)
@@ -204,6 +215,50 @@ static enum mesh_err dec_hello(const uint8_t *p, size_t n)
 	return rc;
 }
 
+static enum mesh_err dec_reply(const uint8_t *p, size_t n)
+{
+	struct wire_reply_payload r, q;
+	size_t len;
+	enum mesh_err rc = wire_reply_payload_decode(p, n, &r);
+	if (rc != MESH_OK) {
+		INV(rc == MESH_EMALFORMED && zeroed(&r, sizeof r));
+		return rc;
+	}
+	INV(r.incarnation != 0);
+	INV(wire_reply_payload_encode(&r, rt, sizeof rt, &len) == MESH_OK);
+	INV(wire_reply_payload_decode(rt, len, &q) == MESH_OK && memcmp(&r, &q, sizeof r) == 0);
+	return rc;
+}
+
+/* An ACCEPT, whole; and wire_msg_decode agrees with it (name, number of groups). */
+static enum mesh_err dec_accept(const uint8_t *p, size_t n)
+{
+	static struct wire_accept a, b;
+	struct wire_msg m;
+	size_t len;
+	enum mesh_err rc = wire_accept_decode(p, n, &a);
+	enum mesh_err mrc = wire_msg_decode(p, n, &m);
+	if (rc != MESH_OK) {
+		INV(rc == MESH_EMALFORMED && zeroed(&a, sizeof a));
+		INV(mrc != MESH_OK || m.type != WIRE_ACCEPT);
+		return rc;
+	}
+	INV(mrc == MESH_OK && m.type == WIRE_ACCEPT && wstr_eq(m.name, a.name) &&
+	    m.ngroups == a.ngroups);
+	INV(a.name.len >= 1 && a.name.len <= WIRE_MAX_NAME && inside(a.name.p, a.name.len, p, n));
+	INV(wire_name_valid(a.name.p, a.name.len) && a.ngroups <= WIRE_MAX_GROUPS);
+	for (size_t i = 0; i < a.ngroups && i < WIRE_MAX_GROUPS; i++) {
+		struct wire_str s = a.groups[i];
+		INV(s.len >= 1 && s.len <= WIRE_MAX_GROUP && inside(s.p, s.len, p, n));
+		INV(wire_name_valid(s.p, s.len));
+		for (size_t j = 0; j < i; j++)
+			INV(!wstr_eq(s, a.groups[j]));
+	}
+	INV(wire_accept_encode(&a, rt, sizeof rt, &len) == MESH_OK);
+	INV(wire_accept_decode(rt, len, &b) == MESH_OK && accept_eq(&a, &b));
+	return rc;
+}
+
 static enum mesh_err dec_msg(const uint8_t *p, size_t n)
 {
 	struct wire_msg m, k;
@@ -220,6 +275,18 @@ static enum mesh_err dec_msg(const uint8_t *p, size_t n)
 		INV(wire_msg_encode(&m, rt, sizeof rt, &len) == MESH_EINVAL);
 		return rc;
 	}
+	if (m.type == WIRE_ACCEPT) {
+		/* its own codec writes it (the groups are wire_accept_decode's) */
+		struct wire_msg z = m;
+		INV(dec_accept(p, n) == MESH_OK);
+		INV(wire_msg_encode(&m, rt, sizeof rt, &len) == MESH_EINVAL);
+		z.type = 0;
+		z.name = (struct wire_str){ NULL, 0 };
+		z.ngroups = 0;
+		INV(zeroed(&z, sizeof z));
+		return rc;
+	}
+	INV(m.name.p == NULL && m.name.len == 0 && m.ngroups == 0);
 	if (m.type == WIRE_JOIN || m.type == WIRE_LEAVE || m.type == WIRE_SHOUT)
 		INV(m.group.len >= 1 && m.group.len <= WIRE_MAX_GROUP &&
 		    inside(m.group.p, m.group.len, p, n) && wire_utf8_valid(m.group.p, m.group.len));
@@ -254,6 +321,7 @@ static const struct {
 } decoders[] = {
 	{ "beacon", dec_beacon }, { "signed", dec_signed }, { "body", dec_body },
 	{ "frame", dec_frame },   { "hello", dec_hello },   { "msg", dec_msg },
+	{ "reply", dec_reply },   { "accept", dec_accept },
 };
 #define NDECODERS (sizeof decoders / sizeof decoders[0])
 
@@ -576,8 +644,8 @@ static void test_beacon(void)
 	uint8_t blob[BEACON_TEST_MAX + 1];
 	uint8_t want[64];
 
-	/* golden: ["meshnode", 1, false, bin 01 02] */
-	n = unhex("94 a8 6d657368 6e6f6465 01 c2 c4 02 0102", want, sizeof want);
+	/* golden: ["meshnode", 2, false, bin 01 02] */
+	n = unhex("94 a8 6d657368 6e6f6465 02 c2 c4 02 0102", want, sizeof want);
 	CHECK(wire_beacon_encode(false, (const uint8_t *)"\x01\x02", 2, buf, sizeof buf, &len) ==
 	      MESH_OK);
 	CHECK(bytes_eq(buf, len, want, n));
@@ -600,34 +668,55 @@ static void test_beacon(void)
 
 	/* over the datagram cap, even when well formed (bin16 of 498 bytes) */
 	{
-		struct el e[] = { STR("meshnode"), U(1), BOOL(1), BIN(blob, BEACON_TEST_MAX + 1) };
+		struct el e[] = { STR("meshnode"), U(2), BOOL(1), BIN(blob, BEACON_TEST_MAX + 1) };
 		len = pack(e, 4, buf, sizeof buf);
 		CHECK(len == WIRE_MAX_BEACON + 1 && dec_beacon(buf, len) == MESH_EMALFORMED);
 	}
 	{
-		struct el e[] = { STR("meshnode"), U(1), BOOL(0), BIN("abc", 3) };
+		struct el e[] = { STR("meshnode"), U(2), BOOL(0), BIN("abc", 3) };
 		wrong_types("beacon", dec_beacon, e, 4);
 	}
 	/* wrong magic and version */
 	{
 		struct el e[][4] = {
-			{ STR("meshnodf"), U(1), BOOL(0), BIN("abc", 3) },
-			{ STR("meshnod"), U(1), BOOL(0), BIN("abc", 3) },
-			{ STR("meshnode "), U(1), BOOL(0), BIN("abc", 3) },
-			{ STR("MESHNODE"), U(1), BOOL(0), BIN("abc", 3) },
-			{ STR("meshnode-beacon"), U(1), BOOL(0), BIN("abc", 3) },
-			{ BIN("meshnode", 8), U(1), BOOL(0), BIN("abc", 3) },
+			{ STR("meshnodf"), U(2), BOOL(0), BIN("abc", 3) },
+			{ STR("meshnod"), U(2), BOOL(0), BIN("abc", 3) },
+			{ STR("meshnode "), U(2), BOOL(0), BIN("abc", 3) },
+			{ STR("MESHNODE"), U(2), BOOL(0), BIN("abc", 3) },
+			{ STR("meshnode-beacon"), U(2), BOOL(0), BIN("abc", 3) },
+			{ BIN("meshnode", 8), U(2), BOOL(0), BIN("abc", 3) },
 			{ STR("meshnode"), U(0), BOOL(0), BIN("abc", 3) },
-			{ STR("meshnode"), U(2), BOOL(0), BIN("abc", 3) },
+			{ STR("meshnode"), U(1), BOOL(0), BIN("abc", 3) },
+			{ STR("meshnode"), U(3), BOOL(0), BIN("abc", 3) },
 			{ STR("meshnode"), U(257), BOOL(0), BIN("abc", 3) },
 		};
+		/* wire_beacon_version names the version of the last four, so that the receiver can
+		 * say why it drops them, and of none of the others */
+		static const uint64_t named[] = { 0, 0, 0, 0, 0, 0, 0, 1, 3, 257 };
 		for (size_t i = 0; i < sizeof e / sizeof e[0]; i++) {
+			uint64_t v = 99;
 			len = pack(e[i], 4, buf, sizeof buf);
 			CHECK(dec_beacon(buf, len) == MESH_EMALFORMED);
+			CHECK(wire_beacon_version(buf, len, &v) ==
+			      (named[i] ? MESH_OK : MESH_EMALFORMED) && v == named[i]);
 		}
+		/* a version 1 datagram of another shape, and our own version: not named */
+		struct el v1[] = { STR("meshnode"), U(1), BOOL(0) };
+		uint64_t v = 99;
+		len = pack(v1, 3, buf, sizeof buf);
+		CHECK(wire_beacon_version(buf, len, &v) == MESH_EMALFORMED && v == 0);
+		CHECK(wire_beacon_encode(false, (const uint8_t *)"ab", 2, buf, sizeof buf, &len) ==
+		      MESH_OK);
+		CHECK(wire_beacon_version(buf, len, &v) == MESH_EMALFORMED && v == 0);
+		/* a genuine version 1 datagram, as a node of protocol version 1 sends it */
+		n = unhex("94 a8 6d657368 6e6f6465 01 c2 c4 02 0102", want, sizeof want);
+		CHECK(dec_beacon(want, n) == MESH_EMALFORMED);
+		CHECK(wire_beacon_version(want, n, &v) == MESH_OK && v == 1);
+		for (size_t cut = 0; cut < n; cut++)
+			CHECK(wire_beacon_version(want, cut, &v) == MESH_EMALFORMED && v == 0);
 	}
 	/* non-shortest forms are accepted: str8 magic, uint64 version, bin32 blob */
-	n = unhex("94 d9 08 6d657368 6e6f6465 cf 0000000000000001 c3 c6 00000001 ff", want,
+	n = unhex("94 d9 08 6d657368 6e6f6465 cf 0000000000000002 c3 c6 00000001 ff", want,
 	          sizeof want);
 	CHECK(dec_beacon(want, n) == MESH_OK);
 	CHECK(wire_beacon_decode(want, n, &b) == MESH_OK && b.sealed && b.blob_len == 1 &&
@@ -677,7 +766,7 @@ static void test_body(void)
 	size_t len, n;
 
 	memcpy(b.node_id, ID, WIRE_IDLEN);
-	n = unhex("97 af 6d657368 6e6f6465 2d626561 636f6e 01"
+	n = unhex("97 af 6d657368 6e6f6465 2d626561 636f6e 02"
 	          "c4 20 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	          "c4 04 c0a80102 cd b972 cf 0000018bcfe56800 05",
 	          want, sizeof want);
@@ -703,12 +792,12 @@ static void test_body(void)
 	CHECK(wire_beacon_body_encode(NULL, buf, sizeof buf, &len) == MESH_EINVAL);
 
 	{
-		struct el e[] = { STR("meshnode-beacon"), U(1), BIN(ID, 32), BIN("\x0a\0\0\x01", 4),
+		struct el e[] = { STR("meshnode-beacon"), U(2), BIN(ID, 32), BIN("\x0a\0\0\x01", 4),
 		                  U(1), U(1), U(1) };
 		wrong_types("body", dec_body, e, 7);
 		struct el t[7];
 		static const struct { size_t pos; uint64_t u; size_t len; } bad[] = {
-			{ 1, 0, 0 }, { 1, 2, 0 }, { 2, 0, 31 }, { 2, 0, 33 }, { 2, 0, 0 },
+			{ 1, 0, 0 }, { 1, 1, 0 }, { 1, 3, 0 }, { 2, 0, 31 }, { 2, 0, 33 }, { 2, 0, 0 },
 			{ 3, 0, 3 }, { 3, 0, 5 }, { 3, 0, 0 }, { 4, 0, 0 }, { 4, 65536, 0 },
 			{ 6, 0, 0 },
 		};
@@ -721,11 +810,11 @@ static void test_body(void)
 			len = pack(t, 7, buf, sizeof buf);
 			CHECK(dec_body(buf, len) == MESH_EMALFORMED);
 		}
-		struct el m1[] = { STR("meshnode"), U(1), BIN(ID, 32), BIN("\x0a\0\0\x01", 4), U(1),
+		struct el m1[] = { STR("meshnode"), U(2), BIN(ID, 32), BIN("\x0a\0\0\x01", 4), U(1),
 		                   U(1), U(1) };
 		len = pack(m1, 7, buf, sizeof buf);
 		CHECK(dec_body(buf, len) == MESH_EMALFORMED);
-		struct el m2[] = { STR("meshnode-beacoN"), U(1), BIN(ID, 32), BIN("\x0a\0\0\x01", 4),
+		struct el m2[] = { STR("meshnode-beacoN"), U(2), BIN(ID, 32), BIN("\x0a\0\0\x01", 4),
 		                   U(1), U(1), U(1) };
 		len = pack(m2, 7, buf, sizeof buf);
 		CHECK(dec_body(buf, len) == MESH_EMALFORMED);
@@ -957,7 +1046,7 @@ static void test_hello(void)
 	h.ngroups = 2;
 	memcpy(h.ip, "\x7f\x00\x00\x01", 4);
 	h.port = 40000;
-	n = unhex("98 01 c4 20 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	n = unhex("98 02 c4 20 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	          "a1 6e 09 00 92 a1 61 a1 62 c4 04 7f000001 cd 9c 40",
 	          want, sizeof want);
 	CHECK(wire_hello_encode(&h, buf, sizeof buf, &len) == MESH_OK);
@@ -1035,7 +1124,7 @@ static void test_hello(void)
 
 	/* hostile shapes */
 	size_t gn = pack_groups(gl, sizeof gl, 2, NULL);
-	struct el e[] = { U(1), BIN(ID, 32), STR("node"), U(7), U(0), RAW(gl, gn), BIN(ID, 4),
+	struct el e[] = { U(2), BIN(ID, 32), STR("node"), U(7), U(0), RAW(gl, gn), BIN(ID, 4),
 	                  U(40000) };
 	wrong_types("hello", dec_hello, e, 8);
 	struct el t[8];
@@ -1075,7 +1164,8 @@ static void test_hello(void)
 	CHECK(dec_hello(buf, len) == MESH_OK);
 	/* version, node_id length, zero incarnation, features beyond uint32 */
 	static const struct { size_t pos; uint64_t u; size_t len; } bad[] = {
-		{ 0, 0, 0 }, { 0, 2, 0 }, { 1, 0, 31 }, { 1, 0, 33 }, { 1, 0, 0 }, { 3, 0, 0 },
+		{ 0, 0, 0 }, { 0, 1, 0 }, { 0, 3, 0 }, { 1, 0, 31 }, { 1, 0, 33 }, { 1, 0, 0 },
+		{ 3, 0, 0 },
 		{ 4, 0x100000000ull, 0 }, { 6, 0, 3 }, { 6, 0, 5 }, { 7, 0x10000, 0 },
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -1117,6 +1207,220 @@ static void test_hello(void)
 	CHECK(dec_hello(buf, len) == MESH_EMALFORMED);
 }
 
+/* reply_payload: message 2 says no more than the beacon (section 3.1) */
+static void test_reply_payload(void)
+{
+	struct wire_reply_payload r = { .incarnation = 9, .features = 3, .ip = { 127, 0, 0, 1 },
+	                                .port = 40000 }, q;
+	uint8_t want[128];
+	size_t len, n;
+
+	memcpy(r.node_id, ID, WIRE_IDLEN);
+	n = unhex("96 02 c4 20 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	          "09 03 c4 04 7f000001 cd 9c40",
+	          want, sizeof want);
+	CHECK(wire_reply_payload_encode(&r, buf, sizeof buf, &len) == MESH_OK);
+	CHECK(bytes_eq(buf, len, want, n));
+	CHECK(wire_reply_payload_decode(buf, len, &q) == MESH_OK && memcmp(&r, &q, sizeof r) == 0);
+	hostile("reply", dec_reply, buf, len);
+	/* extremes: features of 32 bits, port 0 (as in the hello), the largest incarnation */
+	r.features = UINT32_MAX;
+	r.port = 0;
+	r.incarnation = UINT64_MAX;
+	CHECK(wire_reply_payload_encode(&r, buf, sizeof buf, &len) == MESH_OK);
+	CHECK(wire_reply_payload_decode(buf, len, &q) == MESH_OK && memcmp(&r, &q, sizeof r) == 0);
+	r.incarnation = 0;
+	CHECK(wire_reply_payload_encode(&r, buf, sizeof buf, &len) == MESH_EINVAL);
+	CHECK(wire_reply_payload_encode(NULL, buf, sizeof buf, &len) == MESH_EINVAL);
+
+	struct el e[] = { U(2), BIN(ID, 32), U(7), U(0), BIN(ID, 4), U(40000) };
+	wrong_types("reply", dec_reply, e, 6);
+	struct el t[8];
+	static const struct { size_t pos; uint64_t u; size_t len; } bad[] = {
+		{ 0, 0, 0 }, { 0, 1, 0 }, { 0, 3, 0 }, { 1, 0, 31 }, { 1, 0, 33 }, { 1, 0, 0 },
+		{ 2, 0, 0 }, { 3, 0x100000000ull, 0 }, { 4, 0, 3 }, { 4, 0, 5 }, { 5, 0x10000, 0 },
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		memcpy(t, e, sizeof e);
+		if (t[bad[i].pos].k == K_UINT)
+			t[bad[i].pos].u = bad[i].u;
+		else
+			t[bad[i].pos].len = bad[i].len;
+		len = pack(t, 6, buf, sizeof buf);
+		CHECK(dec_reply(buf, len) == MESH_EMALFORMED);
+	}
+	/* a name or groups in it, as a hello of version 1 carried them, is not a reply_payload */
+	struct el v1[] = { U(1), BIN(ID, 32), STR("node"), U(7), U(0), RAW("\x90", 1), BIN(ID, 4),
+	                   U(40000) };
+	len = pack(v1, 8, buf, sizeof buf);
+	CHECK(dec_reply(buf, len) == MESH_EMALFORMED);
+	struct el seven[] = { U(2), BIN(ID, 32), U(7), U(0), BIN(ID, 4), U(40000), STR("node") };
+	len = pack(seven, 7, buf, sizeof buf);
+	CHECK(dec_reply(buf, len) == MESH_EMALFORMED);
+}
+
+/* ACCEPT = [ 1, name, [ group, ... ] ]: the name and groups, after message 3 (section 3.2) */
+static void test_accept(void)
+{
+	static struct wire_accept a, b;
+	static struct wire_hello h;
+	static uint8_t gl[WIRE_MAX_GROUPS * 8 + 16];
+	struct wire_msg m;
+	uint8_t want[64];
+	size_t len, n;
+
+	memset(&a, 0, sizeof a);
+	a.name = S("n");
+	a.groups[0] = S("a");
+	a.groups[1] = S("b");
+	a.ngroups = 2;
+	n = unhex("93 01 a1 6e 92 a1 61 a1 62", want, sizeof want);
+	CHECK(wire_accept_encode(&a, buf, sizeof buf, &len) == MESH_OK);
+	CHECK(bytes_eq(buf, len, want, n));
+	CHECK(wire_accept_decode(buf, len, &b) == MESH_OK && accept_eq(&a, &b));
+	CHECK(b.name.p == (const char *)buf + 3 && b.groups[1].p == (const char *)buf + len - 1);
+	CHECK(wire_msg_decode(buf, len, &m) == MESH_OK && m.type == WIRE_ACCEPT &&
+	      wstr_eq(m.name, a.name) && m.ngroups == 2);
+	hostile("accept", dec_accept, buf, len);
+	hostile("accept-msg", dec_msg, buf, len);
+	/* wire_msg_encode leaves ACCEPT to wire_accept_encode */
+	struct wire_msg am = { .type = WIRE_ACCEPT, .name = S("n") };
+	CHECK(wire_msg_encode(&am, buf, sizeof buf, &len) == MESH_EINVAL);
+	/* no groups */
+	a.ngroups = 0;
+	n = unhex("93 01 a1 6e 90", want, sizeof want);
+	CHECK(wire_accept_encode(&a, buf, sizeof buf, &len) == MESH_OK);
+	CHECK(bytes_eq(buf, len, want, n));
+	CHECK(dec_accept(buf, len) == MESH_OK && dec_msg(buf, len) == MESH_OK);
+	/* protocol version 1's ACCEPT, [ 1 ], says nothing: malformed now */
+	n = unhex("91 01", want, sizeof want);
+	CHECK(dec_accept(want, n) == MESH_EMALFORMED && dec_msg(want, n) == MESH_EMALFORMED);
+
+	/* the largest: a 64-byte name and 256 groups of 64 bytes, within one frame, and
+	 * wire_msg_decode takes it although other types stay within 64 objects */
+	{
+		static char gs[WIRE_MAX_GROUPS][WIRE_MAX_GROUP];
+		static char nm[WIRE_MAX_NAME];
+		memset(nm, 'n', sizeof nm);
+		a.name = (struct wire_str){ nm, WIRE_MAX_NAME };
+		for (size_t i = 0; i < WIRE_MAX_GROUPS; i++) {
+			memset(gs[i], 'x', WIRE_MAX_GROUP);
+			snprintf(gs[i], 8, "%03u", (unsigned)(i % 1000));
+			gs[i][3] = 'x';
+			a.groups[i] = (struct wire_str){ gs[i], WIRE_MAX_GROUP };
+		}
+		a.ngroups = WIRE_MAX_GROUPS;
+		CHECK(wire_accept_encode(&a, buf, sizeof buf, &len) == MESH_OK);
+		CHECK(len + 16 <= WIRE_MAX_NOISE && dec_accept(buf, len) == MESH_OK);
+		CHECK(wire_msg_decode(buf, len, &m) == MESH_OK && m.ngroups == WIRE_MAX_GROUPS);
+		for (size_t k = 0; k < len; k += 97)
+			CHECK(dec_copy(dec_accept, buf, k) == MESH_EMALFORMED);
+		a.groups[200] = a.groups[3];
+		CHECK(wire_accept_encode(&a, buf, sizeof buf, &len) == MESH_EINVAL);
+	}
+	/* an unknown type is still held to 64 objects */
+	{
+		struct pk w = { buf, sizeof buf, 0 };
+		msgpack_packer pk;
+		msgpack_packer_init(&pk, &w, pk_write);
+		msgpack_pack_array(&pk, 2);
+		msgpack_pack_uint64(&pk, 99);
+		msgpack_pack_array(&pk, 61);
+		for (size_t i = 0; i < 61; i++)
+			msgpack_pack_uint64(&pk, i);
+		CHECK(dec_msg(buf, w.len) == MESH_OK);      /* 64 objects */
+		w.len = 0;
+		msgpack_pack_array(&pk, 2);
+		msgpack_pack_uint64(&pk, 99);
+		msgpack_pack_array(&pk, 62);
+		for (size_t i = 0; i < 62; i++)
+			msgpack_pack_uint64(&pk, i);
+		CHECK(dec_msg(buf, w.len) == MESH_EMALFORMED);   /* 65 */
+	}
+
+	/* encoder refusals: the hello's rules for the name and the groups */
+	a.name = S("node");
+	memset(&h, 0, sizeof h);
+	fill_groups(&h, 3);
+	memcpy(a.groups, h.groups, 3 * sizeof h.groups[0]);
+	a.ngroups = 3;
+	CHECK(wire_accept_encode(&a, buf, sizeof buf, &len) == MESH_OK);
+	static const char *const badn[] = { "", "\xc0\xaf", "esc\x1b[2J", "c1\xc2\x9b",
+	                                    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" };
+	for (size_t i = 0; i < sizeof badn / sizeof badn[0]; i++) {
+		a.name = S(badn[i]);
+		CHECK(wire_accept_encode(&a, buf, sizeof buf, &len) == MESH_EINVAL);
+		a.name = S("node");
+		a.groups[1] = S(badn[i]);
+		CHECK(wire_accept_encode(&a, buf, sizeof buf, &len) == MESH_EINVAL);
+		a.groups[1] = h.groups[1];
+	}
+	a.groups[1] = a.groups[2];
+	CHECK(wire_accept_encode(&a, buf, sizeof buf, &len) == MESH_EINVAL);
+	fill_groups(&h, WIRE_MAX_GROUPS);
+	memcpy(a.groups, h.groups, sizeof a.groups);
+	a.ngroups = WIRE_MAX_GROUPS + 1;
+	CHECK(wire_accept_encode(&a, buf, sizeof buf, &len) == MESH_EINVAL);
+	CHECK(wire_accept_encode(NULL, buf, sizeof buf, &len) == MESH_EINVAL);
+
+	/* hostile shapes: names, group lists (257, duplicates, nested, bin) */
+	size_t gn = pack_groups(gl, sizeof gl, 2, NULL);
+	struct el e[] = { U(1), STR("node"), RAW(gl, gn) };
+	wrong_types("accept", dec_accept, e, 3);
+	struct el t[3];
+	static const char *const hostile_names[] = { "", "\xc0\xaf", "\xed\xa0\x80", "\x80",
+	                                             "evil\x1b[31mred", "a\nb", "\x7f", "\xc2\x85",
+	                                             "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" };
+	for (size_t i = 0; i < sizeof hostile_names / sizeof hostile_names[0]; i++) {
+		memcpy(t, e, sizeof e);
+		t[1].p = hostile_names[i];
+		t[1].len = strlen(hostile_names[i]);
+		len = pack(t, 3, buf, sizeof buf);
+		CHECK(dec_accept(buf, len) == MESH_EMALFORMED && dec_msg(buf, len) == MESH_EMALFORMED);
+		struct pk w = { gl, sizeof gl, 0 };
+		msgpack_packer pk;
+		msgpack_packer_init(&pk, &w, pk_write);
+		msgpack_pack_array(&pk, 2);
+		msgpack_pack_str(&pk, 1);
+		msgpack_pack_str_body(&pk, "a", 1);
+		msgpack_pack_str(&pk, t[1].len);
+		msgpack_pack_str_body(&pk, t[1].p, t[1].len);
+		memcpy(t, e, sizeof e);
+		t[2].len = w.len;
+		len = pack(t, 3, buf, sizeof buf);
+		CHECK(dec_accept(buf, len) == MESH_EMALFORMED && dec_msg(buf, len) == MESH_EMALFORMED);
+	}
+	memcpy(t, e, sizeof e);
+	t[2].len = pack_groups(gl, sizeof gl, WIRE_MAX_GROUPS, NULL);
+	len = pack(t, 3, buf, sizeof buf);
+	CHECK(dec_accept(buf, len) == MESH_OK && dec_msg(buf, len) == MESH_OK);
+	static const struct { size_t count; const char *first; } lists[] = {
+		{ WIRE_MAX_GROUPS + 1, NULL }, { 2, "dup" }, { 40, "dup" }, { 2, "" },
+	};
+	for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+		t[2].len = pack_groups(gl, sizeof gl, lists[i].count, lists[i].first);
+		len = pack(t, 3, buf, sizeof buf);
+		CHECK(dec_accept(buf, len) == MESH_EMALFORMED && dec_msg(buf, len) == MESH_EMALFORMED);
+	}
+	memcpy(gl, "\x92\xa1\x61\x91\xa1\x62", 6);
+	t[2].len = 6;
+	len = pack(t, 3, buf, sizeof buf);
+	CHECK(dec_accept(buf, len) == MESH_EMALFORMED && dec_msg(buf, len) == MESH_EMALFORMED);
+	memcpy(gl, "\x92\xa1\x61\xc4\x01\x62", 6);
+	len = pack(t, 3, buf, sizeof buf);
+	CHECK(dec_accept(buf, len) == MESH_EMALFORMED && dec_msg(buf, len) == MESH_EMALFORMED);
+	/* a fourth element, or the name missing */
+	struct el four[] = { U(1), STR("node"), RAW("\x90", 1), U(0) };
+	len = pack(four, 4, buf, sizeof buf);
+	CHECK(dec_accept(buf, len) == MESH_EMALFORMED && dec_msg(buf, len) == MESH_EMALFORMED);
+	struct el two[] = { U(1), RAW("\x90", 1) };
+	len = pack(two, 2, buf, sizeof buf);
+	CHECK(dec_accept(buf, len) == MESH_EMALFORMED && dec_msg(buf, len) == MESH_EMALFORMED);
+	/* another message type is not an ACCEPT */
+	n = unhex("92 05 a4 63686174", want, sizeof want);
+	CHECK(dec_accept(want, n) == MESH_EMALFORMED);
+}
+
 /* ------------------------------------------------------------------ messages (3.2, 6) */
 
 static void test_msgs(void)
@@ -1125,27 +1429,26 @@ static void test_msgs(void)
 		struct wire_msg m;
 		const char *hex;
 	} golden[] = {
-		{ { WIRE_ACCEPT, 0, { NULL, 0 }, 0, 0, 0, NULL, 0, 0, 0, NULL }, "91 01" },
-		{ { WIRE_REJECT, 1, { NULL, 0 }, 0, 0, 0, NULL, 0, 0, 0, NULL }, "92 02 01" },
-		{ { WIRE_REJECT, UINT64_MAX, { NULL, 0 }, 0, 0, 0, NULL, 0, 0, 0, NULL },
+		{ { WIRE_REJECT, 1, { NULL, 0 }, 0, 0, 0, NULL, 0, 0, 0, NULL, { NULL, 0 }, 0 }, "92 02 01" },
+		{ { WIRE_REJECT, UINT64_MAX, { NULL, 0 }, 0, 0, 0, NULL, 0, 0, 0, NULL, { NULL, 0 }, 0 },
 		  "92 02 cf ffffffffffffffff" },
-		{ { WIRE_HEARTBEAT, 0, { NULL, 0 }, 0, 0, 0, NULL, 0, 0, 0, NULL }, "91 03" },
-		{ { WIRE_BYE, 0, { NULL, 0 }, 0, 0, 0, NULL, 0, 0, 0, NULL }, "91 04" },
-		{ { WIRE_JOIN, 0, { "chat", 4 }, 0, 0, 0, NULL, 0, 0, 0, NULL }, "92 05 a4 63686174" },
-		{ { WIRE_LEAVE, 0, { "\xc3\xa9t\xc3\xa9", 5 }, 0, 0, 0, NULL, 0, 0, 0, NULL },
+		{ { WIRE_HEARTBEAT, 0, { NULL, 0 }, 0, 0, 0, NULL, 0, 0, 0, NULL, { NULL, 0 }, 0 }, "91 03" },
+		{ { WIRE_BYE, 0, { NULL, 0 }, 0, 0, 0, NULL, 0, 0, 0, NULL, { NULL, 0 }, 0 }, "91 04" },
+		{ { WIRE_JOIN, 0, { "chat", 4 }, 0, 0, 0, NULL, 0, 0, 0, NULL, { NULL, 0 }, 0 }, "92 05 a4 63686174" },
+		{ { WIRE_LEAVE, 0, { "\xc3\xa9t\xc3\xa9", 5 }, 0, 0, 0, NULL, 0, 0, 0, NULL, { NULL, 0 }, 0 },
 		  "92 06 a5 c3a974c3a9" },
-		{ { WIRE_SHOUT, 0, { "g", 1 }, 1, 0, 1, (const uint8_t *)"hi", 2, 0, 0, NULL },
+		{ { WIRE_SHOUT, 0, { "g", 1 }, 1, 0, 1, (const uint8_t *)"hi", 2, 0, 0, NULL, { NULL, 0 }, 0 },
 		  "96 07 01 a1 67 00 01 c4 02 6869" },
-		{ { WIRE_WHISPER, 0, { NULL, 0 }, 0x100, 2, 3, (const uint8_t *)"", 0, 0, 0, NULL },
+		{ { WIRE_WHISPER, 0, { NULL, 0 }, 0x100, 2, 3, (const uint8_t *)"", 0, 0, 0, NULL, { NULL, 0 }, 0 },
 		  "95 08 cd 0100 02 03 c4 00" },
-		{ { WIRE_WHISPER, 0, { NULL, 0 }, UINT64_MAX, 17, 18, (const uint8_t *)"z", 1, 0, 0, NULL },
+		{ { WIRE_WHISPER, 0, { NULL, 0 }, UINT64_MAX, 17, 18, (const uint8_t *)"z", 1, 0, 0, NULL, { NULL, 0 }, 0 },
 		  "95 08 cf ffffffffffffffff 11 12 c4 01 7a" },
-		{ { WIRE_ACK, 0, { NULL, 0 }, 0, 0, 0, NULL, 0, 7, 0, NULL }, "93 09 07 00" },
-		{ { WIRE_ACK, 0, { NULL, 0 }, UINT64_MAX, 0, 0, NULL, 0, UINT64_MAX, 0, NULL },
+		{ { WIRE_ACK, 0, { NULL, 0 }, 0, 0, 0, NULL, 0, 7, 0, NULL, { NULL, 0 }, 0 }, "93 09 07 00" },
+		{ { WIRE_ACK, 0, { NULL, 0 }, UINT64_MAX, 0, 0, NULL, 0, UINT64_MAX, 0, NULL, { NULL, 0 }, 0 },
 		  "93 09 cf ffffffffffffffff cf ffffffffffffffff" },
-		{ { WIRE_RESEND, 0, { NULL, 0 }, 300, 0, 0, NULL, 0, 1, 0, NULL }, "93 0a 01 cd 012c" },
-		{ { WIRE_MARK, 0, { NULL, 0 }, 0, 0, 0, NULL, 0, 0, 0, NULL }, "92 0b 00" },
-		{ { WIRE_MARK, 0, { NULL, 0 }, 65536, 0, 0, NULL, 0, 0, 0, NULL }, "92 0b ce 00010000" },
+		{ { WIRE_RESEND, 0, { NULL, 0 }, 300, 0, 0, NULL, 0, 1, 0, NULL, { NULL, 0 }, 0 }, "93 0a 01 cd 012c" },
+		{ { WIRE_MARK, 0, { NULL, 0 }, 0, 0, 0, NULL, 0, 0, 0, NULL, { NULL, 0 }, 0 }, "92 0b 00" },
+		{ { WIRE_MARK, 0, { NULL, 0 }, 65536, 0, 0, NULL, 0, 0, 0, NULL, { NULL, 0 }, 0 }, "92 0b ce 00010000" },
 	};
 	struct wire_msg m;
 	uint8_t want[64];
@@ -1160,7 +1463,7 @@ static void test_msgs(void)
 	}
 	/* an ACK or RESEND names an incarnation, and incarnations start at 1 */
 	{
-		struct wire_msg a = { WIRE_ACK, 0, { NULL, 0 }, 5, 0, 0, NULL, 0, 0, 0, NULL };
+		struct wire_msg a = { WIRE_ACK, 0, { NULL, 0 }, 5, 0, 0, NULL, 0, 0, 0, NULL, { NULL, 0 }, 0 };
 		CHECK(wire_msg_encode(&a, buf, sizeof buf, &len) == MESH_EINVAL);
 		a.type = WIRE_RESEND;
 		CHECK(wire_msg_encode(&a, buf, sizeof buf, &len) == MESH_EINVAL);
@@ -1178,7 +1481,7 @@ static void test_msgs(void)
 		for (size_t i = 0; i < sizeof kk; i++)
 			kk[i] = (uint8_t)i;
 		for (uint64_t t = WIRE_REKEY; t <= WIRE_REKEY_REPLY; t++) {
-			struct wire_msg r = { t, 0, { NULL, 0 }, 0, 0, 0, NULL, 0, 0, 1, kk };
+			struct wire_msg r = { t, 0, { NULL, 0 }, 0, 0, 0, NULL, 0, 0, 1, kk, { NULL, 0 }, 0 };
 			size_t o = (size_t)snprintf(hex, sizeof hex, "93 %02x 01 c4 30 ", (unsigned)t);
 			for (size_t i = 0; i < WIRE_REKEY_NOISE; i++)
 				o += (size_t)snprintf(hex + o, sizeof hex - o, "%02x", kk[i]);
@@ -1228,13 +1531,13 @@ static void test_msgs(void)
 
 	/* fields a type does not carry are ignored by the encoder and zero after decoding */
 	{
-		struct wire_msg j = { WIRE_HEARTBEAT, 5, { "x", 1 }, 3, 1, 2, big, 4, 0, 9, big };
+		struct wire_msg j = { WIRE_HEARTBEAT, 5, { "x", 1 }, 3, 1, 2, big, 4, 0, 9, big, { NULL, 0 }, 0 };
 		CHECK(wire_msg_encode(&j, buf, sizeof buf, &len) == MESH_OK && len == 2);
 	}
 
 	/* the largest fragment, and one byte more */
 	{
-		struct wire_msg s = { WIRE_SHOUT, 0, { "g", 1 }, 1, 0, 1, big, WIRE_MAX_FRAGMENT, 0, 0, NULL };
+		struct wire_msg s = { WIRE_SHOUT, 0, { "g", 1 }, 1, 0, 1, big, WIRE_MAX_FRAGMENT, 0, 0, NULL, { NULL, 0 }, 0 };
 		CHECK(wire_msg_encode(&s, buf, sizeof buf, &len) == MESH_OK);
 		CHECK(dec_msg(buf, len) == MESH_OK);
 		CHECK(wire_msg_decode(buf, len, &m) == MESH_OK && m.data == buf + len - WIRE_MAX_FRAGMENT);
@@ -1270,7 +1573,7 @@ static void test_msgs(void)
 			if (fr[i].index <= UINT32_MAX && fr[i].count <= UINT32_MAX) {
 				struct wire_msg x = { WIRE_WHISPER, 0, { NULL, 0 }, 1,
 				                      (uint32_t)fr[i].index, (uint32_t)fr[i].count,
-				                      (const uint8_t *)"d", 1, 0, 0, NULL };
+				                      (const uint8_t *)"d", 1, 0, 0, NULL, { NULL, 0 }, 0 };
 				CHECK(wire_msg_encode(&x, buf, sizeof buf, &len) ==
 				      (fr[i].ok ? MESH_OK : MESH_EINVAL));
 			}
@@ -1285,7 +1588,7 @@ static void test_msgs(void)
 		struct el w[] = { U(8), U(0), U(0), U(1), BIN("d", 1) };
 		len = pack(w, 5, buf, sizeof buf);
 		CHECK(dec_msg(buf, len) == MESH_EMALFORMED);
-		struct wire_msg x = { WIRE_SHOUT, 0, { "g", 1 }, 0, 0, 1, NULL, 0, 0, 0, NULL };
+		struct wire_msg x = { WIRE_SHOUT, 0, { "g", 1 }, 0, 0, 1, NULL, 0, 0, 0, NULL, { NULL, 0 }, 0 };
 		CHECK(wire_msg_encode(&x, buf, sizeof buf, &len) == MESH_EINVAL);
 		x.msg_id = 1;
 		CHECK(wire_msg_encode(&x, buf, sizeof buf, &len) == MESH_OK);
@@ -1335,7 +1638,7 @@ static void test_msgs(void)
 			CHECK(wire_msg_decode(want, n, &m) == MESH_OK && m.type == types[i]);
 			CHECK(dec_msg(want, n) == MESH_OK);
 		}
-		struct wire_msg u = { 99, 0, { NULL, 0 }, 0, 0, 0, NULL, 0, 0, 0, NULL };
+		struct wire_msg u = { 99, 0, { NULL, 0 }, 0, 0, 0, NULL, 0, 0, 0, NULL, { NULL, 0 }, 0 };
 		CHECK(wire_msg_encode(&u, buf, sizeof buf, &len) == MESH_EINVAL);
 		u.type = 0;
 		CHECK(wire_msg_encode(&u, buf, sizeof buf, &len) == MESH_EINVAL);
@@ -1379,7 +1682,7 @@ static void test_msgs(void)
 		memset(g, 'g', sizeof g);
 		for (size_t glen = 1; glen <= WIRE_MAX_GROUP; glen++) {
 			for (size_t d = 0; d <= WIRE_MAX_FRAGMENT; d += WIRE_MAX_FRAGMENT / 4) {
-				struct wire_msg s = { WIRE_SHOUT, 0, { g, glen }, UINT64_MAX, 17, 18, big, d, 0, 0, NULL };
+				struct wire_msg s = { WIRE_SHOUT, 0, { g, glen }, UINT64_MAX, 17, 18, big, d, 0, 0, NULL, { NULL, 0 }, 0 };
 				CHECK(wire_msg_encode(&s, buf, sizeof buf, &len) == MESH_OK);
 				CHECK(len <= wire_msg_overhead(glen) + d);
 				s.type = WIRE_WHISPER;
@@ -1430,15 +1733,34 @@ static enum mesh_err enc_hello(uint8_t *out, size_t cap, size_t *outlen)
 
 static enum mesh_err enc_msg(uint8_t *out, size_t cap, size_t *outlen)
 {
-	struct wire_msg m = { WIRE_SHOUT, 0, { "room", 4 }, 5, 1, 2, big, 300, 0, 0, NULL };
+	struct wire_msg m = { WIRE_SHOUT, 0, { "room", 4 }, 5, 1, 2, big, 300, 0, 0, NULL, { NULL, 0 }, 0 };
 	return wire_msg_encode(&m, out, cap, outlen);
+}
+
+static enum mesh_err enc_reply(uint8_t *out, size_t cap, size_t *outlen)
+{
+	struct wire_reply_payload r = { { 7 }, 77, 3, { 10, 0, 0, 1 }, 9000 };
+	return wire_reply_payload_encode(&r, out, cap, outlen);
+}
+
+static enum mesh_err enc_accept(uint8_t *out, size_t cap, size_t *outlen)
+{
+	static struct wire_hello h;
+	static struct wire_accept a;
+	memset(&h, 0, sizeof h);
+	fill_groups(&h, 20);
+	a.name = S("alpha");
+	memcpy(a.groups, h.groups, sizeof a.groups);
+	a.ngroups = h.ngroups;
+	return wire_accept_encode(&a, out, cap, outlen);
 }
 
 /* Every cap short of the encoding fails with MESH_ELIMIT and writes nothing past cap. */
 static void test_encode_limits(void)
 {
-	static const encode_fn enc[] = { enc_beacon, enc_signed, enc_body,
-	                                  enc_frame,  enc_hello,  enc_msg };
+	/* in the order of decoders[] */
+	static const encode_fn enc[] = { enc_beacon, enc_signed, enc_body, enc_frame,
+	                                  enc_hello,  enc_msg,    enc_reply, enc_accept };
 	for (size_t i = 0; i < sizeof enc / sizeof enc[0]; i++) {
 		size_t len = 0, l2 = 1;
 		bool ok = true;
@@ -1476,6 +1798,8 @@ int main(void)
 	test_data_header();
 	test_strict_ints();
 	test_hello();
+	test_reply_payload();
+	test_accept();
 	test_msgs();
 	test_encode_limits();
 	CHECK(inv_failures == 0);
