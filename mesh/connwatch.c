@@ -33,6 +33,7 @@ struct watched {
 	socklen_t peer_len;
 	uint64_t accepted_ms;
 	bool local;                  /* from our own address: a node on this host */
+	unsigned live;               /* proven: live sessions over it */
 	uint8_t rid[CONNWATCH_MAX_RID];
 	size_t rid_len;              /* 0: no message seen yet */
 };
@@ -45,6 +46,10 @@ struct connwatch {
 	void *arg;
 	size_t n;
 	struct watched w[CONNWATCH_MAX_TOTAL];
+	/* the proven: out of the bounds while a session lives over them (as many as live
+	 * responder sessions, which the engine bounds), back in when the last one ends */
+	struct watched *pw;
+	size_t pn, pcap;
 };
 
 /* ---------- addresses ---------- */
@@ -155,19 +160,28 @@ static void close_at(struct connwatch *cw, size_t i, enum connwatch_why why)
 		cw->closed(cw->arg, why, addr);
 }
 
-static void on_accepted(struct connwatch *cw, int fd, uint64_t now)
+static size_t find_proven_fd(const struct connwatch *cw, int fd)
 {
-	struct watched w = { .fd = fd, .accepted_ms = now };
-	size_t i = find_fd(cw, fd);
-	if (i < cw->n)
-		remove_at(cw, i);           /* its end was not reported yet; the number is reused */
-	if (!is_ours(cw, fd, &w.peer, &w.peer_len, &w.local))
-		return;                     /* ended before we looked */
+	size_t i = 0;
+	while (i < cw->pn && cw->pw[i].fd != fd)
+		i++;
+	return i;
+}
+
+static void remove_proven_at(struct connwatch *cw, size_t i)
+{
+	memmove(cw->pw + i, cw->pw + i + 1, (cw->pn - i - 1) * sizeof *cw->pw);
+	cw->pn--;
+}
+
+/* Takes w into the table of the unauthenticated, closing what the bounds say to make room. */
+static void admit(struct connwatch *cw, struct watched w)
+{
 	/* The oldest of its source first: a crowd from one address cannot push out the others.
 	 * Not for our own address: every node on this host has it, and a hundred of them
 	 * starting together all dial us at once (the bound in all still holds). */
 	size_t same = 0, oldest = cw->n;
-	for (i = 0; i < cw->n && !w.local; i++) {
+	for (size_t i = 0; i < cw->n && !w.local; i++) {
 		if (same_source(&cw->w[i].peer, &w.peer)) {
 			if (same++ == 0)
 				oldest = i;
@@ -180,11 +194,28 @@ static void on_accepted(struct connwatch *cw, int fd, uint64_t now)
 	cw->w[cw->n++] = w;
 }
 
+static void on_accepted(struct connwatch *cw, int fd, uint64_t now)
+{
+	struct watched w = { .fd = fd, .accepted_ms = now };
+	size_t i = find_fd(cw, fd);
+	if (i < cw->n)
+		remove_at(cw, i);           /* its end was not reported yet; the number is reused */
+	i = find_proven_fd(cw, fd);
+	if (i < cw->pn)
+		remove_proven_at(cw, i);
+	if (!is_ours(cw, fd, &w.peer, &w.peer_len, &w.local))
+		return;                     /* ended before we looked */
+	admit(cw, w);
+}
+
 static void on_ended(struct connwatch *cw, int fd)
 {
 	size_t i = find_fd(cw, fd);
 	if (i < cw->n)
 		remove_at(cw, i);
+	i = find_proven_fd(cw, fd);
+	if (i < cw->pn)
+		remove_proven_at(cw, i);
 }
 
 /* ---------- the monitor ---------- */
@@ -247,6 +278,7 @@ void connwatch_destroy(struct connwatch **cwp)
 	(void)zmq_socket_monitor(cw->router, NULL, 0);
 	if (cw->pair)
 		zmq_close(cw->pair);
+	free(cw->pw);
 	free(cw);
 	*cwp = NULL;
 }
@@ -320,13 +352,52 @@ void connwatch_on_frame(struct connwatch *cw, int fd, const uint8_t *rid, size_t
 	cw->w[i].rid_len = rid_len;
 }
 
+static bool same_rid(const struct watched *w, const uint8_t *rid, size_t rid_len)
+{
+	return w->rid_len == rid_len && memcmp(w->rid, rid, rid_len) == 0;
+}
+
 void connwatch_proven(struct connwatch *cw, const uint8_t *rid, size_t rid_len)
 {
-	for (size_t i = 0; i < cw->n; i++) {
-		if (cw->w[i].rid_len == rid_len && memcmp(cw->w[i].rid, rid, rid_len) == 0) {
-			remove_at(cw, i);
+	for (size_t i = 0; i < cw->pn; i++) {
+		if (same_rid(&cw->pw[i], rid, rid_len)) {
+			cw->pw[i].live++;           /* a second session over it: a relink */
 			return;
 		}
+	}
+	for (size_t i = 0; i < cw->n; i++) {
+		if (!same_rid(&cw->w[i], rid, rid_len))
+			continue;
+		struct watched w = cw->w[i];
+		remove_at(cw, i);
+		if (cw->pn == cw->pcap) {
+			size_t ncap = cw->pcap ? cw->pcap * 2 : 16;
+			struct watched *nw = realloc(cw->pw, ncap * sizeof *nw);
+			if (!nw)
+				return;             /* out of the bounds, untracked: as a proven one is */
+			cw->pw = nw;
+			cw->pcap = ncap;
+		}
+		w.live = 1;
+		cw->pw[cw->pn++] = w;
+		return;
+	}
+}
+
+void connwatch_unproven(struct connwatch *cw, const uint8_t *rid, size_t rid_len,
+                        uint64_t now_ms)
+{
+	for (size_t i = 0; i < cw->pn; i++) {
+		if (!same_rid(&cw->pw[i], rid, rid_len))
+			continue;
+		if (--cw->pw[i].live > 0)
+			return;
+		struct watched w = cw->pw[i];
+		remove_proven_at(cw, i);
+		/* a stranger's again, from now: a handshake over it may prove it anew */
+		w.accepted_ms = now_ms;
+		admit(cw, w);
+		return;
 	}
 }
 

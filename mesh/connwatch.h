@@ -14,7 +14,8 @@
  * either bound closing the oldest (of its source, or of all), and none older than
  * CONNWATCH_LIFETIME_MS. A connection leaves the table when a session completes over it
  * (connwatch_proven, by its zmq routing id, which connwatch_on_frame learnt from the
- * messages' ZMQ_SRCFD), or when it ends.
+ * messages' ZMQ_SRCFD), or when it ends; it comes back, as if just accepted, when the last
+ * session proven over it ends (connwatch_unproven).
  *
  * Closing: shutdown(SHUT_RDWR) on the descriptor, never close(): zmq owns it, sees the end of
  * the stream and cleans up. The monitor is asynchronous and descriptors are reused, so a
@@ -64,6 +65,12 @@ void connwatch_on_clock(struct connwatch *cw, uint64_t now_ms);
 void connwatch_on_frame(struct connwatch *cw, int fd, const uint8_t *rid, size_t rid_len);
 /* A session completed over the connection with routing id rid: it is no longer bounded. */
 void connwatch_proven(struct connwatch *cw, const uint8_t *rid, size_t rid_len);
+/* A session that connwatch_proven() named has ended: when it was the last live one over that
+ * connection, the connection is a stranger's again, bounded as if accepted at now_ms, so
+ * that identities made for the purpose cannot each keep a connection open after their
+ * sessions end. */
+void connwatch_unproven(struct connwatch *cw, const uint8_t *rid, size_t rid_len,
+                        uint64_t now_ms);
 /* Connections in the table (tests). */
 size_t connwatch_count(const struct connwatch *cw);
 

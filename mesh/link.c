@@ -613,6 +613,13 @@ static void on_proven(void *lv, const struct link_route *from)
 		connwatch_proven(l->watch, from->rid, from->rid_len);
 }
 
+static void on_unproven(void *lv, const struct link_route *from, uint64_t now_ms)
+{
+	struct link *l = lv;
+	if (!from->sid)
+		connwatch_unproven(l->watch, from->rid, from->rid_len, now_ms);
+}
+
 const struct link_ops link_zmq = {
 	.open = listen_on,
 	.close = close_all,
@@ -628,4 +635,5 @@ const struct link_ops link_zmq = {
 	.dialled = dialled_count,
 	.clock = on_clock,
 	.proven = on_proven,
+	.unproven = on_unproven,
 };

@@ -117,6 +117,9 @@ struct link_ops {
 	/* A session we answered over the incoming connection from has completed its handshake:
 	 * that connection is authenticated, and no longer bounded as a stranger's. NULL ok. */
 	void (*proven)(void *l, const struct link_route *from);
+	/* A session that proven() named has ended: if no other live one was proven over that
+	 * connection, it is bounded as a stranger's again, from now_ms. NULL ok. */
+	void (*unproven)(void *l, const struct link_route *from, uint64_t now_ms);
 };
 
 /* The product's transport, over ZeroMQ; env is the zmq context. */

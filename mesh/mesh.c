@@ -506,6 +506,11 @@ void mesh_close_session(struct mesh *m, struct session *s, const char *reason, u
 	struct peer *p = mesh_session_peer(m, s);
 	if (s->state != SESSION_LIVE)
 		handshake_done(m, s);
+	else if (s->role == NOISE_RESPONDER && m->lops->unproven) {
+		/* its connection carries one proven session less; with none it is a stranger's */
+		struct link_route from = { .rid = s->rid, .rid_len = s->rid_len };
+		m->lops->unproven(m->link, &from, now);
+	}
 	session_table_del(&m->sessions, s->sid);
 	if (s->role == NOISE_INITIATOR)
 		m->lops->hangup(m->link, s->sid);

@@ -318,6 +318,40 @@ static void case_proven(void *l, struct sinkstate *st, uint16_t port)
 	close(stranger);
 }
 
+/* A connection whose session ended is a stranger's again: two sessions proven over it (a
+ * relink), the first ends, it stays; the second ends, and it is closed a lifetime later. */
+static void case_unproven(void *l, struct sinkstate *st, uint16_t port)
+{
+	int fd = connect_from(22, port);
+	memset(st->closed, 0, sizeof st->closed);
+	CHECK(fd >= 0);
+	st->frames = 0;
+	CHECK(zmtp_message(l, fd));
+	uint64_t end = mono_ms() + 2000;
+	while (st->frames < 1 && mono_ms() < end)
+		pump(l, 5);
+	CHECK(st->frames == 1);
+	struct link_route from = { .rid = st->rid, .rid_len = st->rid_len };
+	link_zmq.proven(l, &from);
+	link_zmq.proven(l, &from);
+	vclock += CONNWATCH_LIFETIME_MS;
+	link_zmq.unproven(l, &from, vclock);
+	vclock += CONNWATCH_LIFETIME_MS;
+	pump_until_closed(l, st, 1);
+	CHECK(total_closed(st) == 0 && !ended(fd));
+	link_zmq.unproven(l, &from, vclock);
+	vclock += CONNWATCH_LIFETIME_MS - 1;
+	pump_until_closed(l, st, 1);
+	CHECK(total_closed(st) == 0 && !ended(fd));
+	vclock += 1;
+	pump_until_closed(l, st, 1);
+	CHECK(st->closed[LINK_CLOSED_UNAUTH_TIMEOUT] == 1 && total_closed(st) == 1);
+	CHECK(ended(fd));
+	printf("  unproven: kept while a session lives over it, closed a lifetime after the last "
+	       "ended (%u closed)\n", total_closed(st));
+	close(fd);
+}
+
 static void case_client_closed(void *l, struct sinkstate *st, uint16_t port)
 {
 	int fd = connect_from(21, port);
@@ -357,6 +391,7 @@ int main(void)
 	case_own_address(l, &st, port);
 	case_total(l, &st, port);
 	case_proven(l, &st, port);
+	case_unproven(l, &st, port);
 	case_client_closed(l, &st, port);
 	link_zmq.close(l);
 	zmq_ctx_term(ctx);
