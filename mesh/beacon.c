@@ -182,13 +182,35 @@ static bool seen_again(struct mesh *m, const uint8_t id[WIRE_IDLEN], uint64_t no
 }
 
 /*
+ * Whether a beacon of an ID without a peer entry, from `from`, is within its source's share
+ * of the checks (protocol section 2): RATELIMIT_PER_SEC a second, RATELIMIT_BURST at once,
+ * per source address. An attacker on the LAN can make identities without end but has one
+ * address (a beacon's signed ip must be its source), so its flood takes the checks of one
+ * address, and a new node at another address finds its share full. Our own address is
+ * exempt: every node on this host has it, and dozens of them may start together.
+ */
+static bool within_share(struct mesh *m, struct in_addr from, uint64_t now)
+{
+	char src[INET_ADDRSTRLEN];
+	if (from.s_addr == m->ip.s_addr)
+		return true;
+	inet_ntop(AF_INET, &from, src, sizeof src);
+	if (ratelimit_allow(&m->check_rate, src, now))
+		return true;
+	mesh_droplog(m, LK_BEACON, now, "beacon checks from %s over its share: beacon dropped "
+	             "unchecked", src);
+	return false;
+}
+
+/*
  * A beacon that needs its signature checked (unchanged() said so) first passes the cheap
  * checks, then the budget (protocol section 7): its source must be the address it announces,
  * and its counter newer than the last verified of that ID; and a token must be left, from
- * KNOWN_CHECKS_PER_S for an ID with a peer entry, else from UNKNOWN_CHECKS_PER_S, the second
- * half of which is kept for IDs heard before in this or the last second, so that a flood of
- * fresh identities (each heard once) cannot take every check from a new node that beacons
- * every second. What fails is dropped unchecked and counted.
+ * KNOWN_CHECKS_PER_S for an ID with a peer entry; else first from its source address's
+ * share (within_share), then from UNKNOWN_CHECKS_PER_S, the second half of which is kept
+ * for IDs heard before in this or the last second, so that a flood of fresh identities
+ * (each heard once) from many addresses cannot take every check from a new node that
+ * beacons every second. What fails is dropped unchecked and counted.
  */
 static bool beacon_skip(void *arg, const struct wire_beacon_body *b)
 {
@@ -218,6 +240,11 @@ static bool beacon_skip(void *arg, const struct wire_beacon_body *b)
 	bool known = p && (p->discovered || p->live_sid || p->last_live_ms);
 	if (!known)
 		m->check_seen = seen_again(m, b->node_id, now);
+	/* the source's share first: what one address is refused leaves the global budget whole */
+	if (!known && !m->test_unlimited_checks && !within_share(m, from, now)) {
+		m->stats.beacons_limited++;
+		return true;
+	}
 	bool ok = known ? take_token(&m->known_checks.at_ms, &m->known_checks.n, KNOWN_CHECKS_PER_S,
 	                             0, now)
 	                : take_token(&m->unknown_checks.at_ms, &m->unknown_checks.n,

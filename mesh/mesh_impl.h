@@ -41,7 +41,8 @@
 #define OWN_CHECKS_PER_S 10    /* beacons with our own ID from elsewhere checked, per second */
 /* Beacon signatures checked per second (protocol section 7): of node IDs with a peer entry
  * (verified before, or linked), and of the rest, half of which only IDs heard in this or
- * the last second may take (beacon_seen) */
+ * the last second may take (beacon_seen); the rest are also limited per source address
+ * (check_rate, at the rate of ratelimit.h), except from our own address */
 #define KNOWN_CHECKS_PER_S 200
 #define UNKNOWN_CHECKS_PER_S 200
 /* Initiated handshakes in progress by class (protocol section 4, "Dial slots"): a peer linked
@@ -108,6 +109,7 @@ struct mesh {
 	bool any_ack_due;              /* some peer's ACK or RESEND waits (peer.ack_due_ms) */
 
 	struct ratelimit hello_rate;   /* HELLOs per source address */
+	struct ratelimit check_rate;   /* beacon checks of IDs without a peer entry, per source */
 	uint64_t log_last[LK_COUNT];
 	unsigned log_suppressed[LK_COUNT];
 

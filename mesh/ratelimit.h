@@ -1,8 +1,9 @@
 /* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * ratelimit: the token bucket per source address that limits HELLOs (docs/protocol.md section
- * 4). No socket and no clock of its own: the caller hands in the address as text and the
- * current time, so a test can drive it with any clock.
+ * 4) and the checks of beacons of unknown node IDs (section 2): one table each. No socket and
+ * no clock of its own: the caller hands in the address as text and the current time, so a
+ * test can drive it with any clock.
  *
  * A fixed table of RATELIMIT_SLOTS sources; a new source takes the slot of the one heard from
  * least recently, so the table never grows, and a flood of fresh addresses can only evict.
@@ -32,7 +33,7 @@ struct ratelimit {
 	struct ratelimit_slot slot[RATELIMIT_SLOTS];
 };
 
-/* Takes a token for one HELLO from addr at now_ms: false when its bucket is empty. */
+/* Takes a token for one HELLO (or check) from addr at now_ms: false when its bucket is empty. */
 bool ratelimit_allow(struct ratelimit *rl, const char *addr, uint64_t now_ms);
 
 #endif

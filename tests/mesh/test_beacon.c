@@ -15,8 +15,9 @@
  * apart, a log line a second names both versions, and it is never dialled.
  *
  * A second table (crowds, issue 14) plays what anyone on the LAN can do at scale: hundreds of
- * identities that beacon and never link, or a flood of fresh ones, and asserts the bounds of
- * docs/protocol.md section 7 (dials stop once they are forgotten, checks a second).
+ * identities that beacon and never link, or a flood of fresh ones (from many addresses, or
+ * from one as one attacking host sends it), and asserts the bounds of docs/protocol.md
+ * section 7 (dials stop once they are forgotten, checks a second, each address's share).
  */
 #include "discovery.h"
 #include "link.h"
@@ -602,6 +603,12 @@ struct crowd {
 	bool lower;                /* the crowd's IDs are below ours (they are to dial us) */
 	bool twice;                /* each fresh identity of the flood beacons twice */
 	bool recent;               /* the genuine node was linked until legit_ms */
+	/* the flood comes from one address (FLOOD_IP), each fresh identity beaconing
+	 * per_id times, as one attacking host does; else each identity from its own address */
+	bool one_source;
+	unsigned per_id;           /* beacons per fresh identity (0: 1, or 2 with twice) */
+	bool legit_here;           /* the genuine node has our address (a node on this host) */
+	bool legit_burst;          /* it starts as a node does: beacons at +0, 50, 150, 350 */
 	/* what must hold */
 	unsigned dials_max;        /* dials in all at most this (0: not fixed) */
 	uint64_t quiet_from_ms;    /* no dial from then on (0: not fixed) */
@@ -634,6 +641,22 @@ static const struct crowd crowds[] = {
 	{ "a node whose link was just cut is dialled within 2 s under a flood heard twice",
 	  0, 0, 10000, 8000, 6000, 9000, .entries = ANY, .legit_within_ms = 2000,
 	  .verified_per_s = 400, .twice = true, .recent = true },
+	/* protocol.md section 2, "Cheap checks first, and a budget": one host's flood (meshsim's
+	 * beacon-flood: 5000 a second, a fresh identity every 5, so most are "heard again")
+	 * gets the checks of one address, 20 a second after a burst of 40, and a new node at
+	 * another address is checked at its first beacon, and dialled at the sweep after its
+	 * second (by then the flood's dials hold the 64 slots of nodes heard once; heard twice,
+	 * it may take another). The flood took nearly every check of the global budget, and the
+	 * new node was not dialled in 4 s. */
+	{ "a new node is dialled within its first beacons while one host floods fresh identities",
+	  0, 0, 5000, 6000, 2000, 6000, .entries = ANY, .legit_within_ms = 200,
+	  .verified_per_s = 61, .one_source = true, .per_id = 5, .legit_burst = true },
+	/* the node's own address is exempt from the share (every node on this host has it) but
+	 * still pays the global budget, which the flooding host cannot empty */
+	{ "a new node on our own host is dialled within its first beacons while one host floods",
+	  0, 0, 5000, 6000, 2000, 6000, .entries = ANY, .legit_within_ms = 200,
+	  .verified_per_s = 61, .one_source = true, .per_id = 5, .legit_burst = true,
+	  .legit_here = true },
 };
 
 static struct keys_identity crowd_ids[400];   /* 200 above ours, then 200 below */
@@ -652,12 +675,15 @@ static void run_crowd(const struct crowd *c)
 	struct mesh *m = engine_new();
 	if (!m)
 		return;
-	const uint8_t legit_ip[4] = { 10, 0, 0, 5 };
+	static const uint8_t here[4] = { 10, 0, 0, 1 }, elsewhere[4] = { 10, 0, 0, 5 };
+	static const uint8_t flood_ip[4] = { 10, 3, 0, 1 };
+	const uint8_t *legit_ip = c->legit_here ? here : elsewhere;
+	unsigned per_id = c->per_id ? c->per_id : c->twice ? 2 : 1;
 	memcpy(t.watch_ip, legit_ip, 4);
 	t.watch_from_ms = c->legit_ms;
 	t.window_ms = c->quiet_from_ms ? c->quiet_from_ms : UINT64_MAX;
 	static struct keys_identity fresh;
-	unsigned nfresh = 0, max_checks = 0;
+	unsigned nfresh = 0, nsent = 0, max_checks = 0;
 	uint64_t checked_at_s = 0;
 	uint64_t next = mesh_on_tick(m, 0);
 	for (t.now = 0; t.now <= c->until_ms; t.now++) {
@@ -671,18 +697,34 @@ static void run_crowd(const struct crowd *c)
 		if (t.now < c->flood_until_ms)
 			for (unsigned k = 0; k < c->fresh_per_s / 1000; k++) {
 				uint8_t ip[4];
+				if (c->one_source) {
+					/* one beacon each time round, a new identity every per_id */
+					if (nsent++ % per_id == 0) {
+						do
+							crypto_sign_keypair(fresh.id, fresh.ed_sk);
+						while (memcmp(fresh.id, ids[US]->id, WIRE_IDLEN) < 0);
+						nfresh++;
+					}
+					queue_id(&fresh, flood_ip, 7);
+					continue;
+				}
 				do
 					crypto_sign_keypair(fresh.id, fresh.ed_sk);
 				while (memcmp(fresh.id, ids[US]->id, WIRE_IDLEN) < 0);
 				ip_of(nfresh++ & 0xffff, 3, ip);
-				queue_id(&fresh, ip, 7);
-				if (c->twice)
+				for (unsigned j = 0; j < per_id; j++)
 					queue_id(&fresh, ip, 7);
 			}
 		if (c->recent && t.now == c->legit_ms)
 			mesh_test_linked_before(m, ids[HIGH1]->id, t.now);
-		if (c->legit_ms && t.now >= c->legit_ms && (t.now - c->legit_ms) % 1000 == 0)
-			queue_id(ids[HIGH1], legit_ip, 1003);
+		if (c->legit_ms && t.now >= c->legit_ms) {
+			/* a node's start: its first beacon, the burst at +50, +150 and +350 ms, then
+			 * one a second */
+			uint64_t since = t.now - c->legit_ms;
+			bool burst = c->legit_burst && (since == 50 || since == 150 || since == 350);
+			if (since % 1000 == 0 || burst)
+				queue_id(ids[HIGH1], legit_ip, 1003);
+		}
 		if (t.n || t.nreply)
 			mesh_on_ready(m, NULL, 0, t.now);
 		if (t.now >= next)
