@@ -16,8 +16,8 @@
  *   session goes live or is closed;
  * - hs_out_class[c] counts those of hs_out whose session has dial_class c;
  * - a source address holds at most MESH_MAX_HALFOPEN_PER_ADDR answered handshakes and all of
- *   them at most MESH_MAX_HANDSHAKES_IN, the oldest evicted first (loopback is exempt from the
- *   per-address limits);
+ *   them at most MESH_MAX_HANDSHAKES_IN, the oldest evicted first (our own address is exempt
+ *   from the per-address limits);
  * - a handshake that fails any check is closed without a reason: no event, no peer changed.
  */
 #include <stdio.h>
@@ -225,10 +225,11 @@ void handshake_on_hello(struct mesh *m, const struct wire_frame *f, const uint8_
 {
 	size_t hlen, nlen, flen;
 	struct session *s;
-	/* Per-address limits stop a few LAN hosts from taking every handshake slot. Loopback is
-	 * exempt: there every node of this host shares one address (several applications, or a
-	 * simulation), and a local attacker has better tools than HELLOs. */
-	bool local = strncmp(addr, "127.", 4) == 0;
+	/* Per-address limits stop a few LAN hosts from taking every handshake slot. Our own
+	 * address is exempt: every node of this host dials from it (several applications, or a
+	 * simulation), as connwatch.c spares it. Any other, 127.0.0.2 too, is a host like any. */
+	struct in_addr src;
+	bool local = inet_pton(AF_INET, addr, &src) == 1 && src.s_addr == m->ip.s_addr;
 	if (!local && !ratelimit_allow(&m->hello_rate, addr, now)) {
 		m->stats.hellos_limited++;
 		mesh_droplog(m, LK_RATE, now, "handshake from %s over the rate limit: dropped", addr);

@@ -67,6 +67,11 @@ static struct {
 	uint8_t watch_ip[4];
 	uint64_t watch_from_ms;
 	uint64_t watch_dial_ms;    /* 0: none yet */
+	/* HELLOs the link delivers at its next turn, each on a connection of its own, from
+	 * hello_addr; and the REPLYs the engine sent */
+	unsigned hellos;
+	const char *hello_addr;
+	unsigned replies;
 } t;
 
 static void *fm_open(const struct mcast_config *cfg, struct in_addr *ifaddr, char *err,
@@ -176,6 +181,8 @@ static enum mesh_err fl_send(void *l, const struct link_route *to, const uint8_t
 	if (t.bad_replies && to->sid && wire_frame_decode(f, n, &fr) == MESH_OK &&
 	    fr.type == WIRE_HELLO && t.nreply < MAXQ)
 		t.reply_to[t.nreply++] = to->sid;
+	if (!to->sid && wire_frame_decode(f, n, &fr) == MESH_OK && fr.type == WIRE_REPLY)
+		t.replies++;
 	return MESH_OK;
 }
 
@@ -225,6 +232,19 @@ static void fl_on_ready(void *l, const zmq_pollitem_t *items, size_t n)
 			t.sink.frame(t.sink.arg, &from, "10.0.0.9", frame, len);
 		}
 	}
+	for (unsigned i = 0; i < t.hellos; i++) {
+		/* -> e: any 32 bytes make the responder run its half */
+		uint8_t e[32], frame[128], rid[5] = { 0, 'h', (uint8_t)(i >> 8), (uint8_t)i, 1 };
+		size_t len;
+		randombytes_buf(e, sizeof e);
+		struct wire_frame h = { .type = WIRE_HELLO, .tx_sid = 1000 + i, .body = e,
+		                        .body_len = sizeof e };
+		if (wire_frame_encode(&h, frame, sizeof frame, &len) == MESH_OK) {
+			struct link_route from = { .rid = rid, .rid_len = sizeof rid };
+			t.sink.frame(t.sink.arg, &from, t.hello_addr, frame, len);
+		}
+	}
+	t.hellos = 0;
 }
 
 static size_t fl_dialled(const void *l)
@@ -582,6 +602,45 @@ static void test_old_version(void)
 	mesh_destroy(&m);
 }
 
+/* ------------------------------------------------------------------ HELLO limits */
+
+/*
+ * docs/protocol.md section 4, "Rate limits": HELLOs from one source address take tokens of
+ * its bucket (burst 40) and at most 32 of its handshakes may wait for their FINISH; only the
+ * node's own address (10.0.0.1 here) is exempt, where every node of its host dials from.
+ * 127.0.0.2 is a host like any other: it used to be exempt with all of 127.0.0.0/8, so an
+ * attacker on loopback was not limited at all.
+ */
+static void test_hello_limits(void)
+{
+	static const struct {
+		const char *addr;
+		unsigned replies, limited;
+	} cases[] = {
+		{ "127.0.0.2", 32, 68 },        /* 40 tokens, 32 of them waiting at once */
+		{ "10.0.0.9", 32, 68 },
+		{ "10.0.0.1", 100, 0 },         /* our own address */
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		memset(&t, 0, sizeof t);
+		struct mesh *m = engine_new();
+		if (!m)
+			return;
+		t.hellos = 100;
+		t.hello_addr = cases[i].addr;
+		mesh_on_ready(m, NULL, 0, 10);
+		struct mesh_stats s;
+		uint64_t live;
+		mesh_get_stats(m, &s, &live);
+		bool ok = t.replies == cases[i].replies && s.hellos_limited == cases[i].limited;
+		CHECK(ok);
+		printf("  %s 100 HELLOs at once from %s: %u answered, %llu limited\n",
+		       ok ? "ok  " : "FAIL", cases[i].addr, t.replies,
+		       (unsigned long long)s.hellos_limited);
+		mesh_destroy(&m);
+	}
+}
+
 /* ------------------------------------------------------------------ crowds and floods */
 
 /*
@@ -774,6 +833,7 @@ int main(void)
 			run_row(&rows[i]);
 	if (ids[LOW1])
 		test_old_version();
+	test_hello_limits();
 	for (size_t i = 0; i < sizeof crowd_ids / sizeof crowd_ids[0]; i++)
 		do
 			crypto_sign_keypair(crowd_ids[i].id, crowd_ids[i].ed_sk);
