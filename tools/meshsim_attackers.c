@@ -10,6 +10,11 @@
  *                 all; a connection the victim closes is opened again at once
  *   beacon-flood  about 5000 beacons a second, each validly signed (discovery_send), from a
  *                 fresh identity every 5 beacons, announcing a port nobody listens on
+ *
+ * They attack as another host on the LAN would: from ATTACKER_ADDR (127.0.0.2), not the
+ * victim's own address, so the victim's per-source limits apply to them. Beacons announce
+ * that address and leave from it; TCP and ZeroMQ connections are made from it. Only
+ * partial-hold's peers, which link for real, connect from 127.0.0.1.
  *   hello-flood   100 ZeroMQ DEALERs each send a Noise HELLO (a random ephemeral key) every
  *                 20 ms; every second REPLY gets a FINISH of random bytes, the rest nothing
  *   partial-hold  linked peers that each keep a fragmented message in progress (meshsim_hold.c)
@@ -48,6 +53,11 @@
 #define GARBAGE_PER_ROUND 20
 #define CAPTURED_MAX 8
 #define DEAD_PORT 9             /* beacon-flood announces it: nothing listens there */
+/* The attacker's own host: what it sends leaves from this address, as one attacking host's
+ * would on a LAN. Not 127.0.0.1: that is every node's own address on loopback, which the
+ * nodes spare from their per-source limits (docs/protocol.md sections 2 and 4). */
+#define ATTACKER_ADDR "127.0.0.2"
+#define LOOPBACK_ADDR "127.0.0.1"
 
 static const char *names[MESHSIM_ATK_COUNT] = { "conn-flood", "beacon-flood", "hello-flood",
                                                 "partial-hold", "garbage" };
@@ -96,14 +106,24 @@ static bool is_loopback(struct in_addr a)
 	return (ntohl(a.s_addr) >> 24) == 127;
 }
 
-/* A nonblocking TCP connection to the victim, or -1. */
-static int tcp_open(const struct meshsim_attack_target *t)
+static struct sockaddr_in attacker_sa(void)
 {
 	struct sockaddr_in sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	inet_pton(AF_INET, ATTACKER_ADDR, &sa.sin_addr);
+	return sa;
+}
+
+/* A nonblocking TCP connection to the victim from ATTACKER_ADDR, or -1. */
+static int tcp_open(const struct meshsim_attack_target *t)
+{
+	struct sockaddr_in sa = attacker_sa();
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	if (fd < 0)
 		return -1;
-	if (fcntl(fd, F_SETFL, O_NONBLOCK) != 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) {
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) != 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) != 0 ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
 		close(fd);
 		return -1;
 	}
@@ -131,13 +151,102 @@ static void zmtp_greeting(uint8_t g[64])
 	memcpy(g + 12, "NULL", 4);
 }
 
+/* The victim's ROUTER, connected to from ATTACKER_ADDR (ZeroMQ's "source;destination"). */
 static char *endpoint(const struct meshsim_attack_target *t, char *buf, size_t cap)
 {
 	char ip[INET_ADDRSTRLEN];
 	inet_ntop(AF_INET, &t->addr, ip, sizeof ip);
-	snprintf(buf, cap, "tcp://%s:%u", ip, t->port);
+	snprintf(buf, cap, "tcp://%s:0;%s:%u", ATTACKER_ADDR, ip, t->port);
 	return buf;
 }
+
+/* ---------- beacons from the attacker's host ----------
+ *
+ * An mcast_ops for discovery_send() that sends from ATTACKER_ADDR, so that the beacons it
+ * signs announce that address and come from it (protocol section 2, rule 3): a UDP socket
+ * bound to it, sending to the group on lo with TTL 1. It reads nothing. */
+
+struct host_udp {
+	int fd;
+	struct sockaddr_in dst;
+};
+
+static void host_close(void *p)
+{
+	struct host_udp *u = p;
+	if (!u)
+		return;
+	if (u->fd >= 0)
+		close(u->fd);
+	free(u);
+}
+
+static void *host_open(const struct mcast_config *cfg, struct in_addr *ifaddr, char *err,
+                       size_t errcap)
+{
+	struct sockaddr_in me = attacker_sa();
+	struct in_addr lo;
+	unsigned char ttl = 1;
+	const char *group = cfg->group ? cfg->group : MCAST_DEFAULT_GROUP;
+	struct host_udp *u = calloc(1, sizeof *u);
+	if (!u) {
+		snprintf(err, errcap, "out of memory");
+		return NULL;
+	}
+	u->dst.sin_family = AF_INET;
+	u->dst.sin_port = htons(cfg->port ? cfg->port : MCAST_DEFAULT_PORT);
+	inet_pton(AF_INET, LOOPBACK_ADDR, &lo);
+	/* only a multicast group, only out of lo, only one hop */
+	if (inet_pton(AF_INET, group, &u->dst.sin_addr) != 1 ||
+	    (ntohl(u->dst.sin_addr.s_addr) >> 28) != 0xe) {
+		snprintf(err, errcap, "'%s' is not an IPv4 multicast group", group);
+		free(u);
+		return NULL;
+	}
+	u->fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (u->fd < 0 || fcntl(u->fd, F_SETFL, O_NONBLOCK) != 0 ||
+	    fcntl(u->fd, F_SETFD, FD_CLOEXEC) != 0 ||
+	    bind(u->fd, (struct sockaddr *)&me, sizeof me) != 0 ||
+	    setsockopt(u->fd, IPPROTO_IP, IP_MULTICAST_IF, &lo, sizeof lo) != 0 ||
+	    setsockopt(u->fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl) != 0) {
+		snprintf(err, errcap, "UDP socket at %s: %s", ATTACKER_ADDR, strerror(errno));
+		host_close(u);
+		return NULL;
+	}
+	*ifaddr = me.sin_addr;
+	return u;
+}
+
+static int host_fd(const void *p)
+{
+	(void)p;
+	return -1;
+}
+
+static enum mesh_err host_send(void *p, const uint8_t *dgram, size_t len)
+{
+	struct host_udp *u = p;
+	if (sendto(u->fd, dgram, len, 0, (const struct sockaddr *)&u->dst, sizeof u->dst) < 0)
+		return MESH_EIO;
+	return MESH_OK;
+}
+
+static enum mesh_err host_recv(void *p, uint8_t *buf, size_t cap, bool *got, size_t *len,
+                               struct in_addr *from)
+{
+	(void)p;
+	(void)buf;
+	(void)cap;
+	(void)from;
+	*got = false;
+	*len = 0;
+	return MESH_OK;
+}
+
+static const struct mcast_ops host_mcast = {
+	.open = host_open, .close = host_close, .fd = host_fd, .send = host_send,
+	.recv = host_recv, .wall_ms = NULL,
+};
 
 static void *dealer(void *ctx, const char *ep)
 {
@@ -262,6 +371,7 @@ static int beacon_flood(const struct meshsim_attack_target *t, uint64_t end_ms, 
 	memset(&dc, 0, sizeof dc);
 	dc.mcast.iface = "lo";
 	dc.mcast.port = t->mcast_port;
+	dc.ops = &host_mcast;
 	struct discovery *d = discovery_new(&dc, err, sizeof err);
 	if (!d) {
 		snprintf(desc, cap, "cannot open discovery: %s", err);
@@ -367,7 +477,8 @@ static int hello_flood(const struct meshsim_attack_target *t, uint64_t end_ms, s
 struct garbage {
 	const struct meshsim_attack_target *t;
 	struct rng *r;
-	void *mc;                    /* mcast_udp on lo: sends garbage, captures real beacons */
+	void *mc;                    /* mcast_udp on lo: captures real beacons */
+	void *tx;                    /* host_mcast: sends the beacons, from ATTACKER_ADDR */
 	void *ctx, *dealer;
 	struct keys_identity *forger;  /* signs beacons that claim the victim's ID */
 	uint8_t cap[CAPTURED_MAX][WIRE_MAX_BEACON];
@@ -379,8 +490,8 @@ enum { G_RANDOM_BEACON, G_FLIPPED_BEACON, G_TRUNCATED_BEACON, G_REPLAYED_BEACON,
        G_OVERSIZE_ZMTP, G_RANDOM_FRAME, G_LYING_MSGPACK, G_DATA_NO_SID, G_ODD_FRAME,
        G_FORGED_BEACON, G_KINDS };
 
-/* A well-formed beacon that claims the victim's ID and address, signed with another key:
- * only the signature check can tell (protocol section 2). */
+/* A well-formed beacon that claims the victim's ID, at the address it comes from, signed
+ * with another key: only the signature check can tell (protocol section 2). */
 static void forged_beacon(struct garbage *g)
 {
 	uint8_t body[WIRE_MAX_BEACON], sig[WIRE_SIGLEN], sgn[WIRE_MAX_BEACON], dgram[WIRE_MAX_BEACON];
@@ -389,7 +500,8 @@ static void forged_beacon(struct garbage *g)
 	struct wire_beacon_body b;
 	memset(&b, 0, sizeof b);
 	memcpy(b.node_id, g->t->victim_id, WIRE_IDLEN);
-	memcpy(b.ip, &g->t->addr.s_addr, 4);
+	struct sockaddr_in me = attacker_sa();
+	memcpy(b.ip, &me.sin_addr.s_addr, 4);
 	b.port = g->t->port;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	b.counter = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
@@ -399,7 +511,7 @@ static void forged_beacon(struct garbage *g)
 	    wire_signed_encode(body, blen, sig, sgn, sizeof sgn, &slen) != MESH_OK ||
 	    wire_beacon_encode(false, sgn, slen, dgram, sizeof dgram, &dlen) != MESH_OK)
 		return;
-	(void)mcast_udp.send(g->mc, dgram, dlen);
+	(void)host_mcast.send(g->tx, dgram, dlen);
 }
 
 static void capture(struct garbage *g)
@@ -445,21 +557,21 @@ static void garbage_one(struct garbage *g, int what)
 	case G_RANDOM_BEACON:
 		len = 1 + (size_t)(rnd(r) % 300);
 		rnd_bytes(r, b, len);
-		(void)mcast_udp.send(g->mc, b, len);
+		(void)host_mcast.send(g->tx, b, len);
 		break;
 	case G_FLIPPED_BEACON:
 		len = g->cap_len[k];
 		memcpy(b, g->cap[k], len);
 		b[rnd(r) % len] ^= (uint8_t)(1u << (rnd(r) % 8));
-		(void)mcast_udp.send(g->mc, b, len);
+		(void)host_mcast.send(g->tx, b, len);
 		break;
 	case G_TRUNCATED_BEACON:
 		len = (size_t)(rnd(r) % g->cap_len[k]);
 		memcpy(b, g->cap[k], len);
-		(void)mcast_udp.send(g->mc, b, len);
+		(void)host_mcast.send(g->tx, b, len);
 		break;
 	case G_REPLAYED_BEACON:
-		(void)mcast_udp.send(g->mc, g->cap[k], g->cap_len[k]);
+		(void)host_mcast.send(g->tx, g->cap[k], g->cap_len[k]);
 		break;
 	case G_TCP_RANDOM:
 		len = 1 + (size_t)(rnd(r) % sizeof b);
@@ -538,14 +650,17 @@ static int garbage(const struct meshsim_attack_target *t, uint64_t end_ms, struc
 	g->t = t;
 	g->r = r;
 	g->mc = mcast_udp.open(&mc, &ifaddr, err, sizeof err);
+	if (g->mc)
+		g->tx = host_mcast.open(&mc, &ifaddr, err, sizeof err);
 	g->ctx = zmq_ctx_new();
 	g->dealer = g->ctx ? dealer(g->ctx, endpoint(t, ep, sizeof ep)) : NULL;
 	g->forger = keys_identity_generate();
-	if (!g->mc || !g->dealer || !g->forger) {
-		snprintf(desc, cap, "cannot open: %s", !g->mc ? err : !g->dealer ? "a zmq DEALER" :
-		         "out of memory");
+	if (!g->mc || !g->tx || !g->dealer || !g->forger) {
+		snprintf(desc, cap, "cannot open: %s", !g->mc || !g->tx ? err :
+		         !g->dealer ? "a zmq DEALER" : "out of memory");
 		if (g->dealer)
 			zmq_close(g->dealer);
+		host_mcast.close(g->tx);
 		mcast_udp.close(g->mc);
 		if (g->ctx)
 			zmq_ctx_term(g->ctx);
@@ -571,6 +686,7 @@ static int garbage(const struct meshsim_attack_target *t, uint64_t end_ms, struc
 	         g->n[G_LYING_MSGPACK], g->n[G_DATA_NO_SID], g->n[G_ODD_FRAME]);
 	zmq_close(g->dealer);
 	zmq_ctx_term(g->ctx);
+	host_mcast.close(g->tx);
 	mcast_udp.close(g->mc);
 	keys_identity_destroy(&g->forger);
 	free(g);
