@@ -13,7 +13,8 @@
  * meshnode_counters() gives by name after the public ones, and /stats prints: beacons
  * sent (tx), of those sent early to answer a new peer (answered), and beacons whose signature
  * was checked and good (verified, then maybe stale), and those left unchecked and dropped
- * because the second's budget of checks was spent (limited, protocol.md section 7), beacons of
+ * because the second's budget of checks, or their source address's share of it, was spent
+ * (limited, protocol.md section 7), beacons of
  * another protocol version (version, section 2); dials put off at a sweep because the
  * slots of their class were taken (deferred: protocol.md section 4, "Dial slots"); messages refused for want of room (or
  * after a lost frame) that their senders will send again, and the RESENDs that asked; ALARM
