@@ -205,6 +205,10 @@ struct meshsim_env {
 
 const struct meshsim_env *meshsim_env(const struct meshsim *s);
 int64_t meshsim_now_us(void);
+/* In a child of meshsim, just forked from parent: dies with meshsim (and at once if meshsim
+ * died before it could ask), takes the signals and the normal priority back from meshsim's
+ * (which runs at MESHSIM_NICE); SIGPIPE is ignored when ignore_pipe, else default. */
+void meshsim_child_setup(pid_t parent, bool ignore_pipe);
 /* t as milliseconds since the first node was started (the report's clock). */
 double meshsim_ms_of(const struct meshsim *s, int64_t t_us);
 /* Reports one event of nd. */

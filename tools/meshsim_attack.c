@@ -35,8 +35,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -285,17 +283,7 @@ static pid_t attacker_start(struct attack *a, enum meshsim_attacker kind, int rf
 	pid_t parent = getpid(), pid = fork();
 	if (pid == 0) {
 		char desc[480];
-		sigset_t none;
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		/* meshsim runs at MESHSIM_NICE; an attacker competes with the nodes as they do */
-		(void)setpriority(PRIO_PROCESS, 0, 0);
-		signal(SIGPIPE, SIG_IGN);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
+		meshsim_child_setup(parent, true);
 		close(pfd[0]);
 		int rc = meshsim_attacker_run(kind, &t, desc, sizeof desc);
 		(void)write(pfd[1], desc, strlen(desc));

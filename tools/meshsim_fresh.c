@@ -10,8 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -69,16 +67,7 @@ int meshsim_fresh_start(struct meshsim_fresh *p, const struct meshsim_env *e, in
 	p->start_us = meshsim_now_us();
 	p->pid = fork();
 	if (p->pid == 0) {
-		sigset_t none;
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		(void)setpriority(PRIO_PROCESS, 0, 0);
-		signal(SIGPIPE, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
+		meshsim_child_setup(parent, false);
 		if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0 || dup2(errfd, 2) < 0)
 			_exit(127);
 		execvp(argv[0], (char *const *)argv);

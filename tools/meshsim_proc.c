@@ -33,6 +33,21 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+void meshsim_child_setup(pid_t parent, bool ignore_pipe)
+{
+	sigset_t none;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(127);           /* meshsim died between fork and prctl */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* meshsim runs at MESHSIM_NICE; a child competes at the normal priority, as nodes do */
+	(void)setpriority(PRIO_PROCESS, 0, 0);
+	signal(SIGPIPE, ignore_pipe ? SIG_IGN : SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+}
+
 #define READ_CHUNK 65536u
 #define READS_PER_TURN 16       /* per node and poll turn, so one chatty node cannot starve */
 #define LOG_TAIL_LINES 25
@@ -163,17 +178,7 @@ static int proc_start(struct meshsim *s, struct meshsim_node *nd, char *err, siz
 		goto fail;
 	}
 	if (pid == 0) {
-		sigset_t none;
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);           /* meshsim died between fork and prctl */
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		/* meshsim runs at MESHSIM_NICE; the node runs at the normal priority */
-		(void)setpriority(PRIO_PROCESS, 0, 0);
-		signal(SIGPIPE, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
+		meshsim_child_setup(parent, false);
 		if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0 || dup2(errfd, 2) < 0)
 			_exit(127);
 		execvp(argv[0], (char *const *)argv);
