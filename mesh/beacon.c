@@ -137,7 +137,7 @@ static bool unchanged(struct mesh *m, const struct wire_beacon_body *b, struct p
 
 /* Takes a token from a bucket that fills at per_s a second up to per_s, if more than floor
  * are left. */
-static bool take_token(uint64_t *at_ms, unsigned *n, unsigned per_s, unsigned floor,
+static bool take_check(uint64_t *at_ms, unsigned *n, unsigned per_s, unsigned floor,
                        uint64_t now)
 {
 	uint64_t fill = (now - *at_ms) * per_s / 1000;
@@ -245,9 +245,9 @@ static bool beacon_skip(void *arg, const struct wire_beacon_body *b)
 		m->stats.beacons_limited++;
 		return true;
 	}
-	bool ok = known ? take_token(&m->known_checks.at_ms, &m->known_checks.n, KNOWN_CHECKS_PER_S,
+	bool ok = known ? take_check(&m->known_checks.at_ms, &m->known_checks.n, KNOWN_CHECKS_PER_S,
 	                             0, now)
-	                : take_token(&m->unknown_checks.at_ms, &m->unknown_checks.n,
+	                : take_check(&m->unknown_checks.at_ms, &m->unknown_checks.n,
 	                             UNKNOWN_CHECKS_PER_S,
 	                             m->check_seen ? 0 : UNKNOWN_CHECKS_PER_S / 2, now);
 	if (!ok && m->test_unlimited_checks)

@@ -181,13 +181,20 @@ void human_payload(struct app *a, const uint8_t *data, size_t len);
 int drain_events(struct app *a, int max);
 void set_current(struct app *a, const char *group);
 
-/* commands.c: the command lines typed or piped in */
+/* cmdline.c: a line as slices */
 bool is_blank(char c);
 struct slice skip_blanks(struct slice s);
+/* The next blank-separated token; *s is left at the blank after it. */
 struct slice take_token(struct slice *s);
+/* The rest after a token, less exactly one separating blank (a message keeps its leading
+ * spaces); *s is left empty. */
+struct slice take_text(struct slice *s);
+struct slice trim_blanks(struct slice s);
+bool all_blank(struct slice s);
+
+/* commands.c: the command lines typed or piped in */
 /* The name of the i-th command, with its slash ("/join"); NULL past the last. */
 const char *command_name(size_t i);
-bool all_blank(struct slice s);
 void reply_group(struct app *a, const char *event, const char *group);
 void handle_line(struct app *a, const char *line, size_t len);
 

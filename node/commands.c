@@ -14,59 +14,6 @@
 
 /* ---- Command line parsing ---------------------------------------------------------------- */
 
-bool is_blank(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-struct slice skip_blanks(struct slice s)
-{
-	while (s.len && is_blank(*s.p)) {
-		s.p++;
-		s.len--;
-	}
-	return s;
-}
-
-/* Takes the next blank-separated token; *s is left at the blank after it. */
-struct slice take_token(struct slice *s)
-{
-	*s = skip_blanks(*s);
-	struct slice t = { s->p, 0 };
-	while (t.len < s->len && !is_blank(s->p[t.len]))
-		t.len++;
-	s->p += t.len;
-	s->len -= t.len;
-	return t;
-}
-
-/* The message after a token: exactly one separating blank is dropped, so a message keeps
- * any leading spaces it has. */
-static struct slice take_text(struct slice *s)
-{
-	struct slice t = *s;
-	if (t.len && is_blank(*t.p)) {
-		t.p++;
-		t.len--;
-	}
-	s->p += s->len;
-	s->len = 0;
-	return t;
-}
-
-static struct slice trim(struct slice s)
-{
-	s = skip_blanks(s);
-	while (s.len && is_blank(s.p[s.len - 1]))
-		s.len--;
-	return s;
-}
-
-bool all_blank(struct slice s)
-{
-	return skip_blanks(s).len == 0;
-}
-
 /* Copies a group argument into out; reports and returns false if it cannot be one. */
 static bool group_arg(struct app *a, struct slice t, char out[MESHNODE_MAX_GROUP + 1],
                       const char *usage)
@@ -130,14 +77,14 @@ static void do_join(struct app *a, const char *g)
 static void cmd_join(struct app *a, struct slice args)
 {
 	char g[MESHNODE_MAX_GROUP + 1];
-	if (group_arg(a, trim(args), g, "/join GROUP"))
+	if (group_arg(a, trim_blanks(args), g, "/join GROUP"))
 		do_join(a, g);
 }
 
 static void cmd_leave(struct app *a, struct slice args)
 {
 	char g[MESHNODE_MAX_GROUP + 1];
-	if (!group_arg(a, trim(args), g, "/leave GROUP"))
+	if (!group_arg(a, trim_blanks(args), g, "/leave GROUP"))
 		return;
 	enum mesh_err rc = meshnode_leave(a->n, g);
 	if (rc == MESH_ESTATE) {
