@@ -58,7 +58,7 @@ void discovery_destroy(struct discovery **dp)
 	struct discovery *d = dp ? *dp : NULL;
 	if (!d)
 		return;
-	if (d->t)
+	if (d->t && d->ops->close)         /* NULL ok (mcast.h) */
 		d->ops->close(d->t);
 	if (d->key)
 		sodium_free(d->key);

@@ -38,6 +38,7 @@
 
 #include <sodium.h>
 
+#include "beaconmaker.h"
 #include "discovery.h"
 #include "fuzz_input.h"
 #include "fuzz_rng.h"
@@ -233,6 +234,19 @@ static bool seal_msg(struct hlink *l, const struct wire_msg *msg)
 	return seal_on(l, ptbuf, n, false);
 }
 
+/* The next message payload, if the input set one (a fake hello in place of the real one):
+ * into out, at most cap bytes, once. */
+static bool take_fake_hello(uint8_t *out, size_t cap, size_t *n)
+{
+	if (!t.fake_hello)
+		return false;
+	*n = t.fake_hello_len < cap ? t.fake_hello_len : cap;
+	memcpy(out, t.fake_hello, *n);
+	free(t.fake_hello);
+	t.fake_hello = NULL;
+	return true;
+}
+
 /* The reply_payload identity k sends in message 2 when the engine dials it: its ID, run,
  * features and where it listens (raw bytes instead, if the input gave some). */
 static size_t reply_of(int k, uint8_t *out, size_t cap)
@@ -242,13 +256,8 @@ static size_t reply_of(int k, uint8_t *out, size_t cap)
 	                                .ip = { 10, 0, 0, (uint8_t)(10 + k) },
 	                                .port = (uint16_t)(PORT0 + k) };
 	size_t n = 0;
-	if (t.fake_hello) {
-		n = t.fake_hello_len < cap ? t.fake_hello_len : cap;
-		memcpy(out, t.fake_hello, n);
-		free(t.fake_hello);
-		t.fake_hello = NULL;
+	if (take_fake_hello(out, cap, &n))
 		return n;
-	}
 	memcpy(r.node_id, peer_id[k]->id, WIRE_IDLEN);
 	REQUIRE(wire_reply_payload_encode(&r, out, cap, &n) == MESH_OK);
 	return n;
@@ -276,13 +285,8 @@ static size_t hello_of(int k, uint8_t *out, size_t cap)
 {
 	static struct wire_hello h;
 	size_t n = 0;
-	if (t.fake_hello) {
-		n = t.fake_hello_len < cap ? t.fake_hello_len : cap;
-		memcpy(out, t.fake_hello, n);
-		free(t.fake_hello);
-		t.fake_hello = NULL;
+	if (take_fake_hello(out, cap, &n))
 		return n;
-	}
 	memset(&h, 0, sizeof h);
 	memcpy(h.node_id, peer_id[k]->id, WIRE_IDLEN);
 	h.name.p = k == 0 ? "p0" : k == 1 ? "p1" : "p2";
@@ -641,42 +645,6 @@ static const struct link_ops engine_link = {
 
 /* ------------------------------------------------------------------ beacons */
 
-static struct {
-	uint8_t ip[4];
-	uint64_t wall;
-	uint8_t data[WIRE_MAX_BEACON + 8];
-	size_t len;
-} capt;
-
-static void *cap_open(const struct mcast_config *cfg, struct in_addr *ifaddr, char *err,
-                      size_t errcap)
-{
-	(void)cfg;
-	(void)err;
-	(void)errcap;
-	memcpy(&ifaddr->s_addr, capt.ip, 4);
-	return &capt;
-}
-
-static enum mesh_err cap_send(void *p, const uint8_t *d, size_t len)
-{
-	(void)p;
-	memcpy(capt.data, d, len);
-	capt.len = len;
-	return MESH_OK;
-}
-
-static uint64_t cap_wall(void *p)
-{
-	(void)p;
-	return capt.wall;
-}
-
-static const struct mcast_ops capture = {
-	.open = cap_open, .close = fm_close, .fd = fm_fd, .send = cap_send, .recv = fm_recv,
-	.wall_ms = cap_wall,
-};
-
 static void queue_dgram(const uint8_t *p, size_t n, const uint8_t src[4])
 {
 	if (t.dgn == MAXDGRAMS)
@@ -695,22 +663,17 @@ static void genuine_beacon(int k, bool elsewhere, uint16_t port, uint64_t inc, i
                            bool forged)
 {
 	uint8_t ip[4] = { 10, 0, 0, (uint8_t)(10 + k) }, beacon_key[32];
-	char err[128];
-	memcpy(capt.ip, elsewhere ? (const uint8_t *)"\x0a\x09\x09\x09" : ip, 4);
-	capt.wall = WALL0 + t.now + (uint64_t)skew_ms;
-	capt.len = 0;
+	uint8_t d[WIRE_MAX_BEACON + 8];
 	if (t.setup & S_PSK)
 		crypto_generichash(beacon_key, sizeof beacon_key, (const uint8_t *)"meshnode beacon v1",
 		                   18, mesh_key, MESH_KEYLEN);
-	struct discovery_config dc = { .ops = &capture,
-	                               .beacon_key = t.setup & S_PSK ? beacon_key : NULL };
-	struct discovery *d = discovery_new(&dc, err, sizeof err);
-	REQUIRE(d != NULL);
-	REQUIRE(discovery_send(d, peer_id[k], port, inc) == MESH_OK);
-	discovery_destroy(&d);
-	if (forged && capt.len)
-		capt.data[capt.len - 1] ^= 1;
-	queue_dgram(capt.data, capt.len, ip);
+	size_t n = beaconmaker_make(peer_id[k], elsewhere ? (const uint8_t *)"\x0a\x09\x09\x09" : ip,
+	                            port, inc, WALL0 + t.now + (uint64_t)skew_ms,
+	                            t.setup & S_PSK ? beacon_key : NULL, d, sizeof d);
+	REQUIRE(n > 0);
+	if (forged)
+		d[n - 1] ^= 1;
+	queue_dgram(d, n, ip);
 }
 
 /* ------------------------------------------------------------------ the engine's callbacks */

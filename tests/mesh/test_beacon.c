@@ -19,6 +19,7 @@
  * from one as one attacking host sends it), and asserts the bounds of docs/protocol.md
  * section 7 (dials stop once they are forgotten, checks a second, each address's share).
  */
+#include "beaconmaker.h"
 #include "discovery.h"
 #include "link.h"
 #include "mcast.h"
@@ -262,43 +263,6 @@ static const struct link_ops engine_link = {
 
 /* ------------------------------------------------------------------ making beacons */
 
-/* A discovery whose transport keeps what it is asked to send. */
-static struct {
-	uint8_t ip[4];
-	uint64_t wall;
-	uint8_t data[WIRE_MAX_BEACON + 8];
-	size_t len;
-} cap;
-
-static void *cap_open(const struct mcast_config *cfg, struct in_addr *ifaddr, char *err,
-                      size_t errcap)
-{
-	(void)cfg;
-	(void)err;
-	(void)errcap;
-	memcpy(&ifaddr->s_addr, cap.ip, 4);
-	return &cap;
-}
-
-static enum mesh_err cap_send(void *p, const uint8_t *d, size_t len)
-{
-	(void)p;
-	memcpy(cap.data, d, len);
-	cap.len = len;
-	return MESH_OK;
-}
-
-static uint64_t cap_wall(void *p)
-{
-	(void)p;
-	return cap.wall;
-}
-
-static const struct mcast_ops capture = {
-	.open = cap_open, .close = fm_close, .fd = fm_fd, .send = cap_send, .recv = fm_recv,
-	.wall_ms = cap_wall,
-};
-
 /* Who sends a beacon in a scenario. */
 enum who { US, LOW1, LOW2, HIGH1, HIGH2, NWHO };
 
@@ -332,44 +296,35 @@ static void queue_beacon(const struct beacon *b)
 		port = 7000;
 		inc = t.self_inc;
 	}
-	memcpy(cap.ip, b->how == ELSEWHERE ? (const uint8_t[4]){ 10, 9, 9, 9 } : ip, 4);
-	cap.wall = b->how == EARLIER ? WALL0 - 1000 : WALL0 + (b->counter_ms ? b->counter_ms : t.now);
-	char err[128];
-	struct discovery_config dc = { .ops = &capture };
-	struct discovery *d = discovery_new(&dc, err, sizeof err);
-	CHECK(d != NULL);
-	if (!d)
-		return;
-	CHECK(discovery_send(d, ids[b->who], port, inc) == MESH_OK);
-	discovery_destroy(&d);
-	if (b->how == FORGED)
-		cap.data[cap.len - 1] ^= 1;      /* the signature is the datagram's last field */
+	const uint8_t *from = b->how == ELSEWHERE ? (const uint8_t[4]){ 10, 9, 9, 9 } : ip;
+	uint64_t wall = b->how == EARLIER ? WALL0 - 1000
+	                                  : WALL0 + (b->counter_ms ? b->counter_ms : t.now);
 	CHECK(t.n < MAXQ);
-	struct dgram *q = &t.q[(t.head + t.n++) % MAXQ];
-	memcpy(q->data, cap.data, cap.len);
-	q->len = cap.len;
+	if (t.n >= MAXQ)
+		return;
+	struct dgram *q = &t.q[(t.head + t.n) % MAXQ];
+	q->len = beaconmaker_make(ids[b->who], from, port, inc, wall, NULL, q->data, sizeof q->data);
+	CHECK(q->len > 0);
+	if (!q->len)
+		return;
+	if (b->how == FORGED)
+		q->data[q->len - 1] ^= 1;      /* the signature is the datagram's last field */
+	t.n++;
 	memcpy(q->src, ip, 4);
 }
 
 /* A beacon of id, signed now, from ip (and announcing it), port 7001. */
 static void queue_id(const struct keys_identity *id, const uint8_t ip[4], uint64_t inc)
 {
-	memcpy(cap.ip, ip, 4);
-	cap.wall = WALL0 + t.now;
-	char err[128];
-	struct discovery_config dc = { .ops = &capture };
-	struct discovery *d = discovery_new(&dc, err, sizeof err);
-	CHECK(d != NULL);
-	if (!d)
-		return;
-	CHECK(discovery_send(d, id, 7001, inc) == MESH_OK);
-	discovery_destroy(&d);
 	CHECK(t.n < MAXQ);
 	if (t.n >= MAXQ)
 		return;
-	struct dgram *q = &t.q[(t.head + t.n++) % MAXQ];
-	memcpy(q->data, cap.data, cap.len);
-	q->len = cap.len;
+	struct dgram *q = &t.q[(t.head + t.n) % MAXQ];
+	q->len = beaconmaker_make(id, ip, 7001, inc, WALL0 + t.now, NULL, q->data, sizeof q->data);
+	CHECK(q->len > 0);
+	if (!q->len)
+		return;
+	t.n++;
 	memcpy(q->src, ip, 4);
 }
 
