@@ -23,6 +23,8 @@
  *                 TCP garbage, a ZMTP greeting followed by a frame header claiming 2^40
  *                 bytes, and msgpack that lies (random bytes, a 2^32-element array, deep
  *                 nesting, unknown frame types, DATA for sids that do not exist)
+ *   mitm          on the path of every link: swaps keys in handshakes, tampers with DATA
+ *                 frames (meshsim_mitm.c)
  */
 #include "meshsim_attackers.h"
 
@@ -60,7 +62,7 @@
 #define LOOPBACK_ADDR "127.0.0.1"
 
 static const char *names[MESHSIM_ATK_COUNT] = { "conn-flood", "beacon-flood", "hello-flood",
-                                                "partial-hold", "garbage" };
+                                                "partial-hold", "garbage", "mitm" };
 
 const char *meshsim_attacker_name(enum meshsim_attacker a)
 {
@@ -713,6 +715,8 @@ int meshsim_attacker_run(enum meshsim_attacker a, const struct meshsim_attack_ta
 		return meshsim_attacker_hold(t, end, desc, cap);
 	case MESHSIM_ATK_GARBAGE:
 		return garbage(t, end, &r, desc, cap);
+	case MESHSIM_ATK_MITM:
+		return meshsim_attacker_mitm(t, end, desc, cap);
 	default:
 		break;
 	}

@@ -13,7 +13,8 @@
  *
  * Invariants:
  * - Every packet goes to 127.0.0.0/8 or to the multicast group on `lo`: the victim's ROUTER
- *   address is checked to be a loopback address before anything is sent.
+ *   address is checked to be a loopback address before anything is sent. mitm's nft table
+ *   diverts only TCP from 127.0.0.1 to 127.0.0.1, and lives in meshsim's namespace.
  * - An attacker stops by itself at its deadline, and closes what it opened.
  */
 #ifndef MESHSIM_ATTACKERS_H
@@ -33,7 +34,18 @@ enum meshsim_attacker {
 	MESHSIM_ATK_HELLO_FLOOD,     /* ZMTP connections sending Noise HELLOs, some a bad FINISH */
 	MESHSIM_ATK_PARTIAL_HOLD,    /* linked peers of our own, each a message never finished */
 	MESHSIM_ATK_GARBAGE,         /* malformed and replayed beacons, garbage ZMTP and msgpack */
+	MESHSIM_ATK_MITM,            /* on the path of every link: key swaps, tampered frames */
 	MESHSIM_ATK_COUNT
+};
+
+/* An attacker's return value when the protocol gave way (mitm: a swapped key accepted,
+ * plaintext seen); its process then exits with this status. */
+#define MESHSIM_ATK_BREACH 2
+
+/* A node of the mesh as meshsim knows it: where it listens and who it is. */
+struct meshsim_attack_node {
+	uint16_t port;
+	uint8_t id[KEYS_IDLEN];
 };
 
 struct meshsim_attack_target {
@@ -48,6 +60,9 @@ struct meshsim_attack_target {
 	struct keys_identity *const *holders;
 	int nholders;
 	uint8_t victim_id[KEYS_IDLEN];
+	/* mitm: meshsim's nodes, so that its key swaps can claim the dialled node's ID */
+	const struct meshsim_attack_node *nodes;
+	int nnodes;
 };
 
 const char *meshsim_attacker_name(enum meshsim_attacker a);
@@ -58,6 +73,12 @@ int meshsim_attacker_parse(const char *name);
  * reason in desc. Called in a forked child only. */
 int meshsim_attacker_run(enum meshsim_attacker a, const struct meshsim_attack_target *t,
                          char *desc, size_t cap);
+/* meshsim_mitm.c: mitm, until end_ms (monoclock); MESHSIM_ATK_BREACH if the protocol gave
+ * way. */
+int meshsim_attacker_mitm(const struct meshsim_attack_target *t, uint64_t end_ms, char *desc,
+                          size_t cap);
+/* Deletes mitm's nft table, if it is still there (its attacker was killed). */
+void meshsim_mitm_cleanup(void);
 /* meshsim_hold.c: partial-hold, until end_ms (monoclock). */
 int meshsim_attacker_hold(const struct meshsim_attack_target *t, uint64_t end_ms, char *desc,
                           size_t cap);

@@ -30,7 +30,8 @@ const char *meshsim_report_kind_name(int kind)
 {
 	static const char *names[MESHSIM_KINDS] = { "none", "cut", "kill", "stop", "partition",
 	                                                    "conn-flood", "beacon-flood",
-	                                                    "hello-flood", "partial-hold", "garbage" };
+	                                                    "hello-flood", "partial-hold", "garbage",
+	                                                    "mitm" };
 	return kind >= 0 && kind < MESHSIM_KINDS ? names[kind] : "?";
 }
 
@@ -103,7 +104,8 @@ static void attack_table(FILE *f, const struct meshsim_result *r)
 		fprintf(f, "    %-12s %5.1f %11s %17s %15s %8s %8s %5ld %5ld %s\n", a->name, a->secs,
 		        fds, rss, cpu, link, wh, a->exits, a->account.lost,
 		        a->victim_alive ? "alive" : "DIED");
-		fprintf(f, "      %s%s\n", a->attacker_ok ? "" : "ATTACKER FAILED: ", a->what);
+		fprintf(f, "      %s%s\n", a->breach ? "BREACH: " : a->attacker_ok ? "" :
+		        "ATTACKER FAILED: ", a->what);
 		if (a->exits)
 			fprintf(f, "      exits between linked nodes meanwhile, e.g. %s\n", a->exit_example);
 	}
@@ -301,8 +303,9 @@ static void attack_json(FILE *f, const struct meshsim_result *r)
 		jnum(f, a->link_ms);
 		fputs(",\"whisper_ms\":", f);
 		jnum(f, a->whisper_ms);
-		fprintf(f, ",\"exits\":%ld,\"victim_alive\":%s,\"attacker_ok\":%s,\"account\":",
-		        a->exits, a->victim_alive ? "true" : "false", a->attacker_ok ? "true" : "false");
+		fprintf(f, ",\"exits\":%ld,\"victim_alive\":%s,\"attacker_ok\":%s,\"breach\":%s,"
+		        "\"account\":", a->exits, a->victim_alive ? "true" : "false",
+		        a->attacker_ok ? "true" : "false", a->breach ? "true" : "false");
 		account_row_json(f, &a->account);
 		fputs(",\"what\":", f);
 		jstr(f, a->what);

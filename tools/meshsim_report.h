@@ -44,6 +44,7 @@ enum meshsim_kind {
 	MESHSIM_KIND_HELLO_FLOOD,
 	MESHSIM_KIND_PARTIAL_HOLD,
 	MESHSIM_KIND_GARBAGE,
+	MESHSIM_KIND_MITM,
 	MESHSIM_KINDS
 };
 
@@ -81,6 +82,8 @@ struct meshsim_attack_row {
 	char exit_example[64];
 	bool victim_alive;                /* the victim was still running when it ended */
 	bool attacker_ok;                 /* the attacker process ran and reported */
+	bool breach;                      /* the protocol gave way (mitm: a swapped key accepted,
+	                                   * plaintext on the wire) */
 	struct meshsim_account_row account;  /* messages sent while it was in effect */
 	char what[480];                   /* what the attacker did, in its own words */
 };
