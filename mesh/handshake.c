@@ -88,30 +88,24 @@ static enum dial_class dial_class_of(const struct peer *p, uint64_t now)
 	return DIAL_OTHER;
 }
 
-void handshake_initiate(struct mesh *m, struct peer *p, uint64_t now)
+struct session *handshake_dial(struct mesh *m, const uint8_t ip[4], uint16_t port,
+                               const uint8_t *expected_id, enum dial_class c, uint64_t now)
 {
-	char ipbuf[INET_ADDRSTRLEN], fp[KEYS_FPR_LEN];
 	size_t nlen, flen;
-	struct session *s;
-	enum dial_class c = dial_class_of(p, now);
-	size_t unlinked = m->hs_out_class[DIAL_HEARD] + m->hs_out_class[DIAL_OTHER];
-	if (m->hs_out >= MESH_MAX_HANDSHAKES_OUT ||
-	    (c != DIAL_RECENT && unlinked >= MESH_MAX_HANDSHAKES_OUT - DIAL_RESERVED) ||
-	    (c == DIAL_OTHER && m->hs_out_class[DIAL_OTHER] >= DIAL_OTHER_MAX)) {
-		m->stats.dials_deferred++;      /* tried again at the next sweep */
-		return;
-	}
-	s = session_new(NOISE_INITIATOR, m->prologue, m->prologue_len, m->id->x_sk, m->id->x_pk,
-	                m->psk, &m->keymem, now);
+	struct session *s = session_new(NOISE_INITIATOR, m->prologue, m->prologue_len, m->id->x_sk,
+	                                m->id->x_pk, m->psk, &m->keymem, now);
 	if (!s)
-		return;
-	memcpy(s->expected_id, p->id, WIRE_IDLEN);
+		return NULL;
+	if (expected_id)
+		memcpy(s->expected_id, expected_id, WIRE_IDLEN);
+	else
+		s->expect_any = true;
 	s->dial_class = (uint8_t)c;
 	if (session_table_add(&m->sessions, s) != MESH_OK) {
 		session_destroy(&s);
-		return;
+		return NULL;
 	}
-	if (m->lops->dial(m->link, s->sid, p->ip, p->port) != MESH_OK)
+	if (m->lops->dial(m->link, s->sid, ip, port) != MESH_OK)
 		goto fail;
 	if (session_write_hello(s, m->pbuf, sizeof m->pbuf, &nlen) != MESH_OK)
 		goto fail;
@@ -122,18 +116,36 @@ void handshake_initiate(struct mesh *m, struct peer *p, uint64_t now)
 	/* queued by the link until the connection is up; should it fail, the handshake times out
 	 * and is tried again */
 	(void)send_frame(m, s, m->fbuf, flen);
-	p->pending_sid = s->sid;
 	m->hs_out++;
 	m->hs_out_class[c]++;
-	inet_ntop(AF_INET, p->ip, ipbuf, sizeof ipbuf);
-	mesh_logline(m, 3, "handshake -> %s at %s:%u (sid %08x)", mesh_fpr(p->id, fp), ipbuf, p->port,
-	             s->sid);
-	return;
+	return s;
 fail:
 	session_table_del(&m->sessions, s->sid);
 	m->lops->hangup(m->link, s->sid);
 	session_destroy(&s);
-	handshake_backoff(p, now);          /* a dial that cannot even start is a failure too */
+	return NULL;
+}
+
+void handshake_initiate(struct mesh *m, struct peer *p, uint64_t now)
+{
+	char ipbuf[INET_ADDRSTRLEN], fp[KEYS_FPR_LEN];
+	enum dial_class c = dial_class_of(p, now);
+	size_t unlinked = m->hs_out_class[DIAL_HEARD] + m->hs_out_class[DIAL_OTHER];
+	if (m->hs_out >= MESH_MAX_HANDSHAKES_OUT ||
+	    (c != DIAL_RECENT && unlinked >= MESH_MAX_HANDSHAKES_OUT - DIAL_RESERVED) ||
+	    (c == DIAL_OTHER && m->hs_out_class[DIAL_OTHER] >= DIAL_OTHER_MAX)) {
+		m->stats.dials_deferred++;      /* tried again at the next sweep */
+		return;
+	}
+	struct session *s = handshake_dial(m, p->ip, p->port, p->id, c, now);
+	if (!s) {
+		handshake_backoff(p, now);      /* a dial that cannot even start is a failure too */
+		return;
+	}
+	p->pending_sid = s->sid;
+	inet_ntop(AF_INET, p->ip, ipbuf, sizeof ipbuf);
+	mesh_logline(m, 3, "handshake -> %s at %s:%u (sid %08x)", mesh_fpr(p->id, fp), ipbuf, p->port,
+	             s->sid);
 }
 
 /* A handshake we started with p ended without a live session (it failed a check, timed out
@@ -298,12 +310,14 @@ void handshake_on_reply(struct mesh *m, struct session *s, const struct wire_fra
 	if (rc != MESH_OK) {
 		m->stats.handshakes_failed++;
 		mesh_droplog(m, LK_HS, now, "handshake with %s failed at message 2: %s",
-		             mesh_fpr(s->expected_id, fp),
+		             s->expect_any ? "a fixed peer" : mesh_fpr(s->expected_id, fp),
 		             rc == MESH_EAUTH ? "authentication or identity check failed"
 		                              : mesh_strerror(rc));
 		mesh_close_session(m, s, NULL, now);
 		return;
 	}
+	if (s->fixed && !fixed_on_reply(m, s, now))
+		return;                         /* not needed, or not a peer we link with */
 	struct wire_frame r = { .type = WIRE_FINISH, .rx_sid = s->remote_sid, .body = m->pbuf,
 	                        .body_len = nlen };
 	if (wire_frame_encode(&r, m->fbuf, sizeof m->fbuf, &flen) != MESH_OK ||

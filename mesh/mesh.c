@@ -297,6 +297,7 @@ void mesh_destroy(struct mesh **mp)
 	discovery_destroy(&m->disc);
 	if (m->psk)
 		sodium_free(m->psk);
+	free(m->fixed);
 	sodium_memzero(m->pbuf, sizeof m->pbuf);
 	sodium_memzero(m->mbuf, sizeof m->mbuf);
 	free(m);
@@ -410,6 +411,7 @@ void mesh_go_live(struct mesh *m, struct session *s, uint64_t now)
 		return;
 	}
 	handshake_done(m, s);
+	fixed_handshake_over(m, s, true, now);
 	m->stats.handshakes_done++;
 	if (s->role == NOISE_RESPONDER && m->lops->proven) {
 		/* its connection is a proven peer's now, out of the strangers' bounds */
@@ -504,9 +506,10 @@ void mesh_go_live(struct mesh *m, struct session *s, uint64_t now)
 void mesh_close_session(struct mesh *m, struct session *s, const char *reason, uint64_t now)
 {
 	struct peer *p = mesh_session_peer(m, s);
-	if (s->state != SESSION_LIVE)
+	if (s->state != SESSION_LIVE) {
 		handshake_done(m, s);
-	else if (s->role == NOISE_RESPONDER && m->lops->unproven) {
+		fixed_handshake_over(m, s, false, now);
+	} else if (s->role == NOISE_RESPONDER && m->lops->unproven) {
 		/* its connection carries one proven session less; with none it is a stranger's */
 		struct link_route from = { .rid = s->rid, .rid_len = s->rid_len };
 		m->lops->unproven(m->link, &from, now);

@@ -177,6 +177,13 @@ void mesh_say_bye(struct mesh *m, uint64_t now_ms);
 
 /* Application requests (docs/protocol.md section 6). */
 enum mesh_err mesh_join(struct mesh *m, const char *group, uint64_t now_ms);
+/* A fixed peer (protocol section 4, "Fixed peers"): the node at ip:port is dialled whatever
+ * the order of the IDs, and dialled again whenever no session with it is live, for as long
+ * as the mesh lives. pin (NULL: any) is the only node ID that may answer there. MESH_EINVAL:
+ * port 0, or an address that is unspecified, multicast or broadcast; MESH_ELIMIT: 64 already.
+ * The same address again is not a second peer (a pin given then replaces what was known). */
+enum mesh_err mesh_add_peer(struct mesh *m, const uint8_t ip[4], uint16_t port,
+                            const uint8_t *pin, uint64_t now_ms);
 enum mesh_err mesh_leave(struct mesh *m, const char *group, uint64_t now_ms);
 enum mesh_err mesh_shout(struct mesh *m, const char *group, const void *data, size_t len,
                          uint64_t now_ms, uint64_t *msg_id);

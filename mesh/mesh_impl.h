@@ -63,6 +63,19 @@ enum dial_class { DIAL_RECENT, DIAL_HEARD, DIAL_OTHER, DIAL_CLASSES };
 /* Log lines about bad input are limited per kind to one a second. */
 enum logkind { LK_BEACON, LK_VERSION, LK_FRAME, LK_HS, LK_MSG, LK_RATE, LK_CONN, LK_COUNT };
 
+/* A peer the user named by address (fixed.c, protocol section 4, "Fixed peers"). */
+#define MESH_MAX_FIXED 64
+struct fixed_peer {
+	uint8_t ip[4];
+	uint16_t port;
+	bool pinned;                   /* id is the one the user named: only it may answer */
+	bool known;                    /* id holds who answered last (or the pin) */
+	uint8_t id[WIRE_IDLEN];
+	uint32_t sid;                  /* our handshake in progress to it; 0: none */
+	uint32_t failures;             /* in a row, for the backoff of section 4 */
+	uint64_t next_dial_ms;
+};
+
 struct mesh {
 	struct mesh_config cfg;
 	char name[WIRE_MAX_NAME + 1];
@@ -88,6 +101,8 @@ struct mesh {
 	struct group_set groups;
 	size_t hs_in, hs_out;          /* handshakes in progress, answered and initiated */
 	size_t hs_out_class[DIAL_CLASSES];   /* hs_out by class (enum dial_class) */
+	struct fixed_peer *fixed;      /* peers named by address (fixed.c); NULL until the first */
+	size_t nfixed;
 	bool check_seen;               /* the beacon being checked was heard in the last second */
 	uint64_t now_ms;               /* time of the input being handled (for callbacks) */
 
@@ -172,6 +187,11 @@ void handshake_dial_now(struct peer *p);
 /* Starts a handshake with p if the rules of protocol section 4 say we should. */
 void handshake_maybe_connect(struct mesh *m, struct peer *p, uint64_t now);
 void handshake_initiate(struct mesh *m, struct peer *p, uint64_t now);
+/* Opens a session that dials ip:port as initiator of class c and sends its HELLO; it expects
+ * expected_id, or any ID its key proves when NULL. NULL if it could not start (nothing is
+ * left behind). The caller has checked the slots. */
+struct session *handshake_dial(struct mesh *m, const uint8_t ip[4], uint16_t port,
+                               const uint8_t *expected_id, enum dial_class c, uint64_t now);
 /* A handshake stops being in progress: it went live or was removed. */
 void handshake_done(struct mesh *m, const struct session *s);
 void handshake_on_hello(struct mesh *m, const struct wire_frame *f, const uint8_t *rid,
@@ -180,6 +200,18 @@ void handshake_on_reply(struct mesh *m, struct session *s, const struct wire_fra
                         uint64_t now);
 void handshake_on_finish(struct mesh *m, struct session *s, const struct wire_frame *f,
                          uint64_t now);
+
+/* ---------- fixed.c: peers named by address (protocol section 4) ---------- */
+
+/* Dials the fixed peers that have no session and whose wait is over (each sweep). */
+void fixed_on_sweep(struct mesh *m, uint64_t now);
+/* The REPLY of s (a fixed peer's handshake) named its node: true to go on with it as that
+ * peer's handshake, false if it was closed (ourselves, refused, or that node is served
+ * already). */
+bool fixed_on_reply(struct mesh *m, struct session *s, uint64_t now);
+/* s's handshake ended (live, or not): its fixed peer may be dialled again (after a backoff
+ * if it failed). No-op for a session that dials no fixed peer. */
+void fixed_handshake_over(struct mesh *m, const struct session *s, bool live, uint64_t now);
 
 /* ---------- send.c: frames, sealing, queues ---------- */
 

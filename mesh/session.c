@@ -268,7 +268,7 @@ static bool id_is_peer(const struct session *s, const uint8_t id[WIRE_IDLEN])
 {
 	uint8_t rs[NOISE_DHLEN];
 	bool ok = noise_hs_remote_static(s->hs, rs) == 0 && keys_id_matches_static(id, rs) == 0 &&
-	          (s->role != NOISE_INITIATOR ||
+	          (s->role != NOISE_INITIATOR || s->expect_any ||
 	           sodium_memcmp(id, s->expected_id, WIRE_IDLEN) == 0);
 	sodium_memzero(rs, sizeof rs);
 	return ok;

@@ -96,9 +96,15 @@ struct session {
 	size_t rid_len;
 	char src_addr[48];           /* responder: peer address as the transport reports it */
 
-	/* Who is on the other end. For an initiator, expected_id is the beacon's ID; peer_id is
+	/* Who is on the other end. For an initiator, expected_id is the beacon's ID, unless
+	 * expect_any (a fixed peer named by its address only: any ID its key proves); peer_id is
 	 * authenticated once `authenticated` is set. */
 	uint8_t expected_id[WIRE_IDLEN];
+	bool expect_any;
+	/* initiator: the fixed peer (mesh/fixed.c) it dials, as index + 1; 0: none. fixed_quiet:
+	 * it ends without counting as that fixed peer's failure (another session does its job) */
+	uint16_t fixed;
+	bool fixed_quiet;
 	uint8_t peer_id[WIRE_IDLEN];
 	bool authenticated;
 	/* The peer's name and groups: a responder has them from the initiator's hello (message
