@@ -84,6 +84,8 @@ struct options {
 	const char *gen_mesh_key;
 	const char *groups[MESHNODE_MAX_GROUPS];
 	size_t ngroups;
+	const char *peers[MESHNODE_MAX_FIXED_PEERS];   /* --peer, as given */
+	size_t npeers;
 	bool json;
 };
 

@@ -483,6 +483,15 @@ int main(int argc, char **argv)
 	enum mesh_err joined[MESHNODE_MAX_GROUPS];
 	for (size_t i = 0; i < opt.ngroups; i++)
 		joined[i] = meshnode_join(a->n, opt.groups[i]);
+	/* --peer: parsed and resolved now, so that a bad one stops us before anything starts */
+	for (size_t i = 0; i < opt.npeers; i++) {
+		enum mesh_err pr = meshnode_add_peer(a->n, opt.peers[i], err, sizeof err);
+		if (pr != MESH_OK) {
+			fprintf(stderr, "meshnode: --peer %s: %s\n", opt.peers[i], err);
+			rc = pr == MESH_EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
+			goto out;
+		}
+	}
 	if (start_node(a->n, err, sizeof err) != MESH_OK) {
 		fprintf(stderr, "meshnode: %s\n", err[0] ? err : "cannot start the node");
 		rc = EXIT_RUNTIME;

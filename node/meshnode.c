@@ -432,6 +432,10 @@ static void run_cmd(struct meshnode *n, struct cmd *c, uint64_t now)
 	case CMD_SAS:
 		c->rc = mesh_sas(n->mesh, c->peer, c->sas);
 		break;
+	case CMD_ADD_PEER:
+		c->rc = mesh_add_peer(n->mesh, c->addr.ip, c->addr.port,
+		                      c->addr.pinned ? c->addr.pin : NULL, now);
+		break;
 	case CMD_RELINK:
 #ifdef MESH_TEST_HOOKS
 		c->rc = mesh_test_relink(n->mesh, c->peer, now);
@@ -684,6 +688,14 @@ enum mesh_err meshnode_start(struct meshnode *n, char *err, size_t errcap)
 		}
 	}
 	group_set_clear(&n->start_groups);
+	/* and the fixed peers: dialled at the first sweep */
+	for (size_t i = 0; i < n->nstart_peers; i++) {
+		const struct node_peer_addr *a = &n->start_peers[i];
+		(void)mesh_add_peer(n->mesh, a->ip, a->port, a->pinned ? a->pin : NULL, now);
+	}
+	free(n->start_peers);
+	n->start_peers = NULL;
+	n->nstart_peers = 0;
 	snprintf(n->endpoint, sizeof n->endpoint, "%s", mesh_endpoint(n->mesh));
 	n->started = true;
 	if (pthread_create(&n->thread, NULL, loop_main, n) != 0) {
@@ -735,6 +747,7 @@ void meshnode_destroy(struct meshnode **np)
 			close(n->evpipe[i]);
 	}
 	group_set_clear(&n->start_groups);
+	free(n->start_peers);
 	free(n->iface);
 	free(n->identity_path);
 	free(n->mesh_key_path);
@@ -777,6 +790,57 @@ enum mesh_err meshnode_join(struct meshnode *n, const char *group)
 	if (!n->started && !n->stopped)
 		return start_group(n, group, true);
 	return call(n, &c);
+}
+
+enum mesh_err meshnode_add_peer(struct meshnode *n, const char *addr, char *err, size_t errcap)
+{
+	char scratch[8];
+	if (!err || !errcap) {
+		err = scratch;
+		errcap = sizeof scratch;
+	}
+	err[0] = 0;
+	if (!n || !addr) {
+		snprintf(err, errcap, "no node or no address");
+		return MESH_EINVAL;
+	}
+	if (n->stopped) {
+		snprintf(err, errcap, "node stopped");
+		return MESH_ESTATE;
+	}
+	struct cmd c = { .kind = CMD_ADD_PEER };
+	if (node_peer_addr_parse(addr, &c.addr, err, errcap) != 0)
+		return MESH_EINVAL;
+	if (n->started) {
+		enum mesh_err rc = call(n, &c);
+		if (rc == MESH_ELIMIT)
+			snprintf(err, errcap, "%d fixed peers already", MESHNODE_MAX_FIXED_PEERS);
+		else if (rc != MESH_OK)
+			snprintf(err, errcap, "%s", mesh_strerror(rc));
+		return rc;
+	}
+	/* before the start: kept for it (the same address once, a later pin replacing) */
+	for (size_t i = 0; i < n->nstart_peers; i++) {
+		struct node_peer_addr *a = &n->start_peers[i];
+		if (memcmp(a->ip, c.addr.ip, 4) == 0 && a->port == c.addr.port) {
+			if (c.addr.pinned)
+				*a = c.addr;
+			return MESH_OK;
+		}
+	}
+	if (n->nstart_peers == MESHNODE_MAX_FIXED_PEERS) {
+		snprintf(err, errcap, "%d fixed peers already", MESHNODE_MAX_FIXED_PEERS);
+		return MESH_ELIMIT;
+	}
+	struct node_peer_addr *np = realloc(n->start_peers,
+	                                    (n->nstart_peers + 1) * sizeof *np);
+	if (!np) {
+		snprintf(err, errcap, "out of memory");
+		return MESH_ENOMEM;
+	}
+	n->start_peers = np;
+	n->start_peers[n->nstart_peers++] = c.addr;
+	return MESH_OK;
 }
 
 enum mesh_err meshnode_leave(struct meshnode *n, const char *group)

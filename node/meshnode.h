@@ -176,6 +176,18 @@ bool meshnode_identity_created(const struct meshnode *n);
 enum mesh_err meshnode_join(struct meshnode *n, const char *group);
 enum mesh_err meshnode_leave(struct meshnode *n, const char *group);
 
+/* A fixed peer (docs/usage.md, "Fixed peers"): a node that multicast cannot reach, named by
+ * address as "[NODEID@]HOST:PORT". HOST is an IPv4 address or a name, resolved here (this may
+ * block); PORT its ROUTER port. The node dials it whatever the order of the IDs, and again
+ * whenever no session with it is live, with the usual backoff after failures. Whoever answers
+ * must prove its ID in the handshake like any peer, and the allow-list and known-only mode
+ * apply; with NODEID, only that node may answer there. Before or after meshnode_start().
+ * MESH_EINVAL: a malformed, unresolvable or IPv6 address (err says which); MESH_ELIMIT:
+ * MESHNODE_MAX_FIXED_PEERS already; MESH_ESTATE: stopped. The same address again is not a
+ * second peer (a NODEID given then replaces the one known). err may be NULL. */
+#define MESHNODE_MAX_FIXED_PEERS 64
+enum mesh_err meshnode_add_peer(struct meshnode *n, const char *addr, char *err, size_t errcap);
+
 /* Sends len bytes to every member of group (shout) or to one peer (whisper). The payload is
  * copied; len > MESHNODE_MAX_PAYLOAD is MESH_ELIMIT, and so is any send while the event
  * queue holds 200000 unread events (the answers of earlier sends would be among them). *msg_id (if not NULL) gets the message

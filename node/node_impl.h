@@ -41,7 +41,19 @@ enum cmd_kind {
 	CMD_SAS,
 	CMD_STATS,
 	CMD_RELINK,
+	CMD_ADD_PEER,
 };
+
+/* A fixed peer's address, parsed and resolved (peeraddr.c). */
+struct node_peer_addr {
+	uint8_t ip[4];
+	uint16_t port;
+	bool pinned;
+	uint8_t pin[MESHNODE_IDLEN];
+};
+/* "[NODEID@]HOST:PORT" into out; 0, or -1 with a one-line reason in err. May block while a
+ * name is resolved. */
+int node_peer_addr_parse(const char *s, struct node_peer_addr *out, char *err, size_t errcap);
 
 struct cmd {
 	struct cmd *next;           /* in the FIFO */
@@ -59,6 +71,7 @@ struct cmd {
 	size_t ngroups;
 	char sas[KEYS_SAS_LEN];
 	struct mesh_stats stats;    /* STATS: all the engine's counters */
+	struct node_peer_addr addr; /* ADD_PEER */
 	uint64_t sessions_live;
 	bool done;
 };
@@ -110,6 +123,9 @@ struct meshnode {
 	/* Groups joined before meshnode_start(): the mesh starts in them, so that its first
 	 * hello carries them. Touched only before the loop thread exists. */
 	struct group_set start_groups;
+	/* Fixed peers added before meshnode_start() (the same: before the loop exists). */
+	struct node_peer_addr *start_peers;
+	size_t nstart_peers;
 
 	int wake[2];                /* API -> loop */
 	int evpipe[2];              /* readable while events are queued */

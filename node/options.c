@@ -14,7 +14,7 @@ enum {
 	OPT_NAME = 256, OPT_IFACE, OPT_PORT, OPT_IDENTITY, OPT_MESH_KEY_FILE, OPT_GEN_MESH_KEY,
 	OPT_MCAST_GROUP, OPT_MCAST_PORT, OPT_BEACON, OPT_HEARTBEAT, OPT_EVASIVE, OPT_EXPIRED,
 	OPT_GROUP, OPT_LOG_LEVEL, OPT_JSON, OPT_HELP, OPT_VERSION, OPT_TTL, OPT_RECEIPTS,
-	OPT_KNOWN_PEERS, OPT_NO_KNOWN_PEERS, OPT_KNOWN_ONLY, OPT_ALLOW,
+	OPT_KNOWN_PEERS, OPT_NO_KNOWN_PEERS, OPT_KNOWN_ONLY, OPT_ALLOW, OPT_PEER,
 	OPT_REKEY,
 };
 
@@ -40,6 +40,7 @@ static const struct option long_options[] = {
 	{ "no-known-peers", no_argument, NULL, OPT_NO_KNOWN_PEERS },
 	{ "known-only", no_argument, NULL, OPT_KNOWN_ONLY },
 	{ "allow", required_argument, NULL, OPT_ALLOW },
+	{ "peer", required_argument, NULL, OPT_PEER },
 	{ "rekey-interval", required_argument, NULL, OPT_REKEY },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -75,6 +76,9 @@ static void print_usage(FILE *f)
 	      "  --no-known-peers       remember no one (no alarms about names, no verified marks)\n"
 	      "  --known-only           link only with remembered peers\n"
 	      "  --allow PATH           link only with the node IDs listed in PATH\n"
+	      "  --peer [ID@]HOST:PORT  a fixed peer, for a node multicast cannot reach (another\n"
+	      "                         subnet): dialled and kept linked; with ID, only that node\n"
+	      "                         may answer there (repeatable, at most 64)\n"
 	      "  --rekey-interval MS    replace each link's keys with a fresh key exchange this\n"
 	      "                         often (default 120000, at least 100)\n"
 	      "  -h, --help             show this help\n"
@@ -237,6 +241,13 @@ int parse_options(int argc, char **argv, struct options *o)
 			break;
 		case OPT_KNOWN_ONLY:
 			o->cfg.known_only = true;
+			break;
+		case OPT_PEER:
+			if (!optarg[0])
+				return usage_error("--peer must not be empty", NULL);
+			if (o->npeers == MESHNODE_MAX_FIXED_PEERS)
+				return usage_error("at most 64 --peer options", NULL);
+			o->peers[o->npeers++] = optarg;
 			break;
 		case OPT_ALLOW:
 			if (!optarg[0])
