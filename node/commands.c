@@ -583,6 +583,34 @@ static void cmd_stats(struct app *a, struct slice args)
 }
 
 /* /ttl [MS]: the time-to-live of the messages sent from now on; without MS, says it. */
+/* /peer [NODEID@]HOST:PORT: a fixed peer from now on (docs/usage.md, "Fixed peers"). */
+static void cmd_peer(struct app *a, struct slice args)
+{
+	char addr[384], err[256];
+	struct slice t = take_token(&args);
+	if (!t.len || t.len >= sizeof addr || !all_blank(args)) {
+		errorf(a, "usage: /peer [NODEID@]HOST:PORT");
+		return;
+	}
+	memcpy(addr, t.p, t.len);
+	addr[t.len] = '\0';
+	if (meshnode_add_peer(a->n, addr, err, sizeof err) != MESH_OK) {
+		errorf(a, "cannot add peer '%s': %s", addr, err);
+		return;
+	}
+	if (a->mode == MODE_JSON) {
+		j_begin(a, "peer_added");
+		j_cstr(a, "address", addr);
+		j_end(a);
+		return;
+	}
+	json_buf_clear(&a->out);
+	json_raw(&a->out, "* fixed peer ");
+	json_term(&a->out, addr, strlen(addr), a->term_flags);
+	json_raw(&a->out, " will be dialled and kept linked\n");
+	emit(a, stdout);
+}
+
 static void cmd_ttl(struct app *a, struct slice args)
 {
 	struct slice t = take_token(&args);
@@ -632,6 +660,7 @@ static const char help_text[] =
 	"/untrust NAME        take the mark away\n"
 	"/stats               show the node's drop counters\n"
 	"/ttl [MS]            how long your next messages may wait for each peer (0: --ttl)\n"
+	"/peer [ID@]HOST:PORT dial a node multicast cannot reach, and keep it linked\n"
 	"/help                show this list\n"
 	"/quit                leave the mesh and exit\n"
 	"Any other line is sent to the current group.\n";
@@ -661,7 +690,7 @@ static const struct command commands[] = {
 	{ "/msg", cmd_msg },       { "/peers", cmd_peers },   { "/groups", cmd_groups },
 	{ "/whoami", cmd_whoami }, { "/verify", cmd_verify }, { "/stats", cmd_stats },
 	{ "/help", cmd_help },     { "/quit", cmd_quit },     { "/ttl", cmd_ttl },
-	{ "/trust", cmd_trust },   { "/untrust", cmd_untrust },
+	{ "/trust", cmd_trust },   { "/untrust", cmd_untrust }, { "/peer", cmd_peer },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

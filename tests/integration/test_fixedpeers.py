@@ -102,6 +102,23 @@ def test_fixed_peer_also_discovered(ctx):
         n.quit_cleanly()
 
 
+def test_peer_command(ctx):
+    """/peer adds a fixed peer to a running node, with a JSON reply; a bad one is an error."""
+    b = apart(ctx, "listener")
+    a = apart(ctx, "commander")
+    addr = "127.0.0.1:%d" % port_of(b)
+    ev = a.command("/peer %s" % addr, "peer_added")
+    check(ev.get("address") == addr, "commander: /peer replied %s" % mt.describe(ev))
+    linked_both_ways(a, b)
+    start = a.mark()
+    a.send("/peer 127.0.0.1")
+    ev = a.wait_event("error", timeout=5.0, start=start)
+    check("HOST:PORT" in str(ev.get("message")), "commander: /peer without a port: %s"
+          % mt.describe(ev))
+    for n in (a, b):
+        n.quit_cleanly()
+
+
 def test_bad_peer_arguments(ctx):
     """Refused before anything starts, with the reason (exit status 2)."""
     bad = {
@@ -124,4 +141,4 @@ def test_bad_peer_arguments(ctx):
 
 if __name__ == "__main__":
     mt.run([test_fixed_peer_links_and_talks, test_pinned_fixed_peer,
-            test_fixed_peer_also_discovered, test_bad_peer_arguments])
+            test_fixed_peer_also_discovered, test_peer_command, test_bad_peer_arguments])
