@@ -20,8 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
-
 #include "mesh_impl.h"
 
 static bool usable_ip(const uint8_t ip[4])
@@ -65,17 +63,6 @@ enum mesh_err mesh_add_peer(struct mesh *m, const uint8_t ip[4], uint16_t port,
 	return MESH_OK;
 }
 
-static void backoff(struct fixed_peer *f, uint64_t now)
-{
-	if (f->failures < 32)
-		f->failures++;
-	uint64_t d = f->failures > 8 ? REDIAL_MAX_MS
-	                             : (uint64_t)REDIAL_BASE_MS << (f->failures - 1);
-	if (d > REDIAL_MAX_MS)
-		d = REDIAL_MAX_MS;
-	f->next_dial_ms = now + d / 2 + randombytes_uniform((uint32_t)d);
-}
-
 /* Whether the node at f is linked, or a handshake with it is under way, by any path. */
 static bool served(struct mesh *m, const struct fixed_peer *f)
 {
@@ -104,7 +91,7 @@ void fixed_on_sweep(struct mesh *m, uint64_t now)
 		struct session *s = handshake_dial(m, f->ip, f->port, f->pinned ? f->id : NULL,
 		                                   DIAL_RECENT, now);
 		if (!s) {
-			backoff(f, now);
+			f->next_dial_ms = handshake_redial_at(&f->failures, now);
 			continue;
 		}
 		s->fixed = (uint16_t)(i + 1);
@@ -167,6 +154,6 @@ void fixed_handshake_over(struct mesh *m, const struct session *s, bool live, ui
 		f->failures = 0;
 		f->next_dial_ms = 0;
 	} else if (!s->fixed_quiet) {
-		backoff(f, now);
+		f->next_dial_ms = handshake_redial_at(&f->failures, now);
 	}
 }

@@ -152,16 +152,21 @@ void handshake_initiate(struct mesh *m, struct peer *p, uint64_t now)
  * or was refused): the next may start after REDIAL_BASE_MS x 2^(failures - 1), at most
  * REDIAL_MAX_MS, each drawn between half and one and a half times that (protocol section 4),
  * so that a peer that cannot be linked costs a few handshakes a minute, not ten a second. */
-void handshake_backoff(struct peer *p, uint64_t now)
+uint64_t handshake_redial_at(uint32_t *failures, uint64_t now)
 {
-	if (p->dial_failures < 32)
-		p->dial_failures++;
-	uint64_t d = p->dial_failures > 8 ? REDIAL_MAX_MS
-	                                  : (uint64_t)REDIAL_BASE_MS << (p->dial_failures - 1);
+	if (*failures < 32)
+		(*failures)++;
+	uint64_t d = *failures > 8 ? REDIAL_MAX_MS : (uint64_t)REDIAL_BASE_MS << (*failures - 1);
 	if (d > REDIAL_MAX_MS)
 		d = REDIAL_MAX_MS;
+	return now + d / 2 + randombytes_uniform((uint32_t)d);
+}
+
+void handshake_backoff(struct peer *p, uint64_t now)
+{
+	uint64_t at = handshake_redial_at(&p->dial_failures, now);
 	if (p->next_dial_ms != UINT64_MAX)
-		p->next_dial_ms = now + d / 2 + randombytes_uniform((uint32_t)d);
+		p->next_dial_ms = at;
 }
 
 void handshake_dial_now(struct peer *p)

@@ -180,6 +180,9 @@ void mesh_alarm(struct mesh *m, enum mesh_alarm kind, const uint8_t id[WIRE_IDLE
 
 /* ---------- handshake.c: protocol section 4 ---------- */
 
+/* One more failure in a row (*failures) of handshakes to one node: when the next may start,
+ * d = min(500 x 2^(failures - 1), 60000) ms drawn from [d/2, 3d/2) (protocol section 4). */
+uint64_t handshake_redial_at(uint32_t *failures, uint64_t now);
 /* A handshake we started with p failed: the next waits (protocol section 4). */
 void handshake_backoff(struct peer *p, uint64_t now);
 /* p can be dialled again at once: it went live, or a verified beacon says it moved. */
