@@ -13,6 +13,7 @@
 
 #include "meshnode.h"
 #include "testlib.h"
+#include "testnode.h"
 
 static char dir[] = "/tmp/test_fixedpeer.XXXXXX";
 
@@ -20,18 +21,8 @@ static struct meshnode *make(const char *name, uint16_t mcast_port)
 {
 	struct meshnode_config cfg;
 	char path[256], err[512];
-	meshnode_config_init(&cfg);
-	snprintf(path, sizeof path, "%s/%s.id", dir, name);
-	cfg.name = name;
-	cfg.iface = "lo";
-	cfg.identity_path = path;
+	testnode_config(&cfg, path, sizeof path, dir, name, mcast_port);
 	cfg.known_peers_path = "";
-	cfg.mcast_port = mcast_port;
-	cfg.beacon_interval_ms = 200;
-	cfg.heartbeat_ms = 200;
-	cfg.evasive_ms = 1000;
-	cfg.expired_ms = 3000;
-	cfg.log_level = MESHNODE_LOG_WARN;
 	struct meshnode *n = meshnode_new(&cfg, err, sizeof err);
 	if (!n)
 		fprintf(stderr, "meshnode_new: %s\n", err);

@@ -14,6 +14,7 @@
 
 #include "meshnode.h"
 #include "testlib.h"
+#include "testnode.h"
 
 static char dir[] = "/tmp/test_pair.XXXXXX";
 
@@ -22,17 +23,7 @@ static struct meshnode *start(const char *name, const char *pre_group)
 {
 	struct meshnode_config cfg;
 	char path[256], err[512];
-	meshnode_config_init(&cfg);
-	snprintf(path, sizeof path, "%s/%s.id", dir, name);
-	cfg.name = name;
-	cfg.iface = "lo";
-	cfg.identity_path = path;
-	cfg.mcast_port = 47611;
-	cfg.beacon_interval_ms = 200;
-	cfg.heartbeat_ms = 200;
-	cfg.evasive_ms = 1000;
-	cfg.expired_ms = 3000;
-	cfg.log_level = MESHNODE_LOG_WARN;
+	testnode_config(&cfg, path, sizeof path, dir, name, 47611);
 	struct meshnode *n = meshnode_new(&cfg, err, sizeof err);
 	if (!n) {
 		fprintf(stderr, "meshnode_new: %s\n", err);

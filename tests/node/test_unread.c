@@ -22,6 +22,7 @@
 #include "meshnode.h"
 #include "meshnode_testhooks.h"
 #include "testlib.h"
+#include "testnode.h"
 
 static char dir[] = "/tmp/test_unread.XXXXXX";
 
@@ -31,18 +32,10 @@ static struct meshnode *start(const char *name, uint16_t mport, bool receipts)
 {
 	struct meshnode_config cfg;
 	char path[256], err[512];
-	meshnode_config_init(&cfg);
-	snprintf(path, sizeof path, "%s/%s.id", dir, name);
-	cfg.name = name;
-	cfg.iface = "lo";
-	cfg.identity_path = path;
-	cfg.mcast_port = mport;
-	cfg.beacon_interval_ms = 200;
-	cfg.heartbeat_ms = 200;
+	testnode_config(&cfg, path, sizeof path, dir, name, mport);
 	cfg.evasive_ms = 10000;
 	cfg.expired_ms = 30000;
 	cfg.receipts = receipts;
-	cfg.log_level = MESHNODE_LOG_WARN;
 	struct meshnode *n = meshnode_new(&cfg, err, sizeof err);
 	if (!n) {
 		fprintf(stderr, "meshnode_new: %s\n", err);

@@ -1,0 +1,32 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
+/*
+ * testnode: the configuration the node tests that open sockets start from (test_pair,
+ * test_unread, test_fixedpeer): on `lo` inside netns-run's namespace, an identity file in the
+ * test's directory, fast timers, warnings only. A test changes what it needs afterwards.
+ */
+#ifndef TESTS_NODE_TESTNODE_H
+#define TESTS_NODE_TESTNODE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "meshnode.h"
+
+/* path (cap bytes) holds the identity file's name, and must outlive the node's creation. */
+static inline void testnode_config(struct meshnode_config *cfg, char *path, size_t cap,
+                                   const char *dir, const char *name, uint16_t mcast_port)
+{
+	meshnode_config_init(cfg);
+	snprintf(path, cap, "%s/%s.id", dir, name);
+	cfg->name = name;
+	cfg->iface = "lo";
+	cfg->identity_path = path;
+	cfg->mcast_port = mcast_port;
+	cfg->beacon_interval_ms = 200;
+	cfg->heartbeat_ms = 200;
+	cfg->evasive_ms = 1000;
+	cfg->expired_ms = 3000;
+	cfg->log_level = MESHNODE_LOG_WARN;
+}
+
+#endif
