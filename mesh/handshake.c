@@ -15,6 +15,9 @@
  *   raised here for a session in the table, and lowered once, by handshake_done(), when that
  *   session goes live or is closed;
  * - hs_out_class[c] counts those of hs_out whose session has dial_class c;
+ * - dial_addrs counts per dial_ip those of hs_out whose session has dial_counted: each of
+ *   class DIAL_HEARD or DIAL_OTHER to an address other than ours (dialaddr.h), raised and
+ *   lowered with hs_out (a count that leaked would shut its address out for good);
  * - a source address holds at most MESH_MAX_HALFOPEN_PER_ADDR answered handshakes and all of
  *   them at most MESH_MAX_HANDSHAKES_IN, the oldest evicted first (our own address is exempt
  *   from the per-address limits);
@@ -34,6 +37,8 @@ void handshake_done(struct mesh *m, const struct session *s)
 	if (s->role == NOISE_INITIATOR) {
 		m->hs_out--;
 		m->hs_out_class[s->dial_class]--;
+		if (s->dial_counted)
+			dialaddr_remove(&m->dial_addrs, s->dial_ip);
 	} else
 		m->hs_in--;
 }
@@ -101,6 +106,7 @@ struct session *handshake_dial(struct mesh *m, const uint8_t ip[4], uint16_t por
 	else
 		s->expect_any = true;
 	s->dial_class = (uint8_t)c;
+	memcpy(s->dial_ip, ip, 4);
 	if (session_table_add(&m->sessions, s) != MESH_OK) {
 		session_destroy(&s);
 		return NULL;
@@ -118,6 +124,11 @@ struct session *handshake_dial(struct mesh *m, const uint8_t ip[4], uint16_t por
 	(void)send_frame(m, s, m->fbuf, flen);
 	m->hs_out++;
 	m->hs_out_class[c]++;
+	/* of the classes anyone can make identities for, counted per destination address (our
+	 * own exempt); the table has a row per slot (mesh_impl.h): were it full, the dial would
+	 * go uncounted */
+	bool per_addr = c != DIAL_RECENT && memcmp(ip, &m->ip.s_addr, 4) != 0;
+	s->dial_counted = per_addr && dialaddr_add(&m->dial_addrs, ip);
 	return s;
 fail:
 	session_table_del(&m->sessions, s->sid);
@@ -131,9 +142,14 @@ void handshake_initiate(struct mesh *m, struct peer *p, uint64_t now)
 	char ipbuf[INET_ADDRSTRLEN], fp[KEYS_FPR_LEN];
 	enum dial_class c = dial_class_of(p, now);
 	size_t unlinked = m->hs_out_class[DIAL_HEARD] + m->hs_out_class[DIAL_OTHER];
+	/* Anyone can make identities of the last two classes, as many as it likes at one
+	 * address: there they get DIAL_PER_ADDR_MAX slots, not all of them. Our own address is
+	 * exempt, since many nodes on one host are normal (as handshake_on_hello spares it). */
+	bool per_addr = c != DIAL_RECENT && memcmp(p->ip, &m->ip.s_addr, 4) != 0;
 	if (m->hs_out >= MESH_MAX_HANDSHAKES_OUT ||
 	    (c != DIAL_RECENT && unlinked >= MESH_MAX_HANDSHAKES_OUT - DIAL_RESERVED) ||
-	    (c == DIAL_OTHER && m->hs_out_class[DIAL_OTHER] >= DIAL_OTHER_MAX)) {
+	    (c == DIAL_OTHER && m->hs_out_class[DIAL_OTHER] >= DIAL_OTHER_MAX) ||
+	    (per_addr && dialaddr_count(&m->dial_addrs, p->ip) >= DIAL_PER_ADDR_MAX)) {
 		m->stats.dials_deferred++;      /* tried again at the next sweep */
 		return;
 	}

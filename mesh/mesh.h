@@ -238,6 +238,11 @@ void mesh_test_unlimit_checks(struct mesh *m);
 /* Test-only: makes (or finds) the peer entry of id as if its link had just ended: a node
  * linked recently (protocol section 4, "Dial slots"), without a handshake. */
 void mesh_test_linked_before(struct mesh *m, const uint8_t id[WIRE_IDLEN], uint64_t now_ms);
+/* Test-only: the initiated handshakes in progress to ip (NULL: to any address) that the
+ * engine counts against that address (protocol section 4, "Dial slots"), and, recounted from
+ * the session table, those it should: not of a node linked recently, not to our address. */
+void mesh_test_dials_to(const struct mesh *m, const uint8_t ip[4], size_t *counted,
+                        size_t *in_progress);
 #endif
 
 #endif

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dialaddr.h"
 #include "discovery.h"
 #include "group.h"
 #include "heard.h"
@@ -48,11 +49,15 @@
 /* Initiated handshakes in progress by class (protocol section 4, "Dial slots"): a peer linked
  * within RECENT_LINK_MS (or now) may take any of the MESH_MAX_HANDSHAKES_OUT; one whose beacons
  * were heard more than once and that never failed, all but DIAL_RESERVED; the rest, never
- * more than DIAL_OTHER_MAX at once. */
+ * more than DIAL_OTHER_MAX at once. Those of the last two classes to one destination address
+ * other than our own are at most DIAL_PER_ADDR_MAX at once (counted in mesh.dial_addrs). */
 enum dial_class { DIAL_RECENT, DIAL_HEARD, DIAL_OTHER, DIAL_CLASSES };
 #define RECENT_LINK_MS 600000
 #define DIAL_RESERVED 16
 #define DIAL_OTHER_MAX (MESH_MAX_HANDSHAKES_OUT / 2)
+#define DIAL_PER_ADDR_MAX 16
+/* a counted dial holds a slot: the table of addresses has a row for each, never full */
+_Static_assert(DIALADDR_MAX >= MESH_MAX_HANDSHAKES_OUT, "a row of dial_addrs per slot");
 #define SEEN_BITS (1u << 19)   /* beacon_seen: two generations of a one-hash-pair filter */
 #define RESEND_MIN_MS 1000     /* a peer's RESENDs are answered at most this often */
 #define REKEY_TIMEOUT_MS 5000  /* protocol section 3.3: a REKEY without REPLY is made again */
@@ -101,6 +106,7 @@ struct mesh {
 	struct group_set groups;
 	size_t hs_in, hs_out;          /* handshakes in progress, answered and initiated */
 	size_t hs_out_class[DIAL_CLASSES];   /* hs_out by class (enum dial_class) */
+	struct dialaddr dial_addrs;    /* of those, per destination address (session.dial_counted) */
 	struct fixed_peer *fixed;      /* peers named by address (fixed.c); NULL until the first */
 	size_t nfixed;
 	bool check_seen;               /* the beacon being checked was heard in the last second */

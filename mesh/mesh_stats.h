@@ -16,7 +16,8 @@
  * because the second's budget of checks, or their source address's share of it, was spent
  * (limited, protocol.md section 7), beacons of
  * another protocol version (version, section 2); dials put off at a sweep because the
- * slots of their class were taken (deferred: protocol.md section 4, "Dial slots"); messages refused for want of room (or
+ * slots of their class were taken, or those of their address (deferred: protocol.md section
+ * 4, "Dial slots"); messages refused for want of room (or
  * after a lost frame) that their senders will send again, and the RESENDs that asked; ALARM
  * events (one node ID in two places); link keys replaced (rekeys: one per completed rekey on
  * each side), attempts given up for want of a REKEY_REPLY and made again, and REKEY_REPLYs

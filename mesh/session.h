@@ -64,6 +64,8 @@ struct session {
 	enum session_state state;
 	enum noise_role role;
 	uint8_t dial_class;        /* initiator: whose slots it holds (mesh_impl.h, DIAL_*) */
+	bool dial_counted;         /* initiator: counted to dial_ip in the engine's dial_addrs */
+	uint8_t dial_ip[4];        /* initiator: the address it dialled */
 	const struct session_keymem *km;  /* where hs and tx live; NULL: sodium_malloc */
 	struct noise_hs *hs;         /* until Split */
 	struct noise_transport *tx;  /* from Split: the current keys */

@@ -777,6 +777,11 @@ static void check_limits(void)
 	size_t all, dialled;
 	mesh_test_sessions(t.m, &all, &dialled);
 	REQUIRE(t.m->hs_in <= MESH_MAX_HANDSHAKES_IN && t.m->hs_out <= MESH_MAX_HANDSHAKES_OUT);
+	/* the dials counted per address are exactly those in progress (protocol section 4,
+	 * "Dial slots"): a count that leaked would shut its address out for good */
+	size_t counted, in_progress;
+	mesh_test_dials_to(t.m, NULL, &counted, &in_progress);
+	REQUIRE(counted == in_progress && counted <= t.m->hs_out);
 	REQUIRE(all <= MESH_MAX_SESSIONS && dialled <= all);
 	REQUIRE(mesh_test_peer_entries(t.m) <= MESH_MAX_PEERS);
 }
