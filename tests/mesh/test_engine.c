@@ -1385,6 +1385,11 @@ static void test_stale_group_change(void)
 	struct opts o = defaults(MCAST_BASE + 18);
 	o.queue_bytes = 80u << 20;
 	o.queue_timeout_ms = 60000;     /* nothing expires: only the group change is under test */
+	/* B must stay live until A's queue to it is seen full (the fill below takes up to 64
+	 * whispers of 1 MiB: over 1.5 s on a loaded machine, and with the default expiry B was
+	 * gone before, which failed the test under load); its expiry is awaited after */
+	o.evasive_ms = 2000;
+	o.expired_ms = 6000;
 	uint8_t *payload = calloc(1, BIG);
 	if (!payload || !start_all(nodes, 2, labels, &o))
 		goto done;
@@ -1493,6 +1498,10 @@ static void test_record_survives_flood(void)
 	o.queue_timeout_ms = 60000;
 	struct opts ob = o;
 	ob.manual_ack = true;
+	/* B forgets a quiet unlinked peer 3 x expired after its last beacon: the flood's first
+	 * identities must outlast the flood (a few seconds on a loaded machine, ASan) */
+	ob.evasive_ms = 1000;
+	ob.expired_ms = 3000;
 	struct keys_identity **flood = calloc(FLOOD, sizeof *flood);
 	if (!flood)
 		goto done;
@@ -1504,6 +1513,17 @@ static void test_record_survives_flood(void)
 			keys_identity_destroy(&k);
 	}
 	CHECK(B->id != NULL);
+	/* the flood's identities, made before the clock that puts A to sleep starts: made during
+	 * the flood they made it last long enough, on a loaded machine, for B to forget its first
+	 * identities before the last arrived, so that its table never filled */
+	for (int i = 0; B->id && i < FLOOD; i++)
+		for (int tries = 0; tries < 100 && !flood[i]; tries++) {
+			struct keys_identity *k = keys_identity_generate();
+			if (k && memcmp(k->id, B->id->id, WIRE_IDLEN) > 0)
+				flood[i] = k;
+			else
+				keys_identity_destroy(&k);
+		}
 	if (!B->id || !node_start(A, "returning", &o) || !node_start(B, "flooded", &ob))
 		goto done;
 	struct group_of_nodes g = { ns, 2 };
@@ -1514,31 +1534,33 @@ static void test_record_survives_flood(void)
 		CHECK(mesh_whisper(A->m, B->id->id, "w", 1, now_ms(), NULL) == MESH_OK);
 	CHECK(wait_events(ns, 2, B, MESH_EV_WHISPER, A->id->id, 0, 3, 5000));
 	A->paused = true;
-	/* B expires A (1.5 s), then puts it to sleep once its beacons have stopped 3 x 1.5 s */
-	uint64_t until = now_ms() + 6500;
+	/* B expires A (3 s), then puts it to sleep once its beacons have stopped 3 x 3 s */
+	uint64_t until = now_ms() + 9500;
 	while (now_ms() < until)
 		drive_round(ns, 2, 5);
 	CHECK(count_ev(B, 0, MESH_EV_EXIT, A->id->id) == 1);
 	/* the check budget (protocol section 2) would make this flood last 20 s */
 	mesh_test_unlimit_checks(B->m);
-	size_t sent = 0;
+	size_t sent = 0, peak = 0;
 	for (int i = 0; i < FLOOD; i++) {
-		for (int tries = 0; tries < 100 && !flood[i]; tries++) {
-			struct keys_identity *k = keys_identity_generate();
-			if (k && memcmp(k->id, B->id->id, WIRE_IDLEN) > 0)
-				flood[i] = k;
-			else
-				keys_identity_destroy(&k);
-		}
 		if (flood[i] && send_beacon(o.mcast_port, flood[i], "127.0.0.1", 9, 1))
 			sent++;
 		if (i % 16 == 15)
-			for (int k = 0; k < 3; k++)
+			for (int k = 0; k < 3; k++) {
 				drive_round(ns, 2, 1);
+				size_t e = mesh_test_peer_entries(B->m);
+				peak = e > peak ? e : peak;
+			}
 	}
-	for (int k = 0; k < 50; k++)
+	for (int k = 0; k < 50; k++) {
 		drive_round(ns, 2, 2);
-	CHECK(mesh_test_peer_entries(B->m) == PEER_MAX);
+		size_t e = mesh_test_peer_entries(B->m);
+		peak = e > peak ? e : peak;
+	}
+	/* the table filled, and A's entry, which holds its delivery record, was not what made
+	 * room (beacon.c, find_oldest_unlinked) */
+	CHECK(peak == PEER_MAX);
+	CHECK(peer_table_get(&B->m->peers, A->id->id) != NULL);
 	A->paused = false;
 	CHECK(drive_until(ns, 2, 20000, converged, &g));
 	until = now_ms() + 1500;
