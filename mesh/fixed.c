@@ -106,6 +106,15 @@ bool fixed_on_reply(struct mesh *m, struct session *s, uint64_t now)
 	struct fixed_peer *f = &m->fixed[s->fixed - 1];
 	char ipbuf[INET_ADDRSTRLEN], fp[KEYS_FPR_LEN];
 	inet_ntop(AF_INET, f->ip, ipbuf, sizeof ipbuf);
+	if (f->pinned && sodium_memcmp(s->peer_id, f->id, WIRE_IDLEN) != 0) {
+		/* pinned while this dial (expecting another ID, or any) was under way: the pin
+		 * holds for its answer too */
+		m->stats.handshakes_failed++;
+		mesh_droplog(m, LK_HS, now, "fixed peer %s:%u is %s, not the node pinned there",
+		             ipbuf, f->port, mesh_fpr(s->peer_id, fp));
+		mesh_close_session(m, s, NULL, now);
+		return false;
+	}
 	if (memcmp(s->peer_id, m->id->id, WIRE_IDLEN) == 0) {
 		mesh_droplog(m, LK_HS, now, "fixed peer %s:%u is this node itself: not linked",
 		             ipbuf, f->port);

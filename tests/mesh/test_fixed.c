@@ -1,0 +1,359 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
+/*
+ * test_fixed: mesh/fixed.c (protocol section 4, "Fixed peers") at the engine's level, with
+ * engines on loopback inside a private network namespace (run only through
+ * tests/integration/netns-run), each on its own multicast port so that none hears another's
+ * beacons: only the fixed peers link them. Driven as test_engine drives its engines.
+ *
+ * Cases:
+ * - a pin given while an unpinned dial to the address is under way: the node that answers
+ *   there is not the pinned one and must not be linked (nor become the pin);
+ * - two nodes that name each other: one session, no EXIT, and every count of handshakes in
+ *   progress back to zero (hs_out, hs_out_class, hs_in, each fixed entry's sid);
+ * - our own endpoint as a fixed peer: never linked, the counts back to zero, backed off;
+ * - a pinned ID the user's list refuses: never dialled; an unpinned address whose node it
+ *   refuses: dialled, refused after message 2, no FINISH (the node there never learns us);
+ * - the node at the address restarts with a new identity: linked again, under the new ID.
+ */
+#include "mesh.h"
+#include "testlib.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+#include <zmq.h>
+
+#include "keys.h"
+#include "mesh_impl.h"
+#include "peer.h"
+
+#define MCAST_GROUP "239.192.7.81"
+#define MCAST_BASE 48740
+#define MAXN 3
+
+static void *zctx;
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+struct node {
+	struct keys_identity *id;
+	struct mesh *m;
+	struct mesh_config cfg;
+	uint64_t next_tick;
+	unsigned enters, exits;
+	uint8_t last_enter[WIRE_IDLEN];
+	unsigned long log_lines;
+	const uint8_t *refuse;
+};
+
+static void on_event(void *arg, const struct mesh_event *e)
+{
+	struct node *n = arg;
+	if (e->type == MESH_EV_ENTER) {
+		n->enters++;
+		memcpy(n->last_enter, e->peer->id, WIRE_IDLEN);
+	} else if (e->type == MESH_EV_EXIT)
+		n->exits++;
+	free(e->data);
+}
+
+static void on_log(void *arg, int level, const char *line)
+{
+	(void)level;
+	(void)line;
+	((struct node *)arg)->log_lines++;
+}
+
+static bool may_link(void *arg, const uint8_t id[WIRE_IDLEN])
+{
+	struct node *n = arg;
+	return !n->refuse || memcmp(id, n->refuse, WIRE_IDLEN) != 0;
+}
+
+static bool node_start(struct node *n, const char *label, uint16_t mcast_port, uint16_t port)
+{
+	char err[256] = "";
+	if (!n->id)
+		n->id = keys_identity_generate();
+	n->cfg = (struct mesh_config){
+		.id = n->id, .name = label, .iface = "lo", .port = port, .mcast_group = MCAST_GROUP,
+		.mcast_port = mcast_port, .beacon_interval_ms = 100, .heartbeat_ms = 100,
+		.evasive_ms = 500, .expired_ms = 1500, .handshake_timeout_ms = 1000,
+		.fallback_ms = 300, .queue_msgs = 64, .queue_bytes = 1u << 20, .ttl_ms = 3000,
+		.zmq_ctx = zctx, .log_level = 3, .log = on_log, .log_arg = n, .event = on_event,
+		.event_arg = n, .may_link = may_link,
+	};
+	n->next_tick = 0;
+	n->m = mesh_new(&n->cfg, now_ms(), err, sizeof err);
+	CHECK(n->m != NULL);
+	if (!n->m)
+		fprintf(stderr, "mesh_new(%s): %s\n", label, err);
+	return n->m != NULL;
+}
+
+static void node_free(struct node *n)
+{
+	mesh_destroy(&n->m);
+	keys_identity_destroy(&n->id);
+	memset(n, 0, sizeof *n);
+}
+
+static uint16_t node_port(const struct node *n)
+{
+	const char *ep = mesh_endpoint(n->m), *colon = strrchr(ep, ':');
+	return (uint16_t)atoi(colon + 1);
+}
+
+static const uint8_t LOOPBACK[4] = { 127, 0, 0, 1 };
+
+static zmq_pollitem_t items[256];
+
+static void drive_round(struct node **ns, size_t n)
+{
+	size_t off[MAXN], cnt[MAXN], total = 0;
+	for (size_t i = 0; i < n; i++) {
+		off[i] = total;
+		cnt[i] = 0;
+		if (!ns[i]->m)
+			continue;
+		cnt[i] = mesh_pollitems(ns[i]->m, items + total, sizeof items / sizeof *items - total);
+		total += cnt[i];
+	}
+	if (total)
+		(void)zmq_poll(items, (int)total, 5);
+	uint64_t t = now_ms();
+	for (size_t i = 0; i < n; i++)
+		if (cnt[i])
+			mesh_on_ready(ns[i]->m, items + off[i], cnt[i], t);
+	for (size_t i = 0; i < n; i++)
+		if (ns[i]->m && t >= ns[i]->next_tick)
+			ns[i]->next_tick = mesh_on_tick(ns[i]->m, t);
+}
+
+typedef bool (*pred_fn)(void *arg);
+
+static bool drive_until(struct node **ns, size_t n, uint64_t timeout_ms, pred_fn pred, void *arg)
+{
+	uint64_t deadline = now_ms() + timeout_ms;
+	for (;;) {
+		if (pred && pred(arg))
+			return true;
+		if (now_ms() >= deadline)
+			return false;
+		drive_round(ns, n);
+	}
+}
+
+static uint64_t live_count(const struct node *n)
+{
+	struct mesh_stats st;
+	uint64_t live = 0;
+	mesh_get_stats(n->m, &st, &live);
+	return live;
+}
+
+static struct mesh_stats stats(const struct node *n)
+{
+	struct mesh_stats st;
+	uint64_t live;
+	mesh_get_stats(n->m, &st, &live);
+	return st;
+}
+
+/* No handshake in progress anywhere in n: every count of them is zero. */
+static bool idle(const struct node *n)
+{
+	const struct mesh *m = n->m;
+	size_t cls = 0;
+	for (int c = 0; c < DIAL_CLASSES; c++)
+		cls += m->hs_out_class[c];
+	bool sids = false;
+	for (size_t i = 0; i < m->nfixed; i++)
+		sids = sids || m->fixed[i].sid != 0;
+	return m->hs_out == 0 && m->hs_in == 0 && cls == 0 && !sids;
+}
+
+struct pair {
+	struct node *a, *b;
+};
+
+static bool both_linked(void *arg)
+{
+	struct pair *p = arg;
+	return live_count(p->a) == 1 && live_count(p->b) == 1 && p->a->enters >= 1 &&
+	       p->b->enters >= 1;
+}
+
+static bool both_idle(void *arg)
+{
+	struct pair *p = arg;
+	return idle(p->a) && idle(p->b);
+}
+
+/* ------------------------------------------------------------------ cases */
+
+/*
+ * The user names an address, then pins it (meshnode_add_peer twice, or --peer given and then
+ * the API) while the unpinned dial is under way. The pin must hold for that dial's answer too:
+ * the node at the address is not the pinned one, so it is not linked, and the entry keeps the
+ * pin. Found by review: fixed_on_reply() took whatever ID the unpinned dial proved, linked it
+ * and wrote it over the pin, which every later dial then expected.
+ */
+static void test_pin_while_dialling(void)
+{
+	struct node nodes[2] = { 0 };
+	struct node *A = &nodes[0], *B = &nodes[1];
+	struct node *ns[2] = { A, B };
+	struct keys_identity *other = keys_identity_generate();
+	if (!node_start(A, "a", MCAST_BASE, 0) || !node_start(B, "b", MCAST_BASE + 1, 0) || !other)
+		goto done;
+	CHECK(mesh_add_peer(A->m, LOOPBACK, node_port(B), NULL, now_ms()) == MESH_OK);
+	/* the first sweep dials it */
+	A->next_tick = mesh_on_tick(A->m, now_ms());
+	CHECK(A->m->nfixed == 1 && A->m->fixed[0].sid != 0);
+	CHECK(mesh_add_peer(A->m, LOOPBACK, node_port(B), other->id, now_ms()) == MESH_OK);
+	(void)drive_until(ns, 2, 3000, NULL, NULL);
+	CHECK(A->enters == 0);
+	CHECK(live_count(A) == 0);
+	CHECK(A->m->fixed[0].pinned && memcmp(A->m->fixed[0].id, other->id, WIRE_IDLEN) == 0);
+	printf("  pin while dialling: enters %u, live %llu, pin kept %d\n", A->enters,
+	       (unsigned long long)live_count(A),
+	       memcmp(A->m->fixed[0].id, other->id, WIRE_IDLEN) == 0);
+done:
+	keys_identity_destroy(&other);
+	node_free(A);
+	node_free(B);
+}
+
+/* Both name each other: one link, no churn, every count back to zero. */
+static void test_mutual(void)
+{
+	for (int round = 0; round < 5; round++) {
+		struct node nodes[2] = { 0 };
+		struct node *A = &nodes[0], *B = &nodes[1];
+		struct node *ns[2] = { A, B };
+		struct pair p = { A, B };
+		if (!node_start(A, "a", MCAST_BASE + 2, 0) || !node_start(B, "b", MCAST_BASE + 3, 0))
+			goto next;
+		CHECK(mesh_add_peer(A->m, LOOPBACK, node_port(B), NULL, now_ms()) == MESH_OK);
+		CHECK(mesh_add_peer(B->m, LOOPBACK, node_port(A), NULL, now_ms()) == MESH_OK);
+		CHECK(drive_until(ns, 2, 5000, both_linked, &p));
+		CHECK(drive_until(ns, 2, 3000, both_idle, &p));
+		(void)drive_until(ns, 2, 1000, NULL, NULL);
+		CHECK(live_count(A) == 1 && live_count(B) == 1);
+		CHECK(A->enters == 1 && B->enters == 1 && A->exits == 0 && B->exits == 0);
+		CHECK(idle(A) && idle(B));
+		printf("  mutual %d: enters %u/%u exits %u/%u, fixed failures %u/%u\n", round,
+		       A->enters, B->enters, A->exits, B->exits, A->m->fixed[0].failures,
+		       B->m->fixed[0].failures);
+	next:
+		node_free(A);
+		node_free(B);
+	}
+}
+
+/* Our own endpoint: never linked, counts back to zero, backed off, few log lines. */
+static void test_self(void)
+{
+	struct node nodes[1] = { 0 };
+	struct node *A = &nodes[0];
+	struct node *ns[1] = { A };
+	if (!node_start(A, "a", MCAST_BASE + 4, 0))
+		goto done;
+	CHECK(mesh_add_peer(A->m, LOOPBACK, node_port(A), NULL, now_ms()) == MESH_OK);
+	(void)drive_until(ns, 1, 4000, NULL, NULL);
+	CHECK(A->enters == 0 && live_count(A) == 0);
+	CHECK(A->m->fixed[0].failures >= 1);
+	CHECK(!A->m->fixed[0].known);
+	struct pair p = { A, A };
+	CHECK(drive_until(ns, 1, 3000, both_idle, &p));
+	printf("  self: failures %u, log lines %lu\n", A->m->fixed[0].failures, A->log_lines);
+done:
+	node_free(A);
+}
+
+/* A pinned ID the list refuses is never dialled; an unpinned node it refuses never learns us. */
+static void test_refused(void)
+{
+	struct node nodes[2] = { 0 };
+	struct node *A = &nodes[0], *B = &nodes[1];
+	struct node *ns[2] = { A, B };
+	if (!node_start(A, "a", MCAST_BASE + 5, 0) || !node_start(B, "b", MCAST_BASE + 6, 0))
+		goto done;
+	A->refuse = B->id->id;
+	CHECK(mesh_add_peer(A->m, LOOPBACK, node_port(B), B->id->id, now_ms()) == MESH_OK);
+	(void)drive_until(ns, 2, 1500, NULL, NULL);
+	CHECK(stats(B).handshakes_done == 0 && B->m->hs_in == 0 && stats(B).hellos_limited == 0);
+	CHECK(A->m->fixed[0].sid == 0 && A->enters == 0 && B->enters == 0);
+	node_free(A);
+	node_free(B);
+	memset(nodes, 0, sizeof nodes);
+	/* unpinned: dialled, refused after message 2, no FINISH */
+	if (!node_start(A, "a", MCAST_BASE + 5, 0) || !node_start(B, "b", MCAST_BASE + 6, 0))
+		goto done;
+	A->refuse = B->id->id;
+	CHECK(mesh_add_peer(A->m, LOOPBACK, node_port(B), NULL, now_ms()) == MESH_OK);
+	(void)drive_until(ns, 2, 2500, NULL, NULL);
+	CHECK(stats(A).sessions_rejected >= 1);
+	CHECK(A->enters == 0 && B->enters == 0 && live_count(B) == 0);
+	CHECK(!A->m->fixed[0].known);
+	struct pair p = { A, B };
+	CHECK(drive_until(ns, 2, 3000, both_idle, &p));
+done:
+	node_free(A);
+	node_free(B);
+}
+
+/* The node at the address comes back with another identity: linked again, under it. */
+static void test_new_identity(void)
+{
+	struct node nodes[2] = { 0 };
+	struct node *A = &nodes[0], *B = &nodes[1];
+	struct node *ns[2] = { A, B };
+	struct pair p = { A, B };
+	if (!node_start(A, "a", MCAST_BASE + 7, 0) || !node_start(B, "b", MCAST_BASE + 8, 0))
+		goto done;
+	uint16_t bport = node_port(B);
+	CHECK(mesh_add_peer(A->m, LOOPBACK, bport, NULL, now_ms()) == MESH_OK);
+	CHECK(drive_until(ns, 2, 5000, both_linked, &p));
+	uint8_t old[WIRE_IDLEN];
+	memcpy(old, B->id->id, WIRE_IDLEN);
+	CHECK(memcmp(A->m->fixed[0].id, old, WIRE_IDLEN) == 0);
+	node_free(B);
+	if (!node_start(B, "b2", MCAST_BASE + 8, bport))
+		goto done;
+	CHECK(drive_until(ns, 2, 10000, both_linked, &p));
+	CHECK(memcmp(A->last_enter, B->id->id, WIRE_IDLEN) == 0);
+	CHECK(memcmp(A->m->fixed[0].id, B->id->id, WIRE_IDLEN) == 0);
+	printf("  new identity: enters %u exits %u\n", A->enters, A->exits);
+done:
+	node_free(A);
+	node_free(B);
+}
+
+int main(void)
+{
+	testlib_require_netns("test_fixed");
+	if (sodium_init() < 0)
+		return 1;
+	zctx = zmq_ctx_new();
+	CHECK(zctx != NULL);
+	if (zctx) {
+		test_pin_while_dialling();
+		test_mutual();
+		test_self();
+		test_refused();
+		test_new_identity();
+		zmq_ctx_term(zctx);
+	}
+	return testlib_done("test_fixed");
+}
