@@ -166,3 +166,14 @@ void fixed_handshake_over(struct mesh *m, const struct session *s, bool live, ui
 		f->next_dial_ms = handshake_redial_at(&f->failures, now);
 	}
 }
+
+void fixed_on_live(struct mesh *m, const uint8_t id[WIRE_IDLEN])
+{
+	for (size_t i = 0; i < m->nfixed; i++) {
+		struct fixed_peer *f = &m->fixed[i];
+		if (f->known && memcmp(f->id, id, WIRE_IDLEN) == 0) {
+			f->failures = 0;
+			f->next_dial_ms = 0;
+		}
+	}
+}

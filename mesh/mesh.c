@@ -449,6 +449,8 @@ void mesh_go_live(struct mesh *m, struct session *s, uint64_t now)
 	p->first_unlinked_ms = 0;
 	p->first_heard_ms = 0;
 	handshake_dial_now(p);
+	if (m->nfixed)
+		fixed_on_live(m, p->id);
 	heard_del(&m->heard, p->id);
 	p->evasive = false;
 	memcpy(p->name, s->peer_name, sizeof p->name);

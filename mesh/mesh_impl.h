@@ -221,6 +221,10 @@ bool fixed_on_reply(struct mesh *m, struct session *s, uint64_t now);
 /* s's handshake ended (live, or not): its fixed peer may be dialled again (after a backoff
  * if it failed). No-op for a session that dials no fixed peer. */
 void fixed_handshake_over(struct mesh *m, const struct session *s, bool live, uint64_t now);
+/* A session with the node id went live, whoever dialled: the fixed peers known to be that
+ * node are served, and their backoff is cleared (a crossing handshake of theirs that lost to
+ * it, rejected or closed, was no failure). */
+void fixed_on_live(struct mesh *m, const uint8_t id[WIRE_IDLEN]);
 
 /* ---------- send.c: frames, sealing, queues ---------- */
 

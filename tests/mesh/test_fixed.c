@@ -237,7 +237,7 @@ done:
 /* Both name each other: one link, no churn, every count back to zero. */
 static void test_mutual(void)
 {
-	for (int round = 0; round < 5; round++) {
+	for (int round = 0; round < 8; round++) {
 		struct node nodes[2] = { 0 };
 		struct node *A = &nodes[0], *B = &nodes[1];
 		struct node *ns[2] = { A, B };
@@ -252,6 +252,8 @@ static void test_mutual(void)
 		CHECK(live_count(A) == 1 && live_count(B) == 1);
 		CHECK(A->enters == 1 && B->enters == 1 && A->exits == 0 && B->exits == 0);
 		CHECK(idle(A) && idle(B));
+		/* the crossing handshake that lost is not a failure: the address is served */
+		CHECK(A->m->fixed[0].failures == 0 && B->m->fixed[0].failures == 0);
 		printf("  mutual %d: enters %u/%u exits %u/%u, fixed failures %u/%u\n", round,
 		       A->enters, B->enters, A->exits, B->exits, A->m->fixed[0].failures,
 		       B->m->fixed[0].failures);
