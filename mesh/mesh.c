@@ -5,8 +5,9 @@
  * Invariants:
  * - a peer has at most one live session (live_sid) and at most one handshake we initiated
  *   (pending_sid); each names a session in the table, or is 0;
- * - a session's peer is known for an initiator from the start (expected_id, the beacon's ID)
- *   and for a responder only once the handshake authenticated it; nothing is trusted before;
+ * - a session's peer is known for an initiator from the start (expected_id, the beacon's ID),
+ *   but for one that dials a fixed peer by address only (expect_any) and for a responder only
+ *   once the handshake authenticated it; nothing is trusted before;
  * - every application message a peer's queue holds is either sent or reported to the
  *   application by a DROPPED event: nothing is discarded silently;
  * - a DATA counter is never spent on a frame that was not sent: a frame that meets a full

@@ -181,7 +181,8 @@ enum mesh_err meshnode_leave(struct meshnode *n, const char *group);
  * block); PORT its ROUTER port. The node dials it whatever the order of the IDs, and again
  * whenever no session with it is live, with the usual backoff after failures. Whoever answers
  * must prove its ID in the handshake like any peer, and the allow-list and known-only mode
- * apply; with NODEID, only that node may answer there. Before or after meshnode_start().
+ * apply; with NODEID, only that node may answer there. Before meshnode_start() (on the thread
+ * that then calls it, as for meshnode_join) or after it, from any thread.
  * MESH_EINVAL: a malformed, unresolvable or IPv6 address (err says which); MESH_ELIMIT:
  * MESHNODE_MAX_FIXED_PEERS already; MESH_ESTATE: stopped. The same address again is not a
  * second peer (a NODEID given then replaces the one known). err may be NULL. */

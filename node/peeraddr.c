@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <netdb.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,14 @@ int node_peer_addr_parse(const char *s, struct node_peer_addr *out, char *err, s
 	memcpy(name, host, (size_t)(colon - host));
 	name[colon - host] = 0;
 	struct in_addr a;
+	bool numeric = strspn(name, "0123456789.") == strlen(name);
+	if (inet_pton(AF_INET, name, &a) != 1 && numeric) {
+		/* getaddrinfo() would take "127.1" or "2130706433" for 127.0.0.1: a person who
+		 * typed that most likely meant something else */
+		snprintf(err, errcap, "'%s' is not an IPv4 address (four numbers, 0 to 255, with dots)",
+		         name);
+		return -1;
+	}
 	if (inet_pton(AF_INET, name, &a) != 1) {
 		struct addrinfo hints, *res = NULL;
 		memset(&hints, 0, sizeof hints);

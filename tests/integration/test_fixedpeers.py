@@ -129,6 +129,8 @@ def test_bad_peer_arguments(ctx):
         "::1:5000": "IPv6",
         "abc@127.0.0.1:5000": "is not a node ID",
         "224.0.0.1:5000": "not an address a peer can have",
+        "127.1:5000": "not an IPv4 address",
+        "2130706433:5000": "not an IPv4 address",
         "no-such-host.invalid:5000": "cannot resolve",
     }
     for arg, why in bad.items():
