@@ -2289,7 +2289,7 @@ int main(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	if (s->o.hosts) {
-		struct meshsim_net_params p = { s->o.hosts, s->o.loss_permille, s->o.delay_ms,
+		struct meshsim_net_params p = { s->o.hosts, 0, s->o.loss_permille, s->o.delay_ms,
 		                                s->o.jitter_ms };
 		bool is_usage = false;
 		s->net = meshsim_net_hosts_new(&p, err, sizeof err, &is_usage);

@@ -1,8 +1,9 @@
 /* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
- * meshsim_net: namespaces, veths, bridge, loss (see meshsim_net.h). Links are set up with the
- * `ip` program of iproute2 and loss with `nft`, the same commands a person would type, so a
- * failure message can be tried by hand.
+ * meshsim_net: namespaces, veths, bridges, the router between subnets, loss (see
+ * meshsim_net.h). Links are set up with the `ip` program of iproute2, loss with `nft` and
+ * forwarding with `sysctl`, the same commands a person would type, so a failure message can
+ * be tried by hand.
  */
 /* unshare(), CLONE_NEWNET/CLONE_NEWNS and struct ifreq's ifr_flags are GNU/Linux interfaces,
  * not POSIX: this file is the only one that needs them. */
@@ -31,16 +32,25 @@
 
 #define BRIDGE_A "msbr0"
 #define BRIDGE_B "msbr1"
+#define ROUTER_NS "msrouter"
 #define LINK_WAIT_MS 10000
 
 struct meshsim_net {
 	int hosts;
+	int subnets;            /* 0: every host on BRIDGE_A; else one bridge per subnet */
+	int nbr;                /* bridges of the LAN: 1, or subnets */
+	char (*br)[16];         /* their names; br[0] is BRIDGE_A without subnets */
+	int *subnet;            /* per host: the index of its bridge in br */
 	char (*ns)[16];
 	char (*addr)[16];
 	char (*hdev)[16];       /* host side of the veth, a bridge port here */
 	char (*ndev)[16];       /* the end inside the host namespace */
+	char (*rhdev)[16];      /* per subnet: the router's veth, bridge side */
+	char (*rndev)[16];      /* per subnet: its end inside the router namespace */
 	int ns_made;            /* namespaces created so far, for cleanup */
-	bool bridge_a, bridge_b;
+	int br_made;            /* bridges br[0..br_made) created so far */
+	bool router_made;       /* ROUTER_NS exists */
+	bool bridge_b;
 	bool netns_mounted;
 	int cut_first;          /* hosts >= this are on BRIDGE_B; hosts when healed */
 };
@@ -255,6 +265,17 @@ int meshsim_net_isolate(char *err, size_t errcap)
 
 /* ---------- hosts ---------- */
 
+int meshsim_net_subnet_of(int hosts, int subnets, int h)
+{
+	if (subnets < 2 || hosts < subnets)
+		return 0;
+	int base = hosts / subnets, extra = hosts % subnets;
+	/* the first `extra` subnets hold base + 1 hosts each */
+	if (h < extra * (base + 1))
+		return h / (base + 1);
+	return extra + (h - extra * (base + 1)) / base;
+}
+
 const char *meshsim_net_ns(const struct meshsim_net *net, int host)
 {
 	return net->ns[host];
@@ -294,24 +315,36 @@ static int wait_links(struct meshsim_net *net, char *err, size_t errcap)
 			if (!strstr(out, "state UP"))
 				snprintf(pending, sizeof pending, "%s in %s", net->ndev[i], net->ns[i]);
 		}
-		for (int b = 0; b < 2 && !pending[0]; b++) {
-			const char *br = b == 0 ? BRIDGE_A : BRIDGE_B;
-			if (b == 1 && !net->bridge_b)
+		for (int s = 0; net->subnets && s < net->subnets && !pending[0]; s++) {
+			if (meshsim_net_run((const char *const[]){ "ip", "-n", ROUTER_NS, "-o", "link",
+			                    "show", net->rndev[s], NULL }, out, cap, err, errcap) != 0)
+				goto done;
+			if (!strstr(out, "state UP"))
+				snprintf(pending, sizeof pending, "%s in %s", net->rndev[s], ROUTER_NS);
+		}
+		/* bridge b < nbr is br[b]; b == nbr is BRIDGE_B, the far side of a cut */
+		for (int b = 0; b <= net->nbr && !pending[0]; b++) {
+			const char *br = b < net->nbr ? net->br[b] : BRIDGE_B;
+			if (b == net->nbr && !net->bridge_b)
 				break;
 			if (meshsim_net_run((const char *const[]){ "ip", "-d", "-o", "link", "show",
 			                    "master", br, NULL }, out, cap, err, errcap) != 0)
 				goto done;
-			for (int i = 0; i < net->hosts && !pending[0]; i++) {
-				bool on_b = i >= net->cut_first;
-				if (on_b != (b == 1))
+			for (int i = 0; i < net->hosts + net->subnets && !pending[0]; i++) {
+				/* hosts first, then the router's port on each subnet's bridge */
+				bool host = i < net->hosts;
+				int on = host ? (i >= net->cut_first ? net->nbr : net->subnet[i])
+				              : i - net->hosts;
+				const char *port = host ? net->hdev[i] : net->rhdev[i - net->hosts];
+				if (on != b)
 					continue;
 				char key[32];
-				snprintf(key, sizeof key, " %s@", net->hdev[i]);
+				snprintf(key, sizeof key, " %s@", port);
 				const char *line = strstr(out, key);
 				const char *eol = line ? strchr(line, '\n') : NULL;
 				const char *fw = line ? strstr(line, "state forwarding") : NULL;
 				if (!line || !fw || (eol && fw > eol))
-					snprintf(pending, sizeof pending, "bridge port %s", net->hdev[i]);
+					snprintf(pending, sizeof pending, "bridge port %s", port);
 			}
 		}
 		if (!pending[0]) {
@@ -338,25 +371,73 @@ static int add_bridge(const char *br, char *err, size_t errcap)
 	return RUN(err, errcap, "ip", "link", "set", br, "multicast", "on", "up");
 }
 
+/* The router: one namespace with a veth into each subnet's bridge (10.77.s.254), forwarding
+ * unicast between them. It runs no multicast routing (no mroute socket, no daemon), so the
+ * kernel forwards no multicast at all, whatever the TTL: beacons stay in their subnet. */
+static int add_router(struct meshsim_net *net, char *err, size_t errcap)
+{
+	if (RUN(err, errcap, "ip", "netns", "add", ROUTER_NS) != 0)
+		return -1;
+	net->router_made = true;
+	if (RUN(err, errcap, "ip", "-n", ROUTER_NS, "link", "set", "lo", "up") ||
+	    RUN(err, errcap, "ip", "netns", "exec", ROUTER_NS, "sysctl", "-q", "-w",
+	        "net.ipv4.ip_forward=1"))
+		return -1;
+	for (int b = 0; b < net->subnets; b++) {
+		const char *h = net->rhdev[b], *d = net->rndev[b];
+		char cidr[24];
+		snprintf(cidr, sizeof cidr, "10.77.%d.254/24", b);
+		if (RUN(err, errcap, "ip", "link", "add", h, "type", "veth", "peer", "name", d) ||
+		    RUN(err, errcap, "ip", "link", "set", d, "netns", ROUTER_NS) ||
+		    RUN(err, errcap, "ip", "link", "set", h, "master", net->br[b]) ||
+		    RUN(err, errcap, "ip", "link", "set", h, "up") ||
+		    RUN(err, errcap, "ip", "-n", ROUTER_NS, "addr", "add", cidr, "dev", d) ||
+		    RUN(err, errcap, "ip", "-n", ROUTER_NS, "link", "set", d, "up"))
+			return -1;
+	}
+	return 0;
+}
+
 struct meshsim_net *meshsim_net_hosts_new(const struct meshsim_net_params *p, char *err,
                                           size_t errcap, bool *usage)
 {
 	struct meshsim_net *net = calloc(1, sizeof *net);
-	int k = p->hosts;
+	int k = p->hosts, sn = p->subnets;
 	*usage = false;
-	if (!net || k < 1 || k > MESHSIM_NET_MAX_HOSTS)
+	if (!net)
 		goto nomem;
+	if (k < 1 || k > MESHSIM_NET_MAX_HOSTS || sn == 1 || sn < 0 ||
+	    sn > MESHSIM_NET_MAX_SUBNETS || sn > k) {
+		snprintf(err, errcap, "bad network: %d hosts in %d subnets", k, sn);
+		goto fail;
+	}
 	net->hosts = k;
+	net->subnets = sn;
+	net->nbr = sn ? sn : 1;
 	net->cut_first = k;
 	net->ns = calloc((size_t)k, sizeof *net->ns);
 	net->addr = calloc((size_t)k, sizeof *net->addr);
 	net->hdev = calloc((size_t)k, sizeof *net->hdev);
 	net->ndev = calloc((size_t)k, sizeof *net->ndev);
-	if (!net->ns || !net->addr || !net->hdev || !net->ndev)
+	net->subnet = calloc((size_t)k, sizeof *net->subnet);
+	net->br = calloc((size_t)net->nbr, sizeof *net->br);
+	net->rhdev = calloc((size_t)net->nbr, sizeof *net->rhdev);
+	net->rndev = calloc((size_t)net->nbr, sizeof *net->rndev);
+	if (!net->ns || !net->addr || !net->hdev || !net->ndev || !net->subnet || !net->br ||
+	    !net->rhdev || !net->rndev)
 		goto nomem;
+	if (sn == 0)
+		snprintf(net->br[0], sizeof net->br[0], "%s", BRIDGE_A);
+	for (int b = 0; b < sn; b++) {
+		snprintf(net->br[b], sizeof net->br[b], "mssn%d", b);
+		snprintf(net->rhdev[b], sizeof net->rhdev[b], "msr%dh", b);
+		snprintf(net->rndev[b], sizeof net->rndev[b], "msr%dn", b);
+	}
 	for (int i = 0; i < k; i++) {
+		/* the last byte stays i + 1 in every subnet, so an address still names its host */
+		net->subnet[i] = meshsim_net_subnet_of(k, sn, i);
 		snprintf(net->ns[i], sizeof net->ns[i], "mshost%d", i);
-		snprintf(net->addr[i], sizeof net->addr[i], "10.77.0.%d", i + 1);
+		snprintf(net->addr[i], sizeof net->addr[i], "10.77.%d.%d", net->subnet[i], i + 1);
 		snprintf(net->hdev[i], sizeof net->hdev[i], "msv%dh", i);
 		snprintf(net->ndev[i], sizeof net->ndev[i], "msv%dn", i);
 	}
@@ -375,9 +456,13 @@ struct meshsim_net *meshsim_net_hosts_new(const struct meshsim_net_params *p, ch
 		snprintf(err, errcap, "cannot make /run/netns private: %s", strerror(errno));
 		goto fail;
 	}
-	if (add_bridge(BRIDGE_A, err, errcap) != 0)
+	for (int b = 0; b < net->nbr; b++) {
+		if (add_bridge(net->br[b], err, errcap) != 0)
+			goto fail;
+		net->br_made = b + 1;
+	}
+	if (sn && add_router(net, err, errcap) != 0)
 		goto fail;
-	net->bridge_a = true;
 	for (int i = 0; i < k; i++) {
 		const char *ns = net->ns[i], *h = net->hdev[i], *d = net->ndev[i];
 		char cidr[24];
@@ -387,13 +472,21 @@ struct meshsim_net *meshsim_net_hosts_new(const struct meshsim_net_params *p, ch
 		net->ns_made = i + 1;
 		if (RUN(err, errcap, "ip", "link", "add", h, "type", "veth", "peer", "name", d) ||
 		    RUN(err, errcap, "ip", "link", "set", d, "netns", ns) ||
-		    RUN(err, errcap, "ip", "link", "set", h, "master", BRIDGE_A) ||
+		    RUN(err, errcap, "ip", "link", "set", h, "master", net->br[net->subnet[i]]) ||
 		    RUN(err, errcap, "ip", "link", "set", h, "multicast", "on", "up") ||
 		    RUN(err, errcap, "ip", "-n", ns, "link", "set", "lo", "up") ||
 		    RUN(err, errcap, "ip", "-n", ns, "addr", "add", cidr, "dev", d) ||
 		    RUN(err, errcap, "ip", "-n", ns, "link", "set", d, "multicast", "on", "up") ||
 		    RUN(err, errcap, "ip", "-n", ns, "route", "add", "224.0.0.0/4", "dev", d))
 			goto fail;
+		if (sn) {
+			char via[16];
+			snprintf(via, sizeof via, "10.77.%d.254", net->subnet[i]);
+			/* the other subnets, through the router; the own /24 stays on the link */
+			if (RUN(err, errcap, "ip", "-n", ns, "route", "add", "10.77.0.0/16", "via", via,
+			        "dev", d))
+				goto fail;
+		}
 		if (p->loss_permille > 0) {
 			char lim[16];
 			snprintf(lim, sizeof lim, "%u", p->loss_permille);
@@ -448,7 +541,7 @@ static int move_ports(struct meshsim_net *net, int first, char *err, size_t errc
 		if (want_b == is_b)
 			continue;
 		if (RUN(err, errcap, "ip", "link", "set", net->hdev[i], "master",
-		        want_b ? BRIDGE_B : BRIDGE_A) != 0)
+		        want_b ? BRIDGE_B : net->br[net->subnet[i]]) != 0)
 			return -1;
 	}
 	net->cut_first = first;
@@ -459,6 +552,11 @@ int meshsim_net_cut(struct meshsim_net *net, int first, char *err, size_t errcap
 {
 	if (first <= 0 || first >= net->hosts) {
 		snprintf(err, errcap, "a cut needs hosts on both sides");
+		return -1;
+	}
+	if (net->subnets) {
+		/* the router would still join the two sides: the options refuse this earlier */
+		snprintf(err, errcap, "a cut is not supported between routed subnets");
 		return -1;
 	}
 	if (!net->bridge_b) {
@@ -483,16 +581,22 @@ void meshsim_net_destroy(struct meshsim_net **np)
 	/* Deleting a namespace removes the veth end inside it, and with it the whole pair. */
 	for (int i = net->ns_made - 1; i >= 0; i--)
 		RUN(err, sizeof err, "ip", "netns", "del", net->ns[i]);
+	if (net->router_made)
+		RUN(err, sizeof err, "ip", "netns", "del", ROUTER_NS);
 	if (net->bridge_b)
 		RUN(err, sizeof err, "ip", "link", "del", BRIDGE_B);
-	if (net->bridge_a)
-		RUN(err, sizeof err, "ip", "link", "del", BRIDGE_A);
+	for (int b = net->br_made - 1; b >= 0; b--)
+		RUN(err, sizeof err, "ip", "link", "del", net->br[b]);
 	if (net->netns_mounted)
 		umount2("/run/netns", MNT_DETACH);
 	free(net->ns);
 	free(net->addr);
 	free(net->hdev);
 	free(net->ndev);
+	free(net->subnet);
+	free(net->br);
+	free(net->rhdev);
+	free(net->rndev);
 	free(net);
 	*np = NULL;
 }

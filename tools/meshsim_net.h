@@ -5,10 +5,14 @@
  * namespace first, and refuses to go on unless loopback is the only interface there. With
  * --hosts, meshsim_net_hosts_new() builds a LAN inside that namespace: K network namespaces,
  * each with one veth whose other end is a port of a bridge, so nodes on different hosts talk
- * over a real (virtual) Ethernet segment that no physical interface is part of.
+ * over a real (virtual) Ethernet segment that no physical interface is part of. With subnets,
+ * the hosts are split into contiguous blocks, each on a bridge and a /24 of its own, and one
+ * router namespace with a veth into every bridge forwards unicast between them and nothing
+ * else: multicast (the beacons) stays inside its subnet, as behind a real router.
  *
  * Invariants:
- * - Every address used is 127.0.0.0/8 or 10.77.0.0/24 on interfaces created here, and every
+ * - Every address used is 127.0.0.0/8 or 10.77.0.0/16 (subnet s is 10.77.s.0/24, host i has
+ *   10.77.s.(i+1), the router 10.77.s.254) on interfaces created here, and every
  *   namespace is registered on a tmpfs mounted in meshsim's own mount namespace: when meshsim
  *   dies, everything it built dies with it.
  * - Loss is applied with nftables (numgen random) on input in each host namespace; delay and
@@ -21,6 +25,7 @@
 #include <stddef.h>
 
 #define MESHSIM_NET_MAX_HOSTS 250
+#define MESHSIM_NET_MAX_SUBNETS 8
 
 /* Enters a new network and mount namespace, brings lo up with multicast and a 224.0.0.0/4
  * route, and checks that lo is the only interface. 0, or -1 with a reason in err. */
@@ -30,6 +35,7 @@ struct meshsim_net;
 
 struct meshsim_net_params {
 	int hosts;
+	int subnets;                /* 0: one bridge; 2..MESHSIM_NET_MAX_SUBNETS: routed subnets */
 	unsigned loss_permille;     /* 0..1000 */
 	unsigned delay_ms, jitter_ms;
 };
@@ -44,6 +50,11 @@ void meshsim_net_destroy(struct meshsim_net **np);
 
 const char *meshsim_net_ns(const struct meshsim_net *net, int host);      /* borrowed */
 const char *meshsim_net_addr(const struct meshsim_net *net, int host);    /* borrowed */
+
+/* The subnet of host h of hosts split into subnets contiguous blocks, as even as possible (the
+ * first hosts % subnets blocks have one host more); 0 when subnets < 2. A pure function, so
+ * that the options can count nodes per subnet before any namespace exists. */
+int meshsim_net_subnet_of(int hosts, int subnets, int h);
 
 /* Moves hosts [first, hosts) to a second bridge, so that the two halves cannot reach each
  * other; heal puts them back. Both wait until the moved ports forward. */
