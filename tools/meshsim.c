@@ -1876,6 +1876,9 @@ static void build_result(struct meshsim *s, struct meshsim_result *res, double o
 	res->scenario = meshsim_scenario_name(s->o.scenario);
 	res->n = s->n;
 	res->hosts = s->o.hosts;
+	res->subnets = s->o.subnets;
+	res->fixed_peers = !s->o.subnets ? NULL :
+	                   s->o.fixed_peers == MESHSIM_PEERS_NONE ? "none" : "all";
 	res->seed = s->o.seed;
 	res->inproc = s->o.inproc;
 	res->loss_pct = s->o.loss_permille / 10.0;
@@ -2289,8 +2292,8 @@ int main(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	if (s->o.hosts) {
-		struct meshsim_net_params p = { s->o.hosts, 0, s->o.loss_permille, s->o.delay_ms,
-		                                s->o.jitter_ms };
+		struct meshsim_net_params p = { s->o.hosts, s->o.subnets, s->o.loss_permille,
+		                                s->o.delay_ms, s->o.jitter_ms };
 		bool is_usage = false;
 		s->net = meshsim_net_hosts_new(&p, err, sizeof err, &is_usage);
 		if (!s->net) {
@@ -2314,7 +2317,8 @@ int main(int argc, char **argv)
 	if (!s->o.quiet)
 		fprintf(stderr, "meshsim: %s, %d nodes (%s%s%s), seed %llu, multicast port %u, "
 		        "timers %u/%u/%u/%u ms\n", meshsim_scenario_name(s->o.scenario), s->n, s->be->name,
-		        s->o.hosts ? ", on hosts" : ", loopback", s->o.loss_permille ? ", lossy" : "",
+		        s->o.subnets ? ", on hosts in routed subnets" : s->o.hosts ? ", on hosts" :
+		        ", loopback", s->o.loss_permille ? ", lossy" : "",
 		        (unsigned long long)s->o.seed, s->env.mcast_port, s->env.beacon_ms,
 		        s->env.heartbeat_ms, s->env.evasive_ms, s->env.expired_ms);
 

@@ -33,6 +33,18 @@ enum meshsim_scenario {
 	MESHSIM_ATTACK,            /* meshsim_attack.c */
 };
 
+/* With --subnets, which nodes of the other subnets each node is given as --peer (multicast
+ * does not cross the router). A later mode may give fewer and let peer exchange do the rest. */
+enum meshsim_fixed_peers {
+	MESHSIM_PEERS_ALL = 0,     /* every node of every other subnet: a full mesh without help */
+	MESHSIM_PEERS_NONE,        /* TEST AID: none, so the mesh must stay split by subnet */
+};
+
+/* With --subnets every node listens on a fixed TCP port, so that others can name it: node i on
+ * MESHSIM_NODE_PORT_BASE + i. Unique per node, so nodes sharing a host cannot collide, and
+ * below Linux's ephemeral range (32768-60999), so no outgoing connection can hold it first. */
+#define MESHSIM_NODE_PORT_BASE 20000
+
 enum meshsim_fault {
 	MESHSIM_FAULT_NONE = 0,
 	MESHSIM_FAULT_DROP,        /* the observer ignores one delivery */
@@ -44,6 +56,8 @@ struct meshsim_opts {
 	enum meshsim_scenario scenario;
 	uint64_t seed;
 	int hosts;                 /* 0: loopback only */
+	int subnets;               /* 0: the hosts share one bridge; else routed subnets */
+	enum meshsim_fixed_peers fixed_peers;   /* with subnets */
 	unsigned loss_permille;
 	unsigned delay_ms, jitter_ms;
 	bool inproc;

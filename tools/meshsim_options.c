@@ -6,6 +6,7 @@
  */
 #include "meshsim.h"
 #include "meshsim_attackers.h"
+#include "meshnode.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -77,6 +78,13 @@ static void usage(FILE *f)
 "  --seed S               seed of every random choice (default: from the clock; printed)\n"
 "  --hosts K              K network namespaces on one bridge (veth pairs), nodes spread\n"
 "                         round-robin; without it every node is on loopback\n"
+"  --subnets S            with --hosts K >= S: split the hosts into S routed subnets (2..8),\n"
+"                         each its own bridge and /24, joined by one router that forwards\n"
+"                         no multicast; every node gets a fixed --port and, as --peer,\n"
+"                         every node of the other subnets (at most 64 of them)\n"
+"  --fixed-peers MODE     with --subnets: all (default) as above, or none (TEST AID: no\n"
+"                         --peer at all, so the mesh must stay split by subnet and the\n"
+"                         run fails; proves that multicast does not cross the router)\n"
 "  --loss PCT             drop PCT% (0..100, step 0.1) of packets entering each host\n"
 "                         (nftables); needs --hosts\n"
 "  --delay MS, --jitter MS  netem delay on every host link; needs --hosts and sch_netem\n"
@@ -183,13 +191,15 @@ enum {
 	OPT_HEARTBEAT, OPT_EVASIVE, OPT_EXPIRED, OPT_CHURN_KILLS, OPT_QUIET, OPT_FAULT, OPT_KEEP,
 	OPT_LOG_LEVEL, OPT_RSS_SETTLE, OPT_CUTS, OPT_KILLS, OPT_STOPS, OPT_PARTITIONS, OPT_TTL,
 	OPT_NO_RECEIPTS, OPT_ATTACK_SECS, OPT_ATTACK_LINK, OPT_ATTACK_CONNS, OPT_ATTACK_PEERS,
-	OPT_ATTACKS,
+	OPT_ATTACKS, OPT_SUBNETS, OPT_FIXED_PEERS,
 };
 
 static const struct option long_options[] = {
 	{ "nodes", required_argument, NULL, 'n' },
 	{ "seed", required_argument, NULL, OPT_SEED },
 	{ "hosts", required_argument, NULL, OPT_HOSTS },
+	{ "subnets", required_argument, NULL, OPT_SUBNETS },
+	{ "fixed-peers", required_argument, NULL, OPT_FIXED_PEERS },
 	{ "loss", required_argument, NULL, OPT_LOSS },
 	{ "delay", required_argument, NULL, OPT_DELAY },
 	{ "jitter", required_argument, NULL, OPT_JITTER },
@@ -228,11 +238,54 @@ static const struct option long_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* --subnets and --fixed-peers, once every option is known: -1 to go on, or the exit status. */
+static int check_subnets(const struct meshsim_opts *o, bool have_peers)
+{
+	int most = 0, per[MESHSIM_NET_MAX_SUBNETS] = { 0 };
+	char what[200];
+	if (have_peers && !o->subnets)
+		return meshsim_usage_error("--fixed-peers applies to --subnets (without them every "
+		                           "node hears every other's beacons)", NULL);
+	if (!o->hosts)
+		return meshsim_usage_error("--subnets splits the hosts into subnets: it needs --hosts",
+		                           NULL);
+	if (o->hosts < o->subnets)
+		return meshsim_usage_error("--subnets cannot exceed --hosts (a subnet without a host "
+		                           "proves nothing)", NULL);
+	if (o->sim || o->inproc)
+		return meshsim_usage_error("--subnets needs real processes in host namespaces: drop "
+		                           "--sim and --inproc", NULL);
+	if (o->scenario == MESHSIM_PARTITION)
+		return meshsim_usage_error("partition cuts one bridge in two; between routed subnets "
+		                           "the router would still join the halves: drop --subnets",
+		                           NULL);
+	if (o->scenario == MESHSIM_FAULTS && o->partitions > 0)
+		return meshsim_usage_error("faults' partitions cut one bridge in two, which routed "
+		                           "subnets do not have: add --partitions 0", NULL);
+	if (o->scenario == MESHSIM_ATTACK)
+		return meshsim_usage_error("attack runs on loopback, where its attackers reach the "
+		                           "victim: drop --subnets", NULL);
+	/* node i is on host i mod hosts (as in meshsim.c), and its fixed peers are the nodes of
+	 * every other subnet: that count must fit meshnode's own limit */
+	for (int i = 0; i < o->n; i++)
+		per[meshsim_net_subnet_of(o->hosts, o->subnets, i % o->hosts)]++;
+	for (int b = 0; b < o->subnets; b++)
+		if (o->n - per[b] > most)
+			most = o->n - per[b];
+	if (o->fixed_peers == MESHSIM_PEERS_ALL && most > MESHNODE_MAX_FIXED_PEERS) {
+		snprintf(what, sizeof what, "--subnets would give a node %d fixed peers (every node of "
+		         "the other subnets), more than meshnode's %d: use fewer nodes", most,
+		         MESHNODE_MAX_FIXED_PEERS);
+		return meshsim_usage_error(what, NULL);
+	}
+	return -1;
+}
+
 int meshsim_parse_options(int argc, char **argv, struct meshsim_opts *o)
 {
 	unsigned long v;
 	double d;
-	bool seed_set = false, have_loss = false, have_delay = false;
+	bool seed_set = false, have_loss = false, have_delay = false, have_peers = false;
 	int c;
 	memset(o, 0, sizeof *o);
 	o->n = 8;
@@ -270,6 +323,20 @@ int meshsim_parse_options(int argc, char **argv, struct meshsim_opts *o)
 			if (!parse_ulong(a, 1, MESHSIM_NET_MAX_HOSTS, &v))
 				return meshsim_usage_error("--hosts wants 1 to 250", a);
 			o->hosts = (int)v;
+			break;
+		case OPT_SUBNETS:
+			if (!parse_ulong(a, 2, MESHSIM_NET_MAX_SUBNETS, &v))
+				return meshsim_usage_error("--subnets wants 2 to 8", a);
+			o->subnets = (int)v;
+			break;
+		case OPT_FIXED_PEERS:
+			if (strcmp(a, "all") == 0)
+				o->fixed_peers = MESHSIM_PEERS_ALL;
+			else if (strcmp(a, "none") == 0)
+				o->fixed_peers = MESHSIM_PEERS_NONE;
+			else
+				return meshsim_usage_error("--fixed-peers wants all or none", a);
+			have_peers = true;
 			break;
 		case OPT_LOSS:
 			if (!parse_double(a, 0, 100, &d))
@@ -466,6 +533,11 @@ int meshsim_parse_options(int argc, char **argv, struct meshsim_opts *o)
 	if (o->hosts > o->n)
 		return meshsim_usage_error("--hosts cannot exceed -n (a host without nodes proves nothing)",
 		                   NULL);
+	if (o->subnets || have_peers) {
+		int rc = check_subnets(o, have_peers);
+		if (rc >= 0)
+			return rc;
+	}
 	if (o->sim) {
 		if (o->inproc || o->hosts)
 			return meshsim_usage_error("--sim runs engines on a simulated LAN: it takes neither "

@@ -105,13 +105,41 @@ static void close_fd(int *fd)
 
 /* ---------- starting ---------- */
 
+#define ARGV_FIXED 48           /* every option but the fixed peers, with room to spare */
+#define PEER_ARG_LEN 24         /* "10.77.S.HHH:PPPPP" and its NUL */
+
+/* With subnets, nd's fixed peers: "IP:PORT" of every node on another subnet (multicast does
+ * not cross the router, docs/meshsim.md "Subnets"), written into buf (n slots). Their count. */
+static int fixed_peers(const struct meshsim_env *e, const struct meshsim_node *nd,
+                       char (*buf)[PEER_ARG_LEN])
+{
+	const struct meshsim_opts *o = e->o;
+	int own = meshsim_net_subnet_of(o->hosts, o->subnets, nd->host), k = 0;
+	if (!o->subnets || !e->net || o->fixed_peers == MESHSIM_PEERS_NONE)
+		return 0;
+	for (int j = 0; j < e->n; j++) {
+		const struct meshsim_node *p = &e->nodes[j];
+		if (meshsim_net_subnet_of(o->hosts, o->subnets, p->host) == own)
+			continue;
+		snprintf(buf[k++], PEER_ARG_LEN, "%s:%d", meshsim_net_addr(e->net, p->host),
+		         MESHSIM_NODE_PORT_BASE + p->idx);
+	}
+	return k;
+}
+
 static int proc_start(struct meshsim *s, struct meshsim_node *nd, char *err, size_t errcap)
 {
 	const struct meshsim_env *e = meshsim_env(s);
-	char idpath[600], port[16], beacon[16], hb[16], ev[16], ex[16], ttl[16];
-	const char *argv[48];
-	int a = 0, in[2] = { -1, -1 }, out[2] = { -1, -1 }, errfd = -1;
+	char idpath[600], port[16], beacon[16], hb[16], ev[16], ex[16], ttl[16], tcp[16];
+	/* the argv is built before fork: the child only execs it */
+	const char **argv = malloc(((size_t)ARGV_FIXED + 2 * (size_t)e->n) * sizeof *argv);
+	char (*peers)[PEER_ARG_LEN] = malloc((size_t)e->n * sizeof *peers);
+	int a = 0, npeers, in[2] = { -1, -1 }, out[2] = { -1, -1 }, errfd = -1;
 	pid_t parent = getpid(), pid;
+	if (!argv || !peers) {
+		snprintf(err, errcap, "out of memory");
+		goto fail;
+	}
 	snprintf(idpath, sizeof idpath, "%s/%s.id", e->tmpdir, nd->name);
 	snprintf(port, sizeof port, "%u", e->mcast_port);
 	snprintf(beacon, sizeof beacon, "%u", e->beacon_ms);
@@ -154,6 +182,17 @@ static int proc_start(struct meshsim *s, struct meshsim_node *nd, char *err, siz
 		argv[a++] = "--ttl";
 		argv[a++] = ttl;
 	}
+	if (e->o->subnets) {
+		/* a fixed port, so that the nodes of other subnets can name this one */
+		snprintf(tcp, sizeof tcp, "%d", MESHSIM_NODE_PORT_BASE + nd->idx);
+		argv[a++] = "--port";
+		argv[a++] = tcp;
+	}
+	npeers = fixed_peers(e, nd, peers);
+	for (int k = 0; k < npeers; k++) {
+		argv[a++] = "--peer";
+		argv[a++] = peers[k];
+	}
 	argv[a] = NULL;
 
 	snprintf(nd->stderr_path, sizeof nd->stderr_path, "%s/%s.stderr", e->tmpdir, nd->name);
@@ -194,8 +233,12 @@ static int proc_start(struct meshsim *s, struct meshsim_node *nd, char *err, siz
 	nd->reaped = nd->eof = false;
 	nd->rlen = nd->wlen = nd->nstamps = 0;
 	nd->qhead = nd->qlen = 0;
+	free(argv);
+	free(peers);
 	return 0;
 fail:
+	free(argv);
+	free(peers);
 	for (int i = 0; i < 2; i++) {
 		close_fd(&in[i]);
 		close_fd(&out[i]);

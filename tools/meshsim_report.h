@@ -92,6 +92,8 @@ struct meshsim_result {
 	const char *version;
 	const char *scenario;
 	int n, hosts;
+	int subnets;                      /* 0: the hosts share one bridge */
+	const char *fixed_peers;          /* with subnets: "all" or "none"; else NULL */
 	uint64_t seed;
 	bool inproc;
 	bool sim;                         /* --sim: virtual time, no CPU or memory figures */
