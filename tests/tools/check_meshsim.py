@@ -21,6 +21,12 @@ passed through, so a failure shows meshsim's summary table and violations. What 
   duplicate  (--inject-fault duplicate-delivery) exit status 1, ok false, one duplicate,
              named in the violations.
   usage      exit status 2 and no report: meshsim refused the arguments.
+  split      (--subnets S --fixed-peers none, a test aid) exit status 1, the mesh not full,
+             and the sessions formed exactly those inside each subnet, every one of them:
+             beacons do not cross the router, so without fixed peers no node of one subnet
+             may link with a node of another (a leak would add sessions beyond that count).
+
+With --subnets, the report must also name the subnets and the fixed-peer mode.
 
 Prints "check_meshsim: N passed, M failed" and exits non-zero on any failure.
 """
@@ -77,6 +83,10 @@ def main():
         check(not os.path.exists(report), "a usage error must not write a report")
         return finish(tmp)
 
+    if expect == "split":
+        check_split(r_or_none(report), rc)
+        return finish(tmp)
+
     want_rc = 0 if expect == "ok" else 1
     check(rc == want_rc, "exit status %d, expected %d" % (rc, want_rc))
     try:
@@ -110,6 +120,10 @@ def main():
         check(node.get("cpu_s", -1) >= 0 and node.get("max_rss_kb", 0) > 0,
               "implausible usage for %s: %s" % (node.get("name"), node))
     check_plot(plot, r)
+    want_sub = int(cmd[cmd.index("--subnets") + 1]) if "--subnets" in cmd else 0
+    check(r.get("subnets") == want_sub, "subnets is %r, expected %d" % (r.get("subnets"), want_sub))
+    check(r.get("fixed_peers") == ("all" if want_sub else None),
+          "fixed_peers is %r" % r.get("fixed_peers"))
 
     if expect == "ok":
         check(r.get("ok") is True, "ok is %r" % r.get("ok"))
@@ -182,6 +196,53 @@ def main():
         check(any(v.startswith(kind) for v in viol),
               "no %r violation listed: %s" % (kind, viol))
     return finish(tmp)
+
+
+def r_or_none(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError) as e:
+        check(False, "no readable JSON report: %s" % e)
+        return None
+
+
+def subnet_of(hosts, subnets, h):
+    """meshsim_net_subnet_of(): contiguous blocks, the first hosts % subnets one larger."""
+    base, extra = divmod(hosts, subnets)
+    if h < extra * (base + 1):
+        return h // (base + 1)
+    return extra + (h - extra * (base + 1)) // base
+
+
+def check_split(r, rc):
+    """--fixed-peers none: full mesh inside each subnet, and not one session across."""
+    check(rc == 1, "exit status %d, expected 1 (the mesh must stay split)" % rc)
+    if r is None:
+        return
+    n, hosts, subnets = r.get("n"), r.get("hosts"), r.get("subnets")
+    check(r.get("fixed_peers") == "none", "fixed_peers is %r" % r.get("fixed_peers"))
+    shape = (isinstance(subnets, int) and subnets >= 2 and isinstance(hosts, int) and
+             hosts >= subnets and isinstance(n, int))
+    check(shape, "subnets %r, hosts %r, n %r" % (subnets, hosts, n))
+    if not shape:
+        return
+    per = [0] * subnets
+    for i in range(n):                       # node i is on host i mod hosts
+        per[subnet_of(hosts, subnets, i % hosts)] += 1
+    inside = sum(k * (k - 1) for k in per)
+    steps = [c for _, c in r.get("sessions_steps") or []]
+    check(r.get("ok") is False and r.get("converged") is False,
+          "ok %r, converged %r: a full mesh without fixed peers means multicast crossed "
+          "the router" % (r.get("ok"), r.get("converged")))
+    check(steps and max(steps) == inside and steps[-1] == inside,
+          "sessions peaked at %s and ended at %s, expected exactly %d (the pairs inside each "
+          "subnet, nodes per subnet %s): more is a leak across the router, fewer a subnet "
+          "that did not mesh" % (max(steps) if steps else None, steps[-1] if steps else None,
+                                 inside, per))
+    viol = r.get("violations") or []
+    check(len(viol) == 1 and viol[0].startswith("no full mesh"),
+          "expected only the missing full mesh as violation: %s" % viol)
 
 
 ROW = ("messages", "pairs", "delivered", "maybe", "reported", "gone", "lost", "unanswered",
