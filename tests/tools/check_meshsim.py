@@ -50,6 +50,7 @@ def check(cond, what):
     if not cond:
         failures.append(what)
         print("FAIL: " + what, flush=True)
+    return cond
 
 
 def main():
