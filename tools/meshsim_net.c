@@ -41,7 +41,7 @@ struct meshsim_net {
 	int nbr;                /* bridges of the LAN: 1, or subnets */
 	char (*br)[16];         /* their names; br[0] is BRIDGE_A without subnets */
 	int *subnet;            /* per host: the index of its bridge in br */
-	char (*ns)[16];
+	char (*ns)[24];
 	char (*addr)[16];
 	char (*hdev)[16];       /* host side of the veth, a bridge port here */
 	char (*ndev)[16];       /* the end inside the host namespace */
@@ -437,7 +437,8 @@ struct meshsim_net *meshsim_net_hosts_new(const struct meshsim_net_params *p, ch
 		/* the last byte stays i + 1 in every subnet, so an address still names its host */
 		net->subnet[i] = meshsim_net_subnet_of(k, sn, i);
 		snprintf(net->ns[i], sizeof net->ns[i], "mshost%d", i);
-		snprintf(net->addr[i], sizeof net->addr[i], "10.77.%d.%d", net->subnet[i], i + 1);
+		snprintf(net->addr[i], sizeof net->addr[i], "10.77.%u.%u",
+		         (unsigned)(uint8_t)net->subnet[i], (unsigned)(uint8_t)(i + 1));
 		snprintf(net->hdev[i], sizeof net->hdev[i], "msv%dh", i);
 		snprintf(net->ndev[i], sizeof net->ndev[i], "msv%dn", i);
 	}
