@@ -150,6 +150,11 @@ int parse_options(int argc, char **argv, struct options *o)
 		case OPT_IFACE:
 			if (!*optarg)
 				return usage_error("--iface must not be empty", NULL);
+			/* one interface per node for now: a second must not silently replace the
+			 * first */
+			if (o->cfg.iface)
+				return usage_error("--iface given twice: a node uses one interface",
+				                   optarg);
 			o->cfg.iface = optarg;
 			break;
 		case OPT_PORT:

@@ -139,6 +139,11 @@ def test_bad_peer_arguments(ctx):
         check(r.returncode == 2 and why in r.stderr,
               "--peer %s: exit %d, stderr %r (expected 2 and %r)" % (arg, r.returncode,
                                                                      r.stderr.strip(), why))
+    # a second --iface used to replace the first without a word
+    r = ctx.run([ctx.binary, "--json", "--iface", "lo", "--iface", "127.0.0.1", "--identity",
+                 ctx.path("bad.id")], timeout=10.0, text=True)
+    check(r.returncode == 2 and "--iface given twice" in r.stderr,
+          "--iface twice: exit %d, stderr %r" % (r.returncode, r.stderr.strip()))
 
 
 if __name__ == "__main__":
