@@ -54,6 +54,8 @@ struct node_peer_addr {
 /* "[NODEID@]HOST:PORT" into out; 0, or -1 with a one-line reason in err. May block while a
  * name is resolved. */
 int node_peer_addr_parse(const char *s, struct node_peer_addr *out, char *err, size_t errcap);
+/* A malloc'd copy of s, or NULL (s NULL, or out of memory) (create.c). */
+char *node_dupstr(const char *s);
 
 struct cmd {
 	struct cmd *next;           /* in the FIFO */
