@@ -81,8 +81,11 @@ void fixed_on_sweep(struct mesh *m, uint64_t now)
 		struct fixed_peer *f = &m->fixed[i];
 		if (served(m, f) || now < f->next_dial_ms)
 			continue;
-		if (f->known && m->cfg.may_link && !m->cfg.may_link(m->cfg.event_arg, f->id))
-			continue;       /* pinned to a node the user's list refuses: never dialled */
+		/* pinned to a node the user's list refuses: never dialled. An address whose last
+		 * node was refused is dialled still (with the backoff of its failures): another
+		 * node may answer there now, and fixed_on_reply() refuses one that is not allowed */
+		if (f->pinned && m->cfg.may_link && !m->cfg.may_link(m->cfg.event_arg, f->id))
+			continue;
 		/* named by the user: any free slot, like a node linked lately */
 		if (m->hs_out >= MESH_MAX_HANDSHAKES_OUT) {
 			m->stats.dials_deferred++;
