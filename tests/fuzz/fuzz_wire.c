@@ -24,6 +24,7 @@
 #include <msgpack.h>
 
 #include "wire.h"
+#include "wire_eq.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 size_t fuzz_seeds(uint8_t *buf, size_t cap, unsigned i);
@@ -42,16 +43,6 @@ static bool inside(const void *q, size_t len, const uint8_t *p, size_t n)
 {
 	uintptr_t off = (uintptr_t)q - (uintptr_t)p;
 	return off <= n && len <= n - off;
-}
-
-static bool bytes_eq(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
-{
-	return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
-}
-
-static bool wstr_eq(struct wire_str a, struct wire_str b)
-{
-	return a.len == b.len && (a.len == 0 || memcmp(a.p, b.p, a.len) == 0);
 }
 
 static bool all_zero(const void *p, size_t n)
@@ -234,18 +225,6 @@ static void fuzz_beacon(const uint8_t *p, size_t n)
 		fuzz_signed(b.blob, b.blob_len);
 }
 
-static bool hello_eq(const struct wire_hello *a, const struct wire_hello *b)
-{
-	if (memcmp(a->node_id, b->node_id, WIRE_IDLEN) != 0 || !wstr_eq(a->name, b->name) ||
-	    a->incarnation != b->incarnation || a->features != b->features ||
-	    a->ngroups != b->ngroups || memcmp(a->ip, b->ip, 4) != 0 || a->port != b->port)
-		return false;
-	for (size_t i = 0; i < a->ngroups; i++)
-		if (!wstr_eq(a->groups[i], b->groups[i]))
-			return false;
-	return true;
-}
-
 static void fuzz_hello(const uint8_t *p, size_t n)
 {
 	static struct wire_hello h, g;
@@ -286,16 +265,6 @@ static void fuzz_reply(const uint8_t *p, size_t n)
 	REQUIRE(wire_reply_payload_decode(enc1, l1, &q) == MESH_OK && memcmp(&r, &q, sizeof r) == 0);
 	REQUIRE(wire_reply_payload_encode(&q, enc2, sizeof enc2, &l2) == MESH_OK);
 	REQUIRE(bytes_eq(enc1, l1, enc2, l2));
-}
-
-static bool accept_eq(const struct wire_accept *a, const struct wire_accept *b)
-{
-	if (!wstr_eq(a->name, b->name) || a->ngroups != b->ngroups)
-		return false;
-	for (size_t i = 0; i < a->ngroups; i++)
-		if (!wstr_eq(a->groups[i], b->groups[i]))
-			return false;
-	return true;
 }
 
 /* An ACCEPT, and wire_msg_decode's view of the same bytes, which must agree. */

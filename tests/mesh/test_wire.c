@@ -16,6 +16,7 @@
 #include <msgpack.h>
 
 #include "testlib.h"
+#include "wire_eq.h"
 
 static uint8_t buf[WIRE_MAX_FRAME + 64];
 static uint8_t rt[WIRE_MAX_FRAME + 64];
@@ -52,16 +53,6 @@ static bool inside(const void *q, size_t len, const uint8_t *p, size_t n)
 	return off <= n && len <= n - off;
 }
 
-static bool wstr_eq(struct wire_str a, struct wire_str b)
-{
-	return a.len == b.len && (a.len == 0 || memcmp(a.p, b.p, a.len) == 0);
-}
-
-static bool bytes_eq(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
-{
-	return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
-}
-
 static struct wire_str S(const char *s)
 {
 	struct wire_str w = { s, strlen(s) };
@@ -89,18 +80,6 @@ static bool frame_eq(const struct wire_frame *a, const struct wire_frame *b)
 	       a->counter == b->counter && bytes_eq(a->body, a->body_len, b->body, b->body_len);
 }
 
-static bool hello_eq(const struct wire_hello *a, const struct wire_hello *b)
-{
-	if (memcmp(a->node_id, b->node_id, WIRE_IDLEN) != 0 || !wstr_eq(a->name, b->name) ||
-	    a->incarnation != b->incarnation || a->features != b->features ||
-	    a->ngroups != b->ngroups || memcmp(a->ip, b->ip, 4) != 0 || a->port != b->port)
-		return false;
-	for (size_t i = 0; i < a->ngroups; i++)
-		if (!wstr_eq(a->groups[i], b->groups[i]))
-			return false;
-	return true;
-}
-
 static bool msg_eq(const struct wire_msg *a, const struct wire_msg *b)
 {
 	return a->type == b->type && a->reason == b->reason && wstr_eq(a->group, b->group) &&
@@ -109,16 +88,6 @@ static bool msg_eq(const struct wire_msg *a, const struct wire_msg *b)
 	       (a->noise == NULL) == (b->noise == NULL) &&
 	       (a->noise == NULL || memcmp(a->noise, b->noise, WIRE_REKEY_NOISE) == 0) &&
 	       wstr_eq(a->name, b->name) && a->ngroups == b->ngroups;
-}
-
-static bool accept_eq(const struct wire_accept *a, const struct wire_accept *b)
-{
-	if (!wstr_eq(a->name, b->name) || a->ngroups != b->ngroups)
-		return false;
-	for (size_t i = 0; i < a->ngroups; i++)
-		if (!wstr_eq(a->groups[i], b->groups[i]))
-			return false;
-	return true;
 }
 
 static enum mesh_err dec_beacon(const uint8_t *p, size_t n)
