@@ -28,10 +28,25 @@ static bool usable_ip(const uint8_t ip[4])
 	return ip[0] != 0 && ip[0] < 224;
 }
 
+/* f is pinned now: a dial of it already under way must prove the pin too. Before its REPLY
+ * the session's own check of message 2 does it (section 3.1, expected_id); past it, a
+ * session that proved another node is closed, a failure like any refused answer. */
+static void pin_dial_in_flight(struct mesh *m, struct fixed_peer *f, uint64_t now)
+{
+	struct session *s = f->sid ? session_table_get(&m->sessions, f->sid) : NULL;
+	if (!s)
+		return;
+	if (s->state == SESSION_INIT_SENT_HELLO) {
+		memcpy(s->expected_id, f->id, WIRE_IDLEN);
+		s->expect_any = false;
+	} else if (sodium_memcmp(s->peer_id, f->id, WIRE_IDLEN) != 0) {
+		mesh_close_session(m, s, NULL, now);
+	}
+}
+
 enum mesh_err mesh_add_peer(struct mesh *m, const uint8_t ip[4], uint16_t port,
                             const uint8_t *pin, uint64_t now)
 {
-	(void)now;
 	if (!m || !ip || port == 0 || !usable_ip(ip))
 		return MESH_EINVAL;
 	for (size_t i = 0; i < m->nfixed; i++) {
@@ -41,6 +56,7 @@ enum mesh_err mesh_add_peer(struct mesh *m, const uint8_t ip[4], uint16_t port,
 			if (pin) {
 				f->pinned = f->known = true;
 				memcpy(f->id, pin, WIRE_IDLEN);
+				pin_dial_in_flight(m, f, now);
 			}
 			return MESH_OK;
 		}
@@ -109,15 +125,6 @@ bool fixed_on_reply(struct mesh *m, struct session *s, uint64_t now)
 	struct fixed_peer *f = &m->fixed[s->fixed - 1];
 	char ipbuf[INET_ADDRSTRLEN], fp[KEYS_FPR_LEN];
 	inet_ntop(AF_INET, f->ip, ipbuf, sizeof ipbuf);
-	if (f->pinned && sodium_memcmp(s->peer_id, f->id, WIRE_IDLEN) != 0) {
-		/* pinned while this dial (expecting another ID, or any) was under way: the pin
-		 * holds for its answer too */
-		m->stats.handshakes_failed++;
-		mesh_droplog(m, LK_HS, now, "fixed peer %s:%u is %s, not the node pinned there",
-		             ipbuf, f->port, mesh_fpr(s->peer_id, fp));
-		mesh_close_session(m, s, NULL, now);
-		return false;
-	}
 	if (memcmp(s->peer_id, m->id->id, WIRE_IDLEN) == 0) {
 		mesh_droplog(m, LK_HS, now, "fixed peer %s:%u is this node itself: not linked",
 		             ipbuf, f->port);
