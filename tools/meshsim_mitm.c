@@ -319,18 +319,20 @@ static void keep(struct mconn *c, int dir, const uint8_t *p, size_t n)
 	c->oldn[dir] = n;
 }
 
-/* One frame towards dir (0: the responder, 1: the initiator), p[0..n) ours to change. */
-static void relay(struct mitm *m, struct mconn *c, int dir, uint8_t *p, size_t n)
+/* One frame towards dir (0: the responder, 1: the initiator), p[0..n) ours to change; fp is
+ * its decoding (pointing into p), or NULL if it does not decode. */
+static void relay(struct mitm *m, struct mconn *c, int dir, uint8_t *p, size_t n,
+                  const struct wire_frame *fp)
 {
-	struct wire_frame f;
 	if (has_filler(p, n))
 		m->plaintext++;
-	if (wire_frame_decode(p, n, &f) != MESH_OK || f.type != WIRE_DATA || f.body_len == 0) {
+	if (!fp || fp->type != WIRE_DATA || fp->body_len == 0) {
 		m->other++;
 		send_to(m, c, dir, p, n);
 		flush_held(m, c, dir);
 		return;
 	}
+	const struct wire_frame f = *fp;
 	m->data[dir]++;
 	unsigned r = (unsigned)(rnd(m) % 1000);
 	if (r < P_FLIP) {
@@ -401,28 +403,28 @@ static void from_initiators(struct mitm *m)
 				if (decoded)
 					swap_frame(m, c, &f);   /* the rest of a swapped handshake: ours */
 			} else if (c->up || conn_up(m, c) == 0) {
-				relay(m, c, 0, m->pt, n);
+				relay(m, c, 0, m->pt, n, decoded ? &f : NULL);
 			}
 		}
 		zmq_msg_close(&msg);
 	}
 }
 
-static void from_responders(struct mitm *m, const zmq_pollitem_t *items, size_t n)
+/* Every connection's responder side, read until it has nothing (a connection the monitor or
+ * the initiators' side closed since the poll is gone from the table, and not read). */
+static void from_responders(struct mitm *m)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (!(items[i].revents & ZMQ_POLLIN))
-			continue;
-		struct mconn *c = NULL;
-		for (size_t j = 0; j < m->nc && !c; j++)
-			if (m->c[j].used && m->c[j].up == items[i].socket)
-				c = &m->c[j];
-		for (int k = 0; c && c->up && k < 256; k++) {
+	for (size_t i = 0; i < m->nc; i++) {
+		struct mconn *c = &m->c[i];
+		for (int k = 0; c->used && c->up && k < 256; k++) {
 			int r = zmq_recv(c->up, m->pt, WIRE_MAX_FRAME, ZMQ_DONTWAIT);
 			if (r < 0)
 				break;
-			if ((size_t)r <= WIRE_MAX_FRAME)
-				relay(m, c, 1, m->pt, (size_t)r);
+			if ((size_t)r > WIRE_MAX_FRAME)
+				continue;                   /* truncated: MAXMSGSIZE says it cannot be */
+			struct wire_frame f;
+			bool decoded = wire_frame_decode(m->pt, (size_t)r, &f) == MESH_OK;
+			relay(m, c, 1, m->pt, (size_t)r, decoded ? &f : NULL);
 		}
 	}
 }
@@ -546,7 +548,7 @@ int meshsim_attacker_mitm(const struct meshsim_attack_target *t, uint64_t end_ms
 			break;
 		read_monitor(&m);
 		from_initiators(&m);
-		from_responders(&m, items + 1, n - 1);
+		from_responders(&m);
 		flush_due(&m, monoclock_ms());
 	}
 	snprintf(desc, cap, "on the path of %ld connections (%ld refused): %ld DATA frames to "
