@@ -284,7 +284,9 @@ static double whisper_run(struct meshnode *a, struct meshnode *b, size_t size, l
                           long window)
 {
 	uint8_t *payload = malloc(size ? size : 1);
-	long sent = 0, got = 0, bad = 0;
+	long sent = 0, got = 0, bad = 0, dropped = 0, exits_a = 0, exits_b = 0;
+	/* what a failed run says of itself: the first reason of each kind (static texts) */
+	const char *drop_why = "", *exit_a_why = "", *exit_b_why = "";
 	if (!payload)
 		return -1;
 	fill_payload(payload, size, 0);
@@ -308,20 +310,27 @@ static double whisper_run(struct meshnode *a, struct meshnode *b, size_t size, l
 		if (ev->type == MESHNODE_EV_WHISPER) {
 			bad += !payload_ok(ev->data, ev->len, size, (uint64_t)got);
 			got++;
+		} else if (ev->type == MESHNODE_EV_EXIT && exits_b++ == 0 && ev->reason) {
+			exit_b_why = ev->reason;
 		}
 		meshnode_event_destroy(&ev);
 	}
 	double secs = monoclock_s() - t0;
 	struct meshnode_event *ev;
 	while ((ev = meshnode_next_event(a, 0))) {
-		if (ev->type == MESHNODE_EV_DROPPED)
-			bad++;
+		if (ev->type == MESHNODE_EV_DROPPED && dropped++ == 0 && ev->reason)
+			drop_why = ev->reason;
+		else if (ev->type == MESHNODE_EV_EXIT && exits_a++ == 0 && ev->reason)
+			exit_a_why = ev->reason;
 		meshnode_event_destroy(&ev);
 	}
 	free(payload);
-	if (got != count || bad) {
-		fprintf(stderr, "meshbench: whisper %zu B: %ld of %ld received, %ld bad or dropped\n",
-		        size, got, count, bad);
+	if (got != count || bad || dropped) {
+		/* enough to tell a lost message from one reported dropped, and why */
+		fprintf(stderr, "meshbench: whisper %zu B: %ld of %ld received, %ld out of order or "
+		        "damaged, %ld reported dropped to the sender (first: %s); exits seen by the "
+		        "sender %ld (first: %s), by the receiver %ld (first: %s)\n", size, got, count,
+		        bad, dropped, drop_why, exits_a, exit_a_why, exits_b, exit_b_why);
 		return -1;
 	}
 	return (double)count / secs;
