@@ -53,7 +53,9 @@ bool beacon_evict_unlinked(struct mesh *m)
 	return true;
 }
 
-static void on_beacon(struct mesh *m, const struct wire_beacon_body *b, uint64_t now)
+/* A verified beacon; passed: passed on by a peer (pex.c), not heard on our segment. */
+static struct peer *on_beacon(struct mesh *m, const struct wire_beacon_body *b, bool passed,
+                              uint64_t now)
 {
 	struct peer *p;
 	if (memcmp(b->node_id, m->id->id, WIRE_IDLEN) == 0) {
@@ -62,7 +64,7 @@ static void on_beacon(struct mesh *m, const struct wire_beacon_body *b, uint64_t
 		if (b->incarnation != m->incarnation && b->counter >= discovery_first_counter(m->disc))
 			mesh_alarm(m, MESH_ALARM_OWN_ID, b->node_id, NULL, b->ip, b->port, b->incarnation,
 			           &m->own_alarm_ms, now);
-		return;
+		return NULL;
 	}
 	p = peer_table_get_or_add(&m->peers, b->node_id);
 	if (!p && beacon_evict_unlinked(m)) {
@@ -70,15 +72,15 @@ static void on_beacon(struct mesh *m, const struct wire_beacon_body *b, uint64_t
 	}
 	if (!p) {
 		mesh_droplog(m, LK_BEACON, now, "peer table full: beacon ignored");
-		return;
+		return NULL;
 	}
 	if ((p->discovered || p->beacon_counter) && b->counter <= p->beacon_counter) {
 		m->stats.beacons_stale++;
-		return;
+		return NULL;
 	}
 	/* two nodes share this ID (mesh.c, shared_id): the other one's beacons change nothing */
 	if (now < p->shared_until_ms && p->live_sid && b->incarnation != p->incarnation)
-		return;
+		return NULL;
 	/* heard unchecked before: the fallback counts from then */
 	struct heard *h = heard_get(&m->heard, b->node_id);
 	if (h) {
@@ -95,13 +97,13 @@ static void on_beacon(struct mesh *m, const struct wire_beacon_body *b, uint64_t
 	 */
 	bool fresh = !p->discovered || p->beacon_incarnation != b->incarnation;
 	bool linked = p->live_sid && p->incarnation == b->incarnation;
-	if (fresh && !linked && mesh_id_lower(b->node_id, m->id->id))
+	if (fresh && !linked && !passed && mesh_id_lower(b->node_id, m->id->id))
 		m->answer_due = true;
 	/* heard (unchecked) since before: the fallback counts from then */
 	if (!p->discovered && p->first_heard_ms && !p->live_sid && !p->first_unlinked_ms)
 		p->first_unlinked_ms = p->first_heard_ms;
 	p->discovered = true;
-	if (m->check_seen)
+	if (m->check_seen && !passed)
 		p->heard_again = true;         /* heard in the last second: not a one-off */
 	p->beacon_counter = b->counter;
 	p->last_beacon_ms = now;
@@ -130,6 +132,13 @@ static void on_beacon(struct mesh *m, const struct wire_beacon_body *b, uint64_t
 	if (moved)
 		handshake_dial_now(p);
 	handshake_maybe_connect(m, p, now);
+	return p;
+}
+
+struct peer *beacon_on_passed(struct mesh *m, const struct wire_beacon_body *b, uint64_t now)
+{
+	m->check_seen = false;
+	return on_beacon(m, b, true, now);
 }
 
 static bool unchanged(struct mesh *m, const struct wire_beacon_body *b, struct peer *p,
@@ -245,18 +254,22 @@ static bool beacon_skip(void *arg, const struct wire_beacon_body *b)
 		m->stats.beacons_limited++;
 		return true;
 	}
-	bool ok = known ? take_check(&m->known_checks.at_ms, &m->known_checks.n, KNOWN_CHECKS_PER_S,
-	                             0, now)
-	                : take_check(&m->unknown_checks.at_ms, &m->unknown_checks.n,
-	                             UNKNOWN_CHECKS_PER_S,
-	                             m->check_seen ? 0 : UNKNOWN_CHECKS_PER_S / 2, now);
-	if (!ok && m->test_unlimited_checks)
-		ok = true;
+	bool ok = beacon_may_check(m, known, now);
 	if (!ok) {
 		m->stats.beacons_limited++;
 		mesh_droplog(m, LK_BEACON, now, "beacon checks over budget: beacon dropped unchecked");
 	}
 	return !ok;
+}
+
+bool beacon_may_check(struct mesh *m, bool known, uint64_t now)
+{
+	bool ok = known ? take_check(&m->known_checks.at_ms, &m->known_checks.n, KNOWN_CHECKS_PER_S,
+	                             0, now)
+	                : take_check(&m->unknown_checks.at_ms, &m->unknown_checks.n,
+	                             UNKNOWN_CHECKS_PER_S,
+	                             m->check_seen ? 0 : UNKNOWN_CHECKS_PER_S / 2, now);
+	return ok || m->test_unlimited_checks;
 }
 
 /*
@@ -371,11 +384,13 @@ void beacon_on_readable(struct mesh *m, uint64_t now)
 		if (!got)
 			return;
 		m->stats.beacons_rx++;
-		if (rc == MESH_OK && skipped)
+		struct in_addr from = discovery_last_source(m->disc);
+		if (rc == MESH_OK && skipped) {
+			pex_note_beacon(m, &b, false, from);
 			continue;
+		}
 		if (rc == MESH_OK)
 			m->stats.beacons_verified++;
-		struct in_addr from = discovery_last_source(m->disc);
 		if (rc == MESH_OK && memcmp(&from.s_addr, b.ip, 4) != 0) {
 			/* A signed endpoint that is not where the beacon came from would make every
 			 * node dial an address of the signer's choosing (a reflector): refuse it. */
@@ -387,7 +402,8 @@ void beacon_on_readable(struct mesh *m, uint64_t now)
 			continue;
 		}
 		if (rc == MESH_OK) {
-			on_beacon(m, &b, now);
+			on_beacon(m, &b, false, now);
+			pex_note_beacon(m, &b, true, from);
 		} else if (rc == MESH_ESTATE || rc == MESH_EAUTH) {
 			/* sealed for another mesh, or an open beacon in a closed one */
 			m->stats.beacons_foreign++;

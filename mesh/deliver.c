@@ -320,6 +320,9 @@ void deliver_on_data(struct mesh *m, struct session *s, const struct wire_frame 
 	case WIRE_REKEY_REPLY:
 		rekey_on_msg(m, s, p, &msg, now);
 		break;
+	case WIRE_PEERS:
+		pex_on_msg(m, p, &msg, now);
+		break;
 	default:
 		m->stats.msgs_unknown_type++;
 		break;

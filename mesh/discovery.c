@@ -22,6 +22,10 @@ struct discovery {
 	uint64_t first_counter;     /* the wall clock when we opened: our run's beacons count from */
 	struct in_addr last_from;
 	uint64_t last_version;      /* of the last datagram dropped as another version's, or 0 */
+	/* the signed beacon (section 2's `signed`) of the last datagram read, opened: what peer
+	 * exchange passes on (0 bytes when it was not one, or longer than WIRE_MAX_SIGNED) */
+	uint8_t last_signed[WIRE_MAX_SIGNED];
+	size_t last_signed_len;
 };
 
 static uint64_t wall_ms(void);
@@ -151,13 +155,13 @@ enum mesh_err discovery_recv_filtered(struct discovery *d, struct wire_beacon_bo
 {
 	uint8_t dgram[WIRE_MAX_BEACON + 1], plain[WIRE_MAX_BEACON];
 	struct wire_beacon wb;
-	struct wire_signed ws;
 	const uint8_t *sblob;
 	size_t sbloblen;
 	enum mesh_err rc;
 	size_t n;
 	*skipped = false;
 	d->last_version = 0;
+	d->last_signed_len = 0;
 	rc = d->ops->recv(d->t, dgram, sizeof dgram, got, &n, &d->last_from);
 	if (rc != MESH_OK || !*got)
 		return rc;
@@ -183,7 +187,32 @@ enum mesh_err discovery_recv_filtered(struct discovery *d, struct wire_beacon_bo
 		sblob = wb.blob;
 		sbloblen = wb.blob_len;
 	}
-	if ((rc = wire_signed_decode(sblob, sbloblen, &ws)) != MESH_OK)
+	if (sbloblen <= sizeof d->last_signed) {
+		memcpy(d->last_signed, sblob, sbloblen);
+		d->last_signed_len = sbloblen;
+	}
+	rc = discovery_check_signed(sblob, sbloblen, out, skipped, known, arg);
+	if (rc != MESH_OK)
+		d->last_signed_len = 0;
+	return rc;
+}
+
+const uint8_t *discovery_last_signed(const struct discovery *d, size_t *len)
+{
+	*len = d->last_signed_len;
+	return d->last_signed;
+}
+
+enum mesh_err discovery_check_signed(const uint8_t *p, size_t n, struct wire_beacon_body *out,
+                                     bool *skipped,
+                                     bool (*known)(void *arg,
+                                                   const struct wire_beacon_body *unverified),
+                                     void *arg)
+{
+	struct wire_signed ws;
+	enum mesh_err rc;
+	*skipped = false;
+	if ((rc = wire_signed_decode(p, n, &ws)) != MESH_OK)
 		return rc;
 	if ((rc = wire_beacon_body_decode(ws.body, ws.body_len, out)) != MESH_OK)
 		return rc;

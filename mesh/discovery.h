@@ -70,4 +70,22 @@ enum mesh_err discovery_recv_filtered(struct discovery *d, struct wire_beacon_bo
                                                     const struct wire_beacon_body *unverified),
                                       void *arg);
 
+/*
+ * The signed beacon (section 2's `signed`: body and signature, unsealed) of the datagram the
+ * last discovery_recv*() read, when it decoded (checked or not) and is at most
+ * WIRE_MAX_SIGNED bytes; else *len is 0. Valid until the next read.
+ */
+const uint8_t *discovery_last_signed(const struct discovery *d, size_t *len);
+
+/*
+ * Decodes a signed beacon, such as one a peer passed on (peer exchange), and checks its
+ * signature, unless known(arg, body) says it need not be (then *skipped). Results as
+ * discovery_recv(); no socket, no state.
+ */
+enum mesh_err discovery_check_signed(const uint8_t *p, size_t n, struct wire_beacon_body *out,
+                                     bool *skipped,
+                                     bool (*known)(void *arg,
+                                                   const struct wire_beacon_body *unverified),
+                                     void *arg);
+
 #endif

@@ -45,7 +45,9 @@ void handshake_done(struct mesh *m, const struct session *s)
 
 static uint32_t our_features(const struct mesh *m)
 {
-	return m->cfg.test_no_ack ? 0 : WIRE_FEATURE_ACK | WIRE_FEATURE_REKEY;
+	if (m->cfg.test_no_ack)
+		return 0;
+	return WIRE_FEATURE_ACK | WIRE_FEATURE_REKEY | (m->cfg.test_no_pex ? 0 : WIRE_FEATURE_PEERS);
 }
 
 /* Message 2 goes to whoever sent a HELLO: nothing our signed beacon does not publish. */

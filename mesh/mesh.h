@@ -139,6 +139,7 @@ struct mesh_config {
 	/* Tests: behave as a node that predates "Delivery" and rekeying (no feature in the
 	 * hello, no ACK, RESEND or refusal, no rekey), to check that we still work with one. */
 	bool test_no_ack;
+	bool test_no_pex;                   /* neither sends nor takes PEERS (pex.c) */
 	/* Whom we link with (NULL: anyone who proves an ID): consulted before we dial a peer and
 	 * once a peer's handshake has proved its ID; false means no link (the user's allow-list or
 	 * known-only mode). Gets event_arg; runs on the mesh's thread. */

@@ -68,6 +68,10 @@ _Static_assert(DIALADDR_MAX >= MESH_MAX_HANDSHAKES_OUT, "a row of dial_addrs per
 /* Log lines about bad input are limited per kind to one a second. */
 enum logkind { LK_BEACON, LK_VERSION, LK_FRAME, LK_HS, LK_MSG, LK_RATE, LK_CONN, LK_COUNT };
 
+/* Where a peer's beacons are heard (peer.pex_origin): on none of our segments, or on ours. */
+#define PEX_NOWHERE 0
+#define PEX_HEARD_ON(iface) ((uint8_t)((iface) + 1))
+
 /* A peer the user named by address (fixed.c, protocol section 4, "Fixed peers"). */
 #define MESH_MAX_FIXED 64
 struct fixed_peer {
@@ -118,6 +122,8 @@ struct mesh {
 	uint64_t reject_after_ms;      /* keys this old close their session (protocol 3.3) */
 	uint64_t last_beacon_ms;       /* when we last sent one; 0: never */
 	bool answer_due;               /* a new lower peer may have missed our beacons */
+	uint64_t pex_gen;              /* peer exchange (pex.c): the last generation */
+	bool pex_due;                  /* some peer may have beacons to be passed to it */
 	uint64_t own_alarm_ms;         /* last ALARM_OWN_ID (mesh_alarm) */
 	uint64_t own_check_ms;         /* beacons with our ID from elsewhere: the token bucket */
 	unsigned own_check_tokens;
@@ -226,6 +232,19 @@ void fixed_handshake_over(struct mesh *m, const struct session *s, bool live, ui
  * it, rejected or closed, was no failure). */
 void fixed_on_live(struct mesh *m, const uint8_t id[WIRE_IDLEN]);
 
+/* ---------- pex.c: peer exchange (protocol section 2) ---------- */
+
+/* A beacon read from our segment (checked or not) and from its source: kept if it is of a
+ * peer's endpoint, to pass on. */
+void pex_note_beacon(struct mesh *m, const struct wire_beacon_body *b, bool checked,
+                     struct in_addr from);
+/* s went live as p's session (before p takes its incarnation). */
+void pex_on_live(struct mesh *m, struct peer *p, const struct session *s);
+/* Passes what is to pass on, to the peers that take it (each sweep). */
+void pex_on_sweep(struct mesh *m, uint64_t now);
+/* A PEERS message from a live peer. */
+void pex_on_msg(struct mesh *m, struct peer *from, const struct wire_msg *msg, uint64_t now);
+
 /* ---------- send.c: frames, sealing, queues ---------- */
 
 enum mesh_err send_frame(struct mesh *m, struct session *s, const uint8_t *frame, size_t len);
@@ -275,6 +294,12 @@ void beacon_on_tick(struct mesh *m, uint64_t now);
 uint64_t beacon_next_due(const struct mesh *m);
 /* Forgets the least recently heard peer we have nothing to do with; false if there is none. */
 bool beacon_evict_unlinked(struct mesh *m);
+/* Whether a beacon signature check may be spent now (protocol section 2, the budget of 200
+ * a second for IDs with a peer entry, known, or for the rest). */
+bool beacon_may_check(struct mesh *m, bool known, uint64_t now);
+/* A beacon a peer passed on (pex.c), verified: acted on as one heard, but for the source
+ * rule and the answer. The peer entry, or NULL if none could be made. */
+struct peer *beacon_on_passed(struct mesh *m, const struct wire_beacon_body *b, uint64_t now);
 
 /* ---------- deliver.c: DATA frames and application messages in ---------- */
 

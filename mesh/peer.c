@@ -39,6 +39,7 @@ static void peer_free(struct peer *p)
 	while (p->qhead)
 		peer_dequeue(p);
 	group_set_clear(&p->groups);
+	free(p->pex_signed);
 	free(p);
 }
 

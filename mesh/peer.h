@@ -69,6 +69,22 @@ struct peer {
 	 * had been heard in the last second: not a one-off identity (its dials' class) */
 	bool heard_again;
 
+	/* Peer exchange (pex.c): its last signed beacon of the endpoint and incarnation it was
+	 * signed for (pex_ip, ...), checked or not yet; where its beacons are heard (PEX_*); the
+	 * generation when that beacon became one to pass on, and the generation up to which what
+	 * is to pass on was passed to it; whether it takes PEERS; its share of what it passes. */
+	uint8_t *pex_signed;          /* WIRE_MAX_SIGNED bytes, malloc'd; NULL: none */
+	uint16_t pex_len;
+	bool pex_checked;
+	uint8_t pex_ip[4];
+	uint16_t pex_port;
+	uint64_t pex_incarnation;
+	uint8_t pex_origin;
+	uint64_t pex_gen, pex_sent_gen;
+	bool pex_takes;
+	uint64_t pex_rx_ms;
+	unsigned pex_rx_tokens;
+
 	/* Sessions: at most one live and one we initiated that is in progress. */
 	uint32_t live_sid;
 	uint32_t pending_sid;

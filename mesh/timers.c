@@ -151,6 +151,7 @@ uint64_t mesh_on_tick(struct mesh *m, uint64_t now)
 			peer_table_del(&m->peers, sw.gone[i]);
 		if (m->nfixed)
 			fixed_on_sweep(m, now);
+		pex_on_sweep(m, now);
 		free(sw.close_sids);
 		free(sw.close_reasons);
 		free(sw.gone);

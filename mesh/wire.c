@@ -955,8 +955,24 @@ static size_t msg_fields(uint64_t type)
 	case WIRE_MARK: return 2;
 	case WIRE_REKEY: return 3;
 	case WIRE_REKEY_REPLY: return 3;
+	case WIRE_PEERS: return 2;
 	}
 	return 0;
+}
+
+/* PEERS' list: 1 to WIRE_PEERS_MAX bins of 1 to WIRE_MAX_SIGNED bytes, borrowed. */
+static size_t arr_peers(struct arr *a, struct wire_bin *out)
+{
+	const msgpack_object *l = arr_next(a);
+	if (l == NULL || l->type != MSGPACK_OBJECT_ARRAY || l->via.array.size == 0 ||
+	    l->via.array.size > WIRE_PEERS_MAX) {
+		a->bad = true;
+		return 0;
+	}
+	size_t n = l->via.array.size;
+	for (size_t i = 0; i < n && !a->bad; i++)
+		out[i].p = arr_bin_in(a, &l->via.array.ptr[i], 1, WIRE_MAX_SIGNED, &out[i].len);
+	return a->bad ? 0 : n;
 }
 
 static void arr_fragment(struct arr *a, struct wire_msg *m)
@@ -1036,6 +1052,9 @@ enum mesh_err wire_msg_decode(const uint8_t *p, size_t n, struct wire_msg *m)
 			m->noise = arr_bin(&a, WIRE_REKEY_NOISE, WIRE_REKEY_NOISE, &len);
 			break;
 		}
+		case WIRE_PEERS:
+			m->npeers = arr_peers(&a, m->peers);
+			break;
 		}
 		if (!arr_done(&a))
 			rc = MESH_EMALFORMED;
@@ -1070,6 +1089,14 @@ enum mesh_err wire_msg_encode(const struct wire_msg *m, uint8_t *out, size_t cap
 	if ((m->type == WIRE_REKEY || m->type == WIRE_REKEY_REPLY) &&
 	    (m->rekey_n == 0 || m->noise == NULL))
 		return MESH_EINVAL;
+	if (m->type == WIRE_PEERS) {
+		if (m->npeers == 0 || m->npeers > WIRE_PEERS_MAX)
+			return MESH_EINVAL;
+		for (size_t i = 0; i < m->npeers; i++)
+			if (m->peers[i].len == 0 || m->peers[i].len > WIRE_MAX_SIGNED ||
+			    m->peers[i].p == NULL)
+				return MESH_EINVAL;
+	}
 	if (fragment && (m->msg_id == 0 || m->count < 1 || m->count > WIRE_MAX_FRAGMENTS ||
 	                 m->index >= m->count || !buf_ok(m->data, m->data_len, WIRE_MAX_FRAGMENT)))
 		return MESH_EINVAL;
@@ -1105,6 +1132,11 @@ enum mesh_err wire_msg_encode(const struct wire_msg *m, uint8_t *out, size_t cap
 	case WIRE_REKEY_REPLY:
 		msgpack_pack_uint64(&pk, m->rekey_n);
 		pack_bin(&pk, m->noise, WIRE_REKEY_NOISE);
+		break;
+	case WIRE_PEERS:
+		msgpack_pack_array(&pk, m->npeers);
+		for (size_t i = 0; i < m->npeers; i++)
+			pack_bin(&pk, m->peers[i].p, m->peers[i].len);
 		break;
 	}
 	return wbuf_finish(&w, outlen);

@@ -123,6 +123,7 @@ enum mesh_err wire_data_header(uint32_t rx_sid, uint64_t counter, size_t body_le
 /* Payloads (section 3.1). features: */
 #define WIRE_FEATURE_ACK 1u         /* follows section 6, "Delivery" */
 #define WIRE_FEATURE_REKEY 2u       /* ... and section 3.3: replaces its link keys in place */
+#define WIRE_FEATURE_PEERS 4u       /* ... and section 2, "Peer exchange": takes PEERS */
 
 /* reply_payload: what the responder tells an initiator it has not authenticated yet (message
  * 2): no more than its signed beacon publishes, and its feature bits. */
@@ -170,6 +171,17 @@ enum wire_msg_type {
 	WIRE_MARK = 11,
 	WIRE_REKEY = 12,             /* rekeying (section 3.3): Noise_KK message 1 */
 	WIRE_REKEY_REPLY = 13,       /* ... and message 2 */
+	WIRE_PEERS = 14,             /* peer exchange (section 2): signed beacons of live peers */
+};
+
+/* PEERS: at most WIRE_PEERS_MAX signed beacons (section 2's `signed`), each at most
+ * WIRE_MAX_SIGNED bytes. */
+#define WIRE_PEERS_MAX 8
+#define WIRE_MAX_SIGNED 256
+
+struct wire_bin {
+	const uint8_t *p;
+	size_t len;
 };
 
 /* ACCEPT (section 3.2): the responder's name and groups, sent only once message 3 has proven
@@ -199,6 +211,8 @@ struct wire_msg {
 	const uint8_t *noise;        /* REKEY, REKEY_REPLY: WIRE_REKEY_NOISE bytes */
 	struct wire_str name;        /* ACCEPT: checked whole, but only the name and the number */
 	size_t ngroups;              /* of groups kept: wire_accept_decode() gives the groups */
+	size_t npeers;               /* PEERS: 1 to WIRE_PEERS_MAX signed beacons */
+	struct wire_bin peers[WIRE_PEERS_MAX];
 };
 /* MESH_OK also for an unknown type (with only m->type set): the caller counts and ignores it. */
 enum mesh_err wire_msg_decode(const uint8_t *p, size_t n, struct wire_msg *m);

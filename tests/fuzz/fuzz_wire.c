@@ -299,16 +299,6 @@ static void fuzz_accept(const uint8_t *p, size_t n)
 	REQUIRE(bytes_eq(enc1, l1, enc2, l2));
 }
 
-static bool msg_eq(const struct wire_msg *a, const struct wire_msg *b)
-{
-	return a->type == b->type && a->reason == b->reason && wstr_eq(a->group, b->group) &&
-	       a->msg_id == b->msg_id && a->index == b->index && a->count == b->count &&
-	       a->incarnation == b->incarnation && bytes_eq(a->data, a->data_len, b->data, b->data_len) &&
-	       a->rekey_n == b->rekey_n && (a->noise == NULL) == (b->noise == NULL) &&
-	       (a->noise == NULL || memcmp(a->noise, b->noise, WIRE_REKEY_NOISE) == 0) &&
-	       wstr_eq(a->name, b->name) && a->ngroups == b->ngroups;
-}
-
 static void fuzz_msg(const uint8_t *p, size_t n)
 {
 	struct wire_msg m, k;
@@ -318,7 +308,7 @@ static void fuzz_msg(const uint8_t *p, size_t n)
 		REQUIRE(rc == MESH_EMALFORMED && all_zero(&m, sizeof m));
 		return;
 	}
-	if (m.type < WIRE_ACCEPT || m.type > WIRE_REKEY_REPLY) {
+	if (m.type < WIRE_ACCEPT || m.type > WIRE_PEERS) {
 		k = m;
 		k.type = 0;
 		REQUIRE(all_zero(&k, sizeof k));
@@ -346,6 +336,10 @@ static void fuzz_msg(const uint8_t *p, size_t n)
 		REQUIRE(m.rekey_n >= 1 && m.noise && inside(m.noise, WIRE_REKEY_NOISE, p, n));
 	else
 		REQUIRE(m.rekey_n == 0 && m.noise == NULL);
+	REQUIRE(m.type == WIRE_PEERS ? m.npeers >= 1 && m.npeers <= WIRE_PEERS_MAX : m.npeers == 0);
+	for (size_t i = 0; i < m.npeers; i++)
+		REQUIRE(m.peers[i].len >= 1 && m.peers[i].len <= WIRE_MAX_SIGNED &&
+		        inside(m.peers[i].p, m.peers[i].len, p, n));
 	REQUIRE(wire_msg_encode(&m, enc1, sizeof enc1, &l1) == MESH_OK);
 	REQUIRE(l1 <= n);   /* shortest forms: never longer than what was received */
 	if (m.type == WIRE_SHOUT || m.type == WIRE_WHISPER)
@@ -514,7 +508,8 @@ size_t fuzz_seeds(uint8_t *buf, size_t cap, unsigned i)
 	enum mesh_err rc;
 	struct wire_beacon_body body = { { 0 }, { 10, 1, 2, 3 }, 47474, 1700000000000ull, 99 };
 	struct wire_frame f = { WIRE_HELLO, 0, 0x11223344, 0, seed_bytes, 32 };
-	struct wire_msg m = { WIRE_ACCEPT, 0, { "chat", 4 }, 0, 0, 1, seed_bytes, 0, 0, 0, NULL, { NULL, 0 }, 0 };
+	struct wire_msg m = { .type = WIRE_ACCEPT, .group = { "chat", 4 }, .count = 1,
+	                      .data = seed_bytes };
 
 	memcpy(body.node_id, seed_id, WIRE_IDLEN);
 	switch (i) {
@@ -612,6 +607,15 @@ size_t fuzz_seeds(uint8_t *buf, size_t cap, unsigned i)
 		m.type = i == 25 ? WIRE_REKEY : WIRE_REKEY_REPLY;
 		m.rekey_n = i == 25 ? 1 : 0x10000;
 		m.noise = seed_bytes;
+		rc = wire_msg_encode(&m, buf, cap, &len);
+		break;
+	case 32:
+		/* PEERS (section 2, "Peer exchange") with three entries, one of the largest */
+		m.type = WIRE_PEERS;
+		m.npeers = 3;
+		m.peers[0] = (struct wire_bin){ seed_bytes, 148 };
+		m.peers[1] = (struct wire_bin){ seed_bytes + 3, 1 };
+		m.peers[2] = (struct wire_bin){ seed_bytes, WIRE_MAX_SIGNED };
 		rc = wire_msg_encode(&m, buf, cap, &len);
 		break;
 	case 21:

@@ -13,7 +13,11 @@
  * - our own endpoint as a fixed peer: never linked, the counts back to zero, backed off;
  * - a pinned ID the user's list refuses: never dialled; an unpinned address whose node it
  *   refuses: dialled, refused after message 2, no FINISH (the node there never learns us);
- * - the node at the address restarts with a new identity: linked again, under the new ID.
+ * - the node at the address restarts with a new identity: linked again, under the new ID;
+ * - peer exchange (mesh/pex.c): two segments of two nodes, one fixed peer between them, reach
+ *   full mesh through PEERS alone, and without it do not; a peer's bad PEERS entries (garbage,
+ *   a forged signature, an address no node can have) are dropped and counted, its session
+ *   kept, and a good one of a node nobody hears is taken and dialled.
  */
 #include "mesh.h"
 #include "testlib.h"
@@ -27,13 +31,14 @@
 #include <sodium.h>
 #include <zmq.h>
 
+#include "beaconmaker.h"
 #include "keys.h"
 #include "mesh_impl.h"
 #include "peer.h"
 
 #define MCAST_GROUP "239.192.7.81"
 #define MCAST_BASE 48740
-#define MAXN 3
+#define MAXN 4
 
 static void *zctx;
 
@@ -53,6 +58,7 @@ struct node {
 	uint8_t last_enter[WIRE_IDLEN];
 	unsigned long log_lines;
 	const uint8_t *refuse;
+	bool no_pex;                  /* as a node that predates peer exchange */
 };
 
 static void on_event(void *arg, const struct mesh_event *e)
@@ -91,7 +97,7 @@ static bool node_open(struct node *n, const char *label, uint16_t mcast_port, ui
 		.evasive_ms = 500, .expired_ms = 1500, .handshake_timeout_ms = 1000,
 		.fallback_ms = 300, .queue_msgs = 64, .queue_bytes = 1u << 20, .ttl_ms = 3000,
 		.zmq_ctx = zctx, .log_level = 3, .log = on_log, .log_arg = n, .event = on_event,
-		.event_arg = n, .may_link = may_link,
+		.event_arg = n, .may_link = may_link, .test_no_pex = n->no_pex,
 	};
 	n->next_tick = 0;
 	n->m = mesh_new(&n->cfg, now_ms(), err, errcap);
@@ -362,6 +368,124 @@ done:
 	node_free(B);
 }
 
+struct quad {
+	struct node **ns;
+};
+
+static bool full_mesh(void *arg)
+{
+	struct quad *q = arg;
+	for (size_t i = 0; i < 4; i++)
+		if (live_count(q->ns[i]) != 3)
+			return false;
+	return true;
+}
+
+/* The signed beacon inside an open beacon datagram (section 2), into out; its length. */
+static size_t signed_of(const struct keys_identity *id, const uint8_t ip[4], uint16_t port,
+                        uint8_t *out)
+{
+	uint8_t dgram[WIRE_MAX_BEACON];
+	struct wire_beacon wb;
+	size_t n = beaconmaker_make(id, ip, port, 1, (uint64_t)time(NULL) * 1000u, NULL, dgram,
+	                            sizeof dgram);
+	if (n == 0 || wire_beacon_decode(dgram, n, &wb) != MESH_OK || wb.blob_len > WIRE_MAX_SIGNED)
+		return 0;
+	memcpy(out, wb.blob, wb.blob_len);
+	return wb.blob_len;
+}
+
+/* A peer passes on bad entries and one good one, of a node at a closed port. */
+static void hostile_peers(struct node *from, struct node *to)
+{
+	struct keys_identity *x = keys_identity_generate(), *y = keys_identity_generate();
+	uint8_t good[WIRE_MAX_SIGNED], forged[WIRE_MAX_SIGNED], mcast[WIRE_MAX_SIGNED];
+	static const uint8_t garbage[] = { 0x92, 0xc4, 0x01, 0x00, 0xc0 };
+	static const uint8_t group[4] = { 224, 0, 0, 1 };
+	size_t gl = x ? signed_of(x, LOOPBACK, 9, good) : 0;
+	size_t fl = y ? signed_of(y, LOOPBACK, 9, forged) : 0;
+	size_t ml = y ? signed_of(y, group, 9, mcast) : 0;
+	struct peer *p = peer_table_get(&from->m->peers, to->id->id);
+	struct session *s = p ? session_table_get(&from->m->sessions, p->live_sid) : NULL;
+	CHECK(gl && fl && ml && s);
+	if (!gl || !fl || !ml || !s)
+		goto done;
+	forged[fl - 1] ^= 1;          /* the last byte of the signature */
+	struct wire_msg msg = { .type = WIRE_PEERS, .npeers = 4 };
+	msg.peers[0] = (struct wire_bin){ garbage, sizeof garbage };
+	msg.peers[1] = (struct wire_bin){ forged, fl };
+	msg.peers[2] = (struct wire_bin){ mcast, ml };
+	msg.peers[3] = (struct wire_bin){ good, gl };
+	struct mesh_stats before = stats(to);
+	CHECK(send_msg(from->m, s, &msg, now_ms()) == MESH_OK);
+	struct node *pair[2] = { from, to };
+	(void)drive_until(pair, 2, 500, NULL, NULL);
+	struct mesh_stats after = stats(to);
+	struct peer *xp = peer_table_get(&to->m->peers, x->id);
+	CHECK(after.pex_bad == before.pex_bad + 3);
+	CHECK(after.pex_taken == before.pex_taken + 1);
+	CHECK(xp != NULL && xp->discovered && xp->port == 9);
+	CHECK(!peer_table_get(&to->m->peers, y->id));
+	CHECK(live_count(to) == 3);
+	printf("  hostile PEERS: bad %llu, taken %llu, x known %d, live %llu\n",
+	       (unsigned long long)(after.pex_bad - before.pex_bad),
+	       (unsigned long long)(after.pex_taken - before.pex_taken), xp != NULL,
+	       (unsigned long long)live_count(to));
+done:
+	keys_identity_destroy(&x);
+	keys_identity_destroy(&y);
+}
+
+/*
+ * Two segments (a multicast port each), a1 and a2 on one, b1 and b2 on the other, and a1
+ * names b1 as a fixed peer. Through peer exchange every node learns the others and links:
+ * a2 learns b1 and b2 from a1's PEERS, b2 learns a1 and a2 from b1's. Without it (no_pex),
+ * a2 and b2 stay with the one peer of their segment. Fails on the code before pex.c: a2 never
+ * hears of b1 or b2.
+ */
+static void test_pex_segments(bool pex)
+{
+	struct node nodes[4] = { 0 };
+	struct node *ns[4] = { &nodes[0], &nodes[1], &nodes[2], &nodes[3] };
+	struct quad q = { ns };
+	static const char *labels[4] = { "a1", "a2", "b1", "b2" };
+	bool ok = true;
+	for (size_t i = 0; i < 4; i++) {
+		nodes[i].no_pex = !pex;
+		ok = ok && node_start(&nodes[i], labels[i], (uint16_t)(MCAST_BASE + 20 + i / 2), 0);
+	}
+	if (!ok)
+		goto done;
+	uint64_t t0 = now_ms();
+	CHECK(mesh_add_peer(ns[0]->m, LOOPBACK, node_port(ns[2]), NULL, t0) == MESH_OK);
+	if (pex) {
+		bool full = drive_until(ns, 4, 10000, full_mesh, &q);
+		CHECK(full);
+		uint64_t t = now_ms() - t0;
+		(void)drive_until(ns, 4, 1000, NULL, NULL);
+		unsigned exits = 0;
+		for (size_t i = 0; i < 4; i++)
+			exits += ns[i]->exits;
+		CHECK(full_mesh(&q) && exits == 0);
+		printf("  pex: full mesh of 2 segments x 2 in %llu ms, exits %u, a2 took %llu, "
+		       "a1 passed %llu\n", (unsigned long long)t, exits,
+		       (unsigned long long)stats(ns[1]).pex_taken,
+		       (unsigned long long)stats(ns[0]).pex_tx);
+		hostile_peers(ns[0], ns[1]);
+	} else {
+		(void)drive_until(ns, 4, 4000, NULL, NULL);
+		CHECK(live_count(ns[0]) == 2 && live_count(ns[2]) == 2);
+		CHECK(live_count(ns[1]) == 1 && live_count(ns[3]) == 1);
+		CHECK(stats(ns[0]).pex_tx == 0 && stats(ns[1]).pex_taken == 0);
+		printf("  no pex: live a1 %llu a2 %llu b1 %llu b2 %llu\n",
+		       (unsigned long long)live_count(ns[0]), (unsigned long long)live_count(ns[1]),
+		       (unsigned long long)live_count(ns[2]), (unsigned long long)live_count(ns[3]));
+	}
+done:
+	for (size_t i = 0; i < 4; i++)
+		node_free(&nodes[i]);
+}
+
 int main(void)
 {
 	testlib_require_netns("test_fixed");
@@ -375,6 +499,8 @@ int main(void)
 		test_self();
 		test_refused();
 		test_new_identity();
+		test_pex_segments(false);
+		test_pex_segments(true);
 		zmq_ctx_term(zctx);
 	}
 	return testlib_done("test_fixed");

@@ -80,16 +80,6 @@ static bool frame_eq(const struct wire_frame *a, const struct wire_frame *b)
 	       a->counter == b->counter && bytes_eq(a->body, a->body_len, b->body, b->body_len);
 }
 
-static bool msg_eq(const struct wire_msg *a, const struct wire_msg *b)
-{
-	return a->type == b->type && a->reason == b->reason && wstr_eq(a->group, b->group) &&
-	       a->msg_id == b->msg_id && a->incarnation == b->incarnation && a->index == b->index && a->count == b->count &&
-	       bytes_eq(a->data, a->data_len, b->data, b->data_len) && a->rekey_n == b->rekey_n &&
-	       (a->noise == NULL) == (b->noise == NULL) &&
-	       (a->noise == NULL || memcmp(a->noise, b->noise, WIRE_REKEY_NOISE) == 0) &&
-	       wstr_eq(a->name, b->name) && a->ngroups == b->ngroups;
-}
-
 static enum mesh_err dec_beacon(const uint8_t *p, size_t n)
 {
 	struct wire_beacon b, c;
@@ -237,7 +227,7 @@ static enum mesh_err dec_msg(const uint8_t *p, size_t n)
 		INV(rc == MESH_EMALFORMED && zeroed(&m, sizeof m));
 		return rc;
 	}
-	if (m.type < WIRE_ACCEPT || m.type > WIRE_REKEY_REPLY) {
+	if (m.type < WIRE_ACCEPT || m.type > WIRE_PEERS) {
 		struct wire_msg z = m;
 		z.type = 0;
 		INV(zeroed(&z, sizeof z));
@@ -279,6 +269,14 @@ static enum mesh_err dec_msg(const uint8_t *p, size_t n)
 		INV(m.rekey_n >= 1 && m.noise != NULL && inside(m.noise, WIRE_REKEY_NOISE, p, n));
 	else
 		INV(m.rekey_n == 0 && m.noise == NULL);
+	if (m.type == WIRE_PEERS) {
+		INV(m.npeers >= 1 && m.npeers <= WIRE_PEERS_MAX);
+		for (size_t i = 0; i < m.npeers; i++)
+			INV(m.peers[i].len >= 1 && m.peers[i].len <= WIRE_MAX_SIGNED &&
+			    inside(m.peers[i].p, m.peers[i].len, p, n));
+	} else {
+		INV(m.npeers == 0);
+	}
 	INV(wire_msg_encode(&m, rt, sizeof rt, &len) == MESH_OK);
 	INV(wire_msg_decode(rt, len, &k) == MESH_OK && msg_eq(&m, &k));
 	return rc;
@@ -1398,26 +1396,28 @@ static void test_msgs(void)
 		struct wire_msg m;
 		const char *hex;
 	} golden[] = {
-		{ { WIRE_REJECT, 1, { NULL, 0 }, 0, 0, 0, NULL, 0, 0, 0, NULL, { NULL, 0 }, 0 }, "92 02 01" },
-		{ { WIRE_REJECT, UINT64_MAX, { NULL, 0 }, 0, 0, 0, NULL, 0, 0, 0, NULL, { NULL, 0 }, 0 },
+		{ { .type = WIRE_REJECT, .reason = 1 }, "92 02 01" },
+		{ { .type = WIRE_REJECT, .reason = UINT64_MAX },
 		  "92 02 cf ffffffffffffffff" },
-		{ { WIRE_HEARTBEAT, 0, { NULL, 0 }, 0, 0, 0, NULL, 0, 0, 0, NULL, { NULL, 0 }, 0 }, "91 03" },
-		{ { WIRE_BYE, 0, { NULL, 0 }, 0, 0, 0, NULL, 0, 0, 0, NULL, { NULL, 0 }, 0 }, "91 04" },
-		{ { WIRE_JOIN, 0, { "chat", 4 }, 0, 0, 0, NULL, 0, 0, 0, NULL, { NULL, 0 }, 0 }, "92 05 a4 63686174" },
-		{ { WIRE_LEAVE, 0, { "\xc3\xa9t\xc3\xa9", 5 }, 0, 0, 0, NULL, 0, 0, 0, NULL, { NULL, 0 }, 0 },
+		{ { .type = WIRE_HEARTBEAT }, "91 03" },
+		{ { .type = WIRE_BYE }, "91 04" },
+		{ { .type = WIRE_JOIN, .group = { "chat", 4 } }, "92 05 a4 63686174" },
+		{ { .type = WIRE_LEAVE, .group = { "\xc3\xa9t\xc3\xa9", 5 } },
 		  "92 06 a5 c3a974c3a9" },
-		{ { WIRE_SHOUT, 0, { "g", 1 }, 1, 0, 1, (const uint8_t *)"hi", 2, 0, 0, NULL, { NULL, 0 }, 0 },
+		{ { .type = WIRE_SHOUT, .group = { "g", 1 }, .msg_id = 1, .count = 1,
+		    .data = (const uint8_t *)"hi", .data_len = 2 },
 		  "96 07 01 a1 67 00 01 c4 02 6869" },
-		{ { WIRE_WHISPER, 0, { NULL, 0 }, 0x100, 2, 3, (const uint8_t *)"", 0, 0, 0, NULL, { NULL, 0 }, 0 },
+		{ { .type = WIRE_WHISPER, .msg_id = 0x100, .index = 2, .count = 3, .data = (const uint8_t *)"" },
 		  "95 08 cd 0100 02 03 c4 00" },
-		{ { WIRE_WHISPER, 0, { NULL, 0 }, UINT64_MAX, 17, 18, (const uint8_t *)"z", 1, 0, 0, NULL, { NULL, 0 }, 0 },
+		{ { .type = WIRE_WHISPER, .msg_id = UINT64_MAX, .index = 17, .count = 18,
+		    .data = (const uint8_t *)"z", .data_len = 1 },
 		  "95 08 cf ffffffffffffffff 11 12 c4 01 7a" },
-		{ { WIRE_ACK, 0, { NULL, 0 }, 0, 0, 0, NULL, 0, 7, 0, NULL, { NULL, 0 }, 0 }, "93 09 07 00" },
-		{ { WIRE_ACK, 0, { NULL, 0 }, UINT64_MAX, 0, 0, NULL, 0, UINT64_MAX, 0, NULL, { NULL, 0 }, 0 },
+		{ { .type = WIRE_ACK, .incarnation = 7 }, "93 09 07 00" },
+		{ { .type = WIRE_ACK, .msg_id = UINT64_MAX, .incarnation = UINT64_MAX },
 		  "93 09 cf ffffffffffffffff cf ffffffffffffffff" },
-		{ { WIRE_RESEND, 0, { NULL, 0 }, 300, 0, 0, NULL, 0, 1, 0, NULL, { NULL, 0 }, 0 }, "93 0a 01 cd 012c" },
-		{ { WIRE_MARK, 0, { NULL, 0 }, 0, 0, 0, NULL, 0, 0, 0, NULL, { NULL, 0 }, 0 }, "92 0b 00" },
-		{ { WIRE_MARK, 0, { NULL, 0 }, 65536, 0, 0, NULL, 0, 0, 0, NULL, { NULL, 0 }, 0 }, "92 0b ce 00010000" },
+		{ { .type = WIRE_RESEND, .msg_id = 300, .incarnation = 1 }, "93 0a 01 cd 012c" },
+		{ { .type = WIRE_MARK }, "92 0b 00" },
+		{ { .type = WIRE_MARK, .msg_id = 65536 }, "92 0b ce 00010000" },
 	};
 	struct wire_msg m;
 	uint8_t want[64];
@@ -1432,7 +1432,7 @@ static void test_msgs(void)
 	}
 	/* an ACK or RESEND names an incarnation, and incarnations start at 1 */
 	{
-		struct wire_msg a = { WIRE_ACK, 0, { NULL, 0 }, 5, 0, 0, NULL, 0, 0, 0, NULL, { NULL, 0 }, 0 };
+		struct wire_msg a = { .type = WIRE_ACK, .msg_id = 5 };
 		CHECK(wire_msg_encode(&a, buf, sizeof buf, &len) == MESH_EINVAL);
 		a.type = WIRE_RESEND;
 		CHECK(wire_msg_encode(&a, buf, sizeof buf, &len) == MESH_EINVAL);
@@ -1450,7 +1450,7 @@ static void test_msgs(void)
 		for (size_t i = 0; i < sizeof kk; i++)
 			kk[i] = (uint8_t)i;
 		for (uint64_t t = WIRE_REKEY; t <= WIRE_REKEY_REPLY; t++) {
-			struct wire_msg r = { t, 0, { NULL, 0 }, 0, 0, 0, NULL, 0, 0, 1, kk, { NULL, 0 }, 0 };
+			struct wire_msg r = { .type = t, .rekey_n = 1, .noise = kk };
 			size_t o = (size_t)snprintf(hex, sizeof hex, "93 %02x 01 c4 30 ", (unsigned)t);
 			for (size_t i = 0; i < WIRE_REKEY_NOISE; i++)
 				o += (size_t)snprintf(hex + o, sizeof hex - o, "%02x", kk[i]);
@@ -1500,13 +1500,16 @@ static void test_msgs(void)
 
 	/* fields a type does not carry are ignored by the encoder and zero after decoding */
 	{
-		struct wire_msg j = { WIRE_HEARTBEAT, 5, { "x", 1 }, 3, 1, 2, big, 4, 0, 9, big, { NULL, 0 }, 0 };
+		struct wire_msg j = { .type = WIRE_HEARTBEAT, .reason = 5, .group = { "x", 1 },
+		                      .msg_id = 3, .index = 1, .count = 2,
+		                      .data = big, .data_len = 4, .rekey_n = 9, .noise = big };
 		CHECK(wire_msg_encode(&j, buf, sizeof buf, &len) == MESH_OK && len == 2);
 	}
 
 	/* the largest fragment, and one byte more */
 	{
-		struct wire_msg s = { WIRE_SHOUT, 0, { "g", 1 }, 1, 0, 1, big, WIRE_MAX_FRAGMENT, 0, 0, NULL, { NULL, 0 }, 0 };
+		struct wire_msg s = { .type = WIRE_SHOUT, .group = { "g", 1 }, .msg_id = 1, .count = 1,
+		                      .data = big, .data_len = WIRE_MAX_FRAGMENT };
 		CHECK(wire_msg_encode(&s, buf, sizeof buf, &len) == MESH_OK);
 		CHECK(dec_msg(buf, len) == MESH_OK);
 		CHECK(wire_msg_decode(buf, len, &m) == MESH_OK && m.data == buf + len - WIRE_MAX_FRAGMENT);
@@ -1542,7 +1545,7 @@ static void test_msgs(void)
 			if (fr[i].index <= UINT32_MAX && fr[i].count <= UINT32_MAX) {
 				struct wire_msg x = { WIRE_WHISPER, 0, { NULL, 0 }, 1,
 				                      (uint32_t)fr[i].index, (uint32_t)fr[i].count,
-				                      (const uint8_t *)"d", 1, 0, 0, NULL, { NULL, 0 }, 0 };
+				                      (const uint8_t *)"d", 1, 0, 0, NULL, { NULL, 0 }, 0, 0, { { NULL, 0 } } };
 				CHECK(wire_msg_encode(&x, buf, sizeof buf, &len) ==
 				      (fr[i].ok ? MESH_OK : MESH_EINVAL));
 			}
@@ -1557,7 +1560,7 @@ static void test_msgs(void)
 		struct el w[] = { U(8), U(0), U(0), U(1), BIN("d", 1) };
 		len = pack(w, 5, buf, sizeof buf);
 		CHECK(dec_msg(buf, len) == MESH_EMALFORMED);
-		struct wire_msg x = { WIRE_SHOUT, 0, { "g", 1 }, 0, 0, 1, NULL, 0, 0, 0, NULL, { NULL, 0 }, 0 };
+		struct wire_msg x = { .type = WIRE_SHOUT, .group = { "g", 1 }, .count = 1 };
 		CHECK(wire_msg_encode(&x, buf, sizeof buf, &len) == MESH_EINVAL);
 		x.msg_id = 1;
 		CHECK(wire_msg_encode(&x, buf, sizeof buf, &len) == MESH_OK);
@@ -1597,17 +1600,17 @@ static void test_msgs(void)
 	/* unknown types decode, with only the type set; the encoder will not make them */
 	{
 		static const char *hex[] = {
-			"91 63", "93 63 a1 78 92 01 02", "91 00", "91 0e", "92 cf ffffffffffffffff c0",
+			"91 63", "93 63 a1 78 92 01 02", "91 00", "91 0f", "92 cf ffffffffffffffff c0",
 			"9f 63 00 00 00 00 00 00 00 00 00 00 00 00 00 00", "92 63 81 01 02",
 			"92 63 ca 3f800000",
 		};
-		static const uint64_t types[] = { 99, 99, 0, 14, UINT64_MAX, 99, 99, 99 };
+		static const uint64_t types[] = { 99, 99, 0, 15, UINT64_MAX, 99, 99, 99 };
 		for (size_t i = 0; i < sizeof hex / sizeof hex[0]; i++) {
 			n = unhex(hex[i], want, sizeof want);
 			CHECK(wire_msg_decode(want, n, &m) == MESH_OK && m.type == types[i]);
 			CHECK(dec_msg(want, n) == MESH_OK);
 		}
-		struct wire_msg u = { 99, 0, { NULL, 0 }, 0, 0, 0, NULL, 0, 0, 0, NULL, { NULL, 0 }, 0 };
+		struct wire_msg u = { .type = 99 };
 		CHECK(wire_msg_encode(&u, buf, sizeof buf, &len) == MESH_EINVAL);
 		u.type = 0;
 		CHECK(wire_msg_encode(&u, buf, sizeof buf, &len) == MESH_EINVAL);
@@ -1651,7 +1654,9 @@ static void test_msgs(void)
 		memset(g, 'g', sizeof g);
 		for (size_t glen = 1; glen <= WIRE_MAX_GROUP; glen++) {
 			for (size_t d = 0; d <= WIRE_MAX_FRAGMENT; d += WIRE_MAX_FRAGMENT / 4) {
-				struct wire_msg s = { WIRE_SHOUT, 0, { g, glen }, UINT64_MAX, 17, 18, big, d, 0, 0, NULL, { NULL, 0 }, 0 };
+				struct wire_msg s = { .type = WIRE_SHOUT, .group = { g, glen },
+				                      .msg_id = UINT64_MAX, .index = 17, .count = 18,
+				                      .data = big, .data_len = d };
 				CHECK(wire_msg_encode(&s, buf, sizeof buf, &len) == MESH_OK);
 				CHECK(len <= wire_msg_overhead(glen) + d);
 				s.type = WIRE_WHISPER;
@@ -1702,7 +1707,9 @@ static enum mesh_err enc_hello(uint8_t *out, size_t cap, size_t *outlen)
 
 static enum mesh_err enc_msg(uint8_t *out, size_t cap, size_t *outlen)
 {
-	struct wire_msg m = { WIRE_SHOUT, 0, { "room", 4 }, 5, 1, 2, big, 300, 0, 0, NULL, { NULL, 0 }, 0 };
+	struct wire_msg m = { .type = WIRE_SHOUT, .group = { "room", 4 },
+	                      .msg_id = 5, .index = 1, .count = 2,
+	                      .data = big, .data_len = 300 };
 	return wire_msg_encode(&m, out, cap, outlen);
 }
 
@@ -1725,6 +1732,58 @@ static enum mesh_err enc_accept(uint8_t *out, size_t cap, size_t *outlen)
 }
 
 /* Every cap short of the encoding fails with MESH_ELIMIT and writes nothing past cap. */
+/* PEERS (section 2, "Peer exchange"): 1 to 8 signed beacons of 1 to 256 bytes each */
+static void test_peers_msg(void)
+{
+	static uint8_t sig[WIRE_MAX_SIGNED + 1];
+	struct wire_msg r = { .type = WIRE_PEERS, .npeers = 2 }, m;
+	size_t len, n;
+	uint8_t want[64];
+	for (size_t i = 0; i < sizeof sig; i++)
+		sig[i] = (uint8_t)(0xa0 + i);
+	r.peers[0] = (struct wire_bin){ sig, 2 };
+	r.peers[1] = (struct wire_bin){ sig + 2, 1 };
+	/* [ 14, [ bin "a0 a1", bin "a2" ] ] */
+	n = unhex("92 0e 92 c4 02 a0 a1 c4 01 a2", want, sizeof want);
+	CHECK(wire_msg_encode(&r, buf, sizeof buf, &len) == MESH_OK && bytes_eq(buf, len, want, n));
+	CHECK(wire_msg_decode(buf, len, &m) == MESH_OK && msg_eq(&m, &r) &&
+	      m.peers[1].p == buf + len - 1);
+	hostile("msg", dec_msg, buf, len);
+	/* the most: 8 entries of 256 bytes */
+	r.npeers = WIRE_PEERS_MAX;
+	for (size_t i = 0; i < WIRE_PEERS_MAX; i++)
+		r.peers[i] = (struct wire_bin){ sig, WIRE_MAX_SIGNED };
+	CHECK(wire_msg_encode(&r, buf, sizeof buf, &len) == MESH_OK);
+	CHECK(dec_msg(buf, len) == MESH_OK);
+	/* the encoder refuses what the decoder would: none, 9, an empty or a 257-byte entry */
+	r.npeers = 0;
+	CHECK(wire_msg_encode(&r, buf, sizeof buf, &len) == MESH_EINVAL);
+	r.npeers = WIRE_PEERS_MAX + 1;
+	CHECK(wire_msg_encode(&r, buf, sizeof buf, &len) == MESH_EINVAL);
+	r.npeers = 1;
+	r.peers[0].len = 0;
+	CHECK(wire_msg_encode(&r, buf, sizeof buf, &len) == MESH_EINVAL);
+	r.peers[0].len = WIRE_MAX_SIGNED + 1;
+	CHECK(wire_msg_encode(&r, buf, sizeof buf, &len) == MESH_EINVAL);
+	/* and the decoder: an empty list, nine entries, an empty or too long entry, a str
+	 * entry, a missing list, an extra field */
+	const char *bad[] = { "92 0e 90", "92 0e 99 c4 01 00 c4 01 00 c4 01 00 c4 01 00 c4 01 00 "
+	                      "c4 01 00 c4 01 00 c4 01 00 c4 01 00",
+	                      "92 0e 91 c4 00", "92 0e 91 a1 78", "91 0e", "93 0e 91 c4 01 00 00",
+	                      "92 0e c4 01 00" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		n = unhex(bad[i], want, sizeof want);
+		CHECK(dec_msg(want, n) == MESH_EMALFORMED);
+	}
+	/* 257 bytes */
+	struct el big_peers[] = { U(WIRE_PEERS), RAW("\x91\xc5\x01\x01", 4) };
+	len = pack(big_peers, 2, buf, sizeof buf);
+	memcpy(buf + len, sig, WIRE_MAX_SIGNED + 1);
+	CHECK(dec_msg(buf, len + WIRE_MAX_SIGNED + 1) == MESH_EMALFORMED);
+	buf[len - 1] = 0x00;        /* 256 bytes: fine */
+	CHECK(dec_msg(buf, len + WIRE_MAX_SIGNED) == MESH_OK);
+}
+
 static void test_encode_limits(void)
 {
 	/* in the order of decoders[] */
@@ -1770,6 +1829,7 @@ int main(void)
 	test_reply_payload();
 	test_accept();
 	test_msgs();
+	test_peers_msg();
 	test_encode_limits();
 	CHECK(inv_failures == 0);
 	return testlib_done("test_wire");

@@ -48,4 +48,25 @@ static inline bool accept_eq(const struct wire_accept *a, const struct wire_acce
 	return wstr_eq(a->name, b->name) && groups_eq(a->groups, a->ngroups, b->groups, b->ngroups);
 }
 
+static inline bool peers_eq(const struct wire_msg *a, const struct wire_msg *b)
+{
+	if (a->npeers != b->npeers)
+		return false;
+	for (size_t i = 0; i < a->npeers; i++)
+		if (!bytes_eq(a->peers[i].p, a->peers[i].len, b->peers[i].p, b->peers[i].len))
+			return false;
+	return true;
+}
+
+static inline bool msg_eq(const struct wire_msg *a, const struct wire_msg *b)
+{
+	return a->type == b->type && a->reason == b->reason && wstr_eq(a->group, b->group) &&
+	       a->msg_id == b->msg_id && a->index == b->index && a->count == b->count &&
+	       a->incarnation == b->incarnation &&
+	       bytes_eq(a->data, a->data_len, b->data, b->data_len) && a->rekey_n == b->rekey_n &&
+	       (a->noise == NULL) == (b->noise == NULL) &&
+	       (a->noise == NULL || memcmp(a->noise, b->noise, WIRE_REKEY_NOISE) == 0) &&
+	       wstr_eq(a->name, b->name) && a->ngroups == b->ngroups && peers_eq(a, b);
+}
+
 #endif

@@ -1,0 +1,299 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
+/*
+ * pex: peer exchange (docs/protocol.md section 2, "Peer exchange"). A node passes the signed
+ * beacons of its live peers to its other live peers in PEERS messages, so that segments that
+ * multicast does not join (two subnets, a fixed peer across a router) learn of each other's
+ * nodes and link directly. The beacons are the nodes' own, signed: passing one on proves
+ * nothing about the node that passes it, and the receiver checks it as it would a beacon it
+ * heard itself, but for the source address, which a passed-on beacon has none of.
+ *
+ * What is passed, and to whom (pex_on_sweep):
+ * - the last signed beacon of each live peer's current endpoint (pex_note_beacon keeps it: a
+ *   verified one, or one heard unchecked that names the endpoint and incarnation the live
+ *   session authenticated, checked here before it is first passed on);
+ * - to each live peer that takes PEERS (its payload's WIRE_FEATURE_PEERS), of the peers whose
+ *   beacon it may not hear: heard on another segment than it (peer.pex_origin), or heard on
+ *   none (a fixed peer, a peer learnt from PEERS, a responder whose beacon we never heard);
+ *   two peers heard on one segment hear each other, and a mesh on one segment sends no PEERS;
+ * - once: a peer gets everything when its session goes live, and afterwards what changed (a
+ *   peer that went live, or moved), by generation (mesh.pex_gen).
+ * A receiver takes at most PEX_RX_BURST entries at once from a peer, PEX_RX_PER_S a second
+ * after that; each needs a signature check from the beacon budget (beacon_may_check).
+ */
+#include <string.h>
+
+#include <sodium.h>
+
+#include "mesh_impl.h"
+
+#define PEX_RX_PER_S 16        /* passed-on beacons taken per second from one peer ... */
+#define PEX_RX_BURST 64        /* ... and at once */
+
+static bool same_endpoint(const struct peer *p, const struct wire_beacon_body *b)
+{
+	return p->port == b->port && memcmp(p->ip, b->ip, 4) == 0;
+}
+
+static void keep(struct mesh *m, struct peer *p, const struct wire_beacon_body *b,
+                 const uint8_t *sig, size_t len, bool checked)
+{
+	bool moved = !p->pex_signed || p->pex_port != b->port ||
+	             memcmp(p->pex_ip, b->ip, 4) != 0 || p->pex_incarnation != b->incarnation;
+	/* the same endpoint: keep a checked one rather than an unchecked newer one */
+	if (!moved && (p->pex_checked || !checked))
+		return;
+	if (!p->pex_signed) {
+		p->pex_signed = malloc(WIRE_MAX_SIGNED);
+		if (!p->pex_signed)
+			return;
+	}
+	memcpy(p->pex_signed, sig, len);
+	p->pex_len = (uint16_t)len;
+	p->pex_checked = checked;
+	memcpy(p->pex_ip, b->ip, 4);
+	p->pex_port = b->port;
+	p->pex_incarnation = b->incarnation;
+	if (moved) {
+		p->pex_gen = ++m->pex_gen;
+		m->pex_due = true;
+	}
+}
+
+void pex_note_beacon(struct mesh *m, const struct wire_beacon_body *b, bool checked,
+                     struct in_addr from)
+{
+	size_t len;
+	const uint8_t *sig = discovery_last_signed(m->disc, &len);
+	struct peer *p = peer_table_get(&m->peers, b->node_id);
+	if (!p || len == 0 || !same_endpoint(p, b) || memcmp(&from.s_addr, b->ip, 4) != 0)
+		return;
+	/* unchecked, only what the live session proved: the endpoint and incarnation */
+	if (!checked && !(p->live_sid && p->incarnation == b->incarnation))
+		return;
+	if (checked && p->beacon_incarnation != b->incarnation)
+		return;
+	p->pex_origin = PEX_HEARD_ON(0);
+	keep(m, p, b, sig, len, checked);
+}
+
+void pex_on_live(struct mesh *m, struct peer *p, const struct session *s)
+{
+	/* heard here unchecked (a lower ID, which dialled us): on this segment, as a verified
+	 * beacon would say (pex_note_beacon) */
+	if (p->first_heard_ms || heard_get(&m->heard, p->id))
+		p->pex_origin = PEX_HEARD_ON(0);
+	p->pex_takes = (s->peer_features & WIRE_FEATURE_PEERS) && !m->cfg.test_no_pex;
+	p->pex_sent_gen = 0;
+	/* its beacon, if we have one of this run, goes to the others */
+	if (p->pex_signed && p->pex_incarnation == s->peer_incarnation)
+		p->pex_gen = ++m->pex_gen;
+	m->pex_due = true;
+}
+
+struct live {
+	struct peer **v;
+	size_t n, cap;
+	bool oom;
+};
+
+static void collect_live(struct peer *p, void *arg)
+{
+	struct live *l = arg;
+	if (!p->live_sid)
+		return;
+	if (l->n == l->cap) {
+		size_t ncap = l->cap ? 2 * l->cap : 64;
+		struct peer **nv = realloc(l->v, ncap * sizeof *nv);
+		if (!nv) {
+			l->oom = true;
+			return;
+		}
+		l->v = nv;
+		l->cap = ncap;
+	}
+	l->v[l->n++] = p;
+}
+
+static bool is_loopback(const uint8_t ip[4])
+{
+	return ip[0] == 127;
+}
+
+/* Whether q's beacon is worth passing to to: it may not hear it itself, and could use it. */
+static bool worth(const struct peer *q, const struct peer *to)
+{
+	if (q == to || !q->pex_signed || q->pex_incarnation != q->incarnation)
+		return false;
+	if (q->pex_origin != PEX_NOWHERE && q->pex_origin == to->pex_origin)
+		return false;                /* heard on one segment: they hear each other */
+	/* a loopback address means the host of the node that passes it on */
+	return !is_loopback(q->pex_ip) || is_loopback(to->ip);
+}
+
+/* A beacon kept unchecked is checked before it is first passed on: false if it is bad. */
+static bool check_kept(struct peer *q)
+{
+	struct wire_beacon_body b;
+	bool skipped;
+	if (q->pex_checked)
+		return true;
+	if (discovery_check_signed(q->pex_signed, q->pex_len, &b, &skipped, NULL, NULL) ==
+	    MESH_OK && memcmp(b.node_id, q->id, WIRE_IDLEN) == 0) {
+		q->pex_checked = true;
+		return true;
+	}
+	free(q->pex_signed);
+	q->pex_signed = NULL;
+	q->pex_len = 0;
+	return false;
+}
+
+/* Sends to `to` the beacons of generation > its pex_sent_gen; false if its socket is full. */
+static bool pass_to(struct mesh *m, struct peer *to, struct live *l, uint64_t now)
+{
+	struct session *s = session_table_get(&m->sessions, to->live_sid);
+	struct wire_msg msg = { .type = WIRE_PEERS };
+	if (!s || s->state != SESSION_LIVE)
+		return true;
+	for (size_t i = 0; i <= l->n; i++) {
+		struct peer *q = i < l->n ? l->v[i] : NULL;
+		if (q && (q->pex_gen <= to->pex_sent_gen || !worth(q, to) || !check_kept(q)))
+			continue;
+		if (q)
+			msg.peers[msg.npeers++] = (struct wire_bin){ q->pex_signed, q->pex_len };
+		if (msg.npeers == WIRE_PEERS_MAX || (!q && msg.npeers)) {
+			enum mesh_err rc = send_msg(m, s, &msg, now);
+			if (rc == MESH_ELIMIT)
+				return false;
+			if (rc == MESH_OK)
+				m->stats.pex_tx += msg.npeers;
+			msg.npeers = 0;
+		}
+	}
+	return true;
+}
+
+void pex_on_sweep(struct mesh *m, uint64_t now)
+{
+	if (!m->pex_due)
+		return;
+	struct live l = { 0 };
+	peer_table_each(&m->peers, collect_live, &l);
+	bool done = !l.oom;
+	/* one segment and nothing else: every peer hears every other's beacons */
+	bool elsewhere = false;
+	for (size_t i = 0; i < l.n && !elsewhere; i++)
+		elsewhere = l.v[i]->pex_origin == PEX_NOWHERE ||
+		            l.v[i]->pex_origin != l.v[0]->pex_origin;
+	for (size_t i = 0; i < l.n && elsewhere; i++) {
+		struct peer *to = l.v[i];
+		if (!to->pex_takes || to->pex_sent_gen >= m->pex_gen)
+			continue;
+		if (pass_to(m, to, &l, now))
+			to->pex_sent_gen = m->pex_gen;
+		else
+			done = false;            /* its socket is full: the rest next sweep */
+	}
+	free(l.v);
+	m->pex_due = !done;
+}
+
+/* What a passed-on beacon must be before its signature is worth a check: true drops it. */
+struct pex_check {
+	struct mesh *m;
+	const struct peer *from;
+	bool dropped;
+};
+
+static bool usable_ip(const uint8_t ip[4], const struct peer *from)
+{
+	if (ip[0] == 0 || ip[0] >= 224)                  /* this network, multicast, reserved */
+		return false;
+	return !is_loopback(ip) || is_loopback(from->ip);
+}
+
+static bool pex_skip(void *arg, const struct wire_beacon_body *b)
+{
+	struct pex_check *c = arg;
+	struct mesh *m = c->m;
+	c->dropped = true;
+	if (memcmp(b->node_id, m->id->id, WIRE_IDLEN) == 0 ||
+	    memcmp(b->node_id, c->from->id, WIRE_IDLEN) == 0)
+		return true;                                 /* ours, or the sender's own */
+	struct peer *p = peer_table_get(&m->peers, b->node_id);
+	if (p && p->live_sid && p->incarnation == b->incarnation)
+		return true;                                 /* linked to that run already */
+	if (p && (p->discovered || p->beacon_counter) && b->counter <= p->beacon_counter) {
+		m->stats.beacons_stale++;
+		return true;
+	}
+	if (!usable_ip(b->ip, c->from) || b->port == 0) {
+		m->stats.pex_bad++;
+		mesh_droplog(m, LK_BEACON, m->now_ms, "passed-on beacon with an address no node "
+		             "can have dropped");
+		return true;
+	}
+	bool known = p && (p->discovered || p->live_sid || p->last_live_ms);
+	if (!beacon_may_check(m, known, m->now_ms)) {
+		m->stats.beacons_limited++;
+		return true;
+	}
+	c->dropped = false;
+	return false;
+}
+
+static bool take_rx(struct peer *p, uint64_t now)
+{
+	uint64_t fill = (now - p->pex_rx_ms) * PEX_RX_PER_S / 1000;
+	if (!p->pex_rx_ms) {
+		p->pex_rx_tokens = PEX_RX_BURST;
+		p->pex_rx_ms = now ? now : 1;
+	} else if (fill) {
+		p->pex_rx_tokens = p->pex_rx_tokens + fill > PEX_RX_BURST
+		                   ? PEX_RX_BURST : p->pex_rx_tokens + (unsigned)fill;
+		p->pex_rx_ms = now;
+	}
+	if (!p->pex_rx_tokens)
+		return false;
+	p->pex_rx_tokens--;
+	return true;
+}
+
+void pex_on_msg(struct mesh *m, struct peer *from, const struct wire_msg *msg, uint64_t now)
+{
+	if (m->cfg.test_no_pex) {
+		m->stats.msgs_unknown_type++;      /* as a node that predates peer exchange */
+		return;
+	}
+	m->now_ms = now;
+	for (size_t i = 0; i < msg->npeers; i++) {
+		struct wire_beacon_body b;
+		struct pex_check c = { m, from, false };
+		bool skipped;
+		m->stats.pex_rx++;
+		if (!take_rx(from, now)) {
+			m->stats.beacons_limited++;
+			mesh_droplog(m, LK_BEACON, now, "passed-on beacons from %s over its share: "
+			             "dropped", from->name);
+			continue;
+		}
+		enum mesh_err rc = discovery_check_signed(msg->peers[i].p, msg->peers[i].len, &b,
+		                                          &skipped, pex_skip, &c);
+		if (rc == MESH_OK && skipped)
+			continue;
+		if (rc != MESH_OK) {
+			m->stats.pex_bad++;
+			mesh_droplog(m, LK_BEACON, now, "passed-on beacon from %s dropped (%s)",
+			             from->name, mesh_strerror(rc));
+			continue;
+		}
+		m->stats.beacons_verified++;
+		m->stats.pex_taken++;
+		struct peer *p = beacon_on_passed(m, &b, now);
+		if (p) {
+			/* newer than any we heard: it is not where we hear it, if it ever was */
+			p->pex_origin = PEX_NOWHERE;
+			keep(m, p, &b, msg->peers[i].p, msg->peers[i].len, true);
+		}
+	}
+}
