@@ -266,6 +266,13 @@ void pex_on_msg(struct mesh *m, struct peer *from, const struct wire_msg *msg, u
 		return;
 	}
 	m->now_ms = now;
+	/* msg borrows from m->pbuf, where a dial that an entry starts writes its HELLO: copy */
+	uint8_t copy[WIRE_PEERS_MAX][WIRE_MAX_SIGNED];
+	size_t len[WIRE_PEERS_MAX];
+	for (size_t i = 0; i < msg->npeers; i++) {
+		memcpy(copy[i], msg->peers[i].p, msg->peers[i].len);
+		len[i] = msg->peers[i].len;
+	}
 	for (size_t i = 0; i < msg->npeers; i++) {
 		struct wire_beacon_body b;
 		struct pex_check c = { m, from, false };
@@ -277,8 +284,7 @@ void pex_on_msg(struct mesh *m, struct peer *from, const struct wire_msg *msg, u
 			             "dropped", from->name);
 			continue;
 		}
-		enum mesh_err rc = discovery_check_signed(msg->peers[i].p, msg->peers[i].len, &b,
-		                                          &skipped, pex_skip, &c);
+		enum mesh_err rc = discovery_check_signed(copy[i], len[i], &b, &skipped, pex_skip, &c);
 		if (rc == MESH_OK && skipped)
 			continue;
 		if (rc != MESH_OK) {
@@ -293,7 +299,7 @@ void pex_on_msg(struct mesh *m, struct peer *from, const struct wire_msg *msg, u
 		if (p) {
 			/* newer than any we heard: it is not where we hear it, if it ever was */
 			p->pex_origin = PEX_NOWHERE;
-			keep(m, p, &b, msg->peers[i].p, msg->peers[i].len, true);
+			keep(m, p, &b, copy[i], len[i], true);
 		}
 	}
 }

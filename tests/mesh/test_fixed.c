@@ -17,7 +17,7 @@
  * - peer exchange (mesh/pex.c): two segments of two nodes, one fixed peer between them, reach
  *   full mesh through PEERS alone, and without it do not; a peer's bad PEERS entries (garbage,
  *   a forged signature, an address no node can have) are dropped and counted, its session
- *   kept, and a good one of a node nobody hears is taken and dialled.
+ *   kept, and good ones of nodes nobody hears are taken and dialled, each whole.
  */
 #include "mesh.h"
 #include "testlib.h"
@@ -396,35 +396,55 @@ static size_t signed_of(const struct keys_identity *id, const uint8_t ip[4], uin
 }
 
 /* A peer passes on bad entries and one good one, of a node at a closed port. */
+static bool bytes_eq(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	return alen == blen && memcmp(a, b, alen) == 0;
+}
+
 static void hostile_peers(struct node *from, struct node *to)
 {
 	struct keys_identity *x = keys_identity_generate(), *y = keys_identity_generate();
+	struct keys_identity *z = keys_identity_generate();
+	/* x above `to`, so that `to` dials it at once (the lower ID dials, section 4) */
+	while (x && !mesh_id_lower(to->id->id, x->id)) {
+		keys_identity_destroy(&x);
+		x = keys_identity_generate();
+	}
 	uint8_t good[WIRE_MAX_SIGNED], forged[WIRE_MAX_SIGNED], mcast[WIRE_MAX_SIGNED];
+	uint8_t good2[WIRE_MAX_SIGNED];
 	static const uint8_t garbage[] = { 0x92, 0xc4, 0x01, 0x00, 0xc0 };
 	static const uint8_t group[4] = { 224, 0, 0, 1 };
 	size_t gl = x ? signed_of(x, LOOPBACK, 9, good) : 0;
 	size_t fl = y ? signed_of(y, LOOPBACK, 9, forged) : 0;
 	size_t ml = y ? signed_of(y, group, 9, mcast) : 0;
+	size_t gl2 = z ? signed_of(z, LOOPBACK, 10, good2) : 0;
 	struct peer *p = peer_table_get(&from->m->peers, to->id->id);
 	struct session *s = p ? session_table_get(&from->m->sessions, p->live_sid) : NULL;
-	CHECK(gl && fl && ml && s);
-	if (!gl || !fl || !ml || !s)
+	CHECK(gl && fl && ml && gl2 && s);
+	if (!gl || !fl || !ml || !gl2 || !s)
 		goto done;
 	forged[fl - 1] ^= 1;          /* the last byte of the signature */
-	struct wire_msg msg = { .type = WIRE_PEERS, .npeers = 4 };
-	msg.peers[0] = (struct wire_bin){ garbage, sizeof garbage };
-	msg.peers[1] = (struct wire_bin){ forged, fl };
-	msg.peers[2] = (struct wire_bin){ mcast, ml };
-	msg.peers[3] = (struct wire_bin){ good, gl };
+	struct wire_msg msg = { .type = WIRE_PEERS, .npeers = 5 };
+	/* a good one first: the dial it starts must not spoil it, nor those after it */
+	msg.peers[0] = (struct wire_bin){ good, gl };
+	msg.peers[1] = (struct wire_bin){ garbage, sizeof garbage };
+	msg.peers[2] = (struct wire_bin){ forged, fl };
+	msg.peers[3] = (struct wire_bin){ mcast, ml };
+	msg.peers[4] = (struct wire_bin){ good2, gl2 };
 	struct mesh_stats before = stats(to);
 	CHECK(send_msg(from->m, s, &msg, now_ms()) == MESH_OK);
 	struct node *pair[2] = { from, to };
 	(void)drive_until(pair, 2, 500, NULL, NULL);
 	struct mesh_stats after = stats(to);
 	struct peer *xp = peer_table_get(&to->m->peers, x->id);
+	struct peer *zp = peer_table_get(&to->m->peers, z->id);
 	CHECK(after.pex_bad == before.pex_bad + 3);
-	CHECK(after.pex_taken == before.pex_taken + 1);
+	CHECK(after.pex_taken == before.pex_taken + 2);
 	CHECK(xp != NULL && xp->discovered && xp->port == 9);
+	CHECK(zp != NULL && zp->discovered && zp->port == 10);
+	/* kept as signed, to be passed on */
+	CHECK(xp && xp->pex_signed && bytes_eq(xp->pex_signed, xp->pex_len, good, gl));
+	CHECK(zp && zp->pex_signed && bytes_eq(zp->pex_signed, zp->pex_len, good2, gl2));
 	CHECK(!peer_table_get(&to->m->peers, y->id));
 	CHECK(live_count(to) == 3);
 	printf("  hostile PEERS: bad %llu, taken %llu, x known %d, live %llu\n",
@@ -434,6 +454,7 @@ static void hostile_peers(struct node *from, struct node *to)
 done:
 	keys_identity_destroy(&x);
 	keys_identity_destroy(&y);
+	keys_identity_destroy(&z);
 }
 
 /*
