@@ -1878,7 +1878,8 @@ static void build_result(struct meshsim *s, struct meshsim_result *res, double o
 	res->hosts = s->o.hosts;
 	res->subnets = s->o.subnets;
 	res->fixed_peers = !s->o.subnets ? NULL :
-	                   s->o.fixed_peers == MESHSIM_PEERS_NONE ? "none" : "all";
+	                   s->o.fixed_peers == MESHSIM_PEERS_NONE ? "none" :
+	                   s->o.fixed_peers == MESHSIM_PEERS_ONE ? "one" : "all";
 	res->seed = s->o.seed;
 	res->inproc = s->o.inproc;
 	res->loss_pct = s->o.loss_permille / 10.0;

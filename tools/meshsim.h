@@ -34,10 +34,12 @@ enum meshsim_scenario {
 };
 
 /* With --subnets, which nodes of the other subnets each node is given as --peer (multicast
- * does not cross the router). A later mode may give fewer and let peer exchange do the rest. */
+ * does not cross the router). */
 enum meshsim_fixed_peers {
 	MESHSIM_PEERS_ALL = 0,     /* every node of every other subnet: a full mesh without help */
 	MESHSIM_PEERS_NONE,        /* TEST AID: none, so the mesh must stay split by subnet */
+	MESHSIM_PEERS_ONE,         /* the first node of subnet 0 names the first of each other
+	                            * subnet, and peer exchange must do the rest */
 };
 
 /* With --subnets every node listens on a fixed TCP port, so that others can name it: node i on

@@ -82,9 +82,11 @@ static void usage(FILE *f)
 "                         each its own bridge and /24, joined by one router that forwards\n"
 "                         no multicast; every node gets a fixed --port and, as --peer,\n"
 "                         every node of the other subnets (at most 64 of them)\n"
-"  --fixed-peers MODE     with --subnets: all (default) as above, or none (TEST AID: no\n"
-"                         --peer at all, so the mesh must stay split by subnet and the\n"
-"                         run fails; proves that multicast does not cross the router)\n"
+"  --fixed-peers MODE     with --subnets: all (default) as above; one: only node 0 gets a\n"
+"                         --peer, the first node of each other subnet, and peer exchange\n"
+"                         must join the rest; or none (TEST AID: no --peer at all, so the\n"
+"                         mesh must stay split by subnet and the run fails; proves that\n"
+"                         multicast does not cross the router)\n"
 "  --loss PCT             drop PCT% (0..100, step 0.1) of packets entering each host\n"
 "                         (nftables); needs --hosts\n"
 "  --delay MS, --jitter MS  netem delay on every host link; needs --hosts and sch_netem\n"
@@ -334,8 +336,10 @@ int meshsim_parse_options(int argc, char **argv, struct meshsim_opts *o)
 				o->fixed_peers = MESHSIM_PEERS_ALL;
 			else if (strcmp(a, "none") == 0)
 				o->fixed_peers = MESHSIM_PEERS_NONE;
+			else if (strcmp(a, "one") == 0)
+				o->fixed_peers = MESHSIM_PEERS_ONE;
 			else
-				return meshsim_usage_error("--fixed-peers wants all or none", a);
+				return meshsim_usage_error("--fixed-peers wants all, one or none", a);
 			have_peers = true;
 			break;
 		case OPT_LOSS:

@@ -109,18 +109,25 @@ static void close_fd(int *fd)
 #define PEER_ARG_LEN 24         /* "10.77.S.HHH:PPPPP" and its NUL */
 
 /* With subnets, nd's fixed peers: "IP:PORT" of every node on another subnet (multicast does
- * not cross the router, docs/meshsim.md "Subnets"), written into buf (n slots). Their count. */
+ * not cross the router, docs/meshsim.md "Subnets"), or with --fixed-peers one, for node 0
+ * only, of the first node of each other subnet; written into buf (n slots). Their count. */
 static int fixed_peers(const struct meshsim_env *e, const struct meshsim_node *nd,
                        char (*buf)[PEER_ARG_LEN])
 {
 	const struct meshsim_opts *o = e->o;
 	int own = meshsim_net_subnet_of(o->hosts, o->subnets, nd->host), k = 0;
+	bool seen[MESHSIM_NET_MAX_SUBNETS] = { false };
 	if (!o->subnets || !e->net || o->fixed_peers == MESHSIM_PEERS_NONE)
+		return 0;
+	/* one: only node 0 (the first of subnet 0) names anyone */
+	if (o->fixed_peers == MESHSIM_PEERS_ONE && nd->idx != 0)
 		return 0;
 	for (int j = 0; j < e->n; j++) {
 		const struct meshsim_node *p = &e->nodes[j];
-		if (meshsim_net_subnet_of(o->hosts, o->subnets, p->host) == own)
+		int sub = meshsim_net_subnet_of(o->hosts, o->subnets, p->host);
+		if (sub == own || (o->fixed_peers == MESHSIM_PEERS_ONE && seen[sub]))
 			continue;
+		seen[sub] = true;
 		snprintf(buf[k++], PEER_ARG_LEN, "%s:%d", meshsim_net_addr(e->net, p->host),
 		         MESHSIM_NODE_PORT_BASE + p->idx);
 	}

@@ -93,7 +93,7 @@ struct meshsim_result {
 	const char *scenario;
 	int n, hosts;
 	int subnets;                      /* 0: the hosts share one bridge */
-	const char *fixed_peers;          /* with subnets: "all" or "none"; else NULL */
+	const char *fixed_peers;          /* with subnets: "all", "one" or "none"; else NULL */
 	uint64_t seed;
 	bool inproc;
 	bool sim;                         /* --sim: virtual time, no CPU or memory figures */
