@@ -17,7 +17,8 @@
  * - peer exchange (mesh/pex.c): two segments of two nodes, one fixed peer between them, reach
  *   full mesh through PEERS alone, and without it do not; a peer's bad PEERS entries (garbage,
  *   a forged signature, an address no node can have) are dropped and counted, its session
- *   kept, and good ones of nodes nobody hears are taken and dialled, each whole.
+ *   kept, and good ones of nodes nobody hears are taken and dialled, each whole; four nodes
+ *   on one segment pass nothing on.
  */
 #include "mesh.h"
 #include "testlib.h"
@@ -507,6 +508,33 @@ done:
 		node_free(&nodes[i]);
 }
 
+/* Four nodes on one segment: every one hears every other's beacons, so none passes any on
+ * (protocol section 2, "Peer exchange": a mesh on one segment sends no PEERS). */
+static void test_pex_one_segment(void)
+{
+	struct node nodes[4] = { 0 };
+	struct node *ns[4] = { &nodes[0], &nodes[1], &nodes[2], &nodes[3] };
+	struct quad q = { ns };
+	bool ok = true;
+	for (size_t i = 0; i < 4; i++)
+		ok = ok && node_start(&nodes[i], "s", MCAST_BASE + 30, 0);
+	if (!ok)
+		goto done;
+	CHECK(drive_until(ns, 4, 10000, full_mesh, &q));
+	(void)drive_until(ns, 4, 1000, NULL, NULL);
+	uint64_t tx = 0, rx = 0;
+	for (size_t i = 0; i < 4; i++) {
+		tx += stats(ns[i]).pex_tx;
+		rx += stats(ns[i]).pex_rx;
+	}
+	CHECK(full_mesh(&q) && tx == 0 && rx == 0);
+	printf("  one segment: full mesh %d, PEERS entries sent %llu, received %llu\n",
+	       full_mesh(&q), (unsigned long long)tx, (unsigned long long)rx);
+done:
+	for (size_t i = 0; i < 4; i++)
+		node_free(&nodes[i]);
+}
+
 int main(void)
 {
 	testlib_require_netns("test_fixed");
@@ -522,6 +550,7 @@ int main(void)
 		test_new_identity();
 		test_pex_segments(false);
 		test_pex_segments(true);
+		test_pex_one_segment();
 		zmq_ctx_term(zctx);
 	}
 	return testlib_done("test_fixed");
