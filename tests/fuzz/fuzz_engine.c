@@ -19,14 +19,18 @@
  *   3 a genuine beacon of one identity        9 the application (join, leave, shout, whisper,
  *   4 a handshake from one identity, with        take, bye, relink, a full receive buffer)
  *     its hello from fields or raw bytes     10 the last frame of a link again (a replay)
- *   5 raw plaintext sealed on a live link
+ *   5 raw plaintext sealed on a live link     11 PEERS (peer exchange) on a live link: signed
+ *                                                beacons of fresh identities and of P0-P2 at
+ *                                                any address, stale, forged, or garbage
  *
  * Beyond no crash, leak or undefined behaviour (and no socket: nosocket.c):
  * - every frame the engine sends decodes, and on a link the harness holds keys for it opens
  *   (in order, none lost) to a message wire_msg_decode accepts with a known type;
  * - messages are delivered once each and in increasing msg_id order per sender's run;
  * - each message of ours is answered (DELIVERED or DROPPED) at most once per peer;
- * - handshakes in progress and sessions stay within the engine's limits.
+ * - handshakes in progress and sessions stay within the engine's limits;
+ * - every entry of a PEERS the engine sends is a beacon whose signature checks, of neither
+ *   the engine's ID nor the receiving end's (it passes on only what its node signed).
  *
  * Built alone as a libFuzzer binary (-DMESH_FUZZ=ON), or with replay.c.
  */
@@ -63,6 +67,7 @@ size_t fuzz_seeds(uint8_t *buf, size_t cap, unsigned i);
 	} while (0)
 
 #define NPEERS 3                 /* P0 above the engine's ID, P1 below, P2 its own */
+#define NFRESH 8                 /* identities that only PEERS entries name */
 #define MAXLINKS 16
 #define MAXQ 64
 #define MAXDGRAMS 16
@@ -80,7 +85,7 @@ enum {
 static struct session_rx rx_ignored;
 
 static const uint8_t mesh_key[MESH_KEYLEN] = { 'f', 'u', 'z', 'z', '-', 'm', 'e', 's', 'h' };
-static struct keys_identity *engine_id, *peer_id[NPEERS];
+static struct keys_identity *engine_id, *peer_id[NPEERS], *fresh_id[NFRESH];
 
 /* ------------------------------------------------------------------ the harness's ends */
 
@@ -252,7 +257,8 @@ static bool take_fake_hello(uint8_t *out, size_t cap, size_t *n)
 static size_t reply_of(int k, uint8_t *out, size_t cap)
 {
 	struct wire_reply_payload r = { .incarnation = t.inc[k],
-	                                .features = t.setup & S_NO_ACK ? 0 : WIRE_FEATURE_ACK,
+	                                .features = t.setup & S_NO_ACK ? 0
+	                                            : WIRE_FEATURE_ACK | WIRE_FEATURE_PEERS,
 	                                .ip = { 10, 0, 0, (uint8_t)(10 + k) },
 	                                .port = (uint16_t)(PORT0 + k) };
 	size_t n = 0;
@@ -292,7 +298,7 @@ static size_t hello_of(int k, uint8_t *out, size_t cap)
 	h.name.p = k == 0 ? "p0" : k == 1 ? "p1" : "p2";
 	h.name.len = 2;
 	h.incarnation = t.inc[k];
-	h.features = t.setup & S_NO_ACK ? 0 : WIRE_FEATURE_ACK;
+	h.features = t.setup & S_NO_ACK ? 0 : WIRE_FEATURE_ACK | WIRE_FEATURE_PEERS;
 	for (size_t g = 0; g < NGROUPS; g++)
 		if (t.groups[k] & (1u << g)) {
 			h.groups[h.ngroups].p = group_names[g];
@@ -382,8 +388,20 @@ static void on_engine_data(struct hlink *l, const struct wire_frame *f)
 	REQUIRE(l->s->tx != NULL);
 	REQUIRE(session_open(l->s, f, ptbuf, sizeof ptbuf, &n, 1000, &rx_ignored) == MESH_OK);
 	REQUIRE(wire_msg_decode(ptbuf, n, &msg) == MESH_OK);
-	REQUIRE(msg.type >= WIRE_ACCEPT && msg.type <= WIRE_REKEY_REPLY);
+	REQUIRE(msg.type >= WIRE_ACCEPT && msg.type <= WIRE_PEERS);
 	switch (msg.type) {
+	case WIRE_PEERS:
+		/* only what its node signed, to a live end, never our own or the end's own beacon */
+		REQUIRE(l->live || l->s->role == NOISE_RESPONDER);
+		for (size_t i = 0; i < msg.npeers; i++) {
+			struct wire_beacon_body b;
+			bool skipped;
+			REQUIRE(discovery_check_signed(msg.peers[i].p, msg.peers[i].len, &b, &skipped,
+			                               NULL, NULL) == MESH_OK);
+			REQUIRE(memcmp(b.node_id, engine_id->id, WIRE_IDLEN) != 0);
+			REQUIRE(memcmp(b.node_id, peer_id[l->peer]->id, WIRE_IDLEN) != 0);
+		}
+		break;
 	case WIRE_ACCEPT:
 		/* only now, our message 3 checked, does the engine name itself and its groups */
 		REQUIRE(l->s->role == NOISE_INITIATOR && !l->s->named);
@@ -874,13 +892,84 @@ static void op_msg(struct in *c)
 	(void)seal_msg(l, &msg);
 }
 
+/* The signed beacon (section 2's `signed`) of id at ip:port, run inc, clock wall: into out. */
+static size_t signed_beacon(const struct keys_identity *id, const uint8_t ip[4], uint16_t port,
+                            uint64_t inc, uint64_t wall, uint8_t out[WIRE_MAX_SIGNED])
+{
+	uint8_t d[WIRE_MAX_BEACON + 8];
+	struct wire_beacon wb;
+	size_t n = beaconmaker_make(id, ip, port, inc, wall, NULL, d, sizeof d);
+	REQUIRE(n > 0 && wire_beacon_decode(d, n, &wb) == MESH_OK);
+	REQUIRE(wb.blob_len <= WIRE_MAX_SIGNED);
+	memcpy(out, wb.blob, wb.blob_len);
+	return wb.blob_len;
+}
+
+/* PEERS on a live link: 1 to 8 entries, each a kind and an argument byte. */
+static void op_peers(struct in *c)
+{
+	static const uint8_t ips[8][4] = {
+		{ 10, 0, 0, 20 }, { 10, 0, 0, 21 }, { 10, 9, 9, 9 }, { 127, 0, 0, 1 },
+		{ 224, 0, 0, 1 }, { 0, 0, 0, 0 }, { 255, 255, 255, 255 }, { 192, 168, 1, 7 },
+	};
+	static uint8_t e[WIRE_PEERS_MAX][WIRE_MAX_SIGNED];
+	struct hlink *l = pick_link(in_u8(c));
+	uint8_t count = in_u8(c);
+	struct wire_msg msg = { .type = WIRE_PEERS, .npeers = 1 + count % WIRE_PEERS_MAX };
+	for (size_t i = 0; i < msg.npeers; i++) {
+		uint8_t kind = in_u8(c), a = in_u8(c);
+		const uint8_t *ip = ips[a % 8];
+		/* port 1, not 0: a beacon of port 0 cannot be signed */
+		uint16_t port = a & 0x40 ? 1 : (uint16_t)(PORT0 + 20 + (a >> 3 & 7));
+		uint64_t wall = WALL0 + t.now + (kind & 0x80 ? 0 : 1u + i);
+		const uint8_t *p;
+		size_t n;
+		switch (kind % 6) {
+		case 0:                          /* a fresh identity */
+		case 1:                          /* ... forged */
+		case 2:                          /* ... stale: an older clock */
+			n = signed_beacon(fresh_id[(kind >> 3) % NFRESH], ip, port, 1 + (kind >> 6),
+			                  kind % 6 == 2 ? WALL0 - 1000 : wall, e[i]);
+			if (kind % 6 == 1)
+				e[i][n - 1 - (a % 8)] ^= 1;
+			break;
+		case 3: {                        /* P0 to P2 (P2: our own ID), this run or another */
+			int k = (kind >> 3) % NPEERS;
+			uint8_t own[4] = { 10, 0, 0, (uint8_t)(10 + k) };
+			n = signed_beacon(peer_id[k], a & 0x80 ? ip : own, a & 0x80 ? port
+			                  : (uint16_t)(PORT0 + k), t.inc[k] + (kind >> 6), wall, e[i]);
+			break;
+		}
+		case 4:                          /* garbage */
+			p = in_chunk(c, &n);
+			n = n > WIRE_MAX_SIGNED ? WIRE_MAX_SIGNED : n;
+			if (n == 0)
+				e[i][n++] = a;
+			else
+				memcpy(e[i], p, n);
+			break;
+		default:                         /* the entry before again, or a fresh one */
+			if (i > 0) {
+				n = msg.peers[i - 1].len;
+				memcpy(e[i], e[i - 1], n);
+			} else {
+				n = signed_beacon(fresh_id[a % NFRESH], ip, port, 1, wall, e[i]);
+			}
+			break;
+		}
+		msg.peers[i] = (struct wire_bin){ e[i], n };
+	}
+	if (l)
+		(void)seal_msg(l, &msg);
+}
+
 static void run_op(struct in *c)
 {
 	uint8_t op = in_u8(c), b;
 	const uint8_t *p;
 	size_t n;
 	struct hlink *l;
-	switch (op % 11) {
+	switch (op % 12) {
 	case 0:                                  /* raw frame on an incoming connection */
 		b = in_u8(c);
 		p = in_chunk(c, &n);
@@ -965,6 +1054,9 @@ static void run_op(struct in *c)
 	case 9:
 		op_app(c);
 		break;
+	case 11:
+		op_peers(c);
+		break;
 	default:                                 /* a replay */
 		l = pick_link(in_u8(c));
 		if (l && l->last)
@@ -998,6 +1090,11 @@ static void init_ids(void)
 	keys_identity_seed(engine_id, seed);
 	peer_id[2] = keys_identity_from_seed(seed);
 	REQUIRE(peer_id[2] != NULL);
+	for (int k = 0; k < NFRESH; k++) {
+		memset(seed, 0x60 + k, sizeof seed);
+		fresh_id[k] = keys_identity_from_seed(seed);
+		REQUIRE(fresh_id[k] != NULL);
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -1050,12 +1147,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		mesh_get_stats(t.m, &st, &live);
 		fprintf(stderr, "fuzz_engine: %zu bytes: live %llu, handshakes %llu done %llu "
 		        "failed, beacons %llu checked, frames %llu bad %llu unknown, msgs %llu bad "
-		        "%llu dup, %zu peers, now %llu ms; events", size, (unsigned long long)live,
+		        "%llu dup, PEERS entries %llu in %llu taken %llu out, %zu peers, now %llu ms; "
+		        "events", size, (unsigned long long)live,
 		        (unsigned long long)st.handshakes_done,
 		        (unsigned long long)st.handshakes_failed,
 		        (unsigned long long)st.beacons_verified, (unsigned long long)st.frames_bad,
 		        (unsigned long long)st.frames_unknown_sid, (unsigned long long)st.msgs_bad,
-		        (unsigned long long)st.msgs_dup, mesh_test_peer_entries(t.m),
+		        (unsigned long long)st.msgs_dup, (unsigned long long)st.pex_rx,
+		        (unsigned long long)st.pex_taken, (unsigned long long)st.pex_tx,
+		        mesh_test_peer_entries(t.m),
 		        (unsigned long long)t.now);
 		for (int k = MESH_EV_ENTER; k < MESH_EV_COUNT; k++)
 			fprintf(stderr, " %u", t.events[k]);
@@ -1113,6 +1213,14 @@ size_t fuzz_seeds(uint8_t *buf, size_t cap, unsigned i)
 		/* a hello of raw bytes, a refusal, a restart, time passing */
 		SEED("\x40" "\x04\x00\x02\x00\x08\x92\xc4\x01\x00\xa1\x78\x01\x00" "\x04\x00\x01"
 		      "\x08\xff" "\x03\x00\x01\x00" "\x08\xff"),
+		/* P1 links and passes on eight entries: fresh identities, a forged and a stale one,
+		 * P0's, garbage, a repeat */
+		SEED("\x20" "\x04\x01\x10" "\x08\x0a"
+		      "\x0b\x00\x07" "\x00\x00" "\x18\x01" "\x30\x07" "\x01\x00" "\x02\x00"
+		      "\x03\x00" "\x04\x00\x00\x03\x92\xc4\x01" "\x0b\x00" "\x08\x32" "\x08\xc8"),
+		/* P0 beacons and is dialled, P1 dials: the engine passes P0's beacon to P1 */
+		SEED("\x20" "\x03\x00\x00\x00" "\x08\x32" "\x04\x01\x10" "\x08\x32" "\x08\xc8"
+		      "\x08\xff"),
 	};
 #undef SEED
 	if (i >= sizeof seeds / sizeof seeds[0] || cap < seeds[i].len)
