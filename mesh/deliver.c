@@ -321,7 +321,7 @@ void deliver_on_data(struct mesh *m, struct session *s, const struct wire_frame 
 		rekey_on_msg(m, s, p, &msg, now);
 		break;
 	case WIRE_PEERS:
-		pex_on_msg(m, p, &msg, now);
+		pex_on_msg(m, p, s, &msg, now);
 		break;
 	default:
 		m->stats.msgs_unknown_type++;

@@ -242,8 +242,9 @@ void pex_note_beacon(struct mesh *m, const struct wire_beacon_body *b, bool chec
 void pex_on_live(struct mesh *m, struct peer *p, const struct session *s);
 /* Passes what is to pass on, to the peers that take it (each sweep). */
 void pex_on_sweep(struct mesh *m, uint64_t now);
-/* A PEERS message from a live peer. */
-void pex_on_msg(struct mesh *m, struct peer *from, const struct wire_msg *msg, uint64_t now);
+/* A PEERS message from a live peer, on its session s. */
+void pex_on_msg(struct mesh *m, struct peer *from, const struct session *s,
+                const struct wire_msg *msg, uint64_t now);
 
 /* ---------- send.c: frames, sealing, queues ---------- */
 

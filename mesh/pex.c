@@ -119,15 +119,26 @@ static bool is_loopback(const uint8_t ip[4])
 	return ip[0] == 127;
 }
 
-/* Whether q's beacon is worth passing to to: it may not hear it itself, and could use it. */
-static bool worth(const struct peer *q, const struct peer *to)
+/* Whether s runs over loopback: by the address we dialled, or its connection's source. Not by
+ * the endpoint its payload names, which a peer whose beacon we never heard chose itself. */
+static bool session_on_loopback(const struct session *s)
+{
+	struct in_addr a;
+	if (s->role == NOISE_INITIATOR)
+		return is_loopback(s->dial_ip);
+	return inet_pton(AF_INET, s->src_addr, &a) == 1 && is_loopback((const uint8_t *)&a.s_addr);
+}
+
+/* Whether q's beacon is worth passing to to (to_loopback: its session runs over loopback): it
+ * may not hear it itself, and could use it. */
+static bool worth(const struct peer *q, const struct peer *to, bool to_loopback)
 {
 	if (q == to || !q->pex_signed || q->pex_incarnation != q->incarnation)
 		return false;
 	if (q->pex_origin != PEX_NOWHERE && q->pex_origin == to->pex_origin)
 		return false;                /* heard on one segment: they hear each other */
 	/* a loopback address means the host of the node that passes it on */
-	return !is_loopback(q->pex_ip) || is_loopback(to->ip);
+	return !is_loopback(q->pex_ip) || to_loopback;
 }
 
 /* A beacon kept unchecked is checked before it is first passed on: false if it is bad. */
@@ -155,9 +166,10 @@ static bool pass_to(struct mesh *m, struct peer *to, struct live *l, uint64_t no
 	struct wire_msg msg = { .type = WIRE_PEERS };
 	if (!s || s->state != SESSION_LIVE)
 		return true;
+	bool to_loopback = session_on_loopback(s);
 	for (size_t i = 0; i <= l->n; i++) {
 		struct peer *q = i < l->n ? l->v[i] : NULL;
-		if (q && (q->pex_gen <= to->pex_sent_gen || !worth(q, to) || !check_kept(q)))
+		if (q && (q->pex_gen <= to->pex_sent_gen || !worth(q, to, to_loopback) || !check_kept(q)))
 			continue;
 		if (q)
 			msg.peers[msg.npeers++] = (struct wire_bin){ q->pex_signed, q->pex_len };
@@ -202,14 +214,15 @@ void pex_on_sweep(struct mesh *m, uint64_t now)
 struct pex_check {
 	struct mesh *m;
 	const struct peer *from;
+	bool from_loopback;           /* its session runs over loopback (session_on_loopback) */
 	bool dropped;
 };
 
-static bool usable_ip(const uint8_t ip[4], const struct peer *from)
+static bool usable_ip(const uint8_t ip[4], bool from_loopback)
 {
 	if (ip[0] == 0 || ip[0] >= 224)                  /* this network, multicast, reserved */
 		return false;
-	return !is_loopback(ip) || is_loopback(from->ip);
+	return !is_loopback(ip) || from_loopback;
 }
 
 static bool pex_skip(void *arg, const struct wire_beacon_body *b)
@@ -227,7 +240,7 @@ static bool pex_skip(void *arg, const struct wire_beacon_body *b)
 		m->stats.beacons_stale++;
 		return true;
 	}
-	if (!usable_ip(b->ip, c->from) || b->port == 0) {
+	if (!usable_ip(b->ip, c->from_loopback) || b->port == 0) {
 		m->stats.pex_bad++;
 		mesh_droplog(m, LK_BEACON, m->now_ms, "passed-on beacon with an address no node "
 		             "can have dropped");
@@ -259,7 +272,8 @@ static bool take_rx(struct peer *p, uint64_t now)
 	return true;
 }
 
-void pex_on_msg(struct mesh *m, struct peer *from, const struct wire_msg *msg, uint64_t now)
+void pex_on_msg(struct mesh *m, struct peer *from, const struct session *s,
+                const struct wire_msg *msg, uint64_t now)
 {
 	if (m->cfg.test_no_pex) {
 		m->stats.msgs_unknown_type++;      /* as a node that predates peer exchange */
@@ -275,7 +289,7 @@ void pex_on_msg(struct mesh *m, struct peer *from, const struct wire_msg *msg, u
 	}
 	for (size_t i = 0; i < msg->npeers; i++) {
 		struct wire_beacon_body b;
-		struct pex_check c = { m, from, false };
+		struct pex_check c = { m, from, session_on_loopback(s), false };
 		bool skipped;
 		m->stats.pex_rx++;
 		if (!take_rx(from, now)) {

@@ -18,7 +18,8 @@
  *   2 raw datagram to discovery               8 time passes (the timers run)
  *   3 a genuine beacon of one identity        9 the application (join, leave, shout, whisper,
  *   4 a handshake from one identity, with        take, bye, relink, a full receive buffer)
- *     its hello from fields or raw bytes     10 the last frame of a link again (a replay)
+ *     its hello from fields (its endpoint    10 the last frame of a link again (a replay)
+ *     its own or 127.0.0.1) or raw bytes
  *   5 raw plaintext sealed on a live link     11 PEERS (peer exchange) on a live link: signed
  *                                                beacons of fresh identities and of P0-P2 at
  *                                                any address, stale, forged, or garbage
@@ -29,6 +30,7 @@
  * - messages are delivered once each and in increasing msg_id order per sender's run;
  * - each message of ours is answered (DELIVERED or DROPPED) at most once per peer;
  * - handshakes in progress and sessions stay within the engine's limits;
+ * - it never dials a loopback address (every node here is on 10.0.0.0/8);
  * - every entry of a PEERS the engine sends is a beacon whose signature checks, of neither
  *   the engine's ID nor the receiving end's (it passes on only what its node signed).
  *
@@ -130,6 +132,7 @@ static struct {
 	uint64_t inc[NPEERS];        /* each identity's current run */
 	uint8_t groups[NPEERS];      /* which of the group names its hello lists (a bit each) */
 	bool full;                   /* can_take says no */
+	bool hello_loopback;         /* hellos claim 127.0.0.1 (where they do not come from) */
 	/* payload for the next handshake answer, if not the honest hello */
 	uint8_t *fake_hello;
 	size_t fake_hello_len;
@@ -304,8 +307,8 @@ static size_t hello_of(int k, uint8_t *out, size_t cap)
 			h.groups[h.ngroups].p = group_names[g];
 			h.groups[h.ngroups++].len = strlen(group_names[g]);
 		}
-	h.ip[0] = 10;
-	h.ip[3] = (uint8_t)(10 + k);
+	h.ip[0] = t.hello_loopback ? 127 : 10;
+	h.ip[3] = t.hello_loopback ? 1 : (uint8_t)(10 + k);
 	h.port = (uint16_t)(PORT0 + k);
 	REQUIRE(wire_hello_encode(&h, out, cap, &n) == MESH_OK);
 	return n;
@@ -576,6 +579,10 @@ static enum mesh_err fl_dial(void *lp, uint32_t sid, const uint8_t ip[4], uint16
 {
 	(void)lp;
 	REQUIRE(sid != 0 && !link_by_route(&(struct link_route){ .sid = sid }));
+	/* every node here is on 10.0.0.0/8: a loopback address names the engine's own host, which
+	 * no beacon and no PEERS entry may make it dial (protocol section 2), whatever a peer's
+	 * hello claims */
+	REQUIRE(ip[0] != 127);
 	struct hlink *l = new_link();
 	if (!l)
 		return MESH_EIO;
@@ -1017,6 +1024,7 @@ static void run_op(struct in *c)
 		if (how & 1)
 			t.inc[k] = t.inc[k] + 1;
 		t.groups[k] = (uint8_t)(how >> 4);
+		t.hello_loopback = how & 8;
 		if (how & 2) {                   /* its hello is raw bytes */
 			p = in_chunk(c, &n);
 			free(t.fake_hello);
@@ -1218,6 +1226,11 @@ size_t fuzz_seeds(uint8_t *buf, size_t cap, unsigned i)
 		SEED("\x20" "\x04\x01\x10" "\x08\x0a"
 		      "\x0b\x00\x07" "\x00\x00" "\x18\x01" "\x30\x07" "\x01\x00" "\x02\x00"
 		      "\x03\x00" "\x04\x00\x00\x03\x92\xc4\x01" "\x0b\x00" "\x08\x32" "\x08\xc8"),
+		/* P1 dials from 10.0.0.11 with a hello that claims 127.0.0.1, and passes on a fresh
+		 * identity at 127.0.0.1: never dialled (a loopback entry needs a peer that is one) */
+		SEED("\x20" "\x04\x01\x08" "\x08\x0a"
+		      "\x0b\x00\x07" "\x00\x03" "\x18\x03" "\x30\x03" "\x48\x03" "\x60\x03"
+		      "\x78\x03" "\x90\x03" "\xa8\x03" "\x08\x32" "\x08\xc8"),
 		/* P0 beacons and is dialled, P1 dials: the engine passes P0's beacon to P1 */
 		SEED("\x20" "\x03\x00\x00\x00" "\x08\x32" "\x04\x01\x10" "\x08\x32" "\x08\xc8"
 		      "\x08\xff"),
