@@ -247,6 +247,9 @@ static bool pex_skip(void *arg, const struct wire_beacon_body *b)
 		return true;
 	}
 	bool known = p && (p->discovered || p->live_sid || p->last_live_ms);
+	/* never heard again here: no share of the half kept for IDs that were (check_seen is
+	 * what the last beacon heard left, and stays so while entries fail their checks) */
+	m->check_seen = false;
 	if (!beacon_may_check(m, known, m->now_ms)) {
 		m->stats.beacons_limited++;
 		return true;

@@ -17,8 +17,9 @@
  * - peer exchange (mesh/pex.c): two segments of two nodes, one fixed peer between them, reach
  *   full mesh through PEERS alone, and without it do not; a peer's bad PEERS entries (garbage,
  *   a forged signature, an address no node can have) are dropped and counted, its session
- *   kept, and good ones of nodes nobody hears are taken and dialled, each whole; four nodes
- *   on one segment pass nothing on.
+ *   kept, and good ones of nodes nobody hears are taken and dialled, each whole; entries of
+ *   unknown IDs never take a check from the half of the budget kept for IDs heard again;
+ *   four nodes on one segment pass nothing on.
  */
 #include "mesh.h"
 #include "testlib.h"
@@ -459,6 +460,48 @@ done:
 }
 
 /*
+ * Passed-on entries of IDs we do not know take checks from the bucket of the rest, whose second
+ * half is kept for IDs heard again (protocol section 2): an entry is never one, whatever the
+ * last beacon heard was. Here that beacon was one (check_seen left set), the bucket holds just
+ * its kept half, and no time passes: every entry, forged ones of fresh IDs, must be dropped
+ * unchecked. Failed before the fix: all eight were checked (pex_bad 8), a forged entry never
+ * reaching beacon_on_passed, which was the only place the flag was cleared.
+ */
+static void pex_budget(struct node *from, struct node *to)
+{
+	struct keys_identity *f = keys_identity_generate();
+	uint8_t e[WIRE_PEERS_MAX][WIRE_MAX_SIGNED];
+	struct peer *p = peer_table_get(&to->m->peers, from->id->id);
+	struct session *s = p ? session_table_get(&to->m->sessions, p->live_sid) : NULL;
+	struct wire_msg msg = { .type = WIRE_PEERS, .npeers = WIRE_PEERS_MAX };
+	CHECK(f && s);
+	if (!f || !s)
+		goto done;
+	for (size_t i = 0; i < WIRE_PEERS_MAX; i++) {
+		size_t n = signed_of(f, LOOPBACK, (uint16_t)(20 + i), e[i]);
+		CHECK(n > 0);
+		e[i][n - 1] ^= 1;
+		msg.peers[i] = (struct wire_bin){ e[i], n };
+	}
+	uint64_t t = now_ms();
+	struct mesh_stats before = stats(to);
+	to->m->check_seen = true;
+	to->m->unknown_checks.at_ms = t;
+	to->m->unknown_checks.n = UNKNOWN_CHECKS_PER_S / 2;
+	p->pex_rx_ms = 0;                  /* its share full again: the budget is what limits */
+	pex_on_msg(to->m, p, s, &msg, t);
+	struct mesh_stats after = stats(to);
+	CHECK(after.pex_bad == before.pex_bad);
+	CHECK(after.beacons_limited == before.beacons_limited + WIRE_PEERS_MAX);
+	CHECK(to->m->unknown_checks.n == UNKNOWN_CHECKS_PER_S / 2);
+	printf("  PEERS over the budget's open half: checked %llu, limited %llu\n",
+	       (unsigned long long)(after.pex_bad - before.pex_bad),
+	       (unsigned long long)(after.beacons_limited - before.beacons_limited));
+done:
+	keys_identity_destroy(&f);
+}
+
+/*
  * Two segments (a multicast port each), a1 and a2 on one, b1 and b2 on the other, and a1
  * names b1 as a fixed peer. Through peer exchange every node learns the others and links:
  * a2 learns b1 and b2 from a1's PEERS, b2 learns a1 and a2 from b1's. Without it (no_pex),
@@ -494,6 +537,7 @@ static void test_pex_segments(bool pex)
 		       (unsigned long long)stats(ns[1]).pex_taken,
 		       (unsigned long long)stats(ns[0]).pex_tx);
 		hostile_peers(ns[0], ns[1]);
+		pex_budget(ns[0], ns[1]);
 	} else {
 		(void)drive_until(ns, 4, 4000, NULL, NULL);
 		CHECK(live_count(ns[0]) == 2 && live_count(ns[2]) == 2);
