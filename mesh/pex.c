@@ -236,6 +236,14 @@ static bool pex_skip(void *arg, const struct wire_beacon_body *b)
 	struct peer *p = peer_table_get(&m->peers, b->node_id);
 	if (p && p->live_sid && p->incarnation == b->incarnation)
 		return true;                                 /* linked to that run already */
+	if (p && p->live_sid && !p->discovered && !p->beacon_counter) {
+		/* linked to another run of it, with no counter of that run (its beacons never
+		 * verified here): rule 4 cannot tell an older run's beacon, which the passer may
+		 * have kept, from a newer one's, so none may move it. A restarted node links
+		 * again as any node does: the lower ID dials once it learns the other's beacon. */
+		m->stats.beacons_stale++;
+		return true;
+	}
 	if (p && (p->discovered || p->beacon_counter) && b->counter <= p->beacon_counter) {
 		m->stats.beacons_stale++;
 		return true;

@@ -502,6 +502,33 @@ done:
 }
 
 /*
+ * A linked peer whose beacon we never verified (a fixed peer across segments): we know its run
+ * from the handshake but no counter of it, so a passed-on beacon of another run of it, an
+ * older one kept by the passer, could not be told from a newer one by rule 4. It must not move
+ * the peer (protocol section 2, "Limits"). Failed before the fix: the linked peer's endpoint
+ * became the entry's (port 9) and its recorded run the entry's.
+ */
+static void pex_linked_other_run(struct node *from, struct node *to, struct node *linked)
+{
+	uint8_t e[WIRE_MAX_SIGNED];
+	struct peer *p = peer_table_get(&to->m->peers, from->id->id);
+	struct peer *l = peer_table_get(&to->m->peers, linked->id->id);
+	struct session *s = p ? session_table_get(&to->m->sessions, p->live_sid) : NULL;
+	size_t n = signed_of(linked->id, LOOPBACK, 9, e);   /* run 1: not the live one */
+	CHECK(s && l && l->live_sid && l->beacon_counter == 0 && l->incarnation != 1 && n > 0);
+	if (!s || !l || n == 0)
+		return;
+	uint16_t port = l->port;
+	uint64_t inc = l->beacon_incarnation;
+	struct wire_msg msg = { .type = WIRE_PEERS, .npeers = 1 };
+	msg.peers[0] = (struct wire_bin){ e, n };
+	p->pex_rx_ms = 0;
+	pex_on_msg(to->m, p, s, &msg, now_ms());
+	CHECK(l->port == port && l->port == node_port(linked) && l->beacon_incarnation == inc);
+	printf("  PEERS naming another run of a linked peer: its port %u (was %u)\n", l->port, port);
+}
+
+/*
  * Two segments (a multicast port each), a1 and a2 on one, b1 and b2 on the other, and a1
  * names b1 as a fixed peer. Through peer exchange every node learns the others and links:
  * a2 learns b1 and b2 from a1's PEERS, b2 learns a1 and a2 from b1's. Without it (no_pex),
@@ -538,6 +565,7 @@ static void test_pex_segments(bool pex)
 		       (unsigned long long)stats(ns[0]).pex_tx);
 		hostile_peers(ns[0], ns[1]);
 		pex_budget(ns[0], ns[1]);
+		pex_linked_other_run(ns[1], ns[0], ns[2]);
 	} else {
 		(void)drive_until(ns, 4, 4000, NULL, NULL);
 		CHECK(live_count(ns[0]) == 2 && live_count(ns[2]) == 2);
