@@ -119,14 +119,33 @@ static bool is_loopback(const uint8_t ip[4])
 	return ip[0] == 127;
 }
 
-/* Whether s runs over loopback: by the address we dialled, or its connection's source. Not by
- * the endpoint its payload names, which a peer whose beacon we never heard chose itself. */
-static bool session_on_loopback(const struct session *s)
+/* The address s runs to: the one we dialled, or its connection's source (false if that does
+ * not parse). Not the endpoint its payload names, which a peer whose beacon we never heard
+ * chose itself. */
+static bool session_addr(const struct session *s, uint8_t ip[4])
 {
 	struct in_addr a;
-	if (s->role == NOISE_INITIATOR)
-		return is_loopback(s->dial_ip);
-	return inet_pton(AF_INET, s->src_addr, &a) == 1 && is_loopback((const uint8_t *)&a.s_addr);
+	if (s->role == NOISE_INITIATOR) {
+		memcpy(ip, s->dial_ip, 4);
+		return true;
+	}
+	if (inet_pton(AF_INET, s->src_addr, &a) != 1)
+		return false;
+	memcpy(ip, &a.s_addr, 4);
+	return true;
+}
+
+static bool session_on_loopback(const struct session *s)
+{
+	uint8_t ip[4];
+	return session_addr(s, ip) && is_loopback(ip);
+}
+
+/* Whether s runs to our host: over loopback, or to or from our own address. */
+static bool session_on_host(const struct mesh *m, const struct session *s)
+{
+	uint8_t ip[4];
+	return session_addr(s, ip) && (is_loopback(ip) || memcmp(ip, &m->ip.s_addr, 4) == 0);
 }
 
 /* Whether q's beacon is worth passing to to (to_loopback: its session runs over loopback): it
@@ -214,15 +233,18 @@ void pex_on_sweep(struct mesh *m, uint64_t now)
 struct pex_check {
 	struct mesh *m;
 	const struct peer *from;
-	bool from_loopback;           /* its session runs over loopback (session_on_loopback) */
+	bool from_host;               /* its session runs to our host (session_on_host) */
 	bool dropped;
 };
 
-static bool usable_ip(const uint8_t ip[4], bool from_loopback)
+/* An address of our host (loopback, or our own, which dials do not count per address) names
+ * a node on it: only a peer on it may pass one, else any member could aim dials at our host's
+ * ports. A node there that a remote peer hears is one we hear ourselves. */
+static bool usable_ip(const struct mesh *m, const uint8_t ip[4], bool from_host)
 {
 	if (ip[0] == 0 || ip[0] >= 224)                  /* this network, multicast, reserved */
 		return false;
-	return !is_loopback(ip) || from_loopback;
+	return !(is_loopback(ip) || memcmp(ip, &m->ip.s_addr, 4) == 0) || from_host;
 }
 
 static bool pex_skip(void *arg, const struct wire_beacon_body *b)
@@ -248,7 +270,7 @@ static bool pex_skip(void *arg, const struct wire_beacon_body *b)
 		m->stats.beacons_stale++;
 		return true;
 	}
-	if (!usable_ip(b->ip, c->from_loopback) || b->port == 0) {
+	if (!usable_ip(m, b->ip, c->from_host) || b->port == 0) {
 		m->stats.pex_bad++;
 		mesh_droplog(m, LK_BEACON, m->now_ms, "passed-on beacon with an address no node "
 		             "can have dropped");
@@ -300,7 +322,7 @@ void pex_on_msg(struct mesh *m, struct peer *from, const struct session *s,
 	}
 	for (size_t i = 0; i < msg->npeers; i++) {
 		struct wire_beacon_body b;
-		struct pex_check c = { m, from, session_on_loopback(s), false };
+		struct pex_check c = { m, from, session_on_host(m, s), false };
 		bool skipped;
 		m->stats.pex_rx++;
 		if (!take_rx(from, now)) {

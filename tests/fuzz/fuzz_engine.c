@@ -30,7 +30,7 @@
  * - messages are delivered once each and in increasing msg_id order per sender's run;
  * - each message of ours is answered (DELIVERED or DROPPED) at most once per peer;
  * - handshakes in progress and sessions stay within the engine's limits;
- * - it never dials a loopback address (every node here is on 10.0.0.0/8);
+ * - it never dials a loopback address nor its own (no node here is on its host);
  * - every entry of a PEERS the engine sends is a beacon whose signature checks, of neither
  *   the engine's ID nor the receiving end's (it passes on only what its node signed).
  *
@@ -580,10 +580,11 @@ static enum mesh_err fl_dial(void *lp, uint32_t sid, const uint8_t ip[4], uint16
 {
 	(void)lp;
 	REQUIRE(sid != 0 && !link_by_route(&(struct link_route){ .sid = sid }));
-	/* every node here is on 10.0.0.0/8: a loopback address names the engine's own host, which
-	 * no beacon and no PEERS entry may make it dial (protocol section 2), whatever a peer's
-	 * hello claims (mesh_test_relink, a benchmark's hook, dials whatever the peer said) */
-	REQUIRE(ip[0] != 127 || t.relinking);
+	/* no node here is on the engine's host: a loopback address or its own (10.0.0.1) names
+	 * that host, which no beacon and no PEERS entry may make it dial (protocol section 2),
+	 * whatever a peer's hello claims (mesh_test_relink, a benchmark's hook, dials whatever
+	 * the peer said) */
+	REQUIRE((ip[0] != 127 && memcmp(ip, "\x0a\x00\x00\x01", 4) != 0) || t.relinking);
 	struct hlink *l = new_link();
 	if (!l)
 		return MESH_EIO;
@@ -922,7 +923,7 @@ static void op_peers(struct in *c)
 {
 	static const uint8_t ips[8][4] = {
 		{ 10, 0, 0, 20 }, { 10, 0, 0, 21 }, { 10, 9, 9, 9 }, { 127, 0, 0, 1 },
-		{ 224, 0, 0, 1 }, { 0, 0, 0, 0 }, { 255, 255, 255, 255 }, { 192, 168, 1, 7 },
+		{ 224, 0, 0, 1 }, { 0, 0, 0, 0 }, { 255, 255, 255, 255 }, { 10, 0, 0, 1 },
 	};
 	static uint8_t e[WIRE_PEERS_MAX][WIRE_MAX_SIGNED];
 	struct hlink *l = pick_link(in_u8(c));
@@ -1236,6 +1237,10 @@ size_t fuzz_seeds(uint8_t *buf, size_t cap, unsigned i)
 		SEED("\x20" "\x04\x01\x08" "\x08\x0a"
 		      "\x0b\x00\x07" "\x00\x03" "\x18\x03" "\x30\x03" "\x48\x03" "\x60\x03"
 		      "\x78\x03" "\x90\x03" "\xa8\x03" "\x08\x32" "\x08\xc8"),
+		/* P1 passes on fresh identities at the engine's own address: never dialled */
+		SEED("\x20" "\x04\x01\x10" "\x08\x0a"
+		      "\x0b\x00\x07" "\x00\x07" "\x18\x07" "\x30\x07" "\x48\x07" "\x60\x07"
+		      "\x78\x07" "\x90\x07" "\xa8\x07" "\x08\x32" "\x08\xc8"),
 		/* P0 beacons and is dialled, P1 dials: the engine passes P0's beacon to P1 */
 		SEED("\x20" "\x03\x00\x00\x00" "\x08\x32" "\x04\x01\x10" "\x08\x32" "\x08\xc8"
 		      "\x08\xff"),
