@@ -14,7 +14,8 @@
  * - to each live peer that takes PEERS (its payload's WIRE_FEATURE_PEERS), of the peers whose
  *   beacon it may not hear: heard on another segment than it (peer.pex_origin), or heard on
  *   none (a fixed peer, a peer learnt from PEERS, a responder whose beacon we never heard);
- *   two peers heard on one segment hear each other, and a mesh on one segment sends no PEERS;
+ *   two peers heard on one segment hear each other, and a mesh on one segment sends no PEERS
+ *   (but to a peer that linked before we heard any beacon of it, until we do);
  * - once: a peer gets everything when its session goes live, and afterwards what changed (a
  *   peer that went live, or moved), by generation (mesh.pex_gen).
  * A receiver takes at most PEX_RX_BURST entries at once from a peer, PEX_RX_PER_S a second
