@@ -201,7 +201,7 @@ static bool seen_again(struct mesh *m, const uint8_t id[WIRE_IDLEN], uint64_t no
 static bool within_share(struct mesh *m, struct in_addr from, uint64_t now)
 {
 	char src[INET_ADDRSTRLEN];
-	if (from.s_addr == m->ip.s_addr)
+	if (mesh_own_ip(m, (const uint8_t *)&from.s_addr))
 		return true;
 	inet_ntop(AF_INET, &from, src, sizeof src);
 	if (ratelimit_allow(&m->check_rate, src, now))

@@ -129,7 +129,7 @@ struct session *handshake_dial(struct mesh *m, const uint8_t ip[4], uint16_t por
 	/* of the classes anyone can make identities for, counted per destination address (our
 	 * own exempt); the table has a row per slot (mesh_impl.h): were it full, the dial would
 	 * go uncounted */
-	bool per_addr = c != DIAL_RECENT && memcmp(ip, &m->ip.s_addr, 4) != 0;
+	bool per_addr = c != DIAL_RECENT && !mesh_own_ip(m, ip);
 	s->dial_counted = per_addr && dialaddr_add(&m->dial_addrs, ip);
 	return s;
 fail:
@@ -147,7 +147,7 @@ void handshake_initiate(struct mesh *m, struct peer *p, uint64_t now)
 	/* Anyone can make identities of the last two classes, as many as it likes at one
 	 * address: there they get DIAL_PER_ADDR_MAX slots, not all of them. Our own address is
 	 * exempt, since many nodes on one host are normal (as handshake_on_hello spares it). */
-	bool per_addr = c != DIAL_RECENT && memcmp(p->ip, &m->ip.s_addr, 4) != 0;
+	bool per_addr = c != DIAL_RECENT && !mesh_own_ip(m, p->ip);
 	if (m->hs_out >= MESH_MAX_HANDSHAKES_OUT ||
 	    (c != DIAL_RECENT && unlinked >= MESH_MAX_HANDSHAKES_OUT - DIAL_RESERVED) ||
 	    (c == DIAL_OTHER && m->hs_out_class[DIAL_OTHER] >= DIAL_OTHER_MAX) ||
@@ -264,7 +264,8 @@ void handshake_on_hello(struct mesh *m, const struct wire_frame *f, const uint8_
 	 * address is exempt: every node of this host dials from it (several applications, or a
 	 * simulation), as connwatch.c spares it. Any other, 127.0.0.2 too, is a host like any. */
 	struct in_addr src;
-	bool local = inet_pton(AF_INET, addr, &src) == 1 && src.s_addr == m->ip.s_addr;
+	bool local = inet_pton(AF_INET, addr, &src) == 1 &&
+	             mesh_own_ip(m, (const uint8_t *)&src.s_addr);
 	if (!local && !ratelimit_allow(&m->hello_rate, addr, now)) {
 		m->stats.hellos_limited++;
 		mesh_droplog(m, LK_RATE, now, "handshake from %s over the rate limit: dropped", addr);

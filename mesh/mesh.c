@@ -322,6 +322,11 @@ bool mesh_id_lower(const uint8_t a[WIRE_IDLEN], const uint8_t b[WIRE_IDLEN])
 	return memcmp(a, b, WIRE_IDLEN) < 0;
 }
 
+bool mesh_own_ip(const struct mesh *m, const uint8_t ip[4])
+{
+	return memcmp(ip, &m->ip.s_addr, 4) == 0;
+}
+
 /* The peer a session belongs to, or NULL while a responder does not know yet. */
 struct peer *mesh_session_peer(struct mesh *m, const struct session *s)
 {

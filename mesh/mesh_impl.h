@@ -168,6 +168,10 @@ void mesh_droplog(struct mesh *m, enum logkind k, uint64_t now, const char *fmt,
 	MESH_PRINTF_LIKE(4, 5);
 const char *mesh_fpr(const uint8_t id[WIRE_IDLEN], char buf[KEYS_FPR_LEN]);
 bool mesh_id_lower(const uint8_t a[WIRE_IDLEN], const uint8_t b[WIRE_IDLEN]);
+/* Whether ip (network order) is one of our own addresses: every node on this host has it, so
+ * the per-address limits (beacon checks, HELLOs, dials) spare it. The one place that knows
+ * which addresses are ours, so that a node with several interfaces changes only this. */
+bool mesh_own_ip(const struct mesh *m, const uint8_t ip[4]);
 /* The peer a session belongs to, or NULL while a responder does not know yet. */
 struct peer *mesh_session_peer(struct mesh *m, const struct session *s);
 /* s becomes the live session of its peer (protocol section 4). */

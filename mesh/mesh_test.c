@@ -74,8 +74,8 @@ void mesh_test_linked_before(struct mesh *m, const uint8_t id[WIRE_IDLEN], uint6
 }
 
 struct dials_to {
+	const struct mesh *m;
 	const uint8_t *ip;
-	uint32_t own;
 	size_t n;
 };
 
@@ -83,14 +83,14 @@ static void count_dial(struct session *s, void *arg)
 {
 	struct dials_to *d = arg;
 	if (s->role == NOISE_INITIATOR && s->state != SESSION_LIVE && s->dial_class != DIAL_RECENT &&
-	    memcmp(s->dial_ip, &d->own, 4) != 0 && (!d->ip || memcmp(s->dial_ip, d->ip, 4) == 0))
+	    !mesh_own_ip(d->m, s->dial_ip) && (!d->ip || memcmp(s->dial_ip, d->ip, 4) == 0))
 		d->n++;
 }
 
 void mesh_test_dials_to(const struct mesh *m, const uint8_t ip[4], size_t *counted,
                         size_t *in_progress)
 {
-	struct dials_to d = { ip, m->ip.s_addr, 0 };
+	struct dials_to d = { m, ip, 0 };
 	session_table_each(&m->sessions, count_dial, &d);
 	*in_progress = d.n;
 	*counted = ip ? dialaddr_count(&m->dial_addrs, ip) : dialaddr_total(&m->dial_addrs);
