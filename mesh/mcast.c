@@ -66,6 +66,95 @@ enum mesh_err mcast_resolve_iface(const char *iface, struct in_addr *out, char *
 	return rc;
 }
 
+static bool names(const char *entry, const struct mcast_iface *i)
+{
+	struct in_addr a;
+	if (inet_pton(AF_INET, entry, &a) == 1)
+		return a.s_addr == i->addr.s_addr;
+	return strcmp(entry, i->name) == 0;
+}
+
+static bool named_by(const char *const *list, size_t n, const struct mcast_iface *i)
+{
+	for (size_t k = 0; k < n; k++)
+		if (names(list[k], i))
+			return true;
+	return false;
+}
+
+static bool addr_named_by(const char *const *list, size_t n, struct in_addr a)
+{
+	struct in_addr e;
+	for (size_t k = 0; k < n; k++)
+		if (inet_pton(AF_INET, list[k], &e) == 1 && e.s_addr == a.s_addr)
+			return true;
+	return false;
+}
+
+size_t mcast_select_ifaces(const struct mcast_iface *all, size_t n, const struct mcast_ifsel *sel,
+                           struct mcast_iface out[static MCAST_MAX_IFACES], size_t *over,
+                           size_t *unmatched)
+{
+	size_t got = 0;
+	*over = 0;
+	*unmatched = sel->n_allow;
+	for (size_t k = 0; k < sel->n_allow && *unmatched == sel->n_allow; k++) {
+		bool any = false;
+		for (size_t i = 0; i < n && !any; i++)
+			any = names(sel->allow[k], &all[i]);
+		if (!any)
+			*unmatched = k;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct mcast_iface *c = &all[i];
+		bool taken = false;
+		if (sel->n_allow ? !named_by(sel->allow, sel->n_allow, c) :
+		                   !(c->up && c->multicast && !c->loopback))
+			continue;
+		if (named_by(sel->deny, sel->n_deny, c))
+			continue;
+		for (size_t j = 0; j < got && !taken; j++)
+			taken = strcmp(out[j].name, c->name) == 0;
+		/* an interface the allow list names through one of its addresses uses that one */
+		for (size_t j = 0; j < n && !taken && !addr_named_by(sel->allow, sel->n_allow, c->addr);
+		     j++)
+			taken = j != i && strcmp(all[j].name, c->name) == 0 &&
+			        addr_named_by(sel->allow, sel->n_allow, all[j].addr);
+		if (taken)
+			continue;
+		if (got == MCAST_MAX_IFACES) {
+			(*over)++;
+			continue;
+		}
+		out[got++] = *c;
+	}
+	return got;
+}
+
+enum mesh_err mcast_list_ifaces(struct mcast_iface *out, size_t cap, size_t *n, char *err,
+                                size_t errcap)
+{
+	struct ifaddrs *ifs = NULL, *it;
+	*n = 0;
+	if (getifaddrs(&ifs) != 0) {
+		snprintf(err, errcap, "cannot list interfaces: %s", strerror(errno));
+		return MESH_EIO;
+	}
+	for (it = ifs; it && *n < cap; it = it->ifa_next) {
+		if (!it->ifa_addr || it->ifa_addr->sa_family != AF_INET)
+			continue;
+		struct mcast_iface *o = &out[(*n)++];
+		memset(o, 0, sizeof *o);
+		snprintf(o->name, sizeof o->name, "%s", it->ifa_name);
+		o->addr = ((const struct sockaddr_in *)(const void *)it->ifa_addr)->sin_addr;
+		o->up = it->ifa_flags & IFF_UP;
+		o->multicast = it->ifa_flags & IFF_MULTICAST;
+		o->loopback = it->ifa_flags & IFF_LOOPBACK;
+	}
+	freeifaddrs(ifs);
+	return MESH_OK;
+}
+
 static void udp_close(void *t)
 {
 	struct udp *u = t;

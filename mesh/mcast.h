@@ -52,6 +52,46 @@ struct mcast_ops {
 
 extern const struct mcast_ops mcast_udp;
 
+/*
+ * Choosing interfaces (issue 15: a node beacons on every interface). The choice is a pure
+ * function of the interface list, so that a test can feed it any list, and the list comes
+ * from mcast_list_ifaces() (getifaddrs) or a simulated LAN. Addresses stay IPv4 here only.
+ */
+#define MCAST_MAX_IFACES 16             /* interfaces beaconed on at most (as c-toxcore) */
+#define MCAST_IFNAME_LEN 16             /* IFNAMSIZ, with its NUL */
+
+struct mcast_iface {
+	char name[MCAST_IFNAME_LEN];
+	struct in_addr addr;
+	bool up, multicast, loopback;
+};
+
+struct mcast_ifsel {
+	const char *const *allow;       /* names or IPv4 addresses; none: the default below */
+	size_t n_allow;
+	const char *const *deny;        /* names or addresses never used, even when allowed */
+	size_t n_deny;
+};
+
+/*
+ * Picks from all[0..n) the interfaces to beacon on, in list order, one address per interface
+ * name (the first that qualifies: one multicast membership per interface), at most
+ * MCAST_MAX_IFACES into out; returns how many. With no allow list, every up,
+ * multicast-capable, non-loopback interface qualifies; with one, exactly those it names (by
+ * name, or by address, which then is the one used), whatever their flags: that is how a test
+ * names lo. *over counts those left out by the cap; *unmatched is the index of the first
+ * allow entry that names no interface in the list at all, or n_allow.
+ */
+size_t mcast_select_ifaces(const struct mcast_iface *all, size_t n, const struct mcast_ifsel *sel,
+                           struct mcast_iface out[static MCAST_MAX_IFACES], size_t *over,
+                           size_t *unmatched);
+
+/* This host's IPv4 interface addresses, one row per address, at most cap (the rest are
+ * dropped: *n is how many rows were filled). MESH_EIO with a reason when they cannot be
+ * listed. */
+enum mesh_err mcast_list_ifaces(struct mcast_iface *out, size_t cap, size_t *n, char *err,
+                                size_t errcap);
+
 /* Finds the IPv4 address of an interface given by name or address (see config). */
 enum mesh_err mcast_resolve_iface(const char *iface, struct in_addr *out, char *err,
                                   size_t errcap);
