@@ -65,6 +65,9 @@ struct link {
 	struct link_sink sink;
 	void *router;
 	char endpoint[64];
+	uint16_t port;               /* the one port of every address listened on */
+	uint8_t also[LINK_MAX_ADDRS][4];   /* addresses added by listen_also(), for unlisten */
+	size_t n_also;
 	struct connwatch *watch;     /* the ROUTER's connections not yet authenticated */
 	uint64_t now_ms;             /* the engine's time, from clock() */
 
@@ -324,10 +327,60 @@ static void *listen_on(const struct link_config *cfg, uint16_t *port, char *err,
 		*port = (uint16_t)p;
 	}
 	connwatch_set_port(l->watch, *port);
+	l->port = *port;
 	return l;
 fail:
 	close_all(l);
 	return NULL;
+}
+
+static void endpoint_at(const struct link *l, const uint8_t ip[4], char ep[static 64])
+{
+	char ipbuf[INET_ADDRSTRLEN];
+	inet_ntop(AF_INET, ip, ipbuf, sizeof ipbuf);
+	snprintf(ep, 64, "tcp://%s:%u", ipbuf, l->port);
+}
+
+static size_t also_index(const struct link *l, const uint8_t ip[4])
+{
+	size_t i = 0;
+	while (i < l->n_also && memcmp(l->also[i], ip, 4) != 0)
+		i++;
+	return i;
+}
+
+static enum mesh_err listen_also(void *lv, const uint8_t ip[4], char *err, size_t errcap)
+{
+	struct link *l = lv;
+	char ep[64];
+	endpoint_at(l, ip, ep);
+	/* open()'s own address, or one added before: binding it again would fail */
+	if (strcmp(ep, l->endpoint) == 0 || also_index(l, ip) < l->n_also)
+		return MESH_OK;
+	if (l->n_also == LINK_MAX_ADDRS) {
+		snprintf(err, errcap, "cannot bind %s: already listening on %d addresses", ep,
+		         LINK_MAX_ADDRS + 1);
+		return MESH_ELIMIT;
+	}
+	if (zmq_bind(l->router, ep) != 0) {
+		snprintf(err, errcap, "cannot bind %s: %s", ep, zmq_strerror(errno));
+		return MESH_EIO;
+	}
+	memcpy(l->also[l->n_also++], ip, 4);
+	return MESH_OK;
+}
+
+static void unlisten(void *lv, const uint8_t ip[4])
+{
+	struct link *l = lv;
+	char ep[64];
+	size_t i = also_index(l, ip);
+	if (i == l->n_also)
+		return;             /* open()'s address stays for the link's life; unknown: nothing */
+	endpoint_at(l, ip, ep);
+	(void)zmq_unbind(l->router, ep);
+	memmove(l->also[i], l->also[i + 1], (l->n_also - i - 1) * sizeof l->also[0]);
+	l->n_also--;
 }
 
 static const char *endpoint_of(const void *lv)
@@ -636,4 +689,6 @@ const struct link_ops link_zmq = {
 	.clock = on_clock,
 	.proven = on_proven,
 	.unproven = on_unproven,
+	.listen_also = listen_also,
+	.unlisten = unlisten,
 };

@@ -72,6 +72,8 @@ struct link_sink {
 	void (*closed)(void *arg, enum link_closed why, const char *addr);
 };
 
+#define LINK_MAX_ADDRS 16            /* addresses listen_also() adds at most (as MCAST_MAX_IFACES) */
+
 struct link_config {
 	void *env;                   /* the transport's own: link_zmq takes the zmq context */
 	uint8_t ip[4];               /* where to listen, network order */
@@ -120,6 +122,15 @@ struct link_ops {
 	/* A session that proven() named has ended: if no other live one was proven over that
 	 * connection, it is bounded as a stranger's again, from now_ms. NULL ok. */
 	void (*unproven)(void *l, const struct link_route *from, uint64_t now_ms);
+	/* Listens on one more address, on the port open() got: a node on several interfaces
+	 * listens on each of their addresses with one port (issue 15). MESH_EIO with a reason in
+	 * err when it cannot (MESH_ELIMIT past LINK_MAX_ADDRS); an address already listened on is
+	 * MESH_OK. NULL: the transport
+	 * takes every address at open(), and the engine never asks. */
+	enum mesh_err (*listen_also)(void *l, const uint8_t ip[4], char *err, size_t errcap);
+	/* Stops listening on an address that listen_also() added (an interface that went away).
+	 * Connections accepted over it close too; those over other addresses stay. NULL ok. */
+	void (*unlisten)(void *l, const uint8_t ip[4]);
 };
 
 /* The product's transport, over ZeroMQ; env is the zmq context. */

@@ -10,7 +10,8 @@
  * "timeout"; 300 from ten addresses leave the newest 256, the 44 oldest counted as "total";
  * a connection over which a session completed (proven, by the routing id its frame came
  * with) outlives the lifetime while an unproven one beside it that sent a frame too does not;
- * a connection that its client closed is forgotten, never counted.
+ * a connection that its client closed is forgotten, never counted; a second address added
+ * with listen_also() takes connections on the same port until unlisten() gives it back.
  *
  * Output is counts only.
  */
@@ -116,8 +117,8 @@ static void greeting(uint8_t out[64 + 2 + READY_LEN])
 	memcpy(out + 66, ready_body, READY_LEN);
 }
 
-/* A TCP connection from 127.0.0.src to port, greeted. */
-static int connect_from(int src, uint16_t port)
+/* A TCP connection from 127.0.0.src to 127.0.0.dst:port, greeted. */
+static int connect_to(int src, int dst, uint16_t port)
 {
 	uint8_t hello[64 + 2 + READY_LEN];
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -127,7 +128,7 @@ static int connect_from(int src, uint16_t port)
 	a.sin_addr.s_addr = htonl(0x7f000000u | (unsigned)src);
 	if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0)
 		goto fail;
-	a.sin_addr.s_addr = htonl(0x7f000001u);
+	a.sin_addr.s_addr = htonl(0x7f000000u | (unsigned)dst);
 	a.sin_port = htons(port);
 	if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0)
 		goto fail;
@@ -138,6 +139,11 @@ static int connect_from(int src, uint16_t port)
 fail:
 	close(fd);
 	return -1;
+}
+
+static int connect_from(int src, uint16_t port)
+{
+	return connect_to(src, 1, port);
 }
 
 /* Whether the node ended this connection (its greeting bytes aside), without waiting. */
@@ -368,6 +374,49 @@ static void case_client_closed(void *l, struct sinkstate *st, uint16_t port)
 	CHECK(total_closed(st) == 0);
 }
 
+/* A node on several interfaces listens on each address with one port (issue 15): an address
+ * added with listen_also() takes connections on that port, twice is harmless, and unlisten()
+ * stops it taking new ones and closes those it took, while the first address keeps its own
+ * connection and listener. */
+static void case_listen_also(void *l, uint16_t port)
+{
+	const uint8_t nine[4] = { 127, 0, 0, 9 }, one[4] = { 127, 0, 0, 1 };
+	char err[200];
+	int before = connect_to(1, 9, port);
+	CHECK(before < 0);                  /* nothing listens there yet */
+	if (before >= 0)
+		close(before);
+	CHECK(link_zmq.listen_also(l, nine, err, sizeof err) == MESH_OK);
+	CHECK(link_zmq.listen_also(l, nine, err, sizeof err) == MESH_OK);
+	CHECK(link_zmq.listen_also(l, one, err, sizeof err) == MESH_OK);   /* open()'s own */
+	int on_nine = connect_to(1, 9, port), on_one = connect_to(1, 1, port);
+	CHECK(on_nine >= 0 && on_one >= 0);
+	for (int i = 0; i < 20; i++)
+		pump(l, 2);
+	CHECK(on_nine >= 0 && !ended(on_nine));
+	link_zmq.unlisten(l, nine);
+	link_zmq.unlisten(l, one);          /* open()'s address stays for the link's life */
+	for (int i = 0; i < 20; i++)
+		pump(l, 2);
+	int after = connect_to(1, 9, port), again = connect_to(1, 1, port);
+	/* the connection accepted over the address given back goes with it */
+	uint64_t end = mono_ms() + 3000;
+	bool gone = false;
+	while (on_nine >= 0 && !(gone = ended(on_nine)) && mono_ms() < end)
+		pump(l, 5);
+	CHECK(gone);
+	CHECK(after < 0 && again >= 0);
+	CHECK(on_one >= 0 && !ended(on_one));
+	printf("  listen_also: a second address on port %u taken and given back; the first kept\n",
+	       port);
+	int fds[] = { on_nine, on_one, after, again };
+	for (size_t i = 0; i < sizeof fds / sizeof *fds; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	for (int i = 0; i < 20; i++)
+		pump(l, 2);
+}
+
 int main(void)
 {
 	testlib_require_netns("test_connwatch");
@@ -393,6 +442,7 @@ int main(void)
 	case_proven(l, &st, port);
 	case_unproven(l, &st, port);
 	case_client_closed(l, &st, port);
+	case_listen_also(l, port);
 	link_zmq.close(l);
 	zmq_ctx_term(ctx);
 	return testlib_done("test_connwatch");
