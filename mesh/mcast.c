@@ -25,47 +25,6 @@ struct udp {
 	struct sockaddr_in dst;
 };
 
-enum mesh_err mcast_resolve_iface(const char *iface, struct in_addr *out, char *err,
-                                  size_t errcap)
-{
-	struct ifaddrs *ifs = NULL, *it;
-	struct in_addr want;
-	bool by_addr = iface && inet_pton(AF_INET, iface, &want) == 1;
-	enum mesh_err rc = MESH_ENOTFOUND;
-	if (getifaddrs(&ifs) != 0) {
-		snprintf(err, errcap, "cannot list interfaces: %s", strerror(errno));
-		return MESH_EIO;
-	}
-	for (it = ifs; it; it = it->ifa_next) {
-		if (!it->ifa_addr || it->ifa_addr->sa_family != AF_INET)
-			continue;
-		struct in_addr a = ((const struct sockaddr_in *)(const void *)it->ifa_addr)->sin_addr;
-		bool match;
-		if (by_addr)
-			match = a.s_addr == want.s_addr;
-		else if (iface)
-			match = strcmp(it->ifa_name, iface) == 0;
-		else
-			match = (it->ifa_flags & IFF_UP) && (it->ifa_flags & IFF_MULTICAST) &&
-			        !(it->ifa_flags & IFF_LOOPBACK);
-		if (match) {
-			*out = a;
-			rc = MESH_OK;
-			break;
-		}
-	}
-	freeifaddrs(ifs);
-	if (rc != MESH_OK) {
-		if (iface)
-			snprintf(err, errcap, "no IPv4 interface '%s' (give --iface a name such as "
-			         "eth0 or lo, or an address of this host)", iface);
-		else
-			snprintf(err, errcap, "no up, multicast-capable, non-loopback IPv4 interface; "
-			         "choose one with --iface");
-	}
-	return rc;
-}
-
 static bool names(const char *entry, const struct mcast_iface *i)
 {
 	struct in_addr a;
@@ -153,6 +112,29 @@ enum mesh_err mcast_list_ifaces(struct mcast_iface *out, size_t cap, size_t *n, 
 	}
 	freeifaddrs(ifs);
 	return MESH_OK;
+}
+
+enum mesh_err mcast_resolve_iface(const char *iface, struct in_addr *out, char *err,
+                                  size_t errcap)
+{
+	struct mcast_iface all[MCAST_LIST_MAX], pick[MCAST_MAX_IFACES];
+	struct mcast_ifsel sel = { &iface, iface ? 1 : 0, NULL, 0 };
+	size_t n, over, unmatched;
+	enum mesh_err rc = mcast_list_ifaces(all, MCAST_LIST_MAX, &n, err, errcap);
+	if (rc != MESH_OK)
+		return rc;
+	/* the choice a node on several interfaces makes, of which a node on one takes the first */
+	if (mcast_select_ifaces(all, n, &sel, pick, &over, &unmatched) > 0) {
+		*out = pick[0].addr;
+		return MESH_OK;
+	}
+	if (iface)
+		snprintf(err, errcap, "no IPv4 interface '%s' (give --iface a name such as "
+		         "eth0 or lo, or an address of this host)", iface);
+	else
+		snprintf(err, errcap, "no up, multicast-capable, non-loopback IPv4 interface; "
+		         "choose one with --iface");
+	return MESH_ENOTFOUND;
 }
 
 static void udp_close(void *t)

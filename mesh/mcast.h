@@ -59,6 +59,7 @@ extern const struct mcast_ops mcast_udp;
  */
 #define MCAST_MAX_IFACES 16             /* interfaces beaconed on at most (as c-toxcore) */
 #define MCAST_IFNAME_LEN 16             /* IFNAMSIZ, with its NUL */
+#define MCAST_LIST_MAX 256              /* interface addresses of this host looked at */
 
 struct mcast_iface {
 	char name[MCAST_IFNAME_LEN];
