@@ -376,7 +376,7 @@ static void unlisten(void *lv, const uint8_t ip[4])
 	char ep[64];
 	size_t i = also_index(l, ip);
 	if (i == l->n_also)
-		return;             /* open()'s address stays for the link's life; unknown: nothing */
+		return;             /* open()'s stays for the link's life; unknown: nothing */
 	endpoint_at(l, ip, ep);
 	(void)zmq_unbind(l->router, ep);
 	memmove(l->also[i], l->also[i + 1], (l->n_also - i - 1) * sizeof l->also[0]);

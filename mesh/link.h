@@ -72,7 +72,7 @@ struct link_sink {
 	void (*closed)(void *arg, enum link_closed why, const char *addr);
 };
 
-#define LINK_MAX_ADDRS 16            /* addresses listen_also() adds at most (as MCAST_MAX_IFACES) */
+#define LINK_MAX_ADDRS 16            /* listen_also() adds at most (as MCAST_MAX_IFACES) */
 
 struct link_config {
 	void *env;                   /* the transport's own: link_zmq takes the zmq context */

@@ -75,8 +75,8 @@ size_t mcast_select_ifaces(const struct mcast_iface *all, size_t n, const struct
 		for (size_t j = 0; j < got && !taken; j++)
 			taken = strcmp(out[j].name, c->name) == 0;
 		/* an interface the allow list names through one of its addresses uses that one */
-		for (size_t j = 0; j < n && !taken && !addr_named_by(sel->allow, sel->n_allow, c->addr);
-		     j++)
+		bool by_addr = addr_named_by(sel->allow, sel->n_allow, c->addr);
+		for (size_t j = 0; j < n && !taken && !by_addr; j++)
 			taken = j != i && strcmp(all[j].name, c->name) == 0 &&
 			        addr_named_by(sel->allow, sel->n_allow, all[j].addr);
 		if (taken)
@@ -236,6 +236,13 @@ static enum mesh_err udp_recv(void *t, uint8_t *buf, size_t cap, bool *got, size
 	return MESH_OK;
 }
 
+static enum mesh_err udp_ifaces(void *env, struct mcast_iface *out, size_t cap, size_t *n,
+                                char *err, size_t errcap)
+{
+	(void)env;
+	return mcast_list_ifaces(out, cap, n, err, errcap);
+}
+
 const struct mcast_ops mcast_udp = {
 	.open = udp_open,
 	.close = udp_close,
@@ -243,4 +250,5 @@ const struct mcast_ops mcast_udp = {
 	.send = udp_send,
 	.recv = udp_recv,
 	.wall_ms = NULL,
+	.ifaces = udp_ifaces,
 };

@@ -23,6 +23,21 @@
 #define MCAST_DEFAULT_PORT 47474
 #define MCAST_RCVBUF (1 << 20)          /* requested receive buffer, bytes */
 
+/*
+ * Choosing interfaces (issue 15: a node beacons on every interface). The choice is a pure
+ * function of the interface list, so that a test can feed it any list, and the list comes
+ * from mcast_list_ifaces() (getifaddrs) or a simulated LAN. Addresses stay IPv4 here only.
+ */
+#define MCAST_MAX_IFACES 16             /* interfaces beaconed on at most (as c-toxcore) */
+#define MCAST_IFNAME_LEN 16             /* IFNAMSIZ, with its NUL */
+#define MCAST_LIST_MAX 256              /* interface addresses of this host looked at */
+
+struct mcast_iface {
+	char name[MCAST_IFNAME_LEN];
+	struct in_addr addr;
+	bool up, multicast, loopback;
+};
+
 struct mcast_config {
 	void *env;                      /* the transport's own; mcast_udp takes none */
 	const char *iface;              /* name or IPv4; NULL: first up multicast non-loopback */
@@ -48,24 +63,15 @@ struct mcast_ops {
 	/* The wall clock, in milliseconds, that beacon counters start from (docs/protocol.md
 	 * section 2); NULL: CLOCK_REALTIME. */
 	uint64_t (*wall_ms)(void *t);
+	/* The interfaces open() could join, as this transport sees them (env: cfg->env), for
+	 * mcast_select_ifaces(): a node on several interfaces opens one handle per pick (issue
+	 * 15). *n rows filled, at most cap; MESH_EIO with a reason in err when they cannot be
+	 * listed. NULL: the transport has one interface, the one open() finds. */
+	enum mesh_err (*ifaces)(void *env, struct mcast_iface *out, size_t cap, size_t *n,
+	                        char *err, size_t errcap);
 };
 
 extern const struct mcast_ops mcast_udp;
-
-/*
- * Choosing interfaces (issue 15: a node beacons on every interface). The choice is a pure
- * function of the interface list, so that a test can feed it any list, and the list comes
- * from mcast_list_ifaces() (getifaddrs) or a simulated LAN. Addresses stay IPv4 here only.
- */
-#define MCAST_MAX_IFACES 16             /* interfaces beaconed on at most (as c-toxcore) */
-#define MCAST_IFNAME_LEN 16             /* IFNAMSIZ, with its NUL */
-#define MCAST_LIST_MAX 256              /* interface addresses of this host looked at */
-
-struct mcast_iface {
-	char name[MCAST_IFNAME_LEN];
-	struct in_addr addr;
-	bool up, multicast, loopback;
-};
 
 struct mcast_ifsel {
 	const char *const *allow;       /* names or IPv4 addresses; none: the default below */

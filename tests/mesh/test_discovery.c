@@ -183,6 +183,19 @@ static void test_resolve(void)
 	CHECK(mcast_resolve_iface("nonexistent0", &a, small, sizeof small) == MESH_ENOTFOUND);
 	CHECK(memchr(small, '\0', sizeof small) != NULL);
 
+	/* the seam lists this namespace's interfaces: lo, loopback, 127.0.0.1, and nothing that
+	 * the default (non-loopback) choice would take */
+	struct mcast_iface ifs[8], pick[MCAST_MAX_IFACES];
+	struct mcast_ifsel none = { NULL, 0, NULL, 0 };
+	size_t n = 0, over, unmatched;
+	bool lo_listed = false;
+	CHECK(mcast_udp.ifaces(NULL, ifs, 8, &n, err, sizeof err) == MESH_OK);
+	for (size_t i = 0; i < n; i++)
+		lo_listed |= strcmp(ifs[i].name, "lo") == 0 && ifs[i].loopback &&
+		             ifs[i].addr.s_addr == lo;
+	CHECK(lo_listed);
+	CHECK(mcast_select_ifaces(ifs, n, &none, pick, &over, &unmatched) == 0);
+
 	/* discovery_new refuses a bad interface and a group that is not multicast */
 	struct discovery_config c = { .mcast = { .iface = "nonexistent0", .group = GROUP,
 	                                         .port = PORT } };

@@ -95,7 +95,7 @@ static void test_allow(void)
 	const char *typo[] = { "lo", "eht0", "wlan0" };
 	n = pick(all, nall, typo, 3, NULL, 0, out, &over, &unmatched);
 	CHECK(n == 2 && unmatched == 1);
-	printf("  ok   an allow list takes what it names, loopback too; deny wins; typos reported\n");
+	printf("  ok   an allow list takes what it names, loopback too; deny wins; typo said\n");
 }
 
 static void test_cap(void)
