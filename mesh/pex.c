@@ -146,7 +146,7 @@ static bool session_on_loopback(const struct session *s)
 static bool session_on_host(const struct mesh *m, const struct session *s)
 {
 	uint8_t ip[4];
-	return session_addr(s, ip) && (is_loopback(ip) || memcmp(ip, &m->ip.s_addr, 4) == 0);
+	return session_addr(s, ip) && (is_loopback(ip) || mesh_own_ip(m, ip));
 }
 
 /* Whether q's beacon is worth passing to to (to_loopback: its session runs over loopback): it
@@ -245,7 +245,7 @@ static bool usable_ip(const struct mesh *m, const uint8_t ip[4], bool from_host)
 {
 	if (ip[0] == 0 || ip[0] >= 224)                  /* this network, multicast, reserved */
 		return false;
-	return !(is_loopback(ip) || memcmp(ip, &m->ip.s_addr, 4) == 0) || from_host;
+	return !(is_loopback(ip) || mesh_own_ip(m, ip)) || from_host;
 }
 
 static bool pex_skip(void *arg, const struct wire_beacon_body *b)
