@@ -53,6 +53,22 @@ bool beacon_evict_unlinked(struct mesh *m)
 	return true;
 }
 
+/*
+ * Whether a beacon of p's run, at another address than p's, is of another interface of the
+ * node rather than a move: the address recorded was heard within ALT_ADDR_BEACONS intervals.
+ * A node on two of our segments is heard at two addresses, and taking each for a move would
+ * abandon its handshake at every beacon. One that moved stops being heard where it was, and
+ * is moved once that is ALT_ADDR_BEACONS intervals old. A beacon passed on by a peer at
+ * another address, while we hear the node ourselves, moves it no more: it is the address
+ * the node has on the passer's segment, which we may not reach.
+ */
+static bool alternate(const struct mesh *m, const struct peer *p,
+                      const struct wire_beacon_body *b, uint64_t now)
+{
+	return p->discovered && p->beacon_incarnation == b->incarnation && p->ip_heard_ms &&
+	       now - p->ip_heard_ms < (uint64_t)ALT_ADDR_BEACONS * m->cfg.beacon_interval_ms;
+}
+
 /* A verified beacon; passed: passed on by a peer (pex.c), not heard on our segment. */
 static struct peer *on_beacon(struct mesh *m, const struct wire_beacon_body *b, bool passed,
                               uint64_t now)
@@ -107,6 +123,19 @@ static struct peer *on_beacon(struct mesh *m, const struct wire_beacon_body *b, 
 		p->heard_again = true;         /* heard in the last second: not a one-off */
 	p->beacon_counter = b->counter;
 	p->last_beacon_ms = now;
+	if (p->port == b->port && memcmp(p->ip, b->ip, 4) != 0 && alternate(m, p, b, now)) {
+		if (!passed && memcmp(p->alt_ip, b->ip, 4) != 0) {
+			char fp[KEYS_FPR_LEN], ipbuf[INET_ADDRSTRLEN];
+			inet_ntop(AF_INET, b->ip, ipbuf, sizeof ipbuf);
+			mesh_logline(m, 3, "beacon: %s also at %s:%u", mesh_fpr(b->node_id, fp), ipbuf,
+			             b->port);
+			memcpy(p->alt_ip, b->ip, 4);
+		}
+		handshake_maybe_connect(m, p, now);
+		return p;
+	}
+	if (!passed)
+		p->ip_heard_ms = now;
 	if (p->beacon_incarnation != b->incarnation || memcmp(p->ip, b->ip, 4) != 0 ||
 	    p->port != b->port) {
 		char fp[KEYS_FPR_LEN], ipbuf[INET_ADDRSTRLEN];
@@ -300,7 +329,7 @@ static bool unchanged(struct mesh *m, const struct wire_beacon_body *b, struct p
 		/* ours, back through multicast loopback; with our ID but another run or endpoint, it
 		 * is forged or a copy of our identity: check it, at most once a second */
 		bool mine = b->incarnation == m->incarnation && b->port == m->port &&
-		            memcmp(b->ip, &m->ip.s_addr, 4) == 0;
+		            mesh_own_ip(m, b->ip);
 		/* signed before we started: a replay of an earlier run of ours, not a copy */
 		bool old = b->counter < discovery_first_counter(m->disc);
 		if (mine || old)
@@ -319,6 +348,10 @@ static bool unchanged(struct mesh *m, const struct wire_beacon_body *b, struct p
 		return false;
 	}
 	bool same_place = p && p->port == b->port && memcmp(p->ip, b->ip, 4) == 0;
+	if (same_place)
+		p->ip_heard_ms = now;
+	else if (p && p->port == b->port && alternate(m, p, b, now))
+		same_place = memcmp(p->alt_ip, b->ip, 4) == 0;   /* its other interface, known */
 	bool linked = p && p->live_sid && p->incarnation == b->incarnation;
 	if (p && p->discovered) {
 		bool known = same_place && p->beacon_incarnation == b->incarnation &&
@@ -386,7 +419,7 @@ void beacon_on_readable(struct mesh *m, uint64_t now)
 		m->stats.beacons_rx++;
 		struct in_addr from = discovery_last_source(m->disc);
 		if (rc == MESH_OK && skipped) {
-			pex_note_beacon(m, &b, false, from);
+			pex_note_beacon(m, &b, false, from, discovery_last_tag(m->disc));
 			continue;
 		}
 		if (rc == MESH_OK)
@@ -403,7 +436,7 @@ void beacon_on_readable(struct mesh *m, uint64_t now)
 		}
 		if (rc == MESH_OK) {
 			on_beacon(m, &b, false, now);
-			pex_note_beacon(m, &b, true, from);
+			pex_note_beacon(m, &b, true, from, discovery_last_tag(m->disc));
 		} else if (rc == MESH_ESTATE || rc == MESH_EAUTH) {
 			/* sealed for another mesh, or an open beacon in a closed one */
 			m->stats.beacons_foreign++;
@@ -442,13 +475,17 @@ void beacon_on_tick(struct mesh *m, uint64_t now)
 	bool answer = m->answer_due && now - m->last_beacon_ms >= ANSWER_GAP_MS;
 	if (now >= m->next_beacon_ms || answer) {
 		bool early = now < m->next_beacon_ms;
-		enum mesh_err rc = discovery_send(m->disc, m->id, m->port, m->incarnation);
-		if (rc != MESH_OK) {
-			mesh_droplog(m, LK_BEACON, now, "cannot send beacon: %s",
-			             rc == MESH_EIO ? strerror(errno) : mesh_strerror(rc));
-		} else {
-			m->stats.beacons_tx++;
-			m->stats.beacons_answered += early;
+		/* on every interface, each beacon with its own address (discovery.h) */
+		for (size_t i = 0; i < discovery_count(m->disc); i++) {
+			enum mesh_err rc = discovery_send(m->disc, i, m->id, m->port, m->incarnation);
+			if (rc != MESH_OK) {
+				mesh_droplog(m, LK_BEACON, now, "cannot send beacon on %s: %s",
+				             discovery_iface(m->disc, i)->name,
+				             rc == MESH_EIO ? strerror(errno) : mesh_strerror(rc));
+			} else {
+				m->stats.beacons_tx++;
+				m->stats.beacons_answered += early;
+			}
 		}
 		m->last_beacon_ms = now;
 		m->answer_due = false;

@@ -10,17 +10,36 @@
 #include <string.h>
 #include <time.h>
 
+#include <arpa/inet.h>
+
 #include <sodium.h>
+
+struct handle {
+	void *t;                    /* the transport's */
+	struct mcast_iface iface;
+	uint8_t tag;
+};
 
 struct discovery {
 	const struct mcast_ops *ops;
-	void *t;                    /* the transport's */
-	struct in_addr ifaddr;
+	struct mcast_config mcast;  /* group, port, env: iface is set per handle */
+	const char **allow;         /* sel.allow, and mcast.iface if set; borrowed strings */
+	struct mcast_ifsel sel;
+	struct handle h[MCAST_MAX_IFACES];
+	size_t n;
+	size_t rr;                  /* the handle to read first next time */
+	uint8_t next_tag;
+	struct mcast_iface failed[MCAST_MAX_IFACES];   /* reported once, until they open */
+	size_t nfailed;
+	struct in_addr host[MCAST_LIST_MAX];           /* every address at the last listing */
+	size_t nhost;
+	const char *unmatched;      /* an allow entry that named nothing at the last listing */
 	bool sealed;
 	uint8_t *key;               /* sodium_malloc'd beacon key, or NULL */
 	uint64_t last_counter;
 	uint64_t first_counter;     /* the wall clock when we opened: our run's beacons count from */
 	struct in_addr last_from;
+	uint8_t last_tag;
 	uint64_t last_version;      /* of the last datagram dropped as another version's, or 0 */
 	/* the signed beacon (section 2's `signed`) of the last datagram read, opened: what peer
 	 * exchange passes on (0 bytes when it was not one, or longer than WIRE_MAX_SIGNED) */
@@ -30,14 +49,139 @@ struct discovery {
 
 static uint64_t wall_ms(void);
 
+static uint8_t free_tag(struct discovery *d)
+{
+	for (;;) {
+		uint8_t t = d->next_tag = (uint8_t)(d->next_tag % 255 + 1);
+		bool used = false;
+		for (size_t i = 0; i < d->n && !used; i++)
+			used = d->h[i].tag == t;
+		if (!used)
+			return t;
+	}
+}
+
+/* Opens a handle on one interface; with a transport that has no list, the one it finds. */
+static bool open_handle(struct discovery *d, const struct mcast_iface *pick, char *err,
+                        size_t errcap)
+{
+	char a[INET_ADDRSTRLEN];
+	struct mcast_config c = d->mcast;
+	struct handle *h = &d->h[d->n];
+	memset(h, 0, sizeof *h);
+	if (pick) {
+		inet_ntop(AF_INET, &pick->addr, a, sizeof a);
+		c.iface = a;
+		h->iface = *pick;
+	} else {
+		c.iface = d->sel.n_allow ? d->sel.allow[0] : NULL;
+		snprintf(h->iface.name, sizeof h->iface.name, "%s", c.iface ? c.iface : "");
+	}
+	h->t = d->ops->open(&c, &h->iface.addr, err, errcap);
+	if (!h->t)
+		return false;
+	h->tag = free_tag(d);
+	d->n++;
+	return true;
+}
+
+static void close_handle(struct discovery *d, size_t i)
+{
+	if (d->h[i].t && d->ops->close)    /* NULL ok (mcast.h) */
+		d->ops->close(d->h[i].t);
+	d->h[i] = d->h[--d->n];
+	if (d->rr >= d->n)
+		d->rr = 0;
+}
+
+static bool same_iface(const struct mcast_iface *a, const struct mcast_iface *b)
+{
+	return strcmp(a->name, b->name) == 0 && a->addr.s_addr == b->addr.s_addr;
+}
+
+static bool in_list(const struct mcast_iface *v, size_t n, const struct mcast_iface *x)
+{
+	for (size_t i = 0; i < n; i++)
+		if (same_iface(&v[i], x))
+			return true;
+	return false;
+}
+
+static void change(struct discovery_change *out, size_t *k, enum discovery_change_kind kind,
+                   const struct mcast_iface *i, uint8_t tag, const char *why)
+{
+	if (*k == DISCOVERY_MAX_CHANGES)
+		return;
+	out[*k] = (struct discovery_change){ .kind = kind, .iface = *i, .tag = tag };
+	snprintf(out[*k].why, sizeof out[*k].why, "%s", why ? why : "");
+	(*k)++;
+}
+
+size_t discovery_rescan(struct discovery *d, struct discovery_change out[static
+                        DISCOVERY_MAX_CHANGES], char *err, size_t errcap)
+{
+	struct mcast_iface all[MCAST_LIST_MAX], pick[MCAST_MAX_IFACES], failed[MCAST_MAX_IFACES];
+	size_t n, over, unmatched, k = 0, nfailed = 0;
+	if (!d->ops->ifaces)
+		return 0;
+	if (d->ops->ifaces(d->mcast.env, all, MCAST_LIST_MAX, &n, err, errcap) != MESH_OK)
+		return 0;
+	d->nhost = 0;
+	for (size_t i = 0; i < n; i++)
+		d->host[d->nhost++] = all[i].addr;
+	size_t np = mcast_select_ifaces(all, n, &d->sel, pick, &over, &unmatched);
+	d->unmatched = unmatched < d->sel.n_allow ? d->sel.allow[unmatched] : NULL;
+	for (size_t i = d->n; i-- > 0;) {
+		if (in_list(pick, np, &d->h[i].iface))
+			continue;
+		change(out, &k, DISCOVERY_REMOVED, &d->h[i].iface, d->h[i].tag, NULL);
+		close_handle(d, i);
+	}
+	for (size_t j = 0; j < np; j++) {
+		char why[128];
+		bool open = false;
+		for (size_t i = 0; i < d->n && !open; i++)
+			open = same_iface(&d->h[i].iface, &pick[j]);
+		if (open || d->n == MCAST_MAX_IFACES)
+			continue;
+		if (open_handle(d, &pick[j], why, sizeof why)) {
+			change(out, &k, DISCOVERY_ADDED, &d->h[d->n - 1].iface, d->h[d->n - 1].tag,
+			       NULL);
+			continue;
+		}
+		/* reported once, not at every rescan, until it opens or goes away */
+		if (!in_list(d->failed, d->nfailed, &pick[j]))
+			change(out, &k, DISCOVERY_FAILED, &pick[j], 0, why);
+		failed[nfailed++] = pick[j];
+	}
+	memcpy(d->failed, failed, nfailed * sizeof *failed);
+	d->nfailed = nfailed;
+	return k;
+}
+
 struct discovery *discovery_new(const struct discovery_config *cfg, char *err, size_t errcap)
 {
+	struct discovery_change ch[DISCOVERY_MAX_CHANGES];
 	struct discovery *d = calloc(1, sizeof *d);
 	if (!d) {
 		snprintf(err, errcap, "out of memory");
 		return NULL;
 	}
 	d->ops = cfg->ops ? cfg->ops : &mcast_udp;
+	d->mcast = cfg->mcast;
+	d->mcast.iface = NULL;
+	d->sel = cfg->sel;
+	d->allow = calloc(cfg->sel.n_allow + 1, sizeof *d->allow);
+	if (!d->allow) {
+		snprintf(err, errcap, "out of memory");
+		goto fail;
+	}
+	d->sel.n_allow = 0;
+	if (cfg->mcast.iface)
+		d->allow[d->sel.n_allow++] = cfg->mcast.iface;
+	for (size_t i = 0; i < cfg->sel.n_allow; i++)
+		d->allow[d->sel.n_allow++] = cfg->sel.allow[i];
+	d->sel.allow = d->allow;
 	if (cfg->beacon_key) {
 		d->key = sodium_malloc(DISCOVERY_KEYLEN);
 		if (!d->key) {
@@ -47,10 +191,27 @@ struct discovery *discovery_new(const struct discovery_config *cfg, char *err, s
 		memcpy(d->key, cfg->beacon_key, DISCOVERY_KEYLEN);
 		d->sealed = true;
 	}
-	d->t = d->ops->open(&cfg->mcast, &d->ifaddr, err, errcap);
-	if (!d->t)
-		goto fail;
-	d->first_counter = d->ops->wall_ms ? d->ops->wall_ms(d->t) : wall_ms();
+	if (!d->ops->ifaces) {
+		if (!open_handle(d, NULL, err, errcap))
+			goto fail;
+	} else {
+		err[0] = 0;
+		size_t k = discovery_rescan(d, ch, err, errcap);
+		for (size_t i = 0; i < k && !d->n; i++)
+			if (ch[i].kind == DISCOVERY_FAILED)
+				snprintf(err, errcap, "%s", ch[i].why);
+		if (!d->n) {
+			if (!err[0] && d->sel.n_allow)
+				snprintf(err, errcap, "no IPv4 interface '%s' (give --iface a name such as "
+				         "eth0 or lo, or an address of this host)",
+				         d->unmatched ? d->unmatched : d->sel.allow[0]);
+			else if (!err[0])
+				snprintf(err, errcap, "no up, multicast-capable, non-loopback IPv4 "
+				         "interface; choose one with --iface");
+			goto fail;
+		}
+	}
+	d->first_counter = d->ops->wall_ms ? d->ops->wall_ms(d->h[0].t) : wall_ms();
 	return d;
 fail:
 	discovery_destroy(&d);
@@ -62,22 +223,59 @@ void discovery_destroy(struct discovery **dp)
 	struct discovery *d = dp ? *dp : NULL;
 	if (!d)
 		return;
-	if (d->t && d->ops->close)         /* NULL ok (mcast.h) */
-		d->ops->close(d->t);
+	while (d->n)
+		close_handle(d, d->n - 1);
 	if (d->key)
 		sodium_free(d->key);
+	free(d->allow);
 	free(d);
 	*dp = NULL;
 }
 
-int discovery_fd(const struct discovery *d)
+size_t discovery_count(const struct discovery *d)
 {
-	return d->ops->fd(d->t);
+	return d->n;
+}
+
+const struct mcast_iface *discovery_iface(const struct discovery *d, size_t i)
+{
+	return &d->h[i].iface;
+}
+
+uint8_t discovery_tag(const struct discovery *d, size_t i)
+{
+	return d->h[i].tag;
+}
+
+int discovery_fd(const struct discovery *d, size_t i)
+{
+	return d->ops->fd(d->h[i].t);
+}
+
+bool discovery_host_has(const struct discovery *d, struct in_addr addr)
+{
+	for (size_t i = 0; i < d->nhost; i++)
+		if (d->host[i].s_addr == addr.s_addr)
+			return true;
+	for (size_t i = 0; i < d->n; i++)
+		if (d->h[i].iface.addr.s_addr == addr.s_addr)
+			return true;
+	return false;
+}
+
+const char *discovery_unmatched(const struct discovery *d)
+{
+	return d->unmatched;
 }
 
 struct in_addr discovery_last_source(const struct discovery *d)
 {
 	return d->last_from;
+}
+
+uint8_t discovery_last_tag(const struct discovery *d)
+{
+	return d->last_tag;
 }
 
 uint64_t discovery_last_version(const struct discovery *d)
@@ -92,7 +290,7 @@ uint64_t discovery_first_counter(const struct discovery *d)
 
 struct in_addr discovery_ifaddr(const struct discovery *d)
 {
-	return d->ifaddr;
+	return d->n ? d->h[0].iface.addr : (struct in_addr){ 0 };
 }
 
 static uint64_t wall_ms(void)
@@ -102,7 +300,7 @@ static uint64_t wall_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-enum mesh_err discovery_send(struct discovery *d, const struct keys_identity *id,
+enum mesh_err discovery_send(struct discovery *d, size_t i, const struct keys_identity *id,
                              uint16_t port, uint64_t incarnation)
 {
 	uint8_t body[WIRE_MAX_BEACON], sig[WIRE_SIGLEN], signed_[WIRE_MAX_BEACON];
@@ -112,11 +310,11 @@ enum mesh_err discovery_send(struct discovery *d, const struct keys_identity *id
 	struct wire_beacon_body b = { .port = port, .incarnation = incarnation };
 	/* Wall-clock milliseconds keep counters increasing across restarts, so receivers drop
 	 * beacons of an earlier run; +1 keeps them increasing within a millisecond. */
-	uint64_t now = d->ops->wall_ms ? d->ops->wall_ms(d->t) : wall_ms();
+	uint64_t now = d->ops->wall_ms ? d->ops->wall_ms(d->h[i].t) : wall_ms();
 	d->last_counter = now > d->last_counter ? now : d->last_counter + 1;
 	b.counter = d->last_counter;
 	memcpy(b.node_id, id->id, WIRE_IDLEN);
-	memcpy(b.ip, &d->ifaddr.s_addr, 4);
+	memcpy(b.ip, &d->h[i].iface.addr.s_addr, 4);
 	if ((rc = wire_beacon_body_encode(&b, body, sizeof body, &blen)) != MESH_OK)
 		return rc;
 	if (keys_sign(id, body, blen, sig) != 0)
@@ -138,7 +336,7 @@ enum mesh_err discovery_send(struct discovery *d, const struct keys_identity *id
 	if ((rc = wire_beacon_encode(d->sealed, blob, bloblen, dgram, sizeof dgram, &dlen)) !=
 	    MESH_OK)
 		return rc;
-	return d->ops->send(d->t, dgram, dlen);
+	return d->ops->send(d->h[i].t, dgram, dlen);
 }
 
 enum mesh_err discovery_recv(struct discovery *d, struct wire_beacon_body *out, bool *got)
@@ -162,8 +360,20 @@ enum mesh_err discovery_recv_filtered(struct discovery *d, struct wire_beacon_bo
 	*skipped = false;
 	d->last_version = 0;
 	d->last_signed_len = 0;
-	rc = d->ops->recv(d->t, dgram, sizeof dgram, got, &n, &d->last_from);
-	if (rc != MESH_OK || !*got)
+	*got = false;
+	rc = MESH_OK;
+	for (size_t k = 0; k < d->n && !*got; k++) {
+		size_t i = (d->rr + k) % d->n;
+		enum mesh_err r = d->ops->recv(d->h[i].t, dgram, sizeof dgram, got, &n,
+		                               &d->last_from);
+		if (r != MESH_OK)
+			rc = r;             /* this interface's; the others are still read */
+		if (*got) {
+			d->rr = (i + 1) % d->n;
+			d->last_tag = d->h[i].tag;
+		}
+	}
+	if (!*got)
 		return rc;
 	if (n > WIRE_MAX_BEACON)
 		return MESH_EMALFORMED;

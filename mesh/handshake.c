@@ -50,18 +50,21 @@ static uint32_t our_features(const struct mesh *m)
 	return WIRE_FEATURE_ACK | WIRE_FEATURE_REKEY | (m->cfg.test_no_pex ? 0 : WIRE_FEATURE_PEERS);
 }
 
-/* Message 2 goes to whoever sent a HELLO: nothing our signed beacon does not publish. */
-static enum mesh_err our_reply(struct mesh *m, uint8_t *out, size_t cap, size_t *len)
+/* Message 2 goes to whoever sent a HELLO: nothing our signed beacon does not publish. Our
+ * endpoint is the one on the interface towards its address (from: its source). */
+static enum mesh_err our_reply(struct mesh *m, const uint8_t *from, uint8_t *out, size_t cap,
+                               size_t *len)
 {
 	struct wire_reply_payload r = { .incarnation = m->incarnation,
 	                                .features = our_features(m), .port = m->port };
 	memcpy(r.node_id, m->id->id, WIRE_IDLEN);
-	memcpy(r.ip, &m->ip.s_addr, 4);
+	mesh_ip_towards(m, from, r.ip);
 	return wire_reply_payload_encode(&r, out, cap, len);
 }
 
-/* Message 3 goes to the node we dialled, which message 2 has just authenticated. */
-static enum mesh_err our_hello(struct mesh *m, uint8_t *out, size_t cap, size_t *len)
+/* Message 3 goes to the node we dialled (at to), which message 2 has just authenticated. */
+static enum mesh_err our_hello(struct mesh *m, const uint8_t to[4], uint8_t *out, size_t cap,
+                               size_t *len)
 {
 	/* 4 KiB of group pointers: heap, not stack, and not static (meshsim --inproc runs many
 	 * meshes in one process) */
@@ -72,7 +75,7 @@ static enum mesh_err our_hello(struct mesh *m, uint8_t *out, size_t cap, size_t 
 	hp->name.p = m->name;
 	hp->name.len = strlen(m->name);
 	hp->incarnation = m->incarnation;
-	memcpy(hp->ip, &m->ip.s_addr, 4);
+	mesh_ip_towards(m, to, hp->ip);
 	hp->port = m->port;
 	hp->features = our_features(m);
 	hp->ngroups = m->groups.n;
@@ -264,8 +267,8 @@ void handshake_on_hello(struct mesh *m, const struct wire_frame *f, const uint8_
 	 * address is exempt: every node of this host dials from it (several applications, or a
 	 * simulation), as connwatch.c spares it. Any other, 127.0.0.2 too, is a host like any. */
 	struct in_addr src;
-	bool local = inet_pton(AF_INET, addr, &src) == 1 &&
-	             mesh_own_ip(m, (const uint8_t *)&src.s_addr);
+	bool parsed = inet_pton(AF_INET, addr, &src) == 1;
+	bool local = parsed && mesh_own_ip(m, (const uint8_t *)&src.s_addr);
 	if (!local && !ratelimit_allow(&m->hello_rate, addr, now)) {
 		m->stats.hellos_limited++;
 		mesh_droplog(m, LK_RATE, now, "handshake from %s over the rate limit: dropped", addr);
@@ -299,7 +302,8 @@ void handshake_on_hello(struct mesh *m, const struct wire_frame *f, const uint8_
 	s->rid_len = rid_len;
 	snprintf(s->src_addr, sizeof s->src_addr, "%s", addr);
 	s->remote_sid = f->tx_sid;
-	if (our_reply(m, m->hbuf, sizeof m->hbuf, &hlen) != MESH_OK ||
+	if (our_reply(m, parsed ? (const uint8_t *)&src.s_addr : NULL, m->hbuf, sizeof m->hbuf,
+	              &hlen) != MESH_OK ||
 	    session_on_hello(s, f->body, f->body_len, m->hbuf, hlen, m->pbuf, sizeof m->pbuf,
 	                     &nlen) != MESH_OK) {
 		m->stats.handshakes_failed++;
@@ -325,7 +329,7 @@ void handshake_on_reply(struct mesh *m, struct session *s, const struct wire_fra
 		return;
 	}
 	s->remote_sid = f->tx_sid;
-	rc = our_hello(m, m->hbuf, sizeof m->hbuf, &hlen);
+	rc = our_hello(m, s->dial_ip, m->hbuf, sizeof m->hbuf, &hlen);
 	if (rc == MESH_OK)
 		rc = group_set_copy(&s->sent_groups, &m->groups);
 	if (rc == MESH_OK)

@@ -106,6 +106,8 @@ enum mesh_err mcast_list_ifaces(struct mcast_iface *out, size_t cap, size_t *n, 
 		memset(o, 0, sizeof *o);
 		snprintf(o->name, sizeof o->name, "%s", it->ifa_name);
 		o->addr = ((const struct sockaddr_in *)(const void *)it->ifa_addr)->sin_addr;
+		if (it->ifa_netmask && it->ifa_netmask->sa_family == AF_INET)
+			o->mask = ((const struct sockaddr_in *)(const void *)it->ifa_netmask)->sin_addr;
 		o->up = it->ifa_flags & IFF_UP;
 		o->multicast = it->ifa_flags & IFF_MULTICAST;
 		o->loopback = it->ifa_flags & IFF_LOOPBACK;

@@ -35,6 +35,7 @@
 struct mcast_iface {
 	char name[MCAST_IFNAME_LEN];
 	struct in_addr addr;
+	struct in_addr mask;            /* its subnet's netmask; 0.0.0.0 when not known */
 	bool up, multicast, loopback;
 };
 

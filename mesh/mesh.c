@@ -249,6 +249,8 @@ struct mesh *mesh_new(const struct mesh_config *cfg, uint64_t now_ms, char *err,
 		.mcast = { .env = cfg->mcast_env, .iface = cfg->iface, .group = cfg->mcast_group,
 		           .port = cfg->mcast_port },
 		.ops = cfg->mcast_ops, .beacon_key = m->psk ? beacon_key : NULL,
+		.sel = { .allow = cfg->iface_allow, .n_allow = cfg->n_iface_allow,
+		         .deny = cfg->iface_deny, .n_deny = cfg->n_iface_deny },
 	};
 	m->disc = discovery_new(&dc, err, errcap);
 	sodium_memzero(beacon_key, sizeof beacon_key);
@@ -276,6 +278,7 @@ struct mesh *mesh_new(const struct mesh_config *cfg, uint64_t now_ms, char *err,
 	if (m->sweep_ms > SWEEP_MAX_MS)
 		m->sweep_ms = SWEEP_MAX_MS;
 	mesh_logline(m, 2, "node %s listening on %s", m->name, m->lops->endpoint(m->link));
+	ifaces_on_open(m, now_ms);
 	return m;
 fail:
 	mesh_destroy(&m);
@@ -320,11 +323,6 @@ uint64_t mesh_incarnation(const struct mesh *m)
 bool mesh_id_lower(const uint8_t a[WIRE_IDLEN], const uint8_t b[WIRE_IDLEN])
 {
 	return memcmp(a, b, WIRE_IDLEN) < 0;
-}
-
-bool mesh_own_ip(const struct mesh *m, const uint8_t ip[4])
-{
-	return memcmp(ip, &m->ip.s_addr, 4) == 0;
 }
 
 /* The peer a session belongs to, or NULL while a responder does not know yet. */
@@ -651,11 +649,14 @@ static void on_link_closed(void *arg, enum link_closed why, const char *addr)
 	mesh_droplog(m, LK_CONN, m->now_ms, "connection from %s closed: %s", addr, what);
 }
 
-/* The link's items, with discovery's second (if it has one): the link's listening socket stays
- * first. A transport with no item is read on every turn. */
-static bool disc_polled(const struct mesh *m)
+/* The link's items, with discovery's second (one per interface, if its transport has them):
+ * the link's listening socket stays first. A transport with no item is read on every turn. */
+static size_t disc_polled(const struct mesh *m)
 {
-	return discovery_fd(m->disc) >= 0;
+	size_t n = 0;
+	for (size_t i = 0; i < discovery_count(m->disc); i++)
+		n += discovery_fd(m->disc, i) >= 0;
+	return n;
 }
 
 size_t mesh_pollitems_count(const struct mesh *m)
@@ -666,23 +667,29 @@ size_t mesh_pollitems_count(const struct mesh *m)
 size_t mesh_pollitems(struct mesh *m, zmq_pollitem_t *items, size_t cap)
 {
 	size_t k = m->lops->pollitems(m->link, NULL, 0);
-	if (!disc_polled(m)) {
+	size_t nd = disc_polled(m);
+	m->npolled_disc = nd;
+	if (!nd)
 		return cap < k ? 0 : m->lops->pollitems(m->link, items, k);
-	}
-	if (cap < k + 1)
+	if (cap < k + nd)
 		return 0;
 	(void)m->lops->pollitems(m->link, items, k);
 	size_t d = k ? 1 : 0;
 	if (k > 1)
-		memmove(items + 2, items + 1, (k - 1) * sizeof *items);
-	items[d] = (zmq_pollitem_t){ .fd = discovery_fd(m->disc), .events = ZMQ_POLLIN };
-	return k + 1;
+		memmove(items + 1 + nd, items + 1, (k - 1) * sizeof *items);
+	for (size_t i = 0, j = d; i < discovery_count(m->disc); i++) {
+		int fd = discovery_fd(m->disc, i);
+		if (fd >= 0)
+			items[j++] = (zmq_pollitem_t){ .fd = fd, .events = ZMQ_POLLIN };
+	}
+	return k + nd;
 }
 
 void mesh_on_ready(struct mesh *m, const zmq_pollitem_t *items, size_t n, uint64_t now)
 {
 	size_t d = m->lops->pollitems(m->link, NULL, 0) ? 1 : 0;
-	size_t nd = disc_polled(m);
+	size_t nd = m->npolled_disc;
+	bool readable = false;
 	m->now_ms = now;
 	if (m->lops->clock)
 		m->lops->clock(m->link, now);
@@ -690,7 +697,9 @@ void mesh_on_ready(struct mesh *m, const zmq_pollitem_t *items, size_t n, uint64
 	 * link's turn comes even with no items of its own (a simulated one delivers then) */
 	if (d && n >= 1)
 		m->lops->on_ready(m->link, items, 1);
-	if (!nd || (n > d && (items[d].revents & ZMQ_POLLIN)))
+	for (size_t i = d; i < d + nd && i < n; i++)
+		readable |= (items[i].revents & ZMQ_POLLIN) != 0;
+	if (!disc_polled(m) || readable)
 		beacon_on_readable(m, now);
 	if (n > d + nd)
 		m->lops->on_ready(m->link, items + d + nd, n - d - nd);

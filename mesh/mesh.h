@@ -109,7 +109,14 @@ struct mesh_event {
 struct mesh_config {
 	const struct keys_identity *id;     /* borrowed: must outlive the mesh */
 	const char *name;
+	/* Interfaces (docs/usage.md, "Interfaces"): beacons go out on every interface allowed
+	 * (by name or IPv4 address; iface is one more entry) and not denied; with none allowed,
+	 * on every up, multicast-capable, non-loopback one. Borrowed: must outlive the mesh. */
 	const char *iface;
+	const char *const *iface_allow;
+	size_t n_iface_allow;
+	const char *const *iface_deny;
+	size_t n_iface_deny;
 	uint16_t port;
 	const char *mcast_group;
 	uint16_t mcast_port;

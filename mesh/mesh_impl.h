@@ -68,9 +68,13 @@ _Static_assert(DIALADDR_MAX >= MESH_MAX_HANDSHAKES_OUT, "a row of dial_addrs per
 /* Log lines about bad input are limited per kind to one a second. */
 enum logkind { LK_BEACON, LK_VERSION, LK_FRAME, LK_HS, LK_MSG, LK_RATE, LK_CONN, LK_COUNT };
 
-/* Where a peer's beacons are heard (peer.pex_origin): on none of our segments, or on ours. */
+/* Where a peer's beacons are heard (peer.pex_origin): on none of our segments, or on the
+ * interface of that tag (discovery_tag: 1..255). */
 #define PEX_NOWHERE 0
-#define PEX_HEARD_ON(iface) ((uint8_t)((iface) + 1))
+#define IFACES_RESCAN_MS 2000  /* interfaces listed again this often (ifaces.c) */
+/* A beacon of a peer's run at another address than the one recorded, while that one was heard
+ * within this many beacon intervals, is of its other interface, not a move (beacon.c). */
+#define ALT_ADDR_BEACONS 3
 
 /* A peer the user named by address (fixed.c, protocol section 4, "Fixed peers"). */
 #define MESH_MAX_FIXED 64
@@ -94,9 +98,13 @@ struct mesh {
 
 	const struct link_ops *lops;   /* the transport (link.h) */
 	void *link;
-	struct in_addr ip;
+	struct in_addr ip;             /* the first interface's at the start: the link's own */
 	uint16_t port;
 	struct discovery *disc;
+	uint8_t listen[LINK_MAX_ADDRS][4];   /* further addresses listened on (ifaces.c) */
+	size_t nlisten;
+	uint64_t next_rescan_ms;
+	size_t npolled_disc;           /* discovery's items at the last mesh_pollitems() */
 
 	uint8_t *psk;                  /* sodium_malloc'd, NULL for an open mesh */
 	uint8_t prologue[128];
@@ -172,6 +180,16 @@ bool mesh_id_lower(const uint8_t a[WIRE_IDLEN], const uint8_t b[WIRE_IDLEN]);
  * the per-address limits (beacon checks, HELLOs, dials) spare it. The one place that knows
  * which addresses are ours, so that a node with several interfaces changes only this. */
 bool mesh_own_ip(const struct mesh *m, const uint8_t ip[4]);
+/* ---------- ifaces.c: several interfaces ---------- */
+/* Our address that a node at ip (NULL: unknown) should be told: that of the interface whose
+ * subnet holds ip, else the first's. */
+void mesh_ip_towards(const struct mesh *m, const uint8_t ip[4], uint8_t out[4]);
+/* The tag of the interface whose subnet holds ip, or PEX_NOWHERE. */
+uint8_t mesh_tag_towards(const struct mesh *m, const uint8_t ip[4]);
+/* Listens on every interface's address, once the link is open. */
+void ifaces_on_open(struct mesh *m, uint64_t now);
+/* Follows the interfaces when a rescan is due. */
+void ifaces_on_tick(struct mesh *m, uint64_t now);
 /* The peer a session belongs to, or NULL while a responder does not know yet. */
 struct peer *mesh_session_peer(struct mesh *m, const struct session *s);
 /* s becomes the live session of its peer (protocol section 4). */
@@ -238,10 +256,10 @@ void fixed_on_live(struct mesh *m, const uint8_t id[WIRE_IDLEN]);
 
 /* ---------- pex.c: peer exchange (protocol section 2) ---------- */
 
-/* A beacon read from our segment (checked or not) and from its source: kept if it is of a
- * peer's endpoint, to pass on. */
+/* A beacon read from one of our segments (checked or not; tag: its interface's) and from its
+ * source: kept if it is of a peer's endpoint, to pass on. */
 void pex_note_beacon(struct mesh *m, const struct wire_beacon_body *b, bool checked,
-                     struct in_addr from);
+                     struct in_addr from, uint8_t tag);
 /* s went live as p's session (before p takes its incarnation). */
 void pex_on_live(struct mesh *m, struct peer *p, const struct session *s);
 /* Passes what is to pass on, to the peers that take it (each sweep). */

@@ -49,6 +49,10 @@ struct peer {
 	bool discovered;
 	uint8_t ip[4];
 	uint16_t port;
+	/* a node on several of our segments beacons from several addresses: ip stays the one
+	 * heard first while it is heard (ip_heard_ms), and the other is alt_ip (beacon.c) */
+	uint64_t ip_heard_ms;
+	uint8_t alt_ip[4];
 	uint64_t beacon_counter;
 	uint64_t beacon_incarnation;
 	uint64_t first_unlinked_ms;   /* when we first saw it without any session; 0 if linked */

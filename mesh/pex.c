@@ -35,6 +35,8 @@ static bool same_endpoint(const struct peer *p, const struct wire_beacon_body *b
 	return p->port == b->port && memcmp(p->ip, b->ip, 4) == 0;
 }
 
+static bool session_addr(const struct session *s, uint8_t ip[4]);
+
 static void keep(struct mesh *m, struct peer *p, const struct wire_beacon_body *b,
                  const uint8_t *sig, size_t len, bool checked)
 {
@@ -61,7 +63,7 @@ static void keep(struct mesh *m, struct peer *p, const struct wire_beacon_body *
 }
 
 void pex_note_beacon(struct mesh *m, const struct wire_beacon_body *b, bool checked,
-                     struct in_addr from)
+                     struct in_addr from, uint8_t tag)
 {
 	size_t len;
 	const uint8_t *sig = discovery_last_signed(m->disc, &len);
@@ -73,16 +75,17 @@ void pex_note_beacon(struct mesh *m, const struct wire_beacon_body *b, bool chec
 		return;
 	if (checked && p->beacon_incarnation != b->incarnation)
 		return;
-	p->pex_origin = PEX_HEARD_ON(0);
+	p->pex_origin = tag;
 	keep(m, p, b, sig, len, checked);
 }
 
 void pex_on_live(struct mesh *m, struct peer *p, const struct session *s)
 {
-	/* heard here unchecked (a lower ID, which dialled us): on this segment, as a verified
-	 * beacon would say (pex_note_beacon) */
-	if (p->first_heard_ms || heard_get(&m->heard, p->id))
-		p->pex_origin = PEX_HEARD_ON(0);
+	/* heard here unchecked (a lower ID, which dialled us): on the segment its session runs
+	 * over, as a verified beacon would say (pex_note_beacon) */
+	uint8_t ip[4];
+	if ((p->first_heard_ms || heard_get(&m->heard, p->id)) && session_addr(s, ip))
+		p->pex_origin = mesh_tag_towards(m, ip);
 	p->pex_takes = (s->peer_features & WIRE_FEATURE_PEERS) && !m->cfg.test_no_pex;
 	p->pex_sent_gen = 0;
 	/* its beacon, if we have one of this run, goes to the others */

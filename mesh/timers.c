@@ -134,6 +134,7 @@ uint64_t mesh_on_tick(struct mesh *m, uint64_t now)
 {
 	if (m->lops->clock)
 		m->lops->clock(m->link, now);   /* the link's own deadlines: connwatch's lifetime */
+	ifaces_on_tick(m, now);
 	beacon_on_tick(m, now);
 	deliver_on_tick(m, now);
 	if (now >= m->next_sweep_ms || m->any_stalled) {

@@ -86,6 +86,8 @@ struct options {
 	size_t ngroups;
 	const char *peers[MESHNODE_MAX_FIXED_PEERS];   /* --peer, as given */
 	size_t npeers;
+	const char *ifaces[2][MESHNODE_MAX_IFACES];    /* --iface, --iface-deny */
+	size_t nifaces[2];
 	bool json;
 };
 

@@ -483,6 +483,14 @@ int main(int argc, char **argv)
 	enum mesh_err joined[MESHNODE_MAX_GROUPS];
 	for (size_t i = 0; i < opt.ngroups; i++)
 		joined[i] = meshnode_join(a->n, opt.groups[i]);
+	for (int d = 0; d < 2; d++)
+		for (size_t i = 0; i < opt.nifaces[d]; i++)
+			if (meshnode_add_iface(a->n, opt.ifaces[d][i], d, err, sizeof err) != MESH_OK) {
+				fprintf(stderr, "meshnode: %s %s: %s\n", d ? "--iface-deny" : "--iface",
+				        opt.ifaces[d][i], err);
+				rc = EXIT_USAGE;
+				goto out;
+			}
 	/* --peer: parsed and resolved now, so that a bad one stops us before anything starts */
 	for (size_t i = 0; i < opt.npeers; i++) {
 		enum mesh_err pr = meshnode_add_peer(a->n, opt.peers[i], err, sizeof err);

@@ -460,6 +460,8 @@ enum mesh_err meshnode_start(struct meshnode *n, char *err, size_t errcap)
 	(void)zmq_ctx_set(n->zctx, ZMQ_MAX_SOCKETS, MESH_ZMQ_SOCKETS);
 	struct mesh_config mc = {
 		.id = n->id, .name = n->name, .iface = n->cfg.iface, .port = n->cfg.port,
+		.iface_allow = (const char *const *)n->ifaces[0], .n_iface_allow = n->nifaces[0],
+		.iface_deny = (const char *const *)n->ifaces[1], .n_iface_deny = n->nifaces[1],
 		.mcast_group = n->cfg.mcast_group, .mcast_port = n->cfg.mcast_port,
 		.mesh_key = n->mesh_key,
 		.beacon_interval_ms = n->cfg.beacon_interval_ms, .heartbeat_ms = n->cfg.heartbeat_ms,
@@ -553,6 +555,9 @@ void meshnode_destroy(struct meshnode **np)
 	}
 	group_set_clear(&n->start_groups);
 	free(n->start_peers);
+	for (int d = 0; d < 2; d++)
+		for (size_t i = 0; i < n->nifaces[d]; i++)
+			free(n->ifaces[d][i]);
 	free(n->iface);
 	free(n->identity_path);
 	free(n->mesh_key_path);
@@ -595,6 +600,38 @@ enum mesh_err meshnode_join(struct meshnode *n, const char *group)
 	if (!n->started && !n->stopped)
 		return start_group(n, group, true);
 	return call(n, &c);
+}
+
+enum mesh_err meshnode_add_iface(struct meshnode *n, const char *iface, bool deny, char *err,
+                                 size_t errcap)
+{
+	char scratch[8];
+	if (!err || !errcap) {
+		err = scratch;
+		errcap = sizeof scratch;
+	}
+	err[0] = 0;
+	if (!n || !iface || !iface[0]) {
+		snprintf(err, errcap, "no node or no interface");
+		return MESH_EINVAL;
+	}
+	if (n->started || n->stopped) {
+		snprintf(err, errcap, "interfaces are chosen before the node starts");
+		return MESH_ESTATE;
+	}
+	size_t *k = &n->nifaces[deny];
+	if (*k == MESHNODE_MAX_IFACES) {
+		snprintf(err, errcap, "%d interfaces %s already", MESHNODE_MAX_IFACES,
+		         deny ? "denied" : "allowed");
+		return MESH_ELIMIT;
+	}
+	char *copy = node_dupstr(iface);
+	if (!copy) {
+		snprintf(err, errcap, "out of memory");
+		return MESH_ENOMEM;
+	}
+	n->ifaces[deny][(*k)++] = copy;
+	return MESH_OK;
 }
 
 enum mesh_err meshnode_add_peer(struct meshnode *n, const char *addr, char *err, size_t errcap)

@@ -81,8 +81,9 @@ struct meshnode;
 
 struct meshnode_config {
 	const char *name;             /* shown to peers; NULL: "node-" + first 8 hex of the ID */
-	const char *iface;            /* interface name or IPv4 address; NULL: first up, multicast,
-	                               * non-loopback interface */
+	const char *iface;            /* an interface to use, name or IPv4 address, with any that
+	                               * meshnode_add_iface() allows; NULL and none allowed there:
+	                               * every up, multicast, non-loopback interface */
 	uint16_t port;                /* ROUTER TCP port; 0: ephemeral */
 	const char *identity_path;    /* NULL: $XDG_CONFIG_HOME/meshnode/identity */
 	const char *mesh_key_path;    /* NULL: open mesh (no psk, unsealed beacons) */
@@ -188,6 +189,17 @@ enum mesh_err meshnode_leave(struct meshnode *n, const char *group);
  * second peer (a NODEID given then replaces the one known). err may be NULL. */
 #define MESHNODE_MAX_FIXED_PEERS 64
 enum mesh_err meshnode_add_peer(struct meshnode *n, const char *addr, char *err, size_t errcap);
+
+/* Interfaces (docs/usage.md, "Interfaces"). The node beacons on every interface that is up,
+ * supports multicast and is not loopback, and listens on each one's address; or, once any is
+ * allowed here (or cfg.iface is set: one more), on exactly those allowed, by name or IPv4
+ * address (loopback only so); never on one denied (deny: true), which wins. It looks again
+ * every 2 s, and follows interfaces and addresses that come, go or change, without dropping
+ * a link that still works. Before meshnode_start() only; MESH_ESTATE after, MESH_ELIMIT past
+ * MESHNODE_MAX_IFACES of a kind, MESH_EINVAL for an empty name. err may be NULL. */
+#define MESHNODE_MAX_IFACES 16
+enum mesh_err meshnode_add_iface(struct meshnode *n, const char *iface, bool deny, char *err,
+                                 size_t errcap);
 
 /* Sends len bytes to every member of group (shout) or to one peer (whisper). The payload is
  * copied; len > MESHNODE_MAX_PAYLOAD is MESH_ELIMIT, and so is any send while the event

@@ -128,6 +128,9 @@ struct meshnode {
 	/* Fixed peers added before meshnode_start() (the same: before the loop exists). */
 	struct node_peer_addr *start_peers;
 	size_t nstart_peers;
+	/* meshnode_add_iface(): owned copies, allowed and denied (before the start only) */
+	char *ifaces[2][MESHNODE_MAX_IFACES];
+	size_t nifaces[2];
 
 	int wake[2];                /* API -> loop */
 	int evpipe[2];              /* readable while events are queued */

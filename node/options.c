@@ -15,12 +15,13 @@ enum {
 	OPT_MCAST_GROUP, OPT_MCAST_PORT, OPT_BEACON, OPT_HEARTBEAT, OPT_EVASIVE, OPT_EXPIRED,
 	OPT_GROUP, OPT_LOG_LEVEL, OPT_JSON, OPT_HELP, OPT_VERSION, OPT_TTL, OPT_RECEIPTS,
 	OPT_KNOWN_PEERS, OPT_NO_KNOWN_PEERS, OPT_KNOWN_ONLY, OPT_ALLOW, OPT_PEER,
-	OPT_REKEY,
+	OPT_REKEY, OPT_IFACE_DENY,
 };
 
 static const struct option long_options[] = {
 	{ "name", required_argument, NULL, OPT_NAME },
 	{ "iface", required_argument, NULL, OPT_IFACE },
+	{ "iface-deny", required_argument, NULL, OPT_IFACE_DENY },
 	{ "port", required_argument, NULL, OPT_PORT },
 	{ "identity", required_argument, NULL, OPT_IDENTITY },
 	{ "mesh-key-file", required_argument, NULL, OPT_MESH_KEY_FILE },
@@ -52,8 +53,10 @@ static void print_usage(FILE *f)
 	fputs("usage: meshnode [options]\n"
 	      "  --name NAME            node name shown to peers (1..64 bytes UTF-8, no control\n"
 	      "                         characters; default node-<first 8 hex digits of the ID>)\n"
-	      "  --iface IFACE          interface name or IPv4 address (default: first up,\n"
-	      "                         multicast, non-loopback interface)\n"
+	      "  --iface IFACE          beacon and listen on this interface, name or IPv4 address;\n"
+	      "                         repeatable (default: every up, multicast, non-loopback\n"
+	      "                         interface, followed as they come and go)\n"
+	      "  --iface-deny IFACE     never this interface (name or address); repeatable\n"
 	      "  --port PORT            TCP port of the ROUTER socket (default 0 = ephemeral)\n"
 	      "  --identity PATH        identity file (default $XDG_CONFIG_HOME/meshnode/identity)\n"
 	      "  --mesh-key-file PATH   closed mesh: 64-hex-char key file, mode 0600\n"
@@ -148,15 +151,17 @@ int parse_options(int argc, char **argv, struct options *o)
 			o->cfg.name = optarg;
 			break;
 		case OPT_IFACE:
+		case OPT_IFACE_DENY: {
+			bool deny = c == OPT_IFACE_DENY;
 			if (!*optarg)
-				return usage_error("--iface must not be empty", NULL);
-			/* one interface per node for now: a second must not silently replace the
-			 * first */
-			if (o->cfg.iface)
-				return usage_error("--iface given twice: a node uses one interface",
-				                   optarg);
-			o->cfg.iface = optarg;
+				return usage_error(deny ? "--iface-deny must not be empty"
+				                        : "--iface must not be empty", NULL);
+			if (o->nifaces[deny] == MESHNODE_MAX_IFACES)
+				return usage_error(deny ? "at most 16 --iface-deny options"
+				                        : "at most 16 --iface options", NULL);
+			o->ifaces[deny][o->nifaces[deny]++] = optarg;
 			break;
+		}
 		case OPT_PORT:
 			if (!parse_ulong(optarg, 0, 65535, &v))
 				return usage_error("--port must be 0..65535", optarg);

@@ -396,7 +396,7 @@ static int beacon_flood(const struct meshsim_attack_target *t, uint64_t end_ms, 
 				inc = rnd(r) | 1;
 				ids++;
 			}
-			if (discovery_send(d, id, DEAD_PORT, inc) != MESH_OK)
+			if (discovery_send(d, 0, id, DEAD_PORT, inc) != MESH_OK)
 				failed++;
 			beacons++;
 		}

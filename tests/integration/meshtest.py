@@ -221,8 +221,12 @@ class Node:
         self.stderr_path = os.path.join(ctx.dir, name + suffix + ".stderr")
 
         binary = ctx.binary
-        self.argv = self.prefix + [binary, "--json", "--iface", iface, "--name", name,
-                                   "--identity", self.identity,
+        # iface: one, a list (each an --iface), or None: the node's default (every interface)
+        ifaces = [] if iface is None else [iface] if isinstance(iface, str) else list(iface)
+        self.argv = self.prefix + [binary, "--json"]
+        for i in ifaces:
+            self.argv += ["--iface", i]
+        self.argv += ["--name", name, "--identity", self.identity,
                                    "--mcast-port", str(self.mcast_port),
                                    "--log-level", LOG_LEVEL]
         if mesh_key:

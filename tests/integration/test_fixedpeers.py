@@ -139,11 +139,25 @@ def test_bad_peer_arguments(ctx):
         check(r.returncode == 2 and why in r.stderr,
               "--peer %s: exit %d, stderr %r (expected 2 and %r)" % (arg, r.returncode,
                                                                      r.stderr.strip(), why))
-    # a second --iface used to replace the first without a word
-    r = ctx.run([ctx.binary, "--json", "--iface", "lo", "--iface", "127.0.0.1", "--identity",
-                 ctx.path("bad.id")], timeout=10.0, text=True)
-    check(r.returncode == 2 and "--iface given twice" in r.stderr,
-          "--iface twice: exit %d, stderr %r" % (r.returncode, r.stderr.strip()))
+    # --iface is repeatable now (docs/usage.md, "Interfaces"), within bounds; when none of
+    # those named exists the node does not start
+    too_many = []
+    for i in range(17):
+        too_many += ["--iface", "eth%d" % i]
+    bad_ifaces = {
+        ("--iface", ""): (2, "--iface must not be empty"),
+        ("--iface-deny", ""): (2, "--iface-deny must not be empty"),
+        tuple(too_many): (2, "at most 16 --iface options"),
+        ("--iface", "nosuch0", "--iface", "nosuch1"): (1, "no IPv4 interface 'nosuch0'"),
+        ("--iface", "lo", "--iface-deny", "lo"): (1, "no IPv4 interface"),
+    }
+    for args, (code, why) in bad_ifaces.items():
+        r = ctx.run([ctx.binary, "--json", "--identity", ctx.path("bad.id")] + list(args),
+                    timeout=10.0, text=True)
+        check(r.returncode == code and why in r.stderr,
+              "%s: exit %d, stderr %r (expected %d and %r)" % (" ".join(args)[:60],
+                                                               r.returncode, r.stderr.strip(),
+                                                               code, why))
 
 
 if __name__ == "__main__":

@@ -74,7 +74,7 @@ size_t beaconmaker_make(const struct keys_identity *id, const uint8_t ip[4], uin
 	struct discovery *d = discovery_new(&dc, err, sizeof err);
 	if (!d)
 		return 0;
-	enum mesh_err rc = discovery_send(d, id, port, inc);
+	enum mesh_err rc = discovery_send(d, 0, id, port, inc);
 	discovery_destroy(&d);
 	if (rc != MESH_OK || cap.len > outcap)
 		return 0;

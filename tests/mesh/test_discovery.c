@@ -70,7 +70,7 @@ static bool recv_one(struct discovery *d, struct wire_beacon_body *b, enum mesh_
 		*rc = discovery_recv(d, b, &got);
 		if (got)
 			return true;
-		if (!wait_readable(discovery_fd(d), deadline))
+		if (!wait_readable(discovery_fd(d, 0), deadline))
 			return false;
 	}
 }
@@ -224,7 +224,7 @@ static void test_open(void)
 	enum mesh_err rc;
 	if (!a || !b)
 		goto done;
-	CHECK(discovery_fd(a) >= 0 && discovery_fd(b) >= 0);
+	CHECK(discovery_fd(a, 0) >= 0 && discovery_fd(b, 0) >= 0);
 	CHECK(discovery_ifaddr(a).s_addr == htonl(INADDR_LOOPBACK));
 	drain(a);
 	drain(b);
@@ -232,7 +232,7 @@ static void test_open(void)
 	bool got = true;
 	CHECK(discovery_recv(b, &body, &got) == MESH_OK && !got);
 
-	CHECK(discovery_send(a, ida, 40001, 0x0123456789abcdefull) == MESH_OK);
+	CHECK(discovery_send(a, 0, ida, 40001, 0x0123456789abcdefull) == MESH_OK);
 	CHECK(recv_one(b, &body, &rc));
 	CHECK(rc == MESH_OK);
 	CHECK(memcmp(body.node_id, ida->id, WIRE_IDLEN) == 0);
@@ -247,7 +247,7 @@ static void test_open(void)
 	uint64_t last = body.counter;
 	unsigned increasing = 0;
 	for (int i = 0; i < 5; i++) {
-		CHECK(discovery_send(a, ida, 40001, 0x0123456789abcdefull) == MESH_OK);
+		CHECK(discovery_send(a, 0, ida, 40001, 0x0123456789abcdefull) == MESH_OK);
 		if (recv_one(b, &body, &rc) && rc == MESH_OK && body.counter > last)
 			increasing++;
 		last = body.counter;
@@ -256,7 +256,7 @@ static void test_open(void)
 
 	/* B announcing itself reaches A: both directions */
 	drain(a);
-	CHECK(discovery_send(b, idb, 40002, 99) == MESH_OK);
+	CHECK(discovery_send(b, 0, idb, 40002, 99) == MESH_OK);
 	CHECK(recv_one(a, &body, &rc) && rc == MESH_OK);
 	CHECK(memcmp(body.node_id, idb->id, WIRE_IDLEN) == 0 && body.port == 40002 &&
 	      body.incarnation == 99);
@@ -283,7 +283,7 @@ static void test_sealed(void)
 	drain(other);
 
 	/* same key: verified */
-	CHECK(discovery_send(a, ida, 40003, 5) == MESH_OK);
+	CHECK(discovery_send(a, 0, ida, 40003, 5) == MESH_OK);
 	CHECK(recv_one(b, &body, &rc) && rc == MESH_OK);
 	CHECK(memcmp(body.node_id, ida->id, WIRE_IDLEN) == 0 && body.port == 40003 &&
 	      body.incarnation == 5);
@@ -293,14 +293,14 @@ static void test_sealed(void)
 	drain(a);
 
 	/* B with a key hears an open beacon: MESH_ESTATE */
-	CHECK(discovery_send(open_, ida, 40004, 6) == MESH_OK);
+	CHECK(discovery_send(open_, 0, ida, 40004, 6) == MESH_OK);
 	CHECK(recv_one(b, &body, &rc) && rc == MESH_ESTATE);
 	CHECK(recv_one(other, &body, &rc) && rc == MESH_ESTATE);
 	drain(a);
 	drain(open_);
 
 	/* a different key both ways */
-	CHECK(discovery_send(other, idb, 40005, 7) == MESH_OK);
+	CHECK(discovery_send(other, 0, idb, 40005, 7) == MESH_OK);
 	CHECK(recv_one(b, &body, &rc) && rc == MESH_EAUTH);
 	CHECK(recv_one(a, &body, &rc) && rc == MESH_EAUTH);
 	CHECK(recv_one(other, &body, &rc) && rc == MESH_OK && body.incarnation == 7);
@@ -415,7 +415,7 @@ static void test_hostile(void)
 	drain(b);
 
 	/* Capture what discovery_send really puts on the wire. */
-	CHECK(discovery_send(a, ida, 40010, 0xfeedull) == MESH_OK);
+	CHECK(discovery_send(a, 0, ida, 40010, 0xfeedull) == MESH_OK);
 	glen = raw_recv(cap, good, sizeof good);
 	CHECK(glen > 0 && glen <= WIRE_MAX_BEACON);
 	CHECK(recv_one(b, &genuine, &rc) && rc == MESH_OK);
@@ -533,7 +533,7 @@ static void test_hostile(void)
 	a = open_disc(NULL);
 	if (a) {
 		drain(b);
-		CHECK(discovery_send(a, ida, 40011, 3) == MESH_OK);
+		CHECK(discovery_send(a, 0, ida, 40011, 3) == MESH_OK);
 		CHECK(recv_one(b, &body, &rc) && rc == MESH_OK && body.port == 40011);
 	}
 done:
@@ -559,7 +559,7 @@ static void test_hostile_sealed(void)
 	if (!a || !b || cap < 0 || tx < 0)
 		goto done;
 	drain(b);
-	CHECK(discovery_send(a, idb, 40020, 0xbeefull) == MESH_OK);
+	CHECK(discovery_send(a, 0, idb, 40020, 0xbeefull) == MESH_OK);
 	glen = raw_recv(cap, good, sizeof good);
 	CHECK(glen > 0 && glen <= WIRE_MAX_BEACON);
 	CHECK(recv_one(b, &genuine, &rc) && rc == MESH_OK);
@@ -614,7 +614,7 @@ static bool recv_filtered(struct discovery *d, struct known_probe *k, struct wir
 		*rc = discovery_recv_filtered(d, b, &got, skipped, known_cb, k);
 		if (got)
 			return true;
-		if (!wait_readable(discovery_fd(d), deadline))
+		if (!wait_readable(discovery_fd(d, 0), deadline))
 			return false;
 	}
 }
@@ -634,7 +634,7 @@ static void test_filtered(void)
 
 	/* known() says no: the beacon is verified as usual, and known() saw the parsed body */
 	struct known_probe k = { .answer = false };
-	CHECK(discovery_send(a, ida, 40030, 11) == MESH_OK);
+	CHECK(discovery_send(a, 0, ida, 40030, 11) == MESH_OK);
 	glen = raw_recv(cap, good, sizeof good);
 	CHECK(glen > 0);
 	CHECK(recv_filtered(b, &k, &body, &rc, &skipped));

@@ -1,0 +1,179 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
+/*
+ * ifaces: the engine's interfaces (docs/protocol.md section 2, "Several interfaces"). A node
+ * beacons on every interface discovery.c opened, and listens for links on each of their
+ * addresses with its one port (link_ops.listen_also). Every IFACES_RESCAN_MS it lists the
+ * interfaces again: one that came up, or a new address (a DHCP renewal, a docker bridge), is
+ * beaconed on and listened on at once; one that went down or away is no longer beaconed on.
+ * Sessions are never closed here: a link over an interface that flapped carries on when it
+ * comes back, and one over an address that is gone fails by its own timers (section 4). An
+ * address is stopped listening on only once the host no longer has it at all.
+ *
+ * Which of our addresses is "ours" (mesh_own_ip), and which one a peer at a given address
+ * should be told (mesh_ip_towards: the interface whose subnet holds it), are answered here.
+ */
+#include <arpa/inet.h>
+#include <string.h>
+
+#include "mesh_impl.h"
+
+static bool listened(const struct mesh *m, const uint8_t ip[4], size_t *at)
+{
+	for (size_t i = 0; i < m->nlisten; i++)
+		if (memcmp(m->listen[i], ip, 4) == 0) {
+			if (at)
+				*at = i;
+			return true;
+		}
+	return false;
+}
+
+bool mesh_own_ip(const struct mesh *m, const uint8_t ip[4])
+{
+	if (memcmp(ip, &m->ip.s_addr, 4) == 0 || listened(m, ip, NULL))
+		return true;
+	for (size_t i = 0; i < discovery_count(m->disc); i++)
+		if (memcmp(ip, &discovery_iface(m->disc, i)->addr.s_addr, 4) == 0)
+			return true;
+	return false;
+}
+
+/* The interface whose subnet holds ip, or -1 (its netmask unknown, or no such subnet). */
+static long iface_towards(const struct mesh *m, const uint8_t ip[4])
+{
+	uint32_t a;
+	memcpy(&a, ip, 4);
+	for (size_t i = 0; i < discovery_count(m->disc); i++) {
+		const struct mcast_iface *f = discovery_iface(m->disc, i);
+		if (f->mask.s_addr && ((a ^ f->addr.s_addr) & f->mask.s_addr) == 0)
+			return (long)i;
+	}
+	return -1;
+}
+
+void mesh_ip_towards(const struct mesh *m, const uint8_t ip[4], uint8_t out[4])
+{
+	long i = ip ? iface_towards(m, ip) : -1;
+	if (i >= 0)
+		memcpy(out, &discovery_iface(m->disc, (size_t)i)->addr.s_addr, 4);
+	else
+		memcpy(out, &m->ip.s_addr, 4);
+}
+
+uint8_t mesh_tag_towards(const struct mesh *m, const uint8_t ip[4])
+{
+	long i = iface_towards(m, ip);
+	if (i < 0 && discovery_count(m->disc) == 1)
+		i = 0;                          /* one segment: whatever we heard, we heard there */
+	return i >= 0 ? discovery_tag(m->disc, (size_t)i) : PEX_NOWHERE;
+}
+
+static void listen_on(struct mesh *m, const struct mcast_iface *f)
+{
+	char err[160], a[INET_ADDRSTRLEN];
+	const uint8_t *ip = (const uint8_t *)&f->addr.s_addr;
+	if (memcmp(ip, &m->ip.s_addr, 4) == 0 || listened(m, ip, NULL) || !m->lops->listen_also)
+		return;
+	inet_ntop(AF_INET, &f->addr, a, sizeof a);
+	if (m->nlisten == LINK_MAX_ADDRS ||
+	    m->lops->listen_also(m->link, ip, err, sizeof err) != MESH_OK) {
+		/* its beacons name an endpoint that refuses links: peers there can still dial us
+		 * at another address they can reach, or we them */
+		mesh_logline(m, 1, "cannot listen on %s (%s): %s", a, f->name,
+		             m->nlisten == LINK_MAX_ADDRS ? "too many addresses" : err);
+		return;
+	}
+	memcpy(m->listen[m->nlisten++], ip, 4);
+}
+
+/* Addresses this host no longer has: nothing reaches them, and a new interface may get them. */
+static void unlisten_gone(struct mesh *m)
+{
+	for (size_t i = m->nlisten; i-- > 0;) {
+		struct in_addr a;
+		memcpy(&a.s_addr, m->listen[i], 4);
+		if (discovery_host_has(m->disc, a))
+			continue;
+		if (m->lops->unlisten)
+			m->lops->unlisten(m->link, m->listen[i]);
+		memcpy(m->listen[i], m->listen[--m->nlisten], 4);
+	}
+}
+
+static void log_iface(struct mesh *m, int level, const char *what, const struct mcast_iface *f,
+                      const char *why)
+{
+	char a[INET_ADDRSTRLEN];
+	inet_ntop(AF_INET, &f->addr, a, sizeof a);
+	mesh_logline(m, level, "%s %s (%s)%s%s", what, f->name, a, why ? ": " : "",
+	             why ? why : "");
+}
+
+struct forget_tag {
+	uint8_t tag;
+};
+
+static void forget_origin(struct peer *p, void *arg)
+{
+	const struct forget_tag *ft = arg;
+	if (p->pex_origin == ft->tag)
+		p->pex_origin = PEX_NOWHERE;
+}
+
+void ifaces_on_open(struct mesh *m, uint64_t now)
+{
+	const char *miss = discovery_unmatched(m->disc);
+	for (size_t i = 0; i < discovery_count(m->disc); i++) {
+		log_iface(m, 2, "beaconing on", discovery_iface(m->disc, i), NULL);
+		listen_on(m, discovery_iface(m->disc, i));
+	}
+	if (miss)
+		mesh_logline(m, 1, "no interface '%s' now: it is used once it appears", miss);
+	m->next_rescan_ms = now + IFACES_RESCAN_MS;
+}
+
+void ifaces_on_tick(struct mesh *m, uint64_t now)
+{
+	struct discovery_change ch[DISCOVERY_MAX_CHANGES];
+	char err[160];
+	if (now < m->next_rescan_ms)
+		return;
+	m->next_rescan_ms = now + IFACES_RESCAN_MS;
+	err[0] = 0;
+	size_t k = discovery_rescan(m->disc, ch, err, sizeof err);
+	if (err[0])
+		mesh_droplog(m, LK_CONN, now, "interfaces not rescanned: %s", err);
+	bool added = false;
+	for (size_t i = 0; i < k; i++) {
+		const struct mcast_iface *f = &ch[i].iface;
+		switch (ch[i].kind) {
+		case DISCOVERY_ADDED:
+			log_iface(m, 2, "beaconing on", f, NULL);
+			listen_on(m, f);
+			added = true;
+			break;
+		case DISCOVERY_REMOVED:
+			log_iface(m, 2, "no longer beaconing on", f, "gone, down or readdressed");
+			break;
+		case DISCOVERY_FAILED:
+			log_iface(m, 1, "cannot beacon on", f, ch[i].why);
+			break;
+		}
+	}
+	for (size_t i = 0; i < k; i++) {
+		/* a peer heard on an interface that is gone is heard nowhere we know of, until a
+		 * beacon of it arrives on another (tags are not reused soon: discovery.h) */
+		struct forget_tag ft = { ch[i].tag };
+		if (ch[i].kind == DISCOVERY_REMOVED)
+			peer_table_each(&m->peers, forget_origin, &ft);
+	}
+	if (k) {
+		unlisten_gone(m);
+		m->stats.iface_changes += k;
+	}
+	if (added) {
+		/* the new segment hears of us now, not at the next periodic beacon: a burst */
+		m->burst = 0;
+		m->next_beacon_ms = now;
+	}
+}
