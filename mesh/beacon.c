@@ -173,22 +173,6 @@ struct peer *beacon_on_passed(struct mesh *m, const struct wire_beacon_body *b, 
 static bool unchanged(struct mesh *m, const struct wire_beacon_body *b, struct peer *p,
                       uint64_t now);
 
-/* Takes a token from a bucket that fills at per_s a second up to per_s, if more than floor
- * are left. */
-static bool take_check(uint64_t *at_ms, unsigned *n, unsigned per_s, unsigned floor,
-                       uint64_t now)
-{
-	uint64_t fill = (now - *at_ms) * per_s / 1000;
-	if (fill) {
-		*n = *n + fill > per_s ? per_s : *n + (unsigned)fill;
-		*at_ms = now;
-	}
-	if (*n <= floor)
-		return false;
-	(*n)--;
-	return true;
-}
-
 /* Whether a beacon of this ID was seen in this second or the last (a bit pair in one of two
  * filters, so a few of a flood's fresh IDs pass for seen), and notes it in this second's. */
 static bool seen_again(struct mesh *m, const uint8_t id[WIRE_IDLEN], uint64_t now)
@@ -293,11 +277,10 @@ static bool beacon_skip(void *arg, const struct wire_beacon_body *b)
 
 bool beacon_may_check(struct mesh *m, bool known, uint64_t now)
 {
-	bool ok = known ? take_check(&m->known_checks.at_ms, &m->known_checks.n, KNOWN_CHECKS_PER_S,
-	                             0, now)
-	                : take_check(&m->unknown_checks.at_ms, &m->unknown_checks.n,
-	                             UNKNOWN_CHECKS_PER_S,
-	                             m->check_seen ? 0 : UNKNOWN_CHECKS_PER_S / 2, now);
+	bool ok = known ? tokens_take(&m->known_checks, KNOWN_CHECKS_PER_S, KNOWN_CHECKS_PER_S,
+	                              0, now)
+	                : tokens_take(&m->unknown_checks, UNKNOWN_CHECKS_PER_S, UNKNOWN_CHECKS_PER_S,
+	                              m->check_seen ? 0 : UNKNOWN_CHECKS_PER_S / 2, now);
 	return ok || m->test_unlimited_checks;
 }
 
@@ -336,16 +319,7 @@ static bool unchanged(struct mesh *m, const struct wire_beacon_body *b, struct p
 			return true;
 		/* a token bucket, so that forged beacons cannot take every check from a copy's
 		 * genuine ones for long */
-		uint64_t fill = (now - m->own_check_ms) * OWN_CHECKS_PER_S / 1000;
-		if (fill) {
-			m->own_check_tokens = m->own_check_tokens + fill > OWN_CHECKS_PER_S
-			                      ? OWN_CHECKS_PER_S : m->own_check_tokens + (unsigned)fill;
-			m->own_check_ms = now;
-		}
-		if (!m->own_check_tokens)
-			return true;
-		m->own_check_tokens--;
-		return false;
+		return !tokens_take(&m->own_checks, OWN_CHECKS_PER_S, OWN_CHECKS_PER_S, 0, now);
 	}
 	bool same_place = p && p->port == b->port && memcmp(p->ip, b->ip, 4) == 0;
 	if (same_place)

@@ -224,8 +224,6 @@ struct mesh *mesh_new(const struct mesh_config *cfg, uint64_t now_ms, char *err,
 	}
 	heard_init(&m->heard);
 	crypto_shorthash_keygen(m->seen_key);
-	m->known_checks.n = KNOWN_CHECKS_PER_S;
-	m->unknown_checks.n = UNKNOWN_CHECKS_PER_S;
 	if (cfg->mesh_key) {
 		m->psk = sodium_malloc(NOISE_PSKLEN);
 		if (!m->psk) {

@@ -133,9 +133,8 @@ struct mesh {
 	uint64_t pex_gen;              /* peer exchange (pex.c): the last generation */
 	bool pex_due;                  /* some peer may have beacons to be passed to it */
 	uint64_t own_alarm_ms;         /* last ALARM_OWN_ID (mesh_alarm) */
-	uint64_t own_check_ms;         /* beacons with our ID from elsewhere: the token bucket */
-	unsigned own_check_tokens;
-	struct { uint64_t at_ms; unsigned n; } known_checks, unknown_checks;   /* token buckets */
+	struct tokens own_checks;      /* of beacons with our ID from elsewhere */
+	struct tokens known_checks, unknown_checks;   /* of beacons of IDs with a peer entry, not */
 	uint64_t seen_epoch;           /* the second seen[0] is of */
 	uint8_t seen_key[crypto_shorthash_KEYBYTES];
 	uint8_t seen[2][SEEN_BITS / 8];

@@ -19,6 +19,7 @@
 #include "group.h"
 #include "mesh_err.h"
 #include "outmsg.h"
+#include "ratelimit.h"
 #include "wire.h"
 
 #define PEER_MAX 4096             /* peers tracked at once (beacon floods stop here) */
@@ -86,8 +87,7 @@ struct peer {
 	uint8_t pex_origin;
 	uint64_t pex_gen, pex_sent_gen;
 	bool pex_takes;
-	uint64_t pex_rx_ms;
-	unsigned pex_rx_tokens;
+	struct tokens pex_rx;         /* its passed-on beacons taken (pex.c) */
 
 	/* Sessions: at most one live and one we initiated that is in progress. */
 	uint32_t live_sid;

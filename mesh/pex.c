@@ -238,7 +238,6 @@ struct pex_check {
 	struct mesh *m;
 	const struct peer *from;
 	bool from_host;               /* its session runs to our host (session_on_host) */
-	bool dropped;
 };
 
 /* An address of our host (loopback, or our own, which dials do not count per address) names
@@ -255,7 +254,6 @@ static bool pex_skip(void *arg, const struct wire_beacon_body *b)
 {
 	struct pex_check *c = arg;
 	struct mesh *m = c->m;
-	c->dropped = true;
 	if (memcmp(b->node_id, m->id->id, WIRE_IDLEN) == 0 ||
 	    memcmp(b->node_id, c->from->id, WIRE_IDLEN) == 0)
 		return true;                                 /* ours, or the sender's own */
@@ -288,25 +286,7 @@ static bool pex_skip(void *arg, const struct wire_beacon_body *b)
 		m->stats.beacons_limited++;
 		return true;
 	}
-	c->dropped = false;
 	return false;
-}
-
-static bool take_rx(struct peer *p, uint64_t now)
-{
-	uint64_t fill = (now - p->pex_rx_ms) * PEX_RX_PER_S / 1000;
-	if (!p->pex_rx_ms) {
-		p->pex_rx_tokens = PEX_RX_BURST;
-		p->pex_rx_ms = now ? now : 1;
-	} else if (fill) {
-		p->pex_rx_tokens = p->pex_rx_tokens + fill > PEX_RX_BURST
-		                   ? PEX_RX_BURST : p->pex_rx_tokens + (unsigned)fill;
-		p->pex_rx_ms = now;
-	}
-	if (!p->pex_rx_tokens)
-		return false;
-	p->pex_rx_tokens--;
-	return true;
 }
 
 void pex_on_msg(struct mesh *m, struct peer *from, const struct session *s,
@@ -326,10 +306,10 @@ void pex_on_msg(struct mesh *m, struct peer *from, const struct session *s,
 	}
 	for (size_t i = 0; i < msg->npeers; i++) {
 		struct wire_beacon_body b;
-		struct pex_check c = { m, from, session_on_host(m, s), false };
+		struct pex_check c = { m, from, session_on_host(m, s) };
 		bool skipped;
 		m->stats.pex_rx++;
-		if (!take_rx(from, now)) {
+		if (!tokens_take(&from->pex_rx, PEX_RX_PER_S, PEX_RX_BURST, 0, now)) {
 			m->stats.beacons_limited++;
 			mesh_droplog(m, LK_BEACON, now, "passed-on beacons from %s over its share: "
 			             "dropped", from->name);

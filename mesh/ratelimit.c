@@ -48,3 +48,28 @@ bool ratelimit_allow(struct ratelimit *rl, const char *addr, uint64_t now_ms)
 	slot->tokens -= 1.0;
 	return true;
 }
+
+bool tokens_take(struct tokens *t, unsigned per_s, unsigned cap, unsigned floor,
+                 uint64_t now_ms)
+{
+	if (!t->at_ms) {
+		t->n = cap;
+		t->at_ms = now_ms ? now_ms : 1;
+	} else if (now_ms < t->at_ms) {
+		t->at_ms = now_ms ? now_ms : 1;
+	} else {
+		uint64_t fill = (now_ms - t->at_ms) * per_s / 1000;
+		if (fill && t->n + fill >= cap) {
+			t->n = cap;
+			t->at_ms = now_ms;
+		} else if (fill) {
+			/* only the time the whole tokens took: the rest counts towards the next */
+			t->n += (unsigned)fill;
+			t->at_ms += fill * 1000 / per_s;
+		}
+	}
+	if (t->n <= floor)
+		return false;
+	t->n--;
+	return true;
+}

@@ -36,4 +36,19 @@ struct ratelimit {
 /* Takes a token for one HELLO (or check) from addr at now_ms: false when its bucket is empty. */
 bool ratelimit_allow(struct ratelimit *rl, const char *addr, uint64_t now_ms);
 
+/*
+ * One bucket of whole tokens, for a single budget (the engine's beacon checks, a peer's
+ * passed-on beacons): it gains per_s (> 0) tokens a second up to cap, and starts full (at_ms
+ * 0: never used; all zero is a fresh bucket). The time towards a token not yet whole is kept,
+ * but for a full bucket. As above, a clock that steps back refills nothing.
+ */
+struct tokens {
+	uint64_t at_ms;
+	unsigned n;
+};
+
+/* Takes a token if more than floor are left (floor tokens are kept for other callers). */
+bool tokens_take(struct tokens *t, unsigned per_s, unsigned cap, unsigned floor,
+                 uint64_t now_ms);
+
 #endif

@@ -488,7 +488,7 @@ static void pex_budget(struct node *from, struct node *to)
 	to->m->check_seen = true;
 	to->m->unknown_checks.at_ms = t;
 	to->m->unknown_checks.n = UNKNOWN_CHECKS_PER_S / 2;
-	p->pex_rx_ms = 0;                  /* its share full again: the budget is what limits */
+	p->pex_rx.at_ms = 0;               /* its share full again: the budget is what limits */
 	pex_on_msg(to->m, p, s, &msg, t);
 	struct mesh_stats after = stats(to);
 	CHECK(after.pex_bad == before.pex_bad);
@@ -522,7 +522,7 @@ static void pex_linked_other_run(struct node *from, struct node *to, struct node
 	uint64_t inc = l->beacon_incarnation;
 	struct wire_msg msg = { .type = WIRE_PEERS, .npeers = 1 };
 	msg.peers[0] = (struct wire_bin){ e, n };
-	p->pex_rx_ms = 0;
+	p->pex_rx.at_ms = 0;
 	pex_on_msg(to->m, p, s, &msg, now_ms());
 	CHECK(l->port == port && l->port == node_port(linked) && l->beacon_incarnation == inc);
 	printf("  PEERS naming another run of a linked peer: its port %u (was %u)\n", l->port, port);

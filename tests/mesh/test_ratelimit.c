@@ -137,9 +137,46 @@ static void run(const struct scenario *sc)
 	printf("  %s %s\n", testlib_failures == failures ? "ok  " : "FAIL", sc->name);
 }
 
+static unsigned take_n(struct tokens *t, unsigned per_s, unsigned cap, unsigned floor,
+                       uint64_t now, unsigned tries)
+{
+	unsigned got = 0;
+	for (unsigned i = 0; i < tries; i++)
+		got += tokens_take(t, per_s, cap, floor, now);
+	return got;
+}
+
+/* The single bucket (struct tokens): starts full at cap, refills at per_s up to cap, keeps
+ * the fraction not yet earned, honours the floor, and a clock that steps back refills
+ * nothing. */
+static void test_tokens(void)
+{
+	struct tokens t = { 0 };
+	CHECK(take_n(&t, 16, 64, 0, 5000, 100) == 64);          /* a burst of cap, at first */
+	CHECK(take_n(&t, 16, 64, 0, 5000 + 1000, 100) == 16);   /* then per_s a second */
+	/* 60 ms earns no whole token at 16/s, and is not lost: 4 x 60 ms earn 3 */
+	unsigned got = 0;
+	for (int i = 1; i <= 4; i++)
+		got += take_n(&t, 16, 64, 0, 6000 + 60u * (unsigned)i, 1);
+	CHECK(got == 3);
+	CHECK(take_n(&t, 16, 64, 0, 1000000, 100) == 64);       /* never above cap */
+	CHECK(take_n(&t, 16, 64, 0, 500, 100) == 0);            /* the clock stepped back */
+	CHECK(take_n(&t, 16, 64, 0, 500 + 1000, 100) == 16);    /* and counts from there */
+	/* a floor keeps tokens for others: 200 a second, half kept */
+	struct tokens u = { 0 };
+	CHECK(take_n(&u, 200, 200, 100, 7, 300) == 100);
+	CHECK(take_n(&u, 200, 200, 0, 7, 300) == 100);
+	CHECK(take_n(&u, 200, 200, 0, 7, 1) == 0);
+	/* time 0 is a time like any (a test clock starting there) */
+	struct tokens z = { 0 };
+	CHECK(take_n(&z, 1, 2, 0, 0, 5) == 2 && take_n(&z, 1, 2, 0, 999, 5) == 0 &&
+	      take_n(&z, 1, 2, 0, 1001, 5) == 1);
+}
+
 int main(void)
 {
 	for (size_t i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++)
 		run(&scenarios[i]);
+	test_tokens();
 	return testlib_done("test_ratelimit");
 }
