@@ -2294,7 +2294,7 @@ int main(int argc, char **argv)
 	}
 	if (s->o.hosts) {
 		struct meshsim_net_params p = { s->o.hosts, s->o.subnets, s->o.loss_permille,
-		                                s->o.delay_ms, s->o.jitter_ms };
+		                                s->o.delay_ms, s->o.jitter_ms, s->o.bridge };
 		bool is_usage = false;
 		s->net = meshsim_net_hosts_new(&p, err, sizeof err, &is_usage);
 		if (!s->net) {

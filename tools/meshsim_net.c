@@ -33,6 +33,10 @@
 #define BRIDGE_A "msbr0"
 #define BRIDGE_B "msbr1"
 #define ROUTER_NS "msrouter"
+#define BRIDGE_HOST 0           /* --bridge: the host on two subnets */
+#define BRIDGE_SUBNET 1         /* ... the one its second veth goes into */
+#define BRIDGE_LAST 200         /* ... and that veth's address: 10.77.1.200, or .201 moved */
+#define READDR_LAST 100         /* a moved host i has 10.77.s.(100 + i) */
 #define LINK_WAIT_MS 10000
 
 struct meshsim_net {
@@ -53,7 +57,32 @@ struct meshsim_net {
 	bool bridge_b;
 	bool netns_mounted;
 	int cut_first;          /* hosts >= this are on BRIDGE_B; hosts when healed */
+	bool *moved;            /* per host: its veth has the other address (readdr) */
+	bool *down;             /* per host: its veth is down (flap) */
+	/* --bridge: BRIDGE_HOST's second veth, into br[BRIDGE_SUBNET] */
+	bool bridge;
+	bool bmoved, bdown;
+	char baddr[16], bhdev[16], bndev[16];
 };
+
+/* One interface of a host, wherever it is kept. */
+struct iface {
+	char *addr;             /* current address */
+	const char *hdev, *ndev;
+	int subnet;
+	unsigned home, away;    /* the last byte of its address, before and after a readdr */
+	bool *moved, *down;
+};
+
+static struct iface iface_of(struct meshsim_net *net, int h, int k)
+{
+	if (k == 1)
+		return (struct iface){ net->baddr, net->bhdev, net->bndev, BRIDGE_SUBNET, BRIDGE_LAST,
+		                       BRIDGE_LAST + 1, &net->bmoved, &net->bdown };
+	return (struct iface){ net->addr[h], net->hdev[h], net->ndev[h], net->subnet[h],
+	                       (unsigned)h + 1, READDR_LAST + (unsigned)h, &net->moved[h],
+	                       &net->down[h] };
+}
 
 /* ---------- running programs ---------- */
 
@@ -286,6 +315,26 @@ const char *meshsim_net_addr(const struct meshsim_net *net, int host)
 	return net->addr[host];
 }
 
+int meshsim_net_ifaces(const struct meshsim_net *net, int host)
+{
+	return net->bridge && host == BRIDGE_HOST ? 2 : 1;
+}
+
+const char *meshsim_net_iface_name(const struct meshsim_net *net, int host, int k)
+{
+	return k == 1 ? net->bndev : net->ndev[host];
+}
+
+const char *meshsim_net_iface_addr(const struct meshsim_net *net, int host, int k)
+{
+	return k == 1 ? net->baddr : net->addr[host];
+}
+
+bool meshsim_net_iface_up(const struct meshsim_net *net, int host, int k)
+{
+	return !(k == 1 ? net->bdown : net->down[host]);
+}
+
 static void sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
@@ -308,12 +357,19 @@ static int wait_links(struct meshsim_net *net, char *err, size_t errcap)
 	}
 	for (;;) {
 		pending[0] = 0;
+		/* a flapped interface is down on purpose until its flap ends */
 		for (int i = 0; i < net->hosts && !pending[0]; i++) {
-			if (meshsim_net_run((const char *const[]){ "ip", "-n", net->ns[i], "-o", "link",
-			                    "show", net->ndev[i], NULL }, out, cap, err, errcap) != 0)
-				goto done;
-			if (!strstr(out, "state UP"))
-				snprintf(pending, sizeof pending, "%s in %s", net->ndev[i], net->ns[i]);
+			for (int k = 0; k < meshsim_net_ifaces(net, i) && !pending[0]; k++) {
+				struct iface f = iface_of(net, i, k);
+				if (*f.down)
+					continue;
+				if (meshsim_net_run((const char *const[]){ "ip", "-n", net->ns[i], "-o",
+				                    "link", "show", f.ndev, NULL }, out, cap, err,
+				                    errcap) != 0)
+					goto done;
+				if (!strstr(out, "state UP"))
+					snprintf(pending, sizeof pending, "%s in %s", f.ndev, net->ns[i]);
+			}
 		}
 		for (int s = 0; net->subnets && s < net->subnets && !pending[0]; s++) {
 			if (meshsim_net_run((const char *const[]){ "ip", "-n", ROUTER_NS, "-o", "link",
@@ -330,13 +386,17 @@ static int wait_links(struct meshsim_net *net, char *err, size_t errcap)
 			if (meshsim_net_run((const char *const[]){ "ip", "-d", "-o", "link", "show",
 			                    "master", br, NULL }, out, cap, err, errcap) != 0)
 				goto done;
-			for (int i = 0; i < net->hosts + net->subnets && !pending[0]; i++) {
-				/* hosts first, then the router's port on each subnet's bridge */
-				bool host = i < net->hosts;
+			for (int i = 0; i < net->hosts + net->subnets + 1 && !pending[0]; i++) {
+				/* hosts first, then the router's port on each subnet's bridge, then the
+				 * bridging host's second veth */
+				bool host = i < net->hosts, second = i == net->hosts + net->subnets;
 				int on = host ? (i >= net->cut_first ? net->nbr : net->subnet[i])
-				              : i - net->hosts;
-				const char *port = host ? net->hdev[i] : net->rhdev[i - net->hosts];
-				if (on != b)
+				              : second ? BRIDGE_SUBNET : i - net->hosts;
+				const char *port = host ? net->hdev[i] : second ? net->bhdev
+				                 : net->rhdev[i - net->hosts];
+				if (second && !net->bridge)
+					continue;
+				if (on != b || (host && net->down[i]) || (second && net->bdown))
 					continue;
 				char key[32];
 				snprintf(key, sizeof key, " %s@", port);
@@ -398,6 +458,71 @@ static int add_router(struct meshsim_net *net, char *err, size_t errcap)
 	return 0;
 }
 
+/* The routes through interface k of host h, which the kernel removes when the interface goes
+ * down: multicast on the host's own link, and with subnets the other subnets through its
+ * router. None for the bridging host's second veth: its /24 is on the link (the kernel puts
+ * that route back itself), and the node names the interface of each beacon it sends. */
+static int iface_routes(struct meshsim_net *net, int h, int k, char *err, size_t errcap)
+{
+	const char *ns = net->ns[h];
+	struct iface f = iface_of(net, h, k);
+	char via[16];
+	if (k != 0)
+		return 0;
+	if (RUN(err, errcap, "ip", "-n", ns, "route", "replace", "224.0.0.0/4", "dev", f.ndev))
+		return -1;
+	if (!net->subnets)
+		return 0;
+	snprintf(via, sizeof via, "10.77.%d.254", f.subnet);
+	/* the own /24 stays on the link */
+	return RUN(err, errcap, "ip", "-n", ns, "route", "replace", "10.77.0.0/16", "via", via,
+	           "dev", f.ndev);
+}
+
+/* netem delay on the bridge side of a host's veth */
+static int add_delay(const char *dev, const struct meshsim_net_params *p, char *err,
+                     size_t errcap, bool *usage)
+{
+	char dl[24], jt[24];
+	int rc;
+	if (p->delay_ms == 0 && p->jitter_ms == 0)
+		return 0;
+	snprintf(dl, sizeof dl, "%ums", p->delay_ms);
+	snprintf(jt, sizeof jt, "%ums", p->jitter_ms);
+	if (p->jitter_ms > 0)
+		rc = RUN(err, errcap, "tc", "qdisc", "add", "dev", dev, "root", "netem", "delay", dl,
+		         jt);
+	else
+		rc = RUN(err, errcap, "tc", "qdisc", "add", "dev", dev, "root", "netem", "delay", dl);
+	if (rc != 0 && (strstr(err, "nknown") || strstr(err, "not supported") ||
+	                strstr(err, "No such file"))) {
+		char why[512];
+		snprintf(why, sizeof why, "%s", err);
+		snprintf(err, errcap, "--delay/--jitter need the kernel's netem qdisc (sch_netem), "
+		         "which this kernel lacks (%s); --loss works without it (it uses nftables)",
+		         why);
+		*usage = true;
+	}
+	return rc;
+}
+
+/* --bridge: a second veth from BRIDGE_HOST into subnet BRIDGE_SUBNET's bridge. */
+static int add_bridge_iface(struct meshsim_net *net, const struct meshsim_net_params *p,
+                            char *err, size_t errcap, bool *usage)
+{
+	const char *ns = net->ns[BRIDGE_HOST], *h = net->bhdev, *d = net->bndev;
+	char cidr[24];
+	snprintf(cidr, sizeof cidr, "%s/24", net->baddr);
+	if (RUN(err, errcap, "ip", "link", "add", h, "type", "veth", "peer", "name", d) ||
+	    RUN(err, errcap, "ip", "link", "set", d, "netns", ns) ||
+	    RUN(err, errcap, "ip", "link", "set", h, "master", net->br[BRIDGE_SUBNET]) ||
+	    RUN(err, errcap, "ip", "link", "set", h, "multicast", "on", "up") ||
+	    RUN(err, errcap, "ip", "-n", ns, "addr", "add", cidr, "dev", d) ||
+	    RUN(err, errcap, "ip", "-n", ns, "link", "set", d, "multicast", "on", "up"))
+		return -1;
+	return add_delay(h, p, err, errcap, usage);
+}
+
 struct meshsim_net *meshsim_net_hosts_new(const struct meshsim_net_params *p, char *err,
                                           size_t errcap, bool *usage)
 {
@@ -407,8 +532,9 @@ struct meshsim_net *meshsim_net_hosts_new(const struct meshsim_net_params *p, ch
 	if (!net)
 		goto nomem;
 	if (k < 1 || k > MESHSIM_NET_MAX_HOSTS || sn == 1 || sn < 0 ||
-	    sn > MESHSIM_NET_MAX_SUBNETS || sn > k) {
-		snprintf(err, errcap, "bad network: %d hosts in %d subnets", k, sn);
+	    sn > MESHSIM_NET_MAX_SUBNETS || sn > k || (p->bridge && sn < 2)) {
+		snprintf(err, errcap, "bad network: %d hosts in %d subnets%s", k, sn,
+		         p->bridge ? ", bridged" : "");
 		goto fail;
 	}
 	net->hosts = k;
@@ -420,12 +546,18 @@ struct meshsim_net *meshsim_net_hosts_new(const struct meshsim_net_params *p, ch
 	net->hdev = calloc((size_t)k, sizeof *net->hdev);
 	net->ndev = calloc((size_t)k, sizeof *net->ndev);
 	net->subnet = calloc((size_t)k, sizeof *net->subnet);
+	net->moved = calloc((size_t)k, sizeof *net->moved);
+	net->down = calloc((size_t)k, sizeof *net->down);
 	net->br = calloc((size_t)net->nbr, sizeof *net->br);
 	net->rhdev = calloc((size_t)net->nbr, sizeof *net->rhdev);
 	net->rndev = calloc((size_t)net->nbr, sizeof *net->rndev);
 	if (!net->ns || !net->addr || !net->hdev || !net->ndev || !net->subnet || !net->br ||
-	    !net->rhdev || !net->rndev)
+	    !net->rhdev || !net->rndev || !net->moved || !net->down)
 		goto nomem;
+	net->bridge = p->bridge;
+	snprintf(net->baddr, sizeof net->baddr, "10.77.%d.%d", BRIDGE_SUBNET, BRIDGE_LAST);
+	snprintf(net->bhdev, sizeof net->bhdev, "msb%dh", BRIDGE_HOST);
+	snprintf(net->bndev, sizeof net->bndev, "msb%dn", BRIDGE_HOST);
 	if (sn == 0)
 		snprintf(net->br[0], sizeof net->br[0], "%s", BRIDGE_A);
 	for (int b = 0; b < sn; b++) {
@@ -478,16 +610,8 @@ struct meshsim_net *meshsim_net_hosts_new(const struct meshsim_net_params *p, ch
 		    RUN(err, errcap, "ip", "-n", ns, "link", "set", "lo", "up") ||
 		    RUN(err, errcap, "ip", "-n", ns, "addr", "add", cidr, "dev", d) ||
 		    RUN(err, errcap, "ip", "-n", ns, "link", "set", d, "multicast", "on", "up") ||
-		    RUN(err, errcap, "ip", "-n", ns, "route", "add", "224.0.0.0/4", "dev", d))
+		    iface_routes(net, i, 0, err, errcap))
 			goto fail;
-		if (sn) {
-			char via[16];
-			snprintf(via, sizeof via, "10.77.%d.254", net->subnet[i]);
-			/* the other subnets, through the router; the own /24 stays on the link */
-			if (RUN(err, errcap, "ip", "-n", ns, "route", "add", "10.77.0.0/16", "via", via,
-			        "dev", d))
-				goto fail;
-		}
 		if (p->loss_permille > 0) {
 			char lim[16];
 			snprintf(lim, sizeof lim, "%u", p->loss_permille);
@@ -499,31 +623,11 @@ struct meshsim_net *meshsim_net_hosts_new(const struct meshsim_net_params *p, ch
 			        "meshsim", "in", "numgen", "random", "mod", "1000", "<", lim, "drop"))
 				goto fail;
 		}
-		if (p->delay_ms > 0 || p->jitter_ms > 0) {
-			char dl[24], jt[24];
-			int rc;
-			snprintf(dl, sizeof dl, "%ums", p->delay_ms);
-			snprintf(jt, sizeof jt, "%ums", p->jitter_ms);
-			if (p->jitter_ms > 0)
-				rc = RUN(err, errcap, "tc", "qdisc", "add", "dev", h, "root", "netem", "delay",
-				         dl, jt);
-			else
-				rc = RUN(err, errcap, "tc", "qdisc", "add", "dev", h, "root", "netem", "delay",
-				         dl);
-			if (rc != 0) {
-				if (strstr(err, "nknown") || strstr(err, "not supported") ||
-				    strstr(err, "No such file")) {
-					char why[512];
-					snprintf(why, sizeof why, "%s", err);
-					snprintf(err, errcap, "--delay/--jitter need the kernel's netem qdisc "
-					         "(sch_netem), which this kernel lacks (%s); --loss works "
-					         "without it (it uses nftables)", why);
-					*usage = true;
-				}
-				goto fail;
-			}
-		}
+		if (add_delay(h, p, err, errcap, usage) != 0)
+			goto fail;
 	}
+	if (net->bridge && add_bridge_iface(net, p, err, errcap, usage) != 0)
+		goto fail;
 	if (wait_links(net, err, errcap) != 0)
 		goto fail;
 	return net;
@@ -573,6 +677,45 @@ int meshsim_net_heal(struct meshsim_net *net, char *err, size_t errcap)
 	return move_ports(net, net->hosts, err, errcap);
 }
 
+/* ---------- interface faults ---------- */
+
+int meshsim_net_flap(struct meshsim_net *net, int host, int k, bool up, char *err,
+                     size_t errcap)
+{
+	struct iface f = iface_of(net, host, k);
+	if (!up) {
+		*f.down = true;
+		return RUN(err, errcap, "ip", "-n", net->ns[host], "link", "set", f.ndev, "down");
+	}
+	*f.down = false;
+	if (RUN(err, errcap, "ip", "-n", net->ns[host], "link", "set", f.ndev, "up") ||
+	    wait_links(net, err, errcap))
+		return -1;
+	/* the kernel dropped every route through the interface when it went down */
+	return iface_routes(net, host, k, err, errcap);
+}
+
+int meshsim_net_readdr(struct meshsim_net *net, int host, int k, char *err, size_t errcap)
+{
+	const char *ns = net->ns[host];
+	struct iface f = iface_of(net, host, k);
+	char old[24], new[24];
+	snprintf(old, sizeof old, "%s/24", f.addr);
+	snprintf(new, sizeof new, "10.77.%u.%u/24", (unsigned)(uint8_t)f.subnet,
+	         *f.moved ? f.home : f.away);
+	/* The new address comes in as a secondary of the same /24; without promotion, deleting
+	 * the old primary would take every secondary with it. */
+	if (RUN(err, errcap, "ip", "netns", "exec", ns, "sysctl", "-q", "-w",
+	        "net.ipv4.conf.all.promote_secondaries=1") ||
+	    RUN(err, errcap, "ip", "-n", ns, "addr", "add", new, "dev", f.ndev) ||
+	    RUN(err, errcap, "ip", "-n", ns, "addr", "del", old, "dev", f.ndev))
+		return -1;
+	*f.moved = !*f.moved;
+	snprintf(f.addr, 16, "%.*s", (int)(strchr(new, '/') - new), new);
+	/* routes that named the old address as their source went with it */
+	return *f.down ? 0 : iface_routes(net, host, k, err, errcap);
+}
+
 void meshsim_net_destroy(struct meshsim_net **np)
 {
 	struct meshsim_net *net = *np;
@@ -595,6 +738,8 @@ void meshsim_net_destroy(struct meshsim_net **np)
 	free(net->hdev);
 	free(net->ndev);
 	free(net->subnet);
+	free(net->moved);
+	free(net->down);
 	free(net->br);
 	free(net->rhdev);
 	free(net->rndev);

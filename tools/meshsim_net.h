@@ -8,11 +8,14 @@
  * over a real (virtual) Ethernet segment that no physical interface is part of. With subnets,
  * the hosts are split into contiguous blocks, each on a bridge and a /24 of its own, and one
  * router namespace with a veth into every bridge forwards unicast between them and nothing
- * else: multicast (the beacons) stays inside its subnet, as behind a real router.
+ * else: multicast (the beacons) stays inside its subnet, as behind a real router. With a
+ * bridge (subnets only), host 0 has a second veth into subnet 1's bridge, so that it is on both
+ * subnets, as a multi-homed machine between two LANs.
  *
  * Invariants:
  * - Every address used is 127.0.0.0/8 or 10.77.0.0/16 (subnet s is 10.77.s.0/24, host i has
- *   10.77.s.(i+1), the router 10.77.s.254) on interfaces created here, and every
+ *   10.77.s.(i+1) or after a readdr 10.77.s.(100+i), the bridge interface 10.77.1.200 or
+ *   10.77.1.201, the router 10.77.s.254) on interfaces created here, and every
  *   namespace is registered on a tmpfs mounted in meshsim's own mount namespace: when meshsim
  *   dies, everything it built dies with it.
  * - Loss is applied with nftables (numgen random) on input in each host namespace; delay and
@@ -26,6 +29,11 @@
 
 #define MESHSIM_NET_MAX_HOSTS 250
 #define MESHSIM_NET_MAX_SUBNETS 8
+/* A readdr moves host i to 10.77.s.(100+i) and back: hosts beyond this would collide with
+ * the bridge interface's 10.77.1.200 */
+#define MESHSIM_NET_MAX_READDR_HOSTS 99
+/* Interfaces of one host: its own veth, and on the bridging host the one into subnet 1 */
+#define MESHSIM_NET_MAX_IFACES 2
 
 /* Enters a new network and mount namespace, brings lo up with multicast and a 224.0.0.0/4
  * route, and checks that lo is the only interface. 0, or -1 with a reason in err. */
@@ -38,6 +46,7 @@ struct meshsim_net_params {
 	int subnets;                /* 0: one bridge; 2..MESHSIM_NET_MAX_SUBNETS: routed subnets */
 	unsigned loss_permille;     /* 0..1000 */
 	unsigned delay_ms, jitter_ms;
+	bool bridge;                /* with subnets: host 0 also on subnet 1 (10.77.1.200) */
 };
 
 /* Builds the hosts and links. On failure returns NULL, writes err, and sets *usage to true when
@@ -50,6 +59,23 @@ void meshsim_net_destroy(struct meshsim_net **np);
 
 const char *meshsim_net_ns(const struct meshsim_net *net, int host);      /* borrowed */
 const char *meshsim_net_addr(const struct meshsim_net *net, int host);    /* borrowed */
+
+/* Host h's interfaces: 1, or 2 on the bridging host (interface 0 is its own subnet's, the
+ * one meshsim_net_addr() names). Their name inside the host namespace and current address
+ * (borrowed: a readdr changes it). */
+int meshsim_net_ifaces(const struct meshsim_net *net, int host);
+const char *meshsim_net_iface_name(const struct meshsim_net *net, int host, int k);
+const char *meshsim_net_iface_addr(const struct meshsim_net *net, int host, int k);
+bool meshsim_net_iface_up(const struct meshsim_net *net, int host, int k);
+
+/* Interface faults. flap sets interface k of host h down, or up again, and then puts back the
+ * routes the kernel removed with it and waits until it forwards. readdr moves its address to
+ * the other of its two (10.77.s.(i+1) <-> 10.77.s.(100+i); the bridge interface's .200 <->
+ * .201): the new one first, then the old one deleted, so that the host is never without an
+ * address there. 0, or -1 with a reason in err. */
+int meshsim_net_flap(struct meshsim_net *net, int host, int k, bool up, char *err,
+                     size_t errcap);
+int meshsim_net_readdr(struct meshsim_net *net, int host, int k, char *err, size_t errcap);
 
 /* The subnet of host h of hosts split into subnets contiguous blocks, as even as possible (the
  * first hosts % subnets blocks have one host more); 0 when subnets < 2. A pure function, so
