@@ -1877,6 +1877,7 @@ static void build_result(struct meshsim *s, struct meshsim_result *res, double o
 	res->n = s->n;
 	res->hosts = s->o.hosts;
 	res->subnets = s->o.subnets;
+	res->bridge = s->o.bridge;
 	res->fixed_peers = !s->o.subnets ? NULL :
 	                   s->o.fixed_peers == MESHSIM_PEERS_NONE ? "none" :
 	                   s->o.fixed_peers == MESHSIM_PEERS_ONE ? "one" : "all";
@@ -2318,6 +2319,7 @@ int main(int argc, char **argv)
 	if (!s->o.quiet)
 		fprintf(stderr, "meshsim: %s, %d nodes (%s%s%s), seed %llu, multicast port %u, "
 		        "timers %u/%u/%u/%u ms\n", meshsim_scenario_name(s->o.scenario), s->n, s->be->name,
+		        s->o.bridge ? ", on hosts in routed subnets, host 0 bridging" :
 		        s->o.subnets ? ", on hosts in routed subnets" : s->o.hosts ? ", on hosts" :
 		        ", loopback", s->o.loss_permille ? ", lossy" : "",
 		        (unsigned long long)s->o.seed, s->env.mcast_port, s->env.beacon_ms,

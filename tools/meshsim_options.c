@@ -84,9 +84,12 @@ static void usage(FILE *f)
 "                         every node of the other subnets (at most 64 of them)\n"
 "  --fixed-peers MODE     with --subnets: all (default) as above; one: only node 0 gets a\n"
 "                         --peer, the first node of each other subnet, and peer exchange\n"
-"                         must join the rest; or none (TEST AID: no --peer at all, so the\n"
-"                         mesh must stay split by subnet and the run fails; proves that\n"
-"                         multicast does not cross the router)\n"
+"                         must join the rest; or none: no --peer at all (without --bridge\n"
+"                         a TEST AID: the mesh must stay split by subnet and the run\n"
+"                         fails; proves that multicast does not cross the router)\n"
+"  --bridge               with --subnets: host 0 gets a second veth into subnet 1\n"
+"                         (10.77.1.200) and its nodes an --iface on each; with\n"
+"                         --fixed-peers none the subnets then meet only through it\n"
 "  --loss PCT             drop PCT% (0..100, step 0.1) of packets entering each host\n"
 "                         (nftables); needs --hosts\n"
 "  --delay MS, --jitter MS  netem delay on every host link; needs --hosts and sch_netem\n"
@@ -193,7 +196,7 @@ enum {
 	OPT_HEARTBEAT, OPT_EVASIVE, OPT_EXPIRED, OPT_CHURN_KILLS, OPT_QUIET, OPT_FAULT, OPT_KEEP,
 	OPT_LOG_LEVEL, OPT_RSS_SETTLE, OPT_CUTS, OPT_KILLS, OPT_STOPS, OPT_PARTITIONS, OPT_TTL,
 	OPT_NO_RECEIPTS, OPT_ATTACK_SECS, OPT_ATTACK_LINK, OPT_ATTACK_CONNS, OPT_ATTACK_PEERS,
-	OPT_ATTACKS, OPT_SUBNETS, OPT_FIXED_PEERS,
+	OPT_ATTACKS, OPT_SUBNETS, OPT_FIXED_PEERS, OPT_BRIDGE,
 };
 
 static const struct option long_options[] = {
@@ -202,6 +205,7 @@ static const struct option long_options[] = {
 	{ "hosts", required_argument, NULL, OPT_HOSTS },
 	{ "subnets", required_argument, NULL, OPT_SUBNETS },
 	{ "fixed-peers", required_argument, NULL, OPT_FIXED_PEERS },
+	{ "bridge", no_argument, NULL, OPT_BRIDGE },
 	{ "loss", required_argument, NULL, OPT_LOSS },
 	{ "delay", required_argument, NULL, OPT_DELAY },
 	{ "jitter", required_argument, NULL, OPT_JITTER },
@@ -330,6 +334,9 @@ int meshsim_parse_options(int argc, char **argv, struct meshsim_opts *o)
 			if (!parse_ulong(a, 2, MESHSIM_NET_MAX_SUBNETS, &v))
 				return meshsim_usage_error("--subnets wants 2 to 8", a);
 			o->subnets = (int)v;
+			break;
+		case OPT_BRIDGE:
+			o->bridge = true;
 			break;
 		case OPT_FIXED_PEERS:
 			if (strcmp(a, "all") == 0)
@@ -537,6 +544,10 @@ int meshsim_parse_options(int argc, char **argv, struct meshsim_opts *o)
 	if (o->hosts > o->n)
 		return meshsim_usage_error("--hosts cannot exceed -n (a host without nodes proves nothing)",
 		                   NULL);
+	if (o->bridge && !o->subnets)
+		return meshsim_usage_error("--bridge puts host 0 on two routed subnets: it needs "
+		                           "--subnets (without them every host is on one bridge)",
+		                           NULL);
 	if (o->subnets || have_peers) {
 		int rc = check_subnets(o, have_peers);
 		if (rc >= 0)
@@ -579,6 +590,7 @@ int meshsim_parse_options(int argc, char **argv, struct meshsim_opts *o)
 			return meshsim_usage_error("faults with --partitions needs --hosts 2 or more (or "
 			                           "--partitions 0)", NULL);
 	}
+
 	if (o->scenario == MESHSIM_ATTACK && o->inproc)
 		return meshsim_usage_error("attack needs real processes (the victim's fds, RSS and "
 		                           "CPU are measured per process): drop --inproc", NULL);

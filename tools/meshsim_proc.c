@@ -161,8 +161,15 @@ static int proc_start(struct meshsim *s, struct meshsim_node *nd, char *err, siz
 	}
 	argv[a++] = e->meshnode;
 	argv[a++] = "--json";
-	argv[a++] = "--iface";
-	argv[a++] = e->net ? meshsim_net_addr(e->net, nd->host) : "lo";
+	if (!e->net) {
+		argv[a++] = "--iface";
+		argv[a++] = "lo";
+	}
+	/* one --iface per interface of the host: two on the bridging host */
+	for (int k = 0; e->net && k < meshsim_net_ifaces(e->net, nd->host); k++) {
+		argv[a++] = "--iface";
+		argv[a++] = meshsim_net_iface_addr(e->net, nd->host, k);
+	}
 	argv[a++] = "--name";
 	argv[a++] = nd->name;
 	argv[a++] = "--identity";

@@ -118,7 +118,8 @@ void meshsim_report_table(FILE *f, const struct meshsim_result *r)
 	char net[160];
 	if (r->hosts > 0) {
 		int w = r->subnets ? snprintf(net, sizeof net, "%d hosts in %d routed subnets (fixed "
-		                              "peers: %s)", r->hosts, r->subnets, r->fixed_peers) :
+		                              "peers: %s%s)", r->hosts, r->subnets, r->fixed_peers,
+		                              r->bridge ? "; host 0 bridges subnets 0 and 1" : "") :
 		                     snprintf(net, sizeof net, "%d hosts on a bridge", r->hosts);
 		if (w > 0 && (size_t)w < sizeof net && (r->loss_pct > 0 || r->delay_ms || r->jitter_ms))
 			snprintf(net + w, sizeof net - (size_t)w, " (loss %.1f%%, delay %u ms, jitter %u ms)",
@@ -333,6 +334,7 @@ int meshsim_report_json(const char *path, const struct meshsim_result *r)
 		jstr(f, r->fixed_peers);
 	else
 		fputs("null", f);
+	fprintf(f, ",\"bridge\":%s", r->bridge ? "true" : "false");
 	fprintf(f, ",\"loss_pct\":%.1f,\"delay_ms\":%u,\"jitter_ms\":%u", r->loss_pct, r->delay_ms,
 	        r->jitter_ms);
 	fprintf(f, ",\"timers_ms\":{\"beacon\":%u,\"heartbeat\":%u,\"evasive\":%u,\"expired\":%u}",

@@ -94,6 +94,7 @@ struct meshsim_result {
 	int n, hosts;
 	int subnets;                      /* 0: the hosts share one bridge */
 	const char *fixed_peers;          /* with subnets: "all", "one" or "none"; else NULL */
+	bool bridge;                      /* --bridge: host 0 on subnets 0 and 1 */
 	uint64_t seed;
 	bool inproc;
 	bool sim;                         /* --sim: virtual time, no CPU or memory figures */
