@@ -79,6 +79,7 @@ struct meshsim_opts {
 	uint32_t rss_settle_ms;    /* 0: two heartbeats */
 	/* faults and churn: the account of every message (meshsim_check.h) */
 	int cuts, kills, stops, partitions;   /* faults: how many of each */
+	int flaps, readdrs;        /* faults: interface faults on hosts (meshsim_faults.c) */
 	uint32_t ttl_ms;           /* the nodes' --ttl */
 	bool no_receipts;          /* run nodes without --receipts and --ttl */
 	/* attack (meshsim_attack.c) */

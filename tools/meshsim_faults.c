@@ -2,8 +2,8 @@
 /*
  * meshsim_faults: the faults scenario (docs/meshsim.md). Every node joins MESHSIM_GROUP;
  * once the mesh is whole the core sends shouts and whispers at --rate, while this file
- * injects --cuts, --kills, --stops and --partitions faults in a random order, one every
- * 100-600 ms, each undone on its own timer so that faults overlap:
+ * injects --cuts, --kills, --stops, --partitions, --flaps and --readdrs faults in a random
+ * order, one every 100-600 ms, each undone on its own timer, so that faults overlap:
  *
  *   cut        one random established TCP connection in a random host's namespace (on
  *              loopback: meshsim's own) is destroyed with `ss -K`; both ends get a reset
@@ -13,6 +13,10 @@
  *              stop in four ends in a SIGKILL instead, and a restart 0.5-3 s later
  *   partition  the hosts from a random one on are moved to a second bridge for expired / 2
  *              to 2 x expired, then back (one partition at a time)
+ *   flap       one interface of a host (with --bridge: of the bridging host, which joins the
+ *              subnets) is set down for 1-3 s, then up again
+ *   readdr     one interface of such a host is given the other of its two addresses
+ *              (meshsim_net_readdr()); the nodes must find the new one themselves
  *
  * When the last fault is undone and at least --messages were sent, sending stops and meshsim
  * waits until the mesh is whole and
@@ -42,16 +46,19 @@
 #define RESTART_MIN_MS 500      /* a killed node is restarted this long after */
 #define RESTART_MAX_MS 3000
 #define STOP_MIN_MS 200
+#define FLAP_MIN_MS 1000        /* an interface is down this long */
+#define FLAP_MAX_MS 3000
 #define RETRY_MS 50             /* a due action that must wait (node not reaped yet) */
 #define SS_OUT 65536
 
-enum act { ACT_RESTART, ACT_CONT, ACT_KILL_STOPPED, ACT_HEAL };
+enum act { ACT_RESTART, ACT_CONT, ACT_KILL_STOPPED, ACT_HEAL, ACT_UP };
 
 struct action {
 	int64_t due_us;
 	enum act act;
-	int node;
+	int node;                    /* ACT_UP: the host */
 	int fault;                   /* the account's handle, to close the fault's window */
+	int iface;                   /* ACT_UP: which of the host's interfaces */
 };
 
 struct faults {
@@ -72,7 +79,8 @@ static int64_t between_us(struct meshsim *s, int64_t lo_ms, int64_t hi_ms)
 	return (lo_ms + (int64_t)meshsim_rng_below(s, (uint64_t)(hi_ms - lo_ms + 1))) * 1000;
 }
 
-static int later(struct faults *f, int64_t due_us, enum act act, int node, int fault)
+static int later_iface(struct faults *f, int64_t due_us, enum act act, int node, int fault,
+                       int iface)
 {
 	if (f->nacts == f->cacts) {
 		size_t ncap = f->cacts ? f->cacts * 2 : 16;
@@ -82,8 +90,13 @@ static int later(struct faults *f, int64_t due_us, enum act act, int node, int f
 		f->acts = na;
 		f->cacts = ncap;
 	}
-	f->acts[f->nacts++] = (struct action){ due_us, act, node, fault };
+	f->acts[f->nacts++] = (struct action){ due_us, act, node, fault, iface };
 	return 0;
+}
+
+static int later(struct faults *f, int64_t due_us, enum act act, int node, int fault)
+{
+	return later_iface(f, due_us, act, node, fault, 0);
 }
 
 static void oom(struct faults *f)
@@ -258,6 +271,62 @@ static bool inject_partition(struct faults *f)
 	return true;
 }
 
+/* ---------- flap, readdr ---------- */
+
+/* The interface an interface fault hits: with --bridge one of the bridging host's, whose
+ * loss would part the subnets; else one of a random host's. false if that one is down (a
+ * flap is on): the fault waits. */
+static bool pick_iface(struct faults *f, int *host, int *k)
+{
+	int h = f->e->o->bridge ? 0 : (int)meshsim_rng_below(f->s, (uint64_t)f->e->o->hosts);
+	int i = (int)meshsim_rng_below(f->s, (uint64_t)meshsim_net_ifaces(f->e->net, h));
+	if (!meshsim_net_iface_up(f->e->net, h, i))
+		return false;
+	*host = h;
+	*k = i;
+	return true;
+}
+
+static bool inject_flap(struct faults *f)
+{
+	char err[600];
+	int h, k;
+	if (!pick_iface(f, &h, &k))
+		return false;
+	int64_t now = meshsim_now_us();
+	int fault = meshsim_check_fault(f->check, MESHSIM_KIND_FLAP, now);
+	if (later_iface(f, now + between_us(f->s, FLAP_MIN_MS, FLAP_MAX_MS), ACT_UP, h, fault,
+	                k) != 0) {
+		oom(f);
+		return false;
+	}
+	if (meshsim_net_flap(f->e->net, h, k, false, err, sizeof err) != 0)
+		meshsim_violation(f->s, "faults: cannot set %s of host %d down: %s",
+		                  meshsim_net_iface_name(f->e->net, h, k), h, err);
+	return true;
+}
+
+static bool inject_readdr(struct faults *f)
+{
+	char err[600], old[16];
+	int h, k;
+	if (!pick_iface(f, &h, &k))
+		return false;
+	int64_t now = meshsim_now_us();
+	int fault = meshsim_check_fault(f->check, MESHSIM_KIND_READDR, now);
+	snprintf(old, sizeof old, "%s", meshsim_net_iface_addr(f->e->net, h, k));
+	if (meshsim_net_readdr(f->e->net, h, k, err, sizeof err) != 0)
+		meshsim_violation(f->s, "faults: cannot move %s of host %d from %s: %s",
+		                  meshsim_net_iface_name(f->e->net, h, k), h, old, err);
+	else if (!f->e->o->quiet)
+		fprintf(stderr, "meshsim: faults: %s of host %d moved from %s to %s\n",
+		        meshsim_net_iface_name(f->e->net, h, k), h, old,
+		        meshsim_net_iface_addr(f->e->net, h, k));
+	/* the address is gone at once; what it costs shows in the account */
+	meshsim_check_fault_end(f->check, fault, meshsim_now_us());
+	return true;
+}
+
 /* ---------- undoing them ---------- */
 
 /* Carries out a due action; false if it must wait (the node is not reaped yet). */
@@ -297,6 +366,12 @@ static bool act(struct faults *f, struct action *x, int64_t now)
 		meshsim_set_cut(f->s, 0);
 		f->partitioned = false;
 		break;
+	case ACT_UP:
+		if (meshsim_net_flap(f->e->net, x->node, x->iface, true, err, sizeof err) != 0)
+			meshsim_violation(f->s, "faults: cannot set %s of host %d up again: %s",
+			                  meshsim_net_iface_name(f->e->net, x->node, x->iface), x->node,
+			                  err);
+		break;
 	}
 	meshsim_check_fault_end(f->check, x->fault, now);
 	return true;
@@ -322,7 +397,8 @@ static void run_actions(struct faults *f)
 		}
 		/* act() may add an action: take this one out first */
 		f->acts[k] = f->acts[--f->nacts];
-		if (!act(f, &x, now) && later(f, x.due_us, x.act, x.node, x.fault) != 0)
+		if (!act(f, &x, now) &&
+		    later_iface(f, x.due_us, x.act, x.node, x.fault, x.iface) != 0)
 			oom(f);
 	}
 }
@@ -330,7 +406,8 @@ static void run_actions(struct faults *f)
 /* The faults in a random order: a shuffled deck. */
 static int *deck(struct meshsim *s, const struct meshsim_opts *o, size_t *len)
 {
-	size_t n = (size_t)o->cuts + (size_t)o->kills + (size_t)o->stops + (size_t)o->partitions, k = 0;
+	size_t n = (size_t)o->cuts + (size_t)o->kills + (size_t)o->stops + (size_t)o->partitions +
+	           (size_t)o->flaps + (size_t)o->readdrs, k = 0;
 	int *d = malloc((n ? n : 1) * sizeof *d);
 	if (!d)
 		return NULL;
@@ -342,6 +419,10 @@ static int *deck(struct meshsim *s, const struct meshsim_opts *o, size_t *len)
 		d[k++] = MESHSIM_KIND_STOP;
 	for (int i = 0; i < o->partitions; i++)
 		d[k++] = MESHSIM_KIND_PARTITION;
+	for (int i = 0; i < o->flaps; i++)
+		d[k++] = MESHSIM_KIND_FLAP;
+	for (int i = 0; i < o->readdrs; i++)
+		d[k++] = MESHSIM_KIND_READDR;
 	for (size_t i = n; i > 1; i--) {
 		size_t j = (size_t)meshsim_rng_below(s, i);
 		int t = d[i - 1];
@@ -395,6 +476,12 @@ void meshsim_scenario_faults(struct meshsim *s)
 			break;
 		case MESHSIM_KIND_PARTITION:
 			done = inject_partition(&f);
+			break;
+		case MESHSIM_KIND_FLAP:
+			done = inject_flap(&f);
+			break;
+		case MESHSIM_KIND_READDR:
+			done = inject_readdr(&f);
 			break;
 		}
 		/* a fault that cannot happen now (too many nodes down, a partition on) waits */

@@ -56,8 +56,9 @@ static void usage(FILE *f)
 "             heal, time until full mesh again\n"
 "  faults     every node joins 'sim'; shouts and whispers at --rate while meshsim cuts\n"
 "             TCP connections (ss -K), SIGKILLs and restarts nodes, SIGSTOPs and\n"
-"             SIGCONTs them and partitions the LAN (--cuts, --kills, --stops,\n"
-"             --partitions); then, once the mesh is whole and every message answered,\n"
+"             SIGCONTs them, partitions the LAN, sets a host's interface down and up\n"
+"             and moves it to another address (--cuts, --kills, --stops, --partitions,\n"
+"             --flaps, --readdrs); then, once the mesh is whole and every message answered,\n"
 "             every accepted message must have been delivered exactly once and in order\n"
 "             to each recipient or reported dropped to its sender, unless its sender was\n"
 "             SIGKILLed first; no exclusion window. Nodes run with --receipts\n"
@@ -117,6 +118,11 @@ static void usage(FILE *f)
 "                         nodes stopped (SIGSTOP, then SIGCONT, or 1 in 4 SIGKILLed while\n"
 "                         stopped and restarted), partitions (defaults 20, 5, 5, 2).\n"
 "                         Partitions need hosts: without --hosts, faults uses min(N, 4)\n"
+"  --flaps N, --readdrs N faults: a host's interface set down for 1-3 s, then up; a host's\n"
+"                         interface moved to another address of its /24 (default 0 each;\n"
+"                         with --bridge always the bridging host's). Need hosts as\n"
+"                         partitions do; --readdrs at most 99 hosts, and with --subnets\n"
+"                         only --fixed-peers none (a --peer would name the old address)\n"
 "  --ttl MS               churn, faults, attack: the nodes' message TTL (default 60000)\n"
 "  --no-receipts          churn, faults, attack: run the nodes without --receipts and\n"
 "                         --ttl (a meshnode from before them); a delivery then needs no\n"
@@ -196,7 +202,7 @@ enum {
 	OPT_HEARTBEAT, OPT_EVASIVE, OPT_EXPIRED, OPT_CHURN_KILLS, OPT_QUIET, OPT_FAULT, OPT_KEEP,
 	OPT_LOG_LEVEL, OPT_RSS_SETTLE, OPT_CUTS, OPT_KILLS, OPT_STOPS, OPT_PARTITIONS, OPT_TTL,
 	OPT_NO_RECEIPTS, OPT_ATTACK_SECS, OPT_ATTACK_LINK, OPT_ATTACK_CONNS, OPT_ATTACK_PEERS,
-	OPT_ATTACKS, OPT_SUBNETS, OPT_FIXED_PEERS, OPT_BRIDGE,
+	OPT_ATTACKS, OPT_SUBNETS, OPT_FIXED_PEERS, OPT_BRIDGE, OPT_FLAPS, OPT_READDRS,
 };
 
 static const struct option long_options[] = {
@@ -232,6 +238,8 @@ static const struct option long_options[] = {
 	{ "kills", required_argument, NULL, OPT_KILLS },
 	{ "stops", required_argument, NULL, OPT_STOPS },
 	{ "partitions", required_argument, NULL, OPT_PARTITIONS },
+	{ "flaps", required_argument, NULL, OPT_FLAPS },
+	{ "readdrs", required_argument, NULL, OPT_READDRS },
 	{ "ttl", required_argument, NULL, OPT_TTL },
 	{ "no-receipts", no_argument, NULL, OPT_NO_RECEIPTS },
 	{ "attack-secs", required_argument, NULL, OPT_ATTACK_SECS },
@@ -271,6 +279,11 @@ static int check_subnets(const struct meshsim_opts *o, bool have_peers)
 	if (o->scenario == MESHSIM_ATTACK)
 		return meshsim_usage_error("attack runs on loopback, where its attackers reach the "
 		                           "victim: drop --subnets", NULL);
+	if (o->scenario == MESHSIM_FAULTS && o->readdrs > 0 &&
+	    o->fixed_peers != MESHSIM_PEERS_NONE)
+		return meshsim_usage_error("--readdrs moves a node to an address that the other "
+		                           "subnets' --peer do not name: with --subnets it needs "
+		                           "--fixed-peers none (and --bridge, to join them)", NULL);
 	/* node i is on host i mod hosts (as in meshsim.c), and its fixed peers are the nodes of
 	 * every other subnet: that count must fit meshnode's own limit */
 	for (int i = 0; i < o->n; i++)
@@ -292,6 +305,7 @@ int meshsim_parse_options(int argc, char **argv, struct meshsim_opts *o)
 	unsigned long v;
 	double d;
 	bool seed_set = false, have_loss = false, have_delay = false, have_peers = false;
+	bool have_iface_faults = false;
 	int c;
 	memset(o, 0, sizeof *o);
 	o->n = 8;
@@ -430,6 +444,13 @@ int meshsim_parse_options(int argc, char **argv, struct meshsim_opts *o)
 			*(c == OPT_CUTS ? &o->cuts : c == OPT_KILLS ? &o->kills :
 			  c == OPT_STOPS ? &o->stops : &o->partitions) = (int)v;
 			break;
+		case OPT_FLAPS:
+		case OPT_READDRS:
+			if (!parse_ulong(a, 0, 100000, &v))
+				return meshsim_usage_error("--flaps and --readdrs want 0 to 100000", a);
+			*(c == OPT_FLAPS ? &o->flaps : &o->readdrs) = (int)v;
+			have_iface_faults = true;
+			break;
 		case OPT_TTL:
 			/* meshnode's own bounds (docs/usage.md) */
 			if (!parse_ulong(a, 1, 600000, &v))
@@ -548,6 +569,9 @@ int meshsim_parse_options(int argc, char **argv, struct meshsim_opts *o)
 		return meshsim_usage_error("--bridge puts host 0 on two routed subnets: it needs "
 		                           "--subnets (without them every host is on one bridge)",
 		                           NULL);
+	if (have_iface_faults && o->scenario != MESHSIM_FAULTS)
+		return meshsim_usage_error("--flaps and --readdrs are interface faults of the faults "
+		                           "scenario", NULL);
 	if (o->subnets || have_peers) {
 		int rc = check_subnets(o, have_peers);
 		if (rc >= 0)
@@ -590,7 +614,14 @@ int meshsim_parse_options(int argc, char **argv, struct meshsim_opts *o)
 			return meshsim_usage_error("faults with --partitions needs --hosts 2 or more (or "
 			                           "--partitions 0)", NULL);
 	}
-
+	if (o->scenario == MESHSIM_FAULTS && (o->flaps > 0 || o->readdrs > 0)) {
+		/* loopback cannot go down or change its address under the nodes: hosts can */
+		if (o->hosts == 0)
+			o->hosts = o->n < 4 ? o->n : 4;
+		if (o->readdrs > 0 && o->hosts > MESHSIM_NET_MAX_READDR_HOSTS)
+			return meshsim_usage_error("--readdrs moves host i to 10.77.s.(100+i): at most "
+			                           "--hosts 99", NULL);
+	}
 	if (o->scenario == MESHSIM_ATTACK && o->inproc)
 		return meshsim_usage_error("attack needs real processes (the victim's fds, RSS and "
 		                           "CPU are measured per process): drop --inproc", NULL);

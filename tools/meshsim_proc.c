@@ -165,10 +165,12 @@ static int proc_start(struct meshsim *s, struct meshsim_node *nd, char *err, siz
 		argv[a++] = "--iface";
 		argv[a++] = "lo";
 	}
-	/* one --iface per interface of the host: two on the bridging host */
+	/* One --iface per interface of the host (two on the bridging host). By address, as a
+	 * person would name them, unless a readdr will move the address: the name stays. */
 	for (int k = 0; e->net && k < meshsim_net_ifaces(e->net, nd->host); k++) {
 		argv[a++] = "--iface";
-		argv[a++] = meshsim_net_iface_addr(e->net, nd->host, k);
+		argv[a++] = e->o->readdrs > 0 ? meshsim_net_iface_name(e->net, nd->host, k)
+		                              : meshsim_net_iface_addr(e->net, nd->host, k);
 	}
 	argv[a++] = "--name";
 	argv[a++] = nd->name;

@@ -29,7 +29,7 @@ double meshsim_report_percentile(const double *sorted, size_t n, double p)
 const char *meshsim_report_kind_name(int kind)
 {
 	static const char *names[MESHSIM_KINDS] = { "none", "cut", "kill", "stop", "partition",
-	                                                    "conn-flood", "beacon-flood",
+	                                                    "flap", "readdr", "conn-flood", "beacon-flood",
 	                                                    "hello-flood", "partial-hold", "garbage",
 	                                                    "mitm" };
 	return kind >= 0 && kind < MESHSIM_KINDS ? names[kind] : "?";
@@ -58,11 +58,13 @@ static void account_row(FILE *f, const char *name, const struct meshsim_account_
 static void account_table(FILE *f, const struct meshsim_account *a)
 {
 	if (a->faults[MESHSIM_KIND_CUT] || a->faults[MESHSIM_KIND_STOP] ||
-	    a->faults[MESHSIM_KIND_PARTITION])
+	    a->faults[MESHSIM_KIND_PARTITION] || a->faults[MESHSIM_KIND_FLAP] ||
+	    a->faults[MESHSIM_KIND_READDR])
 		row(f, "faults", "%ld cuts (%ld found no connection), %ld kills, %ld stops (%ld ended "
-		    "in SIGKILL), %ld partitions", a->faults[MESHSIM_KIND_CUT], a->cuts_missed,
-		    a->faults[MESHSIM_KIND_KILL], a->faults[MESHSIM_KIND_STOP], a->stop_kills,
-		    a->faults[MESHSIM_KIND_PARTITION]);
+		    "in SIGKILL), %ld partitions, %ld flaps, %ld readdrs",
+		    a->faults[MESHSIM_KIND_CUT], a->cuts_missed, a->faults[MESHSIM_KIND_KILL],
+		    a->faults[MESHSIM_KIND_STOP], a->stop_kills, a->faults[MESHSIM_KIND_PARTITION],
+		    a->faults[MESHSIM_KIND_FLAP], a->faults[MESHSIM_KIND_READDR]);
 	row(f, "account", "every accepted message, per recipient (%s); by the fault in effect "
 	    "when sent", a->receipts ? "nodes with --receipts" : "nodes WITHOUT receipts");
 	fprintf(f, "    %-12s %7s %7s %9s %6s %8s %6s %6s %10s %5s %5s\n", "fault", "sent",

@@ -38,6 +38,8 @@ enum meshsim_kind {
 	MESHSIM_KIND_KILL,                /* a node SIGKILLed and restarted */
 	MESHSIM_KIND_STOP,                /* a node SIGSTOPped, then SIGCONT (or SIGKILL) */
 	MESHSIM_KIND_PARTITION,           /* the LAN cut in two, then healed */
+	MESHSIM_KIND_FLAP,                /* a host's interface down, then up */
+	MESHSIM_KIND_READDR,              /* a host's interface given another address */
 	/* attack (meshsim_attack.c): one kind per attacker, in enum meshsim_attacker's order */
 	MESHSIM_KIND_CONN_FLOOD,
 	MESHSIM_KIND_BEACON_FLOOD,
