@@ -89,7 +89,7 @@ static void usage(FILE *f)
 "                         a TEST AID: the mesh must stay split by subnet and the run\n"
 "                         fails; proves that multicast does not cross the router)\n"
 "  --bridge               with --subnets: host 0 gets a second veth into subnet 1\n"
-"                         (10.77.1.200) and its nodes an --iface on each; with\n"
+"                         (10.77.1.200), and its nodes use both interfaces; with\n"
 "                         --fixed-peers none the subnets then meet only through it\n"
 "  --loss PCT             drop PCT% (0..100, step 0.1) of packets entering each host\n"
 "                         (nftables); needs --hosts\n"

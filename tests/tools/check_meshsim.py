@@ -276,7 +276,8 @@ def check_account(r, cmd):
     if r.get("scenario") == "faults":
         f = a.get("faults") or {}
         for kind, opt in (("cut", "--cuts"), ("kill", "--kills"), ("stop", "--stops"),
-                          ("partition", "--partitions")):
+                          ("partition", "--partitions"), ("flap", "--flaps"),
+                          ("readdr", "--readdrs")):
             if opt in cmd:
                 want = int(cmd[cmd.index(opt) + 1])
                 check(f.get(kind) == want, "faults: %r %s injected, asked for %d"
