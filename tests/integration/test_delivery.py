@@ -267,10 +267,15 @@ class Ledger:
         if len(rs) < self.count():
             return False
         drops = self.answers("dropped")
-        if receipts:
-            got = self.answers("delivered")
-            return all(ev["id"] in got or ev["id"] in drops for ev in rs if ev["event"] == "sent")
         seen = set(seq for _, seq, _ in self.deliveries())
+        if receipts:
+            # A receipt says the receiver's program took the message, and it prints it right
+            # after; its line is read here by another thread than the sender's receipt, and
+            # may come a little later: wait for it too (if it never comes, the verdict says
+            # "receipt for a message the receiver never printed")
+            got = self.answers("delivered")
+            return all((ev["id"] in got and seq in seen) or ev["id"] in drops
+                       for seq, ev in enumerate(rs) if ev["event"] == "sent")
         return all(seq in seen or ev["id"] in drops
                    for seq, ev in enumerate(rs) if ev["event"] == "sent")
 
