@@ -134,8 +134,12 @@ static struct peer *on_beacon(struct mesh *m, const struct wire_beacon_body *b, 
 		handshake_maybe_connect(m, p, now);
 		return p;
 	}
-	if (!passed)
+	if (!passed) {
+		bool same_ip = memcmp(p->ip, b->ip, 4) == 0;
 		p->ip_heard_ms = now;
+		if (!same_ip || b->counter > p->ip_heard_counter)
+			p->ip_heard_counter = b->counter;
+	}
 	if (p->beacon_incarnation != b->incarnation || memcmp(p->ip, b->ip, 4) != 0 ||
 	    p->port != b->port) {
 		char fp[KEYS_FPR_LEN], ipbuf[INET_ADDRSTRLEN];
@@ -321,10 +325,17 @@ static bool unchanged(struct mesh *m, const struct wire_beacon_body *b, struct p
 		 * genuine ones for long */
 		return !tokens_take(&m->own_checks, OWN_CHECKS_PER_S, OWN_CHECKS_PER_S, 0, now);
 	}
+	struct in_addr from = discovery_last_source(m->disc);
 	bool same_place = p && p->port == b->port && memcmp(p->ip, b->ip, 4) == 0;
-	if (same_place)
+	/* Still heard where recorded (alternate()), unchecked: so only a beacon newer than any
+	 * heard there, from there. A replay, captured there before the node moved, would pin it
+	 * to an address it has left: its beacons elsewhere taken for another interface's. */
+	if (same_place && b->counter > p->ip_heard_counter &&
+	    memcmp(&from.s_addr, b->ip, 4) == 0) {
 		p->ip_heard_ms = now;
-	else if (p && p->port == b->port && alternate(m, p, b, now))
+		p->ip_heard_counter = b->counter;
+	}
+	if (!same_place && p && p->port == b->port && alternate(m, p, b, now))
 		same_place = memcmp(p->alt_ip, b->ip, 4) == 0;   /* its other interface, known */
 	bool linked = p && p->live_sid && p->incarnation == b->incarnation;
 	if (p && p->discovered) {
@@ -348,7 +359,6 @@ static bool unchanged(struct mesh *m, const struct wire_beacon_body *b, struct p
 	if (!mesh_id_lower(b->node_id, m->id->id))
 		return false;                   /* we are to dial it: check it */
 	/* one announcing another address than its source is dropped by the source rule */
-	struct in_addr from = discovery_last_source(m->disc);
 	if (memcmp(&from.s_addr, b->ip, 4) != 0)
 		return false;
 	if (!p) {

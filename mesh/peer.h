@@ -53,6 +53,7 @@ struct peer {
 	/* a node on several of our segments beacons from several addresses: ip stays the one
 	 * heard first while it is heard (ip_heard_ms), and the other is alt_ip (beacon.c) */
 	uint64_t ip_heard_ms;
+	uint64_t ip_heard_counter;    /* the newest counter heard at ip: replays there are not */
 	uint8_t alt_ip[4];
 	uint64_t beacon_counter;
 	uint64_t beacon_incarnation;
