@@ -28,9 +28,17 @@ static bool listened(const struct mesh *m, const uint8_t ip[4], size_t *at)
 	return false;
 }
 
+/* The address the link was opened on (the first interface's then) is ours only while the
+ * host has it: after a DHCP renewal another host may be given it, or an attacker take it,
+ * and it must not be spared the per-address limits as ours are. */
+static bool first_ours(const struct mesh *m)
+{
+	return discovery_host_has(m->disc, m->ip);
+}
+
 bool mesh_own_ip(const struct mesh *m, const uint8_t ip[4])
 {
-	if (memcmp(ip, &m->ip.s_addr, 4) == 0 || listened(m, ip, NULL))
+	if ((memcmp(ip, &m->ip.s_addr, 4) == 0 && first_ours(m)) || listened(m, ip, NULL))
 		return true;
 	for (size_t i = 0; i < discovery_count(m->disc); i++)
 		if (memcmp(ip, &discovery_iface(m->disc, i)->addr.s_addr, 4) == 0)

@@ -28,6 +28,7 @@
 #include "testid.h"
 #include "testlib.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,16 +84,20 @@ static struct {
 	/* the dials the link holds (dialled, not hung up): session ID and address */
 	struct { uint32_t sid; uint8_t ip[4]; } held[MAXHELD];
 	size_t nheld;
+	/* the host's interfaces, with engine_mcast_ifaces */
+	struct mcast_iface ifs[4];
+	size_t nifs;
 } t;
 
 static void *fm_open(const struct mcast_config *cfg, struct in_addr *ifaddr, char *err,
                      size_t errcap)
 {
-	(void)cfg;
 	(void)err;
 	(void)errcap;
 	const uint8_t ip[4] = { 10, 0, 0, 1 };
 	memcpy(&ifaddr->s_addr, ip, 4);
+	if (cfg->iface)                    /* the address of an interface fm_ifaces() listed */
+		(void)inet_pton(AF_INET, cfg->iface, ifaddr);
 	return &t;
 }
 
@@ -142,6 +147,23 @@ static uint64_t fm_wall(void *p)
 static const struct mcast_ops engine_mcast = {
 	.open = fm_open, .close = fm_close, .fd = fm_fd, .send = fm_send, .recv = fm_recv,
 	.wall_ms = fm_wall,
+};
+
+/* The host's interfaces as t.ifs says, for the engines that follow them (ifaces.c). */
+static enum mesh_err fm_ifaces(void *env, struct mcast_iface *out, size_t cap, size_t *n,
+                               char *err, size_t errcap)
+{
+	(void)env;
+	(void)err;
+	(void)errcap;
+	*n = t.nifs < cap ? t.nifs : cap;
+	memcpy(out, t.ifs, *n * sizeof *out);
+	return MESH_OK;
+}
+
+static const struct mcast_ops engine_mcast_ifaces = {
+	.open = fm_open, .close = fm_close, .fd = fm_fd, .send = fm_send, .recv = fm_recv,
+	.wall_ms = fm_wall, .ifaces = fm_ifaces,
 };
 
 static uint8_t fbuf[WIRE_MAX_FRAME];
@@ -468,7 +490,7 @@ static void on_event(void *arg, const struct mesh_event *ev)
 	free(ev->data);
 }
 
-static struct mesh *engine_new(void)
+static struct mesh *engine_new_ops(const struct mcast_ops *ops)
 {
 	char err[256];
 	struct mesh_config cfg = {
@@ -476,13 +498,18 @@ static struct mesh *engine_new(void)
 		.heartbeat_ms = 1000, .evasive_ms = 3000, .expired_ms = 10000,
 		.handshake_timeout_ms = 5000, .fallback_ms = FALLBACK_MS, .queue_msgs = 16,
 		.queue_bytes = 1 << 20, .ttl_ms = 10000, .link_ops = &engine_link,
-		.mcast_ops = &engine_mcast, .log_level = -1, .event = on_event,
+		.mcast_ops = ops, .log_level = -1, .event = on_event,
 	};
 	struct mesh *m = mesh_new(&cfg, 0, err, sizeof err);
 	CHECK(m != NULL);
 	if (m)
 		t.self_inc = mesh_incarnation(m);
 	return m;
+}
+
+static struct mesh *engine_new(void)
+{
+	return engine_new_ops(&engine_mcast);
 }
 
 static void run_row(const struct row *row)
@@ -631,6 +658,52 @@ static void test_hello_limits(void)
 		printf("  %s 100 HELLOs at once from %s: %u answered, %llu limited\n",
 		       ok ? "ok  " : "FAIL", cases[i].addr, t.replies,
 		       (unsigned long long)s.hellos_limited);
+		mesh_destroy(&m);
+	}
+}
+
+/*
+ * Our own addresses are spared the per-address limits (HELLOs, beacon checks, dials): every
+ * node of this host has them. Found by review: the address the first interface had at the
+ * start stayed ours after a DHCP renewal gave it another, so whoever was given the old one
+ * next (another host, or an attacker who just took it) was spared them too.
+ */
+static void test_readdressed_not_ours(void)
+{
+	static const struct {
+		const char *addr;
+		unsigned replies, limited;
+	} cases[] = {
+		{ "10.0.0.1", 32, 68 },         /* ours no more */
+		{ "10.0.0.77", 100, 0 },        /* ours now */
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		memset(&t, 0, sizeof t);
+		t.ifs[0] = (struct mcast_iface){ .name = "eth0", .up = true, .multicast = true };
+		(void)inet_pton(AF_INET, "10.0.0.1", &t.ifs[0].addr);
+		(void)inet_pton(AF_INET, "255.255.255.0", &t.ifs[0].mask);
+		t.nifs = 1;
+		struct mesh *m = engine_new_ops(&engine_mcast_ifaces);
+		if (!m)
+			return;
+		uint64_t next = mesh_on_tick(m, 0);
+		(void)inet_pton(AF_INET, "10.0.0.77", &t.ifs[0].addr);   /* a DHCP renewal */
+		for (t.now = 1; t.now <= 5000; t.now++)                  /* two rescans */
+			if (t.now >= next)
+				next = mesh_on_tick(m, t.now);
+		t.hellos = 100;
+		t.hello_addr = cases[i].addr;
+		mesh_on_ready(m, NULL, 0, t.now);
+		struct mesh_stats s;
+		uint64_t live;
+		mesh_get_stats(m, &s, &live);
+		bool ok = s.iface_changes == 2 && t.replies == cases[i].replies &&
+		          s.hellos_limited == cases[i].limited;
+		CHECK(ok);
+		printf("  %s eth0 readdressed from 10.0.0.1, 100 HELLOs at once from %s: %u answered, "
+		       "%llu limited (%llu interface changes)\n", ok ? "ok  " : "FAIL", cases[i].addr,
+		       t.replies, (unsigned long long)s.hellos_limited,
+		       (unsigned long long)s.iface_changes);
 		mesh_destroy(&m);
 	}
 }
@@ -938,6 +1011,7 @@ int main(void)
 	if (ids[LOW1])
 		test_old_version();
 	test_hello_limits();
+	test_readdressed_not_ours();
 	if (ids[HIGH1]) {
 		test_move_under_replay(false);
 		test_move_under_replay(true);
