@@ -175,10 +175,10 @@ void ifaces_on_tick(struct mesh *m, uint64_t now)
 		if (ch[i].kind == DISCOVERY_REMOVED)
 			peer_table_each(&m->peers, forget_origin, &ft);
 	}
-	if (k) {
-		unlisten_gone(m);
-		m->stats.iface_changes += k;
-	}
+	/* at every listing, not only one that changed what we beacon on: an address can go
+	 * from an interface that is down already */
+	unlisten_gone(m);
+	m->stats.iface_changes += k;
 	if (added) {
 		/* the new segment hears of us now, not at the next periodic beacon: a burst */
 		m->burst = 0;

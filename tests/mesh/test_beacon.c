@@ -84,9 +84,13 @@ static struct {
 	/* the dials the link holds (dialled, not hung up): session ID and address */
 	struct { uint32_t sid; uint8_t ip[4]; } held[MAXHELD];
 	size_t nheld;
-	/* the host's interfaces, with engine_mcast_ifaces */
+	/* the host's interfaces, with engine_mcast_ifaces, and the addresses the link was told to
+	 * listen on besides its own (listen_also, unlisten) */
 	struct mcast_iface ifs[4];
 	size_t nifs;
+	uint8_t listening[LINK_MAX_ADDRS][4];
+	size_t nlistening;
+	bool listen_twice, unlisten_unknown;
 } t;
 
 static void *fm_open(const struct mcast_config *cfg, struct in_addr *ifaddr, char *err,
@@ -306,11 +310,42 @@ static size_t fl_dialled(const void *l)
 	return t.dials;
 }
 
+static size_t listening_at(const uint8_t ip[4])
+{
+	size_t i = 0;
+	while (i < t.nlistening && memcmp(t.listening[i], ip, 4) != 0)
+		i++;
+	return i;
+}
+
+static enum mesh_err fl_listen_also(void *l, const uint8_t ip[4], char *err, size_t errcap)
+{
+	(void)l;
+	if (listening_at(ip) < t.nlistening || t.nlistening == LINK_MAX_ADDRS) {
+		t.listen_twice = true;
+		snprintf(err, errcap, "listened on already, or too many");
+		return MESH_ELIMIT;
+	}
+	memcpy(t.listening[t.nlistening++], ip, 4);
+	return MESH_OK;
+}
+
+static void fl_unlisten(void *l, const uint8_t ip[4])
+{
+	(void)l;
+	size_t i = listening_at(ip);
+	if (i == t.nlistening) {
+		t.unlisten_unknown = true;
+		return;
+	}
+	memcpy(t.listening[i], t.listening[--t.nlistening], 4);
+}
+
 static const struct link_ops engine_link = {
 	.open = fl_open, .close = fl_close, .endpoint = fl_endpoint, .dial = fl_dial,
 	.hangup = fl_hangup, .send = fl_send, .frame_buf = fl_frame_buf, .send_buf = fl_send_buf,
 	.linger = fl_linger, .pollitems = fl_pollitems, .on_ready = fl_on_ready,
-	.dialled = fl_dialled,
+	.dialled = fl_dialled, .listen_also = fl_listen_also, .unlisten = fl_unlisten,
 };
 
 /* ------------------------------------------------------------------ making beacons */
@@ -708,6 +743,55 @@ static void test_readdressed_not_ours(void)
 	}
 }
 
+static struct mcast_iface iface_of(const char *name, const char *addr)
+{
+	struct mcast_iface f = { .up = true, .multicast = true };
+	snprintf(f.name, sizeof f.name, "%s", name);
+	(void)inet_pton(AF_INET, addr, &f.addr);
+	(void)inet_pton(AF_INET, "255.255.255.0", &f.mask);
+	return f;
+}
+
+/*
+ * An address listened on is ours (mesh_own_ip) until the host no longer has it: then it is
+ * no longer listened on, nor spared the per-address limits. Found by review: that was looked
+ * at only in a rescan that changed something, so an address taken off an interface already
+ * down (a docker bridge taken down, then deleted) stayed listened on, and ours, for good.
+ */
+static void test_gone_while_down(void)
+{
+	memset(&t, 0, sizeof t);
+	t.ifs[0] = iface_of("eth0", "10.0.0.1");
+	t.ifs[1] = iface_of("br0", "10.0.1.1");
+	t.nifs = 2;
+	struct mesh *m = engine_new_ops(&engine_mcast_ifaces);
+	if (!m)
+		return;
+	bool listened = t.nlistening == 1;
+	uint64_t next = mesh_on_tick(m, 0);
+	for (t.now = 1; t.now <= 5000; t.now++) {
+		if (t.now == 1000)
+			t.ifs[1].up = false;       /* down: its address kept, and listened on */
+		if (t.now == 3000)
+			t.nifs = 1;                /* deleted */
+		if (t.now >= next)
+			next = mesh_on_tick(m, t.now);
+	}
+	t.hellos = 100;
+	t.hello_addr = "10.0.1.1";
+	mesh_on_ready(m, NULL, 0, t.now);
+	struct mesh_stats s;
+	uint64_t live;
+	mesh_get_stats(m, &s, &live);
+	bool ok = listened && t.nlistening == 0 && !t.listen_twice && !t.unlisten_unknown &&
+	          t.replies == 32 && s.hellos_limited == 68;
+	CHECK(ok);
+	printf("  %s br0 down, then deleted: still listened on %zu, 100 HELLOs from its address: "
+	       "%u answered, %llu limited\n", ok ? "ok  " : "FAIL", t.nlistening, t.replies,
+	       (unsigned long long)s.hellos_limited);
+	mesh_destroy(&m);
+}
+
 /*
  * A node that really moved (a DHCP renewal: same run, same port, a new address) is moved once
  * its old address has not been heard for ALT_ADDR_BEACONS intervals (beacon.c, alternate()).
@@ -1012,6 +1096,7 @@ int main(void)
 		test_old_version();
 	test_hello_limits();
 	test_readdressed_not_ours();
+	test_gone_while_down();
 	if (ids[HIGH1]) {
 		test_move_under_replay(false);
 		test_move_under_replay(true);
