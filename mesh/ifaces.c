@@ -62,6 +62,8 @@ static long iface_towards(const struct mesh *m, const uint8_t ip[4])
 void mesh_ip_towards(const struct mesh *m, const uint8_t ip[4], uint8_t out[4])
 {
 	long i = ip ? iface_towards(m, ip) : -1;
+	if (i < 0 && !first_ours(m) && discovery_count(m->disc))
+		i = 0;                          /* not an address the host has left */
 	if (i >= 0)
 		memcpy(out, &discovery_iface(m->disc, (size_t)i)->addr.s_addr, 4);
 	else

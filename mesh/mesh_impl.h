@@ -181,7 +181,7 @@ bool mesh_id_lower(const uint8_t a[WIRE_IDLEN], const uint8_t b[WIRE_IDLEN]);
 bool mesh_own_ip(const struct mesh *m, const uint8_t ip[4]);
 /* ---------- ifaces.c: several interfaces ---------- */
 /* Our address that a node at ip (NULL: unknown) should be told: that of the interface whose
- * subnet holds ip, else the first's. */
+ * subnet holds ip, else the link's own while the host has it, else the first interface's. */
 void mesh_ip_towards(const struct mesh *m, const uint8_t ip[4], uint8_t out[4]);
 /* The tag of the interface whose subnet holds ip, or PEX_NOWHERE. */
 uint8_t mesh_tag_towards(const struct mesh *m, const uint8_t ip[4]);
