@@ -210,6 +210,9 @@ struct discovery *discovery_new(const struct discovery_config *cfg, char *err, s
 				         "interface; choose one with --iface");
 			goto fail;
 		}
+		/* what failed beside what opened is said by the first rescan: the changes of this
+		 * listing are not the engine's to see (ifaces_on_open lists what is open) */
+		d->nfailed = 0;
 	}
 	d->first_counter = d->ops->wall_ms ? d->ops->wall_ms(d->h[0].t) : wall_ms();
 	return d;

@@ -89,6 +89,8 @@ static struct {
 	 * listen on besides its own (listen_also, unlisten) */
 	struct mcast_iface ifs[4];
 	size_t nifs;
+	const char *refuse;        /* opening discovery on this address fails */
+	unsigned refused_lines;    /* log lines saying that it did */
 	uint8_t listening[LINK_MAX_ADDRS][4];
 	size_t nlistening;
 	bool listen_twice, unlisten_unknown;
@@ -97,10 +99,12 @@ static struct {
 static void *fm_open(const struct mcast_config *cfg, struct in_addr *ifaddr, char *err,
                      size_t errcap)
 {
-	(void)err;
-	(void)errcap;
 	const uint8_t ip[4] = { 10, 0, 0, 1 };
 	memcpy(&ifaddr->s_addr, ip, 4);
+	if (cfg->iface && t.refuse && strcmp(cfg->iface, t.refuse) == 0) {
+		snprintf(err, errcap, "refused by the test");
+		return NULL;
+	}
 	if (cfg->iface)                    /* the address of an interface fm_ifaces() listed */
 		(void)inet_pton(AF_INET, cfg->iface, ifaddr);
 	return &t;
@@ -800,6 +804,51 @@ static void test_gone_while_down(void)
 	mesh_destroy(&m);
 }
 
+static void on_log_refused(void *arg, int level, const char *line)
+{
+	(void)arg;
+	(void)level;
+	if (strstr(line, "br0") && strstr(line, "refused by the test"))
+		t.refused_lines++;
+}
+
+/*
+ * An interface that cannot be opened is said once, with the transport's reason, and tried
+ * again at each rescan. Found by review: one that failed already when the node started, while
+ * another opened, was never said at all (discovery_new() kept the failure as said, and
+ * dropped what it would have said).
+ */
+static void test_open_fails_at_start(void)
+{
+	memset(&t, 0, sizeof t);
+	t.ifs[0] = iface_of("eth0", "10.0.0.1");
+	t.ifs[1] = iface_of("br0", "10.0.1.1");
+	t.nifs = 2;
+	t.refuse = "10.0.1.1";
+	char err[256];
+	struct mesh_config cfg = {
+		.id = ids[US], .name = "under-test", .beacon_interval_ms = BEACON_MS,
+		.heartbeat_ms = 1000, .evasive_ms = 3000, .expired_ms = 10000,
+		.handshake_timeout_ms = 5000, .fallback_ms = FALLBACK_MS, .queue_msgs = 16,
+		.queue_bytes = 1 << 20, .ttl_ms = 10000, .link_ops = &engine_link,
+		.mcast_ops = &engine_mcast_ifaces, .log_level = 2, .log = on_log_refused,
+		.event = on_event,
+	};
+	struct mesh *m = mesh_new(&cfg, 0, err, sizeof err);
+	CHECK(m != NULL);
+	if (!m)
+		return;
+	uint64_t next = mesh_on_tick(m, 0);
+	for (t.now = 1; t.now <= 7000; t.now++)
+		if (t.now >= next)
+			next = mesh_on_tick(m, t.now);
+	bool ok = t.refused_lines == 1;
+	CHECK(ok);
+	printf("  %s br0 refused from the start: said %u times in 3 rescans\n", ok ? "ok  " : "FAIL",
+	       t.refused_lines);
+	mesh_destroy(&m);
+}
+
 /*
  * A node that really moved (a DHCP renewal: same run, same port, a new address) is moved once
  * its old address has not been heard for ALT_ADDR_BEACONS intervals (beacon.c, alternate()).
@@ -1105,6 +1154,7 @@ int main(void)
 	test_hello_limits();
 	test_readdressed_not_ours();
 	test_gone_while_down();
+	test_open_fails_at_start();
 	if (ids[HIGH1]) {
 		test_move_under_replay(false);
 		test_move_under_replay(true);
