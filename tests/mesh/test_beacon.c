@@ -530,7 +530,9 @@ static void on_event(void *arg, const struct mesh_event *ev)
 	free(ev->data);
 }
 
-static struct mesh *engine_new_ops(const struct mcast_ops *ops)
+/* The engine under test, over ops, logging at level to log (NULL: nowhere). */
+static struct mesh *engine_new_logged(const struct mcast_ops *ops, int level,
+                                      void (*log)(void *arg, int level, const char *line))
 {
 	char err[256];
 	struct mesh_config cfg = {
@@ -538,13 +540,18 @@ static struct mesh *engine_new_ops(const struct mcast_ops *ops)
 		.heartbeat_ms = 1000, .evasive_ms = 3000, .expired_ms = 10000,
 		.handshake_timeout_ms = 5000, .fallback_ms = FALLBACK_MS, .queue_msgs = 16,
 		.queue_bytes = 1 << 20, .ttl_ms = 10000, .link_ops = &engine_link,
-		.mcast_ops = ops, .log_level = -1, .event = on_event,
+		.mcast_ops = ops, .log_level = log ? level : -1, .log = log, .event = on_event,
 	};
 	struct mesh *m = mesh_new(&cfg, 0, err, sizeof err);
 	CHECK(m != NULL);
 	if (m)
 		t.self_inc = mesh_incarnation(m);
 	return m;
+}
+
+static struct mesh *engine_new_ops(const struct mcast_ops *ops)
+{
+	return engine_new_logged(ops, -1, NULL);
 }
 
 static struct mesh *engine_new(void)
@@ -619,17 +626,7 @@ static void test_old_version(void)
 {
 	memset(&t, 0, sizeof t);
 	version_lines = 0;
-	char err[256];
-	struct mesh_config cfg = {
-		.id = ids[US], .name = "under-test", .beacon_interval_ms = BEACON_MS,
-		.heartbeat_ms = 1000, .evasive_ms = 3000, .expired_ms = 10000,
-		.handshake_timeout_ms = 5000, .fallback_ms = FALLBACK_MS, .queue_msgs = 16,
-		.queue_bytes = 1 << 20, .ttl_ms = 10000, .link_ops = &engine_link,
-		.mcast_ops = &engine_mcast, .log_level = 1, .log = on_log_version,
-		.event = on_event,
-	};
-	struct mesh *m = mesh_new(&cfg, 0, err, sizeof err);
-	CHECK(m != NULL);
+	struct mesh *m = engine_new_logged(&engine_mcast, 1, on_log_version);
 	if (!m)
 		return;
 	uint8_t ip[4] = { 10, 0, 0, 9 };
@@ -825,17 +822,7 @@ static void test_open_fails_at_start(void)
 	t.ifs[1] = iface_of("br0", "10.0.1.1");
 	t.nifs = 2;
 	t.refuse = "10.0.1.1";
-	char err[256];
-	struct mesh_config cfg = {
-		.id = ids[US], .name = "under-test", .beacon_interval_ms = BEACON_MS,
-		.heartbeat_ms = 1000, .evasive_ms = 3000, .expired_ms = 10000,
-		.handshake_timeout_ms = 5000, .fallback_ms = FALLBACK_MS, .queue_msgs = 16,
-		.queue_bytes = 1 << 20, .ttl_ms = 10000, .link_ops = &engine_link,
-		.mcast_ops = &engine_mcast_ifaces, .log_level = 2, .log = on_log_refused,
-		.event = on_event,
-	};
-	struct mesh *m = mesh_new(&cfg, 0, err, sizeof err);
-	CHECK(m != NULL);
+	struct mesh *m = engine_new_logged(&engine_mcast_ifaces, 2, on_log_refused);
 	if (!m)
 		return;
 	uint64_t next = mesh_on_tick(m, 0);
