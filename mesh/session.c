@@ -553,7 +553,8 @@ enum mesh_err session_open(struct session *s, const struct wire_frame *f, uint8_
 	sid_ad(s->sid, ad);
 	const struct noise_transport *t = s->tx;
 	bool old = t->recv_any && f->counter <= t->recv_last;
-	bool gap = t->recv_any && !old && f->counter != t->recv_last + 1;
+	/* the peer's first frame is counter 0: one after it, first, follows frames lost */
+	bool gap = !old && f->counter != (t->recv_any ? t->recv_last + 1 : 0);
 	if (!old && noise_transport_open(s->tx, f->counter, ad, sizeof ad, f->body, f->body_len, pt,
 	                                 cap, ptlen) == 0) {
 		rx->gap = gap;
