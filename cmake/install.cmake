@@ -1,7 +1,7 @@
 # Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE)
 # What `cmake --install` (and `make install`) puts where, and the packages CPack makes from it:
 #   bin/meshnode, bin/meshsim, bin/meshbench          (with MESHNODE_BUILD_TOOLS)
-#   lib/libmeshnode.so.0 (SONAME), .so.0.x.y, .so; lib/libmeshnode.a
+#   lib/libmeshnode.so.1 (SONAME), .so.0.x.y, .so; lib/libmeshnode.a
 #   include/meshnode/meshnode.h                        (self-contained, extern "C")
 #   lib/pkgconfig/meshnode.pc                          (relocatable: paths from ${pcfiledir})
 #   lib/cmake/meshnode/                                (find_package(meshnode): meshnode::meshnode,

@@ -53,6 +53,18 @@ bool beacon_evict_unlinked(struct mesh *m)
 	return true;
 }
 
+/* Whether ip is one of p's other addresses already heard (alt_ip; an empty slot is ::,
+ * which no beacon may name). */
+static bool alt_known(const struct peer *p, const struct ipaddr *ip)
+{
+	if (ipaddr_is_unspecified(ip))
+		return false;
+	for (size_t i = 0; i < PEER_ALT_IPS; i++)
+		if (ipaddr_eq(&p->alt_ip[i], ip))
+			return true;
+	return false;
+}
+
 /*
  * Whether a beacon of p's run, at another address than p's, is of another interface of the
  * node rather than a move: the address recorded was heard within ALT_ADDR_BEACONS intervals.
@@ -78,7 +90,7 @@ static struct peer *on_beacon(struct mesh *m, const struct wire_beacon_body *b, 
 		/* signed with our key by another run since we started: someone copied our
 		 * identity file */
 		if (b->incarnation != m->incarnation && b->counter >= discovery_first_counter(m->disc))
-			mesh_alarm(m, MESH_ALARM_OWN_ID, b->node_id, NULL, b->ip, b->port, b->incarnation,
+			mesh_alarm(m, MESH_ALARM_OWN_ID, b->node_id, NULL, &b->ip, b->port, b->incarnation,
 			           &m->own_alarm_ms, now);
 		return NULL;
 	}
@@ -123,35 +135,35 @@ static struct peer *on_beacon(struct mesh *m, const struct wire_beacon_body *b, 
 		p->heard_again = true;         /* heard in the last second: not a one-off */
 	p->beacon_counter = b->counter;
 	p->last_beacon_ms = now;
-	if (p->port == b->port && memcmp(p->ip, b->ip, 4) != 0 && alternate(m, p, b, now)) {
-		if (!passed && memcmp(p->alt_ip, b->ip, 4) != 0) {
-			char fp[KEYS_FPR_LEN], ipbuf[INET_ADDRSTRLEN];
-			inet_ntop(AF_INET, b->ip, ipbuf, sizeof ipbuf);
-			mesh_logline(m, 3, "beacon: %s also at %s:%u", mesh_fpr(b->node_id, fp), ipbuf,
-			             b->port);
-			memcpy(p->alt_ip, b->ip, 4);
+	if (p->port == b->port && !ipaddr_eq(&p->ip, &b->ip) && alternate(m, p, b, now)) {
+		if (!passed && !alt_known(p, &b->ip)) {
+			char fp[KEYS_FPR_LEN], ep[IPADDR_EPLEN];
+			mesh_logline(m, 3, "beacon: %s also at %s", mesh_fpr(b->node_id, fp),
+			             ipaddr_endpoint(&b->ip, b->port, ep));
+			p->alt_ip[p->alt_next] = b->ip;
+			p->alt_next = (uint8_t)((p->alt_next + 1) % PEER_ALT_IPS);
 		}
 		handshake_maybe_connect(m, p, now);
 		return p;
 	}
 	if (!passed) {
-		bool same_ip = memcmp(p->ip, b->ip, 4) == 0;
+		bool same_ip = ipaddr_eq(&p->ip, &b->ip);
 		p->ip_heard_ms = now;
 		if (!same_ip || b->counter > p->ip_heard_counter)
 			p->ip_heard_counter = b->counter;
 	}
-	if (p->beacon_incarnation != b->incarnation || memcmp(p->ip, b->ip, 4) != 0 ||
+	if (p->beacon_incarnation != b->incarnation || !ipaddr_eq(&p->ip, &b->ip) ||
 	    p->port != b->port) {
-		char fp[KEYS_FPR_LEN], ipbuf[INET_ADDRSTRLEN];
-		inet_ntop(AF_INET, b->ip, ipbuf, sizeof ipbuf);
-		mesh_logline(m, 3, "beacon: %s at %s:%u", mesh_fpr(b->node_id, fp), ipbuf, b->port);
+		char fp[KEYS_FPR_LEN], ep[IPADDR_EPLEN];
+		mesh_logline(m, 3, "beacon: %s at %s", mesh_fpr(b->node_id, fp),
+		             ipaddr_endpoint(&b->ip, b->port, ep));
 	}
 	/* A handshake we started towards the old endpoint (or the old incarnation: a node we
 	 * dialled when its link expired, which was restarting) can only time out; a verified
 	 * beacon says where the node is now, so dial there at once (protocol section 4). */
-	bool moved = p->beacon_incarnation != b->incarnation || memcmp(p->ip, b->ip, 4) != 0 ||
+	bool moved = p->beacon_incarnation != b->incarnation || !ipaddr_eq(&p->ip, &b->ip) ||
 	             p->port != b->port;
-	memcpy(p->ip, b->ip, 4);
+	p->ip = b->ip;
 	p->port = b->port;
 	p->beacon_incarnation = b->incarnation;
 	if (moved && p->pending_sid) {
@@ -215,12 +227,12 @@ static bool seen_again(struct mesh *m, const uint8_t id[WIRE_IDLEN], uint64_t no
  * address, and a new node at another address finds its share full. Our own address is
  * exempt: every node on this host has it, and dozens of them may start together.
  */
-static bool within_share(struct mesh *m, struct in_addr from, uint64_t now)
+static bool within_share(struct mesh *m, const struct ipaddr *from, uint64_t now)
 {
-	char src[INET_ADDRSTRLEN];
-	if (mesh_own_ip(m, (const uint8_t *)&from.s_addr))
+	char src[IPADDR_STRLEN];
+	if (mesh_own_ip(m, from))
 		return true;
-	inet_ntop(AF_INET, &from, src, sizeof src);
+	ipaddr_str(from, src);
 	if (ratelimit_allow(&m->check_rate, src, now))
 		return true;
 	mesh_droplog(m, LK_BEACON, now, "beacon checks from %s over its share: beacon dropped "
@@ -248,12 +260,12 @@ static bool beacon_skip(void *arg, const struct wire_beacon_body *b)
 	struct peer *p = peer_table_get(&m->peers, b->node_id);
 	if (unchanged(m, b, p, now))
 		return true;
-	struct in_addr from = discovery_last_source(m->disc);
-	if (memcmp(&from.s_addr, b->ip, 4) != 0) {
+	struct ipaddr from = discovery_last_source(m->disc);
+	if (!ipaddr_eq(&from, &b->ip)) {
 		/* A signed endpoint that is not where the beacon came from would make every node
 		 * dial an address of the signer's choosing (a reflector): refuse it, unchecked. */
-		char src[INET_ADDRSTRLEN];
-		inet_ntop(AF_INET, &from, src, sizeof src);
+		char src[IPADDR_STRLEN];
+		ipaddr_str(&from, src);
 		m->stats.beacons_bad++;
 		mesh_droplog(m, LK_BEACON, now, "beacon announcing another address than its source "
 		             "(%s) dropped", src);
@@ -267,7 +279,7 @@ static bool beacon_skip(void *arg, const struct wire_beacon_body *b)
 	if (!known)
 		m->check_seen = seen_again(m, b->node_id, now);
 	/* the source's share first: what one address is refused leaves the global budget whole */
-	if (!known && !m->test_unlimited_checks && !within_share(m, from, now)) {
+	if (!known && !m->test_unlimited_checks && !within_share(m, &from, now)) {
 		m->stats.beacons_limited++;
 		return true;
 	}
@@ -316,7 +328,7 @@ static bool unchanged(struct mesh *m, const struct wire_beacon_body *b, struct p
 		/* ours, back through multicast loopback; with our ID but another run or endpoint, it
 		 * is forged or a copy of our identity: check it, at most once a second */
 		bool mine = b->incarnation == m->incarnation && b->port == m->port &&
-		            mesh_own_ip(m, b->ip);
+		            mesh_own_ip(m, &b->ip);
 		/* signed before we started: a replay of an earlier run of ours, not a copy */
 		bool old = b->counter < discovery_first_counter(m->disc);
 		if (mine || old)
@@ -325,18 +337,18 @@ static bool unchanged(struct mesh *m, const struct wire_beacon_body *b, struct p
 		 * genuine ones for long */
 		return !tokens_take(&m->own_checks, OWN_CHECKS_PER_S, OWN_CHECKS_PER_S, 0, now);
 	}
-	struct in_addr from = discovery_last_source(m->disc);
-	bool same_place = p && p->port == b->port && memcmp(p->ip, b->ip, 4) == 0;
+	struct ipaddr from = discovery_last_source(m->disc);
+	bool same_place = p && p->port == b->port && ipaddr_eq(&p->ip, &b->ip);
 	/* Still heard where recorded (alternate()), unchecked: so only a beacon newer than any
 	 * heard there, from there. A replay, captured there before the node moved, would pin it
 	 * to an address it has left: its beacons elsewhere taken for another interface's. */
 	if (same_place && b->counter > p->ip_heard_counter &&
-	    memcmp(&from.s_addr, b->ip, 4) == 0) {
+	    ipaddr_eq(&from, &b->ip)) {
 		p->ip_heard_ms = now;
 		p->ip_heard_counter = b->counter;
 	}
 	if (!same_place && p && p->port == b->port && alternate(m, p, b, now))
-		same_place = memcmp(p->alt_ip, b->ip, 4) == 0;   /* its other interface, known */
+		same_place = alt_known(p, &b->ip);   /* another interface of it, known */
 	bool linked = p && p->live_sid && p->incarnation == b->incarnation;
 	if (p && p->discovered) {
 		bool known = same_place && p->beacon_incarnation == b->incarnation &&
@@ -359,7 +371,7 @@ static bool unchanged(struct mesh *m, const struct wire_beacon_body *b, struct p
 	if (!mesh_id_lower(b->node_id, m->id->id))
 		return false;                   /* we are to dial it: check it */
 	/* one announcing another address than its source is dropped by the source rule */
-	if (memcmp(&from.s_addr, b->ip, 4) != 0)
+	if (!ipaddr_eq(&from, &b->ip))
 		return false;
 	if (!p) {
 		/* unproven: remembered apart (heard.h), never as a peer */
@@ -401,18 +413,18 @@ void beacon_on_readable(struct mesh *m, uint64_t now)
 		if (!got)
 			return;
 		m->stats.beacons_rx++;
-		struct in_addr from = discovery_last_source(m->disc);
+		struct ipaddr from = discovery_last_source(m->disc);
 		if (rc == MESH_OK && skipped) {
-			pex_note_beacon(m, &b, false, from, discovery_last_tag(m->disc));
+			pex_note_beacon(m, &b, false, &from, discovery_last_tag(m->disc));
 			continue;
 		}
 		if (rc == MESH_OK)
 			m->stats.beacons_verified++;
-		if (rc == MESH_OK && memcmp(&from.s_addr, b.ip, 4) != 0) {
+		if (rc == MESH_OK && !ipaddr_eq(&from, &b.ip)) {
 			/* A signed endpoint that is not where the beacon came from would make every
 			 * node dial an address of the signer's choosing (a reflector): refuse it. */
-			char src[INET_ADDRSTRLEN];
-			inet_ntop(AF_INET, &from, src, sizeof src);
+			char src[IPADDR_STRLEN];
+			ipaddr_str(&from, src);
 			m->stats.beacons_bad++;
 			mesh_droplog(m, LK_BEACON, now, "beacon announcing another address than its source "
 			             "(%s) dropped", src);
@@ -420,7 +432,7 @@ void beacon_on_readable(struct mesh *m, uint64_t now)
 		}
 		if (rc == MESH_OK) {
 			on_beacon(m, &b, false, now);
-			pex_note_beacon(m, &b, true, from, discovery_last_tag(m->disc));
+			pex_note_beacon(m, &b, true, &from, discovery_last_tag(m->disc));
 		} else if (rc == MESH_ESTATE || rc == MESH_EAUTH) {
 			/* sealed for another mesh, or an open beacon in a closed one */
 			m->stats.beacons_foreign++;

@@ -93,7 +93,7 @@ static void addr_text(const struct sockaddr_storage *ss, char *buf, size_t cap)
 	else if (ss->ss_family == AF_INET6)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)ss)->sin6_addr, ip,
 		          sizeof ip);
-	snprintf(buf, cap, "%s:%u", ip, port_of(ss));
+	snprintf(buf, cap, ss->ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, port_of(ss));
 }
 
 /* The socket behind fd is a connection to our ROUTER's port; its peer in *peer, and in

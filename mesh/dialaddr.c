@@ -8,35 +8,35 @@
 
 #include "dialaddr.h"
 
-static size_t find(const struct dialaddr *d, const uint8_t ip[4])
+static size_t find(const struct dialaddr *d, const struct ipaddr *ip)
 {
 	for (size_t i = 0; i < d->used; i++)
-		if (memcmp(d->addr[i], ip, 4) == 0)
+		if (ipaddr_eq(&d->addr[i], ip))
 			return i;
 	return DIALADDR_MAX;
 }
 
-uint32_t dialaddr_count(const struct dialaddr *d, const uint8_t ip[4])
+uint32_t dialaddr_count(const struct dialaddr *d, const struct ipaddr *ip)
 {
 	size_t i = find(d, ip);
 	return i < DIALADDR_MAX ? d->n[i] : 0;
 }
 
-bool dialaddr_add(struct dialaddr *d, const uint8_t ip[4])
+bool dialaddr_add(struct dialaddr *d, const struct ipaddr *ip)
 {
 	size_t i = find(d, ip);
 	if (i == DIALADDR_MAX) {
 		if (d->used == DIALADDR_MAX)
 			return false;
 		i = d->used++;
-		memcpy(d->addr[i], ip, 4);
+		d->addr[i] = *ip;
 		d->n[i] = 0;
 	}
 	d->n[i]++;
 	return true;
 }
 
-void dialaddr_remove(struct dialaddr *d, const uint8_t ip[4])
+void dialaddr_remove(struct dialaddr *d, const struct ipaddr *ip)
 {
 	size_t i = find(d, ip);
 	assert(i < DIALADDR_MAX && d->n[i] > 0);   /* only what dialaddr_add counted */
@@ -46,7 +46,7 @@ void dialaddr_remove(struct dialaddr *d, const uint8_t ip[4])
 		return;
 	d->used--;
 	if (i != d->used) {
-		memcpy(d->addr[i], d->addr[d->used], 4);
+		d->addr[i] = d->addr[d->used];
 		d->n[i] = d->n[d->used];
 	}
 }

@@ -19,21 +19,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ipaddr.h"
+
 #define DIALADDR_MAX 128
 
 /* All zero is an empty table. */
 struct dialaddr {
-	uint8_t addr[DIALADDR_MAX][4];
+	struct ipaddr addr[DIALADDR_MAX];
 	uint32_t n[DIALADDR_MAX];
 	size_t used;                 /* rows 0 .. used - 1 hold an address, each with n > 0 */
 };
 
 /* Handshakes counted to ip. */
-uint32_t dialaddr_count(const struct dialaddr *d, const uint8_t ip[4]);
+uint32_t dialaddr_count(const struct dialaddr *d, const struct ipaddr *ip);
 /* One more to ip; false (nothing counted) when ip has no row and none is free. */
-bool dialaddr_add(struct dialaddr *d, const uint8_t ip[4]);
+bool dialaddr_add(struct dialaddr *d, const struct ipaddr *ip);
 /* One fewer to ip, which dialaddr_add counted. */
-void dialaddr_remove(struct dialaddr *d, const uint8_t ip[4]);
+void dialaddr_remove(struct dialaddr *d, const struct ipaddr *ip);
 /* Handshakes counted to all addresses. */
 size_t dialaddr_total(const struct dialaddr *d);
 

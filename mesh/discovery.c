@@ -31,14 +31,14 @@ struct discovery {
 	uint8_t next_tag;
 	struct mcast_iface failed[MCAST_MAX_IFACES];   /* reported once, until they open */
 	size_t nfailed;
-	struct in_addr host[MCAST_LIST_MAX];           /* every address at the last listing */
+	struct ipaddr host[MCAST_LIST_MAX];            /* every address at the last listing */
 	size_t nhost;
 	const char *unmatched;      /* an allow entry that named nothing at the last listing */
 	bool sealed;
 	uint8_t *key;               /* sodium_malloc'd beacon key, or NULL */
 	uint64_t last_counter;
 	uint64_t first_counter;     /* the wall clock when we opened: our run's beacons count from */
-	struct in_addr last_from;
+	struct ipaddr last_from;
 	uint8_t last_tag;
 	uint64_t last_version;      /* of the last datagram dropped as another version's, or 0 */
 	/* the signed beacon (section 2's `signed`) of the last datagram read, opened: what peer
@@ -65,13 +65,12 @@ static uint8_t free_tag(struct discovery *d)
 static bool open_handle(struct discovery *d, const struct mcast_iface *pick, char *err,
                         size_t errcap)
 {
-	char a[INET_ADDRSTRLEN];
+	char a[IPADDR_STRLEN];
 	struct mcast_config c = d->mcast;
 	struct handle *h = &d->h[d->n];
 	memset(h, 0, sizeof *h);
 	if (pick) {
-		inet_ntop(AF_INET, &pick->addr, a, sizeof a);
-		c.iface = a;
+		c.iface = ipaddr_str(&pick->addr, a);
 		h->iface = *pick;
 	} else {
 		c.iface = d->sel.n_allow ? d->sel.allow[0] : NULL;
@@ -96,7 +95,7 @@ static void close_handle(struct discovery *d, size_t i)
 
 static bool same_iface(const struct mcast_iface *a, const struct mcast_iface *b)
 {
-	return strcmp(a->name, b->name) == 0 && a->addr.s_addr == b->addr.s_addr;
+	return strcmp(a->name, b->name) == 0 && ipaddr_eq(&a->addr, &b->addr);
 }
 
 static bool in_list(const struct mcast_iface *v, size_t n, const struct mcast_iface *x)
@@ -202,12 +201,12 @@ struct discovery *discovery_new(const struct discovery_config *cfg, char *err, s
 				snprintf(err, errcap, "%s", ch[i].why);
 		if (!d->n) {
 			if (!err[0] && d->sel.n_allow)
-				snprintf(err, errcap, "no IPv4 interface '%s' (give --iface a name such as "
+				snprintf(err, errcap, "no interface '%s' with a usable address (give --iface a name such as "
 				         "eth0 or lo, or an address of this host)",
 				         d->unmatched ? d->unmatched : d->sel.allow[0]);
 			else if (!err[0])
-				snprintf(err, errcap, "no up, multicast-capable, non-loopback IPv4 "
-				         "interface; choose one with --iface");
+				snprintf(err, errcap, "no up, multicast-capable, non-loopback interface "
+				         "with a usable address; choose one with --iface");
 			goto fail;
 		}
 		/* what failed beside what opened is said by the first rescan: the changes of this
@@ -255,13 +254,13 @@ int discovery_fd(const struct discovery *d, size_t i)
 	return d->ops->fd(d->h[i].t);
 }
 
-bool discovery_host_has(const struct discovery *d, struct in_addr addr)
+bool discovery_host_has(const struct discovery *d, const struct ipaddr *addr)
 {
 	for (size_t i = 0; i < d->nhost; i++)
-		if (d->host[i].s_addr == addr.s_addr)
+		if (ipaddr_same(&d->host[i], addr))
 			return true;
 	for (size_t i = 0; i < d->n; i++)
-		if (d->h[i].iface.addr.s_addr == addr.s_addr)
+		if (ipaddr_same(&d->h[i].iface.addr, addr))
 			return true;
 	return false;
 }
@@ -271,7 +270,7 @@ const char *discovery_unmatched(const struct discovery *d)
 	return d->unmatched;
 }
 
-struct in_addr discovery_last_source(const struct discovery *d)
+struct ipaddr discovery_last_source(const struct discovery *d)
 {
 	return d->last_from;
 }
@@ -291,9 +290,9 @@ uint64_t discovery_first_counter(const struct discovery *d)
 	return d->first_counter;
 }
 
-struct in_addr discovery_ifaddr(const struct discovery *d)
+struct ipaddr discovery_ifaddr(const struct discovery *d)
 {
-	return d->n ? d->h[0].iface.addr : (struct in_addr){ 0 };
+	return d->n ? d->h[0].iface.addr : (struct ipaddr){ { 0 }, 0 };
 }
 
 static uint64_t wall_ms(void)
@@ -317,7 +316,7 @@ enum mesh_err discovery_send(struct discovery *d, size_t i, const struct keys_id
 	d->last_counter = now > d->last_counter ? now : d->last_counter + 1;
 	b.counter = d->last_counter;
 	memcpy(b.node_id, id->id, WIRE_IDLEN);
-	memcpy(b.ip, &d->h[i].iface.addr.s_addr, 4);
+	b.ip = d->h[i].iface.addr;
 	if ((rc = wire_beacon_body_encode(&b, body, sizeof body, &blen)) != MESH_OK)
 		return rc;
 	if (keys_sign(id, body, blen, sig) != 0)
@@ -340,6 +339,32 @@ enum mesh_err discovery_send(struct discovery *d, size_t i, const struct keys_id
 	    MESH_OK)
 		return rc;
 	return d->ops->send(d->h[i].t, dgram, dlen);
+}
+
+/* discovery_check_signed(), and a link-local ip that is the datagram's source (from) takes
+ * its scope: the interface it came in on, which the wire does not carry (ipaddr.h). */
+static enum mesh_err check_signed(const uint8_t *p, size_t n, struct wire_beacon_body *out,
+                                  bool *skipped,
+                                  bool (*known)(void *arg,
+                                                const struct wire_beacon_body *unverified),
+                                  void *arg, const struct ipaddr *from)
+{
+	struct wire_signed ws;
+	enum mesh_err rc;
+	*skipped = false;
+	if ((rc = wire_signed_decode(p, n, &ws)) != MESH_OK)
+		return rc;
+	if ((rc = wire_beacon_body_decode(ws.body, ws.body_len, out)) != MESH_OK)
+		return rc;
+	if (from && ipaddr_is_linklocal(&out->ip) && ipaddr_same(&out->ip, from))
+		out->ip.scope = from->scope;
+	if (known && known(arg, out)) {
+		*skipped = true;
+		return MESH_OK;
+	}
+	if (keys_verify(out->node_id, ws.body, ws.body_len, ws.sig) != 0)
+		return MESH_EAUTH;
+	return MESH_OK;
 }
 
 enum mesh_err discovery_recv(struct discovery *d, struct wire_beacon_body *out, bool *got)
@@ -404,7 +429,7 @@ enum mesh_err discovery_recv_filtered(struct discovery *d, struct wire_beacon_bo
 		memcpy(d->last_signed, sblob, sbloblen);
 		d->last_signed_len = sbloblen;
 	}
-	rc = discovery_check_signed(sblob, sbloblen, out, skipped, known, arg);
+	rc = check_signed(sblob, sbloblen, out, skipped, known, arg, &d->last_from);
 	if (rc != MESH_OK)
 		d->last_signed_len = 0;
 	return rc;
@@ -422,18 +447,5 @@ enum mesh_err discovery_check_signed(const uint8_t *p, size_t n, struct wire_bea
                                                    const struct wire_beacon_body *unverified),
                                      void *arg)
 {
-	struct wire_signed ws;
-	enum mesh_err rc;
-	*skipped = false;
-	if ((rc = wire_signed_decode(p, n, &ws)) != MESH_OK)
-		return rc;
-	if ((rc = wire_beacon_body_decode(ws.body, ws.body_len, out)) != MESH_OK)
-		return rc;
-	if (known && known(arg, out)) {
-		*skipped = true;
-		return MESH_OK;
-	}
-	if (keys_verify(out->node_id, ws.body, ws.body_len, ws.sig) != 0)
-		return MESH_EAUTH;
-	return MESH_OK;
+	return check_signed(p, n, out, skipped, known, arg, NULL);
 }

@@ -50,10 +50,10 @@ uint8_t discovery_tag(const struct discovery *d, size_t i);
 /* What to poll for input on interface i, or -1: then call discovery_recv*() on every turn. */
 int discovery_fd(const struct discovery *d, size_t i);
 /* The address of the first interface (tests and logs). */
-struct in_addr discovery_ifaddr(const struct discovery *d);
+struct ipaddr discovery_ifaddr(const struct discovery *d);
 /* Whether addr was one of this host's addresses at the last listing (open or rescan),
  * whatever was chosen: an address gone from the host is one nothing can reach any more. */
-bool discovery_host_has(const struct discovery *d, struct in_addr addr);
+bool discovery_host_has(const struct discovery *d, const struct ipaddr *addr);
 /* An entry of the allow list that named no interface at the last listing, or NULL. */
 const char *discovery_unmatched(const struct discovery *d);
 
@@ -82,7 +82,7 @@ size_t discovery_rescan(struct discovery *d, struct discovery_change out[static
 
 /* Source address of the datagram the last discovery_recv*() read, and the tag of the
  * interface it came in on. */
-struct in_addr discovery_last_source(const struct discovery *d);
+struct ipaddr discovery_last_source(const struct discovery *d);
 uint8_t discovery_last_tag(const struct discovery *d);
 /* The wall clock (ms) when the discovery opened: every beacon of this run counts from it, so a
  * beacon with our ID and a lower counter is one of an earlier run (a replay). */

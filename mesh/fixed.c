@@ -22,10 +22,10 @@
 
 #include "mesh_impl.h"
 
-static bool usable_ip(const uint8_t ip[4])
+static bool usable_ip(const struct ipaddr *ip)
 {
-	/* not 0.0.0.0/8, not multicast or reserved (224/3), not the broadcast address */
-	return ip[0] != 0 && ip[0] < 224;
+	/* not 0.0.0.0/8, not multicast or reserved (224/3, ff00::/8), not the broadcast address */
+	return !ipaddr_is_bogus(ip);
 }
 
 /* f is pinned now: a dial of it already under way must prove the pin too. Before its REPLY
@@ -44,14 +44,14 @@ static void pin_dial_in_flight(struct mesh *m, struct fixed_peer *f, uint64_t no
 	}
 }
 
-enum mesh_err mesh_add_peer(struct mesh *m, const uint8_t ip[4], uint16_t port,
+enum mesh_err mesh_add_peer(struct mesh *m, const struct ipaddr *ip, uint16_t port,
                             const uint8_t *pin, uint64_t now)
 {
 	if (!m || !ip || port == 0 || !usable_ip(ip))
 		return MESH_EINVAL;
 	for (size_t i = 0; i < m->nfixed; i++) {
 		struct fixed_peer *f = &m->fixed[i];
-		if (memcmp(f->ip, ip, 4) == 0 && f->port == port) {
+		if (ipaddr_eq(&f->ip, ip) && f->port == port) {
 			/* named again: a pin given now replaces what was known */
 			if (pin) {
 				f->pinned = f->known = true;
@@ -70,7 +70,7 @@ enum mesh_err mesh_add_peer(struct mesh *m, const uint8_t ip[4], uint16_t port,
 	}
 	struct fixed_peer *f = &m->fixed[m->nfixed++];
 	memset(f, 0, sizeof *f);
-	memcpy(f->ip, ip, 4);
+	f->ip = *ip;
 	f->port = port;
 	if (pin) {
 		f->pinned = f->known = true;
@@ -92,7 +92,7 @@ static bool served(struct mesh *m, const struct fixed_peer *f)
 
 void fixed_on_sweep(struct mesh *m, uint64_t now)
 {
-	char ipbuf[INET_ADDRSTRLEN];
+	char ipbuf[IPADDR_EPLEN];
 	for (size_t i = 0; i < m->nfixed; i++) {
 		struct fixed_peer *f = &m->fixed[i];
 		if (served(m, f) || now < f->next_dial_ms)
@@ -107,7 +107,7 @@ void fixed_on_sweep(struct mesh *m, uint64_t now)
 			m->stats.dials_deferred++;
 			return;
 		}
-		struct session *s = handshake_dial(m, f->ip, f->port, f->pinned ? f->id : NULL,
+		struct session *s = handshake_dial(m, &f->ip, f->port, f->pinned ? f->id : NULL,
 		                                   DIAL_RECENT, now);
 		if (!s) {
 			f->next_dial_ms = handshake_redial_at(&f->failures, now);
@@ -115,26 +115,25 @@ void fixed_on_sweep(struct mesh *m, uint64_t now)
 		}
 		s->fixed = (uint16_t)(i + 1);
 		f->sid = s->sid;
-		inet_ntop(AF_INET, f->ip, ipbuf, sizeof ipbuf);
-		mesh_logline(m, 3, "handshake -> fixed peer %s:%u (sid %08x)", ipbuf, f->port, s->sid);
+		mesh_logline(m, 3, "handshake -> fixed peer %s (sid %08x)",
+		             ipaddr_endpoint(&f->ip, f->port, ipbuf), s->sid);
 	}
 }
 
 bool fixed_on_reply(struct mesh *m, struct session *s, uint64_t now)
 {
 	struct fixed_peer *f = &m->fixed[s->fixed - 1];
-	char ipbuf[INET_ADDRSTRLEN], fp[KEYS_FPR_LEN];
-	inet_ntop(AF_INET, f->ip, ipbuf, sizeof ipbuf);
+	char ipbuf[IPADDR_EPLEN], fp[KEYS_FPR_LEN];
+	ipaddr_endpoint(&f->ip, f->port, ipbuf);
 	if (memcmp(s->peer_id, m->id->id, WIRE_IDLEN) == 0) {
-		mesh_droplog(m, LK_HS, now, "fixed peer %s:%u is this node itself: not linked",
-		             ipbuf, f->port);
+		mesh_droplog(m, LK_HS, now, "fixed peer %s is this node itself: not linked", ipbuf);
 		mesh_close_session(m, s, NULL, now);
 		return false;
 	}
 	if (m->cfg.may_link && !m->cfg.may_link(m->cfg.event_arg, s->peer_id)) {
 		m->stats.sessions_rejected++;
-		mesh_droplog(m, LK_HS, now, "fixed peer %s:%u is %s: not a peer we link with",
-		             ipbuf, f->port, mesh_fpr(s->peer_id, fp));
+		mesh_droplog(m, LK_HS, now, "fixed peer %s is %s: not a peer we link with",
+		             ipbuf, mesh_fpr(s->peer_id, fp));
 		mesh_close_session(m, s, NULL, now);
 		return false;
 	}
@@ -155,7 +154,7 @@ bool fixed_on_reply(struct mesh *m, struct session *s, uint64_t now)
 	p->pending_sid = s->sid;
 	if (!p->discovered) {
 		/* where to reach it, until a beacon of its own says otherwise */
-		memcpy(p->ip, f->ip, 4);
+		p->ip = f->ip;
 		p->port = f->port;
 	}
 	return true;

@@ -38,7 +38,7 @@ void handshake_done(struct mesh *m, const struct session *s)
 		m->hs_out--;
 		m->hs_out_class[s->dial_class]--;
 		if (s->dial_counted)
-			dialaddr_remove(&m->dial_addrs, s->dial_ip);
+			dialaddr_remove(&m->dial_addrs, &s->dial_ip);
 	} else
 		m->hs_in--;
 }
@@ -52,19 +52,19 @@ static uint32_t our_features(const struct mesh *m)
 
 /* Message 2 goes to whoever sent a HELLO: nothing our signed beacon does not publish. Our
  * endpoint is the one on the interface towards its address (from: its source). */
-static enum mesh_err our_reply(struct mesh *m, const uint8_t *from, uint8_t *out, size_t cap,
-                               size_t *len)
+static enum mesh_err our_reply(struct mesh *m, const struct ipaddr *from, uint8_t *out,
+                               size_t cap, size_t *len)
 {
 	struct wire_reply_payload r = { .incarnation = m->incarnation,
 	                                .features = our_features(m), .port = m->port };
 	memcpy(r.node_id, m->id->id, WIRE_IDLEN);
-	mesh_ip_towards(m, from, r.ip);
+	mesh_ip_towards(m, from, &r.ip);
 	return wire_reply_payload_encode(&r, out, cap, len);
 }
 
 /* Message 3 goes to the node we dialled (at to), which message 2 has just authenticated. */
-static enum mesh_err our_hello(struct mesh *m, const uint8_t to[4], uint8_t *out, size_t cap,
-                               size_t *len)
+static enum mesh_err our_hello(struct mesh *m, const struct ipaddr *to, uint8_t *out,
+                               size_t cap, size_t *len)
 {
 	/* 4 KiB of group pointers: heap, not stack, and not static (meshsim --inproc runs many
 	 * meshes in one process) */
@@ -75,7 +75,7 @@ static enum mesh_err our_hello(struct mesh *m, const uint8_t to[4], uint8_t *out
 	hp->name.p = m->name;
 	hp->name.len = strlen(m->name);
 	hp->incarnation = m->incarnation;
-	mesh_ip_towards(m, to, hp->ip);
+	mesh_ip_towards(m, to, &hp->ip);
 	hp->port = m->port;
 	hp->features = our_features(m);
 	hp->ngroups = m->groups.n;
@@ -98,7 +98,7 @@ static enum dial_class dial_class_of(const struct peer *p, uint64_t now)
 	return DIAL_OTHER;
 }
 
-struct session *handshake_dial(struct mesh *m, const uint8_t ip[4], uint16_t port,
+struct session *handshake_dial(struct mesh *m, const struct ipaddr *ip, uint16_t port,
                                const uint8_t *expected_id, enum dial_class c, uint64_t now)
 {
 	size_t nlen, flen;
@@ -111,7 +111,7 @@ struct session *handshake_dial(struct mesh *m, const uint8_t ip[4], uint16_t por
 	else
 		s->expect_any = true;
 	s->dial_class = (uint8_t)c;
-	memcpy(s->dial_ip, ip, 4);
+	s->dial_ip = *ip;
 	if (session_table_add(&m->sessions, s) != MESH_OK) {
 		session_destroy(&s);
 		return NULL;
@@ -144,29 +144,28 @@ fail:
 
 void handshake_initiate(struct mesh *m, struct peer *p, uint64_t now)
 {
-	char ipbuf[INET_ADDRSTRLEN], fp[KEYS_FPR_LEN];
+	char ipbuf[IPADDR_EPLEN], fp[KEYS_FPR_LEN];
 	enum dial_class c = dial_class_of(p, now);
 	size_t unlinked = m->hs_out_class[DIAL_HEARD] + m->hs_out_class[DIAL_OTHER];
 	/* Anyone can make identities of the last two classes, as many as it likes at one
 	 * address: there they get DIAL_PER_ADDR_MAX slots, not all of them. Our own address is
 	 * exempt, since many nodes on one host are normal (as handshake_on_hello spares it). */
-	bool per_addr = c != DIAL_RECENT && !mesh_own_ip(m, p->ip);
+	bool per_addr = c != DIAL_RECENT && !mesh_own_ip(m, &p->ip);
 	if (m->hs_out >= MESH_MAX_HANDSHAKES_OUT ||
 	    (c != DIAL_RECENT && unlinked >= MESH_MAX_HANDSHAKES_OUT - DIAL_RESERVED) ||
 	    (c == DIAL_OTHER && m->hs_out_class[DIAL_OTHER] >= DIAL_OTHER_MAX) ||
-	    (per_addr && dialaddr_count(&m->dial_addrs, p->ip) >= DIAL_PER_ADDR_MAX)) {
+	    (per_addr && dialaddr_count(&m->dial_addrs, &p->ip) >= DIAL_PER_ADDR_MAX)) {
 		m->stats.dials_deferred++;      /* tried again at the next sweep */
 		return;
 	}
-	struct session *s = handshake_dial(m, p->ip, p->port, p->id, c, now);
+	struct session *s = handshake_dial(m, &p->ip, p->port, p->id, c, now);
 	if (!s) {
 		handshake_backoff(p, now);      /* a dial that cannot even start is a failure too */
 		return;
 	}
 	p->pending_sid = s->sid;
-	inet_ntop(AF_INET, p->ip, ipbuf, sizeof ipbuf);
-	mesh_logline(m, 3, "handshake -> %s at %s:%u (sid %08x)", mesh_fpr(p->id, fp), ipbuf, p->port,
-	             s->sid);
+	mesh_logline(m, 3, "handshake -> %s at %s (sid %08x)", mesh_fpr(p->id, fp),
+	             ipaddr_endpoint(&p->ip, p->port, ipbuf), s->sid);
 }
 
 /* A handshake we started with p ended without a live session (it failed a check, timed out
@@ -266,9 +265,9 @@ void handshake_on_hello(struct mesh *m, const struct wire_frame *f, const uint8_
 	/* Per-address limits stop a few LAN hosts from taking every handshake slot. Our own
 	 * address is exempt: every node of this host dials from it (several applications, or a
 	 * simulation), as connwatch.c spares it. Any other, 127.0.0.2 too, is a host like any. */
-	struct in_addr src;
-	bool parsed = inet_pton(AF_INET, addr, &src) == 1;
-	bool local = parsed && mesh_own_ip(m, (const uint8_t *)&src.s_addr);
+	struct ipaddr src;
+	bool parsed = ipaddr_parse(addr, &src) == MESH_OK;
+	bool local = parsed && mesh_own_ip(m, &src);
 	if (!local && !ratelimit_allow(&m->hello_rate, addr, now)) {
 		m->stats.hellos_limited++;
 		mesh_droplog(m, LK_RATE, now, "handshake from %s over the rate limit: dropped", addr);
@@ -302,7 +301,7 @@ void handshake_on_hello(struct mesh *m, const struct wire_frame *f, const uint8_
 	s->rid_len = rid_len;
 	snprintf(s->src_addr, sizeof s->src_addr, "%s", addr);
 	s->remote_sid = f->tx_sid;
-	if (our_reply(m, parsed ? (const uint8_t *)&src.s_addr : NULL, m->hbuf, sizeof m->hbuf,
+	if (our_reply(m, parsed ? &src : NULL, m->hbuf, sizeof m->hbuf,
 	              &hlen) != MESH_OK ||
 	    session_on_hello(s, f->body, f->body_len, m->hbuf, hlen, m->pbuf, sizeof m->pbuf,
 	                     &nlen) != MESH_OK) {
@@ -329,7 +328,7 @@ void handshake_on_reply(struct mesh *m, struct session *s, const struct wire_fra
 		return;
 	}
 	s->remote_sid = f->tx_sid;
-	rc = our_hello(m, s->dial_ip, m->hbuf, sizeof m->hbuf, &hlen);
+	rc = our_hello(m, &s->dial_ip, m->hbuf, sizeof m->hbuf, &hlen);
 	if (rc == MESH_OK)
 		rc = group_set_copy(&s->sent_groups, &m->groups);
 	if (rc == MESH_OK)
@@ -380,7 +379,7 @@ void handshake_on_finish(struct mesh *m, struct session *s, const struct wire_fr
 		/* our own identity from another process: two nodes share an identity file */
 		mesh_droplog(m, LK_HS, now, "handshake from %s carries our own identity: refused",
 		             s->src_addr);
-		mesh_alarm(m, MESH_ALARM_OWN_ID, s->peer_id, s->peer_name, s->peer_ip, s->peer_port,
+		mesh_alarm(m, MESH_ALARM_OWN_ID, s->peer_id, s->peer_name, &s->peer_ip, s->peer_port,
 		           s->peer_incarnation, &m->own_alarm_ms, now);
 		mesh_close_session(m, s, NULL, now);
 		return;

@@ -17,10 +17,10 @@
 
 #include "mesh_impl.h"
 
-static bool listened(const struct mesh *m, const uint8_t ip[4], size_t *at)
+static bool listened(const struct mesh *m, const struct ipaddr *ip, size_t *at)
 {
 	for (size_t i = 0; i < m->nlisten; i++)
-		if (memcmp(m->listen[i], ip, 4) == 0) {
+		if (ipaddr_eq(&m->listen[i], ip)) {
 			if (at)
 				*at = i;
 			return true;
@@ -33,44 +33,65 @@ static bool listened(const struct mesh *m, const uint8_t ip[4], size_t *at)
  * and it must not be spared the per-address limits as ours are. */
 static bool first_ours(const struct mesh *m)
 {
-	return discovery_host_has(m->disc, m->ip);
+	return discovery_host_has(m->disc, &m->ip);
 }
 
-bool mesh_own_ip(const struct mesh *m, const uint8_t ip[4])
+bool mesh_own_ip(const struct mesh *m, const struct ipaddr *ip)
 {
-	if ((memcmp(ip, &m->ip.s_addr, 4) == 0 && first_ours(m)) || listened(m, ip, NULL))
+	/* bytes only: a connection's source names a link-local address without its scope */
+	if (ipaddr_same(ip, &m->ip) && first_ours(m))
 		return true;
+	for (size_t i = 0; i < m->nlisten; i++)
+		if (ipaddr_same(ip, &m->listen[i]))
+			return true;
 	for (size_t i = 0; i < discovery_count(m->disc); i++)
-		if (memcmp(ip, &discovery_iface(m->disc, i)->addr.s_addr, 4) == 0)
+		if (ipaddr_same(ip, &discovery_iface(m->disc, i)->addr))
+			return true;
+	return false;
+}
+
+bool mesh_has_family(const struct mesh *m, const struct ipaddr *ip)
+{
+	if (discovery_count(m->disc) == 0)
+		return ipaddr_is_v4(ip) == ipaddr_is_v4(&m->ip);
+	for (size_t i = 0; i < discovery_count(m->disc); i++)
+		if (ipaddr_is_v4(ip) == ipaddr_is_v4(&discovery_iface(m->disc, i)->addr))
 			return true;
 	return false;
 }
 
 /* The interface whose subnet holds ip, or -1 (its netmask unknown, or no such subnet). */
-static long iface_towards(const struct mesh *m, const uint8_t ip[4])
+static long iface_towards(const struct mesh *m, const struct ipaddr *ip)
 {
-	uint32_t a;
-	memcpy(&a, ip, 4);
 	for (size_t i = 0; i < discovery_count(m->disc); i++) {
 		const struct mcast_iface *f = discovery_iface(m->disc, i);
-		if (f->mask.s_addr && ((a ^ f->addr.s_addr) & f->mask.s_addr) == 0)
+		if (f->prefix && ipaddr_in_prefix(ip, &f->addr, f->prefix))
 			return (long)i;
 	}
 	return -1;
 }
 
-void mesh_ip_towards(const struct mesh *m, const uint8_t ip[4], uint8_t out[4])
+void mesh_ip_towards(const struct mesh *m, const struct ipaddr *ip, struct ipaddr *out)
 {
 	long i = ip ? iface_towards(m, ip) : -1;
+	bool first_fits = first_ours(m) && (!ip || ipaddr_is_v4(ip) == ipaddr_is_v4(&m->ip));
+	/* on none of our subnets, and our first address of the other family: our first of its
+	 * family that can be reached off a link, if any (an IPv6 peer told an IPv4 address
+	 * would dial nothing) */
+	for (size_t k = 0; i < 0 && ip && !first_fits && k < discovery_count(m->disc); k++) {
+		const struct ipaddr *a = &discovery_iface(m->disc, k)->addr;
+		if (ipaddr_is_v4(a) == ipaddr_is_v4(ip) && !ipaddr_is_linklocal(a))
+			i = (long)k;
+	}
 	if (i < 0 && !first_ours(m) && discovery_count(m->disc))
 		i = 0;                          /* not an address the host has left */
 	if (i >= 0)
-		memcpy(out, &discovery_iface(m->disc, (size_t)i)->addr.s_addr, 4);
+		*out = discovery_iface(m->disc, (size_t)i)->addr;
 	else
-		memcpy(out, &m->ip.s_addr, 4);
+		*out = m->ip;
 }
 
-uint8_t mesh_tag_towards(const struct mesh *m, const uint8_t ip[4])
+uint8_t mesh_tag_towards(const struct mesh *m, const struct ipaddr *ip)
 {
 	long i = iface_towards(m, ip);
 	if (i < 0 && discovery_count(m->disc) == 1)
@@ -80,11 +101,11 @@ uint8_t mesh_tag_towards(const struct mesh *m, const uint8_t ip[4])
 
 static void listen_on(struct mesh *m, const struct mcast_iface *f)
 {
-	char err[160], a[INET_ADDRSTRLEN];
-	const uint8_t *ip = (const uint8_t *)&f->addr.s_addr;
-	if (memcmp(ip, &m->ip.s_addr, 4) == 0 || listened(m, ip, NULL) || !m->lops->listen_also)
+	char err[160], a[IPADDR_STRLEN];
+	const struct ipaddr *ip = &f->addr;
+	if (ipaddr_eq(ip, &m->ip) || listened(m, ip, NULL) || !m->lops->listen_also)
 		return;
-	inet_ntop(AF_INET, &f->addr, a, sizeof a);
+	ipaddr_str(ip, a);
 	if (m->nlisten == LINK_MAX_ADDRS ||
 	    m->lops->listen_also(m->link, ip, err, sizeof err) != MESH_OK) {
 		/* its beacons name an endpoint that refuses links: peers there can still dial us
@@ -93,29 +114,26 @@ static void listen_on(struct mesh *m, const struct mcast_iface *f)
 		             m->nlisten == LINK_MAX_ADDRS ? "too many addresses" : err);
 		return;
 	}
-	memcpy(m->listen[m->nlisten++], ip, 4);
+	m->listen[m->nlisten++] = *ip;
 }
 
 /* Addresses this host no longer has: nothing reaches them, and a new interface may get them. */
 static void unlisten_gone(struct mesh *m)
 {
 	for (size_t i = m->nlisten; i-- > 0;) {
-		struct in_addr a;
-		memcpy(&a.s_addr, m->listen[i], 4);
-		if (discovery_host_has(m->disc, a))
+		if (discovery_host_has(m->disc, &m->listen[i]))
 			continue;
 		if (m->lops->unlisten)
-			m->lops->unlisten(m->link, m->listen[i]);
-		memcpy(m->listen[i], m->listen[--m->nlisten], 4);
+			m->lops->unlisten(m->link, &m->listen[i]);
+		m->listen[i] = m->listen[--m->nlisten];
 	}
 }
 
 static void log_iface(struct mesh *m, int level, const char *what, const struct mcast_iface *f,
                       const char *why)
 {
-	char a[INET_ADDRSTRLEN];
-	inet_ntop(AF_INET, &f->addr, a, sizeof a);
-	mesh_logline(m, level, "%s %s (%s)%s%s", what, f->name, a, why ? ": " : "",
+	char a[IPADDR_STRLEN];
+	mesh_logline(m, level, "%s %s (%s)%s%s", what, f->name, ipaddr_str(&f->addr, a), why ? ": " : "",
 	             why ? why : "");
 }
 

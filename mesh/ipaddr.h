@@ -30,6 +30,10 @@ struct ipaddr {
 	uint32_t scope;
 };
 
+/* An IPv4 address as a constant (a, b, c, d: 0..255). */
+#define IPADDR_V4(a, b, c, d) \
+	((struct ipaddr){ { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, (a), (b), (c), (d) }, 0 })
+
 struct ipaddr ipaddr_v4(const uint8_t v4[4]);
 struct ipaddr ipaddr_from_in(struct in_addr a);
 struct ipaddr ipaddr_from_in6(const struct in6_addr *a, uint32_t scope);

@@ -57,16 +57,16 @@ struct conn {
 	void *sock;
 	int fd;                      /* its ZMQ_FD while in the epoll set; else -1 */
 	bool recheck;                /* queued for a readiness recheck */
-	char addr[32];               /* "IP:PORT" it dialled, for the sink */
+	char addr[IPADDR_EPLEN];     /* "IP:PORT" or "[IPv6]:PORT" it dialled, for the sink */
 };
 
 struct link {
 	void *ctx;
 	struct link_sink sink;
 	void *router;
-	char endpoint[64];
+	char endpoint[LINK_EPLEN];
 	uint16_t port;               /* the one port of every address listened on */
-	uint8_t also[LINK_MAX_ADDRS][4];   /* addresses added by listen_also(), for unlisten */
+	struct ipaddr also[LINK_MAX_ADDRS]; /* addresses added by listen_also(), for unlisten */
 	size_t n_also;
 	struct connwatch *watch;     /* the ROUTER's connections not yet authenticated */
 	uint64_t now_ms;             /* the engine's time, from clock() */
@@ -228,6 +228,22 @@ static void common_sockopts(void *sock)
 	set_opt_int(sock, ZMQ_TCP_KEEPALIVE_CNT, LINK_KEEPALIVE_CNT);
 }
 
+/* "tcp://10.0.0.1:47474", "tcp://[fd00::1]:47474", "tcp://[fe80::1%eth0]:47474" */
+static void tcp_endpoint(const struct ipaddr *ip, uint16_t port, char ep[static LINK_EPLEN])
+{
+	char a[IPADDR_EPLEN];
+	snprintf(ep, LINK_EPLEN, "tcp://%s", ipaddr_endpoint(ip, port, a));
+}
+
+/* zmq reads ZMQ_IPV6 when it binds: an IPv4 address is bound on an IPv4 socket, so that the
+ * peer addresses of its connections stay IPv4 text (not ::ffff:...), and an IPv6 one on an
+ * IPv6 socket, which zmq refuses without it. */
+static int bind_at(struct link *l, const struct ipaddr *ip, const char *ep)
+{
+	set_opt_int(l->router, ZMQ_IPV6, !ipaddr_is_v4(ip));
+	return zmq_bind(l->router, ep);
+}
+
 static void close_all(void *lv)
 {
 	struct link *l = lv;
@@ -259,7 +275,7 @@ static void on_watch_closed(void *arg, enum connwatch_why why, const char *addr)
 static void *listen_on(const struct link_config *cfg, uint16_t *port, char *err, size_t errcap)
 {
 	struct link *l = calloc(1, sizeof *l);
-	char bind_ep[64], ipbuf[INET_ADDRSTRLEN];
+	char bind_ep[LINK_EPLEN];
 	size_t eplen;
 	if (!l) {
 		snprintf(err, errcap, "out of memory");
@@ -303,12 +319,10 @@ static void *listen_on(const struct link_config *cfg, uint16_t *port, char *err,
 	l->watch = connwatch_new(l->ctx, l->router, on_watch_closed, l, err, errcap);
 	if (!l->watch)
 		goto fail;
-	inet_ntop(AF_INET, cfg->ip, ipbuf, sizeof ipbuf);
-	if (cfg->port)
-		snprintf(bind_ep, sizeof bind_ep, "tcp://%s:%u", ipbuf, cfg->port);
-	else
-		snprintf(bind_ep, sizeof bind_ep, "tcp://%s:*", ipbuf);
-	if (zmq_bind(l->router, bind_ep) != 0) {
+	tcp_endpoint(&cfg->ip, cfg->port, bind_ep);
+	if (cfg->port == 0)
+		strcpy(strrchr(bind_ep, ':') + 1, "*");
+	if (bind_at(l, &cfg->ip, bind_ep) != 0) {
 		snprintf(err, errcap, "cannot bind %s: %s", bind_ep, zmq_strerror(errno));
 		goto fail;
 	}
@@ -334,25 +348,23 @@ fail:
 	return NULL;
 }
 
-static void endpoint_at(const struct link *l, const uint8_t ip[4], char ep[static 64])
+static void endpoint_at(const struct link *l, const struct ipaddr *ip, char ep[static LINK_EPLEN])
 {
-	char ipbuf[INET_ADDRSTRLEN];
-	inet_ntop(AF_INET, ip, ipbuf, sizeof ipbuf);
-	snprintf(ep, 64, "tcp://%s:%u", ipbuf, l->port);
+	tcp_endpoint(ip, l->port, ep);
 }
 
-static size_t also_index(const struct link *l, const uint8_t ip[4])
+static size_t also_index(const struct link *l, const struct ipaddr *ip)
 {
 	size_t i = 0;
-	while (i < l->n_also && memcmp(l->also[i], ip, 4) != 0)
+	while (i < l->n_also && !ipaddr_eq(&l->also[i], ip))
 		i++;
 	return i;
 }
 
-static enum mesh_err listen_also(void *lv, const uint8_t ip[4], char *err, size_t errcap)
+static enum mesh_err listen_also(void *lv, const struct ipaddr *ip, char *err, size_t errcap)
 {
 	struct link *l = lv;
-	char ep[64];
+	char ep[LINK_EPLEN];
 	endpoint_at(l, ip, ep);
 	/* open()'s own address, or one added before: binding it again would fail */
 	if (strcmp(ep, l->endpoint) == 0 || also_index(l, ip) < l->n_also)
@@ -362,24 +374,24 @@ static enum mesh_err listen_also(void *lv, const uint8_t ip[4], char *err, size_
 		         LINK_MAX_ADDRS + 1);
 		return MESH_ELIMIT;
 	}
-	if (zmq_bind(l->router, ep) != 0) {
+	if (bind_at(l, ip, ep) != 0) {
 		snprintf(err, errcap, "cannot bind %s: %s", ep, zmq_strerror(errno));
 		return MESH_EIO;
 	}
-	memcpy(l->also[l->n_also++], ip, 4);
+	l->also[l->n_also++] = *ip;
 	return MESH_OK;
 }
 
-static void unlisten(void *lv, const uint8_t ip[4])
+static void unlisten(void *lv, const struct ipaddr *ip)
 {
 	struct link *l = lv;
-	char ep[64];
+	char ep[LINK_EPLEN];
 	size_t i = also_index(l, ip);
 	if (i == l->n_also)
 		return;             /* open()'s stays for the link's life; unknown: nothing */
 	endpoint_at(l, ip, ep);
 	(void)zmq_unbind(l->router, ep);
-	memmove(l->also[i], l->also[i + 1], (l->n_also - i - 1) * sizeof l->also[0]);
+	memmove(&l->also[i], &l->also[i + 1], (l->n_also - i - 1) * sizeof l->also[0]);
 	l->n_also--;
 }
 
@@ -391,10 +403,10 @@ static const char *endpoint_of(const void *lv)
 
 /* ---------- connections ---------- */
 
-static enum mesh_err dial_peer(void *lv, uint32_t sid, const uint8_t ip[4], uint16_t port)
+static enum mesh_err dial_peer(void *lv, uint32_t sid, const struct ipaddr *ip, uint16_t port)
 {
 	struct link *l = lv;
-	char ipbuf[INET_ADDRSTRLEN], ep[64];
+	char ep[LINK_EPLEN];
 	if (sid == 0 || conn_get(l, sid))
 		return MESH_ESTATE;
 	struct conn *c = calloc(1, sizeof *c);
@@ -402,15 +414,15 @@ static enum mesh_err dial_peer(void *lv, uint32_t sid, const uint8_t ip[4], uint
 		return MESH_ENOMEM;
 	c->sid = sid;
 	c->fd = -1;
-	inet_ntop(AF_INET, ip, ipbuf, sizeof ipbuf);
-	snprintf(c->addr, sizeof c->addr, "%s:%u", ipbuf, port);
-	snprintf(ep, sizeof ep, "tcp://%s", c->addr);
+	ipaddr_endpoint(ip, port, c->addr);
+	tcp_endpoint(ip, port, ep);
 	c->sock = zmq_socket(l->ctx, ZMQ_DEALER);
 	if (!c->sock || watch(l, c) != 0)
 		goto fail;
 	common_sockopts(c->sock);
 	set_opt_int(c->sock, ZMQ_RECONNECT_IVL, 100);
 	set_opt_int(c->sock, ZMQ_RECONNECT_IVL_MAX, 2000);
+	set_opt_int(c->sock, ZMQ_IPV6, !ipaddr_is_v4(ip));
 	if (zmq_connect(c->sock, ep) != 0 || conn_add(l, c) != MESH_OK)
 		goto fail;
 	return MESH_OK;
@@ -525,6 +537,18 @@ static void drain_parts(void *sock)
 			break;
 }
 
+/* zmq's Peer-Address of a link-local IPv6 peer lacks its interface, without which the
+ * address names nothing (ipaddr.h): the socket's own peer address has it. */
+static void scoped(int fd, char addr[static IPADDR_EPLEN])
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	struct ipaddr a;
+	if (fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &len) == 0 &&
+	    ipaddr_from_sockaddr((const struct sockaddr *)&ss, &a, NULL))
+		ipaddr_str(&a, addr);
+}
+
 /* ROUTER messages are [routing id, frame]; anything else is dropped. */
 static void read_router(struct link *l)
 {
@@ -534,7 +558,7 @@ static void read_router(struct link *l)
 		size_t rid_len;
 		bool more;
 		zmq_msg_t body;
-		char addr[48] = "?";
+		char addr[IPADDR_EPLEN] = "?";
 		if (recv_part(l->router, l->ridbuf, sizeof l->ridbuf, &rid_len, &more) != 0)
 			return;
 		if (!more)
@@ -554,10 +578,13 @@ static void read_router(struct link *l)
 			l->sink.malformed(l->sink.arg);
 			continue;
 		}
-		connwatch_on_frame(l->watch, zmq_msg_get(&body, ZMQ_SRCFD), l->ridbuf, rid_len);
+		int srcfd = zmq_msg_get(&body, ZMQ_SRCFD);
+		connwatch_on_frame(l->watch, srcfd, l->ridbuf, rid_len);
 		const char *pa = zmq_msg_gets(&body, "Peer-Address");
 		if (pa)
 			snprintf(addr, sizeof addr, "%s", pa);
+		if (pa && strncmp(pa, "fe80:", 5) == 0)
+			scoped(srcfd, addr);
 		struct link_route from = { .rid = l->ridbuf, .rid_len = rid_len };
 		l->sink.frame(l->sink.arg, &from, addr, zmq_msg_data(&body), zmq_msg_size(&body));
 		zmq_msg_close(&body);

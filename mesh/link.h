@@ -27,6 +27,7 @@
 
 #include <zmq.h>
 
+#include "ipaddr.h"
 #include "mesh_err.h"
 
 #define LINK_MAX_RID 255             /* zmq routing ids are at most 255 bytes */
@@ -73,10 +74,11 @@ struct link_sink {
 };
 
 #define LINK_MAX_ADDRS 16            /* listen_also() adds at most (as MCAST_MAX_IFACES) */
+#define LINK_EPLEN (6 + IPADDR_EPLEN)  /* "tcp://" and an ipaddr_endpoint() */
 
 struct link_config {
 	void *env;                   /* the transport's own: link_zmq takes the zmq context */
-	uint8_t ip[4];               /* where to listen, network order */
+	struct ipaddr ip;            /* where to listen */
 	uint16_t port;               /* 0: any free port */
 	struct link_sink sink;
 };
@@ -90,7 +92,7 @@ struct link_ops {
 	const char *(*endpoint)(const void *l);
 	/* Opens the connection for session sid towards a peer's listening address. Frames sent
 	 * on it before it is up wait for it. MESH_ESTATE if sid has one already. */
-	enum mesh_err (*dial)(void *l, uint32_t sid, const uint8_t ip[4], uint16_t port);
+	enum mesh_err (*dial)(void *l, uint32_t sid, const struct ipaddr *ip, uint16_t port);
 	/* Closes sid's connection, dropping what it has not sent; unknown sids are ignored. */
 	void (*hangup)(void *l, uint32_t sid);
 	/* Sends one whole frame, never blocking: MESH_OK, MESH_ELIMIT (the connection's queue is
@@ -127,10 +129,11 @@ struct link_ops {
 	 * err when it cannot (MESH_ELIMIT past LINK_MAX_ADDRS); an address already listened on is
 	 * MESH_OK. NULL: the transport
 	 * takes every address at open(), and the engine never asks. */
-	enum mesh_err (*listen_also)(void *l, const uint8_t ip[4], char *err, size_t errcap);
+	enum mesh_err (*listen_also)(void *l, const struct ipaddr *ip, char *err,
+	                             size_t errcap);
 	/* Stops listening on an address that listen_also() added (an interface that went away).
 	 * Connections accepted over it close too; those over other addresses stay. NULL ok. */
-	void (*unlisten)(void *l, const uint8_t ip[4]);
+	void (*unlisten)(void *l, const struct ipaddr *ip);
 };
 
 /* The product's transport, over ZeroMQ; env is the zmq context. */

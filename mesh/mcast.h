@@ -4,7 +4,8 @@
  * engine sees its links through struct link_ops (link.h). It sends a datagram to every node on
  * the segment and reads the ones that arrive, with their source address; it knows nothing of
  * beacons. mcast_udp is the product's: one UDP socket bound to the multicast group and port,
- * joined on one interface. Several nodes on one host share the port (SO_REUSEADDR and
+ * joined on one interface: an IPv4 group for an IPv4 address, a link-scope IPv6 group
+ * (ff12::7d7e, mcast6.h) for an IPv6 one. Several nodes on one host share the port (SO_REUSEADDR and
  * SO_REUSEPORT), which is what lets tests and meshsim run many nodes on loopback in one
  * namespace. A simulated LAN implements the same ops with no socket.
  */
@@ -17,16 +18,20 @@
 
 #include <netinet/in.h>
 
+#include "ipaddr.h"
+#include "mcast6.h"
 #include "mesh_err.h"
 
 #define MCAST_DEFAULT_GROUP "239.192.7.7"
+#define MCAST_DEFAULT_GROUP6 MCAST6_DEFAULT_GROUP   /* link scope (mcast6.h) */
 #define MCAST_DEFAULT_PORT 47474
 #define MCAST_RCVBUF (1 << 20)          /* requested receive buffer, bytes */
 
 /*
  * Choosing interfaces (issue 15: a node beacons on every interface). The choice is a pure
  * function of the interface list, so that a test can feed it any list, and the list comes
- * from mcast_list_ifaces() (getifaddrs) or a simulated LAN. Addresses stay IPv4 here only.
+ * from mcast_list_ifaces() (getifaddrs) or a simulated LAN. An interface with both families
+ * is two picks, one per family, each beaconed on with its own group.
  */
 #define MCAST_MAX_IFACES 16             /* interfaces beaconed on at most (as c-toxcore) */
 #define MCAST_IFNAME_LEN 16             /* IFNAMSIZ, with its NUL */
@@ -34,22 +39,24 @@
 
 struct mcast_iface {
 	char name[MCAST_IFNAME_LEN];
-	struct in_addr addr;
-	struct in_addr mask;            /* its subnet's netmask; 0.0.0.0 when not known */
+	unsigned index;                 /* if_nametoindex: an IPv6 group is joined by it */
+	struct ipaddr addr;             /* a link-local IPv6 one has scope = index */
+	uint8_t prefix;                 /* its subnet's prefix length; 0 when not known */
 	bool up, multicast, loopback;
 };
 
 struct mcast_config {
 	void *env;                      /* the transport's own; mcast_udp takes none */
-	const char *iface;              /* name or IPv4; NULL: first up multicast non-loopback */
-	const char *group;              /* NULL: MCAST_DEFAULT_GROUP */
+	const char *iface;              /* name or address; NULL: first up multicast non-loopback */
+	const char *group;              /* IPv4 group; NULL: MCAST_DEFAULT_GROUP */
 	uint16_t port;                  /* 0: MCAST_DEFAULT_PORT */
+	const char *group6;             /* IPv6 group of link scope; NULL: MCAST_DEFAULT_GROUP6 */
 };
 
 struct mcast_ops {
 	/* Joins the group; *ifaddr is our address on the segment, which beacons announce. NULL
 	 * with a reason in err on failure. */
-	void *(*open)(const struct mcast_config *cfg, struct in_addr *ifaddr, char *err,
+	void *(*open)(const struct mcast_config *cfg, struct ipaddr *ifaddr, char *err,
 	              size_t errcap);
 	void (*close)(void *t);                      /* NULL ok */
 	/* What to poll for input, or -1: then recv() is tried on every turn of the loop. */
@@ -58,9 +65,10 @@ struct mcast_ops {
 	enum mesh_err (*send)(void *t, const uint8_t *dgram, size_t len);
 	/* Reads one datagram into buf: *got false when nothing is waiting, and on any error
 	 * (MESH_EIO, errno set); else *len its length, or cap + 1 when it was longer than cap
-	 * (the rest is lost), and *from its source. */
+	 * (the rest is lost), and *from its source (a link-local one with the scope of the
+	 * interface it came in on). */
 	enum mesh_err (*recv)(void *t, uint8_t *buf, size_t cap, bool *got, size_t *len,
-	                      struct in_addr *from);
+	                      struct ipaddr *from);
 	/* The wall clock, in milliseconds, that beacon counters start from (docs/protocol.md
 	 * section 2); NULL: CLOCK_REALTIME. */
 	uint64_t (*wall_ms)(void *t);
@@ -75,7 +83,7 @@ struct mcast_ops {
 extern const struct mcast_ops mcast_udp;
 
 struct mcast_ifsel {
-	const char *const *allow;       /* names or IPv4 addresses; none: the default below */
+	const char *const *allow;       /* names or addresses; none: the default below */
 	size_t n_allow;
 	const char *const *deny;        /* names or addresses never used, even when allowed */
 	size_t n_deny;
@@ -83,8 +91,9 @@ struct mcast_ifsel {
 
 /*
  * Picks from all[0..n) the interfaces to beacon on, in list order, one address per interface
- * name (the first that qualifies: one multicast membership per interface), at most
- * MCAST_MAX_IFACES into out; returns how many. With no allow list, every up,
+ * name and family (the first that qualifies: one multicast membership per interface), at most
+ * MCAST_MAX_IFACES into out; returns how many. IPv6 prefers a global or unique-local address
+ * to a link-local one, which cannot be passed on to another segment. With no allow list, every up,
  * multicast-capable, non-loopback interface qualifies; with one, exactly those it names (by
  * name, or by address, which then is the one used), whatever their flags: that is how a test
  * names lo. *over counts those left out by the cap; *unmatched is the index of the first
@@ -94,14 +103,14 @@ size_t mcast_select_ifaces(const struct mcast_iface *all, size_t n, const struct
                            struct mcast_iface out[static MCAST_MAX_IFACES], size_t *over,
                            size_t *unmatched);
 
-/* This host's IPv4 interface addresses, one row per address, at most cap (the rest are
+/* This host's IPv4 and IPv6 interface addresses, one row per address, at most cap (the rest are
  * dropped: *n is how many rows were filled). MESH_EIO with a reason when they cannot be
  * listed. */
 enum mesh_err mcast_list_ifaces(struct mcast_iface *out, size_t cap, size_t *n, char *err,
                                 size_t errcap);
 
-/* Finds the IPv4 address of an interface given by name or address (see config). */
-enum mesh_err mcast_resolve_iface(const char *iface, struct in_addr *out, char *err,
+/* Finds the interface given by name or address (see config): its first pick. */
+enum mesh_err mcast_resolve_iface(const char *iface, struct mcast_iface *out, char *err,
                                   size_t errcap);
 
 #endif

@@ -90,7 +90,7 @@ void mesh_peer_view(const struct peer *p, struct mesh_peer_view *out)
 	memcpy(out->id, p->id, sizeof out->id);
 	memcpy(out->hex, p->hex, sizeof out->hex);
 	memcpy(out->name, p->name, sizeof out->name);
-	memcpy(out->ip, p->ip, sizeof out->ip);
+	out->ip = p->ip;
 	out->port = p->port;
 	out->incarnation = p->incarnation;
 	out->evasive = p->evasive;
@@ -123,31 +123,31 @@ void mesh_emit(struct mesh *m, enum mesh_event_type type, const struct peer *p,
  * most one per ALARM_GAP_MS for each kind and ID, since whatever causes it goes on. The view
  * is the other node's: its ID, where it is, its run. */
 void mesh_alarm(struct mesh *m, enum mesh_alarm kind, const uint8_t id[WIRE_IDLEN],
-                const char *name, const uint8_t ip[4], uint16_t port, uint64_t incarnation,
+                const char *name, const struct ipaddr *ip, uint16_t port, uint64_t incarnation,
                 uint64_t *last_ms, uint64_t now)
 {
 	if (*last_ms && now - *last_ms < ALARM_GAP_MS)
 		return;
 	*last_ms = now ? now : 1;
-	char fp[KEYS_FPR_LEN], ipbuf[INET_ADDRSTRLEN];
-	inet_ntop(AF_INET, ip, ipbuf, sizeof ipbuf);
+	char fp[KEYS_FPR_LEN], ipbuf[IPADDR_EPLEN];
+	ipaddr_endpoint(ip, port, ipbuf);
 	struct mesh_peer_view view = { .port = port, .incarnation = incarnation };
 	memcpy(view.id, id, WIRE_IDLEN);
 	keys_id_hex(id, view.hex);
-	memcpy(view.ip, ip, 4);
+	view.ip = *ip;
 	if (name)
 		snprintf(view.name, sizeof view.name, "%s", name);
 	m->stats.alarms++;
 	const char *reason;
 	if (kind == MESH_ALARM_OWN_ID) {
 		reason = "another node uses our own identity";
-		mesh_logline(m, 2, "another node, at %s:%u, announces our own node ID %s: the identity "
+		mesh_logline(m, 2, "another node, at %s, announces our own node ID %s: the identity "
 		             "file was copied, and the two nodes will disturb each other's links; give "
-		             "one of them its own identity", ipbuf, port, mesh_fpr(id, fp));
+		             "one of them its own identity", ipbuf, mesh_fpr(id, fp));
 	} else {
 		reason = "two nodes share one identity";
-		mesh_logline(m, 2, "two nodes take turns as %s (one now at %s:%u): an identity file was "
-		             "copied; keeping the link we have", mesh_fpr(id, fp), ipbuf, port);
+		mesh_logline(m, 2, "two nodes take turns as %s (one now at %s): an identity file was "
+		             "copied; keeping the link we have", mesh_fpr(id, fp), ipbuf);
 	}
 	struct mesh_event ev = { .type = MESH_EV_ALARM, .alarm = kind, .peer = &view,
 	                         .reason = reason };
@@ -245,7 +245,7 @@ struct mesh *mesh_new(const struct mesh_config *cfg, uint64_t now_ms, char *err,
 	}
 	struct discovery_config dc = {
 		.mcast = { .env = cfg->mcast_env, .iface = cfg->iface, .group = cfg->mcast_group,
-		           .port = cfg->mcast_port },
+		           .port = cfg->mcast_port, .group6 = cfg->mcast_group6 },
 		.ops = cfg->mcast_ops, .beacon_key = m->psk ? beacon_key : NULL,
 		.sel = { .allow = cfg->iface_allow, .n_allow = cfg->n_iface_allow,
 		         .deny = cfg->iface_deny, .n_deny = cfg->n_iface_deny },
@@ -261,7 +261,7 @@ struct mesh *mesh_new(const struct mesh_config *cfg, uint64_t now_ms, char *err,
 		.sink = { .arg = m, .frame = on_link_frame, .malformed = on_link_malformed,
 		          .closed = on_link_closed },
 	};
-	memcpy(lc.ip, &m->ip.s_addr, 4);
+	lc.ip = m->ip;
 	m->link = m->lops->open(&lc, &m->port, err, errcap);
 	if (!m->link)
 		goto fail;
@@ -388,13 +388,23 @@ static bool shared_id(struct mesh *m, struct peer *p, const struct session *s, u
 	if (!back && now >= p->shared_until_ms)
 		return false;
 	p->shared_until_ms = now + SHARED_HOLD_MS;
-	mesh_alarm(m, MESH_ALARM_SHARED_ID, p->id, s->peer_name, s->peer_ip, s->peer_port,
+	mesh_alarm(m, MESH_ALARM_SHARED_ID, p->id, s->peer_name, &s->peer_ip, s->peer_port,
 	           s->peer_incarnation, &p->shared_alarm_ms, now);
 	m->stats.sessions_rejected++;
 	return true;
 }
 
 /* s becomes the live session of its peer (protocol section 4). */
+/* The interface a session's connection runs over, for a link-local address: the scope of
+ * the address dialled, or of the connection's source (link.c gives it one). 0 if neither. */
+static uint32_t session_scope(const struct session *s)
+{
+	struct ipaddr src;
+	if (s->role == NOISE_INITIATOR)
+		return s->dial_ip.scope;
+	return ipaddr_parse(s->src_addr, &src) == MESH_OK ? src.scope : 0;
+}
+
 void mesh_go_live(struct mesh *m, struct session *s, uint64_t now)
 {
 	struct peer *p = peer_table_get_or_add(&m->peers, s->peer_id);
@@ -458,9 +468,12 @@ void mesh_go_live(struct mesh *m, struct session *s, uint64_t now)
 	p->evasive = false;
 	memcpy(p->name, s->peer_name, sizeof p->name);
 	if (!p->discovered) {
-		/* no beacon yet: the authenticated hello says where it listens */
-		memcpy(p->ip, s->peer_ip, 4);
+		/* no beacon yet: the authenticated hello says where it listens; a link-local
+		 * address there, on the interface the session runs over */
+		p->ip = s->peer_ip;
 		p->port = s->peer_port;
+		if (ipaddr_is_linklocal(&p->ip) && p->ip.scope == 0)
+			p->ip.scope = session_scope(s);
 	}
 	if (p->rx_incarnation != s->peer_incarnation) {
 		p->rx_incarnation = s->peer_incarnation;

@@ -75,7 +75,7 @@ struct mesh_peer_view {
 	uint8_t id[WIRE_IDLEN];
 	char hex[2 * WIRE_IDLEN + 1];
 	char name[WIRE_MAX_NAME + 1];
-	uint8_t ip[4];                      /* where it listens, from its beacon or hello */
+	struct ipaddr ip;                   /* where it listens, from its beacon or hello */
 	uint16_t port;
 	uint64_t incarnation;               /* of the node its last live session was with; 0:
 	                                     * never linked */
@@ -118,7 +118,7 @@ struct mesh_config {
 	const char *const *iface_deny;
 	size_t n_iface_deny;
 	uint16_t port;
-	const char *mcast_group;
+	const char *mcast_group, *mcast_group6;     /* IPv4, IPv6 (mcast.h) */
 	uint16_t mcast_port;
 	const uint8_t *mesh_key;            /* MESH_KEYLEN bytes or NULL; copied */
 	uint32_t beacon_interval_ms, heartbeat_ms, evasive_ms, expired_ms;
@@ -190,7 +190,7 @@ enum mesh_err mesh_join(struct mesh *m, const char *group, uint64_t now_ms);
  * as the mesh lives. pin (NULL: any) is the only node ID that may answer there. MESH_EINVAL:
  * port 0, or an address that is unspecified, multicast or broadcast; MESH_ELIMIT: 64 already.
  * The same address again is not a second peer (a pin given then replaces what was known). */
-enum mesh_err mesh_add_peer(struct mesh *m, const uint8_t ip[4], uint16_t port,
+enum mesh_err mesh_add_peer(struct mesh *m, const struct ipaddr *ip, uint16_t port,
                             const uint8_t *pin, uint64_t now_ms);
 enum mesh_err mesh_leave(struct mesh *m, const char *group, uint64_t now_ms);
 enum mesh_err mesh_shout(struct mesh *m, const char *group, const void *data, size_t len,
@@ -249,7 +249,7 @@ void mesh_test_linked_before(struct mesh *m, const uint8_t id[WIRE_IDLEN], uint6
 /* Test-only: the initiated handshakes in progress to ip (NULL: to any address) that the
  * engine counts against that address (protocol section 4, "Dial slots"), and, recounted from
  * the session table, those it should: not of a node linked recently, not to our address. */
-void mesh_test_dials_to(const struct mesh *m, const uint8_t ip[4], size_t *counted,
+void mesh_test_dials_to(const struct mesh *m, const struct ipaddr *ip, size_t *counted,
                         size_t *in_progress);
 #endif
 

@@ -79,7 +79,7 @@ enum logkind { LK_BEACON, LK_VERSION, LK_FRAME, LK_HS, LK_MSG, LK_RATE, LK_CONN,
 /* A peer the user named by address (fixed.c, protocol section 4, "Fixed peers"). */
 #define MESH_MAX_FIXED 64
 struct fixed_peer {
-	uint8_t ip[4];
+	struct ipaddr ip;
 	uint16_t port;
 	bool pinned;                   /* id is the one the user named: only it may answer */
 	bool known;                    /* id holds who answered last (or the pin) */
@@ -98,10 +98,10 @@ struct mesh {
 
 	const struct link_ops *lops;   /* the transport (link.h) */
 	void *link;
-	struct in_addr ip;             /* the first interface's at the start: the link's own */
+	struct ipaddr ip;              /* the first interface's at the start: the link's own */
 	uint16_t port;
 	struct discovery *disc;
-	uint8_t listen[LINK_MAX_ADDRS][4];   /* further addresses listened on (ifaces.c) */
+	struct ipaddr listen[LINK_MAX_ADDRS]; /* further addresses listened on (ifaces.c) */
 	size_t nlisten;
 	uint64_t next_rescan_ms;
 	size_t npolled_disc;           /* discovery's items at the last mesh_pollitems() */
@@ -178,13 +178,17 @@ bool mesh_id_lower(const uint8_t a[WIRE_IDLEN], const uint8_t b[WIRE_IDLEN]);
 /* Whether ip (network order) is one of our own addresses: every node on this host has it, so
  * the per-address limits (beacon checks, HELLOs, dials) spare it. The one place that knows
  * which addresses are ours, so that a node with several interfaces changes only this. */
-bool mesh_own_ip(const struct mesh *m, const uint8_t ip[4]);
+bool mesh_own_ip(const struct mesh *m, const struct ipaddr *ip);
+/* Whether we have an address of ip's family to reach it from (an interface beaconed on). */
+bool mesh_has_family(const struct mesh *m, const struct ipaddr *ip);
 /* ---------- ifaces.c: several interfaces ---------- */
 /* Our address that a node at ip (NULL: unknown) should be told: that of the interface whose
- * subnet holds ip, else the link's own while the host has it, else the first interface's. */
-void mesh_ip_towards(const struct mesh *m, const uint8_t ip[4], uint8_t out[4]);
+ * subnet holds ip; else the link's own while the host has it and it is of ip's family; else
+ * the first interface's of ip's family that is not link-local; else the link's own while the
+ * host has it, else the first interface's. */
+void mesh_ip_towards(const struct mesh *m, const struct ipaddr *ip, struct ipaddr *out);
 /* The tag of the interface whose subnet holds ip, or PEX_NOWHERE. */
-uint8_t mesh_tag_towards(const struct mesh *m, const uint8_t ip[4]);
+uint8_t mesh_tag_towards(const struct mesh *m, const struct ipaddr *ip);
 /* Listens on every interface's address, once the link is open. */
 void ifaces_on_open(struct mesh *m, uint64_t now);
 /* Follows the interfaces when a rescan is due. */
@@ -208,7 +212,7 @@ void mesh_emit_answer(struct mesh *m, const struct peer *p, const struct outmsg 
 
 /* An ALARM (mesh.h): an info line and the event, at most once per ALARM_GAP_MS per *last_ms. */
 void mesh_alarm(struct mesh *m, enum mesh_alarm kind, const uint8_t id[WIRE_IDLEN],
-                const char *name, const uint8_t ip[4], uint16_t port, uint64_t incarnation,
+                const char *name, const struct ipaddr *ip, uint16_t port, uint64_t incarnation,
                 uint64_t *last_ms, uint64_t now);
 
 /* ---------- handshake.c: protocol section 4 ---------- */
@@ -226,7 +230,7 @@ void handshake_initiate(struct mesh *m, struct peer *p, uint64_t now);
 /* Opens a session that dials ip:port as initiator of class c and sends its HELLO; it expects
  * expected_id, or any ID its key proves when NULL. NULL if it could not start (nothing is
  * left behind). The caller has checked the slots. */
-struct session *handshake_dial(struct mesh *m, const uint8_t ip[4], uint16_t port,
+struct session *handshake_dial(struct mesh *m, const struct ipaddr *ip, uint16_t port,
                                const uint8_t *expected_id, enum dial_class c, uint64_t now);
 /* A handshake stops being in progress: it went live or was removed. */
 void handshake_done(struct mesh *m, const struct session *s);
@@ -258,7 +262,7 @@ void fixed_on_live(struct mesh *m, const uint8_t id[WIRE_IDLEN]);
 /* A beacon read from one of our segments (checked or not; tag: its interface's) and from its
  * source: kept if it is of a peer's endpoint, to pass on. */
 void pex_note_beacon(struct mesh *m, const struct wire_beacon_body *b, bool checked,
-                     struct in_addr from, uint8_t tag);
+                     const struct ipaddr *from, uint8_t tag);
 /* s went live as p's session (before p takes its incarnation). */
 void pex_on_live(struct mesh *m, struct peer *p, const struct session *s);
 /* Passes what is to pass on, to the peers that take it (each sweep). */

@@ -38,7 +38,7 @@
 	X(msgs_refused) X(resends_asked) X(alarms) X(rekeys) X(rekeys_retried) \
 	X(rekey_replies_stale) X(partials_evicted) \
 	X(conns_closed_source) X(conns_closed_total) X(conns_closed_unauth_timeout) \
-	X(pex_tx) X(pex_rx) X(pex_taken) X(pex_bad) X(iface_changes)
+	X(pex_tx) X(pex_rx) X(pex_taken) X(pex_bad) X(iface_changes) X(pex_unreachable)
 
 #define MESH_STATS_FIELD(name) uint64_t name;
 struct mesh_stats {

@@ -75,7 +75,7 @@ void mesh_test_linked_before(struct mesh *m, const uint8_t id[WIRE_IDLEN], uint6
 
 struct dials_to {
 	const struct mesh *m;
-	const uint8_t *ip;
+	const struct ipaddr *ip;
 	size_t n;
 };
 
@@ -83,11 +83,11 @@ static void count_dial(struct session *s, void *arg)
 {
 	struct dials_to *d = arg;
 	if (s->role == NOISE_INITIATOR && s->state != SESSION_LIVE && s->dial_class != DIAL_RECENT &&
-	    !mesh_own_ip(d->m, s->dial_ip) && (!d->ip || memcmp(s->dial_ip, d->ip, 4) == 0))
+	    !mesh_own_ip(d->m, &s->dial_ip) && (!d->ip || ipaddr_eq(&s->dial_ip, d->ip)))
 		d->n++;
 }
 
-void mesh_test_dials_to(const struct mesh *m, const uint8_t ip[4], size_t *counted,
+void mesh_test_dials_to(const struct mesh *m, const struct ipaddr *ip, size_t *counted,
                         size_t *in_progress)
 {
 	struct dials_to d = { m, ip, 0 };

@@ -40,6 +40,7 @@ static void peer_free(struct peer *p)
 		peer_dequeue(p);
 	group_set_clear(&p->groups);
 	free(p->pex_signed);
+	free(p->pex_other);
 	free(p);
 }
 

@@ -40,6 +40,10 @@ struct peer_qent {
 	bool if_member;           /* queued during a handshake: send only if the peer is a member */
 };
 
+/* Other addresses of one node remembered (beacon.c, alternate()): a dual-stack host on two
+ * segments beacons from four. One more is taken for a move each time it is heard. */
+#define PEER_ALT_IPS 7
+
 struct peer {
 	struct peer *hnext;       /* hash chain */
 	uint8_t id[WIRE_IDLEN];
@@ -48,13 +52,15 @@ struct peer {
 
 	/* From beacons. */
 	bool discovered;
-	uint8_t ip[4];
+	struct ipaddr ip;
 	uint16_t port;
-	/* a node on several of our segments beacons from several addresses: ip stays the one
-	 * heard first while it is heard (ip_heard_ms), and the other is alt_ip (beacon.c) */
+	/* a node on several of our segments, or with both families, beacons from several
+	 * addresses: ip stays the one heard first while it is heard (ip_heard_ms), and the
+	 * others are alt_ip (beacon.c) */
 	uint64_t ip_heard_ms;
 	uint64_t ip_heard_counter;    /* the newest counter heard at ip: replays there are not */
-	uint8_t alt_ip[4];
+	struct ipaddr alt_ip[PEER_ALT_IPS];   /* the others heard, newest replacing oldest */
+	uint8_t alt_next;                     /* the slot alt_ip's next one takes */
 	uint64_t beacon_counter;
 	uint64_t beacon_incarnation;
 	uint64_t first_unlinked_ms;   /* when we first saw it without any session; 0 if linked */
@@ -82,9 +88,17 @@ struct peer {
 	uint8_t *pex_signed;          /* WIRE_MAX_SIGNED bytes, malloc'd; NULL: none */
 	uint16_t pex_len;
 	bool pex_checked;
-	uint8_t pex_ip[4];
+	struct ipaddr pex_ip;
 	uint16_t pex_port;
 	uint64_t pex_incarnation;
+	/* ... and of a dual-stack node, its beacon of the other family (at one of its alt_ip,
+	 * the run we are linked to), checked or not yet, for peers whose session runs over that
+	 * family (pex.c) */
+	uint8_t *pex_other;           /* WIRE_MAX_SIGNED bytes, malloc'd; NULL: none */
+	uint16_t pex_other_len;
+	bool pex_other_checked;
+	struct ipaddr pex_other_ip;
+	uint64_t pex_other_incarnation;
 	uint8_t pex_origin;
 	uint64_t pex_gen, pex_sent_gen;
 	bool pex_takes;

@@ -32,16 +32,16 @@
 
 static bool same_endpoint(const struct peer *p, const struct wire_beacon_body *b)
 {
-	return p->port == b->port && memcmp(p->ip, b->ip, 4) == 0;
+	return p->port == b->port && ipaddr_eq(&p->ip, &b->ip);
 }
 
-static bool session_addr(const struct session *s, uint8_t ip[4]);
+static bool session_addr(const struct session *s, struct ipaddr *ip);
 
 static void keep(struct mesh *m, struct peer *p, const struct wire_beacon_body *b,
                  const uint8_t *sig, size_t len, bool checked)
 {
 	bool moved = !p->pex_signed || p->pex_port != b->port ||
-	             memcmp(p->pex_ip, b->ip, 4) != 0 || p->pex_incarnation != b->incarnation;
+	             !ipaddr_eq(&p->pex_ip, &b->ip) || p->pex_incarnation != b->incarnation;
 	/* the same endpoint: keep a checked one rather than an unchecked newer one */
 	if (!moved && (p->pex_checked || !checked))
 		return;
@@ -53,7 +53,7 @@ static void keep(struct mesh *m, struct peer *p, const struct wire_beacon_body *
 	memcpy(p->pex_signed, sig, len);
 	p->pex_len = (uint16_t)len;
 	p->pex_checked = checked;
-	memcpy(p->pex_ip, b->ip, 4);
+	p->pex_ip = b->ip;
 	p->pex_port = b->port;
 	p->pex_incarnation = b->incarnation;
 	if (moved) {
@@ -62,13 +62,48 @@ static void keep(struct mesh *m, struct peer *p, const struct wire_beacon_body *
 	}
 }
 
+/* A dual-stack node's checked beacon of the other family than its recorded endpoint's, of
+ * the run we are linked to: for peers that can reach only that family (an IPv6-only subnet
+ * joined to a dual-stack one), which the recorded endpoint's would name an address they
+ * cannot dial, leaving the pair to the fallback (section 2). */
+static void keep_other(struct mesh *m, struct peer *p, const struct wire_beacon_body *b,
+                       const uint8_t *sig, size_t len, bool checked)
+{
+	bool moved = !p->pex_other || !ipaddr_eq(&p->pex_other_ip, &b->ip) ||
+	             p->pex_other_incarnation != b->incarnation;
+	if (!moved && (p->pex_other_checked || !checked))
+		return;
+	if (!p->pex_other) {
+		p->pex_other = malloc(WIRE_MAX_SIGNED);
+		if (!p->pex_other)
+			return;
+	}
+	memcpy(p->pex_other, sig, len);
+	p->pex_other_len = (uint16_t)len;
+	p->pex_other_checked = checked;
+	p->pex_other_ip = b->ip;
+	p->pex_other_incarnation = b->incarnation;
+	if (moved) {
+		p->pex_gen = ++m->pex_gen;
+		m->pex_due = true;
+	}
+}
+
 void pex_note_beacon(struct mesh *m, const struct wire_beacon_body *b, bool checked,
-                     struct in_addr from, uint8_t tag)
+                     const struct ipaddr *from, uint8_t tag)
 {
 	size_t len;
 	const uint8_t *sig = discovery_last_signed(m->disc, &len);
 	struct peer *p = peer_table_get(&m->peers, b->node_id);
-	if (!p || len == 0 || !same_endpoint(p, b) || memcmp(&from.s_addr, b->ip, 4) != 0)
+	/* unchecked, as below: only of the run the live session proved, and checked before it
+	 * is passed on */
+	if (p && len && p->live_sid && p->incarnation == b->incarnation &&
+	    p->port == b->port && ipaddr_eq(from, &b->ip) &&
+	    ipaddr_is_v4(&b->ip) != ipaddr_is_v4(&p->ip) && !ipaddr_is_linklocal(&b->ip)) {
+		keep_other(m, p, b, sig, len, checked);
+		return;
+	}
+	if (!p || len == 0 || !same_endpoint(p, b) || !ipaddr_eq(from, &b->ip))
 		return;
 	/* unchecked, only what the live session proved: the endpoint and incarnation */
 	if (!checked && !(p->live_sid && p->incarnation == b->incarnation))
@@ -83,9 +118,9 @@ void pex_on_live(struct mesh *m, struct peer *p, const struct session *s)
 {
 	/* heard here unchecked (a lower ID, which dialled us): on the segment its session runs
 	 * over, as a verified beacon would say (pex_note_beacon) */
-	uint8_t ip[4];
-	if ((p->first_heard_ms || heard_get(&m->heard, p->id)) && session_addr(s, ip))
-		p->pex_origin = mesh_tag_towards(m, ip);
+	struct ipaddr ip;
+	if ((p->first_heard_ms || heard_get(&m->heard, p->id)) && session_addr(s, &ip))
+		p->pex_origin = mesh_tag_towards(m, &ip);
 	p->pex_takes = (s->peer_features & WIRE_FEATURE_PEERS) && !m->cfg.test_no_pex;
 	p->pex_sent_gen = 0;
 	/* its beacon, if we have one of this run, goes to the others */
@@ -118,38 +153,29 @@ static void collect_live(struct peer *p, void *arg)
 	l->v[l->n++] = p;
 }
 
-static bool is_loopback(const uint8_t ip[4])
-{
-	return ip[0] == 127;
-}
-
 /* The address s runs to: the one we dialled, or its connection's source (false if that does
  * not parse). Not the endpoint its payload names, which a peer whose beacon we never heard
  * chose itself. */
-static bool session_addr(const struct session *s, uint8_t ip[4])
+static bool session_addr(const struct session *s, struct ipaddr *ip)
 {
-	struct in_addr a;
 	if (s->role == NOISE_INITIATOR) {
-		memcpy(ip, s->dial_ip, 4);
+		*ip = s->dial_ip;
 		return true;
 	}
-	if (inet_pton(AF_INET, s->src_addr, &a) != 1)
-		return false;
-	memcpy(ip, &a.s_addr, 4);
-	return true;
+	return ipaddr_parse(s->src_addr, ip) == MESH_OK;
 }
 
 static bool session_on_loopback(const struct session *s)
 {
-	uint8_t ip[4];
-	return session_addr(s, ip) && is_loopback(ip);
+	struct ipaddr ip;
+	return session_addr(s, &ip) && ipaddr_is_loopback(&ip);
 }
 
 /* Whether s runs to our host: over loopback, or to or from our own address. */
 static bool session_on_host(const struct mesh *m, const struct session *s)
 {
-	uint8_t ip[4];
-	return session_addr(s, ip) && (is_loopback(ip) || mesh_own_ip(m, ip));
+	struct ipaddr ip;
+	return session_addr(s, &ip) && (ipaddr_is_loopback(&ip) || mesh_own_ip(m, &ip));
 }
 
 /* Whether q's beacon is worth passing to to (to_loopback: its session runs over loopback): it
@@ -160,8 +186,31 @@ static bool worth(const struct peer *q, const struct peer *to, bool to_loopback)
 		return false;
 	if (q->pex_origin != PEX_NOWHERE && q->pex_origin == to->pex_origin)
 		return false;                /* heard on one segment: they hear each other */
+	/* a link-local address means a link of ours, which to may not be on (and the address
+	 * is nothing without the interface: ipaddr.h) */
+	if (ipaddr_is_linklocal(&q->pex_ip))
+		return false;
 	/* a loopback address means the host of the node that passes it on */
-	return !is_loopback(q->pex_ip) || to_loopback;
+	return !ipaddr_is_loopback(&q->pex_ip) || to_loopback;
+}
+
+/* The same for the other family's (keep_other): false, and forgotten, if it is bad. */
+static bool check_other(struct peer *q)
+{
+	struct wire_beacon_body b;
+	bool skipped;
+	if (q->pex_other_checked)
+		return true;
+	if (discovery_check_signed(q->pex_other, q->pex_other_len, &b, &skipped, NULL, NULL) ==
+	    MESH_OK && memcmp(b.node_id, q->id, WIRE_IDLEN) == 0 &&
+	    ipaddr_eq(&b.ip, &q->pex_other_ip) && b.incarnation == q->pex_other_incarnation) {
+		q->pex_other_checked = true;
+		return true;
+	}
+	free(q->pex_other);
+	q->pex_other = NULL;
+	q->pex_other_len = 0;
+	return false;
 }
 
 /* A beacon kept unchecked is checked before it is first passed on: false if it is bad. */
@@ -190,11 +239,18 @@ static bool pass_to(struct mesh *m, struct peer *to, struct live *l, uint64_t no
 	if (!s || s->state != SESSION_LIVE)
 		return true;
 	bool to_loopback = session_on_loopback(s);
+	struct ipaddr to_ip;
+	bool to_v4 = session_addr(s, &to_ip) ? ipaddr_is_v4(&to_ip) : true;
 	for (size_t i = 0; i <= l->n; i++) {
 		struct peer *q = i < l->n ? l->v[i] : NULL;
 		if (q && (q->pex_gen <= to->pex_sent_gen || !worth(q, to, to_loopback) || !check_kept(q)))
 			continue;
-		if (q)
+		/* of a dual-stack node, the beacon of the family to's session runs over */
+		if (q && ipaddr_is_v4(&q->pex_ip) != to_v4 && q->pex_other &&
+		    ipaddr_is_v4(&q->pex_other_ip) == to_v4 &&
+		    q->pex_other_incarnation == q->incarnation && check_other(q))
+			msg.peers[msg.npeers++] = (struct wire_bin){ q->pex_other, q->pex_other_len };
+		else if (q)
 			msg.peers[msg.npeers++] = (struct wire_bin){ q->pex_signed, q->pex_len };
 		if (msg.npeers == WIRE_PEERS_MAX || (!q && msg.npeers)) {
 			enum mesh_err rc = send_msg(m, s, &msg, now);
@@ -243,11 +299,12 @@ struct pex_check {
 /* An address of our host (loopback, or our own, which dials do not count per address) names
  * a node on it: only a peer on it may pass one, else any member could aim dials at our host's
  * ports. A node there that a remote peer hears is one we hear ourselves. */
-static bool usable_ip(const struct mesh *m, const uint8_t ip[4], bool from_host)
+static bool usable_ip(const struct mesh *m, const struct ipaddr *ip, bool from_host)
 {
-	if (ip[0] == 0 || ip[0] >= 224)                  /* this network, multicast, reserved */
+	/* this network, multicast, reserved; a link-local one is on the passer's link */
+	if (ipaddr_is_bogus(ip) || ipaddr_is_linklocal(ip))
 		return false;
-	return !(is_loopback(ip) || mesh_own_ip(m, ip)) || from_host;
+	return !(ipaddr_is_loopback(ip) || mesh_own_ip(m, ip)) || from_host;
 }
 
 static bool pex_skip(void *arg, const struct wire_beacon_body *b)
@@ -272,10 +329,16 @@ static bool pex_skip(void *arg, const struct wire_beacon_body *b)
 		m->stats.beacons_stale++;
 		return true;
 	}
-	if (!usable_ip(m, b->ip, c->from_host) || b->port == 0) {
+	if (!usable_ip(m, &b->ip, c->from_host) || b->port == 0) {
 		m->stats.pex_bad++;
 		mesh_droplog(m, LK_BEACON, m->now_ms, "passed-on beacon with an address no node "
 		             "can have dropped");
+		return true;
+	}
+	if (!mesh_has_family(m, &b->ip)) {
+		/* an IPv6 node passed to an IPv4-only one (or the other way): nothing to dial it
+		 * from; it may still dial us, over what it has */
+		m->stats.pex_unreachable++;
 		return true;
 	}
 	bool known = p && (p->discovered || p->live_sid || p->last_live_ms);

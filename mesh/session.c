@@ -308,7 +308,7 @@ static enum mesh_err accept_reply(struct session *s, const uint8_t *pl, size_t p
 	memcpy(s->peer_id, r.node_id, WIRE_IDLEN);
 	s->peer_incarnation = r.incarnation;
 	s->peer_features = r.features;
-	memcpy(s->peer_ip, r.ip, sizeof s->peer_ip);
+	s->peer_ip = r.ip;
 	s->peer_port = r.port;
 	return MESH_OK;
 }
@@ -332,7 +332,7 @@ static enum mesh_err accept_hello(struct session *s, const uint8_t *pl, size_t p
 	memcpy(s->peer_id, h->node_id, WIRE_IDLEN);
 	s->peer_incarnation = h->incarnation;
 	s->peer_features = h->features;
-	memcpy(s->peer_ip, h->ip, sizeof s->peer_ip);
+	s->peer_ip = h->ip;
 	s->peer_port = h->port;
 	rc = take_name(s, h->name, h->groups, h->ngroups);
 done:

@@ -65,7 +65,7 @@ struct session {
 	enum noise_role role;
 	uint8_t dial_class;        /* initiator: whose slots it holds (mesh_impl.h, DIAL_*) */
 	bool dial_counted;         /* initiator: counted to dial_ip in the engine's dial_addrs */
-	uint8_t dial_ip[4];        /* initiator: the address it dialled */
+	struct ipaddr dial_ip;     /* initiator: the address it dialled */
 	const struct session_keymem *km;  /* where hs and tx live; NULL: sodium_malloc */
 	struct noise_hs *hs;         /* until Split */
 	struct noise_transport *tx;  /* from Split: the current keys */
@@ -116,7 +116,7 @@ struct session {
 	char peer_name[WIRE_MAX_NAME + 1];
 	uint64_t peer_incarnation;
 	uint32_t peer_features;          /* WIRE_FEATURE_* of its payload */
-	uint8_t peer_ip[4];              /* its ROUTER endpoint, from its payload */
+	struct ipaddr peer_ip;           /* its ROUTER endpoint, from its payload */
 	uint16_t peer_port;
 	struct group_set hello_groups;   /* from its hello or ACCEPT, handed to the peer on LIVE */
 	struct group_set sent_groups;    /* what our own hello or ACCEPT told the peer: a JOIN or

@@ -366,6 +366,15 @@ static void arr_bin_fixed(struct arr *a, uint8_t *dst, size_t len)
 		memcpy(dst, p, len);
 }
 
+/* An address: bin(4) for IPv4, bin(16) for IPv6 (never an IPv4-mapped one). */
+static void arr_ip(struct arr *a, struct ipaddr *dst)
+{
+	size_t got;
+	const uint8_t *p = arr_bin(a, 4, 16, &got);
+	if (p != NULL && !ipaddr_from_wire(p, got, dst))
+		a->bad = true;
+}
+
 /* A str of min..max bytes of valid UTF-8. */
 static struct wire_str str_in(struct arr *a, const msgpack_object *o, size_t min, size_t max)
 {
@@ -468,6 +477,11 @@ static void pack_bin(msgpack_packer *pk, const void *p, size_t len)
 {
 	msgpack_pack_bin(pk, len);
 	msgpack_pack_bin_body(pk, p, len);
+}
+
+static void pack_ip(msgpack_packer *pk, const struct ipaddr *ip)
+{
+	pack_bin(pk, ipaddr_wire(ip), ipaddr_wire_len(ip));
 }
 
 static void pack_str(msgpack_packer *pk, const char *s, size_t len)
@@ -614,7 +628,7 @@ enum mesh_err wire_beacon_body_decode(const uint8_t *p, size_t n, struct wire_be
 		arr_magic(&a, WIRE_BEACON_MAGIC);
 		arr_uint(&a, WIRE_VERSION, WIRE_VERSION);
 		arr_bin_fixed(&a, out->node_id, WIRE_IDLEN);
-		arr_bin_fixed(&a, out->ip, sizeof out->ip);
+		arr_ip(&a, &out->ip);
 		out->port = (uint16_t)arr_uint(&a, 1, UINT16_MAX);
 		out->counter = arr_uint(&a, 0, UINT64_MAX);
 		out->incarnation = arr_uint(&a, 1, UINT64_MAX);
@@ -642,7 +656,7 @@ enum mesh_err wire_beacon_body_encode(const struct wire_beacon_body *b, uint8_t 
 	pack_str(&pk, WIRE_BEACON_MAGIC, strlen(WIRE_BEACON_MAGIC));
 	msgpack_pack_uint64(&pk, WIRE_VERSION);
 	pack_bin(&pk, b->node_id, WIRE_IDLEN);
-	pack_bin(&pk, b->ip, sizeof b->ip);
+	pack_ip(&pk, &b->ip);
 	msgpack_pack_uint64(&pk, b->port);
 	msgpack_pack_uint64(&pk, b->counter);
 	msgpack_pack_uint64(&pk, b->incarnation);
@@ -853,7 +867,7 @@ enum mesh_err wire_reply_payload_decode(const uint8_t *p, size_t n,
 		arr_bin_fixed(&a, out->node_id, WIRE_IDLEN);
 		out->incarnation = arr_uint(&a, 1, UINT64_MAX);
 		out->features = (uint32_t)arr_uint(&a, 0, UINT32_MAX);
-		arr_bin_fixed(&a, out->ip, sizeof out->ip);
+		arr_ip(&a, &out->ip);
 		out->port = (uint16_t)arr_uint(&a, 0, UINT16_MAX);
 		if (!arr_done(&a))
 			rc = MESH_EMALFORMED;
@@ -880,7 +894,7 @@ enum mesh_err wire_reply_payload_encode(const struct wire_reply_payload *r, uint
 	pack_bin(&pk, r->node_id, WIRE_IDLEN);
 	msgpack_pack_uint64(&pk, r->incarnation);
 	msgpack_pack_uint64(&pk, r->features);
-	pack_bin(&pk, r->ip, sizeof r->ip);
+	pack_ip(&pk, &r->ip);
 	msgpack_pack_uint64(&pk, r->port);
 	return wbuf_finish(&w, outlen);
 }
@@ -902,7 +916,7 @@ enum mesh_err wire_hello_decode(const uint8_t *p, size_t n, struct wire_hello *o
 		out->incarnation = arr_uint(&a, 1, UINT64_MAX);
 		out->features = (uint32_t)arr_uint(&a, 0, UINT32_MAX);
 		out->ngroups = arr_groups(&a, out->groups);
-		arr_bin_fixed(&a, out->ip, sizeof out->ip);
+		arr_ip(&a, &out->ip);
 		out->port = (uint16_t)arr_uint(&a, 0, UINT16_MAX);
 		if (!arr_done(&a))
 			rc = MESH_EMALFORMED;
@@ -932,7 +946,7 @@ enum mesh_err wire_hello_encode(const struct wire_hello *h, uint8_t *out, size_t
 	msgpack_pack_uint64(&pk, h->incarnation);
 	msgpack_pack_uint64(&pk, h->features);
 	pack_groups(&pk, h->groups, h->ngroups);
-	pack_bin(&pk, h->ip, sizeof h->ip);
+	pack_ip(&pk, &h->ip);
 	msgpack_pack_uint64(&pk, h->port);
 	return wbuf_finish(&w, outlen);
 }

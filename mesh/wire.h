@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ipaddr.h"
 #include "keys.h"
 #include "mesh_err.h"
 
@@ -80,7 +81,7 @@ enum mesh_err wire_signed_encode(const uint8_t *body, size_t body_len,
 
 struct wire_beacon_body {
 	uint8_t node_id[WIRE_IDLEN];
-	uint8_t ip[4];               /* network order */
+	struct ipaddr ip;            /* 4 bytes on the wire for IPv4, 16 for IPv6 */
 	uint16_t port;
 	uint64_t counter;
 	uint64_t incarnation;
@@ -131,7 +132,7 @@ struct wire_reply_payload {
 	uint8_t node_id[WIRE_IDLEN];
 	uint64_t incarnation;
 	uint32_t features;
-	uint8_t ip[4];               /* where the sender's ROUTER listens (network order) */
+	struct ipaddr ip;            /* where the sender's ROUTER listens */
 	uint16_t port;
 };
 enum mesh_err wire_reply_payload_decode(const uint8_t *p, size_t n,
@@ -149,7 +150,7 @@ struct wire_hello {
 	uint32_t features;
 	size_t ngroups;
 	struct wire_str groups[WIRE_MAX_GROUPS];
-	uint8_t ip[4];               /* where the sender's ROUTER listens (network order) */
+	struct ipaddr ip;            /* where the sender's ROUTER listens */
 	uint16_t port;
 };
 enum mesh_err wire_hello_decode(const uint8_t *p, size_t n, struct wire_hello *out);

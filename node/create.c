@@ -98,11 +98,12 @@ enum mesh_err meshnode_create(const struct meshnode_config *cfg, struct meshnode
 	n->iface = node_dupstr(cfg->iface);
 	n->mesh_key_path = node_dupstr(cfg->mesh_key_path);
 	n->mcast_group = node_dupstr(cfg->mcast_group);
+	n->mcast_group6 = node_dupstr(cfg->mcast_group6);
 	n->known_peers_path = node_dupstr(cfg->known_peers_path);
 	n->allow_path = node_dupstr(cfg->allow_path);
 	/* a copy that failed would silently mean the default interface, group or an open mesh */
 	if ((cfg->iface && !n->iface) || (cfg->mesh_key_path && !n->mesh_key_path) ||
-	    (cfg->mcast_group && !n->mcast_group) ||
+	    (cfg->mcast_group && !n->mcast_group) || (cfg->mcast_group6 && !n->mcast_group6) ||
 	    (cfg->known_peers_path && !n->known_peers_path) || (cfg->allow_path && !n->allow_path)) {
 		snprintf(err, errcap, "out of memory");
 		rc = MESH_ENOMEM;
@@ -111,6 +112,7 @@ enum mesh_err meshnode_create(const struct meshnode_config *cfg, struct meshnode
 	n->cfg.iface = n->iface;
 	n->cfg.mesh_key_path = n->mesh_key_path;
 	n->cfg.mcast_group = n->mcast_group;
+	n->cfg.mcast_group6 = n->mcast_group6;
 	n->cfg.known_peers_path = n->known_peers_path;
 	n->cfg.allow_path = n->allow_path;
 	n->cfg.name = NULL;

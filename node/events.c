@@ -278,9 +278,7 @@ void events_on_mesh(void *arg, const struct mesh_event *me)
 		ev->incarnation = me->peer->incarnation;
 		if (ev->type == MESHNODE_EV_ENTER || ev->type == MESHNODE_EV_ALARM) {
 			/* the header: endpoint is for ENTER and ALARM */
-			char ip[INET_ADDRSTRLEN];
-			inet_ntop(AF_INET, me->peer->ip, ip, sizeof ip);
-			snprintf(ev->endpoint, sizeof ev->endpoint, "%s:%u", ip, me->peer->port);
+			ipaddr_endpoint(&me->peer->ip, me->peer->port, ev->endpoint);
 		}
 	}
 	if (me->group)

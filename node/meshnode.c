@@ -47,6 +47,7 @@
  * are written out there; these tie each to its one home below, at build time. */
 _Static_assert(MESHNODE_IDLEN == WIRE_IDLEN, "node ID length");
 _Static_assert(MESHNODE_HEXID_LEN == KEYS_HEXID_LEN, "hex node ID length");
+_Static_assert(MESHNODE_ENDPOINT_LEN == IPADDR_EPLEN, "endpoint text length");
 _Static_assert(MESHNODE_MAX_NAME == WIRE_MAX_NAME, "node name limit");
 _Static_assert(MESHNODE_MAX_GROUP == WIRE_MAX_GROUP, "group name limit");
 _Static_assert(MESHNODE_MAX_GROUPS == WIRE_MAX_GROUPS, "groups per node");
@@ -144,7 +145,6 @@ static void collect_peer(const struct mesh_peer_info *info, void *arg)
 {
 	struct peers_acc *acc = arg;
 	const struct mesh_peer_view *p = info->peer;
-	char ip[INET_ADDRSTRLEN];
 	if (acc->oom)
 		return;
 	if (acc->n == acc->cap) {
@@ -163,8 +163,7 @@ static void collect_peer(const struct mesh_peer_info *info, void *arg)
 	memcpy(mp->id_hex, p->hex, sizeof mp->id_hex);
 	snprintf(mp->name, sizeof mp->name, "%s", p->name);
 	keys_fingerprint(p->id, mp->fingerprint);
-	inet_ntop(AF_INET, p->ip, ip, sizeof ip);
-	snprintf(mp->endpoint, sizeof mp->endpoint, "%s:%u", ip, p->port);
+	ipaddr_endpoint(&p->ip, p->port, mp->endpoint);
 	mp->evasive = p->evasive;
 	mp->initiator = info->initiator;
 	mp->local_sid = info->local_sid;
@@ -238,7 +237,7 @@ static void run_cmd(struct meshnode *n, struct cmd *c, uint64_t now)
 		c->rc = mesh_sas(n->mesh, c->peer, c->sas);
 		break;
 	case CMD_ADD_PEER:
-		c->rc = mesh_add_peer(n->mesh, c->addr.ip, c->addr.port,
+		c->rc = mesh_add_peer(n->mesh, &c->addr.ip, c->addr.port,
 		                      c->addr.pinned ? c->addr.pin : NULL, now);
 		break;
 	case CMD_RELINK:
@@ -462,7 +461,8 @@ enum mesh_err meshnode_start(struct meshnode *n, char *err, size_t errcap)
 		.id = n->id, .name = n->name, .iface = n->cfg.iface, .port = n->cfg.port,
 		.iface_allow = (const char *const *)n->ifaces[0], .n_iface_allow = n->nifaces[0],
 		.iface_deny = (const char *const *)n->ifaces[1], .n_iface_deny = n->nifaces[1],
-		.mcast_group = n->cfg.mcast_group, .mcast_port = n->cfg.mcast_port,
+		.mcast_group = n->cfg.mcast_group, .mcast_group6 = n->cfg.mcast_group6,
+		.mcast_port = n->cfg.mcast_port,
 		.mesh_key = n->mesh_key,
 		.beacon_interval_ms = n->cfg.beacon_interval_ms, .heartbeat_ms = n->cfg.heartbeat_ms,
 		.evasive_ms = n->cfg.evasive_ms, .expired_ms = n->cfg.expired_ms,
@@ -498,7 +498,7 @@ enum mesh_err meshnode_start(struct meshnode *n, char *err, size_t errcap)
 	/* and the fixed peers: dialled at the first sweep */
 	for (size_t i = 0; i < n->nstart_peers; i++) {
 		const struct node_peer_addr *a = &n->start_peers[i];
-		(void)mesh_add_peer(n->mesh, a->ip, a->port, a->pinned ? a->pin : NULL, now);
+		(void)mesh_add_peer(n->mesh, &a->ip, a->port, a->pinned ? a->pin : NULL, now);
 	}
 	free(n->start_peers);
 	n->start_peers = NULL;
@@ -562,6 +562,7 @@ void meshnode_destroy(struct meshnode **np)
 	free(n->identity_path);
 	free(n->mesh_key_path);
 	free(n->mcast_group);
+	free(n->mcast_group6);
 	free(n->known_peers_path);
 	free(n->allow_path);
 	free(n->ut);
@@ -664,7 +665,7 @@ enum mesh_err meshnode_add_peer(struct meshnode *n, const char *addr, char *err,
 	/* before the start: kept for it (the same address once, a later pin replacing) */
 	for (size_t i = 0; i < n->nstart_peers; i++) {
 		struct node_peer_addr *a = &n->start_peers[i];
-		if (memcmp(a->ip, c.addr.ip, 4) == 0 && a->port == c.addr.port) {
+		if (ipaddr_eq(&a->ip, &c.addr.ip) && a->port == c.addr.port) {
 			if (c.addr.pinned)
 				*a = c.addr;
 			return MESH_OK;

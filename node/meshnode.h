@@ -71,6 +71,8 @@ extern "C" {
 
 #define MESHNODE_IDLEN 32
 #define MESHNODE_HEXID_LEN 65          /* 64 hex digits + NUL */
+/* "IP:PORT", "[IPv6]:PORT" or "[fe80::...%IFACE]:PORT", with its NUL */
+#define MESHNODE_ENDPOINT_LEN 72
 #define MESHNODE_MAX_NAME 64           /* bytes of UTF-8 */
 #define MESHNODE_MAX_GROUP 64          /* bytes of UTF-8 */
 #define MESHNODE_MAX_GROUPS 256        /* groups one node may join */
@@ -81,13 +83,13 @@ struct meshnode;
 
 struct meshnode_config {
 	const char *name;             /* shown to peers; NULL: "node-" + first 8 hex of the ID */
-	const char *iface;            /* an interface to use, name or IPv4 address, with any that
+	const char *iface;            /* an interface to use, name or address, with any that
 	                               * meshnode_add_iface() allows; NULL and none allowed there:
 	                               * every up, multicast, non-loopback interface */
 	uint16_t port;                /* ROUTER TCP port; 0: ephemeral */
 	const char *identity_path;    /* NULL: $XDG_CONFIG_HOME/meshnode/identity */
 	const char *mesh_key_path;    /* NULL: open mesh (no psk, unsealed beacons) */
-	const char *mcast_group;      /* NULL: "239.192.7.7" */
+	const char *mcast_group;      /* IPv4 multicast group; NULL: "239.192.7.7" */
 	uint16_t mcast_port;          /* 0: 47474 */
 	uint32_t beacon_interval_ms;  /* 0: 1000 */
 	uint32_t heartbeat_ms;        /* 0: 1000 */
@@ -124,6 +126,9 @@ struct meshnode_config {
 	 * half as long again (at least 10 s, at most 60 s more) is closed and made anew. Only
 	 * links to peers that rekey too; keys are also replaced after 2^20 frames either way. */
 	uint32_t rekey_ms;
+	/* The IPv6 group beacons go to on IPv6 addresses: link-local scope (ff02::/16, ff12::/16); NULL:
+	 * "ff12::7d7e". All nodes of one mesh use the same groups and port. */
+	const char *mcast_group6;
 };
 
 enum meshnode_log_level {
@@ -178,13 +183,14 @@ enum mesh_err meshnode_join(struct meshnode *n, const char *group);
 enum mesh_err meshnode_leave(struct meshnode *n, const char *group);
 
 /* A fixed peer (docs/usage.md, "Fixed peers"): a node that multicast cannot reach, named by
- * address as "[NODEID@]HOST:PORT". HOST is an IPv4 address or a name, resolved here (this may
- * block); PORT its ROUTER port. The node dials it whatever the order of the IDs, and again
+ * address as "[NODEID@]HOST:PORT". HOST is an IPv4 address, an IPv6 one in brackets
+ * ("[fd00::5]:47000"; a link-local one with its interface, "[fe80::1%eth0]:47000") or a name,
+ * resolved here (this may block); PORT its ROUTER port. The node dials it whatever the order of the IDs, and again
  * whenever no session with it is live, with the usual backoff after failures. Whoever answers
  * must prove its ID in the handshake like any peer, and the allow-list and known-only mode
  * apply; with NODEID, only that node may answer there. Before meshnode_start() (on the thread
  * that then calls it, as for meshnode_join) or after it, from any thread.
- * MESH_EINVAL: a malformed, unresolvable or IPv6 address (err says which); MESH_ELIMIT:
+ * MESH_EINVAL: a malformed or unresolvable address (err says which); MESH_ELIMIT:
  * MESHNODE_MAX_FIXED_PEERS already; MESH_ESTATE: stopped. The same address again is not a
  * second peer (a NODEID given then replaces the one known). err may be NULL. */
 #define MESHNODE_MAX_FIXED_PEERS 64
@@ -237,7 +243,8 @@ struct meshnode_peer {
 	char id_hex[MESHNODE_HEXID_LEN];
 	char name[MESHNODE_MAX_NAME + 1];
 	char fingerprint[40];
-	char endpoint[32];            /* "IP:PORT" from its beacon, or from its HELLO if no beacon
+	char endpoint[MESHNODE_ENDPOINT_LEN]; /* "IP:PORT" ("[IPv6]:PORT") from its beacon, or
+	                               * from its HELLO if no beacon
 	                               * was heard */
 	bool evasive;
 	bool initiator;               /* we initiated the live session */
@@ -338,7 +345,7 @@ struct meshnode_event {
 	uint8_t *data;                        /* SHOUT, WHISPER payload (owned by the event) */
 	size_t len;
 	const char *reason;                   /* DROPPED, EXIT, ERROR: static text */
-	char endpoint[32];                    /* ENTER: "IP:PORT" */
+	char endpoint[MESHNODE_ENDPOINT_LEN]; /* ENTER: "IP:PORT" or "[IPv6]:PORT" */
 	bool maybe_delivered;                 /* DROPPED: it was sent and may have arrived */
 	bool verified;                        /* the user verified peer (meshnode_trust) */
 	enum meshnode_alarm alarm;            /* ALARM */

@@ -46,7 +46,7 @@ enum cmd_kind {
 
 /* A fixed peer's address, parsed and resolved (peeraddr.c). */
 struct node_peer_addr {
-	uint8_t ip[4];
+	struct ipaddr ip;
 	uint16_t port;
 	bool pinned;
 	uint8_t pin[MESHNODE_IDLEN];
@@ -108,12 +108,12 @@ struct name_alarm {
 
 struct meshnode {
 	struct meshnode_config cfg;
-	char *iface, *identity_path, *mesh_key_path, *mcast_group;   /* owned copies */
+	char *iface, *identity_path, *mesh_key_path, *mcast_group, *mcast_group6;  /* owned */
 	char *known_peers_path, *allow_path;                         /* owned copies */
 	char name[MESHNODE_MAX_NAME + 1];
 	char id_hex[MESHNODE_HEXID_LEN];
 	char fingerprint[KEYS_FPR_LEN];
-	char endpoint[64];
+	char endpoint[MESHNODE_ENDPOINT_LEN + 6];   /* "tcp://" and one */
 	struct keys_identity *id;
 	bool identity_created;      /* meshnode_create() made the identity file at identity_path */
 	uint8_t *mesh_key;          /* sodium_malloc'd, or NULL */

@@ -61,7 +61,8 @@ static void print_usage(FILE *f)
 	      "  --identity PATH        identity file (default $XDG_CONFIG_HOME/meshnode/identity)\n"
 	      "  --mesh-key-file PATH   closed mesh: 64-hex-char key file, mode 0600\n"
 	      "  --gen-mesh-key PATH    create a new mesh key file (0600) and exit\n"
-	      "  --mcast-group ADDR     multicast group (default 239.192.7.7)\n"
+	      "  --mcast-group ADDR     multicast group, IPv4 (default 239.192.7.7) or IPv6\n"
+	      "                         (default ff12::7d7e); once per family\n"
 	      "  --mcast-port PORT      multicast port (default 47474)\n"
 	      "  --beacon-interval MS   default 1000\n"
 	      "  --heartbeat MS         default 1000\n"
@@ -177,12 +178,19 @@ int parse_options(int argc, char **argv, struct options *o)
 			o->gen_mesh_key = optarg;
 			break;
 		case OPT_MCAST_GROUP: {
-			struct in_addr addr;
-			if (inet_pton(AF_INET, optarg, &addr) != 1 ||
-			    (ntohl(addr.s_addr) >> 28) != 0xe)
-				return usage_error("--mcast-group must be a multicast IPv4 address",
+			/* one group per family: IPv4 224.0.0.0/4; IPv6 of link scope, any flags */
+			struct in_addr a4;
+			struct in6_addr a6;
+			if (inet_pton(AF_INET, optarg, &a4) == 1 && (ntohl(a4.s_addr) >> 28) == 0xe)
+				o->cfg.mcast_group = optarg;
+			else if (inet_pton(AF_INET6, optarg, &a6) == 1 && a6.s6_addr[0] == 0xff &&
+			         (a6.s6_addr[1] & 0x0f) == 2)
+				o->cfg.mcast_group6 = optarg;
+			else
+				return usage_error("--mcast-group must be an IPv4 multicast address "
+				                   "(224.0.0.0/4) or an IPv6 one of link scope (ff02::/16, "
+				                   "ff12::/16)",
 				                   optarg);
-			o->cfg.mcast_group = optarg;
 			break;
 		}
 		case OPT_MCAST_PORT:

@@ -2295,7 +2295,8 @@ int main(int argc, char **argv)
 	}
 	if (s->o.hosts) {
 		struct meshsim_net_params p = { s->o.hosts, s->o.subnets, s->o.loss_permille,
-		                                s->o.delay_ms, s->o.jitter_ms, s->o.bridge };
+		                                s->o.delay_ms, s->o.jitter_ms, s->o.bridge,
+		                                s->o.ipv6 };
 		bool is_usage = false;
 		s->net = meshsim_net_hosts_new(&p, err, sizeof err, &is_usage);
 		if (!s->net) {

@@ -61,6 +61,7 @@ struct meshsim_opts {
 	int subnets;               /* 0: the hosts share one bridge; else routed subnets */
 	enum meshsim_fixed_peers fixed_peers;   /* with subnets */
 	bool bridge;               /* with subnets: host 0 on subnets 0 and 1 (meshsim_net.h) */
+	int ipv6;                  /* with hosts: MESHSIM_IPV6_* (meshsim_net.h) */
 	unsigned loss_permille;
 	unsigned delay_ms, jitter_ms;
 	bool inproc;

@@ -183,7 +183,7 @@ static void host_close(void *p)
 	free(u);
 }
 
-static void *host_open(const struct mcast_config *cfg, struct in_addr *ifaddr, char *err,
+static void *host_open(const struct mcast_config *cfg, struct ipaddr *ifaddr, char *err,
                        size_t errcap)
 {
 	struct sockaddr_in me = attacker_sa();
@@ -215,7 +215,7 @@ static void *host_open(const struct mcast_config *cfg, struct in_addr *ifaddr, c
 		host_close(u);
 		return NULL;
 	}
-	*ifaddr = me.sin_addr;
+	*ifaddr = ipaddr_from_in(me.sin_addr);
 	return u;
 }
 
@@ -234,7 +234,7 @@ static enum mesh_err host_send(void *p, const uint8_t *dgram, size_t len)
 }
 
 static enum mesh_err host_recv(void *p, uint8_t *buf, size_t cap, bool *got, size_t *len,
-                               struct in_addr *from)
+                               struct ipaddr *from)
 {
 	(void)p;
 	(void)buf;
@@ -503,7 +503,7 @@ static void forged_beacon(struct garbage *g)
 	memset(&b, 0, sizeof b);
 	memcpy(b.node_id, g->t->victim_id, WIRE_IDLEN);
 	struct sockaddr_in me = attacker_sa();
-	memcpy(b.ip, &me.sin_addr.s_addr, 4);
+	b.ip = ipaddr_from_in(me.sin_addr);
 	b.port = g->t->port;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	b.counter = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
@@ -521,7 +521,7 @@ static void capture(struct garbage *g)
 	uint8_t buf[WIRE_MAX_BEACON];
 	bool got = true;
 	size_t len;
-	struct in_addr from;
+	struct ipaddr from;
 	for (int k = 0; k < 64 && got; k++) {
 		struct wire_beacon b;
 		/* only real beacons: our own garbage comes back to us too, and an empty one would
@@ -642,8 +642,8 @@ static int garbage(const struct meshsim_attack_target *t, uint64_t end_ms, struc
                    char *desc, size_t cap)
 {
 	char err[256], ep[64];
-	struct in_addr ifaddr;
-	struct mcast_config mc = { NULL, "lo", NULL, t->mcast_port };
+	struct ipaddr ifaddr;
+	struct mcast_config mc = { NULL, "lo", NULL, t->mcast_port, NULL };
 	struct garbage *g = calloc(1, sizeof *g);
 	if (!g) {
 		snprintf(desc, cap, "out of memory");

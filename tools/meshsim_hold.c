@@ -103,7 +103,7 @@ static int hold_finish(struct hold *h, struct holder *x, const struct keys_ident
 	hp->name.len = strlen(name);
 	hp->incarnation = 1 + (uint64_t)k;
 	hp->features = 0;
-	memcpy(hp->ip, &h->t->addr.s_addr, 4);
+	hp->ip = ipaddr_from_in(h->t->addr);
 	hp->port = HOLD_DEAD_PORT;
 	x->s->remote_sid = reply->tx_sid;
 	if (wire_hello_encode(hp, hello, sizeof hello, &hlen) == MESH_OK &&

@@ -265,7 +265,7 @@ static void swap_hello(struct mitm *m, struct mconn *c, const struct wire_frame 
 		}
 	r.incarnation = 1 + (rnd(m) >> 1);
 	r.features = WIRE_FEATURE_ACK | WIRE_FEATURE_REKEY;
-	inet_pton(AF_INET, "127.0.0.1", r.ip);
+	(void)ipaddr_parse("127.0.0.1", &r.ip);
 	r.port = c->dport;
 	c->swap = session_new(NOISE_RESPONDER, m->prologue, m->plen, m->id->x_sk, m->id->x_pk,
 	                      NULL, NULL, monoclock_ms());

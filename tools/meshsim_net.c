@@ -63,11 +63,15 @@ struct meshsim_net {
 	bool bridge;
 	bool bmoved, bdown;
 	char baddr[16], bhdev[16], bndev[16];
+	int ipv6;               /* MESHSIM_IPV6_* */
+	char (*addr6)[40];      /* per host: its IPv6 address, "" without */
+	char baddr6[40];
 };
 
 /* One interface of a host, wherever it is kept. */
 struct iface {
 	char *addr;             /* current address */
+	char *addr6;            /* current IPv6 address ("" without) */
 	const char *hdev, *ndev;
 	int subnet;
 	unsigned home, away;    /* the last byte of its address, before and after a readdr */
@@ -77,11 +81,29 @@ struct iface {
 static struct iface iface_of(struct meshsim_net *net, int h, int k)
 {
 	if (k == 1)
-		return (struct iface){ net->baddr, net->bhdev, net->bndev, BRIDGE_SUBNET, BRIDGE_LAST,
-		                       BRIDGE_LAST + 1, &net->bmoved, &net->bdown };
-	return (struct iface){ net->addr[h], net->hdev[h], net->ndev[h], net->subnet[h],
-	                       (unsigned)h + 1, READDR_LAST + (unsigned)h, &net->moved[h],
-	                       &net->down[h] };
+		return (struct iface){ net->baddr, net->baddr6, net->bhdev, net->bndev, BRIDGE_SUBNET,
+		                       BRIDGE_LAST, BRIDGE_LAST + 1, &net->bmoved, &net->bdown };
+	return (struct iface){ net->addr[h], net->addr6[h], net->hdev[h], net->ndev[h],
+	                       net->subnet[h], (unsigned)h + 1, READDR_LAST + (unsigned)h,
+	                       &net->moved[h], &net->down[h] };
+}
+
+/* Whether interface k of host h has IPv4, IPv6 (--ipv6, meshsim_net.h). */
+static bool has_v4(const struct meshsim_net *net, int h, int k)
+{
+	int subnet = k == 1 ? BRIDGE_SUBNET : net->subnet[h];
+	return net->ipv6 != MESHSIM_IPV6_ONLY && !(net->ipv6 == MESHSIM_IPV6_MIXED && subnet != 0);
+}
+
+static bool has_v6(const struct meshsim_net *net)
+{
+	return net->ipv6 != MESHSIM_IPV6_NONE;
+}
+
+/* fd77:0:s::x/64 (x in hex) */
+static void addr6_of(char *out, size_t cap, int subnet, unsigned last, bool cidr)
+{
+	snprintf(out, cap, "fd77:0:%x::%x%s", (unsigned)subnet, last, cidr ? "/64" : "");
 }
 
 /* ---------- running programs ---------- */
@@ -198,6 +220,27 @@ fail_fds:
 
 #define RUN(err, errcap, ...) \
 	meshsim_net_run((const char *const[]){ __VA_ARGS__, NULL }, NULL, 0, err, errcap)
+
+/* The sysctls of an interface inside namespace ns, before it comes up: IPv6 off without
+ * --ipv6 (no link-local address, no IPv6 beacons: runs as before IPv6), else on without
+ * duplicate address detection, so that its addresses are usable at once, and kept while it
+ * is down. */
+static int v6_sysctls(const struct meshsim_net *net, const char *ns, const char *dev,
+                      char *err, size_t errcap)
+{
+	char key[96];
+	snprintf(key, sizeof key, "net.ipv6.conf.%s.disable_ipv6=%d", dev, has_v6(net) ? 0 : 1);
+	if (RUN(err, errcap, "ip", "netns", "exec", ns, "sysctl", "-q", "-w", key))
+		return -1;
+	if (!has_v6(net))
+		return 0;
+	snprintf(key, sizeof key, "net.ipv6.conf.%s.accept_dad=0", dev);
+	if (RUN(err, errcap, "ip", "netns", "exec", ns, "sysctl", "-q", "-w", key))
+		return -1;
+	/* a flap keeps the addresses, as IPv4's are kept (Linux drops IPv6 ones by default) */
+	snprintf(key, sizeof key, "net.ipv6.conf.%s.keep_addr_on_down=1", dev);
+	return RUN(err, errcap, "ip", "netns", "exec", ns, "sysctl", "-q", "-w", key);
+}
 
 /* ---------- isolation ---------- */
 
@@ -330,6 +373,18 @@ const char *meshsim_net_iface_addr(const struct meshsim_net *net, int host, int 
 	return k == 1 ? net->baddr : net->addr[host];
 }
 
+const char *meshsim_net_iface_addr6(const struct meshsim_net *net, int host, int k)
+{
+	if (!has_v6(net))
+		return NULL;
+	return k == 1 ? net->baddr6 : net->addr6[host];
+}
+
+bool meshsim_net_iface_v4(const struct meshsim_net *net, int host, int k)
+{
+	return has_v4(net, host, k);
+}
+
 bool meshsim_net_iface_up(const struct meshsim_net *net, int host, int k)
 {
 	return !(k == 1 ? net->bdown : net->down[host]);
@@ -443,15 +498,22 @@ static int add_router(struct meshsim_net *net, char *err, size_t errcap)
 	    RUN(err, errcap, "ip", "netns", "exec", ROUTER_NS, "sysctl", "-q", "-w",
 	        "net.ipv4.ip_forward=1"))
 		return -1;
+	if (has_v6(net) && RUN(err, errcap, "ip", "netns", "exec", ROUTER_NS, "sysctl", "-q", "-w",
+	                       "net.ipv6.conf.all.forwarding=1"))
+		return -1;
 	for (int b = 0; b < net->subnets; b++) {
 		const char *h = net->rhdev[b], *d = net->rndev[b];
-		char cidr[24];
+		char cidr[24], cidr6[48];
 		snprintf(cidr, sizeof cidr, "10.77.%d.254/24", b);
+		addr6_of(cidr6, sizeof cidr6, b, 0xfe, true);
 		if (RUN(err, errcap, "ip", "link", "add", h, "type", "veth", "peer", "name", d) ||
 		    RUN(err, errcap, "ip", "link", "set", d, "netns", ROUTER_NS) ||
 		    RUN(err, errcap, "ip", "link", "set", h, "master", net->br[b]) ||
 		    RUN(err, errcap, "ip", "link", "set", h, "up") ||
+		    v6_sysctls(net, ROUTER_NS, d, err, errcap) ||
 		    RUN(err, errcap, "ip", "-n", ROUTER_NS, "addr", "add", cidr, "dev", d) ||
+		    (has_v6(net) && RUN(err, errcap, "ip", "-n", ROUTER_NS, "addr", "add", cidr6,
+		                        "dev", d, "nodad")) ||
 		    RUN(err, errcap, "ip", "-n", ROUTER_NS, "link", "set", d, "up"))
 			return -1;
 	}
@@ -466,17 +528,23 @@ static int iface_routes(struct meshsim_net *net, int h, int k, char *err, size_t
 {
 	const char *ns = net->ns[h];
 	struct iface f = iface_of(net, h, k);
-	char via[16];
+	char via[16], via6[40];
 	if (k != 0)
 		return 0;
-	if (RUN(err, errcap, "ip", "-n", ns, "route", "replace", "224.0.0.0/4", "dev", f.ndev))
+	if (has_v4(net, h, k) &&
+	    RUN(err, errcap, "ip", "-n", ns, "route", "replace", "224.0.0.0/4", "dev", f.ndev))
 		return -1;
 	if (!net->subnets)
 		return 0;
 	snprintf(via, sizeof via, "10.77.%d.254", f.subnet);
-	/* the own /24 stays on the link */
-	return RUN(err, errcap, "ip", "-n", ns, "route", "replace", "10.77.0.0/16", "via", via,
-	           "dev", f.ndev);
+	addr6_of(via6, sizeof via6, f.subnet, 0xfe, false);
+	/* the own /24 (/64) stays on the link */
+	if (has_v4(net, h, k) &&
+	    RUN(err, errcap, "ip", "-n", ns, "route", "replace", "10.77.0.0/16", "via", via,
+	        "dev", f.ndev))
+		return -1;
+	return has_v6(net) ? RUN(err, errcap, "ip", "-n", ns, "-6", "route", "replace",
+	                         "fd77::/16", "via", via6, "dev", f.ndev) : 0;
 }
 
 /* netem delay on the bridge side of a host's veth */
@@ -511,13 +579,18 @@ static int add_bridge_iface(struct meshsim_net *net, const struct meshsim_net_pa
                             char *err, size_t errcap, bool *usage)
 {
 	const char *ns = net->ns[BRIDGE_HOST], *h = net->bhdev, *d = net->bndev;
-	char cidr[24];
+	char cidr[24], cidr6[48];
 	snprintf(cidr, sizeof cidr, "%s/24", net->baddr);
+	snprintf(cidr6, sizeof cidr6, "%s/64", net->baddr6);
 	if (RUN(err, errcap, "ip", "link", "add", h, "type", "veth", "peer", "name", d) ||
 	    RUN(err, errcap, "ip", "link", "set", d, "netns", ns) ||
 	    RUN(err, errcap, "ip", "link", "set", h, "master", net->br[BRIDGE_SUBNET]) ||
 	    RUN(err, errcap, "ip", "link", "set", h, "multicast", "on", "up") ||
-	    RUN(err, errcap, "ip", "-n", ns, "addr", "add", cidr, "dev", d) ||
+	    v6_sysctls(net, ns, d, err, errcap) ||
+	    (has_v4(net, BRIDGE_HOST, 1) &&
+	     RUN(err, errcap, "ip", "-n", ns, "addr", "add", cidr, "dev", d)) ||
+	    (has_v6(net) && RUN(err, errcap, "ip", "-n", ns, "addr", "add", cidr6, "dev", d,
+	                        "nodad")) ||
 	    RUN(err, errcap, "ip", "-n", ns, "link", "set", d, "multicast", "on", "up"))
 		return -1;
 	return add_delay(h, p, err, errcap, usage);
@@ -548,14 +621,18 @@ struct meshsim_net *meshsim_net_hosts_new(const struct meshsim_net_params *p, ch
 	net->subnet = calloc((size_t)k, sizeof *net->subnet);
 	net->moved = calloc((size_t)k, sizeof *net->moved);
 	net->down = calloc((size_t)k, sizeof *net->down);
+	net->addr6 = calloc((size_t)k, sizeof *net->addr6);
 	net->br = calloc((size_t)net->nbr, sizeof *net->br);
 	net->rhdev = calloc((size_t)net->nbr, sizeof *net->rhdev);
 	net->rndev = calloc((size_t)net->nbr, sizeof *net->rndev);
 	if (!net->ns || !net->addr || !net->hdev || !net->ndev || !net->subnet || !net->br ||
-	    !net->rhdev || !net->rndev || !net->moved || !net->down)
+	    !net->rhdev || !net->rndev || !net->moved || !net->down || !net->addr6)
 		goto nomem;
 	net->bridge = p->bridge;
+	net->ipv6 = p->ipv6;
 	snprintf(net->baddr, sizeof net->baddr, "10.77.%d.%d", BRIDGE_SUBNET, BRIDGE_LAST);
+	if (has_v6(net))
+		addr6_of(net->baddr6, sizeof net->baddr6, BRIDGE_SUBNET, BRIDGE_LAST, false);
 	snprintf(net->bhdev, sizeof net->bhdev, "msb%dh", BRIDGE_HOST);
 	snprintf(net->bndev, sizeof net->bndev, "msb%dn", BRIDGE_HOST);
 	if (sn == 0)
@@ -571,6 +648,9 @@ struct meshsim_net *meshsim_net_hosts_new(const struct meshsim_net_params *p, ch
 		snprintf(net->ns[i], sizeof net->ns[i], "mshost%d", i);
 		snprintf(net->addr[i], sizeof net->addr[i], "10.77.%u.%u",
 		         (unsigned)(uint8_t)net->subnet[i], (unsigned)(uint8_t)(i + 1));
+		if (has_v6(net))
+			addr6_of(net->addr6[i], sizeof net->addr6[i], net->subnet[i],
+			         (unsigned)(i + 1), false);
 		snprintf(net->hdev[i], sizeof net->hdev[i], "msv%dh", i);
 		snprintf(net->ndev[i], sizeof net->ndev[i], "msv%dn", i);
 	}
@@ -598,8 +678,9 @@ struct meshsim_net *meshsim_net_hosts_new(const struct meshsim_net_params *p, ch
 		goto fail;
 	for (int i = 0; i < k; i++) {
 		const char *ns = net->ns[i], *h = net->hdev[i], *d = net->ndev[i];
-		char cidr[24];
+		char cidr[24], cidr6[48];
 		snprintf(cidr, sizeof cidr, "%s/24", net->addr[i]);
+		snprintf(cidr6, sizeof cidr6, "%s/64", net->addr6[i]);
 		if (RUN(err, errcap, "ip", "netns", "add", ns) != 0)
 			goto fail;
 		net->ns_made = i + 1;
@@ -608,7 +689,11 @@ struct meshsim_net *meshsim_net_hosts_new(const struct meshsim_net_params *p, ch
 		    RUN(err, errcap, "ip", "link", "set", h, "master", net->br[net->subnet[i]]) ||
 		    RUN(err, errcap, "ip", "link", "set", h, "multicast", "on", "up") ||
 		    RUN(err, errcap, "ip", "-n", ns, "link", "set", "lo", "up") ||
-		    RUN(err, errcap, "ip", "-n", ns, "addr", "add", cidr, "dev", d) ||
+		    v6_sysctls(net, ns, d, err, errcap) ||
+		    (has_v4(net, i, 0) &&
+		     RUN(err, errcap, "ip", "-n", ns, "addr", "add", cidr, "dev", d)) ||
+		    (has_v6(net) && RUN(err, errcap, "ip", "-n", ns, "addr", "add", cidr6, "dev", d,
+		                        "nodad")) ||
 		    RUN(err, errcap, "ip", "-n", ns, "link", "set", d, "multicast", "on", "up") ||
 		    iface_routes(net, i, 0, err, errcap))
 			goto fail;
@@ -700,18 +785,28 @@ int meshsim_net_readdr(struct meshsim_net *net, int host, int k, char *err, size
 	const char *ns = net->ns[host];
 	struct iface f = iface_of(net, host, k);
 	char old[24], new[24];
+	char old6[48], new6[48];
+	unsigned last = *f.moved ? f.home : f.away;
 	snprintf(old, sizeof old, "%s/24", f.addr);
-	snprintf(new, sizeof new, "10.77.%u.%u/24", (unsigned)(uint8_t)f.subnet,
-	         *f.moved ? f.home : f.away);
+	snprintf(new, sizeof new, "10.77.%u.%u/24", (unsigned)(uint8_t)f.subnet, last);
+	snprintf(old6, sizeof old6, "%s/64", f.addr6);
+	addr6_of(new6, sizeof new6, f.subnet, last, true);
 	/* The new address comes in as a secondary of the same /24; without promotion, deleting
 	 * the old primary would take every secondary with it. */
-	if (RUN(err, errcap, "ip", "netns", "exec", ns, "sysctl", "-q", "-w",
-	        "net.ipv4.conf.all.promote_secondaries=1") ||
-	    RUN(err, errcap, "ip", "-n", ns, "addr", "add", new, "dev", f.ndev) ||
-	    RUN(err, errcap, "ip", "-n", ns, "addr", "del", old, "dev", f.ndev))
+	if (has_v4(net, host, k) &&
+	    (RUN(err, errcap, "ip", "netns", "exec", ns, "sysctl", "-q", "-w",
+	         "net.ipv4.conf.all.promote_secondaries=1") ||
+	     RUN(err, errcap, "ip", "-n", ns, "addr", "add", new, "dev", f.ndev) ||
+	     RUN(err, errcap, "ip", "-n", ns, "addr", "del", old, "dev", f.ndev)))
+		return -1;
+	if (has_v6(net) &&
+	    (RUN(err, errcap, "ip", "-n", ns, "addr", "add", new6, "dev", f.ndev, "nodad") ||
+	     RUN(err, errcap, "ip", "-n", ns, "addr", "del", old6, "dev", f.ndev)))
 		return -1;
 	*f.moved = !*f.moved;
 	snprintf(f.addr, 16, "%.*s", (int)(strchr(new, '/') - new), new);
+	if (has_v6(net))
+		snprintf(f.addr6, 40, "%.*s", (int)(strchr(new6, '/') - new6), new6);
 	/* routes that named the old address as their source went with it */
 	return *f.down ? 0 : iface_routes(net, host, k, err, errcap);
 }
@@ -740,6 +835,7 @@ void meshsim_net_destroy(struct meshsim_net **np)
 	free(net->subnet);
 	free(net->moved);
 	free(net->down);
+	free(net->addr6);
 	free(net->br);
 	free(net->rhdev);
 	free(net->rndev);

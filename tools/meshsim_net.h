@@ -15,7 +15,10 @@
  * Invariants:
  * - Every address used is 127.0.0.0/8 or 10.77.0.0/16 (subnet s is 10.77.s.0/24, host i has
  *   10.77.s.(i+1) or after a readdr 10.77.s.(100+i), the bridge interface 10.77.1.200 or
- *   10.77.1.201, the router 10.77.s.254) on interfaces created here, and every
+ *   10.77.1.201, the router 10.77.s.254) or, with IPv6, fd77:0:s::/64 (the same last byte,
+ *   in hex: host i fd77:0:s::(i+1), the bridge interface fd77:0:1::c8, the router
+ *   fd77:0:s::fe) and the link-local fe80::/64 of the veths, on interfaces created here;
+ *   without IPv6, the hosts' veths have IPv6 off (no link-local address either), and every
  *   namespace is registered on a tmpfs mounted in meshsim's own mount namespace: when meshsim
  *   dies, everything it built dies with it.
  * - Loss is applied with nftables (numgen random) on input in each host namespace; delay and
@@ -47,7 +50,13 @@ struct meshsim_net_params {
 	unsigned loss_permille;     /* 0..1000 */
 	unsigned delay_ms, jitter_ms;
 	bool bridge;                /* with subnets: host 0 also on subnet 1 (10.77.1.200) */
+	int ipv6;                   /* MESHSIM_IPV6_*: which interfaces have which families */
 };
+
+/* --ipv6: NONE, IPv4 only (IPv6 off); DUAL, every interface both; MIXED, subnet 0's both and
+ * every other subnet's (the bridging host's second interface too) IPv6 only; ONLY, IPv6 on
+ * every interface and no IPv4 address. */
+enum { MESHSIM_IPV6_NONE, MESHSIM_IPV6_DUAL, MESHSIM_IPV6_MIXED, MESHSIM_IPV6_ONLY };
 
 /* Builds the hosts and links. On failure returns NULL, writes err, and sets *usage to true when
  * the failure is a missing kernel feature that the options asked for (netem), which meshsim
@@ -66,13 +75,18 @@ const char *meshsim_net_addr(const struct meshsim_net *net, int host);    /* bor
 int meshsim_net_ifaces(const struct meshsim_net *net, int host);
 const char *meshsim_net_iface_name(const struct meshsim_net *net, int host, int k);
 const char *meshsim_net_iface_addr(const struct meshsim_net *net, int host, int k);
+/* Its IPv6 unique-local address ("fd77:0:s::x", borrowed: a readdr changes it), or NULL
+ * when it has none. */
+const char *meshsim_net_iface_addr6(const struct meshsim_net *net, int host, int k);
+/* Whether it has an IPv4 address (not on an IPv6-only subnet). */
+bool meshsim_net_iface_v4(const struct meshsim_net *net, int host, int k);
 bool meshsim_net_iface_up(const struct meshsim_net *net, int host, int k);
 
 /* Interface faults. flap sets interface k of host h down, or up again, and then puts back the
  * routes the kernel removed with it and waits until it forwards. readdr moves its address to
  * the other of its two (10.77.s.(i+1) <-> 10.77.s.(100+i); the bridge interface's .200 <->
- * .201): the new one first, then the old one deleted, so that the host is never without an
- * address there. 0, or -1 with a reason in err. */
+ * .201), and its IPv6 one likewise (the same last bytes, in hex): the new one first,
+ * then the old one deleted, so that the host is never without an address there. 0, or -1 with a reason in err. */
 int meshsim_net_flap(struct meshsim_net *net, int host, int k, bool up, char *err,
                      size_t errcap);
 int meshsim_net_readdr(struct meshsim_net *net, int host, int k, char *err, size_t errcap);

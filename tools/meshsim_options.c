@@ -91,6 +91,10 @@ static void usage(FILE *f)
 "  --bridge               with --subnets: host 0 gets a second veth into subnet 1\n"
 "                         (10.77.1.200), and its nodes use both interfaces; with\n"
 "                         --fixed-peers none the subnets then meet only through it\n"
+"  --ipv6 MODE            with --hosts: dual, every host interface also has an IPv6\n"
+"                         address (fd77:0:s::x/64); mixed, subnet 0 dual and the other\n"
+"                         subnets IPv6 only (with --subnets); only, IPv6 everywhere and\n"
+"                         no IPv4. Nodes then use both families as they find them\n"
 "  --loss PCT             drop PCT% (0..100, step 0.1) of packets entering each host\n"
 "                         (nftables); needs --hosts\n"
 "  --delay MS, --jitter MS  netem delay on every host link; needs --hosts and sch_netem\n"
@@ -202,7 +206,7 @@ enum {
 	OPT_HEARTBEAT, OPT_EVASIVE, OPT_EXPIRED, OPT_CHURN_KILLS, OPT_QUIET, OPT_FAULT, OPT_KEEP,
 	OPT_LOG_LEVEL, OPT_RSS_SETTLE, OPT_CUTS, OPT_KILLS, OPT_STOPS, OPT_PARTITIONS, OPT_TTL,
 	OPT_NO_RECEIPTS, OPT_ATTACK_SECS, OPT_ATTACK_LINK, OPT_ATTACK_CONNS, OPT_ATTACK_PEERS,
-	OPT_ATTACKS, OPT_SUBNETS, OPT_FIXED_PEERS, OPT_BRIDGE, OPT_FLAPS, OPT_READDRS,
+	OPT_ATTACKS, OPT_SUBNETS, OPT_FIXED_PEERS, OPT_BRIDGE, OPT_IPV6, OPT_FLAPS, OPT_READDRS,
 };
 
 static const struct option long_options[] = {
@@ -212,6 +216,7 @@ static const struct option long_options[] = {
 	{ "subnets", required_argument, NULL, OPT_SUBNETS },
 	{ "fixed-peers", required_argument, NULL, OPT_FIXED_PEERS },
 	{ "bridge", no_argument, NULL, OPT_BRIDGE },
+	{ "ipv6", required_argument, NULL, OPT_IPV6 },
 	{ "loss", required_argument, NULL, OPT_LOSS },
 	{ "delay", required_argument, NULL, OPT_DELAY },
 	{ "jitter", required_argument, NULL, OPT_JITTER },
@@ -351,6 +356,16 @@ int meshsim_parse_options(int argc, char **argv, struct meshsim_opts *o)
 			break;
 		case OPT_BRIDGE:
 			o->bridge = true;
+			break;
+		case OPT_IPV6:
+			if (strcmp(a, "dual") == 0)
+				o->ipv6 = MESHSIM_IPV6_DUAL;
+			else if (strcmp(a, "mixed") == 0)
+				o->ipv6 = MESHSIM_IPV6_MIXED;
+			else if (strcmp(a, "only") == 0)
+				o->ipv6 = MESHSIM_IPV6_ONLY;
+			else
+				return meshsim_usage_error("--ipv6 wants dual, mixed or only", a);
 			break;
 		case OPT_FIXED_PEERS:
 			if (strcmp(a, "all") == 0)
@@ -565,6 +580,12 @@ int meshsim_parse_options(int argc, char **argv, struct meshsim_opts *o)
 	if (o->hosts > o->n)
 		return meshsim_usage_error("--hosts cannot exceed -n (a host without nodes proves nothing)",
 		                   NULL);
+	if (o->ipv6 && !o->hosts)
+		return meshsim_usage_error("--ipv6 gives the hosts' interfaces IPv6 addresses: it "
+		                           "needs --hosts (IPv6 multicast does not work on lo)", NULL);
+	if (o->ipv6 == MESHSIM_IPV6_MIXED && !o->subnets)
+		return meshsim_usage_error("--ipv6 mixed makes subnets other than the first IPv6 "
+		                           "only: it needs --subnets", NULL);
 	if (o->bridge && !o->subnets)
 		return meshsim_usage_error("--bridge puts host 0 on two routed subnets: it needs "
 		                           "--subnets (without them every host is on one bridge)",

@@ -106,7 +106,7 @@ static void close_fd(int *fd)
 /* ---------- starting ---------- */
 
 #define ARGV_FIXED 48           /* every option but the fixed peers, with room to spare */
-#define PEER_ARG_LEN 24         /* "10.77.S.HHH:PPPPP" and its NUL */
+#define PEER_ARG_LEN 40         /* "10.77.S.HHH:PPPPP", "[fd77:0:S::HH]:PPPPP" and its NUL */
 
 /* With subnets, nd's fixed peers: "IP:PORT" of every node on another subnet (multicast does
  * not cross the router, docs/meshsim.md "Subnets"), or with --fixed-peers one, for node 0
@@ -128,8 +128,13 @@ static int fixed_peers(const struct meshsim_env *e, const struct meshsim_node *n
 		if (sub == own || (o->fixed_peers == MESHSIM_PEERS_ONE && seen[sub]))
 			continue;
 		seen[sub] = true;
-		snprintf(buf[k++], PEER_ARG_LEN, "%s:%d", meshsim_net_addr(e->net, p->host),
-		         MESHSIM_NODE_PORT_BASE + p->idx);
+		/* with IPv6, by it: every host has it, and some only it (--ipv6 mixed, only) */
+		const char *a6 = meshsim_net_iface_addr6(e->net, p->host, 0);
+		if (a6)
+			snprintf(buf[k++], PEER_ARG_LEN, "[%s]:%d", a6, MESHSIM_NODE_PORT_BASE + p->idx);
+		else
+			snprintf(buf[k++], PEER_ARG_LEN, "%s:%d", meshsim_net_addr(e->net, p->host),
+			         MESHSIM_NODE_PORT_BASE + p->idx);
 	}
 	return k;
 }
@@ -166,11 +171,13 @@ static int proc_start(struct meshsim *s, struct meshsim_node *nd, char *err, siz
 		argv[a++] = "lo";
 	}
 	/* One --iface per interface of the host (two on the bridging host). By address, as a
-	 * person would name them, unless a readdr will move the address: the name stays. */
+	 * person would name them, unless a readdr will move the address, or the interface has
+	 * both families (--ipv6) or only IPv6: the name stays, and names both. */
 	for (int k = 0; e->net && k < meshsim_net_ifaces(e->net, nd->host); k++) {
+		bool by_name = e->o->readdrs > 0 || e->o->ipv6 != MESHSIM_IPV6_NONE;
 		argv[a++] = "--iface";
-		argv[a++] = e->o->readdrs > 0 ? meshsim_net_iface_name(e->net, nd->host, k)
-		                              : meshsim_net_iface_addr(e->net, nd->host, k);
+		argv[a++] = by_name ? meshsim_net_iface_name(e->net, nd->host, k)
+		                    : meshsim_net_iface_addr(e->net, nd->host, k);
 	}
 	argv[a++] = "--name";
 	argv[a++] = nd->name;

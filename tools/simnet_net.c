@@ -218,7 +218,7 @@ static const char *sl_endpoint(const void *l)
 	return ((const struct node *)l)->endpoint;
 }
 
-static enum mesh_err sl_dial(void *l, uint32_t sid, const uint8_t ip[4], uint16_t port)
+static enum mesh_err sl_dial(void *l, uint32_t sid, const struct ipaddr *ip, uint16_t port)
 {
 	struct node *nd = l;
 	(void)port;
@@ -241,7 +241,7 @@ static enum mesh_err sl_dial(void *l, uint32_t sid, const uint8_t ip[4], uint16_
 	c->from = nd->idx;
 	c->from_life = nd->life;
 	c->sid = sid;
-	memcpy(c->ip, ip, 4);
+	memcpy(c->ip, ipaddr_v4_bytes(ip), 4);     /* the simulated LAN is IPv4 */
 	c->open = true;
 	c->backoff = RECONNECT_MS;
 	uint32_t cn = simnet_w->nconns++;
@@ -396,13 +396,13 @@ const struct link_ops simnet_link = {
 
 /* ------------------------------------------------------------------ mcast_ops */
 
-static void *sm_open(const struct mcast_config *cfg, struct in_addr *ifaddr, char *err,
+static void *sm_open(const struct mcast_config *cfg, struct ipaddr *ifaddr, char *err,
                      size_t errcap)
 {
 	struct node *nd = cfg->env;
 	(void)err;
 	(void)errcap;
-	memcpy(&ifaddr->s_addr, nd->ip, 4);
+	*ifaddr = ipaddr_v4(nd->ip);
 	return nd;
 }
 
@@ -442,7 +442,7 @@ static enum mesh_err sm_send(void *t, const uint8_t *dgram, size_t len)
 }
 
 static enum mesh_err sm_recv(void *t, uint8_t *buf, size_t cap, bool *got, size_t *len,
-                             struct in_addr *from)
+                             struct ipaddr *from)
 {
 	struct node *nd = t;
 	struct item *it = nd->dhead;
@@ -453,7 +453,7 @@ static enum mesh_err sm_recv(void *t, uint8_t *buf, size_t cap, bool *got, size_
 	nd->dhead = it->next;
 	if (!nd->dhead)
 		nd->dtail = NULL;
-	memcpy(&from->s_addr, it->src, 4);
+	*from = ipaddr_v4(it->src);
 	*len = it->len > cap ? cap + 1 : it->len;
 	memcpy(buf, it->data, it->len > cap ? cap : it->len);
 	free(it);

@@ -126,7 +126,7 @@ static struct {
 	struct {
 		uint8_t data[WIRE_MAX_BEACON + 8];
 		size_t len;
-		uint8_t src[4];
+		struct ipaddr src;
 	} dg[MAXDGRAMS];
 	size_t dgn;
 	uint64_t inc[NPEERS];        /* each identity's current run */
@@ -263,7 +263,7 @@ static size_t reply_of(int k, uint8_t *out, size_t cap)
 	struct wire_reply_payload r = { .incarnation = t.inc[k],
 	                                .features = t.setup & S_NO_ACK ? 0
 	                                            : WIRE_FEATURE_ACK | WIRE_FEATURE_PEERS,
-	                                .ip = { 10, 0, 0, (uint8_t)(10 + k) },
+	                                .ip = IPADDR_V4(10, 0, 0, (uint8_t)(10 + k)),
 	                                .port = (uint16_t)(PORT0 + k) };
 	size_t n = 0;
 	if (take_fake_hello(out, cap, &n))
@@ -308,8 +308,7 @@ static size_t hello_of(int k, uint8_t *out, size_t cap)
 			h.groups[h.ngroups].p = group_names[g];
 			h.groups[h.ngroups++].len = strlen(group_names[g]);
 		}
-	h.ip[0] = t.hello_loopback ? 127 : 10;
-	h.ip[3] = t.hello_loopback ? 1 : (uint8_t)(10 + k);
+	h.ip = t.hello_loopback ? IPADDR_V4(127, 0, 0, 1) : IPADDR_V4(10, 0, 0, (uint8_t)(10 + k));
 	h.port = (uint16_t)(PORT0 + k);
 	REQUIRE(wire_hello_encode(&h, out, cap, &n) == MESH_OK);
 	return n;
@@ -499,13 +498,13 @@ static void on_engine_frame(const struct link_route *to, const uint8_t *p, size_
 
 /* ------------------------------------------------------------------ the engine's transport */
 
-static void *fm_open(const struct mcast_config *cfg, struct in_addr *ifaddr, char *err,
+static void *fm_open(const struct mcast_config *cfg, struct ipaddr *ifaddr, char *err,
                      size_t errcap)
 {
 	(void)cfg;
 	(void)err;
 	(void)errcap;
-	memcpy(&ifaddr->s_addr, "\x0a\x00\x00\x01", 4);
+	*ifaddr = IPADDR_V4(10, 0, 0, 1);
 	return &t;
 }
 
@@ -530,7 +529,7 @@ static enum mesh_err fm_send(void *p, const uint8_t *d, size_t len)
 }
 
 static enum mesh_err fm_recv(void *p, uint8_t *buf, size_t cap, bool *got, size_t *len,
-                             struct in_addr *from)
+                             struct ipaddr *from)
 {
 	(void)p;
 	*got = t.dgn > 0;
@@ -540,7 +539,7 @@ static enum mesh_err fm_recv(void *p, uint8_t *buf, size_t cap, bool *got, size_
 	size_t n = t.dg[0].len;
 	*len = n > cap ? cap + 1 : n;
 	memcpy(buf, t.dg[0].data, n > cap ? cap : n);
-	memcpy(&from->s_addr, t.dg[0].src, 4);
+	*from = t.dg[0].src;
 	memmove(&t.dg[0], &t.dg[1], --t.dgn * sizeof t.dg[0]);
 	return MESH_OK;
 }
@@ -576,7 +575,7 @@ static const char *fl_endpoint(const void *l)
 	return "fuzz://10.0.0.1:6999";
 }
 
-static enum mesh_err fl_dial(void *lp, uint32_t sid, const uint8_t ip[4], uint16_t port)
+static enum mesh_err fl_dial(void *lp, uint32_t sid, const struct ipaddr *ip, uint16_t port)
 {
 	(void)lp;
 	REQUIRE(sid != 0 && !link_by_route(&(struct link_route){ .sid = sid }));
@@ -584,14 +583,15 @@ static enum mesh_err fl_dial(void *lp, uint32_t sid, const uint8_t ip[4], uint16
 	 * that host, which no beacon and no PEERS entry may make it dial (protocol section 2),
 	 * whatever a peer's hello claims (mesh_test_relink, a benchmark's hook, dials whatever
 	 * the peer said) */
-	REQUIRE((ip[0] != 127 && memcmp(ip, "\x0a\x00\x00\x01", 4) != 0) || t.relinking);
+	REQUIRE((!ipaddr_is_loopback(ip) && !ipaddr_eq(ip, &IPADDR_V4(10, 0, 0, 1))) || t.relinking);
 	struct hlink *l = new_link();
 	if (!l)
 		return MESH_EIO;
 	l->dialled = true;
 	l->e_sid = sid;
+	const uint8_t *v4 = ipaddr_v4_bytes(ip);
 	for (int k = 0; k < NPEERS; k++)
-		if (port == PORT0 + k && ip[0] == 10 && ip[3] == 10 + k)
+		if (port == PORT0 + k && ipaddr_is_v4(ip) && v4[0] == 10 && v4[3] == 10 + k)
 			l->peer = k;
 	return MESH_OK;
 }
@@ -672,7 +672,7 @@ static const struct link_ops engine_link = {
 
 /* ------------------------------------------------------------------ beacons */
 
-static void queue_dgram(const uint8_t *p, size_t n, const uint8_t src[4])
+static void queue_dgram(const uint8_t *p, size_t n, const struct ipaddr *src)
 {
 	if (t.dgn == MAXDGRAMS)
 		return;
@@ -680,7 +680,7 @@ static void queue_dgram(const uint8_t *p, size_t n, const uint8_t src[4])
 		n = sizeof t.dg[0].data;
 	memcpy(t.dg[t.dgn].data, p, n);
 	t.dg[t.dgn].len = n;
-	memcpy(t.dg[t.dgn].src, src, 4);
+	t.dg[t.dgn].src = *src;
 	t.dgn++;
 }
 
@@ -689,18 +689,20 @@ static void queue_dgram(const uint8_t *p, size_t n, const uint8_t src[4])
 static void genuine_beacon(int k, bool elsewhere, uint16_t port, uint64_t inc, int64_t skew_ms,
                            bool forged)
 {
-	uint8_t ip[4] = { 10, 0, 0, (uint8_t)(10 + k) }, beacon_key[32];
+	const struct ipaddr ip = IPADDR_V4(10, 0, 0, (uint8_t)(10 + k));
+	const struct ipaddr elsewhere_ip = IPADDR_V4(10, 9, 9, 9);
+	uint8_t beacon_key[32];
 	uint8_t d[WIRE_MAX_BEACON + 8];
 	if (t.setup & S_PSK)
 		crypto_generichash(beacon_key, sizeof beacon_key, (const uint8_t *)"meshnode beacon v1",
 		                   18, mesh_key, MESH_KEYLEN);
-	size_t n = beaconmaker_make(peer_id[k], elsewhere ? (const uint8_t *)"\x0a\x09\x09\x09" : ip,
+	size_t n = beaconmaker_make(peer_id[k], elsewhere ? &elsewhere_ip : &ip,
 	                            port, inc, WALL0 + t.now + (uint64_t)skew_ms,
 	                            t.setup & S_PSK ? beacon_key : NULL, d, sizeof d);
 	REQUIRE(n > 0);
 	if (forged)
 		d[n - 1] ^= 1;
-	queue_dgram(d, n, ip);
+	queue_dgram(d, n, &ip);
 }
 
 /* ------------------------------------------------------------------ the engine's callbacks */
@@ -906,7 +908,7 @@ static void op_msg(struct in *c)
 }
 
 /* The signed beacon (section 2's `signed`) of id at ip:port, run inc, clock wall: into out. */
-static size_t signed_beacon(const struct keys_identity *id, const uint8_t ip[4], uint16_t port,
+static size_t signed_beacon(const struct keys_identity *id, const struct ipaddr *ip, uint16_t port,
                             uint64_t inc, uint64_t wall, uint8_t out[WIRE_MAX_SIGNED])
 {
 	uint8_t d[WIRE_MAX_BEACON + 8];
@@ -921,9 +923,10 @@ static size_t signed_beacon(const struct keys_identity *id, const uint8_t ip[4],
 /* PEERS on a live link: 1 to 8 entries, each a kind and an argument byte. */
 static void op_peers(struct in *c)
 {
-	static const uint8_t ips[8][4] = {
-		{ 10, 0, 0, 20 }, { 10, 0, 0, 21 }, { 10, 9, 9, 9 }, { 127, 0, 0, 1 },
-		{ 224, 0, 0, 1 }, { 0, 0, 0, 0 }, { 255, 255, 255, 255 }, { 10, 0, 0, 1 },
+	const struct ipaddr ips[8] = {
+		IPADDR_V4(10, 0, 0, 20), IPADDR_V4(10, 0, 0, 21), IPADDR_V4(10, 9, 9, 9),
+		IPADDR_V4(127, 0, 0, 1), IPADDR_V4(224, 0, 0, 1), IPADDR_V4(0, 0, 0, 0),
+		IPADDR_V4(255, 255, 255, 255), IPADDR_V4(10, 0, 0, 1),
 	};
 	static uint8_t e[WIRE_PEERS_MAX][WIRE_MAX_SIGNED];
 	struct hlink *l = pick_link(in_u8(c));
@@ -931,7 +934,7 @@ static void op_peers(struct in *c)
 	struct wire_msg msg = { .type = WIRE_PEERS, .npeers = 1 + count % WIRE_PEERS_MAX };
 	for (size_t i = 0; i < msg.npeers; i++) {
 		uint8_t kind = in_u8(c), a = in_u8(c);
-		const uint8_t *ip = ips[a % 8];
+		const struct ipaddr *ip = &ips[a % 8];
 		/* port 1, not 0: a beacon of port 0 cannot be signed */
 		uint16_t port = a & 0x40 ? 1 : (uint16_t)(PORT0 + 20 + (a >> 3 & 7));
 		uint64_t wall = WALL0 + t.now + (kind & 0x80 ? 0 : 1u + i);
@@ -948,8 +951,8 @@ static void op_peers(struct in *c)
 			break;
 		case 3: {                        /* P0 to P2 (P2: our own ID), this run or another */
 			int k = (kind >> 3) % NPEERS;
-			uint8_t own[4] = { 10, 0, 0, (uint8_t)(10 + k) };
-			n = signed_beacon(peer_id[k], a & 0x80 ? ip : own, a & 0x80 ? port
+			const struct ipaddr own = IPADDR_V4(10, 0, 0, (uint8_t)(10 + k));
+			n = signed_beacon(peer_id[k], a & 0x80 ? ip : &own, a & 0x80 ? port
 			                  : (uint16_t)(PORT0 + k), t.inc[k] + (kind >> 6), wall, e[i]);
 			break;
 		}
@@ -1012,7 +1015,7 @@ static void run_op(struct in *c)
 	case 2:                                  /* raw datagram */
 		b = in_u8(c);
 		p = in_chunk(c, &n);
-		queue_dgram(p, n, (const uint8_t[4]){ 10, 0, 0, b });
+		queue_dgram(p, n, &IPADDR_V4(10, 0, 0, b));
 		break;
 	case 3: {                                /* a genuine beacon */
 		uint8_t who = in_u8(c), how = in_u8(c), skew = in_u8(c);

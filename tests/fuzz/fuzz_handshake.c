@@ -90,7 +90,7 @@ static const char *const names[NIDS] = { "initiator", "responder", "other" };
 static enum mesh_err honest_reply(int who, uint8_t *out, size_t cap, size_t *len)
 {
 	struct wire_reply_payload r = { .incarnation = 1000 + (uint64_t)who,
-	                                .features = WIRE_FEATURE_ACK, .ip = { 10, 0, 0, 1 },
+	                                .features = WIRE_FEATURE_ACK, .ip = IPADDR_V4(10, 0, 0, 1),
 	                                .port = 7000 };
 	memcpy(r.node_id, ids[who]->id, WIRE_IDLEN);
 	return wire_reply_payload_encode(&r, out, cap, len);
@@ -122,7 +122,7 @@ static enum mesh_err honest_payload(int who, uint8_t *out, size_t cap, size_t *l
 	h.groups[0].p = "chat";
 	h.groups[0].len = 4;
 	h.ngroups = 1;
-	memcpy(h.ip, "\x0a\x00\x00\x01", 4);
+	h.ip = IPADDR_V4(10, 0, 0, 1);
 	h.port = 7000;
 	return wire_hello_encode(&h, out, cap, len);
 }
@@ -174,13 +174,13 @@ static size_t fuzzed_payload(struct in *c, bool fields, int sender, bool reply)
 		h.groups[i].p = text[i + 1];
 		h.groups[i].len = n;
 	}
-	h.ip[0] = in_u8(c);
+	h.ip = IPADDR_V4(in_u8(c), 0, 0, 0);
 	h.port = (uint16_t)in_uint(c, 2);
 	if (reply) {
 		struct wire_reply_payload r = { .incarnation = h.incarnation, .features = h.features,
 		                                .port = h.port };
 		memcpy(r.node_id, h.node_id, WIRE_IDLEN);
-		memcpy(r.ip, h.ip, 4);
+		r.ip = h.ip;
 		if (wire_reply_payload_encode(&r, pl, sizeof pl, &len) != MESH_OK)
 			return 0;
 		return len;
@@ -219,7 +219,7 @@ static void check_reply_peer(const struct session *s, const uint8_t *p, size_t n
 	REQUIRE(wire_reply_payload_decode(p, n, &r) == MESH_OK);
 	REQUIRE(s->authenticated && memcmp(s->peer_id, r.node_id, WIRE_IDLEN) == 0);
 	REQUIRE(s->peer_incarnation == r.incarnation && s->peer_features == r.features);
-	REQUIRE(s->peer_port == r.port && memcmp(s->peer_ip, r.ip, 4) == 0);
+	REQUIRE(s->peer_port == r.port && ipaddr_eq(&s->peer_ip, &r.ip));
 	REQUIRE(!s->named && s->peer_name[0] == '\0' && s->hello_groups.n == 0);
 }
 
@@ -244,7 +244,7 @@ static void check_peer(const struct session *s, const uint8_t *p, size_t n)
 	REQUIRE(strlen(s->peer_name) == h.name.len &&
 	        memcmp(s->peer_name, h.name.p, h.name.len) == 0);
 	REQUIRE(s->peer_incarnation == h.incarnation && s->peer_features == h.features);
-	REQUIRE(s->peer_port == h.port && memcmp(s->peer_ip, h.ip, 4) == 0);
+	REQUIRE(s->peer_port == h.port && ipaddr_eq(&s->peer_ip, &h.ip));
 	REQUIRE(s->hello_groups.n == h.ngroups);
 	for (size_t i = 0; i < h.ngroups; i++)
 		REQUIRE(group_set_has(&s->hello_groups, h.groups[i].p, h.groups[i].len));

@@ -474,7 +474,7 @@ static enum mesh_err seed_hello(size_t ngroups, uint8_t *buf, size_t cap, size_t
 static enum mesh_err seed_reply(uint8_t *buf, size_t cap, size_t *len)
 {
 	struct wire_reply_payload r = { .incarnation = 0x0123456789abcdefull, .features = 3,
-	                                .ip = { 10, 1, 2, 3 }, .port = 47000 };
+	                                .ip = IPADDR_V4(10, 1, 2, 3), .port = 47000 };
 	memcpy(r.node_id, seed_id, WIRE_IDLEN);
 	return wire_reply_payload_encode(&r, buf, cap, len);
 }
@@ -506,7 +506,7 @@ size_t fuzz_seeds(uint8_t *buf, size_t cap, unsigned i)
 	uint8_t tmp[WIRE_MAX_BEACON];
 	size_t len = 0, tlen = 0;
 	enum mesh_err rc;
-	struct wire_beacon_body body = { { 0 }, { 10, 1, 2, 3 }, 47474, 1700000000000ull, 99 };
+	struct wire_beacon_body body = { { 0 }, IPADDR_V4(10, 1, 2, 3), 47474, 1700000000000ull, 99 };
 	struct wire_frame f = { WIRE_HELLO, 0, 0x11223344, 0, seed_bytes, 32 };
 	struct wire_msg m = { .type = WIRE_ACCEPT, .group = { "chat", 4 }, .count = 1,
 	                      .data = seed_bytes };
@@ -617,6 +617,19 @@ size_t fuzz_seeds(uint8_t *buf, size_t cap, unsigned i)
 		m.peers[1] = (struct wire_bin){ seed_bytes + 3, 1 };
 		m.peers[2] = (struct wire_bin){ seed_bytes, WIRE_MAX_SIGNED };
 		rc = wire_msg_encode(&m, buf, cap, &len);
+		break;
+	case 33:
+	case 34:
+		/* IPv6 (section 2, "IPv6"): a beacon body and a reply payload with 16-byte ips */
+		(void)ipaddr_parse("fd77:0:1::5", &body.ip);
+		if (i == 33) {
+			rc = wire_beacon_body_encode(&body, buf, cap, &len);
+		} else {
+			struct wire_reply_payload r = { .incarnation = 9, .features = 7, .port = 1 };
+			(void)ipaddr_parse("fe80::1", &r.ip);
+			memcpy(r.node_id, seed_id, WIRE_IDLEN);
+			rc = wire_reply_payload_encode(&r, buf, cap, &len);
+		}
 		break;
 	case 21:
 		/* an unknown message type with a bit of everything in it */

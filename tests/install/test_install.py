@@ -7,7 +7,7 @@ runs the programs it builds. With the build's own settings in the environment (s
 tests/install/CMakeLists.txt), it:
   1. installs the build into a temporary prefix and checks the exact list of installed files;
   2. checks libmeshnode.so: its SONAME, and that it exports exactly the functions the
-     installed header declares, each under the version MESHNODE_0; and that the static
+     installed header declares, each under the version MESHNODE_1; and that the static
      library defines no other global symbol;
   3. compiles the installed header alone, as C and as C++, and the header's "Typical use"
      lines as a program, as C and as C++; renders every installed man page (meshnode(3), and
@@ -80,7 +80,7 @@ def installed_files(root):
 def expected_files():
     so = "%s/libmeshnode.so" % LIBDIR
     want = {
-        so, so + ".0", so + "." + VERSION, "%s/libmeshnode.a" % LIBDIR,
+        so, so + ".1", so + "." + VERSION, "%s/libmeshnode.a" % LIBDIR,
         "include/meshnode/meshnode.h",
         "%s/pkgconfig/meshnode.pc" % LIBDIR,
         "%s/cmake/meshnode/meshnodeConfig.cmake" % LIBDIR,
@@ -124,7 +124,7 @@ def check_symbols(prefix):
     r = run(["objdump", "-p", lib], "objdump -p libmeshnode.so")
     if r:
         sonames = re.findall(r"^\s*SONAME\s+(\S+)", r.stdout, flags=re.M)
-        check(sonames == ["libmeshnode.so.0"], "SONAME is libmeshnode.so.0", str(sonames))
+        check(sonames == ["libmeshnode.so.1"], "SONAME is libmeshnode.so.1", str(sonames))
     declared = declared_functions(os.path.join(prefix, "include/meshnode/meshnode.h"))
     check(len(declared) >= 20, "the header declares the API", str(sorted(declared)))
     r = run(["nm", "-D", "--defined-only", lib], "nm -D libmeshnode.so")
@@ -135,10 +135,10 @@ def check_symbols(prefix):
             if len(parts) != 3:
                 continue
             _, kind, sym = parts
-            if kind == "A" and sym == "MESHNODE_0":
+            if kind == "A" and sym == "MESHNODE_1":
                 continue              # the version node itself
             name, _, version = sym.partition("@@")
-            check(version == "MESHNODE_0", "%s exported under version MESHNODE_0" % sym)
+            check(version == "MESHNODE_1", "%s exported under version MESHNODE_1" % sym)
             exported.add(name)
         check(exported == declared,
               "libmeshnode.so exports exactly the functions of meshnode.h",

@@ -8,19 +8,19 @@
 #include "wire.h"
 
 static struct {
-	uint8_t ip[4];
+	struct ipaddr ip;
 	uint64_t wall;
 	uint8_t data[WIRE_MAX_BEACON + 8];
 	size_t len;
 } cap;
 
-static void *cap_open(const struct mcast_config *cfg, struct in_addr *ifaddr, char *err,
+static void *cap_open(const struct mcast_config *cfg, struct ipaddr *ifaddr, char *err,
                       size_t errcap)
 {
 	(void)cfg;
 	(void)err;
 	(void)errcap;
-	memcpy(&ifaddr->s_addr, cap.ip, 4);
+	*ifaddr = cap.ip;
 	return &cap;
 }
 
@@ -41,7 +41,7 @@ static enum mesh_err cap_send(void *p, const uint8_t *d, size_t len)
 }
 
 static enum mesh_err cap_recv(void *p, uint8_t *buf, size_t bufcap, bool *got, size_t *len,
-                              struct in_addr *from)
+                              struct ipaddr *from)
 {
 	(void)p;
 	(void)buf;
@@ -62,12 +62,12 @@ static const struct mcast_ops capture = {
 	.open = cap_open, .fd = cap_fd, .send = cap_send, .recv = cap_recv, .wall_ms = cap_wall,
 };
 
-size_t beaconmaker_make(const struct keys_identity *id, const uint8_t ip[4], uint16_t port,
+size_t beaconmaker_make(const struct keys_identity *id, const struct ipaddr *ip, uint16_t port,
                         uint64_t inc, uint64_t wall_ms, const uint8_t *beacon_key, uint8_t *out,
                         size_t outcap)
 {
 	char err[128];
-	memcpy(cap.ip, ip, 4);
+	cap.ip = *ip;
 	cap.wall = wall_ms;
 	cap.len = 0;
 	struct discovery_config dc = { .ops = &capture, .beacon_key = beacon_key };

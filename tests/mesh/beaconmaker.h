@@ -11,12 +11,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ipaddr.h"
 #include "keys.h"
 
 /* id's beacon announcing ip:port, of run inc, with the counter that the wall clock wall_ms
  * gives, sealed with beacon_key (NULL: open), into out. Its length; 0 if it could not be made
  * or does not fit. */
-size_t beaconmaker_make(const struct keys_identity *id, const uint8_t ip[4], uint16_t port,
+size_t beaconmaker_make(const struct keys_identity *id, const struct ipaddr *ip, uint16_t port,
                         uint64_t inc, uint64_t wall_ms, const uint8_t *beacon_key, uint8_t *out,
                         size_t cap);
 

@@ -28,7 +28,6 @@
 #include "testid.h"
 #include "testlib.h"
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +50,7 @@
 struct dgram {
 	uint8_t data[WIRE_MAX_BEACON + 8];
 	size_t len;
-	uint8_t src[4];
+	struct ipaddr src;
 };
 
 static struct {
@@ -72,7 +71,7 @@ static struct {
 	uint64_t window_ms;
 	unsigned window_dials;
 	struct watch {
-		uint8_t ip[4];
+		struct ipaddr ip;
 		uint64_t from_ms;
 		uint64_t dial_ms;  /* 0: none yet */
 	} watch[1 + MAX_LATE];
@@ -83,7 +82,7 @@ static struct {
 	const char *hello_addr;
 	unsigned replies;
 	/* the dials the link holds (dialled, not hung up): session ID and address */
-	struct { uint32_t sid; uint8_t ip[4]; } held[MAXHELD];
+	struct { uint32_t sid; struct ipaddr ip; } held[MAXHELD];
 	size_t nheld;
 	/* the host's interfaces, with engine_mcast_ifaces, and the addresses the link was told to
 	 * listen on besides its own (listen_also, unlisten) */
@@ -91,22 +90,21 @@ static struct {
 	size_t nifs;
 	const char *refuse;        /* opening discovery on this address fails */
 	unsigned refused_lines;    /* log lines saying that it did */
-	uint8_t listening[LINK_MAX_ADDRS][4];
+	struct ipaddr listening[LINK_MAX_ADDRS];
 	size_t nlistening;
 	bool listen_twice, unlisten_unknown;
 } t;
 
-static void *fm_open(const struct mcast_config *cfg, struct in_addr *ifaddr, char *err,
+static void *fm_open(const struct mcast_config *cfg, struct ipaddr *ifaddr, char *err,
                      size_t errcap)
 {
-	const uint8_t ip[4] = { 10, 0, 0, 1 };
-	memcpy(&ifaddr->s_addr, ip, 4);
+	*ifaddr = IPADDR_V4(10, 0, 0, 1);
 	if (cfg->iface && t.refuse && strcmp(cfg->iface, t.refuse) == 0) {
 		snprintf(err, errcap, "refused by the test");
 		return NULL;
 	}
 	if (cfg->iface)                    /* the address of an interface fm_ifaces() listed */
-		(void)inet_pton(AF_INET, cfg->iface, ifaddr);
+		(void)ipaddr_parse(cfg->iface, ifaddr);
 	return &t;
 }
 
@@ -131,7 +129,7 @@ static enum mesh_err fm_send(void *p, const uint8_t *d, size_t len)
 }
 
 static enum mesh_err fm_recv(void *p, uint8_t *buf, size_t cap, bool *got, size_t *len,
-                             struct in_addr *from)
+                             struct ipaddr *from)
 {
 	(void)p;
 	*got = t.n > 0;
@@ -143,7 +141,7 @@ static enum mesh_err fm_recv(void *p, uint8_t *buf, size_t cap, bool *got, size_
 	t.n--;
 	*len = d->len > cap ? cap + 1 : d->len;
 	memcpy(buf, d->data, d->len > cap ? cap : d->len);
-	memcpy(&from->s_addr, d->src, 4);
+	*from = d->src;
 	return MESH_OK;
 }
 
@@ -197,7 +195,7 @@ static const char *fl_endpoint(const void *l)
 	return "test://10.0.0.1:7000";
 }
 
-static enum mesh_err fl_dial(void *l, uint32_t sid, const uint8_t ip[4], uint16_t port)
+static enum mesh_err fl_dial(void *l, uint32_t sid, const struct ipaddr *ip, uint16_t port)
 {
 	(void)l;
 	(void)port;
@@ -205,13 +203,13 @@ static enum mesh_err fl_dial(void *l, uint32_t sid, const uint8_t ip[4], uint16_
 	CHECK(t.nheld < MAXHELD);
 	if (!t.fail_dials && t.nheld < MAXHELD) {
 		t.held[t.nheld].sid = sid;
-		memcpy(t.held[t.nheld++].ip, ip, 4);
+		t.held[t.nheld++].ip = *ip;
 	}
 	if (t.now >= t.window_ms)
 		t.window_dials++;
 	for (size_t i = 0; i < t.nwatch; i++) {
 		struct watch *w = &t.watch[i];
-		if (!w->dial_ms && t.now >= w->from_ms && memcmp(ip, w->ip, 4) == 0)
+		if (!w->dial_ms && t.now >= w->from_ms && ipaddr_eq(ip, &w->ip))
 			w->dial_ms = t.now ? t.now : 1;
 	}
 	return t.fail_dials ? MESH_EIO : MESH_OK;
@@ -228,11 +226,11 @@ static void fl_hangup(void *l, uint32_t sid)
 }
 
 /* Dials the link holds to ip. */
-static size_t held_to(const uint8_t ip[4])
+static size_t held_to(const struct ipaddr *ip)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < t.nheld; i++)
-		n += memcmp(t.held[i].ip, ip, 4) == 0;
+		n += ipaddr_eq(&t.held[i].ip, ip);
 	return n;
 }
 
@@ -315,15 +313,16 @@ static size_t fl_dialled(const void *l)
 	return t.dials;
 }
 
-static size_t listening_at(const uint8_t ip[4])
+static size_t listening_at(const struct ipaddr *ip)
 {
 	size_t i = 0;
-	while (i < t.nlistening && memcmp(t.listening[i], ip, 4) != 0)
+	while (i < t.nlistening && !ipaddr_eq(&t.listening[i], ip))
 		i++;
 	return i;
 }
 
-static enum mesh_err fl_listen_also(void *l, const uint8_t ip[4], char *err, size_t errcap)
+static enum mesh_err fl_listen_also(void *l, const struct ipaddr *ip, char *err,
+                                    size_t errcap)
 {
 	(void)l;
 	if (listening_at(ip) < t.nlistening || t.nlistening == LINK_MAX_ADDRS) {
@@ -331,11 +330,11 @@ static enum mesh_err fl_listen_also(void *l, const uint8_t ip[4], char *err, siz
 		snprintf(err, errcap, "listened on already, or too many");
 		return MESH_ELIMIT;
 	}
-	memcpy(t.listening[t.nlistening++], ip, 4);
+	t.listening[t.nlistening++] = *ip;
 	return MESH_OK;
 }
 
-static void fl_unlisten(void *l, const uint8_t ip[4])
+static void fl_unlisten(void *l, const struct ipaddr *ip)
 {
 	(void)l;
 	size_t i = listening_at(ip);
@@ -343,7 +342,7 @@ static void fl_unlisten(void *l, const uint8_t ip[4])
 		t.unlisten_unknown = true;
 		return;
 	}
-	memcpy(t.listening[i], t.listening[--t.nlistening], 4);
+	t.listening[i] = t.listening[--t.nlistening];
 }
 
 static const struct link_ops engine_link = {
@@ -379,35 +378,36 @@ static struct keys_identity *ids[NWHO];
 
 static void queue_beacon(const struct beacon *b)
 {
-	uint8_t ip[4] = { 10, 0, 0, (uint8_t)(2 + b->who) };
+	struct ipaddr ip = IPADDR_V4(10, 0, 0, (uint8_t)(2 + b->who));
 	uint16_t port = b->port ? b->port : 7001;
 	uint64_t inc = b->incarnation ? b->incarnation : 1000 + b->who;
 	if (b->who == US && !b->incarnation) {
 		/* the engine's own, back through multicast loopback */
-		ip[3] = 1;
+		ip = IPADDR_V4(10, 0, 0, 1);
 		port = 7000;
 		inc = t.self_inc;
 	}
-	const uint8_t *from = b->how == ELSEWHERE ? (const uint8_t[4]){ 10, 9, 9, 9 } : ip;
+	struct ipaddr from = b->how == ELSEWHERE ? IPADDR_V4(10, 9, 9, 9) : ip;
 	uint64_t wall = b->how == EARLIER ? WALL0 - 1000
 	                                  : WALL0 + (b->counter_ms ? b->counter_ms : t.now);
 	CHECK(t.n < MAXQ);
 	if (t.n >= MAXQ)
 		return;
 	struct dgram *q = &t.q[(t.head + t.n) % MAXQ];
-	q->len = beaconmaker_make(ids[b->who], from, port, inc, wall, NULL, q->data, sizeof q->data);
+	q->len = beaconmaker_make(ids[b->who], &from, port, inc, wall, NULL, q->data,
+	                          sizeof q->data);
 	CHECK(q->len > 0);
 	if (!q->len)
 		return;
 	if (b->how == FORGED)
 		q->data[q->len - 1] ^= 1;      /* the signature is the datagram's last field */
 	t.n++;
-	memcpy(q->src, ip, 4);
+	q->src = ip;
 }
 
 /* A beacon of id, signed at virtual time at_ms (a replay when that is past), from ip (and
  * announcing it), port 7001. */
-static void queue_signed(const struct keys_identity *id, const uint8_t ip[4], uint64_t inc,
+static void queue_signed(const struct keys_identity *id, const struct ipaddr *ip, uint64_t inc,
                          uint64_t at_ms)
 {
 	CHECK(t.n < MAXQ);
@@ -419,11 +419,11 @@ static void queue_signed(const struct keys_identity *id, const uint8_t ip[4], ui
 	if (!q->len)
 		return;
 	t.n++;
-	memcpy(q->src, ip, 4);
+	q->src = *ip;
 }
 
 /* A beacon of id, signed now, from ip (and announcing it), port 7001. */
-static void queue_id(const struct keys_identity *id, const uint8_t ip[4], uint64_t inc)
+static void queue_id(const struct keys_identity *id, const struct ipaddr *ip, uint64_t inc)
 {
 	queue_signed(id, ip, inc, t.now);
 }
@@ -629,14 +629,14 @@ static void test_old_version(void)
 	struct mesh *m = engine_new_logged(&engine_mcast, 1, on_log_version);
 	if (!m)
 		return;
-	uint8_t ip[4] = { 10, 0, 0, 9 };
+	const struct ipaddr ip = IPADDR_V4(10, 0, 0, 9);
 	uint64_t next = mesh_on_tick(m, 0);
 	unsigned sent = 0;
 	for (t.now = 0; t.now <= 3000; t.now++) {
 		if (t.now % 100 == 50) {
 			/* a genuine beacon of ours, its datagram version turned into 1: [ fixarray,
 			 * fixstr "meshnode" (9 bytes), version, ... ] */
-			queue_id(ids[LOW1], ip, 1000);
+			queue_id(ids[LOW1], &ip, 1000);
 			struct dgram *q = &t.q[(t.head + t.n - 1) % MAXQ];
 			CHECK(q->data[10] == WIRE_VERSION);
 			q->data[10] = 1;
@@ -717,14 +717,14 @@ static void test_readdressed_not_ours(void)
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		memset(&t, 0, sizeof t);
 		t.ifs[0] = (struct mcast_iface){ .name = "eth0", .up = true, .multicast = true };
-		(void)inet_pton(AF_INET, "10.0.0.1", &t.ifs[0].addr);
-		(void)inet_pton(AF_INET, "255.255.255.0", &t.ifs[0].mask);
+		t.ifs[0].addr = IPADDR_V4(10, 0, 0, 1);
+		t.ifs[0].prefix = 24;
 		t.nifs = 1;
 		struct mesh *m = engine_new_ops(&engine_mcast_ifaces);
 		if (!m)
 			return;
 		uint64_t next = mesh_on_tick(m, 0);
-		(void)inet_pton(AF_INET, "10.0.0.77", &t.ifs[0].addr);   /* a DHCP renewal */
+		t.ifs[0].addr = IPADDR_V4(10, 0, 0, 77);                 /* a DHCP renewal */
 		for (t.now = 1; t.now <= 5000; t.now++)                  /* two rescans */
 			if (t.now >= next)
 				next = mesh_on_tick(m, t.now);
@@ -736,14 +736,14 @@ static void test_readdressed_not_ours(void)
 		mesh_get_stats(m, &s, &live);
 		/* and a node on no subnet of ours (a fixed peer beyond a router) is told the
 		 * address we have, in the handshake: it records it if it never heard a beacon */
-		uint8_t told[4];
-		mesh_ip_towards(m, (const uint8_t[4]){ 192, 168, 5, 5 }, told);
+		struct ipaddr told;
+		mesh_ip_towards(m, &IPADDR_V4(192, 168, 5, 5), &told);
 		bool ok = s.iface_changes == 2 && t.replies == cases[i].replies &&
 		          s.hellos_limited == cases[i].limited &&
-		          memcmp(told, (const uint8_t[4]){ 10, 0, 0, 77 }, 4) == 0;
+		          ipaddr_eq(&told, &IPADDR_V4(10, 0, 0, 77));
 		CHECK(ok);
-		char a[INET_ADDRSTRLEN];
-		inet_ntop(AF_INET, told, a, sizeof a);
+		char a[IPADDR_STRLEN];
+		ipaddr_str(&told, a);
 		printf("  %s eth0 readdressed from 10.0.0.1, 100 HELLOs at once from %s: %u answered, "
 		       "%llu limited (%llu interface changes); a node elsewhere is told %s\n",
 		       ok ? "ok  " : "FAIL", cases[i].addr, t.replies,
@@ -756,8 +756,8 @@ static struct mcast_iface iface_of(const char *name, const char *addr)
 {
 	struct mcast_iface f = { .up = true, .multicast = true };
 	snprintf(f.name, sizeof f.name, "%s", name);
-	(void)inet_pton(AF_INET, addr, &f.addr);
-	(void)inet_pton(AF_INET, "255.255.255.0", &f.mask);
+	(void)ipaddr_parse(addr, &f.addr);
+	f.prefix = 24;
 	return f;
 }
 
@@ -846,20 +846,20 @@ static void test_open_fails_at_start(void)
  */
 static void test_move_under_replay(bool replay)
 {
-	const uint8_t old_ip[4] = { 10, 0, 0, 5 }, new_ip[4] = { 10, 0, 0, 55 };
+	const struct ipaddr old_ip = IPADDR_V4(10, 0, 0, 5), new_ip = IPADDR_V4(10, 0, 0, 55);
 	memset(&t, 0, sizeof t);
 	struct mesh *m = engine_new();
 	if (!m)
 		return;
 	t.nwatch = 1;
-	memcpy(t.watch[0].ip, new_ip, 4);
+	t.watch[0].ip = new_ip;
 	t.watch[0].from_ms = 5000;
 	uint64_t next = mesh_on_tick(m, 0);
 	for (t.now = 0; t.now <= 15000; t.now++) {
 		if (t.now % BEACON_MS == 100)
-			queue_id(ids[HIGH1], t.now < 5000 ? old_ip : new_ip, 1001);
+			queue_id(ids[HIGH1], t.now < 5000 ? &old_ip : &new_ip, 1001);
 		if (replay && t.now >= 5000 && t.now % 250 == 0)
-			queue_signed(ids[HIGH1], old_ip, 1001, 4100);   /* its last one there */
+			queue_signed(ids[HIGH1], &old_ip, 1001, 4100);  /* its last one there */
 		if (t.n)
 			mesh_on_ready(m, NULL, 0, t.now);
 		if (t.now >= next)
@@ -977,12 +977,9 @@ static const struct crowd crowds[] = {
 
 static struct keys_identity crowd_ids[400];   /* 200 above ours, then 200 below */
 
-static void ip_of(unsigned i, uint8_t net, uint8_t ip[4])
+static void ip_of(unsigned i, uint8_t net, struct ipaddr *ip)
 {
-	ip[0] = 10;
-	ip[1] = net;
-	ip[2] = (uint8_t)(i >> 8);
-	ip[3] = (uint8_t)i;
+	*ip = IPADDR_V4(10, net, (uint8_t)(i >> 8), (uint8_t)i);
 }
 
 static void run_crowd(const struct crowd *c)
@@ -991,17 +988,18 @@ static void run_crowd(const struct crowd *c)
 	struct mesh *m = engine_new();
 	if (!m)
 		return;
-	static const uint8_t here[4] = { 10, 0, 0, 1 }, elsewhere[4] = { 10, 0, 0, 5 };
-	const uint8_t *flood_ip = c->flood_here ? here : (const uint8_t[4]){ 10, 3, 0, 1 };
-	const uint8_t *legit_ip = c->legit_here ? here : elsewhere;
+	const struct ipaddr here = IPADDR_V4(10, 0, 0, 1), elsewhere = IPADDR_V4(10, 0, 0, 5);
+	const struct ipaddr flood = c->flood_here ? here : IPADDR_V4(10, 3, 0, 1);
+	const struct ipaddr *flood_ip = &flood;
+	const struct ipaddr *legit_ip = c->legit_here ? &here : &elsewhere;
 	unsigned per_id = c->per_id ? c->per_id : c->twice ? 2 : 1;
 	CHECK(c->late_n <= MAX_LATE && (c->late_n == 0 || c->n == 0));
 	if (c->legit_ms) {
-		memcpy(t.watch[0].ip, legit_ip, 4);
+		t.watch[0].ip = *legit_ip;
 		t.watch[0].from_ms = c->legit_ms;
 		t.nwatch = 1;
 		for (unsigned i = 1; i <= c->late_n && i <= MAX_LATE; i++) {
-			ip_of(i, 1, t.watch[i].ip);
+			ip_of(i, 1, &t.watch[i].ip);
 			t.watch[i].from_ms = c->legit_ms + i * c->late_gap_ms;
 			t.nwatch++;
 		}
@@ -1017,13 +1015,13 @@ static void run_crowd(const struct crowd *c)
 		if (t.now < c->stop_ms)
 			for (unsigned i = 0; i < c->n; i++)
 				if (t.now % 1000 == (100 + i * 4) % 1000) {
-					uint8_t ip[4];
-					ip_of(i, 2, ip);
-					queue_id(&crowd_ids[i + 200 * c->lower], ip, 5000 + i);
+					struct ipaddr ip;
+					ip_of(i, 2, &ip);
+					queue_id(&crowd_ids[i + 200 * c->lower], &ip, 5000 + i);
 				}
 		if (t.now < c->flood_until_ms)
 			for (unsigned k = 0; k < c->fresh_per_s / 1000; k++) {
-				uint8_t ip[4];
+				struct ipaddr ip;
 				if (c->one_source) {
 					/* one beacon each time round, a new identity every per_id */
 					if (nsent++ % per_id == 0) {
@@ -1038,9 +1036,9 @@ static void run_crowd(const struct crowd *c)
 				do
 					crypto_sign_keypair(fresh.id, fresh.ed_sk);
 				while (memcmp(fresh.id, ids[US]->id, WIRE_IDLEN) < 0);
-				ip_of(nfresh++ & 0xffff, 3, ip);
+				ip_of(nfresh++ & 0xffff, 3, &ip);
 				for (unsigned j = 0; j < per_id; j++)
-					queue_id(&fresh, ip, 7);
+					queue_id(&fresh, &ip, 7);
 			}
 		if (c->recent && t.now == c->legit_ms)
 			mesh_test_linked_before(m, ids[HIGH1]->id, t.now);
@@ -1052,7 +1050,7 @@ static void run_crowd(const struct crowd *c)
 			uint64_t since = t.now - t.watch[i].from_ms;
 			bool burst = c->legit_burst && (since == 50 || since == 150 || since == 350);
 			if (since % 1000 == 0 || burst)
-				queue_id(i ? &crowd_ids[i - 1] : ids[HIGH1], t.watch[i].ip,
+				queue_id(i ? &crowd_ids[i - 1] : ids[HIGH1], &t.watch[i].ip,
 				         i ? 6000 + i : 1003);
 		}
 		if (t.n || t.nreply)

@@ -380,7 +380,7 @@ static void case_client_closed(void *l, struct sinkstate *st, uint16_t port)
  * connection and listener. */
 static void case_listen_also(void *l, uint16_t port)
 {
-	const uint8_t nine[4] = { 127, 0, 0, 9 }, one[4] = { 127, 0, 0, 1 };
+	const struct ipaddr *nine = &IPADDR_V4(127, 0, 0, 9), *one = &IPADDR_V4(127, 0, 0, 1);
 	char err[200];
 	int before = connect_to(1, 9, port);
 	CHECK(before < 0);                  /* nothing listens there yet */
@@ -423,7 +423,7 @@ int main(void)
 	void *ctx = zmq_ctx_new();
 	struct sinkstate st = { .frames = 0 };
 	struct link_config cfg = {
-		.env = ctx, .ip = { 127, 0, 0, 1 }, .port = 0,
+		.env = ctx, .ip = IPADDR_V4(127, 0, 0, 1), .port = 0,
 		.sink = { .arg = &st, .frame = on_frame, .malformed = on_malformed,
 		          .closed = on_closed },
 	};

@@ -13,19 +13,17 @@
 #include <stdio.h>
 #include <string.h>
 
-static void ip_of(unsigned i, uint8_t ip[4])
+static void ip_of(unsigned i, struct ipaddr *ip)
 {
-	ip[0] = 10;
-	ip[1] = 7;
-	ip[2] = (uint8_t)(i >> 8);
-	ip[3] = (uint8_t)i;
+	*ip = IPADDR_V4(10, 7, (uint8_t)(i >> 8), (uint8_t)i);
 }
 
 static void test_counts(void)
 {
 	static struct dialaddr d;
 	memset(&d, 0, sizeof d);
-	const uint8_t a[4] = { 10, 0, 0, 2 }, b[4] = { 10, 0, 0, 3 }, c[4] = { 10, 0, 0, 4 };
+	const struct ipaddr *a = &IPADDR_V4(10, 0, 0, 2), *b = &IPADDR_V4(10, 0, 0, 3),
+	                    *c = &IPADDR_V4(10, 0, 0, 4);
 	CHECK(dialaddr_count(&d, a) == 0 && dialaddr_total(&d) == 0);
 	for (int i = 0; i < 3; i++)
 		CHECK(dialaddr_add(&d, a));
@@ -48,31 +46,31 @@ static void test_full(void)
 {
 	static struct dialaddr d;
 	memset(&d, 0, sizeof d);
-	uint8_t ip[4];
+	struct ipaddr ip;
 	for (unsigned i = 0; i < DIALADDR_MAX; i++) {
-		ip_of(i, ip);
-		CHECK(dialaddr_add(&d, ip));
+		ip_of(i, &ip);
+		CHECK(dialaddr_add(&d, &ip));
 	}
-	ip_of(DIALADDR_MAX, ip);
-	CHECK(!dialaddr_add(&d, ip));           /* no row for a new address: not counted */
-	CHECK(dialaddr_count(&d, ip) == 0 && dialaddr_total(&d) == DIALADDR_MAX);
-	ip_of(5, ip);
-	CHECK(dialaddr_add(&d, ip) && dialaddr_count(&d, ip) == 2);   /* one it holds: counted */
-	dialaddr_remove(&d, ip);
-	dialaddr_remove(&d, ip);                /* a row free again */
-	ip_of(DIALADDR_MAX, ip);
-	CHECK(dialaddr_add(&d, ip) && dialaddr_count(&d, ip) == 1);
+	ip_of(DIALADDR_MAX, &ip);
+	CHECK(!dialaddr_add(&d, &ip));          /* no row for a new address: not counted */
+	CHECK(dialaddr_count(&d, &ip) == 0 && dialaddr_total(&d) == DIALADDR_MAX);
+	ip_of(5, &ip);
+	CHECK(dialaddr_add(&d, &ip) && dialaddr_count(&d, &ip) == 2);   /* one it holds: counted */
+	dialaddr_remove(&d, &ip);
+	dialaddr_remove(&d, &ip);               /* a row free again */
+	ip_of(DIALADDR_MAX, &ip);
+	CHECK(dialaddr_add(&d, &ip) && dialaddr_count(&d, &ip) == 1);
 	/* every other address kept its count through the moves */
 	unsigned ones = 0;
 	for (unsigned i = 0; i <= DIALADDR_MAX; i++) {
-		ip_of(i, ip);
-		ones += dialaddr_count(&d, ip) == 1;
+		ip_of(i, &ip);
+		ones += dialaddr_count(&d, &ip) == 1;
 	}
 	CHECK(ones == DIALADDR_MAX && dialaddr_total(&d) == DIALADDR_MAX);
 	for (unsigned i = 0; i <= DIALADDR_MAX; i++) {
-		ip_of(i, ip);
-		if (dialaddr_count(&d, ip))
-			dialaddr_remove(&d, ip);
+		ip_of(i, &ip);
+		if (dialaddr_count(&d, &ip))
+			dialaddr_remove(&d, &ip);
 	}
 	CHECK(d.used == 0 && dialaddr_total(&d) == 0);
 	printf("  ok   a full table counts the addresses it holds and refuses a new one\n");

@@ -140,7 +140,7 @@ static size_t raw_recv(int fd, uint8_t *buf, size_t cap)
 
 static bool body_eq(const struct wire_beacon_body *a, const struct wire_beacon_body *b)
 {
-	return memcmp(a->node_id, b->node_id, WIRE_IDLEN) == 0 && memcmp(a->ip, b->ip, 4) == 0 &&
+	return memcmp(a->node_id, b->node_id, WIRE_IDLEN) == 0 && ipaddr_eq(&a->ip, &b->ip) &&
 	       a->port == b->port && a->counter == b->counter && a->incarnation == b->incarnation;
 }
 
@@ -150,15 +150,15 @@ static struct keys_identity *ida, *idb;
 
 static void test_resolve(void)
 {
-	struct in_addr a;
+	struct mcast_iface a;
 	char err[256];
-	uint32_t lo = htonl(INADDR_LOOPBACK);
+	const struct ipaddr lo = IPADDR_V4(127, 0, 0, 1);
 
 	err[0] = '\0';
 	CHECK(mcast_resolve_iface("lo", &a, err, sizeof err) == MESH_OK);
-	CHECK(a.s_addr == lo);
+	CHECK(ipaddr_eq(&a.addr, &lo));
 	CHECK(mcast_resolve_iface("127.0.0.1", &a, err, sizeof err) == MESH_OK);
-	CHECK(a.s_addr == lo);
+	CHECK(ipaddr_eq(&a.addr, &lo));
 
 	err[0] = '\0';
 	CHECK(mcast_resolve_iface("nonexistent0", &a, err, sizeof err) == MESH_ENOTFOUND);
@@ -192,7 +192,7 @@ static void test_resolve(void)
 	CHECK(mcast_udp.ifaces(NULL, ifs, 8, &n, err, sizeof err) == MESH_OK);
 	for (size_t i = 0; i < n; i++)
 		lo_listed |= strcmp(ifs[i].name, "lo") == 0 && ifs[i].loopback &&
-		             ifs[i].addr.s_addr == lo;
+		             ipaddr_eq(&ifs[i].addr, &lo);
 	CHECK(lo_listed);
 	CHECK(mcast_select_ifaces(ifs, n, &none, pick, &over, &unmatched) == 0);
 
@@ -225,7 +225,8 @@ static void test_open(void)
 	if (!a || !b)
 		goto done;
 	CHECK(discovery_fd(a, 0) >= 0 && discovery_fd(b, 0) >= 0);
-	CHECK(discovery_ifaddr(a).s_addr == htonl(INADDR_LOOPBACK));
+	struct ipaddr ifaddr = discovery_ifaddr(a);
+	CHECK(ipaddr_eq(&ifaddr, &IPADDR_V4(127, 0, 0, 1)));
 	drain(a);
 	drain(b);
 	/* nothing waiting: got is false */
@@ -238,7 +239,7 @@ static void test_open(void)
 	CHECK(memcmp(body.node_id, ida->id, WIRE_IDLEN) == 0);
 	CHECK(body.port == 40001);
 	CHECK(body.incarnation == 0x0123456789abcdefull);
-	CHECK(body.ip[0] == 127 && body.ip[1] == 0 && body.ip[2] == 0 && body.ip[3] == 1);
+	CHECK(ipaddr_eq(&body.ip, &IPADDR_V4(127, 0, 0, 1)));
 	CHECK(body.counter > 0);
 	/* the sender hears its own beacon too (loopback on): the engine ignores its own ID */
 	CHECK(recv_one(a, &body2, &rc) && rc == MESH_OK && body_eq(&body, &body2));

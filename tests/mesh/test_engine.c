@@ -1841,7 +1841,8 @@ static bool send_beacon_ex(uint16_t mport, const struct keys_identity *id, const
 	struct in_addr lo = { .s_addr = htonl(INADDR_LOOPBACK) };
 	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(mport) };
 	memcpy(b.node_id, id->id, WIRE_IDLEN);
-	inet_pton(AF_INET, ip, b.ip);
+	if (ipaddr_parse(ip, &b.ip) != MESH_OK)
+		return false;
 	inet_pton(AF_INET, MCAST_GROUP, &to.sin_addr);
 	if (wire_beacon_body_encode(&b, body, sizeof body, &blen) != MESH_OK ||
 	    keys_sign(id, body, blen, sig) != 0)
@@ -2577,8 +2578,7 @@ static void stranger_dial(struct node **ns, size_t nn, struct node *victim,
 	memcpy(h.node_id, me->id, WIRE_IDLEN);
 	h.name = (struct wire_str){ "stranger", 8 };
 	h.incarnation = 99;
-	h.ip[0] = 127;
-	h.ip[3] = 1;
+	h.ip = IPADDR_V4(127, 0, 0, 1);
 	h.port = 9;
 	CHECK(wire_hello_encode(&h, pt, sizeof pt, &ptlen) == MESH_OK);
 	CHECK(noise_hs_write(s->hs, pt, ptlen, msg, sizeof msg, &len) == 0);

@@ -129,7 +129,7 @@ static uint16_t node_port(const struct node *n)
 	return (uint16_t)atoi(colon + 1);
 }
 
-static const uint8_t LOOPBACK[4] = { 127, 0, 0, 1 };
+static const struct ipaddr *const LOOPBACK = &IPADDR_V4(127, 0, 0, 1);
 
 static zmq_pollitem_t items[256];
 
@@ -384,7 +384,7 @@ static bool full_mesh(void *arg)
 }
 
 /* The signed beacon inside an open beacon datagram (section 2), into out; its length. */
-static size_t signed_of(const struct keys_identity *id, const uint8_t ip[4], uint16_t port,
+static size_t signed_of(const struct keys_identity *id, const struct ipaddr *ip, uint16_t port,
                         uint8_t *out)
 {
 	uint8_t dgram[WIRE_MAX_BEACON];
@@ -415,7 +415,7 @@ static void hostile_peers(struct node *from, struct node *to)
 	uint8_t good[WIRE_MAX_SIGNED], forged[WIRE_MAX_SIGNED], mcast[WIRE_MAX_SIGNED];
 	uint8_t good2[WIRE_MAX_SIGNED];
 	static const uint8_t garbage[] = { 0x92, 0xc4, 0x01, 0x00, 0xc0 };
-	static const uint8_t group[4] = { 224, 0, 0, 1 };
+	const struct ipaddr *group = &IPADDR_V4(224, 0, 0, 1);
 	size_t gl = x ? signed_of(x, LOOPBACK, 9, good) : 0;
 	size_t fl = y ? signed_of(y, LOOPBACK, 9, forged) : 0;
 	size_t ml = y ? signed_of(y, group, 9, mcast) : 0;

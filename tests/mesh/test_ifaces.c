@@ -6,7 +6,6 @@
  * read, and discovery_rescan() following interfaces that come, go, change address or cannot
  * be opened, each change reported once.
  */
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,12 +28,12 @@ struct fakenet {
 
 struct fh {
 	struct fakenet *net;
-	struct in_addr addr;
+	struct ipaddr addr;
 	uint8_t sent[MAXQ][WIRE_MAX_BEACON];
 	size_t sent_len[MAXQ], nsent;
 	uint8_t in[WIRE_MAX_BEACON];      /* one datagram waiting, if in_len */
 	size_t in_len;
-	struct in_addr in_from;
+	struct ipaddr in_from;
 	uint64_t order[MAXQ];             /* the global order of each datagram sent */
 };
 
@@ -42,7 +41,7 @@ static struct fh *handles[16];
 static size_t nhandles;
 static uint64_t sends;
 
-static void *f_open(const struct mcast_config *cfg, struct in_addr *ifaddr, char *err,
+static void *f_open(const struct mcast_config *cfg, struct ipaddr *ifaddr, char *err,
                     size_t errcap)
 {
 	struct fakenet *net = cfg->env;
@@ -51,7 +50,7 @@ static void *f_open(const struct mcast_config *cfg, struct in_addr *ifaddr, char
 		return NULL;
 	}
 	struct fh *h = calloc(1, sizeof *h);
-	if (!h || inet_pton(AF_INET, cfg->iface, &h->addr) != 1) {
+	if (!h || ipaddr_parse(cfg->iface, &h->addr) != MESH_OK) {
 		free(h);
 		snprintf(err, errcap, "bad iface");
 		return NULL;
@@ -91,7 +90,7 @@ static enum mesh_err f_send(void *t, const uint8_t *d, size_t len)
 }
 
 static enum mesh_err f_recv(void *t, uint8_t *buf, size_t cap, bool *got, size_t *len,
-                            struct in_addr *from)
+                            struct ipaddr *from)
 {
 	struct fh *h = t;
 	*got = false;
@@ -127,13 +126,21 @@ static const struct mcast_ops fake = {
 	.wall_ms = f_wall, .ifaces = f_ifaces,
 };
 
+/* The address addr names (a valid one: the test's own). */
+static struct ipaddr ip(const char *addr)
+{
+	struct ipaddr a = { { 0 }, 0 };
+	CHECK(ipaddr_parse(addr, &a) == MESH_OK);
+	return a;
+}
+
 static struct mcast_iface ifc(const char *name, const char *addr, bool up)
 {
 	struct mcast_iface i;
 	memset(&i, 0, sizeof i);
 	snprintf(i.name, sizeof i.name, "%s", name);
-	(void)inet_pton(AF_INET, addr, &i.addr);
-	(void)inet_pton(AF_INET, "255.255.255.0", &i.mask);
+	i.addr = ip(addr);
+	i.prefix = 24;
 	i.up = up;
 	i.multicast = true;
 	return i;
@@ -141,20 +148,18 @@ static struct mcast_iface ifc(const char *name, const char *addr, bool up)
 
 static struct fh *handle_of(const char *addr)
 {
-	struct in_addr a;
-	(void)inet_pton(AF_INET, addr, &a);
+	struct ipaddr a = ip(addr);
 	for (size_t i = 0; i < 16; i++)
-		if (handles[i] && handles[i]->addr.s_addr == a.s_addr)
+		if (handles[i] && ipaddr_eq(&handles[i]->addr, &a))
 			return handles[i];
 	return NULL;
 }
 
 static size_t index_of(const struct discovery *d, const char *addr)
 {
-	struct in_addr a;
-	(void)inet_pton(AF_INET, addr, &a);
+	struct ipaddr a = ip(addr);
 	for (size_t i = 0; i < discovery_count(d); i++)
-		if (discovery_iface(d, i)->addr.s_addr == a.s_addr)
+		if (ipaddr_eq(&discovery_iface(d, i)->addr, &a))
 			return i;
 	return SIZE_MAX;
 }
@@ -202,12 +207,11 @@ static void test_beacons_on_each(struct keys_identity *id)
 		struct fh *via = order[i].h == e ? w : e;    /* heard on the other interface */
 		memcpy(via->in, order[i].h->sent[order[i].k], order[i].h->sent_len[order[i].k]);
 		via->in_len = order[i].h->sent_len[order[i].k];
-		(void)inet_pton(AF_INET, announced[i], &via->in_from);
+		via->in_from = ip(announced[i]);
 		CHECK(discovery_recv(d, &b, &got) == MESH_OK && got);
-		struct in_addr a;
-		(void)inet_pton(AF_INET, announced[i], &a);
-		CHECK(memcmp(b.ip, &a.s_addr, 4) == 0 && b.port == 4000);
-		CHECK(discovery_last_source(d).s_addr == a.s_addr);
+		struct ipaddr a = ip(announced[i]), source = discovery_last_source(d);
+		CHECK(ipaddr_eq(&b.ip, &a) && b.port == 4000);
+		CHECK(ipaddr_eq(&source, &a));
 		CHECK(discovery_last_tag(d) == discovery_tag(d, index_of(d, via == e ? "10.1.0.5"
 		                                                                    : "10.2.0.5")));
 		counters[i] = b.counter;
@@ -252,11 +256,10 @@ static void test_choice(void)
 static size_t count_kind(const struct discovery_change *ch, size_t k,
                          enum discovery_change_kind kind, const char *addr)
 {
-	struct in_addr a;
+	struct ipaddr a = ip(addr);
 	size_t n = 0;
-	(void)inet_pton(AF_INET, addr, &a);
 	for (size_t i = 0; i < k; i++)
-		n += ch[i].kind == kind && ch[i].iface.addr.s_addr == a.s_addr;
+		n += ch[i].kind == kind && ipaddr_eq(&ch[i].iface.addr, &a);
 	return n;
 }
 
@@ -285,20 +288,19 @@ static void test_rescan(void)
 	CHECK(k == 1 && count_kind(ch, k, DISCOVERY_REMOVED, "10.1.0.5") == 1 &&
 	      ch[0].tag == eth_tag);
 	CHECK(discovery_count(d) == 1 && index_of(d, "10.1.0.5") == SIZE_MAX);
-	struct in_addr a;
-	(void)inet_pton(AF_INET, "10.1.0.5", &a);
-	CHECK(discovery_host_has(d, a));
+	const struct ipaddr a = IPADDR_V4(10, 1, 0, 5);
+	CHECK(discovery_host_has(d, &a));
 	/* ... and up again: a fresh handle, with a tag not the one just closed */
 	net.all[0].up = true;
 	k = discovery_rescan(d, ch, err, sizeof err);
 	CHECK(k == 1 && count_kind(ch, k, DISCOVERY_ADDED, "10.1.0.5") == 1);
 	CHECK(discovery_count(d) == 2 && discovery_tag(d, index_of(d, "10.1.0.5")) != eth_tag);
 	/* a DHCP renewal gives eth0 another address: the old handle goes, a new one comes */
-	(void)inet_pton(AF_INET, "10.1.0.9", &net.all[0].addr);
+	net.all[0].addr = IPADDR_V4(10, 1, 0, 9);
 	k = discovery_rescan(d, ch, err, sizeof err);
 	CHECK(k == 2 && count_kind(ch, k, DISCOVERY_REMOVED, "10.1.0.5") == 1 &&
 	      count_kind(ch, k, DISCOVERY_ADDED, "10.1.0.9") == 1);
-	CHECK(!discovery_host_has(d, a));
+	CHECK(!discovery_host_has(d, &a));
 	CHECK(discovery_count(d) == 2 && index_of(d, "10.1.0.9") != SIZE_MAX);
 	/* one that cannot be opened is reported once, and opened when it can be */
 	net.all[net.n++] = ifc("wlan0", "10.2.0.5", true);

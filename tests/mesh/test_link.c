@@ -73,7 +73,7 @@ struct fconn {
 struct flink {
 	struct link_sink sink;
 	uint16_t port;
-	char endpoint[40];
+	char endpoint[LINK_EPLEN];      /* "sim://" and an ipaddr_endpoint() */
 	struct fconn conns[MAXCONNS];
 	size_t nconns;
 	struct fmsg *head, *tail;
@@ -123,8 +123,9 @@ static void *sim_open(const struct link_config *cfg, uint16_t *port, char *err, 
 	CHECK(cfg->env == &net);
 	l->sink = cfg->sink;
 	l->port = net.next_port++;
-	snprintf(l->endpoint, sizeof l->endpoint, "sim://%u.%u.%u.%u:%u", cfg->ip[0], cfg->ip[1],
-	         cfg->ip[2], cfg->ip[3], l->port);
+	char ep[IPADDR_EPLEN];
+	snprintf(l->endpoint, sizeof l->endpoint, "sim://%s",
+	         ipaddr_endpoint(&cfg->ip, l->port, ep));
 	net.links[slot] = l;
 	*port = l->port;
 	return l;
@@ -152,7 +153,7 @@ static const char *sim_endpoint(const void *lv)
 	return ((const struct flink *)lv)->endpoint;
 }
 
-static enum mesh_err sim_dial(void *lv, uint32_t sid, const uint8_t ip[4], uint16_t port)
+static enum mesh_err sim_dial(void *lv, uint32_t sid, const struct ipaddr *ip, uint16_t port)
 {
 	struct flink *l = lv;
 	(void)ip;

@@ -5,7 +5,8 @@
  * multicast-capable, non-loopback interface is chosen, once each; an allow list takes exactly
  * what it names (loopback too, as the tests on lo need), by name or address; a deny list wins
  * over both; the cap of MCAST_MAX_IFACES holds and says how many it left out; an allow entry
- * naming nothing is reported.
+ * naming nothing is reported. An interface with both families is picked once per family, and
+ * of its IPv6 addresses a global or unique-local one before a link-local one.
  */
 #include "mcast.h"
 #include "testlib.h"
@@ -19,7 +20,7 @@ static struct mcast_iface ifc(const char *name, const char *addr, bool up, bool 
 	struct mcast_iface i;
 	memset(&i, 0, sizeof i);
 	snprintf(i.name, sizeof i.name, "%s", name);
-	(void)inet_pton(AF_INET, addr, &i.addr);
+	CHECK(ipaddr_parse(addr, &i.addr) == MESH_OK);
 	i.up = up;
 	i.multicast = mc;
 	i.loopback = lo;
@@ -28,8 +29,8 @@ static struct mcast_iface ifc(const char *name, const char *addr, bool up, bool 
 
 static bool is(const struct mcast_iface *i, const char *name, const char *addr)
 {
-	struct in_addr a;
-	return inet_pton(AF_INET, addr, &a) == 1 && a.s_addr == i->addr.s_addr &&
+	struct ipaddr a;
+	return ipaddr_parse(addr, &a) == MESH_OK && ipaddr_eq(&a, &i->addr) &&
 	       strcmp(i->name, name) == 0;
 }
 
@@ -116,10 +117,45 @@ static void test_cap(void)
 	printf("  ok   at most %d interfaces, the rest counted as left out\n", MCAST_MAX_IFACES);
 }
 
+static void test_families(void)
+{
+	struct mcast_iface all[] = {
+		ifc("eth0", "fe80::1%1", true, true, false),   /* listed first, passed over */
+		ifc("eth0", "10.0.0.5", true, true, false),
+		ifc("eth0", "fd00::5", true, true, false),
+		ifc("eth0", "fd00::6", true, true, false),      /* a second one: not twice */
+		ifc("wlan0", "fe80::2%1", true, true, false),  /* only link-local: that one */
+		ifc("v6only", "2001:db8::9", true, true, false),
+	};
+	size_t na = sizeof all / sizeof all[0];
+	struct mcast_iface out[MCAST_MAX_IFACES];
+	size_t over, unmatched;
+	size_t n = pick(all, na, NULL, 0, NULL, 0, out, &over, &unmatched);
+	CHECK(n == 4 && over == 0);
+	CHECK(n == 4 && is(&out[0], "eth0", "10.0.0.5") && is(&out[1], "eth0", "fd00::5") &&
+	      is(&out[2], "wlan0", "fe80::2%1") && is(&out[3], "v6only", "2001:db8::9"));
+	/* named by its link-local address: that one, and eth0's IPv4 is not named */
+	const char *ll[] = { "fe80::1%1" };
+	n = pick(all, na, ll, 1, NULL, 0, out, &over, &unmatched);
+	CHECK(n == 1 && is(&out[0], "eth0", "fe80::1%1") && unmatched == 1);
+	/* by name: both families; denied by name: neither */
+	const char *eth[] = { "eth0" }, *v6[] = { "fd00::5" };
+	n = pick(all, na, eth, 1, NULL, 0, out, &over, &unmatched);
+	CHECK(n == 2 && is(&out[0], "eth0", "10.0.0.5") && is(&out[1], "eth0", "fd00::5"));
+	n = pick(all, na, NULL, 0, eth, 1, out, &over, &unmatched);
+	CHECK(n == 2 && is(&out[0], "wlan0", "fe80::2%1") && is(&out[1], "v6only", "2001:db8::9"));
+	/* denied by address: that address only, and the interface's next one is used */
+	n = pick(all, na, NULL, 0, v6, 1, out, &over, &unmatched);
+	CHECK(n == 4 && is(&out[0], "eth0", "10.0.0.5") && is(&out[1], "eth0", "fd00::6") &&
+	      is(&out[2], "wlan0", "fe80::2%1"));
+	printf("  ok   families: one pick each, a passable IPv6 address before a link-local one\n");
+}
+
 int main(void)
 {
 	test_default();
 	test_allow();
 	test_cap();
+	test_families();
 	return testlib_done("test_mcast");
 }

@@ -45,7 +45,7 @@ struct party {
 	uint64_t incarnation;
 	const char *groups[4];
 	size_t ngroups;
-	uint8_t ip[4];
+	struct ipaddr ip;
 	uint16_t port;
 };
 
@@ -81,7 +81,7 @@ static size_t make_payload(const struct party *p, const uint8_t claimed[WIRE_IDL
 		h.groups[i].p = p->groups[i];
 		h.groups[i].len = strlen(p->groups[i]);
 	}
-	memcpy(h.ip, p->ip, sizeof h.ip);
+	h.ip = p->ip;
 	h.port = p->port;
 	CHECK(wire_hello_encode(&h, out, cap, &len) == MESH_OK);
 	return len;
@@ -94,7 +94,7 @@ static size_t make_reply(const struct party *p, const uint8_t claimed[WIRE_IDLEN
 	struct wire_reply_payload r = { .incarnation = p->incarnation, .port = p->port };
 	size_t len = 0;
 	memcpy(r.node_id, claimed, WIRE_IDLEN);
-	memcpy(r.ip, p->ip, sizeof r.ip);
+	r.ip = p->ip;
 	CHECK(wire_reply_payload_encode(&r, out, cap, &len) == MESH_OK);
 	return len;
 }
@@ -240,11 +240,11 @@ static struct party alice, bob, carol;
 static void parties_init(void)
 {
 	alice = (struct party){ keys_identity_generate(), "alice", 0x1111222233334444ull,
-	                        { "chat", "ops", "\xc3\xa9t\xc3\xa9" }, 3, { 10, 0, 0, 1 }, 40001 };
+	                        { "chat", "ops", "\xc3\xa9t\xc3\xa9" }, 3, IPADDR_V4(10, 0, 0, 1), 40001 };
 	bob = (struct party){ keys_identity_generate(), "bob \xe2\x9c\x93", 7, { "chat" }, 1,
-	                      { 192, 168, 1, 2 }, 65535 };
+	                      IPADDR_V4(192, 168, 1, 2), 65535 };
 	carol = (struct party){ keys_identity_generate(), "carol", UINT64_MAX, { 0 }, 0,
-	                        { 127, 0, 0, 1 }, 1 };
+	                        IPADDR_V4(127, 0, 0, 1), 1 };
 	CHECK(alice.k && bob.k && carol.k);
 	make_prologue(prologue_a, PROTO_XX, 0);
 	make_prologue(prologue_b, PROTO_XX, 1);   /* another mesh_id */
@@ -290,8 +290,8 @@ static void check_complete(const struct hs *h, const struct party *ini, const st
 	CHECK(strcmp(h->r->peer_name, ini->name) == 0);
 	CHECK(h->i->peer_incarnation == rsp->incarnation);
 	CHECK(h->r->peer_incarnation == ini->incarnation);
-	CHECK(memcmp(h->i->peer_ip, rsp->ip, 4) == 0 && h->i->peer_port == rsp->port);
-	CHECK(memcmp(h->r->peer_ip, ini->ip, 4) == 0 && h->r->peer_port == ini->port);
+	CHECK(ipaddr_eq(&h->i->peer_ip, &rsp->ip) && h->i->peer_port == rsp->port);
+	CHECK(ipaddr_eq(&h->r->peer_ip, &ini->ip) && h->r->peer_port == ini->port);
 	CHECK(groups_are(&h->i->hello_groups, rsp->groups, rsp->ngroups));
 	CHECK(groups_are(&h->r->hello_groups, ini->groups, ini->ngroups));
 	CHECK(sodium_memcmp(h->i->hash, h->r->hash, NOISE_HASHLEN) == 0);

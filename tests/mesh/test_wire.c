@@ -728,7 +728,7 @@ static void test_signed(void)
 
 static void test_body(void)
 {
-	struct wire_beacon_body b = { { 0 }, { 192, 168, 1, 2 }, 47474, 1700000000000ull, 5 }, c;
+	struct wire_beacon_body b = { { 0 }, IPADDR_V4(192, 168, 1, 2), 47474, 1700000000000ull, 5 }, c;
 	uint8_t want[128];
 	size_t len, n;
 
@@ -1011,7 +1011,7 @@ static void test_hello(void)
 	h.groups[0] = S("a");
 	h.groups[1] = S("b");
 	h.ngroups = 2;
-	memcpy(h.ip, "\x7f\x00\x00\x01", 4);
+	h.ip = IPADDR_V4(127, 0, 0, 1);
 	h.port = 40000;
 	n = unhex("98 02 c4 20 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	          "a1 6e 09 00 92 a1 61 a1 62 c4 04 7f000001 cd 9c 40",
@@ -1177,7 +1177,7 @@ static void test_hello(void)
 /* reply_payload: message 2 says no more than the beacon (section 3.1) */
 static void test_reply_payload(void)
 {
-	struct wire_reply_payload r = { .incarnation = 9, .features = 3, .ip = { 127, 0, 0, 1 },
+	struct wire_reply_payload r = { .incarnation = 9, .features = 3, .ip = IPADDR_V4(127, 0, 0, 1),
 	                                .port = 40000 }, q;
 	uint8_t want[128];
 	size_t len, n;
@@ -1685,7 +1685,7 @@ static enum mesh_err enc_signed(uint8_t *out, size_t cap, size_t *outlen)
 
 static enum mesh_err enc_body(uint8_t *out, size_t cap, size_t *outlen)
 {
-	struct wire_beacon_body b = { { 1 }, { 10, 0, 0, 1 }, 9000, 123456789, 42 };
+	struct wire_beacon_body b = { { 1 }, IPADDR_V4(10, 0, 0, 1), 9000, 123456789, 42 };
 	return wire_beacon_body_encode(&b, out, cap, outlen);
 }
 
@@ -1715,7 +1715,7 @@ static enum mesh_err enc_msg(uint8_t *out, size_t cap, size_t *outlen)
 
 static enum mesh_err enc_reply(uint8_t *out, size_t cap, size_t *outlen)
 {
-	struct wire_reply_payload r = { { 7 }, 77, 3, { 10, 0, 0, 1 }, 9000 };
+	struct wire_reply_payload r = { { 7 }, 77, 3, IPADDR_V4(10, 0, 0, 1), 9000 };
 	return wire_reply_payload_encode(&r, out, cap, outlen);
 }
 

@@ -39,7 +39,7 @@ static inline bool hello_eq(const struct wire_hello *a, const struct wire_hello 
 {
 	return memcmp(a->node_id, b->node_id, WIRE_IDLEN) == 0 && wstr_eq(a->name, b->name) &&
 	       a->incarnation == b->incarnation && a->features == b->features &&
-	       memcmp(a->ip, b->ip, 4) == 0 && a->port == b->port &&
+	       ipaddr_eq(&a->ip, &b->ip) && a->port == b->port &&
 	       groups_eq(a->groups, a->ngroups, b->groups, b->ngroups);
 }
 

@@ -67,13 +67,20 @@ static void test_arguments(void)
 	CHECK(meshnode_add_peer(n, NULL, err, sizeof err) == MESH_EINVAL);
 	CHECK(meshnode_add_peer(n, "127.0.0.1", err, sizeof err) == MESH_EINVAL &&
 	      strstr(err, "HOST:PORT") != NULL);
-	CHECK(meshnode_add_peer(n, "[::1]:4000", err, sizeof err) == MESH_EINVAL &&
+	/* an IPv6 address is written in brackets, and a link-local one with its interface */
+	CHECK(meshnode_add_peer(n, "::1:4000", err, sizeof err) == MESH_EINVAL &&
 	      strstr(err, "IPv6") != NULL);
+	CHECK(meshnode_add_peer(n, "[fe80::1]:4000", err, sizeof err) == MESH_EINVAL &&
+	      strstr(err, "link-local") != NULL);
+	CHECK(meshnode_add_peer(n, "[::]:4000", NULL, 0) == MESH_EINVAL);
 	CHECK(meshnode_add_peer(n, "0.0.0.0:4000", NULL, 0) == MESH_EINVAL);
 	CHECK(meshnode_add_peer(n, "127.0.0.1:4000", NULL, 0) == MESH_OK);
 	/* the same address again is the same peer, not a second one */
 	CHECK(meshnode_add_peer(n, "127.0.0.1:4000", err, sizeof err) == MESH_OK);
-	for (int i = 1; i < MESHNODE_MAX_FIXED_PEERS; i++) {
+	CHECK(meshnode_add_peer(n, "[::1]:4000", err, sizeof err) == MESH_OK);
+	CHECK(meshnode_add_peer(n, "[::1]:4000", err, sizeof err) == MESH_OK);
+	/* two taken: 127.0.0.1 and ::1 */
+	for (int i = 2; i < MESHNODE_MAX_FIXED_PEERS; i++) {
 		snprintf(addr, sizeof addr, "127.0.1.%d:4000", i);
 		CHECK(meshnode_add_peer(n, addr, err, sizeof err) == MESH_OK);
 	}
