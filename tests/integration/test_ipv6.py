@@ -14,6 +14,8 @@ Segments): IPv6 multicast does not work on lo, so every node here is on a veth.
   peer passes it (pex_unreachable);
 - two dual-stack hosts both on both segments (four addresses each) keep one session, and
   take none of the other addresses for a move;
+- a dual-stack segment and an IPv6-only one joined by a routing host: the IPv6-only node is
+  passed the dual-stack node's IPv6 beacon, which it can dial, never its IPv4 one;
 - an address still tentative (duplicate address detection) when the node starts is waited
   for, not bound or sent from, and used at the next rescan;
 - a fixed peer named [fd78::1]:PORT is dialled over IPv6 when multicast cannot reach it;
@@ -185,6 +187,45 @@ def test_dual_stack_two_segments(ctx):
         n.quit_cleanly()
 
 
+def test_pex_across_families(ctx):
+    """A dual-stack segment and an IPv6-only one, joined by a host on both that routes IPv6
+    between them: the node there passes the dual-stack node's IPv6 beacon, not its IPv4 one,
+    to the IPv6-only node, which can dial only that (protocol.md section 2, peer exchange)."""
+    seg = ti.segments(ctx)
+    hb = seg.host("b", {0: 10, 1: 10}, up=False, ipv6=True)
+    ti.ip("netns", "exec", hb, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1")
+    ti.ip("-n", hb, "addr", "flush", "dev", "v1")                  # IPv6 only on segment 1
+    for s_ in (0, 1):
+        ti.ip("netns", "exec", hb, "sysctl", "-qw", "net.ipv6.conf.v%d.accept_dad=0" % s_)
+        ti.ip("-n", hb, "addr", "add", "fd78:%d::10/64" % s_, "dev", "v%d" % s_, "nodad")
+        seg.up(hb, s_)
+    hx = seg.host("x", {0: 1}, up=False, ipv6=True)                # dual-stack, segment 0
+    ti.ip("netns", "exec", hx, "sysctl", "-qw", "net.ipv6.conf.v0.accept_dad=0")
+    ti.ip("-n", hx, "addr", "add", "fd78:0::1/64", "dev", "v0", "nodad")
+    seg.up(hx, 0)
+    hy = seg.host("y", {1: 2}, up=False, ipv6=True)                # IPv6 only, segment 1
+    ti.ip("-n", hy, "addr", "flush", "dev", "v1")
+    ti.ip("netns", "exec", hy, "sysctl", "-qw", "net.ipv6.conf.v1.accept_dad=0")
+    ti.ip("-n", hy, "addr", "add", "fd78:1::2/64", "dev", "v1", "nodad")
+    seg.up(hy, 1)
+    ti.ip("-n", hx, "-6", "route", "add", "fd78:1::/64", "via", "fd78:0::10")
+    ti.ip("-n", hy, "-6", "route", "add", "fd78:0::/64", "via", "fd78:1::10")
+    b = node(ctx, seg, hb, "joins")
+    x = node(ctx, seg, hx, "dual")
+    y = node(ctx, seg, hy, "v6only")
+    wait_mesh([b, x, y], timeout=10.0, others=None)
+    ep = (peer_entry(y, x) or {}).get("endpoint", "")
+    check(ep.startswith("[fd78::1]:"), "v6only sees dual at %r" % ep)
+    sy = y.stats()
+    print("  v6only: pex_taken %s, pex_unreachable %s" % (sy.get("pex_taken"),
+                                                          sy.get("pex_unreachable")))
+    check(sy.get("pex_taken", 0) >= 1, "v6only took no passed-on beacon: %s" % sy)
+    check(sy.get("pex_unreachable", 0) == 0, "v6only was passed dual's IPv4 beacon, which it "
+          "cannot dial (%s times)" % sy.get("pex_unreachable"))
+    for n in (b, x, y):
+        n.quit_cleanly()
+
+
 def test_tentative(ctx):
     """An address still in duplicate address detection when the node starts (as after
     boot or a new interface) cannot be bound or sent from: the node waits for it, quietly,
@@ -257,5 +298,5 @@ def test_address_change(ctx):
 
 if __name__ == "__main__":
     mt.run([test_ula_only, test_link_local_only, test_mixed_families,
-            test_dual_stack_two_segments, test_tentative,
+            test_dual_stack_two_segments, test_pex_across_families, test_tentative,
             test_fixed_peer_v6, test_address_change])
