@@ -39,8 +39,8 @@ static void peer_free(struct peer *p)
 	while (p->qhead)
 		peer_dequeue(p);
 	group_set_clear(&p->groups);
-	free(p->pex_signed);
-	free(p->pex_other);
+	free(p->pex.sig);
+	free(p->pex_other.sig);
 	free(p);
 }
 

@@ -40,6 +40,17 @@ struct peer_qent {
 	bool if_member;           /* queued during a handshake: send only if the peer is a member */
 };
 
+/* A signed beacon kept to pass on (pex.c), with the endpoint and incarnation it was signed
+ * for, checked or not yet. */
+struct pex_kept {
+	uint8_t *sig;                 /* WIRE_MAX_SIGNED bytes, malloc'd; NULL: none */
+	uint16_t len;
+	bool checked;
+	struct ipaddr ip;
+	uint16_t port;
+	uint64_t incarnation;
+};
+
 /* Other addresses of one node remembered (beacon.c, alternate()): a dual-stack host on two
  * segments beacons from four. One more is taken for a move each time it is heard. */
 #define PEER_ALT_IPS 7
@@ -81,24 +92,13 @@ struct peer {
 	 * had been heard in the last second: not a one-off identity (its dials' class) */
 	bool heard_again;
 
-	/* Peer exchange (pex.c): its last signed beacon of the endpoint and incarnation it was
-	 * signed for (pex_ip, ...), checked or not yet; where its beacons are heard (PEX_*); the
-	 * generation when that beacon became one to pass on, and the generation up to which what
-	 * is to pass on was passed to it; whether it takes PEERS; its share of what it passes. */
-	uint8_t *pex_signed;          /* WIRE_MAX_SIGNED bytes, malloc'd; NULL: none */
-	uint16_t pex_len;
-	bool pex_checked;
-	struct ipaddr pex_ip;
-	uint16_t pex_port;
-	uint64_t pex_incarnation;
-	/* ... and of a dual-stack node, its beacon of the other family (at one of its alt_ip,
-	 * the run we are linked to), checked or not yet, for peers whose session runs over that
-	 * family (pex.c) */
-	uint8_t *pex_other;           /* WIRE_MAX_SIGNED bytes, malloc'd; NULL: none */
-	uint16_t pex_other_len;
-	bool pex_other_checked;
-	struct ipaddr pex_other_ip;
-	uint64_t pex_other_incarnation;
+	/* Peer exchange (pex.c): its last signed beacon of its recorded endpoint (pex), and of
+	 * a dual-stack node its beacon of the other family (pex_other: at one of its alt_ip, the
+	 * run we are linked to, for peers whose session runs over that family); where its
+	 * beacons are heard (PEX_*); the generation when a beacon became one to pass on, and the
+	 * generation up to which what is to pass on was passed to it; whether it takes PEERS;
+	 * its share of what it passes. */
+	struct pex_kept pex, pex_other;
 	uint8_t pex_origin;
 	uint64_t pex_gen, pex_sent_gen;
 	bool pex_takes;

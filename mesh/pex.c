@@ -37,52 +37,26 @@ static bool same_endpoint(const struct peer *p, const struct wire_beacon_body *b
 
 static bool session_addr(const struct session *s, struct ipaddr *ip);
 
-static void keep(struct mesh *m, struct peer *p, const struct wire_beacon_body *b,
-                 const uint8_t *sig, size_t len, bool checked)
+/* Keeps b's signed beacon (sig, len) in k; a new endpoint or run there is one to pass on. */
+static void keep(struct mesh *m, struct peer *p, struct pex_kept *k,
+                 const struct wire_beacon_body *b, const uint8_t *sig, size_t len, bool checked)
 {
-	bool moved = !p->pex_signed || p->pex_port != b->port ||
-	             !ipaddr_eq(&p->pex_ip, &b->ip) || p->pex_incarnation != b->incarnation;
+	bool moved = !k->sig || k->port != b->port || !ipaddr_eq(&k->ip, &b->ip) ||
+	             k->incarnation != b->incarnation;
 	/* the same endpoint: keep a checked one rather than an unchecked newer one */
-	if (!moved && (p->pex_checked || !checked))
+	if (!moved && (k->checked || !checked))
 		return;
-	if (!p->pex_signed) {
-		p->pex_signed = malloc(WIRE_MAX_SIGNED);
-		if (!p->pex_signed)
+	if (!k->sig) {
+		k->sig = malloc(WIRE_MAX_SIGNED);
+		if (!k->sig)
 			return;
 	}
-	memcpy(p->pex_signed, sig, len);
-	p->pex_len = (uint16_t)len;
-	p->pex_checked = checked;
-	p->pex_ip = b->ip;
-	p->pex_port = b->port;
-	p->pex_incarnation = b->incarnation;
-	if (moved) {
-		p->pex_gen = ++m->pex_gen;
-		m->pex_due = true;
-	}
-}
-
-/* A dual-stack node's checked beacon of the other family than its recorded endpoint's, of
- * the run we are linked to: for peers that can reach only that family (an IPv6-only subnet
- * joined to a dual-stack one), which the recorded endpoint's would name an address they
- * cannot dial, leaving the pair to the fallback (section 2). */
-static void keep_other(struct mesh *m, struct peer *p, const struct wire_beacon_body *b,
-                       const uint8_t *sig, size_t len, bool checked)
-{
-	bool moved = !p->pex_other || !ipaddr_eq(&p->pex_other_ip, &b->ip) ||
-	             p->pex_other_incarnation != b->incarnation;
-	if (!moved && (p->pex_other_checked || !checked))
-		return;
-	if (!p->pex_other) {
-		p->pex_other = malloc(WIRE_MAX_SIGNED);
-		if (!p->pex_other)
-			return;
-	}
-	memcpy(p->pex_other, sig, len);
-	p->pex_other_len = (uint16_t)len;
-	p->pex_other_checked = checked;
-	p->pex_other_ip = b->ip;
-	p->pex_other_incarnation = b->incarnation;
+	memcpy(k->sig, sig, len);
+	k->len = (uint16_t)len;
+	k->checked = checked;
+	k->ip = b->ip;
+	k->port = b->port;
+	k->incarnation = b->incarnation;
 	if (moved) {
 		p->pex_gen = ++m->pex_gen;
 		m->pex_due = true;
@@ -95,12 +69,15 @@ void pex_note_beacon(struct mesh *m, const struct wire_beacon_body *b, bool chec
 	size_t len;
 	const uint8_t *sig = discovery_last_signed(m->disc, &len);
 	struct peer *p = peer_table_get(&m->peers, b->node_id);
-	/* unchecked, as below: only of the run the live session proved, and checked before it
-	 * is passed on */
+	/* A dual-stack node's beacon of the other family than its recorded endpoint's, of the
+	 * run we are linked to: for peers that can reach only that family (an IPv6-only subnet
+	 * joined to a dual-stack one), to which the recorded endpoint's would name an address
+	 * they cannot dial, leaving the pair to the fallback (section 2). Unchecked, as below:
+	 * only of the run the live session proved, and checked before it is passed on. */
 	if (p && len && p->live_sid && p->incarnation == b->incarnation &&
 	    p->port == b->port && ipaddr_eq(from, &b->ip) &&
 	    ipaddr_is_v4(&b->ip) != ipaddr_is_v4(&p->ip) && !ipaddr_is_linklocal(&b->ip)) {
-		keep_other(m, p, b, sig, len, checked);
+		keep(m, p, &p->pex_other, b, sig, len, checked);
 		return;
 	}
 	if (!p || len == 0 || !same_endpoint(p, b) || !ipaddr_eq(from, &b->ip))
@@ -111,7 +88,7 @@ void pex_note_beacon(struct mesh *m, const struct wire_beacon_body *b, bool chec
 	if (checked && p->beacon_incarnation != b->incarnation)
 		return;
 	p->pex_origin = tag;
-	keep(m, p, b, sig, len, checked);
+	keep(m, p, &p->pex, b, sig, len, checked);
 }
 
 void pex_on_live(struct mesh *m, struct peer *p, const struct session *s)
@@ -124,7 +101,7 @@ void pex_on_live(struct mesh *m, struct peer *p, const struct session *s)
 	p->pex_takes = (s->peer_features & WIRE_FEATURE_PEERS) && !m->cfg.test_no_pex;
 	p->pex_sent_gen = 0;
 	/* its beacon, if we have one of this run, goes to the others */
-	if (p->pex_signed && p->pex_incarnation == s->peer_incarnation)
+	if (p->pex.sig && p->pex.incarnation == s->peer_incarnation)
 		p->pex_gen = ++m->pex_gen;
 	m->pex_due = true;
 }
@@ -182,52 +159,35 @@ static bool session_on_host(const struct mesh *m, const struct session *s)
  * may not hear it itself, and could use it. */
 static bool worth(const struct peer *q, const struct peer *to, bool to_loopback)
 {
-	if (q == to || !q->pex_signed || q->pex_incarnation != q->incarnation)
+	if (q == to || !q->pex.sig || q->pex.incarnation != q->incarnation)
 		return false;
 	if (q->pex_origin != PEX_NOWHERE && q->pex_origin == to->pex_origin)
 		return false;                /* heard on one segment: they hear each other */
 	/* a link-local address means a link of ours, which to may not be on (and the address
 	 * is nothing without the interface: ipaddr.h) */
-	if (ipaddr_is_linklocal(&q->pex_ip))
+	if (ipaddr_is_linklocal(&q->pex.ip))
 		return false;
 	/* a loopback address means the host of the node that passes it on */
-	return !ipaddr_is_loopback(&q->pex_ip) || to_loopback;
+	return !ipaddr_is_loopback(&q->pex.ip) || to_loopback;
 }
 
-/* The same for the other family's (keep_other): false, and forgotten, if it is bad. */
-static bool check_other(struct peer *q)
+/* A beacon kept unchecked (k, of q) is checked before it is first passed on: false, and
+ * forgotten, if it is bad. */
+static bool check_kept(const struct peer *q, struct pex_kept *k)
 {
 	struct wire_beacon_body b;
 	bool skipped;
-	if (q->pex_other_checked)
+	if (k->checked)
 		return true;
-	if (discovery_check_signed(q->pex_other, q->pex_other_len, &b, &skipped, NULL, NULL) ==
-	    MESH_OK && memcmp(b.node_id, q->id, WIRE_IDLEN) == 0 &&
-	    ipaddr_eq(&b.ip, &q->pex_other_ip) && b.incarnation == q->pex_other_incarnation) {
-		q->pex_other_checked = true;
-		return true;
-	}
-	free(q->pex_other);
-	q->pex_other = NULL;
-	q->pex_other_len = 0;
-	return false;
-}
-
-/* A beacon kept unchecked is checked before it is first passed on: false if it is bad. */
-static bool check_kept(struct peer *q)
-{
-	struct wire_beacon_body b;
-	bool skipped;
-	if (q->pex_checked)
-		return true;
-	if (discovery_check_signed(q->pex_signed, q->pex_len, &b, &skipped, NULL, NULL) ==
-	    MESH_OK && memcmp(b.node_id, q->id, WIRE_IDLEN) == 0) {
-		q->pex_checked = true;
+	if (discovery_check_signed(k->sig, k->len, &b, &skipped, NULL, NULL) == MESH_OK &&
+	    memcmp(b.node_id, q->id, WIRE_IDLEN) == 0 && ipaddr_same(&b.ip, &k->ip) &&
+	    b.port == k->port && b.incarnation == k->incarnation) {
+		k->checked = true;
 		return true;
 	}
-	free(q->pex_signed);
-	q->pex_signed = NULL;
-	q->pex_len = 0;
+	free(k->sig);
+	k->sig = NULL;
+	k->len = 0;
 	return false;
 }
 
@@ -243,15 +203,17 @@ static bool pass_to(struct mesh *m, struct peer *to, struct live *l, uint64_t no
 	bool to_v4 = session_addr(s, &to_ip) ? ipaddr_is_v4(&to_ip) : true;
 	for (size_t i = 0; i <= l->n; i++) {
 		struct peer *q = i < l->n ? l->v[i] : NULL;
-		if (q && (q->pex_gen <= to->pex_sent_gen || !worth(q, to, to_loopback) || !check_kept(q)))
+		if (q && (q->pex_gen <= to->pex_sent_gen || !worth(q, to, to_loopback) ||
+		          !check_kept(q, &q->pex)))
 			continue;
 		/* of a dual-stack node, the beacon of the family to's session runs over */
-		if (q && ipaddr_is_v4(&q->pex_ip) != to_v4 && q->pex_other &&
-		    ipaddr_is_v4(&q->pex_other_ip) == to_v4 &&
-		    q->pex_other_incarnation == q->incarnation && check_other(q))
-			msg.peers[msg.npeers++] = (struct wire_bin){ q->pex_other, q->pex_other_len };
-		else if (q)
-			msg.peers[msg.npeers++] = (struct wire_bin){ q->pex_signed, q->pex_len };
+		struct pex_kept *k = q ? &q->pex : NULL;
+		if (q && ipaddr_is_v4(&q->pex.ip) != to_v4 && q->pex_other.sig &&
+		    ipaddr_is_v4(&q->pex_other.ip) == to_v4 &&
+		    q->pex_other.incarnation == q->incarnation && check_kept(q, &q->pex_other))
+			k = &q->pex_other;
+		if (k)
+			msg.peers[msg.npeers++] = (struct wire_bin){ k->sig, k->len };
 		if (msg.npeers == WIRE_PEERS_MAX || (!q && msg.npeers)) {
 			enum mesh_err rc = send_msg(m, s, &msg, now);
 			if (rc == MESH_ELIMIT)
@@ -393,7 +355,7 @@ void pex_on_msg(struct mesh *m, struct peer *from, const struct session *s,
 		if (p) {
 			/* newer than any we heard: it is not where we hear it, if it ever was */
 			p->pex_origin = PEX_NOWHERE;
-			keep(m, p, &b, copy[i], len[i], true);
+			keep(m, p, &p->pex, &b, copy[i], len[i], true);
 		}
 	}
 }

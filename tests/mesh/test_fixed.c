@@ -445,8 +445,8 @@ static void hostile_peers(struct node *from, struct node *to)
 	CHECK(xp != NULL && xp->discovered && xp->port == 9);
 	CHECK(zp != NULL && zp->discovered && zp->port == 10);
 	/* kept as signed, to be passed on */
-	CHECK(xp && xp->pex_signed && bytes_eq(xp->pex_signed, xp->pex_len, good, gl));
-	CHECK(zp && zp->pex_signed && bytes_eq(zp->pex_signed, zp->pex_len, good2, gl2));
+	CHECK(xp && xp->pex.sig && bytes_eq(xp->pex.sig, xp->pex.len, good, gl));
+	CHECK(zp && zp->pex.sig && bytes_eq(zp->pex.sig, zp->pex.len, good2, gl2));
 	CHECK(!peer_table_get(&to->m->peers, y->id));
 	CHECK(live_count(to) == 3);
 	printf("  hostile PEERS: bad %llu, taken %llu, x known %d, live %llu\n",
