@@ -201,8 +201,8 @@ struct discovery *discovery_new(const struct discovery_config *cfg, char *err, s
 				snprintf(err, errcap, "%s", ch[i].why);
 		if (!d->n) {
 			if (!err[0] && d->sel.n_allow)
-				snprintf(err, errcap, "no interface '%s' with a usable address (give --iface a name such as "
-				         "eth0 or lo, or an address of this host)",
+				snprintf(err, errcap, "no interface '%s' with a usable address (give "
+				         "--iface a name such as eth0 or lo, or an address of this host)",
 				         d->unmatched ? d->unmatched : d->sel.allow[0]);
 			else if (!err[0])
 				snprintf(err, errcap, "no up, multicast-capable, non-loopback interface "

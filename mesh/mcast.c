@@ -28,11 +28,18 @@ struct udp {
 	struct ipaddr src6;             /* IPv6: the address beacons announce, and come from */
 };
 
+/* An address written names one of the host's; with an interface (fe80::1%eth0), on that one
+ * only: two interfaces may have the same link-local address. */
+static bool same_addr(const struct ipaddr *written, const struct ipaddr *a)
+{
+	return ipaddr_same(written, a) && (!written->scope || written->scope == a->scope);
+}
+
 static bool names(const char *entry, const struct mcast_iface *i)
 {
 	struct ipaddr a;
 	if (ipaddr_parse(entry, &a) == MESH_OK)
-		return ipaddr_same(&a, &i->addr);
+		return same_addr(&a, &i->addr);
 	return strcmp(entry, i->name) == 0;
 }
 
@@ -48,7 +55,7 @@ static bool addr_named_by(const char *const *list, size_t n, const struct ipaddr
 {
 	struct ipaddr e;
 	for (size_t k = 0; k < n; k++)
-		if (ipaddr_parse(list[k], &e) == MESH_OK && ipaddr_same(&e, a))
+		if (ipaddr_parse(list[k], &e) == MESH_OK && same_addr(&e, a))
 			return true;
 	return false;
 }
@@ -197,8 +204,8 @@ enum mesh_err mcast_resolve_iface(const char *iface, struct mcast_iface *out, ch
 		return MESH_OK;
 	}
 	if (iface)
-		snprintf(err, errcap, "no interface '%s' with a usable address (give --iface a name such as "
-		         "eth0 or lo, or an address of this host)", iface);
+		snprintf(err, errcap, "no interface '%s' with a usable address (give --iface a name "
+		         "such as eth0 or lo, or an address of this host)", iface);
 	else
 		snprintf(err, errcap, "no up, multicast-capable, non-loopback interface with a "
 		         "usable address; choose one with --iface");

@@ -148,6 +148,14 @@ static void test_families(void)
 	n = pick(all, na, NULL, 0, v6, 1, out, &over, &unmatched);
 	CHECK(n == 4 && is(&out[0], "eth0", "10.0.0.5") && is(&out[1], "eth0", "fd00::6") &&
 	      is(&out[2], "wlan0", "fe80::2%1"));
+	/* one link-local address on two interfaces: named with its interface, that one only */
+	struct mcast_iface twin[] = {
+		ifc("eth0", "fe80::1%1", true, true, false),
+		ifc("eth1", "fe80::1%2", true, true, false),
+	};
+	const char *ll2[] = { "fe80::1%2" };
+	n = pick(twin, 2, ll2, 1, NULL, 0, out, &over, &unmatched);
+	CHECK(n == 1 && is(&out[0], "eth1", "fe80::1%2"));
 	printf("  ok   families: one pick each, a passable IPv6 address before a link-local one\n");
 }
 
