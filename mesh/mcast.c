@@ -21,6 +21,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+_Static_assert(MCAST_IFNAME_LEN == MCAST6_IFNAME_LEN, "interface names of one length");
+
 struct udp {
 	int fd;
 	struct sockaddr_in dst;
@@ -150,7 +152,8 @@ static size_t list_v6(struct mcast_iface *out, size_t cap)
 				continue;
 			struct mcast_iface *o = &out[got++];
 			memset(o, 0, sizeof *o);
-			snprintf(o->name, sizeof o->name, "%s", a->name);
+			memcpy(o->name, a->name, sizeof o->name);      /* one size (below), NUL-ended */
+			o->name[sizeof o->name - 1] = '\0';
 			o->index = a->index;
 			o->addr = a->addr;
 			o->prefix = a->prefix;
