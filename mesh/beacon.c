@@ -103,7 +103,7 @@ static struct peer *on_beacon(struct mesh *m, const struct wire_beacon_body *b, 
 		return NULL;
 	}
 	if ((p->discovered || p->beacon_counter) && b->counter <= p->beacon_counter) {
-		m->stats.beacons_stale++;
+		MESH_DROP(m, beacons_stale);
 		return NULL;
 	}
 	/* two nodes share this ID (mesh.c, shared_id): the other one's beacons change nothing */
@@ -255,6 +255,10 @@ static bool beacon_skip(void *arg, const struct wire_beacon_body *b)
 	struct mesh *m = arg;
 	uint64_t now = m->now_ms;
 	m->check_seen = false;
+	if (mesh_tracing(m)) {
+		struct ipaddr src = discovery_last_source(m->disc);
+		mesh_trace_in_beacon(m, &src, b->node_id, discovery_last_len(m->disc));
+	}
 	if (memcmp(b->node_id, m->id->id, WIRE_IDLEN) == 0)
 		return unchanged(m, b, NULL, now);
 	struct peer *p = peer_table_get(&m->peers, b->node_id);
@@ -266,13 +270,13 @@ static bool beacon_skip(void *arg, const struct wire_beacon_body *b)
 		 * dial an address of the signer's choosing (a reflector): refuse it, unchecked. */
 		char src[IPADDR_STRLEN];
 		ipaddr_str(&from, src);
-		m->stats.beacons_bad++;
+		MESH_DROP(m, beacons_bad);
 		mesh_droplog(m, LK_BEACON, now, "beacon announcing another address than its source "
 		             "(%s) dropped", src);
 		return true;
 	}
 	if (p && (p->discovered || p->beacon_counter) && b->counter <= p->beacon_counter) {
-		m->stats.beacons_stale++;
+		MESH_DROP(m, beacons_stale);
 		return true;
 	}
 	bool known = p && (p->discovered || p->live_sid || p->last_live_ms);
@@ -280,12 +284,12 @@ static bool beacon_skip(void *arg, const struct wire_beacon_body *b)
 		m->check_seen = seen_again(m, b->node_id, now);
 	/* the source's share first: what one address is refused leaves the global budget whole */
 	if (!known && !m->test_unlimited_checks && !within_share(m, &from, now)) {
-		m->stats.beacons_limited++;
+		MESH_DROP(m, beacons_limited);
 		return true;
 	}
 	bool ok = beacon_may_check(m, known, now);
 	if (!ok) {
-		m->stats.beacons_limited++;
+		MESH_DROP(m, beacons_limited);
 		mesh_droplog(m, LK_BEACON, now, "beacon checks over budget: beacon dropped unchecked");
 	}
 	return !ok;
@@ -408,14 +412,18 @@ void beacon_on_readable(struct mesh *m, uint64_t now)
 	for (int i = 0; i < 64; i++) {
 		struct wire_beacon_body b;
 		bool got, skipped;
+		mesh_trace_in_done(m);
 		enum mesh_err rc = discovery_recv_filtered(m->disc, &b, &got, &skipped, beacon_skip,
 		                                           m);
 		if (!got)
-			return;
+			break;
 		m->stats.beacons_rx++;
 		struct ipaddr from = discovery_last_source(m->disc);
+		if (!m->tr_in.what && !m->tr_done)   /* not seen by beacon_skip: not one we read */
+			mesh_trace_in_beacon(m, &from, NULL, discovery_last_len(m->disc));
 		if (rc == MESH_OK && skipped) {
 			pex_note_beacon(m, &b, false, &from, discovery_last_tag(m->disc));
+			mesh_trace_in_taken(m, -1);
 			continue;
 		}
 		if (rc == MESH_OK)
@@ -425,7 +433,7 @@ void beacon_on_readable(struct mesh *m, uint64_t now)
 			 * node dial an address of the signer's choosing (a reflector): refuse it. */
 			char src[IPADDR_STRLEN];
 			ipaddr_str(&from, src);
-			m->stats.beacons_bad++;
+			MESH_DROP(m, beacons_bad);
 			mesh_droplog(m, LK_BEACON, now, "beacon announcing another address than its source "
 			             "(%s) dropped", src);
 			continue;
@@ -435,21 +443,23 @@ void beacon_on_readable(struct mesh *m, uint64_t now)
 			pex_note_beacon(m, &b, true, &from, discovery_last_tag(m->disc));
 		} else if (rc == MESH_ESTATE || rc == MESH_EAUTH) {
 			/* sealed for another mesh, or an open beacon in a closed one */
-			m->stats.beacons_foreign++;
+			MESH_DROP(m, beacons_foreign);
 			mesh_droplog(m, LK_BEACON, now, "beacon of another mesh or with a bad signature "
 			             "dropped (%s)", mesh_strerror(rc));
 		} else if (discovery_last_version(m->disc) != 0) {
 			/* a node of another protocol version: it and we never link (section 2), and
 			 * its user, or ours, needs to know why */
-			m->stats.beacons_version++;
+			MESH_DROP(m, beacons_version);
 			mesh_droplog(m, LK_VERSION, now, "beacon of protocol version %llu dropped: this "
 			             "node speaks version %d", (unsigned long long)discovery_last_version(
 			             m->disc), WIRE_VERSION);
 		} else {
-			m->stats.beacons_bad++;
+			MESH_DROP(m, beacons_bad);
 			mesh_droplog(m, LK_BEACON, now, "malformed beacon dropped (%s)", mesh_strerror(rc));
 		}
+		mesh_trace_in_taken(m, -1);
 	}
+	mesh_trace_in_done(m);
 }
 
 static uint64_t jittered(uint64_t interval)
@@ -481,6 +491,10 @@ void beacon_on_tick(struct mesh *m, uint64_t now)
 			} else {
 				m->stats.beacons_tx++;
 				m->stats.beacons_answered += early;
+				if (mesh_tracing(m)) {
+					struct ipaddr a = discovery_iface(m->disc, i)->addr;
+					mesh_trace_out_beacon(m, &a, discovery_last_len(m->disc));
+				}
 			}
 		}
 		m->last_beacon_ms = now;

@@ -54,13 +54,13 @@ static void deliver(struct mesh *m, struct peer *p, bool shout, uint64_t id, con
 	char g[WIRE_MAX_GROUP + 1];
 	if (id <= p->rx_last_id) {
 		/* sent again: our ACK was lost with a session, or is on its way */
-		m->stats.msgs_dup++;
+		MESH_DROP(m, msgs_dup);
 		deliver_ack_soon(m, p, true, now);
 		goto drop;
 	}
 	/* a sender that does not follow "Delivery" would never send it again: take it anyway */
 	if (p->acks && m->cfg.can_take && !m->cfg.can_take(m->cfg.event_arg, len)) {
-		m->stats.msgs_refused++;
+		MESH_DROP(m, msgs_refused);
 		refuse(m, p, now);
 		goto drop;
 	}
@@ -121,7 +121,7 @@ static void tick_peer(struct peer *p, void *arg)
 	if (p->rx_refusing && !p->rx_asked && t->room) {
 		send_ask_resend(t->m, p, t->now);
 		if (p->rx_asked)
-			t->m->stats.resends_asked++;
+			MESH_DECIDE(t->m, resends_asked, NULL);
 	}
 	if (p->ack_due_ms || (p->rx_refusing && !p->rx_asked))
 		t->more = true;
@@ -144,22 +144,22 @@ static void on_fragment(struct mesh *m, struct session *s, struct peer *p,
 	struct reasm_out out;
 	enum reasm_status st = reasm_add(&m->rpool, &s->rs, msg, gap, now, &out);
 	if (out.evicted) {
-		m->stats.partials_evicted += out.evicted;
+		MESH_DROP_N(m, partials_evicted, out.evicted);
 		mesh_droplog(m, LK_MSG, now, "%zu partial message(s) of other peers dropped: more "
 		             "than %zu bytes held in partial messages", out.evicted, m->rpool.budget);
 	}
 	if (st == REASM_EVICTED) {
 		/* its partial message went for room: it comes again after our RESEND, as when
 		 * memory ran out (below), and nothing of the sender is taken before it does */
-		m->stats.fragments_dropped++;
+		MESH_DROP(m, fragments_dropped);
 		if (p->acks) {
-			m->stats.msgs_refused++;
+			MESH_DROP(m, msgs_refused);
 			refuse(m, p, now);
 		}
 		return;
 	}
 	if (out.lost) {
-		m->stats.fragments_dropped++;
+		MESH_DROP(m, fragments_dropped);
 		mesh_droplog(m, LK_MSG, now, "message %llu from %s lost a fragment: dropped whole",
 		             (unsigned long long)out.lost_msg_id, p->name);
 	}
@@ -168,21 +168,21 @@ static void on_fragment(struct mesh *m, struct session *s, struct peer *p,
 		deliver(m, p, out.shout, out.msg_id, out.group, out.glen, out.data, out.len, now);
 		break;
 	case REASM_STRAY:
-		m->stats.fragments_dropped++;
+		MESH_DROP(m, fragments_dropped);
 		break;
 	case REASM_TOO_BIG:
-		m->stats.msgs_bad++;
+		MESH_DROP(m, msgs_bad);
 		mesh_droplog(m, LK_MSG, now, "message from %s exceeds %u bytes: dropped", p->name,
 		             MESH_MAX_PAYLOAD);
 		break;
 	case REASM_BAD:
-		m->stats.msgs_bad++;
+		MESH_DROP(m, msgs_bad);
 		break;
 	case REASM_NOMEM:
 		/* not delivered, and the next one would be, and acknowledged with it: refuse, so
 		 * that it comes again after our RESEND */
 		if (p->acks) {   /* a sender that predates "Delivery" would not resend it */
-			m->stats.msgs_refused++;
+			MESH_DROP(m, msgs_refused);
 			refuse(m, p, now);
 		}
 		break;
@@ -200,11 +200,11 @@ void deliver_on_data(struct mesh *m, struct session *s, const struct wire_frame 
 	enum mesh_err rc;
 	if (session_open(s, f, m->pbuf, sizeof m->pbuf, &ptlen, now, &rx) != MESH_OK) {
 		if (rx.old) {
-			m->stats.frames_replayed++;
+			MESH_DROP(m, frames_replayed);
 			mesh_droplog(m, LK_FRAME, now, "replayed or reordered frame on session %08x "
 			             "dropped", s->sid);
 		} else {
-			m->stats.frames_auth_failed++;
+			MESH_DROP(m, frames_auth_failed);
 			mesh_droplog(m, LK_FRAME, now, "frame on session %08x failed authentication: "
 			             "dropped", s->sid);
 		}
@@ -216,18 +216,22 @@ void deliver_on_data(struct mesh *m, struct session *s, const struct wire_frame 
 	if (rx.promoted)
 		rekey_on_promoted(m, s, now);   /* whatever the frame holds: the keys are in use */
 	rc = wire_msg_decode(m->pbuf, ptlen, &msg);
+	if (rc == MESH_OK) {
+		m->tr_in.msg_id = msg.msg_id;
+		mesh_trace_in_taken(m, (int)msg.type);
+	}
 	if (rc != MESH_OK && s->state == SESSION_INIT_WAIT_ACCEPT) {
 		/* the responder's first word is ACCEPT or REJECT: anything malformed in its place
 		 * ends the handshake (protocol section 3.2) */
-		m->stats.msgs_bad++;
-		m->stats.handshakes_failed++;
+		MESH_DROP(m, msgs_bad);
+		MESH_DROP(m, handshakes_failed);
 		mesh_droplog(m, LK_HS, now, "malformed ACCEPT on session %08x: handshake dropped",
 		             s->sid);
 		mesh_close_session(m, s, NULL, now);
 		goto done;
 	}
 	if (rc != MESH_OK) {
-		m->stats.msgs_bad++;
+		MESH_DROP(m, msgs_bad);
 		mesh_droplog(m, LK_MSG, now, "malformed message on session %08x dropped (%s)", s->sid,
 		             mesh_strerror(rc));
 		goto done;
@@ -243,10 +247,10 @@ void deliver_on_data(struct mesh *m, struct session *s, const struct wire_frame 
 	switch (msg.type) {
 	case WIRE_ACCEPT:
 		if (s->role != NOISE_INITIATOR || s->state != SESSION_INIT_WAIT_ACCEPT) {
-			m->stats.msgs_bad++;
+			MESH_DROP(m, msgs_bad);
 		} else if ((rc = session_on_accept(s, m->pbuf, ptlen)) != MESH_OK) {
 			/* it checked once already (wire_msg_decode): only memory can fail here */
-			m->stats.handshakes_failed++;
+			MESH_DROP(m, handshakes_failed);
 			mesh_droplog(m, LK_HS, now, "ACCEPT on session %08x not taken (%s): handshake "
 			             "dropped", s->sid, mesh_strerror(rc));
 			mesh_close_session(m, s, NULL, now);
@@ -256,17 +260,17 @@ void deliver_on_data(struct mesh *m, struct session *s, const struct wire_frame 
 		goto done;
 	case WIRE_REJECT:
 		if (s->role == NOISE_INITIATOR && s->state == SESSION_INIT_WAIT_ACCEPT) {
-			m->stats.sessions_rejected++;
+			MESH_DROP(m, sessions_rejected);
 			mesh_close_session(m, s, NULL, now);
 		} else {
-			m->stats.msgs_bad++;
+			MESH_DROP(m, msgs_bad);
 		}
 		goto done;
 	default:
 		break;
 	}
 	if (s->state != SESSION_LIVE || !p || p->live_sid != s->sid) {
-		m->stats.msgs_bad++;
+		MESH_DROP(m, msgs_bad);
 		goto done;
 	}
 	if (gap && !p->rx_refusing && p->acks) {
@@ -302,7 +306,7 @@ void deliver_on_data(struct mesh *m, struct session *s, const struct wire_frame 
 	case WIRE_SHOUT:
 	case WIRE_WHISPER:
 		if (p->rx_refusing)
-			m->stats.msgs_refused += msg.index == 0;
+			MESH_DROP_N(m, msgs_refused, msg.index == 0);
 		else
 			on_fragment(m, s, p, &msg, gap, now);
 		break;
@@ -324,7 +328,7 @@ void deliver_on_data(struct mesh *m, struct session *s, const struct wire_frame 
 		pex_on_msg(m, p, s, &msg, now);
 		break;
 	default:
-		m->stats.msgs_unknown_type++;
+		MESH_DROP(m, msgs_unknown_type);
 		break;
 	}
 done:

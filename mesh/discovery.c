@@ -41,6 +41,7 @@ struct discovery {
 	struct ipaddr last_from;
 	uint8_t last_tag;
 	uint64_t last_version;      /* of the last datagram dropped as another version's, or 0 */
+	size_t last_len;            /* bytes of the last datagram read or sent (the trace's) */
 	/* the signed beacon (section 2's `signed`) of the last datagram read, opened: what peer
 	 * exchange passes on (0 bytes when it was not one, or longer than WIRE_MAX_SIGNED) */
 	uint8_t last_signed[WIRE_MAX_SIGNED];
@@ -280,6 +281,11 @@ uint8_t discovery_last_tag(const struct discovery *d)
 	return d->last_tag;
 }
 
+size_t discovery_last_len(const struct discovery *d)
+{
+	return d->last_len;
+}
+
 uint64_t discovery_last_version(const struct discovery *d)
 {
 	return d->last_version;
@@ -338,6 +344,7 @@ enum mesh_err discovery_send(struct discovery *d, size_t i, const struct keys_id
 	if ((rc = wire_beacon_encode(d->sealed, blob, bloblen, dgram, sizeof dgram, &dlen)) !=
 	    MESH_OK)
 		return rc;
+	d->last_len = dlen;
 	return d->ops->send(d->h[i].t, dgram, dlen);
 }
 
@@ -403,6 +410,7 @@ enum mesh_err discovery_recv_filtered(struct discovery *d, struct wire_beacon_bo
 	}
 	if (!*got)
 		return rc;
+	d->last_len = n;
 	if (n > WIRE_MAX_BEACON)
 		return MESH_EMALFORMED;
 	if ((rc = wire_beacon_decode(dgram, n, &wb)) != MESH_OK) {

@@ -84,6 +84,8 @@ size_t discovery_rescan(struct discovery *d, struct discovery_change out[static
  * interface it came in on. */
 struct ipaddr discovery_last_source(const struct discovery *d);
 uint8_t discovery_last_tag(const struct discovery *d);
+/* Bytes of the datagram the last discovery_recv*() read, or the last discovery_send() sent. */
+size_t discovery_last_len(const struct discovery *d);
 /* The wall clock (ms) when the discovery opened: every beacon of this run counts from it, so a
  * beacon with our ID and a lower counter is one of an earlier run (a replay). */
 uint64_t discovery_first_counter(const struct discovery *d);

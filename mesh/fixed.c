@@ -104,7 +104,7 @@ void fixed_on_sweep(struct mesh *m, uint64_t now)
 			continue;
 		/* named by the user: any free slot, like a node linked lately */
 		if (m->hs_out >= MESH_MAX_HANDSHAKES_OUT) {
-			m->stats.dials_deferred++;
+			MESH_DECIDE(m, dials_deferred, NULL);
 			return;
 		}
 		struct session *s = handshake_dial(m, &f->ip, f->port, f->pinned ? f->id : NULL,
@@ -131,7 +131,7 @@ bool fixed_on_reply(struct mesh *m, struct session *s, uint64_t now)
 		return false;
 	}
 	if (m->cfg.may_link && !m->cfg.may_link(m->cfg.event_arg, s->peer_id)) {
-		m->stats.sessions_rejected++;
+		MESH_DROP(m, sessions_rejected);
 		mesh_droplog(m, LK_HS, now, "fixed peer %s is %s: not a peer we link with",
 		             ipbuf, mesh_fpr(s->peer_id, fp));
 		mesh_close_session(m, s, NULL, now);

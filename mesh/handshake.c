@@ -126,6 +126,7 @@ struct session *handshake_dial(struct mesh *m, const struct ipaddr *ip, uint16_t
 		goto fail;
 	/* queued by the link until the connection is up; should it fail, the handshake times out
 	 * and is tried again */
+	mesh_trace_decision(m, "dial", s, NULL);
 	(void)send_frame(m, s, m->fbuf, flen);
 	m->hs_out++;
 	m->hs_out_class[c]++;
@@ -155,7 +156,7 @@ void handshake_initiate(struct mesh *m, struct peer *p, uint64_t now)
 	    (c != DIAL_RECENT && unlinked >= MESH_MAX_HANDSHAKES_OUT - DIAL_RESERVED) ||
 	    (c == DIAL_OTHER && m->hs_out_class[DIAL_OTHER] >= DIAL_OTHER_MAX) ||
 	    (per_addr && dialaddr_count(&m->dial_addrs, &p->ip) >= DIAL_PER_ADDR_MAX)) {
-		m->stats.dials_deferred++;      /* tried again at the next sweep */
+		MESH_DECIDE(m, dials_deferred, NULL);      /* tried again at the next sweep */
 		return;
 	}
 	struct session *s = handshake_dial(m, &p->ip, p->port, p->id, c, now);
@@ -252,7 +253,7 @@ static bool evict_oldest_halfopen(struct mesh *m, uint64_t now)
 	session_table_each(&m->sessions, find_oldest_halfopen, &o);
 	if (!o.s)
 		return false;
-	m->stats.handshakes_failed++;
+	MESH_DROP_S(m, handshakes_failed, o.s);
 	mesh_close_session(m, o.s, NULL, now);
 	return true;
 }
@@ -269,12 +270,12 @@ void handshake_on_hello(struct mesh *m, const struct wire_frame *f, const uint8_
 	bool parsed = ipaddr_parse(addr, &src) == MESH_OK;
 	bool local = parsed && mesh_own_ip(m, &src);
 	if (!local && !ratelimit_allow(&m->hello_rate, addr, now)) {
-		m->stats.hellos_limited++;
+		MESH_DROP(m, hellos_limited);
 		mesh_droplog(m, LK_RATE, now, "handshake from %s over the rate limit: dropped", addr);
 		return;
 	}
 	if (!local && halfopen_from(m, addr) >= MESH_MAX_HALFOPEN_PER_ADDR) {
-		m->stats.hellos_limited++;
+		MESH_DROP(m, hellos_limited);
 		mesh_droplog(m, LK_RATE, now, "too many handshakes in progress from %s: HELLO dropped",
 		             addr);
 		return;
@@ -282,7 +283,7 @@ void handshake_on_hello(struct mesh *m, const struct wire_frame *f, const uint8_
 	if (rid_len == 0 || rid_len > SESSION_MAX_RID)
 		return;
 	if (m->hs_in >= MESH_MAX_HANDSHAKES_IN && !evict_oldest_halfopen(m, now)) {
-		m->stats.hellos_limited++;
+		MESH_DROP(m, hellos_limited);
 		mesh_droplog(m, LK_RATE, now, "%d handshakes in progress: HELLO from %s dropped",
 		             MESH_MAX_HANDSHAKES_IN, addr);
 		return;
@@ -301,11 +302,13 @@ void handshake_on_hello(struct mesh *m, const struct wire_frame *f, const uint8_
 	s->rid_len = rid_len;
 	snprintf(s->src_addr, sizeof s->src_addr, "%s", addr);
 	s->remote_sid = f->tx_sid;
+	mesh_trace_in_session(m, s);
+	mesh_trace_decision(m, "answer", s, NULL);
 	if (our_reply(m, parsed ? &src : NULL, m->hbuf, sizeof m->hbuf,
 	              &hlen) != MESH_OK ||
 	    session_on_hello(s, f->body, f->body_len, m->hbuf, hlen, m->pbuf, sizeof m->pbuf,
 	                     &nlen) != MESH_OK) {
-		m->stats.handshakes_failed++;
+		MESH_DROP(m, handshakes_failed);
 		mesh_droplog(m, LK_HS, now, "handshake message 1 from %s rejected", addr);
 		mesh_close_session(m, s, NULL, now);
 		return;
@@ -324,7 +327,7 @@ void handshake_on_reply(struct mesh *m, struct session *s, const struct wire_fra
 	char fp[KEYS_FPR_LEN];
 	enum mesh_err rc;
 	if (s->state != SESSION_INIT_SENT_HELLO) {
-		m->stats.frames_bad++;
+		MESH_DROP(m, frames_bad);
 		return;
 	}
 	s->remote_sid = f->tx_sid;
@@ -335,7 +338,7 @@ void handshake_on_reply(struct mesh *m, struct session *s, const struct wire_fra
 		rc = session_on_reply(s, f->body, f->body_len, m->hbuf, hlen, m->pbuf,
 		                      sizeof m->pbuf, &nlen);
 	if (rc != MESH_OK) {
-		m->stats.handshakes_failed++;
+		MESH_DROP(m, handshakes_failed);
 		mesh_droplog(m, LK_HS, now, "handshake with %s failed at message 2: %s",
 		             s->expect_any ? "a fixed peer" : mesh_fpr(s->expected_id, fp),
 		             rc == MESH_EAUTH ? "authentication or identity check failed"
@@ -361,13 +364,13 @@ void handshake_on_finish(struct mesh *m, struct session *s, const struct wire_fr
 	char fp[KEYS_FPR_LEN];
 	if (s->state != SESSION_RESP_SENT_REPLY) {
 		/* protocol section 3: a frame not expected in this state is dropped */
-		m->stats.frames_bad++;
+		MESH_DROP(m, frames_bad);
 		mesh_droplog(m, LK_FRAME, now, "unexpected FINISH on session %08x dropped", s->sid);
 		return;
 	}
 	enum mesh_err rc = session_on_finish(s, f->body, f->body_len);
 	if (rc != MESH_OK) {
-		m->stats.handshakes_failed++;
+		MESH_DROP(m, handshakes_failed);
 		mesh_droplog(m, LK_HS, now, "handshake from %s failed at message 3: %s", s->src_addr,
 		             rc == MESH_EAUTH ? "authentication or identity check failed"
 		                              : mesh_strerror(rc));
@@ -386,7 +389,7 @@ void handshake_on_finish(struct mesh *m, struct session *s, const struct wire_fr
 	}
 	if (m->cfg.may_link && !m->cfg.may_link(m->cfg.event_arg, s->peer_id)) {
 		/* the user's list of peers (known-only mode or an allow-list) */
-		m->stats.sessions_rejected++;
+		MESH_DROP(m, sessions_rejected);
 		mesh_droplog(m, LK_HS, now, "handshake from %s (%s) refused: not a peer we link with",
 		             mesh_fpr(s->peer_id, fp), s->src_addr);
 		(void)send_simple(m, s, WIRE_REJECT, 2, now);
@@ -397,7 +400,7 @@ void handshake_on_finish(struct mesh *m, struct session *s, const struct wire_fr
 	if (!p && beacon_evict_unlinked(m))
 		p = peer_table_get_or_add(&m->peers, s->peer_id);
 	if (!p) {
-		m->stats.sessions_rejected++;
+		MESH_DROP(m, sessions_rejected);
 		mesh_droplog(m, LK_HS, now, "peer table full: handshake from %s dropped", s->src_addr);
 		mesh_close_session(m, s, NULL, now);
 		return;
@@ -415,7 +418,7 @@ void handshake_on_finish(struct mesh *m, struct session *s, const struct wire_fr
 	                     live->peer_incarnation == s->peer_incarnation &&
 	                     now - live->live_ms < m->cfg.handshake_timeout_ms;
 	if ((p->pending_sid && !mesh_id_lower(s->peer_id, m->id->id)) || lost_crossing) {
-		m->stats.sessions_rejected++;
+		MESH_DROP(m, sessions_rejected);
 		mesh_logline(m, 3, "crossing handshakes with %s: ours wins", mesh_fpr(s->peer_id, fp));
 		(void)send_simple(m, s, WIRE_REJECT, 1, now);
 		mesh_close_session(m, s, NULL, now);

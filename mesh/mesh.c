@@ -110,6 +110,7 @@ void mesh_emit(struct mesh *m, enum mesh_event_type type, const struct peer *p,
 		.type = type, .peer = p ? &view : NULL, .group = group, .msg_id = msg_id,
 		.data = data, .len = len, .reason = reason,
 	};
+	mesh_trace_event(m, &ev);
 	if (m->cfg.event) {
 		m->cfg.event(m->cfg.event_arg, &ev);
 	} else if (data) {
@@ -137,7 +138,7 @@ void mesh_alarm(struct mesh *m, enum mesh_alarm kind, const uint8_t id[WIRE_IDLE
 	view.ip = *ip;
 	if (name)
 		snprintf(view.name, sizeof view.name, "%s", name);
-	m->stats.alarms++;
+	MESH_DECIDE(m, alarms, NULL);
 	const char *reason;
 	if (kind == MESH_ALARM_OWN_ID) {
 		reason = "another node uses our own identity";
@@ -390,7 +391,7 @@ static bool shared_id(struct mesh *m, struct peer *p, const struct session *s, u
 	p->shared_until_ms = now + SHARED_HOLD_MS;
 	mesh_alarm(m, MESH_ALARM_SHARED_ID, p->id, s->peer_name, &s->peer_ip, s->peer_port,
 	           s->peer_incarnation, &p->shared_alarm_ms, now);
-	m->stats.sessions_rejected++;
+	MESH_DROP(m, sessions_rejected);
 	return true;
 }
 
@@ -425,6 +426,7 @@ void mesh_go_live(struct mesh *m, struct session *s, uint64_t now)
 	handshake_done(m, s);
 	fixed_handshake_over(m, s, true, now);
 	m->stats.handshakes_done++;
+	mesh_trace_decision(m, "live", s, NULL);
 	if (s->role == NOISE_RESPONDER && m->lops->proven) {
 		/* its connection is a proven peer's now, out of the strangers' bounds */
 		struct link_route from = { .rid = s->rid, .rid_len = s->rid_len };
@@ -524,6 +526,8 @@ void mesh_go_live(struct mesh *m, struct session *s, uint64_t now)
 void mesh_close_session(struct mesh *m, struct session *s, const char *reason, uint64_t now)
 {
 	struct peer *p = mesh_session_peer(m, s);
+	mesh_trace_decision(m, "close", s, reason ? reason : s->state == SESSION_LIVE ? NULL :
+	                    "handshake not completed");
 	if (s->state != SESSION_LIVE) {
 		handshake_done(m, s);
 		fixed_handshake_over(m, s, false, now);
@@ -574,11 +578,13 @@ static void on_dialled_frame(struct mesh *m, uint32_t sid, const uint8_t *p, siz
 	if (!s || s->role != NOISE_INITIATOR)
 		return;
 	enum mesh_err rc = len > WIRE_MAX_FRAME ? MESH_EMALFORMED : wire_frame_decode(p, len, &f);
+	mesh_trace_in_frame(m, NULL, rc == MESH_OK ? &f : NULL, len);
+	mesh_trace_in_session(m, s);
 	if (rc != MESH_OK) {
-		m->stats.frames_bad++;
+		MESH_DROP(m, frames_bad);
 		mesh_droplog(m, LK_FRAME, now, "malformed frame on session %08x dropped", sid);
 	} else if (f.type == WIRE_HELLO || f.type == WIRE_FINISH || f.rx_sid != s->sid) {
-		m->stats.frames_bad++;
+		MESH_DROP(m, frames_bad);
 	} else if (f.type == WIRE_REPLY) {
 		handshake_on_reply(m, s, &f, now);
 	} else {
@@ -593,8 +599,9 @@ static void on_incoming_frame(struct mesh *m, const struct link_route *from, con
 {
 	struct wire_frame f;
 	enum mesh_err rc = len > WIRE_MAX_FRAME ? MESH_EMALFORMED : wire_frame_decode(p, len, &f);
+	mesh_trace_in_frame(m, addr, rc == MESH_OK ? &f : NULL, len);
 	if (rc != MESH_OK) {
-		m->stats.frames_bad++;
+		MESH_DROP(m, frames_bad);
 		mesh_droplog(m, LK_FRAME, now, "malformed frame from %s dropped", addr);
 		return;
 	}
@@ -603,13 +610,15 @@ static void on_incoming_frame(struct mesh *m, const struct link_route *from, con
 		return;
 	}
 	struct session *s = session_table_get(&m->sessions, f.rx_sid);
+	if (s)
+		mesh_trace_in_session(m, s);
 	if (!s) {
-		m->stats.frames_unknown_sid++;
+		MESH_DROP(m, frames_unknown_sid);
 		mesh_droplog(m, LK_FRAME, now, "frame for unknown session %08x from %s dropped", f.rx_sid,
 		             addr);
 	} else if (s->role != NOISE_RESPONDER || s->rid_len != from->rid_len ||
 	           memcmp(s->rid, from->rid, from->rid_len) != 0) {
-		m->stats.frames_bad++;
+		MESH_DROP(m, frames_bad);
 		mesh_droplog(m, LK_FRAME, now, "frame for session %08x from another connection (%s) "
 		             "dropped", f.rx_sid, addr);
 	} else if (f.type == WIRE_FINISH) {
@@ -617,7 +626,7 @@ static void on_incoming_frame(struct mesh *m, const struct link_route *from, con
 	} else if (f.type == WIRE_DATA) {
 		deliver_on_data(m, s, &f, now);
 	} else {
-		m->stats.frames_bad++;
+		MESH_DROP(m, frames_bad);
 	}
 }
 
@@ -626,16 +635,21 @@ static void on_link_frame(void *arg, const struct link_route *from, const char *
                           const uint8_t *frame, size_t len)
 {
 	struct mesh *m = arg;
+	mesh_trace_in_done(m);
 	if (from->sid)
 		on_dialled_frame(m, from->sid, frame, len, m->now_ms);
 	else
 		on_incoming_frame(m, from, addr, frame, len, m->now_ms);
+	mesh_trace_in_taken(m, -1);   /* a handshake frame handled; a DATA frame's is out */
+	mesh_trace_in_done(m);
 }
 
 static void on_link_malformed(void *arg)
 {
 	struct mesh *m = arg;
-	m->stats.frames_bad++;
+	mesh_trace_in_done(m);
+	MESH_DROP(m, frames_bad);
+	mesh_trace_in_done(m);
 }
 
 /* The link closed a connection no session had authenticated (protocol section 7). */
@@ -645,15 +659,15 @@ static void on_link_closed(void *arg, enum link_closed why, const char *addr)
 	const char *what = "?";
 	switch (why) {
 	case LINK_CLOSED_SOURCE:
-		m->stats.conns_closed_source++;
+		MESH_DROP(m, conns_closed_source);
 		what = "too many unauthenticated connections from its address";
 		break;
 	case LINK_CLOSED_TOTAL:
-		m->stats.conns_closed_total++;
+		MESH_DROP(m, conns_closed_total);
 		what = "too many unauthenticated connections";
 		break;
 	case LINK_CLOSED_UNAUTH_TIMEOUT:
-		m->stats.conns_closed_unauth_timeout++;
+		MESH_DROP(m, conns_closed_unauth_timeout);
 		what = "no handshake completed in time";
 		break;
 	}

@@ -106,6 +106,39 @@ struct mesh_event {
 };
 
 
+/*
+ * The trace (docs/usage.md, "Trace"): one record for each frame or beacon in and out and for
+ * each decision, handed to mesh_config.trace on the mesh's thread while it happens. Every
+ * pointer is borrowed for the call. It never carries a key, a payload, a name or a group:
+ * only what a frame's header says, its size, the type of the message inside, who and why.
+ */
+enum mesh_trace_kind {
+	MESH_TRACE_IN,                /* a frame or beacon taken in (DATA: it opened) */
+	MESH_TRACE_OUT,               /* a frame or beacon sent */
+	MESH_TRACE_DROP,              /* input dropped, or something given up: reason says why */
+	MESH_TRACE_DECISION,          /* what the engine did: what says what */
+};
+struct mesh_trace {
+	enum mesh_trace_kind kind;
+	const char *what;             /* IN, OUT: "beacon", "hello", "reply", "finish", "data";
+	                               * DECISION: "dial", "answer", "live", "close", "rekey",
+	                               * and the events ("enter", "dropped", ...) */
+	const char *reason;           /* DROP: the counter it counts in (docs/usage.md,
+	                               * "Counters"); DECISION: words or NULL */
+	const char *addr;             /* the other end's address, when known, else NULL */
+	const uint8_t *peer;          /* the other node's ID, when known, else NULL */
+	uint32_t sid;                 /* our session ID; 0: none */
+	uint32_t rx_sid;              /* a frame's receiver session ID; 0: none (HELLO) */
+	bool has_counter;             /* DATA frames: counter is its nonce counter */
+	uint64_t counter;
+	size_t bytes;                 /* on the wire; 0: not a frame */
+	int msg;                      /* DATA: the message type inside (protocol section 5), or
+	                               * -1 (unknown: not opened) */
+	uint64_t msg_id;              /* events of a message; 0: none */
+};
+/* "shout", "ack", ...: the name of message type t, or NULL for one this engine does not know. */
+const char *mesh_trace_msg_name(int t);
+
 struct mesh_config {
 	const struct keys_identity *id;     /* borrowed: must outlive the mesh */
 	const char *name;
@@ -164,6 +197,9 @@ struct mesh_config {
 	void *log_arg;
 	void (*event)(void *arg, const struct mesh_event *ev);
 	void *event_arg;
+	/* NULL: no trace (then it costs a test of this pointer at each place) */
+	void (*trace)(void *arg, const struct mesh_trace *t);
+	void *trace_arg;
 };
 
 /* Binds the ROUTER socket and opens discovery. NULL with a reason in err on failure. */

@@ -148,6 +148,12 @@ struct mesh {
 	unsigned log_suppressed[LK_COUNT];
 
 	struct mesh_stats stats;
+	/* The input being handled, for trace records of drops (trace.c): set by the code that
+	 * reads a beacon or frame, cleared when it is done. */
+	struct mesh_trace tr_in;
+	bool tr_done;                  /* its record (IN or DROP) is out */
+	uint64_t tr_out_msg_id;        /* the message the next sealed frame carries (send.c) */
+	char tr_addr[64];
 
 	/* Scratch: frames are up to 64 KiB, too large for the stack. */
 	uint8_t fbuf[WIRE_MAX_FRAME];
@@ -181,6 +187,45 @@ bool mesh_id_lower(const uint8_t a[WIRE_IDLEN], const uint8_t b[WIRE_IDLEN]);
 bool mesh_own_ip(const struct mesh *m, const struct ipaddr *ip);
 /* Whether we have an address of ip's family to reach it from (an interface beaconed on). */
 bool mesh_has_family(const struct mesh *m, const struct ipaddr *ip);
+/* ---------- trace.c: the trace (mesh.h, struct mesh_trace) ---------- */
+/* Counts input dropped in counter c (struct mesh_stats) and traces it with c's name as the
+ * reason, so that the trace has a DROP for each count; MESH_DROP_S names the session it
+ * concerns, MESH_DROP_N counts (and traces) n. */
+#define MESH_DROP(m, c) ((m)->stats.c++, mesh_trace_drop((m), #c, NULL))
+#define MESH_DROP_S(m, c, s) ((m)->stats.c++, mesh_trace_drop((m), #c, (s)))
+#define MESH_DROP_N(m, c, n) do { \
+	for (uint64_t k_ = 0, n_ = (n); k_ < n_; k_++) \
+		MESH_DROP(m, c); \
+} while (0)
+/* The same for a decision counted in c: traced as DECISION c. */
+#define MESH_DECIDE(m, c, s) ((m)->stats.c++, mesh_trace_decision((m), #c, (s), NULL))
+static inline bool mesh_tracing(const struct mesh *m) { return m->cfg.trace != NULL; }
+void mesh_trace_drop(struct mesh *m, const char *reason, const struct session *s);
+void mesh_trace_decision(struct mesh *m, const char *what, const struct session *s,
+                         const char *why);
+/* The input now handled: a beacon from ip (announcing id, or NULL), a frame from addr (f:
+ * decoded, or NULL). Before the next input, _in_done forgets it. A DECISION first puts out
+ * the IN record of the input it follows from. */
+void mesh_trace_in_beacon(struct mesh *m, const struct ipaddr *ip, const uint8_t *id,
+                          size_t bytes);
+void mesh_trace_in_frame(struct mesh *m, const char *addr, const struct wire_frame *f,
+                         size_t bytes);
+/* s is the session the input is for, once known. */
+void mesh_trace_in_session(struct mesh *m, const struct session *s);
+/* The record of the input: IN, once it is taken (a DATA frame that opened: msg is its
+ * message's type), unless a DROP was its record. */
+void mesh_trace_in_taken(struct mesh *m, int msg);
+void mesh_trace_in_done(struct mesh *m);
+/* A frame about to be sent on s (its bytes); pt: the plaintext inside (DATA), or NULL. Fills
+ * *t, to be put once the send succeeded, when tracing (then true). */
+bool mesh_trace_out_begin(struct mesh *m, const struct session *s, const uint8_t *frame,
+                          size_t len, const uint8_t *pt, size_t ptlen, struct mesh_trace *t);
+void mesh_trace_put(struct mesh *m, const struct mesh_trace *t);
+/* A beacon sent on interface i of discovery. */
+void mesh_trace_out_beacon(struct mesh *m, const struct ipaddr *ip, size_t bytes);
+/* Every event the engine emits is a decision too. */
+void mesh_trace_event(struct mesh *m, const struct mesh_event *ev);
+
 /* ---------- ifaces.c: several interfaces ---------- */
 /* Our address that a node at ip (NULL: unknown) should be told: that of the interface whose
  * subnet holds ip; else the link's own while the host has it and it is of ip's family; else

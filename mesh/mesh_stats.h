@@ -40,6 +40,16 @@
 	X(conns_closed_source) X(conns_closed_total) X(conns_closed_unauth_timeout) \
 	X(pex_tx) X(pex_rx) X(pex_taken) X(pex_bad) X(iface_changes) X(pex_unreachable)
 
+/* The counters of input dropped (or given up, like a handshake): each count of one of these has
+ * its DROP record in the trace, with the counter's name as its reason (trace.c, MESH_DROP). */
+#define MESH_STATS_DROPS(X) \
+	X(beacons_bad) X(beacons_stale) X(beacons_foreign) X(beacons_limited) X(beacons_version) \
+	X(frames_bad) X(frames_unknown_sid) X(frames_auth_failed) X(frames_replayed) \
+	X(hellos_limited) X(handshakes_failed) X(sessions_rejected) X(msgs_bad) \
+	X(msgs_unknown_type) X(msgs_dup) X(fragments_dropped) X(msgs_refused) \
+	X(rekey_replies_stale) X(pex_bad) X(pex_unreachable) X(conns_closed_source) \
+	X(conns_closed_total) X(conns_closed_unauth_timeout) X(partials_evicted)
+
 #define MESH_STATS_FIELD(name) uint64_t name;
 struct mesh_stats {
 	MESH_STATS_PUBLIC(MESH_STATS_FIELD)

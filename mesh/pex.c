@@ -284,15 +284,15 @@ static bool pex_skip(void *arg, const struct wire_beacon_body *b)
 		 * verified here): rule 4 cannot tell an older run's beacon, which the passer may
 		 * have kept, from a newer one's, so none may move it. A restarted node links
 		 * again as any node does: the lower ID dials once it learns the other's beacon. */
-		m->stats.beacons_stale++;
+		MESH_DROP(m, beacons_stale);
 		return true;
 	}
 	if (p && (p->discovered || p->beacon_counter) && b->counter <= p->beacon_counter) {
-		m->stats.beacons_stale++;
+		MESH_DROP(m, beacons_stale);
 		return true;
 	}
 	if (!usable_ip(m, &b->ip, c->from_host) || b->port == 0) {
-		m->stats.pex_bad++;
+		MESH_DROP(m, pex_bad);
 		mesh_droplog(m, LK_BEACON, m->now_ms, "passed-on beacon with an address no node "
 		             "can have dropped");
 		return true;
@@ -300,7 +300,7 @@ static bool pex_skip(void *arg, const struct wire_beacon_body *b)
 	if (!mesh_has_family(m, &b->ip)) {
 		/* an IPv6 node passed to an IPv4-only one (or the other way): nothing to dial it
 		 * from; it may still dial us, over what it has */
-		m->stats.pex_unreachable++;
+		MESH_DROP(m, pex_unreachable);
 		return true;
 	}
 	bool known = p && (p->discovered || p->live_sid || p->last_live_ms);
@@ -308,7 +308,7 @@ static bool pex_skip(void *arg, const struct wire_beacon_body *b)
 	 * what the last beacon heard left, and stays so while entries fail their checks) */
 	m->check_seen = false;
 	if (!beacon_may_check(m, known, m->now_ms)) {
-		m->stats.beacons_limited++;
+		MESH_DROP(m, beacons_limited);
 		return true;
 	}
 	return false;
@@ -318,7 +318,7 @@ void pex_on_msg(struct mesh *m, struct peer *from, const struct session *s,
                 const struct wire_msg *msg, uint64_t now)
 {
 	if (m->cfg.test_no_pex) {
-		m->stats.msgs_unknown_type++;      /* as a node that predates peer exchange */
+		MESH_DROP(m, msgs_unknown_type);      /* as a node that predates peer exchange */
 		return;
 	}
 	m->now_ms = now;
@@ -335,7 +335,7 @@ void pex_on_msg(struct mesh *m, struct peer *from, const struct session *s,
 		bool skipped;
 		m->stats.pex_rx++;
 		if (!tokens_take(&from->pex_rx, PEX_RX_PER_S, PEX_RX_BURST, 0, now)) {
-			m->stats.beacons_limited++;
+			MESH_DROP(m, beacons_limited);
 			mesh_droplog(m, LK_BEACON, now, "passed-on beacons from %s over its share: "
 			             "dropped", from->name);
 			continue;
@@ -344,13 +344,13 @@ void pex_on_msg(struct mesh *m, struct peer *from, const struct session *s,
 		if (rc == MESH_OK && skipped)
 			continue;
 		if (rc != MESH_OK) {
-			m->stats.pex_bad++;
+			MESH_DROP(m, pex_bad);
 			mesh_droplog(m, LK_BEACON, now, "passed-on beacon from %s dropped (%s)",
 			             from->name, mesh_strerror(rc));
 			continue;
 		}
 		m->stats.beacons_verified++;
-		m->stats.pex_taken++;
+		MESH_DECIDE(m, pex_taken, NULL);
 		struct peer *p = beacon_on_passed(m, &b, now);
 		if (p) {
 			/* newer than any we heard: it is not where we hear it, if it ever was */

@@ -69,7 +69,7 @@ const char *rekey_on_sweep(struct mesh *m, struct session *s, uint64_t now)
 		return NULL;
 	if (session_rekey_waiting(s)) {
 		if (now - s->rekey_sent_ms >= REKEY_TIMEOUT_MS) {
-			m->stats.rekeys_retried++;
+			MESH_DECIDE(m, rekeys_retried, s);
 			start(m, s, now);
 		}
 	} else if (rekey_due(m, s, now)) {
@@ -84,12 +84,12 @@ void rekey_on_msg(struct mesh *m, struct session *s, struct peer *p, const struc
 	uint8_t out[WIRE_REKEY_NOISE];
 	enum mesh_err rc;
 	if (m->cfg.test_no_ack) {
-		m->stats.msgs_unknown_type++;   /* what a node that predates rekeying does */
+		MESH_DROP(m, msgs_unknown_type);   /* what a node that predates rekeying does */
 		return;
 	}
 	if (!rekey_enabled(m, s)) {
 		/* its hello did not offer it: the peer breaks its own word */
-		m->stats.msgs_bad++;
+		MESH_DROP(m, msgs_bad);
 		mesh_droplog(m, LK_MSG, now, "rekey message from %s, which did not offer rekeying: "
 		             "dropped", p->name);
 		return;
@@ -97,14 +97,14 @@ void rekey_on_msg(struct mesh *m, struct session *s, struct peer *p, const struc
 	if (msg->type == WIRE_REKEY) {
 		if (s->rekey_answered_ms && now - s->rekey_answered_ms < REKEY_ANSWER_MIN_MS) {
 			/* a key exchange per frame would be the peer's to ask for */
-			m->stats.msgs_bad++;
+			MESH_DROP(m, msgs_bad);
 			mesh_droplog(m, LK_MSG, now, "REKEY from %s on session %08x too soon after the "
 			             "last: dropped", p->name, s->sid);
 			return;
 		}
 		rc = session_on_rekey(s, msg->rekey_n, msg->noise, m->id->x_sk, m->id->x_pk, out);
 		if (rc != MESH_OK) {
-			m->stats.msgs_bad += rc != MESH_ENOMEM;
+			MESH_DROP_N(m, msgs_bad, rc != MESH_ENOMEM);
 			mesh_droplog(m, LK_MSG, now, "REKEY %llu from %s on session %08x refused (%s)",
 			             (unsigned long long)msg->rekey_n, p->name, s->sid,
 			             mesh_strerror(rc));
@@ -120,11 +120,11 @@ void rekey_on_msg(struct mesh *m, struct session *s, struct peer *p, const struc
 	rc = session_on_rekey_reply(s, msg->rekey_n, msg->noise);
 	if (rc == MESH_ESTATE) {
 		/* the answer to an attempt given up on, or a duplicate: the retry goes on */
-		m->stats.rekey_replies_stale++;
+		MESH_DROP(m, rekey_replies_stale);
 		return;
 	}
 	if (rc != MESH_OK) {
-		m->stats.msgs_bad += rc != MESH_ENOMEM;
+		MESH_DROP_N(m, msgs_bad, rc != MESH_ENOMEM);
 		mesh_droplog(m, LK_MSG, now, "REKEY_REPLY %llu from %s on session %08x refused (%s)",
 		             (unsigned long long)msg->rekey_n, p->name, s->sid, mesh_strerror(rc));
 		return;
@@ -136,7 +136,7 @@ void rekey_on_msg(struct mesh *m, struct session *s, struct peer *p, const struc
 void rekey_on_promoted(struct mesh *m, struct session *s, uint64_t now)
 {
 	char fp[KEYS_FPR_LEN];
-	m->stats.rekeys++;
+	MESH_DECIDE(m, rekeys, s);
 	mesh_logline(m, 3, "rekey: session %08x with %s has new keys (attempt %llu)", s->sid,
 	             mesh_fpr(s->peer_id, fp), (unsigned long long)s->rekey_n);
 	/* the responder's sends move now; a frame under them at once lets the initiator drop its

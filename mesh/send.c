@@ -38,7 +38,12 @@ enum mesh_err send_frame(struct mesh *m, struct session *s, const uint8_t *frame
                          size_t len)
 {
 	struct link_route to = route_of(s);
-	return m->lops->send(m->link, &to, frame, len);
+	struct mesh_trace t;
+	bool traced = mesh_trace_out_begin(m, s, frame, len, NULL, 0, &t);
+	enum mesh_err rc = m->lops->send(m->link, &to, frame, len);
+	if (traced && rc == MESH_OK)
+		mesh_trace_put(m, &t);
+	return rc;
 }
 
 /* The same for the frame in the link's frame_buf() (len bytes), which goes out without a copy;
@@ -67,7 +72,9 @@ enum mesh_err send_unstall(struct mesh *m, struct session *s)
 {
 	if (!s->stall)
 		return MESH_OK;
-	enum mesh_err rc = send_frame(m, s, s->stall, s->stall_len);
+	/* traced when it was sealed (send_plain) */
+	struct link_route to = route_of(s);
+	enum mesh_err rc = m->lops->send(m->link, &to, s->stall, s->stall_len);
 	if (rc != MESH_OK)
 		return rc;
 	free(s->stall);
@@ -93,7 +100,14 @@ static enum mesh_err send_plain(struct mesh *m, struct session *s, const uint8_t
 	if (rc != MESH_OK)
 		return rc;
 	s->last_tx_ms = now;
-	return send_sealed(m, s, frame, want);
+	struct mesh_trace t;
+	bool traced = mesh_trace_out_begin(m, s, frame, want, pt, len, &t);  /* the link takes
+	                                                                      * the buffer */
+	t.msg_id = m->tr_out_msg_id;
+	rc = send_sealed(m, s, frame, want);
+	if (traced && rc == MESH_OK)
+		mesh_trace_put(m, &t);
+	return rc;
 }
 
 /* Encodes one message and sends it as send_plain() does. */
@@ -171,7 +185,9 @@ static int send_entry(struct mesh *m, struct session *s, struct peer_qent *e, ui
 		msg.type = om->kind == OUTMSG_JOIN ? WIRE_JOIN : WIRE_LEAVE;
 		msg.group.p = om->group;
 		msg.group.len = om->glen;
+		m->tr_out_msg_id = om->msg_id;   /* for the trace (send_plain) */
 		rc = send_msg(m, s, &msg, now);
+		m->tr_out_msg_id = 0;
 		if (rc == MESH_ELIMIT) {
 			m->any_stalled = true;
 			return 0;
@@ -194,10 +210,12 @@ static int send_entry(struct mesh *m, struct session *s, struct peer_qent *e, ui
 		msg.data_len = flen;
 		const uint8_t *pt;
 		size_t ptlen;
+		m->tr_out_msg_id = om->msg_id;   /* for the trace (send_plain) */
 		if (count == 1 && om->kind == OUTMSG_SHOUT && (pt = shout_plaintext(om, &msg, &ptlen)))
 			rc = send_plain(m, s, pt, ptlen, now);
 		else
 			rc = send_msg(m, s, &msg, now);
+		m->tr_out_msg_id = 0;
 		if (rc == MESH_ELIMIT) {
 			m->any_stalled = true;
 			return 0;
@@ -357,7 +375,7 @@ void send_forget_run(struct mesh *m, struct peer *p, uint64_t incarnation)
 void send_on_ack(struct mesh *m, struct peer *p, uint64_t incarnation, uint64_t msg_id)
 {
 	if (incarnation != m->incarnation) {
-		m->stats.msgs_bad++;
+		MESH_DROP(m, msgs_bad);
 		return;
 	}
 	while (p->qhead && p->qhead != p->qsend) {
@@ -382,7 +400,7 @@ void send_on_resend(struct mesh *m, struct peer *p, uint64_t incarnation, uint64
                     uint64_t now)
 {
 	if (incarnation != m->incarnation) {
-		m->stats.msgs_bad++;
+		MESH_DROP(m, msgs_bad);
 		return;
 	}
 	/* each RESEND may send the whole window again: a peer gets that once a second at most,

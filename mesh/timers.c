@@ -55,7 +55,7 @@ static void sweep_session(struct session *s, void *arg)
 	uint64_t now = sw->now;
 	if (s->state != SESSION_LIVE) {
 		if (now - s->created_ms >= m->cfg.handshake_timeout_ms) {
-			m->stats.handshakes_failed++;
+			MESH_DROP_S(m, handshakes_failed, s);
 			sweep_add_close(sw, s->sid, NULL);
 		}
 		return;
@@ -72,7 +72,7 @@ static void sweep_session(struct session *s, void *arg)
 	uint64_t lost_id;
 	/* a live sender sends the next fragment long before it would be declared expired */
 	if (reasm_expire(&s->rs, now, m->cfg.expired_ms, &lost_id)) {
-		m->stats.fragments_dropped++;
+		MESH_DROP_S(m, fragments_dropped, s);
 		mesh_droplog(m, LK_MSG, now, "message %llu on session %08x incomplete for %u ms: dropped",
 		             (unsigned long long)lost_id, s->sid, m->cfg.expired_ms);
 	}

@@ -775,6 +775,47 @@ static void on_log(void *arg, int level, const char *line)
 		fprintf(stderr, "  engine log %d: %s\n", level, line);
 }
 
+/* The trace: every record well formed, and a DROP for each count of dropped input (checked
+ * at the end of each input, trace_check). */
+#define DROP_NAME(c) #c,
+static const char *const drop_names[] = { MESH_STATS_DROPS(DROP_NAME) };
+#define NDROPS (sizeof drop_names / sizeof drop_names[0])
+static uint64_t trace_drops[NDROPS];
+static uint8_t trace_sink;
+
+static void on_trace(void *arg, const struct mesh_trace *tr)
+{
+	(void)arg;
+	REQUIRE(tr->kind <= MESH_TRACE_DECISION);
+	REQUIRE(tr->kind == MESH_TRACE_DROP ? tr->reason != NULL : tr->what != NULL);
+	if (tr->addr)
+		REQUIRE(strlen(tr->addr) < 64);
+	for (size_t i = 0; tr->peer && i < WIRE_IDLEN; i++)
+		trace_sink ^= tr->peer[i];   /* readable (ASan) */
+	if (tr->kind == MESH_TRACE_DROP) {
+		size_t i = 0;
+		while (i < NDROPS && strcmp(tr->reason, drop_names[i]) != 0)
+			i++;
+		REQUIRE(i < NDROPS);
+		trace_drops[i]++;
+	}
+}
+
+static void trace_check(void)
+{
+	struct mesh_stats st;
+	uint64_t live;
+	mesh_get_stats(t.m, &st, &live);
+#define DROP_COUNT(c) st.c,
+	const uint64_t counts[] = { MESH_STATS_DROPS(DROP_COUNT) };
+	for (size_t i = 0; i < NDROPS; i++) {
+		if (counts[i] != trace_drops[i])
+			fprintf(stderr, "fuzz_engine: %s counted %llu, traced %llu\n", drop_names[i],
+			        (unsigned long long)counts[i], (unsigned long long)trace_drops[i]);
+		REQUIRE(counts[i] == trace_drops[i]);
+	}
+}
+
 /* ------------------------------------------------------------------ driving the engine */
 
 static uint64_t next_tick;
@@ -1141,8 +1182,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.can_take = can_take, .can_resume = can_resume,
 		.may_link = t.setup & S_DENY_P1 ? may_link : NULL,
 		.link_ops = &engine_link, .mcast_ops = &engine_mcast,
-		.log_level = 3, .log = on_log, .event = on_event,
+		.log_level = 3, .log = on_log, .event = on_event, .trace = on_trace,
 	};
+	memset(trace_drops, 0, sizeof trace_drops);
 	t.m = mesh_new(&cfg, 0, err, sizeof err);
 	REQUIRE(t.m != NULL);
 	next_tick = mesh_on_tick(t.m, 0);
@@ -1178,6 +1220,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fprintf(stderr, " %u", t.events[k]);
 		fprintf(stderr, "\n");
 	}
+	trace_check();
 	mesh_say_bye(t.m, t.now);
 	mesh_destroy(&t.m);
 	for (size_t i = 0; i < MAXLINKS; i++)

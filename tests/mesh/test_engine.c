@@ -101,7 +101,17 @@ struct node {
 	unsigned long log_lines[4]; /* by level */
 	unsigned long beacon_lines; /* level-3 "beacon:" lines: a peer was discovered */
 	const uint8_t *refuse;      /* mesh_config.may_link says no to this ID */
+	/* The trace (mesh_config.trace): DROP records by reason (drop_names), and records that
+	 * broke a rule (check_trace) */
+	uint64_t drops[64];
+	unsigned long trace_records, trace_bad;
 };
+
+/* Every counter of dropped input: each count must have its DROP record (check_trace). */
+#define DROP_NAME(c) #c,
+static const char *const drop_names[] = { MESH_STATS_DROPS(DROP_NAME) };
+#define NDROPS (sizeof drop_names / sizeof drop_names[0])
+_Static_assert(NDROPS <= 64, "struct node.drops holds them");
 
 struct opts {
 	uint16_t mcast_port;
@@ -169,6 +179,62 @@ static void on_log(void *arg, int level, const char *line)
 		n->beacon_lines++;
 }
 
+static void on_trace(void *arg, const struct mesh_trace *t)
+{
+	struct node *n = arg;
+	n->trace_records++;
+	switch (t->kind) {
+	case MESH_TRACE_IN:
+	case MESH_TRACE_OUT:
+		/* what went by, its size; DATA with a counter, a known message once opened */
+		if (!t->what || !t->bytes || (strcmp(t->what, "data") == 0) != t->has_counter ||
+		    (t->kind == MESH_TRACE_IN && t->has_counter && t->msg < 0)) {
+			fprintf(stderr, "  %s: trace %s %s: bad\n", n->label,
+			        t->kind == MESH_TRACE_IN ? "in" : "out", t->what ? t->what : "-");
+			n->trace_bad++;
+		}
+		break;
+	case MESH_TRACE_DROP: {
+		size_t i = 0;
+		while (i < NDROPS && (!t->reason || strcmp(t->reason, drop_names[i]) != 0))
+			i++;
+		if (i < NDROPS)
+			n->drops[i]++;
+		else
+			n->trace_bad++;
+		break;
+	}
+	case MESH_TRACE_DECISION:
+		if (!t->what)
+			n->trace_bad++;
+		break;
+	default:
+		n->trace_bad++;
+	}
+}
+
+/* Before an engine goes: each count of dropped input has its DROP record, with the counter's
+ * name as its reason, and every record was well formed. */
+static void check_trace(const struct node *n)
+{
+	if (!n->m)
+		return;
+	struct mesh_stats st;
+	uint64_t live;
+	mesh_get_stats(n->m, &st, &live);
+#define DROP_COUNT(c) st.c,
+	const uint64_t counts[] = { MESH_STATS_DROPS(DROP_COUNT) };
+	_Static_assert(sizeof counts / sizeof counts[0] == NDROPS, "a count for each name");
+	for (size_t i = 0; i < NDROPS; i++)
+		if (counts[i] != n->drops[i]) {
+			fprintf(stderr, "  %s: %s counted %llu, traced %llu\n", n->label, drop_names[i],
+			        (unsigned long long)counts[i], (unsigned long long)n->drops[i]);
+			CHECK(counts[i] == n->drops[i]);
+		}
+	CHECK(n->trace_bad == 0);
+	CHECK(n->trace_records > 0);
+}
+
 static bool may_link(void *arg, const uint8_t id[WIRE_IDLEN])
 {
 	struct node *n = arg;
@@ -193,7 +259,10 @@ static bool node_start(struct node *n, const char *label, const struct opts *o)
 		.manual_ack = o->manual_ack, .test_no_ack = o->old,
 		.zmq_ctx = zctx, .log_level = o->log_level, .log = on_log, .log_arg = n,
 		.event = on_event, .event_arg = n, .may_link = may_link,
+		.trace = on_trace, .trace_arg = n,
 	};
+	memset(n->drops, 0, sizeof n->drops);
+	n->trace_records = n->trace_bad = 0;
 	n->next_tick = 0;
 	n->paused = false;
 	n->m = mesh_new(&n->cfg, now_ms(), err, sizeof err);
@@ -206,11 +275,13 @@ static bool node_start(struct node *n, const char *label, const struct opts *o)
 /* Destroys the engine (no BYE): the identity and the recorded events stay. */
 static void node_stop(struct node *n)
 {
+	check_trace(n);
 	mesh_destroy(&n->m);
 }
 
 static void node_free(struct node *n)
 {
+	check_trace(n);
 	mesh_destroy(&n->m);
 	keys_identity_destroy(&n->id);
 	free(n->ev);
