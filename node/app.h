@@ -88,6 +88,7 @@ struct options {
 	size_t npeers;
 	const char *ifaces[2][MESHNODE_MAX_IFACES];    /* --iface, --iface-deny */
 	size_t nifaces[2];
+	const char *trace_path;                        /* --trace, or NULL */
 	bool json;
 };
 
@@ -127,6 +128,8 @@ struct app {
 	int log_level;
 	int sig_rd, sig_wr;
 	int log_rd, log_wr;
+	FILE *trace;                /* --trace: written by the loop thread while the node runs */
+	bool trace_failed;
 	char logbuf[2 * LOG_LINE_MAX];
 	size_t loglen;
 	/* Completion candidates, rebuilt on each Tab. */

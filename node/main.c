@@ -25,10 +25,12 @@ static const char *level_name(int level)
 static void log_to_pipe(void *arg, int level, const char *line)
 {
 	const struct app *a = arg;
-	char buf[LOG_LINE_MAX];
+	char buf[LOG_LINE_MAX], ts[WALLCLOCK_ISO_LEN];
 	if (level > a->log_level)
 		return;
-	int n = snprintf(buf, sizeof buf - 1, "%s: %s", level_name(level), line);
+	/* the time it was said, not the time the main loop prints it: "TS level: text" */
+	wallclock_iso(ts, 3);
+	int n = snprintf(buf, sizeof buf - 1, "%s %s: %s", ts, level_name(level), line);
 	if (n < 0)
 		return;
 	size_t len = (size_t)n < sizeof buf - 1 ? (size_t)n : sizeof buf - 2;
@@ -37,12 +39,43 @@ static void log_to_pipe(void *arg, int level, const char *line)
 	(void)w;
 }
 
+/* --trace: each line as it comes (line-buffered, so that `tail -f` follows a running node);
+ * on the loop thread. A failed write is said once, on stderr. */
+static void trace_to_file(void *arg, const char *line)
+{
+	struct app *a = arg;
+	if (fputs(line, a->trace) == EOF || fputc('\n', a->trace) == EOF) {
+		if (!a->trace_failed)
+			fprintf(stderr, "meshnode: cannot write the trace: %s\n", strerror(errno));
+		a->trace_failed = true;
+	}
+}
+
+/* The trace file: created (or emptied) with mode 0600, never through a symbolic link. */
+static FILE *open_trace(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return NULL;
+	FILE *f = fdopen(fd, "w");
+	if (!f) {
+		close(fd);
+		return NULL;
+	}
+	setvbuf(f, NULL, _IOLBF, 0);
+	return f;
+}
+
 static void print_log_line(struct app *a, const char *s, size_t len)
 {
+	/* "TS level: text" (log_to_pipe) */
+	const char *sp = memchr(s, ' ', len);
+	size_t tslen = sp ? (size_t)(sp - s) : 0;
 	json_buf_clear(&a->out);
 	if (a->mode != MODE_TTY) {
 		/* plain and JSON mode: the same format as the library's own stderr sink */
-		json_raw(&a->out, "meshnode");
+		json_term(&a->out, s, tslen, a->term_flags);
+		json_raw(&a->out, " meshnode");
 		if (a->n) {
 			const char *name = meshnode_name(a->n);
 			json_raw(&a->out, "[");
@@ -50,14 +83,20 @@ static void print_log_line(struct app *a, const char *s, size_t len)
 			json_raw(&a->out, "]");
 		}
 		json_raw(&a->out, " ");
-		json_term(&a->out, s, len, a->term_flags);
+		json_term(&a->out, s + tslen + !!sp, len - tslen - !!sp, a->term_flags);
 		json_raw(&a->out, "\n");
 		emit(a, stderr);
 		return;
 	}
+	/* the chat's own lines show the local time of day (output.c); so do its log lines */
+	char hms[16];
+	time_t now = time(NULL);
+	struct tm tm;
 	color(a, "2;33");
 	json_raw(&a->out, "~ ");
-	json_term(&a->out, s, len, a->term_flags);
+	if (localtime_r(&now, &tm) && strftime(hms, sizeof hms, "%H:%M:%S ", &tm))
+		json_raw(&a->out, hms);
+	json_term(&a->out, s + tslen + !!sp, len - tslen - !!sp, a->term_flags);
 	color_off(a);
 	json_raw(&a->out, "\n");
 	emit(a, stderr);
@@ -500,6 +539,15 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (opt.trace_path) {
+		a->trace = open_trace(opt.trace_path);
+		if (!a->trace) {
+			fprintf(stderr, "meshnode: --trace %s: %s\n", opt.trace_path, strerror(errno));
+			rc = EXIT_RUNTIME;
+			goto out;
+		}
+		(void)meshnode_set_trace(a->n, trace_to_file, a);
+	}
 	if (start_node(a->n, err, sizeof err) != MESH_OK) {
 		fprintf(stderr, "meshnode: %s\n", err[0] ? err : "cannot start the node");
 		rc = EXIT_RUNTIME;
@@ -545,6 +593,8 @@ int main(int argc, char **argv)
 		rc = EXIT_RUNTIME;
 out:
 	meshnode_destroy(&a->n);
+	if (a->trace)
+		fclose(a->trace);
 	if (a->log_rd >= 0)
 		read_log_pipe(a);
 	linebuf_free(&a->in);

@@ -110,10 +110,13 @@ static void node_log(void *arg, int level, const char *line)
 	if (level > n->cfg.log_level)
 		return;
 	sanitize(line, clean, sizeof clean);
-	if (n->cfg.log_fn)
+	if (n->cfg.log_fn) {
 		n->cfg.log_fn(n->cfg.log_arg, level, clean);
-	else
-		fprintf(stderr, "meshnode[%s] %s: %s\n", n->name, level_name(level), clean);
+	} else {
+		char ts[WALLCLOCK_ISO_LEN];
+		wallclock_iso(ts, 3);
+		fprintf(stderr, "%s meshnode[%s] %s: %s\n", ts, n->name, level_name(level), clean);
+	}
 }
 
 void node_logmsg(struct meshnode *n, int level, const char *fmt, ...)
@@ -474,6 +477,9 @@ enum mesh_err meshnode_start(struct meshnode *n, char *err, size_t errcap)
 		.can_take = events_can_take, .can_resume = events_can_resume,
 		.zmq_ctx = n->zctx, .log_level = n->cfg.log_level, .log = node_log, .log_arg = n,
 		.event = events_on_mesh, .event_arg = n, .may_link = known_may_link,
+		/* the trace costs nothing unless someone reads it */
+		.trace = n->trace_fn || n->cfg.log_level >= MESHNODE_LOG_DEBUG ? node_trace : NULL,
+		.trace_arg = n,
 	};
 	uint64_t now = monoclock_ms();
 	n->mesh = mesh_new(&mc, now, err, errcap);
@@ -531,6 +537,18 @@ void meshnode_stop(struct meshnode *n)
 	}
 }
 
+enum mesh_err meshnode_set_trace(struct meshnode *n, void (*fn)(void *arg, const char *line),
+                                 void *arg)
+{
+	if (!n)
+		return MESH_EINVAL;
+	if (n->started || n->stopped)
+		return MESH_ESTATE;
+	n->trace_fn = fn;
+	n->trace_arg = arg;
+	return MESH_OK;
+}
+
 void meshnode_destroy(struct meshnode **np)
 {
 	struct meshnode *n = np ? *np : NULL;
@@ -567,6 +585,7 @@ void meshnode_destroy(struct meshnode **np)
 	free(n->allow_path);
 	free(n->ut);
 	free(n->spare);
+	json_buf_free(&n->trace_buf);
 	pthread_mutex_destroy(&n->lock);
 	pthread_cond_destroy(&n->cond);
 	free(n);

@@ -303,6 +303,17 @@ struct meshnode_counter {
 enum mesh_err meshnode_counters(struct meshnode *n, struct meshnode_counter *out, size_t cap,
                                 size_t *count);
 
+/* The trace (docs/usage.md, "Trace"): fn is called with one line of JSON (no newline) for
+ * each frame and beacon in and out and for each decision of the node: a session dialled,
+ * answered, live or closed, a rekey, an event, and every input dropped, with the counter it
+ * was counted in as its reason code. Lines never hold a key, a payload, a name or a group.
+ * fn runs on the loop thread, like log_fn, and must not block for long nor call meshnode_*;
+ * the line is borrowed for the call. NULL: no trace (the default). Before meshnode_start()
+ * only: MESH_ESTATE after it. At log level debug, each drop and decision is logged as well,
+ * with or without a trace. */
+enum mesh_err meshnode_set_trace(struct meshnode *n, void (*fn)(void *arg, const char *line),
+                                 void *arg);
+
 /* Events. */
 enum meshnode_event_type {
 	MESHNODE_EV_ENTER = 1,   /* a peer's session became live */

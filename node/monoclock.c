@@ -2,6 +2,7 @@
 /* monoclock: see monoclock.h. */
 #include "monoclock.h"
 
+#include <stdio.h>
 #include <time.h>
 
 static struct timespec now(void)
@@ -33,4 +34,20 @@ double monoclock_s(void)
 {
 	struct timespec ts = now();
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void wallclock_iso(char out[WALLCLOCK_ISO_LEN], int digits)
+{
+	struct timespec ts;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (!gmtime_r(&ts.tv_sec, &tm)) {
+		snprintf(out, WALLCLOCK_ISO_LEN, "?");
+		return;
+	}
+	size_t k = strftime(out, WALLCLOCK_ISO_LEN, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (digits == 6)
+		snprintf(out + k, WALLCLOCK_ISO_LEN - k, ".%06ldZ", ts.tv_nsec / 1000);
+	else
+		snprintf(out + k, WALLCLOCK_ISO_LEN - k, ".%03ldZ", ts.tv_nsec / 1000000);
 }

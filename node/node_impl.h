@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "group.h"
+#include "json.h"
 #include "keys.h"
 #include "mesh.h"
 #include "meshnode.h"
@@ -178,6 +179,11 @@ struct meshnode {
 	uint64_t known_saved_ms;                    /* loop thread: last save */
 	bool known_save_failed;                     /* under known_lock */
 	struct name_alarm name_alarms[NAME_ALARM_SLOTS];   /* loop thread (known.c) */
+
+	/* meshnode_set_trace() (set before the start; then the loop thread's, tracefmt.c) */
+	void (*trace_fn)(void *arg, const char *line);
+	void *trace_arg;
+	struct json_buf trace_buf;
 };
 
 /* ---------- meshnode.c ---------- */
@@ -190,6 +196,12 @@ void node_logmsg(struct meshnode *n, int level, const char *fmt, ...)
 	;
 /* Reads a non-blocking fd until it is empty. */
 void node_drain_fd(int fd);
+
+/* ---------- tracefmt.c ---------- */
+
+/* The engine's trace function (mesh_config.trace): a JSON line to trace_fn, and at log level
+ * debug a log line for each drop and decision. arg is the node. */
+void node_trace(void *arg, const struct mesh_trace *t);
 
 /* ---------- events.c ---------- */
 

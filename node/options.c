@@ -15,7 +15,7 @@ enum {
 	OPT_MCAST_GROUP, OPT_MCAST_PORT, OPT_BEACON, OPT_HEARTBEAT, OPT_EVASIVE, OPT_EXPIRED,
 	OPT_GROUP, OPT_LOG_LEVEL, OPT_JSON, OPT_HELP, OPT_VERSION, OPT_TTL, OPT_RECEIPTS,
 	OPT_KNOWN_PEERS, OPT_NO_KNOWN_PEERS, OPT_KNOWN_ONLY, OPT_ALLOW, OPT_PEER,
-	OPT_REKEY, OPT_IFACE_DENY,
+	OPT_REKEY, OPT_IFACE_DENY, OPT_TRACE,
 };
 
 static const struct option long_options[] = {
@@ -43,6 +43,7 @@ static const struct option long_options[] = {
 	{ "allow", required_argument, NULL, OPT_ALLOW },
 	{ "peer", required_argument, NULL, OPT_PEER },
 	{ "rekey-interval", required_argument, NULL, OPT_REKEY },
+	{ "trace", required_argument, NULL, OPT_TRACE },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -85,6 +86,8 @@ static void print_usage(FILE *f)
 	      "                         may answer there (repeatable, at most 64)\n"
 	      "  --rekey-interval MS    replace each link's keys with a fresh key exchange this\n"
 	      "                         often (default 120000, at least 100)\n"
+	      "  --trace PATH           write a JSON line for each frame in and out and each\n"
+	      "                         decision to PATH (created 0600; docs/usage.md, \"Trace\")\n"
 	      "  -h, --help             show this help\n"
 	      "  -V, --version          show the version\n"
 	      "Commands: /join G, /leave G, /shout G TEXT, /msg NAME TEXT, /peers, /groups,\n"
@@ -266,6 +269,11 @@ int parse_options(int argc, char **argv, struct options *o)
 			if (o->npeers == MESHNODE_MAX_FIXED_PEERS)
 				return usage_error("at most 64 --peer options", NULL);
 			o->peers[o->npeers++] = optarg;
+			break;
+		case OPT_TRACE:
+			if (!optarg[0])
+				return usage_error("--trace must not be empty", NULL);
+			o->trace_path = optarg;
 			break;
 		case OPT_ALLOW:
 			if (!optarg[0])

@@ -21,6 +21,8 @@ from meshtest import Node, check, fail  # noqa: E402
 
 # The local time, "HH:MM:SS ", that starts every line telling of something that happened.
 TS = r"(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d "
+# a log line in plain and JSON mode starts with the UTC time (docs/usage.md)
+LOGTS = r"\d{4}-\d\d-\d\dT(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z "
 # Evasive after 1 s of silence, expired only after 10 s: room to stop a peer and resume it.
 NAP_TIMERS = {"beacon-interval": 200, "heartbeat": 200, "evasive": 1000, "expired": 10000}
 
@@ -180,9 +182,9 @@ def test_one_line_per_arrival(ctx):
     bob.shout("team", "one")
     bob.whisper(alice_id, "two")
     alice.wait(TS + r"-> \(whisper\) bob: two", what="bob's whisper")
-    info.wait(r"meshnode\[ivan\] info: peer bob \(\S+\) entered", err=True,
+    info.wait(LOGTS + r"meshnode\[ivan\] info: peer bob \(\S+\) entered", err=True,
               what="ivan's info log line for bob (--log-level info)")
-    dave.wait(r"meshnode\[dave\] info: peer bob \(\S+\) entered", err=True,
+    dave.wait(LOGTS + r"meshnode\[dave\] info: peer bob \(\S+\) entered", err=True,
               what="dave's info log line for bob (--json, no --log-level)")
     check(alice.quit() == 0, "alice: exit code after /quit is not 0")
     for pattern, what in ((r"\* bob entered \(\S+\)", "bob entered"),

@@ -18,6 +18,21 @@
 
 static char dir[] = "/tmp/test_pair.XXXXXX";
 
+/* alice's trace (meshnode_set_trace), counted on her loop thread */
+static _Atomic unsigned long trace_lines, trace_shouts_out, trace_bad;
+
+static void on_trace(void *arg, const char *line)
+{
+	(void)arg;
+	size_t len = strlen(line);
+	trace_lines++;
+	if (strncmp(line, "{\"ts\":\"", 7) != 0 || len < 2 || line[len - 1] != '}' ||
+	    strchr(line, '\n') || strstr(line, "hello group") || strstr(line, "chat"))
+		trace_bad++;
+	if (strstr(line, "\"ev\":\"out\"") && strstr(line, "\"msg\":\"shout\""))
+		trace_shouts_out++;
+}
+
 /* pre_group: joined before meshnode_start(), so that the node starts in it */
 static struct meshnode *start(const char *name, const char *pre_group)
 {
@@ -29,6 +44,8 @@ static struct meshnode *start(const char *name, const char *pre_group)
 		fprintf(stderr, "meshnode_new: %s\n", err);
 		return NULL;
 	}
+	if (strcmp(name, "alice") == 0)
+		CHECK(meshnode_set_trace(n, on_trace, NULL) == MESH_OK);
 	if (pre_group) {
 		CHECK(meshnode_join(n, pre_group) == MESH_OK);
 		CHECK(meshnode_join(n, pre_group) == MESH_ESTATE);
@@ -41,6 +58,8 @@ static struct meshnode *start(const char *name, const char *pre_group)
 		fprintf(stderr, "meshnode_start: %s\n", err);
 		meshnode_destroy(&n);
 	}
+	if (n)
+		CHECK(meshnode_set_trace(n, on_trace, NULL) == MESH_ESTATE);   /* before the start */
 	return n;
 }
 
@@ -198,6 +217,14 @@ int main(void)
 		}
 		CHECK(ev && ev->len == MESHNODE_MAX_PAYLOAD &&
 		      memcmp(ev->data, big, MESHNODE_MAX_PAYLOAD) == 0);
+		/* alice's trace: a line per frame, "hello group" (1) and 18 fragments of the 1 MiB,
+		 * and nothing of a payload or a group name */
+		/* the last record follows its send, on alice's thread */
+		for (int i = 0; i < 100 && trace_shouts_out < 1 + 18; i++)
+			nanosleep(&(struct timespec){ .tv_nsec = 10000000 }, NULL);
+		CHECK(trace_shouts_out == 1 + 18);
+		CHECK(trace_bad == 0);
+		CHECK(trace_lines > 19);
 		meshnode_event_destroy(&ev);
 		free(big);
 	}
