@@ -118,7 +118,11 @@ enum mesh_err send_msg(struct mesh *m, struct session *s, const struct wire_msg 
 	enum mesh_err rc = wire_msg_encode(msg, m->mbuf, sizeof m->mbuf, &len);
 	if (rc != MESH_OK)
 		return rc;
+	uint64_t traced_id = m->tr_out_msg_id;   /* the trace names the message ID it carries */
+	if (!traced_id)
+		m->tr_out_msg_id = msg->msg_id;
 	rc = send_plain(m, s, m->mbuf, len, now);
+	m->tr_out_msg_id = traced_id;
 	sodium_memzero(m->mbuf, len);
 	return rc;
 }

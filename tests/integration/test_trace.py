@@ -52,15 +52,17 @@ def read_trace(path):
 def test_trace_file(ctx):
     tr = [ctx.path(n + ".trace") for n in NAMES]
     a, b = [Node(ctx, n, groups=[GROUP], wait_ready=False,
-                 extra=["--trace", t] + (["--log-level", "debug"] if i == 0 else []))
+                 extra=["--trace", t] + (["--log-level", "debug", "--receipts"] if i == 0
+                                         else []))
             for i, (n, t) in enumerate(zip(NAMES, tr))]
     a.wait_ready()
     b.wait_ready()
     wait_mesh([a, b])
     sid = a.shout(GROUP, SHOUT)
     b.wait_event("shout", a, text=SHOUT)
-    a.whisper(b.id, WHISPER)
+    wid = a.whisper(b.id, WHISPER)
     b.wait_event("whisper", a, text=WHISPER)
+    a.wait_event("delivered", b, id=wid)      # b's ACK went out before anyone stops
 
     # a malformed beacon from a stranger: dropped, with its reason and source in the trace
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -103,6 +105,8 @@ def test_trace_file(ctx):
     shouts = [r for r in ta if r["ev"] == "out" and r.get("msg") == "shout"]
     check(len(shouts) == 1 and shouts[0].get("msg_id") == sid and
           shouts[0].get("peer") == b.id, "a's shout out: %s (id %s)" % (shouts, sid))
+    acks = [r.get("msg_id", 0) for r in tb if r["ev"] == "out" and r.get("msg") == "ack"]
+    check(acks and max(acks) == wid, "b's ACKs name no message of a's: %s" % acks)
     got = [r for r in tb if r["ev"] == "in" and r.get("msg") == "whisper"]
     check(len(got) == 1 and got[0].get("peer") == a.id, "b's whisper in: %s" % got)
 
