@@ -165,6 +165,7 @@ static void on_fragment(struct mesh *m, struct session *s, struct peer *p,
 	}
 	switch (st) {
 	case REASM_WHOLE:
+		s->rx_msgs++;
 		deliver(m, p, out.shout, out.msg_id, out.group, out.glen, out.data, out.len, now);
 		break;
 	case REASM_STRAY:
@@ -213,6 +214,7 @@ void deliver_on_data(struct mesh *m, struct session *s, const struct wire_frame 
 	/* a counter gap means a frame was lost; any frame may sit between two fragments */
 	bool gap = rx.gap;
 	s->last_rx_ms = now;
+	s->rx_bytes += m->in_len;
 	if (rx.promoted)
 		rekey_on_promoted(m, s, now);   /* whatever the frame holds: the keys are in use */
 	rc = wire_msg_decode(m->pbuf, ptlen, &msg);
@@ -255,6 +257,7 @@ void deliver_on_data(struct mesh *m, struct session *s, const struct wire_frame 
 			             "dropped", s->sid, mesh_strerror(rc));
 			mesh_close_session(m, s, NULL, now);
 		} else {
+			session_rtt_sample(s, s->probe_ms, now);   /* ACCEPT answers our FINISH */
 			mesh_go_live(m, s, now);
 		}
 		goto done;

@@ -302,6 +302,7 @@ void handshake_on_hello(struct mesh *m, const struct wire_frame *f, const uint8_
 	s->rid_len = rid_len;
 	snprintf(s->src_addr, sizeof s->src_addr, "%s", addr);
 	s->remote_sid = f->tx_sid;
+	s->hello_len = m->in_len;
 	mesh_trace_in_session(m, s);
 	mesh_trace_decision(m, "answer", s, NULL);
 	if (our_reply(m, parsed ? &src : NULL, m->hbuf, sizeof m->hbuf,
@@ -355,7 +356,8 @@ void handshake_on_reply(struct mesh *m, struct session *s, const struct wire_fra
 		mesh_close_session(m, s, NULL, now);
 		return;
 	}
-	s->last_rx_ms = now;
+	s->last_rx_ms = s->probe_ms = now;
+	s->rx_bytes += m->in_len;   /* the REPLY, authenticated */
 }
 
 void handshake_on_finish(struct mesh *m, struct session *s, const struct wire_frame *f,
@@ -377,7 +379,9 @@ void handshake_on_finish(struct mesh *m, struct session *s, const struct wire_fr
 		mesh_close_session(m, s, NULL, now);
 		return;
 	}
+	session_rtt_sample(s, s->created_ms, now);   /* our REPLY went when s was made */
 	s->last_rx_ms = now;
+	s->rx_bytes += s->hello_len + m->in_len;    /* the HELLO, which FINISH authenticates */
 	if (memcmp(s->peer_id, m->id->id, WIRE_IDLEN) == 0) {
 		/* our own identity from another process: two nodes share an identity file */
 		mesh_droplog(m, LK_HS, now, "handshake from %s carries our own identity: refused",

@@ -536,6 +536,10 @@ void mesh_close_session(struct mesh *m, struct session *s, const char *reason, u
 		struct link_route from = { .rid = s->rid, .rid_len = s->rid_len };
 		m->lops->unproven(m->link, &from, now);
 	}
+	m->closed.tx_bytes += s->tx_bytes;
+	m->closed.rx_bytes += s->rx_bytes;
+	m->closed.tx_msgs += s->tx_msgs;
+	m->closed.rx_msgs += s->rx_msgs;
 	session_table_del(&m->sessions, s->sid);
 	if (s->role == NOISE_INITIATOR)
 		m->lops->hangup(m->link, s->sid);
@@ -578,6 +582,7 @@ static void on_dialled_frame(struct mesh *m, uint32_t sid, const uint8_t *p, siz
 	if (!s || s->role != NOISE_INITIATOR)
 		return;
 	enum mesh_err rc = len > WIRE_MAX_FRAME ? MESH_EMALFORMED : wire_frame_decode(p, len, &f);
+	m->in_len = len;
 	mesh_trace_in_frame(m, NULL, rc == MESH_OK ? &f : NULL, len);
 	mesh_trace_in_session(m, s);
 	if (rc != MESH_OK) {
@@ -599,6 +604,7 @@ static void on_incoming_frame(struct mesh *m, const struct link_route *from, con
 {
 	struct wire_frame f;
 	enum mesh_err rc = len > WIRE_MAX_FRAME ? MESH_EMALFORMED : wire_frame_decode(p, len, &f);
+	m->in_len = len;
 	mesh_trace_in_frame(m, addr, rc == MESH_OK ? &f : NULL, len);
 	if (rc != MESH_OK) {
 		MESH_DROP(m, frames_bad);
@@ -888,6 +894,15 @@ struct each_live {
 	void *arg;
 };
 
+/* The bytes of the messages not yet sent to p (from qsend on), as queued_msgs counts them. */
+static uint64_t queued_bytes(const struct peer *p)
+{
+	uint64_t b = 0;
+	for (const struct peer_qent *e = p->qsend; e; e = e->next)
+		b += e->m->len;
+	return b;
+}
+
 static void each_live_one(struct peer *p, void *arg)
 {
 	struct each_live *el = arg;
@@ -896,8 +911,14 @@ static void each_live_one(struct peer *p, void *arg)
 		return;
 	struct mesh_peer_view view;
 	mesh_peer_view(p, &view);
-	struct mesh_peer_info info = { .peer = &view, .local_sid = s->sid,
-	                               .initiator = s->role == NOISE_INITIATOR };
+	struct mesh_peer_info info = {
+		.peer = &view, .local_sid = s->sid, .initiator = s->role == NOISE_INITIATOR,
+		.created_ms = s->created_ms, .keys_ms = s->keys_ms, .last_rx_ms = s->last_rx_ms,
+		.tx_bytes = s->tx_bytes, .rx_bytes = s->rx_bytes, .tx_msgs = s->tx_msgs,
+		.rx_msgs = s->rx_msgs, .rekeys = s->rekeys_done, .rtt_last_ms = s->rtt_last_ms,
+		.rtt_srtt_ms = (s->rtt_srtt_ms8 + 4) / 8, .rtt_samples = s->rtt_samples,
+		.queued_bytes = queued_bytes(p),
+	};
 	el->fn(&info, el->arg);
 }
 
@@ -934,4 +955,21 @@ void mesh_get_stats(const struct mesh *m, struct mesh_stats *out, uint64_t *sess
 	*out = m->stats;
 	*sessions_live = 0;
 	mesh_each_live_peer((struct mesh *)m, count_live, sessions_live);
+}
+
+static void add_traffic(struct session *s, void *arg)
+{
+	struct mesh_traffic *t = arg;
+	t->tx_bytes += s->tx_bytes;
+	t->rx_bytes += s->rx_bytes;
+	t->tx_msgs += s->tx_msgs;
+	t->rx_msgs += s->rx_msgs;
+	t->sessions++;
+}
+
+void mesh_get_traffic(const struct mesh *m, struct mesh_traffic *out)
+{
+	*out = m->closed;
+	out->sessions = 0;
+	session_table_each(&m->sessions, add_traffic, out);
 }

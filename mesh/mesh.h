@@ -250,12 +250,23 @@ struct mesh_peer_info {
 	const struct mesh_peer_view *peer;
 	uint32_t local_sid;
 	bool initiator;
+	/* of the live session, for /status (session.h says what each counts) */
+	uint64_t created_ms, keys_ms, last_rx_ms;
+	uint64_t tx_bytes, rx_bytes, tx_msgs, rx_msgs, rekeys;
+	uint64_t rtt_last_ms, rtt_srtt_ms, rtt_samples;
+	uint64_t queued_bytes;
 };
 void mesh_each_live_peer(struct mesh *m, void (*fn)(const struct mesh_peer_info *, void *),
                          void *arg);
 const struct group_set *mesh_groups(const struct mesh *m);
 enum mesh_err mesh_sas(struct mesh *m, const uint8_t peer[WIRE_IDLEN], char out[KEYS_SAS_LEN]);
 void mesh_get_stats(const struct mesh *m, struct mesh_stats *out, uint64_t *sessions_live);
+/* What every session carried since the start, closed or open (/status totals: session.h says
+ * what each counts), and how many sessions there are now, in any state. */
+struct mesh_traffic {
+	uint64_t tx_bytes, rx_bytes, tx_msgs, rx_msgs, sessions;
+};
+void mesh_get_traffic(const struct mesh *m, struct mesh_traffic *out);
 
 #ifdef MESH_TEST_HOOKS
 /* Test-only: sends raw plaintext (any bytes, sealed correctly) on the live session with peer,

@@ -148,11 +148,14 @@ struct mesh {
 	unsigned log_suppressed[LK_COUNT];
 
 	struct mesh_stats stats;
+	struct mesh_traffic closed;    /* what the sessions closed so far carried (/status) */
 	/* The input being handled, for trace records of drops (trace.c): set by the code that
 	 * reads a beacon or frame, cleared when it is done. */
 	struct mesh_trace tr_in;
 	bool tr_done;                  /* its record (IN or DROP) is out */
 	uint64_t tr_out_msg_id;        /* the message the next sealed frame carries (send.c) */
+	size_t in_len;                 /* the bytes of the frame being handled: a session counts
+	                                * them once it is authenticated (session.h, tx_bytes) */
 	char tr_addr[64];
 
 	/* Scratch: frames are up to 64 KiB, too large for the stack. */

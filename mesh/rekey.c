@@ -129,6 +129,7 @@ void rekey_on_msg(struct mesh *m, struct session *s, struct peer *p, const struc
 		             (unsigned long long)msg->rekey_n, p->name, s->sid, mesh_strerror(rc));
 		return;
 	}
+	session_rtt_sample(s, s->rekey_sent_ms, now);
 	/* our sends use the new keys from here; the responder moves to them on this frame */
 	(void)send_simple(m, s, WIRE_HEARTBEAT, 0, now);
 }
@@ -141,6 +142,9 @@ void rekey_on_promoted(struct mesh *m, struct session *s, uint64_t now)
 	             mesh_fpr(s->peer_id, fp), (unsigned long long)s->rekey_n);
 	/* the responder's sends move now; a frame under them at once lets the initiator drop its
 	 * old keys and start the next exchange without waiting for traffic */
-	if (s->role == NOISE_RESPONDER)
+	if (s->role == NOISE_RESPONDER) {
+		/* the initiator moved on our REKEY_REPLY at once */
+		session_rtt_sample(s, s->rekey_answered_ms, now);
 		(void)send_simple(m, s, WIRE_HEARTBEAT, 0, now);
+	}
 }

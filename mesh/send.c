@@ -43,6 +43,8 @@ enum mesh_err send_frame(struct mesh *m, struct session *s, const uint8_t *frame
 	enum mesh_err rc = m->lops->send(m->link, &to, frame, len);
 	if (traced && rc == MESH_OK)
 		mesh_trace_put(m, &t);
+	if (rc == MESH_OK)
+		s->tx_bytes += len;
 	return rc;
 }
 
@@ -107,6 +109,8 @@ static enum mesh_err send_plain(struct mesh *m, struct session *s, const uint8_t
 	rc = send_sealed(m, s, frame, want);
 	if (traced && rc == MESH_OK)
 		mesh_trace_put(m, &t);
+	if (rc == MESH_OK)
+		s->tx_bytes += want;
 	return rc;
 }
 
@@ -234,6 +238,7 @@ static int send_entry(struct mesh *m, struct session *s, struct peer_qent *e, ui
 			             * a dead peer is expired and its queue reported */
 		e->next_frag++;
 	}
+	s->tx_msgs++;
 	return 1;
 }
 

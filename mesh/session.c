@@ -473,6 +473,14 @@ enum mesh_err session_go_live(struct session *s, uint64_t now_ms)
 
 /* --- transport --- */
 
+void session_rtt_sample(struct session *s, uint64_t sent_ms, uint64_t now_ms)
+{
+	uint64_t r = now_ms >= sent_ms ? now_ms - sent_ms : 0;
+	s->rtt_last_ms = r;
+	s->rtt_srtt_ms8 = s->rtt_samples ? s->rtt_srtt_ms8 - s->rtt_srtt_ms8 / 8 + r : 8 * r;
+	s->rtt_samples++;
+}
+
 static void sid_ad(uint32_t sid, uint8_t ad[SESSION_ID_LEN])
 {
 	ad[0] = (uint8_t)(sid >> 24);
@@ -541,6 +549,7 @@ static void promote(struct session *s, uint64_t now_ms)
 	memcpy(s->chain, s->chain_next, sizeof s->chain);
 	sodium_memzero(s->chain_next, sizeof s->chain_next);
 	s->keys_ms = now_ms;
+	s->rekeys_done++;
 }
 
 enum mesh_err session_open(struct session *s, const struct wire_frame *f, uint8_t *pt,

@@ -123,6 +123,16 @@ struct session {
 	                                  * LEAVE made during the handshake is sent on LIVE */
 
 	uint64_t created_ms, last_rx_ms, last_tx_ms, live_ms;
+	/* What /status shows (docs/usage.md, "Status"): bytes of the session's frames each way,
+	 * the handshake's included (received ones once authenticated; hello_len: the HELLO's,
+	 * counted once FINISH proves it), whole application messages each way, rekeys promoted. The round trip
+	 * is timed only on exchanges the peer's engine answers at once (FINISH -> ACCEPT, REPLY
+	 * -> FINISH, REKEY -> REKEY_REPLY, REKEY_REPLY -> first frame under new keys), never on
+	 * an ACK, which may wait for the application. probe_ms: when our FINISH went (initiator);
+	 * rtt_srtt_ms8: the smoothed round trip times 8 (RFC 6298's alpha of 1/8). */
+	uint64_t tx_bytes, rx_bytes, tx_msgs, rx_msgs, rekeys_done, probe_ms;
+	size_t hello_len;
+	uint64_t rtt_last_ms, rtt_srtt_ms8, rtt_samples;
 	bool evasive;
 
 	/* A sealed frame that met a full socket: its counter is spent, so it is sent before
@@ -189,6 +199,8 @@ enum mesh_err session_on_accept(struct session *s, const uint8_t *pt, size_t len
  * the keys are split and it is an initiator that has read ACCEPT or a responder whose FINISH
  * was checked. */
 enum mesh_err session_go_live(struct session *s, uint64_t now_ms);
+/* One round trip of an exchange answered at once, begun at sent_ms (see rtt_* above). */
+void session_rtt_sample(struct session *s, uint64_t sent_ms, uint64_t now_ms);
 
 /* Encrypts one message into a complete DATA frame (pt and frame must not overlap), under the
  * keys our sends use (tx, or tx_next once tx_next_sends). MESH_ELIMIT: too large for one frame

@@ -43,6 +43,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <stddef.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -2751,6 +2752,113 @@ static void test_stranger_learns_little(void)
 	keys_identity_destroy(&me);
 }
 
+/* ------------------------------------------------------------------ status counters */
+
+struct status_of {
+	const uint8_t *peer;
+	bool found;
+	struct mesh_peer_info info;
+};
+
+static void look_status(const struct mesh_peer_info *info, void *arg)
+{
+	struct status_of *so = arg;
+	if (memcmp(info->peer->id, so->peer, WIRE_IDLEN) == 0) {
+		so->info = *info;
+		so->info.peer = NULL;   /* borrowed for the callback only */
+		so->found = true;
+	}
+}
+
+static struct status_of status_of(struct node *n, const uint8_t *peer)
+{
+	struct status_of so = { .peer = peer };
+	mesh_each_live_peer(n->m, look_status, &so);
+	return so;
+}
+
+struct rekeyed {
+	struct node *n;
+	const uint8_t *peer;
+	uint64_t want;
+};
+
+static bool rekeyed(void *arg)
+{
+	struct rekeyed *r = arg;
+	struct status_of so = status_of(r->n, r->peer);
+	return so.found && so.info.rekeys >= r->want;
+}
+
+/*
+ * /status (docs/usage.md, "Status"): each end counts the application messages it sent and
+ * received whole, the bytes of DATA frames each way (what one sends the other receives, once
+ * nothing is in flight), times a round trip on the handshake and on each rekey, and has
+ * nothing queued at rest.
+ */
+static void test_status(void)
+{
+	enum { SHOUTS = 3, WHISPERS_AB = 2, WHISPERS_BA = 4 };
+	struct node nodes[2] = { 0 };
+	struct node *ns[2] = { &nodes[0], &nodes[1] };
+	struct node *A = &nodes[0], *B = &nodes[1];
+	struct opts o = defaults(MCAST_BASE + 28);
+	if (!node_start(A, "A", &o) || !node_start(B, "B", &o))
+		goto done;
+	struct group_of_nodes g = { ns, 2 };
+	CHECK(drive_until(ns, 2, 10000, converged, &g));
+	CHECK(mesh_join(A->m, "g", now_ms()) == MESH_OK);
+	CHECK(mesh_join(B->m, "g", now_ms()) == MESH_OK);
+	CHECK(wait_events(ns, 2, A, MESH_EV_JOIN, B->id->id, 0, 1, 5000));
+	struct status_of sa = status_of(A, B->id->id), sb = status_of(B, A->id->id);
+	CHECK(sa.found && sb.found);
+	/* the handshake's exchanges answered at once: one round trip each side */
+	CHECK(sa.info.rtt_samples == 1 && sb.info.rtt_samples == 1);
+	CHECK(sa.info.tx_msgs == 0 && sa.info.rx_msgs == 0 && sa.info.rekeys == 0);
+	for (int i = 0; i < SHOUTS; i++)
+		CHECK(mesh_shout(A->m, "g", "shout", 5, now_ms(), NULL) == MESH_OK);
+	for (int i = 0; i < WHISPERS_AB; i++)
+		CHECK(mesh_whisper(A->m, B->id->id, "ab", 2, now_ms(), NULL) == MESH_OK);
+	for (int i = 0; i < WHISPERS_BA; i++)
+		CHECK(mesh_whisper(B->m, A->id->id, "ba", 2, now_ms(), NULL) == MESH_OK);
+	struct rx_count wb = { B, A->id->id, WHISPERS_AB }, wa = { A, B->id->id, WHISPERS_BA };
+	CHECK(wait_shouts(ns, 2, B, A, 0, SHOUTS));
+	CHECK(drive_until(ns, 2, 5000, got_whispers, &wb));
+	CHECK(drive_until(ns, 2, 5000, got_whispers, &wa));
+	/* a rekey or two: each times one more round trip, on the side that waits for an answer */
+	mesh_test_set_rekey(A->m, 300);
+	mesh_test_set_rekey(B->m, 300);
+	struct rekeyed ra = { A, B->id->id, 2 }, rb = { B, A->id->id, 2 };
+	CHECK(drive_until(ns, 2, 10000, rekeyed, &ra));
+	CHECK(drive_until(ns, 2, 10000, rekeyed, &rb));
+	mesh_test_set_rekey(A->m, 0);
+	mesh_test_set_rekey(B->m, 0);
+	uint64_t until = now_ms() + 300;   /* the ACKs and the rekeys' last frames land */
+	while (now_ms() < until)
+		drive_round(ns, 2, 20);
+	sa = status_of(A, B->id->id);
+	sb = status_of(B, A->id->id);
+	CHECK(sa.found && sb.found);
+	CHECK(sa.info.tx_msgs == SHOUTS + WHISPERS_AB && sb.info.rx_msgs == SHOUTS + WHISPERS_AB);
+	CHECK(sb.info.tx_msgs == WHISPERS_BA && sa.info.rx_msgs == WHISPERS_BA);
+	CHECK(sa.info.tx_bytes > 0 && sa.info.rx_bytes > 0);
+	CHECK(sa.info.tx_bytes == sb.info.rx_bytes && sb.info.tx_bytes == sa.info.rx_bytes);
+	CHECK(sa.info.rekeys >= 2 && sb.info.rekeys >= 2);
+	CHECK(sa.info.rtt_samples >= 2 && sb.info.rtt_samples >= 2);
+	CHECK(sa.info.rtt_srtt_ms < 1000 && sa.info.rtt_last_ms < 1000);
+	CHECK(sa.info.queued_bytes == 0 && sb.info.queued_bytes == 0);
+	uint64_t now = now_ms();
+	CHECK(sa.info.created_ms <= sa.info.keys_ms && sa.info.keys_ms <= now);
+	CHECK(sa.info.last_rx_ms <= now && sa.info.last_rx_ms >= sa.info.keys_ms);
+	printf("  status: A->B %" PRIu64 " msgs %" PRIu64 " bytes, B->A %" PRIu64 " msgs %" PRIu64
+	       " bytes, rekeys %" PRIu64 "/%" PRIu64 ", rtt %" PRIu64 " ms (%" PRIu64 " samples)\n",
+	       sa.info.tx_msgs, sa.info.tx_bytes, sb.info.tx_msgs, sb.info.tx_bytes, sa.info.rekeys,
+	       sb.info.rekeys, sa.info.rtt_srtt_ms, sa.info.rtt_samples);
+done:
+	node_free(A);
+	node_free(B);
+}
+
 int main(void)
 {
 	testlib_require_netns("test_engine");
@@ -2783,6 +2891,7 @@ int main(void)
 		test_rename_is_reported();
 		test_reasm_budget();
 		test_stranger_learns_little();
+		test_status();
 		zmq_ctx_term(zctx);
 	}
 	free(items);
