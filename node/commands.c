@@ -582,6 +582,207 @@ static void cmd_stats(struct app *a, struct slice args)
 	emit(a, stdout);
 }
 
+/* A count of milliseconds as `wg show` writes a time: "1 h 2 min 3 s", or "250 ms". */
+static void put_dur(struct json_buf *b, uint64_t ms)
+{
+	static const struct { uint64_t ms; const char *unit; } u[] = {
+		{ 86400000u, " d" }, { 3600000u, " h" }, { 60000u, " min" }, { 1000u, " s" },
+	};
+	bool any = false;
+	if (ms < 1000) {
+		json_u64(b, ms);
+		json_raw(b, " ms");
+		return;
+	}
+	for (size_t i = 0; i < sizeof u / sizeof u[0]; i++) {
+		if (ms < u[i].ms)
+			continue;
+		if (any)
+			json_raw(b, " ");
+		json_u64(b, ms / u[i].ms);
+		json_raw(b, u[i].unit);
+		ms %= u[i].ms;
+		any = true;
+	}
+}
+
+/* Bytes as `wg show` writes them: "1.50 KiB" past 1024, else "12 B". */
+static void put_bytes(struct json_buf *b, uint64_t v)
+{
+	static const char *const unit[] = { " KiB", " MiB", " GiB", " TiB" };
+	if (v < 1024) {
+		json_u64(b, v);
+		json_raw(b, " B");
+		return;
+	}
+	size_t i = 0;
+	uint64_t div = 1024;
+	while (i + 1 < sizeof unit / sizeof unit[0] && v / div >= 1024) {
+		div *= 1024;
+		i++;
+	}
+	uint64_t hundredths = (v % div) * 100 / div;
+	json_u64(b, v / div);
+	json_raw(b, hundredths < 10 ? ".0" : ".");
+	json_u64(b, hundredths);
+	json_raw(b, unit[i]);
+}
+
+static void status_json(struct app *a, const struct meshnode_status *t,
+                        const struct meshnode_peer_status *ps, size_t count)
+{
+	j_begin(a, "status");
+	j_u64(a, "uptime_ms", t->uptime_ms);
+	j_u64(a, "peer_count", t->peers);
+	j_u64(a, "sessions", t->sessions);
+	j_u64(a, "tx_bytes", t->tx_bytes);
+	j_u64(a, "rx_bytes", t->rx_bytes);
+	j_u64(a, "tx_msgs", t->tx_msgs);
+	j_u64(a, "rx_msgs", t->rx_msgs);
+	j_key(a, "peers");
+	json_raw(&a->out, "[");
+	for (size_t i = 0; i < count; i++) {
+		const struct meshnode_peer_status *p = &ps[i];
+		json_raw(&a->out, i ? ",{\"peer\":" : "{\"peer\":");
+		json_str(&a->out, FIELD(p->id_hex));
+		j_str(a, "name", FIELD(p->name));
+		j_str(a, "endpoint", FIELD(p->endpoint));
+		j_u64(a, "sid", p->local_sid);
+		j_key(a, "initiator");
+		json_bool(&a->out, p->initiator);
+		j_u64(a, "session_age_ms", p->session_age_ms);
+		j_u64(a, "handshake_age_ms", p->handshake_age_ms);
+		j_u64(a, "last_rx_age_ms", p->last_rx_age_ms);
+		if (p->rtt_samples) {   /* absent until a round trip was timed */
+			j_u64(a, "rtt_ms", p->rtt_ms);
+			j_u64(a, "rtt_last_ms", p->rtt_last_ms);
+		}
+		j_u64(a, "rtt_samples", p->rtt_samples);
+		j_u64(a, "tx_bytes", p->tx_bytes);
+		j_u64(a, "rx_bytes", p->rx_bytes);
+		j_u64(a, "tx_msgs", p->tx_msgs);
+		j_u64(a, "rx_msgs", p->rx_msgs);
+		j_u64(a, "queued_msgs", p->queued_msgs);
+		j_u64(a, "queued_bytes", p->queued_bytes);
+		j_u64(a, "unacked_msgs", p->unacked_msgs);
+		j_u64(a, "rekeys", p->rekeys);
+		json_raw(&a->out, "}");
+	}
+	json_raw(&a->out, "]");
+	j_end(a);
+}
+
+/* One "  label: " line start of a /status block. */
+static void status_line(struct app *a, const char *label)
+{
+	json_raw(&a->out, "  ");
+	json_raw(&a->out, label);
+	json_raw(&a->out, ": ");
+}
+
+static void status_transfer(struct app *a, uint64_t rxb, uint64_t txb, uint64_t rxm,
+                            uint64_t txm)
+{
+	struct json_buf *o = &a->out;
+	status_line(a, "transfer");
+	put_bytes(o, rxb);
+	json_raw(o, " received, ");
+	put_bytes(o, txb);
+	json_raw(o, " sent\n");
+	status_line(a, "messages");
+	json_u64(o, rxm);
+	json_raw(o, " received, ");
+	json_u64(o, txm);
+	json_raw(o, " sent\n");
+}
+
+/* Like `wg show`: the node's block, then one block per peer. */
+static void status_text(struct app *a, const struct meshnode_status *t,
+                        const struct meshnode_peer_status *ps, size_t count)
+{
+	struct json_buf *o = &a->out;
+	json_buf_clear(o);
+	color(a, "1");
+	json_raw(o, "node");
+	color_off(a);
+	json_raw(o, ": ");
+	put_cstr(a, meshnode_name(a->n));
+	json_raw(o, "\n");
+	status_line(a, "uptime");
+	put_dur(o, t->uptime_ms);
+	json_raw(o, "\n");
+	status_line(a, "peers");
+	json_u64(o, t->peers);
+	json_raw(o, " linked, ");
+	json_u64(o, t->sessions);
+	json_raw(o, t->sessions == 1 ? " session\n" : " sessions\n");
+	status_transfer(a, t->rx_bytes, t->tx_bytes, t->rx_msgs, t->tx_msgs);
+	for (size_t i = 0; i < count; i++) {
+		const struct meshnode_peer_status *p = &ps[i];
+		json_raw(o, "\n");
+		color(a, "1");
+		json_raw(o, "peer");
+		color_off(a);
+		json_raw(o, ": ");
+		put_name(a, p->id, FIELD(p->name), meshnode_is_verified(a->n, p->id));
+		json_raw(o, " ");
+		json_raw_n(o, p->id_hex, 16);   /* the ID's start: /peers and /whoami give it whole */
+		json_raw(o, "\n");
+		status_line(a, "endpoint");
+		json_term(o, FIELD(p->endpoint), a->term_flags);
+		json_raw(o, "\n");
+		status_line(a, "session");
+		put_dur(o, p->session_age_ms);
+		json_raw(o, p->initiator ? " (we dialled)\n" : " (it dialled)\n");
+		status_line(a, "latest handshake");
+		put_dur(o, p->handshake_age_ms);
+		json_raw(o, " ago\n");
+		status_line(a, "latest frame in");
+		put_dur(o, p->last_rx_age_ms);
+		json_raw(o, " ago\n");
+		status_line(a, "round trip");
+		if (p->rtt_samples) {
+			put_dur(o, p->rtt_ms);
+			json_raw(o, " (latest ");
+			put_dur(o, p->rtt_last_ms);
+			json_raw(o, ")\n");
+		} else {
+			json_raw(o, "not timed yet\n");
+		}
+		status_transfer(a, p->rx_bytes, p->tx_bytes, p->rx_msgs, p->tx_msgs);
+		status_line(a, "queued");
+		json_u64(o, p->queued_msgs);
+		json_raw(o, " messages (");
+		put_bytes(o, p->queued_bytes);
+		json_raw(o, "), ");
+		json_u64(o, p->unacked_msgs);
+		json_raw(o, " unacknowledged\n");
+		status_line(a, "rekeys");
+		json_u64(o, p->rekeys);
+		json_raw(o, "\n");
+	}
+	emit(a, stdout);
+}
+
+/* /status: the node and each live session, like `wg show` (docs/usage.md, "Status"). */
+static void cmd_status(struct app *a, struct slice args)
+{
+	struct meshnode_status t;
+	struct meshnode_peer_status *ps = NULL;
+	size_t count = 0;
+	(void)args;
+	enum mesh_err rc = meshnode_status(a->n, &t, &ps, &count);
+	if (rc != MESH_OK) {
+		errorf(a, "cannot read status: %s", meshnode_strerror(rc));
+		return;
+	}
+	if (a->mode == MODE_JSON)
+		status_json(a, &t, ps, count);
+	else
+		status_text(a, &t, ps, count);
+	meshnode_status_free(&ps);
+}
+
 /* /ttl [MS]: the time-to-live of the messages sent from now on; without MS, says it. */
 /* /peer [NODEID@]HOST:PORT: a fixed peer from now on (docs/usage.md, "Fixed peers"). */
 static void cmd_peer(struct app *a, struct slice args)
@@ -659,6 +860,7 @@ static const char help_text[] =
 	"/trust NAME          mark a peer verified, once /verify matched on both ends\n"
 	"/untrust NAME        take the mark away\n"
 	"/stats               show the node's drop counters\n"
+	"/status              show each peer's session, traffic and round trip\n"
 	"/ttl [MS]            how long your next messages may wait for each peer (0: --ttl)\n"
 	"/peer [ID@]HOST:PORT dial a node multicast cannot reach, and keep it linked\n"
 	"/help                show this list\n"
@@ -689,6 +891,7 @@ static const struct command commands[] = {
 	{ "/join", cmd_join },     { "/leave", cmd_leave },   { "/shout", cmd_shout },
 	{ "/msg", cmd_msg },       { "/peers", cmd_peers },   { "/groups", cmd_groups },
 	{ "/whoami", cmd_whoami }, { "/verify", cmd_verify }, { "/stats", cmd_stats },
+	{ "/status", cmd_status },
 	{ "/help", cmd_help },     { "/quit", cmd_quit },     { "/ttl", cmd_ttl },
 	{ "/trust", cmd_trust },   { "/untrust", cmd_untrust }, { "/peer", cmd_peer },
 };

@@ -184,6 +184,88 @@ static void collect_peer(const struct mesh_peer_info *info, void *arg)
 	acc->n++;
 }
 
+struct status_acc {
+	struct meshnode_peer_status *v;
+	size_t n, cap;
+	bool oom;
+	uint64_t now;
+};
+
+static uint64_t ago(uint64_t now, uint64_t then)
+{
+	return now > then ? now - then : 0;
+}
+
+static void collect_status(const struct mesh_peer_info *info, void *arg)
+{
+	struct status_acc *acc = arg;
+	const struct mesh_peer_view *p = info->peer;
+	if (acc->oom)
+		return;
+	if (acc->n == acc->cap) {
+		size_t ncap = acc->cap ? acc->cap * 2 : 16;
+		struct meshnode_peer_status *nv = realloc(acc->v, ncap * sizeof *nv);
+		if (!nv) {
+			acc->oom = true;
+			return;
+		}
+		acc->v = nv;
+		acc->cap = ncap;
+	}
+	struct meshnode_peer_status *ps = &acc->v[acc->n++];
+	memset(ps, 0, sizeof *ps);
+	memcpy(ps->id, p->id, MESHNODE_IDLEN);
+	memcpy(ps->id_hex, p->hex, sizeof ps->id_hex);
+	snprintf(ps->name, sizeof ps->name, "%s", p->name);
+	ipaddr_endpoint(&p->ip, p->port, ps->endpoint);
+	ps->local_sid = info->local_sid;
+	ps->initiator = info->initiator;
+	ps->session_age_ms = ago(acc->now, info->created_ms);
+	ps->handshake_age_ms = ago(acc->now, info->keys_ms);
+	ps->last_rx_age_ms = ago(acc->now, info->last_rx_ms);
+	ps->rtt_ms = info->rtt_srtt_ms;
+	ps->rtt_last_ms = info->rtt_last_ms;
+	ps->rtt_samples = info->rtt_samples;
+	ps->tx_bytes = info->tx_bytes;
+	ps->rx_bytes = info->rx_bytes;
+	ps->tx_msgs = info->tx_msgs;
+	ps->rx_msgs = info->rx_msgs;
+	ps->queued_msgs = p->queued_msgs;
+	ps->queued_bytes = info->queued_bytes;
+	ps->unacked_msgs = p->unacked_msgs;
+	ps->rekeys = info->rekeys;
+}
+
+static int status_cmp(const void *a, const void *b)
+{
+	const struct meshnode_peer_status *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+	return c ? c : memcmp(x->id, y->id, MESHNODE_IDLEN);
+}
+
+static void run_status(struct meshnode *n, struct cmd *c, uint64_t now)
+{
+	struct status_acc acc = { .now = now };
+	struct mesh_traffic t;
+	mesh_each_live_peer(n->mesh, collect_status, &acc);
+	if (acc.oom) {
+		free(acc.v);
+		c->rc = MESH_ENOMEM;
+		return;
+	}
+	if (acc.n > 1)
+		qsort(acc.v, acc.n, sizeof *acc.v, status_cmp);
+	mesh_get_traffic(n->mesh, &t);
+	c->status = (struct meshnode_status){
+		.uptime_ms = ago(now, n->start_ms), .peers = acc.n, .sessions = t.sessions,
+		.tx_bytes = t.tx_bytes, .rx_bytes = t.rx_bytes, .tx_msgs = t.tx_msgs,
+		.rx_msgs = t.rx_msgs,
+	};
+	c->pstatus = acc.v;
+	c->npeers = acc.n;
+	c->rc = MESH_OK;
+}
+
 static void run_cmd(struct meshnode *n, struct cmd *c, uint64_t now)
 {
 	switch (c->kind) {
@@ -253,6 +335,9 @@ static void run_cmd(struct meshnode *n, struct cmd *c, uint64_t now)
 	case CMD_STATS:
 		mesh_get_stats(n->mesh, &c->stats, &c->sessions_live);
 		c->rc = MESH_OK;
+		break;
+	case CMD_STATUS:
+		run_status(n, c, now);
 		break;
 	}
 }
@@ -482,6 +567,7 @@ enum mesh_err meshnode_start(struct meshnode *n, char *err, size_t errcap)
 		.trace_arg = n,
 	};
 	uint64_t now = monoclock_ms();
+	n->start_ms = now;
 	n->mesh = mesh_new(&mc, now, err, errcap);
 	if (!n->mesh) {
 		zmq_ctx_term(n->zctx);
@@ -841,6 +927,31 @@ enum mesh_err meshnode_sas(struct meshnode *n, const uint8_t peer[MESHNODE_IDLEN
 	if (rc == MESH_OK)
 		memcpy(out, c.sas, KEYS_SAS_LEN);
 	return rc;
+}
+
+enum mesh_err meshnode_status(struct meshnode *n, struct meshnode_status *totals,
+                              struct meshnode_peer_status **peers, size_t *count)
+{
+	struct cmd c = { .kind = CMD_STATUS };
+	if (!n || !totals || !peers || !count)
+		return MESH_EINVAL;
+	*peers = NULL;
+	*count = 0;
+	enum mesh_err rc = call(n, &c);
+	if (rc != MESH_OK)
+		return rc;
+	*totals = c.status;
+	*peers = c.pstatus;
+	*count = c.npeers;
+	return MESH_OK;
+}
+
+void meshnode_status_free(struct meshnode_peer_status **peers)
+{
+	if (!peers)
+		return;
+	free(*peers);
+	*peers = NULL;
 }
 
 enum mesh_err meshnode_stats(struct meshnode *n, struct meshnode_stats *out)

@@ -280,6 +280,42 @@ size_t meshnode_known_by_name(struct meshnode *n, const char *name,
 /* The known peers file, or NULL when remembering is off (borrowed). */
 const char *meshnode_known_peers_path(const struct meshnode *n);
 
+/*
+ * What /status shows, like `wg show` (docs/usage.md, "Status"). Times are milliseconds ago on
+ * the node's monotonic clock. Bytes count every frame of the session on the wire, the
+ * handshake's included (a received one once authenticated); messages count application
+ * messages (shouts and whispers) sent or received whole, resends included. The round trip is timed only on exchanges the peer's engine
+ * answers at once (the handshake's and each rekey's), never on ACKs, which may wait for the
+ * application: rtt_samples 0 means none was timed yet.
+ */
+struct meshnode_peer_status {
+	uint8_t id[MESHNODE_IDLEN];
+	char id_hex[MESHNODE_HEXID_LEN];
+	char name[MESHNODE_MAX_NAME + 1];
+	char endpoint[MESHNODE_ENDPOINT_LEN];
+	uint32_t local_sid;           /* our session ID of the live session */
+	bool initiator;
+	uint64_t session_age_ms;      /* since its handshake began */
+	uint64_t handshake_age_ms;    /* since its keys last changed: the handshake or a rekey */
+	uint64_t last_rx_age_ms;      /* since its last authenticated frame */
+	uint64_t rtt_ms, rtt_last_ms, rtt_samples;  /* smoothed (RFC 6298), the latest, how many */
+	uint64_t tx_bytes, rx_bytes, tx_msgs, rx_msgs;  /* of this session */
+	uint64_t queued_msgs, queued_bytes;   /* not yet sent */
+	uint64_t unacked_msgs;        /* sent, waiting for the peer's ACK */
+	uint64_t rekeys;              /* rekeys completed in this session */
+};
+struct meshnode_status {
+	uint64_t uptime_ms;           /* since meshnode_start() */
+	uint64_t peers;               /* with a live session */
+	uint64_t sessions;            /* in any state, handshakes included */
+	uint64_t tx_bytes, rx_bytes, tx_msgs, rx_msgs;  /* every session since the start */
+};
+/* The node's totals and its live peers, sorted by name then ID. *peers is an array of *count
+ * entries (NULL when there are none); free it with meshnode_status_free(). Any thread. */
+enum mesh_err meshnode_status(struct meshnode *n, struct meshnode_status *totals,
+                              struct meshnode_peer_status **peers, size_t *count);
+void meshnode_status_free(struct meshnode_peer_status **peers);
+
 /* Counters of what was dropped, for tests and diagnostics. */
 struct meshnode_stats {
 	uint64_t beacons_rx, beacons_bad, beacons_stale, beacons_foreign;

@@ -41,6 +41,7 @@ enum cmd_kind {
 	CMD_GROUPS,
 	CMD_SAS,
 	CMD_STATS,
+	CMD_STATUS,
 	CMD_RELINK,
 	CMD_ADD_PEER,
 };
@@ -76,6 +77,8 @@ struct cmd {
 	struct mesh_stats stats;    /* STATS: all the engine's counters */
 	struct node_peer_addr addr; /* ADD_PEER */
 	uint64_t sessions_live;
+	struct meshnode_status status;              /* STATUS; its peers go in pstatus */
+	struct meshnode_peer_status *pstatus;
 	bool done;
 };
 
@@ -123,6 +126,7 @@ struct meshnode {
 	struct mesh *mesh;
 	pthread_t thread;
 	bool started, stopped;
+	uint64_t start_ms;          /* monoclock_ms() at meshnode_start(): /status uptime */
 	/* Groups joined before meshnode_start(): the mesh starts in them, so that its first
 	 * hello carries them. Touched only before the loop thread exists. */
 	struct group_set start_groups;

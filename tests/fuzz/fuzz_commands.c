@@ -209,6 +209,51 @@ void meshnode_peers_free(struct meshnode_peer **peers, size_t count)
 	*peers = NULL;
 }
 
+/* /status: the fake's peers with numbers that vary with the input (its sends), so that every
+ * path of the table's durations and byte sizes is walked. */
+enum mesh_err meshnode_status(struct meshnode *n, struct meshnode_status *totals,
+                              struct meshnode_peer_status **peers, size_t *count)
+{
+	uint64_t x = (uint64_t)n->sent * 0x9e3779b97f4a7c15u;
+	*totals = (struct meshnode_status){ .uptime_ms = x >> 20, .peers = n->npeers,
+	                                    .sessions = n->npeers, .tx_bytes = x, .rx_bytes = x >> 7,
+	                                    .tx_msgs = n->sent, .rx_msgs = n->sent / 2 };
+	*peers = NULL;
+	*count = 0;
+	if (n->npeers == 0)
+		return MESH_OK;
+	*peers = calloc(n->npeers, sizeof **peers);
+	if (!*peers)
+		return MESH_ENOMEM;
+	for (size_t i = 0; i < n->npeers; i++) {
+		struct meshnode_peer_status *p = &(*peers)[i];
+		uint64_t v = x >> (i * 7 % 60);
+		memcpy(p->id, n->peers[i].id, sizeof p->id);
+		memcpy(p->id_hex, n->peers[i].id_hex, sizeof p->id_hex);
+		memcpy(p->name, n->peers[i].name, sizeof p->name);
+		memcpy(p->endpoint, n->peers[i].endpoint, sizeof p->endpoint);
+		p->session_age_ms = v;
+		p->handshake_age_ms = v >> 3;
+		p->last_rx_age_ms = v & 1023;
+		p->rtt_samples = i & 1;
+		p->rtt_ms = p->rtt_last_ms = v & 2047;
+		p->tx_bytes = v;
+		p->rx_bytes = UINT64_MAX - v;
+		p->queued_msgs = i;
+		p->queued_bytes = v >> 9;
+	}
+	*count = n->npeers;
+	return MESH_OK;
+}
+
+void meshnode_status_free(struct meshnode_peer_status **peers)
+{
+	if (!peers)
+		return;
+	free(*peers);
+	*peers = NULL;
+}
+
 enum mesh_err meshnode_groups(struct meshnode *n, char ***out, size_t *count)
 {
 	*out = calloc(n->groups.n ? n->groups.n : 1, sizeof **out);
@@ -489,18 +534,18 @@ size_t fuzz_seeds(uint8_t *buf, size_t cap, unsigned i)
 	} seeds[] = {
 		/* plain, three peers (two named bob and "bob the"), one ID prefix shared */
 		SEED("\x30\xff" "\x08\x41\x03" "bob" "\x0c\x41\x07" "bob the" "\x04\x99\x05" "alice"
-		     "/join chat\n/peers\n/msg bob hi\n/msg \"bob the\" there\n/msg alice  two\n"
+		     "/join chat\n/peers\n/status\n/msg bob hi\n/msg \"bob the\" there\n/msg alice  two\n"
 		     "/verify alice\n/trust alice\n/untrust bob\n/groups\nhello all\n/ttl 5000\n"
 		     "/peer 10.1.0.5:47000\n/shout news x\n/leave chat\n/whoami\n/stats\n/quit\n"),
 		/* --json, the same, cut into 3-byte reads, with errors */
 		SEED("\x31\x02" "\x08\x41\x03" "bob" "\x0c\x41\x07" "bob the" "\x04\x99\x05" "alice"
-		     "/join chat\n/peers\n/msg bob the code\n/msg 4141 hi\n/msg \"\" x\n/msg \"bob\n"
+		     "/join chat\n/peers\n/status\n/msg bob the code\n/msg 4141 hi\n/msg \"\" x\n/msg \"bob\n"
 		     "/frob\n/join \n/ttl 700000\n/verify\n/groups\n/help\n/stats\nno group\r\n"
 		     "/peer\n/peer nohost\n/peer a b\n"),
 		/* an ASCII terminal and names that need escaping */
 		SEED("\x24\x10" "\x00\x10\x06" "\xe2\x80\xaex\xc3\xa9" "\x00\x20\x04" "<U+1"
 		     "/msg 0000000000000000000000000000000000000000000000000000000000000000 hi\n"
-		     "/peers\n/msg <U+1 \x1b[31mred\n/join \xc2\x9b\n/join ok\x01\n"),
+		     "/peers\n/status\n/msg <U+1 \x1b[31mred\n/join \xc2\x9b\n/join ok\x01\n"),
 	};
 #undef SEED
 	if (i >= sizeof seeds / sizeof seeds[0] || cap < seeds[i].len)
