@@ -215,13 +215,15 @@ void deliver_on_data(struct mesh *m, struct session *s, const struct wire_frame 
 	bool gap = rx.gap;
 	s->last_rx_ms = now;
 	s->rx_bytes += m->in_len;
-	if (rx.promoted)
-		rekey_on_promoted(m, s, now);   /* whatever the frame holds: the keys are in use */
 	rc = wire_msg_decode(m->pbuf, ptlen, &msg);
 	if (rc == MESH_OK) {
 		m->tr_in.msg_id = msg.msg_id;
 		mesh_trace_in_taken(m, (int)msg.type);
 	}
+	/* after the frame's trace record, which names its message: the promotion's decision
+	 * follows from it */
+	if (rx.promoted)
+		rekey_on_promoted(m, s, now);   /* whatever the frame holds: the keys are in use */
 	if (rc != MESH_OK && s->state == SESSION_INIT_WAIT_ACCEPT) {
 		/* the responder's first word is ACCEPT or REJECT: anything malformed in its place
 		 * ends the handshake (protocol section 3.2) */
