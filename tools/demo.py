@@ -2,13 +2,15 @@
 # Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE)
 """The README's demo: a small mesh on this machine, inside its own network namespace.
 
-Starts three real meshnode processes (alice, bob, carol) on the loopback interface of a
+Starts four real meshnode processes (alice, bob, carol, dave) on the loopback interface of a
 private network namespace (nothing reaches a real network), then shows, from each node's own
 event stream:
   1. discovery: every node enters every other one (times measured);
-  2. a group broadcast: alice and bob join "lobby", alice shouts, only lobby members hear it;
+  2. a group broadcast: alice, bob and dave join "lobby", alice shouts, only lobby members
+     hear it;
   3. a direct message: carol whispers to bob alone;
-  4. the short authentication string of one link, identical at both ends.
+  4. the short authentication string of one link, identical at both ends;
+  5. alice's /status: each link's endpoint, age, round trip and traffic, like `wg show`.
 
 Usage: tools/demo.py [path/to/meshnode]     (default: build/node/meshnode)
 """
@@ -92,11 +94,11 @@ def main():
     workdir = tempfile.mkdtemp(prefix="meshnode-demo.")
     nodes = []
     try:
-        say("== meshnode demo: 3 nodes in a private network namespace (loopback only)")
+        say("== meshnode demo: 4 nodes in a private network namespace (loopback only)")
         t0 = time.monotonic()
-        for name in ("alice", "bob", "carol"):
+        for name in ("alice", "bob", "carol", "dave"):
             nodes.append(Node(binary, name, workdir))
-        alice, bob, carol = nodes
+        alice, bob, carol, dave = nodes
         for n in nodes:
             ev = n.wait(lambda e: e["event"] == "ready", what="ready")
             n.id = ev["id"]
@@ -112,16 +114,21 @@ def main():
                 others.pop(ev["peer"])
                 say(f"[{n.name}] enter: {ev['name']} at {ev['endpoint']}"
                     f"  (+{time.monotonic() - t0:.2f} s)")
-        say(f"full mesh: 3 nodes, 3 authenticated links, {time.monotonic() - t0:.2f} s after start")
+        say(f"full mesh: 4 nodes, 6 authenticated links, {time.monotonic() - t0:.2f} s after start")
 
-        say("\n== 2. group broadcast: alice and bob join 'lobby'; carol does not")
-        for n in (alice, bob):
+        say("\n== 2. group broadcast: alice, bob and dave join 'lobby'; carol does not")
+        for n in (alice, bob, dave):
             n.send("/join lobby")
-        bob.wait(lambda e: e["event"] == "join" and e["peer"] == alice.id, what="alice's join")
-        alice.wait(lambda e: e["event"] == "join" and e["peer"] == bob.id, what="bob's join")
+        for n in (bob, dave):
+            n.wait(lambda e: e["event"] == "join" and e["peer"] == alice.id, what="alice's join")
+        for m in (bob, dave):
+            alice.wait(lambda e: e["event"] == "join" and e["peer"] == m.id,
+                       what=f"{m.name}'s join")
         alice.send("/shout lobby hello, lobby!")
-        ev = bob.wait(lambda e: e["event"] == "shout", what="the shout")
-        say(f"[bob]   shout in {ev['group']} from {ev['name']} (message {ev['id']}): {ev['text']!r}")
+        for n in (bob, dave):
+            ev = n.wait(lambda e: e["event"] == "shout", what="the shout")
+            say(f"[{n.name}] shout in {ev['group']} from {ev['name']} (message {ev['id']}): "
+                f"{ev['text']!r}")
 
         say("\n== 3. direct message: carol whispers to bob alone")
         carol.send("/msg bob hi bob, this is just for you")
@@ -130,12 +137,13 @@ def main():
 
         # carol was not in lobby and alice was not the whisper's target: check they heard nothing
         time.sleep(0.3)
-        for n, kind in ((carol, "shout"), (alice, "whisper")):
+        for n in (carol, alice, dave):
             while not n.events.empty():
                 e = n.events.get()
                 if e["event"] in ("shout", "whisper"):
                     raise SystemExit(f"demo: {n.name} received a {e['event']} meant for others")
-        say("[carol] heard no shout (not in lobby); [alice] heard no whisper (not the target)")
+        say("[carol] heard no shout (not in lobby); [alice] and [dave] heard no whisper "
+            "(not the target)")
 
         say("\n== 4. out-of-band check of one link (compare these digits by voice)")
         alice.send("/verify bob")
@@ -146,6 +154,23 @@ def main():
         say(f"[bob]   link to alice: {b['sas']}")
         if a["sas"] != b["sas"]:
             raise SystemExit("demo: the two ends disagree: the link is not what it seems")
+
+        say("\n== 5. alice's /status: her links, like `wg show`")
+        alice.send("/status")
+        st = alice.wait(lambda e: e["event"] == "status", what="status")
+        say(f"[alice] up {st['uptime_ms'] / 1000:.1f} s, {st['peer_count']} peers, "
+            f"{st['tx_msgs']} messages sent, {st['rx_msgs']} received, "
+            f"{st['tx_bytes']} B out, {st['rx_bytes']} B in")
+        say("        peer   endpoint            session  last rx  rtt    msgs out/in  bytes out/in"
+            "  queued  rekeys")
+        for p in st["peers"]:
+            rtt = f"{p['rtt_ms']} ms" if "rtt_ms" in p else "-"
+            say(f"        {p['name']:<6} {p['endpoint']:<19} {p['session_age_ms'] / 1000:5.1f} s"
+                f"  {p['last_rx_age_ms']:4d} ms  {rtt:<6} {p['tx_msgs']:4d} / {p['rx_msgs']:<4d}"
+                f"  {p['tx_bytes']:5d} / {p['rx_bytes']:<5d} {p['queued_msgs']:6d}"
+                f"  {p['rekeys']:6d}")
+        if st["peer_count"] != 3:
+            raise SystemExit("demo: alice's /status does not show her 3 links")
 
         say("\n== clean stop: the others see EXIT at once (BYE), not after a timeout")
         carol.stop()
