@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -305,7 +306,56 @@ static int check_subnets(const struct meshsim_opts *o, bool have_peers)
 	return -1;
 }
 
+/*
+ * An output that cannot be written is refused now, not after a run of minutes whose figures
+ * would then be lost: the file's directory must exist and be writable, and the path must not
+ * be a directory. Returns -1 if PATH looks writable, else the usage exit status.
+ */
+static int check_output(const char *opt, const char *path)
+{
+	char dir[PATH_MAX], what[PATH_MAX + 64];
+	struct stat st;
+	int err = 0;
+
+	if (!path)
+		return -1;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		err = EISDIR;
+	} else {
+		const char *slash = strrchr(path, '/');
+		size_t n = slash ? (size_t)(slash - path) : 0;
+		if (n >= sizeof dir)
+			err = ENAMETOOLONG;
+		else if (!slash)
+			memcpy(dir, ".", 2);
+		else if (n == 0)
+			memcpy(dir, "/", 2);
+		else {
+			memcpy(dir, path, n);
+			dir[n] = '\0';
+		}
+		if (!err && access(dir, W_OK | X_OK) != 0)
+			err = errno;
+	}
+	if (!err)
+		return -1;
+	snprintf(what, sizeof what, "%s: cannot write '%s': %s", opt, path, strerror(err));
+	return meshsim_usage_error(what, NULL);
+}
+
+static int parse_and_check(int argc, char **argv, struct meshsim_opts *o);
+
 int meshsim_parse_options(int argc, char **argv, struct meshsim_opts *o)
+{
+	int rc = parse_and_check(argc, argv, o);
+	if (rc < 0)
+		rc = check_output("--json", o->json_path);
+	if (rc < 0)
+		rc = check_output("--plot", o->plot_path);
+	return rc;
+}
+
+static int parse_and_check(int argc, char **argv, struct meshsim_opts *o)
 {
 	unsigned long v;
 	double d;

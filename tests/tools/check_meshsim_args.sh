@@ -1,0 +1,36 @@
+#!/bin/sh
+# Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE)
+# check_meshsim_args.sh MESHSIM MESHNODE: an output meshsim could not write is refused before
+# the run, with status 2 and a line naming the option, the path and the reason (issue 16).
+# Before this, a --json or --plot into a missing directory failed only after the whole run,
+# and its figures were lost. Run through netns-run, like every meshsim test.
+sim=${1:?usage: check_meshsim_args.sh MESHSIM MESHNODE}
+node=${2:?usage: check_meshsim_args.sh MESHSIM MESHNODE}
+failed=0
+passed=0
+ok() { passed=$((passed + 1)); }
+bad() { failed=$((failed + 1)); echo "check_meshsim_args: FAIL: $*"; }
+tmp=$(mktemp -d) || exit 1
+trap 'chmod -R u+w "$tmp"; rm -rf "$tmp"' EXIT
+mkdir "$tmp/ro" && chmod a-w "$tmp/ro"
+
+# refused PATTERN ARGS...: exit 2 at once, PATTERN on stderr, no output file made
+refused() {
+	pat=$1
+	shift
+	"$sim" --meshnode "$node" -n 2 converge --seed 1 "$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	[ "$rc" = 2 ] && ok || bad "meshsim $* exited $rc, wanted 2"
+	grep -q -- "$pat" "$tmp/err" && ok || bad "meshsim $*: stderr lacks '$pat': $(head -c 300 "$tmp/err")"
+}
+refused "--json: cannot write '$tmp/nodir/r.json': No such file or directory" --json "$tmp/nodir/r.json"
+refused "--plot: cannot write '$tmp/nodir/p.svg': No such file or directory" --plot "$tmp/nodir/p.svg"
+refused "--json: cannot write '$tmp': Is a directory" --json "$tmp"
+# root may write anywhere, so the read-only case holds only for others
+if [ "$(id -u)" != 0 ]; then
+	refused "--plot: cannot write '$tmp/ro/p.svg': Permission denied" --plot "$tmp/ro/p.svg"
+fi
+[ ! -e "$tmp/nodir" ] && ok || bad "a refused path was created"
+
+echo "check_meshsim_args: $passed passed, $failed failed"
+[ "$failed" = 0 ] && [ "$passed" -gt 0 ]
