@@ -2383,7 +2383,8 @@ int main(int argc, char **argv)
 			shown++;
 		}
 	}
-	if (s->o.keep)
+	/* a failure's node logs are what explains it: never delete them */
+	if (s->o.keep || !res.ok)
 		fprintf(stderr, "meshsim: files kept in %s\n", s->tmpdir);
 	else
 		remove_tmpdir(s->tmpdir);

@@ -142,6 +142,8 @@ static void usage(FILE *f)
 "  --attacks LIST         attack: which attacks, comma-separated, in this order\n"
 "                         (default conn-flood,beacon-flood,hello-flood,partial-hold,\n"
 "                         garbage,mitm)\n"
+"", f);
+	fputs(
 "  --json FILE            write the whole report as JSON (docs/meshsim.md)\n"
 "  --plot FILE.svg        write an SVG picture: sessions over time, latency CDF\n"
 "  --meshnode PATH        the meshnode program (default: meshnode beside meshsim, else\n"
@@ -153,6 +155,7 @@ static void usage(FILE *f)
 "                         heartbeats); a longer wait shows what traffic adds with time\n"
 "  --log-level LEVEL      the nodes' log level (default info); logs go to a temp dir\n"
 "  --keep                 keep the temp dir (identities, node logs) and print its path\n"
+"                         (a failed run always keeps it)\n"
 "  --quiet                no live progress line\n"
 "  --inject-fault KIND    TEST ONLY: make the observer pretend one delivery was lost\n"
 "                         (drop-delivery; in faults and attack its receipt too) or\n"

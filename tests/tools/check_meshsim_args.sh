@@ -1,9 +1,12 @@
 #!/bin/sh
 # Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE)
-# check_meshsim_args.sh MESHSIM MESHNODE: an output meshsim could not write is refused before
-# the run, with status 2 and a line naming the option, the path and the reason (issue 16).
-# Before this, a --json or --plot into a missing directory failed only after the whole run,
-# and its figures were lost. Run through netns-run, like every meshsim test.
+# check_meshsim_args.sh MESHSIM MESHNODE: meshsim fails fast and says why (issue 16).
+# - An output it could not write is refused before the run, with status 2 and a line naming
+#   the option, the path and the reason. Before this, a --json or --plot into a missing
+#   directory failed only after the whole run, and its figures were lost.
+# - A failed run keeps its temp dir (node logs) without --keep and prints its path; a run
+#   that passes removes it.
+# Run through netns-run, like every meshsim test.
 sim=${1:?usage: check_meshsim_args.sh MESHSIM MESHNODE}
 node=${2:?usage: check_meshsim_args.sh MESHSIM MESHNODE}
 failed=0
@@ -31,6 +34,21 @@ if [ "$(id -u)" != 0 ]; then
 	refused "--plot: cannot write '$tmp/ro/p.svg': Permission denied" --plot "$tmp/ro/p.svg"
 fi
 [ ! -e "$tmp/nodir" ] && ok || bad "a refused path was created"
+
+# a run that fails (the checker's own fault injection) keeps its files and says where
+"$sim" --meshnode "$node" -n 4 broadcast --messages 20 --seed 7 --quiet \
+	--inject-fault drop-delivery >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ "$rc" = 1 ] && ok || bad "a failed run exited $rc, wanted 1"
+kept=$(sed -n 's/^meshsim: files kept in \(.*\)$/\1/p' "$tmp/err")
+[ -n "$kept" ] && [ -d "$kept" ] && [ -n "$(ls "$kept")" ] && ok ||
+	bad "a failed run did not keep its files: $(tail -c 300 "$tmp/err")"
+[ -n "$kept" ] && rm -rf "$kept"
+# ... and a run that passes does not
+"$sim" --meshnode "$node" -n 2 converge --seed 1 --quiet >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ "$rc" = 0 ] && ok || bad "a passing run exited $rc: $(tail -c 300 "$tmp/err")"
+grep -q "files kept" "$tmp/err" && bad "a passing run kept its files" || ok
 
 echo "check_meshsim_args: $passed passed, $failed failed"
 [ "$failed" = 0 ] && [ "$passed" -gt 0 ]
