@@ -2358,8 +2358,9 @@ int main(int argc, char **argv)
 	double observer = s->o.inproc ? 0 : self_cpu();
 	build_result(s, &res, observer);
 
-	meshsim_report_table(stdout, &res);
-	fflush(stdout);
+	FILE *human = s->o.json_stdout ? stderr : stdout;
+	meshsim_report_table(human, &res);
+	fflush(human);
 	if (s->o.json_path && meshsim_report_json(s->o.json_path, &res) != 0) {
 		fprintf(stderr, "meshsim: cannot write %s: %s\n", s->o.json_path, strerror(errno));
 		res.ok = false;

@@ -71,6 +71,7 @@ struct meshsim_opts {
 	size_t size;
 	double deadline_s;
 	const char *json_path, *plot_path, *meshnode;
+	bool json_stdout;   /* --json -: the report on stdout, so the table goes to stderr */
 	uint32_t beacon_ms, heartbeat_ms, evasive_ms, expired_ms;
 	int churn_kills;
 	bool quiet;

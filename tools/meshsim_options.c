@@ -144,7 +144,8 @@ static void usage(FILE *f)
 "                         garbage,mitm)\n"
 "", f);
 	fputs(
-"  --json FILE            write the whole report as JSON (docs/meshsim.md)\n"
+"  --json FILE            write the whole report as JSON (docs/meshsim.md); FILE - is\n"
+"                         stdout, and the summary table then goes to stderr\n"
 "  --plot FILE.svg        write an SVG picture: sessions over time, latency CDF\n"
 "  --meshnode PATH        the meshnode program (default: meshnode beside meshsim, else\n"
 "                         ../node/meshnode as in the build tree)\n"
@@ -351,8 +352,14 @@ static int parse_and_check(int argc, char **argv, struct meshsim_opts *o);
 int meshsim_parse_options(int argc, char **argv, struct meshsim_opts *o)
 {
 	int rc = parse_and_check(argc, argv, o);
-	if (rc < 0)
+	if (rc < 0 && o->json_path && strcmp(o->json_path, "-") == 0) {
+		/* a fresh FILE on fd 1: the report writer takes a path, and nothing else may be
+		 * written on stdout then */
+		o->json_stdout = true;
+		o->json_path = "/dev/stdout";
+	} else if (rc < 0) {
 		rc = check_output("--json", o->json_path);
+	}
 	if (rc < 0)
 		rc = check_output("--plot", o->plot_path);
 	return rc;

@@ -218,14 +218,15 @@ int meshsim_sim_run(const struct meshsim_opts *o, const char *scenario, uint32_t
 	}
 	res.ok = res.nviolations == 0;
 
-	meshsim_report_table(stdout, &res);
-	printf("  %-20s %.1f s of virtual time in %.2f s of wall time (%" PRIu64 " events)\n",
-	       "simulation", (double)r.virtual_ms / 1000.0, wall, r.events);
+	FILE *human = o->json_stdout ? stderr : stdout;
+	meshsim_report_table(human, &res);
+	fprintf(human, "  %-20s %.1f s of virtual time in %.2f s of wall time (%" PRIu64 " events)\n",
+	        "simulation", (double)r.virtual_ms / 1000.0, wall, r.events);
 	if (c.crashes || c.partitions)
-		printf("  %-20s %" PRIu64 " crashes, %" PRIu64 " restarts, %" PRIu64 " partitions; %"
-		       PRIu64 " messages gone with their crashed sender\n", "faults", r.crashes,
-		       r.restarts, r.partitions, r.with_sender);
-	fflush(stdout);
+		fprintf(human, "  %-20s %" PRIu64 " crashes, %" PRIu64 " restarts, %" PRIu64 " partitions; %"
+		        PRIu64 " messages gone with their crashed sender\n", "faults", r.crashes,
+		        r.restarts, r.partitions, r.with_sender);
+	fflush(human);
 	int rc = res.ok ? EXIT_OK : EXIT_FAIL;
 	if (o->json_path && meshsim_report_json(o->json_path, &res) != 0) {
 		fprintf(stderr, "meshsim: cannot write %s\n", o->json_path);

@@ -6,6 +6,8 @@
 #   directory failed only after the whole run, and its figures were lost.
 # - A failed run keeps its temp dir (node logs) without --keep and prints its path; a run
 #   that passes removes it.
+# - --json - writes the report on stdout, and then nothing else goes there: the table moves
+#   to stderr, so that stdout parses as JSON.
 # Run through netns-run, like every meshsim test.
 sim=${1:?usage: check_meshsim_args.sh MESHSIM MESHNODE}
 node=${2:?usage: check_meshsim_args.sh MESHSIM MESHNODE}
@@ -49,6 +51,18 @@ kept=$(sed -n 's/^meshsim: files kept in \(.*\)$/\1/p' "$tmp/err")
 rc=$?
 [ "$rc" = 0 ] && ok || bad "a passing run exited $rc: $(tail -c 300 "$tmp/err")"
 grep -q "files kept" "$tmp/err" && bad "a passing run kept its files" || ok
+
+# --json -: stdout is the report alone, in process mode and in --sim
+for mode in "" --sim; do
+	"$sim" --meshnode "$node" -n 2 converge --seed 1 --quiet $mode --json - \
+		>"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	[ "$rc" = 0 ] && ok || bad "--json - $mode exited $rc: $(tail -c 300 "$tmp/err")"
+	python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); assert r["ok"] is True' \
+		"$tmp/out" && ok || bad "--json - $mode: stdout is not the report: $(head -c 300 "$tmp/out")"
+	grep -q "converge" "$tmp/err" && ok || bad "--json - $mode: no table on stderr"
+	[ ! -e ./- ] && ok || bad "--json - $mode wrote a file named '-'"
+done
 
 echo "check_meshsim_args: $passed passed, $failed failed"
 [ "$failed" = 0 ] && [ "$passed" -gt 0 ]
