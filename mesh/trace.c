@@ -62,8 +62,9 @@ static const uint8_t *session_peer_id(const struct session *s)
 	return NULL;
 }
 
-/* The type of the message a msgpack array [type, ...] holds, or -1. Every message and frame
- * starts so (protocol sections 3 and 5): a fixarray, then a positive fixint. */
+/* The type of the message a msgpack array [type, ...] holds, or -1, without decoding the rest
+ * (the plaintext of a frame being sent). Every message starts so (protocol section 5): a
+ * fixarray, then a positive fixint. */
 static int first_type(const uint8_t *p, size_t n)
 {
 	if (!p || n < 2 || (p[0] & 0xf0) != 0x90 || p[1] > 0x7f)
@@ -170,11 +171,12 @@ bool mesh_trace_out_begin(struct mesh *m, const struct session *s, const uint8_t
 	if (!mesh_tracing(m))
 		return false;
 	mesh_trace_in_taken(m, m->tr_in.msg);   /* what it answers comes first */
-	*t = (struct mesh_trace){ .kind = MESH_TRACE_OUT, .what = frame_name(first_type(frame, len)),
-	                          .sid = s->sid, .peer = session_peer_id(s), .bytes = len,
+	*t = (struct mesh_trace){ .kind = MESH_TRACE_OUT, .what = frame_name(-1), .sid = s->sid,
+	                          .peer = session_peer_id(s), .bytes = len,
 	                          .msg = first_type(pt, ptlen) };
 	struct wire_frame f;
 	if (wire_frame_decode(frame, len, &f) == MESH_OK) {
+		t->what = frame_name((int)f.type);
 		t->rx_sid = f.rx_sid;
 		t->has_counter = f.type == WIRE_DATA;
 		t->counter = f.counter;

@@ -88,14 +88,10 @@ static void print_log_line(struct app *a, const char *s, size_t len)
 		emit(a, stderr);
 		return;
 	}
-	/* the chat's own lines show the local time of day (output.c); so do its log lines */
-	char hms[16];
-	time_t now = time(NULL);
-	struct tm tm;
+	/* like every chat line that tells of something that happened: the local time first */
+	put_time(a);
 	color(a, "2;33");
 	json_raw(&a->out, "~ ");
-	if (localtime_r(&now, &tm) && strftime(hms, sizeof hms, "%H:%M:%S ", &tm))
-		json_raw(&a->out, hms);
 	json_term(&a->out, s + tslen + !!sp, len - tslen - !!sp, a->term_flags);
 	color_off(a);
 	json_raw(&a->out, "\n");

@@ -16,16 +16,10 @@ static const char *const kinds[] = {
 	[MESH_TRACE_DECISION] = "decision",
 };
 
-static void hex_id(const uint8_t *id, char out[MESHNODE_HEXID_LEN])
-{
-	for (size_t i = 0; i < MESHNODE_IDLEN; i++)
-		snprintf(out + 2 * i, 3, "%02x", id[i]);
-}
-
 static void json_line(struct meshnode *n, const struct mesh_trace *t)
 {
 	struct json_buf *b = &n->trace_buf;
-	char num[WALLCLOCK_ISO_LEN], id[MESHNODE_HEXID_LEN];
+	char num[WALLCLOCK_ISO_LEN], id[KEYS_HEXID_LEN];
 	json_buf_clear(b);
 	wallclock_iso(num, 6);
 	json_raw(b, "{\"ts\":\"");
@@ -53,7 +47,7 @@ static void json_line(struct meshnode *n, const struct mesh_trace *t)
 		json_cstr(b, t->reason);
 	}
 	if (t->peer) {
-		hex_id(t->peer, id);
+		keys_id_hex(t->peer, id);
 		json_raw(b, ",\"peer\":\"");
 		json_raw(b, id);
 		json_raw(b, "\"");
@@ -91,7 +85,7 @@ static void json_line(struct meshnode *n, const struct mesh_trace *t)
  * (peer 1a2b3c4d...) counter 7". */
 static void log_line(struct meshnode *n, const struct mesh_trace *t)
 {
-	char line[400], id[MESHNODE_HEXID_LEN];
+	char line[400], id[KEYS_HEXID_LEN];
 	size_t o = 0;
 #define ADD(...) do { int k_ = snprintf(line + o, sizeof line - o, __VA_ARGS__); \
 	if (k_ > 0) o += (size_t)k_ < sizeof line - o ? (size_t)k_ : sizeof line - o - 1; } while (0)
@@ -109,7 +103,7 @@ static void log_line(struct meshnode *n, const struct mesh_trace *t)
 	if (t->sid)
 		ADD(" session %08" PRIx32, t->sid);
 	if (t->peer) {
-		hex_id(t->peer, id);
+		keys_id_hex(t->peer, id);
 		ADD(" peer %.16s", id);
 	}
 	if (t->has_counter)
