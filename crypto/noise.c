@@ -243,6 +243,16 @@ void noise_transport_wipe(struct noise_transport *t)
 		sodium_memzero(t, sizeof *t);
 }
 
+int noise_transport_keys(const struct noise_transport *t, uint8_t send[NOISE_KEYLEN],
+                         uint8_t recv[NOISE_KEYLEN])
+{
+	if (!t || !send || !recv || !t->send.has_key || !t->recv.has_key)
+		return -1;
+	memcpy(send, t->send.k, NOISE_KEYLEN);
+	memcpy(recv, t->recv.k, NOISE_KEYLEN);
+	return 0;
+}
+
 /* ---- SymmetricState (spec section 5.2) -------------------------------------------------- */
 
 struct symmetric {

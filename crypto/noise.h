@@ -80,6 +80,11 @@ int noise_transport_open(struct noise_transport *t, uint64_t counter, const uint
                          size_t adlen, const uint8_t *ct, size_t ctlen, uint8_t *out,
                          size_t cap, size_t *outlen);
 void noise_transport_wipe(struct noise_transport *t);
+/* The two keys of t, for an opt-in key log (docs/usage.md, "Key log") and for nothing else:
+ * send seals the frames we send, recv opens those we receive. -1 unless both are set. The
+ * caller wipes both buffers. */
+int noise_transport_keys(const struct noise_transport *t, uint8_t send[NOISE_KEYLEN],
+                         uint8_t recv[NOISE_KEYLEN]);
 
 /* HandshakeState (spec section 5.3). */
 enum noise_role { NOISE_INITIATOR = 0, NOISE_RESPONDER = 1 };

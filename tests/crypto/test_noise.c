@@ -824,6 +824,20 @@ static void test_happy(const char *name)
 	CHECK(sodium_memcmp(t0.send.k, t1.recv.k, NOISE_KEYLEN) == 0);
 	CHECK(sodium_memcmp(t0.recv.k, t1.send.k, NOISE_KEYLEN) == 0);
 	CHECK(sodium_memcmp(t0.send.k, t0.recv.k, NOISE_KEYLEN) != 0);
+	/* the key log's accessor hands out exactly the split's keys, and nothing without them */
+	{
+		uint8_t ks[NOISE_KEYLEN], kr[NOISE_KEYLEN];
+		struct noise_transport empty;
+
+		CHECK(noise_transport_keys(&t0, ks, kr) == 0);
+		CHECK(sodium_memcmp(ks, t1.recv.k, NOISE_KEYLEN) == 0);
+		CHECK(sodium_memcmp(kr, t1.send.k, NOISE_KEYLEN) == 0);
+		memset(&empty, 0, sizeof empty);
+		CHECK(noise_transport_keys(&empty, ks, kr) == -1);
+		CHECK(noise_transport_keys(NULL, ks, kr) == -1);
+		sodium_memzero(ks, sizeof ks);
+		sodium_memzero(kr, sizeof kr);
+	}
 	/* the handshake is over: more handshake messages are refused */
 	{
 		uint8_t buf[BUFSZ];
