@@ -349,6 +349,7 @@ void handshake_on_reply(struct mesh *m, struct session *s, const struct wire_fra
 	}
 	if (s->fixed && !fixed_on_reply(m, s, now))
 		return;                         /* not needed, or not a peer we link with */
+	mesh_keylog_session(m, s, s->tx);
 	struct wire_frame r = { .type = WIRE_FINISH, .rx_sid = s->remote_sid, .body = m->pbuf,
 	                        .body_len = nlen };
 	if (wire_frame_encode(&r, m->fbuf, sizeof m->fbuf, &flen) != MESH_OK ||
@@ -379,6 +380,7 @@ void handshake_on_finish(struct mesh *m, struct session *s, const struct wire_fr
 		mesh_close_session(m, s, NULL, now);
 		return;
 	}
+	mesh_keylog_session(m, s, s->tx);
 	session_rtt_sample(s, s->created_ms, now);   /* our REPLY went when s was made */
 	s->last_rx_ms = now;
 	s->rx_bytes += s->hello_len + m->in_len;    /* the HELLO, which FINISH authenticates */

@@ -233,6 +233,7 @@ struct mesh *mesh_new(const struct mesh_config *cfg, uint64_t now_ms, char *err,
 		}
 		derive(cfg->mesh_key, "meshnode psk v1", m->psk);
 		derive(cfg->mesh_key, "meshnode beacon v1", beacon_key);
+		mesh_keylog_beacon(cfg, beacon_key);
 		derive(cfg->mesh_key, "meshnode mesh-id v1", mesh_id);
 	}
 	/* prologue = "meshnode/2 " || protocol name || mesh_id (protocol section 3.1) */

@@ -139,6 +139,19 @@ struct mesh_trace {
 /* "shout", "ack", ...: the name of message type t, or NULL for one this engine does not know. */
 const char *mesh_trace_msg_name(int t);
 
+/*
+ * The key log (docs/usage.md, "Key log"): the keys a capture's reader needs to open this node's
+ * traffic, handed to mesh_config.keylog on the mesh's thread as they come into use. Whoever
+ * holds them reads every frame they protect, so only a user who asked for a key log gets them.
+ * The buffers are borrowed for the call and wiped after it.
+ */
+struct mesh_keylog {
+	uint32_t local_sid, remote_sid;     /* session keys: our session ID and the peer's */
+	const uint8_t *to_local;            /* MESH_KEYLEN: the key of DATA frames to local_sid */
+	const uint8_t *to_remote;           /* MESH_KEYLEN: the key of DATA frames to remote_sid */
+	const uint8_t *beacon_key;          /* MESH_KEYLEN: the beacon key; then the rest is 0 */
+};
+
 struct mesh_config {
 	const struct keys_identity *id;     /* borrowed: must outlive the mesh */
 	const char *name;
@@ -200,6 +213,11 @@ struct mesh_config {
 	/* NULL: no trace (then it costs a test of this pointer at each place) */
 	void (*trace)(void *arg, const struct mesh_trace *t);
 	void *trace_arg;
+	/* NULL: no key log (the default). Otherwise called with each session's transport keys
+	 * when its handshake splits them and again after each rekey's split, and once, from
+	 * mesh_new(), with the beacon key of a closed mesh. Gets keylog_arg. */
+	void (*keylog)(void *arg, const struct mesh_keylog *k);
+	void *keylog_arg;
 };
 
 /* Binds the ROUTER socket and opens discovery. NULL with a reason in err on failure. */

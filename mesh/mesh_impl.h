@@ -229,6 +229,11 @@ void mesh_trace_out_beacon(struct mesh *m, const struct ipaddr *ip, size_t bytes
 /* Every event the engine emits is a decision too. */
 void mesh_trace_event(struct mesh *m, const struct mesh_event *ev);
 
+/* ---------- keylog.c: the opt-in key log (mesh.h, struct mesh_keylog) ---------- */
+/* The keys of t, a transport of s (its current or next keys), to mesh_config.keylog. */
+void mesh_keylog_session(struct mesh *m, const struct session *s, const struct noise_transport *t);
+void mesh_keylog_beacon(const struct mesh_config *cfg, const uint8_t key[MESH_KEYLEN]);
+
 /* ---------- ifaces.c: several interfaces ---------- */
 /* Our address that a node at ip (NULL: unknown) should be told: that of the interface whose
  * subnet holds ip; else the link's own while the host has it and it is of ip's family; else

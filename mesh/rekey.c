@@ -110,6 +110,7 @@ void rekey_on_msg(struct mesh *m, struct session *s, struct peer *p, const struc
 			             mesh_strerror(rc));
 			return;
 		}
+		mesh_keylog_session(m, s, s->tx_next);
 		/* under the current keys: ours change once a frame under the new ones arrives */
 		struct wire_msg reply = { .type = WIRE_REKEY_REPLY, .rekey_n = msg->rekey_n,
 		                          .noise = out };
@@ -129,6 +130,7 @@ void rekey_on_msg(struct mesh *m, struct session *s, struct peer *p, const struc
 		             (unsigned long long)msg->rekey_n, p->name, s->sid, mesh_strerror(rc));
 		return;
 	}
+	mesh_keylog_session(m, s, s->tx_next);
 	session_rtt_sample(s, s->rekey_sent_ms, now);
 	/* our sends use the new keys from here; the responder moves to them on this frame */
 	(void)send_simple(m, s, WIRE_HEARTBEAT, 0, now);
