@@ -89,6 +89,7 @@ struct options {
 	const char *ifaces[2][MESHNODE_MAX_IFACES];    /* --iface, --iface-deny */
 	size_t nifaces[2];
 	const char *trace_path;                        /* --trace, or NULL */
+	const char *keylog_path;                       /* --keylog, or NULL */
 	bool json;
 };
 

@@ -86,6 +86,7 @@ enum mesh_err meshnode_create(const struct meshnode_config *cfg, struct meshnode
 	}
 	n->cfg = *cfg;
 	n->wake[0] = n->wake[1] = n->evpipe[0] = n->evpipe[1] = -1;
+	n->keylog_fd = -1;
 	n->ev_max = EVENT_QUEUE_MAX;
 	n->ev_max_bytes = EVENT_QUEUE_MAX_BYTES;
 	pthread_mutex_init(&n->lock, NULL);

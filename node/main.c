@@ -544,6 +544,11 @@ int main(int argc, char **argv)
 		}
 		(void)meshnode_set_trace(a->n, trace_to_file, a);
 	}
+	if (opt.keylog_path && meshnode_set_keylog(a->n, opt.keylog_path, err, sizeof err) != MESH_OK) {
+		fprintf(stderr, "meshnode: --keylog: %s\n", err);
+		rc = EXIT_RUNTIME;
+		goto out;
+	}
 	if (start_node(a->n, err, sizeof err) != MESH_OK) {
 		fprintf(stderr, "meshnode: %s\n", err[0] ? err : "cannot start the node");
 		rc = EXIT_RUNTIME;

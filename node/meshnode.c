@@ -565,6 +565,7 @@ enum mesh_err meshnode_start(struct meshnode *n, char *err, size_t errcap)
 		/* the trace costs nothing unless someone reads it */
 		.trace = n->trace_fn || n->cfg.log_level >= MESHNODE_LOG_DEBUG ? node_trace : NULL,
 		.trace_arg = n,
+		.keylog = n->keylog_fd >= 0 ? node_keylog : NULL, .keylog_arg = n,
 	};
 	uint64_t now = monoclock_ms();
 	n->start_ms = now;
@@ -672,6 +673,8 @@ void meshnode_destroy(struct meshnode **np)
 	free(n->ut);
 	free(n->spare);
 	json_buf_free(&n->trace_buf);
+	if (n->keylog_fd >= 0)
+		close(n->keylog_fd);
 	pthread_mutex_destroy(&n->lock);
 	pthread_cond_destroy(&n->cond);
 	free(n);

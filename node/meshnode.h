@@ -350,6 +350,17 @@ enum mesh_err meshnode_counters(struct meshnode *n, struct meshnode_counter *out
 enum mesh_err meshnode_set_trace(struct meshnode *n, void (*fn)(void *arg, const char *line),
                                  void *arg);
 
+/* The key log (docs/usage.md, "Key log"), like a browser's SSLKEYLOGFILE: the node appends to
+ * path one line per session's transport keys (at each handshake and each rekey) and, in a
+ * closed mesh, one with the beacon key, so that a capture of its traffic can be decrypted
+ * (tools/wireshark/meshnode.lua). DANGEROUS: whoever reads the file reads every captured
+ * frame of this node. The file is created with mode 0600 and opened now, never through a
+ * symbolic link; an existing one must be a regular file of ours without group or other
+ * permissions. NULL: no key log (the default). Before meshnode_start() only (MESH_ESTATE
+ * after it); MESH_EIO with a reason in err when the file cannot be used. */
+enum mesh_err meshnode_set_keylog(struct meshnode *n, const char *path, char *err,
+                                  size_t errcap);
+
 /* Events. */
 enum meshnode_event_type {
 	MESHNODE_EV_ENTER = 1,   /* a peer's session became live */

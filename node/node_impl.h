@@ -188,6 +188,11 @@ struct meshnode {
 	void (*trace_fn)(void *arg, const char *line);
 	void *trace_arg;
 	struct json_buf trace_buf;
+
+	/* meshnode_set_keylog() (keylog.c): the open key log, or -1; set before the start, then
+	 * written by the loop thread */
+	int keylog_fd;
+	bool keylog_failed;
 };
 
 /* ---------- meshnode.c ---------- */
@@ -206,6 +211,12 @@ void node_drain_fd(int fd);
 /* The engine's trace function (mesh_config.trace): a JSON line to trace_fn, and at log level
  * debug a log line for each drop and decision. arg is the node. */
 void node_trace(void *arg, const struct mesh_trace *t);
+
+/* ---------- keylog.c ---------- */
+
+/* The engine's key log function (mesh_config.keylog): one line to the key log. arg is the
+ * node. */
+void node_keylog(void *arg, const struct mesh_keylog *k);
 
 /* ---------- events.c ---------- */
 

@@ -15,7 +15,7 @@ enum {
 	OPT_MCAST_GROUP, OPT_MCAST_PORT, OPT_BEACON, OPT_HEARTBEAT, OPT_EVASIVE, OPT_EXPIRED,
 	OPT_GROUP, OPT_LOG_LEVEL, OPT_JSON, OPT_HELP, OPT_VERSION, OPT_TTL, OPT_RECEIPTS,
 	OPT_KNOWN_PEERS, OPT_NO_KNOWN_PEERS, OPT_KNOWN_ONLY, OPT_ALLOW, OPT_PEER,
-	OPT_REKEY, OPT_IFACE_DENY, OPT_TRACE,
+	OPT_REKEY, OPT_IFACE_DENY, OPT_TRACE, OPT_KEYLOG,
 };
 
 static const struct option long_options[] = {
@@ -44,6 +44,7 @@ static const struct option long_options[] = {
 	{ "peer", required_argument, NULL, OPT_PEER },
 	{ "rekey-interval", required_argument, NULL, OPT_REKEY },
 	{ "trace", required_argument, NULL, OPT_TRACE },
+	{ "keylog", required_argument, NULL, OPT_KEYLOG },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -88,6 +89,9 @@ static void print_usage(FILE *f)
 	      "                         often (default 120000, at least 100)\n"
 	      "  --trace PATH           write a JSON line for each frame in and out and each\n"
 	      "                         decision to PATH (created 0600; docs/usage.md, \"Trace\")\n"
+	      "  --keylog FILE          append each link's keys to FILE (0600), to decrypt captures\n"
+	      "                         with tools/wireshark/meshnode.lua; DANGEROUS: whoever reads\n"
+	      "                         FILE reads the traffic (docs/usage.md, \"Key log\")\n"
 	      "  -h, --help             show this help\n"
 	      "  -V, --version          show the version\n"
 	      "Commands: /join G, /leave G, /shout G TEXT, /msg NAME TEXT, /peers, /groups,\n"
@@ -274,6 +278,11 @@ int parse_options(int argc, char **argv, struct options *o)
 			if (!optarg[0])
 				return usage_error("--trace must not be empty", NULL);
 			o->trace_path = optarg;
+			break;
+		case OPT_KEYLOG:
+			if (!optarg[0])
+				return usage_error("--keylog must not be empty", NULL);
+			o->keylog_path = optarg;
 			break;
 		case OPT_ALLOW:
 			if (!optarg[0])
