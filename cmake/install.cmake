@@ -9,6 +9,7 @@
 #   share/doc/meshnode/                                (README, LICENSE, docs, example.c)
 #   share/man/man1/meshnode.1, meshsim.1, meshbench.1  (with MESHNODE_BUILD_TOOLS)
 #   share/man/man3/meshnode.3
+#   share/meshnode/wireshark/meshnode.lua              (the capture dissector, docs/usage.md)
 # tests/install checks this list, the exported symbols, and programs built against it.
 include(CMakePackageConfigHelpers)
 
@@ -43,6 +44,9 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/meshnodeConfigVersion.cma
                                  COMPATIBILITY SameMinorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/meshnodeConfig.cmake
         ${PROJECT_BINARY_DIR}/meshnodeConfigVersion.cmake DESTINATION ${MESHNODE_CMAKEDIR})
+
+# Wireshark loads it with -X lua_script:PATH, or from its Lua plugin folder once copied there.
+install(FILES tools/wireshark/meshnode.lua DESTINATION ${CMAKE_INSTALL_DATADIR}/meshnode/wireshark)
 
 install(FILES README.md LICENSE docs/protocol.md docs/crypto.md docs/usage.md docs/meshsim.md
         docs/performance.md docs/example.c DESTINATION ${CMAKE_INSTALL_DOCDIR})

@@ -91,6 +91,7 @@ def expected_files():
                 "performance.md", "example.c"):
         want.add("share/doc/meshnode/" + doc)
     want.add("share/man/man3/meshnode.3")
+    want.add("share/meshnode/wireshark/meshnode.lua")
     if TOOLS:
         for prog in ("meshnode", "meshsim", "meshbench"):
             want.add("bin/" + prog)
