@@ -233,7 +233,7 @@ local function poly1305(key, msg)
 	rb[4], rb[8], rb[12], rb[16] = band(rb[4], 15), band(rb[8], 15), band(rb[12], 15),
 	                              band(rb[16], 15)
 	rb[5], rb[9], rb[13] = band(rb[5], 252), band(rb[9], 252), band(rb[13], 252)
-	local r = limbs_of(string.char(unpack(rb)), 1, 16, false)
+	local r = limbs_of(string.char((table.unpack or unpack)(rb)), 1, 16, false)
 	local h = {}
 	for k = 0, 9 do
 		h[k] = 0
