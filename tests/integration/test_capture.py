@@ -27,7 +27,7 @@ CONTROL = b"control-canary-9999"
 
 
 class Capture:
-    def __init__(self, ctx, iface="lo"):
+    def __init__(self, ctx, iface="lo", buffer_kib=None):
         self.path = ctx.path("capture.pcap")
         self.err_path = ctx.path("tcpdump.stderr")
         self.err = open(self.err_path, "wb")
@@ -35,8 +35,12 @@ class Capture:
         # 0700 temporary directory. -s 0: whole packets. -U and --immediate-mode: hand every
         # packet over and write it at once; without immediate mode, packets still in the
         # capture ring when SIGINT arrives are counted "received by filter" but never written.
+        # buffer_kib: tcpdump's -B. Its ring has one slot of the snapshot length (256 KiB) per
+        # packet, so the default 2 MiB holds 8 packets, and a burst can lose some.
+        extra = ["-B", str(buffer_kib)] if buffer_kib else []
         self.proc = ctx.popen(["tcpdump", "-i", iface, "-w", self.path, "-U", "--immediate-mode",
-                               "-s", "0", "-n", "-Z", "root"], stdout=subprocess.DEVNULL, stderr=self.err)
+                               "-s", "0", "-n", "-Z", "root"] + extra, stdout=subprocess.DEVNULL,
+                              stderr=self.err)
         deadline = time.monotonic() + mt.T(10)
         while b"listening on" not in open(self.err_path, "rb").read():
             if self.proc.poll() is not None:
@@ -54,6 +58,11 @@ class Capture:
             mt.fail("tcpdump did not stop on SIGINT")
         self.err.close()
         return open(self.path, "rb").read()
+
+    def dropped(self):
+        """Packets the kernel dropped before tcpdump read them (its summary on stop)."""
+        m = re.search(r"(\d+) packets? dropped by kernel", open(self.err_path).read())
+        return int(m.group(1)) if m else 0
 
 
 def send_control(port):

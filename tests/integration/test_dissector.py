@@ -91,9 +91,19 @@ def session_lines(path):
 
 
 def run_mesh(ctx, mesh_key=None):
-    """The capture, alice's key log and the nodes' TCP ports."""
-    keylog = ctx.path("alice.keylog")
-    cap = Capture(ctx)
+    """The capture, alice's key log and the nodes' TCP ports, from a capture that lost no
+    packet: every byte of the links must be in it. A run whose capture lost some (the kernel
+    dropped them before tcpdump read them: the machine, not the dissector) is run again."""
+    for attempt in range(3):
+        got = run_mesh_once(ctx, mesh_key, attempt)
+        if got:
+            return got
+    mt.fail("tcpdump lost packets in 3 runs")
+
+
+def run_mesh_once(ctx, mesh_key, attempt):
+    keylog = ctx.path("alice%d.keylog" % attempt)
+    cap = Capture(ctx, buffer_kib=65536)
     a = mt.Node(ctx, "alice", groups=[GROUP], mesh_key=mesh_key, wait_ready=False,
                 extra=REKEY + ["--keylog", keylog])
     b, c = [mt.Node(ctx, n, groups=[GROUP], mesh_key=mesh_key, wait_ready=False, extra=REKEY)
@@ -124,6 +134,9 @@ def run_mesh(ctx, mesh_key=None):
     for n in (a, b, c):
         n.quit_cleanly()
     cap.stop()
+    if cap.dropped():
+        print("  tcpdump lost %d packets: running the mesh again" % cap.dropped())
+        return None
     return cap.path, keylog, ports, a.mcast_port
 
 
