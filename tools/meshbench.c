@@ -16,6 +16,7 @@
  * meshsim makes its own. Each figure is the median of R runs, printed with the range; each
  * comparison is printed with its ratio to the limit and to the target. Nothing here asserts
  * a speed: the exit status says only whether every run delivered every message correctly.
+ * A figure below its target is counted in the summary as a missed target, never a failure.
  */
 /* unshare(2) and CLONE_NEWNET are Linux interfaces outside POSIX */
 #define _GNU_SOURCE
@@ -80,6 +81,13 @@ static int nfigs;
 static struct cmp cmps[MAX_FIGS];
 static int ncmps;
 static int failures;
+
+/* One line on stderr as each run of a part starts, so that a long part (the convergence runs
+ * of 64 and 128 processes take minutes) shows where it is; stdout keeps only the table. */
+static void progress(const char *what, int run, int runs)
+{
+	fprintf(stderr, "meshbench:   %s, run %d of %d\n", what, run + 1, runs);
+}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -430,6 +438,7 @@ static void bench_whisper(int runs, bool quick)
 		snprintf(label, sizeof label, "whisper %zu B", size);
 		struct fig *fm = fig_get(key, label, "MB/s");
 		for (int r = 0; r < runs; r++) {
+			progress(label, r, runs);
 			double v = whisper_run(a, b, size, count, window);
 			if (v < 0) {
 				failures++;
@@ -444,6 +453,7 @@ static void bench_whisper(int runs, bool quick)
 	struct fig *p50 = fig_get("whisper_rtt_p50_us", "whisper round trip 64 B p50", "us");
 	struct fig *p99 = fig_get("whisper_rtt_p99_us", "whisper round trip 64 B p99", "us");
 	for (int r = 0; lat && r < runs; r++) {
+		progress("whisper round trip 64 B", r, runs);
 		if (rtt_run(a, b, 64, count, lat) != 0) {
 			failures++;
 			break;
@@ -577,6 +587,8 @@ static void bench_shout(int runs, bool quick)
 			struct fig *f99 = fig_get(key, label, "us");
 			for (int r = 0; lat && r < runs; r++) {
 				double msgs;
+				snprintf(label, sizeof label, "shout %zu B to %d", size, fn.members);
+				progress(label, r, runs);
 				for (int i = 0; i < fn.members; i++)
 					drain_events(fn.member[i]);
 				if (shout_run(&fn, size, count, window, &msgs, lat) != 0) {
@@ -621,6 +633,7 @@ static void bench_handshake(int runs, bool quick)
 	struct fig *f = fig_get("handshakes_per_s", "Noise XX handshakes", "hs/s");
 	long rounds = quick ? 10 : 150;
 	for (int r = 0; ok && r < runs; r++) {
+		progress("handshakes", r, runs);
 		double t0 = monoclock_s();
 		for (long k = 0; ok && k < rounds; k++) {
 			for (int i = 0; ok && i < HS_PEERS; i++)
@@ -705,6 +718,8 @@ static void bench_converge(int runs, bool quick)
 		snprintf(label, sizeof label, "%d processes all ready", n);
 		struct fig *fr = fig_get(key, label, "ms");
 		for (int r = 0; r < reps; r++) {
+			snprintf(label, sizeof label, "full mesh of %d processes", n);
+			progress(label, r, reps);
 			snprintf(args, sizeof args, "-n %d converge --seed %d --deadline 60", n, r + 1);
 			char *js = meshsim_json(args);
 			double v = js ? json_number(js, "convergence_ms") : -1;
@@ -728,6 +743,7 @@ static void bench_memory(int runs, bool quick)
 	static const int peers[] = { 16, 128 };
 	char args[128];
 	snprintf(args, sizeof args, "-n 1 converge --seed 1");
+	progress("idle node", 0, 1);
 	char *js = meshsim_json(args);
 	double idle = js ? json_number(js, "rss_full_kb_mean") : -1;
 	free(js);
@@ -740,6 +756,9 @@ static void bench_memory(int runs, bool quick)
 	for (int k = 0; k < 2; k++) {
 		int p = quick ? 4 : peers[k];
 		snprintf(args, sizeof args, "-n %d converge --seed %d --deadline 60", p + 1, p);
+		char what[48];
+		snprintf(what, sizeof what, "node with %d peers", p);
+		progress(what, 0, 1);
 		js = meshsim_json(args);
 		double rss = js ? json_number(js, "rss_full_kb_mean") : -1;
 		free(js);
@@ -792,6 +811,8 @@ static void bench_limits(int runs, bool quick)
 		snprintf(label, sizeof label, "ChaCha20-Poly1305 decrypt %zu B", size);
 		struct fig *fd = fig_get(key, label, "op/s");
 		for (int r = 0; r < runs; r++) {
+			snprintf(label, sizeof label, "limits %zu B (raw zmq, cipher)", size);
+			progress(label, r, runs);
 			double v = limits_zmq_throughput(size, quick ? zcount[k] / 20 : zcount[k]);
 			if (v < 0)
 				failures++;
@@ -895,6 +916,21 @@ static void json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/*
+ * A figure below its target is news, not a failure: the exit status counts only parts that
+ * could not run or gave no figure, so this count is reported apart.
+ */
+static int targets_missed(void)
+{
+	int n = 0;
+	for (int i = 0; i < ncmps; i++) {
+		const struct cmp *c = &cmps[i];
+		if ((c->target_ratio > 0 || c->target_abs > 0) && !cmp_met(c))
+			n++;
+	}
+	return n;
+}
+
 static int write_json(const char *path, int runs, bool quick, double wall)
 {
 	FILE *f = fopen(path, "w");
@@ -910,7 +946,8 @@ static int write_json(const char *path, int runs, bool quick, double wall)
 	fprintf(f, ",\"libzmq\":\"%d.%d.%d\",\"libsodium\":", ZMQ_VERSION_MAJOR,
 	        ZMQ_VERSION_MINOR, ZMQ_VERSION_PATCH);
 	json_str(f, sodium_version_string());
-	fprintf(f, ",\"wall_s\":%.1f,\"failures\":%d,\"figures\":{", wall, failures);
+	fprintf(f, ",\"wall_s\":%.1f,\"failures\":%d,\"targets_missed\":%d,\"figures\":{", wall,
+	        failures, targets_missed());
 	int first = 1;
 	for (int i = 0; i < nfigs; i++) {
 		const struct fig *g = &figs[i];
@@ -1155,7 +1192,9 @@ int main(int argc, char **argv)
 	add_comparisons();
 	print_table(stdout, runs);
 	double wall = monoclock_s() - t0;
-	printf("\n%d failure%s; %.1f s\n", failures, failures == 1 ? "" : "s", wall);
+	int missed = targets_missed();
+	printf("\n%d failure%s, %d target%s missed (not a failure: see MISSED above); %.1f s\n",
+	       failures, failures == 1 ? "" : "s", missed, missed == 1 ? "" : "s", wall);
 	int rc = failures ? 1 : 0;
 	if (json && write_json(json, runs, quick, wall) != 0)
 		rc = 1;

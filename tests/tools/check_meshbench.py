@@ -88,6 +88,17 @@ def main():
     for c in r["comparisons"]:
         check(any("ratio" in k for k in c) or "target_value" in c,
               f"{c['name']}: neither a ratio nor a target")
+    # a missed target is not a failure (issue 16): counted apart, in the JSON and the summary
+    missed = sum(1 for c in r["comparisons"] if c.get("met") is False)
+    check(r.get("targets_missed") == missed,
+          f"targets_missed {r.get('targets_missed')}, the comparisons say {missed}")
+    check(f"0 failures, {missed} target" in p.stdout,
+          "the summary line does not give failures and missed targets apart")
+    # progress within each part, on stderr only (issue 16): every part says each run it starts
+    for what in ("whisper 64 B, run 1 of", "shout 64 B to 8, run 1 of", "handshakes, run 1 of",
+                 "full mesh of 8 processes, run 1 of", "idle node, run 1 of"):
+        check("meshbench:   " + what in p.stderr, f"no progress line '{what}' on stderr")
+    check("run 1 of" not in p.stdout, "progress lines reached stdout")
     if failed:
         print("check_meshbench: FAILED:\n  " + "\n  ".join(failed))
         return 1
