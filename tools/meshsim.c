@@ -1176,6 +1176,21 @@ static void tick(struct meshsim *s, int64_t now)
 
 typedef bool (*cond_fn)(struct meshsim *s);
 
+/*
+ * True once every node has gone by itself: none running, none killed by us (a killed node is
+ * restarted) and none told to quit. Nothing can happen after that, so a run stops at once
+ * instead of waiting out its deadline (a meshnode that cannot start, a bad --meshnode).
+ */
+static bool all_died(const struct meshsim *s)
+{
+	for (int i = 0; i < s->n; i++) {
+		const struct meshsim_node *nd = &s->nodes[i];
+		if (nd->running || nd->killed || nd->stopping)
+			return false;
+	}
+	return s->n > 0;
+}
+
 /* Runs the mesh until done(s) holds (true) or the deadline passes (false). With done NULL it
  * just runs until the deadline and returns true. */
 static bool run_until(struct meshsim *s, cond_fn done, int64_t deadline)
@@ -1192,6 +1207,13 @@ static bool run_until(struct meshsim *s, cond_fn done, int64_t deadline)
 			return false;
 		if (done && done(s))
 			return true;
+		if (all_died(s)) {
+			/* as a signal does: every scenario winds down at once */
+			s->interrupted = true;
+			meshsim_violation(s, "every node has died (seen at %.0f ms): stopping the run",
+			                  ms_of(s, now));
+			return false;
+		}
 		if (now >= deadline)
 			return done == NULL;
 		int64_t wake = deadline;

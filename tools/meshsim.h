@@ -272,7 +272,8 @@ void meshsim_describe_missing(struct meshsim *s, char *buf, size_t cap);
  * if the mesh is not whole) when the deadline passed first. */
 bool meshsim_wait_answers(struct meshsim *s, const char *scenario);
 struct meshsim_check *meshsim_checker(struct meshsim *s);
-bool meshsim_interrupted(const struct meshsim *s);      /* by SIGINT or SIGTERM */
+bool meshsim_interrupted(const struct meshsim *s);      /* by SIGINT, SIGTERM, or every
+                                                          node having died */
 
 /* A scenario's look at every event before the core's: peer is the node the event is about
  * (-1: none of meshsim's nodes, or not known yet). Returning true takes the event away from

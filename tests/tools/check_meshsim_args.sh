@@ -6,6 +6,8 @@
 #   directory failed only after the whole run, and its figures were lost.
 # - A failed run keeps its temp dir (node logs) without --keep and prints its path; a run
 #   that passes removes it.
+# - A run whose nodes have all died stops at once, saying so, instead of waiting out its
+#   deadline (before this, a meshnode that could not start cost the whole --deadline).
 # - --json - writes the report on stdout, and then nothing else goes there: the table moves
 #   to stderr, so that stdout parses as JSON.
 # Run through netns-run, like every meshsim test.
@@ -51,6 +53,18 @@ kept=$(sed -n 's/^meshsim: files kept in \(.*\)$/\1/p' "$tmp/err")
 rc=$?
 [ "$rc" = 0 ] && ok || bad "a passing run exited $rc: $(tail -c 300 "$tmp/err")"
 grep -q "files kept" "$tmp/err" && bad "a passing run kept its files" || ok
+
+# every node dies at once (a "meshnode" that exits): the run stops, says why, exits 1; the
+# deadline is far beyond the timeout, so a run that waited for it is caught as status 124
+printf '#!/bin/sh\nexit 3\n' >"$tmp/dies" && chmod +x "$tmp/dies"
+timeout 30 "$sim" --meshnode "$tmp/dies" -n 3 converge --seed 1 --deadline 600 --quiet \
+	>"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ "$rc" = 1 ] && ok || bad "a run whose nodes all died exited $rc, wanted 1 (124: it waited)"
+grep -q "every node has died" "$tmp/err" && ok ||
+	bad "a run whose nodes all died did not say so: $(tail -c 300 "$tmp/err")"
+kept=$(sed -n 's/^meshsim: files kept in \(.*\)$/\1/p' "$tmp/err")
+[ -n "$kept" ] && rm -rf "$kept"
 
 # --json -: stdout is the report alone, in process mode and in --sim
 for mode in "" --sim; do
