@@ -13,6 +13,9 @@
  * one lock, with at most one pipe write (events.c, with the acknowledgement of what the
  * application took).
  *
+ * The read-only queries (peers, groups, status, stats) are commands too; they live in
+ * queries.c.
+ *
  * Locks: `lock` guards the FIFO, the event queue and the set of present peers (node_impl.h).
  * The loop never holds it while it runs mesh code.
  */
@@ -138,134 +141,6 @@ void node_drain_fd(int fd)
 
 /* ---------- commands (application -> loop thread) ---------- */
 
-struct peers_acc {
-	struct meshnode_peer *v;
-	size_t n, cap;
-	bool oom;
-};
-
-static void collect_peer(const struct mesh_peer_info *info, void *arg)
-{
-	struct peers_acc *acc = arg;
-	const struct mesh_peer_view *p = info->peer;
-	if (acc->oom)
-		return;
-	if (acc->n == acc->cap) {
-		size_t ncap = acc->cap ? acc->cap * 2 : 16;
-		struct meshnode_peer *nv = realloc(acc->v, ncap * sizeof *nv);
-		if (!nv) {
-			acc->oom = true;
-			return;
-		}
-		acc->v = nv;
-		acc->cap = ncap;
-	}
-	struct meshnode_peer *mp = &acc->v[acc->n];
-	memset(mp, 0, sizeof *mp);
-	memcpy(mp->id, p->id, MESHNODE_IDLEN);
-	memcpy(mp->id_hex, p->hex, sizeof mp->id_hex);
-	snprintf(mp->name, sizeof mp->name, "%s", p->name);
-	keys_fingerprint(p->id, mp->fingerprint);
-	ipaddr_endpoint(&p->ip, p->port, mp->endpoint);
-	mp->evasive = p->evasive;
-	mp->initiator = info->initiator;
-	mp->local_sid = info->local_sid;
-	mp->queued_msgs = p->queued_msgs;
-	if (p->groups->n) {
-		mp->groups = calloc(p->groups->n, sizeof *mp->groups);
-		if (!mp->groups) {
-			acc->oom = true;
-			return;
-		}
-		for (size_t i = 0; i < p->groups->n; i++)
-			snprintf(mp->groups[i], sizeof mp->groups[i], "%s", p->groups->names[i]);
-		mp->ngroups = p->groups->n;
-	}
-	acc->n++;
-}
-
-struct status_acc {
-	struct meshnode_peer_status *v;
-	size_t n, cap;
-	bool oom;
-	uint64_t now;
-};
-
-static uint64_t ago(uint64_t now, uint64_t then)
-{
-	return now > then ? now - then : 0;
-}
-
-static void collect_status(const struct mesh_peer_info *info, void *arg)
-{
-	struct status_acc *acc = arg;
-	const struct mesh_peer_view *p = info->peer;
-	if (acc->oom)
-		return;
-	if (acc->n == acc->cap) {
-		size_t ncap = acc->cap ? acc->cap * 2 : 16;
-		struct meshnode_peer_status *nv = realloc(acc->v, ncap * sizeof *nv);
-		if (!nv) {
-			acc->oom = true;
-			return;
-		}
-		acc->v = nv;
-		acc->cap = ncap;
-	}
-	struct meshnode_peer_status *ps = &acc->v[acc->n++];
-	memset(ps, 0, sizeof *ps);
-	memcpy(ps->id, p->id, MESHNODE_IDLEN);
-	memcpy(ps->id_hex, p->hex, sizeof ps->id_hex);
-	snprintf(ps->name, sizeof ps->name, "%s", p->name);
-	ipaddr_endpoint(&p->ip, p->port, ps->endpoint);
-	ps->local_sid = info->local_sid;
-	ps->initiator = info->initiator;
-	ps->session_age_ms = ago(acc->now, info->created_ms);
-	ps->handshake_age_ms = ago(acc->now, info->keys_ms);
-	ps->last_rx_age_ms = ago(acc->now, info->last_rx_ms);
-	ps->rtt_ms = info->rtt_srtt_ms;
-	ps->rtt_last_ms = info->rtt_last_ms;
-	ps->rtt_samples = info->rtt_samples;
-	ps->tx_bytes = info->tx_bytes;
-	ps->rx_bytes = info->rx_bytes;
-	ps->tx_msgs = info->tx_msgs;
-	ps->rx_msgs = info->rx_msgs;
-	ps->queued_msgs = p->queued_msgs;
-	ps->queued_bytes = info->queued_bytes;
-	ps->unacked_msgs = p->unacked_msgs;
-	ps->rekeys = info->rekeys;
-}
-
-static int status_cmp(const void *a, const void *b)
-{
-	const struct meshnode_peer_status *x = a, *y = b;
-	int c = strcmp(x->name, y->name);
-	return c ? c : memcmp(x->id, y->id, MESHNODE_IDLEN);
-}
-
-static void run_status(struct meshnode *n, struct cmd *c, uint64_t now)
-{
-	struct status_acc acc = { .now = now };
-	struct mesh_traffic t;
-	mesh_each_live_peer(n->mesh, collect_status, &acc);
-	if (acc.oom) {
-		free(acc.v);
-		c->rc = MESH_ENOMEM;
-		return;
-	}
-	if (acc.n > 1)
-		qsort(acc.v, acc.n, sizeof *acc.v, status_cmp);
-	mesh_get_traffic(n->mesh, &t);
-	c->status = (struct meshnode_status){
-		.uptime_ms = ago(now, n->start_ms), .peers = acc.n, .sessions = t.sessions,
-		.tx_bytes = t.tx_bytes, .rx_bytes = t.rx_bytes, .tx_msgs = t.tx_msgs,
-		.rx_msgs = t.rx_msgs,
-	};
-	c->pstatus = acc.v;
-	c->npeers = acc.n;
-	c->rc = MESH_OK;
-}
-
 static void run_cmd(struct meshnode *n, struct cmd *c, uint64_t now)
 {
 	switch (c->kind) {
@@ -285,39 +160,12 @@ static void run_cmd(struct meshnode *n, struct cmd *c, uint64_t now)
 	case CMD_WHISPER:
 		c->rc = mesh_whisper_msg(n->mesh, c->peer, c->om, now);
 		break;
-	case CMD_PEERS: {
-		struct peers_acc acc = { 0 };
-		mesh_each_live_peer(n->mesh, collect_peer, &acc);
-		if (acc.oom) {
-			meshnode_peers_free(&acc.v, acc.n);
-			c->rc = MESH_ENOMEM;
-		} else {
-			c->peers = acc.v;
-			c->npeers = acc.n;
-			c->rc = MESH_OK;
-		}
+	case CMD_PEERS:
+		queries_run_peers(n, c);
 		break;
-	}
-	case CMD_GROUPS: {
-		const struct group_set *gs = mesh_groups(n->mesh);
-		c->rc = MESH_OK;
-		c->groups = calloc(gs->n ? gs->n : 1, sizeof *c->groups);
-		if (!c->groups) {
-			c->rc = MESH_ENOMEM;
-			break;
-		}
-		for (size_t i = 0; i < gs->n; i++) {
-			c->groups[i] = node_dupstr(gs->names[i]);
-			if (!c->groups[i]) {
-				meshnode_groups_free(&c->groups, i);
-				c->rc = MESH_ENOMEM;
-				break;
-			}
-		}
-		if (c->rc == MESH_OK)
-			c->ngroups = gs->n;
+	case CMD_GROUPS:
+		queries_run_groups(n, c);
 		break;
-	}
 	case CMD_SAS:
 		c->rc = mesh_sas(n->mesh, c->peer, c->sas);
 		break;
@@ -333,11 +181,10 @@ static void run_cmd(struct meshnode *n, struct cmd *c, uint64_t now)
 #endif
 		break;
 	case CMD_STATS:
-		mesh_get_stats(n->mesh, &c->stats, &c->sessions_live);
-		c->rc = MESH_OK;
+		queries_run_stats(n, c);
 		break;
 	case CMD_STATUS:
-		run_status(n, c, now);
+		queries_run_status(n, c, now);
 		break;
 	}
 }
@@ -406,7 +253,7 @@ static enum mesh_err enqueue_cmd(struct meshnode *n, struct cmd *c)
 }
 
 /* Hands c to the loop and waits until it has run. */
-static enum mesh_err call(struct meshnode *n, struct cmd *c)
+enum mesh_err node_call(struct meshnode *n, struct cmd *c)
 {
 	pthread_mutex_lock(&n->lock);
 	enum mesh_err rc = enqueue_cmd(n, c);
@@ -614,7 +461,7 @@ void meshnode_stop(struct meshnode *n)
 	if (!n || !n->started || n->stopped)
 		return;
 	struct cmd c = { .kind = CMD_STOP };
-	(void)call(n, &c);
+	(void)node_call(n, &c);
 	pthread_join(n->thread, NULL);
 	n->stopped = true;
 	known_on_tick(n, 0);
@@ -708,7 +555,7 @@ enum mesh_err meshnode_join(struct meshnode *n, const char *group)
 		return MESH_EINVAL;
 	if (!n->started && !n->stopped)
 		return start_group(n, group, true);
-	return call(n, &c);
+	return node_call(n, &c);
 }
 
 enum mesh_err meshnode_add_iface(struct meshnode *n, const char *iface, bool deny, char *err,
@@ -763,7 +610,7 @@ enum mesh_err meshnode_add_peer(struct meshnode *n, const char *addr, char *err,
 	if (node_peer_addr_parse(addr, &c.addr, err, errcap) != 0)
 		return MESH_EINVAL;
 	if (n->started) {
-		enum mesh_err rc = call(n, &c);
+		enum mesh_err rc = node_call(n, &c);
 		if (rc == MESH_ELIMIT)
 			snprintf(err, errcap, "%d fixed peers already", MESHNODE_MAX_FIXED_PEERS);
 		else if (rc != MESH_OK)
@@ -801,7 +648,7 @@ enum mesh_err meshnode_leave(struct meshnode *n, const char *group)
 		return MESH_EINVAL;
 	if (!n->started && !n->stopped)
 		return start_group(n, group, false);
-	return call(n, &c);
+	return node_call(n, &c);
 }
 
 /* Builds the message on the caller's thread (the one copy of the payload) and queues it. A
@@ -882,120 +729,16 @@ enum mesh_err meshnode_whisper_ttl(struct meshnode *n, const uint8_t peer[MESHNO
 	return send_cmd(n, CMD_WHISPER, NULL, peer, data, len, ttl_ms, msg_id);
 }
 
-enum mesh_err meshnode_peers(struct meshnode *n, struct meshnode_peer **out, size_t *count)
-{
-	struct cmd c = { .kind = CMD_PEERS };
-	enum mesh_err rc = call(n, &c);
-	*out = rc == MESH_OK ? c.peers : NULL;
-	*count = rc == MESH_OK ? c.npeers : 0;
-	return rc;
-}
-
-void meshnode_peers_free(struct meshnode_peer **peers, size_t count)
-{
-	if (!peers || !*peers)
-		return;
-	for (size_t i = 0; i < count; i++)
-		free((*peers)[i].groups);
-	free(*peers);
-	*peers = NULL;
-}
-
-enum mesh_err meshnode_groups(struct meshnode *n, char ***out, size_t *count)
-{
-	struct cmd c = { .kind = CMD_GROUPS };
-	enum mesh_err rc = call(n, &c);
-	*out = rc == MESH_OK ? c.groups : NULL;
-	*count = rc == MESH_OK ? c.ngroups : 0;
-	return rc;
-}
-
-void meshnode_groups_free(char ***groups, size_t count)
-{
-	if (!groups || !*groups)
-		return;
-	for (size_t i = 0; i < count; i++)
-		free((*groups)[i]);
-	free(*groups);
-	*groups = NULL;
-}
-
 enum mesh_err meshnode_sas(struct meshnode *n, const uint8_t peer[MESHNODE_IDLEN], char out[32])
 {
 	struct cmd c = { .kind = CMD_SAS };
 	if (!peer)
 		return MESH_EINVAL;
 	memcpy(c.peer, peer, MESHNODE_IDLEN);
-	enum mesh_err rc = call(n, &c);
+	enum mesh_err rc = node_call(n, &c);
 	if (rc == MESH_OK)
 		memcpy(out, c.sas, KEYS_SAS_LEN);
 	return rc;
-}
-
-enum mesh_err meshnode_status(struct meshnode *n, struct meshnode_status *totals,
-                              struct meshnode_peer_status **peers, size_t *count)
-{
-	struct cmd c = { .kind = CMD_STATUS };
-	if (!n || !totals || !peers || !count)
-		return MESH_EINVAL;
-	*peers = NULL;
-	*count = 0;
-	enum mesh_err rc = call(n, &c);
-	if (rc != MESH_OK)
-		return rc;
-	*totals = c.status;
-	*peers = c.pstatus;
-	*count = c.npeers;
-	return MESH_OK;
-}
-
-void meshnode_status_free(struct meshnode_peer_status **peers)
-{
-	if (!peers)
-		return;
-	free(*peers);
-	*peers = NULL;
-}
-
-enum mesh_err meshnode_stats(struct meshnode *n, struct meshnode_stats *out)
-{
-	struct cmd c = { .kind = CMD_STATS };
-	if (!n || !out)
-		return MESH_EINVAL;
-	enum mesh_err rc = call(n, &c);
-	if (rc != MESH_OK)
-		return rc;
-#define COPY_COUNTER(name) out->name = c.stats.name;
-	MESH_STATS_PUBLIC(COPY_COUNTER)
-#undef COPY_COUNTER
-	out->sessions_live = c.sessions_live;
-	return MESH_OK;
-}
-
-enum mesh_err meshnode_counters(struct meshnode *n, struct meshnode_counter *out, size_t cap,
-                                size_t *count)
-{
-	struct cmd c = { .kind = CMD_STATS };
-	if (!n || !count || (cap && !out))
-		return MESH_EINVAL;
-	enum mesh_err rc = call(n, &c);
-	if (rc != MESH_OK)
-		return rc;
-	size_t i = 0;
-#define PUT_COUNTER(f) \
-	do { \
-		if (i < cap) \
-			out[i] = (struct meshnode_counter){ #f, c.stats.f }; \
-		i++; \
-	} while (0);
-	MESH_STATS_PUBLIC(PUT_COUNTER)
-	if (i < cap)
-		out[i] = (struct meshnode_counter){ "sessions_live", c.sessions_live };
-	i++;
-	MESH_STATS_ENGINE(PUT_COUNTER)
-#undef PUT_COUNTER
-	*count = i;
-	return MESH_OK;
 }
 
 #ifdef MESH_TEST_HOOKS
@@ -1005,7 +748,7 @@ enum mesh_err meshnode_test_relink(struct meshnode *n, const uint8_t peer[MESHNO
 	if (!peer)
 		return MESH_EINVAL;
 	memcpy(c.peer, peer, MESHNODE_IDLEN);
-	return call(n, &c);
+	return node_call(n, &c);
 }
 
 void meshnode_test_event_caps(struct meshnode *n, size_t events, size_t bytes)

@@ -205,6 +205,16 @@ void node_logmsg(struct meshnode *n, int level, const char *fmt, ...)
 	;
 /* Reads a non-blocking fd until it is empty. */
 void node_drain_fd(int fd);
+/* Hands c to the loop and waits until it has run; its result is c->rc (MESH_ESTATE once the
+ * loop has ended). Called on the application's threads, never the loop's. */
+enum mesh_err node_call(struct meshnode *n, struct cmd *c);
+
+/* ---------- queries.c (on the loop thread, from run_cmd) ---------- */
+
+void queries_run_peers(struct meshnode *n, struct cmd *c);
+void queries_run_groups(struct meshnode *n, struct cmd *c);
+void queries_run_stats(struct meshnode *n, struct cmd *c);
+void queries_run_status(struct meshnode *n, struct cmd *c, uint64_t now);
 
 /* ---------- tracefmt.c ---------- */
 
