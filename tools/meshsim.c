@@ -155,6 +155,8 @@ struct meshsim {
 	int64_t t0, end_us;
 	struct meshsim_point *curve, *steps;
 	size_t ncurve, ccurve, nsteps, csteps;
+	struct meshsim_mark *marks;
+	size_t nmarks, cmarks;
 	int64_t next_sample_us, next_progress_us;
 	bool progress, progress_shown;
 	enum phase phase;
@@ -239,6 +241,24 @@ void meshsim_violation(struct meshsim *s, const char *fmt, ...)
 	}
 	s->viol = nv;
 	s->viol[s->nviol++] = copy;
+}
+
+void meshsim_mark(struct meshsim *s, const char *fmt, ...)
+{
+	va_list ap;
+	if (s->nmarks == s->cmarks) {
+		size_t ncap = s->cmarks ? s->cmarks * 2 : 64;
+		struct meshsim_mark *nm = realloc(s->marks, ncap * sizeof *nm);
+		if (!nm)
+			return;
+		s->marks = nm;
+		s->cmarks = ncap;
+	}
+	struct meshsim_mark *m = &s->marks[s->nmarks++];
+	m->ms = ms_of(s, meshsim_now_us());
+	va_start(ap, fmt);
+	vsnprintf(m->what, sizeof m->what, fmt, ap);
+	va_end(ap);
 }
 
 void meshsim_process_usage(struct meshsim *s, double cpu_s, long max_rss_kb)
@@ -1647,6 +1667,7 @@ void meshsim_kill_node(struct meshsim *s, struct meshsim_node *nd)
 {
 	nd->killed = true;
 	nd->running = false;
+	meshsim_mark(s, "kill %s", nd->name);
 	s->be->kill(s, nd);
 	/* deliveries to it can no longer be waited for (broadcast's drain) */
 	for (long m = 0; m < s->nmsgs; m++)
@@ -1656,6 +1677,7 @@ void meshsim_kill_node(struct meshsim *s, struct meshsim_node *nd)
 void meshsim_restart_node(struct meshsim *s, struct meshsim_node *nd)
 {
 	nd->gen++;
+	meshsim_mark(s, "restart %s", nd->name);
 	start_node(s, nd);
 }
 
@@ -1664,6 +1686,7 @@ void meshsim_set_cut(struct meshsim *s, int first)
 	s->cut_first = first;
 	s->cut_active = first > 0;
 	s->cut_us = meshsim_now_us();
+	meshsim_mark(s, "%s", first > 0 ? "cut" : "heal");
 	s->cross_sessions = 0;
 	for (int i = 0; first > 0 && i < s->n; i++)
 		for (int j = 0; j < s->n; j++)
@@ -1708,6 +1731,7 @@ static void scenario_partition(struct meshsim *s)
 				s->cross_sessions++;
 	int64_t t_cut = meshsim_now_us();
 	s->cut_active = true;
+	meshsim_mark(s, "cut");
 	if (meshsim_net_cut(s->net, half, err, sizeof err) != 0) {
 		meshsim_violation(s, "partition: cannot cut the bridge: %s", err);
 		return;
@@ -1721,6 +1745,7 @@ static void scenario_partition(struct meshsim *s)
 	}
 	s->detect_ms = (double)(s->last_cross_exit_us - t_cut) / 1000.0;
 	int64_t t_heal = meshsim_now_us();
+	meshsim_mark(s, "heal");
 	if (meshsim_net_heal(s->net, err, sizeof err) != 0) {
 		meshsim_violation(s, "partition: cannot heal the bridge: %s", err);
 		return;
@@ -1924,6 +1949,8 @@ static void build_result(struct meshsim *s, struct meshsim_result *res, double o
 	res->ncurve = s->ncurve;
 	res->steps = s->steps;
 	res->nsteps = s->nsteps;
+	res->marks = s->marks;
+	res->nmarks = s->nmarks;
 	res->detect_ms = -1;
 	res->reconverge_ms = -1;
 	res->has_messages = s->o.scenario == MESHSIM_BROADCAST || s->o.scenario == MESHSIM_WHISPER ||
@@ -2228,6 +2255,7 @@ static void free_sim(struct meshsim *s)
 	free(s->pdrops);
 	free(s->curve);
 	free(s->steps);
+	free(s->marks);
 }
 
 int main(int argc, char **argv)

@@ -264,6 +264,9 @@ int meshsim_pick_node(struct meshsim *s, int exclude);
 void meshsim_kill_node(struct meshsim *s, struct meshsim_node *nd);
 /* Starts nd's next generation, same identity and name. */
 void meshsim_restart_node(struct meshsim *s, struct meshsim_node *nd);
+/* Marks now on the report's time axis (struct meshsim_mark): what, printf-style, is cut to
+ * a short label. Out of memory loses the mark, never the run. */
+void meshsim_mark(struct meshsim *s, const char *fmt, ...);
 /* The partition the observer knows of: hosts >= first are cut off; 0: healed. */
 void meshsim_set_cut(struct meshsim *s, int first);
 /* Why the mesh is not whole (for a violation), into buf. */

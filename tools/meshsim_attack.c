@@ -331,6 +331,7 @@ static void attacker_ended(struct attack *a, enum meshsim_attacker kind, int fau
                            int64_t now)
 {
 	meshsim_check_fault_end(a->check, fault, now);
+	meshsim_mark(a->s, "%s end", meshsim_attacker_name(kind));
 	if (kind == MESHSIM_ATK_MITM)
 		meshsim_mitm_cleanup();
 }
@@ -380,6 +381,8 @@ static void run_attack(struct attack *a, enum meshsim_attacker kind, int k)
 	}
 	a->cur = row;
 	row->start_ms = meshsim_ms_of(s, t0);
+	if (!baseline)
+		meshsim_mark(s, "%s", row->name);
 	int64_t end = t0 + (int64_t)(o->attack_secs * 1e6), probe_at = t0 + lead;
 	int64_t next_sample = t0 + SAMPLE_MS * 1000;
 	bool probe_started = false;

@@ -194,6 +194,7 @@ static bool inject_cut(struct faults *f)
 		h = f->e->nodes[i].host;
 	}
 	int fault = meshsim_check_fault(f->check, MESHSIM_KIND_CUT, now);
+	meshsim_mark(f->s, "conn cut");
 	if (!cut_one(f, h))
 		g_cuts_missed++;
 	meshsim_check_fault_end(f->check, fault, meshsim_now_us());
@@ -241,6 +242,7 @@ static bool inject_stop(struct faults *f)
 		oom(f);
 		return false;
 	}
+	meshsim_mark(f->s, "stop %s", nd->name);
 	kill(nd->pid, SIGSTOP);
 	nd->frozen = true;
 	f->down++;
@@ -300,6 +302,7 @@ static bool inject_flap(struct faults *f)
 		oom(f);
 		return false;
 	}
+	meshsim_mark(f->s, "down host%d", h);
 	if (meshsim_net_flap(f->e->net, h, k, false, err, sizeof err) != 0)
 		meshsim_violation(f->s, "faults: cannot set %s of host %d down: %s",
 		                  meshsim_net_iface_name(f->e->net, h, k), h, err);
@@ -315,6 +318,7 @@ static bool inject_readdr(struct faults *f)
 	int64_t now = meshsim_now_us();
 	int fault = meshsim_check_fault(f->check, MESHSIM_KIND_READDR, now);
 	snprintf(old, sizeof old, "%s", meshsim_net_iface_addr(f->e->net, h, k));
+	meshsim_mark(f->s, "readdr host%d", h);
 	if (meshsim_net_readdr(f->e->net, h, k, err, sizeof err) != 0)
 		meshsim_violation(f->s, "faults: cannot move %s of host %d from %s: %s",
 		                  meshsim_net_iface_name(f->e->net, h, k), h, old, err);
@@ -346,6 +350,7 @@ static bool act(struct faults *f, struct action *x, int64_t now)
 	case ACT_CONT:
 		if (nd->pid > 0 && !nd->reaped)
 			kill(nd->pid, SIGCONT);
+		meshsim_mark(f->s, "cont %s", nd->name);
 		nd->frozen = false;
 		f->down--;
 		break;
@@ -367,6 +372,7 @@ static bool act(struct faults *f, struct action *x, int64_t now)
 		f->partitioned = false;
 		break;
 	case ACT_UP:
+		meshsim_mark(f->s, "up host%d", x->node);
 		if (meshsim_net_flap(f->e->net, x->node, x->iface, true, err, sizeof err) != 0)
 			meshsim_violation(f->s, "faults: cannot set %s of host %d up again: %s",
 			                  meshsim_net_iface_name(f->e->net, x->node, x->iface), x->node,

@@ -353,6 +353,13 @@ int meshsim_report_json(const char *path, const struct meshsim_result *r)
 	jcurve(f, r->curve, r->ncurve);
 	fputs(",\"sessions_steps\":", f);
 	jcurve(f, r->steps, r->nsteps);
+	fputs(",\"marks\":[", f);
+	for (size_t i = 0; i < r->nmarks; i++) {
+		fprintf(f, "%s{\"ms\":%.1f,\"what\":", i ? "," : "", r->marks[i].ms);
+		jstr(f, r->marks[i].what);
+		fputc('}', f);
+	}
+	fputc(']', f);
 	fprintf(f, ",\"messages\":%ld,\"send_failures\":%ld,\"size\":%zu,\"rate\":%.3f",
 	        r->messages, r->send_failures, r->size, r->rate);
 	fprintf(f, ",\"deliveries_expected\":%ld,\"deliveries\":%ld,\"losses\":%ld,"

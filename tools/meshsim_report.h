@@ -26,6 +26,13 @@ struct meshsim_node_usage {
 	double start_ms, ready_ms, full_ms;  /* first generation; -1: did not happen */
 };
 
+/* A moment the run changed the network or a node: a fault injected or undone, a node killed
+ * or restarted, an attack begun or ended. The plot draws each on its time axis. */
+struct meshsim_mark {
+	double ms;                        /* the report's clock (meshsim_ms_of) */
+	char what[24];                    /* short: "cut", "heal", "kill node3", "garbage end" */
+};
+
 struct meshsim_cycle {
 	char name[16];
 	double kill_ms, restart_ms, ready_ms, reconverge_ms;   /* -1: did not happen */
@@ -114,6 +121,8 @@ struct meshsim_result {
 	size_t ncurve;
 	struct meshsim_point *steps;      /* every change, at its event's time (1 ms resolution) */
 	size_t nsteps;
+	struct meshsim_mark *marks;       /* in the order they happened */
+	size_t nmarks;
 
 	bool has_messages;
 	long messages;                    /* sent */

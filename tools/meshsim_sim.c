@@ -204,6 +204,13 @@ int meshsim_sim_run(const struct meshsim_opts *o, const char *scenario, uint32_t
 			violation(&res.violations, &res.nviolations,
 			          "partition: no full mesh again after the heal");
 	}
+	/* simnet keeps the first partition's times, not those of its other faults */
+	struct meshsim_mark marks[2] = { { (double)r.part_start_ms, "cut" },
+	                                 { (double)r.part_heal_ms, "heal" } };
+	if (r.part_start_ms) {
+		res.marks = marks;
+		res.nmarks = r.part_heal_ms ? 2 : 1;
+	}
 	res.kills = (int)r.crashes;
 	if (!res.converged) {
 		snprintf(line, sizeof line, "not at full mesh within %.0f virtual s", o->deadline_s);
