@@ -146,7 +146,8 @@ static void usage(FILE *f)
 	fputs(
 "  --json FILE            write the whole report as JSON (docs/meshsim.md); FILE - is\n"
 "                         stdout, and the summary table then goes to stderr\n"
-"  --plot FILE.svg        write an SVG picture: sessions over time, latency CDF\n"
+"  --plot FILE.svg        write an SVG picture: sessions over time with the faults\n"
+"                         marked, latency of every delivery by rank\n"
 "  --meshnode PATH        the meshnode program (default: meshnode beside meshsim, else\n"
 "                         ../node/meshnode as in the build tree)\n"
 "  --beacon-interval MS, --heartbeat MS, --evasive MS, --expired MS\n"

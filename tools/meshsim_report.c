@@ -479,18 +479,66 @@ int meshsim_report_json(const char *path, const struct meshsim_result *r)
 
 /* ---------- SVG ---------- */
 
+/*
+ * Layout. Each chart is a panel: a title and a subtitle, a band for the labels of its marks
+ * (as many rows as they need, up to MARK_ROWS), the plot area, then the x tick labels and
+ * the axis label. The panels are written to memory first, since the SVG's height (in its
+ * first line) depends on how many rows of labels there were.
+ *
+ * Text is measured without a font: CHAR_EM is a generous mean width of a sans-serif
+ * character, so that an estimate errs towards more room, never towards overprinting.
+ */
 #define SVG_W 860
-#define PANEL_H 340
-#define ML 80       /* plot margins inside a panel */
+#define ML 80            /* left of the plot area: y tick labels and the y axis label */
 #define MR 30
-#define MT 50
-#define MB 55
+#define PLOT_H 235
+#define TITLE_H 30       /* title (15 px), then SUB_H per line of subtitle (11 px) */
+#define SUB_H 14
+#define ROW_H 13         /* one row of mark labels (10 px) */
+#define MARK_ROWS 6      /* marks closer together than this many rows fit go unlabelled */
+#define MB 52            /* below the plot area: x tick labels and the x axis label */
+#define FOOT_H 28
+#define CHAR_EM 0.62
+#define MARK_FONT 10
+#define TICK_FONT 11
+
+static double text_w(const char *s, double size)
+{
+	return CHAR_EM * size * (double)strlen(s);
+}
+
+/* s as XML character data. */
+static void xtext(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '&')
+			fputs("&amp;", f);
+		else if (*s == '<')
+			fputs("&lt;", f);
+		else if (*s == '>')
+			fputs("&gt;", f);
+		else if (*s == '"')
+			fputs("&quot;", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+/* s into buf, cut (with "...") to what fits into max_px at size: a title must never run off
+ * the picture. */
+static void fit(char *buf, size_t cap, const char *s, double size, double max_px)
+{
+	size_t most = (size_t)(max_px / (CHAR_EM * size));
+	snprintf(buf, cap, "%s", s);
+	if (strlen(buf) > most && most > 3)
+		snprintf(buf + most - 3, cap - (most - 3), "...");
+}
 
 /* A "nice" tick step (1, 2 or 5 times a power of ten) for about `want` ticks over range. */
 static double nice_step(double range, int want)
 {
 	double raw, mag, norm;
-	if (!(range > 0))
+	if (!(range > 0) || want < 1)
 		return 1;
 	raw = range / want;
 	mag = pow(10, floor(log10(raw)));
@@ -504,21 +552,6 @@ static double nice_step(double range, int want)
 	return 10 * mag;
 }
 
-struct axes {
-	double x0, y0, w, h;        /* plot area in SVG units, y0 is the top */
-	double xmax, ymax;
-};
-
-static double px(const struct axes *a, double x)
-{
-	return a->x0 + (a->xmax > 0 ? x / a->xmax : 0) * a->w;
-}
-
-static double py(const struct axes *a, double y)
-{
-	return a->y0 + a->h - (a->ymax > 0 ? y / a->ymax : 0) * a->h;
-}
-
 static void fmt_tick(char *buf, size_t cap, double v, double step)
 {
 	if (step >= 1)
@@ -529,129 +562,382 @@ static void fmt_tick(char *buf, size_t cap, double v, double step)
 		snprintf(buf, cap, "%.2f", v);
 }
 
-static void draw_axes(FILE *f, const struct axes *a, const char *title, const char *xlabel,
-                      const char *ylabel)
+/* The step of ticks from 0 to at least max across px pixels, as many as fit with a gap
+ * between their labels; *top is the last tick, the end of the axis. */
+static double tick_step(double max, double px, double *top)
 {
-	double xs = nice_step(a->xmax, 8), ys = nice_step(a->ymax, 5);
 	char t[32];
-	fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"15\" font-weight=\"bold\">%s</text>\n",
-	        a->x0, a->y0 - 22, title);
-	fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#fafafa\" "
-	        "stroke=\"#999\"/>\n", a->x0, a->y0, a->w, a->h);
-	for (double v = 0; v <= a->xmax * 1.0001 && xs > 0; v += xs) {
-		double x = px(a, v);
+	for (int want = (int)(px / 40); ; want--) {
+		double step = nice_step(max, want > 1 ? want : 1);
+		*top = ceil(max / step - 1e-9) * step;
+		if (*top <= 0)
+			*top = step;
+		fmt_tick(t, sizeof t, *top, step);   /* the widest label is the last one */
+		if (want <= 1 || step / *top * px >= text_w(t, TICK_FONT) + 12)
+			return step;
+	}
+}
+
+struct axes {
+	double x0, y0, w, h;        /* plot area in SVG units, y0 is the top */
+	double xmax, ymin, ymax;    /* x from 0; y from 0, or from ymin when ylog */
+	bool ylog;
+};
+
+static double px(const struct axes *a, double x)
+{
+	double t = a->xmax > 0 ? x / a->xmax : 0;
+	return a->x0 + (t < 0 ? 0 : t > 1 ? 1 : t) * a->w;
+}
+
+static double py(const struct axes *a, double y)
+{
+	double t;
+	if (a->ylog)
+		t = (log10(y > a->ymin ? y : a->ymin) - log10(a->ymin)) /
+		    (log10(a->ymax) - log10(a->ymin));
+	else
+		t = a->ymax > 0 ? y / a->ymax : 0;
+	return a->y0 + a->h - (t < 0 ? 0 : t > 1 ? 1 : t) * a->h;
+}
+
+/* A vertical dashed line at a moment, labelled in the band above the plot area. */
+struct mark {
+	double x;                   /* SVG units */
+	char text[48];
+	char title[80];             /* the full story, as a tooltip */
+	const char *color;
+	double lx;                  /* label: where, and which end of it that is */
+	bool end_anchor;
+	int row;                    /* -1: no room for the label */
+};
+
+struct marks {
+	struct mark *v;
+	size_t n;
+	int rows;                   /* rows of labels in use */
+	size_t unlabelled;
+};
+
+static void marks_add(struct marks *m, size_t cap, double x, const char *color,
+                      const char *text, const char *title)
+{
+	if (m->n == cap)
+		return;
+	struct mark *k = &m->v[m->n++];
+	k->x = x;
+	k->color = color;
+	snprintf(k->text, sizeof k->text, "%s", text);
+	snprintf(k->title, sizeof k->title, "%s", title);
+}
+
+/* Rows for the labels: each goes right of its line (left of it near the right edge, so that
+ * it stays inside the picture), in the first row where it clears every label already there. */
+static void marks_layout(struct marks *m)
+{
+	double right[MARK_ROWS];
+	m->rows = 0;
+	m->unlabelled = 0;
+	for (size_t i = 0; i < m->n; i++) {
+		struct mark *k = &m->v[i];
+		double w = text_w(k->text, MARK_FONT), left;
+		k->end_anchor = k->x + 3 + w > SVG_W - 4;
+		k->lx = k->end_anchor ? k->x - 3 : k->x + 3;
+		left = k->end_anchor ? k->lx - w : k->lx;
+		if (left < 4) {
+			k->end_anchor = false;
+			k->lx = left = 4;
+		}
+		k->row = -1;
+		for (int r = 0; r < MARK_ROWS; r++) {
+			if (r < m->rows && left <= right[r] + 6)
+				continue;
+			k->row = r;
+			right[r] = left + w;
+			if (r >= m->rows)
+				m->rows = r + 1;
+			break;
+		}
+		if (k->row < 0)
+			m->unlabelled++;
+	}
+}
+
+/* A subtitle is one line, or two split by '\n'. */
+static double title_h(const char *sub)
+{
+	return TITLE_H + SUB_H * (strchr(sub, '\n') ? 2 : 1);
+}
+
+static double band_h(const struct marks *m)
+{
+	return m->rows ? m->rows * ROW_H + 6 : 0;
+}
+
+static void marks_draw(FILE *f, const struct marks *m, const struct axes *a)
+{
+	double band = a->y0 - band_h(m);
+	for (size_t i = 0; i < m->n; i++) {
+		const struct mark *k = &m->v[i];
+		fputs("<g class=\"mark\"><title>", f);
+		xtext(f, k->title);
+		fprintf(f, "</title><line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" "
+		        "stroke-dasharray=\"4 3\"/>", k->x, a->y0, k->x, a->y0 + a->h, k->color);
+		if (k->row >= 0) {
+			fprintf(f, "<text class=\"marklabel\" x=\"%.1f\" y=\"%.1f\" font-size=\"%d\" "
+			        "fill=\"%s\"%s>", k->lx, band + (k->row + 1) * ROW_H - 2, MARK_FONT,
+			        k->color, k->end_anchor ? " text-anchor=\"end\"" : "");
+			xtext(f, k->text);
+			fputs("</text>", f);
+		}
+		fputs("</g>\n", f);
+	}
+}
+
+static void text_line(FILE *f, double x, double y, int size, const char *extra, const char *s,
+                      double max_px)
+{
+	char buf[256];
+	fit(buf, sizeof buf, s, size, max_px);
+	fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"%d\"%s>", x, y, size, extra);
+	xtext(f, buf);
+	fputs("</text>\n", f);
+}
+
+static void draw_axes(FILE *f, const struct axes *a, const struct marks *m, const char *title,
+                      const char *subtitle, const char *xlabel, const char *ylabel)
+{
+	double xtop, xs = tick_step(a->xmax, a->w, &xtop);
+	double top = a->y0 - band_h(m) - title_h(subtitle);
+	const char *nl = strchr(subtitle, '\n');
+	char t[32], line[256];
+	text_line(f, a->x0, top + 20, 15, " font-weight=\"bold\"", title, SVG_W - a->x0 - 8);
+	snprintf(line, sizeof line, "%.*s", nl ? (int)(nl - subtitle) : (int)strlen(subtitle),
+	         subtitle);
+	text_line(f, a->x0, top + 22 + SUB_H, 11, " fill=\"#555\"", line, SVG_W - a->x0 - 8);
+	if (nl)
+		text_line(f, a->x0, top + 22 + 2 * SUB_H, 11, " fill=\"#555\"", nl + 1,
+		          SVG_W - a->x0 - 8);
+	fprintf(f, "<rect class=\"plot\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+	        "fill=\"#fafafa\" stroke=\"#999\"/>\n", a->x0, a->y0, a->w, a->h);
+	for (int i = 0; xs > 0 && i * xs <= a->xmax * 1.0001; i++) {
+		double v = i * xs, x = px(a, v);
 		fmt_tick(t, sizeof t, v, xs);
 		fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e2e2e2\"/>\n",
 		        x, a->y0, x, a->y0 + a->h);
-		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"middle\">%s"
-		        "</text>\n", x, a->y0 + a->h + 16, t);
+		fprintf(f, "<text class=\"xtick\" x=\"%.1f\" y=\"%.1f\" font-size=\"%d\" "
+		        "text-anchor=\"middle\">%s</text>\n", x, a->y0 + a->h + 16, TICK_FONT, t);
 	}
-	for (double v = 0; v <= a->ymax * 1.0001 && ys > 0; v += ys) {
-		double y = py(a, v);
-		fmt_tick(t, sizeof t, v, ys);
-		fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e2e2e2\"/>\n",
-		        a->x0, y, a->x0 + a->w, y);
-		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\">%s</text>\n",
-		        a->x0 - 6, y + 4, t);
+	if (a->ylog) {
+		/* decades: 10^k for every k in [log10(ymin), log10(ymax)] */
+		for (double e = round(log10(a->ymin)); e <= round(log10(a->ymax)) + 1e-9; e++) {
+			double v = pow(10, e), y = py(a, v);
+			snprintf(t, sizeof t, e >= 0 ? "%.0f" : "%g", v);
+			fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+			        "stroke=\"#e2e2e2\"/>\n", a->x0, y, a->x0 + a->w, y);
+			fprintf(f, "<text class=\"ytick\" x=\"%.1f\" y=\"%.1f\" font-size=\"%d\" "
+			        "text-anchor=\"end\">%s</text>\n", a->x0 - 6, y + 4, TICK_FONT, t);
+		}
+	} else {
+		/* one label per 30 px at most: they are one line high, so that leaves a gap */
+		double ys = nice_step(a->ymax, (int)(a->h / 30) < 5 ? (int)(a->h / 30) : 5);
+		for (int i = 0; ys > 0 && i * ys <= a->ymax * 1.0001; i++) {
+			double v = i * ys, y = py(a, v);
+			fmt_tick(t, sizeof t, v, ys);
+			fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+			        "stroke=\"#e2e2e2\"/>\n", a->x0, y, a->x0 + a->w, y);
+			fprintf(f, "<text class=\"ytick\" x=\"%.1f\" y=\"%.1f\" font-size=\"%d\" "
+			        "text-anchor=\"end\">%s</text>\n", a->x0 - 6, y + 4, TICK_FONT, t);
+		}
 	}
-	fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" text-anchor=\"middle\">%s</text>\n",
-	        a->x0 + a->w / 2, a->y0 + a->h + 38, xlabel);
-	fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" text-anchor=\"middle\" "
-	        "transform=\"rotate(-90 %.1f %.1f)\">%s</text>\n", a->x0 - 58, a->y0 + a->h / 2,
-	        a->x0 - 58, a->y0 + a->h / 2, ylabel);
+	fprintf(f, "<text class=\"xlabel\" x=\"%.1f\" y=\"%.1f\" font-size=\"12\" "
+	        "text-anchor=\"middle\">", a->x0 + a->w / 2, a->y0 + a->h + 38);
+	xtext(f, xlabel);
+	fprintf(f, "</text>\n<text class=\"ylabel\" x=\"%.1f\" y=\"%.1f\" font-size=\"12\" "
+	        "text-anchor=\"middle\" transform=\"rotate(-90 %.1f %.1f)\">", a->x0 - 58,
+	        a->y0 + a->h / 2, a->x0 - 58, a->y0 + a->h / 2);
+	xtext(f, ylabel);
+	fputs("</text>\n", f);
 }
 
-static void sessions_chart(FILE *f, const struct meshsim_result *r, double top)
+/* The last moment the run has anything for: a sample, a change, a mark, convergence. */
+static double last_ms(const struct meshsim_result *r)
 {
-	struct axes a = { ML, top + MT, SVG_W - ML - MR, PANEL_H - MT - MB, 0, 0 };
-	const struct meshsim_point *pts = r->curve;
-	size_t n = r->ncurve;
-	char title[160];
-	for (size_t i = 0; i < n; i++)
-		if (pts[i].ms / 1000.0 > a.xmax)
-			a.xmax = pts[i].ms / 1000.0;
-	if (a.xmax <= 0)
-		a.xmax = 1;
+	double end = r->converged ? r->convergence_ms : 0;
+	if (r->ncurve && r->curve[r->ncurve - 1].ms > end)
+		end = r->curve[r->ncurve - 1].ms;
+	if (r->nsteps && r->steps[r->nsteps - 1].ms > end)
+		end = r->steps[r->nsteps - 1].ms;
+	for (size_t i = 0; i < r->nmarks; i++)
+		if (r->marks[i].ms > end)
+			end = r->marks[i].ms;
+	return end;
+}
+
+/* Returns the panel's height. */
+static double sessions_chart(FILE *f, const struct meshsim_result *r, double top)
+{
+	struct axes a = { ML, 0, SVG_W - ML - MR, PLOT_H, 0, 0, 0, false };
+	struct marks m = { 0 };
+	size_t cap = r->nmarks + 1;
+	char sub[320], title[80], text[48];
+	/* the changes, exact to the ms, where there are any; else the 50 ms samples */
+	const struct meshsim_point *pts = r->nsteps > 1 ? r->steps : r->curve;
+	size_t n = r->nsteps > 1 ? r->nsteps : r->ncurve;
+	double end = last_ms(r) / 1000.0;
+	(void)tick_step(end > 0 ? end : 1, a.w, &a.xmax);   /* the axis ends on a tick */
 	a.ymax = r->sessions_full > 0 ? (double)r->sessions_full * 1.05 : 1;
-	snprintf(title, sizeof title, "Sessions over time (%s, n=%d, seed %llu)", r->scenario, r->n,
-	         (unsigned long long)r->seed);
-	draw_axes(f, &a, title, "time since the first node started (s)",
+	m.v = calloc(cap, sizeof *m.v);
+	if (!m.v)
+		cap = 0;
+	for (size_t i = 0; i < r->nmarks; i++) {
+		snprintf(title, sizeof title, "%s at %.0f ms", r->marks[i].what, r->marks[i].ms);
+		marks_add(&m, cap, px(&a, r->marks[i].ms / 1000.0), "#8a4fbf", r->marks[i].what, title);
+	}
+	if (r->converged) {
+		snprintf(text, sizeof text, "converged %.0f ms", r->convergence_ms);
+		/* in time order, so that the layout meets the labels from left to right */
+		size_t at = 0;
+		while (at < m.n && r->marks[at].ms < r->convergence_ms)
+			at++;
+		if (m.n < cap) {
+			memmove(&m.v[at + 1], &m.v[at], (m.n - at) * sizeof *m.v);
+			m.n++;
+			m.v[at] = (struct mark){ .x = px(&a, r->convergence_ms / 1000.0), .color = "#c33" };
+			snprintf(m.v[at].text, sizeof m.v[at].text, "%s", text);
+			snprintf(m.v[at].title, sizeof m.v[at].title, "full mesh at %.0f ms",
+			         r->convergence_ms);
+		}
+	}
+	marks_layout(&m);
+	/* the second line only when there are marks: its own, so that a long scenario name
+	 * cannot push it out of the picture */
+	int w = snprintf(sub, sizeof sub, "%.120s, n=%d, seed %llu", r->scenario, r->n,
+	                 (unsigned long long)r->seed);
+	if (w > 0 && (size_t)w < sizeof sub && r->nmarks)
+		w += snprintf(sub + w, sizeof sub - (size_t)w, "\ndashed: %zu events (faults, "
+		              "restarts, attacks)", r->nmarks);
+	if (w > 0 && (size_t)w < sizeof sub && m.unlabelled)
+		snprintf(sub + w, sizeof sub - (size_t)w, ", %zu too close to label (hover for "
+		         "them)", m.unlabelled);
+	a.y0 = top + title_h(sub) + band_h(&m);
+	draw_axes(f, &a, &m, "Sessions over time", sub, "time since the first node started (s)",
 	          "live sessions (node, peer)");
 	fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#2a7\" "
 	        "stroke-dasharray=\"6 4\"/>\n", a.x0, py(&a, (double)r->sessions_full),
 	        a.x0 + a.w, py(&a, (double)r->sessions_full));
 	fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"#2a7\" text-anchor=\"end\">"
-	        "full mesh: %ld</text>\n", a.x0 + a.w - 4, py(&a, (double)r->sessions_full) - 5,
+	        "full mesh: %ld</text>\n", a.x0 + a.w - 4, py(&a, (double)r->sessions_full) - 3,
 	        r->sessions_full);
+	marks_draw(f, &m, &a);
 	if (n > 0) {
-		/* a step line: a count holds until the next sample */
-		fprintf(f, "<polyline fill=\"none\" stroke=\"#1f5fbf\" stroke-width=\"1.6\" points=\"");
+		/* a step line: a count holds until the next change, and the last one until the last
+		 * moment the run watched (a sample, or a change after the last sample) */
+		double last = 0;
+		if (r->ncurve)
+			last = r->curve[r->ncurve - 1].ms;
+		if (r->nsteps && r->steps[r->nsteps - 1].ms > last)
+			last = r->steps[r->nsteps - 1].ms;
+		fprintf(f, "<polyline class=\"sessions\" fill=\"none\" stroke=\"#1f5fbf\" "
+		        "stroke-width=\"1.6\" points=\"");
 		for (size_t i = 0; i < n; i++) {
 			double x = px(&a, pts[i].ms / 1000.0), y = py(&a, (double)pts[i].count);
 			if (i > 0)
 				fprintf(f, "%.1f,%.1f ", x, py(&a, (double)pts[i - 1].count));
 			fprintf(f, "%.1f,%.1f ", x, y);
 		}
-		fputs("\"/>\n", f);
+		fprintf(f, "%.1f,%.1f\"/>\n", px(&a, last / 1000.0), py(&a, (double)pts[n - 1].count));
 	}
-	if (r->converged) {
-		double x = px(&a, r->convergence_ms / 1000.0);
-		fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#c33\" "
-		        "stroke-dasharray=\"3 3\"/>\n", x, a.y0, x, a.y0 + a.h);
-		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"#c33\">converged "
-		        "%.0f ms</text>\n", x + 4, a.y0 + 14, r->convergence_ms);
-	}
+	free(m.v);
+	return title_h(sub) + band_h(&m) + PLOT_H + MB;
 }
 
-static void latency_chart(FILE *f, const struct meshsim_result *r, double top)
+/* A tail this long would squash the body of the curve into its bottom pixels. */
+static bool long_tail(const struct meshsim_result *r)
 {
-	struct axes a = { ML, top + MT, SVG_W - ML - MR, PANEL_H - MT - MB, 0, 100 };
+	if (!(r->lat_p50 > 0))
+		return r->lat_max > 0;
+	return r->lat_max / r->lat_p50 > 20 || r->lat_p99 / r->lat_p50 > 10;
+}
+
+/* The latency of every delivery by rank (a quantile plot: the x of p99 is 99), latency up. */
+static double latency_chart(FILE *f, const struct meshsim_result *r, double top)
+{
+	struct axes a = { ML, 0, SVG_W - ML - MR, PLOT_H, 100, 0, 1, false };
+	struct mark v[3];
+	struct marks m = { v, 0, 0, 0 };
 	size_t n = r->nlat;
-	char title[160];
-	a.xmax = r->lat_max > 0 ? r->lat_max * 1.02 : 1;
-	snprintf(title, sizeof title, "Delivery latency, cumulative (%zu deliveries: p50 %.2f, "
-	         "p95 %.2f, p99 %.2f, max %.2f ms)", n, r->lat_p50, r->lat_p95, r->lat_p99,
-	         r->lat_max);
-	draw_axes(f, &a, title, "latency from send to receipt (ms)",
-	          "deliveries at or below (%)");
-	/* at most ~2000 points: the CDF of a sorted array sampled evenly by rank */
-	size_t stride = n > 2000 ? n / 2000 : 1;
-	fprintf(f, "<polyline fill=\"none\" stroke=\"#b5531c\" stroke-width=\"1.6\" points=\"%.1f,%.1f ",
-	        px(&a, 0), py(&a, 0));
-	for (size_t i = 0; i < n; i += stride) {
-		fprintf(f, "%.1f,%.1f ", px(&a, r->latencies_ms[i]),
-		        py(&a, 100.0 * (double)(i + 1) / (double)n));
-	}
-	fprintf(f, "%.1f,%.1f\"/>\n", px(&a, r->latencies_ms[n - 1]), py(&a, 100));
-	const double marks[3] = { r->lat_p50, r->lat_p95, r->lat_p99 };
+	char sub[200], text[48], title[80];
+	const double at[3] = { 50, 95, 99 }, val[3] = { r->lat_p50, r->lat_p95, r->lat_p99 };
 	const char *names[3] = { "p50", "p95", "p99" };
-	for (int i = 0; i < 3; i++) {
-		double x = px(&a, marks[i]);
-		fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#777\" "
-		        "stroke-dasharray=\"2 3\"/>\n", x, a.y0, x, a.y0 + a.h);
-		fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" fill=\"#555\">%s</text>\n",
-		        x + 3, a.y0 + a.h - 6 - 12.0 * i, names[i]);
+	double lo = 0;
+	for (size_t i = 0; i < n && !(lo > 0); i++)
+		lo = r->latencies_ms[i];          /* sorted: the first positive is the least */
+	a.ylog = long_tail(r) && lo > 0;
+	if (a.ylog) {
+		a.ymin = pow(10, floor(log10(lo)));
+		a.ymax = pow(10, ceil(log10(r->lat_max)));
+		if (a.ymax <= a.ymin)
+			a.ymax = a.ymin * 10;
+	} else {
+		double ys = nice_step(r->lat_max > 0 ? r->lat_max : 1, 5);
+		a.ymax = ceil((r->lat_max > 0 ? r->lat_max : 1) / ys - 1e-9) * ys;
 	}
+	for (int i = 0; i < 3; i++) {
+		snprintf(text, sizeof text, "%s %.2f ms", names[i], val[i]);
+		snprintf(title, sizeof title, "%s of %zu deliveries: %.3f ms", names[i], n, val[i]);
+		marks_add(&m, 3, px(&a, at[i]), "#777", text, title);
+	}
+	marks_layout(&m);
+	snprintf(sub, sizeof sub, "%zu deliveries: p50 %.2f, p95 %.2f, p99 %.2f, max %.2f ms", n,
+	         r->lat_p50, r->lat_p95, r->lat_p99, r->lat_max);
+	a.y0 = top + title_h(sub) + band_h(&m);
+	draw_axes(f, &a, &m, "Delivery latency by rank", sub,
+	          "deliveries at or below the latency (%)", a.ylog ?
+	          "latency, send to receipt (ms, log scale)" : "latency, send to receipt (ms)");
+	marks_draw(f, &m, &a);
+	/* at most ~2000 points, sampled evenly by rank */
+	size_t stride = n > 2000 ? n / 2000 : 1;
+	fprintf(f, "<polyline class=\"latency\" fill=\"none\" stroke=\"#b5531c\" "
+	        "stroke-width=\"1.6\" points=\"%.1f,%.1f ", px(&a, 0), py(&a, r->latencies_ms[0]));
+	for (size_t i = 0; i < n; i += stride)
+		fprintf(f, "%.1f,%.1f ", px(&a, 100.0 * (double)(i + 1) / (double)n),
+		        py(&a, r->latencies_ms[i]));
+	fprintf(f, "%.1f,%.1f\"/>\n", px(&a, 100), py(&a, r->latencies_ms[n - 1]));
+	return title_h(sub) + band_h(&m) + PLOT_H + MB;
 }
 
 int meshsim_report_svg(const char *path, const struct meshsim_result *r)
 {
-	bool lat = r->nlat > 0;
-	double h = PANEL_H * (lat ? 2 : 1) + 40;
-	FILE *f = fopen(path, "w");
-	if (!f)
+	char *body = NULL, foot[240];
+	size_t len = 0;
+	FILE *mem = open_memstream(&body, &len);
+	if (!mem)
 		return -1;
+	double h = sessions_chart(mem, r, 0);
+	if (r->nlat > 0)
+		h += latency_chart(mem, r, h);
+	if (fclose(mem) != 0) {
+		free(body);
+		errno = ENOMEM;
+		return -1;
+	}
+	h += FOOT_H;
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		free(body);
+		return -1;
+	}
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 	        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%.0f\" "
 	        "viewBox=\"0 0 %d %.0f\" font-family=\"sans-serif\">\n", SVG_W, h, SVG_W, h);
 	fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
-	sessions_chart(f, r, 0);
-	if (lat)
-		latency_chart(f, r, PANEL_H);
-	fprintf(f, "<text x=\"%d\" y=\"%.0f\" font-size=\"11\" fill=\"#555\">meshsim %s: %s, "
-	        "%d nodes%s, %s</text>\n", ML, h - 12, r->version, r->scenario, r->n,
-	        r->inproc ? " in-process" : "", r->ok ? "every invariant held" :
-	        "INVARIANTS VIOLATED (see the report)");
+	fwrite(body, 1, len, f);
+	free(body);
+	snprintf(foot, sizeof foot, "meshsim %s: %s, %d nodes%s, %s", r->version, r->scenario,
+	         r->n, r->inproc ? " in-process" : "", r->ok ? "every invariant held" :
+	         "INVARIANTS VIOLATED (see the report)");
+	text_line(f, ML, h - 12, 11, " fill=\"#555\"", foot, SVG_W - ML - 8);
 	fputs("</svg>\n", f);
 	if (ferror(f)) {
 		fclose(f);

@@ -11,9 +11,11 @@ set -eu
 cd "$(dirname "$0")/.."
 # (The README lists exactly these; tests/check_readme.sh keeps the two equal. man-db and
 # groff-base render the man pages in the tests; file is what cpack's .deb generator needs;
-# tshark reads captures with the Wireshark dissector in test_dissector.)
+# tshark reads captures with the Wireshark dissector in test_dissector; librsvg2-bin's
+# rsvg-convert renders meshsim's plots in the meshsim_plot test.)
 pkgs="build-essential cmake pkg-config libsodium-dev libzmq3-dev libmsgpack-dev libedit-dev
-      python3 iproute2 util-linux tcpdump tshark tmux nftables man-db groff-base file"
+      python3 iproute2 util-linux tcpdump tshark tmux nftables man-db groff-base file
+      librsvg2-bin"
 case " ${CMAKE_ARGS:-} " in
 *" -DMESH_FUZZ=ON "*)
 	# only a fuzzing build needs them (the README says so beside the list above)
