@@ -17,12 +17,16 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 #include <zmq.h>
@@ -635,4 +639,213 @@ double limits_blake2b_us(size_t size, double seconds)
 	us = us_per_op(op_blake2b, &h, seconds);
 	free(in);
 	return us;
+}
+
+/* ---------- raw ZeroMQ's memory per pipe ---------- */
+
+#define FLOOR_MSG 64
+#define FLOOR_WAIT_MS 30000
+
+/* This process's resident set in KiB, from /proc/self/status; -1 if unreadable. */
+static long vmrss_kib(void)
+{
+	char line[256];
+	long kib = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "VmRSS: %ld", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+/* The number of threads of this process, from /proc/self/status; -1 if unreadable. */
+static long thread_count(void)
+{
+	char line[256];
+	long n = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "Threads: %ld", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+/* The ROUTER side, in its own process: binds, tells the endpoint on ep_fd, then answers one
+ * warm-up message and `pipes` more, each from its own DEALER. Its growth in KiB from just
+ * before the first answer (one pipe up, the I/O thread running) to after the last. */
+static long floor_router(void *ctx, int pipes, int ep_fd)
+{
+	char ep[256];
+	size_t eplen = sizeof ep;
+	long before = -1;
+	void *r = open_socket(ctx, ZMQ_ROUTER);
+	if (!r || zmq_bind(r, "tcp://127.0.0.1:*") != 0 ||
+	    zmq_getsockopt(r, ZMQ_LAST_ENDPOINT, ep, &eplen) != 0 ||
+	    write(ep_fd, ep, sizeof ep) != (ssize_t)sizeof ep) {
+		fprintf(stderr, "limits: floor ROUTER: %s\n", zmq_strerror(zmq_errno()));
+		goto out;
+	}
+	for (int i = 0; i <= pipes; i++) {
+		zmq_msg_t id, body;
+		zmq_msg_init(&id);
+		zmq_msg_init(&body);
+		int rc = recv_routed(r, &id, &body, FLOOR_MSG, i);
+		/* the DEALERs come only after the warm-up answer, so nothing else is up yet */
+		if (rc == 0 && i == 0)
+			before = vmrss_kib();
+		if (rc == 0 && (zmq_msg_send(&id, r, ZMQ_SNDMORE) < 0 || zmq_msg_send(&body, r, 0) < 0))
+			rc = -1;
+		zmq_msg_close(&id);
+		zmq_msg_close(&body);
+		if (rc != 0) {
+			before = -1;
+			goto out;
+		}
+	}
+out:;
+	long after = before >= 0 ? vmrss_kib() : -1;
+	if (r)
+		zmq_close(r);
+	return before >= 0 && after >= 0 ? after - before : -1;
+}
+
+/* The DEALER side, in its own process: one warm-up DEALER, then `pipes` more, each sending one
+ * message and taking its answer. Its growth in KiB over the `pipes` DEALERs. */
+static long floor_dealers(void *ctx, int pipes, const char *ep)
+{
+	char msg[FLOOR_MSG] = { 0 };
+	long before = -1, after = -1;
+	void **d = calloc((size_t)pipes + 1, sizeof *d);
+	int open = 0;
+	if (!d)
+		return -1;
+	for (int i = 0; i <= pipes; i++) {
+		if (i == 1)
+			before = vmrss_kib();
+		d[i] = open_socket(ctx, ZMQ_DEALER);
+		if (!d[i] || zmq_connect(d[i], ep) != 0 || send_buf(d[i], msg, sizeof msg, 0) != 0)
+			goto out;
+		open = i + 1;
+		/* the warm-up waits for its answer, so that the ROUTER measures before the rest */
+		if (i == 0 && zmq_recv(d[0], msg, sizeof msg, 0) != (int)sizeof msg)
+			goto out;
+	}
+	for (int i = 1; i <= pipes; i++)
+		if (zmq_recv(d[i], msg, sizeof msg, 0) != (int)sizeof msg)
+			goto out;
+	after = vmrss_kib();
+out:
+	if (after < 0)
+		fprintf(stderr, "limits: floor DEALER %d: %s\n", open, zmq_strerror(zmq_errno()));
+	for (int i = 0; i < open; i++)
+		zmq_close(d[i]);
+	if (open <= pipes && d[open])
+		zmq_close(d[open]);
+	free(d);
+	return before >= 0 && after >= 0 ? after - before : -1;
+}
+
+/* Reads exactly len bytes within FLOOR_WAIT_MS; 0 or -1. */
+static int read_within(int fd, void *buf, size_t len)
+{
+	size_t got = 0;
+	double end = monoclock_s() + FLOOR_WAIT_MS / 1000.0;
+	while (got < len) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int ms = (int)((end - monoclock_s()) * 1000);
+		if (ms <= 0 || poll(&p, 1, ms) <= 0)
+			return -1;
+		ssize_t k = read(fd, (char *)buf + got, len - got);
+		if (k <= 0)
+			return -1;
+		got += (size_t)k;
+	}
+	return 0;
+}
+
+/* A child of the floor measurement: runs one side, writes its figure on res_fd, then waits
+ * until the parent closes ctl_fd (so the other side's pipes stay connected while it
+ * measures) and leaves without running the parent's atexit handlers. */
+static void floor_child(int pipes, int side, int ep_fd, int res_fd, int ctl_fd, const char *ep)
+{
+	char c;
+	void *ctx = zmq_ctx_new();
+	long v = !ctx ? -1 : side == 0 ? floor_router(ctx, pipes, ep_fd) :
+	                                 floor_dealers(ctx, pipes, ep);
+	if (write(res_fd, &v, sizeof v) != (ssize_t)sizeof v)
+		_exit(1);
+	while (read(ctl_fd, &c, 1) > 0)
+		;
+	if (ctx)
+		zmq_ctx_term(ctx);
+	_exit(0);
+}
+
+double limits_zmq_rss_per_pipe_kib(int pipes)
+{
+	int ep_p[2] = { -1, -1 }, res_p[2] = { -1, -1 }, ctl_p[2] = { -1, -1 };
+	pid_t pid[2] = { -1, -1 };
+	long v[2] = { -1, -1 };
+	char ep[256];
+	double out = -1;
+	/* fork() copies one thread: with another one running, the child could inherit a lock
+	 * held forever (malloc's, ZeroMQ's) */
+	if (pipes < 1 || thread_count() != 1) {
+		fprintf(stderr, "limits: the ZeroMQ memory floor needs a single-threaded caller\n");
+		return -1;
+	}
+	if (pipe(ep_p) != 0 || pipe(res_p) != 0 || pipe(ctl_p) != 0) {
+		fprintf(stderr, "limits: pipe: %s\n", strerror(errno));
+		goto out;
+	}
+	fflush(NULL);
+	for (int side = 0; side < 2; side++) {
+		if (side == 1 && read_within(ep_p[0], ep, sizeof ep) != 0) {
+			fprintf(stderr, "limits: the floor's ROUTER gave no endpoint\n");
+			goto out;
+		}
+		pid[side] = fork();
+		if (pid[side] < 0) {
+			fprintf(stderr, "limits: fork: %s\n", strerror(errno));
+			goto out;
+		}
+		if (pid[side] == 0) {
+			close(ctl_p[1]);
+			floor_child(pipes, side, ep_p[1], res_p[1], ctl_p[0], ep);
+		}
+	}
+	/* the two figures, in whichever order the children finish */
+	long a, b;
+	if (read_within(res_p[0], &a, sizeof a) != 0 || read_within(res_p[0], &b, sizeof b) != 0) {
+		fprintf(stderr, "limits: the floor's processes gave no figure within %d s\n",
+		        FLOOR_WAIT_MS / 1000);
+		goto out;
+	}
+	v[0] = a;
+	v[1] = b;
+	if (v[0] >= 0 && v[1] >= 0)
+		out = (double)(v[0] + v[1]) / 2.0 / pipes;
+out:
+	for (int i = 0; i < 2; i++) {
+		close(ep_p[i]);
+		close(res_p[i]);
+	}
+	close(ctl_p[0]);
+	close(ctl_p[1]);   /* the children see EOF and leave */
+	for (int side = 0; side < 2; side++) {
+		if (pid[side] <= 0)
+			continue;
+		int st;
+		if (out < 0)
+			kill(pid[side], SIGKILL);   /* our own child, by PID */
+		while (waitpid(pid[side], &st, 0) < 0 && errno == EINTR)
+			;
+	}
+	return out;
 }

@@ -22,11 +22,11 @@ FIGURES = [
     "shout_8_64_msgs", "shout_8_64_deliveries", "shout_32_64_deliveries",
     "shout_32_1024_deliveries", "shout_32_64_last_p50_us", "shout_32_64_last_p99_us",
     "handshakes_per_s", "converge_8_ms", "ready_8_ms",
-    "rss_idle_kib", "rss_4_peers_kib", "rss_per_session_4_kib",
+    "rss_idle_kib", "rss_4_peers_kib", "rss_per_session_4_kib", "zmq_rss_per_pipe_4_kib",
 ]
 RATIOS = ["whisper 64 B msg/s / raw zmq", "whisper 1 KiB msg/s / raw zmq",
           "whisper 64 KiB msg/s / encrypt rate", "round trip p50 / raw zmq",
-          "handshakes/s / X25519 bound"]
+          "handshakes/s / X25519 bound", "RSS per session, 4 peers (KiB)"]
 
 
 def main():
@@ -64,6 +64,8 @@ def main():
             check(m < 1e9, f"{k} = {m}/s: faster than a nanosecond each")
         if k.endswith("_us"):
             check(0.01 < m < 5e6, f"{k} = {m} us: implausible")
+        if k.startswith("zmq_rss_per_pipe_"):
+            check(1 < m < 1024, f"{k} = {m} KiB per pipe: implausible")
         if k.startswith("rss_") and not k.startswith("rss_per_session"):
             check(1024 < m < 4 * 1024 * 1024, f"{k} = {m} KiB: implausible")
     # fan-out bookkeeping: deliveries are messages times members
