@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <math.h>
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>
@@ -668,6 +669,7 @@ static void bench_handshake(int runs, bool quick)
 /* ---------- meshsim: convergence and memory of node processes ---------- */
 
 static char meshsim_path[PATH_MAX];
+static char self_path[PATH_MAX];       /* this program, for the ZeroMQ memory floor */
 
 /* The first number after "key": in a JSON text; NAN if absent or null. */
 static double json_number(const char *json, const char *key)
@@ -727,6 +729,10 @@ static void bench_converge(int runs, bool quick)
 		snprintf(key, sizeof key, "ready_%d_ms", n);
 		snprintf(label, sizeof label, "%d processes all ready", n);
 		struct fig *fr = fig_get(key, label, "ms");
+		snprintf(key, sizeof key, "converge_%d_cpu_per_pair_ms", n);
+		snprintf(label, sizeof label, "CPU per linked pair, %d processes", n);
+		struct fig *fc = fig_get(key, label, "ms");
+		double pairs = (double)n * (n - 1) / 2;
 		for (int r = 0; r < reps; r++) {
 			snprintf(label, sizeof label, "full mesh of %d processes", n);
 			progress(label, r, reps);
@@ -740,6 +746,10 @@ static void bench_converge(int runs, bool quick)
 			}
 			fig_add(f, v);
 			fig_add(fr, json_number(js, "ready_ms"));
+			/* every node's CPU from the first start to full mesh, over the pairs linked */
+			double cpu = json_number(js, "cpu_to_converge_s");
+			if (cpu == cpu && cpu > 0)
+				fig_add(fc, cpu * 1000 / pairs);
 			free(js);
 		}
 		if (quick)
@@ -779,7 +789,7 @@ static void bench_memory(int runs, bool quick)
 		char key[48], label[64];
 		snprintf(what, sizeof what, "raw zmq floor, %d pipes", p);
 		progress(what, 0, 1);
-		double floor = limits_zmq_rss_per_pipe_kib(p);
+		double floor = limits_zmq_rss_per_pipe_kib(self_path, p);
 		if (floor < 0) {
 			failures++;
 			return;
@@ -873,6 +883,13 @@ static void bench_limits(int runs, bool quick)
 	if (fx && fxb && fc)
 		fig_add(fig_get("handshake_bound_per_s", "X25519-bound handshakes (one side)", "hs/s"),
 		        1e6 / (3 * fx->med + fxb->med + fc->med));
+	/* The crypto a linked pair cannot avoid, both sides together: the Noise XX handshake's 6
+	 * X25519 and 2 key generations, each side's check of the other's identity (Ed25519 ->
+	 * X25519) and of one of its beacons (Ed25519 verify). */
+	const struct fig *fv = fig_find("ed25519_verify_us");
+	if (fx && fxb && fc && fv)
+		fig_add(fig_get("pair_crypto_ms", "crypto a linked pair cannot avoid", "ms"),
+		        (6 * fx->med + 2 * fxb->med + 2 * fc->med + 2 * fv->med) / 1000);
 }
 
 /* ---------- output ---------- */
@@ -951,6 +968,16 @@ static int targets_missed(void)
 	return n;
 }
 
+/* A number as JSON has it: a figure that came out infinite or NaN (a limit of 0) is null. */
+static void json_num(FILE *f, const char *key, double v)
+{
+	fprintf(f, ",\"%s\":", key);
+	if (isfinite(v))
+		fprintf(f, "%.6g", v);
+	else
+		fputs("null", f);
+}
+
 static int write_json(const char *path, int runs, bool quick, double wall)
 {
 	FILE *f = fopen(path, "w");
@@ -993,12 +1020,12 @@ static int write_json(const char *path, int runs, bool quick, double wall)
 		json_str(f, c->name);
 		fputs(",\"figure\":", f);
 		json_str(f, c->fig->key);
-		fprintf(f, ",\"value\":%.6g", c->fig->med);
+		json_num(f, "value", c->fig->med);
 		if (c->limit) {
 			fputs(",\"limit\":", f);
 			json_str(f, c->limit->key);
-			fprintf(f, ",\"limit_value\":%.6g,\"limit_ratio\":%.4f",
-			        c->limit->med * c->limit_scale, cmp_ratio(c));
+			json_num(f, "limit_value", c->limit->med * c->limit_scale);
+			json_num(f, "limit_ratio", cmp_ratio(c));
 		}
 		if (c->target_ratio > 0)
 			fprintf(f, ",\"target_ratio\":%.4g", c->target_ratio);
@@ -1040,6 +1067,10 @@ static void add_comparisons(void)
 	        "median < 500 ms");
 	cmp_add("full mesh of 128 processes (ms)", "converge_128_ms", NULL, 1, true, 0, 1500,
 	        "< 1500 ms");
+	cmp_add("CPU per pair, 64 processes / crypto", "converge_64_cpu_per_pair_ms",
+	        "pair_crypto_ms", 1, true, 2, 0, "<= 2x the pair's crypto");
+	cmp_add("CPU per pair, 8 processes / crypto", "converge_8_cpu_per_pair_ms",
+	        "pair_crypto_ms", 1, true, 2, 0, "<= 2x the pair's crypto");
 	cmp_add("idle node RSS (KiB)", "rss_idle_kib", NULL, 1, true, 0, 6144, "< 6 MiB");
 	/* per session: raw ZeroMQ's own memory per pipe (measured beside it) is the floor */
 	c = cmp_add("RSS per session, 16 peers (KiB)", "rss_per_session_16_kib",
@@ -1128,6 +1159,9 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	/* not an option: how the memory part starts the processes of its floor (limits.h) */
+	if (argc >= 2 && strcmp(argv[1], "--zmq-floor-child") == 0)
+		return limits_floor_child(argc - 1, argv + 1);
 	int runs = 0;
 	long v;
 	bool quick = false;
@@ -1181,12 +1215,13 @@ int main(int argc, char **argv)
 		runs = quick ? 1 : 5;
 	if (sodium_init() < 0 || make_pattern() != 0)
 		return 1;
+	ssize_t l = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
+	if (l <= 0)
+		return 1;
+	self_path[l] = '\0';
 	if (!meshsim_path[0]) {
 		char self[PATH_MAX];
-		ssize_t l = readlink("/proc/self/exe", self, sizeof self - 1);
-		if (l <= 0)
-			return 1;
-		self[l] = '\0';
+		memcpy(self, self_path, (size_t)l + 1);
 		char *slash = strrchr(self, '/');
 		if (slash)
 			*slash = '\0';

@@ -661,25 +661,10 @@ static long vmrss_kib(void)
 	return kib;
 }
 
-/* The number of threads of this process, from /proc/self/status; -1 if unreadable. */
-static long thread_count(void)
-{
-	char line[256];
-	long n = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof line, f))
-		if (sscanf(line, "Threads: %ld", &n) == 1)
-			break;
-	fclose(f);
-	return n;
-}
-
-/* The ROUTER side, in its own process: binds, tells the endpoint on ep_fd, then answers one
+/* The ROUTER side, in its own process: binds, tells the endpoint on out, then answers one
  * warm-up message and `pipes` more, each from its own DEALER. Its growth in KiB from just
  * before the first answer (one pipe up, the I/O thread running) to after the last. */
-static long floor_router(void *ctx, int pipes, int ep_fd)
+static long floor_router(void *ctx, int pipes, FILE *out)
 {
 	char ep[256];
 	size_t eplen = sizeof ep;
@@ -687,7 +672,7 @@ static long floor_router(void *ctx, int pipes, int ep_fd)
 	void *r = open_socket(ctx, ZMQ_ROUTER);
 	if (!r || zmq_bind(r, "tcp://127.0.0.1:*") != 0 ||
 	    zmq_getsockopt(r, ZMQ_LAST_ENDPOINT, ep, &eplen) != 0 ||
-	    write(ep_fd, ep, sizeof ep) != (ssize_t)sizeof ep) {
+	    fprintf(out, "%s\n", ep) < 0 || fflush(out) != 0) {
 		fprintf(stderr, "limits: floor ROUTER: %s\n", zmq_strerror(zmq_errno()));
 		goto out;
 	}
@@ -751,100 +736,126 @@ out:
 	return before >= 0 && after >= 0 ? after - before : -1;
 }
 
-/* Reads exactly len bytes within FLOOR_WAIT_MS; 0 or -1. */
-static int read_within(int fd, void *buf, size_t len)
+/* Reads one line within FLOOR_WAIT_MS into buf (without its newline); 0 or -1. */
+static int read_line_within(int fd, char *buf, size_t cap)
 {
 	size_t got = 0;
 	double end = monoclock_s() + FLOOR_WAIT_MS / 1000.0;
-	while (got < len) {
+	while (got + 1 < cap) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		int ms = (int)((end - monoclock_s()) * 1000);
-		if (ms <= 0 || poll(&p, 1, ms) <= 0)
+		if (ms <= 0 || poll(&p, 1, ms) <= 0 || read(fd, buf + got, 1) != 1)
 			return -1;
-		ssize_t k = read(fd, (char *)buf + got, len - got);
-		if (k <= 0)
-			return -1;
-		got += (size_t)k;
+		if (buf[got] == '\n') {
+			buf[got] = '\0';
+			return 0;
+		}
+		got++;
 	}
-	return 0;
+	return -1;
 }
 
-/* A child of the floor measurement: runs one side, writes its figure on res_fd, then waits
- * until the parent closes ctl_fd (so the other side's pipes stay connected while it
- * measures) and leaves without running the parent's atexit handlers. */
-static void floor_child(int pipes, int side, int ep_fd, int res_fd, int ctl_fd, const char *ep)
+int limits_floor_child(int argc, char **argv)
 {
 	char c;
+	int pipes = argc >= 3 ? atoi(argv[2]) : 0;
+	if (argc < 3 || pipes < 1 || (strcmp(argv[1], "router") != 0 &&
+	                              (strcmp(argv[1], "dealers") != 0 || argc < 4)))
+		return 2;
 	void *ctx = zmq_ctx_new();
-	long v = !ctx ? -1 : side == 0 ? floor_router(ctx, pipes, ep_fd) :
-	                                 floor_dealers(ctx, pipes, ep);
-	if (write(res_fd, &v, sizeof v) != (ssize_t)sizeof v)
-		_exit(1);
-	while (read(ctl_fd, &c, 1) > 0)
+	long v = !ctx ? -1 : argv[1][0] == 'r' ? floor_router(ctx, pipes, stdout) :
+	                                         floor_dealers(ctx, pipes, argv[3]);
+	printf("%ld\n", v);
+	fflush(stdout);
+	/* stay connected while the other side measures: until the parent closes stdin */
+	while (read(0, &c, 1) > 0)
 		;
 	if (ctx)
 		zmq_ctx_term(ctx);
-	_exit(0);
+	return v < 0;
 }
 
-double limits_zmq_rss_per_pipe_kib(int pipes)
+/* Starts `self --zmq-floor-child args...` with pipes on its stdin and stdout. */
+static pid_t spawn_floor(const char *self, char *const argv[], int *to, int *from)
 {
-	int ep_p[2] = { -1, -1 }, res_p[2] = { -1, -1 }, ctl_p[2] = { -1, -1 };
-	pid_t pid[2] = { -1, -1 };
-	long v[2] = { -1, -1 };
-	char ep[256];
-	double out = -1;
-	/* fork() copies one thread: with another one running, the child could inherit a lock
-	 * held forever (malloc's, ZeroMQ's) */
-	if (pipes < 1 || thread_count() != 1) {
-		fprintf(stderr, "limits: the ZeroMQ memory floor needs a single-threaded caller\n");
+	int in[2], out[2];
+	if (pipe(in) != 0)
+		return -1;
+	if (pipe(out) != 0) {
+		close(in[0]);
+		close(in[1]);
 		return -1;
 	}
-	if (pipe(ep_p) != 0 || pipe(res_p) != 0 || pipe(ctl_p) != 0) {
-		fprintf(stderr, "limits: pipe: %s\n", strerror(errno));
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* only async-signal-safe calls between fork and exec */
+		if (dup2(in[0], 0) < 0 || dup2(out[1], 1) < 0)
+			_exit(127);
+		close(in[0]);
+		close(in[1]);
+		close(out[0]);
+		close(out[1]);
+		execv(self, argv);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	if (pid < 0) {
+		close(in[1]);
+		close(out[0]);
+		return -1;
+	}
+	*to = in[1];
+	*from = out[0];
+	return pid;
+}
+
+double limits_zmq_rss_per_pipe_kib(const char *self, int pipes)
+{
+	char n[16], ep[256] = "", line[64];
+	int to[2] = { -1, -1 }, from[2] = { -1, -1 };
+	pid_t pid[2] = { -1, -1 };
+	long v[2] = { -1, -1 };
+	double out = -1;
+	snprintf(n, sizeof n, "%d", pipes);
+	char *rargv[] = { (char *)self, "--zmq-floor-child", "router", n, NULL };
+	pid[0] = spawn_floor(self, rargv, &to[0], &from[0]);
+	if (pid[0] < 0 || read_line_within(from[0], ep, sizeof ep) != 0) {
+		fprintf(stderr, "limits: the floor's ROUTER process gave no endpoint\n");
 		goto out;
 	}
-	fflush(NULL);
-	for (int side = 0; side < 2; side++) {
-		if (side == 1 && read_within(ep_p[0], ep, sizeof ep) != 0) {
-			fprintf(stderr, "limits: the floor's ROUTER gave no endpoint\n");
+	char *dargv[] = { (char *)self, "--zmq-floor-child", "dealers", n, ep, NULL };
+	pid[1] = spawn_floor(self, dargv, &to[1], &from[1]);
+	for (int i = 0; i < 2; i++) {
+		char *end;
+		if (pid[i] < 0 || read_line_within(from[i], line, sizeof line) != 0) {
+			fprintf(stderr, "limits: the floor's %s process gave no figure within %d s\n",
+			        i ? "DEALER" : "ROUTER", FLOOR_WAIT_MS / 1000);
 			goto out;
 		}
-		pid[side] = fork();
-		if (pid[side] < 0) {
-			fprintf(stderr, "limits: fork: %s\n", strerror(errno));
-			goto out;
-		}
-		if (pid[side] == 0) {
-			close(ctl_p[1]);
-			floor_child(pipes, side, ep_p[1], res_p[1], ctl_p[0], ep);
-		}
+		v[i] = strtol(line, &end, 10);
+		if (end == line || *end)
+			v[i] = -1;
 	}
-	/* the two figures, in whichever order the children finish */
-	long a, b;
-	if (read_within(res_p[0], &a, sizeof a) != 0 || read_within(res_p[0], &b, sizeof b) != 0) {
-		fprintf(stderr, "limits: the floor's processes gave no figure within %d s\n",
-		        FLOOR_WAIT_MS / 1000);
-		goto out;
-	}
-	v[0] = a;
-	v[1] = b;
 	if (v[0] >= 0 && v[1] >= 0)
 		out = (double)(v[0] + v[1]) / 2.0 / pipes;
+	else
+		fprintf(stderr, "limits: the floor's processes could not measure (%ld, %ld)\n", v[0],
+		        v[1]);
 out:
 	for (int i = 0; i < 2; i++) {
-		close(ep_p[i]);
-		close(res_p[i]);
+		if (to[i] >= 0)
+			close(to[i]);      /* the child sees EOF and leaves */
+		if (from[i] >= 0)
+			close(from[i]);
 	}
-	close(ctl_p[0]);
-	close(ctl_p[1]);   /* the children see EOF and leave */
-	for (int side = 0; side < 2; side++) {
-		if (pid[side] <= 0)
-			continue;
+	for (int i = 0; i < 2; i++) {
 		int st;
+		if (pid[i] <= 0)
+			continue;
 		if (out < 0)
-			kill(pid[side], SIGKILL);   /* our own child, by PID */
-		while (waitpid(pid[side], &st, 0) < 0 && errno == EINTR)
+			kill(pid[i], SIGKILL);   /* our own child, by PID */
+		while (waitpid(pid[i], &st, 0) < 0 && errno == EINTR)
 			;
 	}
 	return out;

@@ -44,14 +44,19 @@ double limits_ed25519_verify_us(double seconds);      /* 64-byte message */
 double limits_ed25519_to_x25519_us(double seconds);   /* crypto_sign_ed25519_pk_to_curve25519 */
 double limits_blake2b_us(size_t size, double seconds);/* crypto_generichash, 32-byte output */
 
-/* Raw ZeroMQ's own memory per connected pipe: the floor under our RSS per session. Two child
- * processes (forked: the caller must have no other thread) each make a context; one binds a
- * ROUTER, the other connects `pipes` DEALERs to it, with the product's socket options, and
- * each DEALER and the ROUTER exchange one 64-byte message each way so that every pipe has
- * carried traffic, as the sessions meshsim measures have. Each child reads its VmRSS before
- * the pipes (after one warm-up pipe) and after; the figure is the mean of the two sides'
- * growth per pipe in KiB, since a node of a full mesh holds about as many accepted as
- * dialled sessions. -1 on failure. */
-double limits_zmq_rss_per_pipe_kib(int pipes);
+/* Raw ZeroMQ's own memory per connected pipe: the floor under our RSS per session. Two fresh
+ * processes (self, this program, run with --zmq-floor-child: not forks of a caller whose heap
+ * would hide their growth) each make a context; one binds a ROUTER, the other connects
+ * `pipes` DEALERs to it, with the product's socket options, and each DEALER and the ROUTER
+ * exchange one 64-byte message each way so that every pipe has carried traffic, as the
+ * sessions meshsim measures have. Each reads its VmRSS after one warm-up pipe and after the
+ * rest; the figure is the mean of the two sides' growth per pipe in KiB, since a node of a
+ * full mesh holds about as many accepted as dialled sessions. -1 on failure. */
+double limits_zmq_rss_per_pipe_kib(const char *self, int pipes);
+
+/* The body of such a child: argv is { self, "--zmq-floor-child", "router", N } or { ...,
+ * "dealers", N, ENDPOINT }. Prints the endpoint (router) and then its growth in KiB on
+ * stdout, and waits for EOF on stdin. Its exit status. */
+int limits_floor_child(int argc, char **argv);
 
 #endif

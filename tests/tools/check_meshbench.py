@@ -21,12 +21,14 @@ FIGURES = [
     "whisper_rtt_p50_us", "whisper_rtt_p99_us",
     "shout_8_64_msgs", "shout_8_64_deliveries", "shout_32_64_deliveries",
     "shout_32_1024_deliveries", "shout_32_64_last_p50_us", "shout_32_64_last_p99_us",
-    "handshakes_per_s", "converge_8_ms", "ready_8_ms",
+    "handshakes_per_s", "converge_8_ms", "ready_8_ms", "converge_8_cpu_per_pair_ms",
+    "pair_crypto_ms",
     "rss_idle_kib", "rss_4_peers_kib", "rss_per_session_4_kib", "zmq_rss_per_pipe_4_kib",
 ]
 RATIOS = ["whisper 64 B msg/s / raw zmq", "whisper 1 KiB msg/s / raw zmq",
           "whisper 64 KiB msg/s / encrypt rate", "round trip p50 / raw zmq",
-          "handshakes/s / X25519 bound", "RSS per session, 4 peers (KiB)"]
+          "handshakes/s / X25519 bound", "RSS per session, 4 peers (KiB)",
+          "CPU per pair, 8 processes / crypto"]
 
 
 def main():
