@@ -37,6 +37,7 @@ class Node:
     def __init__(self, binary, name, workdir, groups=()):
         self.name = name
         self.events = queue.Queue()
+        self.backlog = []      # events read but not yet taken by a wait, in arrival order
         self.id = None
         args = [binary, "--json", "--iface", "lo", "--name", name,
                 "--identity", os.path.join(workdir, name + ".id"),
@@ -60,6 +61,13 @@ class Node:
         self.proc.stdin.flush()
 
     def wait(self, pred, timeout=10.0, what="an event"):
+        """The first event, in arrival order, that pred accepts. The events it passes over
+        stay for later waits: dave's join may come before bob's, and a wait for bob's must
+        not throw dave's away."""
+        for i, ev in enumerate(self.backlog):
+            if pred(ev):
+                del self.backlog[i]
+                return ev
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
@@ -71,6 +79,16 @@ class Node:
                 continue
             if pred(ev):
                 return ev
+            self.backlog.append(ev)
+
+    def take_all(self):
+        """Every event no wait has taken yet, in arrival order."""
+        evs, self.backlog = self.backlog, []
+        while True:
+            try:
+                evs.append(self.events.get_nowait())
+            except queue.Empty:
+                return evs
 
     def stop(self):
         if self.proc.poll() is None:
@@ -138,8 +156,7 @@ def main():
         # carol was not in lobby and alice was not the whisper's target: check they heard nothing
         time.sleep(0.3)
         for n in (carol, alice, dave):
-            while not n.events.empty():
-                e = n.events.get()
+            for e in n.take_all():
                 if e["event"] in ("shout", "whisper"):
                     raise SystemExit(f"demo: {n.name} received a {e['event']} meant for others")
         say("[carol] heard no shout (not in lobby); [alice] and [dave] heard no whisper "
