@@ -19,26 +19,13 @@
 #include <sodium.h>
 
 #include "node_impl.h"
+#include "secfile.h"
 
 #define KEYLOG_HEADER "# meshnode key log: whoever reads this file can decrypt captures of " \
 	"this node's traffic. Delete it when done.\n"
 
 /* "MESHNODE_SESSION " 8 " " 8 " " 64 " " 64 "\n": the longest line */
 #define KEYLOG_LINE_MAX (17 + 8 + 1 + 8 + 1 + 64 + 1 + 64 + 2)
-
-static bool write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return false;
-		p += w;
-		len -= (size_t)w;
-	}
-	return true;
-}
 
 enum mesh_err meshnode_set_keylog(struct meshnode *n, const char *path, char *err, size_t errcap)
 {
@@ -76,7 +63,7 @@ enum mesh_err meshnode_set_keylog(struct meshnode *n, const char *path, char *er
 		why = "owned by another user";
 	else if (st.st_mode & (S_IRWXG | S_IRWXO))
 		why = "readable or writable by others: chmod 600 it, or name a new file";
-	else if (st.st_size == 0 && !write_all(fd, KEYLOG_HEADER, strlen(KEYLOG_HEADER)))
+	else if (st.st_size == 0 && secfile_write_all(fd, KEYLOG_HEADER, strlen(KEYLOG_HEADER)) != 0)
 		why = strerror(errno);
 	if (why) {
 		snprintf(err, errcap, "key log %s: %s", path, why);
@@ -109,7 +96,7 @@ void node_keylog(void *arg, const struct mesh_keylog *k)
 		               (unsigned)k->local_sid, (unsigned)k->remote_sid, a, b);
 	}
 	if (len > 0 && (size_t)len < sizeof line &&
-	    !write_all(n->keylog_fd, line, (size_t)len) && !n->keylog_failed) {
+	    secfile_write_all(n->keylog_fd, line, (size_t)len) != 0 && !n->keylog_failed) {
 		n->keylog_failed = true;
 		node_logmsg(n, MESHNODE_LOG_ERROR, "cannot write the key log: %s", strerror(errno));
 	}

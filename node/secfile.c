@@ -98,8 +98,9 @@ ssize_t secfile_read_upto(int fd, uint8_t *buf, size_t cap)
 	return (ssize_t)got;
 }
 
-static int write_all(int fd, const uint8_t *buf, size_t len)
+int secfile_write_all(int fd, const void *data, size_t len)
 {
+	const uint8_t *buf = data;
 	while (len > 0) {
 		ssize_t w = write(fd, buf, len);
 		if (w < 0 && errno == EINTR)
@@ -205,7 +206,7 @@ enum secfile_write secfile_write(const char *path, const char *what, const uint8
 	}
 	tmp_made = true;
 	/* The umask may have taken bits off 0600; set it exactly so the loader accepts it. */
-	if (fchmod(fd, 0600) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+	if (fchmod(fd, 0600) != 0 || secfile_write_all(fd, data, len) != 0 || fsync(fd) != 0) {
 		secfile_err(err, errcap, "cannot write %s %s: %s", what, path, strerror(errno));
 		goto done;
 	}

@@ -37,6 +37,9 @@ enum secfile_open secfile_open(const char *path, const char *what, const char *k
 /* Reads until EOF or cap bytes; returns the byte count or -1 (errno set). */
 ssize_t secfile_read_upto(int fd, uint8_t *buf, size_t cap);
 
+/* Writes all len bytes, retrying on EINTR and short writes; 0, or -1 (errno set). */
+int secfile_write_all(int fd, const void *buf, size_t len);
+
 enum secfile_write { SECFILE_WRITTEN = 0, SECFILE_FAILED = -1, SECFILE_EXISTS = -2 };
 
 /*
