@@ -227,6 +227,22 @@ local function limbs_of(s, i, len, hibit)
 	return l
 end
 
+-- Carries the 10 limbs of 13 bits of d, `rounds` times round: what leaves the top limb is
+-- worth 2^130 = 5 (mod p), so it comes back into the lowest one times 5.
+local function carry(d, rounds)
+	for _ = 1, rounds do
+		for i = 0, 9 do
+			local c = floor(d[i] / 8192)
+			d[i] = d[i] - c * 8192
+			if i < 9 then
+				d[i + 1] = d[i + 1] + c
+			else
+				d[0] = d[0] + c * 5
+			end
+		end
+	end
+end
+
 local function poly1305(key, msg)
 	-- r, clamped
 	local rb = { key:byte(1, 16) }
@@ -257,32 +273,12 @@ local function poly1305(key, msg)
 			end
 			d[i] = sum
 		end
-		for _ = 1, 2 do
-			for i = 0, 9 do
-				local c = floor(d[i] / 8192)
-				d[i] = d[i] - c * 8192
-				if i < 9 then
-					d[i + 1] = d[i + 1] + c
-				else
-					d[0] = d[0] + c * 5
-				end
-			end
-		end
+		carry(d, 2)
 		h = d
 		pos = pos + 16
 	end
 	-- fully reduced: carry until every limb is below 2^13, then subtract p if h >= p
-	for _ = 1, 3 do
-		for i = 0, 9 do
-			local c = floor(h[i] / 8192)
-			h[i] = h[i] - c * 8192
-			if i < 9 then
-				h[i + 1] = h[i + 1] + c
-			else
-				h[0] = h[0] + c * 5
-			end
-		end
-	end
+	carry(h, 3)
 	local g, c = {}, 5
 	for i = 0, 9 do
 		local v = h[i] + c
