@@ -86,8 +86,14 @@ int meshsim_sim_run(const struct meshsim_opts *o, const char *scenario, uint32_t
 	c.shout_pct = o->scenario == MESHSIM_WHISPER ? 0 : 100;
 	if (o->scenario == MESHSIM_CHURN)
 		c.crashes = (uint32_t)o->churn_kills;
-	if (o->scenario == MESHSIM_PARTITION)
+	if (o->scenario == MESHSIM_PARTITION) {
+		/* as in the process back-end, the split must be seen: long enough for every session
+		 * across it to expire, twice over, with a node on each side */
 		c.partitions = 1;
+		c.partition_ms = 2 * expired_ms + 1000;
+		if (c.duration_ms < 2 * c.partition_ms)
+			c.duration_ms = 2 * c.partition_ms;
+	}
 	/* after the traffic: long enough for a queue timeout and an expiry, twice over */
 	c.settle_ms = traffic || c.crashes || c.partitions ? 4 * expired_ms + 20000 : 0;
 	/* converge measures the time to full mesh: once there, two handshake timeouts more let

@@ -271,6 +271,12 @@ static void fault_partition(uint64_t until)
 		simnet_w->nodes[i].side = (uint32_t)sim_below(2);
 		side1 += simnet_w->nodes[i].side;
 	}
+	/* a scenario that must see the split gets one: a node moves to the empty side */
+	if (simnet_w->cfg->partition_ms && simnet_w->n > 1 && (side1 == 0 || side1 == simnet_w->n)) {
+		struct node *mv = &simnet_w->nodes[sim_below(simnet_w->n)];
+		mv->side = !mv->side;
+		side1 = mv->side ? side1 + 1 : side1 - 1;
+	}
 	if (!simnet_w->r->part_start_ms) {
 		uint64_t side0 = simnet_w->n - side1;
 		simnet_w->r->part_start_ms = simnet_w->now;
@@ -295,9 +301,12 @@ static void plan_faults(void)
 	for (uint32_t i = 0; i < c->cuts; i++)
 		sim_schedule(sim_below(d), EV_CUT);
 	for (uint32_t i = 0; i < c->partitions; i++) {
-		struct ev *e = sim_schedule(sim_below(d), EV_PARTITION);
+		/* a partition of a set length ends before the traffic does: settling heals it */
+		uint64_t room = c->partition_ms && d > c->partition_ms ? d - c->partition_ms : d;
+		struct ev *e = sim_schedule(c->partition_ms && d <= c->partition_ms ? 0 :
+		                            sim_below(room), EV_PARTITION);
 		if (e)
-			e->len = 500 + sim_below(5000);   /* how long it lasts */
+			e->len = c->partition_ms ? c->partition_ms : 500 + sim_below(5000);
 	}
 	for (uint32_t i = 0; i < c->crashes; i++) {
 		struct ev *e = sim_schedule(sim_below(d), EV_CRASH);

@@ -35,6 +35,9 @@ struct simnet_config {
 	uint32_t beacon_loss_pct;    /* datagrams lost */
 	uint32_t cuts;               /* faults spread over the duration */
 	uint32_t partitions;
+	/* nonzero: each partition lasts exactly this long and leaves a node on each side (a
+	 * scenario that must see the split); 0: 0.5 to 5.5 s, the sides drawn freely */
+	uint32_t partition_ms;
 	uint32_t crashes;            /* each followed by a restart, 80 % with the same identity */
 	uint32_t pauses;
 	uint32_t slow_readers;       /* an application stops reading for 0.5 to 6.5 s */
