@@ -28,6 +28,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
@@ -2258,6 +2259,151 @@ static void free_sim(struct meshsim *s)
 	free(s->marks);
 }
 
+/*
+ * --keylog: opened at startup, as meshnode opens its own (append, 0600, no symlink, ours and
+ * private), so that a bad FILE fails before the run rather than after it.
+ */
+static int keylog_open(const char *path)
+{
+	struct stat st;
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fprintf(stderr, "meshsim: --keylog %s: %s\n", path,
+		        errno == ELOOP ? "is a symbolic link (refused)" : strerror(errno));
+		return -1;
+	}
+	const char *why = NULL;
+	if (fstat(fd, &st) != 0)
+		why = strerror(errno);
+	else if (!S_ISREG(st.st_mode))
+		why = "not a regular file";
+	else if (st.st_uid != geteuid())
+		why = "owned by another user";
+	else if (st.st_mode & (S_IRWXG | S_IRWXO))
+		why = "readable or writable by others: chmod 600 it, or name a new file";
+	if (why) {
+		fprintf(stderr, "meshsim: --keylog %s: %s\n", path, why);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static bool write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return false;
+		p += w;
+		len -= (size_t)w;
+	}
+	return true;
+}
+
+/* Appends every node's key log (restarts included) to fd and closes it; false on error. */
+static bool keylog_collect(struct meshsim *s, int fd)
+{
+	bool ok = true;
+	for (int i = 0; i < s->n && ok; i++) {
+		char path[PATH_MAX + 64], buf[4096];
+		snprintf(path, sizeof path, "%s/%s.keylog", s->tmpdir, s->nodes[i].name);
+		int in = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (in < 0)
+			continue; /* a node that never ran has none */
+		ssize_t got;
+		while (ok && (got = read(in, buf, sizeof buf)) > 0)
+			ok = write_all(fd, buf, (size_t)got);
+		if (got < 0)
+			ok = false;
+		close(in);
+	}
+	if (close(fd) != 0)
+		ok = false;
+	if (!ok)
+		fprintf(stderr, "meshsim: --keylog %s: %s\n", s->o.keylog_path, strerror(errno));
+	return ok;
+}
+
+
+/*
+ * --capture: tcpdump in our own namespace on the interface that carries the nodes' packets,
+ * lo on one host, the bridge with --hosts. Its stderr goes to a file in the temp dir, polled for
+ * "listening on" so that no node starts before the capture does.
+ */
+static pid_t capture_start(struct meshsim *s, char *err, size_t errcap)
+{
+	const char *iface = s->o.hosts ? MESHSIM_NET_BRIDGE : "lo";
+	char errpath[PATH_MAX + 32];
+	snprintf(errpath, sizeof errpath, "%s/tcpdump.stderr", s->tmpdir);
+	pid_t pid = fork();
+	if (pid < 0) {
+		snprintf(err, errcap, "--capture: fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		int fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd < 0 || dup2(fd, 2) < 0)
+			_exit(127);
+		int nul = open("/dev/null", O_RDWR);
+		if (nul >= 0)
+			dup2(nul, 1);
+		/* -Z root: tcpdump would otherwise drop to a user that cannot write our FILE */
+		execl(s->o.tcpdump, "tcpdump", "-i", iface, "-w", s->o.capture_path, "-U",
+		      "--immediate-mode", "-B", "65536", "-n", "-Z", "root", (char *)NULL);
+		_exit(127);
+	}
+	for (int waited_ms = 0; waited_ms < 10000; waited_ms += 20) {
+		char buf[4096];
+		FILE *f = fopen(errpath, "r");
+		size_t got = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+		if (f)
+			fclose(f);
+		buf[got] = '\0';
+		if (strstr(buf, "listening on"))
+			return pid;
+		int st;
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			buf[strcspn(buf, "\n")] = '\0';
+			snprintf(err, errcap, "--capture: tcpdump exited: %.900s", buf);
+			return -1;
+		}
+		struct timespec ts = { 0, 20 * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	snprintf(err, errcap, "--capture: tcpdump was not listening within 10 s");
+	return -1;
+}
+
+/* SIGINT, so that tcpdump flushes FILE and prints its counts; false if it failed. */
+static bool capture_stop(struct meshsim *s, pid_t pid)
+{
+	int st = 0;
+	kill(pid, SIGINT);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	char errpath[PATH_MAX + 32], line[512];
+	snprintf(errpath, sizeof errpath, "%s/tcpdump.stderr", s->tmpdir);
+	FILE *f = fopen(errpath, "r");
+	while (f && fgets(line, sizeof line, f)) {
+		unsigned long dropped;
+		if (sscanf(line, "%lu packets dropped by kernel", &dropped) == 1 && dropped > 0)
+			fprintf(stderr, "meshsim: warning: --capture: tcpdump: %s", line);
+	}
+	if (f)
+		fclose(f);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		fprintf(stderr, "meshsim: --capture: tcpdump failed (status %d)\n", st);
+		return false;
+	}
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	static struct meshsim sim;
@@ -2281,6 +2427,9 @@ int main(int argc, char **argv)
 		return EXIT_FAIL;
 	if (raise_nofile(&s->o) != 0)
 		return EXIT_FAIL;
+	int keylog_fd = -1;
+	if (s->o.keylog_path && (keylog_fd = keylog_open(s->o.keylog_path)) < 0)
+		return EXIT_USAGE;
 	/* Before anything else can open a socket or start a thread: our own network. */
 	if (meshsim_net_isolate(err, sizeof err) != 0) {
 		fprintf(stderr, "meshsim: %s\n", err);
@@ -2366,6 +2515,17 @@ int main(int argc, char **argv)
 		sigaction(SIGTERM, &sa, NULL);
 		signal(SIGPIPE, SIG_IGN);
 	}
+	pid_t capture = -1;
+	if (s->o.capture_path) {
+		capture = capture_start(s, err, sizeof err);
+		if (capture < 0) {
+			fprintf(stderr, "meshsim: %s\n", err);
+			remove_tmpdir(s->tmpdir);
+			meshsim_net_destroy(&s->net);
+			free_sim(s);
+			return EXIT_FAIL;
+		}
+	}
 	s->progress = !s->o.quiet && isatty(2);
 	if (!s->o.quiet)
 		fprintf(stderr, "meshsim: %s, %d nodes (%s%s%s), seed %llu, multicast port %u, "
@@ -2407,6 +2567,10 @@ int main(int argc, char **argv)
 	flush_deferred(s);
 	double observer = s->o.inproc ? 0 : self_cpu();
 	build_result(s, &res, observer);
+	if (capture > 0 && !capture_stop(s, capture))
+		res.ok = false;
+	if (keylog_fd >= 0 && !keylog_collect(s, keylog_fd))
+		res.ok = false;
 
 	FILE *human = s->o.json_stdout ? stderr : stdout;
 	meshsim_report_table(human, &res);

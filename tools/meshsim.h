@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <limits.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -71,6 +72,9 @@ struct meshsim_opts {
 	size_t size;
 	double deadline_s;
 	const char *json_path, *plot_path, *meshnode;
+	const char *capture_path;  /* --capture: tcpdump writes it (tcpdump found at startup) */
+	char tcpdump[PATH_MAX];
+	const char *keylog_path;   /* --keylog: the nodes' key logs, concatenated at the end */
 	bool json_stdout;   /* --json -: the report on stdout, so the table goes to stderr */
 	uint32_t beacon_ms, heartbeat_ms, evasive_ms, expired_ms;
 	int churn_kills;
@@ -181,6 +185,8 @@ struct meshsim;
  * exit status (help, version, a usage error already reported on stderr). */
 int meshsim_parse_options(int argc, char **argv, struct meshsim_opts *o);
 int meshsim_usage_error(const char *what, const char *arg);
+/* tcpdump's path from PATH into out; false if none is executable. */
+bool meshsim_find_tcpdump(char *out, size_t cap);
 const char *meshsim_scenario_name(enum meshsim_scenario sc);
 
 /* meshsim's own nice value in process mode; nodes run at 0 (docs/meshsim.md). */

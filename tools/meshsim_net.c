@@ -30,7 +30,7 @@
 
 #include "monoclock.h"
 
-#define BRIDGE_A "msbr0"
+#define BRIDGE_A MESHSIM_NET_BRIDGE
 #define BRIDGE_B "msbr1"
 #define ROUTER_NS "msrouter"
 #define BRIDGE_HOST 0           /* --bridge: the host on two subnets */

@@ -38,6 +38,9 @@
 /* Interfaces of one host: its own veth, and on the bridging host the one into subnet 1 */
 #define MESHSIM_NET_MAX_IFACES 2
 
+/* The bridge of --hosts without subnets, in meshsim's own namespace (--capture listens there). */
+#define MESHSIM_NET_BRIDGE "msbr0"
+
 /* Enters a new network and mount namespace, brings lo up with multicast and a 224.0.0.0/4
  * route, and checks that lo is the only interface. 0, or -1 with a reason in err. */
 int meshsim_net_isolate(char *err, size_t errcap);

@@ -148,6 +148,10 @@ static void usage(FILE *f)
 "                         stdout, and the summary table then goes to stderr\n"
 "  --plot FILE.svg        write an SVG picture: sessions over time with the faults\n"
 "                         marked, latency of every delivery by rank\n"
+"  --capture FILE.pcap    run tcpdump in meshsim's namespace on the interface the nodes\n"
+"                         use (lo, or the bridge with --hosts) and write FILE.pcap\n"
+"  --keylog FILE          DANGEROUS: append every node's session and beacon keys to FILE\n"
+"                         (0600), so that a capture can be decrypted (docs/usage.md)\n"
 "  --meshnode PATH        the meshnode program (default: meshnode beside meshsim, else\n"
 "                         ../node/meshnode as in the build tree)\n"
 "  --beacon-interval MS, --heartbeat MS, --evasive MS, --expired MS\n"
@@ -208,7 +212,7 @@ static bool parse_double(const char *s, double min, double max, double *out)
 
 enum {
 	OPT_SEED = 256, OPT_HOSTS, OPT_LOSS, OPT_DELAY, OPT_JITTER, OPT_INPROC, OPT_SIM, OPT_MESSAGES,
-	OPT_RATE, OPT_SIZE, OPT_DEADLINE, OPT_JSON, OPT_PLOT, OPT_MESHNODE, OPT_BEACON,
+	OPT_RATE, OPT_SIZE, OPT_DEADLINE, OPT_JSON, OPT_PLOT, OPT_CAPTURE, OPT_KEYLOG, OPT_MESHNODE, OPT_BEACON,
 	OPT_HEARTBEAT, OPT_EVASIVE, OPT_EXPIRED, OPT_CHURN_KILLS, OPT_QUIET, OPT_FAULT, OPT_KEEP,
 	OPT_LOG_LEVEL, OPT_RSS_SETTLE, OPT_CUTS, OPT_KILLS, OPT_STOPS, OPT_PARTITIONS, OPT_TTL,
 	OPT_NO_RECEIPTS, OPT_ATTACK_SECS, OPT_ATTACK_LINK, OPT_ATTACK_CONNS, OPT_ATTACK_PEERS,
@@ -234,6 +238,8 @@ static const struct option long_options[] = {
 	{ "deadline", required_argument, NULL, OPT_DEADLINE },
 	{ "json", required_argument, NULL, OPT_JSON },
 	{ "plot", required_argument, NULL, OPT_PLOT },
+	{ "capture", required_argument, NULL, OPT_CAPTURE },
+	{ "keylog", required_argument, NULL, OPT_KEYLOG },
 	{ "meshnode", required_argument, NULL, OPT_MESHNODE },
 	{ "beacon-interval", required_argument, NULL, OPT_BEACON },
 	{ "heartbeat", required_argument, NULL, OPT_HEARTBEAT },
@@ -350,6 +356,23 @@ static int check_output(const char *opt, const char *path)
 
 static int parse_and_check(int argc, char **argv, struct meshsim_opts *o);
 
+bool meshsim_find_tcpdump(char *out, size_t cap)
+{
+	const char *path = getenv("PATH");
+	if (!path || !*path)
+		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	while (*path) {
+		size_t len = strcspn(path, ":");
+		int n = snprintf(out, cap, "%.*s/tcpdump", (int)len, path);
+		if (len > 0 && n > 0 && (size_t)n < cap && access(out, X_OK) == 0)
+			return true;
+		path += len;
+		if (*path == ':')
+			path++;
+	}
+	return false;
+}
+
 int meshsim_parse_options(int argc, char **argv, struct meshsim_opts *o)
 {
 	int rc = parse_and_check(argc, argv, o);
@@ -363,6 +386,10 @@ int meshsim_parse_options(int argc, char **argv, struct meshsim_opts *o)
 	}
 	if (rc < 0)
 		rc = check_output("--plot", o->plot_path);
+	if (rc < 0)
+		rc = check_output("--capture", o->capture_path);
+	if (rc < 0 && o->capture_path && !meshsim_find_tcpdump(o->tcpdump, sizeof o->tcpdump))
+		rc = meshsim_usage_error("--capture needs tcpdump, and there is none in PATH", NULL);
 	return rc;
 }
 
@@ -486,6 +513,12 @@ static int parse_and_check(int argc, char **argv, struct meshsim_opts *o)
 			break;
 		case OPT_PLOT:
 			o->plot_path = a;
+			break;
+		case OPT_CAPTURE:
+			o->capture_path = a;
+			break;
+		case OPT_KEYLOG:
+			o->keylog_path = a;
 			break;
 		case OPT_MESHNODE:
 			o->meshnode = a;
@@ -654,6 +687,15 @@ static int parse_and_check(int argc, char **argv, struct meshsim_opts *o)
 	if (have_iface_faults && o->scenario != MESHSIM_FAULTS)
 		return meshsim_usage_error("--flaps and --readdrs are interface faults of the faults "
 		                           "scenario", NULL);
+	if (o->capture_path && (o->sim || o->inproc))
+		return meshsim_usage_error("--capture records the packets of node processes: --sim and "
+		                           "--inproc send none", NULL);
+	if (o->keylog_path && (o->sim || o->inproc))
+		return meshsim_usage_error("--keylog collects the key logs of node processes: drop --sim "
+		                           "and --inproc", NULL);
+	if (o->capture_path && o->subnets)
+		return meshsim_usage_error("--capture listens on one bridge: it cannot take --subnets",
+		                           NULL);
 	if (o->subnets || have_peers) {
 		int rc = check_subnets(o, have_peers);
 		if (rc >= 0)

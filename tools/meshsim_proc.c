@@ -142,7 +142,7 @@ static int fixed_peers(const struct meshsim_env *e, const struct meshsim_node *n
 static int proc_start(struct meshsim *s, struct meshsim_node *nd, char *err, size_t errcap)
 {
 	const struct meshsim_env *e = meshsim_env(s);
-	char idpath[600], port[16], beacon[16], hb[16], ev[16], ex[16], ttl[16], tcp[16];
+	char idpath[600], keylog[600], port[16], beacon[16], hb[16], ev[16], ex[16], ttl[16], tcp[16];
 	/* the argv is built before fork: the child only execs it */
 	const char **argv = malloc(((size_t)ARGV_FIXED + 2 * (size_t)e->n) * sizeof *argv);
 	char (*peers)[PEER_ARG_LEN] = malloc((size_t)e->n * sizeof *peers);
@@ -198,6 +198,12 @@ static int proc_start(struct meshsim *s, struct meshsim_node *nd, char *err, siz
 	if (e->join_group) {
 		argv[a++] = "--group";
 		argv[a++] = MESHSIM_GROUP;
+	}
+	if (e->o->keylog_path) {
+		/* a restart appends to the same file, which main() copies into --keylog at the end */
+		snprintf(keylog, sizeof keylog, "%s/%s.keylog", e->tmpdir, nd->name);
+		argv[a++] = "--keylog";
+		argv[a++] = keylog;
 	}
 	if (e->receipts) {
 		snprintf(ttl, sizeof ttl, "%u", e->ttl_ms);
