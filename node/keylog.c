@@ -29,7 +29,6 @@
 
 enum mesh_err meshnode_set_keylog(struct meshnode *n, const char *path, char *err, size_t errcap)
 {
-	struct stat st;
 	if (!n) {
 		snprintf(err, errcap, "no node");
 		return MESH_EINVAL;
@@ -48,25 +47,12 @@ enum mesh_err meshnode_set_keylog(struct meshnode *n, const char *path, char *er
 		snprintf(err, errcap, "the key log's path is empty");
 		return MESH_EINVAL;
 	}
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		snprintf(err, errcap, "key log %s: %s", path,
-		         errno == ELOOP ? "is a symbolic link (refused)" : strerror(errno));
+	off_t size;
+	int fd = secfile_open_append(path, "key log", &size, err, errcap);
+	if (fd < 0)
 		return MESH_EIO;
-	}
-	const char *why = NULL;
-	if (fstat(fd, &st) != 0)
-		why = strerror(errno);
-	else if (!S_ISREG(st.st_mode))
-		why = "not a regular file";
-	else if (st.st_uid != geteuid())
-		why = "owned by another user";
-	else if (st.st_mode & (S_IRWXG | S_IRWXO))
-		why = "readable or writable by others: chmod 600 it, or name a new file";
-	else if (st.st_size == 0 && secfile_write_all(fd, KEYLOG_HEADER, strlen(KEYLOG_HEADER)) != 0)
-		why = strerror(errno);
-	if (why) {
-		snprintf(err, errcap, "key log %s: %s", path, why);
+	if (size == 0 && secfile_write_all(fd, KEYLOG_HEADER, strlen(KEYLOG_HEADER)) != 0) {
+		snprintf(err, errcap, "key log %s: %s", path, strerror(errno));
 		close(fd);
 		return MESH_EIO;
 	}

@@ -98,6 +98,34 @@ ssize_t secfile_read_upto(int fd, uint8_t *buf, size_t cap)
 	return (ssize_t)got;
 }
 
+int secfile_open_append(const char *path, const char *what, off_t *sizep, char *err,
+                        size_t errcap)
+{
+	struct stat st;
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		secfile_err(err, errcap, "%s %s: %s", what, path,
+		            errno == ELOOP ? "is a symbolic link (refused)" : strerror(errno));
+		return -1;
+	}
+	const char *why = NULL;
+	if (fstat(fd, &st) != 0)
+		why = strerror(errno);
+	else if (!S_ISREG(st.st_mode))
+		why = "not a regular file";
+	else if (st.st_uid != geteuid())
+		why = "owned by another user";
+	else if (st.st_mode & (S_IRWXG | S_IRWXO))
+		why = "readable or writable by others: chmod 600 it, or name a new file";
+	if (why) {
+		secfile_err(err, errcap, "%s %s: %s", what, path, why);
+		close(fd);
+		return -1;
+	}
+	*sizep = st.st_size;
+	return fd;
+}
+
 int secfile_write_all(int fd, const void *data, size_t len)
 {
 	const uint8_t *buf = data;

@@ -37,6 +37,13 @@ enum secfile_open secfile_open(const char *path, const char *what, const char *k
 /* Reads until EOF or cap bytes; returns the byte count or -1 (errno set). */
 ssize_t secfile_read_upto(int fd, uint8_t *buf, size_t cap);
 
+/* Opens path to append to a file only the user may read, creating it 0600: never through a
+ * symbolic link, and refused unless it is a regular file of ours without any group or other
+ * permission (the key logs). The descriptor, with *sizep its size, or -1 with err saying
+ * "WHAT PATH: why". */
+int secfile_open_append(const char *path, const char *what, off_t *sizep, char *err,
+                        size_t errcap);
+
 /* Writes all len bytes, retrying on EINTR and short writes; 0, or -1 (errno set). */
 int secfile_write_all(int fd, const void *buf, size_t len);
 

@@ -49,6 +49,7 @@
 #include "keyfile.h"
 #include "keys.h"
 #include "monoclock.h"
+#include "secfile.h"
 
 #ifndef MESHNODE_VERSION
 #define MESHNODE_VERSION "unknown"
@@ -2265,43 +2266,12 @@ static void free_sim(struct meshsim *s)
  */
 static int keylog_open(const char *path)
 {
-	struct stat st;
-	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		fprintf(stderr, "meshsim: --keylog %s: %s\n", path,
-		        errno == ELOOP ? "is a symbolic link (refused)" : strerror(errno));
-		return -1;
-	}
-	const char *why = NULL;
-	if (fstat(fd, &st) != 0)
-		why = strerror(errno);
-	else if (!S_ISREG(st.st_mode))
-		why = "not a regular file";
-	else if (st.st_uid != geteuid())
-		why = "owned by another user";
-	else if (st.st_mode & (S_IRWXG | S_IRWXO))
-		why = "readable or writable by others: chmod 600 it, or name a new file";
-	if (why) {
-		fprintf(stderr, "meshsim: --keylog %s: %s\n", path, why);
-		close(fd);
-		return -1;
-	}
+	char err[PATH_MAX + 128];
+	off_t size;
+	int fd = secfile_open_append(path, "--keylog", &size, err, sizeof err);
+	if (fd < 0)
+		fprintf(stderr, "meshsim: %s\n", err);
 	return fd;
-}
-
-static bool write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return false;
-		p += w;
-		len -= (size_t)w;
-	}
-	return true;
 }
 
 /* Appends every node's key log (restarts included) to fd and closes it; false on error. */
@@ -2316,7 +2286,7 @@ static bool keylog_collect(struct meshsim *s, int fd)
 			continue; /* a node that never ran has none */
 		ssize_t got;
 		while (ok && (got = read(in, buf, sizeof buf)) > 0)
-			ok = write_all(fd, buf, (size_t)got);
+			ok = secfile_write_all(fd, buf, (size_t)got) == 0;
 		if (got < 0)
 			ok = false;
 		close(in);

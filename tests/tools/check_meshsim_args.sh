@@ -39,6 +39,15 @@ if [ "$(id -u)" != 0 ]; then
 fi
 [ ! -e "$tmp/nodir" ] && ok || bad "a refused path was created"
 
+# --capture and --keylog: refused at once when they cannot work or the key log is not private
+refused "--capture records the packets of node processes" --capture "$tmp/c.pcap" --sim
+refused "--keylog collects the key logs of node processes" --keylog "$tmp/k" --inproc
+: >"$tmp/loose" && chmod 644 "$tmp/loose"
+refused "--keylog $tmp/loose: readable or writable by others" --keylog "$tmp/loose"
+ln -s "$tmp/loose" "$tmp/link"
+refused "--keylog $tmp/link: is a symbolic link (refused)" --keylog "$tmp/link"
+[ ! -e "$tmp/c.pcap" ] && [ ! -e "$tmp/k" ] && ok || bad "a refused --capture or --keylog made its file"
+
 # a run that fails (the checker's own fault injection) keeps its files and says where
 "$sim" --meshnode "$node" -n 4 broadcast --messages 20 --seed 7 --quiet \
 	--inject-fault drop-delivery >"$tmp/out" 2>"$tmp/err"
