@@ -437,6 +437,7 @@ int main(int argc, char **argv)
 	int fds[2];
 
 	disable_core_dumps();
+	(void)meshnode_malloc_policy();   /* large messages without page faults (meshnode.h) */
 	if (ignore_sigpipe() != 0) {
 		perror("meshnode: sigaction");
 		return EXIT_RUNTIME;

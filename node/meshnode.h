@@ -361,6 +361,15 @@ enum mesh_err meshnode_set_trace(struct meshnode *n, void (*fn)(void *arg, const
 enum mesh_err meshnode_set_keylog(struct meshnode *n, const char *path, char *err,
                                   size_t errcap);
 
+/* The allocator policy for a program that carries large messages (docs/performance.md): glibc's
+ * malloc keeps up to 8 MiB of freed memory at the top of each thread's heap instead of handing
+ * it back at once, and serves blocks below 2 MiB from its heaps, so that the next large message
+ * does not fault its pages in again (3x the 64 KiB whisper rate on this project's VMs). It is
+ * process-wide, so the node never calls it: a program may, before it starts its nodes; the
+ * meshnode program and meshbench do. malloc_trim(0) still returns the memory kept. true when
+ * set; false where the C library is not glibc, which changes nothing. */
+bool meshnode_malloc_policy(void);
+
 /* Events. */
 enum meshnode_event_type {
 	MESHNODE_EV_ENTER = 1,   /* a peer's session became live */

@@ -1159,6 +1159,9 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	/* the allocator policy of the meshnode program, for our figures and the limits alike (the
+	 * floor's processes included), so that both sides of every ratio run under it */
+	(void)meshnode_malloc_policy();
 	/* not an option: how the memory part starts the processes of its floor (limits.h) */
 	if (argc >= 2 && strcmp(argv[1], "--zmq-floor-child") == 0)
 		return limits_floor_child(argc - 1, argv + 1);
