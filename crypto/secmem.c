@@ -35,13 +35,20 @@
 
 #define ALIGN _Alignof(max_align_t)
 
+/* A chunk: one sodium_malloc() region of nslots slots, whose used[] entries start at first. */
+struct chunk {
+	uint8_t *base;
+	size_t nslots, first;
+};
+
 struct secmem {
 	size_t slot;                /* bytes per slot, a multiple of ALIGN */
-	uint8_t **chunks;
+	struct chunk *chunks;
 	size_t nchunks, capchunks;
-	uint8_t *used;              /* one per slot: chunk c, slot i is used[c * SLOTS + i] */
-	void **stack;               /* free slots */
-	size_t nfree, capfree;
+	size_t total;               /* slots in all chunks */
+	uint8_t *used;              /* one per slot: chunk c, slot i is used[first + i] */
+	void **stack;               /* free slots; room for all of them */
+	size_t nfree;
 	size_t in_use;
 };
 
@@ -62,8 +69,8 @@ void secmem_destroy(struct secmem **pp)
 	if (!p)
 		return;
 	for (size_t c = 0; c < p->nchunks; c++) {
-		UNPOISON(p->chunks[c], p->slot * SECMEM_CHUNK_SLOTS);
-		sodium_free(p->chunks[c]);      /* wipes the chunk */
+		UNPOISON(p->chunks[c].base, p->slot * p->chunks[c].nslots);
+		sodium_free(p->chunks[c].base);   /* wipes the chunk */
 	}
 	free(p->chunks);
 	free(p->used);
@@ -72,46 +79,56 @@ void secmem_destroy(struct secmem **pp)
 	*pp = NULL;
 }
 
+/* Slots of the next chunk: SECMEM_CHUNK_SLOTS, doubling with each chunk up to
+ * SECMEM_CHUNK_BYTES (at least SECMEM_CHUNK_SLOTS). Each chunk is a few memory mappings
+ * (sodium_malloc's guard pages split them), and the kernel allows a process 65,530: with a
+ * fixed size, the link keys of meshsim --sim's 1,000 nodes (a million sessions in one
+ * process) took more than that. */
+static size_t next_slots(const struct secmem *p)
+{
+	size_t n = SECMEM_CHUNK_SLOTS;
+	for (size_t c = 0; c < p->nchunks && p->slot * n * 2 <= SECMEM_CHUNK_BYTES; c++)
+		n *= 2;
+	return n;
+}
+
 /* One more chunk, its slots pushed so that the lowest address comes out first. */
 static bool grow(struct secmem *p)
 {
-	size_t bytes = p->slot * SECMEM_CHUNK_SLOTS;
+	size_t n = next_slots(p);
+	size_t bytes = p->slot * n;
 	if (p->nchunks == p->capchunks) {
 		size_t ncap = p->capchunks ? p->capchunks * 2 : 4;
-		uint8_t **nc = realloc(p->chunks, ncap * sizeof *nc);
+		struct chunk *nc = realloc(p->chunks, ncap * sizeof *nc);
 		if (!nc)
 			return false;
 		p->chunks = nc;
-		uint8_t *nu = realloc(p->used, ncap * SECMEM_CHUNK_SLOTS);
-		if (!nu)
-			return false;
-		p->used = nu;
 		p->capchunks = ncap;
 	}
-	/* the stack must hold every slot of every chunk: all may be free at once */
-	if ((p->nchunks + 1) * SECMEM_CHUNK_SLOTS > p->capfree) {
-		size_t ncap = p->capchunks * SECMEM_CHUNK_SLOTS;
-		void **ns = realloc(p->stack, ncap * sizeof *ns);
-		if (!ns)
-			return false;
-		p->stack = ns;
-		p->capfree = ncap;
-	}
-	uint8_t *chunk = sodium_malloc(bytes);
-	if (!chunk)
+	uint8_t *nu = realloc(p->used, p->total + n);
+	if (!nu)
+		return false;
+	p->used = nu;
+	void **ns = realloc(p->stack, (p->total + n) * sizeof *ns);
+	if (!ns)
+		return false;
+	p->stack = ns;
+	uint8_t *base = sodium_malloc(bytes);
+	if (!base)
 		return false;
 	/* sodium_malloc puts the region's end against its guard page, so the start is aligned
 	 * only because bytes is a multiple of ALIGN; check rather than trust it */
-	if ((uintptr_t)chunk % ALIGN != 0) {
-		sodium_free(chunk);
+	if ((uintptr_t)base % ALIGN != 0) {
+		sodium_free(base);
 		return false;
 	}
-	sodium_memzero(chunk, bytes);       /* sodium_malloc fills with garbage */
-	POISON(chunk, bytes);
-	memset(p->used + p->nchunks * SECMEM_CHUNK_SLOTS, 0, SECMEM_CHUNK_SLOTS);
-	p->chunks[p->nchunks++] = chunk;
-	for (size_t i = SECMEM_CHUNK_SLOTS; i-- > 0;)
-		p->stack[p->nfree++] = chunk + i * p->slot;
+	sodium_memzero(base, bytes);        /* sodium_malloc fills with garbage */
+	POISON(base, bytes);
+	memset(p->used + p->total, 0, n);
+	p->chunks[p->nchunks++] = (struct chunk){ .base = base, .nslots = n, .first = p->total };
+	p->total += n;
+	for (size_t i = n; i-- > 0;)
+		p->stack[p->nfree++] = base + i * p->slot;
 	return true;
 }
 
@@ -120,10 +137,11 @@ static size_t slot_index(const struct secmem *p, const void *slot)
 {
 	uintptr_t a = (uintptr_t)slot;
 	for (size_t c = 0; c < p->nchunks; c++) {
-		uintptr_t base = (uintptr_t)p->chunks[c];
-		if (a >= base && a - base < p->slot * SECMEM_CHUNK_SLOTS) {
+		const struct chunk *k = &p->chunks[c];
+		uintptr_t base = (uintptr_t)k->base;
+		if (a >= base && a - base < p->slot * k->nslots) {
 			assert((a - base) % p->slot == 0);
-			return c * SECMEM_CHUNK_SLOTS + (a - base) / p->slot;
+			return k->first + (a - base) / p->slot;
 		}
 	}
 	assert(0 && "secmem_free: slot not from this pool");
@@ -162,4 +180,9 @@ void secmem_free(struct secmem *p, void *slot)
 size_t secmem_in_use(const struct secmem *p)
 {
 	return p ? p->in_use : 0;
+}
+
+size_t secmem_chunks(const struct secmem *p)
+{
+	return p ? p->nchunks : 0;
 }

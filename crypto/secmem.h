@@ -5,8 +5,8 @@
  * (mmap, mprotect, mlock; munlock, mprotect, munmap on free): tens of microseconds, a write
  * lock on the address space and a TLB shootdown across the process's threads, each time. A
  * node running thousands of handshakes (a handshake state, then link keys, per session) takes
- * its secrets from a pool instead: chunks of SECMEM_CHUNK_SLOTS slots, each chunk one
- * sodium_malloc() region, so the secrets stay locked (where the memlock limit allows) and the
+ * its secrets from a pool instead: chunks of SECMEM_CHUNK_SLOTS slots at first, twice as
+ * many in each next chunk up to SECMEM_CHUNK_BYTES, each chunk one sodium_malloc() region, so the secrets stay locked (where the memlock limit allows) and the
  * chunk is guarded at both ends, though neighbouring slots are not guarded from each other.
  * Every slot is zeroed when handed out and wiped when given back; destroying the pool wipes
  * everything. Chunks are kept until the pool is destroyed, so a pool holds as many slots as
@@ -19,7 +19,8 @@
 
 #include <stddef.h>
 
-#define SECMEM_CHUNK_SLOTS 32
+#define SECMEM_CHUNK_SLOTS 32        /* slots of the first chunk */
+#define SECMEM_CHUNK_BYTES (256 << 10) /* the largest chunk doubling reaches */
 #define SECMEM_MAX_SLOT 4096        /* bytes; larger secrets get their own sodium_malloc */
 
 struct secmem;
@@ -35,5 +36,7 @@ void *secmem_alloc(struct secmem *p);
 void secmem_free(struct secmem *p, void *slot);
 /* Slots handed out and not given back. */
 size_t secmem_in_use(const struct secmem *p);
+/* Chunks the pool holds (each one sodium_malloc() region: a few memory mappings). */
+size_t secmem_chunks(const struct secmem *p);
 
 #endif

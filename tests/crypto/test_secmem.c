@@ -3,7 +3,7 @@
  * test_secmem: crypto/secmem.c. Slots are distinct, aligned, zeroed when handed out, do not
  * overlap (filling one leaves every other intact), are wiped when given back and reused; the
  * pool grows past one chunk and counts what is in use; destroying it with slots still in use
- * is fine. Hostile twin: sizes it must refuse, NULLs it must accept, and a random workout of
+ * is fine; a pool of thousands of slots takes few chunks, doubling in size up to a bound. Hostile twin: sizes it must refuse, NULLs it must accept, and a random workout of
  * allocations and frees checked against a model (each live slot keeps the pattern written to
  * it). Under the sanitizer build a use after free of a slot would be reported (slots are
  * poisoned), so the workout also proves no slot is touched after it was given back.
@@ -134,6 +134,52 @@ static void test_workout(void)
 	secmem_destroy(&p);
 }
 
+/* A pool as large as a node's link keys in meshsim --sim's 1,000-node mesh: its chunks double
+ * (up to SECMEM_CHUNK_BYTES), so they stay few. With a fixed 32 slots a chunk, 4,096 slots took
+ * 128 chunks, several memory mappings each, and 1,000 such nodes in one process ran into the
+ * kernel's limit of 65,530 mappings; the sizes they come in are checked here. */
+static void test_many_slots(void)
+{
+	enum { N = 4096 };
+	static void *s[N];
+	struct secmem *p = secmem_new(SLOT);
+	size_t got = 0, bad = 0;
+	CHECK(p != NULL);
+	if (!p)
+		return;
+	for (size_t i = 0; i < N; i++) {
+		s[i] = secmem_alloc(p);
+		if (s[i]) {
+			got++;
+			memset(s[i], (int)(i & 0xff), SLOT);
+		}
+	}
+	for (size_t i = 0; i < N; i++)
+		if (s[i] && !all_bytes(s[i], SLOT, (uint8_t)(i & 0xff)))
+			bad++;
+	CHECK(got == N && bad == 0);
+	CHECK(secmem_in_use(p) == N);
+	/* 32 + 64 + ... + 4096 slots: 8 chunks hold 8,160, the 7 before them only 4,064 */
+	CHECK(secmem_chunks(p) == 8);
+	printf("  many slots: %d slots of %d bytes in %zu chunks\n", N, SLOT, secmem_chunks(p));
+	for (size_t i = 0; i < N; i++)
+		secmem_free(p, s[i]);
+	CHECK(secmem_in_use(p) == 0);
+	/* the largest slot: chunks stop doubling at SECMEM_CHUNK_BYTES */
+	struct secmem *big = secmem_new(SECMEM_MAX_SLOT);
+	size_t want_chunks = 0, slots = 0;
+	for (size_t n = SECMEM_CHUNK_SLOTS; slots < 1024; want_chunks++) {
+		slots += n;
+		if ((size_t)SECMEM_MAX_SLOT * n * 2 <= SECMEM_CHUNK_BYTES)
+			n *= 2;
+	}
+	for (size_t i = 0; big && i < 1024; i++)
+		s[i] = secmem_alloc(big);
+	CHECK(big && secmem_in_use(big) == 1024 && secmem_chunks(big) == want_chunks);
+	secmem_destroy(&big);
+	secmem_destroy(&p);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -141,5 +187,6 @@ int main(void)
 	test_basic();
 	test_refused();
 	test_workout();
+	test_many_slots();
 	return testlib_done("test_secmem");
 }
