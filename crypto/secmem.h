@@ -6,11 +6,12 @@
  * lock on the address space and a TLB shootdown across the process's threads, each time. A
  * node running thousands of handshakes (a handshake state, then link keys, per session) takes
  * its secrets from a pool instead: chunks of SECMEM_CHUNK_SLOTS slots at first, twice as
- * many in each next chunk up to SECMEM_CHUNK_BYTES, each chunk one sodium_malloc() region, so the secrets stay locked (where the memlock limit allows) and the
- * chunk is guarded at both ends, though neighbouring slots are not guarded from each other.
+ * many in each next chunk up to SECMEM_CHUNK_BYTES, each chunk one sodium_malloc() region,
+ * so the secrets stay locked (where the memlock limit allows) and the chunk is guarded at
+ * both ends, though neighbouring slots are not guarded from each other.
  * Every slot is zeroed when handed out and wiped when given back; destroying the pool wipes
  * everything. Chunks are kept until the pool is destroyed, so a pool holds as many slots as
- * were ever in use at once.
+ * were ever in use at once, or up to about twice as many (the last chunk's spare ones).
  *
  * A pool is not thread-safe: it belongs to one owner (a mesh, which runs on one thread).
  */

@@ -3,7 +3,8 @@
  * test_secmem: crypto/secmem.c. Slots are distinct, aligned, zeroed when handed out, do not
  * overlap (filling one leaves every other intact), are wiped when given back and reused; the
  * pool grows past one chunk and counts what is in use; destroying it with slots still in use
- * is fine; a pool of thousands of slots takes few chunks, doubling in size up to a bound. Hostile twin: sizes it must refuse, NULLs it must accept, and a random workout of
+ * is fine; a pool of thousands of slots takes few chunks, doubling in size up to a bound.
+ * Hostile twin: sizes it must refuse, NULLs it must accept, and a random workout of
  * allocations and frees checked against a model (each live slot keeps the pattern written to
  * it). Under the sanitizer build a use after free of a slot would be reported (slots are
  * poisoned), so the workout also proves no slot is touched after it was given back.
