@@ -5,17 +5,18 @@
  *
  * Every decoder runs the same three steps: bound n by the structure's cap, walk the raw bytes
  * (walk(): every count and length backed by bytes present, depth and element caps, exactly one
- * object spanning all n bytes), and only then let msgpack_unpack_next build objects, accepting
- * MSGPACK_UNPACK_SUCCESS with off == n and nothing else. The object tree is then read through
- * a cursor that remembers failure (struct arr) and checked for the exact shape: element count,
- * exact types, ranges and lengths. Decoded structs are zeroed on every failure.
+ * object spanning all n bytes), and only then let msgpack_unpack build objects, in a zone sized
+ * by the walk, accepting MSGPACK_UNPACK_SUCCESS with off == n and nothing else. The object tree
+ * is then read through a cursor that remembers failure (struct arr) and checked for the exact
+ * shape: element count, exact types, ranges and lengths. Decoded structs are zeroed on every
+ * failure.
  *
- * Borrowed pointers. msgpack_unpack_next (unlike the streaming msgpack_unpacker) does not copy
+ * Borrowed pointers. msgpack_unpack (unlike the streaming msgpack_unpacker) does not copy
  * str/bin payloads into its zone: their ptr points into the buffer it was given (checked by
  * experiment with msgpack-c 4.0.0, and by test_wire). We do not rely on that blindly: every
  * borrowed str/bin is re-based, by offset, onto the caller's input and rejected if it does not
  * lie inside it (arr_bin, arr_str), so a decoded struct can never point into the zone that
- * msgpack_unpacked_destroy frees before we return.
+ * unpacked_destroy frees before we return.
  *
  * Encoders write the shortest forms through a fixed-buffer packer (MESH_ELIMIT when the
  * caller's buffer is too small) and refuse, with MESH_EINVAL, any value their own decoder
@@ -112,7 +113,7 @@ static void rd_skip(struct rd *r, uint64_t n)
  * encoder emits a non-negative value in a signed form.
  */
 static enum mesh_err walk(const uint8_t *p, size_t n, unsigned max_depth, size_t max_elems,
-                          bool canonical_ints)
+                          bool canonical_ints, size_t *objects)
 {
 	struct rd r = { p, n, p == NULL };
 	size_t pending[WALK_MAX_DEPTH];
@@ -195,12 +196,14 @@ static enum mesh_err walk(const uint8_t *p, size_t n, unsigned max_depth, size_t
 	}
 	if (r.bad || elems > max_elems || open != 0 || r.left != 0)
 		return MESH_EMALFORMED;
+	if (objects)
+		*objects = elems;
 	return MESH_OK;
 }
 
 enum mesh_err wire_check(const uint8_t *p, size_t n, unsigned max_depth, size_t max_elems)
 {
-	return walk(p, n, max_depth, max_elems, false);
+	return walk(p, n, max_depth, max_elems, false, NULL);
 }
 
 size_t wire_utf8_seq(const unsigned char *s, size_t len)
@@ -413,24 +416,47 @@ static bool arr_done(const struct arr *a)
 
 /* ------------------------------------------------------------------ decoding frame */
 
-/* Steps one and two of every decoder: size cap, byte walk, then msgpack. */
+/* What unpack() builds: the object tree, and the zone that holds its containers' elements. */
+struct unpacked {
+	msgpack_object data;
+	msgpack_zone zone;
+	bool zoned;                 /* zone holds memory: unpacked_destroy() frees it */
+};
+
+/*
+ * Steps one and two of every decoder: size cap, byte walk, then msgpack. The walk counts the
+ * objects, so the zone is sized before msgpack runs: one allocation of what the containers
+ * need (an element of an array is one msgpack_object, of a map two, plus alignment per
+ * container), where msgpack_unpack_next would take two of 8 KiB each. Every beacon and frame
+ * is decoded here, a flood's included, so that is what a flood costs the allocator.
+ */
 static enum mesh_err unpack(const uint8_t *p, size_t n, size_t max_n, size_t max_elems,
-                            msgpack_unpacked *u)
+                            struct unpacked *u)
 {
-	size_t off = 0;
+	size_t off = 0, objects = 0;
 	msgpack_unpack_return rc;
 
-	msgpack_unpacked_init(u);
+	memset(u, 0, sizeof *u);
 	if (p == NULL || n == 0 || n > max_n)
 		return MESH_EMALFORMED;
-	if (walk(p, n, WIRE_MAX_DEPTH, max_elems, true) != MESH_OK)
+	if (walk(p, n, WIRE_MAX_DEPTH, max_elems, true, &objects) != MESH_OK)
 		return MESH_EMALFORMED;
-	rc = msgpack_unpack_next(u, (const char *)p, n, &off);
+	if (!msgpack_zone_init(&u->zone, objects * (sizeof(msgpack_object) + MSGPACK_ZONE_ALIGN)))
+		return MESH_ENOMEM;
+	u->zoned = true;
+	rc = msgpack_unpack((const char *)p, n, &off, &u->zone, &u->data);
 	if (rc == MSGPACK_UNPACK_NOMEM_ERROR)
 		return MESH_ENOMEM;
 	if (rc != MSGPACK_UNPACK_SUCCESS || off != n)
 		return MESH_EMALFORMED;
 	return MESH_OK;
+}
+
+static void unpacked_destroy(struct unpacked *u)
+{
+	if (u->zoned)
+		msgpack_zone_destroy(&u->zone);
+	u->zoned = false;
 }
 
 /* ------------------------------------------------------------------ encoding frame */
@@ -505,7 +531,7 @@ static bool name_ok(struct wire_str s, size_t max)
 
 enum mesh_err wire_beacon_decode(const uint8_t *p, size_t n, struct wire_beacon *out)
 {
-	msgpack_unpacked u;
+	struct unpacked u;
 	struct arr a;
 	enum mesh_err rc;
 
@@ -521,7 +547,7 @@ enum mesh_err wire_beacon_decode(const uint8_t *p, size_t n, struct wire_beacon 
 		if (!arr_done(&a))
 			rc = MESH_EMALFORMED;
 	}
-	msgpack_unpacked_destroy(&u);
+	unpacked_destroy(&u);
 	if (rc != MESH_OK)
 		memset(out, 0, sizeof *out);
 	return rc;
@@ -529,7 +555,7 @@ enum mesh_err wire_beacon_decode(const uint8_t *p, size_t n, struct wire_beacon 
 
 enum mesh_err wire_beacon_version(const uint8_t *p, size_t n, uint64_t *version)
 {
-	msgpack_unpacked u;
+	struct unpacked u;
 	struct arr a;
 	enum mesh_err rc;
 
@@ -545,7 +571,7 @@ enum mesh_err wire_beacon_version(const uint8_t *p, size_t n, uint64_t *version)
 		if (!arr_done(&a) || *version == 0 || *version == WIRE_VERSION)
 			rc = MESH_EMALFORMED;
 	}
-	msgpack_unpacked_destroy(&u);
+	unpacked_destroy(&u);
 	if (rc != MESH_OK)
 		*version = 0;
 	return rc == MESH_OK ? MESH_OK : MESH_EMALFORMED;
@@ -575,7 +601,7 @@ enum mesh_err wire_beacon_encode(bool sealed, const uint8_t *blob, size_t blob_l
 
 enum mesh_err wire_signed_decode(const uint8_t *p, size_t n, struct wire_signed *out)
 {
-	msgpack_unpacked u;
+	struct unpacked u;
 	struct arr a;
 	size_t siglen;
 	enum mesh_err rc;
@@ -590,7 +616,7 @@ enum mesh_err wire_signed_decode(const uint8_t *p, size_t n, struct wire_signed 
 		if (!arr_done(&a))
 			rc = MESH_EMALFORMED;
 	}
-	msgpack_unpacked_destroy(&u);
+	unpacked_destroy(&u);
 	if (rc != MESH_OK)
 		memset(out, 0, sizeof *out);
 	return rc;
@@ -616,7 +642,7 @@ enum mesh_err wire_signed_encode(const uint8_t *body, size_t body_len,
 
 enum mesh_err wire_beacon_body_decode(const uint8_t *p, size_t n, struct wire_beacon_body *out)
 {
-	msgpack_unpacked u;
+	struct unpacked u;
 	struct arr a;
 	enum mesh_err rc;
 
@@ -635,7 +661,7 @@ enum mesh_err wire_beacon_body_decode(const uint8_t *p, size_t n, struct wire_be
 		if (!arr_done(&a))
 			rc = MESH_EMALFORMED;
 	}
-	msgpack_unpacked_destroy(&u);
+	unpacked_destroy(&u);
 	if (rc != MESH_OK)
 		memset(out, 0, sizeof *out);
 	return rc;
@@ -678,7 +704,7 @@ static size_t frame_fields(uint64_t type)
 
 enum mesh_err wire_frame_decode(const uint8_t *p, size_t n, struct wire_frame *out)
 {
-	msgpack_unpacked u;
+	struct unpacked u;
 	struct arr a;
 	enum mesh_err rc;
 
@@ -719,7 +745,7 @@ enum mesh_err wire_frame_decode(const uint8_t *p, size_t n, struct wire_frame *o
 		if (!arr_done(&a))
 			rc = MESH_EMALFORMED;
 	}
-	msgpack_unpacked_destroy(&u);
+	unpacked_destroy(&u);
 	if (rc != MESH_OK)
 		memset(out, 0, sizeof *out);
 	return rc;
@@ -854,7 +880,7 @@ static void pack_groups(msgpack_packer *pk, const struct wire_str *g, size_t n)
 enum mesh_err wire_reply_payload_decode(const uint8_t *p, size_t n,
                                         struct wire_reply_payload *out)
 {
-	msgpack_unpacked u;
+	struct unpacked u;
 	struct arr a;
 	enum mesh_err rc;
 
@@ -872,7 +898,7 @@ enum mesh_err wire_reply_payload_decode(const uint8_t *p, size_t n,
 		if (!arr_done(&a))
 			rc = MESH_EMALFORMED;
 	}
-	msgpack_unpacked_destroy(&u);
+	unpacked_destroy(&u);
 	if (rc != MESH_OK)
 		memset(out, 0, sizeof *out);
 	return rc;
@@ -901,7 +927,7 @@ enum mesh_err wire_reply_payload_encode(const struct wire_reply_payload *r, uint
 
 enum mesh_err wire_hello_decode(const uint8_t *p, size_t n, struct wire_hello *out)
 {
-	msgpack_unpacked u;
+	struct unpacked u;
 	struct arr a;
 	enum mesh_err rc;
 
@@ -921,7 +947,7 @@ enum mesh_err wire_hello_decode(const uint8_t *p, size_t n, struct wire_hello *o
 		if (!arr_done(&a))
 			rc = MESH_EMALFORMED;
 	}
-	msgpack_unpacked_destroy(&u);
+	unpacked_destroy(&u);
 	if (rc != MESH_OK)
 		memset(out, 0, sizeof *out);
 	return rc;
@@ -1000,7 +1026,7 @@ static void arr_fragment(struct arr *a, struct wire_msg *m)
 
 enum mesh_err wire_msg_decode(const uint8_t *p, size_t n, struct wire_msg *m)
 {
-	msgpack_unpacked u;
+	struct unpacked u;
 	struct arr a;
 	enum mesh_err rc;
 
@@ -1019,7 +1045,7 @@ enum mesh_err wire_msg_decode(const uint8_t *p, size_t n, struct wire_msg *m)
 			goto done;
 		}
 		type = o->via.array.ptr[0].via.u64;
-		if (type != WIRE_ACCEPT && walk(p, n, WIRE_MAX_DEPTH, MSG_MAX_ELEMS, true) != MESH_OK) {
+		if (type != WIRE_ACCEPT && walk(p, n, WIRE_MAX_DEPTH, MSG_MAX_ELEMS, true, NULL) != MESH_OK) {
 			rc = MESH_EMALFORMED;
 			goto done;
 		}
@@ -1074,7 +1100,7 @@ enum mesh_err wire_msg_decode(const uint8_t *p, size_t n, struct wire_msg *m)
 			rc = MESH_EMALFORMED;
 	}
 done:
-	msgpack_unpacked_destroy(&u);
+	unpacked_destroy(&u);
 	if (rc != MESH_OK)
 		memset(m, 0, sizeof *m);
 	return rc;
@@ -1158,7 +1184,7 @@ enum mesh_err wire_msg_encode(const struct wire_msg *m, uint8_t *out, size_t cap
 
 enum mesh_err wire_accept_decode(const uint8_t *p, size_t n, struct wire_accept *out)
 {
-	msgpack_unpacked u;
+	struct unpacked u;
 	struct arr a;
 	enum mesh_err rc;
 
@@ -1173,7 +1199,7 @@ enum mesh_err wire_accept_decode(const uint8_t *p, size_t n, struct wire_accept 
 		if (!arr_done(&a))
 			rc = MESH_EMALFORMED;
 	}
-	msgpack_unpacked_destroy(&u);
+	unpacked_destroy(&u);
 	if (rc != MESH_OK)
 		memset(out, 0, sizeof *out);
 	return rc;
