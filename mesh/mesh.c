@@ -224,7 +224,7 @@ struct mesh *mesh_new(const struct mesh_config *cfg, uint64_t now_ms, char *err,
 		goto fail;
 	}
 	heard_init(&m->heard);
-	crypto_shorthash_keygen(m->seen_key);
+	randombytes_buf(m->seen_key, sizeof m->seen_key);
 	if (cfg->mesh_key) {
 		m->psk = sodium_malloc(NOISE_PSKLEN);
 		if (!m->psk) {

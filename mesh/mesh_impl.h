@@ -58,7 +58,8 @@ enum dial_class { DIAL_RECENT, DIAL_HEARD, DIAL_OTHER, DIAL_CLASSES };
 #define DIAL_PER_ADDR_MAX 16
 /* a counted dial holds a slot: the table of addresses has a row for each, never full */
 _Static_assert(DIALADDR_MAX >= MESH_MAX_HANDSHAKES_OUT, "a row of dial_addrs per slot");
-#define SEEN_BITS (1u << 19)   /* beacon_seen: two generations of a one-hash-pair filter */
+#define SEEN_BITS (1u << 19)   /* beacon_seen_again: two generations of a filter */
+#define SEEN_HASHES 4          /* bits per ID in each */
 #define RESEND_MIN_MS 1000     /* a peer's RESENDs are answered at most this often */
 #define REKEY_TIMEOUT_MS 5000  /* protocol section 3.3: a REKEY without REPLY is made again */
 #define REKEY_ANSWER_MIN_MS 50 /* a responder answers at most one REKEY this often per session */
@@ -136,7 +137,7 @@ struct mesh {
 	struct tokens own_checks;      /* of beacons with our ID from elsewhere */
 	struct tokens known_checks, unknown_checks;   /* of beacons of IDs with a peer entry, not */
 	uint64_t seen_epoch;           /* the second seen[0] is of */
-	uint8_t seen_key[crypto_shorthash_KEYBYTES];
+	uint8_t seen_key[crypto_shorthash_siphashx24_KEYBYTES];
 	uint8_t seen[2][SEEN_BITS / 8];
 	bool test_unlimited_checks;    /* mesh_test_unlimit_checks() */
 	bool any_stalled;
@@ -376,6 +377,10 @@ bool beacon_evict_unlinked(struct mesh *m);
 /* Whether a beacon signature check may be spent now (protocol section 2, the budget of 200
  * a second for IDs with a peer entry, known, or for the rest). */
 bool beacon_may_check(struct mesh *m, bool known, uint64_t now);
+/* Whether a beacon of this ID was heard in this second or the last (a filter, so a few of a
+ * flood's fresh IDs pass for heard: about one in 90,000 at 10,000 a second), and notes it in
+ * this second's. */
+bool beacon_seen_again(struct mesh *m, const uint8_t id[WIRE_IDLEN], uint64_t now);
 /* A beacon a peer passed on (pex.c), verified: acted on as one heard, but for the source
  * rule and the answer. The peer entry, or NULL if none could be made. */
 struct peer *beacon_on_passed(struct mesh *m, const struct wire_beacon_body *b, uint64_t now);
