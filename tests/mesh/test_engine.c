@@ -2435,6 +2435,98 @@ static bool has_name(void *arg)
 	return c->ok;
 }
 
+/* The sid of n's handshake in progress, or 0. */
+static void find_handshake(struct session *s, void *arg)
+{
+	if (s->state != SESSION_LIVE)
+		*(uint32_t *)arg = s->sid;
+}
+
+static uint32_t handshake_sid(struct node *n)
+{
+	uint32_t sid = 0;
+	session_table_each(&n->m->sessions, find_handshake, &sid);
+	return sid;
+}
+
+/* The sid of n's live session with peer, or 0. */
+static uint32_t live_sid_with(struct node *n, const uint8_t *peer)
+{
+	struct peer *p = peer_table_get(&n->m->peers, peer);
+	return p ? p->live_sid : 0;
+}
+
+struct live_with {
+	struct node *n;
+	const uint8_t *peer;
+};
+
+static bool is_live_with(void *arg)
+{
+	struct live_with *w = arg;
+	return live_sid_with(w->n, w->peer) != 0;
+}
+
+/*
+ * An initiator that has sent FINISH waits handshake_timeout for ACCEPT from then, not from its
+ * dial (protocol section 4, "States"). The responder goes live when it sends ACCEPT; had the
+ * initiator dropped the handshake because its dial had started long before (TCP and a busy
+ * responder took most of the timeout), the responder's session would sit silent until the
+ * initiator dialled again and replaced it, reported as EXIT "link lost" then ENTER while both
+ * nodes were up. This is what meshsim saw at 128 processes on 2 cores. Here: A leaves B's
+ * HELLO unread for 1.2 s of B's 2 s, then answers; B sends FINISH and reads nothing for 1.4 s
+ * more (2.6 s after its dial). B's handshake must still be the one that goes live, with no
+ * EXIT at A.
+ */
+static void test_accept_after_slow_start(void)
+{
+	struct node nodes[2] = { 0 };
+	struct node *ns[2] = { &nodes[0], &nodes[1] };
+	struct node *A = &nodes[0], *B = &nodes[1];
+	struct opts o = defaults(MCAST_BASE + 29);
+	/* B has the lower ID and initiates; A never does (its fallback never comes) */
+	A->id = keys_identity_generate();
+	B->id = keys_identity_generate();
+	CHECK(A->id && B->id);
+	if (!A->id || !B->id)
+		goto done;
+	if (memcmp(A->id->id, B->id->id, WIRE_IDLEN) < 0) {
+		struct keys_identity *t = A->id;
+		A->id = B->id;
+		B->id = t;
+	}
+	struct opts oa = o;
+	oa.fallback_ms = 600000;
+	A->block_router = true;
+	if (!node_start(A, "responder", &oa) || !node_start(B, "initiator", &o))
+		goto done;
+	CHECK(drive_until(ns, 2, 5000, pending_router, A));   /* B's HELLO waits at A */
+	uint64_t dialled = now_ms();
+	uint32_t sid = handshake_sid(B);
+	CHECK(sid != 0);
+	(void)drive_until(ns, 2, 1200, never, NULL);
+	A->block_router = false;
+	CHECK(drive_until(ns, 2, 700, waits_accept, B));
+	B->block_dealers = true;                /* A's ACCEPT waits at B */
+	uint64_t finished = now_ms();
+	uint64_t until = dialled + 2600;
+	(void)drive_until(ns, 2, until > finished ? until - finished : 0, never, NULL);
+	bool waited = handshake_sid(B) == sid;  /* past 2 s since the dial, still in progress */
+	B->block_dealers = false;
+	struct live_with w = { B, A->id->id };
+	CHECK(drive_until(ns, 2, 3000, is_live_with, &w));
+	uint32_t got = live_sid_with(B, A->id->id);
+	size_t exits = count_ev(A, 0, MESH_EV_EXIT, B->id->id);
+	bool ok = waited && got == sid && exits == 0 && count_ev(A, 0, MESH_EV_ENTER, B->id->id) == 1;
+	CHECK(ok);
+	printf("  %s ACCEPT left unread until 2600 ms after the dial (handshake_timeout 2000): "
+	       "the first handshake went live (%s), EXITs at the responder: %zu\n",
+	       ok ? "ok  " : "FAIL", got == sid ? "yes" : "NO", exits);
+done:
+	node_free(A);
+	node_free(B);
+}
+
 /*
  * A peer that handshakes again with the same incarnation and another name is reported as
  * leaving and entering under the new name, so that the application sees the name it will
@@ -2876,6 +2968,7 @@ int main(void)
 		test_queue_handshake();
 		test_backpressure();
 		test_groups_during_handshake();
+		test_accept_after_slow_start();
 		test_crossing_adversarial();
 		test_beacon_source();
 		test_late_starter();
