@@ -18,10 +18,11 @@
  * hands the top of a thread's heap back to the kernel once 128 KiB are free there (more after
  * the first mmap'd block is freed), so the next message faults every page in again: on this
  * project's VMs that was most of a 64 KiB whisper's cost (`perf record -e page-faults`,
- * 2026-12-05; docs/performance.md, "The page faults of large messages"). Keeping up to TRIM_KEEP free at the top of
- * each heap, and serving blocks below MMAP_ABOVE from the heaps rather than from mmap (every
- * message up to MESHNODE_MAX_PAYLOAD fits), removes those faults. The pages kept are pages a
- * burst used; malloc_trim(0) still returns them (the meshnode program does after 10 quiet s).
+ * 2026-12-05; docs/performance.md, "The page faults of large messages"). Keeping up to
+ * TRIM_KEEP free at the top of each heap, and serving blocks below MMAP_ABOVE from the heaps
+ * rather than from mmap (every message up to MESHNODE_MAX_PAYLOAD fits), removes those faults.
+ * The pages kept are pages a burst used; malloc_trim(0) still returns them (the meshnode
+ * program does after 10 quiet s).
  */
 enum {
 	TRIM_KEEP = 8 << 20,    /* twice meshbench's 4 MiB of whispers in flight */
