@@ -7,6 +7,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* TESTLIB_ASAN: built with AddressSanitizer, whose allocator is not glibc's (gcc says so with
+ * __SANITIZE_ADDRESS__, clang with __has_feature). */
+#if defined(__SANITIZE_ADDRESS__)
+#define TESTLIB_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TESTLIB_ASAN 1
+#endif
+#endif
+
 extern unsigned long testlib_checks;
 extern unsigned long testlib_failures;
 

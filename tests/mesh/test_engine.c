@@ -1700,6 +1700,25 @@ static unsigned long group_events(const struct node *n, const uint8_t *peer,
 	return c;
 }
 
+/* Starts A and B with identities such that B has the lower ID and initiates; A never does
+ * (its fallback never comes). False, with the failure checked, when they cannot start. */
+static bool start_initiator_pair(struct node *A, struct node *B, const struct opts *o)
+{
+	A->id = keys_identity_generate();
+	B->id = keys_identity_generate();
+	CHECK(A->id && B->id);
+	if (!A->id || !B->id)
+		return false;
+	if (memcmp(A->id->id, B->id->id, WIRE_IDLEN) < 0) {
+		struct keys_identity *t = A->id;
+		A->id = B->id;
+		B->id = t;
+	}
+	struct opts oa = *o;
+	oa.fallback_ms = 600000;
+	return node_start(A, "responder", &oa) && node_start(B, "initiator", o);
+}
+
 /*
  * Group changes while a handshake is in progress are never lost (protocol section 6). The
  * responder's groups travel in its ACCEPT, written when it goes live, so a change it makes
@@ -1713,20 +1732,7 @@ static void test_groups_during_handshake(void)
 	struct node *ns[2] = { &nodes[0], &nodes[1] };
 	struct node *A = &nodes[0], *B = &nodes[1];
 	struct opts o = defaults(MCAST_BASE + 8);
-	/* B has the lower ID and initiates; A never does (its fallback never comes) */
-	A->id = keys_identity_generate();
-	B->id = keys_identity_generate();
-	CHECK(A->id && B->id);
-	if (!A->id || !B->id)
-		goto done;
-	if (memcmp(A->id->id, B->id->id, WIRE_IDLEN) < 0) {
-		struct keys_identity *t = A->id;
-		A->id = B->id;
-		B->id = t;
-	}
-	struct opts oa = o;
-	oa.fallback_ms = 600000;
-	if (!node_start(A, "responder", &oa) || !node_start(B, "initiator", &o))
+	if (!start_initiator_pair(A, B, &o))
 		goto done;
 	CHECK(mesh_join(A->m, "early", now_ms()) == MESH_OK);
 	CHECK(mesh_join(A->m, "kept", now_ms()) == MESH_OK);
@@ -2484,21 +2490,8 @@ static void test_accept_after_slow_start(void)
 	struct node *ns[2] = { &nodes[0], &nodes[1] };
 	struct node *A = &nodes[0], *B = &nodes[1];
 	struct opts o = defaults(MCAST_BASE + 29);
-	/* B has the lower ID and initiates; A never does (its fallback never comes) */
-	A->id = keys_identity_generate();
-	B->id = keys_identity_generate();
-	CHECK(A->id && B->id);
-	if (!A->id || !B->id)
-		goto done;
-	if (memcmp(A->id->id, B->id->id, WIRE_IDLEN) < 0) {
-		struct keys_identity *t = A->id;
-		A->id = B->id;
-		B->id = t;
-	}
-	struct opts oa = o;
-	oa.fallback_ms = 600000;
 	A->block_router = true;
-	if (!node_start(A, "responder", &oa) || !node_start(B, "initiator", &o))
+	if (!start_initiator_pair(A, B, &o))
 		goto done;
 	CHECK(drive_until(ns, 2, 5000, pending_router, A));   /* B's HELLO waits at A */
 	uint64_t dialled = now_ms();

@@ -18,14 +18,6 @@
 #include "ipaddr.h"
 #include "testlib.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
-
 static bool counting;
 static size_t blocks, bytes;
 
@@ -37,7 +29,7 @@ static void note(size_t n)
 	}
 }
 
-#ifdef UNDER_ASAN
+#ifdef TESTLIB_ASAN
 /* sanitizer/allocator_interface.h, which gcc does not install: the runtime has it */
 int __sanitizer_install_malloc_and_free_hooks(void (*on_malloc)(const volatile void *, size_t),
                                               void (*on_free)(const volatile void *));

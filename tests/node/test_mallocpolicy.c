@@ -16,15 +16,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
-
-#ifndef UNDER_ASAN
+#ifndef TESTLIB_ASAN
 enum { BLOCK = 64 << 10, WINDOW = 64, ROUNDS = 20 };
 
 static long minor_faults(void)
@@ -57,7 +49,7 @@ static long burst_faults(void)
 
 int main(void)
 {
-#ifdef UNDER_ASAN
+#ifdef TESTLIB_ASAN
 	CHECK(!meshnode_malloc_policy());
 	printf("test_mallocpolicy: AddressSanitizer's allocator: the policy reports false\n");
 #else
