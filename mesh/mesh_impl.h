@@ -378,7 +378,7 @@ bool beacon_evict_unlinked(struct mesh *m);
  * a second for IDs with a peer entry, known, or for the rest). */
 bool beacon_may_check(struct mesh *m, bool known, uint64_t now);
 /* Whether a beacon of this ID was heard in this second or the last (a filter, so a few of a
- * flood's fresh IDs pass for heard: about one in 90,000 at 10,000 a second), and notes it in
+ * flood's fresh IDs pass for heard: about one in 30,000 at 10,000 a second), and notes it in
  * this second's. */
 bool beacon_seen_again(struct mesh *m, const uint8_t id[WIRE_IDLEN], uint64_t now);
 /* A beacon a peer passed on (pex.c), verified: acted on as one heard, but for the source

@@ -660,15 +660,8 @@ static void test_old_version(void)
 	mesh_destroy(&m);
 }
 
-/* ------------------------------------------------------------------ HELLO limits */
+/* ------------------------------------------------------------------ the heard-again filter */
 
-/*
- * docs/protocol.md section 4, "Rate limits": HELLOs from one source address take tokens of
- * its bucket (burst 40) and at most 32 of its handshakes may wait for their FINISH; only the
- * node's own address (10.0.0.1 here) is exempt, where every node of its host dials from.
- * 127.0.0.2 is a host like any other: it used to be exempt with all of 127.0.0.0/8, so an
- * attacker on loopback was not limited at all.
- */
 /*
  * The filter of IDs heard in this or the last second (protocol section 2): an ID heard again
  * within a second passes for heard; a fresh one passes only by a false positive, and each such
@@ -676,7 +669,7 @@ static void test_old_version(void)
  * slots"). A flood of 10,000 fresh identities a second from many addresses, for 3 s: with a
  * bit pair per ID about 40 of its 30,000 IDs passed for heard, and the 48 slots the class has
  * beyond the fresh identities' 64 were sometimes full before a genuine new node's second
- * beacon (the crowd row "a flood of 10,000 fresh identities..." failed 2 runs in 45).
+ * beacon (the crowd row "a flood of 10,000 fresh identities..." failed 2 runs in about 100).
  */
 static void test_seen_filter(void)
 {
@@ -705,6 +698,15 @@ static void test_seen_filter(void)
 	mesh_destroy(&m);
 }
 
+/* ------------------------------------------------------------------ HELLO limits */
+
+/*
+ * docs/protocol.md section 4, "Rate limits": HELLOs from one source address take tokens of
+ * its bucket (burst 40) and at most 32 of its handshakes may wait for their FINISH; only the
+ * node's own address (10.0.0.1 here) is exempt, where every node of its host dials from.
+ * 127.0.0.2 is a host like any other: it used to be exempt with all of 127.0.0.0/8, so an
+ * attacker on loopback was not limited at all.
+ */
 static void test_hello_limits(void)
 {
 	static const struct {
