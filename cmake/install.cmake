@@ -65,9 +65,11 @@ set(CPACK_RESOURCE_FILE_LICENSE ${PROJECT_SOURCE_DIR}/LICENSE)
 set(CPACK_GENERATOR DEB TGZ)        # the .deb installs under /usr, its generator's default
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
-# dpkg-shlibdeps (dpkg-dev) names the exact libsodium, libzmq, libmsgpackc and libedit
-# packages the binaries were linked against.
+# dpkg-shlibdeps (dpkg-dev) names the exact libsodium, libzmq and libmsgpackc packages the
+# binaries were linked against. meshnode loads libedit itself, on a terminal (node/editlib.h),
+# so shlibdeps cannot see it: its package is named here, and CPack adds the rest after it.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libedit2")
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
 # The source package: what a machine without git can unpack and build.
 set(CPACK_SOURCE_GENERATOR TGZ)

@@ -221,6 +221,9 @@ void read_stdin(struct app *a);
 void edit_read(struct app *a);
 int edit_setup(struct app *a);
 void edit_teardown(struct app *a);
+void edit_resized(struct app *a);
+void edit_resumed(struct app *a);
+void edit_redraw(struct app *a);
 
 /* Ends the loop after this turn with exit status code; the first call decides it. Every file
  * may call it; main.c's loop acts on it, so nothing here calls up into main.c. */

@@ -8,6 +8,7 @@
 #define _XOPEN_SOURCE 700
 
 #include "app.h"
+#include "editlib.h"
 
 /* ---- Reading lines without editline ------------------------------------------------------ */
 
@@ -124,7 +125,7 @@ void read_stdin(struct app *a)
 static struct app *app_of(EditLine *el)
 {
 	void *a = NULL;
-	el_get(el, EL_CLIENTDATA, &a);
+	libedit.el_get(el, EL_CLIENTDATA, &a);
 	return a;
 }
 
@@ -397,7 +398,7 @@ static void list_forms(EditLine *el, char **forms, size_t nf)
 {
 	int cols = 0;
 	size_t width = 0;
-	if (el_get(el, EL_GETTC, "co", &cols) != 0 || cols < 1)
+	if (libedit.el_get(el, EL_GETTC, "co", &cols) != 0 || cols < 1)
 		cols = 80;
 	qsort(forms, nf, sizeof *forms, compare_strings);
 	for (size_t i = 0; i < nf; i++) {
@@ -459,8 +460,8 @@ static unsigned char fill_in(struct app *a, EditLine *el, struct slice line, str
 	free(text);
 	if (!w)
 		return CC_ERROR;
-	el_wdeletestr(el, (int)utf8_chars(typed));
-	el_winsertstr(el, w);
+	libedit.el_wdeletestr(el, (int)utf8_chars(typed));
+	libedit.el_winsertstr(el, w);
 	free(w);
 	return CC_REFRESH;
 }
@@ -471,7 +472,7 @@ static unsigned char fill_in(struct app *a, EditLine *el, struct slice line, str
 static unsigned char on_tab(EditLine *el, int ch)
 {
 	struct app *a = app_of(el);
-	const LineInfoW *li = el_wline(el);
+	const LineInfoW *li = libedit.el_wline(el);
 	unsigned char rc = CC_ERROR;
 	size_t len = 0;
 	(void)ch;
@@ -520,9 +521,9 @@ static unsigned char on_tab(EditLine *el, int ch)
 static unsigned char on_suspend(EditLine *el, int ch)
 {
 	(void)ch;
-	el_set(el, EL_PREP_TERM, 0);
+	libedit.el_set(el, EL_PREP_TERM, 0);
 	raise(SIGTSTP);
-	el_set(el, EL_PREP_TERM, 1);
+	libedit.el_set(el, EL_PREP_TERM, 1);
 	return CC_REDISPLAY;
 }
 
@@ -533,9 +534,9 @@ static unsigned char on_quoted_insert(EditLine *el, int ch)
 {
 	(void)ch;
 	wchar_t k[2] = { 0, 0 };
-	if (el_wgetc(el, &k[0]) != 1 || k[0] == L'\n' || k[0] == L'\r' || k[0] == 0x04)
+	if (libedit.el_wgetc(el, &k[0]) != 1 || k[0] == L'\n' || k[0] == L'\r' || k[0] == 0x04)
 		return CC_REFRESH_BEEP;
-	return el_winsertstr(el, k) == 0 ? CC_REFRESH : CC_REFRESH_BEEP;
+	return libedit.el_winsertstr(el, k) == 0 ? CC_REFRESH : CC_REFRESH_BEEP;
 }
 
 static void remember_line(struct app *a, const wchar_t *w, size_t n)
@@ -545,7 +546,7 @@ static void remember_line(struct app *a, const wchar_t *w, size_t n)
 	if (!copy)
 		return;
 	memcpy(copy, w, n * sizeof *copy);
-	history_w(a->hist, &ev, H_ENTER, copy);
+	libedit.history_w(a->hist, &ev, H_ENTER, copy);
 	sodium_memzero(copy, n * sizeof *copy);
 	free(copy);
 }
@@ -555,7 +556,7 @@ static void remember_line(struct app *a, const wchar_t *w, size_t n)
 void edit_read(struct app *a)
 {
 	int count = 0;
-	const wchar_t *w = el_wgets(a->el, &count);
+	const wchar_t *w = libedit.el_wgets(a->el, &count);
 	if (!w || count <= 0)
 		return;
 	/* A key at a time, editline returns the whole line so far: it is finished when it ends in
@@ -573,7 +574,7 @@ void edit_read(struct app *a)
 	}
 	/* Out of character mode until the line has run: its output then goes to a terminal in
 	 * its usual state, below a prompt line that is finished. */
-	el_set(a->el, EL_UNBUFFERED, 0);
+	libedit.el_set(a->el, EL_UNBUFFERED, 0);
 	a->edit_shown = false;
 	if (eof) {
 		fputs("\n", stdout);
@@ -588,7 +589,7 @@ void edit_read(struct app *a)
 		errorf(a, "out of memory reading a line");
 	}
 	if (a->running) {
-		el_set(a->el, EL_UNBUFFERED, 1);     /* shows the prompt again */
+		libedit.el_set(a->el, EL_UNBUFFERED, 1);   /* shows the prompt again */
 		a->edit_shown = true;
 	}
 }
@@ -608,45 +609,76 @@ static const char *const readline_keys[][2] = {
 int edit_setup(struct app *a)
 {
 	HistEventW ev;
-	a->el = el_init("meshnode", stdin, stdout, stderr);
-	a->hist = history_winit();
+	char err[256];
+	if (!editlib_load(err, sizeof err)) {
+		errorf(a, "no line editor: %s", err);
+		return -1;
+	}
+	a->el = libedit.el_init("meshnode", stdin, stdout, stderr);
+	a->hist = libedit.history_winit();
 	if (!a->el || !a->hist) {
 		if (a->el)
-			el_end(a->el);
+			libedit.el_end(a->el);
 		if (a->hist)
-			history_wend(a->hist);
+			libedit.history_wend(a->hist);
 		a->el = NULL;
 		a->hist = NULL;
 		return -1;
 	}
-	history_w(a->hist, &ev, H_SETSIZE, HISTORY_MAX);
-	el_set(a->el, EL_CLIENTDATA, a);
-	el_set(a->el, EL_EDITOR, "emacs");
+	libedit.history_w(a->hist, &ev, H_SETSIZE, HISTORY_MAX);
+	libedit.el_set(a->el, EL_CLIENTDATA, a);
+	libedit.el_set(a->el, EL_EDITOR, "emacs");
 	/* Our own handlers deal with signals; editline's would re-raise them to the whole
 	 * process group. */
-	el_set(a->el, EL_SIGNAL, 0);
-	el_set(a->el, EL_PROMPT, prompt_of);
-	el_wset(a->el, EL_HIST, history_w, a->hist);
+	libedit.el_set(a->el, EL_SIGNAL, 0);
+	libedit.el_set(a->el, EL_PROMPT, prompt_of);
+	libedit.el_wset(a->el, EL_HIST, libedit.history_w, a->hist);
 	/* Wide names: editline keeps these pointers, where el_set() would hand it copies that
 	 * el_end() never frees. */
-	el_wset(a->el, EL_ADDFN, L"meshnode-complete", L"Complete a command, peer or group name",
-	        on_tab);
-	el_set(a->el, EL_BIND, "^I", "meshnode-complete", (const char *)NULL);
-	el_wset(a->el, EL_ADDFN, L"meshnode-suspend", L"Suspend the program", on_suspend);
-	el_set(a->el, EL_BIND, "^Z", "meshnode-suspend", (const char *)NULL);
-	el_wset(a->el, EL_ADDFN, L"meshnode-quoted-insert", L"Insert the next key as it is",
-	        on_quoted_insert);
-	el_set(a->el, EL_BIND, "^V", "meshnode-quoted-insert", (const char *)NULL);
+	libedit.el_wset(a->el, EL_ADDFN, L"meshnode-complete",
+	                L"Complete a command, peer or group name", on_tab);
+	libedit.el_set(a->el, EL_BIND, "^I", "meshnode-complete", (const char *)NULL);
+	libedit.el_wset(a->el, EL_ADDFN, L"meshnode-suspend", L"Suspend the program", on_suspend);
+	libedit.el_set(a->el, EL_BIND, "^Z", "meshnode-suspend", (const char *)NULL);
+	libedit.el_wset(a->el, EL_ADDFN, L"meshnode-quoted-insert",
+	                L"Insert the next key as it is", on_quoted_insert);
+	libedit.el_set(a->el, EL_BIND, "^V", "meshnode-quoted-insert", (const char *)NULL);
 	for (size_t i = 0; i < sizeof readline_keys / sizeof readline_keys[0]; i++) {
 		const char *const *k = readline_keys[i];
-		el_set(a->el, EL_BIND, k[0], k[1], (const char *)NULL);
+		libedit.el_set(a->el, EL_BIND, k[0], k[1], (const char *)NULL);
 	}
 	/* ~/.editrc (or $EDITRC) may change all of that; its lines for us start "meshnode:". */
-	el_source(a->el, NULL);
+	libedit.el_source(a->el, NULL);
 	/* A key at a time, so that poll() stays in charge; this also shows the prompt. */
-	el_set(a->el, EL_UNBUFFERED, 1);
+	libedit.el_set(a->el, EL_UNBUFFERED, 1);
 	a->edit_shown = true;
 	return 0;
+}
+
+/* The terminal's size changed (SIGWINCH). */
+void edit_resized(struct app *a)
+{
+	if (a->el)
+		libedit.el_resize(a->el);
+}
+
+/* Resumed after a stop (^Z, whoever sent it): the shell has put the terminal back in its own
+ * mode. Into editline's again, and the line drawn anew; editline still believes it is in its
+ * mode, so it leaves it first. Not once the edit line is gone (we are leaving). */
+void edit_resumed(struct app *a)
+{
+	if (!a->el || !a->edit_shown)
+		return;
+	libedit.el_set(a->el, EL_PREP_TERM, 0);
+	libedit.el_set(a->el, EL_PREP_TERM, 1);
+	libedit.el_set(a->el, EL_REFRESH);
+}
+
+/* Draws the edit line again, below what was just printed over it. */
+void edit_redraw(struct app *a)
+{
+	if (a->edit_shown)
+		libedit.el_set(a->el, EL_REFRESH);
 }
 
 void edit_teardown(struct app *a)
@@ -656,11 +688,11 @@ void edit_teardown(struct app *a)
 	if (a->edit_shown)
 		fputs("\n", stdout);
 	a->edit_shown = false;
-	el_set(a->el, EL_UNBUFFERED, 0);
-	el_end(a->el);                          /* the terminal as we found it */
+	libedit.el_set(a->el, EL_UNBUFFERED, 0);
+	libedit.el_end(a->el);                          /* the terminal as we found it */
 	a->el = NULL;
 	fflush(stdout);
-	history_wend(a->hist);
+	libedit.history_wend(a->hist);
 	a->hist = NULL;
 	free_candidates(a);
 	sodium_memzero(a->tab_seen, sizeof a->tab_seen);

@@ -45,8 +45,7 @@ static void ui_end(struct app *a)
 {
 	fflush(stdout);
 	fflush(stderr);
-	if (a->edit_shown)
-		el_set(a->el, EL_REFRESH);
+	edit_redraw(a);
 }
 
 void color(struct app *a, const char *sgr)

@@ -274,7 +274,7 @@ def make_deb(tmp):
     if r:
         check("Package: meshnode" in r.stdout and ("Version: " + VERSION) in r.stdout,
               "the package is meshnode %s" % VERSION, r.stdout)
-        for lib in ("libsodium", "libzmq", "libmsgpackc"):
+        for lib in ("libsodium", "libzmq", "libmsgpackc", "libedit2"):
             check(lib in r.stdout, "the package depends on %s" % lib, r.stdout)
     root = os.path.join(tmp, "deb")
     if not run(["dpkg-deb", "-x", deb, root], "dpkg-deb -x"):
