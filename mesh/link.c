@@ -314,6 +314,7 @@ static void *listen_on(const struct link_config *cfg, uint16_t *port, char *err,
 	 * never completes the greeting 30 s; a libzmq peer completes it in one round trip, so
 	 * this bound cannot close a working link. No ZMTP heartbeats (link.h says why). */
 	set_opt_int(l->router, ZMQ_HANDSHAKE_IVL, LINK_HANDSHAKE_IVL_MS);
+	set_opt_int(l->router, ZMQ_BACKLOG, LINK_LISTEN_BACKLOG);
 	/* A greeted connection that says nothing, or only ZMTP, or a HELLO and never a FINISH,
 	 * is connwatch's to bound. It watches from before the bind, so that it misses none. */
 	l->watch = connwatch_new(l->ctx, l->router, on_watch_closed, l, err, errcap);

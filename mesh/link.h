@@ -43,6 +43,13 @@
 #define LINK_KEEPALIVE_IDLE_S 10
 #define LINK_KEEPALIVE_INTVL_S 2
 #define LINK_KEEPALIVE_CNT 3
+/* The ROUTER's listen backlog: connections the kernel completes and queues while the node is
+ * busy. A SYN beyond it is dropped and retried by its sender only a second later, so zmq's
+ * default of 100 let a burst of strangers' connections make a legitimate dial wait that
+ * second (meshsim's conn-flood did, on a loaded host). The kernel caps it at
+ * net.core.somaxconn (4096 since Linux 5.4); what waits here costs kernel memory only,
+ * and the node closes strangers beyond connwatch.h's bounds as it accepts them. */
+#define LINK_LISTEN_BACKLOG 1024
 
 /* Why the transport closed an incoming connection no session had authenticated yet
  * (docs/protocol.md section 7; link_zmq's bounds are connwatch.h's). */

@@ -23,6 +23,7 @@ Before/after figures (descriptors, VmRSS) are printed.
 import os
 import resource
 import select
+import signal
 import socket
 import struct
 import subprocess
@@ -39,6 +40,7 @@ PER_SOURCE = 32          # connections not yet authenticated per source address 
 TOTAL = 256              # and in all
 LIFETIME_S = 10.0        # how long one may stay unauthenticated
 MARGIN = 16
+BURST = 600              # connections started at once at a stopped node (< the backlog, 1024)
 CLOSED_COUNTERS = ("conns_closed_source", "conns_closed_total", "conns_closed_unauth_timeout")
 
 # ZMTP 3.0 greeting: signature, version 3.0, mechanism NULL, as-server 0, filler
@@ -268,6 +270,48 @@ def test_linked_connection_outlives_the_lifetime(ctx):
               "%s saw its peer leave" % n.name)
 
 
+def test_a_burst_waits_in_the_listen_backlog(ctx):
+    """While the node is busy and accepts nothing, the kernel queues completed connections up to
+    the ROUTER's listen backlog and drops the SYNs beyond it; a dropped SYN is retried only a
+    second later (TCP's initial retransmission timeout), so a legitimate dial behind a burst
+    would wait that second. The node is stopped (SIGSTOP), BURST connections are started at
+    once, and all of them must be established within 0.5 s: none dropped."""
+    a = Node(ctx, "victim", timers=mt.SLOW_EXPIRY)
+    host, port = host_port(a.endpoint)
+    socks = []
+    os.kill(a.pid, signal.SIGSTOP)
+    try:
+        for i in range(BURST):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.0.2", 0))
+            s.setblocking(False)
+            socks.append(s)
+            s.connect_ex((host, port))
+        pending = {s.fileno(): s for s in socks}
+        up = 0
+        deadline = time.monotonic() + 0.5
+        poller = select.poll()
+        for fd in pending:
+            poller.register(fd, select.POLLOUT)
+        while pending and time.monotonic() < deadline:
+            for fd, ev in poller.poll(50):
+                s = pending.pop(fd)
+                poller.unregister(fd)
+                up += s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0
+        print("  %d of %d connections established while the node was stopped" % (up, BURST))
+        check(up == BURST, "only %d of %d connections were established within 0.5 s of a "
+              "burst: the listen backlog dropped the others' SYNs" % (up, BURST))
+    finally:
+        for s in socks:
+            s.close()
+        os.kill(a.pid, signal.SIGCONT)
+    # the node goes on: it closes the burst's connections and links with a newcomer
+    m = a.mark()
+    b = Node(ctx, "peer", timers=mt.SLOW_EXPIRY)
+    a.wait_event("enter", b, timeout=2.0, start=m)
+    b.wait_event("enter", a, timeout=2.0)
+
+
 def test_unfinished_handshakes_from_one_source_are_bounded(ctx):
     attack(ctx, "pinging", LIFETIME_S, sources=1, bound=PER_SOURCE)
 
@@ -282,5 +326,6 @@ if __name__ == "__main__":
         sys.exit(0)
     mt.run([test_silent_connections_are_closed, test_idle_connections_are_closed,
             test_linked_connection_outlives_the_lifetime,
+            test_a_burst_waits_in_the_listen_backlog,
             test_unfinished_handshakes_from_one_source_are_bounded,
             test_unfinished_handshakes_from_many_sources_are_bounded])
