@@ -663,8 +663,8 @@ static long vmrss_kib(void)
 
 /* The ROUTER side, in its own process: binds, tells the endpoint on out, then answers one
  * warm-up message and `pipes` more, each from its own DEALER. Its growth in KiB from just
- * before the first answer (one pipe up, the I/O thread running) to after the last. */
-static long floor_router(void *ctx, int pipes, FILE *out)
+ * before the first answer (one pipe up, the I/O thread running: *base) to after the last. */
+static long floor_router(void *ctx, int pipes, FILE *out, long *base)
 {
 	char ep[256];
 	size_t eplen = sizeof ep;
@@ -697,12 +697,13 @@ out:;
 	long after = before >= 0 ? vmrss_kib() : -1;
 	if (r)
 		zmq_close(r);
+	*base = before;
 	return before >= 0 && after >= 0 ? after - before : -1;
 }
 
 /* The DEALER side, in its own process: one warm-up DEALER, then `pipes` more, each sending one
- * message and taking its answer. Its growth in KiB over the `pipes` DEALERs. */
-static long floor_dealers(void *ctx, int pipes, const char *ep)
+ * message and taking its answer. Its growth in KiB over the `pipes` DEALERs (from *base). */
+static long floor_dealers(void *ctx, int pipes, const char *ep, long *base)
 {
 	char msg[FLOOR_MSG] = { 0 };
 	long before = -1, after = -1;
@@ -733,6 +734,7 @@ out:
 	if (open <= pipes && d[open])
 		zmq_close(d[open]);
 	free(d);
+	*base = before;
 	return before >= 0 && after >= 0 ? after - before : -1;
 }
 
@@ -763,9 +765,10 @@ int limits_floor_child(int argc, char **argv)
 	                              (strcmp(argv[1], "dealers") != 0 || argc < 4)))
 		return 2;
 	void *ctx = zmq_ctx_new();
-	long v = !ctx ? -1 : argv[1][0] == 'r' ? floor_router(ctx, pipes, stdout) :
-	                                         floor_dealers(ctx, pipes, argv[3]);
-	printf("%ld\n", v);
+	long base = -1;
+	long v = !ctx ? -1 : argv[1][0] == 'r' ? floor_router(ctx, pipes, stdout, &base) :
+	                                         floor_dealers(ctx, pipes, argv[3], &base);
+	printf("%ld %ld\n", v, base);
 	fflush(stdout);
 	/* stay connected while the other side measures: until the parent closes stdin */
 	while (read(0, &c, 1) > 0)
@@ -810,13 +813,14 @@ static pid_t spawn_floor(const char *self, char *const argv[], int *to, int *fro
 	return pid;
 }
 
-double limits_zmq_rss_per_pipe_kib(const char *self, int pipes)
+double limits_zmq_rss_per_pipe_kib(const char *self, int pipes, double *router_kib)
 {
 	char n[16], ep[256] = "", line[64];
 	int to[2] = { -1, -1 }, from[2] = { -1, -1 };
 	pid_t pid[2] = { -1, -1 };
-	long v[2] = { -1, -1 };
+	long v[2] = { -1, -1 }, base[2] = { -1, -1 };
 	double out = -1;
+	*router_kib = -1;
 	snprintf(n, sizeof n, "%d", pipes);
 	char *rargv[] = { (char *)self, "--zmq-floor-child", "router", n, NULL };
 	pid[0] = spawn_floor(self, rargv, &to[0], &from[0]);
@@ -834,11 +838,15 @@ double limits_zmq_rss_per_pipe_kib(const char *self, int pipes)
 			goto out;
 		}
 		v[i] = strtol(line, &end, 10);
-		if (end == line || *end)
+		char *p = end;
+		base[i] = strtol(p, &end, 10);
+		if (end == line || end == p || *end)
 			v[i] = -1;
 	}
-	if (v[0] >= 0 && v[1] >= 0)
+	if (v[0] >= 0 && v[1] >= 0) {
 		out = (double)(v[0] + v[1]) / 2.0 / pipes;
+		*router_kib = (double)base[0];
+	}
 	else
 		fprintf(stderr, "limits: the floor's processes could not measure (%ld, %ld)\n", v[0],
 		        v[1]);

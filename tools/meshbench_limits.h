@@ -51,12 +51,15 @@ double limits_blake2b_us(size_t size, double seconds);/* crypto_generichash, 32-
  * exchange one 64-byte message each way so that every pipe has carried traffic, as the
  * sessions meshsim measures have. Each reads its VmRSS after one warm-up pipe and after the
  * rest; the figure is the mean of the two sides' growth per pipe in KiB, since a node of a
- * full mesh holds about as many accepted as dialled sessions. -1 on failure. */
-double limits_zmq_rss_per_pipe_kib(const char *self, int pipes);
+ * full mesh holds about as many accepted as dialled sessions. -1 on failure.
+ * *router_kib gets the ROUTER process's whole VmRSS after its warm-up pipe: a process that
+ * has loaded the libraries the node loads (this program links them too) and holds a zmq
+ * context, its threads and a bound ROUTER with one pipe, the floor under an idle node. */
+double limits_zmq_rss_per_pipe_kib(const char *self, int pipes, double *router_kib);
 
 /* The body of such a child: argv is { self, "--zmq-floor-child", "router", N } or { ...,
- * "dealers", N, ENDPOINT }. Prints the endpoint (router) and then its growth in KiB on
- * stdout, and waits for EOF on stdin. Its exit status. */
+ * "dealers", N, ENDPOINT }. Prints the endpoint (router) and then its growth and its VmRSS
+ * when that growth began, in KiB, on stdout, and waits for EOF on stdin. Its exit status. */
 int limits_floor_child(int argc, char **argv);
 
 #endif

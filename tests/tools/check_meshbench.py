@@ -24,11 +24,12 @@ FIGURES = [
     "handshakes_per_s", "converge_8_ms", "ready_8_ms", "converge_8_cpu_per_pair_ms",
     "pair_crypto_ms",
     "rss_idle_kib", "rss_4_peers_kib", "rss_per_session_4_kib", "zmq_rss_per_pipe_4_kib",
+    "zmq_idle_rss_kib",
 ]
 RATIOS = ["whisper 64 B msg/s / raw zmq", "whisper 1 KiB msg/s / raw zmq",
           "whisper 64 KiB msg/s / encrypt rate", "round trip p50 / raw zmq",
           "handshakes/s / X25519 bound", "RSS per session, 4 peers (KiB)",
-          "CPU per pair, 8 processes / crypto"]
+          "CPU per pair, 8 processes / crypto", "idle node RSS (KiB)"]
 
 
 def main():
@@ -68,7 +69,8 @@ def main():
             check(0.01 < m < 5e6, f"{k} = {m} us: implausible")
         if k.startswith("zmq_rss_per_pipe_"):
             check(1 < m < 1024, f"{k} = {m} KiB per pipe: implausible")
-        if k.startswith("rss_") and not k.startswith("rss_per_session"):
+        if (k.startswith("rss_") and not k.startswith("rss_per_session")) or \
+                k == "zmq_idle_rss_kib":
             check(1024 < m < 4 * 1024 * 1024, f"{k} = {m} KiB: implausible")
     # fan-out bookkeeping: deliveries are messages times members
     s = figs.get("shout_8_64_msgs"), figs.get("shout_8_64_deliveries")
