@@ -7,6 +7,7 @@
 #ifndef MESHNODE_APP_H
 #define MESHNODE_APP_H
 
+#include "editlib.h"
 #include "json.h"
 #include "keyfile.h"
 #include "meshnode.h"
@@ -35,7 +36,6 @@
 #include <malloc.h>
 #endif
 
-#include <histedit.h>
 #include <sodium.h>
 
 /* Typed characters are sent as UTF-8 whatever the locale's charset, which needs wchar_t to hold
@@ -221,9 +221,6 @@ void read_stdin(struct app *a);
 void edit_read(struct app *a);
 int edit_setup(struct app *a);
 void edit_teardown(struct app *a);
-void edit_resized(struct app *a);
-void edit_resumed(struct app *a);
-void edit_redraw(struct app *a);
 
 /* Ends the loop after this turn with exit status code; the first call decides it. Every file
  * may call it; main.c's loop acts on it, so nothing here calls up into main.c. */

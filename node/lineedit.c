@@ -8,7 +8,6 @@
 #define _XOPEN_SOURCE 700
 
 #include "app.h"
-#include "editlib.h"
 
 /* ---- Reading lines without editline ------------------------------------------------------ */
 
@@ -653,32 +652,6 @@ int edit_setup(struct app *a)
 	libedit.el_set(a->el, EL_UNBUFFERED, 1);
 	a->edit_shown = true;
 	return 0;
-}
-
-/* The terminal's size changed (SIGWINCH). */
-void edit_resized(struct app *a)
-{
-	if (a->el)
-		libedit.el_resize(a->el);
-}
-
-/* Resumed after a stop (^Z, whoever sent it): the shell has put the terminal back in its own
- * mode. Into editline's again, and the line drawn anew; editline still believes it is in its
- * mode, so it leaves it first. Not once the edit line is gone (we are leaving). */
-void edit_resumed(struct app *a)
-{
-	if (!a->el || !a->edit_shown)
-		return;
-	libedit.el_set(a->el, EL_PREP_TERM, 0);
-	libedit.el_set(a->el, EL_PREP_TERM, 1);
-	libedit.el_set(a->el, EL_REFRESH);
-}
-
-/* Draws the edit line again, below what was just printed over it. */
-void edit_redraw(struct app *a)
-{
-	if (a->edit_shown)
-		libedit.el_set(a->el, EL_REFRESH);
 }
 
 void edit_teardown(struct app *a)

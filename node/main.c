@@ -178,10 +178,16 @@ static void read_signals(struct app *a)
 	char buf[64];
 	ssize_t r = read(a->sig_rd, buf, sizeof buf);
 	for (ssize_t i = 0; i < r; i++) {
-		if (buf[i] == 'w') {
-			edit_resized(a);
-		} else if (buf[i] == 'c') {
-			edit_resumed(a);
+		if (buf[i] == 'w' && a->el) {
+			libedit.el_resize(a->el);
+		} else if (buf[i] == 'c' && a->el && a->edit_shown) {
+			/* Resumed after a stop (^Z, whoever sent it): the shell has put the terminal
+			 * back in its own mode. Into editline's again, and the line drawn anew;
+			 * editline still believes it is in its mode, so it leaves it first. Not once
+			 * the edit line is gone (we are leaving). */
+			libedit.el_set(a->el, EL_PREP_TERM, 0);
+			libedit.el_set(a->el, EL_PREP_TERM, 1);
+			libedit.el_set(a->el, EL_REFRESH);
 		} else if (buf[i] == 'q') {
 			app_stop(a, EXIT_OK);
 		}

@@ -45,7 +45,8 @@ static void ui_end(struct app *a)
 {
 	fflush(stdout);
 	fflush(stderr);
-	edit_redraw(a);
+	if (a->edit_shown)
+		libedit.el_set(a->el, EL_REFRESH);
 }
 
 void color(struct app *a, const char *sgr)
