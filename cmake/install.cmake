@@ -69,7 +69,9 @@ set(CPACK_DEBIAN_PACKAGE_SECTION net)
 # binaries were linked against. meshnode loads libedit itself, on a terminal (node/editlib.h),
 # so shlibdeps cannot see it: its package is named here, and CPack adds the rest after it.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "libedit2")
+# libedit2 (the package of libedit.so.2, MESHNODE_LIBEDIT_SONAME) from the version whose
+# symbols file first lists the wide-character functions meshnode calls.
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "libedit2 (>= 3.1-20140620)")
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
 # The source package: what a machine without git can unpack and build.
 set(CPACK_SOURCE_GENERATOR TGZ)

@@ -24,7 +24,8 @@ static const struct {
 	EDITLIB_SYM(history_winit), EDITLIB_SYM(history_wend),  EDITLIB_SYM(history_w),
 };
 
-_Static_assert(sizeof(void *) == sizeof(void (*)(void)), "dlsym() results copy into function pointers");
+_Static_assert(sizeof(void *) == sizeof(void (*)(void)),
+               "dlsym() results copy into function pointers");
 _Static_assert(sizeof syms / sizeof syms[0] * sizeof(void (*)(void)) == sizeof(struct editlib),
                "every member of struct editlib has its entry in syms");
 
@@ -43,7 +44,6 @@ bool editlib_load(char *err, size_t errcap)
 	}
 	struct editlib e;
 	for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++) {
-		(void)dlerror();
 		void *f = dlsym(h, syms[i].name);
 		if (!f) {
 			snprintf(err, errcap, "%s has no %s", MESHNODE_LIBEDIT_SONAME, syms[i].name);

@@ -40,7 +40,8 @@ struct editlib {
 extern struct editlib libedit;
 
 /* Loads libedit and finds each function, the first time; true when they are all there.
- * Otherwise false, with dlerror()'s reason in err, and libedit stays unloaded. */
+ * Otherwise false, with the reason in err (dlerror()'s, or the function it lacks), and
+ * libedit stays unloaded. */
 bool editlib_load(char *err, size_t errcap);
 
 #endif

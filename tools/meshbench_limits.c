@@ -840,16 +840,16 @@ double limits_zmq_rss_per_pipe_kib(const char *self, int pipes, double *router_k
 		v[i] = strtol(line, &end, 10);
 		char *p = end;
 		base[i] = strtol(p, &end, 10);
-		if (end == line || end == p || *end)
+		if (end == p || *end)
 			v[i] = -1;
 	}
 	if (v[0] >= 0 && v[1] >= 0) {
 		out = (double)(v[0] + v[1]) / 2.0 / pipes;
 		*router_kib = (double)base[0];
-	}
-	else
+	} else {
 		fprintf(stderr, "limits: the floor's processes could not measure (%ld, %ld)\n", v[0],
 		        v[1]);
+	}
 out:
 	for (int i = 0; i < 2; i++) {
 		if (to[i] >= 0)

@@ -37,7 +37,7 @@ POLL = 0.05
 class Term:
     """One interactive meshnode on a tmux pane of WIDTH x HEIGHT."""
 
-    def __init__(self, ctx, argv, name="alice"):
+    def __init__(self, ctx, argv, name="alice", env_extra=None):
         if not shutil.which("tmux"):
             fail("tmux is not installed")
         self.ctx = ctx
@@ -58,6 +58,7 @@ class Term:
             env.pop(k, None)
         env["HOME"] = ctx.dir          # no ~/.editrc of the user's
         env["TERM"] = "screen"
+        env.update(env_extra or {})
         self.env = env
         # -D: the server stays in the foreground as our child (ctx kills it, and so does our
         # death via PR_SET_PDEATHSIG), never a daemon that could outlive the test.
@@ -268,6 +269,27 @@ def check_recent(stamp, what):
 
 
 # --------------------------------------------------------------------------------------------
+
+
+def test_without_libedit_plain_lines(ctx):
+    """meshnode loads libedit itself, on a terminal (node/editlib.c). When it cannot (here a
+    file that is no library comes first on LD_LIBRARY_PATH), it says why, once, and the
+    terminal still works line by line."""
+    stub = ctx.path("no-libedit")
+    os.makedirs(stub)
+    with open(os.path.join(stub, "libedit.so.2"), "w") as f:
+        f.write("not a library\n")
+    with Term(ctx, alice_argv(ctx), env_extra={"LD_LIBRARY_PATH": stub}) as term:
+        term.wait(r"^error: no line editor: .*libedit\.so\.2", what="why there is no editor")
+        term.wait(r"^error: cannot start the line editor; reading plain lines$",
+                  what="the fallback to plain lines")
+        m = term.line("/whoami")
+        term.wait(r"^you are alice$", start=m, what="/whoami's answer to a plain line")
+        check(len(re.findall(r"no line editor", term.text())) == 1,
+              "the reason was not said exactly once:\n%s" % term.screen_tail())
+        term.line("/quit")
+        status = term.wait_exit()
+        check(status == 0, "meshnode without libedit exited %s after /quit" % status)
 
 
 def test_chat_with_a_json_peer(ctx):
@@ -672,6 +694,7 @@ def test_suspend_and_resume(ctx):
 
 if __name__ == "__main__":
     mt.run([
+        test_without_libedit_plain_lines,
         test_chat_with_a_json_peer,
         test_tab_completion,
         test_ambiguous_peer_name,
