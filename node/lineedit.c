@@ -662,7 +662,7 @@ void edit_teardown(struct app *a)
 		fputs("\n", stdout);
 	a->edit_shown = false;
 	libedit.el_set(a->el, EL_UNBUFFERED, 0);
-	libedit.el_end(a->el);                          /* the terminal as we found it */
+	libedit.el_end(a->el);                  /* the terminal as we found it */
 	a->el = NULL;
 	fflush(stdout);
 	libedit.history_wend(a->hist);
