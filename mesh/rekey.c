@@ -3,7 +3,7 @@
  * rekey: the engine's side of rekeying (docs/protocol.md section 3.3). The initiator of a live
  * session starts a Noise_KK exchange inside it once its keys are rekey_after_ms old or have
  * carried rekey_after_msgs frames one way, and starts a new one (the next n) when a REKEY_REPLY
- * does not come within REKEY_TIMEOUT_MS; the responder answers; either side closes a session
+ * does not come in time (attempt_timeout); the responder answers; either side closes a session
  * whose keys have outlived reject_after_ms, and the peers link again with a fresh handshake.
  * The key transitions themselves are session.c's (session_rekey_start, session_on_rekey,
  * session_on_rekey_reply, and the promotion in session_open).
@@ -37,10 +37,27 @@ static bool rekey_due(const struct mesh *m, const struct session *s, uint64_t no
 	       (t->recv_any && t->recv_last >= m->cfg.rekey_after_msgs);
 }
 
-/* A new exchange, attempt rekey_n + 1: a REKEY under the current keys. A REKEY that cannot go
- * out now (a full socket) is made again when the attempt times out. */
-static void start(struct mesh *m, struct session *s, uint64_t now)
+/* How long the attempt in flight waits for its REKEY_REPLY (protocol section 3.3, "Retries"):
+ * REKEY_TIMEOUT_MS, or twice the smoothed round trip if that is longer, and twice as long as
+ * the attempt before it for each retry of the same exchange, up to 8 times the first. On one
+ * ordered connection a REPLY that is only late still comes, while a retry throws away the KK
+ * state it would complete: with fixed 5 s retries, a path whose round trip had grown past
+ * 5 s (a peer starved of CPU) never rekeyed, and its sessions closed as "keys too old". */
+static uint64_t attempt_timeout(const struct session *s)
 {
+	uint64_t wait = REKEY_TIMEOUT_MS, rtt2 = s->rtt_samples ? s->rtt_srtt_ms8 / 4 : 0;
+	if (rtt2 > wait)
+		wait = rtt2;
+	uint32_t doublings = s->rekey_tries > 1 ? s->rekey_tries - 1 : 0;
+	return wait << (doublings < 3 ? doublings : 3);
+}
+
+/* A new attempt, rekey_n + 1: a REKEY under the current keys; the first of an exchange, or a
+ * retry. A REKEY that cannot go out now (a full socket) is made again when the attempt times
+ * out. */
+static void start(struct mesh *m, struct session *s, bool retry, uint64_t now)
+{
+	s->rekey_tries = retry ? s->rekey_tries + 1 : 1;
 	uint8_t kk[WIRE_REKEY_NOISE];
 	uint64_t n = 0;
 	enum mesh_err rc = session_rekey_start(s, m->id->x_sk, m->id->x_pk, now, kk, &n);
@@ -68,12 +85,12 @@ const char *rekey_on_sweep(struct mesh *m, struct session *s, uint64_t now)
 	if (s->role != NOISE_INITIATOR || s->tx_next)
 		return NULL;
 	if (session_rekey_waiting(s)) {
-		if (now - s->rekey_sent_ms >= REKEY_TIMEOUT_MS) {
+		if (now - s->rekey_sent_ms >= attempt_timeout(s)) {
 			MESH_DECIDE(m, rekeys_retried, s);
-			start(m, s, now);
+			start(m, s, true, now);
 		}
 	} else if (rekey_due(m, s, now)) {
-		start(m, s, now);
+		start(m, s, false, now);
 	}
 	return NULL;
 }

@@ -87,6 +87,7 @@ struct session {
 	uint64_t rekey_n;                /* initiator: the last attempt started; responder: the
 	                                  * last REKEY answered */
 	uint64_t rekey_sent_ms;          /* initiator: when the last attempt started */
+	uint32_t rekey_tries;            /* initiator: attempts of the exchange under way (rekey.c) */
 	uint64_t rekey_answered_ms;      /* responder: when it last answered a REKEY (rekey.c) */
 	bool rekey_waiting;              /* initiator: that attempt has no good REPLY yet */
 	uint64_t keys_ms;                /* when tx became current: LIVE, or its promotion */

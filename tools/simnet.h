@@ -51,8 +51,8 @@ struct simnet_config {
 	/* nonzero: end the run this long after the first full mesh, if that comes earlier (a
 	 * convergence measurement needs no more) */
 	uint32_t end_after_converged_ms;
-	/* node timers; 0: the node's defaults (1000, 1000, 3000, 10000 ms) */
-	uint32_t beacon_ms, heartbeat_ms, evasive_ms, expired_ms;
+	/* node timers; 0: the node's defaults (1000, 1000, 3000, 10000, 5000 ms) */
+	uint32_t beacon_ms, heartbeat_ms, evasive_ms, expired_ms, handshake_timeout_ms;
 	/* how often links replace their keys (docs/protocol.md section 3.3) while traffic and
 	 * faults run; 0: the node's default, 120000 ms, which settling always uses.
 	 * simnet_config_init() makes it short, so that rekeys run under every fault. */
@@ -87,6 +87,8 @@ struct simnet_report {
 	                              * every engine that ran, crashed ones included */
 	uint64_t false_answers;      /* DELIVERED but not delivered, or DROPPED as certainly not
 	                              * delivered but delivered */
+	uint64_t exits;              /* EXIT events the running nodes reported (without a fault,
+	                              * each one is a session that broke) */
 	uint64_t duplicates, reordered;
 	/* links at the end */
 	uint64_t pairs_unlinked;     /* running pairs without a live session both ways */

@@ -202,6 +202,7 @@ void sim_on_event(void *arg, const struct mesh_event *ev)
 		sim_record_step();
 		break;
 	case MESH_EV_EXIT:
+		simnet_w->r->exits++;
 		if (nd->live + 1 == simnet_w->up)
 			simnet_w->complete--;
 		nd->live--;

@@ -4,7 +4,7 @@
  * real clock: each seed is one exact history, and a failure prints its seed and the command
  * that replays it.
  *
- *   test_sim [--scenario calm|faults|crashes|cuts|slow] [--nodes N] [--seeds K] [--seed S]
+ *   test_sim [--scenario calm|faults|crashes|cuts|slow|laggy] [--nodes N] [--seeds K] [--seed S]
  *            [--known loss,stray] [--log LEVEL] [--quiet]
  *
  * Runs K seeds from S (default 200 from 1). Every scenario checks, on every seed: no message
@@ -13,7 +13,10 @@
  * message a sender accepted delivered to each recipient, or reported to the sender, or gone
  * with a sender that crashed ("loss"). Links replace their keys every 1.5 s of virtual time
  * (simnet_config_init), so all of that holds across rekeys under every fault; a run in which
- * no link rekeyed at all fails, since it would not have shown that.
+ * no link rekeyed at all fails, since it would not have shown that. Where no fault runs (calm,
+ * laggy), a seed also fails on any EXIT: nothing had cause to close a session. laggy gives
+ * every frame a one-way latency of 3 - 3.5 s, so that a round trip outlasts a rekey attempt's
+ * first timeout, with rekeys every 40 s (docs/protocol.md section 3.3, "Retries").
  * --known names checks that a known, open bug breaks in this scenario (docs/simulation.md):
  * they are still counted and shown, a seed does not fail for them, and the run fails if NO
  * seed breaks them, so that the day the bug is fixed the test says so and must drop the name.
@@ -37,7 +40,7 @@ static double mono_s(void)
 
 static int usage(const char *why)
 {
-	fprintf(stderr, "test_sim: %s\nusage: test_sim [--scenario calm|faults|crashes|cuts|slow] "
+	fprintf(stderr, "test_sim: %s\nusage: test_sim [--scenario calm|faults|crashes|cuts|slow|laggy] "
 	        "[--nodes N] [--seeds K] [--seed S] [--known loss,stray] [--log LEVEL] [--quiet]\n",
 	        why);
 	return 2;
@@ -60,6 +63,20 @@ static bool scenario(struct simnet_config *c, const char *name)
 	} else if (strcmp(name, "slow") == 0) {
 		c->cuts = c->partitions = c->crashes = c->pauses = 0;
 		c->slow_readers = 6;
+	} else if (strcmp(name, "laggy") == 0) {
+		/* no fault, but a round trip of 6 - 7 s, longer than a rekey attempt's first
+		 * timeout (REKEY_TIMEOUT, 5 s): the liveness and handshake timers are given that
+		 * room by configuration; the rekey's retries must find it by themselves */
+		c->cuts = c->partitions = c->crashes = c->pauses = c->slow_readers = 0;
+		c->beacon_loss_pct = 0;
+		c->latency_ms = 3000;
+		c->jitter_ms = 500;
+		c->handshake_timeout_ms = 30000;
+		c->heartbeat_ms = 2000;
+		c->evasive_ms = 20000;
+		c->expired_ms = 60000;
+		c->rekey_ms = 40000;          /* reject_after: 60 s */
+		c->duration_ms = 150000;
 	} else if (strcmp(name, "faults") != 0) {
 		return false;
 	}
@@ -146,6 +163,11 @@ int main(int argc, char **argv)
 		ran++;
 		unsigned broken = simnet_broken(&r), bad = broken & ~known;
 		seen_known |= broken & known;
+		/* with no fault at all, nothing may close a session: an EXIT is a link that broke */
+		bool faultless = !c.cuts && !c.partitions && !c.crashes && !c.pauses &&
+		                 !c.slow_readers && !c.beacon_loss_pct;
+		bool broke = faultless && r.exits > 0;
+		bad |= broke ? 1u << 16 : 0;
 		lossy += r.lost > 0;
 		bool show = bad || !quiet;
 		if (show)
@@ -156,14 +178,17 @@ int main(int argc, char **argv)
 			       " (%" PRIu64 " of them delivered too), with crashed sender %" PRIu64
 			       ", LOST %" PRIu64 ", duplicated %" PRIu64 ", reordered %" PRIu64
 			       ", unanswered %" PRIu64 ", answered falsely %" PRIu64
-			       "; unlinked pairs %" PRIu64 ", stray sessions %" PRIu64 "\n",
+			       "; unlinked pairs %" PRIu64 ", stray sessions %" PRIu64 ", EXITs %"
+			       PRIu64 "\n",
 			       s, r.events, r.converged_ms, r.cuts, r.partitions, r.crashes, r.pauses,
 			       r.slow_readers, r.msgs_refused, r.rekeys,
 			       r.accepted, r.delivered, r.reported, r.reported_delivered, r.with_sender,
 			       r.lost, r.duplicates, r.reordered, r.unanswered, r.false_answers,
-			       r.pairs_unlinked, r.stray_sessions);
+			       r.pairs_unlinked, r.stray_sessions, r.exits);
 		if (r.first_problem[0] && show)
 			printf("  first problem: %s\n", r.first_problem);
+		if (broke)
+			printf("  %" PRIu64 " EXITs with no fault to cause them\n", r.exits);
 		if (bad) {
 			failed++;
 			printf("  FAILED; replay: test_sim --scenario %s --nodes %" PRIu64 " --seed %"
