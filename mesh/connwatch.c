@@ -42,6 +42,7 @@ struct connwatch {
 	void *router;
 	void *pair;
 	uint16_t local_port;         /* 0 until bound: nothing is closed before */
+	uint32_t lifetime_ms;        /* how long one may stay unauthenticated */
 	connwatch_closed_fn *closed;
 	void *arg;
 	size_t n;
@@ -220,8 +221,9 @@ static void on_ended(struct connwatch *cw, int fd)
 
 /* ---------- the monitor ---------- */
 
-struct connwatch *connwatch_new(void *ctx, void *router, connwatch_closed_fn *closed, void *arg,
-                                char *err, size_t errcap)
+struct connwatch *connwatch_new(void *ctx, void *router, uint32_t lifetime_ms,
+                                connwatch_closed_fn *closed, void *arg, char *err,
+                                size_t errcap)
 {
 	char ep[64];
 	struct connwatch *cw = calloc(1, sizeof *cw);
@@ -230,6 +232,7 @@ struct connwatch *connwatch_new(void *ctx, void *router, connwatch_closed_fn *cl
 		return NULL;
 	}
 	cw->router = router;
+	cw->lifetime_ms = lifetime_ms ? lifetime_ms : CONNWATCH_LIFETIME_MS;
 	cw->closed = closed;
 	cw->arg = arg;
 	/* inproc names live in the context, and a closed monitor's lingers a moment: a random
@@ -338,7 +341,7 @@ bool connwatch_on_readable(struct connwatch *cw, uint64_t now_ms)
 void connwatch_on_clock(struct connwatch *cw, uint64_t now_ms)
 {
 	while (cw->n && now_ms >= cw->w[0].accepted_ms &&
-	       now_ms - cw->w[0].accepted_ms >= CONNWATCH_LIFETIME_MS)
+	       now_ms - cw->w[0].accepted_ms >= cw->lifetime_ms)
 		close_at(cw, 0, CONNWATCH_TIMEOUT);
 }
 

@@ -11,8 +11,8 @@
  * and not yet authenticated, oldest first, with their source address: at most
  * CONNWATCH_MAX_PER_SOURCE from one address (but our own: this host's nodes all have it) and
  * CONNWATCH_MAX_TOTAL in all, a newcomer beyond
- * either bound closing the oldest (of its source, or of all), and none older than
- * CONNWATCH_LIFETIME_MS. A connection leaves the table when a session completes over it
+ * either bound closing the oldest (of its source, or of all), and none older than its
+ * lifetime (connwatch_new). A connection leaves the table when a session completes over it
  * (connwatch_proven, by its zmq routing id, which connwatch_on_frame learnt from the
  * messages' ZMQ_SRCFD), or when it ends; it comes back, as if just accepted, when the last
  * session proven over it ends (connwatch_unproven).
@@ -32,13 +32,14 @@
 
 #define CONNWATCH_MAX_TOTAL 256        /* unauthenticated connections in all */
 #define CONNWATCH_MAX_PER_SOURCE 32    /* of them from one source address */
-#define CONNWATCH_LIFETIME_MS 10000    /* how long one may stay unauthenticated */
+#define CONNWATCH_LIFETIME_MS 10000    /* the default lifetime: how long one may stay
+                                        * unauthenticated */
 #define CONNWATCH_MAX_RID 255          /* zmq routing ids are at most 255 bytes */
 
 enum connwatch_why {
 	CONNWATCH_SOURCE = 1,          /* its source already had CONNWATCH_MAX_PER_SOURCE */
 	CONNWATCH_TOTAL,               /* there were CONNWATCH_MAX_TOTAL in all */
-	CONNWATCH_TIMEOUT,             /* unauthenticated for CONNWATCH_LIFETIME_MS */
+	CONNWATCH_TIMEOUT,             /* unauthenticated for the lifetime */
 };
 
 /* A connection was closed; addr is its source as "IP:PORT", borrowed for the call. */
@@ -47,10 +48,12 @@ typedef void connwatch_closed_fn(void *arg, enum connwatch_why why, const char *
 struct connwatch;
 
 /* Starts monitoring router (a zmq socket of ctx, before it binds, so that no connection is
- * missed). Once it is bound, connwatch_set_port says its port: until then nothing is closed.
- * NULL with a reason in err on failure. */
-struct connwatch *connwatch_new(void *ctx, void *router, connwatch_closed_fn *closed, void *arg,
-                                char *err, size_t errcap);
+ * missed), closing connections unauthenticated for lifetime_ms (0: CONNWATCH_LIFETIME_MS).
+ * Once it is bound, connwatch_set_port says its port: until then nothing is closed. NULL with
+ * a reason in err on failure. */
+struct connwatch *connwatch_new(void *ctx, void *router, uint32_t lifetime_ms,
+                                connwatch_closed_fn *closed, void *arg, char *err,
+                                size_t errcap);
 void connwatch_set_port(struct connwatch *cw, uint16_t local_port);
 /* Stops monitoring and frees; call before router is closed. NULL ok. */
 void connwatch_destroy(struct connwatch **cwp);

@@ -317,7 +317,8 @@ static void *listen_on(const struct link_config *cfg, uint16_t *port, char *err,
 	set_opt_int(l->router, ZMQ_BACKLOG, LINK_LISTEN_BACKLOG);
 	/* A greeted connection that says nothing, or only ZMTP, or a HELLO and never a FINISH,
 	 * is connwatch's to bound. It watches from before the bind, so that it misses none. */
-	l->watch = connwatch_new(l->ctx, l->router, on_watch_closed, l, err, errcap);
+	l->watch = connwatch_new(l->ctx, l->router, cfg->unauth_lifetime_ms, on_watch_closed, l,
+	                         err, errcap);
 	if (!l->watch)
 		goto fail;
 	tcp_endpoint(&cfg->ip, cfg->port, bind_ep);

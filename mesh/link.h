@@ -87,6 +87,9 @@ struct link_config {
 	void *env;                   /* the transport's own: link_zmq takes the zmq context */
 	struct ipaddr ip;            /* where to listen */
 	uint16_t port;               /* 0: any free port */
+	/* how long an incoming connection may stay unauthenticated (link_zmq: 0 is 10 s,
+	 * connwatch.h) */
+	uint32_t unauth_lifetime_ms;
 	struct link_sink sink;
 };
 

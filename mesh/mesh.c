@@ -211,6 +211,11 @@ struct mesh *mesh_new(const struct mesh_config *cfg, uint64_t now_ms, char *err,
 	if (!m->cfg.rekey_after_msgs)
 		m->cfg.rekey_after_msgs = MESH_REKEY_AFTER_MSGS;
 	m->reject_after_ms = mesh_reject_after(m->cfg.rekey_after_ms);
+	/* a node told to wait long for a silent peer waits half as long for a handshake: a host
+	 * or a network slow enough to need the one slows the other (protocol section 4) */
+	if (!m->cfg.handshake_timeout_ms)
+		m->cfg.handshake_timeout_ms = m->cfg.expired_ms / 2 > MESH_HANDSHAKE_TIMEOUT_MS
+		                              ? m->cfg.expired_ms / 2 : MESH_HANDSHAKE_TIMEOUT_MS;
 	m->rpool.budget = REASM_BUDGET;
 	m->id = cfg->id;
 	snprintf(m->name, sizeof m->name, "%s", cfg->name ? cfg->name : "node");
@@ -258,8 +263,13 @@ struct mesh *mesh_new(const struct mesh_config *cfg, uint64_t now_ms, char *err,
 		goto fail;
 	m->ip = discovery_ifaddr(m->disc);
 	m->lops = cfg->link_ops ? cfg->link_ops : &link_zmq;
+	/* a genuine initiator has handshake_timeout until REPLY, then as long from its FINISH
+	 * until ACCEPT (protocol section 4, "States"), and its connection is proven once our
+	 * session completes: twice the timeout bounds it (protocol section 3) */
+	uint64_t unauth = 2 * (uint64_t)m->cfg.handshake_timeout_ms;
 	struct link_config lc = {
 		.env = cfg->link_ops ? cfg->link_env : cfg->zmq_ctx, .port = cfg->port,
+		.unauth_lifetime_ms = unauth < UINT32_MAX ? (uint32_t)unauth : UINT32_MAX,
 		.sink = { .arg = m, .frame = on_link_frame, .malformed = on_link_malformed,
 		          .closed = on_link_closed },
 	};

@@ -122,7 +122,6 @@ enum mesh_err meshnode_create(const struct meshnode_config *cfg, struct meshnode
 	if (!n->cfg.heartbeat_ms) n->cfg.heartbeat_ms = 1000;
 	if (!n->cfg.evasive_ms) n->cfg.evasive_ms = 3000;
 	if (!n->cfg.expired_ms) n->cfg.expired_ms = 10000;
-	if (!n->cfg.handshake_timeout_ms) n->cfg.handshake_timeout_ms = 5000;
 	if (!n->cfg.queue_msgs) n->cfg.queue_msgs = 1024;
 	if (!n->cfg.queue_bytes) n->cfg.queue_bytes = 16u << 20;
 	if (!n->cfg.ttl_ms) n->cfg.ttl_ms = n->cfg.queue_timeout_ms ? n->cfg.queue_timeout_ms

@@ -11,7 +11,8 @@
  * a connection over which a session completed (proven, by the routing id its frame came
  * with) outlives the lifetime while an unproven one beside it that sent a frame too does not;
  * a connection that its client closed is forgotten, never counted; a second address added
- * with listen_also() takes connections on the same port until unlisten() gives it back.
+ * with listen_also() takes connections on the same port until unlisten() gives it back; a
+ * lifetime the link's config sets (25 s) replaces the default.
  *
  * Output is counts only.
  */
@@ -235,6 +236,46 @@ static void case_per_source(void *l, struct sinkstate *st, uint16_t port)
 	close_all(fds, n);
 }
 
+/* The lifetime is the link's to configure (the engine makes it twice its handshake timeout,
+ * which grows with expired): at 25 s, a connection outlives the default 10 s and is closed
+ * at 25 s. A link of its own, beside the one of the other cases. */
+static void case_configured_lifetime(void *ctx)
+{
+	struct sinkstate st = { .frames = 0 };
+	struct link_config cfg = {
+		.env = ctx, .ip = IPADDR_V4(127, 0, 0, 1), .port = 0, .unauth_lifetime_ms = 25000,
+		.sink = { .arg = &st, .frame = on_frame, .malformed = on_malformed,
+		          .closed = on_closed },
+	};
+	char err[200];
+	uint16_t port = 0;
+	void *l = link_zmq.open(&cfg, &port, err, sizeof err);
+	CHECK(l != NULL);
+	if (!l)
+		return;
+	link_zmq.clock(l, vclock);
+	int fd = connect_from(3, port);
+	CHECK(fd >= 0);
+	for (int i = 0; i < 20; i++)
+		pump(l, 5);             /* accepted, at vclock */
+	vclock += CONNWATCH_LIFETIME_MS;
+	pump_until_closed(l, &st, 1);    /* waits 3 s for a closure that must not come */
+	CHECK(total_closed(&st) == 0 && !ended(fd));
+	bool open_at_default = total_closed(&st) == 0;
+	vclock += 25000 - CONNWATCH_LIFETIME_MS - 1;
+	pump_until_closed(l, &st, 1);
+	CHECK(total_closed(&st) == 0);
+	vclock += 1;
+	pump_until_closed(l, &st, 1);
+	CHECK(st.closed[LINK_CLOSED_UNAUTH_TIMEOUT] == 1 && total_closed(&st) == 1);
+	printf("  configured lifetime: open at %d ms (%s), closed at 25000 ms (timeout %u)\n",
+	       CONNWATCH_LIFETIME_MS, open_at_default ? "yes" : "no",
+	       st.closed[LINK_CLOSED_UNAUTH_TIMEOUT]);
+	if (fd >= 0)
+		close(fd);
+	link_zmq.close(l);
+}
+
 /* From the ROUTER's own address (127.0.0.1 here: every node on this host) the bound per
  * source does not apply: 40 at once stay open, until the lifetime closes them all. */
 static void case_own_address(void *l, struct sinkstate *st, uint16_t port)
@@ -444,6 +485,7 @@ int main(void)
 	case_client_closed(l, &st, port);
 	case_listen_also(l, port);
 	link_zmq.close(l);
+	case_configured_lifetime(ctx);
 	zmq_ctx_term(ctx);
 	return testlib_done("test_connwatch");
 }
