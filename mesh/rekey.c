@@ -14,8 +14,12 @@
  * - one exchange at a time per session: a new one starts only when the last is done on both
  *   sides (no tx_next left);
  * - a bad or stale REKEY or REKEY_REPLY is dropped and counted, never the session;
+ * - a responder answers at most one REKEY per REKEY_ANSWER_MIN_MS; one that comes sooner is
+ *   held (the latest only: 56 bytes per session) and answered at the first sweep after;
  * - log lines name the peer by fingerprint; no key byte is ever logged.
  */
+#include <string.h>
+
 #include <sodium.h>
 
 #include "mesh_impl.h"
@@ -70,6 +74,28 @@ static void start(struct mesh *m, struct session *s, bool retry, uint64_t now)
 	(void)send_msg(m, s, &msg, now);
 }
 
+/* Responder: answers REKEY n (protocol section 3.3, step 2), or drops it, counted. */
+static void answer(struct mesh *m, struct session *s, uint64_t n,
+                   const uint8_t noise[WIRE_REKEY_NOISE], uint64_t now)
+{
+	uint8_t out[WIRE_REKEY_NOISE];
+	s->rekey_held_n = 0;
+	enum mesh_err rc = session_on_rekey(s, n, noise, m->id->x_sk, m->id->x_pk, out);
+	if (rc != MESH_OK) {
+		char fp[KEYS_FPR_LEN];
+		MESH_DROP_N(m, msgs_bad, rc != MESH_ENOMEM);
+		mesh_droplog(m, LK_MSG, now, "REKEY %llu from %s on session %08x refused (%s)",
+		             (unsigned long long)n, mesh_fpr(s->peer_id, fp), s->sid,
+		             mesh_strerror(rc));
+		return;
+	}
+	mesh_keylog_session(m, s, s->tx_next);
+	/* under the current keys: ours change once a frame under the new ones arrives */
+	struct wire_msg reply = { .type = WIRE_REKEY_REPLY, .rekey_n = n, .noise = out };
+	(void)send_msg(m, s, &reply, now);
+	s->rekey_answered_ms = now ? now : 1;
+}
+
 const char *rekey_on_sweep(struct mesh *m, struct session *s, uint64_t now)
 {
 	if (!rekey_enabled(m, s) || !s->tx)
@@ -81,6 +107,8 @@ const char *rekey_on_sweep(struct mesh *m, struct session *s, uint64_t now)
 		             (unsigned long long)m->reject_after_ms);
 		return KEYS_TOO_OLD;
 	}
+	if (s->rekey_held_n && now - s->rekey_answered_ms >= REKEY_ANSWER_MIN_MS)
+		answer(m, s, s->rekey_held_n, s->rekey_held, now);
 	/* only the initiator starts one, and only once the last is done both ways */
 	if (s->role != NOISE_INITIATOR || s->tx_next)
 		return NULL;
@@ -98,7 +126,6 @@ const char *rekey_on_sweep(struct mesh *m, struct session *s, uint64_t now)
 void rekey_on_msg(struct mesh *m, struct session *s, struct peer *p, const struct wire_msg *msg,
                   uint64_t now)
 {
-	uint8_t out[WIRE_REKEY_NOISE];
 	enum mesh_err rc;
 	if (m->cfg.test_no_ack) {
 		MESH_DROP(m, msgs_unknown_type);   /* what a node that predates rekeying does */
@@ -112,27 +139,17 @@ void rekey_on_msg(struct mesh *m, struct session *s, struct peer *p, const struc
 		return;
 	}
 	if (msg->type == WIRE_REKEY) {
-		if (s->rekey_answered_ms && now - s->rekey_answered_ms < REKEY_ANSWER_MIN_MS) {
-			/* a key exchange per frame would be the peer's to ask for */
-			MESH_DROP(m, msgs_bad);
-			mesh_droplog(m, LK_MSG, now, "REKEY from %s on session %08x too soon after the "
-			             "last: dropped", p->name, s->sid);
+		if (s->rekey_answered_ms && now - s->rekey_answered_ms < REKEY_ANSWER_MIN_MS &&
+		    msg->rekey_n > s->rekey_n) {
+			/* a key exchange per frame would be the peer's to ask for, so this one waits
+			 * its turn (rekey_on_sweep). It replaces one held before: the initiator
+			 * waits for the latest. A retry queued behind its first attempt while we
+			 * were busy is such a REKEY, and dropping it left the initiator waiting. */
+			s->rekey_held_n = msg->rekey_n;
+			memcpy(s->rekey_held, msg->noise, WIRE_REKEY_NOISE);
 			return;
 		}
-		rc = session_on_rekey(s, msg->rekey_n, msg->noise, m->id->x_sk, m->id->x_pk, out);
-		if (rc != MESH_OK) {
-			MESH_DROP_N(m, msgs_bad, rc != MESH_ENOMEM);
-			mesh_droplog(m, LK_MSG, now, "REKEY %llu from %s on session %08x refused (%s)",
-			             (unsigned long long)msg->rekey_n, p->name, s->sid,
-			             mesh_strerror(rc));
-			return;
-		}
-		mesh_keylog_session(m, s, s->tx_next);
-		/* under the current keys: ours change once a frame under the new ones arrives */
-		struct wire_msg reply = { .type = WIRE_REKEY_REPLY, .rekey_n = msg->rekey_n,
-		                          .noise = out };
-		(void)send_msg(m, s, &reply, now);
-		s->rekey_answered_ms = now ? now : 1;
+		answer(m, s, msg->rekey_n, msg->noise, now);
 		return;
 	}
 	rc = session_on_rekey_reply(s, msg->rekey_n, msg->noise);

@@ -89,6 +89,9 @@ struct session {
 	uint64_t rekey_sent_ms;          /* initiator: when the last attempt started */
 	uint32_t rekey_tries;            /* initiator: attempts of the exchange under way (rekey.c) */
 	uint64_t rekey_answered_ms;      /* responder: when it last answered a REKEY (rekey.c) */
+	uint64_t rekey_held_n;           /* responder: a REKEY that came too soon after the last,
+	                                  * to answer at its time (rekey.c); 0: none */
+	uint8_t rekey_held[WIRE_REKEY_NOISE];
 	bool rekey_waiting;              /* initiator: that attempt has no good REPLY yet */
 	uint64_t keys_ms;                /* when tx became current: LIVE, or its promotion */
 

@@ -20,7 +20,9 @@
  * on both sides while whispers stream both ways, each delivered once and in order, and the
  * session never closed; with a node that predates rekeying (no feature bit), no rekey and no
  * close for old keys; and when every REKEY is lost, retries, then both sides close the session
- * for keys too old and link again with a fresh handshake, messages still delivered.
+ * for keys too old and link again with a fresh handshake, messages still delivered; and a
+ * retry that queues behind its first attempt at a responder without CPU is answered, 50 ms
+ * after the first, and completes the rekey.
  *
  * Output is counts only.
  */
@@ -329,11 +331,13 @@ struct node {
 	/* streams: whispers whose 8-byte payload counts 1, 2, 3... from the peer */
 	uint64_t seq_sent, seq_got;
 	unsigned long seq_bad;      /* one not the next of its stream: lost, twice or reordered */
+	bool paused;                /* not run by drive_round(): a process that gets no CPU */
 };
 
 /* How node_start() makes an engine; all zero: the defaults of the first cases. */
 struct nopts {
 	uint32_t rekey_ms;          /* mesh_config.rekey_after_ms */
+	uint32_t expired_ms;        /* 0: 3000 */
 	bool old;                   /* a node that predates rekeying (test_no_ack) */
 };
 
@@ -387,7 +391,8 @@ static bool node_start(struct node *n, const char *name, const struct nopts *o)
 	struct mesh_config cfg = {
 		.id = n->id, .name = name, .iface = "lo", .mcast_group = MCAST_GROUP,
 		.mcast_port = MCAST_PORT, .beacon_interval_ms = 100, .heartbeat_ms = 100,
-		.evasive_ms = 1000, .expired_ms = 3000, .handshake_timeout_ms = 2000,
+		.evasive_ms = 1000, .expired_ms = o->expired_ms ? o->expired_ms : 3000,
+		.handshake_timeout_ms = 2000,
 		.fallback_ms = 300, .queue_msgs = 64, .queue_bytes = 4u << 20,
 		.ttl_ms = 10000, .link_ops = &sim_ops, .link_env = &net, .log_level = 0,
 		.event = on_event, .event_arg = n, .rekey_after_ms = o->rekey_ms,
@@ -421,7 +426,7 @@ static void drive_round(struct node *ns, size_t n)
 	(void)zmq_poll(items, (int)total, 0);
 	uint64_t t = ++vclock;
 	for (size_t i = 0, off = 0; i < n; off += cnt[i], i++) {
-		if (!ns[i].m)
+		if (!ns[i].m || ns[i].paused)
 			continue;
 		mesh_on_ready(ns[i].m, items + off, cnt[i], t);
 		if (t >= ns[i].next_tick)
@@ -674,6 +679,47 @@ static void run_rekey_lost(void)
 	pair_down(ns);
 }
 
+/* The responder gets no CPU for 6 s while the initiator waits for its REKEY_REPLY: the
+ * attempt is given up at 5 s and a second REKEY queues behind the first. Both come at once
+ * when the responder runs again. It answers the first; the second came too soon after it and
+ * is answered 50 ms later, not dropped: the initiator, for which the first REPLY is stale,
+ * completes on it, with no third attempt and no bad message counted anywhere. */
+static void run_rekey_queued(void)
+{
+	struct node ns[2];
+	const struct nopts o = { .rekey_ms = 200, .expired_ms = 20000 };
+	if (!pair_up(ns, &o, &o)) {
+		pair_down(ns);
+		return;
+	}
+	struct node *ini = ns[0].link->nconns ? &ns[0] : &ns[1];
+	struct node *resp = ini == &ns[0] ? &ns[1] : &ns[0];
+	struct mesh_stats i0 = stats_of(ini), r0 = stats_of(resp);
+	resp->paused = true;
+	uint64_t until = vclock + 6000;       /* a REKEY at 200 ms, its retry at 5.2 s */
+	while (vclock < until)
+		drive_round(ns, 2);
+	struct mesh_stats i1 = stats_of(ini);
+	CHECK(i1.rekeys_retried == i0.rekeys_retried + 1 && i1.rekeys == i0.rekeys);
+	resp->paused = false;
+	until = vclock + 1000;
+	while (vclock < until)
+		drive_round(ns, 2);
+	struct mesh_stats i2 = stats_of(ini), r2 = stats_of(resp);
+	CHECK(i2.rekey_replies_stale == i0.rekey_replies_stale + 1);   /* the first REPLY */
+	CHECK(r2.msgs_bad == r0.msgs_bad && i2.msgs_bad == i0.msgs_bad);
+	CHECK(i2.rekeys > i1.rekeys && r2.rekeys > r0.rekeys);
+	CHECK(i2.rekeys_retried == i1.rekeys_retried);
+	CHECK(ini->exits == 0 && resp->exits == 0);
+	printf("  rekey queued: responder stopped 6 s, %llu retry, %llu stale REPLY, then %llu "
+	       "rekeys in 1 s, %llu bad messages\n",
+	       (unsigned long long)(i1.rekeys_retried - i0.rekeys_retried),
+	       (unsigned long long)(i2.rekey_replies_stale - i0.rekey_replies_stale),
+	       (unsigned long long)(i2.rekeys - i1.rekeys),
+	       (unsigned long long)(r2.msgs_bad - r0.msgs_bad));
+	pair_down(ns);
+}
+
 int main(void)
 {
 	struct node ns[2];
@@ -690,6 +736,7 @@ int main(void)
 	run_rekey();
 	run_rekey_old_peer();
 	run_rekey_lost();
+	run_rekey_queued();
 	for (size_t i = 0; i < MAXLINKS; i++)
 		CHECK(net.links[i] == NULL);     /* every link closed with its engine */
 	return testlib_done("test_link");
