@@ -345,19 +345,32 @@ void connwatch_on_clock(struct connwatch *cw, uint64_t now_ms)
 		close_at(cw, 0, CONNWATCH_TIMEOUT);
 }
 
-void connwatch_on_frame(struct connwatch *cw, int fd, const uint8_t *rid, size_t rid_len)
+static bool same_rid(const struct watched *w, const uint8_t *rid, size_t rid_len)
 {
-	size_t i = find_fd(cw, fd);
-	if (i == cw->n || rid_len == 0 || rid_len > CONNWATCH_MAX_RID)
+	return w->rid_len == rid_len && memcmp(w->rid, rid, rid_len) == 0;
+}
+
+void connwatch_on_frame(struct connwatch *cw, int fd, const uint8_t *rid, size_t rid_len,
+                        uint64_t now_ms)
+{
+	if (rid_len == 0 || rid_len > CONNWATCH_MAX_RID)
+		return;
+	size_t i = find_fd(cw, fd), pi = find_proven_fd(cw, fd);
+	if (!(i < cw->n && same_rid(&cw->w[i], rid, rid_len)) &&
+	    !(pi < cw->pn && same_rid(&cw->pw[pi], rid, rid_len))) {
+		/* A connection new to the table, or a number reused. zmq put its ACCEPTED on the
+		 * monitor before any of its messages could arrive, but we read the monitor and the
+		 * ROUTER in turns: on a busy host a session could complete over a connection
+		 * whose ACCEPTED was still unread, and never be proven. Read up to it first. */
+		while (connwatch_on_readable(cw, now_ms))
+			;
+		i = find_fd(cw, fd);
+	}
+	if (i == cw->n)
 		return;
 	/* the latest wins: if the number was reused, the new connection's messages come last */
 	memcpy(cw->w[i].rid, rid, rid_len);
 	cw->w[i].rid_len = rid_len;
-}
-
-static bool same_rid(const struct watched *w, const uint8_t *rid, size_t rid_len)
-{
-	return w->rid_len == rid_len && memcmp(w->rid, rid, rid_len) == 0;
 }
 
 void connwatch_proven(struct connwatch *cw, const uint8_t *rid, size_t rid_len)

@@ -64,8 +64,9 @@ void *connwatch_socket(const struct connwatch *cw);
 bool connwatch_on_readable(struct connwatch *cw, uint64_t now_ms);
 /* Closes connections older than the lifetime at now_ms. */
 void connwatch_on_clock(struct connwatch *cw, uint64_t now_ms);
-/* A message with routing id rid came in over descriptor fd (its ZMQ_SRCFD). */
-void connwatch_on_frame(struct connwatch *cw, int fd, const uint8_t *rid, size_t rid_len);
+/* A message with routing id rid came in over descriptor fd (its ZMQ_SRCFD), at now_ms. */
+void connwatch_on_frame(struct connwatch *cw, int fd, const uint8_t *rid, size_t rid_len,
+                        uint64_t now_ms);
 /* A session completed over the connection with routing id rid: it is no longer bounded. */
 void connwatch_proven(struct connwatch *cw, const uint8_t *rid, size_t rid_len);
 /* A session that connwatch_proven() named has ended: when it was the last live one over that

@@ -581,7 +581,7 @@ static void read_router(struct link *l)
 			continue;
 		}
 		int srcfd = zmq_msg_get(&body, ZMQ_SRCFD);
-		connwatch_on_frame(l->watch, srcfd, l->ridbuf, rid_len);
+		connwatch_on_frame(l->watch, srcfd, l->ridbuf, rid_len, l->now_ms);
 		const char *pa = zmq_msg_gets(&body, "Peer-Address");
 		if (pa)
 			snprintf(addr, sizeof addr, "%s", pa);

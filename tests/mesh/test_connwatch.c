@@ -12,7 +12,8 @@
  * with) outlives the lifetime while an unproven one beside it that sent a frame too does not;
  * a connection that its client closed is forgotten, never counted; a second address added
  * with listen_also() takes connections on the same port until unlisten() gives it back; a
- * lifetime the link's config sets (25 s) replaces the default.
+ * lifetime the link's config sets (25 s) replaces the default; a connection whose message,
+ * and proof, come before its ACCEPTED is read from the monitor is proven all the same.
  *
  * Output is counts only.
  */
@@ -365,6 +366,68 @@ static void case_proven(void *l, struct sinkstate *st, uint16_t port)
 	close(stranger);
 }
 
+static void count_closed(void *arg, enum connwatch_why why, const char *addr)
+{
+	(void)why;
+	(void)addr;
+	(*(unsigned *)arg)++;
+}
+
+/* zmq reports a connection's ACCEPTED on the monitor before any of its messages can reach the
+ * ROUTER, but the owner reads the two in turns: a connection accepted after the monitor was
+ * last read can have its messages read, and a session completed over it (proven), before its
+ * ACCEPTED is. Its first message must bring the table up to date, or the proven connection
+ * is closed at the lifetime as a stranger's (the 256-process run lost live sessions so).
+ * connwatch alone, on a ROUTER of this case's own, in exactly that order. */
+static void case_frame_before_accepted(void *ctx)
+{
+	char err[200], ep[64];
+	unsigned closed = 0;
+	void *router = zmq_socket(ctx, ZMQ_ROUTER);
+	CHECK(router != NULL);
+	struct connwatch *cw = connwatch_new(ctx, router, 0, count_closed, &closed, err,
+	                                     sizeof err);
+	CHECK(cw != NULL);
+	size_t eplen = sizeof ep;
+	if (!router || !cw || zmq_bind(router, "tcp://127.0.0.1:*") != 0 ||
+	    zmq_getsockopt(router, ZMQ_LAST_ENDPOINT, ep, &eplen) != 0) {
+		CHECK(false);
+		connwatch_destroy(&cw);
+		zmq_close(router);
+		return;
+	}
+	uint16_t port = (uint16_t)atoi(strrchr(ep, ':') + 1);
+	connwatch_set_port(cw, port);
+	int fd = connect_from(24, port);
+	uint8_t in[300];
+	CHECK(fd >= 0 && read_exact(fd, in, 64) && read_exact(fd, in, 2) &&
+	      read_exact(fd, in + 2, in[1]) && send(fd, "\x00\x01\x2a", 3, MSG_NOSIGNAL) == 3);
+	/* the message, read from the ROUTER while the monitor waits unread */
+	zmq_pollitem_t it = { .socket = router, .events = ZMQ_POLLIN };
+	CHECK(zmq_poll(&it, 1, 2000) == 1);
+	uint8_t rid[LINK_MAX_RID];
+	int rid_len = zmq_recv(router, rid, sizeof rid, ZMQ_DONTWAIT);
+	zmq_msg_t body;
+	zmq_msg_init(&body);
+	CHECK(rid_len > 0 && zmq_msg_recv(&body, router, ZMQ_DONTWAIT) == 1);
+	int srcfd = zmq_msg_get(&body, ZMQ_SRCFD);
+	zmq_msg_close(&body);
+	if (rid_len > 0) {
+		connwatch_on_frame(cw, srcfd, rid, (size_t)rid_len, vclock);
+		connwatch_proven(cw, rid, (size_t)rid_len);
+	}
+	(void)connwatch_on_readable(cw, vclock);
+	connwatch_on_clock(cw, vclock + CONNWATCH_LIFETIME_MS);
+	bool open = fd >= 0 && !ended(fd);
+	CHECK(closed == 0 && open);
+	printf("  message before its ACCEPTED: proven, %s at the lifetime (%u closed)\n",
+	       open ? "open" : "CLOSED", closed);
+	if (fd >= 0)
+		close(fd);
+	connwatch_destroy(&cw);
+	zmq_close(router);
+}
+
 /* A connection whose session ended is a stranger's again: two sessions proven over it (a
  * relink), the first ends, it stays; the second ends, and it is closed a lifetime later. */
 static void case_unproven(void *l, struct sinkstate *st, uint16_t port)
@@ -486,6 +549,7 @@ int main(void)
 	case_listen_also(l, port);
 	link_zmq.close(l);
 	case_configured_lifetime(ctx);
+	case_frame_before_accepted(ctx);
 	zmq_ctx_term(ctx);
 	return testlib_done("test_connwatch");
 }
