@@ -321,20 +321,32 @@ static bool read_event(struct connwatch *cw, uint16_t *event, uint32_t *value)
 	return true;
 }
 
+/* Reads and applies one event; false if none waits. *accepted: the descriptor of an
+ * ACCEPTED, else -1. */
+static bool apply_event(struct connwatch *cw, uint64_t now_ms, int *accepted)
+{
+	uint16_t ev;
+	uint32_t val;
+	*accepted = -1;
+	if (!read_event(cw, &ev, &val))
+		return false;
+	if (val > INT32_MAX)
+		return true;
+	if (ev == ZMQ_EVENT_ACCEPTED) {
+		on_accepted(cw, (int)val, now_ms);
+		*accepted = (int)val;
+	} else if (ev == ZMQ_EVENT_DISCONNECTED || ev == ZMQ_EVENT_CLOSED) {
+		on_ended(cw, (int)val);
+	}
+	return true;
+}
+
 bool connwatch_on_readable(struct connwatch *cw, uint64_t now_ms)
 {
-	for (int i = 0; i < EVENT_BATCH; i++) {
-		uint16_t ev;
-		uint32_t val;
-		if (!read_event(cw, &ev, &val))
+	int accepted;
+	for (int i = 0; i < EVENT_BATCH; i++)
+		if (!apply_event(cw, now_ms, &accepted))
 			return false;
-		if (val > INT32_MAX)
-			continue;
-		if (ev == ZMQ_EVENT_ACCEPTED)
-			on_accepted(cw, (int)val, now_ms);
-		else if (ev == ZMQ_EVENT_DISCONNECTED || ev == ZMQ_EVENT_CLOSED)
-			on_ended(cw, (int)val);
-	}
 	return true;
 }
 
@@ -356,14 +368,19 @@ void connwatch_on_frame(struct connwatch *cw, int fd, const uint8_t *rid, size_t
 	if (rid_len == 0 || rid_len > CONNWATCH_MAX_RID)
 		return;
 	size_t i = find_fd(cw, fd), pi = find_proven_fd(cw, fd);
-	if (!(i < cw->n && same_rid(&cw->w[i], rid, rid_len)) &&
-	    !(pi < cw->pn && same_rid(&cw->pw[pi], rid, rid_len))) {
+	bool known = i < cw->n ? cw->w[i].rid_len == 0 || same_rid(&cw->w[i], rid, rid_len)
+	                       : pi < cw->pn && same_rid(&cw->pw[pi], rid, rid_len);
+	if (!known) {
 		/* A connection new to the table, or a number reused. zmq put its ACCEPTED on the
 		 * monitor before any of its messages could arrive, but we read the monitor and the
 		 * ROUTER in turns: on a busy host a session could complete over a connection
-		 * whose ACCEPTED was still unread, and never be proven. Read up to it first. */
-		while (connwatch_on_readable(cw, now_ms))
-			;
+		 * whose ACCEPTED was still unread, and never be proven. Read up to that ACCEPTED
+		 * and no further: past it could lie this connection's end and the ACCEPTED of
+		 * another one that reuses the number, which would get this one's routing id. */
+		int accepted = -1;
+		for (int k = 0; k < EVENT_BATCH && accepted != fd; k++)
+			if (!apply_event(cw, now_ms, &accepted))
+				break;
 		i = find_fd(cw, fd);
 	}
 	if (i == cw->n)
