@@ -180,8 +180,10 @@ static void derive(const uint8_t key[MESH_KEYLEN], const char *label, uint8_t ou
 
 /*
  * Keys older than this close their session (protocol section 3.3): the rekey interval plus
- * half of it, but at least two REKEY_TIMEOUT_MS (an attempt and its retry fit before it) and
- * at most 60 s (WireGuard's REJECT_AFTER_TIME, 180 s, with the default 120 s interval).
+ * half of it, but at least two REKEY_TIMEOUT_MS (an attempt and its retry start before it,
+ * when the round trip is short) and at most 60 s (WireGuard's REJECT_AFTER_TIME, 180 s, with
+ * the default 120 s interval). A round trip long enough to push a retry past it is a link
+ * that cannot rekey, and closing it is the rule's purpose.
  */
 uint64_t mesh_reject_after(uint32_t rekey_ms)
 {
@@ -212,10 +214,14 @@ struct mesh *mesh_new(const struct mesh_config *cfg, uint64_t now_ms, char *err,
 		m->cfg.rekey_after_msgs = MESH_REKEY_AFTER_MSGS;
 	m->reject_after_ms = mesh_reject_after(m->cfg.rekey_after_ms);
 	/* a node told to wait long for a silent peer waits half as long for a handshake: a host
-	 * or a network slow enough to need the one slows the other (protocol section 4) */
-	if (!m->cfg.handshake_timeout_ms)
-		m->cfg.handshake_timeout_ms = m->cfg.expired_ms / 2 > MESH_HANDSHAKE_TIMEOUT_MS
-		                              ? m->cfg.expired_ms / 2 : MESH_HANDSHAKE_TIMEOUT_MS;
+	 * or a network slow enough to need the one slows the other (protocol section 4). Not
+	 * beyond a minute: a handshake slot, and a stranger's connection, are held twice that. */
+	if (!m->cfg.handshake_timeout_ms) {
+		uint32_t t = m->cfg.expired_ms / 2;
+		m->cfg.handshake_timeout_ms = t < MESH_HANDSHAKE_TIMEOUT_MS ? MESH_HANDSHAKE_TIMEOUT_MS
+		                              : t > MESH_HANDSHAKE_TIMEOUT_MAX_MS
+		                              ? MESH_HANDSHAKE_TIMEOUT_MAX_MS : t;
+	}
 	m->rpool.budget = REASM_BUDGET;
 	m->id = cfg->id;
 	snprintf(m->name, sizeof m->name, "%s", cfg->name ? cfg->name : "node");

@@ -61,8 +61,10 @@ _Static_assert(DIALADDR_MAX >= MESH_MAX_HANDSHAKES_OUT, "a row of dial_addrs per
 #define SEEN_BITS (1u << 19)   /* beacon_seen_again: two generations of a filter */
 #define SEEN_HASHES 4          /* bits per ID in each */
 #define RESEND_MIN_MS 1000     /* a peer's RESENDs are answered at most this often */
-#define REKEY_TIMEOUT_MS 5000  /* protocol section 3.3: a REKEY without REPLY is made again */
-#define REKEY_ANSWER_MIN_MS 50 /* a responder answers at most one REKEY this often per session */
+#define REKEY_TIMEOUT_MS 5000  /* protocol section 3.3: the shortest wait before a REKEY
+                                * without REPLY is made again (rekey.c, attempt_timeout) */
+#define REKEY_ANSWER_MIN_MS 50 /* a responder runs at most one REKEY's exchange this often per
+                                * session */
 #define REKEY_MARGIN_MIN_MS (2 * REKEY_TIMEOUT_MS)   /* keys too old: see reject_after() */
 #define REKEY_MARGIN_MAX_MS 60000
 

@@ -14,8 +14,9 @@
  * - one exchange at a time per session: a new one starts only when the last is done on both
  *   sides (no tx_next left);
  * - a bad or stale REKEY or REKEY_REPLY is dropped and counted, never the session;
- * - a responder answers at most one REKEY per REKEY_ANSWER_MIN_MS; one that comes sooner is
- *   held (the latest only: 56 bytes per session) and answered at the first sweep after;
+ * - a responder runs at most one REKEY's key exchange per REKEY_ANSWER_MIN_MS, good or bad;
+ *   a REKEY that comes sooner is held (the latest only: 56 bytes per session) and taken at
+ *   the first sweep after;
  * - log lines name the peer by fingerprint; no key byte is ever logged.
  */
 #include <string.h>
@@ -71,7 +72,8 @@ static void start(struct mesh *m, struct session *s, bool retry, uint64_t now)
 		return;
 	}
 	struct wire_msg msg = { .type = WIRE_REKEY, .rekey_n = n, .noise = kk };
-	(void)send_msg(m, s, &msg, now);
+	if (send_msg(m, s, &msg, now) != MESH_OK)
+		s->rekey_tries = 0;   /* it never went out: no late REPLY to wait for, no backoff */
 }
 
 /* Responder: answers REKEY n (protocol section 3.3, step 2), or drops it, counted. */
@@ -79,8 +81,11 @@ static void answer(struct mesh *m, struct session *s, uint64_t n,
                    const uint8_t noise[WIRE_REKEY_NOISE], uint64_t now)
 {
 	uint8_t out[WIRE_REKEY_NOISE];
-	s->rekey_held_n = 0;
+	if (n >= s->rekey_held_n)
+		s->rekey_held_n = 0;             /* this one is it, or newer */
 	enum mesh_err rc = session_on_rekey(s, n, noise, m->id->x_sk, m->id->x_pk, out);
+	if (rc != MESH_ESTATE)
+		s->rekey_kk_ms = now ? now : 1;  /* it ran the exchange: the bound counts it */
 	if (rc != MESH_OK) {
 		char fp[KEYS_FPR_LEN];
 		MESH_DROP_N(m, msgs_bad, rc != MESH_ENOMEM);
@@ -107,7 +112,7 @@ const char *rekey_on_sweep(struct mesh *m, struct session *s, uint64_t now)
 		             (unsigned long long)m->reject_after_ms);
 		return KEYS_TOO_OLD;
 	}
-	if (s->rekey_held_n && now - s->rekey_answered_ms >= REKEY_ANSWER_MIN_MS)
+	if (s->rekey_held_n && now - s->rekey_kk_ms >= REKEY_ANSWER_MIN_MS)
 		answer(m, s, s->rekey_held_n, s->rekey_held, now);
 	/* only the initiator starts one, and only once the last is done both ways */
 	if (s->role != NOISE_INITIATOR || s->tx_next)
@@ -139,12 +144,13 @@ void rekey_on_msg(struct mesh *m, struct session *s, struct peer *p, const struc
 		return;
 	}
 	if (msg->type == WIRE_REKEY) {
-		if (s->rekey_answered_ms && now - s->rekey_answered_ms < REKEY_ANSWER_MIN_MS &&
+		if (s->rekey_kk_ms && now - s->rekey_kk_ms < REKEY_ANSWER_MIN_MS &&
 		    msg->rekey_n > s->rekey_n) {
-			/* a key exchange per frame would be the peer's to ask for, so this one waits
-			 * its turn (rekey_on_sweep). It replaces one held before: the initiator
-			 * waits for the latest. A retry queued behind its first attempt while we
-			 * were busy is such a REKEY, and dropping it left the initiator waiting. */
+			/* a key exchange per frame, good or bad, would be the peer's to ask for, so
+			 * this one waits its turn (rekey_on_sweep). It replaces one held before: the
+			 * initiator waits for the latest. A retry queued behind its first attempt
+			 * while we were busy is such a REKEY, and dropping it left the initiator
+			 * waiting. */
 			s->rekey_held_n = msg->rekey_n;
 			memcpy(s->rekey_held, msg->noise, WIRE_REKEY_NOISE);
 			return;

@@ -89,6 +89,8 @@ struct session {
 	uint64_t rekey_sent_ms;          /* initiator: when the last attempt started */
 	uint32_t rekey_tries;            /* initiator: attempts of the exchange under way (rekey.c) */
 	uint64_t rekey_answered_ms;      /* responder: when it last answered a REKEY (rekey.c) */
+	uint64_t rekey_kk_ms;            /* responder: when it last ran a REKEY's exchange, which
+	                                  * succeeded or not (rekey.c) */
 	uint64_t rekey_held_n;           /* responder: a REKEY that came too soon after the last,
 	                                  * to answer at its time (rekey.c); 0: none */
 	uint8_t rekey_held[WIRE_REKEY_NOISE];

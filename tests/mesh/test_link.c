@@ -22,7 +22,8 @@
  * close for old keys; and when every REKEY is lost, retries, then both sides close the session
  * for keys too old and link again with a fresh handshake, messages still delivered; and a
  * retry that queues behind its first attempt at a responder without CPU is answered, 50 ms
- * after the first, and completes the rekey.
+ * after the first, and completes the rekey; a flood of REKEYs that fail Noise runs at most
+ * one key exchange per 50 ms.
  *
  * Output is counts only.
  */
@@ -689,6 +690,7 @@ static void run_rekey_queued(void)
 	struct node ns[2];
 	const struct nopts o = { .rekey_ms = 200, .expired_ms = 20000 };
 	if (!pair_up(ns, &o, &o)) {
+		CHECK(false);
 		pair_down(ns);
 		return;
 	}
@@ -720,6 +722,49 @@ static void run_rekey_queued(void)
 	pair_down(ns);
 }
 
+/* A peer sends 100 REKEYs at once whose Noise fails, each with a new n: the responder runs
+ * the key exchange of at most one per 50 ms, failed ones included (protocol section 3.3,
+ * step 2), here two (the first, then the latest, held), and keeps the session. */
+static void run_rekey_flood(void)
+{
+	struct node ns[2];
+	if (!pair_up(ns, NULL, NULL)) {
+		CHECK(false);
+		pair_down(ns);
+		return;
+	}
+	struct node *ini = ns[0].link->nconns ? &ns[0] : &ns[1];
+	struct node *resp = ini == &ns[0] ? &ns[1] : &ns[0];
+	struct mesh_stats r0 = stats_of(resp);
+	uint8_t msg[7 + WIRE_REKEY_NOISE];
+	unsigned sent = 0;
+	for (unsigned k = 0; k < 100; k++) {
+		unsigned n = 1000 + k;
+		/* [12, n, bin 48]: fixarray 3, fixint 12, uint16 n, bin8 of 48 junk bytes */
+		msg[0] = 0x93;
+		msg[1] = 0x0c;
+		msg[2] = 0xcd;
+		msg[3] = (uint8_t)(n >> 8);
+		msg[4] = (uint8_t)n;
+		msg[5] = 0xc4;
+		msg[6] = WIRE_REKEY_NOISE;
+		randombytes_buf(msg + 7, WIRE_REKEY_NOISE);
+		sent += mesh_test_send_raw(ini->m, resp->id->id, msg, sizeof msg, now_ms()) ==
+		        MESH_OK;
+	}
+	uint64_t until = vclock + 1000;
+	while (vclock < until)
+		drive_round(ns, 2);
+	struct mesh_stats r1 = stats_of(resp);
+	uint64_t ran = r1.msgs_bad - r0.msgs_bad;
+	CHECK(sent == 100);
+	CHECK(ran >= 2 && ran <= 3);
+	CHECK(ns[0].exits == 0 && ns[1].exits == 0);
+	printf("  rekey flood: %u bad REKEYs at once, %llu key exchanges run (and failed), "
+	       "session kept\n", sent, (unsigned long long)ran);
+	pair_down(ns);
+}
+
 int main(void)
 {
 	struct node ns[2];
@@ -737,6 +782,7 @@ int main(void)
 	run_rekey_old_peer();
 	run_rekey_lost();
 	run_rekey_queued();
+	run_rekey_flood();
 	for (size_t i = 0; i < MAXLINKS; i++)
 		CHECK(net.links[i] == NULL);     /* every link closed with its engine */
 	return testlib_done("test_link");
