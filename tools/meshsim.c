@@ -1939,6 +1939,7 @@ static void build_result(struct meshsim *s, struct meshsim_result *res, double o
 	res->heartbeat_ms = s->env.heartbeat_ms;
 	res->evasive_ms = s->env.evasive_ms;
 	res->expired_ms = s->env.expired_ms;
+	res->rekey_ms = s->env.rekey_ms ? s->env.rekey_ms : MESHSIM_REKEY_MS;
 	res->mcast_port = s->env.mcast_port;
 	res->deadline_s = s->o.deadline_s;
 	res->converged = s->converged;
@@ -2052,6 +2053,9 @@ static void choose_timers(struct meshsim *s)
 	s->env.heartbeat_ms = s->o.heartbeat_ms ? s->o.heartbeat_ms : (uint32_t)lround(500 * f);
 	s->env.evasive_ms = s->o.evasive_ms ? s->o.evasive_ms : (uint32_t)lround(1500 * f);
 	s->env.expired_ms = s->o.expired_ms ? s->o.expired_ms : (uint32_t)lround(4000 * f);
+	/* each link's rekey is a periodic cost too, and at 256 processes 32,640 of them fell due
+	 * together, 120 s after the sessions were made, on a machine still saturated */
+	s->env.rekey_ms = s->n > 16 ? (uint32_t)lround(MESHSIM_REKEY_MS * f) : 0;
 }
 
 /* ---------- setup and cleanup ---------- */
@@ -2390,7 +2394,8 @@ int main(int argc, char **argv)
 		if (s->env.expired_ms <= s->env.evasive_ms)
 			return meshsim_usage_error("--expired must be longer than --evasive", NULL);
 		return meshsim_sim_run(&s->o, meshsim_scenario_name(s->o.scenario), s->env.beacon_ms,
-		                       s->env.heartbeat_ms, s->env.evasive_ms, s->env.expired_ms);
+		                       s->env.heartbeat_ms, s->env.evasive_ms, s->env.expired_ms,
+		                       s->env.rekey_ms);
 	}
 	s->be = s->o.inproc ? &meshsim_inproc_backend : &meshsim_proc_backend;
 	if (!s->o.inproc && find_meshnode(&s->o, s->meshnode, sizeof s->meshnode) != 0)

@@ -22,6 +22,7 @@
 #include "meshsim_net.h"
 
 #define MESHSIM_GROUP "sim"
+#define MESHSIM_REKEY_MS 120000   /* the nodes' default rekey interval (docs/usage.md) */
 #define MESHSIM_HEX_LEN 64
 
 enum meshsim_scenario {
@@ -223,6 +224,7 @@ struct meshsim_env {
 	const char *meshnode;      /* process backend: the program */
 	uint16_t mcast_port;
 	uint32_t beacon_ms, heartbeat_ms, evasive_ms, expired_ms;
+	uint32_t rekey_ms;         /* the nodes' --rekey-interval; 0: their default */
 	struct meshsim_net *net;   /* NULL without --hosts */
 	bool join_group;           /* nodes join MESHSIM_GROUP at start */
 	bool receipts;             /* nodes run with --receipts and --ttl ttl_ms */

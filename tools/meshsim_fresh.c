@@ -19,7 +19,7 @@
 int meshsim_fresh_start(struct meshsim_fresh *p, const struct meshsim_env *e, int k, char *err,
                         size_t errcap)
 {
-	char idpath[600], errpath[600], port[16], beacon[16], hb[16], ev[16], ex[16];
+	char idpath[600], errpath[600], port[16], beacon[16], hb[16], ev[16], ex[16], rk[16];
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, errfd;
 	memset(p, 0, sizeof *p);
 	p->pid = -1;
@@ -44,10 +44,12 @@ int meshsim_fresh_start(struct meshsim_fresh *p, const struct meshsim_env *e, in
 	snprintf(hb, sizeof hb, "%u", e->heartbeat_ms);
 	snprintf(ev, sizeof ev, "%u", e->evasive_ms);
 	snprintf(ex, sizeof ex, "%u", e->expired_ms);
+	snprintf(rk, sizeof rk, "%u", e->rekey_ms ? e->rekey_ms : MESHSIM_REKEY_MS);
 	const char *argv[] = { e->meshnode, "--json", "--iface", "lo", "--name", p->name,
 	                       "--identity", idpath, "--no-known-peers", "--mcast-port", port,
 	                       "--beacon-interval", beacon, "--heartbeat", hb, "--evasive", ev,
-	                       "--expired", ex, "--log-level", e->o->log_level, NULL };
+	                       "--expired", ex, "--rekey-interval", rk, "--log-level",
+	                       e->o->log_level, NULL };
 	if (pipe(in) != 0 || pipe(out) != 0) {
 		snprintf(err, errcap, "pipe: %s", strerror(errno));
 		goto fail;

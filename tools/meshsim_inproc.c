@@ -81,6 +81,7 @@ static int inproc_start(struct meshsim *s, struct meshsim_node *nd, char *err, s
 	cfg.heartbeat_ms = e->heartbeat_ms;
 	cfg.evasive_ms = e->evasive_ms;
 	cfg.expired_ms = e->expired_ms;
+	cfg.rekey_ms = e->rekey_ms;
 	cfg.log_level = level_of(e->o->log_level);
 	cfg.log_fn = log_line;
 	cfg.log_arg = nd;

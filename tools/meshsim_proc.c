@@ -143,6 +143,7 @@ static int proc_start(struct meshsim *s, struct meshsim_node *nd, char *err, siz
 {
 	const struct meshsim_env *e = meshsim_env(s);
 	char idpath[600], keylog[600], port[16], beacon[16], hb[16], ev[16], ex[16], ttl[16], tcp[16];
+	char rk[16];
 	/* the argv is built before fork: the child only execs it */
 	const char **argv = malloc(((size_t)ARGV_FIXED + 2 * (size_t)e->n) * sizeof *argv);
 	char (*peers)[PEER_ARG_LEN] = malloc((size_t)e->n * sizeof *peers);
@@ -195,6 +196,11 @@ static int proc_start(struct meshsim *s, struct meshsim_node *nd, char *err, siz
 	argv[a++] = ex;
 	argv[a++] = "--log-level";
 	argv[a++] = e->o->log_level;
+	if (e->rekey_ms) {
+		snprintf(rk, sizeof rk, "%u", e->rekey_ms);
+		argv[a++] = "--rekey-interval";
+		argv[a++] = rk;
+	}
 	if (e->join_group) {
 		argv[a++] = "--group";
 		argv[a++] = MESHSIM_GROUP;

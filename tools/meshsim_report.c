@@ -137,8 +137,8 @@ void meshsim_report_table(FILE *f, const struct meshsim_result *r)
 	row(f, "nodes", "%d (%s), %s", r->n,
 	    r->sim ? "engines in one process" : r->inproc ? "in-process" : "processes", net);
 	row(f, "seed", "%llu (multicast port %u)", (unsigned long long)r->seed, r->mcast_port);
-	row(f, "timers", "beacon %u ms, heartbeat %u ms, evasive %u ms, expired %u ms",
-	    r->beacon_ms, r->heartbeat_ms, r->evasive_ms, r->expired_ms);
+	row(f, "timers", "beacon %u ms, heartbeat %u ms, evasive %u ms, expired %u ms, rekey %u ms",
+	    r->beacon_ms, r->heartbeat_ms, r->evasive_ms, r->expired_ms, r->rekey_ms);
 	if (r->converged)
 		row(f, "convergence", "%.1f ms to full mesh (%ld sessions)", r->convergence_ms,
 		    r->sessions_full);
@@ -339,8 +339,9 @@ int meshsim_report_json(const char *path, const struct meshsim_result *r)
 	fprintf(f, ",\"bridge\":%s", r->bridge ? "true" : "false");
 	fprintf(f, ",\"loss_pct\":%.1f,\"delay_ms\":%u,\"jitter_ms\":%u", r->loss_pct, r->delay_ms,
 	        r->jitter_ms);
-	fprintf(f, ",\"timers_ms\":{\"beacon\":%u,\"heartbeat\":%u,\"evasive\":%u,\"expired\":%u}",
-	        r->beacon_ms, r->heartbeat_ms, r->evasive_ms, r->expired_ms);
+	fprintf(f, ",\"timers_ms\":{\"beacon\":%u,\"heartbeat\":%u,\"evasive\":%u,\"expired\":%u,"
+	        "\"rekey\":%u}", r->beacon_ms, r->heartbeat_ms, r->evasive_ms, r->expired_ms,
+	        r->rekey_ms);
 	fprintf(f, ",\"mcast_port\":%u,\"deadline_s\":%.3f", r->mcast_port, r->deadline_s);
 	fprintf(f, ",\"converged\":%s,\"convergence_ms\":", r->converged ? "true" : "false");
 	jnum(f, r->converged ? r->convergence_ms : -1);

@@ -110,6 +110,7 @@ struct meshsim_result {
 	double loss_pct;
 	unsigned delay_ms, jitter_ms;
 	uint32_t beacon_ms, heartbeat_ms, evasive_ms, expired_ms;
+	uint32_t rekey_ms;                /* the nodes' rekey interval */
 	uint16_t mcast_port;
 	double deadline_s;
 

@@ -51,7 +51,8 @@ static void violation(char ***v, size_t *n, const char *text)
 }
 
 int meshsim_sim_run(const struct meshsim_opts *o, const char *scenario, uint32_t beacon_ms,
-                    uint32_t heartbeat_ms, uint32_t evasive_ms, uint32_t expired_ms)
+                    uint32_t heartbeat_ms, uint32_t evasive_ms, uint32_t expired_ms,
+                    uint32_t rekey_ms)
 {
 	struct simnet_config c;
 	struct simnet_report r;
@@ -71,6 +72,9 @@ int meshsim_sim_run(const struct meshsim_opts *o, const char *scenario, uint32_t
 	c.heartbeat_ms = heartbeat_ms;
 	c.evasive_ms = evasive_ms;
 	c.expired_ms = expired_ms;
+	/* the nodes' rekey interval, as the process back-end's (simnet_config_init's is short,
+	 * for fault scenarios that must see rekeys under every fault) */
+	c.rekey_ms = rekey_ms ? rekey_ms : MESHSIM_REKEY_MS;
 	bool traffic = o->scenario != MESHSIM_CONVERGE && o->scenario != MESHSIM_PARTITION;
 	if (traffic && o->rate > 0 && o->messages > 0) {
 		/* --rate is all senders together; simnet's interval is per node */
@@ -96,8 +100,8 @@ int meshsim_sim_run(const struct meshsim_opts *o, const char *scenario, uint32_t
 	}
 	/* after the traffic: long enough for a queue timeout and an expiry, twice over */
 	c.settle_ms = traffic || c.crashes || c.partitions ? 4 * expired_ms + 20000 : 0;
-	/* converge measures the time to full mesh: once there, two handshake timeouts more let
-	 * any crossing handshake finish before the checks */
+	/* converge measures the time to full mesh: once there, 10 s more (two handshake timeouts
+	 * at N <= 40; at most one beyond) let crossing handshakes finish before the checks */
 	if (o->scenario == MESHSIM_CONVERGE)
 		c.end_after_converged_ms = 10000;
 	simnet_seed_rng(o->seed);
@@ -130,6 +134,7 @@ int meshsim_sim_run(const struct meshsim_opts *o, const char *scenario, uint32_t
 	res.heartbeat_ms = heartbeat_ms;
 	res.evasive_ms = evasive_ms;
 	res.expired_ms = expired_ms;
+	res.rekey_ms = c.rekey_ms;
 	res.deadline_s = o->deadline_s;
 	res.converged = r.converged_ms > 0 && r.converged_ms <= o->deadline_s * 1000;
 	res.convergence_ms = res.converged ? (double)r.converged_ms : -1;

@@ -15,6 +15,7 @@
 
 /* Runs the scenario of o with these node timers; returns meshsim's exit status. */
 int meshsim_sim_run(const struct meshsim_opts *o, const char *scenario, uint32_t beacon_ms,
-                    uint32_t heartbeat_ms, uint32_t evasive_ms, uint32_t expired_ms);
+                    uint32_t heartbeat_ms, uint32_t evasive_ms, uint32_t expired_ms,
+                    uint32_t rekey_ms);
 
 #endif
