@@ -237,21 +237,31 @@ static void case_per_source(void *l, struct sinkstate *st, uint16_t port)
 	close_all(fds, n);
 }
 
+/* link_zmq on 127.0.0.1, any port, its events into st; lifetime_ms 0: the default. */
+static void *open_link(void *ctx, struct sinkstate *st, uint32_t lifetime_ms, uint16_t *port)
+{
+	struct link_config cfg = {
+		.env = ctx, .ip = IPADDR_V4(127, 0, 0, 1), .port = 0,
+		.unauth_lifetime_ms = lifetime_ms,
+		.sink = { .arg = st, .frame = on_frame, .malformed = on_malformed,
+		          .closed = on_closed },
+	};
+	char err[200];
+	void *l = link_zmq.open(&cfg, port, err, sizeof err);
+	CHECK(l != NULL);
+	if (!l)
+		fprintf(stderr, "open: %s\n", err);
+	return l;
+}
+
 /* The lifetime is the link's to configure (the engine makes it twice its handshake timeout,
  * which grows with expired): at 25 s, a connection outlives the default 10 s and is closed
  * at 25 s. A link of its own, beside the one of the other cases. */
 static void case_configured_lifetime(void *ctx)
 {
 	struct sinkstate st = { .frames = 0 };
-	struct link_config cfg = {
-		.env = ctx, .ip = IPADDR_V4(127, 0, 0, 1), .port = 0, .unauth_lifetime_ms = 25000,
-		.sink = { .arg = &st, .frame = on_frame, .malformed = on_malformed,
-		          .closed = on_closed },
-	};
-	char err[200];
 	uint16_t port = 0;
-	void *l = link_zmq.open(&cfg, &port, err, sizeof err);
-	CHECK(l != NULL);
+	void *l = open_link(ctx, &st, 25000, &port);
 	if (!l)
 		return;
 	link_zmq.clock(l, vclock);
@@ -539,19 +549,10 @@ int main(void)
 	testlib_require_netns("test_connwatch");
 	void *ctx = zmq_ctx_new();
 	struct sinkstate st = { .frames = 0 };
-	struct link_config cfg = {
-		.env = ctx, .ip = IPADDR_V4(127, 0, 0, 1), .port = 0,
-		.sink = { .arg = &st, .frame = on_frame, .malformed = on_malformed,
-		          .closed = on_closed },
-	};
-	char err[200];
 	uint16_t port = 0;
-	void *l = link_zmq.open(&cfg, &port, err, sizeof err);
-	CHECK(l != NULL);
-	if (!l) {
-		fprintf(stderr, "open: %s\n", err);
+	void *l = open_link(ctx, &st, 0, &port);
+	if (!l)
 		return testlib_done("test_connwatch");
-	}
 	link_zmq.clock(l, vclock);
 	case_per_source(l, &st, port);
 	case_own_address(l, &st, port);
