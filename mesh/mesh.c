@@ -213,15 +213,11 @@ struct mesh *mesh_new(const struct mesh_config *cfg, uint64_t now_ms, char *err,
 	if (!m->cfg.rekey_after_msgs)
 		m->cfg.rekey_after_msgs = MESH_REKEY_AFTER_MSGS;
 	m->reject_after_ms = mesh_reject_after(m->cfg.rekey_after_ms);
-	/* a node told to wait long for a silent peer waits half as long for a handshake: a host
-	 * or a network slow enough to need the one slows the other (protocol section 4). Not
-	 * beyond a minute: a handshake slot, and a stranger's connection, are held twice that. */
-	if (!m->cfg.handshake_timeout_ms) {
-		uint32_t t = m->cfg.expired_ms / 2;
-		m->cfg.handshake_timeout_ms = t < MESH_HANDSHAKE_TIMEOUT_MS ? MESH_HANDSHAKE_TIMEOUT_MS
-		                              : t > MESH_HANDSHAKE_TIMEOUT_MAX_MS
-		                              ? MESH_HANDSHAKE_TIMEOUT_MAX_MS : t;
-	}
+	/* Not derived from expired: f37071b made it half of expired, and a handshake whose
+	 * message was lost then waited that long to be tried again; 128 processes took twice as
+	 * long to full mesh (docs/performance.md) */
+	if (!m->cfg.handshake_timeout_ms)
+		m->cfg.handshake_timeout_ms = MESH_HANDSHAKE_TIMEOUT_MS;
 	m->rpool.budget = REASM_BUDGET;
 	m->id = cfg->id;
 	snprintf(m->name, sizeof m->name, "%s", cfg->name ? cfg->name : "node");

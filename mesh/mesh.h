@@ -51,8 +51,7 @@
 #define MESH_RX_MEMORY_MS 600000        /* how long a sender's last delivered msg_id is kept */
 #define MESH_REKEY_AFTER_MS 120000      /* link keys are replaced this often (protocol 3.3), */
 #define MESH_REKEY_AFTER_MSGS (1u << 20)  /* or after this many frames either way */
-#define MESH_HANDSHAKE_TIMEOUT_MS 5000  /* the shortest default handshake_timeout, */
-#define MESH_HANDSHAKE_TIMEOUT_MAX_MS 60000  /* and the longest */
+#define MESH_HANDSHAKE_TIMEOUT_MS 5000  /* the default handshake_timeout */
 
 enum mesh_event_type {
 	MESH_EV_ENTER = 1,
@@ -170,7 +169,7 @@ struct mesh_config {
 	uint16_t mcast_port;
 	const uint8_t *mesh_key;            /* MESH_KEYLEN bytes or NULL; copied */
 	uint32_t beacon_interval_ms, heartbeat_ms, evasive_ms, expired_ms;
-	/* 0: half of expired_ms, within [MESH_HANDSHAKE_TIMEOUT_MS, MESH_HANDSHAKE_TIMEOUT_MAX_MS] */
+	/* 0: MESH_HANDSHAKE_TIMEOUT_MS */
 	uint32_t handshake_timeout_ms, fallback_ms;
 	uint32_t queue_msgs;
 	size_t queue_bytes;

@@ -95,7 +95,7 @@ struct meshnode_config {
 	uint32_t heartbeat_ms;        /* 0: 1000 */
 	uint32_t evasive_ms;          /* 0: 3000 */
 	uint32_t expired_ms;          /* 0: 10000 */
-	uint32_t handshake_timeout_ms;/* 0: half of expired_ms, 5000 to 60000 */
+	uint32_t handshake_timeout_ms;/* 0: 5000 */
 	uint32_t queue_msgs;          /* per-peer send queue cap in messages; 0: 1024 */
 	size_t queue_bytes;           /* per-peer send queue cap in bytes; 0: 16 MiB */
 	uint32_t queue_timeout_ms;    /* older name of ttl_ms, used when ttl_ms is 0 */

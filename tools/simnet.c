@@ -180,6 +180,7 @@ static bool node_start(struct node *nd, bool new_identity)
 		.heartbeat_ms = c->heartbeat_ms ? c->heartbeat_ms : 1000,
 		.evasive_ms = c->evasive_ms ? c->evasive_ms : 3000,
 		.expired_ms = c->expired_ms ? c->expired_ms : 10000,
+		.handshake_timeout_ms = c->handshake_timeout_ms,   /* 0: the engine's 5 s */
 		.rekey_after_ms = c->rekey_ms,
 		.fallback_ms = 3 * beacon, .queue_msgs = 1024, .queue_bytes = 16u << 20,
 		.ttl_ms = 10000, .receipts = true, .manual_ack = true, .can_take = sim_can_take,

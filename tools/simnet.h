@@ -51,9 +51,8 @@ struct simnet_config {
 	/* nonzero: end the run this long after the first full mesh, if that comes earlier (a
 	 * convergence measurement needs no more) */
 	uint32_t end_after_converged_ms;
-	/* node timers; 0: the node's defaults (1000, 1000, 3000, 10000 ms); the handshake
-	 * timeout is the engine's default for expired_ms (mesh.h) */
-	uint32_t beacon_ms, heartbeat_ms, evasive_ms, expired_ms;
+	/* node timers; 0: the node's defaults (1000, 1000, 3000, 10000, 5000 ms) */
+	uint32_t beacon_ms, heartbeat_ms, evasive_ms, expired_ms, handshake_timeout_ms;
 	/* how often links replace their keys (docs/protocol.md section 3.3) while traffic and
 	 * faults run; 0: the node's default, 120000 ms, which settling always uses.
 	 * simnet_config_init() makes it short, so that rekeys run under every fault. */
