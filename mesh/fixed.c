@@ -108,7 +108,7 @@ void fixed_on_sweep(struct mesh *m, uint64_t now)
 			return;
 		}
 		struct session *s = handshake_dial(m, &f->ip, f->port, f->pinned ? f->id : NULL,
-		                                   DIAL_RECENT, now);
+		                                   DIAL_RECENT, f->failures, now);
 		if (!s) {
 			f->next_dial_ms = handshake_redial_at(&f->failures, now);
 			continue;

@@ -98,8 +98,30 @@ static enum dial_class dial_class_of(const struct peer *p, uint64_t now)
 	return DIAL_OTHER;
 }
 
+/* The first try waits handshake_timeout, each retry twice as long as the one before, up to
+ * HS_TRIES_SCALE_MAX times, but never past half of expired unless handshake_timeout itself is:
+ * a host or LAN so slow that a handshake's round trips outlast the timeout gets through on a
+ * later try, while a message lost on a fast one is still tried again soon (a longer first
+ * timeout doubled the time 128 processes took to link, docs/performance.md). */
+uint32_t handshake_longest(const struct mesh_config *cfg)
+{
+	uint64_t base = cfg->handshake_timeout_ms, cap = (uint64_t)cfg->expired_ms / 2;
+	if (cap > HS_TRIES_SCALE_MAX * base)
+		cap = HS_TRIES_SCALE_MAX * base;
+	return (uint32_t)(cap > base ? cap : base);
+}
+
+uint32_t handshake_timeout(const struct mesh *m, uint32_t failures)
+{
+	uint64_t t = m->cfg.handshake_timeout_ms;
+	for (uint32_t i = 0; i < failures && t < m->hs_longest_ms; i++)
+		t *= 2;
+	return t < m->hs_longest_ms ? (uint32_t)t : m->hs_longest_ms;
+}
+
 struct session *handshake_dial(struct mesh *m, const struct ipaddr *ip, uint16_t port,
-                               const uint8_t *expected_id, enum dial_class c, uint64_t now)
+                               const uint8_t *expected_id, enum dial_class c, uint32_t failures,
+                               uint64_t now)
 {
 	size_t nlen, flen;
 	struct session *s = session_new(NOISE_INITIATOR, m->prologue, m->prologue_len, m->id->x_sk,
@@ -112,6 +134,7 @@ struct session *handshake_dial(struct mesh *m, const struct ipaddr *ip, uint16_t
 		s->expect_any = true;
 	s->dial_class = (uint8_t)c;
 	s->dial_ip = *ip;
+	s->hs_timeout_ms = handshake_timeout(m, failures);
 	if (session_table_add(&m->sessions, s) != MESH_OK) {
 		session_destroy(&s);
 		return NULL;
@@ -159,7 +182,7 @@ void handshake_initiate(struct mesh *m, struct peer *p, uint64_t now)
 		MESH_DECIDE(m, dials_deferred, NULL);      /* tried again at the next sweep */
 		return;
 	}
-	struct session *s = handshake_dial(m, &p->ip, p->port, p->id, c, now);
+	struct session *s = handshake_dial(m, &p->ip, p->port, p->id, c, p->dial_failures, now);
 	if (!s) {
 		handshake_backoff(p, now);      /* a dial that cannot even start is a failure too */
 		return;
@@ -292,6 +315,7 @@ void handshake_on_hello(struct mesh *m, const struct wire_frame *f, const uint8_
 	                m->psk, &m->keymem, now);
 	if (!s)
 		return;
+	s->hs_timeout_ms = m->hs_longest_ms;   /* whichever try of the initiator's this is */
 	if (session_table_add(&m->sessions, s) != MESH_OK) {
 		session_destroy(&s);
 		mesh_droplog(m, LK_RATE, now, "session table full: HELLO from %s dropped", addr);

@@ -218,6 +218,7 @@ struct mesh *mesh_new(const struct mesh_config *cfg, uint64_t now_ms, char *err,
 	 * long to full mesh (docs/performance.md) */
 	if (!m->cfg.handshake_timeout_ms)
 		m->cfg.handshake_timeout_ms = MESH_HANDSHAKE_TIMEOUT_MS;
+	m->hs_longest_ms = handshake_longest(&m->cfg);
 	m->rpool.budget = REASM_BUDGET;
 	m->id = cfg->id;
 	snprintf(m->name, sizeof m->name, "%s", cfg->name ? cfg->name : "node");
@@ -265,10 +266,10 @@ struct mesh *mesh_new(const struct mesh_config *cfg, uint64_t now_ms, char *err,
 		goto fail;
 	m->ip = discovery_ifaddr(m->disc);
 	m->lops = cfg->link_ops ? cfg->link_ops : &link_zmq;
-	/* a genuine initiator has handshake_timeout until REPLY, then as long from its FINISH
+	/* a genuine initiator has its try's timeout until REPLY, then as long from its FINISH
 	 * until ACCEPT (protocol section 4, "States"), and its connection is proven once our
-	 * session completes: twice the timeout bounds it (protocol section 3) */
-	uint64_t unauth = 2 * (uint64_t)m->cfg.handshake_timeout_ms;
+	 * session completes: twice the longest bounds it (protocol section 3) */
+	uint64_t unauth = 2 * (uint64_t)m->hs_longest_ms;
 	struct link_config lc = {
 		.env = cfg->link_ops ? cfg->link_env : cfg->zmq_ctx, .port = cfg->port,
 		.unauth_lifetime_ms = unauth < UINT32_MAX ? (uint32_t)unauth : UINT32_MAX,

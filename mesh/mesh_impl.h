@@ -31,6 +31,7 @@
 #define TICK_MS 20
 #define REDIAL_BASE_MS 500     /* protocol section 4, "Redialling" */
 #define REDIAL_MAX_MS 60000
+#define HS_TRIES_SCALE_MAX 8   /* a retried handshake waits up to 8 x handshake_timeout */
 #define STALL_RETRY_MS 5
 #define SWEEP_MAX_MS 100       /* session and peer timers: at least this often, see mesh_new */
 #define ACK_DELAY_MS 20        /* protocol section 6, "Delivery": an ACK waits at most this, */
@@ -131,6 +132,7 @@ struct mesh {
 	unsigned burst;
 	uint64_t next_sweep_ms, sweep_ms;
 	uint64_t reject_after_ms;      /* keys this old close their session (protocol 3.3) */
+	uint32_t hs_longest_ms;        /* the longest a handshake may take (handshake_longest) */
 	uint64_t last_beacon_ms;       /* when we last sent one; 0: never */
 	bool answer_due;               /* a new lower peer may have missed our beacons */
 	uint64_t pex_gen;              /* peer exchange (pex.c): the last generation */
@@ -287,7 +289,13 @@ void handshake_initiate(struct mesh *m, struct peer *p, uint64_t now);
  * expected_id, or any ID its key proves when NULL. NULL if it could not start (nothing is
  * left behind). The caller has checked the slots. */
 struct session *handshake_dial(struct mesh *m, const struct ipaddr *ip, uint16_t port,
-                               const uint8_t *expected_id, enum dial_class c, uint64_t now);
+                               const uint8_t *expected_id, enum dial_class c, uint32_t failures,
+                               uint64_t now);
+/* How long a handshake of ours may take after `failures` failures in a row to the same node
+ * or address, and how long any may (an answered one: the responder cannot know which try it
+ * is). Protocol section 4, "States". */
+uint32_t handshake_timeout(const struct mesh *m, uint32_t failures);
+uint32_t handshake_longest(const struct mesh_config *cfg);
 /* A handshake stops being in progress: it went live or was removed. */
 void handshake_done(struct mesh *m, const struct session *s);
 void handshake_on_hello(struct mesh *m, const struct wire_frame *f, const uint8_t *rid,

@@ -66,6 +66,7 @@ struct session {
 	uint8_t dial_class;        /* initiator: whose slots it holds (mesh_impl.h, DIAL_*) */
 	bool dial_counted;         /* initiator: counted to dial_ip in the engine's dial_addrs */
 	struct ipaddr dial_ip;     /* initiator: the address it dialled */
+	uint32_t hs_timeout_ms;    /* how long its handshake may take (protocol section 4, "States") */
 	const struct session_keymem *km;  /* where hs and tx live; NULL: sodium_malloc */
 	struct noise_hs *hs;         /* until Split */
 	struct noise_transport *tx;  /* from Split: the current keys */

@@ -64,14 +64,14 @@ static bool scenario(struct simnet_config *c, const char *name)
 		c->cuts = c->partitions = c->crashes = c->pauses = 0;
 		c->slow_readers = 6;
 	} else if (strcmp(name, "laggy") == 0) {
-		/* no fault, but a round trip of 6 - 7 s, longer than a rekey attempt's first
-		 * timeout (REKEY_TIMEOUT, 5 s): the liveness and handshake timers are given that
-		 * room by configuration; the rekey's retries must find it by themselves */
+		/* no fault, but a round trip of 6 - 7 s, longer than a handshake's and a rekey
+		 * attempt's first timeout (5 s each): the liveness timers are given that room by
+		 * configuration; the handshake's and the rekey's retries must find it by
+		 * themselves */
 		c->cuts = c->partitions = c->crashes = c->pauses = c->slow_readers = 0;
 		c->beacon_loss_pct = 0;
 		c->latency_ms = 3000;
 		c->jitter_ms = 500;
-		c->handshake_timeout_ms = 30000;
 		c->heartbeat_ms = 2000;
 		c->evasive_ms = 20000;
 		c->expired_ms = 60000;
