@@ -440,14 +440,22 @@ void handshake_on_finish(struct mesh *m, struct session *s, const struct wire_fr
 	 * The losing half may reach us while ours is still in progress (pending), or just after
 	 * ours went live: the peer sent its FINISH before it accepted ours. A session we
 	 * initiated as the lower ID, live for less than a handshake timeout, with the same
-	 * incarnation, is that case, not a peer that lost its session and came back.
+	 * incarnation, is that case, not a peer that lost its session and came back. Ours wins
+	 * only while it can still succeed soon: a retry of ours may wait far longer than
+	 * handshake_timeout for a REPLY (a port the peer cannot reach), and rejecting the
+	 * peer's completed handshake all that time would keep a pair apart that its own dial
+	 * can link; mesh_go_live() abandons ours.
 	 */
 	struct session *live = p->live_sid ? session_table_get(&m->sessions, p->live_sid) : NULL;
+	struct session *mine = p->pending_sid ? session_table_get(&m->sessions, p->pending_sid) : NULL;
 	bool lost_crossing = live && live->role == NOISE_INITIATOR &&
 	                     mesh_id_lower(m->id->id, s->peer_id) &&
 	                     live->peer_incarnation == s->peer_incarnation &&
 	                     now - live->live_ms < m->cfg.handshake_timeout_ms;
-	if ((p->pending_sid && !mesh_id_lower(s->peer_id, m->id->id)) || lost_crossing) {
+	bool mine_wins = mine && !mesh_id_lower(s->peer_id, m->id->id) &&
+	                 (mine->state == SESSION_INIT_WAIT_ACCEPT ||
+	                  now - mine->created_ms < m->cfg.handshake_timeout_ms);
+	if (mine_wins || lost_crossing) {
 		MESH_DROP(m, sessions_rejected);
 		mesh_logline(m, 3, "crossing handshakes with %s: ours wins", mesh_fpr(s->peer_id, fp));
 		(void)send_simple(m, s, WIRE_REJECT, 1, now);

@@ -1906,6 +1906,70 @@ static void test_crossing_adversarial(void)
 	       "%lu never converged\n", scheduled, RUNS, agreed, exits, timeouts);
 }
 
+/* ------------------------------------------------------------------ a stale retry loses */
+
+/* lo's handshake with hi has had no REPLY for longer than handshake_timeout (2 s here): a
+ * retry, which may wait longer (protocol section 4, "Timeouts"). */
+static bool stale_retry(void *arg)
+{
+	struct node **pair = arg;
+	struct node *lo = pair[0], *hi = pair[1];
+	struct peer *p = peer_table_get(&lo->m->peers, hi->id->id);
+	struct session *s = p && p->pending_sid ? session_table_get(&lo->m->sessions, p->pending_sid)
+	                                        : NULL;
+	return s && s->state == SESSION_INIT_SENT_HELLO && now_ms() - s->created_ms > 2200;
+}
+
+/*
+ * Tie-break step 1 (protocol section 4): a handshake of the lower node wins over the higher
+ * one's only while it has read REPLY or is younger than handshake_timeout. hi never reads its
+ * ROUTER, so lo's handshakes to hi get no REPLY and are retried, each waiting longer (expired
+ * 20 s: up to 10 s). hi, which can reach lo, dials it (as a fixed peer: whatever the IDs).
+ * Its FINISH must be accepted, not refused for lo's retry that cannot succeed: otherwise the
+ * pair stays apart for as long as lo's tries last, though hi's dial can link it.
+ */
+static void test_stale_retry_loses(void)
+{
+	struct node nodes[2] = { 0 };
+	struct node *ns[2] = { &nodes[0], &nodes[1] };
+	struct node *lo = &nodes[0], *hi = &nodes[1];
+	struct opts o = defaults((uint16_t)(MCAST_BASE + 30));
+	o.fallback_ms = 600000;              /* hi dials only when told to */
+	o.evasive_ms = 5000;
+	o.expired_ms = 20000;
+	lo->id = keys_identity_generate();
+	hi->id = keys_identity_generate();
+	CHECK(lo->id && hi->id);
+	if (!lo->id || !hi->id)
+		goto done;
+	if (memcmp(lo->id->id, hi->id->id, WIRE_IDLEN) > 0) {
+		struct keys_identity *t = lo->id;
+		lo->id = hi->id;
+		hi->id = t;
+	}
+	if (!node_start(lo, "lo", &o) || !node_start(hi, "hi", &o))
+		goto done;
+	hi->block_router = true;
+	bool stale = drive_until(ns, 2, 10000, stale_retry, ns);
+	CHECK(stale);
+	struct ipaddr ip = IPADDR_V4(127, 0, 0, 1);
+	const char *ep = mesh_endpoint(lo->m), *colon = strrchr(ep, ':');
+	uint16_t port = colon ? (uint16_t)atoi(colon + 1) : 0;
+	CHECK(mesh_add_peer(hi->m, &ip, port, lo->id->id, now_ms()) == MESH_OK);
+	uint64_t t0 = now_ms();
+	bool linked = stale && drive_until(ns, 2, 1500, entered, lo) &&
+	              drive_until(ns, 2, 1500, entered, hi);
+	uint64_t took = now_ms() - t0;
+	unsigned long long refused = (unsigned long long)stats(lo).sessions_rejected;
+	CHECK(linked && refused == 0 && initiator_of(lo, hi->id->id) == 0);
+	printf("  %s lo's retry without REPLY, %s: hi's handshake %s in %llu ms, %llu refused\n",
+	       linked && refused == 0 ? "ok  " : "FAIL", stale ? "older than 2 s" : "NEVER SEEN",
+	       linked ? "linked" : "did NOT link", (unsigned long long)took, refused);
+done:
+	node_free(lo);
+	node_free(hi);
+}
+
 /* ------------------------------------------------------------------ beacon source rule */
 
 /* Sends one beacon of identity id that announces ip:port, from 127.0.0.1: signed, or with
@@ -2963,6 +3027,7 @@ int main(void)
 		test_groups_during_handshake();
 		test_accept_after_slow_start();
 		test_crossing_adversarial();
+		test_stale_retry_loses();
 		test_beacon_source();
 		test_late_starter();
 		test_answer_limits();
