@@ -103,9 +103,10 @@ static enum dial_class dial_class_of(const struct peer *p, uint64_t now)
  * a host or LAN so slow that a handshake's round trips outlast the timeout gets through on a
  * later try, while a message lost on a fast one is still tried again soon (a longer first
  * timeout doubled the time 128 processes took to link, docs/performance.md). */
-uint32_t handshake_longest(const struct mesh_config *cfg)
+uint32_t mesh_handshake_longest(uint32_t handshake_timeout_ms, uint32_t expired_ms)
 {
-	uint64_t base = cfg->handshake_timeout_ms, cap = (uint64_t)cfg->expired_ms / 2;
+	uint64_t base = handshake_timeout_ms ? handshake_timeout_ms : MESH_HANDSHAKE_TIMEOUT_MS;
+	uint64_t cap = (uint64_t)expired_ms / 2;
 	if (cap > HS_TRIES_SCALE_MAX * base)
 		cap = HS_TRIES_SCALE_MAX * base;
 	return (uint32_t)(cap > base ? cap : base);
@@ -256,6 +257,7 @@ static size_t halfopen_from(struct mesh *m, const char *addr)
 }
 
 struct oldest_hs {
+	const char *addr;            /* NULL: from any address */
 	struct session *s;
 };
 
@@ -263,16 +265,19 @@ static void find_oldest_halfopen(struct session *s, void *arg)
 {
 	struct oldest_hs *o = arg;
 	if (s->role == NOISE_RESPONDER && s->state == SESSION_RESP_SENT_REPLY &&
+	    (!o->addr || strcmp(s->src_addr, o->addr) == 0) &&
 	    (!o->s || s->created_ms < o->s->created_ms))
 		o->s = s;
 }
 
-/* All answered slots are taken: give the newcomer the slot of the oldest answered handshake.
- * A real handshake finishes within a round trip, so a flood that keeps the slots full evicts
- * mostly its own half-open sessions, while refusing newcomers would lock out every peer. */
-static bool evict_oldest_halfopen(struct mesh *m, uint64_t now)
+/* All answered slots are taken (of addr, or of all when NULL): give the newcomer the slot of
+ * the oldest answered handshake. A real handshake finishes within a round trip, so a flood
+ * that keeps the slots full evicts mostly its own half-open sessions, while refusing
+ * newcomers would lock out every peer; and an answered handshake waits the longest any try
+ * may (up to 40 s), so one its initiator gave up on must not hold its slot that long. */
+static bool evict_oldest_halfopen(struct mesh *m, const char *addr, uint64_t now)
 {
-	struct oldest_hs o = { NULL };
+	struct oldest_hs o = { addr, NULL };
 	session_table_each(&m->sessions, find_oldest_halfopen, &o);
 	if (!o.s)
 		return false;
@@ -297,15 +302,16 @@ void handshake_on_hello(struct mesh *m, const struct wire_frame *f, const uint8_
 		mesh_droplog(m, LK_RATE, now, "handshake from %s over the rate limit: dropped", addr);
 		return;
 	}
-	if (!local && halfopen_from(m, addr) >= MESH_MAX_HALFOPEN_PER_ADDR) {
+	if (rid_len == 0 || rid_len > SESSION_MAX_RID)
+		return;
+	if (!local && halfopen_from(m, addr) >= MESH_MAX_HALFOPEN_PER_ADDR &&
+	    !evict_oldest_halfopen(m, addr, now)) {
 		MESH_DROP(m, hellos_limited);
 		mesh_droplog(m, LK_RATE, now, "too many handshakes in progress from %s: HELLO dropped",
 		             addr);
 		return;
 	}
-	if (rid_len == 0 || rid_len > SESSION_MAX_RID)
-		return;
-	if (m->hs_in >= MESH_MAX_HANDSHAKES_IN && !evict_oldest_halfopen(m, now)) {
+	if (m->hs_in >= MESH_MAX_HANDSHAKES_IN && !evict_oldest_halfopen(m, NULL, now)) {
 		MESH_DROP(m, hellos_limited);
 		mesh_droplog(m, LK_RATE, now, "%d handshakes in progress: HELLO from %s dropped",
 		             MESH_MAX_HANDSHAKES_IN, addr);

@@ -218,7 +218,7 @@ struct mesh *mesh_new(const struct mesh_config *cfg, uint64_t now_ms, char *err,
 	 * long to full mesh (docs/performance.md) */
 	if (!m->cfg.handshake_timeout_ms)
 		m->cfg.handshake_timeout_ms = MESH_HANDSHAKE_TIMEOUT_MS;
-	m->hs_longest_ms = handshake_longest(&m->cfg);
+	m->hs_longest_ms = mesh_handshake_longest(m->cfg.handshake_timeout_ms, m->cfg.expired_ms);
 	m->rpool.budget = REASM_BUDGET;
 	m->id = cfg->id;
 	snprintf(m->name, sizeof m->name, "%s", cfg->name ? cfg->name : "node");

@@ -239,6 +239,10 @@ uint64_t mesh_on_tick(struct mesh *m, uint64_t now_ms);
 /* Sends BYE on every live session and gives the sockets time to flush it on close. */
 void mesh_say_bye(struct mesh *m, uint64_t now_ms);
 
+/* The longest a handshake may take with these timers (0: the default handshake_timeout): a
+ * retried one of ours, and any we answer (docs/protocol.md section 4, "Timeouts"). */
+uint32_t mesh_handshake_longest(uint32_t handshake_timeout_ms, uint32_t expired_ms);
+
 /* Application requests (docs/protocol.md section 6). */
 enum mesh_err mesh_join(struct mesh *m, const char *group, uint64_t now_ms);
 /* A fixed peer (protocol section 4, "Fixed peers"): the node at ip:port is dialled whatever

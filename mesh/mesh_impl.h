@@ -132,7 +132,7 @@ struct mesh {
 	unsigned burst;
 	uint64_t next_sweep_ms, sweep_ms;
 	uint64_t reject_after_ms;      /* keys this old close their session (protocol 3.3) */
-	uint32_t hs_longest_ms;        /* the longest a handshake may take (handshake_longest) */
+	uint32_t hs_longest_ms;        /* the longest a handshake may take (mesh_handshake_longest) */
 	uint64_t last_beacon_ms;       /* when we last sent one; 0: never */
 	bool answer_due;               /* a new lower peer may have missed our beacons */
 	uint64_t pex_gen;              /* peer exchange (pex.c): the last generation */
@@ -292,10 +292,8 @@ struct session *handshake_dial(struct mesh *m, const struct ipaddr *ip, uint16_t
                                const uint8_t *expected_id, enum dial_class c, uint32_t failures,
                                uint64_t now);
 /* How long a handshake of ours may take after `failures` failures in a row to the same node
- * or address, and how long any may (an answered one: the responder cannot know which try it
- * is). Protocol section 4, "States". */
+ * or address (protocol section 4, "Timeouts"); at most m->hs_longest_ms. */
 uint32_t handshake_timeout(const struct mesh *m, uint32_t failures);
-uint32_t handshake_longest(const struct mesh_config *cfg);
 /* A handshake stops being in progress: it went live or was removed. */
 void handshake_done(struct mesh *m, const struct session *s);
 void handshake_on_hello(struct mesh *m, const struct wire_frame *f, const uint8_t *rid,

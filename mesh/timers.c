@@ -132,7 +132,7 @@ static void sweep_peer(struct peer *p, void *arg)
 		return;
 	}
 	/* only after the forget check: a peer due to be forgotten is not dialled first (its
-	 * handshake would keep it another handshake_timeout) */
+	 * handshake would keep it up to another hs_longest_ms) */
 	handshake_maybe_connect(m, p, now);
 }
 

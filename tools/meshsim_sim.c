@@ -18,6 +18,7 @@
 
 #include <sodium.h>
 
+#include "mesh.h"
 #include "meshsim_report.h"
 #include "monoclock.h"
 #include "simnet.h"
@@ -101,9 +102,13 @@ int meshsim_sim_run(const struct meshsim_opts *o, const char *scenario, uint32_t
 	/* after the traffic: long enough for a queue timeout and an expiry, twice over */
 	c.settle_ms = traffic || c.crashes || c.partitions ? 4 * expired_ms + 20000 : 0;
 	/* converge measures the time to full mesh: once there, 10 s more (two handshake timeouts
-	 * at N <= 40; at most one beyond) let crossing handshakes finish before the checks */
-	if (o->scenario == MESHSIM_CONVERGE)
-		c.end_after_converged_ms = 10000;
+	 * at N <= 40), or the longest a handshake may take and 2 s (a retry's, or one answered
+	 * for a try its initiator gave up on: 32 s at N = 256) let crossing handshakes finish
+	 * before the checks */
+	if (o->scenario == MESHSIM_CONVERGE) {
+		uint32_t longest = mesh_handshake_longest(c.handshake_timeout_ms, expired_ms) + 2000;
+		c.end_after_converged_ms = longest > 10000 ? longest : 10000;
+	}
 	simnet_seed_rng(o->seed);
 	if (sodium_init() < 0) {
 		fprintf(stderr, "meshsim: libsodium cannot start\n");

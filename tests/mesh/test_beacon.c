@@ -44,6 +44,7 @@
 #define WALL0 1800000000000ull
 #define MAX_LATE 8             /* genuine nodes arriving late in a crowd scenario */
 #define MAXHELD 1024           /* dials the test's link remembers until they hang up */
+#define MAXTRIES 8             /* of which it times the first */
 
 /* ------------------------------------------------------------------ the engine's transport */
 
@@ -81,9 +82,13 @@ static struct {
 	unsigned hellos;
 	const char *hello_addr;
 	unsigned replies;
-	/* the dials the link holds (dialled, not hung up): session ID and address */
-	struct { uint32_t sid; struct ipaddr ip; } held[MAXHELD];
+	/* the dials the link holds (dialled, not hung up): session ID, address, when dialled;
+	 * and how long the first MAXTRIES held dials were held */
+	struct { uint32_t sid; struct ipaddr ip; uint64_t at; } held[MAXHELD];
 	size_t nheld;
+	uint64_t tries[MAXTRIES];
+	size_t ntries;
+	uint32_t expired_ms;       /* the engine's; 0: 10 s */
 	/* the host's interfaces, with engine_mcast_ifaces, and the addresses the link was told to
 	 * listen on besides its own (listen_also, unlisten) */
 	struct mcast_iface ifs[4];
@@ -203,6 +208,7 @@ static enum mesh_err fl_dial(void *l, uint32_t sid, const struct ipaddr *ip, uin
 	CHECK(t.nheld < MAXHELD);
 	if (!t.fail_dials && t.nheld < MAXHELD) {
 		t.held[t.nheld].sid = sid;
+		t.held[t.nheld].at = t.now;
 		t.held[t.nheld++].ip = *ip;
 	}
 	if (t.now >= t.window_ms)
@@ -220,6 +226,8 @@ static void fl_hangup(void *l, uint32_t sid)
 	(void)l;
 	for (size_t i = 0; i < t.nheld; i++)
 		if (t.held[i].sid == sid) {
+			if (t.ntries < MAXTRIES)
+				t.tries[t.ntries++] = t.now - t.held[i].at;
 			t.held[i] = t.held[--t.nheld];
 			break;
 		}
@@ -537,7 +545,7 @@ static struct mesh *engine_new_logged(const struct mcast_ops *ops, int level,
 	char err[256];
 	struct mesh_config cfg = {
 		.id = ids[US], .name = "under-test", .beacon_interval_ms = BEACON_MS,
-		.heartbeat_ms = 1000, .evasive_ms = 3000, .expired_ms = 10000,
+		.heartbeat_ms = 1000, .evasive_ms = 3000, .expired_ms = t.expired_ms ? t.expired_ms : 10000,
 		.handshake_timeout_ms = 5000, .fallback_ms = FALLBACK_MS, .queue_msgs = 16,
 		.queue_bytes = 1 << 20, .ttl_ms = 10000, .link_ops = &engine_link,
 		.mcast_ops = ops, .log_level = log ? level : -1, .log = log, .event = on_event,
@@ -604,6 +612,82 @@ static void run_row(const struct row *row)
 	mesh_destroy(&m);
 }
 
+
+/* ------------------------------------------------------------------ handshake timeouts */
+
+#define SWEEP_SLACK 300        /* a timeout is seen at the next sweep (heartbeat / 4) */
+
+/*
+ * docs/protocol.md section 4, "Timeouts": HIGH1 beacons every second and never answers. Our
+ * first try lasts handshake_timeout (5 s), each retry twice the one before, up to
+ * min(8 x, expired / 2); with the default timers (expired 10 s) every try lasts 5 s. A
+ * HELLO we answer and never hear from again is dropped after that longest. f37071b had made
+ * the first try long too, which doubled the time 128 processes took to link.
+ */
+static void test_try_timeouts(void)
+{
+	static const struct {
+		uint32_t expired_ms, longest_ms;
+		uint64_t want[6];
+	} cases[] = {
+		{ 10000, 5000, { 5000, 5000, 5000, 5000, 5000, 5000 } },
+		{ 60000, 30000, { 5000, 10000, 20000, 30000, 30000, 30000 } },
+		{ 200000, 40000, { 5000, 10000, 20000, 40000, 40000, 40000 } },
+	};
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		memset(&t, 0, sizeof t);
+		t.expired_ms = cases[c].expired_ms;
+		struct mesh *m = engine_new();
+		if (!m)
+			return;
+		const struct beacon b = { .who = HIGH1 };
+		uint64_t next = mesh_on_tick(m, 0);
+		for (t.now = 0; t.now <= 400000 && t.ntries < 6; t.now++) {
+			if (t.now % 1000 == 0)
+				queue_beacon(&b);
+			if (t.n)
+				mesh_on_ready(m, NULL, 0, t.now);
+			if (t.now >= next)
+				next = mesh_on_tick(m, t.now);
+		}
+		uint64_t tries[6] = { 0 };
+		size_t ntries = t.ntries < 6 ? t.ntries : 6;
+		memcpy(tries, t.tries, ntries * sizeof tries[0]);
+		bool tries_ok = ntries == 6;
+		for (size_t i = 0; i < ntries; i++)
+			tries_ok &= tries[i] >= cases[c].want[i] &&
+			            tries[i] <= cases[c].want[i] + SWEEP_SLACK;
+		mesh_destroy(&m);
+
+		/* answered: a HELLO from another host, and nothing after our REPLY */
+		memset(&t, 0, sizeof t);
+		t.expired_ms = cases[c].expired_ms;
+		m = engine_new();
+		if (!m)
+			return;
+		next = mesh_on_tick(m, 0);
+		t.hellos = 1;
+		t.hello_addr = "10.0.0.9";
+		mesh_on_ready(m, NULL, 0, 0);
+		bool answered = m->hs_in == 1 && t.replies == 1;
+		for (t.now = 1; t.now <= 100000 && m->hs_in; t.now++)
+			if (t.now >= next)
+				next = mesh_on_tick(m, t.now);
+		uint64_t held = t.now - 1;
+		bool resp_ok = answered && held >= cases[c].longest_ms &&
+		               held <= cases[c].longest_ms + SWEEP_SLACK;
+		mesh_destroy(&m);
+
+		CHECK(tries_ok && resp_ok);
+		printf("  %s expired %u ms: our tries to a node that never answers lasted %llu, %llu, "
+		       "%llu, %llu, %llu, %llu ms; a handshake we answered was dropped after %llu ms\n",
+		       tries_ok && resp_ok ? "ok  " : "FAIL", cases[c].expired_ms,
+		       (unsigned long long)tries[0], (unsigned long long)tries[1],
+		       (unsigned long long)tries[2], (unsigned long long)tries[3],
+		       (unsigned long long)tries[4], (unsigned long long)tries[5],
+		       (unsigned long long)held);
+	}
+}
 
 /* ------------------------------------------------------------------ another version */
 
@@ -702,20 +786,21 @@ static void test_seen_filter(void)
 
 /*
  * docs/protocol.md section 4, "Rate limits": HELLOs from one source address take tokens of
- * its bucket (burst 40) and at most 32 of its handshakes may wait for their FINISH; only the
- * node's own address (10.0.0.1 here) is exempt, where every node of its host dials from.
- * 127.0.0.2 is a host like any other: it used to be exempt with all of 127.0.0.0/8, so an
- * attacker on loopback was not limited at all.
+ * its bucket (burst 40) and at most 32 of its handshakes may wait for their FINISH, a newer
+ * one taking the oldest's place (evicted: a failed handshake); only the node's own address
+ * (10.0.0.1 here) is exempt, where every node of its host dials from. 127.0.0.2 is a host
+ * like any other: it used to be exempt with all of 127.0.0.0/8, so an attacker on loopback
+ * was not limited at all.
  */
 static void test_hello_limits(void)
 {
 	static const struct {
 		const char *addr;
-		unsigned replies, limited;
+		unsigned replies, limited, evicted;
 	} cases[] = {
-		{ "127.0.0.2", 32, 68 },        /* 40 tokens, 32 of them waiting at once */
-		{ "10.0.0.9", 32, 68 },
-		{ "10.0.0.1", 100, 0 },         /* our own address */
+		{ "127.0.0.2", 40, 60, 8 },     /* 40 tokens, 32 of them waiting at once */
+		{ "10.0.0.9", 40, 60, 8 },
+		{ "10.0.0.1", 100, 0, 0 },      /* our own address */
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		memset(&t, 0, sizeof t);
@@ -728,11 +813,12 @@ static void test_hello_limits(void)
 		struct mesh_stats s;
 		uint64_t live;
 		mesh_get_stats(m, &s, &live);
-		bool ok = t.replies == cases[i].replies && s.hellos_limited == cases[i].limited;
+		bool ok = t.replies == cases[i].replies && s.hellos_limited == cases[i].limited &&
+		          s.handshakes_failed == cases[i].evicted;
 		CHECK(ok);
-		printf("  %s 100 HELLOs at once from %s: %u answered, %llu limited\n",
+		printf("  %s 100 HELLOs at once from %s: %u answered, %llu limited, %llu evicted\n",
 		       ok ? "ok  " : "FAIL", cases[i].addr, t.replies,
-		       (unsigned long long)s.hellos_limited);
+		       (unsigned long long)s.hellos_limited, (unsigned long long)s.handshakes_failed);
 		mesh_destroy(&m);
 	}
 }
@@ -749,7 +835,7 @@ static void test_readdressed_not_ours(void)
 		const char *addr;
 		unsigned replies, limited;
 	} cases[] = {
-		{ "10.0.0.1", 32, 68 },         /* ours no more */
+		{ "10.0.0.1", 40, 60 },         /* ours no more: 32 waiting, 8 evicted */
 		{ "10.0.0.77", 100, 0 },        /* ours now */
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -831,7 +917,7 @@ static void test_gone_while_down(void)
 	uint64_t live;
 	mesh_get_stats(m, &s, &live);
 	bool ok = listened && t.nlistening == 0 && !t.listen_twice && !t.unlisten_unknown &&
-	          t.replies == 32 && s.hellos_limited == 68;
+	          t.replies == 40 && s.hellos_limited == 60 && s.handshakes_failed == 8;
 	CHECK(ok);
 	printf("  %s br0 down, then deleted: still listened on %zu, 100 HELLOs from its address: "
 	       "%u answered, %llu limited\n", ok ? "ok  " : "FAIL", t.nlistening, t.replies,
@@ -1179,6 +1265,8 @@ int main(void)
 	test_readdressed_not_ours();
 	test_gone_while_down();
 	test_open_fails_at_start();
+	if (ids[HIGH1])
+		test_try_timeouts();
 	if (ids[HIGH1]) {
 		test_move_under_replay(false);
 		test_move_under_replay(true);

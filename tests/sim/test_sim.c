@@ -15,8 +15,9 @@
  * (simnet_config_init), so all of that holds across rekeys under every fault; a run in which
  * no link rekeyed at all fails, since it would not have shown that. Where no fault runs (calm,
  * laggy), a seed also fails on any EXIT: nothing had cause to close a session. laggy gives
- * every frame a one-way latency of 3 - 3.5 s, so that a round trip outlasts a rekey attempt's
- * first timeout, with rekeys every 40 s (docs/protocol.md section 3.3, "Retries").
+ * every frame a one-way latency of 3 - 3.5 s, so that a round trip outlasts the first timeout
+ * of a handshake and of a rekey attempt, with rekeys every 40 s (docs/protocol.md sections 4,
+ * "Timeouts", and 3.3, "Retries").
  * --known names checks that a known, open bug breaks in this scenario (docs/simulation.md):
  * they are still counted and shown, a seed does not fail for them, and the run fails if NO
  * seed breaks them, so that the day the bug is fixed the test says so and must drop the name.
