@@ -54,13 +54,13 @@ static void sweep_session(struct session *s, void *arg)
 	struct mesh *m = sw->m;
 	uint64_t now = sw->now;
 	if (s->state != SESSION_LIVE) {
-		/* its timeout (longer on a retry) from its start, and an initiator's again from its
-		 * FINISH: the responder went live when it sent ACCEPT, so giving up on a late ACCEPT
-		 * would leave it a session that ends only by expiry or replacement, as "link lost"
-		 * (section 4) */
-		uint64_t since = s->state == SESSION_INIT_WAIT_ACCEPT && s->probe_ms > s->created_ms
-		                 ? s->probe_ms : s->created_ms;
-		if (now - since >= s->hs_timeout_ms) {
+		/* its timeout (longer on a retry) from its start; an initiator that wrote FINISH
+		 * waits the longest any try may from that FINISH: the responder went live when it
+		 * sent ACCEPT, so giving up on a late ACCEPT would leave it a session that ends only
+		 * by expiry or replacement, as "link lost" (section 4, "Timeouts") */
+		bool sent_finish = s->state == SESSION_INIT_WAIT_ACCEPT && s->probe_ms > s->created_ms;
+		uint64_t since = sent_finish ? s->probe_ms : s->created_ms;
+		if (now - since >= (sent_finish ? m->hs_longest_ms : s->hs_timeout_ms)) {
 			MESH_DROP_S(m, handshakes_failed, s);
 			sweep_add_close(sw, s->sid, NULL);
 		}

@@ -1970,6 +1970,59 @@ done:
 	node_free(hi);
 }
 
+/*
+ * An initiator that has written FINISH waits handshake_longest for ACCEPT, not its try's
+ * timeout (protocol section 4, "Timeouts"): the responder went live on the FINISH, and giving
+ * up on its ACCEPT leaves it a session that only expiry or a new handshake ends ("link
+ * lost"). 256 processes on two cores showed it: 993 such EXITs in one run when the first try
+ * waited 5 s from FINISH. Here lo's first try (2 s) reads nothing for 4 s after its FINISH
+ * (expired 20 s: the longest is 10 s); hi is live meanwhile. lo must go live on that ACCEPT.
+ */
+static void test_late_accept_first_try(void)
+{
+	struct node nodes[2] = { 0 };
+	struct node *ns[2] = { &nodes[0], &nodes[1] };
+	struct node *lo = &nodes[0], *hi = &nodes[1];
+	struct opts o = defaults((uint16_t)(MCAST_BASE + 31));
+	o.fallback_ms = 600000;              /* only lo dials */
+	o.evasive_ms = 8000;
+	o.expired_ms = 20000;
+	lo->id = keys_identity_generate();
+	hi->id = keys_identity_generate();
+	CHECK(lo->id && hi->id);
+	if (!lo->id || !hi->id)
+		goto done;
+	if (memcmp(lo->id->id, hi->id->id, WIRE_IDLEN) > 0) {
+		struct keys_identity *t = lo->id;
+		lo->id = hi->id;
+		hi->id = t;
+	}
+	if (!node_start(lo, "lo", &o) || !node_start(hi, "hi", &o))
+		goto done;
+	bool finished = drive_until(ns, 2, 5000, waits_accept, lo);
+	CHECK(finished);
+	lo->block_dealers = true;
+	uint64_t t0 = now_ms();
+	while (now_ms() - t0 < 4000)
+		drive_round(ns, 2, 5);
+	bool hi_live = entered(hi);
+	lo->block_dealers = false;
+	bool lo_live = finished && drive_until(ns, 2, 2000, entered, lo);
+	t0 = now_ms();
+	while (now_ms() - t0 < 500)
+		drive_round(ns, 2, 5);
+	unsigned long long failed = (unsigned long long)stats(lo).handshakes_failed;
+	unsigned long exits = count_ev(lo, 0, MESH_EV_EXIT, NULL) + count_ev(hi, 0, MESH_EV_EXIT, NULL);
+	bool ok = hi_live && lo_live && failed == 0 && exits == 0 && initiator_of(lo, hi->id->id) == 1;
+	CHECK(ok);
+	printf("  %s ACCEPT read 4 s after FINISH on a 2 s first try: hi %s, lo %s on it, %llu "
+	       "handshakes failed, %lu EXIT\n", ok ? "ok  " : "FAIL", hi_live ? "live" : "NOT live",
+	       lo_live && failed == 0 ? "live" : "NOT live", failed, exits);
+done:
+	node_free(lo);
+	node_free(hi);
+}
+
 /* ------------------------------------------------------------------ beacon source rule */
 
 /* Sends one beacon of identity id that announces ip:port, from 127.0.0.1: signed, or with
@@ -3028,6 +3081,7 @@ int main(void)
 		test_accept_after_slow_start();
 		test_crossing_adversarial();
 		test_stale_retry_loses();
+		test_late_accept_first_try();
 		test_beacon_source();
 		test_late_starter();
 		test_answer_limits();
