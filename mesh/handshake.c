@@ -273,13 +273,15 @@ static void find_oldest_halfopen(struct session *s, void *arg)
 /* All answered slots are taken (of addr, or of all when NULL): give the newcomer the slot of
  * the oldest answered handshake. A real handshake finishes within a round trip, so a flood
  * that keeps the slots full evicts mostly its own half-open sessions, while refusing
- * newcomers would lock out every peer; and an answered handshake waits the longest any try
- * may (up to 40 s), so one its initiator gave up on must not hold its slot that long. */
+ * newcomers would lock out every peer. Of one address's slots only a handshake older than
+ * handshake_timeout is taken: one that waits longer (up to 40 s, section 4 "Timeouts") may
+ * have been given up by its initiator and must not shut its address out that long, but a
+ * burst from a shared address must not kill the handshakes in flight beside it either. */
 static bool evict_oldest_halfopen(struct mesh *m, const char *addr, uint64_t now)
 {
 	struct oldest_hs o = { addr, NULL };
 	session_table_each(&m->sessions, find_oldest_halfopen, &o);
-	if (!o.s)
+	if (!o.s || (addr && now - o.s->created_ms < m->cfg.handshake_timeout_ms))
 		return false;
 	MESH_DROP_S(m, handshakes_failed, o.s);
 	mesh_close_session(m, o.s, NULL, now);

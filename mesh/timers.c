@@ -54,13 +54,21 @@ static void sweep_session(struct session *s, void *arg)
 	struct mesh *m = sw->m;
 	uint64_t now = sw->now;
 	if (s->state != SESSION_LIVE) {
-		/* its timeout (longer on a retry) from its start; an initiator that wrote FINISH
-		 * waits the longest any try may from that FINISH: the responder went live when it
-		 * sent ACCEPT, so giving up on a late ACCEPT would leave it a session that ends only
-		 * by expiry or replacement, as "link lost" (section 4, "Timeouts") */
-		bool sent_finish = s->state == SESSION_INIT_WAIT_ACCEPT && s->probe_ms > s->created_ms;
-		uint64_t since = sent_finish ? s->probe_ms : s->created_ms;
-		if (now - since >= (sent_finish ? m->hs_longest_ms : s->hs_timeout_ms)) {
+		/* its timeout (longer on a retry) from its start. An initiator that wrote FINISH
+		 * waits from that FINISH as long again, or four times as long as its REPLY took to
+		 * come if that is longer (up to hs_longest_ms): the responder went live when it sent
+		 * ACCEPT, and on a host slow enough to delay the REPLY the ACCEPT comes late too;
+		 * giving up on it would leave the responder a session that ends only by expiry or
+		 * replacement, as "link lost". Not simply the longest: a FINISH whose answered
+		 * handshake the responder had already dropped (evicted) gets no answer at all, and
+		 * a fast host must try again soon (section 4, "Timeouts") */
+		bool sent_finish = s->state == SESSION_INIT_WAIT_ACCEPT;   /* probe_ms: its FINISH */
+		uint64_t since = sent_finish ? s->probe_ms : s->created_ms, limit = s->hs_timeout_ms;
+		if (sent_finish && 4 * (s->probe_ms - s->created_ms) > limit)
+			limit = 4 * (s->probe_ms - s->created_ms);
+		if (limit > m->hs_longest_ms)
+			limit = m->hs_longest_ms;
+		if (now - since >= limit) {
 			MESH_DROP_S(m, handshakes_failed, s);
 			sweep_add_close(sw, s->sid, NULL);
 		}
