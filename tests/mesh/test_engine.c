@@ -1908,6 +1908,22 @@ static void test_crossing_adversarial(void)
 
 /* ------------------------------------------------------------------ a stale retry loses */
 
+/* Starts lo and hi with fresh identities, lo's ID the lower. */
+static bool start_lo_hi(struct node *lo, struct node *hi, const struct opts *o)
+{
+	lo->id = keys_identity_generate();
+	hi->id = keys_identity_generate();
+	CHECK(lo->id && hi->id);
+	if (!lo->id || !hi->id)
+		return false;
+	if (memcmp(lo->id->id, hi->id->id, WIRE_IDLEN) > 0) {
+		struct keys_identity *t = lo->id;
+		lo->id = hi->id;
+		hi->id = t;
+	}
+	return node_start(lo, "lo", o) && node_start(hi, "hi", o);
+}
+
 /* lo's handshake with hi has had no REPLY for longer than handshake_timeout (2 s here): a
  * retry, which may wait longer (protocol section 4, "Timeouts"). */
 static bool stale_retry(void *arg)
@@ -1937,17 +1953,7 @@ static void test_stale_retry_loses(void)
 	o.fallback_ms = 600000;              /* hi dials only when told to */
 	o.evasive_ms = 5000;
 	o.expired_ms = 20000;
-	lo->id = keys_identity_generate();
-	hi->id = keys_identity_generate();
-	CHECK(lo->id && hi->id);
-	if (!lo->id || !hi->id)
-		goto done;
-	if (memcmp(lo->id->id, hi->id->id, WIRE_IDLEN) > 0) {
-		struct keys_identity *t = lo->id;
-		lo->id = hi->id;
-		hi->id = t;
-	}
-	if (!node_start(lo, "lo", &o) || !node_start(hi, "hi", &o))
+	if (!start_lo_hi(lo, hi, &o))
 		goto done;
 	hi->block_router = true;
 	bool stale = drive_until(ns, 2, 10000, stale_retry, ns);
@@ -1997,17 +2003,7 @@ static void test_late_accept_first_try(void)
 	o.fallback_ms = 600000;              /* only lo dials */
 	o.evasive_ms = 8000;
 	o.expired_ms = 20000;
-	lo->id = keys_identity_generate();
-	hi->id = keys_identity_generate();
-	CHECK(lo->id && hi->id);
-	if (!lo->id || !hi->id)
-		goto done;
-	if (memcmp(lo->id->id, hi->id->id, WIRE_IDLEN) > 0) {
-		struct keys_identity *t = lo->id;
-		lo->id = hi->id;
-		hi->id = t;
-	}
-	if (!node_start(lo, "lo", &o) || !node_start(hi, "hi", &o))
+	if (!start_lo_hi(lo, hi, &o))
 		goto done;
 	hi->block_router = true;
 	bool dialled = drive_until(ns, 2, 5000, dialling, ns);
