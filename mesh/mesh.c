@@ -266,9 +266,9 @@ struct mesh *mesh_new(const struct mesh_config *cfg, uint64_t now_ms, char *err,
 		goto fail;
 	m->ip = discovery_ifaddr(m->disc);
 	m->lops = cfg->link_ops ? cfg->link_ops : &link_zmq;
-	/* a genuine initiator has its try's timeout until REPLY, then as long from its FINISH
-	 * until ACCEPT (protocol section 4, "States"), and its connection is proven once our
-	 * session completes: twice the longest bounds it (protocol section 3) */
+	/* a genuine initiator has its try's timeout until REPLY, then at most the longest from
+	 * its FINISH until ACCEPT (protocol section 4, "States"), and its connection is proven
+	 * once our session completes: twice the longest bounds it (protocol section 3) */
 	uint64_t unauth = 2 * (uint64_t)m->hs_longest_ms;
 	struct link_config lc = {
 		.env = cfg->link_ops ? cfg->link_env : cfg->zmq_ctx, .port = cfg->port,
