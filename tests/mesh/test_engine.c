@@ -1834,6 +1834,22 @@ static bool accept_then_finish(struct node *lo)
 	return true;
 }
 
+/* Starts lo and hi with fresh identities, lo's ID the lower. */
+static bool start_lo_hi(struct node *lo, struct node *hi, const struct opts *o)
+{
+	lo->id = keys_identity_generate();
+	hi->id = keys_identity_generate();
+	CHECK(lo->id && hi->id);
+	if (!lo->id || !hi->id)
+		return false;
+	if (memcmp(lo->id->id, hi->id->id, WIRE_IDLEN) > 0) {
+		struct keys_identity *t = lo->id;
+		lo->id = hi->id;
+		hi->id = t;
+	}
+	return node_start(lo, "lo", o) && node_start(hi, "hi", o);
+}
+
 /*
  * Both initiate (fallback 0) and the network delivers in the worst order the protocol allows:
  * lo's FINISH (for hi's session) reaches lo only after lo's own session went live.
@@ -1858,16 +1874,7 @@ static void test_crossing_adversarial(void)
 		struct opts o = defaults((uint16_t)(MCAST_BASE + 9));
 		o.fallback_ms = 0;
 		struct group_of_nodes g = { ns, 2 };
-		lo->id = keys_identity_generate();
-		hi->id = keys_identity_generate();
-		if (!lo->id || !hi->id)
-			goto next;
-		if (memcmp(lo->id->id, hi->id->id, WIRE_IDLEN) > 0) {
-			struct keys_identity *t = lo->id;
-			lo->id = hi->id;
-			hi->id = t;
-		}
-		if (!node_start(lo, "lo", &o) || !node_start(hi, "hi", &o))
+		if (!start_lo_hi(lo, hi, &o))
 			goto next;
 		bool ok = true;
 		/* 1 */
@@ -1907,22 +1914,6 @@ static void test_crossing_adversarial(void)
 }
 
 /* ------------------------------------------------------------------ a stale retry loses */
-
-/* Starts lo and hi with fresh identities, lo's ID the lower. */
-static bool start_lo_hi(struct node *lo, struct node *hi, const struct opts *o)
-{
-	lo->id = keys_identity_generate();
-	hi->id = keys_identity_generate();
-	CHECK(lo->id && hi->id);
-	if (!lo->id || !hi->id)
-		return false;
-	if (memcmp(lo->id->id, hi->id->id, WIRE_IDLEN) > 0) {
-		struct keys_identity *t = lo->id;
-		lo->id = hi->id;
-		hi->id = t;
-	}
-	return node_start(lo, "lo", o) && node_start(hi, "hi", o);
-}
 
 /* lo's handshake with hi has had no REPLY for longer than handshake_timeout (2 s here): a
  * retry, which may wait longer (protocol section 4, "Timeouts"). */
