@@ -215,6 +215,8 @@ void deliver_on_data(struct mesh *m, struct session *s, const struct wire_frame 
 	bool gap = rx.gap;
 	s->last_rx_ms = now;
 	s->rx_bytes += m->in_len;
+	if (s->enter_due)
+		mesh_enter_confirmed(m, s);   /* before what the frame holds: ENTER comes first */
 	rc = wire_msg_decode(m->pbuf, ptlen, &msg);
 	if (rc == MESH_OK) {
 		m->tr_in.msg_id = msg.msg_id;

@@ -420,10 +420,27 @@ static uint32_t session_scope(const struct session *s)
 	return ipaddr_parse(s->src_addr, &src) == MESH_OK ? src.scope : 0;
 }
 
+/* The application hears of p: ENTER, then a JOIN per group it is in. */
+static void report_enter(struct mesh *m, struct peer *p)
+{
+	char fp[KEYS_FPR_LEN];
+	p->present = true;
+	mesh_logline(m, 2, "peer %s (%s) entered", p->name, mesh_fpr(p->id, fp));
+	mesh_emit(m, MESH_EV_ENTER, p, NULL, 0, NULL, 0, NULL);
+	emit_groups(m, p, MESH_EV_JOIN);
+}
+
+void mesh_enter_confirmed(struct mesh *m, struct session *s)
+{
+	struct peer *p = mesh_session_peer(m, s);
+	s->enter_due = false;
+	if (p && p->live_sid == s->sid && !p->present)
+		report_enter(m, p);
+}
+
 void mesh_go_live(struct mesh *m, struct session *s, uint64_t now)
 {
 	struct peer *p = peer_table_get_or_add(&m->peers, s->peer_id);
-	char fp[KEYS_FPR_LEN];
 	bool restarted = false;
 	if (!p) {
 		mesh_close_session(m, s, NULL, now);
@@ -510,11 +527,12 @@ void mesh_go_live(struct mesh *m, struct session *s, uint64_t now)
 		p->prev_incarnation = p->incarnation;
 	p->incarnation = s->peer_incarnation;
 	p->acks = (s->peer_features & WIRE_FEATURE_ACK) && !m->cfg.test_no_ack;
-	if (!was_present) {
-		p->present = true;
-		mesh_logline(m, 2, "peer %s (%s) entered", p->name, mesh_fpr(p->id, fp));
-		mesh_emit(m, MESH_EV_ENTER, p, NULL, 0, NULL, 0, NULL);
-		emit_groups(m, p, MESH_EV_JOIN);
+	if (!was_present && s->role == NOISE_RESPONDER) {
+		/* not before the initiator is heard on s: it may have given up on our ACCEPT
+		 * (protocol section 4, "Accept"), and then has no session to report us in */
+		s->enter_due = true;
+	} else if (!was_present) {
+		report_enter(m, p);
 	} else {
 		for (size_t i = 0; i < old_groups.n; i++)
 			if (!group_set_has(&p->groups, old_groups.names[i], strlen(old_groups.names[i])))
@@ -524,6 +542,9 @@ void mesh_go_live(struct mesh *m, struct session *s, uint64_t now)
 				mesh_emit(m, MESH_EV_JOIN, p, p->groups.names[i], 0, NULL, 0, NULL);
 	}
 	group_set_clear(&old_groups);
+	/* our first frame tells the responder we read its ACCEPT: it reports us at that */
+	if (s->role == NOISE_INITIATOR)
+		(void)send_simple(m, s, WIRE_HEARTBEAT, 0, now);
 	/* every message not yet acknowledged is sent again, from the oldest and from fragment
 	 * 0 (sync_groups sets qsend): the receiver reassembles per session, and its msg_id check
 	 * keeps delivery exactly-once; what it has already taken, it says first (ACK) */

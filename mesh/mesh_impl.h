@@ -255,6 +255,8 @@ void ifaces_on_tick(struct mesh *m, uint64_t now);
 struct peer *mesh_session_peer(struct mesh *m, const struct session *s);
 /* s becomes the live session of its peer (protocol section 4). */
 void mesh_go_live(struct mesh *m, struct session *s, uint64_t now);
+/* A frame from the initiator on s, live with enter_due: reports its peer entered. */
+void mesh_enter_confirmed(struct mesh *m, struct session *s);
 /* With a reason, a live session's close is reported (EXIT); the peer's queue stays. */
 void mesh_close_session(struct mesh *m, struct session *s, const char *reason, uint64_t now);
 /* How old keys may get before they close their session, for a rekey interval (rekey.c). */

@@ -141,6 +141,9 @@ struct session {
 	size_t hello_len;
 	uint64_t rtt_last_ms, rtt_srtt_ms8, rtt_samples;
 	bool evasive;
+	/* Responder, live: its peer is reported (ENTER) at the initiator's first frame, which
+	 * shows the initiator read our ACCEPT (protocol section 4, "Accept"). */
+	bool enter_due;
 
 	/* A sealed frame that met a full socket: its counter is spent, so it is sent before
 	 * anything else rather than leaving a gap the receiver would read as a lost fragment. */

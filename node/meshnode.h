@@ -372,7 +372,7 @@ bool meshnode_malloc_policy(void);
 
 /* Events. */
 enum meshnode_event_type {
-	MESHNODE_EV_ENTER = 1,   /* a peer's session became live */
+	MESHNODE_EV_ENTER = 1,   /* a peer's session became live, at both ends */
 	MESHNODE_EV_EXIT,        /* a peer left: BYE, expiry, or replaced by its restart */
 	MESHNODE_EV_EVASIVE,     /* a peer has been silent for evasive_ms */
 	MESHNODE_EV_JOIN,        /* a peer joined group */

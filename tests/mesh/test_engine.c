@@ -1975,6 +1975,24 @@ static bool dialling(void *arg)
 	return p && p->pending_sid;
 }
 
+/* The sid of n's live session with peer, or 0, whether or not n has reported it entered. */
+static uint32_t live_sid_with(struct node *n, const uint8_t *peer)
+{
+	struct peer *p = peer_table_get(&n->m->peers, peer);
+	return p ? p->live_sid : 0;
+}
+
+struct live_with {
+	struct node *n;
+	const uint8_t *peer;
+};
+
+static bool is_live_with(void *arg)
+{
+	struct live_with *w = arg;
+	return live_sid_with(w->n, w->peer) != 0;
+}
+
 /*
  * An initiator that has written FINISH waits for ACCEPT four times as long as its REPLY took
  * to come, when that is longer than its try's timeout, up to handshake_longest (protocol
@@ -2010,12 +2028,13 @@ static void test_late_accept_first_try(void)
 	t0 = now_ms();
 	while (now_ms() - t0 < 3000)
 		drive_round(ns, 2, 5);
-	bool hi_live = entered(hi);
+	bool hi_live = live_sid_with(hi, lo->id->id) != 0;   /* ENTER waits for lo's first frame */
 	lo->block_dealers = false;
 	bool lo_live = finished && drive_until(ns, 2, 2000, entered, lo);
 	t0 = now_ms();
 	while (now_ms() - t0 < 500)
 		drive_round(ns, 2, 5);
+	hi_live = hi_live && entered(hi);
 	unsigned long long failed = (unsigned long long)stats(lo).handshakes_failed;
 	unsigned long exits = count_ev(lo, 0, MESH_EV_EXIT, NULL) + count_ev(hi, 0, MESH_EV_EXIT, NULL);
 	p = peer_table_get(&lo->m->peers, hi->id->id);
@@ -2026,6 +2045,60 @@ static void test_late_accept_first_try(void)
 	printf("  %s ACCEPT read 3 s after FINISH on a 2 s first try: hi %s, lo %s on it, %llu "
 	       "handshakes failed, %lu EXIT\n", ok ? "ok  " : "FAIL", hi_live ? "live" : "NOT live",
 	       lo_live && same ? "live" : "NOT live", failed, exits);
+done:
+	node_free(lo);
+	node_free(hi);
+}
+
+/*
+ * An initiator that writes FINISH and then reads nothing for longer than it waits for ACCEPT
+ * (its host starved it) gives up, while the responder went live on that FINISH. The
+ * responder must not report the initiator entered until it hears it on that session
+ * (protocol section 4, "Accept"): before, hi reported lo entered, then evasive, then gone
+ * (expired), though lo never had the session. 256 processes on two cores showed it: 9
+ * spurious EXITs in one run, each after an ENTER that only one node of the pair reported.
+ */
+static void test_accept_unread(void)
+{
+	struct node nodes[2] = { 0 };
+	struct node *ns[2] = { &nodes[0], &nodes[1] };
+	struct node *lo = &nodes[0], *hi = &nodes[1];
+	struct opts o = defaults((uint16_t)(MCAST_BASE + 32));
+	o.fallback_ms = 600000;              /* only lo dials */
+	o.evasive_ms = 1000;
+	o.expired_ms = 3000;                 /* every handshake timeout 2 s */
+	struct group_of_nodes g = { ns, 2 };
+	if (!start_lo_hi(lo, hi, &o))
+		goto done;
+	bool finished = drive_until(ns, 2, 5000, waits_accept, lo);
+	CHECK(finished);
+	/* lo reads nothing from hi for 5 s: its first try times out after FINISH, its next ones
+	 * without REPLY; hi's session of the first try goes live, then expires (3 s) */
+	lo->block_dealers = true;
+	bool hi_live = false;
+	uint64_t t0 = now_ms();
+	while (now_ms() - t0 < 5000) {
+		drive_round(ns, 2, 5);
+		hi_live = hi_live || live_sid_with(hi, lo->id->id) != 0;
+	}
+	unsigned long long lo_failed = (unsigned long long)stats(lo).handshakes_failed;
+	size_t early = count_ev(hi, 0, MESH_EV_ENTER, NULL) + count_ev(hi, 0, MESH_EV_EVASIVE, NULL) +
+	               count_ev(hi, 0, MESH_EV_EXIT, NULL);
+	lo->block_dealers = false;
+	bool linked = drive_until(ns, 2, 10000, converged, &g);
+	t0 = now_ms();
+	while (now_ms() - t0 < 500)
+		drive_round(ns, 2, 5);
+	size_t enters = count_ev(lo, 0, MESH_EV_ENTER, NULL) + count_ev(hi, 0, MESH_EV_ENTER, NULL);
+	size_t exits = count_ev(lo, 0, MESH_EV_EXIT, NULL) + count_ev(hi, 0, MESH_EV_EXIT, NULL);
+	size_t evasive = count_ev(lo, 0, MESH_EV_EVASIVE, NULL) + count_ev(hi, 0, MESH_EV_EVASIVE, NULL);
+	bool ok = hi_live && lo_failed >= 1 && early == 0 && linked && enters == 2 && exits == 0 &&
+	          evasive == 0;
+	CHECK(ok);
+	printf("  %s ACCEPT never read: hi %s, lo %llu handshakes failed, %zu events at hi "
+	       "meanwhile, then %s, %zu ENTER, %zu EXIT, %zu EVASIVE\n", ok ? "ok  " : "FAIL",
+	       hi_live ? "went live" : "did NOT go live", lo_failed, early,
+	       linked ? "linked" : "NOT linked", enters, exits, evasive);
 done:
 	node_free(lo);
 	node_free(hi);
@@ -2580,24 +2653,6 @@ static uint32_t handshake_sid(struct node *n)
 	return sid;
 }
 
-/* The sid of n's live session with peer, or 0. */
-static uint32_t live_sid_with(struct node *n, const uint8_t *peer)
-{
-	struct peer *p = peer_table_get(&n->m->peers, peer);
-	return p ? p->live_sid : 0;
-}
-
-struct live_with {
-	struct node *n;
-	const uint8_t *peer;
-};
-
-static bool is_live_with(void *arg)
-{
-	struct live_with *w = arg;
-	return live_sid_with(w->n, w->peer) != 0;
-}
-
 /*
  * An initiator that has sent FINISH waits for ACCEPT from then, not from its dial, at least its
  * try's timeout (protocol section 4, "States" and "Timeouts"). The responder goes live when it sends ACCEPT; had the
@@ -2633,6 +2688,7 @@ static void test_accept_after_slow_start(void)
 	B->block_dealers = false;
 	struct live_with w = { B, A->id->id };
 	CHECK(drive_until(ns, 2, 3000, is_live_with, &w));
+	(void)drive_until(ns, 2, 1000, entered, A);   /* at B's first frame */
 	uint32_t got = live_sid_with(B, A->id->id);
 	size_t exits = count_ev(A, 0, MESH_EV_EXIT, B->id->id);
 	bool ok = waited && got == sid && exits == 0 && count_ev(A, 0, MESH_EV_ENTER, B->id->id) == 1;
@@ -3090,6 +3146,7 @@ int main(void)
 		test_crossing_adversarial();
 		test_stale_retry_loses();
 		test_late_accept_first_try();
+		test_accept_unread();
 		test_beacon_source();
 		test_late_starter();
 		test_answer_limits();
