@@ -529,7 +529,8 @@ void mesh_go_live(struct mesh *m, struct session *s, uint64_t now)
 	p->acks = (s->peer_features & WIRE_FEATURE_ACK) && !m->cfg.test_no_ack;
 	if (!was_present && s->role == NOISE_RESPONDER) {
 		/* not before the initiator is heard on s: it may have given up on our ACCEPT
-		 * (protocol section 4, "Accept"), and then has no session to report us in */
+		 * (protocol section 4, "Reporting the peer"), and then has no session to report
+		 * us in */
 		s->enter_due = true;
 	} else if (!was_present) {
 		report_enter(m, p);

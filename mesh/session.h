@@ -142,7 +142,7 @@ struct session {
 	uint64_t rtt_last_ms, rtt_srtt_ms8, rtt_samples;
 	bool evasive;
 	/* Responder, live: its peer is reported (ENTER) at the initiator's first frame, which
-	 * shows the initiator read our ACCEPT (protocol section 4, "Accept"). */
+	 * shows the initiator read our ACCEPT (protocol section 4, "Reporting the peer"). */
 	bool enter_due;
 
 	/* A sealed frame that met a full socket: its counter is spent, so it is sent before

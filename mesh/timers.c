@@ -59,7 +59,8 @@ static void sweep_session(struct session *s, void *arg)
 		 * come if that is longer (up to hs_longest_ms): the responder went live when it sent
 		 * ACCEPT, and on a host slow enough to delay the REPLY the ACCEPT comes late too;
 		 * giving up on it would leave the responder a session that ends only by expiry or
-		 * replacement, as "link lost". Not simply the longest: a FINISH whose answered
+		 * replacement (unreported: section 4, "Reporting the peer"), and the pair apart
+		 * until then. Not simply the longest: a FINISH whose answered
 		 * handshake the responder had already dropped (evicted) gets no answer at all, and
 		 * a fast host must try again soon (section 4, "Timeouts") */
 		bool sent_finish = s->state == SESSION_INIT_WAIT_ACCEPT;   /* probe_ms: its FINISH */
