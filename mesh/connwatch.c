@@ -370,6 +370,14 @@ void connwatch_on_frame(struct connwatch *cw, int fd, const uint8_t *rid, size_t
 	size_t i = find_fd(cw, fd), pi = find_proven_fd(cw, fd);
 	bool known = i < cw->n ? cw->w[i].rid_len == 0 || same_rid(&cw->w[i], rid, rid_len)
 	                       : pi < cw->pn && same_rid(&cw->pw[pi], rid, rid_len);
+	if (known && i < cw->n && cw->w[i].rid_len == 0) {
+		/* its first message: the entry may be of an earlier connection on this number that
+		 * ended before it sent any, its end still unread; then it is not this one, which
+		 * must not take its place (and be dropped with it when that end is read) */
+		struct sockaddr_storage peer;
+		socklen_t pl;
+		known = is_ours(cw, fd, &peer, &pl, NULL) && same_peer(&peer, &cw->w[i].peer);
+	}
 	if (!known) {
 		/* A connection new to the table, or a number reused. zmq put its ACCEPTED on the
 		 * monitor before any of its messages could arrive, but we read the monitor and the
