@@ -382,13 +382,20 @@ void connwatch_on_frame(struct connwatch *cw, int fd, const uint8_t *rid, size_t
 		/* A connection new to the table, or a number reused. zmq put its ACCEPTED on the
 		 * monitor before any of its messages could arrive, but we read the monitor and the
 		 * ROUTER in turns: on a busy host a session could complete over a connection
-		 * whose ACCEPTED was still unread, and never be proven. Read up to that ACCEPTED
-		 * and no further: past it could lie this connection's end and the ACCEPTED of
-		 * another one that reuses the number, which would get this one's routing id. */
+		 * whose ACCEPTED was still unread, and never be proven. Read the monitor to its
+		 * end, not only to the first ACCEPTED of this number: that may be of an earlier
+		 * connection on it whose end follows, and this one, recorded from it, would be
+		 * dropped at that end, its session live. Past its own ACCEPTED could lie its end
+		 * and another one's ACCEPTED on the number, which then takes its routing id: that
+		 * one escapes the bounds while the dead one's session lasts (until expiry), the
+		 * lesser harm. A monitor that will not run dry leaves the id unrecorded: the
+		 * connection's next message tries again. */
 		int accepted = -1;
-		for (int k = 0; k < EVENT_BATCH && accepted != fd; k++)
-			if (!apply_event(cw, now_ms, &accepted))
-				break;
+		bool drained = false;
+		for (int k = 0; k < 4 * EVENT_BATCH && !drained; k++)
+			drained = !apply_event(cw, now_ms, &accepted);
+		if (!drained)
+			return;
 		i = find_fd(cw, fd);
 	}
 	if (i == cw->n)
