@@ -368,28 +368,27 @@ void connwatch_on_frame(struct connwatch *cw, int fd, const uint8_t *rid, size_t
 	if (rid_len == 0 || rid_len > CONNWATCH_MAX_RID)
 		return;
 	size_t i = find_fd(cw, fd), pi = find_proven_fd(cw, fd);
-	bool known = i < cw->n ? cw->w[i].rid_len == 0 || same_rid(&cw->w[i], rid, rid_len)
+	bool known = i < cw->n ? same_rid(&cw->w[i], rid, rid_len)
 	                       : pi < cw->pn && same_rid(&cw->pw[pi], rid, rid_len);
-	if (known && i < cw->n && cw->w[i].rid_len == 0) {
-		/* its first message: the entry may be of an earlier connection on this number that
-		 * ended before it sent any, its end still unread; then it is not this one, which
-		 * must not take its place (and be dropped with it when that end is read) */
-		struct sockaddr_storage peer;
-		socklen_t pl;
-		known = is_ours(cw, fd, &peer, &pl, NULL) && same_peer(&peer, &cw->w[i].peer);
-	}
 	if (!known) {
-		/* A connection new to the table, or a number reused. zmq put its ACCEPTED on the
+		/*
+		 * A connection's first message (or a number reused). zmq put its ACCEPTED on the
 		 * monitor before any of its messages could arrive, but we read the monitor and the
-		 * ROUTER in turns: on a busy host a session could complete over a connection
-		 * whose ACCEPTED was still unread, and never be proven. Read the monitor to its
-		 * end, not only to the first ACCEPTED of this number: that may be of an earlier
-		 * connection on it whose end follows, and this one, recorded from it, would be
-		 * dropped at that end, its session live. Past its own ACCEPTED could lie its end
-		 * and another one's ACCEPTED on the number, which then takes its routing id: that
-		 * one escapes the bounds while the dead one's session lasts (until expiry), the
-		 * lesser harm. A monitor that will not run dry leaves the id unrecorded: the
-		 * connection's next message tries again. */
+		 * ROUTER in turns: on a busy host a session could complete over a connection whose
+		 * ACCEPTED was still unread, and never be proven. Read the monitor to its end first,
+		 * whether or not a record of this number exists: the record, or the first ACCEPTED
+		 * of the number, may be of an earlier connection on it that ended before sending
+		 * anything, its end unread, and this one, taking its place, would be dropped at that
+		 * end with its session live (its peer address does not tell: a record takes it when
+		 * its ACCEPTED is read, from whatever holds the number then). Past this one's
+		 * ACCEPTED could lie its own end and a third connection on the number, which then
+		 * takes its routing id: that one escapes the bounds while the dead one's session
+		 * lasts, then is bounded anew, and a session of its own over it is not seen as
+		 * proven (closed at the lifetime). It needs a connection that completes a handshake
+		 * and ends before its first message is read: rarer than the case this prevents. A
+		 * monitor that does not run dry (a flood faster than we read) leaves the id
+		 * unrecorded; the connection's next message tries again.
+		 */
 		int accepted = -1;
 		bool drained = false;
 		for (int k = 0; k < 4 * EVENT_BATCH && !drained; k++)

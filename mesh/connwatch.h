@@ -64,10 +64,10 @@ void *connwatch_socket(const struct connwatch *cw);
 bool connwatch_on_readable(struct connwatch *cw, uint64_t now_ms);
 /* Closes connections older than the lifetime at now_ms. */
 void connwatch_on_clock(struct connwatch *cw, uint64_t now_ms);
-/* A message with routing id rid came in over descriptor fd (its ZMQ_SRCFD), at now_ms. The
- * first one of a connection first reads the monitor to its end (at most four batches; the
- * id stays unrecorded if it does not run dry), which may close others: the closed callback
- * may run from here. */
+/* A message with routing id rid came in over descriptor fd (its ZMQ_SRCFD), at now_ms. One
+ * whose id the table does not hold for fd first reads the monitor to its end (at most four
+ * batches; the id stays unrecorded if it does not run dry, and the next message tries
+ * again), which may close others: the closed callback may run from here. */
 void connwatch_on_frame(struct connwatch *cw, int fd, const uint8_t *rid, size_t rid_len,
                         uint64_t now_ms);
 /* A session completed over the connection with routing id rid: it is no longer bounded. */
