@@ -2056,8 +2056,8 @@ done:
  * An initiator that writes FINISH and then reads nothing for longer than it waits for ACCEPT
  * (its host starved it) gives up, while the responder went live on that FINISH. The
  * responder must not report the initiator entered until it hears it on that session
- * (protocol section 4, "Reporting the peer"): before, hi reported lo entered, then evasive, then gone
- * (expired), though lo never had the session. 256 processes on two cores showed it: 9
+ * (protocol section 4, "Reporting the peer"): before, hi reported lo entered, then evasive,
+ * then gone (expired), though lo never had the session. 256 processes on two cores showed it: 9
  * spurious EXITs in one run, each after an ENTER that only one node of the pair reported.
  */
 static void test_accept_unread(void)
@@ -2656,16 +2656,16 @@ static uint32_t handshake_sid(struct node *n)
 }
 
 /*
- * An initiator that has sent FINISH waits for ACCEPT from then, not from its dial, at least its
- * try's timeout (protocol section 4, "States" and "Timeouts"). The responder goes live when it sends ACCEPT; had the
- * initiator dropped the handshake because its dial had started long before (TCP and a busy
- * responder took most of the timeout), the responder's session would sit silent until the
- * initiator dialled again and replaced it (reported then as EXIT "link lost" and ENTER while
- * both nodes were up; since, the responder reports nothing before the initiator's first
- * frame), the pair apart meanwhile. This is what meshsim saw at 128 processes on 2 cores. Here: A leaves B's
- * HELLO unread for 1.2 s of B's 2 s, then answers; B sends FINISH and reads nothing for 1.4 s
- * more (2.6 s after its dial). B's handshake must still be the one that goes live, with no
- * EXIT at A.
+ * An initiator that has sent FINISH waits for ACCEPT from then, not from its dial, at least
+ * its try's timeout (protocol section 4, "States" and "Timeouts"). The responder goes live
+ * when it sends ACCEPT; had the initiator dropped the handshake because its dial had started
+ * long before (TCP and a busy responder took most of the timeout), the responder's session
+ * would sit silent until the initiator dialled again and replaced it (reported then as EXIT
+ * "link lost" and ENTER while both nodes were up; since, the responder reports nothing
+ * before the initiator's first frame), the pair apart meanwhile. This is what meshsim saw at
+ * 128 processes on 2 cores. Here: A leaves B's HELLO unread for 1.2 s of B's 2 s, then
+ * answers; B sends FINISH and reads nothing for 1.4 s more (2.6 s after its dial). B's
+ * handshake must still be the one that goes live, with no EXIT at A.
  */
 static void test_accept_after_slow_start(void)
 {
