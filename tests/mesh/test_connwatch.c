@@ -399,6 +399,46 @@ static void count_closed(void *arg, enum connwatch_why why, const char *addr)
 	(*(unsigned *)arg)++;
 }
 
+/* A ROUTER of the caller's own on 127.0.0.1 with connwatch on it, counting what it closes in
+ * *closed; NULL, with nothing left open, if that fails. */
+static struct connwatch *watched_router(void *ctx, unsigned *closed, void **router,
+                                        uint16_t *port)
+{
+	char err[200], ep[64];
+	size_t eplen = sizeof ep;
+	*router = zmq_socket(ctx, ZMQ_ROUTER);
+	struct connwatch *cw = *router ? connwatch_new(ctx, *router, 0, count_closed, closed, err,
+	                                               sizeof err) : NULL;
+	if (!cw || zmq_bind(*router, "tcp://127.0.0.1:*") != 0 ||
+	    zmq_getsockopt(*router, ZMQ_LAST_ENDPOINT, ep, &eplen) != 0) {
+		CHECK(false);
+		connwatch_destroy(&cw);
+		if (*router)
+			zmq_close(*router);
+		*router = NULL;
+		return NULL;
+	}
+	*port = (uint16_t)atoi(strrchr(ep, ':') + 1);
+	connwatch_set_port(cw, *port);
+	return cw;
+}
+
+/* Reads one message from router: its routing id's length (0 if none came in 2 s), the id in
+ * rid and the descriptor it came over in *srcfd. */
+static size_t read_one(void *router, uint8_t rid[LINK_MAX_RID], int *srcfd)
+{
+	zmq_pollitem_t it = { .socket = router, .events = ZMQ_POLLIN };
+	CHECK(zmq_poll(&it, 1, 2000) == 1);
+	int rid_len = zmq_recv(router, rid, LINK_MAX_RID, ZMQ_DONTWAIT);
+	zmq_msg_t body;
+	zmq_msg_init(&body);
+	bool ok = rid_len > 0 && zmq_msg_recv(&body, router, ZMQ_DONTWAIT) == 1;
+	CHECK(ok);
+	*srcfd = zmq_msg_get(&body, ZMQ_SRCFD);
+	zmq_msg_close(&body);
+	return ok ? (size_t)rid_len : 0;
+}
+
 /* zmq reports a connection's ACCEPTED on the monitor before any of its messages can reach the
  * ROUTER, but the owner reads the two in turns: a connection accepted after the monitor was
  * last read can have its messages read, and a session completed over it (proven), before its
@@ -407,42 +447,25 @@ static void count_closed(void *arg, enum connwatch_why why, const char *addr)
  * connwatch alone, on a ROUTER of this case's own, in exactly that order. */
 static void case_frame_before_accepted(void *ctx)
 {
-	char err[200], ep[64];
 	unsigned closed = 0;
-	void *router = zmq_socket(ctx, ZMQ_ROUTER);
-	CHECK(router != NULL);
-	struct connwatch *cw = connwatch_new(ctx, router, 0, count_closed, &closed, err,
-	                                     sizeof err);
-	CHECK(cw != NULL);
-	size_t eplen = sizeof ep;
-	if (!router || !cw || zmq_bind(router, "tcp://127.0.0.1:*") != 0 ||
-	    zmq_getsockopt(router, ZMQ_LAST_ENDPOINT, ep, &eplen) != 0) {
-		CHECK(false);
-		connwatch_destroy(&cw);
-		zmq_close(router);
+	void *router;
+	uint16_t port;
+	struct connwatch *cw = watched_router(ctx, &closed, &router, &port);
+	if (!cw)
 		return;
-	}
-	uint16_t port = (uint16_t)atoi(strrchr(ep, ':') + 1);
-	connwatch_set_port(cw, port);
 	int fd = connect_from(24, port);
 	uint8_t in[300];
 	CHECK(fd >= 0 && read_exact(fd, in, 64) && read_exact(fd, in, 2) &&
 	      read_exact(fd, in + 2, in[1]) && send(fd, "\x00\x01\x2a", 3, MSG_NOSIGNAL) == 3);
 	/* the message, read from the ROUTER while the monitor waits unread */
-	zmq_pollitem_t it = { .socket = router, .events = ZMQ_POLLIN };
-	CHECK(zmq_poll(&it, 1, 2000) == 1);
 	uint8_t rid[LINK_MAX_RID];
-	int rid_len = zmq_recv(router, rid, sizeof rid, ZMQ_DONTWAIT);
-	zmq_msg_t body;
-	zmq_msg_init(&body);
-	CHECK(rid_len > 0 && zmq_msg_recv(&body, router, ZMQ_DONTWAIT) == 1);
-	int srcfd = zmq_msg_get(&body, ZMQ_SRCFD);
-	zmq_msg_close(&body);
+	int srcfd;
+	size_t rid_len = read_one(router, rid, &srcfd);
 	CHECK(connwatch_count(cw) == 0);    /* its ACCEPTED not read yet */
 	if (rid_len > 0) {
-		connwatch_on_frame(cw, srcfd, rid, (size_t)rid_len, vclock);
+		connwatch_on_frame(cw, srcfd, rid, rid_len, vclock);
 		CHECK(connwatch_count(cw) == 1);
-		connwatch_proven(cw, rid, (size_t)rid_len);
+		connwatch_proven(cw, rid, rid_len);
 		CHECK(connwatch_count(cw) == 0);
 	}
 	/* a stranger beside it, accepted after it: the lifetime still closes that one */
@@ -503,24 +526,13 @@ static void read_monitor(struct connwatch *cw, int rounds)
  */
 static void fd_reuse_try(void *ctx, bool a_recorded, bool *reused, bool *b_open)
 {
-	char err[200], ep[64];
 	unsigned closed = 0;
+	void *router;
+	uint16_t port;
 	*reused = *b_open = false;
-	void *router = zmq_socket(ctx, ZMQ_ROUTER);
-	CHECK(router != NULL);
-	struct connwatch *cw = connwatch_new(ctx, router, 0, count_closed, &closed, err,
-	                                     sizeof err);
-	CHECK(cw != NULL);
-	size_t eplen = sizeof ep;
-	if (!router || !cw || zmq_bind(router, "tcp://127.0.0.1:*") != 0 ||
-	    zmq_getsockopt(router, ZMQ_LAST_ENDPOINT, ep, &eplen) != 0) {
-		CHECK(false);
-		connwatch_destroy(&cw);
-		zmq_close(router);
+	struct connwatch *cw = watched_router(ctx, &closed, &router, &port);
+	if (!cw)
 		return;
-	}
-	uint16_t port = (uint16_t)atoi(strrchr(ep, ':') + 1);
-	connwatch_set_port(cw, port);
 	int a = connect_from(25, port);
 	uint8_t in[300];
 	CHECK(a >= 0 && read_exact(a, in, 64));
@@ -548,18 +560,12 @@ static void fd_reuse_try(void *ctx, bool a_recorded, bool *reused, bool *b_open)
 	b = greet_to(b, 1, port);
 	CHECK(b >= 0 && read_exact(b, in, 64) && read_exact(b, in, 2) &&
 	      read_exact(b, in + 2, in[1]) && send(b, "\x00\x01\x2a", 3, MSG_NOSIGNAL) == 3);
-	zmq_pollitem_t it = { .socket = router, .events = ZMQ_POLLIN };
-	CHECK(zmq_poll(&it, 1, 2000) == 1);
 	uint8_t rid[LINK_MAX_RID];
-	int rid_len = zmq_recv(router, rid, sizeof rid, ZMQ_DONTWAIT);
-	zmq_msg_t body;
-	zmq_msg_init(&body);
-	CHECK(rid_len > 0 && zmq_msg_recv(&body, router, ZMQ_DONTWAIT) == 1);
-	int srcfd = zmq_msg_get(&body, ZMQ_SRCFD);
-	zmq_msg_close(&body);
+	int srcfd;
+	size_t rid_len = read_one(router, rid, &srcfd);
 	if (rid_len > 0) {
-		connwatch_on_frame(cw, srcfd, rid, (size_t)rid_len, vclock);
-		connwatch_proven(cw, rid, (size_t)rid_len);
+		connwatch_on_frame(cw, srcfd, rid, rid_len, vclock);
+		connwatch_proven(cw, rid, rid_len);
 	}
 	read_monitor(cw, 10);                     /* A's end and B's ACCEPTED, if not read yet */
 	connwatch_on_clock(cw, vclock + CONNWATCH_LIFETIME_MS);
