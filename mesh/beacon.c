@@ -1,8 +1,9 @@
 /* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * beacon: what the engine does with beacons (docs/protocol.md section 2). discovery.c signs,
- * seals and opens them; this file decides which to check (beacon_skip), what a verified one
- * changes (on_beacon: endpoint, incarnation, an early answer, a dial), and when ours go out
+ * seals and opens them; this file decides which to check (beacon_skip), holds those over the
+ * check budget until tokens return (hold, check_held; backlog.h), what a verified one changes
+ * (on_beacon: endpoint, incarnation, an early answer, a dial), and when ours go out
  * (beacon_on_tick: a burst at start, then every interval +-20 %, and answers in between).
  *
  * Invariants:
@@ -10,6 +11,8 @@
  *   source; an unchecked one may only note when it was heard (heard.h, first_heard_ms,
  *   last_beacon_ms) and make us answer early, and never makes a peer entry;
  * - its counter must exceed the last one verified from that node ID, or it is stale;
+ * - at most the budget's checks a second, held ones included: a held beacon takes a token
+ *   only from the upper half of its bucket;
  * - answers are ordinary beacons sent early, at most one per ANSWER_GAP_MS after any beacon,
  *   and leave the periodic schedule as it was.
  */
@@ -187,7 +190,7 @@ struct peer *beacon_on_passed(struct mesh *m, const struct wire_beacon_body *b, 
 }
 
 static bool unchanged(struct mesh *m, const struct wire_beacon_body *b, struct peer *p,
-                      uint64_t now);
+                      const struct ipaddr *from, uint64_t now);
 
 /*
  * Two filters, one per second, SEEN_HASHES bits per ID in each. With a bit pair, a flood of
@@ -246,6 +249,32 @@ static bool within_share(struct mesh *m, const struct ipaddr *from, uint64_t now
 }
 
 /*
+ * A beacon over the check budget: held to be checked when tokens return (check_held), or
+ * dropped unchecked and counted if BACKLOG_SLOTS others are held.
+ */
+static void hold(struct mesh *m, const struct wire_beacon_body *b, const struct ipaddr *from,
+                 uint64_t now)
+{
+	struct backlog_entry e = { .counter = b->counter, .from = *from,
+	                           .tag = discovery_last_tag(m->disc), .seen = m->check_seen };
+	size_t len;
+	const uint8_t *sig = discovery_last_signed(m->disc, &len);
+	memcpy(e.id, b->node_id, WIRE_IDLEN);
+	if (len && len <= sizeof e.blob) {
+		memcpy(e.blob, sig, len);
+		e.len = (uint16_t)len;
+		if (backlog_put(&m->backlog, &e, now)) {
+			mesh_droplog(m, LK_BEACON, now, "beacon checks over budget: beacon held, to be "
+			             "checked later");
+			return;
+		}
+	}
+	MESH_DROP(m, beacons_limited);
+	mesh_droplog(m, LK_BEACON, now, "beacon checks over budget and %d beacons held: beacon "
+	             "dropped unchecked", BACKLOG_SLOTS);
+}
+
+/*
  * A beacon that needs its signature checked (unchanged() said so) first passes the cheap
  * checks, then the budget (protocol section 7): its source must be the address it announces,
  * and its counter newer than the last verified of that ID; and a token must be left, from
@@ -253,7 +282,8 @@ static bool within_share(struct mesh *m, const struct ipaddr *from, uint64_t now
  * share (within_share), then from UNKNOWN_CHECKS_PER_S, the second half of which is kept
  * for IDs heard before in this or the last second, so that a flood of fresh identities
  * (each heard once) from many addresses cannot take every check from a new node that
- * beacons every second. What fails is dropped unchecked and counted.
+ * beacons every second. What fails the share is dropped unchecked and counted; what fails the
+ * budget is held, to be checked when tokens return (hold, check_held).
  */
 static bool beacon_skip(void *arg, const struct wire_beacon_body *b)
 {
@@ -264,12 +294,12 @@ static bool beacon_skip(void *arg, const struct wire_beacon_body *b)
 		struct ipaddr src = discovery_last_source(m->disc);
 		mesh_trace_in_beacon(m, &src, b->node_id, discovery_last_len(m->disc));
 	}
-	if (memcmp(b->node_id, m->id->id, WIRE_IDLEN) == 0)
-		return unchanged(m, b, NULL, now);
-	struct peer *p = peer_table_get(&m->peers, b->node_id);
-	if (unchanged(m, b, p, now))
-		return true;
 	struct ipaddr from = discovery_last_source(m->disc);
+	if (memcmp(b->node_id, m->id->id, WIRE_IDLEN) == 0)
+		return unchanged(m, b, NULL, &from, now);
+	struct peer *p = peer_table_get(&m->peers, b->node_id);
+	if (unchanged(m, b, p, &from, now))
+		return true;
 	if (!ipaddr_eq(&from, &b->ip)) {
 		/* A signed endpoint that is not where the beacon came from would make every node
 		 * dial an address of the signer's choosing (a reflector): refuse it, unchecked. */
@@ -293,10 +323,8 @@ static bool beacon_skip(void *arg, const struct wire_beacon_body *b)
 		return true;
 	}
 	bool ok = beacon_may_check(m, known, now);
-	if (!ok) {
-		MESH_DROP(m, beacons_limited);
-		mesh_droplog(m, LK_BEACON, now, "beacon checks over budget: beacon dropped unchecked");
-	}
+	if (!ok)
+		hold(m, b, &from, now);
 	return !ok;
 }
 
@@ -331,7 +359,7 @@ bool beacon_may_check(struct mesh *m, bool known, uint64_t now)
  * instead of several per pair.
  */
 static bool unchanged(struct mesh *m, const struct wire_beacon_body *b, struct peer *p,
-                      uint64_t now)
+                      const struct ipaddr *from, uint64_t now)
 {
 	if (memcmp(b->node_id, m->id->id, WIRE_IDLEN) == 0) {
 		/* ours, back through multicast loopback; with our ID but another run or endpoint, it
@@ -346,13 +374,12 @@ static bool unchanged(struct mesh *m, const struct wire_beacon_body *b, struct p
 		 * genuine ones for long */
 		return !tokens_take(&m->own_checks, OWN_CHECKS_PER_S, OWN_CHECKS_PER_S, 0, now);
 	}
-	struct ipaddr from = discovery_last_source(m->disc);
 	bool same_place = p && p->port == b->port && ipaddr_eq(&p->ip, &b->ip);
 	/* Still heard where recorded (alternate()), unchecked: so only a beacon newer than any
 	 * heard there, from there. A replay, captured there before the node moved, would pin it
 	 * to an address it has left: its beacons elsewhere taken for another interface's. */
 	if (same_place && b->counter > p->ip_heard_counter &&
-	    ipaddr_eq(&from, &b->ip)) {
+	    ipaddr_eq(from, &b->ip)) {
 		p->ip_heard_ms = now;
 		p->ip_heard_counter = b->counter;
 	}
@@ -380,7 +407,7 @@ static bool unchanged(struct mesh *m, const struct wire_beacon_body *b, struct p
 	if (!mesh_id_lower(b->node_id, m->id->id))
 		return false;                   /* we are to dial it: check it */
 	/* one announcing another address than its source is dropped by the source rule */
-	if (!ipaddr_eq(&from, &b->ip))
+	if (!ipaddr_eq(from, &b->ip))
 		return false;
 	if (!p) {
 		/* unproven: remembered apart (heard.h), never as a peer */
@@ -426,8 +453,10 @@ void beacon_on_readable(struct mesh *m, uint64_t now)
 		struct ipaddr from = discovery_last_source(m->disc);
 		if (!m->tr_in.what && !m->tr_done)   /* not seen by beacon_skip: not one we read */
 			mesh_trace_in_beacon(m, &from, NULL, discovery_last_len(m->disc));
+		size_t len;
+		const uint8_t *sig = discovery_last_signed(m->disc, &len);
 		if (rc == MESH_OK && skipped) {
-			pex_note_beacon(m, &b, false, &from, discovery_last_tag(m->disc));
+			pex_note_beacon(m, &b, false, &from, discovery_last_tag(m->disc), sig, len);
 			mesh_trace_in_taken(m, -1);
 			continue;
 		}
@@ -445,7 +474,7 @@ void beacon_on_readable(struct mesh *m, uint64_t now)
 		}
 		if (rc == MESH_OK) {
 			on_beacon(m, &b, false, now);
-			pex_note_beacon(m, &b, true, &from, discovery_last_tag(m->disc));
+			pex_note_beacon(m, &b, true, &from, discovery_last_tag(m->disc), sig, len);
 		} else if (rc == MESH_ESTATE || rc == MESH_EAUTH) {
 			/* sealed for another mesh, or an open beacon in a closed one */
 			MESH_DROP(m, beacons_foreign);
@@ -467,6 +496,77 @@ void beacon_on_readable(struct mesh *m, uint64_t now)
 	mesh_trace_in_done(m);
 }
 
+struct held_check {
+	struct mesh *m;
+	const struct backlog_entry *e;
+	bool no_token;                 /* left held: its bucket's upper half is empty */
+};
+
+/* beacon_skip() for a held beacon: what may have changed while it waited (we linked to that
+ * run, or verified a newer beacon), then a token of its bucket's upper half (check_held). */
+static bool held_skip(void *arg, const struct wire_beacon_body *b)
+{
+	struct held_check *c = arg;
+	struct mesh *m = c->m;
+	uint64_t now = m->now_ms;
+	struct peer *p = peer_table_get(&m->peers, b->node_id);
+	if (unchanged(m, b, p, &c->e->from, now))
+		return true;
+	if (p && (p->discovered || p->beacon_counter) && b->counter <= p->beacon_counter) {
+		MESH_DROP(m, beacons_stale);
+		return true;
+	}
+	bool known = p && (p->discovered || p->live_sid || p->last_live_ms);
+	struct tokens *t = known ? &m->known_checks : &m->unknown_checks;
+	unsigned per_s = known ? KNOWN_CHECKS_PER_S : UNKNOWN_CHECKS_PER_S;
+	if (!tokens_take(t, per_s, per_s, per_s / 2, now) && !m->test_unlimited_checks) {
+		c->no_token = true;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * The held beacons' turn (backlog.h), the longest held first, while a token is left in the
+ * upper half of its bucket. The lower half stays for beacons as they arrive, among them the
+ * half of the unknown IDs' bucket kept for IDs heard again, so a backlog of a flood's fresh
+ * identities cannot take the check of a node heard beaconing. A held beacon is checked, and
+ * acted on, as one heard now that was heard when it was held (its source, its interface,
+ * whether its ID had been heard before). One held longer than a beacon interval is dropped:
+ * its node's next beacon has come, or the node is gone.
+ */
+static void check_held(struct mesh *m, uint64_t now)
+{
+	uint64_t interval = m->cfg.beacon_interval_ms;
+	size_t gone = backlog_expire(&m->backlog, now > interval ? now - interval : 0);
+	for (size_t i = 0; i < gone; i++)
+		MESH_DROP(m, beacons_limited);
+	const struct backlog_entry *oldest;
+	while ((oldest = backlog_oldest(&m->backlog))) {
+		struct backlog_entry e = *oldest;
+		struct held_check c = { m, &e, false };
+		struct wire_beacon_body b;
+		bool skipped;
+		enum mesh_err rc = discovery_check_signed(e.blob, e.len, &b, &skipped, held_skip, &c,
+		                                          &e.from);
+		if (c.no_token)
+			break;
+		backlog_del(&m->backlog, e.id);
+		if (rc == MESH_OK && skipped)
+			continue;
+		if (rc != MESH_OK) {
+			MESH_DROP(m, beacons_foreign);
+			mesh_droplog(m, LK_BEACON, now, "held beacon with a bad signature dropped (%s)",
+			             mesh_strerror(rc));
+			continue;
+		}
+		m->stats.beacons_verified++;
+		m->check_seen = e.seen;
+		on_beacon(m, &b, false, now);
+		pex_note_beacon(m, &b, true, &e.from, e.tag, e.blob, e.len);
+	}
+}
+
 static uint64_t jittered(uint64_t interval)
 {
 	/* +-20 % so that nodes started together do not beacon in lockstep */
@@ -483,6 +583,9 @@ void beacon_on_tick(struct mesh *m, uint64_t now)
 	/* An answer is an ordinary beacon sent early; any beacon sent answers every new peer
 	 * heard before it, so answers coalesce, and they are spaced ANSWER_GAP_MS apart so a
 	 * crowd starting together cannot make us beacon at its rate. */
+	m->now_ms = now;
+	if (m->backlog.n)
+		check_held(m, now);
 	bool answer = m->answer_due && now - m->last_beacon_ms >= ANSWER_GAP_MS;
 	if (now >= m->next_beacon_ms || answer) {
 		bool early = now < m->next_beacon_ms;

@@ -453,7 +453,7 @@ enum mesh_err discovery_check_signed(const uint8_t *p, size_t n, struct wire_bea
                                      bool *skipped,
                                      bool (*known)(void *arg,
                                                    const struct wire_beacon_body *unverified),
-                                     void *arg)
+                                     void *arg, const struct ipaddr *from)
 {
-	return check_signed(p, n, out, skipped, known, arg, NULL);
+	return check_signed(p, n, out, skipped, known, arg, from);
 }

@@ -130,14 +130,16 @@ enum mesh_err discovery_recv_filtered(struct discovery *d, struct wire_beacon_bo
 const uint8_t *discovery_last_signed(const struct discovery *d, size_t *len);
 
 /*
- * Decodes a signed beacon, such as one a peer passed on (peer exchange), and checks its
- * signature, unless known(arg, body) says it need not be (then *skipped). Results as
- * discovery_recv(); no socket, no state.
+ * Decodes a signed beacon, such as one a peer passed on (peer exchange) or one held for a
+ * check later, and checks its signature, unless known(arg, body) says it need not be (then
+ * *skipped). from: the source of the datagram it came in, which gives a link-local ip its
+ * scope as in discovery_recv(); NULL for one passed on. Results as discovery_recv(); no
+ * socket, no state.
  */
 enum mesh_err discovery_check_signed(const uint8_t *p, size_t n, struct wire_beacon_body *out,
                                      bool *skipped,
                                      bool (*known)(void *arg,
                                                    const struct wire_beacon_body *unverified),
-                                     void *arg);
+                                     void *arg, const struct ipaddr *from);
 
 #endif

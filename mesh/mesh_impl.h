@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backlog.h"
 #include "dialaddr.h"
 #include "discovery.h"
 #include "group.h"
@@ -119,6 +120,7 @@ struct mesh {
 	struct session_keymem keymem;  /* every session's secrets; outlives the table */
 	struct peer_table peers;
 	struct heard_table heard;      /* IDs of unchecked beacons: not peers (heard.h) */
+	struct backlog backlog;        /* beacons over the check budget, to check (beacon.c) */
 	struct group_set groups;
 	size_t hs_in, hs_out;          /* handshakes in progress, answered and initiated */
 	size_t hs_out_class[DIAL_CLASSES];   /* hs_out by class (enum dial_class) */
@@ -324,9 +326,10 @@ void fixed_on_live(struct mesh *m, const uint8_t id[WIRE_IDLEN]);
 /* ---------- pex.c: peer exchange (protocol section 2) ---------- */
 
 /* A beacon read from one of our segments (checked or not; tag: its interface's) and from its
- * source: kept if it is of a peer's endpoint, to pass on. */
+ * source, signed as sig (len bytes; 0: not kept): kept if it is of a peer's endpoint, to pass
+ * on. */
 void pex_note_beacon(struct mesh *m, const struct wire_beacon_body *b, bool checked,
-                     const struct ipaddr *from, uint8_t tag);
+                     const struct ipaddr *from, uint8_t tag, const uint8_t *sig, size_t len);
 /* s went live as p's session (before p takes its incarnation). */
 void pex_on_live(struct mesh *m, struct peer *p, const struct session *s);
 /* Passes what is to pass on, to the peers that take it (each sweep). */

@@ -64,10 +64,8 @@ static void keep(struct mesh *m, struct peer *p, struct pex_kept *k,
 }
 
 void pex_note_beacon(struct mesh *m, const struct wire_beacon_body *b, bool checked,
-                     const struct ipaddr *from, uint8_t tag)
+                     const struct ipaddr *from, uint8_t tag, const uint8_t *sig, size_t len)
 {
-	size_t len;
-	const uint8_t *sig = discovery_last_signed(m->disc, &len);
 	struct peer *p = peer_table_get(&m->peers, b->node_id);
 	/* A dual-stack node's beacon of the other family than its recorded endpoint's, of the
 	 * run we are linked to: for peers that can reach only that family (an IPv6-only subnet
@@ -179,7 +177,7 @@ static bool check_kept(const struct peer *q, struct pex_kept *k)
 	bool skipped;
 	if (k->checked)
 		return true;
-	if (discovery_check_signed(k->sig, k->len, &b, &skipped, NULL, NULL) == MESH_OK &&
+	if (discovery_check_signed(k->sig, k->len, &b, &skipped, NULL, NULL, NULL) == MESH_OK &&
 	    memcmp(b.node_id, q->id, WIRE_IDLEN) == 0 && ipaddr_same(&b.ip, &k->ip) &&
 	    b.port == k->port && b.incarnation == k->incarnation) {
 		k->checked = true;
@@ -340,7 +338,8 @@ void pex_on_msg(struct mesh *m, struct peer *from, const struct session *s,
 			             "dropped", from->name);
 			continue;
 		}
-		enum mesh_err rc = discovery_check_signed(copy[i], len[i], &b, &skipped, pex_skip, &c);
+		enum mesh_err rc = discovery_check_signed(copy[i], len[i], &b, &skipped, pex_skip, &c,
+		                                          NULL);
 		if (rc == MESH_OK && skipped)
 			continue;
 		if (rc != MESH_OK) {

@@ -400,7 +400,7 @@ static void on_engine_data(struct hlink *l, const struct wire_frame *f)
 			struct wire_beacon_body b;
 			bool skipped;
 			REQUIRE(discovery_check_signed(msg.peers[i].p, msg.peers[i].len, &b, &skipped,
-			                               NULL, NULL) == MESH_OK);
+			                               NULL, NULL, NULL) == MESH_OK);
 			REQUIRE(memcmp(b.node_id, engine_id->id, WIRE_IDLEN) != 0);
 			REQUIRE(memcmp(b.node_id, peer_id[l->peer]->id, WIRE_IDLEN) != 0);
 		}
