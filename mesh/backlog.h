@@ -13,7 +13,7 @@
  * is dropped (backlog_expire): the node's next beacon has come, or the node is gone. Nothing
  * in an entry is checked: the counter only picks the newer of two beacons of one ID, so a
  * forged beacon can take a genuine one's entry and fail its check, as it could have taken
- * its token. Its memory is fixed whatever arrives.
+ * its token. Its memory is fixed whatever arrives; each call scans at most the entries held.
  */
 #ifndef MESH_MESH_BACKLOG_H
 #define MESH_MESH_BACKLOG_H
@@ -44,12 +44,28 @@ struct backlog {
 	size_t n;
 };
 
-/* Holds a beacon (see above); false: the table is full, or len is over WIRE_MAX_SIGNED. */
-bool backlog_put(struct backlog *b, const struct backlog_entry *in, uint64_t now_ms);
-/* The entry held longest, or NULL; borrowed until the next change. */
-const struct backlog_entry *backlog_oldest(const struct backlog *b);
+enum backlog_put_result {
+	BACKLOG_NEW,                  /* held in an entry of its own */
+	BACKLOG_REPLACED,             /* held in its ID's entry, whose older beacon is dropped */
+	BACKLOG_KEPT,                 /* dropped: its ID's entry holds one as new */
+	BACKLOG_FULL,                 /* dropped: the table is full, or len is over the blob */
+};
+
+/* Holds a beacon (see above). */
+enum backlog_put_result backlog_put(struct backlog *b, const struct backlog_entry *in,
+                                    uint64_t now_ms);
+/* The entry held longest of those ok(arg, entry) accepts (called on each), or NULL; borrowed
+ * until the next change. ok NULL: of all. */
+const struct backlog_entry *backlog_oldest(const struct backlog *b,
+                                           bool (*ok)(void *arg,
+                                                      const struct backlog_entry *e),
+                                           void *arg);
 void backlog_del(struct backlog *b, const uint8_t id[WIRE_IDLEN]);
+/* Drops id's entry if its counter is at most counter (a beacon as new was verified). */
+void backlog_superseded(struct backlog *b, const uint8_t id[WIRE_IDLEN], uint64_t counter);
 /* Drops the entries last held or replaced before before_ms; returns how many. */
 size_t backlog_expire(struct backlog *b, uint64_t before_ms);
+/* Drops the entries that came in on the interface of this tag; returns how many. */
+size_t backlog_drop_tag(struct backlog *b, uint8_t tag);
 
 #endif

@@ -138,6 +138,8 @@ static struct peer *on_beacon(struct mesh *m, const struct wire_beacon_body *b, 
 		p->heard_again = true;         /* heard in the last second: not a one-off */
 	p->beacon_counter = b->counter;
 	p->last_beacon_ms = now;
+	if (m->backlog.n)
+		backlog_superseded(&m->backlog, b->node_id, b->counter);
 	if (p->port == b->port && !ipaddr_eq(&p->ip, &b->ip) && alternate(m, p, b, now)) {
 		if (!passed && !alt_known(p, &b->ip)) {
 			char fp[KEYS_FPR_LEN], ep[IPADDR_EPLEN];
@@ -249,8 +251,9 @@ static bool within_share(struct mesh *m, const struct ipaddr *from, uint64_t now
 }
 
 /*
- * A beacon over the check budget: held to be checked when tokens return (check_held), or
- * dropped unchecked and counted if BACKLOG_SLOTS others are held.
+ * A beacon over the check budget: held to be checked when tokens return (check_held). Every
+ * beacon that goes unchecked is counted: this one if BACKLOG_SLOTS others are held, or its
+ * ID's entry holds one as new; the one held before it if it takes that entry.
  */
 static void hold(struct mesh *m, const struct wire_beacon_body *b, const struct ipaddr *from,
                  uint64_t now)
@@ -260,18 +263,28 @@ static void hold(struct mesh *m, const struct wire_beacon_body *b, const struct 
 	size_t len;
 	const uint8_t *sig = discovery_last_signed(m->disc, &len);
 	memcpy(e.id, b->node_id, WIRE_IDLEN);
-	if (len && len <= sizeof e.blob) {
-		memcpy(e.blob, sig, len);
-		e.len = (uint16_t)len;
-		if (backlog_put(&m->backlog, &e, now)) {
-			mesh_droplog(m, LK_BEACON, now, "beacon checks over budget: beacon held, to be "
-			             "checked later");
-			return;
-		}
+	if (len == 0 || len > sizeof e.blob) {      /* not kept by discovery: cannot be held */
+		MESH_DROP(m, beacons_limited);
+		mesh_droplog(m, LK_BEACON, now, "beacon checks over budget: beacon dropped unchecked");
+		return;
 	}
-	MESH_DROP(m, beacons_limited);
-	mesh_droplog(m, LK_BEACON, now, "beacon checks over budget and %d beacons held: beacon "
-	             "dropped unchecked", BACKLOG_SLOTS);
+	memcpy(e.blob, sig, len);
+	e.len = (uint16_t)len;
+	switch (backlog_put(&m->backlog, &e, now)) {
+	case BACKLOG_NEW:
+		mesh_droplog(m, LK_HELD, now, "beacon checks over budget: beacons held, to be checked "
+		             "as the budget refills");
+		break;
+	case BACKLOG_REPLACED:
+	case BACKLOG_KEPT:
+		MESH_DROP(m, beacons_limited);    /* one of two beacons of one ID, held as one */
+		break;
+	case BACKLOG_FULL:
+		MESH_DROP(m, beacons_limited);
+		mesh_droplog(m, LK_BEACON, now, "beacon checks over budget and %d beacons held: beacon "
+		             "dropped unchecked", BACKLOG_SLOTS);
+		break;
+	}
 }
 
 /*
@@ -499,27 +512,56 @@ void beacon_on_readable(struct mesh *m, uint64_t now)
 struct held_check {
 	struct mesh *m;
 	const struct backlog_entry *e;
+	bool empty[2];                 /* by known: that bucket's upper half is empty this turn */
 	bool no_token;                 /* left held: its bucket's upper half is empty */
 };
 
-/* beacon_skip() for a held beacon: what may have changed while it waited (we linked to that
- * run, or verified a newer beacon), then a token of its bucket's upper half (check_held). */
+/* Whether an ID's beacons check from the bucket of IDs with a peer entry (beacon_skip). */
+static bool known_id(struct mesh *m, const uint8_t id[WIRE_IDLEN])
+{
+	const struct peer *p = peer_table_get(&m->peers, id);
+	return p && (p->discovered || p->live_sid || p->last_live_ms);
+}
+
+/* The bucket of held beacons of that kind (check_held): its upper half only. */
+static bool held_token(struct mesh *m, bool known, bool take, uint64_t now)
+{
+	struct tokens *t = known ? &m->known_checks : &m->unknown_checks;
+	unsigned per_s = known ? KNOWN_CHECKS_PER_S : UNKNOWN_CHECKS_PER_S;
+	if (m->test_unlimited_checks)
+		return true;
+	return take ? tokens_take(t, per_s, per_s, per_s / 2, now)
+	            : tokens_left(t, per_s, per_s, per_s / 2, now);
+}
+
+/* backlog_oldest()'s filter: a held beacon whose bucket has a token for it. */
+static bool has_token(void *arg, const struct backlog_entry *e)
+{
+	struct held_check *c = arg;
+	bool known = known_id(c->m, e->id);
+	if (!c->empty[known] && !held_token(c->m, known, false, c->m->now_ms))
+		c->empty[known] = true;
+	return !c->empty[known];
+}
+
+/* beacon_skip() for a held beacon, once its bucket has a token: what changed while it
+ * waited (we linked to that run: the handshake said more, and later, than the beacon; or a
+ * newer beacon was verified), then that token (check_held). */
 static bool held_skip(void *arg, const struct wire_beacon_body *b)
 {
 	struct held_check *c = arg;
 	struct mesh *m = c->m;
 	uint64_t now = m->now_ms;
 	struct peer *p = peer_table_get(&m->peers, b->node_id);
+	if (p && p->live_sid && p->incarnation == b->incarnation)
+		return true;
 	if (unchanged(m, b, p, &c->e->from, now))
 		return true;
 	if (p && (p->discovered || p->beacon_counter) && b->counter <= p->beacon_counter) {
 		MESH_DROP(m, beacons_stale);
 		return true;
 	}
-	bool known = p && (p->discovered || p->live_sid || p->last_live_ms);
-	struct tokens *t = known ? &m->known_checks : &m->unknown_checks;
-	unsigned per_s = known ? KNOWN_CHECKS_PER_S : UNKNOWN_CHECKS_PER_S;
-	if (!tokens_take(t, per_s, per_s, per_s / 2, now) && !m->test_unlimited_checks) {
+	if (!held_token(m, known_id(m, b->node_id), true, now)) {
 		c->no_token = true;
 		return true;
 	}
@@ -527,13 +569,14 @@ static bool held_skip(void *arg, const struct wire_beacon_body *b)
 }
 
 /*
- * The held beacons' turn (backlog.h), the longest held first, while a token is left in the
- * upper half of its bucket. The lower half stays for beacons as they arrive, among them the
- * half of the unknown IDs' bucket kept for IDs heard again, so a backlog of a flood's fresh
- * identities cannot take the check of a node heard beaconing. A held beacon is checked, and
- * acted on, as one heard now that was heard when it was held (its source, its interface,
- * whether its ID had been heard before). One held longer than a beacon interval is dropped:
- * its node's next beacon has come, or the node is gone.
+ * The held beacons' turn (backlog.h), the longest held first of those whose bucket has a
+ * token left in its upper half (one bucket empty does not hold up the other's). The lower
+ * half stays for beacons as they arrive, among them the half of the unknown IDs' bucket kept
+ * for IDs heard again, so a backlog of a flood's fresh identities cannot take the check of a
+ * node heard beaconing. A held beacon is checked, and acted on, as one arriving now from the
+ * source and interface it came from, with whether its ID had been heard before then. One not
+ * replaced for a beacon interval is dropped: its node's next beacon has come, or the node is
+ * gone.
  */
 static void check_held(struct mesh *m, uint64_t now)
 {
@@ -541,10 +584,12 @@ static void check_held(struct mesh *m, uint64_t now)
 	size_t gone = backlog_expire(&m->backlog, now > interval ? now - interval : 0);
 	for (size_t i = 0; i < gone; i++)
 		MESH_DROP(m, beacons_limited);
+	struct held_check c = { .m = m };
 	const struct backlog_entry *oldest;
-	while ((oldest = backlog_oldest(&m->backlog))) {
+	while ((oldest = backlog_oldest(&m->backlog, has_token, &c))) {
 		struct backlog_entry e = *oldest;
-		struct held_check c = { m, &e, false };
+		c.e = &e;
+		c.no_token = false;
 		struct wire_beacon_body b;
 		bool skipped;
 		enum mesh_err rc = discovery_check_signed(e.blob, e.len, &b, &skipped, held_skip, &c,

@@ -192,8 +192,13 @@ void ifaces_on_tick(struct mesh *m, uint64_t now)
 		/* a peer heard on an interface that is gone is heard nowhere we know of, until a
 		 * beacon of it arrives on another (tags are not reused soon: discovery.h) */
 		struct forget_tag ft = { ch[i].tag };
-		if (ch[i].kind == DISCOVERY_REMOVED)
+		if (ch[i].kind == DISCOVERY_REMOVED) {
 			peer_table_each(&m->peers, forget_origin, &ft);
+			/* held beacons of it would be acted on as heard on an interface we left */
+			size_t gone = backlog_drop_tag(&m->backlog, ch[i].tag);
+			for (size_t j = 0; j < gone; j++)
+				MESH_DROP(m, beacons_limited);
+		}
 	}
 	/* at every listing, not only one that changed what we beacon on: an address can go
 	 * from an interface that is down already */

@@ -71,7 +71,8 @@ _Static_assert(DIALADDR_MAX >= MESH_MAX_HANDSHAKES_OUT, "a row of dial_addrs per
 #define REKEY_MARGIN_MAX_MS 60000
 
 /* Log lines about bad input are limited per kind to one a second. */
-enum logkind { LK_BEACON, LK_VERSION, LK_FRAME, LK_HS, LK_MSG, LK_RATE, LK_CONN, LK_COUNT };
+enum logkind { LK_BEACON, LK_HELD, LK_VERSION, LK_FRAME, LK_HS, LK_MSG, LK_RATE, LK_CONN,
+               LK_COUNT };
 
 /* Where a peer's beacons are heard (peer.pex_origin): on none of our segments, or on the
  * interface of that tag (discovery_tag: 1..255). */

@@ -49,8 +49,7 @@ bool ratelimit_allow(struct ratelimit *rl, const char *addr, uint64_t now_ms)
 	return true;
 }
 
-bool tokens_take(struct tokens *t, unsigned per_s, unsigned cap, unsigned floor,
-                 uint64_t now_ms)
+static void refill(struct tokens *t, unsigned per_s, unsigned cap, uint64_t now_ms)
 {
 	if (!t->at_ms) {
 		t->n = cap;
@@ -68,6 +67,19 @@ bool tokens_take(struct tokens *t, unsigned per_s, unsigned cap, unsigned floor,
 			t->at_ms += fill * 1000 / per_s;
 		}
 	}
+}
+
+bool tokens_left(struct tokens *t, unsigned per_s, unsigned cap, unsigned floor,
+                 uint64_t now_ms)
+{
+	refill(t, per_s, cap, now_ms);
+	return t->n > floor;
+}
+
+bool tokens_take(struct tokens *t, unsigned per_s, unsigned cap, unsigned floor,
+                 uint64_t now_ms)
+{
+	refill(t, per_s, cap, now_ms);
 	if (t->n <= floor)
 		return false;
 	t->n--;

@@ -47,6 +47,9 @@ struct tokens {
 	unsigned n;
 };
 
+/* Whether tokens_take() would take one now, taking none. */
+bool tokens_left(struct tokens *t, unsigned per_s, unsigned cap, unsigned floor,
+                 uint64_t now_ms);
 /* Takes a token if more than floor are left (floor tokens are kept for other callers). */
 bool tokens_take(struct tokens *t, unsigned per_s, unsigned cap, unsigned floor,
                  uint64_t now_ms);

@@ -1334,6 +1334,58 @@ static void test_crowd_start(void)
 	mesh_destroy(&m);
 }
 
+/*
+ * A held beacon waits only for its own bucket (protocol.md section 2): a node with a peer
+ * entry whose beacons keep coming from a new address while the bucket of such IDs is empty
+ * (an attacker replaying them, say) holds its entry first in line, and 100 new nodes held
+ * after it must still be checked as their own bucket refills. Before, the first in line
+ * stopped every check of the backlog.
+ */
+static void test_held_buckets(void)
+{
+	memset(&t, 0, sizeof t);
+	struct mesh *m = engine_new();
+	if (!m)
+		return;
+	const struct ipaddr first = IPADDR_V4(10, 0, 0, 5), moved = IPADDR_V4(10, 0, 0, 6);
+	uint64_t next = mesh_on_tick(m, 0), all_at = 0;
+	struct mesh_stats s0, s;
+	uint64_t live;
+	for (t.now = 0; t.now <= 3000; t.now++) {
+		if (t.now == 10)
+			queue_id(ids[HIGH1], &first, 1003);        /* checked: a peer entry */
+		if (t.now >= 100) {
+			m->known_checks.n = 0;                  /* that bucket stays empty */
+			m->known_checks.at_ms = t.now;
+		}
+		if (t.now >= 100 && t.now % 200 == 0)
+			queue_id(ids[HIGH1], &moved, 1003);     /* needs a check, and is held */
+		if (t.now == 200)
+			m->unknown_checks.n = 0;                /* the crowd below is held too */
+		if (t.now >= 300 && t.now < 400) {
+			struct ipaddr ip;
+			ip_of((unsigned)(t.now - 300), 5, &ip);
+			queue_id(&crowd_above[t.now - 300], &ip, 9000 + t.now);
+		}
+		if (t.now == 299)
+			mesh_get_stats(m, &s0, &live);
+		if (t.n)
+			mesh_on_ready(m, NULL, 0, t.now);
+		if (t.now >= next)
+			next = mesh_on_tick(m, t.now);
+		mesh_get_stats(m, &s, &live);
+		if (t.now >= 300 && !all_at && s.beacons_verified - s0.beacons_verified == 100)
+			all_at = t.now;
+	}
+	bool ok = all_at && all_at - 300 <= 1500 && m->backlog.n == 1;
+	CHECK(ok);
+	printf("  %s 100 new nodes held behind a known node's beacon whose bucket is empty: %llu "
+	       "checked (all %lld ms after the first), %zu still held\n", ok ? "ok  " : "FAIL",
+	       (unsigned long long)(s.beacons_verified - s0.beacons_verified),
+	       all_at ? (long long)(all_at - 300) : -1LL, m->backlog.n);
+	mesh_destroy(&m);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -1377,6 +1429,8 @@ int main(void)
 			run_crowd(&crowds[i]);
 	if (ids[US])
 		test_crowd_start();
+	if (ids[HIGH1])
+		test_held_buckets();
 	for (int i = 0; i < NWHO; i++)
 		keys_identity_destroy(&ids[i]);
 	return testlib_done("test_beacon");

@@ -148,7 +148,7 @@ static unsigned take_n(struct tokens *t, unsigned per_s, unsigned cap, unsigned 
 
 /* The single bucket (struct tokens): starts full at cap, refills at per_s up to cap, keeps
  * the fraction not yet earned, honours the floor, and a clock that steps back refills
- * nothing. */
+ * nothing; tokens_left() only looks. */
 static void test_tokens(void)
 {
 	struct tokens t = { 0 };
@@ -167,6 +167,12 @@ static void test_tokens(void)
 	CHECK(take_n(&u, 200, 200, 100, 7, 300) == 100);
 	CHECK(take_n(&u, 200, 200, 0, 7, 300) == 100);
 	CHECK(take_n(&u, 200, 200, 0, 7, 1) == 0);
+	/* tokens_left says what tokens_take would do, and takes nothing */
+	struct tokens v = { 0 };
+	CHECK(tokens_left(&v, 200, 200, 100, 7) && take_n(&v, 200, 200, 100, 7, 300) == 100);
+	CHECK(!tokens_left(&v, 200, 200, 100, 7) && tokens_left(&v, 200, 200, 0, 7));
+	CHECK(!tokens_left(&v, 200, 200, 100, 11) && tokens_left(&v, 200, 200, 100, 12));
+	CHECK(take_n(&v, 200, 200, 100, 12, 5) == 1);
 	/* time 0 is a time like any (a test clock starting there) */
 	struct tokens z = { 0 };
 	CHECK(take_n(&z, 1, 2, 0, 0, 5) == 2 && take_n(&z, 1, 2, 0, 999, 5) == 0 &&
