@@ -35,7 +35,7 @@
 #include "wire.h"
 
 #define MESH_MAX_PAYLOAD WIRE_MAX_PAYLOAD  /* 1 MiB: docs/protocol.md section 6 */
-#define MESH_MAX_HANDSHAKES_IN 128      /* answered and in progress at once (section 4) */
+#define MESH_MAX_HANDSHAKES_IN 1024     /* answered and in progress at once (section 4) */
 #define MESH_MAX_HANDSHAKES_OUT 128     /* initiated and in progress at once */
 #define MESH_MAX_HALFOPEN_PER_ADDR 32   /* answered handshakes in progress per source address */
 #define MESH_MAX_SESSIONS 8192
