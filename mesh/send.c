@@ -111,6 +111,8 @@ static enum mesh_err send_plain(struct mesh *m, struct session *s, const uint8_t
 		mesh_trace_put(m, &t);
 	if (rc == MESH_OK)
 		s->tx_bytes += want;
+	else if (rc == MESH_EIO)
+		s->tx_refused++;
 	return rc;
 }
 

@@ -140,6 +140,7 @@ struct session {
 	uint64_t tx_bytes, rx_bytes, tx_msgs, rx_msgs, rekeys_done, probe_ms;
 	size_t hello_len;
 	uint64_t rtt_last_ms, rtt_srtt_ms8, rtt_samples;
+	uint64_t tx_refused;             /* sealed frames the link refused (peer's connection gone) */
 	bool evasive;
 	/* Responder, live: its peer is reported (ENTER) at the initiator's first frame, which
 	 * shows the initiator read our ACCEPT (protocol section 4, "Reporting the peer"). */

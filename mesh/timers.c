@@ -76,6 +76,17 @@ static void sweep_session(struct session *s, void *arg)
 		return;
 	}
 	if (now - s->last_rx_ms >= m->cfg.expired_ms) {
+		/* what tells a peer that went quiet from a link that broke under a live one: were we
+		 * still sending, and did our sends get out */
+		mesh_logline(m, 2, "session %08x (%s, %s) expired: nothing read for %llu ms, the last "
+		             "frame sent %llu ms ago, %llu refused by the link, %s, %llu bytes read "
+		             "and %llu sent in all", s->sid, s->role == NOISE_INITIATOR ? "ours" :
+		             "answered", s->named ? s->peer_name : "unnamed",
+		             (unsigned long long)(now - s->last_rx_ms),
+		             (unsigned long long)(now - s->last_tx_ms),
+		             (unsigned long long)s->tx_refused, s->stall ? "a frame stalled" :
+		             "none stalled", (unsigned long long)s->rx_bytes,
+		             (unsigned long long)s->tx_bytes);
 		sweep_add_close(sw, s->sid, "expired");
 		return;
 	}
