@@ -54,8 +54,8 @@ enum backlog_put_result {
 /* Holds a beacon (see above). */
 enum backlog_put_result backlog_put(struct backlog *b, const struct backlog_entry *in,
                                     uint64_t now_ms);
-/* The entry held longest of those ok(arg, entry) accepts (called on each), or NULL; borrowed
- * until the next change. ok NULL: of all. */
+/* The entry held longest of those ok(arg, entry) accepts, or NULL; borrowed until the next
+ * change. ok is called on entries held before the best so far; NULL: of all. */
 const struct backlog_entry *backlog_oldest(const struct backlog *b,
                                            bool (*ok)(void *arg,
                                                       const struct backlog_entry *e),

@@ -545,15 +545,17 @@ static bool has_token(void *arg, const struct backlog_entry *e)
 }
 
 /* beacon_skip() for a held beacon, once its bucket has a token: what changed while it
- * waited (we linked to that run: the handshake said more, and later, than the beacon; or a
- * newer beacon was verified), then that token (check_held). */
+ * waited (we linked to that run since it was held: the handshake said more, and later, than
+ * the beacon; or a newer beacon was verified), then that token (check_held). */
 static bool held_skip(void *arg, const struct wire_beacon_body *b)
 {
 	struct held_check *c = arg;
 	struct mesh *m = c->m;
 	uint64_t now = m->now_ms;
 	struct peer *p = peer_table_get(&m->peers, b->node_id);
-	if (p && p->live_sid && p->incarnation == b->incarnation)
+	const struct session *live = p && p->live_sid ? session_table_get(&m->sessions, p->live_sid)
+	                                               : NULL;
+	if (live && p->incarnation == b->incarnation && live->live_ms >= c->e->held_ms)
 		return true;
 	if (unchanged(m, b, p, &c->e->from, now))
 		return true;
@@ -594,8 +596,10 @@ static void check_held(struct mesh *m, uint64_t now)
 		bool skipped;
 		enum mesh_err rc = discovery_check_signed(e.blob, e.len, &b, &skipped, held_skip, &c,
 		                                          &e.from);
-		if (c.no_token)
-			break;
+		if (c.no_token) {                 /* has_token said there was one: not expected */
+			c.empty[known_id(m, e.id)] = true;
+			continue;
+		}
 		backlog_del(&m->backlog, e.id);
 		if (rc == MESH_OK && skipped)
 			continue;

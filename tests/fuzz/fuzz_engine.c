@@ -2,7 +2,7 @@
 /*
  * fuzz_engine: one whole protocol engine (mesh/mesh.h) on outside input, with no socket and
  * no real clock. Its transport is this file's: a link_ops and an mcast_ops in memory (as in
- * tests/mesh/test_beacon.c) behind which the harness plays the other nodes. Three fixed
+ * tests/mesh/beaconrig.c) behind which the harness plays the other nodes. Three fixed
  * identities take part: P0 (an ID above the engine's: the engine dials it), P1 (below: it dials
  * the engine) and P2, the engine's own identity in another process (a copied identity file).
  * The harness ends speak the real protocol, with real Noise sessions (session.h), so fuzzed

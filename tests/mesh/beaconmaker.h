@@ -1,9 +1,9 @@
 /* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * beaconmaker: real beacon datagrams for the tests and fuzz targets that feed an engine over a
- * fake network (test_beacon, fuzz_engine). Each is made by discovery_send() itself, through a
- * discovery whose transport keeps what it is asked to send, so it is exactly what a node on
- * the LAN would send.
+ * fake network (test_beacon and test_crowd through beaconrig.c, fuzz_engine). Each is made by
+ * discovery_send() itself, through a discovery whose transport keeps what it is asked to send,
+ * so it is exactly what a node on the LAN would send.
  */
 #ifndef MESH_TESTS_BEACONMAKER_H
 #define MESH_TESTS_BEACONMAKER_H
