@@ -602,6 +602,21 @@ static void pair_down(struct node *ns)
 	}
 }
 
+/* pair_up() with o on both, and which of the two dialled (ini) and answered (resp); false
+ * (a failed check, the pair already down) if they did not link. */
+static bool pair_roles(struct node *ns, const struct nopts *o, struct node **ini,
+                       struct node **resp)
+{
+	if (!pair_up(ns, o, o)) {
+		CHECK(false);
+		pair_down(ns);
+		return false;
+	}
+	*ini = ns[0].link->nconns ? &ns[0] : &ns[1];
+	*resp = *ini == &ns[0] ? &ns[1] : &ns[0];
+	return true;
+}
+
 /* Keys replaced every 200 ms while whispers stream both ways: 50 rekeys and more on both
  * sides, every whisper once and in order, and the one session never closed. */
 static void run_rekey(void)
@@ -697,15 +712,10 @@ static void run_rekey_lost(void)
  * completes on it, with no third attempt and no bad message counted anywhere. */
 static void run_rekey_queued(void)
 {
-	struct node ns[2];
+	struct node ns[2], *ini, *resp;
 	const struct nopts o = { .rekey_ms = 200, .expired_ms = 20000 };
-	if (!pair_up(ns, &o, &o)) {
-		CHECK(false);
-		pair_down(ns);
+	if (!pair_roles(ns, &o, &ini, &resp))
 		return;
-	}
-	struct node *ini = ns[0].link->nconns ? &ns[0] : &ns[1];
-	struct node *resp = ini == &ns[0] ? &ns[1] : &ns[0];
 	struct mesh_stats i0 = stats_of(ini), r0 = stats_of(resp);
 	resp->paused = true;
 	uint64_t until = vclock + 6000;       /* a REKEY at 200 ms, its retry at 5.2 s */
@@ -734,19 +744,15 @@ static void run_rekey_queued(void)
 
 /* A session that expires says why in the log: whether we were still sending, and whether the
  * link refused what we sent. The responder stops running (a process that gets no CPU): the
- * initiator expires it at 3 s, while its heartbeats went out every 100 ms, none refused. This
+ * initiator expires it at 3 s, while its heartbeats went out every 100 ms (the last well
+ * within 500 ms of the expiry, against 3 s of silence), none refused. This
  * is the line that separates a peer gone quiet from a link broken under a live session (the
  * silent pairs of the 256-process run, docs/performance.md). */
 static void run_expiry_says_why(void)
 {
-	struct node ns[2];
-	if (!pair_up(ns, NULL, NULL)) {
-		CHECK(false);
-		pair_down(ns);
+	struct node ns[2], *ini, *resp;
+	if (!pair_roles(ns, NULL, &ini, &resp))
 		return;
-	}
-	struct node *ini = ns[0].link->nconns ? &ns[0] : &ns[1];
-	struct node *resp = ini == &ns[0] ? &ns[1] : &ns[0];
 	resp->paused = true;
 	uint64_t until = vclock + 4000;
 	while (vclock < until && ini->exits == 0)
@@ -759,8 +765,8 @@ static void run_expiry_says_why(void)
 	              sscanf(s, "the last frame sent %llu", &sent) == 1 &&
 	              sscanf(r, " ago, %llu refused", &refused) == 1;
 	bool ok = ini->exits == 1 && strcmp(ini->exit_reason, "expired") == 0 && parsed &&
-	          strstr(l, resp == &ns[0] ? "(ours, a)" : "(ours, b)") != NULL && quiet >= 3000 && sent <= 200 && refused == 0 &&
-	          strstr(l, "none stalled") != NULL;
+	          strstr(l, resp == &ns[0] ? "(ours, a)" : "(ours, b)") != NULL && quiet >= 3000 &&
+	          sent <= 500 && refused == 0 && strstr(l, "none stalled") != NULL;
 	CHECK(ok);
 	printf("  %s expiry says why: \"%s\"\n", ok ? "ok  " : "FAIL", l);
 	pair_down(ns);
@@ -771,14 +777,9 @@ static void run_expiry_says_why(void)
  * step 2), here two (the first, then the latest, held), and keeps the session. */
 static void run_rekey_flood(void)
 {
-	struct node ns[2];
-	if (!pair_up(ns, NULL, NULL)) {
-		CHECK(false);
-		pair_down(ns);
+	struct node ns[2], *ini, *resp;
+	if (!pair_roles(ns, NULL, &ini, &resp))
 		return;
-	}
-	struct node *ini = ns[0].link->nconns ? &ns[0] : &ns[1];
-	struct node *resp = ini == &ns[0] ? &ns[1] : &ns[0];
 	struct mesh_stats r0 = stats_of(resp);
 	uint8_t msg[7 + WIRE_REKEY_NOISE];
 	unsigned sent = 0;
