@@ -25,7 +25,7 @@
 #include "ipaddr.h"
 #include "wire.h"
 
-#define BACKLOG_SLOTS 256
+#define BACKLOG_SLOTS 1024
 
 struct backlog_entry {
 	uint8_t id[WIRE_IDLEN];       /* as the beacon claims it */

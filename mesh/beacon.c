@@ -252,8 +252,9 @@ static bool within_share(struct mesh *m, const struct ipaddr *from, uint64_t now
 
 /*
  * A beacon over the check budget: held to be checked when tokens return (check_held). Every
- * beacon that goes unchecked is counted: this one if BACKLOG_SLOTS others are held, or its
- * ID's entry holds one as new; the one held before it if it takes that entry.
+ * beacon left unchecked while its node still needed the check is counted: this one if
+ * BACKLOG_SLOTS others are held, or its ID's entry holds one as new; the one held before it if
+ * it takes that entry (check_held counts those that expire).
  */
 static void hold(struct mesh *m, const struct wire_beacon_body *b, const struct ipaddr *from,
                  uint64_t now)
