@@ -535,13 +535,14 @@ static bool held_token(struct mesh *m, bool known, bool take, uint64_t now)
 	            : tokens_left(t, per_s, per_s, per_s / 2, now);
 }
 
-/* backlog_oldest()'s filter: a held beacon whose bucket has a token for it. */
+/* backlog_oldest()'s filter: a held beacon whose bucket has a token for it (check_held and
+ * held_skip keep c->empty up to date). */
 static bool has_token(void *arg, const struct backlog_entry *e)
 {
 	struct held_check *c = arg;
+	if (c->empty[0] && c->empty[1])
+		return false;
 	bool known = known_id(c->m, e->id);
-	if (!c->empty[known] && !held_token(c->m, known, false, c->m->now_ms))
-		c->empty[known] = true;
 	return !c->empty[known];
 }
 
@@ -564,10 +565,12 @@ static bool held_skip(void *arg, const struct wire_beacon_body *b)
 		MESH_DROP(m, beacons_stale);
 		return true;
 	}
-	if (!held_token(m, known_id(m, b->node_id), true, now)) {
+	bool known = known_id(m, b->node_id);
+	if (!held_token(m, known, true, now)) {
 		c->no_token = true;
 		return true;
 	}
+	c->empty[known] = !held_token(m, known, false, now);   /* that was its last */
 	return false;
 }
 
@@ -587,9 +590,12 @@ static void check_held(struct mesh *m, uint64_t now)
 	size_t gone = backlog_expire(&m->backlog, now > interval ? now - interval : 0);
 	for (size_t i = 0; i < gone; i++)
 		MESH_DROP(m, beacons_limited);
-	struct held_check c = { .m = m };
+	/* both buckets looked at once a turn: a full backlog waiting for tokens costs no lookup */
+	struct held_check c = { .m = m, .empty = { !held_token(m, false, false, now),
+	                                           !held_token(m, true, false, now) } };
 	const struct backlog_entry *oldest;
-	while ((oldest = backlog_oldest(&m->backlog, has_token, &c))) {
+	while (!(c.empty[0] && c.empty[1]) &&
+	       (oldest = backlog_oldest(&m->backlog, has_token, &c))) {
 		struct backlog_entry e = *oldest;
 		c.e = &e;
 		c.no_token = false;
