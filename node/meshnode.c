@@ -308,18 +308,68 @@ static void handle_wake(struct meshnode *n)
 
 /* ---------- the loop ---------- */
 
+/* A turn of the loop that came late. Seen from outside, a loop that stops (a phase that takes
+ * seconds, or a thread the host does not schedule) looks like a peer that went quiet: its
+ * sessions expire at the other end while it sends nothing. So a turn whose work took
+ * LATE_TURN_MS or more says which phase took it, and a poll that returned LATE_TURN_MS or more
+ * after its timeout says so; at most one line a LATE_TURN_LOG_MS, with a count of the rest. */
+#define LATE_TURN_MS 1000
+#define LATE_TURN_LOG_MS 1000
+
+enum turn_phase { PH_TIMERS, PH_KNOWN, PH_INPUT, PH_COMMANDS, PH_EVENTS, PH_COUNT };
+
+struct turn_clock {
+	uint64_t ms[PH_COUNT];   /* this turn's time in each phase */
+	uint64_t overslept;      /* how long the poll returned after its timeout */
+	uint64_t logged_ms;      /* the last line's time, 0 before the first */
+	unsigned long unsaid;    /* late turns since, not logged */
+};
+
+static void turn_check(struct meshnode *n, struct turn_clock *tc, uint64_t now)
+{
+	uint64_t work = 0;
+	for (int i = 0; i < PH_COUNT; i++)
+		work += tc->ms[i];
+	if (work < LATE_TURN_MS && tc->overslept < LATE_TURN_MS)
+		return;
+	if (tc->logged_ms && now - tc->logged_ms < LATE_TURN_LOG_MS) {
+		tc->unsaid++;
+		return;
+	}
+	char more[64] = "";
+	if (tc->unsaid)
+		snprintf(more, sizeof more, " (and %lu late turns since the last report)", tc->unsaid);
+	if (work >= LATE_TURN_MS)
+		node_logmsg(n, MESHNODE_LOG_WARN, "a turn of the loop took %llu ms: timers %llu, saving "
+		            "known peers %llu, input %llu, commands %llu, events %llu%s",
+		            (unsigned long long)work, (unsigned long long)tc->ms[PH_TIMERS],
+		            (unsigned long long)tc->ms[PH_KNOWN], (unsigned long long)tc->ms[PH_INPUT],
+		            (unsigned long long)tc->ms[PH_COMMANDS],
+		            (unsigned long long)tc->ms[PH_EVENTS], more);
+	else
+		node_logmsg(n, MESHNODE_LOG_WARN, "the loop woke %llu ms after its poll's timeout: "
+		            "the host did not run it%s", (unsigned long long)tc->overslept, more);
+	tc->logged_ms = now;
+	tc->unsaid = 0;
+}
+
 static void *loop_main(void *arg)
 {
 	struct meshnode *n = arg;
 	zmq_pollitem_t *items = NULL;
 	size_t cap = 0;
 	uint64_t next_tick = 0;
+	struct turn_clock tc = { 0 };
 	while (!n->quit) {
-		uint64_t now = monoclock_ms();
+		uint64_t now = monoclock_ms(), t = now;
 		events_ack_taken(n, now);
 		if (now >= next_tick)
 			next_tick = mesh_on_tick(n->mesh, now);
+		uint64_t t1 = monoclock_ms();
+		tc.ms[PH_TIMERS] = t1 - t;
 		known_on_tick(n, now);
+		t = monoclock_ms();
+		tc.ms[PH_KNOWN] = t - t1;
 		size_t want = mesh_pollitems_count(n->mesh) + 1;
 		if (want > cap) {
 			zmq_pollitem_t *ni = realloc(items, want * 2 * sizeof *ni);
@@ -337,8 +387,12 @@ static void *loop_main(void *arg)
 		now = monoclock_ms();
 		long timeout = next_tick > now ? (long)(next_tick - now) : 0;
 		int rc = zmq_poll(items, (int)(k + 1), timeout);
-		if (rc < 0 && errno != EINTR) {
-			node_logmsg(n, MESHNODE_LOG_ERROR, "zmq_poll: %s", zmq_strerror(errno));
+		int poll_errno = errno;
+		t = monoclock_ms();
+		tc.overslept = t - now > (uint64_t)timeout ? t - now - (uint64_t)timeout : 0;
+		tc.ms[PH_INPUT] = tc.ms[PH_COMMANDS] = 0;
+		if (rc < 0 && poll_errno != EINTR) {
+			node_logmsg(n, MESHNODE_LOG_ERROR, "zmq_poll: %s", zmq_strerror(poll_errno));
 			struct meshnode_event *ev = events_new();
 			if (ev) {
 				ev->type = MESHNODE_EV_ERROR;
@@ -348,12 +402,19 @@ static void *loop_main(void *arg)
 			break;
 		}
 		if (rc > 0) {
-			now = monoclock_ms();
+			now = t;
 			mesh_on_ready(n->mesh, items, k, now);
+			t1 = monoclock_ms();
+			tc.ms[PH_INPUT] = t1 - t;
 			if (items[k].revents & ZMQ_POLLIN)
 				handle_wake(n);
+			t = monoclock_ms();
+			tc.ms[PH_COMMANDS] = t - t1;
 		}
 		events_flush(n);
+		t1 = monoclock_ms();
+		tc.ms[PH_EVENTS] = t1 - t;
+		turn_check(n, &tc, t1);
 	}
 	free(items);
 	mesh_say_bye(n->mesh, monoclock_ms());
