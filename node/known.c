@@ -4,13 +4,22 @@
  * every peer whose link goes live, raises the alarms about names (a name that another key
  * used, a verified peer with a new name), marks events from verified peers, keeps strangers
  * out in known-only or allow-list mode (mesh_config.may_link), and saves the store, at most
- * every KNOWN_SAVE_MS, on the loop thread. The store is shared with the API's threads
- * (meshnode_trust, meshnode_is_verified) under known_lock; nothing else takes that lock, and
- * nothing is called while holding it but the store's own functions.
+ * every KNOWN_SAVE_MS. The store is shared with the API's threads (meshnode_trust,
+ * meshnode_is_verified) under known_lock; nothing else takes that lock, and nothing is called
+ * while holding it but the store's own functions.
+ *
+ * The loop never writes the file: a save is an fsync, and on a busy disk that took up to 24 s
+ * (256 nodes on one host), while the loop sent nothing and the node's peers expired its
+ * sessions. It asks the saver thread instead, which takes a snapshot of the store under
+ * known_lock (microseconds) and writes it without the lock. file_mu, held from the snapshot to
+ * the end of its write, keeps writers in order, so the file never goes back to an older
+ * snapshot; meshnode_trust() writes on its caller's thread under the same rule. The saver
+ * never logs: the loop says its failure at its next tick.
  */
 #include "known.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -33,6 +42,9 @@ enum mesh_err known_open(struct meshnode *n, const char *identity_path, char *er
 	char path[4096], terr[512];
 	const char *want = n->cfg.known_peers_path;
 	pthread_mutex_init(&n->known_lock, NULL);
+	pthread_mutex_init(&n->save_mu, NULL);
+	pthread_mutex_init(&n->file_mu, NULL);
+	pthread_cond_init(&n->save_cond, NULL);
 	n->known_lock_init = true;
 	if (want && !want[0]) {
 		path[0] = '\0';                 /* remember no one */
@@ -76,20 +88,42 @@ enum mesh_err known_open(struct meshnode *n, const char *identity_path, char *er
 	return MESH_OK;
 }
 
-/* Saves a changed store; the caller holds known_lock. False, with the reason in err, when
- * a failure is to be said: once until a save works again (the node goes on remembering in
- * memory). The caller says it after letting the lock go (node_logmsg may call the embedder). */
-static bool save_locked(struct meshnode *n, char *err, size_t errcap)
+/* Writes the store if it changed: a snapshot under known_lock, written without it. False, with
+ * the reason in err, when a failure is to be said: once until a save works again (the node
+ * goes on remembering in memory, and the store stays changed, so the next save tries again).
+ * Any thread; the caller says the failure. */
+static bool save_now(struct meshnode *n, char *err, size_t errcap)
 {
-	if (!n->known || !trust_dirty(n->known))
-		return true;
-	if (trust_save(n->known, err, errcap) == MESH_OK) {
-		n->known_save_failed = false;
-		return true;
+	char *buf = NULL;
+	size_t len = 0;
+	pthread_mutex_lock(&n->file_mu);
+	pthread_mutex_lock(&n->known_lock);
+	enum mesh_err rc = MESH_OK;
+	if (n->known && trust_dirty(n->known))
+		rc = trust_snapshot(n->known, &buf, &len, err, errcap);
+	pthread_mutex_unlock(&n->known_lock);
+	if (buf) {
+#ifdef MESH_TEST_HOOKS
+		if (n->test_save_hook)
+			n->test_save_hook(n->test_save_arg);
+#endif
+		rc = trust_write(trust_path(n->known), buf, len, err, errcap);
+		free(buf);
+		if (rc != MESH_OK) {
+			pthread_mutex_lock(&n->known_lock);
+			trust_mark_dirty(n->known);
+			pthread_mutex_unlock(&n->known_lock);
+		}
 	}
-	bool said = n->known_save_failed;
-	n->known_save_failed = true;
-	return said;
+	bool say = false;
+	if (rc == MESH_OK) {
+		n->known_save_failed = false;
+	} else {
+		say = !n->known_save_failed;
+		n->known_save_failed = true;
+	}
+	pthread_mutex_unlock(&n->file_mu);
+	return !say;
 }
 
 static void say_save_failed(struct meshnode *n, const char *err)
@@ -97,33 +131,110 @@ static void say_save_failed(struct meshnode *n, const char *err)
 	node_logmsg(n, MESHNODE_LOG_ERROR, "cannot save the known peers: %s", err);
 }
 
+static void *saver_main(void *arg)
+{
+	struct meshnode *n = arg;
+	char err[512];
+	pthread_mutex_lock(&n->save_mu);
+	for (;;) {
+		while (!n->save_due && !n->save_stop)
+			pthread_cond_wait(&n->save_cond, &n->save_mu);
+		if (n->save_stop)
+			break;
+		n->save_due = false;
+		pthread_mutex_unlock(&n->save_mu);
+		bool ok = save_now(n, err, sizeof err);
+		pthread_mutex_lock(&n->save_mu);
+		if (!ok) {
+			memcpy(n->save_err, err, sizeof n->save_err);
+			n->save_err_new = true;
+		}
+	}
+	pthread_mutex_unlock(&n->save_mu);
+	return NULL;
+}
+
+/* Ends the saver thread, after the write it is doing. */
+static void saver_stop(struct meshnode *n)
+{
+	if (!n->saver_started)
+		return;
+	pthread_mutex_lock(&n->save_mu);
+	n->save_stop = true;
+	pthread_cond_signal(&n->save_cond);
+	pthread_mutex_unlock(&n->save_mu);
+	pthread_join(n->saver, NULL);
+	n->saver_started = false;
+}
+
 void known_close(struct meshnode *n)
 {
 	if (!n->known_lock_init)
 		return;
+	saver_stop(n);
 	char err[512];
+	bool ok = save_now(n, err, sizeof err);
 	pthread_mutex_lock(&n->known_lock);
-	bool ok = save_locked(n, err, sizeof err);
 	trust_destroy(&n->known);
 	trust_allow_destroy(&n->allow);
 	pthread_mutex_unlock(&n->known_lock);
 	if (!ok)
 		say_save_failed(n, err);
+	pthread_cond_destroy(&n->save_cond);
+	pthread_mutex_destroy(&n->file_mu);
+	pthread_mutex_destroy(&n->save_mu);
 	pthread_mutex_destroy(&n->known_lock);
 	n->known_lock_init = false;
 }
 
 void known_on_tick(struct meshnode *n, uint64_t now_ms)
 {
-	if (!n->known || (now_ms && now_ms - n->known_saved_ms < KNOWN_SAVE_MS))
+	if (!n->known)
+		return;
+	char err[512];
+	if (now_ms == 0) {
+		/* the loop has ended: the last save, here */
+		saver_stop(n);
+		if (!save_now(n, err, sizeof err))
+			say_save_failed(n, err);
+		return;
+	}
+	bool failed = false;
+	pthread_mutex_lock(&n->save_mu);
+	if (n->save_err_new) {
+		memcpy(err, n->save_err, sizeof err);
+		n->save_err_new = false;
+		failed = true;
+	}
+	pthread_mutex_unlock(&n->save_mu);
+	if (failed)
+		say_save_failed(n, err);
+	uint64_t every = KNOWN_SAVE_MS;
+#ifdef MESH_TEST_HOOKS
+	if (n->test_save_ms)
+		every = n->test_save_ms;
+#endif
+	if (now_ms - n->known_saved_ms < every)
 		return;
 	n->known_saved_ms = now_ms;
-	char err[512];
 	pthread_mutex_lock(&n->known_lock);
-	bool ok = save_locked(n, err, sizeof err);
+	bool dirty = trust_dirty(n->known);
 	pthread_mutex_unlock(&n->known_lock);
-	if (!ok)
-		say_save_failed(n, err);
+	if (!dirty)
+		return;
+	if (!n->saver_started) {
+		if (pthread_create(&n->saver, NULL, saver_main, n) != 0) {
+			/* no thread to spare: the save as it was before there was one, here */
+			if (!save_now(n, err, sizeof err))
+				say_save_failed(n, err);
+			return;
+		}
+		n->saver_started = true;
+	}
+	pthread_mutex_lock(&n->save_mu);
+	n->save_due = true;
+	pthread_cond_signal(&n->save_cond);
+	pthread_mutex_unlock(&n->save_mu);
 }
 
 bool known_may_link(void *arg, const uint8_t id[MESHNODE_IDLEN])
@@ -270,17 +381,18 @@ enum mesh_err meshnode_trust(struct meshnode *n, const uint8_t peer[MESHNODE_IDL
 	if (!n->known)
 		return MESH_ESTATE;
 	char err[512];
-	bool save_failed = false;
 	pthread_mutex_lock(&n->known_lock);
 	enum mesh_err rc = trust_set_verified(n->known, peer, verified, unix_now());
-	if (rc == MESH_OK && trust_dirty(n->known)) {
-		/* the user's decision is on disk when the call returns */
-		rc = trust_save(n->known, err, sizeof err);
-		save_failed = rc != MESH_OK;
-	}
 	pthread_mutex_unlock(&n->known_lock);
-	if (save_failed)
+	if (rc != MESH_OK)
+		return rc;
+	/* the user's decision is on disk when the call returns: written here, or by a writer
+	 * that took its snapshot after it and held file_mu until its write was done */
+	if (!save_now(n, err, sizeof err))
 		say_save_failed(n, err);
+	pthread_mutex_lock(&n->file_mu);
+	rc = n->known_save_failed ? MESH_EIO : MESH_OK;
+	pthread_mutex_unlock(&n->file_mu);
 	return rc;
 }
 

@@ -340,7 +340,7 @@ static void turn_check(struct meshnode *n, struct turn_clock *tc, uint64_t now)
 	if (tc->unsaid)
 		snprintf(more, sizeof more, " (and %lu late turns since the last report)", tc->unsaid);
 	if (work >= LATE_TURN_MS)
-		node_logmsg(n, MESHNODE_LOG_WARN, "a turn of the loop took %llu ms: timers %llu, saving "
+		node_logmsg(n, MESHNODE_LOG_WARN, "a turn of the loop took %llu ms: timers %llu, "
 		            "known peers %llu, input %llu, commands %llu, events %llu%s",
 		            (unsigned long long)work, (unsigned long long)tc->ms[PH_TIMERS],
 		            (unsigned long long)tc->ms[PH_KNOWN], (unsigned long long)tc->ms[PH_INPUT],
@@ -816,5 +816,13 @@ void meshnode_test_event_caps(struct meshnode *n, size_t events, size_t bytes)
 {
 	n->ev_max = events;
 	n->ev_max_bytes = bytes;
+}
+
+void meshnode_test_known_save(struct meshnode *n, uint32_t every_ms, void (*before_write)(void *),
+                              void *arg)
+{
+	n->test_save_ms = every_ms;
+	n->test_save_hook = before_write;
+	n->test_save_arg = arg;
 }
 #endif

@@ -16,5 +16,10 @@ enum mesh_err meshnode_test_relink(struct meshnode *n, const uint8_t peer[MESHNO
 /* The event queue's caps (200000 events, 256 MiB), made small so that a test can fill it;
  * before meshnode_start(). */
 void meshnode_test_event_caps(struct meshnode *n, size_t events, size_t bytes);
+/* The known peers file is saved every every_ms (0: every 30 s) while it has changed, and
+ * before_write(arg), if set, is called before each write of it: a test holds it there as a
+ * slow disk would. Before meshnode_start(). */
+void meshnode_test_known_save(struct meshnode *n, uint32_t every_ms, void (*before_write)(void *),
+                              void *arg);
 
 #endif

@@ -181,8 +181,24 @@ struct meshnode {
 	struct trust *known;
 	struct trust_allow *allow;
 	uint64_t known_saved_ms;                    /* loop thread: last save */
-	bool known_save_failed;                     /* under known_lock */
+	/* The saver thread (known.c) writes the known peers file, so that the loop never waits
+	 * for a disk. save_mu guards the next four; file_mu orders the writes (the saver's and
+	 * meshnode_trust's) and guards known_save_failed. */
+	pthread_t saver;
+	bool saver_started;                         /* loop thread, and stop/destroy */
+	pthread_mutex_t save_mu, file_mu;
+	pthread_cond_t save_cond;
+	bool save_due, save_stop, save_err_new;
+	char save_err[512];                         /* the saver's failure, said by the loop */
+	bool known_save_failed;
 	struct name_alarm name_alarms[NAME_ALARM_SLOTS];   /* loop thread (known.c) */
+#ifdef MESH_TEST_HOOKS
+	/* meshnode_test_known_save(), set before the start: the save interval (0: known.c's) and
+	 * a call made before each write of the known peers file, as a slow disk holds one */
+	uint32_t test_save_ms;
+	void (*test_save_hook)(void *arg);
+	void *test_save_arg;
+#endif
 
 	/* meshnode_set_trace() (set before the start; then the loop thread's, tracefmt.c) */
 	void (*trace_fn)(void *arg, const char *line);

@@ -500,7 +500,13 @@ bool trust_dirty(const struct trust *t)
 	return t->dirty;
 }
 
-enum mesh_err trust_save(struct trust *t, char *err, size_t errcap)
+void trust_mark_dirty(struct trust *t)
+{
+	t->dirty = true;
+}
+
+enum mesh_err trust_snapshot(struct trust *t, char **out, size_t *outlen, char *err,
+                             size_t errcap)
 {
 	/* The longest line: ID, status, three times, every name, their tabs and the newline. */
 	const size_t line_max = LINEFILE_HEXID_LEN + 1 + 8 + 3 * (1 + 20) +
@@ -526,12 +532,30 @@ enum mesh_err trust_save(struct trust *t, char *err, size_t errcap)
 		}
 		buf[len++] = '\n';
 	}
-	enum secfile_write w = secfile_write(t->path, WHAT, (const uint8_t *)buf, len, true,
-	                                     err, errcap);
-	free(buf);
-	if (w != SECFILE_WRITTEN)
-		return MESH_EIO;
+	*out = buf;
+	*outlen = len;
 	t->dirty = false;
 	return MESH_OK;
 }
 
+enum mesh_err trust_write(const char *path, const char *buf, size_t len, char *err,
+                          size_t errcap)
+{
+	enum secfile_write w = secfile_write(path, WHAT, (const uint8_t *)buf, len, true, err,
+	                                     errcap);
+	return w == SECFILE_WRITTEN ? MESH_OK : MESH_EIO;
+}
+
+enum mesh_err trust_save(struct trust *t, char *err, size_t errcap)
+{
+	char *buf;
+	size_t len;
+	enum mesh_err rc = trust_snapshot(t, &buf, &len, err, errcap);
+	if (rc != MESH_OK)
+		return rc;
+	rc = trust_write(t->path, buf, len, err, errcap);
+	free(buf);
+	if (rc != MESH_OK)
+		t->dirty = true;
+	return rc;
+}

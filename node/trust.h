@@ -115,5 +115,14 @@ bool trust_dirty(const struct trust *t);
  * 0700), and clears the dirty flag. Comments and blank lines of the file loaded are not kept.
  * MESH_EIO or MESH_ENOMEM with a one-line reason in err; the file is then as it was. */
 enum mesh_err trust_save(struct trust *t, char *err, size_t errcap);
+/* trust_save() in two steps, so that the store's lock need not be held while a disk writes:
+ * trust_snapshot() makes the file's bytes (*out, *outlen; the caller frees *out) and clears
+ * the dirty flag; trust_write() writes them to path as trust_save() does. A write that fails
+ * leaves the store clean: the caller marks it changed again (trust_mark_dirty). */
+enum mesh_err trust_snapshot(struct trust *t, char **out, size_t *outlen, char *err,
+                             size_t errcap);
+enum mesh_err trust_write(const char *path, const char *buf, size_t len, char *err,
+                          size_t errcap);
+void trust_mark_dirty(struct trust *t);
 
 #endif
