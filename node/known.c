@@ -10,11 +10,13 @@
  *
  * The loop never writes the file: a save is an fsync, and on a busy disk that took up to 24 s
  * (256 nodes on one host), while the loop sent nothing and the node's peers expired its
- * sessions. It asks the saver thread instead, which takes a snapshot of the store under
- * known_lock (microseconds) and writes it without the lock. file_mu, held from the snapshot to
- * the end of its write, keeps writers in order, so the file never goes back to an older
- * snapshot; meshnode_trust() writes on its caller's thread under the same rule. The saver
- * never logs: the loop says its failure at its next tick.
+ * sessions. It asks the saver thread instead (started with the node, so that it has the
+ * signal mask the caller gave the loop), which takes a snapshot of the store in memory under
+ * known_lock and writes it without the lock. file_mu, held from the snapshot to the end of its
+ * write, keeps writers in order, so the file never goes back to an older snapshot;
+ * meshnode_trust() writes on its caller's thread under the same rule, and the last save at
+ * stop on the stopping thread. Lock order: file_mu, then known_lock; save_mu is never held
+ * with another. The saver never logs: the loop says its failure at its next tick, or the stop.
  */
 #include "known.h"
 
@@ -88,11 +90,11 @@ enum mesh_err known_open(struct meshnode *n, const char *identity_path, char *er
 	return MESH_OK;
 }
 
-/* Writes the store if it changed: a snapshot under known_lock, written without it. False, with
- * the reason in err, when a failure is to be said: once until a save works again (the node
- * goes on remembering in memory, and the store stays changed, so the next save tries again).
- * Any thread; the caller says the failure. */
-static bool save_now(struct meshnode *n, char *err, size_t errcap)
+/* Writes the store if it changed: a snapshot under known_lock, written without it. On failure
+ * (the reason in err) the store stays changed, so the next save tries again, and *first says
+ * whether it is the first failure since a save worked: periodic saves say only that one (the
+ * node goes on remembering in memory). Any thread. */
+static enum mesh_err save_now(struct meshnode *n, char *err, size_t errcap, bool *first)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -115,15 +117,10 @@ static bool save_now(struct meshnode *n, char *err, size_t errcap)
 			pthread_mutex_unlock(&n->known_lock);
 		}
 	}
-	bool say = false;
-	if (rc == MESH_OK) {
-		n->known_save_failed = false;
-	} else {
-		say = !n->known_save_failed;
-		n->known_save_failed = true;
-	}
+	*first = rc != MESH_OK && !n->known_save_failed;
+	n->known_save_failed = rc != MESH_OK;
 	pthread_mutex_unlock(&n->file_mu);
-	return !say;
+	return rc;
 }
 
 static void say_save_failed(struct meshnode *n, const char *err)
@@ -135,6 +132,7 @@ static void *saver_main(void *arg)
 {
 	struct meshnode *n = arg;
 	char err[512];
+	bool first;
 	pthread_mutex_lock(&n->save_mu);
 	for (;;) {
 		while (!n->save_due && !n->save_stop)
@@ -143,9 +141,9 @@ static void *saver_main(void *arg)
 			break;
 		n->save_due = false;
 		pthread_mutex_unlock(&n->save_mu);
-		bool ok = save_now(n, err, sizeof err);
+		enum mesh_err rc = save_now(n, err, sizeof err, &first);
 		pthread_mutex_lock(&n->save_mu);
-		if (!ok) {
+		if (rc != MESH_OK && first) {
 			memcpy(n->save_err, err, sizeof n->save_err);
 			n->save_err_new = true;
 		}
@@ -154,51 +152,10 @@ static void *saver_main(void *arg)
 	return NULL;
 }
 
-/* Ends the saver thread, after the write it is doing. */
-static void saver_stop(struct meshnode *n)
+/* Says a failure the saver recorded, once. */
+static void say_saver_failure(struct meshnode *n)
 {
-	if (!n->saver_started)
-		return;
-	pthread_mutex_lock(&n->save_mu);
-	n->save_stop = true;
-	pthread_cond_signal(&n->save_cond);
-	pthread_mutex_unlock(&n->save_mu);
-	pthread_join(n->saver, NULL);
-	n->saver_started = false;
-}
-
-void known_close(struct meshnode *n)
-{
-	if (!n->known_lock_init)
-		return;
-	saver_stop(n);
 	char err[512];
-	bool ok = save_now(n, err, sizeof err);
-	pthread_mutex_lock(&n->known_lock);
-	trust_destroy(&n->known);
-	trust_allow_destroy(&n->allow);
-	pthread_mutex_unlock(&n->known_lock);
-	if (!ok)
-		say_save_failed(n, err);
-	pthread_cond_destroy(&n->save_cond);
-	pthread_mutex_destroy(&n->file_mu);
-	pthread_mutex_destroy(&n->save_mu);
-	pthread_mutex_destroy(&n->known_lock);
-	n->known_lock_init = false;
-}
-
-void known_on_tick(struct meshnode *n, uint64_t now_ms)
-{
-	if (!n->known)
-		return;
-	char err[512];
-	if (now_ms == 0) {
-		/* the loop has ended: the last save, here */
-		saver_stop(n);
-		if (!save_now(n, err, sizeof err))
-			say_save_failed(n, err);
-		return;
-	}
 	bool failed = false;
 	pthread_mutex_lock(&n->save_mu);
 	if (n->save_err_new) {
@@ -209,6 +166,62 @@ void known_on_tick(struct meshnode *n, uint64_t now_ms)
 	pthread_mutex_unlock(&n->save_mu);
 	if (failed)
 		say_save_failed(n, err);
+}
+
+enum mesh_err known_start(struct meshnode *n, char *err, size_t errcap)
+{
+	if (!n->known || n->saver_started)
+		return MESH_OK;
+	n->save_stop = n->save_due = false;
+	if (pthread_create(&n->saver, NULL, saver_main, n) != 0) {
+		snprintf(err, errcap, "cannot start the thread that saves the known peers");
+		return MESH_EIO;
+	}
+	n->saver_started = true;
+	return MESH_OK;
+}
+
+void known_stop(struct meshnode *n)
+{
+	if (!n->known)
+		return;
+	if (n->saver_started) {
+		pthread_mutex_lock(&n->save_mu);
+		n->save_stop = true;
+		pthread_cond_signal(&n->save_cond);
+		pthread_mutex_unlock(&n->save_mu);
+		pthread_join(n->saver, NULL);
+		n->saver_started = false;
+		say_saver_failure(n);
+	}
+	/* the last save, here: its failure is always said, the node will not try again */
+	char err[512];
+	bool first;
+	if (save_now(n, err, sizeof err, &first) != MESH_OK)
+		say_save_failed(n, err);
+}
+
+void known_close(struct meshnode *n)
+{
+	if (!n->known_lock_init)
+		return;
+	known_stop(n);
+	pthread_mutex_lock(&n->known_lock);
+	trust_destroy(&n->known);
+	trust_allow_destroy(&n->allow);
+	pthread_mutex_unlock(&n->known_lock);
+	pthread_cond_destroy(&n->save_cond);
+	pthread_mutex_destroy(&n->file_mu);
+	pthread_mutex_destroy(&n->save_mu);
+	pthread_mutex_destroy(&n->known_lock);
+	n->known_lock_init = false;
+}
+
+void known_on_tick(struct meshnode *n, uint64_t now_ms)
+{
+	if (!n->known || !n->saver_started)
+		return;
+	say_saver_failure(n);
 	uint64_t every = KNOWN_SAVE_MS;
 #ifdef MESH_TEST_HOOKS
 	if (n->test_save_ms)
@@ -216,21 +229,14 @@ void known_on_tick(struct meshnode *n, uint64_t now_ms)
 #endif
 	if (now_ms - n->known_saved_ms < every)
 		return;
-	n->known_saved_ms = now_ms;
-	pthread_mutex_lock(&n->known_lock);
+	/* busy (the saver is taking its snapshot, or an API call is in the store): next turn */
+	if (pthread_mutex_trylock(&n->known_lock) != 0)
+		return;
 	bool dirty = trust_dirty(n->known);
 	pthread_mutex_unlock(&n->known_lock);
+	n->known_saved_ms = now_ms;
 	if (!dirty)
 		return;
-	if (!n->saver_started) {
-		if (pthread_create(&n->saver, NULL, saver_main, n) != 0) {
-			/* no thread to spare: the save as it was before there was one, here */
-			if (!save_now(n, err, sizeof err))
-				say_save_failed(n, err);
-			return;
-		}
-		n->saver_started = true;
-	}
 	pthread_mutex_lock(&n->save_mu);
 	n->save_due = true;
 	pthread_cond_signal(&n->save_cond);
@@ -387,12 +393,12 @@ enum mesh_err meshnode_trust(struct meshnode *n, const uint8_t peer[MESHNODE_IDL
 	if (rc != MESH_OK)
 		return rc;
 	/* the user's decision is on disk when the call returns: written here, or by a writer
-	 * that took its snapshot after it and held file_mu until its write was done */
-	if (!save_now(n, err, sizeof err))
+	 * that took its snapshot after it and held file_mu until its write was done (the store
+	 * is clean then) */
+	bool first;
+	rc = save_now(n, err, sizeof err, &first);
+	if (rc != MESH_OK)
 		say_save_failed(n, err);
-	pthread_mutex_lock(&n->file_mu);
-	rc = n->known_save_failed ? MESH_EIO : MESH_OK;
-	pthread_mutex_unlock(&n->file_mu);
 	return rc;
 }
 

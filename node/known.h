@@ -18,10 +18,16 @@
  * list. */
 enum mesh_err known_open(struct meshnode *n, const char *identity_path, char *err,
                          size_t errcap);
-/* Saves what changed and frees everything; safe to call twice. */
-void known_close(struct meshnode *n);
-/* Saves what changed: at once with now_ms 0 (as the node stops), else at most every 30 s. */
+/* meshnode_start: starts the saver thread (none when remembering is off). */
+enum mesh_err known_start(struct meshnode *n, char *err, size_t errcap);
+/* Loop thread: has a changed store saved, at most every 30 s, by the saver; says the
+ * saver's failures. */
 void known_on_tick(struct meshnode *n, uint64_t now_ms);
+/* Once the loop has ended: ends the saver, and saves what changed on the calling thread.
+ * Safe to call twice. */
+void known_stop(struct meshnode *n);
+/* known_stop(), then frees everything; safe to call twice. */
+void known_close(struct meshnode *n);
 /* Loop thread: records an ENTER's peer and pushes the alarms it raises (before ev), and sets
  * ev->verified for any event about a peer. */
 void known_on_event(struct meshnode *n, struct meshnode_event *ev);

@@ -312,11 +312,13 @@ static void handle_wake(struct meshnode *n)
  * seconds, or a thread the host does not schedule) looks like a peer that went quiet: its
  * sessions expire at the other end while it sends nothing. So a turn whose work took
  * LATE_TURN_MS or more says which phase took it, and a poll that returned LATE_TURN_MS or more
- * after its timeout says so; at most one line a LATE_TURN_LOG_MS, with a count of the rest. */
+ * after its timeout says so; at most one line a LATE_TURN_LOG_MS, which counts the late turns
+ * not logged since the line before. */
 #define LATE_TURN_MS 1000
-#define LATE_TURN_LOG_MS 1000
+#define LATE_TURN_LOG_MS 10000
 
-enum turn_phase { PH_TIMERS, PH_KNOWN, PH_INPUT, PH_COMMANDS, PH_EVENTS, PH_COUNT };
+/* other: the acknowledgements of taken events and the poll set */
+enum turn_phase { PH_TIMERS, PH_KNOWN, PH_INPUT, PH_COMMANDS, PH_EVENTS, PH_OTHER, PH_COUNT };
 
 struct turn_clock {
 	uint64_t ms[PH_COUNT];   /* this turn's time in each phase */
@@ -341,14 +343,16 @@ static void turn_check(struct meshnode *n, struct turn_clock *tc, uint64_t now)
 		snprintf(more, sizeof more, " (and %lu late turns since the last report)", tc->unsaid);
 	if (work >= LATE_TURN_MS)
 		node_logmsg(n, MESHNODE_LOG_WARN, "a turn of the loop took %llu ms: timers %llu, "
-		            "known peers %llu, input %llu, commands %llu, events %llu%s",
+		            "known peers %llu, input %llu, commands %llu, events %llu, other %llu%s",
 		            (unsigned long long)work, (unsigned long long)tc->ms[PH_TIMERS],
 		            (unsigned long long)tc->ms[PH_KNOWN], (unsigned long long)tc->ms[PH_INPUT],
 		            (unsigned long long)tc->ms[PH_COMMANDS],
-		            (unsigned long long)tc->ms[PH_EVENTS], more);
+		            (unsigned long long)tc->ms[PH_EVENTS], (unsigned long long)tc->ms[PH_OTHER],
+		            more);
 	else
 		node_logmsg(n, MESHNODE_LOG_WARN, "the loop woke %llu ms after its poll's timeout: "
-		            "the host did not run it%s", (unsigned long long)tc->overslept, more);
+		            "the host did not run it, or was suspended%s",
+		            (unsigned long long)tc->overslept, more);
 	tc->logged_ms = now;
 	tc->unsaid = 0;
 }
@@ -363,13 +367,15 @@ static void *loop_main(void *arg)
 	while (!n->quit) {
 		uint64_t now = monoclock_ms(), t = now;
 		events_ack_taken(n, now);
+		uint64_t t1 = monoclock_ms();
+		tc.ms[PH_OTHER] = t1 - t;
 		if (now >= next_tick)
 			next_tick = mesh_on_tick(n->mesh, now);
-		uint64_t t1 = monoclock_ms();
-		tc.ms[PH_TIMERS] = t1 - t;
-		known_on_tick(n, now);
 		t = monoclock_ms();
-		tc.ms[PH_KNOWN] = t - t1;
+		tc.ms[PH_TIMERS] = t - t1;
+		known_on_tick(n, now);
+		t1 = monoclock_ms();
+		tc.ms[PH_KNOWN] = t1 - t;
 		size_t want = mesh_pollitems_count(n->mesh) + 1;
 		if (want > cap) {
 			zmq_pollitem_t *ni = realloc(items, want * 2 * sizeof *ni);
@@ -385,6 +391,7 @@ static void *loop_main(void *arg)
 		size_t k = mesh_pollitems(n->mesh, items, cap - 1);
 		items[k] = (zmq_pollitem_t){ .fd = n->wake[0], .events = ZMQ_POLLIN };
 		now = monoclock_ms();
+		tc.ms[PH_OTHER] += now - t1;
 		long timeout = next_tick > now ? (long)(next_tick - now) : 0;
 		int rc = zmq_poll(items, (int)(k + 1), timeout);
 		int poll_errno = errno;
@@ -505,9 +512,17 @@ enum mesh_err meshnode_start(struct meshnode *n, char *err, size_t errcap)
 	n->start_peers = NULL;
 	n->nstart_peers = 0;
 	snprintf(n->endpoint, sizeof n->endpoint, "%s", mesh_endpoint(n->mesh));
+	enum mesh_err krc = known_start(n, err, errcap);
+	if (krc != MESH_OK) {
+		mesh_destroy(&n->mesh);
+		zmq_ctx_term(n->zctx);
+		n->zctx = NULL;
+		return krc;
+	}
 	n->started = true;
 	if (pthread_create(&n->thread, NULL, loop_main, n) != 0) {
 		snprintf(err, errcap, "cannot start the event loop thread");
+		known_stop(n);
 		n->started = false;
 		mesh_destroy(&n->mesh);
 		zmq_ctx_term(n->zctx);
@@ -525,7 +540,7 @@ void meshnode_stop(struct meshnode *n)
 	(void)node_call(n, &c);
 	pthread_join(n->thread, NULL);
 	n->stopped = true;
-	known_on_tick(n, 0);
+	known_stop(n);
 	if (n->zctx) {
 		zmq_ctx_term(n->zctx);   /* waits at most the BYE linger */
 		n->zctx = NULL;
