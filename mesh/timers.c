@@ -103,9 +103,11 @@ static void sweep_session(struct session *s, void *arg)
 		             (unsigned long long)lost_id, s->sid, m->cfg.expired_ms);
 	}
 	reasm_trim(&s->rs, now);
-	struct peer *p = mesh_session_peer(m, s);
 	if (now - s->last_rx_ms >= m->cfg.evasive_ms && !s->evasive) {
 		s->evasive = true;
+		/* the peer looked up only here: a lookup for every session on every sweep was the
+		 * largest part of the sweep, and the sweep the engine's largest cost at 128 nodes */
+		struct peer *p = mesh_session_peer(m, s);
 		if (p && p->live_sid == s->sid && p->present) {
 			p->evasive = true;
 			mesh_emit(m, MESH_EV_EVASIVE, p, NULL, 0, NULL, 0, NULL);
