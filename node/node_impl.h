@@ -182,10 +182,11 @@ struct meshnode {
 	struct trust_allow *allow;
 	uint64_t known_saved_ms;                    /* loop thread: last save */
 	/* The saver thread (known.c) writes the known peers file, so that the loop never waits
-	 * for a disk. save_mu guards the next four; file_mu orders the writes (the saver's and
-	 * meshnode_trust's) and guards known_save_failed. */
+	 * for a disk. save_mu guards save_due, save_stop, save_err_new and save_err; file_mu
+	 * orders the writes (the saver's, meshnode_trust's and the last at stop) and guards
+	 * known_save_failed. */
 	pthread_t saver;
-	bool saver_started;                         /* loop thread, and stop/destroy */
+	bool saver_started;                         /* set before the loop starts, cleared after */
 	pthread_mutex_t save_mu, file_mu;
 	pthread_cond_t save_cond;
 	bool save_due, save_stop, save_err_new;
