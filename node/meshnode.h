@@ -4,7 +4,9 @@
  * holds one Noise XX authenticated, encrypted link to each, and carries group broadcasts
  * (shout) and direct messages (whisper) over them. docs/protocol.md is the wire protocol.
  *
- * Threading: meshnode_start() spawns one event-loop thread that owns every socket. The other
+ * Threading: meshnode_start() spawns one event-loop thread that owns every socket, and, when
+ * the node remembers peers, one that writes the known peers file (it calls nothing of the
+ * application's; both inherit the caller's signal mask). The other
  * functions may be called from any application thread (commands run in the order they were
  * made; none blocks on a peer). meshnode_shout(), and meshnode_whisper() to a peer whose ENTER
  * has been reported, copy the payload and return without waiting for the loop thread, unless
@@ -151,8 +153,9 @@ struct meshnode *meshnode_new(const struct meshnode_config *cfg, char *err, size
  * MESH_ENOMEM, MESH_EIO; *out is NULL and err holds a one-line reason on failure. */
 enum mesh_err meshnode_create(const struct meshnode_config *cfg, struct meshnode **out,
                               char *err, size_t errcap);
-/* Binds the sockets and starts the event-loop thread. MESH_EIO when the interface or port
- * cannot be used (err says which); MESH_ESTATE when the node was already started or stopped.
+/* Binds the sockets and starts the event-loop thread (and the known peers' writer). MESH_EIO
+ * when the interface or port cannot be used, or a thread cannot start (err says which);
+ * MESH_ESTATE when the node was already started or stopped.
  * Every command below (join, leave, shout, whisper, the snapshots) is MESH_ESTATE after
  * stop, and all but join and leave before start: joined before the start (on the thread that
  * then calls meshnode_start), a group is in the node's very first hello. */
