@@ -16,7 +16,8 @@
  * write, keeps writers in order, so the file never goes back to an older snapshot;
  * meshnode_trust() writes on its caller's thread under the same rule, and the last save at
  * stop on the stopping thread. Lock order: file_mu, then known_lock; save_mu is never held
- * with another. The saver never logs: the loop says its failure at its next tick, or the stop.
+ * with another. The saver never logs: the loop says its failure when the next save is due, or
+ * the stop does.
  */
 #include "known.h"
 
@@ -221,7 +222,6 @@ void known_on_tick(struct meshnode *n, uint64_t now_ms)
 {
 	if (!n->known || !n->saver_started)
 		return;
-	say_saver_failure(n);
 	uint64_t every = KNOWN_SAVE_MS;
 #ifdef MESH_TEST_HOOKS
 	if (n->test_save_ms)
@@ -229,6 +229,9 @@ void known_on_tick(struct meshnode *n, uint64_t now_ms)
 #endif
 	if (now_ms - n->known_saved_ms < every)
 		return;
+	/* here, not on every turn: no lock on the loop's hot path; a failure is said by the
+	 * next save's time, or at stop */
+	say_saver_failure(n);
 	/* busy (the saver is taking its snapshot, or an API call is in the store): next turn */
 	if (pthread_mutex_trylock(&n->known_lock) != 0)
 		return;
