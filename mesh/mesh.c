@@ -491,7 +491,7 @@ void mesh_go_live(struct mesh *m, struct session *s, uint64_t now)
 			mesh_close_session(m, old, NULL, now);
 	}
 	p->live_sid = s->sid;
-	pex_on_live(m, p, s);
+	pex_on_live(m, p, s, now);
 	p->first_unlinked_ms = 0;
 	p->first_heard_ms = 0;
 	handshake_dial_now(p);

@@ -332,7 +332,7 @@ void fixed_on_live(struct mesh *m, const uint8_t id[WIRE_IDLEN]);
 void pex_note_beacon(struct mesh *m, const struct wire_beacon_body *b, bool checked,
                      const struct ipaddr *from, uint8_t tag, const uint8_t *sig, size_t len);
 /* s went live as p's session (before p takes its incarnation). */
-void pex_on_live(struct mesh *m, struct peer *p, const struct session *s);
+void pex_on_live(struct mesh *m, struct peer *p, const struct session *s, uint64_t now);
 /* Passes what is to pass on, to the peers that take it (each sweep). */
 void pex_on_sweep(struct mesh *m, uint64_t now);
 /* A PEERS message from a live peer, on its session s. */

@@ -14,8 +14,10 @@
  * - to each live peer that takes PEERS (its payload's WIRE_FEATURE_PEERS), of the peers whose
  *   beacon it may not hear: heard on another segment than it (peer.pex_origin), or heard on
  *   none (a fixed peer, a peer learnt from PEERS, a responder whose beacon we never heard);
- *   two peers heard on one segment hear each other, and a mesh on one segment sends no PEERS
- *   (but to a peer that linked before we heard any beacon of it, until we do);
+ *   two peers heard on one segment hear each other, and a mesh on one segment sends no PEERS;
+ * - nothing to or about a peer that went live unheard over a subnet of ours, for a beacon
+ *   interval and a half (peer.pex_wait_ms): it is usually on that segment, its beacon read
+ *   late; heard by then, it is that segment's, else heard on none;
  * - once: a peer gets everything when its session goes live, and afterwards what changed (a
  *   peer that went live, or moved), by generation (mesh.pex_gen).
  * A receiver takes at most PEX_RX_BURST entries at once from a peer, PEX_RX_PER_S a second
@@ -86,16 +88,29 @@ void pex_note_beacon(struct mesh *m, const struct wire_beacon_body *b, bool chec
 	if (checked && p->beacon_incarnation != b->incarnation)
 		return;
 	p->pex_origin = tag;
+	if (tag != PEX_NOWHERE)
+		p->pex_wait_ms = 0;          /* heard where it was waited for */
 	keep(m, p, &p->pex, b, sig, len, checked);
 }
 
-void pex_on_live(struct mesh *m, struct peer *p, const struct session *s)
+void pex_on_live(struct mesh *m, struct peer *p, const struct session *s, uint64_t now)
 {
 	/* heard here unchecked (a lower ID, which dialled us): on the segment its session runs
 	 * over, as a verified beacon would say (pex_note_beacon) */
 	struct ipaddr ip;
-	if ((p->first_heard_ms || heard_get(&m->heard, p->id)) && session_addr(s, &ip))
+	bool addr = session_addr(s, &ip);
+	if ((p->first_heard_ms || heard_get(&m->heard, p->id)) && addr)
 		p->pex_origin = mesh_tag_towards(m, &ip);
+	/* Never heard, but its session runs over a subnet of ours: in a crowd that starts
+	 * together its beacon is often read after it links (the check budget, section 2), and it
+	 * then hears every node here itself. Wait for that beacon, a beacon interval and a half
+	 * (the longest jittered interval, +20 %, and more), before passing to it or about it:
+	 * one round of everything to each such peer was most of what a mesh on one segment
+	 * passed. The price: a fixed peer on a subnet of ours that multicast does not reach gets
+	 * what we pass that much later. A peer on none of our subnets waits for nothing. */
+	p->pex_wait_ms = 0;
+	if (p->pex_origin == PEX_NOWHERE && addr && mesh_tag_towards(m, &ip) != PEX_NOWHERE)
+		p->pex_wait_ms = now + m->cfg.beacon_interval_ms + m->cfg.beacon_interval_ms / 2;
 	p->pex_takes = (s->peer_features & WIRE_FEATURE_PEERS) && !m->cfg.test_no_pex;
 	p->pex_sent_gen = 0;
 	/* its beacon, if we have one of this run, goes to the others */
@@ -157,7 +172,7 @@ static bool session_on_host(const struct mesh *m, const struct session *s)
  * may not hear it itself, and could use it. */
 static bool worth(const struct peer *q, const struct peer *to, bool to_loopback)
 {
-	if (q == to || !q->pex.sig || q->pex.incarnation != q->incarnation)
+	if (q == to || !q->pex.sig || q->pex.incarnation != q->incarnation || q->pex_wait_ms)
 		return false;
 	if (q->pex_origin != PEX_NOWHERE && q->pex_origin == to->pex_origin)
 		return false;                /* heard on one segment: they hear each other */
@@ -231,6 +246,20 @@ void pex_on_sweep(struct mesh *m, uint64_t now)
 	struct live l = { 0 };
 	peer_table_each(&m->peers, collect_live, &l);
 	bool done = !l.oom;
+	/* the waits (pex_on_live): heard since, or over and still unheard, when it is passed on
+	 * to the others (a new generation) and gets what is to pass, like a fixed peer */
+	for (size_t i = 0; i < l.n; i++) {
+		struct peer *p = l.v[i];
+		if (!p->pex_wait_ms)
+			continue;
+		if (p->pex_origin == PEX_NOWHERE && now < p->pex_wait_ms) {
+			done = false;
+			continue;
+		}
+		p->pex_wait_ms = 0;
+		if (p->pex_origin == PEX_NOWHERE && p->pex.sig)
+			p->pex_gen = ++m->pex_gen;
+	}
 	/* one segment and nothing else: every peer hears every other's beacons */
 	bool elsewhere = false;
 	for (size_t i = 0; i < l.n && !elsewhere; i++)
@@ -238,7 +267,7 @@ void pex_on_sweep(struct mesh *m, uint64_t now)
 		            l.v[i]->pex_origin != l.v[0]->pex_origin;
 	for (size_t i = 0; i < l.n && elsewhere; i++) {
 		struct peer *to = l.v[i];
-		if (!to->pex_takes || to->pex_sent_gen >= m->pex_gen)
+		if (!to->pex_takes || to->pex_wait_ms || to->pex_sent_gen >= m->pex_gen)
 			continue;
 		if (pass_to(m, to, &l, now))
 			to->pex_sent_gen = m->pex_gen;

@@ -19,7 +19,8 @@
  *   a forged signature, an address no node can have) are dropped and counted, its session
  *   kept, and good ones of nodes nobody hears are taken and dialled, each whole; entries of
  *   unknown IDs never take a check from the half of the budget kept for IDs heard again;
- *   four nodes on one segment pass nothing on.
+ *   four nodes on one segment pass nothing on, nor does a node to (or about) a peer on its
+ *   segment that linked before its beacon was read.
  */
 #include "mesh.h"
 #include "testlib.h"
@@ -61,6 +62,8 @@ struct node {
 	unsigned long log_lines;
 	const uint8_t *refuse;
 	bool no_pex;                  /* as a node that predates peer exchange */
+	bool deaf;                    /* its beacons wait unread (as behind a full budget) */
+	uint32_t beacon_ms;           /* its beacon interval; 0: 100 ms */
 };
 
 static void on_event(void *arg, const struct mesh_event *e)
@@ -95,7 +98,8 @@ static bool node_open(struct node *n, const char *label, uint16_t mcast_port, ui
 		n->id = keys_identity_generate();
 	n->cfg = (struct mesh_config){
 		.id = n->id, .name = label, .iface = "lo", .port = port, .mcast_group = MCAST_GROUP,
-		.mcast_port = mcast_port, .beacon_interval_ms = 100, .heartbeat_ms = 100,
+		.mcast_port = mcast_port, .beacon_interval_ms = n->beacon_ms ? n->beacon_ms : 100,
+		.heartbeat_ms = 100,
 		.evasive_ms = 500, .expired_ms = 1500, .handshake_timeout_ms = 1000,
 		.fallback_ms = 300, .queue_msgs = 64, .queue_bytes = 1u << 20, .ttl_ms = 3000,
 		.zmq_ctx = zctx, .log_level = 3, .log = on_log, .log_arg = n, .event = on_event,
@@ -147,9 +151,16 @@ static void drive_round(struct node **ns, size_t n)
 	if (total)
 		(void)zmq_poll(items, (int)total, 5);
 	uint64_t t = now_ms();
-	for (size_t i = 0; i < n; i++)
-		if (cnt[i])
-			mesh_on_ready(ns[i]->m, items + off[i], cnt[i], t);
+	for (size_t i = 0; i < n; i++) {
+		if (!cnt[i])
+			continue;
+		for (size_t j = 0; ns[i]->deaf && j < cnt[i]; j++)
+			for (size_t k = 0; k < discovery_count(ns[i]->m->disc); k++)
+				if (!items[off[i] + j].socket &&
+				    items[off[i] + j].fd == discovery_fd(ns[i]->m->disc, k))
+					items[off[i] + j].revents = 0;
+		mesh_on_ready(ns[i]->m, items + off[i], cnt[i], t);
+	}
 	for (size_t i = 0; i < n; i++)
 		if (ns[i]->m && t >= ns[i]->next_tick)
 			ns[i]->next_tick = mesh_on_tick(ns[i]->m, t);
@@ -383,6 +394,35 @@ static bool full_mesh(void *arg)
 	return true;
 }
 
+static bool three_linked(void *arg)
+{
+	struct quad *q = arg;
+	for (size_t i = 0; i < 3; i++)
+		if (live_count(q->ns[i]) != 2)
+			return false;
+	return true;
+}
+
+/* a (pair.a) has a live session with d (pair.b) */
+static bool a_has_d(void *arg)
+{
+	struct pair *p = arg;
+	struct peer *d = peer_table_get(&p->a->m->peers, p->b->id->id);
+	return d && d->live_sid;
+}
+
+struct sweep_wait {
+	struct node *n;
+	uint64_t due;                 /* its next_sweep_ms when the wait began */
+};
+
+/* n swept since: its next sweep is due later */
+static bool swept(void *arg)
+{
+	struct sweep_wait *w = arg;
+	return w->n->m->next_sweep_ms > w->due;
+}
+
 /* The signed beacon inside an open beacon datagram (section 2), into out; its length. */
 static size_t signed_of(const struct keys_identity *id, const struct ipaddr *ip, uint16_t port,
                         uint8_t *out)
@@ -607,6 +647,58 @@ done:
 		node_free(&nodes[i]);
 }
 
+/*
+ * One segment, and a node that links before its beacon is read: d dials a (a fixed peer)
+ * while a reads no beacons, as a node whose check budget is spent in a crowd. a must give d
+ * time to be heard on the segment, and then pass nothing to it or about it (protocol section
+ * 2, "Peer exchange"). Failed before: a passed b's and c's beacons to d at once (2 entries),
+ * and in a 128-node mesh one such round per unheard peer was 156,000 entries.
+ */
+static void test_pex_linked_unheard(void)
+{
+	struct node nodes[4] = { 0 };
+	struct node *ns[4] = { &nodes[0], &nodes[1], &nodes[2], &nodes[3] };
+	struct quad q = { ns };
+	static const char *labels[4] = { "a", "b", "c", "d" };
+	bool ok = true;
+	for (size_t i = 0; i < 4; i++)
+		nodes[i].beacon_ms = 300;     /* a wait of 450 ms: far longer than two sweeps */
+	for (size_t i = 0; i < 3; i++)
+		ok = ok && node_start(&nodes[i], labels[i], MCAST_BASE + 31, 0);
+	if (!ok || !drive_until(ns, 3, 10000, three_linked, &q)) {
+		CHECK(!"three nodes linked");
+		goto done;
+	}
+	nodes[0].deaf = true;
+	ok = node_start(&nodes[3], labels[3], MCAST_BASE + 31, 0);
+	if (!ok)
+		goto done;
+	uint64_t t0 = now_ms();
+	CHECK(mesh_add_peer(ns[3]->m, LOOPBACK, node_port(ns[0]), NULL, t0) == MESH_OK);
+	struct pair ad = { ns[0], ns[3] };
+	bool linked = drive_until(ns, 4, 5000, a_has_d, &ad);
+	CHECK(linked);
+	/* two sweeps of a with d live and unheard: before, the first passed b and c to d */
+	for (int sweeps = 0; linked && sweeps < 2; sweeps++) {
+		uint64_t due = ns[0]->m->next_sweep_ms;
+		struct sweep_wait w = { ns[0], due };
+		CHECK(drive_until(ns, 4, 5000, swept, &w));
+	}
+	nodes[0].deaf = false;
+	CHECK(drive_until(ns, 4, 10000, full_mesh, &q));
+	/* five beacon intervals more: the wait (one and a half) is long over */
+	(void)drive_until(ns, 4, 5 * nodes[0].cfg.beacon_interval_ms, NULL, NULL);
+	uint64_t tx = 0;
+	for (size_t i = 0; i < 4; i++)
+		tx += stats(ns[i]).pex_tx;
+	CHECK(full_mesh(&q) && tx == 0);
+	printf("  linked before heard, one segment: full mesh %d, a linked d first %d, PEERS "
+	       "entries sent %llu\n", full_mesh(&q), linked, (unsigned long long)tx);
+done:
+	for (size_t i = 0; i < 4; i++)
+		node_free(&nodes[i]);
+}
+
 int main(void)
 {
 	testlib_require_netns("test_fixed");
@@ -623,6 +715,7 @@ int main(void)
 		test_pex_segments(false);
 		test_pex_segments(true);
 		test_pex_one_segment();
+		test_pex_linked_unheard();
 		zmq_ctx_term(zctx);
 	}
 	return testlib_done("test_fixed");
