@@ -2,7 +2,8 @@
 /*
  * timers: mesh_on_tick(), the engine's work that is due by the clock. Beacons are beacon.c's
  * (beacon_on_tick); the rest is the sweep: every session (heartbeat, evasive, expired,
- * handshake timeout, rekeying and keys too old (rekey_on_sweep), stalled frames, reassembly)
+ * handshake timeout, an answered one never reported whose connection is gone, rekeying and
+ * keys too old (rekey_on_sweep), stalled frames, reassembly)
  * and every peer (time-to-live of its queued messages, dialling, forgetting a silent one), at
  * most every sweep_ms and on every tick while a send is stalled. Due ACKs and RESENDs go out on
  * every tick (deliver_on_tick).
@@ -73,6 +74,17 @@ static void sweep_session(struct session *s, void *arg)
 			MESH_DROP_S(m, handshakes_failed, s);
 			sweep_add_close(sw, s->sid, NULL);
 		}
+		return;
+	}
+	if (s->enter_due && s->tx_refused) {
+		/* answered, never heard on since our ACCEPT, and the link refused a frame to its
+		 * connection: the initiator gave up on the ACCEPT and its connection is gone, and
+		 * no frame can come on this session again (it is bound to that connection). Never
+		 * reported, so it ends without an event, now rather than at its expiry. */
+		mesh_logline(m, 3, "session %08x (answered, %s) closed: its initiator never answered "
+		             "our ACCEPT and its connection is gone", s->sid,
+		             s->named ? s->peer_name : "unnamed");
+		sweep_add_close(sw, s->sid, NULL);
 		return;
 	}
 	if (now - s->last_rx_ms >= m->cfg.expired_ms) {

@@ -2078,11 +2078,30 @@ static void test_accept_unread(void)
 	 * without REPLY; hi's session of the first try goes live, then expires (3 s) */
 	lo->block_dealers = true;
 	bool hi_live = false;
+	uint32_t first = 0;                  /* hi's session of the first try */
+	uint64_t refused = 0, last_rx = 0, gone_after = 0;
 	uint64_t t0 = now_ms();
 	while (now_ms() - t0 < 5000) {
 		drive_round(ns, 2, 5);
-		hi_live = hi_live || live_sid_with(hi, lo->id->id) != 0;
+		uint32_t sid = live_sid_with(hi, lo->id->id);
+		hi_live = hi_live || sid != 0;
+		if (!first)
+			first = sid;
+		struct session *s = first ? session_table_get(&hi->m->sessions, first) : NULL;
+		if (s) {
+			refused = s->tx_refused;
+			last_rx = s->last_rx_ms;
+		} else if (first && !gone_after) {
+			gone_after = now_ms() - last_rx;
+		}
 	}
+	/* lo's DEALER went with its first try: hi's first heartbeat after that is refused by the
+	 * link, and the session, never reported, ends then, not at its expiry */
+	bool ended_early = gone_after && gone_after < o.expired_ms && refused <= 3;
+	CHECK(ended_early);
+	printf("  %s hi's session of lo's abandoned first try ended %llu ms after its last read "
+	       "(expiry %u), %llu frames refused by the link\n", ended_early ? "ok  " : "FAIL",
+	       (unsigned long long)gone_after, o.expired_ms, (unsigned long long)refused);
 	unsigned long long lo_failed = (unsigned long long)stats(lo).handshakes_failed;
 	size_t early = count_ev(hi, 0, MESH_EV_ENTER, NULL) + count_ev(hi, 0, MESH_EV_EVASIVE, NULL) +
 	               count_ev(hi, 0, MESH_EV_EXIT, NULL);
