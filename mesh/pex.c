@@ -87,9 +87,7 @@ void pex_note_beacon(struct mesh *m, const struct wire_beacon_body *b, bool chec
 		return;
 	if (checked && p->beacon_incarnation != b->incarnation)
 		return;
-	p->pex_origin = tag;
-	if (tag != PEX_NOWHERE)
-		p->pex_wait_ms = 0;          /* heard where it was waited for */
+	p->pex_origin = tag;             /* a wait ends at the next sweep (pex_on_sweep) */
 	keep(m, p, &p->pex, b, sig, len, checked);
 }
 
@@ -109,7 +107,7 @@ void pex_on_live(struct mesh *m, struct peer *p, const struct session *s, uint64
 	 * passed. The price: a fixed peer on a subnet of ours that multicast does not reach gets
 	 * what we pass that much later. A peer on none of our subnets waits for nothing. */
 	p->pex_wait_ms = 0;
-	if (p->pex_origin == PEX_NOWHERE && addr && mesh_tag_towards(m, &ip) != PEX_NOWHERE)
+	if (p->pex_origin == PEX_NOWHERE && addr && mesh_in_our_subnet(m, &ip))
 		p->pex_wait_ms = now + m->cfg.beacon_interval_ms + m->cfg.beacon_interval_ms / 2;
 	p->pex_takes = (s->peer_features & WIRE_FEATURE_PEERS) && !m->cfg.test_no_pex;
 	p->pex_sent_gen = 0;
@@ -246,8 +244,11 @@ void pex_on_sweep(struct mesh *m, uint64_t now)
 	struct live l = { 0 };
 	peer_table_each(&m->peers, collect_live, &l);
 	bool done = !l.oom;
-	/* the waits (pex_on_live): heard since, or over and still unheard, when it is passed on
-	 * to the others (a new generation) and gets what is to pass, like a fixed peer */
+	/* the waits (pex_on_live) end when it is heard, or when they are over (then it is heard
+	 * nowhere, like a fixed peer, and gets what is to pass). Either way its beacon is one to
+	 * pass from now on, to the peers that cannot hear it (worth): a new generation, since
+	 * what was passed during the wait skipped it, and the beacon that ends it may be the
+	 * one we kept already (from PEERS), which keep() does not count as new. */
 	for (size_t i = 0; i < l.n; i++) {
 		struct peer *p = l.v[i];
 		if (!p->pex_wait_ms)
@@ -257,7 +258,7 @@ void pex_on_sweep(struct mesh *m, uint64_t now)
 			continue;
 		}
 		p->pex_wait_ms = 0;
-		if (p->pex_origin == PEX_NOWHERE && p->pex.sig)
+		if (p->pex.sig)
 			p->pex_gen = ++m->pex_gen;
 	}
 	/* one segment and nothing else: every peer hears every other's beacons */

@@ -77,6 +77,8 @@ enum mesh_err send_unstall(struct mesh *m, struct session *s)
 	/* traced when it was sealed (send_plain) */
 	struct link_route to = route_of(s);
 	enum mesh_err rc = m->lops->send(m->link, &to, s->stall, s->stall_len);
+	if (rc == MESH_EIO)
+		s->tx_refused++;             /* its connection is gone (timers.c) */
 	if (rc != MESH_OK)
 		return rc;
 	free(s->stall);

@@ -62,7 +62,7 @@ struct node {
 	unsigned long log_lines;
 	const uint8_t *refuse;
 	bool no_pex;                  /* as a node that predates peer exchange */
-	bool deaf;                    /* its beacons wait unread (as behind a full budget) */
+	bool deaf;                    /* reads no beacons (as behind a spent check budget) */
 	uint32_t beacon_ms;           /* its beacon interval; 0: 100 ms */
 };
 
