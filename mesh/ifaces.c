@@ -91,11 +91,6 @@ void mesh_ip_towards(const struct mesh *m, const struct ipaddr *ip, struct ipadd
 		*out = m->ip;
 }
 
-bool mesh_in_our_subnet(const struct mesh *m, const struct ipaddr *ip)
-{
-	return iface_towards(m, ip) >= 0;
-}
-
 uint8_t mesh_tag_towards(const struct mesh *m, const struct ipaddr *ip)
 {
 	long i = iface_towards(m, ip);

@@ -250,8 +250,6 @@ void mesh_keylog_beacon(const struct mesh_config *cfg, const uint8_t key[MESH_KE
 void mesh_ip_towards(const struct mesh *m, const struct ipaddr *ip, struct ipaddr *out);
 /* The tag of the interface whose subnet holds ip, or PEX_NOWHERE. */
 uint8_t mesh_tag_towards(const struct mesh *m, const struct ipaddr *ip);
-/* Whether ip is in the subnet of one of our interfaces (its netmask known). */
-bool mesh_in_our_subnet(const struct mesh *m, const struct ipaddr *ip);
 /* Listens on every interface's address, once the link is open. */
 void ifaces_on_open(struct mesh *m, uint64_t now);
 /* Follows the interfaces when a rescan is due. */

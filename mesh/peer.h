@@ -97,8 +97,8 @@ struct peer {
 	 * run we are linked to, for peers whose session runs over that family); where its
 	 * beacons are heard (PEX_*); the generation when a beacon became one to pass on, and the
 	 * generation up to which what is to pass on was passed to it; whether it takes PEERS;
-	 * its share of what it passes; until when nothing goes to it or about it while it may
-	 * yet be heard on the segment its session runs over (0: no wait). */
+	 * its share of what it passes; until when nothing goes to it or about it (a beacon
+	 * interval and a half from going live, so that where it is heard is known; 0: over). */
 	struct pex_kept pex, pex_other;
 	uint8_t pex_origin;
 	uint64_t pex_gen, pex_sent_gen;

@@ -15,11 +15,11 @@
  *   beacon it may not hear: heard on another segment than it (peer.pex_origin), or heard on
  *   none (a fixed peer, a peer learnt from PEERS, a responder whose beacon we never heard);
  *   two peers heard on one segment hear each other, and a mesh on one segment sends no PEERS;
- * - nothing to or about a peer that went live unheard over a subnet of ours, for a beacon
- *   interval and a half (peer.pex_wait_ms): it is usually on that segment, its beacon read
- *   late; heard by then, it is that segment's, else heard on none;
- * - once: a peer gets everything when its session goes live, and afterwards what changed (a
- *   peer that went live, or moved), by generation (mesh.pex_gen).
+ * - nothing to or about a peer for a beacon interval and a half after its session went live
+ *   (peer.pex_wait_ms): by then we know where it is heard (in a crowd its beacon is often
+ *   read after it links), and a dual-stack peer's beacons of both families;
+ * - once: a peer gets everything when its wait ends, and afterwards what changed (a peer
+ *   whose wait ended, or that moved), by generation (mesh.pex_gen).
  * A receiver takes at most PEX_RX_BURST entries at once from a peer, PEX_RX_PER_S a second
  * after that; each needs a signature check from the beacon budget (beacon_may_check).
  */
@@ -87,7 +87,7 @@ void pex_note_beacon(struct mesh *m, const struct wire_beacon_body *b, bool chec
 		return;
 	if (checked && p->beacon_incarnation != b->incarnation)
 		return;
-	p->pex_origin = tag;             /* a wait ends at the next sweep (pex_on_sweep) */
+	p->pex_origin = tag;
 	keep(m, p, &p->pex, b, sig, len, checked);
 }
 
@@ -96,25 +96,21 @@ void pex_on_live(struct mesh *m, struct peer *p, const struct session *s, uint64
 	/* heard here unchecked (a lower ID, which dialled us): on the segment its session runs
 	 * over, as a verified beacon would say (pex_note_beacon) */
 	struct ipaddr ip;
-	bool addr = session_addr(s, &ip);
-	if ((p->first_heard_ms || heard_get(&m->heard, p->id)) && addr)
+	if ((p->first_heard_ms || heard_get(&m->heard, p->id)) && session_addr(s, &ip))
 		p->pex_origin = mesh_tag_towards(m, &ip);
-	/* Never heard, but its session runs over a subnet of ours: in a crowd that starts
-	 * together its beacon is often read after it links (the check budget, section 2), and it
-	 * then hears every node here itself. Wait for that beacon, a beacon interval and a half
-	 * (the longest jittered interval, +20 %, and more), before passing to it or about it:
-	 * one round of everything to each such peer was most of what a mesh on one segment
-	 * passed. The price: a fixed peer on a subnet of ours that multicast does not reach gets
-	 * what we pass that much later. A peer on none of our subnets waits for nothing. */
-	p->pex_wait_ms = 0;
-	if (p->pex_origin == PEX_NOWHERE && addr && mesh_in_our_subnet(m, &ip))
-		p->pex_wait_ms = now + m->cfg.beacon_interval_ms + m->cfg.beacon_interval_ms / 2;
+	/* Nothing to it or about it for a beacon interval and a half (the longest jittered
+	 * interval, +20 %, and more), so that where it is heard is known first:
+	 * - in a crowd that starts together a peer's beacon is often read after it links (the
+	 *   check budget, section 2); counted as heard nowhere, it got one round of everything,
+	 *   and that was most of what a mesh on one segment passed;
+	 * - a dual-stack peer's beacon of the other family is kept only once it is live
+	 *   (pex_note_beacon): passed before, its first family went alone to peers that can
+	 *   dial only the other.
+	 * The price: a fixed peer, or a peer across a router, gets what we pass that much later. */
+	p->pex_wait_ms = now + m->cfg.beacon_interval_ms + m->cfg.beacon_interval_ms / 2;
 	p->pex_takes = (s->peer_features & WIRE_FEATURE_PEERS) && !m->cfg.test_no_pex;
 	p->pex_sent_gen = 0;
-	/* its beacon, if we have one of this run, goes to the others */
-	if (p->pex.sig && p->pex.incarnation == s->peer_incarnation)
-		p->pex_gen = ++m->pex_gen;
-	m->pex_due = true;
+	m->pex_due = true;               /* its beacon goes to the others when the wait ends */
 }
 
 struct live {
@@ -244,16 +240,16 @@ void pex_on_sweep(struct mesh *m, uint64_t now)
 	struct live l = { 0 };
 	peer_table_each(&m->peers, collect_live, &l);
 	bool done = !l.oom;
-	/* the waits (pex_on_live) end when it is heard, or when they are over (then it is heard
-	 * nowhere, like a fixed peer, and gets what is to pass). Either way its beacon is one to
-	 * pass from now on, to the peers that cannot hear it (worth): a new generation, since
-	 * what was passed during the wait skipped it, and the beacon that ends it may be the
-	 * one we kept already (from PEERS), which keep() does not count as new. */
+	/* the waits (pex_on_live), over: the peer is heard where we heard it, or nowhere (like a
+	 * fixed peer), and gets what is to pass. Its beacon is one to pass from now on, to the
+	 * peers that cannot hear it (worth): a new generation, since what was passed during the
+	 * wait skipped it, and the beacon we hold may be one kept before (from PEERS), which
+	 * keep() did not count as new. */
 	for (size_t i = 0; i < l.n; i++) {
 		struct peer *p = l.v[i];
 		if (!p->pex_wait_ms)
 			continue;
-		if (p->pex_origin == PEX_NOWHERE && now < p->pex_wait_ms) {
+		if (now < p->pex_wait_ms) {
 			done = false;
 			continue;
 		}

@@ -385,22 +385,23 @@ struct quad {
 	struct node **ns;
 };
 
-static bool full_mesh(void *arg)
+/* The first n nodes of q each have a session with the n - 1 others. */
+static bool linked_among(const struct quad *q, size_t n)
 {
-	struct quad *q = arg;
-	for (size_t i = 0; i < 4; i++)
-		if (live_count(q->ns[i]) != 3)
+	for (size_t i = 0; i < n; i++)
+		if (live_count(q->ns[i]) != n - 1)
 			return false;
 	return true;
 }
 
+static bool full_mesh(void *arg)
+{
+	return linked_among(arg, 4);
+}
+
 static bool three_linked(void *arg)
 {
-	struct quad *q = arg;
-	for (size_t i = 0; i < 3; i++)
-		if (live_count(q->ns[i]) != 2)
-			return false;
-	return true;
+	return linked_among(arg, 3);
 }
 
 /* a (pair.a) has a live session with d (pair.b) */
