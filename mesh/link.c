@@ -464,9 +464,7 @@ static enum mesh_err send_err(int rc, int err)
 {
 	if (rc >= 0)
 		return MESH_OK;
-	/* an interrupted send is tried again like a full one: MESH_EIO says the connection is
-	 * gone, and an answered session never reported ends at it (timers.c) */
-	return err == EAGAIN || err == EINTR ? MESH_ELIMIT : MESH_EIO;
+	return err == EAGAIN ? MESH_ELIMIT : MESH_EIO;
 }
 
 /* Sends frame (or, with frame NULL, txmsg) on its route. */

@@ -145,7 +145,7 @@ struct session {
 	/* Responder, live: its peer is reported (ENTER) at the initiator's first frame, which
 	 * shows the initiator read our ACCEPT (protocol section 4, "Reporting the peer"). */
 	bool enter_due;
-	bool refused_swept;              /* a sweep saw a refused frame while enter_due (timers.c) */
+	uint64_t refused_ms;             /* a sweep saw a refused frame while enter_due (timers.c) */
 
 	/* A sealed frame that met a full socket: its counter is spent, so it is sent before
 	 * anything else rather than leaving a gap the receiver would read as a lost fragment. */

@@ -76,9 +76,9 @@ static void sweep_session(struct session *s, void *arg)
 		}
 		return;
 	}
-	if (s->enter_due && s->tx_refused && !s->refused_swept) {
-		s->refused_swept = true;     /* first, one more read of what came before it went */
-	} else if (s->enter_due && s->tx_refused) {
+	if (s->enter_due && s->tx_refused && !s->refused_ms) {
+		s->refused_ms = now ? now : 1;   /* first, what came before it went is read */
+	} else if (s->enter_due && s->tx_refused && now - s->refused_ms >= m->sweep_ms) {
 		/* answered, never heard on since our ACCEPT, and the link refused a frame to its
 		 * connection: the initiator gave up on the ACCEPT and its connection is gone, and
 		 * no frame can come on this session again (it is bound to that connection). Never
