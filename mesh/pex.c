@@ -91,13 +91,29 @@ void pex_note_beacon(struct mesh *m, const struct wire_beacon_body *b, bool chec
 	keep(m, p, &p->pex, b, sig, len, checked);
 }
 
+/* Whether k holds a beacon of the run s authenticated, from the address s runs to (ip). */
+static bool kept_of(const struct pex_kept *k, const struct session *s, const struct ipaddr *ip)
+{
+	return k->sig && k->incarnation == s->peer_incarnation && ipaddr_eq(&k->ip, ip);
+}
+
 void pex_on_live(struct mesh *m, struct peer *p, const struct session *s, uint64_t now)
 {
-	/* heard here unchecked (a lower ID, which dialled us): on the segment its session runs
-	 * over, as a verified beacon would say (pex_note_beacon) */
 	struct ipaddr ip;
-	if ((p->first_heard_ms || heard_get(&m->heard, p->id)) && session_addr(s, &ip))
+	bool addr = session_addr(s, &ip);
+	const struct heard *h = heard_get(&m->heard, p->id);
+	bool unchecked = (p->first_heard_ms && p->heard_incarnation == s->peer_incarnation) ||
+	                 (h && h->incarnation == s->peer_incarnation);
+	/* this run heard here unchecked (a lower ID, which dialled us): on the segment its
+	 * session runs over, as a verified beacon would say (pex_note_beacon) */
+	if (unchecked && addr)
 		p->pex_origin = mesh_tag_towards(m, &ip);
+	/* Where we heard another run, or this one elsewhere, is no guide: a peer that comes back
+	 * from behind a router would stay counted as hearing that segment, and get nothing
+	 * passed. It is heard nowhere until its beacon is heard again (during the wait below, if
+	 * it is on a segment of ours). */
+	else if (!addr || !(kept_of(&p->pex, s, &ip) || kept_of(&p->pex_other, s, &ip)))
+		p->pex_origin = PEX_NOWHERE;
 	/* Nothing to it or about it for a beacon interval and a half (the longest jittered
 	 * interval, +20 %, and more), so that where it is heard is known first:
 	 * - in a crowd that starts together a peer's beacon is often read after it links (the

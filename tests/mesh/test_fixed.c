@@ -20,7 +20,8 @@
  *   kept, and good ones of nodes nobody hears are taken and dialled, each whole; entries of
  *   unknown IDs never take a check from the half of the budget kept for IDs heard again;
  *   four nodes on one segment pass nothing on, nor does a node to (or about) a peer on its
- *   segment that linked before its beacon was read.
+ *   segment that linked before its beacon was read; a peer that comes back where it is not
+ *   heard counts as heard nowhere, and gets what is passed.
  */
 #include "mesh.h"
 #include "testlib.h"
@@ -700,6 +701,63 @@ done:
 		node_free(&nodes[i]);
 }
 
+/*
+ * A peer heard on our segment that comes back where we cannot hear it: d, linked on a's
+ * segment, restarts on another (its own multicast port, as behind a router) and dials a.
+ * a must not take it for heard where it was: it is heard nowhere now, so a passes b's and c's
+ * beacons to it and its beacon to them, and the four link again (protocol section 2, "Peer
+ * exchange"). Failed before: a kept d's old segment (pex_on_live set it only for a peer heard
+ * since), counted all four on one segment and passed nothing; d stayed linked to a alone.
+ */
+/* full mesh, with d's new run: a, b and c each have a session with it */
+static bool relinked(void *arg)
+{
+	const struct quad *q = arg;
+	if (!full_mesh(arg))
+		return false;
+	for (size_t i = 0; i < 3; i++) {
+		struct peer *d = peer_table_get(&q->ns[i]->m->peers, q->ns[3]->id->id);
+		if (!d || !d->live_sid || d->incarnation != q->ns[3]->m->incarnation)
+			return false;
+	}
+	return true;
+}
+
+static void test_pex_moved_unheard(void)
+{
+	struct node nodes[4] = { 0 };
+	struct node *ns[4] = { &nodes[0], &nodes[1], &nodes[2], &nodes[3] };
+	struct quad q = { ns };
+	static const char *labels[4] = { "a", "b", "c", "d" };
+	bool ok = true;
+	for (size_t i = 0; i < 4; i++) {
+		nodes[i].beacon_ms = 300;     /* a wait of 450 ms */
+		ok = ok && node_start(&nodes[i], labels[i], MCAST_BASE + 32, 0);
+	}
+	if (!ok || !drive_until(ns, 4, 10000, full_mesh, &q)) {
+		CHECK(!"four nodes linked on one segment");
+		goto done;
+	}
+	/* d comes back with its identity, a new run and a port of its own, on another segment */
+	mesh_destroy(&nodes[3].m);
+	ok = node_start(&nodes[3], labels[3], MCAST_BASE + 33, 0);
+	if (!ok)
+		goto done;
+	uint64_t t0 = now_ms();
+	CHECK(mesh_add_peer(ns[3]->m, LOOPBACK, node_port(ns[0]), NULL, t0) == MESH_OK);
+	bool full = drive_until(ns, 4, 10000, relinked, &q);
+	CHECK(full);
+	uint64_t t = now_ms() - t0;
+	struct peer *d = peer_table_get(&ns[0]->m->peers, ns[3]->id->id);
+	CHECK(d && d->pex_origin == PEX_NOWHERE);
+	printf("  moved out of hearing: full mesh again %d in %llu ms, a passed %llu entries, "
+	       "d's segment at a %d\n", full, (unsigned long long)t,
+	       (unsigned long long)stats(ns[0]).pex_tx, d ? d->pex_origin : -1);
+done:
+	for (size_t i = 0; i < 4; i++)
+		node_free(&nodes[i]);
+}
+
 int main(void)
 {
 	testlib_require_netns("test_fixed");
@@ -717,6 +775,7 @@ int main(void)
 		test_pex_segments(true);
 		test_pex_one_segment();
 		test_pex_linked_unheard();
+		test_pex_moved_unheard();
 		zmq_ctx_term(zctx);
 	}
 	return testlib_done("test_fixed");
