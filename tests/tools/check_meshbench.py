@@ -23,8 +23,8 @@ FIGURES = [
     "shout_32_1024_deliveries", "shout_32_64_last_p50_us", "shout_32_64_last_p99_us",
     "handshakes_per_s", "converge_8_ms", "ready_8_ms", "converge_8_cpu_per_pair_ms",
     "pair_crypto_ms",
-    "rss_idle_kib", "rss_4_peers_kib", "rss_per_session_4_kib", "zmq_rss_per_pipe_4_kib",
-    "zmq_idle_rss_kib",
+    "rss_idle_kib", "rss_1_peer_kib", "rss_4_peers_kib", "rss_per_session_4_kib",
+    "rss_per_added_session_4_kib", "zmq_rss_per_pipe_4_kib", "zmq_idle_rss_kib",
 ]
 RATIOS = ["whisper 64 B msg/s / raw zmq", "whisper 1 KiB msg/s / raw zmq",
           "whisper 64 KiB msg/s / encrypt rate", "round trip p50 / raw zmq",
@@ -69,7 +69,9 @@ def main():
             check(0.01 < m < 5e6, f"{k} = {m} us: implausible")
         if k.startswith("zmq_rss_per_pipe_"):
             check(1 < m < 1024, f"{k} = {m} KiB per pipe: implausible")
-        if (k.startswith("rss_") and not k.startswith("rss_per_session")) or \
+        if k.startswith("rss_per_"):
+            check(0 < m < 1024, f"{k} = {m} KiB per session: implausible")
+        if (k.startswith("rss_") and not k.startswith("rss_per_")) or \
                 k == "zmq_idle_rss_kib":
             check(1024 < m < 4 * 1024 * 1024, f"{k} = {m} KiB: implausible")
     # fan-out bookkeeping: deliveries are messages times members
