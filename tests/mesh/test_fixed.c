@@ -21,7 +21,8 @@
  *   unknown IDs never take a check from the half of the budget kept for IDs heard again;
  *   four nodes on one segment pass nothing on, nor does a node to (or about) a peer on its
  *   segment that linked before its beacon was read; a peer that comes back where it is not
- *   heard counts as heard nowhere, and gets what is passed.
+ *   heard counts as heard nowhere, and gets what is passed; a beacon taken from PEERS before
+ *   its node linked is passed on once that session's wait ends.
  */
 #include "mesh.h"
 #include "testlib.h"
@@ -758,6 +759,62 @@ done:
 		node_free(&nodes[i]);
 }
 
+/* c (pair.a) holds an entry for b (pair.b): learnt from a PEERS message, as c hears nobody */
+static bool c_knows_b(void *arg)
+{
+	struct pair *p = arg;
+	return peer_table_get(&p->a->m->peers, p->b->id->id) != NULL;
+}
+
+/*
+ * A beacon a node took from PEERS before the session with its node went live is passed on
+ * when that session's wait ends (protocol section 2, "Peer exchange"). r and b share a segment;
+ * a and c are each on one of their own, and a names r and c (fixed peers, whose beacons a
+ * never hears, so it has none of theirs to pass). r passes b's beacon to a, which links with
+ * b, and only a can pass b's beacon on to c: c refuses r and b refuses c, so neither is linked
+ * with c. Fails without the new generation at the end of the wait (pex_on_sweep): a had given
+ * c everything up to that beacon's generation while b was not yet live, and b's wait skipped
+ * it, so it never went to c.
+ */
+static void test_pex_kept_before_live(void)
+{
+	struct node nodes[4] = { 0 };
+	struct node *ns[4] = { &nodes[0], &nodes[1], &nodes[2], &nodes[3] };
+	struct node *R = &nodes[0], *B = &nodes[1], *A = &nodes[2], *C = &nodes[3];
+	static const char *labels[4] = { "r", "b", "a", "c" };
+	bool ok = true;
+	for (size_t i = 0; i < 4; i++)
+		ok = ok && (nodes[i].id = keys_identity_generate()) != NULL;
+	if (!ok) {
+		CHECK(!"identities");
+		goto done;
+	}
+	B->refuse = C->id->id;
+	C->refuse = R->id->id;
+	for (size_t i = 0; i < 4; i++)
+		ok = ok && node_start(&nodes[i], labels[i], (uint16_t)(MCAST_BASE + 40 + (i ? i - 1 : 0)),
+		                      0);
+	if (!ok)
+		goto done;
+	uint64_t t0 = now_ms();
+	CHECK(mesh_add_peer(A->m, LOOPBACK, node_port(R), NULL, t0) == MESH_OK);
+	CHECK(mesh_add_peer(A->m, LOOPBACK, node_port(C), NULL, t0) == MESH_OK);
+	struct pair ab = { A, B }, cb = { C, B };
+	bool linked = drive_until(ns, 4, 10000, a_has_d, &ab);
+	CHECK(linked);
+	bool known = drive_until(ns, 4, 5000, c_knows_b, &cb);
+	CHECK(known);
+	uint64_t t = now_ms() - t0;
+	struct peer *rb = peer_table_get(&C->m->peers, R->id->id);
+	CHECK(!rb || !rb->live_sid);
+	printf("  beacon taken before live: a linked b %d, c learnt b from a %d in %llu ms, "
+	       "a passed %llu entries\n", linked, known, (unsigned long long)t,
+	       (unsigned long long)stats(A).pex_tx);
+done:
+	for (size_t i = 0; i < 4; i++)
+		node_free(&nodes[i]);
+}
+
 int main(void)
 {
 	testlib_require_netns("test_fixed");
@@ -776,6 +833,7 @@ int main(void)
 		test_pex_one_segment();
 		test_pex_linked_unheard();
 		test_pex_moved_unheard();
+		test_pex_kept_before_live();
 		zmq_ctx_term(zctx);
 	}
 	return testlib_done("test_fixed");
