@@ -76,18 +76,21 @@ static void sweep_session(struct session *s, void *arg)
 		}
 		return;
 	}
-	if (s->enter_due && s->tx_refused && !s->refused_ms) {
-		s->refused_ms = now ? now : 1;   /* first, what came before it went is read */
-	} else if (s->enter_due && s->tx_refused && now - s->refused_ms >= m->sweep_ms) {
-		/* answered, never heard on since our ACCEPT, and the link refused a frame to its
-		 * connection: the initiator gave up on the ACCEPT and its connection is gone, and
-		 * no frame can come on this session again (it is bound to that connection). Never
-		 * reported, so it ends without an event, now rather than at its expiry. */
-		mesh_logline(m, 3, "session %08x (answered, %s) closed: its initiator never answered "
-		             "our ACCEPT and its connection is gone", s->sid,
-		             s->named ? s->peer_name : "unnamed");
-		sweep_add_close(sw, s->sid, NULL);
-		return;
+	/* answered, never heard on since our ACCEPT, and the link refused a frame to its
+	 * connection: the initiator gave up on the ACCEPT and its connection is gone, and no frame
+	 * can come on this session again (it is bound to that connection). Never reported, so it
+	 * ends without an event, a sweep interval after the refusal (what came before the
+	 * connection went is read first) rather than at its expiry. */
+	if (s->enter_due && s->tx_refused) {
+		if (!s->refused_ms) {
+			s->refused_ms = now ? now : 1;
+		} else if (now - s->refused_ms >= m->sweep_ms) {
+			mesh_logline(m, 3, "session %08x (answered, %s) closed: its initiator never "
+			             "answered our ACCEPT and its connection is gone", s->sid,
+			             s->named ? s->peer_name : "unnamed");
+			sweep_add_close(sw, s->sid, NULL);
+			return;
+		}
 	}
 	if (now - s->last_rx_ms >= m->cfg.expired_ms) {
 		/* what tells a peer that went quiet from a link that broke under a live one: were we
