@@ -702,14 +702,6 @@ done:
 		node_free(&nodes[i]);
 }
 
-/*
- * A peer heard on our segment that comes back where we cannot hear it: d, linked on a's
- * segment, restarts on another (its own multicast port, as behind a router) and dials a.
- * a must not take it for heard where it was: it is heard nowhere now, so a passes b's and c's
- * beacons to it and its beacon to them, and the four link again (protocol section 2, "Peer
- * exchange"). Failed before: a kept d's old segment (pex_on_live set it only for a peer heard
- * since), counted all four on one segment and passed nothing; d stayed linked to a alone.
- */
 /* full mesh, with d's new run: a, b and c each have a session with it */
 static bool relinked(void *arg)
 {
@@ -724,6 +716,13 @@ static bool relinked(void *arg)
 	return true;
 }
 
+/*
+ * A peer heard on our segment that comes back where we cannot hear it: d, linked on a's
+ * segment, restarts on another (its own multicast port, as behind a router) and dials a.
+ * a must not take it for heard where it was: it is heard nowhere now, so a passes b's and c's
+ * beacons to it, d dials them, and the four link again (protocol section 2, "Peer exchange"). Failed before: a kept d's old segment (pex_on_live set it only for a peer heard
+ * since), counted all four on one segment and passed nothing; d stayed linked to a alone.
+ */
 static void test_pex_moved_unheard(void)
 {
 	struct node nodes[4] = { 0 };
