@@ -123,7 +123,18 @@ static int alike_index(const struct trust_entry *e, const char *s, size_t len)
 
 /* ------------------------------------------------------------------ the store file */
 
-/* One peer line into e; false with err set. */
+/* A zeroed entry with room for cap names; NULL if out of memory. A peer uses one name as a
+ * rule, and the store holds up to TRUST_MAX_PEERS entries: room for TRUST_MAX_NAMES in each
+ * was 600 bytes an entry, most of it never written. */
+static struct trust_entry *entry_new(size_t cap)
+{
+	struct trust_entry *e = calloc(1, sizeof *e + cap * sizeof e->names[0]);
+	if (e)
+		e->capnames = cap;
+	return e;
+}
+
+/* One peer line into e (room for TRUST_MAX_NAMES); false with err set. */
 static bool parse_peer(const struct linefile *l, const char *s, size_t len,
                        struct trust_entry *e, char *err, size_t errcap)
 {
@@ -148,7 +159,9 @@ static bool parse_peer(const struct linefile *l, const char *s, size_t len,
 		             MAX_FIELDS);
 		return false;
 	}
+	size_t cap = e->capnames;
 	memset(e, 0, sizeof *e);
+	e->capnames = cap;
 	if (flen[0] != LINEFILE_HEXID_LEN || !linefile_hexid(f[0], flen[0], false, e->id)) {
 		linefile_err(l, l->no, err, errcap, "the ID is not %d lowercase hex digits",
 		             LINEFILE_HEXID_LEN);
@@ -231,7 +244,7 @@ static bool parse_store(struct trust *t, const char *buf, size_t len, char *err,
 			linefile_err(&l, l.no, err, errcap, "more than %d peers", TRUST_MAX_PEERS);
 			goto done;
 		}
-		struct trust_entry *e = malloc(sizeof *e);
+		struct trust_entry *e = entry_new(TRUST_MAX_NAMES);
 		if (!e) {
 			secfile_err(err, errcap, "out of memory reading %s %s", WHAT, t->path);
 			goto done;
@@ -239,6 +252,13 @@ static bool parse_store(struct trust *t, const char *buf, size_t len, char *err,
 		t->v[t->n++] = e;
 		if (!parse_peer(&l, s, n, e, err, errcap))
 			goto done;
+		/* down to the names it has (a shrink: it fails only to keep the block as it is) */
+		size_t keep = e->nnames ? e->nnames : 1;
+		struct trust_entry *small = realloc(e, sizeof *e + keep * sizeof e->names[0]);
+		if (small) {
+			small->capnames = keep;
+			t->v[t->n - 1] = e = small;
+		}
 		memcpy(order[t->n - 1].id, e->id, TRUST_ID_LEN);
 		order[t->n - 1].line = l.no;
 		order[t->n - 1].item = e;
@@ -393,7 +413,7 @@ static struct trust_entry *add(struct trust *t, const uint8_t id[TRUST_ID_LEN], 
 		}
 	}
 	/* Allocated before anything is evicted, so that running out of memory loses nothing. */
-	struct trust_entry *e = calloc(1, sizeof *e);
+	struct trust_entry *e = entry_new(1);
 	if (!e) {
 		*rc = MESH_ENOMEM;
 		return NULL;
@@ -443,13 +463,24 @@ enum mesh_err trust_seen(struct trust *t, const uint8_t id[TRUST_ID_LEN], const 
 			return rc;
 		res->new_entry = true;
 	}
-	/* A copy first: name may be one of this entry's own, which the move below overwrites. */
+	/* A copy first: name may be one of this entry's own, which the move below overwrites
+	 * (and the entry may move when it grows). */
 	struct trust_name nm = { .len = (uint8_t)len };
 	memcpy(nm.s, name, len);
 	int at = name_index(e, name, len);
 	res->new_name = at < 0;
+	if (at < 0 && e->nnames == e->capnames && e->capnames < TRUST_MAX_NAMES) {
+		/* room for one more name: the entry grows, and its place in t->v follows it */
+		bool found;
+		size_t i = find(t, id, &found);
+		struct trust_entry *big = realloc(e, sizeof *e + (e->capnames + 1) * sizeof e->names[0]);
+		if (!big)
+			return MESH_ENOMEM;
+		big->capnames++;
+		t->v[i] = e = big;
+	}
 	if (at < 0)      /* the oldest falls off when all slots are taken */
-		at = (int)(e->nnames < TRUST_MAX_NAMES ? e->nnames++ : TRUST_MAX_NAMES - 1);
+		at = (int)(e->nnames < e->capnames ? e->nnames++ : e->capnames - 1);
 	memmove(&e->names[1], &e->names[0], (size_t)at * sizeof e->names[0]);
 	e->names[0] = nm;
 	/* Never seen (pinned), or seen: first_seen stays the first; a wall clock that stepped back

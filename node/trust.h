@@ -47,7 +47,8 @@ struct trust_entry {
 	uint64_t first_seen, last_seen, verified_at;
 	bool verified;
 	size_t nnames;
-	struct trust_name names[TRUST_MAX_NAMES];   /* most recently used first */
+	size_t capnames;                            /* room in names[], at most TRUST_MAX_NAMES */
+	struct trust_name names[];                  /* most recently used first */
 };
 
 struct trust;
