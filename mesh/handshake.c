@@ -323,6 +323,11 @@ void handshake_on_hello(struct mesh *m, const struct wire_frame *f, const uint8_
 	                m->psk, &m->keymem, now);
 	if (!s)
 		return;
+	if (session_set_rid(s, rid, rid_len) != MESH_OK) {
+		session_destroy(&s);
+		mesh_droplog(m, LK_RATE, now, "out of memory: HELLO from %s dropped", addr);
+		return;
+	}
 	s->hs_timeout_ms = m->hs_longest_ms;   /* whichever try of the initiator's this is */
 	if (session_table_add(&m->sessions, s) != MESH_OK) {
 		session_destroy(&s);
@@ -330,8 +335,6 @@ void handshake_on_hello(struct mesh *m, const struct wire_frame *f, const uint8_
 		return;
 	}
 	m->hs_in++;
-	memcpy(s->rid, rid, rid_len);
-	s->rid_len = rid_len;
 	snprintf(s->src_addr, sizeof s->src_addr, "%s", addr);
 	s->remote_sid = f->tx_sid;
 	s->hello_len = m->in_len;

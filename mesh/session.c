@@ -239,12 +239,31 @@ void session_destroy(struct session **sp)
 	group_set_clear(&s->hello_groups);
 	group_set_clear(&s->sent_groups);
 	free(s->stall);   /* ciphertext only */
+	free(s->rid_heap);
 	reasm_free(&s->rs);
 	sodium_memzero(s->hash, sizeof s->hash);
 	sodium_memzero(s->chain, sizeof s->chain);
 	sodium_memzero(s->chain_next, sizeof s->chain_next);
 	free(s);
 	*sp = NULL;
+}
+
+enum mesh_err session_set_rid(struct session *s, const uint8_t *rid, size_t len)
+{
+	if (len == 0 || len > SESSION_MAX_RID)
+		return MESH_EINVAL;
+	uint8_t *to = s->rid_in;
+	if (len > sizeof s->rid_in) {
+		to = malloc(len);
+		if (!to)
+			return MESH_ENOMEM;
+	}
+	free(s->rid_heap);
+	s->rid_heap = to == s->rid_in ? NULL : to;
+	memcpy(to, rid, len);
+	s->rid = to;
+	s->rid_len = len;
+	return MESH_OK;
 }
 
 /* --- handshake --- */

@@ -27,6 +27,7 @@
 
 #define SESSION_ID_LEN 4
 #define SESSION_MAX_RID 255          /* a transport's name for a connection (LINK_MAX_RID) */
+#define SESSION_RID_INLINE 16        /* kept in the session; ZeroMQ's own are 5 bytes */
 
 /* Where sessions keep their secrets: two pools of locked memory (crypto/secmem.h) that their
  * owner keeps, one for handshake states and one for link keys, instead of a sodium_malloc
@@ -101,7 +102,9 @@ struct session {
 	/* Transport: an initiator's frames go on the connection dialled for its sid; a
 	 * responder's go back on the incoming connection its HELLO came on, which the transport
 	 * names by these opaque bytes. */
-	uint8_t rid[SESSION_MAX_RID];
+	const uint8_t *rid;          /* rid_in, or rid_heap for a longer one (session_set_rid) */
+	uint8_t *rid_heap;
+	uint8_t rid_in[SESSION_RID_INLINE];
 	size_t rid_len;
 	char src_addr[48];           /* responder: peer address as the transport reports it */
 
@@ -185,6 +188,10 @@ struct session *session_new(enum noise_role role, const uint8_t *prologue, size_
                             const uint8_t *psk, const struct session_keymem *km,
                             uint64_t now_ms);
 void session_destroy(struct session **sp);
+/* Keeps the transport's name of a responder's connection (1 to SESSION_MAX_RID bytes): in the
+ * session when it fits SESSION_RID_INLINE, else in a copy of its own. MESH_ENOMEM, or
+ * MESH_EINVAL for a length out of range. */
+enum mesh_err session_set_rid(struct session *s, const uint8_t *rid, size_t len);
 
 /* -> e (initiator). */
 enum mesh_err session_write_hello(struct session *s, uint8_t *out, size_t cap, size_t *len);

@@ -1475,6 +1475,30 @@ static void count_each(struct session *s, void *arg)
 	(*(size_t *)arg)++;
 }
 
+/* The name of a responder's connection: kept in the session up to SESSION_RID_INLINE bytes,
+ * in a copy of its own past that (up to SESSION_MAX_RID), each time whole; a length out of
+ * range is refused and changes nothing. Valgrind and ASan check the heap copy's life. */
+static void test_rid(void)
+{
+	uint8_t big[SESSION_MAX_RID + 1];
+	for (size_t i = 0; i < sizeof big; i++)
+		big[i] = (uint8_t)(i * 7 + 1);
+	struct session *s = blank_session();
+	if (!s)
+		return;
+	static const size_t lens[] = { 5, SESSION_RID_INLINE, SESSION_RID_INLINE + 1,
+	                               SESSION_MAX_RID, 1, SESSION_MAX_RID };
+	for (size_t k = 0; k < sizeof lens / sizeof *lens; k++) {
+		CHECK(session_set_rid(s, big + k, lens[k]) == MESH_OK);
+		CHECK(s->rid_len == lens[k] && memcmp(s->rid, big + k, lens[k]) == 0);
+		CHECK((s->rid == s->rid_in) == (lens[k] <= SESSION_RID_INLINE));
+	}
+	CHECK(session_set_rid(s, big, 0) == MESH_EINVAL);
+	CHECK(session_set_rid(s, big, SESSION_MAX_RID + 1) == MESH_EINVAL);
+	CHECK(s->rid_len == SESSION_MAX_RID && memcmp(s->rid, big + 5, SESSION_MAX_RID) == 0);
+	session_destroy(&s);
+}
+
 static void test_table_1000(void)
 {
 	enum { N = 1000 };
@@ -1685,6 +1709,7 @@ int main(void)
 		test_rekey_stream();
 		test_rekey_hostile();
 		test_rekey_as_documented();
+		test_rid();
 		test_table_1000();
 		test_table_model();
 		/* every session is gone, and so are its secrets */
