@@ -91,6 +91,12 @@ void mesh_ip_towards(const struct mesh *m, const struct ipaddr *ip, struct ipadd
 		*out = m->ip;
 }
 
+uint8_t mesh_tag_within(const struct mesh *m, const struct ipaddr *ip)
+{
+	long i = iface_towards(m, ip);
+	return i >= 0 ? discovery_tag(m->disc, (size_t)i) : PEX_NOWHERE;
+}
+
 uint8_t mesh_tag_towards(const struct mesh *m, const struct ipaddr *ip)
 {
 	long i = iface_towards(m, ip);

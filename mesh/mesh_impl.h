@@ -248,8 +248,11 @@ void mesh_keylog_beacon(const struct mesh_config *cfg, const uint8_t key[MESH_KE
  * the first interface's of ip's family that is not link-local; else the link's own while the
  * host has it, else the first interface's. */
 void mesh_ip_towards(const struct mesh *m, const struct ipaddr *ip, struct ipaddr *out);
-/* The tag of the interface whose subnet holds ip, or PEX_NOWHERE. */
+/* The tag of the interface whose subnet holds ip, or PEX_NOWHERE; on a node with one segment,
+ * that segment's, wherever ip is. */
 uint8_t mesh_tag_towards(const struct mesh *m, const struct ipaddr *ip);
+/* The tag of the interface whose subnet holds ip, or PEX_NOWHERE: no one-segment guess. */
+uint8_t mesh_tag_within(const struct mesh *m, const struct ipaddr *ip);
 /* Listens on every interface's address, once the link is open. */
 void ifaces_on_open(struct mesh *m, uint64_t now);
 /* Follows the interfaces when a rescan is due. */

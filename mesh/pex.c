@@ -13,7 +13,8 @@
  *   session authenticated, checked here before it is first passed on);
  * - to each live peer that takes PEERS (its payload's WIRE_FEATURE_PEERS), of the peers whose
  *   beacon it may not hear: heard on another segment than it (peer.pex_origin), or heard on
- *   none (a fixed peer, a peer learnt from PEERS, a responder whose beacon we never heard);
+ *   none (a fixed peer, a peer learnt from PEERS, a responder whose beacon we never heard, a
+ *   peer that came back from where we did not hear it: pex_on_live);
  *   two peers heard on one segment hear each other, and a mesh on one segment sends no PEERS;
  * - nothing to or about a peer for a beacon interval and a half after its session went live
  *   (peer.pex_wait_ms): by then we know where it is heard (in a crowd its beacon is often
@@ -91,10 +92,15 @@ void pex_note_beacon(struct mesh *m, const struct wire_beacon_body *b, bool chec
 	keep(m, p, &p->pex, b, sig, len, checked);
 }
 
-/* Whether k holds a beacon of the run s authenticated, from the address s runs to (ip). */
-static bool kept_of(const struct pex_kept *k, const struct session *s, const struct ipaddr *ip)
+/* Whether k holds a beacon of the run s authenticated, heard where s runs: from the address s
+ * runs to (ip), or on the segment whose subnet holds ip, where p was last heard (a host with
+ * several addresses there, a dual-stack one linked over its other family). */
+static bool kept_of(const struct mesh *m, const struct peer *p, const struct pex_kept *k,
+                    const struct session *s, const struct ipaddr *ip)
 {
-	return k->sig && k->incarnation == s->peer_incarnation && ipaddr_eq(&k->ip, ip);
+	return k->sig && k->incarnation == s->peer_incarnation &&
+	       (ipaddr_eq(&k->ip, ip) ||
+	        (p->pex_origin != PEX_NOWHERE && mesh_tag_within(m, ip) == p->pex_origin));
 }
 
 void pex_on_live(struct mesh *m, struct peer *p, const struct session *s, uint64_t now)
@@ -112,7 +118,7 @@ void pex_on_live(struct mesh *m, struct peer *p, const struct session *s, uint64
 	 * from behind a router would stay counted as hearing that segment, and get nothing
 	 * passed. It is heard nowhere until its beacon is heard again (during the wait below, if
 	 * it is on a segment of ours). */
-	else if (!addr || !(kept_of(&p->pex, s, &ip) || kept_of(&p->pex_other, s, &ip)))
+	else if (!addr || !(kept_of(m, p, &p->pex, s, &ip) || kept_of(m, p, &p->pex_other, s, &ip)))
 		p->pex_origin = PEX_NOWHERE;
 	/* Nothing to it or about it for a beacon interval and a half (the longest jittered
 	 * interval, +20 %, and more), so that where it is heard is known first:

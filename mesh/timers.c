@@ -79,8 +79,8 @@ static void sweep_session(struct session *s, void *arg)
 	/* answered, never heard on since our ACCEPT, and the link refused a frame to its
 	 * connection: the initiator gave up on the ACCEPT and its connection is gone, and no frame
 	 * can come on this session again (it is bound to that connection). Never reported, so it
-	 * ends without an event, a sweep interval after the refusal (what came before the
-	 * connection went is read first) rather than at its expiry. */
+	 * ends without an event, a sweep interval after the first sweep that saw the refusal
+	 * (what came before the connection went is read first) rather than at its expiry. */
 	if (s->enter_due && s->tx_refused) {
 		if (!s->refused_ms) {
 			s->refused_ms = now ? now : 1;

@@ -720,8 +720,10 @@ static bool relinked(void *arg)
  * A peer heard on our segment that comes back where we cannot hear it: d, linked on a's
  * segment, restarts on another (its own multicast port, as behind a router) and dials a.
  * a must not take it for heard where it was: it is heard nowhere now, so a passes b's and c's
- * beacons to it, d dials them, and the four link again (protocol section 2, "Peer exchange"). Failed before: a kept d's old segment (pex_on_live set it only for a peer heard
+ * beacons to it, d dials them, and the four link again (protocol section 2, "Peer
+ * exchange"). Failed before: a kept d's old segment (pex_on_live set it only for a peer heard
  * since), counted all four on one segment and passed nothing; d stayed linked to a alone.
+ * First d restarts where it was: heard there again, it gets nothing, nor does anyone.
  */
 static void test_pex_moved_unheard(void)
 {
@@ -738,6 +740,17 @@ static void test_pex_moved_unheard(void)
 		CHECK(!"four nodes linked on one segment");
 		goto done;
 	}
+	/* d restarts in place: linked again, and five beacon intervals on (the waits are one
+	 * and a half) nothing was passed */
+	mesh_destroy(&nodes[3].m);
+	if (!node_start(&nodes[3], labels[3], MCAST_BASE + 32, 0))
+		goto done;
+	CHECK(drive_until(ns, 4, 10000, relinked, &q));
+	(void)drive_until(ns, 4, 5 * nodes[0].cfg.beacon_interval_ms, NULL, NULL);
+	uint64_t in_place = 0;
+	for (size_t i = 0; i < 4; i++)
+		in_place += stats(ns[i]).pex_tx;
+	CHECK(relinked(&q) && in_place == 0);
 	/* d comes back with its identity, a new run and a port of its own, on another segment */
 	mesh_destroy(&nodes[3].m);
 	ok = node_start(&nodes[3], labels[3], MCAST_BASE + 33, 0);
@@ -750,8 +763,9 @@ static void test_pex_moved_unheard(void)
 	uint64_t t = now_ms() - t0;
 	struct peer *d = peer_table_get(&ns[0]->m->peers, ns[3]->id->id);
 	CHECK(d && d->pex_origin == PEX_NOWHERE);
-	printf("  moved out of hearing: full mesh again %d in %llu ms, a passed %llu entries, "
-	       "d's segment at a %d\n", full, (unsigned long long)t,
+	printf("  restarted in place: PEERS entries sent %llu; moved out of hearing: full mesh "
+	       "again %d in %llu ms, a passed %llu entries, d's segment at a %d\n",
+	       (unsigned long long)in_place, full, (unsigned long long)t,
 	       (unsigned long long)stats(ns[0]).pex_tx, d ? d->pex_origin : -1);
 done:
 	for (size_t i = 0; i < 4; i++)

@@ -30,6 +30,7 @@ RATIOS = ["whisper 64 B msg/s / raw zmq", "whisper 1 KiB msg/s / raw zmq",
           "whisper 64 KiB msg/s / encrypt rate", "round trip p50 / raw zmq",
           "handshakes/s / X25519 bound", "RSS per session, 4 peers (KiB)",
           "CPU per pair, 8 processes / crypto", "idle node RSS (KiB)"]
+NOISY = {"RSS per session, 4 peers (KiB)"}
 
 
 def main():
@@ -58,7 +59,12 @@ def main():
         if v is None:
             continue
         m = v["median"]
-        check(math.isfinite(m) and m > 0, f"{k} = {m}: not a positive number")
+        # a difference of two process RSS readings: in a quick run three sessions' worth,
+        # about 100 KiB, against a spread of as much between runs; finite is all it can be
+        if k.startswith("rss_per_added_"):
+            check(math.isfinite(m), f"{k} = {m}: not a number")
+        else:
+            check(math.isfinite(m) and m > 0, f"{k} = {m}: not a positive number")
         check(v["min"] <= m <= v["max"], f"{k}: median outside its range")
         check(len(v["runs"]) >= 1, f"{k}: no runs")
     for k, v in figs.items():
@@ -70,7 +76,7 @@ def main():
         if k.startswith("zmq_rss_per_pipe_"):
             check(1 < m < 1024, f"{k} = {m} KiB per pipe: implausible")
         if k.startswith("rss_per_"):
-            check(0 < m < 1024, f"{k} = {m} KiB per session: implausible")
+            check(abs(m) < 1024, f"{k} = {m} KiB per session: implausible")
         if (k.startswith("rss_") and not k.startswith("rss_per_")) or \
                 k == "zmq_idle_rss_kib":
             check(1024 < m < 4 * 1024 * 1024, f"{k} = {m} KiB: implausible")
@@ -90,8 +96,10 @@ def main():
         c = cmps.get(name)
         check(c is not None, f"comparison {name!r} missing")
         if c:
-            check(math.isfinite(c["limit_ratio"]) and c["limit_ratio"] > 0,
-                  f"{name}: ratio {c['limit_ratio']}")
+            # the per-session memory may come out at or below 0 in a quick run (above): its
+            # ratio is then -1, the code's "no ratio"
+            ok = c["limit_ratio"] > 0 or (name in NOISY and c["limit_ratio"] == -1)
+            check(math.isfinite(c["limit_ratio"]) and ok, f"{name}: ratio {c['limit_ratio']}")
             check(isinstance(c["met"], bool), f"{name}: no verdict")
     for c in r["comparisons"]:
         check(any("ratio" in k for k in c) or "target_value" in c,
