@@ -771,36 +771,49 @@ static double node_rss(const char *args)
 	return rss;
 }
 
+/* fig's median of `runs` readings of meshsim's mean RSS for args (as progress item what), or a
+ * negative value (counted). */
+static double node_rss_runs(struct fig *fig, const char *what, const char *args, int runs)
+{
+	for (int r = 0; r < runs; r++) {
+		progress(what, r, runs);
+		double v = node_rss(args);
+		if (v < 0)
+			return -1;
+		fig_add(fig, v);
+	}
+	return fig && fig->n ? fig->med : -1;
+}
+
 /* Our memory per session beside raw ZeroMQ's per pipe. The floor grows from one pipe up (a
  * warm-up pipe first, limits_zmq_rss_per_pipe_kib), so the like figure of ours grows from one
  * session up: what the first session brings in once (code paths of the handshake, libsodium's
  * and ZeroMQ's TCP engine, paged in; about half a MiB) is not a cost per session. The figure
- * over the idle node, first session included, stays beside it. */
+ * over the idle node, first session included, stays beside it. The idle node, the node with
+ * one peer and the one with 16 are the medians of `runs` readings (a reading moves by some
+ * 50 KiB between runs, 3 KiB a session at 16); 128 peers, one reading. */
 static void bench_memory(int runs, bool quick)
 {
-	(void)runs;
 	static const int peers[] = { 16, 128 };
 	char args[128];
-	progress("idle node", 0, 1);
-	double idle = node_rss("-n 1 converge --seed 1");
+	double idle = node_rss_runs(fig_get("rss_idle_kib", "idle node process RSS", "KiB"),
+	                            "idle node", "-n 1 converge --seed 1", runs);
 	if (idle < 0)
 		return;
-	fig_add(fig_get("rss_idle_kib", "idle node process RSS", "KiB"), idle);
-	progress("node with 1 peer", 0, 1);
-	double one = node_rss("-n 2 converge --seed 1 --deadline 60");
+	double one = node_rss_runs(fig_get("rss_1_peer_kib", "node process RSS with 1 peer", "KiB"),
+	                           "node with 1 peer", "-n 2 converge --seed 1 --deadline 60", runs);
 	if (one < 0)
 		return;
-	fig_add(fig_get("rss_1_peer_kib", "node process RSS with 1 peer", "KiB"), one);
 	for (int k = 0; k < 2; k++) {
 		int p = quick ? 4 : peers[k];
 		snprintf(args, sizeof args, "-n %d converge --seed %d --deadline 60", p + 1, p);
-		char what[48];
+		char what[48], key[48], label[64];
 		snprintf(what, sizeof what, "node with %d peers", p);
-		progress(what, 0, 1);
-		double rss = node_rss(args);
+		snprintf(key, sizeof key, "rss_%d_peers_kib", p);
+		snprintf(label, sizeof label, "node process RSS with %d peers", p);
+		double rss = node_rss_runs(fig_get(key, label, "KiB"), what, args, p > 16 ? 1 : runs);
 		if (rss < 0)
 			return;
-		char key[48], label[64];
 		snprintf(what, sizeof what, "raw zmq floor, %d pipes", p);
 		progress(what, 0, 1);
 		double router_kib;
@@ -815,9 +828,6 @@ static void bench_memory(int runs, bool quick)
 		snprintf(key, sizeof key, "zmq_rss_per_pipe_%d_kib", p);
 		snprintf(label, sizeof label, "raw zmq RSS per pipe (%d pipes)", p);
 		fig_add(fig_get(key, label, "KiB"), floor);
-		snprintf(key, sizeof key, "rss_%d_peers_kib", p);
-		snprintf(label, sizeof label, "node process RSS with %d peers", p);
-		fig_add(fig_get(key, label, "KiB"), rss);
 		snprintf(key, sizeof key, "rss_per_session_%d_kib", p);
 		snprintf(label, sizeof label, "extra RSS per session over idle (%d peers)", p);
 		fig_add(fig_get(key, label, "KiB"), (rss - idle) / p);
