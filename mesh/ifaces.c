@@ -99,10 +99,10 @@ uint8_t mesh_tag_within(const struct mesh *m, const struct ipaddr *ip)
 
 uint8_t mesh_tag_towards(const struct mesh *m, const struct ipaddr *ip)
 {
-	long i = iface_towards(m, ip);
-	if (i < 0 && discovery_count(m->disc) == 1)
-		i = 0;                          /* one segment: whatever we heard, we heard there */
-	return i >= 0 ? discovery_tag(m->disc, (size_t)i) : PEX_NOWHERE;
+	uint8_t tag = mesh_tag_within(m, ip);
+	if (tag == PEX_NOWHERE && discovery_count(m->disc) == 1)
+		tag = discovery_tag(m->disc, 0);   /* one segment: whatever we heard, we heard there */
+	return tag;
 }
 
 static void listen_on(struct mesh *m, const struct mcast_iface *f)
