@@ -35,10 +35,13 @@
 
 #define ALIGN _Alignof(max_align_t)
 
-/* A chunk: one sodium_malloc() region of nslots slots, whose used[] entries start at first. */
+/* A chunk: one sodium_malloc() region of nslots slots, whose used[] entries start at first;
+ * in_use of them handed out. idle: found empty by the last secmem_trim(), and no slot handed
+ * out since. */
 struct chunk {
 	uint8_t *base;
-	size_t nslots, first;
+	size_t nslots, first, in_use;
+	bool idle;
 };
 
 struct secmem {
@@ -132,20 +135,20 @@ static bool grow(struct secmem *p)
 	return true;
 }
 
-/* Index of slot in used[]; the slot must belong to the pool. */
-static size_t slot_index(const struct secmem *p, const void *slot)
+/* The chunk that holds a (NULL if none), and the index of a in used[] (*i). */
+static struct chunk *chunk_of(const struct secmem *p, const void *a, size_t *i)
 {
-	uintptr_t a = (uintptr_t)slot;
+	uintptr_t u = (uintptr_t)a;
 	for (size_t c = 0; c < p->nchunks; c++) {
-		const struct chunk *k = &p->chunks[c];
+		struct chunk *k = &p->chunks[c];
 		uintptr_t base = (uintptr_t)k->base;
-		if (a >= base && a - base < p->slot * k->nslots) {
-			assert((a - base) % p->slot == 0);
-			return k->first + (a - base) / p->slot;
+		if (u >= base && u - base < p->slot * k->nslots) {
+			assert((u - base) % p->slot == 0);
+			*i = k->first + (u - base) / p->slot;
+			return k;
 		}
 	}
-	assert(0 && "secmem_free: slot not from this pool");
-	return SIZE_MAX;
+	return NULL;
 }
 
 void *secmem_alloc(struct secmem *p)
@@ -154,8 +157,13 @@ void *secmem_alloc(struct secmem *p)
 	if (p->nfree == 0 && !grow(p))
 		return NULL;
 	void *s = p->stack[--p->nfree];
+	size_t i = 0;
+	struct chunk *k = chunk_of(p, s, &i);
+	assert(k);
 	UNPOISON(s, p->slot);
-	p->used[slot_index(p, s)] = 1;
+	p->used[i] = 1;
+	k->in_use++;
+	k->idle = false;
 	p->in_use++;
 	return s;                           /* free slots hold zeros */
 }
@@ -165,16 +173,58 @@ void secmem_free(struct secmem *p, void *slot)
 	if (!slot)
 		return;
 	assert(p);
-	size_t i = slot_index(p, slot);
-	if (i == SIZE_MAX)
+	size_t i = 0;
+	struct chunk *k = chunk_of(p, slot, &i);
+	assert(k && "secmem_free: slot not from this pool");
+	if (!k)
 		return;
 	assert(p->used[i]);                 /* a double free is our own mistake */
 	sodium_memzero(slot, p->slot);
 	POISON(slot, p->slot);
 	p->used[i] = 0;
+	k->in_use--;
 	p->in_use--;
 	/* the stack has room for every slot of every chunk */
 	p->stack[p->nfree++] = slot;
+}
+
+/* Releases chunk c, which has no slot in use: its slots leave the free stack, the used[]
+ * entries of the chunks after it move down. The stack and used[] keep their allocations
+ * (their size bounds nothing but the pool's own bookkeeping). */
+static void release(struct secmem *p, size_t c)
+{
+	struct chunk k = p->chunks[c];
+	uintptr_t lo = (uintptr_t)k.base, len = p->slot * k.nslots;
+	size_t n = 0;
+	for (size_t j = 0; j < p->nfree; j++)
+		if ((uintptr_t)p->stack[j] - lo >= len)
+			p->stack[n++] = p->stack[j];
+	assert(p->nfree - n == k.nslots);
+	p->nfree = n;
+	memmove(p->used + k.first, p->used + k.first + k.nslots, p->total - k.first - k.nslots);
+	p->total -= k.nslots;
+	for (size_t j = c + 1; j < p->nchunks; j++)
+		p->chunks[j].first -= k.nslots;
+	memmove(p->chunks + c, p->chunks + c + 1, (p->nchunks - c - 1) * sizeof *p->chunks);
+	p->nchunks--;
+	UNPOISON(k.base, len);
+	sodium_free(k.base);                /* wipes the chunk */
+}
+
+size_t secmem_trim(struct secmem *p)
+{
+	size_t released = 0;
+	for (size_t c = 0; p && c < p->nchunks;) {
+		struct chunk *k = &p->chunks[c];
+		if (k->in_use == 0 && k->idle) {
+			release(p, c);
+			released++;
+			continue;
+		}
+		k->idle = k->in_use == 0;
+		c++;
+	}
+	return released;
 }
 
 size_t secmem_in_use(const struct secmem *p)

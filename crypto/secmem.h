@@ -10,8 +10,10 @@
  * so the secrets stay locked (where the memlock limit allows) and the chunk is guarded at
  * both ends, though neighbouring slots are not guarded from each other.
  * Every slot is zeroed when handed out and wiped when given back; destroying the pool wipes
- * everything. Chunks are kept until the pool is destroyed, so a pool holds as many slots as
- * were ever in use at once, or up to about twice as many (the last chunk's spare ones).
+ * everything. A chunk is kept until secmem_trim() finds it empty twice in a row (its owner
+ * calls that now and then), or until the pool is destroyed: a burst of handshakes leaves no
+ * locked memory behind once it is over, and a pool that is used steadily does not map and
+ * unmap a chunk at each turn.
  *
  * A pool is not thread-safe: it belongs to one owner (a mesh, which runs on one thread).
  */
@@ -35,6 +37,10 @@ void secmem_destroy(struct secmem **pp);
 void *secmem_alloc(struct secmem *p);
 /* Wipes slot and gives it back; NULL is fine. The slot must come from this pool. */
 void secmem_free(struct secmem *p, void *slot);
+/* Releases (wiping them) the chunks that have had no slot in use since the last call: a chunk
+ * goes at the second call that finds it empty with no slot handed out from it in between.
+ * Returns how many chunks went. NULL is fine. */
+size_t secmem_trim(struct secmem *p);
 /* Slots handed out and not given back. */
 size_t secmem_in_use(const struct secmem *p);
 /* Chunks the pool holds (each one sodium_malloc() region: a few memory mappings). */

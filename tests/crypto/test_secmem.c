@@ -3,7 +3,9 @@
  * test_secmem: crypto/secmem.c. Slots are distinct, aligned, zeroed when handed out, do not
  * overlap (filling one leaves every other intact), are wiped when given back and reused; the
  * pool grows past one chunk and counts what is in use; destroying it with slots still in use
- * is fine; a pool of thousands of slots takes few chunks, doubling in size up to a bound.
+ * is fine; a pool of thousands of slots takes few chunks, doubling in size up to a bound;
+ * secmem_trim() releases a chunk only at its second call that finds it empty and unused, never
+ * one with a slot in use, and the pool works on after it (slots intact, new chunks as needed).
  * Hostile twin: sizes it must refuse, NULLs it must accept, and a random workout of
  * allocations and frees checked against a model (each live slot keeps the pattern written to
  * it). Under the sanitizer build a use after free of a slot would be reported (slots are
@@ -105,7 +107,7 @@ static void test_workout(void)
 	struct secmem *p = secmem_new(48);
 	uint8_t *live[LIVE] = { 0 };
 	uint8_t pat[LIVE] = { 0 };
-	size_t n = 0, bad = 0;
+	size_t n = 0, bad = 0, trims = 0;
 	CHECK(p != NULL);
 	if (!p)
 		return;
@@ -129,9 +131,25 @@ static void test_workout(void)
 		}
 		if (secmem_in_use(p) != n)
 			bad++;
+		if (step % 97 == 0)
+			trims += secmem_trim(p);
+		if (step % 5000 == 4999) {      /* a burst over: everything back, the pool trimmed */
+			for (size_t j = 0; j < LIVE; j++) {
+				if (live[j] && !all_bytes(live[j], 48, pat[j]))
+					bad++;
+				secmem_free(p, live[j]);
+				live[j] = NULL;
+			}
+			n = 0;
+			trims += secmem_trim(p);
+			trims += secmem_trim(p);
+			if (secmem_chunks(p) != 0)
+				bad++;
+		}
 	}
 	CHECK(bad == 0);
-	printf("  workout: %d steps, %zu slots live at the end, %zu mismatches\n", STEPS, n, bad);
+	printf("  workout: %d steps, %zu slots live at the end, %zu mismatches, %zu chunks trimmed\n",
+	       STEPS, n, bad, trims);
 	secmem_destroy(&p);
 }
 
@@ -181,6 +199,85 @@ static void test_many_slots(void)
 	secmem_destroy(&p);
 }
 
+/* Trimming: chunks 0, 1 and 2 hold 32, 64 and 128 slots, handed out lowest address first, so
+ * s[0..31] are chunk 0's and s[32..95] chunk 1's. */
+static void test_trim(void)
+{
+	enum { N = 3 * SECMEM_CHUNK_SLOTS + 1 };
+	uint8_t *s[N];
+	size_t bad = 0;
+	struct secmem *p = secmem_new(SLOT);
+	CHECK(p != NULL);
+	if (!p)
+		return;
+	CHECK(secmem_trim(p) == 0);         /* no chunk yet */
+	CHECK(secmem_trim(NULL) == 0);
+	for (size_t i = 0; i < N; i++) {
+		s[i] = secmem_alloc(p);
+		if (!s[i]) {
+			CHECK(s[i] != NULL);
+			secmem_destroy(&p);
+			return;
+		}
+		memset(s[i], (int)(i + 1), SLOT);
+	}
+	CHECK(secmem_chunks(p) == 3);
+	/* nothing released while every chunk has a slot in use */
+	CHECK(secmem_trim(p) == 0 && secmem_trim(p) == 0 && secmem_chunks(p) == 3);
+
+	/* chunk 1 emptied: kept at the first trim, released at the second */
+	for (size_t i = SECMEM_CHUNK_SLOTS; i < 3 * SECMEM_CHUNK_SLOTS; i++)
+		secmem_free(p, s[i]);
+	CHECK(secmem_trim(p) == 0 && secmem_chunks(p) == 3);
+	CHECK(secmem_trim(p) == 1 && secmem_chunks(p) == 2);
+	CHECK(secmem_in_use(p) == SECMEM_CHUNK_SLOTS + 1);
+	for (size_t i = 0; i < SECMEM_CHUNK_SLOTS; i++)
+		if (!all_bytes(s[i], SLOT, (uint8_t)(i + 1)))
+			bad++;
+	if (!all_bytes(s[N - 1], SLOT, (uint8_t)N))
+		bad++;
+	CHECK(bad == 0);
+
+	/* chunk 0 emptied, then used between the two trims: kept; released at the trim after */
+	for (size_t i = 0; i < SECMEM_CHUNK_SLOTS; i++)
+		secmem_free(p, s[i]);
+	CHECK(secmem_trim(p) == 0);
+	uint8_t *t = secmem_alloc(p);
+	CHECK(t != NULL && t != s[N - 1]);
+	secmem_free(p, t);
+	CHECK(secmem_trim(p) == 0 && secmem_chunks(p) == 2);
+	CHECK(secmem_trim(p) == 1 && secmem_chunks(p) == 1);
+
+	/* the pool goes on: the chunk left keeps its slot, new ones come zeroed and distinct, and
+	 * new chunks are added past it */
+	CHECK(all_bytes(s[N - 1], SLOT, (uint8_t)N));
+	static uint8_t *u[4 * SECMEM_CHUNK_SLOTS * 2];
+	const size_t nu = sizeof u / sizeof *u;
+	for (size_t i = 0; i < nu; i++) {
+		u[i] = secmem_alloc(p);
+		if (!u[i] || !all_bytes(u[i], SLOT, 0))
+			bad++;
+		else
+			memset(u[i], 0x33, SLOT);
+	}
+	CHECK(bad == 0 && secmem_in_use(p) == nu + 1 && secmem_chunks(p) >= 3);
+	for (size_t i = 0; i < nu; i++)
+		if (u[i] && !all_bytes(u[i], SLOT, 0x33))
+			bad++;
+	CHECK(bad == 0 && all_bytes(s[N - 1], SLOT, (uint8_t)N));
+
+	/* all given back: the whole pool goes in two trims, and still hands out slots after */
+	for (size_t i = 0; i < nu; i++)
+		secmem_free(p, u[i]);
+	secmem_free(p, s[N - 1]);
+	size_t had = secmem_chunks(p);
+	CHECK(secmem_trim(p) == 0 && secmem_trim(p) == had && secmem_chunks(p) == 0);
+	uint8_t *t2 = secmem_alloc(p);
+	CHECK(t2 && all_bytes(t2, SLOT, 0) && secmem_chunks(p) == 1 && secmem_in_use(p) == 1);
+	printf("  trim: chunks released one at a time, then all %zu at once\n", had);
+	secmem_destroy(&p);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -189,5 +286,6 @@ int main(void)
 	test_refused();
 	test_workout();
 	test_many_slots();
+	test_trim();
 	return testlib_done("test_secmem");
 }
