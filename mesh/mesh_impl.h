@@ -35,6 +35,7 @@
 #define HS_TRIES_SCALE_MAX 8   /* a retried handshake waits up to 8 x handshake_timeout */
 #define STALL_RETRY_MS 5
 #define SWEEP_MAX_MS 100       /* session and peer timers: at least this often, see mesh_new */
+#define KEYMEM_TRIM_MS 1000    /* the secrets' pools give back chunks empty 1 - 2 s */
 #define ACK_DELAY_MS 20        /* protocol section 6, "Delivery": an ACK waits at most this, */
 #define ACK_EVERY 32           /* or until this many messages are taken, */
 #define ACK_EVERY_BYTES 65536  /* or this many bytes of them */
@@ -134,6 +135,7 @@ struct mesh {
 	uint64_t next_beacon_ms;
 	unsigned burst;
 	uint64_t next_sweep_ms, sweep_ms;
+	uint64_t next_trim_ms;         /* of keymem (session_keymem_trim) */
 	uint64_t reject_after_ms;      /* keys this old close their session (protocol 3.3) */
 	uint32_t hs_longest_ms;        /* the longest a handshake may take (mesh_handshake_longest) */
 	uint64_t last_beacon_ms;       /* when we last sent one; 0: never */

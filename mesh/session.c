@@ -161,6 +161,12 @@ void session_keymem_free(struct session_keymem *km)
 	secmem_destroy(&km->tx);
 }
 
+void session_keymem_trim(struct session_keymem *km)
+{
+	(void)secmem_trim(km->hs);
+	(void)secmem_trim(km->tx);
+}
+
 struct session *session_new(enum noise_role role, const uint8_t *prologue, size_t plen,
                             const uint8_t s_priv[NOISE_DHLEN], const uint8_t *s_pub,
                             const uint8_t *psk, const struct session_keymem *km,

@@ -40,6 +40,9 @@ struct session_keymem {
 
 enum mesh_err session_keymem_init(struct session_keymem *km);
 void session_keymem_free(struct session_keymem *km);     /* wipes everything; NULLs ok */
+/* Gives back the chunks of either pool that two calls in a row found empty (secmem_trim):
+ * called every KEYMEM_TRIM_MS, it leaves no locked memory behind a burst of handshakes. */
+void session_keymem_trim(struct session_keymem *km);
 
 /*
  * One end of a link moves only forward, and only in session.c, each step guarded at its top

@@ -5,8 +5,9 @@
  * handshake timeout, an answered one never reported whose connection is gone, rekeying and
  * keys too old (rekey_on_sweep), stalled frames, reassembly)
  * and every peer (time-to-live of its queued messages, dialling, forgetting a silent one), at
- * most every sweep_ms and on every tick while a send is stalled. Due ACKs and RESENDs go out on
- * every tick (deliver_on_tick).
+ * most every sweep_ms and on every tick while a send is stalled; and, every KEYMEM_TRIM_MS, the
+ * secrets' pools give back what a burst of handshakes left empty. Due ACKs and RESENDs go out
+ * on every tick (deliver_on_tick).
  *
  * Invariants:
  * - sessions are closed and peers forgotten after the walk of their table, never during it
@@ -198,6 +199,10 @@ uint64_t mesh_on_tick(struct mesh *m, uint64_t now)
 		if (m->nfixed)
 			fixed_on_sweep(m, now);
 		pex_on_sweep(m, now);
+		if (now >= m->next_trim_ms) {
+			m->next_trim_ms = now + KEYMEM_TRIM_MS;
+			session_keymem_trim(&m->keymem);
+		}
 		free(sw.close_sids);
 		free(sw.close_reasons);
 		free(sw.gone);
