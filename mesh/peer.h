@@ -43,7 +43,7 @@ struct peer_qent {
 /* A signed beacon kept to pass on (pex.c), with the endpoint and incarnation it was signed
  * for, checked or not yet. */
 struct pex_kept {
-	uint8_t *sig;                 /* WIRE_MAX_SIGNED bytes, malloc'd; NULL: none */
+	uint8_t *sig;                 /* len bytes, malloc'd; NULL: none */
 	uint16_t len;
 	bool checked;
 	struct ipaddr ip;

@@ -24,6 +24,7 @@
  * A receiver takes at most PEX_RX_BURST entries at once from a peer, PEX_RX_PER_S a second
  * after that; each needs a signature check from the beacon budget (beacon_may_check).
  */
+#include <assert.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -49,10 +50,13 @@ static void keep(struct mesh *m, struct peer *p, struct pex_kept *k,
 	/* the same endpoint: keep a checked one rather than an unchecked newer one */
 	if (!moved && (k->checked || !checked))
 		return;
-	if (!k->sig) {
-		k->sig = malloc(WIRE_MAX_SIGNED);
-		if (!k->sig)
-			return;
+	assert(len > 0 && len <= WIRE_MAX_SIGNED);
+	/* at its own length: room for the longest beacon would be about 90 bytes more a peer */
+	if (!k->sig || k->len != len) {
+		uint8_t *ns = realloc(k->sig, len);
+		if (!ns)
+			return;                     /* what k held stays */
+		k->sig = ns;
 	}
 	memcpy(k->sig, sig, len);
 	k->len = (uint16_t)len;
