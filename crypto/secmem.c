@@ -82,7 +82,7 @@ void secmem_destroy(struct secmem **pp)
 	*pp = NULL;
 }
 
-/* Slots of the next chunk: SECMEM_CHUNK_SLOTS, doubling with each chunk up to
+/* Slots of the next chunk: SECMEM_CHUNK_SLOTS, doubling with each chunk held up to
  * SECMEM_CHUNK_BYTES (at least SECMEM_CHUNK_SLOTS). Each chunk is a few memory mappings
  * (sodium_malloc's guard pages split them), and the kernel allows a process 65,530: with a
  * fixed size, the link keys of meshsim --sim's 1,000 nodes (a million sessions in one
@@ -178,7 +178,9 @@ void secmem_free(struct secmem *p, void *slot)
 	assert(k && "secmem_free: slot not from this pool");
 	if (!k)
 		return;
-	assert(p->used[i]);                 /* a double free is our own mistake */
+	assert(p->used[i]);                 /* a double free is our own mistake ... */
+	if (!p->used[i])
+		return;                         /* ... which must not make a chunk look empty */
 	sodium_memzero(slot, p->slot);
 	POISON(slot, p->slot);
 	p->used[i] = 0;

@@ -10,10 +10,12 @@
  * so the secrets stay locked (where the memlock limit allows) and the chunk is guarded at
  * both ends, though neighbouring slots are not guarded from each other.
  * Every slot is zeroed when handed out and wiped when given back; destroying the pool wipes
- * everything. A chunk is kept until secmem_trim() finds it empty twice in a row (its owner
- * calls that now and then), or until the pool is destroyed: a burst of handshakes leaves no
- * locked memory behind once it is over, and a pool that is used steadily does not map and
- * unmap a chunk at each turn.
+ * everything. A chunk is kept until the pool is destroyed, or until secmem_trim() finds it
+ * empty at two calls in a row with no slot handed out from it in between (its owner calls
+ * that now and then): a burst of handshakes leaves no chunk without a slot in use behind
+ * once it is over, and a pool that is used steadily does not map and unmap a chunk at each
+ * turn. A chunk's size follows how many the pool holds when it is added, so after a trim the
+ * sizes need not rise in order.
  *
  * A pool is not thread-safe: it belongs to one owner (a mesh, which runs on one thread).
  */

@@ -54,8 +54,14 @@ static void keep(struct mesh *m, struct peer *p, struct pex_kept *k,
 	/* at its own length: room for the longest beacon would be about 90 bytes more a peer */
 	if (!k->sig || k->len != len) {
 		uint8_t *ns = realloc(k->sig, len);
-		if (!ns)
-			return;                     /* what k held stays */
+		if (!ns) {
+			if (moved) {                /* not the old endpoint's beacon in its place */
+				free(k->sig);
+				k->sig = NULL;
+				k->len = 0;
+			}
+			return;
+		}
 		k->sig = ns;
 	}
 	memcpy(k->sig, sig, len);

@@ -554,10 +554,10 @@ static void test_converge(void)
 	CHECK(mesh_sas(nodes[0].m, stranger, sas) == MESH_ENOTFOUND);
 	struct mesh_stats st = stats(&nodes[0]);
 	CHECK(st.handshakes_done >= 2 && st.frames_auth_failed == 0 && st.msgs_bad == 0);
-	/* the handshakes over, their states' locked chunks are given back within two trims; the
-	 * link keys' stay */
+	/* the handshakes over, their states' locked chunks are given back within two trims (1 -
+	 * 2 s, and a sweep); the link keys' stay */
 	uint64_t t0 = now_ms();
-	CHECK(drive_until(ns, 3, 3 * KEYMEM_TRIM_MS, hs_pools_empty, &g));
+	CHECK(drive_until(ns, 3, 4 * KEYMEM_TRIM_MS, hs_pools_empty, &g));
 	for (size_t i = 0; i < 3; i++)
 		CHECK(secmem_chunks(nodes[i].m->keymem.tx) >= 1 && live_count(&nodes[i]) == 2);
 	printf("  converge: 3 nodes, %lu ENTER, %lu EXIT; handshake pools empty %llu ms later\n",
