@@ -271,6 +271,40 @@ static const struct link_ops engine_link = {
 	.dialled = fl_dialled, .listen_also = fl_listen_also, .unlisten = fl_unlisten,
 };
 
+/* ------------------------------------------------------------------ live sessions */
+
+struct session *live_with(struct mesh *m, const uint8_t id[WIRE_IDLEN], uint64_t inc,
+                          uint64_t now)
+{
+	struct peer *p = peer_table_get(&m->peers, id);
+	struct session *s = session_new(NOISE_INITIATOR, m->prologue, m->prologue_len,
+	                                m->id->x_sk, m->id->x_pk, m->psk, &m->keymem, now);
+	if (!p || !s || session_table_add(&m->sessions, s) != MESH_OK) {
+		session_destroy(&s);
+		return NULL;
+	}
+	s->state = SESSION_LIVE;
+	s->live_ms = s->last_rx_ms = s->last_tx_ms = s->keys_ms = now;
+	memcpy(s->peer_id, id, WIRE_IDLEN);
+	s->authenticated = true;
+	s->peer_incarnation = inc;
+	p->live_sid = s->sid;
+	p->incarnation = inc;
+	return s;
+}
+
+void unlive(struct mesh *m, struct session **sp)
+{
+	struct session *s = *sp;
+	if (!s)
+		return;
+	struct peer *p = peer_table_get(&m->peers, s->peer_id);
+	if (p && p->live_sid == s->sid)
+		p->live_sid = 0;
+	session_table_del(&m->sessions, s->sid);
+	session_destroy(sp);
+}
+
 /* ------------------------------------------------------------------ making beacons */
 
 

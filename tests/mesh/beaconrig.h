@@ -21,6 +21,8 @@
 #include "mesh.h"
 #include "wire.h"
 
+struct session;
+
 #define MAXQ 256               /* datagrams queued for the engine */
 #define FALLBACK_MS 3000       /* the engine's fallback */
 #define BEACON_MS 1000         /* the engine's beacon interval */
@@ -124,6 +126,14 @@ void queue_signed(const struct keys_identity *id, const struct ipaddr *ip, uint6
                   uint64_t at_ms);
 /* A beacon of id, signed now, from ip (and announcing it), port 7001. */
 void queue_id(const struct keys_identity *id, const struct ipaddr *ip, uint64_t inc);
+
+/* A live session with id's run inc, made by hand at now (the rig's link completes no
+ * handshake): in the session table and the peer's live_sid, with no keys, so it must not be
+ * sealed with. The peer entry must exist. NULL if it could not be made. */
+struct session *live_with(struct mesh *m, const uint8_t id[WIRE_IDLEN], uint64_t inc,
+                          uint64_t now);
+/* Ends what live_with made: out of the table and the peer, destroyed; *sp NULL. */
+void unlive(struct mesh *m, struct session **sp);
 
 /* The engine under test, over ops, logging at level to log (NULL: nowhere); ALARM events are
  * counted in t.alarms. */

@@ -10,8 +10,9 @@
  * or dropped, how many it answered early, how many handshakes it dialled, and how many peer
  * entries it holds. Then a node of protocol version 1: its beacons are dropped and counted
  * apart, a log line a second names both versions, and it is never dialled. Then the
- * handshake timeouts, the heard-again filter, our own addresses as interfaces change, and a
- * node that moves while its old beacons are replayed. test_crowd plays crowds and floods.
+ * handshake timeouts, the heard-again filter, our own addresses as interfaces change, a
+ * node that moves while its old beacons are replayed, and where a peer counts as heard for
+ * peer exchange once its session goes live. test_crowd plays crowds and floods.
  */
 #include "beaconrig.h"
 #include "beaconmaker.h"
@@ -511,6 +512,64 @@ static void test_move_under_replay(bool replay)
 	mesh_destroy(&m);
 }
 
+/*
+ * Where a peer counts as heard once its session goes live (pex_on_live, protocol.md section
+ * 2): its beacon, checked and kept on our segment, places it there when the session runs to
+ * the beacon's address, or to another address in that segment's subnet (a host with several
+ * addresses there); a session to an address outside the subnet (the node came back from
+ * behind a router) places it nowhere, and so does a kept beacon of another run. test_fixed's
+ * engines run on loopback, where every address is 127.0.0.1 and these cannot be told apart:
+ * here the segment is 10.0.0.1/24, and the session's address is set by hand (live_with).
+ */
+static void test_pex_placed(void)
+{
+	static const struct {
+		const char *what, *addr;
+		uint64_t inc;
+		bool placed;
+	} cases[] = {
+		{ "to its beacon's address", "10.0.0.5", 1003, true },
+		{ "to another address in the segment's subnet", "10.0.0.77", 1003, true },
+		{ "to an address outside it", "10.7.0.5", 1003, false },
+		{ "of another run, to its beacon's address", "10.0.0.5", 1009, false },
+	};
+	const struct ipaddr at = IPADDR_V4(10, 0, 0, 5);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		memset(&t, 0, sizeof t);
+		t.ifs[0] = iface_of("eth0", "10.0.0.1");
+		t.nifs = 1;
+		struct mesh *m = engine_new_ops(&engine_mcast_ifaces);
+		if (!m)
+			return;
+		uint64_t next = mesh_on_tick(m, 0);
+		for (t.now = 1; t.now <= 50; t.now++) {
+			if (t.now == 10)
+				queue_id(ids[HIGH1], &at, 1003);
+			if (t.n)
+				mesh_on_ready(m, NULL, 0, t.now);
+			if (t.now >= next)
+				next = mesh_on_tick(m, t.now);
+		}
+		struct peer *p = peer_table_get(&m->peers, ids[HIGH1]->id);
+		bool heard = p && p->pex.sig && p->pex_origin != PEX_NOWHERE;
+		struct session *s = heard ? live_with(m, ids[HIGH1]->id, cases[i].inc, t.now) : NULL;
+		bool placed = false;
+		if (s) {
+			s->role = NOISE_INITIATOR;
+			(void)ipaddr_parse(cases[i].addr, &s->dial_ip);
+			pex_on_live(m, p, s, t.now);
+			placed = p->pex_origin != PEX_NOWHERE;
+		}
+		bool ok = heard && s && placed == cases[i].placed;
+		CHECK(ok);
+		printf("  %s a peer heard at 10.0.0.5, its session %s: %s\n", ok ? "ok  " : "FAIL",
+		       cases[i].what, !heard ? "its beacon was not kept" : !s ? "no session"
+		       : placed ? "heard on our segment" : "heard nowhere");
+		unlive(m, &s);
+		mesh_destroy(&m);
+	}
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -528,6 +587,7 @@ int main(void)
 		test_try_timeouts();
 		test_move_under_replay(false);
 		test_move_under_replay(true);
+		test_pex_placed();
 	}
 	rig_ids_free();
 	return testlib_done("test_beacon");

@@ -512,41 +512,9 @@ static void test_held_buckets(void)
  * checked once its bucket has a token and its address is taken; one held before the session
  * went live says less, and older, than the handshake did, and is dropped unchecked. Before
  * 8a83e87 both were dropped, and a linked peer that moved lost the move. The rig's link
- * completes no handshake, so the live sessions are made here by hand (keys they never use:
- * the test keeps them fed, so no heartbeat falls due).
+ * completes no handshake, so the live sessions are made by hand (live_with: keys they never
+ * use, and the test keeps them fed, so no heartbeat falls due).
  */
-static struct session *live_with(struct mesh *m, const uint8_t id[WIRE_IDLEN], uint64_t inc,
-                                 uint64_t now)
-{
-	struct peer *p = peer_table_get(&m->peers, id);
-	struct session *s = session_new(NOISE_INITIATOR, m->prologue, m->prologue_len,
-	                                m->id->x_sk, m->id->x_pk, m->psk, &m->keymem, now);
-	if (!p || !s || session_table_add(&m->sessions, s) != MESH_OK) {
-		session_destroy(&s);
-		return NULL;
-	}
-	s->state = SESSION_LIVE;
-	s->live_ms = s->last_rx_ms = s->last_tx_ms = s->keys_ms = now;
-	memcpy(s->peer_id, id, WIRE_IDLEN);
-	s->authenticated = true;
-	s->peer_incarnation = inc;
-	p->live_sid = s->sid;
-	p->incarnation = inc;
-	return s;
-}
-
-static void unlive(struct mesh *m, struct session **sp)
-{
-	struct session *s = *sp;
-	if (!s)
-		return;
-	struct peer *p = peer_table_get(&m->peers, s->peer_id);
-	if (p && p->live_sid == s->sid)
-		p->live_sid = 0;
-	session_table_del(&m->sessions, s->sid);
-	session_destroy(sp);
-}
-
 static bool heard_at(const struct peer *p, const struct ipaddr *ip)
 {
 	if (ipaddr_eq(&p->ip, ip))
