@@ -41,7 +41,8 @@ struct session_keymem {
 enum mesh_err session_keymem_init(struct session_keymem *km);
 void session_keymem_free(struct session_keymem *km);     /* wipes everything; NULLs ok */
 /* Gives back the chunks of either pool that two calls in a row found empty (secmem_trim):
- * called every KEYMEM_TRIM_MS, it leaves no locked memory behind a burst of handshakes. */
+ * called every KEYMEM_TRIM_MS, it leaves no chunk without a slot in use behind a burst of
+ * handshakes. */
 void session_keymem_trim(struct session_keymem *km);
 
 /*

@@ -293,16 +293,16 @@ struct session *live_with(struct mesh *m, const uint8_t id[WIRE_IDLEN], uint64_t
 	return s;
 }
 
-void unlive(struct mesh *m, struct session **sp)
+void unlive(struct mesh *m, uint32_t sid)
 {
-	struct session *s = *sp;
+	struct session *s = sid ? session_table_get(&m->sessions, sid) : NULL;
 	if (!s)
-		return;
+		return;                         /* the engine closed it, or there was none */
 	struct peer *p = peer_table_get(&m->peers, s->peer_id);
-	if (p && p->live_sid == s->sid)
+	if (p && p->live_sid == sid)
 		p->live_sid = 0;
-	session_table_del(&m->sessions, s->sid);
-	session_destroy(sp);
+	session_table_del(&m->sessions, sid);
+	session_destroy(&s);
 }
 
 /* ------------------------------------------------------------------ making beacons */

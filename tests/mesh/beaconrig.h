@@ -129,11 +129,13 @@ void queue_id(const struct keys_identity *id, const struct ipaddr *ip, uint64_t 
 
 /* A live session with id's run inc, made by hand at now (the rig's link completes no
  * handshake): in the session table and the peer's live_sid, with no keys, so it must not be
- * sealed with. The peer entry must exist. NULL if it could not be made. */
+ * sealed with. The peer entry must exist. NULL if it could not be made. The engine may close
+ * it: keep its sid, not the pointer, past a call into the engine. */
 struct session *live_with(struct mesh *m, const uint8_t id[WIRE_IDLEN], uint64_t inc,
                           uint64_t now);
-/* Ends what live_with made: out of the table and the peer, destroyed; *sp NULL. */
-void unlive(struct mesh *m, struct session **sp);
+/* Ends the session sid that live_with made, unless the engine closed it: out of the table and
+ * the peer, destroyed. 0 is fine. */
+void unlive(struct mesh *m, uint32_t sid);
 
 /* The engine under test, over ops, logging at level to log (NULL: nowhere); ALARM events are
  * counted in t.alarms. */
