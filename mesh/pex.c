@@ -104,7 +104,9 @@ void pex_note_beacon(struct mesh *m, const struct wire_beacon_body *b, bool chec
 
 /* Whether k holds a beacon of the run s authenticated, heard where s runs: from the address s
  * runs to (ip), or on the segment whose subnet holds ip, where p was last heard (a host with
- * several addresses there, a dual-stack one linked over its other family). */
+ * several addresses there). Each address of ours is a segment of its own, so a dual-stack
+ * peer linked over the other family than its beacon's is not: it counts as heard nowhere
+ * until its next beacon, which pex_on_live's wait leaves time for. */
 static bool kept_of(const struct mesh *m, const struct peer *p, const struct pex_kept *k,
                     const struct session *s, const struct ipaddr *ip)
 {
