@@ -18,6 +18,10 @@
 
 struct rig t;
 
+/* What fm_open hands out: a socket of either family, all reading the one queue of t, each only
+ * the datagrams of its family, as a real socket would. */
+static char fm_v4, fm_v6;
+
 static void *fm_open(const struct mcast_config *cfg, struct ipaddr *ifaddr, char *err,
                      size_t errcap)
 {
@@ -28,7 +32,7 @@ static void *fm_open(const struct mcast_config *cfg, struct ipaddr *ifaddr, char
 	}
 	if (cfg->iface)                    /* the address of an interface fm_ifaces() listed */
 		(void)ipaddr_parse(cfg->iface, ifaddr);
-	return &t;
+	return ipaddr_is_v4(ifaddr) ? &fm_v4 : &fm_v6;
 }
 
 static void fm_close(void *p)
@@ -54,10 +58,9 @@ static enum mesh_err fm_send(void *p, const uint8_t *d, size_t len)
 static enum mesh_err fm_recv(void *p, uint8_t *buf, size_t cap, bool *got, size_t *len,
                              struct ipaddr *from)
 {
-	(void)p;
-	*got = t.n > 0;
+	*got = t.n > 0 && ipaddr_is_v4(&t.q[t.head].src) == (p == &fm_v4);
 	*len = 0;
-	if (!t.n)
+	if (!*got)
 		return MESH_OK;
 	struct dgram *d = &t.q[t.head];
 	t.head = (t.head + 1) % MAXQ;

@@ -2,7 +2,9 @@
 /*
  * beaconrig: one engine over a transport of the tests' own, with no socket and no real clock,
  * for test_beacon and test_crowd (the engine's beacon and handshake-answer policy). Its
- * mcast_ops reads datagrams the test queues and counts what it sends; its link_ops counts
+ * mcast_ops reads datagrams the test queues (a socket of one family only those of its family:
+ * one at the head of the queue that no socket of the engine's takes stops the queue) and
+ * counts what it sends; its link_ops counts
  * dials and sends nothing anywhere, answers HELLOs it is told to deliver, and can answer every
  * HELLO of ours with a REPLY that fails. Beacons are made by discovery.c itself
  * (beaconmaker.h), so they are the real wire format, really signed. Its state is the one

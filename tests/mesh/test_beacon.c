@@ -517,27 +517,34 @@ static void test_move_under_replay(bool replay)
  * 2): its beacon, checked and kept on our segment, places it there when the session runs to
  * the beacon's address, or to another address in that segment's subnet (a host with several
  * addresses there); a session to an address outside the subnet (the node came back from
- * behind a router) places it nowhere, and so does a kept beacon of another run. test_fixed's
+ * behind a router) places it nowhere, and so does a kept beacon of another run, and a session
+ * over IPv6 while the beacon kept is its IPv4 one (until its next beacon). test_fixed's
  * engines run on loopback, where every address is 127.0.0.1 and these cannot be told apart:
- * here the segment is 10.0.0.1/24, and the session's address is set by hand (live_with).
+ * here the segment is 10.0.0.1/24 and fd00::1/64, and the session's address is set by hand
+ * (live_with).
  */
 static void test_pex_placed(void)
 {
 	static const struct {
 		const char *what, *addr;
 		uint64_t inc;
-		bool placed;
+		bool placed, again;     /* again: its next beacon places it */
 	} cases[] = {
-		{ "to its beacon's address", "10.0.0.5", 1003, true },
-		{ "to another address in the segment's subnet", "10.0.0.77", 1003, true },
-		{ "to an address outside it", "10.7.0.5", 1003, false },
-		{ "of another run, to its beacon's address", "10.0.0.5", 1009, false },
+		{ "to its beacon's address", "10.0.0.5", 1003, true, false },
+		{ "to another address in the segment's subnet", "10.0.0.77", 1003, true, false },
+		{ "to an address outside it", "10.7.0.5", 1003, false, false },
+		{ "of another run, to its beacon's address", "10.0.0.5", 1009, false, false },
+		/* the same interface's IPv6 address is a segment of its own (pex.c, kept_of) */
+		{ "over IPv6, to its address on our interface's IPv6 subnet", "fd00::5", 1003, false,
+		  true },
 	};
 	const struct ipaddr at = IPADDR_V4(10, 0, 0, 5);
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		memset(&t, 0, sizeof t);
 		t.ifs[0] = iface_of("eth0", "10.0.0.1");
-		t.nifs = 1;
+		t.ifs[1] = iface_of("eth0", "fd00::1");
+		t.ifs[1].prefix = 64;
+		t.nifs = 2;
 		struct mesh *m = engine_new_ops(&engine_mcast_ifaces);
 		if (!m)
 			return;
@@ -562,11 +569,26 @@ static void test_pex_placed(void)
 			placed = p->pex_origin != PEX_NOWHERE;
 			right = p->pex_origin == (cases[i].placed ? segment : PEX_NOWHERE);
 		}
+		bool back = false;
+		if (right && cases[i].again) {
+			for (uint64_t end = t.now + 50; t.now <= end; t.now++) {
+				if (t.now == end - 40)
+					queue_id(ids[HIGH1], &at, 1003);
+				if (t.n)
+					mesh_on_ready(m, NULL, 0, t.now);
+				if (t.now >= next)
+					next = mesh_on_tick(m, t.now);
+			}
+			back = p->pex_origin == segment;
+			right = back;
+		}
 		bool ok = heard && s && right;
 		CHECK(ok);
-		printf("  %s a peer heard at 10.0.0.5, its session %s: %s\n", ok ? "ok  " : "FAIL",
+		printf("  %s a peer heard at 10.0.0.5, its session %s: %s%s\n", ok ? "ok  " : "FAIL",
 		       cases[i].what, !heard ? "its beacon was not kept" : !s ? "no session"
-		       : placed ? "heard on our segment" : "heard nowhere");
+		       : placed ? "heard on our segment" : "heard nowhere",
+		       !cases[i].again ? "" : back ? ", on it again at its next beacon"
+		       : ", not on it at its next beacon");
 		unlive(m, sid);
 		mesh_destroy(&m);
 	}
