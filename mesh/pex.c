@@ -105,8 +105,10 @@ void pex_note_beacon(struct mesh *m, const struct wire_beacon_body *b, bool chec
 /* Whether k holds a beacon of the run s authenticated, heard where s runs: from the address s
  * runs to (ip), or on the segment whose subnet holds ip, where p was last heard (a host with
  * several addresses there). Each address of ours is a segment of its own, so a dual-stack
- * peer linked over the other family than its beacon's is not: it counts as heard nowhere
- * until its next beacon, which pex_on_live's wait leaves time for. */
+ * peer linked over the other family than its recorded endpoint's counts only by that
+ * family's beacon kept from an earlier session of the run (pex_other); otherwise it is heard
+ * nowhere until its next beacon of the recorded family, which pex_on_live's wait leaves time
+ * for. */
 static bool kept_of(const struct mesh *m, const struct peer *p, const struct pex_kept *k,
                     const struct session *s, const struct ipaddr *ip)
 {
