@@ -142,7 +142,19 @@ static void on_fragment(struct mesh *m, struct session *s, struct peer *p,
                         const struct wire_msg *msg, bool gap, uint64_t now)
 {
 	struct reasm_out out;
-	enum reasm_status st = reasm_add(&m->rpool, &s->rs, msg, gap, now, &out);
+	enum reasm_status st;
+	/* a message of one frame, with none in progress, needs no state of the session's:
+	 * reasm_add hands it straight over and leaves `one` as it was */
+	struct reasm one = { 0 };
+	bool single = msg->index == 0 && msg->count == 1;
+	if (!s->rs && !single)
+		s->rs = calloc(1, sizeof *s->rs);
+	if (s->rs || single) {
+		st = reasm_add(&m->rpool, s->rs ? s->rs : &one, msg, gap, now, &out);
+	} else {
+		memset(&out, 0, sizeof out);
+		st = REASM_NOMEM;
+	}
 	if (out.evicted) {
 		MESH_DROP_N(m, partials_evicted, out.evicted);
 		mesh_droplog(m, LK_MSG, now, "%zu partial message(s) of other peers dropped: more "

@@ -263,6 +263,11 @@ void reasm_trim(struct reasm *r, uint64_t now_ms)
 	r->cap = 0;
 }
 
+bool reasm_idle(const struct reasm *r)
+{
+	return !r->count && !r->buf && !r->evicted && !r->pool;
+}
+
 void reasm_free(struct reasm *r)
 {
 	unlink_pool(r);

@@ -1,10 +1,11 @@
 /* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
- * reasm: puts a fragmented SHOUT or WHISPER back together (docs/protocol.md section 6). One
- * struct reasm per session, one message at a time: the fragments of a message are sent
- * consecutively on one session, so anything else (another msg_id, index or count, the other
- * kind or group, or a gap in the DATA counters in between) means a fragment was lost, and the
- * message in progress is dropped whole. No socket and no clock: the caller hands in decoded
+ * reasm: puts a fragmented SHOUT or WHISPER back together (docs/protocol.md section 6). At
+ * most one struct reasm per session, made by its owner for the first fragment of a message of
+ * several and freed once it is idle (reasm_idle); one message at a time: the fragments of a
+ * message are sent consecutively on one session, so anything else (another msg_id, index or
+ * count, the other kind or group, or a gap in the DATA counters in between) means a fragment
+ * was lost, and the message in progress is dropped whole. No socket and no clock: the caller hands in decoded
  * messages, whether a DATA frame went missing before this one, and the time.
  *
  * Memory: a message in progress holds at most WIRE_MAX_PAYLOAD bytes; between messages a
@@ -105,5 +106,8 @@ void reasm_reset(struct reasm *r);
 void reasm_trim(struct reasm *r, uint64_t now_ms);
 /* Wipes and frees everything; r is then empty. */
 void reasm_free(struct reasm *r);
+/* Nothing in progress, no buffer kept, nothing to report at the next fragment: the owner may
+ * free r itself (r is in no pool then) and make a new one when a fragment comes. */
+bool reasm_idle(const struct reasm *r);
 
 #endif

@@ -246,7 +246,10 @@ void session_destroy(struct session **sp)
 	group_set_clear(&s->sent_groups);
 	free(s->stall);   /* ciphertext only */
 	free(s->rid_heap);
-	reasm_free(&s->rs);
+	if (s->rs) {
+		reasm_free(s->rs);
+		free(s->rs);
+	}
 	sodium_memzero(s->hash, sizeof s->hash);
 	sodium_memzero(s->chain, sizeof s->chain);
 	sodium_memzero(s->chain_next, sizeof s->chain_next);

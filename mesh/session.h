@@ -159,7 +159,10 @@ struct session {
 	uint8_t *stall;
 	size_t stall_len;
 
-	struct reasm rs;             /* the fragmented message in progress (protocol section 6) */
+	/* The fragmented message in progress (protocol section 6): allocated for the first
+	 * fragment of a message of several, freed by the sweep once it holds nothing
+	 * (reasm_idle). Most sessions only ever carry messages of one frame. */
+	struct reasm *rs;
 };
 
 /* A table keyed by our session ID: open addressing, linear probing, tombstone-free deletion.

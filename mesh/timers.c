@@ -115,12 +115,18 @@ static void sweep_session(struct session *s, void *arg)
 	}
 	uint64_t lost_id;
 	/* a live sender sends the next fragment long before it would be declared expired */
-	if (reasm_expire(&s->rs, now, m->cfg.expired_ms, &lost_id)) {
+	if (s->rs && reasm_expire(s->rs, now, m->cfg.expired_ms, &lost_id)) {
 		MESH_DROP_S(m, fragments_dropped, s);
 		mesh_droplog(m, LK_MSG, now, "message %llu on session %08x incomplete for %u ms: dropped",
 		             (unsigned long long)lost_id, s->sid, m->cfg.expired_ms);
 	}
-	reasm_trim(&s->rs, now);
+	if (s->rs) {
+		reasm_trim(s->rs, now);
+		if (reasm_idle(s->rs)) {        /* most sessions need none most of the time */
+			free(s->rs);
+			s->rs = NULL;
+		}
+	}
 	if (now - s->last_rx_ms >= m->cfg.evasive_ms && !s->evasive) {
 		s->evasive = true;
 		/* the peer looked up only here: a lookup for every session on every sweep was the

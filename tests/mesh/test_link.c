@@ -40,6 +40,8 @@
 #include <zmq.h>
 
 #include "keys.h"
+#include "mesh_impl.h"
+#include "reasm.h"
 #include "wire.h"
 
 #define MCAST_GROUP "239.192.7.81"
@@ -464,6 +466,24 @@ static bool both_entered(struct node *ns)
 	       ns[0].link->nconns + ns[1].link->nconns == 1;
 }
 
+static void count_reasm(struct session *s, void *arg)
+{
+	*(size_t *)arg += s->rs != NULL;
+}
+
+/* Sessions of n that hold reassembly state. */
+static size_t reasm_held(const struct node *n)
+{
+	size_t c = 0;
+	session_table_each(&n->m->sessions, count_reasm, &c);
+	return c;
+}
+
+static bool b_reasm_freed(struct node *ns)
+{
+	return reasm_held(&ns[1]) == 0;
+}
+
 static unsigned long want_msgs;
 static bool b_has_all(struct node *ns)
 {
@@ -511,6 +531,7 @@ static void run(struct node *ns)
 	want_msgs = b->msgs + 1;
 	CHECK(drive_until(ns, 2, 5000, b_has_all));
 	CHECK(b->last_len == 5 && b->last_sum == fnv((const uint8_t *)"hello", 5));
+	CHECK(reasm_held(b) == 0);          /* a message of one frame needs no reassembly state */
 	randombytes_buf(big, 5 * WIRE_MAX_FRAGMENT - 1000);
 	CHECK(mesh_shout(a->m, "g", big, 5 * WIRE_MAX_FRAGMENT - 1000, now_ms(), &id) == MESH_OK);
 	want_msgs = b->msgs + 1;
@@ -518,6 +539,12 @@ static void run(struct node *ns)
 	CHECK(b->last_len == 5 * WIRE_MAX_FRAGMENT - 1000 &&
 	      b->last_sum == fnv(big, 5 * WIRE_MAX_FRAGMENT - 1000));
 	CHECK(a->link->zero_copy - zc >= 6);
+	/* ... and the state a message of several frames needed goes at the next sweep: the whole
+	 * message took its buffer */
+	uint64_t t0 = now_ms();
+	CHECK(drive_until(ns, 2, 1000, b_reasm_freed));
+	printf("  reassembly state: none for a message of one frame, freed %llu ms after one of 5\n",
+	       (unsigned long long)(now_ms() - t0));
 
 	/* a transport that is full holds messages back; none is lost or reordered */
 	b->link->stuck = true;

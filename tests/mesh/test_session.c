@@ -1610,8 +1610,11 @@ static void test_table_1000(void)
 	CHECK(session_table_add(&t, h.i) == MESH_OK);
 	h.i = NULL;
 	h.r->stall = malloc(16);          /* the extras session_destroy owns */
-	h.r->rs.buf = malloc(32);
-	h.r->rs.cap = 32;
+	h.r->rs = calloc(1, sizeof *h.r->rs);
+	if (h.r->rs) {
+		h.r->rs->buf = malloc(32);
+		h.r->rs->cap = h.r->rs->buf ? 32 : 0;
+	}
 	CHECK(group_set_add(&h.r->hello_groups, "x", 1) == MESH_OK);
 	CHECK(group_set_add(&h.r->sent_groups, "y", 1) == MESH_OK);
 	session_table_del(&t, s[1]->sid);
