@@ -143,13 +143,14 @@ static void on_fragment(struct mesh *m, struct session *s, struct peer *p,
 {
 	struct reasm_out out;
 	enum reasm_status st;
-	/* a message of one frame, with none in progress, needs no state of the session's:
-	 * reasm_add hands it straight over and leaves `one` as it was */
+	/* with nothing in progress, only the first fragment of a message of several needs state
+	 * of the session's; anything else (a message of one frame, a stray or bad fragment)
+	 * reasm_add answers from a zeroed one, which it leaves as it was */
 	struct reasm one = { 0 };
-	bool single = msg->index == 0 && msg->count == 1;
-	if (!s->rs && !single)
+	bool first = msg->index == 0 && msg->count > 1;
+	if (!s->rs && first)
 		s->rs = calloc(1, sizeof *s->rs);
-	if (s->rs || single) {
+	if (s->rs || !first) {
 		st = reasm_add(&m->rpool, s->rs ? s->rs : &one, msg, gap, now, &out);
 	} else {
 		memset(&out, 0, sizeof out);

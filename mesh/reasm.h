@@ -5,8 +5,9 @@
  * several and freed once it is idle (reasm_idle); one message at a time: the fragments of a
  * message are sent consecutively on one session, so anything else (another msg_id, index or
  * count, the other kind or group, or a gap in the DATA counters in between) means a fragment
- * was lost, and the message in progress is dropped whole. No socket and no clock: the caller hands in decoded
- * messages, whether a DATA frame went missing before this one, and the time.
+ * was lost, and the message in progress is dropped whole. No socket and no clock: the caller
+ * hands in decoded messages, whether a DATA frame went missing before this one, and the time.
+ * A freed struct reasm and a zeroed one are the same to every function here.
  *
  * Memory: a message in progress holds at most WIRE_MAX_PAYLOAD bytes; between messages a
  * buffer of up to REASM_KEEP bytes is kept for the next one, until REASM_IDLE_MS pass without a

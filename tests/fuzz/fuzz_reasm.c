@@ -232,6 +232,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			md.active = false;
 		}
 		check_invariants(&r);
+		/* as the engine's sweep does: an idle reasm is freed, and a zeroed one stands for it */
+		if (reasm_idle(&r)) {
+			REQUIRE(!md.active && r.buf == NULL);
+			reasm_free(&r);
+			memset(&r, 0, sizeof r);
+		}
 	}
 	reasm_free(&r);
 	REQUIRE(r.buf == NULL && r.cap == 0 && r.count == 0);

@@ -321,6 +321,23 @@ static void test_kept_buffer(void)
 	CHECK(r.buf == NULL && r.cap == 0);
 	reasm_free(&r);
 	reasm_free(&r);                             /* twice is fine */
+
+	/* reasm_idle: the owner may free r only when nothing of it is left */
+	CHECK(reasm_idle(&r));                      /* zeroed, or freed */
+	msg.index = 0;
+	msg.count = 2;
+	CHECK(reasm_add(NULL, &r, &msg, false, 0, &out) == REASM_MORE && !reasm_idle(&r));
+	msg.index = 1;
+	CHECK(reasm_add(NULL, &r, &msg, false, 0, &out) == REASM_WHOLE);
+	free(out.data);
+	CHECK(reasm_idle(&r));                      /* the whole message took the buffer */
+	r.buf = calloc(1, REASM_KEEP);              /* a buffer kept for the next, as above */
+	r.cap = r.buf ? REASM_KEEP : 0;
+	r.last_ms = 1000;
+	CHECK(r.buf == NULL || !reasm_idle(&r));
+	reasm_trim(&r, 1000 + REASM_IDLE_MS);
+	CHECK(reasm_idle(&r));
+	reasm_free(&r);
 }
 
 /* Hostile fragments at random: whatever comes, the bounds hold, every whole message is the
@@ -418,6 +435,7 @@ static void test_pool(void)
 		bool gone = i < PEERS - kept;     /* the oldest went */
 		CHECK(rs[i].evicted == gone && (rs[i].count == 0) == gone);
 		CHECK(!gone || rs[i].buf == NULL);
+		CHECK(!reasm_idle(&rs[i]));       /* evicted: the report is owed; kept: in progress */
 	}
 	printf("  ok   pool: %d partial messages of 1 MiB hold %zu bytes (budget %u), %zu evicted\n",
 	       PEERS, pool.held, REASM_BUDGET, evicted);
@@ -427,7 +445,7 @@ static void test_pool(void)
 		enum reasm_status st = add_1mib(&pool, &rs[i], id, 1, t, &out);
 		uint32_t from = 2;
 		if (st == REASM_EVICTED) {
-			CHECK(out.lost && out.lost_msg_id == id);
+			CHECK(out.lost && out.lost_msg_id == id && reasm_idle(&rs[i]));
 			CHECK(add_1mib(&pool, &rs[i], id, 1, t, &out) == REASM_STRAY);   /* once only */
 			from = 0;
 		} else {
