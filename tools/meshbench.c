@@ -891,6 +891,7 @@ static void bench_limits(int runs, bool quick)
 	struct fig *sg = fig_get("ed25519_sign_us", "Ed25519 sign", "us");
 	struct fig *vf = fig_get("ed25519_verify_us", "Ed25519 verify", "us");
 	struct fig *bl = fig_get("blake2b_64_us", "BLAKE2b 64 B", "us");
+	struct fig *cr = fig_get("zmq_connect_per_s", "raw zmq connections, 8 at a time", "conn/s");
 	for (int r = 0; r < runs; r++) {
 		double a50, a99;
 		if (limits_zmq_rtt(64, quick ? 200 : 2000, &a50, &a99) == 0) {
@@ -905,6 +906,8 @@ static void bench_limits(int runs, bool quick)
 		add_or_fail(sg, limits_ed25519_sign_us(secs));
 		add_or_fail(vf, limits_ed25519_verify_us(secs));
 		add_or_fail(bl, limits_blake2b_us(64, secs));
+		/* HS_PEERS at a time and 128-byte messages, as the handshake part relinks */
+		add_or_fail(cr, limits_zmq_connect_rate(128, HS_PEERS, quick ? 20 : 150));
 	}
 	/* The handshake bound: each side of a Noise XX handshake makes 4 X25519 operations (one
 	 * of them a key generation) and checks the peer's identity (Ed25519 public key to X25519)
@@ -914,6 +917,13 @@ static void bench_limits(int runs, bool quick)
 	if (fx && fxb && fc)
 		fig_add(fig_get("handshake_bound_per_s", "X25519-bound handshakes (one side)", "hs/s"),
 		        1e6 / (3 * fx->med + fxb->med + fc->med));
+	/* A handshake of the handshake part is also a new connection: the machine does both, one
+	 * after the other, so their times per handshake add up. */
+	const struct fig *fb = fig_find("handshake_bound_per_s"), *fcr = fig_find("zmq_connect_per_s");
+	if (fb && fcr)
+		fig_add(fig_get("handshake_conn_bound_per_s", "X25519 + raw zmq connection bound",
+		                "hs/s"),
+		        1 / (1 / fb->med + 1 / fcr->med));
 	/* The crypto a linked pair cannot avoid, both sides together: the Noise XX handshake's 6
 	 * X25519 and 2 key generations, each side's check of the other's identity (Ed25519 ->
 	 * X25519) and of one of its beacons (Ed25519 verify). */
@@ -1094,6 +1104,8 @@ static void add_comparisons(void)
 	        2000, "< 2000 us");
 	cmp_add("handshakes/s / X25519 bound", "handshakes_per_s", "handshake_bound_per_s", 1,
 	        false, 0.6, 0, ">= 0.6x bound");
+	cmp_add("handshakes/s / X25519 + connection", "handshakes_per_s",
+	        "handshake_conn_bound_per_s", 1, false, 0, 0, "(for information)");
 	cmp_add("full mesh of 64 processes (ms)", "converge_64_ms", NULL, 1, true, 0, 500,
 	        "median < 500 ms");
 	cmp_add("full mesh of 128 processes (ms)", "converge_128_ms", NULL, 1, true, 0, 1500,

@@ -20,6 +20,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -373,6 +374,150 @@ done:
 	free(buf);
 	free(us);
 	return rc;
+}
+
+/* ---------- connection set-up ---------- */
+
+/* One end that answers: a context of its own (a node's), a bound ROUTER, an echo thread. */
+struct answerer {
+	void *ctx, *router;
+	char ep[256];
+	struct echo e;
+	pthread_t t;
+	bool running;
+};
+
+/* One round: DEALER i of ctx connects to answerer i, sends a message, reads the echo, sends
+ * a second one, reads that echo, and all are closed: the exchanges of a Noise XX handshake and
+ * its ACCEPT over a new connection. 0, or -1 with the reason on stderr. */
+static int connect_round(void *ctx, const struct answerer *a, void **dealer, int parallel,
+                         const uint8_t *buf, size_t size, zmq_msg_t *reply)
+{
+	int rc = -1;
+	for (int i = 0; i < parallel; i++)
+		dealer[i] = NULL;
+	for (int i = 0; i < parallel; i++) {
+		if (!(dealer[i] = open_socket(ctx, ZMQ_DEALER)))
+			goto done;
+		if (zmq_connect(dealer[i], a[i].ep) != 0) {
+			fprintf(stderr, "limits: zmq_connect: %s\n", zmq_strerror(zmq_errno()));
+			goto done;
+		}
+	}
+	for (int turn = 0; turn < 2; turn++) {
+		for (int i = 0; i < parallel; i++)
+			if (send_buf(dealer[i], buf, size, 0) != 0) {
+				fprintf(stderr, "limits: send failed: %s\n", zmq_strerror(zmq_errno()));
+				goto done;
+			}
+		for (int i = 0; i < parallel; i++) {
+			if (recv_frame(dealer[i], reply) != 0) {
+				fprintf(stderr, "limits: no echo: %s\n", zmq_strerror(zmq_errno()));
+				goto done;
+			}
+			if (zmq_msg_more(reply) || zmq_msg_size(reply) != size) {
+				fprintf(stderr, "limits: echo of %zu bytes, expected %zu\n",
+				        zmq_msg_size(reply), size);
+				goto done;
+			}
+		}
+	}
+	rc = 0;
+done:
+	for (int i = 0; i < parallel; i++)
+		if (dealer[i])
+			zmq_close(dealer[i]);
+	return rc;
+}
+
+/* A context, a ROUTER bound on 127.0.0.1 and its echo thread for `count` messages. */
+static int answerer_start(struct answerer *a, size_t size, long count)
+{
+	size_t eplen = sizeof a->ep;
+	int err;
+	if (!(a->ctx = zmq_ctx_new())) {
+		fprintf(stderr, "limits: zmq_ctx_new: %s\n", zmq_strerror(zmq_errno()));
+		return -1;
+	}
+	if (!(a->router = open_socket(a->ctx, ZMQ_ROUTER)))
+		return -1;
+	if (zmq_bind(a->router, "tcp://127.0.0.1:*") != 0 ||
+	    zmq_getsockopt(a->router, ZMQ_LAST_ENDPOINT, a->ep, &eplen) != 0) {
+		fprintf(stderr, "limits: cannot bind tcp://127.0.0.1: %s\n", zmq_strerror(zmq_errno()));
+		return -1;
+	}
+	a->e = (struct echo){ .router = a->router, .size = size, .count = count };
+	if ((err = pthread_create(&a->t, NULL, echo_run, &a->e)) != 0) {
+		fprintf(stderr, "limits: pthread_create: %s\n", strerror(err));
+		return -1;
+	}
+	a->running = true;
+	return 0;
+}
+
+/* Joins the echo thread (which gives up after its receive timeout if the run failed) and
+ * closes everything; whether the echo thread saw all it should have. */
+static bool answerer_stop(struct answerer *a)
+{
+	bool ok = a->running;
+	if (a->running) {
+		pthread_join(a->t, NULL);
+		ok = a->e.rc == 0;
+	}
+	if (a->router)
+		zmq_close(a->router);
+	if (a->ctx)
+		zmq_ctx_term(a->ctx);
+	return ok;
+}
+
+double limits_zmq_connect_rate(size_t size, int parallel, long rounds)
+{
+	void *ctx = NULL, **dealer = NULL;
+	struct answerer *a = NULL;
+	double rate = -1;
+	uint8_t *buf = NULL;
+	zmq_msg_t reply;
+	zmq_msg_init(&reply);
+	if (parallel <= 0 || rounds <= 0 || size > INT_MAX || rounds > LONG_MAX / 2 - 1) {
+		fprintf(stderr, "limits: bad connection run (%d x %ld)\n", parallel, rounds);
+		goto done;
+	}
+	buf = malloc(size ? size : 1);
+	dealer = calloc((size_t)parallel, sizeof *dealer);
+	a = calloc((size_t)parallel, sizeof *a);
+	if (!buf || !dealer || !a) {
+		fprintf(stderr, "limits: out of memory\n");
+		goto done;
+	}
+	memset(buf, 0x5a, size);
+	/* the dialling node's context; each answering node has its own (answerer_start) */
+	if (!(ctx = zmq_ctx_new())) {
+		fprintf(stderr, "limits: zmq_ctx_new: %s\n", zmq_strerror(zmq_errno()));
+		goto done;
+	}
+	/* one untimed round first, as the other ZeroMQ figures warm up */
+	for (int i = 0; i < parallel; i++)
+		if (answerer_start(&a[i], size, (rounds + 1) * 2) != 0)
+			goto done;
+	if (connect_round(ctx, a, dealer, parallel, buf, size, &reply) != 0)
+		goto done;
+	double t0 = monoclock_s();
+	for (long r = 0; r < rounds; r++)
+		if (connect_round(ctx, a, dealer, parallel, buf, size, &reply) != 0)
+			goto done;
+	rate = (double)(rounds * parallel) / (monoclock_s() - t0);
+done:
+	for (int i = 0; a && i < parallel; i++)
+		if (!answerer_stop(&a[i]))
+			rate = -1;
+	zmq_msg_close(&reply);
+	if (ctx)
+		zmq_ctx_term(ctx);
+	free(a);
+	free(dealer);
+	free(buf);
+	return rate;
 }
 
 /* ---------- crypto ---------- */

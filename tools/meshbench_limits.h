@@ -30,6 +30,13 @@ double limits_zmq_throughput(size_t size, long count);
  * 0, or -1 on failure. */
 int limits_zmq_rtt(size_t size, long count, double *p50_us, double *p99_us);
 
+/* Connections set up per second: rounds of `parallel` DEALERs of one context (a node
+ * dialling) that each connect to a ROUTER of a context of its own (a node answering, with an
+ * echo thread), send `size` bytes, read the echo, send and read once more, and are closed: the
+ * TCP connection, the ZMTP greeting and the four messages of a Noise XX handshake with its
+ * ACCEPT, without the crypto. One untimed round first. -1 on failure. */
+double limits_zmq_connect_rate(size_t size, int parallel, long rounds);
+
 /* ChaCha20-Poly1305 (IETF: 12-byte nonce, 16-byte tag, no additional data) on one core for
  * about `seconds`: operations per second with `size` bytes of plaintext. Decryption checks
  * every tag and fails the run if one does not verify. */
