@@ -26,20 +26,39 @@
 #include <zmq.h>
 
 #define EVENT_BATCH 1024             /* monitor events read per call */
+/* A record keeps a routing id of up to RID_KEPT bytes itself, and of a longer one (a peer
+ * may set ids of up to 255 bytes; ZeroMQ's own are 5) its BLAKE2b under the table's random
+ * key, so that records stay small: every live session we answered has one. */
+#define RID_KEPT 16
+
+_Static_assert(RID_KEPT >= crypto_generichash_BYTES_MIN && CONNWATCH_MAX_RID <= UINT8_MAX,
+               "a long id's hash fits a record, and every id's length fits rid_len");
+
+/* A TCP peer's address: IPv4 or IPv6, all that getpeername gives a connection of ours. */
+union peer_addr {
+	struct sockaddr sa;
+	struct sockaddr_in v4;
+	struct sockaddr_in6 v6;
+};
+
+/* A routing id as records keep it (rid_form) */
+struct rid_form {
+	uint8_t b[RID_KEPT];
+	uint8_t len;
+};
 
 struct watched {
 	int fd;
-	struct sockaddr_storage peer;
-	socklen_t peer_len;
-	uint64_t accepted_ms;
 	bool local;                  /* from our own address: a node on this host */
 	unsigned live;               /* proven: live sessions over it */
-	uint8_t rid[CONNWATCH_MAX_RID];
-	size_t rid_len;              /* 0: no message seen yet */
+	uint64_t accepted_ms;
+	union peer_addr peer;
+	struct rid_form rid;         /* len 0: no message seen yet */
 };
 
 struct connwatch {
 	void *router;
+	uint8_t rid_key[crypto_generichash_KEYBYTES];
 	void *pair;
 	uint16_t local_port;         /* 0 until bound: nothing is closed before */
 	uint32_t lifetime_ms;        /* how long one may stay unauthenticated */
@@ -55,62 +74,71 @@ struct connwatch {
 
 /* ---------- addresses ---------- */
 
-static uint16_t port_of(const struct sockaddr_storage *ss)
+static uint16_t port_of(const union peer_addr *a)
 {
-	if (ss->ss_family == AF_INET)
-		return ntohs(((const struct sockaddr_in *)(const void *)ss)->sin_port);
-	if (ss->ss_family == AF_INET6)
-		return ntohs(((const struct sockaddr_in6 *)(const void *)ss)->sin6_port);
+	if (a->sa.sa_family == AF_INET)
+		return ntohs(a->v4.sin_port);
+	if (a->sa.sa_family == AF_INET6)
+		return ntohs(a->v6.sin6_port);
 	return 0;
 }
 
 /* Same source address (the port aside). */
-static bool same_source(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+static bool same_source(const union peer_addr *a, const union peer_addr *b)
 {
-	if (a->ss_family != b->ss_family)
+	if (a->sa.sa_family != b->sa.sa_family)
 		return false;
-	if (a->ss_family == AF_INET)
-		return ((const struct sockaddr_in *)(const void *)a)->sin_addr.s_addr ==
-		       ((const struct sockaddr_in *)(const void *)b)->sin_addr.s_addr;
-	if (a->ss_family == AF_INET6)
-		return memcmp(&((const struct sockaddr_in6 *)(const void *)a)->sin6_addr,
-		              &((const struct sockaddr_in6 *)(const void *)b)->sin6_addr,
-		              sizeof(struct in6_addr)) == 0;
+	if (a->sa.sa_family == AF_INET)
+		return a->v4.sin_addr.s_addr == b->v4.sin_addr.s_addr;
+	if (a->sa.sa_family == AF_INET6)
+		return memcmp(&a->v6.sin6_addr, &b->v6.sin6_addr, sizeof(struct in6_addr)) == 0;
 	return false;
 }
 
 /* Same source address and port. */
-static bool same_peer(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+static bool same_peer(const union peer_addr *a, const union peer_addr *b)
 {
 	return same_source(a, b) && port_of(a) == port_of(b);
 }
 
-static void addr_text(const struct sockaddr_storage *ss, char *buf, size_t cap)
+static void addr_text(const union peer_addr *a, char *buf, size_t cap)
 {
 	char ip[INET6_ADDRSTRLEN] = "?";
-	if (ss->ss_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ss)->sin_addr, ip,
-		          sizeof ip);
-	else if (ss->ss_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)ss)->sin6_addr, ip,
-		          sizeof ip);
-	snprintf(buf, cap, ss->ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, port_of(ss));
+	if (a->sa.sa_family == AF_INET)
+		inet_ntop(AF_INET, &a->v4.sin_addr, ip, sizeof ip);
+	else if (a->sa.sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &a->v6.sin6_addr, ip, sizeof ip);
+	snprintf(buf, cap, a->sa.sa_family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, port_of(a));
+}
+
+/* fd's own address (remote false) or its peer's in *a, if it is IPv4 or IPv6. */
+static bool sock_addr(int fd, bool remote, union peer_addr *a)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	memset(a, 0, sizeof *a);
+	if ((remote ? getpeername(fd, (struct sockaddr *)&ss, &len)
+	            : getsockname(fd, (struct sockaddr *)&ss, &len)) != 0)
+		return false;
+	if (ss.ss_family == AF_INET && len >= sizeof a->v4)
+		memcpy(&a->v4, &ss, sizeof a->v4);
+	else if (ss.ss_family == AF_INET6 && len >= sizeof a->v6)
+		memcpy(&a->v6, &ss, sizeof a->v6);
+	else
+		return false;
+	return true;
 }
 
 /* The socket behind fd is a connection to our ROUTER's port; its peer in *peer, and in
  * *from_us whether that peer has our own address (another node on this host). */
-static bool is_ours(const struct connwatch *cw, int fd, struct sockaddr_storage *peer,
-                    socklen_t *peer_len, bool *from_us)
+static bool is_ours(const struct connwatch *cw, int fd, union peer_addr *peer, bool *from_us)
 {
-	struct sockaddr_storage local;
-	socklen_t ll = sizeof local;
-	*peer_len = sizeof *peer;
+	union peer_addr local;
 	memset(peer, 0, sizeof *peer);
-	if (getsockname(fd, (struct sockaddr *)&local, &ll) != 0 ||
-	    port_of(&local) != cw->local_port || cw->local_port == 0)
+	if (!sock_addr(fd, false, &local) || port_of(&local) != cw->local_port ||
+	    cw->local_port == 0)
 		return false;
-	if (getpeername(fd, (struct sockaddr *)peer, peer_len) != 0 ||
-	    (peer->ss_family != AF_INET && peer->ss_family != AF_INET6))
+	if (!sock_addr(fd, true, peer))
 		return false;
 	if (from_us)
 		*from_us = same_source(peer, &local);
@@ -143,13 +171,12 @@ static size_t find_fd(const struct connwatch *cw, int fd)
 static void close_at(struct connwatch *cw, size_t i, enum connwatch_why why)
 {
 	struct watched w = cw->w[i];
-	struct sockaddr_storage peer;
-	socklen_t pl;
+	union peer_addr peer;
 	char addr[INET6_ADDRSTRLEN + 8];
 	remove_at(cw, i);
 	int dup_fd = fcntl(w.fd, F_DUPFD_CLOEXEC, 0);
 	int fd = dup_fd >= 0 ? dup_fd : w.fd;
-	bool ours = is_ours(cw, fd, &peer, &pl, NULL) && same_peer(&peer, &w.peer);
+	bool ours = is_ours(cw, fd, &peer, NULL) && same_peer(&peer, &w.peer);
 	if (ours)
 		(void)shutdown(fd, SHUT_RDWR);   /* zmq reads the end of stream and closes it */
 	if (dup_fd >= 0)
@@ -204,7 +231,7 @@ static void on_accepted(struct connwatch *cw, int fd, uint64_t now)
 	i = find_proven_fd(cw, fd);
 	if (i < cw->pn)
 		remove_proven_at(cw, i);
-	if (!is_ours(cw, fd, &w.peer, &w.peer_len, &w.local))
+	if (!is_ours(cw, fd, &w.peer, &w.local))
 		return;                     /* ended before we looked */
 	admit(cw, w);
 }
@@ -232,6 +259,7 @@ struct connwatch *connwatch_new(void *ctx, void *router, uint32_t lifetime_ms,
 		return NULL;
 	}
 	cw->router = router;
+	crypto_generichash_keygen(cw->rid_key);
 	cw->lifetime_ms = lifetime_ms ? lifetime_ms : CONNWATCH_LIFETIME_MS;
 	cw->closed = closed;
 	cw->arg = arg;
@@ -357,19 +385,35 @@ void connwatch_on_clock(struct connwatch *cw, uint64_t now_ms)
 		close_at(cw, 0, CONNWATCH_TIMEOUT);
 }
 
-static bool same_rid(const struct watched *w, const uint8_t *rid, size_t rid_len)
+/* rid as records keep it; false for a length no connection has (0, or over the maximum). */
+static bool rid_form(const struct connwatch *cw, const uint8_t *rid, size_t rid_len,
+                     struct rid_form *f)
 {
-	return w->rid_len == rid_len && memcmp(w->rid, rid, rid_len) == 0;
+	memset(f, 0, sizeof *f);
+	if (rid_len == 0 || rid_len > CONNWATCH_MAX_RID)
+		return false;
+	f->len = (uint8_t)rid_len;
+	if (rid_len <= RID_KEPT)
+		memcpy(f->b, rid, rid_len);
+	else
+		crypto_generichash(f->b, RID_KEPT, rid, rid_len, cw->rid_key, sizeof cw->rid_key);
+	return true;
+}
+
+static bool same_rid(const struct watched *w, const struct rid_form *f)
+{
+	return w->rid.len == f->len && memcmp(w->rid.b, f->b, RID_KEPT) == 0;
 }
 
 void connwatch_on_frame(struct connwatch *cw, int fd, const uint8_t *rid, size_t rid_len,
                         uint64_t now_ms)
 {
-	if (rid_len == 0 || rid_len > CONNWATCH_MAX_RID)
+	struct rid_form f;
+	if (!rid_form(cw, rid, rid_len, &f))
 		return;
 	size_t i = find_fd(cw, fd), pi = find_proven_fd(cw, fd);
-	bool known = i < cw->n ? same_rid(&cw->w[i], rid, rid_len)
-	                       : pi < cw->pn && same_rid(&cw->pw[pi], rid, rid_len);
+	bool known = i < cw->n ? same_rid(&cw->w[i], &f)
+	                       : pi < cw->pn && same_rid(&cw->pw[pi], &f);
 	if (!known) {
 		/*
 		 * A connection's first message (or a number reused). zmq put its ACCEPTED on the
@@ -400,20 +444,22 @@ void connwatch_on_frame(struct connwatch *cw, int fd, const uint8_t *rid, size_t
 	if (i == cw->n)
 		return;
 	/* the latest wins: if the number was reused, the new connection's messages come last */
-	memcpy(cw->w[i].rid, rid, rid_len);
-	cw->w[i].rid_len = rid_len;
+	cw->w[i].rid = f;
 }
 
 void connwatch_proven(struct connwatch *cw, const uint8_t *rid, size_t rid_len)
 {
+	struct rid_form f;
+	if (!rid_form(cw, rid, rid_len, &f))
+		return;
 	for (size_t i = 0; i < cw->pn; i++) {
-		if (same_rid(&cw->pw[i], rid, rid_len)) {
+		if (same_rid(&cw->pw[i], &f)) {
 			cw->pw[i].live++;           /* a second session over it: a relink */
 			return;
 		}
 	}
 	for (size_t i = 0; i < cw->n; i++) {
-		if (!same_rid(&cw->w[i], rid, rid_len))
+		if (!same_rid(&cw->w[i], &f))
 			continue;
 		struct watched w = cw->w[i];
 		remove_at(cw, i);
@@ -434,8 +480,11 @@ void connwatch_proven(struct connwatch *cw, const uint8_t *rid, size_t rid_len)
 void connwatch_unproven(struct connwatch *cw, const uint8_t *rid, size_t rid_len,
                         uint64_t now_ms)
 {
+	struct rid_form f;
+	if (!rid_form(cw, rid, rid_len, &f))
+		return;
 	for (size_t i = 0; i < cw->pn; i++) {
-		if (!same_rid(&cw->pw[i], rid, rid_len))
+		if (!same_rid(&cw->pw[i], &f))
 			continue;
 		if (--cw->pw[i].live > 0)
 			return;

@@ -490,6 +490,78 @@ static void case_frame_before_accepted(void *ctx)
 	zmq_close(router);
 }
 
+/* Routing ids a peer sets itself, up to 255 bytes: records keep those over 16 bytes as a
+ * keyed hash, so two ids that differ in their last byte must stay two connections, and an id
+ * of 16 bytes and one of 17 must each be found again. Four DEALERs, each with its own id
+ * (255 bytes, the same but its last byte, 17 and 16 bytes): ids one byte from theirs prove
+ * none, one is proven twice (a relink), and the lifetime closes exactly the three others; it is closed a lifetime after its last
+ * session ends. */
+static void case_long_ids(void *ctx)
+{
+	unsigned closed = 0;
+	void *router, *dealer[4] = { 0 };
+	uint16_t port;
+	struct connwatch *cw = watched_router(ctx, &closed, &router, &port);
+	if (!cw)
+		return;
+	static const size_t len[4] = { 255, 255, 17, 16 };
+	uint8_t id[4][255];
+	char ep[64];
+	snprintf(ep, sizeof ep, "tcp://127.0.0.1:%u", port);
+	for (int d = 0; d < 4; d++) {
+		memset(id[d], 'x', sizeof id[d]);
+		id[d][len[d] - 1] = (uint8_t)('a' + d);
+		int never = -1;
+		dealer[d] = zmq_socket(ctx, ZMQ_DEALER);
+		CHECK(dealer[d] && zmq_setsockopt(dealer[d], ZMQ_ROUTING_ID, id[d], len[d]) == 0 &&
+		      zmq_setsockopt(dealer[d], ZMQ_RECONNECT_IVL, &never, sizeof never) == 0 &&
+		      zmq_connect(dealer[d], ep) == 0 && zmq_send(dealer[d], "*", 1, 0) == 1);
+	}
+	int seen = 0;
+	for (int d = 0; d < 4; d++) {
+		uint8_t rid[LINK_MAX_RID];
+		int srcfd;
+		size_t rid_len = read_one(router, rid, &srcfd);
+		for (int k = 0; k < 4; k++)
+			if (rid_len == len[k] && memcmp(rid, id[k], len[k]) == 0)
+				seen |= 1 << k;
+		if (rid_len > 0)
+			connwatch_on_frame(cw, srcfd, rid, rid_len, vclock);
+	}
+	CHECK(seen == 15 && connwatch_count(cw) == 4);
+	/* ids no connection has, each one byte from one that has: nothing is proven */
+	for (int d = 0; d < 4; d++) {
+		uint8_t other[255];
+		memcpy(other, id[d], len[d]);
+		other[len[d] - 1] = 'z';
+		connwatch_proven(cw, other, len[d]);
+		connwatch_proven(cw, id[d], len[d] - 1);
+	}
+	CHECK(connwatch_count(cw) == 4);
+	connwatch_proven(cw, id[0], len[0]);
+	CHECK(connwatch_count(cw) == 3);
+	connwatch_proven(cw, id[0], len[0]);     /* a relink over it: still proven, once */
+	CHECK(connwatch_count(cw) == 3);
+	connwatch_unproven(cw, id[0], len[0], vclock);
+	connwatch_on_clock(cw, vclock + CONNWATCH_LIFETIME_MS);
+	unsigned at_lifetime = closed;
+	CHECK(at_lifetime == 3 && connwatch_count(cw) == 0);
+	connwatch_unproven(cw, id[0], len[0], vclock + CONNWATCH_LIFETIME_MS);
+	CHECK(connwatch_count(cw) == 1);
+	connwatch_on_clock(cw, vclock + 2 * CONNWATCH_LIFETIME_MS - 1);
+	CHECK(closed == 3);
+	connwatch_on_clock(cw, vclock + 2 * CONNWATCH_LIFETIME_MS);
+	CHECK(closed == 4 && connwatch_count(cw) == 0);
+	printf("  routing ids of 255 (two, differing in the last byte), 17 and 16 bytes: 4 recorded, "
+	       "the proven one kept at the lifetime (%u closed), closed after its sessions (%u)\n",
+	       at_lifetime, closed);
+	for (int d = 0; d < 4; d++)
+		if (dealer[d])
+			zmq_close(dealer[d]);
+	connwatch_destroy(&cw);
+	zmq_close(router);
+}
+
 /* The descriptor, in this process, of the ROUTER's end of our connection client; -1. */
 static int server_end(int client, uint16_t port)
 {
@@ -720,6 +792,7 @@ int main(void)
 	link_zmq.close(l);
 	case_configured_lifetime(ctx);
 	case_frame_before_accepted(ctx);
+	case_long_ids(ctx);
 	case_fd_reused(ctx);
 	zmq_ctx_term(ctx);
 	return testlib_done("test_connwatch");
