@@ -28,11 +28,12 @@
 #define EVENT_BATCH 1024             /* monitor events read per call */
 /* A record keeps a routing id of up to RID_KEPT bytes itself, and of a longer one (a peer
  * may set ids of up to 255 bytes; ZeroMQ's own are 5) its BLAKE2b under the table's random
- * key, so that records stay small: every live session we answered has one. */
+ * key, so that records stay small: every live session we answered has one. Keyed, so that
+ * no peer can choose two ids that share a record. */
 #define RID_KEPT 16
 
 _Static_assert(RID_KEPT >= crypto_generichash_BYTES_MIN && CONNWATCH_MAX_RID <= UINT8_MAX,
-               "a long id's hash fits a record, and every id's length fits rid_len");
+               "a long id's hash fits a record, and every id's length fits its len");
 
 /* A TCP peer's address: IPv4 or IPv6, all that getpeername gives a connection of ours. */
 union peer_addr {
@@ -41,20 +42,22 @@ union peer_addr {
 	struct sockaddr_in6 v6;
 };
 
-/* A routing id as records keep it (rid_form) */
-struct rid_form {
+/* A routing id as records keep it (rid_of). */
+struct rid_kept {
 	uint8_t b[RID_KEPT];
 	uint8_t len;
 };
 
 struct watched {
-	int fd;
-	bool local;                  /* from our own address: a node on this host */
-	unsigned live;               /* proven: live sessions over it */
 	uint64_t accepted_ms;
 	union peer_addr peer;
-	struct rid_form rid;         /* len 0: no message seen yet */
+	int fd;
+	unsigned live;               /* proven: live sessions over it */
+	struct rid_kept rid;         /* len 0: no message seen yet */
+	bool local;                  /* from our own address: a node on this host */
 };
+
+_Static_assert(sizeof(struct watched) <= 64, "a record is at most the 64 bytes docs/ give");
 
 struct connwatch {
 	void *router;
@@ -259,6 +262,11 @@ struct connwatch *connwatch_new(void *ctx, void *router, uint32_t lifetime_ms,
 		return NULL;
 	}
 	cw->router = router;
+	if (sodium_init() < 0) {
+		snprintf(err, errcap, "libsodium did not start");
+		free(cw);
+		return NULL;
+	}
 	crypto_generichash_keygen(cw->rid_key);
 	cw->lifetime_ms = lifetime_ms ? lifetime_ms : CONNWATCH_LIFETIME_MS;
 	cw->closed = closed;
@@ -310,6 +318,7 @@ void connwatch_destroy(struct connwatch **cwp)
 	if (cw->pair)
 		zmq_close(cw->pair);
 	free(cw->pw);
+	sodium_memzero(cw->rid_key, sizeof cw->rid_key);
 	free(cw);
 	*cwp = NULL;
 }
@@ -386,8 +395,8 @@ void connwatch_on_clock(struct connwatch *cw, uint64_t now_ms)
 }
 
 /* rid as records keep it; false for a length no connection has (0, or over the maximum). */
-static bool rid_form(const struct connwatch *cw, const uint8_t *rid, size_t rid_len,
-                     struct rid_form *f)
+static bool rid_of(const struct connwatch *cw, const uint8_t *rid, size_t rid_len,
+                   struct rid_kept *f)
 {
 	memset(f, 0, sizeof *f);
 	if (rid_len == 0 || rid_len > CONNWATCH_MAX_RID)
@@ -400,7 +409,7 @@ static bool rid_form(const struct connwatch *cw, const uint8_t *rid, size_t rid_
 	return true;
 }
 
-static bool same_rid(const struct watched *w, const struct rid_form *f)
+static bool same_rid(const struct watched *w, const struct rid_kept *f)
 {
 	return w->rid.len == f->len && memcmp(w->rid.b, f->b, RID_KEPT) == 0;
 }
@@ -408,8 +417,8 @@ static bool same_rid(const struct watched *w, const struct rid_form *f)
 void connwatch_on_frame(struct connwatch *cw, int fd, const uint8_t *rid, size_t rid_len,
                         uint64_t now_ms)
 {
-	struct rid_form f;
-	if (!rid_form(cw, rid, rid_len, &f))
+	struct rid_kept f;
+	if (!rid_of(cw, rid, rid_len, &f))
 		return;
 	size_t i = find_fd(cw, fd), pi = find_proven_fd(cw, fd);
 	bool known = i < cw->n ? same_rid(&cw->w[i], &f)
@@ -449,8 +458,8 @@ void connwatch_on_frame(struct connwatch *cw, int fd, const uint8_t *rid, size_t
 
 void connwatch_proven(struct connwatch *cw, const uint8_t *rid, size_t rid_len)
 {
-	struct rid_form f;
-	if (!rid_form(cw, rid, rid_len, &f))
+	struct rid_kept f;
+	if (!rid_of(cw, rid, rid_len, &f))
 		return;
 	for (size_t i = 0; i < cw->pn; i++) {
 		if (same_rid(&cw->pw[i], &f)) {
@@ -480,8 +489,8 @@ void connwatch_proven(struct connwatch *cw, const uint8_t *rid, size_t rid_len)
 void connwatch_unproven(struct connwatch *cw, const uint8_t *rid, size_t rid_len,
                         uint64_t now_ms)
 {
-	struct rid_form f;
-	if (!rid_form(cw, rid, rid_len, &f))
+	struct rid_kept f;
+	if (!rid_of(cw, rid, rid_len, &f))
 		return;
 	for (size_t i = 0; i < cw->pn; i++) {
 		if (!same_rid(&cw->pw[i], &f))

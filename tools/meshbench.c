@@ -891,7 +891,9 @@ static void bench_limits(int runs, bool quick)
 	struct fig *sg = fig_get("ed25519_sign_us", "Ed25519 sign", "us");
 	struct fig *vf = fig_get("ed25519_verify_us", "Ed25519 verify", "us");
 	struct fig *bl = fig_get("blake2b_64_us", "BLAKE2b 64 B", "us");
-	struct fig *cr = fig_get("zmq_connect_per_s", "raw zmq connections, 8 at a time", "conn/s");
+	char crlabel[64];
+	snprintf(crlabel, sizeof crlabel, "raw zmq connections, %d at a time", HS_PEERS);
+	struct fig *cr = fig_get("zmq_connect_per_s", crlabel, "conn/s");
 	for (int r = 0; r < runs; r++) {
 		double a50, a99;
 		if (limits_zmq_rtt(64, quick ? 200 : 2000, &a50, &a99) == 0) {
@@ -917,11 +919,12 @@ static void bench_limits(int runs, bool quick)
 	if (fx && fxb && fc)
 		fig_add(fig_get("handshake_bound_per_s", "X25519-bound handshakes (one side)", "hs/s"),
 		        1e6 / (3 * fx->med + fxb->med + fc->med));
-	/* A handshake of the handshake part is also a new connection: the machine does both, one
-	 * after the other, so their times per handshake add up. */
+	/* A handshake of the handshake part is also a new connection: where the cores are
+	 * saturated (two cores: the part keeps 1.6 - 1.7 busy), their times per handshake add up.
+	 * An estimate, not a bound: with cores to spare the two could overlap. */
 	const struct fig *fb = fig_find("handshake_bound_per_s"), *fcr = fig_find("zmq_connect_per_s");
 	if (fb && fcr)
-		fig_add(fig_get("handshake_conn_bound_per_s", "X25519 + raw zmq connection bound",
+		fig_add(fig_get("handshake_conn_est_per_s", "X25519 + raw zmq connection estimate",
 		                "hs/s"),
 		        1 / (1 / fb->med + 1 / fcr->med));
 	/* The crypto a linked pair cannot avoid, both sides together: the Noise XX handshake's 6
@@ -1105,7 +1108,7 @@ static void add_comparisons(void)
 	cmp_add("handshakes/s / X25519 bound", "handshakes_per_s", "handshake_bound_per_s", 1,
 	        false, 0.6, 0, ">= 0.6x bound");
 	cmp_add("handshakes/s / X25519 + connection", "handshakes_per_s",
-	        "handshake_conn_bound_per_s", 1, false, 0, 0, "(for information)");
+	        "handshake_conn_est_per_s", 1, false, 0, 0, "(for information)");
 	cmp_add("full mesh of 64 processes (ms)", "converge_64_ms", NULL, 1, true, 0, 500,
 	        "median < 500 ms");
 	cmp_add("full mesh of 128 processes (ms)", "converge_128_ms", NULL, 1, true, 0, 1500,

@@ -14,7 +14,8 @@
  * with listen_also() takes connections on the same port until unlisten() gives it back; a
  * lifetime the link's config sets (25 s) replaces the default; a connection whose message,
  * and proof, come before its ACCEPTED is read from the monitor is proven all the same, also
- * when it reuses the descriptor of one that ended before it sent anything, its end unread.
+ * when it reuses the descriptor of one that ended before it sent anything, its end unread;
+ * routing ids that peers set, up to 255 bytes, are told apart by length and by every byte.
  *
  * Output is counts only.
  */
@@ -490,72 +491,94 @@ static void case_frame_before_accepted(void *ctx)
 	zmq_close(router);
 }
 
-/* Routing ids a peer sets itself, up to 255 bytes: records keep those over 16 bytes as a
- * keyed hash, so two ids that differ in their last byte must stay two connections, and an id
- * of 16 bytes and one of 17 must each be found again. Four DEALERs, each with its own id
- * (255 bytes, the same but its last byte, 17 and 16 bytes): ids one byte from theirs prove
- * none, one is proven twice (a relink), and the lifetime closes exactly the three others; it is closed a lifetime after its last
+/* Routing ids a peer sets itself, up to 255 bytes: records keep an id of up to 16 bytes whole
+ * and a longer one as a keyed hash, each with its length. Five DEALERs with ids of their own:
+ * 255 bytes, the same but its last byte, 17, 16 and 15 bytes. Ids one byte from theirs (the
+ * last byte changed, one byte less, a zero byte more) prove nothing; each of the five is
+ * proven by its own id alone, the table emptying one at a time; the first, proven twice (a
+ * relink) and unproven once, stays out of the table, and is closed a lifetime after its last
  * session ends. */
+#define LONG_IDS 5
+
+static void prove_none_near(struct connwatch *cw, const uint8_t *id, size_t len)
+{
+	uint8_t near[256];
+	memcpy(near, id, len);
+	near[len - 1] ^= 0x40;
+	connwatch_proven(cw, near, len);
+	connwatch_proven(cw, id, len - 1);
+	if (len < CONNWATCH_MAX_RID) {
+		memcpy(near, id, len);
+		near[len] = 0;
+		connwatch_proven(cw, near, len + 1);
+	}
+}
+
 static void case_long_ids(void *ctx)
 {
 	unsigned closed = 0;
-	void *router, *dealer[4] = { 0 };
+	void *router, *dealer[LONG_IDS] = { 0 };
 	uint16_t port;
 	struct connwatch *cw = watched_router(ctx, &closed, &router, &port);
 	if (!cw)
 		return;
-	static const size_t len[4] = { 255, 255, 17, 16 };
-	uint8_t id[4][255];
+	static const size_t len[LONG_IDS] = { 255, 255, 17, 16, 15 };
+	uint8_t id[LONG_IDS][255];
 	char ep[64];
 	snprintf(ep, sizeof ep, "tcp://127.0.0.1:%u", port);
-	for (int d = 0; d < 4; d++) {
+	for (int d = 0; d < LONG_IDS; d++) {
 		memset(id[d], 'x', sizeof id[d]);
 		id[d][len[d] - 1] = (uint8_t)('a' + d);
-		int never = -1;
+		int never = -1, zero = 0;
 		dealer[d] = zmq_socket(ctx, ZMQ_DEALER);
+		/* no reconnection after the lifetime closes it; nothing held back at the end */
 		CHECK(dealer[d] && zmq_setsockopt(dealer[d], ZMQ_ROUTING_ID, id[d], len[d]) == 0 &&
 		      zmq_setsockopt(dealer[d], ZMQ_RECONNECT_IVL, &never, sizeof never) == 0 &&
+		      zmq_setsockopt(dealer[d], ZMQ_LINGER, &zero, sizeof zero) == 0 &&
 		      zmq_connect(dealer[d], ep) == 0 && zmq_send(dealer[d], "*", 1, 0) == 1);
 	}
 	int seen = 0;
-	for (int d = 0; d < 4; d++) {
+	for (int d = 0; d < LONG_IDS; d++) {
 		uint8_t rid[LINK_MAX_RID];
 		int srcfd;
 		size_t rid_len = read_one(router, rid, &srcfd);
-		for (int k = 0; k < 4; k++)
+		for (int k = 0; k < LONG_IDS; k++)
 			if (rid_len == len[k] && memcmp(rid, id[k], len[k]) == 0)
 				seen |= 1 << k;
 		if (rid_len > 0)
 			connwatch_on_frame(cw, srcfd, rid, rid_len, vclock);
 	}
-	CHECK(seen == 15 && connwatch_count(cw) == 4);
-	/* ids no connection has, each one byte from one that has: nothing is proven */
-	for (int d = 0; d < 4; d++) {
-		uint8_t other[255];
-		memcpy(other, id[d], len[d]);
-		other[len[d] - 1] = 'z';
-		connwatch_proven(cw, other, len[d]);
-		connwatch_proven(cw, id[d], len[d] - 1);
+	CHECK(seen == (1 << LONG_IDS) - 1 && connwatch_count(cw) == LONG_IDS);
+	for (int d = 0; d < LONG_IDS; d++)
+		prove_none_near(cw, id[d], len[d]);
+	CHECK(connwatch_count(cw) == LONG_IDS);
+	size_t counts = 0;
+	for (int d = LONG_IDS - 1; d >= 0; d--) {
+		connwatch_proven(cw, id[d], len[d]);
+		counts += connwatch_count(cw) == (size_t)d;
 	}
-	CHECK(connwatch_count(cw) == 4);
+	CHECK(counts == LONG_IDS);
+	/* the first again: a relink over it, then one of its two sessions ends */
 	connwatch_proven(cw, id[0], len[0]);
-	CHECK(connwatch_count(cw) == 3);
-	connwatch_proven(cw, id[0], len[0]);     /* a relink over it: still proven, once */
-	CHECK(connwatch_count(cw) == 3);
 	connwatch_unproven(cw, id[0], len[0], vclock);
+	CHECK(connwatch_count(cw) == 0);
+	for (int d = 1; d < LONG_IDS; d++)
+		connwatch_unproven(cw, id[d], len[d], vclock);
+	CHECK(connwatch_count(cw) == LONG_IDS - 1);
 	connwatch_on_clock(cw, vclock + CONNWATCH_LIFETIME_MS);
 	unsigned at_lifetime = closed;
-	CHECK(at_lifetime == 3 && connwatch_count(cw) == 0);
+	CHECK(at_lifetime == LONG_IDS - 1 && connwatch_count(cw) == 0);
 	connwatch_unproven(cw, id[0], len[0], vclock + CONNWATCH_LIFETIME_MS);
 	CHECK(connwatch_count(cw) == 1);
 	connwatch_on_clock(cw, vclock + 2 * CONNWATCH_LIFETIME_MS - 1);
-	CHECK(closed == 3);
+	CHECK(closed == LONG_IDS - 1);
 	connwatch_on_clock(cw, vclock + 2 * CONNWATCH_LIFETIME_MS);
-	CHECK(closed == 4 && connwatch_count(cw) == 0);
-	printf("  routing ids of 255 (two, differing in the last byte), 17 and 16 bytes: 4 recorded, "
-	       "the proven one kept at the lifetime (%u closed), closed after its sessions (%u)\n",
-	       at_lifetime, closed);
-	for (int d = 0; d < 4; d++)
+	CHECK(closed == LONG_IDS && connwatch_count(cw) == 0);
+	printf("  routing ids of 255 (two, differing in the last byte), 17, 16 and 15 bytes: %zu of "
+	       "%d proven by their own ids alone; the relinked one outlived the others' lifetime "
+	       "(%u closed), closed after its sessions (%u)\n", counts, LONG_IDS, at_lifetime,
+	       closed);
+	for (int d = 0; d < LONG_IDS; d++)
 		if (dealer[d])
 			zmq_close(dealer[d]);
 	connwatch_destroy(&cw);
