@@ -60,6 +60,27 @@ static int set_int(void *sock, int opt, int v)
 	return zmq_setsockopt(sock, opt, &v, sizeof v);
 }
 
+/* A ZeroMQ context, or NULL with the reason on stderr. */
+static void *open_context(void)
+{
+	void *ctx = zmq_ctx_new();
+	if (!ctx)
+		fprintf(stderr, "limits: zmq_ctx_new: %s\n", zmq_strerror(zmq_errno()));
+	return ctx;
+}
+
+/* size bytes of a fixed pattern for a run to send (malloc'd), or NULL with the reason on
+ * stderr. */
+static uint8_t *pattern_buf(size_t size)
+{
+	uint8_t *buf = malloc(size ? size : 1);
+	if (!buf)
+		fprintf(stderr, "limits: out of memory\n");
+	else
+		memset(buf, 0x5a, size);
+	return buf;
+}
+
 static void *open_socket(void *ctx, int type)
 {
 	void *s = zmq_socket(ctx, type);
@@ -191,7 +212,7 @@ done:
 
 double limits_zmq_throughput(size_t size, long count)
 {
-	void *ctx = zmq_ctx_new(), *router = NULL, *dealer = NULL;
+	void *ctx = open_context(), *router = NULL, *dealer = NULL;
 	struct tput tx = { 0 }, rx = { 0 };
 	pthread_t ttx, trx;
 	int have_tx = 0, have_rx = 0, err;
@@ -203,10 +224,8 @@ double limits_zmq_throughput(size_t size, long count)
 		fprintf(stderr, "limits: bad throughput run (%ld messages of %zu bytes)\n", count, size);
 		goto done;
 	}
-	if (!ctx) {
-		fprintf(stderr, "limits: zmq_ctx_new: %s\n", zmq_strerror(zmq_errno()));
+	if (!ctx)
 		goto done;
-	}
 	if (open_pair(ctx, &router, &dealer) != 0)
 		goto done;
 	/* one message through before the clock starts, so the TCP connection and the ZMTP
@@ -311,17 +330,14 @@ int limits_zmq_rtt(size_t size, long count, double *p50_us, double *p99_us)
 		fprintf(stderr, "limits: bad round-trip run (%ld of %zu bytes)\n", count, size);
 		goto done;
 	}
-	buf = malloc(size ? size : 1);
-	us = malloc((size_t)count * sizeof *us);
-	if (!buf || !us) {
+	if (!(buf = pattern_buf(size)))
+		goto done;
+	if (!(us = malloc((size_t)count * sizeof *us))) {
 		fprintf(stderr, "limits: out of memory\n");
 		goto done;
 	}
-	memset(buf, 0x5a, size);
-	if (!(ctx = zmq_ctx_new())) {
-		fprintf(stderr, "limits: zmq_ctx_new: %s\n", zmq_strerror(zmq_errno()));
+	if (!(ctx = open_context()))
 		goto done;
-	}
 	if (open_pair(ctx, &router, &dealer) != 0)
 		goto done;
 	e = (struct echo){ .router = router, .size = size, .count = LIMITS_RTT_WARMUP + count };
@@ -440,10 +456,8 @@ static int answerer_start(struct answerer *a, size_t size, long count)
 {
 	size_t eplen = sizeof a->ep;
 	int err;
-	if (!(a->ctx = zmq_ctx_new())) {
-		fprintf(stderr, "limits: zmq_ctx_new: %s\n", zmq_strerror(zmq_errno()));
+	if (!(a->ctx = open_context()))
 		return -1;
-	}
 	if (!(a->router = open_socket(a->ctx, ZMQ_ROUTER)))
 		return -1;
 	if (zmq_bind(a->router, "tcp://127.0.0.1:*") != 0 ||
@@ -488,19 +502,17 @@ double limits_zmq_connect_rate(size_t size, int parallel, long rounds)
 		fprintf(stderr, "limits: bad connection run (%d x %ld)\n", parallel, rounds);
 		goto done;
 	}
-	buf = malloc(size ? size : 1);
+	if (!(buf = pattern_buf(size)))
+		goto done;
 	dealer = calloc((size_t)parallel, sizeof *dealer);
 	a = calloc((size_t)parallel, sizeof *a);
-	if (!buf || !dealer || !a) {
+	if (!dealer || !a) {
 		fprintf(stderr, "limits: out of memory\n");
 		goto done;
 	}
-	memset(buf, 0x5a, size);
 	/* the dialling node's context; each answering node has its own (answerer_start) */
-	if (!(ctx = zmq_ctx_new())) {
-		fprintf(stderr, "limits: zmq_ctx_new: %s\n", zmq_strerror(zmq_errno()));
+	if (!(ctx = open_context()))
 		goto done;
-	}
 	/* one untimed round first, as the other ZeroMQ figures warm up */
 	for (int i = 0; i < parallel; i++)
 		if (answerer_start(&a[i], size, (rounds + 1) * 2) != 0)
