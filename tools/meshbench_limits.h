@@ -3,11 +3,11 @@
  * meshbench_limits: what the machine allows, measured in the same run as the messenger so that
  * meshbench can print the two side by side. Two kinds of ceiling:
  *
- * - raw ZeroMQ: a DEALER and a ROUTER in one process over tcp://127.0.0.1, with the product's
- *   socket options (MESH_ZMQ_HWM frames of send and receive HWM, linger 0), and nothing of ours
- *   on top: no encryption, no msgpack, no event loop;
- * - the cipher and the handshake primitives on one core, through the same libsodium calls the
- *   product makes.
+ * - raw ZeroMQ (meshbench_limits.c): DEALERs and ROUTERs over tcp://127.0.0.1, with the
+ *   product's socket options (MESH_ZMQ_HWM frames of send and receive HWM, linger 0), and
+ *   nothing of ours on top: no encryption, no msgpack, no event loop;
+ * - the cipher and the handshake primitives on one core (meshbench_crypto.c), through the same
+ *   libsodium calls the product makes.
  *
  * Each function does one run and returns its figure; the caller repeats runs and takes medians.
  * Failure is a negative return with one line on stderr. The ZeroMQ functions only ever bind and
