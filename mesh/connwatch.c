@@ -278,6 +278,7 @@ struct connwatch *connwatch_new(void *ctx, void *router, uint32_t lifetime_ms,
 	if (zmq_socket_monitor(router, ep, ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED |
 	                                   ZMQ_EVENT_CLOSED) != 0) {
 		snprintf(err, errcap, "zmq socket monitor: %s", zmq_strerror(errno));
+		sodium_memzero(cw->rid_key, sizeof cw->rid_key);
 		free(cw);
 		return NULL;
 	}

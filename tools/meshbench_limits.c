@@ -25,7 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <zmq.h>
@@ -645,7 +644,7 @@ int limits_floor_child(int argc, char **argv)
 	if (argc < 3 || pipes < 1 || (strcmp(argv[1], "router") != 0 &&
 	                              (strcmp(argv[1], "dealers") != 0 || argc < 4)))
 		return 2;
-	void *ctx = zmq_ctx_new();
+	void *ctx = open_context();
 	long base = -1;
 	long v = !ctx ? -1 : argv[1][0] == 'r' ? floor_router(ctx, pipes, stdout, &base) :
 	                                         floor_dealers(ctx, pipes, argv[3], &base);

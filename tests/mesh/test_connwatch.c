@@ -15,7 +15,8 @@
  * lifetime the link's config sets (25 s) replaces the default; a connection whose message,
  * and proof, come before its ACCEPTED is read from the monitor is proven all the same, also
  * when it reuses the descriptor of one that ended before it sent anything, its end unread;
- * routing ids that peers set, up to 255 bytes, are told apart by length and by every byte.
+ * routing ids that peers set, up to 255 bytes, are told apart by length and by their first
+ * and last bytes.
  *
  * Output is counts only.
  */
@@ -494,7 +495,7 @@ static void case_frame_before_accepted(void *ctx)
 /* Routing ids a peer sets itself, up to 255 bytes: records keep an id of up to 16 bytes whole
  * and a longer one as a keyed hash, each with its length. Five DEALERs with ids of their own:
  * 255 bytes, the same but its last byte, 17, 16 and 15 bytes. Ids one byte from theirs (the
- * last byte changed, one byte less, a zero byte more) prove nothing; each of the five is
+ * last or the first byte changed, one byte less, a zero byte more) prove nothing; each of the five is
  * proven by its own id alone, the table emptying one at a time; the first, proven twice (a
  * relink) and unproven once, stays out of the table, and is closed a lifetime after its last
  * session ends. */
@@ -505,6 +506,9 @@ static void prove_none_near(struct connwatch *cw, const uint8_t *id, size_t len)
 	uint8_t near[256];
 	memcpy(near, id, len);
 	near[len - 1] ^= 0x40;
+	connwatch_proven(cw, near, len);
+	memcpy(near, id, len);
+	near[0] ^= 0x40;
 	connwatch_proven(cw, near, len);
 	connwatch_proven(cw, id, len - 1);
 	if (len < CONNWATCH_MAX_RID) {
