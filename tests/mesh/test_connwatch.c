@@ -495,10 +495,10 @@ static void case_frame_before_accepted(void *ctx)
 /* Routing ids a peer sets itself, up to 255 bytes: records keep an id of up to 16 bytes whole
  * and a longer one as a keyed hash, each with its length. Five DEALERs with ids of their own:
  * 255 bytes, the same but its last byte, 17, 16 and 15 bytes. Ids one byte from theirs (the
- * last or the first byte changed, one byte less, a zero byte more) prove nothing; each of the five is
- * proven by its own id alone, the table emptying one at a time; the first, proven twice (a
- * relink) and unproven once, stays out of the table, and is closed a lifetime after its last
- * session ends. */
+ * last or the first byte changed, one byte less, a zero byte more) prove nothing; each of the
+ * five is proven by its own id alone, the table emptying one at a time; the first, proven
+ * twice (a relink) and unproven once, stays out of the table, and is closed a lifetime after
+ * its last session ends. */
 #define LONG_IDS 5
 
 static void prove_none_near(struct connwatch *cw, const uint8_t *id, size_t len)
