@@ -89,6 +89,8 @@ enum mesh_err meshnode_create(const struct meshnode_config *cfg, struct meshnode
 	n->keylog_fd = -1;
 	n->ev_max = EVENT_QUEUE_MAX;
 	n->ev_max_bytes = EVENT_QUEUE_MAX_BYTES;
+	n->cq_max_sends = SEND_QUEUE_MAX;
+	n->cq_max_bytes = SEND_QUEUE_MAX_BYTES;
 	pthread_mutex_init(&n->lock, NULL);
 	/* timed waits on the monotonic clock: a wall-clock step must not stretch a timeout */
 	pthread_condattr_t ca;

@@ -7,10 +7,11 @@
  *
  * Acknowledgement (docs/protocol.md section 6, "Delivery"): a message is acknowledged to its
  * sender only once meshnode_next_event() has returned it. The application counts what it took
- * (msg_taken, under lock); the loop keeps, in order, a record of each message it handed over
- * (the ring ut, loop thread only) and catches up once a turn (events_ack_taken). The engine
- * asks before it hands a message over (events_can_take), so the queue never holds more than
- * its budget of messages and none is discarded; nor is an answer to one of our own messages.
+ * (msg_taken: changed under lock, read by the loop without it); the loop keeps, in order, a
+ * record of each message it handed over (the ring ut, loop thread only) and catches up once a
+ * turn (events_ack_taken). The engine asks before it hands a message over (events_can_take), so
+ * the queue never holds more than its budget of messages and none is discarded; nor is an
+ * answer to one of our own messages.
  */
 #include "known.h"
 #include "node_impl.h"
@@ -133,8 +134,7 @@ void events_flush(struct meshnode *n)
 	}
 	if (was_empty && n->ev_count)
 		(void)!write(n->evpipe[1], "e", 1);
-	if (n->ev_count)
-		pthread_cond_broadcast(&n->cond);
+	bool wake = n->ev_count > 0;
 	bool say = false;
 	if (dropped) {
 		/* the application stopped reading: count and say so, never grow without bound */
@@ -145,6 +145,8 @@ void events_flush(struct meshnode *n)
 	}
 	uint64_t total = n->ev_dropped;
 	pthread_mutex_unlock(&n->lock);
+	if (wake)
+		pthread_cond_broadcast(&n->cond);
 	if (say)
 		node_logmsg(n, MESHNODE_LOG_ERROR, "event queue full (%d events unread): %llu events "
 		       "about peers and groups discarded so far; read events faster",
@@ -199,10 +201,10 @@ static bool untaken_push(struct meshnode *n, const uint8_t *peer, uint64_t incar
 /* Loop thread: acknowledges what the application took since the last turn. */
 void events_ack_taken(struct meshnode *n, uint64_t now)
 {
-	pthread_mutex_lock(&n->lock);
-	uint64_t taken = n->msg_taken;
-	n->seen_taken_bytes = n->msg_taken_bytes;
-	pthread_mutex_unlock(&n->lock);
+	/* each count on its own: either may be a take ahead of the other, and each is exact
+	 * for the queue as it was when it was read */
+	uint64_t taken = atomic_load(&n->msg_taken);
+	n->seen_taken_bytes = atomic_load(&n->msg_taken_bytes);
 	for (; n->seen_taken < taken && n->ut_len; n->seen_taken++) {
 		struct untaken *u = &n->ut[n->ut_head];
 		n->ut_head = (n->ut_head + 1) % n->ut_cap;
@@ -303,8 +305,8 @@ struct meshnode_event *meshnode_next_event(struct meshnode *n, int timeout_ms)
 				n->ev_tail = NULL;
 			n->ev_bytes -= b->ev.len;
 			if (b->ev.type == MESHNODE_EV_SHOUT || b->ev.type == MESHNODE_EV_WHISPER) {
-				n->msg_taken++;
-				n->msg_taken_bytes += b->ev.len;
+				atomic_fetch_add(&n->msg_taken, 1);
+				atomic_fetch_add(&n->msg_taken_bytes, b->ev.len);
 			}
 			/* once the loop is gone the fd stays readable: that is how a poller learns it */
 			if (--n->ev_count == 0 && !n->loop_done)

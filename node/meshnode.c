@@ -135,7 +135,8 @@ void node_logmsg(struct meshnode *n, int level, const char *fmt, ...)
 void node_drain_fd(int fd)
 {
 	char buf[64];
-	while (read(fd, buf, sizeof buf) > 0)
+	/* a pipe's read returns all it holds up to the buffer: a short read emptied it */
+	while (read(fd, buf, sizeof buf) == (ssize_t)sizeof buf)
 		;
 }
 
@@ -221,10 +222,17 @@ static void free_cmd(struct cmd *c)
 static enum mesh_err enqueue_cmd(struct meshnode *n, struct cmd *c)
 {
 	size_t bytes = c->om ? c->om->len : 0;
+	bool waited = false;
 	while (c->async && !n->loop_done && n->started &&
-	       (n->cq_sends >= SEND_QUEUE_MAX || (n->cq_sends && n->cq_bytes + bytes >
-	                                          SEND_QUEUE_MAX_BYTES)))
+	       (n->cq_sends >= n->cq_max_sends ||
+	        (n->cq_sends && n->cq_bytes + bytes > n->cq_max_bytes))) {
+		if (!waited)
+			n->cq_waits++;
+		waited = true;
+		n->room_waiters++;
 		pthread_cond_wait(&n->cond, &n->lock);
+		n->room_waiters--;
+	}
 	if (!n->started || n->loop_done)
 		return MESH_ESTATE;
 	/* an application that reads none of its events gets no more sends: each would owe it
@@ -247,9 +255,16 @@ static enum mesh_err enqueue_cmd(struct meshnode *n, struct cmd *c)
 	}
 	if (!n->wake_pending) {
 		n->wake_pending = true;
-		(void)!write(n->wake[1], "c", 1);
+		c->wake = true;
 	}
 	return MESH_OK;
+}
+
+/* The loop's wake-up, made once the lock is let go: a loop woken on this core would
+ * otherwise run at once, only to wait for the lock this thread holds. */
+static void wake_loop(struct meshnode *n)
+{
+	(void)!write(n->wake[1], "c", 1);
 }
 
 /* Hands c to the loop and waits until it has run. */
@@ -258,6 +273,11 @@ enum mesh_err node_call(struct meshnode *n, struct cmd *c)
 	pthread_mutex_lock(&n->lock);
 	enum mesh_err rc = enqueue_cmd(n, c);
 	if (rc == MESH_OK) {
+		if (c->wake) {
+			pthread_mutex_unlock(&n->lock);
+			wake_loop(n);
+			pthread_mutex_lock(&n->lock);
+		}
 		while (!c->done && !n->loop_done)
 			pthread_cond_wait(&n->cond, &n->lock);
 		rc = c->done ? c->rc : MESH_ESTATE;
@@ -272,13 +292,13 @@ static void handle_wake(struct meshnode *n)
 	node_drain_fd(n->wake[0]);
 	pthread_mutex_lock(&n->lock);
 	struct cmd *c = n->cq_head;
-	bool room = n->cq_sends > 0;
+	bool room = n->room_waiters > 0;   /* the FIFO is emptied: they all have room */
 	n->cq_head = n->cq_tail = NULL;
 	n->cq_sends = n->cq_bytes = 0;
 	n->wake_pending = false;
+	pthread_mutex_unlock(&n->lock);
 	if (room)
 		pthread_cond_broadcast(&n->cond);
-	pthread_mutex_unlock(&n->lock);
 	uint64_t now = monoclock_ms();
 	bool any_sync = false;
 	for (struct cmd *next; c; c = next) {
@@ -299,11 +319,8 @@ static void handle_wake(struct meshnode *n)
 		pthread_mutex_unlock(&n->lock);
 		any_sync = true;
 	}
-	if (any_sync) {
-		pthread_mutex_lock(&n->lock);
-		pthread_cond_broadcast(&n->cond);
-		pthread_mutex_unlock(&n->lock);
-	}
+	if (any_sync)
+		pthread_cond_broadcast(&n->cond);   /* done was set under the lock */
 }
 
 /* ---------- the loop ---------- */
@@ -441,8 +458,8 @@ static void *loop_main(void *arg)
 	}
 	if (n->ev_count == 0)
 		(void)!write(n->evpipe[1], "e", 1);   /* wake pollers: next_event now returns NULL */
-	pthread_cond_broadcast(&n->cond);
 	pthread_mutex_unlock(&n->lock);
+	pthread_cond_broadcast(&n->cond);
 	return NULL;
 }
 
@@ -757,9 +774,17 @@ static enum mesh_err send_cmd(struct meshnode *n, enum cmd_kind kind, const char
 	c->async = kind == CMD_SHOUT || events_present_has(n, c->peer);
 	enum mesh_err rc = enqueue_cmd(n, c);
 	uint64_t id = c->om->msg_id;   /* still ours: the loop needs the lock to take c */
+	bool wake = rc == MESH_OK && c->wake;
 	if (rc == MESH_OK && c->async) {
 		pthread_mutex_unlock(&n->lock);   /* the loop owns c now */
+		if (wake)
+			wake_loop(n);
 	} else {
+		if (wake) {
+			pthread_mutex_unlock(&n->lock);
+			wake_loop(n);
+			pthread_mutex_lock(&n->lock);
+		}
 		while (rc == MESH_OK && !c->done && !n->loop_done)
 			pthread_cond_wait(&n->cond, &n->lock);
 		if (rc == MESH_OK)
@@ -831,6 +856,20 @@ void meshnode_test_event_caps(struct meshnode *n, size_t events, size_t bytes)
 {
 	n->ev_max = events;
 	n->ev_max_bytes = bytes;
+}
+
+void meshnode_test_send_caps(struct meshnode *n, size_t sends, size_t bytes)
+{
+	n->cq_max_sends = sends;
+	n->cq_max_bytes = bytes;
+}
+
+uint64_t meshnode_test_send_waits(struct meshnode *n)
+{
+	pthread_mutex_lock(&n->lock);
+	uint64_t w = n->cq_waits;
+	pthread_mutex_unlock(&n->lock);
+	return w;
 }
 
 void meshnode_test_known_save(struct meshnode *n, uint32_t every_ms, void (*before_write)(void *),

@@ -16,6 +16,11 @@ enum mesh_err meshnode_test_relink(struct meshnode *n, const uint8_t peer[MESHNO
 /* The event queue's caps (200000 events, 256 MiB), made small so that a test can fill it;
  * before meshnode_start(). */
 void meshnode_test_event_caps(struct meshnode *n, size_t events, size_t bytes);
+/* The caps of the sends waiting for the loop thread (65536 sends, 64 MiB), made small so that
+ * a test can make its senders wait for room; before meshnode_start(). */
+void meshnode_test_send_caps(struct meshnode *n, size_t sends, size_t bytes);
+/* How many sends have waited for room so far. */
+uint64_t meshnode_test_send_waits(struct meshnode *n);
 /* The known peers file is saved every every_ms (0: every 30 s) while it has changed, and
  * before_write(arg), if set, is called before each write of it: a test holds it there as a
  * slow disk would. Before meshnode_start(). */

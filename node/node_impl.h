@@ -13,6 +13,7 @@
 #define NODE_NODE_IMPL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -63,6 +64,7 @@ struct cmd {
 	struct cmd *next;           /* in the FIFO */
 	enum cmd_kind kind;
 	bool async;                 /* a send nobody waits for: the loop frees it */
+	bool wake;                  /* its caller writes the loop's wake-up, after the lock */
 	const char *group;
 	uint8_t peer[MESHNODE_IDLEN];
 	struct outmsg *om;          /* SHOUT, WHISPER */
@@ -141,10 +143,13 @@ struct meshnode {
 	int evpipe[2];              /* readable while events are queued */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;        /* a command done, room in the FIFO, or an event queued */
+	unsigned room_waiters;      /* under lock: senders waiting for room in the FIFO */
 
 	/* the command FIFO (under lock) */
 	struct cmd *cq_head, *cq_tail;
 	size_t cq_sends, cq_bytes;  /* async sends in it */
+	size_t cq_max_sends, cq_max_bytes;  /* SEND_QUEUE_MAX* (tests: smaller) */
+	uint64_t cq_waits;          /* under lock: sends that waited for room (tests read it) */
 	bool wake_pending;          /* a byte is in the wake pipe that the loop has not read */
 	uint64_t next_msg_id;
 	bool quit;                  /* loop thread only */
@@ -166,8 +171,10 @@ struct meshnode {
 	 * lock); the loop keeps, in order, what it handed over and not yet acknowledged (a ring),
 	 * and catches up each turn (ack_taken). The loop's copy of the counts decides whether a
 	 * new message may be taken at all (can_take): the queue's budget is never exceeded, so no
-	 * message is ever discarded. */
-	uint64_t msg_taken, msg_taken_bytes;        /* under lock */
+	 * message is ever discarded. The counts are changed under lock and read by the loop
+	 * without it: it reads them at the start of every turn, often right after it woke the
+	 * application, which then holds the lock. */
+	_Atomic uint64_t msg_taken, msg_taken_bytes; /* changed under lock, read without */
 	uint64_t msg_given, msg_given_bytes;        /* loop thread */
 	uint64_t seen_taken, seen_taken_bytes;      /* loop thread: its copy of the above */
 	struct untaken *ut;                         /* loop thread: ring of ut_cap */

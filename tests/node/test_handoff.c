@@ -1,0 +1,241 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
+/*
+ * test_handoff: the hand-off between application threads and a node's loop thread
+ * (meshnode.h, "Threading"). Two embedded nodes on loopback, inside the private network
+ * namespace that tests/integration/netns-run makes. The sender's FIFO of sends is made small
+ * through the test hooks (two sends), so that its senders keep waiting for room.
+ *
+ * Four threads whisper to the same peer through one node while the main thread reads (and, in
+ * a second run, a fifth makes calls that wait for the loop, meshnode_stats): every whisper
+ * arrives exactly once and in each thread's order, every one is answered once (DELIVERED),
+ * the IDs each thread is given increase, and the senders did wait for room (a wake-up lost
+ * there would stop them: the test then fails on its deadline, naming how far each thread
+ * got).
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "meshnode.h"
+#include "meshnode_testhooks.h"
+#include "testlib.h"
+#include "testnode.h"
+
+static char dir[] = "/tmp/test_handoff.XXXXXX";
+
+enum { THREADS = 4, PER_THREAD = 1500, MSGS = THREADS * PER_THREAD, FIFO_SENDS = 2 };
+
+static double now_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static struct meshnode *start(const char *name, bool small_fifo)
+{
+	struct meshnode_config cfg;
+	char path[256], err[512];
+	testnode_config(&cfg, path, sizeof path, dir, name, 47631);
+	cfg.evasive_ms = 10000;
+	cfg.expired_ms = 30000;
+	cfg.receipts = small_fifo;   /* the sender wants its answers */
+	cfg.queue_msgs = 16384;      /* every whisper of the test fits in the peer's queue */
+	struct meshnode *n = meshnode_new(&cfg, err, sizeof err);
+	if (!n) {
+		fprintf(stderr, "meshnode_new: %s\n", err);
+		return NULL;
+	}
+	if (small_fifo)
+		meshnode_test_send_caps(n, FIFO_SENDS, 1u << 20);
+	if (meshnode_start(n, err, sizeof err) != MESH_OK) {
+		fprintf(stderr, "meshnode_start: %s\n", err);
+		meshnode_destroy(&n);
+	}
+	return n;
+}
+
+static bool wait_enter(struct meshnode *n, double timeout)
+{
+	double end = now_s() + timeout;
+	while (now_s() < end) {
+		struct meshnode_event *ev = meshnode_next_event(n, 50);
+		bool enter = ev && ev->type == MESHNODE_EV_ENTER;
+		meshnode_event_destroy(&ev);
+		if (enter)
+			return true;
+	}
+	return false;
+}
+
+struct sender {
+	struct meshnode *self, *to;
+	uint8_t who;
+	_Atomic unsigned sent;   /* read by the main thread while this one runs */
+	unsigned refused, ids_unordered;
+	uint64_t ids[PER_THREAD];
+};
+
+static void *send_main(void *arg)
+{
+	struct sender *s = arg;
+	uint64_t last = 0;
+	for (unsigned i = 0; i < PER_THREAD; i++) {
+		uint8_t msg[5] = { s->who, (uint8_t)(i >> 24), (uint8_t)(i >> 16),
+		                   (uint8_t)(i >> 8), (uint8_t)i };
+		uint64_t id = 0;
+		enum mesh_err rc = meshnode_whisper(s->self, meshnode_id(s->to), msg, sizeof msg, &id);
+		if (rc != MESH_OK) {
+			s->refused++;
+			continue;
+		}
+		s->ids_unordered += id <= last;
+		last = id;
+		s->ids[i] = id;
+		s->sent++;
+	}
+	return NULL;
+}
+
+/* Calls that wait for the loop thread, made while the senders run. */
+struct caller {
+	struct meshnode *n;
+	atomic_bool stop;
+	unsigned calls, failed;
+};
+
+static void *call_main(void *arg)
+{
+	struct caller *c = arg;
+	while (!c->stop) {
+		struct meshnode_stats st;
+		if (meshnode_stats(c->n, &st) == MESH_OK)
+			c->calls++;
+		else
+			c->failed++;
+	}
+	return NULL;
+}
+
+/* with_calls: a fifth thread makes calls that wait for the loop meanwhile (their wake-ups
+ * would also wake a sender waiting for room, so the first run makes none). */
+static void test_senders_wait_for_room(bool with_calls)
+{
+	struct meshnode *a = start(with_calls ? "senders2" : "senders1", true),
+	                *b = start(with_calls ? "reader2" : "reader1", false);
+	static struct sender s[THREADS];
+	static unsigned delivered[MSGS + 1];
+	unsigned dropped_n = 0;
+	unsigned next[THREADS] = { 0 }, got = 0, out_of_order = 0, other_answers = 0;
+	pthread_t th[THREADS], callth;
+	struct caller caller = { .n = a };
+	bool calling = false;
+	int started = 0;
+	CHECK(a && b);
+	if (!a || !b)
+		goto done;
+	CHECK(wait_enter(a, 10.0) && wait_enter(b, 10.0));
+	memset(s, 0, sizeof s);
+	memset(delivered, 0, sizeof delivered);
+	if (with_calls) {
+		calling = pthread_create(&callth, NULL, call_main, &caller) == 0;
+		CHECK(calling);
+	}
+	for (int i = 0; i < THREADS; i++) {
+		s[i].self = a;
+		s[i].to = b;
+		s[i].who = (uint8_t)i;
+		if (pthread_create(&th[i], NULL, send_main, &s[i]) == 0)
+			started++;
+	}
+	CHECK(started == THREADS);
+	/* b reads every whisper; a reads its answers. The deadline is generous: a run that
+	 * passes takes well under a second here. */
+	double end = now_s() + 30.0;
+	unsigned answered = 0;
+	while ((got < MSGS || answered < MSGS) && now_s() < end) {
+		struct meshnode_event *ev = meshnode_next_event(b, 10);
+		if (ev && ev->type == MESHNODE_EV_WHISPER) {
+			const uint8_t *p = ev->data;
+			uint32_t seq = ev->len == 5 ? (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 |
+			                              (uint32_t)p[3] << 8 | p[4] : UINT32_MAX;
+			if (ev->len == 5 && p[0] < THREADS && seq == next[p[0]])
+				next[p[0]]++;
+			else
+				out_of_order++;
+			got++;
+		}
+		meshnode_event_destroy(&ev);
+		while ((ev = meshnode_next_event(a, 0))) {
+			bool ours = ev->msg_id >= 1 && ev->msg_id <= MSGS;
+			if (ev->type == MESHNODE_EV_DELIVERED && ours) {
+				delivered[ev->msg_id]++;
+				answered++;
+			} else if (ev->type == MESHNODE_EV_DROPPED) {
+				dropped_n++;
+				answered++;
+			} else if (ev->type == MESHNODE_EV_DELIVERED) {
+				other_answers++;
+			}
+			meshnode_event_destroy(&ev);
+		}
+	}
+	if (got < MSGS || answered < MSGS) {
+		fprintf(stderr, "stopped at %u of %u whispers read, %u answered; sent by thread:",
+		        got, MSGS, answered);
+		for (int i = 0; i < THREADS; i++)
+			fprintf(stderr, " %u", s[i].sent);
+		fprintf(stderr, "\n");
+		/* a sender may be stuck for good: end here, without joining it */
+		CHECK(got == MSGS && answered == MSGS);
+		exit(testlib_done("test_handoff"));
+	}
+	for (int i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	caller.stop = true;
+	if (calling)
+		pthread_join(callth, NULL);
+	CHECK(got == MSGS && out_of_order == 0);
+	unsigned once = 0, refused = 0, unordered = 0, ids_known = 0;
+	for (int i = 0; i < THREADS; i++) {
+		refused += s[i].refused;
+		unordered += s[i].ids_unordered;
+		CHECK(next[i] == PER_THREAD);
+		for (unsigned k = 0; k < PER_THREAD; k++)
+			ids_known += s[i].ids[k] >= 1 && s[i].ids[k] <= MSGS &&
+			             delivered[s[i].ids[k]] == 1;
+	}
+	for (unsigned i = 1; i <= MSGS; i++)
+		once += delivered[i] == 1;
+	CHECK(refused == 0 && unordered == 0);
+	CHECK(once == MSGS && ids_known == MSGS && dropped_n == 0 && other_answers == 0);
+	uint64_t waits = meshnode_test_send_waits(a);
+	CHECK(waits > 0);
+	CHECK(!with_calls || (caller.calls > 0 && caller.failed == 0));
+	printf("  %d threads: %u of %u whispers read once and in each thread's order, %u answered "
+	       "once; %llu sends waited for room; %u calls made meanwhile\n", THREADS, got, MSGS,
+	       once, (unsigned long long)waits, caller.calls);
+done:
+	meshnode_destroy(&a);
+	meshnode_destroy(&b);
+}
+
+int main(void)
+{
+	testlib_require_netns("test_handoff");
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	test_senders_wait_for_room(false);
+	test_senders_wait_for_room(true);
+	char cmd[300];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	CHECK(system(cmd) == 0);
+	return testlib_done("test_handoff");
+}
