@@ -201,8 +201,8 @@ static bool untaken_push(struct meshnode *n, const uint8_t *peer, uint64_t incar
 /* Loop thread: acknowledges what the application took since the last turn. */
 void events_ack_taken(struct meshnode *n, uint64_t now)
 {
-	/* each count on its own: either may be a take ahead of the other, and each is exact
-	 * for the queue as it was when it was read */
+	/* each read on its own, and each counts only events already out of the queue: the
+	 * count may be one take ahead of the bytes, the bytes any number ahead of the count */
 	uint64_t taken = atomic_load(&n->msg_taken);
 	n->seen_taken_bytes = atomic_load(&n->msg_taken_bytes);
 	for (; n->seen_taken < taken && n->ut_len; n->seen_taken++) {

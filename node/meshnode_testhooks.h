@@ -17,7 +17,7 @@ enum mesh_err meshnode_test_relink(struct meshnode *n, const uint8_t peer[MESHNO
  * before meshnode_start(). */
 void meshnode_test_event_caps(struct meshnode *n, size_t events, size_t bytes);
 /* The caps of the sends waiting for the loop thread (65536 sends, 64 MiB), made small so that
- * a test can make its senders wait for room; before meshnode_start(). */
+ * a test can make its senders wait for room; sends at least 1; before meshnode_start(). */
 void meshnode_test_send_caps(struct meshnode *n, size_t sends, size_t bytes);
 /* How many sends have waited for room so far. */
 uint64_t meshnode_test_send_waits(struct meshnode *n);

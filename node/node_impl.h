@@ -64,7 +64,6 @@ struct cmd {
 	struct cmd *next;           /* in the FIFO */
 	enum cmd_kind kind;
 	bool async;                 /* a send nobody waits for: the loop frees it */
-	bool wake;                  /* its caller writes the loop's wake-up, after the lock */
 	const char *group;
 	uint8_t peer[MESHNODE_IDLEN];
 	struct outmsg *om;          /* SHOUT, WHISPER */

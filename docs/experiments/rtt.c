@@ -74,8 +74,12 @@ int main(int argc, char **argv)
 	long count = argc > 1 ? atol(argv[1]) : 2000;
 	char dir[] = "/tmp/rtt.XXXXXX";
 	testlib_require_netns("rtt");
-	if (count < 1 || !mkdtemp(dir)) {
+	if (count < 1) {
 		fprintf(stderr, "usage: rtt [COUNT >= 1]\n");
+		return 1;
+	}
+	if (!mkdtemp(dir)) {
+		perror("rtt: mkdtemp");
 		return 1;
 	}
 	struct meshnode *a = start("a", dir), *b = start("b", dir);
@@ -91,9 +95,9 @@ int main(int argc, char **argv)
 		double t0 = now_us();
 		struct meshnode *from = a, *to = b;
 		for (int leg = 0; leg < 2; leg++) {
-			if (meshnode_whisper(from, meshnode_id(to), payload, sizeof payload, NULL) !=
-			        MESH_OK ||
-			    wait_for(to, MESHNODE_EV_WHISPER) != 0) {
+			enum mesh_err rc = meshnode_whisper(from, meshnode_id(to), payload,
+			                                    sizeof payload, NULL);
+			if (rc != MESH_OK || wait_for(to, MESHNODE_EV_WHISPER) != 0) {
 				fprintf(stderr, "rtt: round trip %ld lost\n", i);
 				return 1;
 			}

@@ -1,8 +1,9 @@
 /* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
 /*
  * testnode: the configuration the node tests that open sockets start from (test_pair,
- * test_unread, test_fixedpeer): on `lo` inside netns-run's namespace, an identity file in the
- * test's directory, fast timers, warnings only. A test changes what it needs afterwards.
+ * test_unread, test_slowsave, test_fixedpeer, test_keylog, test_handoff): on `lo` inside
+ * netns-run's namespace, an identity file in the test's directory, fast timers, warnings
+ * only. A test changes what it needs afterwards.
  */
 #ifndef TESTS_NODE_TESTNODE_H
 #define TESTS_NODE_TESTNODE_H
