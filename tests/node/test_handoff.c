@@ -31,13 +31,6 @@ static char dir[] = "/tmp/test_handoff.XXXXXX";
 
 enum { THREADS = 4, PER_THREAD = 1500, MSGS = THREADS * PER_THREAD, FIFO_SENDS = 2 };
 
-static double now_s(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 /* small_fifo: the senders' node, whose FIFO holds two sends; receipts: it wants DELIVERED */
 static struct meshnode *start(const char *name, bool small_fifo, bool receipts)
 {
@@ -60,19 +53,6 @@ static struct meshnode *start(const char *name, bool small_fifo, bool receipts)
 		meshnode_destroy(&n);
 	}
 	return n;
-}
-
-static bool wait_enter(struct meshnode *n, double timeout)
-{
-	double end = now_s() + timeout;
-	while (now_s() < end) {
-		struct meshnode_event *ev = meshnode_next_event(n, 50);
-		bool enter = ev && ev->type == MESHNODE_EV_ENTER;
-		meshnode_event_destroy(&ev);
-		if (enter)
-			return true;
-	}
-	return false;
 }
 
 struct sender {
@@ -143,7 +123,7 @@ static void test_senders_wait_for_room(bool with_calls)
 	CHECK(a && b);
 	if (!a || !b)
 		goto done;
-	CHECK(wait_enter(a, 10.0) && wait_enter(b, 10.0));
+	CHECK(testnode_wait_enter(a, 10.0) && testnode_wait_enter(b, 10.0));
 	memset(s, 0, sizeof s);
 	memset(delivered, 0, sizeof delivered);
 	if (with_calls) {
@@ -161,9 +141,9 @@ static void test_senders_wait_for_room(bool with_calls)
 	/* b reads every whisper; a reads its answers (DELIVERED with receipts; without, none is
 	 * owed, and a DROPPED would fail the run). The deadline is generous: a run that passes
 	 * takes well under a second here. */
-	double end = now_s() + 30.0;
+	double end = testnode_now_s() + 30.0;
 	unsigned answered = 0, owed = with_calls ? MSGS : 0;
-	while ((got < MSGS || answered < owed) && now_s() < end) {
+	while ((got < MSGS || answered < owed) && testnode_now_s() < end) {
 		struct meshnode_event *ev = meshnode_next_event(b, 10);
 		if (ev && ev->type == MESHNODE_EV_WHISPER) {
 			const uint8_t *p = ev->data;

@@ -49,27 +49,6 @@ static struct meshnode *start(const char *name, uint16_t mport, bool receipts)
 	return n;
 }
 
-static double now_s(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-/* Reads n's events until it has seen an ENTER (true) or timeout. */
-static bool wait_enter(struct meshnode *n, double timeout)
-{
-	double end = now_s() + timeout;
-	while (now_s() < end) {
-		struct meshnode_event *ev = meshnode_next_event(n, 50);
-		bool enter = ev && ev->type == MESHNODE_EV_ENTER;
-		meshnode_event_destroy(&ev);
-		if (enter)
-			return true;
-	}
-	return false;
-}
-
 struct answers {
 	unsigned delivered[MSGS + 1], dropped[MSGS + 1];
 	unsigned other;
@@ -102,7 +81,7 @@ static void test_unread_receiver(void)
 	CHECK(a && b);
 	if (!a || !b)
 		goto done;
-	CHECK(wait_enter(a, 10.0) && wait_enter(b, 10.0));
+	CHECK(testnode_wait_enter(a, 10.0) && testnode_wait_enter(b, 10.0));
 	/* b reads nothing while a sends: far more than b's queue holds (40 messages) */
 	unsigned accepted = 0;
 	for (unsigned i = 0; i < MSGS; i++) {
@@ -114,13 +93,13 @@ static void test_unread_receiver(void)
 	}
 	CHECK(accepted == MSGS);
 	/* let the sender push, and the receiver refuse, for a while */
-	for (double end = now_s() + 1.5; now_s() < end;)
+	for (double end = testnode_now_s() + 1.5; testnode_now_s() < end;)
 		read_answers(a, &an, 50);
 	/* b reads now: everything, once, in order */
 	unsigned got = 0, in_order = 0, bad = 0;
 	uint64_t last = 0;
-	double end = now_s() + 20.0;
-	while (got < MSGS && now_s() < end) {
+	double end = testnode_now_s() + 20.0;
+	while (got < MSGS && testnode_now_s() < end) {
 		struct meshnode_event *ev = meshnode_next_event(b, 50);
 		if (ev && ev->type == MESHNODE_EV_WHISPER) {
 			char want[16];
@@ -137,7 +116,7 @@ static void test_unread_receiver(void)
 	CHECK(got == MSGS);
 	CHECK(in_order == MSGS && bad == 0);
 	/* and the sender has one answer for each: delivered (nothing was dropped) */
-	for (end = now_s() + 5.0; now_s() < end;) {
+	for (end = testnode_now_s() + 5.0; testnode_now_s() < end;) {
 		unsigned n = 0;
 		for (unsigned i = 1; i <= MSGS; i++)
 			n += an.delivered[i];
@@ -166,7 +145,7 @@ static void test_unread_sender(void)
 	CHECK(a && b);
 	if (!a || !b)
 		goto done;
-	CHECK(wait_enter(a, 10.0) && wait_enter(b, 10.0));
+	CHECK(testnode_wait_enter(a, 10.0) && testnode_wait_enter(b, 10.0));
 	/* a never reads while it sends; b reads everything */
 	unsigned accepted = 0, refused = 0;
 	bool accepted_id[MSGS + 1] = { false };
@@ -187,9 +166,9 @@ static void test_unread_sender(void)
 	}
 	CHECK(refused > 0 && accepted >= CAP_EVENTS);
 	/* a reads now: one answer for each accepted send, none for the refused */
-	double end = now_s() + 10.0;
+	double end = testnode_now_s() + 10.0;
 	unsigned answered = 0;
-	while (now_s() < end && answered < accepted) {
+	while (testnode_now_s() < end && answered < accepted) {
 		read_answers(a, &an, 50);
 		struct meshnode_event *ev;
 		while ((ev = meshnode_next_event(b, 0)))

@@ -8,10 +8,33 @@
 #ifndef TESTS_NODE_TESTNODE_H
 #define TESTS_NODE_TESTNODE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "meshnode.h"
+
+static inline double testnode_now_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Reads n's events until it has seen an ENTER (true) or timeout seconds have passed. */
+static inline bool testnode_wait_enter(struct meshnode *n, double timeout)
+{
+	double end = testnode_now_s() + timeout;
+	while (testnode_now_s() < end) {
+		struct meshnode_event *ev = meshnode_next_event(n, 50);
+		bool enter = ev && ev->type == MESHNODE_EV_ENTER;
+		meshnode_event_destroy(&ev);
+		if (enter)
+			return true;
+	}
+	return false;
+}
 
 /* path (cap bytes) holds the identity file's name, and must outlive the node's creation. */
 static inline void testnode_config(struct meshnode_config *cfg, char *path, size_t cap,
