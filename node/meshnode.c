@@ -253,10 +253,11 @@ static enum mesh_err enqueue_cmd(struct meshnode *n, struct cmd *c)
 		n->cq_sends++;
 		n->cq_bytes += bytes;
 	}
-	/* Written under the lock, unlike the loop's wake-ups of the application: a loop woken
-	 * on this core then waits for the lock while this thread queues more sends, and takes
-	 * them in one turn. Written after it, fan-out to 32 lost 3 - 7 % of its rate
-	 * (docs/performance.md, "Wake-ups after the lock is let go"). */
+	/* Written under the lock, unlike the loop's wake-ups of the application: written after
+	 * it, fan-out to 32 ran slower in eight runs of eight (medians 7 % apart;
+	 * docs/performance.md, "Wake-ups after the lock is let go"). The likely reason: a loop
+	 * woken on this core waits for the lock while this thread queues more sends, and then
+	 * takes them in one turn. */
 	if (!n->wake_pending) {
 		n->wake_pending = true;
 		(void)!write(n->wake[1], "c", 1);

@@ -104,6 +104,44 @@ static void *call_main(void *arg)
 	return NULL;
 }
 
+/* What the main thread has read: b's whispers, a's answers. */
+struct tally {
+	unsigned next[THREADS];         /* each thread's next sequence number */
+	unsigned got, out_of_order;     /* whispers; those not next of their thread */
+	unsigned answered, dropped, other_answers;
+	unsigned delivered[MSGS + 1];   /* DELIVERED by msg_id */
+};
+
+/* One look at b (waiting up to wait_ms) and everything a has. */
+static void read_round(struct meshnode *a, struct meshnode *b, struct tally *t, int wait_ms)
+{
+	struct meshnode_event *ev = meshnode_next_event(b, wait_ms);
+	if (ev && ev->type == MESHNODE_EV_WHISPER) {
+		const uint8_t *p = ev->data;
+		uint32_t seq = ev->len == 5 ? (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 |
+		                              (uint32_t)p[3] << 8 | p[4] : UINT32_MAX;
+		if (ev->len == 5 && p[0] < THREADS && seq == t->next[p[0]])
+			t->next[p[0]]++;
+		else
+			t->out_of_order++;
+		t->got++;
+	}
+	meshnode_event_destroy(&ev);
+	while ((ev = meshnode_next_event(a, 0))) {
+		bool ours = ev->msg_id >= 1 && ev->msg_id <= MSGS;
+		if (ev->type == MESHNODE_EV_DELIVERED && ours) {
+			t->delivered[ev->msg_id]++;
+			t->answered++;
+		} else if (ev->type == MESHNODE_EV_DROPPED) {
+			t->dropped++;
+			t->answered++;
+		} else if (ev->type == MESHNODE_EV_DELIVERED) {
+			t->other_answers++;
+		}
+		meshnode_event_destroy(&ev);
+	}
+}
+
 /* with_calls: a fifth thread makes calls that wait for the loop meanwhile, and a wants
  * receipts. Either would also wake a sender waiting for room (the calls' answers and the
  * DELIVERED events are signalled on the same condition), so the first run has neither: there
@@ -113,9 +151,7 @@ static void test_senders_wait_for_room(bool with_calls)
 	struct meshnode *a = start(with_calls ? "senders2" : "senders1", true, with_calls),
 	                *b = start(with_calls ? "reader2" : "reader1", false, false);
 	static struct sender s[THREADS];
-	static unsigned delivered[MSGS + 1];
-	unsigned dropped_n = 0;
-	unsigned next[THREADS] = { 0 }, got = 0, out_of_order = 0, other_answers = 0;
+	static struct tally t;
 	pthread_t th[THREADS], callth;
 	struct caller caller = { .n = a };
 	bool calling = false;
@@ -125,7 +161,7 @@ static void test_senders_wait_for_room(bool with_calls)
 		goto done;
 	CHECK(testnode_wait_enter(a, 10.0) && testnode_wait_enter(b, 10.0));
 	memset(s, 0, sizeof s);
-	memset(delivered, 0, sizeof delivered);
+	memset(&t, 0, sizeof t);
 	if (with_calls) {
 		calling = pthread_create(&callth, NULL, call_main, &caller) == 0;
 		CHECK(calling);
@@ -142,63 +178,41 @@ static void test_senders_wait_for_room(bool with_calls)
 	 * owed, and a DROPPED would fail the run). The deadline is generous: a run that passes
 	 * takes well under a second here. */
 	double end = testnode_now_s() + 30.0;
-	unsigned answered = 0, owed = with_calls ? MSGS : 0;
-	while ((got < MSGS || answered < owed) && testnode_now_s() < end) {
-		struct meshnode_event *ev = meshnode_next_event(b, 10);
-		if (ev && ev->type == MESHNODE_EV_WHISPER) {
-			const uint8_t *p = ev->data;
-			uint32_t seq = ev->len == 5 ? (uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 |
-			                              (uint32_t)p[3] << 8 | p[4] : UINT32_MAX;
-			if (ev->len == 5 && p[0] < THREADS && seq == next[p[0]])
-				next[p[0]]++;
-			else
-				out_of_order++;
-			got++;
-		}
-		meshnode_event_destroy(&ev);
-		while ((ev = meshnode_next_event(a, 0))) {
-			bool ours = ev->msg_id >= 1 && ev->msg_id <= MSGS;
-			if (ev->type == MESHNODE_EV_DELIVERED && ours) {
-				delivered[ev->msg_id]++;
-				answered++;
-			} else if (ev->type == MESHNODE_EV_DROPPED) {
-				dropped_n++;
-				answered++;
-			} else if (ev->type == MESHNODE_EV_DELIVERED) {
-				other_answers++;
-			}
-			meshnode_event_destroy(&ev);
-		}
-	}
-	if (got < MSGS || answered < owed) {
+	unsigned owed = with_calls ? MSGS : 0;
+	while ((t.got < MSGS || t.answered < owed) && testnode_now_s() < end)
+		read_round(a, b, &t, 10);
+	if (t.got < MSGS || t.answered < owed) {
 		fprintf(stderr, "stopped at %u of %u whispers read, %u answered; sent by thread:",
-		        got, MSGS, answered);
+		        t.got, MSGS, t.answered);
 		for (int i = 0; i < THREADS; i++)
 			fprintf(stderr, " %u", s[i].sent);
 		fprintf(stderr, "\n");
 		/* a sender may be stuck for good: end here, without joining it */
-		CHECK(got == MSGS && answered == owed);
+		CHECK(t.got == MSGS && t.answered == owed);
 		exit(testlib_done("test_handoff"));
 	}
+	/* a while more: a whisper twice, or an answer after the last one owed, shows here */
+	for (double more = testnode_now_s() + 0.2; testnode_now_s() < more;)
+		read_round(a, b, &t, 10);
 	for (int i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
 	caller.stop = true;
 	if (calling)
 		pthread_join(callth, NULL);
-	CHECK(got == MSGS && out_of_order == 0);
+	CHECK(t.got == MSGS && t.out_of_order == 0);
 	unsigned once = 0, refused = 0, unordered = 0, ids_known = 0;
 	for (int i = 0; i < THREADS; i++) {
 		refused += s[i].refused;
 		unordered += s[i].ids_unordered;
-		CHECK(next[i] == PER_THREAD);
+		CHECK(t.next[i] == PER_THREAD);
 		for (unsigned k = 0; k < PER_THREAD; k++)
 			ids_known += s[i].ids[k] >= 1 && s[i].ids[k] <= MSGS &&
-			             delivered[s[i].ids[k]] == 1;
+			             t.delivered[s[i].ids[k]] == 1;
 	}
 	for (unsigned i = 1; i <= MSGS; i++)
-		once += delivered[i] == 1;
+		once += t.delivered[i] == 1;
 	CHECK(refused == 0 && unordered == 0);
-	CHECK(dropped_n == 0 && other_answers == 0);
+	CHECK(t.dropped == 0 && t.other_answers == 0 && t.answered == owed);
 	if (with_calls)
 		CHECK(once == MSGS && ids_known == MSGS);
 	else
@@ -208,7 +222,7 @@ static void test_senders_wait_for_room(bool with_calls)
 	CHECK(!with_calls || (caller.calls > 0 && caller.failed == 0));
 	printf("  %d threads%s: %u of %u whispers read once and in each thread's order, %u "
 	       "answered once; %llu sends waited for room; %u calls made meanwhile\n", THREADS,
-	       with_calls ? " and receipts" : "", got, MSGS, once, (unsigned long long)waits,
+	       with_calls ? " and receipts" : "", t.got, MSGS, once, (unsigned long long)waits,
 	       caller.calls);
 done:
 	meshnode_destroy(&a);
