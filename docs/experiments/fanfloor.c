@@ -11,7 +11,8 @@
  * message a member, as a shout is sealed and sent per link), with at most WINDOW shouts not yet
  * delivered to every member, and reads every member's ROUTER (zmq_poll over all of them when
  * nothing is ready). Every delivery is checked for its sequence number; a shout counts when its
- * last member has it, and its latency runs from its first send to that moment.
+ * last member has it, and its latency runs from its first send to that moment. It also prints
+ * the CPU of the whole process (CLOCK_PROCESS_CPUTIME_ID, every thread) per delivery.
  *
  *   fanfloor [MEMBERS [SIZE [WINDOW [RUNS]]]]   defaults 32, 64, 16, 3 (meshbench's)
  *
@@ -53,9 +54,17 @@ static void die(const char *what)
 	exit(1);
 }
 
-/* One run of count shouts: 0 with the rate and the sorted latencies, or -1. */
+static double cpu_us(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+	return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
+}
+
+/* One run of count shouts: 0 with the rate, the CPU of the whole process (every thread) per
+ * delivery, and the sorted latencies; or -1. */
 static int run(void **dealer, void **router, int m, size_t size, long count, long window,
-               double *rate, double *lat)
+               double *rate, double *cpu_per, double *lat)
 {
 	static uint8_t buf[65536];
 	double *t_sent = calloc((size_t)count, sizeof *t_sent);
@@ -67,7 +76,7 @@ static int run(void **dealer, void **router, int m, size_t size, long count, lon
 		items[i] = (zmq_pollitem_t){ .socket = router[i], .events = ZMQ_POLLIN };
 	memset(buf, 'x', size);
 	long sent = 0, done = 0;
-	double t0 = now_us();
+	double t0 = now_us(), c0 = cpu_us();
 	while (done < count) {
 		for (; sent < count && sent - done < window; sent++) {
 			memcpy(buf, &sent, sizeof sent);
@@ -99,6 +108,7 @@ static int run(void **dealer, void **router, int m, size_t size, long count, lon
 		}
 	}
 	*rate = (double)count * m / ((now_us() - t0) / 1e6);
+	*cpu_per = (cpu_us() - c0) / ((double)count * m);
 	qsort(lat, (size_t)count, sizeof *lat, cmp);
 	free(t_sent);
 	free(have);
@@ -137,15 +147,15 @@ int main(int argc, char **argv)
 	double *lat = calloc((size_t)count, sizeof *lat);
 	if (!lat)
 		return 1;
-	double rate;
-	if (run(dealer, router, m, (size_t)size, 100, window, &rate, lat) != 0)
+	double rate, cpu_per;
+	if (run(dealer, router, m, (size_t)size, 100, window, &rate, &cpu_per, lat) != 0)
 		return 1;     /* not counted: every connection up first, as meshbench's joins do */
 	for (int r = 0; r < runs; r++) {
-		if (run(dealer, router, m, (size_t)size, count, window, &rate, lat) != 0)
+		if (run(dealer, router, m, (size_t)size, count, window, &rate, &cpu_per, lat) != 0)
 			return 1;
-		printf("%d members, %ld B, window %ld: %.0f deliveries/s, last member p50 %.0f us, "
-		       "p99 %.0f us\n", m, size, window, rate, lat[count / 2],
-		       lat[(size_t)((double)count * 0.99)]);
+		printf("%d members, %ld B, window %ld: %.0f deliveries/s, %.2f us of CPU each, last "
+		       "member p50 %.0f us, p99 %.0f us\n", m, size, window, rate, cpu_per,
+		       lat[count / 2], lat[(size_t)((double)count * 0.99)]);
 	}
 	for (int i = 0; i < m; i++) {
 		zmq_close(dealer[i]);

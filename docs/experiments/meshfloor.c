@@ -9,32 +9,41 @@
  * against Debian's libzmq), makes a ZeroMQ context and binds a ROUTER on 127.0.0.1. Once all
  * have bound (a node dials only a node whose beacon it heard, so never one not yet
  * listening), each dials every process of a higher index with a DEALER of its own, as the
- * lower ID dials in the mesh (docs/protocol.md section 2). Each pair then exchanges the four messages of a handshake with
- * the sizes ours have (HELLO 64 bytes, REPLY 160, FINISH 200, ACCEPT 100), without crypto. A
- * process reports when all its N - 1 pairs are done; at the last report the CPU of every
- * thread of every process is read (schedstat, as meshsim's process back-end does) and the
- * wall time taken from the first fork. The socket options are the link's (mesh/link.c) that
- * bear on cost: linger 0, TCP keepalive, ZeroMQ's handshake interval, the listen backlog.
+ * lower ID dials in the mesh (docs/protocol.md section 4, "Who initiates"). Each pair then
+ * exchanges the frames of our handshake with their sizes on the wire (`meshnode --trace` of
+ * two nodes: HELLO 41 bytes, REPLY 165, FINISH 131, ACCEPT 31), and the initiator's first
+ * frame after ACCEPT (a heartbeat, 28), at which the responder reports the peer; no crypto.
+ * The process waits as the link does: in epoll over the sockets' ZMQ_FDs (mesh/link.c), each
+ * socket read until EAGAIN whenever its descriptor fires, so that no signal is missed.
+ *
+ * A process reports when all its N - 1 pairs are done, with its CPU time so far (every thread:
+ * CLOCK_PROCESS_CPUTIME_ID; it has nothing left to do after that). The parent adds them up and
+ * takes the wall time from the first fork to the last report. The socket options are the
+ * link's that bear on cost: linger 0, TCP keepalive, ZeroMQ's handshake interval, the listen
+ * backlog, ROUTER_MANDATORY.
  *
  *   meshfloor [--one-socket] [N [ROUNDS]]
  *
  * default 64 processes, 3 rounds; prints each round and the median. --one-socket: each
- * process dials with its ROUTER (ZMQ_CONNECT_ROUTING_ID), one socket for all its pairs, in
- * place of a DEALER per peer as the link has (docs/architecture.md, mesh/link.c).
+ * process dials with its ROUTER (ZMQ_CONNECT_ROUTING_ID names each peer), one socket for all
+ * its pairs, in place of a DEALER per peer as the link has. A ROUTER cannot queue a message for
+ * a connection not yet up, so its HELLOs wait for EHOSTUNREACH to clear, looked at each ms.
  *
- * It opens sockets, so it refuses to run outside netns-run's namespace. Built from the
- * repository's root:
+ * It opens sockets, so it refuses to run outside netns-run's namespace, children included.
+ * Built from the repository's root:
  *
  *   gcc -O2 -Itests docs/experiments/meshfloor.c tests/testlib.c -lzmq -o /tmp/meshfloor
  *   tests/integration/netns-run /tmp/meshfloor 64 5
  */
-#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,13 +53,39 @@
 
 /* ports below the kernel's ephemeral range (32768 - 60999 here), which a DEALER's own end,
  * dialling before its peer has bound, could otherwise take from under that peer */
-enum { PORT0 = 20000, MAXN = 512, HELLO = 64, REPLY = 160, FINISH = 200, ACCEPT = 100 };
+enum { PORT0 = 20000, MAXN = 512 };
+enum { HELLO = 41, REPLY = 165, FINISH = 131, ACCEPT = 31, FIRST = 28 };
+
+/* what a child tells its parent, written whole (under PIPE_BUF) so that records never mix */
+struct report {
+	char what;            /* 'b' bound, 'd' done (cpu_ns), 'x' failed */
+	uint64_t cpu_ns;
+};
+
+static int up_fd = -1;   /* a child's end of the pipe to its parent */
 
 static double now_s(void)
 {
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void say(char what)
+{
+	struct report r = { .what = what };
+	struct timespec t;
+	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t) == 0)
+		r.cpu_ns = (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+	(void)!write(up_fd, &r, sizeof r);
+}
+
+/* A child that fails says so on the pipe, so that its parent stops at once. */
+static void die(const char *what)
+{
+	fprintf(stderr, "meshfloor: %s: %s\n", what, zmq_strerror(errno));
+	say('x');
+	exit(1);
 }
 
 static void opts(void *s)
@@ -65,46 +100,65 @@ static void opts(void *s)
 	zmq_setsockopt(s, ZMQ_BACKLOG, &v, sizeof v);
 }
 
-static int up_fd = -1;   /* a child's end of the pipe to its parent */
-
-/* A child that fails says so on the pipe, so that its parent stops at once. */
-static void die(const char *what)
-{
-	fprintf(stderr, "meshfloor: %s: %s\n", what, zmq_strerror(errno));
-	if (up_fd >= 0)
-		(void)!write(up_fd, "x", 1);
-	exit(1);
-}
-
-/* Answers what reached the ROUTER: a HELLO or FINISH of a peer that dialled us, and, when the
- * ROUTER dials too (--one-socket), the REPLY or ACCEPT of a peer we dialled. Adds the pairs
- * completed to *done. */
-static void read_router(void *router, int *done)
+static void send_len(void *s, int len)
 {
 	static char buf[256];
-	char rid[256];
+	memset(buf, 'm', (size_t)len);
+	if (zmq_send(s, buf, (size_t)len, 0) != len)
+		die("send");
+}
+
+/* Reads the ROUTER until EAGAIN: a HELLO or FINISH of a peer that dialled us is answered and
+ * its first frame after ACCEPT ends the pair; with --one-socket the REPLY and ACCEPT of a peer
+ * we dialled come here too. Adds the pairs completed to *done. */
+static void read_router(void *router, int *done)
+{
+	char rid[256], buf[256];
 	int rl;
 	while ((rl = zmq_recv(router, rid, sizeof rid, ZMQ_DONTWAIT)) >= 0) {
 		int len = zmq_recv(router, buf, sizeof buf, 0);
-		if (len == HELLO || len == FINISH || len == REPLY) {
-			int out = len == HELLO ? REPLY : len == FINISH ? ACCEPT : FINISH;
-			memset(buf, 'r', (size_t)out);
-			zmq_send(router, rid, (size_t)rl, ZMQ_SNDMORE);
-			zmq_send(router, buf, (size_t)out, 0);
+		int out = len == HELLO ? REPLY : len == FINISH ? ACCEPT : len == REPLY ? FINISH :
+		          len == ACCEPT ? FIRST : 0;
+		if (out) {
+			if (zmq_send(router, rid, (size_t)rl, ZMQ_SNDMORE) != rl)
+				die("send");
+			send_len(router, out);
 		}
-		*done += len == FINISH || len == ACCEPT;
+		*done += len == FIRST || len == ACCEPT;
 	}
 }
 
-/* One process: index me of n. Writes 'b' to fd `up` once bound, reads one byte of fd `go`
- * before it dials, writes 'd' once every pair is done, then waits for its parent to end it.
- * one_socket: it dials with its ROUTER (ZMQ_CONNECT_ROUTING_ID names each peer) instead of a
- * DEALER per peer. */
-static int child(int me, int n, int up, int go, int one_socket)
+/* Reads a DEALER until EAGAIN: REPLY is answered with FINISH, ACCEPT with the first frame,
+ * and ends the pair. */
+static void read_dealer(void *dealer, int *done)
 {
-	static char buf[256];
+	char buf[256];
+	int len;
+	while ((len = zmq_recv(dealer, buf, sizeof buf, ZMQ_DONTWAIT)) >= 0) {
+		if (len == REPLY)
+			send_len(dealer, FINISH);
+		if (len == ACCEPT) {
+			send_len(dealer, FIRST);
+			++*done;
+		}
+	}
+}
+
+static void watch(int ep, void *sock, uint64_t key)
+{
+	int fd;
+	size_t fl = sizeof fd;
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = key };
+	if (zmq_getsockopt(sock, ZMQ_FD, &fd, &fl) != 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0)
+		die("epoll");
+}
+
+/* One process: index me of n. Reports 'b' once bound, reads one byte of fd `go` before it
+ * dials, reports 'd' once every pair is done, then waits for its parent to end it. */
+static int child(int me, int n, int go, int one_socket)
+{
 	char ep[64];
-	up_fd = up;
+	prctl(PR_SET_PDEATHSIG, SIGTERM);   /* none outlives a parent that was killed */
 	void *ctx = zmq_ctx_new();
 	void *router = zmq_socket(ctx, ZMQ_ROUTER);
 	opts(router);
@@ -113,16 +167,18 @@ static int child(int me, int n, int up, int go, int one_socket)
 	snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", PORT0 + me);
 	if (zmq_bind(router, ep) != 0)
 		die("bind");
+	int epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (epfd < 0)
+		die("epoll");
+	watch(epfd, router, 0);
+	say('b');
 	char ch;
-	if (write(up, "b", 1) != 1 || read(go, &ch, 1) != 1)
+	if (read(go, &ch, 1) != 1)
 		return 1;
-	int ndial = n - 1 - me, unsent = one_socket ? ndial : 0;
+	int ndial = n - 1 - me, unsent = one_socket ? ndial : 0, done = 0, next = 0;
 	void **dealer = calloc((size_t)ndial + 1, sizeof *dealer);
-	zmq_pollitem_t *items = calloc((size_t)ndial + 1, sizeof *items);
-	if (!dealer || !items)
+	if (!dealer)
 		return 1;
-	items[0] = (zmq_pollitem_t){ .socket = router, .events = ZMQ_POLLIN };
-	memset(buf, 'h', HELLO);
 	for (int k = 0; k < ndial; k++) {
 		snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", PORT0 + me + 1 + k);
 		if (one_socket) {
@@ -137,72 +193,36 @@ static int child(int me, int n, int up, int go, int one_socket)
 		opts(dealer[k]);
 		if (zmq_connect(dealer[k], ep) != 0)
 			die("connect");
-		if (zmq_send(dealer[k], buf, HELLO, 0) != HELLO)
-			die("send");
-		items[k + 1] = (zmq_pollitem_t){ .socket = dealer[k], .events = ZMQ_POLLIN };
+		watch(epfd, dealer[k], (uint64_t)k + 1);
+		send_len(dealer[k], HELLO);
+		read_dealer(dealer[k], &done);     /* to EAGAIN: its descriptor fires from now on */
 	}
-	int done = 0, next = 0;
 	while (done < n - 1) {
-		/* --one-socket: a ROUTER cannot send to a peer before its connection is up, so the
-		 * HELLOs go as each one comes up (EHOSTUNREACH until then), looked at each ms */
 		while (unsent > 0) {
 			char rid[16];
 			int rl = snprintf(rid, sizeof rid, "p%d", me + 1 + next);
 			if (zmq_send(router, rid, (size_t)rl, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
 				break;
-			memset(buf, 'h', HELLO);
-			zmq_send(router, buf, HELLO, 0);
+			send_len(router, HELLO);
 			next++;
 			unsent--;
 		}
-		if (zmq_poll(items, one_socket ? 1 : ndial + 1, unsent ? 1 : -1) < 0)
-			die("poll");
-		if (items[0].revents & ZMQ_POLLIN)
-			read_router(router, &done);
-		for (int k = 0; !one_socket && k < ndial; k++) {
-			if (!(items[k + 1].revents & ZMQ_POLLIN))
-				continue;
-			int len;
-			while ((len = zmq_recv(dealer[k], buf, sizeof buf, ZMQ_DONTWAIT)) >= 0) {
-				if (len == REPLY) {
-					memset(buf, 'f', FINISH);
-					zmq_send(dealer[k], buf, FINISH, 0);
-				} else if (len == ACCEPT) {
-					done++;
-				}
-			}
-		}
+		/* the ROUTER to EAGAIN each turn, so that its descriptor fires for what comes next:
+		 * a send on it may have taken the signal of a frame */
+		read_router(router, &done);
+		if (done == n - 1)
+			break;
+		struct epoll_event evs[64];
+		int k = epoll_wait(epfd, evs, 64, unsent ? 1 : -1);
+		if (k < 0 && errno != EINTR)
+			die("epoll_wait");
+		for (int i = 0; i < k; i++)
+			if (evs[i].data.u64)
+				read_dealer(dealer[evs[i].data.u64 - 1], &done);
 	}
-	(void)!write(up, "d", 1);
-	pause();      /* the parent ends every process at once, after reading their CPU */
+	say('d');
+	pause();      /* the parent ends every process at once */
 	return 0;
-}
-
-/* Nanoseconds on the CPU of every thread of pid, as meshsim's process back-end reads them. */
-static double task_cpu_ns(pid_t pid)
-{
-	char path[64];
-	double total = 0;
-	snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
-	DIR *d = opendir(path);
-	if (!d)
-		return -1;
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL) {
-		char p2[400];
-		unsigned long long ns;
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(p2, sizeof p2, "%s/%s/schedstat", path, e->d_name);
-		FILE *f = fopen(p2, "r");
-		if (!f)
-			continue;
-		if (fscanf(f, "%llu", &ns) == 1)
-			total += (double)ns;
-		fclose(f);
-	}
-	closedir(d);
-	return total;
 }
 
 /* One round: 0, the wall time to all bound and to full mesh, and the CPU to full mesh; or -1. */
@@ -233,21 +253,23 @@ static int round_once(const char *self, int n, int one_socket, double *up_s, dou
 	close(up[1]);
 	close(go[0]);
 	int bound = 0, got = 0;
-	char ch;
+	double ns = 0;
+	struct report r;
 	struct pollfd p = { .fd = up[0], .events = POLLIN };
-	while (got < n && poll(&p, 1, 60000) == 1 && read(up[0], &ch, 1) == 1 && ch != 'x') {
-		if (ch == 'b' && ++bound == n) {
+	while (got < n && poll(&p, 1, 60000) == 1 && read(up[0], &r, sizeof r) == sizeof r &&
+	       r.what != 'x') {
+		if (r.what == 'b' && ++bound == n) {
 			*up_s = now_s() - t0;
 			for (int i = 0; i < n; i++)
 				(void)!write(go[1], "g", 1);
 		}
-		got += ch == 'd';
+		if (r.what == 'd') {
+			got++;
+			ns += (double)r.cpu_ns;
+		}
 	}
 	*wall = now_s() - t0;
-	double total = 0;
-	for (int i = 0; i < n; i++)
-		total += task_cpu_ns(pid[i]);
-	*cpu = total / 1e9;
+	*cpu = ns / 1e9;
 	for (int i = 0; i < n; i++)
 		kill(pid[i], SIGTERM);
 	for (int i = 0; i < n; i++)
@@ -267,10 +289,11 @@ static int cmp(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-	if (argc == 7 && strcmp(argv[1], "--child") == 0)
-		return child(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]), atoi(argv[5]),
-		             atoi(argv[6]));
 	testlib_require_netns("meshfloor");
+	if (argc == 7 && strcmp(argv[1], "--child") == 0) {
+		up_fd = atoi(argv[4]);
+		return child(atoi(argv[2]), atoi(argv[3]), atoi(argv[5]), atoi(argv[6]));
+	}
 	int one_socket = argc > 1 && strcmp(argv[1], "--one-socket") == 0;
 	argc -= one_socket;
 	argv += one_socket;
@@ -295,6 +318,7 @@ int main(int argc, char **argv)
 		       "a pair\n", n, up * 1000, wall * 1000, cpu, per[r]);
 	}
 	qsort(per, (size_t)rounds, sizeof *per, cmp);
-	printf("median of %d: %.3f ms a pair\n", rounds, per[rounds / 2]);
+	double med = rounds % 2 ? per[rounds / 2] : (per[rounds / 2 - 1] + per[rounds / 2]) / 2;
+	printf("median of %d: %.3f ms a pair\n", rounds, med);
 	return 0;
 }
