@@ -13,12 +13,14 @@
  * exchanges the frames of our handshake with their sizes on the wire (`meshnode --trace` of
  * two nodes: HELLO 41 bytes, REPLY 165, FINISH 131, ACCEPT 31), and the initiator's first
  * frame after ACCEPT (a heartbeat, 28), at which the responder reports the peer; no crypto.
- * The process waits as the link does: in epoll over the sockets' ZMQ_FDs (mesh/link.c), each
- * socket read until EAGAIN whenever its descriptor fires, so that no signal is missed.
+ * The process waits in epoll over its sockets' ZMQ_FDs, as the link does for its DEALERs
+ * (mesh/link.c; the link polls its ROUTER with zmq_poll), each socket read until EAGAIN
+ * whenever its descriptor fires and after each send, so that no signal is missed.
  *
  * A process reports when all its N - 1 pairs are done, with its CPU time so far (every thread:
- * CLOCK_PROCESS_CPUTIME_ID; it has nothing left to do after that). The parent adds them up and
- * takes the wall time from the first fork to the last report. The socket options are the
+ * CLOCK_PROCESS_CPUTIME_ID; it has nothing left to do after that, where meshsim reads every
+ * node's CPU at full mesh). The parent adds them up and takes the wall time from the first
+ * fork to the last report. The socket options are the
  * link's that bear on cost: linger 0, TCP keepalive, ZeroMQ's handshake interval, the listen
  * backlog, ROUTER_MANDATORY.
  *
