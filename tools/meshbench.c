@@ -44,6 +44,7 @@
 #include <sodium.h>
 #include <zmq.h>
 
+#include "meshbench_floor.h"
 #include "meshbench_limits.h"
 #include "meshnode_testhooks.h"
 #include "monoclock.h"
@@ -560,6 +561,26 @@ out:
 	return rc;
 }
 
+/* Beside each shout run, raw ZeroMQ's in the same shape (floor_fanout): its figures, 0 or -1.
+ * lat: room for count latencies. */
+static int shout_floor(int members, size_t size, long count, long window, double *lat)
+{
+	char key[48], label[64];
+	double rate;
+	if (floor_fanout(members, size, count, window, &rate, lat) != 0)
+		return -1;
+	snprintf(key, sizeof key, "zmq_fan_%d_%zu_deliveries", members, size);
+	snprintf(label, sizeof label, "raw zmq fan-out %zu B to %d", size, members);
+	fig_add(fig_get(key, label, "deliveries/s"), rate);
+	snprintf(key, sizeof key, "zmq_fan_%d_%zu_last_p50_us", members, size);
+	snprintf(label, sizeof label, "raw zmq fan-out %zu B to %d, last p50", size, members);
+	fig_add(fig_get(key, label, "us"), pct(lat, count, 50));
+	snprintf(key, sizeof key, "zmq_fan_%d_%zu_last_p99_us", members, size);
+	snprintf(label, sizeof label, "raw zmq fan-out %zu B to %d, last p99", size, members);
+	fig_add(fig_get(key, label, "us"), pct(lat, count, 99));
+	return 0;
+}
+
 static void bench_shout(int runs, bool quick)
 {
 	static const int groups[] = { 8, 32 };
@@ -612,6 +633,11 @@ static void bench_shout(int runs, bool quick)
 				fig_add(fdel, msgs * fn.members);
 				fig_add(f50, pct(lat, count, 50));
 				fig_add(f99, pct(lat, count, 99));
+				if (shout_floor(fn.members, size, count, window, lat) != 0) {
+					failures++;
+					ok = false;
+					break;
+				}
 			}
 			free(lat);
 		}
@@ -733,6 +759,13 @@ static void bench_converge(int runs, bool quick)
 		snprintf(key, sizeof key, "converge_%d_cpu_per_pair_ms", n);
 		snprintf(label, sizeof label, "CPU per linked pair, %d processes", n);
 		struct fig *fc = fig_get(key, label, "ms");
+		/* beside each run, the same mesh formed by raw ZeroMQ without crypto (the floor) */
+		snprintf(key, sizeof key, "zmq_mesh_%d_ms", n);
+		snprintf(label, sizeof label, "raw zmq mesh of %d processes", n);
+		struct fig *fz = fig_get(key, label, "ms");
+		snprintf(key, sizeof key, "zmq_mesh_%d_cpu_per_pair_ms", n);
+		snprintf(label, sizeof label, "raw zmq mesh of %d, CPU per pair", n);
+		struct fig *fzc = fig_get(key, label, "ms");
 		double pairs = (double)n * (n - 1) / 2;
 		for (int r = 0; r < reps; r++) {
 			snprintf(label, sizeof label, "full mesh of %d processes", n);
@@ -752,6 +785,13 @@ static void bench_converge(int runs, bool quick)
 			if (cpu == cpu && cpu > 0)
 				fig_add(fc, cpu * 1000 / pairs);
 			free(js);
+			double wall, per_pair = floor_mesh(self_path, n, &wall);
+			if (per_pair < 0) {
+				failures++;
+				break;
+			}
+			fig_add(fz, wall);
+			fig_add(fzc, per_pair);
 		}
 		if (quick)
 			break;
@@ -1118,6 +1158,29 @@ static void add_comparisons(void)
 	        "pair_crypto_ms", 1, true, 2, 0, "<= 2x the pair's crypto");
 	cmp_add("CPU per pair, 8 processes / crypto", "converge_8_cpu_per_pair_ms",
 	        "pair_crypto_ms", 1, true, 2, 0, "<= 2x the pair's crypto");
+	/* beside them, for information: the same mesh formed by raw ZeroMQ, with the crypto a
+	 * pair cannot avoid added to its CPU (the floor under the 2x target), and its time */
+	static const int mesh_n[] = { 8, 16, 64, 128 };
+	for (size_t i = 0; i < sizeof mesh_n / sizeof *mesh_n; i++) {
+		char name[80], key[48], floor[48], label[64];
+		snprintf(key, sizeof key, "zmq_mesh_%d_cpu_per_pair_ms", mesh_n[i]);
+		const struct fig *z = fig_find(key), *cr = fig_find("pair_crypto_ms");
+		snprintf(floor, sizeof floor, "zmq_mesh_crypto_%d_ms", mesh_n[i]);
+		snprintf(label, sizeof label, "raw zmq mesh of %d + crypto, CPU per pair", mesh_n[i]);
+		if (z && cr)
+			fig_add(fig_get(floor, label, "ms"), z->med + cr->med);
+		snprintf(name, sizeof name, "CPU per pair, %d / raw zmq + crypto", mesh_n[i]);
+		snprintf(key, sizeof key, "converge_%d_cpu_per_pair_ms", mesh_n[i]);
+		cmp_add(name, key, floor, 1, true, 0, 0, "(for information)");
+		snprintf(name, sizeof name, "full mesh of %d processes / raw zmq", mesh_n[i]);
+		snprintf(key, sizeof key, "converge_%d_ms", mesh_n[i]);
+		snprintf(floor, sizeof floor, "zmq_mesh_%d_ms", mesh_n[i]);
+		cmp_add(name, key, floor, 1, true, 0, 0, "(for information)");
+	}
+	cmp_add("shout 64 B to 32 / raw zmq fan-out", "shout_32_64_deliveries",
+	        "zmq_fan_32_64_deliveries", 1, false, 0, 0, "(for information)");
+	cmp_add("shout 64 B to 32: last p99 / raw zmq", "shout_32_64_last_p99_us",
+	        "zmq_fan_32_64_last_p99_us", 1, true, 0, 0, "(for information)");
 	/* beside it, a process with the same libraries, a zmq context and a ROUTER: the floor */
 	cmp_add("idle node RSS (KiB)", "rss_idle_kib", "zmq_idle_rss_kib", 1, true, 0, 6144,
 	        "< 6 MiB");
@@ -1216,6 +1279,9 @@ int main(int argc, char **argv)
 	/* not an option: how the memory part starts the processes of its floor (limits.h) */
 	if (argc >= 2 && strcmp(argv[1], "--zmq-floor-child") == 0)
 		return limits_floor_child(argc - 1, argv + 1);
+	/* nor this: the processes of the converge part's raw ZeroMQ mesh (meshbench_floor.h) */
+	if (argc >= 2 && strcmp(argv[1], "--zmq-mesh-child") == 0)
+		return floor_mesh_child(argc, argv);
 	int runs = 0;
 	long v;
 	bool quick = false;

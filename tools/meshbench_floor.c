@@ -1,0 +1,354 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
+/*
+ * meshbench_floor: raw ZeroMQ in the shapes of the converge and shout parts (see
+ * meshbench_floor.h). The mesh's processes each wait in epoll over their sockets' ZMQ_FDs, as
+ * the link does for its DEALERs (mesh/link.c). A ZMQ_FD says that the socket's mailbox changed,
+ * not that a frame is there, and a send or receive may take that signal: so each socket is
+ * read until EAGAIN after every send on it and whenever its descriptor fires, and the ROUTER
+ * once each turn before the wait.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include "meshbench_floor.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zmq.h>
+
+#include "monoclock.h"
+
+/* Ports below the kernel's ephemeral range (32768 and up by default): a DEALER's own end,
+ * chosen from that range, can then never take a port a process of the mesh is to bind. */
+enum { MESH_PORT0 = 20000, MESH_MAXN = 512 };
+/* Our handshake's frames, in bytes on the wire (`meshnode --trace` of two nodes), and the
+ * initiator's first frame after ACCEPT, a heartbeat, at which the responder reports the peer
+ * (docs/protocol.md section 4). All differ, so the size says which one came. */
+enum { F_HELLO = 41, F_REPLY = 165, F_FINISH = 131, F_ACCEPT = 31, F_FIRST = 28 };
+#define MESH_WAIT_MS 30000    /* the parent gives up after this long without a report */
+#define FAN_TIMEOUT_MS 5000
+
+/* What a mesh process tells its parent, written whole (under PIPE_BUF), so records never mix. */
+struct report {
+	char what;            /* 'b' bound, 'd' done (cpu_ns), 'x' failed */
+	uint64_t cpu_ns;
+};
+
+static int report_fd = -1;
+
+static void report(char what)
+{
+	struct report r = { .what = what };
+	struct timespec t;
+	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t) == 0)
+		r.cpu_ns = (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+	(void)!write(report_fd, &r, sizeof r);
+}
+
+/* A mesh process that fails says so, so that its parent stops at once. */
+static void mesh_fail(const char *what)
+{
+	fprintf(stderr, "meshbench: zmq mesh: %s: %s\n", what, zmq_strerror(zmq_errno()));
+	report('x');
+	exit(1);
+}
+
+/* The options of the link's sockets that bear on the cost of a connection (mesh/link.c). */
+static void mesh_opts(void *s)
+{
+	static const int opts[][2] = {
+		{ ZMQ_LINGER, 0 }, { ZMQ_TCP_KEEPALIVE, 1 }, { ZMQ_HANDSHAKE_IVL, 2000 },
+		{ ZMQ_BACKLOG, 1024 }, { ZMQ_SNDHWM, 256 }, { ZMQ_RCVHWM, 256 },
+	};
+	for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
+		if (zmq_setsockopt(s, opts[i][0], &opts[i][1], sizeof(int)) != 0)
+			mesh_fail("zmq_setsockopt");
+}
+
+static void mesh_send(void *s, int len)
+{
+	static char buf[256];
+	memset(buf, 'm', (size_t)len);
+	if (zmq_send(s, buf, (size_t)len, 0) != len)
+		mesh_fail("zmq_send");
+}
+
+/* Reads the ROUTER until EAGAIN: answers a HELLO with REPLY and a FINISH with ACCEPT, and
+ * counts the pair done at the initiator's first frame. */
+static void mesh_read_router(void *router, int *done)
+{
+	char rid[256], buf[256];
+	int rl;
+	while ((rl = zmq_recv(router, rid, sizeof rid, ZMQ_DONTWAIT)) >= 0) {
+		int len = zmq_recv(router, buf, sizeof buf, 0);
+		int out = len == F_HELLO ? F_REPLY : len == F_FINISH ? F_ACCEPT : 0;
+		if (out) {
+			if (zmq_send(router, rid, (size_t)rl, ZMQ_SNDMORE) != rl)
+				mesh_fail("zmq_send");
+			mesh_send(router, out);
+		}
+		*done += len == F_FIRST;
+	}
+}
+
+/* Reads a DEALER until EAGAIN: answers REPLY with FINISH, and ACCEPT with the first frame,
+ * which ends the pair on this side. */
+static void mesh_read_dealer(void *dealer, int *done)
+{
+	char buf[256];
+	int len;
+	while ((len = zmq_recv(dealer, buf, sizeof buf, ZMQ_DONTWAIT)) >= 0) {
+		if (len == F_REPLY)
+			mesh_send(dealer, F_FINISH);
+		if (len == F_ACCEPT) {
+			mesh_send(dealer, F_FIRST);
+			++*done;
+		}
+	}
+}
+
+static void mesh_watch(int epfd, void *sock, uint64_t key)
+{
+	int fd;
+	size_t fl = sizeof fd;
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = key };
+	if (zmq_getsockopt(sock, ZMQ_FD, &fd, &fl) != 0 ||
+	    epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
+		mesh_fail("epoll");
+}
+
+int floor_mesh_child(int argc, char **argv)
+{
+	if (argc != 6)
+		return 2;
+	int me = atoi(argv[2]), n = atoi(argv[3]), go = atoi(argv[5]);
+	char ep[64], ch;
+	report_fd = atoi(argv[4]);
+	if (n < 2 || n > MESH_MAXN || me < 0 || me >= n)
+		return 2;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);   /* none outlives a parent that was killed */
+	void *ctx = zmq_ctx_new();
+	void *router = ctx ? zmq_socket(ctx, ZMQ_ROUTER) : NULL;
+	int epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (!router || epfd < 0)
+		mesh_fail("set-up");
+	mesh_opts(router);
+	snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", MESH_PORT0 + me);
+	if (zmq_bind(router, ep) != 0)
+		mesh_fail("zmq_bind");
+	mesh_watch(epfd, router, 0);
+	report('b');
+	if (read(go, &ch, 1) != 1)
+		return 1;
+	int ndial = n - 1 - me, done = 0;
+	void **dealer = calloc((size_t)ndial + 1, sizeof *dealer);
+	if (!dealer)
+		mesh_fail("out of memory");
+	for (int k = 0; k < ndial; k++) {
+		snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", MESH_PORT0 + me + 1 + k);
+		if (!(dealer[k] = zmq_socket(ctx, ZMQ_DEALER)))
+			mesh_fail("zmq_socket");
+		mesh_opts(dealer[k]);
+		if (zmq_connect(dealer[k], ep) != 0)
+			mesh_fail("zmq_connect");
+		mesh_watch(epfd, dealer[k], (uint64_t)k + 1);
+		mesh_send(dealer[k], F_HELLO);
+		mesh_read_dealer(dealer[k], &done);
+	}
+	for (;;) {
+		mesh_read_router(router, &done);
+		if (done == n - 1)
+			break;
+		struct epoll_event evs[64];
+		int k = epoll_wait(epfd, evs, 64, -1);
+		if (k < 0 && errno != EINTR)
+			mesh_fail("epoll_wait");
+		for (int i = 0; i < k; i++)
+			if (evs[i].data.u64)
+				mesh_read_dealer(dealer[evs[i].data.u64 - 1], &done);
+	}
+	report('d');
+	pause();      /* the parent ends every process at once, after the last report */
+	return 0;
+}
+
+double floor_mesh(const char *self, int n, double *wall_ms)
+{
+	static pid_t pid[MESH_MAXN];
+	int up[2], go[2], started = 0, bound = 0, got = 0;
+	double cpu_ns = 0, t0 = monoclock_s();
+	struct report r;
+	if (n < 2 || n > MESH_MAXN || pipe(up) != 0)
+		return -1;
+	if (pipe(go) != 0) {
+		close(up[0]);
+		close(up[1]);
+		return -1;
+	}
+	for (; started < n; started++) {
+		char a[16], b[16], c[16], d[16];
+		snprintf(a, sizeof a, "%d", started);
+		snprintf(b, sizeof b, "%d", n);
+		snprintf(c, sizeof c, "%d", up[1]);
+		snprintf(d, sizeof d, "%d", go[0]);
+		pid[started] = fork();
+		if (pid[started] == 0) {
+			execl(self, self, "--zmq-mesh-child", a, b, c, d, (char *)NULL);
+			_exit(127);
+		}
+		if (pid[started] < 0)
+			break;
+	}
+	close(up[1]);
+	close(go[0]);
+	struct pollfd p = { .fd = up[0], .events = POLLIN };
+	while (started == n && got < n && poll(&p, 1, MESH_WAIT_MS) == 1 &&
+	       read(up[0], &r, sizeof r) == (ssize_t)sizeof r && r.what != 'x') {
+		if (r.what == 'b' && ++bound == n)
+			for (int i = 0; i < n; i++)
+				(void)!write(go[1], "g", 1);
+		if (r.what == 'd') {
+			got++;
+			cpu_ns += (double)r.cpu_ns;
+		}
+	}
+	*wall_ms = (monoclock_s() - t0) * 1000;
+	for (int i = 0; i < started; i++)
+		kill(pid[i], SIGKILL);
+	for (int i = 0; i < started; i++)
+		waitpid(pid[i], NULL, 0);
+	close(up[0]);
+	close(go[1]);
+	if (got < n) {
+		fprintf(stderr, "meshbench: zmq mesh of %d processes: %d done\n", n, got);
+		return -1;
+	}
+	return cpu_ns / 1e6 / ((double)n * (n - 1) / 2);
+}
+
+static int cmp_us(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* One fan-out run over sockets already connected (see floor_fanout). */
+static int fan_run(void **dealer, void **router, int m, size_t size, long count, long window,
+                   double *rate, double *lat)
+{
+	uint8_t *buf = malloc(size > 256 ? size : 256);
+	double *t_sent = calloc((size_t)count, sizeof *t_sent);
+	int *have = calloc((size_t)count, sizeof *have);
+	zmq_pollitem_t *items = calloc((size_t)m, sizeof *items);
+	long sent = 0, done = 0;
+	int rc = -1;
+	if (!buf || !t_sent || !have || !items)
+		goto out;
+	for (int i = 0; i < m; i++)
+		items[i] = (zmq_pollitem_t){ .socket = router[i], .events = ZMQ_POLLIN };
+	memset(buf, 0x5a, size);
+	double t0 = monoclock_s();
+	while (done < count) {
+		for (; sent < count && sent - done < window; sent++) {
+			memcpy(buf, &sent, sizeof sent);
+			t_sent[sent] = monoclock_s();
+			for (int i = 0; i < m; i++)
+				if (zmq_send(dealer[i], buf, size, 0) != (int)size)
+					goto out;
+		}
+		bool any = false;
+		for (int i = 0; i < m; i++) {
+			char rid[256];
+			long seq;
+			while (zmq_recv(router[i], rid, sizeof rid, ZMQ_DONTWAIT) >= 0) {
+				if (zmq_recv(router[i], buf, size, 0) != (int)size)
+					goto out;
+				memcpy(&seq, buf, sizeof seq);
+				if (seq < 0 || seq >= sent) {
+					fprintf(stderr, "meshbench: zmq fan-out: message %ld unknown\n", seq);
+					goto out;
+				}
+				if (++have[seq] == m)
+					lat[done++] = (monoclock_s() - t_sent[seq]) * 1e6;
+				any = true;
+			}
+		}
+		if (!any && zmq_poll(items, m, FAN_TIMEOUT_MS) <= 0) {
+			fprintf(stderr, "meshbench: zmq fan-out stalled at %ld of %ld\n", done, count);
+			goto out;
+		}
+	}
+	*rate = (double)count * m / (monoclock_s() - t0);
+	qsort(lat, (size_t)count, sizeof *lat, cmp_us);
+	rc = 0;
+out:
+	free(buf);
+	free(t_sent);
+	free(have);
+	free(items);
+	return rc;
+}
+
+int floor_fanout(int members, size_t size, long count, long window, double *deliveries_s,
+                 double *lat_us)
+{
+	void **ctx = calloc((size_t)members + 1, sizeof *ctx);
+	void **router = calloc((size_t)members, sizeof *router);
+	void **dealer = calloc((size_t)members, sizeof *dealer);
+	double warm[100];
+	int rc = -1, timeout = FAN_TIMEOUT_MS, zero = 0;
+	if (!ctx || !router || !dealer || size < sizeof(long) || members < 1 || count < 1)
+		goto out;
+	if (!(ctx[members] = zmq_ctx_new()))    /* the sender's */
+		goto out;
+	for (int i = 0; i < members; i++) {
+		char ep[64];
+		size_t eplen = sizeof ep;
+		if (!(ctx[i] = zmq_ctx_new()) || !(router[i] = zmq_socket(ctx[i], ZMQ_ROUTER)) ||
+		    !(dealer[i] = zmq_socket(ctx[members], ZMQ_DEALER)))
+			goto out;
+		zmq_setsockopt(router[i], ZMQ_LINGER, &zero, sizeof zero);
+		zmq_setsockopt(dealer[i], ZMQ_LINGER, &zero, sizeof zero);
+		zmq_setsockopt(dealer[i], ZMQ_SNDTIMEO, &timeout, sizeof timeout);
+		zmq_setsockopt(router[i], ZMQ_RCVTIMEO, &timeout, sizeof timeout);
+		if (zmq_bind(router[i], "tcp://127.0.0.1:*") != 0 ||
+		    zmq_getsockopt(router[i], ZMQ_LAST_ENDPOINT, ep, &eplen) != 0 ||
+		    zmq_connect(dealer[i], ep) != 0)
+			goto out;
+	}
+	/* not counted: every connection up first, as the shout part's members have joined */
+	if (fan_run(dealer, router, members, size, 100, window, deliveries_s, warm) != 0 ||
+	    fan_run(dealer, router, members, size, count, window, deliveries_s, lat_us) != 0)
+		goto out;
+	rc = 0;
+out:
+	if (rc != 0)
+		fprintf(stderr, "meshbench: zmq fan-out to %d failed: %s\n", members,
+		        zmq_strerror(zmq_errno()));
+	for (int i = 0; router && dealer && i < members; i++) {
+		if (dealer[i])
+			zmq_close(dealer[i]);
+		if (router[i])
+			zmq_close(router[i]);
+	}
+	for (int i = 0; ctx && i <= members; i++)
+		if (ctx[i])
+			zmq_ctx_term(ctx[i]);
+	free(ctx);
+	free(router);
+	free(dealer);
+	return rc;
+}
