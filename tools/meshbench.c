@@ -569,6 +569,7 @@ static int shout_floor(int members, size_t size, long count, long window, double
 	double rate;
 	if (floor_fanout(members, size, count, window, &rate, lat) != 0)
 		return -1;
+	qsort(lat, (size_t)count, sizeof lat[0], cmp_double);
 	snprintf(key, sizeof key, "zmq_fan_%d_%zu_deliveries", members, size);
 	snprintf(label, sizeof label, "raw zmq fan-out %zu B to %d", size, members);
 	fig_add(fig_get(key, label, "deliveries/s"), rate);
@@ -633,11 +634,9 @@ static void bench_shout(int runs, bool quick)
 				fig_add(fdel, msgs * fn.members);
 				fig_add(f50, pct(lat, count, 50));
 				fig_add(f99, pct(lat, count, 99));
-				if (shout_floor(fn.members, size, count, window, lat) != 0) {
+				/* a floor that fails is counted, and ours goes on */
+				if (shout_floor(fn.members, size, count, window, lat) != 0)
 					failures++;
-					ok = false;
-					break;
-				}
 			}
 			free(lat);
 		}
@@ -696,7 +695,7 @@ static void bench_handshake(int runs, bool quick)
 /* ---------- meshsim: convergence and memory of node processes ---------- */
 
 static char meshsim_path[PATH_MAX];
-static char self_path[PATH_MAX];       /* this program, for the ZeroMQ memory floor */
+static char self_path[PATH_MAX];       /* this program, for the ZeroMQ floors' processes */
 
 /* The first number after "key": in a JSON text; NAN if absent or null. */
 static double json_number(const char *json, const char *key)
@@ -745,6 +744,11 @@ static char *meshsim_json(const char *args)
 static void bench_converge(int runs, bool quick)
 {
 	static const int sizes[] = { 16, 64, 128 };
+	/* the floor's processes bind in a namespace of this part's own (meshsim makes its own) */
+	if (fresh_netns() != 0) {
+		failures++;
+		return;
+	}
 	for (int k = 0; k < 3; k++) {
 		int n = quick ? 8 : sizes[k];
 		/* issue 6 asks for 7 runs of 64, to see the worst case as well as the median */
@@ -785,10 +789,11 @@ static void bench_converge(int runs, bool quick)
 			if (cpu == cpu && cpu > 0)
 				fig_add(fc, cpu * 1000 / pairs);
 			free(js);
-			double wall, per_pair = floor_mesh(self_path, n, &wall);
-			if (per_pair < 0) {
+			/* a floor that fails is counted, and ours goes on */
+			double wall, per_pair;
+			if (floor_mesh(self_path, n, &wall, &per_pair) != 0) {
 				failures++;
-				break;
+				continue;
 			}
 			fig_add(fz, wall);
 			fig_add(fzc, per_pair);
@@ -1281,7 +1286,7 @@ int main(int argc, char **argv)
 		return limits_floor_child(argc - 1, argv + 1);
 	/* nor this: the processes of the converge part's raw ZeroMQ mesh (meshbench_floor.h) */
 	if (argc >= 2 && strcmp(argv[1], "--zmq-mesh-child") == 0)
-		return floor_mesh_child(argc, argv);
+		return floor_mesh_child(argc - 1, argv + 1);
 	int runs = 0;
 	long v;
 	bool quick = false;

@@ -7,10 +7,6 @@
  * read until EAGAIN after every send on it and whenever its descriptor fires, and the ROUTER
  * once each turn before the wait.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
-
 #include "meshbench_floor.h"
 
 #include <errno.h>
@@ -33,7 +29,7 @@
 
 /* Ports below the kernel's ephemeral range (32768 and up by default): a DEALER's own end,
  * chosen from that range, can then never take a port a process of the mesh is to bind. */
-enum { MESH_PORT0 = 20000, MESH_MAXN = 512 };
+enum { MESH_PORT0 = 20000 };
 /* Our handshake's frames, in bytes on the wire (`meshnode --trace` of two nodes), and the
  * initiator's first frame after ACCEPT, a heartbeat, at which the responder reports the peer
  * (docs/protocol.md section 4). All differ, so the size says which one came. */
@@ -47,27 +43,23 @@ struct report {
 	uint64_t cpu_ns;
 };
 
-static int report_fd = -1;
-
-static void report(char what)
+/* Tells the parent on fd; 'x' also names what failed on stderr. Returns -1 for 'x', else 0. */
+static int report(int fd, char what, const char *failed)
 {
-	struct report r = { .what = what };
+	struct report r;
 	struct timespec t;
+	memset(&r, 0, sizeof r);      /* the padding too: all of it goes down the pipe */
+	r.what = what;
 	if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t) == 0)
 		r.cpu_ns = (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-	(void)!write(report_fd, &r, sizeof r);
-}
-
-/* A mesh process that fails says so, so that its parent stops at once. */
-static void mesh_fail(const char *what)
-{
-	fprintf(stderr, "meshbench: zmq mesh: %s: %s\n", what, zmq_strerror(zmq_errno()));
-	report('x');
-	exit(1);
+	if (failed)
+		fprintf(stderr, "meshbench: zmq mesh: %s: %s\n", failed, zmq_strerror(zmq_errno()));
+	(void)!write(fd, &r, sizeof r);
+	return what == 'x' ? -1 : 0;
 }
 
 /* The options of the link's sockets that bear on the cost of a connection (mesh/link.c). */
-static void mesh_opts(void *s)
+static int mesh_opts(void *s)
 {
 	static const int opts[][2] = {
 		{ ZMQ_LINGER, 0 }, { ZMQ_TCP_KEEPALIVE, 1 }, { ZMQ_HANDSHAKE_IVL, 2000 },
@@ -75,129 +67,136 @@ static void mesh_opts(void *s)
 	};
 	for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
 		if (zmq_setsockopt(s, opts[i][0], &opts[i][1], sizeof(int)) != 0)
-			mesh_fail("zmq_setsockopt");
+			return -1;
+	return 0;
 }
 
-static void mesh_send(void *s, int len)
+static int mesh_send(void *s, int len)
 {
 	static char buf[256];
 	memset(buf, 'm', (size_t)len);
-	if (zmq_send(s, buf, (size_t)len, 0) != len)
-		mesh_fail("zmq_send");
+	return zmq_send(s, buf, (size_t)len, 0) == len ? 0 : -1;
 }
 
 /* Reads the ROUTER until EAGAIN: answers a HELLO with REPLY and a FINISH with ACCEPT, and
- * counts the pair done at the initiator's first frame. */
-static void mesh_read_router(void *router, int *done)
+ * counts the pair done at the initiator's first frame. 0, or -1 if a send failed. */
+static int mesh_read_router(void *router, int *done)
 {
 	char rid[256], buf[256];
 	int rl;
 	while ((rl = zmq_recv(router, rid, sizeof rid, ZMQ_DONTWAIT)) >= 0) {
 		int len = zmq_recv(router, buf, sizeof buf, 0);
 		int out = len == F_HELLO ? F_REPLY : len == F_FINISH ? F_ACCEPT : 0;
-		if (out) {
-			if (zmq_send(router, rid, (size_t)rl, ZMQ_SNDMORE) != rl)
-				mesh_fail("zmq_send");
-			mesh_send(router, out);
-		}
+		if (out && (zmq_send(router, rid, (size_t)rl, ZMQ_SNDMORE) != rl ||
+		            mesh_send(router, out) != 0))
+			return -1;
 		*done += len == F_FIRST;
 	}
+	return 0;
 }
 
 /* Reads a DEALER until EAGAIN: answers REPLY with FINISH, and ACCEPT with the first frame,
- * which ends the pair on this side. */
-static void mesh_read_dealer(void *dealer, int *done)
+ * which ends the pair on this side. 0, or -1 if a send failed. */
+static int mesh_read_dealer(void *dealer, int *done)
 {
 	char buf[256];
 	int len;
 	while ((len = zmq_recv(dealer, buf, sizeof buf, ZMQ_DONTWAIT)) >= 0) {
-		if (len == F_REPLY)
-			mesh_send(dealer, F_FINISH);
-		if (len == F_ACCEPT) {
-			mesh_send(dealer, F_FIRST);
-			++*done;
-		}
+		if ((len == F_REPLY && mesh_send(dealer, F_FINISH) != 0) ||
+		    (len == F_ACCEPT && mesh_send(dealer, F_FIRST) != 0))
+			return -1;
+		*done += len == F_ACCEPT;
 	}
+	return 0;
 }
 
-static void mesh_watch(int epfd, void *sock, uint64_t key)
+static int mesh_watch(int epfd, void *sock, uint64_t key)
 {
 	int fd;
 	size_t fl = sizeof fd;
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = key };
-	if (zmq_getsockopt(sock, ZMQ_FD, &fd, &fl) != 0 ||
-	    epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
-		mesh_fail("epoll");
+	if (zmq_getsockopt(sock, ZMQ_FD, &fd, &fl) != 0)
+		return -1;
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/* Dials every higher index, then answers and reads until all of this process's pairs are
+ * done. 0, or what failed. */
+static const char *mesh_pairs(void *ctx, void *router, int epfd, int me, int n)
+{
+	int ndial = n - 1 - me, done = 0;
+	char ep[64];
+	void **dealer = calloc((size_t)ndial + 1, sizeof *dealer);
+	if (!dealer)
+		return "out of memory";
+	for (int k = 0; k < ndial; k++) {
+		snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", MESH_PORT0 + me + 1 + k);
+		if (!(dealer[k] = zmq_socket(ctx, ZMQ_DEALER)) || mesh_opts(dealer[k]) != 0 ||
+		    zmq_connect(dealer[k], ep) != 0 || mesh_watch(epfd, dealer[k], (uint64_t)k + 1) ||
+		    mesh_send(dealer[k], F_HELLO) != 0 || mesh_read_dealer(dealer[k], &done) != 0)
+			return "dial";     /* the process ends: its sockets with it */
+	}
+	for (;;) {
+		if (mesh_read_router(router, &done) != 0)
+			return "answer";
+		if (done == n - 1)
+			return NULL;
+		struct epoll_event evs[64];
+		int k = epoll_wait(epfd, evs, 64, -1);
+		if (k < 0 && errno != EINTR)
+			return "epoll_wait";
+		for (int i = 0; i < k; i++)
+			if (evs[i].data.u64 &&
+			    mesh_read_dealer(dealer[evs[i].data.u64 - 1], &done) != 0)
+				return "send";
+	}
 }
 
 int floor_mesh_child(int argc, char **argv)
 {
 	if (argc != 6)
 		return 2;
-	int me = atoi(argv[2]), n = atoi(argv[3]), go = atoi(argv[5]);
+	int me = atoi(argv[1]), n = atoi(argv[2]), up = atoi(argv[3]), go = atoi(argv[4]);
 	char ep[64], ch;
-	report_fd = atoi(argv[4]);
-	if (n < 2 || n > MESH_MAXN || me < 0 || me >= n)
+	if (n < 2 || n > FLOOR_MESH_MAX || me < 0 || me >= n)
 		return 2;
-	prctl(PR_SET_PDEATHSIG, SIGKILL);   /* none outlives a parent that was killed */
+	/* only as the process that meshbench started, in its namespace; and gone with it */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != (pid_t)atol(argv[5]))
+		return 2;
 	void *ctx = zmq_ctx_new();
 	void *router = ctx ? zmq_socket(ctx, ZMQ_ROUTER) : NULL;
 	int epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (!router || epfd < 0)
-		mesh_fail("set-up");
-	mesh_opts(router);
 	snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", MESH_PORT0 + me);
-	if (zmq_bind(router, ep) != 0)
-		mesh_fail("zmq_bind");
-	mesh_watch(epfd, router, 0);
-	report('b');
+	if (!router || epfd < 0 || mesh_opts(router) != 0 || zmq_bind(router, ep) != 0 ||
+	    mesh_watch(epfd, router, 0) != 0)
+		return report(up, 'x', "set-up") != 0;
+	report(up, 'b', NULL);
 	if (read(go, &ch, 1) != 1)
-		return 1;
-	int ndial = n - 1 - me, done = 0;
-	void **dealer = calloc((size_t)ndial + 1, sizeof *dealer);
-	if (!dealer)
-		mesh_fail("out of memory");
-	for (int k = 0; k < ndial; k++) {
-		snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", MESH_PORT0 + me + 1 + k);
-		if (!(dealer[k] = zmq_socket(ctx, ZMQ_DEALER)))
-			mesh_fail("zmq_socket");
-		mesh_opts(dealer[k]);
-		if (zmq_connect(dealer[k], ep) != 0)
-			mesh_fail("zmq_connect");
-		mesh_watch(epfd, dealer[k], (uint64_t)k + 1);
-		mesh_send(dealer[k], F_HELLO);
-		mesh_read_dealer(dealer[k], &done);
-	}
-	for (;;) {
-		mesh_read_router(router, &done);
-		if (done == n - 1)
-			break;
-		struct epoll_event evs[64];
-		int k = epoll_wait(epfd, evs, 64, -1);
-		if (k < 0 && errno != EINTR)
-			mesh_fail("epoll_wait");
-		for (int i = 0; i < k; i++)
-			if (evs[i].data.u64)
-				mesh_read_dealer(dealer[evs[i].data.u64 - 1], &done);
-	}
-	report('d');
+		return report(up, 'x', "start") != 0;
+	const char *failed = mesh_pairs(ctx, router, epfd, me, n);
+	if (failed)
+		return report(up, 'x', failed) != 0;
+	report(up, 'd', NULL);
 	pause();      /* the parent ends every process at once, after the last report */
 	return 0;
 }
 
-double floor_mesh(const char *self, int n, double *wall_ms)
+int floor_mesh(const char *self, int n, double *wall_ms, double *cpu_per_pair_ms)
 {
-	static pid_t pid[MESH_MAXN];
+	static pid_t pid[FLOOR_MESH_MAX];
 	int up[2], go[2], started = 0, bound = 0, got = 0;
 	double cpu_ns = 0, t0 = monoclock_s();
+	char ppid[24];
 	struct report r;
-	if (n < 2 || n > MESH_MAXN || pipe(up) != 0)
+	if (n < 2 || n > FLOOR_MESH_MAX || pipe(up) != 0)
 		return -1;
 	if (pipe(go) != 0) {
 		close(up[0]);
 		close(up[1]);
 		return -1;
 	}
+	snprintf(ppid, sizeof ppid, "%ld", (long)getpid());
 	for (; started < n; started++) {
 		char a[16], b[16], c[16], d[16];
 		snprintf(a, sizeof a, "%d", started);
@@ -206,7 +205,10 @@ double floor_mesh(const char *self, int n, double *wall_ms)
 		snprintf(d, sizeof d, "%d", go[0]);
 		pid[started] = fork();
 		if (pid[started] == 0) {
-			execl(self, self, "--zmq-mesh-child", a, b, c, d, (char *)NULL);
+			/* only the ends it uses: a child must see EOF on go if the parent is gone */
+			close(up[0]);
+			close(go[1]);
+			execl(self, self, "--zmq-mesh-child", a, b, c, d, ppid, (char *)NULL);
 			_exit(127);
 		}
 		if (pid[started] < 0)
@@ -236,13 +238,8 @@ double floor_mesh(const char *self, int n, double *wall_ms)
 		fprintf(stderr, "meshbench: zmq mesh of %d processes: %d done\n", n, got);
 		return -1;
 	}
-	return cpu_ns / 1e6 / ((double)n * (n - 1) / 2);
-}
-
-static int cmp_us(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
+	*cpu_per_pair_ms = cpu_ns / 1e6 / ((double)n * (n - 1) / 2);
+	return 0;
 }
 
 /* One fan-out run over sockets already connected (see floor_fanout). */
@@ -292,7 +289,6 @@ static int fan_run(void **dealer, void **router, int m, size_t size, long count,
 		}
 	}
 	*rate = (double)count * m / (monoclock_s() - t0);
-	qsort(lat, (size_t)count, sizeof *lat, cmp_us);
 	rc = 0;
 out:
 	free(buf);
