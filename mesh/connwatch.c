@@ -395,6 +395,11 @@ void connwatch_on_clock(struct connwatch *cw, uint64_t now_ms)
 		close_at(cw, 0, CONNWATCH_TIMEOUT);
 }
 
+uint64_t connwatch_next_due(const struct connwatch *cw)
+{
+	return cw && cw->n ? cw->w[0].accepted_ms + cw->lifetime_ms : UINT64_MAX;
+}
+
 /* rid as records keep it; false for a length no connection has (0, or over the maximum). */
 static bool rid_of(const struct connwatch *cw, const uint8_t *rid, size_t rid_len,
                    struct rid_kept *f)

@@ -64,6 +64,9 @@ void *connwatch_socket(const struct connwatch *cw);
 bool connwatch_on_readable(struct connwatch *cw, uint64_t now_ms);
 /* Closes connections older than the lifetime at now_ms. */
 void connwatch_on_clock(struct connwatch *cw, uint64_t now_ms);
+/* When connwatch_on_clock() next closes one (the oldest's lifetime ends); UINT64_MAX when
+ * none is watched. */
+uint64_t connwatch_next_due(const struct connwatch *cw);
 /* A message with routing id rid came in over descriptor fd (its ZMQ_SRCFD), at now_ms. One
  * whose id the table does not hold for fd first reads the monitor to its end (at most four
  * batches; the id stays unrecorded if it does not run dry, and the next message tries

@@ -688,6 +688,12 @@ static void on_clock(void *lv, uint64_t now_ms)
 	connwatch_on_clock(l->watch, now_ms);
 }
 
+static uint64_t on_next_due(const void *lv)
+{
+	const struct link *l = lv;
+	return connwatch_next_due(l->watch);
+}
+
 static void on_proven(void *lv, const struct link_route *from)
 {
 	struct link *l = lv;
@@ -716,6 +722,7 @@ const struct link_ops link_zmq = {
 	.on_ready = read_ready,
 	.dialled = dialled_count,
 	.clock = on_clock,
+	.next_due = on_next_due,
 	.proven = on_proven,
 	.unproven = on_unproven,
 	.listen_also = listen_also,

@@ -128,6 +128,9 @@ struct link_ops {
 	/* The engine's time, given first thing on every mesh_on_ready() and mesh_on_tick(): a
 	 * transport with deadlines of its own meets them here. NULL for one without. */
 	void (*clock)(void *l, uint64_t now_ms);
+	/* When clock() next has work (UINT64_MAX: nothing waits); the engine sleeps no longer.
+	 * NULL: a transport with clock() is then given its time every TICK_MS. */
+	uint64_t (*next_due)(const void *l);
 	/* A session we answered over the incoming connection from has completed its handshake:
 	 * that connection is authenticated, and no longer bounded as a stranger's. NULL ok. */
 	void (*proven)(void *l, const struct link_route *from);

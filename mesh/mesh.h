@@ -4,7 +4,8 @@
  * ZeroMQ, a ROUTER and a DEALER per session it initiated), the discovery socket and every
  * table, and it knows how to handle each once it is readable; it never polls or sleeps. node/
  * runs the loop: it asks for the poll items, polls, hands back the ready ones, and calls
- * mesh_on_tick() when the deadline it was given has come. Every call takes the current
+ * mesh_on_tick() when the deadline mesh_next_due() gave before it slept has come (input and
+ * calls may make something due sooner than the last tick said). Every call takes the current
  * monotonic time in milliseconds and every timer runs on it, so tests can drive the engine
  * with a fake clock; the one real clock read is the wall time that beacon counters start from
  * (discovery.c), so that they keep increasing across restarts. Events go out through a
@@ -234,8 +235,14 @@ uint64_t mesh_incarnation(const struct mesh *m);
 size_t mesh_pollitems(struct mesh *m, zmq_pollitem_t *items, size_t cap);
 size_t mesh_pollitems_count(const struct mesh *m);
 void mesh_on_ready(struct mesh *m, const zmq_pollitem_t *items, size_t n, uint64_t now_ms);
-/* Runs due timers; returns the time of the next deadline. */
+/* Runs due timers; returns mesh_next_due(). */
 uint64_t mesh_on_tick(struct mesh *m, uint64_t now_ms);
+/* When mesh_on_tick() next has work, counting what mesh_on_ready() and the calls since the
+ * last tick have made due: an owner asks before it sleeps, and may sleep until then. While
+ * ACKs, held beacons or a stalled send wait, ticks come every TICK_MS (STALL_RETRY_MS)
+ * after the last; otherwise the next beacon, sweep, interface rescan or link deadline. A
+ * time already past means at once. */
+uint64_t mesh_next_due(const struct mesh *m);
 /* Sends BYE on every live session and gives the sockets time to flush it on close. */
 void mesh_say_bye(struct mesh *m, uint64_t now_ms);
 

@@ -29,7 +29,7 @@
 #include "session.h"
 #include "wire.h"
 
-#define TICK_MS 20
+#define TICK_MS 20             /* ticks this often while ACKs or held beacons wait */
 #define REDIAL_BASE_MS 500     /* protocol section 4, "Redialling" */
 #define REDIAL_MAX_MS 60000
 #define HS_TRIES_SCALE_MAX 8   /* a retried handshake waits up to 8 x handshake_timeout */
@@ -135,6 +135,7 @@ struct mesh {
 	uint64_t next_beacon_ms;
 	unsigned burst;
 	uint64_t next_sweep_ms, sweep_ms;
+	uint64_t last_tick_ms;          /* the last mesh_on_tick's time (mesh_next_due) */
 	uint64_t next_trim_ms;         /* of keymem (session_keymem_trim) */
 	uint64_t reject_after_ms;      /* keys this old close their session (protocol 3.3) */
 	uint32_t hs_longest_ms;        /* the longest a handshake may take (mesh_handshake_longest) */

@@ -7,7 +7,7 @@
  * and every peer (time-to-live of its queued messages, dialling, forgetting a silent one), at
  * most every sweep_ms and on every tick while a send is stalled; and, every KEYMEM_TRIM_MS, the
  * secrets' pools give back what a burst of handshakes left empty. Due ACKs and RESENDs go out
- * on every tick (deliver_on_tick).
+ * on every tick (deliver_on_tick). mesh_next_due() says when the next tick has work.
  *
  * Invariants:
  * - sessions are closed and peers forgotten after the walk of their table, never during it
@@ -15,7 +15,9 @@
  * - a queued message dropped for its age is reported by a DROPPED event, as in send.c;
  * - a peer we delivered messages from is remembered MESH_RX_MEMORY_MS, so that its resends
  *   are not delivered twice;
- * - the deadline returned is never more than TICK_MS away (STALL_RETRY_MS while stalled).
+ * - the deadline returned (mesh_next_due) is after the tick's own time and no later than
+ *   the next beacon, sweep, rescan or link deadline; while ACKs, RESENDs or held beacons
+ *   wait it is at most TICK_MS away, STALL_RETRY_MS while a send is stalled.
  */
 #include <stdlib.h>
 
@@ -184,6 +186,7 @@ static void sweep_peer(struct peer *p, void *arg)
 
 uint64_t mesh_on_tick(struct mesh *m, uint64_t now)
 {
+	m->last_tick_ms = now;
 	if (m->lops->clock)
 		m->lops->clock(m->link, now);   /* the link's own deadlines: connwatch's lifetime */
 	ifaces_on_tick(m, now);
@@ -213,7 +216,32 @@ uint64_t mesh_on_tick(struct mesh *m, uint64_t now)
 		free(sw.close_reasons);
 		free(sw.gone);
 	}
-	uint64_t next = now + (m->any_stalled ? STALL_RETRY_MS : TICK_MS);
-	uint64_t beacon = beacon_next_due(m);
-	return next < beacon ? next : beacon;
+	return mesh_next_due(m);
+}
+
+static uint64_t earlier(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* An idle engine sleeps from one beacon or sweep to the next (about 11 turns a second with
+ * the default timers) instead of waking every TICK_MS: only what needs polling keeps the
+ * short cadence. ACKs wait for the application to take messages (deliver_on_tick), held
+ * beacons for tokens to return (check_held), a stalled send for room in its socket. */
+uint64_t mesh_next_due(const struct mesh *m)
+{
+	uint64_t last = m->last_tick_ms;
+	uint64_t due = earlier(m->next_sweep_ms, m->next_rescan_ms);
+	due = earlier(due, beacon_next_due(m));
+	if (m->any_stalled)
+		due = earlier(due, last + STALL_RETRY_MS);
+	else if (m->any_ack_due || m->backlog.n)
+		due = earlier(due, last + TICK_MS);
+	if (m->lops->next_due)
+		due = earlier(due, m->lops->next_due(m->link));
+	else if (m->lops->clock)
+		due = earlier(due, last + TICK_MS);   /* a transport's deadlines we cannot see */
+	/* a deadline the last tick left past (it could not act) is retried at the old cadence,
+	 * never in a spin */
+	return due > last ? due : last + TICK_MS;
 }

@@ -218,16 +218,28 @@ void known_close(struct meshnode *n)
 	n->known_lock_init = false;
 }
 
+static uint64_t save_every(const struct meshnode *n)
+{
+#ifdef MESH_TEST_HOOKS
+	if (n->test_save_ms)
+		return n->test_save_ms;
+#endif
+	(void)n;
+	return KNOWN_SAVE_MS;
+}
+
+uint64_t known_next_due(const struct meshnode *n)
+{
+	if (!n->known || !n->saver_started)
+		return UINT64_MAX;
+	return n->known_saved_ms + save_every(n);
+}
+
 void known_on_tick(struct meshnode *n, uint64_t now_ms)
 {
 	if (!n->known || !n->saver_started)
 		return;
-	uint64_t every = KNOWN_SAVE_MS;
-#ifdef MESH_TEST_HOOKS
-	if (n->test_save_ms)
-		every = n->test_save_ms;
-#endif
-	if (now_ms - n->known_saved_ms < every)
+	if (now_ms - n->known_saved_ms < save_every(n))
 		return;
 	/* here, not on every turn: no lock on the loop's hot path; a failure is said by the
 	 * next save's time, or at stop */

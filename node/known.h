@@ -23,6 +23,8 @@ enum mesh_err known_start(struct meshnode *n, char *err, size_t errcap);
 /* Loop thread: has a changed store saved, at most every 30 s, by the saver; says the
  * saver's failures. */
 void known_on_tick(struct meshnode *n, uint64_t now_ms);
+/* Loop thread: when known_on_tick() next looks at the store; UINT64_MAX when it never does. */
+uint64_t known_next_due(const struct meshnode *n);
 /* Once the loop has ended: ends the saver, and saves what changed on the calling thread.
  * Safe to call twice. */
 void known_stop(struct meshnode *n);

@@ -367,20 +367,45 @@ static void turn_check(struct meshnode *n, struct turn_clock *tc, uint64_t now)
 	tc->unsaid = 0;
 }
 
+/* While messages handed to the application are not all taken, the loop turns at least this
+ * often, so that their ACKs follow the taking (events_ack_taken) and the reader never has to
+ * wake it. */
+#define TAKEN_POLL_MS 20
+
+/* When the loop must turn with nothing to read: the engine's next deadline, the known peers'
+ * next look, and TAKEN_POLL_MS after the last tick while messages wait to be taken. A look
+ * that could not be made this turn (its time already past) is tried again after
+ * TAKEN_POLL_MS, not in a spin. */
+static uint64_t loop_next_due(const struct meshnode *n, uint64_t ticked, uint64_t now)
+{
+	uint64_t due = mesh_next_due(n->mesh);
+	uint64_t k = known_next_due(n);
+	if (k <= now)
+		k = now + TAKEN_POLL_MS;
+	if (k < due)
+		due = k;
+	if (n->ut_len && ticked + TAKEN_POLL_MS < due)
+		due = ticked + TAKEN_POLL_MS;
+	return due;
+}
+
 static void *loop_main(void *arg)
 {
 	struct meshnode *n = arg;
 	zmq_pollitem_t *items = NULL;
 	size_t cap = 0;
-	uint64_t next_tick = 0;
+	uint64_t next_tick = 0, ticked = 0;
 	struct turn_clock tc = { 0 };
 	while (!n->quit) {
 		uint64_t now = monoclock_ms(), t = now;
 		events_ack_taken(n, now);
 		uint64_t t1 = monoclock_ms();
 		tc.ms[PH_OTHER] = t1 - t;
-		if (now >= next_tick)
-			next_tick = mesh_on_tick(n->mesh, now);
+		if (now >= next_tick) {
+			mesh_on_tick(n->mesh, now);
+			events_flush(n);   /* its EXITs and DROPPEDs before the loop sleeps */
+			ticked = now;
+		}
 		t = monoclock_ms();
 		tc.ms[PH_TIMERS] = t - t1;
 		known_on_tick(n, now);
@@ -401,6 +426,7 @@ static void *loop_main(void *arg)
 		size_t k = mesh_pollitems(n->mesh, items, cap - 1);
 		items[k] = (zmq_pollitem_t){ .fd = n->wake[0], .events = ZMQ_POLLIN };
 		now = monoclock_ms();
+		next_tick = loop_next_due(n, ticked, now);   /* with what the last turn made due */
 		tc.ms[PH_OTHER] += now - t1;
 		long timeout = next_tick > now ? (long)(next_tick - now) : 0;
 		int rc = zmq_poll(items, (int)(k + 1), timeout);

@@ -238,11 +238,23 @@ static void node_crash(struct node *nd)
 			simnet_w->complete++;
 }
 
+/* What the loop does before it sleeps: a deadline the last turn made sooner than the tick
+ * scheduled (an ACK, an answer, a stalled send) brings the tick forward. */
+static void retick(struct node *nd)
+{
+	if (!nd->m || nd->paused)
+		return;
+	uint64_t due = mesh_next_due(nd->m);
+	if (due < nd->next_tick)
+		schedule_tick(nd, due > simnet_w->now ? due : simnet_w->now);
+}
+
 /* What a loop turn after zmq_poll does: the engine reads everything waiting. */
 static void node_ready(struct node *nd)
 {
 	for (int i = 0; i < 1000 && nd->m && !nd->paused && (nd->fhead || nd->dhead); i++)
 		mesh_on_ready(nd->m, NULL, 0, simnet_w->now);
+	retick(nd);
 }
 
 /* ------------------------------------------------------------------ faults */
@@ -376,6 +388,7 @@ static void step(struct ev *e)
 	case EV_APP: {
 		if (nd->m && !nd->paused && !calm)
 			sim_app_send(nd);
+		retick(nd);
 		uint64_t mean = simnet_w->cfg->msg_interval_ms;
 		struct ev *n2 = calm ? NULL : sim_schedule(simnet_w->now + 1 + sim_below(2 * mean), EV_APP);
 		if (n2)
@@ -434,6 +447,7 @@ static void step(struct ev *e)
 		break;
 	case EV_TAKE:
 		sim_app_take(nd);
+		retick(nd);
 		break;
 	case EV_END:
 		break;

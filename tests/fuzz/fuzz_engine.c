@@ -824,7 +824,10 @@ static void settle(void)
 {
 	for (int k = 0; k < 8 && (t.qn || t.dgn); k++)
 		mesh_on_ready(t.m, NULL, 0, t.now);
-	/* frames left over (a ping-pong) wait for the next turn */
+	/* frames left over (a ping-pong) wait for the next turn; what the input made due
+	 * brings the tick forward, as the loop asks before it sleeps */
+	if (mesh_next_due(t.m) < next_tick)
+		next_tick = mesh_next_due(t.m);
 	if (t.now >= next_tick)
 		next_tick = mesh_on_tick(t.m, t.now);
 }

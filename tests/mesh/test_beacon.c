@@ -145,8 +145,10 @@ static void run_row(const struct row *row)
 			if (row->b[r].every_ms && t.now > row->b[r].at_ms &&
 			    (t.now - row->b[r].at_ms) % row->b[r].every_ms == 0)
 				queue_beacon(&row->b[r]);
-		if (t.n || t.nreply)
+		if (t.n || t.nreply) {
 			mesh_on_ready(m, NULL, 0, t.now);
+			next = mesh_next_due(m);   /* as the loop asks before it sleeps */
+		}
 		if (t.now >= next)
 			next = mesh_on_tick(m, t.now);
 	}
@@ -201,8 +203,10 @@ static void test_try_timeouts(void)
 		for (t.now = 0; t.now <= 400000 && t.ntries < 6; t.now++) {
 			if (t.now % 1000 == 0)
 				queue_beacon(&b);
-			if (t.n)
+			if (t.n) {
 				mesh_on_ready(m, NULL, 0, t.now);
+				next = mesh_next_due(m);
+			}
 			if (t.now >= next)
 				next = mesh_on_tick(m, t.now);
 		}
@@ -225,6 +229,7 @@ static void test_try_timeouts(void)
 		t.hellos = 1;
 		t.hello_addr = "10.0.0.9";
 		mesh_on_ready(m, NULL, 0, 0);
+		next = mesh_next_due(m);
 		bool answered = m->hs_in == 1 && t.replies == 1;
 		for (t.now = 1; t.now <= 100000 && m->hs_in; t.now++)
 			if (t.now >= next)
@@ -282,8 +287,10 @@ static void test_old_version(void)
 			q->data[10] = 1;
 			sent++;
 		}
-		if (t.n)
+		if (t.n) {
 			mesh_on_ready(m, NULL, 0, t.now);
+			next = mesh_next_due(m);
+		}
 		if (t.now >= next)
 			next = mesh_on_tick(m, t.now);
 	}
@@ -552,8 +559,10 @@ static void test_pex_placed(void)
 		for (t.now = 1; t.now <= 50; t.now++) {
 			if (t.now == 10)
 				queue_id(ids[HIGH1], &at, 1003);
-			if (t.n)
+			if (t.n) {
 				mesh_on_ready(m, NULL, 0, t.now);
+				next = mesh_next_due(m);
+			}
 			if (t.now >= next)
 				next = mesh_on_tick(m, t.now);
 		}
@@ -596,6 +605,43 @@ static void test_pex_placed(void)
 	}
 }
 
+/* ------------------------------------------------------------------ an idle engine sleeps */
+
+/*
+ * An engine with nothing to do is woken by its own deadlines only: beacons (the start-up
+ * burst, then every second +-20 %), sweeps (heartbeat / 4, at most SWEEP_MAX_MS = 100 ms
+ * apart) and interface rescans (every 2 s): at most 10 + 1.25 + 0.5 a second after the
+ * burst. Every tick used to ask for the next one TICK_MS later: 50 turns a second of an idle
+ * node's loop, each a zmq_poll, 500 in these 10 s. Each deadline named is after its tick (no
+ * spin), and the beacons keep their schedule.
+ */
+static void test_idle_sleeps(void)
+{
+	memset(&t, 0, sizeof t);
+	struct mesh *m = engine_new();
+	if (!m)
+		return;
+	unsigned ticks = 0;
+	bool ahead = true;
+	uint64_t next = mesh_on_tick(m, 0);
+	for (t.now = 1; t.now <= 10000; t.now++)
+		if (t.now >= next) {
+			next = mesh_on_tick(m, t.now);
+			ahead &= next > t.now;
+			ticks++;
+		}
+	struct mesh_stats s;
+	uint64_t live;
+	mesh_get_stats(m, &s, &live);
+	/* 4 in the burst by 350 ms, then one every 1.2 s at the latest */
+	bool ok = ahead && ticks <= 10 * 13 && s.beacons_tx >= 4 + (10000 - 350) / 1200;
+	CHECK(ok);
+	printf("  %s an idle engine ticks %u times in 10 s (at most 130), each deadline after its "
+	       "tick: %s; %llu beacons sent\n", ok ? "ok  " : "FAIL", ticks, ahead ? "yes" : "no",
+	       (unsigned long long)s.beacons_tx);
+	mesh_destroy(&m);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -614,6 +660,7 @@ int main(void)
 		test_move_under_replay(false);
 		test_move_under_replay(true);
 		test_pex_placed();
+		test_idle_sleeps();
 	}
 	rig_ids_free();
 	return testlib_done("test_beacon");

@@ -335,7 +335,8 @@ static void drive_round(struct node **ns, size_t n, long timeout)
 		if (cnt[i] && ns[i]->m)
 			mesh_on_ready(ns[i]->m, items + off[i], cnt[i], t);
 	for (size_t i = 0; i < n; i++)
-		if (ns[i]->m && !ns[i]->paused && t >= ns[i]->next_tick)
+		if (ns[i]->m && !ns[i]->paused &&
+		    (t >= ns[i]->next_tick || t >= mesh_next_due(ns[i]->m)))
 			ns[i]->next_tick = mesh_on_tick(ns[i]->m, t);
 }
 

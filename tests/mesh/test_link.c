@@ -442,7 +442,7 @@ static void drive_round(struct node *ns, size_t n)
 		if (!ns[i].m || ns[i].paused)
 			continue;
 		mesh_on_ready(ns[i].m, items + off, cnt[i], t);
-		if (t >= ns[i].next_tick)
+		if (t >= ns[i].next_tick || t >= mesh_next_due(ns[i].m))
 			ns[i].next_tick = mesh_on_tick(ns[i].m, t);
 	}
 }
