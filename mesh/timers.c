@@ -219,9 +219,14 @@ uint64_t mesh_on_tick(struct mesh *m, uint64_t now)
 	return mesh_next_due(m);
 }
 
-static uint64_t earlier(uint64_t a, uint64_t b)
+/* The earlier of due and t; a t the last tick left past (it could not act on it then) counts
+ * as TICK_MS after that tick, so that it is tried again at the old cadence, never in a spin,
+ * and hides no other deadline. */
+static uint64_t earlier(uint64_t due, uint64_t t, uint64_t last)
 {
-	return a < b ? a : b;
+	if (t <= last)
+		t = last + TICK_MS;
+	return t < due ? t : due;
 }
 
 /* An idle engine sleeps from one beacon or sweep to the next (about 11 turns a second with
@@ -231,17 +236,16 @@ static uint64_t earlier(uint64_t a, uint64_t b)
 uint64_t mesh_next_due(const struct mesh *m)
 {
 	uint64_t last = m->last_tick_ms;
-	uint64_t due = earlier(m->next_sweep_ms, m->next_rescan_ms);
-	due = earlier(due, beacon_next_due(m));
+	uint64_t due = earlier(UINT64_MAX, m->next_sweep_ms, last);
+	due = earlier(due, m->next_rescan_ms, last);
+	due = earlier(due, beacon_next_due(m), last);
 	if (m->any_stalled)
-		due = earlier(due, last + STALL_RETRY_MS);
+		due = earlier(due, last + STALL_RETRY_MS, last);
 	else if (m->any_ack_due || m->backlog.n)
-		due = earlier(due, last + TICK_MS);
+		due = earlier(due, last + TICK_MS, last);
 	if (m->lops->next_due)
-		due = earlier(due, m->lops->next_due(m->link));
+		due = earlier(due, m->lops->next_due(m->link), last);
 	else if (m->lops->clock)
-		due = earlier(due, last + TICK_MS);   /* a transport's deadlines we cannot see */
-	/* a deadline the last tick left past (it could not act) is retried at the old cadence,
-	 * never in a spin */
-	return due > last ? due : last + TICK_MS;
+		due = earlier(due, last + TICK_MS, last);   /* a transport's deadlines we cannot see */
+	return due;
 }

@@ -458,6 +458,7 @@ static void *loop_main(void *arg)
 		t1 = monoclock_ms();
 		tc.ms[PH_EVENTS] = t1 - t;
 		turn_check(n, &tc, t1);
+		next_tick = loop_next_due(n, ticked, t1);   /* what this turn made due: at the top */
 	}
 	free(items);
 	mesh_say_bye(n->mesh, monoclock_ms());

@@ -506,8 +506,10 @@ static void test_move_under_replay(bool replay)
 			queue_id(ids[HIGH1], t.now < 5000 ? &old_ip : &new_ip, 1001);
 		if (replay && t.now >= 5000 && t.now % 250 == 0)
 			queue_signed(ids[HIGH1], &old_ip, 1001, 4100);  /* its last one there */
-		if (t.n)
+		if (t.n) {
 			mesh_on_ready(m, NULL, 0, t.now);
+			next = mesh_next_due(m);
+		}
 		if (t.now >= next)
 			next = mesh_on_tick(m, t.now);
 	}
@@ -585,8 +587,10 @@ static void test_pex_placed(void)
 			for (uint64_t end = t.now + 50; t.now <= end; t.now++) {
 				if (t.now == end - 40)
 					queue_id(ids[HIGH1], &at, 1003);
-				if (t.n)
+				if (t.n) {
 					mesh_on_ready(m, NULL, 0, t.now);
+					next = mesh_next_due(m);
+				}
 				if (t.now >= next)
 					next = mesh_on_tick(m, t.now);
 			}
