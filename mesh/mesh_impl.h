@@ -135,7 +135,7 @@ struct mesh {
 	uint64_t next_beacon_ms;
 	unsigned burst;
 	uint64_t next_sweep_ms, sweep_ms;
-	uint64_t last_tick_ms;          /* the last mesh_on_tick's time (mesh_next_due) */
+	uint64_t last_tick_ms;         /* the last mesh_on_tick's time (mesh_next_due) */
 	uint64_t next_trim_ms;         /* of keymem (session_keymem_trim) */
 	uint64_t reject_after_ms;      /* keys this old close their session (protocol 3.3) */
 	uint32_t hs_longest_ms;        /* the longest a handshake may take (mesh_handshake_longest) */

@@ -426,7 +426,7 @@ static void *loop_main(void *arg)
 		size_t k = mesh_pollitems(n->mesh, items, cap - 1);
 		items[k] = (zmq_pollitem_t){ .fd = n->wake[0], .events = ZMQ_POLLIN };
 		now = monoclock_ms();
-		next_tick = loop_next_due(n, ticked, now);   /* with what the last turn made due */
+		next_tick = loop_next_due(n, ticked, now);   /* after the tick, before the sleep */
 		tc.ms[PH_OTHER] += now - t1;
 		long timeout = next_tick > now ? (long)(next_tick - now) : 0;
 		int rc = zmq_poll(items, (int)(k + 1), timeout);
