@@ -231,6 +231,12 @@ void node_drain_fd(int fd);
 /* Hands c to the loop and waits until it has run; its result is c->rc (MESH_ESTATE once the
  * loop has ended). Called on the application's threads, never the loop's. */
 enum mesh_err node_call(struct meshnode *n, struct cmd *c);
+/* Appends c to the FIFO, waking the loop if it is not awake already; an async send waits
+ * there while the FIFO is over its caps. MESH_ESTATE once the node is not running. Called
+ * with lock held (calls.c's sends). */
+enum mesh_err enqueue_cmd(struct meshnode *n, struct cmd *c);
+/* Frees a command and drops its message. */
+void free_cmd(struct cmd *c);
 
 /* ---------- queries.c (on the loop thread, from run_cmd) ---------- */
 
