@@ -238,8 +238,16 @@ def test_tentative(ctx):
     seg.up(hb, 0)
     b = node(ctx, seg, hb, "tentative")
     wait_mesh([a, b], timeout=10.0, others=None)
-    with open(b.stderr_path, errors="replace") as f:
-        log = f.read()
+    # The two link over the link-local address, whose detection may end a rescan (2 s)
+    # before the ULA's: the ULA is then taken at the next one. DAD ends within 2 s of the
+    # link coming up, so two rescans and a margin are enough.
+    deadline = time.monotonic() + mt.T(6)
+    while True:
+        with open(b.stderr_path, errors="replace") as f:
+            log = f.read()
+        if "beaconing on v0 (fd78::2)" in log or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)  # polling the node's log, not synchronising the test
     for bad in ("cannot send beacon", "cannot listen"):
         check(bad not in log, "tentative: %r in its log:\n%s" % (bad, log))
     check("beaconing on v0 (fd78::2)" in log, "tentative: never beaconed from fd78::2:\n%s" % log)
