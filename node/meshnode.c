@@ -390,78 +390,93 @@ static uint64_t loop_next_due(const struct meshnode *n, uint64_t ticked, uint64_
 	return due;
 }
 
-static void *loop_main(void *arg)
+/* What the loop keeps from one turn to the next. */
+struct loop_state {
+	zmq_pollitem_t *items;   /* the poll set, rebuilt each turn */
+	size_t cap;
+	uint64_t next_tick, ticked;
+	struct turn_clock tc;
+};
+
+/* One turn: ACKs for what the application took, the tick if due, the known peers, then one
+ * poll until the next deadline, the input and the commands it found, and the turn's events.
+ * false once the loop must end: the poll failed (an ERROR event says so). */
+static bool loop_turn(struct meshnode *n, struct loop_state *ls)
 {
-	struct meshnode *n = arg;
-	zmq_pollitem_t *items = NULL;
-	size_t cap = 0;
-	uint64_t next_tick = 0, ticked = 0;
-	struct turn_clock tc = { 0 };
-	while (!n->quit) {
-		uint64_t now = monoclock_ms(), t = now;
-		events_ack_taken(n, now);
-		uint64_t t1 = monoclock_ms();
-		tc.ms[PH_OTHER] = t1 - t;
-		if (now >= next_tick) {
-			mesh_on_tick(n->mesh, now);
-			events_flush(n);   /* its EXITs and DROPPEDs before the loop sleeps */
-			ticked = now;
-		}
-		t = monoclock_ms();
-		tc.ms[PH_TIMERS] = t - t1;
-		known_on_tick(n, now);
-		t1 = monoclock_ms();
-		tc.ms[PH_KNOWN] = t1 - t;
-		size_t want = mesh_pollitems_count(n->mesh) + 1;
-		if (want > cap) {
-			zmq_pollitem_t *ni = realloc(items, want * 2 * sizeof *ni);
-			if (!ni) {
-				node_logmsg(n, MESHNODE_LOG_ERROR, "out of memory in the event loop");
-				struct timespec ts = { 0, 10000000L };
-				nanosleep(&ts, NULL);
-				continue;
-			}
-			items = ni;
-			cap = want * 2;
-		}
-		size_t k = mesh_pollitems(n->mesh, items, cap - 1);
-		items[k] = (zmq_pollitem_t){ .fd = n->wake[0], .events = ZMQ_POLLIN };
-		now = monoclock_ms();
-		next_tick = loop_next_due(n, ticked, now);   /* after the tick, before the sleep */
-		tc.ms[PH_OTHER] += now - t1;
-		long timeout = next_tick > now ? (long)(next_tick - now) : 0;
-		int rc = zmq_poll(items, (int)(k + 1), timeout);
-		int poll_errno = errno;
-		t = monoclock_ms();
-		tc.overslept = t - now > (uint64_t)timeout ? t - now - (uint64_t)timeout : 0;
-		tc.ms[PH_INPUT] = tc.ms[PH_COMMANDS] = 0;
-		if (rc < 0 && poll_errno != EINTR) {
-			node_logmsg(n, MESHNODE_LOG_ERROR, "zmq_poll: %s", zmq_strerror(poll_errno));
-			struct meshnode_event *ev = events_new();
-			if (ev) {
-				ev->type = MESHNODE_EV_ERROR;
-				ev->reason = "the event loop failed (zmq_poll); the node has stopped";
-				events_push(n, ev);
-			}
-			break;
-		}
-		if (rc > 0) {
-			now = t;
-			mesh_on_ready(n->mesh, items, k, now);
-			t1 = monoclock_ms();
-			tc.ms[PH_INPUT] = t1 - t;
-			if (items[k].revents & ZMQ_POLLIN)
-				handle_wake(n);
-			t = monoclock_ms();
-			tc.ms[PH_COMMANDS] = t - t1;
-		}
-		events_flush(n);
-		t1 = monoclock_ms();
-		tc.ms[PH_EVENTS] = t1 - t;
-		turn_check(n, &tc, t1);
-		next_tick = loop_next_due(n, ticked, t1);   /* what this turn made due: at the top */
+	struct turn_clock *tc = &ls->tc;
+	uint64_t now = monoclock_ms(), t = now;
+	events_ack_taken(n, now);
+	uint64_t t1 = monoclock_ms();
+	tc->ms[PH_OTHER] = t1 - t;
+	if (now >= ls->next_tick) {
+		mesh_on_tick(n->mesh, now);
+		events_flush(n);   /* its EXITs and DROPPEDs before the loop sleeps */
+		ls->ticked = now;
 	}
-	free(items);
+	t = monoclock_ms();
+	tc->ms[PH_TIMERS] = t - t1;
+	known_on_tick(n, now);
+	t1 = monoclock_ms();
+	tc->ms[PH_KNOWN] = t1 - t;
+	size_t want = mesh_pollitems_count(n->mesh) + 1;
+	if (want > ls->cap) {
+		zmq_pollitem_t *ni = realloc(ls->items, want * 2 * sizeof *ni);
+		if (!ni) {
+			node_logmsg(n, MESHNODE_LOG_ERROR, "out of memory in the event loop");
+			struct timespec ts = { 0, 10000000L };
+			nanosleep(&ts, NULL);
+			return true;
+		}
+		ls->items = ni;
+		ls->cap = want * 2;
+	}
+	zmq_pollitem_t *items = ls->items;
+	size_t k = mesh_pollitems(n->mesh, items, ls->cap - 1);
+	items[k] = (zmq_pollitem_t){ .fd = n->wake[0], .events = ZMQ_POLLIN };
+	now = monoclock_ms();
+	ls->next_tick = loop_next_due(n, ls->ticked, now);   /* after the tick, before the sleep */
+	tc->ms[PH_OTHER] += now - t1;
+	long timeout = ls->next_tick > now ? (long)(ls->next_tick - now) : 0;
+	int rc = zmq_poll(items, (int)(k + 1), timeout);
+	int poll_errno = errno;
+	t = monoclock_ms();
+	tc->overslept = t - now > (uint64_t)timeout ? t - now - (uint64_t)timeout : 0;
+	tc->ms[PH_INPUT] = tc->ms[PH_COMMANDS] = 0;
+	if (rc < 0 && poll_errno != EINTR) {
+		node_logmsg(n, MESHNODE_LOG_ERROR, "zmq_poll: %s", zmq_strerror(poll_errno));
+		struct meshnode_event *ev = events_new();
+		if (ev) {
+			ev->type = MESHNODE_EV_ERROR;
+			ev->reason = "the event loop failed (zmq_poll); the node has stopped";
+			events_push(n, ev);
+		}
+		return false;
+	}
+	if (rc > 0) {
+		now = t;
+		mesh_on_ready(n->mesh, items, k, now);
+		t1 = monoclock_ms();
+		tc->ms[PH_INPUT] = t1 - t;
+		if (items[k].revents & ZMQ_POLLIN)
+			handle_wake(n);
+		t = monoclock_ms();
+		tc->ms[PH_COMMANDS] = t - t1;
+	}
+	events_flush(n);
+	t1 = monoclock_ms();
+	tc->ms[PH_EVENTS] = t1 - t;
+	turn_check(n, tc, t1);
+	ls->next_tick = loop_next_due(n, ls->ticked, t1);   /* what this turn made due: at the top */
+	return true;
+}
+
+/* After the last turn: BYE to every peer, the engine and its sockets gone, the last events
+ * queued, and the callers still waiting told. */
+static void loop_finish(struct meshnode *n, struct loop_state *ls)
+{
+	free(ls->items);
+	ls->items = NULL;
+	ls->cap = 0;
 	mesh_say_bye(n->mesh, monoclock_ms());
 	mesh_destroy(&n->mesh);
 	events_flush(n);
@@ -481,6 +496,15 @@ static void *loop_main(void *arg)
 		(void)!write(n->evpipe[1], "e", 1);   /* wake pollers: next_event now returns NULL */
 	pthread_mutex_unlock(&n->lock);
 	pthread_cond_broadcast(&n->cond);
+}
+
+static void *loop_main(void *arg)
+{
+	struct meshnode *n = arg;
+	struct loop_state ls = { 0 };
+	while (!n->quit && loop_turn(n, &ls))
+		;
+	loop_finish(n, &ls);
 	return NULL;
 }
 
