@@ -159,6 +159,8 @@ static enum mesh_err send_cmd(struct meshnode *n, enum cmd_kind kind, const char
 		return MESH_EINVAL;
 	if (group && !group_name_valid(group, strlen(group)))
 		return MESH_EINVAL;
+	if (!node_owner_ok(n))
+		return MESH_ESTATE;
 	struct cmd *c = calloc(1, sizeof *c);
 	if (!c)
 		return MESH_ENOMEM;
@@ -177,6 +179,13 @@ static enum mesh_err send_cmd(struct meshnode *n, enum cmd_kind kind, const char
 	uint64_t id = c->om->msg_id;   /* still ours: the loop needs the lock to take c */
 	if (rc == MESH_OK && c->async) {
 		pthread_mutex_unlock(&n->lock);   /* the loop owns c now */
+	} else if (n->driven) {   /* the caller is the loop: it turns until c has run */
+		pthread_mutex_unlock(&n->lock);
+		while (rc == MESH_OK && !c->done && !n->loop_done)
+			drive_turn(n, 0);
+		if (rc == MESH_OK)
+			rc = c->done ? c->rc : MESH_ESTATE;
+		free_cmd(c);
 	} else {
 		while (rc == MESH_OK && !c->done && !n->loop_done)
 			pthread_cond_wait(&n->cond, &n->lock);

@@ -94,7 +94,8 @@ void events_push(struct meshnode *n, struct meshnode_event *ev)
 	n->pend_tail = b;
 }
 
-/* Loop thread: queues this turn's events under one lock, with at most one pipe write. */
+/* Loop thread: queues this turn's events under one lock, with at most one pipe write (none
+ * for a driven node, which has no event fd). */
 void events_flush(struct meshnode *n)
 {
 	struct evbox *b = n->pend_head, *drop = NULL;
@@ -132,7 +133,7 @@ void events_flush(struct meshnode *n)
 		}
 		b = next;
 	}
-	if (was_empty && n->ev_count)
+	if (was_empty && n->ev_count && !n->driven)
 		(void)!write(n->evpipe[1], "e", 1);
 	bool wake = n->ev_count > 0;
 	bool say = false;
@@ -156,6 +157,14 @@ void events_flush(struct meshnode *n)
 		drop = drop->next;
 		meshnode_event_destroy(&ev);
 	}
+}
+
+bool events_waiting(struct meshnode *n)
+{
+	pthread_mutex_lock(&n->lock);
+	bool waiting = n->ev_count > 0;
+	pthread_mutex_unlock(&n->lock);
+	return waiting;
 }
 
 void events_copy_str(char *dst, size_t cap, const char *src)
@@ -293,27 +302,69 @@ void events_on_mesh(void *arg, const struct mesh_event *me)
 	events_push(n, ev);
 }
 
+/* The queue's first event, taken out; NULL when empty. With lock held. */
+static struct meshnode_event *take_locked(struct meshnode *n)
+{
+	struct evbox *b = n->ev_head;
+	if (!b)
+		return NULL;
+	n->ev_head = b->next;
+	if (!n->ev_head)
+		n->ev_tail = NULL;
+	n->ev_bytes -= b->ev.len;
+	if (b->ev.type == MESHNODE_EV_SHOUT || b->ev.type == MESHNODE_EV_WHISPER) {
+		atomic_fetch_add(&n->msg_taken, 1);
+		atomic_fetch_add(&n->msg_taken_bytes, b->ev.len);
+	}
+	/* once the loop is gone the fd stays readable: that is how a poller learns it */
+	if (--n->ev_count == 0 && !n->loop_done && !n->driven)
+		node_drain_fd(n->evpipe[0]);
+	b->next = NULL;
+	return &b->ev;
+}
+
+struct meshnode_event *events_take(struct meshnode *n)
+{
+	pthread_mutex_lock(&n->lock);
+	struct meshnode_event *ev = take_locked(n);
+	pthread_mutex_unlock(&n->lock);
+	return ev;
+}
+
+/* A driven node: its owner runs turns until an event is queued, the time is up, or the node
+ * has stopped. A timeout of 0 still makes one turn (a poll of the sockets that does not
+ * wait), so that an owner that only ever polls keeps the node running. */
+static struct meshnode_event *next_driven(struct meshnode *n, int timeout_ms)
+{
+	if (!node_owner_ok(n))
+		return NULL;
+	uint64_t deadline = timeout_ms >= 0 ? monoclock_ms() + (uint64_t)timeout_ms : 0;
+	for (;;) {
+		struct meshnode_event *ev = events_take(n);
+		if (ev || n->loop_done || !n->started)
+			return ev;
+		long left = -1;
+		if (timeout_ms >= 0) {
+			uint64_t now = monoclock_ms();
+			left = deadline > now ? (long)(deadline - now) : 0;
+		}
+		drive_turn(n, left);
+		if (left == 0)
+			return events_take(n);
+	}
+}
+
 struct meshnode_event *meshnode_next_event(struct meshnode *n, int timeout_ms)
 {
+	if (n->driven)
+		return next_driven(n, timeout_ms);
 	uint64_t deadline = timeout_ms >= 0 ? monoclock_ms() + (uint64_t)timeout_ms : 0;
 	pthread_mutex_lock(&n->lock);
 	for (;;) {
-		if (n->ev_head) {
-			struct evbox *b = n->ev_head;
-			n->ev_head = b->next;
-			if (!n->ev_head)
-				n->ev_tail = NULL;
-			n->ev_bytes -= b->ev.len;
-			if (b->ev.type == MESHNODE_EV_SHOUT || b->ev.type == MESHNODE_EV_WHISPER) {
-				atomic_fetch_add(&n->msg_taken, 1);
-				atomic_fetch_add(&n->msg_taken_bytes, b->ev.len);
-			}
-			/* once the loop is gone the fd stays readable: that is how a poller learns it */
-			if (--n->ev_count == 0 && !n->loop_done)
-				node_drain_fd(n->evpipe[0]);
+		struct meshnode_event *ev = take_locked(n);
+		if (ev) {
 			pthread_mutex_unlock(&n->lock);
-			b->next = NULL;
-			return &b->ev;
+			return ev;
 		}
 		if (n->loop_done || !n->started || timeout_ms == 0)
 			break;
@@ -354,7 +405,7 @@ void meshnode_event_destroy(struct meshnode_event **evp)
 
 int meshnode_event_fd(const struct meshnode *n)
 {
-	return n->evpipe[0];
+	return n->driven ? -1 : n->evpipe[0];
 }
 
 const char *meshnode_event_name(enum meshnode_event_type t)

@@ -217,6 +217,8 @@ void free_cmd(struct cmd *c)
 	free(c);
 }
 
+static void handle_wake(struct meshnode *n);
+
 /* Appends c to the FIFO, waking the loop if it is not awake already. An async send waits
  * here while the FIFO is over its caps (the loop takes the whole FIFO at each turn, so that
  * wait is short). MESH_ESTATE once the node is not running. Called with lock held. */
@@ -230,6 +232,13 @@ enum mesh_err enqueue_cmd(struct meshnode *n, struct cmd *c)
 		if (!waited)
 			n->cq_waits++;
 		waited = true;
+		if (n->driven) {   /* nobody else would ever empty it: the owner runs it now */
+			pthread_mutex_unlock(&n->lock);
+			handle_wake(n);
+			events_flush(n);
+			pthread_mutex_lock(&n->lock);
+			continue;
+		}
 		n->room_waiters++;
 		pthread_cond_wait(&n->cond, &n->lock);
 		n->room_waiters--;
@@ -259,7 +268,7 @@ enum mesh_err enqueue_cmd(struct meshnode *n, struct cmd *c)
 	 * docs/performance.md, "Wake-ups after the lock is let go"). The likely reason: a loop
 	 * woken on this core waits for the lock while this thread queues more sends, and then
 	 * takes them in one turn. */
-	if (!n->wake_pending) {
+	if (!n->wake_pending && !n->driven) {
 		n->wake_pending = true;
 		(void)!write(n->wake[1], "c", 1);
 	}
@@ -269,6 +278,16 @@ enum mesh_err enqueue_cmd(struct meshnode *n, struct cmd *c)
 /* Hands c to the loop and waits until it has run. */
 enum mesh_err node_call(struct meshnode *n, struct cmd *c)
 {
+	if (n->driven) {   /* the caller is the loop: it turns until c has run */
+		if (!node_owner_ok(n))
+			return MESH_ESTATE;
+		pthread_mutex_lock(&n->lock);
+		enum mesh_err rc = enqueue_cmd(n, c);
+		pthread_mutex_unlock(&n->lock);
+		while (rc == MESH_OK && !c->done && !n->loop_done)
+			drive_turn(n, 0);
+		return rc != MESH_OK ? rc : c->done ? c->rc : MESH_ESTATE;
+	}
 	pthread_mutex_lock(&n->lock);
 	enum mesh_err rc = enqueue_cmd(n, c);
 	if (rc == MESH_OK) {
@@ -283,7 +302,8 @@ enum mesh_err node_call(struct meshnode *n, struct cmd *c)
 /* Runs every command in the FIFO, in order. */
 static void handle_wake(struct meshnode *n)
 {
-	node_drain_fd(n->wake[0]);
+	if (!n->driven)
+		node_drain_fd(n->wake[0]);
 	pthread_mutex_lock(&n->lock);
 	struct cmd *c = n->cq_head;
 	bool room = n->room_waiters > 0;   /* the FIFO is emptied: they all have room */
@@ -328,22 +348,12 @@ static void handle_wake(struct meshnode *n)
 #define LATE_TURN_MS 1000
 #define LATE_TURN_LOG_MS 10000
 
-/* other: the acknowledgements of taken events and the poll set */
-enum turn_phase { PH_TIMERS, PH_KNOWN, PH_INPUT, PH_COMMANDS, PH_EVENTS, PH_OTHER, PH_COUNT };
-
-struct turn_clock {
-	uint64_t ms[PH_COUNT];   /* this turn's time in each phase */
-	uint64_t overslept;      /* how long the poll returned after its timeout */
-	uint64_t logged_ms;      /* the last line's time, 0 before the first */
-	unsigned long unsaid;    /* late turns since, not logged */
-};
-
 static void turn_check(struct meshnode *n, struct turn_clock *tc, uint64_t now)
 {
 	uint64_t work = 0;
 	for (int i = 0; i < PH_COUNT; i++)
 		work += tc->ms[i];
-	if (work < LATE_TURN_MS && tc->overslept < LATE_TURN_MS)
+	if (work < LATE_TURN_MS && tc->overslept < LATE_TURN_MS && tc->undriven < LATE_TURN_MS)
 		return;
 	if (tc->logged_ms && now - tc->logged_ms < LATE_TURN_LOG_MS) {
 		tc->unsaid++;
@@ -360,10 +370,14 @@ static void turn_check(struct meshnode *n, struct turn_clock *tc, uint64_t now)
 		            (unsigned long long)tc->ms[PH_COMMANDS],
 		            (unsigned long long)tc->ms[PH_EVENTS], (unsigned long long)tc->ms[PH_OTHER],
 		            more);
-	else
+	else if (tc->overslept >= LATE_TURN_MS)
 		node_logmsg(n, MESHNODE_LOG_WARN, "the loop woke %llu ms after its poll's timeout: "
 		            "the host did not run it, or was suspended%s",
 		            (unsigned long long)tc->overslept, more);
+	else
+		node_logmsg(n, MESHNODE_LOG_WARN, "the node was not driven for %llu ms (no "
+		            "meshnode_drive or meshnode_next_event on its thread): its peers may "
+		            "take it for gone%s", (unsigned long long)tc->undriven, more);
 	tc->logged_ms = now;
 	tc->unsaid = 0;
 }
@@ -390,24 +404,23 @@ static uint64_t loop_next_due(const struct meshnode *n, uint64_t ticked, uint64_
 	return due;
 }
 
-/* What the loop keeps from one turn to the next. */
-struct loop_state {
-	zmq_pollitem_t *items;   /* the poll set, rebuilt each turn */
-	size_t cap;
-	uint64_t next_tick, ticked;
-	struct turn_clock tc;
-};
-
 /* One turn: ACKs for what the application took, the tick if due, the known peers, then one
  * poll until the next deadline, the input and the commands it found, and the turn's events.
- * false once the loop must end: the poll failed (an ERROR event says so). */
-static bool loop_turn(struct meshnode *n, struct loop_state *ls)
+ * false once the loop must end: the poll failed (an ERROR event says so).
+ *
+ * A driven node's turn (its owner's thread, meshnode_start_driven) differs in three ways:
+ * the commands its owner queued run before the poll, since no wake-up byte announces them;
+ * the poll waits at most max_wait ms (-1: no cap but the deadline); and it does not wait at
+ * all while events are queued, so that the owner gets them back at once. */
+static bool loop_turn(struct meshnode *n, struct loop_state *ls, long max_wait)
 {
 	struct turn_clock *tc = &ls->tc;
 	uint64_t now = monoclock_ms(), t = now;
+	tc->undriven = n->driven && ls->ended && now > ls->ended ? now - ls->ended : 0;
 	events_ack_taken(n, now);
 	uint64_t t1 = monoclock_ms();
 	tc->ms[PH_OTHER] = t1 - t;
+	bool waiting = false;   /* a driven node: events queued for its owner */
 	if (now >= ls->next_tick) {
 		mesh_on_tick(n->mesh, now);
 		events_flush(n);   /* its EXITs and DROPPEDs before the loop sleeps */
@@ -418,6 +431,16 @@ static bool loop_turn(struct meshnode *n, struct loop_state *ls)
 	known_on_tick(n, now);
 	t1 = monoclock_ms();
 	tc->ms[PH_KNOWN] = t1 - t;
+	tc->ms[PH_COMMANDS] = 0;
+	if (n->driven) {
+		if (n->cq_head)   /* only the owner queues, so this read needs no lock */
+			handle_wake(n);
+		events_flush(n);
+		waiting = events_waiting(n);
+		t = monoclock_ms();
+		tc->ms[PH_COMMANDS] = t - t1;
+		t1 = t;
+	}
 	size_t want = mesh_pollitems_count(n->mesh) + 1;
 	if (want > ls->cap) {
 		zmq_pollitem_t *ni = realloc(ls->items, want * 2 * sizeof *ni);
@@ -433,15 +456,18 @@ static bool loop_turn(struct meshnode *n, struct loop_state *ls)
 	zmq_pollitem_t *items = ls->items;
 	size_t k = mesh_pollitems(n->mesh, items, ls->cap - 1);
 	items[k] = (zmq_pollitem_t){ .fd = n->wake[0], .events = ZMQ_POLLIN };
+	int nitems = (int)k + (n->driven ? 0 : 1);   /* a driven node has no wake-up pipe */
 	now = monoclock_ms();
 	ls->next_tick = loop_next_due(n, ls->ticked, now);   /* after the tick, before the sleep */
 	tc->ms[PH_OTHER] += now - t1;
 	long timeout = ls->next_tick > now ? (long)(ls->next_tick - now) : 0;
-	int rc = zmq_poll(items, (int)(k + 1), timeout);
+	if (n->driven && (waiting || (max_wait >= 0 && timeout > max_wait)))
+		timeout = waiting ? 0 : max_wait;
+	int rc = zmq_poll(items, nitems, timeout);
 	int poll_errno = errno;
 	t = monoclock_ms();
 	tc->overslept = t - now > (uint64_t)timeout ? t - now - (uint64_t)timeout : 0;
-	tc->ms[PH_INPUT] = tc->ms[PH_COMMANDS] = 0;
+	tc->ms[PH_INPUT] = 0;
 	if (rc < 0 && poll_errno != EINTR) {
 		node_logmsg(n, MESHNODE_LOG_ERROR, "zmq_poll: %s", zmq_strerror(poll_errno));
 		struct meshnode_event *ev = events_new();
@@ -457,16 +483,20 @@ static bool loop_turn(struct meshnode *n, struct loop_state *ls)
 		mesh_on_ready(n->mesh, items, k, now);
 		t1 = monoclock_ms();
 		tc->ms[PH_INPUT] = t1 - t;
-		if (items[k].revents & ZMQ_POLLIN)
+		if (!n->driven && (items[k].revents & ZMQ_POLLIN)) {
 			handle_wake(n);
-		t = monoclock_ms();
-		tc->ms[PH_COMMANDS] = t - t1;
+			t = monoclock_ms();
+			tc->ms[PH_COMMANDS] = t - t1;
+		} else {
+			t = t1;
+		}
 	}
 	events_flush(n);
 	t1 = monoclock_ms();
 	tc->ms[PH_EVENTS] = t1 - t;
 	turn_check(n, tc, t1);
 	ls->next_tick = loop_next_due(n, ls->ticked, t1);   /* what this turn made due: at the top */
+	ls->ended = t1;
 	return true;
 }
 
@@ -501,14 +531,38 @@ static void loop_finish(struct meshnode *n, struct loop_state *ls)
 static void *loop_main(void *arg)
 {
 	struct meshnode *n = arg;
-	struct loop_state ls = { 0 };
-	while (!n->quit && loop_turn(n, &ls))
+	while (!n->quit && loop_turn(n, &n->ls, -1))
 		;
-	loop_finish(n, &ls);
+	loop_finish(n, &n->ls);
 	return NULL;
 }
 
-enum mesh_err meshnode_start(struct meshnode *n, char *err, size_t errcap)
+bool node_owner_ok(const struct meshnode *n)
+{
+	return !n->driven || pthread_equal(pthread_self(), n->owner);
+}
+
+void drive_turn(struct meshnode *n, long timeout_ms)
+{
+	if (!n->started || n->loop_done)
+		return;
+	if (n->quit || !loop_turn(n, &n->ls, timeout_ms) || n->quit)
+		loop_finish(n, &n->ls);
+}
+
+enum mesh_err meshnode_drive(struct meshnode *n, int timeout_ms)
+{
+	if (!n || !n->driven || !node_owner_ok(n))
+		return MESH_ESTATE;
+	if (!n->started || n->loop_done)
+		return MESH_ESTATE;
+	drive_turn(n, timeout_ms < 0 ? -1 : timeout_ms);
+	return MESH_OK;
+}
+
+/* meshnode_start() and meshnode_start_driven(): with a loop thread, or driven by the
+ * calling thread. */
+static enum mesh_err start(struct meshnode *n, bool driven, char *err, size_t errcap)
 {
 	if (n->started || n->stopped) {
 		snprintf(err, errcap, "node already started");
@@ -581,7 +635,11 @@ enum mesh_err meshnode_start(struct meshnode *n, char *err, size_t errcap)
 		n->zctx = NULL;
 		return krc;
 	}
+	n->driven = driven;
+	n->owner = pthread_self();
 	n->started = true;
+	if (driven)
+		return MESH_OK;   /* its first turn runs when its owner first drives it */
 	if (pthread_create(&n->thread, NULL, loop_main, n) != 0) {
 		snprintf(err, errcap, "cannot start the event loop thread");
 		known_stop(n);
@@ -594,13 +652,32 @@ enum mesh_err meshnode_start(struct meshnode *n, char *err, size_t errcap)
 	return MESH_OK;
 }
 
+enum mesh_err meshnode_start(struct meshnode *n, char *err, size_t errcap)
+{
+	return start(n, false, err, errcap);
+}
+
+enum mesh_err meshnode_start_driven(struct meshnode *n, char *err, size_t errcap)
+{
+	return start(n, true, err, errcap);
+}
+
 void meshnode_stop(struct meshnode *n)
 {
 	if (!n || !n->started || n->stopped)
 		return;
-	struct cmd c = { .kind = CMD_STOP };
-	(void)node_call(n, &c);
-	pthread_join(n->thread, NULL);
+	if (n->driven) {
+		/* as with a loop thread: what was queued before the stop runs first, then BYE */
+		if (!n->loop_done) {
+			handle_wake(n);
+			n->quit = true;
+			loop_finish(n, &n->ls);
+		}
+	} else {
+		struct cmd c = { .kind = CMD_STOP };
+		(void)node_call(n, &c);
+		pthread_join(n->thread, NULL);
+	}
 	n->stopped = true;
 	known_stop(n);
 	if (n->zctx) {

@@ -25,6 +25,9 @@
  *
  * Events come out of a queue, read with meshnode_next_event() (blocking with a timeout) or
  * after meshnode_event_fd() polls readable, so a node fits into another program's poll loop.
+ * A node started with meshnode_start_driven() has no loop thread: the application's thread
+ * that started it runs the loop in meshnode_next_event() and meshnode_drive(), and the rules
+ * above change as that function says.
  * If the loop ever fails, an ERROR event says so and the node stops: meshnode_next_event()
  * then returns NULL while the fd stays readable.
  *
@@ -160,6 +163,33 @@ enum mesh_err meshnode_create(const struct meshnode_config *cfg, struct meshnode
  * stop, and all but join and leave before start: joined before the start (on the thread that
  * then calls meshnode_start), a group is in the node's very first hello. */
 enum mesh_err meshnode_start(struct meshnode *n, char *err, size_t errcap);
+/* As meshnode_start(), without a loop thread: the calling thread becomes the node's owner and
+ * runs its loop itself, in meshnode_next_event() (which runs the node while it waits, a
+ * timeout of 0 included) and meshnode_drive(). A message then crosses no thread of ours between
+ * the application and ZeroMQ, which takes about a third off a round trip
+ * (docs/performance.md, "A node driven by its owner's thread").
+ * The rules change with it:
+ * - every call that reaches the engine (join, leave, shout, whisper, add_peer, sas, the
+ *   snapshots, meshnode_next_event, meshnode_drive) must come from the owner's thread; from
+ *   any other it returns MESH_ESTATE (meshnode_next_event: NULL) and does nothing. The
+ *   accessors, the known peers' calls (trust, is_verified, known_by_name) and
+ *   meshnode_event_destroy() may still be called from any thread;
+ * - nothing happens between the owner's calls: the node sends, answers, beacons and keeps its
+ *   sessions alive only while its owner is in meshnode_next_event() or meshnode_drive(). A node
+ *   left alone for longer than its heartbeat (1 s by default) looks gone to its peers, and a
+ *   turn that comes 1 s or more after the one before is logged at WARN;
+ * - shout and whisper queue their message and return; it goes out at the next turn;
+ * - log_fn and the trace run on the owner's thread, inside those calls;
+ * - meshnode_event_fd() is -1: a driven node has no descriptor that tells when to drive it;
+ * - meshnode_stop() and meshnode_destroy() run on the owner's thread, or on another once the
+ *   owner is done with the node (after a join of the owner, say).
+ * Errors as meshnode_start(). */
+enum mesh_err meshnode_start_driven(struct meshnode *n, char *err, size_t errcap);
+/* One turn of a driven node's loop: runs what is due and what its owner queued, then waits for
+ * input at most timeout_ms (-1: up to the node's next deadline, at most about 100 ms; never
+ * while events wait to be read) and handles it. MESH_ESTATE when n was not started with
+ * meshnode_start_driven(), has stopped, or the caller is not its owner. */
+enum mesh_err meshnode_drive(struct meshnode *n, int timeout_ms);
 /* Says BYE to every peer, stops the thread, closes every socket. Idempotent. Messages still
  * waiting for a peer's acknowledgement are abandoned without an event: the node is gone. */
 void meshnode_stop(struct meshnode *n);
@@ -429,7 +459,8 @@ struct meshnode_event {
  * node has stopped and the queue is empty. */
 struct meshnode_event *meshnode_next_event(struct meshnode *n, int timeout_ms);
 void meshnode_event_destroy(struct meshnode_event **evp);
-/* Readable while events are queued. Do not read from it: call meshnode_next_event(). */
+/* Readable while events are queued. Do not read from it: call meshnode_next_event(). -1 for
+ * a driven node (meshnode_start_driven). */
 int meshnode_event_fd(const struct meshnode *n);
 
 const char *meshnode_event_name(enum meshnode_event_type t);  /* "enter", "exit", ... */

@@ -19,6 +19,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <zmq.h>
+
 #include "group.h"
 #include "json.h"
 #include "keys.h"
@@ -111,6 +113,26 @@ struct name_alarm {
 	unsigned held;              /* alarms held back since */
 };
 
+/* The loop's turns (meshnode.c): the time each phase took, for the late-turn warning, and
+ * what the loop keeps from one turn to the next. */
+enum turn_phase { PH_TIMERS, PH_KNOWN, PH_INPUT, PH_COMMANDS, PH_EVENTS, PH_OTHER, PH_COUNT };
+
+struct turn_clock {
+	uint64_t ms[PH_COUNT];   /* this turn's time in each phase */
+	uint64_t overslept;      /* how long the poll returned after its timeout */
+	uint64_t undriven;       /* a driven node: how long before this turn none ran */
+	uint64_t logged_ms;      /* the last line's time, 0 before the first */
+	unsigned long unsaid;    /* late turns since, not logged */
+};
+
+struct loop_state {
+	zmq_pollitem_t *items;   /* the poll set, rebuilt each turn */
+	size_t cap;
+	uint64_t next_tick, ticked;
+	uint64_t ended;          /* the last turn's end (a driven node's gap between turns) */
+	struct turn_clock tc;
+};
+
 struct meshnode {
 	struct meshnode_config cfg;
 	char *iface, *identity_path, *mesh_key_path, *mcast_group, *mcast_group6;  /* owned */
@@ -127,6 +149,11 @@ struct meshnode {
 	struct mesh *mesh;
 	pthread_t thread;
 	bool started, stopped;
+	/* meshnode_start_driven(): no loop thread; owner runs every turn (drive_turn), and every
+	 * call that reaches the engine must come from it. Both set before the start. */
+	bool driven;
+	pthread_t owner;
+	struct loop_state ls;       /* the loop thread's, or a driven node's owner's */
 	uint64_t start_ms;          /* monoclock_ms() at meshnode_start(): /status uptime */
 	/* Groups joined before meshnode_start(): the mesh starts in them, so that its first
 	 * hello carries them. Touched only before the loop thread exists. */
@@ -237,6 +264,12 @@ enum mesh_err node_call(struct meshnode *n, struct cmd *c);
 enum mesh_err enqueue_cmd(struct meshnode *n, struct cmd *c);
 /* Frees a command and drops its message. */
 void free_cmd(struct cmd *c);
+/* A driven node: whether the calling thread is its owner (always true for a node with a
+ * loop thread). */
+bool node_owner_ok(const struct meshnode *n);
+/* A driven node, on its owner's thread: one turn, its poll waiting at most timeout_ms (-1: up
+ * to the node's next deadline); runs the node's end if the turn stopped it. */
+void drive_turn(struct meshnode *n, long timeout_ms);
 
 /* ---------- queries.c (on the loop thread, from run_cmd) ---------- */
 
@@ -268,6 +301,10 @@ struct meshnode_event *events_new(void);
 /* Loop thread: the event joins this turn's batch; events_flush() queues the batch. */
 void events_push(struct meshnode *n, struct meshnode_event *ev);
 void events_flush(struct meshnode *n);
+/* Whether events wait in the queue for the application. */
+bool events_waiting(struct meshnode *n);
+/* The next queued event, or NULL; counts a message as taken. */
+struct meshnode_event *events_take(struct meshnode *n);
 /* Copies a NUL-terminated string into a fixed array, cut to fit. */
 void events_copy_str(char *dst, size_t cap, const char *src);
 /* Loop thread: the engine's event callback (mesh_config.event). */

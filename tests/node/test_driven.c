@@ -1,0 +1,294 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
+/*
+ * Nodes driven by their owners' threads (meshnode_start_driven), on loopback inside
+ * netns-run's namespace: ann and bob each run on a thread of their own that drives them, cat
+ * has its loop thread as usual. Every message a sender was told it accepted is accounted
+ * for: bob gets ann's whispers exactly once and in order, bob and cat get her shouts the same
+ * way, and ann gets a DELIVERED for each message to each peer and no DROPPED. Also: the calls
+ * that need the engine refuse any other thread, the synchronous calls and a full FIFO work
+ * without a loop thread, log_fn runs on the owner's thread, a node left alone for over a
+ * second says so, and a driven node's stop is seen by the others.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "meshnode.h"
+#include "meshnode_testhooks.h"
+#include "testlib.h"
+#include "testnode.h"
+
+#define WHISPERS 3000
+#define SHOUTS 500
+#define GROUP "g"
+#define DEADLINE_S 30.0
+
+static char dir[] = "/tmp/test_driven.XXXXXX";
+static struct meshnode *ann, *bob, *cat;
+static pthread_t ann_thread;
+static atomic_bool ann_ready;          /* ann started and linked: main may try its calls */
+static atomic_bool ann_stopped;
+static atomic_ulong ann_logs_elsewhere, ann_undriven_said;
+
+/* What one receiver saw of ann's messages, checked by main once every thread is done. */
+struct seen {
+	atomic_long whispers, shouts;      /* in order so far (ann's thread watches them) */
+	long out_of_order, foreign;        /* a wrong index, a message not from ann */
+	atomic_bool ann_exit;
+};
+
+static struct seen bob_seen, cat_seen;
+
+/* ann's results */
+static struct {
+	bool linked, joined_seen;
+	enum mesh_err join_rc, peers_rc, send_rc;
+	size_t npeers;
+	long delivered, dropped;
+	enum mesh_err drive_rc;
+	uint64_t waits;                    /* sends that found the FIFO full */
+} ann_res;
+
+static bool bob_linked, bob_start_ok, ann_start_ok;
+
+static void on_ann_log(void *arg, int level, const char *line)
+{
+	(void)arg;
+	(void)level;
+	if (!pthread_equal(pthread_self(), ann_thread))
+		ann_logs_elsewhere++;
+	if (strstr(line, "was not driven"))
+		ann_undriven_said++;
+}
+
+static struct meshnode *make(const char *name, bool logs)
+{
+	struct meshnode_config cfg;
+	char path[256], err[512];
+	testnode_config(&cfg, path, sizeof path, dir, name, 47641);
+	cfg.receipts = true;
+	cfg.queue_msgs = 2 * (WHISPERS + SHOUTS);
+	if (logs)
+		cfg.log_fn = on_ann_log;
+	struct meshnode *n = meshnode_new(&cfg, err, sizeof err);
+	if (!n)
+		fprintf(stderr, "meshnode_new %s: %s\n", name, err);
+	return n;
+}
+
+/* A message of ann's: "w" or "s" and its index. */
+static long index_of(const struct meshnode_event *ev, char kind)
+{
+	char buf[16];
+	if (ev->len < 2 || ev->len >= sizeof buf || ((const char *)ev->data)[0] != kind)
+		return -1;
+	memcpy(buf, ev->data, ev->len);
+	buf[ev->len] = '\0';
+	return atol(buf + 1);
+}
+
+/* One event at a receiver: ann's messages counted in order, her EXIT noted. */
+static void note(struct seen *s, const struct meshnode_event *ev)
+{
+	bool from_ann = memcmp(ev->peer, meshnode_id(ann), MESHNODE_IDLEN) == 0;
+	if (ev->type == MESHNODE_EV_WHISPER || ev->type == MESHNODE_EV_SHOUT) {
+		if (!from_ann) {
+			s->foreign++;
+			return;
+		}
+		bool w = ev->type == MESHNODE_EV_WHISPER;
+		atomic_long *count = w ? &s->whispers : &s->shouts;
+		if (index_of(ev, w ? 'w' : 's') == atomic_load(count))
+			atomic_fetch_add(count, 1);
+		else
+			s->out_of_order++;
+	} else if (ev->type == MESHNODE_EV_EXIT && from_ann) {
+		s->ann_exit = true;
+	}
+}
+
+static bool done_receiving(const struct seen *s, bool whispers)
+{
+	return (!whispers || s->whispers == WHISPERS) && s->shouts == SHOUTS;
+}
+
+static void *ann_main(void *arg)
+{
+	(void)arg;
+	char err[512];
+	ann_start_ok = meshnode_start_driven(ann, err, sizeof err) == MESH_OK;
+	if (!ann_start_ok) {
+		fprintf(stderr, "ann: %s\n", err);
+		return NULL;
+	}
+	ann_res.join_rc = meshnode_join(ann, GROUP);   /* a synchronous call, driven */
+	/* linked to both, and both in the group as ann sees it */
+	int enters = 0, joins = 0;
+	double end = testnode_now_s() + DEADLINE_S;
+	while ((enters < 2 || joins < 2) && testnode_now_s() < end) {
+		struct meshnode_event *ev = meshnode_next_event(ann, 50);
+		if (ev && ev->type == MESHNODE_EV_ENTER)
+			enters++;
+		if (ev && ev->type == MESHNODE_EV_JOIN && strcmp(ev->group, GROUP) == 0)
+			joins++;
+		meshnode_event_destroy(&ev);
+	}
+	ann_res.linked = enters == 2;
+	ann_res.joined_seen = joins == 2;
+	struct meshnode_peer *peers = NULL;
+	ann_res.peers_rc = meshnode_peers(ann, &peers, &ann_res.npeers);
+	meshnode_peers_free(&peers, ann_res.npeers);
+	atomic_store(&ann_ready, true);
+	/* a burst without a turn between: the FIFO (64 here) fills, and the sender runs it */
+	ann_res.send_rc = MESH_OK;
+	for (long i = 0; i < WHISPERS && ann_res.send_rc == MESH_OK; i++) {
+		char text[16];
+		int len = snprintf(text, sizeof text, "w%ld", i);
+		ann_res.send_rc = meshnode_whisper(ann, meshnode_id(bob), text, (size_t)len, NULL);
+	}
+	for (long i = 0; i < SHOUTS && ann_res.send_rc == MESH_OK; i++) {
+		char text[16];
+		int len = snprintf(text, sizeof text, "s%ld", i);
+		ann_res.send_rc = meshnode_shout(ann, GROUP, text, (size_t)len, NULL);
+	}
+	ann_res.waits = meshnode_test_send_waits(ann);
+	long want = WHISPERS + 2 * SHOUTS;   /* a receipt per message per peer */
+	while (ann_res.delivered + ann_res.dropped < want && testnode_now_s() < end) {
+		struct meshnode_event *ev = meshnode_next_event(ann, 100);
+		if (ev && ev->type == MESHNODE_EV_DELIVERED)
+			ann_res.delivered++;
+		if (ev && ev->type == MESHNODE_EV_DROPPED)
+			ann_res.dropped++;
+		meshnode_event_destroy(&ev);
+	}
+	/* left alone for longer than LATE_TURN_MS: the next turn says so */
+	struct timespec ts = { 1, 300000000L };
+	nanosleep(&ts, NULL);
+	ann_res.drive_rc = meshnode_drive(ann, 0);
+	/* until the receivers are done: they must not see her go first */
+	while (!(done_receiving(&bob_seen, true) && done_receiving(&cat_seen, false)) &&
+	       testnode_now_s() < end) {
+		struct meshnode_event *ev = meshnode_next_event(ann, 50);
+		meshnode_event_destroy(&ev);
+	}
+	meshnode_stop(ann);   /* on the owner's thread */
+	atomic_store(&ann_stopped, true);
+	return NULL;
+}
+
+static void *bob_main(void *arg)
+{
+	(void)arg;
+	char err[512];
+	bool joined = meshnode_join(bob, GROUP) == MESH_OK;   /* before the start */
+	bob_start_ok = joined && meshnode_start_driven(bob, err, sizeof err) == MESH_OK;
+	if (!bob_start_ok) {
+		fprintf(stderr, "bob: %s\n", err);
+		return NULL;
+	}
+	double end = testnode_now_s() + DEADLINE_S;
+	/* until ann is gone; her messages counted on the way */
+	while (!atomic_load(&bob_seen.ann_exit) && testnode_now_s() < end) {
+		struct meshnode_event *ev = meshnode_next_event(bob, 50);
+		if (ev && ev->type == MESHNODE_EV_ENTER)
+			bob_linked = true;
+		if (ev)
+			note(&bob_seen, ev);
+		meshnode_event_destroy(&ev);
+	}
+	return NULL;
+}
+
+int main(void)
+{
+	testlib_require_netns("test_driven");
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	ann = make("ann", true);
+	bob = make("bob", false);
+	cat = make("cat", false);
+	CHECK(ann && bob && cat);
+	if (!ann || !bob || !cat)
+		return testlib_done("test_driven");
+	meshnode_test_send_caps(ann, 64, 1u << 20);   /* ann's burst fills it 50 times over */
+	char err[512];
+	CHECK(meshnode_drive(cat, 0) == MESH_ESTATE);   /* not started, not driven */
+	CHECK(meshnode_join(cat, GROUP) == MESH_OK);
+	CHECK(meshnode_start(cat, err, sizeof err) == MESH_OK);
+	CHECK(meshnode_drive(cat, 0) == MESH_ESTATE);   /* it has its loop thread */
+	CHECK(meshnode_event_fd(cat) >= 0);
+	pthread_t bt;
+	CHECK(pthread_create(&ann_thread, NULL, ann_main, NULL) == 0);
+	CHECK(pthread_create(&bt, NULL, bob_main, NULL) == 0);
+
+	/* cat, on this thread: ann's shouts; ann's calls from here, once she is running */
+	bool tried = false;
+	double end = testnode_now_s() + DEADLINE_S + 5;
+	while (!atomic_load(&cat_seen.ann_exit) && testnode_now_s() < end) {
+		struct meshnode_event *ev = meshnode_next_event(cat, 50);
+		if (ev)
+			note(&cat_seen, ev);
+		meshnode_event_destroy(&ev);
+		if (!tried && atomic_load(&ann_ready)) {
+			tried = true;
+			CHECK(meshnode_whisper(ann, meshnode_id(cat), "x", 1, NULL) == MESH_ESTATE);
+			CHECK(meshnode_shout(ann, GROUP, "x", 1, NULL) == MESH_ESTATE);
+			CHECK(meshnode_join(ann, "other") == MESH_ESTATE);
+			struct meshnode_stats st;
+			CHECK(meshnode_stats(ann, &st) == MESH_ESTATE);
+			CHECK(meshnode_next_event(ann, 0) == NULL);
+			CHECK(meshnode_drive(ann, 0) == MESH_ESTATE);
+			CHECK(meshnode_event_fd(ann) == -1);
+			CHECK(strcmp(meshnode_name(ann), "ann") == 0);   /* accessors: any thread */
+		}
+	}
+	pthread_join(ann_thread, NULL);
+	pthread_join(bt, NULL);
+	CHECK(tried);
+
+	CHECK(ann_start_ok && bob_start_ok);
+	CHECK(ann_res.join_rc == MESH_OK);
+	CHECK(ann_res.linked && bob_linked);
+	CHECK(ann_res.joined_seen);
+	CHECK(ann_res.peers_rc == MESH_OK && ann_res.npeers == 2);
+	CHECK(ann_res.send_rc == MESH_OK);
+	CHECK(ann_res.waits > 0);   /* the FIFO was full, and the sender ran it */
+	/* every message accounted for: delivered once, in order, and receipted */
+	CHECK(bob_seen.whispers == WHISPERS);
+	CHECK(bob_seen.shouts == SHOUTS);
+	CHECK(cat_seen.shouts == SHOUTS);
+	CHECK(cat_seen.whispers == 0);
+	CHECK(bob_seen.out_of_order == 0 && cat_seen.out_of_order == 0);
+	CHECK(bob_seen.foreign == 0 && cat_seen.foreign == 0);
+	CHECK(ann_res.delivered == WHISPERS + 2 * SHOUTS);
+	CHECK(ann_res.dropped == 0);
+	if (bob_seen.whispers != WHISPERS || ann_res.delivered != WHISPERS + 2 * SHOUTS)
+		fprintf(stderr, "bob %ld whispers %ld shouts, cat %ld shouts, ann %ld delivered "
+		        "%ld dropped\n", atomic_load(&bob_seen.whispers),
+		        atomic_load(&bob_seen.shouts), atomic_load(&cat_seen.shouts),
+		        ann_res.delivered, ann_res.dropped);
+	/* the owner ran the node and its log */
+	CHECK(ann_res.drive_rc == MESH_OK);
+	CHECK(ann_undriven_said == 1);
+	CHECK(ann_logs_elsewhere == 0);
+	/* ann's stop, on her thread, reached both */
+	CHECK(atomic_load(&ann_stopped));
+	CHECK(bob_seen.ann_exit && cat_seen.ann_exit);
+	CHECK(meshnode_drive(ann, 0) == MESH_ESTATE);   /* stopped */
+
+	/* the owners are done: another thread may destroy their nodes */
+	meshnode_destroy(&ann);
+	meshnode_destroy(&bob);
+	meshnode_destroy(&cat);
+	char cmd[sizeof dir + 16];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	CHECK(system(cmd) == 0);
+	return testlib_done("test_driven");
+}
