@@ -8,7 +8,8 @@
  * Limits: raw ZeroMQ DEALER->ROUTER over tcp loopback and its connection set-up
  * (meshbench_limits.c); ChaCha20-Poly1305 on one core, X25519 and Ed25519 costs
  * (meshbench_crypto.c). Ours: whisper throughput and round trip between two
- * embedded nodes, shout fan-out to 8 and 32 members, Noise XX handshakes per second, time to
+ * embedded nodes (and the round trip again between two driven by their owners' threads,
+ * meshnode_start_driven), shout fan-out to 8 and 32 members, Noise XX handshakes per second, time to
  * full mesh of 16, 64 and 128 node processes, and the memory of a node process (the last two
  * through meshsim, which starts real meshnode processes).
  *
@@ -28,8 +29,10 @@
 #include <math.h>
 #include <net/if.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -224,7 +227,8 @@ static int fresh_netns(void)
 
 static char tmpdir[64];
 
-static struct meshnode *start_node(const char *name)
+/* A node with meshbench's configuration, not started. */
+static struct meshnode *new_node(const char *name)
 {
 	struct meshnode_config cfg;
 	char path[512], err[512];
@@ -243,10 +247,18 @@ static struct meshnode *start_node(const char *name)
 	cfg.queue_msgs = 16384;
 	cfg.queue_bytes = 64u << 20;
 	struct meshnode *n = meshnode_new(&cfg, err, sizeof err);
-	if (!n || meshnode_start(n, err, sizeof err) != MESH_OK) {
+	if (!n)
+		fprintf(stderr, "meshbench: %s: %s\n", name, err);
+	return n;
+}
+
+static struct meshnode *start_node(const char *name)
+{
+	char err[512];
+	struct meshnode *n = new_node(name);
+	if (n && meshnode_start(n, err, sizeof err) != MESH_OK) {
 		fprintf(stderr, "meshbench: %s: %s\n", name, err);
 		meshnode_destroy(&n);
-		return NULL;
 	}
 	return n;
 }
@@ -426,6 +438,8 @@ static int pair_up(struct meshnode **a, struct meshnode **b)
 	return 0;
 }
 
+static void bench_rtt_driven(int runs, bool quick);
+
 static void bench_whisper(int runs, bool quick)
 {
 	static const size_t sizes[] = { 64, 1024, 65536 };
@@ -477,6 +491,110 @@ static void bench_whisper(int runs, bool quick)
 	free(lat);
 	meshnode_destroy(&a);
 	meshnode_destroy(&b);
+	bench_rtt_driven(runs, quick);
+}
+
+/* ---------- whisper round trip between driven nodes ---------- */
+
+/* b's side of a driven round trip: its owner's thread, which answers every whisper with the
+ * same bytes, as raw zmq's echo thread does (limits_zmq_rtt). */
+struct echo {
+	struct meshnode *b;
+	atomic_bool stop;
+	enum mesh_err rc;   /* the first start or answer that failed */
+};
+
+static void *echo_main(void *arg)
+{
+	struct echo *e = arg;
+	char err[512];
+	e->rc = meshnode_start_driven(e->b, err, sizeof err);
+	if (e->rc != MESH_OK) {
+		fprintf(stderr, "meshbench: bench-b: %s\n", err);
+		return NULL;
+	}
+	while (!atomic_load(&e->stop)) {
+		struct meshnode_event *ev = meshnode_next_event(e->b, 50);
+		if (ev && ev->type == MESHNODE_EV_WHISPER) {
+			enum mesh_err rc = meshnode_whisper(e->b, ev->peer, ev->data, ev->len, NULL);
+			if (rc != MESH_OK && e->rc == MESH_OK)
+				e->rc = rc;
+		}
+		meshnode_event_destroy(&ev);
+	}
+	return NULL;
+}
+
+/* count round trips a -> b -> a of 64 bytes, a driven by this thread; sorted latencies. */
+static int rtt_driven_run(struct meshnode *a, const uint8_t *b_id, long count, double *lat_us)
+{
+	uint8_t payload[64] = { 0 };
+	for (long i = -100; i < count; i++) {
+		double t0 = monoclock_s();
+		if (meshnode_whisper(a, b_id, payload, sizeof payload, NULL) != MESH_OK)
+			return -1;
+		for (;;) {
+			struct meshnode_event *ev = meshnode_next_event(a, 5000);
+			if (!ev) {
+				fprintf(stderr, "meshbench: driven round trip lost\n");
+				return -1;
+			}
+			bool answer = ev->type == MESHNODE_EV_WHISPER;
+			meshnode_event_destroy(&ev);
+			if (answer)
+				break;
+		}
+		if (i >= 0)
+			lat_us[i] = (monoclock_s() - t0) * 1e6;
+	}
+	qsort(lat_us, (size_t)count, sizeof lat_us[0], cmp_double);
+	return 0;
+}
+
+/* The round trip again, between two nodes that their owners' threads drive
+ * (meshnode_start_driven): a by this thread, b by an echo thread, the shape of raw zmq's
+ * round trip in the limits part. */
+static void bench_rtt_driven(int runs, bool quick)
+{
+	struct echo e = { 0 };
+	struct meshnode *a = NULL;
+	char err[512];
+	pthread_t t;
+	bool started = false;
+	if (fresh_netns() == 0 && (a = new_node("bench-a")) && (e.b = new_node("bench-b")) &&
+	    meshnode_start_driven(a, err, sizeof err) == MESH_OK)
+		started = pthread_create(&t, NULL, echo_main, &e) == 0;
+	if (started && wait_events(a, MESHNODE_EV_ENTER, NULL, 1, 10) == 0) {
+		long count = quick ? 200 : 2000;
+		double *lat = calloc((size_t)count, sizeof *lat);
+		struct fig *p50 = fig_get("whisper_driven_rtt_p50_us",
+		                          "whisper round trip 64 B p50, driven nodes", "us");
+		struct fig *p99 = fig_get("whisper_driven_rtt_p99_us",
+		                          "whisper round trip 64 B p99, driven nodes", "us");
+		for (int r = 0; lat && r < runs; r++) {
+			progress("whisper round trip 64 B, driven nodes", r, runs);
+			if (rtt_driven_run(a, meshnode_id(e.b), count, lat) != 0) {
+				failures++;
+				break;
+			}
+			fig_add(p50, pct(lat, count, 50));
+			fig_add(p99, pct(lat, count, 99));
+		}
+		if (!lat)
+			failures++;
+		free(lat);
+	} else {
+		fprintf(stderr, "meshbench: two driven nodes did not start and link within 10 s\n");
+		failures++;
+	}
+	if (started) {
+		atomic_store(&e.stop, true);
+		pthread_join(t, NULL);   /* b's owner is done with it: this thread may destroy it */
+		if (e.rc != MESH_OK)
+			failures++;
+	}
+	meshnode_destroy(&a);
+	meshnode_destroy(&e.b);
 }
 
 /* ---------- shout fan-out ---------- */
@@ -1147,6 +1265,8 @@ static void add_comparisons(void)
 	        0, 0, "(for information)");
 	cmp_add("round trip p50 / raw zmq", "whisper_rtt_p50_us", "zmq_rtt_p50_us", 1, true, 1.5,
 	        0, "<= 1.5x raw zmq");
+	cmp_add("round trip p50, driven nodes / raw zmq", "whisper_driven_rtt_p50_us",
+	        "zmq_rtt_p50_us", 1, true, 1.5, 0, "<= 1.5x raw zmq");
 	cmp_add("shout 64 B to 32: deliveries/s", "shout_32_64_deliveries", NULL, 1, false, 0,
 	        400000, ">= 400000/s");
 	cmp_add("shout 64 B to 32: last p99 (us)", "shout_32_64_last_p99_us", NULL, 1, true, 0,

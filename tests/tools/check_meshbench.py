@@ -19,7 +19,8 @@ FIGURES = [
     "ed25519_to_x25519_us", "ed25519_sign_us", "ed25519_verify_us", "handshake_bound_per_s",
     "zmq_connect_per_s", "handshake_conn_est_per_s",
     "whisper_64_msgs", "whisper_1024_msgs", "whisper_65536_msgs", "whisper_65536_mbs",
-    "whisper_rtt_p50_us", "whisper_rtt_p99_us",
+    "whisper_rtt_p50_us", "whisper_rtt_p99_us", "whisper_driven_rtt_p50_us",
+    "whisper_driven_rtt_p99_us",
     "shout_8_64_msgs", "shout_8_64_deliveries", "shout_32_64_deliveries",
     "shout_32_1024_deliveries", "shout_32_64_last_p50_us", "shout_32_64_last_p99_us",
     "zmq_fan_8_64_deliveries", "zmq_fan_32_64_deliveries", "zmq_fan_32_64_last_p50_us",
@@ -32,6 +33,7 @@ FIGURES = [
 ]
 RATIOS = ["whisper 64 B msg/s / raw zmq", "whisper 1 KiB msg/s / raw zmq",
           "whisper 64 KiB msg/s / encrypt rate", "round trip p50 / raw zmq",
+          "round trip p50, driven nodes / raw zmq",
           "handshakes/s / X25519 bound", "RSS per session, 4 peers (KiB)",
           "CPU per pair, 8 processes / crypto", "idle node RSS (KiB)"]
 NOISY = {"RSS per session, 4 peers (KiB)"}
@@ -95,6 +97,7 @@ def main():
               "shout to 8: deliveries != 8 x messages")
     # the p99 can never be below the p50
     for a, b in (("whisper_rtt_p50_us", "whisper_rtt_p99_us"),
+                 ("whisper_driven_rtt_p50_us", "whisper_driven_rtt_p99_us"),
                  ("zmq_rtt_p50_us", "zmq_rtt_p99_us"),
                  ("shout_32_64_last_p50_us", "shout_32_64_last_p99_us"),
                  ("zmq_fan_32_64_last_p50_us", "zmq_fan_32_64_last_p99_us")):
