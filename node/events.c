@@ -332,13 +332,17 @@ struct meshnode_event *events_take(struct meshnode *n)
 }
 
 /* A driven node: its owner runs turns until an event is queued, the time is up, or the node
- * has stopped. A timeout of 0 still makes one turn (a poll of the sockets that does not
- * wait), so that an owner that only ever polls keeps the node running. */
+ * has stopped; and one first if the last was TAKEN_POLL_MS ago or more, even with events
+ * queued. A timeout of 0 still makes one turn (a poll of the sockets that does not wait), so
+ * that an owner that only ever polls keeps the node running. */
 static struct meshnode_event *next_driven(struct meshnode *n, int timeout_ms)
 {
 	if (!node_owner_ok(n))
 		return NULL;
 	uint64_t deadline = timeout_ms >= 0 ? monoclock_ms() + (uint64_t)timeout_ms : 0;
+	/* an owner working through a long queue still turns the node: ACKs, heartbeats, input */
+	if (!n->loop_done && n->started && monoclock_ms() - n->ls.ended >= TAKEN_POLL_MS)
+		drive_turn(n, 0);
 	for (;;) {
 		struct meshnode_event *ev = events_take(n);
 		if (ev || n->loop_done || !n->started)

@@ -232,10 +232,11 @@ enum mesh_err enqueue_cmd(struct meshnode *n, struct cmd *c)
 		if (!waited)
 			n->cq_waits++;
 		waited = true;
-		if (n->driven) {   /* nobody else would ever empty it: the owner runs it now */
+		if (n->driven) {
+			/* nobody else would ever empty it: the owner runs a turn now, which also
+			 * reads the ACKs that make room in the peers' queues */
 			pthread_mutex_unlock(&n->lock);
-			handle_wake(n);
-			events_flush(n);
+			drive_turn(n, 0);
 			pthread_mutex_lock(&n->lock);
 			continue;
 		}
@@ -382,10 +383,6 @@ static void turn_check(struct meshnode *n, struct turn_clock *tc, uint64_t now)
 	tc->unsaid = 0;
 }
 
-/* While messages handed to the application are not all taken, the loop turns at least this
- * often, so that their ACKs follow the taking (events_ack_taken) and the reader never has to
- * wake it. */
-#define TAKEN_POLL_MS 20
 
 /* When the loop must turn with nothing to read: the engine's next deadline, the known peers'
  * next look, and TAKEN_POLL_MS after the last tick while messages wait to be taken. A look
@@ -404,6 +401,27 @@ static uint64_t loop_next_due(const struct meshnode *n, uint64_t ticked, uint64_
 	return due;
 }
 
+/* A driven node left alone this long reads what came meanwhile before its timers run, so
+ * that they do not judge its peers by frames still waiting in its sockets (EVASIVE, then
+ * BACK, for nothing). */
+#define READ_FIRST_MS 100
+
+/* The engine's poll items in ls->items (ls->nitems of them), with room for one more (the
+ * wake-up pipe); false when out of memory. */
+static bool poll_set(struct meshnode *n, struct loop_state *ls)
+{
+	size_t want = mesh_pollitems_count(n->mesh) + 1;
+	if (want > ls->cap) {
+		zmq_pollitem_t *ni = realloc(ls->items, want * 2 * sizeof *ni);
+		if (!ni)
+			return false;
+		ls->items = ni;
+		ls->cap = want * 2;
+	}
+	ls->nitems = mesh_pollitems(n->mesh, ls->items, ls->cap - 1);
+	return true;
+}
+
 /* One turn: ACKs for what the application took, the tick if due, the known peers, then one
  * poll until the next deadline, the input and the commands it found, and the turn's events.
  * false once the loop must end: the poll failed (an ERROR event says so).
@@ -417,6 +435,9 @@ static bool loop_turn(struct meshnode *n, struct loop_state *ls, long max_wait)
 	struct turn_clock *tc = &ls->tc;
 	uint64_t now = monoclock_ms(), t = now;
 	tc->undriven = n->driven && ls->ended && now > ls->ended ? now - ls->ended : 0;
+	if (tc->undriven >= READ_FIRST_MS && poll_set(n, ls) &&
+	    zmq_poll(ls->items, (int)ls->nitems, 0) > 0)
+		mesh_on_ready(n->mesh, ls->items, ls->nitems, now);
 	events_ack_taken(n, now);
 	uint64_t t1 = monoclock_ms();
 	tc->ms[PH_OTHER] = t1 - t;
@@ -441,20 +462,14 @@ static bool loop_turn(struct meshnode *n, struct loop_state *ls, long max_wait)
 		tc->ms[PH_COMMANDS] = t - t1;
 		t1 = t;
 	}
-	size_t want = mesh_pollitems_count(n->mesh) + 1;
-	if (want > ls->cap) {
-		zmq_pollitem_t *ni = realloc(ls->items, want * 2 * sizeof *ni);
-		if (!ni) {
-			node_logmsg(n, MESHNODE_LOG_ERROR, "out of memory in the event loop");
-			struct timespec ts = { 0, 10000000L };
-			nanosleep(&ts, NULL);
-			return true;
-		}
-		ls->items = ni;
-		ls->cap = want * 2;
+	if (!poll_set(n, ls)) {
+		node_logmsg(n, MESHNODE_LOG_ERROR, "out of memory in the event loop");
+		struct timespec ts = { 0, 10000000L };
+		nanosleep(&ts, NULL);
+		return true;
 	}
 	zmq_pollitem_t *items = ls->items;
-	size_t k = mesh_pollitems(n->mesh, items, ls->cap - 1);
+	size_t k = ls->nitems;
 	items[k] = (zmq_pollitem_t){ .fd = n->wake[0], .events = ZMQ_POLLIN };
 	int nitems = (int)k + (n->driven ? 0 : 1);   /* a driven node has no wake-up pipe */
 	now = monoclock_ms();
@@ -539,14 +554,18 @@ static void *loop_main(void *arg)
 
 bool node_owner_ok(const struct meshnode *n)
 {
-	return !n->driven || pthread_equal(pthread_self(), n->owner);
+	/* in_turn: a call from log_fn or the trace, inside a turn, would run a turn inside it */
+	return !n->driven || (pthread_equal(pthread_self(), n->owner) && !n->ls.in_turn);
 }
 
 void drive_turn(struct meshnode *n, long timeout_ms)
 {
 	if (!n->started || n->loop_done)
 		return;
-	if (n->quit || !loop_turn(n, &n->ls, timeout_ms) || n->quit)
+	n->ls.in_turn = true;
+	bool ended = n->quit || !loop_turn(n, &n->ls, timeout_ms) || n->quit;
+	n->ls.in_turn = false;
+	if (ended)
 		loop_finish(n, &n->ls);
 }
 
@@ -557,7 +576,7 @@ enum mesh_err meshnode_drive(struct meshnode *n, int timeout_ms)
 	if (!n->started || n->loop_done)
 		return MESH_ESTATE;
 	drive_turn(n, timeout_ms < 0 ? -1 : timeout_ms);
-	return MESH_OK;
+	return n->loop_done ? MESH_ESTATE : MESH_OK;   /* the turn's poll failed: stopped */
 }
 
 /* meshnode_start() and meshnode_start_driven(): with a loop thread, or driven by the
@@ -637,6 +656,7 @@ static enum mesh_err start(struct meshnode *n, bool driven, char *err, size_t er
 	}
 	n->driven = driven;
 	n->owner = pthread_self();
+	n->ls.ended = monoclock_ms();   /* a driven node's first turn may come late too */
 	n->started = true;
 	if (driven)
 		return MESH_OK;   /* its first turn runs when its owner first drives it */
@@ -667,8 +687,12 @@ void meshnode_stop(struct meshnode *n)
 	if (!n || !n->started || n->stopped)
 		return;
 	if (n->driven) {
-		/* as with a loop thread: what was queued before the stop runs first, then BYE */
+		if (n->ls.in_turn)
+			return;   /* from log_fn or the trace: the turn under it still runs */
+		/* as the loop thread's last turn does: what the application took is noted for its
+		 * ACKs, and what was queued before the stop runs, then BYE */
 		if (!n->loop_done) {
+			events_ack_taken(n, monoclock_ms());
 			handle_wake(n);
 			n->quit = true;
 			loop_finish(n, &n->ls);

@@ -169,20 +169,27 @@ enum mesh_err meshnode_start(struct meshnode *n, char *err, size_t errcap);
  * the application and ZeroMQ, which takes about a third off a round trip
  * (docs/performance.md, "A node driven by its owner's thread").
  * The rules change with it:
- * - every call that reaches the engine (join, leave, shout, whisper, add_peer, sas, the
- *   snapshots, meshnode_next_event, meshnode_drive) must come from the owner's thread; from
- *   any other it returns MESH_ESTATE (meshnode_next_event: NULL) and does nothing. The
- *   accessors, the known peers' calls (trust, is_verified, known_by_name) and
- *   meshnode_event_destroy() may still be called from any thread;
+ * - every call that reaches the engine (join, leave, shout, whisper, add_peer, add_iface,
+ *   sas, the snapshots, meshnode_next_event, meshnode_drive) must come from the owner's
+ *   thread, and not from inside log_fn or the trace; otherwise it returns MESH_ESTATE
+ *   (meshnode_next_event: NULL) and does nothing. The accessors, the known peers' calls
+ *   (trust, is_verified, known_by_name) and meshnode_event_destroy() may still be called from
+ *   any thread. The owner must not exit while the node runs;
  * - nothing happens between the owner's calls: the node sends, answers, beacons and keeps its
  *   sessions alive only while its owner is in meshnode_next_event() or meshnode_drive(). A node
- *   left alone for longer than its heartbeat (1 s by default) looks gone to its peers, and a
- *   turn that comes 1 s or more after the one before is logged at WARN;
- * - shout and whisper queue their message and return; it goes out at the next turn;
+ *   left alone past its evasive time (3 s by default) is reported EVASIVE by its peers, and
+ *   past its expired time (10 s) gone; a turn that comes 1 s or more after the one before is
+ *   logged at WARN. meshnode_next_event(n, -1) returns only with an event or once the node
+ *   has stopped: an owner that must stay interruptible waits with a finite timeout;
+ * - shout and whisper queue their message and return, and it goes out at the next turn (a
+ *   whisper to a peer that is not present runs turns until its answer is known, and a send
+ *   that finds 65536 sends queued runs a turn first). Sends past the peer's queue (queue_msgs
+ *   messages not yet acknowledged) are DROPPED "send queue full", as with a loop thread;
  * - log_fn and the trace run on the owner's thread, inside those calls;
- * - meshnode_event_fd() is -1: a driven node has no descriptor that tells when to drive it;
+ * - meshnode_event_fd() is -1 once the node is started driven: nothing tells when to drive it;
  * - meshnode_stop() and meshnode_destroy() run on the owner's thread, or on another once the
- *   owner is done with the node (after a join of the owner, say).
+ *   owner is done with the node (after a join of the owner, say), never beside a call of the
+ *   owner.
  * Errors as meshnode_start(). */
 enum mesh_err meshnode_start_driven(struct meshnode *n, char *err, size_t errcap);
 /* One turn of a driven node's loop: runs what is due and what its owner queued, then waits for
@@ -459,8 +466,8 @@ struct meshnode_event {
  * node has stopped and the queue is empty. */
 struct meshnode_event *meshnode_next_event(struct meshnode *n, int timeout_ms);
 void meshnode_event_destroy(struct meshnode_event **evp);
-/* Readable while events are queued. Do not read from it: call meshnode_next_event(). -1 for
- * a driven node (meshnode_start_driven). */
+/* Readable while events are queued. Do not read from it: call meshnode_next_event(). -1 once
+ * the node is started driven (meshnode_start_driven). */
 int meshnode_event_fd(const struct meshnode *n);
 
 const char *meshnode_event_name(enum meshnode_event_type t);  /* "enter", "exit", ... */

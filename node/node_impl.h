@@ -113,6 +113,11 @@ struct name_alarm {
 	unsigned held;              /* alarms held back since */
 };
 
+/* While messages handed to the application are not all taken, the loop turns at least this
+ * often, so that their ACKs follow the taking (events_ack_taken) and the reader never has to
+ * wake it; a driven node's owner reading a long queue turns it as often. */
+#define TAKEN_POLL_MS 20
+
 /* The loop's turns (meshnode.c): the time each phase took, for the late-turn warning, and
  * what the loop keeps from one turn to the next. */
 enum turn_phase { PH_TIMERS, PH_KNOWN, PH_INPUT, PH_COMMANDS, PH_EVENTS, PH_OTHER, PH_COUNT };
@@ -127,9 +132,10 @@ struct turn_clock {
 
 struct loop_state {
 	zmq_pollitem_t *items;   /* the poll set, rebuilt each turn */
-	size_t cap;
+	size_t cap, nitems;      /* nitems: the engine's, without the wake-up pipe */
 	uint64_t next_tick, ticked;
 	uint64_t ended;          /* the last turn's end (a driven node's gap between turns) */
+	bool in_turn;            /* a driven node's owner is inside a turn */
 	struct turn_clock tc;
 };
 

@@ -4,10 +4,12 @@
  * netns-run's namespace: ann and bob each run on a thread of their own that drives them, cat
  * has its loop thread as usual. Every message a sender was told it accepted is accounted
  * for: bob gets ann's whispers exactly once and in order, bob and cat get her shouts the same
- * way, and ann gets a DELIVERED for each message to each peer and no DROPPED. Also: the calls
- * that need the engine refuse any other thread, the synchronous calls and a full FIFO work
- * without a loop thread, log_fn runs on the owner's thread, a node left alone for over a
- * second says so, and a driven node's stop is seen by the others.
+ * way, and ann gets exactly one DELIVERED for each message from each peer that got it, and no
+ * DROPPED; a whisper queued just before her stop still arrives. Also: the calls that need the
+ * engine refuse any other thread and log_fn, the synchronous calls (a whisper to an unknown
+ * peer among them) and a full FIFO work without a loop thread, log_fn runs on the owner's
+ * thread, a node left alone for over a second says so, and a driven node's stop is seen by
+ * the others at once (its BYE, not their expiry).
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -23,23 +25,26 @@
 #include "testlib.h"
 #include "testnode.h"
 
-#define WHISPERS 3000
+#define WHISPERS 3000                  /* and one more, queued just before ann stops */
 #define SHOUTS 500
 #define GROUP "g"
 #define DEADLINE_S 30.0
 
 static char dir[] = "/tmp/test_driven.XXXXXX";
 static struct meshnode *ann, *bob, *cat;
-static pthread_t ann_thread;
+static _Thread_local bool on_ann_thread;
 static atomic_bool ann_ready;          /* ann started and linked: main may try its calls */
 static atomic_bool ann_stopped;
+static _Atomic double ann_stop_s;      /* when her stop returned */
 static atomic_ulong ann_logs_elsewhere, ann_undriven_said;
+static atomic_int ann_call_in_log = -1;   /* what a call from inside log_fn returned */
 
 /* What one receiver saw of ann's messages, checked by main once every thread is done. */
 struct seen {
 	atomic_long whispers, shouts;      /* in order so far (ann's thread watches them) */
 	long out_of_order, foreign;        /* a wrong index, a message not from ann */
 	atomic_bool ann_exit;
+	double ann_exit_s;                 /* when her EXIT came */
 };
 
 static struct seen bob_seen, cat_seen;
@@ -50,9 +55,15 @@ static struct {
 	enum mesh_err join_rc, peers_rc, send_rc;
 	size_t npeers;
 	long delivered, dropped;
-	enum mesh_err drive_rc;
+	long receipts_bad;                 /* a DELIVERED for no message of ours, or twice */
+	enum mesh_err drive_rc, unknown_rc;
 	uint64_t waits;                    /* sends that found the FIFO full */
+	uint64_t first_id;                 /* message IDs: first_id + index, in sending order */
+	bool ids_in_order;
 } ann_res;
+
+/* DELIVERED receipts per message: whispers (bob), then shouts (bob, cat) */
+static unsigned char rcpt_bob[WHISPERS + SHOUTS], rcpt_cat[WHISPERS + SHOUTS];
 
 static bool bob_linked, bob_start_ok, ann_start_ok;
 
@@ -60,10 +71,13 @@ static void on_ann_log(void *arg, int level, const char *line)
 {
 	(void)arg;
 	(void)level;
-	if (!pthread_equal(pthread_self(), ann_thread))
+	if (!on_ann_thread)
 		ann_logs_elsewhere++;
-	if (strstr(line, "was not driven"))
+	if (strstr(line, "was not driven")) {
 		ann_undriven_said++;
+		struct meshnode_stats st;   /* inside a turn: refused, not run in it */
+		atomic_store(&ann_call_in_log, (int)meshnode_stats(ann, &st));
+	}
 }
 
 static struct meshnode *make(const char *name, bool logs)
@@ -108,6 +122,7 @@ static void note(struct seen *s, const struct meshnode_event *ev)
 		else
 			s->out_of_order++;
 	} else if (ev->type == MESHNODE_EV_EXIT && from_ann) {
+		s->ann_exit_s = testnode_now_s();
 		s->ann_exit = true;
 	}
 }
@@ -117,10 +132,35 @@ static bool done_receiving(const struct seen *s, bool whispers)
 	return (!whispers || s->whispers == WHISPERS) && s->shouts == SHOUTS;
 }
 
+/* ann's message IDs, checked in sending order */
+static void note_id(long i, uint64_t id)
+{
+	if (i == 0)
+		ann_res.first_id = id;
+	else if (id != ann_res.first_id + (uint64_t)i)
+		ann_res.ids_in_order = false;
+}
+
+static void note_receipt(const struct meshnode_event *ev)
+{
+	uint64_t i = ev->msg_id - ann_res.first_id;
+	bool from_bob = memcmp(ev->peer, meshnode_id(bob), MESHNODE_IDLEN) == 0;
+	bool from_cat = memcmp(ev->peer, meshnode_id(cat), MESHNODE_IDLEN) == 0;
+	if (ev->msg_id < ann_res.first_id || i >= WHISPERS + SHOUTS || (!from_bob && !from_cat) ||
+	    (from_cat && i < WHISPERS)) {
+		ann_res.receipts_bad++;
+		return;
+	}
+	unsigned char *r = from_bob ? &rcpt_bob[i] : &rcpt_cat[i];
+	if ((*r)++)
+		ann_res.receipts_bad++;
+}
+
 static void *ann_main(void *arg)
 {
 	(void)arg;
 	char err[512];
+	on_ann_thread = true;
 	ann_start_ok = meshnode_start_driven(ann, err, sizeof err) == MESH_OK;
 	if (!ann_start_ok) {
 		fprintf(stderr, "ann: %s\n", err);
@@ -143,40 +183,58 @@ static void *ann_main(void *arg)
 	struct meshnode_peer *peers = NULL;
 	ann_res.peers_rc = meshnode_peers(ann, &peers, &ann_res.npeers);
 	meshnode_peers_free(&peers, ann_res.npeers);
+	uint8_t stranger[MESHNODE_IDLEN];
+	memset(stranger, 0x5a, sizeof stranger);   /* waits for the engine's answer: no ENTER */
+	ann_res.unknown_rc = meshnode_whisper(ann, stranger, "x", 1, NULL);
 	atomic_store(&ann_ready, true);
 	/* a burst without a turn between: the FIFO (64 here) fills, and the sender runs it */
 	ann_res.send_rc = MESH_OK;
+	ann_res.ids_in_order = true;
 	for (long i = 0; i < WHISPERS && ann_res.send_rc == MESH_OK; i++) {
 		char text[16];
+		uint64_t id = 0;
 		int len = snprintf(text, sizeof text, "w%ld", i);
-		ann_res.send_rc = meshnode_whisper(ann, meshnode_id(bob), text, (size_t)len, NULL);
+		ann_res.send_rc = meshnode_whisper(ann, meshnode_id(bob), text, (size_t)len, &id);
+		note_id(i, id);
 	}
 	for (long i = 0; i < SHOUTS && ann_res.send_rc == MESH_OK; i++) {
 		char text[16];
+		uint64_t id = 0;
 		int len = snprintf(text, sizeof text, "s%ld", i);
-		ann_res.send_rc = meshnode_shout(ann, GROUP, text, (size_t)len, NULL);
+		ann_res.send_rc = meshnode_shout(ann, GROUP, text, (size_t)len, &id);
+		note_id(WHISPERS + i, id);
 	}
 	ann_res.waits = meshnode_test_send_waits(ann);
 	long want = WHISPERS + 2 * SHOUTS;   /* a receipt per message per peer */
 	while (ann_res.delivered + ann_res.dropped < want && testnode_now_s() < end) {
 		struct meshnode_event *ev = meshnode_next_event(ann, 100);
-		if (ev && ev->type == MESHNODE_EV_DELIVERED)
+		if (ev && ev->type == MESHNODE_EV_DELIVERED) {
 			ann_res.delivered++;
+			note_receipt(ev);
+		}
 		if (ev && ev->type == MESHNODE_EV_DROPPED)
 			ann_res.dropped++;
 		meshnode_event_destroy(&ev);
 	}
-	/* left alone for longer than LATE_TURN_MS: the next turn says so */
+	/* left alone for longer than LATE_TURN_MS: the next turn says so, once */
+	unsigned long said = ann_undriven_said;
 	struct timespec ts = { 1, 300000000L };
 	nanosleep(&ts, NULL);
 	ann_res.drive_rc = meshnode_drive(ann, 0);
+	ann_undriven_said -= said;
 	/* until the receivers are done: they must not see her go first */
 	while (!(done_receiving(&bob_seen, true) && done_receiving(&cat_seen, false)) &&
 	       testnode_now_s() < end) {
 		struct meshnode_event *ev = meshnode_next_event(ann, 50);
 		meshnode_event_destroy(&ev);
 	}
+	/* queued, not yet sent when the stop comes: it still goes, before the BYE */
+	char text[16];
+	int len = snprintf(text, sizeof text, "w%d", WHISPERS);
+	if (meshnode_whisper(ann, meshnode_id(bob), text, (size_t)len, NULL) != MESH_OK)
+		ann_res.send_rc = MESH_EIO;
 	meshnode_stop(ann);   /* on the owner's thread */
+	atomic_store(&ann_stop_s, testnode_now_s());
 	atomic_store(&ann_stopped, true);
 	return NULL;
 }
@@ -224,8 +282,8 @@ int main(void)
 	CHECK(meshnode_start(cat, err, sizeof err) == MESH_OK);
 	CHECK(meshnode_drive(cat, 0) == MESH_ESTATE);   /* it has its loop thread */
 	CHECK(meshnode_event_fd(cat) >= 0);
-	pthread_t bt;
-	CHECK(pthread_create(&ann_thread, NULL, ann_main, NULL) == 0);
+	pthread_t at, bt;
+	CHECK(pthread_create(&at, NULL, ann_main, NULL) == 0);
 	CHECK(pthread_create(&bt, NULL, bob_main, NULL) == 0);
 
 	/* cat, on this thread: ann's shouts; ann's calls from here, once she is running */
@@ -246,10 +304,17 @@ int main(void)
 			CHECK(meshnode_next_event(ann, 0) == NULL);
 			CHECK(meshnode_drive(ann, 0) == MESH_ESTATE);
 			CHECK(meshnode_event_fd(ann) == -1);
+			struct meshnode_peer *peers = NULL;
+			size_t np = 0;
+			CHECK(meshnode_peers(ann, &peers, &np) == MESH_ESTATE && peers == NULL);
+			char sas[32];
+			CHECK(meshnode_sas(ann, meshnode_id(cat), sas) == MESH_ESTATE);
+			char e2[256];
+			CHECK(meshnode_add_peer(ann, "127.0.0.1:1", e2, sizeof e2) == MESH_ESTATE);
 			CHECK(strcmp(meshnode_name(ann), "ann") == 0);   /* accessors: any thread */
 		}
 	}
-	pthread_join(ann_thread, NULL);
+	pthread_join(at, NULL);
 	pthread_join(bt, NULL);
 	CHECK(tried);
 
@@ -259,17 +324,24 @@ int main(void)
 	CHECK(ann_res.joined_seen);
 	CHECK(ann_res.peers_rc == MESH_OK && ann_res.npeers == 2);
 	CHECK(ann_res.send_rc == MESH_OK);
+	CHECK(ann_res.ids_in_order);
+	CHECK(ann_res.unknown_rc == MESH_ENOTFOUND);
 	CHECK(ann_res.waits > 0);   /* the FIFO was full, and the sender ran it */
-	/* every message accounted for: delivered once, in order, and receipted */
-	CHECK(bob_seen.whispers == WHISPERS);
+	/* every message accounted for: delivered once, in order, and receipted once by each */
+	CHECK(bob_seen.whispers == WHISPERS + 1);
 	CHECK(bob_seen.shouts == SHOUTS);
 	CHECK(cat_seen.shouts == SHOUTS);
 	CHECK(cat_seen.whispers == 0);
 	CHECK(bob_seen.out_of_order == 0 && cat_seen.out_of_order == 0);
 	CHECK(bob_seen.foreign == 0 && cat_seen.foreign == 0);
 	CHECK(ann_res.delivered == WHISPERS + 2 * SHOUTS);
+	CHECK(ann_res.receipts_bad == 0);
+	long missing = 0;
+	for (long i = 0; i < WHISPERS + SHOUTS; i++)
+		missing += rcpt_bob[i] != 1 || (i >= WHISPERS && rcpt_cat[i] != 1);
+	CHECK(missing == 0);
 	CHECK(ann_res.dropped == 0);
-	if (bob_seen.whispers != WHISPERS || ann_res.delivered != WHISPERS + 2 * SHOUTS)
+	if (bob_seen.whispers != WHISPERS + 1 || ann_res.delivered != WHISPERS + 2 * SHOUTS)
 		fprintf(stderr, "bob %ld whispers %ld shouts, cat %ld shouts, ann %ld delivered "
 		        "%ld dropped\n", atomic_load(&bob_seen.whispers),
 		        atomic_load(&bob_seen.shouts), atomic_load(&cat_seen.shouts),
@@ -277,10 +349,14 @@ int main(void)
 	/* the owner ran the node and its log */
 	CHECK(ann_res.drive_rc == MESH_OK);
 	CHECK(ann_undriven_said == 1);
+	CHECK(atomic_load(&ann_call_in_log) == (int)MESH_ESTATE);
 	CHECK(ann_logs_elsewhere == 0);
 	/* ann's stop, on her thread, reached both */
 	CHECK(atomic_load(&ann_stopped));
 	CHECK(bob_seen.ann_exit && cat_seen.ann_exit);
+	/* by her BYE: their expiry would take 3 s */
+	CHECK(bob_seen.ann_exit_s - atomic_load(&ann_stop_s) < 2.0);
+	CHECK(cat_seen.ann_exit_s - atomic_load(&ann_stop_s) < 2.0);
 	CHECK(meshnode_drive(ann, 0) == MESH_ESTATE);   /* stopped */
 
 	/* the owners are done: another thread may destroy their nodes */
