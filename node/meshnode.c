@@ -435,10 +435,10 @@ static bool loop_turn(struct meshnode *n, struct loop_state *ls, long max_wait)
 	struct turn_clock *tc = &ls->tc;
 	uint64_t now = monoclock_ms(), t = now;
 	tc->undriven = n->driven && ls->ended && now > ls->ended ? now - ls->ended : 0;
+	events_ack_taken(n, now);   /* first: the room for input counts what was taken */
 	if (tc->undriven >= READ_FIRST_MS && poll_set(n, ls) &&
 	    zmq_poll(ls->items, (int)ls->nitems, 0) > 0)
 		mesh_on_ready(n->mesh, ls->items, ls->nitems, now);
-	events_ack_taken(n, now);
 	uint64_t t1 = monoclock_ms();
 	tc->ms[PH_OTHER] = t1 - t;
 	bool waiting = false;   /* a driven node: events queued for its owner */
@@ -562,11 +562,10 @@ void drive_turn(struct meshnode *n, long timeout_ms)
 {
 	if (!n->started || n->loop_done)
 		return;
-	n->ls.in_turn = true;
-	bool ended = n->quit || !loop_turn(n, &n->ls, timeout_ms) || n->quit;
-	n->ls.in_turn = false;
-	if (ended)
+	n->ls.in_turn = true;   /* the node's end too: its BYEs are traced, its flush may log */
+	if (n->quit || !loop_turn(n, &n->ls, timeout_ms) || n->quit)
 		loop_finish(n, &n->ls);
+	n->ls.in_turn = false;
 }
 
 enum mesh_err meshnode_drive(struct meshnode *n, int timeout_ms)
@@ -692,10 +691,12 @@ void meshnode_stop(struct meshnode *n)
 		/* as the loop thread's last turn does: what the application took is noted for its
 		 * ACKs, and what was queued before the stop runs, then BYE */
 		if (!n->loop_done) {
+			n->ls.in_turn = true;   /* what runs here may log and trace, as in a turn */
 			events_ack_taken(n, monoclock_ms());
 			handle_wake(n);
 			n->quit = true;
 			loop_finish(n, &n->ls);
+			n->ls.in_turn = false;
 		}
 	} else {
 		struct cmd c = { .kind = CMD_STOP };
@@ -725,7 +726,7 @@ enum mesh_err meshnode_set_trace(struct meshnode *n, void (*fn)(void *arg, const
 void meshnode_destroy(struct meshnode **np)
 {
 	struct meshnode *n = np ? *np : NULL;
-	if (!n)
+	if (!n || (n->driven && n->ls.in_turn))   /* from log_fn or the trace: ignored */
 		return;
 	meshnode_stop(n);
 	while (n->ev_head) {

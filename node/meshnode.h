@@ -183,9 +183,13 @@ enum mesh_err meshnode_start(struct meshnode *n, char *err, size_t errcap);
  *   has stopped: an owner that must stay interruptible waits with a finite timeout;
  * - shout and whisper queue their message and return, and it goes out at the next turn (a
  *   whisper to a peer that is not present runs turns until its answer is known, and a send
- *   that finds 65536 sends queued runs a turn first). Sends past the peer's queue (queue_msgs
- *   messages not yet acknowledged) are DROPPED "send queue full", as with a loop thread;
- * - log_fn and the trace run on the owner's thread, inside those calls;
+ *   that finds 65536 sends or 64 MiB queued runs a turn first). Sends past the peer's queue
+ *   (queue_msgs messages not yet acknowledged) are DROPPED "send queue full", as with a loop
+ *   thread;
+ * - log_fn and the trace run inside the calls that run turns (meshnode_next_event,
+ *   meshnode_drive, the synchronous calls, a send that finds the FIFO full, meshnode_stop),
+ *   on the owner's thread; meshnode_stop() and meshnode_destroy() called from them are
+ *   ignored;
  * - meshnode_event_fd() is -1 once the node is started driven: nothing tells when to drive it;
  * - meshnode_stop() and meshnode_destroy() run on the owner's thread, or on another once the
  *   owner is done with the node (after a join of the owner, say), never beside a call of the
