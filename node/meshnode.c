@@ -383,7 +383,6 @@ static void turn_check(struct meshnode *n, struct turn_clock *tc, uint64_t now)
 	tc->unsaid = 0;
 }
 
-
 /* When the loop must turn with nothing to read: the engine's next deadline, the known peers'
  * next look, and TAKEN_POLL_MS after the last tick while messages wait to be taken. A look
  * that could not be made this turn (its time already past) is tried again after

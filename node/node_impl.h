@@ -270,8 +270,8 @@ enum mesh_err node_call(struct meshnode *n, struct cmd *c);
 enum mesh_err enqueue_cmd(struct meshnode *n, struct cmd *c);
 /* Frees a command and drops its message. */
 void free_cmd(struct cmd *c);
-/* A driven node: whether the calling thread is its owner (always true for a node with a
- * loop thread). */
+/* A driven node: whether the calling thread is its owner, outside a turn (always true for a
+ * node with a loop thread). */
 bool node_owner_ok(const struct meshnode *n);
 /* A driven node, on its owner's thread: one turn, its poll waiting at most timeout_ms (-1: up
  * to the node's next deadline); runs the node's end if the turn stopped it. */

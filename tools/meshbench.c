@@ -9,9 +9,9 @@
  * (meshbench_limits.c); ChaCha20-Poly1305 on one core, X25519 and Ed25519 costs
  * (meshbench_crypto.c). Ours: whisper throughput and round trip between two
  * embedded nodes (and the round trip again between two driven by their owners' threads,
- * meshnode_start_driven), shout fan-out to 8 and 32 members, Noise XX handshakes per second, time to
- * full mesh of 16, 64 and 128 node processes, and the memory of a node process (the last two
- * through meshsim, which starts real meshnode processes).
+ * meshnode_start_driven), shout fan-out to 8 and 32 members, Noise XX handshakes per second,
+ * time to full mesh of 16, 64 and 128 node processes, and the memory of a node process (the
+ * last two through meshsim, which starts real meshnode processes).
  *
  * Every networked part runs in a private network namespace of its own: meshbench makes a new
  * one (loopback only, up) before each in-process part and refuses to go on if it cannot, and
