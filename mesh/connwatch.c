@@ -420,12 +420,12 @@ static bool same_rid(const struct watched *w, const struct rid_kept *f)
 	return w->rid.len == f->len && memcmp(w->rid.b, f->b, RID_KEPT) == 0;
 }
 
-void connwatch_on_frame(struct connwatch *cw, int fd, const uint8_t *rid, size_t rid_len,
+bool connwatch_on_frame(struct connwatch *cw, int fd, const uint8_t *rid, size_t rid_len,
                         uint64_t now_ms)
 {
 	struct rid_kept f;
 	if (!rid_of(cw, rid, rid_len, &f))
-		return;
+		return false;
 	size_t i = find_fd(cw, fd), pi = find_proven_fd(cw, fd);
 	bool known = i < cw->n ? same_rid(&cw->w[i], &f)
 	                       : pi < cw->pn && same_rid(&cw->pw[pi], &f);
@@ -453,13 +453,12 @@ void connwatch_on_frame(struct connwatch *cw, int fd, const uint8_t *rid, size_t
 		for (int k = 0; k < 4 * EVENT_BATCH && !drained; k++)
 			drained = !apply_event(cw, now_ms, &accepted);
 		if (!drained)
-			return;
+			return true;
 		i = find_fd(cw, fd);
 	}
-	if (i == cw->n)
-		return;
-	/* the latest wins: if the number was reused, the new connection's messages come last */
-	cw->w[i].rid = f;
+	if (i < cw->n)
+		cw->w[i].rid = f;   /* the latest wins: a reused number's new connection comes last */
+	return false;
 }
 
 void connwatch_proven(struct connwatch *cw, const uint8_t *rid, size_t rid_len)

@@ -70,8 +70,9 @@ uint64_t connwatch_next_due(const struct connwatch *cw);
 /* A message with routing id rid came in over descriptor fd (its ZMQ_SRCFD), at now_ms. One
  * whose id the table does not hold for fd first reads the monitor to its end (at most four
  * batches; the id stays unrecorded if it does not run dry, and the next message tries
- * again), which may close others: the closed callback may run from here. */
-void connwatch_on_frame(struct connwatch *cw, int fd, const uint8_t *rid, size_t rid_len,
+ * again), which may close others: the closed callback may run from here. True if it read the
+ * monitor and stopped before its end (more may wait, as after connwatch_on_readable). */
+bool connwatch_on_frame(struct connwatch *cw, int fd, const uint8_t *rid, size_t rid_len,
                         uint64_t now_ms);
 /* A session completed over the connection with routing id rid: it is no longer bounded. */
 void connwatch_proven(struct connwatch *cw, const uint8_t *rid, size_t rid_len);

@@ -3,29 +3,36 @@
  * link: the ZeroMQ transport behind link_zmq (see link.h).
  *
  * Every session we initiate has its own DEALER socket, and zmq_poll() costs one ZMQ_EVENTS
- * query and one poll() entry per socket on every turn of the loop: with 63 peers that was about
- * 100 us a turn, the largest single cost of forming a mesh. Instead, each DEALER's ZMQ_FD sits
- * in one epoll set, which the loop polls as a single descriptor, so a turn costs the same with
- * 3 peers or 1000 and only DEALERs that have something are read.
+ * query and one poll() entry per socket on every turn of the loop (two of each when it sleeps:
+ * it looks once without waiting, then again after): with 63 peers that was about 100 us a
+ * turn, the largest single cost of forming a mesh. Instead, every socket's ZMQ_FD sits in one
+ * epoll set, the DEALERs', the ROUTER's and the monitor's (below), which the loop polls as a
+ * single descriptor, so a turn costs the same with 3 peers or 1000, only sockets that have
+ * something are read, and a turn that finds nothing makes no zmq call at all.
  *
- * ZMQ_FD is edge-like: it signals that the socket's state may have changed, and any zmq call on
- * the socket (a send, an events query) may consume that signal. So:
- * - a DEALER that is readable is read until zmq says EAGAIN (or 256 frames, then it is
- *   rechecked), and only then does its descriptor go quiet;
- * - a DEALER we sent on, whose signal the send may have swallowed, is queued for a recheck
- *   (a ZMQ_EVENTS query), and the kick eventfd, also in the set, keeps the set readable until
- *   the rechecks are done, so the loop comes straight back instead of sleeping on a frame that
- *   has already arrived.
+ * ZMQ_FD is edge-like: it signals commands in the socket's mailbox, not messages, and any zmq
+ * call on the socket (a send, a bind, an events query) may consume that signal. A pipe's
+ * writer wakes its reader only while the reader is asleep, which it is only after its last
+ * look found the pipe empty, and a new pipe counts its reader awake. So:
+ * - a socket that is readable is read until zmq says EAGAIN, and only then does its
+ *   descriptor go quiet; one read up to its limit (256 frames, or connwatch's batch) is
+ *   rechecked;
+ * - a socket we sent on or bound, whose signal the call may have swallowed, is rechecked;
+ * - the ROUTER and the monitor are rechecked when they join the set;
+ * - every recheck (a ZMQ_EVENTS query) is made in poll_items(), which the driver calls right
+ *   before it polls: one that finds frames writes the kick eventfd, also in the set, so the
+ *   loop comes straight back instead of sleeping on a frame that has already arrived.
  *
  * Incoming connections are the ROUTER's, and zmq alone knows them: connwatch.c watches them
  * through a socket monitor, read on this thread like the ROUTER, and closes those beyond its
- * bounds. It reads the monitor before the ROUTER on every turn, so it has heard of a
+ * bounds. It reads the monitor before each batch of the ROUTER's frames, so it has heard of a
  * connection before the first message from it is handed over, and learns each connection's
  * routing id from the descriptor the message came in on (ZMQ_SRCFD).
  *
  * Invariants: a dialled connection is in the table under its sid exactly from dial() to
  * hangup(); its descriptor is in the epoll set, registered as its sid (the kick as 0, which no
- * session has), and leaves the set before zmq closes the socket. Anything that names a
+ * session has; the ROUTER and the monitor as EP_ROUTER and EP_WATCH, above every sid), and
+ * leaves the set before zmq closes the socket. Anything that names a
  * connection after a call into the sink (epoll events, rechecks) names it by sid and looks it
  * up again, because the sink may have hung it up.
  */
@@ -50,6 +57,8 @@ _Static_assert((int)LINK_CLOSED_SOURCE == (int)CONNWATCH_SOURCE &&
 
 #define READ_BATCH 256               /* frames read from one socket before the others' turn */
 #define CONNS_START 64
+#define EP_ROUTER (1ull << 32)       /* epoll tags beyond every sid (32 bits) */
+#define EP_WATCH ((1ull << 32) + 1)
 
 /* A DEALER we dialled for one session. */
 struct conn {
@@ -73,11 +82,15 @@ struct link {
 
 	struct conn **conns;         /* by sid: open addressing, load at most one half */
 	size_t cap, n;
+	uint64_t gen;                /* counts the table's changes (read_set's recheck_all) */
 
 	int epfd;
-	int kick_fd;                 /* eventfd: readable while rechecks wait */
+	int kick_fd;                 /* eventfd: written when a recheck found frames */
 	uint32_t *recheck;           /* sids of DEALERs to look at again */
 	size_t nrecheck, caprecheck;
+	bool router_recheck, watch_recheck;  /* the ROUTER, the monitor: look at them again */
+	bool recheck_all;            /* a recheck could not be queued: read every DEALER */
+	bool hold_router, hold_dealers;      /* tests only (link_ops.hold): leave them unread */
 
 	zmq_msg_t txmsg;             /* frame_buf()'s buffer; always initialised */
 	uint8_t ridbuf[LINK_MAX_RID + 1];
@@ -126,6 +139,7 @@ static enum mesh_err conn_add(struct link *l, struct conn *c)
 	}
 	put(l->conns, l->cap, c);
 	l->n++;
+	l->gen++;
 	return MESH_OK;
 }
 
@@ -138,6 +152,7 @@ static void conn_del(struct link *l, uint32_t sid)
 		return;
 	l->conns[i] = NULL;
 	l->n--;
+	l->gen++;
 	/* Backward-shift the rest of the cluster so lookups never stop early at the hole. */
 	for (size_t j = (i + 1) & mask; l->conns[j]; j = (j + 1) & mask) {
 		size_t home = home_of(l->conns[j]->sid, l->cap);
@@ -172,10 +187,11 @@ static int watch(struct link *l, struct conn *c)
 	return 0;
 }
 
-/* Leaves the set before zmq closes the socket (and, later, its descriptor). */
+/* Leaves the set before zmq closes the socket (and, later, its descriptor); close_all()
+ * closes the set first. */
 static void conn_close(struct link *l, struct conn *c)
 {
-	if (c->fd >= 0)
+	if (c->fd >= 0 && l->epfd >= 0)
 		(void)epoll_ctl(l->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	if (c->sock)
 		zmq_close(c->sock);
@@ -191,9 +207,9 @@ static void recheck(struct link *l, struct conn *c)
 		size_t ncap = l->caprecheck ? l->caprecheck * 2 : 64;
 		uint32_t *nr = realloc(l->recheck, ncap * sizeof *nr);
 		if (!nr) {
-			/* cannot queue it: the handshake timeout or expiry will clear this session
-			 * up if a frame is really stuck; keep the loop awake meanwhile */
-			kick(l);
+			/* cannot queue it: the next turn reads every DEALER instead (read_set),
+			 * and settle() makes that turn come at once */
+			l->recheck_all = true;
 			return;
 		}
 		l->recheck = nr;
@@ -201,8 +217,24 @@ static void recheck(struct link *l, struct conn *c)
 	}
 	c->recheck = true;
 	l->recheck[l->nrecheck++] = c->sid;
-	if (l->nrecheck == 1)
-		kick(l);
+}
+
+static bool sock_readable(void *sock)
+{
+	int events = 0;
+	size_t el = sizeof events;
+	return zmq_getsockopt(sock, ZMQ_EVENTS, &events, &el) == 0 && (events & ZMQ_POLLIN);
+}
+
+/* A socket's ZMQ_FD joins the set as tag. */
+static int watch_fd(struct link *l, void *sock, uint64_t tag)
+{
+	int fd;
+	size_t fl = sizeof fd;
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
+	if (zmq_getsockopt(sock, ZMQ_FD, &fd, &fl) != 0)
+		return -1;
+	return epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
 /* ---------- setup ---------- */
@@ -249,6 +281,10 @@ static void close_all(void *lv)
 	struct link *l = lv;
 	if (!l)
 		return;
+	/* the set first: the sockets whose descriptors it holds are closed below */
+	if (l->epfd >= 0)
+		close(l->epfd);
+	l->epfd = -1;
 	for (size_t i = 0; i < l->cap; i++)
 		if (l->conns[i])
 			conn_close(l, l->conns[i]);
@@ -256,8 +292,6 @@ static void close_all(void *lv)
 	connwatch_destroy(&l->watch);   /* the monitor goes before its socket */
 	if (l->router)
 		zmq_close(l->router);
-	if (l->epfd >= 0)
-		close(l->epfd);
 	if (l->kick_fd >= 0)
 		close(l->kick_fd);
 	free(l->recheck);
@@ -321,6 +355,12 @@ static void *listen_on(const struct link_config *cfg, uint16_t *port, char *err,
 	                         err, errcap);
 	if (!l->watch)
 		goto fail;
+	if (watch_fd(l, l->router, EP_ROUTER) != 0 ||
+	    watch_fd(l, connwatch_socket(l->watch), EP_WATCH) != 0) {
+		snprintf(err, errcap, "epoll: %s", strerror(errno));
+		goto fail;
+	}
+	l->router_recheck = l->watch_recheck = true;   /* their pipes count their readers awake */
 	tcp_endpoint(&cfg->ip, cfg->port, bind_ep);
 	if (cfg->port == 0)
 		strcpy(strrchr(bind_ep, ':') + 1, "*");
@@ -376,7 +416,9 @@ static enum mesh_err listen_also(void *lv, const struct ipaddr *ip, char *err, s
 		         LINK_MAX_ADDRS + 1);
 		return MESH_ELIMIT;
 	}
-	if (bind_at(l, ip, ep) != 0) {
+	int rc = bind_at(l, ip, ep);
+	l->router_recheck = true;   /* a bind may swallow the ROUTER's signal */
+	if (rc != 0) {
 		snprintf(err, errcap, "cannot bind %s: %s", ep, zmq_strerror(errno));
 		return MESH_EIO;
 	}
@@ -393,6 +435,7 @@ static void unlisten(void *lv, const struct ipaddr *ip)
 		return;             /* open()'s stays for the link's life; unknown: nothing */
 	endpoint_at(l, ip, ep);
 	(void)zmq_unbind(l->router, ep);
+	l->router_recheck = true;   /* so may an unbind */
 	memmove(&l->also[i], &l->also[i + 1], (l->n_also - i - 1) * sizeof l->also[0]);
 	l->n_also--;
 }
@@ -427,6 +470,7 @@ static enum mesh_err dial_peer(void *lv, uint32_t sid, const struct ipaddr *ip, 
 	set_opt_int(c->sock, ZMQ_IPV6, !ipaddr_is_v4(ip));
 	if (zmq_connect(c->sock, ep) != 0 || conn_add(l, c) != MESH_OK)
 		goto fail;
+	recheck(l, c);   /* the connect may have taken a signal, like a send */
 	return MESH_OK;
 fail:
 	conn_close(l, c);
@@ -486,6 +530,7 @@ static enum mesh_err send_on(struct link *l, const struct link_route *to, const 
 			rc = frame ? zmq_send(l->router, frame, len, ZMQ_DONTWAIT)
 			           : zmq_msg_send(&l->txmsg, l->router, ZMQ_DONTWAIT);
 		err = errno;
+		l->router_recheck = true;
 	}
 	return send_err(rc, err);
 }
@@ -555,12 +600,16 @@ static void scoped(int fd, char addr[static IPADDR_EPLEN])
 static void read_router(struct link *l)
 {
 	/* what the monitor has said so far first: every connection a message below came over */
-	(void)connwatch_on_readable(l->watch, l->now_ms);
-	for (int i = 0; i < READ_BATCH; i++) {
+	l->watch_recheck |= connwatch_on_readable(l->watch, l->now_ms);
+	for (int i = 0;; i++) {
 		size_t rid_len;
 		bool more;
 		zmq_msg_t body;
 		char addr[IPADDR_EPLEN] = "?";
+		if (i == READ_BATCH) {
+			l->router_recheck = true;   /* stopped short of empty: no signal will come */
+			return;
+		}
 		if (recv_part(l->router, l->ridbuf, sizeof l->ridbuf, &rid_len, &more) != 0)
 			return;
 		if (!more)
@@ -581,7 +630,7 @@ static void read_router(struct link *l)
 			continue;
 		}
 		int srcfd = zmq_msg_get(&body, ZMQ_SRCFD);
-		connwatch_on_frame(l->watch, srcfd, l->ridbuf, rid_len, l->now_ms);
+		l->watch_recheck |= connwatch_on_frame(l->watch, srcfd, l->ridbuf, rid_len, l->now_ms);
 		const char *pa = zmq_msg_gets(&body, "Peer-Address");
 		if (pa)
 			snprintf(addr, sizeof addr, "%s", pa);
@@ -593,19 +642,23 @@ static void read_router(struct link *l)
 	}
 }
 
-/* Reads sid's DEALER, and queues a recheck if it still has frames (it stopped at its limit). */
+/* Reads sid's DEALER until zmq says EAGAIN, or queues a recheck if it stopped at its limit. */
 static void read_dealer(struct link *l, uint32_t sid)
 {
 	struct conn *c;
-	for (int i = 0; i < READ_BATCH; i++) {
+	for (int i = 0;; i++) {
 		zmq_msg_t body;
 		char addr[sizeof c->addr];
 		if (!(c = conn_get(l, sid)))
 			return;     /* hung up while we were handing over its frames */
+		if (i == READ_BATCH) {
+			recheck(l, c);
+			return;
+		}
 		zmq_msg_init(&body);
 		if (zmq_msg_recv(&body, c->sock, ZMQ_DONTWAIT) < 0) {
 			zmq_msg_close(&body);
-			break;
+			return;
 		}
 		if (zmq_msg_more(&body)) {
 			drain_parts(c->sock);
@@ -618,68 +671,118 @@ static void read_dealer(struct link *l, uint32_t sid)
 		l->sink.frame(l->sink.arg, &from, addr, zmq_msg_data(&body), zmq_msg_size(&body));
 		zmq_msg_close(&body);
 	}
-	int events = 0;
-	size_t el = sizeof events;
-	if ((c = conn_get(l, sid)) && zmq_getsockopt(c->sock, ZMQ_EVENTS, &events, &el) == 0 &&
-	    (events & ZMQ_POLLIN))
-		recheck(l, c);
 }
 
-static void read_dealers(struct link *l)
+/* The epoll set is readable: the sockets it names, then the rechecks that found frames
+ * (settle). A socket read to its limit, or sent on meanwhile, is queued again, and waits
+ * for the next turn (settle() writes the kick: it comes at once), so one busy peer cannot
+ * hold the loop. */
+static void read_set(struct link *l)
 {
 	struct epoll_event evs[64];
 	uint64_t junk;
 	(void)!read(l->kick_fd, &junk, sizeof junk);
 	int k = epoll_wait(l->epfd, evs, 64, 0);
-	for (int i = 0; i < k; i++)
-		if (evs[i].data.u64 != 0)
+	bool watch = l->watch_recheck, router = l->router_recheck;
+	for (int i = 0; i < k; i++) {
+		watch |= evs[i].data.u64 == EP_WATCH;
+		router |= evs[i].data.u64 == EP_ROUTER;
+	}
+	size_t n = l->hold_dealers ? 0 : l->nrecheck;
+	l->watch_recheck = l->router_recheck = false;
+	if (router && !l->hold_router) {
+		read_router(l);    /* the monitor first, as always */
+	} else {
+		l->router_recheck = router;
+		if (watch)
+			l->watch_recheck = connwatch_on_readable(l->watch, l->now_ms);
+	}
+	for (int i = 0; i < k && !l->hold_dealers; i++)
+		if (evs[i].data.u64 != 0 && evs[i].data.u64 < EP_ROUTER)
 			read_dealer(l, (uint32_t)evs[i].data.u64);
-	/* The rechecks queued so far; those that reading them queues again wait for the next
-	 * turn (the kick keeps it immediate), so one busy peer cannot hold the loop here. */
-	size_t n = l->nrecheck;
 	for (size_t i = 0; i < n; i++) {
 		struct conn *c = conn_get(l, l->recheck[i]);
-		int events = 0;
-		size_t el = sizeof events;
 		if (!c)
 			continue;
 		c->recheck = false;
-		if (zmq_getsockopt(c->sock, ZMQ_EVENTS, &events, &el) == 0 && (events & ZMQ_POLLIN))
-			read_dealer(l, c->sid);
+		read_dealer(l, c->sid);
 	}
 	if (l->nrecheck > n)
 		memmove(l->recheck, l->recheck + n, (l->nrecheck - n) * sizeof *l->recheck);
 	l->nrecheck -= n;
-	if (l->nrecheck)
+	if (l->recheck_all && !l->hold_dealers) {
+		/* by slot; a callback that dials or hangs up moves others between slots, and then
+		 * the next turn reads them all again */
+		uint64_t gen = l->gen;
+		l->recheck_all = false;
+		for (size_t i = 0; i < l->cap; i++)
+			if (l->conns[i])
+				read_dealer(l, l->conns[i]->sid);
+		if (l->gen != gen)
+			l->recheck_all = true;
+	}
+}
+
+/* The rechecks, made right before the driver polls: a socket with frames stays queued and
+ * writes the kick, one without leaves the queue (its next frame will signal). */
+static void settle(struct link *l)
+{
+	bool more = l->recheck_all;
+	if (l->router_recheck)
+		more |= l->router_recheck = sock_readable(l->router);
+	if (l->watch_recheck)
+		more |= l->watch_recheck = sock_readable(connwatch_socket(l->watch));
+	size_t k = 0;
+	for (size_t i = 0; i < l->nrecheck; i++) {
+		struct conn *c = conn_get(l, l->recheck[i]);
+		if (!c)
+			continue;
+		if (sock_readable(c->sock))
+			l->recheck[k++] = c->sid;
+		else
+			c->recheck = false;
+	}
+	l->nrecheck = k;
+	if (more || k)
 		kick(l);
 }
 
+/* The driver asks for the items right before it polls, so the rechecks are made here and no
+ * driver has to know of them; a count (items NULL) makes none. */
 static size_t poll_items(void *lv, zmq_pollitem_t *items, size_t cap)
 {
 	struct link *l = lv;
-	if (cap >= 3) {
-		items[0] = (zmq_pollitem_t){ .socket = l->router, .events = ZMQ_POLLIN };
-		items[1] = (zmq_pollitem_t){ .fd = l->epfd, .events = ZMQ_POLLIN };
-		items[2] = (zmq_pollitem_t){ .socket = connwatch_socket(l->watch),
-		                             .events = ZMQ_POLLIN };
+	if (items && cap >= 1) {
+		settle(l);
+		items[0] = (zmq_pollitem_t){ .fd = l->epfd, .events = ZMQ_POLLIN };
 	}
-	return 3;
+	return 1;
 }
 
 static void read_ready(void *lv, const zmq_pollitem_t *items, size_t n)
 {
 	struct link *l = lv;
-	for (size_t i = 0; i < n; i++) {
-		if (!(items[i].revents & ZMQ_POLLIN))
-			continue;
-		if (items[i].socket == l->router)
-			read_router(l);
-		else if (!items[i].socket && items[i].fd == l->epfd)
-			read_dealers(l);
-		else if (items[i].socket == connwatch_socket(l->watch))
-			(void)connwatch_on_readable(l->watch, l->now_ms);
-	}
+	for (size_t i = 0; i < n; i++)
+		if ((items[i].revents & ZMQ_POLLIN) && !items[i].socket && items[i].fd == l->epfd)
+			read_set(l);
 }
+
+#ifdef MESH_TEST_HOOKS
+/* Leaves the ROUTER, the DEALERs or both unread from now on, to force an order of frames (a
+ * held socket's frames wait, and the loop spins while they do); true if the ROUTER is held
+ * with frames waiting. */
+static bool hold(void *lv, bool router, bool dealers)
+{
+	struct link *l = lv;
+	if (l->hold_router && !router)
+		l->router_recheck = true;
+	if (l->hold_dealers && !dealers)
+		kick(l);
+	l->hold_router = router;
+	l->hold_dealers = dealers;
+	return router && sock_readable(l->router);
+}
+#endif
 
 static void on_clock(void *lv, uint64_t now_ms)
 {
@@ -727,4 +830,7 @@ const struct link_ops link_zmq = {
 	.unproven = on_unproven,
 	.listen_also = listen_also,
 	.unlisten = unlisten,
+#ifdef MESH_TEST_HOOKS
+	.hold = hold,
+#endif
 };

@@ -117,7 +117,9 @@ struct link_ops {
 	/* Lets frames still queued leave for up to ms once their connection is closed. */
 	void (*linger)(void *l, int ms);
 	/* What the loop polls for input: writes them if cap allows and returns how many there
-	 * are (0 for a transport that needs none), the listening socket first. on_ready() takes
+	 * are (0 for a transport that needs none; ZeroMQ's: one, an epoll set over all its
+	 * sockets). With items, the driver calls it right before each poll: link_zmq looks again
+	 * there at the sockets whose signal a call may have taken (see link.c). on_ready() takes
 	 * any of them back after zmq_poll, whatever their order, and reads the ready ones; the
 	 * engine calls it on every mesh_on_ready(), with no items if none of them is the link's,
 	 * so a transport without items delivers what it holds then. */
@@ -147,6 +149,10 @@ struct link_ops {
 	/* Stops listening on an address that listen_also() added (an interface that went away).
 	 * Connections accepted over it close too; those over other addresses stay. NULL ok. */
 	void (*unlisten)(void *l, const struct ipaddr *ip);
+	/* Tests only (set in the test-hooks build): leaves the listening socket, the dialled
+	 * connections or both unread from now on, to force an order of frames; true if the
+	 * listening socket is held with frames waiting. NULL ok. */
+	bool (*hold)(void *l, bool listener, bool dialled);
 };
 
 /* The product's transport, over ZeroMQ; env is the zmq context. */

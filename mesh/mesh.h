@@ -231,7 +231,10 @@ void mesh_destroy(struct mesh **mp);
 const char *mesh_endpoint(const struct mesh *m);  /* "tcp://IP:PORT" */
 uint64_t mesh_incarnation(const struct mesh *m);
 
-/* The sockets to poll for input; mesh_on_ready() takes the same array back after zmq_poll. */
+/* The sockets to poll for input; mesh_on_ready() takes the same array back after zmq_poll.
+ * Call it right before each poll, with nothing done on the mesh in between: it looks again at
+ * the sockets whose readiness signal the turn's own calls may have taken, and makes the poll
+ * return at once if one holds frames. */
 size_t mesh_pollitems(struct mesh *m, zmq_pollitem_t *items, size_t cap);
 size_t mesh_pollitems_count(const struct mesh *m);
 void mesh_on_ready(struct mesh *m, const zmq_pollitem_t *items, size_t n, uint64_t now_ms);
@@ -329,6 +332,10 @@ void mesh_test_linked_before(struct mesh *m, const uint8_t id[WIRE_IDLEN], uint6
  * the session table, those it should: not of a node linked recently, not to our address. */
 void mesh_test_dials_to(const struct mesh *m, const struct ipaddr *ip, size_t *counted,
                         size_t *in_progress);
+/* Test-only: the link's hold (link_ops.hold): leaves its listening socket, its dialled
+ * connections or both unread from now on, so that a test can force an order of frames; true
+ * if the listening socket is held with frames waiting. False where the link has no hold. */
+bool mesh_test_hold(struct mesh *m, bool listener, bool dialled);
 #endif
 
 #endif

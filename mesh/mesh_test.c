@@ -95,4 +95,9 @@ void mesh_test_dials_to(const struct mesh *m, const struct ipaddr *ip, size_t *c
 	*in_progress = d.n;
 	*counted = ip ? dialaddr_count(&m->dial_addrs, ip) : dialaddr_total(&m->dial_addrs);
 }
+
+bool mesh_test_hold(struct mesh *m, bool listener, bool dialled)
+{
+	return m->lops->hold && m->lops->hold(m->link, listener, dialled);
+}
 #endif

@@ -313,24 +313,14 @@ static void drive_round(struct node **ns, size_t n, long timeout)
 			items = ni;
 			items_cap = ncap;
 		}
+		if (mesh_test_hold(ns[i]->m, ns[i]->block_router, ns[i]->block_dealers))
+			ns[i]->router_pending = true;
 		cnt[i] = mesh_pollitems(ns[i]->m, items + total, need);
 		total += cnt[i];
 	}
 	if (total)
 		(void)zmq_poll(items, (int)total, timeout);
 	uint64_t t = now_ms();
-	for (size_t i = 0; i < n; i++) {
-		if (!cnt[i])
-			continue;
-		if (ns[i]->block_router) {
-			if (items[off[i]].revents & ZMQ_POLLIN)
-				ns[i]->router_pending = true;
-			items[off[i]].revents = 0;
-		}
-		if (ns[i]->block_dealers)
-			for (size_t k = 2; k < cnt[i]; k++)
-				items[off[i] + k].revents = 0;
-	}
 	for (size_t i = 0; i < n; i++)
 		if (cnt[i] && ns[i]->m)
 			mesh_on_ready(ns[i]->m, items + off[i], cnt[i], t);
@@ -1838,17 +1828,20 @@ static bool accept_then_finish(struct node *lo)
 			items = ni;
 			items_cap = need * 2;
 		}
+		(void)mesh_test_hold(lo->m, true, false);
 		size_t cnt = mesh_pollitems(lo->m, items, need);
 		(void)zmq_poll(items, (int)cnt, 5);
-		items[0].revents = 0;
 		mesh_on_ready(lo->m, items, cnt, now_ms());
 		if (count_ev(lo, 0, MESH_EV_ENTER, NULL) == 0)
 			continue;
+		/* the link's sockets are its first item: the ROUTER alone is read */
+		(void)mesh_test_hold(lo->m, false, true);
 		for (size_t k = 1; k < cnt; k++)
 			items[k].revents = 0;
 		items[0].revents = ZMQ_POLLIN;
 		mesh_on_ready(lo->m, items, cnt, now_ms());
 	}
+	(void)mesh_test_hold(lo->m, false, false);
 	return true;
 }
 
