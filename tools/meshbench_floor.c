@@ -14,7 +14,9 @@
  * the frame it awaits an answer to again, first after MESH_RETRY_MS and then after twice as
  * long each time, as our handshake does after handshake_timeout (5 s by default: the floor
  * retries sooner, so it stays a floor). It takes only the answer it waits for, so an answer
- * that comes twice moves the pair on once.
+ * that comes twice moves the pair on once. Its first frame after ACCEPT is not sent again: it
+ * goes over a connection whose greeting both ends have finished (the ACCEPT came over it),
+ * which the timer no longer closes.
  */
 #include "meshbench_floor.h"
 

@@ -10,7 +10,7 @@
  *
  *   gcc -O2 -Itools -Inode -Itests docs/experiments/floormesh.c tools/meshbench_floor.c \
  *       node/monoclock.c tests/testlib.c -lzmq -o /tmp/floormesh
- *   tests/integration/netns-run /tmp/floormesh /tmp/floormesh 128 8
+ *   tests/integration/netns-run /tmp/floormesh /tmp/floormesh 128 6
  */
 #include <stdio.h>
 #include <stdlib.h>
