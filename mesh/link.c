@@ -48,6 +48,7 @@
 #include <unistd.h>
 
 #include "connwatch.h"
+#include "linkconns.h"
 #include "wire.h"
 
 _Static_assert((int)LINK_CLOSED_SOURCE == (int)CONNWATCH_SOURCE &&
@@ -56,18 +57,8 @@ _Static_assert((int)LINK_CLOSED_SOURCE == (int)CONNWATCH_SOURCE &&
                LINK_MAX_RID == CONNWATCH_MAX_RID, "connwatch's reasons are the link's");
 
 #define READ_BATCH 256               /* frames read from one socket before the others' turn */
-#define CONNS_START 64
 #define EP_ROUTER (1ull << 32)       /* epoll tags beyond every sid (32 bits) */
 #define EP_WATCH ((1ull << 32) + 1)
-
-/* A DEALER we dialled for one session. */
-struct conn {
-	uint32_t sid;
-	void *sock;
-	int fd;                      /* its ZMQ_FD while in the epoll set; else -1 */
-	bool recheck;                /* queued for a readiness recheck */
-	char addr[IPADDR_EPLEN];     /* "IP:PORT" or "[IPv6]:PORT" it dialled, for the sink */
-};
 
 struct link {
 	void *ctx;
@@ -80,9 +71,7 @@ struct link {
 	struct connwatch *watch;     /* the ROUTER's connections not yet authenticated */
 	uint64_t now_ms;             /* the engine's time, from clock() */
 
-	struct conn **conns;         /* by sid: open addressing, load at most one half */
-	size_t cap, n;
-	uint64_t gen;                /* counts the table's changes (read_set's recheck_all) */
+	struct linkconns conns;      /* the DEALERs we dialled, by sid (linkconns.h) */
 
 	int epfd;
 	int kick_fd;                 /* eventfd: written when a recheck found frames */
@@ -96,73 +85,11 @@ struct link {
 	uint8_t ridbuf[LINK_MAX_RID + 1];
 };
 
-/* ---------- connections by sid ---------- */
+/* ---------- connections by sid (linkconns.c) ---------- */
 
-static size_t home_of(uint32_t sid, size_t cap)
+static struct linkconn *conn_get(const struct link *l, uint32_t sid)
 {
-	/* the engine's sids are random, but a transport should not depend on it */
-	return (size_t)(sid * 2654435761u) & (cap - 1);
-}
-
-static struct conn *conn_get(const struct link *l, uint32_t sid)
-{
-	if (sid == 0)
-		return NULL;
-	for (size_t i = home_of(sid, l->cap);; i = (i + 1) & (l->cap - 1)) {
-		struct conn *c = l->conns[i];
-		if (!c || c->sid == sid)
-			return c;
-	}
-}
-
-static void put(struct conn **slots, size_t cap, struct conn *c)
-{
-	size_t i = home_of(c->sid, cap);
-	while (slots[i])
-		i = (i + 1) & (cap - 1);
-	slots[i] = c;
-}
-
-static enum mesh_err conn_add(struct link *l, struct conn *c)
-{
-	if ((l->n + 1) * 2 > l->cap) {
-		size_t ncap = l->cap * 2;
-		struct conn **ns = calloc(ncap, sizeof *ns);
-		if (!ns)
-			return MESH_ENOMEM;
-		for (size_t i = 0; i < l->cap; i++)
-			if (l->conns[i])
-				put(ns, ncap, l->conns[i]);
-		free(l->conns);
-		l->conns = ns;
-		l->cap = ncap;
-	}
-	put(l->conns, l->cap, c);
-	l->n++;
-	l->gen++;
-	return MESH_OK;
-}
-
-static void conn_del(struct link *l, uint32_t sid)
-{
-	size_t mask = l->cap - 1, i = home_of(sid, l->cap);
-	while (l->conns[i] && l->conns[i]->sid != sid)
-		i = (i + 1) & mask;
-	if (!l->conns[i])
-		return;
-	l->conns[i] = NULL;
-	l->n--;
-	l->gen++;
-	/* Backward-shift the rest of the cluster so lookups never stop early at the hole. */
-	for (size_t j = (i + 1) & mask; l->conns[j]; j = (j + 1) & mask) {
-		size_t home = home_of(l->conns[j]->sid, l->cap);
-		bool between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
-		if (!between) {
-			l->conns[i] = l->conns[j];
-			l->conns[j] = NULL;
-			i = j;
-		}
-	}
+	return linkconns_get(&l->conns, sid);
 }
 
 /* ---------- the epoll set ---------- */
@@ -174,7 +101,7 @@ static void kick(struct link *l)
 }
 
 /* c's DEALER joins the epoll set (before anything is sent on it). */
-static int watch(struct link *l, struct conn *c)
+static int watch(struct link *l, struct linkconn *c)
 {
 	int fd;
 	size_t fl = sizeof fd;
@@ -189,7 +116,7 @@ static int watch(struct link *l, struct conn *c)
 
 /* Leaves the set before zmq closes the socket (and, later, its descriptor); close_all()
  * closes the set first. */
-static void conn_close(struct link *l, struct conn *c)
+static void conn_close(struct link *l, struct linkconn *c)
 {
 	if (c->fd >= 0 && l->epfd >= 0)
 		(void)epoll_ctl(l->epfd, EPOLL_CTL_DEL, c->fd, NULL);
@@ -199,7 +126,7 @@ static void conn_close(struct link *l, struct conn *c)
 }
 
 /* c's DEALER may hold frames its descriptor no longer announces: look again soon. */
-static void recheck(struct link *l, struct conn *c)
+static void recheck(struct link *l, struct linkconn *c)
 {
 	if (c->recheck)
 		return;
@@ -285,10 +212,10 @@ static void close_all(void *lv)
 	if (l->epfd >= 0)
 		close(l->epfd);
 	l->epfd = -1;
-	for (size_t i = 0; i < l->cap; i++)
-		if (l->conns[i])
-			conn_close(l, l->conns[i]);
-	free(l->conns);
+	for (size_t i = 0; i < l->conns.cap; i++)
+		if (l->conns.slots[i])
+			conn_close(l, l->conns.slots[i]);
+	linkconns_free(&l->conns);
 	connwatch_destroy(&l->watch);   /* the monitor goes before its socket */
 	if (l->router)
 		zmq_close(l->router);
@@ -319,9 +246,7 @@ static void *listen_on(const struct link_config *cfg, uint16_t *port, char *err,
 	l->sink = cfg->sink;
 	l->epfd = l->kick_fd = -1;
 	zmq_msg_init(&l->txmsg);
-	l->cap = CONNS_START;
-	l->conns = calloc(l->cap, sizeof *l->conns);
-	if (!l->conns) {
+	if (linkconns_init(&l->conns) != MESH_OK) {
 		snprintf(err, errcap, "out of memory");
 		goto fail;
 	}
@@ -454,7 +379,7 @@ static enum mesh_err dial_peer(void *lv, uint32_t sid, const struct ipaddr *ip, 
 	char ep[LINK_EPLEN];
 	if (sid == 0 || conn_get(l, sid))
 		return MESH_ESTATE;
-	struct conn *c = calloc(1, sizeof *c);
+	struct linkconn *c = calloc(1, sizeof *c);
 	if (!c)
 		return MESH_ENOMEM;
 	c->sid = sid;
@@ -468,7 +393,7 @@ static enum mesh_err dial_peer(void *lv, uint32_t sid, const struct ipaddr *ip, 
 	set_opt_int(c->sock, ZMQ_RECONNECT_IVL, 100);
 	set_opt_int(c->sock, ZMQ_RECONNECT_IVL_MAX, 2000);
 	set_opt_int(c->sock, ZMQ_IPV6, !ipaddr_is_v4(ip));
-	if (zmq_connect(c->sock, ep) != 0 || conn_add(l, c) != MESH_OK)
+	if (zmq_connect(c->sock, ep) != 0 || linkconns_add(&l->conns, c) != MESH_OK)
 		goto fail;
 	recheck(l, c);   /* the connect may have taken a signal, like a send */
 	return MESH_OK;
@@ -480,25 +405,25 @@ fail:
 static void hang_up(void *lv, uint32_t sid)
 {
 	struct link *l = lv;
-	struct conn *c = conn_get(l, sid);
+	struct linkconn *c = conn_get(l, sid);
 	if (!c)
 		return;
-	conn_del(l, sid);
+	linkconns_del(&l->conns, sid);
 	conn_close(l, c);   /* a recheck queued for sid finds nothing and is skipped */
 }
 
 static size_t dialled_count(const void *lv)
 {
 	const struct link *l = lv;
-	return l->n;
+	return l->conns.n;
 }
 
 static void set_linger(void *lv, int ms)
 {
 	struct link *l = lv;
-	for (size_t i = 0; i < l->cap; i++)
-		if (l->conns[i])
-			set_opt_int(l->conns[i]->sock, ZMQ_LINGER, ms);
+	for (size_t i = 0; i < l->conns.cap; i++)
+		if (l->conns.slots[i])
+			set_opt_int(l->conns.slots[i]->sock, ZMQ_LINGER, ms);
 	set_opt_int(l->router, ZMQ_LINGER, ms);
 }
 
@@ -517,7 +442,7 @@ static enum mesh_err send_on(struct link *l, const struct link_route *to, const 
 {
 	int rc, err;
 	if (to->sid) {
-		struct conn *c = conn_get(l, to->sid);
+		struct linkconn *c = conn_get(l, to->sid);
 		if (!c)
 			return MESH_EIO;
 		rc = frame ? zmq_send(c->sock, frame, len, ZMQ_DONTWAIT)
@@ -645,7 +570,7 @@ static void read_router(struct link *l)
 /* Reads sid's DEALER until zmq says EAGAIN, or queues a recheck if it stopped at its limit. */
 static void read_dealer(struct link *l, uint32_t sid)
 {
-	struct conn *c;
+	struct linkconn *c;
 	for (int i = 0;; i++) {
 		zmq_msg_t body;
 		char addr[sizeof c->addr];
@@ -701,7 +626,7 @@ static void read_set(struct link *l)
 		if (evs[i].data.u64 != 0 && evs[i].data.u64 < EP_ROUTER)
 			read_dealer(l, (uint32_t)evs[i].data.u64);
 	for (size_t i = 0; i < n; i++) {
-		struct conn *c = conn_get(l, l->recheck[i]);
+		struct linkconn *c = conn_get(l, l->recheck[i]);
 		if (!c)
 			continue;
 		c->recheck = false;
@@ -713,12 +638,12 @@ static void read_set(struct link *l)
 	if (l->recheck_all && !l->hold_dealers) {
 		/* by slot; a callback that dials or hangs up moves others between slots, and then
 		 * the next turn reads them all again */
-		uint64_t gen = l->gen;
+		uint64_t gen = l->conns.gen;
 		l->recheck_all = false;
-		for (size_t i = 0; i < l->cap; i++)
-			if (l->conns[i])
-				read_dealer(l, l->conns[i]->sid);
-		if (l->gen != gen)
+		for (size_t i = 0; i < l->conns.cap; i++)
+			if (l->conns.slots[i])
+				read_dealer(l, l->conns.slots[i]->sid);
+		if (l->conns.gen != gen)
 			l->recheck_all = true;
 	}
 }
@@ -734,7 +659,7 @@ static void settle(struct link *l)
 		more |= l->watch_recheck = sock_readable(connwatch_socket(l->watch));
 	size_t k = 0;
 	for (size_t i = 0; i < l->nrecheck; i++) {
-		struct conn *c = conn_get(l, l->recheck[i]);
+		struct linkconn *c = conn_get(l, l->recheck[i]);
 		if (!c)
 			continue;
 		if (sock_readable(c->sock))
