@@ -11,13 +11,14 @@
  * something are read, and a turn that finds nothing makes no zmq call at all.
  *
  * ZMQ_FD is edge-like: it signals commands in the socket's mailbox, not messages, and any zmq
- * call on the socket (a send, a bind, an events query) may consume that signal. A pipe's
+ * call on the socket (a send, a bind, a connect, an events query) may consume that signal. A pipe's
  * writer wakes its reader only while the reader is asleep, which it is only after its last
  * look found the pipe empty, and a new pipe counts its reader awake. So:
  * - a socket that is readable is read until zmq says EAGAIN, and only then does its
  *   descriptor go quiet; one read up to its limit (256 frames, or connwatch's batch) is
  *   rechecked;
- * - a socket we sent on or bound, whose signal the call may have swallowed, is rechecked;
+ * - a socket we sent on, bound or connected, whose signal the call may have swallowed, is
+ *   rechecked;
  * - the ROUTER and the monitor are rechecked when they join the set;
  * - every recheck (a ZMQ_EVENTS query) is made in poll_items(), which the driver calls right
  *   before it polls: one that finds frames writes the kick eventfd, also in the set, so the
