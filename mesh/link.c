@@ -26,9 +26,10 @@
  *
  * Incoming connections are the ROUTER's, and zmq alone knows them: connwatch.c watches them
  * through a socket monitor, read on this thread like the ROUTER, and closes those beyond its
- * bounds. It reads the monitor before each batch of the ROUTER's frames, so it has heard of a
- * connection before the first message from it is handed over, and learns each connection's
- * routing id from the descriptor the message came in on (ZMQ_SRCFD).
+ * bounds. It reads the monitor when the set says it has events, before the ROUTER's frames,
+ * and again when a frame comes over a connection it has not heard of (connwatch_on_frame), so
+ * it has heard of a connection before the first message from it is handed over; it learns
+ * each connection's routing id from the descriptor the message came in on (ZMQ_SRCFD).
  *
  * Invariants: a dialled connection is in the table under its sid exactly from dial() to
  * hangup(); its descriptor is in the epoll set, registered as its sid (the kick as 0, which no
@@ -522,11 +523,11 @@ static void scoped(int fd, char addr[static IPADDR_EPLEN])
 		ipaddr_str(&a, addr);
 }
 
-/* ROUTER messages are [routing id, frame]; anything else is dropped. */
+/* ROUTER messages are [routing id, frame]; anything else is dropped. The monitor is not read
+ * first when the set said nothing of it: a read that finds nothing costs two system calls a
+ * batch, and connwatch_on_frame() reads it for a connection's first frame. */
 static void read_router(struct link *l)
 {
-	/* what the monitor has said so far first: every connection a message below came over */
-	l->watch_recheck |= connwatch_on_readable(l->watch, l->now_ms);
 	for (int i = 0;; i++) {
 		size_t rid_len;
 		bool more;
@@ -606,23 +607,25 @@ static void read_dealer(struct link *l, uint32_t sid)
 static void read_set(struct link *l)
 {
 	struct epoll_event evs[64];
-	uint64_t junk;
-	(void)!read(l->kick_fd, &junk, sizeof junk);
 	int k = epoll_wait(l->epfd, evs, 64, 0);
-	bool watch = l->watch_recheck, router = l->router_recheck;
+	bool watch = l->watch_recheck, router = l->router_recheck, kicked = false;
 	for (int i = 0; i < k; i++) {
 		watch |= evs[i].data.u64 == EP_WATCH;
 		router |= evs[i].data.u64 == EP_ROUTER;
+		kicked |= evs[i].data.u64 == 0;
+	}
+	if (kicked) {   /* read only when written: a read that finds nothing is a system call */
+		uint64_t junk;
+		(void)!read(l->kick_fd, &junk, sizeof junk);
 	}
 	size_t n = l->hold_dealers ? 0 : l->nrecheck;
 	l->watch_recheck = l->router_recheck = false;
-	if (router && !l->hold_router) {
-		read_router(l);    /* the monitor first, as always */
-	} else {
+	if (watch)   /* the monitor before the ROUTER: what it said so far, then the frames */
+		l->watch_recheck = connwatch_on_readable(l->watch, l->now_ms);
+	if (router && !l->hold_router)
+		read_router(l);
+	else
 		l->router_recheck = router;
-		if (watch)
-			l->watch_recheck = connwatch_on_readable(l->watch, l->now_ms);
-	}
 	for (int i = 0; i < k && !l->hold_dealers; i++)
 		if (evs[i].data.u64 != 0 && evs[i].data.u64 < EP_ROUTER)
 			read_dealer(l, (uint32_t)evs[i].data.u64);
