@@ -270,6 +270,17 @@ enum mesh_err node_call(struct meshnode *n, struct cmd *c);
 enum mesh_err enqueue_cmd(struct meshnode *n, struct cmd *c);
 /* Frees a command and drops its message. */
 void free_cmd(struct cmd *c);
+/* Runs every command in the FIFO, in order, on the loop's thread (a driven node's: its
+ * owner's). */
+void handle_wake(struct meshnode *n);
+
+/* ---------- loop.c ---------- */
+
+/* The loop thread's body: turns until the node stops, then its end (loop_finish). */
+void *loop_main(void *arg);
+/* The node's end, on the loop's thread: BYEs, the engine closed, the FIFO emptied, and every
+ * waiter told (loop_done). */
+void loop_finish(struct meshnode *n, struct loop_state *ls);
 /* A driven node: whether the calling thread is its owner, outside a turn (always true for a
  * node with a loop thread). */
 bool node_owner_ok(const struct meshnode *n);
