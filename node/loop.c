@@ -7,6 +7,7 @@
  * which phase took it. docs/architecture.md, sections 3 and 6.
  */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -256,4 +257,37 @@ enum mesh_err meshnode_drive(struct meshnode *n, int timeout_ms)
 		return MESH_ESTATE;
 	drive_turn(n, timeout_ms < 0 ? -1 : timeout_ms);
 	return n->loop_done ? MESH_ESTATE : MESH_OK;   /* the turn's poll failed: stopped */
+}
+
+int meshnode_drive_fds(struct meshnode *n, int *fds, size_t cap, int *timeout_ms)
+{
+	if (!n || !n->driven || !node_owner_ok(n) || !n->started || n->loop_done)
+		return -1;
+	struct loop_state *ls = &n->ls;
+	long timeout;
+	int count = 0;
+	if (!poll_set(n, ls)) {   /* the rechecks, as before the loop's own poll */
+		node_logmsg(n, MESHNODE_LOG_ERROR, "out of memory in the event loop");
+		timeout = 10;          /* nothing to poll: the owner comes back soon */
+	} else {
+		uint64_t now = monoclock_ms();
+		/* as loop_turn sets it before it sleeps, so that the turn at the deadline ticks */
+		ls->next_tick = loop_next_due(n, ls->ticked, now);
+		timeout = ls->next_tick > now ? (long)(ls->next_tick - now) : 0;
+		/* the owner's commands run only in a turn, and its events wait to be taken */
+		if (n->cq_head || events_waiting(n))
+			timeout = 0;
+		for (size_t i = 0; i < ls->nitems; i++) {
+			if (ls->items[i].socket) {   /* a zmq socket has no descriptor to give: turn */
+				timeout = 0;
+				continue;
+			}
+			if ((size_t)count < cap)
+				fds[count] = ls->items[i].fd;
+			count++;
+		}
+	}
+	if (timeout_ms)
+		*timeout_ms = timeout > INT_MAX ? INT_MAX : (int)timeout;
+	return count;
 }

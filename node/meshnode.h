@@ -190,7 +190,8 @@ enum mesh_err meshnode_start(struct meshnode *n, char *err, size_t errcap);
  *   meshnode_drive, the synchronous calls, a send that finds the FIFO full, meshnode_stop),
  *   on the owner's thread; meshnode_stop() and meshnode_destroy() called from them are
  *   ignored;
- * - meshnode_event_fd() is -1 once the node is started driven: nothing tells when to drive it;
+ * - meshnode_event_fd() is -1 once the node is started driven; meshnode_drive_fds() says what
+ *   to poll, and for how long, before the next turn;
  * - meshnode_stop() and meshnode_destroy() run on the owner's thread, or on another once the
  *   owner is done with the node (after a join of the owner, say), never beside a call of the
  *   owner.
@@ -201,6 +202,20 @@ enum mesh_err meshnode_start_driven(struct meshnode *n, char *err, size_t errcap
  * while events wait to be read) and handles it. MESH_ESTATE when n was not started with
  * meshnode_start_driven(), has stopped, or the caller is not its owner. */
 enum mesh_err meshnode_drive(struct meshnode *n, int timeout_ms);
+/* For an owner with a poll loop of its own, where one thread may own several driven nodes
+ * (and other descriptors): what to wait for before the node's next turn. Call it right before
+ * each poll, with no other call on the node in between (it looks again at the sockets whose
+ * readiness the last turn's calls may have taken, and makes a descriptor readable if one holds
+ * input; a send made after it needs a turn, so call it again). It stores up to cap descriptors
+ * to watch for readability in fds and, in *timeout_ms (NULL: not wanted), the most the owner
+ * may wait: 0 while commands or events wait (a queued send, an event not yet taken), else up
+ * to the node's next deadline. Returns how many descriptors the node has, which may exceed
+ * cap (call again with room), or -1 when n was not started with meshnode_start_driven(), has
+ * stopped, or the caller is not its owner. Once one of them is readable or the time is up,
+ * meshnode_drive(n, 0) or meshnode_next_event(n, 0) runs the turn; a node whose descriptors
+ * are quiet and whose time is not up needs none. Watch them level-triggered (poll, select,
+ * epoll without EPOLLET), never read from them, and take them anew each time: they change. */
+int meshnode_drive_fds(struct meshnode *n, int *fds, size_t cap, int *timeout_ms);
 /* Says BYE to every peer, stops the thread, closes every socket. Idempotent. Messages still
  * waiting for a peer's acknowledgement are abandoned without an event: the node is gone. */
 void meshnode_stop(struct meshnode *n);
@@ -471,7 +486,7 @@ struct meshnode_event {
 struct meshnode_event *meshnode_next_event(struct meshnode *n, int timeout_ms);
 void meshnode_event_destroy(struct meshnode_event **evp);
 /* Readable while events are queued. Do not read from it: call meshnode_next_event(). -1 once
- * the node is started driven (meshnode_start_driven). */
+ * the node is started driven (meshnode_start_driven; meshnode_drive_fds() instead). */
 int meshnode_event_fd(const struct meshnode *n);
 
 const char *meshnode_event_name(enum meshnode_event_type t);  /* "enter", "exit", ... */

@@ -1,0 +1,274 @@
+/* Copyright (c) 2026 The meshnode authors. SPDX-License-Identifier: MIT (see LICENSE) */
+/*
+ * One thread owns three driven nodes (meshnode_start_driven) and runs them from a poll loop
+ * of its own with meshnode_drive_fds(), on loopback inside netns-run's namespace. It turns a
+ * node only when one of the node's descriptors is readable or the node's time is up, so a
+ * readiness the call failed to report shows as a stall. xan whispers to yul and shouts to
+ * the group of all three, with receipts; every message is accounted for: yul gets each
+ * whisper and each shout exactly once and in order, zed each shout, and xan exactly one
+ * DELIVERED per message per receiver and no DROPPED. Also: the call refuses a node not
+ * started or stopped and a thread that is not the owner; it counts past cap without writing
+ * there; a send no turn has run yet asks for no wait; and an idle node asks for one.
+ */
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "meshnode.h"
+#include "testlib.h"
+#include "testnode.h"
+
+#define WHISPERS 2000
+#define SHOUTS 500
+#define NODES 3
+#define MAX_FDS 16
+#define GROUP "g"
+#define DEADLINE_S 60.0
+
+static char dir[] = "/tmp/test_drivefds.XXXXXX";
+static struct meshnode *node[NODES];     /* xan, yul, zed */
+static const char *const names[NODES] = { "xan", "yul", "zed" };
+
+/* What the owner saw, per node. */
+static struct {
+	long entered, joined;                /* ENTERs, JOINs of GROUP by the others */
+	long whispers, shouts;               /* xan's, in order so far */
+	long out_of_order, foreign;
+	long delivered, dropped, receipts_bad;
+} seen[NODES];
+
+static unsigned char rcpt[NODES][WHISPERS + SHOUTS];   /* xan's DELIVERED, by receiver */
+static uint64_t first_id;                    /* xan's message IDs: first_id + sending order */
+static bool is_shout[WHISPERS + SHOUTS];     /* by sending order */
+static long turns_idle_waits;                /* drive_fds calls that asked for a wait */
+
+static struct meshnode *make(const char *name)
+{
+	struct meshnode_config cfg;
+	char path[256], err[512];
+	testnode_config(&cfg, path, sizeof path, dir, name, 47643);
+	cfg.receipts = true;
+	cfg.queue_msgs = 2 * (WHISPERS + SHOUTS);
+	struct meshnode *n = meshnode_new(&cfg, err, sizeof err);
+	if (!n)
+		fprintf(stderr, "meshnode_new %s: %s\n", name, err);
+	return n;
+}
+
+static int who(const uint8_t *id)
+{
+	for (int i = 0; i < NODES; i++)
+		if (memcmp(id, meshnode_id(node[i]), MESHNODE_IDLEN) == 0)
+			return i;
+	return -1;
+}
+
+/* A message of xan's: "w" or "s" and its index. */
+static long index_of(const struct meshnode_event *ev, char kind)
+{
+	char buf[16];
+	if (ev->len < 2 || ev->len >= sizeof buf || ((const char *)ev->data)[0] != kind)
+		return -1;
+	memcpy(buf, ev->data, ev->len);
+	buf[ev->len] = '\0';
+	return atol(buf + 1);
+}
+
+static void note(int at, const struct meshnode_event *ev)
+{
+	int from = who(ev->peer);
+	switch (ev->type) {
+	case MESHNODE_EV_ENTER:
+		seen[at].entered++;
+		break;
+	case MESHNODE_EV_JOIN:
+		if (strcmp(ev->group, GROUP) == 0)
+			seen[at].joined++;
+		break;
+	case MESHNODE_EV_WHISPER:
+	case MESHNODE_EV_SHOUT: {
+		bool w = ev->type == MESHNODE_EV_WHISPER;
+		long *count = w ? &seen[at].whispers : &seen[at].shouts;
+		if (from != 0)
+			seen[at].foreign++;
+		else if (index_of(ev, w ? 'w' : 's') == *count)
+			(*count)++;
+		else
+			seen[at].out_of_order++;
+		break;
+	}
+	case MESHNODE_EV_DELIVERED: {
+		uint64_t i = ev->msg_id - first_id;
+		if (at != 0 || from < 1 || ev->msg_id < first_id || i >= WHISPERS + SHOUTS ||
+		    (from == 2 && !is_shout[i]) || rcpt[from][i]++ != 0)
+			seen[at].receipts_bad++;
+		else
+			seen[at].delivered++;
+		break;
+	}
+	case MESHNODE_EV_DROPPED:
+		seen[at].dropped++;
+		break;
+	default:
+		break;
+	}
+}
+
+/* One pass of the owner's loop: every node's descriptors into one poll, then a turn of each
+ * node that has input or whose time is up, and its events taken. */
+static bool pass(void)
+{
+	struct pollfd pfd[NODES * MAX_FDS];
+	int first[NODES], count[NODES], wait_ms = 1000;
+	double due[NODES], now = testnode_now_s();
+	nfds_t np = 0;
+	for (int i = 0; i < NODES; i++) {
+		int fds[MAX_FDS], t = -1;
+		count[i] = meshnode_drive_fds(node[i], fds, MAX_FDS, &t);
+		if (count[i] < 0 || count[i] > MAX_FDS || t < 0)
+			return false;
+		if (t > 0)
+			turns_idle_waits++;
+		first[i] = (int)np;
+		for (int k = 0; k < count[i]; k++)
+			pfd[np++] = (struct pollfd){ .fd = fds[k], .events = POLLIN };
+		due[i] = now + t / 1000.0;
+		if (t < wait_ms)
+			wait_ms = t;
+	}
+	if (poll(pfd, np, wait_ms) < 0)
+		return false;
+	now = testnode_now_s();
+	for (int i = 0; i < NODES; i++) {
+		bool ready = now >= due[i];
+		for (int k = 0; k < count[i]; k++)
+			ready |= pfd[first[i] + k].revents != 0;
+		if (!ready)
+			continue;
+		if (meshnode_drive(node[i], 0) != MESH_OK)
+			return false;
+		struct meshnode_event *ev;
+		while ((ev = meshnode_next_event(node[i], 0))) {
+			note(i, ev);
+			meshnode_event_destroy(&ev);
+		}
+	}
+	return true;
+}
+
+static bool linked(void)
+{
+	for (int i = 0; i < NODES; i++)
+		if (seen[i].entered < NODES - 1 || seen[i].joined < NODES - 1)
+			return false;
+	return true;
+}
+
+static bool all_in(void)
+{
+	return seen[1].whispers == WHISPERS && seen[1].shouts == SHOUTS &&
+	       seen[2].shouts == SHOUTS && seen[0].delivered == WHISPERS + 2 * SHOUTS;
+}
+
+static void *stranger_main(void *arg)
+{
+	int fds[MAX_FDS], t = -1;
+	*(int *)arg = meshnode_drive_fds(node[0], fds, MAX_FDS, &t);
+	return NULL;
+}
+
+int main(void)
+{
+	testlib_require_netns("test_drivefds");
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	for (int i = 0; i < NODES; i++)
+		node[i] = make(names[i]);
+	CHECK(node[0] && node[1] && node[2]);
+	if (!node[0] || !node[1] || !node[2])
+		return testlib_done("test_drivefds");
+	char err[512];
+	int fds[MAX_FDS], t = -1;
+	CHECK(meshnode_drive_fds(node[0], fds, MAX_FDS, &t) == -1);   /* not started */
+	for (int i = 0; i < NODES; i++) {
+		CHECK(meshnode_join(node[i], GROUP) == MESH_OK);
+		CHECK(meshnode_start_driven(node[i], err, sizeof err) == MESH_OK);
+	}
+
+	/* cap 0 counts what cap 16 gets, and writes nothing */
+	int sentinel = -7;
+	int n0 = meshnode_drive_fds(node[0], &sentinel, 0, NULL);
+	int n16 = meshnode_drive_fds(node[0], fds, MAX_FDS, &t);
+	CHECK(n0 >= 1 && n0 == n16 && sentinel == -7);
+	int stranger = 0;
+	pthread_t st;
+	CHECK(pthread_create(&st, NULL, stranger_main, &stranger) == 0);
+	pthread_join(st, NULL);
+	CHECK(stranger == -1);   /* not the owner */
+
+	double end = testnode_now_s() + DEADLINE_S;
+	bool ok = true;
+	while (ok && !linked() && testnode_now_s() < end)
+		ok = pass();
+	CHECK(ok && linked());
+
+	/* a send that no turn has run yet asks for no wait */
+	CHECK(meshnode_whisper(node[0], meshnode_id(node[1]), "w0", 2, &first_id) == MESH_OK);
+	t = -1;
+	CHECK(meshnode_drive_fds(node[0], fds, MAX_FDS, &t) >= 1 && t == 0);
+	long w = 1, s = 0;
+	bool ids_in_order = true;
+	for (long k = 1; ok && k < WHISPERS + SHOUTS; k++) {   /* 4 whispers, then a shout */
+		char msg[16];
+		uint64_t mid = 0;
+		bool shout = w == WHISPERS || (s < SHOUTS && k % 5 == 4);
+		int len = snprintf(msg, sizeof msg, "%c%ld", shout ? 's' : 'w', shout ? s : w);
+		enum mesh_err rc = shout ? meshnode_shout(node[0], GROUP, msg, (size_t)len, &mid)
+		                         : meshnode_whisper(node[0], meshnode_id(node[1]), msg,
+		                                            (size_t)len, &mid);
+		CHECK(rc == MESH_OK);
+		ok = rc == MESH_OK;
+		ids_in_order &= mid == first_id + (uint64_t)k;
+		is_shout[k] = shout;
+		*(shout ? &s : &w) += 1;
+		if (k % 64 == 0)
+			ok = ok && pass();
+	}
+	CHECK(ids_in_order && w == WHISPERS && s == SHOUTS);
+	while (ok && !all_in() && testnode_now_s() < end)
+		ok = pass();
+	CHECK(ok);
+	if (!all_in())
+		fprintf(stderr, "yul %ld whispers %ld shouts, zed %ld shouts, xan %ld delivered "
+		        "%ld dropped\n", seen[1].whispers, seen[1].shouts, seen[2].shouts,
+		        seen[0].delivered, seen[0].dropped);
+	CHECK(seen[1].whispers == WHISPERS && seen[1].shouts == SHOUTS);
+	CHECK(seen[2].whispers == 0 && seen[2].shouts == SHOUTS);
+	for (int i = 0; i < NODES; i++) {
+		CHECK(seen[i].out_of_order == 0 && seen[i].foreign == 0);
+		CHECK(seen[i].dropped == 0 && seen[i].receipts_bad == 0);
+	}
+	CHECK(seen[0].delivered == WHISPERS + 2 * SHOUTS);
+
+	/* idle, the nodes ask for a wait */
+	turns_idle_waits = 0;
+	double until = testnode_now_s() + 5;
+	while (ok && turns_idle_waits == 0 && testnode_now_s() < until)
+		ok = pass();
+	CHECK(ok && turns_idle_waits > 0);
+
+	for (int i = 0; i < NODES; i++) {
+		meshnode_stop(node[i]);
+		CHECK(meshnode_drive_fds(node[i], fds, MAX_FDS, &t) == -1);   /* stopped */
+		meshnode_destroy(&node[i]);
+	}
+	char cmd[sizeof dir + 16];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	CHECK(system(cmd) == 0);
+	return testlib_done("test_drivefds");
+}
