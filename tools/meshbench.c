@@ -607,79 +607,147 @@ struct fan {
 	struct meshnode *sender;
 	struct meshnode *member[MAX_MEMBERS];
 	int members;
+	bool driven;             /* all started driven, and owned by this thread */
 };
 
+/* A run's account: every delivery checked, and when the last member has each shout. */
+struct fan_count {
+	size_t size;
+	long sent, done, bad, nlat, joins;
+	double *t_sent, *lat_us;
+	int *have;
+	bool any;                /* a delivery since the last look */
+};
+
+/* An event of node i (0 the sender, i a member i - 1) into the account. */
+static void fan_take(struct fan *fn, struct fan_count *fc, int i, struct meshnode_event *ev)
+{
+	if (i == 0) {
+		fc->bad += ev->type == MESHNODE_EV_DROPPED;
+		fc->joins += ev->type == MESHNODE_EV_JOIN && strcmp(ev->group, "fan") == 0;
+	} else if (ev->type == MESHNODE_EV_SHOUT) {
+		uint64_t seq = 0;
+		if (ev->len >= 8)
+			memcpy(&seq, ev->data, 8);
+		if (seq >= (uint64_t)fc->sent || !payload_ok(ev->data, ev->len, fc->size, seq)) {
+			fc->bad++;
+		} else if (++fc->have[seq] == fn->members) {
+			fc->lat_us[fc->nlat++] = (monoclock_s() - fc->t_sent[seq]) * 1e6;
+			fc->done++;
+		}
+		fc->any = true;
+	}
+	meshnode_event_destroy(&ev);
+}
+
+#define FAN_FDS 8    /* descriptors a node may ask us to poll (meshnode_drive_fds) */
+
+/* Driven nodes, all owned by this thread: every node's descriptors in one poll, waiting at
+ * most max_ms, then a turn of each node with input or whose time is up, and its events
+ * taken; -1 if a node failed or asked for more descriptors than we have room for. */
+static int fan_pass(struct fan *fn, struct fan_count *fc, int max_ms)
+{
+	struct pollfd pfd[(MAX_MEMBERS + 1) * FAN_FDS];
+	int first[MAX_MEMBERS + 1], cnt[MAX_MEMBERS + 1], wait_ms = max_ms;
+	double due[MAX_MEMBERS + 1], now = monoclock_s();
+	nfds_t np = 0;
+	for (int i = 0; i <= fn->members; i++) {
+		struct meshnode *n = i ? fn->member[i - 1] : fn->sender;
+		int fds[FAN_FDS], t;
+		cnt[i] = meshnode_drive_fds(n, fds, FAN_FDS, &t);
+		if (cnt[i] < 0 || cnt[i] > FAN_FDS)
+			return -1;
+		first[i] = (int)np;
+		for (int k = 0; k < cnt[i]; k++)
+			pfd[np++] = (struct pollfd){ .fd = fds[k], .events = POLLIN };
+		due[i] = now + t / 1e3;
+		if (t < wait_ms)
+			wait_ms = t;
+	}
+	if (poll(pfd, np, wait_ms) < 0 && errno != EINTR)
+		return -1;
+	now = monoclock_s();
+	for (int i = 0; i <= fn->members; i++) {
+		struct meshnode *n = i ? fn->member[i - 1] : fn->sender;
+		bool ready = now >= due[i];
+		for (int k = 0; k < cnt[i] && !ready; k++)
+			ready = pfd[first[i] + k].revents != 0;
+		if (!ready)
+			continue;
+		if (meshnode_drive(n, 0) != MESH_OK)
+			return -1;
+		struct meshnode_event *ev;
+		while ((ev = meshnode_next_event(n, 0)))
+			fan_take(fn, fc, i, ev);
+	}
+	return 0;
+}
+
 /* One run: count shouts of size to the group, at most window shouts not yet delivered to every
- * member. Fills msgs/s and the sorted latencies to the last member. */
+ * member. Fills msgs/s and the sorted latencies to the last member. Nodes with loop threads
+ * are waited for on their event descriptors; driven ones are run by fan_pass(). */
 static int shout_run(struct fan *fn, size_t size, long count, long window, double *msgs_s,
                      double *lat_us)
 {
 	uint8_t *payload = malloc(size ? size : 1);
-	double *t_sent = calloc((size_t)count, sizeof *t_sent);
-	int *have = calloc((size_t)count, sizeof *have);
+	struct fan_count fc = { .size = size, .lat_us = lat_us };
+	fc.t_sent = calloc((size_t)count, sizeof *fc.t_sent);
+	fc.have = calloc((size_t)count, sizeof *fc.have);
 	struct pollfd pfd[MAX_MEMBERS];
-	long sent = 0, done = 0, bad = 0, nlat = 0;
 	int rc = -1;
-	if (!payload || !t_sent || !have)
+	if (!payload || !fc.t_sent || !fc.have)
 		goto out;
 	fill_payload(payload, size, 0);
-	for (int i = 0; i < fn->members; i++)
+	for (int i = 0; !fn->driven && i < fn->members; i++)
 		pfd[i] = (struct pollfd){ .fd = meshnode_event_fd(fn->member[i]), .events = POLLIN };
 	double t0 = monoclock_s(), last_progress = t0;
-	while (done < count) {
-		while (sent < count && sent - done < window) {
-			uint64_t seq = (uint64_t)sent;
+	while (fc.done < count) {
+		while (fc.sent < count && fc.sent - fc.done < window) {
+			uint64_t seq = (uint64_t)fc.sent;
 			if (size >= 8)
 				memcpy(payload, &seq, 8);
-			t_sent[sent] = monoclock_s();
+			fc.t_sent[fc.sent] = monoclock_s();
 			if (meshnode_shout(fn->sender, "fan", payload, size, NULL) != MESH_OK)
 				goto out;
-			sent++;
+			fc.sent++;
 		}
-		bool any = false;
-		for (int i = 0; i < fn->members; i++) {
-			struct meshnode_event *ev;
-			while ((ev = meshnode_next_event(fn->member[i], 0))) {
-				if (ev->type == MESHNODE_EV_SHOUT) {
-					uint64_t seq = 0;
-					if (ev->len >= 8)
-						memcpy(&seq, ev->data, 8);
-					if (seq >= (uint64_t)sent || !payload_ok(ev->data, ev->len, size, seq)) {
-						bad++;
-					} else if (++have[seq] == fn->members) {
-						lat_us[nlat++] = (monoclock_s() - t_sent[seq]) * 1e6;
-						done++;
-					}
-					any = true;
-				}
-				meshnode_event_destroy(&ev);
+		bool full = fc.sent - fc.done >= window || fc.sent == count;
+		fc.any = false;
+		if (fn->driven) {
+			if (fan_pass(fn, &fc, full ? 100 : 0) != 0) {
+				fprintf(stderr, "meshbench: shout: a driven node failed\n");
+				goto out;
+			}
+		} else {
+			for (int i = 0; i < fn->members; i++) {
+				struct meshnode_event *ev;
+				while ((ev = meshnode_next_event(fn->member[i], 0)))
+					fan_take(fn, &fc, i + 1, ev);
 			}
 		}
-		if (any) {
+		if (fc.any) {
 			last_progress = monoclock_s();
 		} else if (monoclock_s() - last_progress > 5) {
-			fprintf(stderr, "meshbench: shout stalled at %ld of %ld delivered to all\n", done,
-			        count);
+			fprintf(stderr, "meshbench: shout stalled at %ld of %ld delivered to all\n",
+			        fc.done, count);
 			goto out;
-		} else if (sent - done >= window || sent == count) {
+		} else if (full && !fn->driven) {
 			(void)poll(pfd, (nfds_t)fn->members, 100);
 		}
 	}
 	*msgs_s = (double)count / (monoclock_s() - t0);
-	qsort(lat_us, (size_t)nlat, sizeof lat_us[0], cmp_double);
+	qsort(lat_us, (size_t)fc.nlat, sizeof lat_us[0], cmp_double);
 	struct meshnode_event *ev;
-	while ((ev = meshnode_next_event(fn->sender, 0))) {
-		if (ev->type == MESHNODE_EV_DROPPED)
-			bad++;
-		meshnode_event_destroy(&ev);
-	}
-	rc = bad ? -1 : 0;
-	if (bad)
-		fprintf(stderr, "meshbench: shout: %ld bad, dropped or unexpected deliveries\n", bad);
+	while ((ev = meshnode_next_event(fn->sender, 0)))
+		fan_take(fn, &fc, 0, ev);
+	rc = fc.bad ? -1 : 0;
+	if (fc.bad)
+		fprintf(stderr, "meshbench: shout: %ld bad, dropped or unexpected deliveries\n",
+		        fc.bad);
 out:
 	free(payload);
-	free(t_sent);
-	free(have);
+	free(fc.t_sent);
+	free(fc.have);
 	return rc;
 }
 
@@ -704,46 +772,79 @@ static int shout_floor(int members, size_t size, long count, long window, double
 	return 0;
 }
 
+/* The sender and its members started, all in the group, and linked: 0, or -1 with a reason
+ * said. Driven nodes are started and run by this thread (their owner) until linked. */
+static int fan_start(struct fan *fn)
+{
+	char name[32], err[512];
+	if (fresh_netns() != 0)
+		return -1;
+	for (int i = 0; i <= fn->members; i++) {
+		struct meshnode *n;
+		if (i)
+			snprintf(name, sizeof name, "member-%02d", i - 1);
+		n = new_node(i ? name : "sender");
+		if (!n)
+			return -1;
+		*(i ? &fn->member[i - 1] : &fn->sender) = n;
+		if (i && meshnode_join(n, "fan") != MESH_OK)
+			return -1;
+		enum mesh_err rc = fn->driven ? meshnode_start_driven(n, err, sizeof err)
+		                              : meshnode_start(n, err, sizeof err);
+		if (rc != MESH_OK) {
+			fprintf(stderr, "meshbench: %s: %s\n", meshnode_name(n), err);
+			return -1;
+		}
+	}
+	int rc = 0;
+	if (fn->driven) {
+		struct fan_count fc = { 0 };
+		double end = monoclock_s() + 30;
+		while (rc == 0 && fc.joins < fn->members && monoclock_s() < end)
+			rc = fan_pass(fn, &fc, 100);
+		rc = rc == 0 && fc.joins == fn->members ? 0 : -1;
+	} else {
+		rc = wait_events(fn->sender, MESHNODE_EV_JOIN, "fan", fn->members, 30);
+	}
+	if (rc != 0)
+		fprintf(stderr, "meshbench: %d members did not all join within 30 s\n", fn->members);
+	return rc;
+}
+
 static void bench_shout(int runs, bool quick)
 {
-	static const int groups[] = { 8, 32 };
+	/* 8 and 32 members with loop threads; 32 driven by this one thread (64 B only) */
+	static const struct { int members; bool driven; } shapes[] = {
+		{ 8, false }, { 32, false }, { 32, true },
+	};
 	static const size_t sizes[] = { 64, 1024 };
-	for (int g = 0; g < 2; g++) {
-		struct fan fn = { .members = groups[g] };
-		char name[32];
-		bool ok = fresh_netns() == 0 && (fn.sender = start_node("sender")) != NULL;
-		for (int i = 0; ok && i < fn.members; i++) {
-			snprintf(name, sizeof name, "member-%02d", i);
-			ok = (fn.member[i] = start_node(name)) != NULL &&
-			     meshnode_join(fn.member[i], "fan") == MESH_OK;
-		}
-		if (ok && wait_events(fn.sender, MESHNODE_EV_JOIN, "fan", fn.members, 30) != 0) {
-			fprintf(stderr, "meshbench: %d members did not all join within 30 s\n",
-			        fn.members);
-			ok = false;
-		}
-		for (int s = 0; ok && s < 2; s++) {
+	for (size_t g = 0; g < sizeof shapes / sizeof *shapes; g++) {
+		struct fan fn = { .members = shapes[g].members, .driven = shapes[g].driven };
+		const char *kind = fn.driven ? "driven_" : "";
+		const char *how = fn.driven ? ", driven nodes" : "";
+		bool ok = fan_start(&fn) == 0;
+		for (int s = 0; ok && s < (fn.driven ? 1 : 2); s++) {
 			size_t size = sizes[s];
 			long count = (quick ? 60000 : 600000) / fn.members / (size > 64 ? 2 : 1);
 			long window = shout_window;
 			double *lat = calloc((size_t)count, sizeof *lat);
-			char key[48], label[64];
-			snprintf(key, sizeof key, "shout_%d_%zu_msgs", fn.members, size);
-			snprintf(label, sizeof label, "shout %zu B to %d", size, fn.members);
+			char key[48], label[80];
+			snprintf(key, sizeof key, "shout_%s%d_%zu_msgs", kind, fn.members, size);
+			snprintf(label, sizeof label, "shout %zu B to %d%s", size, fn.members, how);
 			struct fig *fmsg = fig_get(key, label, "msg/s");
-			snprintf(key, sizeof key, "shout_%d_%zu_deliveries", fn.members, size);
+			snprintf(key, sizeof key, "shout_%s%d_%zu_deliveries", kind, fn.members, size);
 			struct fig *fdel = fig_get(key, label, "deliveries/s");
-			snprintf(key, sizeof key, "shout_%d_%zu_last_p50_us", fn.members, size);
-			snprintf(label, sizeof label, "shout %zu B to %d, last member p50", size,
-			         fn.members);
+			snprintf(key, sizeof key, "shout_%s%d_%zu_last_p50_us", kind, fn.members, size);
+			snprintf(label, sizeof label, "shout %zu B to %d%s, last member p50", size,
+			         fn.members, how);
 			struct fig *f50 = fig_get(key, label, "us");
-			snprintf(key, sizeof key, "shout_%d_%zu_last_p99_us", fn.members, size);
-			snprintf(label, sizeof label, "shout %zu B to %d, last member p99", size,
-			         fn.members);
+			snprintf(key, sizeof key, "shout_%s%d_%zu_last_p99_us", kind, fn.members, size);
+			snprintf(label, sizeof label, "shout %zu B to %d%s, last member p99", size,
+			         fn.members, how);
 			struct fig *f99 = fig_get(key, label, "us");
 			for (int r = 0; lat && r < runs; r++) {
 				double msgs;
-				snprintf(label, sizeof label, "shout %zu B to %d", size, fn.members);
+				snprintf(label, sizeof label, "shout %zu B to %d%s", size, fn.members, how);
 				progress(label, r, runs);
 				for (int i = 0; i < fn.members; i++)
 					drain_events(fn.member[i]);
@@ -756,14 +857,16 @@ static void bench_shout(int runs, bool quick)
 				fig_add(fdel, msgs * fn.members);
 				fig_add(f50, pct(lat, count, 50));
 				fig_add(f99, pct(lat, count, 99));
-				/* a floor that fails is counted, and ours goes on */
-				if (shout_floor(fn.members, size, count, window, lat) != 0)
+				/* a floor that fails is counted, and ours goes on; the driven runs have
+				 * the loop runs' floor beside them */
+				if (!fn.driven && shout_floor(fn.members, size, count, window, lat) != 0)
 					failures++;
 			}
 			free(lat);
 		}
 		if (!ok)
 			failures++;
+		/* this thread owns the driven ones: it may stop and destroy them */
 		meshnode_destroy(&fn.sender);
 		for (int i = 0; i < fn.members; i++)
 			meshnode_destroy(&fn.member[i]);
@@ -1275,6 +1378,10 @@ static void add_comparisons(void)
 	        400000, ">= 400000/s");
 	cmp_add("shout 64 B to 32: last p99 (us)", "shout_32_64_last_p99_us", NULL, 1, true, 0,
 	        2000, "< 2000 us");
+	cmp_add("shout 64 B to 32, driven nodes: deliveries/s", "shout_driven_32_64_deliveries",
+	        NULL, 1, false, 0, 400000, ">= 400000/s");
+	cmp_add("shout 64 B to 32, driven nodes: last p99 (us)", "shout_driven_32_64_last_p99_us",
+	        NULL, 1, true, 0, 2000, "< 2000 us");
 	cmp_add("handshakes/s / X25519 bound", "handshakes_per_s", "handshake_bound_per_s", 1,
 	        false, 0.6, 0, ">= 0.6x bound");
 	cmp_add("handshakes/s / X25519 + connection estimate", "handshakes_per_s",
@@ -1310,6 +1417,8 @@ static void add_comparisons(void)
 	        "zmq_fan_32_64_deliveries", 1, false, 0, 0, "(for information)");
 	cmp_add("shout 64 B to 32: last p99 / raw zmq", "shout_32_64_last_p99_us",
 	        "zmq_fan_32_64_last_p99_us", 1, true, 0, 0, "(for information)");
+	cmp_add("shout 64 B to 32, driven nodes / raw zmq fan-out", "shout_driven_32_64_deliveries",
+	        "zmq_fan_32_64_deliveries", 1, false, 0, 0, "(for information)");
 	/* beside it, a process with the same libraries, a zmq context and a ROUTER: the floor */
 	cmp_add("idle node RSS (KiB)", "rss_idle_kib", "zmq_idle_rss_kib", 1, true, 0, 6144,
 	        "< 6 MiB");

@@ -23,6 +23,8 @@ FIGURES = [
     "whisper_driven_rtt_p99_us",
     "shout_8_64_msgs", "shout_8_64_deliveries", "shout_32_64_deliveries",
     "shout_32_1024_deliveries", "shout_32_64_last_p50_us", "shout_32_64_last_p99_us",
+    "shout_driven_32_64_msgs", "shout_driven_32_64_deliveries",
+    "shout_driven_32_64_last_p50_us", "shout_driven_32_64_last_p99_us",
     "zmq_fan_8_64_deliveries", "zmq_fan_32_64_deliveries", "zmq_fan_32_64_last_p50_us",
     "zmq_fan_32_64_last_p99_us",
     "handshakes_per_s", "converge_8_ms", "ready_8_ms", "converge_8_cpu_per_pair_ms",
@@ -40,7 +42,8 @@ NOISY = {"RSS per session, 4 peers (KiB)"}
 # comparisons with a ratio and no target of their own
 INFO = ["handshakes/s / X25519 + connection estimate", "whisper 64 KiB msg/s / raw zmq",
         "CPU per pair, 8 / raw zmq + crypto", "full mesh of 8 processes / raw zmq",
-        "shout 64 B to 32 / raw zmq fan-out", "shout 64 B to 32: last p99 / raw zmq"]
+        "shout 64 B to 32 / raw zmq fan-out", "shout 64 B to 32: last p99 / raw zmq",
+        "shout 64 B to 32, driven nodes / raw zmq fan-out"]
 
 
 def main():
@@ -91,15 +94,17 @@ def main():
                 k == "zmq_idle_rss_kib":
             check(1024 < m < 4 * 1024 * 1024, f"{k} = {m} KiB: implausible")
     # fan-out bookkeeping: deliveries are messages times members
-    s = figs.get("shout_8_64_msgs"), figs.get("shout_8_64_deliveries")
-    if all(s):
-        check(abs(s[1]["median"] - 8 * s[0]["median"]) < 1e-6 * s[1]["median"] + 1,
-              "shout to 8: deliveries != 8 x messages")
+    for members, key in ((8, "shout_8_64"), (32, "shout_driven_32_64")):
+        s = figs.get(key + "_msgs"), figs.get(key + "_deliveries")
+        if all(s):
+            check(abs(s[1]["median"] - members * s[0]["median"]) < 1e-6 * s[1]["median"] + 1,
+                  f"{key}: deliveries != {members} x messages")
     # the p99 can never be below the p50
     for a, b in (("whisper_rtt_p50_us", "whisper_rtt_p99_us"),
                  ("whisper_driven_rtt_p50_us", "whisper_driven_rtt_p99_us"),
                  ("zmq_rtt_p50_us", "zmq_rtt_p99_us"),
                  ("shout_32_64_last_p50_us", "shout_32_64_last_p99_us"),
+                 ("shout_driven_32_64_last_p50_us", "shout_driven_32_64_last_p99_us"),
                  ("zmq_fan_32_64_last_p50_us", "zmq_fan_32_64_last_p99_us")):
         if a in figs and b in figs:
             check(figs[a]["median"] <= figs[b]["median"], f"{a} > {b}")
@@ -127,7 +132,8 @@ def main():
     check(f"0 failures, {missed} target" in p.stdout,
           "the summary line does not give failures and missed targets apart")
     # progress within each part, on stderr only (issue 16): every part says each run it starts
-    for what in ("whisper 64 B, run 1 of", "shout 64 B to 8, run 1 of", "handshakes, run 1 of",
+    for what in ("whisper 64 B, run 1 of", "shout 64 B to 8, run 1 of",
+                 "shout 64 B to 32, driven nodes, run 1 of", "handshakes, run 1 of",
                  "full mesh of 8 processes, run 1 of", "idle node, run 1 of"):
         check("meshbench:   " + what in p.stderr, f"no progress line '{what}' on stderr")
     check("run 1 of" not in p.stdout, "progress lines reached stdout")
