@@ -3,8 +3,9 @@
  * loop.c: the node's event loop. One turn (loop_turn) runs the tick, the known peers, the
  * commands, one poll of the engine's sockets and the events it produced; the loop thread runs
  * turns in loop_main, a driven node's owner in drive_turn (meshnode_drive, meshnode_next_event
- * and the calls that wait for a command). The turn's phases are timed, and a late turn says
- * which phase took it. docs/architecture.md, sections 3 and 6.
+ * and the calls that wait for a command), after meshnode_drive_fds() has said what to poll
+ * for, if the owner polls. The turn's phases are timed, and a late turn says which phase
+ * took it. docs/architecture.md, sections 3 and 6.
  */
 #include <errno.h>
 #include <limits.h>
@@ -130,6 +131,7 @@ static bool loop_turn(struct meshnode *n, struct loop_state *ls, long max_wait)
 	}
 	t = monoclock_ms();
 	tc->ms[PH_TIMERS] = t - t1;
+	ls->known_looked = now;
 	known_on_tick(n, now);
 	t1 = monoclock_ms();
 	tc->ms[PH_KNOWN] = t1 - t;
@@ -259,6 +261,8 @@ enum mesh_err meshnode_drive(struct meshnode *n, int timeout_ms)
 	return n->loop_done ? MESH_ESTATE : MESH_OK;   /* the turn's poll failed: stopped */
 }
 
+/* What a driven node's owner polls before the next turn (meshnode.h): the turn's own pre-poll
+ * work (the rechecks, next_tick), without the poll. */
 int meshnode_drive_fds(struct meshnode *n, int *fds, size_t cap, int *timeout_ms)
 {
 	if (!n || !n->driven || !node_owner_ok(n) || !n->started || n->loop_done)
@@ -267,15 +271,20 @@ int meshnode_drive_fds(struct meshnode *n, int *fds, size_t cap, int *timeout_ms
 	long timeout;
 	int count = 0;
 	if (!poll_set(n, ls)) {   /* the rechecks, as before the loop's own poll */
+		ls->in_turn = true;   /* its log_fn may not call back into the node */
 		node_logmsg(n, MESHNODE_LOG_ERROR, "out of memory in the event loop");
+		ls->in_turn = false;
 		timeout = 10;          /* nothing to poll: the owner comes back soon */
 	} else {
 		uint64_t now = monoclock_ms();
 		/* as loop_turn sets it before it sleeps, so that the turn at the deadline ticks */
 		ls->next_tick = loop_next_due(n, ls->ticked, now);
 		timeout = ls->next_tick > now ? (long)(ls->next_tick - now) : 0;
-		/* the owner's commands run only in a turn, and its events wait to be taken */
-		if (n->cq_head || events_waiting(n))
+		/* the owner's commands run only in a turn, and its events wait to be taken; the
+		 * known peers' look fell due since the last turn looked (loop_next_due puts one
+		 * that a turn could not make TAKEN_POLL_MS later) */
+		uint64_t k = known_next_due(n);
+		if (n->cq_head || events_waiting(n) || (k <= now && k > ls->known_looked))
 			timeout = 0;
 		for (size_t i = 0; i < ls->nitems; i++) {
 			if (ls->items[i].socket) {   /* a zmq socket has no descriptor to give: turn */

@@ -211,10 +211,12 @@ enum mesh_err meshnode_drive(struct meshnode *n, int timeout_ms);
  * may wait: 0 while commands or events wait (a queued send, an event not yet taken), else up
  * to the node's next deadline. Returns how many descriptors the node has, which may exceed
  * cap (call again with room), or -1 when n was not started with meshnode_start_driven(), has
- * stopped, or the caller is not its owner. Once one of them is readable or the time is up,
- * meshnode_drive(n, 0) or meshnode_next_event(n, 0) runs the turn; a node whose descriptors
- * are quiet and whose time is not up needs none. Watch them level-triggered (poll, select,
- * epoll without EPOLLET), never read from them, and take them anew each time: they change. */
+ * stopped (its events, an ERROR among them, may still be taken), or the caller is not its
+ * owner. Once one of them is readable or the time is up, take the node's events with
+ * meshnode_next_event(n, 0) until it returns NULL: a call that finds none queued runs a
+ * turn (meshnode_drive(n, 0) runs one and takes none). A node whose descriptors are quiet
+ * and whose time is not up needs no turn. Watch them level-triggered (poll, select, epoll
+ * without EPOLLET), never read from them, and take them anew each time: they change. */
 int meshnode_drive_fds(struct meshnode *n, int *fds, size_t cap, int *timeout_ms);
 /* Says BYE to every peer, stops the thread, closes every socket. Idempotent. Messages still
  * waiting for a peer's acknowledgement are abandoned without an event: the node is gone. */

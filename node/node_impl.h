@@ -135,6 +135,7 @@ struct loop_state {
 	size_t cap, nitems;      /* nitems: the engine's, without the wake-up pipe */
 	uint64_t next_tick, ticked;
 	uint64_t ended;          /* the last turn's end (a driven node's gap between turns) */
+	uint64_t known_looked;   /* when the last turn looked at the known peers (known_on_tick) */
 	bool in_turn;            /* a driven node's owner is inside a turn */
 	struct turn_clock tc;
 };

@@ -3,12 +3,14 @@
  * One thread owns three driven nodes (meshnode_start_driven) and runs them from a poll loop
  * of its own with meshnode_drive_fds(), on loopback inside netns-run's namespace. It turns a
  * node only when one of the node's descriptors is readable or the node's time is up, so a
- * readiness the call failed to report shows as a stall. xan whispers to yul and shouts to
- * the group of all three, with receipts; every message is accounted for: yul gets each
- * whisper and each shout exactly once and in order, zed each shout, and xan exactly one
- * DELIVERED per message per receiver and no DROPPED. Also: the call refuses a node not
+ * readiness the call failed to report would leave every step of a ping-pong to the node's
+ * time, which the test counts. xan whispers to yul and shouts to the group of all three, with
+ * receipts; every message is accounted for: yul gets each whisper and each shout exactly once
+ * and in order, zed each shout, and xan exactly one DELIVERED per message per receiver and no
+ * DROPPED. Also: the call refuses a node not
  * started or stopped and a thread that is not the owner; it counts past cap without writing
- * there; a send no turn has run yet asks for no wait; and an idle node asks for one.
+ * there; a send no turn has run yet, or a look at the known peers due since the last turn,
+ * asks for no wait; and an idle node asks for one of at least 10 ms.
  */
 #include <poll.h>
 #include <pthread.h>
@@ -16,14 +18,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "meshnode.h"
+#include "meshnode_testhooks.h"
 #include "testlib.h"
 #include "testnode.h"
 
 #define WHISPERS 2000
 #define SHOUTS 500
 #define NODES 3
+#define PINGS 200
 #define MAX_FDS 16
 #define GROUP "g"
 #define DEADLINE_S 60.0
@@ -43,7 +48,10 @@ static struct {
 static unsigned char rcpt[NODES][WHISPERS + SHOUTS];   /* xan's DELIVERED, by receiver */
 static uint64_t first_id;                    /* xan's message IDs: first_id + sending order */
 static bool is_shout[WHISPERS + SHOUTS];     /* by sending order */
-static long turns_idle_waits;                /* drive_fds calls that asked for a wait */
+static int longest_wait;                     /* the longest wait drive_fds asked for */
+static long turns_readable;                  /* turns that a readable descriptor asked for */
+static long pings, pongs;                    /* xan's pings answered by yul, pongs back */
+static long ping_receipts, pong_receipts;    /* their DELIVERED, at xan and at yul */
 
 static struct meshnode *make(const char *name)
 {
@@ -77,6 +85,18 @@ static long index_of(const struct meshnode_event *ev, char kind)
 	return atol(buf + 1);
 }
 
+/* One of xan's messages of the bulk part at node at: counted in order. */
+static void note_msg(int at, int from, const struct meshnode_event *ev, bool w)
+{
+	long *count = w ? &seen[at].whispers : &seen[at].shouts;
+	if (from != 0)
+		seen[at].foreign++;
+	else if (index_of(ev, w ? 'w' : 's') == *count)
+		(*count)++;
+	else
+		seen[at].out_of_order++;
+}
+
 static void note(int at, const struct meshnode_event *ev)
 {
 	int from = who(ev->peer);
@@ -89,18 +109,30 @@ static void note(int at, const struct meshnode_event *ev)
 			seen[at].joined++;
 		break;
 	case MESHNODE_EV_WHISPER:
-	case MESHNODE_EV_SHOUT: {
-		bool w = ev->type == MESHNODE_EV_WHISPER;
-		long *count = w ? &seen[at].whispers : &seen[at].shouts;
-		if (from != 0)
-			seen[at].foreign++;
-		else if (index_of(ev, w ? 'w' : 's') == *count)
-			(*count)++;
-		else
-			seen[at].out_of_order++;
+		if (at == 1 && from == 0 && index_of(ev, 'p') == pings) {   /* yul answers */
+			char msg[16];
+			int len = snprintf(msg, sizeof msg, "r%ld", pings++);
+			if (meshnode_whisper(node[1], meshnode_id(node[0]), msg, (size_t)len, NULL) !=
+			    MESH_OK)
+				seen[at].foreign++;
+		} else if (at == 0 && from == 1 && index_of(ev, 'r') == pongs) {
+			pongs++;
+		} else {
+			note_msg(at, from, ev, true);
+		}
 		break;
-	}
+	case MESHNODE_EV_SHOUT:
+		note_msg(at, from, ev, false);
+		break;
 	case MESHNODE_EV_DELIVERED: {
+		if (at == 1 && from == 0) {   /* yul's pongs */
+			pong_receipts++;
+			break;
+		}
+		if (at == 0 && from == 1 && (first_id == 0 || ev->msg_id < first_id)) {
+			ping_receipts++;      /* sent before the bulk part's first */
+			break;
+		}
 		uint64_t i = ev->msg_id - first_id;
 		if (at != 0 || from < 1 || ev->msg_id < first_id || i >= WHISPERS + SHOUTS ||
 		    (from == 2 && !is_shout[i]) || rcpt[from][i]++ != 0)
@@ -118,38 +150,41 @@ static void note(int at, const struct meshnode_event *ev)
 }
 
 /* One pass of the owner's loop: every node's descriptors into one poll, then a turn of each
- * node that has input or whose time is up, and its events taken. */
+ * node that has input or whose time is up: its events taken with meshnode_next_event(), whose
+ * call that finds none queued runs the turn. */
 static bool pass(void)
 {
 	struct pollfd pfd[NODES * MAX_FDS];
 	int first[NODES], count[NODES], wait_ms = 1000;
-	double due[NODES], now = testnode_now_s();
+	double due[NODES];
 	nfds_t np = 0;
 	for (int i = 0; i < NODES; i++) {
 		int fds[MAX_FDS], t = -1;
 		count[i] = meshnode_drive_fds(node[i], fds, MAX_FDS, &t);
-		if (count[i] < 0 || count[i] > MAX_FDS || t < 0)
+		if (count[i] < 1 || count[i] > MAX_FDS || t < 0)
 			return false;
-		if (t > 0)
-			turns_idle_waits++;
+		due[i] = testnode_now_s() + t / 1000.0;
+		if (t > longest_wait)
+			longest_wait = t;
 		first[i] = (int)np;
-		for (int k = 0; k < count[i]; k++)
+		for (int k = 0; k < count[i]; k++) {
+			if (fds[k] < 0)
+				return false;
 			pfd[np++] = (struct pollfd){ .fd = fds[k], .events = POLLIN };
-		due[i] = now + t / 1000.0;
+		}
 		if (t < wait_ms)
 			wait_ms = t;
 	}
 	if (poll(pfd, np, wait_ms) < 0)
 		return false;
-	now = testnode_now_s();
+	double now = testnode_now_s();
 	for (int i = 0; i < NODES; i++) {
-		bool ready = now >= due[i];
+		bool readable = false;
 		for (int k = 0; k < count[i]; k++)
-			ready |= pfd[first[i] + k].revents != 0;
-		if (!ready)
+			readable |= pfd[first[i] + k].revents != 0;
+		if (!readable && now < due[i])
 			continue;
-		if (meshnode_drive(node[i], 0) != MESH_OK)
-			return false;
+		turns_readable += readable;
 		struct meshnode_event *ev;
 		while ((ev = meshnode_next_event(node[i], 0))) {
 			note(i, ev);
@@ -169,8 +204,10 @@ static bool linked(void)
 
 static bool all_in(void)
 {
+	/* the ping-pong's receipts too: an ACK may come after the bulk part's last message */
 	return seen[1].whispers == WHISPERS && seen[1].shouts == SHOUTS &&
-	       seen[2].shouts == SHOUTS && seen[0].delivered == WHISPERS + 2 * SHOUTS;
+	       seen[2].shouts == SHOUTS && seen[0].delivered == WHISPERS + 2 * SHOUTS &&
+	       ping_receipts == PINGS && pong_receipts == PINGS;
 }
 
 static void *stranger_main(void *arg)
@@ -195,16 +232,19 @@ int main(void)
 	char err[512];
 	int fds[MAX_FDS], t = -1;
 	CHECK(meshnode_drive_fds(node[0], fds, MAX_FDS, &t) == -1);   /* not started */
+	meshnode_test_known_save(node[2], 10, NULL, NULL);
 	for (int i = 0; i < NODES; i++) {
 		CHECK(meshnode_join(node[i], GROUP) == MESH_OK);
 		CHECK(meshnode_start_driven(node[i], err, sizeof err) == MESH_OK);
 	}
 
-	/* cap 0 counts what cap 16 gets, and writes nothing */
-	int sentinel = -7;
+	/* cap 0 and cap 1 count what cap 16 gets, and write no more than cap */
+	int sentinel = -7, two[2] = { -7, -7 };
 	int n0 = meshnode_drive_fds(node[0], &sentinel, 0, NULL);
+	int n1 = meshnode_drive_fds(node[0], two, 1, NULL);
 	int n16 = meshnode_drive_fds(node[0], fds, MAX_FDS, &t);
-	CHECK(n0 >= 1 && n0 == n16 && sentinel == -7);
+	CHECK(n0 >= 1 && n0 == n16 && n1 == n16 && sentinel == -7);
+	CHECK(n16 >= 1 && two[0] == fds[0] && fds[0] >= 0 && two[1] == -7);
 	int stranger = 0;
 	pthread_t st;
 	CHECK(pthread_create(&st, NULL, stranger_main, &stranger) == 0);
@@ -216,6 +256,27 @@ int main(void)
 	while (ok && !linked() && testnode_now_s() < end)
 		ok = pass();
 	CHECK(ok && linked());
+
+	/*
+	 * Ping-pong: each whisper waits for its answer, so every step needs the receiver's turn.
+	 * A node is turned when its descriptors are readable or its time is up (every 20 to
+	 * 100 ms here); descriptors that did not say so would leave the steps to the time, and
+	 * the turns a readable descriptor asked for would be far fewer than the messages.
+	 */
+	turns_readable = 0;
+	for (long k = 0; ok && k < PINGS; k++) {
+		char msg[16];
+		int len = snprintf(msg, sizeof msg, "p%ld", k);
+		ok = meshnode_whisper(node[0], meshnode_id(node[1]), msg, (size_t)len, NULL) ==
+		     MESH_OK;
+		while (ok && pongs <= k && testnode_now_s() < end)
+			ok = pass();
+	}
+	CHECK(ok && pings == PINGS && pongs == PINGS);
+	CHECK(turns_readable >= PINGS);
+	if (turns_readable < PINGS)
+		fprintf(stderr, "%ld turns for readable descriptors in %d round trips\n",
+		        turns_readable, PINGS);
 
 	/* a send that no turn has run yet asks for no wait */
 	CHECK(meshnode_whisper(node[0], meshnode_id(node[1]), "w0", 2, &first_id) == MESH_OK);
@@ -235,7 +296,10 @@ int main(void)
 		ok = rc == MESH_OK;
 		ids_in_order &= mid == first_id + (uint64_t)k;
 		is_shout[k] = shout;
-		*(shout ? &s : &w) += 1;
+		if (shout)
+			s++;
+		else
+			w++;
 		if (k % 64 == 0)
 			ok = ok && pass();
 	}
@@ -245,8 +309,9 @@ int main(void)
 	CHECK(ok);
 	if (!all_in())
 		fprintf(stderr, "yul %ld whispers %ld shouts, zed %ld shouts, xan %ld delivered "
-		        "%ld dropped\n", seen[1].whispers, seen[1].shouts, seen[2].shouts,
-		        seen[0].delivered, seen[0].dropped);
+		        "%ld dropped, receipts %ld pings %ld pongs\n", seen[1].whispers,
+		        seen[1].shouts, seen[2].shouts, seen[0].delivered, seen[0].dropped,
+		        ping_receipts, pong_receipts);
 	CHECK(seen[1].whispers == WHISPERS && seen[1].shouts == SHOUTS);
 	CHECK(seen[2].whispers == 0 && seen[2].shouts == SHOUTS);
 	for (int i = 0; i < NODES; i++) {
@@ -254,13 +319,36 @@ int main(void)
 		CHECK(seen[i].dropped == 0 && seen[i].receipts_bad == 0);
 	}
 	CHECK(seen[0].delivered == WHISPERS + 2 * SHOUTS);
+	CHECK(ping_receipts == PINGS && pong_receipts == PINGS);
 
-	/* idle, the nodes ask for a wait */
-	turns_idle_waits = 0;
+	/*
+	 * zed saves its known peers every 10 ms (the test hook): 15 ms after a turn that looked
+	 * at them, the next look is due, and no turn has tried it, so no wait. A look that fell
+	 * due before the last turn and that it could not make waits TAKEN_POLL_MS; this one did
+	 * not, and with 20 ms asked for it would wait behind the next poll.
+	 */
+	int waits_past_due = 0;
+	for (int k = 0; ok && k < 20; k++) {
+		struct meshnode_event *ev;
+		while ((ev = meshnode_next_event(node[2], 0)))   /* the last call turns */
+			meshnode_event_destroy(&ev);
+		struct timespec ts = { 0, 15 * 1000000L };
+		nanosleep(&ts, NULL);
+		t = -1;
+		ok = meshnode_drive_fds(node[2], fds, MAX_FDS, &t) >= 1;
+		waits_past_due += t != 0;
+	}
+	CHECK(ok && waits_past_due == 0);
+	if (waits_past_due)
+		fprintf(stderr, "%d of 20 calls asked for a wait with the known peers' look due\n",
+		        waits_past_due);
+
+	/* idle, the nodes ask for a wait of their next deadline (the sweep's is 100 ms at most) */
+	longest_wait = 0;
 	double until = testnode_now_s() + 5;
-	while (ok && turns_idle_waits == 0 && testnode_now_s() < until)
+	while (ok && longest_wait < 10 && testnode_now_s() < until)
 		ok = pass();
-	CHECK(ok && turns_idle_waits > 0);
+	CHECK(ok && longest_wait >= 10 && longest_wait <= 1000);
 
 	for (int i = 0; i < NODES; i++) {
 		meshnode_stop(node[i]);
