@@ -26,10 +26,13 @@
  *
  * Incoming connections are the ROUTER's, and zmq alone knows them: connwatch.c watches them
  * through a socket monitor, read on this thread like the ROUTER, and closes those beyond its
- * bounds. It reads the monitor when the set says it has events, before the ROUTER's frames,
- * and again when a frame comes over a connection it has not heard of (connwatch_on_frame), so
- * it has heard of a connection before the first message from it is handed over; it learns
- * each connection's routing id from the descriptor the message came in on (ZMQ_SRCFD).
+ * bounds. It reads the monitor when the set says it has events (or a recheck is due), before
+ * the ROUTER's frames, and again when a frame comes over a connection it has not heard of
+ * (connwatch_on_frame), so it has heard of a connection before the first message from it is
+ * handed over; it learns each connection's routing id from the descriptor the message came in
+ * on (ZMQ_SRCFD). An event posted after the set was read waits for the next turn: only a new
+ * connection on a closed one's descriptor number with the closed one's routing id, which
+ * only a peer that sets its own could arrange, would pass for the closed one until then.
  *
  * Invariants: a dialled connection is in the table under its sid exactly from dial() to
  * hangup(); its descriptor is in the epoll set, registered as its sid (the kick as 0, which no

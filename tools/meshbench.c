@@ -614,6 +614,7 @@ struct fan {
 struct fan_count {
 	size_t size;
 	long sent, done, bad, nlat, joins;
+	long next[MAX_MEMBERS];  /* the shout each member must get next: one sender's come in order */
 	double *t_sent, *lat_us;
 	int *have;
 	bool any;                /* a delivery since the last look */
@@ -629,11 +630,16 @@ static void fan_take(struct fan *fn, struct fan_count *fc, int i, struct meshnod
 		uint64_t seq = 0;
 		if (ev->len >= 8)
 			memcpy(&seq, ev->data, 8);
-		if (seq >= (uint64_t)fc->sent || !payload_ok(ev->data, ev->len, fc->size, seq)) {
+		/* exactly once and in order at each member: a copy, a gap or a stranger is bad */
+		if (seq != (uint64_t)fc->next[i - 1] || seq >= (uint64_t)fc->sent ||
+		    !payload_ok(ev->data, ev->len, fc->size, seq)) {
 			fc->bad++;
-		} else if (++fc->have[seq] == fn->members) {
-			fc->lat_us[fc->nlat++] = (monoclock_s() - fc->t_sent[seq]) * 1e6;
-			fc->done++;
+		} else {
+			fc->next[i - 1]++;
+			if (++fc->have[seq] == fn->members) {
+				fc->lat_us[fc->nlat++] = (monoclock_s() - fc->t_sent[seq]) * 1e6;
+				fc->done++;
+			}
 		}
 		fc->any = true;
 	}
@@ -649,7 +655,7 @@ static int fan_pass(struct fan *fn, struct fan_count *fc, int max_ms)
 {
 	struct pollfd pfd[(MAX_MEMBERS + 1) * FAN_FDS];
 	int first[MAX_MEMBERS + 1], cnt[MAX_MEMBERS + 1], wait_ms = max_ms;
-	double due[MAX_MEMBERS + 1], now = monoclock_s();
+	double due[MAX_MEMBERS + 1];
 	nfds_t np = 0;
 	for (int i = 0; i <= fn->members; i++) {
 		struct meshnode *n = i ? fn->member[i - 1] : fn->sender;
@@ -657,16 +663,16 @@ static int fan_pass(struct fan *fn, struct fan_count *fc, int max_ms)
 		cnt[i] = meshnode_drive_fds(n, fds, FAN_FDS, &t);
 		if (cnt[i] < 0 || cnt[i] > FAN_FDS)
 			return -1;
+		due[i] = monoclock_s() + t / 1e3;   /* from this call: a turn before it would not tick */
 		first[i] = (int)np;
 		for (int k = 0; k < cnt[i]; k++)
 			pfd[np++] = (struct pollfd){ .fd = fds[k], .events = POLLIN };
-		due[i] = now + t / 1e3;
 		if (t < wait_ms)
 			wait_ms = t;
 	}
 	if (poll(pfd, np, wait_ms) < 0 && errno != EINTR)
 		return -1;
-	now = monoclock_s();
+	double now = monoclock_s();
 	for (int i = 0; i <= fn->members; i++) {
 		struct meshnode *n = i ? fn->member[i - 1] : fn->sender;
 		bool ready = now >= due[i];
@@ -674,8 +680,7 @@ static int fan_pass(struct fan *fn, struct fan_count *fc, int max_ms)
 			ready = pfd[first[i] + k].revents != 0;
 		if (!ready)
 			continue;
-		if (meshnode_drive(n, 0) != MESH_OK)
-			return -1;
+		/* the call that finds no event queued runs the node's turn */
 		struct meshnode_event *ev;
 		while ((ev = meshnode_next_event(n, 0)))
 			fan_take(fn, fc, i, ev);
@@ -786,7 +791,10 @@ static int fan_start(struct fan *fn)
 		n = new_node(i ? name : "sender");
 		if (!n)
 			return -1;
-		*(i ? &fn->member[i - 1] : &fn->sender) = n;
+		if (i)
+			fn->member[i - 1] = n;
+		else
+			fn->sender = n;
 		if (i && meshnode_join(n, "fan") != MESH_OK)
 			return -1;
 		enum mesh_err rc = fn->driven ? meshnode_start_driven(n, err, sizeof err)
