@@ -68,18 +68,20 @@ static void turn_check(struct meshnode *n, struct turn_clock *tc, uint64_t now)
 
 /* When the loop must turn with nothing to read: the engine's next deadline, the known peers'
  * next look, and TAKEN_POLL_MS after the last tick while messages wait to be taken. A look
- * that could not be made this turn (its time already past) is tried again after
- * TAKEN_POLL_MS, not in a spin. */
-static uint64_t loop_next_due(const struct meshnode *n, uint64_t ticked, uint64_t now)
+ * that fell due since the last turn looked is due now; one that was due when it looked, and
+ * that it could not make (known_on_tick found the store busy), is tried TAKEN_POLL_MS after
+ * that look, not in a spin. */
+static uint64_t loop_next_due(const struct meshnode *n, const struct loop_state *ls,
+                              uint64_t now)
 {
 	uint64_t due = mesh_next_due(n->mesh);
 	uint64_t k = known_next_due(n);
 	if (k <= now)
-		k = now + TAKEN_POLL_MS;
+		k = k > ls->known_looked ? now : ls->known_looked + TAKEN_POLL_MS;
 	if (k < due)
 		due = k;
-	if (n->ut_len && ticked + TAKEN_POLL_MS < due)
-		due = ticked + TAKEN_POLL_MS;
+	if (n->ut_len && ls->ticked + TAKEN_POLL_MS < due)
+		due = ls->ticked + TAKEN_POLL_MS;
 	return due;
 }
 
@@ -156,7 +158,7 @@ static bool loop_turn(struct meshnode *n, struct loop_state *ls, long max_wait)
 	items[k] = (zmq_pollitem_t){ .fd = n->wake[0], .events = ZMQ_POLLIN };
 	int nitems = (int)k + (n->driven ? 0 : 1);   /* a driven node has no wake-up pipe */
 	now = monoclock_ms();
-	ls->next_tick = loop_next_due(n, ls->ticked, now);   /* after the tick, before the sleep */
+	ls->next_tick = loop_next_due(n, ls, now);   /* after the tick, before the sleep */
 	tc->ms[PH_OTHER] += now - t1;
 	long timeout = ls->next_tick > now ? (long)(ls->next_tick - now) : 0;
 	if (n->driven && (waiting || (max_wait >= 0 && timeout > max_wait)))
@@ -193,7 +195,7 @@ static bool loop_turn(struct meshnode *n, struct loop_state *ls, long max_wait)
 	t1 = monoclock_ms();
 	tc->ms[PH_EVENTS] = t1 - t;
 	turn_check(n, tc, t1);
-	ls->next_tick = loop_next_due(n, ls->ticked, t1);   /* what this turn made due: at the top */
+	ls->next_tick = loop_next_due(n, ls, t1);   /* what this turn made due: at the top */
 	ls->ended = t1;
 	return true;
 }
@@ -278,13 +280,10 @@ int meshnode_drive_fds(struct meshnode *n, int *fds, size_t cap, int *timeout_ms
 	} else {
 		uint64_t now = monoclock_ms();
 		/* as loop_turn sets it before it sleeps, so that the turn at the deadline ticks */
-		ls->next_tick = loop_next_due(n, ls->ticked, now);
+		ls->next_tick = loop_next_due(n, ls, now);
 		timeout = ls->next_tick > now ? (long)(ls->next_tick - now) : 0;
-		/* the owner's commands run only in a turn, and its events wait to be taken; the
-		 * known peers' look fell due since the last turn looked (loop_next_due puts one
-		 * that a turn could not make TAKEN_POLL_MS later) */
-		uint64_t k = known_next_due(n);
-		if (n->cq_head || events_waiting(n) || (k <= now && k > ls->known_looked))
+		/* the owner's commands run only in a turn, and its events wait to be taken */
+		if (n->cq_head || events_waiting(n))
 			timeout = 0;
 		for (size_t i = 0; i < ls->nitems; i++) {
 			if (ls->items[i].socket) {   /* a zmq socket has no descriptor to give: turn */

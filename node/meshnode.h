@@ -213,8 +213,9 @@ enum mesh_err meshnode_drive(struct meshnode *n, int timeout_ms);
  * cap (call again with room), or -1 when n was not started with meshnode_start_driven(), has
  * stopped (its events, an ERROR among them, may still be taken), or the caller is not its
  * owner. Once one of them is readable or the time is up, take the node's events with
- * meshnode_next_event(n, 0) until it returns NULL: a call that finds none queued runs a
- * turn (meshnode_drive(n, 0) runs one and takes none). A node whose descriptors are quiet
+ * meshnode_next_event(n, 0) until it returns NULL: a call that finds none queued runs a turn,
+ * and so does the first call 20 ms or more after the last turn, before it takes one
+ * (meshnode_drive(n, 0) runs one and takes none). A node whose descriptors are quiet
  * and whose time is not up needs no turn. Watch them level-triggered (poll, select, epoll
  * without EPOLLET), never read from them, and take them anew each time: they change. */
 int meshnode_drive_fds(struct meshnode *n, int *fds, size_t cap, int *timeout_ms);
