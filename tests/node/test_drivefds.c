@@ -77,24 +77,13 @@ static int who(const uint8_t *id)
 	return -1;
 }
 
-/* A message of xan's: "w" or "s" and its index. */
-static long index_of(const struct meshnode_event *ev, char kind)
-{
-	char buf[16];
-	if (ev->len < 2 || ev->len >= sizeof buf || ((const char *)ev->data)[0] != kind)
-		return -1;
-	memcpy(buf, ev->data, ev->len);
-	buf[ev->len] = '\0';
-	return atol(buf + 1);
-}
-
 /* One of xan's messages of the bulk part at node at: counted in order. */
 static void note_msg(int at, int from, const struct meshnode_event *ev, bool w)
 {
 	long *count = w ? &seen[at].whispers : &seen[at].shouts;
 	if (from != 0)
 		seen[at].foreign++;
-	else if (index_of(ev, w ? 'w' : 's') == *count)
+	else if (testnode_index_of(ev, w ? 'w' : 's') == *count)
 		(*count)++;
 	else
 		seen[at].out_of_order++;
@@ -112,7 +101,7 @@ static void note(int at, const struct meshnode_event *ev)
 			seen[at].joined++;
 		break;
 	case MESHNODE_EV_WHISPER:
-		if (at == 1 && from == 0 && index_of(ev, 'p') == pings) {   /* yul answers */
+		if (at == 1 && from == 0 && testnode_index_of(ev, 'p') == pings) {   /* yul answers */
 			char msg[16];
 			int len = snprintf(msg, sizeof msg, "r%ld", pings);
 			uint64_t id = 0;
@@ -121,7 +110,7 @@ static void note(int at, const struct meshnode_event *ev)
 				seen[at].foreign++;
 			if (pings++ == 0)
 				pong0 = id;
-		} else if (at == 0 && from == 1 && index_of(ev, 'r') == pongs) {
+		} else if (at == 0 && from == 1 && testnode_index_of(ev, 'r') == pongs) {
 			pongs++;
 		} else {
 			note_msg(at, from, ev, true);

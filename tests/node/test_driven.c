@@ -100,17 +100,6 @@ static struct meshnode *make(const char *name, bool logs)
 	return n;
 }
 
-/* A message of ann's: "w" or "s" and its index. */
-static long index_of(const struct meshnode_event *ev, char kind)
-{
-	char buf[16];
-	if (ev->len < 2 || ev->len >= sizeof buf || ((const char *)ev->data)[0] != kind)
-		return -1;
-	memcpy(buf, ev->data, ev->len);
-	buf[ev->len] = '\0';
-	return atol(buf + 1);
-}
-
 /* One event at a receiver: ann's messages counted in order, her EXIT noted. */
 static void note(struct seen *s, const struct meshnode_event *ev)
 {
@@ -122,7 +111,7 @@ static void note(struct seen *s, const struct meshnode_event *ev)
 		}
 		bool w = ev->type == MESHNODE_EV_WHISPER;
 		atomic_long *count = w ? &s->whispers : &s->shouts;
-		if (index_of(ev, w ? 'w' : 's') == atomic_load(count))
+		if (testnode_index_of(ev, w ? 'w' : 's') == atomic_load(count))
 			atomic_fetch_add(count, 1);
 		else
 			s->out_of_order++;

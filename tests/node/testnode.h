@@ -3,7 +3,8 @@
  * testnode: the configuration the node tests that open sockets start from (test_pair,
  * test_unread, test_slowsave, test_fixedpeer, test_keylog, test_handoff): on `lo` inside
  * netns-run's namespace, an identity file in the test's directory, fast timers, warnings
- * only. A test changes what it needs afterwards.
+ * only. A test changes what it needs afterwards. And the index of a test message
+ * ("w17": whisper 17).
  */
 #ifndef TESTS_NODE_TESTNODE_H
 #define TESTS_NODE_TESTNODE_H
@@ -11,6 +12,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "meshnode.h"
@@ -51,6 +54,18 @@ static inline void testnode_config(struct meshnode_config *cfg, char *path, size
 	cfg->evasive_ms = 1000;
 	cfg->expired_ms = 3000;
 	cfg->log_level = MESHNODE_LOG_WARN;
+}
+
+/* The index of a test's message "<kind><index>" (a letter, then a decimal number), or -1 for
+ * any other payload. */
+static inline long testnode_index_of(const struct meshnode_event *ev, char kind)
+{
+	char buf[16];
+	if (ev->len < 2 || ev->len >= sizeof buf || ((const char *)ev->data)[0] != kind)
+		return -1;
+	memcpy(buf, ev->data, ev->len);
+	buf[ev->len] = '\0';
+	return atol(buf + 1);
 }
 
 #endif
