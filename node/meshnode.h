@@ -170,11 +170,12 @@ enum mesh_err meshnode_start(struct meshnode *n, char *err, size_t errcap);
  * (docs/performance.md, "A node driven by its owner's thread").
  * The rules change with it:
  * - every call that reaches the engine (join, leave, shout, whisper, add_peer, add_iface,
- *   sas, the snapshots, meshnode_next_event, meshnode_drive) must come from the owner's
- *   thread, and not from inside log_fn or the trace; otherwise it returns MESH_ESTATE
- *   (meshnode_next_event: NULL) and does nothing. The accessors, the known peers' calls
- *   (trust, is_verified, known_by_name) and meshnode_event_destroy() may still be called from
- *   any thread. The owner must not exit while the node runs;
+ *   sas, the snapshots, meshnode_next_event, meshnode_drive, meshnode_drive_fds) must come
+ *   from the owner's thread, and not from inside log_fn or the trace; otherwise it returns
+ *   MESH_ESTATE (meshnode_next_event: NULL; meshnode_drive_fds: -1) and does nothing. The
+ *   accessors, the known peers' calls (trust, is_verified, known_by_name) and
+ *   meshnode_event_destroy() may still be called from any thread. The owner must not exit
+ *   while the node runs;
  * - nothing happens between the owner's calls: the node sends, answers, beacons and keeps its
  *   sessions alive only while its owner is in meshnode_next_event() or meshnode_drive(). A node
  *   left alone past its evasive time (3 s by default) is reported EVASIVE by its peers, and
