@@ -231,7 +231,7 @@ void mesh_destroy(struct mesh **mp);
 const char *mesh_endpoint(const struct mesh *m);  /* "tcp://IP:PORT" */
 uint64_t mesh_incarnation(const struct mesh *m);
 
-/* The sockets to poll for input; mesh_on_ready() takes the same array back after zmq_poll.
+/* The sockets to poll for input; mesh_on_ready() takes the same array back after the poll.
  * Call it right before each poll, with nothing done on the mesh in between: it looks again at
  * the sockets whose readiness signal the turn's own calls may have taken, and makes the poll
  * return at once if one holds frames. */

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,10 +101,42 @@ static bool poll_set(struct meshnode *n, struct loop_state *ls)
 		if (!ni)
 			return false;
 		ls->items = ni;
+		struct pollfd *np = realloc(ls->pfds, want * 2 * sizeof *np);
+		if (!np)
+			return false;   /* items grew, cap did not: the next call tries again */
+		ls->pfds = np;
 		ls->cap = want * 2;
 	}
 	ls->nitems = mesh_pollitems(n->mesh, ls->items, ls->cap - 1);
 	return true;
+}
+
+/* zmq_poll(), one system call cheaper when it sleeps: zmq_poll() polls once without waiting,
+ * then again with the timeout, which costs the loop a second poll() each time it sleeps (once
+ * a message or so when messages come one by one). The engine's set holds descriptors only
+ * (the link's epoll set, the discovery sockets; the wake-up pipe is one too), and for those
+ * one poll() with the timeout does the same. A set with a zmq socket in it, which the engine
+ * does not make today, still goes to zmq_poll(), which alone can poll one. */
+static int loop_poll(struct loop_state *ls, zmq_pollitem_t *items, int n, long timeout)
+{
+	struct pollfd *pf = ls->pfds;
+	for (int i = 0; i < n; i++) {
+		if (items[i].socket)
+			return zmq_poll(items, n, timeout);
+		short ev = items[i].events;
+		pf[i] = (struct pollfd){ .fd = items[i].fd,
+		                         .events = (short)((ev & ZMQ_POLLIN ? POLLIN : 0) |
+		                                           (ev & ZMQ_POLLOUT ? POLLOUT : 0)) };
+	}
+	int rc = poll(pf, (nfds_t)n, timeout > INT_MAX ? INT_MAX : (int)timeout);
+	for (int i = 0; i < n; i++) {
+		short r = rc > 0 ? pf[i].revents : 0;
+		/* as zmq_poll() reports them: anything but in and out (a hang-up) is an error */
+		items[i].revents = (short)((r & POLLIN ? ZMQ_POLLIN : 0) |
+		                           (r & POLLOUT ? ZMQ_POLLOUT : 0) |
+		                           (r & ~(POLLIN | POLLOUT) ? ZMQ_POLLERR : 0));
+	}
+	return rc;
 }
 
 /* One turn: ACKs for what the application took, the tick if due, the known peers, then one
@@ -121,7 +154,7 @@ static bool loop_turn(struct meshnode *n, struct loop_state *ls, long max_wait)
 	tc->undriven = n->driven && ls->ended && now > ls->ended ? now - ls->ended : 0;
 	events_ack_taken(n, now);   /* first: the room for input counts what was taken */
 	if (tc->undriven >= READ_FIRST_MS && poll_set(n, ls) &&
-	    zmq_poll(ls->items, (int)ls->nitems, 0) > 0)
+	    loop_poll(ls, ls->items, (int)ls->nitems, 0) > 0)
 		mesh_on_ready(n->mesh, ls->items, ls->nitems, now);
 	uint64_t t1 = monoclock_ms();
 	tc->ms[PH_OTHER] = t1 - t;
@@ -163,17 +196,17 @@ static bool loop_turn(struct meshnode *n, struct loop_state *ls, long max_wait)
 	long timeout = ls->next_tick > now ? (long)(ls->next_tick - now) : 0;
 	if (n->driven && (waiting || (max_wait >= 0 && timeout > max_wait)))
 		timeout = waiting ? 0 : max_wait;
-	int rc = zmq_poll(items, nitems, timeout);
+	int rc = loop_poll(ls, items, nitems, timeout);
 	int poll_errno = errno;
 	t = monoclock_ms();
 	tc->overslept = t - now > (uint64_t)timeout ? t - now - (uint64_t)timeout : 0;
 	tc->ms[PH_INPUT] = 0;
 	if (rc < 0 && poll_errno != EINTR) {
-		node_logmsg(n, MESHNODE_LOG_ERROR, "zmq_poll: %s", zmq_strerror(poll_errno));
+		node_logmsg(n, MESHNODE_LOG_ERROR, "poll: %s", zmq_strerror(poll_errno));
 		struct meshnode_event *ev = events_new();
 		if (ev) {
 			ev->type = MESHNODE_EV_ERROR;
-			ev->reason = "the event loop failed (zmq_poll); the node has stopped";
+			ev->reason = "the event loop failed (poll); the node has stopped";
 			events_push(n, ev);
 		}
 		return false;
@@ -205,7 +238,9 @@ static bool loop_turn(struct meshnode *n, struct loop_state *ls, long max_wait)
 void loop_finish(struct meshnode *n, struct loop_state *ls)
 {
 	free(ls->items);
+	free(ls->pfds);
 	ls->items = NULL;
+	ls->pfds = NULL;
 	ls->cap = 0;
 	mesh_say_bye(n->mesh, monoclock_ms());
 	mesh_destroy(&n->mesh);

@@ -132,7 +132,8 @@ struct turn_clock {
 
 struct loop_state {
 	zmq_pollitem_t *items;   /* the poll set, rebuilt each turn */
-	size_t cap, nitems;      /* nitems: the engine's, without the wake-up pipe */
+	struct pollfd *pfds;     /* loop_poll's copy of items, as poll() takes them */
+	size_t cap, nitems;      /* cap of both; nitems: the engine's, without the wake-up pipe */
 	uint64_t next_tick, ticked;
 	uint64_t ended;          /* the last turn's end (a driven node's gap between turns) */
 	uint64_t known_looked;   /* when the last turn looked at the known peers (known_on_tick) */
