@@ -120,7 +120,7 @@ struct link_ops {
 	 * are (0 for a transport that needs none; ZeroMQ's: one, an epoll set over all its
 	 * sockets). With items, the driver calls it right before each poll: link_zmq looks again
 	 * there at the sockets whose signal a call may have taken (see link.c). on_ready() takes
-	 * any of them back after zmq_poll, whatever their order, and reads the ready ones; the
+	 * any of them back after the poll, whatever their order, and reads the ready ones; the
 	 * engine calls it on every mesh_on_ready(), with no items if none of them is the link's,
 	 * so a transport without items delivers what it holds then. */
 	size_t (*pollitems)(void *l, zmq_pollitem_t *items, size_t cap);

@@ -116,20 +116,21 @@ static bool poll_set(struct meshnode *n, struct loop_state *ls)
  * a message or so when messages come one by one). The engine's set holds descriptors only
  * (the link's epoll set, the discovery sockets; the wake-up pipe is one too), and for those
  * one poll() with the timeout does the same. A set with a zmq socket in it, which the engine
- * does not make today, still goes to zmq_poll(), which alone can poll one. */
-static int loop_poll(struct loop_state *ls, zmq_pollitem_t *items, int n, long timeout)
+ * does not make today, still goes to zmq_poll(), which alone can poll one (and so does an
+ * item that asks for ZMQ_POLLPRI, which nothing here asks for). */
+static int loop_poll(struct loop_state *ls, zmq_pollitem_t *items, int nitems, long timeout)
 {
 	struct pollfd *pf = ls->pfds;
-	for (int i = 0; i < n; i++) {
-		if (items[i].socket)
-			return zmq_poll(items, n, timeout);
+	for (int i = 0; i < nitems; i++) {
+		if (items[i].socket || (items[i].events & ZMQ_POLLPRI))
+			return zmq_poll(items, nitems, timeout);
 		short ev = items[i].events;
 		pf[i] = (struct pollfd){ .fd = items[i].fd,
 		                         .events = (short)((ev & ZMQ_POLLIN ? POLLIN : 0) |
 		                                           (ev & ZMQ_POLLOUT ? POLLOUT : 0)) };
 	}
-	int rc = poll(pf, (nfds_t)n, timeout > INT_MAX ? INT_MAX : (int)timeout);
-	for (int i = 0; i < n; i++) {
+	int rc = poll(pf, (nfds_t)nitems, timeout > INT_MAX ? INT_MAX : (int)timeout);
+	for (int i = 0; i < nitems; i++) {
 		short r = rc > 0 ? pf[i].revents : 0;
 		/* as zmq_poll() reports them: anything but in and out (a hang-up) is an error */
 		items[i].revents = (short)((r & POLLIN ? ZMQ_POLLIN : 0) |
@@ -201,6 +202,13 @@ static bool loop_turn(struct meshnode *n, struct loop_state *ls, long max_wait)
 	t = monoclock_ms();
 	tc->overslept = t - now > (uint64_t)timeout ? t - now - (uint64_t)timeout : 0;
 	tc->ms[PH_INPUT] = 0;
+	if (rc < 0 && poll_errno == ENOMEM) {
+		/* the kernel's memory for the poll, short for now: as when poll_set() runs out */
+		node_logmsg(n, MESHNODE_LOG_ERROR, "out of memory in the event loop's poll");
+		struct timespec ts = { 0, 10000000L };
+		nanosleep(&ts, NULL);
+		return true;
+	}
 	if (rc < 0 && poll_errno != EINTR) {
 		node_logmsg(n, MESHNODE_LOG_ERROR, "poll: %s", zmq_strerror(poll_errno));
 		struct meshnode_event *ev = events_new();

@@ -249,7 +249,7 @@ static void retick(struct node *nd)
 		schedule_tick(nd, due > simnet_w->now ? due : simnet_w->now);
 }
 
-/* What a loop turn after zmq_poll does: the engine reads everything waiting. */
+/* What a loop turn after its poll does: the engine reads everything waiting. */
 static void node_ready(struct node *nd)
 {
 	for (int i = 0; i < 1000 && nd->m && !nd->paused && (nd->fhead || nd->dhead); i++)
