@@ -9,6 +9,9 @@
  * thread sends and waits, b's answers each whisper; prints their p50 and p99.
  * tput [COUNT [SIZE]]: COUNT (default 300000) whispers of SIZE bytes (default 64) a -> b, at
  * most 256 in flight, counted by b's thread; prints the rate.
+ * one [COUNT [SIZE]]: the same whispers as meshbench's whisper part makes them: one thread
+ * starts both nodes, sends on a up to 256 in flight (or 4 MiB), and takes b's events, one
+ * per wait; with meshnode_malloc_policy(), as meshbench calls it. Only with threaded nodes.
  * It opens sockets, so it refuses to run outside netns-run's namespace. Built from the
  * repository's root against a build tree:
  *
@@ -28,7 +31,7 @@
 #include "meshnode.h"
 #include "testlib.h"
 
-static bool driven, is_rtt;
+static bool driven, is_rtt, is_one;
 static long count, size;
 static struct meshnode *na, *nb;
 static atomic_long got;                 /* whispers b's thread has read */
@@ -168,6 +171,35 @@ static void *b_main(void *arg)
 	return NULL;
 }
 
+/* one: a and b both on this thread, as meshbench's whisper_run() uses them */
+static void *one_main(void *arg)
+{
+	(void)arg;
+	if (!start(na) || !start(nb) || !wait_type(na, MESHNODE_EV_ENTER, 5000) ||
+	    !wait_type(nb, MESHNODE_EV_ENTER, 5000)) {
+		fail("a and b did not start or link");
+		return NULL;
+	}
+	uint8_t *payload = calloc(1, size ? (size_t)size : 1);
+	long sent = 0, taken = 0, window = size > 16384 ? (4l << 20) / size : 256;
+	t_start = now_us();
+	while (payload && taken < count && !atomic_load(&failed)) {
+		for (; sent < count && sent - taken < window; sent++)
+			if (meshnode_whisper(na, meshnode_id(nb), payload, (size_t)size, NULL) != MESH_OK) {
+				fail("a whisper was refused");
+				break;
+			}
+		struct meshnode_event *ev = meshnode_next_event(nb, 5000);
+		if (!ev)
+			fail("b got nothing for 5 s");
+		else if (ev->type == MESHNODE_EV_WHISPER && ++taken == count)
+			t_end = now_us();
+		meshnode_event_destroy(&ev);
+	}
+	free(payload);
+	return NULL;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -179,13 +211,16 @@ int main(int argc, char **argv)
 	testlib_require_netns("driven");
 	driven = argc > 1 && strcmp(argv[1], "driven") == 0;
 	is_rtt = argc > 2 && strcmp(argv[2], "rtt") == 0;
+	is_one = argc > 2 && strcmp(argv[2], "one") == 0;
 	count = argc > 3 ? atol(argv[3]) : is_rtt ? 2000 : 300000;
 	size = argc > 4 ? atol(argv[4]) : 64;
 	if (argc < 3 || (!driven && strcmp(argv[1], "threaded") != 0) ||
-	    (!is_rtt && strcmp(argv[2], "tput") != 0) || count < 1 || size < 0 ||
+	    (!is_rtt && !is_one && strcmp(argv[2], "tput") != 0) || (is_one && driven) ||
+	    count < 1 || size < 0 ||
 	    size > MESHNODE_MAX_PAYLOAD || (is_rtt && argc > 4)) {
 		fprintf(stderr, "usage: driven driven|threaded rtt [COUNT] | "
-		        "driven driven|threaded tput [COUNT [SIZE]]\n");
+		        "driven driven|threaded tput [COUNT [SIZE]] | "
+		        "driven threaded one [COUNT [SIZE]]\n");
 		return 1;
 	}
 	lat = calloc((size_t)count, sizeof *lat);
@@ -194,16 +229,21 @@ int main(int argc, char **argv)
 		perror("driven");
 		return 1;
 	}
+	if (is_one)
+		(void)meshnode_malloc_policy();   /* before the nodes' threads, as meshbench */
 	na = make("a", dir);
 	nb = make("b", dir);
 	pthread_t ta, tb;
-	if (pthread_create(&ta, NULL, a_main, NULL) != 0 ||
-	    pthread_create(&tb, NULL, b_main, NULL) != 0) {
+	if (is_one) {
+		(void)one_main(NULL);   /* nodes with loop threads: any one thread may use both */
+	} else if (pthread_create(&ta, NULL, a_main, NULL) != 0 ||
+	           pthread_create(&tb, NULL, b_main, NULL) != 0) {
 		perror("driven: pthread_create");
 		return 1;
+	} else {
+		pthread_join(ta, NULL);
+		pthread_join(tb, NULL);
 	}
-	pthread_join(ta, NULL);
-	pthread_join(tb, NULL);
 	int rc = atomic_load(&failed) ? 1 : 0;
 	if (!rc && is_rtt) {
 		qsort(lat, (size_t)count, sizeof *lat, cmp_double);
